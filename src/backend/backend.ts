@@ -1,0 +1,99 @@
+// The backend seam. A backend is a small set of primitive kernels over (storage, layout); every op
+// in src/ops is composed from these in TypeScript, and every gradient is composed from ops, so a new
+// backend implements this interface and nothing else.
+//
+// Conventions, for every kernel:
+// - Inputs come as (buffer, Layout). A layout may be non-contiguous, broadcast (stride 0) or offset.
+// - Outputs are freshly allocated, contiguous, row-major buffers that the caller owns. Kernels that
+//   write into an existing buffer say so (`assign`, `scatter`) and take its layout.
+// - Element dtypes are those of the buffers; the caller has already cast inputs to a common dtype.
+// - The JS backend implements every kernel and is the oracle. Other backends implement any subset
+//   (see `PartialBackend`) and may return `undefined` for a case they do not handle (a dtype, an
+//   awkward layout); the registry then falls back to the JS kernel for that call.
+//
+// Storage is a GC-owned TypedArray for the CPU backends (JS, native addon, WASM). A GPU backend will
+// keep device buffers behind the same calls: the tensor layer never reads `data` except through
+// `Backend.read`, so such a backend only has to materialise host copies there.
+
+import type { DType, TypedArray } from '../tensor/dtype.js';
+import type { Layout } from '../tensor/layout.js';
+import type { BinaryOp, ReduceOp, UnaryOp } from './op_codes.js';
+
+export interface Conv2dParams {
+  strideH: number; strideW: number;
+  padH: number; padW: number;
+  dilationH: number; dilationW: number;
+  groups: number;
+}
+
+export interface Pool2dParams {
+  kH: number; kW: number;
+  strideH: number; strideW: number;
+  padH: number; padW: number;
+  dilationH: number; dilationW: number;
+  ceilMode: boolean;
+}
+
+export interface Kernels {
+  /** y = op(x), y contiguous with x's shape. outDtype is x's dtype, or bool for ISNAN/LOGICAL_NOT. */
+  unary(op: UnaryOp, x: TypedArray, lx: Layout, outDtype: DType, p0?: number, p1?: number): TypedArray;
+  /** y = a (op) b; la and lb already have the output shape (broadcast dims have stride 0). */
+  binary(op: BinaryOp, a: TypedArray, la: Layout, b: TypedArray, lb: Layout, outDtype: DType): TypedArray;
+  /** Reduces over `axes` (sorted, unique); the output has lx's shape with those axes set to 1. */
+  reduce(op: ReduceOp, x: TypedArray, lx: Layout, axes: readonly number[], outDtype: DType): TypedArray;
+  /** Index (int32) of the max (or min) along `axis`; output shape = lx.shape with axis set to 1. First index wins ties; NaN wins. */
+  argReduce(isMax: boolean, x: TypedArray, lx: Layout, axis: number): Int32Array;
+  /** A contiguous copy of x, cast to outDtype. */
+  copy(x: TypedArray, lx: Layout, outDtype: DType): TypedArray;
+  /** Writes src (already broadcast to ldst's shape, any dtype) into dst at ldst, casting. In place. */
+  assign(dst: TypedArray, ldst: Layout, src: TypedArray, lsrc: Layout): void;
+  /** (batch..., M, K) @ (batch..., K, N) -> contiguous (batch..., M, N); batch dims already broadcast. */
+  matmul(a: TypedArray, la: Layout, b: TypedArray, lb: Layout, outDtype: DType): TypedArray;
+  /** cond ? a : b, all three already broadcast to the output shape. */
+  where(cond: TypedArray, lc: Layout, a: TypedArray, la: Layout, b: TypedArray, lb: Layout, outDtype: DType): TypedArray;
+  /** out[i][j][k] = x[idx[i][j][k]][j][k] (for dim 0); output has lidx's shape. Indices pre-validated. */
+  gather(x: TypedArray, lx: Layout, dim: number, idx: Int32Array, lidx: Layout): TypedArray;
+  /** In place on contiguous `dst` of shape dstShape: dst[idx[i][j]][j] (=|+=) src[i][j] (for dim 0). */
+  scatter(dst: TypedArray, dstShape: readonly number[], dim: number, idx: Int32Array, lidx: Layout,
+    src: TypedArray, lsrc: Layout, accumulate: boolean): void;
+  /** Selects entries idx along dim: output shape = lx.shape with dim replaced by idx.length. */
+  indexSelect(x: TypedArray, lx: Layout, dim: number, idx: Int32Array): TypedArray;
+  /** In place on contiguous dst: dst.select(dim, idx[i]) += src.select(dim, i). */
+  indexAdd(dst: TypedArray, dstShape: readonly number[], dim: number, idx: Int32Array, src: TypedArray, lsrc: Layout): void;
+  /** Inclusive cumulative sum (or product) along axis. */
+  cumulative(isProd: boolean, x: TypedArray, lx: Layout, axis: number, outDtype: DType): TypedArray;
+  /** Stable sort along axis: values and int32 indices, both contiguous. NaN sorts as largest. */
+  sort(x: TypedArray, lx: Layout, axis: number, descending: boolean): { values: TypedArray; indices: Int32Array };
+  /** softmax or log-softmax along axis (numerically stable). */
+  softmax(x: TypedArray, lx: Layout, axis: number, log: boolean): TypedArray;
+  /** x (N,C,H,W), w (OC,C/groups,KH,KW) -> (N,OC,OH,OW); no bias. */
+  conv2d(x: TypedArray, lx: Layout, w: TypedArray, lw: Layout, p: Conv2dParams): TypedArray;
+  /** dy (N,OC,OH,OW), w -> dx (N,C,H,W). */
+  conv2dBackwardInput(dy: TypedArray, ldy: Layout, w: TypedArray, lw: Layout, xShape: readonly number[], p: Conv2dParams): TypedArray;
+  /** dy (N,OC,OH,OW), x (N,C,H,W) -> dw (OC,C/groups,KH,KW). */
+  conv2dBackwardWeight(dy: TypedArray, ldy: Layout, x: TypedArray, lx: Layout, wShape: readonly number[], p: Conv2dParams): TypedArray;
+  /** x (N,C,H,W) -> max values (N,C,OH,OW) and the flat H*W argmax of each window (int32). */
+  maxPool2d(x: TypedArray, lx: Layout, p: Pool2dParams): { values: TypedArray; indices: Int32Array };
+  /** x (N,C,H,W) -> mean over each window (N,C,OH,OW). countIncludePad as PyTorch. */
+  avgPool2d(x: TypedArray, lx: Layout, p: Pool2dParams, countIncludePad: boolean): TypedArray;
+  /** dx (N,C,H,W) from dy (N,C,OH,OW). */
+  avgPool2dBackward(dy: TypedArray, ldy: Layout, xShape: readonly number[], p: Pool2dParams, countIncludePad: boolean): TypedArray;
+}
+
+/** Everything a backend must provide. */
+export interface Backend extends Kernels {
+  readonly name: string;
+  /** Human-readable detail, e.g. which CPU path the native backend took. */
+  readonly info: Record<string, unknown>;
+}
+
+/** What an accelerated kernel returns: a result, or undefined ("use JS"); in-place kernels return true when done. */
+type Handled<R> = [R] extends [void] ? boolean : R | undefined;
+
+/** An accelerated backend: any subset of kernels, each of which may decline a call (see Handled). */
+export type PartialBackend = {
+  readonly name: string;
+  readonly info: Record<string, unknown>;
+} & {
+  [K in keyof Kernels]?: (...args: Parameters<Kernels[K]>) => Handled<ReturnType<Kernels[K]>>;
+};
