@@ -1,0 +1,230 @@
+// Layer 1 records: what every reader produces and every writer consumes, with no dependency on
+// Tensor. Element types use safetensors' names ('F32', 'I64', ...) for every format; decodeElems
+// turns stored bytes into nabla storage (I64 -> int32 with a range check, F16/BF16 -> float32,
+// U8/I8/I16 -> int32, BOOL -> bool), reading in bounded chunks straight from the source.
+import type { DType, TypedArray } from '../tensor/dtype.js';
+import { CheckpointError, type ByteSource } from './source.js';
+import { narrowHalf, widenHalf } from './half.js';
+
+export type ElemType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'U16' | 'U32' | 'U64' | 'BOOL';
+
+export const ELEM_SIZE: Readonly<Record<ElemType, number>> = {
+  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, U16: 2, U32: 4, U64: 8, BOOL: 1,
+};
+
+export function isElemType(s: unknown): s is ElemType {
+  return typeof s === 'string' && Object.prototype.hasOwnProperty.call(ELEM_SIZE, s);
+}
+
+/** A contiguous row-major tensor in nabla storage. */
+export interface RawTensor {
+  dtype: DType;
+  shape: number[];
+  data: TypedArray;
+  /** The element type in the file ('F16', 'I64', ...). */
+  sourceDtype: ElemType;
+}
+
+/** With `keepHalf`: half or bfloat16 data kept as raw bits. */
+export interface RawHalfTensor {
+  dtype: 'float16' | 'bfloat16';
+  shape: number[];
+  data: Uint16Array;
+  sourceDtype: 'F16' | 'BF16';
+}
+
+export type RawRecord = RawTensor | RawHalfTensor;
+
+/** What a writer accepts: storage plus the element type to store it as (default from the storage). */
+export interface WritableTensor {
+  shape: readonly number[];
+  data: TypedArray | Uint16Array;
+  /** Half records carry 'float16'/'bfloat16' here; nabla dtypes otherwise. */
+  dtype?: DType | 'float16' | 'bfloat16';
+  /** Stored element type; the default follows `dtype`/the array (float32 -> F32, ...). */
+  as?: ElemType;
+}
+
+export interface DecodeOptions {
+  keepHalf?: boolean;
+  bigEndian?: boolean;
+}
+
+/** Human-readable context for errors: the file and the tensor. */
+export interface Where {
+  file: string;
+  tensor: string;
+}
+
+/** Number of elements of `shape`, validated: non-negative safe integers, product below `limit`. */
+export function checkedNumel(shape: unknown, limit: number, where: Where): number {
+  if (!Array.isArray(shape)) throw new CheckpointError(where.file, `tensor '${where.tensor}': shape is not a list`);
+  let n = 1;
+  for (const d of shape) {
+    if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) {
+      throw new CheckpointError(where.file, `tensor '${where.tensor}': bad dimension ${JSON.stringify(d)} in shape`);
+    }
+    n *= d;
+    if (n > limit) throw new CheckpointError(where.file, `tensor '${where.tensor}': shape [${shape.join(', ')}] needs more elements than the file holds`);
+  }
+  return n;
+}
+
+function nablaDType(e: ElemType): DType {
+  if (e === 'F32' || e === 'F16' || e === 'BF16') return 'float32';
+  if (e === 'F64') return 'float64';
+  if (e === 'BOOL') return 'bool';
+  return 'int32';
+}
+
+const CHUNK = 1 << 20;
+
+function swapInPlace(b: Uint8Array, size: number): void {
+  if (size === 1) return;
+  for (let i = 0; i + size <= b.length; i += size) {
+    for (let j = 0; j < size >> 1; j++) {
+      const t = b[i + j]; b[i + j] = b[i + size - 1 - j]; b[i + size - 1 - j] = t;
+    }
+  }
+}
+
+function intOverflow(where: Where, e: ElemType, v: string, i: number): CheckpointError {
+  return new CheckpointError(where.file, `tensor '${where.tensor}' (${e}) holds ${v} at flat index ${i}, which does not fit in int32 (nabla's integer dtype)`);
+}
+
+/**
+ * Reads `n` elements of type `e` at `pos` of `src` into fresh nabla storage. Direct types are read
+ * straight into the destination buffer; converted types go through one 1 MiB chunk at a time.
+ */
+export function decodeElems(src: ByteSource, pos: number, n: number, e: ElemType, where: Where, opts: DecodeOptions = {}): RawRecord {
+  const size = ELEM_SIZE[e];
+  const bytes = n * size;
+  if (!Number.isSafeInteger(bytes) || pos < 0 || pos + bytes > src.size) {
+    throw new CheckpointError(where.file, `tensor '${where.tensor}': ${bytes} bytes at offset ${pos} run past the end of the data (${src.size} bytes)`);
+  }
+  const what = `tensor '${where.tensor}'`;
+  const direct = (arr: TypedArray | Uint16Array): typeof arr => {
+    const b = new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength);
+    src.readInto(pos, b, what);
+    if (opts.bigEndian) swapInPlace(b, size);
+    return arr;
+  };
+  if ((e === 'F16' || e === 'BF16') && opts.keepHalf) {
+    return { dtype: e === 'F16' ? 'float16' : 'bfloat16', shape: [], data: direct(new Uint16Array(n)) as Uint16Array, sourceDtype: e };
+  }
+  const dtype = nablaDType(e);
+  const mk = (data: TypedArray): RawTensor => ({ dtype, shape: [], data, sourceDtype: e });
+  if (e === 'F32') return mk(direct(new Float32Array(n)) as Float32Array);
+  if (e === 'F64') return mk(direct(new Float64Array(n)) as Float64Array);
+  if (e === 'I32') return mk(direct(new Int32Array(n)) as Int32Array);
+  const out = dtype === 'float32' ? new Float32Array(n) : dtype === 'bool' ? new Uint8Array(n) : new Int32Array(n);
+  const per = Math.max(1, Math.floor(CHUNK / size));
+  const chunk = new Uint8Array(Math.min(n, per) * size);
+  for (let start = 0; start < n; start += per) {
+    const m = Math.min(per, n - start);
+    const c = chunk.subarray(0, m * size);
+    src.readInto(pos + start * size, c, what);
+    if (opts.bigEndian) swapInPlace(c, size);
+    convertChunk(c, m, e, out, start, where);
+  }
+  return mk(out);
+}
+
+function convertChunk(c: Uint8Array, m: number, e: ElemType, out: TypedArray, at: number, where: Where): void {
+  const buf = c.buffer, off = c.byteOffset;
+  switch (e) {
+    case 'F16': case 'BF16': widenHalf(new Uint16Array(buf, off, m), out as Float32Array, at, e === 'BF16'); return;
+    case 'BOOL': for (let i = 0; i < m; i++) out[at + i] = c[i] ? 1 : 0; return;
+    case 'U8': out.set(c.subarray(0, m), at); return;
+    case 'I8': out.set(new Int8Array(buf, off, m), at); return;
+    case 'I16': out.set(new Int16Array(buf, off, m), at); return;
+    case 'U16': out.set(new Uint16Array(buf, off, m), at); return;
+    case 'U32': {
+      const s = new Uint32Array(buf, off, m);
+      for (let i = 0; i < m; i++) {
+        if (s[i] > 0x7fffffff) throw intOverflow(where, e, String(s[i]), at + i);
+        out[at + i] = s[i];
+      }
+      return;
+    }
+    case 'I64': case 'U64': {
+      const s = new Int32Array(buf, off, 2 * m);
+      for (let i = 0; i < m; i++) {
+        const lo = s[2 * i], hi = s[2 * i + 1];
+        if (hi !== (lo >> 31) || (e === 'U64' && lo < 0)) {
+          const v = e === 'I64' ? new BigInt64Array(buf, off + 8 * i, 1)[0] : new BigUint64Array(buf, off + 8 * i, 1)[0];
+          throw intOverflow(where, e, v.toString(), at + i);
+        }
+        out[at + i] = lo;
+      }
+      return;
+    }
+    default: throw new CheckpointError(where.file, `tensor '${where.tensor}': cannot convert ${e}`);
+  }
+}
+
+/** The element type a storage is written as when the caller does not say. */
+export function defaultElem(t: WritableTensor): ElemType {
+  if (t.dtype === 'float16') return 'F16';
+  if (t.dtype === 'bfloat16') return 'BF16';
+  const d = t.data;
+  if (d instanceof Float32Array) return 'F32';
+  if (d instanceof Float64Array) return 'F64';
+  if (d instanceof Int32Array) return 'I32';
+  if (d instanceof Uint16Array) return 'F16';
+  return 'BOOL';
+}
+
+/**
+ * Little-endian bytes of `t.data` stored as `e`. When the storage already is `e` this is a view
+ * (no copy); otherwise a converted copy. Narrowing integers checks the range.
+ */
+export function encodeElems(t: WritableTensor, e: ElemType, name: string): Uint8Array {
+  const d = t.data;
+  const view = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  const isHalfSrc = d instanceof Uint16Array;
+  if (isHalfSrc) {
+    const srcElem = t.dtype === 'bfloat16' ? 'BF16' : 'F16';
+    if (e !== srcElem) throw new Error(`save: tensor '${name}' holds ${srcElem} bits and cannot be stored as ${e}`);
+    return view(d);
+  }
+  if (defaultElem(t) === e && e !== 'BOOL') return view(d);
+  const n = d.length;
+  const fail = (i: number): never => {
+    throw new Error(`save: tensor '${name}' value ${d[i]} at flat index ${i} does not fit in ${e}`);
+  };
+  switch (e) {
+    case 'F32': return view(Float32Array.from(d));
+    case 'F64': return view(Float64Array.from(d));
+    case 'F16': case 'BF16': return view(narrowHalf(d instanceof Float32Array ? d : Float32Array.from(d), e === 'BF16'));
+    case 'BOOL': { const o = new Uint8Array(n); for (let i = 0; i < n; i++) o[i] = d[i] ? 1 : 0; return o; }
+    case 'I64': case 'U64': {
+      const o = new BigInt64Array(n);
+      for (let i = 0; i < n; i++) {
+        const v = d[i];
+        if (!Number.isSafeInteger(v) || (e === 'U64' && v < 0)) fail(i);
+        o[i] = BigInt(v);
+      }
+      return view(o);
+    }
+    default: {
+      const [Ctor, lo, hi] = INT_TARGETS[e];
+      const o = new Ctor(n);
+      for (let i = 0; i < n; i++) {
+        const v = d[i];
+        if (!Number.isInteger(v) || v < lo || v > hi) fail(i);
+        o[i] = v;
+      }
+      return view(o);
+    }
+  }
+}
+
+const INT_TARGETS: Record<string, [new (n: number) => ArrayBufferView & { [i: number]: number }, number, number]> = {
+  I32: [Int32Array, -0x80000000, 0x7fffffff],
+  I16: [Int16Array, -0x8000, 0x7fff],
+  I8: [Int8Array, -0x80, 0x7f],
+  U8: [Uint8Array, 0, 0xff],
+  U16: [Uint16Array, 0, 0xffff],
+  U32: [Uint32Array, 0, 0xffffffff],
+};

@@ -1,0 +1,162 @@
+// safetensors: 8-byte little-endian header length N, N bytes of JSON
+// {name: {dtype, shape, data_offsets: [begin, end]}, __metadata__: {str: str}}, then the raw
+// little-endian data; offsets are relative to the end of the header.
+// Only the header is parsed up front; each selected tensor is then read by position straight into
+// its destination typed array, so a multi-GB file never holds two copies of a tensor.
+import { BufferSource, CheckpointError, withFile, u32, type ByteSource } from './source.js';
+import { ELEM_SIZE, checkedNumel, decodeElems, defaultElem, encodeElems, isElemType, type ElemType, type RawRecord, type WritableTensor } from './raw.js';
+import { writeAtomic } from './atomic.js';
+
+/** The safetensors reference implementation refuses headers above 100 MB; so do we. */
+const MAX_HEADER = 100_000_000;
+
+export interface SafetensorsEntry {
+  name: string;
+  dtype: ElemType;
+  shape: number[];
+  /** Absolute byte range in the file. */
+  begin: number;
+  end: number;
+}
+
+export interface SafetensorsHeader {
+  entries: SafetensorsEntry[];
+  metadata: Record<string, string>;
+  dataStart: number;
+}
+
+export interface SafetensorsReadOptions {
+  /** Read only these tensors (each must exist). */
+  names?: readonly string[];
+  /** Return F16/BF16 tensors as raw bits instead of widening to float32. */
+  keepHalf?: boolean;
+}
+
+/** Parses and validates the header: sizes, dtypes, shapes, offsets in range and non-overlapping. */
+export function parseSafetensorsHeader(src: ByteSource): SafetensorsHeader {
+  const file = src.name;
+  const fail = (msg: string): never => { throw new CheckpointError(file, `safetensors: ${msg}`); };
+  if (src.size < 8) fail(`file is ${src.size} bytes, shorter than the 8-byte header length`);
+  const lenBytes = src.read(0, 8);
+  const hi = u32(lenBytes, 4), n = u32(lenBytes, 0);
+  if (hi !== 0 || n > MAX_HEADER) fail(`header length ${hi ? '>= 2^32' : n} exceeds the 100 MB limit`);
+  if (8 + n > src.size) fail(`header length ${n} is larger than the file (${src.size} bytes)`);
+  const text = new TextDecoder('utf-8', { fatal: false }).decode(src.read(8, n, 'header'));
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    fail(`malformed JSON header (${(e as Error).message})`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) fail('header is not a JSON object');
+  const dataStart = 8 + n, dataLen = src.size - dataStart;
+  const metadata: Record<string, string> = {};
+  const entries: SafetensorsEntry[] = [];
+  for (const [name, v] of Object.entries(json as Record<string, unknown>)) {
+    if (name === '__metadata__') {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) fail('__metadata__ is not an object');
+      for (const [k, s] of Object.entries(v as Record<string, unknown>)) {
+        if (typeof s !== 'string') fail(`__metadata__['${k}'] is not a string`);
+        Object.defineProperty(metadata, k, { value: s, enumerable: true, writable: true, configurable: true });
+      }
+      continue;
+    }
+    if (typeof v !== 'object' || v === null) fail(`tensor '${name}': entry is not an object`);
+    const { dtype, shape, data_offsets: off } = v as Record<string, unknown>;
+    if (!isElemType(dtype)) fail(`tensor '${name}': unknown dtype ${JSON.stringify(dtype)}`);
+    const e = dtype as ElemType;
+    const numel = checkedNumel(shape, dataLen, { file, tensor: name });
+    if (!Array.isArray(off) || off.length !== 2 || !off.every((x) => Number.isSafeInteger(x) && x >= 0)) {
+      fail(`tensor '${name}': data_offsets must be two non-negative integers, got ${JSON.stringify(off)}`);
+    }
+    const [b, end] = off as number[];
+    if (b > end || end > dataLen) fail(`tensor '${name}': data_offsets [${b}, ${end}] out of range (data section is ${dataLen} bytes)`);
+    if (end - b !== numel * ELEM_SIZE[e]) {
+      fail(`tensor '${name}': data_offsets [${b}, ${end}] span ${end - b} bytes but ${e} shape [${(shape as number[]).join(', ')}] needs ${numel * ELEM_SIZE[e]}`);
+    }
+    entries.push({ name, dtype: e, shape: (shape as number[]).slice(), begin: dataStart + b, end: dataStart + end });
+  }
+  const sorted = entries.filter((x) => x.end > x.begin).sort((x, y) => x.begin - y.begin);
+  for (let i = 1; i < sorted.length; i++) {
+    if (sorted[i].begin < sorted[i - 1].end) fail(`tensors '${sorted[i - 1].name}' and '${sorted[i].name}' have overlapping data_offsets`);
+  }
+  return { entries, metadata, dataStart };
+}
+
+/** Reads the selected tensors of an open source. */
+export function readSafetensors(src: ByteSource, opts: SafetensorsReadOptions = {}): { tensors: Record<string, RawRecord>; metadata: Record<string, string> } {
+  const header = parseSafetensorsHeader(src);
+  let entries = header.entries;
+  if (opts.names) {
+    const byName = new Map(entries.map((x) => [x.name, x]));
+    entries = opts.names.map((nm) => {
+      const x = byName.get(nm);
+      if (!x) throw new CheckpointError(src.name, `safetensors: no tensor named '${nm}' (the file has ${byName.size})`);
+      return x;
+    });
+  }
+  const tensors: Record<string, RawRecord> = {};
+  for (const x of entries) {
+    const n = (x.end - x.begin) / ELEM_SIZE[x.dtype];
+    const r = decodeElems(src, x.begin, n, x.dtype, { file: src.name, tensor: x.name }, { keepHalf: opts.keepHalf });
+    r.shape = x.shape;
+    Object.defineProperty(tensors, x.name, { value: r, enumerable: true, writable: true, configurable: true });
+  }
+  return { tensors, metadata: header.metadata };
+}
+
+/** Buffer-level parse (used by the fuzz test and for in-memory files). */
+export function parseSafetensors(buf: Uint8Array, opts: SafetensorsReadOptions = {}, name = '<buffer>') {
+  return readSafetensors(new BufferSource(buf, name), opts);
+}
+
+/** Reads a safetensors file by positioned reads: only the header and the selected tensors. */
+export function readSafetensorsFile(path: string, opts: SafetensorsReadOptions = {}) {
+  return withFile(path, (src) => readSafetensors(src, opts));
+}
+
+/** Header + data chunks of a safetensors file; data chunks are views of the storage when possible. */
+export function* safetensorsChunks(tensors: Record<string, WritableTensor>, metadata?: Record<string, string>): Generator<Uint8Array> {
+  const header: Record<string, unknown> = {};
+  if (metadata && Object.keys(metadata).length) {
+    for (const [k, v] of Object.entries(metadata)) {
+      if (typeof v !== 'string') throw new Error(`saveSafetensors: metadata['${k}'] must be a string`);
+    }
+    header.__metadata__ = metadata;
+  }
+  const plan: [string, WritableTensor, ElemType][] = [];
+  let offset = 0;
+  for (const [name, t] of Object.entries(tensors)) {
+    if (name === '__metadata__') throw new Error(`saveSafetensors: '__metadata__' is reserved and cannot name a tensor`);
+    const e = t.as ?? defaultElem(t);
+    let numel = 1;
+    for (const d of t.shape) numel *= d;
+    if (numel !== t.data.length) throw new Error(`saveSafetensors: tensor '${name}' has shape [${t.shape.join(', ')}] but ${t.data.length} elements`);
+    const bytes = numel * ELEM_SIZE[e];
+    Object.defineProperty(header, name, { value: { dtype: e, shape: [...t.shape], data_offsets: [offset, offset + bytes] }, enumerable: true });
+    plan.push([name, t, e]);
+    offset += bytes;
+  }
+  let json = JSON.stringify(header);
+  // NOTE: pad the header with spaces to a multiple of 8 so the data section stays aligned, as the
+  // reference implementation does.
+  const enc = new TextEncoder();
+  let hb = enc.encode(json);
+  const pad = (8 - (hb.length % 8)) % 8;
+  if (pad) { json += ' '.repeat(pad); hb = enc.encode(json); }
+  const len = new Uint8Array(8);
+  new DataView(len.buffer).setBigUint64(0, BigInt(hb.length), true);
+  yield len;
+  yield hb;
+  for (const [name, t, e] of plan) yield encodeElems(t, e, name);
+}
+
+/** Serialises to one buffer (small files, tests). */
+export function serializeSafetensors(tensors: Record<string, WritableTensor>, metadata?: Record<string, string>): Uint8Array {
+  return Buffer.concat([...safetensorsChunks(tensors, metadata)]);
+}
+
+/** Writes a safetensors file atomically. */
+export function writeSafetensorsFile(path: string, tensors: Record<string, WritableTensor>, metadata?: Record<string, string>): void {
+  writeAtomic(path, safetensorsChunks(tensors, metadata));
+}
