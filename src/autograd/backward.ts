@@ -1,0 +1,102 @@
+// The backward pass: an iterative walk of the graph (no recursion, so a 100,000-deep chain is fine).
+// Dependencies are counted first; a node runs once every consumer has sent it a gradient, and the
+// gradients of a node's several consumers are summed before it runs.
+
+import { add } from '../ops/binary.js';
+import { enableGrad, noGrad } from './grad_mode.js';
+import { AccumulateGrad, Node } from './node.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+export interface BackwardOptions {
+  retainGraph?: boolean;
+  createGraph?: boolean;
+}
+
+/**
+ * Runs backward from roots. Without `inputs`, leaf gradients accumulate into `.grad`.
+ * With `inputs` (autograd.grad), their gradients are returned instead and no `.grad` is touched.
+ */
+export function runBackward(
+  roots: Tensor[], rootGrads: Tensor[], opts: BackwardOptions, inputs?: Tensor[],
+): (Tensor | null)[] | undefined {
+  const createGraph = opts.createGraph ?? false;
+  const retainGraph = opts.retainGraph ?? createGraph;
+  const grads = new Map<Node, Tensor>();
+  const rootNodes: Node[] = [];
+  roots.forEach((r, i) => {
+    const node = r.gradFn ?? (r.requiresGrad ? r.accumulateNode() : null);
+    if (node === null) {
+      throw new Error(`backward: element ${i} of tensors does not require grad and does not have a grad_fn`);
+    }
+    rootNodes.push(node);
+    const prev = grads.get(node);
+    grads.set(node, prev ? add(prev, rootGrads[i]) : rootGrads[i]);
+  });
+
+  const captureIndex = new Map<Node, number>();
+  inputs?.forEach((t, i) => {
+    if (!t.requiresGrad) throw new Error(`autograd.grad: input ${i} does not require grad`);
+    captureIndex.set(t.gradFn ?? t.accumulateNode(), i);
+  });
+  const captured: (Tensor | null)[] = inputs ? inputs.map(() => null) : [];
+
+  // Count, for each reachable node, how many edges point to it.
+  const deps = new Map<Node, number>();
+  const seen = new Set<Node>(rootNodes);
+  const stack = [...seen];
+  while (stack.length) {
+    const n = stack.pop()!;
+    for (const m of n.next) {
+      if (!m) continue;
+      deps.set(m, (deps.get(m) ?? 0) + 1);
+      if (!seen.has(m)) { seen.add(m); stack.push(m); }
+    }
+  }
+
+  const run = () => {
+    const ready = [...new Set(rootNodes)].filter((n) => !deps.get(n));
+    while (ready.length) {
+      const node = ready.pop()!;
+      let g = grads.get(node);
+      grads.delete(node);
+      if (g !== undefined) {
+        for (const h of node.hooks) { const r = h(g); if (r) g = r; }
+        if (node.retained) {
+          const t = node.retained;
+          t.grad = t.grad ? add(t.grad, g) : g.detach();
+        }
+        const ci = captureIndex.get(node);
+        if (ci !== undefined) captured[ci] = captured[ci] ? add(captured[ci]!, g) : g;
+      }
+      if (node instanceof AccumulateGrad) {
+        if (g !== undefined && !inputs) accumulate(node.variable, g, createGraph);
+        continue;
+      }
+      const out = g !== undefined ? node.apply(g, retainGraph) : [];
+      node.next.forEach((m, i) => {
+        if (!m) return;
+        const gi = out[i];
+        if (gi) {
+          const prev = grads.get(m);
+          grads.set(m, prev ? add(prev, gi) : gi);
+        }
+        const d = deps.get(m)! - 1;
+        deps.set(m, d);
+        if (d === 0) ready.push(m);
+      });
+    }
+  };
+  if (createGraph) enableGrad(run); else noGrad(run);
+  return inputs ? captured : undefined;
+}
+
+function accumulate(v: Tensor, g: Tensor, createGraph: boolean): void {
+  if (!createGraph) g = g.detach();
+  if (v.grad === null) {
+    // NOTE: the first gradient may alias another tensor (add's backward passes g through to both
+    // inputs); own a copy so that in-place updates of one .grad never change another.
+    v.grad = createGraph ? g : g.clone();
+  } else {
+    v.grad = createGraph ? add(v.grad, g) : noGrad(() => add(v.grad!, g));
+  }
+}

@@ -1,0 +1,3 @@
+export { grad, type GradOptions } from './grad.js';
+export { gradcheck, gradgradcheck, type GradcheckOptions } from './gradcheck.js';
+export { noGrad, enableGrad, isGradEnabled } from './grad_mode.js';

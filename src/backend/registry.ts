@@ -1,0 +1,72 @@
+// Chooses the backend. An accelerated backend (PartialBackend) is composed with the JS backend
+// kernel by kernel: each kernel it lacks, or declines for a call, runs on JS.
+// BACKEND_VALIDATE=js shadow-runs every accelerated kernel on JS and throws on a mismatch.
+
+import type { Backend, Kernels, PartialBackend } from './backend.js';
+import { jsBackend } from './js/index.js';
+import type { TypedArray } from '../tensor/dtype.js';
+
+let active: Backend = jsBackend;
+const available = new Map<string, Backend>([['js', jsBackend]]);
+
+/** The backend every op dispatches to. */
+export function getBackend(): Backend {
+  return active;
+}
+
+/** Makes a registered backend the active one ('js', 'native', ...). */
+export function setBackend(name: string): void {
+  const b = available.get(name);
+  if (!b) throw new Error(`setBackend: unknown backend '${name}' (available: ${[...available.keys()].join(', ')})`);
+  active = b;
+}
+
+export function availableBackends(): string[] {
+  return [...available.keys()];
+}
+
+export function backendByName(name: string): Backend | undefined {
+  return available.get(name);
+}
+
+/** Registers an accelerated backend, filling its gaps with JS kernels. Returns the composed backend. */
+export function registerBackend(partial: PartialBackend, opts: { validate?: boolean } = {}): Backend {
+  const composed: Record<string, unknown> = { name: partial.name, info: partial.info };
+  for (const key of Object.keys(jsBackend) as (keyof Backend)[]) {
+    if (key === 'name' || key === 'info') continue;
+    const js = jsBackend[key] as (...a: unknown[]) => unknown;
+    const fast = (partial as Record<string, unknown>)[key] as ((...a: unknown[]) => unknown) | undefined;
+    if (typeof fast !== 'function') { composed[key] = js; continue; }
+    const inPlace = key === 'assign' || key === 'scatter' || key === 'indexAdd';
+    composed[key] = (...args: unknown[]) => {
+      const r = fast.apply(partial, args);
+      if (inPlace ? r === true : r !== undefined) {
+        if (opts.validate && !inPlace) shadowCheck(key, r, js(...args));
+        return inPlace ? undefined : r;
+      }
+      return js(...args);
+    };
+  }
+  const b = composed as unknown as Backend;
+  available.set(partial.name, b);
+  return b;
+}
+
+function shadowCheck(kernel: keyof Kernels, got: unknown, want: unknown): void {
+  const pairs: [TypedArray, TypedArray][] = [];
+  if (ArrayBuffer.isView(got)) pairs.push([got as TypedArray, want as TypedArray]);
+  else {
+    const g = got as Record<string, TypedArray>, w = want as Record<string, TypedArray>;
+    for (const k of Object.keys(w)) pairs.push([g[k], w[k]]);
+  }
+  for (const [a, b] of pairs) {
+    if (a.length !== b.length) throw new Error(`BACKEND_VALIDATE: ${kernel} returned ${a.length} elements, js ${b.length}`);
+    for (let i = 0; i < a.length; i++) {
+      const x = a[i], y = b[i];
+      if (x === y || (x !== x && y !== y)) continue;
+      if (Math.abs(x - y) > 1e-4 * Math.max(1, Math.abs(y))) {
+        throw new Error(`BACKEND_VALIDATE: ${kernel} differs from js at element ${i}: ${x} vs ${y}`);
+      }
+    }
+  }
+}

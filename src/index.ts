@@ -1,0 +1,15 @@
+// nabla: a deep-learning framework for TypeScript. `import * as nb from 'nabla'`.
+
+export { Tensor, Storage, type TensorLike } from './tensor/tensor.js';
+export type { DType, TypedArray } from './tensor/dtype.js';
+export { promoteTypes } from './tensor/dtype.js';
+export { Layout } from './tensor/layout.js';
+export {
+  tensor, fromTypedArray, zeros, ones, full, empty, zerosLike, onesLike, emptyLike, fullLike, arange, linspace, eye,
+  rand, randn, randint, randperm, randLike, randnLike, type CreateOptions, type TensorOptions,
+} from './tensor/creation.js';
+export { Generator, manualSeed, defaultGenerator } from './tensor/random.js';
+export * from './ops/functional.js';
+export { noGrad, enableGrad, isGradEnabled, setGradEnabled } from './autograd/grad_mode.js';
+export * as autograd from './autograd/index.js';
+export { backend, setBackend, setNumThreads, getNumThreads } from './backend/select.js';

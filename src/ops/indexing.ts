@@ -1,0 +1,229 @@
+// Indexing ops: gather/scatter, indexSelect/indexAdd, masks, triangles, sort/topk, pad, oneHot and
+// NumPy-style index(). Index tensors are int32 and are checked against the indexed size here, so
+// kernels never read out of bounds.
+
+import { Layout, fmtShape, normDim, numel } from '../tensor/layout.js';
+import { allocate } from '../tensor/dtype.js';
+import { Tensor, type TensorLike } from '../tensor/tensor.js';
+import { be, record, wrap, asTensor } from './util.js';
+import { where } from './binary.js';
+import { cat } from './movement.js';
+import type { ValuesIndices } from './reduce.js';
+
+export type IndexItem = number | null | '...' | [number | null, (number | null)?, number?] | Tensor;
+
+/** Checks that index is int32 and every value lies in [-size, size); returns a copy with negatives wrapped. */
+function checkIndex(index: Tensor, size: number, op: string, what = 'index'): Int32Array {
+  if (!(index instanceof Tensor)) throw new Error(`${op}: expected ${what} to be a Tensor, got ${typeof index}`);
+  if (index.dtype !== 'int32') throw new Error(`${op}: expected ${what} to be an int32 tensor, got ${index.dtype} of shape ${fmtShape(index.shape)}`);
+  const d = index.toTypedArray() as Int32Array;
+  for (let i = 0; i < d.length; i++) {
+    let v = d[i];
+    if (v < -size || v >= size) {
+      throw new Error(`${op}: ${what} ${v} is out of bounds for dimension with size ${size}`);
+    }
+    if (v < 0) d[i] = v + size;
+    v = d[i];
+  }
+  return d;
+}
+
+function checkGatherShapes(x: Tensor, d: number, index: Tensor, op: string): void {
+  if (index.ndim !== x.ndim) {
+    throw new Error(`${op}: index tensor must have the same number of dimensions as input tensor (index ${fmtShape(index.shape)}, input ${fmtShape(x.shape)})`);
+  }
+  for (let i = 0; i < x.ndim; i++) {
+    if (i !== d && index.shape[i] > x.shape[i]) {
+      throw new Error(`${op}: size of index ${fmtShape(index.shape)} does not match input ${fmtShape(x.shape)} at dimension ${i} (dim ${d} excepted)`);
+    }
+  }
+}
+
+/** out[i][j] = x[index[i][j]][j] for dim 0: out has index's shape. */
+export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
+  const d = normDim(dim, x.ndim, 'gather');
+  checkGatherShapes(x, d, index, 'gather');
+  const idx = checkIndex(index, x.ndim ? x.shape[d] : 1, 'gather');
+  const li = Layout.contiguous(index.shape);
+  const out = wrap(be().gather(x.data, x.layout, d, idx, li), index.shape, x.dtype);
+  return record(out, 'GatherBackward', [x], (g) => [scatterAddInto(d, index, g, x.shape)]);
+}
+
+/** zeros-like(base) + src scattered-added at index (differentiable in src). */
+function scatterAddInto(d: number, index: Tensor, src: Tensor, shape: readonly number[]): Tensor {
+  const base = wrap(allocate(src.dtype, numel(shape)), shape, src.dtype);
+  return scatterAdd(base, d, index, src);
+}
+
+function scatterImpl(x: Tensor, dim: number, index: Tensor, src: TensorLike, accumulate: boolean, op: string): Tensor {
+  const d = normDim(dim, x.ndim, op);
+  checkGatherShapes(x, d, index, op);
+  const s = asTensor(src, x.dtype).expand(src instanceof Tensor ? [...src.shape] : [...index.shape]);
+  if (s.ndim !== index.ndim || index.shape.some((n, i) => n > s.shape[i])) {
+    throw new Error(`${op}: expected index ${fmtShape(index.shape)} to be no larger than src ${fmtShape(s.shape)} in every dimension`);
+  }
+  const idx = checkIndex(index, x.shape[d], op);
+  const data = be().copy(x.data, x.layout, x.dtype);
+  be().scatter(data, x.shape, d, idx, Layout.contiguous(index.shape), s.data, s.layout, accumulate);
+  const out = wrap(data, x.shape, x.dtype);
+  return record(out, accumulate ? 'ScatterAddBackward' : 'ScatterBackward', [x, src instanceof Tensor ? s : null], (g) => [
+    accumulate ? g : scatterImpl(g, d, index, 0, false, op),
+    gather(g, d, index),
+  ]);
+}
+
+export const scatter = (x: Tensor, dim: number, index: Tensor, src: TensorLike) => scatterImpl(x, dim, index, src, false, 'scatter');
+export const scatterAdd = (x: Tensor, dim: number, index: Tensor, src: Tensor) => scatterImpl(x, dim, index, src, true, 'scatterAdd');
+
+/** Entries of x at `index` (1-D) along dim: output shape = x.shape with dim -> index.length. */
+export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
+  const d = normDim(dim, x.ndim, 'indexSelect');
+  if (index.ndim > 1) throw new Error(`indexSelect: index should have 1 dimension, got shape ${fmtShape(index.shape)}`);
+  const n = x.ndim ? x.shape[d] : 1;
+  const idx = checkIndex(index, n, 'indexSelect');
+  const shape = [...x.shape];
+  if (x.ndim) shape[d] = idx.length;
+  const out = wrap(be().indexSelect(x.data, x.ndim ? x.layout : Layout.contiguous([1]), d, idx), shape, x.dtype);
+  return record(out, 'IndexSelectBackward', [x], (g) => [indexAdd(x.shape, d, idx, g)]);
+}
+
+/** zeros(shape) with src (shape with dim -> idx.length) added at idx along dim. Differentiable in src. */
+function indexAdd(shape: readonly number[], d: number, idx: Int32Array, src: Tensor): Tensor {
+  const data = allocate(src.dtype, numel(shape));
+  be().indexAdd(data, shape.length ? shape : [1], d, idx, src.data, src.layout);
+  const out = wrap(data, shape, src.dtype);
+  const it = wrap(idx, [idx.length], 'int32');
+  return record(out, 'IndexAddBackward', [src], (g) => [indexSelect(g, d, it)]);
+}
+
+export function maskedFill(x: Tensor, mask: Tensor, value: TensorLike): Tensor {
+  if (!(mask instanceof Tensor) || mask.dtype !== 'bool') {
+    throw new Error(`maskedFill: expected mask to be a bool tensor, got ${mask instanceof Tensor ? mask.dtype : typeof mask}`);
+  }
+  return where(mask, asTensor(value, x.dtype), x);
+}
+
+/** The elements of x where mask is true, as a 1-D tensor. */
+export function maskedSelect(x: Tensor, mask: Tensor): Tensor {
+  const m = mask.expand([...x.shape]).toTypedArray();
+  const pos: number[] = [];
+  for (let i = 0; i < m.length; i++) if (m[i]) pos.push(i);
+  return indexSelect(x.reshape([-1]), 0, wrap(Int32Array.from(pos), [pos.length], 'int32'));
+}
+
+function triangle(x: Tensor, diagonal: number, lower: boolean, op: string): Tensor {
+  if (x.ndim < 2) throw new Error(`${op}: input tensor must have at least 2 dimensions, got shape ${fmtShape(x.shape)}`);
+  const R = x.shape[x.ndim - 2], C = x.shape[x.ndim - 1];
+  const m = new Uint8Array(R * C);
+  for (let i = 0; i < R; i++) for (let j = 0; j < C; j++) m[i * C + j] = (lower ? j - i <= diagonal : j - i >= diagonal) ? 1 : 0;
+  return where(wrap(m, [R, C], 'bool'), x, 0);
+}
+
+export const tril = (x: Tensor, diagonal = 0) => triangle(x, diagonal, true, 'tril');
+export const triu = (x: Tensor, diagonal = 0) => triangle(x, diagonal, false, 'triu');
+
+/** Stable sort along dim; values carry gradient (a gather of x). */
+export function sort(x: Tensor, dim = -1, descending = false): ValuesIndices {
+  if (x.ndim === 0) return { values: x.clone(), indices: wrap(new Int32Array(1), [], 'int32') };
+  const d = normDim(dim, x.ndim, 'sort');
+  const r = be().sort(x.data, x.layout, d, descending);
+  const indices = wrap(r.indices, x.shape, 'int32');
+  const values = x.requiresGrad ? gather(x, d, indices) : wrap(r.values, x.shape, x.dtype);
+  return { values, indices };
+}
+
+export function topk(x: Tensor, k: number, dim = -1, largest = true, _sorted = true): ValuesIndices {
+  const d = normDim(dim, x.ndim, 'topk');
+  const n = x.ndim ? x.shape[d] : 1;
+  if (!Number.isInteger(k) || k < 0 || k > n) throw new Error(`topk: k (${k}) is out of range for dimension ${dim} of size ${n} (shape ${fmtShape(x.shape)})`);
+  const s = sort(x, d, largest);
+  const indices = x.ndim ? s.indices.narrow(d, 0, k).contiguous() : s.indices;
+  return { values: x.ndim ? gather(x, d, indices) : s.values, indices };
+}
+
+export type PadMode = 'constant' | 'reflect' | 'replicate' | 'circular';
+
+/** Pads the last dims: pad = [left, right] for the last dim, then [top, bottom] for the one before, ... */
+export function pad(x: Tensor, padding: readonly number[], mode: PadMode = 'constant', value = 0): Tensor {
+  if (padding.length % 2 !== 0 || padding.length / 2 > x.ndim) {
+    throw new Error(`pad: padding length must be even and at most 2*ndim (got ${padding.length} for shape ${fmtShape(x.shape)})`);
+  }
+  let out = x;
+  for (let i = 0; i < padding.length / 2; i++) {
+    const d = x.ndim - 1 - i;
+    const lo = padding[2 * i], hi = padding[2 * i + 1];
+    if (lo === 0 && hi === 0) continue;
+    const n = out.shape[d];
+    if (mode === 'constant') {
+      if (lo < 0 || hi < 0) { out = out.narrow(d, Math.max(0, -lo), n + Math.min(0, lo) + Math.min(0, hi)); if (lo >= 0 && hi >= 0) continue; }
+      const parts: Tensor[] = [];
+      const block = (len: number) => {
+        const shape = [...out.shape]; shape[d] = len;
+        const data = allocate(out.dtype, numel(shape)); data.fill(value);
+        return wrap(data, shape, out.dtype);
+      };
+      if (lo > 0) parts.push(block(lo));
+      parts.push(out);
+      if (hi > 0) parts.push(block(hi));
+      out = cat(parts, d);
+      continue;
+    }
+    if (mode === 'reflect' && (lo >= n || hi >= n)) {
+      throw new Error(`pad: padding size should be less than the corresponding input dimension, but got padding (${lo}, ${hi}) at dimension ${d} of input ${fmtShape(x.shape)}`);
+    }
+    const idx = new Int32Array(n + lo + hi);
+    for (let j = 0; j < idx.length; j++) {
+      const p = j - lo;
+      idx[j] = mode === 'reflect' ? (p < 0 ? -p : p >= n ? 2 * (n - 1) - p : p)
+        : mode === 'replicate' ? Math.min(Math.max(p, 0), n - 1)
+        : ((p % n) + n) % n;
+    }
+    out = indexSelect(out, d, wrap(idx, [idx.length], 'int32'));
+  }
+  return out;
+}
+
+/** int32 one-hot encoding: (*) -> (*, numClasses). */
+export function oneHot(indices: Tensor, numClasses = -1): Tensor {
+  if (indices.dtype !== 'int32') throw new Error(`oneHot: expected an int32 tensor of class indices, got ${indices.dtype}`);
+  const v = indices.toTypedArray();
+  let n = numClasses;
+  if (n < 0) { n = 0; for (const c of v) n = Math.max(n, c + 1); }
+  const out = new Int32Array(v.length * n);
+  for (let i = 0; i < v.length; i++) {
+    if (v[i] < 0 || v[i] >= n) throw new Error(`oneHot: class values must be in [0, ${n}), got ${v[i]}`);
+    out[i * n + v[i]] = 1;
+  }
+  return wrap(out, [...indices.shape, n], 'int32');
+}
+
+/** NumPy-style indexing: t.index(0, [1, null], null, '...', idxTensor). */
+export function index(x: Tensor, items: IndexItem[]): Tensor {
+  const ell = items.filter((i) => i === '...').length;
+  if (ell > 1) throw new Error('index: an index can only have a single ellipsis (...)');
+  const consumed = items.filter((i) => i !== null && i !== '...').length;
+  if (consumed > x.ndim) throw new Error(`index: too many indices for tensor of dimension ${x.ndim} (got ${consumed})`);
+  let out = x, d = 0;
+  for (const it of items) {
+    if (it === '...') { d += x.ndim - consumed; continue; }
+    if (it === null) { out = out.unsqueeze(d); d++; continue; }
+    if (typeof it === 'number') { out = out.select(d, it); continue; }
+    if (it instanceof Tensor) {
+      if (it.dtype === 'bool') {
+        if (items.length !== 1) throw new Error('index: a bool mask index must be the only index');
+        return maskedSelect(out, it);
+      }
+      if (it.ndim !== 1) {
+        const flat = indexSelect(out, d, it.reshape([-1]));
+        out = flat.unflatten(d, [...it.shape]);
+        d += it.ndim;
+        continue;
+      }
+      out = indexSelect(out, d, it); d++;
+      continue;
+    }
+    if (Array.isArray(it)) { out = out.slice(d, it[0], it[1], it[2] ?? 1); d++; continue; }
+    throw new Error(`index: unsupported index item ${String(it)}`);
+  }
+  return out;
+}

@@ -1,0 +1,52 @@
+// In-place ops. Each writes into the tensor's storage and bumps its version, so that a backward
+// that saved the old values fails loudly instead of computing a wrong gradient.
+
+import { isGradEnabled } from '../autograd/grad_mode.js';
+import { expandLayout, fmtShape } from '../tensor/layout.js';
+import { Tensor, type TensorLike } from '../tensor/tensor.js';
+import { defaultGenerator } from '../tensor/random.js';
+import { asTensor, be } from './util.js';
+
+function checkWritable(x: Tensor, op: string): void {
+  if (isGradEnabled() && x.requiresGrad && x.isLeaf) {
+    throw new Error(`${op}: a leaf Variable that requires grad (shape ${fmtShape(x.shape)}) is being used in an in-place operation; wrap the update in nb.noGrad(...)`);
+  }
+  if (isGradEnabled() && x.requiresGrad && x.base !== null) {
+    throw new Error(`${op}: in-place operations on views of tensors that require grad are not supported (shape ${fmtShape(x.shape)}); use the out-of-place op`);
+  }
+}
+
+/** Writes `result` (same shape, computed out of place) into x and takes over its graph node. */
+export function inplace<T extends Tensor>(x: T, op: string, result: Tensor): T {
+  checkWritable(x, op);
+  if (result.shape.length !== x.shape.length || result.shape.some((d, i) => d !== x.shape[i])) {
+    throw new Error(`${op}: output with shape ${fmtShape(x.shape)} doesn't match the broadcast shape ${fmtShape(result.shape)}`);
+  }
+  be().assign(x.data, x.layout, result.data, result.layout);
+  x.storage.version++;
+  if (result.requiresGrad && isGradEnabled()) {
+    x.gradFn = result.gradFn;
+    x.requiresGrad = true;
+  }
+  return x;
+}
+
+export function copy_<T extends Tensor>(x: T, src: TensorLike): T {
+  checkWritable(x, 'copy_');
+  const s = asTensor(src, src instanceof Tensor ? src.dtype : x.dtype);
+  be().assign(x.data, x.layout, s.data, expandLayout(s.layout, x.shape, 'copy_'));
+  x.storage.version++;
+  return x;
+}
+
+export function fill_<T extends Tensor>(x: T, value: number): T {
+  return copy_(x, value);
+}
+
+export function uniform_<T extends Tensor>(x: T, low: number, high: number): T {
+  return copy_(x, defaultGenerator().uniform([...x.shape], low, high, x.dtype));
+}
+
+export function normal_<T extends Tensor>(x: T, mean: number, std: number): T {
+  return copy_(x, defaultGenerator().normal([...x.shape], mean, std, x.dtype));
+}

@@ -1,0 +1,197 @@
+// Reductions over one or more dims (keepdim as PyTorch), arg-reductions, var/std, logsumexp, norm,
+// cumulative ops and softmax. x (*) -> y (* with reduced dims removed, or 1 with keepdim).
+
+import { ReduceOp } from '../backend/op_codes.js';
+import { isFloating } from '../tensor/dtype.js';
+import { fmtShape, normDim } from '../tensor/layout.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { be, checkFloat, dims, floatDtype, record, wrap } from './util.js';
+import { where } from './binary.js';
+
+export interface ValuesIndices { values: Tensor; indices: Tensor }
+export interface VarOptions { correction?: number; unbiased?: boolean; keepdim?: boolean }
+
+function keptShape(shape: readonly number[], axes: number[]): number[] {
+  return shape.map((d, i) => (axes.includes(i) ? 1 : d));
+}
+function droppedShape(shape: readonly number[], axes: number[]): number[] {
+  return shape.filter((_, i) => !axes.includes(i));
+}
+
+/** Runs a reduce kernel; returns the keepdim-shaped result and the final shape. */
+function reduceRaw(op: ReduceOp, x: Tensor, axes: number[], keepdim: boolean, outDtype = x.dtype): Tensor {
+  const data = be().reduce(op, x.data, x.layout, axes, outDtype);
+  return wrap(data, keepdim ? keptShape(x.shape, axes) : droppedShape(x.shape, axes), outDtype);
+}
+
+/** Broadcasts a reduced gradient (or value) back to x's shape. */
+function unreduce(g: Tensor, xShape: readonly number[], axes: number[], keepdim: boolean): Tensor {
+  const kept = keepdim ? g : g.reshape(keptShape(xShape, axes));
+  return kept.expand([...xShape]);
+}
+
+export function sum(x: Tensor, dim?: number | number[], keepdim = false): Tensor {
+  const axes = dims(x, dim, 'sum');
+  const outDtype = x.dtype === 'bool' ? 'int32' : x.dtype;
+  const out = reduceRaw(ReduceOp.SUM, x, axes, keepdim, outDtype);
+  return record(out, 'SumBackward', [x], (g) => [unreduce(g, x.shape, axes, keepdim)]);
+}
+
+export function mean(x: Tensor, dim?: number | number[], keepdim = false): Tensor {
+  if (!isFloating(x.dtype)) {
+    throw new Error(`mean: could not infer output dtype. Input dtype must be floating point, got ${x.dtype}`);
+  }
+  const axes = dims(x, dim, 'mean');
+  let n = 1;
+  for (const a of axes) n *= x.shape[a];
+  return sum(x, axes, keepdim).div(n);
+}
+
+export function prod(x: Tensor, dim?: number, keepdim = false): Tensor {
+  const axes = dims(x, dim, 'prod');
+  const out = reduceRaw(ReduceOp.PROD, x, axes, keepdim);
+  return record(out, 'ProdBackward', [x], (g) => {
+    // d/dx_i prod = prod / x_i; NOTE: exact only without zeros; zeros get prod of the others via masking.
+    const full = unreduce(out, x.shape, axes, keepdim);
+    const gg = unreduce(g, x.shape, axes, keepdim);
+    const zero = x.eq(0);
+    const safe = where(zero, 1, x);
+    const others = unreduce(prod(safe, dim, keepdim), x.shape, axes, keepdim);
+    const zeros = sum(zero.to('int32'), axes, true).expand([...x.shape]);
+    const gz = where(zeros.eq(1).logicalAnd(zero), others, 0);
+    return [gg.mul(where(zero, gz, full.div(safe)))];
+  }, [x, out]);
+}
+
+function extremum(op: ReduceOp.MAX | ReduceOp.MIN, name: string, x: Tensor, dim: number | number[] | undefined, keepdim: boolean): Tensor {
+  if (x.numel() === 0 && dim === undefined) {
+    throw new Error(`${name}(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.`);
+  }
+  const axes = dims(x, dim, name);
+  const out = reduceRaw(op, x, axes, keepdim);
+  return record(out, name === 'amax' ? 'AmaxBackward' : 'AminBackward', [x], (g) => {
+    // the gradient is shared evenly among the elements equal to the extremum
+    const mask = x.eq(unreduce(out, x.shape, axes, keepdim)).to(g.dtype);
+    const count = mask.sum(axes, true);
+    return [unreduce(g, x.shape, axes, keepdim).mul(mask).div(count)];
+  }, [x, out]);
+}
+
+export const amax = (x: Tensor, dim?: number | number[], keepdim = false) => extremum(ReduceOp.MAX, 'amax', x, dim, keepdim);
+export const amin = (x: Tensor, dim?: number | number[], keepdim = false) => extremum(ReduceOp.MIN, 'amin', x, dim, keepdim);
+
+function argRaw(isMax: boolean, x: Tensor, dim: number | undefined, keepdim: boolean): Tensor {
+  const name = isMax ? 'argmax' : 'argmin';
+  if (dim === undefined) {
+    if (x.numel() === 0) throw new Error(`${name}(): Expected reduction dim to be specified for input.numel() == 0.`);
+    const flat = x.reshape([-1]);
+    const r = wrap(be().argReduce(isMax, flat.data, flat.layout, 0), [], 'int32');
+    return keepdim ? r.reshape(x.shape.map(() => 1)) : r;
+  }
+  const d = normDim(dim, x.ndim, name);
+  if (x.ndim > 0 && x.shape[d] === 0) throw new Error(`${name}(): cannot reduce over a zero-size dimension ${d} of shape ${fmtShape(x.shape)}`);
+  const src = x.ndim === 0 ? x.reshape([1]) : x;
+  const data = be().argReduce(isMax, src.data, src.layout, x.ndim === 0 ? 0 : d);
+  return wrap(data, x.ndim === 0 ? [] : keepdim ? keptShape(x.shape, [d]) : droppedShape(x.shape, [d]), 'int32');
+}
+
+export const argmax = (x: Tensor, dim?: number, keepdim = false) => argRaw(true, x, dim, keepdim);
+export const argmin = (x: Tensor, dim?: number, keepdim = false) => argRaw(false, x, dim, keepdim);
+
+function withIndices(isMax: boolean, x: Tensor, dim: number, keepdim: boolean): ValuesIndices {
+  const indices = argRaw(isMax, x, dim, true);
+  const d = normDim(dim, x.ndim, isMax ? 'max' : 'min');
+  let values = x.ndim === 0 ? x.clone() : x.gather(d, indices);
+  let idx = indices;
+  if (!keepdim && x.ndim > 0) { values = values.squeeze(d); idx = idx.squeeze(d); }
+  return { values, indices: idx };
+}
+
+export const maxDim = (x: Tensor, dim: number, keepdim = false) => withIndices(true, x, dim, keepdim);
+export const minDim = (x: Tensor, dim: number, keepdim = false) => withIndices(false, x, dim, keepdim);
+
+/** Variance with Bessel's correction by default (correction=1; unbiased=false means 0). */
+export function variance(x: Tensor, dim?: number | number[], opts: VarOptions = {}): Tensor {
+  checkFloat(x, 'var');
+  const correction = opts.correction ?? (opts.unbiased === false ? 0 : 1);
+  const axes = dims(x, dim, 'var');
+  let n = 1;
+  for (const a of axes) n *= x.shape[a];
+  const mu = mean(x, axes, true);
+  const d = x.sub(mu);
+  return sum(d.mul(d), axes, opts.keepdim ?? false).div(Math.max(0, n - correction));
+}
+
+export function std(x: Tensor, dim?: number | number[], opts: VarOptions = {}): Tensor {
+  return variance(x, dim, opts).sqrt();
+}
+
+/** log(sum(exp(x))) along dims, stable at ±1e4 (the max is subtracted; an all -inf slice gives -inf). */
+export function logsumexp(x: Tensor, dim: number | number[], keepdim = false): Tensor {
+  const xf = x.dtype === floatDtype(x.dtype) ? x : x.to('float32');
+  const axes = dims(xf, dim, 'logsumexp');
+  const m = amax(xf, axes, true).detach();
+  const mSafe = where(m.abs().eq(Infinity), 0, m);
+  const s = xf.sub(mSafe).exp().sum(axes, true).log().add(mSafe);
+  return keepdim ? s : s.squeeze(axes);
+}
+
+/** Vector p-norm over dims (all by default): p = 2, 1, Infinity, -Infinity, 0 or any p. */
+export function norm(x: Tensor, p = 2, dim?: number | number[], keepdim = false): Tensor {
+  checkFloat(x, 'norm');
+  const axes = dims(x, dim, 'norm');
+  if (p === Infinity) return amax(x.abs(), axes, keepdim);
+  if (p === -Infinity) return amin(x.abs(), axes, keepdim);
+  if (p === 0) return sum(x.ne(0).to(x.dtype), axes, keepdim);
+  if (p === 1) return sum(x.abs(), axes, keepdim);
+  if (p === 2) {
+    const out = sum(x.mul(x), axes, keepdim).sqrt();
+    return out;
+  }
+  return sum(x.abs().pow(p), axes, keepdim).pow(1 / p);
+}
+
+export function cumsum(x: Tensor, dim: number): Tensor {
+  const d = normDim(dim, x.ndim, 'cumsum');
+  const outDtype = x.dtype === 'bool' ? 'int32' : x.dtype;
+  const src = x.ndim === 0 ? x.reshape([1]) : x;
+  const out = wrap(be().cumulative(false, src.data, src.layout, x.ndim === 0 ? 0 : d, outDtype), x.shape, outDtype);
+  // the gradient of a cumsum is a reversed cumsum of the gradient
+  return record(out, 'CumsumBackward', [x], (g) => [x.ndim === 0 ? g : g.flip([d]).cumsum(d).flip([d])]);
+}
+
+export function cumprod(x: Tensor, dim: number): Tensor {
+  const d = normDim(dim, x.ndim, 'cumprod');
+  const src = x.ndim === 0 ? x.reshape([1]) : x;
+  const out = wrap(be().cumulative(true, src.data, src.layout, x.ndim === 0 ? 0 : d, x.dtype), x.shape, x.dtype);
+  // NOTE: valid for inputs without zeros: d out_j / d x_i = out_j / x_i for j >= i.
+  return record(out, 'CumprodBackward', [x], (g) => [g.mul(out).flip([d]).cumsum(d).flip([d]).div(x)], [x, out]);
+}
+
+export function all(x: Tensor, dim?: number, keepdim = false): Tensor {
+  return reduceRaw(ReduceOp.ALL, x, dims(x, dim, 'all'), keepdim, 'bool');
+}
+
+export function any(x: Tensor, dim?: number, keepdim = false): Tensor {
+  return reduceRaw(ReduceOp.ANY, x, dims(x, dim, 'any'), keepdim, 'bool');
+}
+
+/** softmax along dim: y = exp(x - max) / sum(exp(x - max)). */
+export function softmax(x: Tensor, dim: number): Tensor {
+  const xf = x.dtype === floatDtype(x.dtype) ? x : x.to('float32');
+  const d = normDim(dim, xf.ndim, 'softmax');
+  const src = xf.ndim === 0 ? xf.reshape([1]) : xf;
+  const out = wrap(be().softmax(src.data, src.layout, xf.ndim === 0 ? 0 : d, false), xf.shape, xf.dtype);
+  // dx = y * (g - sum(g * y))
+  return record(out, 'SoftmaxBackward', [xf], (g) => [out.mul(g.sub(g.mul(out).sum(d, true)))], [out]);
+}
+
+/** log-softmax along dim: y = x - logsumexp(x). */
+export function logSoftmax(x: Tensor, dim: number): Tensor {
+  const xf = x.dtype === floatDtype(x.dtype) ? x : x.to('float32');
+  const d = normDim(dim, xf.ndim, 'logSoftmax');
+  const src = xf.ndim === 0 ? xf.reshape([1]) : xf;
+  const out = wrap(be().softmax(src.data, src.layout, xf.ndim === 0 ? 0 : d, true), xf.shape, xf.dtype);
+  // dx = g - softmax(x) * sum(g)
+  return record(out, 'LogSoftmaxBackward', [xf], (g) => [g.sub(out.exp().mul(g.sum(d, true)))], [out]);
+}

@@ -1,0 +1,169 @@
+// Unary elementwise ops, each with its backward right below the kernel call.
+// All shapes are preserved: x (*) -> y (*).
+
+import { UnaryOp } from '../backend/op_codes.js';
+import { type DType, type TypedArray, allocate, isFloating } from '../tensor/dtype.js';
+import { Layout } from '../tensor/layout.js';
+import { Tensor } from '../tensor/tensor.js';
+import { be, floatDtype, record, scalar, viewOf, wrap } from './util.js';
+
+type Bw = (g: Tensor, x: Tensor, out: Tensor) => Tensor;
+
+/**
+ * Runs a unary kernel; `bw` gives dL/dx from g = dL/dy, x and y. `save` says which of x and y
+ * backward reads, so that only those are kept alive and version-checked.
+ */
+function un(name: string, op: UnaryOp, x: Tensor, bw: Bw | null, save: 'x' | 'out' | 'both' | 'none',
+  p0 = 0, p1 = 0, float = true): Tensor {
+  const dt = float ? floatDtype(x.dtype) : x.dtype;
+  const src = x.dtype === dt ? x : cast(x, dt);
+  const out = wrap(be().unary(op, src.data, src.layout, dt, p0, p1), x.shape, dt);
+  if (!bw) return out;
+  const saved = save === 'x' ? [x] : save === 'out' ? [out] : save === 'both' ? [x, out] : [];
+  return record(out, name, [x], (g) => [bw(g, x, out)], saved);
+}
+
+const zeroGrad: Bw = (g) => g.mul(0);
+
+export const neg = (x: Tensor): Tensor => un('NegBackward', UnaryOp.NEG, x, (g) => g.neg(), 'none', 0, 0, false);
+export const abs = (x: Tensor): Tensor => un('AbsBackward', UnaryOp.ABS, x, (g, x) => g.mul(sign(x)), 'x', 0, 0, false);
+export const exp = (x: Tensor): Tensor => un('ExpBackward', UnaryOp.EXP, x, (g, _x, y) => g.mul(y), 'out');
+export const log = (x: Tensor): Tensor => un('LogBackward', UnaryOp.LOG, x, (g, x) => g.div(x), 'x');
+export const log2 = (x: Tensor): Tensor => un('Log2Backward', UnaryOp.LOG2, x, (g, x) => g.div(x.mul(Math.LN2)), 'x');
+export const log1p = (x: Tensor): Tensor => un('Log1pBackward', UnaryOp.LOG1P, x, (g, x) => g.div(x.add(1)), 'x');
+export const expm1 = (x: Tensor): Tensor => un('Expm1Backward', UnaryOp.EXPM1, x, (g, _x, y) => g.mul(y.add(1)), 'out');
+export const sqrt = (x: Tensor): Tensor => un('SqrtBackward', UnaryOp.SQRT, x, (g, _x, y) => g.div(y.mul(2)), 'out');
+export const rsqrt = (x: Tensor): Tensor => un('RsqrtBackward', UnaryOp.RSQRT, x, (g, _x, y) => g.mul(y.pow(3)).mul(-0.5), 'out');
+export const square = (x: Tensor): Tensor => un('PowBackward', UnaryOp.SQUARE, x, (g, x) => g.mul(x).mul(2), 'x', 0, 0, false);
+export const reciprocal = (x: Tensor): Tensor => un('ReciprocalBackward', UnaryOp.RECIPROCAL, x, (g, _x, y) => g.mul(y.mul(y)).neg(), 'out');
+export const sin = (x: Tensor): Tensor => un('SinBackward', UnaryOp.SIN, x, (g, x) => g.mul(cos(x)), 'x');
+export const cos = (x: Tensor): Tensor => un('CosBackward', UnaryOp.COS, x, (g, x) => g.mul(sin(x)).neg(), 'x');
+export const tan = (x: Tensor): Tensor => un('TanBackward', UnaryOp.TAN, x, (g, _x, y) => g.mul(y.mul(y).add(1)), 'out');
+export const atan = (x: Tensor): Tensor => un('AtanBackward', UnaryOp.ATAN, x, (g, x) => g.div(x.mul(x).add(1)), 'x');
+export const asin = (x: Tensor): Tensor => un('AsinBackward', UnaryOp.ASIN, x, (g, x) => g.div(sqrt(x.mul(x).neg().add(1))), 'x');
+export const acos = (x: Tensor): Tensor => un('AcosBackward', UnaryOp.ACOS, x, (g, x) => g.div(sqrt(x.mul(x).neg().add(1))).neg(), 'x');
+export const sinh = (x: Tensor): Tensor => un('SinhBackward', UnaryOp.SINH, x, (g, x) => g.mul(cosh(x)), 'x');
+export const cosh = (x: Tensor): Tensor => un('CoshBackward', UnaryOp.COSH, x, (g, x) => g.mul(sinh(x)), 'x');
+export const tanh = (x: Tensor): Tensor => un('TanhBackward', UnaryOp.TANH, x, (g, _x, y) => g.mul(y.mul(y).neg().add(1)), 'out');
+export const sigmoid = (x: Tensor): Tensor => un('SigmoidBackward', UnaryOp.SIGMOID, x, (g, _x, y) => g.mul(y.mul(y.neg().add(1))), 'out');
+export const relu = (x: Tensor): Tensor => un('ReluBackward', UnaryOp.RELU, x, (g, _x, y) => g.mul(y.gt(0)), 'out', 0, 0, false);
+export const erf = (x: Tensor): Tensor => un('ErfBackward', UnaryOp.ERF, x, (g, x) => g.mul(exp(x.mul(x).neg())).mul(2 / Math.sqrt(Math.PI)), 'x');
+export const silu = (x: Tensor): Tensor => un('SiluBackward', UnaryOp.SILU, x, (g, x) => {
+  const s = sigmoid(x);
+  return g.mul(s.mul(x.mul(s.neg().add(1)).add(1)));
+}, 'x');
+
+/** gelu(x) = x Φ(x) (exact, erf) or its tanh approximation. */
+export function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
+  if (approximate === 'tanh') {
+    const k = Math.sqrt(2 / Math.PI), c = 0.044715;
+    return un('GeluBackward', UnaryOp.GELU_TANH, x, (g, x) => {
+      const x2 = x.mul(x);
+      const t = tanh(x.add(x2.mul(x).mul(c)).mul(k));
+      const dt = t.mul(t).neg().add(1).mul(x2.mul(3 * c).add(1)).mul(k);
+      return g.mul(t.add(1).mul(0.5).add(x.mul(0.5).mul(dt)));
+    }, 'x');
+  }
+  if (approximate !== 'none') throw new Error(`gelu: approximate must be 'none' or 'tanh', got '${approximate}'`);
+  return un('GeluBackward', UnaryOp.GELU, x, (g, x) => {
+    const cdf = erf(x.mul(Math.SQRT1_2)).add(1).mul(0.5);
+    const pdf = exp(x.mul(x).mul(-0.5)).mul(1 / Math.sqrt(2 * Math.PI));
+    return g.mul(cdf.add(x.mul(pdf)));
+  }, 'x');
+}
+
+export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
+  return un('LeakyReluBackward', UnaryOp.LEAKY_RELU, x,
+    (g, x) => g.mul(x.gt(0).to(g.dtype).mul(1 - negativeSlope).add(negativeSlope)), 'x', negativeSlope);
+}
+
+export function elu(x: Tensor, alpha = 1): Tensor {
+  return un('EluBackward', UnaryOp.ELU, x, (g, x, y) => {
+    const pos = x.gt(0).to(g.dtype);
+    return g.mul(pos.add(y.add(alpha).mul(pos.neg().add(1))));
+  }, 'both', alpha);
+}
+
+export function softplus(x: Tensor, beta = 1, threshold = 20): Tensor {
+  return un('SoftplusBackward', UnaryOp.SOFTPLUS_BETA, x, (g, x) => {
+    const inLinear = x.mul(beta).gt(threshold).to(g.dtype);
+    const s = sigmoid(x.mul(beta));
+    return g.mul(s.add(inLinear.mul(s.neg().add(1))));
+  }, 'x', beta, threshold);
+}
+
+/** Clamps to [min, max]; either bound may be omitted. Gradient flows where min <= x <= max. */
+export function clamp(x: Tensor, min?: number | null, max?: number | null): Tensor {
+  if ((min === undefined || min === null) && (max === undefined || max === null)) {
+    throw new Error('clamp: at least one of min or max must not be None');
+  }
+  const lo = min ?? -Infinity, hi = max ?? Infinity;
+  return un('ClampBackward', UnaryOp.CLAMP, x, (g, x) => g.mul(x.ge(lo).logicalAnd(x.le(hi))), 'x', lo, hi, false);
+}
+
+/** x ** p for a number p. */
+export function powScalar(x: Tensor, p: number): Tensor {
+  const float = !Number.isInteger(p) || p < 0;
+  return un('PowBackward', UnaryOp.POW_SCALAR, x,
+    (g, x) => (p === 0 ? g.mul(0) : g.mul(powScalar(x, p - 1)).mul(p)), 'x', p, 0, float);
+}
+
+export const sign = (x: Tensor): Tensor => un('SignBackward', UnaryOp.SIGN, x, zeroGrad, 'none', 0, 0, false);
+export const floor = (x: Tensor): Tensor => un('FloorBackward', UnaryOp.FLOOR, x, zeroGrad, 'none', 0, 0, false);
+export const ceil = (x: Tensor): Tensor => un('CeilBackward', UnaryOp.CEIL, x, zeroGrad, 'none', 0, 0, false);
+export const round = (x: Tensor): Tensor => un('RoundBackward', UnaryOp.ROUND, x, zeroGrad, 'none', 0, 0, false);
+export const trunc = (x: Tensor): Tensor => un('TruncBackward', UnaryOp.TRUNC, x, zeroGrad, 'none', 0, 0, false);
+
+export function isnan(x: Tensor): Tensor {
+  return wrap(be().unary(UnaryOp.ISNAN, x.data, x.layout, 'bool'), x.shape, 'bool');
+}
+
+export function logicalNot(x: Tensor): Tensor {
+  return wrap(be().unary(UnaryOp.LOGICAL_NOT, x.data, x.layout, 'bool'), x.shape, 'bool');
+}
+
+/** Converts to dtype (a copy, even for the same dtype). Differentiable between float dtypes. */
+export function cast(x: Tensor, dtype: DType): Tensor {
+  if (x.dtype === dtype) return x;
+  const out = wrap(be().copy(x.data, x.layout, dtype), x.shape, dtype);
+  if (!isFloating(dtype)) return out;
+  return record(out, 'ToCopyBackward', [x], (g) => [g.to(x.dtype)]);
+}
+
+/** A copy with its own storage; gradient flows through. */
+export function clone(x: Tensor): Tensor {
+  const out = wrap(be().copy(x.data, x.layout, x.dtype), x.shape, x.dtype);
+  return record(out, 'CloneBackward', [x], (g) => [g]);
+}
+
+export function detach(x: Tensor): Tensor {
+  return viewOf(x, x.layout);
+}
+
+export function contiguousData(x: Tensor): TypedArray {
+  return be().copy(x.data, x.layout, x.dtype);
+}
+
+export function onesLikeOf(x: Tensor): Tensor {
+  const d = allocate(x.dtype, x.numel());
+  d.fill(1);
+  return wrap(d, x.shape, x.dtype);
+}
+
+export function toNested(x: Tensor): unknown {
+  const d = contiguousData(x);
+  const isBool = x.dtype === 'bool';
+  const get = (i: number) => (isBool ? d[i] !== 0 : d[i]);
+  if (x.ndim === 0) return get(0);
+  const build = (dim: number, off: number): unknown[] => {
+    const n = x.shape[dim];
+    let step = 1;
+    for (let i = dim + 1; i < x.ndim; i++) step *= x.shape[i];
+    const out = new Array(n);
+    for (let i = 0; i < n; i++) out[i] = dim === x.ndim - 1 ? get(off + i) : build(dim + 1, off + i * step);
+    return out;
+  };
+  return build(0, 0);
+}
+
+export { scalar, Layout };

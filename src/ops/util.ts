@@ -1,0 +1,109 @@
+// Shared plumbing for ops: making tensors from kernel results, recording graph nodes, turning JS
+// numbers into tensors with PyTorch's type promotion, and reducing broadcast gradients.
+
+import { getBackend } from '../backend/registry.js';
+import type { Backend } from '../backend/backend.js';
+import { isGradEnabled } from '../autograd/grad_mode.js';
+import { Node, type BackwardFn } from '../autograd/node.js';
+import { type DType, type TypedArray, allocate, castScalar, isFloating, promoteTypes, promoteWithScalar } from '../tensor/dtype.js';
+import { Layout, type Shape, fmtShape, normDim } from '../tensor/layout.js';
+import { Storage, Tensor, type TensorLike } from '../tensor/tensor.js';
+
+export function be(): Backend {
+  return getBackend();
+}
+
+/** A tensor over a fresh contiguous buffer. */
+export function wrap(data: TypedArray, shape: Shape, dtype: DType): Tensor {
+  return new Tensor(new Storage(data), Layout.contiguous(shape), dtype);
+}
+
+/** A view: same storage, new layout. */
+export function viewOf(x: Tensor, layout: Layout): Tensor {
+  const t = new Tensor(x.storage, layout, x.dtype);
+  t.base = x.base ?? x;
+  return t;
+}
+
+/** A 0-dim tensor holding v. */
+export function scalar(v: number | boolean, dtype: DType): Tensor {
+  const d = allocate(dtype, 1);
+  d[0] = castScalar(v, dtype);
+  return wrap(d, [], dtype);
+}
+
+/**
+ * Records `out` as produced by an op from `inputs` when grad mode is on and any input requires grad.
+ * `saved` are the tensors backward reads; their versions are checked when backward runs.
+ */
+export function record(out: Tensor, name: string, inputs: readonly (Tensor | null)[], fn: BackwardFn, saved: Tensor[] = []): Tensor {
+  if (!isGradEnabled()) return out;
+  let any = false;
+  const next = inputs.map((t) => {
+    if (t && t.requiresGrad) { any = true; return t.gradFn ?? t.accumulateNode(); }
+    return null;
+  });
+  if (!any) return out;
+  out.requiresGrad = true;
+  out.gradFn = new Node(name, next, fn, saved);
+  return out;
+}
+
+export function needsGrad(...ts: (Tensor | null | undefined)[]): boolean {
+  if (!isGradEnabled()) return false;
+  for (const t of ts) if (t && t.requiresGrad) return true;
+  return false;
+}
+
+type Category = 0 | 1 | 2;
+function category(d: DType): Category {
+  return d === 'bool' ? 0 : d === 'int32' ? 1 : 2;
+}
+
+/** The result dtype of a binary op, with PyTorch's rule that 0-dim tensors and scalars rank below dimensioned tensors. */
+export function resultType(a: TensorLike, b: TensorLike): DType {
+  if (!(a instanceof Tensor) && !(b instanceof Tensor)) return Number.isInteger(a) && Number.isInteger(b) ? 'int32' : 'float32';
+  if (!(a instanceof Tensor)) return promoteWithScalar((b as Tensor).dtype, a);
+  if (!(b instanceof Tensor)) return promoteWithScalar(a.dtype, b);
+  const az = a.ndim === 0, bz = b.ndim === 0;
+  if (az === bz) return promoteTypes(a.dtype, b.dtype);
+  const [dim, zero] = az ? [b, a] : [a, b];
+  if (category(zero.dtype) > category(dim.dtype)) return category(zero.dtype) === 2 ? 'float32' : 'int32';
+  return dim.dtype;
+}
+
+/** x as a tensor of dtype (a JS number becomes a 0-dim tensor). Differentiable cast. */
+export function asTensor(x: TensorLike, dtype: DType): Tensor {
+  if (x instanceof Tensor) return x.dtype === dtype ? x : x.to(dtype);
+  return scalar(x, dtype);
+}
+
+/** Floating dtype for ops like exp on integer input (PyTorch promotes ints to the default float). */
+export function floatDtype(d: DType): DType {
+  return isFloating(d) ? d : 'float32';
+}
+
+/** Sums a broadcast gradient g back down to `shape`. */
+export function sumTo(g: Tensor, shape: Shape): Tensor {
+  if (g.shape.length === shape.length && g.shape.every((d, i) => d === shape[i])) return g;
+  const lead = g.ndim - shape.length;
+  const axes: number[] = [];
+  for (let i = 0; i < g.ndim; i++) {
+    if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
+  }
+  let r = axes.length ? g.sum(axes, true) : g;
+  if (lead > 0 || r.ndim !== shape.length) r = r.reshape([...shape]);
+  return r;
+}
+
+export function dims(x: Tensor, dim: number | readonly number[] | undefined, op: string): number[] {
+  if (dim === undefined) return [...Array(x.ndim).keys()];
+  const list = typeof dim === 'number' ? [dim] : [...dim];
+  const out = [...new Set(list.map((d) => normDim(d, x.ndim, op)))].sort((p, q) => p - q);
+  if (out.length !== list.length) throw new Error(`${op}: dim ${fmtShape(list)} appears multiple times in the list of dims`);
+  return out;
+}
+
+export function checkFloat(x: Tensor, op: string): void {
+  if (!isFloating(x.dtype)) throw new Error(`${op}: expected a floating point tensor, got ${x.dtype} of shape ${fmtShape(x.shape)}`);
+}

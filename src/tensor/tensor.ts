@@ -1,0 +1,253 @@
+// The Tensor: storage (a GC-owned TypedArray and a version counter) seen through a layout, plus the
+// autograd fields. Methods are thin: each forwards to a function in src/ops, where forward and
+// backward live together.
+
+import { AccumulateGrad, type GradHook, type Node } from '../autograd/node.js';
+import type { DType, TypedArray } from './dtype.js';
+import { Layout, type Shape, numel } from './layout.js';
+import * as B from '../ops/binary.js';
+import * as U from '../ops/unary.js';
+import * as R from '../ops/reduce.js';
+import * as M from '../ops/movement.js';
+import * as I from '../ops/indexing.js';
+import * as MM from '../ops/matmul.js';
+import * as IP from '../ops/inplace.js';
+import { formatTensor } from './format.js';
+import { runBackward } from '../autograd/backward.js';
+
+/** Shared by a tensor and all its views. `version` counts in-place writes. */
+export class Storage {
+  version = 0;
+  constructor(public data: TypedArray) {}
+}
+
+export type Scalar = number | boolean;
+export type TensorLike = Tensor | number;
+
+export class Tensor {
+  requiresGrad = false;
+  grad: Tensor | null = null;
+  gradFn: Node | null = null;
+  /** For views: the tensor whose storage this one looks into. */
+  base: Tensor | null = null;
+  private accNode: AccumulateGrad | null = null;
+
+  constructor(readonly storage: Storage, readonly layout: Layout, readonly dtype: DType) {}
+
+  // ---- metadata ----
+  get shape(): readonly number[] { return this.layout.shape; }
+  get ndim(): number { return this.layout.shape.length; }
+  dim(): number { return this.layout.shape.length; }
+  get data(): TypedArray { return this.storage.data; }
+  get version(): number { return this.storage.version; }
+  get isLeaf(): boolean { return this.gradFn === null; }
+  get device(): string { return 'cpu'; }
+  numel(): number { return numel(this.layout.shape); }
+  size(dim?: number): number | readonly number[] {
+    return dim === undefined ? this.layout.shape : this.layout.shape[M.normDimOf(this, dim, 'size')];
+  }
+  stride(): readonly number[] { return this.layout.strides; }
+  isContiguous(): boolean { return this.layout.isContiguous(); }
+  isFloatingPoint(): boolean { return this.dtype === 'float32' || this.dtype === 'float64'; }
+
+  // ---- readback ----
+  /** A contiguous copy of the values, as a TypedArray of this dtype. */
+  toTypedArray(): TypedArray { return U.contiguousData(this); }
+  /** Nested JS arrays (booleans for bool tensors). */
+  toArray(): unknown { return U.toNested(this); }
+  /** The value of a one-element tensor. */
+  item(): number {
+    if (this.numel() !== 1) {
+      throw new Error(`item: a Tensor with ${this.numel()} elements cannot be converted to a scalar (shape [${this.shape.join(', ')}])`);
+    }
+    return this.storage.data[this.layout.offset];
+  }
+  toString(): string { return formatTensor(this); }
+  [Symbol.for('nodejs.util.inspect.custom')](): string { return this.toString(); }
+
+  // ---- autograd ----
+  /** @internal the AccumulateGrad node of a leaf that requires grad. */
+  accumulateNode(): AccumulateGrad {
+    if (!this.accNode) this.accNode = new AccumulateGrad(this);
+    return this.accNode;
+  }
+  requiresGrad_(on = true): this {
+    if (on && !this.isFloatingPoint()) {
+      throw new Error(`requiresGrad_: only Tensors of floating point dtype can require gradients (got ${this.dtype})`);
+    }
+    if (!this.isLeaf && !on) throw new Error('requiresGrad_: you can only change requiresGrad flags of leaf variables');
+    this.requiresGrad = on;
+    return this;
+  }
+  /** Computes gradients of this tensor w.r.t. graph leaves (torch.Tensor.backward). */
+  backward(gradient?: Tensor, opts: { retainGraph?: boolean; createGraph?: boolean } = {}): void {
+    if (!this.requiresGrad) {
+      throw new Error(`backward: element 0 of tensors does not require grad and does not have a grad_fn (shape [${this.shape.join(', ')}], ${this.dtype})`);
+    }
+    if (gradient === undefined) {
+      if (this.numel() !== 1) {
+        throw new Error(`backward: grad can be implicitly created only for scalar outputs (got shape [${this.shape.join(', ')}])`);
+      }
+      gradient = U.onesLikeOf(this);
+    } else if (gradient.numel() !== this.numel()) {
+      throw new Error(`backward: gradient has shape [${gradient.shape.join(', ')}] but the tensor has shape [${this.shape.join(', ')}]`);
+    }
+    runBackward([this], [gradient], opts);
+  }
+  /** Registers fn(grad) → new grad | void, called when this tensor's gradient is computed. */
+  registerHook(fn: GradHook): { remove(): void } {
+    if (!this.requiresGrad) throw new Error("registerHook: cannot register a hook on a tensor that doesn't require gradient");
+    const node: Node = this.gradFn ?? this.accumulateNode();
+    node.hooks.push(fn);
+    return { remove: () => { node.hooks = node.hooks.filter((h) => h !== fn); } };
+  }
+  /** Keeps .grad for a non-leaf tensor. */
+  retainGrad(): this {
+    if (!this.requiresGrad) throw new Error("retainGrad: can't retain_grad on Tensor that has requires_grad=False");
+    if (this.gradFn) this.gradFn.retained = this;
+    return this;
+  }
+  /** A view of the same storage, cut from the graph. */
+  detach(): Tensor { return U.detach(this); }
+  detach_(): this { this.gradFn = null; this.requiresGrad = false; return this; }
+  clone(): Tensor { return U.clone(this); }
+  contiguous(): Tensor { return M.contiguous(this); }
+  to(dtype: DType): Tensor { return U.cast(this, dtype); }
+  float(): Tensor { return U.cast(this, 'float32'); }
+  double(): Tensor { return U.cast(this, 'float64'); }
+  int(): Tensor { return U.cast(this, 'int32'); }
+  bool(): Tensor { return U.cast(this, 'bool'); }
+
+  // ---- elementwise ----
+  add(o: TensorLike, alpha?: number): Tensor { return B.add(this, o, alpha); }
+  sub(o: TensorLike, alpha?: number): Tensor { return B.sub(this, o, alpha); }
+  mul(o: TensorLike): Tensor { return B.mul(this, o); }
+  div(o: TensorLike): Tensor { return B.div(this, o); }
+  pow(o: TensorLike): Tensor { return B.pow(this, o); }
+  maximum(o: TensorLike): Tensor { return B.maximum(this, o); }
+  minimum(o: TensorLike): Tensor { return B.minimum(this, o); }
+  floorDivide(o: TensorLike): Tensor { return B.floorDivide(this, o); }
+  remainder(o: TensorLike): Tensor { return B.remainder(this, o); }
+  eq(o: TensorLike): Tensor { return B.eq(this, o); }
+  ne(o: TensorLike): Tensor { return B.ne(this, o); }
+  lt(o: TensorLike): Tensor { return B.lt(this, o); }
+  le(o: TensorLike): Tensor { return B.le(this, o); }
+  gt(o: TensorLike): Tensor { return B.gt(this, o); }
+  ge(o: TensorLike): Tensor { return B.ge(this, o); }
+  logicalAnd(o: TensorLike): Tensor { return B.logicalAnd(this, o); }
+  logicalOr(o: TensorLike): Tensor { return B.logicalOr(this, o); }
+  logicalXor(o: TensorLike): Tensor { return B.logicalXor(this, o); }
+  logicalNot(): Tensor { return U.logicalNot(this); }
+  neg(): Tensor { return U.neg(this); }
+  abs(): Tensor { return U.abs(this); }
+  exp(): Tensor { return U.exp(this); }
+  log(): Tensor { return U.log(this); }
+  log1p(): Tensor { return U.log1p(this); }
+  expm1(): Tensor { return U.expm1(this); }
+  sqrt(): Tensor { return U.sqrt(this); }
+  rsqrt(): Tensor { return U.rsqrt(this); }
+  square(): Tensor { return U.square(this); }
+  reciprocal(): Tensor { return U.reciprocal(this); }
+  sin(): Tensor { return U.sin(this); }
+  cos(): Tensor { return U.cos(this); }
+  tanh(): Tensor { return U.tanh(this); }
+  sigmoid(): Tensor { return U.sigmoid(this); }
+  relu(): Tensor { return U.relu(this); }
+  gelu(approximate: 'none' | 'tanh' = 'none'): Tensor { return U.gelu(this, approximate); }
+  silu(): Tensor { return U.silu(this); }
+  erf(): Tensor { return U.erf(this); }
+  sign(): Tensor { return U.sign(this); }
+  floor(): Tensor { return U.floor(this); }
+  ceil(): Tensor { return U.ceil(this); }
+  round(): Tensor { return U.round(this); }
+  trunc(): Tensor { return U.trunc(this); }
+  isnan(): Tensor { return U.isnan(this); }
+  clamp(min?: number | null, max?: number | null): Tensor { return U.clamp(this, min, max); }
+  where(cond: Tensor, other: TensorLike): Tensor { return B.where(cond, this, other); }
+
+  // ---- reductions ----
+  sum(dim?: number | number[], keepdim = false): Tensor { return R.sum(this, dim, keepdim); }
+  mean(dim?: number | number[], keepdim = false): Tensor { return R.mean(this, dim, keepdim); }
+  prod(dim?: number, keepdim = false): Tensor { return R.prod(this, dim, keepdim); }
+  amax(dim?: number | number[], keepdim = false): Tensor { return R.amax(this, dim, keepdim); }
+  amin(dim?: number | number[], keepdim = false): Tensor { return R.amin(this, dim, keepdim); }
+  max(): Tensor;
+  max(dim: number, keepdim?: boolean): R.ValuesIndices;
+  max(dim?: number, keepdim = false): Tensor | R.ValuesIndices { return dim === undefined ? R.amax(this) : R.maxDim(this, dim, keepdim); }
+  min(): Tensor;
+  min(dim: number, keepdim?: boolean): R.ValuesIndices;
+  min(dim?: number, keepdim = false): Tensor | R.ValuesIndices { return dim === undefined ? R.amin(this) : R.minDim(this, dim, keepdim); }
+  argmax(dim?: number, keepdim = false): Tensor { return R.argmax(this, dim, keepdim); }
+  argmin(dim?: number, keepdim = false): Tensor { return R.argmin(this, dim, keepdim); }
+  var(dim?: number | number[], opts: R.VarOptions = {}): Tensor { return R.variance(this, dim, opts); }
+  std(dim?: number | number[], opts: R.VarOptions = {}): Tensor { return R.std(this, dim, opts); }
+  logsumexp(dim: number | number[], keepdim = false): Tensor { return R.logsumexp(this, dim, keepdim); }
+  norm(p: number = 2, dim?: number | number[], keepdim = false): Tensor { return R.norm(this, p, dim, keepdim); }
+  cumsum(dim: number): Tensor { return R.cumsum(this, dim); }
+  cumprod(dim: number): Tensor { return R.cumprod(this, dim); }
+  all(dim?: number, keepdim = false): Tensor { return R.all(this, dim, keepdim); }
+  any(dim?: number, keepdim = false): Tensor { return R.any(this, dim, keepdim); }
+  softmax(dim: number): Tensor { return R.softmax(this, dim); }
+  logSoftmax(dim: number): Tensor { return R.logSoftmax(this, dim); }
+
+  // ---- linear algebra ----
+  matmul(o: Tensor): Tensor { return MM.matmul(this, o); }
+  mm(o: Tensor): Tensor { return MM.mm(this, o); }
+  bmm(o: Tensor): Tensor { return MM.bmm(this, o); }
+  dot(o: Tensor): Tensor { return MM.dot(this, o); }
+  outer(o: Tensor): Tensor { return MM.outer(this, o); }
+
+  // ---- views and shape ----
+  view(...shape: (number | number[])[]): Tensor { return M.view(this, M.flatShapeArgs(shape)); }
+  reshape(...shape: (number | number[])[]): Tensor { return M.reshape(this, M.flatShapeArgs(shape)); }
+  viewAs(o: Tensor): Tensor { return M.view(this, o.shape); }
+  reshapeAs(o: Tensor): Tensor { return M.reshape(this, o.shape); }
+  permute(...dims: (number | number[])[]): Tensor { return M.permute(this, M.flatShapeArgs(dims)); }
+  transpose(d0: number, d1: number): Tensor { return M.transpose(this, d0, d1); }
+  get T(): Tensor { return M.permute(this, [...Array(this.ndim).keys()].reverse()); }
+  get mT(): Tensor { return M.transpose(this, -2, -1); }
+  t(): Tensor { return M.t(this); }
+  expand(...shape: (number | number[])[]): Tensor { return M.expand(this, M.flatShapeArgs(shape)); }
+  expandAs(o: Tensor): Tensor { return M.expand(this, o.shape); }
+  broadcastTo(shape: Shape): Tensor { return M.expand(this, shape); }
+  squeeze(dim?: number | number[]): Tensor { return M.squeeze(this, dim); }
+  unsqueeze(dim: number): Tensor { return M.unsqueeze(this, dim); }
+  flatten(startDim = 0, endDim = -1): Tensor { return M.flatten(this, startDim, endDim); }
+  unflatten(dim: number, sizes: Shape): Tensor { return M.unflatten(this, dim, sizes); }
+  narrow(dim: number, start: number, length: number): Tensor { return M.narrow(this, dim, start, length); }
+  slice(dim: number, start?: number | null, end?: number | null, step = 1): Tensor { return M.slice(this, dim, start, end, step); }
+  select(dim: number, index: number): Tensor { return M.select(this, dim, index); }
+  split(sizeOrSections: number | number[], dim = 0): Tensor[] { return M.split(this, sizeOrSections, dim); }
+  chunk(chunks: number, dim = 0): Tensor[] { return M.chunk(this, chunks, dim); }
+  unbind(dim = 0): Tensor[] { return M.unbind(this, dim); }
+  flip(dims: number[]): Tensor { return M.flip(this, dims); }
+  repeat(...sizes: (number | number[])[]): Tensor { return M.repeat(this, M.flatShapeArgs(sizes)); }
+
+  // ---- indexing ----
+  gather(dim: number, index: Tensor): Tensor { return I.gather(this, dim, index); }
+  scatter(dim: number, index: Tensor, src: TensorLike): Tensor { return I.scatter(this, dim, index, src); }
+  scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor { return I.scatterAdd(this, dim, index, src); }
+  indexSelect(dim: number, index: Tensor): Tensor { return I.indexSelect(this, dim, index); }
+  maskedFill(mask: Tensor, value: number): Tensor { return I.maskedFill(this, mask, value); }
+  maskedSelect(mask: Tensor): Tensor { return I.maskedSelect(this, mask); }
+  tril(diagonal = 0): Tensor { return I.tril(this, diagonal); }
+  triu(diagonal = 0): Tensor { return I.triu(this, diagonal); }
+  topk(k: number, dim = -1, largest = true, sorted = true): R.ValuesIndices { return I.topk(this, k, dim, largest, sorted); }
+  sort(dim = -1, descending = false): R.ValuesIndices { return I.sort(this, dim, descending); }
+  argsort(dim = -1, descending = false): Tensor { return I.sort(this, dim, descending).indices; }
+  /** NumPy-style indexing: numbers, null (new axis), '...', [start, end, step?] slices or index tensors. */
+  index(...idx: I.IndexItem[]): Tensor { return I.index(this, idx); }
+
+  // ---- in place (each bumps the storage version) ----
+  add_(o: TensorLike, alpha?: number): this { return IP.inplace(this, 'add_', B.add(this, o, alpha)); }
+  sub_(o: TensorLike, alpha?: number): this { return IP.inplace(this, 'sub_', B.sub(this, o, alpha)); }
+  mul_(o: TensorLike): this { return IP.inplace(this, 'mul_', B.mul(this, o)); }
+  div_(o: TensorLike): this { return IP.inplace(this, 'div_', B.div(this, o)); }
+  clamp_(min?: number | null, max?: number | null): this { return IP.inplace(this, 'clamp_', U.clamp(this, min, max)); }
+  copy_(src: TensorLike): this { return IP.copy_(this, src); }
+  fill_(value: number): this { return IP.fill_(this, value); }
+  zero_(): this { return IP.fill_(this, 0); }
+  uniform_(low = 0, high = 1): this { return IP.uniform_(this, low, high); }
+  normal_(mean = 0, std = 1): this { return IP.normal_(this, mean, std); }
+  maskedFill_(mask: Tensor, value: number): this { return IP.inplace(this, 'maskedFill_', I.maskedFill(this, mask, value)); }
+}
