@@ -16,7 +16,7 @@ export function assertClose(actual: Tensor | ArrayLike<number> | number, expecte
   if (actual instanceof Tensor && expected instanceof Tensor) {
     assert.deepEqual([...actual.shape], [...expected.shape], `${msg} shape mismatch`);
   }
-  const a = flat(actual), b = flat(expected.map ? (expected as unknown[]) : (expected as Tensor));
+  const a = flat(actual), b = flat(expected);
   assert.equal(a.length, b.length, `${msg} length ${a.length} vs ${b.length}`);
   let worst = -1, worstErr = 0;
   for (let i = 0; i < a.length; i++) {
