@@ -203,7 +203,10 @@ export class GPT2Tokenizer implements Tokenizer {
     return this.idToToken.length;
   }
 
-  /** Text -> ids. */
+  /**
+   * Text -> ids. Any well-formed string round-trips through decode; a lone surrogate (not valid
+   * Unicode) is encoded as U+FFFD, as TextEncoder and js-tiktoken do (Python's encoder.py raises).
+   */
   encode(text: string, options: GPT2EncodeOptions = {}): number[] {
     const out: number[] = [];
     if (options.addSpecialTokens) {

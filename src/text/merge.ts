@@ -12,7 +12,18 @@
 // no newly formed pair can outrank the one being applied. A binary heap with lazy invalidation
 // makes the loop O(n log n) instead of encoder.py's O(n^2) on long words.
 
-/** Merge rules keyed by the pair of input ids, with a priority and the id they produce. */
+/**
+ * Merge rules keyed by the pair of input ids, with a priority and the id they produce.
+ *
+ * @example
+ * ```ts
+ * import * as nb from 'nabla';
+ * const t = new nb.text.MergeTable();   // ids: a=0 b=1 c=2 ab=3 abc=4
+ * t.add(0, 1, 3, 0);                    // a b -> ab, priority 0 (first)
+ * t.add(3, 2, 4, 1);                    // ab c -> abc, priority 1
+ * t.apply([0, 1, 2, 0]);                // [4, 0]
+ * ```
+ */
 export class MergeTable {
   // key = left * 2^21 + right (ids < 2^21, so the key stays an exact double)
   private readonly index = new Map<number, number>();
