@@ -1,0 +1,207 @@
+// Layer 2: checkpoints as Tensors. Wraps the layer-1 readers and writers (raw records, storages
+// and views) around the Tensor class; storages are never copied on load, and tensors that share a
+// storage in a torch file share one Storage here, so views stay views.
+import { Tensor, Storage } from '../tensor/tensor.js';
+import { Layout } from '../tensor/layout.js';
+import type { TypedArray } from '../tensor/dtype.js';
+import { CheckpointError, withFile } from './source.js';
+import type { ElemType, RawHalfTensor, RawRecord, WritableTensor } from './raw.js';
+import { readSafetensorsFile, writeSafetensorsFile, type SafetensorsReadOptions } from './safetensors.js';
+import { readNpyFile, readNpzFile, writeNpyFile, writeNpzFile, type NpzWriteOptions } from './npy.js';
+import { TorchStorage, TorchTensorRef, readTorch, writeTorchFile, type StorageOut, type TensorOut, type TorchReadOptions } from './torch.js';
+
+function toTensor(r: RawRecord): Tensor | RawHalfTensor {
+  if (r.dtype === 'float16' || r.dtype === 'bfloat16') return r as RawHalfTensor;
+  return new Tensor(new Storage(r.data as TypedArray), Layout.contiguous(r.shape), r.dtype);
+}
+
+/** Contiguous storage of a tensor as a writer input (a view of the storage when possible). */
+function writable(t: Tensor | RawHalfTensor, as?: ElemType): WritableTensor {
+  if (!(t instanceof Tensor)) return { shape: t.shape, data: t.data, dtype: t.dtype, as };
+  const n = t.numel();
+  const data = t.isContiguous() ? t.storage.data.subarray(t.layout.offset, t.layout.offset + n) : t.toTypedArray();
+  return { shape: t.shape, data, dtype: t.dtype, as };
+}
+
+function checkTensors(tensors: unknown, op: string): Record<string, Tensor | RawHalfTensor> {
+  if (typeof tensors !== 'object' || tensors === null || tensors instanceof Tensor || Array.isArray(tensors)) {
+    throw new Error(`${op}: expected a Record<string, Tensor>, got ${tensors instanceof Tensor ? 'a Tensor' : typeof tensors}`);
+  }
+  for (const [k, v] of Object.entries(tensors)) {
+    const half = typeof v === 'object' && v !== null && (v.dtype === 'float16' || v.dtype === 'bfloat16') && v.data instanceof Uint16Array;
+    if (!(v instanceof Tensor) && !half) throw new Error(`${op}: value '${k}' is not a Tensor`);
+  }
+  return tensors as Record<string, Tensor | RawHalfTensor>;
+}
+
+export interface LoadSafetensorsOptions extends SafetensorsReadOptions {}
+
+/**
+ * Loads a .safetensors file, reading only the header and the selected tensors by position.
+ * @example const sd = await nb.io.loadSafetensors('model.safetensors', { names: ['fc.weight'] })
+ */
+export async function loadSafetensors(path: string, opts: LoadSafetensorsOptions & { keepHalf: true }): Promise<Record<string, Tensor | RawHalfTensor>>;
+export async function loadSafetensors(path: string, opts?: LoadSafetensorsOptions): Promise<Record<string, Tensor>>;
+export async function loadSafetensors(path: string, opts: LoadSafetensorsOptions = {}): Promise<Record<string, Tensor | RawHalfTensor>> {
+  return mapValues(readSafetensorsFile(path, opts).tensors, toTensor);
+}
+
+/** The `__metadata__` of a .safetensors file (reads only the header). */
+export async function loadSafetensorsMetadata(path: string): Promise<Record<string, string>> {
+  return readSafetensorsFile(path, { names: [] }).metadata;
+}
+
+export interface SaveOptions {
+  /** Stored element type per tensor name, e.g. { 'fc.weight': 'F16' } (default from the dtype). */
+  dtypes?: Record<string, ElemType>;
+}
+
+/** Writes tensors to a .safetensors file atomically. */
+export async function saveSafetensors(tensors: Record<string, Tensor | RawHalfTensor>, path: string, metadata?: Record<string, string>, opts: SaveOptions = {}): Promise<void> {
+  const t = checkTensors(tensors, 'saveSafetensors');
+  writeSafetensorsFile(path, mapValues(t, (v, k) => writable(v, opts.dtypes?.[k])), metadata);
+}
+
+/**
+ * Loads a torch.save file (zip or legacy). Tensors become Tensors; those sharing a storage in
+ * the file share one Storage. Dicts are plain objects, lists and tuples arrays.
+ * @example model.loadStateDict(await nb.io.loadTorch('resnet18.pth'))
+ */
+export async function loadTorch(path: string, opts: TorchReadOptions = {}): Promise<any> {
+  return withFile(path, (src) => torchToTensors(readTorch(src, opts)));
+}
+
+/** Replaces every TorchTensorRef in an unpickled tree by a Tensor, in place (iteratively: no recursion). */
+export function torchToTensors(tree: unknown): unknown {
+  const storages = new Map<TorchStorage, Storage>();
+  const conv = (r: TorchTensorRef): Tensor | RawHalfTensor => {
+    const s = r.storage;
+    if (s.dtype === 'float16' || s.dtype === 'bfloat16') {
+      // keepHalf: half bits cannot be a Tensor; hand back the contiguous bits of the view.
+      const data = new Uint16Array(r.shape.reduce((a, b) => a * b, 1));
+      gatherStrided(s.data as Uint16Array, r, data);
+      return { dtype: s.dtype, shape: r.shape, data, sourceDtype: s.elem as 'F16' | 'BF16' };
+    }
+    let st = storages.get(s);
+    if (!st) { st = new Storage(s.data as TypedArray); storages.set(s, st); }
+    const t = new Tensor(st, new Layout(r.shape, r.strides, r.offset), s.dtype);
+    if (r.isParameter && r.requiresGrad && t.isFloatingPoint()) t.requiresGrad = true;
+    return t;
+  };
+  if (tree instanceof TorchTensorRef) return conv(tree);
+  const seen = new Set<object>();
+  const work: object[] = [];
+  if (typeof tree === 'object' && tree !== null) work.push(tree);
+  while (work.length) {
+    const o = work.pop()!;
+    if (seen.has(o)) continue;
+    seen.add(o);
+    if (o instanceof Set || ArrayBuffer.isView(o)) continue;
+    const rec = o as Record<string, unknown>;
+    for (const k of Object.keys(rec)) {
+      const v = rec[k];
+      if (v instanceof TorchTensorRef) rec[k] = conv(v);
+      else if (typeof v === 'object' && v !== null) work.push(v);
+    }
+  }
+  return tree;
+}
+
+function gatherStrided(src: Uint16Array, r: TorchTensorRef, out: Uint16Array): void {
+  const nd = r.shape.length, idx = new Array<number>(nd).fill(0);
+  for (let i = 0; i < out.length; i++) {
+    let p = r.offset;
+    for (let d = 0; d < nd; d++) p += idx[d] * r.strides[d];
+    out[i] = src[p];
+    for (let d = nd - 1; d >= 0; d--) { if (++idx[d] < r.shape[d]) break; idx[d] = 0; }
+  }
+}
+
+/**
+ * Writes a torch.save-compatible zip (loads with torch.load). Tensors sharing a Storage are
+ * written once and reloaded as views of one storage in PyTorch too.
+ */
+export async function saveTorch(obj: unknown, path: string): Promise<void> {
+  const outs = new Map<Storage, StorageOut>();
+  writeTorchFile(path, obj, (x): TensorOut | undefined => {
+    if (!(x instanceof Tensor)) return undefined;
+    let s = outs.get(x.storage);
+    if (!s) { s = { data: x.storage.data, dtype: x.dtype }; outs.set(x.storage, s); }
+    return { storage: s, offset: x.layout.offset, shape: x.shape, strides: x.layout.strides };
+  });
+}
+
+export async function loadNpy(path: string): Promise<Tensor> {
+  const r = readNpyFile(path);
+  return toTensor(r) as Tensor;
+}
+
+export async function saveNpy(t: Tensor, path: string, opts: { as?: ElemType } = {}): Promise<void> {
+  if (!(t instanceof Tensor)) throw new Error('saveNpy: expected a Tensor');
+  writeNpyFile(path, writable(t, opts.as));
+}
+
+export async function loadNpz(path: string): Promise<Record<string, Tensor>> {
+  return mapValues(readNpzFile(path), (r) => toTensor(r) as Tensor);
+}
+
+export async function saveNpz(arrays: Record<string, Tensor>, path: string, opts: NpzWriteOptions = {}): Promise<void> {
+  writeNpzFile(path, mapValues(checkTensors(arrays, 'saveNpz'), (v) => writable(v)), opts);
+}
+
+type Format = 'safetensors' | 'torch' | 'npy' | 'npz';
+
+function formatOf(path: string): Format | undefined {
+  const ext = path.toLowerCase().split('.').pop();
+  if (ext === 'safetensors') return 'safetensors';
+  if (ext === 'pt' || ext === 'pth' || ext === 'bin' || ext === 'ckpt' || ext === 'tar') return 'torch';
+  if (ext === 'npy') return 'npy';
+  if (ext === 'npz') return 'npz';
+  return undefined;
+}
+
+/** Guesses the format of a file with an unknown extension from its first bytes. */
+function sniff(path: string): Format {
+  return withFile(path, (src) => {
+    const b = src.read(0, Math.min(8, src.size));
+    if (b[0] === 0x93 && b[1] === 0x4e) return 'npy';
+    if (b[0] === 0x50 && b[1] === 0x4b) return 'torch';
+    if (b[0] === 0x80) return 'torch';
+    return 'safetensors';
+  });
+}
+
+/**
+ * Loads a checkpoint, choosing the format by extension: .safetensors, .pt/.pth/.bin/.ckpt
+ * (torch.save), .npy, .npz; other extensions are recognised by content.
+ * @example model.loadStateDict(await nb.load('model.safetensors'))
+ */
+export async function load(path: string): Promise<any> {
+  switch (formatOf(path) ?? sniff(path)) {
+    case 'safetensors': return loadSafetensors(path);
+    case 'torch': return loadTorch(path);
+    case 'npy': return loadNpy(path);
+    case 'npz': return loadNpz(path);
+  }
+}
+
+/**
+ * Saves atomically, choosing the format by extension (.safetensors, .pt/.pth/.bin, .npy, .npz).
+ * @example await nb.save(model.stateDict(), 'model.safetensors')
+ */
+export async function save(obj: unknown, path: string): Promise<void> {
+  const f = formatOf(path);
+  if (!f) throw new Error(`save(${path}): unknown extension (use .safetensors, .pt, .pth, .bin, .npy or .npz)`);
+  if (f === 'safetensors') return saveSafetensors(obj as Record<string, Tensor>, path);
+  if (f === 'torch') return saveTorch(obj, path);
+  if (f === 'npy') return saveNpy(obj as Tensor, path);
+  return saveNpz(obj as Record<string, Tensor>, path);
+}
+
+function mapValues<A, B>(o: Record<string, A>, f: (v: A, k: string) => B): Record<string, B> {
+  const out: Record<string, B> = {};
+  for (const [k, v] of Object.entries(o)) Object.defineProperty(out, k, { value: f(v, k), enumerable: true, writable: true, configurable: true });
+  return out;
+}
+
+export { CheckpointError };
