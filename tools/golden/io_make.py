@@ -32,7 +32,7 @@ def bits(t):
 
 
 def np_bits(a):
-    a = np.ascontiguousarray(a.astype(a.dtype.newbyteorder('=')))
+    a = a.astype(a.dtype.newbyteorder('='), order='C')  # (ascontiguousarray would make 0-d arrays 1-d)
     if a.dtype.kind == 'u' and a.dtype.itemsize > 1:
         a = a.astype(np.int64)  # torch has no uint16
     return bits(torch.from_numpy(a))

@@ -1,0 +1,43 @@
+// Shared by the io tests: exact bit patterns of storage, in the form tools/golden/io_make.py writes.
+import { readFileSync } from 'node:fs';
+import type { TypedArray } from '../../src/tensor/dtype.js';
+import { golden } from '../helpers/data.js';
+
+export interface ExpectedTensor {
+  dtype: 'float32' | 'float64' | 'int32' | 'bool';
+  shape: number[];
+  u32?: number[];
+  u64hex?: string[];
+  values?: number[];
+}
+
+/** Values of contiguous storage in expected.json's form (bit patterns for floats). */
+export function bitsOf(dtype: string, data: TypedArray): ExpectedTensor {
+  const d = data;
+  if (dtype === 'float32') return { dtype, shape: [], u32: Array.from(new Uint32Array(d.buffer, d.byteOffset, d.length)) };
+  if (dtype === 'float64') {
+    return { dtype, shape: [], u64hex: Array.from(new BigUint64Array(d.buffer, d.byteOffset, d.length), (v) => v.toString(16).padStart(16, '0')) };
+  }
+  return { dtype: dtype as 'int32' | 'bool', shape: [], values: Array.from(d) };
+}
+
+let cache: Record<string, any> | undefined;
+/** test/golden/io/expected.json, written by tools/golden/io_make.py. */
+export function expected(): Record<string, any> {
+  cache ??= JSON.parse(readFileSync(golden('io/expected.json'), 'utf8'));
+  return cache!;
+}
+
+export const ioGolden = (name: string): string => golden(`io/${name}`);
+
+/** Mulberry32: a tiny seeded PRNG, so fuzz failures reproduce. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
