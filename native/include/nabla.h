@@ -1,0 +1,79 @@
+// nabla native kernels: op codes (mirroring src/backend/op_codes.ts; change both together, never
+// renumber) and the C prototypes the N-API layer (src/addon.c) calls after validating arguments.
+//
+// Every kernel here trusts its arguments: bounds, sizes and overflow are checked once, in the
+// addon, before any of these run. Argument order: outputs, then const inputs, then dims.
+// Dimension glossary: M,N,K gemm dims; B batch; N,C,H,W image batch/channels/height/width;
+// OC output channels; KH,KW kernel size; OH,OW output size; G groups.
+#ifndef NABLA_H
+#define NABLA_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#define NB_MAX_DIMS 8
+
+enum nb_unary_op {
+  NB_NEG = 0, NB_ABS = 1, NB_EXP = 2, NB_LOG = 3, NB_LOG1P = 4, NB_EXPM1 = 5, NB_SQRT = 6, NB_RSQRT = 7,
+  NB_SIN = 8, NB_COS = 9, NB_TANH = 10, NB_SIGMOID = 11, NB_RELU = 12, NB_GELU = 13, NB_GELU_TANH = 14,
+  NB_SILU = 15, NB_SOFTPLUS = 16, NB_SIGN = 17, NB_FLOOR = 18, NB_CEIL = 19, NB_ROUND = 20,
+  NB_RECIPROCAL = 21, NB_SQUARE = 22, NB_LOGICAL_NOT = 23, NB_ERF = 24,
+  NB_LEAKY_RELU = 25,   /* p0 = negative slope */
+  NB_ELU = 26,          /* p0 = alpha */
+  NB_CLAMP = 27,        /* p0 = min, p1 = max */
+  NB_POW_SCALAR = 28,   /* p0 = exponent */
+  NB_SOFTPLUS_BETA = 29,/* p0 = beta, p1 = threshold */
+  NB_ISNAN = 30, NB_TRUNC = 31, NB_LOG2 = 32, NB_TAN = 33, NB_ATAN = 34, NB_ASIN = 35,
+  NB_ACOS = 36, NB_SINH = 37, NB_COSH = 38,
+  NB_UNARY_COUNT = 39
+};
+
+enum nb_binary_op {
+  NB_ADD = 0, NB_SUB = 1, NB_MUL = 2, NB_DIV = 3, NB_POW = 4, NB_MAXIMUM = 5, NB_MINIMUM = 6,
+  NB_EQ = 7, NB_NE = 8, NB_LT = 9, NB_LE = 10, NB_GT = 11, NB_GE = 12,
+  NB_LOGICAL_AND = 13, NB_LOGICAL_OR = 14, NB_LOGICAL_XOR = 15,
+  NB_FLOOR_DIVIDE = 16, NB_REMAINDER = 17, NB_ATAN2 = 18,
+  NB_BINARY_COUNT = 19
+};
+
+enum nb_reduce_op { NB_SUM = 0, NB_PROD = 1, NB_MAX = 2, NB_MIN = 3, NB_ANY = 4, NB_ALL = 5, NB_REDUCE_COUNT = 6 };
+
+/* A strided view: element (i0..in) sits at offset + sum(ik * strides[k]), in elements. */
+typedef struct {
+  int ndim;
+  int64_t shape[NB_MAX_DIMS];
+  int64_t strides[NB_MAX_DIMS];
+  int64_t offset;
+} nb_layout;
+
+int64_t nb_numel(const nb_layout *l);
+
+/* ---- cpu features and threads (cpu_features.c, threadpool.c) ---- */
+enum nb_isa { NB_ISA_SCALAR = 0, NB_ISA_AVX2 = 1, NB_ISA_AVX512 = 2 };
+int nb_cpu_isa(void);               /* best ISA this CPU and OS support; NABLA_ISA=scalar|avx2 caps it */
+const char *nb_isa_name(int isa);
+void nb_set_isa(int isa);           /* caps the dispatch (tests, benchmarks); clamped to nb_cpu_isa() */
+int nb_active_isa(void);
+
+typedef void (*nb_task_fn)(void *ctx, int tid, int nthreads);
+void nb_parallel(nb_task_fn fn, void *ctx, int nthreads); /* runs fn on nthreads (caller is tid 0) */
+int nb_num_threads(void);
+void nb_set_num_threads(int n);     /* 1..NB_MAX_THREADS; default NABLA_NUM_THREADS or all cores */
+#define NB_MAX_THREADS 64
+
+/* ---- gemm (gemm/) ---- */
+/* C (batch,M,N) contiguous = A[p] (M,K) [rsa,csa] at a+aoff[p] @ B[p] (K,N) [rsb,csb] at b+boff[p].
+ * Any transpose is a choice of strides; broadcast batches repeat an offset. M=1 / N=1 use GEMV. */
+void nb_sgemm_batched(float *c, const float *a, const int64_t *aoff, int64_t rsa, int64_t csa,
+                      const float *b, const int64_t *boff, int64_t rsb, int64_t csb,
+                      int64_t batch, int64_t M, int64_t N, int64_t K);
+
+/* ---- elementwise, reductions, movement (unary.c, binary.c, reduce.c, strided.c) ---- */
+void nb_unary_f32(int op, float *y, const float *x, const nb_layout *lx, float p0, float p1);
+void nb_binary_f32(int op, float *y, const float *a, const nb_layout *la, const float *b, const nb_layout *lb);
+/* y has lx's shape with the axes in `mask` (bit d = axis d) set to 1. */
+void nb_reduce_f32(int op, float *y, const float *x, const nb_layout *lx, unsigned mask);
+void nb_copy_f32(float *y, const nb_layout *ly, const float *x, const nb_layout *lx);
+void nb_softmax_f32(float *y, const float *x, const nb_layout *lx, int axis, int log);
+
+#endif

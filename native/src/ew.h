@@ -1,0 +1,28 @@
+// The per-ISA table of contiguous elementwise loops (ew_impl.h) and the strided-iteration helpers
+// the drivers share (strided.c).
+#ifndef NB_EW_H
+#define NB_EW_H
+#include "../include/nabla.h"
+
+typedef struct {
+  void (*unary)(int op, float *y, const float *x, int64_t n, float p0, float p1);
+  void (*binary)(int op, float *y, const float *a, int64_t sa, const float *b, int64_t sb, int64_t n);
+  double (*reduce)(int op, const float *x, int64_t n, double acc);
+  void (*softmax_row)(float *y, const float *x, int64_t n, int log);
+} nb_ew_impl;
+
+extern const nb_ew_impl nb_ew_scalar, nb_ew_avx2, nb_ew_avx512;
+const nb_ew_impl *nb_ew_select(void);
+
+/* Merges adjacent dims that are contiguous in every one of the `nt` layouts (same shape) and drops
+ * size-1 dims; the result has at least one dim. Returns the new ndim. */
+int nb_coalesce(nb_layout *ls, int nt);
+/* Offsets of element `idx` (row-major over dims [0, nd)) in each of the nt layouts. */
+void nb_offsets(const nb_layout *ls, int nt, int nd, int64_t idx, int64_t *off);
+/* Contiguous row-major strides for a shape. */
+void nb_contig_strides(nb_layout *l);
+
+/* Runs fn(ctx, lo, hi) over [0, n) split across the pool when n * cost_per_item is large. */
+typedef void (*nb_range_fn)(void *ctx, int64_t lo, int64_t hi);
+void nb_parallel_for(int64_t n, double cost_per_item, nb_range_fn fn, void *ctx);
+#endif

@@ -1,0 +1,119 @@
+// Contiguous elementwise, row-reduction and row-normalisation loops. This file is compiled three
+// times (ew_scalar.c, ew_avx2.c, ew_avx512.c) with that ISA's flags so the compiler vectorises the
+// same source for each; the strided drivers (unary.c, binary.c, reduce.c, softmax.c, ...) pick one
+// table at runtime. NB_EW_TABLE names the table this compilation defines.
+#include "ew.h"
+#include "vmath.h"
+
+// y (n) = op(x (n))
+static void unary_contig(int op, float *restrict y, const float *restrict x, int64_t n, float p0, float p1) {
+#define LOOP(expr) for (int64_t i = 0; i < n; i++) { float v = x[i]; y[i] = (expr); } break;
+  switch (op) {
+    case NB_NEG: LOOP(-v)
+    case NB_ABS: LOOP(fabsf(v))
+    case NB_EXP: LOOP(nb_expf(v))
+    case NB_LOG: LOOP(nb_logf(v))
+    case NB_LOG1P: LOOP(nb_log1pf(v))
+    case NB_EXPM1: LOOP(nb_expm1f(v))
+    case NB_SQRT: LOOP(sqrtf(v))
+    case NB_RSQRT: LOOP(1.0f / sqrtf(v))
+    case NB_TANH: LOOP(nb_tanhf(v))
+    case NB_SIGMOID: LOOP(nb_sigmoidf(v))
+    case NB_RELU: LOOP(v > 0.0f || v != v ? v : 0.0f)
+    case NB_GELU: LOOP(nb_geluf(v))
+    case NB_GELU_TANH: LOOP(nb_gelu_tanhf(v))
+    case NB_SILU: LOOP(nb_siluf(v))
+    case NB_SOFTPLUS: LOOP(nb_softplusf(v, 1.0f, 20.0f))
+    case NB_SOFTPLUS_BETA: LOOP(nb_softplusf(v, p0, p1))
+    case NB_RECIPROCAL: LOOP(1.0f / v)
+    case NB_SQUARE: LOOP(v * v)
+    case NB_ERF: LOOP(nb_erff(v))
+    case NB_LEAKY_RELU: LOOP(v > 0.0f ? v : v * p0)
+    case NB_ELU: LOOP(v > 0.0f ? v : p0 * nb_expm1f(v))
+    case NB_CLAMP: LOOP(v < p0 ? p0 : (v > p1 ? p1 : v))
+    case NB_FLOOR: LOOP(floorf(v))
+    case NB_CEIL: LOOP(ceilf(v))
+    case NB_TRUNC: LOOP(truncf(v))
+    case NB_ROUND: LOOP(rintf(v))
+    default: LOOP(v + NAN) /* unreachable: the addon rejects other ops */
+  }
+#undef LOOP
+}
+
+// y (n) = a (n, stride sa in {0,1}) op b (n, stride sb in {0,1})
+static void binary_contig(int op, float *restrict y, const float *restrict a, int64_t sa,
+                          const float *restrict b, int64_t sb, int64_t n) {
+#define OPS(A, B)                                                                 \
+  switch (op) {                                                                   \
+    case NB_ADD: for (int64_t i = 0; i < n; i++) y[i] = A + B; break;            \
+    case NB_SUB: for (int64_t i = 0; i < n; i++) y[i] = A - B; break;            \
+    case NB_MUL: for (int64_t i = 0; i < n; i++) y[i] = A * B; break;            \
+    case NB_DIV: for (int64_t i = 0; i < n; i++) y[i] = A / B; break;            \
+    case NB_MAXIMUM: for (int64_t i = 0; i < n; i++) { float u = A, v = B; y[i] = u != u || v != v ? u + v : (u > v ? u : v); } break; \
+    case NB_MINIMUM: for (int64_t i = 0; i < n; i++) { float u = A, v = B; y[i] = u != u || v != v ? u + v : (u < v ? u : v); } break; \
+    case NB_POW: for (int64_t i = 0; i < n; i++) y[i] = powf(A, B); break;       \
+    default: for (int64_t i = 0; i < n; i++) y[i] = NAN; break;                   \
+  }
+  if (sa && sb) { OPS(a[i], b[i]) }
+  else if (sa) { const float bv = b[0]; OPS(a[i], bv) }
+  else if (sb) { const float av = a[0]; OPS(av, b[i]) }
+  else { const float av = a[0], bv = b[0]; OPS(av, bv) }
+#undef OPS
+}
+
+// Reduction of x (n) contiguous, accumulated in double across 16 independent lanes (SUM, PROD) or
+// in float with NaN propagation (MAX, MIN). Returns the combined value; `acc` is the identity-free
+// running value the caller folds in (so rows can be reduced in pieces).
+static double reduce_contig(int op, const float *restrict x, int64_t n, double acc) {
+  int64_t i = 0;
+  if (op == NB_SUM) {
+    double l[16] = {0};
+    for (; i + 16 <= n; i += 16)
+      for (int k = 0; k < 16; k++) l[k] += (double)x[i + k];
+    for (; i < n; i++) l[0] += (double)x[i];
+    double s = 0;
+    for (int k = 0; k < 16; k++) s += l[k];
+    return acc + s;
+  }
+  if (op == NB_PROD) {
+    double p = acc;
+    for (; i < n; i++) p *= (double)x[i];
+    return p;
+  }
+  float l[16];
+  for (int k = 0; k < 16; k++) l[k] = (float)acc;
+  int nan = 0;
+  if (op == NB_MAX) {
+    for (; i + 16 <= n; i += 16)
+      for (int k = 0; k < 16; k++) { float v = x[i + k]; nan |= v != v; l[k] = v > l[k] ? v : l[k]; }
+    for (; i < n; i++) { float v = x[i]; nan |= v != v; l[0] = v > l[0] ? v : l[0]; }
+    for (int k = 1; k < 16; k++) l[0] = l[k] > l[0] ? l[k] : l[0];
+  } else {
+    for (; i + 16 <= n; i += 16)
+      for (int k = 0; k < 16; k++) { float v = x[i + k]; nan |= v != v; l[k] = v < l[k] ? v : l[k]; }
+    for (; i < n; i++) { float v = x[i]; nan |= v != v; l[0] = v < l[0] ? v : l[0]; }
+    for (int k = 1; k < 16; k++) l[0] = l[k] < l[0] ? l[k] : l[0];
+  }
+  return nan || acc != acc ? NAN : l[0];
+}
+
+// softmax / log-softmax of one contiguous row x (n) -> y (n). NaN anywhere makes the row NaN.
+static void softmax_row(float *restrict y, const float *restrict x, int64_t n, int log) {
+  float mx = (float)reduce_contig(NB_MAX, x, n, -INFINITY);
+  double l[16] = {0};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int k = 0; k < 16; k++) { float e = nb_expf(x[i + k] - mx); if (!log) y[i + k] = e; l[k] += e; }
+  for (; i < n; i++) { float e = nb_expf(x[i] - mx); if (!log) y[i] = e; l[0] += e; }
+  double s = 0;
+  for (int k = 0; k < 16; k++) s += l[k];
+  if (log) {
+    float ls = (float)__builtin_log(s) + mx;
+    for (i = 0; i < n; i++) y[i] = x[i] - ls;
+  } else {
+    float inv = (float)(1.0 / s);
+    for (i = 0; i < n; i++) y[i] *= inv;
+  }
+}
+
+const nb_ew_impl NB_EW_TABLE = { unary_contig, binary_contig, reduce_contig, softmax_row };

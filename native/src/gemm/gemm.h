@@ -1,0 +1,44 @@
+// SGEMM internals. Glossary: M,N,K problem dims; MR,NR register tile; MC,KC,NC cache blocks
+// (A block MC x KC lives in L2, B panel KC x NC in L3, one B micro-panel KC x NR in L1).
+// A (M,K) has element (i,k) at a[i*rsa + k*csa]; B (K,N) has (k,j) at b[k*rsb + j*csb];
+// C (M,N) has (i,j) at c[i*ldc + j]. Transposes are just strides.
+#ifndef NB_GEMM_H
+#define NB_GEMM_H
+#include <stdint.h>
+
+/* Microkernel: C (MR,NR) row stride ldc (=|+=) Ap (MR x kc, packed k-major: ap[k*MR + i])
+ * @ Bp (kc x NR, packed: bp[k*NR + j]). accumulate=0 overwrites C. */
+typedef void (*nb_ukernel_fn)(int64_t kc, const float *ap, const float *bp, float *c, int64_t ldc, int accumulate);
+
+/* GEMV: y (N) = sum_k x[k*incx] * B[k*rsb + j*csb]. The per-ISA versions handle csb==1 (axpy
+ * over rows) and rsb==1 (dot per column); anything else goes through gemm. j range [j0,j1). */
+typedef void (*nb_gemv_fn)(float *y, const float *x, int64_t incx, const float *b, int64_t rsb, int64_t csb,
+                           int64_t K, int64_t j0, int64_t j1);
+
+typedef struct {
+  int mr, nr;
+  int mc, kc, nc;
+  nb_ukernel_fn ukernel;
+  nb_gemv_fn gemv;
+  const char *name;
+} nb_gemm_impl;
+
+extern const nb_gemm_impl nb_gemm_scalar, nb_gemm_avx2, nb_gemm_avx512;
+const nb_gemm_impl *nb_gemm_select(int isa);
+
+/* pack.c: Ap[p][k][i] for row panels of MR (zero-padded); Bp[p][k][j] for column panels of NR. */
+void nb_pack_a(float *ap, const float *a, int64_t rsa, int64_t csa, int64_t mc, int64_t kc, int mr);
+void nb_pack_b(float *bp, const float *b, int64_t rsb, int64_t csb, int64_t kc, int64_t nc, int nr);
+
+/* Single-threaded blocked gemm over C rows [0,M) and columns [0,N) of the given sub-problem. */
+void nb_gemm_blocked(const nb_gemm_impl *impl, float *c, int64_t ldc,
+                     const float *a, int64_t rsa, int64_t csa, const float *b, int64_t rsb, int64_t csb,
+                     int64_t M, int64_t N, int64_t K);
+
+/* gemm_ref.c: the naive triple loop every variant is validated against (double accumulation). */
+void nb_gemm_ref(float *c, int64_t ldc, const float *a, int64_t rsa, int64_t csa,
+                 const float *b, int64_t rsb, int64_t csb, int64_t M, int64_t N, int64_t K);
+/* Scalar GEMV, used by the scalar impl and for strides the SIMD versions do not cover. */
+void nb_gemv_scalar(float *y, const float *x, int64_t incx, const float *b, int64_t rsb, int64_t csb,
+                    int64_t K, int64_t j0, int64_t j1);
+#endif

@@ -1,0 +1,60 @@
+// AVX2/FMA SGEMM microkernel (6x16: 12 ymm accumulators + 2 B vectors + 1 broadcast) and GEMV.
+// Compiled with -mavx2 -mfma only (binding.gyp target nabla_avx2); called only after cpuid says so.
+#include <immintrin.h>
+#include "gemm.h"
+
+#define MR 6
+#define NR 16
+
+// C (6,16) row stride ldc (=|+=) Ap (6 x kc, k-major) @ Bp (kc x 16)
+static void ukernel_6x16(int64_t kc, const float *ap, const float *bp, float *c, int64_t ldc, int accumulate) {
+  __m256 c0a = _mm256_setzero_ps(), c0b = c0a, c1a = c0a, c1b = c0a, c2a = c0a, c2b = c0a,
+         c3a = c0a, c3b = c0a, c4a = c0a, c4b = c0a, c5a = c0a, c5b = c0a;
+  for (int64_t k = 0; k < kc; k++) {
+    __m256 b0 = _mm256_load_ps(bp), b1 = _mm256_load_ps(bp + 8);
+    __m256 a;
+#define ROW(i) a = _mm256_broadcast_ss(ap + i); c##i##a = _mm256_fmadd_ps(a, b0, c##i##a); c##i##b = _mm256_fmadd_ps(a, b1, c##i##b);
+    ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5)
+#undef ROW
+    ap += MR; bp += NR;
+  }
+#define STORE(i) \
+  if (accumulate) { c##i##a = _mm256_add_ps(c##i##a, _mm256_loadu_ps(c + i * ldc)); \
+                    c##i##b = _mm256_add_ps(c##i##b, _mm256_loadu_ps(c + i * ldc + 8)); } \
+  _mm256_storeu_ps(c + i * ldc, c##i##a); _mm256_storeu_ps(c + i * ldc + 8, c##i##b);
+  STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5)
+#undef STORE
+}
+
+// y[j0,j1) = sum_k x[k*incx] * B[k*rsb + j*csb]; csb == 1 only (row-streaming axpy), else scalar.
+static void gemv_avx2(float *y, const float *x, int64_t incx, const float *b, int64_t rsb, int64_t csb,
+                      int64_t K, int64_t j0, int64_t j1) {
+  if (csb != 1) { nb_gemv_scalar(y, x, incx, b, rsb, csb, K, j0, j1); return; }
+  const int64_t CH = 2048;
+  for (int64_t c0 = j0; c0 < j1; c0 += CH) {
+    int64_t c1 = c0 + CH < j1 ? c0 + CH : j1;
+    for (int64_t j = c0; j < c1; j++) y[j] = 0.f;
+    int64_t k = 0;
+    for (; k + 4 <= K; k += 4) {
+      const float *r0 = b + k * rsb, *r1 = r0 + rsb, *r2 = r1 + rsb, *r3 = r2 + rsb;
+      __m256 x0 = _mm256_set1_ps(x[k * incx]), x1 = _mm256_set1_ps(x[(k + 1) * incx]);
+      __m256 x2 = _mm256_set1_ps(x[(k + 2) * incx]), x3 = _mm256_set1_ps(x[(k + 3) * incx]);
+      int64_t j = c0;
+      for (; j + 8 <= c1; j += 8) {
+        __m256 s = _mm256_fmadd_ps(x0, _mm256_loadu_ps(r0 + j), _mm256_loadu_ps(y + j));
+        s = _mm256_fmadd_ps(x1, _mm256_loadu_ps(r1 + j), s);
+        s = _mm256_fmadd_ps(x2, _mm256_loadu_ps(r2 + j), s);
+        s = _mm256_fmadd_ps(x3, _mm256_loadu_ps(r3 + j), s);
+        _mm256_storeu_ps(y + j, s);
+      }
+      for (; j < c1; j++) y[j] += x[k * incx] * r0[j] + x[(k + 1) * incx] * r1[j] + x[(k + 2) * incx] * r2[j] + x[(k + 3) * incx] * r3[j];
+    }
+    for (; k < K; k++) {
+      const float *r0 = b + k * rsb;
+      float xk = x[k * incx];
+      for (int64_t j = c0; j < c1; j++) y[j] += xk * r0[j];
+    }
+  }
+}
+
+const nb_gemm_impl nb_gemm_avx2 = { MR, NR, MR * 48, 256, 4096, ukernel_6x16, gemv_avx2, "avx2" };

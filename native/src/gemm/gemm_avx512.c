@@ -1,0 +1,107 @@
+// AVX-512 SGEMM microkernel (14x32: 28 zmm accumulators + 2 B vectors + 1 broadcast) and GEMV.
+// Compiled with -mavx512f -mfma only (binding.gyp target nabla_avx512); called only after cpuid says so.
+#include <immintrin.h>
+#include <stdlib.h>
+#include "gemm.h"
+
+#define MR 14
+#define NR 32
+
+// C (14,32) row stride ldc (=|+=) Ap (14 x kc, k-major) @ Bp (kc x 32)
+static void ukernel_14x32(int64_t kc, const float *ap, const float *bp, float *c, int64_t ldc, int accumulate) {
+  __m512 c0a = _mm512_setzero_ps(), c0b = c0a, c1a = c0a, c1b = c0a, c2a = c0a, c2b = c0a, c3a = c0a, c3b = c0a,
+         c4a = c0a, c4b = c0a, c5a = c0a, c5b = c0a, c6a = c0a, c6b = c0a, c7a = c0a, c7b = c0a,
+         c8a = c0a, c8b = c0a, c9a = c0a, c9b = c0a, c10a = c0a, c10b = c0a, c11a = c0a, c11b = c0a,
+         c12a = c0a, c12b = c0a, c13a = c0a, c13b = c0a;
+  for (int64_t k = 0; k < kc; k++) {
+    __m512 b0 = _mm512_load_ps(bp), b1 = _mm512_load_ps(bp + 16);
+    __m512 a;
+#define ROW(i) a = _mm512_set1_ps(ap[i]); c##i##a = _mm512_fmadd_ps(a, b0, c##i##a); c##i##b = _mm512_fmadd_ps(a, b1, c##i##b);
+    ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5) ROW(6) ROW(7) ROW(8) ROW(9) ROW(10) ROW(11) ROW(12) ROW(13)
+#undef ROW
+    ap += MR; bp += NR;
+  }
+#define STORE(i) \
+  if (accumulate) { c##i##a = _mm512_add_ps(c##i##a, _mm512_loadu_ps(c + i * ldc)); \
+                    c##i##b = _mm512_add_ps(c##i##b, _mm512_loadu_ps(c + i * ldc + 16)); } \
+  _mm512_storeu_ps(c + i * ldc, c##i##a); _mm512_storeu_ps(c + i * ldc + 16, c##i##b);
+  STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5) STORE(6) STORE(7) STORE(8) STORE(9) STORE(10)
+  STORE(11) STORE(12) STORE(13)
+#undef STORE
+}
+
+// y[j0,j1) = sum_k x[k*incx] * B[k*rsb + j*csb]: csb == 1 streams rows of B (axpy) over L1-sized
+// chunks of y; rsb == 1 takes four contiguous column dots at a time.
+static void gemv_avx512(float *y, const float *x, int64_t incx, const float *b, int64_t rsb, int64_t csb,
+                        int64_t K, int64_t j0, int64_t j1) {
+  if (csb == 1) {
+    const int64_t CH = 2048;
+    for (int64_t c0 = j0; c0 < j1; c0 += CH) {
+      int64_t c1 = c0 + CH < j1 ? c0 + CH : j1;
+      for (int64_t j = c0; j < c1; j++) y[j] = 0.f;
+      int64_t k = 0;
+      for (; k + 4 <= K; k += 4) {
+        const float *r0 = b + k * rsb, *r1 = r0 + rsb, *r2 = r1 + rsb, *r3 = r2 + rsb;
+        __m512 x0 = _mm512_set1_ps(x[k * incx]), x1 = _mm512_set1_ps(x[(k + 1) * incx]);
+        __m512 x2 = _mm512_set1_ps(x[(k + 2) * incx]), x3 = _mm512_set1_ps(x[(k + 3) * incx]);
+        int64_t j = c0;
+        for (; j + 16 <= c1; j += 16) {
+          __m512 s = _mm512_fmadd_ps(x0, _mm512_loadu_ps(r0 + j), _mm512_loadu_ps(y + j));
+          s = _mm512_fmadd_ps(x1, _mm512_loadu_ps(r1 + j), s);
+          s = _mm512_fmadd_ps(x2, _mm512_loadu_ps(r2 + j), s);
+          s = _mm512_fmadd_ps(x3, _mm512_loadu_ps(r3 + j), s);
+          _mm512_storeu_ps(y + j, s);
+        }
+        if (j < c1) {
+          __mmask16 m = (__mmask16)((1u << (c1 - j)) - 1);
+          __m512 s = _mm512_fmadd_ps(x0, _mm512_maskz_loadu_ps(m, r0 + j), _mm512_maskz_loadu_ps(m, y + j));
+          s = _mm512_fmadd_ps(x1, _mm512_maskz_loadu_ps(m, r1 + j), s);
+          s = _mm512_fmadd_ps(x2, _mm512_maskz_loadu_ps(m, r2 + j), s);
+          s = _mm512_fmadd_ps(x3, _mm512_maskz_loadu_ps(m, r3 + j), s);
+          _mm512_mask_storeu_ps(y + j, m, s);
+        }
+      }
+      for (; k < K; k++) {
+        const float *r0 = b + k * rsb;
+        float xk = x[k * incx];
+        for (int64_t j = c0; j < c1; j++) y[j] += xk * r0[j];
+      }
+    }
+    return;
+  }
+  if (rsb != 1) { nb_gemv_scalar(y, x, incx, b, rsb, csb, K, j0, j1); return; }
+  float stackx[1024];
+  float *xc = (float *)x;
+  if (incx != 1) {
+    xc = K <= 1024 ? stackx : (float *)malloc((size_t)K * sizeof(float));
+    if (!xc) { nb_gemv_scalar(y, x, incx, b, rsb, csb, K, j0, j1); return; }
+    for (int64_t k = 0; k < K; k++) xc[k] = x[k * incx];
+  }
+  int64_t j = j0;
+  __mmask16 mt = (__mmask16)((1u << (K % 16)) - 1);
+  int64_t kv = K - K % 16;
+  for (; j + 4 <= j1; j += 4) {
+    const float *p0 = b + j * csb, *p1 = p0 + csb, *p2 = p1 + csb, *p3 = p2 + csb;
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    for (int64_t k = 0; k < kv; k += 16) {
+      __m512 xv = _mm512_loadu_ps(xc + k);
+      s0 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(p0 + k), s0);
+      s1 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(p1 + k), s1);
+      s2 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(p2 + k), s2);
+      s3 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(p3 + k), s3);
+    }
+    if (mt) {
+      __m512 xv = _mm512_maskz_loadu_ps(mt, xc + kv);
+      s0 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(mt, p0 + kv), s0);
+      s1 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(mt, p1 + kv), s1);
+      s2 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(mt, p2 + kv), s2);
+      s3 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(mt, p3 + kv), s3);
+    }
+    y[j] = _mm512_reduce_add_ps(s0); y[j + 1] = _mm512_reduce_add_ps(s1);
+    y[j + 2] = _mm512_reduce_add_ps(s2); y[j + 3] = _mm512_reduce_add_ps(s3);
+  }
+  if (j < j1) nb_gemv_scalar(y, xc, 1, b, rsb, csb, K, j, j1);
+  if (xc != x && xc != stackx) free(xc);
+}
+
+const nb_gemm_impl nb_gemm_avx512 = { MR, NR, MR * 16, 512, 4096, ukernel_14x32, gemv_avx512, "avx512" };

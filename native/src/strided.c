@@ -1,0 +1,168 @@
+// Strided iteration shared by the elementwise drivers, plus the drivers for unary, binary and copy.
+// Each driver coalesces dims, then walks output rows (the innermost dim) and hands each row, or a
+// gathered copy of it when its stride is not 0/1, to the per-ISA contiguous loop (ew_impl.h).
+#include <string.h>
+#include "ew.h"
+
+#define CH 2048 /* elements gathered per chunk */
+
+const nb_ew_impl *nb_ew_select(void) {
+#if defined(__x86_64__)
+  int isa = nb_active_isa();
+  if (isa >= NB_ISA_AVX512) return &nb_ew_avx512;
+  if (isa >= NB_ISA_AVX2) return &nb_ew_avx2;
+#endif
+  return &nb_ew_scalar;
+}
+
+int64_t nb_numel(const nb_layout *l) {
+  int64_t n = 1;
+  for (int i = 0; i < l->ndim; i++) n *= l->shape[i];
+  return n;
+}
+
+void nb_contig_strides(nb_layout *l) {
+  int64_t s = 1;
+  for (int i = l->ndim - 1; i >= 0; i--) { l->strides[i] = s; s *= l->shape[i]; }
+}
+
+int nb_coalesce(nb_layout *ls, int nt) {
+  int nd = ls[0].ndim, out = 0;
+  int64_t shape[NB_MAX_DIMS], st[4][NB_MAX_DIMS];
+  for (int d = 0; d < nd; d++) {
+    if (ls[0].shape[d] == 1) continue;
+    int merge = out > 0;
+    for (int t = 0; t < nt && merge; t++) merge = st[t][out - 1] == ls[t].strides[d] * ls[t].shape[d];
+    if (merge) {
+      shape[out - 1] *= ls[0].shape[d];
+      for (int t = 0; t < nt; t++) st[t][out - 1] = ls[t].strides[d];
+    } else {
+      shape[out] = ls[0].shape[d];
+      for (int t = 0; t < nt; t++) st[t][out] = ls[t].strides[d];
+      out++;
+    }
+  }
+  if (out == 0) { shape[0] = 1; for (int t = 0; t < nt; t++) st[t][0] = 1; out = 1; }
+  for (int t = 0; t < nt; t++) {
+    ls[t].ndim = out;
+    for (int d = 0; d < out; d++) { ls[t].shape[d] = shape[d]; ls[t].strides[d] = st[t][d]; }
+  }
+  return out;
+}
+
+void nb_offsets(const nb_layout *ls, int nt, int nd, int64_t idx, int64_t *off) {
+  for (int t = 0; t < nt; t++) off[t] = ls[t].offset;
+  for (int d = nd - 1; d >= 0; d--) {
+    int64_t n = ls[0].shape[d], i = idx % n;
+    idx /= n;
+    for (int t = 0; t < nt; t++) off[t] += i * ls[t].strides[d];
+  }
+}
+
+typedef struct { nb_range_fn fn; void *ctx; int64_t n; } pfor;
+static void pfor_task(void *p, int tid, int nt) {
+  const pfor *f = (const pfor *)p;
+  int64_t lo = f->n * tid / nt, hi = f->n * (tid + 1) / nt;
+  if (lo < hi) f->fn(f->ctx, lo, hi);
+}
+
+void nb_parallel_for(int64_t n, double cost, nb_range_fn fn, void *ctx) {
+  int nt = nb_num_threads();
+  double work = (double)n * cost;
+  if (work < 65536.0) nt = 1;
+  if (nt > n) nt = (int)n;
+  if (nt <= 1) { if (n > 0) fn(ctx, 0, n); return; }
+  pfor f = { fn, ctx, n };
+  nb_parallel(pfor_task, &f, nt);
+}
+
+static const float *row_chunk(float *tmp, const float *p, int64_t s, int64_t len, int64_t *unit) {
+  if (s == 0 || s == 1) { *unit = s; return p; }
+  for (int64_t i = 0; i < len; i++) tmp[i] = p[i * s];
+  *unit = 1;
+  return tmp;
+}
+
+/* ---- unary: y (shape of lx) contiguous = op(x) ---- */
+typedef struct { const nb_ew_impl *ew; int op; float *y; const float *x; nb_layout l[2]; float p0, p1; } unary_job;
+
+static void unary_rows(void *p, int64_t lo, int64_t hi) {
+  const unary_job *j = (const unary_job *)p;
+  int nd = j->l[0].ndim;
+  int64_t n0 = j->l[0].shape[nd - 1], sx = j->l[1].strides[nd - 1];
+  float tmp[CH];
+  for (int64_t r = lo; r < hi; r++) {
+    int64_t off[2];
+    nb_offsets(j->l, 2, nd - 1, r, off);
+    for (int64_t c = 0; c < n0; c += CH) {
+      int64_t len = n0 - c < CH ? n0 - c : CH, u;
+      const float *xs = row_chunk(tmp, j->x + off[1] + c * sx, sx, len, &u);
+      if (u == 0) { float v = xs[0]; j->ew->unary(j->op, j->y + off[0] + c, &v, 1, j->p0, j->p1);
+                    for (int64_t i = 1; i < len; i++) j->y[off[0] + c + i] = j->y[off[0] + c]; }
+      else j->ew->unary(j->op, j->y + off[0] + c, xs, len, j->p0, j->p1);
+    }
+  }
+}
+
+// x (any layout) -> y contiguous, same shape
+void nb_unary_f32(int op, float *y, const float *x, const nb_layout *lx, float p0, float p1) {
+  unary_job j = { nb_ew_select(), op, y, x, { *lx, *lx }, p0, p1 };
+  nb_contig_strides(&j.l[0]);
+  j.l[0].offset = 0;
+  int nd = nb_coalesce(j.l, 2);
+  int64_t rows = nb_numel(&j.l[0]) / j.l[0].shape[nd - 1];
+  nb_parallel_for(rows, (double)j.l[0].shape[nd - 1] * 4, unary_rows, &j);
+}
+
+/* ---- binary: y contiguous = a op b, la and lb already broadcast to y's shape ---- */
+typedef struct { const nb_ew_impl *ew; int op; float *y; const float *a, *b; nb_layout l[3]; } binary_job;
+
+static void binary_rows(void *p, int64_t lo, int64_t hi) {
+  const binary_job *j = (const binary_job *)p;
+  int nd = j->l[0].ndim;
+  int64_t n0 = j->l[0].shape[nd - 1], sa = j->l[1].strides[nd - 1], sb = j->l[2].strides[nd - 1];
+  float ta[CH], tb[CH];
+  for (int64_t r = lo; r < hi; r++) {
+    int64_t off[3];
+    nb_offsets(j->l, 3, nd - 1, r, off);
+    for (int64_t c = 0; c < n0; c += CH) {
+      int64_t len = n0 - c < CH ? n0 - c : CH, ua, ub;
+      const float *as = row_chunk(ta, j->a + off[1] + c * sa, sa, len, &ua);
+      const float *bs = row_chunk(tb, j->b + off[2] + c * sb, sb, len, &ub);
+      j->ew->binary(j->op, j->y + off[0] + c, as, ua, bs, ub, len);
+    }
+  }
+}
+
+void nb_binary_f32(int op, float *y, const float *a, const nb_layout *la, const float *b, const nb_layout *lb) {
+  binary_job j = { nb_ew_select(), op, y, a, b, { *la, *la, *lb } };
+  nb_contig_strides(&j.l[0]);
+  j.l[0].offset = 0;
+  int nd = nb_coalesce(j.l, 3);
+  int64_t rows = nb_numel(&j.l[0]) / j.l[0].shape[nd - 1];
+  nb_parallel_for(rows, (double)j.l[0].shape[nd - 1] * 2, binary_rows, &j);
+}
+
+/* ---- copy: y (ly) = x (lx), same shape, both strided ---- */
+typedef struct { float *y; const float *x; nb_layout l[2]; } copy_job;
+
+static void copy_rows(void *p, int64_t lo, int64_t hi) {
+  const copy_job *j = (const copy_job *)p;
+  int nd = j->l[0].ndim;
+  int64_t n0 = j->l[0].shape[nd - 1], sy = j->l[0].strides[nd - 1], sx = j->l[1].strides[nd - 1];
+  for (int64_t r = lo; r < hi; r++) {
+    int64_t off[2];
+    nb_offsets(j->l, 2, nd - 1, r, off);
+    float *yr = j->y + off[0];
+    const float *xr = j->x + off[1];
+    if (sy == 1 && sx == 1) memmove(yr, xr, (size_t)n0 * sizeof(float));
+    else for (int64_t i = 0; i < n0; i++) yr[i * sy] = xr[i * sx];
+  }
+}
+
+void nb_copy_f32(float *y, const nb_layout *ly, const float *x, const nb_layout *lx) {
+  copy_job j = { y, x, { *ly, *lx } };
+  int nd = nb_coalesce(j.l, 2);
+  int64_t rows = nb_numel(&j.l[0]) / j.l[0].shape[nd - 1];
+  nb_parallel_for(rows, (double)j.l[0].shape[nd - 1], copy_rows, &j);
+}
