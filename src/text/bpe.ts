@@ -21,10 +21,17 @@ import {
 } from './tokenizer.js';
 
 /**
- * GPT-2's pre-tokenisation regex (encoder.py `pat`), with JavaScript's `u`-flag `\s`, `\p{L}`,
- * `\p{N}`, as gpt-3-encoder and js-tiktoken use it.
+ * GPT-2's pre-tokenisation regex, encoder.py's
+ * `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+` with `\s` spelled
+ * `\p{White_Space}`.
+ *
+ * NOTE: Python's `regex` module (and Rust tiktoken, and HF tokenizers) read `\s` as Unicode
+ * White_Space; JavaScript's `\s` differs in two code points: it adds U+FEFF and lacks U+0085. The
+ * JS ports gpt-3-encoder and js-tiktoken inherit that, so e.g. 'x \uFEFFy' splits differently
+ * there; we follow encoder.py (test/golden/text_gpt2_encoder_py.json is its output).
  */
-export const GPT2_PATTERN = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
+export const GPT2_PATTERN =
+  /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\p{White_Space}\p{L}\p{N}]+|\p{White_Space}+(?!\P{White_Space})|\p{White_Space}+/gu;
 
 /** A token matched as a whole in the text before BPE (Hugging Face `added_tokens`). */
 export interface AddedToken {
@@ -63,7 +70,7 @@ const utf8 = new TextEncoder();
 const WHO = 'GPT2Tokenizer';
 
 /**
- * GPT-2 byte-level BPE tokenizer, id for id equal to OpenAI's encoder (and so to tiktoken's
+ * GPT-2 byte-level BPE tokenizer, id for id equal to OpenAI's encoder.py (and to tiktoken's
  * r50k_base). Any Unicode string round-trips through encode and decode.
  *
  * @example
