@@ -1,0 +1,42 @@
+// The typed surface of the native addon (native/src/addon.c, addon_nn.c). Every function validates
+// its arguments and throws an Error naming the kernel ("nabla.matmul: ...") instead of crashing.
+// Outputs are caller-allocated Float32Arrays; layouts are { shape, strides, offset } in elements
+// (src/tensor/layout.ts). Float32 only: the TS backend declines other dtypes.
+
+export interface LayoutArg {
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+  readonly offset: number;
+}
+
+/** Conv2d parameters in the order the addon takes them. */
+export type ConvArgs = [strideH: number, strideW: number, padH: number, padW: number, dilationH: number, dilationW: number, groups: number];
+/** Pool2d parameters in the order the addon takes them (ceilMode as 0/1). */
+export type PoolArgs = [kH: number, kW: number, strideH: number, strideW: number, padH: number, padW: number, dilationH: number, dilationW: number, ceilMode: number];
+
+export interface CpuInfo {
+  /** SIMD path in use: 'avx512' | 'avx2' | 'scalar'. */
+  isa: string;
+  /** Best path this CPU supports. */
+  cpuIsa: string;
+  threads: number;
+}
+
+export interface NablaAddon {
+  cpuInfo(): CpuInfo;
+  setNumThreads(n: number): void;
+  /** Caps the SIMD path (tests and benchmarks compare paths). */
+  setIsa(isa: 'scalar' | 'avx2' | 'avx512'): void;
+  /** a (batch..., M, K) @ b (batch..., K, N) -> c contiguous (batch..., M, N); batch dims equal. */
+  matmul(c: Float32Array, a: Float32Array, la: LayoutArg, b: Float32Array, lb: LayoutArg): void;
+  /** y contiguous = op(x); op from UnaryOp (see NativeBackend for the supported set). */
+  unary(op: number, y: Float32Array, x: Float32Array, lx: LayoutArg, p0: number, p1: number): void;
+  /** y contiguous = a op b, la and lb already broadcast to y's shape; op <= BinaryOp.MINIMUM. */
+  binary(op: number, y: Float32Array, a: Float32Array, la: LayoutArg, b: Float32Array, lb: LayoutArg): void;
+  /** y contiguous = reduce(x) over sorted unique axes; op SUM|PROD|MAX|MIN. */
+  reduce(op: number, y: Float32Array, x: Float32Array, lx: LayoutArg, axes: readonly number[]): void;
+  /** y at ly = x at lx (same shape). */
+  copy(y: Float32Array, ly: LayoutArg, x: Float32Array, lx: LayoutArg): void;
+  /** y contiguous = softmax (or log-softmax) of x along axis. */
+  softmax(y: Float32Array, x: Float32Array, lx: LayoutArg, axis: number, log: boolean): void;
+}

@@ -1,0 +1,57 @@
+// Finds and loads the native addon (native/build/Release/nabla.node). Never throws: on any failure
+// it returns { addon: null, reason } so nabla can fall back to the JS backend with one clear warning.
+// NABLA_NATIVE_PATH overrides the location.
+
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { CpuInfo, NablaAddon } from './binding.js';
+
+export interface AddonLoad {
+  addon: NablaAddon | null;
+  /** Why it did not load (null addon), for the fallback warning. */
+  reason?: string;
+  path?: string;
+  cpu?: CpuInfo;
+}
+
+const REL = join('native', 'build', 'Release', 'nabla.node');
+
+/** Walks up from this file (dist/src/backend/native or src/backend/native) to the package root. */
+function findAddon(): string | undefined {
+  const env = typeof process !== 'undefined' ? process.env?.NABLA_NATIVE_PATH : undefined;
+  if (env) return env;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 8; i++) {
+    const p = join(dir, REL);
+    if (existsSync(p)) return p;
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return undefined;
+}
+
+let cached: AddonLoad | undefined;
+
+export function loadAddon(): AddonLoad {
+  if (cached) return cached;
+  try {
+    if (typeof process === 'undefined' || !process.versions?.node) {
+      return (cached = { addon: null, reason: 'not running under Node.js' });
+    }
+    const path = findAddon();
+    if (!path) {
+      return (cached = { addon: null, reason: `${REL} was not found (run \`npm install\` or \`node-gyp rebuild --directory native\`)` });
+    }
+    const require = createRequire(import.meta.url);
+    const addon = require(path) as NablaAddon;
+    if (typeof addon?.matmul !== 'function' || typeof addon.cpuInfo !== 'function') {
+      return (cached = { addon: null, reason: `${path} is not the nabla addon`, path });
+    }
+    return (cached = { addon, path, cpu: addon.cpuInfo() });
+  } catch (e) {
+    return (cached = { addon: null, reason: `loading the addon failed: ${(e as Error).message}` });
+  }
+}
