@@ -5,5 +5,5 @@ export { LlamaTokenizer, parseLlama2c } from './sentencepiece.js';
 export type { LlamaEncodeOptions, LlamaPiece } from './sentencepiece.js';
 export { BYTE_TO_CHAR, CHAR_TO_BYTE, bytesToChars } from './bytes_to_unicode.js';
 export { MergeTable } from './merge.js';
-export { padBatch } from './tokenizer.js';
+export { TextStreamer, padBatch } from './tokenizer.js';
 export type { BatchEncodeOptions, BatchEncoding, DecodeOptions, Tokenizer } from './tokenizer.js';

@@ -145,3 +145,50 @@ export class ByteSink {
     this.buf = next;
   }
 }
+
+/**
+ * Turns ids arriving one at a time (generation) into text pieces, holding back a trailing
+ * incomplete UTF-8 character (U+FFFD at the end) until the next id completes it. Decodes the
+ * whole sequence each time, so tokenizer rules such as Llama's space-after-<s> apply as in `decode`.
+ *
+ * @example
+ * ```ts
+ * import * as nb from 'nabla';
+ * const tok = await nb.text.GPT2Tokenizer.fromPretrained('../shared/data');
+ * const s = new nb.text.TextStreamer(tok, { promptIds: tok.encode('Once') });
+ * for (const id of tok.encode(' upon a 🙃')) process.stdout.write(s.push(id)); // ' upon', ' a', ' ', '', '🙃'
+ * process.stdout.write(s.flush());
+ * ```
+ */
+export class TextStreamer {
+  private readonly ids: number[];
+  private emitted: number;
+
+  /** `promptIds` give context (e.g. <s>) but are not emitted. */
+  constructor(
+    private readonly tokenizer: Pick<Tokenizer, 'decode'>,
+    private readonly options: DecodeOptions & { promptIds?: readonly number[] } = {},
+  ) {
+    this.ids = [...(options.promptIds ?? [])];
+    this.emitted = this.tokenizer.decode(this.ids, options).length;
+  }
+
+  /** Adds one id; returns the text that is now complete (maybe ''). */
+  push(id: number): string {
+    this.ids.push(id);
+    const text = this.tokenizer.decode(this.ids, this.options);
+    let end = text.length;
+    while (end > this.emitted && text.charCodeAt(end - 1) === 0xfffd) end--;
+    const out = text.slice(this.emitted, end);
+    this.emitted = end;
+    return out;
+  }
+
+  /** Returns whatever is still held back (U+FFFD for a character that never completed). */
+  flush(): string {
+    const text = this.tokenizer.decode(this.ids, this.options);
+    const out = text.slice(this.emitted);
+    this.emitted = text.length;
+    return out;
+  }
+}
