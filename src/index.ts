@@ -13,3 +13,7 @@ export * from './ops/functional.js';
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled } from './autograd/grad_mode.js';
 export * as autograd from './autograd/index.js';
 export { backend, setBackend, setNumThreads, getNumThreads } from './backend/select.js';
+export * as io from './io/index.js';
+export { load, save } from './io/index.js';
+export * as text from './text/index.js';
+export * as vision from './vision/index.js';
