@@ -108,8 +108,9 @@ static void softmax_row(float *restrict y, const float *restrict x, int64_t n, i
   double s = 0;
   for (int k = 0; k < 16; k++) s += l[k];
   if (log) {
-    float ls = (float)__builtin_log(s) + mx;
-    for (i = 0; i < n; i++) y[i] = x[i] - ls;
+    // NOTE: (x - max) - log(sum), not x - (max + log(sum)): the latter rounds at max's magnitude.
+    float ls = (float)__builtin_log(s);
+    for (i = 0; i < n; i++) y[i] = (x[i] - mx) - ls;
   } else {
     float inv = (float)(1.0 / s);
     for (i = 0; i < n; i++) y[i] *= inv;

@@ -127,7 +127,7 @@ static void softmax_rows(void *p, int64_t lo, int64_t hi) {
       for (int64_t i = 0; i < j->n; i++) s += exp((double)yr[i * j->sy] - m);
       for (int64_t i = 0; i < j->n; i++) {
         double v = (double)yr[i * j->sy] - m;
-        yr[i * j->sy] = (float)(j->log ? v - log(s) : exp(v) / s);
+        yr[i * j->sy] = (float)(j->log ? v - log(s) : exp(v) / s); /* v = x - max, exact */
       }
       continue;
     }

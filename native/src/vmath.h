@@ -94,7 +94,11 @@ static inline float nb_tanhf(float x) {
   return ax < 0.625f ? small : big;
 }
 
-static inline float nb_sigmoidf(float x) { return 1.0f / (1.0f + nb_expf(-x)); }
+// sigmoid from e = e^-|x| <= 1, so neither side overflows and tiny results keep their digits.
+static inline float nb_sigmoidf(float x) {
+  float e = nb_expf(-fabsf(x)), s = 1.0f / (1.0f + e);
+  return x < 0.0f ? e * s : s;
+}
 
 // erfc(z) for z >= 0: Numerical Recipes' erfcc, relative error < 1.2e-7 everywhere.
 static inline float nb_erfc_pos(float z) {
@@ -138,10 +142,10 @@ static inline float nb_geluf(float x) {
 // tanh-approximated gelu: x/2 (1 + tanh u) = x * sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3).
 static inline float nb_gelu_tanhf(float x) {
   float u = 0.7978845608028654f * (x + 0.044715f * x * x * x);
-  return x / (1.0f + nb_expf(-2.0f * u));
+  return x * nb_sigmoidf(2.0f * u);
 }
 
-static inline float nb_siluf(float x) { return x / (1.0f + nb_expf(-x)); }
+static inline float nb_siluf(float x) { return x * nb_sigmoidf(x); }
 
 // softplus(x) = log1p(e^(beta x)) / beta, linear above threshold (PyTorch semantics).
 static inline float nb_softplusf(float x, float beta, float threshold) {

@@ -1,0 +1,92 @@
+// Calls the addon directly with hostile arguments: every one must throw a JS Error naming the
+// kernel ("nabla.<kernel>: ..."), never crash the process or touch memory out of bounds.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Layout } from '../../src/tensor/layout.js';
+import type { NablaAddon } from '../../src/backend/native/binding.js';
+import { native, skip } from './helpers.js';
+
+const f = (n: number) => new Float32Array(n);
+const L = (shape: number[], strides: number[], offset = 0) => ({ shape, strides, offset });
+const C = (shape: number[]) => Layout.contiguous(shape);
+
+function throwsNamed(kernel: string, fn: () => unknown, pattern?: RegExp): void {
+  assert.throws(fn, (e: unknown) => {
+    assert.ok(e instanceof Error, 'must throw an Error');
+    assert.match(e.message, new RegExp(`^nabla\\.${kernel}: `));
+    if (pattern) assert.match(e.message, pattern);
+    return true;
+  });
+}
+
+test('hostile: wrong argument types and counts', { skip }, () => {
+  const A = native!.addon as unknown as Record<string, (...a: unknown[]) => unknown>;
+  throwsNamed('matmul', () => A.matmul(1, 2, 3, 4, 5), /c must be a Float32Array/);
+  throwsNamed('matmul', () => A.matmul(f(4), f(4), C([2, 2])), /expected 5 arguments, got 3/);
+  throwsNamed('matmul', () => A.matmul(f(4), f(4), C([2, 2]), f(4), C([2, 2]), 'extra'), /expected 5 arguments/);
+  throwsNamed('matmul', () => A.matmul(new Float64Array(4), f(4), C([2, 2]), f(4), C([2, 2])), /Float32Array/);
+  throwsNamed('matmul', () => A.matmul(f(4), [1, 2, 3, 4], C([2, 2]), f(4), C([2, 2])), /a must be a Float32Array/);
+  throwsNamed('matmul', () => A.matmul(f(4), f(4), 'layout', f(4), C([2, 2])), /a must be a layout object/);
+  throwsNamed('matmul', () => A.matmul(f(4), f(4), { shape: [2, 2] }, f(4), C([2, 2])), /strides must be an array/);
+  throwsNamed('matmul', () => A.matmul(f(4), f(4), L([2, '2' as unknown as number], [2, 1]), f(4), C([2, 2])), /shape\[1\] must be a number/);
+  throwsNamed('unary', () => A.unary('exp', f(2), f(2), C([2]), 0, 0), /op must be a number/);
+  throwsNamed('unary', () => A.unary(2, f(2), f(2), C([2]), 'p0', 0), /p0 must be a number/);
+  throwsNamed('softmax', () => A.softmax(f(2), f(2), C([2]), 0, 'yes'), /log must be a boolean/);
+  throwsNamed('setNumThreads', () => A.setNumThreads('4'));
+  throwsNamed('setIsa', () => A.setIsa('sse9'), /unknown isa/);
+  throwsNamed('cpuInfo', () => A.cpuInfo(1));
+});
+
+test('hostile: sizes, strides and offsets outside the buffers', { skip }, () => {
+  const A: NablaAddon = native!.addon;
+  throwsNamed('matmul', () => A.matmul(f(4), f(5), C([2, 3]), f(6), C([3, 2])), /a: layout reaches element 5 but the buffer has 5/);
+  throwsNamed('matmul', () => A.matmul(f(3), f(6), C([2, 3]), f(6), C([3, 2])), /c has 3 elements, needs 4/);
+  throwsNamed('matmul', () => A.matmul(f(4), f(6), L([2, 3], [3, 1], 1), f(6), C([3, 2])), /reaches element 6/);
+  throwsNamed('matmul', () => A.matmul(f(4), f(6), L([2, 3], [-3, 1], 0), f(6), C([3, 2])), /before the start/);
+  throwsNamed('matmul', () => A.matmul(f(4), f(6), L([2, 3], [3, 1], -1), f(6), C([3, 2])), /offset = -1 is out of range/);
+  throwsNamed('matmul', () => A.matmul(f(4), f(6), L([2, 3], [3, 1], 1e300), f(6), C([3, 2])), /offset/);
+  throwsNamed('matmul', () => A.matmul(f(4), f(6), L([2, 3], [3, 1], NaN), f(6), C([3, 2])), /offset must be an integer/);
+  throwsNamed('matmul', () => A.matmul(f(4), f(6), L([2, 3], [2 ** 41, 1]), f(6), C([3, 2])), /strides\[0\].*out of range/);
+  throwsNamed('matmul', () => A.matmul(f(4), f(6), L([2, 3.5], [3, 1]), f(6), C([3, 2])), /must be an integer/);
+  throwsNamed('matmul', () => A.matmul(f(4), f(6), L([-2, 3], [3, 1]), f(6), C([3, 2])), /out of range/);
+  throwsNamed('matmul', () => A.matmul(f(4), f(6), L([2, 3], [3]), f(6), C([3, 2])), /shape has 2 dims but strides has 1/);
+  throwsNamed('matmul', () => A.matmul(f(4), f(6), L([2 ** 30, 2 ** 30], [0, 0]), f(6), C([3, 2])), /element count exceeds/);
+  throwsNamed('matmul', () => A.matmul(f(4), f(6), L([2 ** 20, 2 ** 20, 3], [0, 0, 1]), f(6), C([3, 2])), /exceeds/);
+  throwsNamed('matmul', () => A.matmul(f(4), f(6), C([2, 3]), f(6), C([2, 3])), /inner dims differ/);
+  throwsNamed('matmul', () => A.matmul(f(16), f(12), C([2, 2, 3]), f(18), C([3, 3, 2])), /batch dim 0 differs/);
+  throwsNamed('matmul', () => A.matmul(f(4), f(6), C([6]), f(6), C([6])), /rank >= 2/);
+  // c large enough by length only if the product overflowed: batch*M*N beyond 2^40
+  throwsNamed('matmul', () => A.matmul(f(4), f(1), L([2 ** 20, 2 ** 20, 1], [0, 0, 0]), f(1), L([2 ** 20, 1, 2 ** 20], [0, 0, 0])), /too large|exceeds/);
+  throwsNamed('unary', () => A.unary(2, f(2), f(3), C([3]), 0, 0), /y has 2 elements, needs 3/);
+  throwsNamed('unary', () => A.unary(999, f(3), f(3), C([3]), 0, 0), /op = 999 is out of range/);
+  throwsNamed('unary', () => A.unary(8, f(3), f(3), C([3]), 0, 0), /not implemented natively/);
+  throwsNamed('unary', () => A.unary(2, f(9), f(9), L([1, 1, 1, 1, 1, 1, 1, 1, 9], [0, 0, 0, 0, 0, 0, 0, 0, 1]), 0, 0), /at most 8/);
+  throwsNamed('binary', () => A.binary(0, f(4), f(4), C([4]), f(4), C([2, 2])), /same shape/);
+  throwsNamed('binary', () => A.binary(0, f(4), f(4), C([4]), f(1), L([4], [1])), /b: layout reaches element 3/);
+  throwsNamed('binary', () => A.binary(7, f(4), f(4), C([4]), f(4), C([4])), /not implemented natively/);
+  throwsNamed('reduce', () => A.reduce(0, f(1), f(6), C([2, 3]), [1, 1]), /unique/);
+  throwsNamed('reduce', () => A.reduce(0, f(1), f(6), C([2, 3]), [2]), /axes\[0\] = 2 is out of range/);
+  throwsNamed('reduce', () => A.reduce(0, f(1), f(6), C([2, 3]), [1]), /y has 1 elements, needs 2/);
+  throwsNamed('reduce', () => A.reduce(4, f(2), f(6), C([2, 3]), [1]), /op = 4 is out of range/);
+  throwsNamed('copy', () => A.copy(f(6), L([2, 3], [1, 2], 1), f(6), C([2, 3])), /y: layout reaches element 6/);
+  throwsNamed('softmax', () => A.softmax(f(6), f(6), C([2, 3]), 2, false), /axis = 2 is out of range/);
+  throwsNamed('setNumThreads', () => A.setNumThreads(0), /out of range/);
+  throwsNamed('setNumThreads', () => A.setNumThreads(1e9), /out of range/);
+});
+
+test('hostile: a detached buffer is rejected, not read', { skip }, () => {
+  const buf = new ArrayBuffer(64);
+  const x = new Float32Array(buf);
+  structuredClone(buf, { transfer: [buf] });
+  throwsNamed('unary', () => native!.addon.unary(2, f(16), x, C([16]), 0, 0), /buffer has 0/);
+});
+
+test('negative strides inside the buffer are valid (reversed views)', { skip }, () => {
+  const x = Float32Array.from([1, 2, 3, 4, 5, 6]);
+  const y = f(6);
+  native!.addon.copy(y, C([6]), x, L([6], [-1], 5));
+  assert.deepEqual([...y], [6, 5, 4, 3, 2, 1]);
+  const c = f(4);
+  native!.addon.matmul(c, x, L([2, 3], [-3, -1], 5), x, L([3, 2], [2, 1], 0)); // [[6,5,4],[3,2,1]] @ [[1,2],[3,4],[5,6]]
+  assert.deepEqual([...c], [41, 56, 14, 20]);
+});
