@@ -64,11 +64,15 @@ function scatterImpl(x: Tensor, dim: number, index: Tensor, src: TensorLike, acc
   }
   const idx = checkIndex(index, x.shape[d], op);
   const data = be().copy(x.data, x.layout, x.dtype);
-  be().scatter(data, x.shape, d, idx, Layout.contiguous(index.shape), s.data, s.layout, accumulate);
+  // NOTE: src may be larger than index; only its index-shaped corner is scattered (same strides).
+  const ls = new Layout([...index.shape], s.layout.strides, s.layout.offset);
+  be().scatter(data, x.shape, d, idx, Layout.contiguous(index.shape), s.data, ls, accumulate);
   const out = wrap(data, x.shape, x.dtype);
+  // the rest of src gets a zero gradient: pad the gathered corner back up to src's shape
+  const srcPad = index.shape.flatMap((_, i) => [0, s.shape[index.ndim - 1 - i] - index.shape[index.ndim - 1 - i]]);
   return record(out, accumulate ? 'ScatterAddBackward' : 'ScatterBackward', [x, src instanceof Tensor ? s : null], (g) => [
     accumulate ? g : scatterImpl(g, d, index, 0, false, op),
-    gather(g, d, index),
+    srcPad.some((p) => p > 0) ? pad(gather(g, d, index), srcPad) : gather(g, d, index),
   ]);
 }
 
