@@ -68,7 +68,9 @@ export function resultType(a: TensorLike, b: TensorLike): DType {
   const az = a.ndim === 0, bz = b.ndim === 0;
   if (az === bz) return promoteTypes(a.dtype, b.dtype);
   const [dim, zero] = az ? [b, a] : [a, b];
-  if (category(zero.dtype) > category(dim.dtype)) return category(zero.dtype) === 2 ? 'float32' : 'int32';
+  // NOTE: a 0-dim tensor of a higher category lends its own dtype (int32 * float64 0-dim -> float64);
+  // only JS numbers fall back to the default dtype.
+  if (category(zero.dtype) > category(dim.dtype)) return zero.dtype;
   return dim.dtype;
 }
 

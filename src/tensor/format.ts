@@ -1,61 +1,118 @@
-// Printing tensors the way PyTorch does: tensor([[1.0000, 2.5000], ...], dtype=float64, grad_fn=<...>).
-// Floats share one format per tensor (integer-valued "1.", fixed 4 decimals, or scientific);
-// tensors over 1000 elements are summarised with "..." (3 items each side).
+// Printing tensors the way PyTorch does (torch/_tensor_str.py, default print options):
+// tensor([[1.0000, 2.5000], ...], dtype=float64, grad_fn=<...>). One formatter per tensor decides
+// between integer-valued floats ("1."), fixed 4 decimals and scientific, from its non-zero finite
+// values; tensors over 1000 elements are summarised with "..." (3 items each side, and the
+// formatter only sees those); rows wrap at 80 columns.
 
 import type { Tensor } from './tensor.js';
 
-const THRESHOLD = 1000, EDGE = 3;
+const THRESHOLD = 1000, EDGE = 3, LINEWIDTH = 80, PRECISION = 4;
 
-function floatFormatter(vals: number[]): (v: number) => string {
-  const finite = vals.filter((v) => Number.isFinite(v));
-  const allInt = finite.every((v) => Number.isInteger(v));
-  const absMax = finite.length ? Math.max(...finite.map(Math.abs)) : 0;
-  const absMin = finite.filter((v) => v !== 0).reduce((m, v) => Math.min(m, Math.abs(v)), Infinity);
-  const special = (v: number) => (v !== v ? 'nan' : v > 0 ? 'inf' : '-inf');
-  if (allInt && absMax < 1e8) return (v) => (Number.isFinite(v) ? `${v.toFixed(0)}.` : special(v));
-  const sci = absMax >= 1e8 || (absMin < 1e-4 && absMin !== Infinity) || absMax / absMin > 1000 && absMax >= 1e3;
-  if (sci) {
-    return (v) => {
-      if (!Number.isFinite(v)) return special(v);
-      const [m, e] = v.toExponential(4).split('e');
-      const n = Number(e);
-      return `${m}e${n < 0 ? '-' : '+'}${String(Math.abs(n)).padStart(2, '0')}`;
-    };
+type Formatter = { width: number; format: (v: number) => string };
+
+function sci(v: number, width = 0): string {
+  let s: string;
+  if (!Number.isFinite(v)) s = v !== v ? 'nan' : v > 0 ? 'inf' : '-inf';
+  else {
+    const [m, e] = v.toExponential(PRECISION).split('e');
+    const n = Number(e);
+    s = `${m}e${n < 0 ? '-' : '+'}${String(Math.abs(n)).padStart(2, '0')}`;
   }
-  return (v) => (Number.isFinite(v) ? v.toFixed(4) : special(v));
+  return s.padStart(width);
 }
 
-export function formatTensor(t: Tensor): string {
-  const data = Array.from(t.toTypedArray() as ArrayLike<number>);
-  const summarize = data.length > THRESHOLD;
-  let fmt: (v: number) => string;
-  if (t.dtype === 'bool') fmt = (v) => (v ? 'True' : 'False');
-  else if (t.dtype === 'int32') fmt = (v) => String(v);
-  else fmt = floatFormatter(data);
-  const strs = data.map(fmt);
-  const width = strs.reduce((w, s) => Math.max(w, s.length), 0);
-  const shape = t.shape;
+const special = (v: number) => (v !== v ? 'nan' : v > 0 ? 'inf' : '-inf');
+
+/** PyTorch's _Formatter: the mode and width come from the non-zero finite values. */
+function makeFormatter(vals: number[], dtype: Tensor['dtype']): Formatter {
+  if (dtype === 'bool' || dtype === 'int32') {
+    const str = dtype === 'bool' ? (v: number) => (v ? 'True' : 'False') : (v: number) => String(v);
+    const width = vals.reduce((w, v) => Math.max(w, str(v).length), 1);
+    return { width, format: (v) => str(v).padStart(width) };
+  }
+  const nz = vals.filter((v) => Number.isFinite(v) && v !== 0).map(Math.abs);
+  let intMode = true, sciMode = false, width = 1;
+  if (nz.length > 0) {
+    const lo = Math.min(...nz), hi = Math.max(...nz);
+    intMode = nz.every(Number.isInteger);
+    sciMode = hi / lo > 1000 || hi > 1e8 || (!intMode && lo < 1e-4);
+    for (const v of vals) {
+      if (!Number.isFinite(v) || v === 0) continue;
+      const len = sciMode ? sci(v).length : intMode ? v.toFixed(0).length + 1 : v.toFixed(PRECISION).length;
+      width = Math.max(width, len);
+    }
+  }
+  const format = (v: number): string => {
+    let s: string;
+    if (sciMode) s = sci(v, width);
+    else if (intMode) s = Number.isFinite(v) ? `${v.toFixed(0)}.` : special(v);
+    else s = Number.isFinite(v) ? v.toFixed(PRECISION) : special(v);
+    return s.padStart(width);
+  };
+  return { width, format };
+}
+
+/** Row-major values of a contiguous copy, and a reader of sub-blocks by (dim, offset). */
+function summarizedValues(data: ArrayLike<number>, shape: readonly number[], summarize: boolean): number[] {
+  if (!summarize) return Array.from(data);
+  const out: number[] = [];
   const strides: number[] = [];
   let acc = 1;
   for (let i = shape.length - 1; i >= 0; i--) { strides[i] = acc; acc *= shape[i]; }
-  const indent = 'tensor('.length;
-  const render = (dim: number, off: number): string => {
-    if (dim === shape.length) return strs[off].padStart(width);
+  const walk = (dim: number, off: number): void => {
+    if (dim === shape.length) { out.push(data[off]); return; }
     const n = shape[dim];
-    const idx = summarize && n > 2 * EDGE
-      ? [...Array(EDGE).keys(), -1, ...Array.from({ length: EDGE }, (_, i) => n - EDGE + i)]
-      : [...Array(n).keys()];
-    const parts = idx.map((i) => (i < 0 ? '...' : render(dim + 1, off + i * strides[dim])));
-    if (dim === shape.length - 1) return `[${parts.join(', ')}]`;
-    const sep = ',' + '\n'.repeat(shape.length - 1 - dim) + ' '.repeat(indent + dim + 1);
-    return `[${parts.join(sep)}]`;
+    const idx = n > 2 * EDGE ? [0, 1, 2, n - 3, n - 2, n - 1] : [...Array(n).keys()];
+    for (const i of idx) walk(dim + 1, off + i * strides[dim]);
   };
-  let body = shape.length === 0 ? strs[0] : render(0, 0);
-  if (data.length === 0) body = `[]`;
-  const extras: string[] = [];
-  if (data.length === 0 && shape.length > 1) extras.push(`size=(${shape.join(', ')})`);
-  if (t.dtype !== 'float32' && !(t.dtype === 'bool' && data.length > 0)) extras.push(`dtype=${t.dtype}`);
-  if (t.gradFn) extras.push(`grad_fn=<${t.gradFn.name}>`);
-  else if (t.requiresGrad) extras.push('requires_grad=True');
-  return `tensor(${body}${extras.length ? ', ' + extras.join(', ') : ''})`;
+  walk(0, 0);
+  return out;
+}
+
+export function formatTensor(t: Tensor): string {
+  const data = t.toTypedArray() as ArrayLike<number>;
+  const shape = t.shape;
+  const summarize = data.length > THRESHOLD;
+  const f = makeFormatter(summarizedValues(data, shape, summarize), t.dtype);
+  const strides: number[] = [];
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) { strides[i] = acc; acc *= shape[i]; }
+  const prefix = 'tensor(';
+  const vector = (off: number, indent: number): string => {
+    const n = shape[shape.length - 1];
+    const items = summarize && n > 2 * EDGE
+      ? [...[0, 1, 2].map((i) => f.format(data[off + i])), ' ...', ...[n - 3, n - 2, n - 1].map((i) => f.format(data[off + i]))]
+      : Array.from({ length: n }, (_, i) => f.format(data[off + i]));
+    const perLine = Math.max(1, Math.floor((LINEWIDTH - indent) / (f.width + 2)));
+    const lines: string[] = [];
+    for (let i = 0; i < items.length; i += perLine) lines.push(items.slice(i, i + perLine).join(', '));
+    return `[${lines.join(',\n' + ' '.repeat(indent + 1))}]`;
+  };
+  const render = (dim: number, off: number, indent: number): string => {
+    if (dim === shape.length - 1) return vector(off, indent);
+    const n = shape[dim];
+    const idx = summarize && n > 2 * EDGE ? [0, 1, 2, -1, n - 3, n - 2, n - 1] : [...Array(n).keys()];
+    const parts = idx.map((i) => (i < 0 ? '...' : render(dim + 1, off + i * strides[dim], indent + 1)));
+    return `[${parts.join(',' + '\n'.repeat(shape.length - 1 - dim) + ' '.repeat(indent + 1))}]`;
+  };
+  const suffixes: string[] = [];
+  let body: string;
+  if (data.length === 0) {
+    if (shape.length !== 1) suffixes.push(`size=(${shape.join(', ')}${shape.length === 1 ? ',' : ''})`);
+    if (t.dtype !== 'float32') suffixes.push(`dtype=${t.dtype}`);
+    body = '[]';
+  } else {
+    body = shape.length === 0 ? f.format(data[0]).trim() : render(0, 0, prefix.length);
+    if (t.dtype !== 'float32' && t.dtype !== 'bool') suffixes.push(`dtype=${t.dtype}`);
+  }
+  if (t.gradFn) suffixes.push(`grad_fn=<${t.gradFn.name}>`);
+  else if (t.requiresGrad) suffixes.push('requires_grad=True');
+  // _add_suffixes: a suffix that would pass the line width goes on its own line
+  let out = prefix + body;
+  let lastLen = out.length - out.lastIndexOf('\n') + 1;
+  for (const s of suffixes) {
+    if (lastLen + s.length + 2 > LINEWIDTH) { out += ',\n' + ' '.repeat(prefix.length) + s; lastLen = prefix.length + s.length; }
+    else { out += ', ' + s; lastLen += s.length + 2; }
+  }
+  return out + ')';
 }
