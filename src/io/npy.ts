@@ -57,7 +57,7 @@ function parseLiteral(s: string, fail: (m: string) => never): PyLit {
           ws();
           if (s[i] !== ':' || typeof v !== 'string') fail('malformed dict in header');
           i++;
-          Object.defineProperty(obj, v as string, { value: value(depth + 1), enumerable: true });
+          Object.defineProperty(obj, v as string, { value: value(depth + 1), enumerable: true, writable: true, configurable: true });
         } else items.push(v);
         ws();
         if (s[i] === ',') i++;
