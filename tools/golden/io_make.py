@@ -7,9 +7,12 @@ all_dtypes.safetensors (written by hand: no safetensors package in Debian), i64_
 <dtype>.npy for each dtype, big_endian.npy, fortran.npy and complex64.npy (error cases),
 arrays.npz / arrays_compressed.npz, and expected.json with every tensor's values as bit patterns.
 """
-import json, os, struct, sys
+import json, os, sys
 import numpy as np
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from io_safetensors import write_safetensors  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'test', 'golden', 'io')
 os.makedirs(OUT, exist_ok=True)
@@ -90,34 +93,7 @@ expected['checkpoint'] = {
     'param_groups': [{k: v for k, v in g.items()} for g in opt.state_dict()['param_groups']],
 }
 
-# --- safetensors, written by hand ---------------------------------------------------------------
-ST = {torch.float32: 'F32', torch.float64: 'F64', torch.float16: 'F16', torch.bfloat16: 'BF16',
-      torch.int64: 'I64', torch.int32: 'I32', torch.int16: 'I16', torch.int8: 'I8', torch.uint8: 'U8',
-      torch.bool: 'BOOL'}
-
-
-def raw_bytes(t):
-    t = t.contiguous()
-    if t.dtype == torch.bfloat16:
-        return t.view(torch.int16).numpy().tobytes()
-    return t.numpy().tobytes()
-
-
-def write_safetensors(path, tensors, metadata=None):
-    header, blobs, off = {}, [], 0
-    if metadata:
-        header['__metadata__'] = metadata
-    for k, t in tensors.items():
-        b = raw_bytes(t)
-        header[k] = {'dtype': ST[t.dtype], 'shape': list(t.shape), 'data_offsets': [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    h = json.dumps(header, separators=(',', ':')).encode()
-    h += b' ' * ((8 - len(h) % 8) % 8)
-    with open(path, 'wb') as f:
-        f.write(struct.pack('<Q', len(h)) + h + b''.join(blobs))
-
-
+# --- safetensors, written by hand (tools/golden/io_safetensors.py) -----------------------------
 write_safetensors(os.path.join(OUT, 'all_dtypes.safetensors'), dtypes, {'format': 'pt', 'source': 'io_make.py'})
 expected['safetensors'] = {k: bits(v) for k, v in dtypes.items()}
 write_safetensors(os.path.join(OUT, 'i64_overflow.safetensors'), {'ok': torch.tensor([1]), 'big': torch.tensor([0, 5_000_000_000])})
