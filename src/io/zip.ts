@@ -163,9 +163,10 @@ export interface ZipMemberInput {
 
 /**
  * Zip archive chunks. `align` pads each local header's extra field so member data starts at a
- * multiple of `align` (torch uses 64). Zip64 records are written when an offset or size needs them.
+ * multiple of `align` (torch uses 64). Zip64 records are written when an offset or size needs them
+ * (or always with `forceZip64`, for tests).
  */
-export function* zipChunks(members: Iterable<ZipMemberInput>, align = 0): Generator<Uint8Array> {
+export function* zipChunks(members: Iterable<ZipMemberInput>, align = 0, opts: { forceZip64?: boolean } = {}): Generator<Uint8Array> {
   const enc = new TextEncoder();
   const central: Uint8Array[] = [];
   let offset = 0, count = 0;
@@ -179,7 +180,7 @@ export function* zipChunks(members: Iterable<ZipMemberInput>, align = 0): Genera
       const c = deflateRawSync(Buffer.concat(parts));
       parts = [c]; csize = c.length; method = 8;
     }
-    const big = size >= 0xffffffff || csize >= 0xffffffff || offset >= 0xffffffff;
+    const big = opts.forceZip64 === true || size >= 0xffffffff || csize >= 0xffffffff || offset >= 0xffffffff;
     const z64local = big ? 20 : 0;
     let pad = 0;
     if (align > 0) {
@@ -232,7 +233,7 @@ export function* zipChunks(members: Iterable<ZipMemberInput>, align = 0): Genera
   const cdStart = offset;
   let cdSize = 0;
   for (const c of central) { yield c; cdSize += c.length; }
-  const need64 = count >= 0xffff || cdStart >= 0xffffffff || cdSize >= 0xffffffff;
+  const need64 = opts.forceZip64 === true || count >= 0xffff || cdStart >= 0xffffffff || cdSize >= 0xffffffff;
   if (need64) {
     const r = Buffer.alloc(56 + 20);
     r.writeUInt32LE(SIG_EOCD64, 0);
@@ -247,9 +248,9 @@ export function* zipChunks(members: Iterable<ZipMemberInput>, align = 0): Genera
   }
   const e = Buffer.alloc(22);
   e.writeUInt32LE(SIG_EOCD, 0);
-  e.writeUInt16LE(Math.min(count, 0xffff), 8);
-  e.writeUInt16LE(Math.min(count, 0xffff), 10);
-  e.writeUInt32LE(Math.min(cdSize, 0xffffffff), 12);
-  e.writeUInt32LE(Math.min(cdStart, 0xffffffff), 16);
+  e.writeUInt16LE(need64 ? 0xffff : count, 8);
+  e.writeUInt16LE(need64 ? 0xffff : count, 10);
+  e.writeUInt32LE(need64 ? 0xffffffff : cdSize, 12);
+  e.writeUInt32LE(need64 ? 0xffffffff : cdStart, 16);
   yield e;
 }
