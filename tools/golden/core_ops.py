@@ -182,7 +182,54 @@ prints = {
     'summarized_2d': torch.arange(2400, dtype=torch.float32).reshape(40, 60),
 }
 strs = {k: str(v) for k, v in prints.items()}
+
+
+# ---- exact special values: unary ops at 0, -0, ±inf, NaN and a few ordinary points (float32) ----
+def enc(v):
+    return 'nan' if v != v else 'inf' if v == float('inf') else '-inf' if v == float('-inf') else v
+
+
+F = torch.nn.functional
+SPECIAL_IN = [0.0, -0.0, float('inf'), float('-inf'), float('nan'), 1.0, -1.0, 0.5, -2.5, 100.0, -100.0, 1e-30]
+UNARY = {
+    'exp': torch.exp, 'log': torch.log, 'log2': torch.log2, 'log1p': torch.log1p, 'expm1': torch.expm1,
+    'sqrt': torch.sqrt, 'rsqrt': torch.rsqrt, 'reciprocal': torch.reciprocal, 'square': torch.square,
+    'sigmoid': torch.sigmoid, 'tanh': torch.tanh, 'relu': torch.relu, 'gelu': F.gelu,
+    'geluTanh': lambda t: F.gelu(t, approximate='tanh'), 'silu': F.silu, 'softplus': F.softplus, 'elu': F.elu,
+    'leakyRelu': F.leaky_relu, 'abs': torch.abs, 'neg': torch.neg, 'sign': torch.sign, 'floor': torch.floor,
+    'ceil': torch.ceil, 'round': torch.round, 'trunc': torch.trunc, 'sin': torch.sin, 'cos': torch.cos,
+    'erf': torch.erf, 'atan': torch.atan, 'sinh': torch.sinh, 'cosh': torch.cosh, 'isnan': torch.isnan,
+}
+special = {'inputs': [enc(v) for v in SPECIAL_IN]}
+xs = torch.tensor(SPECIAL_IN, dtype=torch.float32)
+for k, fn in UNARY.items():
+    special[k] = [enc(float(v)) for v in fn(xs).tolist()]
+BA = [0.0, 1.0, -1.0, 0.0, float('inf'), float('nan'), 2.0, -3.0, -3.0, float('inf'), 7.5]
+BB = [0.0, 0.0, 0.0, 2.0, float('inf'), 1.0, float('nan'), 2.0, -2.0, 2.0, -2.0]
+ta, tb = torch.tensor(BA), torch.tensor(BB)
+binary_special = {'a': [enc(v) for v in BA], 'b': [enc(v) for v in BB]}
+for k, fn in {'add': torch.add, 'sub': torch.sub, 'mul': torch.mul, 'div': torch.div, 'pow': torch.pow,
+              'maximum': torch.maximum, 'minimum': torch.minimum, 'remainder': torch.remainder,
+              'floorDivide': lambda x, y: torch.div(x, y, rounding_mode='floor'), 'atan2': torch.atan2,
+              'eq': torch.eq, 'lt': torch.lt, 'ge': torch.ge}.items():
+    binary_special[k] = [enc(float(v)) for v in fn(ta, tb).tolist()]
+
+# ---- type promotion: result dtype of (tensor, other) for every dtype and kind of other ----
+DTS = {'bool': torch.bool, 'int32': torch.int32, 'float32': torch.float32, 'float64': torch.float64}
+promotion = []
+for an, ad in DTS.items():
+    a_ = torch.ones(2, dtype=ad)
+    for bn, bd in DTS.items():
+        for kind, b_ in [('tensor', torch.ones(2, dtype=bd)), ('0-dim', torch.ones((), dtype=bd))]:
+            promotion.append([an, kind, bn, str(torch.result_type(a_, b_)).replace('torch.', '')])
+    for kind, b_ in [('int', 2), ('float', 2.5), ('bool', True)]:
+        promotion.append([an, 'number', kind, str(torch.result_type(a_, b_)).replace('torch.', '')])
+    a0 = torch.ones((), dtype=ad)
+    for bn, bd in DTS.items():
+        promotion.append(['0-dim ' + an, '0-dim', bn, str(torch.result_type(a0, torch.ones((), dtype=bd))).replace('torch.', '')])
+
 with open(os.path.join(ROOT, 'test', 'golden', 'core_ops.json'), 'w') as fh:
-    json.dump({'generator': 'tools/golden/core_ops.py', 'torch': torch.__version__, 'str': strs}, fh, indent=1)
+    json.dump({'generator': 'tools/golden/core_ops.py', 'torch': torch.__version__, 'str': strs, 'unary_special': special,
+               'binary_special': binary_special, 'promotion': promotion}, fh, indent=None)
     fh.write('\n')
 print(f'wrote {out} ({os.path.getsize(out)} bytes, {len(tensors)} tensors)')

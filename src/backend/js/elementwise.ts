@@ -25,7 +25,8 @@ const UNARY: Record<UnaryOp, string> = {
   [UnaryOp.GELU_TANH]: '0.5 * x * (1 + Math.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)))',
   [UnaryOp.SILU]: 'x / (1 + Math.exp(-x))',
   [UnaryOp.SOFTPLUS]: 'x > 20 ? x : Math.log1p(Math.exp(x))',
-  [UnaryOp.SIGN]: 'x > 0 ? 1 : (x < 0 ? -1 : x)',
+  // NOTE: sign(NaN) is 0, as torch.sign computes (0 < x) - (x < 0).
+  [UnaryOp.SIGN]: 'x > 0 ? 1 : (x < 0 ? -1 : 0)',
   [UnaryOp.FLOOR]: 'Math.floor(x)',
   [UnaryOp.CEIL]: 'Math.ceil(x)',
   [UnaryOp.ROUND]: 'H.roundHalfEven(x)',
@@ -67,7 +68,7 @@ const BINARY: Record<BinaryOp, string> = {
   [BinaryOp.LOGICAL_AND]: 'x0 !== 0 && x1 !== 0 ? 1 : 0',
   [BinaryOp.LOGICAL_OR]: 'x0 !== 0 || x1 !== 0 ? 1 : 0',
   [BinaryOp.LOGICAL_XOR]: '(x0 !== 0) !== (x1 !== 0) ? 1 : 0',
-  [BinaryOp.FLOOR_DIVIDE]: 'Math.floor(x0 / x1)',
+  [BinaryOp.FLOOR_DIVIDE]: 'H.floorDivide(x0, x1)',
   [BinaryOp.REMAINDER]: 'H.remainder(x0, x1)',
   [BinaryOp.ATAN2]: 'Math.atan2(x0, x1)',
 };

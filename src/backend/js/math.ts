@@ -42,4 +42,19 @@ export function remainder(a: number, b: number): number {
   return r !== 0 && (r < 0) !== (b < 0) ? r + b : r;
 }
 
-export const helpers = { erf, roundHalfEven, remainder };
+/**
+ * Floor division as torch.div(rounding_mode='floor') (c10 div_floor_floating): from fmod, so that
+ * a / b rounding never moves the result across an integer and inf // b is NaN, as in Python.
+ */
+export function floorDivide(a: number, b: number): number {
+  if (b === 0) return a / b;
+  const mod = a % b;
+  let div = (a - mod) / b;
+  if (mod !== 0 && (b < 0) !== (mod < 0)) div -= 1;
+  if (div === 0) return Math.sign(a / b) < 0 || Object.is(a / b, -0) ? -0 : 0;
+  let fl = Math.floor(div);
+  if (div - fl > 0.5) fl += 1;
+  return fl;
+}
+
+export const helpers = { erf, roundHalfEven, remainder, floorDivide };
