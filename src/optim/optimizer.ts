@@ -1,0 +1,213 @@
+// The optimiser base (torch.optim.Optimizer): parameter groups with their own hyper-parameters,
+// lazily created per-parameter state, zeroGrad, and stateDict/loadStateDict so training resumes.
+// Subclasses keep the math in pure update functions over typed arrays (see adamUpdate), which a
+// native backend may later fuse; the helpers here hand those functions contiguous buffers and
+// write the result back into the parameter's storage, bumping its version like an in-place op.
+
+import { Tensor } from '../tensor/tensor.js';
+import { isFloating } from '../tensor/dtype.js';
+import { fmtShape } from '../tensor/layout.js';
+import { noGrad } from '../autograd/grad_mode.js';
+import { zerosLike, tensor as makeTensor } from '../tensor/creation.js';
+
+export type Float = Float32Array | Float64Array;
+
+/** One parameter group: its parameters and its hyper-parameters (lr, momentum, betas, ...). */
+export interface ParamGroup {
+  params: Tensor[];
+  lr: number;
+  [option: string]: unknown;
+}
+
+/** What an optimiser accepts: parameters, or groups of them with per-group options. */
+export type ParamsInput = Iterable<Tensor> | Array<{ params: Iterable<Tensor> | Tensor } & Record<string, unknown>>;
+
+/** Per-parameter state: numbers (step) and tensors (moment buffers). */
+export type ParamState = Record<string, Tensor | number | null>;
+
+/** A plain-object snapshot, as PyTorch's: state keyed by the parameter's index over all groups. */
+export interface OptimizerStateDict {
+  state: Record<number, ParamState>;
+  paramGroups: Array<Record<string, unknown> & { params: number[] }>;
+}
+
+export abstract class Optimizer<G extends object = Record<string, unknown>> {
+  paramGroups: Array<ParamGroup & G> = [];
+  /** Per-parameter state, created on a parameter's first step. */
+  state = new Map<Tensor, ParamState>();
+
+  constructor(params: ParamsInput, readonly defaults: G & { lr: number }) {
+    const list = [...params] as unknown[];
+    if (list.length === 0) throw new Error(`${this.constructor.name}: optimizer got an empty parameter list`);
+    const groups = list[0] instanceof Tensor
+      ? [{ params: list as Tensor[] }]
+      : (list as Array<{ params: Iterable<Tensor> | Tensor } & Record<string, unknown>>);
+    for (const g of groups) this.addParamGroup(g);
+  }
+
+  /** Adds a group; options it leaves out come from the constructor's defaults. */
+  addParamGroup(group: { params: Iterable<Tensor> | Tensor } & Record<string, unknown>): void {
+    const name = this.constructor.name;
+    if (typeof group !== 'object' || group === null || !('params' in group)) {
+      throw new Error(`${name}: param group must be an object with a 'params' entry`);
+    }
+    const params = group.params instanceof Tensor ? [group.params] : [...group.params];
+    params.forEach((p, i) => {
+      if (!(p instanceof Tensor)) throw new Error(`${name}: optimizer can only optimize Tensors, but parameter ${i} of the group is ${typeof p}`);
+      if (!isFloating(p.dtype)) throw new Error(`${name}: can only optimize floating point Tensors, got ${p.dtype} of shape ${fmtShape(p.shape)}`);
+      if (!p.isLeaf) throw new Error(`${name}: can't optimize a non-leaf Tensor (shape ${fmtShape(p.shape)})`);
+    });
+    if (new Set(params).size !== params.length) {
+      console.warn(`${name}: a parameter group contains duplicate parameters; this may be an error`);
+    }
+    const seen = new Set(this.paramGroups.flatMap((g) => g.params));
+    if (params.some((p) => seen.has(p))) throw new Error(`${name}: some parameters appear in more than one parameter group`);
+    const full = { ...this.defaults, ...group, params } as unknown as ParamGroup & G;
+    // NOTE: arrays (betas) are copied so a scheduler cycling one group's betas leaves the others alone.
+    for (const [k, v] of Object.entries(full)) if (k !== 'params' && Array.isArray(v)) (full as Record<string, unknown>)[k] = [...v];
+    this.validateGroup(full);
+    this.paramGroups.push(full);
+  }
+
+  /** Throws for out-of-range hyper-parameters, with PyTorch's messages. */
+  protected validateGroup(_group: ParamGroup & G): void {}
+
+  /** Clears gradients: sets them to null (default) or fills them with zeros. */
+  zeroGrad(setToNone = true): void {
+    for (const g of this.paramGroups) {
+      for (const p of g.params) {
+        if (p.grad === null) continue;
+        if (setToNone) p.grad = null;
+        else p.grad = zerosLike(p.grad);
+      }
+    }
+  }
+
+  /**
+   * One update of every parameter that has a gradient. With a closure, it is called first (under
+   * grad mode, e.g. to recompute the loss) and its value returned.
+   */
+  step(closure?: () => number | Tensor): number | undefined {
+    let loss: number | undefined;
+    if (closure) { const r = closure(); loss = r instanceof Tensor ? r.item() : r; }
+    noGrad(() => {
+      for (const group of this.paramGroups) {
+        for (const p of group.params) {
+          if (p.grad === null) continue;
+          let st = this.state.get(p);
+          if (!st) { st = this.initState(p, group); this.state.set(p, st); }
+          this.updateParam(p, p.grad, st, group);
+        }
+      }
+    });
+    return loss;
+  }
+
+  /** The state of a parameter at its first step. */
+  protected abstract initState(p: Tensor, group: ParamGroup & G): ParamState;
+  /** Updates one parameter in place from its gradient and state (under noGrad). */
+  protected abstract updateParam(p: Tensor, grad: Tensor, state: ParamState, group: ParamGroup & G): void;
+
+  /** A snapshot (tensors cloned) that loadStateDict accepts, here or in a fresh optimiser. */
+  stateDict(): OptimizerStateDict {
+    const index = new Map<Tensor, number>();
+    const paramGroups = this.paramGroups.map((g) => {
+      const { params, ...opts } = g;
+      const ids = params.map((p) => { if (!index.has(p)) index.set(p, index.size); return index.get(p)!; });
+      return { ...cloneOpts(opts), params: ids };
+    });
+    const state: Record<number, ParamState> = {};
+    for (const [p, st] of this.state) {
+      const i = index.get(p);
+      if (i === undefined) continue;
+      state[i] = Object.fromEntries(Object.entries(st).map(([k, v]) => [k, v instanceof Tensor ? v.clone() : v]));
+    }
+    return { state, paramGroups };
+  }
+
+  /** Restores hyper-parameters and state; groups must have the same sizes as this optimiser's. */
+  loadStateDict(sd: OptimizerStateDict): void {
+    const name = this.constructor.name;
+    if (!sd || !Array.isArray(sd.paramGroups) || typeof sd.state !== 'object') {
+      throw new Error(`${name}.loadStateDict: expected an object with 'state' and 'paramGroups'`);
+    }
+    if (sd.paramGroups.length !== this.paramGroups.length) {
+      throw new Error(`${name}.loadStateDict: loaded state dict has a different number of parameter groups (${sd.paramGroups.length}, optimizer has ${this.paramGroups.length})`);
+    }
+    const byIndex: Tensor[] = [];
+    sd.paramGroups.forEach((g, gi) => {
+      const mine = this.paramGroups[gi];
+      if (g.params.length !== mine.params.length) {
+        throw new Error(`${name}.loadStateDict: loaded state dict contains a parameter group that doesn't match the size of optimizer's group (group ${gi}: ${g.params.length} vs ${mine.params.length} parameters)`);
+      }
+      g.params.forEach((id, k) => { byIndex[id] = mine.params[k]; });
+    });
+    const state = new Map<Tensor, ParamState>();
+    for (const [key, st] of Object.entries(sd.state)) {
+      const p = byIndex[Number(key)];
+      if (!p) throw new Error(`${name}.loadStateDict: state for parameter ${key} has no matching parameter`);
+      state.set(p, Object.fromEntries(Object.entries(st).map(([k, v]) => {
+        if (!(v instanceof Tensor)) return [k, v];
+        if (v.numel() !== p.numel() && v.numel() !== 1) {
+          throw new Error(`${name}.loadStateDict: state '${k}' of parameter ${key} has shape ${fmtShape(v.shape)}, but the parameter has shape ${fmtShape(p.shape)}`);
+        }
+        return [k, makeTensor(v, { dtype: p.dtype }).reshape([...v.shape])];
+      })));
+    }
+    this.state = state;
+    this.paramGroups = this.paramGroups.map((mine, gi) => {
+      const { params: _ids, ...opts } = sd.paramGroups[gi];
+      return { ...mine, ...cloneOpts(opts), params: mine.params } as ParamGroup & G;
+    });
+  }
+}
+
+function cloneOpts(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Array.isArray(v) ? [...v] : v]));
+}
+
+// ---- helpers for the update functions ----
+
+/** The contiguous values of t, without a copy when t is contiguous (a subarray of its storage). */
+export function contiguousFloat(t: Tensor): Float {
+  if (t.isContiguous()) {
+    const off = t.layout.offset;
+    return (t.data as Float).subarray(off, off + t.numel());
+  }
+  return t.toTypedArray() as Float;
+}
+
+/**
+ * Runs fn on the parameter's values as a writable contiguous buffer and stores the result back,
+ * bumping the storage version as an in-place Tensor op does (so stale saved tensors are caught).
+ */
+export function updateInPlace(p: Tensor, fn: (values: Float) => void): void {
+  if (p.isContiguous()) {
+    fn(contiguousFloat(p));
+    p.storage.version++;
+    return;
+  }
+  const copy = p.toTypedArray() as Float;
+  fn(copy);
+  p.copy_(makeTensor(copy, { dtype: p.dtype, shape: [...p.shape] }));
+}
+
+/** Gradient values as a contiguous array the update functions can read (a copy only if strided). */
+export function gradValues(p: Tensor, g: Tensor): ArrayLike<number> {
+  if (g.numel() !== p.numel()) {
+    throw new Error(`optimizer: gradient of shape ${fmtShape(g.shape)} does not match its parameter of shape ${fmtShape(p.shape)}`);
+  }
+  return contiguousFloat(g);
+}
+
+/** A zero state buffer shaped and typed like the parameter. */
+export function zerosState(p: Tensor, fill = 0): Tensor {
+  const z = zerosLike(p).contiguous();
+  if (fill !== 0) z.data.fill(fill);
+  return z;
+}
+
+/** Shared constructor checks, with PyTorch's wording. */
+export function checkNonNegative(value: unknown, what: string): void {
+  if (typeof value !== 'number' || !(value >= 0)) throw new Error(`Invalid ${what}: ${String(value)}`);
+}

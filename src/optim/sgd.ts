@@ -1,0 +1,74 @@
+// Stochastic gradient descent with momentum, dampening, Nesterov momentum and weight decay
+// (torch.optim.SGD). The update, per element, with g the gradient (negated when maximising):
+//   g += weightDecay * p;  b = first step ? g : momentum * b + (1 - dampening) * g
+//   d = nesterov ? g + momentum * b : b (or g without momentum);  p -= lr * d
+
+import type { Tensor } from '../tensor/tensor.js';
+import {
+  type Float, type ParamGroup, type ParamState, type ParamsInput, Optimizer, checkNonNegative, gradValues, updateInPlace, zerosState,
+} from './optimizer.js';
+
+export interface SGDOptions {
+  lr?: number;
+  momentum?: number;
+  dampening?: number;
+  weightDecay?: number;
+  nesterov?: boolean;
+  maximize?: boolean;
+}
+
+export type SGDHyper = Required<SGDOptions>;
+
+/**
+ * One SGD update over contiguous buffers, in place on p and buf. `buf` is the momentum buffer;
+ * `first` says it holds nothing yet (it is then set to the gradient, as PyTorch's clone).
+ */
+export function sgdUpdate(p: Float, g: ArrayLike<number>, buf: Float | null, first: boolean, h: SGDHyper): void {
+  const { lr, momentum, dampening, weightDecay, nesterov, maximize } = h;
+  for (let i = 0; i < p.length; i++) {
+    let d = maximize ? -g[i] : g[i];
+    if (weightDecay !== 0) d += weightDecay * p[i];
+    if (buf) {
+      const b = first ? d : momentum * buf[i] + (1 - dampening) * d;
+      buf[i] = b;
+      d = nesterov ? d + momentum * b : b;
+    }
+    p[i] -= lr * d;
+  }
+}
+
+/** Tensor-level SGD step: updates param in place; returns the (possibly new) momentum buffer. */
+export function sgdStep(param: Tensor, grad: Tensor, momentumBuffer: Tensor | null, h: SGDHyper): Tensor | null {
+  const g = gradValues(param, grad);
+  const first = momentumBuffer === null;
+  const buf = h.momentum !== 0 ? (momentumBuffer ?? zerosState(param)) : null;
+  updateInPlace(param, (p) => sgdUpdate(p, g, buf ? (buf.data as Float) : null, first, h));
+  return buf;
+}
+
+/**
+ * @example
+ * const opt = new nb.optim.SGD(model.parameters(), {lr: 0.1, momentum: 0.9});
+ * opt.zeroGrad(); loss.backward(); opt.step();
+ */
+export class SGD extends Optimizer<SGDHyper> {
+  constructor(params: ParamsInput, opts: SGDOptions = {}) {
+    if (opts.lr === undefined) throw new Error('SGD: lr is a required argument (torch.optim.SGD has no default learning rate)');
+    super(params, { lr: opts.lr, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false, ...opts } as SGDHyper);
+  }
+
+  protected override validateGroup(g: ParamGroup & SGDHyper): void {
+    checkNonNegative(g.lr, 'learning rate');
+    checkNonNegative(g.momentum, 'momentum value');
+    checkNonNegative(g.weightDecay, 'weight_decay value');
+    if (g.nesterov && (g.momentum <= 0 || g.dampening !== 0)) throw new Error('Nesterov momentum requires a momentum and zero dampening');
+  }
+
+  protected initState(): ParamState {
+    return { momentumBuffer: null };
+  }
+
+  protected updateParam(p: Tensor, grad: Tensor, st: ParamState, g: ParamGroup & SGDHyper): void {
+    st.momentumBuffer = sgdStep(p, grad, st.momentumBuffer as Tensor | null, g);
+  }
+}
