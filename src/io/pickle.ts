@@ -18,6 +18,12 @@ export interface UnpickleOptions {
   persistentLoad?: (pid: unknown) => unknown;
 }
 
+/** Objects built by allowed globals may accept BUILD state through this method. */
+export const SETSTATE = Symbol('setstate');
+export interface HasSetState {
+  [SETSTATE](state: unknown): void;
+}
+
 /** A reference to an allowed global on the VM stack. */
 class GlobalRef {
   constructor(readonly qualname: string, readonly fn: PyCallable) {}
@@ -274,11 +280,17 @@ export function unpickleAt(data: Uint8Array, start: number, opts: UnpickleOption
         stack.push(call(cls, args));
         break;
       }
-      case 0x62: { // BUILD: only dicts accept state (an OrderedDict's _metadata), which is dropped
+      case 0x62: { // BUILD: dicts drop their state (an OrderedDict's _metadata); allowed objects take theirs
         const state = pop();
         const obj = top();
-        if (!(typeof obj === 'object' && obj !== null && dicts.has(obj))) fail(`BUILD on ${describe(obj)} is not supported`);
-        void state;
+        if (typeof obj === 'object' && obj !== null && dicts.has(obj)) break;
+        if (typeof obj !== 'object' || obj === null || typeof (obj as Partial<HasSetState>)[SETSTATE] !== 'function') fail(`BUILD on ${describe(obj)} is not supported`);
+        try {
+          (obj as HasSetState)[SETSTATE](state);
+        } catch (e) {
+          if (e instanceof CheckpointError) throw e;
+          fail(`BUILD: ${(e as Error).message}`);
+        }
         break;
       }
       case 0x51: stack.push(persid(pop())); break; // BINPERSID

@@ -8,6 +8,7 @@ import { CheckpointError, withFile } from './source.js';
 import type { ElemType, RawHalfTensor, RawRecord, WritableTensor } from './raw.js';
 import { readSafetensorsFile, writeSafetensorsFile, type SafetensorsReadOptions } from './safetensors.js';
 import { readNpyFile, readNpzFile, writeNpyFile, writeNpzFile, type NpzWriteOptions } from './npy.js';
+import { NumpyArrayRef } from './numpy_pickle.js';
 import { TorchStorage, TorchTensorRef, readTorch, writeTorchFile, type StorageOut, type TensorOut, type TorchReadOptions } from './torch.js';
 
 function toTensor(r: RawRecord): Tensor | RawHalfTensor {
@@ -71,7 +72,7 @@ export async function loadTorch(path: string, opts: TorchReadOptions = {}): Prom
   return withFile(path, (src) => torchToTensors(readTorch(src, opts)));
 }
 
-/** Replaces every TorchTensorRef in an unpickled tree by a Tensor, in place (iteratively: no recursion). */
+/** Replaces every TorchTensorRef (and numpy array) in an unpickled tree by a Tensor, in place (iteratively: no recursion). */
 export function torchToTensors(tree: unknown): unknown {
   const storages = new Map<TorchStorage, Storage>();
   const conv = (r: TorchTensorRef): Tensor | RawHalfTensor => {
@@ -89,6 +90,7 @@ export function torchToTensors(tree: unknown): unknown {
     return t;
   };
   if (tree instanceof TorchTensorRef) return conv(tree);
+  if (tree instanceof NumpyArrayRef && tree.record) return toTensor(tree.record);
   const seen = new Set<object>();
   const work: object[] = [];
   if (typeof tree === 'object' && tree !== null) work.push(tree);
@@ -101,6 +103,7 @@ export function torchToTensors(tree: unknown): unknown {
     for (const k of Object.keys(rec)) {
       const v = rec[k];
       if (v instanceof TorchTensorRef) rec[k] = conv(v);
+      else if (v instanceof NumpyArrayRef && v.record) rec[k] = toTensor(v.record);
       else if (typeof v === 'object' && v !== null) work.push(v);
     }
   }

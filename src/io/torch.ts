@@ -14,6 +14,7 @@ import { unpickleAt, type PyCallable } from './pickle.js';
 import { ZipReader, zipChunks, type ZipMemberInput } from './zip.js';
 import { writeAtomic } from './atomic.js';
 import { PickleWriter } from './pickle_write.js';
+import { numpyGlobals } from './numpy_pickle.js';
 
 export const STORAGE_ELEMS: Readonly<Record<string, ElemType>> = {
   FloatStorage: 'F32', DoubleStorage: 'F64', HalfStorage: 'F16', BFloat16Storage: 'BF16',
@@ -51,7 +52,7 @@ function isInt(x: unknown): x is number {
   return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
 }
 
-/** The allowed globals of a checkpoint: tensor rebuilders and storage classes. */
+/** The allowed globals of a checkpoint: tensor rebuilders, storage classes, numpy scalars and arrays. */
 function torchGlobals(file: string): Record<string, PyCallable> {
   const bad = (m: string): never => { throw new CheckpointError(file, m); };
   const rebuild = (args: unknown[]): TorchTensorRef => {
@@ -80,6 +81,7 @@ function torchGlobals(file: string): Record<string, PyCallable> {
     return new TorchTensorRef(r.storage, r.offset, r.shape, r.strides, requiresGrad !== false, true);
   };
   const g: Record<string, PyCallable> = {
+    ...numpyGlobals(file),
     'torch._utils._rebuild_tensor_v2': rebuild,
     'torch._utils._rebuild_tensor': rebuild,
     'torch._utils._rebuild_parameter': parameter,

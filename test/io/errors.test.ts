@@ -84,9 +84,21 @@ test('pickle: disallowed globals, bad opcodes, stack underflow, truncation', () 
   throwsNamed(up(P([0x80, 2, 0x4b, 0, 0x4b, 1, 0x4b, 2, 0x73, 0x2e])), /SETITEM on number, not a dict/);
   throwsNamed(up(P([0x80, 2], 'i', 'os\nsystem\n')), /INST\/OBJ opcodes/);
   throwsNamed(up(P([0x80, 2, 0x4e, 0x51, 0x2e])), /persistent id found/);
+  throwsNamed(up(P([0x80, 2, 0x4b, 1, 0x4b, 1, 0x62, 0x2e])), /BUILD on number is not supported/);
   // the same pickle through torch.load's path: the error names the file
   const zip = Buffer.concat([...io.zipChunks([{ name: 'archive/data.pkl', data: [P([0x80, 2], 'cposix\nsystem\n', [0x2e])] }])]);
   throwsNamed(() => io.parseTorch(zip, {}, 'evil.pth'), /refusing to load global 'posix\.system'/, 'evil.pth');
+});
+
+test('pickle: numpy object arrays and odd dtypes are refused inside a torch file', () => {
+  const arr = (dtype: string, raw: number[]) => P([0x80, 2], 'cnumpy.core.multiarray\n_reconstruct\n', 'cnumpy\nndarray\n', [0x4b, 0, 0x85, 0x43, 1, 0x62, 0x87, 0x52],
+    [0x28, 0x4b, 1, 0x4b, 1, 0x85], 'cnumpy\ndtype\n', [0x8c, dtype.length], dtype, [0x89, 0x88, 0x87, 0x52], [0x89], raw, [0x74, 0x62, 0x2e]);
+  const torchZip = (pkl: Uint8Array) => Buffer.concat([...io.zipChunks([{ name: 'archive/data.pkl', data: [pkl] }])]);
+  const ok = io.parseTorch(torchZip(arr('f4', [0x43, 4, 0, 0, 0xc0, 0x3f])), {}, 'bad.bin') as { record: { data: Float32Array } };
+  assert.deepEqual(Array.from(ok.record.data), [1.5]);
+  throwsNamed(() => io.parseTorch(torchZip(arr('O8', [0x5d])), {}, 'bad.bin'), /numpy\.dtype "O8" is not supported/);
+  throwsNamed(() => io.parseTorch(torchZip(arr('f4', [0x5d])), {}, 'bad.bin'), /only numeric arrays with raw data/);
+  throwsNamed(() => io.parseTorch(torchZip(arr('f4', [0x43, 2, 0, 0])), {}, 'bad.bin'), /2 bytes for 1 F32 elements/);
 });
 
 test('pickle: legal values, __proto__ keys and shared references', () => {

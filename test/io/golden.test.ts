@@ -53,6 +53,11 @@ test('torch checkpoint: model, Adam optimizer state and primitives', async () =>
   assert.equal(ck.name, 'mlp');
   assert.deepEqual(ck.flags, [true, null, -7, 2 ** 40]);
   assert.deepEqual(ck.pair, [1, 2.5]);
+  // numpy scalars and arrays inside the checkpoint
+  const { hist, ids, ...scalars } = ck.metrics;
+  assert.deepEqual(scalars, { acc: 0.9352, n: 7, f: 0.5, ok: true });
+  assert.deepEqual(hist.toArray(), [[0, 1], [2, 3]]);
+  assert.deepEqual(ids.toArray(), [1, -2]);
 });
 
 test('keepHalf returns the raw half/bfloat16 bits', () => {

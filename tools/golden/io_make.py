@@ -85,7 +85,9 @@ opt = torch.optim.Adam(model.parameters(), lr=1e-3)
 model(torch.randn(4, 3)).sum().backward()
 opt.step()
 ckpt = {'model': model.state_dict(), 'optimizer': opt.state_dict(), 'epoch': 3, 'best': 0.875,
-        'name': 'mlp', 'flags': [True, None, -7, 2 ** 40], 'pair': (1, 2.5)}
+        'name': 'mlp', 'flags': [True, None, -7, 2 ** 40], 'pair': (1, 2.5),
+        'metrics': {'acc': np.float64(0.9352), 'n': np.int64(7), 'f': np.float32(0.5), 'ok': np.bool_(True),
+                    'hist': np.arange(4, dtype=np.float32).reshape(2, 2), 'ids': np.array([1, -2], dtype='>i8')}}
 torch.save(ckpt, os.path.join(OUT, 'checkpoint.pth'))
 expected['checkpoint'] = {
     'model': {k: bits(v) for k, v in model.state_dict().items()},
