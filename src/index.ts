@@ -17,3 +17,5 @@ export * as io from './io/index.js';
 export { load, save } from './io/index.js';
 export * as text from './text/index.js';
 export * as vision from './vision/index.js';
+export * as models from './models/index.js';
+export * as nn from './nn/index.js';

@@ -1,0 +1,214 @@
+// GPT-2 (Radford et al. 2019) as Hugging Face's GPT2LMHeadModel: learned position embeddings,
+// pre-LN blocks, Conv1D projections with weights stored (in, out), gelu_new MLP, final ln_f and an
+// lm_head tied to the token embedding. Parameter names and shapes are Hugging Face's, so
+// stateDict() is a loadable GPT-2 checkpoint ('transformer.h.0.attn.c_attn.weight', ...).
+//
+// Glossary: B batch, T new positions, S cached + new positions, C n_embd, H n_head, D = C / H,
+// F n_inner (4C), V vocab_size, P n_positions.
+
+import { Tensor } from '../tensor/tensor.js';
+import { empty, fromTypedArray, tensor as makeTensor } from '../tensor/creation.js';
+import { Generator } from '../tensor/random.js';
+import { Module, Parameter } from '../nn/module.js';
+import { Dropout } from '../nn/dropout.js';
+import { Embedding } from '../nn/embedding.js';
+import { LayerNorm } from '../nn/normalization.js';
+import { Linear } from '../nn/linear.js';
+import { ModuleList } from '../nn/containers.js';
+import { normal_, zeros_ } from '../nn/init.js';
+import { noGrad } from '../autograd/grad_mode.js';
+import { beginStep, causalAttention, checkTokenIds, endStep } from './attention.js';
+import { KVCache } from './kv_cache.js';
+import { generate, type CausalLM, type ForwardOptions, type GenerateOptions } from './generation.js';
+import { loadWeights, openWeights, readConfigJson } from './loading.js';
+import { GPT2Config } from './gpt2_config.js';
+
+export { GPT2Config, type GPT2ConfigOptions } from './gpt2_config.js';
+
+/** HF's Conv1D: y = x W + b with weight (in, out), the transpose of Linear's. */
+export class Conv1D extends Module {
+  declare weight: Parameter;
+  declare bias: Parameter;
+  constructor(readonly inFeatures: number, readonly outFeatures: number) {
+    super();
+    this.weight = new Parameter(empty([inFeatures, outFeatures]));
+    this.bias = new Parameter(empty([outFeatures]));
+  }
+  // x (*, in) -> (*, out)
+  forward(x: Tensor): Tensor {
+    const lead = x.shape.slice(0, -1);
+    return x.reshape([-1, this.inFeatures]).matmul(this.weight).add(this.bias).view([...lead, this.outFeatures]);
+  }
+  override extraRepr(): string { return `nf=${this.outFeatures}, nx=${this.inFeatures}`; }
+}
+
+function activation(name: string): (x: Tensor) => Tensor {
+  switch (name) {
+    case 'gelu_new': case 'gelu_pytorch_tanh': case 'gelu_fast': return (x) => x.gelu('tanh');
+    case 'gelu': return (x) => x.gelu();
+    case 'relu': return (x) => x.relu();
+    case 'silu': case 'swish': return (x) => x.silu();
+    default: throw new Error(`GPT2Config: unknown activation_function '${name}' (gelu_new, gelu, relu, silu)`);
+  }
+}
+
+export class GPT2Attention extends Module {
+  declare c_attn: Conv1D; declare c_proj: Conv1D; declare resid_dropout: Dropout;
+  constructor(readonly config: GPT2Config, readonly layerIdx: number) {
+    super();
+    this.c_attn = new Conv1D(config.nEmbd, 3 * config.nEmbd);
+    this.c_proj = new Conv1D(config.nEmbd, config.nEmbd);
+    this.resid_dropout = new Dropout(config.residPdrop);
+  }
+  // x (B,T,C), bias (B|1,1,T,S) -> (B,T,C)
+  forward(x: Tensor, bias: Tensor | null, cache: KVCache | null): Tensor {
+    const [B, T, C] = x.shape;
+    const H = this.config.nHead, D = C / H;
+    const [q, k0, v0] = this.c_attn.forward(x).split(C, 2).map((t) => t.view(B, T, H, D).transpose(1, 2)); // (B,H,T,D)
+    const [k, v] = cache ? cache.update(this.layerIdx, k0, v0) : [k0, v0];                              // (B,H,S,D)
+    const y = causalAttention(q, k, v, bias, this.training ? this.config.attnPdrop : 0);                    // (B,H,T,D)
+    return this.resid_dropout.forward(this.c_proj.forward(y.transpose(1, 2).reshape([B, T, C])));
+  }
+}
+
+export class GPT2MLP extends Module {
+  declare c_fc: Conv1D; declare c_proj: Conv1D; declare dropout: Dropout;
+  private readonly act: (x: Tensor) => Tensor;
+  constructor(config: GPT2Config) {
+    super();
+    this.c_fc = new Conv1D(config.nEmbd, config.nInner);
+    this.c_proj = new Conv1D(config.nInner, config.nEmbd);
+    this.dropout = new Dropout(config.residPdrop);
+    this.act = activation(config.activationFunction);
+  }
+  // x (B,T,C) -> (B,T,F) -> (B,T,C)
+  forward(x: Tensor): Tensor {
+    return this.dropout.forward(this.c_proj.forward(this.act(this.c_fc.forward(x))));
+  }
+}
+
+export class GPT2Block extends Module {
+  declare ln_1: LayerNorm; declare attn: GPT2Attention; declare ln_2: LayerNorm; declare mlp: GPT2MLP;
+  constructor(config: GPT2Config, layerIdx: number) {
+    super();
+    this.ln_1 = new LayerNorm(config.nEmbd, { eps: config.layerNormEpsilon });
+    this.attn = new GPT2Attention(config, layerIdx);
+    this.ln_2 = new LayerNorm(config.nEmbd, { eps: config.layerNormEpsilon });
+    this.mlp = new GPT2MLP(config);
+  }
+  // x (B,T,C) -> (B,T,C)
+  forward(x: Tensor, bias: Tensor | null, cache: KVCache | null): Tensor {
+    const h = x.add(this.attn.forward(this.ln_1.forward(x), bias, cache));
+    return h.add(this.mlp.forward(this.ln_2.forward(h)));
+  }
+}
+
+export class GPT2Model extends Module {
+  declare wte: Embedding; declare wpe: Embedding; declare drop: Dropout; declare h: ModuleList; declare ln_f: LayerNorm;
+  /** `initialize` false leaves the embeddings zero (weights about to be loaded). */
+  constructor(readonly config: GPT2Config, initialize = true) {
+    super();
+    const table = (n: number) => (initialize ? {} : { weight: empty([n, config.nEmbd]) });
+    this.wte = new Embedding(config.vocabSize, config.nEmbd, table(config.vocabSize));
+    this.wpe = new Embedding(config.nPositions, config.nEmbd, table(config.nPositions));
+    this.drop = new Dropout(config.embdPdrop);
+    this.h = new ModuleList(Array.from({ length: config.nLayer }, (_, i) => new GPT2Block(config, i)));
+    this.ln_f = new LayerNorm(config.nEmbd, { eps: config.layerNormEpsilon });
+  }
+
+  // ids (B,T) int32 -> hidden states (B,T,C) after ln_f (the last logitsToKeep positions only, if set)
+  forward(ids: Tensor, o: ForwardOptions = {}): Tensor {
+    const step = beginStep(ids, o, this.config.nPositions, 'GPT2Model');
+    const pos = fromTypedArray(step.pos, [step.B, step.T]);
+    let x = this.drop.forward(this.wte.forward(ids).add(this.wpe.forward(pos)));
+    for (const block of this.h) x = (block as GPT2Block).forward(x, step.bias, step.cache);
+    return this.ln_f.forward(endStep(x, step, o));
+  }
+}
+
+export interface GPT2InitOptions {
+  /** Seed of the GPT-2 initialisation (N(0, 0.02), residual projections scaled by 1/sqrt(2 n_layer)). */
+  seed?: number;
+  /** false skips random initialisation (the weights are about to be loaded). Default true. */
+  initialize?: boolean;
+}
+
+/**
+ * GPT-2 with its language-model head.
+ * @example
+ * const model = await nb.models.GPT2LMHeadModel.fromPretrained('gpt2');          // a HF folder
+ * const out = model.generate(tokenizer.encode('Once upon a time'), { maxLength: 50 });
+ * const fresh = new nb.models.GPT2LMHeadModel(new nb.models.GPT2Config({ nLayer: 4, nEmbd: 128, nHead: 4 }));
+ */
+export class GPT2LMHeadModel extends Module implements CausalLM {
+  declare transformer: GPT2Model; declare lm_head: Linear;
+  constructor(readonly config: GPT2Config = new GPT2Config(), init: GPT2InitOptions = {}) {
+    super();
+    this.transformer = new GPT2Model(config, init.initialize ?? true);
+    this.lm_head = new Linear(config.nEmbd, config.vocabSize, { bias: false });
+    if (config.tieWordEmbeddings) this.lm_head.weight = this.transformer.wte.weight;
+    if (init.initialize ?? true) this.initWeights(init.seed ?? 0);
+  }
+
+  /** Hugging Face's GPT-2 initialisation, seeded. */
+  initWeights(seed = 0): void {
+    const g = new Generator(seed);
+    const std = this.config.initializerRange;
+    noGrad(() => {
+      for (const [name, p] of this.namedParameters()) {
+        if (name.endsWith('ln_1.weight') || name.endsWith('ln_2.weight') || name.endsWith('ln_f.weight')) p.fill_(1);
+        else if (name.endsWith('.bias')) zeros_(p);
+        else if (name.endsWith('c_proj.weight')) normal_(p, 0, std / Math.sqrt(2 * this.config.nLayer), g);
+        else normal_(p, 0, std, g);
+      }
+    });
+  }
+
+  get vocabSize(): number { return this.config.vocabSize; }
+  get maxPositions(): number { return this.config.nPositions; }
+  get eosTokenId(): number | null { return this.config.eosTokenId; }
+
+  // ids (B,T) int32 (or number[][] / number[]) -> logits (B,T,V) (or (B,logitsToKeep,V))
+  forward(ids: Tensor | number[] | number[][], options: ForwardOptions = {}): Tensor {
+    const t = ids instanceof Tensor ? ids : makeTensor(Array.isArray(ids[0]) ? ids : [ids as number[]], { dtype: 'int32' });
+    checkTokenIds(t, this.config.vocabSize, 'GPT2LMHeadModel');
+    return this.lm_head.forward(this.transformer.forward(t, options));
+  }
+
+  createCache(batchSize: number, maxLength: number): KVCache {
+    const c = this.config;
+    return new KVCache({ numLayers: c.nLayer, batchSize, numKVHeads: c.nHead, headDim: c.nEmbd / c.nHead, maxLength });
+  }
+
+  /** Prompt(s) + new tokens as number[][]; see models.generate for the options. */
+  generate(inputIds: number[] | number[][] | Tensor, options: GenerateOptions = {}): number[][] {
+    const wasTraining = this.training;
+    this.eval();
+    try {
+      return generate(this, inputIds, options);
+    } finally {
+      this.train(wasTraining);
+    }
+  }
+
+  /**
+   * From a Hugging Face GPT-2 folder: config.json plus model.safetensors (or sharded safetensors,
+   * or pytorch_model.bin). Names with or without 'transformer.'; a tied or explicit lm_head;
+   * attn.bias / attn.masked_bias buffers are ignored. Tensors are loaded one at a time.
+   */
+  static async fromPretrained(dir: string): Promise<GPT2LMHeadModel> {
+    const config = GPT2Config.fromJSON(readConfigJson(dir, 'GPT2LMHeadModel'));
+    const src = await openWeights(dir, 'GPT2LMHeadModel');
+    const model = new GPT2LMHeadModel(config, { initialize: false });
+    loadWeights(model, src, {
+      who: 'GPT2LMHeadModel',
+      rename: (n) => {
+        if (/\.attn\.(bias|masked_bias)$/.test(n)) return null;
+        if (n === 'lm_head.weight') return config.tieWordEmbeddings ? null : n;
+        return n.startsWith('transformer.') ? n : `transformer.${n}`;
+      },
+      optional: (p) => config.tieWordEmbeddings && p === 'lm_head.weight',
+    });
+    return model.eval();
+  }
+}

@@ -1,0 +1,266 @@
+// Llama-family decoder (Llama 1/2/3, TinyLlama, llama2.c models): RMSNorm, rotary position
+// embeddings (Hugging Face's half-split convention), SwiGLU MLP and grouped-query attention.
+// Parameter names are Hugging Face's (model.layers.0.self_attn.q_proj.weight, ...).
+//
+// Glossary: B batch, T new positions, S cached + new positions, C hidden size, H query heads,
+// KVH key/value heads, D head size = C / H, F intermediate size, V vocabulary.
+
+import { Tensor } from '../tensor/tensor.js';
+import { fromTypedArray } from '../tensor/creation.js';
+import { cat } from '../ops/movement.js';
+import { Module } from '../nn/module.js';
+import { Embedding } from '../nn/embedding.js';
+import { Linear } from '../nn/linear.js';
+import { ModuleList } from '../nn/containers.js';
+import { RMSNorm } from '../nn/normalization.js';
+import { beginStep, causalAttention, checkTokenIds, endStep } from './attention.js';
+import { KVCache } from './kv_cache.js';
+import { generate, type CausalLM, type ForwardOptions, type GenerateOptions } from './generation.js';
+import { loadWeights, openWeights, readConfigJson } from './loading.js';
+import { readLlama2c } from './llama2c.js';
+
+export interface LlamaConfigOptions {
+  vocabSize?: number;
+  hiddenSize?: number;
+  intermediateSize?: number;
+  numHiddenLayers?: number;
+  numAttentionHeads?: number;
+  /** Defaults to numAttentionHeads (no grouping). */
+  numKeyValueHeads?: number;
+  maxPositionEmbeddings?: number;
+  rmsNormEps?: number;
+  ropeTheta?: number;
+  tieWordEmbeddings?: boolean;
+  attentionBias?: boolean;
+  bosTokenId?: number | null;
+  eosTokenId?: number | null;
+}
+
+/** Llama hyper-parameters; field names are camelCase, `fromJSON`/`toJSON` speak config.json. */
+export class LlamaConfig {
+  vocabSize: number; hiddenSize: number; intermediateSize: number; numHiddenLayers: number;
+  numAttentionHeads: number; numKeyValueHeads: number; maxPositionEmbeddings: number;
+  rmsNormEps: number; ropeTheta: number; tieWordEmbeddings: boolean; attentionBias: boolean;
+  bosTokenId: number | null; eosTokenId: number | null;
+
+  constructor(o: LlamaConfigOptions = {}) {
+    this.vocabSize = o.vocabSize ?? 32000;
+    this.hiddenSize = o.hiddenSize ?? 4096;
+    this.intermediateSize = o.intermediateSize ?? 11008;
+    this.numHiddenLayers = o.numHiddenLayers ?? 32;
+    this.numAttentionHeads = o.numAttentionHeads ?? 32;
+    this.numKeyValueHeads = o.numKeyValueHeads ?? this.numAttentionHeads;
+    this.maxPositionEmbeddings = o.maxPositionEmbeddings ?? 2048;
+    this.rmsNormEps = o.rmsNormEps ?? 1e-6;
+    this.ropeTheta = o.ropeTheta ?? 10000;
+    this.tieWordEmbeddings = o.tieWordEmbeddings ?? false;
+    this.attentionBias = o.attentionBias ?? false;
+    this.bosTokenId = o.bosTokenId === undefined ? 1 : o.bosTokenId;
+    this.eosTokenId = o.eosTokenId === undefined ? 2 : o.eosTokenId;
+    for (const k of ['vocabSize', 'hiddenSize', 'intermediateSize', 'numHiddenLayers', 'numAttentionHeads', 'numKeyValueHeads', 'maxPositionEmbeddings'] as const) {
+      if (!Number.isInteger(this[k]) || this[k] < 1) throw new Error(`LlamaConfig: ${k} must be a positive integer, got ${this[k]}`);
+    }
+    if (this.hiddenSize % this.numAttentionHeads !== 0 || (this.hiddenSize / this.numAttentionHeads) % 2 !== 0) {
+      throw new Error(`LlamaConfig: hiddenSize ${this.hiddenSize} must split into ${this.numAttentionHeads} heads of even size`);
+    }
+    if (this.numAttentionHeads % this.numKeyValueHeads !== 0) {
+      throw new Error(`LlamaConfig: numAttentionHeads ${this.numAttentionHeads} is not a multiple of numKeyValueHeads ${this.numKeyValueHeads}`);
+    }
+  }
+
+  get headDim(): number { return this.hiddenSize / this.numAttentionHeads; }
+
+  /** From a Hugging Face config.json object (model_type 'llama'). */
+  static fromJSON(j: Record<string, unknown>): LlamaConfig {
+    const mt = j.model_type;
+    if (mt !== undefined && mt !== 'llama') {
+      throw new Error(`LlamaConfig: unknown model_type '${String(mt)}' (expected 'llama')`);
+    }
+    if (j.rope_scaling) throw new Error(`LlamaConfig: rope_scaling ${JSON.stringify(j.rope_scaling)} is not supported`);
+    const num = (k: string) => (j[k] === undefined || j[k] === null ? undefined : Number(j[k]));
+    const eos = Array.isArray(j.eos_token_id) ? (j.eos_token_id[0] as number) : (j.eos_token_id as number | null | undefined);
+    return new LlamaConfig({
+      vocabSize: num('vocab_size'), hiddenSize: num('hidden_size'), intermediateSize: num('intermediate_size'),
+      numHiddenLayers: num('num_hidden_layers'), numAttentionHeads: num('num_attention_heads'),
+      numKeyValueHeads: num('num_key_value_heads'), maxPositionEmbeddings: num('max_position_embeddings'),
+      rmsNormEps: num('rms_norm_eps'), ropeTheta: num('rope_theta'),
+      tieWordEmbeddings: (j.tie_word_embeddings as boolean | undefined) ?? false,
+      attentionBias: (j.attention_bias as boolean | undefined) ?? false,
+      bosTokenId: j.bos_token_id as number | null | undefined, eosTokenId: eos,
+    });
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      model_type: 'llama', architectures: ['LlamaForCausalLM'], vocab_size: this.vocabSize, hidden_size: this.hiddenSize,
+      intermediate_size: this.intermediateSize, num_hidden_layers: this.numHiddenLayers,
+      num_attention_heads: this.numAttentionHeads, num_key_value_heads: this.numKeyValueHeads,
+      max_position_embeddings: this.maxPositionEmbeddings, rms_norm_eps: this.rmsNormEps, rope_theta: this.ropeTheta,
+      tie_word_embeddings: this.tieWordEmbeddings, attention_bias: this.attentionBias,
+      bos_token_id: this.bosTokenId, eos_token_id: this.eosTokenId, hidden_act: 'silu',
+    };
+  }
+}
+
+/**
+ * cos and sin (B, 1, T, D/2) of the rotary angles pos * theta^(-2j/D), computed in float32 steps
+ * as Hugging Face does (inv_freq and the products rounded to float32, then cos/sin).
+ */
+export function rotaryTables(positions: Int32Array, B: number, T: number, D: number, theta: number): [Tensor, Tensor] {
+  const half = D / 2;
+  const invFreq = new Float32Array(half);
+  for (let j = 0; j < half; j++) invFreq[j] = 1 / Math.fround(theta ** Math.fround((2 * j) / D));
+  const cos = new Float32Array(B * T * half), sin = new Float32Array(B * T * half);
+  for (let i = 0; i < B * T; i++) {
+    for (let j = 0; j < half; j++) {
+      const a = Math.fround(positions[i] * invFreq[j]);
+      cos[i * half + j] = Math.cos(a);
+      sin[i * half + j] = Math.sin(a);
+    }
+  }
+  return [fromTypedArray(cos, [B, 1, T, half]), fromTypedArray(sin, [B, 1, T, half])];
+}
+
+/** Rotates the halves of x (B,*,T,D) by the angles: (x1 cos - x2 sin, x2 cos + x1 sin). */
+export function applyRotary(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
+  const half = x.shape[3] / 2;
+  const x1 = x.narrow(3, 0, half), x2 = x.narrow(3, half, half);
+  return cat([x1.mul(cos).sub(x2.mul(sin)), x2.mul(cos).add(x1.mul(sin))], 3);
+}
+
+export class LlamaAttention extends Module {
+  declare q_proj: Linear; declare k_proj: Linear; declare v_proj: Linear; declare o_proj: Linear;
+  constructor(readonly config: LlamaConfig, readonly layerIdx: number) {
+    super();
+    const { hiddenSize: C, numAttentionHeads: H, numKeyValueHeads: KVH, attentionBias: bias } = config;
+    const D = config.headDim;
+    this.q_proj = new Linear(C, H * D, { bias });
+    this.k_proj = new Linear(C, KVH * D, { bias });
+    this.v_proj = new Linear(C, KVH * D, { bias });
+    this.o_proj = new Linear(H * D, C, { bias });
+  }
+
+  // x (B,T,C), cos/sin (B,1,T,D/2), bias (B|1,1,T,S) -> (B,T,C)
+  forward(x: Tensor, cos: Tensor, sin: Tensor, bias: Tensor | null, cache: KVCache | null): Tensor {
+    const [B, T] = x.shape;
+    const { numAttentionHeads: H, numKeyValueHeads: KVH } = this.config;
+    const D = this.config.headDim;
+    const q = applyRotary(this.q_proj.forward(x).view(B, T, H, D).transpose(1, 2), cos, sin);   // (B,H,T,D)
+    let k = applyRotary(this.k_proj.forward(x).view(B, T, KVH, D).transpose(1, 2), cos, sin);   // (B,KVH,T,D)
+    let v = this.v_proj.forward(x).view(B, T, KVH, D).transpose(1, 2);                          // (B,KVH,T,D)
+    if (cache) [k, v] = cache.update(this.layerIdx, k, v);                                       // (B,KVH,S,D)
+    const y = causalAttention(q, k, v, bias);                                                   // (B,H,T,D)
+    return this.o_proj.forward(y.transpose(1, 2).reshape([B, T, H * D]));
+  }
+}
+
+export class LlamaMLP extends Module {
+  declare gate_proj: Linear; declare up_proj: Linear; declare down_proj: Linear;
+  constructor(config: LlamaConfig) {
+    super();
+    this.gate_proj = new Linear(config.hiddenSize, config.intermediateSize, { bias: false });
+    this.up_proj = new Linear(config.hiddenSize, config.intermediateSize, { bias: false });
+    this.down_proj = new Linear(config.intermediateSize, config.hiddenSize, { bias: false });
+  }
+  // x (B,T,C) -> silu(x Wg^T) * (x Wu^T) (B,T,F) -> (B,T,C)
+  forward(x: Tensor): Tensor {
+    return this.down_proj.forward(this.gate_proj.forward(x).silu().mul(this.up_proj.forward(x)));
+  }
+}
+
+export class LlamaDecoderLayer extends Module {
+  declare self_attn: LlamaAttention; declare mlp: LlamaMLP; declare input_layernorm: RMSNorm; declare post_attention_layernorm: RMSNorm;
+  constructor(config: LlamaConfig, layerIdx: number) {
+    super();
+    this.self_attn = new LlamaAttention(config, layerIdx);
+    this.mlp = new LlamaMLP(config);
+    this.input_layernorm = new RMSNorm(config.hiddenSize, { eps: config.rmsNormEps });
+    this.post_attention_layernorm = new RMSNorm(config.hiddenSize, { eps: config.rmsNormEps });
+  }
+  // x (B,T,C) -> (B,T,C), pre-norm residual blocks
+  forward(x: Tensor, cos: Tensor, sin: Tensor, bias: Tensor | null, cache: KVCache | null): Tensor {
+    const h = x.add(this.self_attn.forward(this.input_layernorm.forward(x), cos, sin, bias, cache));
+    return h.add(this.mlp.forward(this.post_attention_layernorm.forward(h)));
+  }
+}
+
+export class LlamaModel extends Module {
+  declare embed_tokens: Embedding; declare layers: ModuleList; declare norm: RMSNorm;
+  constructor(readonly config: LlamaConfig) {
+    super();
+    this.embed_tokens = new Embedding(config.vocabSize, config.hiddenSize);
+    this.layers = new ModuleList(Array.from({ length: config.numHiddenLayers }, (_, i) => new LlamaDecoderLayer(config, i)));
+    this.norm = new RMSNorm(config.hiddenSize, { eps: config.rmsNormEps });
+  }
+
+  // ids (B,T) int32 -> hidden states (B,T,C) after the final norm
+  forward(ids: Tensor, o: ForwardOptions = {}): Tensor {
+    const step = beginStep(ids, o, this.config.maxPositionEmbeddings, 'LlamaModel');
+    const [cos, sin] = rotaryTables(step.pos, step.B, step.T, this.config.headDim, this.config.ropeTheta);
+    let x = this.embed_tokens.forward(ids);
+    for (const layer of this.layers) x = (layer as LlamaDecoderLayer).forward(x, cos, sin, step.bias, step.cache);
+    return this.norm.forward(endStep(x, step, o));
+  }
+}
+
+/**
+ * Llama with a language-model head.
+ * @example
+ * const model = nb.models.LlamaForCausalLM.fromLlama2c('../shared/data/stories260K.bin');
+ * const out = model.generate([1], { maxNewTokens: 50 });   // greedy from BOS
+ */
+export class LlamaForCausalLM extends Module implements CausalLM {
+  declare model: LlamaModel; declare lm_head: Linear;
+  constructor(readonly config: LlamaConfig) {
+    super();
+    this.model = new LlamaModel(config);
+    this.lm_head = new Linear(config.hiddenSize, config.vocabSize, { bias: false });
+    if (config.tieWordEmbeddings) this.lm_head.weight = this.model.embed_tokens.weight;
+  }
+
+  get vocabSize(): number { return this.config.vocabSize; }
+  get maxPositions(): number { return this.config.maxPositionEmbeddings; }
+  get eosTokenId(): number | null { return this.config.eosTokenId; }
+
+  // ids (B,T) int32 -> logits (B,T,V) (or (B,logitsToKeep,V))
+  forward(ids: Tensor, options: ForwardOptions = {}): Tensor {
+    checkTokenIds(ids, this.config.vocabSize, 'LlamaForCausalLM');
+    return this.lm_head.forward(this.model.forward(ids, options));
+  }
+
+  createCache(batchSize: number, maxLength: number): KVCache {
+    const c = this.config;
+    return new KVCache({ numLayers: c.numHiddenLayers, batchSize, numKVHeads: c.numKeyValueHeads, headDim: c.headDim, maxLength });
+  }
+
+  /** Prompt(s) + new tokens; see models.generate for the options. */
+  generate(inputIds: number[] | number[][] | Tensor, options: GenerateOptions = {}): number[][] {
+    return generate(this.eval(), inputIds, options);
+  }
+
+  /** From a Hugging Face Llama folder: config.json + model.safetensors (or sharded, or pytorch_model.bin). */
+  static async fromPretrained(dir: string): Promise<LlamaForCausalLM> {
+    const config = LlamaConfig.fromJSON(readConfigJson(dir, 'LlamaForCausalLM'));
+    const src = await openWeights(dir, 'LlamaForCausalLM');
+    const model = new LlamaForCausalLM(config);
+    loadWeights(model, src, {
+      who: 'LlamaForCausalLM',
+      rename: (n) => (n.endsWith('rotary_emb.inv_freq') ? null : config.tieWordEmbeddings && n === 'lm_head.weight' ? null : n),
+      optional: (p) => config.tieWordEmbeddings && p === 'lm_head.weight',
+    });
+    return model.eval();
+  }
+
+  /** From a llama2.c checkpoint (.bin); rotary weights are permuted to the half-split convention. */
+  static fromLlama2c(path: string): LlamaForCausalLM {
+    const { header: h, tensors } = readLlama2c(path);
+    const config = new LlamaConfig({
+      vocabSize: h.vocabSize, hiddenSize: h.dim, intermediateSize: h.hiddenDim, numHiddenLayers: h.nLayers,
+      numAttentionHeads: h.nHeads, numKeyValueHeads: h.nKVHeads, maxPositionEmbeddings: h.seqLen,
+      rmsNormEps: 1e-5, ropeTheta: 10000, tieWordEmbeddings: h.sharedClassifier, bosTokenId: 1, eosTokenId: 2,
+    });
+    const model = new LlamaForCausalLM(config);
+    model.loadStateDict(Object.fromEntries(tensors), { strict: !config.tieWordEmbeddings });
+    return model.eval();
+  }
+}
