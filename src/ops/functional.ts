@@ -21,8 +21,18 @@ export { cat, stack, split, chunk, unbind, flip, repeat, reshape, permute, trans
 export { gather, scatter, scatterAdd, indexSelect, maskedFill, maskedSelect, tril, triu, topk, sort, pad, oneHot } from './indexing.js';
 export { matmul, mm, bmm, mv, dot, outer } from './matmul.js';
 
-export const max = (x: Tensor, dim?: number, keepdim = false) => (dim === undefined ? R.amax(x) : R.maxDim(x, dim, keepdim));
-export const min = (x: Tensor, dim?: number, keepdim = false) => (dim === undefined ? R.amin(x) : R.minDim(x, dim, keepdim));
+/** max(x) is the largest value; max(x, dim) gives {values, indices} along dim. */
+export function max(x: Tensor): Tensor;
+export function max(x: Tensor, dim: number, keepdim?: boolean): R.ValuesIndices;
+export function max(x: Tensor, dim?: number, keepdim = false): Tensor | R.ValuesIndices {
+  return dim === undefined ? R.amax(x) : R.maxDim(x, dim, keepdim);
+}
+/** min(x) is the smallest value; min(x, dim) gives {values, indices} along dim. */
+export function min(x: Tensor): Tensor;
+export function min(x: Tensor, dim: number, keepdim?: boolean): R.ValuesIndices;
+export function min(x: Tensor, dim?: number, keepdim = false): Tensor | R.ValuesIndices {
+  return dim === undefined ? R.amin(x) : R.minDim(x, dim, keepdim);
+}
 export const argsort = (x: Tensor, dim = -1, descending = false) => I.sort(x, dim, descending).indices;
 export const clone = (x: Tensor) => U.clone(x);
 export const detach = (x: Tensor) => U.detach(x);

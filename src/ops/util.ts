@@ -103,7 +103,8 @@ export function dims(x: Tensor, dim: number | readonly number[] | undefined, op:
   const list = typeof dim === 'number' ? [dim] : [...dim];
   const out = [...new Set(list.map((d) => normDim(d, x.ndim, op)))].sort((p, q) => p - q);
   if (out.length !== list.length) throw new Error(`${op}: dim ${fmtShape(list)} appears multiple times in the list of dims`);
-  return out;
+  // NOTE: a 0-dim tensor accepts dim 0 / -1 (as PyTorch does) but has no axis to reduce.
+  return x.ndim === 0 ? [] : out;
 }
 
 export function checkFloat(x: Tensor, op: string): void {
