@@ -59,11 +59,14 @@ export interface Where {
 /** Number of elements of `shape`, validated: non-negative safe integers, product below `limit`. */
 export function checkedNumel(shape: unknown, limit: number, where: Where): number {
   if (!Array.isArray(shape)) throw new CheckpointError(where.file, `tensor '${where.tensor}': shape is not a list`);
-  let n = 1;
   for (const d of shape) {
     if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) {
       throw new CheckpointError(where.file, `tensor '${where.tensor}': bad dimension ${JSON.stringify(d)} in shape`);
     }
+  }
+  if (shape.includes(0)) return 0; // empty: any other dims are fine, e.g. [100000, 0]
+  let n = 1;
+  for (const d of shape as number[]) {
     n *= d;
     if (n > limit) throw new CheckpointError(where.file, `tensor '${where.tensor}': shape [${shape.join(', ')}] needs more elements than the file holds`);
   }

@@ -46,6 +46,12 @@ test('safetensors: truncated, lying and malformed headers', () => {
   throwsNamed(() => io.parseSafetensors(good, { names: ['zz'] }, 'bad.bin'), /no tensor named 'zz'/);
 });
 
+test('safetensors: empty tensors with large other dimensions are fine', () => {
+  const r = io.parseSafetensors(stFile({ e: { dtype: 'F32', shape: [100000, 0], data_offsets: [0, 0] } })).tensors;
+  assert.deepEqual(r.e.shape, [100000, 0]);
+  assert.equal(r.e.data.length, 0);
+});
+
 test('safetensors: a __proto__ tensor name is only a key', () => {
   const b = stFile('{"__proto__": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}', new Uint8Array(4));
   const r = io.parseSafetensors(b).tensors;
