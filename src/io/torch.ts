@@ -170,7 +170,7 @@ function readLegacyFrom(src: ByteSource, head: Uint8Array, opts: TorchReadOption
   let at = 0;
   const next = (o: Parameters<typeof unpickleAt>[2] = { file }) => { const r = unpickleAt(head, at, o); at = r.end; return r.value; };
   const magic = next();
-  if (BigInt(typeof magic === 'number' || typeof magic === 'bigint' ? magic : -1) !== LEGACY_MAGIC) bad('bad magic number (not a torch.save file)');
+  if (magic !== LEGACY_MAGIC) bad('bad magic number (not a torch.save file)'); // > 2^53: always a bigint
   const proto = next();
   if (proto !== 1001) bad(`unsupported protocol version ${String(proto)}`);
   const sys = next() as Record<string, unknown> | null;

@@ -129,6 +129,11 @@ test('torch: views past their storage and lying storage sizes are refused', () =
   throwsNamed(() => io.parseTorch(big, {}, 'bad.bin'), /holds 1200 bytes, storage '0' needs 1204/);
 });
 
+test('torch legacy: a wrong magic number, even a float, is a clear error', () => {
+  throwsNamed(() => io.parseTorch(P([0x80, 2, 0x47, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0, 0x2e]), {}, 'bad.bin'), /bad magic number/);
+  throwsNamed(() => io.parseTorch(P([0x80, 2, 0x4b, 7, 0x2e]), {}, 'bad.bin'), /bad magic number/);
+});
+
 test('npy: bad magic, lying shape, truncated data', () => {
   const good = Buffer.from(io.serializeNpy({ shape: [2, 2], data: new Float64Array(4) }));
   throwsNamed(() => io.parseNpy(good.subarray(0, good.length - 1), {}, 'bad.bin'), /needs 32 bytes of data, the file has 31/);

@@ -14,16 +14,20 @@ import { PickleWriter } from '../../src/io/pickle_write.js';
 
 const ITERS = Number(process.env.FUZZ_ITERS ?? 10_000);
 const FILE = 'fuzz.bin';
+// Every pickle opcode, so mutations also swap one valid opcode for another.
+const PICKLE_OPS = [...'()0123FGIJKLMNPQRSTUVXabcdeghijlopqrstu}]', '\x80', '\x81', '\x85', '\x86', '\x87', '\x88', '\x89', '\x8a', '\x8b',
+  '\x8c', '\x8d', '\x8e', '\x8f', '\x90', '\x91', '\x92', '\x93', '\x94', '\x95', '\x96'].map((c) => c.charCodeAt(0));
 const INTERESTING = [0, 1, 0x7f, 0x80, 0xff, 0x7fff, 0xffff, 0x7fffffff, 0xffffffff, 2 ** 31, 2 ** 40];
 
-/** A Uint8Array mutated 1-4 times: bit flips, byte sets, big ints, truncation, inserts, deletes, splices, number swaps. */
+/** A Uint8Array mutated 1-4 times: bit flips, byte sets, big ints, truncation, inserts, deletes, splices, number swaps, opcode swaps. */
 function mutate(src: Uint8Array, g: Generator, textEnd = 0): Uint8Array {
   let b: Uint8Array = Uint8Array.from(src);
   const r = (n: number) => (n <= 0 ? 0 : g.nextUint32() % n);
   const rounds = 1 + r(4);
   for (let k = 0; k < rounds; k++) {
     const at = r(b.length + 1);
-    switch (r(9)) {
+    switch (r(10)) {
+      case 9: if (b.length) b[r(b.length)] = PICKLE_OPS[r(PICKLE_OPS.length)]; break;
       case 0: if (b.length) b[r(b.length)] ^= 1 << r(8); break;
       case 1: if (b.length) b[r(b.length)] = INTERESTING[r(5)]; break;
       case 2: if (b.length) b[r(b.length)] = r(256); break;
