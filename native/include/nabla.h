@@ -76,4 +76,27 @@ void nb_reduce_f32(int op, float *y, const float *x, const nb_layout *lx, unsign
 void nb_copy_f32(float *y, const nb_layout *ly, const float *x, const nb_layout *lx);
 void nb_softmax_f32(float *y, const float *x, const nb_layout *lx, int axis, int log);
 
+
+/* ---- convolution and pooling (conv.c, pool.c); all tensors contiguous NCHW ---- */
+typedef struct {
+  int64_t N, C, H, W, OC, KH, KW, OH, OW, G;
+  int64_t sh, sw, ph, pw, dh, dw;
+} nb_conv;
+/* x (N,C,H,W), w (OC,C/G,KH,KW) -> y (N,OC,OH,OW). Returns 0 on allocation failure. */
+int nb_conv2d_f32(float *y, const float *x, const float *w, const nb_conv *g);
+/* dy (N,OC,OH,OW), w -> dx (N,C,H,W) (overwritten). */
+int nb_conv2d_bwd_input_f32(float *dx, const float *dy, const float *w, const nb_conv *g);
+/* dy (N,OC,OH,OW), x (N,C,H,W) -> dw (OC,C/G,KH,KW) (overwritten). */
+int nb_conv2d_bwd_weight_f32(float *dw, const float *dy, const float *x, const nb_conv *g);
+
+typedef struct {
+  int64_t N, C, H, W, OH, OW;
+  int64_t kh, kw, sh, sw, ph, pw, dh, dw;
+} nb_pool;
+/* x (N,C,H,W) -> values (N,C,OH,OW) and the flat ih*W+iw of each window's max (NaN wins; -1 if empty). */
+void nb_maxpool2d_f32(float *y, int32_t *idx, const float *x, const nb_pool *p);
+/* x -> window means (dilation 1); count_include_pad as PyTorch. */
+void nb_avgpool2d_f32(float *y, const float *x, const nb_pool *p, int count_include_pad);
+/* dy (N,C,OH,OW) -> dx (N,C,H,W) (overwritten). */
+void nb_avgpool2d_bwd_f32(float *dx, const float *dy, const nb_pool *p, int count_include_pad);
 #endif

@@ -5,7 +5,7 @@
 #include <string.h>
 #include "napi_util.h"
 
-#define ARGS(kernel, n) napi_value argv[n]; const char *K = kernel; if (!nb_args(env, info, K, n, argv)) return NULL
+#define ARGS(kernel, n) napi_value argv[n] = {0}; const char *K = kernel; if (!nb_args(env, info, K, n, argv)) return NULL
 #define CHECK(x) if (!(x)) return NULL
 
 static napi_value undefined(napi_env env) { napi_value u; napi_get_undefined(env, &u); return u; }
@@ -18,8 +18,8 @@ static void set_str(napi_env env, napi_value o, const char *k, const char *v) {
 
 // cpuInfo() -> { isa, cpuIsa, threads }
 static napi_value cpu_info(napi_env env, napi_callback_info info) {
-  ARGS("cpuInfo", 0);
-  (void)argv; (void)K;
+  napi_value none[1];
+  if (!nb_args(env, info, "cpuInfo", 0, none)) return NULL;
   napi_value o;
   napi_create_object(env, &o);
   set_str(env, o, "isa", nb_isa_name(nb_active_isa()));
@@ -107,7 +107,7 @@ static int unary_supported(int op) {
 static napi_value unary(napi_env env, napi_callback_info info) {
   ARGS("unary", 6);
   int64_t op, ly, lenx;
-  float *y, *x, p0, p1;
+  float *y, *x, p0 = 0, p1 = 0;
   nb_layout lx;
   CHECK(nb_int(env, K, argv[0], "op", 0, NB_UNARY_COUNT - 1, &op));
   if (!unary_supported((int)op)) { nb_throw(env, K, "unary op %lld is not implemented natively", (long long)op); return NULL; }
@@ -185,7 +185,7 @@ static napi_value softmax(napi_env env, napi_callback_info info) {
   int64_t ly, lenx, axis;
   float *y, *x;
   nb_layout lx;
-  int lg;
+  int lg = 0;
   CHECK(nb_f32(env, K, argv[0], "y", &y, &ly));
   CHECK(nb_f32(env, K, argv[1], "x", &x, &lenx));
   CHECK(nb_layout_arg(env, K, argv[2], "x", lenx, &lx));

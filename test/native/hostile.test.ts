@@ -74,6 +74,28 @@ test('hostile: sizes, strides and offsets outside the buffers', { skip }, () => 
   throwsNamed('setNumThreads', () => A.setNumThreads(1e9), /out of range/);
 });
 
+test('hostile: conv and pooling geometry', { skip }, () => {
+  const A: NablaAddon = native!.addon;
+  const P7 = [1, 1, 0, 0, 1, 1, 1] as [number, number, number, number, number, number, number];
+  const P9 = [2, 2, 2, 2, 0, 0, 1, 1, 0] as [number, number, number, number, number, number, number, number, number];
+  throwsNamed('conv2d', () => A.conv2d(f(3), f(16), C([1, 1, 4, 4]), f(9), C([1, 1, 3, 3]), P7), /y has 3 elements, needs 4/);
+  throwsNamed('conv2d', () => A.conv2d(f(16), f(16), C([1, 1, 4, 4]), f(9), C([1, 1, 3, 3]), [1, 1, 0, 0, 1, 1, 0] as never), />= 1/);
+  throwsNamed('conv2d', () => A.conv2d(f(16), f(16), C([1, 2, 2, 4]), f(9), C([1, 1, 3, 3]), P7), /C\/groups/);
+  throwsNamed('conv2d', () => A.conv2d(f(16), f(16), C([1, 1, 2, 2]), f(9), C([1, 1, 3, 3]), P7), /empty/);
+  throwsNamed('conv2d', () => A.conv2d(f(16), f(16), C([4, 4]), f(9), C([1, 1, 3, 3]), P7), /4-D/);
+  throwsNamed('conv2d', () => A.conv2d(f(16), f(16), L([1, 1, 4, 4], [16, 16, 1, 4]), f(9), C([1, 1, 3, 3]), P7), /contiguous/);
+  throwsNamed('conv2d', () => A.conv2d(f(16), f(16), C([1, 1, 4, 4]), f(9), C([1, 1, 3, 3]), [1, 1, 2 ** 21, 0, 1, 1, 1] as never), /out of range/);
+  throwsNamed('conv2dBackwardInput', () => A.conv2dBackwardInput(f(16), f(4), C([1, 1, 2, 2]), f(9), C([1, 1, 3, 3]), [1, 1, 5, 5], P7), /dy must be/);
+  throwsNamed('conv2dBackwardInput', () => A.conv2dBackwardInput(f(15), f(4), C([1, 1, 2, 2]), f(9), C([1, 1, 3, 3]), [1, 1, 4, 4], P7), /dx has 15 elements, needs 16/);
+  throwsNamed('conv2dBackwardWeight', () => A.conv2dBackwardWeight(f(8), f(4), C([1, 1, 2, 2]), f(16), C([1, 1, 4, 4]), [1, 1, 3, 3], P7), /dw has 8/);
+  throwsNamed('conv2dBackwardWeight', () => A.conv2dBackwardWeight(f(9), f(4), C([1, 1, 2, 2]), f(16), C([1, 1, 4, 4]), [1, 1, 3], P7), /wShape must have 4/);
+  throwsNamed('maxPool2d', () => A.maxPool2d(f(4), new Int32Array(3), f(16), C([1, 1, 4, 4]), P9), /indices has 3/);
+  throwsNamed('maxPool2d', () => A.maxPool2d(f(4), new Float32Array(4) as never, f(16), C([1, 1, 4, 4]), P9), /Int32Array/);
+  throwsNamed('maxPool2d', () => A.maxPool2d(f(4), new Int32Array(4), f(16), C([1, 1, 4, 4]), [2, 2, 2, 2, 2, 2, 1, 1, 0] as never), /half the kernel/);
+  throwsNamed('avgPool2d', () => A.avgPool2d(f(4), f(16), C([1, 1, 4, 4]), P9.slice(0, 8) as never, false), /params must be/);
+  throwsNamed('avgPool2dBackward', () => A.avgPool2dBackward(f(16), f(4), C([1, 1, 2, 2]), [1, 1, 4, 4], P9, 1 as never), /countIncludePad must be a boolean/);
+});
+
 test('hostile: a detached buffer is rejected, not read', { skip }, () => {
   const buf = new ArrayBuffer(64);
   const x = new Float32Array(buf);

@@ -3,13 +3,14 @@
 // not implement, aliasing in-place calls), so the registry runs the JS kernel for that call.
 //
 // Layout support per kernel: matmul takes any strides (transposed views are not copied), unary /
-// binary / reduce / softmax / copy / assign take any strides and broadcast (stride 0) inputs.
+// binary / reduce / softmax / copy / assign take any strides and broadcast (stride 0) inputs;
+// conv and pooling take contiguous NCHW and get a native contiguous copy of anything else.
 
-import type { Conv2dParams, Kernels, PartialBackend, Pool2dParams } from '../backend.js';
+import type { Conv2dParams, PartialBackend, Pool2dParams } from '../backend.js';
 import { BinaryOp, ReduceOp, UnaryOp } from '../op_codes.js';
 import type { DType, TypedArray } from '../../tensor/dtype.js';
 import { Layout, numel } from '../../tensor/layout.js';
-import type { NablaAddon } from './binding.js';
+import type { ConvArgs, NablaAddon, PoolArgs } from './binding.js';
 import { loadAddon } from './load.js';
 
 const MAX_DIMS = 8;
@@ -108,6 +109,104 @@ export class NativeBackend implements PartialBackend {
     this.addon.softmax(y, x as Float32Array, lx, axis, log);
     return y;
   }
+
+  /** A contiguous float32 version of (x, lx): itself when already contiguous, else a native copy. */
+  private contig(x: Float32Array, lx: Layout): [Float32Array, Layout] {
+    if (lx.isContiguous()) return [x, lx];
+    return [this.copy(x, lx, 'float32') as Float32Array, Layout.contiguous(lx.shape)];
+  }
+
+  // x (N,C,H,W), w (OC,C/G,KH,KW) -> (N,OC,OH,OW)
+  conv2d(x: TypedArray, lx: Layout, w: TypedArray, lw: Layout, p: Conv2dParams): TypedArray | undefined {
+    if (!isF32(x, w) || lx.shape.length !== 4 || lw.shape.length !== 4) return undefined;
+    const [N, , H, W] = lx.shape, [OC, , KH, KW] = lw.shape;
+    const OH = convOut(H, KH, p.strideH, p.padH, p.dilationH), OW = convOut(W, KW, p.strideW, p.padW, p.dilationW);
+    if (OH < 1 || OW < 1 || !groupsOk(lx.shape[1], lw.shape, p.groups)) return undefined;
+    const y = new Float32Array(N * OC * OH * OW);
+    const [xc, lxc] = this.contig(x as Float32Array, lx), [wc, lwc] = this.contig(w as Float32Array, lw);
+    this.addon.conv2d(y, xc, lxc, wc, lwc, convArgs(p));
+    return y;
+  }
+
+  // dy (N,OC,OH,OW), w -> dx (N,C,H,W)
+  conv2dBackwardInput(dy: TypedArray, ldy: Layout, w: TypedArray, lw: Layout, xShape: readonly number[], p: Conv2dParams): TypedArray | undefined {
+    if (!isF32(dy, w) || ldy.shape.length !== 4 || lw.shape.length !== 4 || xShape.length !== 4) return undefined;
+    if (!groupsOk(xShape[1], lw.shape, p.groups)) return undefined;
+    const dx = new Float32Array(numel(xShape));
+    const [dyc, ldyc] = this.contig(dy as Float32Array, ldy), [wc, lwc] = this.contig(w as Float32Array, lw);
+    this.addon.conv2dBackwardInput(dx, dyc, ldyc, wc, lwc, xShape, convArgs(p));
+    return dx;
+  }
+
+  // dy (N,OC,OH,OW), x (N,C,H,W) -> dw (OC,C/G,KH,KW)
+  conv2dBackwardWeight(dy: TypedArray, ldy: Layout, x: TypedArray, lx: Layout, wShape: readonly number[], p: Conv2dParams): TypedArray | undefined {
+    if (!isF32(dy, x) || ldy.shape.length !== 4 || lx.shape.length !== 4 || wShape.length !== 4) return undefined;
+    if (!groupsOk(lx.shape[1], wShape, p.groups)) return undefined;
+    const dw = new Float32Array(numel(wShape));
+    const [dyc, ldyc] = this.contig(dy as Float32Array, ldy), [xc, lxc] = this.contig(x as Float32Array, lx);
+    this.addon.conv2dBackwardWeight(dw, dyc, ldyc, xc, lxc, wShape, convArgs(p));
+    return dw;
+  }
+
+  // x (N,C,H,W) -> values, indices (N,C,OH,OW)
+  maxPool2d(x: TypedArray, lx: Layout, p: Pool2dParams): { values: TypedArray; indices: Int32Array } | undefined {
+    if (!isF32(x) || lx.shape.length !== 4 || !poolOk(p)) return undefined;
+    const [N, C, H, W] = lx.shape;
+    const OH = poolOut(H, p.kH, p.strideH, p.padH, p.dilationH, p.ceilMode), OW = poolOut(W, p.kW, p.strideW, p.padW, p.dilationW, p.ceilMode);
+    if (OH < 1 || OW < 1) return undefined;
+    const values = new Float32Array(N * C * OH * OW), indices = new Int32Array(values.length);
+    const [xc, lxc] = this.contig(x as Float32Array, lx);
+    this.addon.maxPool2d(values, indices, xc, lxc, poolArgs(p));
+    return { values, indices };
+  }
+
+  avgPool2d(x: TypedArray, lx: Layout, p: Pool2dParams, countIncludePad: boolean): TypedArray | undefined {
+    if (!isF32(x) || lx.shape.length !== 4 || !poolOk(p)) return undefined;
+    const [N, C, H, W] = lx.shape;
+    const OH = poolOut(H, p.kH, p.strideH, p.padH, 1, p.ceilMode), OW = poolOut(W, p.kW, p.strideW, p.padW, 1, p.ceilMode);
+    if (OH < 1 || OW < 1) return undefined;
+    const y = new Float32Array(N * C * OH * OW);
+    const [xc, lxc] = this.contig(x as Float32Array, lx);
+    this.addon.avgPool2d(y, xc, lxc, poolArgs(p), countIncludePad);
+    return y;
+  }
+
+  avgPool2dBackward(dy: TypedArray, ldy: Layout, xShape: readonly number[], p: Pool2dParams, countIncludePad: boolean): TypedArray | undefined {
+    if (!isF32(dy) || ldy.shape.length !== 4 || xShape.length !== 4 || !poolOk(p)) return undefined;
+    const dx = new Float32Array(numel(xShape));
+    const [dyc, ldyc] = this.contig(dy as Float32Array, ldy);
+    this.addon.avgPool2dBackward(dx, dyc, ldyc, xShape, poolArgs(p), countIncludePad);
+    return dx;
+  }
+}
+
+function convOut(n: number, k: number, s: number, p: number, d: number): number {
+  return Math.floor((n + 2 * p - d * (k - 1) - 1) / s) + 1;
+}
+
+/** Shapes the addon accepts; anything else goes to JS, which reports it. */
+function groupsOk(C: number, wShape: readonly number[], groups: number): boolean {
+  return groups >= 1 && wShape[1] * groups === C && wShape[0] % groups === 0;
+}
+
+function convArgs(p: Conv2dParams): ConvArgs {
+  return [p.strideH, p.strideW, p.padH, p.padW, p.dilationH, p.dilationW, p.groups];
+}
+
+/** The addon requires padding <= kernel/2 (PyTorch's rule); other pools go to JS. */
+function poolOk(p: Pool2dParams): boolean {
+  return 2 * p.padH <= p.kH && 2 * p.padW <= p.kW;
+}
+
+function poolOut(n: number, k: number, s: number, pad: number, dil: number, ceil: boolean): number {
+  const num = n + 2 * pad - dil * (k - 1) - 1;
+  let o = (ceil ? Math.ceil(num / s) : Math.floor(num / s)) + 1;
+  if (ceil && (o - 1) * s >= n + pad) o--;
+  return o;
+}
+
+function poolArgs(p: Pool2dParams): PoolArgs {
+  return [p.kH, p.kW, p.strideH, p.strideW, p.padH, p.padW, p.dilationH, p.dilationW, p.ceilMode ? 1 : 0];
 }
 
 export interface NativeLoad {
@@ -126,7 +225,3 @@ export function loadNativeBackend(): NativeLoad {
   }
 }
 
-// Compile-time check that every method matches the seam's signature.
-const _check: PartialBackend = {} as NativeBackend;
-void _check;
-export type { Conv2dParams, Kernels, Pool2dParams };

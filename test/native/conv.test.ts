@@ -1,0 +1,94 @@
+// Native conv2d (forward, backward input, backward weight) and pooling vs the JS backend: stride,
+// padding, dilation, groups, 1x1 fast path, non-contiguous inputs, ±1e4/0/NaN, odd sizes.
+import { test } from 'node:test';
+import type { Conv2dParams, Pool2dParams } from '../../src/backend/backend.js';
+import { Layout } from '../../src/tensor/layout.js';
+import { abs, assertClose, assertWithin, fill, input, js, native, rng, skip } from './helpers.js';
+
+interface Case { N: number; C: number; H: number; W: number; OC: number; K: [number, number]; p: Conv2dParams }
+const P = (s: number, pad: number, d: number, g: number, s2 = s, pad2 = pad): Conv2dParams =>
+  ({ strideH: s, strideW: s2, padH: pad, padW: pad2, dilationH: d, dilationW: d, groups: g });
+
+const CASES: Case[] = [
+  { N: 1, C: 1, H: 1, W: 1, OC: 1, K: [1, 1], p: P(1, 0, 1, 1) },
+  { N: 2, C: 3, H: 17, W: 13, OC: 5, K: [3, 3], p: P(1, 1, 1, 1) },
+  { N: 3, C: 4, H: 33, W: 17, OC: 6, K: [3, 5], p: P(2, 2, 1, 2, 1, 1) },
+  { N: 1, C: 6, H: 17, W: 17, OC: 6, K: [3, 3], p: P(1, 2, 2, 3) },
+  { N: 2, C: 8, H: 9, W: 11, OC: 4, K: [1, 1], p: P(1, 0, 1, 1) },   // pointwise: no im2col
+  { N: 2, C: 8, H: 9, W: 11, OC: 8, K: [1, 1], p: P(2, 0, 1, 4) },   // strided 1x1 goes through im2col
+  { N: 1, C: 2, H: 127, W: 3, OC: 3, K: [7, 3], p: P(3, 3, 1, 1, 1, 1) },
+  { N: 4, C: 16, H: 14, W: 14, OC: 32, K: [3, 3], p: P(1, 1, 1, 1) },
+];
+
+function checkConv(c: Case, specials: boolean, r: () => number): void {
+  const what = `conv N${c.N} C${c.C} ${c.H}x${c.W} OC${c.OC} k${c.K} ${JSON.stringify(c.p)} specials=${specials}`;
+  const X = input([c.N, c.C, c.H, c.W], specials ? 'transposed' : 'contiguous', r, (n) => fill(n, r, 1, specials));
+  const w = fill(c.OC * (c.C / c.p.groups) * c.K[0] * c.K[1], r, 1);
+  const lw = Layout.contiguous([c.OC, c.C / c.p.groups, c.K[0], c.K[1]]);
+  const y = native!.conv2d(X.data, X.layout, w, lw, c.p)!;
+  const want = js.conv2d(X.data, X.layout, w, lw, c.p);
+  const bound = js.conv2d(abs(X.data), X.layout, abs(w), lw, c.p).map((v) => 1e-5 * v + 1e-30);
+  assertWithin(y, want, bound, `${what} forward`);
+  const OH = Math.floor((c.H + 2 * c.p.padH - c.p.dilationH * (c.K[0] - 1) - 1) / c.p.strideH) + 1;
+  const OW = Math.floor((c.W + 2 * c.p.padW - c.p.dilationW * (c.K[1] - 1) - 1) / c.p.strideW) + 1;
+  const ly = Layout.contiguous([c.N, c.OC, OH, OW]);
+  const dy = fill(ly.numel, r, 1);
+  const xShape = [c.N, c.C, c.H, c.W];
+  const dx = native!.conv2dBackwardInput(dy, ly, w, lw, xShape, c.p)!;
+  const dxWant = js.conv2dBackwardInput(dy, ly, w, lw, xShape, c.p);
+  const dxBound = js.conv2dBackwardInput(abs(dy), ly, abs(w), lw, xShape, c.p).map((v) => 1e-5 * v + 1e-30);
+  assertWithin(dx, dxWant, dxBound, `${what} backward input`);
+  const dw = native!.conv2dBackwardWeight(dy, ly, X.data, X.layout, lw.shape, c.p)!;
+  const dwWant = js.conv2dBackwardWeight(dy, ly, X.data, X.layout, lw.shape, c.p);
+  const dwBound = js.conv2dBackwardWeight(abs(dy), ly, abs(X.data), X.layout, lw.shape, c.p).map((v) => 1e-5 * v + 1e-30);
+  assertWithin(dw, dwWant, dwBound, `${what} backward weight`);
+}
+
+test('conv2d forward and both backward passes: stride, padding, dilation, groups, 1x1', { skip }, () => {
+  const r = rng(30);
+  for (const c of CASES) checkConv(c, false, r);
+});
+
+test('conv2d: non-contiguous input with ±1e4/0/NaN', { skip }, () => {
+  const r = rng(31);
+  for (const c of CASES.slice(1, 4)) checkConv(c, true, r);
+});
+
+const PP = (k: number, s: number, pad: number, d: number, ceil: boolean): Pool2dParams =>
+  ({ kH: k, kW: k, strideH: s, strideW: s, padH: pad, padW: pad, dilationH: d, dilationW: d, ceilMode: ceil });
+
+const POOLS: Pool2dParams[] = [PP(1, 1, 0, 1, false), PP(2, 2, 0, 1, false), PP(3, 2, 1, 1, false), PP(3, 2, 1, 1, true),
+  PP(3, 1, 1, 2, false), PP(2, 3, 1, 1, true), { ...PP(3, 2, 1, 1, false), kW: 2, padW: 0, strideW: 1 }];
+
+test('maxPool2d, avgPool2d (both countIncludePad) and avgPool2d backward, sizes 1..33, ±1e4/0/NaN', { skip }, () => {
+  const r = rng(32);
+  for (const p of POOLS) for (const [H, W] of [[1, 1], [3, 3], [17, 5], [33, 17]]) for (const kind of ['contiguous', 'offset', 'transposed'] as const) {
+    const X = input([2, 3, H, W], kind, r, (n) => fill(n, r, 4, true));
+    const what = `pool ${JSON.stringify(p)} ${H}x${W} ${kind}`;
+    const [MH, MW] = outHW(H, W, p, p.dilationH);
+    if (MH < 1 || MW < 1) continue; // no output: the op layer rejects these shapes before any kernel
+    const want = js.maxPool2d(X.data, X.layout, p);
+    const got = native!.maxPool2d(X.data, X.layout, p)!;
+    assertClose(got.values, want.values, 0, 0, `${what} max values`);
+    assertClose(got.indices, want.indices, 0, 0, `${what} max indices`);
+    for (const cip of [false, true]) {
+      const a = native!.avgPool2d(X.data, X.layout, p, cip)!;
+      const aw = js.avgPool2d(X.data, X.layout, p, cip);
+      assertClose(a, aw, 1e-6, 1e-6, `${what} avg cip=${cip}`);
+      const [OH, OW] = outHW(H, W, p, 1);
+      const dy = fill(aw.length, r, 1), ldy = Layout.contiguous([2, 3, OH, OW]);
+      assertClose(native!.avgPool2dBackward(dy, ldy, [2, 3, H, W], p, cip)!, js.avgPool2dBackward(dy, ldy, [2, 3, H, W], p, cip), 1e-6, 1e-6, `${what} avg backward cip=${cip}`);
+    }
+  }
+});
+
+// PyTorch's pooling output size (avg pooling ignores dilation).
+function outHW(H: number, W: number, p: Pool2dParams, dil: number): [number, number] {
+  const f = (n: number, k: number, s: number, pad: number, ceil: boolean) => {
+    const num = n + 2 * pad - dil * (k - 1) - 1;
+    let o = (ceil ? Math.ceil(num / s) : Math.floor(num / s)) + 1;
+    if (ceil && (o - 1) * s >= n + pad) o--;
+    return o;
+  };
+  return [f(H, p.kH, p.strideH, p.padH, p.ceilMode), f(W, p.kW, p.strideW, p.padW, p.ceilMode)];
+}
