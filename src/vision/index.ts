@@ -3,3 +3,4 @@ export { Image, decodeImage, readImage, encodePng, type ImageMode } from './imag
 export * as transforms from './transforms.js';
 export { ImageFolder, IMG_EXTENSIONS, type ImageFolderOptions } from './image_folder.js';
 export { IMAGENET_CLASSES } from './imagenet_classes.js';
+export * as models from './models/index.js';

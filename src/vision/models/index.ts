@@ -1,0 +1,4 @@
+// Vision models: torchvision ResNets, CIFAR ResNets (option A) and the small MNIST networks.
+export { ResNet, BasicBlock, Bottleneck, resnet18, resnet34, resnet50, resnet101, resnet152, type ResNetOptions } from './resnet.js';
+export { CifarResNet, CIFAR10_CLASSES, cifarResnet20, cifarResnet32, cifarResnet44, cifarResnet56, cifarResnet110 } from './cifar_resnet.js';
+export { MnistMLP, SimpleConvNet, DeepConvNet } from './mnist_nets.js';

@@ -1,0 +1,65 @@
+#!/usr/bin/python3
+"""ResNet-18 golden: a torchvision resnet18 with random weights and random BatchNorm statistics,
+saved with torch.save (zip format), plus eval-mode logits and train-mode gradients for a fixed input.
+Run with Debian's python3 (python3-torch 1.13, python3-torchvision 0.14):
+    /usr/bin/python3 tools/golden/resnet18.py
+To keep the file small, every tensor of the state dict is an overlapping strided view
+(`as_strided`) into one of two shared random storages of 2^16 floats; torch.save then writes just
+those storages, and loading must honour storage sharing, offsets and strides."""
+import os, json, struct
+import torch, torchvision
+
+torch.manual_seed(0)
+out_dir = os.path.join(os.path.dirname(__file__), '..', '..', 'test', 'golden')
+model = torchvision.models.resnet18()
+S = 1 << 16
+base = torch.randn(S) * 0.05               # weights and biases
+pos = torch.rand(S) * 0.9 + 0.3            # BN running_var and BN weight (positive)
+primes = [61, 59, 53, 47, 43, 41, 37, 31]
+
+sd = {}
+for i, (k, v) in enumerate(model.state_dict().items()):
+    if k.endswith('num_batches_tracked'):
+        sd[k] = torch.tensor(i, dtype=torch.long)
+        continue
+    is_bn_scale = k.endswith('running_var') or ('bn' in k and k.endswith('weight')) or ('downsample.1.weight' in k)
+    src = pos if is_bn_scale else base
+    shape = list(v.shape)
+    strides = [primes[(i + d) % len(primes)] if d < len(shape) - 1 else 1 for d in range(len(shape))]
+    extent = sum((n - 1) * s for n, s in zip(shape, strides)) + 1
+    off = (i * 997) % max(1, S - extent)
+    sd[k] = src.as_strided(shape, strides, off)
+model.load_state_dict(sd)
+torch.save(sd, os.path.join(out_dir, 'resnet18_strided.pth'))
+
+g = torch.Generator().manual_seed(1)
+x = torch.randn(2, 3, 64, 64, generator=g)
+r = torch.randn(2, 1000, generator=g)
+model.eval()
+with torch.no_grad():
+    logits_eval = model(x)
+model.train()
+out = model(x)
+(out * r).sum().backward()
+names = ['conv1.weight', 'bn1.weight', 'layer1.0.conv1.weight', 'layer4.1.bn2.bias', 'fc.bias']
+tensors = {'x': x, 'r': r, 'logits_eval': logits_eval, 'logits_train': out.detach()}
+params = dict(model.named_parameters())
+for n in names:
+    tensors['grad.' + n] = params[n].grad
+# BN running stats after one train-mode forward (momentum 0.1)
+tensors['after.bn1.running_mean'] = model.bn1.running_mean
+tensors['after.bn1.running_var'] = model.bn1.running_var
+
+def write_safetensors(path, ts):
+    header, data, off = {}, b'', 0
+    for k, t in ts.items():
+        b = t.detach().contiguous().float().numpy().tobytes()
+        header[k] = {'dtype': 'F32', 'shape': list(t.shape), 'data_offsets': [off, off + len(b)]}
+        data += b; off += len(b)
+    h = json.dumps(header).encode()
+    h += b' ' * ((8 - len(h) % 8) % 8)
+    with open(path, 'wb') as f:
+        f.write(struct.pack('<Q', len(h))); f.write(h); f.write(data)
+
+write_safetensors(os.path.join(out_dir, 'resnet18_expected.safetensors'), tensors)
+print('logits_eval[0,:4]', logits_eval[0, :4].tolist())
