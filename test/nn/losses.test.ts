@@ -3,7 +3,7 @@
 // stability at extreme logits; clear errors.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import * as nb from '../../src/index.js';
+import * as nb from '../optim/core.js';
 import * as F from '../../src/nn/functional/index.js';
 import { gradcheck } from '../../src/autograd/gradcheck.js';
 import type { Tensor } from '../../src/tensor/tensor.js';

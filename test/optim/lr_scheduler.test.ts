@@ -2,7 +2,7 @@
 // (test/golden/sched.json from tools/golden/optim_losses.py), stateDict resume, errors.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import * as nb from '../../src/index.js';
+import * as nb from '../optim/core.js';
 import { SGD, Adam, lrScheduler, type Optimizer } from '../../src/optim/index.js';
 import { assertClose } from '../helpers/assert.js';
 import { loadGoldenJson } from './golden_util.js';

@@ -3,7 +3,7 @@
 // lazy state, stateDict resume, param groups, zeroGrad, version bumps, and clipGrad utilities.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import * as nb from '../../src/index.js';
+import * as nb from '../optim/core.js';
 import { SGD, Adam, AdamW, RMSprop, Adagrad, type Optimizer, type ParamsInput } from '../../src/optim/index.js';
 import { clipGradNorm_, clipGradValue_ } from '../../src/nn/utils/index.js';
 import type { Tensor } from '../../src/tensor/tensor.js';

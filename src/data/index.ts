@@ -1,0 +1,9 @@
+// nb.data: datasets, data loading and file readers (torch.utils.data). Ready-made datasets are
+// in nb.datasets (./datasets.ts).
+
+export { Dataset, TensorDataset, Subset, ConcatDataset, randomSplit } from './dataset.js';
+export { DataLoader, defaultCollate, type DataLoaderOptions, type CollateFn } from './dataloader.js';
+export { readIdx, parseIdx, type IdxArray, type IdxData } from './idx.js';
+export { CharDataset } from './text_dataset.js';
+export { parseCsv, readCsv, CsvTable, type CsvOptions } from './csv.js';
+export { ImageClassificationDataset } from './datasets.js';
