@@ -120,7 +120,8 @@ function triangle(x: Tensor, diagonal: number, lower: boolean, op: string): Tens
   const R = x.shape[x.ndim - 2], C = x.shape[x.ndim - 1];
   const m = new Uint8Array(R * C);
   for (let i = 0; i < R; i++) for (let j = 0; j < C; j++) m[i * C + j] = (lower ? j - i <= diagonal : j - i >= diagonal) ? 1 : 0;
-  return where(wrap(m, [R, C], 'bool'), x, 0);
+  // the zero is x's dtype, so bool and int32 inputs keep their dtype
+  return where(wrap(m, [R, C], 'bool'), x, asTensor(0, x.dtype));
 }
 
 export const tril = (x: Tensor, diagonal = 0) => triangle(x, diagonal, true, 'tril');
