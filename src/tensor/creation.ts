@@ -135,7 +135,8 @@ export function linspace(start: number, end: number, steps: number, opts: Create
   const data = allocate(dtype, steps);
   const step = steps > 1 ? (end - start) / (steps - 1) : 0;
   // PyTorch fills the second half from the end, so the last value is exactly `end`.
-  const half = Math.floor(steps / 2);
+  // (one step gives [start], as torch.linspace does)
+  const half = steps === 1 ? 1 : Math.floor(steps / 2);
   for (let i = 0; i < steps; i++) data[i] = i < half ? start + step * i : end - step * (steps - 1 - i);
   return finish(new Tensor(new Storage(data), Layout.contiguous([steps]), dtype), opts);
 }
