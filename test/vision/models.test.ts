@@ -92,3 +92,22 @@ for (const [name, make, published] of NETS) {
     assert.equal(correct, published);
   });
 }
+
+test('classify: torchvision recipe and top-5 equal PyTorch; CLI prints JSON', async () => {
+  const want = JSON.parse(readFileSync(golden('resnet18_classify.json'), 'utf8'));
+  const { model, labels } = await nb.vision.loadClassifier('resnet18', golden('resnet18_strided.pth'));
+  const [preds] = nb.vision.classifyImages(model, labels, [golden(want.image)], { top: 5 });
+  assert.deepEqual(preds.map((p) => p.index), want.top5);
+  assertClose(preds.map((p) => p.probability), want.probs, { rtol: 1e-3, atol: 1e-5 });
+  assert.equal(preds[0].label, nb.vision.IMAGENET_CLASSES[want.top5[0]]);
+  const { classifyCommand } = await import('../../src/cli/classify.js');
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (s: string) => lines.push(s);
+  try {
+    assert.equal(await classifyCommand([golden(want.image), '--weights', golden('resnet18_strided.pth'), '--top', '3', '--json']), 0);
+  } finally { console.log = log; }
+  const out = JSON.parse(lines.join('\n'));
+  assert.deepEqual(out[0].predictions.map((p: { index: number }) => p.index), want.top5.slice(0, 3));
+  await assert.rejects(nb.vision.loadClassifier('vgg11', golden('resnet18_strided.pth')), /unknown architecture 'vgg11'/);
+});

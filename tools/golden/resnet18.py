@@ -4,7 +4,7 @@ saved with torch.save (zip format), plus eval-mode logits and train-mode gradien
 Run with Debian's python3 (python3-torch 1.13, python3-torchvision 0.14):
     /usr/bin/python3 tools/golden/resnet18.py
 To keep the file small, every tensor of the state dict is an overlapping strided view
-(`as_strided`) into one of two shared random storages of 2^16 floats; torch.save then writes just
+(`as_strided`) into one of three shared random storages of 2^16 floats; torch.save then writes just
 those storages, and loading must honour storage sharing, offsets and strides."""
 import os, json, struct
 import torch, torchvision
@@ -15,6 +15,7 @@ model = torchvision.models.resnet18()
 S = 1 << 16
 base = torch.randn(S) * 0.05               # weights and biases
 pos = torch.rand(S) * 0.9 + 0.3            # BN running_var and BN weight (positive)
+small = torch.randn(S) * 0.002             # fc: keeps logits moderate, so top-5 probabilities are informative
 primes = [61, 59, 53, 47, 43, 41, 37, 31]
 
 sd = {}
@@ -23,7 +24,7 @@ for i, (k, v) in enumerate(model.state_dict().items()):
         sd[k] = torch.tensor(i, dtype=torch.long)
         continue
     is_bn_scale = k.endswith('running_var') or ('bn' in k and k.endswith('weight')) or ('downsample.1.weight' in k)
-    src = pos if is_bn_scale else base
+    src = pos if is_bn_scale else small if k.startswith('fc.') else base
     shape = list(v.shape)
     strides = [primes[(i + d) % len(primes)] if d < len(shape) - 1 else 1 for d in range(len(shape))]
     extent = sum((n - 1) * s for n, s in zip(shape, strides)) + 1
@@ -63,3 +64,17 @@ def write_safetensors(path, ts):
 
 write_safetensors(os.path.join(out_dir, 'resnet18_expected.safetensors'), tensors)
 print('logits_eval[0,:4]', logits_eval[0, :4].tolist())
+
+# The classify recipe on a committed PNG (tools/golden/vision_transforms.py wrote it): top-5 classes.
+from PIL import Image
+import torchvision.transforms as T
+tf = T.Compose([T.Resize(256), T.CenterCrop(224), T.ToTensor(), T.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
+img = tf(Image.open(os.path.join(out_dir, 'vision', 'rgb.png')).convert('RGB')).unsqueeze(0)
+model.load_state_dict(sd)  # undo the running-stat updates of the train-mode pass above
+model.eval()
+with torch.no_grad():
+    p = model(img).softmax(1)
+top = p.topk(5, 1)
+with open(os.path.join(out_dir, 'resnet18_classify.json'), 'w') as f:
+    json.dump({'image': 'vision/rgb.png', 'top5': top.indices[0].tolist(), 'probs': top.values[0].tolist()}, f)
+print('top5', top.indices[0].tolist())
