@@ -56,7 +56,8 @@ void nb_set_isa(int isa);           /* caps the dispatch (tests, benchmarks); cl
 int nb_active_isa(void);
 
 typedef void (*nb_task_fn)(void *ctx, int tid, int nthreads);
-void nb_parallel(nb_task_fn fn, void *ctx, int nthreads); /* runs fn on nthreads (caller is tid 0) */
+/* Runs fn(ctx, t, ntasks) for every task t in [0, ntasks) over the pool; the caller works too. */
+void nb_parallel(nb_task_fn fn, void *ctx, int ntasks);
 int nb_num_threads(void);
 void nb_set_num_threads(int n);     /* 1..NB_MAX_THREADS; default NABLA_NUM_THREADS or all cores */
 #define NB_MAX_THREADS 64

@@ -69,7 +69,7 @@ static void pfor_task(void *p, int tid, int nt) {
 void nb_parallel_for(int64_t n, double cost, nb_range_fn fn, void *ctx) {
   int nt = nb_num_threads();
   double work = (double)n * cost;
-  if (work < 65536.0) nt = 1;
+  if (work < 262144.0) nt = 1;
   if (nt > n) nt = (int)n;
   if (nt <= 1) { if (n > 0) fn(ctx, 0, n); return; }
   pfor f = { fn, ctx, n };

@@ -1,50 +1,69 @@
-// A persistent pthread pool. nb_parallel(fn, ctx, n) runs fn(ctx, tid, n) for tid 0..n-1 with the
-// caller as tid 0 and returns when all are done. Workers spin briefly after each job (small kernels
+// A persistent pthread pool. nb_parallel(fn, ctx, n) runs fn(ctx, t, n) for the n tasks t = 0..n-1
+// and returns when all are done. The caller takes tasks too, and tasks are claimed from a shared
+// counter, so a worker that is slow to wake (an oversubscribed machine) never stalls a call: the
+// caller simply runs the remaining tasks itself. Workers spin briefly after each job (small kernels
 // come in bursts), then sleep on a condition variable. Nested or concurrent calls run serially.
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
 #include "../include/nabla.h"
 
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;   /* guards workers' sleep */
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;      /* guards workers' sleep */
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static pthread_mutex_t call_mu = PTHREAD_MUTEX_INITIALIZER; /* one nb_parallel at a time */
-static atomic_llong gen; /* (generation << 8) | job thread count, read atomically together */
-static atomic_int pending;
+static atomic_uint_fast64_t next;  /* (job id << 32) | next task index: a stale worker cannot claim */
+static atomic_long pending;        /* tasks of the current job not finished yet */
+static atomic_uint job_id;         /* bumped per job; workers wake on a change */
 static nb_task_fn job_fn;
 static void *job_ctx;
-static int n_workers;      /* pool threads started (tids 1..n_workers) */
+static long job_n;
+static int n_workers;
 static int want_threads = -1;
 static _Thread_local int in_task;
 
-#define SPIN_ITERS 200000
+#define SPIN_ITERS 100000
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__)
+  __builtin_ia32_pause();
+#endif
+}
+
+/* Claims and runs tasks of job `id` until none are left. */
+static void run_tasks(unsigned id) {
+  for (;;) {
+    uint_fast64_t v = atomic_load_explicit(&next, memory_order_acquire);
+    for (;;) {
+      if ((unsigned)(v >> 32) != id || (long)(v & 0xffffffffu) >= job_n) return;
+      if (atomic_compare_exchange_weak_explicit(&next, &v, v + 1, memory_order_acq_rel, memory_order_acquire)) break;
+    }
+    /* holding a task keeps the job (fn, ctx, n) alive: the caller waits for pending == 0 */
+    job_fn(job_ctx, (int)(v & 0xffffffffu), (int)job_n);
+    atomic_fetch_sub_explicit(&pending, 1, memory_order_acq_rel);
+  }
+}
 
 static void *worker(void *arg) {
-  int id = (int)(intptr_t)arg;
-  long long seen = 0;
+  (void)arg;
+  unsigned seen = atomic_load(&job_id);
   in_task = 1;
   for (;;) {
-    long long g = atomic_load_explicit(&gen, memory_order_acquire);
-    for (int i = 0; g == seen && i < SPIN_ITERS; i++) {
-#if defined(__x86_64__)
-      __builtin_ia32_pause();
-#endif
-      g = atomic_load_explicit(&gen, memory_order_acquire);
+    unsigned id = atomic_load_explicit(&job_id, memory_order_acquire);
+    for (int i = 0; id == seen && i < SPIN_ITERS; i++) {
+      cpu_relax();
+      id = atomic_load_explicit(&job_id, memory_order_acquire);
     }
-    if (g == seen) {
+    if (id == seen) {
       pthread_mutex_lock(&mu);
-      while ((g = atomic_load_explicit(&gen, memory_order_acquire)) == seen) pthread_cond_wait(&cv, &mu);
+      while ((id = atomic_load_explicit(&job_id, memory_order_acquire)) == seen) pthread_cond_wait(&cv, &mu);
       pthread_mutex_unlock(&mu);
     }
-    seen = g;
-    int n = (int)(g & 0xff);
-    if (id < n) {
-      job_fn(job_ctx, id, n);
-      atomic_fetch_sub_explicit(&pending, 1, memory_order_acq_rel);
-    }
+    seen = id;
+    run_tasks(id);
   }
   return NULL;
 }
@@ -78,7 +97,7 @@ static void ensure_workers(int n) {
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    int ok = pthread_create(&t, &attr, worker, (void *)(intptr_t)(n_workers + 1)) == 0;
+    int ok = pthread_create(&t, &attr, worker, NULL) == 0;
     pthread_attr_destroy(&attr);
     if (!ok) break;
     n_workers++;
@@ -86,27 +105,23 @@ static void ensure_workers(int n) {
 }
 
 void nb_parallel(nb_task_fn fn, void *ctx, int n) {
-  if (n > nb_num_threads()) n = nb_num_threads();
-  if (n <= 1 || in_task || pthread_mutex_trylock(&call_mu) != 0) {
-    for (int t = 0; t < (n < 1 ? 1 : n); t++) fn(ctx, t, n < 1 ? 1 : n);
+  if (n < 1) return;
+  if (n == 1 || nb_num_threads() == 1 || in_task || pthread_mutex_trylock(&call_mu) != 0) {
+    for (int t = 0; t < n; t++) fn(ctx, t, n);
     return;
   }
-  ensure_workers(n);
-  if (n > n_workers + 1) n = n_workers + 1;
-  job_fn = fn; job_ctx = ctx;
-  atomic_store_explicit(&pending, n - 1, memory_order_release);
+  ensure_workers(nb_num_threads());
+  unsigned id = atomic_load(&job_id) + 1;
+  job_fn = fn; job_ctx = ctx; job_n = n;
+  atomic_store_explicit(&pending, n, memory_order_relaxed);
+  atomic_store_explicit(&next, (uint_fast64_t)id << 32, memory_order_release);
   pthread_mutex_lock(&mu);
-  long long g = atomic_load_explicit(&gen, memory_order_relaxed);
-  atomic_store_explicit(&gen, ((g >> 8) + 1) << 8 | n, memory_order_release);
+  atomic_store_explicit(&job_id, id, memory_order_release);
   pthread_cond_broadcast(&cv);
   pthread_mutex_unlock(&mu);
   in_task = 1;
-  fn(ctx, 0, n);
+  run_tasks(id);
   in_task = 0;
-  while (atomic_load_explicit(&pending, memory_order_acquire) > 0) {
-#if defined(__x86_64__)
-    __builtin_ia32_pause();
-#endif
-  }
+  while (atomic_load_explicit(&pending, memory_order_acquire) > 0) cpu_relax();
   pthread_mutex_unlock(&call_mu);
 }
