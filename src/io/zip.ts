@@ -3,6 +3,7 @@
 // directory, then each member's local header; stored members are read by position through a
 // SliceSource, deflated ones are inflated with a size bound. Writer: stored or deflated members,
 // optional data alignment (torch aligns every record to 64 bytes), zip64 when needed.
+import * as zlib from 'node:zlib';
 import { inflateRawSync, deflateRawSync } from 'node:zlib';
 import { BufferSource, CheckpointError, SliceSource, u16, u32, u64, type ByteSource } from './source.js';
 
@@ -148,7 +149,15 @@ const CRC_TABLE = (() => {
   return t;
 })();
 
+// NOTE: zlib.crc32 (Node >= 20.15) is several times faster than the table loop on large records.
+const nativeCrc = (zlib as { crc32?: (d: Uint8Array, v?: number) => number }).crc32;
+
 export function crc32(data: Uint8Array, crc = 0): number {
+  if (nativeCrc) return nativeCrc(data, crc) >>> 0;
+  return crc32Table(data, crc);
+}
+
+export function crc32Table(data: Uint8Array, crc = 0): number {
   let c = ~crc;
   for (let i = 0; i < data.length; i++) c = CRC_TABLE[(c ^ data[i]) & 0xff] ^ (c >>> 8);
   return ~c >>> 0;

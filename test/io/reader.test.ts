@@ -65,3 +65,11 @@ test('load() recognises formats by content when the extension is unknown', async
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('crc32: zlib and the table fallback agree, also when continued', async () => {
+  const { crc32Table } = await import('../../src/io/zip.js');
+  const b = Uint8Array.from({ length: 100_000 }, (_, i) => (i * 7919) & 0xff);
+  assert.equal(io.crc32(new TextEncoder().encode('123456789')), 0xcbf43926);
+  assert.equal(crc32Table(b), io.crc32(b));
+  assert.equal(crc32Table(b.subarray(777), crc32Table(b.subarray(0, 777))), io.crc32(b));
+});
