@@ -6,6 +6,7 @@ import { expandLayout, fmtShape } from '../tensor/layout.js';
 import { Tensor, type TensorLike } from '../tensor/tensor.js';
 import { defaultGenerator } from '../tensor/random.js';
 import { asTensor, be } from './util.js';
+import { clone } from './unary.js';
 
 function checkWritable(x: Tensor, op: string): void {
   if (isGradEnabled() && x.requiresGrad && x.isLeaf) {
@@ -16,9 +17,16 @@ function checkWritable(x: Tensor, op: string): void {
   }
 }
 
-/** Writes `result` (same shape, computed out of place) into x and takes over its graph node. */
-export function inplace<T extends Tensor>(x: T, op: string, result: Tensor): T {
+/**
+ * Computes `compute(self)` out of place, writes it into x (same shape) and gives x its graph node.
+ * NOTE: when the op is recorded, it runs on a clone of x, so that what its backward saved is not
+ * what this write overwrites (PyTorch keeps `original_self` the same way): y.mul_(3) stays
+ * differentiable. Under noGrad (optimisers) nothing is copied.
+ */
+export function inplace<T extends Tensor>(x: T, op: string, compute: (self: Tensor) => Tensor, other?: TensorLike): T {
   checkWritable(x, op);
+  const recorded = isGradEnabled() && (x.requiresGrad || (other instanceof Tensor && other.requiresGrad));
+  const result = compute(recorded ? clone(x) : x);
   if (result.shape.length !== x.shape.length || result.shape.some((d, i) => d !== x.shape[i])) {
     throw new Error(`${op}: output with shape ${fmtShape(x.shape)} doesn't match the broadcast shape ${fmtShape(result.shape)}`);
   }

@@ -239,15 +239,15 @@ export class Tensor {
   index(...idx: I.IndexItem[]): Tensor { return I.index(this, idx); }
 
   // ---- in place (each bumps the storage version) ----
-  add_(o: TensorLike, alpha?: number): this { return IP.inplace(this, 'add_', B.add(this, o, alpha)); }
-  sub_(o: TensorLike, alpha?: number): this { return IP.inplace(this, 'sub_', B.sub(this, o, alpha)); }
-  mul_(o: TensorLike): this { return IP.inplace(this, 'mul_', B.mul(this, o)); }
-  div_(o: TensorLike): this { return IP.inplace(this, 'div_', B.div(this, o)); }
-  clamp_(min?: number | null, max?: number | null): this { return IP.inplace(this, 'clamp_', U.clamp(this, min, max)); }
+  add_(o: TensorLike, alpha?: number): this { return IP.inplace(this, 'add_', (s) => B.add(s, o, alpha), o); }
+  sub_(o: TensorLike, alpha?: number): this { return IP.inplace(this, 'sub_', (s) => B.sub(s, o, alpha), o); }
+  mul_(o: TensorLike): this { return IP.inplace(this, 'mul_', (s) => B.mul(s, o), o); }
+  div_(o: TensorLike): this { return IP.inplace(this, 'div_', (s) => B.div(s, o), o); }
+  clamp_(min?: number | null, max?: number | null): this { return IP.inplace(this, 'clamp_', (s) => U.clamp(s, min, max)); }
   copy_(src: TensorLike): this { return IP.copy_(this, src); }
   fill_(value: number): this { return IP.fill_(this, value); }
   zero_(): this { return IP.fill_(this, 0); }
   uniform_(low = 0, high = 1): this { return IP.uniform_(this, low, high); }
   normal_(mean = 0, std = 1): this { return IP.normal_(this, mean, std); }
-  maskedFill_(mask: Tensor, value: number): this { return IP.inplace(this, 'maskedFill_', I.maskedFill(this, mask, value)); }
+  maskedFill_(mask: Tensor, value: number): this { return IP.inplace(this, 'maskedFill_', (s) => I.maskedFill(s, mask, value)); }
 }

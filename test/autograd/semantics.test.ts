@@ -296,6 +296,24 @@ describe('errors name the op and the shapes or dtypes', () => {
     assert.deepEqual(arr(x.grad), [3, 3]);
   });
 
+  test('in-place ops that save self (mul_, div_, clamp_, maskedFill_) on non-leaves stay differentiable', () => {
+    const x = leaf([0.5, -1.5, 2]), w = leaf([3, -0.5, 1.5]);
+    nb.autograd.gradcheck((a, b) => {
+      const y = a.mul(1);
+      y.mul_(b);
+      y.div_(b.add(4));
+      y.sub_(a, 0.5);
+      y.clamp_(-0.3, null);
+      y.maskedFill_(nb.tensor([false, false, true]), 0.25);
+      return y;
+    }, [x, w]);
+    const c = nb.tensor([1, 2], { dtype: 'float64' });     // no grad of its own
+    c.mul_(w.narrow(0, 0, 2));
+    assert.equal(c.requiresGrad, true);
+    c.sum().backward();
+    assert.deepEqual(arr(w.grad), [1, 2, 0]);
+  });
+
   test('shape, dtype and index errors', () => {
     const a = nb.zeros([2, 3]), b = nb.zeros([4]);
     assert.throws(() => a.add(b), /add: shapes \[2, 3\] and \[4\] cannot be broadcast together/);
