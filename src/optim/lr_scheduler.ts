@@ -480,5 +480,9 @@ export class ReduceLROnPlateau {
 
   getLastLr(): number[] { return [...this.lastLr]; }
   stateDict(): SchedulerStateDict { return copyState(this, ['optimizer']); }
-  loadStateDict(sd: SchedulerStateDict): void { Object.assign(this, structuredClone(sd)); }
+  loadStateDict(sd: SchedulerStateDict): void {
+    Object.assign(this, structuredClone(sd));
+    // NOTE: JSON turns the initial best (±Infinity) into null; restore it.
+    if (this.best === null) this.best = this.modeWorse;
+  }
 }

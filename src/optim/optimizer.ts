@@ -77,8 +77,11 @@ export abstract class Optimizer<G extends object = Record<string, unknown>> {
     for (const g of this.paramGroups) {
       for (const p of g.params) {
         if (p.grad === null) continue;
-        if (setToNone) p.grad = null;
-        else p.grad = zerosLike(p.grad);
+        if (setToNone) { p.grad = null; continue; }
+        // as PyTorch: cut the gradient from any graph (createGraph), then zero it in place
+        const g = p.grad.detach();
+        noGrad(() => g.zero_());
+        p.grad = g;
       }
     }
   }

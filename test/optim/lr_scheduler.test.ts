@@ -127,6 +127,13 @@ describe('LR schedulers: behaviour and errors', () => {
     assertClose(s.getLastLr(), [0.2, 0.5], TOL);
     assert.throws(() => new LambdaLR(o, [() => 1]), /expected 2 lr_lambdas, but got 1/);
   });
+  it('ReduceLROnPlateau state survives JSON before its first step (best = Infinity)', () => {
+    const a = new ReduceLROnPlateau(opt(), { patience: 0 });
+    const b = new ReduceLROnPlateau(opt(), { patience: 0 });
+    b.loadStateDict(JSON.parse(JSON.stringify(a.stateDict())) as Record<string, unknown>);
+    b.step(5); b.step(4);
+    assertClose(b.getLastLr(), [0.1], TOL);
+  });
   it('ReduceLROnPlateau accepts a one-element tensor metric', () => {
     const o = opt();
     const s = new ReduceLROnPlateau(o, { patience: 0 });
