@@ -1,0 +1,20 @@
+// Activation: applies a named activation elementwise (softmax over the last axis). x (*) -> (*)
+
+import type { Tensor } from '../../tensor/tensor.js';
+import { activationName, getActivation, type ActivationFn, type ActivationIdentifier } from '../activations.js';
+import { Layer, type LayerArgs, type SymShape } from '../layer.js';
+
+export interface ActivationArgs extends LayerArgs { activation: ActivationIdentifier }
+
+export class Activation extends Layer {
+  readonly className = 'Activation';
+  private readonly fn: ActivationFn;
+  constructor(readonly args: ActivationArgs) {
+    super(args, 'activation');
+    this.fn = getActivation(args?.activation, this.name);
+  }
+  computeOutputShape(s: SymShape): SymShape { return s; }
+  protected override checkedAxes(): number[] { return []; }
+  forward(x: Tensor): Tensor { return this.fn(x); }
+  override getConfig(): Record<string, unknown> { return { ...super.getConfig(), activation: activationName(this.args.activation) }; }
+}

@@ -1,0 +1,370 @@
+// The loops behind Model.fit / evaluate / predict.
+// One training step: forward in training mode, loss = sum_k lossWeight_k * mean_i(w_i * loss_k(y_i, pred_i)),
+// backward, optimizer.step(); then host-side metric updates. Logs per epoch: loss, each metric,
+// and val_* of each when there is validation data. A non-finite loss stops training with a message
+// naming the epoch and the batch (as TerminateOnNaN, but always on).
+// Glossary: N samples, B batch size, K outputs.
+
+import { noGrad } from '../autograd/grad_mode.js';
+import { fromTypedArray } from '../tensor/creation.js';
+import { defaultGenerator } from '../tensor/random.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { cat } from '../ops/movement.js';
+import { CallbackList, History, type CallbackLike, type Logs } from './callbacks.js';
+import {
+  checkSameLength, isBatchSource, iterate, sliceRows, sourceLength, standardize, take, toTensor, unpackBatch,
+  type BatchSource, type Data,
+} from './data_adapter.js';
+import { reduceLoss } from './losses.js';
+import { Mean } from './metrics.js';
+import { Progbar, type Clock, type ProgressStream } from './progbar.js';
+import type { Compiled, Model } from './model.js';
+
+export interface FitOptions {
+  batchSize?: number;
+  epochs?: number;
+  verbose?: 0 | 1 | 2;
+  callbacks?: CallbackLike[];
+  /** Fraction of the data (its last samples, taken before shuffling) held out for validation. */
+  validationSplit?: number;
+  /** [x, y], [x, y, sampleWeight], or a DataLoader / iterable of batches. */
+  validationData?: readonly [Data, Data] | readonly [Data, Data, Data] | BatchSource;
+  /** Shuffle the training samples each epoch (default true), with nabla's seeded generator. */
+  shuffle?: boolean;
+  /** Weight of each class in the loss: {0: 1, 1: 5}. */
+  classWeight?: Record<number, number>;
+  sampleWeight?: Data;
+  /** Epoch to start at (for resuming): epochs run from initialEpoch to epochs - 1. */
+  initialEpoch?: number;
+  /** Batches per epoch for a loader (default: all it yields). */
+  stepsPerEpoch?: number;
+  validationSteps?: number;
+  /** Where progress goes (default process.stdout), and its clock (tests inject a fake one). */
+  stream?: ProgressStream;
+  clock?: Clock;
+}
+
+export interface EvaluateOptions {
+  batchSize?: number;
+  verbose?: 0 | 1 | 2;
+  sampleWeight?: Data;
+  callbacks?: CallbackLike[];
+  returnDict?: boolean;
+  steps?: number;
+  stream?: ProgressStream;
+  clock?: Clock;
+}
+
+export interface PredictOptions {
+  batchSize?: number;
+}
+
+type Batchy = { xs: Tensor[]; ys: Tensor[]; sw?: Tensor };
+
+const FIT = 'fit';
+
+function isOptions(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v) && !('shape' in (v as object)) &&
+    Object.keys(v as object).every((k) => ['batchSize', 'epochs', 'verbose', 'callbacks', 'validationSplit', 'validationData', 'shuffle', 'classWeight',
+      'sampleWeight', 'initialEpoch', 'stepsPerEpoch', 'validationSteps', 'stream', 'clock', 'returnDict', 'steps'].includes(k));
+}
+
+function checkBatchSize(b: number | undefined, op: string): number {
+  const v = b ?? 32;
+  if (!Number.isInteger(v) || v <= 0) throw new Error(`${op}: batchSize must be a positive integer, got ${JSON.stringify(b)}`);
+  return v;
+}
+
+/** Arrays of x/y as tensors, checked for length and against the model's inputs. */
+function arrays(model: Model, x: Data, y: Data | undefined, sw: Data | undefined, op: string): Batchy {
+  if (!model.inputs.length) {
+    // a Sequential model without inputShape learns it here
+    const probe = standardize(x, ['input'], 'x', op);
+    model.ensureBuiltFor(probe);
+  }
+  const xs = standardize(x, model.inputNames, 'x', op);
+  const ys = y === undefined ? [] : standardize(y, model.outputNames, 'y', op);
+  const swt = sw === undefined ? undefined : toTensor(sw, 'sampleWeight', op);
+  const groups = [{ name: 'x', tensors: xs }, ...(ys.length ? [{ name: 'y', tensors: ys }] : []), ...(swt ? [{ name: 'sampleWeight', tensors: [swt] }] : [])];
+  checkSameLength(groups, op);
+  model.checkInputs(xs, op);
+  return { xs, ys, sw: swt };
+}
+
+/** Per-sample weights from classWeight: the weight of each sample's class (sparse label or argmax of one-hot). */
+function classWeights(y: Tensor, cw: Record<number, number>, op: string): Tensor {
+  const n = y.shape[0];
+  const v = y.toTypedArray();
+  const width = y.numel() / Math.max(1, n);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    let cls: number;
+    if (width === 1) cls = v[i];
+    else { cls = 0; for (let j = 1; j < width; j++) if (v[i * width + j] > v[i * width + cls]) cls = j; }
+    const w = cw[cls];
+    if (w === undefined) throw new Error(`${op}: classWeight has no weight for class ${cls} (sample ${i}); give a weight for every class`);
+    out[i] = w;
+  }
+  return fromTypedArray(out, [n]);
+}
+
+/** Forward + total loss of one batch (graph recorded when grad mode is on). */
+function batchLoss(model: Model, c: Compiled, b: Batchy): { outs: Tensor[]; loss: Tensor; parts: Tensor[] } {
+  const outs = model.run(b.xs);
+  if (b.ys.length !== outs.length) throw new Error(`${FIT}: the model has ${outs.length} outputs (${model.outputNames.join(', ')}) but y has ${b.ys.length} arrays`);
+  const parts = outs.map((o, k) => {
+    const l = c.losses[k].call(b.ys[k], o);
+    return reduceLoss(l, b.sw).mul(c.lossWeights[k]);
+  });
+  const loss = parts.slice(1).reduce((p, q) => p.add(q), parts[0]);
+  return { outs, loss, parts };
+}
+
+function updateMetrics(c: Compiled, b: Batchy, outs: Tensor[]): void {
+  noGrad(() => c.metrics.forEach((ms, k) => {
+    if (!ms.length) return;
+    const pred = outs[k].detach();
+    for (const m of ms) m.update(b.ys[k], pred, b.sw);
+  }));
+}
+
+function metricLogs(c: Compiled, lossMean: Mean, partMeans: Mean[], names: string[], prefix = ''): Logs {
+  const logs: Logs = { [`${prefix}loss`]: lossMean.result() };
+  if (partMeans.length > 1) partMeans.forEach((m, k) => { logs[`${prefix}${names[k]}_loss`] = m.result(); });
+  for (const ms of c.metrics) for (const m of ms) logs[`${prefix}${m.name}`] = m.result();
+  return logs;
+}
+
+function resetMetrics(c: Compiled): void {
+  for (const ms of c.metrics) for (const m of ms) m.reset();
+}
+
+/** Batches of in-memory arrays: a permutation (or the identity), B rows at a time. */
+function* arrayBatches(data: Batchy, n: number, batchSize: number, shuffle: boolean): Generator<Batchy> {
+  const perm = shuffle ? defaultGenerator().permutation(n) : null;
+  for (let s = 0; s < n; s += batchSize) {
+    const e = Math.min(n, s + batchSize);
+    if (perm) {
+      const idx = fromTypedArray(perm.slice(s, e), [e - s]);
+      yield { xs: take(data.xs, idx), ys: take(data.ys, idx), sw: data.sw && take([data.sw], idx)[0] };
+    } else {
+      yield { xs: sliceRows(data.xs, s, e), ys: sliceRows(data.ys, s, e), sw: data.sw && data.sw.narrow(0, s, e - s) };
+    }
+  }
+}
+
+async function* sourceBatches(model: Model, src: BatchSource, op: string, maxSteps?: number): AsyncGenerator<Batchy> {
+  let k = 0;
+  for await (const raw of iterate(src)) {
+    if (maxSteps !== undefined && k >= maxSteps) break;
+    const [x, y, sw] = unpackBatch(raw, op);
+    yield arrays(model, x as Data, y as Data | undefined, sw as Data | undefined, op);
+    k++;
+  }
+}
+
+function batchCount(b: Batchy): number { return b.xs[0].shape[0]; }
+
+/** fit: see Model.fit. */
+export async function fitModel(model: Model, x: Data | BatchSource, yOrOpts?: Data | FitOptions, maybeOpts?: FitOptions): Promise<History> {
+  const fromSource = isBatchSource(x);
+  let y: Data | undefined;
+  let opts: FitOptions;
+  if (fromSource && (yOrOpts === undefined || isOptions(yOrOpts))) { opts = (yOrOpts as FitOptions) ?? maybeOpts ?? {}; }
+  else { y = yOrOpts as Data; opts = maybeOpts ?? {}; }
+  if (!fromSource && y === undefined) throw new Error(`${FIT}: y is missing; call fit(x, y, options), or fit(loader, options) with a loader of [x, y] batches`);
+  const epochs = opts.epochs ?? 1;
+  if (!Number.isInteger(epochs) || epochs < 0) throw new Error(`${FIT}: epochs must be a non-negative integer, got ${JSON.stringify(opts.epochs)}`);
+  const initialEpoch = opts.initialEpoch ?? 0;
+  const batchSize = checkBatchSize(opts.batchSize, FIT);
+  const verbose = opts.verbose ?? 1;
+  const stream = opts.stream ?? process.stdout;
+  const clock = opts.clock;
+  if (opts.validationSplit !== undefined && !(opts.validationSplit >= 0 && opts.validationSplit < 1)) {
+    throw new Error(`${FIT}: validationSplit must be in [0, 1), got ${opts.validationSplit}`);
+  }
+
+  // ---- data ----
+  let train: Batchy | null = null, n = 0;
+  let val: Batchy | BatchSource | null = null;
+  if (!fromSource) {
+    train = arrays(model, x as Data, y, opts.sampleWeight, FIT);
+    n = train.xs[0].shape[0];
+    if (opts.classWeight) {
+      if (train.ys.length !== 1) throw new Error(`${FIT}: classWeight needs a single-output model`);
+      const cw = classWeights(train.ys[0], opts.classWeight, FIT);
+      train.sw = train.sw ? train.sw.mul(cw) : cw;
+    }
+    if (opts.validationSplit && !opts.validationData) {
+      const nVal = Math.floor(n * opts.validationSplit);
+      if (nVal === 0 || nVal === n) throw new Error(`${FIT}: validationSplit ${opts.validationSplit} of ${n} samples leaves ${nVal === 0 ? 'no validation' : 'no training'} samples`);
+      const split = n - nVal;
+      val = { xs: sliceRows(train.xs, split, n), ys: sliceRows(train.ys, split, n), sw: train.sw?.narrow(0, split, nVal) };
+      train = { xs: sliceRows(train.xs, 0, split), ys: sliceRows(train.ys, 0, split), sw: train.sw?.narrow(0, 0, split) };
+      n = split;
+    }
+    if (n === 0) throw new Error(`${FIT}: no training samples`);
+  }
+  if (opts.validationData) {
+    const vd = opts.validationData;
+    if (isBatchSource(vd)) val = vd;
+    else {
+      if (!Array.isArray(vd) || vd.length < 2) throw new Error(`${FIT}: validationData must be [xVal, yVal], [xVal, yVal, sampleWeight] or a loader of batches`);
+      val = arrays(model, vd[0] as Data, vd[1] as Data, vd[2] as Data | undefined, `${FIT} (validationData)`);
+    }
+  }
+
+  const c = model.resolveCompile();
+  const optimizer = c.optimizer!;
+  const steps = fromSource ? (opts.stepsPerEpoch ?? sourceLength(x as BatchSource)) : Math.ceil(n / batchSize);
+  const history = new History();
+  const cbs = new CallbackList([history, ...(opts.callbacks ?? [])]);
+  cbs.setModel(model);
+  cbs.setParams({ epochs, steps, verbose, stream });
+  model.stopTraining = false;
+  const lossMean = new Mean('loss');
+  const partMeans = c.losses.map(() => new Mean());
+  const names = model.outputNames;
+
+  await cbs.call('onTrainBegin', {});
+  for (let epoch = initialEpoch; epoch < epochs && !model.stopTraining; epoch++) {
+    model.train();
+    resetMetrics(c);
+    lossMean.reset();
+    partMeans.forEach((m) => m.reset());
+    await cbs.call('onEpochBegin', epoch, {});
+    const label = `Epoch ${epoch + 1}/${epochs}`;
+    const bar = new Progbar({ target: steps, verbose, stream, clock, label });
+    if (verbose === 1 && bar.isTTY) stream.write(label + '\n');
+    const batches = fromSource ? sourceBatches(model, x as BatchSource, FIT, opts.stepsPerEpoch) : arrayBatches(train!, n, batchSize, opts.shuffle ?? true);
+    let step = 0;
+    for await (const b of batches as AsyncIterable<Batchy>) {
+      await cbs.call('onBatchBegin', step, { batch: step, size: batchCount(b) });
+      optimizer.zeroGrad();
+      const { outs, loss, parts } = batchLoss(model, c, b);
+      const value = loss.item();
+      if (!Number.isFinite(value)) {
+        const msg = `${label}, batch ${step + 1}${steps !== undefined ? `/${steps}` : ''}: the loss is ${value}; stopping training. ` +
+          'Check the inputs for NaN/Inf values, lower the learning rate, or use fromLogits for logits.';
+        bar.update(step, undefined, false);
+        stream.write((verbose === 1 && bar.isTTY ? '\n' : '') + msg + '\n');
+        history.stopReason = msg;
+        model.stopTraining = true;
+        break;
+      }
+      loss.backward();
+      optimizer.step();
+      const bs = batchCount(b);
+      lossMean.update(value, undefined, bs);
+      parts.forEach((p, k) => partMeans[k].update(p.item(), undefined, bs));
+      updateMetrics(c, b, outs);
+      step++;
+      const logs = metricLogs(c, lossMean, partMeans, names);
+      bar.update(step, logs);
+      await cbs.call('onBatchEnd', step - 1, { batch: step - 1, size: bs, ...logs });
+      if (model.stopTraining) break;
+    }
+    // a non-finite loss ends training at once: the epoch has no meaningful logs
+    if (history.stopReason) break;
+    const logs = metricLogs(c, lossMean, partMeans, names);
+    if (val) {
+      const vl = await runEvaluation(model, c, val, batchSize, `${FIT} (validation)`, opts.validationSteps);
+      for (const [k, v] of Object.entries(vl)) logs[`val_${k}`] = v;
+    }
+    bar.update(step, logs, true);
+    await cbs.call('onEpochEnd', epoch, logs);
+  }
+  await cbs.call('onTrainEnd', {});
+  return history;
+}
+
+/** Loss and metrics over data in evaluation mode; restores the previous training mode. */
+async function runEvaluation(model: Model, c: Compiled, data: Batchy | BatchSource, batchSize: number, op: string,
+  maxSteps?: number, hooks?: CallbackList, bar?: Progbar): Promise<Logs> {
+  const wasTraining = model.training;
+  model.eval();
+  const lossMean = new Mean('loss');
+  const partMeans = c.losses.map(() => new Mean());
+  // NOTE: evaluation must not disturb the training metrics' state; use fresh copies of their accumulators.
+  const saved = c.metrics.map((ms) => ms.map((m) => ({ m, snap: structuredCloneMetric(m) })));
+  resetMetrics(c);
+  try {
+    const batches = isBatchSource(data) ? sourceBatches(model, data, op, maxSteps) : arrayBatches(data, data.xs[0].shape[0], batchSize, false);
+    let step = 0;
+    for await (const b of batches as AsyncIterable<Batchy>) {
+      await hooks?.call('onTestBatchBegin', step, { batch: step, size: batchCount(b) });
+      const { outs, loss, parts } = noGrad(() => batchLoss(model, c, b));
+      const bs = batchCount(b);
+      lossMean.update(loss.item(), undefined, bs);
+      parts.forEach((p, k) => partMeans[k].update(p.item(), undefined, bs));
+      updateMetrics(c, b, outs);
+      step++;
+      const logs = metricLogs(c, lossMean, partMeans, model.outputNames);
+      bar?.update(step, logs);
+      await hooks?.call('onTestBatchEnd', step - 1, { batch: step - 1, size: bs, ...logs });
+    }
+    if (step === 0) throw new Error(`${op}: no data to evaluate on`);
+    return metricLogs(c, lossMean, partMeans, model.outputNames);
+  } finally {
+    for (const list of saved) for (const { m, snap } of list) Object.assign(m, snap);
+    model.train(wasTraining);
+  }
+}
+
+/** A shallow snapshot of a metric's own fields (typed arrays copied). */
+function structuredCloneMetric(m: object): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(m)) out[k] = ArrayBuffer.isView(v) ? (v as Float64Array).slice() : v;
+  return out;
+}
+
+/** evaluate: see Model.evaluate. */
+export async function evaluateModel(model: Model, x: Data | BatchSource, yOrOpts?: Data | EvaluateOptions, maybeOpts?: EvaluateOptions): Promise<number | number[] | Record<string, number>> {
+  const op = 'evaluate';
+  const fromSource = isBatchSource(x);
+  let y: Data | undefined, opts: EvaluateOptions;
+  if (fromSource && (yOrOpts === undefined || isOptions(yOrOpts))) opts = (yOrOpts as EvaluateOptions) ?? maybeOpts ?? {};
+  else { y = yOrOpts as Data; opts = maybeOpts ?? {}; }
+  if (!fromSource && y === undefined) throw new Error(`${op}: y is missing; call evaluate(x, y)`);
+  const batchSize = checkBatchSize(opts.batchSize, op);
+  const data: Batchy | BatchSource = fromSource ? (x as BatchSource) : arrays(model, x as Data, y, opts.sampleWeight, op);
+  const c = model.resolveCompile();
+  const verbose = opts.verbose ?? 0;
+  const stream = opts.stream ?? process.stdout;
+  const steps = fromSource ? (opts.steps ?? sourceLength(x as BatchSource)) : Math.ceil((data as Batchy).xs[0].shape[0] / batchSize);
+  const cbs = new CallbackList(opts.callbacks ?? []);
+  cbs.setModel(model);
+  cbs.setParams({ epochs: 1, steps, verbose, stream });
+  const bar = new Progbar({ target: steps, verbose, stream, clock: opts.clock });
+  await cbs.call('onTestBegin', {});
+  const logs = await runEvaluation(model, c, data, batchSize, op, opts.steps, cbs, bar);
+  bar.update(steps ?? 0, logs, true);
+  await cbs.call('onTestEnd', logs);
+  if (opts.returnDict) return logs;
+  const vals = Object.values(logs);
+  return vals.length === 1 ? vals[0] : vals;
+}
+
+/** predict: see Model.predict. */
+export function predictModel(model: Model, x: Data, opts: PredictOptions = {}): Tensor | Tensor[] {
+  const op = 'predict';
+  if (isBatchSource(x)) throw new Error(`${op}: expected arrays (Tensors or nested number arrays); for a loader, call model.call(xBatch) per batch`);
+  const batchSize = checkBatchSize(opts.batchSize, op);
+  const data = arrays(model, x, undefined, undefined, op);
+  const n = data.xs[0].shape[0];
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    const chunks: Tensor[][] = model.outputs.map(() => []);
+    noGrad(() => {
+      for (let s = 0; s < n; s += batchSize) {
+        const outs = model.run(sliceRows(data.xs, s, Math.min(n, s + batchSize)));
+        outs.forEach((o, k) => chunks[k].push(o));
+      }
+    });
+    const outs = chunks.map((cs) => (cs.length === 1 ? cs[0].contiguous() : cat(cs, 0)));
+    return model.returnsSingle ? outs[0] : outs;
+  } finally {
+    model.train(wasTraining);
+  }
+}
