@@ -7,6 +7,7 @@ import { Tensor, type TensorLike } from '../tensor/tensor.js';
 import { defaultGenerator } from '../tensor/random.js';
 import { asTensor, be } from './util.js';
 import { clone } from './unary.js';
+import { Node } from '../autograd/node.js';
 
 function checkWritable(x: Tensor, op: string): void {
   if (isGradEnabled() && x.requiresGrad && x.isLeaf) {
@@ -42,8 +43,18 @@ export function inplace<T extends Tensor>(x: T, op: string, compute: (self: Tens
 export function copy_<T extends Tensor>(x: T, src: TensorLike): T {
   checkWritable(x, 'copy_');
   const s = asTensor(src, src instanceof Tensor ? src.dtype : x.dtype);
+  const old = x.gradFn;
   be().assign(x.data, x.layout, s.data, expandLayout(s.layout, x.shape, 'copy_'));
   x.storage.version++;
+  if (isGradEnabled() && s.requiresGrad) {
+    // x now holds src's values: its gradient flows to src (summed over broadcast dims, in src's dtype)
+    const r = s.to(x.dtype).expand([...x.shape]);
+    x.gradFn = r.gradFn;
+    x.requiresGrad = true;
+  } else if (isGradEnabled() && old) {
+    // overwritten by constants: what reaches the old graph is zero (torch's FillBackward)
+    x.gradFn = new Node('FillBackward', [old], (g) => [g.mul(0)]);
+  }
   return x;
 }
 

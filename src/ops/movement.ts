@@ -283,7 +283,8 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   }
   return record(out, 'CatBackward', ts, (g) => {
     let o = 0;
-    return ts.map((t) => { const r = narrow(g, d, o, t.shape[d]); o += t.shape[d]; return r; });
+    // each input gets its slice back in its own dtype (cat promoted them)
+    return ts.map((t) => { const r = narrow(g, d, o, t.shape[d]); o += t.shape[d]; return r.dtype === t.dtype ? r : r.to(t.dtype); });
   });
 }
 

@@ -2,6 +2,7 @@
 // cumulative ops and softmax. x (*) -> y (* with reduced dims removed, or 1 with keepdim).
 
 import { ReduceOp } from '../backend/op_codes.js';
+import { noGrad } from '../autograd/grad_mode.js';
 import { isFloating } from '../tensor/dtype.js';
 import { fmtShape, normDim } from '../tensor/layout.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -145,8 +146,12 @@ export function norm(x: Tensor, p = 2, dim?: number | number[], keepdim = false)
   if (p === 0) return sum(x.ne(0).to(x.dtype), axes, keepdim);
   if (p === 1) return sum(x.abs(), axes, keepdim);
   if (p === 2) {
-    const out = sum(x.mul(x), axes, keepdim).sqrt();
-    return out;
+    const out = noGrad(() => sum(x.mul(x), axes, keepdim).sqrt());
+    return record(out, 'NormBackward', [x], (g) => {
+      // d|x|/dx = x / |x|, taken as 0 where the norm is 0 (PyTorch's subgradient, not 0/0 = NaN)
+      const o = unreduce(out, x.shape, axes, keepdim), zero = o.eq(0);
+      return [x.mul(where(zero, 0, unreduce(g, x.shape, axes, keepdim).div(where(zero, 1, o))))];
+    }, [x, out]);
   }
   return sum(x.abs().pow(p), axes, keepdim).pow(1 / p);
 }

@@ -314,6 +314,39 @@ describe('errors name the op and the shapes or dtypes', () => {
     assert.deepEqual(arr(w.grad), [1, 2, 0]);
   });
 
+  test('copy_ and fill_ under grad: gradient flows to src, and not into overwritten values', () => {
+    const src = leaf([1, 2]);
+    const x = nb.zeros([3, 2], { dtype: 'float32' });
+    x.copy_(src);
+    assert.equal(x.requiresGrad, true);
+    x.mul(x).sum().backward();
+    assert.equal(src.grad!.dtype, 'float64');
+    assert.deepEqual(arr(src.grad), [6, 12]);
+    const a = leaf([1, 2]);
+    const y = a.mul(3);
+    y.fill_(5);
+    y.sum().backward();
+    assert.deepEqual(arr(a.grad), [0, 0]);
+    assert.equal(y.gradFn?.name, 'FillBackward');
+  });
+
+  test('gradients come back in each input\'s dtype after promotion (cat, binary ops)', () => {
+    const a = leaf([1, 2], 'float32'), b = leaf([3], 'float64');
+    nb.cat([a, b]).mul(2).sum().backward();
+    assert.equal(a.grad!.dtype, 'float32');
+    assert.equal(b.grad!.dtype, 'float64');
+    assert.deepEqual(arr(a.grad), [2, 2]);
+  });
+
+  test('norm has a zero (sub)gradient at zero, not NaN', () => {
+    const x = leaf([[0, 0], [3, 4]]);
+    x.norm(2, 1).sum().backward();
+    assertClose(x.grad!, [0, 0, 0.6, 0.8], { rtol: 1e-12 });
+    const z = leaf([0, 0, 0]);
+    z.norm().backward();
+    assert.deepEqual(arr(z.grad), [0, 0, 0]);
+  });
+
   test('shape, dtype and index errors', () => {
     const a = nb.zeros([2, 3]), b = nb.zeros([4]);
     assert.throws(() => a.add(b), /add: shapes \[2, 3\] and \[4\] cannot be broadcast together/);
