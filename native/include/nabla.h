@@ -100,4 +100,19 @@ void nb_maxpool2d_f32(float *y, int32_t *idx, const float *x, const nb_pool *p);
 void nb_avgpool2d_f32(float *y, const float *x, const nb_pool *p, int count_include_pad);
 /* dy (N,C,OH,OW) -> dx (N,C,H,W) (overwritten). */
 void nb_avgpool2d_bwd_f32(float *dx, const float *dy, const nb_pool *p, int count_include_pad);
+
+/* ---- fused nn kernels (nn.c); contiguous float32 ---- */
+/* x (R,C), w/b (C) or NULL -> y (R,C), mean (R), rstd (R) */
+void nb_layernorm_f32(float *y, float *mean, float *rstd, const float *x, const float *w, const float *b, int64_t R, int64_t C, float eps);
+/* dy, x (R,C), mean, rstd (R), w (C) or NULL -> dx (R,C), dw, db (C) when non-NULL (overwritten) */
+void nb_layernorm_bwd_f32(float *dx, float *dw, float *db, const float *dy, const float *x, const float *mean, const float *rstd,
+                          const float *w, int64_t R, int64_t C);
+/* y (outer,m,inner) = x (outer,len,inner) rows idx; dst rows idx += src. Indices checked by the caller. */
+void nb_index_select_f32(float *y, const float *x, const int32_t *idx, int64_t outer, int64_t len, int64_t inner, int64_t m);
+void nb_index_add_f32(float *dst, const float *src, const int32_t *idx, int64_t outer, int64_t len, int64_t inner, int64_t m);
+/* In-place optimizer steps over n parameters (PyTorch semantics). */
+void nb_adam_f32(float *p, float *m, float *v, const float *g, int64_t n, float lr, double beta1, double beta2, float eps,
+                 float wd, int decoupled, double step);
+void nb_sgd_f32(float *p, float *buf, const float *g, int64_t n, float lr, float momentum, float dampening, float wd,
+                int nesterov, int first);
 #endif

@@ -9,18 +9,38 @@
 
 static napi_value undef(napi_env env) { napi_value u; napi_get_undefined(env, &u); return u; }
 
-/* A float32 tensor argument: buffer + layout, which must be 4-D (when dims4) and contiguous. */
-static int tensor4(napi_env env, const char *K, napi_value buf, napi_value lay, const char *what, float **p, nb_layout *l) {
+/* A float32 tensor argument: buffer + contiguous layout (any offset); *p points at its first element. */
+static int tensor_contig(napi_env env, const char *K, napi_value buf, napi_value lay, const char *what, float **p, nb_layout *l) {
   int64_t len = 0;
   if (!nb_f32(env, K, buf, what, p, &len) || !nb_layout_arg(env, K, lay, what, len, l)) return 0;
-  if (l->ndim != 4) return nb_throw(env, K, "%s must be 4-D (N,C,H,W), got %d dims", what, l->ndim);
   int64_t expect = 1;
-  for (int d = 3; d >= 0; d--) {
+  for (int d = l->ndim - 1; d >= 0; d--) {
     if (l->shape[d] != 1 && l->strides[d] != expect) return nb_throw(env, K, "%s must be contiguous", what);
     expect *= l->shape[d];
   }
   *p += l->offset;
   return 1;
+}
+
+static int tensor4(napi_env env, const char *K, napi_value buf, napi_value lay, const char *what, float **p, nb_layout *l) {
+  if (!tensor_contig(env, K, buf, lay, what, p, l)) return 0;
+  if (l->ndim != 4) return nb_throw(env, K, "%s must be 4-D (N,C,H,W), got %d dims", what, l->ndim);
+  return 1;
+}
+
+/* null/undefined -> NULL; else a Float32Array of at least `need` elements. */
+static int opt_f32(napi_env env, const char *K, napi_value v, const char *what, int64_t need, float **p) {
+  napi_valuetype t;
+  int64_t len = 0;
+  napi_typeof(env, v, &t);
+  if (t == napi_null || t == napi_undefined) { *p = NULL; return 1; }
+  if (!nb_f32(env, K, v, what, p, &len)) return 0;
+  return nb_out(env, K, what, len, need);
+}
+
+static int f32_len(napi_env env, const char *K, napi_value v, const char *what, int64_t need, float **p) {
+  int64_t len = 0;
+  return nb_f32(env, K, v, what, p, &len) && nb_out(env, K, what, len, need);
 }
 
 static int shape4(napi_env env, const char *K, napi_value v, const char *what, int64_t *s) {
@@ -203,11 +223,143 @@ static napi_value avg_pool2d_bwd(napi_env env, napi_callback_info info) {
   return undef(env);
 }
 
+// layerNorm(y, mean, rstd, x, lx, w, b, eps): over the last dim of contiguous x; w, b Float32Array or null
+static napi_value layer_norm(napi_env env, napi_callback_info info) {
+  ARGS("layerNorm", 8);
+  float *y, *mean, *rstd, *x, *w, *b, eps = 0;
+  nb_layout lx;
+  CHECK(tensor_contig(env, K, argv[3], argv[4], "x", &x, &lx));
+  if (lx.ndim < 1 || lx.shape[lx.ndim - 1] == 0) { nb_throw(env, K, "x needs a non-empty last dim"); return NULL; }
+  int64_t C = lx.shape[lx.ndim - 1], R = nb_numel(&lx) / C;
+  CHECK(f32_len(env, K, argv[0], "y", R * C, &y));
+  CHECK(f32_len(env, K, argv[1], "mean", R, &mean));
+  CHECK(f32_len(env, K, argv[2], "rstd", R, &rstd));
+  CHECK(opt_f32(env, K, argv[5], "w", C, &w));
+  CHECK(opt_f32(env, K, argv[6], "b", C, &b));
+  CHECK(nb_float(env, K, argv[7], "eps", &eps));
+  if (R > 0) nb_layernorm_f32(y, mean, rstd, x, w, b, R, C, eps);
+  return undef(env);
+}
+
+// layerNormBackward(dx, dw, db, dy, ldy, x, lx, mean, rstd, w): dw, db, w Float32Array or null
+static napi_value layer_norm_bwd(napi_env env, napi_callback_info info) {
+  ARGS("layerNormBackward", 10);
+  float *dx, *dw, *db, *dy, *x, *mean, *rstd, *w;
+  nb_layout ldy, lx;
+  CHECK(tensor_contig(env, K, argv[3], argv[4], "dy", &dy, &ldy));
+  CHECK(tensor_contig(env, K, argv[5], argv[6], "x", &x, &lx));
+  CHECK(nb_same_shape(env, K, &ldy, "dy", &lx, "x"));
+  if (lx.ndim < 1 || lx.shape[lx.ndim - 1] == 0) { nb_throw(env, K, "x needs a non-empty last dim"); return NULL; }
+  int64_t C = lx.shape[lx.ndim - 1], R = nb_numel(&lx) / C;
+  CHECK(f32_len(env, K, argv[0], "dx", R * C, &dx));
+  CHECK(opt_f32(env, K, argv[1], "dw", C, &dw));
+  CHECK(opt_f32(env, K, argv[2], "db", C, &db));
+  CHECK(f32_len(env, K, argv[7], "mean", R, &mean));
+  CHECK(f32_len(env, K, argv[8], "rstd", R, &rstd));
+  CHECK(opt_f32(env, K, argv[9], "w", C, &w));
+  nb_layernorm_bwd_f32(dx, dw, db, dy, x, mean, rstd, w, R, C);
+  return undef(env);
+}
+
+/* Splits a contiguous shape around dim and checks every index against its size. */
+static int index_geom(napi_env env, const char *K, const nb_layout *l, int64_t dim, const int32_t *idx, int64_t m,
+                      int64_t *outer, int64_t *len, int64_t *inner) {
+  *outer = 1; *inner = 1;
+  for (int d = 0; d < dim; d++) *outer *= l->shape[d];
+  for (int d = (int)dim + 1; d < l->ndim; d++) *inner *= l->shape[d];
+  *len = l->shape[dim];
+  for (int64_t k = 0; k < m; k++)
+    if (idx[k] < 0 || idx[k] >= *len) return nb_throw(env, K, "index %d at position %lld is out of range for size %lld", idx[k], (long long)k, (long long)*len);
+  return 1;
+}
+
+// indexSelect(y, x, lx, dim, idx): y (outer, m, inner) = x rows idx along dim; x contiguous
+static napi_value index_select(napi_env env, napi_callback_info info) {
+  ARGS("indexSelect", 5);
+  float *y, *x;
+  int32_t *idx;
+  int64_t dim, m, outer, len, inner;
+  nb_layout lx;
+  CHECK(tensor_contig(env, K, argv[1], argv[2], "x", &x, &lx));
+  CHECK(nb_int(env, K, argv[3], "dim", 0, lx.ndim > 0 ? lx.ndim - 1 : 0, &dim));
+  if (lx.ndim == 0) { nb_throw(env, K, "x must have at least one dim"); return NULL; }
+  CHECK(nb_i32(env, K, argv[4], "idx", &idx, &m));
+  CHECK(index_geom(env, K, &lx, dim, idx, m, &outer, &len, &inner));
+  if ((__int128)outer * m * inner > NB_LIMIT) { nb_throw(env, K, "output too large"); return NULL; }
+  CHECK(f32_len(env, K, argv[0], "y", outer * m * inner, &y));
+  if (outer * m * inner > 0) nb_index_select_f32(y, x, idx, outer, len, inner, m);
+  return undef(env);
+}
+
+// indexAdd(dst, ldst, dim, idx, src, lsrc): dst rows idx along dim += src (outer, m, inner); both contiguous
+static napi_value index_add(napi_env env, napi_callback_info info) {
+  ARGS("indexAdd", 6);
+  float *dst, *src;
+  int32_t *idx;
+  int64_t dim, m, outer, len, inner;
+  nb_layout ld, ls;
+  CHECK(tensor_contig(env, K, argv[0], argv[1], "dst", &dst, &ld));
+  CHECK(nb_int(env, K, argv[2], "dim", 0, ld.ndim > 0 ? ld.ndim - 1 : 0, &dim));
+  if (ld.ndim == 0) { nb_throw(env, K, "dst must have at least one dim"); return NULL; }
+  CHECK(nb_i32(env, K, argv[3], "idx", &idx, &m));
+  CHECK(tensor_contig(env, K, argv[4], argv[5], "src", &src, &ls));
+  CHECK(index_geom(env, K, &ld, dim, idx, m, &outer, &len, &inner));
+  int ok = ls.ndim == ld.ndim;
+  for (int d = 0; ok && d < ld.ndim; d++) ok = ls.shape[d] == (d == dim ? m : ld.shape[d]);
+  if (!ok) { nb_throw(env, K, "src must have dst's shape with dim %lld of size %lld", (long long)dim, (long long)m); return NULL; }
+  if (outer * m * inner > 0) nb_index_add_f32(dst, src, idx, outer, len, inner, m);
+  return undef(env);
+}
+
+// adamStep(p, m, v, g, lr, beta1, beta2, eps, weightDecay, decoupled, step): in place, equal lengths
+static napi_value adam_step(napi_env env, napi_callback_info info) {
+  ARGS("adamStep", 11);
+  float *p, *m, *v, *g, lr = 0, eps = 0, wd = 0;
+  double b1 = 0, b2 = 0;
+  int64_t n, step;
+  int dec = 0;
+  CHECK(nb_f32(env, K, argv[0], "p", &p, &n));
+  CHECK(f32_len(env, K, argv[1], "m", n, &m));
+  CHECK(f32_len(env, K, argv[2], "v", n, &v));
+  CHECK(f32_len(env, K, argv[3], "g", n, &g));
+  CHECK(nb_float(env, K, argv[4], "lr", &lr));
+  CHECK(nb_double(env, K, argv[5], "beta1", &b1));
+  CHECK(nb_double(env, K, argv[6], "beta2", &b2));
+  CHECK(nb_float(env, K, argv[7], "eps", &eps));
+  CHECK(nb_float(env, K, argv[8], "weightDecay", &wd));
+  CHECK(nb_bool(env, K, argv[9], "decoupled", &dec));
+  CHECK(nb_int(env, K, argv[10], "step", 1, NB_LIMIT, &step));
+  if (!(b1 >= 0 && b1 < 1 && b2 >= 0 && b2 < 1)) { nb_throw(env, K, "betas must be in [0, 1)"); return NULL; }
+  if (n > 0) nb_adam_f32(p, m, v, g, n, lr, b1, b2, eps, wd, dec, (double)step);
+  return undef(env);
+}
+
+// sgdStep(p, buf, g, lr, momentum, dampening, weightDecay, nesterov, first): buf Float32Array or null
+static napi_value sgd_step(napi_env env, napi_callback_info info) {
+  ARGS("sgdStep", 9);
+  float *p, *buf, *g, lr = 0, mom = 0, damp = 0, wd = 0;
+  int64_t n;
+  int nest = 0, first = 0;
+  CHECK(nb_f32(env, K, argv[0], "p", &p, &n));
+  CHECK(opt_f32(env, K, argv[1], "buf", n, &buf));
+  CHECK(f32_len(env, K, argv[2], "g", n, &g));
+  CHECK(nb_float(env, K, argv[3], "lr", &lr));
+  CHECK(nb_float(env, K, argv[4], "momentum", &mom));
+  CHECK(nb_float(env, K, argv[5], "dampening", &damp));
+  CHECK(nb_float(env, K, argv[6], "weightDecay", &wd));
+  CHECK(nb_bool(env, K, argv[7], "nesterov", &nest));
+  CHECK(nb_bool(env, K, argv[8], "first", &first));
+  if (n > 0) nb_sgd_f32(p, buf, g, n, lr, mom, damp, wd, nest, first);
+  return undef(env);
+}
+
 void nb_register_nn(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
 #define FN(name, f) { name, NULL, f, NULL, NULL, NULL, napi_enumerable, NULL }
     FN("conv2d", conv2d), FN("conv2dBackwardInput", conv2d_bwd_input), FN("conv2dBackwardWeight", conv2d_bwd_weight),
     FN("maxPool2d", max_pool2d), FN("avgPool2d", avg_pool2d), FN("avgPool2dBackward", avg_pool2d_bwd),
+    FN("layerNorm", layer_norm), FN("layerNormBackward", layer_norm_bwd), FN("indexSelect", index_select),
+    FN("indexAdd", index_add), FN("adamStep", adam_step), FN("sgdStep", sgd_step),
 #undef FN
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

@@ -4,11 +4,18 @@
 #define NB_EW_H
 #include "../include/nabla.h"
 
+/* Scalars of one Adam step: betas, 1 - betas (rounded from double), s = lr / (1 - beta1^t),
+ * c2 = 1 / sqrt(1 - beta2^t). */
+typedef struct { float b1, b2, omb1, omb2, eps, wd, lr, s, c2; int decoupled; } nb_adam_args;
+
 typedef struct {
   void (*unary)(int op, float *y, const float *x, int64_t n, float p0, float p1);
   void (*binary)(int op, float *y, const float *a, int64_t sa, const float *b, int64_t sb, int64_t n);
   double (*reduce)(int op, const float *x, int64_t n, double acc);
   void (*softmax_row)(float *y, const float *x, int64_t n, int log);
+  void (*layernorm_row)(float *y, const float *x, const float *w, const float *b, int64_t n, float eps, float *mean, float *rstd);
+  void (*layernorm_bwd_row)(float *dx, const float *dy, const float *x, const float *w, int64_t n, float mean, float rstd);
+  void (*adam)(float *p, const float *g, float *m, float *v, int64_t n, const nb_adam_args *a);
 } nb_ew_impl;
 
 extern const nb_ew_impl nb_ew_scalar, nb_ew_avx2, nb_ew_avx512;

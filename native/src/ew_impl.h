@@ -117,4 +117,72 @@ static void softmax_row(float *restrict y, const float *restrict x, int64_t n, i
   }
 }
 
-const nb_ew_impl NB_EW_TABLE = { unary_contig, binary_contig, reduce_contig, softmax_row };
+// Sum and sum of squared deviations of a row, in double across 16 lanes.
+static void row_moments(const float *restrict x, int64_t n, double *mean, double *m2) {
+  double l[16] = {0};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int k = 0; k < 16; k++) l[k] += (double)x[i + k];
+  for (; i < n; i++) l[0] += (double)x[i];
+  double s = 0;
+  for (int k = 0; k < 16; k++) { s += l[k]; l[k] = 0; }
+  double mu = s / (double)n;
+  for (i = 0; i + 16 <= n; i += 16)
+    for (int k = 0; k < 16; k++) { double d = (double)x[i + k] - mu; l[k] += d * d; }
+  for (; i < n; i++) { double d = (double)x[i] - mu; l[0] += d * d; }
+  double q = 0;
+  for (int k = 0; k < 16; k++) q += l[k];
+  *mean = mu;
+  *m2 = q;
+}
+
+// layer norm of one row: y (n) = (x - mean) * rstd * w + b (w, b may be NULL); biased variance.
+static void layernorm_row(float *restrict y, const float *restrict x, const float *restrict w, const float *restrict b,
+                          int64_t n, float eps, float *mean_out, float *rstd_out) {
+  double mu, m2;
+  row_moments(x, n, &mu, &m2);
+  float rstd = (float)(1.0 / __builtin_sqrt(m2 / (double)n + (double)eps)), m = (float)mu;
+  if (w && b) for (int64_t i = 0; i < n; i++) y[i] = (x[i] - m) * rstd * w[i] + b[i];
+  else if (w) for (int64_t i = 0; i < n; i++) y[i] = (x[i] - m) * rstd * w[i];
+  else if (b) for (int64_t i = 0; i < n; i++) y[i] = (x[i] - m) * rstd + b[i];
+  else for (int64_t i = 0; i < n; i++) y[i] = (x[i] - m) * rstd;
+  *mean_out = m;
+  *rstd_out = rstd;
+}
+
+// dx of one row: xhat = (x - mean) rstd, g = dy * w; dx = rstd (g - mean(g) - xhat mean(g xhat)).
+static void layernorm_bwd_row(float *restrict dx, const float *restrict dy, const float *restrict x, const float *restrict w,
+                              int64_t n, float mean, float rstd) {
+  double l1[16] = {0}, l2[16] = {0};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int k = 0; k < 16; k++) {
+      float g = w ? dy[i + k] * w[i + k] : dy[i + k], xh = (x[i + k] - mean) * rstd;
+      l1[k] += g; l2[k] += g * xh;
+    }
+  for (; i < n; i++) { float g = w ? dy[i] * w[i] : dy[i], xh = (x[i] - mean) * rstd; l1[0] += g; l2[0] += g * xh; }
+  double s1 = 0, s2 = 0;
+  for (int k = 0; k < 16; k++) { s1 += l1[k]; s2 += l2[k]; }
+  float a = (float)(s1 / (double)n), c = (float)(s2 / (double)n);
+  for (i = 0; i < n; i++) {
+    float g = w ? dy[i] * w[i] : dy[i], xh = (x[i] - mean) * rstd;
+    dx[i] = rstd * (g - a - xh * c);
+  }
+}
+
+// Adam / AdamW on n contiguous parameters, in place (nb_adam_args in ew.h holds the scalars).
+static void adam_contig(float *restrict p, const float *restrict g, float *restrict m, float *restrict v, int64_t n,
+                        const nb_adam_args *a) {
+  const float d = a->decoupled ? 1.0f - a->lr * a->wd : 1.0f, wg = a->decoupled ? 0.0f : a->wd;
+  const float b1 = a->b1, b2 = a->b2, omb1 = a->omb1, omb2 = a->omb2, s = a->s, c2 = a->c2, eps = a->eps;
+  for (int64_t i = 0; i < n; i++) {
+    float gi = g[i] + wg * p[i];
+    float mi = b1 * m[i] + omb1 * gi;
+    float vi = b2 * v[i] + omb2 * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    p[i] = p[i] * d - s * mi / (sqrtf(vi) * c2 + eps);
+  }
+}
+
+const nb_ew_impl NB_EW_TABLE = { unary_contig, binary_contig, reduce_contig, softmax_row, layernorm_row, layernorm_bwd_row, adam_contig };

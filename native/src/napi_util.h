@@ -50,12 +50,17 @@ static int nb_int(napi_env env, const char *kernel, napi_value v, const char *wh
   return 1;
 }
 
-/* Any number (NaN and infinities allowed), as float. */
-static int nb_float(napi_env env, const char *kernel, napi_value v, const char *what, float *out) {
+/* Any number (NaN and infinities allowed). */
+static int nb_double(napi_env env, const char *kernel, napi_value v, const char *what, double *out) {
   napi_valuetype t;
-  double d;
   if (napi_typeof(env, v, &t) != napi_ok || t != napi_number) return nb_throw(env, kernel, "%s must be a number", what);
-  napi_get_value_double(env, v, &d);
+  napi_get_value_double(env, v, out);
+  return 1;
+}
+
+static int nb_float(napi_env env, const char *kernel, napi_value v, const char *what, float *out) {
+  double d = 0;
+  if (!nb_double(env, kernel, v, what, &d)) return 0;
   *out = (float)d;
   return 1;
 }

@@ -96,6 +96,26 @@ test('hostile: conv and pooling geometry', { skip }, () => {
   throwsNamed('avgPool2dBackward', () => A.avgPool2dBackward(f(16), f(4), C([1, 1, 2, 2]), [1, 1, 4, 4], P9, 1 as never), /countIncludePad must be a boolean/);
 });
 
+test('hostile: indices, fused layer norm and optimizer steps', { skip }, () => {
+  const A: NablaAddon = native!.addon;
+  const i32 = (...v: number[]) => Int32Array.from(v);
+  throwsNamed('indexSelect', () => A.indexSelect(f(6), f(12), C([4, 3]), 0, i32(0, 4)), /index 4 at position 1 is out of range for size 4/);
+  throwsNamed('indexSelect', () => A.indexSelect(f(6), f(12), C([4, 3]), 0, i32(-1, 0)), /index -1/);
+  throwsNamed('indexSelect', () => A.indexSelect(f(5), f(12), C([4, 3]), 0, i32(0, 1)), /y has 5 elements, needs 6/);
+  throwsNamed('indexSelect', () => A.indexSelect(f(6), f(12), C([4, 3]), 2, i32(0)), /dim = 2 is out of range/);
+  throwsNamed('indexSelect', () => A.indexSelect(f(6), f(12), C([4, 3]), 0, [0, 1] as never), /idx must be a Int32Array/);
+  throwsNamed('indexAdd', () => A.indexAdd(f(12), C([4, 3]), 0, i32(0, 1), f(3), C([1, 3])), /src must have dst's shape/);
+  throwsNamed('indexAdd', () => A.indexAdd(f(12), C([4, 3]), 0, i32(2 ** 31 - 1), f(3), C([1, 3])), /out of range/);
+  throwsNamed('layerNorm', () => A.layerNorm(f(6), f(2), f(2), f(6), C([2, 3]), f(2), null, 1e-5), /w has 2 elements, needs 3/);
+  throwsNamed('layerNorm', () => A.layerNorm(f(6), f(1), f(2), f(6), C([2, 3]), null, null, 1e-5), /mean has 1 elements, needs 2/);
+  throwsNamed('layerNorm', () => A.layerNorm(f(6), f(2), f(2), f(6), C([2, 0]), null, null, 1e-5), /non-empty last dim/);
+  throwsNamed('layerNormBackward', () => A.layerNormBackward(f(6), null, null, f(6), C([3, 2]), f(6), C([2, 3]), f(2), f(2), null), /same shape/);
+  throwsNamed('adamStep', () => A.adamStep(f(4), f(3), f(4), f(4), 1e-3, 0.9, 0.999, 1e-8, 0, false, 1), /m has 3 elements, needs 4/);
+  throwsNamed('adamStep', () => A.adamStep(f(4), f(4), f(4), f(4), 1e-3, 1, 0.999, 1e-8, 0, false, 1), /betas/);
+  throwsNamed('adamStep', () => A.adamStep(f(4), f(4), f(4), f(4), 1e-3, 0.9, 0.999, 1e-8, 0, false, 0), /step = 0 is out of range/);
+  throwsNamed('sgdStep', () => A.sgdStep(f(4), f(2), f(4), 0.1, 0.9, 0, 0, false, true), /buf has 2 elements, needs 4/);
+});
+
 test('hostile: a detached buffer is rejected, not read', { skip }, () => {
   const buf = new ArrayBuffer(64);
   const x = new Float32Array(buf);

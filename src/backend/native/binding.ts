@@ -51,4 +51,19 @@ export interface NablaAddon {
   avgPool2d(y: Float32Array, x: Float32Array, lx: LayoutArg, params: PoolArgs, countIncludePad: boolean): void;
   /** dy (N,C,OH,OW) contiguous -> dx (N,C,H,W). */
   avgPool2dBackward(dx: Float32Array, dy: Float32Array, ldy: LayoutArg, xShape: readonly number[], params: PoolArgs, countIncludePad: boolean): void;
+  /** Layer norm over the last dim of contiguous x -> y, and per-row mean and rstd (for backward). */
+  layerNorm(y: Float32Array, mean: Float32Array, rstd: Float32Array, x: Float32Array, lx: LayoutArg, w: Float32Array | null, b: Float32Array | null, eps: number): void;
+  /** dx (and dw, db when given) from dy, x and the forward's mean/rstd. */
+  layerNormBackward(dx: Float32Array, dw: Float32Array | null, db: Float32Array | null, dy: Float32Array, ldy: LayoutArg,
+    x: Float32Array, lx: LayoutArg, mean: Float32Array, rstd: Float32Array, w: Float32Array | null): void;
+  /** y (outer, idx.length, inner) = rows idx of contiguous x along dim; every index is range-checked. */
+  indexSelect(y: Float32Array, x: Float32Array, lx: LayoutArg, dim: number, idx: Int32Array): void;
+  /** dst (contiguous, ldst) rows idx along dim += src (contiguous); duplicates accumulate. */
+  indexAdd(dst: Float32Array, ldst: LayoutArg, dim: number, idx: Int32Array, src: Float32Array, lsrc: LayoutArg): void;
+  /** In-place Adam (decoupled=false) / AdamW (true) at step >= 1, PyTorch semantics. */
+  adamStep(p: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, lr: number, beta1: number, beta2: number,
+    eps: number, weightDecay: number, decoupled: boolean, step: number): void;
+  /** In-place SGD; buf is the momentum buffer (null without momentum); first = buf not yet initialised. */
+  sgdStep(p: Float32Array, buf: Float32Array | null, g: Float32Array, lr: number, momentum: number, dampening: number,
+    weightDecay: number, nesterov: boolean, first: boolean): void;
 }

@@ -178,7 +178,68 @@ export class NativeBackend implements PartialBackend {
     this.addon.avgPool2dBackward(dx, dyc, ldyc, xShape, poolArgs(p), countIncludePad);
     return dx;
   }
+  // x (..., len along dim, ...) -> rows idx along dim (embedding lookup for dim 0)
+  indexSelect(x: TypedArray, lx: Layout, dim: number, idx: Int32Array): TypedArray | undefined {
+    if (!isF32(x) || !fits(lx) || lx.shape.length === 0) return undefined;
+    const [xc, lxc] = this.contig(x as Float32Array, lx);
+    const shape = lx.shape.slice();
+    shape[dim] = idx.length;
+    const y = new Float32Array(numel(shape));
+    this.addon.indexSelect(y, xc, lxc, dim, idx);
+    return y;
+  }
+
+  // dst (dstShape, contiguous) rows idx along dim += src (embedding backward for dim 0)
+  indexAdd(dst: TypedArray, dstShape: readonly number[], dim: number, idx: Int32Array, src: TypedArray, lsrc: Layout): boolean {
+    if (!isF32(dst, src) || dst.buffer === src.buffer || dstShape.length === 0 || dstShape.length > MAX_DIMS) return false;
+    const [sc, lsc] = this.contig(src as Float32Array, lsrc);
+    this.addon.indexAdd(dst as Float32Array, Layout.contiguous(dstShape), dim, idx, sc, lsc);
+    return true;
+  }
+
+  // ---- fused extras (not in the Kernels seam; the op layer may call them when present) ----
+
+  /** Fused layer norm over the last dim: x (..., C), w/b (C) or null -> y, mean and rstd per row. */
+  layerNorm(x: TypedArray, lx: Layout, w: TypedArray | null, b: TypedArray | null, eps: number):
+    { y: Float32Array; mean: Float32Array; rstd: Float32Array } | undefined {
+    if (!isF32(x) || (w && !isF32(w)) || (b && !isF32(b)) || lx.shape.length === 0 || !fits(lx)) return undefined;
+    const C = lx.shape[lx.shape.length - 1], R = C > 0 ? lx.numel / C : 0;
+    if (C === 0) return undefined;
+    const [xc, lxc] = this.contig(x as Float32Array, lx);
+    const y = new Float32Array(R * C), mean = new Float32Array(R), rstd = new Float32Array(R);
+    this.addon.layerNorm(y, mean, rstd, xc, lxc, w as Float32Array | null, b as Float32Array | null, eps);
+    return { y, mean, rstd };
+  }
+
+  /** Backward of layerNorm: dx, and dw/db when asked (w null = no affine weight). */
+  layerNormBackward(dy: TypedArray, ldy: Layout, x: TypedArray, lx: Layout, mean: Float32Array, rstd: Float32Array,
+    w: TypedArray | null, needW: boolean, needB: boolean): { dx: Float32Array; dw: Float32Array | null; db: Float32Array | null } | undefined {
+    if (!isF32(dy, x) || (w && !isF32(w)) || lx.shape.length === 0 || !fits(lx)) return undefined;
+    const C = lx.shape[lx.shape.length - 1];
+    const [dyc, ldyc] = this.contig(dy as Float32Array, ldy), [xc, lxc] = this.contig(x as Float32Array, lx);
+    const dx = new Float32Array(lx.numel), dw = needW ? new Float32Array(C) : null, db = needB ? new Float32Array(C) : null;
+    this.addon.layerNormBackward(dx, dw, db, dyc, ldyc, xc, lxc, mean, rstd, w as Float32Array | null);
+    return { dx, dw, db };
+  }
+
+  /** In-place Adam/AdamW on contiguous float32 p, m, v with gradient g. Returns false to decline. */
+  adamStep(p: TypedArray, g: TypedArray, m: TypedArray, v: TypedArray, o: AdamParams): boolean {
+    if (!isF32(p, g, m, v)) return false;
+    this.addon.adamStep(p as Float32Array, m as Float32Array, v as Float32Array, g as Float32Array, o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, o.decoupled, o.step);
+    return true;
+  }
+
+  /** In-place SGD (momentum buffer optional). Returns false to decline. */
+  sgdStep(p: TypedArray, g: TypedArray, buf: TypedArray | null, o: SgdParams): boolean {
+    if (!isF32(p, g) || (buf && !isF32(buf))) return false;
+    this.addon.sgdStep(p as Float32Array, buf as Float32Array | null, g as Float32Array, o.lr, o.momentum, o.dampening, o.weightDecay, o.nesterov, o.first);
+    return true;
+  }
+
 }
+
+export interface AdamParams { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; decoupled: boolean; step: number }
+export interface SgdParams { lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean; first: boolean }
 
 function convOut(n: number, k: number, s: number, p: number, d: number): number {
   return Math.floor((n + 2 * p - d * (k - 1) - 1) / s) + 1;
