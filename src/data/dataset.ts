@@ -11,8 +11,8 @@ import { wrapInt32 } from './util.js';
 export abstract class Dataset<T = unknown> {
   abstract getItem(index: number): T;
   abstract get length(): number;
-  /** Optional fast path: the collated batch of these items. */
-  getBatch?(indices: readonly number[]): T;
+  /** Optional fast path: what defaultCollate would make of these items, built directly. */
+  getBatch?(indices: readonly number[]): unknown;
 
   *[Symbol.iterator](): Iterator<T> {
     for (let i = 0; i < this.length; i++) yield this.getItem(i);

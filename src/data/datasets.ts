@@ -59,10 +59,11 @@ export class ImageClassificationDataset extends Dataset<[unknown, number]> {
     return [this.transform ? this.transform(img) : img, (this.targetTransform ? this.targetTransform(y) : y) as number];
   }
 
-  override getBatch?(indices: readonly number[]): [unknown, number] {
+  /** [images float32 (B, 1, H, W), labels int32 (B)]. */
+  override getBatch?(indices: readonly number[]): [Tensor, Tensor] {
     const idx = indices.map((i) => checkIndex(i, this.length, this.constructor.name));
     const y = Int32Array.from(idx, (i) => this.labels[i]);
-    return [this.pixels(idx), fromBuffer(y, [y.length], 'int32') as unknown as number];
+    return [this.pixels(idx), fromBuffer(y, [y.length], 'int32')];
   }
 }
 

@@ -34,7 +34,7 @@ describe('training on the digits', () => {
       }
     }
     assert.ok(last < first / 4, `loss ${first} -> ${last}`);
-    const [xt, yt] = test.getBatch!([...Array(test.length).keys()]) as unknown as [nb.Tensor, nb.Tensor];
+    const [xt, yt] = test.getBatch!([...Array(test.length).keys()]);
     const pred = noGrad(() => model.forward(xt).argmax(1));
     const acc = pred.eq(yt).float().mean().item();
     console.log(`digits MLP: test accuracy ${acc}`);
