@@ -9,10 +9,11 @@ export { CheckpointError, BufferSource, FileSource, type ByteSource } from './so
 export type { ElemType, RawTensor, RawHalfTensor, RawRecord, WritableTensor } from './raw.js';
 export { halfToFloat, floatToHalf } from './half.js';
 export {
-  parseSafetensors, parseSafetensorsHeader, readSafetensorsFile, writeSafetensorsFile, serializeSafetensors,
-  type SafetensorsEntry, type SafetensorsHeader, type SafetensorsReadOptions,
+  parseSafetensors, parseSafetensorsHeader, readSafetensorsFile, readSafetensorsFileAsync, writeSafetensorsFile, serializeSafetensors,
+  type SafetensorsEntry, type SafetensorsHeader, type SafetensorsReadOptions, type SafetensorsContents,
 } from './safetensors.js';
-export { parseTorch, readTorchFile, serializeTorch, TorchStorage, TorchTensorRef, type TorchReadOptions } from './torch.js';
+export { parseTorch, readTorch, readTorchAsync, readTorchFile, serializeTorch, writeTorchFile, TorchStorage, TorchTensorRef, type TorchReadOptions } from './torch.js';
 export { unpickle, type UnpickleOptions } from './pickle.js';
-export { parseNpy, parseNpz, readNpyFile, readNpzFile, writeNpyFile, writeNpzFile, serializeNpy, serializeNpz } from './npy.js';
+export { NumpyArrayRef } from './numpy_pickle.js';
+export { parseNpy, parseNpz, readNpyFile, readNpzFile, readNpyFileAsync, readNpzFileAsync, writeNpyFile, writeNpzFile, serializeNpy, serializeNpz } from './npy.js';
 export { ZipReader, zipChunks, crc32 } from './zip.js';

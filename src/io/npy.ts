@@ -2,8 +2,8 @@
 // length (u16, or u32 from 2.0), a Python dict literal {'descr': '<f4', 'fortran_order': False,
 // 'shape': (2, 3), } padded with spaces to a multiple of 64 bytes, then the raw data. An .npz is a
 // zip of <name>.npy members, stored or deflated.
-import { BufferSource, CheckpointError, withFile, u16, u32, type ByteSource } from './source.js';
-import { ELEM_SIZE, checkedNumel, decodeElems, defaultElem, encodeElems, type ElemType, type RawRecord, type WritableTensor } from './raw.js';
+import { BufferSource, CheckpointError, withFile, withFileAsync, u16, u32, type ByteSource } from './source.js';
+import { ELEM_SIZE, checkedNumel, decodeElems, decodeElemsAsync, defaultElem, encodeElems, type ElemType, type RawRecord, type WritableTensor } from './raw.js';
 import { ZipReader, zipChunks, type ZipMemberInput } from './zip.js';
 import { writeAtomic } from './atomic.js';
 
@@ -109,7 +109,7 @@ export interface NpyReadOptions {
   keepHalf?: boolean;
 }
 
-export function readNpy(src: ByteSource, opts: NpyReadOptions = {}): RawRecord {
+function npyArgs(src: ByteSource, opts: NpyReadOptions): [Parameters<typeof decodeElems>, number[]] {
   const h = parseNpyHeader(src);
   let n = 1;
   for (const d of h.shape) n *= d;
@@ -117,9 +117,18 @@ export function readNpy(src: ByteSource, opts: NpyReadOptions = {}): RawRecord {
   if (src.size - h.dataStart < need) {
     throw new CheckpointError(src.name, `npy: shape [${h.shape.join(', ')}] of ${h.descr} needs ${need} bytes of data, the file has ${src.size - h.dataStart}`);
   }
-  const r = decodeElems(src, h.dataStart, n, h.elem, { file: src.name, tensor: 'array' }, { keepHalf: opts.keepHalf, bigEndian: h.bigEndian });
-  r.shape = h.shape;
-  return r;
+  return [[src, h.dataStart, n, h.elem, { file: src.name, tensor: 'array' }, { keepHalf: opts.keepHalf, bigEndian: h.bigEndian }], h.shape];
+}
+
+export function readNpy(src: ByteSource, opts: NpyReadOptions = {}): RawRecord {
+  const [args, shape] = npyArgs(src, opts);
+  return Object.assign(decodeElems(...args), { shape });
+}
+
+/** readNpy with a non-blocking read of the data. */
+export async function readNpyAsync(src: ByteSource, opts: NpyReadOptions = {}): Promise<RawRecord> {
+  const [args, shape] = npyArgs(src, opts);
+  return Object.assign(await decodeElemsAsync(...args), { shape });
 }
 
 export function parseNpy(buf: Uint8Array, opts: NpyReadOptions = {}, name = '<buffer>'): RawRecord {
@@ -132,14 +141,24 @@ export function readNpyFile(path: string, opts: NpyReadOptions = {}): RawRecord 
 
 /** Every <name>.npy member of an .npz, keyed by name without '.npy'. */
 export function readNpz(src: ByteSource, opts: NpyReadOptions = {}): Record<string, RawRecord> {
-  const zip = new ZipReader(src);
   const out: Record<string, RawRecord> = {};
-  for (const e of zip.entries) {
-    if (!e.name.endsWith('.npy')) continue;
-    const r = readNpy(zip.open(e), opts);
-    Object.defineProperty(out, e.name.slice(0, -4), { value: r, enumerable: true, writable: true, configurable: true });
-  }
+  for (const [name, m] of npzMembers(src)) setOwn(out, name, readNpy(m, opts));
   return out;
+}
+
+export async function readNpzAsync(src: ByteSource, opts: NpyReadOptions = {}): Promise<Record<string, RawRecord>> {
+  const out: Record<string, RawRecord> = {};
+  for (const [name, m] of npzMembers(src)) setOwn(out, name, await readNpyAsync(m, opts));
+  return out;
+}
+
+function* npzMembers(src: ByteSource): Generator<[string, ByteSource]> {
+  const zip = new ZipReader(src);
+  for (const e of zip.entries) if (e.name.endsWith('.npy')) yield [e.name.slice(0, -4), zip.open(e)];
+}
+
+function setOwn<T>(o: Record<string, T>, k: string, v: T): void {
+  Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
 }
 
 export function parseNpz(buf: Uint8Array, opts: NpyReadOptions = {}, name = '<buffer>'): Record<string, RawRecord> {
@@ -148,6 +167,14 @@ export function parseNpz(buf: Uint8Array, opts: NpyReadOptions = {}, name = '<bu
 
 export function readNpzFile(path: string, opts: NpyReadOptions = {}): Record<string, RawRecord> {
   return withFile(path, (src) => readNpz(src, opts));
+}
+
+export function readNpyFileAsync(path: string, opts: NpyReadOptions = {}): Promise<RawRecord> {
+  return withFileAsync(path, (src) => readNpyAsync(src, opts));
+}
+
+export function readNpzFileAsync(path: string, opts: NpyReadOptions = {}): Promise<Record<string, RawRecord>> {
+  return withFileAsync(path, (src) => readNpzAsync(src, opts));
 }
 
 /** Header bytes of an .npy (version 1.0, or 2.0 when the header is too long for a u16). */

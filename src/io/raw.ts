@@ -95,42 +95,73 @@ function intOverflow(where: Where, e: ElemType, v: string, i: number): Checkpoin
   return new CheckpointError(where.file, `tensor '${where.tensor}' (${e}) holds ${v} at flat index ${i}, which does not fit in int32 (nabla's integer dtype)`);
 }
 
+/** One positioned read a decoder needs: fill `dest` from byte `pos`. */
+export interface ReadRequest {
+  pos: number;
+  dest: Uint8Array;
+  what: string;
+}
+
 /**
- * Reads `n` elements of type `e` at `pos` of `src` into fresh nabla storage. Direct types are read
- * straight into the destination buffer; converted types go through one 1 MiB chunk at a time.
+ * Decodes `n` elements of type `e` at `pos` into fresh nabla storage, as a generator that yields
+ * the reads it needs (so one decoder serves sync and async sources). Direct types are read straight
+ * into the destination buffer; converted types go through one 1 MiB chunk at a time.
  */
-export function decodeElems(src: ByteSource, pos: number, n: number, e: ElemType, where: Where, opts: DecodeOptions = {}): RawRecord {
-  const size = ELEM_SIZE[e];
-  const bytes = n * size;
-  if (!Number.isSafeInteger(bytes) || pos < 0 || pos + bytes > src.size) {
-    throw new CheckpointError(where.file, `tensor '${where.tensor}': ${bytes} bytes at offset ${pos} run past the end of the data (${src.size} bytes)`);
-  }
+function* decodeSteps(size: number, pos: number, n: number, e: ElemType, where: Where, opts: DecodeOptions): Generator<ReadRequest, RawRecord, void> {
   const what = `tensor '${where.tensor}'`;
-  const direct = (arr: TypedArray | Uint16Array): typeof arr => {
+  function* direct<A extends TypedArray | Uint16Array>(arr: A): Generator<ReadRequest, A, void> {
     const b = new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength);
-    src.readInto(pos, b, what);
-    if (opts.bigEndian) swapInPlace(b, size);
+    yield { pos, dest: b, what };
+    if (opts.bigEndian) swapInPlace(b, ELEM_SIZE[e]);
     return arr;
-  };
+  }
   if ((e === 'F16' || e === 'BF16') && opts.keepHalf) {
-    return { dtype: e === 'F16' ? 'float16' : 'bfloat16', shape: [], data: direct(new Uint16Array(n)) as Uint16Array, sourceDtype: e };
+    return { dtype: e === 'F16' ? 'float16' : 'bfloat16', shape: [], data: yield* direct(new Uint16Array(n)), sourceDtype: e };
   }
   const dtype = nablaDType(e);
   const mk = (data: TypedArray): RawTensor => ({ dtype, shape: [], data, sourceDtype: e });
-  if (e === 'F32') return mk(direct(new Float32Array(n)) as Float32Array);
-  if (e === 'F64') return mk(direct(new Float64Array(n)) as Float64Array);
-  if (e === 'I32') return mk(direct(new Int32Array(n)) as Int32Array);
+  if (e === 'F32') return mk(yield* direct(new Float32Array(n)));
+  if (e === 'F64') return mk(yield* direct(new Float64Array(n)));
+  if (e === 'I32') return mk(yield* direct(new Int32Array(n)));
   const out = dtype === 'float32' ? new Float32Array(n) : dtype === 'bool' ? new Uint8Array(n) : new Int32Array(n);
   const per = Math.max(1, Math.floor(CHUNK / size));
   const chunk = new Uint8Array(Math.min(n, per) * size);
   for (let start = 0; start < n; start += per) {
     const m = Math.min(per, n - start);
     const c = chunk.subarray(0, m * size);
-    src.readInto(pos + start * size, c, what);
+    yield { pos: pos + start * size, dest: c, what };
     if (opts.bigEndian) swapInPlace(c, size);
     convertChunk(c, m, e, out, start, where);
   }
   return mk(out);
+}
+
+function checkedSteps(srcSize: number, pos: number, n: number, e: ElemType, where: Where, opts: DecodeOptions) {
+  const size = ELEM_SIZE[e];
+  const bytes = n * size;
+  if (!Number.isSafeInteger(bytes) || pos < 0 || pos + bytes > srcSize) {
+    throw new CheckpointError(where.file, `tensor '${where.tensor}': ${bytes} bytes at offset ${pos} run past the end of the data (${srcSize} bytes)`);
+  }
+  return decodeSteps(size, pos, n, e, where, opts);
+}
+
+/** Reads `n` elements of type `e` at `pos` of `src` into fresh nabla storage (see decodeSteps). */
+export function decodeElems(src: ByteSource, pos: number, n: number, e: ElemType, where: Where, opts: DecodeOptions = {}): RawRecord {
+  const steps = checkedSteps(src.size, pos, n, e, where, opts);
+  for (let r = steps.next(); ; r = steps.next()) {
+    if (r.done) return r.value;
+    src.readInto(r.value.pos, r.value.dest, r.value.what);
+  }
+}
+
+/** decodeElems with non-blocking reads, for sources that have them (files). */
+export async function decodeElemsAsync(src: ByteSource, pos: number, n: number, e: ElemType, where: Where, opts: DecodeOptions = {}): Promise<RawRecord> {
+  const steps = checkedSteps(src.size, pos, n, e, where, opts);
+  for (let r = steps.next(); ; r = steps.next()) {
+    if (r.done) return r.value;
+    if (src.readIntoAsync) await src.readIntoAsync(r.value.pos, r.value.dest, r.value.what);
+    else src.readInto(r.value.pos, r.value.dest, r.value.what);
+  }
 }
 
 function convertChunk(c: Uint8Array, m: number, e: ElemType, out: TypedArray, at: number, where: Where): void {

@@ -3,8 +3,8 @@
 // little-endian data; offsets are relative to the end of the header.
 // Only the header is parsed up front; each selected tensor is then read by position straight into
 // its destination typed array, so a multi-GB file never holds two copies of a tensor.
-import { BufferSource, CheckpointError, withFile, u32, type ByteSource } from './source.js';
-import { ELEM_SIZE, checkedNumel, decodeElems, defaultElem, encodeElems, isElemType, type ElemType, type RawRecord, type WritableTensor } from './raw.js';
+import { BufferSource, CheckpointError, withFile, withFileAsync, u32, type ByteSource } from './source.js';
+import { ELEM_SIZE, checkedNumel, decodeElems, decodeElemsAsync, defaultElem, encodeElems, isElemType, type ElemType, type RawRecord, type WritableTensor } from './raw.js';
 import { writeAtomic } from './atomic.js';
 
 /** The safetensors reference implementation refuses headers above 100 MB; so do we. */
@@ -83,8 +83,7 @@ export function parseSafetensorsHeader(src: ByteSource): SafetensorsHeader {
   return { entries, metadata, dataStart };
 }
 
-/** Reads the selected tensors of an open source. */
-export function readSafetensors(src: ByteSource, opts: SafetensorsReadOptions = {}): { tensors: Record<string, RawRecord>; metadata: Record<string, string> } {
+function select(src: ByteSource, opts: SafetensorsReadOptions): { header: SafetensorsHeader; entries: SafetensorsEntry[] } {
   const header = parseSafetensorsHeader(src);
   let entries = header.entries;
   if (opts.names) {
@@ -95,24 +94,51 @@ export function readSafetensors(src: ByteSource, opts: SafetensorsReadOptions = 
       return x;
     });
   }
+  return { header, entries };
+}
+
+function store(tensors: Record<string, RawRecord>, x: SafetensorsEntry, r: RawRecord): void {
+  r.shape = x.shape;
+  Object.defineProperty(tensors, x.name, { value: r, enumerable: true, writable: true, configurable: true });
+}
+
+type DecodeArgs = Parameters<typeof decodeElems>;
+const argsOf = (src: ByteSource, x: SafetensorsEntry, opts: SafetensorsReadOptions): DecodeArgs =>
+  [src, x.begin, (x.end - x.begin) / ELEM_SIZE[x.dtype], x.dtype, { file: src.name, tensor: x.name }, { keepHalf: opts.keepHalf }];
+
+/** Reads the selected tensors of an open source. */
+export function readSafetensors(src: ByteSource, opts: SafetensorsReadOptions = {}): SafetensorsContents {
+  const { header, entries } = select(src, opts);
   const tensors: Record<string, RawRecord> = {};
-  for (const x of entries) {
-    const n = (x.end - x.begin) / ELEM_SIZE[x.dtype];
-    const r = decodeElems(src, x.begin, n, x.dtype, { file: src.name, tensor: x.name }, { keepHalf: opts.keepHalf });
-    r.shape = x.shape;
-    Object.defineProperty(tensors, x.name, { value: r, enumerable: true, writable: true, configurable: true });
-  }
+  for (const x of entries) store(tensors, x, decodeElems(...argsOf(src, x, opts)));
   return { tensors, metadata: header.metadata };
 }
 
+/** readSafetensors with non-blocking reads of the tensor data (the header is read synchronously). */
+export async function readSafetensorsAsync(src: ByteSource, opts: SafetensorsReadOptions = {}): Promise<SafetensorsContents> {
+  const { header, entries } = select(src, opts);
+  const tensors: Record<string, RawRecord> = {};
+  for (const x of entries) store(tensors, x, await decodeElemsAsync(...argsOf(src, x, opts)));
+  return { tensors, metadata: header.metadata };
+}
+
+export interface SafetensorsContents {
+  tensors: Record<string, RawRecord>;
+  metadata: Record<string, string>;
+}
+
 /** Buffer-level parse (used by the fuzz test and for in-memory files). */
-export function parseSafetensors(buf: Uint8Array, opts: SafetensorsReadOptions = {}, name = '<buffer>') {
+export function parseSafetensors(buf: Uint8Array, opts: SafetensorsReadOptions = {}, name = '<buffer>'): SafetensorsContents {
   return readSafetensors(new BufferSource(buf, name), opts);
 }
 
 /** Reads a safetensors file by positioned reads: only the header and the selected tensors. */
-export function readSafetensorsFile(path: string, opts: SafetensorsReadOptions = {}) {
+export function readSafetensorsFile(path: string, opts: SafetensorsReadOptions = {}): SafetensorsContents {
   return withFile(path, (src) => readSafetensors(src, opts));
+}
+
+export function readSafetensorsFileAsync(path: string, opts: SafetensorsReadOptions = {}): Promise<SafetensorsContents> {
+  return withFileAsync(path, (src) => readSafetensorsAsync(src, opts));
 }
 
 /** Header + data chunks of a safetensors file; data chunks are views of the storage when possible. */

@@ -1,7 +1,10 @@
 // Byte sources for the checkpoint readers: an in-memory Buffer or an open file read by position.
 // Every reader validates sizes against `source.size` before it allocates, so a hostile header can
 // never make us allocate more than the file holds.
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, read, readSync } from 'node:fs';
+import { promisify } from 'node:util';
+
+const readAsync = promisify(read);
 
 /** Every problem with a checkpoint file: the message names the file and the problem. */
 export class CheckpointError extends Error {
@@ -19,6 +22,8 @@ export interface ByteSource {
   readonly size: number;
   read(pos: number, len: number, what?: string): Uint8Array;
   readInto(pos: number, dest: Uint8Array, what?: string): void;
+  /** Non-blocking readInto, where the source has one (files). */
+  readIntoAsync?(pos: number, dest: Uint8Array, what?: string): Promise<void>;
 }
 
 function checkRange(src: ByteSource, pos: number, len: number, what: string): void {
@@ -69,6 +74,15 @@ export class FileSource implements ByteSource {
       done += n;
     }
   }
+  async readIntoAsync(pos: number, dest: Uint8Array, what = 'read'): Promise<void> {
+    checkRange(this, pos, dest.byteLength, what);
+    let done = 0;
+    while (done < dest.byteLength) {
+      const { bytesRead } = await readAsync(this.fd, dest, done, Math.min(dest.byteLength - done, 1 << 30), pos + done);
+      if (bytesRead === 0) throw new CheckpointError(this.name, `${what}: unexpected end of file at byte ${pos + done}`);
+      done += bytesRead;
+    }
+  }
   close(): void {
     closeSync(this.fd);
   }
@@ -85,6 +99,11 @@ export class SliceSource implements ByteSource {
     checkRange(this, pos, dest.byteLength, what);
     this.parent.readInto(this.start + pos, dest);
   }
+  async readIntoAsync(pos: number, dest: Uint8Array, what = 'read'): Promise<void> {
+    checkRange(this, pos, dest.byteLength, what);
+    if (this.parent.readIntoAsync) await this.parent.readIntoAsync(this.start + pos, dest);
+    else this.parent.readInto(this.start + pos, dest);
+  }
 }
 
 /** Opens `path`, runs `fn` and always closes the file. */
@@ -92,6 +111,16 @@ export function withFile<T>(path: string, fn: (src: FileSource) => T): T {
   const src = new FileSource(path);
   try {
     return fn(src);
+  } finally {
+    src.close();
+  }
+}
+
+/** withFile for async work: the file stays open until the promise settles. */
+export async function withFileAsync<T>(path: string, fn: (src: FileSource) => Promise<T>): Promise<T> {
+  const src = new FileSource(path);
+  try {
+    return await fn(src);
   } finally {
     src.close();
   }

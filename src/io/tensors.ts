@@ -4,12 +4,12 @@
 import { Tensor, Storage } from '../tensor/tensor.js';
 import { Layout } from '../tensor/layout.js';
 import type { TypedArray } from '../tensor/dtype.js';
-import { CheckpointError, withFile } from './source.js';
+import { CheckpointError, withFile, withFileAsync } from './source.js';
 import type { ElemType, RawHalfTensor, RawRecord, WritableTensor } from './raw.js';
-import { readSafetensorsFile, writeSafetensorsFile, type SafetensorsReadOptions } from './safetensors.js';
-import { readNpyFile, readNpzFile, writeNpyFile, writeNpzFile, type NpzWriteOptions } from './npy.js';
+import { readSafetensorsFile, readSafetensorsFileAsync, writeSafetensorsFile, type SafetensorsReadOptions } from './safetensors.js';
+import { readNpyFileAsync, readNpzFileAsync, writeNpyFile, writeNpzFile, type NpzWriteOptions } from './npy.js';
 import { NumpyArrayRef } from './numpy_pickle.js';
-import { TorchStorage, TorchTensorRef, readTorch, writeTorchFile, type StorageOut, type TensorOut, type TorchReadOptions } from './torch.js';
+import { TorchStorage, TorchTensorRef, readTorchAsync, writeTorchFile, type StorageOut, type TensorOut, type TorchReadOptions } from './torch.js';
 
 function toTensor(r: RawRecord): Tensor | RawHalfTensor {
   if (r.dtype === 'float16' || r.dtype === 'bfloat16') return r as RawHalfTensor;
@@ -44,7 +44,7 @@ export interface LoadSafetensorsOptions extends SafetensorsReadOptions {}
 export async function loadSafetensors(path: string, opts: LoadSafetensorsOptions & { keepHalf: true }): Promise<Record<string, Tensor | RawHalfTensor>>;
 export async function loadSafetensors(path: string, opts?: LoadSafetensorsOptions): Promise<Record<string, Tensor>>;
 export async function loadSafetensors(path: string, opts: LoadSafetensorsOptions = {}): Promise<Record<string, Tensor | RawHalfTensor>> {
-  return mapValues(readSafetensorsFile(path, opts).tensors, toTensor);
+  return mapValues((await readSafetensorsFileAsync(path, opts)).tensors, toTensor);
 }
 
 /** The `__metadata__` of a .safetensors file (reads only the header). */
@@ -69,7 +69,7 @@ export async function saveSafetensors(tensors: Record<string, Tensor | RawHalfTe
  * @example model.loadStateDict(await nb.io.loadTorch('resnet18.pth'))
  */
 export async function loadTorch(path: string, opts: TorchReadOptions = {}): Promise<any> {
-  return withFile(path, (src) => torchToTensors(readTorch(src, opts)));
+  return withFileAsync(path, async (src) => torchToTensors(await readTorchAsync(src, opts)));
 }
 
 /** Replaces every TorchTensorRef (and numpy array) in an unpickled tree by a Tensor, in place (iteratively: no recursion). */
@@ -135,8 +135,7 @@ export async function saveTorch(obj: unknown, path: string): Promise<void> {
 }
 
 export async function loadNpy(path: string): Promise<Tensor> {
-  const r = readNpyFile(path);
-  return toTensor(r) as Tensor;
+  return toTensor(await readNpyFileAsync(path)) as Tensor;
 }
 
 export async function saveNpy(t: Tensor, path: string, opts: { as?: ElemType } = {}): Promise<void> {
@@ -145,7 +144,7 @@ export async function saveNpy(t: Tensor, path: string, opts: { as?: ElemType } =
 }
 
 export async function loadNpz(path: string): Promise<Record<string, Tensor>> {
-  return mapValues(readNpzFile(path), (r) => toTensor(r) as Tensor);
+  return mapValues(await readNpzFileAsync(path), (r) => toTensor(r) as Tensor);
 }
 
 export async function saveNpz(arrays: Record<string, Tensor>, path: string, opts: NpzWriteOptions = {}): Promise<void> {

@@ -9,7 +9,7 @@
 // storage share the TorchStorage object, so views stay views.
 import type { DType, TypedArray } from '../tensor/dtype.js';
 import { BufferSource, CheckpointError, withFile, type ByteSource } from './source.js';
-import { ELEM_SIZE, decodeElems, defaultElem, encodeElems, type ElemType } from './raw.js';
+import { ELEM_SIZE, decodeElems, decodeElemsAsync, defaultElem, encodeElems, type ElemType, type RawRecord } from './raw.js';
 import { unpickleAt, type PyCallable } from './pickle.js';
 import { ZipReader, zipChunks, type ZipMemberInput } from './zip.js';
 import { writeAtomic } from './atomic.js';
@@ -116,14 +116,30 @@ function storageResolver(file: string, limitBytes: number, storages: Map<string,
   };
 }
 
-function fillStorage(s: TorchStorage, src: ByteSource, pos: number, opts: TorchReadOptions & { bigEndian?: boolean }, file: string): void {
-  const r = decodeElems(src, pos, s.numel, s.elem, { file, tensor: `storage ${s.key}` }, opts);
+/** A storage whose bytes are still to be read: `src` at `pos`. */
+interface PendingFill {
+  storage: TorchStorage;
+  src: ByteSource;
+  pos: number;
+  bigEndian: boolean;
+}
+
+/** The unpickled tree plus the storage reads it needs (done after unpickling, sync or async). */
+interface TorchParse {
+  value: unknown;
+  fills: PendingFill[];
+}
+
+const fillArgs = (f: PendingFill, opts: TorchReadOptions): Parameters<typeof decodeElems> =>
+  [f.src, f.pos, f.storage.numel, f.storage.elem, { file: f.src.name, tensor: `storage ${f.storage.key}` }, { keepHalf: opts.keepHalf, bigEndian: f.bigEndian }];
+
+function setData(s: TorchStorage, r: RawRecord): void {
   s.data = r.data;
   s.dtype = r.dtype;
 }
 
-/** Reads a torch.save zip archive. */
-export function readTorchZip(src: ByteSource, opts: TorchReadOptions = {}): unknown {
+/** Parses a torch.save zip archive; storage data is left to the caller's fills. */
+function parseTorchZip(src: ByteSource): TorchParse {
   const file = src.name;
   const zip = new ZipReader(src);
   const pkl = zip.entries.find((e) => e.name === 'data.pkl' || /^[^/]*\/data\.pkl$/.test(e.name));
@@ -137,6 +153,7 @@ export function readTorchZip(src: ByteSource, opts: TorchReadOptions = {}): unkn
     bigEndian = s === 'big';
   }
   const storages = new Map<string, TorchStorage>();
+  const fills: PendingFill[] = [];
   const persistentLoad = storageResolver(file, src.size, storages, (s) => {
     const e = zip.get(`${prefix}data/${s.key}`);
     if (!e) throw new CheckpointError(file, `torch: storage '${s.key}' has no record ${prefix}data/${s.key}`);
@@ -144,27 +161,26 @@ export function readTorchZip(src: ByteSource, opts: TorchReadOptions = {}): unkn
     if (rec.size < s.numel * ELEM_SIZE[s.elem]) {
       throw new CheckpointError(file, `torch: record ${e.name} holds ${rec.size} bytes, storage '${s.key}' needs ${s.numel * ELEM_SIZE[s.elem]}`);
     }
-    fillStorage(s, rec, 0, { ...opts, bigEndian }, file);
+    fills.push({ storage: s, src: rec, pos: 0, bigEndian });
   });
-  return unpickleAt(zip.readAll(pkl), 0, { file, globals: torchGlobals(file), persistentLoad }).value;
+  return { value: unpickleAt(zip.readAll(pkl), 0, { file, globals: torchGlobals(file), persistentLoad }).value, fills };
 }
 
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
 
-/** Reads a legacy (pre-1.6, or _use_new_zipfile_serialization=False) torch.save file. */
-export function readTorchLegacy(src: ByteSource, opts: TorchReadOptions = {}): unknown {
-  const file = src.name;
+/** Parses a legacy (pre-1.6, or _use_new_zipfile_serialization=False) torch.save file. */
+function parseTorchLegacy(src: ByteSource): TorchParse {
   // The pickles' total length is unknown up front: read a prefix, doubling while it is too short.
   for (let len = Math.min(src.size, 1 << 20); ; len = Math.min(src.size, len * 2)) {
     try {
-      return readLegacyFrom(src, src.read(0, len, 'pickles'), opts);
+      return parseLegacyFrom(src, src.read(0, len, 'pickles'));
     } catch (e) {
       if (!(e instanceof CheckpointError && e.truncated) || len >= src.size) throw e;
     }
   }
 }
 
-function readLegacyFrom(src: ByteSource, head: Uint8Array, opts: TorchReadOptions): unknown {
+function parseLegacyFrom(src: ByteSource, head: Uint8Array): TorchParse {
   const file = src.name;
   const bad = (m: string): never => { throw new CheckpointError(file, `torch legacy: ${m}`); };
   let at = 0;
@@ -180,6 +196,8 @@ function readLegacyFrom(src: ByteSource, head: Uint8Array, opts: TorchReadOption
   const keys = next();
   if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) bad('storage key list is not a list of strings');
   let pos = at;
+  const fills: PendingFill[] = [];
+  const filled = new Set<TorchStorage>();
   for (const k of keys as string[]) {
     const s = storages.get(k) ?? bad(`storage key '${k}' was never referenced`);
     const cnt = src.read(pos, 8, `size of storage '${k}'`);
@@ -187,19 +205,36 @@ function readLegacyFrom(src: ByteSource, head: Uint8Array, opts: TorchReadOption
     const n = bigEndian ? v.getBigInt64(0, false) : v.getBigInt64(0, true);
     if (n !== BigInt(s.numel)) bad(`storage '${k}' records ${n} elements, its tensors say ${s.numel}`);
     pos += 8;
-    fillStorage(s, src, pos, { ...opts, bigEndian }, file);
+    if (filled.has(s)) bad(`storage key '${k}' appears twice`);
+    filled.add(s);
+    fills.push({ storage: s, src, pos, bigEndian });
     pos += s.numel * ELEM_SIZE[s.elem];
+    if (pos > src.size) bad(`storage '${k}' runs past the end of the file`);
   }
-  for (const s of storages.values()) if (!s.data) bad(`storage '${s.key}' has no data`);
-  return value;
+  for (const s of storages.values()) if (!filled.has(s)) bad(`storage '${s.key}' has no data`);
+  return { value, fills };
 }
 
-/** Reads either torch format (sniffed from the first bytes). */
-export function readTorch(src: ByteSource, opts: TorchReadOptions = {}): unknown {
+/** Either torch format, sniffed from the first bytes. */
+function parseTorchAny(src: ByteSource): TorchParse {
   const head = src.read(0, Math.min(4, src.size));
-  if (head.length === 4 && new DataView(head.buffer, head.byteOffset, 4).getUint32(0, true) === ZIP_MAGIC) return readTorchZip(src, opts);
-  if (head.length >= 1 && head[0] === 0x80) return readTorchLegacy(src, opts);
+  if (head.length === 4 && new DataView(head.buffer, head.byteOffset, 4).getUint32(0, true) === ZIP_MAGIC) return parseTorchZip(src);
+  if (head.length >= 1 && head[0] === 0x80) return parseTorchLegacy(src);
   throw new CheckpointError(src.name, 'torch: neither a zip archive nor a legacy pickle (not a torch.save file?)');
+}
+
+/** Reads a torch.save file (zip or legacy): the unpickled tree with TorchTensorRef leaves. */
+export function readTorch(src: ByteSource, opts: TorchReadOptions = {}): unknown {
+  const p = parseTorchAny(src);
+  for (const f of p.fills) setData(f.storage, decodeElems(...fillArgs(f, opts)));
+  return p.value;
+}
+
+/** readTorch with non-blocking storage reads (the pickle and zip directory are read synchronously). */
+export async function readTorchAsync(src: ByteSource, opts: TorchReadOptions = {}): Promise<unknown> {
+  const p = parseTorchAny(src);
+  for (const f of p.fills) setData(f.storage, await decodeElemsAsync(...fillArgs(f, opts)));
+  return p.value;
 }
 
 export function parseTorch(buf: Uint8Array, opts: TorchReadOptions = {}, name = '<buffer>'): unknown {

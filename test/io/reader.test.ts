@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as io from '../../src/io/index.js';
 import { readSafetensors } from '../../src/io/safetensors.js';
-import { readTorchZip } from '../../src/io/torch.js';
 
 /** A BufferSource that counts the bytes handed out. */
 class CountingSource extends io.BufferSource {
@@ -49,8 +48,27 @@ test('torch archives marked byteorder=big are byte-swapped', () => {
     data: [e.name.endsWith('byteorder') ? new TextEncoder().encode('big') : e.name.endsWith('data/0') ? be : zr.readAll(e)],
   }));
   const big = Buffer.concat([...io.zipChunks(members, 64)]);
-  const sd = readTorchZip(new io.BufferSource(big)) as Record<string, io.TorchTensorRef>;
+  const sd = io.parseTorch(big) as Record<string, io.TorchTensorRef>;
   assert.deepEqual(Array.from(sd.w.storage.data!), [1.5, -2]);
+});
+
+test('tensor data is read without blocking the event loop', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nabla-io-'));
+  try {
+    const data = new Float32Array(1 << 16).fill(3);
+    writeFileSync(join(dir, 'a.safetensors'), io.serializeSafetensors({ a: { shape: [data.length], data } }));
+    writeFileSync(join(dir, 'a.pth'), io.serializeTorch({ a: { storage: { data }, offset: 0, shape: [data.length], strides: [1] } }, (x) => (x && typeof x === 'object' && 'strides' in x ? (x as any) : undefined)));
+    writeFileSync(join(dir, 'a.npy'), io.serializeNpy({ shape: [data.length], data }));
+    for (const f of ['a.safetensors', 'a.pth', 'a.npy']) {
+      let ticked = false;
+      setImmediate(() => { ticked = true; });
+      const got = await io.load(join(dir, f));
+      assert.ok(ticked, `${f}: the event loop ran while the data was read`);
+      assert.equal((got.a ?? got).data[100], 3);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('load() recognises formats by content when the extension is unknown', async () => {
