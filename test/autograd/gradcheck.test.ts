@@ -4,6 +4,7 @@
 import { describe, test } from 'node:test';
 import * as nb from '../../src/index.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
+import { Generator } from '../../src/tensor/random.js';
 import { backends, withBackend } from '../helpers/backends.js';
 import { checkOp, type InputSpec, type LayoutKind } from '../helpers/check.js';
 
@@ -297,6 +298,50 @@ for (const be of backends()) {
       }
       test('addmm', () => withBackend(be, () => {
         checkOp('addmm', (c, a, b) => nb.addmm(c, a, b), [{ shape: [2] }, { shape: [3, 4], layout: 'transposed' }, { shape: [4, 2] }], { gradgrad: true });
+      }));
+    });
+
+    describe('random shapes (seeded): broadcasting, size-1 dims, random layouts', () => {
+      const gen = new Generator(2024);
+      const pick = <T>(xs: readonly T[]): T => xs[Math.floor(gen.random() * xs.length)];
+      const randShape = (): number[] => Array.from({ length: 1 + Math.floor(gen.random() * 3) }, () => pick([1, 2, 3]));
+      /** b's shape: a suffix of a's with some dims set to 1, so that the two broadcast. */
+      const broadcastPartner = (a: number[]): number[] =>
+        a.slice(Math.floor(gen.random() * a.length)).map((d) => (gen.random() < 0.4 ? 1 : d));
+      const layouts: LayoutKind[] = ['contiguous', 'transposed', 'sliced'];
+      const trials = Array.from({ length: 12 }, () => {
+        const a = randShape(), b = broadcastPartner(a);
+        return { a, b, la: pick(layouts), lb: pick(layouts), swap: gen.random() < 0.5, dim: Math.floor(gen.random() * a.length) };
+      });
+      const bins: [string, Bin, Omit<InputSpec, 'shape'>][] = [
+        ['add', nb.add, {}], ['mul', nb.mul, {}], ['div', nb.div, { avoid: [0], margin: 0.4 }], ['maximum', nb.maximum, {}],
+        ['pow', (x, y) => x.abs().add(0.5).pow(y), {}], ['where', (x, y) => nb.where(x.gt(0), x, y), {}],
+      ];
+      for (const [name, fn, spec] of bins) {
+        test(name, () => withBackend(be, () => {
+          for (const { a, b, la, lb, swap } of trials) {
+            const specs: InputSpec[] = [{ ...spec, shape: a, layout: la }, { ...spec, shape: b, layout: lb }];
+            checkOp(name, fn, swap ? specs.reverse() : specs);
+          }
+        }));
+      }
+      const reds: [string, (x: Tensor, d: number) => Tensor][] = [
+        ['sum keepdim', (x, d) => x.sum(d, true)], ['mean', (x, d) => x.mean(d)], ['var', (x, d) => x.var(d, { unbiased: false })],
+        ['logsumexp', (x, d) => x.logsumexp(d)], ['softmax', (x, d) => x.softmax(d)], ['cumsum', (x, d) => x.cumsum(d)],
+        ['amax', (x, d) => x.amax(d)], ['prod', (x, d) => x.prod(d)], ['norm', (x, d) => x.norm(2, d, true)],
+      ];
+      for (const [name, fn] of reds) {
+        test(name, () => withBackend(be, () => {
+          for (const { a, la, dim } of trials) checkOp(`${name}(dim ${dim})`, (x) => fn(x, dim), [{ shape: a, layout: la, lo: 0.3, hi: 2 }]);
+        }));
+      }
+      test('matmul with random batch broadcasting', () => withBackend(be, () => {
+        const g2 = new Generator(7);
+        for (const { a, la, lb } of trials) {
+          const [M, K, N] = [1 + Math.floor(g2.random() * 3), 1 + Math.floor(g2.random() * 4), 1 + Math.floor(g2.random() * 3)];
+          const ba = a.slice(0, 2), bb = ba.slice(Math.floor(g2.random() * (ba.length + 1))).map((d) => (g2.random() < 0.4 ? 1 : d));
+          checkOp('matmul', nb.matmul, [{ shape: [...ba, M, K], layout: la }, { shape: [...bb, K, N], layout: lb }]);
+        }
       }));
     });
 
