@@ -31,6 +31,33 @@ function activate(a: Activation, x: Tensor): Tensor {
   return a === 'relu' ? x.relu() : a === 'gelu' ? gelu(x) : a(x);
 }
 
+interface FeedForward { linear1: Linear; dropout: Dropout; linear2: Linear; activation: Activation }
+
+// x (*, E) -> (*, E): linear2(dropout(activation(linear1(x))))
+function feedForward(m: FeedForward, x: Tensor): Tensor {
+  return m.linear2.forward(m.dropout.forward(activate(m.activation, m.linear1.forward(x))));
+}
+
+/** Creates a layer's sublayers in PyTorch's registration order; `cross` adds multihead_attn, norm3 and dropout3. */
+function buildLayer(m: Module, dModel: number, nhead: number, opts: TransformerLayerOptions, cross: boolean): void {
+  const F = opts.dimFeedforward ?? 2048, p = opts.dropout ?? 0.1, eps = opts.layerNormEps ?? 1e-5;
+  const common = { dtype: opts.dtype, bias: opts.bias ?? true };
+  const mha = () => new MultiheadAttention(dModel, nhead, { dropout: p, batchFirst: opts.batchFirst ?? false, ...common });
+  const ln = () => new LayerNorm(dModel, { eps, ...common });
+  const a = m as unknown as Record<string, Module>;
+  a.self_attn = mha();
+  if (cross) a.multihead_attn = mha();
+  a.linear1 = new Linear(dModel, F, common);
+  a.dropout = new Dropout(p);
+  a.linear2 = new Linear(F, dModel, common);
+  a.norm1 = ln();
+  a.norm2 = ln();
+  if (cross) a.norm3 = ln();
+  a.dropout1 = new Dropout(p);
+  a.dropout2 = new Dropout(p);
+  if (cross) a.dropout3 = new Dropout(p);
+}
+
 /** Self-attention then feed-forward, each with a residual connection and LayerNorm. */
 export class TransformerEncoderLayer extends Module {
   declare self_attn: MultiheadAttention;
@@ -46,17 +73,8 @@ export class TransformerEncoderLayer extends Module {
 
   constructor(readonly dModel: number, readonly nhead: number, opts: TransformerLayerOptions = {}) {
     super();
-    const F = opts.dimFeedforward ?? 2048, p = opts.dropout ?? 0.1, eps = opts.layerNormEps ?? 1e-5;
-    const common = { dtype: opts.dtype, bias: opts.bias ?? true };
-    this.self_attn = new MultiheadAttention(dModel, nhead, { dropout: p, batchFirst: opts.batchFirst ?? false, ...common });
-    this.linear1 = new Linear(dModel, F, common);
-    this.dropout = new Dropout(p);
-    this.linear2 = new Linear(F, dModel, common);
+    buildLayer(this, dModel, nhead, opts, false);
     this.normFirst = opts.normFirst ?? false;
-    this.norm1 = new LayerNorm(dModel, { eps, ...common });
-    this.norm2 = new LayerNorm(dModel, { eps, ...common });
-    this.dropout1 = new Dropout(p);
-    this.dropout2 = new Dropout(p);
     this.activation = opts.activation ?? 'relu';
   }
   forward(src: Tensor, opts: { srcMask?: Tensor | null; srcKeyPaddingMask?: Tensor | null; isCausal?: boolean } = {}): Tensor {
@@ -64,7 +82,7 @@ export class TransformerEncoderLayer extends Module {
     const sa = (x: Tensor) => this.dropout1.forward(this.self_attn.forward(x, x, x, {
       attnMask: opts.srcMask, keyPaddingMask: opts.srcKeyPaddingMask, isCausal: opts.isCausal, needWeights: false,
     })[0]);
-    const ff = (x: Tensor) => this.dropout2.forward(this.linear2.forward(this.dropout.forward(activate(this.activation, this.linear1.forward(x)))));
+    const ff = (x: Tensor) => this.dropout2.forward(feedForward(this, x));
     let x = src;
     if (this.normFirst) {
       x = x.add(sa(this.norm1.forward(x)));
@@ -102,21 +120,8 @@ export class TransformerDecoderLayer extends Module {
 
   constructor(readonly dModel: number, readonly nhead: number, opts: TransformerLayerOptions = {}) {
     super();
-    const F = opts.dimFeedforward ?? 2048, p = opts.dropout ?? 0.1, eps = opts.layerNormEps ?? 1e-5;
-    const common = { dtype: opts.dtype, bias: opts.bias ?? true };
-    const bf = opts.batchFirst ?? false;
-    this.self_attn = new MultiheadAttention(dModel, nhead, { dropout: p, batchFirst: bf, ...common });
-    this.multihead_attn = new MultiheadAttention(dModel, nhead, { dropout: p, batchFirst: bf, ...common });
-    this.linear1 = new Linear(dModel, F, common);
-    this.dropout = new Dropout(p);
-    this.linear2 = new Linear(F, dModel, common);
+    buildLayer(this, dModel, nhead, opts, true);
     this.normFirst = opts.normFirst ?? false;
-    this.norm1 = new LayerNorm(dModel, { eps, ...common });
-    this.norm2 = new LayerNorm(dModel, { eps, ...common });
-    this.norm3 = new LayerNorm(dModel, { eps, ...common });
-    this.dropout1 = new Dropout(p);
-    this.dropout2 = new Dropout(p);
-    this.dropout3 = new Dropout(p);
     this.activation = opts.activation ?? 'relu';
   }
   forward(tgt: Tensor, memory: Tensor, opts: DecoderCallOptions = {}): Tensor {
@@ -127,7 +132,7 @@ export class TransformerDecoderLayer extends Module {
     const mha = (x: Tensor) => this.dropout2.forward(this.multihead_attn.forward(x, memory, memory, {
       attnMask: opts.memoryMask, keyPaddingMask: opts.memoryKeyPaddingMask, isCausal: opts.memoryIsCausal, needWeights: false,
     })[0]);
-    const ff = (x: Tensor) => this.dropout3.forward(this.linear2.forward(this.dropout.forward(activate(this.activation, this.linear1.forward(x)))));
+    const ff = (x: Tensor) => this.dropout3.forward(feedForward(this, x));
     let x = tgt;
     if (this.normFirst) {
       x = x.add(sa(this.norm1.forward(x)));
