@@ -115,4 +115,11 @@ void nb_adam_f32(float *p, float *m, float *v, const float *g, int64_t n, float 
                  float wd, int decoupled, double step);
 void nb_sgd_f32(float *p, float *buf, const float *g, int64_t n, float lr, float momentum, float dampening, float wd,
                 int nesterov, int first);
+/* Fused attention (attention.c): q, k, v, out (B,H,T,D) contiguous; lse (B,H,T).
+ * out = softmax(q k^T * scale [+ causal mask]) v, one score block at a time. Return 0 on OOM. */
+int nb_attention_f32(float *out, float *lse, const float *q, const float *k, const float *v,
+                     int64_t B, int64_t H, int64_t T, int64_t D, float scale, int causal);
+/* dout, o, lse from the forward -> dq, dk, dv (overwritten). */
+int nb_attention_bwd_f32(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k, const float *v,
+                         const float *o, const float *lse, int64_t B, int64_t H, int64_t T, int64_t D, float scale, int causal);
 #endif

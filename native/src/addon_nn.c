@@ -353,6 +353,56 @@ static napi_value sgd_step(napi_env env, napi_callback_info info) {
   return undef(env);
 }
 
+/* q, k, v (and dout, out) must be contiguous (B,H,T,D) of one shape. */
+static int qkv(napi_env env, const char *K, napi_value *argv, const char **names, int n, float **ptr, nb_layout *l) {
+  for (int i = 0; i < n; i++) {
+    if (!tensor_contig(env, K, argv[2 * i], argv[2 * i + 1], names[i], &ptr[i], &l[i])) return 0;
+    if (l[i].ndim != 4) return nb_throw(env, K, "%s must be (B,H,T,D)", names[i]);
+    if (i > 0 && !nb_same_shape(env, K, &l[i], names[i], &l[0], names[0])) return 0;
+  }
+  return 1;
+}
+
+// attention(out, lse, q, lq, k, lk, v, lv, scale, causal): out (B,H,T,D), lse (B,H,T)
+static napi_value attention(napi_env env, napi_callback_info info) {
+  ARGS("attention", 10);
+  static const char *names[] = { "q", "k", "v" };
+  float *out, *lse, *t[3], scale = 0;
+  nb_layout l[3];
+  int causal = 0;
+  CHECK(qkv(env, K, argv + 2, names, 3, t, l));
+  int64_t B = l[0].shape[0], H = l[0].shape[1], T = l[0].shape[2], D = l[0].shape[3];
+  CHECK(f32_len(env, K, argv[0], "out", B * H * T * D, &out));
+  CHECK(f32_len(env, K, argv[1], "lse", B * H * T, &lse));
+  CHECK(nb_float(env, K, argv[8], "scale", &scale));
+  CHECK(nb_bool(env, K, argv[9], "causal", &causal));
+  if (B * H * T * D > 0 && !nb_attention_f32(out, lse, t[0], t[1], t[2], B, H, T, D, scale, causal)) {
+    nb_throw(env, K, "out of memory for the score blocks"); return NULL;
+  }
+  return undef(env);
+}
+
+// attentionBackward(dq, dk, dv, dout, ldout, q, lq, k, lk, v, lv, out, lout, lse, scale, causal)
+static napi_value attention_bwd(napi_env env, napi_callback_info info) {
+  ARGS("attentionBackward", 16);
+  static const char *names[] = { "dout", "q", "k", "v", "out" };
+  float *dq, *dk, *dv, *lse, *t[5], scale = 0;
+  nb_layout l[5];
+  int causal = 0;
+  CHECK(qkv(env, K, argv + 3, names, 5, t, l));
+  int64_t B = l[0].shape[0], H = l[0].shape[1], T = l[0].shape[2], D = l[0].shape[3], n = B * H * T * D;
+  CHECK(f32_len(env, K, argv[0], "dq", n, &dq));
+  CHECK(f32_len(env, K, argv[1], "dk", n, &dk));
+  CHECK(f32_len(env, K, argv[2], "dv", n, &dv));
+  CHECK(f32_len(env, K, argv[13], "lse", B * H * T, &lse));
+  CHECK(nb_float(env, K, argv[14], "scale", &scale));
+  CHECK(nb_bool(env, K, argv[15], "causal", &causal));
+  if (n > 0 && !nb_attention_bwd_f32(dq, dk, dv, t[0], t[1], t[2], t[3], t[4], lse, B, H, T, D, scale, causal)) {
+    nb_throw(env, K, "out of memory for the score blocks"); return NULL;
+  }
+  return undef(env);
+}
+
 void nb_register_nn(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
 #define FN(name, f) { name, NULL, f, NULL, NULL, NULL, napi_enumerable, NULL }
@@ -360,6 +410,7 @@ void nb_register_nn(napi_env env, napi_value exports) {
     FN("maxPool2d", max_pool2d), FN("avgPool2d", avg_pool2d), FN("avgPool2dBackward", avg_pool2d_bwd),
     FN("layerNorm", layer_norm), FN("layerNormBackward", layer_norm_bwd), FN("indexSelect", index_select),
     FN("indexAdd", index_add), FN("adamStep", adam_step), FN("sgdStep", sgd_step),
+    FN("attention", attention), FN("attentionBackward", attention_bwd),
 #undef FN
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

@@ -14,6 +14,7 @@
 #include "../include/nabla.h"
 
 #define NB_LIMIT ((int64_t)1 << 40)
+#define NB_MAX_ARGS 20
 
 static int nb_throw(napi_env env, const char *kernel, const char *fmt, ...) {
   char msg[384];
@@ -30,8 +31,9 @@ static int nb_throw(napi_env env, const char *kernel, const char *fmt, ...) {
 
 /* Fetches exactly `want` arguments (more are an error, fewer too). */
 static int nb_args(napi_env env, napi_callback_info info, const char *kernel, size_t want, napi_value *argv) {
-  size_t argc = 12;
-  napi_value tmp[12];
+  napi_value tmp[NB_MAX_ARGS];
+  size_t argc = NB_MAX_ARGS;
+  if (want > NB_MAX_ARGS) return nb_throw(env, kernel, "internal: too many parameters");
   if (napi_get_cb_info(env, info, &argc, tmp, NULL, NULL) != napi_ok) return nb_throw(env, kernel, "cannot read arguments");
   if (argc != want) return nb_throw(env, kernel, "expected %zu arguments, got %zu", want, argc);
   for (size_t i = 0; i < want; i++) argv[i] = tmp[i];

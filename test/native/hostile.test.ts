@@ -116,6 +116,18 @@ test('hostile: indices, fused layer norm and optimizer steps', { skip }, () => {
   throwsNamed('sgdStep', () => A.sgdStep(f(4), f(2), f(4), 0.1, 0.9, 0, 0, false, true), /buf has 2 elements, needs 4/);
 });
 
+test('hostile: attention shapes and buffers', { skip }, () => {
+  const A: NablaAddon = native!.addon;
+  const l = C([1, 2, 3, 4]);
+  throwsNamed('attention', () => A.attention(f(24), f(6), f(24), l, f(24), l, f(24), C([1, 2, 4, 3]), 0.5, true), /v and q must have the same shape/);
+  throwsNamed('attention', () => A.attention(f(23), f(6), f(24), l, f(24), l, f(24), l, 0.5, true), /out has 23 elements, needs 24/);
+  throwsNamed('attention', () => A.attention(f(24), f(5), f(24), l, f(24), l, f(24), l, 0.5, true), /lse has 5/);
+  throwsNamed('attention', () => A.attention(f(24), f(6), f(24), C([2, 3, 4]), f(24), l, f(24), l, 0.5, true), /must be \(B,H,T,D\)/);
+  throwsNamed('attention', () => A.attention(f(24), f(6), f(20), l, f(24), l, f(24), l, 0.5, true), /q: layout reaches element 23/);
+  throwsNamed('attentionBackward', () => A.attentionBackward(f(24), f(24), f(24), f(24), l, f(24), l, f(24), l, f(24), l, f(24), l, f(5), 0.5, true), /lse has 5/);
+  throwsNamed('attentionBackward', () => (A.attentionBackward as (...a: unknown[]) => void)(f(24)), /expected 16 arguments, got 1/);
+});
+
 test('hostile: a detached buffer is rejected, not read', { skip }, () => {
   const buf = new ArrayBuffer(64);
   const x = new Float32Array(buf);

@@ -66,4 +66,11 @@ export interface NablaAddon {
   /** In-place SGD; buf is the momentum buffer (null without momentum); first = buf not yet initialised. */
   sgdStep(p: Float32Array, buf: Float32Array | null, g: Float32Array, lr: number, momentum: number, dampening: number,
     weightDecay: number, nesterov: boolean, first: boolean): void;
+  /** Fused attention: q, k, v (B,H,T,D) contiguous -> out (B,H,T,D) and lse (B,H,T). */
+  attention(out: Float32Array, lse: Float32Array, q: Float32Array, lq: LayoutArg, k: Float32Array, lk: LayoutArg,
+    v: Float32Array, lv: LayoutArg, scale: number, causal: boolean): void;
+  /** Backward of attention from dout and the forward's out and lse -> dq, dk, dv. */
+  attentionBackward(dq: Float32Array, dk: Float32Array, dv: Float32Array, dout: Float32Array, ldout: LayoutArg,
+    q: Float32Array, lq: LayoutArg, k: Float32Array, lk: LayoutArg, v: Float32Array, lv: LayoutArg,
+    out: Float32Array, lout: LayoutArg, lse: Float32Array, scale: number, causal: boolean): void;
 }

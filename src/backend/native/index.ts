@@ -229,6 +229,31 @@ export class NativeBackend implements PartialBackend {
     return true;
   }
 
+  /**
+   * Fused scaled-dot-product attention, q, k, v (B,H,T,D) -> out (B,H,T,D) plus lse (B,H,T) for the
+   * backward: softmax(q k^T * scale + causal mask) v without materialising the (T,T) scores.
+   */
+  attention(q: TypedArray, lq: Layout, k: TypedArray, lk: Layout, v: TypedArray, lv: Layout, scale: number, causal: boolean):
+    { out: Float32Array; lse: Float32Array } | undefined {
+    if (!isF32(q, k, v) || lq.shape.length !== 4) return undefined;
+    const [B, H, T] = lq.shape;
+    const [qc, lqc] = this.contig(q as Float32Array, lq), [kc, lkc] = this.contig(k as Float32Array, lk), [vc, lvc] = this.contig(v as Float32Array, lv);
+    const out = new Float32Array(lq.numel), lse = new Float32Array(B * H * T);
+    this.addon.attention(out, lse, qc, lqc, kc, lkc, vc, lvc, scale, causal);
+    return { out, lse };
+  }
+
+  /** Backward of attention: dq, dk, dv (B,H,T,D) from dout and the forward's out and lse. */
+  attentionBackward(dout: TypedArray, ldout: Layout, q: TypedArray, lq: Layout, k: TypedArray, lk: Layout, v: TypedArray, lv: Layout,
+    out: Float32Array, lse: Float32Array, scale: number, causal: boolean): { dq: Float32Array; dk: Float32Array; dv: Float32Array } | undefined {
+    if (!isF32(dout, q, k, v) || lq.shape.length !== 4) return undefined;
+    const [dc, ldc] = this.contig(dout as Float32Array, ldout), [qc, lqc] = this.contig(q as Float32Array, lq);
+    const [kc, lkc] = this.contig(k as Float32Array, lk), [vc, lvc] = this.contig(v as Float32Array, lv);
+    const dq = new Float32Array(lq.numel), dk = new Float32Array(lq.numel), dv = new Float32Array(lq.numel);
+    this.addon.attentionBackward(dq, dk, dv, dc, ldc, qc, lqc, kc, lkc, vc, lvc, out, Layout.contiguous(lq.shape), lse, scale, causal);
+    return { dq, dk, dv };
+  }
+
   /** In-place SGD (momentum buffer optional). Returns false to decline. */
   sgdStep(p: TypedArray, g: TypedArray, buf: TypedArray | null, o: SgdParams): boolean {
     if (!isF32(p, g) || (buf && !isF32(buf))) return false;
