@@ -6,6 +6,8 @@
 // order of namedParameters(), stateDict() and the printed tree. The constructor returns a Proxy of
 // the instance whose only trap is defineProperty, so every assignment (`this.fc1 = new Linear(...)`,
 // class field initialisers included) is seen; reads go straight to the object.
+// Class fields with initialisers (`fc = new Linear(2, 3)`) register like assignments; a field
+// declared without one defines `undefined`, which never unregisters anything (prefer `declare`).
 // NOTE: do not use `#private` fields in modules: they do not work through a Proxy.
 //
 // Modules are not callable functions in JS: call `m.forward(x)` or `m.call(x)` (the same thing,
@@ -43,7 +45,14 @@ const RAW = Symbol('nabla.module.raw');
 function makeProxy<T extends Module>(m: T): T {
   return new Proxy(m, {
     defineProperty(target, prop, desc) {
-      if (typeof prop === 'string' && 'value' in desc) target._register(prop, desc.value);
+      if (typeof prop === 'string' && 'value' in desc) {
+        if (desc.value === undefined) {
+          // NOTE: a subclass re-declaring an inherited field (`weight: Parameter;`) defines it as
+          // undefined after the base constructor registered it; keep the registered value.
+          const v = target._parameters.get(prop) ?? target._buffers.get(prop) ?? target._modules.get(prop);
+          if (v) desc = { ...desc, value: v };
+        } else target._register(prop, desc.value);
+      }
       return Reflect.defineProperty(target, prop, desc);
     },
     deleteProperty(target, prop) {

@@ -50,6 +50,25 @@ test('registration by assignment, in assignment order; buffers and non-persisten
   assert.ok(!Object.keys(n.stateDict()).some((k) => k.startsWith('fc.')));
 });
 
+test('class fields with initialisers register; re-declaring an inherited field keeps it', () => {
+  class A extends nn.Module {
+    fc = new nn.Linear(2, 3);
+    w = new nn.Parameter(nb.zeros([2]));
+    act = new nn.ReLU();
+    forward(x: T): T { return this.act.call(this.fc.call(x.add(this.w))); }
+  }
+  class B extends A {
+    declare extra: nb.nn.Linear;
+    // @ts-expect-error TS forbids it, plain JavaScript does not: the field is redefined as undefined
+    override fc!: nb.nn.Linear;
+    constructor() { super(); this.extra = new nn.Linear(3, 1); }
+  }
+  const b = new B();
+  assert.ok(b.fc instanceof nn.Linear);
+  assert.deepEqual(Object.keys(b.stateDict()), ['w', 'fc.weight', 'fc.bias', 'extra.weight', 'extra.bias']);
+  assert.deepEqual(b.call(nb.ones([4, 2])).shape, [4, 3]);
+});
+
 test('shared parameters are listed once', () => {
   const a = new nn.Linear(3, 3);
   const s = new nn.Sequential(a, new nn.ReLU(), a);
