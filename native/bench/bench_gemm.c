@@ -35,6 +35,15 @@ static void run(int64_t M, int64_t N, int64_t K, int tb) {
       reps++;
     }
     double gf = 2.0 * M * N * K / best / 1e9, gbs = 4.0 * (M * K + K * N + M * N) / best / 1e9;
+    if (isa == NB_ISA_AVX512 && getenv("NB_VARIANT")) {
+      /* time the alternative microkernel through the single-thread blocked driver */
+      const nb_gemm_impl *alt = &nb_gemm_avx512_8x48;
+      double b2 = 1e9;
+      for (int r = 0; r < 5; r++) { double t = now(); nb_gemm_blocked(alt, c, N, a, K, 1, b, rsb, csb, M, N, K); t = now() - t; if (t < b2) b2 = t; }
+      double t1 = 1e9;
+      for (int r = 0; r < 5; r++) { double t = now(); nb_gemm_blocked(nb_gemm_select(isa), c, N, a, K, 1, b, rsb, csb, M, N, K); t = now() - t; if (t < t1) t1 = t; }
+      printf("  1-thread blocked: %s %.1f GFLOP/s, 8x48 %.1f GFLOP/s\n", nb_gemm_select(isa)->name, 2.0 * M * N * K / t1 / 1e9, 2.0 * M * N * K / b2 / 1e9);
+    }
     printf("%-7s %5lldx%5lldx%5lld tb=%d  %8.3f ms  %7.1f GFLOP/s  %6.1f GB/s\n", nb_isa_name(isa),
            (long long)M, (long long)N, (long long)K, tb, best * 1e3, gf, gbs);
   }

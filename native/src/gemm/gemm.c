@@ -5,6 +5,20 @@
 #include "../../include/nabla.h"
 #include "gemm.h"
 
+#if defined(__x86_64__) || defined(_M_X64)
+// Fraction of the register tiles' work that is real for an (M,N) problem.
+static double tile_use(const nb_gemm_impl *im, int64_t M, int64_t N) {
+  return (double)M / (double)((M + im->mr - 1) / im->mr * im->mr) * (double)N / (double)((N + im->nr - 1) / im->nr * im->nr);
+}
+
+// The AVX-512 microkernel that wastes less of its tiles on (M,N): 8x48 has no ragged tile at M = 128.
+static const nb_gemm_impl *pick_avx512(int64_t M, int64_t N) {
+  return tile_use(&nb_gemm_avx512_8x48, M, N) > tile_use(&nb_gemm_avx512, M, N) + 0.02 ? &nb_gemm_avx512_8x48 : &nb_gemm_avx512;
+}
+#else
+static const nb_gemm_impl *pick_avx512(int64_t M, int64_t N) { (void)M; (void)N; return &nb_gemm_scalar; }
+#endif
+
 const nb_gemm_impl *nb_gemm_select(int isa) {
 #if defined(__x86_64__) || defined(_M_X64)
   if (isa >= NB_ISA_AVX512) return &nb_gemm_avx512;
@@ -46,23 +60,29 @@ void nb_gemm_blocked(const nb_gemm_impl *im, float *c, int64_t ldc,
   if (!buf) { nb_gemm_ref(c, ldc, a, rsa, csa, b, rsb, csb, M, N, K); return; }
   float *bp = buf, *ap = buf + kcap * ncap, *tile = ap + kcap * mcap;
   tile = (float *)(((uintptr_t)tile + 63) & ~(uintptr_t)63);
+  // NOTE: with few rows of A each B element is used only M times, so packing B costs as much as
+  // the multiply; when B's rows are contiguous the microkernel reads them in place and only a
+  // ragged last panel (which would read past the row end) is packed.
+  const int direct = csb == 1 && M <= 256;
   for (int64_t jc = 0; jc < N; jc += NC) {
-    int64_t nc = N - jc < NC ? N - jc : NC;
+    int64_t nc = N - jc < NC ? N - jc : NC, nfull = direct ? nc / nr * nr : 0;
     for (int64_t pc = 0; pc < K; pc += KC) {
       int64_t kc = K - pc < KC ? K - pc : KC;
       int acc = pc > 0;
-      nb_pack_b(bp, b + pc * rsb + jc * csb, rsb, csb, kc, nc, nr);
+      nb_pack_b(bp, b + pc * rsb + (jc + nfull) * csb, rsb, csb, kc, nc - nfull, nr);
       for (int64_t ic = 0; ic < M; ic += MC) {
         int64_t mc = M - ic < MC ? M - ic : MC;
         nb_pack_a(ap, a + ic * rsa + pc * csa, rsa, csa, mc, kc, mr);
         for (int64_t jr = 0; jr < nc; jr += nr) {
           int64_t n = nc - jr < nr ? nc - jr : nr;
+          const float *bpan = jr < nfull ? b + pc * rsb + jc + jr : bp + (jr - nfull) * kc;
+          int64_t ldb = jr < nfull ? rsb : nr;
           for (int64_t ir = 0; ir < mc; ir += mr) {
             int64_t m = mc - ir < mr ? mc - ir : mr;
             float *cp = c + (ic + ir) * ldc + jc + jr;
-            const float *apan = ap + ir * kc, *bpan = bp + jr * kc;
-            if (m == mr && n == nr) { im->ukernel(kc, apan, bpan, cp, ldc, acc); continue; }
-            im->ukernel(kc, apan, bpan, tile, nr, 0);
+            const float *apan = ap + ir * kc;
+            if (m == mr && n == nr) { im->ukernel(kc, apan, bpan, ldb, cp, ldc, acc); continue; }
+            im->ukernel(kc, apan, bpan, ldb, tile, nr, 0);
             for (int64_t i = 0; i < m; i++)
               for (int64_t j = 0; j < n; j++)
                 cp[i * ldc + j] = acc ? cp[i * ldc + j] + tile[i * nr + j] : tile[i * nr + j];
@@ -124,7 +144,8 @@ void nb_sgemm_batched(float *c, const float *a, const int64_t *aoff, int64_t rsa
                       const float *b, const int64_t *boff, int64_t rsb, int64_t csb,
                       int64_t batch, int64_t M, int64_t N, int64_t K) {
   if (batch <= 0 || M <= 0 || N <= 0) return;
-  gemm_job j = { nb_gemm_select(nb_active_isa()), c, a, b, aoff, boff, rsa, csa, rsb, csb, batch, M, N, K, 0 };
+  int isa = nb_active_isa();
+  gemm_job j = { isa >= NB_ISA_AVX512 ? pick_avx512(M, N) : nb_gemm_select(isa), c, a, b, aoff, boff, rsa, csa, rsb, csb, batch, M, N, K, 0 };
   if (K <= 0) { memset(c, 0, (size_t)(batch * M * N) * sizeof(float)); return; }
   double work = (double)batch * (double)M * (double)N * (double)K;
   int nt = nb_num_threads();

@@ -7,8 +7,9 @@
 #include <stdint.h>
 
 /* Microkernel: C (MR,NR) row stride ldc (=|+=) Ap (MR x kc, packed k-major: ap[k*MR + i])
- * @ Bp (kc x NR, packed: bp[k*NR + j]). accumulate=0 overwrites C. */
-typedef void (*nb_ukernel_fn)(int64_t kc, const float *ap, const float *bp, float *c, int64_t ldc, int accumulate);
+ * @ Bp (kc x NR, bp[k*ldb + j]: a packed panel with ldb = NR, or B's own rows when they are
+ * contiguous). accumulate=0 overwrites C. */
+typedef void (*nb_ukernel_fn)(int64_t kc, const float *ap, const float *bp, int64_t ldb, float *c, int64_t ldc, int accumulate);
 
 /* GEMV: y (N) = sum_k x[k*incx] * B[k*rsb + j*csb]. The per-ISA versions handle csb==1 (axpy
  * over rows) and rsb==1 (dot per column); anything else goes through gemm. j range [j0,j1). */
@@ -23,7 +24,7 @@ typedef struct {
   const char *name;
 } nb_gemm_impl;
 
-extern const nb_gemm_impl nb_gemm_scalar, nb_gemm_avx2, nb_gemm_avx512;
+extern const nb_gemm_impl nb_gemm_scalar, nb_gemm_avx2, nb_gemm_avx512, nb_gemm_avx512_8x48;
 const nb_gemm_impl *nb_gemm_select(int isa);
 
 /* pack.c: Ap[p][k][i] for row panels of MR (zero-padded); Bp[p][k][j] for column panels of NR. */

@@ -6,17 +6,17 @@
 #define MR 6
 #define NR 16
 
-// C (6,16) row stride ldc (=|+=) Ap (6 x kc, k-major) @ Bp (kc x 16)
-static void ukernel_6x16(int64_t kc, const float *ap, const float *bp, float *c, int64_t ldc, int accumulate) {
+// C (6,16) row stride ldc (=|+=) Ap (6 x kc, k-major) @ Bp (kc x 16, row stride ldb)
+static void ukernel_6x16(int64_t kc, const float *ap, const float *bp, int64_t ldb, float *c, int64_t ldc, int accumulate) {
   __m256 c0a = _mm256_setzero_ps(), c0b = c0a, c1a = c0a, c1b = c0a, c2a = c0a, c2b = c0a,
          c3a = c0a, c3b = c0a, c4a = c0a, c4b = c0a, c5a = c0a, c5b = c0a;
   for (int64_t k = 0; k < kc; k++) {
-    __m256 b0 = _mm256_load_ps(bp), b1 = _mm256_load_ps(bp + 8);
+    __m256 b0 = _mm256_loadu_ps(bp), b1 = _mm256_loadu_ps(bp + 8);
     __m256 a;
 #define ROW(i) a = _mm256_broadcast_ss(ap + i); c##i##a = _mm256_fmadd_ps(a, b0, c##i##a); c##i##b = _mm256_fmadd_ps(a, b1, c##i##b);
     ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5)
 #undef ROW
-    ap += MR; bp += NR;
+    ap += MR; bp += ldb;
   }
 #define STORE(i) \
   if (accumulate) { c##i##a = _mm256_add_ps(c##i##a, _mm256_loadu_ps(c + i * ldc)); \

@@ -1,4 +1,5 @@
-// AVX-512 SGEMM microkernel (14x32: 28 zmm accumulators + 2 B vectors + 1 broadcast) and GEMV.
+// AVX-512 SGEMM microkernels (14x32: 28 zmm accumulators + 2 B vectors + 1 broadcast; 8x48: 24
+// accumulators + 3 B vectors + 1 broadcast, fewer loads per FMA and no ragged tile at M = 128) and GEMV.
 // Compiled with -mavx512f -mfma only (binding.gyp target nabla_avx512); called only after cpuid says so.
 #include <immintrin.h>
 #include <stdlib.h>
@@ -7,19 +8,19 @@
 #define MR 14
 #define NR 32
 
-// C (14,32) row stride ldc (=|+=) Ap (14 x kc, k-major) @ Bp (kc x 32)
-static void ukernel_14x32(int64_t kc, const float *ap, const float *bp, float *c, int64_t ldc, int accumulate) {
+// C (14,32) row stride ldc (=|+=) Ap (14 x kc, k-major) @ Bp (kc x 32, row stride ldb)
+static void ukernel_14x32(int64_t kc, const float *ap, const float *bp, int64_t ldb, float *c, int64_t ldc, int accumulate) {
   __m512 c0a = _mm512_setzero_ps(), c0b = c0a, c1a = c0a, c1b = c0a, c2a = c0a, c2b = c0a, c3a = c0a, c3b = c0a,
          c4a = c0a, c4b = c0a, c5a = c0a, c5b = c0a, c6a = c0a, c6b = c0a, c7a = c0a, c7b = c0a,
          c8a = c0a, c8b = c0a, c9a = c0a, c9b = c0a, c10a = c0a, c10b = c0a, c11a = c0a, c11b = c0a,
          c12a = c0a, c12b = c0a, c13a = c0a, c13b = c0a;
   for (int64_t k = 0; k < kc; k++) {
-    __m512 b0 = _mm512_load_ps(bp), b1 = _mm512_load_ps(bp + 16);
+    __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16);
     __m512 a;
 #define ROW(i) a = _mm512_set1_ps(ap[i]); c##i##a = _mm512_fmadd_ps(a, b0, c##i##a); c##i##b = _mm512_fmadd_ps(a, b1, c##i##b);
     ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5) ROW(6) ROW(7) ROW(8) ROW(9) ROW(10) ROW(11) ROW(12) ROW(13)
 #undef ROW
-    ap += MR; bp += NR;
+    ap += MR; bp += ldb;
   }
 #define STORE(i) \
   if (accumulate) { c##i##a = _mm512_add_ps(c##i##a, _mm512_loadu_ps(c + i * ldc)); \
@@ -27,6 +28,30 @@ static void ukernel_14x32(int64_t kc, const float *ap, const float *bp, float *c
   _mm512_storeu_ps(c + i * ldc, c##i##a); _mm512_storeu_ps(c + i * ldc + 16, c##i##b);
   STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5) STORE(6) STORE(7) STORE(8) STORE(9) STORE(10)
   STORE(11) STORE(12) STORE(13)
+#undef STORE
+}
+
+// C (8,48) row stride ldc (=|+=) Ap (8 x kc, k-major) @ Bp (kc x 48, row stride ldb)
+static void ukernel_8x48(int64_t kc, const float *ap, const float *bp, int64_t ldb, float *c, int64_t ldc, int accumulate) {
+#define DECL(i) __m512 c##i##a = _mm512_setzero_ps(), c##i##b = c##i##a, c##i##c = c##i##a;
+  DECL(0) DECL(1) DECL(2) DECL(3) DECL(4) DECL(5) DECL(6) DECL(7)
+#undef DECL
+  for (int64_t k = 0; k < kc; k++) {
+    __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16), b2 = _mm512_loadu_ps(bp + 32);
+    __m512 a;
+#define ROW(i) a = _mm512_set1_ps(ap[i]); c##i##a = _mm512_fmadd_ps(a, b0, c##i##a); \
+  c##i##b = _mm512_fmadd_ps(a, b1, c##i##b); c##i##c = _mm512_fmadd_ps(a, b2, c##i##c);
+    ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5) ROW(6) ROW(7)
+#undef ROW
+    ap += 8; bp += ldb;
+  }
+#define STORE(i) \
+  if (accumulate) { c##i##a = _mm512_add_ps(c##i##a, _mm512_loadu_ps(c + i * ldc)); \
+                    c##i##b = _mm512_add_ps(c##i##b, _mm512_loadu_ps(c + i * ldc + 16)); \
+                    c##i##c = _mm512_add_ps(c##i##c, _mm512_loadu_ps(c + i * ldc + 32)); } \
+  _mm512_storeu_ps(c + i * ldc, c##i##a); _mm512_storeu_ps(c + i * ldc + 16, c##i##b); \
+  _mm512_storeu_ps(c + i * ldc + 32, c##i##c);
+  STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5) STORE(6) STORE(7)
 #undef STORE
 }
 
@@ -105,3 +130,4 @@ static void gemv_avx512(float *y, const float *x, int64_t incx, const float *b, 
 }
 
 const nb_gemm_impl nb_gemm_avx512 = { MR, NR, MR * 16, 512, 4096, ukernel_14x32, gemv_avx512, "avx512" };
+const nb_gemm_impl nb_gemm_avx512_8x48 = { 8, 48, 8 * 24, 256, 4608, ukernel_8x48, gemv_avx512, "avx512-8x48" };

@@ -22,10 +22,10 @@ void nb_gemv_scalar(float *y, const float *x, int64_t incx, const float *b, int6
   }
 }
 
-// Portable microkernel, 4x8: C (4,8) (=|+=) Ap (4 x kc) @ Bp (kc x 8).
-static void ukernel_scalar(int64_t kc, const float *ap, const float *bp, float *c, int64_t ldc, int accumulate) {
+// Portable microkernel, 4x8: C (4,8) (=|+=) Ap (4 x kc) @ Bp (kc x 8, row stride ldb).
+static void ukernel_scalar(int64_t kc, const float *ap, const float *bp, int64_t ldb, float *c, int64_t ldc, int accumulate) {
   float acc[4][8] = {{0}};
-  for (int64_t k = 0; k < kc; k++, ap += 4, bp += 8)
+  for (int64_t k = 0; k < kc; k++, ap += 4, bp += ldb)
     for (int i = 0; i < 4; i++)
       for (int j = 0; j < 8; j++) acc[i][j] += ap[i] * bp[j];
   for (int i = 0; i < 4; i++)
