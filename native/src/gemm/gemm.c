@@ -42,6 +42,29 @@ static float *scratch(size_t n) {
   return tl_buf;
 }
 
+// C (mc, nc) row stride ldc (=|+=) packed A block (mc x kc) @ B block (kc x nc): the first nfull
+// columns read in place from bd (row stride ldbd), the rest from the packed panels bp.
+static void macro_kernel(const nb_gemm_impl *im, float *c, int64_t ldc, const float *ap, int64_t mc,
+                         const float *bd, int64_t ldbd, int64_t nfull, const float *bp, int64_t nc, int64_t kc,
+                         int acc, float *tile) {
+  const int mr = im->mr, nr = im->nr;
+  for (int64_t jr = 0; jr < nc; jr += nr) {
+    int64_t n = nc - jr < nr ? nc - jr : nr;
+    const float *bpan = jr < nfull ? bd + jr : bp + (jr - nfull) * kc;
+    int64_t ldb = jr < nfull ? ldbd : nr;
+    for (int64_t ir = 0; ir < mc; ir += mr) {
+      int64_t m = mc - ir < mr ? mc - ir : mr;
+      float *cp = c + ir * ldc + jr;
+      const float *apan = ap + ir * kc;
+      if (m == mr && n == nr) { im->ukernel(kc, apan, bpan, ldb, cp, ldc, acc); continue; }
+      im->ukernel(kc, apan, bpan, ldb, tile, nr, 0);
+      for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++)
+          cp[i * ldc + j] = acc ? cp[i * ldc + j] + tile[i * nr + j] : tile[i * nr + j];
+    }
+  }
+}
+
 // A (M,K) [rsa,csa] @ B (K,N) [rsb,csb] -> C (M,N) row stride ldc, on the calling thread.
 void nb_gemm_blocked(const nb_gemm_impl *im, float *c, int64_t ldc,
                      const float *a, int64_t rsa, int64_t csa, const float *b, int64_t rsb, int64_t csb,
@@ -68,26 +91,11 @@ void nb_gemm_blocked(const nb_gemm_impl *im, float *c, int64_t ldc,
     int64_t nc = N - jc < NC ? N - jc : NC, nfull = direct ? nc / nr * nr : 0;
     for (int64_t pc = 0; pc < K; pc += KC) {
       int64_t kc = K - pc < KC ? K - pc : KC;
-      int acc = pc > 0;
       nb_pack_b(bp, b + pc * rsb + (jc + nfull) * csb, rsb, csb, kc, nc - nfull, nr);
       for (int64_t ic = 0; ic < M; ic += MC) {
         int64_t mc = M - ic < MC ? M - ic : MC;
         nb_pack_a(ap, a + ic * rsa + pc * csa, rsa, csa, mc, kc, mr);
-        for (int64_t jr = 0; jr < nc; jr += nr) {
-          int64_t n = nc - jr < nr ? nc - jr : nr;
-          const float *bpan = jr < nfull ? b + pc * rsb + jc + jr : bp + (jr - nfull) * kc;
-          int64_t ldb = jr < nfull ? rsb : nr;
-          for (int64_t ir = 0; ir < mc; ir += mr) {
-            int64_t m = mc - ir < mr ? mc - ir : mr;
-            float *cp = c + (ic + ir) * ldc + jc + jr;
-            const float *apan = ap + ir * kc;
-            if (m == mr && n == nr) { im->ukernel(kc, apan, bpan, ldb, cp, ldc, acc); continue; }
-            im->ukernel(kc, apan, bpan, ldb, tile, nr, 0);
-            for (int64_t i = 0; i < m; i++)
-              for (int64_t j = 0; j < n; j++)
-                cp[i * ldc + j] = acc ? cp[i * ldc + j] + tile[i * nr + j] : tile[i * nr + j];
-          }
-        }
+        macro_kernel(im, c + ic * ldc + jc, ldc, ap, mc, b + pc * rsb + jc, rsb, nfull, bp, nc, kc, pc > 0, tile);
       }
     }
   }
@@ -139,6 +147,59 @@ static void gemm_task(void *ctx, int tid, int nt) {
   }
 }
 
+/* ---- large single problems: B panel packed once and shared, A blocks spread over the pool ---- */
+typedef struct {
+  const nb_gemm_impl *im;
+  float *c, *bp;
+  const float *a, *b;
+  int64_t rsa, csa, rsb, csb, M, N, K, jc, pc, nc, kc;
+} shared_job;
+
+static void pack_b_task(void *ctx, int t, int nt) {
+  const shared_job *j = (const shared_job *)ctx;
+  int64_t lo, hi;
+  range(j->nc, j->im->nr, t, nt, &lo, &hi);
+  if (lo < hi) nb_pack_b(j->bp + lo * j->kc, j->b + j->pc * j->rsb + (j->jc + lo) * j->csb, j->rsb, j->csb, j->kc, hi - lo, j->im->nr);
+}
+
+// Task t of nt takes an equal share of the mr-row tiles of A (so threads finish together).
+static void ic_task(void *ctx, int t, int nt) {
+  const shared_job *j = (const shared_job *)ctx;
+  const int64_t mr = j->im->mr, tiles = (j->M + mr - 1) / mr, MC = j->im->mc;
+  const int64_t ic = tiles * t / nt * mr, end = tiles * (t + 1) / nt * mr;
+  const int64_t mc = (end < j->M ? end : j->M) - ic;
+  if (mc <= 0) return;
+  float *ap = scratch((size_t)(MC * j->kc + j->im->mr * j->im->nr + 64));
+  if (!ap) { nb_gemm_ref(j->c + ic * j->N + j->jc, j->N, j->a + ic * j->rsa, j->rsa, j->csa, j->b + j->jc * j->csb, j->rsb, j->csb, mc, j->nc, j->K); return; }
+  float *tile = (float *)(((uintptr_t)(ap + MC * j->kc) + 63) & ~(uintptr_t)63);
+  nb_pack_a(ap, j->a + ic * j->rsa + j->pc * j->csa, j->rsa, j->csa, mc, j->kc, j->im->mr);
+  macro_kernel(j->im, j->c + ic * j->N + j->jc, j->N, ap, mc, NULL, 0, 0, j->bp, j->nc, j->kc, j->pc > 0, tile);
+}
+
+// C (M,N) contiguous = A @ B with M split into MC blocks claimed dynamically by the pool.
+// Returns 0 when the shared panel cannot be allocated (the caller falls back).
+static int gemm_shared_b(const nb_gemm_impl *im, float *c, const float *a, int64_t rsa, int64_t csa,
+                         const float *b, int64_t rsb, int64_t csb, int64_t M, int64_t N, int64_t K) {
+  const int64_t NC = im->nc, KC = im->kc;
+  int64_t ncap = ((N < NC ? N : NC) + im->nr - 1) / im->nr * im->nr, kcap = K < KC ? K : KC;
+  float *bp = (float *)aligned_alloc(64, (size_t)((kcap * ncap * sizeof(float) + 63) & ~(size_t)63));
+  if (!bp) return 0;
+  shared_job j = { im, c, bp, a, b, rsa, csa, rsb, csb, M, N, K, 0, 0, 0, 0 };
+  int nt = nb_num_threads();
+  int64_t tiles = (M + im->mr - 1) / im->mr, per = im->mc / im->mr;   /* tiles per task at most */
+  int ntasks = (int)(nt * ((tiles + (int64_t)nt * per - 1) / ((int64_t)nt * per)));
+  for (j.jc = 0; j.jc < N; j.jc += NC) {
+    j.nc = N - j.jc < NC ? N - j.jc : NC;
+    for (j.pc = 0; j.pc < K; j.pc += KC) {
+      j.kc = K - j.pc < KC ? K - j.pc : KC;
+      nb_parallel(pack_b_task, &j, nt);
+      nb_parallel(ic_task, &j, ntasks);
+    }
+  }
+  free(bp);
+  return 1;
+}
+
 // C (batch,M,N) contiguous = A[p] (M,K) [rsa,csa] at a+aoff[p] @ B[p] (K,N) [rsb,csb] at b+boff[p].
 void nb_sgemm_batched(float *c, const float *a, const int64_t *aoff, int64_t rsa, int64_t csa,
                       const float *b, const int64_t *boff, int64_t rsb, int64_t csb,
@@ -156,6 +217,10 @@ void nb_sgemm_batched(float *c, const float *a, const int64_t *aoff, int64_t rsa
   } else if (batch >= nt) j.split = 0;
   else if (N >= (int64_t)j.im->nr * nt * 2) j.split = 1;
   else j.split = 2;
+  // Large single problems share one packed B panel and balance A blocks dynamically.
+  if (nt > 1 && batch == 1 && j.split != 3 && M >= 4 * j.im->mc) {
+    if (gemm_shared_b(j.im, c, a + aoff[0], rsa, csa, b + boff[0], rsb, csb, M, N, K)) return;
+  }
   if (nt > 1 && j.split != 0) {
     int64_t units = j.split == 1 ? N / j.im->nr : j.split == 2 ? M / j.im->mr : (M == 1 ? N : M) / 64;
     if (units < nt) nt = units < 1 ? 1 : (int)units;
