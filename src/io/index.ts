@@ -9,7 +9,7 @@ export { CheckpointError, BufferSource, FileSource, type ByteSource } from './so
 export type { ElemType, RawTensor, RawHalfTensor, RawRecord, WritableTensor } from './raw.js';
 export { halfToFloat, floatToHalf } from './half.js';
 export {
-  parseSafetensors, parseSafetensorsHeader, readSafetensorsFile, readSafetensorsFileAsync, writeSafetensorsFile, serializeSafetensors,
+  parseSafetensors, parseSafetensorsHeader, readSafetensorsEntry, readSafetensorsFile, readSafetensorsFileAsync, writeSafetensorsFile, serializeSafetensors,
   type SafetensorsEntry, type SafetensorsHeader, type SafetensorsReadOptions, type SafetensorsContents,
 } from './safetensors.js';
 export { parseTorch, readTorch, readTorchAsync, readTorchFile, serializeTorch, writeTorchFile, TorchStorage, TorchTensorRef, type TorchReadOptions } from './torch.js';

@@ -106,6 +106,16 @@ type DecodeArgs = Parameters<typeof decodeElems>;
 const argsOf = (src: ByteSource, x: SafetensorsEntry, opts: SafetensorsReadOptions): DecodeArgs =>
   [src, x.begin, (x.end - x.begin) / ELEM_SIZE[x.dtype], x.dtype, { file: src.name, tensor: x.name }, { keepHalf: opts.keepHalf }];
 
+/**
+ * Reads one tensor of an already parsed header (no second header parse): for loaders that go
+ * tensor by tensor, e.g. `for (const e of parseSafetensorsHeader(src).entries) use(readSafetensorsEntry(src, e))`.
+ */
+export function readSafetensorsEntry(src: ByteSource, entry: SafetensorsEntry, opts: { keepHalf?: boolean } = {}): RawRecord {
+  const r = decodeElems(...argsOf(src, entry, opts));
+  r.shape = entry.shape.slice();
+  return r;
+}
+
 /** Reads the selected tensors of an open source. */
 export function readSafetensors(src: ByteSource, opts: SafetensorsReadOptions = {}): SafetensorsContents {
   const { header, entries } = select(src, opts);

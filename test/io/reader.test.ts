@@ -24,6 +24,11 @@ test('safetensors: reading one tensor reads the header and that tensor only', ()
   assert.deepEqual(Array.from(r.tensors.small.data), [1, 2, 3]);
   assert.deepEqual(Array.from(r.tensors.half.data), [1, 2]);
   assert.equal(src.bytesRead, header.dataStart + 12 + 4);
+  // tensor by tensor from one parsed header
+  const e = header.entries.find((x) => x.name === 'small')!;
+  const before = src.bytesRead;
+  assert.deepEqual(Array.from(io.readSafetensorsEntry(src, e).data), [1, 2, 3]);
+  assert.equal(src.bytesRead - before, 12);
 });
 
 test('zip64 archives (as torch writes above 4 GB) read back', () => {
