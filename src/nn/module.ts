@@ -71,6 +71,17 @@ function setOwn(obj: object, key: string | symbol, value: unknown): void {
   Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
 }
 
+/**
+ * The base class of layers and models (torch.nn.Module).
+ * @example
+ * class Net extends nb.nn.Module {
+ *   fc1 = new nb.nn.Linear(32, 64);
+ *   fc2 = new nb.nn.Linear(64, 10);
+ *   forward(x: nb.Tensor): nb.Tensor { return this.fc2.call(this.fc1.call(x).relu()); }
+ * }
+ * const net = new Net();
+ * Object.keys(net.stateDict()); // ['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias']
+ */
 export abstract class Module {
   /** Whether the module is in training mode (see train()/eval()). */
   training = true;
