@@ -12,7 +12,7 @@ export interface Row {
   work: number;
   unit: 'GFLOP/s' | 'GB/s';
   /** The machine limit the row is held against. */
-  limit: 'fma' | 'bw';
+  limit: 'fma' | 'bw' | 'read';
   /** Native only (e.g. a thread-scaling row). */
   nativeOnly?: boolean;
   threads?: number;
@@ -28,7 +28,7 @@ export const ROWS: Row[] = [
   { ...mm(1024, 1024, 1024, 'sgemm 1024³, 1 thread', 'mm1024x1t'), nativeOnly: true, threads: 1 },
   mm(128, 768, 2304, 'gemm 128×768×2304'),
   mm(128, 768, 3072, 'gemm 128×768×3072'),
-  { ...mm(1, 768, 50257, 'gemv 1×768×50257'), work: 4 * (768 * 50257 + 768 + 50257), unit: 'GB/s', limit: 'bw' },
+  { ...mm(1, 768, 50257, 'gemv 1×768×50257'), work: 4 * (768 * 50257 + 768 + 50257), unit: 'GB/s', limit: 'read' },
   { id: 'conv', title: 'conv3×3 64→64 56² b8 fwd', kind: 'conv', args: conv, work: convFlops, unit: 'GFLOP/s', limit: 'fma' },
   { id: 'convBwd', title: 'conv3×3 64→64 56² b8 bwd', kind: 'convBackward', args: conv, work: 2 * convFlops, unit: 'GFLOP/s', limit: 'fma' },
   { id: 'softmax', title: 'softmax 128×768', kind: 'softmax', args: { R: 128, C: 768 }, work: 2 * 4 * 128 * 768, unit: 'GB/s', limit: 'bw' },

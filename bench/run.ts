@@ -25,13 +25,13 @@ const seconds = Number(arg('seconds') ?? 0.5);
 const only = arg('only')?.split(',');
 const rows = ROWS.filter((r) => !only || only.includes(r.id));
 
-interface Limits { fmaGflops?: number; fmaGflops1?: number; triadGBs?: number; note?: string }
+interface Limits { fmaGflops?: number; fmaGflops1?: number; triadGBs?: number; readGBs?: number; note?: string }
 
 // Compiles native/bench/peak.c with the system C compiler and runs it.
 function machineLimits(): Limits {
   const src = join(root, 'native', 'bench', 'peak.c');
   const exe = join(mkdtempSync(join(tmpdir(), 'nabla-peak-')), 'peak');
-  const cc = spawnSync('cc', ['-O2', '-pthread', src, '-o', exe], { encoding: 'utf8' });
+  const cc = spawnSync('cc', ['-O3', '-pthread', src, '-o', exe], { encoding: 'utf8' });
   if (cc.status !== 0) return { note: `peak.c did not build: ${(cc.stderr || cc.error?.message || '').split('\n')[0]}` };
   const r = spawnSync(exe, [String(threads)], { encoding: 'utf8' });
   try { return JSON.parse(r.stdout); } catch { return { note: 'peak did not run' }; }
@@ -46,7 +46,7 @@ async function main(): Promise<void> {
   console.log(`nabla bench: ${threads} thread(s); native ${nat.backend ? JSON.stringify(nat.backend.info) : `unavailable: ${nat.reason}`}`);
   const limits = machineLimits();
   console.log(`machine: fp32 FMA peak ${limits.fmaGflops ?? '?'} GFLOP/s (${limits.fmaGflops1 ?? '?'} on 1 thread), ` +
-    `triad ${limits.triadGBs ?? '?'} GB/s${limits.note ? ` (${limits.note})` : ''}`);
+    `triad ${limits.triadGBs ?? '?'} GB/s, read ${limits.readGBs ?? '?'} GB/s${limits.note ? ` (${limits.note})` : ''}`);
 
   const ms = new Map<string, Partial<Record<Col, number>>>();
   const cell = (r: Row, c: Col, v: number) => ms.set(r.id, { ...ms.get(r.id), [c]: v });
@@ -96,7 +96,7 @@ function printTable(limits: Limits, ms: Map<string, Partial<Record<Col, number>>
     const thr = (c: Col) => (m[c] === undefined ? undefined : r.work / (m[c]! * 1e-3) / 1e9);
     const peerBest = Math.max(...(['pytorch', 'onnxruntime', 'tfjs-cpu', 'tfjs-wasm'] as Col[]).map((c) => thr(c) ?? 0));
     const nat = thr('nabla-native');
-    const lim = r.limit === 'fma' ? (r.threads === 1 ? limits.fmaGflops1 : limits.fmaGflops) : limits.triadGBs;
+    const lim = r.limit === 'fma' ? (r.threads === 1 ? limits.fmaGflops1 : limits.fmaGflops) : r.limit === 'read' ? limits.readGBs : limits.triadGBs;
     out.push([
       r.title, r.unit, ...COLS.map((c) => fmt(thr(c))),
       nat !== undefined && peerBest > 0 ? `${(nat / peerBest).toFixed(2)}x` : '-',
@@ -109,7 +109,8 @@ function printTable(limits: Limits, ms: Map<string, Partial<Record<Col, number>>
   console.log(line(out[0]));
   console.log(`|${w.map((x, i) => (i < 2 ? ':' : '-') + '-'.repeat(x) + (i < 2 ? '-' : ':')).join('|')}|`);
   for (const row of out.slice(1)) console.log(line(row));
-  console.log('limits: GFLOP/s rows vs the FMA peak; GB/s rows vs triad bandwidth (softmax/layernorm fit in cache, so >100% is possible).');
+  console.log('limits: GFLOP/s rows vs the FMA peak; gemv vs read bandwidth; other GB/s rows vs triad bandwidth ' +
+    '(softmax/layernorm fit in cache, so >100% is possible).');
 }
 
 function fmt(v: number | undefined): string {

@@ -1,6 +1,7 @@
 // Machine limits for the benchmark: fp32 FMA peak (independent FMA chains, one set per thread) and
-// memory bandwidth (STREAM triad a = b + s*c, 12 bytes per element). Prints one JSON line.
-// Build: cc -O2 -pthread native/bench/peak.c -o peak && ./peak [threads]
+// memory bandwidth (STREAM triad a = b + s*c, 12 bytes per element; and a read-only sum over
+// 384 MB, the limit for kernels that mostly stream one operand, like GEMV). Prints one JSON line.
+// Build: cc -O3 -pthread native/bench/peak.c -o peak && ./peak [threads]
 #include <immintrin.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -50,11 +51,39 @@ static int wide;
 static volatile float sink;
 static void *fma_thread(void *arg) { (void)arg; sink = wide ? fma512(ITERS) : fma256(ITERS); return NULL; }
 
-typedef struct { float *a, *b, *c; long lo, hi; } triad_arg;
+typedef struct { float *a, *b, *c; long lo, hi; float sum; } triad_arg;
 static void *triad_thread(void *p) {
   triad_arg *t = (triad_arg *)p;
   for (long i = t->lo; i < t->hi; i++) t->a[i] = t->b[i] + 3.0f * t->c[i];
   return NULL;
+}
+
+// Read bandwidth: a sum over b (4 bytes per element), 16 independent lanes.
+static void *read_thread(void *p) {
+  triad_arg *t = (triad_arg *)p;
+  float l[16] = {0};
+  for (long i = t->lo; i + 16 <= t->hi; i += 16)
+    for (int k = 0; k < 16; k++) l[k] += t->b[i + k];
+  for (int k = 1; k < 16; k++) l[0] += l[k];
+  t->sum = l[0];
+  return NULL;
+}
+
+static double run_read(int nt, float *b, long n) {
+  pthread_t th[64];
+  triad_arg args[64];
+  double best = 1e9;
+  for (int rep = 0; rep < 5; rep++) {
+    double t = now();
+    for (int i = 0; i < nt; i++) {
+      args[i] = (triad_arg){ NULL, b, NULL, n * i / nt, n * (i + 1) / nt, 0 };
+      pthread_create(&th[i], NULL, read_thread, &args[i]);
+    }
+    for (int i = 0; i < nt; i++) { pthread_join(th[i], NULL); sink += args[i].sum; }
+    t = now() - t;
+    if (t < best) best = t;
+  }
+  return 4.0 * n / best / 1e9;
 }
 
 static double run_fma(int nt) {
@@ -73,7 +102,7 @@ static double run_triad(int nt, float *a, float *b, float *c, long n) {
   for (int rep = 0; rep < 5; rep++) {
     double t = now();
     for (int i = 0; i < nt; i++) {
-      args[i] = (triad_arg){ a, b, c, n * i / nt, n * (i + 1) / nt };
+      args[i] = (triad_arg){ a, b, c, n * i / nt, n * (i + 1) / nt, 0 };
       pthread_create(&th[i], NULL, triad_thread, &args[i]);
     }
     for (int i = 0; i < nt; i++) pthread_join(th[i], NULL);
@@ -96,11 +125,12 @@ int main(int argc, char **argv) {
     if (gn > bestn) bestn = gn;
   }
   long n = 32L << 20;
-  float *a = malloc(n * 4), *b = malloc(n * 4), *c = malloc(n * 4);
+  float *a = malloc(n * 4), *b = malloc(n * 4 * 3), *c = malloc(n * 4);
   if (!a || !b || !c) { printf("{\"error\":\"out of memory\"}\n"); return 0; }
-  for (long i = 0; i < n; i++) { a[i] = 0; b[i] = 1; c[i] = 2; }
-  double bw = run_triad(nt, a, b, c, n), bw1 = run_triad(1, a, b, c, n);
-  printf("{\"threads\":%d,\"isa\":\"%s\",\"fmaGflops1\":%.1f,\"fmaGflops\":%.1f,\"triadGBs1\":%.1f,\"triadGBs\":%.1f}\n",
-         nt, wide ? "avx512" : "avx2", best1, bestn, bw1, bw);
+  for (long i = 0; i < n; i++) { a[i] = 0; c[i] = 2; }
+  for (long i = 0; i < 3 * n; i++) b[i] = 1;
+  double bw = run_triad(nt, a, b, c, n), bw1 = run_triad(1, a, b, c, n), rd = run_read(nt, b, 3 * n);
+  printf("{\"threads\":%d,\"isa\":\"%s\",\"fmaGflops1\":%.1f,\"fmaGflops\":%.1f,\"triadGBs1\":%.1f,\"triadGBs\":%.1f,\"readGBs\":%.1f}\n",
+         nt, wide ? "avx512" : "avx2", best1, bestn, bw1, bw, rd);
   return 0;
 }

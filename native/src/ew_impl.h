@@ -98,22 +98,18 @@ static double reduce_contig(int op, const float *restrict x, int64_t n, double a
 }
 
 // softmax / log-softmax of one contiguous row x (n) -> y (n). NaN anywhere makes the row NaN.
+// Separate passes (max; y = exp(x - max); sum; scale) keep every loop simple enough to vectorise.
 static void softmax_row(float *restrict y, const float *restrict x, int64_t n, int log) {
   float mx = (float)reduce_contig(NB_MAX, x, n, -INFINITY);
-  double l[16] = {0};
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    for (int k = 0; k < 16; k++) { float e = nb_expf(x[i + k] - mx); if (!log) y[i + k] = e; l[k] += e; }
-  for (; i < n; i++) { float e = nb_expf(x[i] - mx); if (!log) y[i] = e; l[0] += e; }
-  double s = 0;
-  for (int k = 0; k < 16; k++) s += l[k];
+  for (int64_t i = 0; i < n; i++) y[i] = nb_expf(x[i] - mx);
+  double s = reduce_contig(NB_SUM, y, n, 0.0);
   if (log) {
     // NOTE: (x - max) - log(sum), not x - (max + log(sum)): the latter rounds at max's magnitude.
     float ls = (float)__builtin_log(s);
-    for (i = 0; i < n; i++) y[i] = (x[i] - mx) - ls;
+    for (int64_t i = 0; i < n; i++) y[i] = (x[i] - mx) - ls;
   } else {
     float inv = (float)(1.0 / s);
-    for (i = 0; i < n; i++) y[i] *= inv;
+    for (int64_t i = 0; i < n; i++) y[i] *= inv;
   }
 }
 

@@ -60,30 +60,34 @@ static void ukernel_8x48(int64_t kc, const float *ap, const float *bp, int64_t l
 static void gemv_avx512(float *y, const float *x, int64_t incx, const float *b, int64_t rsb, int64_t csb,
                         int64_t K, int64_t j0, int64_t j1) {
   if (csb == 1) {
-    const int64_t CH = 2048;
+    // NOTE: chunks of y up to 64 KB stay in L2 while 8 rows of B stream through as long
+    // contiguous runs, which the hardware prefetchers follow at full bandwidth.
+    const int64_t CH = 16384;
     for (int64_t c0 = j0; c0 < j1; c0 += CH) {
       int64_t c1 = c0 + CH < j1 ? c0 + CH : j1;
       for (int64_t j = c0; j < c1; j++) y[j] = 0.f;
       int64_t k = 0;
-      for (; k + 4 <= K; k += 4) {
-        const float *r0 = b + k * rsb, *r1 = r0 + rsb, *r2 = r1 + rsb, *r3 = r2 + rsb;
-        __m512 x0 = _mm512_set1_ps(x[k * incx]), x1 = _mm512_set1_ps(x[(k + 1) * incx]);
-        __m512 x2 = _mm512_set1_ps(x[(k + 2) * incx]), x3 = _mm512_set1_ps(x[(k + 3) * incx]);
+      for (; k + 8 <= K; k += 8) {
+        const float *r[8];
+        __m512 xv[8];
+        for (int t = 0; t < 8; t++) { r[t] = b + (k + t) * rsb; xv[t] = _mm512_set1_ps(x[(k + t) * incx]); }
         int64_t j = c0;
         for (; j + 16 <= c1; j += 16) {
-          __m512 s = _mm512_fmadd_ps(x0, _mm512_loadu_ps(r0 + j), _mm512_loadu_ps(y + j));
-          s = _mm512_fmadd_ps(x1, _mm512_loadu_ps(r1 + j), s);
-          s = _mm512_fmadd_ps(x2, _mm512_loadu_ps(r2 + j), s);
-          s = _mm512_fmadd_ps(x3, _mm512_loadu_ps(r3 + j), s);
-          _mm512_storeu_ps(y + j, s);
+          __m512 s0 = _mm512_fmadd_ps(xv[0], _mm512_loadu_ps(r[0] + j), _mm512_loadu_ps(y + j));
+          __m512 s1 = _mm512_mul_ps(xv[1], _mm512_loadu_ps(r[1] + j));
+          s0 = _mm512_fmadd_ps(xv[2], _mm512_loadu_ps(r[2] + j), s0);
+          s1 = _mm512_fmadd_ps(xv[3], _mm512_loadu_ps(r[3] + j), s1);
+          s0 = _mm512_fmadd_ps(xv[4], _mm512_loadu_ps(r[4] + j), s0);
+          s1 = _mm512_fmadd_ps(xv[5], _mm512_loadu_ps(r[5] + j), s1);
+          s0 = _mm512_fmadd_ps(xv[6], _mm512_loadu_ps(r[6] + j), s0);
+          s1 = _mm512_fmadd_ps(xv[7], _mm512_loadu_ps(r[7] + j), s1);
+          _mm512_storeu_ps(y + j, _mm512_add_ps(s0, s1));
         }
         if (j < c1) {
           __mmask16 m = (__mmask16)((1u << (c1 - j)) - 1);
-          __m512 s = _mm512_fmadd_ps(x0, _mm512_maskz_loadu_ps(m, r0 + j), _mm512_maskz_loadu_ps(m, y + j));
-          s = _mm512_fmadd_ps(x1, _mm512_maskz_loadu_ps(m, r1 + j), s);
-          s = _mm512_fmadd_ps(x2, _mm512_maskz_loadu_ps(m, r2 + j), s);
-          s = _mm512_fmadd_ps(x3, _mm512_maskz_loadu_ps(m, r3 + j), s);
-          _mm512_mask_storeu_ps(y + j, m, s);
+          __m512 s0 = _mm512_maskz_loadu_ps(m, y + j);
+          for (int t = 0; t < 8; t++) s0 = _mm512_fmadd_ps(xv[t], _mm512_maskz_loadu_ps(m, r[t] + j), s0);
+          _mm512_mask_storeu_ps(y + j, m, s0);
         }
       }
       for (; k < K; k++) {
@@ -105,25 +109,23 @@ static void gemv_avx512(float *y, const float *x, int64_t incx, const float *b, 
   int64_t j = j0;
   __mmask16 mt = (__mmask16)((1u << (K % 16)) - 1);
   int64_t kv = K - K % 16;
-  for (; j + 4 <= j1; j += 4) {
-    const float *p0 = b + j * csb, *p1 = p0 + csb, *p2 = p1 + csb, *p3 = p2 + csb;
-    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+  // eight contiguous columns at a time: eight independent streams keep enough loads in flight
+  for (; j + 8 <= j1; j += 8) {
+    const float *pc[8];
+    __m512 s[8];
+    for (int t = 0; t < 8; t++) { pc[t] = b + (j + t) * csb; s[t] = _mm512_setzero_ps(); }
     for (int64_t k = 0; k < kv; k += 16) {
       __m512 xv = _mm512_loadu_ps(xc + k);
-      s0 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(p0 + k), s0);
-      s1 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(p1 + k), s1);
-      s2 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(p2 + k), s2);
-      s3 = _mm512_fmadd_ps(xv, _mm512_loadu_ps(p3 + k), s3);
+      for (int t = 0; t < 8; t++) {
+        _mm_prefetch((const char *)(pc[t] + k + 8 * csb), _MM_HINT_T0); /* the next group's columns */
+        s[t] = _mm512_fmadd_ps(xv, _mm512_loadu_ps(pc[t] + k), s[t]);
+      }
     }
     if (mt) {
       __m512 xv = _mm512_maskz_loadu_ps(mt, xc + kv);
-      s0 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(mt, p0 + kv), s0);
-      s1 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(mt, p1 + kv), s1);
-      s2 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(mt, p2 + kv), s2);
-      s3 = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(mt, p3 + kv), s3);
+      for (int t = 0; t < 8; t++) s[t] = _mm512_fmadd_ps(xv, _mm512_maskz_loadu_ps(mt, pc[t] + kv), s[t]);
     }
-    y[j] = _mm512_reduce_add_ps(s0); y[j + 1] = _mm512_reduce_add_ps(s1);
-    y[j + 2] = _mm512_reduce_add_ps(s2); y[j + 3] = _mm512_reduce_add_ps(s3);
+    for (int t = 0; t < 8; t++) y[j + t] = _mm512_reduce_add_ps(s[t]);
   }
   if (j < j1) nb_gemv_scalar(y, xc, 1, b, rsb, csb, K, j, j1);
   if (xc != x && xc != stackx) free(xc);
