@@ -2,6 +2,7 @@
 // one axis. Sums and products accumulate in double.
 // x (any layout) reduced over the axes in `mask` -> y contiguous, lx's shape with those axes set to 1.
 #include <math.h>
+#include <stdlib.h>
 #include "ew.h"
 
 typedef struct {
@@ -119,15 +120,21 @@ static void softmax_rows(void *p, int64_t lo, int64_t hi) {
     const float *xr = j->x + off[1];
     float *yr = j->y + off[0];
     if (j->sx == 1 && j->sy == 1) { j->ew->softmax_row(yr, xr, j->n, j->log); continue; }
-    if (j->n > 2048) { /* rare: long strided rows; use y's row as scratch when contiguous */
-      for (int64_t i = 0; i < j->n; i++) yr[i * j->sy] = xr[i * j->sx];
-      if (j->sy == 1) { j->ew->softmax_row(yr, yr, j->n, j->log); continue; }
-      float m = -INFINITY; double s = 0;
-      for (int64_t i = 0; i < j->n; i++) { float v = yr[i * j->sy]; m = v > m || v != v ? v : m; }
-      for (int64_t i = 0; i < j->n; i++) s += exp((double)yr[i * j->sy] - m);
+    if (j->n > 2048) { /* rare: long strided rows; gather into a heap row (never alias x and y) */
+      float *row = (float *)malloc((size_t)j->n * 2 * sizeof(float));
+      if (row) {
+        for (int64_t i = 0; i < j->n; i++) row[i] = xr[i * j->sx];
+        j->ew->softmax_row(row + j->n, row, j->n, j->log);
+        for (int64_t i = 0; i < j->n; i++) yr[i * j->sy] = row[j->n + i];
+        free(row);
+        continue;
+      }
+      float m = -INFINITY; double s = 0;   /* out of memory: a slow scalar pass in place */
+      for (int64_t i = 0; i < j->n; i++) { float v = xr[i * j->sx]; m = v > m || v != v ? v : m; }
+      for (int64_t i = 0; i < j->n; i++) s += exp((double)xr[i * j->sx] - m);
       for (int64_t i = 0; i < j->n; i++) {
-        double v = (double)yr[i * j->sy] - m;
-        yr[i * j->sy] = (float)(j->log ? v - log(s) : exp(v) / s); /* v = x - max, exact */
+        double v = (double)xr[i * j->sx] - m; /* exact */
+        yr[i * j->sy] = (float)(j->log ? v - log(s) : exp(v) / s);
       }
       continue;
     }
