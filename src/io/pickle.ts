@@ -206,7 +206,7 @@ export function unpickleAt(data: Uint8Array, start: number, opts: UnpickleOption
         break;
       }
       case 0x4c: stack.push(parseLong(readLine())); break; // LONG (text)
-      case 0x46: { const s = readLine(); const v = Number(s); if (s.trim() === '' || (Number.isNaN(v) && !/nan/i.test(s))) fail(`bad float literal '${s.slice(0, 40)}'`); stack.push(v); break; }
+      case 0x46: stack.push(parseFloatLiteral(readLine(), fail)); break; // FLOAT (text)
       case 0x47: stack.push(dv.getFloat64(need(8), false)); break; // BINFLOAT (big-endian)
       case 0x58: { const l = dv.getUint32(need(4), true); stack.push(str(need(l), l)); break; } // BINUNICODE
       case 0x8c: { const l = data[need(1)]; stack.push(str(need(l), l)); break; } // SHORT_BINUNICODE
@@ -303,6 +303,15 @@ export function unpickleAt(data: Uint8Array, start: number, opts: UnpickleOption
       default: fail('unknown opcode');
     }
   }
+}
+
+function parseFloatLiteral(s: string, fail: (m: string) => never): number {
+  const t = s.trim().toLowerCase();
+  if (t === 'inf' || t === '+inf') return Infinity;
+  if (t === '-inf') return -Infinity;
+  if (t === 'nan' || t === '-nan') return NaN;
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/.test(t)) fail(`bad float literal '${s.slice(0, 40)}'`);
+  return Number(t);
 }
 
 function parseIndex(s: string, fail: (m: string) => never): number {

@@ -113,6 +113,9 @@ test('pickle: legal values, __proto__ keys and shared references', () => {
   assert.equal(Object.getPrototypeOf(v), Object.prototype);
   assert.deepEqual(Object.keys(v), ['__proto__', 'b']);
   assert.equal(v.b, v['__proto__']);
+  // protocol 0 text values
+  assert.deepEqual(io.unpickle(P('(F1.5\nFinf\nF-inf\nI01\nL12345678901234567890L\nS\'ab\'\nl.')), [1.5, Infinity, -Infinity, true, 12345678901234567890n, 'ab']);
+  assert.throws(() => io.unpickle(P('F1.5x\n.')), /bad float literal/);
 });
 
 test('torch: views past their storage and lying storage sizes are refused', () => {
