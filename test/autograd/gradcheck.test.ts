@@ -345,6 +345,21 @@ for (const be of backends()) {
       }));
     });
 
+    test('double backward through the backward of views and indexing ops (op(x)^2)', () => withBackend(be, () => {
+      const i2 = nb.tensor([[2, 0, 1, 1], [0, 0, 2, 1]], { dtype: 'int32' });
+      const ops: [string, (x: Tensor) => Tensor][] = [
+        ['gather', (x) => x.gather(0, i2)], ['indexSelect', (x) => x.indexSelect(1, nb.tensor([3, 0, 3], { dtype: 'int32' }))],
+        ['scatterAdd src', (x) => nb.zeros([3, 4], { dtype: 'float64' }).scatterAdd(0, i2, x.narrow(0, 0, 2))],
+        ['slice step', (x) => x.slice(1, 1, null, 2)], ['select', (x) => x.select(0, 1)], ['expand', (x) => x.unsqueeze(0).expand(2, 3, 4)],
+        ['permute', (x) => x.permute(1, 0)], ['flip', (x) => x.flip([1])], ['pad reflect', (x) => nb.pad(x, [2, 1], 'reflect')],
+        ['cat', (x) => nb.cat([x, x.narrow(1, 1, 2)], 1)], ['sort values', (x) => x.sort(1).values], ['maskedSelect', (x) => x.maskedSelect(x.gt(0))],
+        ['cumsum', (x) => x.cumsum(1)], ['where', (x) => nb.where(x.gt(0), x, x.mul(-2))], ['repeat', (x) => x.repeat(2, 1)],
+      ];
+      for (const [name, op] of ops) {
+        checkOp(name, (x) => op(x).square(), [{ shape: [3, 4], layout: 'transposed' }], { gradgrad: true });
+      }
+    }));
+
     test('a composite (MLP-like) expression', () => withBackend(be, () => {
       checkOp('mlp', (x, w1, b1, w2) => nb.gelu(x.matmul(w1.t()).add(b1)).matmul(w2).logSoftmax(-1).mean(),
         [{ shape: [4, 3] }, { shape: [5, 3], layout: 'transposed' }, { shape: [5] }, { shape: [5, 2], layout: 'sliced' }], { gradgrad: true });
