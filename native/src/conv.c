@@ -2,12 +2,16 @@
 // Glossary: N batch, C in channels, H,W in size, OC out channels, KH,KW kernel, OH,OW out size,
 // G groups, Cg = C/G, OCg = OC/G, L = OH*OW, Kc = Cg*KH*KW. col for image n, group g is (Kc, L):
 // col[(c,kh,kw)][(oh,ow)] = x[n, g*Cg+c, oh*sh-ph+kh*dh, ow*sw-pw+kw*dw] (0 in the padding).
-// Images are processed in chunks whose col buffer stays under COL_BYTES; a 1x1/stride-1/unpadded
-// conv skips im2col (col is x itself).
+// The forward and weight-gradient passes work on column tiles of col (Kc, LC) sized for L2, one
+// (image, tile) per task, so col never goes to DRAM; the input-gradient pass does one image per
+// task. A 1x1/stride-1/unpadded conv skips im2col (col is x itself). With fewer images than
+// threads the input gradient falls back to whole-image col buffers and a threaded GEMM.
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include "../include/nabla.h"
 #include "ew.h"
+#include "gemm/gemm.h"
 
 #define COL_BYTES ((int64_t)32 << 20)
 
@@ -25,32 +29,6 @@ static int is_pointwise(const nb_conv *g) {
 }
 
 typedef struct { const nb_conv *g; float *col; const float *x; float *dx; int64_t n0; } plane_job;
-
-// One (image, channel) plane x (H,W) -> its KH*KW rows of col, each (L).
-static void im2col_planes(void *p, int64_t lo, int64_t hi) {
-  const plane_job *j = (const plane_job *)p;
-  const nb_conv *g = j->g;
-  const int64_t L = g->OH * g->OW;
-  for (int64_t pc = lo; pc < hi; pc++) {
-    const float *xp = j->x + (j->n0 * g->C + pc) * g->H * g->W;
-    float *rows = j->col + pc * g->KH * g->KW * L;
-    for (int64_t kh = 0; kh < g->KH; kh++)
-      for (int64_t kw = 0; kw < g->KW; kw++) {
-        float *d = rows + (kh * g->KW + kw) * L;
-        int64_t ow0, ow1;
-        valid_range(g->OW, g->W, g->sw, g->pw, kw * g->dw, &ow0, &ow1);
-        for (int64_t oh = 0; oh < g->OH; oh++, d += g->OW) {
-          int64_t ih = oh * g->sh - g->ph + kh * g->dh;
-          if (ih < 0 || ih >= g->H) { memset(d, 0, (size_t)g->OW * sizeof(float)); continue; }
-          const float *src = xp + ih * g->W - g->pw + kw * g->dw;
-          for (int64_t ow = 0; ow < ow0; ow++) d[ow] = 0.f;
-          if (g->sw == 1) memcpy(d + ow0, src + ow0, (size_t)(ow1 - ow0) * sizeof(float));
-          else for (int64_t ow = ow0; ow < ow1; ow++) d[ow] = src[ow * g->sw];
-          for (int64_t ow = ow1; ow < g->OW; ow++) d[ow] = 0.f;
-        }
-      }
-  }
-}
 
 // The adjoint: dx plane (H,W) = sum over its KH*KW col rows (dx zeroed here first).
 static void col2im_planes(void *p, int64_t lo, int64_t hi) {
@@ -76,6 +54,86 @@ static void col2im_planes(void *p, int64_t lo, int64_t hi) {
   }
 }
 
+// col tile (Kc_all = C*KH*KW rows, columns [l0, l1) of L) of image n, row stride ld.
+static void im2col_tile(float *col, int64_t ld, const float *x, const nb_conv *g, int64_t n, int64_t l0, int64_t l1) {
+  const float *xn = x + n * g->C * g->H * g->W;
+  for (int64_t c = 0; c < g->C; c++)
+    for (int64_t kh = 0; kh < g->KH; kh++)
+      for (int64_t kw = 0; kw < g->KW; kw++) {
+        float *d = col + ((c * g->KH + kh) * g->KW + kw) * ld - l0;
+        int64_t ow0, ow1;
+        valid_range(g->OW, g->W, g->sw, g->pw, kw * g->dw, &ow0, &ow1);
+        for (int64_t oh = l0 / g->OW; oh * g->OW < l1; oh++) {
+          int64_t a = oh * g->OW, s0 = a > l0 ? a : l0, s1 = a + g->OW < l1 ? a + g->OW : l1;  /* l in [s0,s1) */
+          int64_t ih = oh * g->sh - g->ph + kh * g->dh;
+          if (ih < 0 || ih >= g->H) { for (int64_t l = s0; l < s1; l++) d[l] = 0.f; continue; }
+          const float *src = xn + (c * g->H + ih) * g->W - g->pw + kw * g->dw;
+          int64_t v0 = a + ow0 > s0 ? a + ow0 : s0, v1 = a + ow1 < s1 ? a + ow1 : s1;  /* valid l */
+          if (v1 < v0) v1 = v0;
+          for (int64_t l = s0; l < v0; l++) d[l] = 0.f;
+          if (g->sw == 1) memcpy(d + v0, src + (v0 - a), (size_t)(v1 - v0) * sizeof(float));
+          else for (int64_t l = v0; l < v1; l++) d[l] = src[(l - a) * g->sw];
+          for (int64_t l = v1 < s0 ? s0 : v1; l < s1; l++) d[l] = 0.f;
+        }
+      }
+}
+
+static int64_t tile_cols(const nb_conv *g) {
+  int64_t kc = g->C * g->KH * g->KW, lc = ((int64_t)(128 << 10) / (kc > 0 ? kc : 1)) / 48 * 48;
+  int64_t L = g->OH * g->OW;
+  return lc < 48 ? 48 : lc > L ? L : lc;
+}
+
+typedef struct {
+  const nb_conv *g;
+  float *y, *dw;
+  const float *x, *w, *dy;
+  int64_t lc, ntile;
+  int nparts;
+  atomic_int failed;
+} tile_job;
+
+// One (image, column tile): y[n, g*OCg.., l0:l1] = w_g (OCg, Kc) @ col_g (Kc, lc) for every group.
+static void fwd_tiles(void *p, int64_t lo, int64_t hi) {
+  tile_job *j = (tile_job *)p;
+  const nb_conv *g = j->g;
+  const int64_t L = g->OH * g->OW, Cg = g->C / g->G, OCg = g->OC / g->G, Kc = Cg * g->KH * g->KW;
+  float *col = (float *)malloc((size_t)(g->C * g->KH * g->KW * j->lc) * sizeof(float) + 64);
+  if (!col) { atomic_store(&j->failed, 1); return; }
+  for (int64_t t = lo; t < hi; t++) {
+    int64_t n = t / j->ntile, l0 = (t % j->ntile) * j->lc, l1 = l0 + j->lc < L ? l0 + j->lc : L, lc = l1 - l0;
+    im2col_tile(col, lc, j->x, g, n, l0, l1);
+    const nb_gemm_impl *im = nb_gemm_pick(OCg, lc);
+    for (int64_t grp = 0; grp < g->G; grp++)
+      nb_gemm_blocked(im, j->y + (n * g->OC + grp * OCg) * L + l0, L, j->w + grp * OCg * Kc, Kc, 1,
+                      col + grp * Kc * lc, lc, 1, OCg, lc, Kc);
+  }
+  free(col);
+}
+
+// Part t of nparts: images n = t, t + nparts, ... accumulate into their own dW copy.
+static void bwd_weight_part(void *p, int t, int nparts) {
+  tile_job *j = (tile_job *)p;
+  const nb_conv *g = j->g;
+  const int64_t L = g->OH * g->OW, Cg = g->C / g->G, OCg = g->OC / g->G, Kc = Cg * g->KH * g->KW;
+  float *col = (float *)malloc((size_t)(g->C * g->KH * g->KW * j->lc + OCg * Kc) * sizeof(float) + 64);
+  if (!col) { atomic_store(&j->failed, 1); return; }
+  float *tmp = col + g->C * g->KH * g->KW * j->lc, *dw = j->dw + (int64_t)t * g->OC * Kc;
+  for (int64_t n = t; n < g->N; n += nparts)
+    for (int64_t l0 = 0; l0 < L; l0 += j->lc) {
+      int64_t l1 = l0 + j->lc < L ? l0 + j->lc : L, lc = l1 - l0;
+      im2col_tile(col, lc, j->x, g, n, l0, l1);
+      for (int64_t grp = 0; grp < g->G; grp++) {
+        // tmp (OCg, Kc) = dy_g (OCg, lc) @ col_g^T (lc, Kc)
+        nb_gemm_blocked(nb_gemm_pick(OCg, Kc), tmp, Kc, j->dy + (n * g->OC + grp * OCg) * L + l0, L, 1,
+                        col + grp * Kc * lc, 1, lc, OCg, Kc, lc);
+        float *d = dw + grp * OCg * Kc;
+        for (int64_t i = 0; i < OCg * Kc; i++) d[i] += tmp[i];
+      }
+    }
+  free(col);
+}
+
 static int64_t chunk_images(const nb_conv *g) {
   int64_t per = g->C * g->KH * g->KW * g->OH * g->OW * (int64_t)sizeof(float);
   int64_t c = per > 0 ? COL_BYTES / per : g->N;
@@ -97,24 +155,12 @@ static int scratch_init(conv_scratch *s, const nb_conv *g, int need_col) {
 
 static void scratch_free(conv_scratch *s) { free(s->col); free(s->aoff); }
 
-// x (N,C,H,W), w (OC,Cg,KH,KW) -> y (N,OC,OH,OW): per (n,g), y (OCg, L) = w_g (OCg, Kc) @ col (Kc, L)
+// x (N,C,H,W), w (OC,Cg,KH,KW) -> y (N,OC,OH,OW): per (n, tile, g), y (OCg, lc) = w_g (OCg, Kc) @ col (Kc, lc)
 int nb_conv2d_f32(float *y, const float *x, const float *w, const nb_conv *g) {
-  const int64_t L = g->OH * g->OW, Cg = g->C / g->G, OCg = g->OC / g->G, Kc = Cg * g->KH * g->KW;
-  const int pw = is_pointwise(g);
-  conv_scratch s;
-  if (!scratch_init(&s, g, !pw)) return 0;
-  for (int64_t n0 = 0; n0 < g->N; n0 += s.chunk) {
-    int64_t nc = g->N - n0 < s.chunk ? g->N - n0 : s.chunk;
-    const float *b = pw ? x + n0 * g->C * L : s.col;
-    if (!pw) {
-      plane_job j = { g, s.col, x, NULL, n0 };
-      nb_parallel_for(nc * g->C, (double)(g->KH * g->KW * L), im2col_planes, &j);
-    }
-    for (int64_t p = 0; p < nc * g->G; p++) { s.aoff[p] = (p % g->G) * OCg * Kc; s.boff[p] = p * Kc * L; }
-    nb_sgemm_batched(y + n0 * g->OC * L, w, s.aoff, Kc, 1, b, s.boff, L, 1, nc * g->G, OCg, L, Kc);
-  }
-  scratch_free(&s);
-  return 1;
+  tile_job j = { .g = g, .y = y, .x = x, .w = w, .lc = tile_cols(g) };
+  j.ntile = (g->OH * g->OW + j.lc - 1) / j.lc;
+  nb_parallel_for(g->N * j.ntile, (double)(g->OC * g->C * g->KH * g->KW * j.lc), fwd_tiles, &j);
+  return !atomic_load(&j.failed);
 }
 
 // dy (N,OC,OH,OW), w -> dx: per (n,g), dcol (Kc, L) = w_g^T (Kc, OCg) @ dy_g (OCg, L), then col2im.
@@ -137,31 +183,20 @@ int nb_conv2d_bwd_input_f32(float *dx, const float *dy, const float *w, const nb
   return 1;
 }
 
-// dy (N,OC,OH,OW), x -> dw (OC,Cg,KH,KW): dw_g (OCg, Kc) = sum_n dy_g (OCg, L) @ col^T (L, Kc)
+// dy (N,OC,OH,OW), x -> dw (OC,Cg,KH,KW): dw_g (OCg, Kc) = sum_n sum_tiles dy_g (OCg, lc) @ col^T (lc, Kc)
 int nb_conv2d_bwd_weight_f32(float *dw, const float *dy, const float *x, const nb_conv *g) {
-  const int64_t L = g->OH * g->OW, Cg = g->C / g->G, OCg = g->OC / g->G, Kc = Cg * g->KH * g->KW;
-  const int pw = is_pointwise(g);
-  conv_scratch s;
-  if (!scratch_init(&s, g, !pw)) return 0;
-  float *part = (float *)malloc((size_t)(s.chunk * g->G * OCg * Kc) * sizeof(float) + 64);
-  if (!part) { scratch_free(&s); return 0; }
-  memset(dw, 0, (size_t)(g->OC * Kc) * sizeof(float));
-  for (int64_t n0 = 0; n0 < g->N; n0 += s.chunk) {
-    int64_t nc = g->N - n0 < s.chunk ? g->N - n0 : s.chunk;
-    const float *b = pw ? x + n0 * g->C * L : s.col;
-    if (!pw) {
-      plane_job j = { g, s.col, x, NULL, n0 };
-      nb_parallel_for(nc * g->C, (double)(g->KH * g->KW * L), im2col_planes, &j);
-    }
-    for (int64_t p = 0; p < nc * g->G; p++) { s.aoff[p] = p * OCg * L; s.boff[p] = p * Kc * L; }
-    nb_sgemm_batched(part, dy + n0 * g->OC * L, s.aoff, L, 1, b, s.boff, 1, L, nc * g->G, OCg, Kc, L);
-    for (int64_t p = 0; p < nc * g->G; p++) {
-      float *d = dw + (p % g->G) * OCg * Kc;
-      const float *q = part + p * OCg * Kc;
-      for (int64_t i = 0; i < OCg * Kc; i++) d[i] += q[i];
-    }
+  const int64_t Kc = g->C / g->G * g->KH * g->KW, nw = g->OC * Kc;
+  int parts = nb_num_threads() < g->N ? nb_num_threads() : (int)g->N;
+  if (parts < 1) parts = 1;
+  tile_job j = { .g = g, .dy = dy, .x = x, .lc = tile_cols(g), .nparts = parts };
+  j.dw = (float *)calloc((size_t)(parts * nw), sizeof(float));
+  if (!j.dw) return 0;
+  nb_parallel(bwd_weight_part, &j, parts);
+  for (int64_t i = 0; i < nw; i++) {
+    float s = 0;
+    for (int t = 0; t < parts; t++) s += j.dw[t * nw + i];
+    dw[i] = s;
   }
-  free(part);
-  scratch_free(&s);
-  return 1;
+  free(j.dw);
+  return !atomic_load(&j.failed);
 }

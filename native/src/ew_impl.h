@@ -6,7 +6,7 @@
 #include "vmath.h"
 
 // y (n) = op(x (n))
-static void unary_contig(int op, float *restrict y, const float *restrict x, int64_t n, float p0, float p1) {
+static void unary_contig(int op, float *y, const float *x, int64_t n, float p0, float p1) { // may run in place
 #define LOOP(expr) for (int64_t i = 0; i < n; i++) { float v = x[i]; y[i] = (expr); } break;
   switch (op) {
     case NB_NEG: LOOP(-v)

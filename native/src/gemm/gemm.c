@@ -19,6 +19,11 @@ static const nb_gemm_impl *pick_avx512(int64_t M, int64_t N) {
 static const nb_gemm_impl *pick_avx512(int64_t M, int64_t N) { (void)M; (void)N; return &nb_gemm_scalar; }
 #endif
 
+const nb_gemm_impl *nb_gemm_pick(int64_t M, int64_t N) {
+  int isa = nb_active_isa();
+  return isa >= NB_ISA_AVX512 ? pick_avx512(M, N) : nb_gemm_select(isa);
+}
+
 const nb_gemm_impl *nb_gemm_select(int isa) {
 #if defined(__x86_64__) || defined(_M_X64)
   if (isa >= NB_ISA_AVX512) return &nb_gemm_avx512;

@@ -26,6 +26,8 @@ typedef struct {
 
 extern const nb_gemm_impl nb_gemm_scalar, nb_gemm_avx2, nb_gemm_avx512, nb_gemm_avx512_8x48;
 const nb_gemm_impl *nb_gemm_select(int isa);
+/* The best microkernel of the active ISA for an (M,N) product. */
+const nb_gemm_impl *nb_gemm_pick(int64_t M, int64_t N);
 
 /* pack.c: Ap[p][k][i] for row panels of MR (zero-padded); Bp[p][k][j] for column panels of NR. */
 void nb_pack_a(float *ap, const float *a, int64_t rsa, int64_t csa, int64_t mc, int64_t kc, int mr);
