@@ -137,7 +137,7 @@ export class MultiheadAttention extends Module {
     if (this.training && this.dropout > 0) attn = dropout(attn, this.dropout, true);
     // (N, NH, L, HD) -> (L, N, E)
     const ctx = attn.matmul(heads(v)).permute(2, 0, 1, 3).reshape([L, N, E]);
-    let out = this.out_proj.forward(ctx);
+    let out = this.out_proj.call(ctx);
     out = !batched ? out.squeeze(1) : this.batchFirst ? out.transpose(0, 1) : out;
     let weights: Tensor | null = null;
     if (opts.needWeights ?? true) {

@@ -29,7 +29,7 @@ export class Sequential extends Module {
   forward(x: unknown): any {
     // x -> m_n(...m_1(x))
     let y = x;
-    for (const m of this._modules.values()) if (m) y = m.forward(y);
+    for (const m of this._modules.values()) if (m) y = m.call(y);
     return y;
   }
 }

@@ -1,6 +1,6 @@
 // nb.nn: modules, layers, nb.nn.functional and nb.nn.init (torch.nn).
 
-export { Module, Parameter, deepCopyModule, type StateDict, type LoadResult } from './module.js';
+export { Module, Parameter, deepCopyModule, type StateDict, type LoadResult, type ForwardHook, type ForwardPreHook } from './module.js';
 export { Identity, Linear, Bilinear, type LinearOptions } from './linear.js';
 export { Conv1d, Conv2d, ConvTranspose2d, type ConvOptions, type ConvTransposeOptions, type PaddingMode } from './conv.js';
 export { MaxPool1d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, type MaxPoolOptions, type AvgPoolOptions } from './pooling.js';

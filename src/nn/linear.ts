@@ -41,7 +41,9 @@ export class Linear extends Module {
   }
   forward(x: Tensor): Tensor {
     // x (*, in) -> (*, out)
-    if (x.ndim === 0 || x.shape[x.ndim - 1] !== this.inFeatures) throw inputError(this, `(*, ${this.inFeatures})`, x);
+    if (x.ndim === 0 || x.shape[x.ndim - 1] !== this.inFeatures) {
+      throw inputError(this, `(*, ${this.inFeatures})`, x, `${this.constructor.name}(in_features=${this.inFeatures}, out_features=${this.outFeatures})`);
+    }
     return linear(x, this.weight, this.bias);
   }
   override extraRepr(): string {

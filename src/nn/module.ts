@@ -10,8 +10,8 @@
 // declared without one defines `undefined`, which never unregisters anything (prefer `declare`).
 // NOTE: do not use `#private` fields in modules: they do not work through a Proxy.
 //
-// Modules are not callable functions in JS: call `m.forward(x)` or `m.call(x)` (the same thing,
-// named after PyTorch's `m(x)`).
+// Modules are not callable functions in JS: call `m.call(x)` (PyTorch's `m(x)`: forward with the
+// forward hooks around it) or `m.forward(x)` (no hooks). Layers call their children with call().
 //
 // Property names of parameters and buffers are their state-dict keys, so layers keep PyTorch's
 // names there (`running_mean`, `weight_ih_l0`, `in_proj_weight`); options and methods are camelCase.
@@ -39,6 +39,9 @@ export interface LoadResult {
   missingKeys: string[];
   unexpectedKeys: string[];
 }
+
+export type ForwardHook = (module: Module, inputs: unknown[], output: any) => any;
+export type ForwardPreHook = (module: Module, inputs: unknown[]) => unknown[] | void;
 
 const RAW = Symbol('nabla.module.raw');
 
@@ -89,10 +92,12 @@ export abstract class Module {
   /** @internal */ _buffers!: Map<string, Tensor | null>;
   /** @internal */ _nonPersistent!: Set<string>;
   /** @internal */ _modules!: Map<string, Module | null>;
+  /** @internal */ _hooks!: Map<symbol, ForwardHook>;
+  /** @internal */ _preHooks!: Map<symbol, ForwardPreHook>;
 
   constructor() {
     // NOTE: set on the raw object before the proxy exists; enumerable false keeps them out of copies.
-    for (const [k, v] of [['_parameters', new Map()], ['_buffers', new Map()], ['_nonPersistent', new Set()], ['_modules', new Map()]] as const) {
+    for (const [k, v] of [['_parameters', new Map()], ['_buffers', new Map()], ['_nonPersistent', new Set()], ['_modules', new Map()], ['_hooks', new Map()], ['_preHooks', new Map()]] as const) {
       Object.defineProperty(this, k, { value: v, writable: true, enumerable: false, configurable: true });
     }
     Object.defineProperty(this, RAW, { value: this, enumerable: false });
@@ -163,9 +168,27 @@ export abstract class Module {
 
   abstract forward(...args: any[]): any;
 
-  /** Runs forward (PyTorch's `module(x)`). */
+  /** Runs forward (PyTorch's `module(x)`), with the forward pre-hooks and hooks around it. */
   call(...args: Parameters<this['forward']>): ReturnType<this['forward']> {
-    return this.forward(...args);
+    if (this._hooks.size === 0 && this._preHooks.size === 0) return this.forward(...args);
+    let a: unknown[] = args;
+    for (const h of this._preHooks.values()) { const r = h(this, a); if (r !== undefined) a = r; }
+    let out = this.forward(...a);
+    for (const h of this._hooks.values()) { const r = h(this, a, out); if (r !== undefined) out = r; }
+    return out;
+  }
+
+  /** fn(module, inputs, output) runs after every call(); a returned value replaces the output. */
+  registerForwardHook(fn: ForwardHook): { remove(): void } {
+    const id = Symbol('hook');
+    this._hooks.set(id, fn);
+    return { remove: () => { this._hooks.delete(id); } };
+  }
+  /** fn(module, inputs) runs before every call(); a returned array replaces the inputs. */
+  registerForwardPreHook(fn: ForwardPreHook): { remove(): void } {
+    const id = Symbol('prehook');
+    this._preHooks.set(id, fn);
+    return { remove: () => { this._preHooks.delete(id); } };
   }
 
   // ---- iteration ----
@@ -356,6 +379,8 @@ export function deepCopyModule<T extends Module>(m: T): T {
     Object.defineProperty(dst, '_parameters', { value: maps(raw._parameters), writable: true, enumerable: false, configurable: true });
     Object.defineProperty(dst, '_buffers', { value: maps(raw._buffers), writable: true, enumerable: false, configurable: true });
     Object.defineProperty(dst, '_modules', { value: maps(raw._modules), writable: true, enumerable: false, configurable: true });
+    Object.defineProperty(dst, '_hooks', { value: new Map(raw._hooks), writable: true, enumerable: false, configurable: true });
+    Object.defineProperty(dst, '_preHooks', { value: new Map(raw._preHooks), writable: true, enumerable: false, configurable: true });
     Object.defineProperty(dst, '_nonPersistent', { value: new Set(raw._nonPersistent), writable: true, enumerable: false, configurable: true });
     for (const k of Object.keys(raw)) setOwn(dst, k, copyValue((raw as unknown as Record<string, unknown>)[k]));
     return proxy;

@@ -35,7 +35,7 @@ interface FeedForward { linear1: Linear; dropout: Dropout; linear2: Linear; acti
 
 // x (*, E) -> (*, E): linear2(dropout(activation(linear1(x))))
 function feedForward(m: FeedForward, x: Tensor): Tensor {
-  return m.linear2.forward(m.dropout.forward(activate(m.activation, m.linear1.forward(x))));
+  return m.linear2.call(m.dropout.call(activate(m.activation, m.linear1.call(x))));
 }
 
 /** Creates a layer's sublayers in PyTorch's registration order; `cross` adds multihead_attn, norm3 and dropout3. */
@@ -79,17 +79,17 @@ export class TransformerEncoderLayer extends Module {
   }
   forward(src: Tensor, opts: { srcMask?: Tensor | null; srcKeyPaddingMask?: Tensor | null; isCausal?: boolean } = {}): Tensor {
     // src (S, N, E) -> (S, N, E)
-    const sa = (x: Tensor) => this.dropout1.forward(this.self_attn.forward(x, x, x, {
+    const sa = (x: Tensor) => this.dropout1.call(this.self_attn.call(x, x, x, {
       attnMask: opts.srcMask, keyPaddingMask: opts.srcKeyPaddingMask, isCausal: opts.isCausal, needWeights: false,
     })[0]);
-    const ff = (x: Tensor) => this.dropout2.forward(feedForward(this, x));
+    const ff = (x: Tensor) => this.dropout2.call(feedForward(this, x));
     let x = src;
     if (this.normFirst) {
-      x = x.add(sa(this.norm1.forward(x)));
-      return x.add(ff(this.norm2.forward(x)));
+      x = x.add(sa(this.norm1.call(x)));
+      return x.add(ff(this.norm2.call(x)));
     }
-    x = this.norm1.forward(x.add(sa(x)));
-    return this.norm2.forward(x.add(ff(x)));
+    x = this.norm1.call(x.add(sa(x)));
+    return this.norm2.call(x.add(ff(x)));
   }
 }
 
@@ -126,22 +126,22 @@ export class TransformerDecoderLayer extends Module {
   }
   forward(tgt: Tensor, memory: Tensor, opts: DecoderCallOptions = {}): Tensor {
     // tgt (T, N, E), memory (S, N, E) -> (T, N, E)
-    const sa = (x: Tensor) => this.dropout1.forward(this.self_attn.forward(x, x, x, {
+    const sa = (x: Tensor) => this.dropout1.call(this.self_attn.call(x, x, x, {
       attnMask: opts.tgtMask, keyPaddingMask: opts.tgtKeyPaddingMask, isCausal: opts.tgtIsCausal, needWeights: false,
     })[0]);
-    const mha = (x: Tensor) => this.dropout2.forward(this.multihead_attn.forward(x, memory, memory, {
+    const mha = (x: Tensor) => this.dropout2.call(this.multihead_attn.call(x, memory, memory, {
       attnMask: opts.memoryMask, keyPaddingMask: opts.memoryKeyPaddingMask, isCausal: opts.memoryIsCausal, needWeights: false,
     })[0]);
-    const ff = (x: Tensor) => this.dropout3.forward(feedForward(this, x));
+    const ff = (x: Tensor) => this.dropout3.call(feedForward(this, x));
     let x = tgt;
     if (this.normFirst) {
-      x = x.add(sa(this.norm1.forward(x)));
-      x = x.add(mha(this.norm2.forward(x)));
-      return x.add(ff(this.norm3.forward(x)));
+      x = x.add(sa(this.norm1.call(x)));
+      x = x.add(mha(this.norm2.call(x)));
+      return x.add(ff(this.norm3.call(x)));
     }
-    x = this.norm1.forward(x.add(sa(x)));
-    x = this.norm2.forward(x.add(mha(x)));
-    return this.norm3.forward(x.add(ff(x)));
+    x = this.norm1.call(x.add(sa(x)));
+    x = this.norm2.call(x.add(mha(x)));
+    return this.norm3.call(x.add(ff(x)));
   }
 }
 
@@ -157,8 +157,8 @@ export class TransformerEncoder extends Module {
   forward(src: Tensor, opts: { mask?: Tensor | null; srcKeyPaddingMask?: Tensor | null; isCausal?: boolean } = {}): Tensor {
     // src (S, N, E) -> (S, N, E)
     let x = src;
-    for (const l of this.layers) x = (l as TransformerEncoderLayer).forward(x, { srcMask: opts.mask, srcKeyPaddingMask: opts.srcKeyPaddingMask, isCausal: opts.isCausal });
-    return this.norm ? this.norm.forward(x) : x;
+    for (const l of this.layers) x = (l as TransformerEncoderLayer).call(x, { srcMask: opts.mask, srcKeyPaddingMask: opts.srcKeyPaddingMask, isCausal: opts.isCausal });
+    return this.norm ? this.norm.call(x) : x;
   }
 }
 
@@ -174,8 +174,8 @@ export class TransformerDecoder extends Module {
   forward(tgt: Tensor, memory: Tensor, opts: DecoderCallOptions = {}): Tensor {
     // tgt (T, N, E), memory (S, N, E) -> (T, N, E)
     let x = tgt;
-    for (const l of this.layers) x = (l as TransformerDecoderLayer).forward(x, memory, opts);
-    return this.norm ? this.norm.forward(x) : x;
+    for (const l of this.layers) x = (l as TransformerDecoderLayer).call(x, memory, opts);
+    return this.norm ? this.norm.call(x) : x;
   }
 }
 
@@ -225,8 +225,8 @@ export class Transformer extends Module {
     if (src.shape[src.ndim - 1] !== this.dModel || tgt.shape[tgt.ndim - 1] !== this.dModel) {
       throw new Error(`Transformer: the feature number of src and tgt must be equal to d_model (${this.dModel}), got ${src.shape[src.ndim - 1]} and ${tgt.shape[tgt.ndim - 1]}`);
     }
-    const memory = this.encoder.forward(src, { mask: opts.srcMask, srcKeyPaddingMask: opts.srcKeyPaddingMask });
-    return this.decoder.forward(tgt, memory, {
+    const memory = this.encoder.call(src, { mask: opts.srcMask, srcKeyPaddingMask: opts.srcKeyPaddingMask });
+    return this.decoder.call(tgt, memory, {
       tgtMask: opts.tgtMask, memoryMask: opts.memoryMask, tgtKeyPaddingMask: opts.tgtKeyPaddingMask, memoryKeyPaddingMask: opts.memoryKeyPaddingMask,
     });
   }

@@ -33,10 +33,13 @@ export function pyRepr(v: unknown): string {
   return String(v);
 }
 
-/** The error for a wrong input: "Linear(in_features=32, ...): expected input (*, 32), got [8, 31]". */
-export function inputError(m: Module, expected: string, x: Tensor | readonly number[]): Error {
+/**
+ * The error for a wrong input: "Linear(in_features=32, out_features=64): expected input (*, 32), got [8, 31]".
+ * The layer is named by its repr line, or by `label` when that says it better.
+ */
+export function inputError(m: Module, expected: string, x: Tensor | readonly number[], label?: string): Error {
   const shape = Array.isArray(x) ? x : (x as Tensor).shape;
-  return new Error(`${m.constructor.name}(${m.extraRepr()}): expected input ${expected}, got ${fmtShape(shape)}`);
+  return new Error(`${label ?? `${m.constructor.name}(${m.extraRepr()})`}: expected input ${expected}, got ${fmtShape(shape)}`);
 }
 
 /** n -> [n, n, ...] (length k); a tuple is checked for length. */

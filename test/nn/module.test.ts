@@ -69,6 +69,24 @@ test('class fields with initialisers register; re-declaring an inherited field k
   assert.deepEqual(b.call(nb.ones([4, 2])).shape, [4, 3]);
 });
 
+test('forward hooks and pre-hooks run around call(), also for children of containers', () => {
+  const lin = new nn.Linear(2, 2);
+  const seq = new nn.Sequential(lin, new nn.ReLU());
+  const seen: number[][] = [];
+  const h = lin.registerForwardHook((_m, _inp, out) => { seen.push([...(out as T).shape]); });
+  const p = lin.registerForwardPreHook((_m, [x]) => [(x as T).mul(0)]);
+  const y = seq.call(nb.ones([3, 2]));
+  assert.deepEqual(seen, [[3, 2]]);
+  assertClose(y, lin.bias!.relu().expand([3, 2]));
+  const h2 = seq.registerForwardHook(() => nb.zeros([1]));
+  assert.deepEqual(seq.call(nb.ones([3, 2])).shape, [1]);
+  assert.deepEqual(seq.forward(nb.ones([3, 2])).shape, [3, 2]);
+  h.remove(); p.remove(); h2.remove();
+  assert.equal(seen.length, 3); // seq.forward still runs its children's hooks
+  seq.call(nb.ones([1, 2]));
+  assert.equal(seen.length, 3);
+});
+
 test('shared parameters are listed once', () => {
   const a = new nn.Linear(3, 3);
   const s = new nn.Sequential(a, new nn.ReLU(), a);
@@ -244,7 +262,7 @@ test("toString matches PyTorch's repr", () => {
 
 test('a wrong input shape names the layer, the expected shape and the shape it got', () => {
   const cases: [() => unknown, string][] = [
-    [() => new nn.Linear(32, 64).call(nb.randn([8, 31])), 'Linear(in_features=32, out_features=64, bias=True): expected input (*, 32), got [8, 31]'],
+    [() => new nn.Linear(32, 64).call(nb.randn([8, 31])), 'Linear(in_features=32, out_features=64): expected input (*, 32), got [8, 31]'],
     [() => new nn.Conv2d(3, 8, 3).call(nb.randn([2, 4, 8, 8])), 'Conv2d(3, 8, kernel_size=(3, 3), stride=(1, 1)): expected input (N, 3, H, W) or (3, H, W), got [2, 4, 8, 8]'],
     [() => new nn.BatchNorm2d(4).call(nb.randn([2, 3, 2, 2])), 'BatchNorm2d(4, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True): expected input (N, 4, H, W), got [2, 3, 2, 2]'],
     [() => new nn.LSTM(8, 16, { batchFirst: true }).call(nb.randn([4, 8, 7])), 'LSTM(8, 16, batch_first=True): expected input (N, T, 8) or (T, 8), got [4, 8, 7]'],
