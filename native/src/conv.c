@@ -93,6 +93,46 @@ typedef struct {
   atomic_int failed;
 } tile_job;
 
+// The adjoint of im2col_tile: dx[n] += col tile (C*KH*KW, columns [l0, l1)), row stride ld.
+static void col2im_tile(float *dx, const float *col, int64_t ld, const nb_conv *g, int64_t n, int64_t l0, int64_t l1) {
+  float *xn = dx + n * g->C * g->H * g->W;
+  for (int64_t c = 0; c < g->C; c++)
+    for (int64_t kh = 0; kh < g->KH; kh++)
+      for (int64_t kw = 0; kw < g->KW; kw++) {
+        const float *d = col + ((c * g->KH + kh) * g->KW + kw) * ld - l0;
+        int64_t ow0, ow1;
+        valid_range(g->OW, g->W, g->sw, g->pw, kw * g->dw, &ow0, &ow1);
+        for (int64_t oh = l0 / g->OW; oh * g->OW < l1; oh++) {
+          int64_t a = oh * g->OW, s0 = a > l0 ? a : l0, s1 = a + g->OW < l1 ? a + g->OW : l1;
+          int64_t ih = oh * g->sh - g->ph + kh * g->dh;
+          if (ih < 0 || ih >= g->H) continue;
+          float *dst = xn + (c * g->H + ih) * g->W - g->pw + kw * g->dw;
+          int64_t v0 = a + ow0 > s0 ? a + ow0 : s0, v1 = a + ow1 < s1 ? a + ow1 : s1;
+          for (int64_t l = v0; l < v1; l++) dst[(l - a) * g->sw] += d[l];
+        }
+      }
+}
+
+// One image per task: dx[n] = sum over column tiles of col2im(w_g^T (Kc, OCg) @ dy_g (OCg, lc)).
+static void bwd_input_images(void *p, int64_t lo, int64_t hi) {
+  tile_job *j = (tile_job *)p;
+  const nb_conv *g = j->g;
+  const int64_t L = g->OH * g->OW, Cg = g->C / g->G, OCg = g->OC / g->G, Kc = Cg * g->KH * g->KW;
+  float *col = (float *)malloc((size_t)(g->C * g->KH * g->KW * j->lc) * sizeof(float) + 64);
+  if (!col) { atomic_store(&j->failed, 1); return; }
+  for (int64_t n = lo; n < hi; n++) {
+    memset(j->y + n * g->C * g->H * g->W, 0, (size_t)(g->C * g->H * g->W) * sizeof(float));
+    for (int64_t l0 = 0; l0 < L; l0 += j->lc) {
+      int64_t l1 = l0 + j->lc < L ? l0 + j->lc : L, lc = l1 - l0;
+      for (int64_t grp = 0; grp < g->G; grp++)
+        nb_gemm_blocked(nb_gemm_pick(Kc, lc), col + grp * Kc * lc, lc, j->w + grp * OCg * Kc, 1, Kc,
+                        j->dy + (n * g->OC + grp * OCg) * L + l0, L, 1, Kc, lc, OCg);
+      col2im_tile(j->y, col, lc, g, n, l0, l1);
+    }
+  }
+  free(col);
+}
+
 // One (image, column tile): y[n, g*OCg.., l0:l1] = w_g (OCg, Kc) @ col_g (Kc, lc) for every group.
 static void fwd_tiles(void *p, int64_t lo, int64_t hi) {
   tile_job *j = (tile_job *)p;
@@ -165,6 +205,11 @@ int nb_conv2d_f32(float *y, const float *x, const float *w, const nb_conv *g) {
 
 // dy (N,OC,OH,OW), w -> dx: per (n,g), dcol (Kc, L) = w_g^T (Kc, OCg) @ dy_g (OCg, L), then col2im.
 int nb_conv2d_bwd_input_f32(float *dx, const float *dy, const float *w, const nb_conv *g) {
+  if (g->N >= nb_num_threads()) {
+    tile_job j = { .g = g, .y = dx, .w = w, .dy = dy, .lc = tile_cols(g) };
+    nb_parallel_for(g->N, 1e9, bwd_input_images, &j);
+    return !atomic_load(&j.failed);
+  }
   const int64_t L = g->OH * g->OW, Cg = g->C / g->G, OCg = g->OC / g->G, Kc = Cg * g->KH * g->KW;
   const int pw = is_pointwise(g);
   conv_scratch s;
