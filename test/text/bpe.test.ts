@@ -1,7 +1,7 @@
 // GPT2Tokenizer against two independent oracles (devDependencies, used only here):
 // js-tiktoken's r50k_base (Rust tiktoken's ranks, ported to JS) and gpt-3-encoder (a line-by-line
 // port of openai/gpt-2 encoder.py), both with the same vocab as ../shared/data/gpt2-*, and against
-// the output of encoder.py itself (test/golden/text_gpt2_encoder_py.py).
+// the output of encoder.py itself (tools/golden/text_gpt2_encoder_py.py).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';

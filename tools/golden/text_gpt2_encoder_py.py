@@ -5,7 +5,7 @@ test/text/corpus.json plus some whitespace edge cases, for test/text/bpe.test.ts
 The Encoder class below is openai/gpt-2 src/encoder.py (bytes_to_unicode, get_pairs, bpe, encode),
 unchanged apart from layout; it needs only Debian's python3-regex. Run from the repository root:
 
-    python3 test/golden/text_gpt2_encoder_py.py ../shared/data
+    /usr/bin/python3 tools/golden/text_gpt2_encoder_py.py ../shared/data
 
 NOTE: this exists because the JavaScript oracles (gpt-3-encoder, js-tiktoken) read the regex's
 \\s with JavaScript semantics (U+FEFF in, U+0085 out), while encoder.py's `regex` uses Unicode
@@ -110,7 +110,7 @@ def main():
     with open("test/text/corpus.json", encoding="utf-8") as f:
         corpus = json.load(f)
     rows = [{"text": s, "ids": enc.encode(s)} for s in corpus + EDGE]
-    source = f"test/golden/text_gpt2_encoder_py.py (openai/gpt-2 encoder.py, python3-regex {re.__version__})"
+    source = f"tools/golden/text_gpt2_encoder_py.py (openai/gpt-2 encoder.py, python3-regex {re.__version__})"
     with open("test/golden/text_gpt2_encoder_py.json", "w", encoding="utf-8") as f:
         f.write('{"source": ' + json.dumps(source) + ',\n "rows": [\n')
         f.write(",\n".join("  " + json.dumps(r) for r in rows))  # one row a line, \u-escaped
