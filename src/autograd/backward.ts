@@ -66,7 +66,10 @@ export function runBackward(
           t.grad = t.grad ? add(t.grad, g) : g.detach();
         }
         const ci = captureIndex.get(node);
-        if (ci !== undefined) captured[ci] = captured[ci] ? add(captured[ci]!, g) : g;
+        if (ci !== undefined) {
+          const gi = g.dtype === inputs![ci].dtype ? g : g.to(inputs![ci].dtype);
+          captured[ci] = captured[ci] ? add(captured[ci]!, gi) : gi;
+        }
       }
       if (node instanceof AccumulateGrad) {
         if (g !== undefined && !inputs) accumulate(node.variable, g, createGraph);
@@ -91,6 +94,8 @@ export function runBackward(
 }
 
 function accumulate(v: Tensor, g: Tensor, createGraph: boolean): void {
+  // a gradient always has its tensor's dtype (e.g. backward(float32 ones) on a float64 output)
+  if (g.dtype !== v.dtype) g = g.to(v.dtype);
   if (!createGraph) g = g.detach();
   if (v.grad === null) {
     // NOTE: the first gradient may alias another tensor (add's backward passes g through to both

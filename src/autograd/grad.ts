@@ -19,7 +19,13 @@ export function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[], opts
   const ins = Array.isArray(inputs) ? inputs : [inputs];
   const gos = opts.gradOutputs === undefined ? [] : Array.isArray(opts.gradOutputs) ? opts.gradOutputs : [opts.gradOutputs];
   const rootGrads = outs.map((o, i) => {
-    if (gos[i]) return gos[i];
+    const go = gos[i];
+    if (go) {
+      if (go.shape.length !== o.shape.length || go.shape.some((d, j) => d !== o.shape[j])) {
+        throw new Error(`autograd.grad: gradOutputs[${i}] has shape [${go.shape.join(', ')}] but output ${i} has shape [${o.shape.join(', ')}]`);
+      }
+      return go;
+    }
     if (o.numel() !== 1) throw new Error(`autograd.grad: grad can be implicitly created only for scalar outputs (output ${i} has shape [${o.shape.join(', ')}])`);
     return onesLikeOf(o);
   });

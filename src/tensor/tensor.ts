@@ -89,7 +89,7 @@ export class Tensor {
         throw new Error(`backward: grad can be implicitly created only for scalar outputs (got shape [${this.shape.join(', ')}])`);
       }
       gradient = U.onesLikeOf(this);
-    } else if (gradient.numel() !== this.numel()) {
+    } else if (gradient.shape.length !== this.shape.length || gradient.shape.some((d, i) => d !== this.shape[i])) {
       throw new Error(`backward: gradient has shape [${gradient.shape.join(', ')}] but the tensor has shape [${this.shape.join(', ')}]`);
     }
     runBackward([this], [gradient], opts);

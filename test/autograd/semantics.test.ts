@@ -45,6 +45,13 @@ describe('gradients accumulate and flow', () => {
     const z = leaf([1, 2, 3]).mul(2);
     assert.throws(() => z.backward(), /backward: grad can be implicitly created only for scalar outputs \(got shape \[3\]\)/);
     assert.throws(() => z.backward(nb.ones([2], { dtype: 'float64' })), /backward: gradient has shape \[2\] but the tensor has shape \[3\]/);
+    assert.throws(() => z.backward(nb.ones([1, 3], { dtype: 'float64' })), /backward: gradient has shape \[1, 3\] but the tensor has shape \[3\]/);
+    assert.throws(() => nb.autograd.grad(z, [x], { gradOutputs: nb.ones([3, 1]) }), /autograd.grad: gradOutputs\[0\] has shape \[3, 1\] but output 0 has shape \[3\]/);
+    // a float32 gradient for a float64 output still gives float64 leaf gradients
+    const w = leaf([1, 2]);
+    w.mul(2).backward(nb.ones([2]));
+    assert.equal(w.grad!.dtype, 'float64');
+    assert.equal(nb.autograd.grad(w.mul(2), [w], { gradOutputs: nb.ones([2]) })[0]!.dtype, 'float64');
   });
 
   test('gradients of float32 leaves are float32, of float64 leaves float64', () => {
