@@ -161,7 +161,7 @@ async function trainCommand(args: string[]): Promise<void> {
     dropout: num(v, 'dropout', 0), lr: num(v, 'lr', 1e-3), minLr: num(v, 'min-lr', 1e-4),
     warmupIters: num(v, 'warmup-iters', 50, true), weightDecay: num(v, 'weight-decay', 0.1), gradClip: num(v, 'grad-clip', 1),
     evalInterval: num(v, 'eval-interval', 100, true), evalIters: num(v, 'eval-iters', 10, true), seed: num(v, 'seed', 1337, true),
-    sampleTokens: num(v, 'sample-tokens', 200, true),
+    sampleTokens: num(v, 'sample-tokens', 200, true), logInterval: tty ? 0 : 10,
     log: (line, transient) => {
       if (transient) { if (tty) process.stderr.write(`\r${line}\x1b[K`); return; }
       process.stderr.write(`${tty ? '\r\x1b[K' : ''}${line}\n`);
@@ -169,7 +169,7 @@ async function trainCommand(args: string[]): Promise<void> {
   });
   const last = r.evals[r.evals.length - 1];
   process.stderr.write(`${tty ? '\n' : ''}done: val loss ${last.val.toFixed(4)} (best ${Math.min(...r.evals.map((e) => e.val)).toFixed(4)}), ` +
-    `${Math.round(r.tokensPerSecond)} tok/s, ${r.wallSeconds.toFixed(1)} s wall, checkpoint ${r.checkpoint}\n`);
+    `${Math.round(r.tokensPerSecond)} tok/s, ${r.wallSeconds.toFixed(1)} s wall (${r.cpuSeconds.toFixed(1)} s CPU), checkpoint ${r.checkpoint}\n`);
   if (r.sample) process.stdout.write(`${r.sample}\n`);
 }
 

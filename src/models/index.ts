@@ -6,3 +6,4 @@ export { generate, sample, argmax, applyRepetitionPenalty, type CausalLM, type F
 export { KVCache, type KVCacheOptions } from './kv_cache.js';
 export { readLlama2c, permuteRotary, type Llama2cHeader } from './llama2c.js';
 export { attentionBias, causalAttention } from './attention.js';
+export { trainGPT, gptLearningRate, lmLoss, loadCharVocab, type TrainGPTOptions, type TrainGPTResult, type EvalPoint } from './train_gpt.js';

@@ -39,6 +39,8 @@ export interface TrainGPTOptions {
   seed?: number;
   /** New tokens in the closing text sample (0 = none). */
   sampleTokens?: number;
+  /** Every this many iterations the progress line is logged as permanent (0: never; for logs without a TTY). */
+  logInterval?: number;
   /** Receives progress lines; `transient` ones may be overwritten (a progress bar). */
   log?: (line: string, transient: boolean) => void;
 }
@@ -52,6 +54,8 @@ export interface TrainGPTResult {
   losses: number[];
   tokensPerSecond: number;
   wallSeconds: number;
+  /** CPU time of this process (all threads), for throughput on a shared machine. */
+  cpuSeconds: number;
   sample: string;
   checkpoint: string | null;
 }
@@ -177,7 +181,7 @@ export async function trainGPT(opts: TrainGPTOptions): Promise<TrainGPTResult> {
   if (o.outDir) mkdirSync(o.outDir, { recursive: true });
   const evals: EvalPoint[] = [], losses: number[] = [];
   let best = Infinity, checkpoint: string | null = null, trainMs = 0;
-  const t0 = performance.now();
+  const t0 = performance.now(), cpu0 = process.cpuUsage();
   const save = async () => {
     if (!o.outDir) return;
     const { ['lm_head.weight']: _tied, ...weights } = model.stateDict();
@@ -208,9 +212,11 @@ export async function trainGPT(opts: TrainGPTOptions): Promise<TrainGPTResult> {
     const done = it + 1, tps = (done * o.batchSize * o.blockSize) / (trainMs / 1000);
     const bar = '#'.repeat(Math.round((20 * done) / o.maxIters)).padEnd(20, '.');
     log(`[${bar}] iter ${done}/${o.maxIters} loss ${losses[it].toFixed(4)} lr ${optimizer.paramGroups[0].lr.toExponential(2)} ` +
-      `${Math.round(tps)} tok/s ${((performance.now() - t0) / 1000).toFixed(1)}s`, true);
+      `${Math.round(tps)} tok/s ${((performance.now() - t0) / 1000).toFixed(1)}s`, !(o.logInterval && done % o.logInterval === 0));
   }
   const wallSeconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   let sample = '';
   if (o.sampleTokens > 0) {
     const start = codec.encode(text.slice(0, 1));
@@ -219,7 +225,7 @@ export async function trainGPT(opts: TrainGPTOptions): Promise<TrainGPTResult> {
   }
   model.eval();
   return {
-    model, evals, losses, wallSeconds, sample, checkpoint,
+    model, evals, losses, wallSeconds, cpuSeconds, sample, checkpoint,
     tokensPerSecond: (o.maxIters * o.batchSize * o.blockSize) / (trainMs / 1000),
   };
 }

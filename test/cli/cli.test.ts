@@ -16,7 +16,7 @@ const MAIN = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
 function nabla(...args: string[]): { code: number; stdout: string; stderr: string } {
   // NOTE: without NODE_TEST_CONTEXT, which would make the child report to this test runner.
   const { NODE_TEST_CONTEXT: _ctx, ...env } = process.env;
-  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 60_000, env });
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', timeout: 180_000, env });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
