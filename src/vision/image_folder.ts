@@ -4,6 +4,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { Image, readImage } from './image.js';
+import { Dataset } from '../data/dataset.js';
 
 export const IMG_EXTENSIONS = ['.jpg', '.jpeg', '.png'];
 
@@ -16,7 +17,7 @@ export interface ImageFolderOptions<T> {
   extensions?: string[];
 }
 
-export class ImageFolder<T = Image> {
+export class ImageFolder<T = Image> extends Dataset<[T, number]> {
   readonly classes: string[];
   readonly classToIdx: Record<string, number>;
   /** [path, class index] for every image, in sorted order. */
@@ -24,6 +25,7 @@ export class ImageFolder<T = Image> {
   private readonly opts: ImageFolderOptions<T>;
 
   constructor(readonly root: string, opts: ImageFolderOptions<T> = {}) {
+    super();
     this.opts = opts;
     let entries: string[];
     try { entries = readdirSync(root); } catch (e) { throw new Error(`ImageFolder(${root}): cannot read the folder: ${(e as Error).message}`); }
