@@ -25,6 +25,16 @@ export const NATIVE_UNARY: ReadonlySet<UnaryOp> = new Set([
 
 const NATIVE_REDUCE: ReadonlySet<ReduceOp> = new Set([ReduceOp.SUM, ReduceOp.PROD, ReduceOp.MAX, ReduceOp.MIN]);
 
+/**
+ * Output storage for a kernel that writes every element: large outputs skip V8's zero-fill
+ * (Buffer.allocUnsafeSlow is an unpooled, uninitialised ArrayBuffer); the kernels all overwrite
+ * their whole output, which the parity tests check element by element.
+ */
+function alloc(n: number): Float32Array {
+  if (n < 1024) return new Float32Array(n);
+  return new Float32Array(Buffer.allocUnsafeSlow(n * 4).buffer, 0, n);
+}
+
 function isF32(...xs: unknown[]): boolean {
   for (const x of xs) if (!(x instanceof Float32Array)) return false;
   return true;
@@ -58,7 +68,7 @@ export class NativeBackend implements PartialBackend {
     const nd = la.shape.length;
     if (!isF32(a, b) || outDtype !== 'float32' || nd < 2 || lb.shape.length !== nd || !fits(la)) return undefined;
     const outShape = [...la.shape.slice(0, nd - 1), lb.shape[nd - 1]];
-    const c = new Float32Array(numel(outShape));
+    const c = alloc(numel(outShape));
     this.addon.matmul(c, a as Float32Array, la, b as Float32Array, lb);
     return c;
   }
@@ -66,7 +76,7 @@ export class NativeBackend implements PartialBackend {
   // x (any layout) -> op(x) contiguous
   unary(op: UnaryOp, x: TypedArray, lx: Layout, outDtype: DType, p0 = 0, p1 = 0): TypedArray | undefined {
     if (!isF32(x) || outDtype !== 'float32' || !NATIVE_UNARY.has(op) || !fits(lx)) return undefined;
-    const y = new Float32Array(lx.numel);
+    const y = alloc(lx.numel);
     this.addon.unary(op, y, x as Float32Array, lx, p0, p1);
     return y;
   }
@@ -74,7 +84,7 @@ export class NativeBackend implements PartialBackend {
   // a, b broadcast to the output shape -> a op b contiguous
   binary(op: BinaryOp, a: TypedArray, la: Layout, b: TypedArray, lb: Layout, outDtype: DType): TypedArray | undefined {
     if (!isF32(a, b) || outDtype !== 'float32' || op > BinaryOp.MINIMUM || !fits(la)) return undefined;
-    const y = new Float32Array(la.numel);
+    const y = alloc(la.numel);
     this.addon.binary(op, y, a as Float32Array, la, b as Float32Array, lb);
     return y;
   }
@@ -84,14 +94,14 @@ export class NativeBackend implements PartialBackend {
     if (!isF32(x) || outDtype !== 'float32' || !NATIVE_REDUCE.has(op) || !fits(lx)) return undefined;
     let n = 1;
     for (let d = 0; d < lx.shape.length; d++) if (!axes.includes(d)) n *= lx.shape[d];
-    const y = new Float32Array(n);
+    const y = alloc(n);
     this.addon.reduce(op, y, x as Float32Array, lx, axes);
     return y;
   }
 
   copy(x: TypedArray, lx: Layout, outDtype: DType): TypedArray | undefined {
     if (!isF32(x) || outDtype !== 'float32' || !fits(lx)) return undefined;
-    const y = new Float32Array(lx.numel);
+    const y = alloc(lx.numel);
     this.addon.copy(y, Layout.contiguous(lx.shape), x as Float32Array, lx);
     return y;
   }
@@ -105,7 +115,7 @@ export class NativeBackend implements PartialBackend {
 
   softmax(x: TypedArray, lx: Layout, axis: number, log: boolean): TypedArray | undefined {
     if (!isF32(x) || !fits(lx)) return undefined;
-    const y = new Float32Array(lx.numel);
+    const y = alloc(lx.numel);
     this.addon.softmax(y, x as Float32Array, lx, axis, log);
     return y;
   }
@@ -122,7 +132,7 @@ export class NativeBackend implements PartialBackend {
     const [N, , H, W] = lx.shape, [OC, , KH, KW] = lw.shape;
     const OH = convOut(H, KH, p.strideH, p.padH, p.dilationH), OW = convOut(W, KW, p.strideW, p.padW, p.dilationW);
     if (OH < 1 || OW < 1 || !groupsOk(lx.shape[1], lw.shape, p.groups)) return undefined;
-    const y = new Float32Array(N * OC * OH * OW);
+    const y = alloc(N * OC * OH * OW);
     const [xc, lxc] = this.contig(x as Float32Array, lx), [wc, lwc] = this.contig(w as Float32Array, lw);
     this.addon.conv2d(y, xc, lxc, wc, lwc, convArgs(p));
     return y;
@@ -132,7 +142,7 @@ export class NativeBackend implements PartialBackend {
   conv2dBackwardInput(dy: TypedArray, ldy: Layout, w: TypedArray, lw: Layout, xShape: readonly number[], p: Conv2dParams): TypedArray | undefined {
     if (!isF32(dy, w) || ldy.shape.length !== 4 || lw.shape.length !== 4 || xShape.length !== 4) return undefined;
     if (!groupsOk(xShape[1], lw.shape, p.groups)) return undefined;
-    const dx = new Float32Array(numel(xShape));
+    const dx = alloc(numel(xShape));
     const [dyc, ldyc] = this.contig(dy as Float32Array, ldy), [wc, lwc] = this.contig(w as Float32Array, lw);
     this.addon.conv2dBackwardInput(dx, dyc, ldyc, wc, lwc, xShape, convArgs(p));
     return dx;
@@ -142,7 +152,7 @@ export class NativeBackend implements PartialBackend {
   conv2dBackwardWeight(dy: TypedArray, ldy: Layout, x: TypedArray, lx: Layout, wShape: readonly number[], p: Conv2dParams): TypedArray | undefined {
     if (!isF32(dy, x) || ldy.shape.length !== 4 || lx.shape.length !== 4 || wShape.length !== 4) return undefined;
     if (!groupsOk(lx.shape[1], wShape, p.groups)) return undefined;
-    const dw = new Float32Array(numel(wShape));
+    const dw = alloc(numel(wShape));
     const [dyc, ldyc] = this.contig(dy as Float32Array, ldy), [xc, lxc] = this.contig(x as Float32Array, lx);
     this.addon.conv2dBackwardWeight(dw, dyc, ldyc, xc, lxc, wShape, convArgs(p));
     return dw;
@@ -154,7 +164,7 @@ export class NativeBackend implements PartialBackend {
     const [N, C, H, W] = lx.shape;
     const OH = poolOut(H, p.kH, p.strideH, p.padH, p.dilationH, p.ceilMode), OW = poolOut(W, p.kW, p.strideW, p.padW, p.dilationW, p.ceilMode);
     if (OH < 1 || OW < 1) return undefined;
-    const values = new Float32Array(N * C * OH * OW), indices = new Int32Array(values.length);
+    const values = alloc(N * C * OH * OW), indices = new Int32Array(values.length);
     const [xc, lxc] = this.contig(x as Float32Array, lx);
     this.addon.maxPool2d(values, indices, xc, lxc, poolArgs(p));
     return { values, indices };
@@ -165,7 +175,7 @@ export class NativeBackend implements PartialBackend {
     const [N, C, H, W] = lx.shape;
     const OH = poolOut(H, p.kH, p.strideH, p.padH, 1, p.ceilMode), OW = poolOut(W, p.kW, p.strideW, p.padW, 1, p.ceilMode);
     if (OH < 1 || OW < 1) return undefined;
-    const y = new Float32Array(N * C * OH * OW);
+    const y = alloc(N * C * OH * OW);
     const [xc, lxc] = this.contig(x as Float32Array, lx);
     this.addon.avgPool2d(y, xc, lxc, poolArgs(p), countIncludePad);
     return y;
@@ -173,7 +183,7 @@ export class NativeBackend implements PartialBackend {
 
   avgPool2dBackward(dy: TypedArray, ldy: Layout, xShape: readonly number[], p: Pool2dParams, countIncludePad: boolean): TypedArray | undefined {
     if (!isF32(dy) || ldy.shape.length !== 4 || xShape.length !== 4 || !poolOk(p)) return undefined;
-    const dx = new Float32Array(numel(xShape));
+    const dx = alloc(numel(xShape));
     const [dyc, ldyc] = this.contig(dy as Float32Array, ldy);
     this.addon.avgPool2dBackward(dx, dyc, ldyc, xShape, poolArgs(p), countIncludePad);
     return dx;
@@ -184,7 +194,7 @@ export class NativeBackend implements PartialBackend {
     const [xc, lxc] = this.contig(x as Float32Array, lx);
     const shape = lx.shape.slice();
     shape[dim] = idx.length;
-    const y = new Float32Array(numel(shape));
+    const y = alloc(numel(shape));
     this.addon.indexSelect(y, xc, lxc, dim, idx);
     return y;
   }
@@ -206,7 +216,7 @@ export class NativeBackend implements PartialBackend {
     const C = lx.shape[lx.shape.length - 1], R = C > 0 ? lx.numel / C : 0;
     if (C === 0) return undefined;
     const [xc, lxc] = this.contig(x as Float32Array, lx);
-    const y = new Float32Array(R * C), mean = new Float32Array(R), rstd = new Float32Array(R);
+    const y = alloc(R * C), mean = alloc(R), rstd = alloc(R);
     this.addon.layerNorm(y, mean, rstd, xc, lxc, w as Float32Array | null, b as Float32Array | null, eps);
     return { y, mean, rstd };
   }
@@ -217,7 +227,7 @@ export class NativeBackend implements PartialBackend {
     if (!isF32(dy, x) || (w && !isF32(w)) || lx.shape.length === 0 || !fits(lx)) return undefined;
     const C = lx.shape[lx.shape.length - 1];
     const [dyc, ldyc] = this.contig(dy as Float32Array, ldy), [xc, lxc] = this.contig(x as Float32Array, lx);
-    const dx = new Float32Array(lx.numel), dw = needW ? new Float32Array(C) : null, db = needB ? new Float32Array(C) : null;
+    const dx = alloc(lx.numel), dw = needW ? alloc(C) : null, db = needB ? alloc(C) : null;
     this.addon.layerNormBackward(dx, dw, db, dyc, ldyc, xc, lxc, mean, rstd, w as Float32Array | null);
     return { dx, dw, db };
   }
@@ -238,9 +248,9 @@ export class NativeBackend implements PartialBackend {
     if (!isF32(q, k, v) || lq.shape.length !== 4) return undefined;
     const [B, H, T] = lq.shape;
     const [qc, lqc] = this.contig(q as Float32Array, lq), [kc, lkc] = this.contig(k as Float32Array, lk), [vc, lvc] = this.contig(v as Float32Array, lv);
-    const out = new Float32Array(lq.numel), lse = new Float32Array(B * H * T);
-    this.addon.attention(out, lse, qc, lqc, kc, lkc, vc, lvc, scale, causal);
-    return { out, lse };
+    const o = alloc(lq.numel), lse = alloc(B * H * T);
+    this.addon.attention(o, lse, qc, lqc, kc, lkc, vc, lvc, scale, causal);
+    return { out: o, lse };
   }
 
   /** Backward of attention: dq, dk, dv (B,H,T,D) from dout and the forward's out and lse. */
@@ -249,7 +259,7 @@ export class NativeBackend implements PartialBackend {
     if (!isF32(dout, q, k, v) || lq.shape.length !== 4) return undefined;
     const [dc, ldc] = this.contig(dout as Float32Array, ldout), [qc, lqc] = this.contig(q as Float32Array, lq);
     const [kc, lkc] = this.contig(k as Float32Array, lk), [vc, lvc] = this.contig(v as Float32Array, lv);
-    const dq = new Float32Array(lq.numel), dk = new Float32Array(lq.numel), dv = new Float32Array(lq.numel);
+    const dq = alloc(lq.numel), dk = alloc(lq.numel), dv = alloc(lq.numel);
     this.addon.attentionBackward(dq, dk, dv, dc, ldc, qc, lqc, kc, lkc, vc, lvc, out, Layout.contiguous(lq.shape), lse, scale, causal);
     return { dq, dk, dv };
   }
