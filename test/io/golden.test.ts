@@ -60,7 +60,7 @@ test('torch checkpoint: model, Adam optimizer state and primitives', async () =>
   assert.deepEqual(ids.toArray(), [1, -2]);
 });
 
-test('keepHalf returns the raw half/bfloat16 bits', () => {
+test('keepHalf returns the raw half/bfloat16 bits', async () => {
   const st = io.readSafetensorsFile(ioGolden('all_dtypes.safetensors'), { keepHalf: true, names: ['f16', 'bf16'] }).tensors;
   const exp = expected().half_bits;
   assert.equal(st.f16.dtype, 'float16');
@@ -68,6 +68,10 @@ test('keepHalf returns the raw half/bfloat16 bits', () => {
   assert.deepEqual(Array.from(st.bf16.data), exp.bf16);
   const pt = io.readTorchFile(ioGolden('state_dict.pth'), { keepHalf: true }) as Record<string, io.TorchTensorRef>;
   assert.deepEqual(Array.from(pt.bf16.storage.data!), exp.bf16);
+  const sd = await io.loadTorch(ioGolden('state_dict.pth'), { keepHalf: true });
+  assert.equal(sd.f16.dtype, 'float16');
+  assert.deepEqual(Array.from(sd.f16.data), exp.f16);
+  assert.ok(sd.f32 instanceof Tensor);
 });
 
 test('safetensors golden: every dtype bit for bit, metadata, selective names', async () => {
