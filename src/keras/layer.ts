@@ -146,8 +146,10 @@ export abstract class Layer extends Module {
     this.checkInputShape(inputShape);
   }
 
-  /** Which axes of the built shape an input must match; by default the rank and the last axis. */
+  /** Which axes of the built shape an input must match (by default the last). */
   protected checkedAxes(rank: number): number[] { return [rank - 1]; }
+  /** Whether the input must keep the rank the layer was built for (false: any rank, trailing axes checked). */
+  protected fixedRank = true;
 
   /** Throws if `shape` does not fit what the layer was built for. */
   checkInputShape(shape: SymShape | SymShape[]): void {
@@ -155,7 +157,12 @@ export abstract class Layer extends Module {
     if (!built) return;
     const pairs: [SymShape, SymShape][] = isShapeList(built) ? (built as SymShape[]).map((b, i) => [b, (shape as SymShape[])[i]]) : [[built as SymShape, shape as SymShape]];
     for (const [b, s] of pairs) {
-      const bad = !s || s.length !== b.length || this.checkedAxes(b.length).some((a) => b[a] !== null && s[a] !== null && b[a] !== s[a]);
+      // checked axes count from the end, so layers of any rank (dense on (N, T, F)) compare their trailing axes
+      const axes = this.checkedAxes(b.length);
+      const bad = !s || (this.fixedRank && s.length !== b.length) || axes.some((a) => {
+        const k = s.length - b.length + a;
+        return k < 1 || (b[a] !== null && s[k] !== null && b[a] !== s[k]);
+      });
       if (bad) {
         throw new Error(`Layer '${this.name}' (${this.className}): expected input shape ${fmtSym(b)}, got ${s ? fmtSym(s) : 'nothing'} ` +
           `(the layer was built for ${fmtSym(b)} on its first call)`);

@@ -218,7 +218,8 @@ export async function fitModel(model: Model, x: Data | BatchSource, yOrOpts?: Da
   const optimizer = c.optimizer!;
   const steps = fromSource ? (opts.stepsPerEpoch ?? sourceLength(x as BatchSource)) : Math.ceil(n / batchSize);
   const history = new History();
-  const cbs = new CallbackList([history, ...(opts.callbacks ?? [])]);
+  // History last, as in Keras: it records what the other callbacks added to the logs (learning_rate)
+  const cbs = new CallbackList([...(opts.callbacks ?? []), history]);
   cbs.setModel(model);
   cbs.setParams({ epochs, steps, verbose, stream });
   model.stopTraining = false;

@@ -8,6 +8,7 @@ export interface ActivationArgs extends LayerArgs { activation: ActivationIdenti
 
 export class Activation extends Layer {
   readonly className = 'Activation';
+  protected override fixedRank = false;
   private readonly fn: ActivationFn;
   constructor(readonly args: ActivationArgs) {
     super(args, 'activation');

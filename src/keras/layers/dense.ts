@@ -19,6 +19,7 @@ export interface DenseArgs extends LayerArgs {
 
 export class Dense extends Layer {
   readonly className = 'Dense';
+  protected override fixedRank = false;
   readonly units: number;
   readonly useBias: boolean;
   private readonly act: ActivationFn;

@@ -9,6 +9,7 @@ export interface DropoutArgs extends LayerArgs { rate: number }
 
 export class Dropout extends Layer {
   readonly className = 'Dropout';
+  protected override fixedRank = false;
   readonly rate: number;
   constructor(args: DropoutArgs) {
     super(args, 'dropout');

@@ -21,6 +21,7 @@ export interface EmbeddingArgs extends LayerArgs {
 
 export class Embedding extends Layer {
   readonly className = 'Embedding';
+  protected override fixedRank = false;
   readonly inputDim: number;
   readonly outputDim: number;
   declare weight: Parameter;

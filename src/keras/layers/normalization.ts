@@ -98,6 +98,7 @@ export interface LayerNormalizationArgs extends LayerArgs {
 /** Normalises each sample over its last axis: (x - mean) / sqrt(var + eps) * gamma + beta. */
 export class LayerNormalization extends Layer {
   readonly className = 'LayerNormalization';
+  protected override fixedRank = false;
   readonly epsilon: number;
   readonly center: boolean;
   readonly scale: boolean;
