@@ -22,6 +22,8 @@ function sci(v: number, width = 0): string {
 }
 
 const special = (v: number) => (v !== v ? 'nan' : v > 0 ? 'inf' : '-inf');
+/** toFixed, keeping the sign of -0 as Python's format does ('-0.', '-0.0000'). */
+const fixed = (v: number, d: number) => (Object.is(v, -0) ? '-' : '') + v.toFixed(d);
 
 /** PyTorch's _Formatter: the mode and width come from the non-zero finite values. */
 function makeFormatter(vals: number[], dtype: Tensor['dtype']): Formatter {
@@ -45,8 +47,8 @@ function makeFormatter(vals: number[], dtype: Tensor['dtype']): Formatter {
   const format = (v: number): string => {
     let s: string;
     if (sciMode) s = sci(v, width);
-    else if (intMode) s = Number.isFinite(v) ? `${v.toFixed(0)}.` : special(v);
-    else s = Number.isFinite(v) ? v.toFixed(PRECISION) : special(v);
+    else if (intMode) s = Number.isFinite(v) ? `${fixed(v, 0)}.` : special(v);
+    else s = Number.isFinite(v) ? fixed(v, PRECISION) : special(v);
     return s.padStart(width);
   };
   return { width, format };

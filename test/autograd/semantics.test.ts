@@ -62,6 +62,15 @@ describe('gradients accumulate and flow', () => {
     assert.deepEqual(arr(a.grad), [3, 4]);
   });
 
+  test('casts between float dtypes pass gradients back in the source dtype', () => {
+    const x = leaf([1, 2]);
+    const [g] = nb.autograd.grad(x.float().mul(3).double().sum(), [x]);
+    assert.equal(g!.dtype, 'float64');
+    assert.deepEqual(arr(g), [3, 3]);
+    const [h] = nb.autograd.grad(x.to('int32').float().sum().add(x.sum()), [x]);
+    assert.deepEqual(arr(h), [1, 1], 'a cast to int32 cuts the graph');
+  });
+
   test('integer operands do not need or get gradients', () => {
     const x = leaf([1.5, 2.5]);
     const i = nb.tensor([2, 3], { dtype: 'int32' });

@@ -29,5 +29,7 @@ test('fixed and scientific choices follow torch (ratio > 1000 or extremes)', () 
   assert.equal(nb.tensor([0, 0]).toString(), 'tensor([0., 0.])');
   assert.equal(nb.tensor([NaN, 0]).toString(), 'tensor([nan, 0.])');
   assert.equal(nb.tensor([-1e-5, 0.5]).toString(), 'tensor([-1.0000e-05,  5.0000e-01])');
+  assert.equal(nb.tensor([-0, 1]).toString(), 'tensor([-0., 1.])');
+  assert.equal(nb.tensor([-0, 1.5]).toString(), 'tensor([-0.0000, 1.5000])');
   assert.equal(String(nb.tensor([[1, -2], [3, 4]], { dtype: 'int32' })), 'tensor([[ 1, -2],\n        [ 3,  4]], dtype=int32)');
 });
