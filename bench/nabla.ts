@@ -56,6 +56,10 @@ export function nablaRunner(k: K, row: Row, native?: NativeBackend): (() => unkn
     }
     case 'add': {
       const x = randomArray(a.n, 10), y = randomArray(a.n, 11), l = Layout.contiguous([a.n]);
+      if (a.into && native) {
+        const z = new Float32Array(a.n);
+        return () => native.addon.binary(BinaryOp.ADD, z, x, l, y, l);
+      }
       return () => k.binary(BinaryOp.ADD, x, l, y, l, 'float32');
     }
   }

@@ -34,6 +34,8 @@ export const ROWS: Row[] = [
   { id: 'softmax', title: 'softmax 128×768', kind: 'softmax', args: { R: 128, C: 768 }, work: 2 * 4 * 128 * 768, unit: 'GB/s', limit: 'bw' },
   { id: 'layerNorm', title: 'layernorm 128×768', kind: 'layerNorm', args: { R: 128, C: 768 }, work: 2 * 4 * 128 * 768, unit: 'GB/s', limit: 'bw' },
   { id: 'add', title: 'add 16M floats', kind: 'add', args: { n: 16 << 20 }, work: 3 * 4 * (16 << 20), unit: 'GB/s', limit: 'bw' },
+  // the same kernel writing into an existing buffer: what is left once fresh pages are not faulted in
+  { id: 'addInto', title: 'add 16M floats, into a buffer', kind: 'add', args: { n: 16 << 20, into: 1 }, work: 3 * 4 * (16 << 20), unit: 'GB/s', limit: 'bw', nativeOnly: true },
 ];
 
 /** Best wall time in ms of fn over a time budget (fewer reps when one call is slow). */

@@ -91,7 +91,8 @@ void nb_gemm_blocked(const nb_gemm_impl *im, float *c, int64_t ldc,
   // NOTE: with few rows of A each B element is used only M times, so packing B costs as much as
   // the multiply; when B's rows are contiguous the microkernel reads them in place and only a
   // ragged last panel (which would read past the row end) is packed.
-  const int direct = csb == 1 && M <= 256;
+  // NOTE: rows a multiple of 4 KB apart all land in the same L1 sets (N = 1024, 3072, ...): pack those.
+  const int direct = csb == 1 && M <= 256 && (rsb * (int64_t)sizeof(float)) % 4096 != 0;
   for (int64_t jc = 0; jc < N; jc += NC) {
     int64_t nc = N - jc < NC ? N - jc : NC, nfull = direct ? nc / nr * nr : 0;
     for (int64_t pc = 0; pc < K; pc += KC) {
