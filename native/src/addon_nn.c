@@ -1,6 +1,8 @@
 // N-API wrappers for the neural-network kernels (conv, pooling). Same rules as addon.c: validate
 // every argument, then call the kernel. These kernels take contiguous NCHW tensors (any offset);
 // the TS backend copies a strided input first.
+#include <stdlib.h>
+#include <string.h>
 #include "napi_util.h"
 
 #define ARGS(kernel, n) napi_value argv[n] = {0}; const char *K = kernel; if (!nb_args(env, info, K, n, argv)) return NULL
@@ -261,6 +263,15 @@ static napi_value layer_norm_bwd(napi_env env, napi_callback_info info) {
   return undef(env);
 }
 
+/* A private copy of the indices: checked once and used as checked, even if the caller's buffer is a
+ * SharedArrayBuffer another thread writes to. Freed by the caller. */
+static int32_t *copy_idx(napi_env env, const char *K, const int32_t *idx, int64_t m) {
+  int32_t *c = (int32_t *)malloc((size_t)(m > 0 ? m : 1) * sizeof(int32_t));
+  if (!c) { nb_throw(env, K, "out of memory for %lld indices", (long long)m); return NULL; }
+  if (m > 0) memcpy(c, idx, (size_t)m * sizeof(int32_t));
+  return c;
+}
+
 /* Splits a contiguous shape around dim and checks every index against its size. */
 static int index_geom(napi_env env, const char *K, const nb_layout *l, int64_t dim, const int32_t *idx, int64_t m,
                       int64_t *outer, int64_t *len, int64_t *inner) {
@@ -284,11 +295,14 @@ static napi_value index_select(napi_env env, napi_callback_info info) {
   CHECK(nb_int(env, K, argv[3], "dim", 0, lx.ndim > 0 ? lx.ndim - 1 : 0, &dim));
   if (lx.ndim == 0) { nb_throw(env, K, "x must have at least one dim"); return NULL; }
   CHECK(nb_i32(env, K, argv[4], "idx", &idx, &m));
-  CHECK(index_geom(env, K, &lx, dim, idx, m, &outer, &len, &inner));
-  if ((__int128)outer * m * inner > NB_LIMIT) { nb_throw(env, K, "output too large"); return NULL; }
-  CHECK(f32_len(env, K, argv[0], "y", outer * m * inner, &y));
-  if (outer * m * inner > 0) nb_index_select_f32(y, x, idx, outer, len, inner, m);
-  return undef(env);
+  int32_t *own = copy_idx(env, K, idx, m);
+  if (!own) return NULL;
+  int ok = index_geom(env, K, &lx, dim, own, m, &outer, &len, &inner);
+  if (ok && (__int128)outer * m * inner > NB_LIMIT) ok = nb_throw(env, K, "output too large");
+  if (ok) ok = f32_len(env, K, argv[0], "y", outer * m * inner, &y);
+  if (ok && outer * m * inner > 0) nb_index_select_f32(y, x, own, outer, len, inner, m);
+  free(own);
+  return ok ? undef(env) : NULL;
 }
 
 // indexAdd(dst, ldst, dim, idx, src, lsrc): dst rows idx along dim += src (outer, m, inner); both contiguous
@@ -303,12 +317,15 @@ static napi_value index_add(napi_env env, napi_callback_info info) {
   if (ld.ndim == 0) { nb_throw(env, K, "dst must have at least one dim"); return NULL; }
   CHECK(nb_i32(env, K, argv[3], "idx", &idx, &m));
   CHECK(tensor_contig(env, K, argv[4], argv[5], "src", &src, &ls));
-  CHECK(index_geom(env, K, &ld, dim, idx, m, &outer, &len, &inner));
-  int ok = ls.ndim == ld.ndim;
-  for (int d = 0; ok && d < ld.ndim; d++) ok = ls.shape[d] == (d == dim ? m : ld.shape[d]);
-  if (!ok) { nb_throw(env, K, "src must have dst's shape with dim %lld of size %lld", (long long)dim, (long long)m); return NULL; }
-  if (outer * m * inner > 0) nb_index_add_f32(dst, src, idx, outer, len, inner, m);
-  return undef(env);
+  int32_t *own = copy_idx(env, K, idx, m);
+  if (!own) return NULL;
+  int ok = index_geom(env, K, &ld, dim, own, m, &outer, &len, &inner);
+  int same = ls.ndim == ld.ndim;
+  for (int d = 0; same && d < ld.ndim; d++) same = ls.shape[d] == (d == dim ? m : ld.shape[d]);
+  if (ok && !same) ok = nb_throw(env, K, "src must have dst's shape with dim %lld of size %lld", (long long)dim, (long long)m);
+  if (ok && outer * m * inner > 0) nb_index_add_f32(dst, src, own, outer, len, inner, m);
+  free(own);
+  return ok ? undef(env) : NULL;
 }
 
 // adamStep(p, m, v, g, lr, beta1, beta2, eps, weightDecay, decoupled, step): in place, equal lengths
