@@ -57,7 +57,12 @@ export class FileSource implements ByteSource {
     } catch (e) {
       throw new CheckpointError(name, `cannot open: ${(e as Error).message}`, { cause: e });
     }
-    this.size = fstatSync(this.fd).size;
+    const st = fstatSync(this.fd);
+    if (!st.isFile()) {
+      closeSync(this.fd);
+      throw new CheckpointError(name, 'not a regular file');
+    }
+    this.size = st.size;
   }
   read(pos: number, len: number, what = 'read'): Uint8Array {
     const out = new Uint8Array(len);

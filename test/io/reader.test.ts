@@ -84,6 +84,7 @@ test('load() recognises formats by content when the extension is unknown', async
     assert.equal((await io.load(join(dir, 'x.weights'))).a.item(), 4);
     assert.equal((await io.load(join(dir, 'y.data'))).item(), 5);
     await assert.rejects(io.load(join(dir, 'missing.safetensors')), /nabla\.load\(.*missing\.safetensors\): cannot open/);
+    await assert.rejects(io.load(dir), /: not a regular file/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
