@@ -1,0 +1,87 @@
+// ResNet-18 benchmark (issue 8): inference at batch 1 and 8 and one SGD-momentum training step at
+// batch 8, 224x224 fp32, next to PyTorch (Debian, 2 threads) and onnxruntime-node in the same run.
+// Validates first (nabla's logits equal PyTorch's exported model's, through onnxruntime), then times.
+//
+//   npm run build && node dist/bench/resnet18.js [--repeats R]
+//
+// Peers are optional: onnxruntime-node from bench/node_modules (cd bench && ONNXRUNTIME_NODE_INSTALL=skip
+// npm install) and torch from /usr/bin/python3; the ONNX file is exported by tools/bench/resnet18_torch.py.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import * as nb from '../src/index.js';
+
+const { values } = parseArgs({ options: { repeats: { type: 'string' } } });
+const reps = Number(values.repeats ?? 5);
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const benchDir = join(root, 'bench');
+
+function median(xs: number[]): number { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; }
+async function timeMs(fn: () => unknown | Promise<unknown>): Promise<number> {
+  await fn();
+  const ts: number[] = [];
+  for (let i = 0; i < reps; i++) { const t = performance.now(); await fn(); ts.push(performance.now() - t); }
+  return median(ts);
+}
+
+// PyTorch (and the ONNX export it writes)
+const onnxPath = join(benchDir, 'models', 'resnet18.onnx');
+mkdirSync(dirname(onnxPath), { recursive: true });
+let torch: Record<string, number> | null = null, torchNote = '';
+const py = spawnSync('/usr/bin/python3', [join(root, 'tools', 'bench', 'resnet18_torch.py'), '--repeats', String(reps), ...(existsSync(onnxPath.replace('.onnx', '.safetensors')) ? [] : ['--export', onnxPath])],
+  { env: { ...process.env, OMP_NUM_THREADS: '2', OPENBLAS_NUM_THREADS: '2', GOMP_SPINCOUNT: '0' }, encoding: 'utf8' });
+if (py.status === 0) torch = JSON.parse(py.stdout.trim().split('\n').pop()!);
+else torchNote = `PyTorch unavailable: ${(py.stderr || py.error?.message || '').trim().split('\n').pop()}`;
+
+// onnxruntime-node
+let ort: any = null, ortNote = '';
+try { ort = createRequire(join(benchDir, 'package.json'))('onnxruntime-node'); } catch (e) { ortNote = `onnxruntime-node unavailable: ${(e as Error).message.split('\n')[0]}`; }
+const session = ort && existsSync(onnxPath) && existsSync(onnxPath.replace('.onnx', '.safetensors'))
+  ? await ort.InferenceSession.create(onnxPath, { intraOpNumThreads: 2, interOpNumThreads: 1, graphOptimizationLevel: 'all' }) : null;
+
+// nabla, with PyTorch's initial weights when the ONNX file has them (validation), else its own
+const model = nb.vision.models.resnet18();
+model.eval();
+console.log(`nabla backend ${JSON.stringify(nb.backend())}`);
+const x1 = nb.randn([1, 3, 224, 224]), x8 = nb.randn([8, 3, 224, 224]);
+if (session) {
+  // validate: the same weights (written beside the ONNX file by the PyTorch script) and the same input
+  model.loadStateDict(await nb.io.loadSafetensors(onnxPath.replace('.onnx', '.safetensors')), { strict: false });
+  const want = (await session.run({ x: new ort.Tensor('float32', x1.toTypedArray(), [1, 3, 224, 224]) })).y.data as Float32Array;
+  const got = nb.noGrad(() => model.call(x1)).toTypedArray();
+  let maxErr = 0;
+  for (let i = 0; i < want.length; i++) maxErr = Math.max(maxErr, Math.abs(got[i] - want[i]) / (Math.abs(want[i]) + 1e-3));
+  console.log(`validation vs onnxruntime: max relative error of the logits ${maxErr.toExponential(2)}`);
+  if (maxErr > 1e-3) throw new Error('nabla and onnxruntime disagree; not timing');
+}
+
+const rows: [string, number, number | null, number | null][] = [];
+for (const [name, x] of [['inference batch 1', x1], ['inference batch 8', x8]] as const) {
+  const ours = await timeMs(() => nb.noGrad(() => model.call(x)));
+  const o = session ? await timeMs(() => session.run({ x: new ort.Tensor('float32', x.toTypedArray(), [...x.shape]) })) : null;
+  rows.push([name, ours, torch ? torch[name === 'inference batch 1' ? 'infer_b1' : 'infer_b8'] : null, o]);
+}
+model.train();
+const opt = new nb.optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
+const y8 = nb.randint(0, 1000, [8]);
+const trainMs = await timeMs(() => {
+  opt.zeroGrad();
+  nb.nn.functional.crossEntropy(model.call(x8), y8).backward();
+  opt.step();
+});
+rows.push(['train step batch 8 (SGD momentum)', trainMs, torch ? torch.train_b8 : null, null]);
+
+const f = (v: number | null) => (v === null ? '-' : v.toFixed(1)).padStart(10);
+console.log(`\n${'ResNet-18 224x224, ms (median of ' + reps + ')'.padEnd(10)}`);
+console.log(`${'row'.padEnd(36)}${'nabla'.padStart(10)}${'pytorch'.padStart(10)}${'ort-node'.padStart(10)}   best peer / nabla`);
+for (const [name, ours, t, o] of rows) {
+  const peers = [t, o].filter((v): v is number => v !== null);
+  const ratio = peers.length ? (Math.min(...peers) / ours).toFixed(2) + 'x' : '-';
+  console.log(`${name.padEnd(36)}${f(ours)}${f(t)}${f(o)}   ${ratio}`);
+}
+for (const note of [torchNote, ortNote]) if (note) console.log(note);
+if (torch) console.log(`PyTorch ${torch.version}, 2 threads`);
