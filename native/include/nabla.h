@@ -76,6 +76,10 @@ void nb_binary_f32(int op, float *y, const float *a, const nb_layout *la, const 
 void nb_reduce_f32(int op, float *y, const float *x, const nb_layout *lx, unsigned mask);
 void nb_copy_f32(float *y, const nb_layout *ly, const float *x, const nb_layout *lx);
 void nb_softmax_f32(float *y, const float *x, const nb_layout *lx, int axis, int log);
+/* mask.c: y (bool) = a op b for op in EQ..GE; y = cond ? a : b; y (float32) = cast of bool (src 0) / int32 (src 1). */
+void nb_compare_f32(int op, uint8_t *y, const float *a, const nb_layout *la, const float *b, const nb_layout *lb);
+void nb_where_f32(float *y, const uint8_t *c, const nb_layout *lc, const float *a, const nb_layout *la, const float *b, const nb_layout *lb);
+void nb_cast_to_f32(float *y, const void *x, const nb_layout *lx, int src);
 
 
 /* ---- convolution and pooling (conv.c, pool.c); all tensors contiguous NCHW ---- */

@@ -197,6 +197,66 @@ static napi_value softmax(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+// compare(op, y, a, la, b, lb): y bool (Uint8Array, contiguous) = a op b for op EQ..GE, float32 inputs
+static napi_value compare(napi_env env, napi_callback_info info) {
+  ARGS("compare", 6);
+  int64_t op, ly, lena, lenb;
+  uint8_t *y;
+  float *a, *b;
+  nb_layout la, lb;
+  CHECK(nb_int(env, K, argv[0], "op", NB_EQ, NB_GE, &op));
+  CHECK(nb_u8(env, K, argv[1], "y", &y, &ly));
+  CHECK(nb_f32(env, K, argv[2], "a", &a, &lena));
+  CHECK(nb_layout_arg(env, K, argv[3], "a", lena, &la));
+  CHECK(nb_f32(env, K, argv[4], "b", &b, &lenb));
+  CHECK(nb_layout_arg(env, K, argv[5], "b", lenb, &lb));
+  CHECK(nb_same_shape(env, K, &la, "a", &lb, "b"));
+  CHECK(nb_out(env, K, "y", ly, nb_numel(&la)));
+  if (nb_numel(&la) > 0) nb_compare_f32((int)op, y, a, &la, b, &lb);
+  return undefined(env);
+}
+
+// where(y, c, lc, a, la, b, lb): y float32 contiguous = c (Uint8Array) ? a : b, all of y's shape
+static napi_value where(napi_env env, napi_callback_info info) {
+  ARGS("where", 7);
+  int64_t ly, lenc, lena, lenb;
+  float *y, *a, *b;
+  uint8_t *c;
+  nb_layout lc, la, lb;
+  CHECK(nb_f32(env, K, argv[0], "y", &y, &ly));
+  CHECK(nb_u8(env, K, argv[1], "cond", &c, &lenc));
+  CHECK(nb_layout_arg(env, K, argv[2], "cond", lenc, &lc));
+  CHECK(nb_f32(env, K, argv[3], "a", &a, &lena));
+  CHECK(nb_layout_arg(env, K, argv[4], "a", lena, &la));
+  CHECK(nb_f32(env, K, argv[5], "b", &b, &lenb));
+  CHECK(nb_layout_arg(env, K, argv[6], "b", lenb, &lb));
+  CHECK(nb_same_shape(env, K, &lc, "cond", &la, "a"));
+  CHECK(nb_same_shape(env, K, &lc, "cond", &lb, "b"));
+  CHECK(nb_out(env, K, "y", ly, nb_numel(&lc)));
+  if (nb_numel(&lc) > 0) nb_where_f32(y, c, &lc, a, &la, b, &lb);
+  return undefined(env);
+}
+
+// castToF32(y, x, lx): y float32 contiguous = x (Uint8Array bool or Int32Array), any layout
+static napi_value cast_to_f32(napi_env env, napi_callback_info info) {
+  ARGS("castToF32", 3);
+  int64_t ly, lenx;
+  float *y;
+  void *x;
+  nb_layout lx;
+  bool is = false;
+  napi_typedarray_type t = napi_uint8_array;
+  CHECK(nb_f32(env, K, argv[0], "y", &y, &ly));
+  if (napi_is_typedarray(env, argv[1], &is) == napi_ok && is) napi_get_typedarray_info(env, argv[1], &t, NULL, NULL, NULL, NULL);
+  int ok = t == napi_int32_array ? nb_i32(env, K, argv[1], "x", (int32_t **)&x, &lenx)
+                                 : nb_u8(env, K, argv[1], "x", (uint8_t **)&x, &lenx);
+  CHECK(ok);
+  CHECK(nb_layout_arg(env, K, argv[2], "x", lenx, &lx));
+  CHECK(nb_out(env, K, "y", ly, nb_numel(&lx)));
+  if (nb_numel(&lx) > 0) nb_cast_to_f32(y, x, &lx, t == napi_int32_array);
+  return undefined(env);
+}
+
 void nb_register_nn(napi_env env, napi_value exports); /* addon_nn.c */
 
 static napi_value init(napi_env env, napi_value exports) {
@@ -204,7 +264,7 @@ static napi_value init(napi_env env, napi_value exports) {
 #define FN(name, f) { name, NULL, f, NULL, NULL, NULL, napi_enumerable, NULL }
     FN("cpuInfo", cpu_info), FN("setNumThreads", set_num_threads), FN("setIsa", set_isa),
     FN("matmul", matmul), FN("unary", unary), FN("binary", binary), FN("reduce", reduce),
-    FN("copy", copy), FN("softmax", softmax),
+    FN("copy", copy), FN("softmax", softmax), FN("compare", compare), FN("where", where), FN("castToF32", cast_to_f32),
 #undef FN
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

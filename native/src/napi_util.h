@@ -82,11 +82,10 @@ static int nb_typed(napi_env env, const char *kernel, napi_value v, const char *
   size_t n = 0;
   napi_value ab;
   size_t boff;
-  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) {
-    return nb_throw(env, kernel, "%s must be a %s", what, want == napi_float32_array ? "Float32Array" : "Int32Array");
-  }
+  const char *tn = want == napi_float32_array ? "Float32Array" : want == napi_int32_array ? "Int32Array" : "Uint8Array";
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return nb_throw(env, kernel, "%s must be a %s", what, tn);
   if (napi_get_typedarray_info(env, v, &t, &n, data, &ab, &boff) != napi_ok) return nb_throw(env, kernel, "%s: cannot read the typed array", what);
-  if (t != want) return nb_throw(env, kernel, "%s must be a %s (got another TypedArray type)", what, want == napi_float32_array ? "Float32Array" : "Int32Array");
+  if (t != want) return nb_throw(env, kernel, "%s must be a %s (got another TypedArray type)", what, tn);
   if (n > 0 && *data == NULL) return nb_throw(env, kernel, "%s: buffer is detached", what);
   *len = (int64_t)n;
   return 1;
@@ -98,6 +97,10 @@ static int nb_f32(napi_env env, const char *kernel, napi_value v, const char *wh
 
 static int nb_i32(napi_env env, const char *kernel, napi_value v, const char *what, int32_t **data, int64_t *len) {
   return nb_typed(env, kernel, v, what, napi_int32_array, (void **)data, len);
+}
+
+static int nb_u8(napi_env env, const char *kernel, napi_value v, const char *what, uint8_t **data, int64_t *len) {
+  return nb_typed(env, kernel, v, what, napi_uint8_array, (void **)data, len);
 }
 
 /* A JS array of at most `max` integers in [lo, hi]. */

@@ -102,3 +102,25 @@ test('copy and assign: strided both ways', { skip }, () => {
     assertClose(dst1, dst2, 0, 0, `assign ${n} ${kind}`);
   }
 });
+
+test('comparisons to bool, where, and bool/int32 -> float32 casts vs JS, broadcast and strided, NaN', { skip }, () => {
+  const r = rng(14);
+  for (const n of SIZES) for (const ka of KINDS) for (const kb of KINDS) {
+    const A = input([n, 4], ka, r, (k) => fill(k, r, 2, true).map((v) => Math.round(v))); // rounding makes ties
+    const B = input([n, 4], kb, r, (k) => fill(k, r, 2, true).map((v) => Math.round(v)));
+    for (const op of [BinaryOp.EQ, BinaryOp.NE, BinaryOp.LT, BinaryOp.LE, BinaryOp.GT, BinaryOp.GE]) {
+      const got = native!.binary(op, A.data, A.layout, B.data, B.layout, 'bool')!;
+      if (!(got instanceof Uint8Array)) throw new Error('comparison must give a Uint8Array');
+      assertClose(got, js.binary(op, A.data, A.layout, B.data, B.layout, 'bool'), 0, 0, `${BinaryOp[op]} [${n},4] ${ka}/${kb}`);
+    }
+    const c = js.binary(BinaryOp.GT, A.data, A.layout, B.data, B.layout, 'bool') as Uint8Array;
+    const lc = Layout.contiguous([n, 4]);
+    assertClose(native!.where(c, lc, A.data, A.layout, B.data, B.layout, 'float32')!, js.where(c, lc, A.data, A.layout, B.data, B.layout, 'float32'), 0, 0, `where [${n},4] ${ka}/${kb}`);
+    const ct = new Layout([n, 4], [1, n]); // the mask read transposed
+    const c2 = c.slice(0, n * 4);
+    assertClose(native!.where(c2, ct, A.data, A.layout, B.data, B.layout, 'float32')!, js.where(c2, ct, A.data, A.layout, B.data, B.layout, 'float32'), 0, 0, `where transposed mask [${n}]`);
+    assertClose(native!.copy(c2, ct, 'float32')!, js.copy(c2, ct, 'float32'), 0, 0, `cast bool [${n}]`);
+    const i32 = Int32Array.from({ length: n * 4 }, (_, i) => Math.floor(r() * 2001) - 1000);
+    assertClose(native!.copy(i32, ct, 'float32')!, js.copy(i32, ct, 'float32'), 0, 0, `cast int32 [${n}]`);
+  }
+});

@@ -69,6 +69,13 @@ test('hostile: sizes, strides and offsets outside the buffers', { skip }, () => 
   throwsNamed('reduce', () => A.reduce(0, f(1), f(6), C([2, 3]), [1]), /y has 1 elements, needs 2/);
   throwsNamed('reduce', () => A.reduce(4, f(2), f(6), C([2, 3]), [1]), /op = 4 is out of range/);
   throwsNamed('copy', () => A.copy(f(6), L([2, 3], [1, 2], 1), f(6), C([2, 3])), /y: layout reaches element 6/);
+  throwsNamed('compare', () => A.compare(0, new Uint8Array(4), f(4), C([4]), f(4), C([4])), /op = 0 is out of range \[7, 12\]/);
+  throwsNamed('compare', () => A.compare(9, f(4) as never, f(4), C([4]), f(4), C([4])), /y must be a Uint8Array/);
+  throwsNamed('compare', () => A.compare(9, new Uint8Array(3), f(4), C([4]), f(4), C([4])), /y has 3 elements, needs 4/);
+  throwsNamed('where', () => A.where(f(4), new Uint8Array(2), C([4]), f(4), C([4]), f(4), C([4])), /cond: layout reaches element 3/);
+  throwsNamed('where', () => A.where(f(4), new Uint8Array(4), C([4]), f(4), C([2, 2]), f(4), C([4])), /same shape/);
+  throwsNamed('castToF32', () => A.castToF32(f(4), f(4) as never, C([4])), /x must be a Uint8Array/);
+  throwsNamed('castToF32', () => A.castToF32(f(4), new Int32Array(3), C([4])), /x: layout reaches element 3/);
   throwsNamed('softmax', () => A.softmax(f(6), f(6), C([2, 3]), 2, false), /axis = 2 is out of range/);
   throwsNamed('setNumThreads', () => A.setNumThreads(0), /out of range/);
   throwsNamed('setNumThreads', () => A.setNumThreads(1e9), /out of range/);

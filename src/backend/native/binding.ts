@@ -37,6 +37,12 @@ export interface NablaAddon {
   reduce(op: number, y: Float32Array, x: Float32Array, lx: LayoutArg, axes: readonly number[]): void;
   /** y at ly = x at lx (same shape). */
   copy(y: Float32Array, ly: LayoutArg, x: Float32Array, lx: LayoutArg): void;
+  /** y bool (Uint8Array 0/1) = a op b for op in BinaryOp.EQ..GE on float32 inputs of y's shape. */
+  compare(op: number, y: Uint8Array, a: Float32Array, la: LayoutArg, b: Float32Array, lb: LayoutArg): void;
+  /** y float32 = cond ? a : b, cond a Uint8Array; all three already broadcast to y's shape. */
+  where(y: Float32Array, cond: Uint8Array, lc: LayoutArg, a: Float32Array, la: LayoutArg, b: Float32Array, lb: LayoutArg): void;
+  /** y float32 contiguous = x (bool Uint8Array or Int32Array), any layout. */
+  castToF32(y: Float32Array, x: Uint8Array | Int32Array, lx: LayoutArg): void;
   /** y contiguous = softmax (or log-softmax) of x along axis. */
   softmax(y: Float32Array, x: Float32Array, lx: LayoutArg, axis: number, log: boolean): void;
   /** x (N,C,H,W), w (OC,C/G,KH,KW) -> y (N,OC,OH,OW); x and w contiguous (any offset). */

@@ -3,7 +3,8 @@
 // not implement, aliasing in-place calls), so the registry runs the JS kernel for that call.
 //
 // Layout support per kernel: matmul takes any strides (transposed views are not copied), unary /
-// binary / reduce / softmax / copy / assign take any strides and broadcast (stride 0) inputs;
+// binary (+ comparisons to bool) / where / reduce / softmax / copy (+ bool/int32 -> float32 casts) /
+// assign take any strides and broadcast (stride 0) inputs;
 // conv and pooling take contiguous NCHW and get a native contiguous copy of anything else.
 
 import type { Conv2dParams, PartialBackend, Pool2dParams } from '../backend.js';
@@ -81,9 +82,15 @@ export class NativeBackend implements PartialBackend {
     return y;
   }
 
-  // a, b broadcast to the output shape -> a op b contiguous
+  // a, b broadcast to the output shape -> a op b contiguous (float32, or bool for comparisons)
   binary(op: BinaryOp, a: TypedArray, la: Layout, b: TypedArray, lb: Layout, outDtype: DType): TypedArray | undefined {
-    if (!isF32(a, b) || outDtype !== 'float32' || op > BinaryOp.MINIMUM || !fits(la)) return undefined;
+    if (!isF32(a, b) || !fits(la)) return undefined;
+    if (op >= BinaryOp.EQ && op <= BinaryOp.GE && outDtype === 'bool') {
+      const m = new Uint8Array(la.numel);
+      this.addon.compare(op, m, a as Float32Array, la, b as Float32Array, lb);
+      return m;
+    }
+    if (outDtype !== 'float32' || op > BinaryOp.MINIMUM) return undefined;
     const y = alloc(la.numel);
     this.addon.binary(op, y, a as Float32Array, la, b as Float32Array, lb);
     return y;
@@ -99,7 +106,21 @@ export class NativeBackend implements PartialBackend {
     return y;
   }
 
+  // cond ? a : b, all broadcast to the output shape
+  where(cond: TypedArray, lc: Layout, a: TypedArray, la: Layout, b: TypedArray, lb: Layout, outDtype: DType): TypedArray | undefined {
+    if (!(cond instanceof Uint8Array) || !isF32(a, b) || outDtype !== 'float32' || !fits(lc)) return undefined;
+    const y = alloc(lc.numel);
+    this.addon.where(y, cond, lc, a as Float32Array, la, b as Float32Array, lb);
+    return y;
+  }
+
+  // contiguous copy; also casts bool / int32 storage to float32 (masks entering arithmetic)
   copy(x: TypedArray, lx: Layout, outDtype: DType): TypedArray | undefined {
+    if (outDtype === 'float32' && (x instanceof Uint8Array || x instanceof Int32Array) && fits(lx)) {
+      const y = alloc(lx.numel);
+      this.addon.castToF32(y, x, lx);
+      return y;
+    }
     if (!isF32(x) || outDtype !== 'float32' || !fits(lx)) return undefined;
     const y = alloc(lx.numel);
     this.addon.copy(y, Layout.contiguous(lx.shape), x as Float32Array, lx);
