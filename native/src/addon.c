@@ -121,21 +121,24 @@ static napi_value unary(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+/* Two float32 operands (a, la, b, lb) at argv[0..3], of one shape; y must hold that many elements. */
+static int operands(napi_env env, const char *K, napi_value *argv, int64_t ylen, float **a, nb_layout *la, float **b, nb_layout *lb) {
+  int64_t lena, lenb;
+  return nb_f32(env, K, argv[0], "a", a, &lena) && nb_layout_arg(env, K, argv[1], "a", lena, la) &&
+         nb_f32(env, K, argv[2], "b", b, &lenb) && nb_layout_arg(env, K, argv[3], "b", lenb, lb) &&
+         nb_same_shape(env, K, la, "a", lb, "b") && nb_out(env, K, "y", ylen, nb_numel(la));
+}
+
 // binary(op, y, a, la, b, lb): y contiguous = a op b; la and lb have y's shape (stride 0 = broadcast)
 static napi_value binary(napi_env env, napi_callback_info info) {
   ARGS("binary", 6);
-  int64_t op, ly, lena, lenb;
+  int64_t op, ly;
   float *y, *a, *b;
   nb_layout la, lb;
   CHECK(nb_int(env, K, argv[0], "op", 0, NB_BINARY_COUNT - 1, &op));
   if (op > NB_MINIMUM) { nb_throw(env, K, "binary op %lld is not implemented natively", (long long)op); return NULL; }
   CHECK(nb_f32(env, K, argv[1], "y", &y, &ly));
-  CHECK(nb_f32(env, K, argv[2], "a", &a, &lena));
-  CHECK(nb_layout_arg(env, K, argv[3], "a", lena, &la));
-  CHECK(nb_f32(env, K, argv[4], "b", &b, &lenb));
-  CHECK(nb_layout_arg(env, K, argv[5], "b", lenb, &lb));
-  CHECK(nb_same_shape(env, K, &la, "a", &lb, "b"));
-  CHECK(nb_out(env, K, "y", ly, nb_numel(&la)));
+  CHECK(operands(env, K, argv + 2, ly, &a, &la, &b, &lb));
   if (nb_numel(&la) > 0) nb_binary_f32((int)op, y, a, &la, b, &lb);
   return undefined(env);
 }
@@ -200,18 +203,13 @@ static napi_value softmax(napi_env env, napi_callback_info info) {
 // compare(op, y, a, la, b, lb): y bool (Uint8Array, contiguous) = a op b for op EQ..GE, float32 inputs
 static napi_value compare(napi_env env, napi_callback_info info) {
   ARGS("compare", 6);
-  int64_t op, ly, lena, lenb;
+  int64_t op, ly;
   uint8_t *y;
   float *a, *b;
   nb_layout la, lb;
   CHECK(nb_int(env, K, argv[0], "op", NB_EQ, NB_GE, &op));
   CHECK(nb_u8(env, K, argv[1], "y", &y, &ly));
-  CHECK(nb_f32(env, K, argv[2], "a", &a, &lena));
-  CHECK(nb_layout_arg(env, K, argv[3], "a", lena, &la));
-  CHECK(nb_f32(env, K, argv[4], "b", &b, &lenb));
-  CHECK(nb_layout_arg(env, K, argv[5], "b", lenb, &lb));
-  CHECK(nb_same_shape(env, K, &la, "a", &lb, "b"));
-  CHECK(nb_out(env, K, "y", ly, nb_numel(&la)));
+  CHECK(operands(env, K, argv + 2, ly, &a, &la, &b, &lb));
   if (nb_numel(&la) > 0) nb_compare_f32((int)op, y, a, &la, b, &lb);
   return undefined(env);
 }
