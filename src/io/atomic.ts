@@ -22,6 +22,8 @@ export function writeAtomic(path: string, chunks: Iterable<Uint8Array>): void {
   } catch (e) {
     if (fd >= 0) try { closeSync(fd); } catch { /* already failing */ }
     try { unlinkSync(tmp); } catch { /* never created */ }
+    // NOTE: name the target, not the temporary file, in system errors (ENOENT, ENOSPC, EACCES).
+    if ((e as NodeJS.ErrnoException).syscall) throw new Error(`save(${path}): ${(e as Error).message.replace(tmp, path)}`, { cause: e });
     throw e;
   }
 }

@@ -160,6 +160,7 @@ test('writes are atomic: a failing save leaves the existing file untouched and n
     assert.deepEqual(Array.from((await io.load(path)).a.toTypedArray()), [1.5]);
     assert.deepEqual(readdirSync(dir), ['m.safetensors']);
     await assert.rejects(io.save(bad, join(dir, 'm.xyz')), /unknown extension/);
+    await assert.rejects(io.save(bad, join(dir, 'no', 'such', 'dir', 'm.pth')), /save\(.*m\.pth\): ENOENT/);
     assert.equal(existsSync(join(dir, 'm.xyz')), false);
   } finally {
     rmSync(dir, { recursive: true, force: true });
