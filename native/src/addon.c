@@ -123,7 +123,7 @@ static napi_value unary(napi_env env, napi_callback_info info) {
 
 /* Two float32 operands (a, la, b, lb) at argv[0..3], of one shape; y must hold that many elements. */
 static int operands(napi_env env, const char *K, napi_value *argv, int64_t ylen, float **a, nb_layout *la, float **b, nb_layout *lb) {
-  int64_t lena, lenb;
+  int64_t lena = 0, lenb = 0;
   return nb_f32(env, K, argv[0], "a", a, &lena) && nb_layout_arg(env, K, argv[1], "a", lena, la) &&
          nb_f32(env, K, argv[2], "b", b, &lenb) && nb_layout_arg(env, K, argv[3], "b", lenb, lb) &&
          nb_same_shape(env, K, la, "a", lb, "b") && nb_out(env, K, "y", ylen, nb_numel(la));
