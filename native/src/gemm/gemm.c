@@ -80,7 +80,10 @@ void nb_gemm_blocked(const nb_gemm_impl *im, float *c, int64_t ldc,
     return;
   }
   const int mr = im->mr, nr = im->nr;
-  const int64_t MC = im->mc, KC = im->kc, NC = im->nc;
+  const int64_t MC = im->mc, NC = im->nc;
+  // NOTE: a short last k-block (K = 576 = 256 + 256 + 64) costs a full pass over C for little work;
+  // take K whole when it is at most 2.5 blocks (K = 576, 640) and split evenly otherwise.
+  const int64_t KC = K <= im->kc * 5 / 2 ? K : (K + (K + im->kc - 1) / im->kc - 1) / ((K + im->kc - 1) / im->kc);
   int64_t ncap = ((N < NC ? N : NC) + nr - 1) / nr * nr, mcap = ((M < MC ? M : MC) + mr - 1) / mr * mr;
   int64_t kcap = K < KC ? K : KC;
   size_t need = (size_t)(kcap * ncap + kcap * mcap + mr * nr + 64);
