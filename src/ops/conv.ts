@@ -87,9 +87,9 @@ function checkConvArgs(x: Tensor, w: Tensor, groups: number, op: string, transpo
   if (C !== wantC) {
     throw new Error(`${op}: input ${fmtShape(x.shape)} has ${C} channels, but weight ${fmtShape(w.shape)} with groups=${groups} expects ${wantC}`);
   }
-  const outC = transposed ? w.shape[1] * groups : w.shape[0];
-  if ((transposed ? w.shape[0] : outC) % groups !== 0) {
-    throw new Error(`${op}: ${transposed ? 'in' : 'out'}_channels (${transposed ? w.shape[0] : outC}) must be divisible by groups (${groups})`);
+  // weight dim 0 is out_channels for a conv and in_channels for a transposed conv
+  if (w.shape[0] % groups !== 0) {
+    throw new Error(`${op}: ${transposed ? 'in' : 'out'}_channels (${w.shape[0]}) must be divisible by groups (${groups})`);
   }
 }
 
