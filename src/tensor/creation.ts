@@ -103,7 +103,10 @@ function fromArrayView(a: AnyTypedArray, opts: TensorOptions): Tensor {
 export function full(shape: Shape, value: number | boolean, opts: CreateOptions = {}): Tensor {
   const dtype = checkDtype(opts.dtype ?? (typeof value === 'boolean' ? 'bool' : 'float32'), 'full');
   const data = allocate(dtype, checkedNumel(shape, 'full'));
-  data.fill(castScalar(value, dtype));
+  // NOTE: fresh typed arrays are already zero; not writing them keeps a large zeros()/empty() lazy
+  // (untouched pages are not resident), which checkpoint loading relies on to hold one copy.
+  const v = castScalar(value, dtype);
+  if (v !== 0 || Object.is(v, -0)) data.fill(v);
   return finish(new Tensor(new Storage(data), Layout.contiguous(shape), dtype), opts);
 }
 
