@@ -146,8 +146,13 @@ export class GPT2LMHeadModel extends Module implements CausalLM {
     super();
     this.transformer = new GPT2Model(config, init.initialize ?? true);
     this.lm_head = new Linear(config.nEmbd, config.vocabSize, { bias: false });
-    if (config.tieWordEmbeddings) this.lm_head.weight = this.transformer.wte.weight;
+    this.tieWeights();
     if (init.initialize ?? true) this.initWeights(init.seed ?? 0);
+  }
+
+  /** With tieWordEmbeddings, makes lm_head share wte's matrix (again, after a load). */
+  tieWeights(): void {
+    if (this.config.tieWordEmbeddings) this.lm_head.weight = this.transformer.wte.weight;
   }
 
   /** Hugging Face's GPT-2 initialisation, seeded. */
@@ -209,6 +214,7 @@ export class GPT2LMHeadModel extends Module implements CausalLM {
       },
       optional: (p) => config.tieWordEmbeddings && p === 'lm_head.weight',
     });
+    model.tieWeights();
     return model.eval();
   }
 }

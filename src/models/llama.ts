@@ -16,7 +16,7 @@ import { RMSNorm } from '../nn/normalization.js';
 import { beginStep, causalAttention, checkTokenIds, endStep } from './attention.js';
 import { KVCache } from './kv_cache.js';
 import { generate, type CausalLM, type ForwardOptions, type GenerateOptions } from './generation.js';
-import { loadWeights, openWeights, readConfigJson } from './loading.js';
+import { MemorySource, loadWeights, openWeights, readConfigJson } from './loading.js';
 import { readLlama2c } from './llama2c.js';
 
 export interface LlamaConfigOptions {
@@ -215,7 +215,12 @@ export class LlamaForCausalLM extends Module implements CausalLM {
     super();
     this.model = new LlamaModel(config);
     this.lm_head = new Linear(config.hiddenSize, config.vocabSize, { bias: false });
-    if (config.tieWordEmbeddings) this.lm_head.weight = this.model.embed_tokens.weight;
+    this.tieWeights();
+  }
+
+  /** With tieWordEmbeddings, makes lm_head share the embedding matrix (again, after a load). */
+  tieWeights(): void {
+    if (this.config.tieWordEmbeddings) this.lm_head.weight = this.model.embed_tokens.weight;
   }
 
   get vocabSize(): number { return this.config.vocabSize; }
@@ -248,6 +253,7 @@ export class LlamaForCausalLM extends Module implements CausalLM {
       rename: (n) => (n.endsWith('rotary_emb.inv_freq') ? null : config.tieWordEmbeddings && n === 'lm_head.weight' ? null : n),
       optional: (p) => config.tieWordEmbeddings && p === 'lm_head.weight',
     });
+    model.tieWeights();
     return model.eval();
   }
 
@@ -260,7 +266,10 @@ export class LlamaForCausalLM extends Module implements CausalLM {
       rmsNormEps: 1e-5, ropeTheta: 10000, tieWordEmbeddings: h.sharedClassifier, bosTokenId: 1, eosTokenId: 2,
     });
     const model = new LlamaForCausalLM(config);
-    model.loadStateDict(Object.fromEntries(tensors), { strict: !config.tieWordEmbeddings });
+    loadWeights(model, new MemorySource(Object.fromEntries(tensors), path), {
+      who: 'LlamaForCausalLM.fromLlama2c', rename: (n) => n, optional: (p) => config.tieWordEmbeddings && p === 'lm_head.weight',
+    });
+    model.tieWeights();
     return model.eval();
   }
 }

@@ -60,19 +60,22 @@ export function readLlama2c(path: string): { header: Llama2cHeader; tensors: Map
     if (size !== need) {
       throw new Error(`llama2.c checkpoint ${path}: ${size} bytes, but header [${h.join(', ')}] needs ${need}`);
     }
-    const raw = new Map<string, Float32Array>();
+    // Byte offset of each chunk; each (chunk, layer) slab is then read by itself into its own array,
+    // so the tensors own their storage and the file is held in memory once.
+    const start = new Map<string, number>();
     let pos = 28;
     for (const [name, shape] of plan) {
-      const n = shape.reduce((a, b) => a * b, 1);
-      const data = new Float32Array(n);
-      readSync(fd, new Uint8Array(data.buffer), 0, 4 * n, pos);
-      pos += 4 * n;
-      raw.set(name, data);
+      start.set(name, pos);
+      pos += 4 * shape.reduce((a, b) => a * b, 1);
     }
+    const slab = (name: string, i: number, rows: number, cols: number): Float32Array => {
+      const data = new Float32Array(rows * cols);
+      readSync(fd, new Uint8Array(data.buffer), 0, 4 * data.length, start.get(name)! + 4 * i * data.length);
+      return data;
+    };
     const out = new Map<string, Tensor>();
-    const slab = (name: string, i: number, rows: number, cols: number) =>
-      raw.get(name)!.subarray(i * rows * cols, (i + 1) * rows * cols);
-    out.set('model.embed_tokens.weight', fromTypedArray(raw.get('tok')!, [V, C]));
+    const raw = (name: string, rows: number, cols: number) => slab(name, 0, rows, cols);
+    out.set('model.embed_tokens.weight', fromTypedArray(raw('tok', V, C), [V, C]));
     for (let i = 0; i < L; i++) {
       const p = `model.layers.${i}.`;
       out.set(p + 'input_layernorm.weight', fromTypedArray(slab('rms_att', i, 1, C), [C]));
@@ -85,8 +88,8 @@ export function readLlama2c(path: string): { header: Llama2cHeader; tensors: Map
       out.set(p + 'mlp.down_proj.weight', fromTypedArray(slab('w2', i, C, F), [C, F]));
       out.set(p + 'mlp.up_proj.weight', fromTypedArray(slab('w3', i, F, C), [F, C]));
     }
-    out.set('model.norm.weight', fromTypedArray(raw.get('rms_final')!, [C]));
-    if (!header.sharedClassifier) out.set('lm_head.weight', fromTypedArray(raw.get('wcls')!, [V, C]));
+    out.set('model.norm.weight', fromTypedArray(raw('rms_final', 1, C), [C]));
+    if (!header.sharedClassifier) out.set('lm_head.weight', fromTypedArray(raw('wcls', V, C), [V, C]));
     return { header, tensors: out };
   } finally {
     closeSync(fd);

@@ -1,12 +1,14 @@
 // Loading checkpoint folders into models one tensor at a time: each tensor is read, checked
-// against the model's parameter of the same (mapped) name, copied in and dropped, so memory holds
-// the model plus at most one tensor (safetensors; a pytorch_model.bin is unpickled whole first).
+// against the model's parameter of the same (mapped) name and adopted as that parameter (no copy;
+// the model's own zero-filled buffers were never touched, so they never became resident). Memory
+// thus holds one copy of the weights: safetensors are read tensor by tensor, and a
+// pytorch_model.bin, unpickled whole, hands its tensors over one by one.
 
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { noGrad } from '../autograd/grad_mode.js';
 import { Tensor } from '../tensor/tensor.js';
-import type { Module } from '../nn/module.js';
+import { Parameter, type Module } from '../nn/module.js';
 import { FileSource } from '../io/source.js';
 import { parseSafetensorsHeader, readSafetensors } from '../io/safetensors.js';
 import { loadTorch } from '../io/tensors.js';
@@ -67,8 +69,8 @@ class SafetensorsSource implements WeightSource {
   close(): void { for (const f of this.files) f.close(); }
 }
 
-/** A torch.save'd state dict (pytorch_model.bin): unpickled whole, entries dropped as they are used. */
-class TorchSource implements WeightSource {
+/** Tensors already in memory (an unpickled pytorch_model.bin, a llama2.c file): each handed over once. */
+export class MemorySource implements WeightSource {
   readonly names: string[];
   constructor(private sd: Record<string, Tensor | undefined>, readonly description: string) {
     this.names = Object.keys(sd).filter((k) => sd[k] instanceof Tensor);
@@ -101,9 +103,14 @@ export async function openWeights(dir: string, who: string): Promise<WeightSourc
   if (existsSync(bin)) {
     const sd = await loadTorch(bin);
     const stateDict = (sd && typeof sd === 'object' && 'state_dict' in sd ? sd.state_dict : sd) as Record<string, Tensor>;
-    return new TorchSource(stateDict, bin);
+    return new MemorySource(stateDict, bin);
   }
   throw new Error(`${who}.fromPretrained: ${dir} has no weights; looked for model.safetensors, model.safetensors.index.json, pytorch_model.bin`);
+}
+
+/** A tensor that can become the parameter itself: same dtype, dense, owning its whole storage. */
+function adoptable(t: Tensor, p: Tensor): boolean {
+  return p instanceof Parameter && t.dtype === p.dtype && t.isContiguous() && t.layout.offset === 0 && t.storage.data.length === t.numel();
 }
 
 export interface LoadWeightsOptions {
@@ -115,7 +122,8 @@ export interface LoadWeightsOptions {
 }
 
 /**
- * Copies every tensor of `src` into the model's parameter of the mapped name, one at a time.
+ * Puts every tensor of `src` in place of the model's parameter of the mapped name, one at a time
+ * (a copy only when the tensor is a view or of another dtype). Tied parameters must be re-tied after.
  * Throws on a shape disagreement (naming the tensor and both shapes), on a checkpoint tensor with
  * no parameter to go to, and on parameters the checkpoint does not provide.
  */
@@ -134,7 +142,14 @@ export function loadWeights(model: Module, src: WeightSource, opts: LoadWeightsO
         if (shape.length !== p.shape.length || shape.some((d, i) => d !== p.shape[i])) {
           throw new Error(`${opts.who}: checkpoint tensor '${name}' has shape [${shape.join(', ')}] but the model (from its config) expects [${p.shape.join(', ')}] for '${target}'; config.json and the weights disagree (${src.description})`);
         }
-        p.copy_(src.read(name));
+        const t = src.read(name);
+        if (adoptable(t, p)) {
+          const dot = target.lastIndexOf('.');
+          const owner = model.getSubmodule(target.slice(0, dot)) as unknown as Record<string, unknown>;
+          owner[target.slice(dot + 1)] = new Parameter(t, p.requiresGrad);
+        } else {
+          p.copy_(t);
+        }
         loaded.add(target);
       }
     });

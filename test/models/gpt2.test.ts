@@ -63,6 +63,7 @@ test('from scratch: HF parameter names and shapes, tied head, seeded init, save 
     await saveSafetensors(weights, join(dir, 'model.safetensors'));
     writeFileSync(join(dir, 'config.json'), JSON.stringify(config.toJSON()));
     const back = await GPT2LMHeadModel.fromPretrained(dir);
+    assert.equal(back.lm_head.weight, back.transformer.wte.weight, 'tied again after loading');
     const ids = [[1, 2, 3, 4, 5]];
     assertClose(back.forward(ids), model.eval().forward(ids), { atol: 0, rtol: 0 });
   } finally {
