@@ -189,7 +189,8 @@ static void ic_task(void *ctx, int t, int nt) {
 // Returns 0 when the shared panel cannot be allocated (the caller falls back).
 static int gemm_shared_b(const nb_gemm_impl *im, float *c, const float *a, int64_t rsa, int64_t csa,
                          const float *b, int64_t rsb, int64_t csb, int64_t M, int64_t N, int64_t K) {
-  const int64_t NC = im->nc, KC = im->kc;
+  // K up to 2.5 blocks is taken whole: one pass over C, and the A share (~170 x 1024) still fits L2
+  const int64_t NC = im->nc, KC = K <= im->kc * 5 / 2 ? K : (K + (K + im->kc - 1) / im->kc - 1) / ((K + im->kc - 1) / im->kc);
   int64_t ncap = ((N < NC ? N : NC) + im->nr - 1) / im->nr * im->nr, kcap = K < KC ? K : KC;
   float *bp = (float *)aligned_alloc(64, (size_t)((kcap * ncap * sizeof(float) + 63) & ~(size_t)63));
   if (!bp) return 0;
