@@ -23,12 +23,10 @@ export function isBatchSource(x: unknown): x is BatchSource {
   return Symbol.asyncIterator in (x as object) || Symbol.iterator in (x as object);
 }
 
-/** Number of batches of a source, when it tells (DataLoader.length, or a length property). */
+/** Number of batches of a source, when it tells (a DataLoader's length); else undefined. */
 export function sourceLength(src: BatchSource): number | undefined {
   const n = (src as { length?: unknown }).length;
-  if (typeof n === 'number' && Number.isFinite(n)) return n;
-  const f = (src as { size?: unknown }).size;
-  return typeof f === 'number' ? undefined : undefined;
+  return typeof n === 'number' && Number.isFinite(n) ? n : undefined;
 }
 
 function typeName(v: unknown): string {

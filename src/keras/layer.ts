@@ -41,10 +41,10 @@ export function fmtSym(s: SymShape): string {
   return `[${s.map((d) => (d === null ? 'null' : d)).join(', ')}]`;
 }
 
-/** Keras's output-shape column: (None, 8, 8, 16). */
+/** Keras's output-shape column: (None, 8, 8, 16), or several shapes joined by ', '. */
 export function fmtKerasShape(s: SymShape | SymShape[]): string {
   const one = (x: SymShape) => `(${x.map((d) => (d === null ? 'None' : d)).join(', ')}${x.length === 1 ? ',' : ''})`;
-  return Array.isArray(s[0]) || (s.length > 0 && s[0] !== null && typeof s[0] === 'object') ? (s as SymShape[]).map(one).join(', ') : one(s as SymShape);
+  return isShapeList(s) ? (s as SymShape[]).map(one).join(', ') : one(s as SymShape);
 }
 
 const nameCounts = new Map<string, number>();

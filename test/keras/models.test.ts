@@ -204,3 +204,21 @@ test('fit accepts a nabla DataLoader, an async iterable of batches, validationSp
   const [l2] = await m3.evaluate(x, y, { batchSize: 64 }) as number[];
   assertClose(l1, l2, { rtol: 1e-4 });
 });
+
+test('compile takes every optimizer by name, a Keras-style spec, or an nb.optim instance', async () => {
+  nb.manualSeed(5);
+  const x = nb.randn([32, 3]), y = x.sum(1, true);
+  for (const opt of ['adam', 'sgd', 'rmsprop', 'adagrad', 'adamw', nb.keras.optimizers.sgd({ learningRate: 0.05, momentum: 0.9 })]) {
+    const m = nb.keras.sequential([L.dense({ units: 1, inputShape: [3] })]);
+    m.compile({ optimizer: opt, loss: 'mse' });
+    const h = await m.fit(x, y, { epochs: 3, verbose: 0 });
+    assert.ok(h.history.loss[2] < h.history.loss[0], `${JSON.stringify(opt)} lowers the loss`);
+  }
+  const m = nb.keras.sequential([L.dense({ units: 1, inputShape: [3] })]);
+  const opt = new nb.optim.Adam(m.parameters(), { lr: 0.1 });
+  m.compile({ optimizer: opt, loss: 'huber', metrics: ['mae'] });
+  assert.equal(m.optimizer, opt);
+  const h = await m.fit(x, y, { epochs: 20, verbose: 0 });
+  assert.ok(h.history.mae.at(-1)! < 0.2, `mae ${h.history.mae.at(-1)}`);
+  assert.equal(m.learningRate, 0.1);
+});
