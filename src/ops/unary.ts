@@ -122,7 +122,7 @@ export function logicalNot(x: Tensor): Tensor {
   return wrap(be().unary(UnaryOp.LOGICAL_NOT, x.data, x.layout, 'bool'), x.shape, 'bool');
 }
 
-/** Converts to dtype (a copy, even for the same dtype). Differentiable between float dtypes. */
+/** Converts to dtype: x itself when it already has it (as torch .to), else a copy. Differentiable between float dtypes. */
 export function cast(x: Tensor, dtype: DType): Tensor {
   if (x.dtype === dtype) return x;
   const out = wrap(be().copy(x.data, x.layout, dtype), x.shape, dtype);
