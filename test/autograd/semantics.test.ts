@@ -184,6 +184,18 @@ describe('hooks', () => {
     assert.throws(() => nb.autograd.gradcheck(bad, [x]), /gradcheck: Jacobian mismatch for input 0 \(shape \[3\]\)/);
     assert.equal(nb.autograd.gradcheck(bad, [x], { raiseException: false }), false);
   });
+
+  test('gradgradcheck catches a first derivative whose graph was cut (a detaching hook)', () => {
+    const x = leaf([0.5, -1, 2]);
+    const cut = (t: Tensor) => {
+      const h = t.mul(t);
+      if (h.requiresGrad) h.registerHook((g) => g.detach());
+      return h.mul(t);
+    };
+    nb.autograd.gradcheck(cut, [x]);   // first derivatives are still right
+    assert.throws(() => nb.autograd.gradgradcheck(cut, [x]), /gradcheck: Jacobian mismatch for input 0/);
+    nb.autograd.gradgradcheck((t: Tensor) => t.mul(t).mul(t), [x]);
+  });
 });
 
 describe('autograd.grad', () => {
