@@ -269,7 +269,9 @@ export async function fitModel(model: Model, x: Data | BatchSource, yOrOpts?: Da
     if (history.stopReason) break;
     const logs = metricLogs(c, lossMean, partMeans, names);
     if (val) {
-      const vl = await runEvaluation(model, c, val, batchSize, `${FIT} (validation)`, opts.validationSteps);
+      await cbs.call('onTestBegin', {});
+      const vl = await runEvaluation(model, c, val, batchSize, `${FIT} (validation)`, opts.validationSteps, cbs);
+      await cbs.call('onTestEnd', vl);
       for (const [k, v] of Object.entries(vl)) logs[`val_${k}`] = v;
     }
     bar.update(step, logs, true);

@@ -222,3 +222,19 @@ test('compile takes every optimizer by name, a Keras-style spec, or an nb.optim 
   assert.ok(h.history.mae.at(-1)! < 0.2, `mae ${h.history.mae.at(-1)}`);
   assert.equal(m.learningRate, 0.1);
 });
+
+test('a frozen layer (trainable = false) keeps its weights and counts as non-trainable', async () => {
+  nb.manualSeed(6);
+  const base = L.dense({ units: 4, activation: 'relu', inputShape: [3], name: 'base' });
+  const m = nb.keras.sequential([base, L.dense({ units: 1 })]);
+  base.trainable = false;
+  assert.match(m.summary({ printFn: () => {} }), /Trainable params: 5\nNon-trainable params: 16\n/);
+  assert.equal(m.numParameters(true), 5);
+  const before = base.stateDict().weight.clone();
+  m.compile({ optimizer: 'adam', loss: 'mse' });
+  const calls: string[] = [];
+  await m.fit(nb.randn([16, 3]), nb.randn([16, 1]), { epochs: 2, verbose: 0, validationSplit: 0.25,
+    callbacks: [{ onTestBegin: () => { calls.push('testBegin'); }, onTestEnd: () => { calls.push('testEnd'); } }] });
+  assertClose(base.stateDict().weight, before);
+  assert.deepEqual(calls, ['testBegin', 'testEnd', 'testBegin', 'testEnd'], 'validation runs the test hooks, as in Keras');
+});
