@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """ResNet-18 golden: a torchvision resnet18 with random weights and random BatchNorm statistics,
-saved with torch.save (zip format), plus eval-mode logits and train-mode gradients for a fixed input.
+saved with torch.save (zip format), plus eval-mode logits (float32) and train-mode gradients (float64) for a fixed input.
 Run with Debian's python3 (python3-torch 1.13, python3-torchvision 0.14):
     /usr/bin/python3 tools/golden/resnet18.py
 To keep the file small, every tensor of the state dict is an overlapping strided view
@@ -39,23 +39,29 @@ r = torch.randn(2, 1000, generator=g)
 model.eval()
 with torch.no_grad():
     logits_eval = model(x)
-model.train()
-out = model(x)
-(out * r).sum().backward()
+# NOTE: train-mode gradients are compared in float64. In float32, ReLU and max-pool make them
+# non-smooth: a 1e-6 relative change in a conv output can flip an argmax or a ReLU mask and move a
+# gradient by a few percent, so two correct float32 implementations disagree at 1e-3.
+model64 = torchvision.models.resnet18().double()
+model64.load_state_dict(sd)
+model64.train()
+out = model64(x.double())
+(out * r.double()).sum().backward()
 names = ['conv1.weight', 'bn1.weight', 'layer1.0.conv1.weight', 'layer4.1.bn2.bias', 'fc.bias']
-tensors = {'x': x, 'r': r, 'logits_eval': logits_eval, 'logits_train': out.detach()}
-params = dict(model.named_parameters())
+tensors = {'x': x, 'r': r, 'logits_eval': logits_eval, 'logits_train64': out.detach()}
+params = dict(model64.named_parameters())
 for n in names:
-    tensors['grad.' + n] = params[n].grad
+    tensors['grad64.' + n] = params[n].grad
 # BN running stats after one train-mode forward (momentum 0.1)
-tensors['after.bn1.running_mean'] = model.bn1.running_mean
-tensors['after.bn1.running_var'] = model.bn1.running_var
+tensors['after.bn1.running_mean'] = model64.bn1.running_mean
+tensors['after.bn1.running_var'] = model64.bn1.running_var
 
 def write_safetensors(path, ts):
     header, data, off = {}, b'', 0
     for k, t in ts.items():
-        b = t.detach().contiguous().float().numpy().tobytes()
-        header[k] = {'dtype': 'F32', 'shape': list(t.shape), 'data_offsets': [off, off + len(b)]}
+        f64 = t.dtype == torch.float64
+        b = t.detach().contiguous().numpy().tobytes() if f64 else t.detach().contiguous().float().numpy().tobytes()
+        header[k] = {'dtype': 'F64' if f64 else 'F32', 'shape': list(t.shape), 'data_offsets': [off, off + len(b)]}
         data += b; off += len(b)
     h = json.dumps(header).encode()
     h += b' ' * ((8 - len(h) % 8) % 8)
