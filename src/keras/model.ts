@@ -344,7 +344,13 @@ export class Model extends Layer implements CallbackModel {
   get returnsSingle(): boolean { return this.singleOutput && this.outputs.length === 1; }
 }
 
-/** The functional API: `nb.keras.model({inputs, outputs})`. */
+/**
+ * The functional API: a model from symbolic inputs to symbolic outputs.
+ * @example
+ *   const x = nb.keras.input({shape: [4]});
+ *   const y = nb.keras.layers.dense({units: 2}).apply(x);
+ *   const m = nb.keras.model({inputs: x, outputs: y});
+ */
 export function model(args: ModelArgs): Model {
   return new Model(args);
 }

@@ -134,7 +134,11 @@ export interface LoadModelOptions {
   compile?: boolean;
 }
 
-/** Reads a folder written by model.save(dir): the same layers, names and weights. */
+/**
+ * Reads a folder written by model.save(dir): the same layers, names and weights, compiled again
+ * when the compile arguments were serialisable.
+ * @example await model.save('runs/m'); const same = await nb.keras.loadModel('runs/m');
+ */
 export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promise<Model> {
   const cfgPath = join(dir, 'config.json');
   if (!existsSync(cfgPath)) throw new Error(`loadModel: ${cfgPath} does not exist (expected a folder written by model.save)`);

@@ -95,7 +95,10 @@ export class Sequential extends Model {
   }
 }
 
-/** `nb.keras.sequential([layer, ...])`. */
+/**
+ * A linear stack of layers.
+ * @example const m = nb.keras.sequential([nb.keras.layers.dense({units: 10, inputShape: [4]})]); m.summary();
+ */
 export function sequential(layers: Layer[] | SequentialArgs = []): Sequential {
   return new Sequential(Array.isArray(layers) ? { layers } : layers);
 }

@@ -41,7 +41,10 @@ export class InputLayer extends Layer {
   }
 }
 
-/** A symbolic model input: `const x = nb.keras.input({shape: [32]})`. */
+/**
+ * A symbolic model input, to call layers on.
+ * @example const x = nb.keras.input({shape: [32]}); // SymbolicTensor [null, 32]
+ */
 export function input(args: InputArgs): SymbolicTensor {
   return new InputLayer(args).output;
 }
