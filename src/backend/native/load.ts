@@ -52,6 +52,6 @@ export function loadAddon(): AddonLoad {
     }
     return (cached = { addon, path, cpu: addon.cpuInfo() });
   } catch (e) {
-    return (cached = { addon: null, reason: `loading the addon failed: ${(e as Error).message}` });
+    return (cached = { addon: null, reason: `loading the addon failed: ${String((e as Error).message).split('\n')[0]}` });
   }
 }
