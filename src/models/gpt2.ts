@@ -13,7 +13,7 @@ import { Module, Parameter } from '../nn/module.js';
 import { Dropout } from '../nn/dropout.js';
 import { Embedding } from '../nn/embedding.js';
 import { LayerNorm } from '../nn/normalization.js';
-import { Linear } from '../nn/linear.js';
+import { LMHead } from './lm_head.js';
 import { ModuleList } from '../nn/containers.js';
 import { normal_, zeros_ } from '../nn/init.js';
 import { noGrad } from '../autograd/grad_mode.js';
@@ -141,12 +141,12 @@ export interface GPT2InitOptions {
  * const fresh = new nb.models.GPT2LMHeadModel(new nb.models.GPT2Config({ nLayer: 4, nEmbd: 128, nHead: 4 }));
  */
 export class GPT2LMHeadModel extends Module implements CausalLM {
-  declare transformer: GPT2Model; declare lm_head: Linear;
+  declare transformer: GPT2Model; declare lm_head: LMHead;
   constructor(readonly config: GPT2Config = new GPT2Config(), init: GPT2InitOptions = {}) {
     super();
     this.transformer = new GPT2Model(config, init.initialize ?? true);
-    this.lm_head = new Linear(config.nEmbd, config.vocabSize, { bias: false });
-    this.tieWeights();
+    const tied = config.tieWordEmbeddings ? this.transformer.wte.weight : null;
+    this.lm_head = new LMHead(config.nEmbd, config.vocabSize, tied, false);
     if (init.initialize ?? true) this.initWeights(init.seed ?? 0);
   }
 

@@ -12,6 +12,7 @@ import { Module } from '../nn/module.js';
 import { Embedding } from '../nn/embedding.js';
 import { Linear } from '../nn/linear.js';
 import { ModuleList } from '../nn/containers.js';
+import { LMHead } from './lm_head.js';
 import { RMSNorm } from '../nn/normalization.js';
 import { beginStep, causalAttention, checkTokenIds, endStep } from './attention.js';
 import { KVCache } from './kv_cache.js';
@@ -210,12 +211,12 @@ export class LlamaModel extends Module {
  * const out = model.generate([1], { maxNewTokens: 50 });   // greedy from BOS
  */
 export class LlamaForCausalLM extends Module implements CausalLM {
-  declare model: LlamaModel; declare lm_head: Linear;
+  declare model: LlamaModel; declare lm_head: LMHead;
   constructor(readonly config: LlamaConfig) {
     super();
     this.model = new LlamaModel(config);
-    this.lm_head = new Linear(config.hiddenSize, config.vocabSize, { bias: false });
-    this.tieWeights();
+    const tied = config.tieWordEmbeddings ? this.model.embed_tokens.weight : null;
+    this.lm_head = new LMHead(config.hiddenSize, config.vocabSize, tied);
   }
 
   /** With tieWordEmbeddings, makes lm_head share the embedding matrix (again, after a load). */
