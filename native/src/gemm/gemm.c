@@ -70,11 +70,12 @@ static void macro_kernel(const nb_gemm_impl *im, float *c, int64_t ldc, const fl
   }
 }
 
-// A (M,K) [rsa,csa] @ B (K,N) [rsb,csb] -> C (M,N) row stride ldc, on the calling thread.
-void nb_gemm_blocked(const nb_gemm_impl *im, float *c, int64_t ldc,
-                     const float *a, int64_t rsa, int64_t csa, const float *b, int64_t rsb, int64_t csb,
-                     int64_t M, int64_t N, int64_t K) {
-  if (M <= 0 || N <= 0) return;
+// A (M,K) [rsa,csa] @ B (K,N) [rsb,csb] -> C (M,N) row stride ldc, on the calling thread;
+// accumulate adds into C instead of overwriting it.
+void nb_gemm_blocked_acc(const nb_gemm_impl *im, float *c, int64_t ldc,
+                         const float *a, int64_t rsa, int64_t csa, const float *b, int64_t rsb, int64_t csb,
+                         int64_t M, int64_t N, int64_t K, int accumulate) {
+  if (M <= 0 || N <= 0 || (K <= 0 && accumulate)) return;
   if (K <= 0) {
     for (int64_t i = 0; i < M; i++) memset(c + i * ldc, 0, (size_t)N * sizeof(float));
     return;
@@ -104,10 +105,16 @@ void nb_gemm_blocked(const nb_gemm_impl *im, float *c, int64_t ldc,
       for (int64_t ic = 0; ic < M; ic += MC) {
         int64_t mc = M - ic < MC ? M - ic : MC;
         nb_pack_a(ap, a + ic * rsa + pc * csa, rsa, csa, mc, kc, mr);
-        macro_kernel(im, c + ic * ldc + jc, ldc, ap, mc, b + pc * rsb + jc, rsb, nfull, bp, nc, kc, pc > 0, tile);
+        macro_kernel(im, c + ic * ldc + jc, ldc, ap, mc, b + pc * rsb + jc, rsb, nfull, bp, nc, kc, pc > 0 || accumulate, tile);
       }
     }
   }
+}
+
+void nb_gemm_blocked(const nb_gemm_impl *im, float *c, int64_t ldc,
+                     const float *a, int64_t rsa, int64_t csa, const float *b, int64_t rsb, int64_t csb,
+                     int64_t M, int64_t N, int64_t K) {
+  nb_gemm_blocked_acc(im, c, ldc, a, rsa, csa, b, rsb, csb, M, N, K, 0);
 }
 
 typedef struct {

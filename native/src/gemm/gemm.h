@@ -38,6 +38,11 @@ void nb_gemm_blocked(const nb_gemm_impl *impl, float *c, int64_t ldc,
                      const float *a, int64_t rsa, int64_t csa, const float *b, int64_t rsb, int64_t csb,
                      int64_t M, int64_t N, int64_t K);
 
+/* The same, adding into C when accumulate is set. */
+void nb_gemm_blocked_acc(const nb_gemm_impl *impl, float *c, int64_t ldc,
+                         const float *a, int64_t rsa, int64_t csa, const float *b, int64_t rsb, int64_t csb,
+                         int64_t M, int64_t N, int64_t K, int accumulate);
+
 /* gemm_ref.c: the naive triple loop every variant is validated against (double accumulation). */
 void nb_gemm_ref(float *c, int64_t ldc, const float *a, int64_t rsa, int64_t csa,
                  const float *b, int64_t rsb, int64_t csb, int64_t M, int64_t N, int64_t K);
