@@ -111,7 +111,7 @@ export function lineChart(cv: Canvas, x: number, y: number, w: number, h: number
     cv.line(px(i), bottom, px(i), bottom + 4, COLORS.black);
     cv.text(String(i + 1), px(i) - 3, bottom + 8, COLORS.darkGrey, 2);
   }
-  cv.text('EPOCH', right - 40, bottom + 18, COLORS.darkGrey, 2);
+  cv.text('EPOCH', (left + right) / 2 - 20, bottom + 19, COLORS.darkGrey, 2);
   for (const s of series) {
     for (let i = 1; i < s.values.length; i++) cv.line(px(i - 1), py(s.values[i - 1]), px(i), py(s.values[i]), s.color, 2);
     for (let i = 0; i < s.values.length; i++) cv.fillRect(px(i) - 2, py(s.values[i]) - 2, 5, 5, s.color);
