@@ -151,54 +151,26 @@ static void fwd_tiles(void *p, int64_t lo, int64_t hi) {
   free(col);
 }
 
-// colT tile: row l - l0 (l in [l0, l1)) holds col[:, l], i.e. colT[(l - l0) * ldt + r] with
-// r = (c, kh, kw). Interior positions gather through a precomputed offset table (vectorisable);
-// positions whose window crosses the padding check every tap.
-static void im2colT_tile(float *colT, int64_t ldt, const float *x, const nb_conv *g, int64_t n, int64_t l0, int64_t l1,
-                         const int64_t *tab) {
-  const float *xn = x + n * g->C * g->H * g->W;
-  const int64_t R = g->C * g->KH * g->KW;
-  for (int64_t l = l0; l < l1; l++) {
-    int64_t ih0 = l / g->OW * g->sh - g->ph, iw0 = l % g->OW * g->sw - g->pw;
-    float *d = colT + (l - l0) * ldt;
-    if (ih0 >= 0 && ih0 + (g->KH - 1) * g->dh < g->H && iw0 >= 0 && iw0 + (g->KW - 1) * g->dw < g->W) {
-      const float *base = xn + ih0 * g->W + iw0;
-      for (int64_t r = 0; r < R; r++) d[r] = base[tab[r]];
-      continue;
-    }
-    for (int64_t c = 0, r = 0; c < g->C; c++)
-      for (int64_t kh = 0; kh < g->KH; kh++)
-        for (int64_t kw = 0; kw < g->KW; kw++, r++) {
-          int64_t ih = ih0 + kh * g->dh, iw = iw0 + kw * g->dw;
-          d[r] = ih >= 0 && ih < g->H && iw >= 0 && iw < g->W ? xn[(c * g->H + ih) * g->W + iw] : 0.f;
-        }
-  }
-}
-
-// Part t of nparts: images n = t, t + nparts, ... accumulate into their own dW copy:
-// dW_g (OCg, Kc) += dy_g (OCg, lc) @ colT_g (lc, Kc), colT read in place (rows contiguous).
+// Part t of nparts: images n = t, t + nparts, ... accumulate into their own transposed dW copy:
+// dW_g^T (Kc, OCg) += col_g (Kc, lc) @ dy_g^T (lc, OCg). col is packed as A (contiguous rows, a
+// cheap pack) and dy^T is the small B, so nothing large is transposed.
 static void bwd_weight_part(void *p, int t, int nparts) {
   tile_job *j = (tile_job *)p;
   const nb_conv *g = j->g;
-  const int64_t L = g->OH * g->OW, Cg = g->C / g->G, OCg = g->OC / g->G, Kc = Cg * g->KH * g->KW, R = g->C * g->KH * g->KW;
-  float *colT = (float *)malloc((size_t)(R * j->lc) * sizeof(float) + 64);
-  int64_t *tab = (int64_t *)malloc((size_t)R * sizeof(int64_t));
-  if (!colT || !tab) { free(colT); free(tab); atomic_store(&j->failed, 1); return; }
-  for (int64_t c = 0, r = 0; c < g->C; c++)
-    for (int64_t kh = 0; kh < g->KH; kh++)
-      for (int64_t kw = 0; kw < g->KW; kw++, r++) tab[r] = (c * g->H + kh * g->dh) * g->W + kw * g->dw;
-  float *dw = j->dw + (int64_t)t * g->OC * Kc;
-  const nb_gemm_impl *im = nb_gemm_pick(OCg, Kc);
+  const int64_t L = g->OH * g->OW, Cg = g->C / g->G, OCg = g->OC / g->G, Kc = Cg * g->KH * g->KW;
+  float *col = (float *)malloc((size_t)(g->C * g->KH * g->KW * j->lc) * sizeof(float) + 64);
+  if (!col) { atomic_store(&j->failed, 1); return; }
+  float *dwT = j->dw + (int64_t)t * g->OC * Kc;   /* (G, Kc, OCg) */
+  const nb_gemm_impl *im = nb_gemm_pick(Kc, OCg);
   for (int64_t n = t; n < g->N; n += nparts)
     for (int64_t l0 = 0; l0 < L; l0 += j->lc) {
       int64_t l1 = l0 + j->lc < L ? l0 + j->lc : L, lc = l1 - l0;
-      im2colT_tile(colT, R, j->x, g, n, l0, l1, tab);
+      im2col_tile(col, lc, j->x, g, n, l0, l1);
       for (int64_t grp = 0; grp < g->G; grp++)
-        nb_gemm_blocked_acc(im, dw + grp * OCg * Kc, Kc, j->dy + (n * g->OC + grp * OCg) * L + l0, L, 1,
-                            colT + grp * Kc, R, 1, OCg, Kc, lc, 1);
+        nb_gemm_blocked_acc(im, dwT + grp * Kc * OCg, OCg, col + grp * Kc * lc, lc, 1,
+                            j->dy + (n * g->OC + grp * OCg) * L + l0, 1, L, Kc, OCg, lc, 1);
     }
-  free(colT);
-  free(tab);
+  free(col);
 }
 
 static int64_t chunk_images(const nb_conv *g) {
@@ -264,11 +236,14 @@ int nb_conv2d_bwd_weight_f32(float *dw, const float *dy, const float *x, const n
   j.dw = (float *)calloc((size_t)(parts * nw), sizeof(float));
   if (!j.dw) return 0;
   nb_parallel(bwd_weight_part, &j, parts);
-  for (int64_t i = 0; i < nw; i++) {
-    float s = 0;
-    for (int t = 0; t < parts; t++) s += j.dw[t * nw + i];
-    dw[i] = s;
-  }
+  const int64_t OCg = g->OC / g->G;
+  for (int64_t grp = 0; grp < g->G; grp++)          /* parts hold (G, Kc, OCg); dw is (G, OCg, Kc) */
+    for (int64_t oc = 0; oc < OCg; oc++)
+      for (int64_t k = 0; k < Kc; k++) {
+        float s = 0;
+        for (int t = 0; t < parts; t++) s += j.dw[t * nw + (grp * Kc + k) * OCg + oc];
+        dw[(grp * OCg + oc) * Kc + k] = s;
+      }
   free(j.dw);
   return !atomic_load(&j.failed);
 }
