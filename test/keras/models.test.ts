@@ -238,3 +238,20 @@ test('a frozen layer (trainable = false) keeps its weights and counts as non-tra
   assertClose(base.stateDict().weight, before);
   assert.deepEqual(calls, ['testBegin', 'testEnd', 'testBegin', 'testEnd'], 'validation runs the test hooks, as in Keras');
 });
+
+test('a loss with options (fromLogits) is saved with the model and restored by loadModel', async () => {
+  nb.manualSeed(7);
+  const m = nb.keras.sequential([L.dense({ units: 3, inputShape: [2] })]);
+  m.compile({ optimizer: nb.keras.optimizers.rmsprop({ learningRate: 0.01 }), loss: new nb.keras.losses.SparseCategoricalCrossentropy({ fromLogits: true }), metrics: ['accuracy'] });
+  const { loaded, cfg } = await roundTrip(m, nb.randn([4, 2]));
+  assert.deepEqual(cfg.compile.loss, { name: 'sparse_categorical_crossentropy', options: { fromLogits: true } });
+  assert.deepEqual(cfg.compile.optimizer, { name: 'rmsprop', config: { learningRate: 0.01 } });
+  const x = nb.randn([8, 2]), y = nb.randint(0, 3, [8]);
+  const a = await m.evaluate(x, y) as number[], b = await loaded.evaluate(x, y) as number[];
+  assert.deepEqual(a, b);
+  // a custom loss function cannot be saved: the model saves without compile arguments
+  m.compile({ optimizer: 'sgd', loss: (t: T, p: T) => p.sub(t.to('float32').unsqueeze(1)).square().mean(1) });
+  const { cfg: c2, loaded: l2 } = await roundTrip(m, nb.randn([2, 2]));
+  assert.equal(c2.compile, null);
+  assert.equal(l2.compiled, null);
+});
