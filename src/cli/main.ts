@@ -3,6 +3,7 @@
 //   nabla generate --model PATH --prompt TEXT [--max-new-tokens N] [--temperature T] [--top-k K]
 //                  [--top-p P] [--seed S] [--greedy] [--json] [--tokenizer FILE]
 //   nabla train-gpt --data FILE [--out DIR] [--max-iters N] ...   (see `nabla train-gpt --help`)
+//   nabla classify IMAGE... --arch ARCH --weights FILE             (src/cli/classify.ts)
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { existsSync, statSync } from 'node:fs';
@@ -22,6 +23,7 @@ const USAGE = `usage: nabla <command> [options]
 commands:
   generate    continue a prompt with a GPT-2 or Llama checkpoint, streaming the text
   train-gpt   train a GPT on a text file (character level), or fine-tune a GPT-2 folder
+  classify    label images with an ImageNet/CIFAR classifier (\`nabla classify --help\`)
 
 nabla generate --model PATH --prompt TEXT [options]
   --model PATH           a Hugging Face folder (config.json + weights) or a llama2.c .bin
@@ -178,6 +180,8 @@ export async function main(argv: string[]): Promise<number> {
   try {
     if (cmd === 'generate') await generateCommand(rest);
     else if (cmd === 'train-gpt') await trainCommand(rest);
+    // NOTE: imported on demand, so generate/train-gpt do not load the image codecs.
+    else if (cmd === 'classify') return await (await import('./classify.js')).classifyCommand(rest);
     else if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') process.stdout.write(USAGE);
     else throw new UsageError(`unknown command '${cmd}'`);
     return 0;
