@@ -245,42 +245,85 @@ export function argmax(x: ArrayLike<number>): number {
 /**
  * Samples from softmax(logits) restricted to the top-k tokens and then to the smallest set whose
  * probability reaches topP (the most likely token always stays), with one uniform draw.
+ * NOTE: never sorts the whole vocabulary: top-k selects by threshold, and top-p sorts only the
+ * tokens above a probability floor that already holds topP of the mass (exact: every token left
+ * out is less likely than every token kept).
  */
 export function sample(logits: Float64Array, topK: number, topP: number, gen: Generator): number {
   const V = logits.length;
-  let order: number[];
-  if (topK > 0 && topK < V) order = topKIndices(logits, topK);
-  else if (topP < 1) order = Array.from({ length: V }, (_, i) => i).sort((a, b) => logits[b] - logits[a] || a - b);
-  else order = Array.from({ length: V }, (_, i) => i);
+  let cand: number[] | null = topK > 0 && topK < V ? topKIndices(logits, topK) : null;
   let max = -Infinity;
-  for (const i of order) if (logits[i] > max) max = logits[i];
-  const probs = new Float64Array(order.length);
+  for (let i = 0; i < V; i++) if (logits[i] > max) max = logits[i];
+  const w = (i: number) => Math.exp(logits[i] - max);
+  if (topP < 1) cand = nucleus(cand, V, w, topP);
+  if (!cand) {
+    // plain sampling over the whole vocabulary: two passes, no index arrays
+    let total = 0;
+    for (let i = 0; i < V; i++) total += w(i);
+    let u = gen.random() * total;
+    for (let i = 0; i < V; i++) { u -= w(i); if (u < 0) return i; }
+    return argmax(logits);
+  }
   let total = 0;
-  for (let j = 0; j < order.length; j++) { probs[j] = Math.exp(logits[order[j]] - max); total += probs[j]; }
-  let keep = order.length;
-  if (topP < 1) {
-    // order is sorted by descending logit here; keep tokens until the mass reaches topP
-    let cum = 0;
-    for (let j = 0; j < order.length; j++) {
-      cum += probs[j] / total;
-      if (cum >= topP) { keep = j + 1; break; }
-    }
-    total = 0;
-    for (let j = 0; j < keep; j++) total += probs[j];
-  }
+  for (const i of cand) total += w(i);
   let u = gen.random() * total;
-  for (let j = 0; j < keep; j++) {
-    u -= probs[j];
-    if (u < 0) return order[j];
-  }
-  return order[keep - 1];
+  for (const i of cand) { u -= w(i); if (u < 0) return i; }
+  return cand[cand.length - 1];
 }
 
-/** The k indices of the largest values, largest first (ties: lower index first). */
+/** The most likely tokens (of `cand`, or of all V) whose mass reaches topP, most likely first. */
+function nucleus(cand: number[] | null, V: number, w: (i: number) => number, topP: number): number[] {
+  // NOTE: plain loops: Array.from / TypedArray.from with a map function are several times slower here.
+  let all: number[];
+  if (cand) all = cand;
+  else { all = new Array<number>(V); for (let i = 0; i < V; i++) all[i] = i; }
+  const ws = new Float64Array(all.length);
+  let total = 0;
+  for (let j = 0; j < all.length; j++) { ws[j] = w(all[j]); total += ws[j]; }
+  const byWeight = (a: number, b: number) => ws[b] - ws[a] || all[a] - all[b];
+  for (const floor of [1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 0]) {
+    const keep: number[] = [];
+    let mass = 0;
+    for (let j = 0; j < all.length; j++) if (ws[j] >= floor * total) { keep.push(j); mass += ws[j]; }
+    if (mass < topP * total && floor > 0) continue;
+    keep.sort(byWeight);
+    let cum = 0, n = keep.length;
+    for (let j = 0; j < keep.length; j++) {
+      cum += ws[keep[j]];
+      if (cum >= topP * total) { n = j + 1; break; }
+    }
+    return keep.slice(0, n).map((j) => all[j]);
+  }
+  return all;
+}
+
+/** The k indices of the largest values, largest first (ties: lower index first), without a full sort. */
 function topKIndices(x: Float64Array, k: number): number[] {
-  const idx = Array.from({ length: x.length }, (_, i) => i);
-  // NOTE: a full sort of V=50k values costs ~5 ms per token; partial selection would be faster
-  // but sampling is not the decode bottleneck next to the forward step.
-  idx.sort((a, b) => x[b] - x[a] || a - b);
-  return idx.slice(0, k);
+  const kth = kthLargest(Float64Array.from(x), k);
+  const above: number[] = [], at: number[] = [];
+  for (let i = 0; i < x.length; i++) {
+    if (x[i] > kth) above.push(i);
+    else if (x[i] === kth && at.length < k) at.push(i);
+  }
+  const idx = above.concat(at.slice(0, k - above.length));
+  return idx.sort((a, b) => x[b] - x[a] || a - b);
+}
+
+/** The k-th largest value (1-based) by quickselect; reorders `a`. */
+function kthLargest(a: Float64Array, k: number): number {
+  let lo = 0, hi = a.length - 1;
+  const target = k - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >> 1];
+    let i = lo, j = hi;
+    while (i <= j) {
+      while (a[i] > pivot) i++;
+      while (a[j] < pivot) j--;
+      if (i <= j) { const t = a[i]; a[i] = a[j]; a[j] = t; i++; j--; }
+    }
+    if (target <= j) hi = j;
+    else if (target >= i) lo = i;
+    else break;
+  }
+  return a[target];
 }
