@@ -1,7 +1,7 @@
 // Transfer learning: a network pretrained on MNIST digits (the book's DeepConvNet, 99.38%) becomes a
 // frozen feature extractor for Fashion-MNIST clothes. We write a small ImageFolder of PNGs from
 // Fashion-MNIST, freeze the backbone, replace the last layer and fine-tune only that head.
-// A randomly initialised frozen backbone trained the same way shows what the pretraining buys.
+// A randomly (He-)initialised frozen backbone trained the same way shows what the pretraining buys.
 // Needs ../shared/data (or NABLA_SHARED_DATA). Run: npm run build && node dist/examples/transfer-learning.js
 import * as nb from 'nabla';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const data = process.env.NABLA_SHARED_DATA ?? resolve('..', 'shared', 'data');
-const CLASSES = [[0, 'tshirt'], [1, 'trouser'], [5, 'sandal'], [7, 'sneaker'], [8, 'bag']] as const;
+// the five upper-body garments, Fashion-MNIST's hardest-to-tell-apart classes
+const CLASSES = [[0, 'tshirt'], [2, 'pullover'], [3, 'dress'], [4, 'coat'], [6, 'shirt']] as const;
 const PER_CLASS = { train: 100, test: 100 };
 nb.manualSeed(0);
 
@@ -38,9 +39,22 @@ function buildImageFolder(): string {
 function makeModel(pretrained: Record<string, nb.Tensor> | null): nb.vision.models.DeepConvNet {
   const m = new nb.vision.models.DeepConvNet();
   if (pretrained) m.loadDlfs(pretrained);
+  else {
+    // a fair random baseline: He initialisation keeps ReLU feature scales from shrinking layer by layer
+    nb.noGrad(() => {
+      for (const layer of m.net) {
+        if (layer instanceof nb.nn.Conv2d || layer instanceof nb.nn.Linear) {
+          nb.nn.init.kaimingNormal_(layer.weight, { nonlinearity: 'relu' });
+          layer.bias?.zero_();
+        }
+      }
+    });
+  }
   m.requiresGrad_(false);
-  const last = m.net.length - 1;
-  m.net.registerModule(String(last), new nb.nn.Linear(50, CLASSES.length)); // new head, trainable
+  // keep the convolutional trunk (up to the flattened 1024 features), drop the digit classifier
+  // (fc 1024->50->10) and put a new trainable head in its place
+  const trunk = [...m.net].slice(0, m.net.length - 3);
+  m.net = new nb.nn.Sequential(...trunk, new nb.nn.Linear(1024, CLASSES.length));
   return m;
 }
 
