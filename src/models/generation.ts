@@ -10,6 +10,7 @@ import { fromTypedArray } from '../tensor/creation.js';
 import { Generator } from '../tensor/random.js';
 import { noGrad } from '../autograd/grad_mode.js';
 import type { KVCache } from './kv_cache.js';
+import type { Module } from '../nn/module.js';
 
 /** What a decoder's forward accepts besides the ids. */
 export interface ForwardOptions {
@@ -211,6 +212,13 @@ export function generate(model: CausalLM, inputIds: Prompts, options: GenerateOp
     if (streamer && typeof streamer !== 'function') streamer.end?.();
     return seqs;
   });
+}
+
+/** Runs fn with the module in eval mode (no dropout), then restores its training flag. */
+export function inEvalMode<T>(m: Module, fn: () => T): T {
+  const was = m.training;
+  m.eval();
+  try { return fn(); } finally { m.train(was); }
 }
 
 function hitsStop(text: string, stops: string[]): boolean {

@@ -19,7 +19,7 @@ import { normal_, zeros_ } from '../nn/init.js';
 import { noGrad } from '../autograd/grad_mode.js';
 import { beginStep, causalAttention, checkTokenIds, endStep } from './attention.js';
 import { KVCache } from './kv_cache.js';
-import { generate, type CausalLM, type ForwardOptions, type GenerateOptions } from './generation.js';
+import { generate, inEvalMode, type CausalLM, type ForwardOptions, type GenerateOptions } from './generation.js';
 import { loadWeights, openWeights, readConfigJson } from './loading.js';
 import { GPT2Config } from './gpt2_config.js';
 
@@ -187,13 +187,7 @@ export class GPT2LMHeadModel extends Module implements CausalLM {
 
   /** Prompt(s) + new tokens as number[][]; see models.generate for the options. */
   generate(inputIds: number[] | number[][] | Tensor, options: GenerateOptions = {}): number[][] {
-    const wasTraining = this.training;
-    this.eval();
-    try {
-      return generate(this, inputIds, options);
-    } finally {
-      this.train(wasTraining);
-    }
+    return inEvalMode(this, () => generate(this, inputIds, options));
   }
 
   /**

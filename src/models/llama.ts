@@ -16,7 +16,7 @@ import { LMHead } from './lm_head.js';
 import { RMSNorm } from '../nn/normalization.js';
 import { beginStep, causalAttention, checkTokenIds, endStep } from './attention.js';
 import { KVCache } from './kv_cache.js';
-import { generate, type CausalLM, type ForwardOptions, type GenerateOptions } from './generation.js';
+import { generate, inEvalMode, type CausalLM, type ForwardOptions, type GenerateOptions } from './generation.js';
 import { MemorySource, loadWeights, openWeights, readConfigJson } from './loading.js';
 import { readLlama2c } from './llama2c.js';
 
@@ -241,7 +241,7 @@ export class LlamaForCausalLM extends Module implements CausalLM {
 
   /** Prompt(s) + new tokens; see models.generate for the options. */
   generate(inputIds: number[] | number[][] | Tensor, options: GenerateOptions = {}): number[][] {
-    return generate(this.eval(), inputIds, options);
+    return inEvalMode(this, () => generate(this, inputIds, options));
   }
 
   /** From a Hugging Face Llama folder: config.json + model.safetensors (or sharded, or pytorch_model.bin). */
