@@ -64,10 +64,10 @@ export class GPT2Attention extends Module {
   forward(x: Tensor, bias: Tensor | null, cache: KVCache | null): Tensor {
     const [B, T, C] = x.shape;
     const H = this.config.nHead, D = C / H;
-    const [q, k0, v0] = this.c_attn.forward(x).split(C, 2).map((t) => t.view(B, T, H, D).transpose(1, 2)); // (B,H,T,D)
+    const [q, k0, v0] = this.c_attn.call(x).split(C, 2).map((t) => t.view(B, T, H, D).transpose(1, 2)); // (B,H,T,D)
     const [k, v] = cache ? cache.update(this.layerIdx, k0, v0) : [k0, v0];                              // (B,H,S,D)
     const y = causalAttention(q, k, v, bias, this.training ? this.config.attnPdrop : 0);                    // (B,H,T,D)
-    return this.resid_dropout.forward(this.c_proj.forward(y.transpose(1, 2).reshape([B, T, C])));
+    return this.resid_dropout.call(this.c_proj.call(y.transpose(1, 2).reshape([B, T, C])));
   }
 }
 
@@ -83,7 +83,7 @@ export class GPT2MLP extends Module {
   }
   // x (B,T,C) -> (B,T,F) -> (B,T,C)
   forward(x: Tensor): Tensor {
-    return this.dropout.forward(this.c_proj.forward(this.act(this.c_fc.forward(x))));
+    return this.dropout.call(this.c_proj.call(this.act(this.c_fc.call(x))));
   }
 }
 
@@ -98,8 +98,8 @@ export class GPT2Block extends Module {
   }
   // x (B,T,C) -> (B,T,C)
   forward(x: Tensor, bias: Tensor | null, cache: KVCache | null): Tensor {
-    const h = x.add(this.attn.forward(this.ln_1.forward(x), bias, cache));
-    return h.add(this.mlp.forward(this.ln_2.forward(h)));
+    const h = x.add(this.attn.call(this.ln_1.call(x), bias, cache));
+    return h.add(this.mlp.call(this.ln_2.call(h)));
   }
 }
 
@@ -120,9 +120,9 @@ export class GPT2Model extends Module {
   forward(ids: Tensor, o: ForwardOptions = {}): Tensor {
     const step = beginStep(ids, o, this.config.nPositions, 'GPT2Model');
     const pos = fromTypedArray(step.pos, [step.B, step.T]);
-    let x = this.drop.forward(this.wte.forward(ids).add(this.wpe.forward(pos)));
-    for (const block of this.h) x = (block as GPT2Block).forward(x, step.bias, step.cache);
-    return this.ln_f.forward(endStep(x, step, o));
+    let x = this.drop.call(this.wte.call(ids).add(this.wpe.call(pos)));
+    for (const block of this.h) x = (block as GPT2Block).call(x, step.bias, step.cache);
+    return this.ln_f.call(endStep(x, step, o));
   }
 }
 
@@ -177,7 +177,7 @@ export class GPT2LMHeadModel extends Module implements CausalLM {
   forward(ids: Tensor | number[] | number[][], options: ForwardOptions = {}): Tensor {
     const t = ids instanceof Tensor ? ids : makeTensor(Array.isArray(ids[0]) ? ids : [ids as number[]], { dtype: 'int32' });
     checkTokenIds(t, this.config.vocabSize, 'GPT2LMHeadModel');
-    return this.lm_head.forward(this.transformer.forward(t, options));
+    return this.lm_head.call(this.transformer.call(t, options));
   }
 
   createCache(batchSize: number, maxLength: number): KVCache {

@@ -146,12 +146,12 @@ export class LlamaAttention extends Module {
     const [B, T] = x.shape;
     const { numAttentionHeads: H, numKeyValueHeads: KVH } = this.config;
     const D = this.config.headDim;
-    const q = applyRotary(this.q_proj.forward(x).view(B, T, H, D).transpose(1, 2), cos, sin);   // (B,H,T,D)
-    let k = applyRotary(this.k_proj.forward(x).view(B, T, KVH, D).transpose(1, 2), cos, sin);   // (B,KVH,T,D)
-    let v = this.v_proj.forward(x).view(B, T, KVH, D).transpose(1, 2);                          // (B,KVH,T,D)
+    const q = applyRotary(this.q_proj.call(x).view(B, T, H, D).transpose(1, 2), cos, sin);   // (B,H,T,D)
+    let k = applyRotary(this.k_proj.call(x).view(B, T, KVH, D).transpose(1, 2), cos, sin);   // (B,KVH,T,D)
+    let v = this.v_proj.call(x).view(B, T, KVH, D).transpose(1, 2);                          // (B,KVH,T,D)
     if (cache) [k, v] = cache.update(this.layerIdx, k, v);                                       // (B,KVH,S,D)
     const y = causalAttention(q, k, v, bias);                                                   // (B,H,T,D)
-    return this.o_proj.forward(y.transpose(1, 2).reshape([B, T, H * D]));
+    return this.o_proj.call(y.transpose(1, 2).reshape([B, T, H * D]));
   }
 }
 
@@ -165,7 +165,7 @@ export class LlamaMLP extends Module {
   }
   // x (B,T,C) -> silu(x Wg^T) * (x Wu^T) (B,T,F) -> (B,T,C)
   forward(x: Tensor): Tensor {
-    return this.down_proj.forward(this.gate_proj.forward(x).silu().mul(this.up_proj.forward(x)));
+    return this.down_proj.call(this.gate_proj.call(x).silu().mul(this.up_proj.call(x)));
   }
 }
 
@@ -180,8 +180,8 @@ export class LlamaDecoderLayer extends Module {
   }
   // x (B,T,C) -> (B,T,C), pre-norm residual blocks
   forward(x: Tensor, cos: Tensor, sin: Tensor, bias: Tensor | null, cache: KVCache | null): Tensor {
-    const h = x.add(this.self_attn.forward(this.input_layernorm.forward(x), cos, sin, bias, cache));
-    return h.add(this.mlp.forward(this.post_attention_layernorm.forward(h)));
+    const h = x.add(this.self_attn.call(this.input_layernorm.call(x), cos, sin, bias, cache));
+    return h.add(this.mlp.call(this.post_attention_layernorm.call(h)));
   }
 }
 
@@ -198,9 +198,9 @@ export class LlamaModel extends Module {
   forward(ids: Tensor, o: ForwardOptions = {}): Tensor {
     const step = beginStep(ids, o, this.config.maxPositionEmbeddings, 'LlamaModel');
     const [cos, sin] = rotaryTables(step.pos, step.B, step.T, this.config.headDim, this.config.ropeTheta);
-    let x = this.embed_tokens.forward(ids);
-    for (const layer of this.layers) x = (layer as LlamaDecoderLayer).forward(x, cos, sin, step.bias, step.cache);
-    return this.norm.forward(endStep(x, step, o));
+    let x = this.embed_tokens.call(ids);
+    for (const layer of this.layers) x = (layer as LlamaDecoderLayer).call(x, cos, sin, step.bias, step.cache);
+    return this.norm.call(endStep(x, step, o));
   }
 }
 
@@ -231,7 +231,7 @@ export class LlamaForCausalLM extends Module implements CausalLM {
   // ids (B,T) int32 -> logits (B,T,V) (or (B,logitsToKeep,V))
   forward(ids: Tensor, options: ForwardOptions = {}): Tensor {
     checkTokenIds(ids, this.config.vocabSize, 'LlamaForCausalLM');
-    return this.lm_head.forward(this.model.forward(ids, options));
+    return this.lm_head.call(this.model.call(ids, options));
   }
 
   createCache(batchSize: number, maxLength: number): KVCache {
