@@ -97,3 +97,22 @@ export type PartialBackend = {
 } & {
   [K in keyof Kernels]?: (...args: Parameters<Kernels[K]>) => Handled<ReturnType<Kernels[K]>>;
 };
+
+/**
+ * Optional fused kernels an accelerated backend may offer beyond the seam. Ops use them only for
+ * cases they accept (float32, shapes below) and otherwise compose primitives; each may decline by
+ * returning undefined. Their backward passes are first-order: when a graph of the backward is being
+ * recorded (createGraph), ops differentiate their composite formula instead.
+ */
+export interface FusedKernels {
+  /** Layer norm over the last dim: x (R, C), w/b (C) or null -> y (R, C), mean and rstd (R). */
+  layerNorm?(x: TypedArray, lx: Layout, w: TypedArray | null, b: TypedArray | null, eps: number):
+    { y: Float32Array; mean: Float32Array; rstd: Float32Array } | undefined;
+  layerNormBackward?(dy: TypedArray, ldy: Layout, x: TypedArray, lx: Layout, mean: Float32Array, rstd: Float32Array,
+    w: TypedArray | null, needW: boolean, needB: boolean): { dx: Float32Array; dw: Float32Array | null; db: Float32Array | null } | undefined;
+  /** softmax(q k^T scale + causal mask) v for q, k, v (B, H, T, D), one block of scores at a time; lse (B, H, T). */
+  attention?(q: TypedArray, lq: Layout, k: TypedArray, lk: Layout, v: TypedArray, lv: Layout, scale: number, causal: boolean):
+    { out: Float32Array; lse: Float32Array } | undefined;
+  attentionBackward?(dout: TypedArray, ldout: Layout, q: TypedArray, lq: Layout, k: TypedArray, lk: Layout, v: TypedArray, lv: Layout,
+    out: Float32Array, lse: Float32Array, scale: number, causal: boolean): { dq: Float32Array; dk: Float32Array; dv: Float32Array } | undefined;
+}

@@ -2,12 +2,19 @@
 // kernel by kernel: each kernel it lacks, or declines for a call, runs on JS.
 // BACKEND_VALIDATE=js shadow-runs every accelerated kernel on JS and throws on a mismatch.
 
-import type { Backend, Kernels, PartialBackend } from './backend.js';
+import type { Backend, FusedKernels, Kernels, PartialBackend } from './backend.js';
 import { jsBackend } from './js/index.js';
 import type { TypedArray } from '../tensor/dtype.js';
 
 let active: Backend = jsBackend;
 const available = new Map<string, Backend>([['js', jsBackend]]);
+const fusedOf = new Map<string, FusedKernels>();
+const FUSED_NAMES: (keyof FusedKernels)[] = ['layerNorm', 'layerNormBackward', 'attention', 'attentionBackward'];
+
+/** The active backend's optional fused kernels (none for JS). */
+export function fused(): FusedKernels {
+  return fusedOf.get(active.name) ?? {};
+}
 
 /** The backend every op dispatches to. */
 export function getBackend(): Backend {
@@ -49,6 +56,12 @@ export function registerBackend(partial: PartialBackend, opts: { validate?: bool
   }
   const b = composed as unknown as Backend;
   available.set(partial.name, b);
+  const f: Record<string, unknown> = {};
+  for (const k of FUSED_NAMES) {
+    const fn = (partial as Record<string, unknown>)[k];
+    if (typeof fn === 'function') f[k] = fn.bind(partial);
+  }
+  fusedOf.set(partial.name, f as FusedKernels);
   return b;
 }
 

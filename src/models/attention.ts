@@ -4,6 +4,7 @@
 // Glossary: B batch, H query heads, KVH key/value heads (H = KVH * R), T query positions,
 // S key positions (cached + new), D head size, past = S - T.
 
+import { attentionFused } from '../ops/fused.js';
 import { Tensor } from '../tensor/tensor.js';
 import { fromTypedArray } from '../tensor/creation.js';
 import { dropout } from '../ops/nn_ops.js';
@@ -45,8 +46,13 @@ export function attentionBias(T: number, S: number, attentionMask?: Tensor | nul
       }
     }
   }
-  return fromTypedArray(bias, [B, 1, T, S]);
+  const t = fromTypedArray(bias, [B, 1, T, S]);
+  if (!mask && past === 0) PURE_CAUSAL.add(t);
+  return t;
 }
+
+/** Biases that are exactly the causal mask of a sequence with no past (so a fused kernel may replace them). */
+const PURE_CAUSAL = new WeakSet<Tensor>();
 
 /**
  * softmax(q k^T / sqrt(D) + bias) v with grouped-query heads, and dropout on the probabilities when dropoutP > 0.
@@ -60,6 +66,10 @@ export function causalAttention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | 
   if (H % KVH !== 0) throw new Error(`attention: ${H} query heads are not a multiple of ${KVH} key/value heads`);
   const R = H / KVH;
   const scale = 1 / Math.sqrt(D);
+  if (R === 1 && dropoutP === 0 && bias && PURE_CAUSAL.has(bias)) {
+    const y = attentionFused(q, k, v, scale, true);              // one block of scores at a time
+    if (y) return y;
+  }
   const qs = q.mul(scale).reshape([B, KVH, R * T, D]);
   let scores = qs.matmul(k.transpose(2, 3));                     // (B,KVH,R*T,S)
   if (bias) scores = scores.reshape([B, KVH, R, T, S]).add(bias.unsqueeze(1)).reshape([B, KVH, R * T, S]);

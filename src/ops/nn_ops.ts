@@ -10,6 +10,7 @@ import { defaultGenerator } from '../tensor/random.js';
 import { checkFloat, wrap } from './util.js';
 import { where } from './binary.js';
 import { indexSelect } from './indexing.js';
+import { attentionFused, layerNormFused } from './fused.js';
 
 /**
  * y = x W^T + b (F.linear).
@@ -55,6 +56,10 @@ export function layerNorm(x: Tensor, normalizedShape: number | readonly number[]
     throw new Error(`layerNorm: expected input (*, ${ns.join(', ')}), got ${fmtShape(x.shape)}`);
   }
   checkFloat(x, 'layerNorm');
+  if (k === 1) {
+    const y = layerNormFused(x, weight, bias, eps);
+    if (y) return y;
+  }
   const axes = ns.map((_, i) => x.ndim - k + i);
   const mu = x.mean(axes, true);
   const d = x.sub(mu);
@@ -118,25 +123,29 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
   const C = x.shape[1];
   const bshape = [1, C, ...Array(x.ndim - 2).fill(1)];
   const axes = [0, ...Array.from({ length: x.ndim - 2 }, (_, i) => i + 2)];
-  let y: Tensor;
+  // NOTE: the per-channel factors are folded first (C values), so the big tensor is touched by one
+  // multiply and one add: y = (x - mean) * (rstd * weight) + bias, or in eval x * scale + shift.
+  const w = weight ? weight.reshape(bshape) : null, b = bias ? bias.reshape(bshape) : null;
   if (training) {
     const n = x.numel() / C;
     if (n <= 1) throw new Error(`batchNorm: expected more than 1 value per channel when training, got input size ${fmtShape(x.shape)}`);
     const mu = x.mean(axes, true);
     const d = x.sub(mu);
     const v = d.mul(d).mean(axes, true);
-    y = d.mul(v.add(eps).rsqrt());
     noGrad(() => {
       if (runningMean) runningMean.mul_(1 - momentum).add_(mu.detach().reshape([C]).mul(momentum));
       if (runningVar) runningVar.mul_(1 - momentum).add_(v.detach().reshape([C]).mul((momentum * n) / (n - 1)));
     });
-  } else {
-    if (!runningMean || !runningVar) throw new Error('batchNorm: runningMean and runningVar must be given when training is false');
-    y = x.sub(runningMean.reshape(bshape)).mul(runningVar.reshape(bshape).add(eps).rsqrt());
+    const rstd = v.add(eps).rsqrt();
+    const y = d.mul(w ? rstd.mul(w) : rstd);
+    return b ? y.add(b) : y;
   }
-  if (weight) y = y.mul(weight.reshape(bshape));
-  if (bias) y = y.add(bias.reshape(bshape));
-  return y;
+  if (!runningMean || !runningVar) throw new Error('batchNorm: runningMean and runningVar must be given when training is false');
+  let scale = runningVar.reshape(bshape).add(eps).rsqrt();
+  if (w) scale = scale.mul(w);
+  let shift = runningMean.reshape(bshape).mul(scale).neg();
+  if (b) shift = shift.add(b);
+  return x.mul(scale).add(shift);
 }
 
 /** Zeroes each element with probability p and scales the rest by 1/(1-p), in training (F.dropout). Seeded by the default generator. */
@@ -194,6 +203,10 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
   if (isCausal && attnMask) throw new Error('scaledDotProductAttention: attnMask and isCausal cannot both be set');
   const L = q.shape[q.ndim - 2], S = k.shape[k.ndim - 2], E = q.shape[q.ndim - 1];
   const scale = opts.scale ?? 1 / Math.sqrt(E);
+  if (!attnMask && dropoutP === 0 && L === S) {
+    const out = attentionFused(q, k, v, scale, isCausal);
+    if (out) return out;
+  }
   let scores = q.matmul(k.mT).mul(scale);
   const mask = isCausal ? causalMask(L, S) : attnMask;
   if (mask) scores = mask.dtype === 'bool' ? scores.maskedFill(mask.logicalNot(), -Infinity) : scores.add(mask);

@@ -1,0 +1,70 @@
+// Ops on the backend's optional fused kernels (layer norm, attention): one kernel call forward and
+// one backward instead of a dozen primitives. Each returns null when the backend has no such kernel
+// or declines the case, and the caller composes primitives instead. When the backward itself is
+// being recorded (createGraph), the gradients come from the composite formulas below, written with
+// differentiable ops, so double backward still works.
+// Glossary: R rows, C features; B batch, H heads, T tokens, D head size.
+
+import { isGradEnabled } from '../autograd/grad_mode.js';
+import { fused } from '../backend/registry.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { record, wrap } from './util.js';
+import { causalMask } from './nn_ops.js';
+
+/** Layer norm over the last dim of float32 x (*, C) on the fused kernel, or null. */
+export function layerNormFused(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number): Tensor | null {
+  const f = fused();
+  if (!f.layerNorm || x.dtype !== 'float32' || x.ndim === 0 || (weight && weight.dtype !== 'float32') || (bias && bias.dtype !== 'float32')) return null;
+  const C = x.shape[x.ndim - 1];
+  const w = weight ? weight.toTypedArray() : null, b = bias ? bias.toTypedArray() : null;
+  const r = f.layerNorm(x.data, x.layout, w, b, eps);
+  if (!r) return null;
+  const y = wrap(r.y, x.shape, 'float32');
+  return record(y, 'NativeLayerNormBackward', [x, weight, bias], (g) => {
+    if (!isGradEnabled() && f.layerNormBackward) {
+      const bw = f.layerNormBackward(g.data, g.layout, x.data, x.layout, r.mean, r.rstd, w, !!weight?.requiresGrad, !!bias?.requiresGrad);
+      if (bw) return [wrap(bw.dx, x.shape, 'float32'), bw.dw && wrap(bw.dw, [C], 'float32'), bw.db && wrap(bw.db, [C], 'float32')];
+    }
+    return layerNormGrads(g, x, weight, bias, eps);
+  }, weight ? [x, weight] : [x]);
+}
+
+/** d(layerNorm)/d(x, w, b) over the last dim, as differentiable ops. g, x (*, C). */
+export function layerNormGrads(g: Tensor, x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number): (Tensor | null)[] {
+  const xc = x.sub(x.mean(-1, true));
+  const rstd = xc.mul(xc).mean(-1, true).add(eps).rsqrt();
+  const xhat = xc.mul(rstd);
+  const gx = weight ? g.mul(weight) : g;
+  // dx = rstd * (gx - mean(gx) - xhat * mean(gx * xhat))
+  const dx = rstd.mul(gx.sub(gx.mean(-1, true)).sub(xhat.mul(gx.mul(xhat).mean(-1, true))));
+  const lead = [...Array(x.ndim - 1).keys()];
+  const sumLead = (t: Tensor) => (lead.length ? t.sum(lead) : t);
+  return [dx, weight ? sumLead(g.mul(xhat)) : null, bias ? sumLead(g) : null];
+}
+
+/** softmax(q k^T scale [+ causal]) v for float32 q, k, v of one shape (B, H, T, D), or null. */
+export function attentionFused(q: Tensor, k: Tensor, v: Tensor, scale: number, causal: boolean): Tensor | null {
+  const f = fused();
+  if (!f.attention || q.ndim !== 4 || q.dtype !== 'float32' || k.dtype !== 'float32' || v.dtype !== 'float32') return null;
+  if (q.shape.join() !== k.shape.join() || q.shape.join() !== v.shape.join()) return null;
+  const r = f.attention(q.data, q.layout, k.data, k.layout, v.data, v.layout, scale, causal);
+  if (!r) return null;
+  const out = wrap(r.out, q.shape, 'float32');
+  return record(out, 'NativeAttentionBackward', [q, k, v], (g) => {
+    if (!isGradEnabled() && f.attentionBackward) {
+      const bw = f.attentionBackward(g.data, g.layout, q.data, q.layout, k.data, k.layout, v.data, v.layout, r.out, r.lse, scale, causal);
+      if (bw) return [wrap(bw.dq, q.shape, 'float32'), wrap(bw.dk, k.shape, 'float32'), wrap(bw.dv, v.shape, 'float32')];
+    }
+    return attentionGrads(g, q, k, v, scale, causal);
+  }, [q, k, v]);
+}
+
+/** d(attention)/d(q, k, v) as differentiable ops; g, q, k, v (*, T, D). */
+export function attentionGrads(g: Tensor, q: Tensor, k: Tensor, v: Tensor, scale: number, causal: boolean): Tensor[] {
+  let s = q.matmul(k.mT).mul(scale);
+  if (causal) s = s.maskedFill(causalMask(q.shape[q.ndim - 2], k.shape[k.ndim - 2]).logicalNot(), -Infinity);
+  const p = s.softmax(-1);
+  const dp = g.matmul(v.mT);
+  const ds = p.mul(dp.sub(dp.mul(p).sum(-1, true)));   // softmax backward
+  return [ds.matmul(k).mul(scale), ds.mT.matmul(q).mul(scale), p.mT.matmul(g)];
+}
