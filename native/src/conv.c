@@ -198,6 +198,30 @@ static void scratch_free(conv_scratch *s) { free(s->col); free(s->aoff); }
 int nb_conv2d_f32(float *y, const float *x, const float *w, const nb_conv *g) {
   tile_job j = { .g = g, .y = y, .x = x, .w = w, .lc = tile_cols(g) };
   j.ntile = (g->OH * g->OW + j.lc - 1) / j.lc;
+  if (g->N * j.ntile < nb_num_threads()) {
+    // NOTE: too few (image, tile) tasks to feed every thread (batch 1 on a small feature map, as in
+    // ResNet's last stages). im2col each image whole, then let the threaded gemm split the product,
+    // computed transposed — y^T (L, OCg) = col^T (L, Kc) @ w_g^T (Kc, OCg) — so that its wide dim is
+    // the channels (512) rather than the few output pixels (49), then transposed into place.
+    const int64_t L = g->OH * g->OW, Cg = g->C / g->G, OCg = g->OC / g->G, Kc = Cg * g->KH * g->KW;
+    float *col = (float *)malloc((size_t)(g->C * g->KH * g->KW * L) * sizeof(float) + 64);
+    float *yt = (float *)malloc((size_t)(g->G * L * OCg) * sizeof(float) + 64);
+    int64_t *off = (int64_t *)malloc((size_t)(2 * g->G) * sizeof(int64_t));
+    if (!col || !yt || !off) { free(col); free(yt); free(off); return 0; }
+    for (int64_t grp = 0; grp < g->G; grp++) { off[grp] = grp * Kc * L; off[g->G + grp] = grp * OCg * Kc; }
+    for (int64_t n = 0; n < g->N; n++) {
+      im2col_tile(col, L, x, g, n, 0, L);
+      nb_sgemm_batched(yt, col, off, 1, L, w, off + g->G, 1, Kc, g->G, L, OCg, Kc);
+      float *yn = y + n * g->OC * L;
+      for (int64_t grp = 0; grp < g->G; grp++)
+        for (int64_t l = 0; l < L; l++)
+          for (int64_t oc = 0; oc < OCg; oc++) yn[(grp * OCg + oc) * L + l] = yt[(grp * L + l) * OCg + oc];
+    }
+    free(col);
+    free(yt);
+    free(off);
+    return 1;
+  }
   nb_parallel_for(g->N * j.ntile, (double)(g->OC * g->C * g->KH * g->KW * j.lc), fwd_tiles, &j);
   return !atomic_load(&j.failed);
 }
