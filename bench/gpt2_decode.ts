@@ -74,3 +74,25 @@ for (let r = 0; r < repeats; r++) {
   best = [Math.min(best[0], p), Math.min(best[1], d)];
 }
 console.log(`best: prefill ${T} tokens ${best[0].toFixed(1)} ms, decode ${((N - 1) / (best[1] / 1000)).toFixed(1)} tokens/s (context ${T}..${T + N - 1})`);
+
+// PyTorch (Debian, same shapes, KV cache) in the same run, when /usr/bin/python3 has torch.
+{
+  const { spawnSync } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const script = fileURLToPath(new URL('../../tools/bench/gpt2_torch.py', import.meta.url));
+  const threads = String(getNumThreads());
+  const env: Record<string, string | undefined> = { ...process.env, OMP_NUM_THREADS: threads, OPENBLAS_NUM_THREADS: threads, GOMP_SPINCOUNT: '0' };
+  // NOTE: these two slow OpenBLAS down where they are set (see the env notes); the peer runs without them.
+  delete env.OPENBLAS_CORETYPE; delete env.OPENBLAS_L2_SIZE;
+  const py = spawnSync('/usr/bin/python3', [script, '--repeats', String(repeats)], { env, encoding: 'utf8', timeout: 900_000 });
+  const nablaDecode = (N - 1) / (best[1] / 1000);
+  if (py.status === 0) {
+    const t = JSON.parse(py.stdout.trim().split('\n').pop()!) as { prefill_ms: number; decode_tok_s: number; torch: string };
+    console.log(`\n${'GPT-2 124M fp32'.padEnd(20)}${'prefill ms'.padStart(12)}${'decode tok/s'.padStart(14)}`);
+    console.log(`${'nabla'.padEnd(20)}${best[0].toFixed(1).padStart(12)}${nablaDecode.toFixed(1).padStart(14)}`);
+    console.log(`${('pytorch ' + t.torch).padEnd(20)}${t.prefill_ms.toFixed(1).padStart(12)}${t.decode_tok_s.toFixed(1).padStart(14)}`);
+    console.log(`nabla / pytorch: prefill ${(t.prefill_ms / best[0]).toFixed(2)}x faster, decode ${(nablaDecode / t.decode_tok_s).toFixed(2)}x`);
+  } else {
+    console.log(`PyTorch peer unavailable: ${(py.stderr || py.error?.message || '').trim().split('\n').pop()}`);
+  }
+}

@@ -138,7 +138,9 @@ export function runTorch(benchDir: string, rows: Row[], threads: number, seconds
   const py = '/usr/bin/python3';
   if (!existsSync(py)) return { error: `${py} not found` };
   const spec = JSON.stringify({ rows: rows.map((r) => ({ id: r.id, kind: r.kind, args: r.args })), threads, seconds });
-  const env = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), GOMP_SPINCOUNT: '0' };
+  const env: Record<string, string | undefined> = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), GOMP_SPINCOUNT: '0' };
+  // NOTE: where the workplace sets these for old OpenBLAS builds, they slow a current one down
+  delete env.OPENBLAS_CORETYPE; delete env.OPENBLAS_L2_SIZE;
   const r = spawnSync(py, [join(benchDir, 'torch_bench.py'), spec], { env, encoding: 'utf8', timeout: 600_000 });
   if (r.status !== 0) return { error: (r.stderr || r.error?.message || 'failed').trim().split('\n').pop()!.slice(0, 120) };
   try { return JSON.parse(r.stdout.trim().split('\n').pop()!); } catch { return { error: 'unreadable output' }; }

@@ -32,8 +32,10 @@ async function timeMs(fn: () => unknown | Promise<unknown>): Promise<number> {
 const onnxPath = join(benchDir, 'models', 'resnet18.onnx');
 mkdirSync(dirname(onnxPath), { recursive: true });
 let torch: Record<string, number> | null = null, torchNote = '';
+const torchEnv: Record<string, string | undefined> = { ...process.env, OMP_NUM_THREADS: '2', OPENBLAS_NUM_THREADS: '2', GOMP_SPINCOUNT: '0' };
+delete torchEnv.OPENBLAS_CORETYPE; delete torchEnv.OPENBLAS_L2_SIZE; // they slow OpenBLAS where set
 const py = spawnSync('/usr/bin/python3', [join(root, 'tools', 'bench', 'resnet18_torch.py'), '--repeats', String(reps), ...(existsSync(onnxPath.replace('.onnx', '.safetensors')) ? [] : ['--export', onnxPath])],
-  { env: { ...process.env, OMP_NUM_THREADS: '2', OPENBLAS_NUM_THREADS: '2', GOMP_SPINCOUNT: '0' }, encoding: 'utf8' });
+  { env: torchEnv, encoding: 'utf8' });
 if (py.status === 0) torch = JSON.parse(py.stdout.trim().split('\n').pop()!);
 else torchNote = `PyTorch unavailable: ${(py.stderr || py.error?.message || '').trim().split('\n').pop()}`;
 
