@@ -96,3 +96,42 @@ console.log(`best: prefill ${T} tokens ${best[0].toFixed(1)} ms, decode ${((N - 
     console.log(`PyTorch peer unavailable: ${(py.stderr || py.error?.message || '').trim().split('\n').pop()}`);
   }
 }
+
+// onnxruntime-node in the same run: the same GPT-2 shapes exported by tools/bench/gpt2_onnx.py
+// (prefill graph + one-token decode graph with past keys/values), best of `repeats`.
+{
+  const { createRequire } = await import('node:module');
+  const { existsSync } = await import('node:fs');
+  const { spawnSync } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  const dir = `${root}bench/models/gpt2`;
+  let ort: any = null;
+  try { ort = createRequire(`${root}bench/package.json`)('onnxruntime-node'); } catch (e) { console.log(`onnxruntime-node peer unavailable: ${(e as Error).message.split('\n')[0]}`); }
+  if (ort && !existsSync(`${dir}/decode.onnx`)) {
+    const r = spawnSync('/usr/bin/python3', [`${root}tools/bench/gpt2_onnx.py`, dir], { encoding: 'utf8' });
+    if (r.status !== 0) { console.log(`onnxruntime-node peer: could not export the ONNX graphs (${(r.stderr || '').trim().split('\n').pop()})`); ort = null; }
+  }
+  if (ort) {
+    const opts = { intraOpNumThreads: getNumThreads(), interOpNumThreads: 1, graphOptimizationLevel: 'all' };
+    const prefill = await ort.InferenceSession.create(`${dir}/prefill.onnx`, opts);
+    const decode = await ort.InferenceSession.create(`${dir}/decode.onnx`, opts);
+    const i64 = (xs: number[], dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(xs.map(BigInt)), dims);
+    let bestP = Infinity, bestD = Infinity;
+    for (let r = 0; r <= repeats; r++) {
+      const a = performance.now();
+      let o = await prefill.run({ ids: i64(prompt, [1, T]) });
+      let next = argmax(o.logits.data as Float32Array);
+      const b = performance.now();
+      for (let i = 1; i < N; i++) {
+        o = await decode.run({ ids: i64([next], [1, 1]), pos: i64([T + i - 1], [1]), past_k: o.k, past_v: o.v });
+        next = argmax(o.logits.data as Float32Array);
+      }
+      const c = performance.now();
+      if (r > 0) { bestP = Math.min(bestP, b - a); bestD = Math.min(bestD, c - b); }
+    }
+    const ortDecode = (N - 1) / (bestD / 1000), ours = (N - 1) / (best[1] / 1000);
+    console.log(`${'onnxruntime-node'.padEnd(20)}${bestP.toFixed(1).padStart(12)}${ortDecode.toFixed(1).padStart(14)}`);
+    console.log(`nabla / onnxruntime: prefill ${(bestP / best[0]).toFixed(2)}x faster, decode ${(ours / ortDecode).toFixed(2)}x`);
+  }
+}
