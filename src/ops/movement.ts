@@ -105,7 +105,7 @@ export function permute(x: Tensor, order: readonly number[]): Tensor {
 }
 
 export function transpose(x: Tensor, d0: number, d1: number): Tensor {
-  if (x.ndim < 2 && x.ndim === 0) return x;
+  if (x.ndim === 0) return x;
   const a = normDim(d0, x.ndim, 'transpose'), b = normDim(d1, x.ndim, 'transpose');
   const order = [...Array(x.ndim).keys()];
   order[a] = b; order[b] = a;

@@ -3,9 +3,8 @@
 
 import { UnaryOp } from '../backend/op_codes.js';
 import { type DType, type TypedArray, allocate, isFloating } from '../tensor/dtype.js';
-import { Layout } from '../tensor/layout.js';
 import { Tensor } from '../tensor/tensor.js';
-import { be, floatDtype, record, scalar, viewOf, wrap } from './util.js';
+import { be, floatDtype, record, viewOf, wrap } from './util.js';
 
 type Bw = (g: Tensor, x: Tensor, out: Tensor) => Tensor;
 
@@ -166,4 +165,3 @@ export function toNested(x: Tensor): unknown {
   return build(0, 0);
 }
 
-export { scalar, Layout };

@@ -8,15 +8,11 @@ import { fromTypedArray, tensor } from '../tensor/creation.js';
 import { Generator, defaultGenerator } from '../tensor/random.js';
 import { Image } from './image.js';
 import { resamplePlanes } from './resample.js';
+// Python's round() (half to even), which torchvision's crop offsets use
+import { roundHalfEven } from '../backend/js/math.js';
 
 export type Input = Image | Tensor;
 export type Transform<I = any, O = any> = (x: I) => O;
-
-/** Python's round(): half to even (torchvision's CenterCrop offsets use it). */
-function pyRound(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
 
 function dims(x: Input): [number, number, number] {
   if (x instanceof Image) return [x.channels, x.height, x.width];
@@ -95,7 +91,7 @@ export function CenterCrop(size: number | [number, number]): Transform<Input, In
   const [th, tw] = Array.isArray(size) ? size : [size, size];
   return (x) => {
     const [, H, W] = dims(x);
-    return crop(x, pyRound((H - th) / 2), pyRound((W - tw) / 2), th, tw);
+    return crop(x, roundHalfEven((H - th) / 2), roundHalfEven((W - tw) / 2), th, tw);
   };
 }
 
@@ -147,7 +143,7 @@ export function RandomResizedCrop(size: number | [number, number], opts: { scale
     for (let attempt = 0; attempt < 10; attempt++) {
       const target = area * (scale[0] + (scale[1] - scale[0]) * g.random());
       const aspect = Math.exp(logr[0] + (logr[1] - logr[0]) * g.random());
-      const w = pyRound(Math.sqrt(target * aspect)), h = pyRound(Math.sqrt(target / aspect));
+      const w = roundHalfEven(Math.sqrt(target * aspect)), h = roundHalfEven(Math.sqrt(target / aspect));
       if (w > 0 && w <= W && h > 0 && h <= H) {
         const i = g.randint(0, H - h + 1), j = g.randint(0, W - w + 1);
         return resizeTo(crop(x, i, j, h, w), oh, ow);
@@ -156,7 +152,7 @@ export function RandomResizedCrop(size: number | [number, number], opts: { scale
     // fallback: a central crop with the ratio clamped into range
     const inRatio = W / H;
     let w = W, h = H;
-    if (inRatio < ratio[0]) { w = W; h = pyRound(w / ratio[0]); } else if (inRatio > ratio[1]) { h = H; w = pyRound(h * ratio[1]); }
+    if (inRatio < ratio[0]) { w = W; h = roundHalfEven(w / ratio[0]); } else if (inRatio > ratio[1]) { h = H; w = roundHalfEven(h * ratio[1]); }
     return resizeTo(crop(x, Math.trunc((H - h) / 2), Math.trunc((W - w) / 2), h, w), oh, ow);
   };
 }

@@ -3,14 +3,11 @@
 // OH,OW output size, G groups, Cg = C/G, OCg = OC/G, L = OH*OW, Kc = Cg*KH*KW.
 
 import type { DType, TypedArray } from '../../tensor/dtype.js';
-import { allocate } from '../../tensor/dtype.js';
+import { allocate, dtypeOfArray } from '../../tensor/dtype.js';
 import type { Layout } from '../../tensor/layout.js';
 import type { Conv2dParams, Pool2dParams } from '../backend.js';
 import { asContiguous } from './strided.js';
 
-function dtypeOf(x: TypedArray): DType {
-  return x instanceof Float64Array ? 'float64' : 'float32';
-}
 
 export function convOutSize(n: number, k: number, stride: number, pad: number, dil: number): number {
   return Math.floor((n + 2 * pad - dil * (k - 1) - 1) / stride) + 1;
@@ -71,7 +68,7 @@ function col2im(col: Float64Array, g: Geometry, p: Conv2dParams, n: number, grp:
 /** x (N,C,H,W), w (OC,Cg,KH,KW) -> y (N,OC,OH,OW). */
 export function conv2d(x: TypedArray, lx: Layout, w: TypedArray, lw: Layout, p: Conv2dParams): TypedArray {
   const g = geometry(lx.shape, lw.shape, p);
-  const dt = dtypeOf(x);
+  const dt = dtypeOfArray(x);
   const xs = asContiguous(x, lx, dt), ws = asContiguous(w, lw, dt);
   const y = allocate(dt, g.N * g.OC * g.L);
   const col = new Float64Array(g.Kc * g.L);
@@ -97,7 +94,7 @@ export function conv2d(x: TypedArray, lx: Layout, w: TypedArray, lw: Layout, p: 
 /** dy (N,OC,OH,OW), w (OC,Cg,KH,KW) -> dx (N,C,H,W). */
 export function conv2dBackwardInput(dy: TypedArray, ldy: Layout, w: TypedArray, lw: Layout, xShape: readonly number[], p: Conv2dParams): TypedArray {
   const g = geometry(xShape, lw.shape, p);
-  const dt = dtypeOf(dy);
+  const dt = dtypeOfArray(dy);
   const dys = asContiguous(dy, ldy, dt), ws = asContiguous(w, lw, dt);
   const dx = allocate(dt, g.N * g.C * g.H * g.W);
   const col = new Float64Array(g.Kc * g.L);
@@ -121,7 +118,7 @@ export function conv2dBackwardInput(dy: TypedArray, ldy: Layout, w: TypedArray, 
 /** dy (N,OC,OH,OW), x (N,C,H,W) -> dw (OC,Cg,KH,KW). */
 export function conv2dBackwardWeight(dy: TypedArray, ldy: Layout, x: TypedArray, lx: Layout, wShape: readonly number[], p: Conv2dParams): TypedArray {
   const g = geometry(lx.shape, wShape, p);
-  const dt = dtypeOf(dy);
+  const dt = dtypeOfArray(dy);
   const dys = asContiguous(dy, ldy, dt), xs = asContiguous(x, lx, dt);
   const dw = new Float64Array(g.OC * g.Kc);
   const col = new Float64Array(g.Kc * g.L);
@@ -156,7 +153,7 @@ export function poolOutSize(n: number, k: number, s: number, pad: number, dil: n
 /** x (N,C,H,W) -> values (N,C,OH,OW), indices = flat ih*W+iw of each window's max (NaN wins). */
 export function maxPool2d(x: TypedArray, lx: Layout, p: Pool2dParams): { values: TypedArray; indices: Int32Array } {
   const [N, C, H, W] = lx.shape;
-  const dt = dtypeOf(x);
+  const dt = dtypeOfArray(x);
   const xs = asContiguous(x, lx, dt);
   const OH = poolOutSize(H, p.kH, p.strideH, p.padH, p.dilationH, p.ceilMode);
   const OW = poolOutSize(W, p.kW, p.strideW, p.padW, p.dilationW, p.ceilMode);
@@ -209,7 +206,7 @@ function avgWindows(shape: readonly number[], p: Pool2dParams, countIncludePad: 
 
 export function avgPool2d(x: TypedArray, lx: Layout, p: Pool2dParams, countIncludePad: boolean): TypedArray {
   const [N, C, H, W] = lx.shape;
-  const dt = dtypeOf(x);
+  const dt = dtypeOfArray(x);
   const xs = asContiguous(x, lx, dt);
   const OH = poolOutSize(H, p.kH, p.strideH, p.padH, 1, p.ceilMode);
   const OW = poolOutSize(W, p.kW, p.strideW, p.padW, 1, p.ceilMode);
@@ -224,7 +221,7 @@ export function avgPool2d(x: TypedArray, lx: Layout, p: Pool2dParams, countInclu
 
 export function avgPool2dBackward(dy: TypedArray, ldy: Layout, xShape: readonly number[], p: Pool2dParams, countIncludePad: boolean): TypedArray {
   const [N, C, H, W] = xShape;
-  const dt = dtypeOf(dy);
+  const dt = dtypeOfArray(dy);
   const dys = asContiguous(dy, ldy, dt);
   const dx = allocate(dt, N * C * H * W);
   avgWindows(xShape, p, countIncludePad, (nc, o, h0, h1, w0, w1, div) => {

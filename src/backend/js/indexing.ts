@@ -2,18 +2,15 @@
 // Indices have been validated by the op layer (in range, int32) before they reach these kernels.
 
 import type { DType, TypedArray } from '../../tensor/dtype.js';
-import { allocate } from '../../tensor/dtype.js';
+import { allocate, dtypeOfArray } from '../../tensor/dtype.js';
 import { Layout, contiguousStrides } from '../../tensor/layout.js';
 import { asContiguous, offsets, splitAt } from './strided.js';
 
-function dtypeOf(x: TypedArray): DType {
-  return x instanceof Float64Array ? 'float64' : x instanceof Float32Array ? 'float32' : x instanceof Int32Array ? 'int32' : 'bool';
-}
 
 /** out (idx shape) = x[..., idx[...], ...] along dim. */
 export function gather(x: TypedArray, lx: Layout, dim: number, idx: Int32Array, lidx: Layout): TypedArray {
   const n = lidx.numel;
-  const out = allocate(dtypeOf(x), n);
+  const out = allocate(dtypeOfArray(x), n);
   const io = offsets(lidx);
   const nd = lidx.shape.length;
   const cs = contiguousStrides(lidx.shape);
@@ -52,10 +49,10 @@ export function scatter(dst: TypedArray, dstShape: readonly number[], dim: numbe
 }
 
 export function indexSelect(x: TypedArray, lx: Layout, dim: number, idx: Int32Array): TypedArray {
-  const src = asContiguous(x, lx, dtypeOf(x));
+  const src = asContiguous(x, lx, dtypeOfArray(x));
   const [outer, len, inner] = splitAt(lx.shape, dim);
   const m = idx.length;
-  const out = allocate(dtypeOf(x), outer * m * inner);
+  const out = allocate(dtypeOfArray(x), outer * m * inner);
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < m; j++) {
       const s = (o * len + idx[j]) * inner, d = (o * m + j) * inner;
@@ -66,7 +63,7 @@ export function indexSelect(x: TypedArray, lx: Layout, dim: number, idx: Int32Ar
 }
 
 export function indexAdd(dst: TypedArray, dstShape: readonly number[], dim: number, idx: Int32Array, src: TypedArray, lsrc: Layout): void {
-  const s = asContiguous(src, lsrc, dtypeOf(dst));
+  const s = asContiguous(src, lsrc, dtypeOfArray(dst));
   const [outer, len, inner] = splitAt(dstShape, dim);
   const m = idx.length;
   for (let o = 0; o < outer; o++) {
@@ -79,7 +76,7 @@ export function indexAdd(dst: TypedArray, dstShape: readonly number[], dim: numb
 
 /** dst[ldst] = src[lsrc] (same shape), casting to dst's dtype. */
 export function assign(dst: TypedArray, ldst: Layout, src: TypedArray, lsrc: Layout): void {
-  const vals = asContiguous(src, lsrc, dtypeOf(dst));
+  const vals = asContiguous(src, lsrc, dtypeOfArray(dst));
   const n = ldst.numel;
   if (ldst.isContiguous()) {
     dst.set(vals.subarray(0, n) as never, ldst.offset);

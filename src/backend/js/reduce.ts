@@ -2,7 +2,7 @@
 // Glossary: outer = product of dims before the axis, len = size of the axis, inner = product after.
 
 import type { DType, TypedArray } from '../../tensor/dtype.js';
-import { allocate } from '../../tensor/dtype.js';
+import { allocate, dtypeOfArray } from '../../tensor/dtype.js';
 import { Layout } from '../../tensor/layout.js';
 import { ReduceOp } from '../op_codes.js';
 import { asContiguous, copyContiguous, splitAt } from './strided.js';
@@ -15,7 +15,7 @@ export function reduce(op: ReduceOp, x: TypedArray, lx: Layout, axes: readonly n
   const perm = [...kept, ...axes];
   // (kept..., reduced...) so that each output element reduces one contiguous row of length R.
   const pl = new Layout(perm.map((d) => lx.shape[d]), perm.map((d) => lx.strides[d]), lx.offset);
-  const src = asContiguous(x, pl, dtypeOf(x));
+  const src = asContiguous(x, pl, dtypeOfArray(x));
   let R = 1;
   for (const d of axes) R *= lx.shape[d];
   let outN = 1;
@@ -43,13 +43,10 @@ export function reduce(op: ReduceOp, x: TypedArray, lx: Layout, axes: readonly n
   return out;
 }
 
-function dtypeOf(x: TypedArray): DType {
-  return x instanceof Float64Array ? 'float64' : x instanceof Float32Array ? 'float32' : x instanceof Int32Array ? 'int32' : 'bool';
-}
 
 /** Contiguous input plus its (outer, len, inner) split around axis. */
 function rowsAlong(x: TypedArray, lx: Layout, axis: number): { src: TypedArray; outer: number; len: number; inner: number } {
-  const src = asContiguous(x, lx, dtypeOf(x));
+  const src = asContiguous(x, lx, dtypeOfArray(x));
   const [outer, len, inner] = splitAt(lx.shape, axis);
   return { src, outer, len, inner };
 }
@@ -91,7 +88,7 @@ export function cumulative(isProd: boolean, x: TypedArray, lx: Layout, axis: num
 
 export function sort(x: TypedArray, lx: Layout, axis: number, descending: boolean): { values: TypedArray; indices: Int32Array } {
   const { src, outer, len, inner } = rowsAlong(x, lx, axis);
-  const values = allocate(dtypeOf(x), src.length);
+  const values = allocate(dtypeOfArray(x), src.length);
   const indices = new Int32Array(src.length);
   const idx = new Array<number>(len);
   const key = new Float64Array(len);
@@ -116,7 +113,7 @@ export function sort(x: TypedArray, lx: Layout, axis: number, descending: boolea
 /** softmax / log-softmax along axis, with the max subtracted first. */
 export function softmax(x: TypedArray, lx: Layout, axis: number, log: boolean): TypedArray {
   const { src, outer, len, inner } = rowsAlong(x, lx, axis);
-  const out = allocate(dtypeOf(x), src.length);
+  const out = allocate(dtypeOfArray(x), src.length);
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
       const base = o * len * inner + i;

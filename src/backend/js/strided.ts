@@ -4,7 +4,7 @@
 // and has no per-element call.
 
 import type { DType, TypedArray } from '../../tensor/dtype.js';
-import { allocate } from '../../tensor/dtype.js';
+import { allocate, dtypeOfArray } from '../../tensor/dtype.js';
 import { Layout, contiguousStrides, numel } from '../../tensor/layout.js';
 
 export interface Coalesced {
@@ -98,7 +98,7 @@ const copyBoolFn = makeElementwise(1, 'x0 !== 0 ? 1 : 0');
 
 /** A contiguous copy of (x, lx) cast to dtype. */
 export function copyContiguous(x: TypedArray, lx: Layout, dtype: DType): TypedArray {
-  if (lx.isContiguous() && sameKind(x, dtype)) {
+  if (lx.isContiguous() && dtypeOfArray(x) === dtype) {
     const n = lx.numel;
     return x.slice(lx.offset, lx.offset + n) as TypedArray;
   }
@@ -107,18 +107,10 @@ export function copyContiguous(x: TypedArray, lx: Layout, dtype: DType): TypedAr
 
 /** Returns x itself when (x, lx) is already a contiguous, zero-offset buffer of dtype; else a copy. */
 export function asContiguous(x: TypedArray, lx: Layout, dtype: DType): TypedArray {
-  if (lx.offset === 0 && lx.isContiguous() && x.length === lx.numel && sameKind(x, dtype)) return x;
+  if (lx.offset === 0 && lx.isContiguous() && x.length === lx.numel && dtypeOfArray(x) === dtype) return x;
   return copyContiguous(x, lx, dtype);
 }
 
-function sameKind(x: TypedArray, d: DType): boolean {
-  switch (d) {
-    case 'float32': return x instanceof Float32Array;
-    case 'float64': return x instanceof Float64Array;
-    case 'int32': return x instanceof Int32Array;
-    case 'bool': return x instanceof Uint8Array;
-  }
-}
 
 /** Storage index of every element of a layout, in row-major order. */
 export function offsets(l: Layout): Float64Array {
