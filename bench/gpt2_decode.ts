@@ -6,6 +6,10 @@
 //
 // Glossary: T prompt length (128), N new tokens (64), V vocab (50257), C 768, L 12 layers.
 
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { tensor } from '../src/tensor/creation.js';
 import { noGrad } from '../src/autograd/grad_mode.js';
@@ -75,10 +79,12 @@ for (let r = 0; r < repeats; r++) {
 }
 console.log(`best: prefill ${T} tokens ${best[0].toFixed(1)} ms, decode ${((N - 1) / (best[1] / 1000)).toFixed(1)} tokens/s (context ${T}..${T + N - 1})`);
 
+// The peers always run the 12-layer model, so they are compared only when nabla runs it too.
+const comparable = config.nLayer === 12;
+if (!comparable) console.log(`peers skipped: they run 12 layers, this run has ${config.nLayer}`);
+
 // PyTorch (Debian, same shapes, KV cache) in the same run, when /usr/bin/python3 has torch.
-{
-  const { spawnSync } = await import('node:child_process');
-  const { fileURLToPath } = await import('node:url');
+if (comparable) {
   const script = fileURLToPath(new URL('../../tools/bench/gpt2_torch.py', import.meta.url));
   const threads = String(getNumThreads());
   const env: Record<string, string | undefined> = { ...process.env, OMP_NUM_THREADS: threads, OPENBLAS_NUM_THREADS: threads, GOMP_SPINCOUNT: '0' };
@@ -99,11 +105,7 @@ console.log(`best: prefill ${T} tokens ${best[0].toFixed(1)} ms, decode ${((N - 
 
 // onnxruntime-node in the same run: the same GPT-2 shapes exported by tools/bench/gpt2_onnx.py
 // (prefill graph + one-token decode graph with past keys/values), best of `repeats`.
-{
-  const { createRequire } = await import('node:module');
-  const { existsSync } = await import('node:fs');
-  const { spawnSync } = await import('node:child_process');
-  const { fileURLToPath } = await import('node:url');
+if (comparable) {
   const root = fileURLToPath(new URL('../../', import.meta.url));
   const dir = `${root}bench/models/gpt2`;
   let ort: any = null;

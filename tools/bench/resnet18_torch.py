@@ -3,10 +3,10 @@
 (momentum 0.9) training step at batch 8, 224x224, median ms as JSON on stdout. With --export PATH it
 also writes the model as ONNX for onnxruntime-node. Run with Debian's /usr/bin/python3 and
 OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 GOMP_SPINCOUNT=0."""
-import json, sys, time, statistics
+import json, os, sys, time, statistics
 import torch, torchvision
 
-torch.set_num_threads(int(__import__('os').environ.get('OMP_NUM_THREADS', '2')))
+torch.set_num_threads(int(os.environ.get('OMP_NUM_THREADS', '2')))
 reps = int(sys.argv[sys.argv.index('--repeats') + 1]) if '--repeats' in sys.argv else 5
 model = torchvision.models.resnet18()
 if '--export' in sys.argv:
@@ -14,14 +14,9 @@ if '--export' in sys.argv:
     torch.onnx.export(model.eval(), torch.randn(1, 3, 224, 224), path, input_names=['x'], output_names=['y'],
                       dynamic_axes={'x': {0: 'n'}, 'y': {0: 'n'}}, opset_version=13)
     # the same weights for nabla, so the benchmark can check both compute the same logits
-    header, blobs, off = {}, [], 0
-    for k, v in model.state_dict().items():
-        b = v.detach().contiguous().to(torch.float32 if v.is_floating_point() else torch.int32).numpy().tobytes()
-        header[k] = {'dtype': 'F32' if v.is_floating_point() else 'I32', 'shape': list(v.shape), 'data_offsets': [off, off + len(b)]}
-        blobs.append(b); off += len(b)
-    h = json.dumps(header).encode(); h += b' ' * ((8 - len(h) % 8) % 8)
-    with open(path.replace('.onnx', '.safetensors'), 'wb') as f:
-        f.write(len(h).to_bytes(8, 'little')); f.write(h); [f.write(b) for b in blobs]
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'golden'))
+    from io_safetensors import write_safetensors
+    write_safetensors(path.replace('.onnx', '.safetensors'), model.state_dict())
 
 def med(fn):
     fn()

@@ -6,8 +6,12 @@ Run with Debian's python3 (python3-torch 1.13, python3-torchvision 0.14):
 To keep the file small, every tensor of the state dict is an overlapping strided view
 (`as_strided`) into one of three shared random storages of 2^16 floats; torch.save then writes just
 those storages, and loading must honour storage sharing, offsets and strides."""
-import os, json, struct
+import os, json
+import sys
 import torch, torchvision
+
+sys.path.insert(0, os.path.dirname(__file__))
+from io_safetensors import write_safetensors  # noqa: E402
 
 torch.manual_seed(0)
 out_dir = os.path.join(os.path.dirname(__file__), '..', '..', 'test', 'golden')
@@ -55,18 +59,6 @@ for n in names:
 # BN running stats after one train-mode forward (momentum 0.1)
 tensors['after.bn1.running_mean'] = model64.bn1.running_mean
 tensors['after.bn1.running_var'] = model64.bn1.running_var
-
-def write_safetensors(path, ts):
-    header, data, off = {}, b'', 0
-    for k, t in ts.items():
-        f64 = t.dtype == torch.float64
-        b = t.detach().contiguous().numpy().tobytes() if f64 else t.detach().contiguous().float().numpy().tobytes()
-        header[k] = {'dtype': 'F64' if f64 else 'F32', 'shape': list(t.shape), 'data_offsets': [off, off + len(b)]}
-        data += b; off += len(b)
-    h = json.dumps(header).encode()
-    h += b' ' * ((8 - len(h) % 8) % 8)
-    with open(path, 'wb') as f:
-        f.write(struct.pack('<Q', len(h))); f.write(h); f.write(data)
 
 write_safetensors(os.path.join(out_dir, 'resnet18_expected.safetensors'), tensors)
 print('logits_eval[0,:4]', logits_eval[0, :4].tolist())

@@ -2,7 +2,7 @@
 // Glossary: N batch, C input channels, H,W input size, OC output channels, KH,KW kernel size,
 // OH,OW output size, G groups, Cg = C/G, OCg = OC/G, L = OH*OW, Kc = Cg*KH*KW.
 
-import type { DType, TypedArray } from '../../tensor/dtype.js';
+import type { TypedArray } from '../../tensor/dtype.js';
 import { allocate, dtypeOfArray } from '../../tensor/dtype.js';
 import type { Layout } from '../../tensor/layout.js';
 import type { Conv2dParams, Pool2dParams } from '../backend.js';

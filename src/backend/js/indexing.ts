@@ -1,7 +1,7 @@
 // Gather, scatter, indexSelect, indexAdd and strided assignment for the JS backend.
 // Indices have been validated by the op layer (in range, int32) before they reach these kernels.
 
-import type { DType, TypedArray } from '../../tensor/dtype.js';
+import type { TypedArray } from '../../tensor/dtype.js';
 import { allocate, dtypeOfArray } from '../../tensor/dtype.js';
 import { Layout, contiguousStrides } from '../../tensor/layout.js';
 import { asContiguous, offsets, splitAt } from './strided.js';
