@@ -25,6 +25,7 @@ export function initNative(): NativeInit {
   const nb = r.backend;
   const threads = Number(env.NABLA_NUM_THREADS);
   if (Number.isInteger(threads) && threads > 0) nb.setNumThreads(threads);
+  nb.useHugePages(env.NABLA_HUGE_PAGES !== '0');
   registerBackend(nb, { validate: env.BACKEND_VALIDATE === 'js' });
   return { ok: true, setNumThreads: (n) => nb.setNumThreads(n), getNumThreads: () => nb.getNumThreads() };
 }

@@ -19,14 +19,30 @@ export function itemSize(d: DType): number {
   return d === 'float64' ? 8 : d === 'bool' ? 1 : 4;
 }
 
+/** Storage of at least this many bytes is passed to the large-allocation hook. */
+export const LARGE_ALLOCATION_BYTES = 4 << 20;
+let onLargeAllocation: ((a: TypedArray) => void) | undefined;
+
+/**
+ * Sets a function called with every fresh allocation of LARGE_ALLOCATION_BYTES or more, before
+ * anything writes it. The native backend uses it to ask for huge pages (model weights and large
+ * activations then stream faster); it must not change the contents.
+ */
+export function setLargeAllocationHook(fn: ((a: TypedArray) => void) | undefined): void {
+  onLargeAllocation = fn;
+}
+
 /** Allocates zeroed storage of `n` elements. */
 export function allocate(d: DType, n: number): TypedArray {
+  let a: TypedArray;
   switch (d) {
-    case 'float32': return new Float32Array(n);
-    case 'float64': return new Float64Array(n);
-    case 'int32': return new Int32Array(n);
-    case 'bool': return new Uint8Array(n);
+    case 'float32': a = new Float32Array(n); break;
+    case 'float64': a = new Float64Array(n); break;
+    case 'int32': a = new Int32Array(n); break;
+    case 'bool': a = new Uint8Array(n); break;
   }
+  if (onLargeAllocation && a.byteLength >= LARGE_ALLOCATION_BYTES) onLargeAllocation(a);
+  return a;
 }
 
 export function dtypeOfArray(a: TypedArray): DType {

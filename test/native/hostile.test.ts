@@ -35,6 +35,8 @@ test('hostile: wrong argument types and counts', { skip }, () => {
   throwsNamed('setNumThreads', () => A.setNumThreads('4'));
   throwsNamed('setIsa', () => A.setIsa('sse9'), /unknown isa/);
   throwsNamed('cpuInfo', () => A.cpuInfo(1));
+  throwsNamed('adviseHugePages', () => A.adviseHugePages([1, 2]), /x must be a TypedArray/);
+  throwsNamed('adviseHugePages', () => A.adviseHugePages(), /expected 1 argument/);
 });
 
 test('hostile: sizes, strides and offsets outside the buffers', { skip }, () => {

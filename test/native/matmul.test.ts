@@ -1,5 +1,6 @@
 // Native matmul vs the JS backend: sizes 1..127 in every dim, all transpose combinations (as strided
 // views, never copied), offsets, strided batches with broadcast batch dims, GEMV shapes, ±1e4/0/NaN.
+import { existsSync } from 'node:fs';
 import { test } from 'node:test';
 import { Layout } from '../../src/tensor/layout.js';
 import { SIZES, abs, assertWithin, fill, js, native, rng, skip } from './helpers.js';
@@ -45,7 +46,8 @@ test('matmul: strided batches, broadcast batch dims, large blocked and GEMV shap
   const la = new Layout([2, 3, M, K], [0, M * K, K, 1]);
   const lb = new Layout([2, 3, K, N], [3 * K * N, K * N, 1, K]);
   check(a, la, b, lb, 'batched broadcast');
-  for (const [m, n, k] of [[300, 200, 700], [1, 3000, 300], [1000, 1, 300], [128, 768, 64]]) {
+  // [1, n <= 1024, k] rows split K over the threads and add the partial sums (gemm.c split 4).
+  for (const [m, n, k] of [[300, 200, 700], [1, 3000, 300], [1000, 1, 300], [128, 768, 64], [1, 768, 3072], [1, 37, 1001], [1, 1024, 131]]) {
     for (let t = 0; t < 4; t++) {
       const A = mat(m, k, (t & 1) === 1, r, false), B = mat(k, n, (t & 2) === 2, r, false);
       check(A.data, A.layout, B.data, B.layout, `matmul ${m}x${n}x${k} t=${t}`);
@@ -63,4 +65,17 @@ test('matmul: empty dims and K = 0 give zeros', { skip }, () => {
 test('matmul: declines non-float32 so the registry uses JS', { skip }, () => {
   const r = native!.matmul(new Float64Array(4), Layout.contiguous([2, 2]), new Float64Array(4), Layout.contiguous([2, 2]), 'float64');
   if (r !== undefined) throw new Error('float64 matmul must be declined');
+});
+
+test('adviseHugePages: large buffers are advised on Linux, contents never change', { skip }, () => {
+  const A = native!.addon;
+  const small = new Float32Array(1000).fill(3);
+  if (A.adviseHugePages(small) !== 0) throw new Error('a buffer under 2 MB has no aligned 2 MB interior');
+  const big = new Float32Array(3 << 20);
+  for (let i = 0; i < big.length; i += 4099) big[i] = i;
+  const advised = A.adviseHugePages(big);
+  const thp = process.platform === 'linux' && existsSync('/sys/kernel/mm/transparent_hugepage/enabled');
+  if (thp ? !(advised >= 2 << 20 && advised <= big.byteLength) : advised !== 0 && !(advised <= big.byteLength)) throw new Error(`advised ${advised} bytes of ${big.byteLength}`);
+  for (let i = 0; i < big.length; i += 4099) if (big[i] !== i) throw new Error(`element ${i} changed`);
+  if (small.some((v) => v !== 3)) throw new Error('small buffer changed');
 });

@@ -123,7 +123,8 @@ typedef struct {
   const float *a, *b;
   const int64_t *aoff, *boff;
   int64_t rsa, csa, rsb, csb, batch, M, N, K;
-  int split; /* 0: batches over threads, 1: split N, 2: split M, 3: gemv split over N */
+  int split; /* 0: batches over threads, 1: split N, 2: split M, 3: gemv split over N, 4: gemv split over K */
+  float *partial; /* split 4: nt rows of N partial sums */
 } gemm_job;
 
 static void range(int64_t n, int64_t unit, int tid, int nt, int64_t *lo, int64_t *hi) {
@@ -151,6 +152,13 @@ static void gemm_task(void *ctx, int tid, int nt) {
     } else if (j->split == 2) {
       range(M, j->im->mr, tid, nt, &lo, &hi);
       nb_gemm_blocked(j->im, c + lo * N, N, a + lo * j->rsa, j->rsa, j->csa, b, j->rsb, j->csb, hi - lo, N, K);
+    } else if (j->split == 4) {
+      // y (N) = a row (K) @ B (K,N) with short rows: each thread streams one contiguous block of
+      // K/nt rows of B into its own partial y; the caller adds the partials.
+      range(K, 8, tid, nt, &lo, &hi);
+      float *y = tid == 0 ? c : j->partial + (int64_t)(tid - 1) * N;
+      if (lo < hi) j->im->gemv(y, a + lo * j->csa, j->csa, b + lo * j->rsb, j->rsb, j->csb, hi - lo, 0, N);
+      else memset(y, 0, (size_t)N * sizeof(float));
     } else if (M == 1) {
       // y (N) = a row (K) @ B (K,N)
       range(N, 64, tid, nt, &lo, &hi);
@@ -223,7 +231,7 @@ void nb_sgemm_batched(float *c, const float *a, const int64_t *aoff, int64_t rsa
                       int64_t batch, int64_t M, int64_t N, int64_t K) {
   if (batch <= 0 || M <= 0 || N <= 0) return;
   int isa = nb_active_isa();
-  gemm_job j = { isa >= NB_ISA_AVX512 ? pick_avx512(M, N) : nb_gemm_select(isa), c, a, b, aoff, boff, rsa, csa, rsb, csb, batch, M, N, K, 0 };
+  gemm_job j = { isa >= NB_ISA_AVX512 ? pick_avx512(M, N) : nb_gemm_select(isa), c, a, b, aoff, boff, rsa, csa, rsb, csb, batch, M, N, K, 0, NULL };
   if (K <= 0) { memset(c, 0, (size_t)(batch * M * N) * sizeof(float)); return; }
   double work = (double)batch * (double)M * (double)N * (double)K;
   int nt = nb_num_threads();
@@ -237,6 +245,21 @@ void nb_sgemm_batched(float *c, const float *a, const int64_t *aoff, int64_t rsa
   // Large single problems share one packed B panel and balance A blocks dynamically.
   if (nt > 1 && batch == 1 && j.split != 3 && M >= 4 * j.im->mc) {
     if (gemm_shared_b(j.im, c, a + aoff[0], rsa, csa, b + boff[0], rsb, csb, M, N, K)) return;
+  }
+  // NOTE: a row-major B with short rows (<= 4 KB) split over N gives each thread many short runs,
+  // which the prefetchers follow at ~20 GB/s; split over K each thread streams one contiguous block.
+  if (nt > 1 && j.split == 3 && M == 1 && batch == 1 && csb == 1 && N <= 1024 && K >= 64 * nt) {
+    float stack[4 * 1024];
+    float *partial = (size_t)(nt - 1) * (size_t)N <= 4 * 1024 ? stack : (float *)malloc((size_t)(nt - 1) * (size_t)N * sizeof(float));
+    if (partial) {
+      j.split = 4;
+      j.partial = partial;
+      nb_parallel(gemm_task, &j, nt);
+      for (int t = 1; t < nt; t++)
+        for (int64_t n = 0; n < N; n++) c[n] += partial[(int64_t)(t - 1) * N + n];
+      if (partial != stack) free(partial);
+      return;
+    }
   }
   if (nt > 1 && j.split != 0) {
     int64_t units = j.split == 1 ? N / j.im->nr : j.split == 2 ? M / j.im->mr : (M == 1 ? N : M) / 64;

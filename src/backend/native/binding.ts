@@ -27,6 +27,11 @@ export interface NablaAddon {
   setNumThreads(n: number): void;
   /** Caps the SIMD path (tests and benchmarks compare paths). */
   setIsa(isa: 'scalar' | 'avx2' | 'avx512'): void;
+  /**
+   * Advises Linux to back the 2 MB-aligned interior of x with transparent huge pages (a no-op
+   * elsewhere); returns the bytes advised. Contents and lifetime are unchanged.
+   */
+  adviseHugePages(x: ArrayBufferView): number;
   /** a (batch..., M, K) @ b (batch..., K, N) -> c contiguous (batch..., M, N); batch dims equal. */
   matmul(c: Float32Array, a: Float32Array, la: LayoutArg, b: Float32Array, lb: LayoutArg): void;
   /** y contiguous = op(x); op from UnaryOp (see NativeBackend for the supported set). */

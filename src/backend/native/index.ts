@@ -9,7 +9,7 @@
 
 import type { Conv2dParams, PartialBackend, Pool2dParams } from '../backend.js';
 import { BinaryOp, ReduceOp, UnaryOp } from '../op_codes.js';
-import type { DType, TypedArray } from '../../tensor/dtype.js';
+import { LARGE_ALLOCATION_BYTES, setLargeAllocationHook, type DType, type TypedArray } from '../../tensor/dtype.js';
 import { Layout, numel } from '../../tensor/layout.js';
 import type { ConvArgs, NablaAddon, PoolArgs } from './binding.js';
 import { loadAddon } from './load.js';
@@ -33,8 +33,13 @@ const NATIVE_REDUCE: ReadonlySet<ReduceOp> = new Set([ReduceOp.SUM, ReduceOp.PRO
  */
 function alloc(n: number): Float32Array {
   if (n < 1024) return new Float32Array(n);
-  return new Float32Array(Buffer.allocUnsafeSlow(n * 4).buffer, 0, n);
+  const y = new Float32Array(Buffer.allocUnsafeSlow(n * 4).buffer, 0, n);
+  if (onLargeOutput && n * 4 >= LARGE_ALLOCATION_BYTES) onLargeOutput(y);
+  return y;
 }
+
+/** Set by a NativeBackend that uses huge pages (see NativeBackend.useHugePages). */
+let onLargeOutput: ((a: Float32Array) => void) | undefined;
 
 function isF32(...xs: unknown[]): boolean {
   for (const x of xs) if (!(x instanceof Float32Array)) return false;
@@ -53,6 +58,17 @@ export class NativeBackend implements PartialBackend {
   constructor(readonly addon: NablaAddon, path?: string) {
     const cpu = addon.cpuInfo();
     this.info = { isa: cpu.isa, cpuIsa: cpu.cpuIsa, threads: cpu.threads, addon: path };
+  }
+
+  /**
+   * Large fresh buffers (tensor storage and kernel outputs of 4 MB or more) get transparent huge
+   * pages on Linux: GEMV over GPT-2's weights reads ~30% faster, and fresh outputs fault in 2 MB at
+   * a time. NABLA_HUGE_PAGES=0 turns it off.
+   */
+  useHugePages(on: boolean): void {
+    const advise = on ? (a: ArrayBufferView) => { this.addon.adviseHugePages(a); } : undefined;
+    onLargeOutput = advise;
+    setLargeAllocationHook(advise);
   }
 
   setNumThreads(n: number): void {
