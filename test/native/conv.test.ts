@@ -18,6 +18,12 @@ const CASES: Case[] = [
   { N: 2, C: 8, H: 9, W: 11, OC: 8, K: [1, 1], p: P(2, 0, 1, 4) },   // strided 1x1 goes through im2col
   { N: 1, C: 2, H: 127, W: 3, OC: 3, K: [7, 3], p: P(3, 3, 1, 1, 1, 1) },
   { N: 4, C: 16, H: 14, W: 14, OC: 32, K: [3, 3], p: P(1, 1, 1, 1) },
+  // the in-place (no im2col) path: phase planes for strides, ragged row/column panels, row groups
+  { N: 3, C: 5, H: 23, W: 19, OC: 70, K: [3, 3], p: P(2, 1, 2, 1) },
+  { N: 1, C: 64, H: 7, W: 7, OC: 130, K: [3, 3], p: P(1, 1, 1, 1) },
+  { N: 2, C: 3, H: 31, W: 29, OC: 17, K: [7, 7], p: P(2, 3, 1, 1) },
+  { N: 1, C: 8, H: 10, W: 10, OC: 16, K: [2, 2], p: P(3, 0, 1, 2) },
+  { N: 2, C: 6, H: 12, W: 9, OC: 48, K: [3, 1], p: P(1, 1, 1, 3, 2, 0) },
 ];
 
 function checkConv(c: Case, specials: boolean, r: () => number): void {

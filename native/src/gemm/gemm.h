@@ -16,12 +16,18 @@ typedef void (*nb_ukernel_fn)(int64_t kc, const float *ap, const float *bp, int6
 typedef void (*nb_gemv_fn)(float *y, const float *x, int64_t incx, const float *b, int64_t rsb, int64_t csb,
                            int64_t K, int64_t j0, int64_t j1);
 
+/* Row-gather microkernel: C (MR,NR) row stride ldc = Ap (MR x kc, packed k-major) @ B, where row k of
+ * B is the NR contiguous floats at b + boff[k] (a convolution reads its input taps in place this
+ * way, with no im2col). Overwrites C. NULL where an ISA has none. */
+typedef void (*nb_ukernel_rows_fn)(int64_t kc, const float *ap, const float *b, const int64_t *boff, float *c, int64_t ldc);
+
 typedef struct {
   int mr, nr;
   int mc, kc, nc;
   nb_ukernel_fn ukernel;
   nb_gemv_fn gemv;
   const char *name;
+  nb_ukernel_rows_fn ukernel_rows;
 } nb_gemm_impl;
 
 extern const nb_gemm_impl nb_gemm_scalar, nb_gemm_avx2, nb_gemm_avx512, nb_gemm_avx512_8x48;
