@@ -7,30 +7,48 @@
 
 typedef struct { const nb_pool *p; float *y; int32_t *idx; const float *x; float *dx; const float *dy; int cip; } pool_job;
 
+// Taps t in [0, k) with 0 <= o*s - p + t*d < n form [lo, hi).
+static void tap_range(int64_t o, int64_t s, int64_t p, int64_t d, int64_t k, int64_t n, int64_t *lo, int64_t *hi) {
+  int64_t base = o * s - p, a = 0, b = k;
+  while (a < k && base + a * d < 0) a++;
+  while (b > a && base + (b - 1) * d >= n) b--;
+  *lo = a; *hi = b;
+}
+
 // x plane (H,W) -> max of each window and its flat index; NaN wins, the first maximum wins ties.
+// NOTE: one output row at a time, taps outermost: the per-output selections are independent, so
+// they pipeline (and vectorise) instead of forming a 9-deep compare-and-select chain per output.
 static void max_planes(void *q, int64_t lo, int64_t hi) {
   const pool_job *j = (const pool_job *)q;
   const nb_pool *p = j->p;
   for (int64_t nc = lo; nc < hi; nc++) {
     const float *xp = j->x + nc * p->H * p->W;
-    for (int64_t oh = 0; oh < p->OH; oh++)
-      for (int64_t ow = 0; ow < p->OW; ow++) {
-        float best = -INFINITY;
-        int32_t bi = -1;
-        for (int64_t kh = 0; kh < p->kh; kh++) {
-          int64_t ih = oh * p->sh - p->ph + kh * p->dh;
-          if (ih < 0 || ih >= p->H) continue;
-          for (int64_t kw = 0; kw < p->kw; kw++) {
-            int64_t iw = ow * p->sw - p->pw + kw * p->dw;
-            if (iw < 0 || iw >= p->W) continue;
-            float v = xp[ih * p->W + iw];
-            if (bi < 0 || v > best || (v != v && best == best)) { best = v; bi = (int32_t)(ih * p->W + iw); }
+    for (int64_t oh = 0; oh < p->OH; oh++) {
+      float *best = j->y + (nc * p->OH + oh) * p->OW;
+      int32_t *bi = j->idx + (nc * p->OH + oh) * p->OW;
+      for (int64_t ow = 0; ow < p->OW; ow++) { best[ow] = -INFINITY; bi[ow] = -1; }
+      int64_t kh0, kh1;
+      tap_range(oh, p->sh, p->ph, p->dh, p->kh, p->H, &kh0, &kh1);
+      for (int64_t kh = kh0; kh < kh1; kh++) {
+        const int64_t ih = oh * p->sh - p->ph + kh * p->dh;
+        const float *row = xp + ih * p->W;
+        for (int64_t kw = 0; kw < p->kw; kw++) {
+          // outputs whose tap kw lands inside the row: 0 <= ow*sw - pw + kw*dw < W
+          int64_t off = kw * p->dw - p->pw, o0, o1;
+          o0 = off >= 0 ? 0 : (-off + p->sw - 1) / p->sw;
+          o1 = p->W - off > 0 ? (p->W - off + p->sw - 1) / p->sw : 0;
+          if (o1 > p->OW) o1 = p->OW;
+          const int64_t sw = p->sw;
+          for (int64_t ow = o0; ow < o1; ow++) {
+            int64_t iw = ow * sw + off;
+            float v = row[iw], b = best[ow];
+            int take = (bi[ow] < 0) | (v > b) | ((v != v) & (b == b));
+            best[ow] = take ? v : b;
+            bi[ow] = take ? (int32_t)(ih * p->W + iw) : bi[ow];
           }
         }
-        int64_t o = (nc * p->OH + oh) * p->OW + ow;
-        j->y[o] = best;
-        j->idx[o] = bi;
       }
+    }
   }
 }
 
