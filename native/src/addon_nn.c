@@ -97,7 +97,33 @@ static napi_value conv2d(napi_env env, napi_callback_info info) {
   CHECK(tensor4(env, K, argv[3], argv[4], "w", &w, &lw));
   CHECK(conv_geom(env, K, lx.shape, lw.shape, argv[5], &g));
   CHECK(nb_out(env, K, "y", ly, g.N * g.OC * g.OH * g.OW));
-  if (g.N * g.OC > 0 && !nb_conv2d_f32(y, x, w, &g)) { conv_fail(env, K); return NULL; }
+  if (g.N * g.OC > 0 && !nb_conv2d_f32(y, x, w, &g, NULL)) { conv_fail(env, K); return NULL; }
+  return undef(env);
+}
+
+// conv2dFused(y, x, lx, w, lw, params, scale, shift, residual, relu):
+// y (N,OC,OH,OW) = act(conv2d(x, w) * scale[oc] + shift[oc] + residual); scale/shift (OC) or null,
+// residual a contiguous Float32Array of y's size or null, relu a boolean.
+static napi_value conv2d_fused(napi_env env, napi_callback_info info) {
+  ARGS("conv2dFused", 10);
+  float *y, *x, *w;
+  int64_t ly;
+  nb_layout lx, lw;
+  nb_conv g;
+  nb_conv_epi e = { NULL, NULL, NULL, 0 };
+  float *scale, *shift, *res;
+  CHECK(nb_f32(env, K, argv[0], "y", &y, &ly));
+  CHECK(tensor4(env, K, argv[1], argv[2], "x", &x, &lx));
+  CHECK(tensor4(env, K, argv[3], argv[4], "w", &w, &lw));
+  CHECK(conv_geom(env, K, lx.shape, lw.shape, argv[5], &g));
+  CHECK(nb_out(env, K, "y", ly, g.N * g.OC * g.OH * g.OW));
+  CHECK(opt_f32(env, K, argv[6], "scale", g.OC, &scale));
+  CHECK(opt_f32(env, K, argv[7], "shift", g.OC, &shift));
+  CHECK(opt_f32(env, K, argv[8], "residual", ly, &res));
+  CHECK(nb_bool(env, K, argv[9], "relu", &e.relu));
+  e.scale = scale; e.shift = shift; e.res = res;
+  if (res && res == y) { nb_throw(env, K, "residual must not be the output buffer"); return NULL; }
+  if (g.N * g.OC > 0 && !nb_conv2d_f32(y, x, w, &g, &e)) { conv_fail(env, K); return NULL; }
   return undef(env);
 }
 
@@ -423,7 +449,7 @@ static napi_value attention_bwd(napi_env env, napi_callback_info info) {
 void nb_register_nn(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
 #define FN(name, f) { name, NULL, f, NULL, NULL, NULL, napi_enumerable, NULL }
-    FN("conv2d", conv2d), FN("conv2dBackwardInput", conv2d_bwd_input), FN("conv2dBackwardWeight", conv2d_bwd_weight),
+    FN("conv2d", conv2d), FN("conv2dFused", conv2d_fused), FN("conv2dBackwardInput", conv2d_bwd_input), FN("conv2dBackwardWeight", conv2d_bwd_weight),
     FN("maxPool2d", max_pool2d), FN("avgPool2d", avg_pool2d), FN("avgPool2dBackward", avg_pool2d_bwd),
     FN("layerNorm", layer_norm), FN("layerNormBackward", layer_norm_bwd), FN("indexSelect", index_select),
     FN("indexAdd", index_add), FN("adamStep", adam_step), FN("sgdStep", sgd_step),

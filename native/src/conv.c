@@ -194,6 +194,26 @@ static int scratch_init(conv_scratch *s, const nb_conv *g, int need_col) {
 
 static void scratch_free(conv_scratch *s) { free(s->col); free(s->aoff); }
 
+// dst[0, n) = act(src * scale[oc] + shift[oc] + res[at + i]) (src may be dst: the post pass).
+static void epilogue(float *dst, const float *src, int64_t n, const nb_conv_epi *e, int64_t oc, int64_t at) {
+  const float sc = e->scale ? e->scale[oc] : 1.f, sh = e->shift ? e->shift[oc] : 0.f;
+  const float *r = e->res ? e->res + at : NULL;
+  for (int64_t i = 0; i < n; i++) {
+    float v = src[i] * sc + sh;
+    if (r) v += r[i];
+    dst[i] = e->relu ? (v > 0.f ? v : (v != v ? v : 0.f)) : v;
+  }
+}
+
+typedef struct { float *y; const nb_conv *g; const nb_conv_epi *e; } epi_job;
+
+// The epilogue over output planes (n, oc) in [lo, hi), in place (paths that store plain products).
+static void epilogue_planes(void *p, int64_t lo, int64_t hi) {
+  const epi_job *j = (const epi_job *)p;
+  const int64_t L = j->g->OH * j->g->OW;
+  for (int64_t q = lo; q < hi; q++) epilogue(j->y + q * L, j->y + q * L, L, j->e, q % j->g->OC, q * L);
+}
+
 /* ---- convolutions read their input taps in place: no im2col ----
  * The zero-padded input (Hp = H + 2ph, Wp = W + 2pw) is split into sh*sw phase planes,
  * xq[a][b][c][i][j] = xpad[c][i*sh + a][j*sw + b], each (Hq, Wq) = (ceil(Hp/sh), ceil(Wp/sw)); for
@@ -206,6 +226,7 @@ static void scratch_free(conv_scratch *s) { free(s->col); free(s->aoff); }
 typedef struct {
   const nb_conv *g;
   const nb_gemm_impl *im;
+  const nb_conv_epi *e;
   float *y, *xq, *ap;
   const float *x, *w;
   int64_t *boff;
@@ -282,8 +303,11 @@ static void direct_tasks(void *p, int64_t lo, int64_t hi) {
           for (int64_t jj = 0; jj < nr && oh < g->OH;) {
             int64_t room = nr - jj, run = g->OW - ow;
             if (run > room) run = room;
-            for (int64_t i = 0; run > 0 && i < m; i++)
-              memcpy(yg + (r * mr + i) * L + oh * g->OW + ow, tile + i * nr + jj, (size_t)run * sizeof(float));
+            for (int64_t i = 0; run > 0 && i < m; i++) {
+              float *dst = yg + (r * mr + i) * L + oh * g->OW + ow;
+              if (j->e) epilogue(dst, tile + i * nr + jj, run, j->e, grp * OCg + r * mr + i, dst - j->y);
+              else memcpy(dst, tile + i * nr + jj, (size_t)run * sizeof(float));
+            }
             int64_t step = j->Wq - ow < room ? j->Wq - ow : room;   /* to the next grid row */
             jj += step; ow += step;
             if (ow >= j->Wq) { ow = 0; oh++; }
@@ -295,16 +319,16 @@ static void direct_tasks(void *p, int64_t lo, int64_t hi) {
 }
 
 // Returns 1 when done, 0 when this path does not apply or memory ran out (the caller uses im2col).
-static int conv2d_direct(float *y, const float *x, const float *w, const nb_conv *g) {
+static int conv2d_direct(float *y, const float *x, const float *w, const nb_conv *g, const nb_conv_epi *e) {
 #if defined(__x86_64__) || defined(_M_X64)
   const nb_gemm_impl *a = &nb_gemm_avx512, *b = &nb_gemm_avx512_8x48;
   if (nb_active_isa() < NB_ISA_AVX512 || !a->ukernel_rows || !b->ukernel_rows) return 0;
 #else
-  (void)y; (void)x; (void)w; (void)g;
+  (void)y; (void)x; (void)w; (void)g; (void)e;
   return 0;
 #endif
   const int64_t OCg = g->OC / g->G, Cg = g->C / g->G, Kc = Cg * g->KH * g->KW;
-  direct_job j = { .g = g, .y = y, .x = x, .w = w };
+  direct_job j = { .g = g, .e = e, .y = y, .x = x, .w = w };
   const int64_t Hp = g->H + 2 * g->ph, Wp = g->W + 2 * g->pw;
   j.Hq = (Hp + g->sh - 1) / g->sh; j.Wq = (Wp + g->sw - 1) / g->sw; j.Lp = g->OH * j.Wq;
   if (g->OH + (g->KH - 1) * g->dh / g->sh > j.Hq || g->OW + (g->KW - 1) * g->dw / g->sw > j.Wq) return 0;
@@ -348,8 +372,20 @@ static int conv2d_direct(float *y, const float *x, const float *w, const nb_conv
 }
 
 // x (N,C,H,W), w (OC,Cg,KH,KW) -> y (N,OC,OH,OW): per (n, tile, g), y (OCg, lc) = w_g (OCg, Kc) @ col (Kc, lc)
-int nb_conv2d_f32(float *y, const float *x, const float *w, const nb_conv *g) {
-  if (conv2d_direct(y, x, w, g)) return 1;
+static int conv2d_im2col(float *y, const float *x, const float *w, const nb_conv *g);
+
+int nb_conv2d_f32(float *y, const float *x, const float *w, const nb_conv *g, const nb_conv_epi *e) {
+  if (e && !e->scale && !e->shift && !e->res && !e->relu) e = NULL;
+  if (conv2d_direct(y, x, w, g, e)) return 1;
+  if (!conv2d_im2col(y, x, w, g)) return 0;
+  if (e) {
+    epi_job j = { y, g, e };
+    nb_parallel_for(g->N * g->OC, (double)(g->OH * g->OW), epilogue_planes, &j);
+  }
+  return 1;
+}
+
+static int conv2d_im2col(float *y, const float *x, const float *w, const nb_conv *g) {
   tile_job j = { .g = g, .y = y, .x = x, .w = w, .lc = tile_cols(g) };
   j.ntile = (g->OH * g->OW + j.lc - 1) / j.lc;
   if (g->N * j.ntile < nb_num_threads()) {

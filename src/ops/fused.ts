@@ -1,4 +1,4 @@
-// Ops on the backend's optional fused kernels (layer norm, attention): one kernel call forward and
+// Ops on the backend's optional fused kernels (layer norm, attention, conv with an epilogue): one kernel call forward and
 // one backward instead of a dozen primitives. Each returns null when the backend has no such kernel
 // or declines the case, and the caller composes primitives instead. When the backward itself is
 // being recorded (createGraph), the gradients come from the composite formulas below, written with
@@ -6,6 +6,8 @@
 // Glossary: R rows, C features; B batch, H heads, T tokens, D head size.
 
 import { isGradEnabled } from '../autograd/grad_mode.js';
+import type { Conv2dParams } from '../backend/backend.js';
+import { convOutSize } from '../backend/js/conv.js';
 import { fused } from '../backend/registry.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { record, wrap } from './util.js';
@@ -67,4 +69,25 @@ export function attentionGrads(g: Tensor, q: Tensor, k: Tensor, v: Tensor, scale
   const dp = g.matmul(v.mT);
   const ds = p.mul(dp.sub(dp.mul(p).sum(-1, true)));   // softmax backward
   return [ds.matmul(k).mul(scale), ds.mT.matmul(q).mul(scale), p.mT.matmul(g)];
+}
+
+/**
+ * act(conv2d(x, w) * scale[oc] + shift[oc] + residual) in one pass on the backend's fused kernel, for
+ * inference. Null when the backend has no such kernel or declines, a tensor is not float32, or a
+ * gradient would be needed; callers then compose conv2d, mul, add and relu.
+ * x (N, C, H, W), w (OC, C/G, KH, KW), scale and shift (OC) or null, residual (N, OC, OH, OW) or null.
+ */
+export function conv2dFused(x: Tensor, w: Tensor, p: Conv2dParams, scale: Float32Array | null, shift: Float32Array | null,
+  residual: Tensor | null, relu: boolean): Tensor | null {
+  const f = fused();
+  if (!f.conv2dFused || x.ndim !== 4 || w.ndim !== 4) return null;
+  const ts = residual ? [x, w, residual] : [x, w];
+  if (ts.some((t) => t.dtype !== 'float32') || (isGradEnabled() && ts.some((t) => t.requiresGrad))) return null;
+  const OC = w.shape[0];
+  if ((scale && scale.length !== OC) || (shift && shift.length !== OC)) return null;
+  const OH = convOutSize(x.shape[2], w.shape[2], p.strideH, p.padH, p.dilationH);
+  const OW = convOutSize(x.shape[3], w.shape[3], p.strideW, p.padW, p.dilationW);
+  const r = f.conv2dFused(x.data, x.layout, w.data, w.layout, p, scale, shift,
+    residual ? { data: residual.data, layout: residual.layout } : null, relu);
+  return r ? wrap(r, [x.shape[0], OC, OH, OW], 'float32') : null;
 }

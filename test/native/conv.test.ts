@@ -98,3 +98,35 @@ function outHW(H: number, W: number, p: Pool2dParams, dil: number): [number, num
   };
   return [f(H, p.kH, p.strideH, p.padH, p.ceilMode), f(W, p.kW, p.strideW, p.padW, p.ceilMode)];
 }
+
+test('conv2dFused: the epilogue (scale, shift, residual, relu) equals conv then affine, on every ISA path', { skip }, () => {
+  const start = native!.addon.cpuInfo().isa as 'scalar' | 'avx2' | 'avx512';
+  const r = rng(33);
+  try {
+    for (const isa of ['scalar', 'avx2', 'avx512'] as const) {
+      native!.addon.setIsa(isa);   // avx512: in-place taps; below: im2col and a post pass
+      for (const c of CASES) {
+        const x = fill(c.N * c.C * c.H * c.W, r, 1), lx = Layout.contiguous([c.N, c.C, c.H, c.W]);
+        const lw = Layout.contiguous([c.OC, c.C / c.p.groups, c.K[0], c.K[1]]), w = fill(lw.numel, r, 1);
+        const plain = js.conv2d(x, lx, w, lw, c.p), bound = js.conv2d(abs(x), lx, abs(w), lw, c.p);
+        const scale = fill(c.OC, r, 2), shift = fill(c.OC, r, 2), res = fill(plain.length, r, 2);
+        const L = plain.length / (c.N * c.OC);
+        const OH = Math.floor((c.H + 2 * c.p.padH - c.p.dilationH * (c.K[0] - 1) - 1) / c.p.strideH) + 1, OW = L / OH;
+        for (const [withScale, withShift, withRes, relu] of [[true, true, true, true], [false, true, false, true], [true, false, false, false], [false, false, true, false]]) {
+          const got = native!.conv2dFused(x, lx, w, lw, c.p, withScale ? scale : null, withShift ? shift : null,
+            withRes ? { data: res, layout: Layout.contiguous([c.N, c.OC, OH, OW]) } : null, relu);
+          const want = new Float32Array(plain.length), tol = new Float32Array(plain.length);
+          for (let i = 0; i < plain.length; i++) {
+            const oc = Math.floor(i / L) % c.OC;
+            const v = plain[i] * (withScale ? scale[oc] : 1) + (withShift ? shift[oc] : 0) + (withRes ? res[i] : 0);
+            want[i] = relu ? Math.max(v, 0) : v;
+            tol[i] = 1e-5 * bound[i] * (withScale ? Math.abs(scale[oc]) : 1) + 1e-6;
+          }
+          assertWithin(got!, want, tol, `${isa} fused conv N${c.N} C${c.C} OC${c.OC} ${JSON.stringify(c.p)} s${+withScale} b${+withShift} r${+withRes} relu${+relu}`);
+        }
+      }
+    }
+  } finally {
+    native!.addon.setIsa(start);
+  }
+});

@@ -94,6 +94,15 @@ test('hostile: conv and pooling geometry', { skip }, () => {
   throwsNamed('conv2d', () => A.conv2d(f(16), f(16), C([4, 4]), f(9), C([1, 1, 3, 3]), P7), /4-D/);
   throwsNamed('conv2d', () => A.conv2d(f(16), f(16), L([1, 1, 4, 4], [16, 16, 1, 4]), f(9), C([1, 1, 3, 3]), P7), /contiguous/);
   throwsNamed('conv2d', () => A.conv2d(f(16), f(16), C([1, 1, 4, 4]), f(9), C([1, 1, 3, 3]), [1, 1, 2 ** 21, 0, 1, 1, 1] as never), /out of range/);
+  const x16 = f(16), xl = C([1, 1, 4, 4]), w9 = f(9), wl = C([1, 1, 3, 3]);
+  throwsNamed('conv2dFused', () => A.conv2dFused(f(4), x16, xl, w9, wl, P7, f(0), null, null, false), /scale has 0 elements, needs 1/);
+  throwsNamed('conv2dFused', () => A.conv2dFused(f(4), x16, xl, w9, wl, P7, null, f(0), null, false), /shift has 0 elements, needs 1/);
+  throwsNamed('conv2dFused', () => A.conv2dFused(f(4), x16, xl, w9, wl, P7, null, null, f(3), false), /residual has 3 elements, needs 4/);
+  throwsNamed('conv2dFused', () => A.conv2dFused(f(4), x16, xl, w9, wl, P7, null, null, [1, 2, 3, 4] as never, false), /residual must be a Float32Array/);
+  throwsNamed('conv2dFused', () => A.conv2dFused(f(4), x16, xl, w9, wl, P7, null, null, null, 1 as never), /relu must be a boolean/);
+  throwsNamed('conv2dFused', () => (A.conv2dFused as (...a: unknown[]) => void)(f(4), x16, xl, w9, wl, P7, null, null, null), /expected 10 arguments/);
+  const y4 = f(4);
+  throwsNamed('conv2dFused', () => A.conv2dFused(y4, x16, xl, w9, wl, P7, null, null, y4, true), /residual must not be the output/);
   throwsNamed('conv2dBackwardInput', () => A.conv2dBackwardInput(f(16), f(4), C([1, 1, 2, 2]), f(9), C([1, 1, 3, 3]), [1, 1, 5, 5], P7), /dy must be/);
   throwsNamed('conv2dBackwardInput', () => A.conv2dBackwardInput(f(15), f(4), C([1, 1, 2, 2]), f(9), C([1, 1, 3, 3]), [1, 1, 4, 4], P7), /dx has 15 elements, needs 16/);
   throwsNamed('conv2dBackwardWeight', () => A.conv2dBackwardWeight(f(8), f(4), C([1, 1, 2, 2]), f(16), C([1, 1, 4, 4]), [1, 1, 3, 3], P7), /dw has 8/);

@@ -52,6 +52,9 @@ export interface NablaAddon {
   softmax(y: Float32Array, x: Float32Array, lx: LayoutArg, axis: number, log: boolean): void;
   /** x (N,C,H,W), w (OC,C/G,KH,KW) -> y (N,OC,OH,OW); x and w contiguous (any offset). */
   conv2d(y: Float32Array, x: Float32Array, lx: LayoutArg, w: Float32Array, lw: LayoutArg, params: ConvArgs): void;
+  /** y = act(conv2d(x, w) * scale[oc] + shift[oc] + residual): scale/shift (OC) or null, residual contiguous like y or null. */
+  conv2dFused(y: Float32Array, x: Float32Array, lx: LayoutArg, w: Float32Array, lw: LayoutArg, params: ConvArgs,
+    scale: Float32Array | null, shift: Float32Array | null, residual: Float32Array | null, relu: boolean): void;
   /** dy (N,OC,OH,OW), w -> dx (N,C,H,W); dy and w contiguous. */
   conv2dBackwardInput(dx: Float32Array, dy: Float32Array, ldy: LayoutArg, w: Float32Array, lw: LayoutArg, xShape: readonly number[], params: ConvArgs): void;
   /** dy (N,OC,OH,OW), x (N,C,H,W) -> dw (OC,C/G,KH,KW); dy and x contiguous. */

@@ -165,13 +165,24 @@ export class NativeBackend implements PartialBackend {
 
   // x (N,C,H,W), w (OC,C/G,KH,KW) -> (N,OC,OH,OW)
   conv2d(x: TypedArray, lx: Layout, w: TypedArray, lw: Layout, p: Conv2dParams): TypedArray | undefined {
+    return this.conv2dFused(x, lx, w, lw, p, null, null, null, false);
+  }
+
+  // x (N,C,H,W), w (OC,C/G,KH,KW) -> act(conv * scale[oc] + shift[oc] + residual) (N,OC,OH,OW)
+  conv2dFused(x: TypedArray, lx: Layout, w: TypedArray, lw: Layout, p: Conv2dParams, scale: TypedArray | null,
+    shift: TypedArray | null, residual: { data: TypedArray; layout: Layout } | null, relu: boolean): TypedArray | undefined {
     if (!isF32(x, w) || lx.shape.length !== 4 || lw.shape.length !== 4) return undefined;
+    if ((scale && !isF32(scale)) || (shift && !isF32(shift)) || (residual && !isF32(residual.data))) return undefined;
     const [N, , H, W] = lx.shape, [OC, , KH, KW] = lw.shape;
     const OH = convOut(H, KH, p.strideH, p.padH, p.dilationH), OW = convOut(W, KW, p.strideW, p.padW, p.dilationW);
     if (OH < 1 || OW < 1 || !groupsOk(lx.shape[1], lw.shape, p.groups)) return undefined;
+    if (residual && residual.layout.shape.join() !== [N, OC, OH, OW].join()) return undefined;
     const y = alloc(N * OC * OH * OW);
     const [xc, lxc] = this.contig(x as Float32Array, lx), [wc, lwc] = this.contig(w as Float32Array, lw);
-    this.addon.conv2d(y, xc, lxc, wc, lwc, convArgs(p));
+    const res = residual ? this.contig(residual.data as Float32Array, residual.layout)[0] : null;
+    if (scale || shift || res || relu) {
+      this.addon.conv2dFused(y, xc, lxc, wc, lwc, convArgs(p), scale as Float32Array | null, shift as Float32Array | null, res, relu);
+    } else this.addon.conv2d(y, xc, lxc, wc, lwc, convArgs(p));
     return y;
   }
 

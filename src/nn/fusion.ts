@@ -1,0 +1,83 @@
+// Conv2d -> BatchNorm2d [-> + residual] [-> ReLU] as one convolution pass for inference, the building
+// block of ResNets. In eval mode BatchNorm is the per-channel affine y = x * scale + shift with
+// scale = weight / sqrt(running_var + eps) and shift = bias - running_mean * scale, so the
+// convolution kernel applies it, the residual and the ReLU as it stores each output (onnxruntime
+// folds BatchNorm into the convolution for the same reason). Anywhere it would not be exactly the
+// modules' own forward — training, a gradient to record, forward hooks, non-zero padding modes,
+// mismatched shapes, a backend without the fused kernel — it runs the modules themselves.
+
+import { isGradEnabled } from '../autograd/grad_mode.js';
+import type { Conv2dParams } from '../backend/backend.js';
+import { conv2dFused } from '../ops/fused.js';
+import type { TypedArray } from '../tensor/dtype.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { BatchNorm2d } from './batch_norm.js';
+import { Conv2d } from './conv.js';
+import type { Module } from './module.js';
+import { ReLU } from './activations.js';
+import { Sequential } from './containers.js';
+
+export interface ConvBatchNormOptions {
+  /** Added after the BatchNorm (a residual connection), of the output's shape. */
+  residual?: Tensor | null;
+  /** Applied last; its forward hooks, if any, are honoured by running it unfused. */
+  activation?: Module | null;
+}
+
+const hooked = (m: Module) => m._hooks.size > 0 || m._preHooks.size > 0;
+
+/** t's elements in order: its own storage when that is exactly t (no copy), else a contiguous copy. */
+function values(t: Tensor): TypedArray {
+  return t.layout.offset === 0 && t.data.length === t.numel() && t.layout.isContiguous() ? t.data : t.toTypedArray();
+}
+
+/** The eval-mode affine of bn (after conv's bias), per output channel, as float32 (C). */
+function bnAffine(conv: Conv2d, bn: BatchNorm2d): [Float32Array, Float32Array] {
+  const C = bn.numFeatures;
+  const mean = values(bn.running_mean!), v = values(bn.running_var!);
+  const w = bn.weight && values(bn.weight), b = bn.bias && values(bn.bias), cb = conv.bias && values(conv.bias);
+  const scale = new Float32Array(C), shift = new Float32Array(C);
+  for (let c = 0; c < C; c++) {
+    const s = (w ? w[c] : 1) / Math.sqrt(v[c] + bn.eps);
+    scale[c] = s;
+    shift[c] = (b ? b[c] : 0) + ((cb ? cb[c] : 0) - mean[c]) * s;
+  }
+  return [scale, shift];
+}
+
+/**
+ * activation(bn(conv(x)) + residual): x (N, C, H, W) -> (N, OC, OH, OW). One fused convolution pass
+ * in eval mode without gradients; otherwise conv.call, bn.call, add and activation.call.
+ */
+export function convBatchNorm(conv: Conv2d, bn: BatchNorm2d, x: Tensor, opts: ConvBatchNormOptions = {}): Tensor {
+  const { residual = null, activation = null } = opts;
+  const relu = activation instanceof ReLU && !hooked(activation);
+  const fusable = !bn.training && bn.running_mean !== null && bn.running_var !== null && bn.numFeatures === conv.outChannels &&
+    !hooked(conv) && !hooked(bn) && conv.paddingMode === 'zeros' && typeof conv.padding !== 'string' &&
+    x.ndim === 4 && x.shape[1] === conv.inChannels && (activation === null || relu) &&
+    !(isGradEnabled() && (conv.weight.requiresGrad || (conv.bias?.requiresGrad ?? false) || (bn.weight?.requiresGrad ?? false) || (bn.bias?.requiresGrad ?? false)));
+  if (fusable && bn.running_mean!.dtype === 'float32' && bn.running_var!.dtype === 'float32') {
+    const p: Conv2dParams = {
+      strideH: conv.stride[0], strideW: conv.stride[1], padH: conv.padding[0] as number, padW: conv.padding[1] as number,
+      dilationH: conv.dilation[0], dilationW: conv.dilation[1], groups: conv.groups,
+    };
+    const [scale, shift] = bnAffine(conv, bn);
+    const y = conv2dFused(x, conv.weight, p, scale, shift, residual, relu);
+    if (y) return y;
+  }
+  let y = bn.call(conv.call(x)) as Tensor;
+  if (residual) y = y.add(residual);
+  return activation ? (activation.call(y) as Tensor) : y;
+}
+
+/**
+ * A downsample branch: Sequential(Conv2d, BatchNorm2d) through convBatchNorm (fused in eval mode), any
+ * other module through its own call.
+ */
+export function convBatchNormBranch(m: Module, x: Tensor): Tensor {
+  if (m instanceof Sequential && m.length === 2 && !hooked(m)) {
+    const conv = m.at(0), bn = m.at(1);
+    if (conv instanceof Conv2d && bn instanceof BatchNorm2d) return convBatchNorm(conv, bn, x);
+  }
+  return m.call(x) as Tensor;
+}

@@ -1,0 +1,90 @@
+// convBatchNorm (src/nn/fusion.ts): conv -> bn (-> + residual) (-> ReLU) as one fused convolution in
+// eval mode without gradients, and exactly the modules' own forward everywhere else.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as nb from '../../src/index.js';
+import { convBatchNorm, convBatchNormBranch } from '../../src/nn/fusion.js';
+import { fused } from '../../src/backend/registry.js';
+import { conv2dFused } from '../../src/ops/fused.js';
+
+function setup(bias: boolean) {
+  nb.manualSeed(7);
+  const conv = new nb.nn.Conv2d(6, 10, 3, { stride: 2, padding: 1, bias });
+  const bn = new nb.nn.BatchNorm2d(10);
+  nb.noGrad(() => {
+    bn.running_mean!.copy_(nb.randn([10]).mul(0.3));
+    bn.running_var!.copy_(nb.rand([10]).add(0.5));
+    bn.weight!.copy_(nb.randn([10]));
+    bn.bias!.copy_(nb.randn([10]));
+  });
+  const x = nb.randn([3, 6, 13, 11]);
+  const res = nb.randn([3, 10, 7, 6]);
+  return { conv, bn, x, res, relu: new nb.nn.ReLU() };
+}
+
+function maxRelDiff(a: nb.Tensor, b: nb.Tensor): number {
+  const p = a.toTypedArray(), q = b.toTypedArray();
+  assert.equal(p.length, q.length);
+  let m = 0;
+  for (let i = 0; i < p.length; i++) m = Math.max(m, Math.abs(p[i] - q[i]) / (1 + Math.abs(q[i])));
+  return m;
+}
+
+test('convBatchNorm in eval mode equals conv -> bn -> + residual -> relu, with and without conv bias', () => {
+  for (const bias of [false, true]) {
+    const { conv, bn, x, res, relu } = setup(bias);
+    bn.eval();
+    const want = nb.noGrad(() => relu.call((bn.call(conv.call(x)) as nb.Tensor).add(res)) as nb.Tensor);
+    const got = nb.noGrad(() => convBatchNorm(conv, bn, x, { residual: res, activation: relu }));
+    assert.deepEqual(got.shape, [3, 10, 7, 6]);
+    assert.ok(maxRelDiff(got, want) < 1e-5, `bias=${bias}: ${maxRelDiff(got, want)}`);
+    const plain = nb.noGrad(() => convBatchNorm(conv, bn, x));
+    assert.ok(maxRelDiff(plain, nb.noGrad(() => bn.call(conv.call(x)) as nb.Tensor)) < 1e-5);
+  }
+  // where the backend has the kernel, eval without gradients really takes it (one call, no fallback)
+  const { conv, x, res } = setup(false);
+  const p = { strideH: 2, strideW: 2, padH: 1, padW: 1, dilationH: 1, dilationW: 1, groups: 1 };
+  const one = nb.noGrad(() => conv2dFused(x, conv.weight, p, new Float32Array(10).fill(2), null, res, true));
+  assert.equal(one !== null, fused().conv2dFused !== undefined, `backend ${nb.backend().name}: fused path ${one !== null}`);
+  if (one) assert.ok(maxRelDiff(one, nb.noGrad(() => conv.call(x).sub(conv.bias ?? 0).mul(2).add(res).relu())) < 1e-5);
+});
+
+test('convBatchNorm runs the modules themselves for hooks, training, gradients and other activations', () => {
+  const { conv, bn, x, res, relu } = setup(true);
+  bn.eval();
+  let calls = 0;
+  const h = bn.registerForwardHook(() => { calls++; });
+  nb.noGrad(() => convBatchNorm(conv, bn, x, { activation: relu }));
+  assert.equal(calls, 1, 'a forward hook on the BatchNorm still fires');
+  h.remove();
+
+  // gradients: eval mode with grad enabled records the graph and reaches the conv weight
+  const y = convBatchNorm(conv, bn, x, { residual: res, activation: relu });
+  y.sum().backward();
+  assert.ok(conv.weight.grad && conv.weight.grad.abs().sum().item() > 0, 'conv.weight.grad is set');
+
+  // training: batch statistics and running-stat updates, exactly as bn.call(conv.call(x))
+  const a = setup(true), b = setup(true);
+  a.bn.train(); b.bn.train();
+  const got = convBatchNorm(a.conv, a.bn, a.x, { activation: a.relu });
+  const want = b.relu.call(b.bn.call(b.conv.call(b.x)) as nb.Tensor) as nb.Tensor;
+  assert.ok(maxRelDiff(got, want) < 1e-6);
+  assert.ok(maxRelDiff(a.bn.running_mean!, b.bn.running_mean!) < 1e-6);
+
+  // a non-ReLU activation is applied through its own call
+  const silu = new nb.nn.SiLU();
+  bn.eval();
+  const s = nb.noGrad(() => convBatchNorm(conv, bn, x, { activation: silu }));
+  const sw = nb.noGrad(() => silu.call(bn.call(conv.call(x))) as nb.Tensor);
+  assert.ok(maxRelDiff(s, sw) < 1e-6);
+});
+
+test('convBatchNormBranch fuses Sequential(Conv2d, BatchNorm2d) and calls anything else', () => {
+  const { conv, bn, x } = setup(false);
+  bn.eval();
+  const seq = new nb.nn.Sequential(conv, bn);
+  const want = nb.noGrad(() => seq.call(x) as nb.Tensor);
+  assert.ok(maxRelDiff(nb.noGrad(() => convBatchNormBranch(seq, x)), want) < 1e-5);
+  const other = new nb.nn.Sequential(conv, bn, new nb.nn.ReLU());
+  assert.ok(maxRelDiff(nb.noGrad(() => convBatchNormBranch(other, x)), nb.noGrad(() => other.call(x) as nb.Tensor)) < 1e-6);
+});
