@@ -85,18 +85,21 @@ static int conv_geom(napi_env env, const char *K, const int64_t *xs, const int64
 
 static int conv_fail(napi_env env, const char *K) { return nb_throw(env, K, "out of memory for the im2col buffer"); }
 
+// The arguments both forward entry points share: y, x, lx, w, lw, params.
+static int conv_fwd_args(napi_env env, const char *K, napi_value *argv, float **y, float **x, float **w, nb_conv *g) {
+  int64_t ly = 0;
+  nb_layout lx, lw;
+  return nb_f32(env, K, argv[0], "y", y, &ly) && tensor4(env, K, argv[1], argv[2], "x", x, &lx) &&
+         tensor4(env, K, argv[3], argv[4], "w", w, &lw) && conv_geom(env, K, lx.shape, lw.shape, argv[5], g) &&
+         nb_out(env, K, "y", ly, g->N * g->OC * g->OH * g->OW);
+}
+
 // conv2d(y, x, lx, w, lw, params): x (N,C,H,W), w (OC,C/G,KH,KW) -> y (N,OC,OH,OW)
 static napi_value conv2d(napi_env env, napi_callback_info info) {
   ARGS("conv2d", 6);
   float *y, *x, *w;
-  int64_t ly;
-  nb_layout lx, lw;
   nb_conv g;
-  CHECK(nb_f32(env, K, argv[0], "y", &y, &ly));
-  CHECK(tensor4(env, K, argv[1], argv[2], "x", &x, &lx));
-  CHECK(tensor4(env, K, argv[3], argv[4], "w", &w, &lw));
-  CHECK(conv_geom(env, K, lx.shape, lw.shape, argv[5], &g));
-  CHECK(nb_out(env, K, "y", ly, g.N * g.OC * g.OH * g.OW));
+  CHECK(conv_fwd_args(env, K, argv, &y, &x, &w, &g));
   if (g.N * g.OC > 0 && !nb_conv2d_f32(y, x, w, &g, NULL)) { conv_fail(env, K); return NULL; }
   return undef(env);
 }
@@ -106,20 +109,13 @@ static napi_value conv2d(napi_env env, napi_callback_info info) {
 // residual a contiguous Float32Array of y's size or null, relu a boolean.
 static napi_value conv2d_fused(napi_env env, napi_callback_info info) {
   ARGS("conv2dFused", 10);
-  float *y, *x, *w;
-  int64_t ly;
-  nb_layout lx, lw;
+  float *y, *x, *w, *scale, *shift, *res;
   nb_conv g;
   nb_conv_epi e = { NULL, NULL, NULL, 0 };
-  float *scale, *shift, *res;
-  CHECK(nb_f32(env, K, argv[0], "y", &y, &ly));
-  CHECK(tensor4(env, K, argv[1], argv[2], "x", &x, &lx));
-  CHECK(tensor4(env, K, argv[3], argv[4], "w", &w, &lw));
-  CHECK(conv_geom(env, K, lx.shape, lw.shape, argv[5], &g));
-  CHECK(nb_out(env, K, "y", ly, g.N * g.OC * g.OH * g.OW));
+  CHECK(conv_fwd_args(env, K, argv, &y, &x, &w, &g));
   CHECK(opt_f32(env, K, argv[6], "scale", g.OC, &scale));
   CHECK(opt_f32(env, K, argv[7], "shift", g.OC, &shift));
-  CHECK(opt_f32(env, K, argv[8], "residual", ly, &res));
+  CHECK(opt_f32(env, K, argv[8], "residual", g.N * g.OC * g.OH * g.OW, &res));
   CHECK(nb_bool(env, K, argv[9], "relu", &e.relu));
   e.scale = scale; e.shift = shift; e.res = res;
   if (res && res == y) { nb_throw(env, K, "residual must not be the output buffer"); return NULL; }
