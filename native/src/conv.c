@@ -222,15 +222,16 @@ static void epilogue_planes(void *p, int64_t lo, int64_t hi) {
  * k = (c, kh, kw) is xpad[c][oh*sh + kh*dh][ow*sw + kw*dw] = xq[boff[k] + l'], with
  * boff[k] = ((a*sw + b)*C + c)*Hq*Wq + (kh*dh / sh)*Wq + kw*dw / sw, a = kh*dh % sh, b = kw*dw % sw.
  * So y_g (OCg, Lp) = w_g (OCg, Kc) @ B (Kc, Lp) where row k of B is a contiguous run of xq: the
- * row-gather microkernel reads it in place, and the weights are packed once per call. */
+ * row-gather microkernel reads it, and the weights, in place. (Packing the weights cost a full
+ * extra pass over them per call: at batch 1 that is as much time as the arithmetic in layer4.) */
 typedef struct {
   const nb_conv *g;
   const nb_gemm_impl *im;
   const nb_conv_epi *e;
-  float *y, *xq, *ap;
+  float *y, *xq;
   const float *x, *w;
   int64_t *boff;
-  int64_t Hq, Wq, Lp, xstride, npan, per, tpi, rp, rper, rgroups, apg;  /* apg: packed floats per group */
+  int64_t Hq, Wq, Lp, xstride, npan, per, tpi, rp, rper, rgroups;
 } direct_job;
 
 // Phase planes of channels (n, c) in [lo, hi); each image's slack is zeroed with its last channel.
@@ -267,17 +268,6 @@ static void direct_phases(void *p, int64_t lo, int64_t hi) {
   }
 }
 
-// Weight row panels [lo, hi) over all groups, packed k-major for the microkernel.
-static void direct_pack(void *p, int64_t lo, int64_t hi) {
-  const direct_job *j = (const direct_job *)p;
-  const nb_conv *g = j->g;
-  const int64_t OCg = g->OC / g->G, Kc = g->C / g->G * g->KH * g->KW, mr = j->im->mr;
-  for (int64_t q = lo; q < hi; q++) {
-    int64_t grp = q / j->rp, r = q % j->rp, m = OCg - r * mr < mr ? OCg - r * mr : mr;
-    nb_pack_a(j->ap + grp * j->apg + r * Kc * mr, j->w + (grp * OCg + r * mr) * Kc, Kc, 1, m, Kc, (int)mr);
-  }
-}
-
 // Task t: image n, column panels [q*per, (q+1)*per) of the grid, row panels [s*rper, (s+1)*rper).
 static void direct_tasks(void *p, int64_t lo, int64_t hi) {
   const direct_job *j = (const direct_job *)p;
@@ -294,10 +284,10 @@ static void direct_tasks(void *p, int64_t lo, int64_t hi) {
       const float *xb = j->xq + n * j->xstride + grp * Cg * j->Hq * j->Wq;
       float *yg = j->y + (n * g->OC + grp * OCg) * L;
       for (int64_t r = r0; r < r1; r++) {
-        const float *apan = j->ap + grp * j->apg + r * Kc * mr;
+        const float *arow = j->w + (grp * OCg + r * mr) * Kc;
         int64_t m = OCg - r * mr < mr ? OCg - r * mr : mr;
         for (int64_t pn = p0; pn < p1; pn++) {
-          im->ukernel_rows(Kc, apan, xb + pn * nr, j->boff, tile, nr);
+          im->ukernel_rows(Kc, arow, Kc, (int)m, xb + pn * nr, j->boff, tile, nr);
           // store the valid columns: l' = pn*nr + jj -> (oh, ow), kept when ow < OW and oh < OH
           int64_t l = pn * nr, oh = l / j->Wq, ow = l - oh * j->Wq;
           for (int64_t jj = 0; jj < nr && oh < g->OH;) {
@@ -341,7 +331,6 @@ static int conv2d_direct(float *y, const float *x, const float *w, const nb_conv
   j.npan = (j.Lp + nr - 1) / nr;
   // the last panel reads up to nr - 1 + (KW-1)*dw/sw floats past the last phase plane: zero slack
   j.xstride = (g->sh * g->sw * g->C * j.Hq * j.Wq + (g->KW - 1) * g->dw / g->sw + nr + 15) / 16 * 16;
-  j.apg = j.rp * Kc * mr;
   // about four tasks per thread: column panel groups first, then row panel groups (batch 1, 7x7 maps)
   int nt = nb_num_threads();
   int64_t want = (int64_t)nt * 4;
@@ -354,9 +343,8 @@ static int conv2d_direct(float *y, const float *x, const float *w, const nb_conv
   j.rper = (j.rp + j.rgroups - 1) / j.rgroups;
   j.rgroups = (j.rp + j.rper - 1) / j.rper;
   j.xq = (float *)aligned_alloc(64, (size_t)(g->N * j.xstride) * sizeof(float));
-  j.ap = (float *)aligned_alloc(64, ((size_t)(g->G * j.apg + 16) * sizeof(float) + 63) / 64 * 64);
   j.boff = (int64_t *)malloc((size_t)Kc * sizeof(int64_t));
-  if (!j.xq || !j.ap || !j.boff) { free(j.xq); free(j.ap); free(j.boff); return 0; }
+  if (!j.xq || !j.boff) { free(j.xq); free(j.boff); return 0; }
   const int64_t Q = j.Hq * j.Wq;
   for (int64_t c = 0, k = 0; c < Cg; c++)
     for (int64_t kh = 0; kh < g->KH; kh++)
@@ -365,9 +353,8 @@ static int conv2d_direct(float *y, const float *x, const float *w, const nb_conv
         j.boff[k++] = (((th % g->sh) * g->sw + tw % g->sw) * g->C + c) * Q + (th / g->sh) * j.Wq + tw / g->sw;
       }
   nb_parallel_for(g->N * g->C, (double)(Hp * Wp), direct_phases, &j);
-  nb_parallel_for(g->G * j.rp, (double)(Kc * mr), direct_pack, &j);
   nb_parallel_for(g->N * j.tpi * j.rgroups, (double)(j.per * nr) * (double)(j.rper * mr * Kc) * g->G, direct_tasks, &j);
-  free(j.xq); free(j.ap); free(j.boff);
+  free(j.xq); free(j.boff);
   return 1;
 }
 

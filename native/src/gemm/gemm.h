@@ -16,10 +16,12 @@ typedef void (*nb_ukernel_fn)(int64_t kc, const float *ap, const float *bp, int6
 typedef void (*nb_gemv_fn)(float *y, const float *x, int64_t incx, const float *b, int64_t rsb, int64_t csb,
                            int64_t K, int64_t j0, int64_t j1);
 
-/* Row-gather microkernel: C (MR,NR) row stride ldc = Ap (MR x kc, packed k-major) @ B, where row k of
- * B is the NR contiguous floats at b + boff[k] (a convolution reads its input taps in place this
- * way, with no im2col). Overwrites C. NULL where an ISA has none. */
-typedef void (*nb_ukernel_rows_fn)(int64_t kc, const float *ap, const float *b, const int64_t *boff, float *c, int64_t ldc);
+/* Row-gather microkernel: C (MR,NR) row stride ldc = A (MR x kc, unpacked: row i at a + min(i, m-1)*lda,
+ * so rows past m repeat row m-1 and are never read out of bounds) @ B, where row k of B is the NR
+ * contiguous floats at b + boff[k]. A convolution reads its weights and its input taps in place this
+ * way: no im2col, no weight packing. Overwrites C. NULL where an ISA has none. */
+typedef void (*nb_ukernel_rows_fn)(int64_t kc, const float *a, int64_t lda, int m, const float *b, const int64_t *boff,
+                                   float *c, int64_t ldc);
 
 typedef struct {
   int mr, nr;

@@ -131,19 +131,20 @@ static void gemv_avx512(float *y, const float *x, int64_t incx, const float *b, 
   if (xc != x && xc != stackx) free(xc);
 }
 
-// C (14,32) row stride ldc = Ap (14 x kc, k-major) @ B, row k of B at b + boff[k] (see gemm.h)
-static void ukernel_rows_14x32(int64_t kc, const float *ap, const float *b, const int64_t *boff, float *c, int64_t ldc) {
+// C (14,32) row stride ldc = A (14 x kc, rows lda apart) @ B, row k of B at b + boff[k] (see gemm.h)
+static void ukernel_rows_14x32(int64_t kc, const float *a, int64_t lda, int m, const float *b, const int64_t *boff, float *c, int64_t ldc) {
+  const float *ar[14];
+  for (int i = 0; i < 14; i++) ar[i] = a + (i < m ? i : m - 1) * lda;
 #define DECL(i) __m512 c##i##a = _mm512_setzero_ps(), c##i##b = c##i##a;
   DECL(0) DECL(1) DECL(2) DECL(3) DECL(4) DECL(5) DECL(6) DECL(7) DECL(8) DECL(9) DECL(10) DECL(11) DECL(12) DECL(13)
 #undef DECL
   for (int64_t k = 0; k < kc; k++) {
     const float *bp = b + boff[k];
     __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16);
-    __m512 a;
-#define ROW(i) a = _mm512_set1_ps(ap[i]); c##i##a = _mm512_fmadd_ps(a, b0, c##i##a); c##i##b = _mm512_fmadd_ps(a, b1, c##i##b);
+    __m512 av;
+#define ROW(i) av = _mm512_set1_ps(ar[i][k]); c##i##a = _mm512_fmadd_ps(av, b0, c##i##a); c##i##b = _mm512_fmadd_ps(av, b1, c##i##b);
     ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5) ROW(6) ROW(7) ROW(8) ROW(9) ROW(10) ROW(11) ROW(12) ROW(13)
 #undef ROW
-    ap += 14;
   }
 #define STORE(i) _mm512_storeu_ps(c + i * ldc, c##i##a); _mm512_storeu_ps(c + i * ldc + 16, c##i##b);
   STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5) STORE(6) STORE(7) STORE(8) STORE(9) STORE(10)
@@ -151,20 +152,21 @@ static void ukernel_rows_14x32(int64_t kc, const float *ap, const float *b, cons
 #undef STORE
 }
 
-// C (8,48) row stride ldc = Ap (8 x kc, k-major) @ B, row k of B at b + boff[k]
-static void ukernel_rows_8x48(int64_t kc, const float *ap, const float *b, const int64_t *boff, float *c, int64_t ldc) {
+// C (8,48) row stride ldc = A (8 x kc, rows lda apart) @ B, row k of B at b + boff[k]
+static void ukernel_rows_8x48(int64_t kc, const float *a, int64_t lda, int m, const float *b, const int64_t *boff, float *c, int64_t ldc) {
+  const float *ar[8];
+  for (int i = 0; i < 8; i++) ar[i] = a + (i < m ? i : m - 1) * lda;
 #define DECL(i) __m512 c##i##a = _mm512_setzero_ps(), c##i##b = c##i##a, c##i##c = c##i##a;
   DECL(0) DECL(1) DECL(2) DECL(3) DECL(4) DECL(5) DECL(6) DECL(7)
 #undef DECL
   for (int64_t k = 0; k < kc; k++) {
     const float *bp = b + boff[k];
     __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16), b2 = _mm512_loadu_ps(bp + 32);
-    __m512 a;
-#define ROW(i) a = _mm512_set1_ps(ap[i]); c##i##a = _mm512_fmadd_ps(a, b0, c##i##a); \
-  c##i##b = _mm512_fmadd_ps(a, b1, c##i##b); c##i##c = _mm512_fmadd_ps(a, b2, c##i##c);
+    __m512 av;
+#define ROW(i) av = _mm512_set1_ps(ar[i][k]); c##i##a = _mm512_fmadd_ps(av, b0, c##i##a); \
+  c##i##b = _mm512_fmadd_ps(av, b1, c##i##b); c##i##c = _mm512_fmadd_ps(av, b2, c##i##c);
     ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5) ROW(6) ROW(7)
 #undef ROW
-    ap += 8;
   }
 #define STORE(i) _mm512_storeu_ps(c + i * ldc, c##i##a); _mm512_storeu_ps(c + i * ldc + 16, c##i##b); \
   _mm512_storeu_ps(c + i * ldc + 32, c##i##c);
