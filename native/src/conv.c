@@ -6,12 +6,15 @@
 // (image, tile) per task, so col never goes to DRAM; the input-gradient pass does one image per
 // task. A 1x1/stride-1/unpadded conv skips im2col (col is x itself). With fewer images than
 // threads the input gradient falls back to whole-image col buffers and a threaded GEMM.
+// With AVX-512 the passes first try conv_direct.c, which needs no im2col; this file is the general
+// path (every ISA, every geometry).
 #include <stdlib.h>
 #include <stdatomic.h>
 #include <string.h>
 #include "../include/nabla.h"
 #include "ew.h"
 #include "gemm/gemm.h"
+#include "conv_direct.h"
 
 #define COL_BYTES ((int64_t)32 << 20)
 
@@ -194,181 +197,14 @@ static int scratch_init(conv_scratch *s, const nb_conv *g, int need_col) {
 
 static void scratch_free(conv_scratch *s) { free(s->col); free(s->aoff); }
 
-// dst[0, n) = act(src * scale[oc] + shift[oc] + res[at + i]) (src may be dst: the post pass).
-static void epilogue(float *dst, const float *src, int64_t n, const nb_conv_epi *e, int64_t oc, int64_t at) {
-  const float sc = e->scale ? e->scale[oc] : 1.f, sh = e->shift ? e->shift[oc] : 0.f;
-  const float *r = e->res ? e->res + at : NULL;
-  for (int64_t i = 0; i < n; i++) {
-    float v = src[i] * sc + sh;
-    if (r) v += r[i];
-    dst[i] = e->relu ? (v > 0.f ? v : (v != v ? v : 0.f)) : v;
-  }
-}
-
-typedef struct { float *y; const nb_conv *g; const nb_conv_epi *e; } epi_job;
-
-// The epilogue over output planes (n, oc) in [lo, hi), in place (paths that store plain products).
-static void epilogue_planes(void *p, int64_t lo, int64_t hi) {
-  const epi_job *j = (const epi_job *)p;
-  const int64_t L = j->g->OH * j->g->OW;
-  for (int64_t q = lo; q < hi; q++) epilogue(j->y + q * L, j->y + q * L, L, j->e, q % j->g->OC, q * L);
-}
-
-/* ---- convolutions read their input taps in place: no im2col ----
- * The zero-padded input (Hp = H + 2ph, Wp = W + 2pw) is split into sh*sw phase planes,
- * xq[a][b][c][i][j] = xpad[c][i*sh + a][j*sw + b], each (Hq, Wq) = (ceil(Hp/sh), ceil(Wp/sw)); for
- * stride 1 that is just the padded input. Output (oh, ow) is computed at l' = oh*Wq + ow of a
- * (OH, Wq) grid (Lp = OH*Wq positions; columns ow >= OW are computed but never stored), and its tap
- * k = (c, kh, kw) is xpad[c][oh*sh + kh*dh][ow*sw + kw*dw] = xq[boff[k] + l'], with
- * boff[k] = ((a*sw + b)*C + c)*Hq*Wq + (kh*dh / sh)*Wq + kw*dw / sw, a = kh*dh % sh, b = kw*dw % sw.
- * So y_g (OCg, Lp) = w_g (OCg, Kc) @ B (Kc, Lp) where row k of B is a contiguous run of xq: the
- * row-gather microkernel reads it, and the weights, in place. (Packing the weights cost a full
- * extra pass over them per call: at batch 1 that is as much time as the arithmetic in layer4.) */
-typedef struct {
-  const nb_conv *g;
-  const nb_gemm_impl *im;
-  const nb_conv_epi *e;
-  float *y, *xq;
-  const float *x, *w;
-  int64_t *boff;
-  int64_t Hq, Wq, Lp, xstride, npan, per, tpi, rp, rper, rgroups;
-} direct_job;
-
-// Phase planes of channels (n, c) in [lo, hi); each image's slack is zeroed with its last channel.
-static void direct_phases(void *p, int64_t lo, int64_t hi) {
-  const direct_job *j = (const direct_job *)p;
-  const nb_conv *g = j->g;
-  const int64_t Q = j->Hq * j->Wq;
-  for (int64_t q = lo; q < hi; q++) {
-    int64_t n = q / g->C, c = q % g->C;
-    const float *src = j->x + q * g->H * g->W;
-    for (int64_t a = 0; a < g->sh; a++)
-      for (int64_t b = 0; b < g->sw; b++) {
-        float *d = j->xq + n * j->xstride + ((a * g->sw + b) * g->C + c) * Q;
-        // columns j with 0 <= j*sw + b - pw < W: [j0, j1)
-        int64_t j0 = g->pw - b > 0 ? (g->pw - b + g->sw - 1) / g->sw : 0;
-        int64_t j1 = g->W + g->pw - b > 0 ? (g->W + g->pw - b + g->sw - 1) / g->sw : 0;
-        if (j1 > j->Wq) j1 = j->Wq;
-        if (j0 > j1) j0 = j1;
-        for (int64_t i = 0; i < j->Hq; i++) {
-          float *row = d + i * j->Wq;
-          int64_t r = i * g->sh + a - g->ph;
-          if (r < 0 || r >= g->H) { memset(row, 0, (size_t)j->Wq * sizeof(float)); continue; }
-          const float *sr = src + r * g->W + b - g->pw;
-          for (int64_t jj = 0; jj < j0; jj++) row[jj] = 0.f;
-          if (g->sw == 1) memcpy(row + j0, sr + j0, (size_t)(j1 - j0) * sizeof(float));
-          else for (int64_t jj = j0; jj < j1; jj++) row[jj] = sr[jj * g->sw];
-          for (int64_t jj = j1; jj < j->Wq; jj++) row[jj] = 0.f;
-        }
-      }
-    if (c == g->C - 1) {
-      int64_t used = g->sh * g->sw * g->C * Q;
-      memset(j->xq + n * j->xstride + used, 0, (size_t)(j->xstride - used) * sizeof(float));
-    }
-  }
-}
-
-// Task t: image n, column panels [q*per, (q+1)*per) of the grid, row panels [s*rper, (s+1)*rper).
-static void direct_tasks(void *p, int64_t lo, int64_t hi) {
-  const direct_job *j = (const direct_job *)p;
-  const nb_conv *g = j->g;
-  const nb_gemm_impl *im = j->im;
-  const int64_t OCg = g->OC / g->G, Cg = g->C / g->G, Kc = Cg * g->KH * g->KW, L = g->OH * g->OW;
-  const int64_t mr = im->mr, nr = im->nr;
-  float tile[14 * 48] __attribute__((aligned(64)));
-  for (int64_t t = lo; t < hi; t++) {
-    int64_t s = t % j->rgroups, u = t / j->rgroups, n = u / j->tpi;
-    int64_t p0 = (u % j->tpi) * j->per, p1 = p0 + j->per < j->npan ? p0 + j->per : j->npan;
-    int64_t r0 = s * j->rper, r1 = r0 + j->rper < j->rp ? r0 + j->rper : j->rp;
-    for (int64_t grp = 0; grp < g->G; grp++) {
-      const float *xb = j->xq + n * j->xstride + grp * Cg * j->Hq * j->Wq;
-      float *yg = j->y + (n * g->OC + grp * OCg) * L;
-      for (int64_t r = r0; r < r1; r++) {
-        const float *arow = j->w + (grp * OCg + r * mr) * Kc;
-        int64_t m = OCg - r * mr < mr ? OCg - r * mr : mr;
-        for (int64_t pn = p0; pn < p1; pn++) {
-          im->ukernel_rows(Kc, arow, Kc, (int)m, xb + pn * nr, j->boff, tile, nr);
-          // store the valid columns: l' = pn*nr + jj -> (oh, ow), kept when ow < OW and oh < OH
-          int64_t l = pn * nr, oh = l / j->Wq, ow = l - oh * j->Wq;
-          for (int64_t jj = 0; jj < nr && oh < g->OH;) {
-            int64_t room = nr - jj, run = g->OW - ow;
-            if (run > room) run = room;
-            for (int64_t i = 0; run > 0 && i < m; i++) {
-              float *dst = yg + (r * mr + i) * L + oh * g->OW + ow;
-              if (j->e) epilogue(dst, tile + i * nr + jj, run, j->e, grp * OCg + r * mr + i, dst - j->y);
-              else memcpy(dst, tile + i * nr + jj, (size_t)run * sizeof(float));
-            }
-            int64_t step = j->Wq - ow < room ? j->Wq - ow : room;   /* to the next grid row */
-            jj += step; ow += step;
-            if (ow >= j->Wq) { ow = 0; oh++; }
-          }
-        }
-      }
-    }
-  }
-}
-
-// Returns 1 when done, 0 when this path does not apply or memory ran out (the caller uses im2col).
-static int conv2d_direct(float *y, const float *x, const float *w, const nb_conv *g, const nb_conv_epi *e) {
-#if defined(__x86_64__) || defined(_M_X64)
-  const nb_gemm_impl *a = &nb_gemm_avx512, *b = &nb_gemm_avx512_8x48;
-  if (nb_active_isa() < NB_ISA_AVX512 || !a->ukernel_rows || !b->ukernel_rows) return 0;
-#else
-  (void)y; (void)x; (void)w; (void)g; (void)e;
-  return 0;
-#endif
-  const int64_t OCg = g->OC / g->G, Cg = g->C / g->G, Kc = Cg * g->KH * g->KW;
-  direct_job j = { .g = g, .e = e, .y = y, .x = x, .w = w };
-  const int64_t Hp = g->H + 2 * g->ph, Wp = g->W + 2 * g->pw;
-  j.Hq = (Hp + g->sh - 1) / g->sh; j.Wq = (Wp + g->sw - 1) / g->sw; j.Lp = g->OH * j.Wq;
-  if (g->OH + (g->KH - 1) * g->dh / g->sh > j.Hq || g->OW + (g->KW - 1) * g->dw / g->sw > j.Wq) return 0;
-  // the microkernel wasting less of its tiles on (OCg, Lp)
-  double ua = (double)OCg / (double)((OCg + 13) / 14 * 14) * (double)j.Lp / (double)((j.Lp + 31) / 32 * 32);
-  double ub = (double)OCg / (double)((OCg + 7) / 8 * 8) * (double)j.Lp / (double)((j.Lp + 47) / 48 * 48);
-  j.im = ub > ua + 0.02 ? b : a;
-  const int64_t mr = j.im->mr, nr = j.im->nr;
-  j.rp = (OCg + mr - 1) / mr;
-  j.npan = (j.Lp + nr - 1) / nr;
-  // the last panel reads up to nr - 1 + (KW-1)*dw/sw floats past the last phase plane: zero slack
-  j.xstride = (g->sh * g->sw * g->C * j.Hq * j.Wq + (g->KW - 1) * g->dw / g->sw + nr + 15) / 16 * 16;
-  // about four tasks per thread: column panel groups first, then row panel groups (batch 1, 7x7 maps)
-  int nt = nb_num_threads();
-  int64_t want = (int64_t)nt * 4;
-  j.per = (g->N * j.npan + want - 1) / want;
-  if (j.per > j.npan) j.per = j.npan;
-  if (j.per < 1) j.per = 1;
-  j.tpi = (j.npan + j.per - 1) / j.per;
-  j.rgroups = g->N * j.tpi >= want ? 1 : (want + g->N * j.tpi - 1) / (g->N * j.tpi);
-  if (j.rgroups > j.rp) j.rgroups = j.rp;
-  j.rper = (j.rp + j.rgroups - 1) / j.rgroups;
-  j.rgroups = (j.rp + j.rper - 1) / j.rper;
-  j.xq = (float *)aligned_alloc(64, (size_t)(g->N * j.xstride) * sizeof(float));
-  j.boff = (int64_t *)malloc((size_t)Kc * sizeof(int64_t));
-  if (!j.xq || !j.boff) { free(j.xq); free(j.boff); return 0; }
-  const int64_t Q = j.Hq * j.Wq;
-  for (int64_t c = 0, k = 0; c < Cg; c++)
-    for (int64_t kh = 0; kh < g->KH; kh++)
-      for (int64_t kw = 0; kw < g->KW; kw++) {
-        int64_t th = kh * g->dh, tw = kw * g->dw;
-        j.boff[k++] = (((th % g->sh) * g->sw + tw % g->sw) * g->C + c) * Q + (th / g->sh) * j.Wq + tw / g->sw;
-      }
-  nb_parallel_for(g->N * g->C, (double)(Hp * Wp), direct_phases, &j);
-  nb_parallel_for(g->N * j.tpi * j.rgroups, (double)(j.per * nr) * (double)(j.rper * mr * Kc) * g->G, direct_tasks, &j);
-  free(j.xq); free(j.boff);
-  return 1;
-}
-
 // x (N,C,H,W), w (OC,Cg,KH,KW) -> y (N,OC,OH,OW): per (n, tile, g), y (OCg, lc) = w_g (OCg, Kc) @ col (Kc, lc)
 static int conv2d_im2col(float *y, const float *x, const float *w, const nb_conv *g);
 
 int nb_conv2d_f32(float *y, const float *x, const float *w, const nb_conv *g, const nb_conv_epi *e) {
   if (e && !e->scale && !e->shift && !e->res && !e->relu) e = NULL;
-  if (conv2d_direct(y, x, w, g, e)) return 1;
+  if (nb_conv_direct_fwd(y, x, w, g, e)) return 1;
   if (!conv2d_im2col(y, x, w, g)) return 0;
-  if (e) {
-    epi_job j = { y, g, e };
-    nb_parallel_for(g->N * g->OC, (double)(g->OH * g->OW), epilogue_planes, &j);
-  }
+  if (e) nb_conv_epilogue(y, g, e);
   return 1;
 }
 
@@ -405,6 +241,7 @@ static int conv2d_im2col(float *y, const float *x, const float *w, const nb_conv
 
 // dy (N,OC,OH,OW), w -> dx: per (n,g), dcol (Kc, L) = w_g^T (Kc, OCg) @ dy_g (OCg, L), then col2im.
 int nb_conv2d_bwd_input_f32(float *dx, const float *dy, const float *w, const nb_conv *g) {
+  if (nb_conv_direct_bwd_input(dx, dy, w, g)) return 1;
   if (g->N >= nb_num_threads()) {
     tile_job j = { .g = g, .y = dx, .w = w, .dy = dy, .lc = tile_cols(g) };
     nb_parallel_for(g->N, 1e9, bwd_input_images, &j);
@@ -430,6 +267,7 @@ int nb_conv2d_bwd_input_f32(float *dx, const float *dy, const float *w, const nb
 
 // dy (N,OC,OH,OW), x -> dw (OC,Cg,KH,KW): dw_g (OCg, Kc) = sum_n sum_tiles dy_g (OCg, lc) @ col^T (lc, Kc)
 int nb_conv2d_bwd_weight_f32(float *dw, const float *dy, const float *x, const nb_conv *g) {
+  if (nb_conv_direct_bwd_weight(dw, dy, x, g)) return 1;
   const int64_t Kc = g->C / g->G * g->KH * g->KW, nw = g->OC * Kc;
   int parts = nb_num_threads() < g->N ? nb_num_threads() : (int)g->N;
   if (parts < 1) parts = 1;

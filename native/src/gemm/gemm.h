@@ -23,6 +23,10 @@ typedef void (*nb_gemv_fn)(float *y, const float *x, int64_t incx, const float *
 typedef void (*nb_ukernel_rows_fn)(int64_t kc, const float *a, int64_t lda, int m, const float *b, const int64_t *boff,
                                    float *c, int64_t ldc);
 
+/* Pointer-row microkernel: C (MR,NR) row stride ldc = A (MR x kc, row i at arows[i]) @ B (kc x NR,
+ * row k at b + k*ldb). The weight gradient of a convolution reads its input taps as the rows of A. */
+typedef void (*nb_ukernel_ptrs_fn)(int64_t kc, const float *const *arows, const float *b, int64_t ldb, float *c, int64_t ldc);
+
 typedef struct {
   int mr, nr;
   int mc, kc, nc;
@@ -30,6 +34,7 @@ typedef struct {
   nb_gemv_fn gemv;
   const char *name;
   nb_ukernel_rows_fn ukernel_rows;
+  nb_ukernel_ptrs_fn ukernel_ptrs;
 } nb_gemm_impl;
 
 extern const nb_gemm_impl nb_gemm_scalar, nb_gemm_avx2, nb_gemm_avx512, nb_gemm_avx512_8x48;

@@ -57,4 +57,4 @@ static void gemv_avx2(float *y, const float *x, int64_t incx, const float *b, in
   }
 }
 
-const nb_gemm_impl nb_gemm_avx2 = { MR, NR, MR * 48, 256, 4096, ukernel_6x16, gemv_avx2, "avx2", NULL };
+const nb_gemm_impl nb_gemm_avx2 = { MR, NR, MR * 48, 256, 4096, ukernel_6x16, gemv_avx2, "avx2", NULL, NULL };

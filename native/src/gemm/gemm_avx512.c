@@ -174,5 +174,26 @@ static void ukernel_rows_8x48(int64_t kc, const float *a, int64_t lda, int m, co
 #undef STORE
 }
 
-const nb_gemm_impl nb_gemm_avx512 = { MR, NR, MR * 16, 512, 4096, ukernel_14x32, gemv_avx512, "avx512", ukernel_rows_14x32 };
-const nb_gemm_impl nb_gemm_avx512_8x48 = { 8, 48, 8 * 24, 256, 4608, ukernel_8x48, gemv_avx512, "avx512-8x48", ukernel_rows_8x48 };
+// C (14,32) row stride ldc = A (14 x kc, row i at arows[i]) @ B (kc x 32, row k at b + k*ldb)
+static void ukernel_ptrs_14x32(int64_t kc, const float *const *arows, const float *b, int64_t ldb, float *c, int64_t ldc) {
+  const float *ar[14];
+  for (int i = 0; i < 14; i++) ar[i] = arows[i];
+#define DECL(i) __m512 c##i##a = _mm512_setzero_ps(), c##i##b = c##i##a;
+  DECL(0) DECL(1) DECL(2) DECL(3) DECL(4) DECL(5) DECL(6) DECL(7) DECL(8) DECL(9) DECL(10) DECL(11) DECL(12) DECL(13)
+#undef DECL
+  for (int64_t k = 0; k < kc; k++) {
+    const float *bp = b + k * ldb;
+    __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16);
+    __m512 av;
+#define ROW(i) av = _mm512_set1_ps(ar[i][k]); c##i##a = _mm512_fmadd_ps(av, b0, c##i##a); c##i##b = _mm512_fmadd_ps(av, b1, c##i##b);
+    ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5) ROW(6) ROW(7) ROW(8) ROW(9) ROW(10) ROW(11) ROW(12) ROW(13)
+#undef ROW
+  }
+#define STORE(i) _mm512_storeu_ps(c + i * ldc, c##i##a); _mm512_storeu_ps(c + i * ldc + 16, c##i##b);
+  STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5) STORE(6) STORE(7) STORE(8) STORE(9) STORE(10)
+  STORE(11) STORE(12) STORE(13)
+#undef STORE
+}
+
+const nb_gemm_impl nb_gemm_avx512 = { MR, NR, MR * 16, 512, 4096, ukernel_14x32, gemv_avx512, "avx512", ukernel_rows_14x32, ukernel_ptrs_14x32 };
+const nb_gemm_impl nb_gemm_avx512_8x48 = { 8, 48, 8 * 24, 256, 4608, ukernel_8x48, gemv_avx512, "avx512-8x48", ukernel_rows_8x48, NULL };

@@ -1,0 +1,316 @@
+// Convolutions that read their input taps in place, with no im2col: forward (with an epilogue),
+// input gradient (stride 1, as a forward pass) and weight gradient. AVX-512 only; each entry point
+// returns 0 when it does not apply or memory ran out, and conv.c's im2col path runs instead.
+// Glossary as in conv.c: N batch, C in channels, H,W in size, OC out channels, KH,KW kernel, OH,OW
+// out size, G groups, Cg = C/G, OCg = OC/G, L = OH*OW, Kc = Cg*KH*KW; MR,NR the microkernel tile.
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include "../include/nabla.h"
+#include "ew.h"
+#include "gemm/gemm.h"
+#include "conv_direct.h"
+
+// dst[0, n) = act(src * scale[oc] + shift[oc] + res[at + i]) (src may be dst: the post pass).
+static void epilogue(float *dst, const float *src, int64_t n, const nb_conv_epi *e, int64_t oc, int64_t at) {
+  const float sc = e->scale ? e->scale[oc] : 1.f, sh = e->shift ? e->shift[oc] : 0.f;
+  const float *r = e->res ? e->res + at : NULL;
+  for (int64_t i = 0; i < n; i++) {
+    float v = src[i] * sc + sh;
+    if (r) v += r[i];
+    dst[i] = e->relu ? (v > 0.f ? v : (v != v ? v : 0.f)) : v;
+  }
+}
+
+typedef struct { float *y; const nb_conv *g; const nb_conv_epi *e; } epi_job;
+
+// The epilogue over output planes (n, oc) in [lo, hi), in place (paths that store plain products).
+static void epilogue_planes(void *p, int64_t lo, int64_t hi) {
+  const epi_job *j = (const epi_job *)p;
+  const int64_t L = j->g->OH * j->g->OW;
+  for (int64_t q = lo; q < hi; q++) epilogue(j->y + q * L, j->y + q * L, L, j->e, q % j->g->OC, q * L);
+}
+
+void nb_conv_epilogue(float *y, const nb_conv *g, const nb_conv_epi *e) {
+  epi_job j = { y, g, e };
+  nb_parallel_for(g->N * g->OC, (double)(g->OH * g->OW), epilogue_planes, &j);
+}
+
+/* ---- convolutions read their input taps in place: no im2col ----
+ * The zero-padded input (Hp = H + 2ph, Wp = W + 2pw) is split into sh*sw phase planes,
+ * xq[a][b][c][i][j] = xpad[c][i*sh + a][j*sw + b], each (Hq, Wq) = (ceil(Hp/sh), ceil(Wp/sw)); for
+ * stride 1 that is just the padded input. Output (oh, ow) is computed at l' = oh*Wq + ow of a
+ * (OH, Wq) grid (Lp = OH*Wq positions; columns ow >= OW are computed but never stored), and its tap
+ * k = (c, kh, kw) is xpad[c][oh*sh + kh*dh][ow*sw + kw*dw] = xq[boff[k] + l'], with
+ * boff[k] = ((a*sw + b)*C + c)*Hq*Wq + (kh*dh / sh)*Wq + kw*dw / sw, a = kh*dh % sh, b = kw*dw % sw.
+ * So y_g (OCg, Lp) = w_g (OCg, Kc) @ B (Kc, Lp) where row k of B is a contiguous run of xq: the
+ * row-gather microkernel reads it, and the weights, in place. (Packing the weights cost a full
+ * extra pass over them per call: at batch 1 that is as much time as the arithmetic in layer4.) */
+typedef struct {
+  const nb_conv *g;
+  const nb_gemm_impl *im;
+  const nb_conv_epi *e;
+  float *y, *xq;
+  const float *x, *w;
+  int64_t *boff;
+  int64_t Hq, Wq, Lp, xstride, npan, per, tpi, rp, rper, rgroups;
+  int check_finite;      /* direct_phases notes any Inf/NaN in x in `nonfinite` */
+  atomic_int nonfinite;
+} direct_job;
+
+// Phase planes of channels (n, c) in [lo, hi); each image's slack is zeroed with its last channel.
+static void direct_phases(void *p, int64_t lo, int64_t hi) {
+  direct_job *j = (direct_job *)p;
+  const nb_conv *g = j->g;
+  const int64_t Q = j->Hq * j->Wq;
+  for (int64_t q = lo; q < hi; q++) {
+    int64_t n = q / g->C, c = q % g->C;
+    const float *src = j->x + q * g->H * g->W;
+    if (j->check_finite) {
+      float z = 0.f;   /* NaN exactly when the plane holds an Inf or a NaN */
+      for (int64_t i = 0; i < g->H * g->W; i++) z += src[i] * 0.f;
+      if (z != z) atomic_store(&j->nonfinite, 1);
+    }
+    for (int64_t a = 0; a < g->sh; a++)
+      for (int64_t b = 0; b < g->sw; b++) {
+        float *d = j->xq + n * j->xstride + ((a * g->sw + b) * g->C + c) * Q;
+        // columns j with 0 <= j*sw + b - pw < W: [j0, j1)
+        int64_t j0 = g->pw - b > 0 ? (g->pw - b + g->sw - 1) / g->sw : 0;
+        int64_t j1 = g->W + g->pw - b > 0 ? (g->W + g->pw - b + g->sw - 1) / g->sw : 0;
+        if (j1 > j->Wq) j1 = j->Wq;
+        if (j0 > j1) j0 = j1;
+        for (int64_t i = 0; i < j->Hq; i++) {
+          float *row = d + i * j->Wq;
+          int64_t r = i * g->sh + a - g->ph;
+          if (r < 0 || r >= g->H) { memset(row, 0, (size_t)j->Wq * sizeof(float)); continue; }
+          const float *sr = src + r * g->W + b - g->pw;
+          for (int64_t jj = 0; jj < j0; jj++) row[jj] = 0.f;
+          if (g->sw == 1) memcpy(row + j0, sr + j0, (size_t)(j1 - j0) * sizeof(float));
+          else for (int64_t jj = j0; jj < j1; jj++) row[jj] = sr[jj * g->sw];
+          for (int64_t jj = j1; jj < j->Wq; jj++) row[jj] = 0.f;
+        }
+      }
+    if (c == g->C - 1) {
+      int64_t used = g->sh * g->sw * g->C * Q;
+      memset(j->xq + n * j->xstride + used, 0, (size_t)(j->xstride - used) * sizeof(float));
+    }
+  }
+}
+
+// Task t: image n, column panels [q*per, (q+1)*per) of the grid, row panels [s*rper, (s+1)*rper).
+static void direct_tasks(void *p, int64_t lo, int64_t hi) {
+  const direct_job *j = (const direct_job *)p;
+  const nb_conv *g = j->g;
+  const nb_gemm_impl *im = j->im;
+  const int64_t OCg = g->OC / g->G, Cg = g->C / g->G, Kc = Cg * g->KH * g->KW, L = g->OH * g->OW;
+  const int64_t mr = im->mr, nr = im->nr;
+  float tile[14 * 48] __attribute__((aligned(64)));
+  for (int64_t t = lo; t < hi; t++) {
+    int64_t s = t % j->rgroups, u = t / j->rgroups, n = u / j->tpi;
+    int64_t p0 = (u % j->tpi) * j->per, p1 = p0 + j->per < j->npan ? p0 + j->per : j->npan;
+    int64_t r0 = s * j->rper, r1 = r0 + j->rper < j->rp ? r0 + j->rper : j->rp;
+    for (int64_t grp = 0; grp < g->G; grp++) {
+      const float *xb = j->xq + n * j->xstride + grp * Cg * j->Hq * j->Wq;
+      float *yg = j->y + (n * g->OC + grp * OCg) * L;
+      for (int64_t r = r0; r < r1; r++) {
+        const float *arow = j->w + (grp * OCg + r * mr) * Kc;
+        int64_t m = OCg - r * mr < mr ? OCg - r * mr : mr;
+        for (int64_t pn = p0; pn < p1; pn++) {
+          im->ukernel_rows(Kc, arow, Kc, (int)m, xb + pn * nr, j->boff, tile, nr);
+          // store the valid columns: l' = pn*nr + jj -> (oh, ow), kept when ow < OW and oh < OH
+          int64_t l = pn * nr, oh = l / j->Wq, ow = l - oh * j->Wq;
+          for (int64_t jj = 0; jj < nr && oh < g->OH;) {
+            int64_t room = nr - jj, run = g->OW - ow;
+            if (run > room) run = room;
+            for (int64_t i = 0; run > 0 && i < m; i++) {
+              float *dst = yg + (r * mr + i) * L + oh * g->OW + ow;
+              if (j->e) epilogue(dst, tile + i * nr + jj, run, j->e, grp * OCg + r * mr + i, dst - j->y);
+              else memcpy(dst, tile + i * nr + jj, (size_t)run * sizeof(float));
+            }
+            int64_t step = j->Wq - ow < room ? j->Wq - ow : room;   /* to the next grid row */
+            jj += step; ow += step;
+            if (ow >= j->Wq) { ow = 0; oh++; }
+          }
+        }
+      }
+    }
+  }
+}
+
+// The (Hq, Wq) phase grid of g; 0 when the grid cannot hold the output (never for valid geometry).
+static int direct_grid(direct_job *j, const nb_conv *g) {
+  const int64_t Hp = g->H + 2 * g->ph, Wp = g->W + 2 * g->pw;
+  j->g = g;
+  j->Hq = (Hp + g->sh - 1) / g->sh; j->Wq = (Wp + g->sw - 1) / g->sw; j->Lp = g->OH * j->Wq;
+  return g->OH + (g->KH - 1) * g->dh / g->sh <= j->Hq && g->OW + (g->KW - 1) * g->dw / g->sw <= j->Wq;
+}
+
+// Phase planes of x (with `slack` zero floats after each image, for panels that run past Lp) and the
+// tap offsets boff (Kc). Returns 0 when out of memory (nothing left allocated).
+static int direct_planes(direct_job *j, const float *x, int64_t slack) {
+  const nb_conv *g = j->g;
+  const int64_t Cg = g->C / g->G, Kc = Cg * g->KH * g->KW, Q = j->Hq * j->Wq;
+  j->x = x;
+  j->xstride = (g->sh * g->sw * g->C * Q + (g->KW - 1) * g->dw / g->sw + slack + 15) / 16 * 16;
+  j->xq = (float *)aligned_alloc(64, (size_t)(g->N * j->xstride) * sizeof(float));
+  j->boff = (int64_t *)malloc((size_t)Kc * sizeof(int64_t));
+  if (!j->xq || !j->boff) { free(j->xq); free(j->boff); return 0; }
+  for (int64_t c = 0, k = 0; c < Cg; c++)
+    for (int64_t kh = 0; kh < g->KH; kh++)
+      for (int64_t kw = 0; kw < g->KW; kw++) {
+        int64_t th = kh * g->dh, tw = kw * g->dw;
+        j->boff[k++] = (((th % g->sh) * g->sw + tw % g->sw) * g->C + c) * Q + (th / g->sh) * j->Wq + tw / g->sw;
+      }
+  nb_parallel_for(g->N * g->C, (double)((g->H + 2 * g->ph) * (g->W + 2 * g->pw)), direct_phases, j);
+  return 1;
+}
+
+static int have_avx512(void) {
+#if defined(__x86_64__) || defined(_M_X64)
+  return nb_active_isa() >= NB_ISA_AVX512;
+#else
+  return 0;
+#endif
+}
+
+int nb_conv_direct_fwd(float *y, const float *x, const float *w, const nb_conv *g, const nb_conv_epi *e) {
+  if (!have_avx512()) return 0;
+#if defined(__x86_64__) || defined(_M_X64)
+  const nb_gemm_impl *a = &nb_gemm_avx512, *b = &nb_gemm_avx512_8x48;
+#else
+  const nb_gemm_impl *a = NULL, *b = NULL;
+  return 0;
+#endif
+  const int64_t OCg = g->OC / g->G, Kc = g->C / g->G * g->KH * g->KW;
+  direct_job j = { .e = e, .y = y, .w = w };
+  if (!direct_grid(&j, g)) return 0;
+  // the microkernel wasting less of its tiles on (OCg, Lp)
+  double ua = (double)OCg / (double)((OCg + 13) / 14 * 14) * (double)j.Lp / (double)((j.Lp + 31) / 32 * 32);
+  double ub = (double)OCg / (double)((OCg + 7) / 8 * 8) * (double)j.Lp / (double)((j.Lp + 47) / 48 * 48);
+  j.im = ub > ua + 0.02 ? b : a;
+  const int64_t mr = j.im->mr, nr = j.im->nr;
+  j.rp = (OCg + mr - 1) / mr;
+  j.npan = (j.Lp + nr - 1) / nr;
+  // about four tasks per thread: column panel groups first, then row panel groups (batch 1, 7x7 maps)
+  int nt = nb_num_threads();
+  int64_t want = (int64_t)nt * 4;
+  j.per = (g->N * j.npan + want - 1) / want;
+  if (j.per > j.npan) j.per = j.npan;
+  if (j.per < 1) j.per = 1;
+  j.tpi = (j.npan + j.per - 1) / j.per;
+  j.rgroups = g->N * j.tpi >= want ? 1 : (want + g->N * j.tpi - 1) / (g->N * j.tpi);
+  if (j.rgroups > j.rp) j.rgroups = j.rp;
+  j.rper = (j.rp + j.rgroups - 1) / j.rgroups;
+  j.rgroups = (j.rp + j.rper - 1) / j.rper;
+  // the last panel reads up to nr - 1 floats past Lp
+  if (!direct_planes(&j, x, nr)) return 0;
+  nb_parallel_for(g->N * j.tpi * j.rgroups, (double)(j.per * nr) * (double)(j.rper * mr * Kc) * g->G, direct_tasks, &j);
+  free(j.xq); free(j.boff);
+  return 1;
+}
+
+/* ---- weight gradient on the same phase planes ----
+ * dw_g^T (Kc, OCg) = sum_n sum_l' xq_n[boff[k] + l'] * dyq_n[l'][oc], where dyq_n (Lp, OCp) is dy_g on
+ * the (OH, Wq) grid, transposed, and zero at the columns ow >= OW (whose taps are not real) and at
+ * oc >= OCg. Row k of A is then a contiguous run of xq (the pointer-row microkernel) and a row of B
+ * is a row of dyq. A task owns whole 14-row k panels of dw^T, so no two tasks write one element. */
+#define WG_LC 192   /* grid positions per microkernel call: A rows 14 x 192 and a B panel 192 x 32 in L1/L2 */
+
+typedef struct {
+  direct_job d;
+  const nb_gemm_impl *im;
+  const float *dy;
+  float *dyq, *dwt;   /* dyq (N, G, Lp, OCp); dwt (G, Kcp, OCp) */
+  int64_t OCp, Kcp, kpan;
+} wgrad_job;
+
+// dyq for (n, group) pairs [lo, hi): dy_g transposed onto the grid, zeros elsewhere.
+static void wgrad_dyq(void *p, int64_t lo, int64_t hi) {
+  const wgrad_job *j = (const wgrad_job *)p;
+  const nb_conv *g = j->d.g;
+  const int64_t OCg = g->OC / g->G, L = g->OH * g->OW, Wq = j->d.Wq;
+  for (int64_t q = lo; q < hi; q++) {
+    float *d = j->dyq + q * j->d.Lp * j->OCp;
+    memset(d, 0, (size_t)(j->d.Lp * j->OCp) * sizeof(float));
+    const float *src = j->dy + q * OCg * L;   /* (n, grp) pairs are contiguous OCg-channel blocks */
+    for (int64_t oc = 0; oc < OCg; oc++)
+      for (int64_t oh = 0; oh < g->OH; oh++)
+        for (int64_t ow = 0; ow < g->OW; ow++) d[(oh * Wq + ow) * j->OCp + oc] = src[(oc * g->OH + oh) * g->OW + ow];
+  }
+}
+
+// k panels t in [lo, hi) (over all groups): dwt rows [14 t, 14 t + 14) of their group.
+static void wgrad_tasks(void *p, int64_t lo, int64_t hi) {
+  const wgrad_job *j = (const wgrad_job *)p;
+  const nb_conv *g = j->d.g;
+  const int64_t Cg = g->C / g->G, Kc = Cg * g->KH * g->KW, Q = j->d.Hq * j->d.Wq, Lp = j->d.Lp;
+  float tile[14 * 32] __attribute__((aligned(64)));
+  const float *arows[14];
+  for (int64_t t = lo; t < hi; t++) memset(j->dwt + t * 14 * j->OCp, 0, (size_t)(14 * j->OCp) * sizeof(float));
+  for (int64_t n = 0; n < g->N; n++)
+    for (int64_t l0 = 0; l0 < Lp; l0 += WG_LC) {
+      int64_t lc = Lp - l0 < WG_LC ? Lp - l0 : WG_LC;
+      for (int64_t oc0 = 0; oc0 < j->OCp; oc0 += 32)
+        for (int64_t t = lo; t < hi; t++) {
+          int64_t grp = t / j->kpan, k0 = (t % j->kpan) * 14, m = Kc - k0 < 14 ? Kc - k0 : 14;
+          const float *xb = j->d.xq + n * j->d.xstride + grp * Cg * Q + l0;
+          for (int i = 0; i < 14; i++) arows[i] = xb + j->d.boff[k0 + (i < m ? i : m - 1)];
+          j->im->ukernel_ptrs(lc, arows, j->dyq + ((n * g->G + grp) * Lp + l0) * j->OCp + oc0, j->OCp, tile, 32);
+          float *acc = j->dwt + t * 14 * j->OCp + oc0;
+          for (int64_t i = 0; i < m; i++)
+            for (int jj = 0; jj < 32; jj++) acc[i * j->OCp + jj] += tile[i * 32 + jj];
+        }
+    }
+}
+
+int nb_conv_direct_bwd_weight(float *dw, const float *dy, const float *x, const nb_conv *g) {
+  if (!have_avx512()) return 0;
+  wgrad_job j = { .dy = dy };
+#if defined(__x86_64__) || defined(_M_X64)
+  j.im = &nb_gemm_avx512;
+#endif
+  if (!j.im || !j.im->ukernel_ptrs || !direct_grid(&j.d, g)) return 0;
+  const int64_t OCg = g->OC / g->G, Kc = g->C / g->G * g->KH * g->KW;
+  j.OCp = (OCg + 31) / 32 * 32;
+  j.kpan = (Kc + 13) / 14;
+  j.Kcp = j.kpan * 14;
+  j.dyq = (float *)aligned_alloc(64, (size_t)(g->N * g->G * j.d.Lp * j.OCp) * sizeof(float) + 64);
+  j.dwt = (float *)aligned_alloc(64, (size_t)(g->G * j.Kcp * j.OCp) * sizeof(float) + 64);
+  // NOTE: the grid's columns ow >= OW pair real inputs with zero gradients; 0 * Inf would poison a
+  // weight gradient the reference leaves finite, so inputs with an Inf or a NaN take the im2col path.
+  j.d.check_finite = 1;
+  if (!j.dyq || !j.dwt || !direct_planes(&j.d, x, 0)) { free(j.dyq); free(j.dwt); return 0; }
+  if (atomic_load(&j.d.nonfinite)) { free(j.dyq); free(j.dwt); free(j.d.xq); free(j.d.boff); return 0; }
+  nb_parallel_for(g->N * g->G, (double)(j.d.Lp * j.OCp), wgrad_dyq, &j);
+  nb_parallel_for(g->G * j.kpan, (double)(g->N * j.d.Lp) * (double)(14 * j.OCp), wgrad_tasks, &j);
+  for (int64_t grp = 0; grp < g->G; grp++)            /* dwt (G, Kcp, OCp) -> dw (G, OCg, Kc) */
+    for (int64_t oc = 0; oc < OCg; oc++)
+      for (int64_t k = 0; k < Kc; k++) dw[(grp * OCg + oc) * Kc + k] = j.dwt[(grp * j.Kcp + k) * j.OCp + oc];
+  free(j.dyq); free(j.dwt); free(j.d.xq); free(j.d.boff);
+  return 1;
+}
+
+// Stride 1: dx is the convolution of dy, padded by d*(K-1) - p, with the weights flipped in space and
+// transposed in channels, w'[g][c][oc][kh][kw] = w[g][oc][c][KH-1-kh][KW-1-kw]: the in-place forward
+// path does it. Returns 0 when that does not apply (stride > 1, padding beyond the kernel reach).
+int nb_conv_direct_bwd_input(float *dx, const float *dy, const float *w, const nb_conv *g) {
+  if (g->sh != 1 || g->sw != 1) return 0;
+  const int64_t th = g->dh * (g->KH - 1) - g->ph, tw = g->dw * (g->KW - 1) - g->pw;
+  if (th < 0 || tw < 0) return 0;
+  const int64_t Cg = g->C / g->G, OCg = g->OC / g->G, KK = g->KH * g->KW;
+  float *wt = (float *)malloc((size_t)(g->OC * Cg * KK) * sizeof(float) + 64);
+  if (!wt) return 0;
+  for (int64_t grp = 0; grp < g->G; grp++)
+    for (int64_t oc = 0; oc < OCg; oc++)
+      for (int64_t c = 0; c < Cg; c++) {
+        const float *src = w + ((grp * OCg + oc) * Cg + c) * KK;
+        float *dst = wt + ((grp * Cg + c) * OCg + oc) * KK;
+        for (int64_t t = 0; t < KK; t++) dst[t] = src[KK - 1 - t];
+      }
+  nb_conv t = { .N = g->N, .C = g->OC, .H = g->OH, .W = g->OW, .OC = g->C, .KH = g->KH, .KW = g->KW, .OH = g->H, .OW = g->W,
+                .G = g->G, .sh = 1, .sw = 1, .ph = th, .pw = tw, .dh = g->dh, .dw = g->dw };
+  int ok = nb_conv_direct_fwd(dx, dy, wt, &t, NULL);
+  free(wt);
+  return ok;
+}
+

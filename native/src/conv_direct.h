@@ -1,0 +1,15 @@
+// Convolutions without im2col (conv_direct.c), tried first by conv.c. Each returns 1 when done and
+// 0 when it does not apply (ISA, geometry) or memory ran out; the caller then takes the im2col path.
+#ifndef NB_CONV_DIRECT_H
+#define NB_CONV_DIRECT_H
+#include "../include/nabla.h"
+
+/* x (N,C,H,W), w (OC,Cg,KH,KW) -> y (N,OC,OH,OW) with the epilogue e (NULL: none), any stride. */
+int nb_conv_direct_fwd(float *y, const float *x, const float *w, const nb_conv *g, const nb_conv_epi *e);
+/* dy (N,OC,OH,OW), w -> dx (N,C,H,W), stride 1 only. */
+int nb_conv_direct_bwd_input(float *dx, const float *dy, const float *w, const nb_conv *g);
+/* dy (N,OC,OH,OW), x (N,C,H,W) -> dw (OC,Cg,KH,KW), any stride. */
+int nb_conv_direct_bwd_weight(float *dw, const float *dy, const float *x, const nb_conv *g);
+/* The epilogue e applied in place to y (N,OC,OH,OW), for paths that store plain products. */
+void nb_conv_epilogue(float *y, const nb_conv *g, const nb_conv_epi *e);
+#endif
