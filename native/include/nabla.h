@@ -104,6 +104,9 @@ typedef struct {
 } nb_pool;
 /* x (N,C,H,W) -> values (N,C,OH,OW) and the flat ih*W+iw of each window's max (NaN wins; -1 if empty). */
 void nb_maxpool2d_f32(float *y, int32_t *idx, const float *x, const nb_pool *p);
+/* dy, idx (planes, O) -> dx (planes, HW) (overwritten): dx[idx] += dy per plane, -1 skipped.
+ * Returns 0, before writing anything, when an index is outside [-1, HW). */
+int nb_maxpool2d_bwd_f32(float *dx, const float *dy, const int32_t *idx, int64_t planes, int64_t HW, int64_t O);
 /* x -> window means (dilation 1); count_include_pad as PyTorch. */
 void nb_avgpool2d_f32(float *y, const float *x, const nb_pool *p, int count_include_pad);
 /* dy (N,C,OH,OW) -> dx (N,C,H,W) (overwritten). */

@@ -208,6 +208,31 @@ static napi_value max_pool2d(napi_env env, napi_callback_info info) {
   return undef(env);
 }
 
+// maxPool2dBackward(dx, dy, ldy, indices, xShape): dx (N,C,H,W) = dy (N,C,OH,OW) added at the flat
+// window argmax indices (N,C,OH,OW) of each plane; every index is checked before dx is written.
+static napi_value max_pool2d_bwd(napi_env env, napi_callback_info info) {
+  ARGS("maxPool2dBackward", 5);
+  float *dx, *dy;
+  int32_t *idx;
+  int64_t ldx, li, xs[4];
+  nb_layout ldy;
+  CHECK(nb_f32(env, K, argv[0], "dx", &dx, &ldx));
+  CHECK(tensor4(env, K, argv[1], argv[2], "dy", &dy, &ldy));
+  CHECK(nb_i32(env, K, argv[3], "indices", &idx, &li));
+  CHECK(shape4(env, K, argv[4], "xShape", xs));
+  if (ldy.shape[0] != xs[0] || ldy.shape[1] != xs[1]) { nb_throw(env, K, "dy (N, C) must equal xShape's"); return NULL; }
+  __int128 nx = (__int128)xs[0] * xs[1] * xs[2] * xs[3];
+  if (nx > NB_LIMIT || xs[2] * xs[3] > INT32_MAX) { nb_throw(env, K, "problem too large"); return NULL; }
+  int64_t O = ldy.shape[2] * ldy.shape[3], planes = xs[0] * xs[1];
+  CHECK(nb_out(env, K, "indices", li, planes * O));
+  CHECK(nb_out(env, K, "dx", ldx, (int64_t)nx));
+  if (nx > 0 && !nb_maxpool2d_bwd_f32(dx, dy, idx, planes, xs[2] * xs[3], O)) {
+    nb_throw(env, K, "an index is outside [-1, H*W = %lld)", (long long)(xs[2] * xs[3]));
+    return NULL;
+  }
+  return undef(env);
+}
+
 // avgPool2d(y, x, lx, params, countIncludePad)
 static napi_value avg_pool2d(napi_env env, napi_callback_info info) {
   ARGS("avgPool2d", 5);
@@ -446,7 +471,7 @@ void nb_register_nn(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
 #define FN(name, f) { name, NULL, f, NULL, NULL, NULL, napi_enumerable, NULL }
     FN("conv2d", conv2d), FN("conv2dFused", conv2d_fused), FN("conv2dBackwardInput", conv2d_bwd_input), FN("conv2dBackwardWeight", conv2d_bwd_weight),
-    FN("maxPool2d", max_pool2d), FN("avgPool2d", avg_pool2d), FN("avgPool2dBackward", avg_pool2d_bwd),
+    FN("maxPool2d", max_pool2d), FN("maxPool2dBackward", max_pool2d_bwd), FN("avgPool2d", avg_pool2d), FN("avgPool2dBackward", avg_pool2d_bwd),
     FN("layerNorm", layer_norm), FN("layerNormBackward", layer_norm_bwd), FN("indexSelect", index_select),
     FN("indexAdd", index_add), FN("adamStep", adam_step), FN("sgdStep", sgd_step),
     FN("attention", attention), FN("attentionBackward", attention_bwd),

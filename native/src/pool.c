@@ -112,3 +112,25 @@ void nb_avgpool2d_bwd_f32(float *dx, const float *dy, const nb_pool *p, int cip)
   pool_job j = { .p = p, .dx = dx, .dy = dy, .cip = cip };
   nb_parallel_for(p->N * p->C, (double)(p->OH * p->OW * p->kh * p->kw), avg_bwd_planes, &j);
 }
+
+typedef struct { float *dx; const float *dy; const int32_t *idx; int64_t HW, O; } maxbwd_job;
+
+static void max_bwd_planes(void *q, int64_t lo, int64_t hi) {
+  const maxbwd_job *j = (const maxbwd_job *)q;
+  for (int64_t nc = lo; nc < hi; nc++) {
+    float *xp = j->dx + nc * j->HW;
+    const float *g = j->dy + nc * j->O;
+    const int32_t *ix = j->idx + nc * j->O;
+    memset(xp, 0, (size_t)j->HW * sizeof(float));
+    for (int64_t o = 0; o < j->O; o++)
+      if (ix[o] >= 0) xp[ix[o]] += g[o];
+  }
+}
+
+int nb_maxpool2d_bwd_f32(float *dx, const float *dy, const int32_t *idx, int64_t planes, int64_t HW, int64_t O) {
+  for (int64_t i = 0; i < planes * O; i++)
+    if (idx[i] < -1 || idx[i] >= HW) return 0;
+  maxbwd_job j = { dx, dy, idx, HW, O };
+  nb_parallel_for(planes, (double)(HW + 2 * O), max_bwd_planes, &j);
+  return 1;
+}

@@ -78,6 +78,8 @@ export interface Kernels {
   avgPool2d(x: TypedArray, lx: Layout, p: Pool2dParams, countIncludePad: boolean): TypedArray;
   /** dx (N,C,H,W) from dy (N,C,OH,OW). */
   avgPool2dBackward(dy: TypedArray, ldy: Layout, xShape: readonly number[], p: Pool2dParams, countIncludePad: boolean): TypedArray;
+  /** dx (xShape = N,C,H,W) = dy (N,C,OH,OW) added at indices (contiguous N,C,OH,OW, flat in each H*W plane, -1 none). */
+  maxPool2dBackward(dy: TypedArray, ldy: Layout, indices: Int32Array, xShape: readonly number[]): TypedArray;
 }
 
 /** Everything a backend must provide. */

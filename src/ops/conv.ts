@@ -13,6 +13,7 @@ import { convOutSize, poolOutSize } from '../backend/js/conv.js';
 import { allocate } from '../tensor/dtype.js';
 import { fmtShape } from '../tensor/layout.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { isGradEnabled } from '../autograd/grad_mode.js';
 import { be, checkFloat, record, wrap } from './util.js';
 import { pad, scatterAdd, indexSelect } from './indexing.js';
 
@@ -186,8 +187,10 @@ function maxPoolRaw(x: Tensor, p: Pool2dParams): [Tensor, Tensor] {
   const OH = poolOutSize(H, p.kH, p.strideH, p.padH, p.dilationH, p.ceilMode), OW = poolOutSize(W, p.kW, p.strideW, p.padW, p.dilationW, p.ceilMode);
   const indices = wrap(r.indices, [N, C, OH, OW], 'int32');
   const out = wrap(r.values, [N, C, OH, OW], x.dtype);
-  // dx = zeros scatter-added with dy at the argmax of each window (differentiable in dy)
+  // dx = zeros with dy added at the argmax of each window: one kernel, or (when the backward is itself
+  // recorded, for double backward) a scatterAdd, which is differentiable in dy
   record(out, 'MaxPool2DWithIndicesBackward', [x], (g) => {
+    if (!isGradEnabled()) return [wrap(be().maxPool2dBackward(g.data, g.layout, r.indices, x.shape), [N, C, H, W], g.dtype)];
     const base = wrap(allocate(g.dtype, N * C * H * W), [N, C, H * W], g.dtype);
     return [scatterAdd(base, 2, indices.reshape([N, C, OH * OW]), g.reshape([N, C, OH * OW])).reshape([N, C, H, W])];
   });

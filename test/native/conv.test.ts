@@ -66,7 +66,7 @@ const PP = (k: number, s: number, pad: number, d: number, ceil: boolean): Pool2d
 const POOLS: Pool2dParams[] = [PP(1, 1, 0, 1, false), PP(2, 2, 0, 1, false), PP(3, 2, 1, 1, false), PP(3, 2, 1, 1, true),
   PP(3, 1, 1, 2, false), PP(2, 3, 1, 1, true), { ...PP(3, 2, 1, 1, false), kW: 2, padW: 0, strideW: 1 }];
 
-test('maxPool2d, avgPool2d (both countIncludePad) and avgPool2d backward, sizes 1..33, ±1e4/0/NaN', { skip }, () => {
+test('maxPool2d and its backward, avgPool2d (both countIncludePad) and its backward, sizes 1..33, ±1e4/0/NaN', { skip }, () => {
   const r = rng(32);
   for (const p of POOLS) for (const [H, W] of [[1, 1], [3, 3], [17, 5], [33, 17]]) for (const kind of ['contiguous', 'offset', 'transposed'] as const) {
     const X = input([2, 3, H, W], kind, r, (n) => fill(n, r, 4, true));
@@ -77,6 +77,9 @@ test('maxPool2d, avgPool2d (both countIncludePad) and avgPool2d backward, sizes 
     const got = native!.maxPool2d(X.data, X.layout, p)!;
     assertClose(got.values, want.values, 0, 0, `${what} max values`);
     assertClose(got.indices, want.indices, 0, 0, `${what} max indices`);
+    const dym = fill(want.values.length, r, 1), ldym = Layout.contiguous([2, 3, MH, MW]);
+    assertClose(native!.maxPool2dBackward(dym, ldym, want.indices, [2, 3, H, W])!, js.maxPool2dBackward(dym, ldym, want.indices, [2, 3, H, W]),
+      1e-6, 1e-6, `${what} max backward`);
     for (const cip of [false, true]) {
       const a = native!.avgPool2d(X.data, X.layout, p, cip)!;
       const aw = js.avgPool2d(X.data, X.layout, p, cip);

@@ -111,6 +111,11 @@ test('hostile: conv and pooling geometry', { skip }, () => {
   throwsNamed('maxPool2d', () => A.maxPool2d(f(4), new Float32Array(4) as never, f(16), C([1, 1, 4, 4]), P9), /Int32Array/);
   throwsNamed('maxPool2d', () => A.maxPool2d(f(4), new Int32Array(4), f(16), C([1, 1, 4, 4]), [2, 2, 2, 2, 2, 2, 1, 1, 0] as never), /half the kernel/);
   throwsNamed('avgPool2d', () => A.avgPool2d(f(4), f(16), C([1, 1, 4, 4]), P9.slice(0, 8) as never, false), /params must be/);
+  const dx16 = f(16).fill(7);
+  throwsNamed('maxPool2dBackward', () => A.maxPool2dBackward(dx16, f(4), C([1, 1, 2, 2]), Int32Array.from([0, 5, 16, 3]), [1, 1, 4, 4]), /index is outside \[-1, H\*W = 16\)/);
+  if (dx16.some((v) => v !== 7)) throw new Error('maxPool2dBackward wrote dx before rejecting an index');
+  throwsNamed('maxPool2dBackward', () => A.maxPool2dBackward(f(16), f(4), C([1, 1, 2, 2]), new Int32Array(3), [1, 1, 4, 4]), /indices has 3 elements, needs 4/);
+  throwsNamed('maxPool2dBackward', () => A.maxPool2dBackward(f(16), f(8), C([2, 1, 2, 2]), new Int32Array(8), [1, 1, 4, 4]), /dy \(N, C\) must equal/);
   throwsNamed('avgPool2dBackward', () => A.avgPool2dBackward(f(16), f(4), C([1, 1, 2, 2]), [1, 1, 4, 4], P9, 1 as never), /countIncludePad must be a boolean/);
 });
 

@@ -230,3 +230,18 @@ export function avgPool2dBackward(dy: TypedArray, ldy: Layout, xShape: readonly 
   });
   return dx;
 }
+
+export function maxPool2dBackward(dy: TypedArray, ldy: Layout, indices: Int32Array, xShape: readonly number[]): TypedArray {
+  // dy, indices (N, C, OH, OW) -> dx (N, C, H, W)
+  const [N, C, H, W] = xShape, HW = H * W, O = ldy.shape[2] * ldy.shape[3];
+  const dt = dtypeOfArray(dy);
+  const dys = asContiguous(dy, ldy, dt);
+  const dx = allocate(dt, N * C * HW);
+  for (let nc = 0; nc < N * C; nc++) {
+    for (let o = 0; o < O; o++) {
+      const i = indices[nc * O + o];
+      if (i >= 0) dx[nc * HW + i] += dys[nc * O + o];
+    }
+  }
+  return dx;
+}

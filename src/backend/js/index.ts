@@ -2,7 +2,7 @@
 // everywhere (browsers too) and is the oracle the other backends are tested against.
 
 import type { Backend } from '../backend.js';
-import { avgPool2d, avgPool2dBackward, conv2d, conv2dBackwardInput, conv2dBackwardWeight, maxPool2d } from './conv.js';
+import { avgPool2d, avgPool2dBackward, conv2d, conv2dBackwardInput, conv2dBackwardWeight, maxPool2d, maxPool2dBackward } from './conv.js';
 import { binary, unary, where } from './elementwise.js';
 import { assign, gather, indexAdd, indexSelect, scatter } from './indexing.js';
 import { matmul } from './matmul.js';
@@ -15,5 +15,5 @@ export const jsBackend: Backend = {
   unary, binary, where, reduce, argReduce, cumulative, sort, softmax,
   copy: copyContiguous,
   assign, matmul, gather, scatter, indexSelect, indexAdd,
-  conv2d, conv2dBackwardInput, conv2dBackwardWeight, maxPool2d, avgPool2d, avgPool2dBackward,
+  conv2d, conv2dBackwardInput, conv2dBackwardWeight, maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward,
 };

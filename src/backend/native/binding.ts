@@ -64,6 +64,8 @@ export interface NablaAddon {
   /** x (N,C,H,W) contiguous -> window means (dilation ignored, as the JS backend). */
   avgPool2d(y: Float32Array, x: Float32Array, lx: LayoutArg, params: PoolArgs, countIncludePad: boolean): void;
   /** dy (N,C,OH,OW) contiguous -> dx (N,C,H,W). */
+  /** dx (xShape) = dy (N,C,OH,OW) added at indices (N,C,OH,OW, flat per plane; -1 none); indices checked first. */
+  maxPool2dBackward(dx: Float32Array, dy: Float32Array, ldy: LayoutArg, indices: Int32Array, xShape: readonly number[]): void;
   avgPool2dBackward(dx: Float32Array, dy: Float32Array, ldy: LayoutArg, xShape: readonly number[], params: PoolArgs, countIncludePad: boolean): void;
   /** Layer norm over the last dim of contiguous x -> y, and per-row mean and rstd (for backward). */
   layerNorm(y: Float32Array, mean: Float32Array, rstd: Float32Array, x: Float32Array, lx: LayoutArg, w: Float32Array | null, b: Float32Array | null, eps: number): void;

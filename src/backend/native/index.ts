@@ -229,6 +229,15 @@ export class NativeBackend implements PartialBackend {
     return y;
   }
 
+  // dy (N,C,OH,OW), indices -> dx (N,C,H,W)
+  maxPool2dBackward(dy: TypedArray, ldy: Layout, indices: Int32Array, xShape: readonly number[]): TypedArray | undefined {
+    if (!isF32(dy) || ldy.shape.length !== 4 || xShape.length !== 4) return undefined;
+    const dx = alloc(numel(xShape));
+    const [dyc, ldyc] = this.contig(dy as Float32Array, ldy);
+    this.addon.maxPool2dBackward(dx, dyc, ldyc, indices, xShape);
+    return dx;
+  }
+
   avgPool2dBackward(dy: TypedArray, ldy: Layout, xShape: readonly number[], p: Pool2dParams, countIncludePad: boolean): TypedArray | undefined {
     if (!isF32(dy) || ldy.shape.length !== 4 || xShape.length !== 4 || !poolOk(p)) return undefined;
     const dx = alloc(numel(xShape));
