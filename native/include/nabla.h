@@ -33,7 +33,8 @@ enum nb_binary_op {
   NB_EQ = 7, NB_NE = 8, NB_LT = 9, NB_LE = 10, NB_GT = 11, NB_GE = 12,
   NB_LOGICAL_AND = 13, NB_LOGICAL_OR = 14, NB_LOGICAL_XOR = 15,
   NB_FLOOR_DIVIDE = 16, NB_REMAINDER = 17, NB_ATAN2 = 18,
-  NB_BINARY_COUNT = 19
+  NB_THRESHOLD_BACKWARD = 19, /* a where b > 0 (or b NaN), else 0 */
+  NB_BINARY_COUNT = 20
 };
 
 enum nb_reduce_op { NB_SUM = 0, NB_PROD = 1, NB_MAX = 2, NB_MIN = 3, NB_ANY = 4, NB_ALL = 5, NB_REDUCE_COUNT = 6 };
@@ -81,6 +82,13 @@ void nb_compare_f32(int op, uint8_t *y, const float *a, const nb_layout *la, con
 void nb_where_f32(float *y, const uint8_t *c, const nb_layout *lc, const float *a, const nb_layout *la, const float *b, const nb_layout *lb);
 void nb_cast_to_f32(float *y, const void *x, const nb_layout *lx, int src);
 
+
+/* Batch norm in training: x (N,C,S) contiguous, w/b (C) or NULL -> y, and the batch mean and biased
+ * var (C); the backward takes the same mean and var and writes dx, and dw/db when non-NULL. */
+void nb_batchnorm_f32(float *y, float *mean, float *var, const float *x, const float *w, const float *b,
+                      int64_t N, int64_t C, int64_t S, float eps);
+void nb_batchnorm_bwd_f32(float *dx, float *dw, float *db, const float *dy, const float *x, const float *mean, const float *var,
+                          const float *w, int64_t N, int64_t C, int64_t S, float eps);
 
 /* ---- convolution and pooling (conv.c, pool.c); all tensors contiguous NCHW ---- */
 typedef struct {

@@ -168,7 +168,7 @@ static napi_value binary(napi_env env, napi_callback_info info) {
   float *y, *a, *b;
   nb_layout la, lb;
   CHECK(nb_int(env, K, argv[0], "op", 0, NB_BINARY_COUNT - 1, &op));
-  if (op > NB_MINIMUM) { nb_throw(env, K, "binary op %lld is not implemented natively", (long long)op); return NULL; }
+  if (op > NB_MINIMUM && op != NB_THRESHOLD_BACKWARD) { nb_throw(env, K, "binary op %lld is not implemented natively", (long long)op); return NULL; }
   CHECK(nb_f32(env, K, argv[1], "y", &y, &ly));
   CHECK(operands(env, K, argv + 2, ly, &a, &la, &b, &lb));
   if (nb_numel(&la) > 0) nb_binary_f32((int)op, y, a, &la, b, &lb);

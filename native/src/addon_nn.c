@@ -310,6 +310,55 @@ static napi_value layer_norm_bwd(napi_env env, napi_callback_info info) {
   return undef(env);
 }
 
+// x as (N, C, S): contiguous with at least 2 dims and a non-empty channel dim.
+static int ncs(napi_env env, const char *K, const nb_layout *l, int64_t *N, int64_t *C, int64_t *S) {
+  if (l->ndim < 2 || l->shape[1] == 0) return nb_throw(env, K, "x must be (N, C, *) with C > 0, got %d dims", l->ndim);
+  *N = l->shape[0]; *C = l->shape[1]; *S = 1;
+  for (int d = 2; d < l->ndim; d++) *S *= l->shape[d];
+  return 1;
+}
+
+// batchNorm(y, mean, var, x, lx, w, b, eps): training statistics over N and the spatial dims
+static napi_value batch_norm(napi_env env, napi_callback_info info) {
+  ARGS("batchNorm", 8);
+  float *y, *mean, *var, *x, *w, *b, eps = 0;
+  int64_t N = 0, C = 0, S = 0;
+  nb_layout lx;
+  CHECK(tensor_contig(env, K, argv[3], argv[4], "x", &x, &lx));
+  CHECK(ncs(env, K, &lx, &N, &C, &S));
+  CHECK(f32_len(env, K, argv[0], "y", N * C * S, &y));
+  CHECK(f32_len(env, K, argv[1], "mean", C, &mean));
+  CHECK(f32_len(env, K, argv[2], "var", C, &var));
+  CHECK(opt_f32(env, K, argv[5], "w", C, &w));
+  CHECK(opt_f32(env, K, argv[6], "b", C, &b));
+  CHECK(nb_float(env, K, argv[7], "eps", &eps));
+  if (N * S == 0) { nb_throw(env, K, "no values per channel"); return NULL; }
+  nb_batchnorm_f32(y, mean, var, x, w, b, N, C, S, eps);
+  return undef(env);
+}
+
+// batchNormBackward(dx, dw, db, dy, ldy, x, lx, mean, var, w, eps): dw, db, w Float32Array or null
+static napi_value batch_norm_bwd(napi_env env, napi_callback_info info) {
+  ARGS("batchNormBackward", 11);
+  float *dx, *dw, *db, *dy, *x, *mean, *var, *w, eps = 0;
+  int64_t N = 0, C = 0, S = 0;
+  nb_layout ldy, lx;
+  CHECK(tensor_contig(env, K, argv[3], argv[4], "dy", &dy, &ldy));
+  CHECK(tensor_contig(env, K, argv[5], argv[6], "x", &x, &lx));
+  CHECK(nb_same_shape(env, K, &ldy, "dy", &lx, "x"));
+  CHECK(ncs(env, K, &lx, &N, &C, &S));
+  CHECK(f32_len(env, K, argv[0], "dx", N * C * S, &dx));
+  CHECK(opt_f32(env, K, argv[1], "dw", C, &dw));
+  CHECK(opt_f32(env, K, argv[2], "db", C, &db));
+  CHECK(f32_len(env, K, argv[7], "mean", C, &mean));
+  CHECK(f32_len(env, K, argv[8], "var", C, &var));
+  CHECK(opt_f32(env, K, argv[9], "w", C, &w));
+  CHECK(nb_float(env, K, argv[10], "eps", &eps));
+  if (N * S == 0) { nb_throw(env, K, "no values per channel"); return NULL; }
+  nb_batchnorm_bwd_f32(dx, dw, db, dy, x, mean, var, w, N, C, S, eps);
+  return undef(env);
+}
+
 /* A private copy of the indices: checked once and used as checked, even if the caller's buffer is a
  * SharedArrayBuffer another thread writes to. Freed by the caller. */
 static int32_t *copy_idx(napi_env env, const char *K, const int32_t *idx, int64_t m) {
@@ -472,7 +521,7 @@ void nb_register_nn(napi_env env, napi_value exports) {
 #define FN(name, f) { name, NULL, f, NULL, NULL, NULL, napi_enumerable, NULL }
     FN("conv2d", conv2d), FN("conv2dFused", conv2d_fused), FN("conv2dBackwardInput", conv2d_bwd_input), FN("conv2dBackwardWeight", conv2d_bwd_weight),
     FN("maxPool2d", max_pool2d), FN("maxPool2dBackward", max_pool2d_bwd), FN("avgPool2d", avg_pool2d), FN("avgPool2dBackward", avg_pool2d_bwd),
-    FN("layerNorm", layer_norm), FN("layerNormBackward", layer_norm_bwd), FN("indexSelect", index_select),
+    FN("layerNorm", layer_norm), FN("layerNormBackward", layer_norm_bwd), FN("batchNorm", batch_norm), FN("batchNormBackward", batch_norm_bwd), FN("indexSelect", index_select),
     FN("indexAdd", index_add), FN("adamStep", adam_step), FN("sgdStep", sgd_step),
     FN("attention", attention), FN("attentionBackward", attention_bwd),
 #undef FN

@@ -52,6 +52,7 @@ static void binary_contig(int op, float *restrict y, const float *restrict a, in
     case NB_MAXIMUM: for (int64_t i = 0; i < n; i++) { float u = A, v = B; y[i] = u != u || v != v ? u + v : (u > v ? u : v); } break; \
     case NB_MINIMUM: for (int64_t i = 0; i < n; i++) { float u = A, v = B; y[i] = u != u || v != v ? u + v : (u < v ? u : v); } break; \
     case NB_POW: for (int64_t i = 0; i < n; i++) y[i] = powf(A, B); break;       \
+    case NB_THRESHOLD_BACKWARD: for (int64_t i = 0; i < n; i++) y[i] = B <= 0.f ? 0.f : A; break; \
     default: for (int64_t i = 0; i < n; i++) y[i] = NAN; break;                   \
   }
   if (sa && sb) { OPS(a[i], b[i]) }

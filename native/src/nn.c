@@ -138,3 +138,84 @@ void nb_sgd_f32(float *p, float *buf, const float *g, int64_t n, float lr, float
                 .nesterov = nesterov, .first = first };
   nb_parallel_for(n, 4.0, sgd_chunks, &j);
 }
+
+/* ---- batch norm (training): per-channel statistics over N and the spatial size S ----
+ * x (N, C, S) contiguous. One channel per task: its N*S values stay in L2 across the passes. */
+typedef struct { float *y, *mean, *var, *dx, *dw, *db; const float *x, *dy, *w, *b; int64_t N, C, S; float eps; } bn_job;
+
+// Sum over channel c (of the enclosing loop, job j) of expr at flat index q for its N runs of S floats,
+// in double with four independent chains.
+#define BN_SUM(expr) ({ double s0 = 0, s1 = 0, s2 = 0, s3 = 0; \
+  for (int64_t n = 0; n < j->N; n++) { const int64_t base = (n * j->C + c) * j->S; int64_t i = 0; \
+    for (; i + 4 <= j->S; i += 4) { int64_t q = base + i; s0 += (expr); q++; s1 += (expr); q++; s2 += (expr); q++; s3 += (expr); } \
+    for (; i < j->S; i++) { int64_t q = base + i; s0 += (expr); } } \
+  s0 + s1 + s2 + s3; })
+
+static void bn_fwd_channels(void *p, int64_t lo, int64_t hi) {
+  const bn_job *j = (const bn_job *)p;
+  const double cnt = (double)(j->N * j->S);
+  for (int64_t c = lo; c < hi; c++) {
+    const double mu = BN_SUM((double)j->x[q]) / cnt;
+    const double var = BN_SUM(((double)j->x[q] - mu) * ((double)j->x[q] - mu)) / cnt;
+    const double is = 1.0 / sqrt(var + (double)j->eps);
+    // NOTE: x - mu as (x - muf) - dmu: the first difference is exact for x near the mean (Sterbenz),
+    // so a large offset with a small spread keeps its precision (muf alone is off by half an ulp of x).
+    const float muf = (float)mu, dmu = (float)(mu - (double)muf);
+    const float scale = (float)(is * (j->w ? j->w[c] : 1.f)), shift = j->b ? j->b[c] : 0.f;
+    for (int64_t n = 0; n < j->N; n++) {
+      const float *xs = j->x + (n * j->C + c) * j->S;
+      float *ys = j->y + (n * j->C + c) * j->S;
+      for (int64_t i = 0; i < j->S; i++) ys[i] = ((xs[i] - muf) - dmu) * scale + shift;
+    }
+    j->mean[c] = (float)mu;
+    j->var[c] = (float)var;
+  }
+}
+
+// x (N,C,S), w/b (C) or NULL -> y (N,C,S), mean and biased var (C); y = (x - mean) / sqrt(var + eps) * w + b
+void nb_batchnorm_f32(float *y, float *mean, float *var, const float *x, const float *w, const float *b,
+                      int64_t N, int64_t C, int64_t S, float eps) {
+  bn_job j = { .y = y, .mean = mean, .var = var, .x = x, .w = w, .b = b, .N = N, .C = C, .S = S, .eps = eps };
+  nb_parallel_for(C, (double)(N * S) * 4, bn_fwd_channels, &j);
+}
+
+static void bn_bwd_channels(void *p, int64_t lo, int64_t hi) {
+  const bn_job *j = (const bn_job *)p;
+  const double cnt = (double)(j->N * j->S);
+  for (int64_t c = lo; c < hi; c++) {
+    // NOTE: the forward's mean arrives rounded to float32, which is half an ulp of x off: with a large
+    // offset and a small spread that is a visible error in x - mean. One pass takes sums relative to
+    // it and recovers the exact mean: mu = mean + sum(x - mean)/cnt.
+    const float mf = j->mean[c];
+    double sx0 = 0, sx1 = 0, sd0 = 0, sd1 = 0, sp0 = 0, sp1 = 0;
+    for (int64_t n = 0; n < j->N; n++) {
+      const int64_t base = (n * j->C + c) * j->S;
+      int64_t i = 0;
+      for (; i + 2 <= j->S; i += 2) {
+        double u0 = (double)j->x[base + i] - mf, u1 = (double)j->x[base + i + 1] - mf, g0 = j->dy[base + i], g1 = j->dy[base + i + 1];
+        sx0 += u0; sx1 += u1; sd0 += g0; sd1 += g1; sp0 += g0 * u0; sp1 += g1 * u1;
+      }
+      for (; i < j->S; i++) { double u = (double)j->x[base + i] - mf, gv = j->dy[base + i]; sx0 += u; sd0 += gv; sp0 += gv * u; }
+    }
+    const double off = (sx0 + sx1) / cnt, mu = (double)mf + off, sdy = sd0 + sd1;
+    const double sdyx = (sp0 + sp1) - off * sdy;     /* sum dy * (x - mu) */
+    const double is = 1.0 / sqrt((double)j->var[c] + (double)j->eps);
+    const double k = is * (j->w ? j->w[c] : 1.f);   /* dx = k * (dy - sdy/cnt - (x - mu) * is^2 * sdyx/cnt) */
+    const float muf = (float)mu, dmu = (float)(mu - (double)muf);   /* as in the forward */
+    const float a = (float)k, bq = (float)(k * is * is * sdyx / cnt), c0 = (float)(-k * sdy / cnt);
+    for (int64_t n = 0; n < j->N; n++) {
+      const int64_t base = (n * j->C + c) * j->S;
+      for (int64_t i = 0; i < j->S; i++) j->dx[base + i] = a * j->dy[base + i] - bq * ((j->x[base + i] - muf) - dmu) + c0;
+    }
+    if (j->dw) j->dw[c] = (float)(sdyx * is);
+    if (j->db) j->db[c] = (float)sdy;
+  }
+}
+
+// dy, x (N,C,S), the forward's mean and biased var (C), w (C) or NULL -> dx (N,C,S); dw, db (C) if non-NULL
+void nb_batchnorm_bwd_f32(float *dx, float *dw, float *db, const float *dy, const float *x, const float *mean, const float *var,
+                          const float *w, int64_t N, int64_t C, int64_t S, float eps) {
+  bn_job j = { .mean = (float *)mean, .var = (float *)var, .dx = dx, .dw = dw, .db = db, .x = x, .dy = dy, .w = w,
+               .N = N, .C = C, .S = S, .eps = eps };
+  nb_parallel_for(C, (double)(N * S) * 4, bn_bwd_channels, &j);
+}

@@ -107,6 +107,12 @@ export type PartialBackend = {
  * recorded (createGraph), ops differentiate their composite formula instead.
  */
 export interface FusedKernels {
+  /** Batch norm with batch statistics: x (N, C, *), w/b (C) or null -> y, mean and biased var (C). */
+  batchNorm?(x: TypedArray, lx: Layout, w: TypedArray | null, b: TypedArray | null, eps: number):
+    { y: Float32Array; mean: Float32Array; var: Float32Array } | undefined;
+  /** Its backward from the forward's mean and var: dx, and dw/db when asked. */
+  batchNormBackward?(dy: TypedArray, ldy: Layout, x: TypedArray, lx: Layout, mean: Float32Array, variance: Float32Array,
+    w: TypedArray | null, eps: number, needW: boolean, needB: boolean): { dx: Float32Array; dw: Float32Array | null; db: Float32Array | null } | undefined;
   /**
    * Convolution with an epilogue, for inference: y = act(conv2d(x, w) * scale[oc] + shift[oc] + residual),
    * scale/shift (OC) or null, residual of y's shape (N,OC,OH,OW) or null, act relu or identity.

@@ -32,6 +32,8 @@ export enum BinaryOp {
   EQ = 7, NE = 8, LT = 9, LE = 10, GT = 11, GE = 12,
   LOGICAL_AND = 13, LOGICAL_OR = 14, LOGICAL_XOR = 15,
   FLOOR_DIVIDE = 16, REMAINDER = 17, ATAN2 = 18,
+  /** a where b > 0, else 0 (and a where b is NaN): the gradient of relu from its output, as torch's threshold_backward */
+  THRESHOLD_BACKWARD = 19,
 }
 
 export enum ReduceOp {

@@ -15,6 +15,7 @@ const NAMES: Record<BinaryOp, string> = {
   [BinaryOp.GT]: 'gt', [BinaryOp.GE]: 'ge', [BinaryOp.LOGICAL_AND]: 'logicalAnd',
   [BinaryOp.LOGICAL_OR]: 'logicalOr', [BinaryOp.LOGICAL_XOR]: 'logicalXor',
   [BinaryOp.FLOOR_DIVIDE]: 'floorDivide', [BinaryOp.REMAINDER]: 'remainder', [BinaryOp.ATAN2]: 'atan2',
+  [BinaryOp.THRESHOLD_BACKWARD]: 'thresholdBackward',
 };
 
 function checkOperand(x: unknown, op: string): void {
@@ -35,6 +36,15 @@ function forward(op: BinaryOp, a: TensorLike, b: TensorLike, computeDtype?: DTyp
   const outDtype = isComparison(op) ? 'bool' : dt;
   const out = wrap(be().binary(op, ta.data, la, tb.data, lb, outDtype), shape, outDtype);
   return [out, ta, tb];
+}
+
+/**
+ * g where y > 0, else 0 (torch's threshold_backward at 0): relu's gradient from its output y in one
+ * pass. Differentiable in g (for double backward); y only selects.
+ */
+export function thresholdBackward(g: Tensor, y: Tensor): Tensor {
+  const [out, tg, ty] = forward(BinaryOp.THRESHOLD_BACKWARD, g, y);
+  return record(out, 'ThresholdBackwardBackward', [tg, ty], (gg) => [sumTo(thresholdBackward(gg, ty), tg.shape), null], [ty]);
 }
 
 export function add(a: TensorLike, b: TensorLike, alpha?: number): Tensor {

@@ -91,3 +91,39 @@ export function conv2dFused(x: Tensor, w: Tensor, p: Conv2dParams, scale: Float3
     residual ? { data: residual.data, layout: residual.layout } : null, relu);
   return r ? wrap(r, [x.shape[0], OC, OH, OW], 'float32') : null;
 }
+
+/**
+ * Batch norm with batch statistics (training) on the fused kernel: x (N, C, *) float32 -> y, and the
+ * batch mean and biased var (C) for the running statistics; null without the kernel.
+ */
+export function batchNormFused(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number):
+  { y: Tensor; mean: Float32Array; var: Float32Array } | null {
+  const f = fused();
+  if (!f.batchNorm || x.dtype !== 'float32' || x.ndim < 2 || (weight && weight.dtype !== 'float32') || (bias && bias.dtype !== 'float32')) return null;
+  const C = x.shape[1];
+  const w = weight ? weight.toTypedArray() : null, b = bias ? bias.toTypedArray() : null;
+  const r = f.batchNorm(x.data, x.layout, w, b, eps);
+  if (!r) return null;
+  const y = wrap(r.y, x.shape, 'float32');
+  record(y, 'NativeBatchNormBackward', [x, weight, bias], (g) => {
+    if (!isGradEnabled() && f.batchNormBackward) {
+      const bw = f.batchNormBackward(g.data, g.layout, x.data, x.layout, r.mean, r.var, w, eps, !!weight?.requiresGrad, !!bias?.requiresGrad);
+      if (bw) return [wrap(bw.dx, x.shape, 'float32'), bw.dw && wrap(bw.dw, [C], 'float32'), bw.db && wrap(bw.db, [C], 'float32')];
+    }
+    return batchNormGrads(g, x, weight, bias, eps);
+  }, weight ? [x, weight] : [x]);
+  return { y, mean: r.mean, var: r.var };
+}
+
+/** d(batchNorm with batch statistics)/d(x, w, b), as differentiable ops. g, x (N, C, *). */
+export function batchNormGrads(g: Tensor, x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number): (Tensor | null)[] {
+  const axes = [0, ...Array.from({ length: x.ndim - 2 }, (_, i) => i + 2)];
+  const bshape = [1, x.shape[1], ...Array(x.ndim - 2).fill(1)];
+  const xc = x.sub(x.mean(axes, true));
+  const rstd = xc.mul(xc).mean(axes, true).add(eps).rsqrt();
+  const xhat = xc.mul(rstd);
+  const gx = weight ? g.mul(weight.reshape(bshape)) : g;
+  // dx = rstd * (gx - mean(gx) - xhat * mean(gx * xhat)), means over N and the spatial dims
+  const dx = rstd.mul(gx.sub(gx.mean(axes, true)).sub(xhat.mul(gx.mul(xhat).mean(axes, true))));
+  return [dx, weight ? g.mul(xhat).sum(axes) : null, bias ? g.sum(axes) : null];
+}

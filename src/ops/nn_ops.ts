@@ -10,7 +10,7 @@ import { defaultGenerator } from '../tensor/random.js';
 import { checkFloat, wrap } from './util.js';
 import { where } from './binary.js';
 import { indexSelect } from './indexing.js';
-import { attentionFused, layerNormFused } from './fused.js';
+import { attentionFused, batchNormFused, layerNormFused } from './fused.js';
 
 /**
  * y = x W^T + b (F.linear).
@@ -129,6 +129,14 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
   if (training) {
     const n = x.numel() / C;
     if (n <= 1) throw new Error(`batchNorm: expected more than 1 value per channel when training, got input size ${fmtShape(x.shape)}`);
+    const f = batchNormFused(x, weight, bias, eps);
+    if (f) {
+      noGrad(() => {
+        if (runningMean) runningMean.mul_(1 - momentum).add_(wrap(f.mean, [C], 'float32').mul(momentum));
+        if (runningVar) runningVar.mul_(1 - momentum).add_(wrap(f.var, [C], 'float32').mul((momentum * n) / (n - 1)));
+      });
+      return f.y;
+    }
     const mu = x.mean(axes, true);
     const d = x.sub(mu);
     const v = d.mul(d).mean(axes, true);

@@ -5,6 +5,7 @@ import { UnaryOp } from '../backend/op_codes.js';
 import { type DType, type TypedArray, allocate, isFloating } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 import { be, floatDtype, record, viewOf, wrap } from './util.js';
+import { thresholdBackward } from './binary.js';
 
 type Bw = (g: Tensor, x: Tensor, out: Tensor) => Tensor;
 
@@ -45,7 +46,7 @@ export const sinh = (x: Tensor): Tensor => un('SinhBackward', UnaryOp.SINH, x, (
 export const cosh = (x: Tensor): Tensor => un('CoshBackward', UnaryOp.COSH, x, (g, x) => g.mul(sinh(x)), 'x');
 export const tanh = (x: Tensor): Tensor => un('TanhBackward', UnaryOp.TANH, x, (g, _x, y) => g.mul(y.mul(y).neg().add(1)), 'out');
 export const sigmoid = (x: Tensor): Tensor => un('SigmoidBackward', UnaryOp.SIGMOID, x, (g, _x, y) => g.mul(y.mul(y.neg().add(1))), 'out');
-export const relu = (x: Tensor): Tensor => un('ReluBackward', UnaryOp.RELU, x, (g, _x, y) => g.mul(y.gt(0)), 'out', 0, 0, false);
+export const relu = (x: Tensor): Tensor => un('ReluBackward', UnaryOp.RELU, x, (g, _x, y) => thresholdBackward(g, y), 'out', 0, 0, false);
 export const erf = (x: Tensor): Tensor => un('ErfBackward', UnaryOp.ERF, x, (g, x) => g.mul(exp(x.mul(x).neg())).mul(2 / Math.sqrt(Math.PI)), 'x');
 export const silu = (x: Tensor): Tensor => un('SiluBackward', UnaryOp.SILU, x, (g, x) => {
   const s = sigmoid(x);

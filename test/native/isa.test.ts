@@ -28,7 +28,7 @@ test('every ISA path the CPU has agrees with JS (gemm, gemv, unary, binary, redu
         assertClose(native!.unary(op, x, lx, 'float32')!, js.unary(op, x, lx, 'float32'), 4e-7, 1e-7, `${isa} ${UnaryOp[op]}`);
       }
       const y = fill(x.length, r, 2, true);
-      for (const op of [BinaryOp.ADD, BinaryOp.MUL, BinaryOp.MAXIMUM, BinaryOp.DIV]) {
+      for (const op of [BinaryOp.ADD, BinaryOp.MUL, BinaryOp.MAXIMUM, BinaryOp.DIV, BinaryOp.THRESHOLD_BACKWARD]) {
         assertClose(native!.binary(op, x, lx, y, lx, 'float32')!, js.binary(op, x, lx, y, lx, 'float32'), 0, 0, `${isa} ${BinaryOp[op]}`);
       }
       const l2 = Layout.contiguous([61, 67]);

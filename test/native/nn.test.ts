@@ -134,3 +134,50 @@ test('sgdStep with momentum, dampening, Nesterov and weight decay vs the float64
     assertClose(p, pr, 1e-5, 1e-6, `sgd n=${n} momentum=${mom} dampening=${damp} nesterov=${nest}`);
   }
 });
+
+// Batch norm with batch statistics in double: x (N, C, S) -> y, mean, var; and its backward.
+function batchNormRef(x: Float32Array, N: number, C: number, S: number, w: Float32Array | null, b: Float32Array | null, dy: Float32Array, eps: number) {
+  const y = new Float64Array(x.length), dx = new Float64Array(x.length);
+  const mean = new Float64Array(C), vr = new Float64Array(C), dw = new Float64Array(C), db = new Float64Array(C);
+  const at = (n: number, c: number, s: number) => (n * C + c) * S + s, cnt = N * S;
+  for (let c = 0; c < C; c++) {
+    let m = 0, v = 0, sdy = 0, sdyx = 0;
+    for (let n = 0; n < N; n++) for (let s = 0; s < S; s++) m += x[at(n, c, s)];
+    m /= cnt;
+    for (let n = 0; n < N; n++) for (let s = 0; s < S; s++) v += (x[at(n, c, s)] - m) ** 2;
+    v /= cnt;
+    const is = 1 / Math.sqrt(v + eps), wc = w ? w[c] : 1;
+    for (let n = 0; n < N; n++) for (let s = 0; s < S; s++) {
+      const i = at(n, c, s);
+      y[i] = (x[i] - m) * is * wc + (b ? b[c] : 0);
+      sdy += dy[i]; sdyx += dy[i] * (x[i] - m) * is;
+    }
+    for (let n = 0; n < N; n++) for (let s = 0; s < S; s++) {
+      const i = at(n, c, s);
+      dx[i] = wc * is * (dy[i] - sdy / cnt - (x[i] - m) * is * sdyx / cnt);
+    }
+    mean[c] = m; vr[c] = v; dw[c] = sdyx; db[c] = sdy;
+  }
+  return { y, mean, vr, dx, dw, db };
+}
+
+test('batchNorm (batch statistics) forward and backward vs a double reference: odd sizes, 2-D and 4-D, non-contiguous, large offsets', { skip }, () => {
+  const r = rng(41);
+  for (const shape of [[2, 3, 5, 7], [4, 17, 1, 33], [8, 5], [3, 1, 2, 2], [1, 33, 3, 1]]) for (const affine of [true, false]) {
+    const [N, C] = shape, S = shape.slice(2).reduce((a, b) => a * b, 1);
+    const X = input(shape, N % 2 ? 'transposed' : 'offset', r, (n) => fill(n, r, 3).map((v) => v + (affine ? 1e3 : 0)));
+    const x = js.copy(X.data, X.layout, 'float32') as Float32Array;
+    const w = affine ? fill(C, r, 2) : null, b = affine ? fill(C, r, 1) : null;
+    const dy = fill(x.length, r, 1);
+    const got = native!.batchNorm(X.data, X.layout, w, b, 1e-5)!;
+    const want = batchNormRef(x, N, C, S, w, b, dy, 1e-5);
+    const what = `batchNorm ${shape} affine=${affine}`;
+    assertClose(got.mean, want.mean, 1e-6, 1e-6, `${what} mean`);
+    assertClose(got.var, want.vr, 1e-4, 1e-6, `${what} var`);
+    assertClose(got.y, want.y, 1e-4, 1e-4, `${what} y`);
+    const bw = native!.batchNormBackward(dy, Layout.contiguous(shape), X.data, X.layout, got.mean, got.var, w, 1e-5, true, true)!;
+    assertClose(bw.dx, want.dx, 1e-3, 1e-4, `${what} dx`);
+    assertClose(bw.dw!, want.dw, 1e-3, 1e-4 * N * S, `${what} dw`);
+    assertClose(bw.db!, want.db, 1e-5, 1e-6 * N * S, `${what} db`);
+  }
+});

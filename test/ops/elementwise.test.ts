@@ -50,6 +50,10 @@ for (const be of backends()) {
         assert.deepEqual(vals(nb.sigmoid(x)), [0.5, 1, 0, NaN]);
         assert.deepEqual(vals(nb.tanh(x)), [0, 1, -1, NaN]);
         assert.deepEqual(vals(nb.relu(x)), [0, Infinity, 0, NaN]);
+        // relu's gradient through the output (torch threshold_backward): 0 where y <= 0, passed where y > 0 or NaN
+        const xr = T([-2, 0, 3, NaN, -0], dtype).requiresGrad_();
+        nb.relu(xr).backward(T([5, 6, 7, 8, 9], dtype));
+        assert.deepEqual(vals(xr.grad!), [0, 0, 7, 8, 0]);
         assert.deepEqual(vals(nb.log(T([-1], dtype))), [NaN]);
         assert.ok(Object.is(vals(nb.sqrt(T([-0], dtype)))[0], -0));
       }

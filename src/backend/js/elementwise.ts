@@ -71,6 +71,7 @@ const BINARY: Record<BinaryOp, string> = {
   [BinaryOp.FLOOR_DIVIDE]: 'H.floorDivide(x0, x1)',
   [BinaryOp.REMAINDER]: 'H.remainder(x0, x1)',
   [BinaryOp.ATAN2]: 'Math.atan2(x0, x1)',
+  [BinaryOp.THRESHOLD_BACKWARD]: 'x1 <= 0 ? 0 : x0',
 };
 
 const unaryCache = new Map<UnaryOp, Function>();

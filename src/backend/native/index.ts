@@ -106,7 +106,7 @@ export class NativeBackend implements PartialBackend {
       this.addon.compare(op, m, a as Float32Array, la, b as Float32Array, lb);
       return m;
     }
-    if (outDtype !== 'float32' || op > BinaryOp.MINIMUM) return undefined;
+    if (outDtype !== 'float32' || (op > BinaryOp.MINIMUM && op !== BinaryOp.THRESHOLD_BACKWARD)) return undefined;
     const y = alloc(la.numel);
     this.addon.binary(op, y, a as Float32Array, la, b as Float32Array, lb);
     return y;
@@ -276,6 +276,29 @@ export class NativeBackend implements PartialBackend {
     const y = alloc(R * C), mean = alloc(R), rstd = alloc(R);
     this.addon.layerNorm(y, mean, rstd, xc, lxc, w as Float32Array | null, b as Float32Array | null, eps);
     return { y, mean, rstd };
+  }
+
+  /** Batch norm with batch statistics: x (N, C, *) -> y, mean and biased var (C). */
+  batchNorm(x: TypedArray, lx: Layout, w: TypedArray | null, b: TypedArray | null, eps: number):
+    { y: Float32Array; mean: Float32Array; var: Float32Array } | undefined {
+    if (!isF32(x) || (w && !isF32(w)) || (b && !isF32(b)) || lx.shape.length < 2 || !fits(lx)) return undefined;
+    const C = lx.shape[1];
+    if (C === 0 || lx.numel === 0) return undefined;
+    const [xc, lxc] = this.contig(x as Float32Array, lx);
+    const y = alloc(lx.numel), mean = alloc(C), variance = alloc(C);
+    this.addon.batchNorm(y, mean, variance, xc, lxc, w as Float32Array | null, b as Float32Array | null, eps);
+    return { y, mean, var: variance };
+  }
+
+  /** Backward of batchNorm from the forward's mean and var: dx, and dw/db when asked. */
+  batchNormBackward(dy: TypedArray, ldy: Layout, x: TypedArray, lx: Layout, mean: Float32Array, variance: Float32Array,
+    w: TypedArray | null, eps: number, needW: boolean, needB: boolean): { dx: Float32Array; dw: Float32Array | null; db: Float32Array | null } | undefined {
+    if (!isF32(dy, x) || (w && !isF32(w)) || lx.shape.length < 2 || !fits(lx)) return undefined;
+    const C = lx.shape[1];
+    const [dyc, ldyc] = this.contig(dy as Float32Array, ldy), [xc, lxc] = this.contig(x as Float32Array, lx);
+    const dx = alloc(lx.numel), dw = needW ? alloc(C) : null, db = needB ? alloc(C) : null;
+    this.addon.batchNormBackward(dx, dw, db, dyc, ldyc, xc, lxc, mean, variance, w as Float32Array | null, eps);
+    return { dx, dw, db };
   }
 
   /** Backward of layerNorm: dx, and dw/db when asked (w null = no affine weight). */
