@@ -221,7 +221,8 @@ typedef struct {
   const nb_gemm_impl *im;
   const float *dy;
   float *dyq, *dwt;   /* dyq (N, G, Lp, OCp); dwt (G, Kcp, OCp) */
-  int64_t OCp, Kcp, kpan;
+  float *dw;
+  int64_t OCr, OCp, Kcp, kpan;   /* OCr: OCg rounded up to 32; OCp: row stride of dyq and dwt */
 } wgrad_job;
 
 // dyq for (n, group) pairs [lo, hi): dy_g transposed onto the grid, zeros elsewhere.
@@ -250,7 +251,7 @@ static void wgrad_tasks(void *p, int64_t lo, int64_t hi) {
   for (int64_t n = 0; n < g->N; n++)
     for (int64_t l0 = 0; l0 < Lp; l0 += WG_LC) {
       int64_t lc = Lp - l0 < WG_LC ? Lp - l0 : WG_LC;
-      for (int64_t oc0 = 0; oc0 < j->OCp; oc0 += 32)
+      for (int64_t oc0 = 0; oc0 < j->OCr; oc0 += 32)
         for (int64_t t = lo; t < hi; t++) {
           int64_t grp = t / j->kpan, k0 = (t % j->kpan) * 14, m = Kc - k0 < 14 ? Kc - k0 : 14;
           const float *xb = j->d.xq + n * j->d.xstride + grp * Cg * Q + l0;
@@ -263,6 +264,22 @@ static void wgrad_tasks(void *p, int64_t lo, int64_t hi) {
     }
 }
 
+// dw (G, OCg, Kc) from dwt (G, Kcp, OCp), for blocks of 32 output channels [lo, hi) over the groups,
+// transposed 32 x 32 at a time so that neither side is walked with a large stride.
+static void wgrad_store(void *p, int64_t lo, int64_t hi) {
+  const wgrad_job *j = (const wgrad_job *)p;
+  const nb_conv *g = j->d.g;
+  const int64_t OCg = g->OC / g->G, Kc = g->C / g->G * g->KH * g->KW, ob = (OCg + 31) / 32;
+  for (int64_t q = lo; q < hi; q++) {
+    int64_t grp = q / ob, oc0 = (q % ob) * 32, oc1 = oc0 + 32 < OCg ? oc0 + 32 : OCg;
+    for (int64_t k0 = 0; k0 < Kc; k0 += 32) {
+      int64_t k1 = k0 + 32 < Kc ? k0 + 32 : Kc;
+      for (int64_t oc = oc0; oc < oc1; oc++)
+        for (int64_t k = k0; k < k1; k++) j->dw[(grp * OCg + oc) * Kc + k] = j->dwt[(grp * j->Kcp + k) * j->OCp + oc];
+    }
+  }
+}
+
 int nb_conv_direct_bwd_weight(float *dw, const float *dy, const float *x, const nb_conv *g) {
   if (!have_avx512()) return 0;
   wgrad_job j = { .dy = dy };
@@ -271,7 +288,10 @@ int nb_conv_direct_bwd_weight(float *dw, const float *dy, const float *x, const 
 #endif
   if (!j.im || !j.im->ukernel_ptrs || !direct_grid(&j.d, g)) return 0;
   const int64_t OCg = g->OC / g->G, Kc = g->C / g->G * g->KH * g->KW;
-  j.OCp = (OCg + 31) / 32 * 32;
+  // NOTE: rows of dyq a multiple of 1 KB apart (OCg = 256, 512) all map to a few L1 sets, and a
+  // 32-column panel of them no longer stays in L1: pad the row stride off the power of two.
+  j.OCr = (OCg + 31) / 32 * 32;
+  j.OCp = j.OCr % 256 == 0 ? j.OCr + 16 : j.OCr;
   j.kpan = (Kc + 13) / 14;
   j.Kcp = j.kpan * 14;
   j.dyq = (float *)aligned_alloc(64, (size_t)(g->N * g->G * j.d.Lp * j.OCp) * sizeof(float) + 64);
@@ -283,9 +303,8 @@ int nb_conv_direct_bwd_weight(float *dw, const float *dy, const float *x, const 
   if (atomic_load(&j.d.nonfinite)) { free(j.dyq); free(j.dwt); free(j.d.xq); free(j.d.boff); return 0; }
   nb_parallel_for(g->N * g->G, (double)(j.d.Lp * j.OCp), wgrad_dyq, &j);
   nb_parallel_for(g->G * j.kpan, (double)(g->N * j.d.Lp) * (double)(14 * j.OCp), wgrad_tasks, &j);
-  for (int64_t grp = 0; grp < g->G; grp++)            /* dwt (G, Kcp, OCp) -> dw (G, OCg, Kc) */
-    for (int64_t oc = 0; oc < OCg; oc++)
-      for (int64_t k = 0; k < Kc; k++) dw[(grp * OCg + oc) * Kc + k] = j.dwt[(grp * j.Kcp + k) * j.OCp + oc];
+  j.dw = dw;
+  nb_parallel_for(g->G * ((OCg + 31) / 32), (double)(32 * Kc), wgrad_store, &j);
   free(j.dyq); free(j.dwt); free(j.d.xq); free(j.d.boff);
   return 1;
 }

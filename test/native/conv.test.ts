@@ -24,6 +24,7 @@ const CASES: Case[] = [
   { N: 2, C: 3, H: 31, W: 29, OC: 17, K: [7, 7], p: P(2, 3, 1, 1) },
   { N: 1, C: 8, H: 10, W: 10, OC: 16, K: [2, 2], p: P(3, 0, 1, 2) },
   { N: 2, C: 6, H: 12, W: 9, OC: 48, K: [3, 1], p: P(1, 1, 1, 3, 2, 0) },
+  { N: 2, C: 16, H: 5, W: 4, OC: 256, K: [3, 3], p: P(1, 1, 1, 1) },   // padded gradient row stride
 ];
 
 function checkConv(c: Case, specials: boolean, r: () => number): void {
