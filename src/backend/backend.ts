@@ -106,7 +106,16 @@ export type PartialBackend = {
  * returning undefined. Their backward passes are first-order: when a graph of the backward is being
  * recorded (createGraph), ops differentiate their composite formula instead.
  */
+/** Adam/AdamW hyper-parameters for one fused step (step counts from 1). */
+export interface AdamParams { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; decoupled: boolean; step: number }
+/** SGD hyper-parameters for one fused step; `first` says the momentum buffer holds nothing yet. */
+export interface SgdParams { lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean; first: boolean }
+
 export interface FusedKernels {
+  /** In-place SGD on contiguous p (and momentum buffer buf, or null) with gradient g; false declines. */
+  sgdStep?(p: TypedArray, g: TypedArray, buf: TypedArray | null, o: SgdParams): boolean;
+  /** In-place Adam/AdamW on contiguous p, m, v with gradient g; false declines. */
+  adamStep?(p: TypedArray, g: TypedArray, m: TypedArray, v: TypedArray, o: AdamParams): boolean;
   /** Batch norm with batch statistics: x (N, C, *), w/b (C) or null -> y, mean and biased var (C). */
   batchNorm?(x: TypedArray, lx: Layout, w: TypedArray | null, b: TypedArray | null, eps: number):
     { y: Float32Array; mean: Float32Array; var: Float32Array } | undefined;

@@ -4,9 +4,10 @@
 //   m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2;  vmax = max(vmax, v) (amsgrad)
 //   p -= lr / (1 - beta1^t) * m / (sqrt(v or vmax) / sqrt(1 - beta2^t) + eps)
 
+import { fused } from '../backend/registry.js';
 import type { Tensor } from '../tensor/tensor.js';
 import {
-  type Float, type ParamGroup, type ParamState, type ParamsInput, Optimizer, checkNonNegative, gradValues, updateInPlace, zerosState,
+  type Float, type ParamGroup, type ParamState, type ParamsInput, Optimizer, checkNonNegative, contiguousFloat, gradValues, updateInPlace, zerosState,
 } from './optimizer.js';
 
 export interface AdamOptions {
@@ -50,6 +51,15 @@ export function adamStep(param: Tensor, grad: Tensor, state: AdamState, h: AdamH
   const g = gradValues(param, grad);
   state.step += 1;
   const vmax = state.maxExpAvgSq ? (state.maxExpAvgSq.data as Float) : null;
+  // one pass in the backend's fused kernel when it has one (float32, contiguous; not amsgrad/maximize)
+  const fusedStep = fused().adamStep;
+  if (fusedStep && !vmax && !h.maximize && param.dtype === 'float32' && param.isContiguous() && g instanceof Float32Array) {
+    const o = { lr: h.lr, beta1: h.betas[0], beta2: h.betas[1], eps: h.eps, weightDecay: h.weightDecay, decoupled, step: state.step };
+    if (fusedStep(contiguousFloat(param), g, contiguousFloat(state.expAvg), contiguousFloat(state.expAvgSq), o)) {
+      param.storage.version++;
+      return;
+    }
+  }
   updateInPlace(param, (p) => adamUpdate(p, g, state.expAvg.data as Float, state.expAvgSq.data as Float, vmax, state.step, h, decoupled));
 }
 

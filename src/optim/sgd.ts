@@ -3,9 +3,10 @@
 //   g += weightDecay * p;  b = first step ? g : momentum * b + (1 - dampening) * g
 //   d = nesterov ? g + momentum * b : b (or g without momentum);  p -= lr * d
 
+import { fused } from '../backend/registry.js';
 import type { Tensor } from '../tensor/tensor.js';
 import {
-  type Float, type ParamGroup, type ParamState, type ParamsInput, Optimizer, checkNonNegative, gradValues, updateInPlace, zerosState,
+  type Float, type ParamGroup, type ParamState, type ParamsInput, Optimizer, checkNonNegative, contiguousFloat, gradValues, updateInPlace, zerosState,
 } from './optimizer.js';
 
 export interface SGDOptions {
@@ -42,6 +43,15 @@ export function sgdStep(param: Tensor, grad: Tensor, momentumBuffer: Tensor | nu
   const g = gradValues(param, grad);
   const first = momentumBuffer === null;
   const buf = h.momentum !== 0 ? (momentumBuffer ?? zerosState(param)) : null;
+  // one pass in the backend's fused kernel when it has one (float32, contiguous; not maximize)
+  const fusedStep = fused().sgdStep;
+  if (fusedStep && !h.maximize && param.dtype === 'float32' && param.isContiguous() && g instanceof Float32Array) {
+    const { lr, momentum, dampening, weightDecay, nesterov } = h;
+    if (fusedStep(contiguousFloat(param), g, buf && contiguousFloat(buf), { lr, momentum, dampening, weightDecay, nesterov, first })) {
+      param.storage.version++;
+      return buf;
+    }
+  }
   updateInPlace(param, (p) => sgdUpdate(p, g, buf ? (buf.data as Float) : null, first, h));
   return buf;
 }

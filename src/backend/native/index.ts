@@ -7,7 +7,7 @@
 // assign take any strides and broadcast (stride 0) inputs;
 // conv and pooling take contiguous NCHW and get a native contiguous copy of anything else.
 
-import type { Conv2dParams, PartialBackend, Pool2dParams } from '../backend.js';
+import type { AdamParams, Conv2dParams, PartialBackend, Pool2dParams, SgdParams } from '../backend.js';
 import { BinaryOp, ReduceOp, UnaryOp } from '../op_codes.js';
 import { LARGE_ALLOCATION_BYTES, setLargeAllocationHook, type DType, type TypedArray } from '../../tensor/dtype.js';
 import { Layout, numel } from '../../tensor/layout.js';
@@ -353,8 +353,6 @@ export class NativeBackend implements PartialBackend {
 
 }
 
-export interface AdamParams { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; decoupled: boolean; step: number }
-export interface SgdParams { lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean; first: boolean }
 
 function convOut(n: number, k: number, s: number, p: number, d: number): number {
   return Math.floor((n + 2 * p - d * (k - 1) - 1) / s) + 1;
