@@ -209,20 +209,28 @@ int nb_conv_direct_fwd(float *y, const float *x, const float *w, const nb_conv *
   return 1;
 }
 
-/* ---- weight gradient on the same phase planes ----
+/* ---- weight gradient on the same phase planes, or on batched columns for small maps ----
  * dw_g^T (Kc, OCg) = sum_n sum_l' xq_n[boff[k] + l'] * dyq_n[l'][oc], where dyq_n (Lp, OCp) is dy_g on
  * the (OH, Wq) grid, transposed, and zero at the columns ow >= OW (whose taps are not real) and at
  * oc >= OCg. Row k of A is then a contiguous run of xq (the pointer-row microkernel) and a row of B
- * is a row of dyq. A task owns whole 14-row k panels of dw^T, so no two tasks write one element. */
+ * is a row of dyq. A task owns whole 14-row k panels of dw^T, so no two tasks write one element.
+ * Small maps (7x7: 14 of the 63 grid positions are not real, and 63 positions make a short
+ * reduction) instead materialise the columns of the whole batch, col (G, Kc, N*L), and reduce over
+ * all N*L positions at once: the same loop with one "image" whose rows are col's. */
 #define WG_LC 192   /* grid positions per microkernel call: A rows 14 x 192 and a B panel 192 x 32 in L1/L2 */
 
 typedef struct {
   direct_job d;
   const nb_gemm_impl *im;
   const float *dy;
-  float *dyq, *dwt;   /* dyq (N, G, Lp, OCp); dwt (G, Kcp, OCp) */
-  float *dw;
+  float *dyq, *dwt;   /* dyq (nimg, G, Lr, OCp); dwt (G, Kcp, OCp) */
+  float *dw, *col;    /* col (G, Kc, N*L) for batched columns, else NULL */
   int64_t OCr, OCp, Kcp, kpan;   /* OCr: OCg rounded up to 32; OCp: row stride of dyq and dwt */
+  /* the rows of A: image n (of nimg), group grp, tap k at src + n*xstride + grp*gstride + boff[k],
+   * Lr positions each; B rows at dyq + ((n*G + grp)*Lr + l)*OCp */
+  const float *src;
+  const int64_t *boff;
+  int64_t nimg, Lr, xstride, gstride;
 } wgrad_job;
 
 // dyq for (n, group) pairs [lo, hi): dy_g transposed onto the grid, zeros elsewhere.
@@ -240,22 +248,65 @@ static void wgrad_dyq(void *p, int64_t lo, int64_t hi) {
   }
 }
 
+// col rows r = (c, kh, kw) in [lo, hi) over all channels: col[r][n*L + oh*OW + ow] = x tap (0 in the padding).
+static void wgrad_col(void *p, int64_t lo, int64_t hi) {
+  const wgrad_job *j = (const wgrad_job *)p;
+  const nb_conv *g = j->d.g;
+  const int64_t KK = g->KH * g->KW, L = g->OH * g->OW, HW = g->H * g->W;
+  for (int64_t r = lo; r < hi; r++) {
+    const int64_t c = r / KK, kh = r % KK / g->KW, kw = r % g->KW;
+    const int64_t off = kw * g->dw - g->pw;
+    // columns with 0 <= ow*sw + off < W: [o0, o1)
+    int64_t o0 = off >= 0 ? 0 : (-off + g->sw - 1) / g->sw, o1 = g->W - off > 0 ? (g->W - off + g->sw - 1) / g->sw : 0;
+    if (o1 > g->OW) o1 = g->OW;
+    if (o0 > o1) o0 = o1;
+    float *d = j->col + r * g->N * L;
+    for (int64_t n = 0; n < g->N; n++) {
+      const float *xc = j->d.x + (n * g->C + c) * HW;
+      for (int64_t oh = 0; oh < g->OH; oh++, d += g->OW) {
+        const int64_t ih = oh * g->sh - g->ph + kh * g->dh;
+        if (ih < 0 || ih >= g->H) { memset(d, 0, (size_t)g->OW * sizeof(float)); continue; }
+        const float *row = xc + ih * g->W + off;
+        for (int64_t ow = 0; ow < o0; ow++) d[ow] = 0.f;
+        for (int64_t ow = o0; ow < o1; ow++) d[ow] = row[ow * g->sw];
+        for (int64_t ow = o1; ow < g->OW; ow++) d[ow] = 0.f;
+      }
+    }
+  }
+}
+
+// dyq for groups [lo, hi) in batched-column order: dyq[grp][n*L + p][oc] = dy[n][grp*OCg + oc][p].
+static void wgrad_dyq_batched(void *p, int64_t lo, int64_t hi) {
+  const wgrad_job *j = (const wgrad_job *)p;
+  const nb_conv *g = j->d.g;
+  const int64_t OCg = g->OC / g->G, L = g->OH * g->OW;
+  for (int64_t grp = lo; grp < hi; grp++) {
+    float *d = j->dyq + grp * j->Lr * j->OCp;
+    memset(d, 0, (size_t)(j->Lr * j->OCp) * sizeof(float));
+    for (int64_t n = 0; n < g->N; n++)
+      for (int64_t oc = 0; oc < OCg; oc++) {
+        const float *s = j->dy + (n * g->OC + grp * OCg + oc) * L;
+        for (int64_t q = 0; q < L; q++) d[(n * L + q) * j->OCp + oc] = s[q];
+      }
+  }
+}
+
 // k panels t in [lo, hi) (over all groups): dwt rows [14 t, 14 t + 14) of their group.
 static void wgrad_tasks(void *p, int64_t lo, int64_t hi) {
   const wgrad_job *j = (const wgrad_job *)p;
   const nb_conv *g = j->d.g;
-  const int64_t Cg = g->C / g->G, Kc = Cg * g->KH * g->KW, Q = j->d.Hq * j->d.Wq, Lp = j->d.Lp;
+  const int64_t Kc = g->C / g->G * g->KH * g->KW, Lp = j->Lr;
   float tile[14 * 32] __attribute__((aligned(64)));
   const float *arows[14];
   for (int64_t t = lo; t < hi; t++) memset(j->dwt + t * 14 * j->OCp, 0, (size_t)(14 * j->OCp) * sizeof(float));
-  for (int64_t n = 0; n < g->N; n++)
+  for (int64_t n = 0; n < j->nimg; n++)
     for (int64_t l0 = 0; l0 < Lp; l0 += WG_LC) {
       int64_t lc = Lp - l0 < WG_LC ? Lp - l0 : WG_LC;
       for (int64_t oc0 = 0; oc0 < j->OCr; oc0 += 32)
         for (int64_t t = lo; t < hi; t++) {
           int64_t grp = t / j->kpan, k0 = (t % j->kpan) * 14, m = Kc - k0 < 14 ? Kc - k0 : 14;
-          const float *xb = j->d.xq + n * j->d.xstride + grp * Cg * Q + l0;
-          for (int i = 0; i < 14; i++) arows[i] = xb + j->d.boff[k0 + (i < m ? i : m - 1)];
+          const float *xb = j->src + n * j->xstride + grp * j->gstride + l0;
+          for (int i = 0; i < 14; i++) arows[i] = xb + j->boff[k0 + (i < m ? i : m - 1)];
           j->im->ukernel_ptrs(lc, arows, j->dyq + ((n * g->G + grp) * Lp + l0) * j->OCp + oc0, j->OCp, tile, 32);
           float *acc = j->dwt + t * 14 * j->OCp + oc0;
           for (int64_t i = 0; i < m; i++)
@@ -287,25 +338,43 @@ int nb_conv_direct_bwd_weight(float *dw, const float *dy, const float *x, const 
   j.im = &nb_gemm_avx512;
 #endif
   if (!j.im || !j.im->ukernel_ptrs || !direct_grid(&j.d, g)) return 0;
-  const int64_t OCg = g->OC / g->G, Kc = g->C / g->G * g->KH * g->KW;
+  const int64_t OCg = g->OC / g->G, Kc = g->C / g->G * g->KH * g->KW, L = g->OH * g->OW;
   // NOTE: rows of dyq a multiple of 1 KB apart (OCg = 256, 512) all map to a few L1 sets, and a
   // 32-column panel of them no longer stays in L1: pad the row stride off the power of two.
   j.OCr = (OCg + 31) / 32 * 32;
   j.OCp = j.OCr % 256 == 0 ? j.OCr + 16 : j.OCr;
   j.kpan = (Kc + 13) / 14;
   j.Kcp = j.kpan * 14;
-  j.dyq = (float *)aligned_alloc(64, (size_t)(g->N * g->G * j.d.Lp * j.OCp) * sizeof(float) + 64);
   j.dwt = (float *)aligned_alloc(64, (size_t)(g->G * j.Kcp * j.OCp) * sizeof(float) + 64);
-  // NOTE: the grid's columns ow >= OW pair real inputs with zero gradients; 0 * Inf would poison a
-  // weight gradient the reference leaves finite, so inputs with an Inf or a NaN take the im2col path.
-  j.d.check_finite = 1;
-  if (!j.dyq || !j.dwt || !direct_planes(&j.d, x, 0)) { free(j.dyq); free(j.dwt); return 0; }
-  if (atomic_load(&j.d.nonfinite)) { free(j.dyq); free(j.dwt); free(j.d.xq); free(j.d.boff); return 0; }
-  nb_parallel_for(g->N * g->G, (double)(j.d.Lp * j.OCp), wgrad_dyq, &j);
-  nb_parallel_for(g->G * j.kpan, (double)(g->N * j.d.Lp) * (double)(14 * j.OCp), wgrad_tasks, &j);
+  const int batched = j.d.Lp < 128 && (double)g->C * g->KH * g->KW * g->N * L * sizeof(float) <= (double)(64 << 20);
+  if (batched) {
+    j.nimg = 1; j.Lr = g->N * L; j.xstride = 0; j.gstride = Kc * j.Lr;
+    j.d.x = x;
+    j.col = (float *)aligned_alloc(64, (size_t)(g->C * g->KH * g->KW * j.Lr) * sizeof(float) + 64);
+    j.dyq = (float *)aligned_alloc(64, (size_t)(g->G * j.Lr * j.OCp) * sizeof(float) + 64);
+    int64_t *boff = (int64_t *)malloc((size_t)Kc * sizeof(int64_t));
+    if (!j.dwt || !j.col || !j.dyq || !boff) { free(j.dwt); free(j.col); free(j.dyq); free(boff); return 0; }
+    for (int64_t k = 0; k < Kc; k++) boff[k] = k * j.Lr;
+    j.src = j.col; j.boff = boff;
+    nb_parallel_for(g->C * g->KH * g->KW, (double)(g->N * L), wgrad_col, &j);
+    nb_parallel_for(g->G, (double)(j.Lr * OCg), wgrad_dyq_batched, &j);
+  } else {
+    j.nimg = g->N; j.Lr = j.d.Lp;
+    j.dyq = (float *)aligned_alloc(64, (size_t)(g->N * g->G * j.d.Lp * j.OCp) * sizeof(float) + 64);
+    // NOTE: the grid's columns ow >= OW pair real inputs with zero gradients; 0 * Inf would poison a
+    // weight gradient the reference leaves finite, so inputs with an Inf or a NaN take the im2col path.
+    j.d.check_finite = 1;
+    if (!j.dyq || !j.dwt || !direct_planes(&j.d, x, 0)) { free(j.dyq); free(j.dwt); return 0; }
+    if (atomic_load(&j.d.nonfinite)) { free(j.dyq); free(j.dwt); free(j.d.xq); free(j.d.boff); return 0; }
+    j.src = j.d.xq; j.boff = j.d.boff; j.xstride = j.d.xstride; j.gstride = g->C / g->G * j.d.Hq * j.d.Wq;
+    nb_parallel_for(g->N * g->G, (double)(j.d.Lp * j.OCp), wgrad_dyq, &j);
+  }
+  nb_parallel_for(g->G * j.kpan, (double)(j.nimg * j.Lr) * (double)(14 * j.OCp), wgrad_tasks, &j);
   j.dw = dw;
   nb_parallel_for(g->G * ((OCg + 31) / 32), (double)(32 * Kc), wgrad_store, &j);
-  free(j.dyq); free(j.dwt); free(j.d.xq); free(j.d.boff);
+  free(j.dyq); free(j.dwt);
+  if (batched) { free(j.col); free((void *)j.boff); }
+  else { free(j.d.xq); free(j.d.boff); }
   return 1;
 }
 
