@@ -110,7 +110,8 @@ typedef struct {
   int64_t N, C, H, W, OH, OW;
   int64_t kh, kw, sh, sw, ph, pw, dh, dw;
 } nb_pool;
-/* x (N,C,H,W) -> values (N,C,OH,OW) and the flat ih*W+iw of each window's max (NaN wins; -1 if empty). */
+/* x (N,C,H,W) -> values (N,C,OH,OW) and the flat ih*W+iw of each window's max (NaN wins; -1 if empty).
+ * idx NULL: values only (a faster pass). */
 void nb_maxpool2d_f32(float *y, int32_t *idx, const float *x, const nb_pool *p);
 /* dy, idx (planes, O) -> dx (planes, HW) (overwritten): dx[idx] += dy per plane, -1 skipped.
  * Returns 0, before writing anything, when an index is outside [-1, HW). */

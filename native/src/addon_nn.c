@@ -188,7 +188,7 @@ static int pool_geom(napi_env env, const char *K, const int64_t *xs, napi_value 
   return 1;
 }
 
-// maxPool2d(y, idx, x, lx, params): x (N,C,H,W) -> y, idx (N,C,OH,OW)
+// maxPool2d(y, idx, x, lx, params): x (N,C,H,W) -> y, idx (N,C,OH,OW); idx null: values only
 static napi_value max_pool2d(napi_env env, napi_callback_info info) {
   ARGS("maxPool2d", 5);
   float *y, *x;
@@ -197,12 +197,15 @@ static napi_value max_pool2d(napi_env env, napi_callback_info info) {
   nb_layout lx;
   nb_pool p;
   CHECK(nb_f32(env, K, argv[0], "y", &y, &ly));
-  CHECK(nb_i32(env, K, argv[1], "indices", &idx, &li));
+  napi_valuetype it;
+  napi_typeof(env, argv[1], &it);
+  if (it == napi_null) idx = NULL;
+  else CHECK(nb_i32(env, K, argv[1], "indices", &idx, &li));
   CHECK(tensor4(env, K, argv[2], argv[3], "x", &x, &lx));
   CHECK(pool_geom(env, K, lx.shape, argv[4], 0, &p));
   int64_t no = p.N * p.C * p.OH * p.OW;
   CHECK(nb_out(env, K, "y", ly, no));
-  CHECK(nb_out(env, K, "indices", li, no));
+  if (idx) CHECK(nb_out(env, K, "indices", li, no));
   if (p.H * p.W > INT32_MAX) { nb_throw(env, K, "H*W does not fit int32 indices"); return NULL; }
   if (no > 0) nb_maxpool2d_f32(y, idx, x, &p);
   return undef(env);

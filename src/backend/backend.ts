@@ -73,7 +73,8 @@ export interface Kernels {
   /** dy (N,OC,OH,OW), x (N,C,H,W) -> dw (OC,C/groups,KH,KW). */
   conv2dBackwardWeight(dy: TypedArray, ldy: Layout, x: TypedArray, lx: Layout, wShape: readonly number[], p: Conv2dParams): TypedArray;
   /** x (N,C,H,W) -> max values (N,C,OH,OW) and the flat H*W argmax of each window (int32). */
-  maxPool2d(x: TypedArray, lx: Layout, p: Pool2dParams): { values: TypedArray; indices: Int32Array };
+  /** Values and the flat argmax of each window; with withIndices false the indices may be null (a faster pass). */
+  maxPool2d(x: TypedArray, lx: Layout, p: Pool2dParams, withIndices?: boolean): { values: TypedArray; indices: Int32Array | null };
   /** x (N,C,H,W) -> mean over each window (N,C,OH,OW). countIncludePad as PyTorch. */
   avgPool2d(x: TypedArray, lx: Layout, p: Pool2dParams, countIncludePad: boolean): TypedArray;
   /** dx (N,C,H,W) from dy (N,C,OH,OW). */

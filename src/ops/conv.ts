@@ -181,16 +181,19 @@ function poolParams(x: Tensor, kernelSize: Pair, stride: Pair | null | undefined
 }
 
 // x (N, C, H, W) -> values (N, C, OH, OW), indices (N, C, OH, OW) flat into each H*W plane
-function maxPoolRaw(x: Tensor, p: Pool2dParams): [Tensor, Tensor] {
+function maxPoolRaw(x: Tensor, p: Pool2dParams, returnIndices: boolean): [Tensor, Tensor | null] {
   const [N, C, H, W] = x.shape;
-  const r = be().maxPool2d(x.data, x.layout, p);
+  // indices only when asked for or for a backward to record: values alone take a faster pass
+  const needIdx = returnIndices || (isGradEnabled() && x.requiresGrad);
+  const r = be().maxPool2d(x.data, x.layout, p, needIdx);
   const OH = poolOutSize(H, p.kH, p.strideH, p.padH, p.dilationH, p.ceilMode), OW = poolOutSize(W, p.kW, p.strideW, p.padW, p.dilationW, p.ceilMode);
-  const indices = wrap(r.indices, [N, C, OH, OW], 'int32');
   const out = wrap(r.values, [N, C, OH, OW], x.dtype);
+  if (!r.indices) return [out, null];
+  const idx = r.indices, indices = wrap(idx, [N, C, OH, OW], 'int32');
   // dx = zeros with dy added at the argmax of each window: one kernel, or (when the backward is itself
   // recorded, for double backward) a scatterAdd, which is differentiable in dy
   record(out, 'MaxPool2DWithIndicesBackward', [x], (g) => {
-    if (!isGradEnabled()) return [wrap(be().maxPool2dBackward(g.data, g.layout, r.indices, x.shape), [N, C, H, W], g.dtype)];
+    if (!isGradEnabled()) return [wrap(be().maxPool2dBackward(g.data, g.layout, idx, x.shape), [N, C, H, W], g.dtype)];
     const base = wrap(allocate(g.dtype, N * C * H * W), [N, C, H * W], g.dtype);
     return [scatterAdd(base, 2, indices.reshape([N, C, OH * OW]), g.reshape([N, C, OH * OW])).reshape([N, C, H, W])];
   });
@@ -209,9 +212,10 @@ export function maxPool2d(x: Tensor, kernelSize: Pair, stride: Pair | null = nul
   const unbatched = x.ndim === 3;
   const xb = unbatched ? x.unsqueeze(0) : x;
   check4d(xb, 'maxPool2d');
-  const [out, idx] = maxPoolRaw(xb, poolParams(xb, kernelSize, stride, padding, dilation, ceilMode, 'maxPool2d'));
-  const o = unbatched ? out.squeeze(0) : out, i = unbatched ? idx.squeeze(0) : idx;
-  return returnIndices ? [o, i] : o;
+  const [out, idx] = maxPoolRaw(xb, poolParams(xb, kernelSize, stride, padding, dilation, ceilMode, 'maxPool2d'), returnIndices);
+  const o = unbatched ? out.squeeze(0) : out;
+  if (!returnIndices) return o;
+  return [o, unbatched ? idx!.squeeze(0) : idx!];
 }
 
 /** 1-D max pooling (F.max_pool1d); indices index the input length L. */
@@ -222,8 +226,9 @@ export function maxPool1d(x: Tensor, kernelSize: number, stride: number | null =
   // x (N, C, L) -> (N, C, OL)
   if (x.ndim !== 2 && x.ndim !== 3) throw new Error(`maxPool1d: expected a 2-D (C, L) or 3-D (N, C, L) input, got ${fmtShape(x.shape)}`);
   const x4 = x.unsqueeze(-2);
+  if (!returnIndices) return maxPool2d(x4, [1, kernelSize], [1, stride ?? kernelSize], [0, padding], [1, dilation], ceilMode).squeeze(-2);
   const [out, idx] = maxPool2d(x4, [1, kernelSize], [1, stride ?? kernelSize], [0, padding], [1, dilation], ceilMode, true);
-  return returnIndices ? [out.squeeze(-2), idx.squeeze(-2)] : out.squeeze(-2);
+  return [out.squeeze(-2), idx.squeeze(-2)];
 }
 
 // x (N, C, H, W) -> (N, C, OH, OW); its adjoint avgPoolBackward maps back, and each differentiates to the other

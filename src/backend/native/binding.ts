@@ -64,8 +64,8 @@ export interface NablaAddon {
   conv2dBackwardInput(dx: Float32Array, dy: Float32Array, ldy: LayoutArg, w: Float32Array, lw: LayoutArg, xShape: readonly number[], params: ConvArgs): void;
   /** dy (N,OC,OH,OW), x (N,C,H,W) -> dw (OC,C/G,KH,KW); dy and x contiguous. */
   conv2dBackwardWeight(dw: Float32Array, dy: Float32Array, ldy: LayoutArg, x: Float32Array, lx: LayoutArg, wShape: readonly number[], params: ConvArgs): void;
-  /** x (N,C,H,W) contiguous -> window max values and flat ih*W+iw indices (N,C,OH,OW). */
-  maxPool2d(y: Float32Array, indices: Int32Array, x: Float32Array, lx: LayoutArg, params: PoolArgs): void;
+  /** x (N,C,H,W) contiguous -> window max values and flat ih*W+iw indices (N,C,OH,OW); indices null: values only. */
+  maxPool2d(y: Float32Array, indices: Int32Array | null, x: Float32Array, lx: LayoutArg, params: PoolArgs): void;
   /** x (N,C,H,W) contiguous -> window means (dilation ignored, as the JS backend). */
   avgPool2d(y: Float32Array, x: Float32Array, lx: LayoutArg, params: PoolArgs, countIncludePad: boolean): void;
   /** dy (N,C,OH,OW) contiguous -> dx (N,C,H,W). */

@@ -207,12 +207,12 @@ export class NativeBackend implements PartialBackend {
   }
 
   // x (N,C,H,W) -> values, indices (N,C,OH,OW)
-  maxPool2d(x: TypedArray, lx: Layout, p: Pool2dParams): { values: TypedArray; indices: Int32Array } | undefined {
+  maxPool2d(x: TypedArray, lx: Layout, p: Pool2dParams, withIndices = true): { values: TypedArray; indices: Int32Array | null } | undefined {
     if (!isF32(x) || lx.shape.length !== 4 || !poolOk(p)) return undefined;
     const [N, C, H, W] = lx.shape;
     const OH = poolOut(H, p.kH, p.strideH, p.padH, p.dilationH, p.ceilMode), OW = poolOut(W, p.kW, p.strideW, p.padW, p.dilationW, p.ceilMode);
     if (OH < 1 || OW < 1) return undefined;
-    const values = alloc(N * C * OH * OW), indices = new Int32Array(values.length);
+    const values = alloc(N * C * OH * OW), indices = withIndices ? new Int32Array(values.length) : null;
     const [xc, lxc] = this.contig(x as Float32Array, lx);
     this.addon.maxPool2d(values, indices, xc, lxc, poolArgs(p));
     return { values, indices };
