@@ -6,7 +6,7 @@
 // (image, tile) per task, so col never goes to DRAM; the input-gradient pass does one image per
 // task. A 1x1/stride-1/unpadded conv skips im2col (col is x itself). With fewer images than
 // threads the input gradient falls back to whole-image col buffers and a threaded GEMM.
-// With AVX-512 the passes first try conv_direct.c, which needs no im2col; this file is the general
+// With AVX-512 or AVX2 the passes first try conv_direct.c, which needs no im2col; this file is the general
 // path (every ISA, every geometry).
 #include <stdlib.h>
 #include <stdatomic.h>

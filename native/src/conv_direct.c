@@ -1,6 +1,7 @@
 // Convolutions that read their input taps in place, with no im2col: forward (with an epilogue),
-// input gradient (stride 1, as a forward pass) and weight gradient. AVX-512 only; each entry point
-// returns 0 when it does not apply or memory ran out, and conv.c's im2col path runs instead.
+// input gradient (stride 1, as a forward pass) and weight gradient, on the AVX-512 or AVX2
+// microkernels; each entry point returns 0 when it does not apply (the scalar path, say) or memory
+// ran out, and conv.c's im2col path runs instead.
 // Glossary as in conv.c: N batch, C in channels, H,W in size, OC out channels, KH,KW kernel, OH,OW
 // out size, G groups, Cg = C/G, OCg = OC/G, L = OH*OW, Kc = Cg*KH*KW; MR,NR the microkernel tile.
 #include <stdatomic.h>
@@ -188,28 +189,27 @@ static int direct_planes(direct_job *j, const float *x, int64_t slack) {
   return 1;
 }
 
-static int have_avx512(void) {
+// The microkernels of the active ISA with row-gather entry points: AVX-512's 14x32 and 8x48, or
+// AVX2's 6x16 (as both); 0 on the scalar path, which keeps to conv.c's im2col.
+static int direct_impls(const nb_gemm_impl **a, const nb_gemm_impl **b) {
 #if defined(__x86_64__) || defined(_M_X64)
-  return nb_active_isa() >= NB_ISA_AVX512;
-#else
-  return 0;
+  int isa = nb_active_isa();
+  if (isa >= NB_ISA_AVX512) { *a = &nb_gemm_avx512; *b = &nb_gemm_avx512_8x48; return 1; }
+  if (isa >= NB_ISA_AVX2) { *a = &nb_gemm_avx2; *b = &nb_gemm_avx2; return 1; }
 #endif
+  (void)a; (void)b;
+  return 0;
 }
 
 int nb_conv_direct_fwd(float *y, const float *x, const float *w, const nb_conv *g, const nb_conv_epi *e) {
-  if (!have_avx512()) return 0;
-#if defined(__x86_64__) || defined(_M_X64)
-  const nb_gemm_impl *a = &nb_gemm_avx512, *b = &nb_gemm_avx512_8x48;
-#else
   const nb_gemm_impl *a = NULL, *b = NULL;
-  return 0;
-#endif
+  if (!direct_impls(&a, &b) || !a->ukernel_rows || !b->ukernel_rows) return 0;
   const int64_t OCg = g->OC / g->G, Kc = g->C / g->G * g->KH * g->KW;
   direct_job j = { .e = e, .y = y, .w = w };
   if (!direct_grid(&j, g)) return 0;
   // the microkernel wasting less of its tiles on (OCg, Lp)
-  double ua = (double)OCg / (double)((OCg + 13) / 14 * 14) * (double)j.Lp / (double)((j.Lp + 31) / 32 * 32);
-  double ub = (double)OCg / (double)((OCg + 7) / 8 * 8) * (double)j.Lp / (double)((j.Lp + 47) / 48 * 48);
+  double ua = (double)OCg / (double)((OCg + a->mr - 1) / a->mr * a->mr) * (double)j.Lp / (double)((j.Lp + a->nr - 1) / a->nr * a->nr);
+  double ub = (double)OCg / (double)((OCg + b->mr - 1) / b->mr * b->mr) * (double)j.Lp / (double)((j.Lp + b->nr - 1) / b->nr * b->nr);
   j.im = ub > ua + 0.02 ? b : a;
   const int64_t mr = j.im->mr, nr = j.im->nr;
   j.rp = (OCg + mr - 1) / mr;
@@ -319,21 +319,22 @@ static void wgrad_tasks(void *p, int64_t lo, int64_t hi) {
   const wgrad_job *j = (const wgrad_job *)p;
   const nb_conv *g = j->d.g;
   const int64_t Kc = g->C / g->G * g->KH * g->KW, Lp = j->Lr;
-  float tile[14 * 32] __attribute__((aligned(64)));
+  const int mr = j->im->mr, nr = j->im->nr;
+  float tile[14 * 32] __attribute__((aligned(64)));   /* mr x nr <= 14 x 32 */
   const float *arows[14];
-  for (int64_t t = lo; t < hi; t++) memset(j->dwt + t * 14 * j->OCp, 0, (size_t)(14 * j->OCp) * sizeof(float));
+  for (int64_t t = lo; t < hi; t++) memset(j->dwt + t * mr * j->OCp, 0, (size_t)(mr * j->OCp) * sizeof(float));
   for (int64_t n = 0; n < j->nimg; n++)
     for (int64_t l0 = 0; l0 < Lp; l0 += WG_LC) {
       int64_t lc = Lp - l0 < WG_LC ? Lp - l0 : WG_LC;
-      for (int64_t oc0 = 0; oc0 < j->OCr; oc0 += 32)
+      for (int64_t oc0 = 0; oc0 < j->OCr; oc0 += nr)
         for (int64_t t = lo; t < hi; t++) {
-          int64_t grp = t / j->kpan, k0 = (t % j->kpan) * 14, m = Kc - k0 < 14 ? Kc - k0 : 14;
+          int64_t grp = t / j->kpan, k0 = (t % j->kpan) * mr, m = Kc - k0 < mr ? Kc - k0 : mr;
           const float *xb = j->src + n * j->xstride + grp * j->gstride + l0;
-          for (int i = 0; i < 14; i++) arows[i] = xb + j->boff[k0 + (i < m ? i : m - 1)];
-          j->im->ukernel_ptrs(lc, arows, j->dyq + ((n * g->G + grp) * Lp + l0) * j->OCp + oc0, j->OCp, tile, 32);
-          float *acc = j->dwt + t * 14 * j->OCp + oc0;
+          for (int i = 0; i < mr; i++) arows[i] = xb + j->boff[k0 + (i < m ? i : m - 1)];
+          j->im->ukernel_ptrs(lc, arows, j->dyq + ((n * g->G + grp) * Lp + l0) * j->OCp + oc0, j->OCp, tile, nr);
+          float *acc = j->dwt + t * mr * j->OCp + oc0;
           for (int64_t i = 0; i < m; i++)
-            for (int jj = 0; jj < 32; jj++) acc[i * j->OCp + jj] += tile[i * 32 + jj];
+            for (int jj = 0; jj < nr; jj++) acc[i * j->OCp + jj] += tile[i * nr + jj];
         }
     }
 }
@@ -355,19 +356,17 @@ static void wgrad_store(void *p, int64_t lo, int64_t hi) {
 }
 
 int nb_conv_direct_bwd_weight(float *dw, const float *dy, const float *x, const nb_conv *g) {
-  if (!have_avx512()) return 0;
   wgrad_job j = { .dy = dy };
-#if defined(__x86_64__) || defined(_M_X64)
-  j.im = &nb_gemm_avx512;
-#endif
-  if (!j.im || !j.im->ukernel_ptrs || !direct_grid(&j.d, g)) return 0;
+  const nb_gemm_impl *b = NULL;
+  if (!direct_impls(&j.im, &b) || !j.im->ukernel_ptrs || !direct_grid(&j.d, g)) return 0;
   const int64_t OCg = g->OC / g->G, Kc = g->C / g->G * g->KH * g->KW, L = g->OH * g->OW;
   // NOTE: rows of dyq a multiple of 1 KB apart (OCg = 256, 512) all map to a few L1 sets, and a
   // 32-column panel of them no longer stays in L1: pad the row stride off the power of two.
-  j.OCr = (OCg + 31) / 32 * 32;
+  const int mr = j.im->mr, nr = j.im->nr;
+  j.OCr = (OCg + nr - 1) / nr * nr;
   j.OCp = j.OCr % 256 == 0 ? j.OCr + 16 : j.OCr;
-  j.kpan = (Kc + 13) / 14;
-  j.Kcp = j.kpan * 14;
+  j.kpan = (Kc + mr - 1) / mr;
+  j.Kcp = j.kpan * mr;
   j.dwt = scratch(1, (size_t)(g->G * j.Kcp * j.OCp));
   const int batched = j.d.Lp < 128 && (double)g->C * g->KH * g->KW * g->N * L * sizeof(float) <= (double)(64 << 20);
   if (batched) {
@@ -392,7 +391,7 @@ int nb_conv_direct_bwd_weight(float *dw, const float *dy, const float *x, const 
     j.src = j.d.xq; j.boff = j.d.boff; j.xstride = j.d.xstride; j.gstride = g->C / g->G * j.d.Hq * j.d.Wq;
     nb_parallel_for(g->N * g->G, (double)(j.d.Lp * j.OCp), wgrad_dyq, &j);
   }
-  nb_parallel_for(g->G * j.kpan, (double)(j.nimg * j.Lr) * (double)(14 * j.OCp), wgrad_tasks, &j);
+  nb_parallel_for(g->G * j.kpan, (double)(j.nimg * j.Lr) * (double)(mr * j.OCp), wgrad_tasks, &j);
   j.dw = dw;
   nb_parallel_for(g->G * ((OCg + 31) / 32), (double)(32 * Kc), wgrad_store, &j);
   free((void *)j.boff);

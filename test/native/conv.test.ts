@@ -51,9 +51,17 @@ function checkConv(c: Case, specials: boolean, r: () => number): void {
   assertWithin(dw, dwWant, dwBound, `${what} backward weight`);
 }
 
-test('conv2d forward and both backward passes: stride, padding, dilation, groups, 1x1', { skip }, () => {
-  const r = rng(30);
-  for (const c of CASES) checkConv(c, false, r);
+test('conv2d forward and both backward passes: stride, padding, dilation, groups, 1x1, on every ISA path', { skip }, () => {
+  const start = native!.addon.cpuInfo().isa as 'scalar' | 'avx2' | 'avx512';
+  try {
+    for (const isa of ['scalar', 'avx2', 'avx512'] as const) {   // avx2/avx512: conv_direct.c; scalar: im2col
+      native!.addon.setIsa(isa);
+      const r = rng(30);
+      for (const c of CASES) checkConv(c, false, r);
+    }
+  } finally {
+    native!.addon.setIsa(start);
+  }
 });
 
 test('conv2d: non-contiguous input with ±1e4/0/NaN', { skip }, () => {

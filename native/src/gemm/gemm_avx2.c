@@ -57,4 +57,35 @@ static void gemv_avx2(float *y, const float *x, int64_t incx, const float *b, in
   }
 }
 
-const nb_gemm_impl nb_gemm_avx2 = { MR, NR, MR * 48, 256, 4096, ukernel_6x16, gemv_avx2, "avx2", NULL, NULL };
+// The row-gather microkernels' common body: C (6,16) = A (6 rows at ar[i], read at k) @ B, row k of B at
+// the address BROW(k).
+#define GATHER_6x16(BROW)                                                                          \
+  __m256 c0a = _mm256_setzero_ps(), c0b = c0a, c1a = c0a, c1b = c0a, c2a = c0a, c2b = c0a,          \
+         c3a = c0a, c3b = c0a, c4a = c0a, c4b = c0a, c5a = c0a, c5b = c0a;                          \
+  for (int64_t k = 0; k < kc; k++) {                                                                \
+    const float *bp = (BROW);                                                                       \
+    __m256 b0 = _mm256_loadu_ps(bp), b1 = _mm256_loadu_ps(bp + 8), av;                              \
+    ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5)                                                       \
+  }                                                                                                 \
+  STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5)
+#define ROW(i) av = _mm256_broadcast_ss(ar[i] + k); c##i##a = _mm256_fmadd_ps(av, b0, c##i##a); c##i##b = _mm256_fmadd_ps(av, b1, c##i##b);
+#define STORE(i) _mm256_storeu_ps(c + i * ldc, c##i##a); _mm256_storeu_ps(c + i * ldc + 8, c##i##b);
+
+// C (6,16) row stride ldc = A (6 x kc, row i at a + min(i, m-1)*lda) @ B, row k of B at b + boff[k] (see gemm.h)
+static void ukernel_rows_6x16(int64_t kc, const float *a, int64_t lda, int m, const float *b, const int64_t *boff, float *c, int64_t ldc) {
+  const float *ar[6];
+  for (int i = 0; i < 6; i++) ar[i] = a + (i < m ? i : m - 1) * lda;
+  GATHER_6x16(b + boff[k])
+}
+
+// C (6,16) row stride ldc = A (6 x kc, row i at arows[i]) @ B (kc x 16, row k at b + k*ldb)
+static void ukernel_ptrs_6x16(int64_t kc, const float *const *arows, const float *b, int64_t ldb, float *c, int64_t ldc) {
+  const float *ar[6];
+  for (int i = 0; i < 6; i++) ar[i] = arows[i];
+  GATHER_6x16(b + k * ldb)
+}
+#undef ROW
+#undef STORE
+#undef GATHER_6x16
+
+const nb_gemm_impl nb_gemm_avx2 = { MR, NR, MR * 48, 256, 4096, ukernel_6x16, gemv_avx2, "avx2", ukernel_rows_6x16, ukernel_ptrs_6x16 };
