@@ -162,11 +162,16 @@ static void direct_tasks(void *p, int64_t lo, int64_t hi) {
 }
 
 // The (Hq, Wq) phase grid of g; 0 when the grid cannot hold the output (never for valid geometry).
+// NOTE: with stride 1 along W, consecutive padded rows share their zero columns: a row is pw zeros
+// then W values (Wq = W + pw), and a tap past a row's end reads the next row's leading zeros (or the
+// next plane's, or the slack). A 3x3 "same" grid then has one column that is not an output instead
+// of two (7x7 maps: 1 of 8 rather than 2 of 9).
 static int direct_grid(direct_job *j, const nb_conv *g) {
   const int64_t Hp = g->H + 2 * g->ph, Wp = g->W + 2 * g->pw;
   j->g = g;
-  j->Hq = (Hp + g->sh - 1) / g->sh; j->Wq = (Wp + g->sw - 1) / g->sw; j->Lp = g->OH * j->Wq;
-  return g->OH + (g->KH - 1) * g->dh / g->sh <= j->Hq && g->OW + (g->KW - 1) * g->dw / g->sw <= j->Wq;
+  j->Hq = (Hp + g->sh - 1) / g->sh; j->Wq = g->sw == 1 ? g->W + g->pw : (Wp + g->sw - 1) / g->sw; j->Lp = g->OH * j->Wq;
+  const int64_t reach = g->sw == 1 ? j->Wq + g->pw : j->Wq;   /* the columns a row's taps may read */
+  return g->OH + (g->KH - 1) * g->dh / g->sh <= j->Hq && g->OW + (g->KW - 1) * g->dw / g->sw <= reach;
 }
 
 // Phase planes of x (with `slack` zero floats after each image, for panels that run past Lp) and the
