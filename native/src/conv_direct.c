@@ -270,9 +270,15 @@ static void wgrad_dyq(void *p, int64_t lo, int64_t hi) {
     float *d = j->dyq + q * j->d.Lp * j->OCp;
     memset(d, 0, (size_t)(j->d.Lp * j->OCp) * sizeof(float));
     const float *src = j->dy + q * OCg * L;   /* (n, grp) pairs are contiguous OCg-channel blocks */
-    for (int64_t oc = 0; oc < OCg; oc++)
+    // NOTE: in 16 x 16 blocks: one element per cache line either way round cost more than the
+    // weight gradient's arithmetic for the stem (6.4M values at batch 8)
+    for (int64_t oc0 = 0; oc0 < OCg; oc0 += 16)
       for (int64_t oh = 0; oh < g->OH; oh++)
-        for (int64_t ow = 0; ow < g->OW; ow++) d[(oh * Wq + ow) * j->OCp + oc] = src[(oc * g->OH + oh) * g->OW + ow];
+        for (int64_t ow0 = 0; ow0 < g->OW; ow0 += 16) {
+          const int64_t oc1 = oc0 + 16 < OCg ? oc0 + 16 : OCg, ow1 = ow0 + 16 < g->OW ? ow0 + 16 : g->OW;
+          for (int64_t ow = ow0; ow < ow1; ow++)
+            for (int64_t oc = oc0; oc < oc1; oc++) d[(oh * Wq + ow) * j->OCp + oc] = src[(oc * g->OH + oh) * g->OW + ow];
+        }
   }
 }
 
@@ -312,10 +318,12 @@ static void wgrad_dyq_batched(void *p, int64_t lo, int64_t hi) {
     float *d = j->dyq + grp * j->Lr * j->OCp;
     memset(d, 0, (size_t)(j->Lr * j->OCp) * sizeof(float));
     for (int64_t n = 0; n < g->N; n++)
-      for (int64_t oc = 0; oc < OCg; oc++) {
-        const float *s = j->dy + (n * g->OC + grp * OCg + oc) * L;
-        for (int64_t q = 0; q < L; q++) d[(n * L + q) * j->OCp + oc] = s[q];
-      }
+      for (int64_t oc0 = 0; oc0 < OCg; oc0 += 16)
+        for (int64_t q0 = 0; q0 < L; q0 += 16) {   /* 16 x 16 blocks, as in wgrad_dyq */
+          const int64_t oc1 = oc0 + 16 < OCg ? oc0 + 16 : OCg, q1 = q0 + 16 < L ? q0 + 16 : L;
+          for (int64_t q = q0; q < q1; q++)
+            for (int64_t oc = oc0; oc < oc1; oc++) d[(n * L + q) * j->OCp + oc] = j->dy[(n * g->OC + grp * OCg + oc) * L + q];
+        }
   }
 }
 
