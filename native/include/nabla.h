@@ -83,12 +83,14 @@ void nb_where_f32(float *y, const uint8_t *c, const nb_layout *lc, const float *
 void nb_cast_to_f32(float *y, const void *x, const nb_layout *lx, int src);
 
 
-/* Batch norm in training: x (N,C,S) contiguous, w/b (C) or NULL -> y, and the batch mean and biased
- * var (C); the backward takes the same mean and var and writes dx, and dw/db when non-NULL. */
+/* Batch norm in training: x (N,C,S) contiguous, w/b (C) or NULL -> y = act(bn(x) + res), and the batch
+ * mean and biased var (C); res (N,C,S) or NULL, act relu (relu = 1) or identity. The backward takes the
+ * same mean and var, and the forward's output y when it had a relu, and writes dx, dw/db and the
+ * residual's gradient dr when non-NULL. */
 void nb_batchnorm_f32(float *y, float *mean, float *var, const float *x, const float *w, const float *b,
-                      int64_t N, int64_t C, int64_t S, float eps);
-void nb_batchnorm_bwd_f32(float *dx, float *dw, float *db, const float *dy, const float *x, const float *mean, const float *var,
-                          const float *w, int64_t N, int64_t C, int64_t S, float eps);
+                      const float *res, int relu, int64_t N, int64_t C, int64_t S, float eps);
+void nb_batchnorm_bwd_f32(float *dx, float *dw, float *db, float *dr, const float *dy, const float *x, const float *yact,
+                          const float *mean, const float *var, const float *w, int64_t N, int64_t C, int64_t S, float eps);
 
 /* ---- convolution and pooling (conv.c, pool.c); all tensors contiguous NCHW ---- */
 typedef struct {

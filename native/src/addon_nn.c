@@ -321,10 +321,12 @@ static int ncs(napi_env env, const char *K, const nb_layout *l, int64_t *N, int6
   return 1;
 }
 
-// batchNorm(y, mean, var, x, lx, w, b, eps): training statistics over N and the spatial dims
+// batchNorm(y, mean, var, x, lx, w, b, eps, residual, relu): training statistics over N and the spatial
+// dims; y = act(bn(x) + residual), residual a Float32Array of x's size or null
 static napi_value batch_norm(napi_env env, napi_callback_info info) {
-  ARGS("batchNorm", 8);
-  float *y, *mean, *var, *x, *w, *b, eps = 0;
+  ARGS("batchNorm", 10);
+  float *y, *mean, *var, *x, *w, *b, *res, eps = 0;
+  int relu = 0;
   int64_t N = 0, C = 0, S = 0;
   nb_layout lx;
   CHECK(tensor_contig(env, K, argv[3], argv[4], "x", &x, &lx));
@@ -335,30 +337,37 @@ static napi_value batch_norm(napi_env env, napi_callback_info info) {
   CHECK(opt_f32(env, K, argv[5], "w", C, &w));
   CHECK(opt_f32(env, K, argv[6], "b", C, &b));
   CHECK(nb_float(env, K, argv[7], "eps", &eps));
+  CHECK(opt_f32(env, K, argv[8], "residual", N * C * S, &res));
+  CHECK(nb_bool(env, K, argv[9], "relu", &relu));
   if (N * S == 0) { nb_throw(env, K, "no values per channel"); return NULL; }
-  nb_batchnorm_f32(y, mean, var, x, w, b, N, C, S, eps);
+  if (res && res == y) { nb_throw(env, K, "residual must not be the output buffer"); return NULL; }
+  nb_batchnorm_f32(y, mean, var, x, w, b, res, relu, N, C, S, eps);
   return undef(env);
 }
 
-// batchNormBackward(dx, dw, db, dy, ldy, x, lx, mean, var, w, eps): dw, db, w Float32Array or null
+// batchNormBackward(dx, dw, db, dr, dy, ldy, x, lx, yact, mean, var, w, eps): dw, db, dr, yact (the
+// forward's relu output), w Float32Array or null
 static napi_value batch_norm_bwd(napi_env env, napi_callback_info info) {
-  ARGS("batchNormBackward", 11);
-  float *dx, *dw, *db, *dy, *x, *mean, *var, *w, eps = 0;
+  ARGS("batchNormBackward", 13);
+  float *dx, *dw, *db, *dr, *dy, *x, *yact, *mean, *var, *w, eps = 0;
   int64_t N = 0, C = 0, S = 0;
   nb_layout ldy, lx;
-  CHECK(tensor_contig(env, K, argv[3], argv[4], "dy", &dy, &ldy));
-  CHECK(tensor_contig(env, K, argv[5], argv[6], "x", &x, &lx));
+  CHECK(tensor_contig(env, K, argv[4], argv[5], "dy", &dy, &ldy));
+  CHECK(tensor_contig(env, K, argv[6], argv[7], "x", &x, &lx));
   CHECK(nb_same_shape(env, K, &ldy, "dy", &lx, "x"));
   CHECK(ncs(env, K, &lx, &N, &C, &S));
   CHECK(f32_len(env, K, argv[0], "dx", N * C * S, &dx));
   CHECK(opt_f32(env, K, argv[1], "dw", C, &dw));
   CHECK(opt_f32(env, K, argv[2], "db", C, &db));
-  CHECK(f32_len(env, K, argv[7], "mean", C, &mean));
-  CHECK(f32_len(env, K, argv[8], "var", C, &var));
-  CHECK(opt_f32(env, K, argv[9], "w", C, &w));
-  CHECK(nb_float(env, K, argv[10], "eps", &eps));
+  CHECK(opt_f32(env, K, argv[3], "dr", N * C * S, &dr));
+  CHECK(opt_f32(env, K, argv[8], "yact", N * C * S, &yact));
+  CHECK(f32_len(env, K, argv[9], "mean", C, &mean));
+  CHECK(f32_len(env, K, argv[10], "var", C, &var));
+  CHECK(opt_f32(env, K, argv[11], "w", C, &w));
+  CHECK(nb_float(env, K, argv[12], "eps", &eps));
   if (N * S == 0) { nb_throw(env, K, "no values per channel"); return NULL; }
-  nb_batchnorm_bwd_f32(dx, dw, db, dy, x, mean, var, w, N, C, S, eps);
+  if (dr && (dr == dx || dr == dy)) { nb_throw(env, K, "dr must be its own buffer"); return NULL; }
+  nb_batchnorm_bwd_f32(dx, dw, db, dr, dy, x, yact, mean, var, w, N, C, S, eps);
   return undef(env);
 }
 

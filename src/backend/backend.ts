@@ -117,12 +117,19 @@ export interface FusedKernels {
   sgdStep?(p: TypedArray, g: TypedArray, buf: TypedArray | null, o: SgdParams): boolean;
   /** In-place Adam/AdamW on contiguous p, m, v with gradient g; false declines. */
   adamStep?(p: TypedArray, g: TypedArray, m: TypedArray, v: TypedArray, o: AdamParams): boolean;
-  /** Batch norm with batch statistics: x (N, C, *), w/b (C) or null -> y, mean and biased var (C). */
-  batchNorm?(x: TypedArray, lx: Layout, w: TypedArray | null, b: TypedArray | null, eps: number):
-    { y: Float32Array; mean: Float32Array; var: Float32Array } | undefined;
-  /** Its backward from the forward's mean and var: dx, and dw/db when asked. */
+  /**
+   * Batch norm with batch statistics, then optionally + residual and relu: x (N, C, *), w/b (C) or
+   * null, residual x's shape or null -> y = act(bn(x) + residual), the batch mean and biased var (C).
+   */
+  batchNorm?(x: TypedArray, lx: Layout, w: TypedArray | null, b: TypedArray | null, eps: number,
+    residual?: { data: TypedArray; layout: Layout } | null, relu?: boolean): { y: Float32Array; mean: Float32Array; var: Float32Array } | undefined;
+  /**
+   * Its backward from the forward's mean and var (and its output y when it had a relu): dx, and dw,
+   * db and the residual's gradient dr when asked.
+   */
   batchNormBackward?(dy: TypedArray, ldy: Layout, x: TypedArray, lx: Layout, mean: Float32Array, variance: Float32Array,
-    w: TypedArray | null, eps: number, needW: boolean, needB: boolean): { dx: Float32Array; dw: Float32Array | null; db: Float32Array | null } | undefined;
+    w: TypedArray | null, eps: number, needW: boolean, needB: boolean, yact?: Float32Array | null, needR?: boolean):
+    { dx: Float32Array; dw: Float32Array | null; db: Float32Array | null; dr: Float32Array | null } | undefined;
   /**
    * Convolution with an epilogue, for inference: y = act(conv2d(x, w) * scale[oc] + shift[oc] + residual),
    * scale/shift (OC) or null, residual of y's shape (N,OC,OH,OW) or null, act relu or identity.

@@ -6,7 +6,7 @@ import { ones, zeros, empty } from '../tensor/creation.js';
 import type { DType } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { noGrad } from '../autograd/grad_mode.js';
-import { batchNorm } from '../ops/nn_ops.js';
+import { batchNormAct } from '../ops/nn_ops.js';
 import { Module, Parameter } from './module.js';
 import { ones_, zeros_ } from './init.js';
 import { inputError, pyBool, pyFloat } from './util.js';
@@ -63,6 +63,15 @@ abstract class BatchNormBase extends Module {
 
   forward(x: Tensor): Tensor {
     // x (N, C, *) -> same shape
+    return this.forwardAct(x, null, false);
+  }
+
+  /**
+   * act(this.forward(x) + residual), act relu or identity, as one fused kernel in training where the
+   * backend has it (nn.convBatchNorm uses it for ResNet blocks). Forward hooks are the caller's concern.
+   */
+  forwardAct(x: Tensor, residual: Tensor | null, relu: boolean): Tensor {
+    // x, residual (N, C, *) -> same shape
     this.checkInput(x);
     let factor = this.momentum ?? 0;
     if (this.training && this.trackRunningStats && this.num_batches_tracked) {
@@ -71,9 +80,9 @@ abstract class BatchNormBase extends Module {
     }
     const useBatch = this.training || (this.running_mean === null && this.running_var === null);
     const track = !this.training || this.trackRunningStats;
-    return batchNorm(x, track ? this.running_mean : null, track ? this.running_var : null, {
+    return batchNormAct(x, track ? this.running_mean : null, track ? this.running_var : null, {
       weight: this.weight, bias: this.bias, training: useBatch, momentum: factor, eps: this.eps,
-    });
+    }, residual, relu);
   }
   override extraRepr(): string {
     return `${this.numFeatures}, eps=${pyFloat(this.eps)}, momentum=${this.momentum === null ? 'None' : pyFloat(this.momentum)}, ` +

@@ -1,5 +1,5 @@
-// Conv2d -> BatchNorm2d [-> + residual] [-> ReLU] as one convolution pass for inference, the building
-// block of ResNets. In eval mode BatchNorm is the per-channel affine y = x * scale + shift with
+// Conv2d -> BatchNorm2d [-> + residual] [-> ReLU] as one convolution pass for inference, and as a
+// convolution plus one fused BatchNorm-add-ReLU pass in training: the building block of ResNets. In eval mode BatchNorm is the per-channel affine y = x * scale + shift with
 // scale = weight / sqrt(running_var + eps) and shift = bias - running_mean * scale, so the
 // convolution kernel applies it, the residual and the ReLU as it stores each output (onnxruntime
 // folds BatchNorm into the convolution for the same reason). Anywhere it would not be exactly the
@@ -65,7 +65,13 @@ export function convBatchNorm(conv: Conv2d, bn: BatchNorm2d, x: Tensor, opts: Co
     const y = conv2dFused(x, conv.weight, p, scale, shift, residual, relu);
     if (y) return y;
   }
-  let y = bn.call(conv.call(x)) as Tensor;
+  // training, or a gradient to record: the BatchNorm adds the residual and applies the ReLU in its
+  // own fused kernel when it can (one pass each way instead of three), else the modules in turn
+  const h = conv.call(x) as Tensor;
+  if (!hooked(bn) && (activation === null || relu) && (!residual || residual.shape.join() === h.shape.join())) {
+    return bn.forwardAct(h, residual, relu);
+  }
+  let y = bn.call(h) as Tensor;
   if (residual) y = y.add(residual);
   return activation ? (activation.call(y) as Tensor) : y;
 }

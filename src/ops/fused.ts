@@ -12,6 +12,7 @@ import { fused } from '../backend/registry.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { record, wrap } from './util.js';
 import { causalMask } from './nn_ops.js';
+import { thresholdBackward } from './binary.js';
 
 /** Layer norm over the last dim of float32 x (*, C) on the fused kernel, or null. */
 export function layerNormFused(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number): Tensor | null {
@@ -96,22 +97,30 @@ export function conv2dFused(x: Tensor, w: Tensor, p: Conv2dParams, scale: Float3
  * Batch norm with batch statistics (training) on the fused kernel: x (N, C, *) float32 -> y, and the
  * batch mean and biased var (C) for the running statistics; null without the kernel.
  */
-export function batchNormFused(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number):
-  { y: Tensor; mean: Float32Array; var: Float32Array } | null {
+export function batchNormFused(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number,
+  residual: Tensor | null = null, relu = false): { y: Tensor; mean: Float32Array; var: Float32Array } | null {
+  // y = act(bn(x) + residual): x, residual (N, C, *); weight, bias (C)
   const f = fused();
   if (!f.batchNorm || x.dtype !== 'float32' || x.ndim < 2 || (weight && weight.dtype !== 'float32') || (bias && bias.dtype !== 'float32')) return null;
+  if (residual && (residual.dtype !== 'float32' || residual.shape.join() !== x.shape.join())) return null;
   const C = x.shape[1];
   const w = weight ? weight.toTypedArray() : null, b = bias ? bias.toTypedArray() : null;
-  const r = f.batchNorm(x.data, x.layout, w, b, eps);
+  const r = f.batchNorm(x.data, x.layout, w, b, eps, residual ? { data: residual.data, layout: residual.layout } : null, relu);
   if (!r) return null;
   const y = wrap(r.y, x.shape, 'float32');
-  record(y, 'NativeBatchNormBackward', [x, weight, bias], (g) => {
+  record(y, relu ? 'NativeBatchNormReluBackward' : 'NativeBatchNormBackward', [x, weight, bias, residual], (g) => {
     if (!isGradEnabled() && f.batchNormBackward) {
-      const bw = f.batchNormBackward(g.data, g.layout, x.data, x.layout, r.mean, r.var, w, eps, !!weight?.requiresGrad, !!bias?.requiresGrad);
-      if (bw) return [wrap(bw.dx, x.shape, 'float32'), bw.dw && wrap(bw.dw, [C], 'float32'), bw.db && wrap(bw.db, [C], 'float32')];
+      const bw = f.batchNormBackward(g.data, g.layout, x.data, x.layout, r.mean, r.var, w, eps, !!weight?.requiresGrad,
+        !!bias?.requiresGrad, relu ? r.y : null, !!residual?.requiresGrad);
+      if (bw) {
+        return [wrap(bw.dx, x.shape, 'float32'), bw.dw && wrap(bw.dw, [C], 'float32'), bw.db && wrap(bw.db, [C], 'float32'),
+          bw.dr && wrap(bw.dr, x.shape, 'float32')];
+      }
     }
-    return batchNormGrads(g, x, weight, bias, eps);
-  }, weight ? [x, weight] : [x]);
+    // composed (and differentiable, for double backward): through the relu, then the batch norm
+    const gy = relu ? thresholdBackward(g, y) : g;
+    return [...batchNormGrads(gy, x, weight, bias, eps), residual ? gy : null];
+  }, relu ? (weight ? [x, weight, y] : [x, y]) : weight ? [x, weight] : [x]);
   return { y, mean: r.mean, var: r.var };
 }
 

@@ -116,7 +116,16 @@ export interface BatchNormOptions {
  * normalises with the running statistics.
  */
 export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, opts: BatchNormOptions = {}): Tensor {
-  // x (N, C, *) -> same shape; statistics per channel over N and *
+  return batchNormAct(x, runningMean, runningVar, opts, null, false);
+}
+
+/**
+ * act(batchNorm(x) + residual), act relu or identity: one fused pass forward and backward in training
+ * where the backend has the kernel (ResNet blocks through nn.convBatchNorm), else the composed ops.
+ */
+export function batchNormAct(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, opts: BatchNormOptions,
+  residual: Tensor | null, relu: boolean): Tensor {
+  // x (N, C, *), residual like x -> same shape; statistics per channel over N and *
   const { weight = null, bias = null, training = false, momentum = 0.1, eps = 1e-5 } = opts;
   if (x.ndim < 2) throw new Error(`batchNorm: expected an input (N, C, *), got ${fmtShape(x.shape)}`);
   checkFloat(x, 'batchNorm');
@@ -129,7 +138,7 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
   if (training) {
     const n = x.numel() / C;
     if (n <= 1) throw new Error(`batchNorm: expected more than 1 value per channel when training, got input size ${fmtShape(x.shape)}`);
-    const f = batchNormFused(x, weight, bias, eps);
+    const f = batchNormFused(x, weight, bias, eps, residual, relu);
     if (f) {
       noGrad(() => {
         if (runningMean) runningMean.mul_(1 - momentum).add_(wrap(f.mean, [C], 'float32').mul(momentum));
@@ -146,15 +155,20 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
     });
     const rstd = v.add(eps).rsqrt();
     const y = d.mul(w ? rstd.mul(w) : rstd);
-    return b ? y.add(b) : y;
+    return act(b ? y.add(b) : y, residual, relu);
   }
   if (!runningMean || !runningVar) throw new Error('batchNorm: runningMean and runningVar must be given when training is false');
   let scale = runningVar.reshape(bshape).add(eps).rsqrt();
   if (w) scale = scale.mul(w);
   let shift = runningMean.reshape(bshape).mul(scale).neg();
   if (b) shift = shift.add(b);
-  return x.mul(scale).add(shift);
+  return act(x.mul(scale).add(shift), residual, relu);
 }
+
+const act = (y: Tensor, residual: Tensor | null, relu: boolean): Tensor => {
+  const z = residual ? y.add(residual) : y;
+  return relu ? z.relu() : z;
+};
 
 /** Zeroes each element with probability p and scales the rest by 1/(1-p), in training (F.dropout). Seeded by the default generator. */
 export function dropout(x: Tensor, p = 0.5, training = true): Tensor {

@@ -181,3 +181,24 @@ test('batchNorm (batch statistics) forward and backward vs a double reference: o
     assertClose(bw.db!, want.db, 1e-5, 1e-6 * N * S, `${what} db`);
   }
 });
+
+test('batchNorm with a residual and relu: y = relu(bn(x) + r); the backward masks dy by y and returns dr', { skip }, () => {
+  const r = rng(44);
+  for (const shape of [[2, 3, 5, 7], [4, 17, 1, 33], [8, 5]]) {
+    const [N, C] = shape, S = shape.slice(2).reduce((a, b) => a * b, 1);
+    const x = fill(N * C * S, r, 3), res = fill(x.length, r, 1), w = fill(C, r, 2), b = fill(C, r, 1), dy = fill(x.length, r, 1);
+    const lx = Layout.contiguous(shape);
+    const got = native!.batchNorm(x, lx, w, b, 1e-5, { data: res, layout: lx }, true)!;
+    const plain = batchNormRef(x, N, C, S, w, b, dy, 1e-5);
+    const want = plain.y.map((v, i) => Math.max(v + res[i], 0));
+    assertClose(got.y, want, 1e-4, 1e-4, `bn+res+relu ${shape} y`);
+    // the reference backward on the masked gradient
+    const g = Float32Array.from(dy, (v, i) => (got.y[i] <= 0 ? 0 : v));
+    const ref = batchNormRef(x, N, C, S, w, b, g, 1e-5);
+    const bw = native!.batchNormBackward(dy, lx, x, lx, got.mean, got.var, w, 1e-5, true, true, got.y, true)!;
+    assertClose(bw.dr!, g, 0, 0, `bn+res+relu ${shape} dr`);
+    assertClose(bw.dx, ref.dx, 1e-3, 1e-4, `bn+res+relu ${shape} dx`);
+    assertClose(bw.dw!, ref.dw, 1e-3, 1e-4 * N * S, `bn+res+relu ${shape} dw`);
+    assertClose(bw.db!, ref.db, 1e-5, 1e-6 * N * S, `bn+res+relu ${shape} db`);
+  }
+});

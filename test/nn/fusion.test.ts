@@ -88,3 +88,30 @@ test('convBatchNormBranch fuses Sequential(Conv2d, BatchNorm2d) and calls anythi
   const other = new nb.nn.Sequential(conv, bn, new nb.nn.ReLU());
   assert.ok(maxRelDiff(nb.noGrad(() => convBatchNormBranch(other, x)), nb.noGrad(() => other.call(x) as nb.Tensor)) < 1e-6);
 });
+
+test('convBatchNorm in training with a residual and ReLU equals the modules: output, every gradient, running stats', () => {
+  const a = setup(true), b = setup(true);
+  a.bn.train(); b.bn.train();
+  const xa = a.x.clone().requiresGrad_(), xb = b.x.clone().requiresGrad_();
+  const ra = a.res.clone().requiresGrad_(), rb = b.res.clone().requiresGrad_();
+  const ya = convBatchNorm(a.conv, a.bn, xa, { residual: ra, activation: a.relu });
+  const yb = b.relu.call((b.bn.call(b.conv.call(xb)) as nb.Tensor).add(rb)) as nb.Tensor;
+  assert.ok(maxRelDiff(ya, yb) < 1e-5, `y ${maxRelDiff(ya, yb)}`);
+  const g = nb.randn(ya.shape);
+  ya.backward(g); yb.backward(g);
+  for (const [name, p, q] of [['x', xa.grad!, xb.grad!], ['residual', ra.grad!, rb.grad!], ['conv.weight', a.conv.weight.grad!, b.conv.weight.grad!],
+    ['bn.weight', a.bn.weight!.grad!, b.bn.weight!.grad!], ['bn.bias', a.bn.bias!.grad!, b.bn.bias!.grad!]] as const) {
+    assert.ok(maxRelDiff(p, q) < 1e-4, `${name} grad ${maxRelDiff(p, q)}`);
+  }
+  assert.ok(maxRelDiff(a.bn.running_var!, b.bn.running_var!) < 1e-6);
+  // double backward through the fused forward takes the composed gradient formulas
+  const xc = a.x.clone().requiresGrad_();
+  const yc = convBatchNorm(a.conv, a.bn, xc, { residual: a.res, activation: a.relu });
+  const gx = nb.autograd.grad([yc.pow(2).sum()], [xc], { createGraph: true })[0]!;
+  const xd = b.x.clone().requiresGrad_();
+  const yd = b.relu.call((b.bn.call(b.conv.call(xd)) as nb.Tensor).add(b.res)) as nb.Tensor;
+  const gd = nb.autograd.grad([yd.pow(2).sum()], [xd], { createGraph: true })[0]!;
+  assert.ok(maxRelDiff(gx, gd) < 1e-4, `createGraph grad ${maxRelDiff(gx, gd)}`);
+  const ggx = nb.autograd.grad([gx.sum()], [xc])[0]!, ggd = nb.autograd.grad([gd.sum()], [xd])[0]!;
+  assert.ok(maxRelDiff(ggx, ggd) < 1e-3, `second derivative ${maxRelDiff(ggx, ggd)}`);
+});

@@ -52,10 +52,12 @@ export interface NablaAddon {
   softmax(y: Float32Array, x: Float32Array, lx: LayoutArg, axis: number, log: boolean): void;
   /** x (N,C,H,W), w (OC,C/G,KH,KW) -> y (N,OC,OH,OW); x and w contiguous (any offset). */
   /** Batch norm with batch statistics over N and the spatial dims of contiguous x (N, C, *). */
+  /** y = act(bn(x) + residual): residual contiguous like x, or null; act relu or identity. */
   batchNorm(y: Float32Array, mean: Float32Array, variance: Float32Array, x: Float32Array, lx: LayoutArg,
-    w: Float32Array | null, b: Float32Array | null, eps: number): void;
-  batchNormBackward(dx: Float32Array, dw: Float32Array | null, db: Float32Array | null, dy: Float32Array, ldy: LayoutArg,
-    x: Float32Array, lx: LayoutArg, mean: Float32Array, variance: Float32Array, w: Float32Array | null, eps: number): void;
+    w: Float32Array | null, b: Float32Array | null, eps: number, residual: Float32Array | null, relu: boolean): void;
+  /** yact: the forward's output when it had a relu (masks dy), else null; dr: the residual's gradient, or null. */
+  batchNormBackward(dx: Float32Array, dw: Float32Array | null, db: Float32Array | null, dr: Float32Array | null, dy: Float32Array, ldy: LayoutArg,
+    x: Float32Array, lx: LayoutArg, yact: Float32Array | null, mean: Float32Array, variance: Float32Array, w: Float32Array | null, eps: number): void;
   conv2d(y: Float32Array, x: Float32Array, lx: LayoutArg, w: Float32Array, lw: LayoutArg, params: ConvArgs): void;
   /** y = act(conv2d(x, w) * scale[oc] + shift[oc] + residual): scale/shift (OC) or null, residual contiguous like y or null. */
   conv2dFused(y: Float32Array, x: Float32Array, lx: LayoutArg, w: Float32Array, lw: LayoutArg, params: ConvArgs,

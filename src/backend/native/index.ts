@@ -278,27 +278,30 @@ export class NativeBackend implements PartialBackend {
     return { y, mean, rstd };
   }
 
-  /** Batch norm with batch statistics: x (N, C, *) -> y, mean and biased var (C). */
-  batchNorm(x: TypedArray, lx: Layout, w: TypedArray | null, b: TypedArray | null, eps: number):
-    { y: Float32Array; mean: Float32Array; var: Float32Array } | undefined {
+  /** Batch norm with batch statistics, then + residual and relu if given: x (N, C, *) -> y, mean and biased var (C). */
+  batchNorm(x: TypedArray, lx: Layout, w: TypedArray | null, b: TypedArray | null, eps: number,
+    residual: { data: TypedArray; layout: Layout } | null = null, relu = false): { y: Float32Array; mean: Float32Array; var: Float32Array } | undefined {
     if (!isF32(x) || (w && !isF32(w)) || (b && !isF32(b)) || lx.shape.length < 2 || !fits(lx)) return undefined;
+    if (residual && (!isF32(residual.data) || residual.layout.shape.join() !== lx.shape.join())) return undefined;
     const C = lx.shape[1];
     if (C === 0 || lx.numel === 0) return undefined;
     const [xc, lxc] = this.contig(x as Float32Array, lx);
+    const res = residual ? this.contig(residual.data as Float32Array, residual.layout)[0] : null;
     const y = alloc(lx.numel), mean = alloc(C), variance = alloc(C);
-    this.addon.batchNorm(y, mean, variance, xc, lxc, w as Float32Array | null, b as Float32Array | null, eps);
+    this.addon.batchNorm(y, mean, variance, xc, lxc, w as Float32Array | null, b as Float32Array | null, eps, res, relu);
     return { y, mean, var: variance };
   }
 
-  /** Backward of batchNorm from the forward's mean and var: dx, and dw/db when asked. */
+  /** Backward of batchNorm from the forward's mean and var (and relu output yact): dx, and dw/db/dr when asked. */
   batchNormBackward(dy: TypedArray, ldy: Layout, x: TypedArray, lx: Layout, mean: Float32Array, variance: Float32Array,
-    w: TypedArray | null, eps: number, needW: boolean, needB: boolean): { dx: Float32Array; dw: Float32Array | null; db: Float32Array | null } | undefined {
+    w: TypedArray | null, eps: number, needW: boolean, needB: boolean, yact: Float32Array | null = null, needR = false):
+    { dx: Float32Array; dw: Float32Array | null; db: Float32Array | null; dr: Float32Array | null } | undefined {
     if (!isF32(dy, x) || (w && !isF32(w)) || lx.shape.length < 2 || !fits(lx)) return undefined;
     const C = lx.shape[1];
     const [dyc, ldyc] = this.contig(dy as Float32Array, ldy), [xc, lxc] = this.contig(x as Float32Array, lx);
-    const dx = alloc(lx.numel), dw = needW ? alloc(C) : null, db = needB ? alloc(C) : null;
-    this.addon.batchNormBackward(dx, dw, db, dyc, ldyc, xc, lxc, mean, variance, w as Float32Array | null, eps);
-    return { dx, dw, db };
+    const dx = alloc(lx.numel), dw = needW ? alloc(C) : null, db = needB ? alloc(C) : null, dr = needR ? alloc(lx.numel) : null;
+    this.addon.batchNormBackward(dx, dw, db, dr, dyc, ldyc, xc, lxc, yact, mean, variance, w as Float32Array | null, eps);
+    return { dx, dw, db, dr };
   }
 
   /** Backward of layerNorm: dx, and dw/db when asked (w null = no affine weight). */
