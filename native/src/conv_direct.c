@@ -39,11 +39,9 @@ static float *scratch(int slot, size_t floats) {
 static void epilogue(float *dst, const float *src, int64_t n, const nb_conv_epi *e, int64_t oc, int64_t at) {
   const float sc = e->scale ? e->scale[oc] : 1.f, sh = e->shift ? e->shift[oc] : 0.f;
   const float *r = e->res ? e->res + at : NULL;
-  for (int64_t i = 0; i < n; i++) {
-    float v = src[i] * sc + sh;
-    if (r) v += r[i];
-    dst[i] = e->relu ? (v > 0.f ? v : (v != v ? v : 0.f)) : v;
-  }
+  if (r) for (int64_t i = 0; i < n; i++) dst[i] = src[i] * sc + sh + r[i];
+  else for (int64_t i = 0; i < n; i++) dst[i] = src[i] * sc + sh;
+  if (e->relu) for (int64_t i = 0; i < n; i++) dst[i] = nb_keep_positive(dst[i], dst[i]);
 }
 
 typedef struct { float *y; const nb_conv *g; const nb_conv_epi *e; } epi_job;

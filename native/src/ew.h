@@ -2,6 +2,8 @@
 // the drivers share (strided.c).
 #ifndef NB_EW_H
 #define NB_EW_H
+#include <stdint.h>
+#include <string.h>
 #include "../include/nabla.h"
 
 /* Scalars of one Adam step: betas, 1 - betas (rounded from double), s = lr / (1 - beta1^t),
@@ -28,6 +30,17 @@ int nb_coalesce(nb_layout *ls, int nt);
 void nb_offsets(const nb_layout *ls, int nt, int nd, int64_t idx, int64_t *off);
 /* Contiguous row-major strides for a shape. */
 void nb_contig_strides(nb_layout *l);
+
+/* v where y > 0 or y is NaN, else 0: relu(v) = nb_keep_positive(v, v), its gradient from the output y
+ * nb_keep_positive(g, y) (torch's threshold_backward). A bit mask rather than a select: on activations
+ * about half the elements are negative, and a compare-and-branch per element mispredicts half the time. */
+static inline float nb_keep_positive(float v, float y) {
+  uint32_t b, m = (uint32_t)0 - (uint32_t)!(y <= 0.f);
+  memcpy(&b, &v, sizeof b);
+  b &= m;
+  memcpy(&v, &b, sizeof v);
+  return v;
+}
 
 /* Runs fn(ctx, lo, hi) over [0, n) split across the pool when n * cost_per_item is large. */
 typedef void (*nb_range_fn)(void *ctx, int64_t lo, int64_t hi);

@@ -174,7 +174,7 @@ static void bn_fwd_channels(void *p, int64_t lo, int64_t hi) {
       float *ys = j->y + (n * j->C + c) * j->S;
       for (int64_t i = 0; i < j->S; i++) ys[i] = ((xs[i] - muf) - dmu) * scale + shift;
       if (j->res) { const float *rs = j->res + (n * j->C + c) * j->S; for (int64_t i = 0; i < j->S; i++) ys[i] += rs[i]; }
-      if (j->relu) for (int64_t i = 0; i < j->S; i++) ys[i] = ys[i] > 0.f ? ys[i] : (ys[i] != ys[i] ? ys[i] : 0.f);
+      if (j->relu) for (int64_t i = 0; i < j->S; i++) ys[i] = nb_keep_positive(ys[i], ys[i]);
     }
     j->mean[c] = (float)mu;
     j->var[c] = (float)var;
@@ -191,18 +191,8 @@ void nb_batchnorm_f32(float *y, float *mean, float *var, const float *x, const f
 
 // The gradient at the batch norm's output: dy, or with a relu after it dy where its output y > 0
 // (and where y is NaN; torch's threshold_backward). A residual added before the relu receives the same.
-// NOTE: as a bit mask, not a select: on a relu's output about half the y are 0, and a compare-and-
-// branch per element mispredicts half the time (13 ms instead of 2 for a 6 MB activation).
-static inline float relu_grad(float g, float y) {
-  uint32_t b, m = (uint32_t)0 - (uint32_t)!(y <= 0.f);
-  memcpy(&b, &g, sizeof b);
-  b &= m;
-  memcpy(&g, &b, sizeof g);
-  return g;
-}
-
 static inline float bn_grad(const float *restrict dy, const float *restrict ya, int64_t i) {
-  return ya ? relu_grad(dy[i], ya[i]) : dy[i];
+  return ya ? nb_keep_positive(dy[i], ya[i]) : dy[i];
 }
 
 static void bn_bwd_channels(void *p, int64_t lo, int64_t hi) {
@@ -242,8 +232,8 @@ static void bn_bwd_channels(void *p, int64_t lo, int64_t hi) {
       float *restrict ds = dx + base;
       if (ya) {
         const float *restrict ys = ya + base;
-        if (dr) for (int64_t i = 0; i < S; i++) dr[base + i] = relu_grad(gs[i], ys[i]);
-        for (int64_t i = 0; i < S; i++) ds[i] = a * relu_grad(gs[i], ys[i]) - bq * ((xs[i] - muf) - dmu) + c0;
+        if (dr) for (int64_t i = 0; i < S; i++) dr[base + i] = nb_keep_positive(gs[i], ys[i]);
+        for (int64_t i = 0; i < S; i++) ds[i] = a * nb_keep_positive(gs[i], ys[i]) - bq * ((xs[i] - muf) - dmu) + c0;
       } else {
         if (dr) memcpy(dr + base, gs, (size_t)S * sizeof(float));
         for (int64_t i = 0; i < S; i++) ds[i] = a * gs[i] - bq * ((xs[i] - muf) - dmu) + c0;
