@@ -69,6 +69,10 @@ void nb_set_num_threads(int n);     /* 1..NB_MAX_THREADS; default NABLA_NUM_THRE
 void nb_sgemm_batched(float *c, const float *a, const int64_t *aoff, int64_t rsa, int64_t csa,
                       const float *b, const int64_t *boff, int64_t rsb, int64_t csb,
                       int64_t batch, int64_t M, int64_t N, int64_t K);
+/* A linear layer: C (M,N) contiguous = act(A (M,K) [rsa,csa] @ B (K,N) [rsb,csb] + bias (N)), bias NULL
+ * for none, act a unary op code (p0 = p1 = 0) or -1 for none; the epilogue runs on C while it is hot. */
+void nb_linear_f32(float *c, const float *a, int64_t rsa, int64_t csa, const float *b, int64_t rsb, int64_t csb,
+                   int64_t M, int64_t N, int64_t K, const float *bias, int act);
 
 /* ---- elementwise, reductions, movement (unary.c, binary.c, reduce.c, strided.c) ---- */
 void nb_unary_f32(int op, float *y, const float *x, const nb_layout *lx, float p0, float p1);

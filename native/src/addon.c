@@ -125,6 +125,40 @@ static napi_value matmul(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+static int unary_supported(int op);
+
+// linear(c, a, la, b, lb, bias, act): c (M,N) contiguous = act(a (M,K) @ b (K,N) + bias (N)); 2-D
+// layouts of any strides, bias a Float32Array or null, act a unary op code without parameters or -1.
+static napi_value linear(napi_env env, napi_callback_info info) {
+  ARGS("linear", 7);
+  float *c, *a, *b, *bias = NULL;
+  int64_t lc, lena, lenb, lbias, act;
+  nb_layout la, lb;
+  napi_valuetype bt;
+  CHECK(nb_f32(env, K, argv[0], "c", &c, &lc));
+  CHECK(nb_f32(env, K, argv[1], "a", &a, &lena));
+  CHECK(nb_layout_arg(env, K, argv[2], "a", lena, &la));
+  CHECK(nb_f32(env, K, argv[3], "b", &b, &lenb));
+  CHECK(nb_layout_arg(env, K, argv[4], "b", lenb, &lb));
+  if (la.ndim != 2 || lb.ndim != 2) { nb_throw(env, K, "a and b must be 2-D (got %d and %d dims)", la.ndim, lb.ndim); return NULL; }
+  const int64_t M = la.shape[0], Kd = la.shape[1], N = lb.shape[1];
+  if (lb.shape[0] != Kd) { nb_throw(env, K, "inner dims differ: a is (%lld, %lld), b is (%lld, %lld)",
+                                     (long long)M, (long long)Kd, (long long)lb.shape[0], (long long)N); return NULL; }
+  CHECK(nb_out(env, K, "c", lc, M * N));
+  if (napi_typeof(env, argv[5], &bt) != napi_ok) { nb_throw(env, K, "cannot read bias"); return NULL; }
+  if (bt != napi_null && bt != napi_undefined) {
+    CHECK(nb_f32(env, K, argv[5], "bias", &bias, &lbias));
+    CHECK(nb_out(env, K, "bias", lbias, N));
+  }
+  CHECK(nb_int(env, K, argv[6], "act", -1, NB_UNARY_COUNT - 1, &act));
+  if (act >= 0 && !(act == NB_RELU || act == NB_GELU || act == NB_GELU_TANH || act == NB_SILU || act == NB_TANH || act == NB_SIGMOID)) {
+    nb_throw(env, K, "act %lld is not an activation without parameters (relu, gelu, gelu_tanh, silu, tanh, sigmoid)", (long long)act);
+    return NULL;
+  }
+  if (M * N > 0) nb_linear_f32(c, a + la.offset, la.strides[0], la.strides[1], b + lb.offset, lb.strides[0], lb.strides[1], M, N, Kd, bias, (int)act);
+  return undefined(env);
+}
+
 static int unary_supported(int op) {
   switch (op) {
     case NB_NEG: case NB_ABS: case NB_EXP: case NB_LOG: case NB_LOG1P: case NB_EXPM1: case NB_SQRT: case NB_RSQRT:
@@ -293,7 +327,7 @@ static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
 #define FN(name, f) { name, NULL, f, NULL, NULL, NULL, napi_enumerable, NULL }
     FN("cpuInfo", cpu_info), FN("setNumThreads", set_num_threads), FN("setIsa", set_isa), FN("adviseHugePages", advise_huge_pages),
-    FN("matmul", matmul), FN("unary", unary), FN("binary", binary), FN("reduce", reduce),
+    FN("matmul", matmul), FN("linear", linear), FN("unary", unary), FN("binary", binary), FN("reduce", reduce),
     FN("copy", copy), FN("softmax", softmax), FN("compare", compare), FN("where", where), FN("castToF32", cast_to_f32),
 #undef FN
   };

@@ -113,6 +113,11 @@ export interface AdamParams { lr: number; beta1: number; beta2: number; eps: num
 export interface SgdParams { lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean; first: boolean }
 
 export interface FusedKernels {
+  /**
+   * A linear layer: act(x (M, K) @ w (K, N) + bias (N)), 2-D of any strides (w may be a transposed
+   * view), bias or null, act one of relu/gelu/gelu_tanh/silu/tanh/sigmoid or null.
+   */
+  linear?(x: TypedArray, lx: Layout, w: TypedArray, lw: Layout, bias: TypedArray | null, act: UnaryOp | null): TypedArray | undefined;
   /** In-place SGD on contiguous p (and momentum buffer buf, or null) with gradient g; false declines. */
   sgdStep?(p: TypedArray, g: TypedArray, buf: TypedArray | null, o: SgdParams): boolean;
   /** In-place Adam/AdamW on contiguous p, m, v with gradient g; false declines. */

@@ -18,6 +18,8 @@ import { ModuleList } from '../nn/containers.js';
 import { normal_, zeros_ } from '../nn/init.js';
 import { noGrad } from '../autograd/grad_mode.js';
 import { beginStep, causalAttention, checkTokenIds, endStep } from './attention.js';
+import { linearFused } from '../ops/fused.js';
+import { UnaryOp } from '../backend/op_codes.js';
 import { KVCache } from './kv_cache.js';
 import { generate, inEvalMode, type CausalLM, type ForwardOptions, type GenerateOptions } from './generation.js';
 import { loadWeights, openWeights, readConfigJson } from './loading.js';
@@ -36,10 +38,30 @@ export class Conv1D extends Module {
   }
   // x (*, in) -> (*, out)
   forward(x: Tensor): Tensor {
+    const fusedY = this.linearAct(x, null);
+    if (fusedY) return fusedY;
     const lead = x.shape.slice(0, -1);
     return x.reshape([-1, this.inFeatures]).matmul(this.weight).add(this.bias).view([...lead, this.outFeatures]);
   }
+
+  /** act(x W + b) as one kernel in inference (no gradient to record), else null. x (*, in) -> (*, out) */
+  linearAct(x: Tensor, act: UnaryOp | null): Tensor | null {
+    const lead = x.shape.slice(0, -1);
+    const y = linearFused(x.reshape([-1, this.inFeatures]), this.weight, this.bias, act);
+    return y && y.view([...lead, this.outFeatures]);
+  }
   override extraRepr(): string { return `nf=${this.outFeatures}, nx=${this.inFeatures}`; }
+}
+
+/** The activation as a kernel op code the fused linear kernel can apply, or null. */
+function activationOp(name: string): UnaryOp | null {
+  switch (name) {
+    case 'gelu_new': case 'gelu_pytorch_tanh': case 'gelu_fast': return UnaryOp.GELU_TANH;
+    case 'gelu': return UnaryOp.GELU;
+    case 'relu': return UnaryOp.RELU;
+    case 'silu': case 'swish': return UnaryOp.SILU;
+    default: return null;
+  }
 }
 
 function activation(name: string): (x: Tensor) => Tensor {
@@ -74,16 +96,21 @@ export class GPT2Attention extends Module {
 export class GPT2MLP extends Module {
   declare c_fc: Conv1D; declare c_proj: Conv1D; declare dropout: Dropout;
   private readonly act: (x: Tensor) => Tensor;
+  private readonly actOp: UnaryOp | null;
   constructor(config: GPT2Config) {
     super();
     this.c_fc = new Conv1D(config.nEmbd, config.nInner);
     this.c_proj = new Conv1D(config.nInner, config.nEmbd);
     this.dropout = new Dropout(config.residPdrop);
     this.act = activation(config.activationFunction);
+    this.actOp = activationOp(config.activationFunction);
   }
   // x (B,T,C) -> (B,T,F) -> (B,T,C)
   forward(x: Tensor): Tensor {
-    return this.dropout.call(this.c_proj.call(this.act(this.c_fc.call(x))));
+    // in inference the activation rides in c_fc's kernel (unless c_fc has hooks to honour)
+    const fc = this.c_fc, plain = fc._hooks.size === 0 && fc._preHooks.size === 0;
+    const h = (plain ? fc.linearAct(x, this.actOp) : null) ?? this.act(fc.call(x));
+    return this.dropout.call(this.c_proj.call(h));
   }
 }
 

@@ -7,6 +7,7 @@
 
 import { isGradEnabled } from '../autograd/grad_mode.js';
 import type { Conv2dParams } from '../backend/backend.js';
+import type { UnaryOp } from '../backend/op_codes.js';
 import { convOutSize } from '../backend/js/conv.js';
 import { fused } from '../backend/registry.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -135,4 +136,18 @@ export function batchNormGrads(g: Tensor, x: Tensor, weight: Tensor | null, bias
   // dx = rstd * (gx - mean(gx) - xhat * mean(gx * xhat)), means over N and the spatial dims
   const dx = rstd.mul(gx.sub(gx.mean(axes, true)).sub(xhat.mul(gx.mul(xhat).mean(axes, true))));
   return [dx, weight ? g.mul(xhat).sum(axes) : null, bias ? g.sum(axes) : null];
+}
+
+/**
+ * act(x @ w + bias) in one kernel for inference: x (M, K), w (K, N) float32 (w may be a transposed
+ * view), bias (N) or null, act a UnaryOp (relu, gelu, gelu_tanh, silu, tanh, sigmoid) or null.
+ * Null when the backend has no such kernel or declines, or when a gradient would be needed.
+ */
+export function linearFused(x: Tensor, w: Tensor, bias: Tensor | null, act: UnaryOp | null): Tensor | null {
+  const f = fused();
+  if (!f.linear || x.ndim !== 2 || w.ndim !== 2 || x.shape[1] !== w.shape[0] || (bias && (bias.ndim !== 1 || bias.shape[0] !== w.shape[1]))) return null;
+  const ts = bias ? [x, w, bias] : [x, w];
+  if (ts.some((t) => t.dtype !== 'float32') || (isGradEnabled() && ts.some((t) => t.requiresGrad))) return null;
+  const y = f.linear(x.data, x.layout, w.data, w.layout, bias ? bias.toTypedArray() : null, act);
+  return y ? wrap(y, [x.shape[0], w.shape[1]], 'float32') : null;
 }

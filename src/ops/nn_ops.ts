@@ -10,7 +10,7 @@ import { defaultGenerator } from '../tensor/random.js';
 import { checkFloat, wrap } from './util.js';
 import { where } from './binary.js';
 import { indexSelect } from './indexing.js';
-import { attentionFused, batchNormFused, layerNormFused } from './fused.js';
+import { attentionFused, batchNormFused, layerNormFused, linearFused } from './fused.js';
 
 /**
  * y = x W^T + b (F.linear).
@@ -21,6 +21,11 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
   const inF = weight.shape[weight.ndim - 1];
   if (x.ndim === 0 || x.shape[x.ndim - 1] !== inF) {
     throw new Error(`linear: expected input (*, ${inF}) for weight ${fmtShape(weight.shape)}, got ${fmtShape(x.shape)}`);
+  }
+  if (x.ndim >= 2 && weight.ndim === 2) {   // inference: one kernel, bias added in place
+    const lead = x.shape.slice(0, -1);
+    const y = linearFused(x.reshape([-1, inF]), weight.t(), bias, null);
+    if (y) return y.reshape([...lead, weight.shape[0]]);
   }
   const y = x.matmul(weight.t());
   return bias ? y.add(bias) : y;

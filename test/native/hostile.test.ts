@@ -23,6 +23,12 @@ test('hostile: wrong argument types and counts', { skip }, () => {
   const A = native!.addon as unknown as Record<string, (...a: unknown[]) => unknown>;
   throwsNamed('matmul', () => A.matmul(1, 2, 3, 4, 5), /c must be a Float32Array/);
   throwsNamed('matmul', () => A.matmul(f(4), f(4), C([2, 2])), /expected 5 arguments, got 3/);
+  throwsNamed('linear', () => A.linear(f(4), f(6), C([2, 3]), f(6), C([2, 3]), null, -1), /inner dims differ/);
+  throwsNamed('linear', () => A.linear(f(4), f(8), C([2, 2, 2]), f(4), C([2, 2]), null, -1), /must be 2-D/);
+  throwsNamed('linear', () => A.linear(f(3), f(4), C([2, 2]), f(4), C([2, 2]), null, -1), /c has 3 elements, needs 4/);
+  throwsNamed('linear', () => A.linear(f(4), f(4), C([2, 2]), f(4), C([2, 2]), f(1), -1), /bias has 1 elements, needs 2/);
+  throwsNamed('linear', () => A.linear(f(4), f(4), C([2, 2]), f(4), C([2, 2]), null, 2), /not an activation without parameters/);
+  throwsNamed('linear', () => A.linear(f(4), f(4), C([2, 2]), f(4), C([2, 2]), null, 999), /act/);
   throwsNamed('matmul', () => A.matmul(f(4), f(4), C([2, 2]), f(4), C([2, 2]), 'extra'), /expected 5 arguments/);
   throwsNamed('matmul', () => A.matmul(new Float64Array(4), f(4), C([2, 2]), f(4), C([2, 2])), /Float32Array/);
   throwsNamed('matmul', () => A.matmul(f(4), [1, 2, 3, 4], C([2, 2]), f(4), C([2, 2])), /a must be a Float32Array/);

@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { test } from 'node:test';
 import { Layout } from '../../src/tensor/layout.js';
+import { BinaryOp, UnaryOp } from '../../src/backend/op_codes.js';
 import { SIZES, abs, assertWithin, fill, js, native, rng, skip } from './helpers.js';
 
 // a (M,K) as a view: transposed views read a (K,M) buffer; offset views start at 7.
@@ -78,4 +79,22 @@ test('adviseHugePages: large buffers are advised on Linux, contents never change
   if (thp ? !(advised >= 2 << 20 && advised <= big.byteLength) : advised !== 0 && !(advised <= big.byteLength)) throw new Error(`advised ${advised} bytes of ${big.byteLength}`);
   for (let i = 0; i < big.length; i += 4099) if (big[i] !== i) throw new Error(`element ${i} changed`);
   if (small.some((v) => v !== 3)) throw new Error('small buffer changed');
+});
+
+test('linear: act(a @ b + bias) equals matmul, add and the activation on JS, transposed and offset layouts', { skip }, () => {
+  const r = rng(5);
+  const acts = [null, UnaryOp.RELU, UnaryOp.GELU, UnaryOp.GELU_TANH, UnaryOp.SILU, UnaryOp.TANH, UnaryOp.SIGMOID];
+  for (const [M, N, K] of [[1, 768, 96], [3, 17, 33], [128, 70, 127], [1, 1, 1]]) for (const act of acts) for (let t = 0; t < 4; t++) {
+    const A = mat(M, K, (t & 1) === 1, r, false), B = mat(K, N, (t & 2) === 2, r, false);
+    const bias = t === 3 ? null : fill(N, r, 1);
+    const got = native!.linear(A.data, A.layout, B.data, B.layout, bias, act)!;
+    let want = js.matmul(A.data, A.layout, B.data, B.layout, 'float32') as Float32Array;
+    if (bias) want = js.binary(BinaryOp.ADD, want, Layout.contiguous([M, N]), bias, new Layout([M, N], [0, 1]), 'float32') as Float32Array;
+    if (act !== null) want = js.unary(act, want, Layout.contiguous([M, N]), 'float32') as Float32Array;
+    const bound = js.matmul(abs(A.data), A.layout, abs(B.data), B.layout, 'float32').map((v) => 1e-5 * v + 1e-6);
+    assertWithin(got, want, bound, `linear ${M}x${N}x${K} t=${t} act=${act === null ? 'none' : UnaryOp[act]}`);
+  }
+  if (native!.linear(new Float32Array(4), Layout.contiguous([2, 2]), new Float32Array(4), Layout.contiguous([2, 2]), null, UnaryOp.EXP) !== undefined) {
+    throw new Error('linear must decline activations it does not fuse');
+  }
 });

@@ -115,3 +115,16 @@ test('convBatchNorm in training with a residual and ReLU equals the modules: out
   const ggx = nb.autograd.grad([gx.sum()], [xc])[0]!, ggd = nb.autograd.grad([gd.sum()], [xd])[0]!;
   assert.ok(maxRelDiff(ggx, ggd) < 1e-3, `second derivative ${maxRelDiff(ggx, ggd)}`);
 });
+
+test('F.linear in inference (one fused kernel where the backend has it) equals the recorded path, views included', () => {
+  nb.manualSeed(11);
+  const w = nb.randn([9, 13]), b = nb.randn([9]);
+  const xs = [nb.randn([4, 13]), nb.randn([2, 3, 13]), nb.randn([13, 5]).t(), nb.randn([6, 20]).narrow(1, 3, 13)];
+  for (const x of xs) {
+    const fusedY = nb.noGrad(() => nb.nn.functional.linear(x, w, b));
+    const wg = w.clone().requiresGrad_();
+    const recorded = nb.nn.functional.linear(x, wg, b).detach();
+    assert.deepEqual(fusedY.shape, recorded.shape);
+    assert.ok(maxRelDiff(fusedY, recorded) < 1e-6, `linear ${x.shape}: ${maxRelDiff(fusedY, recorded)}`);
+  }
+});

@@ -4,6 +4,7 @@
 #include <string.h>
 #include "../../include/nabla.h"
 #include "gemm.h"
+#include "../ew.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
 // Fraction of the register tiles' work that is real for an (M,N) problem.
@@ -266,4 +267,25 @@ void nb_sgemm_batched(float *c, const float *a, const int64_t *aoff, int64_t rsa
     if (units < nt) nt = units < 1 ? 1 : (int)units;
   }
   nb_parallel(gemm_task, &j, nt);
+}
+
+typedef struct { float *c; const float *bias; const nb_ew_impl *ew; int64_t N; int act; } linear_job;
+
+// Rows [lo, hi) of C: + bias, then the activation, in place.
+static void linear_rows(void *p, int64_t lo, int64_t hi) {
+  const linear_job *j = (const linear_job *)p;
+  for (int64_t i = lo; i < hi; i++) {
+    float *row = j->c + i * j->N;
+    if (j->bias) for (int64_t n = 0; n < j->N; n++) row[n] += j->bias[n];
+    if (j->act >= 0) j->ew->unary(j->act, row, row, j->N, 0.f, 0.f);
+  }
+}
+
+void nb_linear_f32(float *c, const float *a, int64_t rsa, int64_t csa, const float *b, int64_t rsb, int64_t csb,
+                   int64_t M, int64_t N, int64_t K, const float *bias, int act) {
+  int64_t zero = 0;
+  nb_sgemm_batched(c, a, &zero, rsa, csa, b, &zero, rsb, csb, 1, M, N, K);
+  if (!bias && act < 0) return;
+  linear_job j = { c, bias, nb_ew_select(), N, act };
+  nb_parallel_for(M, (double)N * (act >= 0 ? 8 : 1), linear_rows, &j);
 }

@@ -32,6 +32,8 @@ export interface NablaAddon {
    * elsewhere); returns the bytes advised. Contents and lifetime are unchanged.
    */
   adviseHugePages(x: ArrayBufferView): number;
+  /** c (M,N) contiguous = act(a (M,K) @ b (K,N) + bias (N)); 2-D, any strides; bias or null; act a UnaryOp code or -1. */
+  linear(c: Float32Array, a: Float32Array, la: LayoutArg, b: Float32Array, lb: LayoutArg, bias: Float32Array | null, act: number): void;
   /** a (batch..., M, K) @ b (batch..., K, N) -> c contiguous (batch..., M, N); batch dims equal. */
   matmul(c: Float32Array, a: Float32Array, la: LayoutArg, b: Float32Array, lb: LayoutArg): void;
   /** y contiguous = op(x); op from UnaryOp (see NativeBackend for the supported set). */

@@ -24,6 +24,9 @@ export const NATIVE_UNARY: ReadonlySet<UnaryOp> = new Set([
   UnaryOp.CLAMP, UnaryOp.FLOOR, UnaryOp.CEIL, UnaryOp.TRUNC, UnaryOp.ROUND,
 ]);
 
+/** Activations the addon's linear kernel applies (no parameters). */
+const LINEAR_ACTS: ReadonlySet<UnaryOp> = new Set([UnaryOp.RELU, UnaryOp.GELU, UnaryOp.GELU_TANH, UnaryOp.SILU, UnaryOp.TANH, UnaryOp.SIGMOID]);
+
 const NATIVE_REDUCE: ReadonlySet<ReduceOp> = new Set([ReduceOp.SUM, ReduceOp.PROD, ReduceOp.MAX, ReduceOp.MIN]);
 
 /**
@@ -161,6 +164,15 @@ export class NativeBackend implements PartialBackend {
   private contig(x: Float32Array, lx: Layout): [Float32Array, Layout] {
     if (lx.isContiguous()) return [x, lx];
     return [this.copy(x, lx, 'float32') as Float32Array, Layout.contiguous(lx.shape)];
+  }
+
+  // x (M,K) @ w (K,N) + bias (N), then act -> (M,N)
+  linear(x: TypedArray, lx: Layout, w: TypedArray, lw: Layout, bias: TypedArray | null, act: UnaryOp | null): TypedArray | undefined {
+    if (!isF32(x, w) || (bias && !isF32(bias)) || lx.shape.length !== 2 || lw.shape.length !== 2) return undefined;
+    if (act !== null && !LINEAR_ACTS.has(act)) return undefined;
+    const y = alloc(lx.shape[0] * lw.shape[1]);
+    this.addon.linear(y, x as Float32Array, lx, w as Float32Array, lw, bias as Float32Array | null, act ?? -1);
+    return y;
   }
 
   // x (N,C,H,W), w (OC,C/G,KH,KW) -> (N,OC,OH,OW)
