@@ -202,7 +202,9 @@ static int conv2d_im2col(float *y, const float *x, const float *w, const nb_conv
 
 int nb_conv2d_f32(float *y, const float *x, const float *w, const nb_conv *g, const nb_conv_epi *e) {
   if (e && !e->scale && !e->shift && !e->res && !e->relu) e = NULL;
-  if (nb_conv_direct_fwd(y, x, w, g, e)) return 1;
+  int done = nb_conv_direct_fwd(y, x, w, g, e);
+  nb_conv_scratch_trim();
+  if (done) return 1;
   if (!conv2d_im2col(y, x, w, g)) return 0;
   if (e) nb_conv_epilogue(y, g, e);
   return 1;
@@ -241,7 +243,9 @@ static int conv2d_im2col(float *y, const float *x, const float *w, const nb_conv
 
 // dy (N,OC,OH,OW), w -> dx: per (n,g), dcol (Kc, L) = w_g^T (Kc, OCg) @ dy_g (OCg, L), then col2im.
 int nb_conv2d_bwd_input_f32(float *dx, const float *dy, const float *w, const nb_conv *g) {
-  if (nb_conv_direct_bwd_input(dx, dy, w, g)) return 1;
+  int done = nb_conv_direct_bwd_input(dx, dy, w, g);
+  nb_conv_scratch_trim();
+  if (done) return 1;
   if (g->N >= nb_num_threads()) {
     tile_job j = { .g = g, .y = dx, .w = w, .dy = dy, .lc = tile_cols(g) };
     nb_parallel_for(g->N, 1e9, bwd_input_images, &j);
@@ -267,7 +271,9 @@ int nb_conv2d_bwd_input_f32(float *dx, const float *dy, const float *w, const nb
 
 // dy (N,OC,OH,OW), x -> dw (OC,Cg,KH,KW): dw_g (OCg, Kc) = sum_n sum_tiles dy_g (OCg, lc) @ col^T (lc, Kc)
 int nb_conv2d_bwd_weight_f32(float *dw, const float *dy, const float *x, const nb_conv *g) {
-  if (nb_conv_direct_bwd_weight(dw, dy, x, g)) return 1;
+  int done = nb_conv_direct_bwd_weight(dw, dy, x, g);
+  nb_conv_scratch_trim();
+  if (done) return 1;
   const int64_t Kc = g->C / g->G * g->KH * g->KW, nw = g->OC * Kc;
   int parts = nb_num_threads() < g->N ? nb_num_threads() : (int)g->N;
   if (parts < 1) parts = 1;

@@ -18,8 +18,8 @@
 /* Per-thread, grow-only scratch for the passes below (slot 0: input planes or columns; 1: weight-
  * gradient accumulators; 2: transposed output gradients; 3: flipped weights). Reused across calls:
  * mapped fresh each time, tens of MB of scratch per training step cost as much in page faults as
- * some of the convolutions. Held until the thread exits (the high-water mark: ~35 MB for ResNet-18
- * training at batch 8). */
+ * some of the convolutions. Buffers up to 128 MB are kept between calls (the high-water mark is
+ * ~35 MB for ResNet-18 training at batch 8); larger ones are freed after the call that needed them. */
 static _Thread_local struct { float *p; size_t cap; } slots[4];
 
 static float *scratch(int slot, size_t floats) {
@@ -33,6 +33,13 @@ static float *scratch(int slot, size_t floats) {
 #endif
   }
   return slots[slot].p;
+}
+
+#define SCRATCH_KEEP (((size_t)128 << 20) / sizeof(float))
+
+void nb_conv_scratch_trim(void) {
+  for (int s = 0; s < 4; s++)
+    if (slots[s].cap > SCRATCH_KEEP) { free(slots[s].p); slots[s].p = NULL; slots[s].cap = 0; }
 }
 
 // dst[0, n) = act(src * scale[oc] + shift[oc] + res[at + i]) (src may be dst: the post pass).

@@ -10,6 +10,8 @@ int nb_conv_direct_fwd(float *y, const float *x, const float *w, const nb_conv *
 int nb_conv_direct_bwd_input(float *dx, const float *dy, const float *w, const nb_conv *g);
 /* dy (N,OC,OH,OW), x (N,C,H,W) -> dw (OC,Cg,KH,KW), any stride. */
 int nb_conv_direct_bwd_weight(float *dw, const float *dy, const float *x, const nb_conv *g);
+/* Frees the calling thread's scratch buffers above 128 MB (kept below that for the next call). */
+void nb_conv_scratch_trim(void);
 /* The epilogue e applied in place to y (N,OC,OH,OW), for paths that store plain products. */
 void nb_conv_epilogue(float *y, const nb_conv *g, const nb_conv_epi *e);
 #endif
