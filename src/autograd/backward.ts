@@ -5,7 +5,7 @@
 import { add } from '../ops/binary.js';
 import { enableGrad, noGrad } from './grad_mode.js';
 import { AccumulateGrad, Node } from './node.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { lastStorageSerial, type Storage, type Tensor } from '../tensor/tensor.js';
 
 export interface BackwardOptions {
   retainGraph?: boolean;
@@ -22,6 +22,14 @@ export function runBackward(
   const createGraph = opts.createGraph ?? false;
   const retainGraph = opts.retainGraph ?? createGraph;
   const grads = new Map<Node, Tensor>();
+  // NOTE: a leaf's first gradient becomes its .grad without a copy when this pass made its buffer and
+  // handed it to nothing else (PyTorch's AccumulateGrad steals an unshared gradient the same way);
+  // `handouts` counts where each buffer went, and any leaf whose buffer went elsewhere too, or that
+  // a hook saw, gets a copy after the pass.
+  const start = lastStorageSerial();
+  const handouts = new Map<Storage, number>();
+  const note = (t: Tensor, n = 1) => { handouts.set(t.storage, (handouts.get(t.storage) ?? 0) + n); };
+  const stolen: Tensor[] = [];
   const rootNodes: Node[] = [];
   roots.forEach((r, i) => {
     const node = r.gradFn ?? (r.requiresGrad ? r.accumulateNode() : null);
@@ -60,10 +68,12 @@ export function runBackward(
       let g = grads.get(node);
       grads.delete(node);
       if (g !== undefined) {
-        for (const h of node.hooks) { const r = h(g); if (r) g = r; }
+        if (node.hooks.length) note(g, 2);   /* a hook may keep what it sees */
+        for (const h of node.hooks) { const r = h(g); if (r) { g = r; note(g, 2); } }
         if (node.retained) {
           const t = node.retained;
           t.grad = t.grad ? add(t.grad, g) : g.detach();
+          note(g);
         }
         const ci = captureIndex.get(node);
         if (ci !== undefined) {
@@ -72,7 +82,13 @@ export function runBackward(
         }
       }
       if (node instanceof AccumulateGrad) {
-        if (g !== undefined && !inputs) accumulate(node.variable, g, createGraph);
+        if (g !== undefined && !inputs) {
+          const v = node.variable;
+          if (!createGraph && v.grad === null && g.dtype === v.dtype && g.storage.serial > start) {
+            v.grad = g.detach();
+            stolen.push(v);
+          } else accumulate(v, g, createGraph);
+        }
         continue;
       }
       const out = g !== undefined ? node.apply(g, retainGraph) : [];
@@ -80,6 +96,7 @@ export function runBackward(
         if (!m) return;
         const gi = out[i];
         if (gi) {
+          note(gi);
           const prev = grads.get(m);
           grads.set(m, prev ? add(prev, gi) : gi);
         }
@@ -90,6 +107,7 @@ export function runBackward(
     }
   };
   if (createGraph) enableGrad(run); else noGrad(run);
+  for (const v of stolen) if ((handouts.get(v.grad!.storage) ?? 0) > 1) v.grad = noGrad(() => v.grad!.clone());
   return inputs ? captured : undefined;
 }
 

@@ -15,9 +15,17 @@ import * as IP from '../ops/inplace.js';
 import { formatTensor } from './format.js';
 import { runBackward } from '../autograd/backward.js';
 
-/** Shared by a tensor and all its views. `version` counts in-place writes. */
+let storageSerial = 0;
+
+/** The serial of the newest Storage: backward tells the buffers it made itself from older ones. */
+export function lastStorageSerial(): number {
+  return storageSerial;
+}
+
+/** Shared by a tensor and all its views. `version` counts in-place writes; `serial` is creation order. */
 export class Storage {
   version = 0;
+  readonly serial = ++storageSerial;
   constructor(public data: TypedArray) {}
 }
 

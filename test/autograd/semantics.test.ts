@@ -37,6 +37,30 @@ describe('gradients accumulate and flow', () => {
     assert.equal(a.grad!.requiresGrad, false);
   });
 
+  test('a first gradient the pass made for one leaf only becomes .grad without a copy; shared or seen ones are copied', () => {
+    // fresh and unshared: x.mul(3)'s backward makes a new buffer for x alone
+    const x = leaf([1, 2]);
+    x.mul(3).sum().backward();
+    assert.deepEqual(arr(x.grad), [3, 3]);
+    // the caller's gradient reaches a leaf directly: .grad must not be the caller's tensor
+    const g = nb.tensor([5, 6], { dtype: 'float64' }), y = leaf([1, 2]);
+    y.backward(g);
+    nb.noGrad(() => y.grad!.mul_(2));
+    assert.deepEqual(arr(g), [5, 6]);
+    // a hook that keeps what it sees: later in-place changes to .grad do not reach it
+    const z = leaf([1, 2]);
+    const seen: nb.Tensor[] = [];
+    z.registerHook((t) => { seen.push(t); });
+    z.mul(2).sum().backward();
+    nb.noGrad(() => z.grad!.add_(100));
+    assert.deepEqual(arr(seen[0]), [2, 2]);
+    // one buffer viewed by two leaves (cat's backward narrows one gradient): separate copies
+    const p = leaf([1, 2]), q = leaf([3]);
+    nb.cat([p, q]).mul(4).sum().backward();
+    nb.noGrad(() => p.grad!.mul_(0));
+    assert.deepEqual(arr(q.grad), [4]);
+  });
+
   test('backward(gradient) for non-scalar outputs; shape checked', () => {
     const x = leaf([[1, 2], [3, 4]]);
     const y = x.mul(2);
