@@ -145,6 +145,12 @@ void nb_sgd_f32(float *p, float *buf, const float *g, int64_t n, float lr, float
  * out = softmax(q k^T * scale [+ causal mask]) v, one score block at a time. Return 0 on OOM. */
 int nb_attention_f32(float *out, float *lse, const float *q, const float *k, const float *v,
                      int64_t B, int64_t H, int64_t T, int64_t D, float scale, int causal);
+/* The forward with T queries over S keys (query t at key position S - T + t for the causal mask), k
+ * and v (B,KVH,S,D) with rows of D contiguous and batch/head strides kbs, khs / vbs, vhs; query head h
+ * reads key/value head h / (H/KVH): a decoder step reading its (grouped-query) KV cache in place.
+ * q, out (B,H,T,D) and lse (B,H,T) contiguous; KVH divides H. */
+int nb_attention_kv_f32(float *out, float *lse, const float *q, const float *k, const float *v, int64_t B, int64_t H, int64_t KVH,
+                        int64_t T, int64_t S, int64_t D, int64_t kbs, int64_t khs, int64_t vbs, int64_t vhs, float scale, int causal);
 /* dout, o, lse from the forward -> dq, dk, dv (overwritten). */
 int nb_attention_bwd_f32(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k, const float *v,
                          const float *o, const float *lse, int64_t B, int64_t H, int64_t T, int64_t D, float scale, int causal);

@@ -488,6 +488,43 @@ static int qkv(napi_env env, const char *K, napi_value *argv, const char **names
   return 1;
 }
 
+// attentionKv(out, lse, q, lq, k, lk, v, lv, scale, causal): q contiguous (B,H,T,D); k, v (B,KVH,S,D) read in
+// place with rows of D contiguous (a KV cache's view); out (B,H,T,D), lse (B,H,T). Causal: query t sits at
+// key position S - T + t.
+static napi_value attention_kv(napi_env env, napi_callback_info info) {
+  ARGS("attentionKv", 10);
+  float *out, *lse, *q, *k, *v, scale = 0;
+  int64_t lenk, lenv;
+  nb_layout lq, lk, lv;
+  int causal = 0;
+  CHECK(tensor_contig(env, K, argv[2], argv[3], "q", &q, &lq));
+  CHECK(nb_f32(env, K, argv[4], "k", &k, &lenk));
+  CHECK(nb_layout_arg(env, K, argv[5], "k", lenk, &lk));
+  CHECK(nb_f32(env, K, argv[6], "v", &v, &lenv));
+  CHECK(nb_layout_arg(env, K, argv[7], "v", lenv, &lv));
+  if (lq.ndim != 4 || lk.ndim != 4 || lv.ndim != 4) { nb_throw(env, K, "q, k and v must be (B,H,T,D) and (B,H,S,D)"); return NULL; }
+  const int64_t B = lq.shape[0], H = lq.shape[1], T = lq.shape[2], D = lq.shape[3], KVH = lk.shape[1], S = lk.shape[2];
+  for (int d = 0; d < 4; d++)
+    if (lv.shape[d] != lk.shape[d] || ((d == 0 || d == 3) && lk.shape[d] != lq.shape[d])) { nb_throw(env, K, "k and v must be (B,KVH,S,D) with q's B and D"); return NULL; }
+  if (KVH < 1 || H % KVH != 0) { nb_throw(env, K, "%lld query heads are not a multiple of %lld key/value heads", (long long)H, (long long)KVH); return NULL; }
+  if (S < 1) { nb_throw(env, K, "no keys to attend to"); return NULL; }
+  if (lk.strides[3] != 1 || lv.strides[3] != 1 || (S > 1 && (lk.strides[2] != D || lv.strides[2] != D))) {
+    nb_throw(env, K, "k and v need rows of D contiguous values");
+    return NULL;
+  }
+  CHECK(f32_len(env, K, argv[0], "out", B * H * T * D, &out));
+  CHECK(f32_len(env, K, argv[1], "lse", B * H * T, &lse));
+  CHECK(nb_float(env, K, argv[8], "scale", &scale));
+  CHECK(nb_bool(env, K, argv[9], "causal", &causal));
+  if (causal && S < T) { nb_throw(env, K, "causal attention needs at least as many keys (%lld) as queries (%lld)", (long long)S, (long long)T); return NULL; }
+  if (B * H * T * D > 0 && S > 0 &&
+      !nb_attention_kv_f32(out, lse, q, k + lk.offset, v + lv.offset, B, H, KVH, T, S, D, lk.strides[0], lk.strides[1], lv.strides[0], lv.strides[1], scale, causal)) {
+    nb_throw(env, K, "out of memory for the attention block buffers");
+    return NULL;
+  }
+  return undef(env);
+}
+
 // attention(out, lse, q, lq, k, lk, v, lv, scale, causal): out (B,H,T,D), lse (B,H,T)
 static napi_value attention(napi_env env, napi_callback_info info) {
   ARGS("attention", 10);
@@ -535,7 +572,7 @@ void nb_register_nn(napi_env env, napi_value exports) {
     FN("maxPool2d", max_pool2d), FN("maxPool2dBackward", max_pool2d_bwd), FN("avgPool2d", avg_pool2d), FN("avgPool2dBackward", avg_pool2d_bwd),
     FN("layerNorm", layer_norm), FN("layerNormBackward", layer_norm_bwd), FN("batchNorm", batch_norm), FN("batchNormBackward", batch_norm_bwd), FN("indexSelect", index_select),
     FN("indexAdd", index_add), FN("adamStep", adam_step), FN("sgdStep", sgd_step),
-    FN("attention", attention), FN("attentionBackward", attention_bwd),
+    FN("attention", attention), FN("attentionKv", attention_kv), FN("attentionBackward", attention_bwd),
 #undef FN
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

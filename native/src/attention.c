@@ -19,6 +19,9 @@ typedef struct {
   float *out, *lse, *dq, *dk, *dv;
   const float *q, *k, *v, *dout, *o;
   int64_t B, H, T, D, nq;
+  int64_t S, off;              /* forward: key count (T queries see S keys), query t at key position off + t */
+  int64_t kbs, khs, vbs, vhs;  /* forward: batch and head strides of k and v (rows of D contiguous) */
+  int64_t R;                   /* forward: query heads per key/value head (grouped-query attention) */
   float scale;
   int causal;
   atomic_int failed; /* a task could not allocate its block buffers */
@@ -29,7 +32,7 @@ static void scores(const attn_job *j, float *s, const float *q, const float *k, 
   nb_gemm_blocked(j->im, s, n, q, j->D, 1, k, 1, j->D, m, n, j->D);
   for (int64_t r = 0; r < m; r++) {
     float *row = s + r * n;
-    for (int64_t c = 0; c < n; c++) row[c] = (j->causal && k0 + c > q0 + r) ? -INFINITY : row[c] * j->scale;
+    for (int64_t c = 0; c < n; c++) row[c] = (j->causal && k0 + c > j->off + q0 + r) ? -INFINITY : row[c] * j->scale;
   }
 }
 
@@ -41,11 +44,11 @@ static void fwd_task(void *p, int64_t lo, int64_t hi) {
   if (!buf) { atomic_store(&((attn_job *)p)->failed, 1); return; }
   float *s = buf, *acc = s + QB * KB, *tmp = acc + QB * D, *mx = tmp + QB * D, *l = mx + QB;
   for (int64_t t = lo; t < hi; t++) {
-    int64_t bh = t / j->nq, q0 = (t % j->nq) * QB, m = T - q0 < QB ? T - q0 : QB;
-    const float *q = j->q + (bh * T + q0) * D, *kb = j->k + bh * T * D, *vb = j->v + bh * T * D;
+    int64_t bh = t / j->nq, q0 = (t % j->nq) * QB, m = T - q0 < QB ? T - q0 : QB, b = bh / j->H, h = bh % j->H;
+    const float *q = j->q + (bh * T + q0) * D, *kb = j->k + b * j->kbs + h / j->R * j->khs, *vb = j->v + b * j->vbs + h / j->R * j->vhs;
     for (int64_t r = 0; r < m; r++) { mx[r] = -INFINITY; l[r] = 0; }
     memset(acc, 0, sizeof(float) * m * D);
-    int64_t kend = j->causal ? q0 + m : T;
+    int64_t kend = j->causal && j->off + q0 + m < j->S ? j->off + q0 + m : j->S;
     for (int64_t k0 = 0; k0 < kend; k0 += KB) {
       int64_t n = kend - k0 < KB ? kend - k0 : KB;
       scores(j, s, q, kb + k0 * D, q0, m, k0, n);
@@ -122,9 +125,15 @@ static void bwd_task(void *p, int64_t lo, int64_t hi) {
 
 int nb_attention_f32(float *out, float *lse, const float *q, const float *k, const float *v,
                      int64_t B, int64_t H, int64_t T, int64_t D, float scale, int causal) {
+  return nb_attention_kv_f32(out, lse, q, k, v, B, H, H, T, T, D, H * T * D, T * D, H * T * D, T * D, scale, causal);
+}
+
+int nb_attention_kv_f32(float *out, float *lse, const float *q, const float *k, const float *v, int64_t B, int64_t H, int64_t KVH,
+                        int64_t T, int64_t S, int64_t D, int64_t kbs, int64_t khs, int64_t vbs, int64_t vhs, float scale, int causal) {
   attn_job j = { .im = nb_gemm_select(nb_active_isa()), .ew = nb_ew_select(), .out = out, .lse = lse,
-                 .q = q, .k = k, .v = v, .B = B, .H = H, .T = T, .D = D, .nq = (T + QB - 1) / QB, .scale = scale, .causal = causal };
-  nb_parallel_for(B * H * j.nq, (double)(QB * T * D * 2), fwd_task, &j);
+                 .q = q, .k = k, .v = v, .B = B, .H = H, .T = T, .D = D, .nq = (T + QB - 1) / QB, .S = S, .off = S - T,
+                 .kbs = kbs, .khs = khs, .vbs = vbs, .vhs = vhs, .R = H / KVH, .scale = scale, .causal = causal };
+  nb_parallel_for(B * H * j.nq, (double)(QB * S * D * 2), fwd_task, &j);
   return !atomic_load(&j.failed);
 }
 

@@ -150,6 +150,12 @@ export interface FusedKernels {
   /** softmax(q k^T scale + causal mask) v for q, k, v (B, H, T, D), one block of scores at a time; lse (B, H, T). */
   attention?(q: TypedArray, lq: Layout, k: TypedArray, lk: Layout, v: TypedArray, lv: Layout, scale: number, causal: boolean):
     { out: Float32Array; lse: Float32Array } | undefined;
+  /**
+   * Forward only, for decoding: q (B, H, T, D) over k, v (B, KVH, S, D) read in place (a KV cache
+   * view whose rows of D are contiguous; KVH divides H), query t at key position S - T + t.
+   */
+  attentionKv?(q: TypedArray, lq: Layout, k: TypedArray, lk: Layout, v: TypedArray, lv: Layout, scale: number, causal: boolean):
+    Float32Array | undefined;
   attentionBackward?(dout: TypedArray, ldout: Layout, q: TypedArray, lq: Layout, k: TypedArray, lk: Layout, v: TypedArray, lv: Layout,
     out: Float32Array, lse: Float32Array, scale: number, causal: boolean): { dq: Float32Array; dk: Float32Array; dv: Float32Array } | undefined;
 }

@@ -4,7 +4,7 @@
 // Glossary: B batch, H query heads, KVH key/value heads (H = KVH * R), T query positions,
 // S key positions (cached + new), D head size, past = S - T.
 
-import { attentionFused } from '../ops/fused.js';
+import { attentionFused, attentionKvFused } from '../ops/fused.js';
 import { Tensor } from '../tensor/tensor.js';
 import { fromTypedArray } from '../tensor/creation.js';
 import { dropout } from '../ops/nn_ops.js';
@@ -68,6 +68,10 @@ export function causalAttention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | 
   const scale = 1 / Math.sqrt(D);
   if (R === 1 && dropoutP === 0 && bias && PURE_CAUSAL.has(bias)) {
     const y = attentionFused(q, k, v, scale, true);              // one block of scores at a time
+    if (y) return y;
+  }
+  if (dropoutP === 0 && !bias) {
+    const y = attentionKvFused(q, k, v, scale, false);           // a decoding step: every cached key visible
     if (y) return y;
   }
   const qs = q.mul(scale).reshape([B, KVH, R * T, D]);

@@ -151,3 +151,17 @@ export function linearFused(x: Tensor, w: Tensor, bias: Tensor | null, act: Unar
   const y = f.linear(x.data, x.layout, w.data, w.layout, bias ? bias.toTypedArray() : null, act);
   return y ? wrap(y, [x.shape[0], w.shape[1]], 'float32') : null;
 }
+
+/**
+ * softmax(q k^T scale [+ causal at offset S - T]) v for a decoder step: q (B, H, T, D) over a KV cache's
+ * k, v (B, KVH, S, D) read in place, float32, forward only (null when a gradient would be needed or
+ * the backend has no such kernel).
+ */
+export function attentionKvFused(q: Tensor, k: Tensor, v: Tensor, scale: number, causal: boolean): Tensor | null {
+  const f = fused();
+  if (!f.attentionKv || q.ndim !== 4 || k.ndim !== 4 || v.ndim !== 4) return null;
+  const ts = [q, k, v];
+  if (ts.some((t) => t.dtype !== 'float32') || (isGradEnabled() && ts.some((t) => t.requiresGrad))) return null;
+  const out = f.attentionKv(q.data, q.layout, k.data, k.layout, v.data, v.layout, scale, causal);
+  return out ? wrap(out, q.shape, 'float32') : null;
+}

@@ -56,3 +56,27 @@ test('attention forward and backward vs float64 reference, causal and full, T ac
     }
   }
 });
+
+test('attentionKv (a decoder step over its KV cache, read in place) vs float64: T < S, causal offset, grouped heads', { skip }, () => {
+  const r = rng(51);
+  for (const [B, H, KVH, T, S, D, cap, causal] of [[1, 12, 12, 1, 191, 64, 256, false], [2, 4, 2, 3, 5, 8, 9, true], [1, 6, 1, 1, 70, 16, 70, false], [2, 2, 2, 65, 130, 8, 140, true]] as const) {
+    const q = fill(B * H * T * D, r, 1);
+    // k, v: a (B, KVH, cap, D) cache buffer viewed as its first S positions, offset by 5 floats
+    const kbuf = fill(B * KVH * cap * D + 5, r, 1), vbuf = fill(B * KVH * cap * D + 5, r, 1);
+    const lkv = new Layout([B, KVH, S, D], [KVH * cap * D, cap * D, D, 1], 5);
+    const out = native!.attentionKv(q, Layout.contiguous([B, H, T, D]), kbuf, lkv, vbuf, lkv, 0.3, causal)!;
+    const want = new Float64Array(out.length), R = H / KVH;
+    for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let t = 0; t < T; t++) {
+      const kh = Math.floor(h / R), qo = ((b * H + h) * T + t) * D, ko = 5 + (b * KVH + kh) * cap * D;
+      const sc: number[] = [];
+      for (let s = 0; s < S; s++) {
+        let d = 0;
+        for (let e = 0; e < D; e++) d += q[qo + e] * kbuf[ko + s * D + e];
+        sc.push(causal && s > S - T + t ? -Infinity : d * 0.3);
+      }
+      const m = Math.max(...sc), p = sc.map((x) => Math.exp(x - m)), z = p.reduce((a, x) => a + x, 0);
+      for (let s = 0; s < S; s++) for (let e = 0; e < D; e++) want[qo + e] += (p[s] / z) * vbuf[ko + s * D + e];
+    }
+    assertClose(out, want, 1e-5, 1e-6, `attentionKv B${B} H${H} KVH${KVH} T${T} S${S} D${D} causal=${causal}`);
+  }
+});

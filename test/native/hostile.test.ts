@@ -149,6 +149,12 @@ test('hostile: indices, fused layer norm and optimizer steps', { skip }, () => {
   throwsNamed('batchNormBackward', () => A.batchNormBackward(f(6), f(1), null, null, f(6), C([2, 3]), f(6), C([2, 3]), null, f(3), f(3), null, 1e-5), /dw has 1 elements, needs 3/);
   throwsNamed('batchNormBackward', () => A.batchNormBackward(f(6), null, null, null, f(6), C([2, 3]), f(6), C([2, 3]), f(4), f(3), f(3), null, 1e-5), /yact has 4 elements, needs 6/);
   throwsNamed('layerNormBackward', () => A.layerNormBackward(f(6), null, null, f(6), C([3, 2]), f(6), C([2, 3]), f(2), f(2), null), /same shape/);
+  const q8 = f(8), lq8 = C([1, 2, 1, 4]);
+  throwsNamed('attentionKv', () => A.attentionKv(f(8), f(2), q8, lq8, f(24), C([1, 3, 2, 4]), f(24), C([1, 3, 2, 4]), 1, false), /not a multiple of 3 key\/value heads/);
+  throwsNamed('attentionKv', () => A.attentionKv(f(8), f(2), q8, lq8, f(16), L([1, 2, 2, 4], [16, 8, 1, 2]), f(16), C([1, 2, 2, 4]), 1, false), /rows of D contiguous/);
+  throwsNamed('attentionKv', () => A.attentionKv(f(8), f(2), q8, lq8, f(8), C([1, 2, 2, 4]), f(16), C([1, 2, 2, 4]), 1, false), /k/);
+  throwsNamed('attentionKv', () => A.attentionKv(f(24), f(6), f(24), C([1, 2, 3, 4]), f(16), C([1, 2, 2, 4]), f(16), C([1, 2, 2, 4]), 1, true), /at least as many keys \(2\) as queries \(3\)/);
+  throwsNamed('attentionKv', () => A.attentionKv(f(8), f(2), q8, lq8, f(0), C([1, 2, 0, 4]), f(0), C([1, 2, 0, 4]), 1, false), /no keys/);
   throwsNamed('adamStep', () => A.adamStep(f(4), f(3), f(4), f(4), 1e-3, 0.9, 0.999, 1e-8, 0, false, 1), /m has 3 elements, needs 4/);
   throwsNamed('adamStep', () => A.adamStep(f(4), f(4), f(4), f(4), 1e-3, 1, 0.999, 1e-8, 0, false, 1), /betas/);
   throwsNamed('adamStep', () => A.adamStep(f(4), f(4), f(4), f(4), 1e-3, 0.9, 0.999, 1e-8, 0, false, 0), /step = 0 is out of range/);

@@ -94,6 +94,9 @@ export interface NablaAddon {
   /** Fused attention: q, k, v (B,H,T,D) contiguous -> out (B,H,T,D) and lse (B,H,T). */
   attention(out: Float32Array, lse: Float32Array, q: Float32Array, lq: LayoutArg, k: Float32Array, lk: LayoutArg,
     v: Float32Array, lv: LayoutArg, scale: number, causal: boolean): void;
+  /** Forward only: q (B,H,T,D) contiguous over k, v (B,KVH,S,D) read in place (rows of D contiguous); causal offset S - T. */
+  attentionKv(out: Float32Array, lse: Float32Array, q: Float32Array, lq: LayoutArg, k: Float32Array, lk: LayoutArg,
+    v: Float32Array, lv: LayoutArg, scale: number, causal: boolean): void;
   /** Backward of attention from dout and the forward's out and lse -> dq, dk, dv. */
   attentionBackward(dq: Float32Array, dk: Float32Array, dv: Float32Array, dout: Float32Array, ldout: LayoutArg,
     q: Float32Array, lq: LayoutArg, k: Float32Array, lk: LayoutArg, v: Float32Array, lv: LayoutArg,

@@ -348,6 +348,18 @@ export class NativeBackend implements PartialBackend {
     return { out: o, lse };
   }
 
+  /** Forward only: q (B,H,T,D) over k, v (B,KVH,S,D) read in place (rows of D contiguous). */
+  attentionKv(q: TypedArray, lq: Layout, k: TypedArray, lk: Layout, v: TypedArray, lv: Layout, scale: number, causal: boolean): Float32Array | undefined {
+    if (!isF32(q, k, v) || lq.shape.length !== 4 || lk.shape.length !== 4 || lv.shape.length !== 4) return undefined;
+    const D = lq.shape[3], rows = (l: Layout) => l.strides[3] === 1 && (l.shape[2] <= 1 || l.strides[2] === D);
+    if (!rows(lk) || !rows(lv)) return undefined;
+    const [B, H, T] = lq.shape;
+    const [qc, lqc] = this.contig(q as Float32Array, lq);
+    const o = alloc(lq.numel), lse = alloc(B * H * T);
+    this.addon.attentionKv(o, lse, qc, lqc, k as Float32Array, lk, v as Float32Array, lv, scale, causal);
+    return o;
+  }
+
   /** Backward of attention: dq, dk, dv (B,H,T,D) from dout and the forward's out and lse. */
   attentionBackward(dout: TypedArray, ldout: Layout, q: TypedArray, lq: Layout, k: TypedArray, lk: Layout, v: TypedArray, lv: Layout,
     out: Float32Array, lse: Float32Array, scale: number, causal: boolean): { dq: Float32Array; dk: Float32Array; dv: Float32Array } | undefined {
