@@ -131,26 +131,39 @@ static void gemv_avx512(float *y, const float *x, int64_t incx, const float *b, 
   if (xc != x && xc != stackx) free(xc);
 }
 
-// C (14,32) row stride ldc = A (14 x kc, rows lda apart) @ B, row k of B at b + boff[k] (see gemm.h)
+// The row-gather microkernels' common body: C (14,32) = A (14 rows at ar[i], read at k) @ B, row k of B
+// at the address BROW(k).
+#define GATHER_14x32(BROW)                                                                         \
+  DECL(0) DECL(1) DECL(2) DECL(3) DECL(4) DECL(5) DECL(6) DECL(7) DECL(8) DECL(9) DECL(10) DECL(11) \
+  DECL(12) DECL(13)                                                                                 \
+  for (int64_t k = 0; k < kc; k++) {                                                                \
+    const float *bp = (BROW);                                                                       \
+    __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16), av;                             \
+    ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5) ROW(6) ROW(7) ROW(8) ROW(9) ROW(10) ROW(11) ROW(12) ROW(13) \
+  }                                                                                                 \
+  STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5) STORE(6) STORE(7) STORE(8) STORE(9)         \
+  STORE(10) STORE(11) STORE(12) STORE(13)
+#define DECL(i) __m512 c##i##a = _mm512_setzero_ps(), c##i##b = c##i##a;
+#define ROW(i) av = _mm512_set1_ps(ar[i][k]); c##i##a = _mm512_fmadd_ps(av, b0, c##i##a); c##i##b = _mm512_fmadd_ps(av, b1, c##i##b);
+#define STORE(i) _mm512_storeu_ps(c + i * ldc, c##i##a); _mm512_storeu_ps(c + i * ldc + 16, c##i##b);
+
+// C (14,32) row stride ldc = A (14 x kc, row i at a + min(i, m-1)*lda) @ B, row k of B at b + boff[k] (see gemm.h)
 static void ukernel_rows_14x32(int64_t kc, const float *a, int64_t lda, int m, const float *b, const int64_t *boff, float *c, int64_t ldc) {
   const float *ar[14];
   for (int i = 0; i < 14; i++) ar[i] = a + (i < m ? i : m - 1) * lda;
-#define DECL(i) __m512 c##i##a = _mm512_setzero_ps(), c##i##b = c##i##a;
-  DECL(0) DECL(1) DECL(2) DECL(3) DECL(4) DECL(5) DECL(6) DECL(7) DECL(8) DECL(9) DECL(10) DECL(11) DECL(12) DECL(13)
-#undef DECL
-  for (int64_t k = 0; k < kc; k++) {
-    const float *bp = b + boff[k];
-    __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16);
-    __m512 av;
-#define ROW(i) av = _mm512_set1_ps(ar[i][k]); c##i##a = _mm512_fmadd_ps(av, b0, c##i##a); c##i##b = _mm512_fmadd_ps(av, b1, c##i##b);
-    ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5) ROW(6) ROW(7) ROW(8) ROW(9) ROW(10) ROW(11) ROW(12) ROW(13)
-#undef ROW
-  }
-#define STORE(i) _mm512_storeu_ps(c + i * ldc, c##i##a); _mm512_storeu_ps(c + i * ldc + 16, c##i##b);
-  STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5) STORE(6) STORE(7) STORE(8) STORE(9) STORE(10)
-  STORE(11) STORE(12) STORE(13)
-#undef STORE
+  GATHER_14x32(b + boff[k])
 }
+
+// C (14,32) row stride ldc = A (14 x kc, row i at arows[i]) @ B (kc x 32, row k at b + k*ldb)
+static void ukernel_ptrs_14x32(int64_t kc, const float *const *arows, const float *b, int64_t ldb, float *c, int64_t ldc) {
+  const float *ar[14];
+  for (int i = 0; i < 14; i++) ar[i] = arows[i];
+  GATHER_14x32(b + k * ldb)
+}
+#undef DECL
+#undef ROW
+#undef STORE
+#undef GATHER_14x32
 
 // C (8,48) row stride ldc = A (8 x kc, rows lda apart) @ B, row k of B at b + boff[k]
 static void ukernel_rows_8x48(int64_t kc, const float *a, int64_t lda, int m, const float *b, const int64_t *boff, float *c, int64_t ldc) {
@@ -171,27 +184,6 @@ static void ukernel_rows_8x48(int64_t kc, const float *a, int64_t lda, int m, co
 #define STORE(i) _mm512_storeu_ps(c + i * ldc, c##i##a); _mm512_storeu_ps(c + i * ldc + 16, c##i##b); \
   _mm512_storeu_ps(c + i * ldc + 32, c##i##c);
   STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5) STORE(6) STORE(7)
-#undef STORE
-}
-
-// C (14,32) row stride ldc = A (14 x kc, row i at arows[i]) @ B (kc x 32, row k at b + k*ldb)
-static void ukernel_ptrs_14x32(int64_t kc, const float *const *arows, const float *b, int64_t ldb, float *c, int64_t ldc) {
-  const float *ar[14];
-  for (int i = 0; i < 14; i++) ar[i] = arows[i];
-#define DECL(i) __m512 c##i##a = _mm512_setzero_ps(), c##i##b = c##i##a;
-  DECL(0) DECL(1) DECL(2) DECL(3) DECL(4) DECL(5) DECL(6) DECL(7) DECL(8) DECL(9) DECL(10) DECL(11) DECL(12) DECL(13)
-#undef DECL
-  for (int64_t k = 0; k < kc; k++) {
-    const float *bp = b + k * ldb;
-    __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16);
-    __m512 av;
-#define ROW(i) av = _mm512_set1_ps(ar[i][k]); c##i##a = _mm512_fmadd_ps(av, b0, c##i##a); c##i##b = _mm512_fmadd_ps(av, b1, c##i##b);
-    ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5) ROW(6) ROW(7) ROW(8) ROW(9) ROW(10) ROW(11) ROW(12) ROW(13)
-#undef ROW
-  }
-#define STORE(i) _mm512_storeu_ps(c + i * ldc, c##i##a); _mm512_storeu_ps(c + i * ldc + 16, c##i##b);
-  STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5) STORE(6) STORE(7) STORE(8) STORE(9) STORE(10)
-  STORE(11) STORE(12) STORE(13)
 #undef STORE
 }
 
