@@ -9,8 +9,7 @@
 import { isGradEnabled } from '../autograd/grad_mode.js';
 import type { Conv2dParams } from '../backend/backend.js';
 import { conv2dFused } from '../ops/fused.js';
-import type { TypedArray } from '../tensor/dtype.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { contiguousValues, type Tensor } from '../tensor/tensor.js';
 import { BatchNorm2d } from './batch_norm.js';
 import { Conv2d } from './conv.js';
 import type { Module } from './module.js';
@@ -26,16 +25,11 @@ export interface ConvBatchNormOptions {
 
 const hooked = (m: Module) => m._hooks.size > 0 || m._preHooks.size > 0;
 
-/** t's elements in order: its own storage when that is exactly t (no copy), else a contiguous copy. */
-function values(t: Tensor): TypedArray {
-  return t.layout.offset === 0 && t.data.length === t.numel() && t.layout.isContiguous() ? t.data : t.toTypedArray();
-}
-
 /** The eval-mode affine of bn (after conv's bias), per output channel, as float32 (C). */
 function bnAffine(conv: Conv2d, bn: BatchNorm2d): [Float32Array, Float32Array] {
   const C = bn.numFeatures;
-  const mean = values(bn.running_mean!), v = values(bn.running_var!);
-  const w = bn.weight && values(bn.weight), b = bn.bias && values(bn.bias), cb = conv.bias && values(conv.bias);
+  const mean = contiguousValues(bn.running_mean!), v = contiguousValues(bn.running_var!);
+  const w = bn.weight && contiguousValues(bn.weight), b = bn.bias && contiguousValues(bn.bias), cb = conv.bias && contiguousValues(conv.bias);
   const scale = new Float32Array(C), shift = new Float32Array(C);
   for (let c = 0; c < C; c++) {
     const s = (w ? w[c] : 1) / Math.sqrt(v[c] + bn.eps);

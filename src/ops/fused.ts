@@ -10,7 +10,7 @@ import type { Conv2dParams } from '../backend/backend.js';
 import type { UnaryOp } from '../backend/op_codes.js';
 import { convOutSize } from '../backend/js/conv.js';
 import { fused } from '../backend/registry.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { contiguousValues, type Tensor } from '../tensor/tensor.js';
 import { record, wrap } from './util.js';
 import { causalMask } from './nn_ops.js';
 import { thresholdBackward } from './binary.js';
@@ -20,7 +20,7 @@ export function layerNormFused(x: Tensor, weight: Tensor | null, bias: Tensor | 
   const f = fused();
   if (!f.layerNorm || x.dtype !== 'float32' || x.ndim === 0 || (weight && weight.dtype !== 'float32') || (bias && bias.dtype !== 'float32')) return null;
   const C = x.shape[x.ndim - 1];
-  const w = weight ? weight.toTypedArray() : null, b = bias ? bias.toTypedArray() : null;
+  const w = weight ? contiguousValues(weight) : null, b = bias ? contiguousValues(bias) : null;
   const r = f.layerNorm(x.data, x.layout, w, b, eps);
   if (!r) return null;
   const y = wrap(r.y, x.shape, 'float32');
@@ -105,7 +105,7 @@ export function batchNormFused(x: Tensor, weight: Tensor | null, bias: Tensor | 
   if (!f.batchNorm || x.dtype !== 'float32' || x.ndim < 2 || (weight && weight.dtype !== 'float32') || (bias && bias.dtype !== 'float32')) return null;
   if (residual && (residual.dtype !== 'float32' || residual.shape.join() !== x.shape.join())) return null;
   const C = x.shape[1];
-  const w = weight ? weight.toTypedArray() : null, b = bias ? bias.toTypedArray() : null;
+  const w = weight ? contiguousValues(weight) : null, b = bias ? contiguousValues(bias) : null;
   const r = f.batchNorm(x.data, x.layout, w, b, eps, residual ? { data: residual.data, layout: residual.layout } : null, relu);
   if (!r) return null;
   const y = wrap(r.y, x.shape, 'float32');
@@ -148,7 +148,7 @@ export function linearFused(x: Tensor, w: Tensor, bias: Tensor | null, act: Unar
   if (!f.linear || x.ndim !== 2 || w.ndim !== 2 || x.shape[1] !== w.shape[0] || (bias && (bias.ndim !== 1 || bias.shape[0] !== w.shape[1]))) return null;
   const ts = bias ? [x, w, bias] : [x, w];
   if (ts.some((t) => t.dtype !== 'float32') || (isGradEnabled() && ts.some((t) => t.requiresGrad))) return null;
-  const y = f.linear(x.data, x.layout, w.data, w.layout, bias ? bias.toTypedArray() : null, act);
+  const y = f.linear(x.data, x.layout, w.data, w.layout, bias ? contiguousValues(bias) : null, act);
   return y ? wrap(y, [x.shape[0], w.shape[1]], 'float32') : null;
 }
 

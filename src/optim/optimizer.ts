@@ -4,7 +4,7 @@
 // native backend may later fuse; the helpers here hand those functions contiguous buffers and
 // write the result back into the parameter's storage, bumping its version like an in-place op.
 
-import { Tensor } from '../tensor/tensor.js';
+import { Tensor, contiguousValues } from '../tensor/tensor.js';
 import { isFloating } from '../tensor/dtype.js';
 import { fmtShape } from '../tensor/layout.js';
 import { noGrad } from '../autograd/grad_mode.js';
@@ -173,11 +173,7 @@ function cloneOpts(o: Record<string, unknown>): Record<string, unknown> {
 
 /** The contiguous values of t, without a copy when t is contiguous (a subarray of its storage). */
 export function contiguousFloat(t: Tensor): Float {
-  if (t.isContiguous()) {
-    const off = t.layout.offset;
-    return (t.data as Float).subarray(off, off + t.numel());
-  }
-  return t.toTypedArray() as Float;
+  return contiguousValues(t) as Float;
 }
 
 /**

@@ -22,6 +22,15 @@ export function lastStorageSerial(): number {
   return storageSerial;
 }
 
+/** The values of t in order: a subarray of its storage when t is contiguous (no copy), else a copy. */
+export function contiguousValues(t: Tensor): TypedArray {
+  if (t.isContiguous()) {
+    const off = t.layout.offset;
+    return t.data.subarray(off, off + t.numel());
+  }
+  return t.toTypedArray();
+}
+
 /** Shared by a tensor and all its views. `version` counts in-place writes; `serial` is creation order. */
 export class Storage {
   version = 0;
