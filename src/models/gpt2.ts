@@ -108,8 +108,8 @@ export class GPT2MLP extends Module {
   // x (B,T,C) -> (B,T,F) -> (B,T,C)
   forward(x: Tensor): Tensor {
     // in inference the activation rides in c_fc's kernel (unless c_fc has hooks to honour)
-    const fc = this.c_fc, plain = fc._hooks.size === 0 && fc._preHooks.size === 0;
-    const h = (plain ? fc.linearAct(x, this.actOp) : null) ?? this.act(fc.call(x));
+    const fc = this.c_fc;
+    const h = (fc.hasForwardHooks() ? null : fc.linearAct(x, this.actOp)) ?? this.act(fc.call(x));
     return this.dropout.call(this.c_proj.call(h));
   }
 }

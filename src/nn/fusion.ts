@@ -23,8 +23,6 @@ export interface ConvBatchNormOptions {
   activation?: Module | null;
 }
 
-const hooked = (m: Module) => m._hooks.size > 0 || m._preHooks.size > 0;
-
 /** The eval-mode affine of bn (after conv's bias), per output channel, as float32 (C). */
 function bnAffine(conv: Conv2d, bn: BatchNorm2d): [Float32Array, Float32Array] {
   const C = bn.numFeatures;
@@ -45,9 +43,9 @@ function bnAffine(conv: Conv2d, bn: BatchNorm2d): [Float32Array, Float32Array] {
  */
 export function convBatchNorm(conv: Conv2d, bn: BatchNorm2d, x: Tensor, opts: ConvBatchNormOptions = {}): Tensor {
   const { residual = null, activation = null } = opts;
-  const relu = activation instanceof ReLU && !hooked(activation);
+  const relu = activation instanceof ReLU && !activation.hasForwardHooks();
   const fusable = !bn.training && bn.running_mean !== null && bn.running_var !== null && bn.numFeatures === conv.outChannels &&
-    !hooked(conv) && !hooked(bn) && conv.paddingMode === 'zeros' && typeof conv.padding !== 'string' &&
+    !conv.hasForwardHooks() && !bn.hasForwardHooks() && conv.paddingMode === 'zeros' && typeof conv.padding !== 'string' &&
     x.ndim === 4 && x.shape[1] === conv.inChannels && (activation === null || relu) &&
     !(isGradEnabled() && (conv.weight.requiresGrad || (conv.bias?.requiresGrad ?? false) || (bn.weight?.requiresGrad ?? false) || (bn.bias?.requiresGrad ?? false)));
   if (fusable && bn.running_mean!.dtype === 'float32' && bn.running_var!.dtype === 'float32') {
@@ -62,7 +60,7 @@ export function convBatchNorm(conv: Conv2d, bn: BatchNorm2d, x: Tensor, opts: Co
   // training, or a gradient to record: the BatchNorm adds the residual and applies the ReLU in its
   // own fused kernel when it can (one pass each way instead of three), else the modules in turn
   const h = conv.call(x) as Tensor;
-  if (!hooked(bn) && (activation === null || relu) && (!residual || residual.shape.join() === h.shape.join())) {
+  if (!bn.hasForwardHooks() && (activation === null || relu) && (!residual || residual.shape.join() === h.shape.join())) {
     return bn.forwardAct(h, residual, relu);
   }
   let y = bn.call(h) as Tensor;
@@ -75,7 +73,7 @@ export function convBatchNorm(conv: Conv2d, bn: BatchNorm2d, x: Tensor, opts: Co
  * other module through its own call.
  */
 export function convBatchNormBranch(m: Module, x: Tensor): Tensor {
-  if (m instanceof Sequential && m.length === 2 && !hooked(m)) {
+  if (m instanceof Sequential && m.length === 2 && !m.hasForwardHooks()) {
     const conv = m.at(0), bn = m.at(1);
     if (conv instanceof Conv2d && bn instanceof BatchNorm2d) return convBatchNorm(conv, bn, x);
   }

@@ -168,9 +168,14 @@ export abstract class Module {
 
   abstract forward(...args: any[]): any;
 
+  /** Whether call() runs forward pre-hooks or hooks (fused paths that skip call() must not then). */
+  hasForwardHooks(): boolean {
+    return this._hooks.size > 0 || this._preHooks.size > 0;
+  }
+
   /** Runs forward (PyTorch's `module(x)`), with the forward pre-hooks and hooks around it. */
   call(...args: Parameters<this['forward']>): ReturnType<this['forward']> {
-    if (this._hooks.size === 0 && this._preHooks.size === 0) return this.forward(...args);
+    if (!this.hasForwardHooks()) return this.forward(...args);
     let a: unknown[] = args;
     for (const h of this._preHooks.values()) { const r = h(this, a); if (r !== undefined) a = r; }
     let out = this.forward(...a);
