@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #endif
 #include "napi_util.h"
+#include "conv_winograd.h"
 
 #define ARGS(kernel, n) napi_value argv[n] = {0}; const char *K = kernel; if (!nb_args(env, info, K, n, argv)) return NULL
 #define CHECK(x) if (!(x)) return NULL
@@ -50,6 +51,19 @@ static napi_value set_isa(napi_env env, napi_callback_info info) {
   int isa = !strcmp(s, "scalar") ? NB_ISA_SCALAR : !strcmp(s, "avx2") ? NB_ISA_AVX2 : !strcmp(s, "avx512") ? NB_ISA_AVX512 : -1;
   if (isa < 0) { nb_throw(env, K, "unknown isa '%s' (scalar, avx2, avx512)", s); return NULL; }
   nb_set_isa(isa);
+  return undefined(env);
+}
+
+// setWinograd(mode): 3x3 stride-1 convolutions by Winograd F(4x4,3x3) 'off' | 'auto' (where faster,
+// the default) | 'always' (wherever it applies: the parity tests use it on small shapes).
+static napi_value set_winograd(napi_env env, napi_callback_info info) {
+  ARGS("setWinograd", 1);
+  char s[16] = {0};
+  size_t n = 0;
+  if (napi_get_value_string_utf8(env, argv[0], s, sizeof s, &n) != napi_ok) { nb_throw(env, K, "mode must be a string"); return NULL; }
+  int mode = !strcmp(s, "off") ? 0 : !strcmp(s, "auto") ? 1 : !strcmp(s, "always") ? 2 : -1;
+  if (mode < 0) { nb_throw(env, K, "unknown mode '%s' (off, auto, always)", s); return NULL; }
+  nb_conv_winograd_mode(mode);
   return undefined(env);
 }
 
@@ -326,7 +340,7 @@ void nb_register_nn(napi_env env, napi_value exports); /* addon_nn.c */
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
 #define FN(name, f) { name, NULL, f, NULL, NULL, NULL, napi_enumerable, NULL }
-    FN("cpuInfo", cpu_info), FN("setNumThreads", set_num_threads), FN("setIsa", set_isa), FN("adviseHugePages", advise_huge_pages),
+    FN("cpuInfo", cpu_info), FN("setNumThreads", set_num_threads), FN("setIsa", set_isa), FN("setWinograd", set_winograd), FN("adviseHugePages", advise_huge_pages),
     FN("matmul", matmul), FN("linear", linear), FN("unary", unary), FN("binary", binary), FN("reduce", reduce),
     FN("copy", copy), FN("softmax", softmax), FN("compare", compare), FN("where", where), FN("castToF32", cast_to_f32),
 #undef FN

@@ -15,6 +15,7 @@
 #include "ew.h"
 #include "gemm/gemm.h"
 #include "conv_direct.h"
+#include "conv_winograd.h"
 
 #define COL_BYTES ((int64_t)32 << 20)
 
@@ -202,7 +203,7 @@ static int conv2d_im2col(float *y, const float *x, const float *w, const nb_conv
 
 int nb_conv2d_f32(float *y, const float *x, const float *w, const nb_conv *g, const nb_conv_epi *e) {
   if (e && !e->scale && !e->shift && !e->res && !e->relu) e = NULL;
-  int done = nb_conv_direct_fwd(y, x, w, g, e);
+  int done = nb_conv_winograd_fwd(y, x, w, g, e) || nb_conv_direct_fwd(y, x, w, g, e);
   nb_conv_scratch_trim();
   if (done) return 1;
   if (!conv2d_im2col(y, x, w, g)) return 0;

@@ -11,16 +11,17 @@
 #include "ew.h"
 #include "gemm/gemm.h"
 #include "conv_direct.h"
+#include "conv_winograd.h"
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
 
 /* Per-thread, grow-only scratch for the passes below (slot 0: input planes or columns; 1: weight-
- * gradient accumulators; 2: transposed output gradients; 3: flipped weights). Reused across calls:
+ * gradient accumulators; 2: transposed output gradients; 3: flipped weights; 4-7: conv_winograd.c). Reused across calls:
  * mapped fresh each time, tens of MB of scratch per training step cost as much in page faults as
  * some of the convolutions. Buffers up to 128 MB are kept between calls (the high-water mark is
  * ~35 MB for ResNet-18 training at batch 8); larger ones are freed after the call that needed them. */
-static _Thread_local struct { float *p; size_t cap; } slots[4];
+static _Thread_local struct { float *p; size_t cap; } slots[NB_CONV_SLOTS];
 
 static float *scratch(int slot, size_t floats) {
   if (floats > slots[slot].cap) {
@@ -35,15 +36,17 @@ static float *scratch(int slot, size_t floats) {
   return slots[slot].p;
 }
 
+float *nb_conv_scratch(int slot, size_t floats) { return scratch(slot, floats); }
+
 #define SCRATCH_KEEP (((size_t)128 << 20) / sizeof(float))
 
 void nb_conv_scratch_trim(void) {
-  for (int s = 0; s < 4; s++)
+  for (int s = 0; s < NB_CONV_SLOTS; s++)
     if (slots[s].cap > SCRATCH_KEEP) { free(slots[s].p); slots[s].p = NULL; slots[s].cap = 0; }
 }
 
 // dst[0, n) = act(src * scale[oc] + shift[oc] + res[at + i]) (src may be dst: the post pass).
-static void epilogue(float *dst, const float *src, int64_t n, const nb_conv_epi *e, int64_t oc, int64_t at) {
+void nb_conv_epilogue_run(float *dst, const float *src, int64_t n, const nb_conv_epi *e, int64_t oc, int64_t at) {
   const float sc = e->scale ? e->scale[oc] : 1.f, sh = e->shift ? e->shift[oc] : 0.f;
   const float *r = e->res ? e->res + at : NULL;
   if (r) for (int64_t i = 0; i < n; i++) dst[i] = src[i] * sc + sh + r[i];
@@ -57,7 +60,7 @@ typedef struct { float *y; const nb_conv *g; const nb_conv_epi *e; } epi_job;
 static void epilogue_planes(void *p, int64_t lo, int64_t hi) {
   const epi_job *j = (const epi_job *)p;
   const int64_t L = j->g->OH * j->g->OW;
-  for (int64_t q = lo; q < hi; q++) epilogue(j->y + q * L, j->y + q * L, L, j->e, q % j->g->OC, q * L);
+  for (int64_t q = lo; q < hi; q++) nb_conv_epilogue_run(j->y + q * L, j->y + q * L, L, j->e, q % j->g->OC, q * L);
 }
 
 void nb_conv_epilogue(float *y, const nb_conv *g, const nb_conv_epi *e) {
@@ -153,7 +156,7 @@ static void direct_tasks(void *p, int64_t lo, int64_t hi) {
             if (run > room) run = room;
             for (int64_t i = 0; run > 0 && i < m; i++) {
               float *dst = yg + (r * mr + i) * L + oh * g->OW + ow;
-              if (j->e) epilogue(dst, tile + i * nr + jj, run, j->e, grp * OCg + r * mr + i, dst - j->y);
+              if (j->e) nb_conv_epilogue_run(dst, tile + i * nr + jj, run, j->e, grp * OCg + r * mr + i, dst - j->y);
               else memcpy(dst, tile + i * nr + jj, (size_t)run * sizeof(float));
             }
             int64_t step = j->Wq - ow < room ? j->Wq - ow : room;   /* to the next grid row */
@@ -435,6 +438,6 @@ int nb_conv_direct_bwd_input(float *dx, const float *dy, const float *w, const n
       }
   nb_conv t = { .N = g->N, .C = g->OC, .H = g->OH, .W = g->OW, .OC = g->C, .KH = g->KH, .KW = g->KW, .OH = g->H, .OW = g->W,
                 .G = g->G, .sh = 1, .sw = 1, .ph = th, .pw = tw, .dh = g->dh, .dw = g->dw };
-  return nb_conv_direct_fwd(dx, dy, wt, &t, NULL);
+  return nb_conv_winograd_fwd(dx, dy, wt, &t, NULL) || nb_conv_direct_fwd(dx, dy, wt, &t, NULL);
 }
 

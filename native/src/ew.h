@@ -10,6 +10,8 @@
  * c2 = 1 / sqrt(1 - beta2^t). */
 typedef struct { float b1, b2, omb1, omb2, eps, wd, lr, s, c2; int decoupled; } nb_adam_args;
 
+#define NB_WINO_MAXR 48
+
 typedef struct {
   void (*unary)(int op, float *y, const float *x, int64_t n, float p0, float p1);
   void (*binary)(int op, float *y, const float *a, int64_t sa, const float *b, int64_t sb, int64_t n);
@@ -18,6 +20,10 @@ typedef struct {
   void (*layernorm_row)(float *y, const float *x, const float *w, const float *b, int64_t n, float eps, float *mean, float *rstd);
   void (*layernorm_bwd_row)(float *dx, const float *dy, const float *x, const float *w, int64_t n, float mean, float rstd);
   void (*adam)(float *p, const float *g, float *m, float *v, int64_t n, const nb_adam_args *a);
+  /* Winograd F(4x4,3x3) tile transforms over runs of at most NB_WINO_MAXR tiles (winograd_tf.h). */
+  void (*wino_input)(const float *x, int64_t rs, const int64_t *off, int64_t R, float *v, int64_t vs);
+  void (*wino_output)(const float *m, int64_t ms, int64_t R, float *o);
+  float (*wino_weights)(const float *w, int64_t ldw, int64_t m, int64_t C, float *u, int64_t xs, int64_t mr);
 } nb_ew_impl;
 
 extern const nb_ew_impl nb_ew_scalar, nb_ew_avx2, nb_ew_avx512;

@@ -4,6 +4,7 @@
 // table at runtime. NB_EW_TABLE names the table this compilation defines.
 #include "ew.h"
 #include "vmath.h"
+#include "winograd_tf.h"
 
 // y (n) = op(x (n))
 static void unary_contig(int op, float *y, const float *x, int64_t n, float p0, float p1) { // may run in place
@@ -197,4 +198,5 @@ static void adam_contig(float *restrict p, const float *restrict g, float *restr
   }
 }
 
-const nb_ew_impl NB_EW_TABLE = { unary_contig, binary_contig, reduce_contig, softmax_row, layernorm_row, layernorm_bwd_row, adam_contig };
+const nb_ew_impl NB_EW_TABLE = { unary_contig, binary_contig, reduce_contig, softmax_row, layernorm_row, layernorm_bwd_row, adam_contig,
+                                  wino_input, wino_output, wino_weights };

@@ -144,3 +144,73 @@ test('conv2dFused: the epilogue (scale, shift, residual, relu) equals conv then 
     native!.addon.setIsa(start);
   }
 });
+
+// Winograd F(4x4,3x3) (conv_winograd.c) for 3x3 stride-1 convolutions, forced on wherever it applies:
+// wide maps (runs of tiles on the phase planes) and narrow ones (gathered patches), many tile panels
+// (each task its own input transform) and few (shared input transform, weights per task), ragged
+// channel panels, every padding, and the backward-input pass (the same path on flipped weights). Its
+// rounding error is relative to the largest values of each output's 6x6 patch rather than of its own
+// 3x3 window, so the bound is normwise per output plane: 1e-5 * max over the plane of (|x| * |w|).
+const WINO: [number, number, number, number, number, number][] = [   // N, C, H, W, OC, pad
+  [1, 3, 5, 5, 2, 1], [2, 8, 7, 9, 5, 1], [1, 16, 13, 11, 17, 0], [2, 32, 14, 14, 33, 2], [1, 64, 56, 56, 64, 1],
+  [3, 5, 4, 4, 7, 1], [1, 20, 1, 1, 3, 1], [8, 64, 7, 7, 40, 1], [1, 130, 9, 10, 15, 1], [2, 7, 30, 31, 9, 1],
+  [4, 16, 14, 14, 32, 1], [9, 24, 28, 28, 20, 1], [1, 12, 3, 70, 6, 1],
+];
+
+function planeBound(b: ArrayLike<number>, planes: number): Float32Array {
+  const L = b.length / planes, out = new Float32Array(b.length);
+  for (let q = 0; q < planes; q++) {
+    let m = 0;
+    for (let i = 0; i < L; i++) m = Math.max(m, b[q * L + i]);
+    out.fill(1e-5 * m + 1e-30, q * L, (q + 1) * L);
+  }
+  return out;
+}
+
+test('conv2d 3x3 stride 1 by Winograd F(4x4,3x3): forward, epilogue and backward input vs the JS backend, on both SIMD paths', { skip }, () => {
+  const start = native!.addon.cpuInfo().isa as 'scalar' | 'avx2' | 'avx512';
+  const r = rng(34);
+  try {
+    native!.addon.setWinograd('always');
+    for (const isa of ['avx2', 'avx512'] as const) {
+      native!.addon.setIsa(isa);
+      for (const [N, C, H, W, OC, pad] of WINO) {
+        const what = `${isa} winograd N${N} C${C} ${H}x${W} OC${OC} pad${pad}`;
+        const p = P(1, pad, 1, 1), OH = H + 2 * pad - 2, OW = W + 2 * pad - 2;
+        const x = fill(N * C * H * W, r, 1), lx = Layout.contiguous([N, C, H, W]);
+        const lw = Layout.contiguous([OC, C, 3, 3]), w = fill(lw.numel, r, 1);
+        const want = js.conv2d(x, lx, w, lw, p), bound = planeBound(js.conv2d(abs(x), lx, abs(w), lw, p), N * OC);
+        assertWithin(native!.conv2d(x, lx, w, lw, p)!, want, bound, `${what} forward`);
+        const scale = fill(OC, r, 2), shift = fill(OC, r, 2), res = fill(want.length, r, 2), L = OH * OW;
+        const fused = native!.conv2dFused(x, lx, w, lw, p, scale, shift, { data: res, layout: Layout.contiguous([N, OC, OH, OW]) }, true)!;
+        const fw = Float32Array.from(want, (v, i) => Math.max(v * scale[Math.floor(i / L) % OC] + shift[Math.floor(i / L) % OC] + res[i], 0));
+        assertWithin(fused, fw, bound.map((b, i) => b * Math.abs(scale[Math.floor(i / L) % OC]) + 1e-6), `${what} fused`);
+        const ly = Layout.contiguous([N, OC, OH, OW]), dy = fill(ly.numel, r, 1);
+        const dxWant = js.conv2dBackwardInput(dy, ly, w, lw, [N, C, H, W], p);
+        const dxBound = planeBound(js.conv2dBackwardInput(abs(dy), ly, abs(w), lw, [N, C, H, W], p), N * C);
+        assertWithin(native!.conv2dBackwardInput(dy, ly, w, lw, [N, C, H, W], p)!, dxWant, dxBound, `${what} backward input`);
+      }
+    }
+  } finally {
+    native!.addon.setWinograd('auto');
+    native!.addon.setIsa(start);
+  }
+});
+
+test('conv2d by Winograd: an Inf or NaN in the input or the weights gives the direct result (the path declines)', { skip }, () => {
+  const r = rng(35);
+  try {
+    native!.addon.setWinograd('always');
+    const N = 2, C = 16, H = 12, W = 12, OC = 8, p = P(1, 1, 1, 1), lx = Layout.contiguous([N, C, H, W]), lw = Layout.contiguous([OC, C, 3, 3]);
+    for (const where of ['input', 'weights'] as const) for (const special of [Infinity, NaN]) {
+      const x = fill(N * C * H * W, r, 1), w = fill(lw.numel, r, 1);
+      if (where === 'input') x[5 * W + 5] = special; else w[7] = special;
+      const want = js.conv2d(x, lx, w, lw, p), bound = js.conv2d(abs(x), lx, abs(w), lw, p).map((v) => 1e-5 * v + 1e-30);
+      const got = native!.conv2d(x, lx, w, lw, p)!;
+      // an Inf in x at (5, 5) of channel 0 reaches only the outputs whose window holds it: the rest stay finite
+      assertWithin(got, want, bound, `winograd with ${special} in the ${where}`);
+    }
+  } finally {
+    native!.addon.setWinograd('auto');
+  }
+});

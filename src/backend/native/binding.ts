@@ -27,6 +27,8 @@ export interface NablaAddon {
   setNumThreads(n: number): void;
   /** Caps the SIMD path (tests and benchmarks compare paths). */
   setIsa(isa: 'scalar' | 'avx2' | 'avx512'): void;
+  /** 3x3 stride-1 convolutions by Winograd F(4x4,3x3): never, where faster (the default), or wherever it applies. */
+  setWinograd(mode: 'off' | 'auto' | 'always'): void;
   /**
    * Advises Linux to back the 2 MB-aligned interior of x with transparent huge pages (a no-op
    * elsewhere); returns the bytes advised. Contents and lifetime are unchanged.

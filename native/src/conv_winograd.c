@@ -1,0 +1,291 @@
+// 3x3 stride-1 convolutions by Winograd's minimal filtering, F(4x4, 3x3): each 4x4 output tile is
+// A^T [ sum_c (G g_kc G^T) ⊙ (B^T d_c B) ] A, 36 products per tile and channel pair instead of 144.
+// The sum over channels is, for each of the 36 transform points xi, a GEMM
+//     M[xi] (K, tiles) = U[xi] (K, C) @ V[xi] (C, tiles),
+// run on the SGEMM microkernels. onnxruntime's and oneDNN's direct convolutions reach ~90% of the
+// FMA peak; at 4x fewer multiplies this path does the same work in about half their time.
+// Glossary as in conv.c, plus: K = OC; TH, TW tiles down and across an image (ceil(OH/4), ceil(OW/4));
+// NT = N*TH*TW tiles in all, numbered image by image, row by row; a panel is NR consecutive tiles
+// (the microkernel's width); xi = 6*r + s a transform point.
+//
+// Work: U (36, Kp, C, MR) is the packed transformed weights (Kp panels of MR output channels). A task
+// owns one panel of tiles and a range of output-channel panels: it transforms the panel's input for
+// every channel into V (36, C, NR) in its own scratch, then for each group of channel panels runs the
+// 36 GEMMs into M (KG, 36, MR, NR) and transforms M back into output rows, applying the epilogue as it
+// stores them. V and M never leave the core's L2 (for C <= 128; for 256 and 512 they stream from L3).
+//
+// Numerics: the weights are transformed in float (one rounding per operation, ~1e-7 relative); the transforms mix a tile's 36 inputs with weights up to 5, so the rounding error of
+// an output is relative to the largest values of its 6x6 patch rather than of its own 3x3 window:
+// ~4e-6 of the output's scale at C = 512 (direct summation: ~1e-7). An Inf or NaN anywhere in a patch
+// would reach all 16 outputs of the tile, so inputs or weights that are not all finite take the
+// direct path, as does everything when NABLA_WINOGRAD=0 is set.
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include "../include/nabla.h"
+#include "ew.h"
+#include "gemm/gemm.h"
+#include "conv_direct.h"
+#include "conv_winograd.h"
+
+#define WC 64  /* input channels per item of the input transform (few panels) */
+#define KG 4   /* output-channel panels per group: M (KG*36*MR*NR floats) stays in L2 */
+#define VL 16  /* transforms run over whole vectors of this many tiles (a multiple of every ISA's width) */
+#define ROUND_VL(r) (((r) + VL - 1) / VL * VL)
+
+static int wino_mode = -1;   /* -1: from NABLA_WINOGRAD on first use; 0 off; 1 auto; 2 always (tests) */
+
+void nb_conv_winograd_mode(int mode) { wino_mode = mode; }
+
+static int mode_now(void) {
+  if (wino_mode < 0) {
+    const char *s = getenv("NABLA_WINOGRAD");
+    wino_mode = s && s[0] == '0' ? 0 : 1;
+  }
+  return wino_mode;
+}
+
+typedef struct {
+  const nb_conv *g;
+  const nb_conv_epi *e;
+  const nb_gemm_impl *im;
+  const nb_ew_impl *ew;
+  float *y, *xp, *u, *vall;
+  const float *x, *w;
+  int64_t TH, TW, T, NT, Hp, ld, plane, Kp, kper, KR, P, vs;
+  atomic_int nonfinite, failed;
+} wino_job;
+
+// Phase planes of channels (n, c) in [lo, hi): xp[(n*C + c)*4 + m][row][u] = xpad[row][4u + m] for
+// padded rows [0, Hp) and u in [0, TW + 1), zero outside x; notes any Inf or NaN of x.
+static void wino_phases(void *p, int64_t lo, int64_t hi) {
+  wino_job *j = (wino_job *)p;
+  const nb_conv *g = j->g;
+  float row[4 * (NB_WINO_MAXR + 1)];
+  for (int64_t q = lo; q < hi; q++) {
+    const float *src = j->x + q * g->H * g->W;
+    float *dst = j->xp + q * 4 * j->plane;
+    float z = 0.f;   /* NaN exactly when the plane holds an Inf or a NaN */
+    for (int64_t r = 0; r < j->Hp; r++) {
+      const int64_t ih = r - g->ph;
+      float *d0 = dst + r * j->ld;
+      if (ih < 0 || ih >= g->H) {
+        for (int m = 0; m < 4; m++) memset(d0 + m * j->plane, 0, (size_t)j->ld * sizeof(float));
+        continue;
+      }
+      const float *sr = src + ih * g->W;
+      for (int64_t i = 0; i < g->W; i++) z += sr[i] * 0.f;
+      // column c of the padded row is x column c - pw: pad the row, then de-interleave by c mod 4
+      const int64_t ncopy = g->W < 4 * j->ld - g->pw ? g->W : 4 * j->ld - g->pw;
+      memset(row, 0, (size_t)(4 * j->ld) * sizeof(float));
+      memcpy(row + g->pw, sr, (size_t)ncopy * sizeof(float));
+      for (int m = 0; m < 4; m++) {
+        float *d = d0 + m * j->plane;
+        for (int64_t u = 0; u < j->ld; u++) d[u] = row[4 * u + m];
+      }
+    }
+    if (z != z) atomic_store(&j->nonfinite, 1);
+  }
+}
+
+// U rows of output-channel panel kp (channels >= K zero): dst[xi*xs + c*MR + i] = (G w_kc G^T)[xi]
+// for k = kp*MR + i. Returns NaN when a weight is Inf or NaN, else 0.
+static float weights_panel(const wino_job *j, int64_t kp, float *dst, int64_t xs) {
+  const int64_t C = j->g->C, mr = j->im->mr, m = j->g->OC - kp * mr < mr ? j->g->OC - kp * mr : mr;
+  return j->ew->wino_weights(j->w + kp * mr * C * 9, C * 9, m, C, dst, xs, mr);
+}
+
+// All of U, panels [lo, hi): U (36, Kp, C, MR).
+static void wino_weights(void *p, int64_t lo, int64_t hi) {
+  wino_job *j = (wino_job *)p;
+  const int64_t C = j->g->C, mr = j->im->mr;
+  float z = 0.f;
+  for (int64_t kp = lo; kp < hi; kp++) z += weights_panel(j, kp, j->u + kp * C * mr, j->Kp * C * mr);
+  if (z != z) atomic_store(&j->nonfinite, 1);
+}
+
+// The runs of a panel: tiles [t, t + R) of one tile row, R <= TW.
+typedef struct { int64_t n, ti, tj, R, lane; } wino_run;
+
+static int panel_runs(const wino_job *j, int64_t p, wino_run *runs) {
+  const int64_t nr = j->im->nr, t1 = (p + 1) * nr < j->NT ? (p + 1) * nr : j->NT;
+  int count = 0;
+  for (int64_t t = p * nr; t < t1;) {
+    const int64_t n = t / j->T, r = t % j->T, ti = r / j->TW, tj = r % j->TW;
+    const int64_t R = j->TW - tj < t1 - t ? j->TW - tj : t1 - t;
+    runs[count++] = (wino_run){ n, ti, tj, R, t - p * nr };
+    t += R;
+  }
+  return count;
+}
+
+// V (36, C, vs) of a panel's tiles, channels [c0, c1), at v; lanes past its last tile are zero.
+// Wide maps transform each run in place on the phase planes; narrow ones (a run of a 7x7 map is 2
+// tiles) first gather the panel's 6x6 patches into d, so that one transform covers all its tiles.
+static void panel_input(const wino_job *j, const wino_run *runs, int nrun, int64_t c0, int64_t c1, float *v) {
+  const int64_t C = j->g->C, nr = j->im->nr, vs = j->vs, used = runs[nrun - 1].lane + runs[nrun - 1].R;
+  if (j->TW >= VL / 2) {
+    const int64_t off[6] = { 0, j->plane, 2 * j->plane, 3 * j->plane, 1, j->plane + 1 };
+    for (int64_t c = c0; c < c1; c++) {
+      for (int q = 0; q < nrun; q++) {
+        const wino_run *rn = &runs[q];
+        const float *xp = j->xp + (rn->n * C + c) * 4 * j->plane + 4 * rn->ti * j->ld + rn->tj;
+        j->ew->wino_input(xp, j->ld, off, ROUND_VL(rn->R), v + c * vs + rn->lane, C * vs);
+      }
+      if (used < nr)
+        for (int xi = 0; xi < 36; xi++) memset(v + (xi * C + c) * vs + used, 0, (size_t)(nr - used) * sizeof(float));
+    }
+    return;
+  }
+  float d[36][NB_WINO_MAXR];
+  const int64_t M = NB_WINO_MAXR, off[6] = { 0, M, 2 * M, 3 * M, 4 * M, 5 * M };
+  memset(d, 0, sizeof d);
+  for (int64_t c = c0; c < c1; c++) {
+    for (int q = 0; q < nrun; q++) {
+      const wino_run *rn = &runs[q];
+      const float *xp = j->xp + (rn->n * C + c) * 4 * j->plane + 4 * rn->ti * j->ld + rn->tj;
+      for (int64_t l = 0; l < rn->R; l++)
+        for (int r = 0; r < 6; r++)
+          for (int s = 0; s < 6; s++) d[6 * r + s][rn->lane + l] = xp[r * j->ld + (s & 3) * j->plane + (s >> 2) + l];
+    }
+    j->ew->wino_input(&d[0][0], 6 * M, off, ROUND_VL(used), v + c * vs, C * vs);
+    if (ROUND_VL(used) < nr)
+      for (int xi = 0; xi < 36; xi++) memset(v + (xi * C + c) * vs + ROUND_VL(used), 0, (size_t)(nr - ROUND_VL(used)) * sizeof(float));
+  }
+}
+
+// Outputs of channels [kb, kb + MR) from their products m (36, MR, NR) over a panel's tiles: one
+// transform over every tile of the panel per channel, then each run's rows stored with the epilogue.
+static void panel_output(const wino_job *j, const wino_run *runs, int nrun, const float *m, int64_t kb) {
+  const nb_conv *g = j->g;
+  const int64_t K = g->OC, mr = j->im->mr, nr = j->im->nr, L = g->OH * g->OW;
+  const int64_t Rv = ROUND_VL(runs[nrun - 1].lane + runs[nrun - 1].R);
+  float o[4 * 4 * NB_WINO_MAXR];
+  for (int64_t i = 0; i < mr && kb + i < K; i++) {
+    const int64_t k = kb + i;
+    j->ew->wino_output(m + i * nr, mr * nr, Rv, o);
+    for (int r = 0; r < nrun; r++) {
+      const wino_run *rn = &runs[r];
+      const int64_t ow0 = 4 * rn->tj, cols = g->OW - ow0 < 4 * rn->R ? g->OW - ow0 : 4 * rn->R;
+      for (int a = 0; a < 4 && 4 * rn->ti + a < g->OH; a++) {
+        float *dst = j->y + (rn->n * K + k) * L + (4 * rn->ti + a) * g->OW + ow0;
+        const float *src = o + a * 4 * Rv + 4 * rn->lane;
+        if (j->e) nb_conv_epilogue_run(dst, src, cols, j->e, k, dst - j->y);
+        else memcpy(dst, src, (size_t)cols * sizeof(float));
+      }
+    }
+  }
+}
+
+// Many panels: task t owns panel t / KR and output-channel panels [(t % KR)*kper, ...). It
+// transforms the panel's input into its own V, then for each group of KG channel panels runs the
+// 36 GEMMs against the shared U and transforms the products back.
+static void wino_tasks(void *p, int64_t lo, int64_t hi) {
+  wino_job *j = (wino_job *)p;
+  const int64_t C = j->g->C, mr = j->im->mr, nr = j->im->nr, vs = j->vs;
+  float *v = nb_conv_scratch(6, (size_t)(36 * C * vs));
+  float *m = nb_conv_scratch(7, (size_t)(KG * 36 * mr * nr));
+  if (!v || !m) { atomic_store(&j->failed, 1); return; }
+  wino_run runs[NB_WINO_MAXR + 1];
+  for (int64_t t = lo; t < hi; t++) {
+    const int64_t pn = t / j->KR, k0 = (t % j->KR) * j->kper, k1 = k0 + j->kper < j->Kp ? k0 + j->kper : j->Kp;
+    const int nrun = panel_runs(j, pn, runs);
+    panel_input(j, runs, nrun, 0, C, v);
+    for (int64_t kg = k0; kg < k1; kg += KG) {
+      const int64_t kn = k1 - kg < KG ? k1 - kg : KG;
+      for (int xi = 0; xi < 36; xi++)
+        for (int64_t q = 0; q < kn; q++)
+          j->im->ukernel(C, j->u + ((xi * j->Kp + kg + q) * C) * mr, v + xi * C * vs, vs, m + (q * 36 + xi) * mr * nr, nr, 0);
+      for (int64_t q = 0; q < kn; q++) panel_output(j, runs, nrun, m + q * 36 * mr * nr, (kg + q) * mr);
+    }
+  }
+}
+
+// Few panels (small maps, batch 1): first V of every panel, (panel, 64-channel block) items ...
+static void wino_inputs(void *p, int64_t lo, int64_t hi) {
+  wino_job *j = (wino_job *)p;
+  const int64_t C = j->g->C, cb = (C + WC - 1) / WC;
+  wino_run runs[NB_WINO_MAXR + 1];
+  for (int64_t t = lo; t < hi; t++) {
+    const int64_t pn = t / cb, c0 = (t % cb) * WC, c1 = c0 + WC < C ? c0 + WC : C;
+    panel_input(j, runs, panel_runs(j, pn, runs), c0, c1, j->vall + pn * 36 * C * j->vs);
+  }
+}
+
+// ... then task kp transforms the weights of output-channel panel kp into its own U and runs them
+// against every panel: U never makes the round trip through memory (38 MB for 512 x 512 channels).
+static void wino_channel_tasks(void *p, int64_t lo, int64_t hi) {
+  wino_job *j = (wino_job *)p;
+  const int64_t C = j->g->C, mr = j->im->mr, nr = j->im->nr, vs = j->vs;
+  float *u = nb_conv_scratch(4, (size_t)(36 * C * mr));
+  float *m = nb_conv_scratch(7, (size_t)(36 * mr * nr));
+  if (!u || !m) { atomic_store(&j->failed, 1); return; }
+  wino_run runs[NB_WINO_MAXR + 1];
+  float z = 0.f;
+  for (int64_t kp = lo; kp < hi; kp++) {
+    z += weights_panel(j, kp, u, C * mr);
+    for (int64_t pn = 0; pn < j->P; pn++) {
+      const int nrun = panel_runs(j, pn, runs);
+      const float *v = j->vall + pn * 36 * C * vs;
+      for (int xi = 0; xi < 36; xi++) j->im->ukernel(C, u + xi * C * mr, v + xi * C * vs, vs, m + xi * mr * nr, nr, 0);
+      panel_output(j, runs, nrun, m, kp * mr);
+    }
+  }
+  if (z != z) atomic_store(&j->nonfinite, 1);
+}
+
+// Whether F(4x4,3x3) beats the direct path on g, in multiply-equivalents: the GEMMs' multiplies
+// (panels padded to NR tiles, channels to MR), plus ~30 per element of U (transformed per call) and of
+// the input and output (the phase planes and the two tile transforms), against the direct path's
+// multiplies at its lower efficiency (~0.78 of the GEMMs' on this work, measured on ResNet layers).
+// Measured on ResNet-18's layers it keeps batch 1's 14x14 and 7x7 maps (4 and 16 tiles an image,
+// against 512 x 512 transformed weights) on the direct path and takes everything else.
+static int worth_it(const nb_conv *g, const nb_gemm_impl *im) {
+  const double TH = (double)((g->OH + 3) / 4), TW = (double)((g->OW + 3) / 4);
+  const double NT = g->N * TH * TW, panels = (double)(((int64_t)NT + im->nr - 1) / im->nr);
+  const double Kpad = (double)((g->OC + im->mr - 1) / im->mr * im->mr);
+  const double direct = 9.0 * g->C * g->OC * g->N * g->OH * g->OW / 0.78;
+  const double io = (double)g->N * (g->C * g->H * g->W + g->OC * g->OH * g->OW);
+  const double wino = 36.0 * Kpad * g->C * panels * im->nr + 30.0 * 36.0 * Kpad * g->C + 30.0 * io;
+  return wino < 0.8 * direct;
+}
+
+int nb_conv_winograd_fwd(float *y, const float *x, const float *w, const nb_conv *g, const nb_conv_epi *e) {
+  const int mode = mode_now();
+  if (mode == 0 || g->KH != 3 || g->KW != 3 || g->sh != 1 || g->sw != 1 || g->dh != 1 || g->dw != 1 || g->G != 1) return 0;
+  const nb_gemm_impl *im = NULL;
+#if defined(__x86_64__) || defined(_M_X64)
+  const int isa = nb_active_isa();
+  if (isa >= NB_ISA_AVX2) im = isa >= NB_ISA_AVX512 ? &nb_gemm_avx512 : &nb_gemm_avx2;
+#endif
+  if (!im) return 0;
+  if (mode == 1 && !worth_it(g, im)) return 0;
+  wino_job j = { .g = g, .e = e, .im = im, .ew = nb_ew_select(), .y = y, .x = x, .w = w };
+  j.TH = (g->OH + 3) / 4; j.TW = (g->OW + 3) / 4; j.T = j.TH * j.TW; j.NT = g->N * j.T;
+  if (j.TW > NB_WINO_MAXR) return 0;
+  j.Hp = 4 * j.TH + 2; j.ld = j.TW + 1; j.plane = j.Hp * j.ld;
+  const int64_t mr = im->mr, nr = im->nr, C = g->C;
+  j.P = (j.NT + nr - 1) / nr; j.vs = nr + VL; j.Kp = (g->OC + mr - 1) / mr;
+  // the transforms read whole vectors of tiles: up to VL columns past the last plane's end
+  j.xp = nb_conv_scratch(5, (size_t)(g->N * C * 4 * j.plane + 2 * VL));
+  if (!j.xp) return 0;
+  nb_parallel_for(g->N * C, (double)(4 * j.plane), wino_phases, &j);
+  memset(j.xp + g->N * C * 4 * j.plane, 0, 2 * VL * sizeof(float));
+  if (atomic_load(&j.nonfinite)) return 0;
+  // a thread without scratch leaves its tiles unwritten (failed): the caller's direct path redoes y
+  const int64_t want = 2 * (int64_t)nb_num_threads();
+  if (j.P < want) {
+    j.vall = nb_conv_scratch(6, (size_t)(j.P * 36 * C * j.vs));
+    if (!j.vall) return 0;
+    nb_parallel_for(j.P * ((C + WC - 1) / WC), 36.0 * 8 * WC * nr, wino_inputs, &j);
+    nb_parallel_for(j.Kp, 36.0 * mr * C * nr * j.P, wino_channel_tasks, &j);
+  } else {
+    j.u = nb_conv_scratch(4, (size_t)(36 * j.Kp * mr * C));
+    if (!j.u) return 0;
+    nb_parallel_for(j.Kp, 200.0 * mr * C, wino_weights, &j);
+    if (atomic_load(&j.nonfinite)) return 0;
+    j.KR = 1; j.kper = j.Kp;
+    nb_parallel_for(j.P, 36.0 * j.Kp * mr * C * nr, wino_tasks, &j);
+  }
+  return !atomic_load(&j.failed) && !atomic_load(&j.nonfinite);
+}

@@ -1,0 +1,14 @@
+// 3x3 stride-1 convolutions by Winograd F(4x4, 3x3) (conv_winograd.c), tried by conv.c before the
+// direct path. Returns 1 when done and 0 when it does not apply (geometry, ISA, cost, non-finite
+// values, NABLA_WINOGRAD=0) or memory ran out; y is then rewritten whole by the caller's next path.
+#ifndef NB_CONV_WINOGRAD_H
+#define NB_CONV_WINOGRAD_H
+#include "../include/nabla.h"
+
+/* x (N,C,H,W), w (OC,C,3,3) -> y (N,OC,OH,OW) with the epilogue e (NULL: none); stride, dilation
+ * and groups 1, any zero padding. */
+int nb_conv_winograd_fwd(float *y, const float *x, const float *w, const nb_conv *g, const nb_conv_epi *e);
+/* 0: never; 1: where its cost model says it is faster (the default; NABLA_WINOGRAD=0 makes it 0);
+ * 2: wherever it applies (tests). */
+void nb_conv_winograd_mode(int mode);
+#endif

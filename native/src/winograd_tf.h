@@ -1,0 +1,114 @@
+// Winograd F(4x4, 3x3) tile transforms (Lavin & Gray, "Fast Algorithms for Convolutional Neural
+// Networks", 2016; interpolation points 0, ±1, ±2, ∞), vectorised over a run of R horizontally
+// adjacent tiles. R is a multiple of the vector width (the caller rounds a run up and ignores the
+// extra lanes, whose inputs it keeps finite and addressable): a remainder would run scalar. Included by ew_impl.h, so compiled once per ISA with that ISA's flags; the driver
+// is conv_winograd.c. Runs are at most NB_WINO_MAXR tiles.
+//   input:  V = B^T d B, d the 6x6 input patch of a tile (rows 4ti.., columns 4tj.. of the padded input)
+//   output: Y = A^T M A, M the 6x6 products of a tile, Y its 4x4 outputs
+// B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
+// A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
+
+// One 1-D input transform: (d0..d5) -> (v0..v5) = B^T d, written as v[k * vs].
+#define WINO_BT(v, vs, d0, d1, d2, d3, d4, d5) do {                  \
+    (v)[0 * (vs)] = 4.f * (d0) - 5.f * (d2) + (d4);                  \
+    (v)[1 * (vs)] = -4.f * ((d1) + (d2)) + (d3) + (d4);              \
+    (v)[2 * (vs)] = 4.f * ((d1) - (d2)) - (d3) + (d4);               \
+    (v)[3 * (vs)] = 2.f * ((d3) - (d1)) - (d2) + (d4);               \
+    (v)[4 * (vs)] = 2.f * ((d1) - (d3)) - (d2) + (d4);               \
+    (v)[5 * (vs)] = 4.f * (d1) - 5.f * (d3) + (d5);                  \
+  } while (0)
+
+// Row form of WINO_BT over n lanes: separate restrict rows so that the compiler vectorises it.
+static inline void wino_bt_rows(float *restrict v0, float *restrict v1, float *restrict v2, float *restrict v3,
+                                float *restrict v4, float *restrict v5, const float *restrict d0, const float *restrict d1,
+                                const float *restrict d2, const float *restrict d3, const float *restrict d4,
+                                const float *restrict d5, int64_t n) {
+  for (int64_t l = 0; l < n; l++) {
+    float v[6];
+    WINO_BT(v, 1, d0[l], d1[l], d2[l], d3[l], d4[l], d5[l]);
+    v0[l] = v[0]; v1[l] = v[1]; v2[l] = v[2]; v3[l] = v[3]; v4[l] = v[4]; v5[l] = v[5];
+  }
+}
+
+/* Tile l's patch element (r, s) is x[r*rs + off[s] + l] (the driver's phase planes, or a gathered
+ * (36, lanes) block). v (36, vs): v[xi*vs + l] = V[xi] of tile l, l < R. */
+static void wino_input(const float *restrict x, int64_t rs, const int64_t *off, int64_t R, float *restrict v, int64_t vs) {
+  float h[6][6][NB_WINO_MAXR];   /* [patch row][transformed column][tile] */
+  for (int r = 0; r < 6; r++) {
+    const float *p0 = x + r * rs + off[0], *p1 = x + r * rs + off[1], *p2 = x + r * rs + off[2];
+    const float *p3 = x + r * rs + off[3], *p4 = x + r * rs + off[4], *p5 = x + r * rs + off[5];
+    wino_bt_rows(h[r][0], h[r][1], h[r][2], h[r][3], h[r][4], h[r][5], p0, p1, p2, p3, p4, p5, R);
+  }
+  for (int s = 0; s < 6; s++) {
+    float *vr = v + s * vs;
+    wino_bt_rows(vr, vr + 6 * vs, vr + 12 * vs, vr + 18 * vs, vr + 24 * vs, vr + 30 * vs,
+                 h[0][s], h[1][s], h[2][s], h[3][s], h[4][s], h[5][s], R);
+  }
+}
+
+// One 1-D output transform: (m0..m5) -> (o0..o3) = A^T m, written as o[k * os].
+#define WINO_AT(o, os, m0, m1, m2, m3, m4, m5) do {                   \
+    const float a12 = (m1) + (m2), s12 = (m1) - (m2), a34 = (m3) + (m4), s34 = (m3) - (m4); \
+    (o)[0 * (os)] = (m0) + a12 + a34;                                 \
+    (o)[1 * (os)] = s12 + 2.f * s34;                                  \
+    (o)[2 * (os)] = a12 + 4.f * a34;                                  \
+    (o)[3 * (os)] = s12 + 8.f * s34 + (m5);                           \
+  } while (0)
+
+/* m (36, ms): the products of R tiles, m[xi*ms + l]. o (4, 4R): row a of the run's outputs,
+ * o[a*4R + 4l + b] = Y[a][b] of tile l. */
+static void wino_output(const float *restrict m, int64_t ms, int64_t R, float *restrict o) {
+  float t[4][6][NB_WINO_MAXR];   /* [output row][product column][tile] */
+  for (int s = 0; s < 6; s++)
+    for (int64_t l = 0; l < R; l++)
+      WINO_AT(&t[0][s][l], 6 * NB_WINO_MAXR, m[(0 + s) * ms + l], m[(6 + s) * ms + l], m[(12 + s) * ms + l],
+              m[(18 + s) * ms + l], m[(24 + s) * ms + l], m[(30 + s) * ms + l]);
+  for (int a = 0; a < 4; a++) {
+    float q[4][NB_WINO_MAXR];
+    for (int64_t l = 0; l < R; l++)
+      WINO_AT(&q[0][l], NB_WINO_MAXR, t[a][0][l], t[a][1][l], t[a][2][l], t[a][3][l], t[a][4][l], t[a][5][l]);
+    float *oa = o + a * 4 * R;
+    for (int64_t l = 0; l < R; l++)
+      for (int b = 0; b < 4; b++) oa[4 * l + b] = q[b][l];
+  }
+}
+
+/* Weights of up to 16 output channels: rows i < m of w (m, C, 3, 3), row stride ldw, ->
+ * u[xi*xs + c*mr + i] = (G w_ic G^T)[xi] for i < mr (rows m <= i < mr zero): a panel of U in the
+ * microkernel's packed order, vectorised over the rows i. Returns NaN when a weight is Inf or NaN.
+ * G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1] */
+static float wino_weights(const float *restrict w, int64_t ldw, int64_t m, int64_t C, float *restrict u, int64_t xs, int64_t mr) {
+  enum { V = 16 };
+  float z[V] = { 0 };
+#define WINO_G(o, os, g0, g1, g2) do {                                                  \
+    (o)[0 * (os)] = (g0) * 0.25f;                                                        \
+    (o)[1 * (os)] = ((g0) + (g1) + (g2)) * (-1.f / 6);                                   \
+    (o)[2 * (os)] = ((g0) - (g1) + (g2)) * (-1.f / 6);                                   \
+    (o)[3 * (os)] = (g0) * (1.f / 24) + (g1) * (1.f / 12) + (g2) * (1.f / 6);            \
+    (o)[4 * (os)] = (g0) * (1.f / 24) - (g1) * (1.f / 12) + (g2) * (1.f / 6);            \
+    (o)[5 * (os)] = (g2);                                                                \
+  } while (0)
+  for (int64_t c = 0; c < C; c++) {
+    float tap[9][V], t[6][3][V], r[36][V];
+    for (int i = 0; i < V; i++)
+      for (int q = 0; q < 9; q++) tap[q][i] = i < m ? w[i * ldw + c * 9 + q] : 0.f;
+    for (int b = 0; b < 3; b++)   /* t = G w, down the columns b */
+      for (int i = 0; i < V; i++) {
+        z[i] += (tap[b][i] + tap[3 + b][i] + tap[6 + b][i]) * 0.f;
+        WINO_G(&t[0][b][i], 3 * V, tap[b][i], tap[3 + b][i], tap[6 + b][i]);
+      }
+    for (int a = 0; a < 6; a++)   /* u = t G^T, along the rows a */
+      for (int i = 0; i < V; i++) WINO_G(&r[6 * a][i], V, t[a][0][i], t[a][1][i], t[a][2][i]);
+    // whole vectors, spilling into the next channels' lanes (rewritten next); exact at the end
+    if ((C - c) * mr >= V)
+      for (int xi = 0; xi < 36; xi++)
+        for (int i = 0; i < V; i++) u[xi * xs + c * mr + i] = r[xi][i];
+    else
+      for (int xi = 0; xi < 36; xi++)
+        for (int64_t i = 0; i < mr; i++) u[xi * xs + c * mr + i] = r[xi][i];
+  }
+#undef WINO_G
+  float s = 0.f;
+  for (int i = 0; i < V; i++) s += z[i];
+  return s;
+}
