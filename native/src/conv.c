@@ -272,7 +272,7 @@ int nb_conv2d_bwd_input_f32(float *dx, const float *dy, const float *w, const nb
 
 // dy (N,OC,OH,OW), x -> dw (OC,Cg,KH,KW): dw_g (OCg, Kc) = sum_n sum_tiles dy_g (OCg, lc) @ col^T (lc, Kc)
 int nb_conv2d_bwd_weight_f32(float *dw, const float *dy, const float *x, const nb_conv *g) {
-  int done = nb_conv_direct_bwd_weight(dw, dy, x, g);
+  int done = nb_conv_winograd_bwd_weight(dw, dy, x, g) || nb_conv_direct_bwd_weight(dw, dy, x, g);
   nb_conv_scratch_trim();
   if (done) return 1;
   const int64_t Kc = g->C / g->G * g->KH * g->KW, nw = g->OC * Kc;

@@ -17,7 +17,7 @@
 #endif
 
 /* Per-thread, grow-only scratch for the passes below (slot 0: input planes or columns; 1: weight-
- * gradient accumulators; 2: transposed output gradients; 3: flipped weights; 4-7: conv_winograd.c). Reused across calls:
+ * gradient accumulators; 2: transposed output gradients; 3: flipped weights; 4-8: conv_winograd.c). Reused across calls:
  * mapped fresh each time, tens of MB of scratch per training step cost as much in page faults as
  * some of the convolutions. Buffers up to 128 MB are kept between calls (the high-water mark is
  * ~35 MB for ResNet-18 training at batch 8); larger ones are freed after the call that needed them. */

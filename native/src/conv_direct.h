@@ -11,8 +11,8 @@ int nb_conv_direct_bwd_input(float *dx, const float *dy, const float *w, const n
 /* dy (N,OC,OH,OW), x (N,C,H,W) -> dw (OC,Cg,KH,KW), any stride. */
 int nb_conv_direct_bwd_weight(float *dw, const float *dy, const float *x, const nb_conv *g);
 /* The calling thread's grow-only scratch buffer `slot` (< NB_CONV_SLOTS) of at least `floats`
- * floats, 2 MB aligned; NULL when out of memory. Slots 0-3 are conv_direct.c's, 4-7 conv_winograd.c's. */
-#define NB_CONV_SLOTS 8
+ * floats, 2 MB aligned; NULL when out of memory. Slots 0-3 are conv_direct.c's, 4-8 conv_winograd.c's. */
+#define NB_CONV_SLOTS 9
 float *nb_conv_scratch(int slot, size_t floats);
 /* dst[0, n) = act(src * scale[oc] + shift[oc] + res[at + i]) (src may be dst). */
 void nb_conv_epilogue_run(float *dst, const float *src, int64_t n, const nb_conv_epi *e, int64_t oc, int64_t at);

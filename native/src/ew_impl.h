@@ -199,4 +199,4 @@ static void adam_contig(float *restrict p, const float *restrict g, float *restr
 }
 
 const nb_ew_impl NB_EW_TABLE = { unary_contig, binary_contig, reduce_contig, softmax_row, layernorm_row, layernorm_bwd_row, adam_contig,
-                                  wino_input, wino_output, wino_weights };
+                                  wino_input, wino_output, wino_weights, wino_dy, wino_dw };

@@ -112,3 +112,66 @@ static float wino_weights(const float *restrict w, int64_t ldw, int64_t m, int64
   for (int i = 0; i < V; i++) s += z[i];
   return s;
 }
+
+// One 1-D output-gradient transform: (y0..y3) -> (m0..m5) = A y, written as m[k * ms]; the adjoint of
+// WINO_AT. A = [1 0 0 0; 1 1 1 1; 1 -1 1 -1; 1 2 4 8; 1 -2 4 -8; 0 0 0 1]
+#define WINO_A(m, ms, y0, y1, y2, y3) do {                            \
+    const float e02 = (y0) + (y2), o13 = (y1) + (y3);                 \
+    const float e4 = (y0) + 4.f * (y2), o8 = 2.f * (y1) + 8.f * (y3); \
+    (m)[0 * (ms)] = (y0);                                             \
+    (m)[1 * (ms)] = e02 + o13;                                        \
+    (m)[2 * (ms)] = e02 - o13;                                        \
+    (m)[3 * (ms)] = e4 + o8;                                          \
+    (m)[4 * (ms)] = e4 - o8;                                          \
+    (m)[5 * (ms)] = (y3);                                             \
+  } while (0)
+
+// Row form of WINO_A over n lanes, into rows m + r*ms (r < 6), each its own restrict pointer.
+static inline void wino_a_rows_(float *restrict m0, float *restrict m1, float *restrict m2, float *restrict m3,
+                                float *restrict m4, float *restrict m5, const float *restrict y0, const float *restrict y1,
+                                const float *restrict y2, const float *restrict y3, int64_t n) {
+  for (int64_t l = 0; l < n; l++) {
+    float m[6];
+    WINO_A(m, 1, y0[l], y1[l], y2[l], y3[l]);
+    m0[l] = m[0]; m1[l] = m[1]; m2[l] = m[2]; m3[l] = m[3]; m4[l] = m[4]; m5[l] = m[5];
+  }
+}
+static inline void wino_a_rows(float *m, int64_t ms, const float *y0, const float *y1, const float *y2, const float *y3, int64_t n) {
+  wino_a_rows_(m, m + ms, m + 2 * ms, m + 3 * ms, m + 4 * ms, m + 5 * ms, y0, y1, y2, y3, n);
+}
+
+/* Output gradients: tile l's element (a, b) of dY is y[a*rs + b*plane + l] (phase planes of dy by
+ * column mod 4). dm (36, ms): dm[xi*ms + l] = (A dY A^T)[xi] of tile l, l < R. */
+static void wino_dy(const float *restrict y, int64_t rs, int64_t plane, int64_t R, float *restrict dm, int64_t ms) {
+  float h[4][6][NB_WINO_MAXR];   /* [dY row][transformed column][tile] */
+  for (int a = 0; a < 4; a++) {
+    const float *p0 = y + a * rs, *p1 = p0 + plane, *p2 = p1 + plane, *p3 = p2 + plane;
+    wino_a_rows(h[a][0], NB_WINO_MAXR, p0, p1, p2, p3, R);
+  }
+  for (int s = 0; s < 6; s++) wino_a_rows(dm + s * ms, 6 * ms, h[0][s], h[1][s], h[2][s], h[3][s], R);
+}
+
+/* Weight gradients of one output channel: du (36, C) (du[xi*us + c], the gradient of U) ->
+ * dw (C, 3, 3) = G^T dU G per input channel, the adjoint of the weight transform. */
+static void wino_dw(const float *restrict du, int64_t us, int64_t C, float *restrict dw) {
+  enum { V = 64 };
+#define WINO_GT(o, os, u0, u1, u2, u3, u4, u5) do {                                                   \
+    (o)[0 * (os)] = (u0) * 0.25f - ((u1) + (u2)) * (1.f / 6) + ((u3) + (u4)) * (1.f / 24);          \
+    (o)[1 * (os)] = ((u2) - (u1)) * (1.f / 6) + ((u3) - (u4)) * (1.f / 12);                         \
+    (o)[2 * (os)] = -((u1) + (u2)) * (1.f / 6) + ((u3) + (u4)) * (1.f / 6) + (u5);                  \
+  } while (0)
+  for (int64_t c0 = 0; c0 < C; c0 += V) {
+    const int64_t cn = C - c0 < V ? C - c0 : V;
+    float s[3][6][V], o[9][V];
+    for (int j = 0; j < 6; j++)   /* s = G^T dU, down the columns j */
+      for (int64_t c = 0; c < cn; c++) {
+        const float *u = du + c0 + c;
+        WINO_GT(&s[0][j][c], 6 * V, u[(0 + j) * us], u[(6 + j) * us], u[(12 + j) * us], u[(18 + j) * us], u[(24 + j) * us], u[(30 + j) * us]);
+      }
+    for (int a = 0; a < 3; a++)   /* dw = s G, along the rows a */
+      for (int64_t c = 0; c < cn; c++) WINO_GT(&o[3 * a][c], V, s[a][0][c], s[a][1][c], s[a][2][c], s[a][3][c], s[a][4][c], s[a][5][c]);
+    for (int64_t c = 0; c < cn; c++)
+      for (int q = 0; q < 9; q++) dw[(c0 + c) * 9 + q] = o[q][c];
+  }
+#undef WINO_GT
+}

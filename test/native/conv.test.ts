@@ -148,13 +148,14 @@ test('conv2dFused: the epilogue (scale, shift, residual, relu) equals conv then 
 // Winograd F(4x4,3x3) (conv_winograd.c) for 3x3 stride-1 convolutions, forced on wherever it applies:
 // wide maps (runs of tiles on the phase planes) and narrow ones (gathered patches), many tile panels
 // (each task its own input transform) and few (shared input transform, weights per task), ragged
-// channel panels, every padding, and the backward-input pass (the same path on flipped weights). Its
+// channel panels, every padding, the backward-input pass (the same path on flipped weights) and the
+// weight gradient (the adjoint transforms, its product reduced over tiles). Its
 // rounding error is relative to the largest values of each output's 6x6 patch rather than of its own
 // 3x3 window, so the bound is normwise per output plane: 1e-5 * max over the plane of (|x| * |w|).
 const WINO: [number, number, number, number, number, number][] = [   // N, C, H, W, OC, pad
   [1, 3, 5, 5, 2, 1], [2, 8, 7, 9, 5, 1], [1, 16, 13, 11, 17, 0], [2, 32, 14, 14, 33, 2], [1, 64, 56, 56, 64, 1],
   [3, 5, 4, 4, 7, 1], [1, 20, 1, 1, 3, 1], [8, 64, 7, 7, 40, 1], [1, 130, 9, 10, 15, 1], [2, 7, 30, 31, 9, 1],
-  [4, 16, 14, 14, 32, 1], [9, 24, 28, 28, 20, 1], [1, 12, 3, 70, 6, 1],
+  [4, 16, 14, 14, 32, 1], [9, 24, 28, 28, 20, 1], [1, 12, 3, 70, 6, 1], [2, 120, 6, 6, 130, 1],   // dU per channel panel
 ];
 
 function planeBound(b: ArrayLike<number>, planes: number): Float32Array {
@@ -167,7 +168,7 @@ function planeBound(b: ArrayLike<number>, planes: number): Float32Array {
   return out;
 }
 
-test('conv2d 3x3 stride 1 by Winograd F(4x4,3x3): forward, epilogue and backward input vs the JS backend, on both SIMD paths', { skip }, () => {
+test('conv2d 3x3 stride 1 by Winograd F(4x4,3x3): forward, epilogue and both backward passes vs the JS backend, on both SIMD paths', { skip }, () => {
   const start = native!.addon.cpuInfo().isa as 'scalar' | 'avx2' | 'avx512';
   const r = rng(34);
   try {
@@ -189,6 +190,9 @@ test('conv2d 3x3 stride 1 by Winograd F(4x4,3x3): forward, epilogue and backward
         const dxWant = js.conv2dBackwardInput(dy, ly, w, lw, [N, C, H, W], p);
         const dxBound = planeBound(js.conv2dBackwardInput(abs(dy), ly, abs(w), lw, [N, C, H, W], p), N * C);
         assertWithin(native!.conv2dBackwardInput(dy, ly, w, lw, [N, C, H, W], p)!, dxWant, dxBound, `${what} backward input`);
+        const dwWant = js.conv2dBackwardWeight(dy, ly, x, lx, lw.shape, p);
+        const dwBound = planeBound(js.conv2dBackwardWeight(abs(dy), ly, abs(x), lx, lw.shape, p), OC * C);
+        assertWithin(native!.conv2dBackwardWeight(dy, ly, x, lx, lw.shape, p)!, dwWant, dwBound, `${what} backward weight`);
       }
     }
   } finally {
@@ -197,7 +201,7 @@ test('conv2d 3x3 stride 1 by Winograd F(4x4,3x3): forward, epilogue and backward
   }
 });
 
-test('conv2d by Winograd: an Inf or NaN in the input or the weights gives the direct result (the path declines)', { skip }, () => {
+test('conv2d by Winograd: an Inf or NaN in the input, the weights or the output gradient gives the direct result (the path declines)', { skip }, () => {
   const r = rng(35);
   try {
     native!.addon.setWinograd('always');
@@ -209,6 +213,13 @@ test('conv2d by Winograd: an Inf or NaN in the input or the weights gives the di
       const got = native!.conv2d(x, lx, w, lw, p)!;
       // an Inf in x at (5, 5) of channel 0 reaches only the outputs whose window holds it: the rest stay finite
       assertWithin(got, want, bound, `winograd with ${special} in the ${where}`);
+      const ly = Layout.contiguous([N, OC, H, W]), dy = fill(ly.numel, r, 1);
+      dy[3 * W + 4] = special;
+      for (const [xx, lab] of [[x, 'and the output gradient'], [fill(x.length, r, 1), 'only in the output gradient']] as const) {
+        const dw = native!.conv2dBackwardWeight(dy, ly, xx, lx, lw.shape, p)!;
+        const dwWant = js.conv2dBackwardWeight(dy, ly, xx, lx, lw.shape, p);
+        assertWithin(dw, dwWant, js.conv2dBackwardWeight(abs(dy), ly, abs(xx), lx, lw.shape, p).map((v) => 1e-5 * v + 1e-30), `winograd weight gradient with ${special} in the ${where} ${lab}`);
+      }
     }
   } finally {
     native!.addon.setWinograd('auto');
