@@ -47,11 +47,8 @@ void nb_conv_scratch_trim(void) {
 
 // dst[0, n) = act(src * scale[oc] + shift[oc] + res[at + i]) (src may be dst: the post pass).
 void nb_conv_epilogue_run(float *dst, const float *src, int64_t n, const nb_conv_epi *e, int64_t oc, int64_t at) {
-  const float sc = e->scale ? e->scale[oc] : 1.f, sh = e->shift ? e->shift[oc] : 0.f;
-  const float *r = e->res ? e->res + at : NULL;
-  if (r) for (int64_t i = 0; i < n; i++) dst[i] = src[i] * sc + sh + r[i];
-  else for (int64_t i = 0; i < n; i++) dst[i] = src[i] * sc + sh;
-  if (e->relu) for (int64_t i = 0; i < n; i++) dst[i] = nb_keep_positive(dst[i], dst[i]);
+  nb_ew_select()->conv_epilogue_row(dst, src, n, e->scale ? e->scale[oc] : 1.f, e->shift ? e->shift[oc] : 0.f,
+                                    e->res ? e->res + at : NULL, e->relu);
 }
 
 typedef struct { float *y; const nb_conv *g; const nb_conv_epi *e; } epi_job;

@@ -26,6 +26,8 @@ typedef struct {
   float (*wino_weights)(const float *w, int64_t ldw, int64_t m, int64_t C, float *u, int64_t xs, int64_t mr);
   void (*wino_dy)(const float *y, int64_t rs, int64_t plane, int64_t R, float *dm, int64_t ms);
   void (*wino_dw)(const float *du, int64_t us, int64_t C, float *dw);
+  /* dst (n) = act(src * sc + sh + res) over one output row (conv_direct.c, conv_winograd.c). */
+  void (*conv_epilogue_row)(float *dst, const float *src, int64_t n, float sc, float sh, const float *res, int relu);
 } nb_ew_impl;
 
 extern const nb_ew_impl nb_ew_scalar, nb_ew_avx2, nb_ew_avx512;

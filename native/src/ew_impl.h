@@ -198,5 +198,14 @@ static void adam_contig(float *restrict p, const float *restrict g, float *restr
   }
 }
 
+// A convolution's epilogue over one output row: dst = act(src * sc + sh + res) (res NULL: 0; relu
+// keeps NaN, as nb_keep_positive). src may be dst.
+static void conv_epilogue_row(float *dst, const float *src, int64_t n, float sc, float sh, const float *res, int relu) {
+  if (res) for (int64_t i = 0; i < n; i++) dst[i] = src[i] * sc + sh + res[i];
+  else for (int64_t i = 0; i < n; i++) dst[i] = src[i] * sc + sh;
+  if (relu) for (int64_t i = 0; i < n; i++) dst[i] = nb_keep_positive(dst[i], dst[i]);
+}
+
 const nb_ew_impl NB_EW_TABLE = { unary_contig, binary_contig, reduce_contig, softmax_row, layernorm_row, layernorm_bwd_row, adam_contig,
-                                  wino_input, wino_output, wino_weights, wino_dy, wino_dw };
+                                  wino_input, wino_output, wino_weights, wino_dy, wino_dw,
+                                  conv_epilogue_row };
