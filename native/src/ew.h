@@ -28,6 +28,12 @@ typedef struct {
   void (*wino_dw)(const float *du, int64_t us, int64_t C, float *dw);
   /* dst (n) = act(src * sc + sh + res) over one output row (conv_direct.c, conv_winograd.c). */
   void (*conv_epilogue_row)(float *dst, const float *src, int64_t n, float sc, float sh, const float *res, int relu);
+  /* Batch-norm runs (nn.c): sums in double, normalisation and its gradient in float (ew_impl.h). */
+  void (*bn_moments)(const float *x, int64_t n, double c, double *acc);
+  void (*bn_apply)(float *y, const float *x, const float *res, int64_t n, float muf, float dmu, float scale, float shift, int relu);
+  void (*bn_bwd_sums)(const float *x, const float *dy, const float *ya, int64_t n, float mf, double *acc);
+  void (*bn_bwd_apply)(float *dx, float *dr, const float *x, const float *dy, const float *ya, int64_t n, float a, float bq,
+                       float c0, float muf, float dmu);
 } nb_ew_impl;
 
 extern const nb_ew_impl nb_ew_scalar, nb_ew_avx2, nb_ew_avx512;

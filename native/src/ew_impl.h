@@ -198,6 +198,54 @@ static void adam_contig(float *restrict p, const float *restrict g, float *restr
   }
 }
 
+// Batch norm (nn.c), over one run of n values of a channel. Sums in double, eight independent lanes so
+// that the compiler vectorises them without reassociating: acc[0] += sum (x - c), acc[1] += sum (x - c)^2.
+static void bn_moments(const float *restrict x, int64_t n, double c, double *acc) {
+  double s1[8] = { 0 }, s2[8] = { 0 };
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int l = 0; l < 8; l++) { const double u = (double)x[i + l] - c; s1[l] += u; s2[l] += u * u; }
+  for (; i < n; i++) { const double u = (double)x[i] - c; s1[0] += u; s2[0] += u * u; }
+  for (int l = 0; l < 8; l++) { acc[0] += s1[l]; acc[1] += s2[l]; }
+}
+
+// y = act(((x - muf) - dmu) * scale + shift + res): the normalisation with the mean as muf + dmu.
+static void bn_apply(float *restrict y, const float *restrict x, const float *restrict res, int64_t n, float muf, float dmu,
+                     float scale, float shift, int relu) {
+  if (res) for (int64_t i = 0; i < n; i++) y[i] = ((x[i] - muf) - dmu) * scale + shift + res[i];
+  else for (int64_t i = 0; i < n; i++) y[i] = ((x[i] - muf) - dmu) * scale + shift;
+  if (relu) for (int64_t i = 0; i < n; i++) y[i] = nb_keep_positive(y[i], y[i]);
+}
+
+// Backward sums with g = dy, or dy where the relu output ya > 0 (ya NULL: no relu):
+// acc[0] += sum (x - mf), acc[1] += sum g, acc[2] += sum g (x - mf).
+static void bn_bwd_sums(const float *restrict x, const float *restrict dy, const float *restrict ya, int64_t n, float mf, double *acc) {
+  double sx[8] = { 0 }, sd[8] = { 0 }, sp[8] = { 0 };
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int l = 0; l < 8; l++) {
+      const double u = (double)x[i + l] - mf, g = ya ? nb_keep_positive(dy[i + l], ya[i + l]) : dy[i + l];
+      sx[l] += u; sd[l] += g; sp[l] += g * u;
+    }
+  for (; i < n; i++) {
+    const double u = (double)x[i] - mf, g = ya ? nb_keep_positive(dy[i], ya[i]) : dy[i];
+    sx[0] += u; sd[0] += g; sp[0] += g * u;
+  }
+  for (int l = 0; l < 8; l++) { acc[0] += sx[l]; acc[1] += sd[l]; acc[2] += sp[l]; }
+}
+
+// dx = a g - bq ((x - muf) - dmu) + c0, and the residual's gradient dr = g when dr is non-NULL.
+static void bn_bwd_apply(float *restrict dx, float *restrict dr, const float *restrict x, const float *restrict dy,
+                         const float *restrict ya, int64_t n, float a, float bq, float c0, float muf, float dmu) {
+  if (ya) {
+    if (dr) for (int64_t i = 0; i < n; i++) dr[i] = nb_keep_positive(dy[i], ya[i]);
+    for (int64_t i = 0; i < n; i++) dx[i] = a * nb_keep_positive(dy[i], ya[i]) - bq * ((x[i] - muf) - dmu) + c0;
+  } else {
+    if (dr) memcpy(dr, dy, (size_t)n * sizeof(float));
+    for (int64_t i = 0; i < n; i++) dx[i] = a * dy[i] - bq * ((x[i] - muf) - dmu) + c0;
+  }
+}
+
 // A convolution's epilogue over one output row: dst = act(src * sc + sh + res) (res NULL: 0; relu
 // keeps NaN, as nb_keep_positive). src may be dst.
 static void conv_epilogue_row(float *dst, const float *src, int64_t n, float sc, float sh, const float *res, int relu) {
@@ -208,4 +256,4 @@ static void conv_epilogue_row(float *dst, const float *src, int64_t n, float sc,
 
 const nb_ew_impl NB_EW_TABLE = { unary_contig, binary_contig, reduce_contig, softmax_row, layernorm_row, layernorm_bwd_row, adam_contig,
                                   wino_input, wino_output, wino_weights, wino_dy, wino_dw,
-                                  conv_epilogue_row };
+                                  conv_epilogue_row, bn_moments, bn_apply, bn_bwd_sums, bn_bwd_apply };

@@ -143,6 +143,7 @@ void nb_sgd_f32(float *p, float *buf, const float *g, int64_t n, float lr, float
 /* ---- batch norm (training): per-channel statistics over N and the spatial size S ----
  * x (N, C, S) contiguous. One channel per task: its N*S values stay in L2 across the passes. */
 typedef struct {
+  const nb_ew_impl *ew;
   float *y, *mean, *var, *dx, *dw, *db, *dr;
   const float *x, *dy, *w, *b, *res, *yact;   /* res: residual added (forward); yact: relu output (backward) */
   int64_t N, C, S;
@@ -150,31 +151,23 @@ typedef struct {
   int relu;
 } bn_job;
 
-// Sum over channel c (of the enclosing loop, job j) of expr at flat index q for its N runs of S floats,
-// in double with four independent chains.
-#define BN_SUM(expr) ({ double s0 = 0, s1 = 0, s2 = 0, s3 = 0; \
-  for (int64_t n = 0; n < j->N; n++) { const int64_t base = (n * j->C + c) * j->S; int64_t i = 0; \
-    for (; i + 4 <= j->S; i += 4) { int64_t q = base + i; s0 += (expr); q++; s1 += (expr); q++; s2 += (expr); q++; s3 += (expr); } \
-    for (; i < j->S; i++) { int64_t q = base + i; s0 += (expr); } } \
-  s0 + s1 + s2 + s3; })
-
 static void bn_fwd_channels(void *p, int64_t lo, int64_t hi) {
   const bn_job *j = (const bn_job *)p;
   const double cnt = (double)(j->N * j->S);
   for (int64_t c = lo; c < hi; c++) {
-    const double mu = BN_SUM((double)j->x[q]) / cnt;
-    const double var = BN_SUM(((double)j->x[q] - mu) * ((double)j->x[q] - mu)) / cnt;
+    double m[2] = { 0, 0 }, v[2] = { 0, 0 };
+    for (int64_t n = 0; n < j->N; n++) j->ew->bn_moments(j->x + (n * j->C + c) * j->S, j->S, 0.0, m);
+    const double mu = m[0] / cnt;
+    for (int64_t n = 0; n < j->N; n++) j->ew->bn_moments(j->x + (n * j->C + c) * j->S, j->S, mu, v);
+    const double var = v[1] / cnt;
     const double is = 1.0 / sqrt(var + (double)j->eps);
     // NOTE: x - mu as (x - muf) - dmu: the first difference is exact for x near the mean (Sterbenz),
     // so a large offset with a small spread keeps its precision (muf alone is off by half an ulp of x).
     const float muf = (float)mu, dmu = (float)(mu - (double)muf);
     const float scale = (float)(is * (j->w ? j->w[c] : 1.f)), shift = j->b ? j->b[c] : 0.f;
     for (int64_t n = 0; n < j->N; n++) {
-      const float *xs = j->x + (n * j->C + c) * j->S;
-      float *ys = j->y + (n * j->C + c) * j->S;
-      for (int64_t i = 0; i < j->S; i++) ys[i] = ((xs[i] - muf) - dmu) * scale + shift;
-      if (j->res) { const float *rs = j->res + (n * j->C + c) * j->S; for (int64_t i = 0; i < j->S; i++) ys[i] += rs[i]; }
-      if (j->relu) for (int64_t i = 0; i < j->S; i++) ys[i] = nb_keep_positive(ys[i], ys[i]);
+      const int64_t base = (n * j->C + c) * j->S;
+      j->ew->bn_apply(j->y + base, j->x + base, j->res ? j->res + base : NULL, j->S, muf, dmu, scale, shift, j->relu);
     }
     j->mean[c] = (float)mu;
     j->var[c] = (float)var;
@@ -185,59 +178,37 @@ static void bn_fwd_channels(void *p, int64_t lo, int64_t hi) {
 // y = act((x - mean) / sqrt(var + eps) * w + b + res), res (N,C,S) or NULL, act relu or identity
 void nb_batchnorm_f32(float *y, float *mean, float *var, const float *x, const float *w, const float *b,
                       const float *res, int relu, int64_t N, int64_t C, int64_t S, float eps) {
-  bn_job j = { .y = y, .mean = mean, .var = var, .x = x, .w = w, .b = b, .res = res, .relu = relu, .N = N, .C = C, .S = S, .eps = eps };
+  bn_job j = { .ew = nb_ew_select(), .y = y, .mean = mean, .var = var, .x = x, .w = w, .b = b, .res = res, .relu = relu,
+               .N = N, .C = C, .S = S, .eps = eps };
   nb_parallel_for(C, (double)(N * S) * 4, bn_fwd_channels, &j);
 }
 
-// The gradient at the batch norm's output: dy, or with a relu after it dy where its output y > 0
+// The gradient at the batch norm's output is dy, or with a relu after it dy where its output y > 0
 // (and where y is NaN; torch's threshold_backward). A residual added before the relu receives the same.
-static inline float bn_grad(const float *restrict dy, const float *restrict ya, int64_t i) {
-  return ya ? nb_keep_positive(dy[i], ya[i]) : dy[i];
-}
-
 static void bn_bwd_channels(void *p, int64_t lo, int64_t hi) {
   const bn_job *j = (const bn_job *)p;
   const double cnt = (double)(j->N * j->S);
-  const float *restrict x = j->x, *restrict dy = j->dy, *restrict ya = j->yact;
-  float *restrict dx = j->dx, *restrict dr = j->dr;
   const int64_t S = j->S;
   for (int64_t c = lo; c < hi; c++) {
     // NOTE: the forward's mean arrives rounded to float32, which is half an ulp of x off: with a large
     // offset and a small spread that is a visible error in x - mean. One pass takes sums relative to
     // it and recovers the exact mean: mu = mean + sum(x - mean)/cnt.
     const float mf = j->mean[c];
-    double sx0 = 0, sx1 = 0, sd0 = 0, sd1 = 0, sp0 = 0, sp1 = 0;
-#define BN_BWD_SUMS(YA)                                                                              \
-    for (int64_t n = 0; n < j->N; n++) {                                                               \
-      const int64_t base = (n * j->C + c) * S;                                                         \
-      int64_t i = 0;                                                                                   \
-      for (; i + 2 <= S; i += 2) {                                                                     \
-        double u0 = (double)x[base + i] - mf, u1 = (double)x[base + i + 1] - mf;                       \
-        double g0 = bn_grad(dy, YA, base + i), g1 = bn_grad(dy, YA, base + i + 1);                     \
-        sx0 += u0; sx1 += u1; sd0 += g0; sd1 += g1; sp0 += g0 * u0; sp1 += g1 * u1;                   \
-      }                                                                                                \
-      for (; i < S; i++) { double u = (double)x[base + i] - mf, gv = bn_grad(dy, YA, base + i); sx0 += u; sd0 += gv; sp0 += gv * u; } \
+    double acc[3] = { 0, 0, 0 };
+    for (int64_t n = 0; n < j->N; n++) {
+      const int64_t base = (n * j->C + c) * S;
+      j->ew->bn_bwd_sums(j->x + base, j->dy + base, j->yact ? j->yact + base : NULL, S, mf, acc);
     }
-    if (ya) { BN_BWD_SUMS(ya) } else { BN_BWD_SUMS(NULL) }
-#undef BN_BWD_SUMS
-    const double off = (sx0 + sx1) / cnt, mu = (double)mf + off, sdy = sd0 + sd1;
-    const double sdyx = (sp0 + sp1) - off * sdy;     /* sum dy * (x - mu) */
+    const double off = acc[0] / cnt, mu = (double)mf + off, sdy = acc[1];
+    const double sdyx = acc[2] - off * sdy;     /* sum dy * (x - mu) */
     const double is = 1.0 / sqrt((double)j->var[c] + (double)j->eps);
     const double k = is * (j->w ? j->w[c] : 1.f);   /* dx = k * (dy - sdy/cnt - (x - mu) * is^2 * sdyx/cnt) */
     const float muf = (float)mu, dmu = (float)(mu - (double)muf);   /* as in the forward */
     const float a = (float)k, bq = (float)(k * is * is * sdyx / cnt), c0 = (float)(-k * sdy / cnt);
     for (int64_t n = 0; n < j->N; n++) {
       const int64_t base = (n * j->C + c) * S;
-      const float *restrict xs = x + base, *restrict gs = dy + base;
-      float *restrict ds = dx + base;
-      if (ya) {
-        const float *restrict ys = ya + base;
-        if (dr) for (int64_t i = 0; i < S; i++) dr[base + i] = nb_keep_positive(gs[i], ys[i]);
-        for (int64_t i = 0; i < S; i++) ds[i] = a * nb_keep_positive(gs[i], ys[i]) - bq * ((xs[i] - muf) - dmu) + c0;
-      } else {
-        if (dr) memcpy(dr + base, gs, (size_t)S * sizeof(float));
-        for (int64_t i = 0; i < S; i++) ds[i] = a * gs[i] - bq * ((xs[i] - muf) - dmu) + c0;
-      }
+      j->ew->bn_bwd_apply(j->dx + base, j->dr ? j->dr + base : NULL, j->x + base, j->dy + base,
+                          j->yact ? j->yact + base : NULL, S, a, bq, c0, muf, dmu);
     }
     if (j->dw) j->dw[c] = (float)(sdyx * is);
     if (j->db) j->db[c] = (float)sdy;
@@ -248,7 +219,7 @@ static void bn_bwd_channels(void *p, int64_t lo, int64_t hi) {
 // yact (N,C,S): the forward's relu output, or NULL without relu; dr (N,C,S): the residual's gradient, or NULL.
 void nb_batchnorm_bwd_f32(float *dx, float *dw, float *db, float *dr, const float *dy, const float *x, const float *yact,
                           const float *mean, const float *var, const float *w, int64_t N, int64_t C, int64_t S, float eps) {
-  bn_job j = { .mean = (float *)mean, .var = (float *)var, .dx = dx, .dw = dw, .db = db, .dr = dr, .x = x, .dy = dy, .yact = yact,
+  bn_job j = { .ew = nb_ew_select(), .mean = (float *)mean, .var = (float *)var, .dx = dx, .dw = dw, .db = db, .dr = dr, .x = x, .dy = dy, .yact = yact,
                .w = w, .N = N, .C = C, .S = S, .eps = eps };
   nb_parallel_for(C, (double)(N * S) * 4, bn_bwd_channels, &j);
 }
