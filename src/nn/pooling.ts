@@ -38,8 +38,9 @@ export class MaxPool1d extends MaxPoolNd<number> {
   forward(x: Tensor): Tensor | [Tensor, Tensor] {
     // x (N, C, L) -> (N, C, OL)
     checkRank(this, x, 1, '(N, C, L) or (C, L)');
-    const r = maxPool1d(x, this.kernelSize, this.stride, this.padding, this.dilation, this.ceilMode, true);
-    return this.returnIndices ? r : r[0];
+    // indices only when asked for (or for a backward): the values alone take a faster pass
+    if (this.returnIndices) return maxPool1d(x, this.kernelSize, this.stride, this.padding, this.dilation, this.ceilMode, true);
+    return maxPool1d(x, this.kernelSize, this.stride, this.padding, this.dilation, this.ceilMode);
   }
 }
 
@@ -49,8 +50,9 @@ export class MaxPool2d extends MaxPoolNd<Pair> {
   forward(x: Tensor): Tensor | [Tensor, Tensor] {
     // x (N, C, H, W) -> (N, C, OH, OW)
     checkRank(this, x, 2, '(N, C, H, W) or (C, H, W)');
-    const r = maxPool2d(x, this.kernelSize, this.stride, this.padding, this.dilation, this.ceilMode, true);
-    return this.returnIndices ? r : r[0];
+    // indices only when asked for (or for a backward): the values alone take a faster pass
+    if (this.returnIndices) return maxPool2d(x, this.kernelSize, this.stride, this.padding, this.dilation, this.ceilMode, true);
+    return maxPool2d(x, this.kernelSize, this.stride, this.padding, this.dilation, this.ceilMode);
   }
 }
 
