@@ -104,9 +104,14 @@ typedef struct {
 /* An epilogue applied as each output is stored: y = act(conv * scale[oc] + shift[oc] + res), where a
  * NULL scale is 1, a NULL shift is 0, a NULL res (same layout as y) is 0, and relu clamps at 0. */
 typedef struct { const float *scale, *shift, *res; int relu; } nb_conv_epi;
+/* Forward options: reuse_w says the same weights are likely to come again unchanged (inference), so
+ * a transformed copy may be kept between calls; it is checked against them exactly on every use. */
+typedef struct { int reuse_w; } nb_conv_opts;
 /* x (N,C,H,W), w (OC,C/G,KH,KW) -> y (N,OC,OH,OW), then the epilogue e (NULL: none).
  * Returns 0 on allocation failure. */
 int nb_conv2d_f32(float *y, const float *x, const float *w, const nb_conv *g, const nb_conv_epi *e);
+/* The same with options o (NULL: none). */
+int nb_conv2d_opts_f32(float *y, const float *x, const float *w, const nb_conv *g, const nb_conv_epi *e, const nb_conv_opts *o);
 /* dy (N,OC,OH,OW), w -> dx (N,C,H,W) (overwritten). */
 int nb_conv2d_bwd_input_f32(float *dx, const float *dy, const float *w, const nb_conv *g);
 /* dy (N,OC,OH,OW), x (N,C,H,W) -> dw (OC,C/G,KH,KW) (overwritten). */

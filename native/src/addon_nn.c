@@ -104,11 +104,11 @@ static napi_value conv2d(napi_env env, napi_callback_info info) {
   return undef(env);
 }
 
-// conv2dFused(y, x, lx, w, lw, params, scale, shift, residual, relu):
+// conv2dFused(y, x, lx, w, lw, params, scale, shift, residual, relu, reuseWeights):
 // y (N,OC,OH,OW) = act(conv2d(x, w) * scale[oc] + shift[oc] + residual); scale/shift (OC) or null,
 // residual a contiguous Float32Array of y's size or null, relu a boolean.
 static napi_value conv2d_fused(napi_env env, napi_callback_info info) {
-  ARGS("conv2dFused", 10);
+  ARGS("conv2dFused", 11);
   float *y, *x, *w, *scale, *shift, *res;
   nb_conv g;
   nb_conv_epi e = { NULL, NULL, NULL, 0 };
@@ -117,9 +117,11 @@ static napi_value conv2d_fused(napi_env env, napi_callback_info info) {
   CHECK(opt_f32(env, K, argv[7], "shift", g.OC, &shift));
   CHECK(opt_f32(env, K, argv[8], "residual", g.N * g.OC * g.OH * g.OW, &res));
   CHECK(nb_bool(env, K, argv[9], "relu", &e.relu));
+  nb_conv_opts o = { 0 };
+  CHECK(nb_bool(env, K, argv[10], "reuseWeights", &o.reuse_w));
   e.scale = scale; e.shift = shift; e.res = res;
   if (res && res == y) { nb_throw(env, K, "residual must not be the output buffer"); return NULL; }
-  if (g.N * g.OC > 0 && !nb_conv2d_f32(y, x, w, &g, &e)) { conv_fail(env, K); return NULL; }
+  if (g.N * g.OC > 0 && !nb_conv2d_opts_f32(y, x, w, &g, &e, &o)) { conv_fail(env, K); return NULL; }
   return undef(env);
 }
 

@@ -202,8 +202,12 @@ static void scratch_free(conv_scratch *s) { free(s->col); free(s->aoff); }
 static int conv2d_im2col(float *y, const float *x, const float *w, const nb_conv *g);
 
 int nb_conv2d_f32(float *y, const float *x, const float *w, const nb_conv *g, const nb_conv_epi *e) {
+  return nb_conv2d_opts_f32(y, x, w, g, e, NULL);
+}
+
+int nb_conv2d_opts_f32(float *y, const float *x, const float *w, const nb_conv *g, const nb_conv_epi *e, const nb_conv_opts *o) {
   if (e && !e->scale && !e->shift && !e->res && !e->relu) e = NULL;
-  int done = nb_conv_winograd_fwd(y, x, w, g, e) || nb_conv_direct_fwd(y, x, w, g, e);
+  int done = nb_conv_winograd_fwd(y, x, w, g, e, o && o->reuse_w) || nb_conv_direct_fwd(y, x, w, g, e);
   nb_conv_scratch_trim();
   if (done) return 1;
   if (!conv2d_im2col(y, x, w, g)) return 0;

@@ -19,6 +19,7 @@
 // ~4e-6 of the output's scale at C = 512 (direct summation: ~1e-7). An Inf or NaN anywhere in a patch
 // would reach all 16 outputs of the tile, so inputs or weights that are not all finite take the
 // direct path, as does everything when NABLA_WINOGRAD=0 is set.
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,47 +224,114 @@ static void wino_inputs(void *p, int64_t lo, int64_t hi) {
   }
 }
 
-// ... then task kp transforms the weights of output-channel panel kp into its own U and runs them
-// against every panel: U never makes the round trip through memory (38 MB for 512 x 512 channels).
+// ... then task kp transforms the weights of output-channel panel kp into its own U (or reads the
+// cached U's panel) and runs them against every panel: U never makes the round trip through memory
+// (38 MB for 512 x 512 channels).
 static void wino_channel_tasks(void *p, int64_t lo, int64_t hi) {
   wino_job *j = (wino_job *)p;
   const int64_t C = j->g->C, mr = j->im->mr, nr = j->im->nr, vs = j->vs;
-  float *u = nb_conv_scratch(4, (size_t)(36 * C * mr));
+  float *u = j->u ? NULL : nb_conv_scratch(4, (size_t)(36 * C * mr));
   float *m = nb_conv_scratch(7, (size_t)(36 * mr * nr));
-  if (!u || !m) { atomic_store(&j->failed, 1); return; }
+  if ((!j->u && !u) || !m) { atomic_store(&j->failed, 1); return; }
   wino_run runs[NB_WINO_MAXR + 1];
   float z = 0.f;
   for (int64_t kp = lo; kp < hi; kp++) {
-    z += weights_panel(j, kp, u, C * mr);
+    const float *up = u;   /* the panel's U: its own transform, or the cached whole U's panel */
+    int64_t uxs = C * mr;
+    if (j->u) { up = j->u + kp * C * mr; uxs = j->Kp * C * mr; }
+    else z += weights_panel(j, kp, u, C * mr);
     for (int64_t pn = 0; pn < j->P; pn++) {
       const int nrun = panel_runs(j, pn, runs);
       const float *v = j->vall + pn * 36 * C * vs;
-      for (int xi = 0; xi < 36; xi++) j->im->ukernel(C, u + xi * C * mr, v + xi * C * vs, vs, m + xi * mr * nr, nr, 0);
+      for (int xi = 0; xi < 36; xi++) j->im->ukernel(C, up + xi * uxs, v + xi * C * vs, vs, m + xi * mr * nr, nr, 0);
       panel_output(j, runs, nrun, m, kp * mr);
     }
   }
   if (z != z) atomic_store(&j->nonfinite, 1);
 }
 
+/* ---- transformed weights kept between inference calls ----
+ * With reuse_w (the eval-mode fused path: the same weights on every call), U is kept with an exact
+ * copy of the weights it came from, keyed by their address and shape; every use compares the copy
+ * with the weights (memcmp: a read of the weights, a quarter of U's size) and transforms again when
+ * they differ, so a cached U is never stale. Least recently used entries go past the budget,
+ * NABLA_WINOGRAD_CACHE_MB (default 256, enough for ResNet-18's 13 convolutions; 0 turns it off). */
+#define UC_SLOTS 64
+typedef struct { const float *w; int64_t K, C, mr; float *copy, *u; size_t bytes; uint64_t used; } ucache;
+static ucache uc[UC_SLOTS];
+static size_t uc_total, uc_cap = (size_t)-1;
+static uint64_t uc_clock;
+static pthread_mutex_t uc_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void uc_drop(ucache *c) {
+  free(c->copy); free(c->u);
+  uc_total -= c->bytes;
+  memset(c, 0, sizeof *c);
+}
+
+// U (36, Kp, C, MR) of j's weights from the cache, transformed into it on a miss; NULL when it cannot
+// hold them (budget, memory, non-finite weights). Call with uc_lock held; the pointer is valid until
+// it is released.
+static float *uc_get(wino_job *j) {
+  const nb_conv *g = j->g;
+  const int64_t mr = j->im->mr, wn = g->OC * g->C * 9, un = 36 * j->Kp * mr * g->C;
+  if (uc_cap == (size_t)-1) {
+    const char *s = getenv("NABLA_WINOGRAD_CACHE_MB");
+    uc_cap = (size_t)(s ? atol(s) : 256) << 20;
+  }
+  const size_t bytes = (size_t)(wn + un) * sizeof(float);
+  if (bytes > uc_cap) return NULL;
+  ucache *c = NULL;
+  for (int i = 0; i < UC_SLOTS && !c; i++)
+    if (uc[i].w == j->w && uc[i].K == g->OC && uc[i].C == g->C && uc[i].mr == mr) c = &uc[i];
+  if (c && !memcmp(c->copy, j->w, (size_t)wn * sizeof(float))) { c->used = ++uc_clock; return c->u; }
+  if (!c) {
+    while (uc_total + bytes > uc_cap) {   /* evict the least recently used */
+      ucache *old = NULL;
+      for (int i = 0; i < UC_SLOTS; i++) if (uc[i].w && (!old || uc[i].used < old->used)) old = &uc[i];
+      uc_drop(old);
+    }
+    for (int i = 0; i < UC_SLOTS && !c; i++) if (!uc[i].w) c = &uc[i];
+    if (!c) {   /* every slot taken: the least recently used goes */
+      c = &uc[0];
+      for (int i = 1; i < UC_SLOTS; i++) if (uc[i].used < c->used) c = &uc[i];
+      uc_drop(c);
+    }
+    c->copy = (float *)malloc((size_t)wn * sizeof(float));
+    c->u = (float *)aligned_alloc(64, ((size_t)un * sizeof(float) + 63) & ~(size_t)63);
+    if (!c->copy || !c->u) { free(c->copy); free(c->u); memset(c, 0, sizeof *c); return NULL; }
+    *c = (ucache){ j->w, g->OC, g->C, mr, c->copy, c->u, bytes, 0 };
+    uc_total += bytes;
+  }
+  j->u = c->u;
+  nb_parallel_for(j->Kp, 200.0 * mr * g->C, wino_weights, j);
+  if (atomic_load(&j->nonfinite)) { uc_drop(c); j->u = NULL; return NULL; }
+  memcpy(c->copy, j->w, (size_t)wn * sizeof(float));
+  c->used = ++uc_clock;
+  return c->u;
+}
+
 // Whether F(4x4,3x3) beats the direct path on g, in multiply-equivalents: the GEMMs' multiplies
 // (panels padded to NR tiles, channels to MR), plus ~30 per element of U (transformed per call) and of
 // the input and output (the phase planes and the two tile transforms), against the direct path's
 // multiplies at its lower efficiency (~0.78 of the GEMMs' on this work, measured on ResNet layers).
-// Measured on ResNet-18's layers it keeps batch 1's 14x14 and 7x7 maps (4 and 16 tiles an image,
-// against 512 x 512 transformed weights) on the direct path and takes everything else.
-static int worth_it(const nb_conv *g, const nb_gemm_impl *im) {
+// Measured on ResNet-18's layers it keeps batch 1's 7x7 maps (4 tiles an image against 512 x 512
+// transformed weights) on the direct path, and its 14x14 maps too unless U is cached.
+static int worth_it(const nb_conv *g, const nb_gemm_impl *im, int cached) {
   const double TH = (double)((g->OH + 3) / 4), TW = (double)((g->OW + 3) / 4);
   const double NT = g->N * TH * TW, panels = (double)(((int64_t)NT + im->nr - 1) / im->nr);
   const double Kpad = (double)((g->OC + im->mr - 1) / im->mr * im->mr);
   const double direct = 9.0 * g->C * g->OC * g->N * g->OH * g->OW / 0.78;
   const double io = (double)g->N * (g->C * g->H * g->W + g->OC * g->OH * g->OW);
-  const double wino = 36.0 * Kpad * g->C * panels * im->nr + 30.0 * 36.0 * Kpad * g->C + 30.0 * io;
+  // a cached U is only read (~4 per element); otherwise it is transformed on every call
+  const double wino = 36.0 * Kpad * g->C * panels * im->nr + (cached ? 4.0 : 30.0) * 36.0 * Kpad * g->C + 30.0 * io;
   return wino < 0.8 * direct;
 }
 
-int nb_conv_winograd_fwd(float *y, const float *x, const float *w, const nb_conv *g, const nb_conv_epi *e) {
+int nb_conv_winograd_fwd(float *y, const float *x, const float *w, const nb_conv *g, const nb_conv_epi *e, int reuse_w) {
   const nb_gemm_impl *im = applies(g);
-  if (!im || (mode_now() == 1 && !worth_it(g, im))) return 0;
+  const int cache = reuse_w && uc_cap != 0;
+  if (!im || (mode_now() == 1 && !worth_it(g, im, cache))) return 0;
   wino_job j = { .g = g, .e = e, .im = im, .ew = nb_ew_select(), .y = y, .x = x, .w = w };
   j.TH = (g->OH + 3) / 4; j.TW = (g->OW + 3) / 4; j.T = j.TH * j.TW; j.NT = g->N * j.T;
   if (j.TW > NB_WINO_MAXR) return 0;
@@ -276,22 +344,39 @@ int nb_conv_winograd_fwd(float *y, const float *x, const float *w, const nb_conv
   nb_parallel_for(g->N * C, (double)(4 * j.plane), wino_phases, &j);
   memset(j.xp + g->N * C * 4 * j.plane, 0, 2 * VL * sizeof(float));
   if (atomic_load(&j.nonfinite)) return 0;
+  // U from the cache (locked until the products are done), else transformed for this call: all of
+  // it up front with many tile panels, or one channel panel per task with few
+  int locked = 0;
+  if (cache) {
+    pthread_mutex_lock(&uc_lock);
+    locked = 1;
+    j.u = uc_get(&j);
+    atomic_store(&j.nonfinite, 0);   /* non-finite weights: found again below, and declined */
+    if (!j.u) { pthread_mutex_unlock(&uc_lock); locked = 0; }
+  }
   // a thread without scratch leaves its tiles unwritten (failed): the caller's direct path redoes y
   const int64_t want = 2 * (int64_t)nb_num_threads();
+  int ok = 1;
   if (j.P < want) {
     j.vall = nb_conv_scratch(6, (size_t)(j.P * 36 * C * j.vs));
-    if (!j.vall) return 0;
-    nb_parallel_for(j.P * ((C + WC - 1) / WC), 36.0 * 8 * WC * nr, wino_inputs, &j);
-    nb_parallel_for(j.Kp, 36.0 * mr * C * nr * j.P, wino_channel_tasks, &j);
+    ok = j.vall != NULL;
+    if (ok) {
+      nb_parallel_for(j.P * ((C + WC - 1) / WC), 36.0 * 8 * WC * nr, wino_inputs, &j);
+      nb_parallel_for(j.Kp, 36.0 * mr * C * nr * j.P, wino_channel_tasks, &j);
+    }
   } else {
-    j.u = nb_conv_scratch(4, (size_t)(36 * j.Kp * mr * C));
-    if (!j.u) return 0;
-    nb_parallel_for(j.Kp, 200.0 * mr * C, wino_weights, &j);
-    if (atomic_load(&j.nonfinite)) return 0;
-    j.KR = 1; j.kper = j.Kp;
-    nb_parallel_for(j.P, 36.0 * j.Kp * mr * C * nr, wino_tasks, &j);
+    if (!j.u) {
+      j.u = nb_conv_scratch(4, (size_t)(36 * j.Kp * mr * C));
+      ok = j.u != NULL;
+      if (ok) nb_parallel_for(j.Kp, 200.0 * mr * C, wino_weights, &j);
+    }
+    if (ok && !atomic_load(&j.nonfinite)) {
+      j.KR = 1; j.kper = j.Kp;
+      nb_parallel_for(j.P, 36.0 * j.Kp * mr * C * nr, wino_tasks, &j);
+    }
   }
-  return !atomic_load(&j.failed) && !atomic_load(&j.nonfinite);
+  if (locked) pthread_mutex_unlock(&uc_lock);
+  return ok && !atomic_load(&j.failed) && !atomic_load(&j.nonfinite);
 }
 
 /* ---- weight gradient ----

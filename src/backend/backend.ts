@@ -139,9 +139,11 @@ export interface FusedKernels {
    * Convolution with an epilogue, for inference: y = act(conv2d(x, w) * scale[oc] + shift[oc] + residual),
    * scale/shift (OC) or null, residual of y's shape (N,OC,OH,OW) or null, act relu or identity.
    * A BatchNorm in eval mode is exactly scale/shift, so conv + BN (+ residual) (+ ReLU) is one pass.
+   * reuseWeights: w is likely to come again unchanged (inference), so a backend may keep a transformed
+   * copy, as long as it checks it against w on every use.
    */
   conv2dFused?(x: TypedArray, lx: Layout, w: TypedArray, lw: Layout, p: Conv2dParams, scale: TypedArray | null,
-    shift: TypedArray | null, residual: { data: TypedArray; layout: Layout } | null, relu: boolean): TypedArray | undefined;
+    shift: TypedArray | null, residual: { data: TypedArray; layout: Layout } | null, relu: boolean, reuseWeights?: boolean): TypedArray | undefined;
   /** Layer norm over the last dim: x (R, C), w/b (C) or null -> y (R, C), mean and rstd (R). */
   layerNorm?(x: TypedArray, lx: Layout, w: TypedArray | null, b: TypedArray | null, eps: number):
     { y: Float32Array; mean: Float32Array; rstd: Float32Array } | undefined;

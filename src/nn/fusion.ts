@@ -54,7 +54,8 @@ export function convBatchNorm(conv: Conv2d, bn: BatchNorm2d, x: Tensor, opts: Co
       dilationH: conv.dilation[0], dilationW: conv.dilation[1], groups: conv.groups,
     };
     const [scale, shift] = bnAffine(conv, bn);
-    const y = conv2dFused(x, conv.weight, p, scale, shift, residual, relu);
+    // an eval-mode module: its weights come again unchanged, so the backend may keep them transformed
+    const y = conv2dFused(x, conv.weight, p, scale, shift, residual, relu, true);
     if (y) return y;
   }
   // training, or a gradient to record: the BatchNorm adds the residual and applies the ReLU in its

@@ -80,7 +80,7 @@ export function attentionGrads(g: Tensor, q: Tensor, k: Tensor, v: Tensor, scale
  * x (N, C, H, W), w (OC, C/G, KH, KW), scale and shift (OC) or null, residual (N, OC, OH, OW) or null.
  */
 export function conv2dFused(x: Tensor, w: Tensor, p: Conv2dParams, scale: Float32Array | null, shift: Float32Array | null,
-  residual: Tensor | null, relu: boolean): Tensor | null {
+  residual: Tensor | null, relu: boolean, reuseWeights = false): Tensor | null {
   const f = fused();
   if (!f.conv2dFused || x.ndim !== 4 || w.ndim !== 4) return null;
   const ts = residual ? [x, w, residual] : [x, w];
@@ -90,7 +90,7 @@ export function conv2dFused(x: Tensor, w: Tensor, p: Conv2dParams, scale: Float3
   const OH = convOutSize(x.shape[2], w.shape[2], p.strideH, p.padH, p.dilationH);
   const OW = convOutSize(x.shape[3], w.shape[3], p.strideW, p.padW, p.dilationW);
   const r = f.conv2dFused(x.data, x.layout, w.data, w.layout, p, scale, shift,
-    residual ? { data: residual.data, layout: residual.layout } : null, relu);
+    residual ? { data: residual.data, layout: residual.layout } : null, relu, reuseWeights);
   return r ? wrap(r, [x.shape[0], OC, OH, OW], 'float32') : null;
 }
 

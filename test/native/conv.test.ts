@@ -225,3 +225,31 @@ test('conv2d by Winograd: an Inf or NaN in the input, the weights or the output 
     native!.addon.setWinograd('auto');
   }
 });
+
+test('conv2dFused with reuseWeights: the kept transformed weights follow every change to the weights (same buffer, new values; new buffers)', { skip }, () => {
+  const r = rng(36);
+  try {
+    native!.addon.setWinograd('always');
+    for (const [N, C, H, OC] of [[1, 32, 28, 40], [2, 16, 7, 20]]) {   // many tile panels (shared U) and few (U per channel panel)
+      const p = P(1, 1, 1, 1), lx = Layout.contiguous([N, C, H, H]), lw = Layout.contiguous([OC, C, 3, 3]);
+      const x = fill(lx.numel, r, 1), w = fill(lw.numel, r, 1);
+      const check = (what: string) => {
+        const got = native!.conv2dFused(x, lx, w, lw, p, null, null, null, false, true)!;
+        const bound = planeBound(js.conv2d(abs(x), lx, abs(w), lw, p), N * OC);
+        assertWithin(got, js.conv2d(x, lx, w, lw, p), bound, `reuseWeights N${N} C${C} ${H}x${H} OC${OC}: ${what}`);
+      };
+      check('first call');
+      check('the same weights again');
+      w[w.length - 1] += 0.5;   // the last weight only: a cache keyed on the buffer alone would miss it
+      check('one weight changed in place');
+      w.set(fill(w.length, r, 1));
+      check('all weights rewritten in place');
+      const w2 = fill(lw.numel, r, 1);
+      const got2 = native!.conv2dFused(x, lx, w2, lw, p, null, null, null, false, true)!;
+      assertWithin(got2, js.conv2d(x, lx, w2, lw, p), planeBound(js.conv2d(abs(x), lx, abs(w2), lw, p), N * OC), 'another weight buffer');
+      check('the first buffer after another');
+    }
+  } finally {
+    native!.addon.setWinograd('auto');
+  }
+});

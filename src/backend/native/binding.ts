@@ -63,9 +63,13 @@ export interface NablaAddon {
   batchNormBackward(dx: Float32Array, dw: Float32Array | null, db: Float32Array | null, dr: Float32Array | null, dy: Float32Array, ldy: LayoutArg,
     x: Float32Array, lx: LayoutArg, yact: Float32Array | null, mean: Float32Array, variance: Float32Array, w: Float32Array | null, eps: number): void;
   conv2d(y: Float32Array, x: Float32Array, lx: LayoutArg, w: Float32Array, lw: LayoutArg, params: ConvArgs): void;
-  /** y = act(conv2d(x, w) * scale[oc] + shift[oc] + residual): scale/shift (OC) or null, residual contiguous like y or null. */
+  /**
+   * y = act(conv2d(x, w) * scale[oc] + shift[oc] + residual): scale/shift (OC) or null, residual contiguous like y or null.
+   * reuseWeights: the same w is likely to come again unchanged (inference), so a transformed copy may be kept (checked
+   * against w exactly on every use).
+   */
   conv2dFused(y: Float32Array, x: Float32Array, lx: LayoutArg, w: Float32Array, lw: LayoutArg, params: ConvArgs,
-    scale: Float32Array | null, shift: Float32Array | null, residual: Float32Array | null, relu: boolean): void;
+    scale: Float32Array | null, shift: Float32Array | null, residual: Float32Array | null, relu: boolean, reuseWeights: boolean): void;
   /** dy (N,OC,OH,OW), w -> dx (N,C,H,W); dy and w contiguous. */
   conv2dBackwardInput(dx: Float32Array, dy: Float32Array, ldy: LayoutArg, w: Float32Array, lw: LayoutArg, xShape: readonly number[], params: ConvArgs): void;
   /** dy (N,OC,OH,OW), x (N,C,H,W) -> dw (OC,C/G,KH,KW); dy and x contiguous. */

@@ -182,7 +182,7 @@ export class NativeBackend implements PartialBackend {
 
   // x (N,C,H,W), w (OC,C/G,KH,KW) -> act(conv * scale[oc] + shift[oc] + residual) (N,OC,OH,OW)
   conv2dFused(x: TypedArray, lx: Layout, w: TypedArray, lw: Layout, p: Conv2dParams, scale: TypedArray | null,
-    shift: TypedArray | null, residual: { data: TypedArray; layout: Layout } | null, relu: boolean): TypedArray | undefined {
+    shift: TypedArray | null, residual: { data: TypedArray; layout: Layout } | null, relu: boolean, reuseWeights = false): TypedArray | undefined {
     if (!isF32(x, w) || lx.shape.length !== 4 || lw.shape.length !== 4) return undefined;
     if ((scale && !isF32(scale)) || (shift && !isF32(shift)) || (residual && !isF32(residual.data))) return undefined;
     const [N, , H, W] = lx.shape, [OC, , KH, KW] = lw.shape;
@@ -192,8 +192,8 @@ export class NativeBackend implements PartialBackend {
     const y = alloc(N * OC * OH * OW);
     const [xc, lxc] = this.contig(x as Float32Array, lx), [wc, lwc] = this.contig(w as Float32Array, lw);
     const res = residual ? this.contig(residual.data as Float32Array, residual.layout)[0] : null;
-    if (scale || shift || res || relu) {
-      this.addon.conv2dFused(y, xc, lxc, wc, lwc, convArgs(p), scale as Float32Array | null, shift as Float32Array | null, res, relu);
+    if (scale || shift || res || relu || reuseWeights) {
+      this.addon.conv2dFused(y, xc, lxc, wc, lwc, convArgs(p), scale as Float32Array | null, shift as Float32Array | null, res, relu, reuseWeights);
     } else this.addon.conv2d(y, xc, lxc, wc, lwc, convArgs(p));
     return y;
   }
