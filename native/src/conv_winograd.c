@@ -315,23 +315,24 @@ static float *uc_get(wino_job *j) {
 // (panels padded to NR tiles, channels to MR), plus ~30 per element of U (transformed per call) and of
 // the input and output (the phase planes and the two tile transforms), against the direct path's
 // multiplies at its lower efficiency (~0.78 of the GEMMs' on this work, measured on ResNet layers).
-// Measured on ResNet-18's layers it keeps batch 1's 7x7 maps (4 tiles an image against 512 x 512
-// transformed weights) on the direct path, and its 14x14 maps too unless U is cached.
-static int worth_it(const nb_conv *g, const nb_gemm_impl *im, int cached) {
+// Measured on ResNet-18's layers it keeps batch 1's 14x14 and 7x7 maps (16 and 4 tiles an image,
+// against 256 x 256 and 512 x 512 transformed weights) on the direct path and takes everything else.
+static int worth_it(const nb_conv *g, const nb_gemm_impl *im) {
   const double TH = (double)((g->OH + 3) / 4), TW = (double)((g->OW + 3) / 4);
   const double NT = g->N * TH * TW, panels = (double)(((int64_t)NT + im->nr - 1) / im->nr);
   const double Kpad = (double)((g->OC + im->mr - 1) / im->mr * im->mr);
   const double direct = 9.0 * g->C * g->OC * g->N * g->OH * g->OW / 0.78;
   const double io = (double)g->N * (g->C * g->H * g->W + g->OC * g->OH * g->OW);
-  // a cached U is only read (~4 per element); otherwise it is transformed on every call
-  const double wino = 36.0 * Kpad * g->C * panels * im->nr + (cached ? 4.0 : 30.0) * 36.0 * Kpad * g->C + 30.0 * io;
+  const double wino = 36.0 * Kpad * g->C * panels * im->nr + 30.0 * 36.0 * Kpad * g->C + 30.0 * io;
   return wino < 0.8 * direct;
 }
 
 int nb_conv_winograd_fwd(float *y, const float *x, const float *w, const nb_conv *g, const nb_conv_epi *e, int reuse_w) {
   const nb_gemm_impl *im = applies(g);
+  // NOTE: the choice ignores the cache: at batch 1 on 14x14 maps a cached U makes the products about
+  // as fast as the direct path (half of each 32-tile panel is empty), not faster, as measured
   const int cache = reuse_w && uc_cap != 0;
-  if (!im || (mode_now() == 1 && !worth_it(g, im, cache))) return 0;
+  if (!im || (mode_now() == 1 && !worth_it(g, im))) return 0;
   wino_job j = { .g = g, .e = e, .im = im, .ew = nb_ew_select(), .y = y, .x = x, .w = w };
   j.TH = (g->OH + 3) / 4; j.TW = (g->OW + 3) / 4; j.T = j.TH * j.TW; j.NT = g->N * j.T;
   if (j.TW > NB_WINO_MAXR) return 0;
