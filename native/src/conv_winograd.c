@@ -89,8 +89,9 @@ static void wino_phases(void *p, int64_t lo, int64_t hi) {
       for (int64_t i = 0; i < g->W; i++) z += sr[i] * 0.f;
       // column c of the padded row is x column c - pw: pad the row, then de-interleave by c mod 4
       const int64_t ncopy = g->W < 4 * j->ld - g->pw ? g->W : 4 * j->ld - g->pw;
-      memset(row, 0, (size_t)(4 * j->ld) * sizeof(float));
+      for (int64_t i = 0; i < g->pw && i < 4 * j->ld; i++) row[i] = 0.f;
       memcpy(row + g->pw, sr, (size_t)ncopy * sizeof(float));
+      for (int64_t i = g->pw + ncopy; i < 4 * j->ld; i++) row[i] = 0.f;
       for (int m = 0; m < 4; m++) {
         float *d = d0 + m * j->plane;
         for (int64_t u = 0; u < j->ld; u++) d[u] = row[4 * u + m];
@@ -224,8 +225,9 @@ static void wino_inputs(void *p, int64_t lo, int64_t hi) {
   }
 }
 
-// ... then task kp transforms the weights of output-channel panel kp into its own U (or reads the
-// cached U's panel) and runs them against every panel: U never makes the round trip through memory
+// ... then item t takes output-channel panel t / P against tile panel t % P, with U's panel from the
+// cache or the whole U transformed up front, or (a single tile panel, U not cached: 7x7 maps in
+// training) transformed by the item itself, so that U never makes the round trip through memory
 // (38 MB for 512 x 512 channels).
 static void wino_channel_tasks(void *p, int64_t lo, int64_t hi) {
   wino_job *j = (wino_job *)p;
@@ -235,17 +237,16 @@ static void wino_channel_tasks(void *p, int64_t lo, int64_t hi) {
   if ((!j->u && !u) || !m) { atomic_store(&j->failed, 1); return; }
   wino_run runs[NB_WINO_MAXR + 1];
   float z = 0.f;
-  for (int64_t kp = lo; kp < hi; kp++) {
-    const float *up = u;   /* the panel's U: its own transform, or the cached whole U's panel */
+  for (int64_t t = lo; t < hi; t++) {
+    const int64_t kp = t / j->P, pn = t % j->P;
+    const float *up = u;
     int64_t uxs = C * mr;
     if (j->u) { up = j->u + kp * C * mr; uxs = j->Kp * C * mr; }
     else z += weights_panel(j, kp, u, C * mr);
-    for (int64_t pn = 0; pn < j->P; pn++) {
-      const int nrun = panel_runs(j, pn, runs);
-      const float *v = j->vall + pn * 36 * C * vs;
-      for (int xi = 0; xi < 36; xi++) j->im->ukernel(C, up + xi * uxs, v + xi * C * vs, vs, m + xi * mr * nr, nr, 0);
-      panel_output(j, runs, nrun, m, kp * mr);
-    }
+    const int nrun = panel_runs(j, pn, runs);
+    const float *v = j->vall + pn * 36 * C * vs;
+    for (int xi = 0; xi < 36; xi++) j->im->ukernel(C, up + xi * uxs, v + xi * C * vs, vs, m + xi * mr * nr, nr, 0);
+    panel_output(j, runs, nrun, m, kp * mr);
   }
   if (z != z) atomic_store(&j->nonfinite, 1);
 }
@@ -342,7 +343,7 @@ int nb_conv_winograd_fwd(float *y, const float *x, const float *w, const nb_conv
   // the transforms read whole vectors of tiles: up to VL columns past the last plane's end
   j.xp = nb_conv_scratch(5, (size_t)(g->N * C * 4 * j.plane + 2 * VL));
   if (!j.xp) return 0;
-  nb_parallel_for(g->N * C, (double)(4 * j.plane), wino_phases, &j);
+  nb_parallel_for(g->N * C, 16.0 * j.plane, wino_phases, &j);
   memset(j.xp + g->N * C * 4 * j.plane, 0, 2 * VL * sizeof(float));
   if (atomic_load(&j.nonfinite)) return 0;
   // U from the cache (locked until the products are done), else transformed for this call: all of
@@ -356,14 +357,20 @@ int nb_conv_winograd_fwd(float *y, const float *x, const float *w, const nb_conv
     if (!j.u) { pthread_mutex_unlock(&uc_lock); locked = 0; }
   }
   // a thread without scratch leaves its tiles unwritten (failed): the caller's direct path redoes y
-  const int64_t want = 2 * (int64_t)nb_num_threads();
+  // few tile panels (fewer than four a thread): (channel panel, tile panel) items over a shared V
+  const int64_t want = 4 * (int64_t)nb_num_threads();
   int ok = 1;
   if (j.P < want) {
     j.vall = nb_conv_scratch(6, (size_t)(j.P * 36 * C * j.vs));
     ok = j.vall != NULL;
-    if (ok) {
+    if (ok && !j.u && j.P > 1) {
+      j.u = nb_conv_scratch(4, (size_t)(36 * j.Kp * mr * C));
+      ok = j.u != NULL;
+      if (ok) nb_parallel_for(j.Kp, 200.0 * mr * C, wino_weights, &j);
+    }
+    if (ok && !atomic_load(&j.nonfinite)) {
       nb_parallel_for(j.P * ((C + WC - 1) / WC), 36.0 * 8 * WC * nr, wino_inputs, &j);
-      nb_parallel_for(j.Kp, 36.0 * mr * C * nr * j.P, wino_channel_tasks, &j);
+      nb_parallel_for(j.Kp * j.P, 36.0 * mr * C * nr, wino_channel_tasks, &j);
     }
   } else {
     if (!j.u) {
