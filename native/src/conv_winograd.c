@@ -8,17 +8,23 @@
 // NT = N*TH*TW tiles in all, numbered image by image, row by row; a panel is NR consecutive tiles
 // (the microkernel's width); xi = 6*r + s a transform point.
 //
-// Work: U (36, Kp, C, MR) is the packed transformed weights (Kp panels of MR output channels). A task
-// owns one panel of tiles and a range of output-channel panels: it transforms the panel's input for
-// every channel into V (36, C, NR) in its own scratch, then for each group of channel panels runs the
-// 36 GEMMs into M (KG, 36, MR, NR) and transforms M back into output rows, applying the epilogue as it
-// stores them. V and M never leave the core's L2 (for C <= 128; for 256 and 512 they stream from L3).
+// Forward work: U (36, Kp, C, MR) is the packed transformed weights (Kp panels of MR output channels).
+// - Many tile panels: a task owns one panel; it transforms the panel's input for every channel into
+//   V (36, C, NR + VL) in its own scratch, then for each group of KG channel panels runs the 36 GEMMs
+//   into M (KG, 36, MR, NR) and transforms M back into output rows, applying the epilogue as it
+//   stores them. V and M stay in the core's L2 (for C <= 128; for 256 and 512 they stream from L3).
+// - Few tile panels (small maps, batch 1): V of every panel first, then (channel panel, tile panel)
+//   items over it, so that both threads have work.
+// U comes from a cache across calls in eval-mode inference (exact: see below), else is transformed
+// per call. The input gradient is this forward on flipped weights; the weight gradient, at the end
+// of the file, runs the adjoint transforms.
 //
-// Numerics: the weights are transformed in float (one rounding per operation, ~1e-7 relative); the transforms mix a tile's 36 inputs with weights up to 5, so the rounding error of
-// an output is relative to the largest values of its 6x6 patch rather than of its own 3x3 window:
-// ~4e-6 of the output's scale at C = 512 (direct summation: ~1e-7). An Inf or NaN anywhere in a patch
-// would reach all 16 outputs of the tile, so inputs or weights that are not all finite take the
-// direct path, as does everything when NABLA_WINOGRAD=0 is set.
+// Numerics: the weights are transformed in float (one rounding per operation, ~1e-7 relative). The
+// transforms mix a tile's 36 inputs with weights up to 5, so the rounding error of an output is
+// relative to the largest values of its 6x6 patch rather than of its own 3x3 window: ~4e-6 of the
+// output's scale at C = 512 (direct summation: ~1e-7). An Inf or NaN anywhere in a patch would reach
+// all 16 outputs of the tile, so inputs or weights (or output gradients) that are not all finite
+// take the direct path, as does everything when NABLA_WINOGRAD=0 is set.
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -64,7 +70,7 @@ typedef struct {
   const nb_ew_impl *ew;
   float *y, *xp, *u, *vall, *dq, *dm, *du, *dw;
   const float *x, *w, *dy;
-  int64_t TH, TW, T, NT, Hp, Wp, ld, plane, Kp, kper, KR, P, vs, Cp;
+  int64_t TH, TW, T, NT, Hp, Wp, ld, plane, Kp, P, vs, Cp;
   atomic_int nonfinite, failed;
 } wino_job;
 
@@ -190,9 +196,9 @@ static void panel_output(const wino_job *j, const wino_run *runs, int nrun, cons
   }
 }
 
-// Many panels: task t owns panel t / KR and output-channel panels [(t % KR)*kper, ...). It
-// transforms the panel's input into its own V, then for each group of KG channel panels runs the
-// 36 GEMMs against the shared U and transforms the products back.
+// Many panels: task t owns tile panel t. It transforms the panel's input into its own V, then for
+// each group of KG output-channel panels runs the 36 GEMMs against the shared U and transforms the
+// products back.
 static void wino_tasks(void *p, int64_t lo, int64_t hi) {
   wino_job *j = (wino_job *)p;
   const int64_t C = j->g->C, mr = j->im->mr, nr = j->im->nr, vs = j->vs;
@@ -201,11 +207,10 @@ static void wino_tasks(void *p, int64_t lo, int64_t hi) {
   if (!v || !m) { atomic_store(&j->failed, 1); return; }
   wino_run runs[NB_WINO_MAXR + 1];
   for (int64_t t = lo; t < hi; t++) {
-    const int64_t pn = t / j->KR, k0 = (t % j->KR) * j->kper, k1 = k0 + j->kper < j->Kp ? k0 + j->kper : j->Kp;
-    const int nrun = panel_runs(j, pn, runs);
+    const int nrun = panel_runs(j, t, runs);
     panel_input(j, runs, nrun, 0, C, v);
-    for (int64_t kg = k0; kg < k1; kg += KG) {
-      const int64_t kn = k1 - kg < KG ? k1 - kg : KG;
+    for (int64_t kg = 0; kg < j->Kp; kg += KG) {
+      const int64_t kn = j->Kp - kg < KG ? j->Kp - kg : KG;
       for (int xi = 0; xi < 36; xi++)
         for (int64_t q = 0; q < kn; q++)
           j->im->ukernel(C, j->u + ((xi * j->Kp + kg + q) * C) * mr, v + xi * C * vs, vs, m + (q * 36 + xi) * mr * nr, nr, 0);
@@ -378,10 +383,7 @@ int nb_conv_winograd_fwd(float *y, const float *x, const float *w, const nb_conv
       ok = j.u != NULL;
       if (ok) nb_parallel_for(j.Kp, 200.0 * mr * C, wino_weights, &j);
     }
-    if (ok && !atomic_load(&j.nonfinite)) {
-      j.KR = 1; j.kper = j.Kp;
-      nb_parallel_for(j.P, 36.0 * j.Kp * mr * C * nr, wino_tasks, &j);
-    }
+    if (ok && !atomic_load(&j.nonfinite)) nb_parallel_for(j.P, 36.0 * j.Kp * mr * C * nr, wino_tasks, &j);
   }
   if (locked) pthread_mutex_unlock(&uc_lock);
   return ok && !atomic_load(&j.failed) && !atomic_load(&j.nonfinite);
