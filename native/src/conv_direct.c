@@ -84,6 +84,7 @@ typedef struct {
   int64_t *boff;
   int64_t Hq, Wq, Lp, xstride, npan, per, tpi, rp, rper, rgroups;
   int check_finite;      /* direct_phases notes any Inf/NaN in x in `nonfinite` */
+  uint64_t phases_used;  /* bit a*sw + b: some tap reads phase plane (a, b); the others are not built */
   atomic_int nonfinite;
 } direct_job;
 
@@ -102,6 +103,7 @@ static void direct_phases(void *p, int64_t lo, int64_t hi) {
     }
     for (int64_t a = 0; a < g->sh; a++)
       for (int64_t b = 0; b < g->sw; b++) {
+        if (!(j->phases_used >> (a * g->sw + b) & 1)) continue;   /* no tap reads it (1x1 stride 2) */
         float *d = j->xq + n * j->xstride + ((a * g->sw + b) * g->C + c) * Q;
         // columns j with 0 <= j*sw + b - pw < W: [j0, j1)
         int64_t j0 = g->pw - b > 0 ? (g->pw - b + g->sw - 1) / g->sw : 0;
@@ -189,11 +191,13 @@ static int direct_planes(direct_job *j, const float *x, int64_t slack) {
   j->xq = scratch(0, (size_t)(g->N * j->xstride));
   j->boff = (int64_t *)malloc((size_t)Kc * sizeof(int64_t));
   if (!j->xq || !j->boff) { free(j->boff); return 0; }
+  j->phases_used = 0;
   for (int64_t c = 0, k = 0; c < Cg; c++)
     for (int64_t kh = 0; kh < g->KH; kh++)
       for (int64_t kw = 0; kw < g->KW; kw++) {
-        int64_t th = kh * g->dh, tw = kw * g->dw;
-        j->boff[k++] = (((th % g->sh) * g->sw + tw % g->sw) * g->C + c) * Q + (th / g->sh) * j->Wq + tw / g->sw;
+        int64_t th = kh * g->dh, tw = kw * g->dw, ph = (th % g->sh) * g->sw + tw % g->sw;
+        j->boff[k++] = (ph * g->C + c) * Q + (th / g->sh) * j->Wq + tw / g->sw;
+        j->phases_used |= ph < 64 ? (uint64_t)1 << ph : ~(uint64_t)0;
       }
   nb_parallel_for(g->N * g->C, (double)((g->H + 2 * g->ph) * (g->W + 2 * g->pw)), direct_phases, j);
   return 1;
