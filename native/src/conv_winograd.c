@@ -37,6 +37,8 @@
 
 #define WC 64  /* input channels per item of the input transform (few panels) */
 #define KG 4   /* output-channel panels per group: M (KG*36*MR*NR floats) stays in L2 */
+#define TR 8   /* few-tile path: tiles a row panel (the 8x48 microkernel's MR) */
+#define TC 48  /* few-tile path: output channels a column panel (its NR) */
 #define VL 16  /* transforms run over whole vectors of this many tiles (a multiple of every ISA's width) */
 #define ROUND_VL(r) (((r) + VL - 1) / VL * VL)
 
@@ -182,7 +184,7 @@ static void panel_output(const wino_job *j, const wino_run *runs, int nrun, cons
   float o[4 * 4 * NB_WINO_MAXR];
   for (int64_t i = 0; i < mr && kb + i < K; i++) {
     const int64_t k = kb + i;
-    j->ew->wino_output(m + i * nr, mr * nr, Rv, o);
+    j->ew->wino_output(m + i * nr, mr * nr, Rv, NULL, NULL, o);
     for (int r = 0; r < nrun; r++) {
       const wino_run *rn = &runs[r];
       const int64_t ow0 = 4 * rn->tj, cols = g->OW - ow0 < 4 * rn->R ? g->OW - ow0 : 4 * rn->R;
@@ -256,6 +258,83 @@ static void wino_channel_tasks(void *p, int64_t lo, int64_t hi) {
   if (z != z) atomic_store(&j->nonfinite, 1);
 }
 
+/* ---- few tiles (batch 1 on 14x14 and 7x7 maps): output channels across the microkernel ----
+ * With 16 or 4 tiles an image, a panel of 32 tiles is mostly empty. Transposed, the products are
+ * M^T[xi] (tiles, K) = V^T[xi] (tiles, C) @ U^T[xi] (C, K): the 8x48 microkernel takes TR tiles down
+ * and TC output channels across, U^T (36, K48, C, TC) comes from the cache, and the output transform
+ * runs over the TC channels of one tile. AVX-512, in eval-mode inference (U^T cached) only. */
+
+// U^T panels [lo, hi) of TC output channels: U^T[xi][kp][c][i] = U[xi] of k = kp*TC + i (0 past K).
+static void wino_weights_t(void *p, int64_t lo, int64_t hi) {
+  wino_job *j = (wino_job *)p;
+  const nb_conv *g = j->g;
+  const int64_t C = g->C, xs = (g->OC + TC - 1) / TC * TC * C;
+  float z = 0.f;
+  for (int64_t kp = lo; kp < hi; kp++)
+    for (int64_t q = 0; q < TC; q += 16) {   /* wino_weights does 16 channels a call */
+      const int64_t k0 = kp * TC + q, m = g->OC - k0 < 16 ? (g->OC > k0 ? g->OC - k0 : 0) : 16;
+      z += j->ew->wino_weights(j->w + (m > 0 ? k0 : 0) * C * 9, C * 9, m, C, j->u + kp * C * TC + q, xs, TC);
+    }
+  if (z != z) atomic_store(&j->nonfinite, 1);
+}
+
+// V^T row panels: vt[p][xi][c][i] = V[xi][c] of tile p*TR + i, items (p, xi) in [lo, hi).
+static void few_pack(void *p, int64_t lo, int64_t hi) {
+  wino_job *j = (wino_job *)p;
+  const int64_t C = j->g->C;
+  for (int64_t q = lo; q < hi; q++) {
+    const int64_t pr = q / 36, xi = q % 36;
+    float *d = j->dq + q * C * TR;
+    const float *src = j->vall + xi * C * j->vs + pr * TR;
+    for (int64_t c = 0; c < C; c++) memcpy(d + c * TR, src + c * j->vs, TR * sizeof(float));
+  }
+}
+
+// Items t in [lo, hi): output-channel panel t / PR against tile row panel t % PR.
+static void few_tasks(void *p, int64_t lo, int64_t hi) {
+  wino_job *j = (wino_job *)p;
+  const nb_conv *g = j->g;
+  const nb_conv_epi *e = j->e;
+  const int64_t C = g->C, K = g->OC, K48 = (K + TC - 1) / TC, PR = (j->NT + TR - 1) / TR, L = g->OH * g->OW;
+  float *m = nb_conv_scratch(7, (size_t)(36 * TR * TC));
+  if (!m) { atomic_store(&j->failed, 1); return; }
+  float o[4 * 4 * TC], sc[TC], sh[TC];
+  for (int64_t t = lo; t < hi; t++) {
+    const int64_t kp = t / PR, pr = t % PR, k0 = kp * TC, kn = K - k0 < TC ? K - k0 : TC;
+    for (int xi = 0; xi < 36; xi++)
+      j->im->ukernel(C, j->dq + (pr * 36 + xi) * C * TR, j->u + (xi * K48 + kp) * C * TC, TC, m + xi * TR * TC, TC, 0);
+    for (int64_t l = 0; l < TC; l++) {
+      sc[l] = e && e->scale && l < kn ? e->scale[k0 + l] : 1.f;
+      sh[l] = e && e->shift && l < kn ? e->shift[k0 + l] : 0.f;
+    }
+    for (int64_t i = 0; i < TR && pr * TR + i < j->NT; i++) {
+      const int64_t tg = pr * TR + i, n = tg / j->T, ti = tg % j->T / j->TW, tj = tg % j->TW;
+      const int64_t cols = g->OW - 4 * tj < 4 ? g->OW - 4 * tj : 4;
+      j->ew->wino_output(m + i * TC, TR * TC, TC, sc, sh, o);
+      for (int64_t l = 0; l < kn; l++)
+        for (int a = 0; a < 4 && 4 * ti + a < g->OH; a++) {
+          float *dst = j->y + (n * K + k0 + l) * L + (4 * ti + a) * g->OW + 4 * tj;
+          const float *src = o + a * 4 * TC + 4 * l, *res = e && e->res ? e->res + (dst - j->y) : NULL;
+          for (int64_t b = 0; b < cols; b++) {
+            float v = src[b] + (res ? res[b] : 0.f);
+            dst[b] = e && e->relu ? nb_keep_positive(v, v) : v;
+          }
+        }
+    }
+  }
+}
+
+// Whether the few-tile path beats the direct one on g (as worth_it, with U^T read from memory at
+// ~12 multiply-equivalents an element: 512 x 512 channels on 7x7 maps, 39 MB of U^T for 4 tiles,
+// measured 2.2 ms against the direct 1.5; 256 x 256 on 14x14, 0.8 against 1.4).
+static int few_worth_it(const nb_conv *g, int64_t NT) {
+  const double direct = 9.0 * g->C * g->OC * g->N * g->OH * g->OW / 0.78;
+  const double io = (double)g->N * (g->C * g->H * g->W + g->OC * g->OH * g->OW);
+  const double K48 = (double)((g->OC + TC - 1) / TC * TC), NT8 = (double)((NT + TR - 1) / TR * TR);
+  const double wino = 36.0 * NT8 * g->C * K48 + 12.0 * 36.0 * K48 * g->C + 30.0 * io;
+  return wino < 0.8 * direct;
+}
+
 /* ---- transformed weights kept between inference calls ----
  * With reuse_w (the eval-mode fused path: the same weights on every call), U is kept with an exact
  * copy of the weights it came from, keyed by their address and shape; every use compares the copy
@@ -275,12 +354,14 @@ static void uc_drop(ucache *c) {
   memset(c, 0, sizeof *c);
 }
 
-// U (36, Kp, C, MR) of j's weights from the cache, transformed into it on a miss; NULL when it cannot
-// hold them (budget, memory, non-finite weights). Call with uc_lock held; the pointer is valid until
+// U (36, Kp, C, MR) of j's weights from the cache, or U^T (36, K48, C, TC) when transposed,
+// transformed into it on a miss; NULL when it cannot hold them (budget, memory, non-finite weights). Call with uc_lock held; the pointer is valid until
 // it is released.
-static float *uc_get(wino_job *j) {
+static float *uc_get(wino_job *j, int transposed) {
   const nb_conv *g = j->g;
-  const int64_t mr = j->im->mr, wn = g->OC * g->C * 9, un = 36 * j->Kp * mr * g->C;
+  // key: the layout's panel width, negative for U^T (36, K48, C, TC) of the few-tile path
+  const int64_t mr = transposed ? -TC : j->im->mr, wn = g->OC * g->C * 9;
+  const int64_t un = transposed ? 36 * (g->OC + TC - 1) / TC * TC * g->C : 36 * j->Kp * mr * g->C;
   if (uc_cap == (size_t)-1) {
     const char *s = getenv("NABLA_WINOGRAD_CACHE_MB");
     uc_cap = (size_t)(s ? atol(s) : 256) << 20;
@@ -310,11 +391,28 @@ static float *uc_get(wino_job *j) {
     uc_total += bytes;
   }
   j->u = c->u;
-  nb_parallel_for(j->Kp, 200.0 * mr * g->C, wino_weights, j);
+  if (transposed) nb_parallel_for((g->OC + TC - 1) / TC, 200.0 * TC * g->C, wino_weights_t, j);
+  else nb_parallel_for(j->Kp, 200.0 * mr * g->C, wino_weights, j);
   if (atomic_load(&j->nonfinite)) { uc_drop(c); j->u = NULL; return NULL; }
   memcpy(c->copy, j->w, (size_t)wn * sizeof(float));
   c->used = ++uc_clock;
   return c->u;
+}
+
+// The few-tile forward with the cache held (uc_lock): 1 when done, 0 to fall back.
+static int few_fwd(wino_job *j) {
+  const nb_conv *g = j->g;
+  const int64_t C = g->C, PR = (j->NT + TR - 1) / TR, K48 = (g->OC + TC - 1) / TC;
+  j->u = uc_get(j, 1);
+  if (!j->u) return 0;
+  j->P = 1; j->vs = j->im->nr + VL;   /* one panel of NR >= NT tiles for the input transform */
+  j->vall = nb_conv_scratch(6, (size_t)(36 * C * j->vs));
+  j->dq = nb_conv_scratch(4, (size_t)(PR * 36 * C * TR));
+  if (!j->vall || !j->dq) return 0;
+  nb_parallel_for((C + WC - 1) / WC, 36.0 * 8 * WC * j->im->nr, wino_inputs, j);
+  nb_parallel_for(PR * 36, 8.0 * C * TR, few_pack, j);
+  nb_parallel_for(K48 * PR, 36.0 * TR * TC * C, few_tasks, j);
+  return !atomic_load(&j->failed);
 }
 
 // Whether F(4x4,3x3) beats the direct path on g, in multiply-equivalents: the GEMMs' multiplies
@@ -336,8 +434,26 @@ static int worth_it(const nb_conv *g, const nb_gemm_impl *im) {
 int nb_conv_winograd_fwd(float *y, const float *x, const float *w, const nb_conv *g, const nb_conv_epi *e, int reuse_w) {
   const nb_gemm_impl *im = applies(g);
   // NOTE: the choice ignores the cache: at batch 1 on 14x14 maps a cached U makes the products about
-  // as fast as the direct path (half of each 32-tile panel is empty), not faster, as measured
+  // as fast as the direct path (half of each 32-tile panel is empty), not faster, as measured; the
+  // few-tile path does better there
   const int cache = reuse_w && uc_cap != 0;
+  const int64_t NT = g->N * ((g->OH + 3) / 4) * ((g->OW + 3) / 4);
+  if (im == &nb_gemm_avx512 && cache && NT <= 16 && (g->OW + 3) / 4 <= NB_WINO_MAXR && (mode_now() == 2 || few_worth_it(g, NT))) {
+    wino_job f = { .g = g, .e = e, .im = &nb_gemm_avx512_8x48, .ew = nb_ew_select(), .y = y, .x = x, .w = w };
+    f.TH = (g->OH + 3) / 4; f.TW = (g->OW + 3) / 4; f.T = f.TH * f.TW; f.NT = NT;
+    f.Hp = 4 * f.TH + 2; f.ld = f.TW + 1; f.plane = f.Hp * f.ld;
+    f.xp = nb_conv_scratch(5, (size_t)(g->N * g->C * 4 * f.plane + 2 * VL));
+    if (f.xp) {
+      nb_parallel_for(g->N * g->C, 16.0 * f.plane, wino_phases, &f);
+      memset(f.xp + g->N * g->C * 4 * f.plane, 0, 2 * VL * sizeof(float));
+      if (!atomic_load(&f.nonfinite)) {
+        pthread_mutex_lock(&uc_lock);
+        const int done = few_fwd(&f);
+        pthread_mutex_unlock(&uc_lock);
+        if (done && !atomic_load(&f.nonfinite)) return 1;
+      }
+    }
+  }
   if (!im || (mode_now() == 1 && !worth_it(g, im))) return 0;
   wino_job j = { .g = g, .e = e, .im = im, .ew = nb_ew_select(), .y = y, .x = x, .w = w };
   j.TH = (g->OH + 3) / 4; j.TW = (g->OW + 3) / 4; j.T = j.TH * j.TW; j.NT = g->N * j.T;
@@ -357,7 +473,7 @@ int nb_conv_winograd_fwd(float *y, const float *x, const float *w, const nb_conv
   if (cache) {
     pthread_mutex_lock(&uc_lock);
     locked = 1;
-    j.u = uc_get(&j);
+    j.u = uc_get(&j, 0);
     atomic_store(&j.nonfinite, 0);   /* non-finite weights: found again below, and declined */
     if (!j.u) { pthread_mutex_unlock(&uc_lock); locked = 0; }
   }

@@ -55,9 +55,10 @@ static void wino_input(const float *restrict x, int64_t rs, const int64_t *off, 
     (o)[3 * (os)] = s12 + 8.f * s34 + (m5);                           \
   } while (0)
 
-/* m (36, ms): the products of R tiles, m[xi*ms + l]. o (4, 4R): row a of the run's outputs,
- * o[a*4R + 4l + b] = Y[a][b] of tile l. */
-static void wino_output(const float *restrict m, int64_t ms, int64_t R, float *restrict o) {
+/* m (36, ms): the products of R lanes, m[xi*ms + l]. o (4, 4R): o[a*4R + 4l + b] = Y[a][b] of lane l,
+ * times sc[l] plus sh[l] where given (lanes are tiles of one channel, or channels of one tile). */
+static void wino_output(const float *restrict m, int64_t ms, int64_t R, const float *restrict sc, const float *restrict sh,
+                        float *restrict o) {
   float t[4][6][NB_WINO_MAXR];   /* [output row][product column][tile] */
   for (int s = 0; s < 6; s++)
     for (int64_t l = 0; l < R; l++)
@@ -67,6 +68,8 @@ static void wino_output(const float *restrict m, int64_t ms, int64_t R, float *r
     float q[4][NB_WINO_MAXR];
     for (int64_t l = 0; l < R; l++)
       WINO_AT(&q[0][l], NB_WINO_MAXR, t[a][0][l], t[a][1][l], t[a][2][l], t[a][3][l], t[a][4][l], t[a][5][l]);
+    if (sc) for (int b = 0; b < 4; b++) for (int64_t l = 0; l < R; l++) q[b][l] *= sc[l];
+    if (sh) for (int b = 0; b < 4; b++) for (int64_t l = 0; l < R; l++) q[b][l] += sh[l];
     float *oa = o + a * 4 * R;
     for (int64_t l = 0; l < R; l++)
       for (int b = 0; b < 4; b++) oa[4 * l + b] = q[b][l];
@@ -74,8 +77,8 @@ static void wino_output(const float *restrict m, int64_t ms, int64_t R, float *r
 }
 
 /* Weights of up to 16 output channels: rows i < m of w (m, C, 3, 3), row stride ldw, ->
- * u[xi*xs + c*mr + i] = (G w_ic G^T)[xi] for i < mr (rows m <= i < mr zero): a panel of U in the
- * microkernel's packed order, vectorised over the rows i. Returns NaN when a weight is Inf or NaN.
+ * u[xi*xs + c*mr + i] = (G w_ic G^T)[xi] for i < min(mr, 16) (rows m <= i zero): a panel of U in the
+ * microkernel's packed order (or 16 columns of a wider one), vectorised over the rows i. Returns NaN when a weight is Inf or NaN.
  * G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1] */
 static float wino_weights(const float *restrict w, int64_t ldw, int64_t m, int64_t C, float *restrict u, int64_t xs, int64_t mr) {
   enum { V = 16 };
@@ -105,7 +108,7 @@ static float wino_weights(const float *restrict w, int64_t ldw, int64_t m, int64
         for (int i = 0; i < V; i++) u[xi * xs + c * mr + i] = r[xi][i];
     else
       for (int xi = 0; xi < 36; xi++)
-        for (int64_t i = 0; i < mr; i++) u[xi * xs + c * mr + i] = r[xi][i];
+        for (int64_t i = 0; i < (mr < V ? mr : V); i++) u[xi * xs + c * mr + i] = r[xi][i];
   }
 #undef WINO_G
   float s = 0.f;

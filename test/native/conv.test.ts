@@ -230,13 +230,19 @@ test('conv2dFused with reuseWeights: the kept transformed weights follow every c
   const r = rng(36);
   try {
     native!.addon.setWinograd('always');
-    for (const [N, C, H, OC] of [[1, 32, 28, 40], [2, 16, 7, 20]]) {   // many tile panels (shared U) and few (U per channel panel)
+    // many tile panels (shared U), few (V shared), and few tiles (at most 16: channels across the microkernel)
+    for (const [N, C, H, OC] of [[1, 32, 28, 40], [3, 16, 10, 20], [2, 16, 7, 20], [1, 20, 14, 50], [1, 7, 5, 100]]) {
       const p = P(1, 1, 1, 1), lx = Layout.contiguous([N, C, H, H]), lw = Layout.contiguous([OC, C, 3, 3]);
       const x = fill(lx.numel, r, 1), w = fill(lw.numel, r, 1);
+      const scale = fill(OC, r, 2), shift = fill(OC, r, 2), res = fill(N * OC * H * H, r, 2), L = H * H;
       const check = (what: string) => {
         const got = native!.conv2dFused(x, lx, w, lw, p, null, null, null, false, true)!;
-        const bound = planeBound(js.conv2d(abs(x), lx, abs(w), lw, p), N * OC);
-        assertWithin(got, js.conv2d(x, lx, w, lw, p), bound, `reuseWeights N${N} C${C} ${H}x${H} OC${OC}: ${what}`);
+        const bound = planeBound(js.conv2d(abs(x), lx, abs(w), lw, p), N * OC), want = js.conv2d(x, lx, w, lw, p);
+        assertWithin(got, want, bound, `reuseWeights N${N} C${C} ${H}x${H} OC${OC}: ${what}`);
+        const fused = native!.conv2dFused(x, lx, w, lw, p, scale, shift, { data: res, layout: Layout.contiguous([N, OC, H, H]) }, true, true)!;
+        const oc = (i: number) => Math.floor(i / L) % OC;
+        assertWithin(fused, Float32Array.from(want, (v, i) => Math.max(v * scale[oc(i)] + shift[oc(i)] + res[i], 0)),
+          bound.map((b, i) => b * Math.abs(scale[oc(i)]) + 1e-6), `reuseWeights N${N} C${C} ${H}x${H} OC${OC} with the epilogue: ${what}`);
       };
       check('first call');
       check('the same weights again');
