@@ -16,8 +16,8 @@
 // - Few tile panels (small maps, batch 1): V of every panel first, then (channel panel, tile panel)
 //   items over it, so that both threads have work.
 // U comes from a cache across calls in eval-mode inference (exact: see below), else is transformed
-// per call. The input gradient is this forward on flipped weights; the weight gradient, at the end
-// of the file, runs the adjoint transforms.
+// per call. The input gradient is this forward on flipped weights; the weight gradient
+// (conv_winograd_grad.c) runs the adjoint transforms.
 //
 // Numerics: the weights are transformed in float (one rounding per operation, ~1e-7 relative). The
 // transforms mix a tile's 36 inputs with weights up to 5, so the rounding error of an output is
@@ -34,19 +34,18 @@
 #include "gemm/gemm.h"
 #include "conv_direct.h"
 #include "conv_winograd.h"
+#include "conv_winograd_impl.h"
 
 #define WC 64  /* input channels per item of the input transform (few panels) */
 #define KG 4   /* output-channel panels per group: M (KG*36*MR*NR floats) stays in L2 */
 #define TR 8   /* few-tile path: tiles a row panel (the 8x48 microkernel's MR) */
 #define TC 48  /* few-tile path: output channels a column panel (its NR) */
-#define VL 16  /* transforms run over whole vectors of this many tiles (a multiple of every ISA's width) */
-#define ROUND_VL(r) (((r) + VL - 1) / VL * VL)
 
 static int wino_mode = -1;   /* -1: from NABLA_WINOGRAD on first use; 0 off; 1 auto; 2 always (tests) */
 
 void nb_conv_winograd_mode(int mode) { wino_mode = mode; }
 
-static int mode_now(void) {
+int nb_wino_mode(void) {
   if (wino_mode < 0) {
     const char *s = getenv("NABLA_WINOGRAD");
     wino_mode = s && s[0] == '0' ? 0 : 1;
@@ -54,10 +53,8 @@ static int mode_now(void) {
   return wino_mode;
 }
 
-// The microkernels for F(4x4,3x3) on g, or NULL when it does not apply: not 3x3 with stride,
-// dilation and groups 1, the scalar path, or switched off.
-static const nb_gemm_impl *applies(const nb_conv *g) {
-  if (mode_now() == 0 || g->KH != 3 || g->KW != 3 || g->sh != 1 || g->sw != 1 || g->dh != 1 || g->dw != 1 || g->G != 1) return NULL;
+const nb_gemm_impl *nb_wino_applies(const nb_conv *g) {
+  if (nb_wino_mode() == 0 || g->KH != 3 || g->KW != 3 || g->sh != 1 || g->sw != 1 || g->dh != 1 || g->dw != 1 || g->G != 1) return NULL;
 #if defined(__x86_64__) || defined(_M_X64)
   const int isa = nb_active_isa();
   if (isa >= NB_ISA_AVX2) return isa >= NB_ISA_AVX512 ? &nb_gemm_avx512 : &nb_gemm_avx2;
@@ -65,16 +62,6 @@ static const nb_gemm_impl *applies(const nb_conv *g) {
   return NULL;
 }
 
-typedef struct {
-  const nb_conv *g;
-  const nb_conv_epi *e;
-  const nb_gemm_impl *im;
-  const nb_ew_impl *ew;
-  float *y, *xp, *u, *vall, *dq, *dm, *du, *dw;
-  const float *x, *w, *dy;
-  int64_t TH, TW, T, NT, Hp, Wp, ld, plane, Kp, P, vs, Cp;
-  atomic_int nonfinite, failed;
-} wino_job;
 
 // Phase planes of channels (n, c) in [lo, hi): xp[(n*C + c)*4 + m][row][u] = xpad[row][4u + m] for
 // padded rows [0, Hp) and u in [0, TW + 1), zero outside x; notes any Inf or NaN of x.
@@ -432,13 +419,13 @@ static int worth_it(const nb_conv *g, const nb_gemm_impl *im) {
 }
 
 int nb_conv_winograd_fwd(float *y, const float *x, const float *w, const nb_conv *g, const nb_conv_epi *e, int reuse_w) {
-  const nb_gemm_impl *im = applies(g);
+  const nb_gemm_impl *im = nb_wino_applies(g);
   // NOTE: the choice ignores the cache: at batch 1 on 14x14 maps a cached U makes the products about
   // as fast as the direct path (half of each 32-tile panel is empty), not faster, as measured; the
   // few-tile path does better there
   const int cache = reuse_w && uc_cap != 0;
   const int64_t NT = g->N * ((g->OH + 3) / 4) * ((g->OW + 3) / 4);
-  if (im == &nb_gemm_avx512 && cache && NT <= 16 && (g->OW + 3) / 4 <= NB_WINO_MAXR && (mode_now() == 2 || few_worth_it(g, NT))) {
+  if (im == &nb_gemm_avx512 && cache && NT <= 16 && (g->OW + 3) / 4 <= NB_WINO_MAXR && (nb_wino_mode() == 2 || few_worth_it(g, NT))) {
     wino_job f = { .g = g, .e = e, .im = &nb_gemm_avx512_8x48, .ew = nb_ew_select(), .y = y, .x = x, .w = w };
     f.TH = (g->OH + 3) / 4; f.TW = (g->OW + 3) / 4; f.T = f.TH * f.TW; f.NT = NT;
     f.Hp = 4 * f.TH + 2; f.ld = f.TW + 1; f.plane = f.Hp * f.ld;
@@ -454,7 +441,7 @@ int nb_conv_winograd_fwd(float *y, const float *x, const float *w, const nb_conv
       }
     }
   }
-  if (!im || (mode_now() == 1 && !worth_it(g, im))) return 0;
+  if (!im || (nb_wino_mode() == 1 && !worth_it(g, im))) return 0;
   wino_job j = { .g = g, .e = e, .im = im, .ew = nb_ew_select(), .y = y, .x = x, .w = w };
   j.TH = (g->OH + 3) / 4; j.TW = (g->OW + 3) / 4; j.T = j.TH * j.TW; j.NT = g->N * j.T;
   if (j.TW > NB_WINO_MAXR) return 0;
@@ -505,171 +492,3 @@ int nb_conv_winograd_fwd(float *y, const float *x, const float *w, const nb_conv
   return ok && !atomic_load(&j.failed) && !atomic_load(&j.nonfinite);
 }
 
-/* ---- weight gradient ----
- * dU[xi] (K, C) = sum over tiles dM[xi] (K, NT) @ V[xi]^T (NT, C), with dM = A dY A^T per tile (the
- * adjoint of the output transform) and V the forward's input transform; then dw = G^T dU G per
- * (k, c) (the adjoint of the weight transform). This is the exact gradient of the F(4x4,3x3)
- * forward, which is the convolution itself; the output rows and columns past OH, OW that the tiles
- * cover have a zero gradient.
- * The product reduces over tiles, so one operand must have its channels contiguous: x is first laid
- * out channels-last and zero-padded, xt (N, Hp, Wp, Cp), where a tile's patch element (r, s) for 16
- * consecutive channels is one vector, and V^T (36, NT, Cp) comes out of the same transform vectorised
- * over channels. dM (36, K, NTp) keeps tiles contiguous (runs of tiles, as in the forward), and the
- * pointer-row microkernel multiplies its rows in place against rows of V^T. */
-
-// xt rows (n, r) in [lo, hi) of the padded image: xt[n][r][col][c] = x[n][c][r - ph][col - pw], zero
-// outside x and for channels C <= c < Cp; notes any Inf or NaN.
-static void wgrad_channels_last(void *p, int64_t lo, int64_t hi) {
-  wino_job *j = (wino_job *)p;
-  const nb_conv *g = j->g;
-  const int64_t Cp = j->Cp, Wp = j->Wp;
-  float z = 0.f;
-  for (int64_t q = lo; q < hi; q++) {
-    const int64_t n = q / j->Hp, r = q % j->Hp, ih = r - g->ph;
-    float *d = j->xp + q * Wp * Cp;
-    memset(d, 0, (size_t)(Wp * Cp) * sizeof(float));
-    if (ih < 0 || ih >= g->H) continue;
-    for (int64_t c = 0; c < g->C; c++) {
-      const float *src = j->x + ((n * g->C + c) * g->H + ih) * g->W;
-      float *dc = d + g->pw * Cp + c;
-      for (int64_t i = 0; i < g->W; i++) { dc[i * Cp] = src[i]; z += src[i] * 0.f; }
-    }
-  }
-  if (z != z) atomic_store(&j->nonfinite, 1);
-}
-
-// V^T rows t in [lo, hi): 16 channels at a time, one transform per tile and channel block.
-static void wgrad_inputs(void *p, int64_t lo, int64_t hi) {
-  wino_job *j = (wino_job *)p;
-  const int64_t Cp = j->Cp, Wp = j->Wp, off[6] = { 0, Cp, 2 * Cp, 3 * Cp, 4 * Cp, 5 * Cp };
-  for (int64_t t = lo; t < hi; t++) {
-    const int64_t n = t / j->T, ti = t % j->T / j->TW, tj = t % j->TW;
-    const float *base = j->xp + ((n * j->Hp + 4 * ti) * Wp + 4 * tj) * Cp;
-    for (int64_t c0 = 0; c0 < Cp; c0 += VL)
-      j->ew->wino_input(base + c0, Wp * Cp, off, VL, j->vall + t * Cp + c0, j->NT * Cp);
-  }
-}
-
-// Phase planes of dy for (n, k) in [lo, hi): dq[(n*K + k)*4 + b][row][u] = dy[row][4u + b], zero past
-// (OH, OW), 4*TH rows of TW + 1; notes any Inf or NaN.
-static void wgrad_dy_phases(void *p, int64_t lo, int64_t hi) {
-  wino_job *j = (wino_job *)p;
-  const nb_conv *g = j->g;
-  const int64_t rows = 4 * j->TH, qp = rows * j->ld;
-  float row[4 * (NB_WINO_MAXR + 1)];
-  for (int64_t q = lo; q < hi; q++) {
-    const float *src = j->dy + q * g->OH * g->OW;
-    float *dst = j->dq + q * 4 * qp, z = 0.f;
-    for (int64_t r = 0; r < rows; r++) {
-      memset(row, 0, (size_t)(4 * j->ld) * sizeof(float));
-      if (r < g->OH) {
-        memcpy(row, src + r * g->OW, (size_t)g->OW * sizeof(float));
-        for (int64_t i = 0; i < g->OW; i++) z += row[i] * 0.f;
-      }
-      for (int b = 0; b < 4; b++)
-        for (int64_t u = 0; u < j->ld; u++) dst[b * qp + r * j->ld + u] = row[4 * u + b];
-    }
-    if (z != z) atomic_store(&j->nonfinite, 1);
-  }
-}
-
-// dM rows k in [lo, hi): every image's tile rows in order (a run's spill lands on tiles written next;
-// rows are NTp = NT + VL apart).
-static void wgrad_dys(void *p, int64_t lo, int64_t hi) {
-  wino_job *j = (wino_job *)p;
-  const int64_t K = j->g->OC, NTp = j->NT + VL, qp = 4 * j->TH * j->ld;
-  for (int64_t k = lo; k < hi; k++)
-    for (int64_t n = 0; n < j->g->N; n++)
-      for (int64_t ti = 0; ti < j->TH; ti++)
-        j->ew->wino_dy(j->dq + (n * K + k) * 4 * qp + 4 * ti * j->ld, j->ld, qp, ROUND_VL(j->TW),
-                       j->dm + k * NTp + n * j->T + ti * j->TW, K * NTp);
-}
-
-// dU for items (xi, output-channel panel) in [lo, hi): dU[xi][k][c] = sum_t dM[xi][k][t] V^T[xi][t][c].
-static void wgrad_products(void *p, int64_t lo, int64_t hi) {
-  wino_job *j = (wino_job *)p;
-  const int64_t K = j->g->OC, Cp = j->Cp, NTp = j->NT + VL, mr = j->im->mr, nr = j->im->nr;
-  float tile[14 * 32] __attribute__((aligned(64)));   /* mr x nr <= 14 x 32 */
-  const float *arows[14];
-  for (int64_t q = lo; q < hi; q++) {
-    const int64_t xi = q / j->Kp, k0 = q % j->Kp * mr, m = K - k0 < mr ? K - k0 : mr;
-    for (int64_t i = 0; i < mr; i++) arows[i] = j->dm + (xi * K + k0 + (i < m ? i : m - 1)) * NTp;
-    const float *vt = j->vall + xi * j->NT * Cp;
-    for (int64_t c0 = 0; c0 < Cp; c0 += nr) {
-      j->im->ukernel_ptrs(j->NT, arows, vt + c0, Cp, tile, nr);
-      for (int64_t i = 0; i < m; i++) memcpy(j->du + (xi * K + k0 + i) * Cp + c0, tile + i * nr, (size_t)nr * sizeof(float));
-    }
-  }
-}
-
-// Output-channel panels [lo, hi), whole: dU of the panel for every xi into this thread's scratch,
-// then dw of its rows from it. For many channels, where dU (36 K C) would not stay in cache.
-static void wgrad_panels(void *p, int64_t lo, int64_t hi) {
-  wino_job *j = (wino_job *)p;
-  const int64_t K = j->g->OC, C = j->g->C, Cp = j->Cp, NTp = j->NT + VL, mr = j->im->mr, nr = j->im->nr;
-  float *du = nb_conv_scratch(8, (size_t)(36 * mr * Cp));
-  if (!du) { atomic_store(&j->failed, 1); return; }
-  float tile[14 * 32] __attribute__((aligned(64)));   /* mr x nr <= 14 x 32 */
-  const float *arows[14];
-  for (int64_t kp = lo; kp < hi; kp++) {
-    const int64_t k0 = kp * mr, m = K - k0 < mr ? K - k0 : mr;
-    for (int xi = 0; xi < 36; xi++) {
-      for (int64_t i = 0; i < mr; i++) arows[i] = j->dm + (xi * K + k0 + (i < m ? i : m - 1)) * NTp;
-      const float *vt = j->vall + xi * j->NT * Cp;
-      for (int64_t c0 = 0; c0 < Cp; c0 += nr) {
-        j->im->ukernel_ptrs(j->NT, arows, vt + c0, Cp, tile, nr);
-        for (int64_t i = 0; i < m; i++) memcpy(du + (xi * mr + i) * Cp + c0, tile + i * nr, (size_t)nr * sizeof(float));
-      }
-    }
-    for (int64_t i = 0; i < m; i++) j->ew->wino_dw(du + i * Cp, mr * Cp, C, j->dw + (k0 + i) * C * 9);
-  }
-}
-
-// dw rows k in [lo, hi) from dU.
-static void wgrad_out(void *p, int64_t lo, int64_t hi) {
-  wino_job *j = (wino_job *)p;
-  const int64_t C = j->g->C, K = j->g->OC;
-  for (int64_t k = lo; k < hi; k++) j->ew->wino_dw(j->du + k * j->Cp, K * j->Cp, C, j->dw + k * C * 9);
-}
-
-// Whether the weight gradient by F(4x4,3x3) beats the direct path: as worth_it, with dU (36 K C,
-// written and read once) in place of the weight transform.
-static int wgrad_worth_it(const nb_conv *g) {
-  const double NT = g->N * (double)((g->OH + 3) / 4) * (double)((g->OW + 3) / 4);
-  const double direct = 9.0 * g->C * g->OC * g->N * g->OH * g->OW / 0.7;
-  const double io = (double)g->N * (g->C * g->H * g->W + g->OC * g->OH * g->OW);
-  const double wino = 36.0 * g->OC * g->C * NT / 0.85 + 30.0 * 36.0 * NT * (g->C + g->OC) + 30.0 * io + 30.0 * 36.0 * g->OC * g->C;
-  return wino < 0.8 * direct;
-}
-
-int nb_conv_winograd_bwd_weight(float *dw, const float *dy, const float *x, const nb_conv *g) {
-  const nb_gemm_impl *im = applies(g);
-  if (!im || !im->ukernel_ptrs || (mode_now() == 1 && !wgrad_worth_it(g))) return 0;
-  wino_job j = { .g = g, .im = im, .ew = nb_ew_select(), .x = x, .dy = dy, .dw = dw };
-  j.TH = (g->OH + 3) / 4; j.TW = (g->OW + 3) / 4; j.T = j.TH * j.TW; j.NT = g->N * j.T;
-  if (j.TW > NB_WINO_MAXR) return 0;
-  j.Hp = 4 * j.TH + 2; j.Wp = 4 * j.TW + 2; j.ld = j.TW + 1;
-  j.Cp = (g->C + im->nr - 1) / im->nr * im->nr; j.Kp = (g->OC + im->mr - 1) / im->mr;
-  const int64_t C = g->C, K = g->OC, NTp = j.NT + VL, qp = 4 * j.TH * j.ld;
-  j.xp = nb_conv_scratch(5, (size_t)(g->N * j.Hp * j.Wp * j.Cp));
-  j.vall = nb_conv_scratch(6, (size_t)(36 * j.NT * j.Cp));
-  j.dq = nb_conv_scratch(7, (size_t)(g->N * K * 4 * qp + 2 * VL));
-  j.dm = nb_conv_scratch(4, (size_t)(36 * K * NTp));
-  // dU whole (few channels: V^T of one xi serves every channel panel from cache) or per panel
-  const int whole = 36.0 * K * j.Cp * sizeof(float) <= (double)(2 << 20);
-  j.du = whole ? nb_conv_scratch(8, (size_t)(36 * K * j.Cp)) : NULL;
-  if (!j.xp || !j.vall || !j.dq || !j.dm || (whole && !j.du)) return 0;
-  nb_parallel_for(g->N * j.Hp, (double)(j.Wp * j.Cp), wgrad_channels_last, &j);
-  nb_parallel_for(g->N * K, (double)(4 * qp), wgrad_dy_phases, &j);
-  memset(j.dq + g->N * K * 4 * qp, 0, 2 * VL * sizeof(float));
-  if (atomic_load(&j.nonfinite)) return 0;
-  nb_parallel_for(j.NT, 36.0 * 8 * j.Cp, wgrad_inputs, &j);
-  nb_parallel_for(K, 36.0 * 8 * NTp, wgrad_dys, &j);
-  if (whole) {
-    nb_parallel_for(36 * j.Kp, (double)(j.NT * im->mr * j.Cp), wgrad_products, &j);
-    nb_parallel_for(K, 36.0 * 4 * C, wgrad_out, &j);
-  } else {
-    nb_parallel_for(j.Kp, 36.0 * j.NT * im->mr * j.Cp, wgrad_panels, &j);
-  }
-  return !atomic_load(&j.failed);
-}
