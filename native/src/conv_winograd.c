@@ -311,22 +311,11 @@ static void few_tasks(void *p, int64_t lo, int64_t hi) {
   }
 }
 
-// Whether the few-tile path beats the direct one on g (as worth_it, with U^T read from memory at
-// ~12 multiply-equivalents an element: 512 x 512 channels on 7x7 maps, 39 MB of U^T for 4 tiles,
-// measured 2.2 ms against the direct 1.5; 256 x 256 on 14x14, 0.8 against 1.4).
-static int few_worth_it(const nb_conv *g, int64_t NT) {
-  const double direct = 9.0 * g->C * g->OC * g->N * g->OH * g->OW / 0.78;
-  const double io = (double)g->N * (g->C * g->H * g->W + g->OC * g->OH * g->OW);
-  const double K48 = (double)((g->OC + TC - 1) / TC * TC), NT8 = (double)((NT + TR - 1) / TR * TR);
-  const double wino = 36.0 * NT8 * g->C * K48 + 12.0 * 36.0 * K48 * g->C + 30.0 * io;
-  return wino < 0.8 * direct;
-}
-
 /* ---- transformed weights kept between inference calls ----
  * With reuse_w (the eval-mode fused path: the same weights on every call), U is kept with an exact
  * copy of the weights it came from, keyed by their address and shape; every use compares the copy
- * with the weights (memcmp: a read of the weights, a quarter of U's size) and transforms again when
- * they differ, so a cached U is never stale. Least recently used entries go past the budget,
+ * with the weights (a read of the weights, a quarter of U's size, split over the threads) and
+ * transforms again when they differ, so a cached U is never stale. Least recently used entries go past the budget,
  * NABLA_WINOGRAD_CACHE_MB (default 256, enough for ResNet-18's 13 convolutions; 0 turns it off). */
 #define UC_SLOTS 64
 typedef struct { const float *w; int64_t K, C, mr; float *copy, *u; size_t bytes; uint64_t used; } ucache;
@@ -341,14 +330,31 @@ static void uc_drop(ucache *c) {
   memset(c, 0, sizeof *c);
 }
 
-// U (36, Kp, C, MR) of j's weights from the cache, or U^T (36, K48, C, TC) when transposed,
-// transformed into it on a miss; NULL when it cannot hold them (budget, memory, non-finite weights). Call with uc_lock held; the pointer is valid until
-// it is released.
-static float *uc_get(wino_job *j, int transposed) {
-  const nb_conv *g = j->g;
-  // key: the layout's panel width, negative for U^T (36, K48, C, TC) of the few-tile path
-  const int64_t mr = transposed ? -TC : j->im->mr, wn = g->OC * g->C * 9;
-  const int64_t un = transposed ? 36 * (g->OC + TC - 1) / TC * TC * g->C : 36 * j->Kp * mr * g->C;
+typedef struct { const float *a, *b; atomic_int differ; } cmp_job;
+
+// Chunks [lo, hi) of 16K floats: notes whether a and b differ there.
+static void cmp_chunks(void *p, int64_t lo, int64_t hi) {
+  cmp_job *j = (cmp_job *)p;
+  const int64_t S = 16384;
+  for (int64_t q = lo; q < hi && !atomic_load_explicit(&j->differ, memory_order_relaxed); q++)
+    if (memcmp(j->a + q * S, j->b + q * S, (size_t)S * sizeof(float))) atomic_store(&j->differ, 1);
+}
+
+// Whether a and b (n floats) are the same bits: on every thread (it reads the weights at each use:
+// 9.4 MB for 512 x 512 channels, as long as one thread's whole convolution on a 7x7 map at batch 1).
+static int same_weights(const float *a, const float *b, int64_t n) {
+  const int64_t S = 16384, whole = n / S;
+  cmp_job j = { a, b, 0 };
+  nb_parallel_for(whole, (double)S, cmp_chunks, &j);
+  return !atomic_load(&j.differ) && !memcmp(a + whole * S, b + whole * S, (size_t)(n - whole * S) * sizeof(float));
+}
+
+// The cached transform of weights w (K, C, 3, 3) in layout `tag` (un floats): from the cache, or
+// filled by fill(ctx, u) into a new or stale entry; NULL when it cannot hold them (budget, memory,
+// or fill returned 0: non-finite weights). Call with the lock held (nb_wino_cache_lock); the pointer
+// is valid until it is released.
+float *nb_wino_cached(const float *w, int64_t K, int64_t C, int64_t tag, int64_t un, nb_wino_fill_fn fill, void *ctx) {
+  const int64_t wn = K * C * 9;
   if (uc_cap == (size_t)-1) {
     const char *s = getenv("NABLA_WINOGRAD_CACHE_MB");
     uc_cap = (size_t)(s ? atol(s) : 256) << 20;
@@ -357,8 +363,8 @@ static float *uc_get(wino_job *j, int transposed) {
   if (bytes > uc_cap) return NULL;
   ucache *c = NULL;
   for (int i = 0; i < UC_SLOTS && !c; i++)
-    if (uc[i].w == j->w && uc[i].K == g->OC && uc[i].C == g->C && uc[i].mr == mr) c = &uc[i];
-  if (c && !memcmp(c->copy, j->w, (size_t)wn * sizeof(float))) { c->used = ++uc_clock; return c->u; }
+    if (uc[i].w == w && uc[i].K == K && uc[i].C == C && uc[i].mr == tag) c = &uc[i];
+  if (c && same_weights(c->copy, w, wn)) { c->used = ++uc_clock; return c->u; }
   if (!c) {
     while (uc_total + bytes > uc_cap) {   /* evict the least recently used */
       ucache *old = NULL;
@@ -374,19 +380,55 @@ static float *uc_get(wino_job *j, int transposed) {
     c->copy = (float *)malloc((size_t)wn * sizeof(float));
     c->u = (float *)aligned_alloc(64, ((size_t)un * sizeof(float) + 63) & ~(size_t)63);
     if (!c->copy || !c->u) { free(c->copy); free(c->u); memset(c, 0, sizeof *c); return NULL; }
-    *c = (ucache){ j->w, g->OC, g->C, mr, c->copy, c->u, bytes, 0 };
+    *c = (ucache){ w, K, C, tag, c->copy, c->u, bytes, 0 };
     uc_total += bytes;
   }
-  j->u = c->u;
-  if (transposed) nb_parallel_for((g->OC + TC - 1) / TC, 200.0 * TC * g->C, wino_weights_t, j);
-  else nb_parallel_for(j->Kp, 200.0 * mr * g->C, wino_weights, j);
-  if (atomic_load(&j->nonfinite)) { uc_drop(c); j->u = NULL; return NULL; }
-  memcpy(c->copy, j->w, (size_t)wn * sizeof(float));
+  if (!fill(ctx, c->u)) { uc_drop(c); return NULL; }
+  memcpy(c->copy, w, (size_t)wn * sizeof(float));
   c->used = ++uc_clock;
   return c->u;
 }
 
-// The few-tile forward with the cache held (uc_lock): 1 when done, 0 to fall back.
+void nb_wino_cache_lock(void) { pthread_mutex_lock(&uc_lock); }
+void nb_wino_cache_unlock(void) { pthread_mutex_unlock(&uc_lock); }
+
+// Fill functions for nb_wino_cached: U (36, Kp, C, MR) of a job, or U^T (36, K48, C, TC).
+static int fill_u(void *p, float *u) {
+  wino_job *j = (wino_job *)p;
+  j->u = u;
+  nb_parallel_for(j->Kp, 200.0 * j->im->mr * j->g->C, wino_weights, j);
+  return !atomic_load(&j->nonfinite);
+}
+
+static int fill_ut(void *p, float *u) {
+  wino_job *j = (wino_job *)p;
+  j->u = u;
+  nb_parallel_for((j->g->OC + TC - 1) / TC, 200.0 * TC * j->g->C, wino_weights_t, j);
+  return !atomic_load(&j->nonfinite);
+}
+
+// U of j's weights from the cache (layout as fill_u, or fill_ut when transposed).
+static float *uc_get(wino_job *j, int transposed) {
+  const nb_conv *g = j->g;
+  const int64_t K48 = (g->OC + TC - 1) / TC;
+  if (transposed) return nb_wino_cached(j->w, g->OC, g->C, -TC, 36 * K48 * TC * g->C, fill_ut, j);
+  return nb_wino_cached(j->w, g->OC, g->C, j->im->mr, 36 * j->Kp * j->im->mr * g->C, fill_u, j);
+}
+
+// Whether products run transposed (few tiles: TR tiles down, TC channels across) beat the direct
+// path on g, for `points` transform points (36 for F(4x4,3x3), 16 for F(2x2,3x3)) and a cached U^T
+// read from memory at `ucost` multiply-equivalents an element (as worth_it otherwise). Measured:
+// F(4x4,3x3) at 12: 512 x 512 channels on a 7x7 map, 39 MB of U^T for 4 tiles, 2.2 ms against the
+// direct 1.5, declined; 256 x 256 on 14x14, 0.8 against 1.4. F(2x2,3x3) at 8 on the 7x7 map: 1.4.
+int nb_wino_transposed_worth_it(const nb_conv *g, int64_t NT, int points, double ucost) {
+  const double direct = 9.0 * g->C * g->OC * g->N * g->OH * g->OW / 0.78;
+  const double io = (double)g->N * (g->C * g->H * g->W + g->OC * g->OH * g->OW);
+  const double K48 = (double)((g->OC + TC - 1) / TC * TC), NT8 = (double)((NT + TR - 1) / TR * TR);
+  const double wino = points * NT8 * g->C * K48 + ucost * points * K48 * g->C + 30.0 * io;
+  return wino < 0.8 * direct;
+}
+
+// The few-tile forward with the cache locked: 1 when done, 0 to fall back.
 static int few_fwd(wino_job *j) {
   const nb_conv *g = j->g;
   const int64_t C = g->C, PR = (j->NT + TR - 1) / TR, K48 = (g->OC + TC - 1) / TC;
@@ -425,7 +467,8 @@ int nb_conv_winograd_fwd(float *y, const float *x, const float *w, const nb_conv
   // few-tile path does better there
   const int cache = reuse_w && uc_cap != 0;
   const int64_t NT = g->N * ((g->OH + 3) / 4) * ((g->OW + 3) / 4);
-  if (im == &nb_gemm_avx512 && cache && NT <= 16 && (g->OW + 3) / 4 <= NB_WINO_MAXR && (nb_wino_mode() == 2 || few_worth_it(g, NT))) {
+  if (cache && NT <= 4 && nb_conv_winograd_f2_fwd(y, x, w, g, e)) return 1;   /* tiny maps: F(2x2,3x3) */
+  if (im == &nb_gemm_avx512 && cache && NT <= 16 && (g->OW + 3) / 4 <= NB_WINO_MAXR && (nb_wino_mode() == 2 || nb_wino_transposed_worth_it(g, NT, 36, 12.0))) {
     wino_job f = { .g = g, .e = e, .im = &nb_gemm_avx512_8x48, .ew = nb_ew_select(), .y = y, .x = x, .w = w };
     f.TH = (g->OH + 3) / 4; f.TW = (g->OW + 3) / 4; f.T = f.TH * f.TW; f.NT = NT;
     f.Hp = 4 * f.TH + 2; f.ld = f.TW + 1; f.plane = f.Hp * f.ld;
@@ -434,9 +477,9 @@ int nb_conv_winograd_fwd(float *y, const float *x, const float *w, const nb_conv
       nb_parallel_for(g->N * g->C, 16.0 * f.plane, wino_phases, &f);
       memset(f.xp + g->N * g->C * 4 * f.plane, 0, 2 * VL * sizeof(float));
       if (!atomic_load(&f.nonfinite)) {
-        pthread_mutex_lock(&uc_lock);
+        nb_wino_cache_lock();
         const int done = few_fwd(&f);
-        pthread_mutex_unlock(&uc_lock);
+        nb_wino_cache_unlock();
         if (done && !atomic_load(&f.nonfinite)) return 1;
       }
     }
@@ -458,11 +501,11 @@ int nb_conv_winograd_fwd(float *y, const float *x, const float *w, const nb_conv
   // it up front with many tile panels, or one channel panel per task with few
   int locked = 0;
   if (cache) {
-    pthread_mutex_lock(&uc_lock);
+    nb_wino_cache_lock();
     locked = 1;
     j.u = uc_get(&j, 0);
     atomic_store(&j.nonfinite, 0);   /* non-finite weights: found again below, and declined */
-    if (!j.u) { pthread_mutex_unlock(&uc_lock); locked = 0; }
+    if (!j.u) { nb_wino_cache_unlock(); locked = 0; }
   }
   // a thread without scratch leaves its tiles unwritten (failed): the caller's direct path redoes y
   // few tile panels (fewer than four a thread): (channel panel, tile panel) items over a shared V
@@ -488,7 +531,7 @@ int nb_conv_winograd_fwd(float *y, const float *x, const float *w, const nb_conv
     }
     if (ok && !atomic_load(&j.nonfinite)) nb_parallel_for(j.P, 36.0 * j.Kp * mr * C * nr, wino_tasks, &j);
   }
-  if (locked) pthread_mutex_unlock(&uc_lock);
+  if (locked) nb_wino_cache_unlock();
   return ok && !atomic_load(&j.failed) && !atomic_load(&j.nonfinite);
 }
 

@@ -1,5 +1,6 @@
-// Internals shared by the Winograd F(4x4,3x3) files: conv_winograd.c (forward, input gradient,
-// the cache of transformed weights) and conv_winograd_grad.c (weight gradient).
+// Internals shared by the Winograd files: conv_winograd.c (F(4x4,3x3) forward and input gradient,
+// the cache of transformed weights), conv_winograd_grad.c (weight gradient) and conv_winograd_f2.c
+// (F(2x2,3x3) on tiny maps).
 #ifndef NB_CONV_WINOGRAD_IMPL_H
 #define NB_CONV_WINOGRAD_IMPL_H
 #include <stdatomic.h>
@@ -27,4 +28,20 @@ typedef struct {
 const nb_gemm_impl *nb_wino_applies(const nb_conv *g);
 /* 0: off; 1: where the cost models say it is faster; 2: wherever it applies (tests). */
 int nb_wino_mode(void);
+
+/* The cache of transformed weights (conv_winograd.c), for eval-mode inference: the transform of
+ * w (K, C, 3, 3) in layout `tag` (un floats), kept with an exact copy of w and checked against it
+ * on every use; filled by fill(ctx, u) on a miss (fill returns 0 for non-finite weights). NULL when
+ * it cannot be held. Call between nb_wino_cache_lock and _unlock; the result is valid until then. */
+typedef int (*nb_wino_fill_fn)(void *ctx, float *u);
+float *nb_wino_cached(const float *w, int64_t K, int64_t C, int64_t tag, int64_t un, nb_wino_fill_fn fill, void *ctx);
+void nb_wino_cache_lock(void);
+void nb_wino_cache_unlock(void);
+
+/* Whether products run transposed (TR = 8 tiles down, TC = 48 output channels across: few tiles)
+ * beat the direct path, for `points` transform points and a cached U^T costing `ucost` an element. */
+int nb_wino_transposed_worth_it(const nb_conv *g, int64_t NT, int points, double ucost);
+/* Tiny maps in eval-mode inference by F(2x2,3x3) (conv_winograd_f2.c), for nb_conv_winograd_fwd's
+ * arguments: 1 when done, 0 when it does not apply or is not faster. */
+int nb_conv_winograd_f2_fwd(float *y, const float *x, const float *w, const nb_conv *g, const nb_conv_epi *e);
 #endif

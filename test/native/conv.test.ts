@@ -254,6 +254,9 @@ test('conv2dFused with reuseWeights: the kept transformed weights follow every c
       const got2 = native!.conv2dFused(x, lx, w2, lw, p, null, null, null, false, true)!;
       assertWithin(got2, js.conv2d(x, lx, w2, lw, p), planeBound(js.conv2d(abs(x), lx, abs(w2), lw, p), N * OC), 'another weight buffer');
       check('the first buffer after another');
+      x[3] = Infinity;   // the Winograd paths decline: the Inf reaches only the outputs whose window holds it
+      const got = native!.conv2dFused(x, lx, w, lw, p, null, null, null, false, true)!;
+      assertWithin(got, js.conv2d(x, lx, w, lw, p), js.conv2d(abs(x), lx, abs(w), lw, p).map((v) => 1e-5 * v + 1e-30), `reuseWeights N${N} C${C} ${H}x${H} OC${OC} with an Inf`);
     }
   } finally {
     native!.addon.setWinograd('auto');
