@@ -72,7 +72,7 @@ static void wino_phases(void *p, int64_t lo, int64_t hi) {
   for (int64_t q = lo; q < hi; q++) {
     const float *src = j->x + q * g->H * g->W;
     float *dst = j->xp + q * 4 * j->plane;
-    float z = 0.f;   /* NaN exactly when the plane holds an Inf or a NaN */
+    float z[16] = { 0 };   /* a NaN lane exactly when the plane holds an Inf or a NaN */
     for (int64_t r = 0; r < j->Hp; r++) {
       const int64_t ih = r - g->ph;
       float *d0 = dst + r * j->ld;
@@ -80,19 +80,16 @@ static void wino_phases(void *p, int64_t lo, int64_t hi) {
         for (int m = 0; m < 4; m++) memset(d0 + m * j->plane, 0, (size_t)j->ld * sizeof(float));
         continue;
       }
-      const float *sr = src + ih * g->W;
-      for (int64_t i = 0; i < g->W; i++) z += sr[i] * 0.f;
       // column c of the padded row is x column c - pw: pad the row, then de-interleave by c mod 4
       const int64_t ncopy = g->W < 4 * j->ld - g->pw ? g->W : 4 * j->ld - g->pw;
       for (int64_t i = 0; i < g->pw && i < 4 * j->ld; i++) row[i] = 0.f;
-      memcpy(row + g->pw, sr, (size_t)ncopy * sizeof(float));
+      memcpy(row + g->pw, src + ih * g->W, (size_t)ncopy * sizeof(float));
       for (int64_t i = g->pw + ncopy; i < 4 * j->ld; i++) row[i] = 0.f;
-      for (int m = 0; m < 4; m++) {
-        float *d = d0 + m * j->plane;
-        for (int64_t u = 0; u < j->ld; u++) d[u] = row[4 * u + m];
-      }
+      j->ew->wino_phase_row(row, j->ld, d0, j->plane, z);
     }
-    if (z != z) atomic_store(&j->nonfinite, 1);
+    float t = 0.f;
+    for (int l = 0; l < 16; l++) t += z[l];
+    if (t != t) atomic_store(&j->nonfinite, 1);
   }
 }
 

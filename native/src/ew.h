@@ -21,6 +21,7 @@ typedef struct {
   void (*layernorm_bwd_row)(float *dx, const float *dy, const float *x, const float *w, int64_t n, float mean, float rstd);
   void (*adam)(float *p, const float *g, float *m, float *v, int64_t n, const nb_adam_args *a);
   /* Winograd F(4x4,3x3) tile transforms over runs of at most NB_WINO_MAXR tiles (winograd_tf.h). */
+  void (*wino_phase_row)(const float *row, int64_t ld, float *d, int64_t plane, float *z);
   void (*wino_input)(const float *x, int64_t rs, const int64_t *off, int64_t R, float *v, int64_t vs);
   void (*wino_output)(const float *m, int64_t ms, int64_t R, const float *sc, const float *sh, float *o);
   float (*wino_weights)(const float *w, int64_t ldw, int64_t m, int64_t C, float *u, int64_t xs, int64_t mr);

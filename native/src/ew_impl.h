@@ -255,5 +255,5 @@ static void conv_epilogue_row(float *dst, const float *src, int64_t n, float sc,
 }
 
 const nb_ew_impl NB_EW_TABLE = { unary_contig, binary_contig, reduce_contig, softmax_row, layernorm_row, layernorm_bwd_row, adam_contig,
-                                  wino_input, wino_output, wino_weights, wino_dy, wino_dw,
+                                  wino_phase_row, wino_input, wino_output, wino_weights, wino_dy, wino_dw,
                                   conv_epilogue_row, bn_moments, bn_apply, bn_bwd_sums, bn_bwd_apply };

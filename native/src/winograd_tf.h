@@ -30,6 +30,19 @@ static inline void wino_bt_rows(float *restrict v0, float *restrict v1, float *r
   }
 }
 
+/* A padded input row (4*ld floats) into its four column phases, d[m*plane + u] = row[4u + m] for
+ * u < ld; z (16 lanes) accumulates row * 0, NaN in some lane exactly when the row holds an Inf or a NaN. */
+static void wino_phase_row(const float *restrict row, int64_t ld, float *restrict d, int64_t plane, float *restrict z) {
+  float *restrict d0 = d, *restrict d1 = d + plane, *restrict d2 = d + 2 * plane, *restrict d3 = d + 3 * plane;
+  for (int64_t u = 0; u < ld; u++) {
+    d0[u] = row[4 * u]; d1[u] = row[4 * u + 1]; d2[u] = row[4 * u + 2]; d3[u] = row[4 * u + 3];
+  }
+  int64_t i = 0;
+  for (; i + 16 <= 4 * ld; i += 16)
+    for (int l = 0; l < 16; l++) z[l] += row[i + l] * 0.f;
+  for (; i < 4 * ld; i++) z[0] += row[i] * 0.f;
+}
+
 /* Tile l's patch element (r, s) is x[r*rs + off[s] + l] (the driver's phase planes, or a gathered
  * (36, lanes) block). v (36, vs): v[xi*vs + l] = V[xi] of tile l, l < R. */
 static void wino_input(const float *restrict x, int64_t rs, const int64_t *off, int64_t R, float *restrict v, int64_t vs) {
