@@ -1,6 +1,6 @@
 // ResNet-18 benchmark (issue 8): inference at batch 1 and 8 and one SGD-momentum training step at
 // batch 8, 224x224 fp32, next to PyTorch (Debian, 2 threads) and onnxruntime-node in the same run.
-// Validates first (nabla's logits equal PyTorch's exported model's, through onnxruntime), then times.
+// Validates (nabla's logits equal PyTorch's exported model's, through onnxruntime) before reporting.
 //
 //   npm run build && node dist/bench/resnet18.js [--repeats R]
 //
@@ -39,36 +39,19 @@ const py = spawnSync('/usr/bin/python3', [join(root, 'tools', 'bench', 'resnet18
 if (py.status === 0) torch = JSON.parse(py.stdout.trim().split('\n').pop()!);
 else torchNote = `PyTorch unavailable: ${(py.stderr || py.error?.message || '').trim().split('\n').pop()}`;
 
-// onnxruntime-node
-let ort: any = null, ortNote = '';
-try { ort = createRequire(join(benchDir, 'package.json'))('onnxruntime-node'); } catch (e) { ortNote = `onnxruntime-node unavailable: ${(e as Error).message.split('\n')[0]}`; }
-const session = ort && existsSync(onnxPath) && existsSync(onnxPath.replace('.onnx', '.safetensors'))
-  ? await ort.InferenceSession.create(onnxPath, { intraOpNumThreads: 2, interOpNumThreads: 1, graphOptimizationLevel: 'all' }) : null;
-
-// nabla, with PyTorch's initial weights when the ONNX file has them (validation), else its own
+// nabla, with PyTorch's initial weights when the ONNX export wrote them (for the validation), else its own.
+// NOTE: nabla is timed before onnxruntime is loaded, and onnxruntime after: its intra-op threads spin
+// for a while after each run, and on two cores they would slow whatever runs next.
+const weightsPath = onnxPath.replace('.onnx', '.safetensors');
 const model = nb.vision.models.resnet18();
 model.eval();
 console.log(`nabla backend ${JSON.stringify(nb.backend())}`);
 const x1 = nb.randn([1, 3, 224, 224]), x8 = nb.randn([8, 3, 224, 224]);
-if (session) {
-  // validate: the same weights (written beside the ONNX file by the PyTorch script) and the same input
-  model.loadStateDict(await nb.io.loadSafetensors(onnxPath.replace('.onnx', '.safetensors')), { strict: false });
-  const want = (await session.run({ x: new ort.Tensor('float32', x1.toTypedArray(), [1, 3, 224, 224]) })).y.data as Float32Array;
-  const got = nb.noGrad(() => model.call(x1)).toTypedArray();
-  // normwise (near-zero logits make a pointwise relative error meaningless): max |error| / max |logit|
-  let maxErr = 0, scale = 0;
-  for (let i = 0; i < want.length; i++) { maxErr = Math.max(maxErr, Math.abs(got[i] - want[i])); scale = Math.max(scale, Math.abs(want[i])); }
-  maxErr /= scale;
-  console.log(`validation vs onnxruntime: max |error| / max |logit| ${maxErr.toExponential(2)}`);
-  if (!(maxErr <= 1e-4)) throw new Error('nabla and onnxruntime disagree; not timing');
-}
-
-const rows: [string, number, number | null, number | null][] = [];
-for (const [name, x] of [['inference batch 1', x1], ['inference batch 8', x8]] as const) {
-  const ours = await timeMs(() => nb.noGrad(() => model.call(x)));
-  const o = session ? await timeMs(() => session.run({ x: new ort.Tensor('float32', x.toTypedArray(), [...x.shape]) })) : null;
-  rows.push([name, ours, torch ? torch[name === 'inference batch 1' ? 'infer_b1' : 'infer_b8'] : null, o]);
-}
+const validating = existsSync(onnxPath) && existsSync(weightsPath);
+if (validating) model.loadStateDict(await nb.io.loadSafetensors(weightsPath), { strict: false });
+const got = nb.noGrad(() => model.call(x1)).toTypedArray();
+const ours: Record<string, number> = {};
+for (const [name, x] of [['inference batch 1', x1], ['inference batch 8', x8]] as const) ours[name] = await timeMs(() => nb.noGrad(() => model.call(x)));
 model.train();
 const opt = new nb.optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
 const y8 = nb.randint(0, 1000, [8]);
@@ -77,6 +60,27 @@ const trainMs = await timeMs(() => {
   nb.nn.functional.crossEntropy(model.call(x8), y8).backward();
   opt.step();
 });
+
+// onnxruntime-node: validates nabla's logits (same weights, same input), then is timed
+let ort: any = null, ortNote = '';
+try { ort = createRequire(join(benchDir, 'package.json'))('onnxruntime-node'); } catch (e) { ortNote = `onnxruntime-node unavailable: ${(e as Error).message.split('\n')[0]}`; }
+const session = ort && validating
+  ? await ort.InferenceSession.create(onnxPath, { intraOpNumThreads: 2, interOpNumThreads: 1, graphOptimizationLevel: 'all' }) : null;
+if (session) {
+  const want = (await session.run({ x: new ort.Tensor('float32', x1.toTypedArray(), [1, 3, 224, 224]) })).y.data as Float32Array;
+  // normwise (near-zero logits make a pointwise relative error meaningless): max |error| / max |logit|
+  let maxErr = 0, scale = 0;
+  for (let i = 0; i < want.length; i++) { maxErr = Math.max(maxErr, Math.abs(got[i] - want[i])); scale = Math.max(scale, Math.abs(want[i])); }
+  maxErr /= scale;
+  console.log(`validation vs onnxruntime: max |error| / max |logit| ${maxErr.toExponential(2)}`);
+  if (!(maxErr <= 1e-4)) throw new Error('nabla and onnxruntime disagree; not reporting');
+}
+
+const rows: [string, number, number | null, number | null][] = [];
+for (const [name, x] of [['inference batch 1', x1], ['inference batch 8', x8]] as const) {
+  const o = session ? await timeMs(() => session.run({ x: new ort.Tensor('float32', x.toTypedArray(), [...x.shape]) })) : null;
+  rows.push([name, ours[name], torch ? torch[name === 'inference batch 1' ? 'infer_b1' : 'infer_b8'] : null, o]);
+}
 rows.push(['train step batch 8 (SGD momentum)', trainMs, torch ? torch.train_b8 : null, null]);
 
 const f = (v: number | null) => (v === null ? '-' : v.toFixed(1)).padStart(10);
