@@ -38,8 +38,8 @@
 
 #define WC 64  /* input channels per item of the input transform (few panels) */
 #define KG 4   /* output-channel panels per group: M (KG*36*MR*NR floats) stays in L2 */
-#define TR 8   /* few-tile path: tiles a row panel (the 8x48 microkernel's MR) */
-#define TC 48  /* few-tile path: output channels a column panel (its NR) */
+// The xi stride of U (36, Kp, C, MR): a cache line past a multiple of 4 KB (see j.vx)
+#define UX(j) ((j)->Kp * (j)->g->C * (j)->im->mr + 16)
 
 static int wino_mode = -1;   /* -1: from NABLA_WINOGRAD on first use; 0 off; 1 auto; 2 always (tests) */
 
@@ -105,7 +105,7 @@ static void wino_weights(void *p, int64_t lo, int64_t hi) {
   wino_job *j = (wino_job *)p;
   const int64_t C = j->g->C, mr = j->im->mr;
   float z = 0.f;
-  for (int64_t kp = lo; kp < hi; kp++) z += weights_panel(j, kp, j->u + kp * C * mr, j->Kp * C * mr);
+  for (int64_t kp = lo; kp < hi; kp++) z += weights_panel(j, kp, j->u + kp * C * mr, UX(j));
   if (z != z) atomic_store(&j->nonfinite, 1);
 }
 
@@ -135,10 +135,10 @@ static void panel_input(const wino_job *j, const wino_run *runs, int nrun, int64
       for (int q = 0; q < nrun; q++) {
         const wino_run *rn = &runs[q];
         const float *xp = j->xp + (rn->n * C + c) * 4 * j->plane + 4 * rn->ti * j->ld + rn->tj;
-        j->ew->wino_input(xp, j->ld, off, ROUND_VL(rn->R), v + c * vs + rn->lane, C * vs);
+        j->ew->wino_input(xp, j->ld, off, ROUND_VL(rn->R), v + c * vs + rn->lane, j->vx);
       }
       if (used < nr)
-        for (int xi = 0; xi < 36; xi++) memset(v + (xi * C + c) * vs + used, 0, (size_t)(nr - used) * sizeof(float));
+        for (int xi = 0; xi < 36; xi++) memset(v + xi * j->vx + c * vs + used, 0, (size_t)(nr - used) * sizeof(float));
     }
     return;
   }
@@ -153,9 +153,9 @@ static void panel_input(const wino_job *j, const wino_run *runs, int nrun, int64
         for (int r = 0; r < 6; r++)
           for (int s = 0; s < 6; s++) d[6 * r + s][rn->lane + l] = xp[r * j->ld + (s & 3) * j->plane + (s >> 2) + l];
     }
-    j->ew->wino_input(&d[0][0], 6 * M, off, ROUND_VL(used), v + c * vs, C * vs);
+    j->ew->wino_input(&d[0][0], 6 * M, off, ROUND_VL(used), v + c * vs, j->vx);
     if (ROUND_VL(used) < nr)
-      for (int xi = 0; xi < 36; xi++) memset(v + (xi * C + c) * vs + ROUND_VL(used), 0, (size_t)(nr - ROUND_VL(used)) * sizeof(float));
+      for (int xi = 0; xi < 36; xi++) memset(v + xi * j->vx + c * vs + ROUND_VL(used), 0, (size_t)(nr - ROUND_VL(used)) * sizeof(float));
   }
 }
 
@@ -188,7 +188,7 @@ static void panel_output(const wino_job *j, const wino_run *runs, int nrun, cons
 static void wino_tasks(void *p, int64_t lo, int64_t hi) {
   wino_job *j = (wino_job *)p;
   const int64_t C = j->g->C, mr = j->im->mr, nr = j->im->nr, vs = j->vs;
-  float *v = nb_conv_scratch(6, (size_t)(36 * C * vs));
+  float *v = nb_conv_scratch(6, (size_t)(36 * j->vx));
   float *m = nb_conv_scratch(7, (size_t)(KG * 36 * mr * nr));
   if (!v || !m) { atomic_store(&j->failed, 1); return; }
   wino_run runs[NB_WINO_MAXR + 1];
@@ -199,7 +199,7 @@ static void wino_tasks(void *p, int64_t lo, int64_t hi) {
       const int64_t kn = j->Kp - kg < KG ? j->Kp - kg : KG;
       for (int xi = 0; xi < 36; xi++)
         for (int64_t q = 0; q < kn; q++)
-          j->im->ukernel(C, j->u + ((xi * j->Kp + kg + q) * C) * mr, v + xi * C * vs, vs, m + (q * 36 + xi) * mr * nr, nr, 0);
+          j->im->ukernel(C, j->u + xi * UX(j) + (kg + q) * C * mr, v + xi * j->vx, vs, m + (q * 36 + xi) * mr * nr, nr, 0);
       for (int64_t q = 0; q < kn; q++) panel_output(j, runs, nrun, m + q * 36 * mr * nr, (kg + q) * mr);
     }
   }
@@ -212,7 +212,7 @@ static void wino_inputs(void *p, int64_t lo, int64_t hi) {
   wino_run runs[NB_WINO_MAXR + 1];
   for (int64_t t = lo; t < hi; t++) {
     const int64_t pn = t / cb, c0 = (t % cb) * WC, c1 = c0 + WC < C ? c0 + WC : C;
-    panel_input(j, runs, panel_runs(j, pn, runs), c0, c1, j->vall + pn * 36 * C * j->vs);
+    panel_input(j, runs, panel_runs(j, pn, runs), c0, c1, j->vall + pn * 36 * j->vx);
   }
 }
 
@@ -223,7 +223,7 @@ static void wino_inputs(void *p, int64_t lo, int64_t hi) {
 static void wino_channel_tasks(void *p, int64_t lo, int64_t hi) {
   wino_job *j = (wino_job *)p;
   const int64_t C = j->g->C, mr = j->im->mr, nr = j->im->nr, vs = j->vs;
-  float *u = j->u ? NULL : nb_conv_scratch(4, (size_t)(36 * C * mr));
+  float *u = j->u ? NULL : nb_conv_scratch(4, (size_t)(36 * (C * mr + 16)));
   float *m = nb_conv_scratch(7, (size_t)(36 * mr * nr));
   if ((!j->u && !u) || !m) { atomic_store(&j->failed, 1); return; }
   wino_run runs[NB_WINO_MAXR + 1];
@@ -231,12 +231,12 @@ static void wino_channel_tasks(void *p, int64_t lo, int64_t hi) {
   for (int64_t t = lo; t < hi; t++) {
     const int64_t kp = t / j->P, pn = t % j->P;
     const float *up = u;
-    int64_t uxs = C * mr;
-    if (j->u) { up = j->u + kp * C * mr; uxs = j->Kp * C * mr; }
-    else z += weights_panel(j, kp, u, C * mr);
+    int64_t uxs = C * mr + 16;   /* one panel's U, xi rows off 4 KB multiples as UX */
+    if (j->u) { up = j->u + kp * C * mr; uxs = UX(j); }
+    else z += weights_panel(j, kp, u, uxs);
     const int nrun = panel_runs(j, pn, runs);
-    const float *v = j->vall + pn * 36 * C * vs;
-    for (int xi = 0; xi < 36; xi++) j->im->ukernel(C, up + xi * uxs, v + xi * C * vs, vs, m + xi * mr * nr, nr, 0);
+    const float *v = j->vall + pn * 36 * j->vx;
+    for (int xi = 0; xi < 36; xi++) j->im->ukernel(C, up + xi * uxs, v + xi * j->vx, vs, m + xi * mr * nr, nr, 0);
     panel_output(j, runs, nrun, m, kp * mr);
   }
   if (z != z) atomic_store(&j->nonfinite, 1);
@@ -252,7 +252,7 @@ static void wino_channel_tasks(void *p, int64_t lo, int64_t hi) {
 static void wino_weights_t(void *p, int64_t lo, int64_t hi) {
   wino_job *j = (wino_job *)p;
   const nb_conv *g = j->g;
-  const int64_t C = g->C, xs = (g->OC + TC - 1) / TC * TC * C;
+  const int64_t C = g->C, xs = UTX(g);
   float z = 0.f;
   for (int64_t kp = lo; kp < hi; kp++)
     for (int64_t q = 0; q < TC; q += 16) {   /* wino_weights does 16 channels a call */
@@ -268,8 +268,8 @@ static void few_pack(void *p, int64_t lo, int64_t hi) {
   const int64_t C = j->g->C;
   for (int64_t q = lo; q < hi; q++) {
     const int64_t pr = q / 36, xi = q % 36;
-    float *d = j->dq + q * C * TR;
-    const float *src = j->vall + xi * C * j->vs + pr * TR;
+    float *d = j->dq + q * VTX(C);
+    const float *src = j->vall + xi * j->vx + pr * TR;
     for (int64_t c = 0; c < C; c++) memcpy(d + c * TR, src + c * j->vs, TR * sizeof(float));
   }
 }
@@ -279,14 +279,14 @@ static void few_tasks(void *p, int64_t lo, int64_t hi) {
   wino_job *j = (wino_job *)p;
   const nb_conv *g = j->g;
   const nb_conv_epi *e = j->e;
-  const int64_t C = g->C, K = g->OC, K48 = (K + TC - 1) / TC, PR = (j->NT + TR - 1) / TR, L = g->OH * g->OW;
+  const int64_t C = g->C, K = g->OC, PR = (j->NT + TR - 1) / TR, L = g->OH * g->OW;
   float *m = nb_conv_scratch(7, (size_t)(36 * TR * TC));
   if (!m) { atomic_store(&j->failed, 1); return; }
   float o[4 * 4 * TC], sc[TC], sh[TC];
   for (int64_t t = lo; t < hi; t++) {
     const int64_t kp = t / PR, pr = t % PR, k0 = kp * TC, kn = K - k0 < TC ? K - k0 : TC;
     for (int xi = 0; xi < 36; xi++)
-      j->im->ukernel(C, j->dq + (pr * 36 + xi) * C * TR, j->u + (xi * K48 + kp) * C * TC, TC, m + xi * TR * TC, TC, 0);
+      j->im->ukernel(C, j->dq + (pr * 36 + xi) * VTX(C), j->u + xi * UTX(g) + kp * C * TC, TC, m + xi * TR * TC, TC, 0);
     for (int64_t l = 0; l < TC; l++) {
       sc[l] = e && e->scale && l < kn ? e->scale[k0 + l] : 1.f;
       sh[l] = e && e->shift && l < kn ? e->shift[k0 + l] : 0.f;
@@ -407,9 +407,8 @@ static int fill_ut(void *p, float *u) {
 // U of j's weights from the cache (layout as fill_u, or fill_ut when transposed).
 static float *uc_get(wino_job *j, int transposed) {
   const nb_conv *g = j->g;
-  const int64_t K48 = (g->OC + TC - 1) / TC;
-  if (transposed) return nb_wino_cached(j->w, g->OC, g->C, -TC, 36 * K48 * TC * g->C, fill_ut, j);
-  return nb_wino_cached(j->w, g->OC, g->C, j->im->mr, 36 * j->Kp * j->im->mr * g->C, fill_u, j);
+  if (transposed) return nb_wino_cached(j->w, g->OC, g->C, -TC, 36 * UTX(g), fill_ut, j);
+  return nb_wino_cached(j->w, g->OC, g->C, j->im->mr, 36 * UX(j), fill_u, j);
 }
 
 // Whether products run transposed (few tiles: TR tiles down, TC channels across) beat the direct
@@ -432,8 +431,9 @@ static int few_fwd(wino_job *j) {
   j->u = uc_get(j, 1);
   if (!j->u) return 0;
   j->P = 1; j->vs = j->im->nr + VL;   /* one panel of NR >= NT tiles for the input transform */
-  j->vall = nb_conv_scratch(6, (size_t)(36 * C * j->vs));
-  j->dq = nb_conv_scratch(4, (size_t)(PR * 36 * C * TR));
+  j->vx = C * j->vs + 16;
+  j->vall = nb_conv_scratch(6, (size_t)(36 * j->vx));
+  j->dq = nb_conv_scratch(4, (size_t)(PR * 36 * VTX(C)));
   if (!j->vall || !j->dq) return 0;
   nb_parallel_for((C + WC - 1) / WC, 36.0 * 8 * WC * j->im->nr, wino_inputs, j);
   nb_parallel_for(PR * 36, 8.0 * C * TR, few_pack, j);
@@ -488,6 +488,9 @@ int nb_conv_winograd_fwd(float *y, const float *x, const float *w, const nb_conv
   j.Hp = 4 * j.TH + 2; j.ld = j.TW + 1; j.plane = j.Hp * j.ld;
   const int64_t mr = im->mr, nr = im->nr, C = g->C;
   j.P = (j.NT + nr - 1) / nr; j.vs = nr + VL; j.Kp = (g->OC + mr - 1) / mr;
+  // NOTE: V's transform points one cache line off a multiple of 4 KB apart (C*vs floats is one): the
+  // transforms write all 36 at once, and 36 rows in one L1 set (8 ways) evicted each other
+  j.vx = C * j.vs + 16;
   // the transforms read whole vectors of tiles: up to VL columns past the last plane's end
   j.xp = nb_conv_scratch(5, (size_t)(g->N * C * 4 * j.plane + 2 * VL));
   if (!j.xp) return 0;
@@ -509,10 +512,10 @@ int nb_conv_winograd_fwd(float *y, const float *x, const float *w, const nb_conv
   const int64_t want = 4 * (int64_t)nb_num_threads();
   int ok = 1;
   if (j.P < want) {
-    j.vall = nb_conv_scratch(6, (size_t)(j.P * 36 * C * j.vs));
+    j.vall = nb_conv_scratch(6, (size_t)(j.P * 36 * j.vx));
     ok = j.vall != NULL;
     if (ok && !j.u && j.P > 1) {
-      j.u = nb_conv_scratch(4, (size_t)(36 * j.Kp * mr * C));
+      j.u = nb_conv_scratch(4, (size_t)(36 * UX(&j)));
       ok = j.u != NULL;
       if (ok) nb_parallel_for(j.Kp, 200.0 * mr * C, wino_weights, &j);
     }
@@ -522,7 +525,7 @@ int nb_conv_winograd_fwd(float *y, const float *x, const float *w, const nb_conv
     }
   } else {
     if (!j.u) {
-      j.u = nb_conv_scratch(4, (size_t)(36 * j.Kp * mr * C));
+      j.u = nb_conv_scratch(4, (size_t)(36 * UX(&j)));
       ok = j.u != NULL;
       if (ok) nb_parallel_for(j.Kp, 200.0 * mr * C, wino_weights, &j);
     }

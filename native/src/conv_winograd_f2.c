@@ -15,8 +15,6 @@
 #include "conv_winograd.h"
 #include "conv_winograd_impl.h"
 
-#define TR 8    /* tiles a row panel: the 8x48 microkernel's MR */
-#define TC 48   /* output channels a column panel: its NR */
 #define F2_TAG 1002   /* the cache's layout tag for U^T of F(2x2,3x3) */
 
 typedef struct {
@@ -29,7 +27,7 @@ typedef struct {
   atomic_int nonfinite, failed;
 } f2_job;
 
-// U^T panels [lo, hi) of TC output channels: u[((xi*K48 + kp)*C + c)*TC + i] = (G w_kc G^T)[xi]
+// U^T panels [lo, hi) of TC output channels: u[xi*UTX + (kp*C + c)*TC + i] = (G w_kc G^T)[xi]
 // for k = kp*TC + i (0 past K), xi = 4r + s.
 static void f2_weights(void *p, int64_t lo, int64_t hi) {
   f2_job *j = (f2_job *)p;
@@ -54,7 +52,7 @@ static void f2_weights(void *p, int64_t lo, int64_t hi) {
             u[4 * a] = g0; u[4 * a + 1] = (g0 + g1 + g2) * 0.5f; u[4 * a + 2] = (g0 - g1 + g2) * 0.5f; u[4 * a + 3] = g2;
           }
         }
-        for (int xi = 0; xi < 16; xi++) j->u[((xi * j->K48 + kp) * C + c) * TC + i] = u[xi];
+        for (int xi = 0; xi < 16; xi++) j->u[xi * UTX(g) + (kp * C + c) * TC + i] = u[xi];
       }
   if (z != z) atomic_store(&j->nonfinite, 1);
 }
@@ -66,7 +64,7 @@ static int f2_fill(void *p, float *u) {
   return !atomic_load(&j->nonfinite);
 }
 
-// V^T row panels for channels c in [lo, hi): vt[((pr*16 + xi)*C + c)*TR + i] = (B^T d B)[xi] of
+// V^T row panels for channels c in [lo, hi): vt[(pr*16 + xi)*VTX + c*TR + i] = (B^T d B)[xi] of
 // tile pr*TR + i (0 past NT), d its 4x4 input patch (0 in the padding); notes any Inf or NaN.
 static void f2_inputs(void *p, int64_t lo, int64_t hi) {
   f2_job *j = (f2_job *)p;
@@ -94,7 +92,7 @@ static void f2_inputs(void *p, int64_t lo, int64_t hi) {
         v[s] = h[0][s] - h[2][s]; v[4 + s] = h[1][s] + h[2][s]; v[8 + s] = h[2][s] - h[1][s]; v[12 + s] = h[1][s] - h[3][s];
       }
       z += zt * 0.f;
-      for (int xi = 0; xi < 16; xi++) j->vt[((pr * 16 + xi) * C + c) * TR + i] = v[xi];
+      for (int xi = 0; xi < 16; xi++) j->vt[(pr * 16 + xi) * VTX(C) + c * TR + i] = v[xi];
     }
   }
   if (z != z) atomic_store(&j->nonfinite, 1);
@@ -113,7 +111,7 @@ static void f2_tasks(void *p, int64_t lo, int64_t hi) {
   for (int64_t t = lo; t < hi; t++) {
     const int64_t kp = t / j->PR, pr = t % j->PR, k0 = kp * TC, kn = K - k0 < TC ? K - k0 : TC;
     for (int xi = 0; xi < 16; xi++)
-      j->im->ukernel(C, j->vt + (pr * 16 + xi) * C * TR, j->u + (xi * j->K48 + kp) * C * TC, TC, m + xi * TR * TC, TC, 0);
+      j->im->ukernel(C, j->vt + (pr * 16 + xi) * VTX(C), j->u + xi * UTX(g) + kp * C * TC, TC, m + xi * TR * TC, TC, 0);
     for (int64_t l = 0; l < TC; l++) {
       sc[l] = e && e->scale && l < kn ? e->scale[k0 + l] : 1.f;
       sh[l] = e && e->shift && l < kn ? e->shift[k0 + l] : 0.f;
@@ -150,12 +148,12 @@ int nb_conv_winograd_f2_fwd(float *y, const float *x, const float *w, const nb_c
   j.TH = (g->OH + 1) / 2; j.TW = (g->OW + 1) / 2; j.T = j.TH * j.TW; j.NT = g->N * j.T;
   j.K48 = (g->OC + TC - 1) / TC; j.PR = (j.NT + TR - 1) / TR;
   if (j.PR > 4 || (nb_wino_mode() == 1 && !nb_wino_transposed_worth_it(g, j.NT, 16, 8.0))) return 0;
-  j.vt = nb_conv_scratch(6, (size_t)(j.PR * 16 * g->C * TR));
+  j.vt = nb_conv_scratch(6, (size_t)(j.PR * 16 * VTX(g->C)));
   if (!j.vt) return 0;
   nb_parallel_for(g->C, 16.0 * 24 * j.PR * TR, f2_inputs, &j);
   if (atomic_load(&j.nonfinite)) return 0;
   nb_wino_cache_lock();
-  j.u = nb_wino_cached(w, g->OC, g->C, F2_TAG, 16 * j.K48 * TC * g->C, f2_fill, &j);
+  j.u = nb_wino_cached(w, g->OC, g->C, F2_TAG, 16 * UTX(g), f2_fill, &j);
   if (j.u) nb_parallel_for(j.K48 * j.PR, 16.0 * TR * TC * g->C, f2_tasks, &j);
   nb_wino_cache_unlock();
   return j.u && !atomic_load(&j.failed);

@@ -6,6 +6,11 @@
 #include "conv_winograd.h"
 #include "conv_winograd_impl.h"
 
+// The xi strides of V^T (36, NT, Cp) and dM (36, K, NTp), and below of dU (36, K or MR, Cp): each a
+// cache line past its natural size, which is often a multiple of 4 KB (see conv_winograd.c's j.vx).
+#define VX(j) ((j)->NT * (j)->Cp + 16)
+#define MX(j) ((j)->g->OC * ((j)->NT + VL) + 16)
+
 /* ---- weight gradient ----
  * dU[xi] (K, C) = sum over tiles dM[xi] (K, NT) @ V[xi]^T (NT, C), with dM = A dY A^T per tile (the
  * adjoint of the output transform) and V the forward's input transform; then dw = G^T dU G per
@@ -47,7 +52,7 @@ static void wgrad_inputs(void *p, int64_t lo, int64_t hi) {
     const int64_t n = t / j->T, ti = t % j->T / j->TW, tj = t % j->TW;
     const float *base = j->xp + ((n * j->Hp + 4 * ti) * Wp + 4 * tj) * Cp;
     for (int64_t c0 = 0; c0 < Cp; c0 += VL)
-      j->ew->wino_input(base + c0, Wp * Cp, off, VL, j->vall + t * Cp + c0, j->NT * Cp);
+      j->ew->wino_input(base + c0, Wp * Cp, off, VL, j->vall + t * Cp + c0, VX(j));
   }
 }
 
@@ -83,7 +88,7 @@ static void wgrad_dys(void *p, int64_t lo, int64_t hi) {
     for (int64_t n = 0; n < j->g->N; n++)
       for (int64_t ti = 0; ti < j->TH; ti++)
         j->ew->wino_dy(j->dq + (n * K + k) * 4 * qp + 4 * ti * j->ld, j->ld, qp, ROUND_VL(j->TW),
-                       j->dm + k * NTp + n * j->T + ti * j->TW, K * NTp);
+                       j->dm + k * NTp + n * j->T + ti * j->TW, MX(j));
 }
 
 // dU for items (xi, output-channel panel) in [lo, hi): dU[xi][k][c] = sum_t dM[xi][k][t] V^T[xi][t][c].
@@ -94,11 +99,11 @@ static void wgrad_products(void *p, int64_t lo, int64_t hi) {
   const float *arows[14];
   for (int64_t q = lo; q < hi; q++) {
     const int64_t xi = q / j->Kp, k0 = q % j->Kp * mr, m = K - k0 < mr ? K - k0 : mr;
-    for (int64_t i = 0; i < mr; i++) arows[i] = j->dm + (xi * K + k0 + (i < m ? i : m - 1)) * NTp;
-    const float *vt = j->vall + xi * j->NT * Cp;
+    for (int64_t i = 0; i < mr; i++) arows[i] = j->dm + xi * MX(j) + (k0 + (i < m ? i : m - 1)) * NTp;
+    const float *vt = j->vall + xi * VX(j);
     for (int64_t c0 = 0; c0 < Cp; c0 += nr) {
       j->im->ukernel_ptrs(j->NT, arows, vt + c0, Cp, tile, nr);
-      for (int64_t i = 0; i < m; i++) memcpy(j->du + (xi * K + k0 + i) * Cp + c0, tile + i * nr, (size_t)nr * sizeof(float));
+      for (int64_t i = 0; i < m; i++) memcpy(j->du + xi * (K * Cp + 16) + (k0 + i) * Cp + c0, tile + i * nr, (size_t)nr * sizeof(float));
     }
   }
 }
@@ -108,21 +113,21 @@ static void wgrad_products(void *p, int64_t lo, int64_t hi) {
 static void wgrad_panels(void *p, int64_t lo, int64_t hi) {
   wino_job *j = (wino_job *)p;
   const int64_t K = j->g->OC, C = j->g->C, Cp = j->Cp, NTp = j->NT + VL, mr = j->im->mr, nr = j->im->nr;
-  float *du = nb_conv_scratch(8, (size_t)(36 * mr * Cp));
+  float *du = nb_conv_scratch(8, (size_t)(36 * (mr * Cp + 16)));
   if (!du) { atomic_store(&j->failed, 1); return; }
   float tile[14 * 32] __attribute__((aligned(64)));   /* mr x nr <= 14 x 32 */
   const float *arows[14];
   for (int64_t kp = lo; kp < hi; kp++) {
     const int64_t k0 = kp * mr, m = K - k0 < mr ? K - k0 : mr;
     for (int xi = 0; xi < 36; xi++) {
-      for (int64_t i = 0; i < mr; i++) arows[i] = j->dm + (xi * K + k0 + (i < m ? i : m - 1)) * NTp;
-      const float *vt = j->vall + xi * j->NT * Cp;
+      for (int64_t i = 0; i < mr; i++) arows[i] = j->dm + xi * MX(j) + (k0 + (i < m ? i : m - 1)) * NTp;
+      const float *vt = j->vall + xi * VX(j);
       for (int64_t c0 = 0; c0 < Cp; c0 += nr) {
         j->im->ukernel_ptrs(j->NT, arows, vt + c0, Cp, tile, nr);
-        for (int64_t i = 0; i < m; i++) memcpy(du + (xi * mr + i) * Cp + c0, tile + i * nr, (size_t)nr * sizeof(float));
+        for (int64_t i = 0; i < m; i++) memcpy(du + xi * (mr * Cp + 16) + i * Cp + c0, tile + i * nr, (size_t)nr * sizeof(float));
       }
     }
-    for (int64_t i = 0; i < m; i++) j->ew->wino_dw(du + i * Cp, mr * Cp, C, j->dw + (k0 + i) * C * 9);
+    for (int64_t i = 0; i < m; i++) j->ew->wino_dw(du + i * Cp, mr * Cp + 16, C, j->dw + (k0 + i) * C * 9);
   }
 }
 
@@ -130,7 +135,7 @@ static void wgrad_panels(void *p, int64_t lo, int64_t hi) {
 static void wgrad_out(void *p, int64_t lo, int64_t hi) {
   wino_job *j = (wino_job *)p;
   const int64_t C = j->g->C, K = j->g->OC;
-  for (int64_t k = lo; k < hi; k++) j->ew->wino_dw(j->du + k * j->Cp, K * j->Cp, C, j->dw + k * C * 9);
+  for (int64_t k = lo; k < hi; k++) j->ew->wino_dw(j->du + k * j->Cp, K * j->Cp + 16, C, j->dw + k * C * 9);
 }
 
 // Whether the weight gradient by F(4x4,3x3) beats the direct path: as worth_it, with dU (36 K C,
@@ -153,12 +158,12 @@ int nb_conv_winograd_bwd_weight(float *dw, const float *dy, const float *x, cons
   j.Cp = (g->C + im->nr - 1) / im->nr * im->nr; j.Kp = (g->OC + im->mr - 1) / im->mr;
   const int64_t C = g->C, K = g->OC, NTp = j.NT + VL, qp = 4 * j.TH * j.ld;
   j.xp = nb_conv_scratch(5, (size_t)(g->N * j.Hp * j.Wp * j.Cp));
-  j.vall = nb_conv_scratch(6, (size_t)(36 * j.NT * j.Cp));
+  j.vall = nb_conv_scratch(6, (size_t)(36 * VX(&j)));
   j.dq = nb_conv_scratch(7, (size_t)(g->N * K * 4 * qp + 2 * VL));
-  j.dm = nb_conv_scratch(4, (size_t)(36 * K * NTp));
+  j.dm = nb_conv_scratch(4, (size_t)(36 * MX(&j)));
   // dU whole (few channels: V^T of one xi serves every channel panel from cache) or per panel
   const int whole = 36.0 * K * j.Cp * sizeof(float) <= (double)(2 << 20);
-  j.du = whole ? nb_conv_scratch(8, (size_t)(36 * K * j.Cp)) : NULL;
+  j.du = whole ? nb_conv_scratch(8, (size_t)(36 * (K * j.Cp + 16))) : NULL;
   if (!j.xp || !j.vall || !j.dq || !j.dm || (whole && !j.du)) return 0;
   nb_parallel_for(g->N * j.Hp, (double)(j.Wp * j.Cp), wgrad_channels_last, &j);
   nb_parallel_for(g->N * K, (double)(4 * qp), wgrad_dy_phases, &j);

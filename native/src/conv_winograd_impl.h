@@ -11,6 +11,13 @@
 
 #define VL 16  /* transforms run over whole vectors of this many tiles (a multiple of every ISA's width) */
 #define ROUND_VL(r) (((r) + VL - 1) / VL * VL)
+/* The transposed (few-tile) layouts, TR = 8 tiles by TC = 48 output channels: the xi strides of U^T
+ * (xi, K48, C, TC) and of V^T (xi, C, TR), each a cache line past a multiple of 4 KB: the transforms
+ * touch every xi row at once, and rows 4 KB apart share one L1 set (8 ways). */
+#define TR 8
+#define TC 48
+#define UTX(g) (((g)->OC + TC - 1) / TC * TC * (g)->C + 16)
+#define VTX(C) ((C) * TR + 16)
 
 typedef struct {
   const nb_conv *g;
@@ -19,7 +26,7 @@ typedef struct {
   const nb_ew_impl *ew;
   float *y, *xp, *u, *vall, *dq, *dm, *du, *dw;
   const float *x, *w, *dy;
-  int64_t TH, TW, T, NT, Hp, Wp, ld, plane, Kp, P, vs, Cp;
+  int64_t TH, TW, T, NT, Hp, Wp, ld, plane, Kp, P, vs, vx, Cp;   /* vs: V's row stride (lanes); vx: its xi stride */
   atomic_int nonfinite, failed;
 } wino_job;
 
