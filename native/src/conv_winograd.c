@@ -15,6 +15,9 @@
 //   stores them. V and M stay in the core's L2 (for C <= 128; for 256 and 512 they stream from L3).
 // - Few tile panels (small maps, batch 1): V of every panel first, then (channel panel, tile panel)
 //   items over it, so that both threads have work.
+// - Few tiles (at most 16: batch 1 on 14x14 maps), in eval-mode inference on AVX-512: the products
+//   run transposed, output channels across the microkernel (see "few tiles" below); tiny maps (batch
+//   1 at 7x7) use F(2x2,3x3) the same way (conv_winograd_f2.c).
 // U comes from a cache across calls in eval-mode inference (exact: see below), else is transformed
 // per call. The input gradient is this forward on flipped weights; the weight gradient
 // (conv_winograd_grad.c) runs the adjoint transforms.
