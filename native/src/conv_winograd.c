@@ -271,7 +271,7 @@ static void few_pack(void *p, int64_t lo, int64_t hi) {
   const int64_t C = j->g->C;
   for (int64_t q = lo; q < hi; q++) {
     const int64_t pr = q / 36, xi = q % 36;
-    float *d = j->dq + q * VTX(C);
+    float *d = j->vt + q * VTX(C);
     const float *src = j->vall + xi * j->vx + pr * TR;
     for (int64_t c = 0; c < C; c++) memcpy(d + c * TR, src + c * j->vs, TR * sizeof(float));
   }
@@ -289,7 +289,7 @@ static void few_tasks(void *p, int64_t lo, int64_t hi) {
   for (int64_t t = lo; t < hi; t++) {
     const int64_t kp = t / PR, pr = t % PR, k0 = kp * TC, kn = K - k0 < TC ? K - k0 : TC;
     for (int xi = 0; xi < 36; xi++)
-      j->im->ukernel(C, j->dq + (pr * 36 + xi) * VTX(C), j->u + xi * UTX(g) + kp * C * TC, TC, m + xi * TR * TC, TC, 0);
+      j->im->ukernel(C, j->vt + (pr * 36 + xi) * VTX(C), j->u + xi * UTX(g) + kp * C * TC, TC, m + xi * TR * TC, TC, 0);
     for (int64_t l = 0; l < TC; l++) {
       sc[l] = e && e->scale && l < kn ? e->scale[k0 + l] : 1.f;
       sh[l] = e && e->shift && l < kn ? e->shift[k0 + l] : 0.f;
@@ -436,8 +436,8 @@ static int few_fwd(wino_job *j) {
   j->P = 1; j->vs = j->im->nr + VL;   /* one panel of NR >= NT tiles for the input transform */
   j->vx = C * j->vs + 16;
   j->vall = nb_conv_scratch(6, (size_t)(36 * j->vx));
-  j->dq = nb_conv_scratch(4, (size_t)(PR * 36 * VTX(C)));
-  if (!j->vall || !j->dq) return 0;
+  j->vt = nb_conv_scratch(4, (size_t)(PR * 36 * VTX(C)));
+  if (!j->vall || !j->vt) return 0;
   nb_parallel_for((C + WC - 1) / WC, 36.0 * 8 * WC * j->im->nr, wino_inputs, j);
   nb_parallel_for(PR * 36, 8.0 * C * TR, few_pack, j);
   nb_parallel_for(K48 * PR, 36.0 * TR * TC * C, few_tasks, j);

@@ -65,17 +65,15 @@ static void wgrad_dy_phases(void *p, int64_t lo, int64_t hi) {
   float row[4 * (NB_WINO_MAXR + 1)];
   for (int64_t q = lo; q < hi; q++) {
     const float *src = j->dy + q * g->OH * g->OW;
-    float *dst = j->dq + q * 4 * qp, z = 0.f;
+    float *dst = j->dq + q * 4 * qp, z[16] = { 0 };
     for (int64_t r = 0; r < rows; r++) {
-      memset(row, 0, (size_t)(4 * j->ld) * sizeof(float));
-      if (r < g->OH) {
-        memcpy(row, src + r * g->OW, (size_t)g->OW * sizeof(float));
-        for (int64_t i = 0; i < g->OW; i++) z += row[i] * 0.f;
-      }
-      for (int b = 0; b < 4; b++)
-        for (int64_t u = 0; u < j->ld; u++) dst[b * qp + r * j->ld + u] = row[4 * u + b];
+      if (r < g->OH) memcpy(row, src + r * g->OW, (size_t)g->OW * sizeof(float));
+      memset(row + (r < g->OH ? g->OW : 0), 0, (size_t)(4 * j->ld - (r < g->OH ? g->OW : 0)) * sizeof(float));
+      j->ew->wino_phase_row(row, j->ld, dst + r * j->ld, qp, z);
     }
-    if (z != z) atomic_store(&j->nonfinite, 1);
+    float t = 0.f;
+    for (int l = 0; l < 16; l++) t += z[l];
+    if (t != t) atomic_store(&j->nonfinite, 1);
   }
 }
 

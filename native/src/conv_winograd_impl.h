@@ -24,7 +24,7 @@ typedef struct {
   const nb_conv_epi *e;
   const nb_gemm_impl *im;
   const nb_ew_impl *ew;
-  float *y, *xp, *u, *vall, *dq, *dm, *du, *dw;
+  float *y, *xp, *u, *vall, *vt, *dq, *dm, *du, *dw;   /* vt: packed V^T (few tiles); dq, dm, du: weight gradient */
   const float *x, *w, *dy;
   int64_t TH, TW, T, NT, Hp, Wp, ld, plane, Kp, P, vs, vx, Cp;   /* vs: V's row stride (lanes); vx: its xi stride */
   atomic_int nonfinite, failed;
