@@ -65,7 +65,6 @@ const nb_gemm_impl *nb_wino_applies(const nb_conv *g) {
   return NULL;
 }
 
-
 // Phase planes of channels (n, c) in [lo, hi): xp[(n*C + c)*4 + m][row][u] = xpad[row][4u + m] for
 // padded rows [0, Hp) and u in [0, TW + 1), zero outside x; notes any Inf or NaN of x.
 static void wino_phases(void *p, int64_t lo, int64_t hi) {
@@ -460,6 +459,21 @@ static int worth_it(const nb_conv *g, const nb_gemm_impl *im) {
   return wino < 0.8 * direct;
 }
 
+// The tile grid of j's geometry and the phase planes of its input. 0 when the grid is too wide, memory
+// ran out, or the input holds an Inf or a NaN.
+static int job_phases(wino_job *j) {
+  const nb_conv *g = j->g;
+  j->TH = (g->OH + 3) / 4; j->TW = (g->OW + 3) / 4; j->T = j->TH * j->TW; j->NT = g->N * j->T;
+  if (j->TW > NB_WINO_MAXR) return 0;
+  j->Hp = 4 * j->TH + 2; j->ld = j->TW + 1; j->plane = j->Hp * j->ld;
+  // the transforms read whole vectors of tiles: up to VL columns past the last plane's end
+  j->xp = nb_conv_scratch(5, (size_t)(g->N * g->C * 4 * j->plane + 2 * VL));
+  if (!j->xp) return 0;
+  nb_parallel_for(g->N * g->C, 16.0 * j->plane, wino_phases, j);
+  memset(j->xp + g->N * g->C * 4 * j->plane, 0, 2 * VL * sizeof(float));
+  return !atomic_load(&j->nonfinite);
+}
+
 int nb_conv_winograd_fwd(float *y, const float *x, const float *w, const nb_conv *g, const nb_conv_epi *e, int reuse_w) {
   const nb_gemm_impl *im = nb_wino_applies(g);
   // NOTE: the choice ignores the cache: at batch 1 on 14x14 maps a cached U makes the products about
@@ -468,38 +482,23 @@ int nb_conv_winograd_fwd(float *y, const float *x, const float *w, const nb_conv
   const int cache = reuse_w && uc_cap != 0;
   const int64_t NT = g->N * ((g->OH + 3) / 4) * ((g->OW + 3) / 4);
   if (cache && NT <= 4 && nb_conv_winograd_f2_fwd(y, x, w, g, e)) return 1;   /* tiny maps: F(2x2,3x3) */
-  if (im == &nb_gemm_avx512 && cache && NT <= 16 && (g->OW + 3) / 4 <= NB_WINO_MAXR && (nb_wino_mode() == 2 || nb_wino_transposed_worth_it(g, NT, 36, 12.0))) {
+  if (im == &nb_gemm_avx512 && cache && NT <= 16 && (nb_wino_mode() == 2 || nb_wino_transposed_worth_it(g, NT, 36, 12.0))) {
     wino_job f = { .g = g, .e = e, .im = &nb_gemm_avx512_8x48, .ew = nb_ew_select(), .y = y, .x = x, .w = w };
-    f.TH = (g->OH + 3) / 4; f.TW = (g->OW + 3) / 4; f.T = f.TH * f.TW; f.NT = NT;
-    f.Hp = 4 * f.TH + 2; f.ld = f.TW + 1; f.plane = f.Hp * f.ld;
-    f.xp = nb_conv_scratch(5, (size_t)(g->N * g->C * 4 * f.plane + 2 * VL));
-    if (f.xp) {
-      nb_parallel_for(g->N * g->C, 16.0 * f.plane, wino_phases, &f);
-      memset(f.xp + g->N * g->C * 4 * f.plane, 0, 2 * VL * sizeof(float));
-      if (!atomic_load(&f.nonfinite)) {
-        nb_wino_cache_lock();
-        const int done = few_fwd(&f);
-        nb_wino_cache_unlock();
-        if (done && !atomic_load(&f.nonfinite)) return 1;
-      }
+    if (job_phases(&f)) {
+      nb_wino_cache_lock();
+      const int done = few_fwd(&f);
+      nb_wino_cache_unlock();
+      if (done && !atomic_load(&f.nonfinite)) return 1;
     }
   }
   if (!im || (nb_wino_mode() == 1 && !worth_it(g, im))) return 0;
   wino_job j = { .g = g, .e = e, .im = im, .ew = nb_ew_select(), .y = y, .x = x, .w = w };
-  j.TH = (g->OH + 3) / 4; j.TW = (g->OW + 3) / 4; j.T = j.TH * j.TW; j.NT = g->N * j.T;
-  if (j.TW > NB_WINO_MAXR) return 0;
-  j.Hp = 4 * j.TH + 2; j.ld = j.TW + 1; j.plane = j.Hp * j.ld;
+  if (!job_phases(&j)) return 0;
   const int64_t mr = im->mr, nr = im->nr, C = g->C;
   j.P = (j.NT + nr - 1) / nr; j.vs = nr + VL; j.Kp = (g->OC + mr - 1) / mr;
   // NOTE: V's transform points one cache line off a multiple of 4 KB apart (C*vs floats is one): the
   // transforms write all 36 at once, and 36 rows in one L1 set (8 ways) evicted each other
   j.vx = C * j.vs + 16;
-  // the transforms read whole vectors of tiles: up to VL columns past the last plane's end
-  j.xp = nb_conv_scratch(5, (size_t)(g->N * C * 4 * j.plane + 2 * VL));
-  if (!j.xp) return 0;
-  nb_parallel_for(g->N * C, 16.0 * j.plane, wino_phases, &j);
-  memset(j.xp + g->N * C * 4 * j.plane, 0, 2 * VL * sizeof(float));
-  if (atomic_load(&j.nonfinite)) return 0;
   // U from the cache (locked until the products are done), else transformed for this call: all of
   // it up front with many tile panels, or one channel panel per task with few
   int locked = 0;
