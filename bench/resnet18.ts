@@ -21,8 +21,10 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const benchDir = join(root, 'bench');
 
 function median(xs: number[]): number { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; }
+// Three untimed runs first, for every library alike: the first runs after loading also pay for
+// one-time work (nabla's transformed-weight cache, onnxruntime's arena) and the collector's catch-up.
 async function timeMs(fn: () => unknown | Promise<unknown>): Promise<number> {
-  await fn();
+  for (let i = 0; i < 3; i++) await fn();
   const ts: number[] = [];
   for (let i = 0; i < reps; i++) { const t = performance.now(); await fn(); ts.push(performance.now() - t); }
   return median(ts);
