@@ -46,22 +46,22 @@ void nb_conv_scratch_trim(void) {
 }
 
 // dst[0, n) = act(src * scale[oc] + shift[oc] + res[at + i]) (src may be dst: the post pass).
-void nb_conv_epilogue_run(float *dst, const float *src, int64_t n, const nb_conv_epi *e, int64_t oc, int64_t at) {
-  nb_ew_select()->conv_epilogue_row(dst, src, n, e->scale ? e->scale[oc] : 1.f, e->shift ? e->shift[oc] : 0.f,
+void nb_conv_epilogue_run(const nb_ew_impl *ew, float *dst, const float *src, int64_t n, const nb_conv_epi *e, int64_t oc, int64_t at) {
+  ew->conv_epilogue_row(dst, src, n, e->scale ? e->scale[oc] : 1.f, e->shift ? e->shift[oc] : 0.f,
                                     e->res ? e->res + at : NULL, e->relu);
 }
 
-typedef struct { float *y; const nb_conv *g; const nb_conv_epi *e; } epi_job;
+typedef struct { float *y; const nb_conv *g; const nb_conv_epi *e; const nb_ew_impl *ew; } epi_job;
 
 // The epilogue over output planes (n, oc) in [lo, hi), in place (paths that store plain products).
 static void epilogue_planes(void *p, int64_t lo, int64_t hi) {
   const epi_job *j = (const epi_job *)p;
   const int64_t L = j->g->OH * j->g->OW;
-  for (int64_t q = lo; q < hi; q++) nb_conv_epilogue_run(j->y + q * L, j->y + q * L, L, j->e, q % j->g->OC, q * L);
+  for (int64_t q = lo; q < hi; q++) nb_conv_epilogue_run(j->ew, j->y + q * L, j->y + q * L, L, j->e, q % j->g->OC, q * L);
 }
 
 void nb_conv_epilogue(float *y, const nb_conv *g, const nb_conv_epi *e) {
-  epi_job j = { y, g, e };
+  epi_job j = { y, g, e, nb_ew_select() };
   nb_parallel_for(g->N * g->OC, (double)(g->OH * g->OW), epilogue_planes, &j);
 }
 
@@ -78,6 +78,7 @@ void nb_conv_epilogue(float *y, const nb_conv *g, const nb_conv_epi *e) {
 typedef struct {
   const nb_conv *g;
   const nb_gemm_impl *im;
+  const nb_ew_impl *ew;   /* the epilogue's rows */
   const nb_conv_epi *e;
   float *y, *xq;
   const float *x, *w;
@@ -155,7 +156,7 @@ static void direct_tasks(void *p, int64_t lo, int64_t hi) {
             if (run > room) run = room;
             for (int64_t i = 0; run > 0 && i < m; i++) {
               float *dst = yg + (r * mr + i) * L + oh * g->OW + ow;
-              if (j->e) nb_conv_epilogue_run(dst, tile + i * nr + jj, run, j->e, grp * OCg + r * mr + i, dst - j->y);
+              if (j->e) nb_conv_epilogue_run(j->ew, dst, tile + i * nr + jj, run, j->e, grp * OCg + r * mr + i, dst - j->y);
               else memcpy(dst, tile + i * nr + jj, (size_t)run * sizeof(float));
             }
             int64_t step = j->Wq - ow < room ? j->Wq - ow : room;   /* to the next grid row */
@@ -219,7 +220,7 @@ int nb_conv_direct_fwd(float *y, const float *x, const float *w, const nb_conv *
   const nb_gemm_impl *a = NULL, *b = NULL;
   if (!direct_impls(&a, &b) || !a->ukernel_rows || !b->ukernel_rows) return 0;
   const int64_t OCg = g->OC / g->G, Kc = g->C / g->G * g->KH * g->KW;
-  direct_job j = { .e = e, .y = y, .w = w };
+  direct_job j = { .e = e, .ew = nb_ew_select(), .y = y, .w = w };
   if (!direct_grid(&j, g)) return 0;
   // the microkernel wasting less of its tiles on (OCg, Lp)
   double ua = (double)OCg / (double)((OCg + a->mr - 1) / a->mr * a->mr) * (double)j.Lp / (double)((j.Lp + a->nr - 1) / a->nr * a->nr);

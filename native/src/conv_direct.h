@@ -3,6 +3,7 @@
 #ifndef NB_CONV_DIRECT_H
 #define NB_CONV_DIRECT_H
 #include "../include/nabla.h"
+#include "ew.h"
 
 /* x (N,C,H,W), w (OC,Cg,KH,KW) -> y (N,OC,OH,OW) with the epilogue e (NULL: none), any stride. */
 int nb_conv_direct_fwd(float *y, const float *x, const float *w, const nb_conv *g, const nb_conv_epi *e);
@@ -14,8 +15,8 @@ int nb_conv_direct_bwd_weight(float *dw, const float *dy, const float *x, const 
  * floats, 2 MB aligned; NULL when out of memory. Slots 0-3 are conv_direct.c's, 4-8 conv_winograd.c's. */
 #define NB_CONV_SLOTS 9
 float *nb_conv_scratch(int slot, size_t floats);
-/* dst[0, n) = act(src * scale[oc] + shift[oc] + res[at + i]) (src may be dst). */
-void nb_conv_epilogue_run(float *dst, const float *src, int64_t n, const nb_conv_epi *e, int64_t oc, int64_t at);
+/* dst[0, n) = act(src * scale[oc] + shift[oc] + res[at + i]) (src may be dst), on ew's row loop. */
+void nb_conv_epilogue_run(const nb_ew_impl *ew, float *dst, const float *src, int64_t n, const nb_conv_epi *e, int64_t oc, int64_t at);
 /* Frees the calling thread's scratch buffers above 128 MB (kept below that for the next call). */
 void nb_conv_scratch_trim(void);
 /* The epilogue e applied in place to y (N,OC,OH,OW), for paths that store plain products. */

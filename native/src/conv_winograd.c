@@ -177,7 +177,7 @@ static void panel_output(const wino_job *j, const wino_run *runs, int nrun, cons
       for (int a = 0; a < 4 && 4 * rn->ti + a < g->OH; a++) {
         float *dst = j->y + (rn->n * K + k) * L + (4 * rn->ti + a) * g->OW + ow0;
         const float *src = o + a * 4 * Rv + 4 * rn->lane;
-        if (j->e) nb_conv_epilogue_run(dst, src, cols, j->e, k, dst - j->y);
+        if (j->e) nb_conv_epilogue_run(j->ew, dst, src, cols, j->e, k, dst - j->y);
         else memcpy(dst, src, (size_t)cols * sizeof(float));
       }
     }
