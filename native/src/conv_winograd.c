@@ -276,23 +276,32 @@ static void few_pack(void *p, int64_t lo, int64_t hi) {
   }
 }
 
+// The products of output-channel panel kp against tile row panel pr, for `points` transform points:
+// m[xi] (TR, TC) = V^T[xi] (TR, C) @ U^T[xi] (C, TC), from vt (rows pr*points + xi, VTX apart) and u
+// (rows xi, UTX apart); and the epilogue's scale and shift for the panel's TC channels (1, 0 past K).
+void nb_wino_transposed_products(const nb_gemm_impl *im, int points, const nb_conv *g, const float *vt, const float *u,
+                                 int64_t kp, int64_t pr, float *m, const nb_conv_epi *e, float *sc, float *sh) {
+  const int64_t C = g->C, k0 = kp * TC, kn = g->OC - k0 < TC ? g->OC - k0 : TC;
+  for (int xi = 0; xi < points; xi++)
+    im->ukernel(C, vt + (pr * points + xi) * VTX(C), u + xi * UTX(g) + kp * C * TC, TC, m + xi * TR * TC, TC, 0);
+  for (int64_t l = 0; l < TC; l++) {
+    sc[l] = e && e->scale && l < kn ? e->scale[k0 + l] : 1.f;
+    sh[l] = e && e->shift && l < kn ? e->shift[k0 + l] : 0.f;
+  }
+}
+
 // Items t in [lo, hi): output-channel panel t / PR against tile row panel t % PR.
 static void few_tasks(void *p, int64_t lo, int64_t hi) {
   wino_job *j = (wino_job *)p;
   const nb_conv *g = j->g;
   const nb_conv_epi *e = j->e;
-  const int64_t C = g->C, K = g->OC, PR = (j->NT + TR - 1) / TR, L = g->OH * g->OW;
+  const int64_t K = g->OC, PR = (j->NT + TR - 1) / TR, L = g->OH * g->OW;
   float *m = nb_conv_scratch(7, (size_t)(36 * TR * TC));
   if (!m) { atomic_store(&j->failed, 1); return; }
   float o[4 * 4 * TC], sc[TC], sh[TC];
   for (int64_t t = lo; t < hi; t++) {
     const int64_t kp = t / PR, pr = t % PR, k0 = kp * TC, kn = K - k0 < TC ? K - k0 : TC;
-    for (int xi = 0; xi < 36; xi++)
-      j->im->ukernel(C, j->vt + (pr * 36 + xi) * VTX(C), j->u + xi * UTX(g) + kp * C * TC, TC, m + xi * TR * TC, TC, 0);
-    for (int64_t l = 0; l < TC; l++) {
-      sc[l] = e && e->scale && l < kn ? e->scale[k0 + l] : 1.f;
-      sh[l] = e && e->shift && l < kn ? e->shift[k0 + l] : 0.f;
-    }
+    nb_wino_transposed_products(j->im, 36, g, j->vt, j->u, kp, pr, m, e, sc, sh);
     for (int64_t i = 0; i < TR && pr * TR + i < j->NT; i++) {
       const int64_t tg = pr * TR + i, n = tg / j->T, ti = tg % j->T / j->TW, tj = tg % j->TW;
       const int64_t cols = g->OW - 4 * tj < 4 ? g->OW - 4 * tj : 4;

@@ -104,18 +104,13 @@ static void f2_tasks(void *p, int64_t lo, int64_t hi) {
   f2_job *j = (f2_job *)p;
   const nb_conv *g = j->g;
   const nb_conv_epi *e = j->e;
-  const int64_t C = g->C, K = g->OC, L = g->OH * g->OW;
+  const int64_t K = g->OC, L = g->OH * g->OW;
   float *m = nb_conv_scratch(7, (size_t)(16 * TR * TC));
   if (!m) { atomic_store(&j->failed, 1); return; }
   float sc[TC], sh[TC], o[2][2][TC];
   for (int64_t t = lo; t < hi; t++) {
     const int64_t kp = t / j->PR, pr = t % j->PR, k0 = kp * TC, kn = K - k0 < TC ? K - k0 : TC;
-    for (int xi = 0; xi < 16; xi++)
-      j->im->ukernel(C, j->vt + (pr * 16 + xi) * VTX(C), j->u + xi * UTX(g) + kp * C * TC, TC, m + xi * TR * TC, TC, 0);
-    for (int64_t l = 0; l < TC; l++) {
-      sc[l] = e && e->scale && l < kn ? e->scale[k0 + l] : 1.f;
-      sh[l] = e && e->shift && l < kn ? e->shift[k0 + l] : 0.f;
-    }
+    nb_wino_transposed_products(j->im, 16, g, j->vt, j->u, kp, pr, m, e, sc, sh);
     for (int64_t i = 0; i < TR && pr * TR + i < j->NT; i++) {
       const int64_t tg = pr * TR + i, n = tg / j->T, ti = tg % j->T / j->TW, tj = tg % j->TW;
       const float *mi = m + i * TC;
