@@ -105,8 +105,12 @@ typedef struct {
  * NULL scale is 1, a NULL shift is 0, a NULL res (same layout as y) is 0, and relu clamps at 0. */
 typedef struct { const float *scale, *shift, *res; int relu; } nb_conv_epi;
 /* Forward options: reuse_w says the same weights are likely to come again unchanged (inference), so
- * a transformed copy may be kept between calls; it is checked against them exactly on every use. */
-typedef struct { int reuse_w; } nb_conv_opts;
+ * a transformed copy may be kept between calls. It is checked against them exactly on every use,
+ * unless w_stamp (> 0, from nb_next_stamp) names the weights' contents: the caller promises that
+ * while it passes the same stamp with the same address, no byte of the weights has changed. */
+typedef struct { int reuse_w; double w_stamp; } nb_conv_opts;
+/* A new stamp, unique in the process (1, 2, ...): a name for one version of some memory's contents. */
+double nb_next_stamp(void);
 /* x (N,C,H,W), w (OC,C/G,KH,KW) -> y (N,OC,OH,OW), then the epilogue e (NULL: none).
  * Returns 0 on allocation failure. */
 int nb_conv2d_f32(float *y, const float *x, const float *w, const nb_conv *g, const nb_conv_epi *e);

@@ -67,6 +67,13 @@ static napi_value set_winograd(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+// nextStamp() -> a number unique in the process, for conv2dFused's weightsStamp (nb_next_stamp).
+static napi_value next_stamp(napi_env env, napi_callback_info info) {
+  napi_value none[1];
+  if (!nb_args(env, info, "nextStamp", 0, none)) return NULL;
+  return num(env, nb_next_stamp());
+}
+
 // adviseHugePages(x): asks Linux to back the 2 MB-aligned interior of x's memory with transparent
 // huge pages (MADV_HUGEPAGE; a no-op elsewhere). Called on large fresh buffers before they are first
 // written: the kernel then faults them in 2 MB at a time, and streaming kernels that read them (GEMV
@@ -340,7 +347,7 @@ void nb_register_nn(napi_env env, napi_value exports); /* addon_nn.c */
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
 #define FN(name, f) { name, NULL, f, NULL, NULL, NULL, napi_enumerable, NULL }
-    FN("cpuInfo", cpu_info), FN("setNumThreads", set_num_threads), FN("setIsa", set_isa), FN("setWinograd", set_winograd), FN("adviseHugePages", advise_huge_pages),
+    FN("cpuInfo", cpu_info), FN("setNumThreads", set_num_threads), FN("setIsa", set_isa), FN("setWinograd", set_winograd), FN("nextStamp", next_stamp), FN("adviseHugePages", advise_huge_pages),
     FN("matmul", matmul), FN("linear", linear), FN("unary", unary), FN("binary", binary), FN("reduce", reduce),
     FN("copy", copy), FN("softmax", softmax), FN("compare", compare), FN("where", where), FN("castToF32", cast_to_f32),
 #undef FN

@@ -104,11 +104,12 @@ static napi_value conv2d(napi_env env, napi_callback_info info) {
   return undef(env);
 }
 
-// conv2dFused(y, x, lx, w, lw, params, scale, shift, residual, relu, reuseWeights):
+// conv2dFused(y, x, lx, w, lw, params, scale, shift, residual, relu, reuseWeights, weightsStamp):
 // y (N,OC,OH,OW) = act(conv2d(x, w) * scale[oc] + shift[oc] + residual); scale/shift (OC) or null,
-// residual a contiguous Float32Array of y's size or null, relu a boolean.
+// residual a contiguous Float32Array of y's size or null, relu a boolean; weightsStamp 0, or a
+// stamp from nextStamp() naming w's contents (nb_conv_opts).
 static napi_value conv2d_fused(napi_env env, napi_callback_info info) {
-  ARGS("conv2dFused", 11);
+  ARGS("conv2dFused", 12);
   float *y, *x, *w, *scale, *shift, *res;
   nb_conv g;
   nb_conv_epi e = { NULL, NULL, NULL, 0 };
@@ -119,6 +120,9 @@ static napi_value conv2d_fused(napi_env env, napi_callback_info info) {
   CHECK(nb_bool(env, K, argv[9], "relu", &e.relu));
   nb_conv_opts o = { 0 };
   CHECK(nb_bool(env, K, argv[10], "reuseWeights", &o.reuse_w));
+  int64_t stamp = 0;
+  CHECK(nb_int(env, K, argv[11], "weightsStamp", 0, (int64_t)1 << 53, &stamp));
+  o.w_stamp = (double)stamp;
   e.scale = scale; e.shift = shift; e.res = res;
   if (res && res == y) { nb_throw(env, K, "residual must not be the output buffer"); return NULL; }
   if (g.N * g.OC > 0 && !nb_conv2d_opts_f32(y, x, w, &g, &e, &o)) { conv_fail(env, K); return NULL; }

@@ -207,7 +207,7 @@ int nb_conv2d_f32(float *y, const float *x, const float *w, const nb_conv *g, co
 
 int nb_conv2d_opts_f32(float *y, const float *x, const float *w, const nb_conv *g, const nb_conv_epi *e, const nb_conv_opts *o) {
   if (e && !e->scale && !e->shift && !e->res && !e->relu) e = NULL;
-  int done = nb_conv_winograd_fwd(y, x, w, g, e, o && o->reuse_w) || nb_conv_direct_fwd(y, x, w, g, e);
+  int done = nb_conv_winograd_fwd(y, x, w, g, e, o) || nb_conv_direct_fwd(y, x, w, g, e);
   nb_conv_scratch_trim();
   if (done) return 1;
   if (!conv2d_im2col(y, x, w, g)) return 0;

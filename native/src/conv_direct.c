@@ -440,6 +440,6 @@ int nb_conv_direct_bwd_input(float *dx, const float *dy, const float *w, const n
       }
   nb_conv t = { .N = g->N, .C = g->OC, .H = g->OH, .W = g->OW, .OC = g->C, .KH = g->KH, .KW = g->KW, .OH = g->H, .OW = g->W,
                 .G = g->G, .sh = 1, .sw = 1, .ph = th, .pw = tw, .dh = g->dh, .dw = g->dw };
-  return nb_conv_winograd_fwd(dx, dy, wt, &t, NULL, 0) || nb_conv_direct_fwd(dx, dy, wt, &t, NULL);
+  return nb_conv_winograd_fwd(dx, dy, wt, &t, NULL, NULL) || nb_conv_direct_fwd(dx, dy, wt, &t, NULL);
 }
 

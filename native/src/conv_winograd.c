@@ -321,12 +321,18 @@ static void few_tasks(void *p, int64_t lo, int64_t hi) {
 
 /* ---- transformed weights kept between inference calls ----
  * With reuse_w (the eval-mode fused path: the same weights on every call), U is kept with an exact
- * copy of the weights it came from, keyed by their address and shape; every use compares the copy
- * with the weights (a read of the weights, a quarter of U's size, split over the threads) and
- * transforms again when they differ, so a cached U is never stale. Least recently used entries go past the budget,
+ * copy of the weights it came from, keyed by their address and shape. A use compares the copy with
+ * the weights (a read of the weights, a quarter of U's size, split over the threads) and transforms
+ * again when they differ, so a cached U is never stale; but a use that brings the stamp the entry
+ * was last seen with skips the comparison: the caller vouches that those bytes have not changed
+ * (nabla's tensors: the storage's version, while its array has not been handed out). At batch 1
+ * the comparison took half of a 7x7 convolution's time. Least recently used entries go past the budget,
  * NABLA_WINOGRAD_CACHE_MB (default 256, enough for ResNet-18's 13 convolutions; 0 turns it off). */
 #define UC_SLOTS 64
-typedef struct { const float *w; int64_t K, C, mr; float *copy, *u; size_t bytes; uint64_t used; } ucache;
+typedef struct { const float *w; int64_t K, C, mr; float *copy, *u; size_t bytes; uint64_t used; double stamp; } ucache;
+static _Atomic uint64_t stamps;
+
+double nb_next_stamp(void) { return (double)(atomic_fetch_add(&stamps, 1) + 1); }
 static ucache uc[UC_SLOTS];
 static size_t uc_total, uc_cap = (size_t)-1;
 static uint64_t uc_clock;
@@ -361,7 +367,7 @@ static int same_weights(const float *a, const float *b, int64_t n) {
 // filled by fill(ctx, u) into a new or stale entry; NULL when it cannot hold them (budget, memory,
 // or fill returned 0: non-finite weights). Call with the lock held (nb_wino_cache_lock); the pointer
 // is valid until it is released.
-float *nb_wino_cached(const float *w, int64_t K, int64_t C, int64_t tag, int64_t un, nb_wino_fill_fn fill, void *ctx) {
+float *nb_wino_cached(const float *w, int64_t K, int64_t C, int64_t tag, double stamp, int64_t un, nb_wino_fill_fn fill, void *ctx) {
   const int64_t wn = K * C * 9;
   if (uc_cap == (size_t)-1) {
     const char *s = getenv("NABLA_WINOGRAD_CACHE_MB");
@@ -372,7 +378,7 @@ float *nb_wino_cached(const float *w, int64_t K, int64_t C, int64_t tag, int64_t
   ucache *c = NULL;
   for (int i = 0; i < UC_SLOTS && !c; i++)
     if (uc[i].w == w && uc[i].K == K && uc[i].C == C && uc[i].mr == tag) c = &uc[i];
-  if (c && same_weights(c->copy, w, wn)) { c->used = ++uc_clock; return c->u; }
+  if (c && ((stamp > 0 && c->stamp == stamp) || same_weights(c->copy, w, wn))) { c->used = ++uc_clock; c->stamp = stamp; return c->u; }
   if (!c) {
     while (uc_total + bytes > uc_cap) {   /* evict the least recently used */
       ucache *old = NULL;
@@ -388,12 +394,12 @@ float *nb_wino_cached(const float *w, int64_t K, int64_t C, int64_t tag, int64_t
     c->copy = (float *)malloc((size_t)wn * sizeof(float));
     c->u = (float *)aligned_alloc(64, ((size_t)un * sizeof(float) + 63) & ~(size_t)63);
     if (!c->copy || !c->u) { free(c->copy); free(c->u); memset(c, 0, sizeof *c); return NULL; }
-    *c = (ucache){ w, K, C, tag, c->copy, c->u, bytes, 0 };
+    *c = (ucache){ w, K, C, tag, c->copy, c->u, bytes, 0, 0 };
     uc_total += bytes;
   }
   if (!fill(ctx, c->u)) { uc_drop(c); return NULL; }
   memcpy(c->copy, w, (size_t)wn * sizeof(float));
-  c->used = ++uc_clock;
+  c->used = ++uc_clock; c->stamp = stamp;
   return c->u;
 }
 
@@ -416,10 +422,10 @@ static int fill_ut(void *p, float *u) {
 }
 
 // U of j's weights from the cache (layout as fill_u, or fill_ut when transposed).
-static float *uc_get(wino_job *j, int transposed) {
+static float *uc_get(wino_job *j, int transposed, double stamp) {
   const nb_conv *g = j->g;
-  if (transposed) return nb_wino_cached(j->w, g->OC, g->C, -TC, 36 * UTX(g), fill_ut, j);
-  return nb_wino_cached(j->w, g->OC, g->C, j->im->mr, 36 * UX(j), fill_u, j);
+  if (transposed) return nb_wino_cached(j->w, g->OC, g->C, -TC, stamp, 36 * UTX(g), fill_ut, j);
+  return nb_wino_cached(j->w, g->OC, g->C, j->im->mr, stamp, 36 * UX(j), fill_u, j);
 }
 
 // Whether products run transposed (few tiles: TR tiles down, TC channels across) beat the direct
@@ -436,10 +442,10 @@ int nb_wino_transposed_worth_it(const nb_conv *g, int64_t NT, int points, double
 }
 
 // The few-tile forward with the cache locked: 1 when done, 0 to fall back.
-static int few_fwd(wino_job *j) {
+static int few_fwd(wino_job *j, double stamp) {
   const nb_conv *g = j->g;
   const int64_t C = g->C, PR = (j->NT + TR - 1) / TR, K48 = (g->OC + TC - 1) / TC;
-  j->u = uc_get(j, 1);
+  j->u = uc_get(j, 1, stamp);
   if (!j->u) return 0;
   j->P = 1; j->vs = j->im->nr + VL;   /* one panel of NR >= NT tiles for the input transform */
   j->vx = C * j->vs + 16;
@@ -483,19 +489,20 @@ static int job_phases(wino_job *j) {
   return !atomic_load(&j->nonfinite);
 }
 
-int nb_conv_winograd_fwd(float *y, const float *x, const float *w, const nb_conv *g, const nb_conv_epi *e, int reuse_w) {
+int nb_conv_winograd_fwd(float *y, const float *x, const float *w, const nb_conv *g, const nb_conv_epi *e, const nb_conv_opts *o) {
   const nb_gemm_impl *im = nb_wino_applies(g);
   // NOTE: the choice ignores the cache: at batch 1 on 14x14 maps a cached U makes the products about
   // as fast as the direct path (half of each 32-tile panel is empty), not faster, as measured; the
   // few-tile path does better there
-  const int cache = reuse_w && uc_cap != 0;
+  const int cache = o && o->reuse_w && uc_cap != 0;
+  const double stamp = cache ? o->w_stamp : 0;
   const int64_t NT = g->N * ((g->OH + 3) / 4) * ((g->OW + 3) / 4);
-  if (cache && NT <= 4 && nb_conv_winograd_f2_fwd(y, x, w, g, e)) return 1;   /* tiny maps: F(2x2,3x3) */
+  if (cache && NT <= 4 && nb_conv_winograd_f2_fwd(y, x, w, g, e, stamp)) return 1;   /* tiny maps: F(2x2,3x3) */
   if (im == &nb_gemm_avx512 && cache && NT <= 16 && (nb_wino_mode() == 2 || nb_wino_transposed_worth_it(g, NT, 36, 12.0))) {
     wino_job f = { .g = g, .e = e, .im = &nb_gemm_avx512_8x48, .ew = nb_ew_select(), .y = y, .x = x, .w = w };
     if (job_phases(&f)) {
       nb_wino_cache_lock();
-      const int done = few_fwd(&f);
+      const int done = few_fwd(&f, stamp);
       nb_wino_cache_unlock();
       if (done && !atomic_load(&f.nonfinite)) return 1;
     }
@@ -514,7 +521,7 @@ int nb_conv_winograd_fwd(float *y, const float *x, const float *w, const nb_conv
   if (cache) {
     nb_wino_cache_lock();
     locked = 1;
-    j.u = uc_get(&j, 0);
+    j.u = uc_get(&j, 0, stamp);
     atomic_store(&j.nonfinite, 0);   /* non-finite weights: found again below, and declined */
     if (!j.u) { nb_wino_cache_unlock(); locked = 0; }
   }

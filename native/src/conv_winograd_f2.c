@@ -136,7 +136,7 @@ static void f2_tasks(void *p, int64_t lo, int64_t hi) {
   }
 }
 
-int nb_conv_winograd_f2_fwd(float *y, const float *x, const float *w, const nb_conv *g, const nb_conv_epi *e) {
+int nb_conv_winograd_f2_fwd(float *y, const float *x, const float *w, const nb_conv *g, const nb_conv_epi *e, double stamp) {
   const nb_gemm_impl *im = nb_wino_applies(g);
   if (im != &nb_gemm_avx512) return 0;
   f2_job j = { .g = g, .e = e, .im = &nb_gemm_avx512_8x48, .y = y, .x = x, .w = w };
@@ -148,7 +148,7 @@ int nb_conv_winograd_f2_fwd(float *y, const float *x, const float *w, const nb_c
   nb_parallel_for(g->C, 16.0 * 24 * j.PR * TR, f2_inputs, &j);
   if (atomic_load(&j.nonfinite)) return 0;
   nb_wino_cache_lock();
-  j.u = nb_wino_cached(w, g->OC, g->C, F2_TAG, 16 * UTX(g), f2_fill, &j);
+  j.u = nb_wino_cached(w, g->OC, g->C, F2_TAG, stamp, 16 * UTX(g), f2_fill, &j);
   if (j.u) nb_parallel_for(j.K48 * j.PR, 16.0 * TR * TC * g->C, f2_tasks, &j);
   nb_wino_cache_unlock();
   return j.u && !atomic_load(&j.failed);

@@ -38,10 +38,11 @@ int nb_wino_mode(void);
 
 /* The cache of transformed weights (conv_winograd.c), for eval-mode inference: the transform of
  * w (K, C, 3, 3) in layout `tag` (un floats), kept with an exact copy of w and checked against it
- * on every use; filled by fill(ctx, u) on a miss (fill returns 0 for non-finite weights). NULL when
- * it cannot be held. Call between nb_wino_cache_lock and _unlock; the result is valid until then. */
+ * on every use whose stamp (nb_conv_opts.w_stamp; 0: none) is not the one it was last seen with;
+ * filled by fill(ctx, u) on a miss (fill returns 0 for non-finite weights). NULL when it cannot be
+ * held. Call between nb_wino_cache_lock and _unlock; the result is valid until then. */
 typedef int (*nb_wino_fill_fn)(void *ctx, float *u);
-float *nb_wino_cached(const float *w, int64_t K, int64_t C, int64_t tag, int64_t un, nb_wino_fill_fn fill, void *ctx);
+float *nb_wino_cached(const float *w, int64_t K, int64_t C, int64_t tag, double stamp, int64_t un, nb_wino_fill_fn fill, void *ctx);
 void nb_wino_cache_lock(void);
 void nb_wino_cache_unlock(void);
 
@@ -54,5 +55,5 @@ void nb_wino_transposed_products(const nb_gemm_impl *im, int points, const nb_co
                                  int64_t kp, int64_t pr, float *m, const nb_conv_epi *e, float *sc, float *sh);
 /* Tiny maps in eval-mode inference by F(2x2,3x3) (conv_winograd_f2.c), for nb_conv_winograd_fwd's
  * arguments: 1 when done, 0 when it does not apply or is not faster. */
-int nb_conv_winograd_f2_fwd(float *y, const float *x, const float *w, const nb_conv *g, const nb_conv_epi *e);
+int nb_conv_winograd_f2_fwd(float *y, const float *x, const float *w, const nb_conv *g, const nb_conv_epi *e, double stamp);
 #endif

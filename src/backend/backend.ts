@@ -140,10 +140,15 @@ export interface FusedKernels {
    * scale/shift (OC) or null, residual of y's shape (N,OC,OH,OW) or null, act relu or identity.
    * A BatchNorm in eval mode is exactly scale/shift, so conv + BN (+ residual) (+ ReLU) is one pass.
    * reuseWeights: w is likely to come again unchanged (inference), so a backend may keep a transformed
-   * copy, as long as it checks it against w on every use.
+   * copy, as long as it checks it against w on every use; except that a use with the weightsStamp
+   * (> 0, from nextStamp) it last saw with w's array may trust it: the caller vouches that the
+   * contents did not change in between.
    */
   conv2dFused?(x: TypedArray, lx: Layout, w: TypedArray, lw: Layout, p: Conv2dParams, scale: TypedArray | null,
-    shift: TypedArray | null, residual: { data: TypedArray; layout: Layout } | null, relu: boolean, reuseWeights?: boolean): TypedArray | undefined;
+    shift: TypedArray | null, residual: { data: TypedArray; layout: Layout } | null, relu: boolean, reuseWeights?: boolean,
+    weightsStamp?: number): TypedArray | undefined;
+  /** A number not handed out before in this process (1, 2, ...), for conv2dFused's weightsStamp. */
+  nextStamp?(): number;
   /** Layer norm over the last dim: x (R, C), w/b (C) or null -> y (R, C), mean and rstd (R). */
   layerNorm?(x: TypedArray, lx: Layout, w: TypedArray | null, b: TypedArray | null, eps: number):
     { y: Float32Array; mean: Float32Array; rstd: Float32Array } | undefined;

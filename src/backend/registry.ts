@@ -9,7 +9,7 @@ import type { TypedArray } from '../tensor/dtype.js';
 let active: Backend = jsBackend;
 const available = new Map<string, Backend>([['js', jsBackend]]);
 const fusedOf = new Map<string, FusedKernels>();
-const FUSED_NAMES: (keyof FusedKernels)[] = ['layerNorm', 'layerNormBackward', 'attention', 'attentionBackward', 'conv2dFused', 'batchNorm', 'batchNormBackward', 'sgdStep', 'adamStep', 'linear', 'attentionKv'];
+const FUSED_NAMES: (keyof FusedKernels)[] = ['layerNorm', 'layerNormBackward', 'attention', 'attentionBackward', 'conv2dFused', 'batchNorm', 'batchNormBackward', 'sgdStep', 'adamStep', 'linear', 'attentionKv', 'nextStamp'];
 
 /** The active backend's optional fused kernels (none for JS). */
 export function fused(): FusedKernels {

@@ -59,7 +59,7 @@ export const ones_ = (t: Tensor): Tensor => constant_(t, 1);
 export function truncNormal_(t: Tensor, mean = 0, std = 1, a = -2, b = 2, generator?: Generator): Tensor {
   const g = gen(generator);
   const src = g.normal([...t.shape], 0, 1, t.dtype);
-  const d = src.data;
+  const d = src.storage.data;
   for (let i = 0; i < d.length; i++) {
     let v = mean + std * d[i];
     for (let tries = 0; (v < a || v > b) && tries < 1000; tries++) v = mean + std * g.randn();
@@ -125,7 +125,7 @@ export function orthogonal_(t: Tensor, gain = 1, generator?: Generator): Tensor 
   }
   // out (rows, cols): Q when rows >= cols, else Q^T
   const src = gen(generator).uniform([rows, cols], 0, 1, t.dtype);
-  const d = src.data;
+  const d = src.storage.data;
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) d[r * cols + c] = gain * (rows >= cols ? q[c * m + r] : q[r * m + c]);
   }

@@ -34,7 +34,7 @@ function forward(op: BinaryOp, a: TensorLike, b: TensorLike, computeDtype?: DTyp
   const shape = broadcastShapes(ta.shape, tb.shape, name);
   const la = expandLayout(ta.layout, shape, name), lb = expandLayout(tb.layout, shape, name);
   const outDtype = isComparison(op) ? 'bool' : dt;
-  const out = wrap(be().binary(op, ta.data, la, tb.data, lb, outDtype), shape, outDtype);
+  const out = wrap(be().binary(op, ta.storage.data, la, tb.storage.data, lb, outDtype), shape, outDtype);
   return [out, ta, tb];
 }
 
@@ -143,9 +143,9 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const ta = asTensor(a, dt), tb = asTensor(b, dt);
   const shape = broadcastShapes(broadcastShapes(cond.shape, ta.shape, 'where'), tb.shape, 'where');
   const out = wrap(be().where(
-    cond.data, expandLayout(cond.layout, shape, 'where'),
-    ta.data, expandLayout(ta.layout, shape, 'where'),
-    tb.data, expandLayout(tb.layout, shape, 'where'), dt), shape, dt);
+    cond.storage.data, expandLayout(cond.layout, shape, 'where'),
+    ta.storage.data, expandLayout(ta.layout, shape, 'where'),
+    tb.storage.data, expandLayout(tb.layout, shape, 'where'), dt), shape, dt);
   return record(out, 'WhereBackward', [ta, tb], (g) => [
     ta.requiresGrad ? sumTo(where(cond, g, 0), ta.shape) : null,
     tb.requiresGrad ? sumTo(where(cond, 0, g), tb.shape) : null,

@@ -45,7 +45,7 @@ function batched(x: Tensor, ndim: number, fn: (xb: Tensor) => Tensor): Tensor {
 function conv(x: Tensor, w: Tensor, p: Conv2dParams): Tensor {
   const [N, , H, W] = x.shape, [OC, , KH, KW] = w.shape;
   const OH = convOutSize(H, KH, p.strideH, p.padH, p.dilationH), OW = convOutSize(W, KW, p.strideW, p.padW, p.dilationW);
-  const out = wrap(be().conv2d(x.data, x.layout, w.data, w.layout, p), [N, OC, OH, OW], x.dtype);
+  const out = wrap(be().conv2d(x.storage.data, x.layout, w.storage.data, w.layout, p), [N, OC, OH, OW], x.dtype);
   return record(out, 'ConvolutionBackward', [x, w], (g) => [
     x.requiresGrad ? convInput(g, w, x.shape, p) : null,
     w.requiresGrad ? convWeight(g, x, w.shape, p) : null,
@@ -54,7 +54,7 @@ function conv(x: Tensor, w: Tensor, p: Conv2dParams): Tensor {
 
 // dy (N, OC, OH, OW), w (OC, C/G, KH, KW) -> dx (N, C, H, W)
 function convInput(dy: Tensor, w: Tensor, xShape: readonly number[], p: Conv2dParams): Tensor {
-  const out = wrap(be().conv2dBackwardInput(dy.data, dy.layout, w.data, w.layout, xShape, p), xShape, dy.dtype);
+  const out = wrap(be().conv2dBackwardInput(dy.storage.data, dy.layout, w.storage.data, w.layout, xShape, p), xShape, dy.dtype);
   // <gg, A_w^T dy> = <conv(gg, w), dy>
   return record(out, 'ConvolutionBackwardInput', [dy, w], (gg) => [
     dy.requiresGrad ? conv(gg, w, p) : null,
@@ -64,7 +64,7 @@ function convInput(dy: Tensor, w: Tensor, xShape: readonly number[], p: Conv2dPa
 
 // dy (N, OC, OH, OW), x (N, C, H, W) -> dw (OC, C/G, KH, KW)
 function convWeight(dy: Tensor, x: Tensor, wShape: readonly number[], p: Conv2dParams): Tensor {
-  const out = wrap(be().conv2dBackwardWeight(dy.data, dy.layout, x.data, x.layout, wShape, p), wShape, dy.dtype);
+  const out = wrap(be().conv2dBackwardWeight(dy.storage.data, dy.layout, x.storage.data, x.layout, wShape, p), wShape, dy.dtype);
   // <gg, B_x^T dy> = <conv(x, gg), dy>
   return record(out, 'ConvolutionBackwardWeight', [dy, x], (gg) => [
     dy.requiresGrad ? conv(x, gg, p) : null,
@@ -185,7 +185,7 @@ function maxPoolRaw(x: Tensor, p: Pool2dParams, returnIndices: boolean): [Tensor
   const [N, C, H, W] = x.shape;
   // indices only when asked for or for a backward to record: values alone take a faster pass
   const needIdx = returnIndices || (isGradEnabled() && x.requiresGrad);
-  const r = be().maxPool2d(x.data, x.layout, p, needIdx);
+  const r = be().maxPool2d(x.storage.data, x.layout, p, needIdx);
   const OH = poolOutSize(H, p.kH, p.strideH, p.padH, p.dilationH, p.ceilMode), OW = poolOutSize(W, p.kW, p.strideW, p.padW, p.dilationW, p.ceilMode);
   const out = wrap(r.values, [N, C, OH, OW], x.dtype);
   if (!r.indices) return [out, null];
@@ -193,7 +193,7 @@ function maxPoolRaw(x: Tensor, p: Pool2dParams, returnIndices: boolean): [Tensor
   // dx = zeros with dy added at the argmax of each window: one kernel, or (when the backward is itself
   // recorded, for double backward) a scatterAdd, which is differentiable in dy
   record(out, 'MaxPool2DWithIndicesBackward', [x], (g) => {
-    if (!isGradEnabled()) return [wrap(be().maxPool2dBackward(g.data, g.layout, idx, x.shape), [N, C, H, W], g.dtype)];
+    if (!isGradEnabled()) return [wrap(be().maxPool2dBackward(g.storage.data, g.layout, idx, x.shape), [N, C, H, W], g.dtype)];
     const base = wrap(allocate(g.dtype, N * C * H * W), [N, C, H * W], g.dtype);
     return [scatterAdd(base, 2, indices.reshape([N, C, OH * OW]), g.reshape([N, C, OH * OW])).reshape([N, C, H, W])];
   });
@@ -235,12 +235,12 @@ export function maxPool1d(x: Tensor, kernelSize: number, stride: number | null =
 function avgPoolRaw(x: Tensor, p: Pool2dParams, cip: boolean): Tensor {
   const [N, C, H, W] = x.shape;
   const OH = poolOutSize(H, p.kH, p.strideH, p.padH, 1, p.ceilMode), OW = poolOutSize(W, p.kW, p.strideW, p.padW, 1, p.ceilMode);
-  const out = wrap(be().avgPool2d(x.data, x.layout, p, cip), [N, C, OH, OW], x.dtype);
+  const out = wrap(be().avgPool2d(x.storage.data, x.layout, p, cip), [N, C, OH, OW], x.dtype);
   return record(out, 'AvgPool2DBackward', [x], (g) => [avgPoolBackward(g, x.shape, p, cip)]);
 }
 
 function avgPoolBackward(dy: Tensor, xShape: readonly number[], p: Pool2dParams, cip: boolean): Tensor {
-  const out = wrap(be().avgPool2dBackward(dy.data, dy.layout, xShape, p, cip), xShape, dy.dtype);
+  const out = wrap(be().avgPool2dBackward(dy.storage.data, dy.layout, xShape, p, cip), xShape, dy.dtype);
   return record(out, 'AvgPool2DBackwardBackward', [dy], (gg) => [avgPoolRaw(gg, p, cip)]);
 }
 

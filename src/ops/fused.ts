@@ -21,12 +21,12 @@ export function layerNormFused(x: Tensor, weight: Tensor | null, bias: Tensor | 
   if (!f.layerNorm || x.dtype !== 'float32' || x.ndim === 0 || (weight && weight.dtype !== 'float32') || (bias && bias.dtype !== 'float32')) return null;
   const C = x.shape[x.ndim - 1];
   const w = weight ? contiguousValues(weight) : null, b = bias ? contiguousValues(bias) : null;
-  const r = f.layerNorm(x.data, x.layout, w, b, eps);
+  const r = f.layerNorm(x.storage.data, x.layout, w, b, eps);
   if (!r) return null;
   const y = wrap(r.y, x.shape, 'float32');
   return record(y, 'NativeLayerNormBackward', [x, weight, bias], (g) => {
     if (!isGradEnabled() && f.layerNormBackward) {
-      const bw = f.layerNormBackward(g.data, g.layout, x.data, x.layout, r.mean, r.rstd, w, !!weight?.requiresGrad, !!bias?.requiresGrad);
+      const bw = f.layerNormBackward(g.storage.data, g.layout, x.storage.data, x.layout, r.mean, r.rstd, w, !!weight?.requiresGrad, !!bias?.requiresGrad);
       if (bw) return [wrap(bw.dx, x.shape, 'float32'), bw.dw && wrap(bw.dw, [C], 'float32'), bw.db && wrap(bw.db, [C], 'float32')];
     }
     return layerNormGrads(g, x, weight, bias, eps);
@@ -51,12 +51,12 @@ export function attentionFused(q: Tensor, k: Tensor, v: Tensor, scale: number, c
   const f = fused();
   if (!f.attention || q.ndim !== 4 || q.dtype !== 'float32' || k.dtype !== 'float32' || v.dtype !== 'float32') return null;
   if (q.shape.join() !== k.shape.join() || q.shape.join() !== v.shape.join()) return null;
-  const r = f.attention(q.data, q.layout, k.data, k.layout, v.data, v.layout, scale, causal);
+  const r = f.attention(q.storage.data, q.layout, k.storage.data, k.layout, v.storage.data, v.layout, scale, causal);
   if (!r) return null;
   const out = wrap(r.out, q.shape, 'float32');
   return record(out, 'NativeAttentionBackward', [q, k, v], (g) => {
     if (!isGradEnabled() && f.attentionBackward) {
-      const bw = f.attentionBackward(g.data, g.layout, q.data, q.layout, k.data, k.layout, v.data, v.layout, r.out, r.lse, scale, causal);
+      const bw = f.attentionBackward(g.storage.data, g.layout, q.storage.data, q.layout, k.storage.data, k.layout, v.storage.data, v.layout, r.out, r.lse, scale, causal);
       if (bw) return [wrap(bw.dq, q.shape, 'float32'), wrap(bw.dk, k.shape, 'float32'), wrap(bw.dv, v.shape, 'float32')];
     }
     return attentionGrads(g, q, k, v, scale, causal);
@@ -89,8 +89,9 @@ export function conv2dFused(x: Tensor, w: Tensor, p: Conv2dParams, scale: Float3
   if ((scale && scale.length !== OC) || (shift && shift.length !== OC)) return null;
   const OH = convOutSize(x.shape[2], w.shape[2], p.strideH, p.padH, p.dilationH);
   const OW = convOutSize(x.shape[3], w.shape[3], p.strideW, p.padW, p.dilationW);
-  const r = f.conv2dFused(x.data, x.layout, w.data, w.layout, p, scale, shift,
-    residual ? { data: residual.data, layout: residual.layout } : null, relu, reuseWeights);
+  const r = f.conv2dFused(x.storage.data, x.layout, w.storage.data, w.layout, p, scale, shift,
+    residual ? { data: residual.storage.data, layout: residual.layout } : null, relu, reuseWeights,
+    reuseWeights && f.nextStamp ? w.storage.stamp(() => f.nextStamp!()) : 0);
   return r ? wrap(r, [x.shape[0], OC, OH, OW], 'float32') : null;
 }
 
@@ -106,12 +107,12 @@ export function batchNormFused(x: Tensor, weight: Tensor | null, bias: Tensor | 
   if (residual && (residual.dtype !== 'float32' || residual.shape.join() !== x.shape.join())) return null;
   const C = x.shape[1];
   const w = weight ? contiguousValues(weight) : null, b = bias ? contiguousValues(bias) : null;
-  const r = f.batchNorm(x.data, x.layout, w, b, eps, residual ? { data: residual.data, layout: residual.layout } : null, relu);
+  const r = f.batchNorm(x.storage.data, x.layout, w, b, eps, residual ? { data: residual.storage.data, layout: residual.layout } : null, relu);
   if (!r) return null;
   const y = wrap(r.y, x.shape, 'float32');
   record(y, relu ? 'NativeBatchNormReluBackward' : 'NativeBatchNormBackward', [x, weight, bias, residual], (g) => {
     if (!isGradEnabled() && f.batchNormBackward) {
-      const bw = f.batchNormBackward(g.data, g.layout, x.data, x.layout, r.mean, r.var, w, eps, !!weight?.requiresGrad,
+      const bw = f.batchNormBackward(g.storage.data, g.layout, x.storage.data, x.layout, r.mean, r.var, w, eps, !!weight?.requiresGrad,
         !!bias?.requiresGrad, relu ? r.y : null, !!residual?.requiresGrad);
       if (bw) {
         return [wrap(bw.dx, x.shape, 'float32'), bw.dw && wrap(bw.dw, [C], 'float32'), bw.db && wrap(bw.db, [C], 'float32'),
@@ -148,7 +149,7 @@ export function linearFused(x: Tensor, w: Tensor, bias: Tensor | null, act: Unar
   if (!f.linear || x.ndim !== 2 || w.ndim !== 2 || x.shape[1] !== w.shape[0] || (bias && (bias.ndim !== 1 || bias.shape[0] !== w.shape[1]))) return null;
   const ts = bias ? [x, w, bias] : [x, w];
   if (ts.some((t) => t.dtype !== 'float32') || (isGradEnabled() && ts.some((t) => t.requiresGrad))) return null;
-  const y = f.linear(x.data, x.layout, w.data, w.layout, bias ? contiguousValues(bias) : null, act);
+  const y = f.linear(x.storage.data, x.layout, w.storage.data, w.layout, bias ? contiguousValues(bias) : null, act);
   return y ? wrap(y, [x.shape[0], w.shape[1]], 'float32') : null;
 }
 
@@ -162,6 +163,6 @@ export function attentionKvFused(q: Tensor, k: Tensor, v: Tensor, scale: number,
   if (!f.attentionKv || q.ndim !== 4 || k.ndim !== 4 || v.ndim !== 4) return null;
   const ts = [q, k, v];
   if (ts.some((t) => t.dtype !== 'float32') || (isGradEnabled() && ts.some((t) => t.requiresGrad))) return null;
-  const out = f.attentionKv(q.data, q.layout, k.data, k.layout, v.data, v.layout, scale, causal);
+  const out = f.attentionKv(q.storage.data, q.layout, k.storage.data, k.layout, v.storage.data, v.layout, scale, causal);
   return out ? wrap(out, q.shape, 'float32') : null;
 }

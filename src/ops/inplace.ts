@@ -31,7 +31,7 @@ export function inplace<T extends Tensor>(x: T, op: string, compute: (self: Tens
   if (result.shape.length !== x.shape.length || result.shape.some((d, i) => d !== x.shape[i])) {
     throw new Error(`${op}: output with shape ${fmtShape(x.shape)} doesn't match the broadcast shape ${fmtShape(result.shape)}`);
   }
-  be().assign(x.data, x.layout, result.data, result.layout);
+  be().assign(x.storage.data, x.layout, result.storage.data, result.layout);
   x.storage.version++;
   if (result.requiresGrad && isGradEnabled()) {
     x.gradFn = result.gradFn;
@@ -44,7 +44,7 @@ export function copy_<T extends Tensor>(x: T, src: TensorLike): T {
   checkWritable(x, 'copy_');
   const s = asTensor(src, src instanceof Tensor ? src.dtype : x.dtype);
   const old = x.gradFn;
-  be().assign(x.data, x.layout, s.data, expandLayout(s.layout, x.shape, 'copy_'));
+  be().assign(x.storage.data, x.layout, s.storage.data, expandLayout(s.layout, x.shape, 'copy_'));
   x.storage.version++;
   if (isGradEnabled() && s.requiresGrad) {
     // x now holds src's values: its gradient flows to src (summed over broadcast dims, in src's dtype)

@@ -87,7 +87,7 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
 
 export function contiguous(x: Tensor): Tensor {
   if (x.layout.isContiguous()) return x;
-  const out = wrap(be().copy(x.data, x.layout, x.dtype), x.shape, x.dtype);
+  const out = wrap(be().copy(x.storage.data, x.layout, x.dtype), x.shape, x.dtype);
   return record(out, 'ContiguousBackward', [x], (g) => [g]);
 }
 
@@ -198,7 +198,7 @@ function sliceBackward(g: Tensor, shape: readonly number[], d: number, start: nu
   const s2 = [...tl.shape], st2 = [...tl.strides];
   s2[d] = g.shape[d];
   st2[d] = tl.strides[d] * step;
-  be().assign(data, new Layout(s2, st2, start * tl.strides[d]), g.data, g.layout);
+  be().assign(data, new Layout(s2, st2, start * tl.strides[d]), g.storage.data, g.layout);
   return record(out, 'SliceBackwardBackward', [g], (gg) => [slice(gg, d, start, start + step * (g.shape[d] - 1) + 1, step)]);
 }
 
@@ -278,7 +278,7 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
     const part = out.layout;
     const s2 = [...shape];
     s2[d] = t.shape[d];
-    be().assign(data, new Layout(s2, part.strides, off * part.strides[d]), t.data, t.layout);
+    be().assign(data, new Layout(s2, part.strides, off * part.strides[d]), t.storage.data, t.layout);
     off += t.shape[d];
   }
   return record(out, 'CatBackward', ts, (g) => {
@@ -311,7 +311,7 @@ export function flip(x: Tensor, dimsList: number[]): Tensor {
     strides[d] = -strides[d];
   }
   const src = new Layout(l.shape, strides, offset);
-  const out = wrap(be().copy(x.data, src, x.dtype), x.shape, x.dtype);
+  const out = wrap(be().copy(x.storage.data, src, x.dtype), x.shape, x.dtype);
   return record(out, 'FlipBackward', [x], (g) => [flip(g, ds)]);
 }
 

@@ -21,7 +21,7 @@ function droppedShape(shape: readonly number[], axes: number[]): number[] {
 
 /** Runs a reduce kernel; returns the keepdim-shaped result and the final shape. */
 function reduceRaw(op: ReduceOp, x: Tensor, axes: number[], keepdim: boolean, outDtype = x.dtype): Tensor {
-  const data = be().reduce(op, x.data, x.layout, axes, outDtype);
+  const data = be().reduce(op, x.storage.data, x.layout, axes, outDtype);
   return wrap(data, keepdim ? keptShape(x.shape, axes) : droppedShape(x.shape, axes), outDtype);
 }
 
@@ -86,13 +86,13 @@ function argRaw(isMax: boolean, x: Tensor, dim: number | undefined, keepdim: boo
   if (dim === undefined) {
     if (x.numel() === 0) throw new Error(`${name}(): Expected reduction dim to be specified for input.numel() == 0.`);
     const flat = x.reshape([-1]);
-    const r = wrap(be().argReduce(isMax, flat.data, flat.layout, 0), [], 'int32');
+    const r = wrap(be().argReduce(isMax, flat.storage.data, flat.layout, 0), [], 'int32');
     return keepdim ? r.reshape(x.shape.map(() => 1)) : r;
   }
   const d = normDim(dim, x.ndim, name);
   if (x.ndim > 0 && x.shape[d] === 0) throw new Error(`${name}(): cannot reduce over a zero-size dimension ${d} of shape ${fmtShape(x.shape)}`);
   const src = x.ndim === 0 ? x.reshape([1]) : x;
-  const data = be().argReduce(isMax, src.data, src.layout, x.ndim === 0 ? 0 : d);
+  const data = be().argReduce(isMax, src.storage.data, src.layout, x.ndim === 0 ? 0 : d);
   return wrap(data, x.ndim === 0 ? [] : keepdim ? keptShape(x.shape, [d]) : droppedShape(x.shape, [d]), 'int32');
 }
 
@@ -160,7 +160,7 @@ export function cumsum(x: Tensor, dim: number): Tensor {
   const d = normDim(dim, x.ndim, 'cumsum');
   const outDtype = x.dtype === 'bool' ? 'int32' : x.dtype;
   const src = x.ndim === 0 ? x.reshape([1]) : x;
-  const out = wrap(be().cumulative(false, src.data, src.layout, x.ndim === 0 ? 0 : d, outDtype), x.shape, outDtype);
+  const out = wrap(be().cumulative(false, src.storage.data, src.layout, x.ndim === 0 ? 0 : d, outDtype), x.shape, outDtype);
   // the gradient of a cumsum is a reversed cumsum of the gradient
   return record(out, 'CumsumBackward', [x], (g) => [x.ndim === 0 ? g : g.flip([d]).cumsum(d).flip([d])]);
 }
@@ -168,7 +168,7 @@ export function cumsum(x: Tensor, dim: number): Tensor {
 export function cumprod(x: Tensor, dim: number): Tensor {
   const d = normDim(dim, x.ndim, 'cumprod');
   const src = x.ndim === 0 ? x.reshape([1]) : x;
-  const out = wrap(be().cumulative(true, src.data, src.layout, x.ndim === 0 ? 0 : d, x.dtype), x.shape, x.dtype);
+  const out = wrap(be().cumulative(true, src.storage.data, src.layout, x.ndim === 0 ? 0 : d, x.dtype), x.shape, x.dtype);
   // NOTE: valid for inputs without zeros: d out_j / d x_i = out_j / x_i for j >= i.
   return record(out, 'CumprodBackward', [x], (g) => [g.mul(out).flip([d]).cumsum(d).flip([d]).div(x)], [x, out]);
 }
@@ -186,7 +186,7 @@ export function softmax(x: Tensor, dim: number): Tensor {
   const xf = x.dtype === floatDtype(x.dtype) ? x : x.to('float32');
   const d = normDim(dim, xf.ndim, 'softmax');
   const src = xf.ndim === 0 ? xf.reshape([1]) : xf;
-  const out = wrap(be().softmax(src.data, src.layout, xf.ndim === 0 ? 0 : d, false), xf.shape, xf.dtype);
+  const out = wrap(be().softmax(src.storage.data, src.layout, xf.ndim === 0 ? 0 : d, false), xf.shape, xf.dtype);
   // dx = y * (g - sum(g * y))
   return record(out, 'SoftmaxBackward', [xf], (g) => [out.mul(g.sub(g.mul(out).sum(d, true)))], [out]);
 }
@@ -196,7 +196,7 @@ export function logSoftmax(x: Tensor, dim: number): Tensor {
   const xf = x.dtype === floatDtype(x.dtype) ? x : x.to('float32');
   const d = normDim(dim, xf.ndim, 'logSoftmax');
   const src = xf.ndim === 0 ? xf.reshape([1]) : xf;
-  const out = wrap(be().softmax(src.data, src.layout, xf.ndim === 0 ? 0 : d, true), xf.shape, xf.dtype);
+  const out = wrap(be().softmax(src.storage.data, src.layout, xf.ndim === 0 ? 0 : d, true), xf.shape, xf.dtype);
   // dx = g - softmax(x) * sum(g)
   return record(out, 'LogSoftmaxBackward', [xf], (g) => [g.sub(out.exp().mul(g.sum(d, true)))], [out]);
 }

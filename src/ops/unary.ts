@@ -17,7 +17,7 @@ function un(name: string, op: UnaryOp, x: Tensor, bw: Bw | null, save: 'x' | 'ou
   p0 = 0, p1 = 0, float = true): Tensor {
   const dt = float ? floatDtype(x.dtype) : x.dtype;
   const src = x.dtype === dt ? x : cast(x, dt);
-  const out = wrap(be().unary(op, src.data, src.layout, dt, p0, p1), x.shape, dt);
+  const out = wrap(be().unary(op, src.storage.data, src.layout, dt, p0, p1), x.shape, dt);
   if (!bw) return out;
   const saved = save === 'x' ? [x] : save === 'out' ? [out] : save === 'both' ? [x, out] : [];
   return record(out, name, [x], (g) => [bw(g, x, out)], saved);
@@ -115,24 +115,24 @@ export const round = (x: Tensor): Tensor => un('RoundBackward', UnaryOp.ROUND, x
 export const trunc = (x: Tensor): Tensor => un('TruncBackward', UnaryOp.TRUNC, x, zeroGrad, 'none', 0, 0, false);
 
 export function isnan(x: Tensor): Tensor {
-  return wrap(be().unary(UnaryOp.ISNAN, x.data, x.layout, 'bool'), x.shape, 'bool');
+  return wrap(be().unary(UnaryOp.ISNAN, x.storage.data, x.layout, 'bool'), x.shape, 'bool');
 }
 
 export function logicalNot(x: Tensor): Tensor {
-  return wrap(be().unary(UnaryOp.LOGICAL_NOT, x.data, x.layout, 'bool'), x.shape, 'bool');
+  return wrap(be().unary(UnaryOp.LOGICAL_NOT, x.storage.data, x.layout, 'bool'), x.shape, 'bool');
 }
 
 /** Converts to dtype: x itself when it already has it (as torch .to), else a copy. Differentiable between float dtypes. */
 export function cast(x: Tensor, dtype: DType): Tensor {
   if (x.dtype === dtype) return x;
-  const out = wrap(be().copy(x.data, x.layout, dtype), x.shape, dtype);
+  const out = wrap(be().copy(x.storage.data, x.layout, dtype), x.shape, dtype);
   if (!isFloating(dtype)) return out;
   return record(out, 'ToCopyBackward', [x], (g) => [g.to(x.dtype)]);
 }
 
 /** A copy with its own storage; gradient flows through. */
 export function clone(x: Tensor): Tensor {
-  const out = wrap(be().copy(x.data, x.layout, x.dtype), x.shape, x.dtype);
+  const out = wrap(be().copy(x.storage.data, x.layout, x.dtype), x.shape, x.dtype);
   return record(out, 'CloneBackward', [x], (g) => [g]);
 }
 
@@ -141,7 +141,7 @@ export function detach(x: Tensor): Tensor {
 }
 
 export function contiguousData(x: Tensor): TypedArray {
-  return be().copy(x.data, x.layout, x.dtype);
+  return be().copy(x.storage.data, x.layout, x.dtype);
 }
 
 export function onesLikeOf(x: Tensor): Tensor {

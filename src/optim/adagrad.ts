@@ -34,7 +34,7 @@ export interface AdagradState extends ParamState { step: number; sum: Tensor }
 export function adagradStep(param: Tensor, grad: Tensor, s: AdagradState, h: AdagradHyper): void {
   const g = gradValues(param, grad);
   s.step += 1;
-  updateInPlace(param, (p) => adagradUpdate(p, g, s.sum.data as Float, s.step, h));
+  updateInPlace(param, (p) => adagradUpdate(p, g, s.sum.storage.data as Float, s.step, h));
 }
 
 export class Adagrad extends Optimizer<AdagradHyper> {

@@ -50,7 +50,7 @@ export interface AdamState extends ParamState { step: number; expAvg: Tensor; ex
 export function adamStep(param: Tensor, grad: Tensor, state: AdamState, h: AdamHyper, decoupled = false): void {
   const g = gradValues(param, grad);
   state.step += 1;
-  const vmax = state.maxExpAvgSq ? (state.maxExpAvgSq.data as Float) : null;
+  const vmax = state.maxExpAvgSq ? (state.maxExpAvgSq.storage.data as Float) : null;
   // one pass in the backend's fused kernel when it has one (float32, contiguous; not amsgrad/maximize)
   const fusedStep = fused().adamStep;
   if (fusedStep && !vmax && !h.maximize && param.dtype === 'float32' && param.isContiguous() && g instanceof Float32Array) {
@@ -60,7 +60,7 @@ export function adamStep(param: Tensor, grad: Tensor, state: AdamState, h: AdamH
       return;
     }
   }
-  updateInPlace(param, (p) => adamUpdate(p, g, state.expAvg.data as Float, state.expAvgSq.data as Float, vmax, state.step, h, decoupled));
+  updateInPlace(param, (p) => adamUpdate(p, g, state.expAvg.storage.data as Float, state.expAvgSq.storage.data as Float, vmax, state.step, h, decoupled));
 }
 
 function validateAdam(g: ParamGroup & AdamHyper): void {

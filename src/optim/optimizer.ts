@@ -202,7 +202,7 @@ export function gradValues(p: Tensor, g: Tensor): ArrayLike<number> {
 /** A zero state buffer shaped and typed like the parameter. */
 export function zerosState(p: Tensor, fill = 0): Tensor {
   const z = zerosLike(p).contiguous();
-  if (fill !== 0) z.data.fill(fill);
+  if (fill !== 0) z.storage.data.fill(fill);
   return z;
 }
 

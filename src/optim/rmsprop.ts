@@ -48,8 +48,8 @@ export interface RMSpropState extends ParamState { step: number; squareAvg: Tens
 export function rmspropStep(param: Tensor, grad: Tensor, s: RMSpropState, h: RMSpropHyper): void {
   const g = gradValues(param, grad);
   s.step += 1;
-  updateInPlace(param, (p) => rmspropUpdate(p, g, s.squareAvg.data as Float, s.gradAvg ? (s.gradAvg.data as Float) : null,
-    s.momentumBuffer ? (s.momentumBuffer.data as Float) : null, h));
+  updateInPlace(param, (p) => rmspropUpdate(p, g, s.squareAvg.storage.data as Float, s.gradAvg ? (s.gradAvg.storage.data as Float) : null,
+    s.momentumBuffer ? (s.momentumBuffer.storage.data as Float) : null, h));
 }
 
 export class RMSprop extends Optimizer<RMSpropHyper> {

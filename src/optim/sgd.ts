@@ -52,7 +52,7 @@ export function sgdStep(param: Tensor, grad: Tensor, momentumBuffer: Tensor | nu
       return buf;
     }
   }
-  updateInPlace(param, (p) => sgdUpdate(p, g, buf ? (buf.data as Float) : null, first, h));
+  updateInPlace(param, (p) => sgdUpdate(p, g, buf ? (buf.storage.data as Float) : null, first, h));
   return buf;
 }
 

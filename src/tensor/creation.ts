@@ -33,7 +33,7 @@ export function fromTypedArray(data: TypedArray, shape?: Shape): Tensor {
   const s = shape ?? [data.length];
   const n = checkedNumel(s, 'fromTypedArray');
   if (n !== data.length) throw new Error(`fromTypedArray: shape ${fmtShape(s)} needs ${n} elements but the array has ${data.length}`);
-  return new Tensor(new Storage(data), Layout.contiguous(s), dtypeOfArray(data));
+  return new Tensor(new Storage(data, true), Layout.contiguous(s), dtypeOfArray(data));
 }
 
 /**
@@ -146,7 +146,7 @@ export function linspace(start: number, end: number, steps: number, opts: Create
 
 export function eye(n: number, m = n, opts: CreateOptions = {}): Tensor {
   const t = zeros([n, m], opts.dtype ? { dtype: opts.dtype } : {});
-  for (let i = 0; i < Math.min(n, m); i++) t.data[i * m + i] = 1;
+  for (let i = 0; i < Math.min(n, m); i++) t.storage.data[i * m + i] = 1;
   return finish(t, opts);
 }
 

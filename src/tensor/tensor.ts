@@ -26,16 +26,33 @@ export function lastStorageSerial(): number {
 export function contiguousValues(t: Tensor): TypedArray {
   if (t.isContiguous()) {
     const off = t.layout.offset;
-    return t.data.subarray(off, off + t.numel());
+    return t.storage.data.subarray(off, off + t.numel());
   }
   return t.toTypedArray();
 }
 
-/** Shared by a tensor and all its views. `version` counts in-place writes; `serial` is creation order. */
+/**
+ * Shared by a tensor and all its views. `version` counts in-place writes; `serial` is creation order.
+ * `exposed` is set once the TypedArray itself has left nabla's hands (Tensor.data, or a tensor made
+ * over the caller's array): from then on writes may come from anywhere, and the version no longer
+ * tells whether the contents changed.
+ */
 export class Storage {
   version = 0;
   readonly serial = ++storageSerial;
-  constructor(public data: TypedArray) {}
+  private stampedVersion = -1;
+  private stampValue = 0;
+  constructor(public data: TypedArray, public exposed = false) {}
+  /**
+   * @internal A name for the contents at the current version, drawn from `next` (numbers unique in
+   * the process) when the version moved; 0 once exposed. A backend may keep work derived from the
+   * contents (transformed weights) and trust it while the same name comes back.
+   */
+  stamp(next: () => number): number {
+    if (this.exposed) return 0;
+    if (this.stampedVersion !== this.version) { this.stampValue = next(); this.stampedVersion = this.version; }
+    return this.stampValue;
+  }
 }
 
 export type Scalar = number | boolean;
@@ -55,7 +72,12 @@ export class Tensor {
   get shape(): readonly number[] { return this.layout.shape; }
   get ndim(): number { return this.layout.shape.length; }
   dim(): number { return this.layout.shape.length; }
-  get data(): TypedArray { return this.storage.data; }
+  /**
+   * The storage's TypedArray itself (no copy; a view's offset and strides apply). Writing into it
+   * bypasses in-place tracking, so from the first call on nabla also verifies anything it keeps
+   * derived from this storage before it uses it.
+   */
+  get data(): TypedArray { this.storage.exposed = true; return this.storage.data; }
   get version(): number { return this.storage.version; }
   get isLeaf(): boolean { return this.gradFn === null; }
   get device(): string { return 'cpu'; }

@@ -1,5 +1,6 @@
 // Native conv2d (forward, backward input, backward weight) and pooling vs the JS backend: stride,
 // padding, dilation, groups, 1x1 fast path, non-contiguous inputs, ±1e4/0/NaN, odd sizes.
+import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Conv2dParams, Pool2dParams } from '../../src/backend/backend.js';
 import { Layout } from '../../src/tensor/layout.js';
@@ -220,6 +221,37 @@ test('conv2d by Winograd: an Inf or NaN in the input, the weights or the output 
         const dwWant = js.conv2dBackwardWeight(dy, ly, xx, lx, lw.shape, p);
         assertWithin(dw, dwWant, js.conv2dBackwardWeight(abs(dy), ly, abs(xx), lx, lw.shape, p).map((v) => 1e-5 * v + 1e-30), `winograd weight gradient with ${special} in the ${where} ${lab}`);
       }
+    }
+  } finally {
+    native!.addon.setWinograd('auto');
+  }
+});
+
+test('conv2dFused with a weightsStamp: the same stamp is trusted without comparing, a new stamp or none is checked', { skip }, () => {
+  const r = rng(37);
+  try {
+    native!.addon.setWinograd('always');
+    // the panel path, the few-tile path and F(2x2,3x3)'s tiny maps each keep their own transform
+    for (const [N, C, H, OC] of [[2, 16, 12, 20], [1, 20, 14, 50], [1, 24, 7, 56]]) {
+      const p = P(1, 1, 1, 1), lx = Layout.contiguous([N, C, H, H]), lw = Layout.contiguous([OC, C, 3, 3]);
+      const x = fill(lx.numel, r, 1), w = fill(lw.numel, r, 1);
+      const run = (stamp: number) => native!.conv2dFused(x, lx, w, lw, p, null, null, null, false, true, stamp) as Float32Array;
+      const close = (what: string, got: ArrayLike<number>, wv: Float32Array) =>
+        assertWithin(got, js.conv2d(x, lx, wv, lw, p), planeBound(js.conv2d(abs(x), lx, abs(wv), lw, p), N * OC), `N${N} C${C} ${H}x${H} OC${OC}: ${what}`);
+      const s1 = native!.nextStamp(), s2 = native!.nextStamp();
+      assert.ok(s2 > s1 && s1 >= 1, `stamps ${s1}, ${s2}`);
+      close('first call', run(s1), w);
+      const before = Float32Array.from(w);
+      close('the same stamp, unchanged', run(s1), w);
+      w[0] += 1;
+      close('a new stamp after a change', run(s2), w);
+      const changed = Float32Array.from(w);
+      w[1] -= 1;
+      // the contract: the caller vouched with s2 that w did not change, so the kept transform is used
+      close('the same stamp after a change (the caller broke its word)', run(s2), changed);
+      close('no stamp: compared, and transformed again', run(0), w);
+      w.set(before);
+      close('an earlier stamp comes back: compared, not trusted', run(s1), w);
     }
   } finally {
     native!.addon.setWinograd('auto');

@@ -128,3 +128,62 @@ test('F.linear in inference (one fused kernel where the backend has it) equals t
     assert.ok(maxRelDiff(fusedY, recorded) < 1e-6, `linear ${x.shape}: ${maxRelDiff(fusedY, recorded)}`);
   }
 });
+
+test('convBatchNorm in eval mode follows every change to the conv weights: in-place ops, copy_, optimizer steps, loadStateDict, nn.init, writes through .data', async () => {
+  // the native backend keeps transformed weights between eval-mode calls and, while the storage's
+  // version and array stay nabla's own, trusts them without comparing: every route that changes the
+  // weights must be seen. Winograd 'always' makes these small convolutions take the cache.
+  const { loadNativeBackend } = await import('../../src/backend/native/index.js');
+  const addon = nb.backend().name === 'native' ? loadNativeBackend().backend?.addon : undefined;
+  addon?.setWinograd('always');
+  try {
+    nb.manualSeed(3);
+    for (const [C, H, OC] of [[8, 10, 12], [16, 5, 20]]) {
+      const conv = new nb.nn.Conv2d(C, OC, 3, { padding: 1, bias: false }), bn = new nb.nn.BatchNorm2d(OC);
+      nb.noGrad(() => { bn.running_mean!.copy_(nb.randn([OC]).mul(0.3)); bn.running_var!.copy_(nb.rand([OC]).add(0.5)); });
+      bn.eval();
+      const x = nb.randn([2, C, H, H]);
+      const check = (what: string) => {
+        const got = nb.noGrad(() => convBatchNorm(conv, bn, x));
+        const w = nb.tensor(Array.from(conv.weight.toTypedArray()), { dtype: 'float32' }).reshape([OC, C, 3, 3]);   // a fresh storage each time
+        const want = nb.noGrad(() => bn.call(nb.nn.functional.conv2d(x, w, null, 1, 1)) as nb.Tensor);
+        assert.ok(maxRelDiff(got, want) < 1e-4, `C${C} ${H}x${H} OC${OC} after ${what}: ${maxRelDiff(got, want)}`);
+      };
+      check('the first call');
+      check('the same weights again');
+      nb.noGrad(() => conv.weight.mul_(-1.5));
+      check('mul_');
+      nb.noGrad(() => conv.weight.narrow(0, OC - 1, 1).fill_(0.25));   // a view of the last output channel only
+      check('fill_ on a view');
+      nb.noGrad(() => conv.weight.copy_(nb.randn([OC, C, 3, 3])));
+      check('copy_');
+      conv.train(); bn.train();
+      const opt = new nb.optim.SGD(conv.parameters(), { lr: 0.5, momentum: 0.9 });
+      for (let i = 0; i < 2; i++) {   // (the train-mode BatchNorm's output barely depends on the weights' scale: the conv's own does)
+        opt.zeroGrad(); convBatchNorm(conv, bn, x).square().mean().add(conv.call(x).square().mean()).backward(); opt.step();
+      }
+      conv.eval(); bn.eval();
+      check('SGD steps');
+      const adam = new nb.optim.Adam(conv.parameters(), { lr: 0.1 });
+      adam.zeroGrad(); conv.call(x).sum().backward(); adam.step();
+      check('an Adam step');
+      conv.loadStateDict({ weight: nb.randn([OC, C, 3, 3]) });
+      check('loadStateDict');
+      nb.nn.init.kaimingUniform_(conv.weight);
+      check('nn.init.kaimingUniform_');
+      const raw = conv.weight.data;   // handed out: from here on nabla cannot see the writes
+      check('reading .data');
+      raw[raw.length - 1] += 1;
+      check('a write to the last element through .data');
+      raw.set(nb.randn([OC * C * 9]).toTypedArray());
+      check('rewriting all of .data');
+      const mine = Float32Array.from(nb.randn([OC * C * 9]).toTypedArray());
+      conv.weight = new nb.nn.Parameter(nb.fromTypedArray(mine, [OC, C, 3, 3]));
+      check('a parameter over the caller\'s own array');
+      mine[0] -= 2;
+      check('a write to the caller\'s array');
+    }
+  } finally {
+    addon?.setWinograd('auto');
+  }
+});

@@ -66,10 +66,13 @@ export interface NablaAddon {
   /**
    * y = act(conv2d(x, w) * scale[oc] + shift[oc] + residual): scale/shift (OC) or null, residual contiguous like y or null.
    * reuseWeights: the same w is likely to come again unchanged (inference), so a transformed copy may be kept (checked
-   * against w exactly on every use).
+   * against w exactly on every use that does not bring the weightsStamp it was last used with; 0: no stamp).
    */
   conv2dFused(y: Float32Array, x: Float32Array, lx: LayoutArg, w: Float32Array, lw: LayoutArg, params: ConvArgs,
-    scale: Float32Array | null, shift: Float32Array | null, residual: Float32Array | null, relu: boolean, reuseWeights: boolean): void;
+    scale: Float32Array | null, shift: Float32Array | null, residual: Float32Array | null, relu: boolean, reuseWeights: boolean,
+    weightsStamp: number): void;
+  /** A number unique in the process (1, 2, ...), for conv2dFused's weightsStamp. */
+  nextStamp(): number;
   /** dy (N,OC,OH,OW), w -> dx (N,C,H,W); dy and w contiguous. */
   conv2dBackwardInput(dx: Float32Array, dy: Float32Array, ldy: LayoutArg, w: Float32Array, lw: LayoutArg, xShape: readonly number[], params: ConvArgs): void;
   /** dy (N,OC,OH,OW), x (N,C,H,W) -> dw (OC,C/G,KH,KW); dy and x contiguous. */

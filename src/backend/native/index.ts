@@ -180,9 +180,12 @@ export class NativeBackend implements PartialBackend {
     return this.conv2dFused(x, lx, w, lw, p, null, null, null, false);
   }
 
+  nextStamp(): number { return this.addon.nextStamp(); }
+
   // x (N,C,H,W), w (OC,C/G,KH,KW) -> act(conv * scale[oc] + shift[oc] + residual) (N,OC,OH,OW)
   conv2dFused(x: TypedArray, lx: Layout, w: TypedArray, lw: Layout, p: Conv2dParams, scale: TypedArray | null,
-    shift: TypedArray | null, residual: { data: TypedArray; layout: Layout } | null, relu: boolean, reuseWeights = false): TypedArray | undefined {
+    shift: TypedArray | null, residual: { data: TypedArray; layout: Layout } | null, relu: boolean, reuseWeights = false,
+    weightsStamp = 0): TypedArray | undefined {
     if (!isF32(x, w) || lx.shape.length !== 4 || lw.shape.length !== 4) return undefined;
     if ((scale && !isF32(scale)) || (shift && !isF32(shift)) || (residual && !isF32(residual.data))) return undefined;
     const [N, , H, W] = lx.shape, [OC, , KH, KW] = lw.shape;
@@ -193,7 +196,8 @@ export class NativeBackend implements PartialBackend {
     const [xc, lxc] = this.contig(x as Float32Array, lx), [wc, lwc] = this.contig(w as Float32Array, lw);
     const res = residual ? this.contig(residual.data as Float32Array, residual.layout)[0] : null;
     if (scale || shift || res || relu || reuseWeights) {
-      this.addon.conv2dFused(y, xc, lxc, wc, lwc, convArgs(p), scale as Float32Array | null, shift as Float32Array | null, res, relu, reuseWeights);
+      this.addon.conv2dFused(y, xc, lxc, wc, lwc, convArgs(p), scale as Float32Array | null, shift as Float32Array | null, res, relu, reuseWeights,
+        wc === w ? weightsStamp : 0);
     } else this.addon.conv2d(y, xc, lxc, wc, lwc, convArgs(p));
     return y;
   }
