@@ -78,7 +78,7 @@ void nb_conv_epilogue(float *y, const nb_conv *g, const nb_conv_epi *e) {
 typedef struct {
   const nb_conv *g;
   const nb_gemm_impl *im;
-  const nb_ew_impl *ew;   /* the epilogue's rows */
+  const nb_ew_impl *ew;   /* strided phase rows, the epilogue's rows */
   const nb_conv_epi *e;
   float *y, *xq;
   const float *x, *w;
@@ -118,7 +118,7 @@ static void direct_phases(void *p, int64_t lo, int64_t hi) {
           const float *sr = src + r * g->W + b - g->pw;
           for (int64_t jj = 0; jj < j0; jj++) row[jj] = 0.f;
           if (g->sw == 1) memcpy(row + j0, sr + j0, (size_t)(j1 - j0) * sizeof(float));
-          else for (int64_t jj = j0; jj < j1; jj++) row[jj] = sr[jj * g->sw];
+          else j->ew->strided_row(row + j0, sr + j0 * g->sw, j1 - j0, g->sw);
           for (int64_t jj = j1; jj < j->Wq; jj++) row[jj] = 0.f;
         }
       }
@@ -188,6 +188,7 @@ static int direct_planes(direct_job *j, const float *x, int64_t slack) {
   const nb_conv *g = j->g;
   const int64_t Cg = g->C / g->G, Kc = Cg * g->KH * g->KW, Q = j->Hq * j->Wq;
   j->x = x;
+  j->ew = nb_ew_select();   /* strided rows; the forward's epilogue rows */
   j->xstride = (g->sh * g->sw * g->C * Q + (g->KW - 1) * g->dw / g->sw + slack + 15) / 16 * 16;
   j->xq = scratch(0, (size_t)(g->N * j->xstride));
   j->boff = (int64_t *)malloc((size_t)Kc * sizeof(int64_t));
@@ -220,7 +221,7 @@ int nb_conv_direct_fwd(float *y, const float *x, const float *w, const nb_conv *
   const nb_gemm_impl *a = NULL, *b = NULL;
   if (!direct_impls(&a, &b) || !a->ukernel_rows || !b->ukernel_rows) return 0;
   const int64_t OCg = g->OC / g->G, Kc = g->C / g->G * g->KH * g->KW;
-  direct_job j = { .e = e, .ew = nb_ew_select(), .y = y, .w = w };
+  direct_job j = { .e = e, .y = y, .w = w };
   if (!direct_grid(&j, g)) return 0;
   // the microkernel wasting less of its tiles on (OCg, Lp)
   double ua = (double)OCg / (double)((OCg + a->mr - 1) / a->mr * a->mr) * (double)j.Lp / (double)((j.Lp + a->nr - 1) / a->nr * a->nr);

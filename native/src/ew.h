@@ -29,6 +29,12 @@ typedef struct {
   void (*wino_dw)(const float *du, int64_t us, int64_t C, float *dw);
   /* dst (n) = act(src * sc + sh + res) over one output row (conv_direct.c, conv_winograd.c). */
   void (*conv_epilogue_row)(float *dst, const float *src, int64_t n, float sc, float sh, const float *res, int relu);
+  /* dst[j] = src[j * stride], j < n: one row of a strided convolution's phase plane (conv_direct.c). */
+  void (*strided_row)(float *dst, const float *src, int64_t n, int64_t stride);
+  /* Max pooling's values (pool.c), NaN winning: rm = max(rm, row) over n; and y[o] = the max of
+   * rm[o*sw + k*dw], k < kw, for o < n (windows wholly inside the row). */
+  void (*max_merge)(float *rm, const float *row, int64_t n);
+  void (*max_windows)(float *y, const float *rm, int64_t n, int64_t sw, int64_t kw, int64_t dw);
   /* Batch-norm runs (nn.c): sums in double, normalisation and its gradient in float (ew_impl.h). */
   void (*bn_moments)(const float *x, int64_t n, double c, double *acc);
   void (*bn_apply)(float *y, const float *x, const float *res, int64_t n, float muf, float dmu, float scale, float shift, int relu);

@@ -254,6 +254,33 @@ static void conv_epilogue_row(float *dst, const float *src, int64_t n, float sc,
   if (relu) for (int64_t i = 0; i < n; i++) dst[i] = nb_keep_positive(dst[i], dst[i]);
 }
 
+// dst[j] = src[j * stride], j < n. Stride 2 (every strided ResNet convolution) with a constant
+// stride, which the compiler turns into whole-vector loads and permutes.
+static void strided_row(float *restrict dst, const float *restrict src, int64_t n, int64_t stride) {
+  if (stride == 2) for (int64_t j = 0; j < n; j++) dst[j] = src[2 * j];
+  else for (int64_t j = 0; j < n; j++) dst[j] = src[j * stride];
+}
+
+// NaN wins, as two selects: one combined condition compiled to slow code.
+static inline float max_nan(float a, float b) { const float m = b > a ? b : a; return b != b ? b : m; }
+
+static void max_merge(float *restrict rm, const float *restrict row, int64_t n) {
+  for (int64_t i = 0; i < n; i++) rm[i] = max_nan(rm[i], row[i]);
+}
+
+// The 3-wide stride-2 windows of ResNet's stem pool with a constant stride (whole-vector permutes).
+static void max_windows(float *restrict y, const float *restrict rm, int64_t n, int64_t sw, int64_t kw, int64_t dw) {
+  if (sw == 2 && kw == 3 && dw == 1) {
+    for (int64_t o = 0; o < n; o++) y[o] = max_nan(max_nan(rm[2 * o], rm[2 * o + 1]), rm[2 * o + 2]);
+    return;
+  }
+  for (int64_t o = 0; o < n; o++) {
+    float best = rm[o * sw];
+    for (int64_t k = 1; k < kw; k++) best = max_nan(best, rm[o * sw + k * dw]);
+    y[o] = best;
+  }
+}
+
 const nb_ew_impl NB_EW_TABLE = { unary_contig, binary_contig, reduce_contig, softmax_row, layernorm_row, layernorm_bwd_row, adam_contig,
                                   wino_phase_row, wino_input, wino_output, wino_weights, wino_dy, wino_dw,
-                                  conv_epilogue_row, bn_moments, bn_apply, bn_bwd_sums, bn_bwd_apply };
+                                  conv_epilogue_row, strided_row, max_merge, max_windows, bn_moments, bn_apply, bn_bwd_sums, bn_bwd_apply };

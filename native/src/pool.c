@@ -6,7 +6,7 @@
 #include "../include/nabla.h"
 #include "ew.h"
 
-typedef struct { const nb_pool *p; float *y; int32_t *idx; const float *x; float *dx; const float *dy; int cip; } pool_job;
+typedef struct { const nb_pool *p; float *y; int32_t *idx; const float *x; float *dx; const float *dy; int cip; const nb_ew_impl *ew; } pool_job;
 
 // Taps t in [0, k) with 0 <= o*s - p + t*d < n form [lo, hi).
 static void tap_range(int64_t o, int64_t s, int64_t p, int64_t d, int64_t k, int64_t n, int64_t *lo, int64_t *hi) {
@@ -121,28 +121,20 @@ static void max_values_planes(void *q, int64_t lo, int64_t hi) {
       tap_range(oh, p->sh, p->ph, p->dh, p->kh, p->H, &kh0, &kh1);
       if (kh0 >= kh1) { for (int64_t ow = 0; ow < p->OW; ow++) yr[ow] = -INFINITY; continue; }
       memcpy(rm, xp + (oh * p->sh - p->ph + kh0 * p->dh) * p->W, (size_t)p->W * sizeof(float));
-      for (int64_t kh = kh0 + 1; kh < kh1; kh++) {
-        const float *row = xp + (oh * p->sh - p->ph + kh * p->dh) * p->W;
-        // NOTE: NaN wins, as two selects: one combined condition compiled to slow code (13 -> 5 ms at b8)
-        for (int64_t w = 0; w < p->W; w++) { float a = rm[w], b = row[w], m = b > a ? b : a; rm[w] = b != b ? b : m; }
-      }
+      for (int64_t kh = kh0 + 1; kh < kh1; kh++) j->ew->max_merge(rm, xp + (oh * p->sh - p->ph + kh * p->dh) * p->W, p->W);
       // outputs whose whole window is inside the row: [oa, ob); the rest clip their taps
       const int64_t span = (p->kw - 1) * p->dw;
       int64_t oa = (p->pw + p->sw - 1) / p->sw, ob = p->W - 1 - span + p->pw >= 0 ? (p->W - 1 - span + p->pw) / p->sw + 1 : 0;
       if (ob > p->OW) ob = p->OW;
       if (oa > ob) oa = ob;
+      if (ob > oa) j->ew->max_windows(yr + oa, rm + oa * p->sw - p->pw, ob - oa, p->sw, p->kw, p->dw);
       for (int64_t ow = 0; ow < p->OW; ow++) {
+        if (ow == oa && ob > oa) { ow = ob - 1; continue; }   /* [oa, ob) done above */
         const int64_t base = ow * p->sw - p->pw;
-        float best;
-        if (ow >= oa && ow < ob) {
-          best = rm[base];
-          for (int64_t kw = 1; kw < p->kw; kw++) { float b = rm[base + kw * p->dw], m = b > best ? b : best; best = b != b ? b : m; }
-        } else {
-          int64_t kw0, kw1;
-          tap_range(ow, p->sw, p->pw, p->dw, p->kw, p->W, &kw0, &kw1);
-          best = kw0 < kw1 ? rm[base + kw0 * p->dw] : -INFINITY;
-          for (int64_t kw = kw0 + 1; kw < kw1; kw++) { float b = rm[base + kw * p->dw], m = b > best ? b : best; best = b != b ? b : m; }
-        }
+        int64_t kw0, kw1;
+        tap_range(ow, p->sw, p->pw, p->dw, p->kw, p->W, &kw0, &kw1);
+        float best = kw0 < kw1 ? rm[base + kw0 * p->dw] : -INFINITY;
+        for (int64_t kw = kw0 + 1; kw < kw1; kw++) { float b = rm[base + kw * p->dw], m = b > best ? b : best; best = b != b ? b : m; }
         yr[ow] = best;
       }
     }
@@ -150,7 +142,7 @@ static void max_values_planes(void *q, int64_t lo, int64_t hi) {
 }
 
 void nb_maxpool2d_f32(float *y, int32_t *idx, const float *x, const nb_pool *p) {
-  pool_job j = { .p = p, .y = y, .idx = idx, .x = x };
+  pool_job j = { .p = p, .y = y, .idx = idx, .x = x, .ew = nb_ew_select() };
   double cost = (double)(p->OH * p->OW * p->kh * p->kw);
   if (!idx && p->W <= VALUES_MAX_W) { nb_parallel_for(p->N * p->C, cost, max_values_planes, &j); return; }
   int32_t *tmp = NULL;

@@ -76,6 +76,25 @@ const PP = (k: number, s: number, pad: number, d: number, ceil: boolean): Pool2d
 const POOLS: Pool2dParams[] = [PP(1, 1, 0, 1, false), PP(2, 2, 0, 1, false), PP(3, 2, 1, 1, false), PP(3, 2, 1, 1, true),
   PP(3, 1, 1, 2, false), PP(2, 3, 1, 1, true), { ...PP(3, 2, 1, 1, false), kW: 2, padW: 0, strideW: 1 }];
 
+test('maxPool2d values without indices on every ISA path: wide rows (the vector loops), every window inside or clipped, NaN wins', { skip }, () => {
+  const start = native!.addon.cpuInfo().isa as 'scalar' | 'avx2' | 'avx512';
+  try {
+    for (const isa of ['scalar', 'avx2', 'avx512'] as const) {
+      native!.addon.setIsa(isa);
+      const r = rng(33);
+      for (const p of POOLS) for (const [H, W] of [[2, 1], [9, 75], [6, 112], [5, 113]]) for (const kind of ['contiguous', 'transposed'] as const) {
+        const X = input([1, 2, H, W], kind, r, (n) => fill(n, r, 4, true));
+        const [MH, MW] = outHW(H, W, p, p.dilationH);
+        if (MH < 1 || MW < 1) continue;
+        assertClose(native!.maxPool2d(X.data, X.layout, p, false)!.values, js.maxPool2d(X.data, X.layout, p).values, 0, 0,
+          `${isa} pool ${JSON.stringify(p)} ${H}x${W} ${kind} max values without indices`);
+      }
+    }
+  } finally {
+    native!.addon.setIsa(start);
+  }
+});
+
 test('maxPool2d and its backward, avgPool2d (both countIncludePad) and its backward, sizes 1..33, ±1e4/0/NaN', { skip }, () => {
   const r = rng(32);
   for (const p of POOLS) for (const [H, W] of [[1, 1], [3, 3], [17, 5], [33, 17]]) for (const kind of ['contiguous', 'offset', 'transposed'] as const) {

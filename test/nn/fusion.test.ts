@@ -187,3 +187,33 @@ test('convBatchNorm in eval mode follows every change to the conv weights: in-pl
     addon?.setWinograd('auto');
   }
 });
+
+test('convBatchNorm in eval mode follows every change to the BatchNorm and the conv bias: running statistics, affine, replaced tensors, writes through .data', () => {
+  const { conv, bn, x, res, relu } = setup(true);
+  bn.eval();
+  const check = (what: string) => {
+    const got = nb.noGrad(() => convBatchNorm(conv, bn, x, { residual: res, activation: relu }));
+    const want = nb.noGrad(() => relu.call((bn.call(conv.call(x)) as nb.Tensor).add(res)) as nb.Tensor);
+    assert.ok(maxRelDiff(got, want) < 1e-5, `after ${what}: ${maxRelDiff(got, want)}`);
+  };
+  check('the first call');
+  check('the same module again');
+  bn.train();
+  nb.noGrad(() => bn.call(conv.call(x).mul(3)));   // moves the running statistics
+  bn.eval();
+  check('a training-mode forward');
+  nb.noGrad(() => bn.weight!.mul_(-2));
+  check('bn.weight.mul_');
+  nb.noGrad(() => bn.bias!.narrow(0, 9, 1).fill_(5));
+  check('fill_ on a view of bn.bias');
+  nb.noGrad(() => conv.bias!.add_(1));
+  check('conv.bias.add_');
+  bn.running_var = nb.rand([10]).add(2);
+  check('a replaced running_var');
+  bn.loadStateDict({ running_mean: nb.randn([10]) }, { strict: false });
+  check('loadStateDict');
+  const raw = bn.running_mean!.data;
+  check('reading running_mean.data');
+  raw[9] += 3;
+  check('a write through running_mean.data');
+});
