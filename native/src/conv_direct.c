@@ -83,7 +83,7 @@ typedef struct {
   float *y, *xq;
   const float *x, *w;
   int64_t *boff;
-  int64_t Hq, Wq, Lp, xstride, npan, per, tpi, rp, rper, rgroups;
+  int64_t Hq, Wq, Lp, xstride, npan, rp;
   int check_finite;      /* direct_phases notes any Inf/NaN in x in `nonfinite` */
   uint64_t phases_used;  /* bit a*sw + b: some tap reads phase plane (a, b); the others are not built */
   atomic_int nonfinite;
@@ -129,7 +129,10 @@ static void direct_phases(void *p, int64_t lo, int64_t hi) {
   }
 }
 
-// Task t: image n, column panels [q*per, (q+1)*per) of the grid, row panels [s*rper, (s+1)*rper).
+// Units u in [lo, hi) of (image n, group, column panel pn, row panel r), r fastest: one microkernel
+// tile each, y_g rows [r*mr, +mr) x grid columns [pn*nr, +nr). A thread takes a contiguous run, so
+// the split is even to a tile (groups of whole panels split a 7x7 map's 17 column panels 9 to 8);
+// consecutive units share the B panel (Kc x nr taps, in L2) and walk the weights' row panels.
 static void direct_tasks(void *p, int64_t lo, int64_t hi) {
   const direct_job *j = (const direct_job *)p;
   const nb_conv *g = j->g;
@@ -137,34 +140,26 @@ static void direct_tasks(void *p, int64_t lo, int64_t hi) {
   const int64_t OCg = g->OC / g->G, Cg = g->C / g->G, Kc = Cg * g->KH * g->KW, L = g->OH * g->OW;
   const int64_t mr = im->mr, nr = im->nr;
   float tile[14 * 48] __attribute__((aligned(64)));
-  for (int64_t t = lo; t < hi; t++) {
-    int64_t s = t % j->rgroups, u = t / j->rgroups, n = u / j->tpi;
-    int64_t p0 = (u % j->tpi) * j->per, p1 = p0 + j->per < j->npan ? p0 + j->per : j->npan;
-    int64_t r0 = s * j->rper, r1 = r0 + j->rper < j->rp ? r0 + j->rper : j->rp;
-    for (int64_t grp = 0; grp < g->G; grp++) {
-      const float *xb = j->xq + n * j->xstride + grp * Cg * j->Hq * j->Wq;
-      float *yg = j->y + (n * g->OC + grp * OCg) * L;
-      for (int64_t r = r0; r < r1; r++) {
-        const float *arow = j->w + (grp * OCg + r * mr) * Kc;
-        int64_t m = OCg - r * mr < mr ? OCg - r * mr : mr;
-        for (int64_t pn = p0; pn < p1; pn++) {
-          im->ukernel_rows(Kc, arow, Kc, (int)m, xb + pn * nr, j->boff, tile, nr);
-          // store the valid columns: l' = pn*nr + jj -> (oh, ow), kept when ow < OW and oh < OH
-          int64_t l = pn * nr, oh = l / j->Wq, ow = l - oh * j->Wq;
-          for (int64_t jj = 0; jj < nr && oh < g->OH;) {
-            int64_t room = nr - jj, run = g->OW - ow;
-            if (run > room) run = room;
-            for (int64_t i = 0; run > 0 && i < m; i++) {
-              float *dst = yg + (r * mr + i) * L + oh * g->OW + ow;
-              if (j->e) nb_conv_epilogue_run(j->ew, dst, tile + i * nr + jj, run, j->e, grp * OCg + r * mr + i, dst - j->y);
-              else memcpy(dst, tile + i * nr + jj, (size_t)run * sizeof(float));
-            }
-            int64_t step = j->Wq - ow < room ? j->Wq - ow : room;   /* to the next grid row */
-            jj += step; ow += step;
-            if (ow >= j->Wq) { ow = 0; oh++; }
-          }
-        }
+  for (int64_t u = lo; u < hi; u++) {
+    const int64_t r = u % j->rp, pn = u / j->rp % j->npan, grp = u / (j->rp * j->npan) % g->G, n = u / (j->rp * j->npan * g->G);
+    const float *xb = j->xq + n * j->xstride + grp * Cg * j->Hq * j->Wq;
+    float *yg = j->y + (n * g->OC + grp * OCg) * L;
+    const float *arow = j->w + (grp * OCg + r * mr) * Kc;
+    const int64_t m = OCg - r * mr < mr ? OCg - r * mr : mr;
+    im->ukernel_rows(Kc, arow, Kc, (int)m, xb + pn * nr, j->boff, tile, nr);
+    // store the valid columns: l' = pn*nr + jj -> (oh, ow), kept when ow < OW and oh < OH
+    int64_t l = pn * nr, oh = l / j->Wq, ow = l - oh * j->Wq;
+    for (int64_t jj = 0; jj < nr && oh < g->OH;) {
+      int64_t room = nr - jj, run = g->OW - ow;
+      if (run > room) run = room;
+      for (int64_t i = 0; run > 0 && i < m; i++) {
+        float *dst = yg + (r * mr + i) * L + oh * g->OW + ow;
+        if (j->e) nb_conv_epilogue_run(j->ew, dst, tile + i * nr + jj, run, j->e, grp * OCg + r * mr + i, dst - j->y);
+        else memcpy(dst, tile + i * nr + jj, (size_t)run * sizeof(float));
       }
+      int64_t step = j->Wq - ow < room ? j->Wq - ow : room;   /* to the next grid row */
+      jj += step; ow += step;
+      if (ow >= j->Wq) { ow = 0; oh++; }
     }
   }
 }
@@ -230,20 +225,9 @@ int nb_conv_direct_fwd(float *y, const float *x, const float *w, const nb_conv *
   const int64_t mr = j.im->mr, nr = j.im->nr;
   j.rp = (OCg + mr - 1) / mr;
   j.npan = (j.Lp + nr - 1) / nr;
-  // about four tasks per thread: column panel groups first, then row panel groups (batch 1, 7x7 maps)
-  int nt = nb_num_threads();
-  int64_t want = (int64_t)nt * 4;
-  j.per = (g->N * j.npan + want - 1) / want;
-  if (j.per > j.npan) j.per = j.npan;
-  if (j.per < 1) j.per = 1;
-  j.tpi = (j.npan + j.per - 1) / j.per;
-  j.rgroups = g->N * j.tpi >= want ? 1 : (want + g->N * j.tpi - 1) / (g->N * j.tpi);
-  if (j.rgroups > j.rp) j.rgroups = j.rp;
-  j.rper = (j.rp + j.rgroups - 1) / j.rgroups;
-  j.rgroups = (j.rp + j.rper - 1) / j.rper;
   // the last panel reads up to nr - 1 floats past Lp
   if (!direct_planes(&j, x, nr)) return 0;
-  nb_parallel_for(g->N * j.tpi * j.rgroups, (double)(j.per * nr) * (double)(j.rper * mr * Kc) * g->G, direct_tasks, &j);
+  nb_parallel_for(g->N * g->G * j.npan * j.rp, (double)(nr * mr * Kc), direct_tasks, &j);
   free(j.boff);
   return 1;
 }

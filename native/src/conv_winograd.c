@@ -276,36 +276,45 @@ static void few_pack(void *p, int64_t lo, int64_t hi) {
   }
 }
 
-// The products of output-channel panel kp against tile row panel pr, for `points` transform points:
-// m[xi] (TR, TC) = V^T[xi] (TR, C) @ U^T[xi] (C, TC), from vt (rows pr*points + xi, VTX apart) and u
-// (rows xi, UTX apart); and the epilogue's scale and shift for the panel's TC channels (1, 0 past K).
+// The products of output-channel panel kp against tile row panels [pr0, pr1), for `points` transform
+// points: m[(pr - pr0)*points + xi] (TR, TC) = V^T[xi] (TR, C) of panel pr @ U^T[xi] (C, TC), from vt
+// (rows pr*points + xi, VTX apart) and u (rows xi, UTX apart); and the epilogue's scale and shift for
+// the panel's TC channels (1, 0 past K).
+// NOTE: the row panels go innermost, so each point's U^T panel (C x TC, 96 KB at C = 512) comes from
+// memory once and from L2 for the rest: one row panel at a time read the whole of U^T (1.5 MB a
+// channel panel for F(2x2,3x3) at C = 512, past L2) again for the second, at batch 1 on 7x7 maps.
 void nb_wino_transposed_products(const nb_gemm_impl *im, int points, const nb_conv *g, const float *vt, const float *u,
-                                 int64_t kp, int64_t pr, float *m, const nb_conv_epi *e, float *sc, float *sh) {
+                                 int64_t kp, int64_t pr0, int64_t pr1, float *m, const nb_conv_epi *e, float *sc, float *sh) {
   const int64_t C = g->C, k0 = kp * TC, kn = g->OC - k0 < TC ? g->OC - k0 : TC;
   for (int xi = 0; xi < points; xi++)
-    im->ukernel(C, vt + (pr * points + xi) * VTX(C), u + xi * UTX(g) + kp * C * TC, TC, m + xi * TR * TC, TC, 0);
+    for (int64_t pr = pr0; pr < pr1; pr++)
+      im->ukernel(C, vt + (pr * points + xi) * VTX(C), u + xi * UTX(g) + kp * C * TC, TC, m + ((pr - pr0) * points + xi) * TR * TC, TC, 0);
   for (int64_t l = 0; l < TC; l++) {
     sc[l] = e && e->scale && l < kn ? e->scale[k0 + l] : 1.f;
     sh[l] = e && e->shift && l < kn ? e->shift[k0 + l] : 0.f;
   }
 }
 
-// Items t in [lo, hi): output-channel panel t / PR against tile row panel t % PR.
+// Items t in [lo, hi): output-channel panel t / PR against tile row panel t % PR; a thread's items of
+// one channel panel share their products' reads of U^T (nb_wino_transposed_products).
 static void few_tasks(void *p, int64_t lo, int64_t hi) {
   wino_job *j = (wino_job *)p;
   const nb_conv *g = j->g;
   const nb_conv_epi *e = j->e;
   const int64_t K = g->OC, PR = (j->NT + TR - 1) / TR, L = g->OH * g->OW;
-  float *m = nb_conv_scratch(7, (size_t)(36 * TR * TC));
+  float *m = nb_conv_scratch(7, (size_t)(PR * 36 * TR * TC));
   if (!m) { atomic_store(&j->failed, 1); return; }
   float o[4 * 4 * TC], sc[TC], sh[TC];
-  for (int64_t t = lo; t < hi; t++) {
-    const int64_t kp = t / PR, pr = t % PR, k0 = kp * TC, kn = K - k0 < TC ? K - k0 : TC;
-    nb_wino_transposed_products(j->im, 36, g, j->vt, j->u, kp, pr, m, e, sc, sh);
-    for (int64_t i = 0; i < TR && pr * TR + i < j->NT; i++) {
+  for (int64_t t = lo; t < hi;) {
+    const int64_t kp = t / PR, pr0 = t % PR, pr1 = pr0 + (hi - t) < PR ? pr0 + (hi - t) : PR;
+    const int64_t k0 = kp * TC, kn = K - k0 < TC ? K - k0 : TC;
+    nb_wino_transposed_products(j->im, 36, g, j->vt, j->u, kp, pr0, pr1, m, e, sc, sh);
+    t += pr1 - pr0;
+    for (int64_t q = 0; q < (pr1 - pr0) * TR && pr0 * TR + q < j->NT; q++) {
+      const int64_t pr = pr0 + q / TR, i = q % TR;
       const int64_t tg = pr * TR + i, n = tg / j->T, ti = tg % j->T / j->TW, tj = tg % j->TW;
       const int64_t cols = g->OW - 4 * tj < 4 ? g->OW - 4 * tj : 4;
-      j->ew->wino_output(m + i * TC, TR * TC, TC, sc, sh, o);
+      j->ew->wino_output(m + (pr - pr0) * 36 * TR * TC + i * TC, TR * TC, TC, sc, sh, o);
       for (int64_t l = 0; l < kn; l++)
         for (int a = 0; a < 4 && 4 * ti + a < g->OH; a++) {
           float *dst = j->y + (n * K + k0 + l) * L + (4 * ti + a) * g->OW + 4 * tj;

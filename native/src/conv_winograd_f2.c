@@ -98,22 +98,26 @@ static void f2_inputs(void *p, int64_t lo, int64_t hi) {
   if (z != z) atomic_store(&j->nonfinite, 1);
 }
 
-// Items t in [lo, hi): output-channel panel t / PR against tile row panel t % PR; the output
-// transform runs over the panel's TC channels of one tile, scale and shift applied there.
+// Items t in [lo, hi): output-channel panel t / PR against tile row panel t % PR (a thread's items of
+// one channel panel share their products' reads of U^T); the output transform runs over the panel's
+// TC channels of one tile, scale and shift applied there.
 static void f2_tasks(void *p, int64_t lo, int64_t hi) {
   f2_job *j = (f2_job *)p;
   const nb_conv *g = j->g;
   const nb_conv_epi *e = j->e;
   const int64_t K = g->OC, L = g->OH * g->OW;
-  float *m = nb_conv_scratch(7, (size_t)(16 * TR * TC));
+  float *m = nb_conv_scratch(7, (size_t)(j->PR * 16 * TR * TC));
   if (!m) { atomic_store(&j->failed, 1); return; }
   float sc[TC], sh[TC], o[2][2][TC];
-  for (int64_t t = lo; t < hi; t++) {
-    const int64_t kp = t / j->PR, pr = t % j->PR, k0 = kp * TC, kn = K - k0 < TC ? K - k0 : TC;
-    nb_wino_transposed_products(j->im, 16, g, j->vt, j->u, kp, pr, m, e, sc, sh);
-    for (int64_t i = 0; i < TR && pr * TR + i < j->NT; i++) {
+  for (int64_t t = lo; t < hi;) {
+    const int64_t kp = t / j->PR, pr0 = t % j->PR, pr1 = pr0 + (hi - t) < j->PR ? pr0 + (hi - t) : j->PR;
+    const int64_t k0 = kp * TC, kn = K - k0 < TC ? K - k0 : TC;
+    nb_wino_transposed_products(j->im, 16, g, j->vt, j->u, kp, pr0, pr1, m, e, sc, sh);
+    t += pr1 - pr0;
+    for (int64_t q = 0; q < (pr1 - pr0) * TR && pr0 * TR + q < j->NT; q++) {
+      const int64_t pr = pr0 + q / TR, i = q % TR;
       const int64_t tg = pr * TR + i, n = tg / j->T, ti = tg % j->T / j->TW, tj = tg % j->TW;
-      const float *mi = m + i * TC;
+      const float *mi = m + (pr - pr0) * 16 * TR * TC + i * TC;
       for (int64_t l = 0; l < TC; l++) {   /* Y = A^T M A per channel l */
         float q[2][4];
         for (int s = 0; s < 4; s++) {

@@ -251,7 +251,7 @@ test('conv2dFused with a weightsStamp: the same stamp is trusted without compari
   try {
     native!.addon.setWinograd('always');
     // the panel path, the few-tile path and F(2x2,3x3)'s tiny maps each keep their own transform
-    for (const [N, C, H, OC] of [[2, 16, 12, 20], [1, 20, 14, 50], [1, 24, 7, 56]]) {
+    for (const [N, C, H, OC] of [[2, 16, 12, 20], [1, 20, 14, 50], [1, 24, 7, 56], [1, 20, 14, 100], [1, 24, 7, 100]]) {
       const p = P(1, 1, 1, 1), lx = Layout.contiguous([N, C, H, H]), lw = Layout.contiguous([OC, C, 3, 3]);
       const x = fill(lx.numel, r, 1), w = fill(lw.numel, r, 1);
       const run = (stamp: number) => native!.conv2dFused(x, lx, w, lw, p, null, null, null, false, true, stamp) as Float32Array;
@@ -282,7 +282,7 @@ test('conv2dFused with reuseWeights: the kept transformed weights follow every c
   try {
     native!.addon.setWinograd('always');
     // many tile panels (shared U), few (V shared), and few tiles (at most 16: channels across the microkernel)
-    for (const [N, C, H, OC] of [[1, 32, 28, 40], [3, 16, 10, 20], [2, 16, 7, 20], [1, 20, 14, 50], [1, 7, 5, 100]]) {
+    for (const [N, C, H, OC] of [[1, 32, 28, 40], [3, 16, 10, 20], [2, 16, 7, 20], [1, 20, 14, 50], [1, 7, 5, 100], [1, 20, 14, 100], [1, 24, 7, 100]]) {
       const p = P(1, 1, 1, 1), lx = Layout.contiguous([N, C, H, H]), lw = Layout.contiguous([OC, C, 3, 3]);
       const x = fill(lx.numel, r, 1), w = fill(lw.numel, r, 1);
       const scale = fill(OC, r, 2), shift = fill(OC, r, 2), res = fill(N * OC * H * H, r, 2), L = H * H;
