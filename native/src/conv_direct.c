@@ -152,11 +152,14 @@ static void direct_tasks(void *p, int64_t lo, int64_t hi) {
     for (int64_t jj = 0; jj < nr && oh < g->OH;) {
       int64_t room = nr - jj, run = g->OW - ow;
       if (run > room) run = room;
-      for (int64_t i = 0; run > 0 && i < m; i++) {
-        float *dst = yg + (r * mr + i) * L + oh * g->OW + ow;
-        if (j->e) nb_conv_epilogue_run(j->ew, dst, tile + i * nr + jj, run, j->e, grp * OCg + r * mr + i, dst - j->y);
-        else memcpy(dst, tile + i * nr + jj, (size_t)run * sizeof(float));
-      }
+      float *dst = yg + r * mr * L + oh * g->OW + ow;
+      if (run > 0 && j->e) {
+        const nb_conv_epi *e = j->e;
+        const int64_t oc = grp * OCg + r * mr;
+        j->ew->conv_epilogue_tile(dst, L, tile + jj, nr, m, run, e->scale ? e->scale + oc : NULL, e->shift ? e->shift + oc : NULL,
+                                  e->res ? e->res + (dst - j->y) : NULL, e->relu);
+      } else
+        for (int64_t i = 0; run > 0 && i < m; i++) memcpy(dst + i * L, tile + i * nr + jj, (size_t)run * sizeof(float));
       int64_t step = j->Wq - ow < room ? j->Wq - ow : room;   /* to the next grid row */
       jj += step; ow += step;
       if (ow >= j->Wq) { ow = 0; oh++; }

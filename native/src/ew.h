@@ -29,6 +29,9 @@ typedef struct {
   void (*wino_dw)(const float *du, int64_t us, int64_t C, float *dw);
   /* dst (n) = act(src * sc + sh + res) over one output row (conv_direct.c, conv_winograd.c). */
   void (*conv_epilogue_row)(float *dst, const float *src, int64_t n, float sc, float sh, const float *res, int relu);
+  /* The same over m rows (src lds, dst and res ldd apart) with per-row sc[i], sh[i] (NULL: 1, 0). */
+  void (*conv_epilogue_tile)(float *dst, int64_t ldd, const float *src, int64_t lds, int64_t m, int64_t n,
+                             const float *sc, const float *sh, const float *res, int relu);
   /* dst[j] = src[j * stride], j < n: one row of a strided convolution's phase plane (conv_direct.c). */
   void (*strided_row)(float *dst, const float *src, int64_t n, int64_t stride);
   /* Max pooling's values (pool.c), NaN winning: rm = max(rm, row) over n; and y[o] = the max of

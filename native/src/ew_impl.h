@@ -247,11 +247,21 @@ static void bn_bwd_apply(float *restrict dx, float *restrict dr, const float *re
 }
 
 // A convolution's epilogue over one output row: dst = act(src * sc + sh + res) (res NULL: 0; relu
-// keeps NaN, as nb_keep_positive). src may be dst.
+// keeps NaN, as nb_keep_positive), in one pass. src may be dst.
 static void conv_epilogue_row(float *dst, const float *src, int64_t n, float sc, float sh, const float *res, int relu) {
-  if (res) for (int64_t i = 0; i < n; i++) dst[i] = src[i] * sc + sh + res[i];
+  if (res && relu) for (int64_t i = 0; i < n; i++) { const float v = src[i] * sc + sh + res[i]; dst[i] = nb_keep_positive(v, v); }
+  else if (res) for (int64_t i = 0; i < n; i++) dst[i] = src[i] * sc + sh + res[i];
+  else if (relu) for (int64_t i = 0; i < n; i++) { const float v = src[i] * sc + sh; dst[i] = nb_keep_positive(v, v); }
   else for (int64_t i = 0; i < n; i++) dst[i] = src[i] * sc + sh;
-  if (relu) for (int64_t i = 0; i < n; i++) dst[i] = nb_keep_positive(dst[i], dst[i]);
+}
+
+// The epilogue over a microkernel tile's m rows of n outputs: row i from src + i*lds to dst + i*ldd,
+// with scale and shift sc[i], sh[i] (NULL: 1, 0) and the residual at res + i*ldd (NULL: none). One call
+// a tile rather than a row: the direct path stores ~25k row pieces in ResNet's stem alone.
+static void conv_epilogue_tile(float *dst, int64_t ldd, const float *src, int64_t lds, int64_t m, int64_t n,
+                               const float *sc, const float *sh, const float *res, int relu) {
+  for (int64_t i = 0; i < m; i++)
+    conv_epilogue_row(dst + i * ldd, src + i * lds, n, sc ? sc[i] : 1.f, sh ? sh[i] : 0.f, res ? res + i * ldd : NULL, relu);
 }
 
 // dst[j] = src[j * stride], j < n. Stride 2 (every strided ResNet convolution) with a constant
@@ -283,4 +293,4 @@ static void max_windows(float *restrict y, const float *restrict rm, int64_t n, 
 
 const nb_ew_impl NB_EW_TABLE = { unary_contig, binary_contig, reduce_contig, softmax_row, layernorm_row, layernorm_bwd_row, adam_contig,
                                   wino_phase_row, wino_input, wino_output, wino_weights, wino_dy, wino_dw,
-                                  conv_epilogue_row, strided_row, max_merge, max_windows, bn_moments, bn_apply, bn_bwd_sums, bn_bwd_apply };
+                                  conv_epilogue_row, conv_epilogue_tile, strided_row, max_merge, max_windows, bn_moments, bn_apply, bn_bwd_sums, bn_bwd_apply };
