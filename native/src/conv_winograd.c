@@ -70,24 +70,28 @@ const nb_gemm_impl *nb_wino_applies(const nb_conv *g) {
 static void wino_phases(void *p, int64_t lo, int64_t hi) {
   wino_job *j = (wino_job *)p;
   const nb_conv *g = j->g;
-  float row[4 * (NB_WINO_MAXR + 1)];
+  // NOTE: rows are padded into `rows` a block at a time and de-interleaved as one run: a phase plane's
+  // rows are contiguous, and one row at a time (ld = 15 at 56x56) never filled a vector
+  enum { RB = 16 };
+  const int64_t w4 = 4 * j->ld;
+  float rows[RB * 4 * (NB_WINO_MAXR + 1)];
   for (int64_t q = lo; q < hi; q++) {
     const float *src = j->x + q * g->H * g->W;
     float *dst = j->xp + q * 4 * j->plane;
     float z[16] = { 0 };   /* a NaN lane exactly when the plane holds an Inf or a NaN */
-    for (int64_t r = 0; r < j->Hp; r++) {
-      const int64_t ih = r - g->ph;
-      float *d0 = dst + r * j->ld;
-      if (ih < 0 || ih >= g->H) {
-        for (int m = 0; m < 4; m++) memset(d0 + m * j->plane, 0, (size_t)j->ld * sizeof(float));
-        continue;
+    for (int64_t r0 = 0; r0 < j->Hp; r0 += RB) {
+      const int64_t nr = j->Hp - r0 < RB ? j->Hp - r0 : RB;
+      for (int64_t r = r0; r < r0 + nr; r++) {
+        // column c of the padded row is x column c - pw (zero outside x)
+        float *row = rows + (r - r0) * w4;
+        const int64_t ih = r - g->ph;
+        if (ih < 0 || ih >= g->H) { memset(row, 0, (size_t)w4 * sizeof(float)); continue; }
+        const int64_t ncopy = g->W < w4 - g->pw ? g->W : w4 - g->pw;
+        for (int64_t i = 0; i < g->pw && i < w4; i++) row[i] = 0.f;
+        memcpy(row + g->pw, src + ih * g->W, (size_t)ncopy * sizeof(float));
+        for (int64_t i = g->pw + ncopy; i < w4; i++) row[i] = 0.f;
       }
-      // column c of the padded row is x column c - pw: pad the row, then de-interleave by c mod 4
-      const int64_t ncopy = g->W < 4 * j->ld - g->pw ? g->W : 4 * j->ld - g->pw;
-      for (int64_t i = 0; i < g->pw && i < 4 * j->ld; i++) row[i] = 0.f;
-      memcpy(row + g->pw, src + ih * g->W, (size_t)ncopy * sizeof(float));
-      for (int64_t i = g->pw + ncopy; i < 4 * j->ld; i++) row[i] = 0.f;
-      j->ew->wino_phase_row(row, j->ld, d0, j->plane, z);
+      j->ew->wino_phase_row(rows, nr * j->ld, dst + r0 * j->ld, j->plane, z);
     }
     float t = 0.f;
     for (int l = 0; l < 16; l++) t += z[l];

@@ -61,15 +61,20 @@ static void wgrad_inputs(void *p, int64_t lo, int64_t hi) {
 static void wgrad_dy_phases(void *p, int64_t lo, int64_t hi) {
   wino_job *j = (wino_job *)p;
   const nb_conv *g = j->g;
-  const int64_t rows = 4 * j->TH, qp = rows * j->ld;
-  float row[4 * (NB_WINO_MAXR + 1)];
+  const int64_t rows = 4 * j->TH, qp = rows * j->ld, w4 = 4 * j->ld;
+  enum { RB = 16 };   /* rows a block, de-interleaved as one run (as wino_phases) */
+  float blk[RB * 4 * (NB_WINO_MAXR + 1)];
   for (int64_t q = lo; q < hi; q++) {
     const float *src = j->dy + q * g->OH * g->OW;
     float *dst = j->dq + q * 4 * qp, z[16] = { 0 };
-    for (int64_t r = 0; r < rows; r++) {
-      if (r < g->OH) memcpy(row, src + r * g->OW, (size_t)g->OW * sizeof(float));
-      memset(row + (r < g->OH ? g->OW : 0), 0, (size_t)(4 * j->ld - (r < g->OH ? g->OW : 0)) * sizeof(float));
-      j->ew->wino_phase_row(row, j->ld, dst + r * j->ld, qp, z);
+    for (int64_t r0 = 0; r0 < rows; r0 += RB) {
+      const int64_t nr = rows - r0 < RB ? rows - r0 : RB;
+      for (int64_t r = r0; r < r0 + nr; r++) {
+        float *row = blk + (r - r0) * w4;
+        if (r < g->OH) memcpy(row, src + r * g->OW, (size_t)g->OW * sizeof(float));
+        memset(row + (r < g->OH ? g->OW : 0), 0, (size_t)(w4 - (r < g->OH ? g->OW : 0)) * sizeof(float));
+      }
+      j->ew->wino_phase_row(blk, nr * j->ld, dst + r0 * j->ld, qp, z);
     }
     float t = 0.f;
     for (int l = 0; l < 16; l++) t += z[l];

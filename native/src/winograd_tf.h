@@ -30,7 +30,7 @@ static inline void wino_bt_rows(float *restrict v0, float *restrict v1, float *r
   }
 }
 
-/* A padded input row (4*ld floats) into its four column phases, d[m*plane + u] = row[4u + m] for
+/* Padded input rows (4*ld floats in all: ld groups of four) into their four column phases, d[m*plane + u] = row[4u + m] for
  * u < ld; z (16 lanes) accumulates row * 0, NaN in some lane exactly when the row holds an Inf or a NaN. */
 static void wino_phase_row(const float *restrict row, int64_t ld, float *restrict d, int64_t plane, float *restrict z) {
   float *restrict d0 = d, *restrict d1 = d + plane, *restrict d2 = d + 2 * plane, *restrict d3 = d + 3 * plane;
