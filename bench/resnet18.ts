@@ -1,8 +1,9 @@
 // ResNet-18 benchmark (issue 8): inference at batch 1 and 8 and one SGD-momentum training step at
 // batch 8, 224x224 fp32, next to PyTorch (Debian, 2 threads) and onnxruntime-node in the same run.
 // Validates (nabla's logits equal PyTorch's exported model's, through onnxruntime) before reporting.
+// nabla and onnxruntime alternate, in rounds, so that both meet the same load on a shared machine.
 //
-//   npm run build && node dist/bench/resnet18.js [--repeats R]
+//   npm run build && node dist/bench/resnet18.js [--repeats R] [--rounds N]
 //
 // Peers are optional: onnxruntime-node from bench/node_modules (cd bench && ONNXRUNTIME_NODE_INSTALL=skip
 // npm install) and torch from /usr/bin/python3; the ONNX file is exported by tools/bench/resnet18_torch.py.
@@ -15,8 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as nb from '../src/index.js';
 
-const { values } = parseArgs({ options: { repeats: { type: 'string' } } });
-const reps = Number(values.repeats ?? 5);
+const { values } = parseArgs({ options: { repeats: { type: 'string' }, rounds: { type: 'string' } } });
+const reps = Number(values.repeats ?? 5), rounds = Number(values.rounds ?? 3);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const benchDir = join(root, 'bench');
 
@@ -24,11 +25,15 @@ function median(xs: number[]): number { const s = [...xs].sort((a, b) => a - b);
 // Three untimed runs first, for every library alike: the first runs after loading also pay for
 // one-time work (nabla's transformed-weight cache, onnxruntime's arena) and the collector's catch-up.
 async function timeMs(fn: () => unknown | Promise<unknown>): Promise<number> {
+  return median(await samplesMs(fn));
+}
+async function samplesMs(fn: () => unknown | Promise<unknown>): Promise<number[]> {
   for (let i = 0; i < 3; i++) await fn();
   const ts: number[] = [];
   for (let i = 0; i < reps; i++) { const t = performance.now(); await fn(); ts.push(performance.now() - t); }
-  return median(ts);
+  return ts;
 }
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // PyTorch (and the ONNX export it writes)
 const onnxPath = join(benchDir, 'models', 'resnet18.onnx');
@@ -42,8 +47,6 @@ if (py.status === 0) torch = JSON.parse(py.stdout.trim().split('\n').pop()!);
 else torchNote = `PyTorch unavailable: ${(py.stderr || py.error?.message || '').trim().split('\n').pop()}`;
 
 // nabla, with PyTorch's initial weights when the ONNX export wrote them (for the validation), else its own.
-// NOTE: nabla is timed before onnxruntime is loaded, and onnxruntime after: its intra-op threads spin
-// for a while after each run, and on two cores they would slow whatever runs next.
 const weightsPath = onnxPath.replace('.onnx', '.safetensors');
 const model = nb.vision.models.resnet18();
 model.eval();
@@ -52,18 +55,8 @@ const x1 = nb.randn([1, 3, 224, 224]), x8 = nb.randn([8, 3, 224, 224]);
 const validating = existsSync(onnxPath) && existsSync(weightsPath);
 if (validating) model.loadStateDict(await nb.io.loadSafetensors(weightsPath), { strict: false });
 const got = nb.noGrad(() => model.call(x1)).toTypedArray();
-const ours: Record<string, number> = {};
-for (const [name, x] of [['inference batch 1', x1], ['inference batch 8', x8]] as const) ours[name] = await timeMs(() => nb.noGrad(() => model.call(x)));
-model.train();
-const opt = new nb.optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
-const y8 = nb.randint(0, 1000, [8]);
-const trainMs = await timeMs(() => {
-  opt.zeroGrad();
-  nb.nn.functional.crossEntropy(model.call(x8), y8).backward();
-  opt.step();
-});
 
-// onnxruntime-node: validates nabla's logits (same weights, same input), then is timed
+// onnxruntime-node: validates nabla's logits (same weights, same input)
 let ort: any = null, ortNote = '';
 try { ort = createRequire(join(benchDir, 'package.json'))('onnxruntime-node'); } catch (e) { ortNote = `onnxruntime-node unavailable: ${(e as Error).message.split('\n')[0]}`; }
 const session = ort && validating
@@ -78,15 +71,42 @@ if (session) {
   if (!(maxErr <= 1e-4)) throw new Error('nabla and onnxruntime disagree; not reporting');
 }
 
+// Inference: nabla and onnxruntime take turns, `rounds` times, and each reports the median of all its
+// timings. The machine is shared and its load drifts over seconds; one library timed wholly before
+// the other met different loads (nabla's batch-1 median moved 16-22 ms between runs), taking turns
+// shares the drift out. NOTE: a pause after each turn lets the other library's threads go idle:
+// onnxruntime's intra-op threads spin for a while after each run, and on two cores they slow
+// whatever runs next (nabla's spin too, for a few ms).
+const inference = [['inference batch 1', x1], ['inference batch 8', x8]] as const;
+const ours: Record<string, number[]> = {}, theirs: Record<string, number[]> = {};
+for (let r = 0; r < rounds; r++) {
+  for (const [name, x] of inference) {
+    (ours[name] ??= []).push(...await samplesMs(() => nb.noGrad(() => model.call(x))));
+    await pause(300);
+    if (!session) continue;
+    const feed = { x: new ort.Tensor('float32', x.toTypedArray(), [...x.shape]) };
+    (theirs[name] ??= []).push(...await samplesMs(() => session.run(feed)));
+    await pause(300);
+  }
+}
+model.train();
+const opt = new nb.optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
+const y8 = nb.randint(0, 1000, [8]);
+const trainMs = await timeMs(() => {
+  opt.zeroGrad();
+  nb.nn.functional.crossEntropy(model.call(x8), y8).backward();
+  opt.step();
+});
+
 const rows: [string, number, number | null, number | null][] = [];
-for (const [name, x] of [['inference batch 1', x1], ['inference batch 8', x8]] as const) {
-  const o = session ? await timeMs(() => session.run({ x: new ort.Tensor('float32', x.toTypedArray(), [...x.shape]) })) : null;
-  rows.push([name, ours[name], torch ? torch[name === 'inference batch 1' ? 'infer_b1' : 'infer_b8'] : null, o]);
+for (const [name] of inference) {
+  rows.push([name, median(ours[name]), torch ? torch[name === 'inference batch 1' ? 'infer_b1' : 'infer_b8'] : null,
+    session ? median(theirs[name]) : null]);
 }
 rows.push(['train step batch 8 (SGD momentum)', trainMs, torch ? torch.train_b8 : null, null]);
 
 const f = (v: number | null) => (v === null ? '-' : v.toFixed(1)).padStart(10);
-console.log(`\n${'ResNet-18 224x224, ms (median of ' + reps + ')'.padEnd(10)}`);
+console.log(`\nResNet-18 224x224, ms: inference the median of ${rounds} rounds x ${reps} (nabla and onnxruntime in turn), training of ${reps}`);
 console.log(`${'row'.padEnd(36)}${'nabla'.padStart(10)}${'pytorch'.padStart(10)}${'ort-node'.padStart(10)}   best peer / nabla`);
 for (const [name, ours, t, o] of rows) {
   const peers = [t, o].filter((v): v is number => v !== null);
