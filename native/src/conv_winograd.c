@@ -289,10 +289,19 @@ static void few_pack(void *p, int64_t lo, int64_t hi) {
 // channel panel for F(2x2,3x3) at C = 512, past L2) again for the second, at batch 1 on 7x7 maps.
 void nb_wino_transposed_products(const nb_gemm_impl *im, int points, const nb_conv *g, const float *vt, const float *u,
                                  int64_t kp, int64_t pr0, int64_t pr1, float *m, const nb_conv_epi *e, float *sc, float *sh) {
-  const int64_t C = g->C, k0 = kp * TC, kn = g->OC - k0 < TC ? g->OC - k0 : TC;
-  for (int xi = 0; xi < points; xi++)
-    for (int64_t pr = pr0; pr < pr1; pr++)
-      im->ukernel(C, vt + (pr * points + xi) * VTX(C), u + xi * UTX(g) + kp * C * TC, TC, m + ((pr - pr0) * points + xi) * TR * TC, TC, 0);
+  const int64_t C = g->C, k0 = kp * TC, kn = g->OC - k0 < TC ? g->OC - k0 : TC, K48 = (g->OC + TC - 1) / TC;
+  for (int xi = 0; xi < points; xi++) {
+    // the first row panel's products also prefetch the next point's U^T panel (or the next channel
+    // panel's first): at batch 1 U^T comes from memory, and this streams it under the arithmetic
+    // (cold caches, median of 8 alternating runs: 14x14 0.92 -> 0.82 ms, 7x7 1.26 -> 1.01)
+    const float *next = xi + 1 < points ? u + (xi + 1) * UTX(g) + kp * C * TC : kp + 1 < K48 ? u + (kp + 1) * C * TC : NULL;
+    for (int64_t pr = pr0; pr < pr1; pr++) {
+      const float *a = vt + (pr * points + xi) * VTX(C), *b = u + xi * UTX(g) + kp * C * TC;
+      float *mo = m + ((pr - pr0) * points + xi) * TR * TC;
+      if (pr == pr0 && next && im->ukernel_pf) im->ukernel_pf(C, a, b, TC, mo, TC, 0, next);
+      else im->ukernel(C, a, b, TC, mo, TC, 0);
+    }
+  }
   for (int64_t l = 0; l < TC; l++) {
     sc[l] = e && e->scale && l < kn ? e->scale[k0 + l] : 1.f;
     sh[l] = e && e->shift && l < kn ? e->shift[k0 + l] : 0.f;

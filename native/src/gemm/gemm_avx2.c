@@ -88,4 +88,4 @@ static void ukernel_ptrs_6x16(int64_t kc, const float *const *arows, const float
 #undef STORE
 #undef GATHER_6x16
 
-const nb_gemm_impl nb_gemm_avx2 = { MR, NR, MR * 48, 256, 4096, ukernel_6x16, gemv_avx2, "avx2", ukernel_rows_6x16, ukernel_ptrs_6x16 };
+const nb_gemm_impl nb_gemm_avx2 = { MR, NR, MR * 48, 256, 4096, ukernel_6x16, gemv_avx2, "avx2", ukernel_rows_6x16, ukernel_ptrs_6x16, NULL };

@@ -32,11 +32,19 @@ static void ukernel_14x32(int64_t kc, const float *ap, const float *bp, int64_t 
 }
 
 // C (8,48) row stride ldc (=|+=) Ap (8 x kc, k-major) @ Bp (kc x 48, row stride ldb)
-static void ukernel_8x48(int64_t kc, const float *ap, const float *bp, int64_t ldb, float *c, int64_t ldc, int accumulate) {
+// With pf (the prefetching entry): each step also asks for the 48 floats at pf + k*ldb into L2, the
+// same shape as B: the next B panel streams in from memory while this one is multiplied.
+static inline __attribute__((always_inline)) void kernel_8x48(int64_t kc, const float *ap, const float *bp, int64_t ldb,
+                                                              float *c, int64_t ldc, int accumulate, const float *pf) {
 #define DECL(i) __m512 c##i##a = _mm512_setzero_ps(), c##i##b = c##i##a, c##i##c = c##i##a;
   DECL(0) DECL(1) DECL(2) DECL(3) DECL(4) DECL(5) DECL(6) DECL(7)
 #undef DECL
   for (int64_t k = 0; k < kc; k++) {
+    if (pf) {
+      _mm_prefetch((const char *)pf, _MM_HINT_T1); _mm_prefetch((const char *)(pf + 16), _MM_HINT_T1);
+      _mm_prefetch((const char *)(pf + 32), _MM_HINT_T1);
+      pf += ldb;
+    }
     __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16), b2 = _mm512_loadu_ps(bp + 32);
     __m512 a;
 #define ROW(i) a = _mm512_set1_ps(ap[i]); c##i##a = _mm512_fmadd_ps(a, b0, c##i##a); \
@@ -53,6 +61,15 @@ static void ukernel_8x48(int64_t kc, const float *ap, const float *bp, int64_t l
   _mm512_storeu_ps(c + i * ldc + 32, c##i##c);
   STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5) STORE(6) STORE(7)
 #undef STORE
+}
+
+static void ukernel_8x48(int64_t kc, const float *ap, const float *bp, int64_t ldb, float *c, int64_t ldc, int accumulate) {
+  kernel_8x48(kc, ap, bp, ldb, c, ldc, accumulate, NULL);
+}
+
+static void ukernel_8x48_pf(int64_t kc, const float *ap, const float *bp, int64_t ldb, float *c, int64_t ldc, int accumulate,
+                            const float *pf) {
+  kernel_8x48(kc, ap, bp, ldb, c, ldc, accumulate, pf);
 }
 
 // y[j0,j1) = sum_k x[k*incx] * B[k*rsb + j*csb]: csb == 1 streams rows of B (axpy) over L1-sized
@@ -187,5 +204,6 @@ static void ukernel_rows_8x48(int64_t kc, const float *a, int64_t lda, int m, co
 #undef STORE
 }
 
-const nb_gemm_impl nb_gemm_avx512 = { MR, NR, MR * 16, 512, 4096, ukernel_14x32, gemv_avx512, "avx512", ukernel_rows_14x32, ukernel_ptrs_14x32 };
-const nb_gemm_impl nb_gemm_avx512_8x48 = { 8, 48, 8 * 24, 256, 4608, ukernel_8x48, gemv_avx512, "avx512-8x48", ukernel_rows_8x48, NULL };
+const nb_gemm_impl nb_gemm_avx512 = { MR, NR, MR * 16, 512, 4096, ukernel_14x32, gemv_avx512, "avx512", ukernel_rows_14x32, ukernel_ptrs_14x32, NULL };
+const nb_gemm_impl nb_gemm_avx512_8x48 = { 8, 48, 8 * 24, 256, 4608, ukernel_8x48, gemv_avx512, "avx512-8x48", ukernel_rows_8x48, NULL,
+                                         ukernel_8x48_pf };

@@ -33,4 +33,4 @@ static void ukernel_scalar(int64_t kc, const float *ap, const float *bp, int64_t
     for (int j = 0; j < 8; j++) c[i * ldc + j] = accumulate ? c[i * ldc + j] + acc[i][j] : acc[i][j];
 }
 
-const nb_gemm_impl nb_gemm_scalar = { 4, 8, 128, 256, 2048, ukernel_scalar, nb_gemv_scalar, "scalar", NULL, NULL };
+const nb_gemm_impl nb_gemm_scalar = { 4, 8, 128, 256, 2048, ukernel_scalar, nb_gemv_scalar, "scalar", NULL, NULL, NULL };
