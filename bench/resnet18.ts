@@ -3,7 +3,7 @@
 // Validates (nabla's logits equal PyTorch's exported model's, through onnxruntime) before reporting.
 // nabla and onnxruntime alternate, in rounds, so that both meet the same load on a shared machine.
 //
-//   npm run build && node dist/bench/resnet18.js [--repeats R] [--rounds N]
+//   npm run build && node dist/bench/resnet18.js [--repeats R] [--rounds N]   (BENCH_TURNS=1 prints every turn's median)
 //
 // Peers are optional: onnxruntime-node from bench/node_modules (cd bench && ONNXRUNTIME_NODE_INSTALL=skip
 // npm install) and torch from /usr/bin/python3; the ONNX file is exported by tools/bench/resnet18_torch.py.
@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import * as nb from '../src/index.js';
 
 const { values } = parseArgs({ options: { repeats: { type: 'string' }, rounds: { type: 'string' } } });
-const reps = Number(values.repeats ?? 5), rounds = Number(values.rounds ?? 3);
+const reps = Number(values.repeats ?? 5), rounds = Number(values.rounds ?? 5);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const benchDir = join(root, 'bench');
 
@@ -81,11 +81,15 @@ const inference = [['inference batch 1', x1], ['inference batch 8', x8]] as cons
 const ours: Record<string, number[]> = {}, theirs: Record<string, number[]> = {};
 for (let r = 0; r < rounds; r++) {
   for (const [name, x] of inference) {
-    (ours[name] ??= []).push(...await samplesMs(() => nb.noGrad(() => model.call(x))));
+    const mine = await samplesMs(() => nb.noGrad(() => model.call(x)));
+    if (process.env.BENCH_TURNS) console.log(`round ${r} ${name}: nabla ${median(mine).toFixed(1)}`);
+    (ours[name] ??= []).push(...mine);
     await pause(300);
     if (!session) continue;
     const feed = { x: new ort.Tensor('float32', x.toTypedArray(), [...x.shape]) };
-    (theirs[name] ??= []).push(...await samplesMs(() => session.run(feed)));
+    const peer = await samplesMs(() => session.run(feed));
+    if (process.env.BENCH_TURNS) console.log(`round ${r} ${name}: onnxruntime ${median(peer).toFixed(1)}`);
+    (theirs[name] ??= []).push(...peer);
     await pause(300);
   }
 }
