@@ -352,9 +352,6 @@ static void few_tasks(void *p, int64_t lo, int64_t hi) {
  * NABLA_WINOGRAD_CACHE_MB (default 256, enough for ResNet-18's 13 convolutions; 0 turns it off). */
 #define UC_SLOTS 64
 typedef struct { const float *w; int64_t K, C, mr; float *copy, *u; size_t bytes; uint64_t used; double stamp; } ucache;
-static _Atomic uint64_t stamps;
-
-double nb_next_stamp(void) { return (double)(atomic_fetch_add(&stamps, 1) + 1); }
 static ucache uc[UC_SLOTS];
 static size_t uc_total, uc_cap = (size_t)-1;
 static uint64_t uc_clock;
@@ -424,6 +421,10 @@ float *nb_wino_cached(const float *w, int64_t K, int64_t C, int64_t tag, double 
   c->used = ++uc_clock; c->stamp = stamp;
   return c->u;
 }
+
+static _Atomic uint64_t stamps;
+
+double nb_next_stamp(void) { return (double)(atomic_fetch_add(&stamps, 1) + 1); }
 
 void nb_wino_cache_lock(void) { pthread_mutex_lock(&uc_lock); }
 void nb_wino_cache_unlock(void) { pthread_mutex_unlock(&uc_lock); }
