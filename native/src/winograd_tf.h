@@ -45,7 +45,8 @@ static void wino_phase_row(const float *restrict row, int64_t ld, float *restric
 
 /* Tile l's patch element (r, s) is x[r*rs + off[s] + l] (the driver's phase planes, or a gathered
  * (36, lanes) block). v (36, vs): v[xi*vs + l] = V[xi] of tile l, l < R. */
-static void wino_input(const float *restrict x, int64_t rs, const int64_t *off, int64_t R, float *restrict v, int64_t vs) {
+static inline __attribute__((always_inline)) void wino_input_r(const float *restrict x, int64_t rs, const int64_t *off, int64_t R,
+                                                                float *restrict v, int64_t vs) {
   float h[6][6][NB_WINO_MAXR];   /* [patch row][transformed column][tile] */
   for (int r = 0; r < 6; r++) {
     const float *p0 = x + r * rs + off[0], *p1 = x + r * rs + off[1], *p2 = x + r * rs + off[2];
@@ -57,6 +58,14 @@ static void wino_input(const float *restrict x, int64_t rs, const int64_t *off, 
     wino_bt_rows(vr, vr + 6 * vs, vr + 12 * vs, vr + 18 * vs, vr + 24 * vs, vr + 30 * vs,
                  h[0][s], h[1][s], h[2][s], h[3][s], h[4][s], h[5][s], R);
   }
+}
+
+// Runs are one vector or two at batch 1 (14 tiles to a 56x56 row, a gathered panel of 32): with the
+// count constant the compiler drops the lane loops' control, which was most of a short run's cost.
+static void wino_input(const float *restrict x, int64_t rs, const int64_t *off, int64_t R, float *restrict v, int64_t vs) {
+  if (R == 16) wino_input_r(x, rs, off, 16, v, vs);
+  else if (R == 32) wino_input_r(x, rs, off, 32, v, vs);
+  else wino_input_r(x, rs, off, R, v, vs);
 }
 
 // One 1-D output transform: (m0..m5) -> (o0..o3) = A^T m, written as o[k * os].
