@@ -91,7 +91,7 @@ export function conv2dFused(x: Tensor, w: Tensor, p: Conv2dParams, scale: Float3
   const OW = convOutSize(x.shape[3], w.shape[3], p.strideW, p.padW, p.dilationW);
   const r = f.conv2dFused(x.storage.data, x.layout, w.storage.data, w.layout, p, scale, shift,
     residual ? { data: residual.storage.data, layout: residual.layout } : null, relu, reuseWeights,
-    reuseWeights && f.nextStamp ? w.storage.stamp(() => f.nextStamp!()) : 0);
+    reuseWeights && f.nextStamp ? w.storage.stamp(f.nextStamp) : 0);
   return r ? wrap(r, [x.shape[0], OC, OH, OW], 'float32') : null;
 }
 
