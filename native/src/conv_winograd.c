@@ -282,14 +282,13 @@ static void few_pack(void *p, int64_t lo, int64_t hi) {
 
 // The products of output-channel panel kp against tile row panels [pr0, pr1), for `points` transform
 // points: m[(pr - pr0)*points + xi] (TR, TC) = V^T[xi] (TR, C) of panel pr @ U^T[xi] (C, TC), from vt
-// (rows pr*points + xi, VTX apart) and u (rows xi, UTX apart); and the epilogue's scale and shift for
-// the panel's TC channels (1, 0 past K).
+// (rows pr*points + xi, VTX apart) and u (rows xi, UTX apart).
 // NOTE: the row panels go innermost, so each point's U^T panel (C x TC, 96 KB at C = 512) comes from
 // memory once and from L2 for the rest: one row panel at a time read the whole of U^T (1.5 MB a
 // channel panel for F(2x2,3x3) at C = 512, past L2) again for the second, at batch 1 on 7x7 maps.
-void nb_wino_transposed_products(const nb_gemm_impl *im, int points, const nb_conv *g, const float *vt, const float *u,
-                                 int64_t kp, int64_t pr0, int64_t pr1, float *m, const nb_conv_epi *e, float *sc, float *sh) {
-  const int64_t C = g->C, k0 = kp * TC, kn = g->OC - k0 < TC ? g->OC - k0 : TC, K48 = (g->OC + TC - 1) / TC;
+static void transposed_products(const nb_gemm_impl *im, int points, const nb_conv *g, const float *vt, const float *u,
+                                int64_t kp, int64_t pr0, int64_t pr1, float *m) {
+  const int64_t C = g->C, K48 = (g->OC + TC - 1) / TC;
   for (int xi = 0; xi < points; xi++) {
     // the first row panel's products also prefetch the next point's U^T panel (or the next channel
     // panel's first): at batch 1 U^T comes from memory, and this streams it under the arithmetic
@@ -302,43 +301,53 @@ void nb_wino_transposed_products(const nb_gemm_impl *im, int points, const nb_co
       else im->ukernel(C, a, b, TC, mo, TC, 0);
     }
   }
-  for (int64_t l = 0; l < TC; l++) {
-    sc[l] = e && e->scale && l < kn ? e->scale[k0 + l] : 1.f;
-    sh[l] = e && e->shift && l < kn ? e->shift[k0 + l] : 0.f;
-  }
 }
 
-// Items t in [lo, hi): output-channel panel t / PR against tile row panel t % PR; a thread's items of
-// one channel panel share their products' reads of U^T (nb_wino_transposed_products).
-static void few_tasks(void *p, int64_t lo, int64_t hi) {
-  wino_job *j = (wino_job *)p;
-  const nb_conv *g = j->g;
-  const nb_conv_epi *e = j->e;
-  const int64_t K = g->OC, PR = (j->NT + TR - 1) / TR, L = g->OH * g->OW;
-  float *m = nb_conv_scratch(7, (size_t)(PR * 36 * TR * TC));
-  if (!m) { atomic_store(&j->failed, 1); return; }
-  float o[4 * 4 * TC], sc[TC], sh[TC];
+int nb_wino_transposed_tasks(const nb_gemm_impl *im, int points, const nb_conv *g, const nb_conv_epi *e, const float *vt,
+                             const float *u, int64_t NT, int64_t lo, int64_t hi, nb_wino_tile_fn out, void *ctx) {
+  const int64_t PR = (NT + TR - 1) / TR;
+  float *m = nb_conv_scratch(7, (size_t)(PR * points * TR * TC)), sc[TC], sh[TC];
+  if (!m) return 0;
+  // a thread's run of items of one channel panel shares its products' reads of U^T
   for (int64_t t = lo; t < hi;) {
     const int64_t kp = t / PR, pr0 = t % PR, pr1 = pr0 + (hi - t) < PR ? pr0 + (hi - t) : PR;
-    const int64_t k0 = kp * TC, kn = K - k0 < TC ? K - k0 : TC;
-    nb_wino_transposed_products(j->im, 36, g, j->vt, j->u, kp, pr0, pr1, m, e, sc, sh);
-    t += pr1 - pr0;
-    for (int64_t q = 0; q < (pr1 - pr0) * TR && pr0 * TR + q < j->NT; q++) {
-      const int64_t pr = pr0 + q / TR, i = q % TR;
-      const int64_t tg = pr * TR + i, n = tg / j->T, ti = tg % j->T / j->TW, tj = tg % j->TW;
-      const int64_t cols = g->OW - 4 * tj < 4 ? g->OW - 4 * tj : 4;
-      j->ew->wino_output(m + (pr - pr0) * 36 * TR * TC + i * TC, TR * TC, TC, sc, sh, o);
-      for (int64_t l = 0; l < kn; l++)
-        for (int a = 0; a < 4 && 4 * ti + a < g->OH; a++) {
-          float *dst = j->y + (n * K + k0 + l) * L + (4 * ti + a) * g->OW + 4 * tj;
-          const float *src = o + a * 4 * TC + 4 * l, *res = e && e->res ? e->res + (dst - j->y) : NULL;
-          for (int64_t b = 0; b < cols; b++) {
-            float v = src[b] + (res ? res[b] : 0.f);
-            dst[b] = e && e->relu ? nb_keep_positive(v, v) : v;
-          }
-        }
+    const int64_t k0 = kp * TC, kn = g->OC - k0 < TC ? g->OC - k0 : TC;
+    transposed_products(im, points, g, vt, u, kp, pr0, pr1, m);
+    for (int64_t l = 0; l < TC; l++) {   /* the epilogue's scale and shift for the panel (1, 0 past K) */
+      sc[l] = e && e->scale && l < kn ? e->scale[k0 + l] : 1.f;
+      sh[l] = e && e->shift && l < kn ? e->shift[k0 + l] : 0.f;
     }
+    for (int64_t q = 0; q < (pr1 - pr0) * TR && pr0 * TR + q < NT; q++)
+      out(ctx, m + (q / TR * points * TR + q % TR) * TC, pr0 * TR + q, k0, kn, sc, sh);
+    t += pr1 - pr0;
   }
+  return 1;
+}
+
+// Tile tg's outputs for channels [k0, k0 + kn) from its products mt (36 rows TR*TC apart).
+static void few_tile(void *p, const float *mt, int64_t tg, int64_t k0, int64_t kn, const float *sc, const float *sh) {
+  const wino_job *j = (const wino_job *)p;
+  const nb_conv *g = j->g;
+  const nb_conv_epi *e = j->e;
+  const int64_t K = g->OC, L = g->OH * g->OW, n = tg / j->T, ti = tg % j->T / j->TW, tj = tg % j->TW;
+  const int64_t cols = g->OW - 4 * tj < 4 ? g->OW - 4 * tj : 4;
+  float o[4 * 4 * TC];
+  j->ew->wino_output(mt, TR * TC, TC, sc, sh, o);
+  for (int64_t l = 0; l < kn; l++)
+    for (int a = 0; a < 4 && 4 * ti + a < g->OH; a++) {
+      float *dst = j->y + (n * K + k0 + l) * L + (4 * ti + a) * g->OW + 4 * tj;
+      const float *src = o + a * 4 * TC + 4 * l, *res = e && e->res ? e->res + (dst - j->y) : NULL;
+      for (int64_t b = 0; b < cols; b++) {
+        float v = src[b] + (res ? res[b] : 0.f);
+        dst[b] = e && e->relu ? nb_keep_positive(v, v) : v;
+      }
+    }
+}
+
+// Items t in [lo, hi): output-channel panel t / PR against tile row panel t % PR.
+static void few_tasks(void *p, int64_t lo, int64_t hi) {
+  wino_job *j = (wino_job *)p;
+  if (!nb_wino_transposed_tasks(j->im, 36, j->g, j->e, j->vt, j->u, j->NT, lo, hi, few_tile, j)) atomic_store(&j->failed, 1);
 }
 
 /* ---- transformed weights kept between inference calls ----

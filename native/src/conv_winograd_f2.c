@@ -98,46 +98,38 @@ static void f2_inputs(void *p, int64_t lo, int64_t hi) {
   if (z != z) atomic_store(&j->nonfinite, 1);
 }
 
-// Items t in [lo, hi): output-channel panel t / PR against tile row panel t % PR (a thread's items of
-// one channel panel share their products' reads of U^T); the output transform runs over the panel's
-// TC channels of one tile, scale and shift applied there.
-static void f2_tasks(void *p, int64_t lo, int64_t hi) {
-  f2_job *j = (f2_job *)p;
+// Tile tg's outputs for channels [k0, k0 + kn) from its products mt (16 rows TR*TC apart): the output
+// transform over the panel's TC channels, scale and shift applied there.
+static void f2_tile(void *p, const float *mt, int64_t tg, int64_t k0, int64_t kn, const float *sc, const float *sh) {
+  const f2_job *j = (const f2_job *)p;
   const nb_conv *g = j->g;
   const nb_conv_epi *e = j->e;
-  const int64_t K = g->OC, L = g->OH * g->OW;
-  float *m = nb_conv_scratch(7, (size_t)(j->PR * 16 * TR * TC));
-  if (!m) { atomic_store(&j->failed, 1); return; }
-  float sc[TC], sh[TC], o[2][2][TC];
-  for (int64_t t = lo; t < hi;) {
-    const int64_t kp = t / j->PR, pr0 = t % j->PR, pr1 = pr0 + (hi - t) < j->PR ? pr0 + (hi - t) : j->PR;
-    const int64_t k0 = kp * TC, kn = K - k0 < TC ? K - k0 : TC;
-    nb_wino_transposed_products(j->im, 16, g, j->vt, j->u, kp, pr0, pr1, m, e, sc, sh);
-    t += pr1 - pr0;
-    for (int64_t q = 0; q < (pr1 - pr0) * TR && pr0 * TR + q < j->NT; q++) {
-      const int64_t pr = pr0 + q / TR, i = q % TR;
-      const int64_t tg = pr * TR + i, n = tg / j->T, ti = tg % j->T / j->TW, tj = tg % j->TW;
-      const float *mi = m + (pr - pr0) * 16 * TR * TC + i * TC;
-      for (int64_t l = 0; l < TC; l++) {   /* Y = A^T M A per channel l */
-        float q[2][4];
-        for (int s = 0; s < 4; s++) {
-          const float m0 = mi[s * TR * TC + l], m1 = mi[(4 + s) * TR * TC + l], m2 = mi[(8 + s) * TR * TC + l], m3 = mi[(12 + s) * TR * TC + l];
-          q[0][s] = m0 + m1 + m2; q[1][s] = m1 - m2 - m3;
-        }
-        for (int a = 0; a < 2; a++) {
-          o[a][0][l] = (q[a][0] + q[a][1] + q[a][2]) * sc[l] + sh[l];
-          o[a][1][l] = (q[a][1] - q[a][2] - q[a][3]) * sc[l] + sh[l];
-        }
-      }
-      for (int64_t l = 0; l < kn; l++)
-        for (int a = 0; a < 2 && 2 * ti + a < g->OH; a++)
-          for (int b = 0; b < 2 && 2 * tj + b < g->OW; b++) {
-            const int64_t at = (n * K + k0 + l) * L + (2 * ti + a) * g->OW + 2 * tj + b;
-            float v = o[a][b][l] + (e && e->res ? e->res[at] : 0.f);
-            j->y[at] = e && e->relu ? nb_keep_positive(v, v) : v;
-          }
+  const int64_t K = g->OC, L = g->OH * g->OW, n = tg / j->T, ti = tg % j->T / j->TW, tj = tg % j->TW;
+  float o[2][2][TC];
+  for (int64_t l = 0; l < TC; l++) {   /* Y = A^T M A per channel l */
+    float q[2][4];
+    for (int s = 0; s < 4; s++) {
+      const float m0 = mt[s * TR * TC + l], m1 = mt[(4 + s) * TR * TC + l], m2 = mt[(8 + s) * TR * TC + l], m3 = mt[(12 + s) * TR * TC + l];
+      q[0][s] = m0 + m1 + m2; q[1][s] = m1 - m2 - m3;
+    }
+    for (int a = 0; a < 2; a++) {
+      o[a][0][l] = (q[a][0] + q[a][1] + q[a][2]) * sc[l] + sh[l];
+      o[a][1][l] = (q[a][1] - q[a][2] - q[a][3]) * sc[l] + sh[l];
     }
   }
+  for (int64_t l = 0; l < kn; l++)
+    for (int a = 0; a < 2 && 2 * ti + a < g->OH; a++)
+      for (int b = 0; b < 2 && 2 * tj + b < g->OW; b++) {
+        const int64_t at = (n * K + k0 + l) * L + (2 * ti + a) * g->OW + 2 * tj + b;
+        float v = o[a][b][l] + (e && e->res ? e->res[at] : 0.f);
+        j->y[at] = e && e->relu ? nb_keep_positive(v, v) : v;
+      }
+}
+
+// Items t in [lo, hi): output-channel panel t / PR against tile row panel t % PR.
+static void f2_tasks(void *p, int64_t lo, int64_t hi) {
+  f2_job *j = (f2_job *)p;
+  if (!nb_wino_transposed_tasks(j->im, 16, j->g, j->e, j->vt, j->u, j->NT, lo, hi, f2_tile, j)) atomic_store(&j->failed, 1);
 }
 
 int nb_conv_winograd_f2_fwd(float *y, const float *x, const float *w, const nb_conv *g, const nb_conv_epi *e, double stamp) {

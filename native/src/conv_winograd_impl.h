@@ -49,11 +49,15 @@ void nb_wino_cache_unlock(void);
 /* Whether products run transposed (TR = 8 tiles down, TC = 48 output channels across: few tiles)
  * beat the direct path, for `points` transform points and a cached U^T costing `ucost` an element. */
 int nb_wino_transposed_worth_it(const nb_conv *g, int64_t NT, int points, double ucost);
-/* The transposed products of output-channel panel kp against tile row panels [pr0, pr1) into m
- * (pr1 - pr0, points, TR, TC), and the epilogue's per-channel scale and shift for the panel into sc,
- * sh (TC each). */
-void nb_wino_transposed_products(const nb_gemm_impl *im, int points, const nb_conv *g, const float *vt, const float *u,
-                                 int64_t kp, int64_t pr0, int64_t pr1, float *m, const nb_conv_epi *e, float *sc, float *sh);
+/* A tile's outputs in the few-tile paths: tile tg's products mt (points rows TR*TC apart, TC output
+ * channels each) into channels [k0, k0 + kn), with the panel's epilogue scale and shift sc, sh (TC). */
+typedef void (*nb_wino_tile_fn)(void *ctx, const float *mt, int64_t tg, int64_t k0, int64_t kn, const float *sc, const float *sh);
+/* Items [lo, hi) of a few-tile job over NT tiles, item t = output-channel panel t / PR against tile row
+ * panel t % PR (PR = ceil(NT / TR)): the transposed products of `points` transform points from V^T vt
+ * (rows pr*points + xi, VTX apart) and U^T u (rows xi, UTX apart), then out(ctx, ...) for each tile.
+ * Returns 0 when the thread's scratch could not be had. */
+int nb_wino_transposed_tasks(const nb_gemm_impl *im, int points, const nb_conv *g, const nb_conv_epi *e, const float *vt,
+                             const float *u, int64_t NT, int64_t lo, int64_t hi, nb_wino_tile_fn out, void *ctx);
 /* Tiny maps in eval-mode inference by F(2x2,3x3) (conv_winograd_f2.c), for nb_conv_winograd_fwd's
  * arguments: 1 when done, 0 when it does not apply or is not faster. */
 int nb_conv_winograd_f2_fwd(float *y, const float *x, const float *w, const nb_conv *g, const nb_conv_epi *e, double stamp);
