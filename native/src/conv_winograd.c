@@ -288,16 +288,16 @@ static void few_pack(void *p, int64_t lo, int64_t hi) {
 // channel panel for F(2x2,3x3) at C = 512, past L2) again for the second, at batch 1 on 7x7 maps.
 static void transposed_products(const nb_gemm_impl *im, int points, const nb_conv *g, const float *vt, const float *u,
                                 int64_t kp, int64_t pr0, int64_t pr1, float *m) {
-  const int64_t C = g->C, K48 = (g->OC + TC - 1) / TC;
+  const int64_t C = g->C, K48 = (g->OC + TC - 1) / TC, n = pr1 - pr0, pfs = (TC + n - 1) / n;
   for (int xi = 0; xi < points; xi++) {
-    // the first row panel's products also prefetch the next point's U^T panel (or the next channel
-    // panel's first): at batch 1 U^T comes from memory, and this streams it under the arithmetic
-    // (cold caches, median of 8 alternating runs: 14x14 0.92 -> 0.82 ms, 7x7 1.26 -> 1.01)
+    // the products also prefetch the next point's U^T panel (or the next channel panel's first), each
+    // row panel a 1/n share of it: at batch 1 U^T comes from memory, and this streams it under the
+    // arithmetic of all n passes over this panel, not only the first
     const float *next = xi + 1 < points ? u + (xi + 1) * UTX(g) + kp * C * TC : kp + 1 < K48 ? u + (kp + 1) * C * TC : NULL;
     for (int64_t pr = pr0; pr < pr1; pr++) {
       const float *a = vt + (pr * points + xi) * VTX(C), *b = u + xi * UTX(g) + kp * C * TC;
       float *mo = m + ((pr - pr0) * points + xi) * TR * TC;
-      if (pr == pr0 && next && im->ukernel_pf) im->ukernel_pf(C, a, b, TC, mo, TC, 0, next);
+      if (next && im->ukernel_pf) im->ukernel_pf(C, a, b, TC, mo, TC, 0, next + (pr - pr0) * C * pfs, pfs);
       else im->ukernel(C, a, b, TC, mo, TC, 0);
     }
   }

@@ -35,8 +35,10 @@ typedef struct {
   const char *name;
   nb_ukernel_rows_fn ukernel_rows;
   nb_ukernel_ptrs_fn ukernel_ptrs;
-  /* ukernel that also prefetches into L2 a panel shaped as B at pf (kc rows, ldb apart); NULL where an ISA has none */
-  void (*ukernel_pf)(int64_t kc, const float *ap, const float *bp, int64_t ldb, float *c, int64_t ldc, int accumulate, const float *pf);
+  /* ukernel that also prefetches into L2 the kc * pfs contiguous floats at pf (pfs <= nr a k step); NULL where
+   * an ISA has none */
+  void (*ukernel_pf)(int64_t kc, const float *ap, const float *bp, int64_t ldb, float *c, int64_t ldc, int accumulate,
+                     const float *pf, int64_t pfs);
 } nb_gemm_impl;
 
 extern const nb_gemm_impl nb_gemm_scalar, nb_gemm_avx2, nb_gemm_avx512, nb_gemm_avx512_8x48;

@@ -32,18 +32,22 @@ static void ukernel_14x32(int64_t kc, const float *ap, const float *bp, int64_t 
 }
 
 // C (8,48) row stride ldc (=|+=) Ap (8 x kc, k-major) @ Bp (kc x 48, row stride ldb)
-// With pf (the prefetching entry): each step also asks for the 48 floats at pf + k*ldb into L2, the
-// same shape as B: the next B panel streams in from memory while this one is multiplied.
+// With pf (the prefetching entry): each step also asks for the pfs (<= 48) floats at pf + k*pfs into
+// L2, so that the next B panel streams in from memory while this one is multiplied; a caller that
+// multiplies the same panel several times spreads the next one's prefetch over all of them.
 static inline __attribute__((always_inline)) void kernel_8x48(int64_t kc, const float *ap, const float *bp, int64_t ldb,
-                                                              float *c, int64_t ldc, int accumulate, const float *pf) {
+                                                              float *c, int64_t ldc, int accumulate, const float *pf,
+                                                              int64_t pfs) {
 #define DECL(i) __m512 c##i##a = _mm512_setzero_ps(), c##i##b = c##i##a, c##i##c = c##i##a;
   DECL(0) DECL(1) DECL(2) DECL(3) DECL(4) DECL(5) DECL(6) DECL(7)
 #undef DECL
   for (int64_t k = 0; k < kc; k++) {
-    if (pf) {
-      _mm_prefetch((const char *)pf, _MM_HINT_T1); _mm_prefetch((const char *)(pf + 16), _MM_HINT_T1);
-      _mm_prefetch((const char *)(pf + 32), _MM_HINT_T1);
-      pf += ldb;
+    if (pf) {   /* every line of [pf, pf + pfs) */
+      _mm_prefetch((const char *)pf, _MM_HINT_T1);
+      if (pfs > 16) _mm_prefetch((const char *)(pf + 16), _MM_HINT_T1);
+      if (pfs > 32) _mm_prefetch((const char *)(pf + 32), _MM_HINT_T1);
+      _mm_prefetch((const char *)(pf + pfs - 1), _MM_HINT_T1);
+      pf += pfs;
     }
     __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16), b2 = _mm512_loadu_ps(bp + 32);
     __m512 a;
@@ -64,12 +68,12 @@ static inline __attribute__((always_inline)) void kernel_8x48(int64_t kc, const 
 }
 
 static void ukernel_8x48(int64_t kc, const float *ap, const float *bp, int64_t ldb, float *c, int64_t ldc, int accumulate) {
-  kernel_8x48(kc, ap, bp, ldb, c, ldc, accumulate, NULL);
+  kernel_8x48(kc, ap, bp, ldb, c, ldc, accumulate, NULL, 0);
 }
 
 static void ukernel_8x48_pf(int64_t kc, const float *ap, const float *bp, int64_t ldb, float *c, int64_t ldc, int accumulate,
-                            const float *pf) {
-  kernel_8x48(kc, ap, bp, ldb, c, ldc, accumulate, pf);
+                            const float *pf, int64_t pfs) {
+  kernel_8x48(kc, ap, bp, ldb, c, ldc, accumulate, pf, pfs > 48 ? 48 : pfs < 1 ? 1 : pfs);
 }
 
 // y[j0,j1) = sum_k x[k*incx] * B[k*rsb + j*csb]: csb == 1 streams rows of B (axpy) over L1-sized
