@@ -29,6 +29,9 @@
 // all 16 outputs of the tile, so inputs or weights (or output gradients) that are not all finite
 // take the direct path, as does everything when NABLA_WINOGRAD=0 is set.
 #include <pthread.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -366,6 +369,25 @@ static size_t uc_total, uc_cap = (size_t)-1;
 static uint64_t uc_clock;
 static pthread_mutex_t uc_lock = PTHREAD_MUTEX_INITIALIZER;
 
+// The size to allocate for `bytes` of U, and its allocation: whole 2 MB pages where that rounds up by
+// at most a quarter, advised as transparent huge pages: U streams from memory at batch 1, and with 4 KB
+// pages every 4 KB of it cost a page walk (caches flushed before each call, alternating A/B, median of
+// 6: 14x14 256ch 0.865 -> 0.747 ms, 7x7 512ch 1.006 -> 0.919). 64-byte aligned otherwise.
+#define UC_HUGE ((size_t)2 << 20)
+static size_t uc_size(size_t bytes) {
+  const size_t r = (bytes + UC_HUGE - 1) & ~(UC_HUGE - 1);
+  return r - bytes <= bytes / 4 ? r : (bytes + 63) & ~(size_t)63;
+}
+
+static float *uc_alloc(size_t size) {
+  if (size % UC_HUGE) return (float *)aligned_alloc(64, size);
+  float *p = (float *)aligned_alloc(UC_HUGE, size);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  if (p) madvise(p, size, MADV_HUGEPAGE);
+#endif
+  return p;
+}
+
 static void uc_drop(ucache *c) {
   free(c->copy); free(c->u);
   uc_total -= c->bytes;
@@ -401,7 +423,7 @@ float *nb_wino_cached(const float *w, int64_t K, int64_t C, int64_t tag, double 
     const char *s = getenv("NABLA_WINOGRAD_CACHE_MB");
     uc_cap = (size_t)(s ? atol(s) : 256) << 20;
   }
-  const size_t bytes = (size_t)(wn + un) * sizeof(float);
+  const size_t usize = uc_size((size_t)un * sizeof(float)), bytes = (size_t)wn * sizeof(float) + usize;
   if (bytes > uc_cap) return NULL;
   ucache *c = NULL;
   for (int i = 0; i < UC_SLOTS && !c; i++)
@@ -420,7 +442,7 @@ float *nb_wino_cached(const float *w, int64_t K, int64_t C, int64_t tag, double 
       uc_drop(c);
     }
     c->copy = (float *)malloc((size_t)wn * sizeof(float));
-    c->u = (float *)aligned_alloc(64, ((size_t)un * sizeof(float) + 63) & ~(size_t)63);
+    c->u = uc_alloc(usize);
     if (!c->copy || !c->u) { free(c->copy); free(c->u); memset(c, 0, sizeof *c); return NULL; }
     *c = (ucache){ w, K, C, tag, c->copy, c->u, bytes, 0, 0 };
     uc_total += bytes;
