@@ -257,16 +257,16 @@ static void wino_channel_tasks(void *p, int64_t lo, int64_t hi) {
  * and TC output channels across, U^T (36, K48, C, TC) comes from the cache, and the output transform
  * runs over the TC channels of one tile. AVX-512, in eval-mode inference (U^T cached) only. */
 
-// U^T panels [lo, hi) of TC output channels: U^T[xi][kp][c][i] = U[xi] of k = kp*TC + i (0 past K).
+// U^T panels [lo, hi): U^T[xi][kp][c][i] = U[xi] of k = kp*TC + i, i < tw = ut_width(kp) (0 past K).
 static void wino_weights_t(void *p, int64_t lo, int64_t hi) {
   wino_job *j = (wino_job *)p;
   const nb_conv *g = j->g;
   const int64_t C = g->C, xs = UTX(g);
   float z = 0.f;
   for (int64_t kp = lo; kp < hi; kp++)
-    for (int64_t q = 0; q < TC; q += 16) {   /* wino_weights does 16 channels a call */
+    for (int64_t q = 0, tw = ut_width(g, kp); q < tw; q += 16) {   /* wino_weights does 16 channels a call */
       const int64_t k0 = kp * TC + q, m = g->OC - k0 < 16 ? (g->OC > k0 ? g->OC - k0 : 0) : 16;
-      z += j->ew->wino_weights(j->w + (m > 0 ? k0 : 0) * C * 9, C * 9, m, C, j->u + kp * C * TC + q, xs, TC);
+      z += j->ew->wino_weights(j->w + (m > 0 ? k0 : 0) * C * 9, C * 9, m, C, j->u + kp * C * TC + q, xs, tw);
     }
   if (z != z) atomic_store(&j->nonfinite, 1);
 }
@@ -284,24 +284,25 @@ static void few_pack(void *p, int64_t lo, int64_t hi) {
 }
 
 // The products of output-channel panel kp against tile row panels [pr0, pr1), for `points` transform
-// points: m[(pr - pr0)*points + xi] (TR, TC) = V^T[xi] (TR, C) of panel pr @ U^T[xi] (C, TC), from vt
-// (rows pr*points + xi, VTX apart) and u (rows xi, UTX apart).
+// points: m[(pr - pr0)*points + xi] (TR, TC) = V^T[xi] (TR, C) of panel pr @ U^T[xi] (C, tw), from vt
+// (rows pr*points + xi, VTX apart) and u (rows xi, UTX apart); columns past tw are zero.
 // NOTE: the row panels go innermost, so each point's U^T panel (C x TC, 96 KB at C = 512) comes from
 // memory once and from L2 for the rest: one row panel at a time read the whole of U^T (1.5 MB a
 // channel panel for F(2x2,3x3) at C = 512, past L2) again for the second, at batch 1 on 7x7 maps.
 static void transposed_products(const nb_gemm_impl *im, int points, const nb_conv *g, const float *vt, const float *u,
                                 int64_t kp, int64_t pr0, int64_t pr1, float *m) {
-  const int64_t C = g->C, K48 = (g->OC + TC - 1) / TC, n = pr1 - pr0, pfs = (TC + n - 1) / n;
+  const int64_t C = g->C, K48 = (g->OC + TC - 1) / TC, n = pr1 - pr0, tw = ut_width(g, kp);
   for (int xi = 0; xi < points; xi++) {
     // the products also prefetch the next point's U^T panel (or the next channel panel's first), each
     // row panel a 1/n share of it: at batch 1 U^T comes from memory, and this streams it under the
     // arithmetic of all n passes over this panel, not only the first
-    const float *next = xi + 1 < points ? u + (xi + 1) * UTX(g) + kp * C * TC : kp + 1 < K48 ? u + (kp + 1) * C * TC : NULL;
+    const int last = xi + 1 == points;
+    const float *next = !last ? u + (xi + 1) * UTX(g) + kp * C * TC : kp + 1 < K48 ? u + (kp + 1) * C * TC : NULL;
+    const int64_t pfs = ((last ? ut_width(g, kp + 1) : tw) + n - 1) / n;
     for (int64_t pr = pr0; pr < pr1; pr++) {
       const float *a = vt + (pr * points + xi) * VTX(C), *b = u + xi * UTX(g) + kp * C * TC;
       float *mo = m + ((pr - pr0) * points + xi) * TR * TC;
-      if (next && im->ukernel_pf) im->ukernel_pf(C, a, b, TC, mo, TC, 0, next + (pr - pr0) * C * pfs, pfs);
-      else im->ukernel(C, a, b, TC, mo, TC, 0);
+      im->ukernel_pf(C, a, b, tw, tw, mo, TC, next ? next + (pr - pr0) * C * pfs : NULL, pfs);
     }
   }
 }
@@ -460,7 +461,7 @@ double nb_next_stamp(void) { return (double)(atomic_fetch_add(&stamps, 1) + 1); 
 void nb_wino_cache_lock(void) { pthread_mutex_lock(&uc_lock); }
 void nb_wino_cache_unlock(void) { pthread_mutex_unlock(&uc_lock); }
 
-// Fill functions for nb_wino_cached: U (36, Kp, C, MR) of a job, or U^T (36, K48, C, TC).
+// Fill functions for nb_wino_cached: U (36, Kp, C, MR) of a job, or U^T (36, K48, C, tw).
 static int fill_u(void *p, float *u) {
   wino_job *j = (wino_job *)p;
   j->u = u;
@@ -490,8 +491,8 @@ static float *uc_get(wino_job *j, int transposed, double stamp) {
 int nb_wino_transposed_worth_it(const nb_conv *g, int64_t NT, int points, double ucost) {
   const double direct = 9.0 * g->C * g->OC * g->N * g->OH * g->OW / 0.78;
   const double io = (double)g->N * (g->C * g->H * g->W + g->OC * g->OH * g->OW);
-  const double K48 = (double)((g->OC + TC - 1) / TC * TC), NT8 = (double)((NT + TR - 1) / TR * TR);
-  const double wino = points * NT8 * g->C * K48 + ucost * points * K48 * g->C + 30.0 * io;
+  const double K16 = (double)((g->OC + 15) / 16 * 16), NT8 = (double)((NT + TR - 1) / TR * TR);
+  const double wino = points * NT8 * g->C * K16 + ucost * points * K16 * g->C + 30.0 * io;
   return wino < 0.8 * direct;
 }
 

@@ -4,7 +4,7 @@
 // F(2x2,3x3) makes it 16 tiles against U (16, K, C): 2.25x fewer multiplies, and a transformed U
 // 1.8x the weights rather than F(4x4,3x3)'s 4x. As conv_winograd.c's few-tile path, the products run
 // transposed, M^T[xi] (tiles, K) = V^T[xi] (tiles, C) @ U^T[xi] (C, K), on the 8x48 microkernel:
-// TR tiles down, TC output channels across, U^T (16, K48, C, TC) from the cache of transformed weights.
+// TR tiles down, TC output channels across, U^T (16, K48, C, tw) from the cache of transformed weights.
 //   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]   G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
 //   A^T = [1 1 1 0; 0 1 -1 -1]
 // Numerics: the transforms' coefficients are 0, ±1/2 and ±1; the error is that of direct summation.
@@ -27,16 +27,16 @@ typedef struct {
   atomic_int nonfinite, failed;
 } f2_job;
 
-// U^T panels [lo, hi) of TC output channels: u[xi*UTX + (kp*C + c)*TC + i] = (G w_kc G^T)[xi]
-// for k = kp*TC + i (0 past K), xi = 4r + s.
+// U^T panels [lo, hi) of tw = ut_width(kp) output channels: u[xi*UTX + kp*C*TC + c*tw + i] =
+// (G w_kc G^T)[xi] for k = kp*TC + i (0 past K), xi = 4r + s.
 static void f2_weights(void *p, int64_t lo, int64_t hi) {
   f2_job *j = (f2_job *)p;
   const nb_conv *g = j->g;
   const int64_t C = g->C;
   float z = 0.f;
   for (int64_t kp = lo; kp < hi; kp++)
-    for (int64_t c = 0; c < C; c++)
-      for (int64_t i = 0; i < TC; i++) {
+    for (int64_t c = 0, tw = ut_width(g, kp); c < C; c++)
+      for (int64_t i = 0; i < tw; i++) {
         const int64_t k = kp * TC + i;
         float u[16] = { 0 };
         if (k < g->OC) {
@@ -52,7 +52,7 @@ static void f2_weights(void *p, int64_t lo, int64_t hi) {
             u[4 * a] = g0; u[4 * a + 1] = (g0 + g1 + g2) * 0.5f; u[4 * a + 2] = (g0 - g1 + g2) * 0.5f; u[4 * a + 3] = g2;
           }
         }
-        for (int xi = 0; xi < 16; xi++) j->u[xi * UTX(g) + (kp * C + c) * TC + i] = u[xi];
+        for (int xi = 0; xi < 16; xi++) j->u[xi * UTX(g) + kp * C * TC + c * tw + i] = u[xi];
       }
   if (z != z) atomic_store(&j->nonfinite, 1);
 }

@@ -11,13 +11,20 @@
 
 #define VL 16  /* transforms run over whole vectors of this many tiles (a multiple of every ISA's width) */
 #define ROUND_VL(r) (((r) + VL - 1) / VL * VL)
-/* The transposed (few-tile) layouts, TR = 8 tiles by TC = 48 output channels: the xi strides of U^T
- * (xi, K48, C, TC) and of V^T (xi, C, TR), each a cache line past a multiple of 4 KB: the transforms
- * touch every xi row at once, and rows 4 KB apart share one L1 set (8 ways). */
+/* The transposed (few-tile) layouts, TR = 8 tiles by TC = 48 output channels: U^T (xi, K48, C, tw)
+ * in panels of tw = TC output channels, but the last only as wide as the channels it has left,
+ * rounded up to 16 (ut_width; 256 channels: 5 x 48 + 16, not 6 x 48), so that neither memory nor
+ * multiplies go to padding; panel kp starts at kp*C*TC. The xi strides of U^T and of V^T (xi, C, TR)
+ * are each a cache line past a multiple of 4 KB: the transforms touch every xi row at once, and rows
+ * 4 KB apart share one L1 set (8 ways). */
 #define TR 8
 #define TC 48
-#define UTX(g) (((g)->OC + TC - 1) / TC * TC * (g)->C + 16)
+#define UTX(g) (((g)->OC + 15) / 16 * 16 * (g)->C + 16)
 #define VTX(C) ((C) * TR + 16)
+static inline int64_t ut_width(const nb_conv *g, int64_t kp) {
+  const int64_t left = (g->OC + 15) / 16 * 16 - kp * TC;
+  return left < TC ? left : TC;
+}
 
 typedef struct {
   const nb_conv *g;

@@ -35,9 +35,10 @@ typedef struct {
   const char *name;
   nb_ukernel_rows_fn ukernel_rows;
   nb_ukernel_ptrs_fn ukernel_ptrs;
-  /* ukernel that also prefetches into L2 the kc * pfs contiguous floats at pf (pfs <= nr a k step); NULL where
-   * an ISA has none */
-  void (*ukernel_pf)(int64_t kc, const float *ap, const float *bp, int64_t ldb, float *c, int64_t ldc, int accumulate,
+  /* C (MR,NR) = Ap @ the first nc columns of Bp (nc a multiple of 16, <= NR; C's columns past nc are set
+   * to 0), also prefetching into L2 the kc * pfs contiguous floats at pf (pfs <= NR a k step; pf NULL:
+   * none). NULL where an ISA has none. */
+  void (*ukernel_pf)(int64_t kc, const float *ap, const float *bp, int64_t ldb, int64_t nc, float *c, int64_t ldc,
                      const float *pf, int64_t pfs);
 } nb_gemm_impl;
 

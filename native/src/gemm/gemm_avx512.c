@@ -31,13 +31,14 @@ static void ukernel_14x32(int64_t kc, const float *ap, const float *bp, int64_t 
 #undef STORE
 }
 
-// C (8,48) row stride ldc (=|+=) Ap (8 x kc, k-major) @ Bp (kc x 48, row stride ldb)
+// C (8,48) row stride ldc (=|+=) Ap (8 x kc, k-major) @ Bp (kc x 48, row stride ldb), on the first
+// nv (1-3, a constant where inlined) vectors of 16 columns; C's columns past them are set to 0.
 // With pf (the prefetching entry): each step also asks for the pfs (<= 48) floats at pf + k*pfs into
 // L2, so that the next B panel streams in from memory while this one is multiplied; a caller that
 // multiplies the same panel several times spreads the next one's prefetch over all of them.
 static inline __attribute__((always_inline)) void kernel_8x48(int64_t kc, const float *ap, const float *bp, int64_t ldb,
                                                               float *c, int64_t ldc, int accumulate, const float *pf,
-                                                              int64_t pfs) {
+                                                              int64_t pfs, const int nv) {
 #define DECL(i) __m512 c##i##a = _mm512_setzero_ps(), c##i##b = c##i##a, c##i##c = c##i##a;
   DECL(0) DECL(1) DECL(2) DECL(3) DECL(4) DECL(5) DECL(6) DECL(7)
 #undef DECL
@@ -49,10 +50,12 @@ static inline __attribute__((always_inline)) void kernel_8x48(int64_t kc, const 
       _mm_prefetch((const char *)(pf + pfs - 1), _MM_HINT_T1);
       pf += pfs;
     }
-    __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16), b2 = _mm512_loadu_ps(bp + 32);
+    const __m512 zero = _mm512_setzero_ps();
+    __m512 b0 = _mm512_loadu_ps(bp), b1 = nv > 1 ? _mm512_loadu_ps(bp + 16) : zero, b2 = nv > 2 ? _mm512_loadu_ps(bp + 32) : zero;
     __m512 a;
 #define ROW(i) a = _mm512_set1_ps(ap[i]); c##i##a = _mm512_fmadd_ps(a, b0, c##i##a); \
-  c##i##b = _mm512_fmadd_ps(a, b1, c##i##b); c##i##c = _mm512_fmadd_ps(a, b2, c##i##c);
+  if (nv > 1) c##i##b = _mm512_fmadd_ps(a, b1, c##i##b); \
+  if (nv > 2) c##i##c = _mm512_fmadd_ps(a, b2, c##i##c);
     ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5) ROW(6) ROW(7)
 #undef ROW
     ap += 8; bp += ldb;
@@ -68,12 +71,15 @@ static inline __attribute__((always_inline)) void kernel_8x48(int64_t kc, const 
 }
 
 static void ukernel_8x48(int64_t kc, const float *ap, const float *bp, int64_t ldb, float *c, int64_t ldc, int accumulate) {
-  kernel_8x48(kc, ap, bp, ldb, c, ldc, accumulate, NULL, 0);
+  kernel_8x48(kc, ap, bp, ldb, c, ldc, accumulate, NULL, 0, 3);
 }
 
-static void ukernel_8x48_pf(int64_t kc, const float *ap, const float *bp, int64_t ldb, float *c, int64_t ldc, int accumulate,
+static void ukernel_8x48_pf(int64_t kc, const float *ap, const float *bp, int64_t ldb, int64_t nc, float *c, int64_t ldc,
                             const float *pf, int64_t pfs) {
-  kernel_8x48(kc, ap, bp, ldb, c, ldc, accumulate, pf, pfs > 48 ? 48 : pfs < 1 ? 1 : pfs);
+  pfs = pfs > 48 ? 48 : pfs < 1 ? 1 : pfs;
+  if (nc > 32) kernel_8x48(kc, ap, bp, ldb, c, ldc, 0, pf, pfs, 3);
+  else if (nc > 16) kernel_8x48(kc, ap, bp, ldb, c, ldc, 0, pf, pfs, 2);
+  else kernel_8x48(kc, ap, bp, ldb, c, ldc, 0, pf, pfs, 1);
 }
 
 // y[j0,j1) = sum_k x[k*incx] * B[k*rsb + j*csb]: csb == 1 streams rows of B (axpy) over L1-sized
