@@ -271,16 +271,49 @@ static void wino_weights_t(void *p, int64_t lo, int64_t hi) {
   if (z != z) atomic_store(&j->nonfinite, 1);
 }
 
-// V^T row panels: vt[p][xi][c][i] = V[xi][c] of tile p*TR + i, items (p, xi) in [lo, hi).
-static void few_pack(void *p, int64_t lo, int64_t hi) {
-  wino_job *j = (wino_job *)p;
-  const int64_t C = j->g->C;
-  for (int64_t q = lo; q < hi; q++) {
-    const int64_t pr = q / 36, xi = q % 36;
-    float *d = j->vt + q * VTX(C);
-    const float *src = j->vall + xi * j->vx + pr * TR;
-    for (int64_t c = 0; c < C; c++) memcpy(d + c * TR, src + c * j->vs, TR * sizeof(float));
+// The few-tile input transform: V^T row panels vt[(pr*points + xi)*VTX + c*TR + i] = V[xi] of channel c,
+// tile pr*TR + i, gathered straight from x (6x6 patches at stride 4 for F(4x4,3x3), 4x4 at stride 2
+// for F(2x2,3x3): m = 4 or 2), channels in blocks of 16 a task.
+typedef struct {
+  const nb_ew_impl *ew;
+  const nb_conv *g;
+  const float *x;
+  const int32_t *idx;
+  float *vt;
+  int64_t PR;
+  int m;
+  atomic_int nonfinite;
+} few_in_job;
+
+static void few_inputs(void *p, int64_t lo, int64_t hi) {
+  few_in_job *j = (few_in_job *)p;
+  const int64_t C = j->g->C, HW = j->g->H * j->g->W, c0 = lo * 16, c1 = hi * 16 < C ? hi * 16 : C;
+  const int points = (j->m + 2) * (j->m + 2);
+  float z = 0.f;
+  for (int64_t q = 0; 2 * q < j->PR; q++)   /* each group of 16 tiles: two row panels, or its last one */
+    z += (j->m == 2 ? j->ew->wino2_input_few : j->ew->wino_input_few)(j->x + c0 * HW, HW, j->idx + q * points * 16, c1 - c0,
+                                                                      j->vt + 2 * q * points * VTX(C) + c0 * TR, VTX(C),
+                                                                      points * VTX(C), 2 * q + 1 < j->PR);
+  if (z != z) atomic_store(&j->nonfinite, 1);
+}
+
+int nb_wino_few_inputs(const nb_conv *g, const float *x, int m, int64_t NT, float *vt) {
+  const int64_t TH = (g->OH + m - 1) / m, TW = (g->OW + m - 1) / m, T = TH * TW, HW = g->H * g->W, pw = m + 2;
+  if (NT > 32 || (double)g->N * g->C * HW >= 2147483647.0) return 0;
+  // idx[(q*pw*pw + e)*16 + l]: tile t = 16q + l's patch element e = pw*r + s of channel 0, -1 outside
+  int32_t idx[2 * 36 * 16];
+  for (int64_t t = 0; t < 32; t++) {
+    const int64_t n = t / T, ti = t % T / TW, tj = t % TW;
+    for (int64_t r = 0; r < pw; r++)
+      for (int64_t s = 0; s < pw; s++) {
+        const int64_t ih = m * ti + r - g->ph, iw = m * tj + s - g->pw;
+        idx[(t / 16 * pw * pw + pw * r + s) * 16 + t % 16] =
+          t < NT && ih >= 0 && ih < g->H && iw >= 0 && iw < g->W ? (int32_t)(n * g->C * HW + ih * g->W + iw) : -1;
+      }
   }
+  few_in_job j = { .ew = nb_ew_select(), .g = g, .x = x, .idx = idx, .vt = vt, .PR = (NT + TR - 1) / TR, .m = m };
+  nb_parallel_for((g->C + 15) / 16, 16.0 * 10 * pw * pw * (double)j.PR * TR, few_inputs, &j);
+  return !atomic_load(&j.nonfinite);
 }
 
 // The products of output-channel panel kp against tile row panels [pr0, pr1), for `points` transform
@@ -499,17 +532,12 @@ int nb_wino_transposed_worth_it(const nb_conv *g, int64_t NT, int points, double
 // The few-tile forward with the cache locked: 1 when done, 0 to fall back.
 static int few_fwd(wino_job *j, double stamp) {
   const nb_conv *g = j->g;
-  const int64_t C = g->C, PR = (j->NT + TR - 1) / TR, K48 = (g->OC + TC - 1) / TC;
+  const int64_t PR = (j->NT + TR - 1) / TR, K48 = (g->OC + TC - 1) / TC;
   j->u = uc_get(j, 1, stamp);
   if (!j->u) return 0;
-  j->P = 1; j->vs = j->im->nr + VL;   /* one panel of NR >= NT tiles for the input transform */
-  j->vx = C * j->vs + 16;
-  j->vall = nb_conv_scratch(6, (size_t)(36 * j->vx));
-  j->vt = nb_conv_scratch(4, (size_t)(PR * 36 * VTX(C)));
-  if (!j->vall || !j->vt) return 0;
-  nb_parallel_for((C + WC - 1) / WC, 36.0 * 8 * WC * j->im->nr, wino_inputs, j);
-  nb_parallel_for(PR * 36, 8.0 * C * TR, few_pack, j);
-  nb_parallel_for(K48 * PR, 36.0 * TR * TC * C, few_tasks, j);
+  j->vt = nb_conv_scratch(4, (size_t)(PR * 36 * VTX(g->C)));
+  if (!j->vt || !nb_wino_few_inputs(g, j->x, 4, j->NT, j->vt)) return 0;
+  nb_parallel_for(K48 * PR, 36.0 * TR * TC * g->C, few_tasks, j);
   return !atomic_load(&j->failed);
 }
 
@@ -555,12 +583,11 @@ int nb_conv_winograd_fwd(float *y, const float *x, const float *w, const nb_conv
   if (cache && NT <= 4 && nb_conv_winograd_f2_fwd(y, x, w, g, e, stamp)) return 1;   /* tiny maps: F(2x2,3x3) */
   if (im == &nb_gemm_avx512 && cache && NT <= 16 && (nb_wino_mode() == 2 || nb_wino_transposed_worth_it(g, NT, 36, 12.0))) {
     wino_job f = { .g = g, .e = e, .im = &nb_gemm_avx512_8x48, .ew = nb_ew_select(), .y = y, .x = x, .w = w };
-    if (job_phases(&f)) {
-      nb_wino_cache_lock();
-      const int done = few_fwd(&f, stamp);
-      nb_wino_cache_unlock();
-      if (done && !atomic_load(&f.nonfinite)) return 1;
-    }
+    f.TH = (g->OH + 3) / 4; f.TW = (g->OW + 3) / 4; f.T = f.TH * f.TW; f.NT = NT;
+    nb_wino_cache_lock();
+    const int done = few_fwd(&f, stamp);
+    nb_wino_cache_unlock();
+    if (done && !atomic_load(&f.nonfinite)) return 1;
   }
   if (!im || (nb_wino_mode() == 1 && !worth_it(g, im))) return 0;
   wino_job j = { .g = g, .e = e, .im = im, .ew = nb_ew_select(), .y = y, .x = x, .w = w };

@@ -64,40 +64,6 @@ static int f2_fill(void *p, float *u) {
   return !atomic_load(&j->nonfinite);
 }
 
-// V^T row panels for channels c in [lo, hi): vt[(pr*16 + xi)*VTX + c*TR + i] = (B^T d B)[xi] of
-// tile pr*TR + i (0 past NT), d its 4x4 input patch (0 in the padding); notes any Inf or NaN.
-static void f2_inputs(void *p, int64_t lo, int64_t hi) {
-  f2_job *j = (f2_job *)p;
-  const nb_conv *g = j->g;
-  const int64_t C = g->C, HW = g->H * g->W;
-  float z = 0.f;
-  for (int64_t tg = 0; tg < j->PR * TR; tg++) {
-    const int64_t pr = tg / TR, i = tg % TR;
-    int64_t off[16];   /* the patch's offsets in a channel plane; -1 in the padding or past NT */
-    const int64_t n = tg / j->T, ti = tg % j->T / j->TW, tj = tg % j->TW;
-    for (int r = 0; r < 4; r++)
-      for (int s = 0; s < 4; s++) {
-        const int64_t ih = 2 * ti + r - g->ph, iw = 2 * tj + s - g->pw;
-        off[4 * r + s] = tg < j->NT && ih >= 0 && ih < g->H && iw >= 0 && iw < g->W ? n * C * HW + ih * g->W + iw : -1;
-      }
-    for (int64_t c = lo; c < hi; c++) {
-      const float *xc = j->x + c * HW;
-      float d[4][4], h[4][4], v[16], zt = 0.f;
-      for (int q = 0; q < 16; q++) d[q / 4][q % 4] = off[q] >= 0 ? xc[off[q]] : 0.f;
-      for (int r = 0; r < 4; r++) {   /* h = d B, along the rows */
-        zt += (d[r][0] + d[r][1]) + (d[r][2] + d[r][3]);
-        h[r][0] = d[r][0] - d[r][2]; h[r][1] = d[r][1] + d[r][2]; h[r][2] = d[r][2] - d[r][1]; h[r][3] = d[r][1] - d[r][3];
-      }
-      for (int s = 0; s < 4; s++) {   /* v = B^T h, down the columns */
-        v[s] = h[0][s] - h[2][s]; v[4 + s] = h[1][s] + h[2][s]; v[8 + s] = h[2][s] - h[1][s]; v[12 + s] = h[1][s] - h[3][s];
-      }
-      z += zt * 0.f;
-      for (int xi = 0; xi < 16; xi++) j->vt[(pr * 16 + xi) * VTX(C) + c * TR + i] = v[xi];
-    }
-  }
-  if (z != z) atomic_store(&j->nonfinite, 1);
-}
-
 // Tile tg's outputs for channels [k0, k0 + kn) from its products mt (16 rows TR*TC apart): the output
 // transform over the panel's TC channels, scale and shift applied there.
 static void f2_tile(void *p, const float *mt, int64_t tg, int64_t k0, int64_t kn, const float *sc, const float *sh) {
@@ -140,9 +106,7 @@ int nb_conv_winograd_f2_fwd(float *y, const float *x, const float *w, const nb_c
   j.K48 = (g->OC + TC - 1) / TC; j.PR = (j.NT + TR - 1) / TR;
   if (j.PR > 4 || (nb_wino_mode() == 1 && !nb_wino_transposed_worth_it(g, j.NT, 16, 8.0))) return 0;
   j.vt = nb_conv_scratch(6, (size_t)(j.PR * 16 * VTX(g->C)));
-  if (!j.vt) return 0;
-  nb_parallel_for(g->C, 16.0 * 24 * j.PR * TR, f2_inputs, &j);
-  if (atomic_load(&j.nonfinite)) return 0;
+  if (!j.vt || !nb_wino_few_inputs(g, x, 2, j.NT, j.vt)) return 0;
   nb_wino_cache_lock();
   j.u = nb_wino_cached(w, g->OC, g->C, F2_TAG, stamp, 16 * UTX(g), f2_fill, &j);
   if (j.u) nb_parallel_for(j.K48 * j.PR, 16.0 * TR * TC * g->C, f2_tasks, &j);
