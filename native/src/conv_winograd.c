@@ -274,6 +274,7 @@ static void wino_weights_t(void *p, int64_t lo, int64_t hi) {
 // The few-tile input transform: V^T row panels vt[(pr*points + xi)*VTX + c*TR + i] = V[xi] of channel c,
 // tile pr*TR + i, gathered straight from x (6x6 patches at stride 4 for F(4x4,3x3), 4x4 at stride 2
 // for F(2x2,3x3): m = 4 or 2), channels in blocks of 16 a task.
+#define FEW_MAX 64   /* tiles the transposed paths take at most (8 row panels) */
 typedef struct {
   const nb_ew_impl *ew;
   const nb_conv *g;
@@ -299,10 +300,10 @@ static void few_inputs(void *p, int64_t lo, int64_t hi) {
 
 int nb_wino_few_inputs(const nb_conv *g, const float *x, int m, int64_t NT, float *vt) {
   const int64_t TH = (g->OH + m - 1) / m, TW = (g->OW + m - 1) / m, T = TH * TW, HW = g->H * g->W, pw = m + 2;
-  if (NT > 32 || (double)g->N * g->C * HW >= 2147483647.0) return 0;
+  if (NT > FEW_MAX || (double)g->N * g->C * HW >= 2147483647.0) return 0;
   // idx[(q*pw*pw + e)*16 + l]: tile t = 16q + l's patch element e = pw*r + s of channel 0, -1 outside
-  int32_t idx[2 * 36 * 16];
-  for (int64_t t = 0; t < 32; t++) {
+  int32_t idx[FEW_MAX / 16 * 36 * 16];
+  for (int64_t t = 0; t < (NT + 15) / 16 * 16; t++) {
     const int64_t n = t / T, ti = t % T / TW, tj = t % TW;
     for (int64_t r = 0; r < pw; r++)
       for (int64_t s = 0; s < pw; s++) {
@@ -572,6 +573,18 @@ static int job_phases(wino_job *j) {
   return !atomic_load(&j->nonfinite);
 }
 
+// Whether the transposed products suit NT tiles: at most 16 (a 32-tile panel would be mostly empty),
+// or up to FEW_MAX where they waste less of the microkernel's tiles than the panel path does by a
+// tenth (batch 1 at 28x28: 49 tiles, 56 rows of 8 against 64 columns of 32, and 128 channels exact
+// against 140 rows of 14; 0.555 -> 0.483 ms). At 56x56 (196 tiles) it was slower, 0.53 -> 0.75 ms:
+// its products and per-tile outputs no longer fit in L2.
+static int few_fits(const nb_conv *g, int64_t NT, const nb_gemm_impl *im) {
+  if (NT <= 16) return 1;
+  const double few = (double)((NT + TR - 1) / TR * TR) * (double)((g->OC + 15) / 16 * 16);
+  const double panel = (double)((NT + im->nr - 1) / im->nr * im->nr) * (double)((g->OC + im->mr - 1) / im->mr * im->mr);
+  return NT <= FEW_MAX && few < 0.9 * panel;
+}
+
 int nb_conv_winograd_fwd(float *y, const float *x, const float *w, const nb_conv *g, const nb_conv_epi *e, const nb_conv_opts *o) {
   const nb_gemm_impl *im = nb_wino_applies(g);
   // NOTE: the choice ignores the cache: at batch 1 on 14x14 maps a cached U makes the products about
@@ -581,7 +594,7 @@ int nb_conv_winograd_fwd(float *y, const float *x, const float *w, const nb_conv
   const double stamp = cache ? o->w_stamp : 0;
   const int64_t NT = g->N * ((g->OH + 3) / 4) * ((g->OW + 3) / 4);
   if (cache && NT <= 4 && nb_conv_winograd_f2_fwd(y, x, w, g, e, stamp)) return 1;   /* tiny maps: F(2x2,3x3) */
-  if (im == &nb_gemm_avx512 && cache && NT <= 16 && (nb_wino_mode() == 2 || nb_wino_transposed_worth_it(g, NT, 36, 12.0))) {
+  if (im == &nb_gemm_avx512 && cache && few_fits(g, NT, im) && (nb_wino_mode() == 2 || nb_wino_transposed_worth_it(g, NT, 36, 12.0))) {
     wino_job f = { .g = g, .e = e, .im = &nb_gemm_avx512_8x48, .ew = nb_ew_select(), .y = y, .x = x, .w = w };
     f.TH = (g->OH + 3) / 4; f.TW = (g->OW + 3) / 4; f.T = f.TH * f.TW; f.NT = NT;
     nb_wino_cache_lock();

@@ -65,7 +65,7 @@ typedef void (*nb_wino_tile_fn)(void *ctx, const float *mt, int64_t tg, int64_t 
  * Returns 0 when the thread's scratch could not be had. */
 int nb_wino_transposed_tasks(const nb_gemm_impl *im, int points, const nb_conv *g, const nb_conv_epi *e, const float *vt,
                              const float *u, int64_t NT, int64_t lo, int64_t hi, nb_wino_tile_fn out, void *ctx);
-/* The few-tile paths' input transform, for g's NT <= 32 tiles of m x m outputs (m = 4: F(4x4,3x3); 2:
+/* The few-tile paths' input transform, for g's NT <= 64 tiles of m x m outputs (m = 4: F(4x4,3x3); 2:
  * F(2x2,3x3)): V^T row panels vt[(pr*points + xi)*VTX(C) + c*TR + i] of tile pr*TR + i, gathered from
  * x. 0 when x holds an Inf or a NaN or is past 32-bit offsets (vt is then not all written). */
 int nb_wino_few_inputs(const nb_conv *g, const float *x, int m, int64_t NT, float *vt);
