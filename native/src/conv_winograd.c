@@ -292,9 +292,8 @@ static void few_inputs(void *p, int64_t lo, int64_t hi) {
   const int points = (j->m + 2) * (j->m + 2);
   float z = 0.f;
   for (int64_t q = 0; 2 * q < j->PR; q++)   /* each group of 16 tiles: two row panels, or its last one */
-    z += (j->m == 2 ? j->ew->wino2_input_few : j->ew->wino_input_few)(j->x + c0 * HW, HW, j->idx + q * points * 16, c1 - c0,
-                                                                      j->vt + 2 * q * points * VTX(C) + c0 * TR, VTX(C),
-                                                                      points * VTX(C), 2 * q + 1 < j->PR);
+    z += j->ew->wino_input_few(j->x + c0 * HW, HW, j->idx + q * points * 16, c1 - c0, j->vt + 2 * q * points * VTX(C) + c0 * TR,
+                               VTX(C), points * VTX(C), 2 * q + 1 < j->PR, j->m);
   if (z != z) atomic_store(&j->nonfinite, 1);
 }
 

@@ -27,10 +27,10 @@ typedef struct {
   float (*wino_weights)(const float *w, int64_t ldw, int64_t m, int64_t C, float *u, int64_t xs, int64_t mr);
   void (*wino_dy)(const float *y, int64_t rs, int64_t plane, int64_t R, float *dm, int64_t ms);
   void (*wino_dw)(const float *du, int64_t us, int64_t C, float *dw);
-  /* The few-tile input transforms, F(4x4,3x3) and F(2x2,3x3): up to 16 tiles gathered by idx from x,
-   * V^T into row panels of 8 tiles (winograd_tf.h). NaN when an input read is not finite. */
-  float (*wino_input_few)(const float *x, int64_t cs, const int32_t *idx, int64_t nc, float *vt, int64_t xs, int64_t ps, int two);
-  float (*wino2_input_few)(const float *x, int64_t cs, const int32_t *idx, int64_t nc, float *vt, int64_t xs, int64_t ps, int two);
+  /* The few-tile input transform, F(4x4,3x3) (m = 4) or F(2x2,3x3) (m = 2): up to 16 tiles gathered by
+   * idx from x, V^T into row panels of 8 tiles (winograd_tf.h). NaN when an input read is not finite. */
+  float (*wino_input_few)(const float *x, int64_t cs, const int32_t *idx, int64_t nc, float *vt, int64_t xs, int64_t ps, int two,
+                          int m);
   /* dst (n) = act(src * sc + sh + res) over one output row (conv_direct.c, conv_winograd.c). */
   void (*conv_epilogue_row)(float *dst, const float *src, int64_t n, float sc, float sh, const float *res, int relu);
   /* The same over m rows (src lds, dst and res ldd apart) with per-row sc[i], sh[i] (NULL: 1, 0). */

@@ -293,5 +293,5 @@ static void max_windows(float *restrict y, const float *restrict rm, int64_t n, 
 
 const nb_ew_impl NB_EW_TABLE = { unary_contig, binary_contig, reduce_contig, softmax_row, layernorm_row, layernorm_bwd_row, adam_contig,
                                   wino_phase_row, wino_input, wino_output, wino_weights, wino_dy, wino_dw,
-                                  wino_input_few, wino2_input_few,
+                                  wino_input_few,
                                   conv_epilogue_row, conv_epilogue_tile, strided_row, max_merge, max_windows, bn_moments, bn_apply, bn_bwd_sums, bn_bwd_apply };

@@ -65,7 +65,7 @@ static inline __attribute__((always_inline)) void wino_input_r(const float *rest
 
 /* The few-tile input transforms (batch 1 on small maps: at most 16 tiles, one lane each), straight
  * from the input: tile l's patch element q (q = 6r + s, or 4r + s for F(2x2,3x3)) of channel c is
- * x[c*cs + idx[16q + l]], 0 where idx < 0 (padding, or no tile l). V^T of channels [0, nc) goes to
+ * x[c*cs + idx[16q + l]], 0 where idx < 0 (padding, or no tile l); m = 4 or 2 outputs a tile side. V^T of channels [0, nc) goes to
  * vt[(l / 8)*ps + xi*xs + c*8 + l % 8] (row panels of eight tiles; the second only when two > 1).
  * Returns NaN when an input read is an Inf or a NaN. One gather a patch element for all 16 tiles
  * replaced phase planes, a scalar copy of each patch into lanes and a repacking pass: 14x14 with 256
@@ -95,46 +95,50 @@ static inline __attribute__((always_inline)) void few_store(const float (*restri
   }
 }
 
-static float wino_input_few(const float *restrict x, int64_t cs, const int32_t *restrict idx, int64_t nc, float *restrict vt,
-                            int64_t xs, int64_t ps, int two) {
+// V = B^T d B of 16 tiles' 6x6 patches d (points in rows, tiles in lanes), F(4x4,3x3).
+static inline __attribute__((always_inline)) void few_tf4(float (*restrict d)[16], float (*restrict v)[16]) {
+  float h[6][6][16];
+  for (int r = 0; r < 6; r++)   /* h = d B, along the rows */
+    wino_bt_rows(h[r][0], h[r][1], h[r][2], h[r][3], h[r][4], h[r][5], d[6 * r], d[6 * r + 1], d[6 * r + 2], d[6 * r + 3],
+                 d[6 * r + 4], d[6 * r + 5], 16);
+  for (int s = 0; s < 6; s++)   /* v = B^T h, down the columns */
+    wino_bt_rows(v[s], v[6 + s], v[12 + s], v[18 + s], v[24 + s], v[30 + s], h[0][s], h[1][s], h[2][s], h[3][s], h[4][s], h[5][s], 16);
+}
+
+// The same for 4x4 patches, F(2x2,3x3): B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
+static inline __attribute__((always_inline)) void few_tf2(float (*restrict d)[16], float (*restrict v)[16]) {
+  float h[4][4][16];
+  for (int r = 0; r < 4; r++)   /* h = d B, along the rows */
+    for (int l = 0; l < 16; l++) {
+      const float d0 = d[4 * r][l], d1 = d[4 * r + 1][l], d2 = d[4 * r + 2][l], d3 = d[4 * r + 3][l];
+      h[r][0][l] = d0 - d2; h[r][1][l] = d1 + d2; h[r][2][l] = d2 - d1; h[r][3][l] = d1 - d3;
+    }
+  for (int s = 0; s < 4; s++)   /* v = B^T h, down the columns */
+    for (int l = 0; l < 16; l++) {
+      const float h0 = h[0][s][l], h1 = h[1][s][l], h2 = h[2][s][l], h3 = h[3][s][l];
+      v[s][l] = h0 - h2; v[4 + s][l] = h1 + h2; v[8 + s][l] = h2 - h1; v[12 + s][l] = h1 - h3;
+    }
+}
+
+static inline __attribute__((always_inline)) float few_input(const float *restrict x, int64_t cs, const int32_t *restrict idx,
+                                                              int64_t nc, float *restrict vt, int64_t xs, int64_t ps, int two, const int m) {
+  const int points = (m + 2) * (m + 2);
   float z[16] = { 0 };
   for (int64_t c = 0; c < nc; c++) {
-    float d[36][16], h[6][6][16], v[36][16];
-    for (int q = 0; q < 36; q++) few_gather(x + c * cs, idx, q, d[q], z);
-    for (int r = 0; r < 6; r++)   /* h = d B, along the rows */
-      wino_bt_rows(h[r][0], h[r][1], h[r][2], h[r][3], h[r][4], h[r][5], d[6 * r], d[6 * r + 1], d[6 * r + 2], d[6 * r + 3],
-                   d[6 * r + 4], d[6 * r + 5], 16);
-    for (int s = 0; s < 6; s++)   /* v = B^T h, down the columns */
-      wino_bt_rows(v[s], v[6 + s], v[12 + s], v[18 + s], v[24 + s], v[30 + s], h[0][s], h[1][s], h[2][s], h[3][s], h[4][s], h[5][s], 16);
-    few_store((const float (*)[16])v, 36, vt + c * 8, xs, ps, two);
+    float d[36][16], v[36][16];
+    for (int q = 0; q < points; q++) few_gather(x + c * cs, idx, q, d[q], z);
+    if (m == 4) few_tf4(d, v);
+    else few_tf2(d, v);
+    few_store((const float (*)[16])v, points, vt + c * 8, xs, ps, two);
   }
   float t = 0.f;
   for (int l = 0; l < 16; l++) t += z[l];
   return t;
 }
 
-// F(2x2,3x3): B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
-static float wino2_input_few(const float *restrict x, int64_t cs, const int32_t *restrict idx, int64_t nc, float *restrict vt,
-                             int64_t xs, int64_t ps, int two) {
-  float z[16] = { 0 };
-  for (int64_t c = 0; c < nc; c++) {
-    float d[16][16], h[4][4][16], v[16][16];
-    for (int q = 0; q < 16; q++) few_gather(x + c * cs, idx, q, d[q], z);
-    for (int r = 0; r < 4; r++)   /* h = d B, along the rows */
-      for (int l = 0; l < 16; l++) {
-        const float d0 = d[4 * r][l], d1 = d[4 * r + 1][l], d2 = d[4 * r + 2][l], d3 = d[4 * r + 3][l];
-        h[r][0][l] = d0 - d2; h[r][1][l] = d1 + d2; h[r][2][l] = d2 - d1; h[r][3][l] = d1 - d3;
-      }
-    for (int s = 0; s < 4; s++)   /* v = B^T h, down the columns */
-      for (int l = 0; l < 16; l++) {
-        const float h0 = h[0][s][l], h1 = h[1][s][l], h2 = h[2][s][l], h3 = h[3][s][l];
-        v[s][l] = h0 - h2; v[4 + s][l] = h1 + h2; v[8 + s][l] = h2 - h1; v[12 + s][l] = h1 - h3;
-      }
-    few_store((const float (*)[16])v, 16, vt + c * 8, xs, ps, two);
-  }
-  float t = 0.f;
-  for (int l = 0; l < 16; l++) t += z[l];
-  return t;
+static float wino_input_few(const float *restrict x, int64_t cs, const int32_t *restrict idx, int64_t nc, float *restrict vt,
+                            int64_t xs, int64_t ps, int two, int m) {
+  return m == 2 ? few_input(x, cs, idx, nc, vt, xs, ps, two, 2) : few_input(x, cs, idx, nc, vt, xs, ps, two, 4);
 }
 
 // Runs are one vector or two at batch 1 (14 tiles to a 56x56 row, a gathered panel of 32): with the
