@@ -593,8 +593,8 @@ int nb_conv_winograd_fwd(float *y, const float *x, const float *w, const nb_conv
   const double stamp = cache ? o->w_stamp : 0;
   const int64_t NT = g->N * ((g->OH + 3) / 4) * ((g->OW + 3) / 4);
   if (cache && NT <= 4 && nb_conv_winograd_f2_fwd(y, x, w, g, e, stamp)) return 1;   /* tiny maps: F(2x2,3x3) */
-  if (im == &nb_gemm_avx512 && cache && few_fits(g, NT, im) && (nb_wino_mode() == 2 || nb_wino_transposed_worth_it(g, NT, 36, 12.0))) {
-    wino_job f = { .g = g, .e = e, .im = &nb_gemm_avx512_8x48, .ew = nb_ew_select(), .y = y, .x = x, .w = w };
+  if (nb_wino_transposed_impl(im) && cache && few_fits(g, NT, im) && (nb_wino_mode() == 2 || nb_wino_transposed_worth_it(g, NT, 36, 12.0))) {
+    wino_job f = { .g = g, .e = e, .im = nb_wino_transposed_impl(im), .ew = nb_ew_select(), .y = y, .x = x, .w = w };
     f.TH = (g->OH + 3) / 4; f.TW = (g->OW + 3) / 4; f.T = f.TH * f.TW; f.NT = NT;
     nb_wino_cache_lock();
     const int done = few_fwd(&f, stamp);

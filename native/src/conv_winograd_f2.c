@@ -100,8 +100,8 @@ static void f2_tasks(void *p, int64_t lo, int64_t hi) {
 
 int nb_conv_winograd_f2_fwd(float *y, const float *x, const float *w, const nb_conv *g, const nb_conv_epi *e, double stamp) {
   const nb_gemm_impl *im = nb_wino_applies(g);
-  if (im != &nb_gemm_avx512) return 0;
-  f2_job j = { .g = g, .e = e, .im = &nb_gemm_avx512_8x48, .y = y, .x = x, .w = w };
+  if (!nb_wino_transposed_impl(im)) return 0;
+  f2_job j = { .g = g, .e = e, .im = nb_wino_transposed_impl(im), .y = y, .x = x, .w = w };
   j.TH = (g->OH + 1) / 2; j.TW = (g->OW + 1) / 2; j.T = j.TH * j.TW; j.NT = g->N * j.T;
   j.K48 = (g->OC + TC - 1) / TC; j.PR = (j.NT + TR - 1) / TR;
   if (j.PR > 4 || (nb_wino_mode() == 1 && !nb_wino_transposed_worth_it(g, j.NT, 16, 8.0))) return 0;

@@ -53,6 +53,11 @@ float *nb_wino_cached(const float *w, int64_t K, int64_t C, int64_t tag, double 
 void nb_wino_cache_lock(void);
 void nb_wino_cache_unlock(void);
 
+/* The microkernel for the transposed products (TR x TC tiles) on the ISA of `im` (nb_wino_applies's):
+ * AVX-512's 8x48, or AVX2's in 4x24 blocks; NULL on the scalar path. */
+static inline const nb_gemm_impl *nb_wino_transposed_impl(const nb_gemm_impl *im) {
+  return im == &nb_gemm_avx512 ? &nb_gemm_avx512_8x48 : im == &nb_gemm_avx2 ? &nb_gemm_avx2_t8x48 : NULL;
+}
 /* Whether products run transposed (TR = 8 tiles down, TC = 48 output channels across: few tiles)
  * beat the direct path, for `points` transform points and a cached U^T costing `ucost` an element. */
 int nb_wino_transposed_worth_it(const nb_conv *g, int64_t NT, int points, double ucost);

@@ -7,7 +7,7 @@
 //   output: Y = A^T M A, M the 6x6 products of a tile, Y its 4x4 outputs
 // B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
 // A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
-#if defined(__AVX512F__)
+#if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
 #endif
 
@@ -77,6 +77,14 @@ static inline __attribute__((always_inline)) void few_gather(const float *restri
   const __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), _mm512_cmpge_epi32_mask(i, _mm512_setzero_si512()), i, xc, 4);
   _mm512_storeu_ps(d, v);
   _mm512_storeu_ps(z, _mm512_fmadd_ps(v, _mm512_setzero_ps(), _mm512_loadu_ps(z)));
+#elif defined(__AVX2__)
+  for (int h = 0; h < 16; h += 8) {   /* lanes with idx < 0 are masked off and stay 0 */
+    const __m256i i = _mm256_loadu_si256((const __m256i *)(idx + 16 * q + h));
+    const __m256 m = _mm256_castsi256_ps(_mm256_cmpgt_epi32(i, _mm256_set1_epi32(-1)));
+    const __m256 v = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), xc, i, m, 4);
+    _mm256_storeu_ps(d + h, v);
+    _mm256_storeu_ps(z + h, _mm256_fmadd_ps(v, _mm256_setzero_ps(), _mm256_loadu_ps(z + h)));
+  }
 #else
   for (int l = 0; l < 16; l++) {
     const int32_t i = idx[16 * q + l];

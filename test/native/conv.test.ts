@@ -277,25 +277,30 @@ test('conv2dFused with a weightsStamp: the same stamp is trusted without compari
   }
 });
 
-test('conv2dFused few-tile and F(2x2,3x3) paths: each call transforms its own input, every channel and tile of it', { skip }, () => {
+test('conv2dFused few-tile and F(2x2,3x3) paths: each call transforms its own input, every channel and tile of it, on both SIMD paths', { skip }, () => {
   const r = rng(38);
+  const start = native!.addon.cpuInfo().isa as 'scalar' | 'avx2' | 'avx512';
   try {
     native!.addon.setWinograd('always');
-    // up to 64 tiles (49 at 28x28, 40 over ten images) gathered straight from x in blocks of 16
-    // channels (C past a block, and not a multiple of 16); images past the first; a fresh input each
-    // call, so that nothing stale passes
-    for (const [N, C, H, OC, pad] of [[1, 20, 14, 50, 1], [2, 40, 7, 20, 1], [1, 33, 7, 56, 1], [1, 17, 5, 24, 0], [1, 48, 9, 16, 2],
-      [1, 24, 28, 128, 1], [10, 8, 8, 20, 1]]) {
-      const p = P(1, pad, 1, 1), OH = H + 2 * pad - 2, lx = Layout.contiguous([N, C, H, H]), lw = Layout.contiguous([OC, C, 3, 3]);
-      const w = fill(lw.numel, r, 1), stamp = native!.nextStamp();
-      for (let call = 0; call < 3; call++) {
-        const x = fill(lx.numel, r, 1);
-        const got = native!.conv2dFused(x, lx, w, lw, p, null, null, null, false, true, stamp)!;
-        assertWithin(got, js.conv2d(x, lx, w, lw, p), planeBound(js.conv2d(abs(x), lx, abs(w), lw, p), N * OC), `N${N} C${C} ${H}x${H} OC${OC} pad${pad} (${OH}x${OH} out) call ${call}`);
+    for (const isa of ['avx2', 'avx512'] as const) {
+      native!.addon.setIsa(isa);
+      // up to 64 tiles (49 at 28x28, 40 over ten images) gathered straight from x in blocks of 16
+      // channels (C past a block, and not a multiple of 16); images past the first; a fresh input each
+      // call, so that nothing stale passes
+      for (const [N, C, H, OC, pad] of [[1, 20, 14, 50, 1], [2, 40, 7, 20, 1], [1, 33, 7, 56, 1], [1, 17, 5, 24, 0], [1, 48, 9, 16, 2],
+        [1, 24, 28, 128, 1], [10, 8, 8, 20, 1]]) {
+        const p = P(1, pad, 1, 1), OH = H + 2 * pad - 2, lx = Layout.contiguous([N, C, H, H]), lw = Layout.contiguous([OC, C, 3, 3]);
+        const w = fill(lw.numel, r, 1), stamp = native!.nextStamp();
+        for (let call = 0; call < 3; call++) {
+          const x = fill(lx.numel, r, 1);
+          const got = native!.conv2dFused(x, lx, w, lw, p, null, null, null, false, true, stamp)!;
+          assertWithin(got, js.conv2d(x, lx, w, lw, p), planeBound(js.conv2d(abs(x), lx, abs(w), lw, p), N * OC), `${isa} N${N} C${C} ${H}x${H} OC${OC} pad${pad} (${OH}x${OH} out) call ${call}`);
+        }
       }
     }
   } finally {
     native!.addon.setWinograd('auto');
+    native!.addon.setIsa(start);
   }
 });
 

@@ -42,7 +42,7 @@ typedef struct {
                      const float *pf, int64_t pfs);
 } nb_gemm_impl;
 
-extern const nb_gemm_impl nb_gemm_scalar, nb_gemm_avx2, nb_gemm_avx512, nb_gemm_avx512_8x48;
+extern const nb_gemm_impl nb_gemm_scalar, nb_gemm_avx2, nb_gemm_avx512, nb_gemm_avx512_8x48, nb_gemm_avx2_t8x48;
 const nb_gemm_impl *nb_gemm_select(int isa);
 /* The best microkernel of the active ISA for an (M,N) product. */
 const nb_gemm_impl *nb_gemm_pick(int64_t M, int64_t N);

@@ -88,4 +88,66 @@ static void ukernel_ptrs_6x16(int64_t kc, const float *const *arows, const float
 #undef STORE
 #undef GATHER_6x16
 
+// The transposed Winograd products' 8x48 tile (conv_winograd.c's few-tile paths) in four 4x24 blocks:
+// C (4 rows, ldc apart; 24 columns) = A (rows 0-3 of an 8-row k-major panel at ap, ap[k*8 + i]) @ B
+// (kc x 8*nv columns at bp, ldb apart), nv (0-3) a constant; columns past 8*nv are set to 0. With pf,
+// each step also prefetches the pfs floats at pf + k*pfs into L2 (as the AVX-512 8x48's).
+static inline __attribute__((always_inline)) void kernel_4x24(int64_t kc, const float *ap, const float *bp, int64_t ldb, float *c,
+                                                              int64_t ldc, const float *pf, int64_t pfs, const int nv) {
+  const __m256 zero = _mm256_setzero_ps();
+  __m256 c0a = zero, c0b = zero, c0c = zero, c1a = zero, c1b = zero, c1c = zero,
+         c2a = zero, c2b = zero, c2c = zero, c3a = zero, c3b = zero, c3c = zero;
+  for (int64_t k = 0; nv > 0 && k < kc; k++) {
+    if (pf) {   /* every line of [pf, pf + pfs) */
+      _mm_prefetch((const char *)pf, _MM_HINT_T1);
+      if (pfs > 16) _mm_prefetch((const char *)(pf + 16), _MM_HINT_T1);
+      if (pfs > 32) _mm_prefetch((const char *)(pf + 32), _MM_HINT_T1);
+      _mm_prefetch((const char *)(pf + pfs - 1), _MM_HINT_T1);
+      pf += pfs;
+    }
+    __m256 b0 = _mm256_loadu_ps(bp), b1 = nv > 1 ? _mm256_loadu_ps(bp + 8) : zero, b2 = nv > 2 ? _mm256_loadu_ps(bp + 16) : zero;
+    __m256 a;
+#define ROW(i) a = _mm256_broadcast_ss(ap + i); c##i##a = _mm256_fmadd_ps(a, b0, c##i##a); \
+  if (nv > 1) c##i##b = _mm256_fmadd_ps(a, b1, c##i##b); \
+  if (nv > 2) c##i##c = _mm256_fmadd_ps(a, b2, c##i##c);
+    ROW(0) ROW(1) ROW(2) ROW(3)
+#undef ROW
+    ap += 8; bp += ldb;
+  }
+#define STORE(i) _mm256_storeu_ps(c + i * ldc, c##i##a); _mm256_storeu_ps(c + i * ldc + 8, c##i##b); \
+  _mm256_storeu_ps(c + i * ldc + 16, c##i##c);
+  STORE(0) STORE(1) STORE(2) STORE(3)
+#undef STORE
+}
+
+static void block_4x24(int64_t kc, const float *ap, const float *bp, int64_t ldb, float *c, int64_t ldc, const float *pf,
+                       int64_t pfs, int nv) {
+  if (nv >= 3) kernel_4x24(kc, ap, bp, ldb, c, ldc, pf, pfs, 3);
+  else if (nv == 2) kernel_4x24(kc, ap, bp, ldb, c, ldc, pf, pfs, 2);
+  else if (nv == 1) kernel_4x24(kc, ap, bp, ldb, c, ldc, pf, pfs, 1);
+  else kernel_4x24(kc, ap, bp, ldb, c, ldc, NULL, 0, 0);
+}
+
+// C (8,48) = Ap (8 x kc, k-major) @ the first nc (a multiple of 16) of Bp's 48 columns, zeros past nc,
+// prefetching as gemm.h's ukernel_pf.
+static void ukernel_t8x48_pf(int64_t kc, const float *ap, const float *bp, int64_t ldb, int64_t nc, float *c, int64_t ldc,
+                             const float *pf, int64_t pfs) {
+  pfs = pfs > 48 ? 48 : pfs < 1 ? 1 : pfs;
+  const int nv0 = (int)((nc < 24 ? nc : 24) / 8), nv1 = (int)(nc > 24 ? (nc - 24) / 8 : 0);
+  for (int rh = 0; rh < 2; rh++) {
+    block_4x24(kc, ap + 4 * rh, bp, ldb, c + 4 * rh * ldc, ldc, rh == 0 ? pf : NULL, pfs, nv0);
+    block_4x24(kc, ap + 4 * rh, bp + 24, ldb, c + 4 * rh * ldc + 24, ldc, NULL, 0, nv1);
+  }
+}
+
+static void ukernel_t8x48(int64_t kc, const float *ap, const float *bp, int64_t ldb, float *c, int64_t ldc, int accumulate) {
+  float t[8 * 48];
+  ukernel_t8x48_pf(kc, ap, bp, ldb, 48, accumulate ? t : c, accumulate ? 48 : ldc, NULL, 0);
+  if (accumulate)
+    for (int i = 0; i < 8; i++)
+      for (int j = 0; j < 48; j++) c[i * ldc + j] += t[i * 48 + j];
+}
+
 const nb_gemm_impl nb_gemm_avx2 = { MR, NR, MR * 48, 256, 4096, ukernel_6x16, gemv_avx2, "avx2", ukernel_rows_6x16, ukernel_ptrs_6x16, NULL };
+/* Only for the transposed Winograd products (an 8x48 tile in 4x24 blocks): no row kernels. */
+const nb_gemm_impl nb_gemm_avx2_t8x48 = { 8, 48, 8 * 24, 256, 4608, ukernel_t8x48, gemv_avx2, "avx2-t8x48", NULL, NULL, ukernel_t8x48_pf };
