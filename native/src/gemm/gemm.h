@@ -42,6 +42,14 @@ typedef struct {
                      const float *pf, int64_t pfs);
 } nb_gemm_impl;
 
+/* Asks for every cache line of [p, p + n) (n <= 48 floats) in L2: the prefetching microkernels' step. */
+static inline __attribute__((always_inline)) void nb_prefetch_l2(const float *p, int64_t n) {
+  __builtin_prefetch(p, 0, 2);
+  if (n > 16) __builtin_prefetch(p + 16, 0, 2);
+  if (n > 32) __builtin_prefetch(p + 32, 0, 2);
+  __builtin_prefetch(p + n - 1, 0, 2);
+}
+
 extern const nb_gemm_impl nb_gemm_scalar, nb_gemm_avx2, nb_gemm_avx512, nb_gemm_avx512_8x48, nb_gemm_avx2_t8x48;
 const nb_gemm_impl *nb_gemm_select(int isa);
 /* The best microkernel of the active ISA for an (M,N) product. */

@@ -98,13 +98,7 @@ static inline __attribute__((always_inline)) void kernel_4x24(int64_t kc, const 
   __m256 c0a = zero, c0b = zero, c0c = zero, c1a = zero, c1b = zero, c1c = zero,
          c2a = zero, c2b = zero, c2c = zero, c3a = zero, c3b = zero, c3c = zero;
   for (int64_t k = 0; nv > 0 && k < kc; k++) {
-    if (pf) {   /* every line of [pf, pf + pfs) */
-      _mm_prefetch((const char *)pf, _MM_HINT_T1);
-      if (pfs > 16) _mm_prefetch((const char *)(pf + 16), _MM_HINT_T1);
-      if (pfs > 32) _mm_prefetch((const char *)(pf + 32), _MM_HINT_T1);
-      _mm_prefetch((const char *)(pf + pfs - 1), _MM_HINT_T1);
-      pf += pfs;
-    }
+    if (pf) { nb_prefetch_l2(pf, pfs); pf += pfs; }
     __m256 b0 = _mm256_loadu_ps(bp), b1 = nv > 1 ? _mm256_loadu_ps(bp + 8) : zero, b2 = nv > 2 ? _mm256_loadu_ps(bp + 16) : zero;
     __m256 a;
 #define ROW(i) a = _mm256_broadcast_ss(ap + i); c##i##a = _mm256_fmadd_ps(a, b0, c##i##a); \

@@ -43,13 +43,7 @@ static inline __attribute__((always_inline)) void kernel_8x48(int64_t kc, const 
   DECL(0) DECL(1) DECL(2) DECL(3) DECL(4) DECL(5) DECL(6) DECL(7)
 #undef DECL
   for (int64_t k = 0; k < kc; k++) {
-    if (pf) {   /* every line of [pf, pf + pfs) */
-      _mm_prefetch((const char *)pf, _MM_HINT_T1);
-      if (pfs > 16) _mm_prefetch((const char *)(pf + 16), _MM_HINT_T1);
-      if (pfs > 32) _mm_prefetch((const char *)(pf + 32), _MM_HINT_T1);
-      _mm_prefetch((const char *)(pf + pfs - 1), _MM_HINT_T1);
-      pf += pfs;
-    }
+    if (pf) { nb_prefetch_l2(pf, pfs); pf += pfs; }
     const __m512 zero = _mm512_setzero_ps();
     __m512 b0 = _mm512_loadu_ps(bp), b1 = nv > 1 ? _mm512_loadu_ps(bp + 16) : zero, b2 = nv > 2 ? _mm512_loadu_ps(bp + 32) : zero;
     __m512 a;
