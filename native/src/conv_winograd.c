@@ -15,9 +15,10 @@
 //   stores them. V and M stay in the core's L2 (for C <= 128; for 256 and 512 they stream from L3).
 // - Few tile panels (small maps, batch 1): V of every panel first, then (channel panel, tile panel)
 //   items over it, so that both threads have work.
-// - Few tiles (at most 16: batch 1 on 14x14 maps), in eval-mode inference on AVX-512: the products
-//   run transposed, output channels across the microkernel (see "few tiles" below); tiny maps (batch
-//   1 at 7x7) use F(2x2,3x3) the same way (conv_winograd_f2.c).
+// - Few tiles (at most 16, or up to 64 where 32-tile panels would waste more: batch 1 on 14x14 and
+//   28x28 maps), in eval-mode inference on AVX-512 or AVX2: the products run transposed, output
+//   channels across the microkernel, on an input transform gathered straight from x (see "few tiles"
+//   below); tiny maps (batch 1 at 7x7) use F(2x2,3x3) the same way (conv_winograd_f2.c).
 // U comes from a cache across calls in eval-mode inference (exact: see below), else is transformed
 // per call. The input gradient is this forward on flipped weights; the weight gradient
 // (conv_winograd_grad.c) runs the adjoint transforms.
@@ -251,11 +252,12 @@ static void wino_channel_tasks(void *p, int64_t lo, int64_t hi) {
   if (z != z) atomic_store(&j->nonfinite, 1);
 }
 
-/* ---- few tiles (batch 1 on 14x14 and 7x7 maps): output channels across the microkernel ----
+/* ---- few tiles (batch 1 on 14x14 and 28x28 maps): output channels across the microkernel ----
  * With 16 or 4 tiles an image, a panel of 32 tiles is mostly empty. Transposed, the products are
- * M^T[xi] (tiles, K) = V^T[xi] (tiles, C) @ U^T[xi] (C, K): the 8x48 microkernel takes TR tiles down
+ * M^T[xi] (tiles, K) = V^T[xi] (tiles, C) @ U^T[xi] (C, K): an 8x48 microkernel takes TR tiles down
  * and TC output channels across, U^T (36, K48, C, TC) comes from the cache, and the output transform
- * runs over the TC channels of one tile. AVX-512, in eval-mode inference (U^T cached) only. */
+ * runs over the TC channels of one tile. AVX-512 or AVX2 (nb_wino_transposed_impl), in eval-mode
+ * inference (U^T cached) only. */
 
 // U^T panels [lo, hi): U^T[xi][kp][c][i] = U[xi] of k = kp*TC + i, i < tw = ut_width(kp) (0 past K).
 static void wino_weights_t(void *p, int64_t lo, int64_t hi) {
@@ -575,8 +577,8 @@ static int job_phases(wino_job *j) {
 // Whether the transposed products suit NT tiles: at most 16 (a 32-tile panel would be mostly empty),
 // or up to FEW_MAX where they waste less of the microkernel's tiles than the panel path does by a
 // tenth (batch 1 at 28x28: 49 tiles, 56 rows of 8 against 64 columns of 32, and 128 channels exact
-// against 140 rows of 14; 0.555 -> 0.483 ms). At 56x56 (196 tiles) it was slower, 0.53 -> 0.75 ms:
-// its products and per-tile outputs no longer fit in L2.
+// against 140 rows of 14; 0.555 -> 0.483 ms). At 56x56 (196 tiles) it was slower, 0.53 -> 0.75 ms,
+// and still 0.69 with a thread's row panels taken four at a time (its products' scratch in L2).
 static int few_fits(const nb_conv *g, int64_t NT, const nb_gemm_impl *im) {
   if (NT <= 16) return 1;
   const double few = (double)((NT + TR - 1) / TR * TR) * (double)((g->OC + 15) / 16 * 16);

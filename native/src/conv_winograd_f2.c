@@ -3,7 +3,7 @@
 // 7x7 map is 4 F(4x4,3x3) tiles, and the direct path streams 9.4 MB of weights for 115M multiplies;
 // F(2x2,3x3) makes it 16 tiles against U (16, K, C): 2.25x fewer multiplies, and a transformed U
 // 1.8x the weights rather than F(4x4,3x3)'s 4x. As conv_winograd.c's few-tile path, the products run
-// transposed, M^T[xi] (tiles, K) = V^T[xi] (tiles, C) @ U^T[xi] (C, K), on the 8x48 microkernel:
+// transposed, M^T[xi] (tiles, K) = V^T[xi] (tiles, C) @ U^T[xi] (C, K), on an 8x48 microkernel:
 // TR tiles down, TC output channels across, U^T (16, K48, C, tw) from the cache of transformed weights.
 //   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]   G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]
 //   A^T = [1 1 1 0; 0 1 -1 -1]

@@ -25,10 +25,11 @@ int main(void) {
   unsigned seed = 1;
   const int64_t sizes[][3] = { {1, 1, 1}, {3, 5, 7}, {17, 33, 1}, {14, 32, 256}, {15, 33, 257},
                                {127, 129, 300}, {1, 131, 77}, {77, 1, 131}, {6, 16, 16}, {200, 50, 600},
-                               {1, 1000, 33}, {513, 17, 9}, {1000, 77, 300}, {1500, 40, 70} };
-  const nb_gemm_impl *impls[] = { &nb_gemm_scalar, &nb_gemm_avx2, &nb_gemm_avx512, &nb_gemm_avx512_8x48 };
-  const int impl_isa[] = { NB_ISA_SCALAR, NB_ISA_AVX2, NB_ISA_AVX512, NB_ISA_AVX512 };
-  for (int v = 0; v < 4; v++) {
+                               {1, 1000, 33}, {513, 17, 9}, {1000, 77, 300}, {1500, 40, 70},
+                               {33, 97, 1500} };   /* K past 2.5 KC blocks: accumulated passes */
+  const nb_gemm_impl *impls[] = { &nb_gemm_scalar, &nb_gemm_avx2, &nb_gemm_avx512, &nb_gemm_avx512_8x48, &nb_gemm_avx2_t8x48 };
+  const int impl_isa[] = { NB_ISA_SCALAR, NB_ISA_AVX2, NB_ISA_AVX512, NB_ISA_AVX512, NB_ISA_AVX2 };
+  for (int v = 0; v < 5; v++) {
     int isa = impl_isa[v];
     if (isa > nb_cpu_isa()) continue;
     nb_set_isa(isa);
