@@ -63,13 +63,14 @@ static inline __attribute__((always_inline)) void wino_input_r(const float *rest
   }
 }
 
-/* The few-tile input transforms (batch 1 on small maps: at most 16 tiles, one lane each), straight
- * from the input: tile l's patch element q (q = 6r + s, or 4r + s for F(2x2,3x3)) of channel c is
- * x[c*cs + idx[16q + l]], 0 where idx < 0 (padding, or no tile l); m = 4 or 2 outputs a tile side. V^T of channels [0, nc) goes to
- * vt[(l / 8)*ps + xi*xs + c*8 + l % 8] (row panels of eight tiles; the second only when two > 1).
- * Returns NaN when an input read is an Inf or a NaN. One gather a patch element for all 16 tiles
- * replaced phase planes, a scalar copy of each patch into lanes and a repacking pass: 14x14 with 256
- * channels 206 -> 55 us (and 0.55 -> 0.46 ms a convolution); F(2x2,3x3) on 7x7, 512 channels, 96 -> 34 us. */
+/* The few-tile input transforms (batch 1 on small maps: 16 tiles a call, one lane each), straight from
+ * the input: tile l's patch element q (q = 6r + s, or 4r + s for F(2x2,3x3); m = 4 or 2 outputs a tile
+ * side) of channel c is x[c*cs + idx[16q + l]], 0 where idx < 0 (padding, or no tile l). V^T of
+ * channels [0, nc) goes to vt[(l / 8)*ps + xi*xs + c*8 + l % 8]: row panels of eight tiles, the second
+ * only when `two`. Returns NaN when an input read is an Inf or a NaN. One gather a patch element for
+ * 16 tiles replaced phase planes, a scalar copy of each patch into lanes and a repacking pass: 14x14
+ * with 256 channels 206 -> 55 us (0.55 -> 0.46 ms a convolution); F(2x2,3x3) on 7x7 with 512
+ * channels 96 -> 34 us. */
 static inline __attribute__((always_inline)) void few_gather(const float *restrict xc, const int32_t *restrict idx, int q,
                                                               float *restrict d, float *restrict z) {
 #if defined(__AVX512F__)
