@@ -13,8 +13,8 @@
 //   V (36, C, NR + VL) in its own scratch, then for each group of KG channel panels runs the 36 GEMMs
 //   into M (KG, 36, MR, NR) and transforms M back into output rows, applying the epilogue as it
 //   stores them. V and M stay in the core's L2 (for C <= 128; for 256 and 512 they stream from L3).
-// - Few tile panels (small maps, batch 1): V of every panel first, then (channel panel, tile panel)
-//   items over it, so that both threads have work.
+// - Few tile panels (fewer than two a thread: a 7x7 map at batch 8): V of every panel first, then
+//   (channel panel, tile panel) items over it, so that both threads have work.
 // - Few tiles (at most 16, or up to 64 where 32-tile panels would waste more: batch 1 on 14x14 and
 //   28x28 maps), in eval-mode inference on AVX-512 or AVX2: the products run transposed, output
 //   channels across the microkernel, on an input transform gathered straight from x (see "few tiles"
@@ -622,8 +622,12 @@ int nb_conv_winograd_fwd(float *y, const float *x, const float *w, const nb_conv
     if (!j.u) { nb_wino_cache_unlock(); locked = 0; }
   }
   // a thread without scratch leaves its tiles unwritten (failed): the caller's direct path redoes y
-  // few tile panels (fewer than four a thread): (channel panel, tile panel) items over a shared V
-  const int64_t want = 4 * (int64_t)nb_num_threads();
+  // few tile panels (fewer than two a thread): (channel panel, tile panel) items over a shared V.
+  // NOTE: from two a thread each task keeps its panel's V to itself: the shared V of all panels (3.1 MB
+  // at batch 1 on 56x56) goes out to L3 and back, and while the machine's other tenants pressed on the
+  // caches that took 56x56 from 0.48 to 1.36 ms, against 0.52 to 0.78 with a V per task (7 panels split
+  // 4 to 3 cost that 8% when it was quiet).
+  const int64_t want = 2 * (int64_t)nb_num_threads();
   int ok = 1;
   if (j.P < want) {
     j.vall = nb_conv_scratch(6, (size_t)(j.P * 36 * j.vx));
