@@ -215,7 +215,7 @@ static void wino_tasks(void *p, int64_t lo, int64_t hi) {
   }
 }
 
-// Few panels (small maps, batch 1): first V of every panel, (panel, 64-channel block) items ...
+// Few panels (fewer than two a thread): first V of every panel, (panel, 64-channel block) items ...
 static void wino_inputs(void *p, int64_t lo, int64_t hi) {
   wino_job *j = (wino_job *)p;
   const int64_t C = j->g->C, cb = (C + WC - 1) / WC;
@@ -333,7 +333,7 @@ static void transposed_products(const nb_gemm_impl *im, int points, const nb_con
     // arithmetic of all n passes over this panel, not only the first
     const int last = xi + 1 == points;
     const float *next = !last ? u + (xi + 1) * UTX(g) + kp * C * TC : kp + 1 < K48 ? u + (kp + 1) * C * TC : NULL;
-    const int64_t pfs = ((last ? ut_width(g, kp + 1) : tw) + n - 1) / n;
+    const int64_t pfs = next ? ((last ? ut_width(g, kp + 1) : tw) + n - 1) / n : 0;
     for (int64_t pr = pr0; pr < pr1; pr++) {
       const float *a = vt + (pr * points + xi) * VTX(C), *b = u + xi * UTX(g) + kp * C * TC;
       float *mo = m + ((pr - pr0) * points + xi) * TR * TC;
@@ -559,11 +559,16 @@ static int worth_it(const nb_conv *g, const nb_gemm_impl *im) {
   return wino < 0.8 * direct;
 }
 
-// The tile grid of j's geometry and the phase planes of its input. 0 when the grid is too wide, memory
-// ran out, or the input holds an Inf or a NaN.
-static int job_phases(wino_job *j) {
+// The tile grid of j's geometry: TH x TW tiles of 4x4 outputs an image, NT in all.
+static void job_grid(wino_job *j) {
   const nb_conv *g = j->g;
   j->TH = (g->OH + 3) / 4; j->TW = (g->OW + 3) / 4; j->T = j->TH * j->TW; j->NT = g->N * j->T;
+}
+
+// The phase planes of j's input (its grid set). 0 when the grid is too wide, memory ran out, or the
+// input holds an Inf or a NaN.
+static int job_phases(wino_job *j) {
+  const nb_conv *g = j->g;
   if (j->TW > NB_WINO_MAXR) return 0;
   j->Hp = 4 * j->TH + 2; j->ld = j->TW + 1; j->plane = j->Hp * j->ld;
   // the transforms read whole vectors of tiles: up to VL columns past the last plane's end
@@ -593,11 +598,11 @@ int nb_conv_winograd_fwd(float *y, const float *x, const float *w, const nb_conv
   // few-tile path does better there
   const int cache = o && o->reuse_w && uc_cap != 0;
   const double stamp = cache ? o->w_stamp : 0;
-  const int64_t NT = g->N * ((g->OH + 3) / 4) * ((g->OW + 3) / 4);
-  if (cache && NT <= 4 && nb_conv_winograd_f2_fwd(y, x, w, g, e, stamp)) return 1;   /* tiny maps: F(2x2,3x3) */
-  if (nb_wino_transposed_impl(im) && cache && few_fits(g, NT, im) && (nb_wino_mode() == 2 || nb_wino_transposed_worth_it(g, NT, 36, 12.0))) {
-    wino_job f = { .g = g, .e = e, .im = nb_wino_transposed_impl(im), .ew = nb_ew_select(), .y = y, .x = x, .w = w };
-    f.TH = (g->OH + 3) / 4; f.TW = (g->OW + 3) / 4; f.T = f.TH * f.TW; f.NT = NT;
+  // few tiles: the transposed products (its own job: a fallback starts the panel path afresh)
+  wino_job f = { .g = g, .e = e, .im = nb_wino_transposed_impl(im), .ew = nb_ew_select(), .y = y, .x = x, .w = w };
+  job_grid(&f);
+  if (cache && f.NT <= 4 && nb_conv_winograd_f2_fwd(y, x, w, g, e, stamp)) return 1;   /* tiny maps: F(2x2,3x3) */
+  if (f.im && cache && few_fits(g, f.NT, im) && (nb_wino_mode() == 2 || nb_wino_transposed_worth_it(g, f.NT, 36, 12.0))) {
     nb_wino_cache_lock();
     const int done = few_fwd(&f, stamp);
     nb_wino_cache_unlock();
@@ -605,6 +610,7 @@ int nb_conv_winograd_fwd(float *y, const float *x, const float *w, const nb_conv
   }
   if (!im || (nb_wino_mode() == 1 && !worth_it(g, im))) return 0;
   wino_job j = { .g = g, .e = e, .im = im, .ew = nb_ew_select(), .y = y, .x = x, .w = w };
+  job_grid(&j);
   if (!job_phases(&j)) return 0;
   const int64_t mr = im->mr, nr = im->nr, C = g->C;
   j.P = (j.NT + nr - 1) / nr; j.vs = nr + VL; j.Kp = (g->OC + mr - 1) / mr;
@@ -627,27 +633,22 @@ int nb_conv_winograd_fwd(float *y, const float *x, const float *w, const nb_conv
   // at batch 1 on 56x56) goes out to L3 and back, and while the machine's other tenants pressed on the
   // caches that took 56x56 from 0.48 to 1.36 ms, against 0.52 to 0.78 with a V per task (7 panels split
   // 4 to 3 cost that 8% when it was quiet).
-  const int64_t want = 2 * (int64_t)nb_num_threads();
+  const int few = j.P < 2 * (int64_t)nb_num_threads();
   int ok = 1;
-  if (j.P < want) {
+  if (few) {
     j.vall = nb_conv_scratch(6, (size_t)(j.P * 36 * j.vx));
     ok = j.vall != NULL;
-    if (ok && !j.u && j.P > 1) {
-      j.u = nb_conv_scratch(4, (size_t)(36 * UX(&j)));
-      ok = j.u != NULL;
-      if (ok) nb_parallel_for(j.Kp, 200.0 * mr * C, wino_weights, &j);
-    }
-    if (ok && !atomic_load(&j.nonfinite)) {
+  }
+  if (ok && !j.u && (!few || j.P > 1)) {   /* a single panel's tasks each transform their own U panel */
+    j.u = nb_conv_scratch(4, (size_t)(36 * UX(&j)));
+    ok = j.u != NULL;
+    if (ok) nb_parallel_for(j.Kp, 200.0 * mr * C, wino_weights, &j);
+  }
+  if (ok && !atomic_load(&j.nonfinite)) {
+    if (few) {
       nb_parallel_for(j.P * ((C + WC - 1) / WC), 36.0 * 8 * WC * nr, wino_inputs, &j);
       nb_parallel_for(j.Kp * j.P, 36.0 * mr * C * nr, wino_channel_tasks, &j);
-    }
-  } else {
-    if (!j.u) {
-      j.u = nb_conv_scratch(4, (size_t)(36 * UX(&j)));
-      ok = j.u != NULL;
-      if (ok) nb_parallel_for(j.Kp, 200.0 * mr * C, wino_weights, &j);
-    }
-    if (ok && !atomic_load(&j.nonfinite)) nb_parallel_for(j.P, 36.0 * j.Kp * mr * C * nr, wino_tasks, &j);
+    } else nb_parallel_for(j.P, 36.0 * j.Kp * mr * C * nr, wino_tasks, &j);
   }
   if (locked) nb_wino_cache_unlock();
   return ok && !atomic_load(&j.failed) && !atomic_load(&j.nonfinite);
