@@ -23,15 +23,20 @@
  * ~35 MB for ResNet-18 training at batch 8); larger ones are freed after the call that needed them. */
 static _Thread_local struct { float *p; size_t cap; } slots[NB_CONV_SLOTS];
 
+float *nb_alloc_huge(size_t bytes) {
+  float *p = (float *)aligned_alloc(NB_HUGE_PAGE, bytes);
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  if (p) madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+  return p;
+}
+
 static float *scratch(int slot, size_t floats) {
   if (floats > slots[slot].cap) {
-    const size_t H = (size_t)2 << 20, bytes = (floats * sizeof(float) + H - 1) & ~(H - 1);
+    const size_t bytes = (floats * sizeof(float) + NB_HUGE_PAGE - 1) & ~(NB_HUGE_PAGE - 1);
     free(slots[slot].p);
-    slots[slot].p = (float *)aligned_alloc(H, bytes);
+    slots[slot].p = nb_alloc_huge(bytes);
     slots[slot].cap = slots[slot].p ? bytes / sizeof(float) : 0;
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-    if (slots[slot].p) madvise(slots[slot].p, bytes, MADV_HUGEPAGE);
-#endif
   }
   return slots[slot].p;
 }

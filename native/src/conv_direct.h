@@ -15,6 +15,10 @@ int nb_conv_direct_bwd_weight(float *dw, const float *dy, const float *x, const 
  * floats, 2 MB aligned; NULL when out of memory. Slots 0-3 are conv_direct.c's, 4-8 conv_winograd.c's. */
 #define NB_CONV_SLOTS 9
 float *nb_conv_scratch(int slot, size_t floats);
+/* bytes (a multiple of NB_HUGE_PAGE) 2 MB aligned and advised as transparent huge pages (Linux);
+ * NULL when out of memory. free() releases it. */
+#define NB_HUGE_PAGE ((size_t)2 << 20)
+float *nb_alloc_huge(size_t bytes);
 /* dst[0, n) = act(src * scale[oc] + shift[oc] + res[at + i]) (src may be dst), on ew's row loop. */
 void nb_conv_epilogue_run(const nb_ew_impl *ew, float *dst, const float *src, int64_t n, const nb_conv_epi *e, int64_t oc, int64_t at);
 /* Frees the calling thread's scratch buffers above 128 MB (kept below that for the next call). */

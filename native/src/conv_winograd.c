@@ -30,9 +30,6 @@
 // all 16 outputs of the tile, so inputs or weights (or output gradients) that are not all finite
 // take the direct path, as does everything when NABLA_WINOGRAD=0 is set.
 #include <pthread.h>
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -409,19 +406,13 @@ static pthread_mutex_t uc_lock = PTHREAD_MUTEX_INITIALIZER;
 // at most a quarter, advised as transparent huge pages: U streams from memory at batch 1, and with 4 KB
 // pages every 4 KB of it cost a page walk (caches flushed before each call, alternating A/B, median of
 // 6: 14x14 256ch 0.865 -> 0.747 ms, 7x7 512ch 1.006 -> 0.919). 64-byte aligned otherwise.
-#define UC_HUGE ((size_t)2 << 20)
 static size_t uc_size(size_t bytes) {
-  const size_t r = (bytes + UC_HUGE - 1) & ~(UC_HUGE - 1);
+  const size_t r = (bytes + NB_HUGE_PAGE - 1) & ~(NB_HUGE_PAGE - 1);
   return r - bytes <= bytes / 4 ? r : (bytes + 63) & ~(size_t)63;
 }
 
 static float *uc_alloc(size_t size) {
-  if (size % UC_HUGE) return (float *)aligned_alloc(64, size);
-  float *p = (float *)aligned_alloc(UC_HUGE, size);
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  if (p) madvise(p, size, MADV_HUGEPAGE);
-#endif
-  return p;
+  return size % NB_HUGE_PAGE ? (float *)aligned_alloc(64, size) : nb_alloc_huge(size);
 }
 
 static void uc_drop(ucache *c) {
