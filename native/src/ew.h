@@ -72,6 +72,10 @@ static inline float nb_keep_positive(float v, float y) {
   return v;
 }
 
+/* max(a, b) with NaN winning (as torch's max pooling), as two selects: one combined condition
+ * compiled to slow code. */
+static inline float nb_max_nan(float a, float b) { const float m = b > a ? b : a; return b != b ? b : m; }
+
 /* Runs fn(ctx, lo, hi) over [0, n) split across the pool when n * cost_per_item is large. */
 typedef void (*nb_range_fn)(void *ctx, int64_t lo, int64_t hi);
 void nb_parallel_for(int64_t n, double cost_per_item, nb_range_fn fn, void *ctx);

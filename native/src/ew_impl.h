@@ -271,22 +271,19 @@ static void strided_row(float *restrict dst, const float *restrict src, int64_t 
   else for (int64_t j = 0; j < n; j++) dst[j] = src[j * stride];
 }
 
-// NaN wins, as two selects: one combined condition compiled to slow code.
-static inline float max_nan(float a, float b) { const float m = b > a ? b : a; return b != b ? b : m; }
-
 static void max_merge(float *restrict rm, const float *restrict row, int64_t n) {
-  for (int64_t i = 0; i < n; i++) rm[i] = max_nan(rm[i], row[i]);
+  for (int64_t i = 0; i < n; i++) rm[i] = nb_max_nan(rm[i], row[i]);
 }
 
 // The 3-wide stride-2 windows of ResNet's stem pool with a constant stride (whole-vector permutes).
 static void max_windows(float *restrict y, const float *restrict rm, int64_t n, int64_t sw, int64_t kw, int64_t dw) {
   if (sw == 2 && kw == 3 && dw == 1) {
-    for (int64_t o = 0; o < n; o++) y[o] = max_nan(max_nan(rm[2 * o], rm[2 * o + 1]), rm[2 * o + 2]);
+    for (int64_t o = 0; o < n; o++) y[o] = nb_max_nan(nb_max_nan(rm[2 * o], rm[2 * o + 1]), rm[2 * o + 2]);
     return;
   }
   for (int64_t o = 0; o < n; o++) {
     float best = rm[o * sw];
-    for (int64_t k = 1; k < kw; k++) best = max_nan(best, rm[o * sw + k * dw]);
+    for (int64_t k = 1; k < kw; k++) best = nb_max_nan(best, rm[o * sw + k * dw]);
     y[o] = best;
   }
 }

@@ -107,6 +107,16 @@ static void avg_bwd_planes(void *q, int64_t lo, int64_t hi) {
 
 #define VALUES_MAX_W 8192
 
+// The max over output column ow's taps that fall inside the row rm (-inf when none does), NaN winning.
+static float clipped_window_max(const float *rm, const nb_pool *p, int64_t ow) {
+  const int64_t base = ow * p->sw - p->pw;
+  int64_t kw0, kw1;
+  tap_range(ow, p->sw, p->pw, p->dw, p->kw, p->W, &kw0, &kw1);
+  float best = kw0 < kw1 ? rm[base + kw0 * p->dw] : -INFINITY;
+  for (int64_t kw = kw0 + 1; kw < kw1; kw++) best = nb_max_nan(best, rm[base + kw * p->dw]);
+  return best;
+}
+
 // Values only (nothing to differentiate): per output row, the elementwise max of the window's input
 // rows (contiguous, vectorised), then of each window's columns in that row. NaN wins.
 static void max_values_planes(void *q, int64_t lo, int64_t hi) {
@@ -128,15 +138,8 @@ static void max_values_planes(void *q, int64_t lo, int64_t hi) {
       if (ob > p->OW) ob = p->OW;
       if (oa > ob) oa = ob;
       if (ob > oa) j->ew->max_windows(yr + oa, rm + oa * p->sw - p->pw, ob - oa, p->sw, p->kw, p->dw);
-      for (int64_t ow = 0; ow < p->OW; ow++) {
-        if (ow == oa && ob > oa) { ow = ob - 1; continue; }   /* [oa, ob) done above */
-        const int64_t base = ow * p->sw - p->pw;
-        int64_t kw0, kw1;
-        tap_range(ow, p->sw, p->pw, p->dw, p->kw, p->W, &kw0, &kw1);
-        float best = kw0 < kw1 ? rm[base + kw0 * p->dw] : -INFINITY;
-        for (int64_t kw = kw0 + 1; kw < kw1; kw++) { float b = rm[base + kw * p->dw], m = b > best ? b : best; best = b != b ? b : m; }
-        yr[ow] = best;
-      }
+      for (int64_t ow = 0; ow < oa; ow++) yr[ow] = clipped_window_max(rm, p, ow);
+      for (int64_t ow = ob; ow < p->OW; ow++) yr[ow] = clipped_window_max(rm, p, ow);
     }
   }
 }
