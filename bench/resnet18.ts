@@ -78,16 +78,16 @@ if (session) {
 // onnxruntime's intra-op threads spin for a while after each run, and on two cores they slow
 // whatever runs next (nabla's spin too, for a few ms).
 const inference = [['inference batch 1', x1], ['inference batch 8', x8]] as const;
+const feeds = session ? inference.map(([, x]) => ({ x: new ort.Tensor('float32', x.toTypedArray(), [...x.shape]) })) : [];
 const ours: Record<string, number[]> = {}, theirs: Record<string, number[]> = {};
 for (let r = 0; r < rounds; r++) {
-  for (const [name, x] of inference) {
+  for (const [i, [name, x]] of inference.entries()) {
     const mine = await samplesMs(() => nb.noGrad(() => model.call(x)));
     if (process.env.BENCH_TURNS) console.log(`round ${r} ${name}: nabla ${median(mine).toFixed(1)}`);
     (ours[name] ??= []).push(...mine);
     await pause(300);
     if (!session) continue;
-    const feed = { x: new ort.Tensor('float32', x.toTypedArray(), [...x.shape]) };
-    const peer = await samplesMs(() => session.run(feed));
+    const peer = await samplesMs(() => session.run(feeds[i]));
     if (process.env.BENCH_TURNS) console.log(`round ${r} ${name}: onnxruntime ${median(peer).toFixed(1)}`);
     (theirs[name] ??= []).push(...peer);
     await pause(300);
