@@ -1,19 +1,28 @@
 # nabla native addon. The AVX2/FMA and AVX-512 kernels live in their own static libraries so only
-# those files get the wide-ISA flags; the addon picks a path at runtime by cpuid (src/cpu_features.c),
+# those files get the wide-ISA flags; the addon picks a path at runtime by cpuid (src/core/cpu_features.c),
 # so the binary runs on any x86-64. Never -march=native.
 {
   "target_defaults": {
     "cflags_c": ["-std=gnu11", "-O3", "-fPIC", "-fno-math-errno", "-fno-trapping-math", "-Wall", "-Wno-unused-function"],
     "cflags!": ["-O2"],
-    "include_dirs": ["include"],
+    # every family folder, so that sources include each other's headers by basename
+    "include_dirs": ["include", "src", "src/core", "src/gemm", "src/elementwise", "src/reduce", "src/norm", "src/indexing",
+                     "src/optim", "src/conv", "src/pool", "src/attention"],
   },
   "targets": [
     {
       "target_name": "nabla",
       "sources": [
-        "src/addon.c", "src/addon_nn.c", "src/cpu_features.c", "src/threadpool.c",
-        "src/strided.c", "src/reduce.c", "src/ew_scalar.c", "src/conv.c", "src/conv_direct.c", "src/conv_winograd.c", "src/conv_winograd_grad.c", "src/conv_winograd_f2.c", "src/pool.c", "src/nn.c", "src/attention.c", "src/mask.c",
+        "src/addon.c", "src/addon_nn.c",
+        "src/core/cpu_features.c", "src/core/threadpool.c",
         "src/gemm/gemm.c", "src/gemm/gemm_ref.c", "src/gemm/pack.c",
+        "src/elementwise/elementwise.c", "src/elementwise/mask.c", "src/elementwise/ew_scalar.c",
+        "src/reduce/reduce.c",
+        "src/norm/norm.c",
+        "src/conv/conv.c", "src/conv/conv_direct.c", "src/conv/conv_winograd.c", "src/conv/conv_winograd_grad.c",
+        "src/conv/conv_winograd_f2.c",
+        "src/pool/pool.c",
+        "src/attention/attention.c",
       ],
       "libraries": ["-lpthread", "-lm"],
       "conditions": [
@@ -27,13 +36,13 @@
         {
           "target_name": "nabla_avx2",
           "type": "static_library",
-          "sources": ["src/gemm/gemm_avx2.c", "src/ew_avx2.c"],
+          "sources": ["src/gemm/gemm_avx2.c", "src/elementwise/ew_avx2.c"],
           "cflags_c": ["-mavx2", "-mfma"],
         },
         {
           "target_name": "nabla_avx512",
           "type": "static_library",
-          "sources": ["src/gemm/gemm_avx512.c", "src/ew_avx512.c"],
+          "sources": ["src/gemm/gemm_avx512.c", "src/elementwise/ew_avx512.c"],
           "cflags_c": ["-mavx512f", "-mavx512dq", "-mavx512bw", "-mavx512vl", "-mfma", "-mavx2"],
         },
       ],

@@ -2,9 +2,9 @@
 // the split of work over the thread pool. Glossary in gemm.h.
 #include <stdlib.h>
 #include <string.h>
-#include "../../include/nabla.h"
+#include "nabla.h"
 #include "gemm.h"
-#include "../ew.h"
+#include "ew.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
 // Fraction of the register tiles' work that is real for an (M,N) problem.

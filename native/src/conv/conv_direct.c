@@ -7,9 +7,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include "../include/nabla.h"
+#include "nabla.h"
 #include "ew.h"
-#include "gemm/gemm.h"
+#include "gemm.h"
 #include "conv_direct.h"
 #include "conv_winograd.h"
 #if defined(__linux__)

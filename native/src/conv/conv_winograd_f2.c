@@ -13,7 +13,7 @@
 #include <string.h>
 #include "conv_direct.h"
 #include "conv_winograd.h"
-#include "conv_winograd_impl.h"
+#include "conv_winograd_common.h"
 
 #define F2_TAG 1002   /* the cache's layout tag for U^T of F(2x2,3x3) */
 

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <stdatomic.h>
 #include <string.h>
-#include "../include/nabla.h"
+#include "nabla.h"
 #include "ew.h"
-#include "gemm/gemm.h"
+#include "gemm.h"
 #include "conv_direct.h"
 #include "conv_winograd.h"
 

@@ -4,7 +4,7 @@
 #define NB_EW_H
 #include <stdint.h>
 #include <string.h>
-#include "../include/nabla.h"
+#include "nabla.h"
 
 /* Scalars of one Adam step: betas, 1 - betas (rounded from double), s = lr / (1 - beta1^t),
  * c2 = 1 / sqrt(1 - beta2^t). */

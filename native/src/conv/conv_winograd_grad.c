@@ -4,7 +4,7 @@
 #include <string.h>
 #include "conv_direct.h"
 #include "conv_winograd.h"
-#include "conv_winograd_impl.h"
+#include "conv_winograd_common.h"
 
 // The xi strides of V^T (36, NT, Cp) and dM (36, K, NTp), and below of dU (36, K or MR, Cp): each a
 // cache line past its natural size, which is often a multiple of 4 KB (see conv_winograd.c's j.vx).

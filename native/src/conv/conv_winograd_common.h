@@ -5,9 +5,9 @@
 #define NB_CONV_WINOGRAD_IMPL_H
 #include <stdatomic.h>
 #include <stdint.h>
-#include "../include/nabla.h"
+#include "nabla.h"
 #include "ew.h"
-#include "gemm/gemm.h"
+#include "gemm.h"
 
 #define VL 16  /* transforms run over whole vectors of this many tiles (a multiple of every ISA's width) */
 #define ROUND_VL(r) (((r) + VL - 1) / VL * VL)

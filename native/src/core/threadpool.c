@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
-#include "../include/nabla.h"
+#include "nabla.h"
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;      /* guards workers' sleep */
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "ew.h"
-#include "gemm/gemm.h"
+#include "gemm.h"
 
 #define QB 64
 #define KB 64

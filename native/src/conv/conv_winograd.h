@@ -3,7 +3,7 @@
 // values, NABLA_WINOGRAD=0) or memory ran out; y is then rewritten whole by the caller's next path.
 #ifndef NB_CONV_WINOGRAD_H
 #define NB_CONV_WINOGRAD_H
-#include "../include/nabla.h"
+#include "nabla.h"
 
 /* x (N,C,H,W), w (OC,C,3,3) -> y (N,OC,OH,OW) with the epilogue e (NULL: none); stride, dilation
  * and groups 1, any zero padding. o->reuse_w (o may be NULL): keep the transformed weights for the

@@ -2,7 +2,7 @@
 // on any x86-64 and picks AVX-512, AVX2/FMA or the portable scalar path. NABLA_ISA caps the choice.
 #include <stdlib.h>
 #include <string.h>
-#include "../include/nabla.h"
+#include "nabla.h"
 #if defined(__x86_64__)
 #include <cpuid.h>
 static unsigned long long xgetbv0(void) {

@@ -3,7 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "../include/nabla.h"
+#include "nabla.h"
 #include "ew.h"
 
 typedef struct { const nb_pool *p; float *y; int32_t *idx; const float *x; float *dx; const float *dy; int cip; const nb_ew_impl *ew; } pool_job;

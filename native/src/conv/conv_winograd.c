@@ -33,12 +33,12 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include "../include/nabla.h"
+#include "nabla.h"
 #include "ew.h"
-#include "gemm/gemm.h"
+#include "gemm.h"
 #include "conv_direct.h"
 #include "conv_winograd.h"
-#include "conv_winograd_impl.h"
+#include "conv_winograd_common.h"
 
 #define WC 64  /* input channels per item of the input transform (few panels) */
 #define KG 4   /* output-channel panels per group: M (KG*36*MR*NR floats) stays in L2 */

@@ -2,7 +2,7 @@
 // 0 when it does not apply (ISA, geometry) or memory ran out; the caller then takes the im2col path.
 #ifndef NB_CONV_DIRECT_H
 #define NB_CONV_DIRECT_H
-#include "../include/nabla.h"
+#include "nabla.h"
 #include "ew.h"
 
 /* x (N,C,H,W), w (OC,Cg,KH,KW) -> y (N,OC,OH,OW) with the epilogue e (NULL: none), any stride. */
