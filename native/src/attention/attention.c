@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "ew.h"
+#include "reduce.h"
 #include "gemm.h"
 
 #define QB 64
@@ -15,7 +16,8 @@
 
 typedef struct {
   const nb_gemm_impl *im;
-  const nb_ew_impl *ew;
+  const nb_ew_impl *ew;        /* exp of the scores */
+  const nb_reduce_impl *rd;    /* row max and sum */
   float *out, *lse, *dq, *dk, *dv;
   const float *q, *k, *v, *dout, *o;
   int64_t B, H, T, D, nq;
@@ -54,12 +56,12 @@ static void fwd_task(void *p, int64_t lo, int64_t hi) {
       scores(j, s, q, kb + k0 * D, q0, m, k0, n);
       for (int64_t r = 0; r < m; r++) {
         float *row = s + r * n;
-        float bm = (float)j->ew->reduce(NB_MAX, row, n, -INFINITY);
+        float bm = (float)j->rd->reduce(NB_MAX, row, n, -INFINITY);
         float nm = bm > mx[r] ? bm : mx[r];
         float alpha = mx[r] == -INFINITY ? 0.0f : expf(mx[r] - nm);
         for (int64_t c = 0; c < n; c++) row[c] -= nm;
         j->ew->unary(NB_EXP, row, row, n, 0, 0);
-        l[r] = l[r] * alpha + (float)j->ew->reduce(NB_SUM, row, n, 0.0);
+        l[r] = l[r] * alpha + (float)j->rd->reduce(NB_SUM, row, n, 0.0);
         mx[r] = nm;
         for (int64_t d = 0; d < D; d++) acc[r * D + d] *= alpha;
       }
@@ -130,7 +132,7 @@ int nb_attention_f32(float *out, float *lse, const float *q, const float *k, con
 
 int nb_attention_kv_f32(float *out, float *lse, const float *q, const float *k, const float *v, int64_t B, int64_t H, int64_t KVH,
                         int64_t T, int64_t S, int64_t D, int64_t kbs, int64_t khs, int64_t vbs, int64_t vhs, float scale, int causal) {
-  attn_job j = { .im = nb_gemm_select(nb_active_isa()), .ew = nb_ew_select(), .out = out, .lse = lse,
+  attn_job j = { .im = nb_gemm_select(nb_active_isa()), .ew = nb_ew_select(), .rd = nb_reduce_select(), .out = out, .lse = lse,
                  .q = q, .k = k, .v = v, .B = B, .H = H, .T = T, .D = D, .nq = (T + QB - 1) / QB, .S = S, .off = S - T,
                  .kbs = kbs, .khs = khs, .vbs = vbs, .vhs = vhs, .R = H / KVH, .scale = scale, .causal = causal };
   nb_parallel_for(B * H * j.nq, (double)(QB * S * D * 2), fwd_task, &j);
@@ -139,7 +141,7 @@ int nb_attention_kv_f32(float *out, float *lse, const float *q, const float *k, 
 
 int nb_attention_bwd_f32(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k, const float *v,
                          const float *o, const float *lse, int64_t B, int64_t H, int64_t T, int64_t D, float scale, int causal) {
-  attn_job j = { .im = nb_gemm_select(nb_active_isa()), .ew = nb_ew_select(), .lse = (float *)lse, .dq = dq, .dk = dk, .dv = dv,
+  attn_job j = { .im = nb_gemm_select(nb_active_isa()), .ew = nb_ew_select(), .rd = nb_reduce_select(), .lse = (float *)lse, .dq = dq, .dk = dk, .dv = dv,
                  .q = q, .k = k, .v = v, .dout = dout, .o = o, .B = B, .H = H, .T = T, .D = D, .scale = scale, .causal = causal };
   nb_parallel_for(B * H, (double)(T * T * D * 4), bwd_task, &j);
   return !atomic_load(&j.failed);

@@ -12,7 +12,6 @@
 #include <stdatomic.h>
 #include <string.h>
 #include "nabla.h"
-#include "ew.h"
 #include "gemm.h"
 #include "conv_direct.h"
 #include "conv_winograd.h"

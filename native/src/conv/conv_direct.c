@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "nabla.h"
-#include "ew.h"
+#include "conv_common.h"
 #include "gemm.h"
 #include "conv_direct.h"
 #include "conv_winograd.h"
@@ -51,22 +51,22 @@ void nb_conv_scratch_trim(void) {
 }
 
 // dst[0, n) = act(src * scale[oc] + shift[oc] + res[at + i]) (src may be dst: the post pass).
-void nb_conv_epilogue_run(const nb_ew_impl *ew, float *dst, const float *src, int64_t n, const nb_conv_epi *e, int64_t oc, int64_t at) {
-  ew->conv_epilogue_row(dst, src, n, e->scale ? e->scale[oc] : 1.f, e->shift ? e->shift[oc] : 0.f,
+void nb_conv_epilogue_run(const nb_conv_impl *isa, float *dst, const float *src, int64_t n, const nb_conv_epi *e, int64_t oc, int64_t at) {
+  isa->conv_epilogue_row(dst, src, n, e->scale ? e->scale[oc] : 1.f, e->shift ? e->shift[oc] : 0.f,
                                     e->res ? e->res + at : NULL, e->relu);
 }
 
-typedef struct { float *y; const nb_conv *g; const nb_conv_epi *e; const nb_ew_impl *ew; } epi_job;
+typedef struct { float *y; const nb_conv *g; const nb_conv_epi *e; const nb_conv_impl *isa; } epi_job;
 
 // The epilogue over output planes (n, oc) in [lo, hi), in place (paths that store plain products).
 static void epilogue_planes(void *p, int64_t lo, int64_t hi) {
   const epi_job *j = (const epi_job *)p;
   const int64_t L = j->g->OH * j->g->OW;
-  for (int64_t q = lo; q < hi; q++) nb_conv_epilogue_run(j->ew, j->y + q * L, j->y + q * L, L, j->e, q % j->g->OC, q * L);
+  for (int64_t q = lo; q < hi; q++) nb_conv_epilogue_run(j->isa, j->y + q * L, j->y + q * L, L, j->e, q % j->g->OC, q * L);
 }
 
 void nb_conv_epilogue(float *y, const nb_conv *g, const nb_conv_epi *e) {
-  epi_job j = { y, g, e, nb_ew_select() };
+  epi_job j = { y, g, e, nb_conv_select() };
   nb_parallel_for(g->N * g->OC, (double)(g->OH * g->OW), epilogue_planes, &j);
 }
 
@@ -83,7 +83,7 @@ void nb_conv_epilogue(float *y, const nb_conv *g, const nb_conv_epi *e) {
 typedef struct {
   const nb_conv *g;
   const nb_gemm_impl *im;
-  const nb_ew_impl *ew;   /* strided phase rows, the epilogue's rows */
+  const nb_conv_impl *isa;   /* strided phase rows, the epilogue's rows */
   const nb_conv_epi *e;
   float *y, *xq;
   const float *x, *w;
@@ -123,7 +123,7 @@ static void direct_phases(void *p, int64_t lo, int64_t hi) {
           const float *sr = src + r * g->W + b - g->pw;
           for (int64_t jj = 0; jj < j0; jj++) row[jj] = 0.f;
           if (g->sw == 1) memcpy(row + j0, sr + j0, (size_t)(j1 - j0) * sizeof(float));
-          else j->ew->strided_row(row + j0, sr + j0 * g->sw, j1 - j0, g->sw);
+          else j->isa->strided_row(row + j0, sr + j0 * g->sw, j1 - j0, g->sw);
           for (int64_t jj = j1; jj < j->Wq; jj++) row[jj] = 0.f;
         }
       }
@@ -161,7 +161,7 @@ static void direct_tasks(void *p, int64_t lo, int64_t hi) {
       if (run > 0 && j->e) {
         const nb_conv_epi *e = j->e;
         const int64_t oc = grp * OCg + r * mr;
-        j->ew->conv_epilogue_tile(dst, L, tile + jj, nr, m, run, e->scale ? e->scale + oc : NULL, e->shift ? e->shift + oc : NULL,
+        j->isa->conv_epilogue_tile(dst, L, tile + jj, nr, m, run, e->scale ? e->scale + oc : NULL, e->shift ? e->shift + oc : NULL,
                                   e->res ? e->res + (dst - j->y) : NULL, e->relu);
       } else
         for (int64_t i = 0; run > 0 && i < m; i++) memcpy(dst + i * L, tile + i * nr + jj, (size_t)run * sizeof(float));
@@ -191,7 +191,7 @@ static int direct_planes(direct_job *j, const float *x, int64_t slack) {
   const nb_conv *g = j->g;
   const int64_t Cg = g->C / g->G, Kc = Cg * g->KH * g->KW, Q = j->Hq * j->Wq;
   j->x = x;
-  j->ew = nb_ew_select();   /* strided rows; the forward's epilogue rows */
+  j->isa = nb_conv_select();   /* strided rows; the forward's epilogue rows */
   j->xstride = (g->sh * g->sw * g->C * Q + (g->KW - 1) * g->dw / g->sw + slack + 15) / 16 * 16;
   j->xq = scratch(0, (size_t)(g->N * j->xstride));
   j->boff = (int64_t *)malloc((size_t)Kc * sizeof(int64_t));

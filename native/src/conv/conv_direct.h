@@ -3,7 +3,7 @@
 #ifndef NB_CONV_DIRECT_H
 #define NB_CONV_DIRECT_H
 #include "nabla.h"
-#include "ew.h"
+#include "conv_common.h"
 
 /* x (N,C,H,W), w (OC,Cg,KH,KW) -> y (N,OC,OH,OW) with the epilogue e (NULL: none), any stride. */
 int nb_conv_direct_fwd(float *y, const float *x, const float *w, const nb_conv *g, const nb_conv_epi *e);
@@ -19,8 +19,8 @@ float *nb_conv_scratch(int slot, size_t floats);
  * NULL when out of memory. free() releases it. */
 #define NB_HUGE_PAGE ((size_t)2 << 20)
 float *nb_alloc_huge(size_t bytes);
-/* dst[0, n) = act(src * scale[oc] + shift[oc] + res[at + i]) (src may be dst), on ew's row loop. */
-void nb_conv_epilogue_run(const nb_ew_impl *ew, float *dst, const float *src, int64_t n, const nb_conv_epi *e, int64_t oc, int64_t at);
+/* dst[0, n) = act(src * scale[oc] + shift[oc] + res[at + i]) (src may be dst), on isa's row loop. */
+void nb_conv_epilogue_run(const nb_conv_impl *isa, float *dst, const float *src, int64_t n, const nb_conv_epi *e, int64_t oc, int64_t at);
 /* Frees the calling thread's scratch buffers above 128 MB (kept below that for the next call). */
 void nb_conv_scratch_trim(void);
 /* The epilogue e applied in place to y (N,OC,OH,OW), for paths that store plain products. */

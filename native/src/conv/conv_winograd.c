@@ -34,7 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "nabla.h"
-#include "ew.h"
+#include "conv_common.h"
 #include "gemm.h"
 #include "conv_direct.h"
 #include "conv_winograd.h"
@@ -92,7 +92,7 @@ static void wino_phases(void *p, int64_t lo, int64_t hi) {
         memcpy(row + g->pw, src + ih * g->W, (size_t)ncopy * sizeof(float));
         for (int64_t i = g->pw + ncopy; i < w4; i++) row[i] = 0.f;
       }
-      j->ew->wino_phase_row(rows, nr * j->ld, dst + r0 * j->ld, j->plane, z);
+      j->isa->wino_phase_row(rows, nr * j->ld, dst + r0 * j->ld, j->plane, z);
     }
     float t = 0.f;
     for (int l = 0; l < 16; l++) t += z[l];
@@ -104,7 +104,7 @@ static void wino_phases(void *p, int64_t lo, int64_t hi) {
 // for k = kp*MR + i. Returns NaN when a weight is Inf or NaN, else 0.
 static float weights_panel(const wino_job *j, int64_t kp, float *dst, int64_t xs) {
   const int64_t C = j->g->C, mr = j->im->mr, m = j->g->OC - kp * mr < mr ? j->g->OC - kp * mr : mr;
-  return j->ew->wino_weights(j->w + kp * mr * C * 9, C * 9, m, C, dst, xs, mr);
+  return j->isa->wino_weights(j->w + kp * mr * C * 9, C * 9, m, C, dst, xs, mr);
 }
 
 // All of U, panels [lo, hi): U (36, Kp, C, MR).
@@ -142,7 +142,7 @@ static void panel_input(const wino_job *j, const wino_run *runs, int nrun, int64
       for (int q = 0; q < nrun; q++) {
         const wino_run *rn = &runs[q];
         const float *xp = j->xp + (rn->n * C + c) * 4 * j->plane + 4 * rn->ti * j->ld + rn->tj;
-        j->ew->wino_input(xp, j->ld, off, ROUND_VL(rn->R), v + c * vs + rn->lane, j->vx);
+        j->isa->wino_input(xp, j->ld, off, ROUND_VL(rn->R), v + c * vs + rn->lane, j->vx);
       }
       if (used < nr)
         for (int xi = 0; xi < 36; xi++) memset(v + xi * j->vx + c * vs + used, 0, (size_t)(nr - used) * sizeof(float));
@@ -160,7 +160,7 @@ static void panel_input(const wino_job *j, const wino_run *runs, int nrun, int64
         for (int r = 0; r < 6; r++)
           for (int s = 0; s < 6; s++) d[6 * r + s][rn->lane + l] = xp[r * j->ld + (s & 3) * j->plane + (s >> 2) + l];
     }
-    j->ew->wino_input(&d[0][0], 6 * M, off, ROUND_VL(used), v + c * vs, j->vx);
+    j->isa->wino_input(&d[0][0], 6 * M, off, ROUND_VL(used), v + c * vs, j->vx);
     if (ROUND_VL(used) < nr)
       for (int xi = 0; xi < 36; xi++) memset(v + xi * j->vx + c * vs + ROUND_VL(used), 0, (size_t)(nr - ROUND_VL(used)) * sizeof(float));
   }
@@ -175,14 +175,14 @@ static void panel_output(const wino_job *j, const wino_run *runs, int nrun, cons
   float o[4 * 4 * NB_WINO_MAXR];
   for (int64_t i = 0; i < mr && kb + i < K; i++) {
     const int64_t k = kb + i;
-    j->ew->wino_output(m + i * nr, mr * nr, Rv, NULL, NULL, o);
+    j->isa->wino_output(m + i * nr, mr * nr, Rv, NULL, NULL, o);
     for (int r = 0; r < nrun; r++) {
       const wino_run *rn = &runs[r];
       const int64_t ow0 = 4 * rn->tj, cols = g->OW - ow0 < 4 * rn->R ? g->OW - ow0 : 4 * rn->R;
       for (int a = 0; a < 4 && 4 * rn->ti + a < g->OH; a++) {
         float *dst = j->y + (rn->n * K + k) * L + (4 * rn->ti + a) * g->OW + ow0;
         const float *src = o + a * 4 * Rv + 4 * rn->lane;
-        if (j->e) nb_conv_epilogue_run(j->ew, dst, src, cols, j->e, k, dst - j->y);
+        if (j->e) nb_conv_epilogue_run(j->isa, dst, src, cols, j->e, k, dst - j->y);
         else memcpy(dst, src, (size_t)cols * sizeof(float));
       }
     }
@@ -265,7 +265,7 @@ static void wino_weights_t(void *p, int64_t lo, int64_t hi) {
   for (int64_t kp = lo; kp < hi; kp++)
     for (int64_t q = 0, tw = ut_width(g, kp); q < tw; q += 16) {   /* wino_weights does 16 channels a call */
       const int64_t k0 = kp * TC + q, m = g->OC - k0 < 16 ? (g->OC > k0 ? g->OC - k0 : 0) : 16;
-      z += j->ew->wino_weights(j->w + (m > 0 ? k0 : 0) * C * 9, C * 9, m, C, j->u + kp * C * TC + q, xs, tw);
+      z += j->isa->wino_weights(j->w + (m > 0 ? k0 : 0) * C * 9, C * 9, m, C, j->u + kp * C * TC + q, xs, tw);
     }
   if (z != z) atomic_store(&j->nonfinite, 1);
 }
@@ -275,7 +275,7 @@ static void wino_weights_t(void *p, int64_t lo, int64_t hi) {
 // for F(2x2,3x3): m = 4 or 2), channels in blocks of 16 a task.
 #define FEW_MAX 64   /* tiles the transposed paths take at most (8 row panels) */
 typedef struct {
-  const nb_ew_impl *ew;
+  const nb_conv_impl *isa;
   const nb_conv *g;
   const float *x;
   const int32_t *idx;
@@ -291,7 +291,7 @@ static void few_inputs(void *p, int64_t lo, int64_t hi) {
   const int points = (j->m + 2) * (j->m + 2);
   float z = 0.f;
   for (int64_t q = 0; 2 * q < j->PR; q++)   /* each group of 16 tiles: two row panels, or its last one */
-    z += j->ew->wino_input_few(j->x + c0 * HW, HW, j->idx + q * points * 16, c1 - c0, j->vt + 2 * q * points * VTX(C) + c0 * TR,
+    z += j->isa->wino_input_few(j->x + c0 * HW, HW, j->idx + q * points * 16, c1 - c0, j->vt + 2 * q * points * VTX(C) + c0 * TR,
                                VTX(C), points * VTX(C), 2 * q + 1 < j->PR, j->m);
   if (z != z) atomic_store(&j->nonfinite, 1);
 }
@@ -310,7 +310,7 @@ int nb_wino_few_inputs(const nb_conv *g, const float *x, int m, int64_t NT, floa
           t < NT && ih >= 0 && ih < g->H && iw >= 0 && iw < g->W ? (int32_t)(n * g->C * HW + ih * g->W + iw) : -1;
       }
   }
-  few_in_job j = { .ew = nb_ew_select(), .g = g, .x = x, .idx = idx, .vt = vt, .PR = (NT + TR - 1) / TR, .m = m };
+  few_in_job j = { .isa = nb_conv_select(), .g = g, .x = x, .idx = idx, .vt = vt, .PR = (NT + TR - 1) / TR, .m = m };
   nb_parallel_for((g->C + 15) / 16, 16.0 * 10 * pw * pw * (double)j.PR * TR, few_inputs, &j);
   return !atomic_load(&j.nonfinite);
 }
@@ -368,7 +368,7 @@ static void few_tile(void *p, const float *mt, int64_t tg, int64_t k0, int64_t k
   const int64_t K = g->OC, L = g->OH * g->OW, n = tg / j->T, ti = tg % j->T / j->TW, tj = tg % j->TW;
   const int64_t cols = g->OW - 4 * tj < 4 ? g->OW - 4 * tj : 4;
   float o[4 * 4 * TC];
-  j->ew->wino_output(mt, TR * TC, TC, sc, sh, o);
+  j->isa->wino_output(mt, TR * TC, TC, sc, sh, o);
   for (int64_t l = 0; l < kn; l++)
     for (int a = 0; a < 4 && 4 * ti + a < g->OH; a++) {
       float *dst = j->y + (n * K + k0 + l) * L + (4 * ti + a) * g->OW + 4 * tj;
@@ -590,7 +590,7 @@ int nb_conv_winograd_fwd(float *y, const float *x, const float *w, const nb_conv
   const int cache = o && o->reuse_w && uc_cap != 0;
   const double stamp = cache ? o->w_stamp : 0;
   // few tiles: the transposed products (its own job: a fallback starts the panel path afresh)
-  wino_job f = { .g = g, .e = e, .im = nb_wino_transposed_impl(im), .ew = nb_ew_select(), .y = y, .x = x, .w = w };
+  wino_job f = { .g = g, .e = e, .im = nb_wino_transposed_impl(im), .isa = nb_conv_select(), .y = y, .x = x, .w = w };
   job_grid(&f);
   if (cache && f.NT <= 4 && nb_conv_winograd_f2_fwd(y, x, w, g, e, stamp)) return 1;   /* tiny maps: F(2x2,3x3) */
   if (f.im && cache && few_fits(g, f.NT, im) && (nb_wino_mode() == 2 || nb_wino_transposed_worth_it(g, f.NT, 36, 12.0))) {
@@ -600,7 +600,7 @@ int nb_conv_winograd_fwd(float *y, const float *x, const float *w, const nb_conv
     if (done && !atomic_load(&f.nonfinite)) return 1;
   }
   if (!im || (nb_wino_mode() == 1 && !worth_it(g, im))) return 0;
-  wino_job j = { .g = g, .e = e, .im = im, .ew = nb_ew_select(), .y = y, .x = x, .w = w };
+  wino_job j = { .g = g, .e = e, .im = im, .isa = nb_conv_select(), .y = y, .x = x, .w = w };
   job_grid(&j);
   if (!job_phases(&j)) return 0;
   const int64_t mr = im->mr, nr = im->nr, C = g->C;

@@ -6,7 +6,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include "nabla.h"
-#include "ew.h"
+#include "conv_common.h"
 #include "gemm.h"
 
 #define VL 16  /* transforms run over whole vectors of this many tiles (a multiple of every ISA's width) */
@@ -30,7 +30,7 @@ typedef struct {
   const nb_conv *g;
   const nb_conv_epi *e;
   const nb_gemm_impl *im;
-  const nb_ew_impl *ew;
+  const nb_conv_impl *isa;
   float *y, *xp, *u, *vall, *vt, *dq, *dm, *du, *dw;   /* vt: packed V^T (few tiles); dq, dm, du: weight gradient */
   const float *x, *w, *dy;
   int64_t TH, TW, T, NT, Hp, Wp, ld, plane, Kp, P, vs, vx, Cp;   /* vs: V's row stride (lanes); vx: its xi stride */

@@ -52,7 +52,7 @@ static void wgrad_inputs(void *p, int64_t lo, int64_t hi) {
     const int64_t n = t / j->T, ti = t % j->T / j->TW, tj = t % j->TW;
     const float *base = j->xp + ((n * j->Hp + 4 * ti) * Wp + 4 * tj) * Cp;
     for (int64_t c0 = 0; c0 < Cp; c0 += VL)
-      j->ew->wino_input(base + c0, Wp * Cp, off, VL, j->vall + t * Cp + c0, VX(j));
+      j->isa->wino_input(base + c0, Wp * Cp, off, VL, j->vall + t * Cp + c0, VX(j));
   }
 }
 
@@ -74,7 +74,7 @@ static void wgrad_dy_phases(void *p, int64_t lo, int64_t hi) {
         if (r < g->OH) memcpy(row, src + r * g->OW, (size_t)g->OW * sizeof(float));
         memset(row + (r < g->OH ? g->OW : 0), 0, (size_t)(w4 - (r < g->OH ? g->OW : 0)) * sizeof(float));
       }
-      j->ew->wino_phase_row(blk, nr * j->ld, dst + r0 * j->ld, qp, z);
+      j->isa->wino_phase_row(blk, nr * j->ld, dst + r0 * j->ld, qp, z);
     }
     float t = 0.f;
     for (int l = 0; l < 16; l++) t += z[l];
@@ -90,7 +90,7 @@ static void wgrad_dys(void *p, int64_t lo, int64_t hi) {
   for (int64_t k = lo; k < hi; k++)
     for (int64_t n = 0; n < j->g->N; n++)
       for (int64_t ti = 0; ti < j->TH; ti++)
-        j->ew->wino_dy(j->dq + (n * K + k) * 4 * qp + 4 * ti * j->ld, j->ld, qp, ROUND_VL(j->TW),
+        j->isa->wino_dy(j->dq + (n * K + k) * 4 * qp + 4 * ti * j->ld, j->ld, qp, ROUND_VL(j->TW),
                        j->dm + k * NTp + n * j->T + ti * j->TW, MX(j));
 }
 
@@ -130,7 +130,7 @@ static void wgrad_panels(void *p, int64_t lo, int64_t hi) {
         for (int64_t i = 0; i < m; i++) memcpy(du + xi * (mr * Cp + 16) + i * Cp + c0, tile + i * nr, (size_t)nr * sizeof(float));
       }
     }
-    for (int64_t i = 0; i < m; i++) j->ew->wino_dw(du + i * Cp, mr * Cp + 16, C, j->dw + (k0 + i) * C * 9);
+    for (int64_t i = 0; i < m; i++) j->isa->wino_dw(du + i * Cp, mr * Cp + 16, C, j->dw + (k0 + i) * C * 9);
   }
 }
 
@@ -138,7 +138,7 @@ static void wgrad_panels(void *p, int64_t lo, int64_t hi) {
 static void wgrad_out(void *p, int64_t lo, int64_t hi) {
   wino_job *j = (wino_job *)p;
   const int64_t C = j->g->C, K = j->g->OC;
-  for (int64_t k = lo; k < hi; k++) j->ew->wino_dw(j->du + k * j->Cp, K * j->Cp + 16, C, j->dw + k * C * 9);
+  for (int64_t k = lo; k < hi; k++) j->isa->wino_dw(j->du + k * j->Cp, K * j->Cp + 16, C, j->dw + k * C * 9);
 }
 
 // Whether the weight gradient by F(4x4,3x3) beats the direct path: as worth_it, with dU (36 K C,
@@ -154,7 +154,7 @@ static int wgrad_worth_it(const nb_conv *g) {
 int nb_conv_winograd_bwd_weight(float *dw, const float *dy, const float *x, const nb_conv *g) {
   const nb_gemm_impl *im = nb_wino_applies(g);
   if (!im || !im->ukernel_ptrs || (nb_wino_mode() == 1 && !wgrad_worth_it(g))) return 0;
-  wino_job j = { .g = g, .im = im, .ew = nb_ew_select(), .x = x, .dy = dy, .dw = dw };
+  wino_job j = { .g = g, .im = im, .isa = nb_conv_select(), .x = x, .dy = dy, .dw = dw };
   j.TH = (g->OH + 3) / 4; j.TW = (g->OW + 3) / 4; j.T = j.TH * j.TW; j.NT = g->N * j.T;
   if (j.TW > NB_WINO_MAXR) return 0;
   j.Hp = 4 * j.TH + 2; j.Wp = 4 * j.TW + 2; j.ld = j.TW + 1;

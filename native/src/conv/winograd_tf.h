@@ -1,8 +1,9 @@
 // Winograd F(4x4, 3x3) tile transforms (Lavin & Gray, "Fast Algorithms for Convolutional Neural
 // Networks", 2016; interpolation points 0, ±1, ±2, ∞), vectorised over a run of R horizontally
 // adjacent tiles. R is a multiple of the vector width (the caller rounds a run up and ignores the
-// extra lanes, whose inputs it keeps finite and addressable): a remainder would run scalar. Included by ew_impl.h, so compiled once per ISA with that ISA's flags; the driver
-// is conv_winograd.c. Runs are at most NB_WINO_MAXR tiles.
+// extra lanes, whose inputs it keeps finite and addressable): a remainder would run scalar. Included
+// by conv_impl.h, so compiled once per ISA with that ISA's flags; the drivers are conv_winograd.c,
+// conv_winograd_grad.c and conv_winograd_common.c. Runs are at most NB_WINO_MAXR tiles.
 //   input:  V = B^T d B, d the 6x6 input patch of a tile (rows 4ti.., columns 4tj.. of the padded input)
 //   output: Y = A^T M A, M the 6x6 products of a tile, Y its 4x4 outputs
 // B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
-#include "nabla.h"
+#include "core.h"
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;      /* guards workers' sleep */
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
@@ -124,4 +124,22 @@ void nb_parallel(nb_task_fn fn, void *ctx, int n) {
   in_task = 0;
   while (atomic_load_explicit(&pending, memory_order_acquire) > 0) cpu_relax();
   pthread_mutex_unlock(&call_mu);
+}
+
+// nb_parallel_for (core.h): n items split evenly over up to all threads, one range each.
+typedef struct { nb_range_fn fn; void *ctx; int64_t n; } pfor;
+static void pfor_task(void *p, int tid, int nt) {
+  const pfor *f = (const pfor *)p;
+  int64_t lo = f->n * tid / nt, hi = f->n * (tid + 1) / nt;
+  if (lo < hi) f->fn(f->ctx, lo, hi);
+}
+
+void nb_parallel_for(int64_t n, double cost, nb_range_fn fn, void *ctx) {
+  int nt = nb_num_threads();
+  double work = (double)n * cost;
+  if (work < 262144.0) nt = 1;
+  if (nt > n) nt = (int)n;
+  if (nt <= 1) { if (n > 0) fn(ctx, 0, n); return; }
+  pfor f = { fn, ctx, n };
+  nb_parallel(pfor_task, &f, nt);
 }

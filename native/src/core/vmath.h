@@ -1,4 +1,4 @@
-// Branch-free float32 math the compiler vectorises inside the per-ISA elementwise loops (ew_impl.h).
+// Branch-free float32 math the compiler vectorises inside the per-ISA loops (ew_impl.h, reduce_impl.h).
 // Each function handles NaN/inf explicitly with selects; accuracy vs a double reference, measured by
 // test/native/unary.test.ts: exp/log/tanh/sigmoid/silu ~1-2 ulp (max rel err < 1e-6 over normal
 // ranges); erf/gelu use a rational erfc with relative error < 1.2e-7 plus the exp error (< 2e-6).

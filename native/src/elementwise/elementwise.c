@@ -1,80 +1,12 @@
-// Strided iteration shared by the elementwise drivers, plus the drivers for unary, binary and copy.
-// Each driver coalesces dims, then walks output rows (the innermost dim) and hands each row, or a
-// gathered copy of it when its stride is not 0/1, to the per-ISA contiguous loop (ew_impl.h).
+// The strided drivers for unary, binary and copy. Each coalesces dims (core/layout.c), then walks output
+// rows (the innermost dim) and hands each row, or a gathered copy of it when its stride is not 0/1, to
+// the per-ISA contiguous loop (ew_impl.h).
 #include <string.h>
 #include "ew.h"
 
 #define CH 2048 /* elements gathered per chunk */
 
-const nb_ew_impl *nb_ew_select(void) {
-#if defined(__x86_64__)
-  int isa = nb_active_isa();
-  if (isa >= NB_ISA_AVX512) return &nb_ew_avx512;
-  if (isa >= NB_ISA_AVX2) return &nb_ew_avx2;
-#endif
-  return &nb_ew_scalar;
-}
-
-int64_t nb_numel(const nb_layout *l) {
-  int64_t n = 1;
-  for (int i = 0; i < l->ndim; i++) n *= l->shape[i];
-  return n;
-}
-
-void nb_contig_strides(nb_layout *l) {
-  int64_t s = 1;
-  for (int i = l->ndim - 1; i >= 0; i--) { l->strides[i] = s; s *= l->shape[i]; }
-}
-
-int nb_coalesce(nb_layout *ls, int nt) {
-  int nd = ls[0].ndim, out = 0;
-  int64_t shape[NB_MAX_DIMS], st[4][NB_MAX_DIMS];
-  for (int d = 0; d < nd; d++) {
-    if (ls[0].shape[d] == 1) continue;
-    int merge = out > 0;
-    for (int t = 0; t < nt && merge; t++) merge = st[t][out - 1] == ls[t].strides[d] * ls[t].shape[d];
-    if (merge) {
-      shape[out - 1] *= ls[0].shape[d];
-      for (int t = 0; t < nt; t++) st[t][out - 1] = ls[t].strides[d];
-    } else {
-      shape[out] = ls[0].shape[d];
-      for (int t = 0; t < nt; t++) st[t][out] = ls[t].strides[d];
-      out++;
-    }
-  }
-  if (out == 0) { shape[0] = 1; for (int t = 0; t < nt; t++) st[t][0] = 1; out = 1; }
-  for (int t = 0; t < nt; t++) {
-    ls[t].ndim = out;
-    for (int d = 0; d < out; d++) { ls[t].shape[d] = shape[d]; ls[t].strides[d] = st[t][d]; }
-  }
-  return out;
-}
-
-void nb_offsets(const nb_layout *ls, int nt, int nd, int64_t idx, int64_t *off) {
-  for (int t = 0; t < nt; t++) off[t] = ls[t].offset;
-  for (int d = nd - 1; d >= 0; d--) {
-    int64_t n = ls[0].shape[d], i = idx % n;
-    idx /= n;
-    for (int t = 0; t < nt; t++) off[t] += i * ls[t].strides[d];
-  }
-}
-
-typedef struct { nb_range_fn fn; void *ctx; int64_t n; } pfor;
-static void pfor_task(void *p, int tid, int nt) {
-  const pfor *f = (const pfor *)p;
-  int64_t lo = f->n * tid / nt, hi = f->n * (tid + 1) / nt;
-  if (lo < hi) f->fn(f->ctx, lo, hi);
-}
-
-void nb_parallel_for(int64_t n, double cost, nb_range_fn fn, void *ctx) {
-  int nt = nb_num_threads();
-  double work = (double)n * cost;
-  if (work < 262144.0) nt = 1;
-  if (nt > n) nt = (int)n;
-  if (nt <= 1) { if (n > 0) fn(ctx, 0, n); return; }
-  pfor f = { fn, ctx, n };
-  nb_parallel(pfor_task, &f, nt);
-}
+NB_ISA_SELECT(nb_ew_impl, nb_ew_select, nb_ew_scalar, nb_ew_avx2, nb_ew_avx512)
 
 static const float *row_chunk(float *tmp, const float *p, int64_t s, int64_t len, int64_t *unit) {
   if (s == 0 || s == 1) { *unit = s; return p; }

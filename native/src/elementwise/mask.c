@@ -1,7 +1,7 @@
 // Masks and casts: float32 comparisons producing bool (uint8 0/1), where(cond, a, b), and casts of
 // bool / int32 storage to float32. All strided (broadcast inputs have stride 0); memory-bound, so
 // one portable build serves every ISA.
-#include "ew.h"
+#include "core.h"
 
 typedef struct { int op; void *y; const void *c, *a, *b; nb_layout l[4]; int nt, src; } mask_job;
 

@@ -4,9 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include "nabla.h"
-#include "ew.h"
+#include "pool.h"
 
-typedef struct { const nb_pool *p; float *y; int32_t *idx; const float *x; float *dx; const float *dy; int cip; const nb_ew_impl *ew; } pool_job;
+NB_ISA_SELECT(nb_pool_impl, nb_pool_select, nb_pool_scalar, nb_pool_avx2, nb_pool_avx512)
+
+typedef struct { const nb_pool *p; float *y; int32_t *idx; const float *x; float *dx; const float *dy; int cip; const nb_pool_impl *isa; } pool_job;
 
 // Taps t in [0, k) with 0 <= o*s - p + t*d < n form [lo, hi).
 static void tap_range(int64_t o, int64_t s, int64_t p, int64_t d, int64_t k, int64_t n, int64_t *lo, int64_t *hi) {
@@ -131,13 +133,13 @@ static void max_values_planes(void *q, int64_t lo, int64_t hi) {
       tap_range(oh, p->sh, p->ph, p->dh, p->kh, p->H, &kh0, &kh1);
       if (kh0 >= kh1) { for (int64_t ow = 0; ow < p->OW; ow++) yr[ow] = -INFINITY; continue; }
       memcpy(rm, xp + (oh * p->sh - p->ph + kh0 * p->dh) * p->W, (size_t)p->W * sizeof(float));
-      for (int64_t kh = kh0 + 1; kh < kh1; kh++) j->ew->max_merge(rm, xp + (oh * p->sh - p->ph + kh * p->dh) * p->W, p->W);
+      for (int64_t kh = kh0 + 1; kh < kh1; kh++) j->isa->max_merge(rm, xp + (oh * p->sh - p->ph + kh * p->dh) * p->W, p->W);
       // outputs whose whole window is inside the row: [oa, ob); the rest clip their taps
       const int64_t span = (p->kw - 1) * p->dw;
       int64_t oa = (p->pw + p->sw - 1) / p->sw, ob = p->W - 1 - span + p->pw >= 0 ? (p->W - 1 - span + p->pw) / p->sw + 1 : 0;
       if (ob > p->OW) ob = p->OW;
       if (oa > ob) oa = ob;
-      if (ob > oa) j->ew->max_windows(yr + oa, rm + oa * p->sw - p->pw, ob - oa, p->sw, p->kw, p->dw);
+      if (ob > oa) j->isa->max_windows(yr + oa, rm + oa * p->sw - p->pw, ob - oa, p->sw, p->kw, p->dw);
       for (int64_t ow = 0; ow < oa; ow++) yr[ow] = clipped_window_max(rm, p, ow);
       for (int64_t ow = ob; ow < p->OW; ow++) yr[ow] = clipped_window_max(rm, p, ow);
     }
@@ -145,7 +147,7 @@ static void max_values_planes(void *q, int64_t lo, int64_t hi) {
 }
 
 void nb_maxpool2d_f32(float *y, int32_t *idx, const float *x, const nb_pool *p) {
-  pool_job j = { .p = p, .y = y, .idx = idx, .x = x, .ew = nb_ew_select() };
+  pool_job j = { .p = p, .y = y, .idx = idx, .x = x, .isa = nb_pool_select() };
   double cost = (double)(p->OH * p->OW * p->kh * p->kw);
   if (!idx && p->W <= VALUES_MAX_W) { nb_parallel_for(p->N * p->C, cost, max_values_planes, &j); return; }
   int32_t *tmp = NULL;

@@ -3,10 +3,12 @@
 // x (any layout) reduced over the axes in `mask` -> y contiguous, lx's shape with those axes set to 1.
 #include <math.h>
 #include <stdlib.h>
-#include "ew.h"
+#include "reduce.h"
+
+NB_ISA_SELECT(nb_reduce_impl, nb_reduce_select, nb_reduce_scalar, nb_reduce_avx2, nb_reduce_avx512)
 
 typedef struct {
-  const nb_ew_impl *ew;
+  const nb_reduce_impl *isa;
   int op;
   float *y;
   const float *x;
@@ -33,7 +35,7 @@ static float reduce_one(const reduce_job *j, int64_t base) {
       int64_t len = n0 - c < 2048 ? n0 - c : 2048;
       const float *q = p + c * s0;
       if (s0 != 1) { for (int64_t i = 0; i < len; i++) tmp[i] = q[i * s0]; q = tmp; }
-      acc = j->ew->reduce(j->op, q, len, acc);
+      acc = j->isa->reduce(j->op, q, len, acc);
     }
   }
   return (float)acc;
@@ -73,7 +75,7 @@ static void reduce_cols(void *p, int64_t lo, int64_t hi) {
 }
 
 void nb_reduce_f32(int op, float *y, const float *x, const nb_layout *lx, unsigned mask) {
-  reduce_job j = { .ew = nb_ew_select(), .op = op, .y = y, .x = x };
+  reduce_job j = { .isa = nb_reduce_select(), .op = op, .y = y, .x = x };
   j.kept.ndim = 0; j.red.ndim = 0;
   j.kept.offset = lx->offset; j.red.offset = 0;
   for (int d = 0; d < lx->ndim; d++) {
@@ -109,7 +111,7 @@ void nb_reduce_f32(int op, float *y, const float *x, const nb_layout *lx, unsign
 }
 
 /* ---- softmax / log-softmax along axis: x (any layout) -> y contiguous, same shape ---- */
-typedef struct { const nb_ew_impl *ew; float *y; const float *x; nb_layout outer[2]; int64_t n, sx, sy; int log; } softmax_job;
+typedef struct { const nb_reduce_impl *isa; float *y; const float *x; nb_layout outer[2]; int64_t n, sx, sy; int log; } softmax_job;
 
 static void softmax_rows(void *p, int64_t lo, int64_t hi) {
   const softmax_job *j = (const softmax_job *)p;
@@ -119,12 +121,12 @@ static void softmax_rows(void *p, int64_t lo, int64_t hi) {
     nb_offsets(j->outer, 2, j->outer[0].ndim, r, off);
     const float *xr = j->x + off[1];
     float *yr = j->y + off[0];
-    if (j->sx == 1 && j->sy == 1) { j->ew->softmax_row(yr, xr, j->n, j->log); continue; }
+    if (j->sx == 1 && j->sy == 1) { j->isa->softmax_row(yr, xr, j->n, j->log); continue; }
     if (j->n > 2048) { /* rare: long strided rows; gather into a heap row (never alias x and y) */
       float *row = (float *)malloc((size_t)j->n * 2 * sizeof(float));
       if (row) {
         for (int64_t i = 0; i < j->n; i++) row[i] = xr[i * j->sx];
-        j->ew->softmax_row(row + j->n, row, j->n, j->log);
+        j->isa->softmax_row(row + j->n, row, j->n, j->log);
         for (int64_t i = 0; i < j->n; i++) yr[i * j->sy] = row[j->n + i];
         free(row);
         continue;
@@ -139,7 +141,7 @@ static void softmax_rows(void *p, int64_t lo, int64_t hi) {
       continue;
     }
     for (int64_t i = 0; i < j->n; i++) tin[i] = xr[i * j->sx];
-    j->ew->softmax_row(tout, tin, j->n, j->log);
+    j->isa->softmax_row(tout, tin, j->n, j->log);
     for (int64_t i = 0; i < j->n; i++) yr[i * j->sy] = tout[i];
   }
 }
@@ -148,7 +150,7 @@ void nb_softmax_f32(float *y, const float *x, const nb_layout *lx, int axis, int
   nb_layout ly = *lx;
   ly.offset = 0;
   nb_contig_strides(&ly);
-  softmax_job j = { .ew = nb_ew_select(), .y = y, .x = x };
+  softmax_job j = { .isa = nb_reduce_select(), .y = y, .x = x };
   j.n = lx->shape[axis]; j.sx = lx->strides[axis]; j.sy = ly.strides[axis]; j.log = log;
   nb_layout two[2] = { ly, *lx }; /* y then x, over the non-axis dims */
   for (int t = 0; t < 2; t++) {

@@ -1,0 +1,32 @@
+// Infrastructure every convolution path shares: the per-ISA table of conv loops (conv_impl.h,
+// compiled as conv_scalar.c, conv_avx2.c and conv_avx512.c).
+#ifndef NB_CONV_COMMON_H
+#define NB_CONV_COMMON_H
+#include "core.h"
+
+#define NB_WINO_MAXR 48   /* tiles in one run of the Winograd transforms, at most */
+
+typedef struct {
+  /* Winograd F(4x4,3x3) tile transforms over runs of at most NB_WINO_MAXR tiles (winograd_tf.h). */
+  void (*wino_phase_row)(const float *row, int64_t ld, float *d, int64_t plane, float *z);
+  void (*wino_input)(const float *x, int64_t rs, const int64_t *off, int64_t R, float *v, int64_t vs);
+  void (*wino_output)(const float *m, int64_t ms, int64_t R, const float *sc, const float *sh, float *o);
+  float (*wino_weights)(const float *w, int64_t ldw, int64_t m, int64_t C, float *u, int64_t xs, int64_t mr);
+  void (*wino_dy)(const float *y, int64_t rs, int64_t plane, int64_t R, float *dm, int64_t ms);
+  void (*wino_dw)(const float *du, int64_t us, int64_t C, float *dw);
+  /* The few-tile input transform, F(4x4,3x3) (m = 4) or F(2x2,3x3) (m = 2): up to 16 tiles gathered by
+   * idx from x, V^T into row panels of 8 tiles (winograd_tf.h). NaN when an input read is not finite. */
+  float (*wino_input_few)(const float *x, int64_t cs, const int32_t *idx, int64_t nc, float *vt, int64_t xs, int64_t ps, int two,
+                          int m);
+  /* dst (n) = act(src * sc + sh + res) over one output row (conv_direct.c, conv_winograd.c). */
+  void (*conv_epilogue_row)(float *dst, const float *src, int64_t n, float sc, float sh, const float *res, int relu);
+  /* The same over m rows (src lds, dst and res ldd apart) with per-row sc[i], sh[i] (NULL: 1, 0). */
+  void (*conv_epilogue_tile)(float *dst, int64_t ldd, const float *src, int64_t lds, int64_t m, int64_t n,
+                             const float *sc, const float *sh, const float *res, int relu);
+  /* dst[j] = src[j * stride], j < n: one row of a strided convolution's phase plane (conv_direct.c). */
+  void (*strided_row)(float *dst, const float *src, int64_t n, int64_t stride);
+} nb_conv_impl;
+
+extern const nb_conv_impl nb_conv_scalar, nb_conv_avx2, nb_conv_avx512;
+const nb_conv_impl *nb_conv_select(void);   /* the active ISA's (conv_common.c) */
+#endif
