@@ -6,8 +6,9 @@
 // (image, tile) per task, so col never goes to DRAM; the input-gradient pass does one image per
 // task. A 1x1/stride-1/unpadded conv skips im2col (col is x itself). With fewer images than
 // threads the input gradient falls back to whole-image col buffers and a threaded GEMM.
-// With AVX-512 or AVX2 the passes first try conv_direct.c, which needs no im2col; this file is the general
-// path (every ISA, every geometry).
+// With AVX-512 or AVX2 the passes first try Winograd (conv_winograd*.c) where it applies, then
+// conv_direct.c, which needs no im2col; this file is the general path (every ISA, every geometry) and
+// the only one that calls more than one path.
 #include <stdlib.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -245,9 +246,32 @@ static int conv2d_im2col(float *y, const float *x, const float *w, const nb_conv
   return !atomic_load(&j.failed);
 }
 
+// Stride 1: dx is the convolution of dy, padded by d*(K-1) - p, with the weights flipped in space and
+// transposed in channels, w'[g][c][oc][kh][kw] = w[g][oc][c][KH-1-kh][KW-1-kw]: a forward pass by
+// Winograd or the direct path does it. Returns 0 when that does not apply (stride > 1, padding beyond
+// the kernel reach, or neither forward path takes it) or memory ran out.
+static int bwd_input_as_fwd(float *dx, const float *dy, const float *w, const nb_conv *g) {
+  if (g->sh != 1 || g->sw != 1) return 0;
+  const int64_t th = g->dh * (g->KH - 1) - g->ph, tw = g->dw * (g->KW - 1) - g->pw;
+  if (th < 0 || tw < 0) return 0;
+  const int64_t Cg = g->C / g->G, OCg = g->OC / g->G, KK = g->KH * g->KW;
+  float *wt = nb_conv_scratch(NB_SLOT_FLIPPED_W, (size_t)(g->OC * Cg * KK));
+  if (!wt) return 0;
+  for (int64_t grp = 0; grp < g->G; grp++)
+    for (int64_t oc = 0; oc < OCg; oc++)
+      for (int64_t c = 0; c < Cg; c++) {
+        const float *src = w + ((grp * OCg + oc) * Cg + c) * KK;
+        float *dst = wt + ((grp * Cg + c) * OCg + oc) * KK;
+        for (int64_t t = 0; t < KK; t++) dst[t] = src[KK - 1 - t];
+      }
+  nb_conv t = { .N = g->N, .C = g->OC, .H = g->OH, .W = g->OW, .OC = g->C, .KH = g->KH, .KW = g->KW, .OH = g->H, .OW = g->W,
+                .G = g->G, .sh = 1, .sw = 1, .ph = th, .pw = tw, .dh = g->dh, .dw = g->dw };
+  return nb_conv_winograd_fwd(dx, dy, wt, &t, NULL, NULL) || nb_conv_direct_fwd(dx, dy, wt, &t, NULL);
+}
+
 // dy (N,OC,OH,OW), w -> dx: per (n,g), dcol (Kc, L) = w_g^T (Kc, OCg) @ dy_g (OCg, L), then col2im.
 int nb_conv2d_bwd_input_f32(float *dx, const float *dy, const float *w, const nb_conv *g) {
-  int done = nb_conv_direct_bwd_input(dx, dy, w, g);
+  int done = bwd_input_as_fwd(dx, dy, w, g);
   nb_conv_scratch_trim();
   if (done) return 1;
   if (g->N >= nb_num_threads()) {

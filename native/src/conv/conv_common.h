@@ -1,5 +1,6 @@
-// Infrastructure every convolution path shares: the per-ISA table of conv loops (conv_impl.h,
-// compiled as conv_scalar.c, conv_avx2.c and conv_avx512.c).
+// Infrastructure every convolution path shares (conv_common.c): the per-ISA table of conv loops
+// (conv_impl.h, compiled as conv_scalar.c, conv_avx2.c and conv_avx512.c), huge-page allocation, the
+// per-thread scratch slots and the epilogue. It calls no convolution path: every path may include it.
 #ifndef NB_CONV_COMMON_H
 #define NB_CONV_COMMON_H
 #include "core.h"
@@ -28,5 +29,38 @@ typedef struct {
 } nb_conv_impl;
 
 extern const nb_conv_impl nb_conv_scalar, nb_conv_avx2, nb_conv_avx512;
-const nb_conv_impl *nb_conv_select(void);   /* the active ISA's (conv_common.c) */
+const nb_conv_impl *nb_conv_select(void);   /* the active ISA's */
+
+/* bytes (a multiple of NB_HUGE_PAGE) 2 MB aligned and advised as transparent huge pages (Linux);
+ * NULL when out of memory. free() releases it. */
+#define NB_HUGE_PAGE ((size_t)2 << 20)
+float *nb_alloc_huge(size_t bytes);
+
+/* The per-thread scratch buffers of the convolution paths. A path holds several at once, and one path
+ * runs inside another (the stride-1 input gradient is a forward pass on weights flipped into
+ * NB_SLOT_FLIPPED_W), so buffers in use together take different slots. A slot's name says its main
+ * use; the other uses listed never overlap it on one thread. */
+enum nb_conv_slot {
+  NB_SLOT_DIRECT_INPUT,   /* direct: the input's phase planes, or the weight gradient's columns */
+  NB_SLOT_DIRECT_DW,      /* direct weight gradient: its transposed accumulators */
+  NB_SLOT_DIRECT_DY,      /* direct weight gradient: the transposed output gradient */
+  NB_SLOT_FLIPPED_W,      /* stride-1 input gradient (conv.c): the flipped, channel-transposed weights */
+  NB_SLOT_WINO_U,         /* Winograd: U transformed for this call; the few-tile V^T; the weight gradient's dM */
+  NB_SLOT_WINO_PHASES,    /* Winograd: the input's phase planes; the weight gradient's channels-last input */
+  NB_SLOT_WINO_V,         /* Winograd: V of a task's panel or of all panels; F(2x2,3x3)'s V^T; the weight gradient's V^T */
+  NB_SLOT_WINO_M,         /* Winograd: the products M (both layouts); the weight gradient's output-gradient phases */
+  NB_SLOT_WINO_DU,        /* Winograd weight gradient: dU */
+  NB_CONV_SLOTS
+};
+/* The calling thread's grow-only buffer `slot` of at least `floats` floats, 2 MB aligned; NULL when
+ * out of memory. */
+float *nb_conv_scratch(enum nb_conv_slot slot, size_t floats);
+/* Frees the calling thread's scratch buffers above 128 MB (kept below that for the next call). */
+void nb_conv_scratch_trim(void);
+
+/* dst[0, n) = act(src * scale[oc] + shift[oc] + res[at + i]) (src may be dst), on isa's row loop. */
+void nb_conv_epilogue_run(const nb_conv_impl *isa, float *dst, const float *src, int64_t n, const nb_conv_epi *e, int64_t oc,
+                          int64_t at);
+/* The epilogue e applied in place to y (N,OC,OH,OW), for paths that store plain products. */
+void nb_conv_epilogue(float *y, const nb_conv *g, const nb_conv_epi *e);
 #endif

@@ -11,65 +11,6 @@
 #include "conv_common.h"
 #include "gemm.h"
 #include "conv_direct.h"
-#include "conv_winograd.h"
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
-
-/* Per-thread, grow-only scratch for the passes below (slot 0: input planes or columns; 1: weight-
- * gradient accumulators; 2: transposed output gradients; 3: flipped weights; 4-8: conv_winograd.c). Reused across calls:
- * mapped fresh each time, tens of MB of scratch per training step cost as much in page faults as
- * some of the convolutions. Buffers up to 128 MB are kept between calls (the high-water mark is
- * ~35 MB for ResNet-18 training at batch 8); larger ones are freed after the call that needed them. */
-static _Thread_local struct { float *p; size_t cap; } slots[NB_CONV_SLOTS];
-
-float *nb_alloc_huge(size_t bytes) {
-  float *p = (float *)aligned_alloc(NB_HUGE_PAGE, bytes);
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  if (p) madvise(p, bytes, MADV_HUGEPAGE);
-#endif
-  return p;
-}
-
-static float *scratch(int slot, size_t floats) {
-  if (floats > slots[slot].cap) {
-    const size_t bytes = (floats * sizeof(float) + NB_HUGE_PAGE - 1) & ~(NB_HUGE_PAGE - 1);
-    free(slots[slot].p);
-    slots[slot].p = nb_alloc_huge(bytes);
-    slots[slot].cap = slots[slot].p ? bytes / sizeof(float) : 0;
-  }
-  return slots[slot].p;
-}
-
-float *nb_conv_scratch(int slot, size_t floats) { return scratch(slot, floats); }
-
-#define SCRATCH_KEEP (((size_t)128 << 20) / sizeof(float))
-
-void nb_conv_scratch_trim(void) {
-  for (int s = 0; s < NB_CONV_SLOTS; s++)
-    if (slots[s].cap > SCRATCH_KEEP) { free(slots[s].p); slots[s].p = NULL; slots[s].cap = 0; }
-}
-
-// dst[0, n) = act(src * scale[oc] + shift[oc] + res[at + i]) (src may be dst: the post pass).
-void nb_conv_epilogue_run(const nb_conv_impl *isa, float *dst, const float *src, int64_t n, const nb_conv_epi *e, int64_t oc, int64_t at) {
-  isa->conv_epilogue_row(dst, src, n, e->scale ? e->scale[oc] : 1.f, e->shift ? e->shift[oc] : 0.f,
-                                    e->res ? e->res + at : NULL, e->relu);
-}
-
-typedef struct { float *y; const nb_conv *g; const nb_conv_epi *e; const nb_conv_impl *isa; } epi_job;
-
-// The epilogue over output planes (n, oc) in [lo, hi), in place (paths that store plain products).
-static void epilogue_planes(void *p, int64_t lo, int64_t hi) {
-  const epi_job *j = (const epi_job *)p;
-  const int64_t L = j->g->OH * j->g->OW;
-  for (int64_t q = lo; q < hi; q++) nb_conv_epilogue_run(j->isa, j->y + q * L, j->y + q * L, L, j->e, q % j->g->OC, q * L);
-}
-
-void nb_conv_epilogue(float *y, const nb_conv *g, const nb_conv_epi *e) {
-  epi_job j = { y, g, e, nb_conv_select() };
-  nb_parallel_for(g->N * g->OC, (double)(g->OH * g->OW), epilogue_planes, &j);
-}
-
 /* ---- convolutions read their input taps in place: no im2col ----
  * The zero-padded input (Hp = H + 2ph, Wp = W + 2pw) is split into sh*sw phase planes,
  * xq[a][b][c][i][j] = xpad[c][i*sh + a][j*sw + b], each (Hq, Wq) = (ceil(Hp/sh), ceil(Wp/sw)); for
@@ -193,7 +134,7 @@ static int direct_planes(direct_job *j, const float *x, int64_t slack) {
   j->x = x;
   j->isa = nb_conv_select();   /* strided rows; the forward's epilogue rows */
   j->xstride = (g->sh * g->sw * g->C * Q + (g->KW - 1) * g->dw / g->sw + slack + 15) / 16 * 16;
-  j->xq = scratch(0, (size_t)(g->N * j->xstride));
+  j->xq = nb_conv_scratch(NB_SLOT_DIRECT_INPUT, (size_t)(g->N * j->xstride));
   j->boff = (int64_t *)malloc((size_t)Kc * sizeof(int64_t));
   if (!j->xq || !j->boff) { free(j->boff); return 0; }
   j->phases_used = 0;
@@ -383,13 +324,13 @@ int nb_conv_direct_bwd_weight(float *dw, const float *dy, const float *x, const 
   j.OCp = j.OCr % 256 == 0 ? j.OCr + 16 : j.OCr;
   j.kpan = (Kc + mr - 1) / mr;
   j.Kcp = j.kpan * mr;
-  j.dwt = scratch(1, (size_t)(g->G * j.Kcp * j.OCp));
+  j.dwt = nb_conv_scratch(NB_SLOT_DIRECT_DW, (size_t)(g->G * j.Kcp * j.OCp));
   const int batched = j.d.Lp < 128 && (double)g->C * g->KH * g->KW * g->N * L * sizeof(float) <= (double)(64 << 20);
   if (batched) {
     j.nimg = 1; j.Lr = g->N * L; j.xstride = 0; j.gstride = Kc * j.Lr;
     j.d.x = x;
-    j.col = scratch(0, (size_t)(g->C * g->KH * g->KW * j.Lr));
-    j.dyq = scratch(2, (size_t)(g->G * j.Lr * j.OCp));
+    j.col = nb_conv_scratch(NB_SLOT_DIRECT_INPUT, (size_t)(g->C * g->KH * g->KW * j.Lr));
+    j.dyq = nb_conv_scratch(NB_SLOT_DIRECT_DY, (size_t)(g->G * j.Lr * j.OCp));
     int64_t *boff = (int64_t *)malloc((size_t)Kc * sizeof(int64_t));
     if (!j.dwt || !j.col || !j.dyq || !boff) { free(boff); return 0; }
     for (int64_t k = 0; k < Kc; k++) boff[k] = k * j.Lr;
@@ -398,7 +339,7 @@ int nb_conv_direct_bwd_weight(float *dw, const float *dy, const float *x, const 
     nb_parallel_for(g->G, (double)(j.Lr * OCg), wgrad_dyq_batched, &j);
   } else {
     j.nimg = g->N; j.Lr = j.d.Lp;
-    j.dyq = scratch(2, (size_t)(g->N * g->G * j.d.Lp * j.OCp));
+    j.dyq = nb_conv_scratch(NB_SLOT_DIRECT_DY, (size_t)(g->N * g->G * j.d.Lp * j.OCp));
     // NOTE: the grid's columns ow >= OW pair real inputs with zero gradients; 0 * Inf would poison a
     // weight gradient the reference leaves finite, so inputs with an Inf or a NaN take the im2col path.
     j.d.check_finite = 1;
@@ -413,26 +354,3 @@ int nb_conv_direct_bwd_weight(float *dw, const float *dy, const float *x, const 
   free((void *)j.boff);
   return 1;
 }
-
-// Stride 1: dx is the convolution of dy, padded by d*(K-1) - p, with the weights flipped in space and
-// transposed in channels, w'[g][c][oc][kh][kw] = w[g][oc][c][KH-1-kh][KW-1-kw]: the in-place forward
-// path does it. Returns 0 when that does not apply (stride > 1, padding beyond the kernel reach).
-int nb_conv_direct_bwd_input(float *dx, const float *dy, const float *w, const nb_conv *g) {
-  if (g->sh != 1 || g->sw != 1) return 0;
-  const int64_t th = g->dh * (g->KH - 1) - g->ph, tw = g->dw * (g->KW - 1) - g->pw;
-  if (th < 0 || tw < 0) return 0;
-  const int64_t Cg = g->C / g->G, OCg = g->OC / g->G, KK = g->KH * g->KW;
-  float *wt = scratch(3, (size_t)(g->OC * Cg * KK));
-  if (!wt) return 0;
-  for (int64_t grp = 0; grp < g->G; grp++)
-    for (int64_t oc = 0; oc < OCg; oc++)
-      for (int64_t c = 0; c < Cg; c++) {
-        const float *src = w + ((grp * OCg + oc) * Cg + c) * KK;
-        float *dst = wt + ((grp * Cg + c) * OCg + oc) * KK;
-        for (int64_t t = 0; t < KK; t++) dst[t] = src[KK - 1 - t];
-      }
-  nb_conv t = { .N = g->N, .C = g->OC, .H = g->OH, .W = g->OW, .OC = g->C, .KH = g->KH, .KW = g->KW, .OH = g->H, .OW = g->W,
-                .G = g->G, .sh = 1, .sw = 1, .ph = th, .pw = tw, .dh = g->dh, .dw = g->dw };
-  return nb_conv_winograd_fwd(dx, dy, wt, &t, NULL, NULL) || nb_conv_direct_fwd(dx, dy, wt, &t, NULL);
-}
-

@@ -1,6 +1,7 @@
-// Internals shared by the Winograd files: conv_winograd.c (F(4x4,3x3) forward and input gradient,
-// the cache of transformed weights), conv_winograd_grad.c (weight gradient) and conv_winograd_f2.c
-// (F(2x2,3x3) on tiny maps).
+// Internals shared by the Winograd files, defined in conv_winograd_common.c: the mode and when the
+// transforms apply, the cache of transformed weights, and the few-tile input transform and transposed
+// products. Used by conv_winograd.c (F(4x4,3x3) forward and input gradient), conv_winograd_grad.c
+// (weight gradient) and conv_winograd_f2.c (F(2x2,3x3) on tiny maps); it calls none of them.
 #ifndef NB_CONV_WINOGRAD_IMPL_H
 #define NB_CONV_WINOGRAD_IMPL_H
 #include <stdatomic.h>
@@ -17,6 +18,7 @@
  * multiplies go to padding; panel kp starts at kp*C*TC. The xi strides of U^T and of V^T (xi, C, TR)
  * are each a cache line past a multiple of 4 KB: the transforms touch every xi row at once, and rows
  * 4 KB apart share one L1 set (8 ways). */
+#define FEW_MAX 64   /* tiles the transposed paths take at most (8 row panels) */
 #define TR 8
 #define TC 48
 #define UTX(g) (((g)->OC + 15) / 16 * 16 * (g)->C + 16)
@@ -52,6 +54,8 @@ typedef int (*nb_wino_fill_fn)(void *ctx, float *u);
 float *nb_wino_cached(const float *w, int64_t K, int64_t C, int64_t tag, double stamp, int64_t un, nb_wino_fill_fn fill, void *ctx);
 void nb_wino_cache_lock(void);
 void nb_wino_cache_unlock(void);
+/* Whether the cache may hold anything (NABLA_WINOGRAD_CACHE_MB is not 0). */
+int nb_wino_cache_on(void);
 
 /* The microkernel for the transposed products (TR x TC tiles) on the ISA of `im` (nb_wino_applies's):
  * AVX-512's 8x48, or AVX2's in 4x24 blocks; NULL on the scalar path. */
@@ -74,7 +78,4 @@ int nb_wino_transposed_tasks(const nb_gemm_impl *im, int points, const nb_conv *
  * F(2x2,3x3)): V^T row panels vt[(pr*points + xi)*VTX(C) + c*TR + i] of tile pr*TR + i, gathered from
  * x. 0 when x holds an Inf or a NaN or is past 32-bit offsets (vt is then not all written). */
 int nb_wino_few_inputs(const nb_conv *g, const float *x, int m, int64_t NT, float *vt);
-/* Tiny maps in eval-mode inference by F(2x2,3x3) (conv_winograd_f2.c), for nb_conv_winograd_fwd's
- * arguments: 1 when done, 0 when it does not apply or is not faster. */
-int nb_conv_winograd_f2_fwd(float *y, const float *x, const float *w, const nb_conv *g, const nb_conv_epi *e, double stamp);
 #endif

@@ -11,7 +11,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include "conv_direct.h"
 #include "conv_winograd.h"
 #include "conv_winograd_common.h"
 
@@ -105,7 +104,7 @@ int nb_conv_winograd_f2_fwd(float *y, const float *x, const float *w, const nb_c
   j.TH = (g->OH + 1) / 2; j.TW = (g->OW + 1) / 2; j.T = j.TH * j.TW; j.NT = g->N * j.T;
   j.K48 = (g->OC + TC - 1) / TC; j.PR = (j.NT + TR - 1) / TR;
   if (j.PR > 4 || (nb_wino_mode() == 1 && !nb_wino_transposed_worth_it(g, j.NT, 16, 8.0))) return 0;
-  j.vt = nb_conv_scratch(6, (size_t)(j.PR * 16 * VTX(g->C)));
+  j.vt = nb_conv_scratch(NB_SLOT_WINO_V, (size_t)(j.PR * 16 * VTX(g->C)));
   if (!j.vt || !nb_wino_few_inputs(g, x, 2, j.NT, j.vt)) return 0;
   nb_wino_cache_lock();
   j.u = nb_wino_cached(w, g->OC, g->C, F2_TAG, stamp, 16 * UTX(g), f2_fill, &j);

@@ -2,7 +2,6 @@
 // conv_winograd.c's forward (see there for the glossary and the numerics).
 #include <stdlib.h>
 #include <string.h>
-#include "conv_direct.h"
 #include "conv_winograd.h"
 #include "conv_winograd_common.h"
 
@@ -116,7 +115,7 @@ static void wgrad_products(void *p, int64_t lo, int64_t hi) {
 static void wgrad_panels(void *p, int64_t lo, int64_t hi) {
   wino_job *j = (wino_job *)p;
   const int64_t K = j->g->OC, C = j->g->C, Cp = j->Cp, NTp = j->NT + VL, mr = j->im->mr, nr = j->im->nr;
-  float *du = nb_conv_scratch(8, (size_t)(36 * (mr * Cp + 16)));
+  float *du = nb_conv_scratch(NB_SLOT_WINO_DU, (size_t)(36 * (mr * Cp + 16)));
   if (!du) { atomic_store(&j->failed, 1); return; }
   float tile[14 * 32] __attribute__((aligned(64)));   /* mr x nr <= 14 x 32 */
   const float *arows[14];
@@ -160,13 +159,13 @@ int nb_conv_winograd_bwd_weight(float *dw, const float *dy, const float *x, cons
   j.Hp = 4 * j.TH + 2; j.Wp = 4 * j.TW + 2; j.ld = j.TW + 1;
   j.Cp = (g->C + im->nr - 1) / im->nr * im->nr; j.Kp = (g->OC + im->mr - 1) / im->mr;
   const int64_t C = g->C, K = g->OC, NTp = j.NT + VL, qp = 4 * j.TH * j.ld;
-  j.xp = nb_conv_scratch(5, (size_t)(g->N * j.Hp * j.Wp * j.Cp));
-  j.vall = nb_conv_scratch(6, (size_t)(36 * VX(&j)));
-  j.dq = nb_conv_scratch(7, (size_t)(g->N * K * 4 * qp + 2 * VL));
-  j.dm = nb_conv_scratch(4, (size_t)(36 * MX(&j)));
+  j.xp = nb_conv_scratch(NB_SLOT_WINO_PHASES, (size_t)(g->N * j.Hp * j.Wp * j.Cp));
+  j.vall = nb_conv_scratch(NB_SLOT_WINO_V, (size_t)(36 * VX(&j)));
+  j.dq = nb_conv_scratch(NB_SLOT_WINO_M, (size_t)(g->N * K * 4 * qp + 2 * VL));
+  j.dm = nb_conv_scratch(NB_SLOT_WINO_U, (size_t)(36 * MX(&j)));
   // dU whole (few channels: V^T of one xi serves every channel panel from cache) or per panel
   const int whole = 36.0 * K * j.Cp * sizeof(float) <= (double)(2 << 20);
-  j.du = whole ? nb_conv_scratch(8, (size_t)(36 * (K * j.Cp + 16))) : NULL;
+  j.du = whole ? nb_conv_scratch(NB_SLOT_WINO_DU, (size_t)(36 * (K * j.Cp + 16))) : NULL;
   if (!j.xp || !j.vall || !j.dq || !j.dm || (whole && !j.du)) return 0;
   nb_parallel_for(g->N * j.Hp, (double)(j.Wp * j.Cp), wgrad_channels_last, &j);
   nb_parallel_for(g->N * K, (double)(4 * qp), wgrad_dy_phases, &j);
