@@ -6,8 +6,8 @@
     "cflags_c": ["-std=gnu11", "-O3", "-fPIC", "-fno-math-errno", "-fno-trapping-math", "-Wall", "-Wno-unused-function"],
     "cflags!": ["-O2"],
     # every family folder, so that sources include each other's headers by basename
-    "include_dirs": ["include", "src", "src/core", "src/gemm", "src/elementwise", "src/reduce", "src/norm", "src/indexing",
-                     "src/optim", "src/conv", "src/pool", "src/attention"],
+    "include_dirs": ["include", "src", "src/core", "src/gemm", "src/elementwise", "src/reduce", "src/norm",
+                     "src/indexing", "src/optim", "src/conv", "src/pool", "src/attention"],
   },
   "targets": [
     {

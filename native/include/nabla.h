@@ -1,5 +1,6 @@
 // nabla native kernels: op codes (mirroring src/backend/op_codes.ts; change both together, never
-// renumber) and the C prototypes the N-API layer (src/addon.c) calls after validating arguments.
+// renumber) and the C prototypes the N-API layer calls after validating arguments. The umbrella
+// header: each section names the folder under native/src that defines it (see native/README.md).
 //
 // Every kernel here trusts its arguments: bounds, sizes and overflow are checked once, in the
 // addon, before any of these run. Argument order: outputs, then const inputs, then dims.
@@ -47,9 +48,9 @@ typedef struct {
   int64_t offset;
 } nb_layout;
 
-int64_t nb_numel(const nb_layout *l);
+int64_t nb_numel(const nb_layout *l);   /* core/layout.c */
 
-/* ---- cpu features and threads (cpu_features.c, threadpool.c) ---- */
+/* ---- cpu features and threads (core/cpu_features.c, core/threadpool.c) ---- */
 enum nb_isa { NB_ISA_SCALAR = 0, NB_ISA_AVX2 = 1, NB_ISA_AVX512 = 2 };
 int nb_cpu_isa(void);               /* best ISA this CPU and OS support; NABLA_ISA=scalar|avx2 caps it */
 const char *nb_isa_name(int isa);
@@ -74,19 +75,25 @@ void nb_sgemm_batched(float *c, const float *a, const int64_t *aoff, int64_t rsa
 void nb_linear_f32(float *c, const float *a, int64_t rsa, int64_t csa, const float *b, int64_t rsb, int64_t csb,
                    int64_t M, int64_t N, int64_t K, const float *bias, int act);
 
-/* ---- elementwise, reductions, movement (unary.c, binary.c, reduce.c, strided.c) ---- */
+/* ---- elementwise (elementwise/elementwise.c: unary, binary, copy), reductions and softmax (reduce/reduce.c) ---- */
 void nb_unary_f32(int op, float *y, const float *x, const nb_layout *lx, float p0, float p1);
 void nb_binary_f32(int op, float *y, const float *a, const nb_layout *la, const float *b, const nb_layout *lb);
 /* y has lx's shape with the axes in `mask` (bit d = axis d) set to 1. */
 void nb_reduce_f32(int op, float *y, const float *x, const nb_layout *lx, unsigned mask);
 void nb_copy_f32(float *y, const nb_layout *ly, const float *x, const nb_layout *lx);
 void nb_softmax_f32(float *y, const float *x, const nb_layout *lx, int axis, int log);
-/* mask.c: y (bool) = a op b for op in EQ..GE; y = cond ? a : b; y (float32) = cast of bool (src 0) / int32 (src 1). */
+/* elementwise/mask.c: y (bool) = a op b for op in EQ..GE; y = cond ? a : b; y (float32) = cast of bool
+ * (src 0) / int32 (src 1). */
 void nb_compare_f32(int op, uint8_t *y, const float *a, const nb_layout *la, const float *b, const nb_layout *lb);
 void nb_where_f32(float *y, const uint8_t *c, const nb_layout *lc, const float *a, const nb_layout *la, const float *b, const nb_layout *lb);
 void nb_cast_to_f32(float *y, const void *x, const nb_layout *lx, int src);
 
-
+/* ---- normalisation (norm/norm.c); contiguous float32 ---- */
+/* x (R,C), w/b (C) or NULL -> y (R,C), mean (R), rstd (R) */
+void nb_layernorm_f32(float *y, float *mean, float *rstd, const float *x, const float *w, const float *b, int64_t R, int64_t C, float eps);
+/* dy, x (R,C), mean, rstd (R), w (C) or NULL -> dx (R,C), dw, db (C) when non-NULL (overwritten) */
+void nb_layernorm_bwd_f32(float *dx, float *dw, float *db, const float *dy, const float *x, const float *mean, const float *rstd,
+                          const float *w, int64_t R, int64_t C);
 /* Batch norm in training: x (N,C,S) contiguous, w/b (C) or NULL -> y = act(bn(x) + res), and the batch
  * mean and biased var (C); res (N,C,S) or NULL, act relu (relu = 1) or identity. The backward takes the
  * same mean and var, and the forward's output y when it had a relu, and writes dx, dw/db and the
@@ -96,7 +103,7 @@ void nb_batchnorm_f32(float *y, float *mean, float *var, const float *x, const f
 void nb_batchnorm_bwd_f32(float *dx, float *dw, float *db, float *dr, const float *dy, const float *x, const float *yact,
                           const float *mean, const float *var, const float *w, int64_t N, int64_t C, int64_t S, float eps);
 
-/* ---- convolution and pooling (conv.c, pool.c); all tensors contiguous NCHW ---- */
+/* ---- convolution (conv/) and pooling (pool/pool.c); all tensors contiguous NCHW ---- */
 typedef struct {
   int64_t N, C, H, W, OC, KH, KW, OH, OW, G;
   int64_t sh, sw, ph, pw, dh, dw;
@@ -109,7 +116,8 @@ typedef struct { const float *scale, *shift, *res; int relu; } nb_conv_epi;
  * unless w_stamp (> 0, from nb_next_stamp) names the weights' contents: the caller promises that
  * while it passes the same stamp with the same address, no byte of the weights has changed. */
 typedef struct { int reuse_w; double w_stamp; } nb_conv_opts;
-/* A new stamp, unique in the process (1, 2, ...): a name for one version of some memory's contents. */
+/* A new stamp, unique in the process (1, 2, ...): a name for one version of some memory's contents
+ * (conv/conv_common.c). */
 double nb_next_stamp(void);
 /* x (N,C,H,W), w (OC,C/G,KH,KW) -> y (N,OC,OH,OW), then the epilogue e (NULL: none).
  * Returns 0 on allocation failure. */
@@ -120,6 +128,9 @@ int nb_conv2d_opts_f32(float *y, const float *x, const float *w, const nb_conv *
 int nb_conv2d_bwd_input_f32(float *dx, const float *dy, const float *w, const nb_conv *g);
 /* dy (N,OC,OH,OW), x (N,C,H,W) -> dw (OC,C/G,KH,KW) (overwritten). */
 int nb_conv2d_bwd_weight_f32(float *dw, const float *dy, const float *x, const nb_conv *g);
+/* Winograd's switch (conv/conv_winograd_common.c; also in conv_winograd.h): 0 never; 1 where its cost
+ * model says it is faster (the default; NABLA_WINOGRAD=0 makes it 0); 2 wherever it applies (tests). */
+void nb_conv_winograd_mode(int mode);
 
 typedef struct {
   int64_t N, C, H, W, OH, OW;
@@ -136,21 +147,18 @@ void nb_avgpool2d_f32(float *y, const float *x, const nb_pool *p, int count_incl
 /* dy (N,C,OH,OW) -> dx (N,C,H,W) (overwritten). */
 void nb_avgpool2d_bwd_f32(float *dx, const float *dy, const nb_pool *p, int count_include_pad);
 
-/* ---- fused nn kernels (nn.c); contiguous float32 ---- */
-/* x (R,C), w/b (C) or NULL -> y (R,C), mean (R), rstd (R) */
-void nb_layernorm_f32(float *y, float *mean, float *rstd, const float *x, const float *w, const float *b, int64_t R, int64_t C, float eps);
-/* dy, x (R,C), mean, rstd (R), w (C) or NULL -> dx (R,C), dw, db (C) when non-NULL (overwritten) */
-void nb_layernorm_bwd_f32(float *dx, float *dw, float *db, const float *dy, const float *x, const float *mean, const float *rstd,
-                          const float *w, int64_t R, int64_t C);
+/* ---- indexing (indexing/indexing.c) ---- */
 /* y (outer,m,inner) = x (outer,len,inner) rows idx; dst rows idx += src. Indices checked by the caller. */
 void nb_index_select_f32(float *y, const float *x, const int32_t *idx, int64_t outer, int64_t len, int64_t inner, int64_t m);
 void nb_index_add_f32(float *dst, const float *src, const int32_t *idx, int64_t outer, int64_t len, int64_t inner, int64_t m);
+/* ---- optimizers (optim/optim.c) ---- */
 /* In-place optimizer steps over n parameters (PyTorch semantics). */
 void nb_adam_f32(float *p, float *m, float *v, const float *g, int64_t n, float lr, double beta1, double beta2, float eps,
                  float wd, int decoupled, double step);
 void nb_sgd_f32(float *p, float *buf, const float *g, int64_t n, float lr, float momentum, float dampening, float wd,
                 int nesterov, int first);
-/* Fused attention (attention.c): q, k, v, out (B,H,T,D) contiguous; lse (B,H,T).
+/* ---- attention (attention/attention.c) ---- */
+/* Fused attention: q, k, v, out (B,H,T,D) contiguous; lse (B,H,T).
  * out = softmax(q k^T * scale [+ causal mask]) v, one score block at a time. Return 0 on OOM. */
 int nb_attention_f32(float *out, float *lse, const float *q, const float *k, const float *v,
                      int64_t B, int64_t H, int64_t T, int64_t D, float scale, int causal);

@@ -1,14 +1,18 @@
 #!/bin/sh
-# Builds and runs the C-level gemm test (no Node needed). Usage: sh native/test/run.sh
+# Builds and runs the C-level gemm test (no Node needed), with the addon's per-ISA flags (binding.gyp).
+# Usage: sh native/test/run.sh
 set -e
 cd "$(dirname "$0")/.."
 out=${TMPDIR:-/tmp}/nabla_test_gemm
 S=src
+CC="gcc -O2 -std=gnu11 -Wall -Iinclude -I$S/core -I$S/gemm -I$S/elementwise"
+AVX2="-mavx2 -mfma"
 AVX512="-mavx512f -mavx512dq -mavx512bw -mavx512vl -mfma -mavx2"
-gcc -O2 -std=gnu11 -Wall -c $S/gemm/gemm_avx512.c $AVX512 -o $out.avx512.o
-gcc -O2 -std=gnu11 -Wall -c $S/ew_avx512.c $AVX512 -o $out.ew_avx512.o
-gcc -O2 -std=gnu11 -Wall -c $S/gemm/gemm_avx2.c -mavx2 -mfma -o $out.avx2.o
-gcc -O2 -std=gnu11 -Wall -c $S/ew_avx2.c -mavx2 -mfma -o $out.ew_avx2.o
-gcc -O2 -std=gnu11 -Wall -g test/test_gemm.c $S/gemm/gemm.c $S/gemm/gemm_ref.c $S/gemm/pack.c $S/cpu_features.c \
-  $S/threadpool.c $S/strided.c $S/ew_scalar.c $out.avx512.o $out.avx2.o $out.ew_avx512.o $out.ew_avx2.o -lpthread -lm -o $out
+$CC -c $S/gemm/gemm_avx2.c $AVX2 -o $out.gemm_avx2.o
+$CC -c $S/elementwise/ew_avx2.c $AVX2 -o $out.ew_avx2.o
+$CC -c $S/gemm/gemm_avx512.c $AVX512 -o $out.gemm_avx512.o
+$CC -c $S/elementwise/ew_avx512.c $AVX512 -o $out.ew_avx512.o
+$CC -g test/test_gemm.c $S/gemm/gemm.c $S/gemm/gemm_ref.c $S/gemm/pack.c $S/core/cpu_features.c $S/core/threadpool.c \
+  $S/core/layout.c $S/elementwise/elementwise.c $S/elementwise/ew_scalar.c \
+  $out.gemm_avx2.o $out.ew_avx2.o $out.gemm_avx512.o $out.ew_avx512.o -lpthread -lm -o $out
 "$out"

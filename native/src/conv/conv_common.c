@@ -12,8 +12,9 @@ NB_ISA_SELECT(nb_conv_impl, nb_conv_select, nb_conv_scalar, nb_conv_avx2, nb_con
 
 /* Per-thread, grow-only scratch for the convolution paths, one buffer per named slot (nb_conv_slot in
  * conv_common.h). Reused across calls: mapped fresh each time, tens of MB of scratch per training step
- * cost as much in page faults as some of the convolutions. Buffers up to 128 MB are kept between calls (the high-water mark is
- * ~35 MB for ResNet-18 training at batch 8); larger ones are freed after the call that needed them. */
+ * cost as much in page faults as some of the convolutions. Buffers up to 128 MB are kept between calls
+ * (the high-water mark is ~35 MB for ResNet-18 training at batch 8); larger ones are freed after the
+ * call that needed them. */
 static _Thread_local struct { float *p; size_t cap; } slots[NB_CONV_SLOTS];
 
 float *nb_alloc_huge(size_t bytes) {

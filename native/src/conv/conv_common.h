@@ -47,7 +47,7 @@ enum nb_conv_slot {
   NB_SLOT_FLIPPED_W,      /* stride-1 input gradient (conv.c): the flipped, channel-transposed weights */
   NB_SLOT_WINO_U,         /* Winograd: U transformed for this call; the few-tile V^T; the weight gradient's dM */
   NB_SLOT_WINO_PHASES,    /* Winograd: the input's phase planes; the weight gradient's channels-last input */
-  NB_SLOT_WINO_V,         /* Winograd: V of a task's panel or of all panels; F(2x2,3x3)'s V^T; the weight gradient's V^T */
+  NB_SLOT_WINO_V,         /* Winograd: V of one panel or of all; F(2x2,3x3)'s V^T; the weight gradient's V^T */
   NB_SLOT_WINO_M,         /* Winograd: the products M (both layouts); the weight gradient's output-gradient phases */
   NB_SLOT_WINO_DU,        /* Winograd weight gradient: dU */
   NB_CONV_SLOTS
@@ -59,8 +59,8 @@ float *nb_conv_scratch(enum nb_conv_slot slot, size_t floats);
 void nb_conv_scratch_trim(void);
 
 /* dst[0, n) = act(src * scale[oc] + shift[oc] + res[at + i]) (src may be dst), on isa's row loop. */
-void nb_conv_epilogue_run(const nb_conv_impl *isa, float *dst, const float *src, int64_t n, const nb_conv_epi *e, int64_t oc,
-                          int64_t at);
+void nb_conv_epilogue_run(const nb_conv_impl *isa, float *dst, const float *src, int64_t n, const nb_conv_epi *e,
+                          int64_t oc, int64_t at);
 /* The epilogue e applied in place to y (N,OC,OH,OW), for paths that store plain products. */
 void nb_conv_epilogue(float *y, const nb_conv *g, const nb_conv_epi *e);
 #endif
