@@ -8,7 +8,7 @@
 // threads the input gradient falls back to whole-image col buffers and a threaded GEMM.
 // With AVX-512 or AVX2 the passes first try Winograd (conv_winograd*.c) where it applies, then
 // conv_direct.c, which needs no im2col; this file is the general path (every ISA, every geometry) and
-// the only one that calls more than one path.
+// the one that picks between paths.
 #include <stdlib.h>
 #include <stdatomic.h>
 #include <string.h>

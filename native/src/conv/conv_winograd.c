@@ -19,9 +19,9 @@
 //   28x28 maps), in eval-mode inference on AVX-512 or AVX2: the products run transposed, output
 //   channels across the microkernel, on an input transform gathered straight from x (see "few tiles"
 //   below); tiny maps (batch 1 at 7x7) use F(2x2,3x3) the same way (conv_winograd_f2.c).
-// U comes from a cache across calls in eval-mode inference (exact: see below), else is transformed
-// per call. The input gradient is this forward on flipped weights; the weight gradient
-// (conv_winograd_grad.c) runs the adjoint transforms.
+// U comes from a cache across calls in eval-mode inference (exact: see conv_winograd_common.c), else
+// is transformed per call. The input gradient is this forward on flipped weights (conv.c); the weight
+// gradient (conv_winograd_grad.c) runs the adjoint transforms.
 //
 // Numerics: the weights are transformed in float (one rounding per operation, ~1e-7 relative). The
 // transforms mix a tile's 36 inputs with weights up to 5, so the rounding error of an output is

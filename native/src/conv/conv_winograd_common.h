@@ -45,7 +45,7 @@ const nb_gemm_impl *nb_wino_applies(const nb_conv *g);
 /* 0: off; 1: where the cost models say it is faster; 2: wherever it applies (tests). */
 int nb_wino_mode(void);
 
-/* The cache of transformed weights (conv_winograd.c), for eval-mode inference: the transform of
+/* The cache of transformed weights, for eval-mode inference: the transform of
  * w (K, C, 3, 3) in layout `tag` (un floats), kept with an exact copy of w and checked against it
  * on every use whose stamp (nb_conv_opts.w_stamp; 0: none) is not the one it was last seen with;
  * filled by fill(ctx, u) on a miss (fill returns 0 for non-finite weights). NULL when it cannot be
