@@ -15,7 +15,8 @@ export interface BackendReport {
 export function backend(): BackendReport {
   const b = getBackend();
   const n = initNative();
-  return { name: b.name, available: availableBackends(), ...b.info, ...(n.backend ? {} : { nativeUnavailable: n.reason }) };
+  const unavailable = n.backend ? {} : { nativeUnavailable: n.reason };
+  return { name: b.name, available: availableBackends(), ...b.info, ...unavailable };
 }
 
 /** Makes 'js' or 'native' the backend every op runs on; 'js' never loads the addon. */

@@ -17,10 +17,14 @@ const addons = () => Object.keys(createRequire(import.meta.url).cache).filter((k
 const nb = await import(${JSON.stringify(entry)});
 `;
 
-function run(body: string, env: Record<string, string> = {}): { stdout: string; stderr: string; status: number | null } {
+interface Run { stdout: string; stderr: string; status: number | null }
+
+/** Runs PRELUDE + body in a fresh process, without the caller's NABLA_* and BACKEND_VALIDATE settings. */
+function run(body: string, env: Record<string, string> = {}): Run {
   const base = { ...process.env };
   for (const k of ['NABLA_BACKEND', 'NABLA_NATIVE_PATH', 'BACKEND_VALIDATE']) delete base[k];
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', PRELUDE + body], { env: { ...base, ...env }, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', PRELUDE + body],
+    { env: { ...base, ...env }, encoding: 'utf8' });
   return { stdout: r.stdout, stderr: r.stderr, status: r.status };
 }
 
@@ -68,7 +72,8 @@ test('NABLA_BACKEND=native without the addon, or an unknown value, fails on firs
   assert.match(r.stdout, /^setBackend: the native backend is not available: .*nonexistent/);
 });
 
-test('setBackend("native") loads the addon on demand when it is built', { skip: !addonBuilt && 'native addon not built' }, () => {
+const noAddon = !addonBuilt && 'native addon not built';
+test('setBackend("native") loads the addon on demand when it is built', { skip: noAddon }, () => {
   const r = run(`nb.setBackend('native'); console.log(addons(), nb.backend().name, nb.ones([2]).add(1).sum().item());`,
     { NABLA_BACKEND: 'js' });
   assert.equal(r.stderr, '');

@@ -29,7 +29,7 @@ export interface Exception {
   why: string;
 }
 
-/** Module specifiers a source imports, with whether each is type-only or dynamic. Comments and strings are not imports. */
+/** Module specifiers a source imports, each with whether it is type-only or dynamic; comments and strings are not. */
 export function importsOf(source: string, fileName = 'x.ts'): { spec: string; typeOnly: boolean; dynamic: boolean }[] {
   const sf = ts.createSourceFile(fileName, source, ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
   const out: { spec: string; typeOnly: boolean; dynamic: boolean }[] = [];
@@ -54,7 +54,7 @@ export function importsOf(source: string, fileName = 'x.ts'): { spec: string; ty
   return out;
 }
 
-/** Resolves a relative specifier from a src-relative file ('ops/conv.ts', '../tensor/layout.js') to 'tensor/layout.ts'. */
+/** Resolves a relative specifier from a src-relative file: 'ops/conv.ts' + '../tensor/a.js' -> 'tensor/a.ts'. */
 export function resolveSpec(from: string, spec: string): string {
   const p = posix.normalize(posix.join(posix.dirname(from), spec));
   return p.endsWith('.js') ? p.slice(0, -3) + '.ts' : p;
@@ -106,13 +106,14 @@ export const LAYERS: readonly { name: string; rank: number }[] = [
   { name: 'entry', rank: 9 }, // src/index.ts, src/internals.ts
 ];
 
+const ENTRIES = ['index.ts', 'internals.ts'];
 const IMPLEMENTATIONS = ['backend/js', 'backend/native'];
 /** The public backend controls (nb.backend(), nb.setBackend, threads): any layer may call them. */
 const CONTROLS = 'backend/select.ts';
 
 /** The layer of a src-relative path, or undefined when it is in none. */
 export function layerOf(path: string): string | undefined {
-  if (!path.includes('/')) return path.endsWith('.ts') ? 'entry' : undefined;
+  if (!path.includes('/')) return ENTRIES.includes(path) ? 'entry' : undefined;
   for (const impl of IMPLEMENTATIONS) if (path.startsWith(impl + '/')) return impl;
   const top = path.slice(0, path.indexOf('/'));
   return LAYERS.some((l) => l.name === top) ? top : undefined;
@@ -144,28 +145,36 @@ export function checkLayers(edges: readonly ImportEdge[], exceptions: readonly E
     const lf = layerOf(e.from), lt = layerOf(e.to);
     if (!lf || !lt) {
       const which = !lf ? e.from : e.to;
-      out.push({ from: e.from, to: e.to, rule: `'${which}' is in no layer: add its directory to LAYERS in test/helpers/import_graph.ts, or keep imports inside src/` });
+      const rule = `'${which}' is in no layer: add its directory to LAYERS in test/helpers/import_graph.ts, ` +
+        'or keep imports inside src/';
+      out.push({ from: e.from, to: e.to, rule });
       continue;
     }
     if (lf === lt) continue;
     if (IMPLEMENTATIONS.includes(lt)) {
       if (!/^backend\/[^/]+\.ts$/.test(e.from)) {
-        out.push({ from: e.from, to: e.to, rule: `${lt} is imported only by the backend registry and selection (src/backend/*.ts); ${lf} reaches kernels through ops and shares helpers through src/util or src/tensor` });
+        const rule = `${lt} is imported only by the backend registry and selection (src/backend/*.ts); ` +
+          `${lf} reaches kernels through ops and shares helpers through src/util or src/tensor`;
+        out.push({ from: e.from, to: e.to, rule });
       }
       continue;
     }
     const exc = exceptions.find((x) => matches(x.from, e.from) && matches(x.to, e.to));
     if (exc) { used.add(exc); continue; }
     if (lt === 'backend' && rankOf(lf) > rankOf('ops') && lf !== 'entry' && e.to !== CONTROLS) {
-      out.push({ from: e.from, to: e.to, rule: `above ops, the backend seam is reached through ops (or the public controls in ${CONTROLS}): ${lf} must not import ${e.to}` });
+      const rule = `above ops, the backend seam is reached through ops (or the public controls in ${CONTROLS}): ` +
+        `${lf} must not import ${e.to}`;
+      out.push({ from: e.from, to: e.to, rule });
       continue;
     }
     if (rankOf(lt) >= rankOf(lf)) {
-      out.push({ from: e.from, to: e.to, rule: `layer order: ${lf} (rank ${rankOf(lf)}) must not import ${lt} (rank ${rankOf(lt)})` });
+      const rule = `layer order: ${lf} (rank ${rankOf(lf)}) must not import ${lt} (rank ${rankOf(lt)})`;
+      out.push({ from: e.from, to: e.to, rule });
     }
   }
   for (const x of exceptions) {
-    if (!used.has(x)) out.push({ from: x.from, to: x.to, rule: `exception no longer used (nothing imports it that way): remove it` });
+    if (used.has(x)) continue;
+    out.push({ from: x.from, to: x.to, rule: 'exception no longer used (nothing imports it that way): remove it' });
   }
   return out;
 }
