@@ -1,9 +1,12 @@
 // nabla: a deep-learning framework for TypeScript. `import * as nb from 'nabla'`.
+// The stable API. Internals (Storage, Layout, checkpoint byte parsers, the backend registry,
+// attention helpers) are in src/internals.ts: `import { Layout, Storage } from 'nabla/internals'`.
+// Importing nabla loads nothing and prints nothing: the backend is chosen on first use (native if
+// the addon loads, else JS; NABLA_BACKEND=js|native) or by nb.setBackend.
 
-export { Tensor, Storage, type TensorLike } from './tensor/tensor.js';
+export { Tensor, type TensorLike } from './tensor/tensor.js';
 export type { DType, TypedArray } from './tensor/dtype.js';
 export { promoteTypes } from './tensor/dtype.js';
-export { Layout } from './tensor/layout.js';
 export {
   tensor, fromTypedArray, zeros, ones, full, empty, zerosLike, onesLike, emptyLike, fullLike, arange, linspace, eye,
   rand, randn, randint, randperm, randLike, randnLike, type CreateOptions, type TensorOptions,

@@ -4,9 +4,9 @@
 
 import { enableGrad, noGrad } from './grad_mode.js';
 import { grad } from './grad.js';
+import { offsets } from '../tensor/layout.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Generator } from '../tensor/random.js';
-import { offsets } from '../backend/js/strided.js';
 
 export interface GradcheckOptions {
   eps?: number;

@@ -1,31 +1,51 @@
-// Loads the native addon if it was built and registers it as the 'native' backend (each kernel it
-// lacks or declines runs on JS). If it cannot load, nabla says so once per process on stderr —
-// unless NABLA_BACKEND=js asked for JS anyway — and runs on the JS backend.
-// BACKEND_VALIDATE=js shadow-runs every native kernel on JS and throws on a mismatch.
+// The native addon, loaded on demand (never at import), and the default backend choice. Loading
+// configures the addon from NABLA_NUM_THREADS and NABLA_HUGE_PAGES, and BACKEND_VALIDATE=js asks the
+// registry to shadow-run every native kernel on JS. The default is native when the addon loads,
+// else JS with one warning on stderr; NABLA_BACKEND=js|native forces a choice.
 
-import { loadNativeBackend } from './native/index.js';
-import { registerBackend } from './registry.js';
+import { loadNativeBackend, type NativeBackend } from './native/index.js';
 
 export interface NativeInit {
-  ok: boolean;
+  /** The configured native backend, or null with `reason` when the addon could not be loaded. */
+  backend: NativeBackend | null;
   reason?: string;
-  setNumThreads?: (n: number) => void;
-  getNumThreads?: () => number;
+  validate: boolean;
 }
 
+let cached: NativeInit | undefined;
+
+function env(): Record<string, string | undefined> {
+  return typeof process !== 'undefined' ? process.env ?? {} : {};
+}
+
+/** Loads and configures the native addon, once per process; never throws or prints. */
 export function initNative(): NativeInit {
-  const env = typeof process !== 'undefined' ? process.env ?? {} : {};
+  if (cached) return cached;
+  const e = env();
   const r = loadNativeBackend();
-  if (!r.backend) {
-    if (env.NABLA_BACKEND !== 'js') {
-      console.warn(`nabla: native backend unavailable (${r.reason}); using the JS backend, which is slower.`);
-    }
-    return { ok: false, reason: r.reason };
+  const validate = e.BACKEND_VALIDATE === 'js';
+  if (!r.backend) return (cached = { backend: null, reason: r.reason, validate });
+  const threads = Number(e.NABLA_NUM_THREADS);
+  if (Number.isInteger(threads) && threads > 0) r.backend.setNumThreads(threads);
+  r.backend.useHugePages(e.NABLA_HUGE_PAGES !== '0');
+  return (cached = { backend: r.backend, validate });
+}
+
+/**
+ * The backend to use when nothing chose one: NABLA_BACKEND if set, else native when it loads (`native()`
+ * registers it and says whether it did; NABLA_BACKEND=js never calls it), else JS, saying so on stderr.
+ * Throws for NABLA_BACKEND=native without the addon, or another value.
+ */
+export function defaultBackendName(native: () => boolean): 'js' | 'native' {
+  const forced = env().NABLA_BACKEND;
+  if (forced === 'js') return 'js';
+  const nativeOk = native(), reason = cached?.reason;
+  if (forced === 'native') {
+    if (!nativeOk) throw new Error(`NABLA_BACKEND=native, but the native addon could not be loaded: ${reason}`);
+    return 'native';
   }
-  const nb = r.backend;
-  const threads = Number(env.NABLA_NUM_THREADS);
-  if (Number.isInteger(threads) && threads > 0) nb.setNumThreads(threads);
-  nb.useHugePages(env.NABLA_HUGE_PAGES !== '0');
-  registerBackend(nb, { validate: env.BACKEND_VALIDATE === 'js' });
-  return { ok: true, setNumThreads: (n) => nb.setNumThreads(n), getNumThreads: () => nb.getNumThreads() };
+  if (forced !== undefined && forced !== '') throw new Error(`NABLA_BACKEND must be 'js' or 'native', got '${forced}'`);
+  if (nativeOk) return 'native';
+  console.warn(`nabla: native backend unavailable (${reason}); using the JS backend, which is slower.`);
+  return 'js';
 }

@@ -1,38 +1,59 @@
 // Chooses the backend. An accelerated backend (PartialBackend) is composed with the JS backend
 // kernel by kernel: each kernel it lacks, or declines for a call, runs on JS.
 // BACKEND_VALIDATE=js shadow-runs every accelerated kernel on JS and throws on a mismatch.
+// Nothing happens at import: the native addon is loaded the first time anything asks which backends
+// exist or runs a kernel, and the default backend (native_init.ts) is chosen on that first use.
 
 import type { Backend, FusedKernels, Kernels, PartialBackend } from './backend.js';
 import { jsBackend } from './js/index.js';
+import { defaultBackendName, initNative } from './native_init.js';
 import type { TypedArray } from '../tensor/dtype.js';
 
-let active: Backend = jsBackend;
+let active: Backend | null = null;
+let nativeTried = false;
 const available = new Map<string, Backend>([['js', jsBackend]]);
 const fusedOf = new Map<string, FusedKernels>();
 const FUSED_NAMES: (keyof FusedKernels)[] = ['layerNorm', 'layerNormBackward', 'attention', 'attentionBackward', 'conv2dFused', 'batchNorm', 'batchNormBackward', 'sgdStep', 'adamStep', 'linear', 'attentionKv', 'nextStamp'];
 
-/** The active backend's optional fused kernels (none for JS). */
-export function fused(): FusedKernels {
-  return fusedOf.get(active.name) ?? {};
+/** Registers the native backend, if the addon loads, the first time it is needed. */
+function ensureNative(): void {
+  if (nativeTried) return;
+  nativeTried = true;
+  const n = initNative();
+  if (n.backend) registerBackend(n.backend, { validate: n.validate });
 }
 
-/** The backend every op dispatches to. */
+function chooseDefault(): Backend {
+  const b = available.get(defaultBackendName(() => { ensureNative(); return available.has('native'); }))!;
+  active = b;
+  return b;
+}
+
+/** The active backend's optional fused kernels (none for JS). */
+export function fused(): FusedKernels {
+  return fusedOf.get(getBackend().name) ?? {};
+}
+
+/** The backend every op dispatches to (the default one, chosen now, if none was set). */
 export function getBackend(): Backend {
-  return active;
+  return active ?? chooseDefault();
 }
 
 /** Makes a registered backend the active one ('js', 'native', ...). */
 export function setBackend(name: string): void {
+  if (!available.has(name)) ensureNative();
   const b = available.get(name);
   if (!b) throw new Error(`setBackend: unknown backend '${name}' (available: ${[...available.keys()].join(', ')})`);
   active = b;
 }
 
 export function availableBackends(): string[] {
+  ensureNative();
   return [...available.keys()];
 }
 
 export function backendByName(name: string): Backend | undefined {
+  if (!available.has(name)) ensureNative();
   return available.get(name);
 }
 

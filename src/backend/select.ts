@@ -1,18 +1,9 @@
 // Public backend controls: which backend runs (nb.backend(), nb.setBackend) and how many threads.
-// The native addon is loaded here, once, and registered when it loads; NABLA_BACKEND=js|native
-// forces a choice. If the addon is missing, nabla says so once and runs on JS.
+// Importing nabla loads nothing: the default backend (native if the addon loads, else JS with one
+// warning; NABLA_BACKEND=js|native forces it) is chosen on first use, or by an explicit setBackend.
 
 import { availableBackends, backendByName, getBackend, setBackend as setActive } from './registry.js';
 import { initNative } from './native_init.js';
-
-const native = initNative();
-const forced = typeof process !== 'undefined' ? process.env?.NABLA_BACKEND : undefined;
-if (forced === 'js') setActive('js');
-else if (forced === 'native') {
-  if (!native.ok) throw new Error(`NABLA_BACKEND=native, but the native addon could not be loaded: ${native.reason}`);
-  setActive('native');
-} else if (native.ok) setActive('native');
-else if (forced !== undefined && forced !== '') throw new Error(`NABLA_BACKEND must be 'js' or 'native', got '${forced}'`);
 
 export interface BackendReport {
   name: string;
@@ -20,24 +11,28 @@ export interface BackendReport {
   [k: string]: unknown;
 }
 
-/** Which backend is in use and, for native, which CPU path (avx512, avx2, scalar) it took. */
+/** Which backend is in use (the default one, chosen now, if none was set) and, for native, its CPU path. */
 export function backend(): BackendReport {
   const b = getBackend();
-  return { name: b.name, available: availableBackends(), ...b.info, ...(native.ok ? {} : { nativeUnavailable: native.reason }) };
+  const n = initNative();
+  const unavailable = n.backend ? {} : { nativeUnavailable: n.reason };
+  return { name: b.name, available: availableBackends(), ...b.info, ...unavailable };
 }
 
+/** Makes 'js' or 'native' the backend every op runs on; 'js' never loads the addon. */
 export function setBackend(name: 'js' | 'native' | string): void {
   if (name === 'native' && !backendByName('native')) {
-    throw new Error(`setBackend: the native backend is not available: ${native.ok ? 'not registered' : native.reason}`);
+    throw new Error(`setBackend: the native backend is not available: ${initNative().reason ?? 'not registered'}`);
   }
   setActive(name);
 }
 
+/** Threads the native kernels use (loads the addon if it was not loaded yet; JS is single-threaded). */
 export function setNumThreads(n: number): void {
   if (!Number.isInteger(n) || n < 1) throw new Error(`setNumThreads: expected a positive integer, got ${n}`);
-  native.setNumThreads?.(n);
+  initNative().backend?.setNumThreads(n);
 }
 
 export function getNumThreads(): number {
-  return native.getNumThreads?.() ?? 1;
+  return initNative().backend?.getNumThreads() ?? 1;
 }

@@ -19,7 +19,7 @@ import { normal_, zeros_ } from '../nn/init.js';
 import { noGrad } from '../autograd/grad_mode.js';
 import { beginStep, causalAttention, checkTokenIds, endStep } from './attention.js';
 import { linearFused } from '../ops/fused.js';
-import { UnaryOp } from '../backend/op_codes.js';
+import { UnaryOp } from '../ops/unary.js';
 import { KVCache } from './kv_cache.js';
 import { generate, inEvalMode, type CausalLM, type ForwardOptions, type GenerateOptions } from './generation.js';
 import { loadWeights, openWeights, readConfigJson } from './loading.js';

@@ -5,5 +5,4 @@ export { LlamaConfig, LlamaForCausalLM, LlamaModel, LlamaDecoderLayer, LlamaAtte
 export { generate, sample, argmax, applyRepetitionPenalty, type CausalLM, type ForwardOptions, type GenerateOptions, type Streamer } from './generation.js';
 export { KVCache, type KVCacheOptions } from './kv_cache.js';
 export { readLlama2c, permuteRotary, type Llama2cHeader } from './llama2c.js';
-export { attentionBias, causalAttention } from './attention.js';
 export { trainGPT, gptLearningRate, lmLoss, loadCharVocab, type TrainGPTOptions, type TrainGPTResult, type EvalPoint } from './train_gpt.js';

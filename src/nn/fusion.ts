@@ -7,7 +7,7 @@
 // mismatched shapes, a backend without the fused kernel — it runs the modules themselves.
 
 import { isGradEnabled } from '../autograd/grad_mode.js';
-import type { Conv2dParams } from '../backend/backend.js';
+import type { Conv2dParams } from '../ops/conv.js';
 import { conv2dFused } from '../ops/fused.js';
 import { contiguousValues, type Tensor } from '../tensor/tensor.js';
 import { BatchNorm2d } from './batch_norm.js';

@@ -9,7 +9,9 @@
 // maps, applied as small (O, I) matrices with matmul.
 
 import type { Conv2dParams, Pool2dParams } from '../backend/backend.js';
-import { convOutSize, poolOutSize } from '../backend/js/conv.js';
+// NOTE layers above ops (nn/fusion) name conv parameters through ops, never the backend seam
+export type { Conv2dParams, Pool2dParams };
+import { convOutSize, poolOutSize } from '../util/window.js';
 import { allocate } from '../tensor/dtype.js';
 import { fmtShape } from '../tensor/layout.js';
 import type { Tensor } from '../tensor/tensor.js';

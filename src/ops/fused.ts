@@ -8,7 +8,7 @@
 import { isGradEnabled } from '../autograd/grad_mode.js';
 import type { Conv2dParams } from '../backend/backend.js';
 import type { UnaryOp } from '../backend/op_codes.js';
-import { convOutSize } from '../backend/js/conv.js';
+import { convOutSize } from '../util/window.js';
 import { fused } from '../backend/registry.js';
 import { contiguousValues, type Tensor } from '../tensor/tensor.js';
 import { record, wrap } from './util.js';

@@ -2,6 +2,8 @@
 // All shapes are preserved: x (*) -> y (*).
 
 import { UnaryOp } from '../backend/op_codes.js';
+// NOTE the op codes also name the activation a fused kernel applies (linearFused); models take them from here
+export { UnaryOp };
 import { type DType, type TypedArray, allocate, isFloating } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 import { be, floatDtype, record, viewOf, wrap } from './util.js';

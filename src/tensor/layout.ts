@@ -60,6 +60,27 @@ export function contiguousStrides(shape: Shape): number[] {
   return s;
 }
 
+/** Storage index of every element of a layout, in row-major order. */
+export function offsets(l: Layout): Float64Array {
+  const n = l.numel;
+  const out = new Float64Array(n);
+  if (n === 0) return out;
+  const nd = l.shape.length;
+  if (nd === 0) { out[0] = l.offset; return out; }
+  const idx = new Int32Array(nd);
+  let p = l.offset;
+  for (let i = 0; i < n; i++) {
+    out[i] = p;
+    for (let d = nd - 1; d >= 0; d--) {
+      p += l.strides[d];
+      if (++idx[d] < l.shape[d]) break;
+      p -= l.strides[d] * l.shape[d];
+      idx[d] = 0;
+    }
+  }
+  return out;
+}
+
 export function shapeEqual(a: Shape, b: Shape): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;

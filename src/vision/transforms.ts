@@ -9,7 +9,7 @@ import { Generator, defaultGenerator } from '../tensor/random.js';
 import { Image } from './image.js';
 import { resamplePlanes } from './resample.js';
 // Python's round() (half to even), which torchvision's crop offsets use
-import { roundHalfEven } from '../backend/js/math.js';
+import { roundHalfEven } from '../util/math.js';
 
 export type Input = Image | Tensor;
 export type Transform<I = any, O = any> = (x: I) => O;

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as io from '../../src/io/index.js';
+import * as io from './io.js';
 import { fromTypedArray } from '../../src/tensor/creation.js';
 
 function stFile(header: unknown, data = new Uint8Array(0), lenOverride?: number): Uint8Array {

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import * as io from '../../src/io/index.js';
+import * as io from './io.js';
 import { Generator } from '../../src/tensor/random.js';
 import { ioGolden } from './helpers.js';
 import { PickleWriter } from '../../src/io/pickle_write.js';

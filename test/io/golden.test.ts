@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as io from '../../src/io/index.js';
+import * as io from './io.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { bitsOf, expected, ioGolden } from './helpers.js';
 

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { floatBitsToBf16, floatBitsToHalf, halfToFloatBits } from '../../src/io/half.js';
-import * as io from '../../src/io/index.js';
+import * as io from './io.js';
 import { fromTypedArray } from '../../src/tensor/creation.js';
 
 test('every half bit pattern survives half -> float32 -> half', () => {

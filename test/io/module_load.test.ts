@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as io from '../../src/io/index.js';
+import * as io from './io.js';
 import { Sequential } from '../../src/nn/containers.js';
 import { Linear } from '../../src/nn/linear.js';
 import { ReLU } from '../../src/nn/activations.js';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as io from '../../src/io/index.js';
+import * as io from './io.js';
 import { readSafetensors } from '../../src/io/safetensors.js';
 
 /** A BufferSource that counts the bytes handed out. */

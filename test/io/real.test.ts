@@ -1,7 +1,7 @@
 // Real pretrained weights from ../shared/data (see its README): names and shapes as documented.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as io from '../../src/io/index.js';
+import * as io from './io.js';
 import { sharedData, skipUnlessShared } from '../helpers/data.js';
 
 const shapes = (sd: Record<string, { shape: readonly number[] }>) => Object.fromEntries(Object.entries(sd).map(([k, v]) => [k, [...v.shape]]));

@@ -7,11 +7,7 @@ import { allocate, dtypeOfArray } from '../../tensor/dtype.js';
 import type { Layout } from '../../tensor/layout.js';
 import type { Conv2dParams, Pool2dParams } from '../backend.js';
 import { asContiguous } from './strided.js';
-
-
-export function convOutSize(n: number, k: number, stride: number, pad: number, dil: number): number {
-  return Math.floor((n + 2 * pad - dil * (k - 1) - 1) / stride) + 1;
-}
+import { convOutSize, poolOutSize } from '../../util/window.js';
 
 interface Geometry { N: number; C: number; H: number; W: number; OC: number; KH: number; KW: number; OH: number; OW: number; G: number; Cg: number; OCg: number; L: number; Kc: number }
 
@@ -140,14 +136,6 @@ export function conv2dBackwardWeight(dy: TypedArray, ldy: Layout, x: TypedArray,
   const out = allocate(dt, dw.length);
   out.set(dw as never);
   return out;
-}
-
-export function poolOutSize(n: number, k: number, s: number, pad: number, dil: number, ceil: boolean): number {
-  const num = n + 2 * pad - dil * (k - 1) - 1;
-  let o = (ceil ? Math.ceil(num / s) : Math.floor(num / s)) + 1;
-  // PyTorch: the last window must start inside the input or left padding
-  if (ceil && (o - 1) * s >= n + pad) o--;
-  return o;
 }
 
 /** x (N,C,H,W) -> values (N,C,OH,OW), indices = flat ih*W+iw of each window's max (NaN wins). */

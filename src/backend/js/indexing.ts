@@ -3,8 +3,8 @@
 
 import type { TypedArray } from '../../tensor/dtype.js';
 import { allocate, dtypeOfArray } from '../../tensor/dtype.js';
-import { Layout, contiguousStrides } from '../../tensor/layout.js';
-import { asContiguous, offsets, splitAt } from './strided.js';
+import { Layout, contiguousStrides, offsets } from '../../tensor/layout.js';
+import { asContiguous, splitAt } from './strided.js';
 
 
 /** out (idx shape) = x[..., idx[...], ...] along dim. */

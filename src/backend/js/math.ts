@@ -1,5 +1,8 @@
 // Scalar special functions the JS backend needs beyond Math: erf to ~1e-15 (float64 gradchecks of
-// gelu need it) and round-half-to-even (torch.round).
+// gelu need it), Python-style remainder and floor division; round-half-to-even (torch.round) lives in
+// src/util/math.ts, since vision uses it too.
+
+import { roundHalfEven } from '../../util/math.js';
 
 const TWO_OVER_SQRT_PI = 1.1283791670955126;
 
@@ -28,12 +31,6 @@ function erfcLarge(x: number): number {
   let f = x;
   for (let k = 60; k >= 1; k--) f = x + (k / 2) / f;
   return Math.exp(-x * x) / (Math.sqrt(Math.PI) * f);
-}
-
-/** Round half to even, as torch.round and numpy.round do. */
-export function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 /** Python-style remainder: the result takes the divisor's sign (torch.remainder). */

@@ -3,8 +3,7 @@
 
 import type { DType, TypedArray } from '../../tensor/dtype.js';
 import { allocate } from '../../tensor/dtype.js';
-import { Layout } from '../../tensor/layout.js';
-import { offsets } from './strided.js';
+import { Layout, offsets } from '../../tensor/layout.js';
 
 export function matmul(a: TypedArray, la: Layout, b: TypedArray, lb: Layout, outDtype: DType): TypedArray {
   const nd = la.shape.length;

@@ -112,27 +112,6 @@ export function asContiguous(x: TypedArray, lx: Layout, dtype: DType): TypedArra
 }
 
 
-/** Storage index of every element of a layout, in row-major order. */
-export function offsets(l: Layout): Float64Array {
-  const n = l.numel;
-  const out = new Float64Array(n);
-  if (n === 0) return out;
-  const nd = l.shape.length;
-  if (nd === 0) { out[0] = l.offset; return out; }
-  const idx = new Int32Array(nd);
-  let p = l.offset;
-  for (let i = 0; i < n; i++) {
-    out[i] = p;
-    for (let d = nd - 1; d >= 0; d--) {
-      p += l.strides[d];
-      if (++idx[d] < l.shape[d]) break;
-      p -= l.strides[d] * l.shape[d];
-      idx[d] = 0;
-    }
-  }
-  return out;
-}
-
 /** (outer, len, inner) of a contiguous shape split around `axis`. */
 export function splitAt(shape: readonly number[], axis: number): [number, number, number] {
   let outer = 1, inner = 1;

@@ -13,6 +13,7 @@ import { LARGE_ALLOCATION_BYTES, setLargeAllocationHook, type DType, type TypedA
 import { Layout, numel } from '../../tensor/layout.js';
 import type { ConvArgs, NablaAddon, PoolArgs } from './binding.js';
 import { loadAddon } from './load.js';
+import { convOutSize, poolOutSize } from '../../util/window.js';
 
 const MAX_DIMS = 8;
 
@@ -189,7 +190,7 @@ export class NativeBackend implements PartialBackend {
     if (!isF32(x, w) || lx.shape.length !== 4 || lw.shape.length !== 4) return undefined;
     if ((scale && !isF32(scale)) || (shift && !isF32(shift)) || (residual && !isF32(residual.data))) return undefined;
     const [N, , H, W] = lx.shape, [OC, , KH, KW] = lw.shape;
-    const OH = convOut(H, KH, p.strideH, p.padH, p.dilationH), OW = convOut(W, KW, p.strideW, p.padW, p.dilationW);
+    const OH = convOutSize(H, KH, p.strideH, p.padH, p.dilationH), OW = convOutSize(W, KW, p.strideW, p.padW, p.dilationW);
     if (OH < 1 || OW < 1 || !groupsOk(lx.shape[1], lw.shape, p.groups)) return undefined;
     if (residual && residual.layout.shape.join() !== [N, OC, OH, OW].join()) return undefined;
     const y = alloc(N * OC * OH * OW);
@@ -226,7 +227,7 @@ export class NativeBackend implements PartialBackend {
   maxPool2d(x: TypedArray, lx: Layout, p: Pool2dParams, withIndices = true): { values: TypedArray; indices: Int32Array | null } | undefined {
     if (!isF32(x) || lx.shape.length !== 4 || !poolOk(p)) return undefined;
     const [N, C, H, W] = lx.shape;
-    const OH = poolOut(H, p.kH, p.strideH, p.padH, p.dilationH, p.ceilMode), OW = poolOut(W, p.kW, p.strideW, p.padW, p.dilationW, p.ceilMode);
+    const OH = poolOutSize(H, p.kH, p.strideH, p.padH, p.dilationH, p.ceilMode), OW = poolOutSize(W, p.kW, p.strideW, p.padW, p.dilationW, p.ceilMode);
     if (OH < 1 || OW < 1) return undefined;
     const values = alloc(N * C * OH * OW), indices = withIndices ? new Int32Array(values.length) : null;
     const [xc, lxc] = this.contig(x as Float32Array, lx);
@@ -237,7 +238,7 @@ export class NativeBackend implements PartialBackend {
   avgPool2d(x: TypedArray, lx: Layout, p: Pool2dParams, countIncludePad: boolean): TypedArray | undefined {
     if (!isF32(x) || lx.shape.length !== 4 || !poolOk(p)) return undefined;
     const [N, C, H, W] = lx.shape;
-    const OH = poolOut(H, p.kH, p.strideH, p.padH, 1, p.ceilMode), OW = poolOut(W, p.kW, p.strideW, p.padW, 1, p.ceilMode);
+    const OH = poolOutSize(H, p.kH, p.strideH, p.padH, 1, p.ceilMode), OW = poolOutSize(W, p.kW, p.strideW, p.padW, 1, p.ceilMode);
     if (OH < 1 || OW < 1) return undefined;
     const y = alloc(N * C * OH * OW);
     const [xc, lxc] = this.contig(x as Float32Array, lx);
@@ -385,10 +386,6 @@ export class NativeBackend implements PartialBackend {
 }
 
 
-function convOut(n: number, k: number, s: number, p: number, d: number): number {
-  return Math.floor((n + 2 * p - d * (k - 1) - 1) / s) + 1;
-}
-
 /** Shapes the addon accepts; anything else goes to JS, which reports it. */
 function groupsOk(C: number, wShape: readonly number[], groups: number): boolean {
   return groups >= 1 && wShape[1] * groups === C && wShape[0] % groups === 0;
@@ -401,13 +398,6 @@ function convArgs(p: Conv2dParams): ConvArgs {
 /** The addon requires padding <= kernel/2 (PyTorch's rule); other pools go to JS. */
 function poolOk(p: Pool2dParams): boolean {
   return 2 * p.padH <= p.kH && 2 * p.padW <= p.kW;
-}
-
-function poolOut(n: number, k: number, s: number, pad: number, dil: number, ceil: boolean): number {
-  const num = n + 2 * pad - dil * (k - 1) - 1;
-  let o = (ceil ? Math.ceil(num / s) : Math.floor(num / s)) + 1;
-  if (ceil && (o - 1) * s >= n + pad) o--;
-  return o;
 }
 
 function poolArgs(p: Pool2dParams): PoolArgs {
