@@ -166,6 +166,16 @@ export class NativeBackend implements PartialBackend {
     return [this.copy(x, lx, 'float32') as Float32Array, Layout.contiguous(lx.shape)];
   }
 
+  /**
+   * Exactly the elements of (x, lx), contiguous, for a buffer the addon reads without a layout (a
+   * residual): a view when contiguous, else a native copy.
+   * NOTE: contig's buffer still needs its layout's offset; a subarray does not.
+   */
+  private dense(x: Float32Array, lx: Layout): Float32Array {
+    if (lx.isContiguous()) return x.subarray(lx.offset, lx.offset + lx.numel);
+    return this.copy(x, lx, 'float32') as Float32Array;
+  }
+
   // x (M,K) @ w (K,N) + bias (N), then act -> (M,N)
   linear(x: TypedArray, lx: Layout, w: TypedArray, lw: Layout, bias: TypedArray | null, act: UnaryOp | null): TypedArray | undefined {
     if (!isF32(x, w) || (bias && !isF32(bias)) || lx.shape.length !== 2 || lw.shape.length !== 2) return undefined;
@@ -194,7 +204,7 @@ export class NativeBackend implements PartialBackend {
     if (residual && residual.layout.shape.join() !== [N, OC, OH, OW].join()) return undefined;
     const y = alloc(N * OC * OH * OW);
     const [xc, lxc] = this.contig(x as Float32Array, lx), [wc, lwc] = this.contig(w as Float32Array, lw);
-    const res = residual ? this.contig(residual.data as Float32Array, residual.layout)[0] : null;
+    const res = residual ? this.dense(residual.data as Float32Array, residual.layout) : null;
     if (scale || shift || res || relu || reuseWeights) {
       this.addon.conv2dFused(y, xc, lxc, wc, lwc, convArgs(p), scale as Float32Array | null, shift as Float32Array | null, res, relu, reuseWeights,
         wc === w ? weightsStamp : 0);
@@ -302,7 +312,7 @@ export class NativeBackend implements PartialBackend {
     const C = lx.shape[1];
     if (C === 0 || lx.numel === 0) return undefined;
     const [xc, lxc] = this.contig(x as Float32Array, lx);
-    const res = residual ? this.contig(residual.data as Float32Array, residual.layout)[0] : null;
+    const res = residual ? this.dense(residual.data as Float32Array, residual.layout) : null;
     const y = alloc(lx.numel), mean = alloc(C), variance = alloc(C);
     this.addon.batchNorm(y, mean, variance, xc, lxc, w as Float32Array | null, b as Float32Array | null, eps, res, relu);
     return { y, mean, var: variance };
