@@ -32,8 +32,9 @@ export function backendByName(name: string): Backend | undefined {
 }
 
 /** Every kernel name of the seam (the JS backend implements them all). */
-export const KERNEL_NAMES: readonly (keyof Kernels)[] = Object.keys(jsBackend)
-  .filter((k) => typeof (jsBackend as unknown as Record<string, unknown>)[k] === 'function' && k !== 'nextStamp') as (keyof Kernels)[];
+export const KERNEL_NAMES: readonly (keyof Kernels)[] = Object.keys(jsBackend).filter(
+  (k) => typeof (jsBackend as unknown as Record<string, unknown>)[k] === 'function' && k !== 'nextStamp',
+) as (keyof Kernels)[];
 
 type AnyFn = (...a: unknown[]) => unknown;
 
@@ -64,7 +65,8 @@ export function composeBackend(partial: PartialBackend, opts: { validate?: boole
     } else {
       composed[key] = (...args: unknown[]) => {
         // JS runs afterwards on copies of the written buffers as they were before the call
-        const before = args.map((a, i) => (written.includes(i) && ArrayBuffer.isView(a) ? (a as TypedArray).slice() : a));
+        const before = args.map((a, i) =>
+          (written.includes(i) && ArrayBuffer.isView(a) ? (a as TypedArray).slice() : a));
         const r = fast.apply(partial, args);
         if (r === undefined) return js(...args);
         for (let i = 0; i < args.length; i++) {
@@ -74,7 +76,10 @@ export function composeBackend(partial: PartialBackend, opts: { validate?: boole
           }
         }
         js(...before);
-        for (const i of written) if (args[i] !== null) compareArrays(`${key} (argument ${i}, written in place)`, args[i] as TypedArray, before[i] as TypedArray);
+        for (const i of written) {
+          const what = `${key} (argument ${i}, written in place)`;
+          if (args[i] !== null) compareArrays(what, args[i] as TypedArray, before[i] as TypedArray);
+        }
         return r;
       };
     }
@@ -94,7 +99,8 @@ function compareOutputs(kernel: string, got: unknown, want: unknown): void {
   if (ArrayBuffer.isView(got)) { compareArrays(kernel, got as TypedArray, want as TypedArray); return; }
   const g = got as Record<string, TypedArray | null>, w = want as Record<string, TypedArray | null>;
   for (const k of Object.keys(w)) {
-    // an output the call asked not to compute (maxPool2d's indices without withIndices, dw without needW) is null on one side
+    // an output the call asked not to compute (maxPool2d's indices without withIndices, dw without needW)
+    // is null on one side
     if (g[k] === null || w[k] === null || g[k] === undefined) continue;
     compareArrays(`${kernel} (${k})`, g[k]!, w[k]!);
   }

@@ -59,7 +59,6 @@ function view(shape: number[], kind: number, r: () => number, scale = 1): Buf {
 /** The float64 tensor of a buffer's view. */
 const f64 = (b: { data: TypedArray; layout: Layout }) => wrap(jsBackend.copy(b.data, b.layout, 'float64'), b.layout.shape, 'float64');
 const vec64 = (a: TypedArray | null) => (a ? wrap(Float64Array.from(a), [a.length], 'float64') : null);
-const t32 = (a: TypedArray, shape: number[]) => wrap(a, shape, 'float32');
 
 function close(got: ArrayLike<number>, want: nb.Tensor | ArrayLike<number>, what: string, rtol = 1e-4, atol = 1e-5): void {
   const w = want instanceof nb.Tensor ? want.contiguous().toTypedArray() : want;

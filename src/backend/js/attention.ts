@@ -7,15 +7,17 @@
 import type { TypedArray } from '../../tensor/dtype.js';
 import type { Layout } from '../../tensor/layout.js';
 
+const shapes = (...ls: Layout[]): string => ls.map((l) => `[${l.shape}]`).join(', ');
+
 interface Dims { B: number; H: number; KVH: number; T: number; S: number; D: number }
 
 function dims(op: string, lq: Layout, lk: Layout, lv: Layout, causal: boolean): Dims {
   if (lq.shape.length !== 4 || lk.shape.length !== 4 || lv.shape.length !== 4) {
-    throw new Error(`${op}: expected q (B,H,T,D) and k, v (B,KVH,S,D), got [${lq.shape}], [${lk.shape}], [${lv.shape}]`);
+    throw new Error(`${op}: expected q (B,H,T,D) and k, v (B,KVH,S,D), got ${shapes(lq, lk, lv)}`);
   }
   const [B, H, T, D] = lq.shape, [, KVH, S] = lk.shape;
   if (lk.shape.join() !== lv.shape.join() || lk.shape[0] !== B || lk.shape[3] !== D) {
-    throw new Error(`${op}: k and v must be (B,KVH,S,D) with q's B and D, got q [${lq.shape}], k [${lk.shape}], v [${lv.shape}]`);
+    throw new Error(`${op}: k and v must be (B,KVH,S,D) with q's B and D, got ${shapes(lq, lk, lv)}`);
   }
   if (KVH < 1 || H % KVH !== 0) throw new Error(`${op}: ${H} query heads are not a multiple of ${KVH} key/value heads`);
   if (S < 1) throw new Error(`${op}: no keys to attend to`);
@@ -24,11 +26,12 @@ function dims(op: string, lq: Layout, lk: Layout, lv: Layout, causal: boolean): 
 }
 
 /** Storage offset of element (b, h, t, 0) of a 4-D layout. */
-const at = (l: Layout, b: number, h: number, t: number): number => l.offset + b * l.strides[0] + h * l.strides[1] + t * l.strides[2];
+const at = (l: Layout, b: number, h: number, t: number): number =>
+  l.offset + b * l.strides[0] + h * l.strides[1] + t * l.strides[2];
 
 /** out (B,H,T,D) and lse (B,H,T) of q over k, v (any layouts). */
-function forward(op: string, q: TypedArray, lq: Layout, k: TypedArray, lk: Layout, v: TypedArray, lv: Layout, scale: number,
-  causal: boolean): { out: Float32Array; lse: Float32Array } {
+function forward(op: string, q: TypedArray, lq: Layout, k: TypedArray, lk: Layout, v: TypedArray, lv: Layout,
+  scale: number, causal: boolean): { out: Float32Array; lse: Float32Array } {
   const { B, H, KVH, T, S, D } = dims(op, lq, lk, lv, causal);
   const out = new Float32Array(B * H * T * D), lse = new Float32Array(B * H * T);
   const sq = lq.strides[3], sk = lk.strides[3], sv = lv.strides[3], off = S - T, R = H / KVH;
@@ -58,14 +61,17 @@ function forward(op: string, q: TypedArray, lq: Layout, k: TypedArray, lk: Layou
 }
 
 /** softmax(q k^T scale + causal mask) v for q, k, v (B, H, T, D) of any layouts -> out (B,H,T,D), lse (B,H,T). */
-export function attention(q: TypedArray, lq: Layout, k: TypedArray, lk: Layout, v: TypedArray, lv: Layout, scale: number, causal: boolean):
-  { out: Float32Array; lse: Float32Array } {
-  if (lq.shape.join() !== lk.shape.join()) throw new Error(`attention: expected q, k, v of one shape, got [${lq.shape}], [${lk.shape}], [${lv.shape}]`);
+export function attention(q: TypedArray, lq: Layout, k: TypedArray, lk: Layout, v: TypedArray, lv: Layout,
+  scale: number, causal: boolean): { out: Float32Array; lse: Float32Array } {
+  if (lq.shape.join() !== lk.shape.join()) {
+    throw new Error(`attention: expected q, k, v of one shape, got ${shapes(lq, lk, lv)}`);
+  }
   return forward('attention', q, lq, k, lk, v, lv, scale, causal);
 }
 
 /** q (B,H,T,D) over k, v (B,KVH,S,D) of any layouts, query t at key position S - T + t -> out (B,H,T,D). */
-export function attentionKv(q: TypedArray, lq: Layout, k: TypedArray, lk: Layout, v: TypedArray, lv: Layout, scale: number, causal: boolean): Float32Array {
+export function attentionKv(q: TypedArray, lq: Layout, k: TypedArray, lk: Layout, v: TypedArray, lv: Layout,
+  scale: number, causal: boolean): Float32Array {
   return forward('attentionKv', q, lq, k, lk, v, lv, scale, causal).out;
 }
 
@@ -73,11 +79,16 @@ export function attentionKv(q: TypedArray, lq: Layout, k: TypedArray, lk: Layout
  * dout, q, k, v (B,H,T,D) of any layouts, the forward's out (contiguous) and lse -> dq, dk, dv: with
  * p = exp(s - lse), dv = p^T dout, ds = p (dout v^T - rowsum(dout * out)) scale, dq = ds k, dk = ds^T q.
  */
-export function attentionBackward(dout: TypedArray, ldout: Layout, q: TypedArray, lq: Layout, k: TypedArray, lk: Layout, v: TypedArray,
-  lv: Layout, out: Float32Array, lse: Float32Array, scale: number, causal: boolean): { dq: Float32Array; dk: Float32Array; dv: Float32Array } {
-  if (lq.shape.join() !== lk.shape.join()) throw new Error(`attentionBackward: expected q, k, v of one shape, got [${lq.shape}], [${lk.shape}]`);
+export function attentionBackward(dout: TypedArray, ldout: Layout, q: TypedArray, lq: Layout, k: TypedArray, lk: Layout,
+  v: TypedArray, lv: Layout, out: Float32Array, lse: Float32Array, scale: number, causal: boolean):
+  { dq: Float32Array; dk: Float32Array; dv: Float32Array } {
+  if (lq.shape.join() !== lk.shape.join()) {
+    throw new Error(`attentionBackward: expected q, k, v of one shape, got ${shapes(lq, lk, lv)}`);
+  }
   const { B, H, T, D } = dims('attentionBackward', lq, lk, lv, causal);
-  if (ldout.shape.join() !== lq.shape.join()) throw new Error(`attentionBackward: expected dout [${lq.shape}], got [${ldout.shape}]`);
+  if (ldout.shape.join() !== lq.shape.join()) {
+    throw new Error(`attentionBackward: expected dout [${lq.shape}], got [${ldout.shape}]`);
+  }
   const n = B * H * T * D;
   const dq = new Float64Array(n), dk = new Float64Array(n), dv = new Float64Array(n);
   const sq = lq.strides[3], sk = lk.strides[3], sv = lv.strides[3], sd = ldout.strides[3];

@@ -11,16 +11,19 @@ import { conv2d } from './conv.js';
 import { asContiguous } from './strided.js';
 
 /** x (N,C,H,W), w (OC,C/G,KH,KW), scale/shift (OC) or null, residual (N,OC,OH,OW) or null -> y (N,OC,OH,OW). */
-export function conv2dFused(x: TypedArray, lx: Layout, w: TypedArray, lw: Layout, p: Conv2dParams, scale: TypedArray | null,
-  shift: TypedArray | null, residual: { data: TypedArray; layout: Layout } | null, relu: boolean): TypedArray {
+export function conv2dFused(x: TypedArray, lx: Layout, w: TypedArray, lw: Layout, p: Conv2dParams,
+  scale: TypedArray | null, shift: TypedArray | null, residual: { data: TypedArray; layout: Layout } | null,
+  relu: boolean): TypedArray {
   const y = conv2d(x, lx, w, lw, p);
   const [N, OC] = [lx.shape[0], lw.shape[0]];
   const L = N * OC > 0 ? y.length / (N * OC) : 0;
   if ((scale && scale.length !== OC) || (shift && shift.length !== OC)) {
-    throw new Error(`conv2dFused: expected scale and shift of ${OC} values, got ${scale?.length ?? 'none'} and ${shift?.length ?? 'none'}`);
+    const n = (a: TypedArray | null) => a?.length ?? 'none';
+    throw new Error(`conv2dFused: expected scale and shift of ${OC} values, got ${n(scale)} and ${n(shift)}`);
   }
   if (residual && residual.layout.numel !== y.length) {
-    throw new Error(`conv2dFused: expected a residual of the output's shape (${N}, ${OC}, ...), got [${residual.layout.shape}]`);
+    throw new Error(`conv2dFused: expected a residual of the output's shape (${N}, ${OC}, ...), got `
+      + `[${residual.layout.shape}]`);
   }
   if (!scale && !shift && !residual && !relu) return y;
   const res = residual ? asContiguous(residual.data, residual.layout, dtypeOfArray(y)) : null;

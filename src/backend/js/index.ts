@@ -4,7 +4,9 @@
 
 import type { Backend } from '../backend.js';
 import { attention, attentionBackward, attentionKv } from './attention.js';
-import { avgPool2d, avgPool2dBackward, conv2d, conv2dBackwardInput, conv2dBackwardWeight, maxPool2d, maxPool2dBackward } from './conv.js';
+import {
+  avgPool2d, avgPool2dBackward, conv2d, conv2dBackwardInput, conv2dBackwardWeight, maxPool2d, maxPool2dBackward,
+} from './conv.js';
 import { conv2dFused } from './conv_fused.js';
 import { binary, unary, where } from './elementwise.js';
 import { assign, gather, indexAdd, indexSelect, scatter } from './indexing.js';

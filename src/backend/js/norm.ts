@@ -38,8 +38,9 @@ export function layerNorm(x: TypedArray, lx: Layout, w: TypedArray | null, b: Ty
  * dy, x (R, C) any layout, the forward's mean and rstd (R), w (C) or null -> dx (R, C), and dw, db (C)
  * when asked: xhat = (x - mean) rstd, g = dy w, dx = rstd (g - mean(g) - xhat mean(g xhat)).
  */
-export function layerNormBackward(dy: TypedArray, ldy: Layout, x: TypedArray, lx: Layout, mean: Float32Array, rstd: Float32Array,
-  w: TypedArray | null, needW: boolean, needB: boolean): { dx: Float32Array; dw: Float32Array | null; db: Float32Array | null } {
+export function layerNormBackward(dy: TypedArray, ldy: Layout, x: TypedArray, lx: Layout, mean: Float32Array,
+  rstd: Float32Array, w: TypedArray | null, needW: boolean, needB: boolean):
+  { dx: Float32Array; dw: Float32Array | null; db: Float32Array | null } {
   if (lx.shape.length === 0) throw new Error('layerNormBackward: expected x with at least one dim, got a scalar');
   const C = lx.shape[lx.shape.length - 1], R = C > 0 ? lx.numel / C : 0;
   const dys = contig(dy, ldy), xs = contig(x, lx);
@@ -73,7 +74,8 @@ function bnDims(op: string, lx: Layout): [number, number, number] {
  * sqrt(var + eps) * w + b + residual), act relu (NaN kept) or identity; the batch mean and biased var (C).
  */
 export function batchNorm(x: TypedArray, lx: Layout, w: TypedArray | null, b: TypedArray | null, eps: number,
-  residual: { data: TypedArray; layout: Layout } | null = null, relu = false): { y: Float32Array; mean: Float32Array; var: Float32Array } {
+  residual: { data: TypedArray; layout: Layout } | null = null, relu = false):
+  { y: Float32Array; mean: Float32Array; var: Float32Array } {
   const [N, C, S] = bnDims('batchNorm', lx);
   if (residual && residual.layout.shape.join() !== lx.shape.join()) {
     throw new Error(`batchNorm: expected a residual of x's shape [${lx.shape}], got [${residual.layout.shape}]`);
@@ -105,12 +107,14 @@ export function batchNorm(x: TypedArray, lx: Layout, w: TypedArray | null, b: Ty
  * it had a relu -> dx, and dw, db (C) and the residual's gradient dr (x's shape) when asked. The
  * gradient at the norm's output is g = dy, or dy where yact > 0 (or NaN) after a relu; dr = g.
  */
-export function batchNormBackward(dy: TypedArray, ldy: Layout, x: TypedArray, lx: Layout, mean: Float32Array, variance: Float32Array,
-  w: TypedArray | null, eps: number, needW: boolean, needB: boolean, yact: Float32Array | null = null, needR = false):
+export function batchNormBackward(dy: TypedArray, ldy: Layout, x: TypedArray, lx: Layout, mean: Float32Array,
+  variance: Float32Array, w: TypedArray | null, eps: number, needW: boolean, needB: boolean,
+  yact: Float32Array | null = null, needR = false):
   { dx: Float32Array; dw: Float32Array | null; db: Float32Array | null; dr: Float32Array | null } {
   const [N, C, S] = bnDims('batchNormBackward', lx);
   const dys = contig(dy, ldy), xs = contig(x, lx);
-  const dx = new Float32Array(lx.numel), dw = needW ? new Float32Array(C) : null, db = needB ? new Float32Array(C) : null;
+  const dx = new Float32Array(lx.numel);
+  const dw = needW ? new Float32Array(C) : null, db = needB ? new Float32Array(C) : null;
   const dr = needR ? new Float32Array(lx.numel) : null;
   const cnt = N * S, e = Math.fround(eps);
   const grad = (i: number): number => (yact ? keepPositive(dys[i], yact[i]) : dys[i]);
@@ -119,7 +123,10 @@ export function batchNormBackward(dy: TypedArray, ldy: Layout, x: TypedArray, lx
     const mf = mean[c];
     let off = 0, sdy = 0, sdyx = 0;
     for (let n = 0; n < N; n++) {
-      for (let i = (n * C + c) * S, end = i + S; i < end; i++) { const g = grad(i); off += xs[i] - mf; sdy += g; sdyx += g * (xs[i] - mf); }
+      for (let i = (n * C + c) * S, end = i + S; i < end; i++) {
+        const g = grad(i);
+        off += xs[i] - mf; sdy += g; sdyx += g * (xs[i] - mf);
+      }
     }
     off /= cnt;
     const mu = mf + off;
