@@ -23,6 +23,8 @@ export function layerNormFused(x: Tensor, weight: Tensor | null, bias: Tensor | 
   const f = getBackend();
   if (x.dtype !== 'float32' || x.ndim === 0 || (weight && weight.dtype !== 'float32') || (bias && bias.dtype !== 'float32')) return null;
   const C = x.shape[x.ndim - 1];
+  // a weight or bias of another size goes to the composite path, which reports it
+  if ((weight && weight.numel() !== C) || (bias && bias.numel() !== C)) return null;
   const w = weight ? contiguousValues(weight) : null, b = bias ? contiguousValues(bias) : null;
   const r = f.layerNorm(x.storage.data, x.layout, w, b, eps);
   const y = wrap(r.y, x.shape, 'float32');
@@ -110,6 +112,7 @@ export function batchNormFused(x: Tensor, weight: Tensor | null, bias: Tensor | 
   if (x.dtype !== 'float32' || x.ndim < 2 || (weight && weight.dtype !== 'float32') || (bias && bias.dtype !== 'float32')) return null;
   if (residual && (residual.dtype !== 'float32' || residual.shape.join() !== x.shape.join())) return null;
   const C = x.shape[1];
+  if ((weight && weight.numel() !== C) || (bias && bias.numel() !== C)) return null;
   const w = weight ? contiguousValues(weight) : null, b = bias ? contiguousValues(bias) : null;
   const r = f.batchNorm(x.storage.data, x.layout, w, b, eps, residual ? { data: residual.storage.data, layout: residual.layout } : null, relu);
   const y = wrap(r.y, x.shape, 'float32');
@@ -164,6 +167,11 @@ export function attentionKvFused(q: Tensor, k: Tensor, v: Tensor, scale: number,
   if (q.ndim !== 4 || k.ndim !== 4 || v.ndim !== 4) return null;
   const ts = [q, k, v];
   if (ts.some((t) => t.dtype !== 'float32') || (isGradEnabled() && ts.some((t) => t.requiresGrad))) return null;
+  // q (B, H, T, D) over k, v (B, KVH, S, D): other shapes go to the composite path, which reports them
+  const [B, H, T, D] = q.shape, [, KVH, S] = k.shape;
+  if (k.shape.join() !== v.shape.join() || k.shape[0] !== B || k.shape[3] !== D || H % KVH !== 0 || S < 1 || (causal && S < T)) {
+    return null;
+  }
   const out = f.attentionKv(q.storage.data, q.layout, k.storage.data, k.layout, v.storage.data, v.layout, scale, causal);
   return wrap(out, q.shape, 'float32');
 }

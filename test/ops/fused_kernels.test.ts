@@ -222,3 +222,12 @@ for (const name of backends()) {
     close(f.y.toTypedArray(), want, 'batchNorm residual view', 1e-4, 1e-5);
   }));
 }
+
+test('the fused ops leave shapes their kernels do not take to the composite path, which reports them', () => {
+  for (const name of backends()) withBackend(name, () => {
+    const x = nb.randn([2, 5]);
+    assert.throws(() => nb.noGrad(() => nb.nn.functional.layerNorm(x, 5, nb.ones([3]))), /broadcast|shape/i, `${name} layerNorm weight`);
+    assert.throws(() => nb.nn.functional.batchNorm(nb.randn([4, 3, 2]), null, null, { training: true, weight: nb.ones([2]) }),
+      /reshape|shape/i, `${name} batchNorm weight`);
+  });
+});
