@@ -1,15 +1,20 @@
-// The backend seam. A backend is a small set of primitive kernels over (storage, layout); every op
-// in src/ops is composed from these in TypeScript, and every gradient is composed from ops, so a new
-// backend implements this interface and nothing else.
+// The backend seam: one contract, `Kernels`, for every kernel a backend may provide, the primitives
+// that every op in src/ops is composed from and the fused kernels (linear, norms, attention, conv with
+// an epilogue, optimiser steps) that replace a dozen primitives with one pass. Gradients are composed
+// from ops, so a new backend implements (any subset of) this interface and nothing else.
 //
 // Conventions, for every kernel:
 // - Inputs come as (buffer, Layout). A layout may be non-contiguous, broadcast (stride 0) or offset.
-// - Outputs are freshly allocated, contiguous, row-major buffers that the caller owns. Kernels that
-//   write into an existing buffer say so (`assign`, `scatter`) and take its layout.
+// - Outputs are freshly allocated, contiguous, row-major buffers that the caller owns. In-place kernels
+//   (`assign`, `scatter`, `indexAdd`, `sgdStep`, `adamStep`) write into buffers they are given, say
+//   which, and return true.
 // - Element dtypes are those of the buffers; the caller has already cast inputs to a common dtype.
-// - The JS backend implements every kernel and is the oracle. Other backends implement any subset
-//   (see `PartialBackend`) and may return `undefined` for a case they do not handle (a dtype, an
-//   awkward layout); the registry then falls back to the JS kernel for that call.
+//   The fused kernels are float32 kernels: the op layer calls them for float32 tensors only.
+// - The JS backend (src/backend/js) implements every kernel and is the oracle. Other backends
+//   implement any subset (see `PartialBackend`) and decline a call they do not handle (a dtype, an
+//   awkward layout) by returning undefined, the one way to decline, in-place kernels included; the
+//   registry then runs the JS kernel for that call, and BACKEND_VALIDATE=js shadow-runs every call they
+//   do handle on JS and compares every output (registry.ts).
 //
 // Storage is a GC-owned TypedArray for the CPU backends (JS, native addon, WASM). A GPU backend will
 // keep device buffers behind the same calls: the tensor layer never reads `data` except through
@@ -34,7 +39,13 @@ export interface Pool2dParams {
   ceilMode: boolean;
 }
 
+/** Adam/AdamW hyper-parameters for one fused step (step counts from 1). */
+export interface AdamParams { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; decoupled: boolean; step: number }
+/** SGD hyper-parameters for one fused step; `first` says the momentum buffer holds nothing yet. */
+export interface SgdParams { lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean; first: boolean }
+
 export interface Kernels {
+  // ---- primitives ----
   /** y = op(x), y contiguous with x's shape. outDtype is x's dtype, or bool for ISNAN/LOGICAL_NOT. */
   unary(op: UnaryOp, x: TypedArray, lx: Layout, outDtype: DType, p0?: number, p1?: number): TypedArray;
   /** y = a (op) b; la and lb already have the output shape (broadcast dims have stride 0). */
@@ -46,7 +57,7 @@ export interface Kernels {
   /** A contiguous copy of x, cast to outDtype. */
   copy(x: TypedArray, lx: Layout, outDtype: DType): TypedArray;
   /** Writes src (already broadcast to ldst's shape, any dtype) into dst at ldst, casting. In place. */
-  assign(dst: TypedArray, ldst: Layout, src: TypedArray, lsrc: Layout): void;
+  assign(dst: TypedArray, ldst: Layout, src: TypedArray, lsrc: Layout): true;
   /** (batch..., M, K) @ (batch..., K, N) -> contiguous (batch..., M, N); batch dims already broadcast. */
   matmul(a: TypedArray, la: Layout, b: TypedArray, lb: Layout, outDtype: DType): TypedArray;
   /** cond ? a : b, all three already broadcast to the output shape. */
@@ -55,11 +66,11 @@ export interface Kernels {
   gather(x: TypedArray, lx: Layout, dim: number, idx: Int32Array, lidx: Layout): TypedArray;
   /** In place on contiguous `dst` of shape dstShape: dst[idx[i][j]][j] (=|+=) src[i][j] (for dim 0). */
   scatter(dst: TypedArray, dstShape: readonly number[], dim: number, idx: Int32Array, lidx: Layout,
-    src: TypedArray, lsrc: Layout, accumulate: boolean): void;
+    src: TypedArray, lsrc: Layout, accumulate: boolean): true;
   /** Selects entries idx along dim: output shape = lx.shape with dim replaced by idx.length. */
   indexSelect(x: TypedArray, lx: Layout, dim: number, idx: Int32Array): TypedArray;
   /** In place on contiguous dst: dst.select(dim, idx[i]) += src.select(dim, i). */
-  indexAdd(dst: TypedArray, dstShape: readonly number[], dim: number, idx: Int32Array, src: TypedArray, lsrc: Layout): void;
+  indexAdd(dst: TypedArray, dstShape: readonly number[], dim: number, idx: Int32Array, src: TypedArray, lsrc: Layout): true;
   /** Inclusive cumulative sum (or product) along axis. */
   cumulative(isProd: boolean, x: TypedArray, lx: Layout, axis: number, outDtype: DType): TypedArray;
   /** Stable sort along axis: values and int32 indices, both contiguous. NaN sorts as largest. */
@@ -81,60 +92,32 @@ export interface Kernels {
   avgPool2dBackward(dy: TypedArray, ldy: Layout, xShape: readonly number[], p: Pool2dParams, countIncludePad: boolean): TypedArray;
   /** dx (xShape = N,C,H,W) = dy (N,C,OH,OW) added at indices (contiguous N,C,OH,OW, flat in each H*W plane, -1 none). */
   maxPool2dBackward(dy: TypedArray, ldy: Layout, indices: Int32Array, xShape: readonly number[]): TypedArray;
-}
 
-/** Everything a backend must provide. */
-export interface Backend extends Kernels {
-  readonly name: string;
-  /** Human-readable detail, e.g. which CPU path the native backend took. */
-  readonly info: Record<string, unknown>;
-}
-
-/** What an accelerated kernel returns: a result, or undefined ("use JS"); in-place kernels return true when done. */
-type Handled<R> = [R] extends [void] ? boolean : R | undefined;
-
-/** An accelerated backend: any subset of kernels, each of which may decline a call (see Handled). */
-export type PartialBackend = {
-  readonly name: string;
-  readonly info: Record<string, unknown>;
-} & {
-  [K in keyof Kernels]?: (...args: Parameters<Kernels[K]>) => Handled<ReturnType<Kernels[K]>>;
-};
-
-/**
- * Optional fused kernels an accelerated backend may offer beyond the seam. Ops use them only for
- * cases they accept (float32, shapes below) and otherwise compose primitives; each may decline by
- * returning undefined. Their backward passes are first-order: when a graph of the backward is being
- * recorded (createGraph), ops differentiate their composite formula instead.
- */
-/** Adam/AdamW hyper-parameters for one fused step (step counts from 1). */
-export interface AdamParams { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; decoupled: boolean; step: number }
-/** SGD hyper-parameters for one fused step; `first` says the momentum buffer holds nothing yet. */
-export interface SgdParams { lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean; first: boolean }
-
-export interface FusedKernels {
+  // ---- fused kernels: one pass for what ops would otherwise compose from primitives. Their backward
+  // kernels are first-order: when a graph of the backward is being recorded (createGraph), ops
+  // differentiate their composite formulas (src/ops/fused.ts) instead. ----
   /**
    * A linear layer: act(x (M, K) @ w (K, N) + bias (N)), 2-D of any strides (w may be a transposed
    * view), bias or null, act one of relu/gelu/gelu_tanh/silu/tanh/sigmoid or null.
    */
-  linear?(x: TypedArray, lx: Layout, w: TypedArray, lw: Layout, bias: TypedArray | null, act: UnaryOp | null): TypedArray | undefined;
-  /** In-place SGD on contiguous p (and momentum buffer buf, or null) with gradient g; false declines. */
-  sgdStep?(p: TypedArray, g: TypedArray, buf: TypedArray | null, o: SgdParams): boolean;
-  /** In-place Adam/AdamW on contiguous p, m, v with gradient g; false declines. */
-  adamStep?(p: TypedArray, g: TypedArray, m: TypedArray, v: TypedArray, o: AdamParams): boolean;
+  linear(x: TypedArray, lx: Layout, w: TypedArray, lw: Layout, bias: TypedArray | null, act: UnaryOp | null): TypedArray;
+  /** In place on contiguous p (and the momentum buffer buf, or null): one SGD step with gradient g. */
+  sgdStep(p: TypedArray, g: TypedArray, buf: TypedArray | null, o: SgdParams): true;
+  /** In place on contiguous p, m and v: one Adam/AdamW step with gradient g. */
+  adamStep(p: TypedArray, g: TypedArray, m: TypedArray, v: TypedArray, o: AdamParams): true;
   /**
    * Batch norm with batch statistics, then optionally + residual and relu: x (N, C, *), w/b (C) or
    * null, residual x's shape or null -> y = act(bn(x) + residual), the batch mean and biased var (C).
    */
-  batchNorm?(x: TypedArray, lx: Layout, w: TypedArray | null, b: TypedArray | null, eps: number,
-    residual?: { data: TypedArray; layout: Layout } | null, relu?: boolean): { y: Float32Array; mean: Float32Array; var: Float32Array } | undefined;
+  batchNorm(x: TypedArray, lx: Layout, w: TypedArray | null, b: TypedArray | null, eps: number,
+    residual?: { data: TypedArray; layout: Layout } | null, relu?: boolean): { y: Float32Array; mean: Float32Array; var: Float32Array };
   /**
    * Its backward from the forward's mean and var (and its output y when it had a relu): dx, and dw,
    * db and the residual's gradient dr when asked.
    */
-  batchNormBackward?(dy: TypedArray, ldy: Layout, x: TypedArray, lx: Layout, mean: Float32Array, variance: Float32Array,
+  batchNormBackward(dy: TypedArray, ldy: Layout, x: TypedArray, lx: Layout, mean: Float32Array, variance: Float32Array,
     w: TypedArray | null, eps: number, needW: boolean, needB: boolean, yact?: Float32Array | null, needR?: boolean):
-    { dx: Float32Array; dw: Float32Array | null; db: Float32Array | null; dr: Float32Array | null } | undefined;
+    { dx: Float32Array; dw: Float32Array | null; db: Float32Array | null; dr: Float32Array | null };
   /**
    * Convolution with an epilogue, for inference: y = act(conv2d(x, w) * scale[oc] + shift[oc] + residual),
    * scale/shift (OC) or null, residual of y's shape (N,OC,OH,OW) or null, act relu or identity.
@@ -144,25 +127,59 @@ export interface FusedKernels {
    * (> 0, from nextStamp) it last saw with w's array may trust it: the caller vouches that the
    * contents did not change in between.
    */
-  conv2dFused?(x: TypedArray, lx: Layout, w: TypedArray, lw: Layout, p: Conv2dParams, scale: TypedArray | null,
+  conv2dFused(x: TypedArray, lx: Layout, w: TypedArray, lw: Layout, p: Conv2dParams, scale: TypedArray | null,
     shift: TypedArray | null, residual: { data: TypedArray; layout: Layout } | null, relu: boolean, reuseWeights?: boolean,
-    weightsStamp?: number): TypedArray | undefined;
-  /** A number not handed out before in this process (1, 2, ...), for conv2dFused's weightsStamp. */
-  nextStamp?(): number;
+    weightsStamp?: number): TypedArray;
   /** Layer norm over the last dim: x (R, C), w/b (C) or null -> y (R, C), mean and rstd (R). */
-  layerNorm?(x: TypedArray, lx: Layout, w: TypedArray | null, b: TypedArray | null, eps: number):
-    { y: Float32Array; mean: Float32Array; rstd: Float32Array } | undefined;
-  layerNormBackward?(dy: TypedArray, ldy: Layout, x: TypedArray, lx: Layout, mean: Float32Array, rstd: Float32Array,
-    w: TypedArray | null, needW: boolean, needB: boolean): { dx: Float32Array; dw: Float32Array | null; db: Float32Array | null } | undefined;
+  layerNorm(x: TypedArray, lx: Layout, w: TypedArray | null, b: TypedArray | null, eps: number):
+    { y: Float32Array; mean: Float32Array; rstd: Float32Array };
+  layerNormBackward(dy: TypedArray, ldy: Layout, x: TypedArray, lx: Layout, mean: Float32Array, rstd: Float32Array,
+    w: TypedArray | null, needW: boolean, needB: boolean): { dx: Float32Array; dw: Float32Array | null; db: Float32Array | null };
   /** softmax(q k^T scale + causal mask) v for q, k, v (B, H, T, D), one block of scores at a time; lse (B, H, T). */
-  attention?(q: TypedArray, lq: Layout, k: TypedArray, lk: Layout, v: TypedArray, lv: Layout, scale: number, causal: boolean):
-    { out: Float32Array; lse: Float32Array } | undefined;
+  attention(q: TypedArray, lq: Layout, k: TypedArray, lk: Layout, v: TypedArray, lv: Layout, scale: number, causal: boolean):
+    { out: Float32Array; lse: Float32Array };
   /**
    * Forward only, for decoding: q (B, H, T, D) over k, v (B, KVH, S, D) read in place (a KV cache
    * view whose rows of D are contiguous; KVH divides H), query t at key position S - T + t.
    */
-  attentionKv?(q: TypedArray, lq: Layout, k: TypedArray, lk: Layout, v: TypedArray, lv: Layout, scale: number, causal: boolean):
-    Float32Array | undefined;
-  attentionBackward?(dout: TypedArray, ldout: Layout, q: TypedArray, lq: Layout, k: TypedArray, lk: Layout, v: TypedArray, lv: Layout,
-    out: Float32Array, lse: Float32Array, scale: number, causal: boolean): { dq: Float32Array; dk: Float32Array; dv: Float32Array } | undefined;
+  attentionKv(q: TypedArray, lq: Layout, k: TypedArray, lk: Layout, v: TypedArray, lv: Layout, scale: number, causal: boolean):
+    Float32Array;
+  attentionBackward(dout: TypedArray, ldout: Layout, q: TypedArray, lq: Layout, k: TypedArray, lk: Layout, v: TypedArray, lv: Layout,
+    out: Float32Array, lse: Float32Array, scale: number, causal: boolean): { dq: Float32Array; dk: Float32Array; dv: Float32Array };
 }
+
+/** Every kernel of the seam, with the JS backend's references behind any the backend lacks. */
+export interface Backend extends Kernels {
+  readonly name: string;
+  /** Human-readable detail, e.g. which CPU path the native backend took. */
+  readonly info: Record<string, unknown>;
+  /**
+   * A number not handed out before in this process (1, 2, ...), for conv2dFused's weightsStamp; absent
+   * on backends that keep no transformed weights (conv2dFused then gets stamp 0: check everything).
+   * NOTE: not a kernel (no inputs, nothing to validate, nothing for JS to fall back to): a stamp
+   * vouches for the contents of a backend's own weight cache, so it comes from the backend that keeps
+   * that cache (the addon's process-wide counter, shared by every module copy and worker that shares
+   * the cache), never from a JS counter that a second copy of nabla would restart at 1.
+   */
+  nextStamp?(): number;
+}
+
+/** The one way a kernel of an accelerated backend declines a call: it returns undefined. */
+type OrDecline<F> = F extends (...args: infer A) => infer R ? (...args: A) => R | undefined : never;
+
+/**
+ * An accelerated backend: any subset of the kernels, each of which may decline a call (returns
+ * undefined), plus the nextStamp capability if it caches transformed weights.
+ */
+export type PartialBackend = {
+  readonly name: string;
+  readonly info: Record<string, unknown>;
+  nextStamp?(): number;
+} & {
+  [K in keyof Kernels]?: OrDecline<Kernels[K]>;
+};
+
+/** Kernels that write into buffers they are given, and the positions of those buffers in their arguments. */
+export const IN_PLACE_KERNELS: { readonly [K in keyof Kernels]?: readonly number[] } = {
+  assign: [0], scatter: [0], indexAdd: [0], sgdStep: [0, 2], adamStep: [0, 2, 3],
+};

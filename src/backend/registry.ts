@@ -1,10 +1,12 @@
 // Chooses the backend. An accelerated backend (PartialBackend) is composed with the JS backend
-// kernel by kernel: each kernel it lacks, or declines for a call, runs on JS.
-// BACKEND_VALIDATE=js shadow-runs every accelerated kernel on JS and throws on a mismatch.
+// kernel by kernel, the same way for every kernel of the seam: each kernel it lacks, or declines for
+// a call (returns undefined), runs on JS. BACKEND_VALIDATE=js shadow-runs every call it does handle
+// on JS and throws on a mismatch in any output: every field of a multi-output kernel, and for an
+// in-place kernel every buffer it writes (JS runs on copies taken before the call).
 // Nothing happens at import: the native addon is loaded the first time anything asks which backends
 // exist or runs a kernel, and the default backend (native_init.ts) is chosen on that first use.
 
-import type { Backend, FusedKernels, Kernels, PartialBackend } from './backend.js';
+import { IN_PLACE_KERNELS, type Backend, type Kernels, type PartialBackend } from './backend.js';
 import { jsBackend } from './js/index.js';
 import { defaultBackendName, initNative } from './native_init.js';
 import type { TypedArray } from '../tensor/dtype.js';
@@ -12,9 +14,6 @@ import type { TypedArray } from '../tensor/dtype.js';
 let active: Backend | null = null;
 let nativeTried = false;
 const available = new Map<string, Backend>([['js', jsBackend]]);
-const fusedOf = new Map<string, FusedKernels>();
-const FUSED_NAMES: (keyof FusedKernels)[] = ['layerNorm', 'layerNormBackward', 'attention', 'attentionBackward', 'conv2dFused', 'batchNorm', 'batchNormBackward', 'sgdStep', 'adamStep', 'linear', 'attentionKv', 'nextStamp'];
-
 /** Registers the native backend, if the addon loads, the first time it is needed. */
 function ensureNative(): void {
   if (nativeTried) return;
@@ -27,11 +26,6 @@ function chooseDefault(): Backend {
   const b = available.get(defaultBackendName(() => { ensureNative(); return available.has('native'); }))!;
   active = b;
   return b;
-}
-
-/** The active backend's optional fused kernels (none for JS). */
-export function fused(): FusedKernels {
-  return fusedOf.get(getBackend().name) ?? {};
 }
 
 /** The backend every op dispatches to (the default one, chosen now, if none was set). */
@@ -57,51 +51,88 @@ export function backendByName(name: string): Backend | undefined {
   return available.get(name);
 }
 
+/** Every kernel name of the seam (the JS backend implements them all). */
+export const KERNEL_NAMES: readonly (keyof Kernels)[] = Object.keys(jsBackend).filter(
+  (k) => typeof (jsBackend as unknown as Record<string, unknown>)[k] === 'function' && k !== 'nextStamp',
+) as (keyof Kernels)[];
+
+type AnyFn = (...a: unknown[]) => unknown;
+
+/**
+ * A full backend from a partial one: its kernels where it has them and accepts the call, JS
+ * everywhere else. With validate, every accepted call is shadow-run on JS and compared.
+ */
+export function composeBackend(partial: PartialBackend, opts: { validate?: boolean } = {}): Backend {
+  const composed: Record<string, unknown> = { name: partial.name, info: partial.info };
+  if (typeof partial.nextStamp === 'function') composed.nextStamp = partial.nextStamp.bind(partial);
+  for (const key of KERNEL_NAMES) {
+    const js = jsBackend[key] as AnyFn;
+    const fast = (partial as Record<string, unknown>)[key] as AnyFn | undefined;
+    if (typeof fast !== 'function') { composed[key] = js; continue; }
+    const written = IN_PLACE_KERNELS[key];
+    if (!opts.validate) {
+      composed[key] = (...args: unknown[]) => {
+        const r = fast.apply(partial, args);
+        return r !== undefined ? r : js(...args);
+      };
+    } else if (!written) {
+      composed[key] = (...args: unknown[]) => {
+        const r = fast.apply(partial, args);
+        if (r === undefined) return js(...args);
+        compareOutputs(key, r, js(...args));
+        return r;
+      };
+    } else {
+      composed[key] = (...args: unknown[]) => {
+        // JS runs afterwards on copies of the written buffers as they were before the call
+        const before = args.map((a, i) =>
+          (written.includes(i) && ArrayBuffer.isView(a) ? (a as TypedArray).slice() : a));
+        const r = fast.apply(partial, args);
+        if (r === undefined) return js(...args);
+        for (let i = 0; i < args.length; i++) {
+          // an input that is also a written buffer (same array) is read as it was before the call
+          if (!written.includes(i) && args[i] !== null && written.some((w) => args[w] === args[i])) {
+            before[i] = before[written.find((w) => args[w] === args[i])!];
+          }
+        }
+        js(...before);
+        for (const i of written) {
+          const what = `${key} (argument ${i}, written in place)`;
+          if (args[i] !== null) compareArrays(what, args[i] as TypedArray, before[i] as TypedArray);
+        }
+        return r;
+      };
+    }
+  }
+  return composed as unknown as Backend;
+}
+
 /** Registers an accelerated backend, filling its gaps with JS kernels. Returns the composed backend. */
 export function registerBackend(partial: PartialBackend, opts: { validate?: boolean } = {}): Backend {
-  const composed: Record<string, unknown> = { name: partial.name, info: partial.info };
-  for (const key of Object.keys(jsBackend) as (keyof Backend)[]) {
-    if (key === 'name' || key === 'info') continue;
-    const js = jsBackend[key] as (...a: unknown[]) => unknown;
-    const fast = (partial as Record<string, unknown>)[key] as ((...a: unknown[]) => unknown) | undefined;
-    if (typeof fast !== 'function') { composed[key] = js; continue; }
-    const inPlace = key === 'assign' || key === 'scatter' || key === 'indexAdd';
-    composed[key] = (...args: unknown[]) => {
-      const r = fast.apply(partial, args);
-      if (inPlace ? r === true : r !== undefined) {
-        if (opts.validate && !inPlace) shadowCheck(key, r, js(...args));
-        return inPlace ? undefined : r;
-      }
-      return js(...args);
-    };
-  }
-  const b = composed as unknown as Backend;
+  const b = composeBackend(partial, opts);
   available.set(partial.name, b);
-  const f: Record<string, unknown> = {};
-  for (const k of FUSED_NAMES) {
-    const fn = (partial as Record<string, unknown>)[k];
-    if (typeof fn === 'function') f[k] = fn.bind(partial);
-  }
-  fusedOf.set(partial.name, f as FusedKernels);
   return b;
 }
 
-function shadowCheck(kernel: keyof Kernels, got: unknown, want: unknown): void {
-  const pairs: [TypedArray, TypedArray][] = [];
-  if (ArrayBuffer.isView(got)) pairs.push([got as TypedArray, want as TypedArray]);
-  else {
-    const g = got as Record<string, TypedArray>, w = want as Record<string, TypedArray>;
-    // an output the call asked not to compute (maxPool2d's indices without withIndices) is null on one side
-    for (const k of Object.keys(w)) if (g[k] !== null && w[k] !== null) pairs.push([g[k], w[k]]);
+/** Compares a kernel's result with JS's: one array, or every array field of a result object. */
+function compareOutputs(kernel: string, got: unknown, want: unknown): void {
+  if (ArrayBuffer.isView(got)) { compareArrays(kernel, got as TypedArray, want as TypedArray); return; }
+  const g = got as Record<string, TypedArray | null>, w = want as Record<string, TypedArray | null>;
+  for (const k of Object.keys(w)) {
+    // an output the call asked not to compute (maxPool2d's indices without withIndices, dw without needW)
+    // is null on one side
+    if (g[k] === null || w[k] === null || g[k] === undefined) continue;
+    compareArrays(`${kernel} (${k})`, g[k]!, w[k]!);
   }
-  for (const [a, b] of pairs) {
-    if (a.length !== b.length) throw new Error(`BACKEND_VALIDATE: ${kernel} returned ${a.length} elements, js ${b.length}`);
-    for (let i = 0; i < a.length; i++) {
-      const x = a[i], y = b[i];
-      if (x === y || (x !== x && y !== y)) continue;
-      if (Math.abs(x - y) > 1e-4 * Math.max(1, Math.abs(y))) {
-        throw new Error(`BACKEND_VALIDATE: ${kernel} differs from js at element ${i}: ${x} vs ${y}`);
-      }
+}
+
+function compareArrays(what: string, a: TypedArray, b: TypedArray): void {
+  if (a.length !== b.length) throw new Error(`BACKEND_VALIDATE: ${what} returned ${a.length} elements, js ${b.length}`);
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i], y = b[i];
+    if (x === y || (x !== x && y !== y)) continue;
+    if (!(Math.abs(x - y) <= 1e-4 * Math.max(1, Math.abs(y)))) {
+      throw new Error(`BACKEND_VALIDATE: ${what} differs from js at element ${i}: ${x} vs ${y}`);
     }
   }
 }

@@ -4,7 +4,7 @@
 //   m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2;  vmax = max(vmax, v) (amsgrad)
 //   p -= lr / (1 - beta1^t) * m / (sqrt(v or vmax) / sqrt(1 - beta2^t) + eps)
 
-import { fused } from '../backend/registry.js';
+import { getBackend } from '../backend/registry.js';
 import type { Tensor } from '../tensor/tensor.js';
 import {
   type Float, type ParamGroup, type ParamState, type ParamsInput, Optimizer, checkNonNegative, contiguousFloat, gradValues, updateInPlace, zerosState,
@@ -51,14 +51,12 @@ export function adamStep(param: Tensor, grad: Tensor, state: AdamState, h: AdamH
   const g = gradValues(param, grad);
   state.step += 1;
   const vmax = state.maxExpAvgSq ? (state.maxExpAvgSq.storage.data as Float) : null;
-  // one pass in the backend's fused kernel when it has one (float32, contiguous; not amsgrad/maximize)
-  const fusedStep = fused().adamStep;
-  if (fusedStep && !vmax && !h.maximize && param.dtype === 'float32' && param.isContiguous() && g instanceof Float32Array) {
+  // one pass in the backend's kernel for the case it covers (float32, contiguous; not amsgrad/maximize)
+  if (!vmax && !h.maximize && param.dtype === 'float32' && param.isContiguous() && g instanceof Float32Array) {
     const o = { lr: h.lr, beta1: h.betas[0], beta2: h.betas[1], eps: h.eps, weightDecay: h.weightDecay, decoupled, step: state.step };
-    if (fusedStep(contiguousFloat(param), g, contiguousFloat(state.expAvg), contiguousFloat(state.expAvgSq), o)) {
-      param.storage.version++;
-      return;
-    }
+    getBackend().adamStep(contiguousFloat(param), g, contiguousFloat(state.expAvg), contiguousFloat(state.expAvgSq), o);
+    param.storage.version++;
+    return;
   }
   updateInPlace(param, (p) => adamUpdate(p, g, state.expAvg.storage.data as Float, state.expAvgSq.storage.data as Float, vmax, state.step, h, decoupled));
 }

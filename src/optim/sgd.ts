@@ -3,7 +3,7 @@
 //   g += weightDecay * p;  b = first step ? g : momentum * b + (1 - dampening) * g
 //   d = nesterov ? g + momentum * b : b (or g without momentum);  p -= lr * d
 
-import { fused } from '../backend/registry.js';
+import { getBackend } from '../backend/registry.js';
 import type { Tensor } from '../tensor/tensor.js';
 import {
   type Float, type ParamGroup, type ParamState, type ParamsInput, Optimizer, checkNonNegative, contiguousFloat, gradValues, updateInPlace, zerosState,
@@ -43,14 +43,12 @@ export function sgdStep(param: Tensor, grad: Tensor, momentumBuffer: Tensor | nu
   const g = gradValues(param, grad);
   const first = momentumBuffer === null;
   const buf = h.momentum !== 0 ? (momentumBuffer ?? zerosState(param)) : null;
-  // one pass in the backend's fused kernel when it has one (float32, contiguous; not maximize)
-  const fusedStep = fused().sgdStep;
-  if (fusedStep && !h.maximize && param.dtype === 'float32' && param.isContiguous() && g instanceof Float32Array) {
+  // one pass in the backend's kernel for the case it covers (float32, contiguous; not maximize)
+  if (!h.maximize && param.dtype === 'float32' && param.isContiguous() && g instanceof Float32Array) {
     const { lr, momentum, dampening, weightDecay, nesterov } = h;
-    if (fusedStep(contiguousFloat(param), g, buf && contiguousFloat(buf), { lr, momentum, dampening, weightDecay, nesterov, first })) {
-      param.storage.version++;
-      return buf;
-    }
+    getBackend().sgdStep(contiguousFloat(param), g, buf && contiguousFloat(buf), { lr, momentum, dampening, weightDecay, nesterov, first });
+    param.storage.version++;
+    return buf;
   }
   updateInPlace(param, (p) => sgdUpdate(p, g, buf ? (buf.storage.data as Float) : null, first, h));
   return buf;

@@ -1,5 +1,6 @@
-// The ops that run on fused native kernels (layer norm, causal attention) against the same ops
-// composed from primitives on the JS backend: forward, first and second derivatives.
+// The ops that run on fused kernels (layer norm, causal attention) on the native backend against
+// the same ops on the JS backend, which runs the kernels' JS references: forward, first derivatives,
+// and second derivatives, which both take through the composite formulas.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import * as nb from '../../src/index.js';

@@ -29,7 +29,7 @@ export function gather(x: TypedArray, lx: Layout, dim: number, idx: Int32Array, 
 
 /** dst (contiguous, dstShape)[..., idx, ...] (=|+=) src along dim. */
 export function scatter(dst: TypedArray, dstShape: readonly number[], dim: number, idx: Int32Array, lidx: Layout,
-  src: TypedArray, lsrc: Layout, accumulate: boolean): void {
+  src: TypedArray, lsrc: Layout, accumulate: boolean): true {
   const n = lidx.numel;
   const io = offsets(lidx);
   const so = offsets(lsrc);
@@ -46,6 +46,7 @@ export function scatter(dst: TypedArray, dstShape: readonly number[], dim: numbe
     if (accumulate) dst[p] += src[so[e]];
     else dst[p] = src[so[e]];
   }
+  return true;
 }
 
 export function indexSelect(x: TypedArray, lx: Layout, dim: number, idx: Int32Array): TypedArray {
@@ -62,7 +63,7 @@ export function indexSelect(x: TypedArray, lx: Layout, dim: number, idx: Int32Ar
   return out;
 }
 
-export function indexAdd(dst: TypedArray, dstShape: readonly number[], dim: number, idx: Int32Array, src: TypedArray, lsrc: Layout): void {
+export function indexAdd(dst: TypedArray, dstShape: readonly number[], dim: number, idx: Int32Array, src: TypedArray, lsrc: Layout): true {
   const s = asContiguous(src, lsrc, dtypeOfArray(dst));
   const [outer, len, inner] = splitAt(dstShape, dim);
   const m = idx.length;
@@ -72,16 +73,18 @@ export function indexAdd(dst: TypedArray, dstShape: readonly number[], dim: numb
       for (let i = 0; i < inner; i++) dst[d + i] += s[q + i];
     }
   }
+  return true;
 }
 
 /** dst[ldst] = src[lsrc] (same shape), casting to dst's dtype. */
-export function assign(dst: TypedArray, ldst: Layout, src: TypedArray, lsrc: Layout): void {
+export function assign(dst: TypedArray, ldst: Layout, src: TypedArray, lsrc: Layout): true {
   const vals = asContiguous(src, lsrc, dtypeOfArray(dst));
   const n = ldst.numel;
   if (ldst.isContiguous()) {
     dst.set(vals.subarray(0, n) as never, ldst.offset);
-    return;
+    return true;
   }
   const dof = offsets(ldst);
   for (let e = 0; e < n; e++) dst[dof[e]] = vals[e];
+  return true;
 }

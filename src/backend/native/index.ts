@@ -1,6 +1,6 @@
 // NativeBackend: the PartialBackend over the C addon. Each kernel handles float32 on any strided
-// layout (up to 8 dims) and returns undefined for anything else (other dtypes, ops the addon does
-// not implement, aliasing in-place calls), so the registry runs the JS kernel for that call.
+// layout (up to 8 dims) and declines anything else (other dtypes, ops the addon does not implement,
+// aliasing in-place calls) by returning undefined, so the registry runs the JS kernel for that call.
 //
 // Layout support per kernel: matmul takes any strides (transposed views are not copied), unary /
 // binary (+ comparisons to bool) / where / reduce / softmax / copy (+ bool/int32 -> float32 casts) /
@@ -147,9 +147,9 @@ export class NativeBackend implements PartialBackend {
     return y;
   }
 
-  assign(dst: TypedArray, ldst: Layout, src: TypedArray, lsrc: Layout): boolean {
+  assign(dst: TypedArray, ldst: Layout, src: TypedArray, lsrc: Layout): true | undefined {
     // NOTE: rows are copied in parallel, so overlapping storage (x.assign(x.T)) goes to JS.
-    if (!isF32(dst, src) || dst.buffer === src.buffer || !fits(ldst)) return false;
+    if (!isF32(dst, src) || dst.buffer === src.buffer || !fits(ldst)) return undefined;
     this.addon.copy(dst as Float32Array, ldst, src as Float32Array, lsrc);
     return true;
   }
@@ -165,6 +165,16 @@ export class NativeBackend implements PartialBackend {
   private contig(x: Float32Array, lx: Layout): [Float32Array, Layout] {
     if (lx.isContiguous()) return [x, lx];
     return [this.copy(x, lx, 'float32') as Float32Array, Layout.contiguous(lx.shape)];
+  }
+
+  /**
+   * Exactly the elements of (x, lx), contiguous, for a buffer the addon reads without a layout (a
+   * residual): a view when contiguous, else a native copy.
+   * NOTE: contig's buffer still needs its layout's offset; a subarray does not.
+   */
+  private dense(x: Float32Array, lx: Layout): Float32Array {
+    if (lx.isContiguous()) return x.subarray(lx.offset, lx.offset + lx.numel);
+    return this.copy(x, lx, 'float32') as Float32Array;
   }
 
   // x (M,K) @ w (K,N) + bias (N), then act -> (M,N)
@@ -195,7 +205,7 @@ export class NativeBackend implements PartialBackend {
     if (residual && residual.layout.shape.join() !== [N, OC, OH, OW].join()) return undefined;
     const y = alloc(N * OC * OH * OW);
     const [xc, lxc] = this.contig(x as Float32Array, lx), [wc, lwc] = this.contig(w as Float32Array, lw);
-    const res = residual ? this.contig(residual.data as Float32Array, residual.layout)[0] : null;
+    const res = residual ? this.dense(residual.data as Float32Array, residual.layout) : null;
     if (scale || shift || res || relu || reuseWeights) {
       this.addon.conv2dFused(y, xc, lxc, wc, lwc, convArgs(p), scale as Float32Array | null, shift as Float32Array | null, res, relu, reuseWeights,
         wc === w ? weightsStamp : 0);
@@ -274,14 +284,14 @@ export class NativeBackend implements PartialBackend {
   }
 
   // dst (dstShape, contiguous) rows idx along dim += src (embedding backward for dim 0)
-  indexAdd(dst: TypedArray, dstShape: readonly number[], dim: number, idx: Int32Array, src: TypedArray, lsrc: Layout): boolean {
-    if (!isF32(dst, src) || dst.buffer === src.buffer || dstShape.length === 0 || dstShape.length > MAX_DIMS) return false;
+  indexAdd(dst: TypedArray, dstShape: readonly number[], dim: number, idx: Int32Array, src: TypedArray, lsrc: Layout): true | undefined {
+    if (!isF32(dst, src) || dst.buffer === src.buffer || dstShape.length === 0 || dstShape.length > MAX_DIMS) return undefined;
     const [sc, lsc] = this.contig(src as Float32Array, lsrc);
     this.addon.indexAdd(dst as Float32Array, Layout.contiguous(dstShape), dim, idx, sc, lsc);
     return true;
   }
 
-  // ---- fused extras (not in the Kernels seam; the op layer may call them when present) ----
+  // ---- fused kernels ----
 
   /** Fused layer norm over the last dim: x (..., C), w/b (C) or null -> y, mean and rstd per row. */
   layerNorm(x: TypedArray, lx: Layout, w: TypedArray | null, b: TypedArray | null, eps: number):
@@ -303,7 +313,7 @@ export class NativeBackend implements PartialBackend {
     const C = lx.shape[1];
     if (C === 0 || lx.numel === 0) return undefined;
     const [xc, lxc] = this.contig(x as Float32Array, lx);
-    const res = residual ? this.contig(residual.data as Float32Array, residual.layout)[0] : null;
+    const res = residual ? this.dense(residual.data as Float32Array, residual.layout) : null;
     const y = alloc(lx.numel), mean = alloc(C), variance = alloc(C);
     this.addon.batchNorm(y, mean, variance, xc, lxc, w as Float32Array | null, b as Float32Array | null, eps, res, relu);
     return { y, mean, var: variance };
@@ -332,9 +342,9 @@ export class NativeBackend implements PartialBackend {
     return { dx, dw, db };
   }
 
-  /** In-place Adam/AdamW on contiguous float32 p, m, v with gradient g. Returns false to decline. */
-  adamStep(p: TypedArray, g: TypedArray, m: TypedArray, v: TypedArray, o: AdamParams): boolean {
-    if (!isF32(p, g, m, v)) return false;
+  /** In-place Adam/AdamW on contiguous float32 p, m, v with gradient g. */
+  adamStep(p: TypedArray, g: TypedArray, m: TypedArray, v: TypedArray, o: AdamParams): true | undefined {
+    if (!isF32(p, g, m, v)) return undefined;
     this.addon.adamStep(p as Float32Array, m as Float32Array, v as Float32Array, g as Float32Array, o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, o.decoupled, o.step);
     return true;
   }
@@ -376,9 +386,9 @@ export class NativeBackend implements PartialBackend {
     return { dq, dk, dv };
   }
 
-  /** In-place SGD (momentum buffer optional). Returns false to decline. */
-  sgdStep(p: TypedArray, g: TypedArray, buf: TypedArray | null, o: SgdParams): boolean {
-    if (!isF32(p, g) || (buf && !isF32(buf))) return false;
+  /** In-place SGD (momentum buffer optional). */
+  sgdStep(p: TypedArray, g: TypedArray, buf: TypedArray | null, o: SgdParams): true | undefined {
+    if (!isF32(p, g) || (buf && !isF32(buf))) return undefined;
     this.addon.sgdStep(p as Float32Array, buf as Float32Array | null, g as Float32Array, o.lr, o.momentum, o.dampening, o.weightDecay, o.nesterov, o.first);
     return true;
   }
