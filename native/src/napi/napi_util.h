@@ -11,7 +11,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include "../include/nabla.h"
+#include "nabla.h"
 
 #define NB_LIMIT ((int64_t)1 << 40)
 #define NB_MAX_ARGS 20
