@@ -12,7 +12,7 @@
       "target_name": "nabla",
       "include_dirs": ["src"],
       "sources": [
-        "src/napi/addon.c", "src/napi/addon_nn.c", "src/cpu_features.c", "src/threadpool.c",
+        "src/napi/register.c", "src/napi/addon.c", "src/napi/addon_nn.c", "src/cpu_features.c", "src/threadpool.c",
         "src/strided.c", "src/reduce.c", "src/ew_scalar.c", "src/conv.c", "src/conv_direct.c", "src/conv_winograd.c", "src/conv_winograd_grad.c", "src/conv_winograd_f2.c", "src/pool.c", "src/nn.c", "src/attention.c", "src/mask.c",
         "src/gemm/gemm.c", "src/gemm/gemm_ref.c", "src/gemm/pack.c",
       ],
