@@ -117,7 +117,7 @@ export function generateTs(kernels) {
   }
   o.push('}', '', '/** An export of the addon. */', 'export type NativeKernel = keyof NablaAddon;', '');
   o.push('/** Every export as kernels.def declares it: the loader checks the addon against this. */');
-  o.push('export const NATIVE_KERNELS: { readonly [K in NativeKernel]: { dtypes: readonly string[]; signature: string } } = {');
+  o.push('export const NATIVE_KERNELS: {', '  readonly [K in NativeKernel]: { dtypes: readonly string[]; signature: string };', '} = {');
   for (const k of kernels) {
     const line = `  ${k.name}: { dtypes: [${k.dtypes.map((d) => `'${d}'`).join(', ')}], signature: '${k.signature}' },`;
     if (line.length <= 120) o.push(line);

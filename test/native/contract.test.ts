@@ -67,7 +67,9 @@ test('contract: supports(kernel, dtype, op) and the op sets come from the addon'
   // Every op in every set is a code of its family (op_codes.gen.h is generated from op_codes.ts).
   const family = { unary: UnaryOp, linear: UnaryOp, binary: BinaryOp, compare: BinaryOp, reduce: ReduceOp } as const;
   for (const [set, e] of Object.entries(family)) {
-    for (const op of v.ops[set as keyof typeof family]) assert.equal(typeof (e as Record<number, unknown>)[op], 'string', `${set} ${op}`);
+    for (const op of v.ops[set as keyof typeof family]) {
+      assert.equal(typeof (e as Record<number, unknown>)[op], 'string', `${set} ${op}`);
+    }
   }
   // The backend declines what the contract leaves out, so the registry runs the JS kernel.
   const x = Float32Array.from([0, 1, 2]);

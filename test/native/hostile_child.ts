@@ -41,7 +41,7 @@ function typed(kind: string): ArrayBufferView {
 const GOOD = { shape: [4], strides: [1], offset: 0 };
 
 /** Arguments for kernel k, argument `hostile` made to detach every buffer when the addon reads it. */
-function build(k: NativeKernel, args: Arg[], hostile: number, how: 'getter' | 'proxy', opsets: Record<string, number[]>) {
+function build(args: Arg[], hostile: number, how: 'getter' | 'proxy', opsets: Record<string, number[]>): unknown[] {
   const bufs: ArrayBufferView[] = [];
   const values: unknown[] = args.map((a, i): unknown => {
     switch (a.kind) {
@@ -50,7 +50,12 @@ function build(k: NativeKernel, args: Arg[], hostile: number, how: 'getter' | 'p
         if (how === 'getter') {
           return { get shape() { detachAll(bufs); return [4]; }, strides: [1], offset: 0 };
         }
-        return new Proxy({ ...GOOD }, { get(t, p) { if (p === 'offset') detachAll(bufs); return t[p as keyof typeof t]; } });
+        return new Proxy({ ...GOOD }, {
+          get(t, p) {
+            if (p === 'offset') detachAll(bufs);
+            return t[p as keyof typeof t];
+          },
+        });
       case 'ints': {
         const arr = [1, 1, 1, 1, 1, 1, 1, 1, 1].slice(0, a.param === 'ConvArgs' ? 7 : a.param === 'PoolArgs' ? 9 : 4);
         if (i === hostile) Object.defineProperty(arr, 1, { get() { detachAll(bufs); return 1; } });
@@ -81,21 +86,22 @@ function walk(): { calls: number; failures: string[] } {
       if (a.kind !== 'layout' && a.kind !== 'ints') return;
       for (const how of ['getter', 'proxy'] as const) {
         if (how === 'proxy' && a.kind !== 'layout') continue;
-        const values = build(k, args, i, how, opsets);
+        const values = build(args, i, how, opsets);
         calls++;
         try {
           A[k](...values);
           failures.push(`${k} (${a.name} ${how}): returned instead of rejecting a detached buffer`);
         } catch (e) {
           const msg = (e as Error).message;
-          if (!new RegExp(`^nabla\\.${k}: \\w+: its buffer is detached$`).test(msg)) failures.push(`${k} (${a.name} ${how}): ${msg}`);
+          const want = new RegExp(`^nabla\\.${k}: \\w+: its buffer is detached$`);
+          if (!want.test(msg)) failures.push(`${k} (${a.name} ${how}): ${msg}`);
         }
       }
     });
     // A number argument given as an object: rejected by type, its valueOf never called.
     args.forEach((a, i) => {
       if (a.kind !== 'int' && a.kind !== 'num') return;
-      const values = build(k, args, -1, 'getter', opsets);
+      const values = build(args, -1, 'getter', opsets);
       let ran = false;
       values[i] = { valueOf: () => { ran = true; return 1; } };
       calls++;
@@ -103,7 +109,8 @@ function walk(): { calls: number; failures: string[] } {
         A[k](...values);
         failures.push(`${k} (${a.name} valueOf): accepted an object as a number`);
       } catch (e) {
-        if (ran || !(e as Error).message.includes(`${a.name} must be a number`)) failures.push(`${k} (${a.name} valueOf): ${(e as Error).message}`);
+        const msg = (e as Error).message;
+        if (ran || !msg.includes(`${a.name} must be a number`)) failures.push(`${k} (${a.name} valueOf): ${msg}`);
       }
     });
   }

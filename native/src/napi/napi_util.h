@@ -52,7 +52,8 @@ static int nb_throw(napi_env env, const char *kernel, const char *fmt, ...) {
 }
 
 /* A finite integer in [lo, hi], from a number already read. */
-static int nb_int_in(napi_env env, const char *kernel, double d, const char *what, int64_t lo, int64_t hi, int64_t *out) {
+static int nb_int_in(napi_env env, const char *kernel, double d, const char *what, int64_t lo, int64_t hi,
+                     int64_t *out) {
   if (!isfinite(d) || d != floor(d)) return nb_throw(env, kernel, "%s must be an integer, got %g", what, d);
   if (d < (double)lo || d > (double)hi)
     return nb_throw(env, kernel, "%s = %.0f is out of range [%lld, %lld]", what, d, (long long)lo, (long long)hi);
@@ -66,7 +67,8 @@ static int nb_int(napi_env env, const char *kernel, const nb_arg *a, int64_t lo,
 }
 
 /* An ints argument: every entry an integer in [lo, hi]; *count entries. */
-static int nb_ints(napi_env env, const char *kernel, const nb_arg *a, int64_t lo, int64_t hi, int64_t *out, int *count) {
+static int nb_ints(napi_env env, const char *kernel, const nb_arg *a, int64_t lo, int64_t hi, int64_t *out,
+                   int *count) {
   char name[64];
   for (int i = 0; i < a->nints; i++) {
     snprintf(name, sizeof name, "%s[%d]", a->name, i);

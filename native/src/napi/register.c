@@ -183,10 +183,12 @@ static int read_layout(napi_env env, const char *K, napi_value v, nb_arg *a) {
   nb_layout *l = &a->layout;
   const char *what = a->name;
   double off;
-  if (napi_typeof(env, v, &t) != napi_ok || t != napi_object) return nb_throw(env, K, "%s must be a layout object", what);
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_object)
+    return nb_throw(env, K, "%s must be a layout object", what);
   if (napi_get_named_property(env, v, "shape", &sh) != napi_ok ||
       napi_get_named_property(env, v, "strides", &st) != napi_ok ||
-      napi_get_named_property(env, v, "offset", &of) != napi_ok) return nb_throw(env, K, "%s: cannot read layout", what);
+      napi_get_named_property(env, v, "offset", &of) != napi_ok)
+    return nb_throw(env, K, "%s: cannot read layout", what);
   int ns = 0, nt = 0;
   snprintf(name, sizeof name, "%s.shape", what);
   if (!read_int_array(env, K, sh, name, 0, NB_LIMIT, l->shape, &ns)) return 0;
@@ -219,9 +221,13 @@ static int read_arg(napi_env env, const char *K, const argspec *s, napi_value v,
       napi_typedarray_type tt;
       napi_typeof(env, v, &t);
       if (s->nullable && (t == napi_null || t == napi_undefined)) { a->present = 0; return 1; }
-      if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return nb_throw(env, K, "%s must be a %s", a->name, typed_name(s->types));
-      if (napi_get_typedarray_info(env, v, &tt, NULL, NULL, NULL, NULL) != napi_ok) return nb_throw(env, K, "%s: cannot read the typed array", a->name);
-      if (s->types && !((s->types >> tt) & 1)) return nb_throw(env, K, "%s must be a %s (got another TypedArray type)", a->name, typed_name(s->types));
+      const char *want = typed_name(s->types);
+      if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return nb_throw(env, K, "%s must be a %s", a->name, want);
+      /* The type only: this array's memory is taken in phase 2. */
+      if (napi_get_typedarray_info(env, v, &tt, NULL, NULL, NULL, NULL) != napi_ok)
+        return nb_throw(env, K, "%s: cannot read the typed array", a->name);
+      if (s->types && !((s->types >> tt) & 1))
+        return nb_throw(env, K, "%s must be a %s (got another TypedArray type)", a->name, want);
       a->type = tt;
       return 1;
     }
@@ -237,7 +243,8 @@ static int read_arg(napi_env env, const char *K, const argspec *s, napi_value v,
     case K_STR: {
       char str[32] = { 0 }, list[64];
       size_t n = 0;
-      if (napi_typeof(env, v, &t) != napi_ok || t != napi_string) return nb_throw(env, K, "%s must be a string", a->name);
+      if (napi_typeof(env, v, &t) != napi_ok || t != napi_string)
+        return nb_throw(env, K, "%s must be a string", a->name);
       napi_get_value_string_utf8(env, v, str, sizeof str, &n);
       const char *c = s->choices;
       for (int i = 0; *c; i++) {
@@ -274,7 +281,8 @@ static int take_memory(napi_env env, const char *K, napi_value v, nb_arg *a) {
   size_t n = 0, boff = 0;
   napi_value ab;
   bool detached = false;
-  if (napi_get_typedarray_info(env, v, &t, &n, &a->data, &ab, &boff) != napi_ok) return nb_throw(env, K, "%s: cannot read the typed array", a->name);
+  if (napi_get_typedarray_info(env, v, &t, &n, &a->data, &ab, &boff) != napi_ok)
+    return nb_throw(env, K, "%s: cannot read the typed array", a->name);
   if (napi_is_detached_arraybuffer(env, ab, &detached) == napi_ok && detached)
     return nb_throw(env, K, "%s: its buffer is detached", a->name);
   if (n > 0 && a->data == NULL) return nb_throw(env, K, "%s: its buffer is detached", a->name);
@@ -284,9 +292,11 @@ static int take_memory(napi_env env, const char *K, napi_value v, nb_arg *a) {
 
 static int check_layout(napi_env env, const char *K, const nb_arg *a, const nb_arg *buf) {
   if (!a->present) return 1;
-  if (a->lo < 0) return nb_throw(env, K, "%s: layout reaches element %lld, before the start of the buffer", a->name, (long long)a->lo);
+  if (a->lo < 0)
+    return nb_throw(env, K, "%s: layout reaches element %lld, before the start of the buffer", a->name, (long long)a->lo);
   if (a->hi >= buf->len)
-    return nb_throw(env, K, "%s: layout reaches element %lld but the buffer has %lld", a->name, (long long)a->hi, (long long)buf->len);
+    return nb_throw(env, K, "%s: layout reaches element %lld but the buffer has %lld", a->name, (long long)a->hi,
+                    (long long)buf->len);
   return 1;
 }
 
@@ -314,7 +324,11 @@ static napi_value dispatch(napi_env env, napi_callback_info info) {
 
 /* ---- contract(): the table above as the addon was built ---- */
 
-static napi_value str(napi_env env, const char *s) { napi_value v; napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &v); return v; }
+static napi_value str(napi_env env, const char *s) {
+  napi_value v;
+  napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &v);
+  return v;
+}
 
 napi_value nbk_contract(napi_env env, const char *K, nb_arg *a) {
   (void)K; (void)a;
@@ -331,7 +345,8 @@ napi_value nbk_contract(napi_env env, const char *K, nb_arg *a) {
     snprintf(buf, sizeof buf, "%s", k->dtypes);
     uint32_t n = 0;
     char *save = NULL;
-    for (char *p = strtok_r(buf, " ", &save); p; p = strtok_r(NULL, " ", &save)) napi_set_element(env, dtypes, n++, str(env, p));
+    for (char *p = strtok_r(buf, " ", &save); p; p = strtok_r(NULL, " ", &save))
+      napi_set_element(env, dtypes, n++, str(env, p));
     napi_set_named_property(env, e, "dtypes", dtypes);
     napi_set_named_property(env, e, "returns", str(env, k->returns));
     napi_set_named_property(env, e, "signature", str(env, k->sig));
@@ -354,7 +369,8 @@ static char parse_error[256];
 static void parse_all(void) {
   for (int i = 0; i < NKERNELS && !parse_error[0]; i++) {
     const char *err = parse_sig(&KERNELS[i]);
-    if (err) snprintf(parse_error, sizeof parse_error, "nabla: kernels.def: %s: bad signature: %s", KERNELS[i].name, err);
+    if (err)
+      snprintf(parse_error, sizeof parse_error, "nabla: kernels.def: %s: bad signature: %s", KERNELS[i].name, err);
   }
 }
 
@@ -364,7 +380,8 @@ static napi_value init(napi_env env, napi_value exports) {
   pthread_once(&once, parse_all);
   if (parse_error[0]) { napi_throw_error(env, NULL, parse_error); return NULL; }
   for (int i = 0; i < NKERNELS; i++)
-    props[i] = (napi_property_descriptor){ KERNELS[i].name, NULL, dispatch, NULL, NULL, NULL, napi_enumerable, &KERNELS[i] };
+    props[i] = (napi_property_descriptor){ KERNELS[i].name, NULL, dispatch, NULL, NULL, NULL, napi_enumerable,
+                                           &KERNELS[i] };
   napi_define_properties(env, exports, (size_t)NKERNELS, props);
   return exports;
 }

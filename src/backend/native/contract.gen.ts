@@ -121,7 +121,9 @@ export interface NablaAddon {
 export type NativeKernel = keyof NablaAddon;
 
 /** Every export as kernels.def declares it: the loader checks the addon against this. */
-export const NATIVE_KERNELS: { readonly [K in NativeKernel]: { dtypes: readonly string[]; signature: string } } = {
+export const NATIVE_KERNELS: {
+  readonly [K in NativeKernel]: { dtypes: readonly string[]; signature: string };
+} = {
   contract: { dtypes: [], signature: '' },
   cpuInfo: { dtypes: [], signature: '' },
   setNumThreads: { dtypes: [], signature: 'n:int' },

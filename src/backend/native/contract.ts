@@ -65,8 +65,11 @@ export function checkAddon(addon: unknown): string | null {
   for (const [k, decl] of Object.entries(NATIVE_KERNELS)) {
     const got = c?.kernels?.[k];
     if (!got) differ.push(`${k} (not in contract())`);
-    else if (got.signature !== decl.signature) differ.push(`${k} takes (${got.signature}), expected (${decl.signature})`);
-    else if (got.dtypes.join() !== decl.dtypes.join()) differ.push(`${k} dtypes ${got.dtypes.join(' ')}, expected ${decl.dtypes.join(' ')}`);
+    else if (got.signature !== decl.signature) {
+      differ.push(`${k} takes (${got.signature}), expected (${decl.signature})`);
+    } else if (got.dtypes.join() !== decl.dtypes.join()) {
+      differ.push(`${k} dtypes ${got.dtypes.join(' ')}, expected ${decl.dtypes.join(' ')}`);
+    }
   }
   for (const s of OPSETS) if (!Array.isArray(c?.opsets?.[s])) differ.push(`op set ${s} (not in contract())`);
   return differ.length ? `it was built from another kernels.def: ${differ.join('; ')}` : null;

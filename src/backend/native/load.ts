@@ -50,7 +50,8 @@ export function loadAddon(): AddonLoad {
     const addon = require(path) as NablaAddon;
     const wrong = checkAddon(addon);
     if (wrong) {
-      return (cached = { addon: null, reason: `${path} does not match this nabla: ${wrong} (rebuild it: node scripts/build-native.mjs)`, path });
+      const reason = `${path} does not match this nabla: ${wrong} (rebuild it: node scripts/build-native.mjs)`;
+      return (cached = { addon: null, reason, path });
     }
     return (cached = { addon, path, cpu: addon.cpuInfo() });
   } catch (e) {
