@@ -7,6 +7,8 @@
 //            Proxy trap) that detaches every buffer of the call and churns the heap. Each call must throw
 //            "nabla.<kernel>: <arg>: its buffer is detached". Numbers given as objects with valueOf must
 //            be rejected without valueOf running.
+//   resize   a resizable buffer shrunk by a layout getter, under a length-tracking and a fixed-length view:
+//            the call sees the new length and says the layout no longer fits.
 import { Layout, Storage, Tensor } from '../../src/index.js';
 import { NATIVE_KERNELS, type NativeKernel } from '../../src/backend/native/contract.gen.js';
 import { loadAddon } from '../../src/backend/native/load.js';
@@ -142,6 +144,32 @@ function repro(): { calls: number; failures: string[] } {
   }
 }
 
+function resize(): { calls: number; failures: string[] } {
+  const { addon } = loadAddon();
+  if (!addon) throw new Error('no addon');
+  const failures: string[] = [];
+  const views = [
+    (b: ArrayBuffer) => new Float32Array(b), // tracks the buffer's length
+    (b: ArrayBuffer) => new Float32Array(b, 0, 16), // fixed: out of bounds once the buffer shrinks
+  ];
+  for (const view of views) {
+    const rab = new (ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer & {
+      resize(n: number): void;
+    })(64, { maxByteLength: 128 });
+    const x = view(rab);
+    const lx = { get shape() { rab.resize(16); churn(); return [16]; }, strides: [1], offset: 0 };
+    try {
+      addon.unary(2, new Float32Array(16), x, lx, 0, 0);
+      failures.push(`a ${x.length === 0 ? 'fixed' : 'tracking'} view of a shrunk buffer was read past its end`);
+    } catch (e) {
+      const msg = (e as Error).message;
+      if (!/^nabla\.unary: x: layout reaches element 15 but the buffer has [04]$/.test(msg)) failures.push(msg);
+    }
+  }
+  return { calls: views.length, failures };
+}
+
 const mode = process.argv[2];
-const result = mode === 'repro' ? repro() : mode === 'walk' ? walk() : { calls: 0, failures: [`unknown mode ${mode}`] };
+const result = mode === 'repro' ? repro() : mode === 'walk' ? walk() : mode === 'resize' ? resize()
+  : { calls: 0, failures: [`unknown mode ${mode}`] };
 console.log(JSON.stringify(result));
