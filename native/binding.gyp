@@ -12,8 +12,9 @@
   "targets": [
     {
       "target_name": "nabla",
+      "include_dirs": ["src"],
       "sources": [
-        "src/addon.c", "src/addon_nn.c",
+        "src/napi/register.c", "src/napi/addon.c", "src/napi/addon_nn.c",
         "src/core/cpu_features.c", "src/core/threadpool.c", "src/core/layout.c",
         "src/gemm/gemm.c", "src/gemm/gemm_ref.c", "src/gemm/pack.c",
         "src/elementwise/elementwise.c", "src/elementwise/mask.c", "src/elementwise/ew_scalar.c",

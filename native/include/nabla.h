@@ -1,6 +1,7 @@
-// nabla native kernels: op codes (mirroring src/backend/op_codes.ts; change both together, never
-// renumber) and the C prototypes the N-API layer calls after validating arguments. The umbrella
-// header: each section names the folder under native/src that defines it (see native/README.md).
+// nabla native kernels: op codes (generated from src/backend/op_codes.ts into op_codes.gen.h) and
+// the C prototypes the N-API layer (src/napi/, declared in src/napi/kernels.def) calls after
+// validating arguments. The umbrella header: each section names the folder under native/src that
+// defines it (see native/README.md).
 //
 // Every kernel here trusts its arguments: bounds, sizes and overflow are checked once, in the
 // addon, before any of these run. Argument order: outputs, then const inputs, then dims.
@@ -14,31 +15,9 @@
 
 #define NB_MAX_DIMS 8
 
-enum nb_unary_op {
-  NB_NEG = 0, NB_ABS = 1, NB_EXP = 2, NB_LOG = 3, NB_LOG1P = 4, NB_EXPM1 = 5, NB_SQRT = 6, NB_RSQRT = 7,
-  NB_SIN = 8, NB_COS = 9, NB_TANH = 10, NB_SIGMOID = 11, NB_RELU = 12, NB_GELU = 13, NB_GELU_TANH = 14,
-  NB_SILU = 15, NB_SOFTPLUS = 16, NB_SIGN = 17, NB_FLOOR = 18, NB_CEIL = 19, NB_ROUND = 20,
-  NB_RECIPROCAL = 21, NB_SQUARE = 22, NB_LOGICAL_NOT = 23, NB_ERF = 24,
-  NB_LEAKY_RELU = 25,   /* p0 = negative slope */
-  NB_ELU = 26,          /* p0 = alpha */
-  NB_CLAMP = 27,        /* p0 = min, p1 = max */
-  NB_POW_SCALAR = 28,   /* p0 = exponent */
-  NB_SOFTPLUS_BETA = 29,/* p0 = beta, p1 = threshold */
-  NB_ISNAN = 30, NB_TRUNC = 31, NB_LOG2 = 32, NB_TAN = 33, NB_ATAN = 34, NB_ASIN = 35,
-  NB_ACOS = 36, NB_SINH = 37, NB_COSH = 38,
-  NB_UNARY_COUNT = 39
-};
-
-enum nb_binary_op {
-  NB_ADD = 0, NB_SUB = 1, NB_MUL = 2, NB_DIV = 3, NB_POW = 4, NB_MAXIMUM = 5, NB_MINIMUM = 6,
-  NB_EQ = 7, NB_NE = 8, NB_LT = 9, NB_LE = 10, NB_GT = 11, NB_GE = 12,
-  NB_LOGICAL_AND = 13, NB_LOGICAL_OR = 14, NB_LOGICAL_XOR = 15,
-  NB_FLOOR_DIVIDE = 16, NB_REMAINDER = 17, NB_ATAN2 = 18,
-  NB_THRESHOLD_BACKWARD = 19, /* a where b > 0 (or b NaN), else 0 */
-  NB_BINARY_COUNT = 20
-};
-
-enum nb_reduce_op { NB_SUM = 0, NB_PROD = 1, NB_MAX = 2, NB_MIN = 3, NB_ANY = 4, NB_ALL = 5, NB_REDUCE_COUNT = 6 };
+/* Op codes: enum nb_unary_op / nb_binary_op / nb_reduce_op (NB_RELU, ...), generated from
+ * src/backend/op_codes.ts by scripts/gen-native.mjs. */
+#include "op_codes.gen.h"
 
 /* A strided view: element (i0..in) sits at offset + sum(ik * strides[k]), in elements. */
 typedef struct {

@@ -1,5 +1,5 @@
-// Op codes shared by every backend. The native addon mirrors these numbers in
-// native/include/nabla.h: change both together, never renumber.
+// Op codes shared by every backend. native/include/op_codes.gen.h is generated from this file
+// (npm run gen:native; a test fails while it is stale): never renumber.
 
 export enum UnaryOp {
   NEG = 0, ABS = 1, EXP = 2, LOG = 3, LOG1P = 4, EXPM1 = 5, SQRT = 6, RSQRT = 7,

@@ -11,24 +11,11 @@ import type { AdamParams, Conv2dParams, PartialBackend, Pool2dParams, SgdParams 
 import { BinaryOp, ReduceOp, UnaryOp } from '../op_codes.js';
 import { LARGE_ALLOCATION_BYTES, setLargeAllocationHook, type DType, type TypedArray } from '../../tensor/dtype.js';
 import { Layout, numel } from '../../tensor/layout.js';
-import type { ConvArgs, NablaAddon, PoolArgs } from './binding.js';
+import { ContractView, type ConvArgs, type NablaAddon, type PoolArgs } from './contract.js';
 import { loadAddon } from './load.js';
 import { convOutSize, poolOutSize } from '../../util/window.js';
 
 const MAX_DIMS = 8;
-
-/** Unary ops the addon implements (native/src/addon.c unary_supported). */
-export const NATIVE_UNARY: ReadonlySet<UnaryOp> = new Set([
-  UnaryOp.NEG, UnaryOp.ABS, UnaryOp.EXP, UnaryOp.LOG, UnaryOp.LOG1P, UnaryOp.EXPM1, UnaryOp.SQRT, UnaryOp.RSQRT,
-  UnaryOp.TANH, UnaryOp.SIGMOID, UnaryOp.RELU, UnaryOp.GELU, UnaryOp.GELU_TANH, UnaryOp.SILU, UnaryOp.SOFTPLUS,
-  UnaryOp.SOFTPLUS_BETA, UnaryOp.RECIPROCAL, UnaryOp.SQUARE, UnaryOp.ERF, UnaryOp.LEAKY_RELU, UnaryOp.ELU,
-  UnaryOp.CLAMP, UnaryOp.FLOOR, UnaryOp.CEIL, UnaryOp.TRUNC, UnaryOp.ROUND,
-]);
-
-/** Activations the addon's linear kernel applies (no parameters). */
-const LINEAR_ACTS: ReadonlySet<UnaryOp> = new Set([UnaryOp.RELU, UnaryOp.GELU, UnaryOp.GELU_TANH, UnaryOp.SILU, UnaryOp.TANH, UnaryOp.SIGMOID]);
-
-const NATIVE_REDUCE: ReadonlySet<ReduceOp> = new Set([ReduceOp.SUM, ReduceOp.PROD, ReduceOp.MAX, ReduceOp.MIN]);
 
 /**
  * Output storage for a kernel that writes every element: large outputs skip V8's zero-fill
@@ -58,8 +45,11 @@ function fits(...ls: Layout[]): boolean {
 export class NativeBackend implements PartialBackend {
   readonly name = 'native';
   readonly info: Record<string, unknown>;
+  /** What the addon implements (native/src/napi/kernels.def, as built): its op sets and supports(). */
+  readonly contract: ContractView;
 
   constructor(readonly addon: NablaAddon, path?: string) {
+    this.contract = new ContractView(addon.contract());
     const cpu = addon.cpuInfo();
     this.info = { isa: cpu.isa, cpuIsa: cpu.cpuIsa, threads: cpu.threads, addon: path };
   }
@@ -96,7 +86,7 @@ export class NativeBackend implements PartialBackend {
 
   // x (any layout) -> op(x) contiguous
   unary(op: UnaryOp, x: TypedArray, lx: Layout, outDtype: DType, p0 = 0, p1 = 0): TypedArray | undefined {
-    if (!isF32(x) || outDtype !== 'float32' || !NATIVE_UNARY.has(op) || !fits(lx)) return undefined;
+    if (!isF32(x) || outDtype !== 'float32' || !this.contract.ops.unary.has(op) || !fits(lx)) return undefined;
     const y = alloc(lx.numel);
     this.addon.unary(op, y, x as Float32Array, lx, p0, p1);
     return y;
@@ -105,12 +95,12 @@ export class NativeBackend implements PartialBackend {
   // a, b broadcast to the output shape -> a op b contiguous (float32, or bool for comparisons)
   binary(op: BinaryOp, a: TypedArray, la: Layout, b: TypedArray, lb: Layout, outDtype: DType): TypedArray | undefined {
     if (!isF32(a, b) || !fits(la)) return undefined;
-    if (op >= BinaryOp.EQ && op <= BinaryOp.GE && outDtype === 'bool') {
+    if (this.contract.ops.compare.has(op) && outDtype === 'bool') {
       const m = new Uint8Array(la.numel);
       this.addon.compare(op, m, a as Float32Array, la, b as Float32Array, lb);
       return m;
     }
-    if (outDtype !== 'float32' || (op > BinaryOp.MINIMUM && op !== BinaryOp.THRESHOLD_BACKWARD)) return undefined;
+    if (outDtype !== 'float32' || !this.contract.ops.binary.has(op)) return undefined;
     const y = alloc(la.numel);
     this.addon.binary(op, y, a as Float32Array, la, b as Float32Array, lb);
     return y;
@@ -118,7 +108,7 @@ export class NativeBackend implements PartialBackend {
 
   // x reduced over axes -> contiguous, axes kept as size 1
   reduce(op: ReduceOp, x: TypedArray, lx: Layout, axes: readonly number[], outDtype: DType): TypedArray | undefined {
-    if (!isF32(x) || outDtype !== 'float32' || !NATIVE_REDUCE.has(op) || !fits(lx)) return undefined;
+    if (!isF32(x) || outDtype !== 'float32' || !this.contract.ops.reduce.has(op) || !fits(lx)) return undefined;
     let n = 1;
     for (let d = 0; d < lx.shape.length; d++) if (!axes.includes(d)) n *= lx.shape[d];
     const y = alloc(n);
@@ -180,7 +170,7 @@ export class NativeBackend implements PartialBackend {
   // x (M,K) @ w (K,N) + bias (N), then act -> (M,N)
   linear(x: TypedArray, lx: Layout, w: TypedArray, lw: Layout, bias: TypedArray | null, act: UnaryOp | null): TypedArray | undefined {
     if (!isF32(x, w) || (bias && !isF32(bias)) || lx.shape.length !== 2 || lw.shape.length !== 2) return undefined;
-    if (act !== null && !LINEAR_ACTS.has(act)) return undefined;
+    if (act !== null && !this.contract.ops.linear.has(act)) return undefined;
     const y = alloc(lx.shape[0] * lw.shape[1]);
     this.addon.linear(y, x as Float32Array, lx, w as Float32Array, lw, bias as Float32Array | null, act ?? -1);
     return y;

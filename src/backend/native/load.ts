@@ -1,12 +1,13 @@
-// Finds and loads the native addon (native/build/Release/nabla.node). Never throws: on any failure
-// it returns { addon: null, reason } so nabla can fall back to the JS backend with one clear warning.
-// NABLA_NATIVE_PATH overrides the location.
+// Finds and loads the native addon (native/build/Release/nabla.node) and checks it against this
+// build's contract (every export of native/src/napi/kernels.def, with its signature). Never throws:
+// on any failure it returns { addon: null, reason } naming what is wrong, so nabla can fall back to
+// the JS backend with one clear warning. NABLA_NATIVE_PATH overrides the location.
 
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CpuInfo, NablaAddon } from './binding.js';
+import { checkAddon, type CpuInfo, type NablaAddon } from './contract.js';
 
 export interface AddonLoad {
   addon: NablaAddon | null;
@@ -47,8 +48,10 @@ export function loadAddon(): AddonLoad {
     }
     const require = createRequire(import.meta.url);
     const addon = require(path) as NablaAddon;
-    if (typeof addon?.matmul !== 'function' || typeof addon.cpuInfo !== 'function') {
-      return (cached = { addon: null, reason: `${path} is not the nabla addon`, path });
+    const wrong = checkAddon(addon);
+    if (wrong) {
+      const reason = `${path} does not match this nabla: ${wrong} (rebuild it: node scripts/build-native.mjs)`;
+      return (cached = { addon: null, reason, path });
     }
     return (cached = { addon, path, cpu: addon.cpuInfo() });
   } catch (e) {
