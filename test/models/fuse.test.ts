@@ -11,6 +11,9 @@ import { GPT2LMHeadModel, GPT2MLP } from '../../src/models/gpt2.js';
 import { LinearAct } from '../../src/nn/fusion.js';
 import { fuse } from '../../src/nn/utils/fuse.js';
 import { Identity } from '../../src/nn/linear.js';
+import { LlamaConfig, LlamaForCausalLM } from '../../src/models/llama.js';
+import { manualSeed } from '../../src/tensor/random.js';
+import { tensor } from '../../src/tensor/creation.js';
 
 const ref = () => readSafetensors(golden('gpt2-tiny-ref/reference.safetensors'));
 
@@ -41,4 +44,19 @@ test('fused GPT-2 in training: the same loss and gradients as the unfused model'
   for (const n of ['transformer.h.0.mlp.c_fc.weight', 'transformer.h.1.mlp.c_fc.bias', 'transformer.wte.weight']) {
     assertClose(pa[n].grad!, pb[n].grad!, { rtol: 1e-5, atol: 1e-7 }, n);
   }
+});
+
+test('fused Llama (gate_proj + SiLU as one matmul): same keys, logits and greedy tokens as the unfused model', () => {
+  const config = new LlamaConfig({ vocabSize: 64, hiddenSize: 32, intermediateSize: 48, numHiddenLayers: 2, numAttentionHeads: 4,
+    numKeyValueHeads: 2, maxPositionEmbeddings: 64 });
+  manualSeed(9);
+  const a = new LlamaForCausalLM(config).eval(), b = new LlamaForCausalLM(config).eval();
+  b.loadStateDict(a.stateDict());
+  const keys = Object.keys(a.stateDict());
+  fuse(a);
+  assert.deepEqual(Object.keys(a.stateDict()), keys);
+  assert.ok(String(a).includes('LinearAct(in_features=32, out_features=48, bias=False, activation=SiLU)'), String(a));
+  const ids = tensor([[1, 7, 3, 9, 12]], { dtype: 'int32' });
+  assertClose(noGrad(() => a.forward(ids)), noGrad(() => b.forward(ids)), { rtol: 1e-5, atol: 1e-5 });
+  assert.deepEqual(a.generate([1, 7, 3], { maxNewTokens: 12 }), b.generate([1, 7, 3], { maxNewTokens: 12 }));
 });

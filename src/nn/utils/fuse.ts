@@ -1,6 +1,6 @@
 // nn.utils.fuse: the inference fusion pass. It walks a model and swaps runs of modules for fused
 // modules (nn/fusion.ts) through a small pattern table: generic runs inside Sequential containers,
-// and per-architecture entries (ResNet's blocks, GPT-2's MLP) that live next to each model. Models
+// and per-architecture entries (ResNet's blocks, the MLPs of GPT-2 and Llama) that live next to each model. Models
 // themselves never choose kernels: their forwards stay the plain composition of their modules.
 
 import { Module } from '../module.js';
@@ -10,6 +10,7 @@ import { Identity, Linear } from '../linear.js';
 import { ConvBn2d, canFuseConvBn, canFuseLinearAct, fuseConvBnAct, fuseLinearAct } from '../fusion.js';
 import { RESNET_FUSION_RULES } from '../../vision/models/resnet_fuse.js';
 import { GPT2_FUSION_RULES } from '../../models/gpt2_fuse.js';
+import { LLAMA_FUSION_RULES } from '../../models/llama_fuse.js';
 
 /**
  * A pattern-table entry: given a module of its class (children already fused), it either swaps some
@@ -41,13 +42,14 @@ const RULES = new Map<Function, FusionRule>([
   [Sequential, fuseSequential],
   ...RESNET_FUSION_RULES,
   ...GPT2_FUSION_RULES,
+  ...LLAMA_FUSION_RULES,
 ]);
 
 /**
  * Fuses a model for inference, in place, and returns it: Conv2d + BatchNorm2d (+ ReLU) runs in
  * Sequential containers and ResNet stems become one convolution with the BatchNorm folded in (the
  * ReLU and a residual addition too, in ResNet's BasicBlock and Bottleneck), Linear + activation runs
- * and GPT-2's MLP one matmul with the activation applied as it stores. Like torchvision's
+ * and the MLPs of GPT-2 and Llama one matmul with the activation applied as it stores. Like torchvision's
  * `fuse_model`, but the state_dict keys stay the same: a fused module keeps the tensors of the
  * modules it replaces under their names (a folded BatchNorm keeps its place, as a stand-in).
  *
