@@ -55,7 +55,8 @@ function logProbs(yPred: Tensor, fromLogits: boolean, k: OutputLogits | null): T
   return p.clamp(EPSILON, 1 - EPSILON).log();
 }
 
-export function categoricalCrossentropy(yTrue: Tensor, yPred: Tensor, opts: LossOptions = {}, logits: OutputLogits | null = null): Tensor {
+export function categoricalCrossentropy(yTrue: Tensor, yPred: Tensor, opts: LossOptions = {},
+  logits: OutputLogits | null = null): Tensor {
   checkShapes(yTrue, yPred, 'categorical_crossentropy');
   let t = yTrue.reshape([...yPred.shape]).to(yPred.dtype);
   const s = opts.labelSmoothing ?? 0;
@@ -96,7 +97,8 @@ export function checkLabels(yTrue: Tensor, C: number, op: string): Int32Array {
   return out;
 }
 
-export function binaryCrossentropy(yTrue: Tensor, yPred: Tensor, opts: LossOptions = {}, logits: OutputLogits | null = null): Tensor {
+export function binaryCrossentropy(yTrue: Tensor, yPred: Tensor, opts: LossOptions = {},
+  logits: OutputLogits | null = null): Tensor {
   checkShapes(yTrue, yPred, 'binary_crossentropy');
   const t = yTrue.reshape([...yPred.shape]).to(yPred.dtype);
   let logP: Tensor, log1mP: Tensor;

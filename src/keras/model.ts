@@ -176,7 +176,8 @@ export class Model extends Layer implements CallbackModel {
         if (!v) throw new Error(`model '${this.name}': internal error, '${t.name}' was not computed before layer '${node.layer.name}'`);
         return v;
       });
-      const isOutput = logits !== undefined && !node.listInput && node.outputs.length === 1 && this.outputs.includes(node.outputs[0]);
+      const isOutput = logits !== undefined && !node.listInput && node.outputs.length === 1 &&
+        this.outputs.includes(node.outputs[0]);
       let out: Tensor | Tensor[];
       if (isOutput) {
         const r = node.layer.callWithLogits(ins[0]);

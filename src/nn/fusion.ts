@@ -43,7 +43,8 @@ export class FoldedBatchNorm2d extends BatchNorm2d {
       dtype: (bn.running_mean ?? bn.weight)?.dtype,
     });
     this.weight = bn.weight; this.bias = bn.bias;
-    this.running_mean = bn.running_mean; this.running_var = bn.running_var; this.num_batches_tracked = bn.num_batches_tracked;
+    this.running_mean = bn.running_mean; this.running_var = bn.running_var;
+    this.num_batches_tracked = bn.num_batches_tracked;
     this.training = bn.training;
   }
   // x (N, C, H, W) -> x: the convolution before it has applied the normalisation
@@ -56,7 +57,9 @@ export class FoldedBatchNorm2d extends BatchNorm2d {
   }
 }
 
-interface Affine { deps: (Tensor | null)[]; versions: number[]; eps: number; scale: Float32Array | null; shift: Float32Array | null }
+interface Affine {
+  deps: (Tensor | null)[]; versions: number[]; eps: number; scale: Float32Array | null; shift: Float32Array | null;
+}
 
 /**
  * act(bn(conv(x)) + residual), the fused replacement of a Conv2d (zero padding) followed by a
@@ -77,10 +80,12 @@ export class ConvBn2d extends Module {
   constructor(conv: Conv2d, bn: FoldedBatchNorm2d | null, act: ReLU | null) {
     super();
     if (conv.paddingMode !== 'zeros' || typeof conv.padding === 'string') {
-      throw new Error(`ConvBn2d: only zero padding given as numbers can be fused, got paddingMode '${conv.paddingMode}', padding ${JSON.stringify(conv.padding)}`);
+      throw new Error('ConvBn2d: only zero padding given as numbers can be fused, ' +
+        `got paddingMode '${conv.paddingMode}', padding ${JSON.stringify(conv.padding)}`);
     }
     if (bn && bn.numFeatures !== conv.outChannels) {
-      throw new Error(`ConvBn2d: BatchNorm2d(${bn.numFeatures}) does not follow a convolution with ${conv.outChannels} output channels`);
+      throw new Error(`ConvBn2d: BatchNorm2d(${bn.numFeatures}) cannot follow a convolution with ${conv.outChannels} ` +
+        'output channels');
     }
     this.inChannels = conv.inChannels; this.outChannels = conv.outChannels; this.kernelSize = conv.kernelSize;
     this.stride = conv.stride; this.padding = conv.padding; this.dilation = conv.dilation; this.groups = conv.groups;
@@ -116,7 +121,9 @@ export class ConvBn2d extends Module {
     }
     const h = conv2d(x, this.weight, this.bias, this.stride as [number, number], this.padding as [number, number],
       this.dilation as [number, number], this.groups);
-    if (bn && !actHooked && (!residual || residual.shape.join() === h.shape.join())) return bn.forwardAct(h, residual, act !== null);
+    if (bn && !actHooked && (!residual || residual.shape.join() === h.shape.join())) {
+      return bn.forwardAct(h, residual, act !== null);
+    }
     let y = bn ? bn.forwardAct(h, null, false) : h;
     if (residual) y = y.add(residual);
     return act ? (act.call(y) as Tensor) : y;
@@ -154,26 +161,31 @@ export class ConvBn2d extends Module {
   }
 
   override extraRepr(): string {
-    return `${this.inChannels}, ${this.outChannels}, kernel_size=(${this.kernelSize.join(', ')}), stride=(${this.stride.join(', ')}), ` +
-      `padding=(${this.padding.join(', ')})${this.bias ? '' : ', bias=False'}, batch_norm=${this._bn ? 'True' : 'False'}, relu=${this._act ? 'True' : 'False'}`;
+    const py = (b: boolean) => (b ? 'True' : 'False');
+    return `${this.inChannels}, ${this.outChannels}, kernel_size=(${this.kernelSize.join(', ')}), ` +
+      `stride=(${this.stride.join(', ')}), padding=(${this.padding.join(', ')})${this.bias ? '' : ', bias=False'}, ` +
+      `batch_norm=${py(this._bn !== null)}, relu=${py(this._act !== null)}`;
   }
 }
 
 /** Whether conv -> bn (-> act) can become a ConvBn2d: the exact classes, zero padding, no hooks. */
 export function canFuseConvBn(conv: unknown, bn: unknown, act: unknown = null): conv is Conv2d {
   // NOTE: exact classes: a subclass may have changed forward
-  return conv instanceof Conv2d && conv.constructor === Conv2d && !conv.hasForwardHooks() && conv.paddingMode === 'zeros' &&
-    typeof conv.padding !== 'string' && (bn === null || (bn instanceof BatchNorm2d && bn.constructor === BatchNorm2d &&
-      !bn.hasForwardHooks() && bn.numFeatures === conv.outChannels)) &&
-    (act === null || (act instanceof ReLU && act.constructor === ReLU && !act.hasForwardHooks()));
+  const okConv = conv instanceof Conv2d && conv.constructor === Conv2d && !conv.hasForwardHooks() &&
+    conv.paddingMode === 'zeros' && typeof conv.padding !== 'string';
+  const okBn = bn === null || (bn instanceof BatchNorm2d && bn.constructor === BatchNorm2d && !bn.hasForwardHooks() &&
+    okConv && bn.numFeatures === conv.outChannels);
+  return okConv && okBn && (act === null || (act instanceof ReLU && act.constructor === ReLU && !act.hasForwardHooks()));
 }
 
 /**
  * Swaps parent[convName] -> parent[bnName] (-> parent[actName]) for a ConvBn2d, the BatchNorm's folded
  * stand-in and an Identity; returns the ConvBn2d, or null (nothing changed) when they cannot fuse.
  */
-export function fuseConvBnAct(parent: Module, convName: string, bnName: string, actName: string | null = null): ConvBn2d | null {
-  const conv = parent._modules.get(convName), bn = parent._modules.get(bnName), act = actName === null ? null : parent._modules.get(actName);
+export function fuseConvBnAct(parent: Module, convName: string, bnName: string, actName: string | null = null,
+): ConvBn2d | null {
+  const conv = parent._modules.get(convName), bn = parent._modules.get(bnName);
+  const act = actName === null ? null : parent._modules.get(actName);
   if (act === undefined || !canFuseConvBn(conv, bn ?? undefined, act)) return null;
   const folded = new FoldedBatchNorm2d(bn as BatchNorm2d);
   const fusedConv = new ConvBn2d(conv, folded, act as ReLU | null);
@@ -213,8 +225,12 @@ export class LinearAct extends Module {
   constructor(layer: LinearLike, act: Module, readonly weightLayout: 'out_in' | 'in_out') {
     super();
     const op = activationOp(act);
-    if (op === null) throw new Error(`LinearAct: ${act.constructor.name} has no fused kernel (ReLU, GELU, SiLU, Tanh, Sigmoid)`);
-    if (layer.weight.ndim !== 2) throw new Error(`LinearAct: expected a 2-D weight, got [${layer.weight.shape.join(', ')}]`);
+    if (op === null) {
+      throw new Error(`LinearAct: ${act.constructor.name} has no fused kernel (ReLU, GELU, SiLU, Tanh, Sigmoid)`);
+    }
+    if (layer.weight.ndim !== 2) {
+      throw new Error(`LinearAct: expected a 2-D weight, got [${layer.weight.shape.join(', ')}]`);
+    }
     const [a, b] = layer.weight.shape;
     [this.inFeatures, this.outFeatures] = weightLayout === 'out_in' ? [b, a] : [a, b];
     this.weight = layer.weight;
@@ -246,12 +262,14 @@ export class LinearAct extends Module {
 
 /** Whether layer -> act can become a LinearAct: no hooks, a 2-D weight, an activation with a kernel op. */
 export function canFuseLinearAct(layer: unknown, act: unknown): layer is LinearLike {
-  return layer instanceof Module && !(layer instanceof LinearAct) && !layer.hasForwardHooks() && act instanceof Module && !act.hasForwardHooks() &&
-    activationOp(act) !== null && (layer as unknown as Partial<LinearLike>).weight?.ndim === 2;
+  return layer instanceof Module && !(layer instanceof LinearAct) && !layer.hasForwardHooks() &&
+    act instanceof Module && !act.hasForwardHooks() && activationOp(act) !== null &&
+    (layer as unknown as Partial<LinearLike>).weight?.ndim === 2;
 }
 
 /** Swaps parent[layerName] -> parent[actName] for a LinearAct and an Identity; the LinearAct, or null. */
-export function fuseLinearAct(parent: Module, layerName: string, actName: string, weightLayout: 'out_in' | 'in_out'): LinearAct | null {
+export function fuseLinearAct(parent: Module, layerName: string, actName: string, weightLayout: 'out_in' | 'in_out',
+): LinearAct | null {
   const layer = parent._modules.get(layerName), act = parent._modules.get(actName);
   if (!canFuseLinearAct(layer, act)) return null;
   const fusedLayer = new LinearAct(layer, act as Module, weightLayout);

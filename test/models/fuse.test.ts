@@ -47,8 +47,10 @@ test('fused GPT-2 in training: the same loss and gradients as the unfused model'
 });
 
 test('fused Llama (gate_proj + SiLU as one matmul): same keys, logits and greedy tokens as the unfused model', () => {
-  const config = new LlamaConfig({ vocabSize: 64, hiddenSize: 32, intermediateSize: 48, numHiddenLayers: 2, numAttentionHeads: 4,
-    numKeyValueHeads: 2, maxPositionEmbeddings: 64 });
+  const config = new LlamaConfig({
+    vocabSize: 64, hiddenSize: 32, intermediateSize: 48, numHiddenLayers: 2, numAttentionHeads: 4, numKeyValueHeads: 2,
+    maxPositionEmbeddings: 64,
+  });
   manualSeed(9);
   const a = new LlamaForCausalLM(config).eval(), b = new LlamaForCausalLM(config).eval();
   b.loadStateDict(a.stateDict());

@@ -94,7 +94,7 @@ test('ConvBn2d runs the modules themselves for hooks, training and gradients; fu
   assert.equal(a.bn.num_batches_tracked!.item(), 1);
 });
 
-test('fuse on Sequential: conv-bn-relu, conv-bn, conv-relu and linear-activation runs, same state_dict keys, same outputs', () => {
+test('fuse on Sequential: conv-bn-relu, conv-bn, conv-relu and linear-activation runs; same keys and outputs', () => {
   nb.manualSeed(5);
   const net = new nb.nn.Sequential(
     new nb.nn.Conv2d(3, 8, 3, { padding: 1 }), new nb.nn.BatchNorm2d(8), new nb.nn.ReLU(),
@@ -116,17 +116,20 @@ test('fuse on Sequential: conv-bn-relu, conv-bn, conv-relu and linear-activation
   const fusedNet = nb.nn.utils.fuse(net);
   assert.equal(fusedNet, net, 'fused in place');
   assert.deepEqual(Object.keys(net.stateDict()), keys);
-  assert.deepEqual([...net].map((m) => m.constructor.name), ['ConvBn2d', 'FoldedBatchNorm2d', 'Identity', 'ConvBn2d', 'FoldedBatchNorm2d',
+  assert.deepEqual([...net].map((m) => m.constructor.name), [
+    'ConvBn2d', 'FoldedBatchNorm2d', 'Identity', 'ConvBn2d', 'FoldedBatchNorm2d',
     'ConvBn2d', 'Identity', 'MaxPool2d', 'Flatten', 'LinearAct', 'Identity', 'LinearAct', 'Identity']);
   assert.ok(maxRelDiff(nb.noGrad(() => net.call(x) as nb.Tensor), want) < 1e-5);
   nb.nn.utils.fuse(net);   // a second pass changes nothing
   assert.deepEqual(Object.keys(net.stateDict()), keys);
   assert.ok(maxRelDiff(nb.noGrad(() => net.call(x) as nb.Tensor), want) < 1e-5);
   // a load after fusing reaches the fused modules
-  const sd = Object.fromEntries(Object.entries(net.stateDict()).map(([k, v]) => [k, v.clone()]));   // (stateDict shares storage)
+  // (stateDict shares storage with the parameters)
+  const sd = Object.fromEntries(Object.entries(net.stateDict()).map(([k, v]) => [k, v.clone()]));
   const zeroed = Object.fromEntries(Object.entries(sd).map(([k, v]) => [k, k.endsWith('running_var') ? v : v.mul(0)]));
   net.loadStateDict(zeroed);
-  assert.ok(nb.noGrad(() => net.call(x) as nb.Tensor).sub(0.5).abs().max().item() < 1e-6, 'all-zero weights give sigmoid(0)');
+  const zeroOut = nb.noGrad(() => net.call(x) as nb.Tensor);
+  assert.ok(zeroOut.sub(0.5).abs().max().item() < 1e-6, 'all-zero weights give sigmoid(0)');
   net.loadStateDict(sd);
   assert.ok(maxRelDiff(nb.noGrad(() => net.call(x) as nb.Tensor), want) < 1e-5);
   // with gradients on, the same values through the modules' composition

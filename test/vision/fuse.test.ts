@@ -78,7 +78,8 @@ test('fused Bottleneck ResNet and CIFAR ResNet-20 equal the unfused ones', () =>
 });
 
 test('fused small CNNs (MNIST SimpleConvNet, DeepConvNet, MLP) equal the unfused ones', () => {
-  const makers: (() => nb.nn.Module)[] = [() => new M.SimpleConvNet(), () => new M.DeepConvNet(), () => new M.MnistMLP()];
+  const makers: (() => nb.nn.Module)[] = [
+    () => new M.SimpleConvNet(), () => new M.DeepConvNet(), () => new M.MnistMLP()];
   for (const make of makers) {
     const [model, plain] = twins(make, 4);
     model.eval(); plain.eval();
@@ -86,7 +87,8 @@ test('fused small CNNs (MNIST SimpleConvNet, DeepConvNet, MLP) equal the unfused
     nb.nn.utils.fuse(model);
     assert.deepEqual(Object.keys(model.stateDict()), keys);
     const x = nb.rand([3, 1, 28, 28]);
-    assertClose(nb.noGrad(() => model.call(x)), nb.noGrad(() => plain.call(x)), { rtol: 1e-5, atol: 1e-5 }, model.constructor.name);
+    const want = nb.noGrad(() => plain.call(x));
+    assertClose(nb.noGrad(() => model.call(x)), want, { rtol: 1e-5, atol: 1e-5 }, model.constructor.name);
   }
 });
 
@@ -100,14 +102,15 @@ test('fuse leaves hooked modules to their own forward; hooks on fused modules fi
   assert.ok(model.layer1.at(1) instanceof FusedBasicBlock);
   let fusedSeen = 0;
   model.layer2.at(0).registerForwardHook(() => { fusedSeen++; });
-  (model.layer3.at(0) as FusedBasicBlock).relu.registerForwardHook(() => { fusedSeen++; });   // runs the ReLU as a module
+  // a hooked ReLU runs as a module of its own
+  (model.layer3.at(0) as FusedBasicBlock).relu.registerForwardHook(() => { fusedSeen++; });
   const x = nb.randn([1, 3, 32, 32]);
   assertClose(nb.noGrad(() => model.call(x)), nb.noGrad(() => plain.call(x)), { rtol: 1e-4, atol: 1e-4 });
   assert.equal(seen, 1);
   assert.equal(fusedSeen, 3, 'the block hook once, the shared ReLU hook after conv1 and after the residual');
 });
 
-test('train mode through a fused ResNet-18: same outputs, gradients and BatchNorm statistics as the unfused one', () => {
+test('train mode through a fused ResNet-18: the unfused outputs, gradients and BatchNorm statistics', () => {
   const [model, plain] = twins(() => M.resnet18({ numClasses: 6 }), 6);
   nb.nn.utils.fuse(model);
   model.train(); plain.train();
@@ -120,7 +123,8 @@ test('train mode through a fused ResNet-18: same outputs, gradients and BatchNor
   assert.deepEqual(Object.keys(pa), Object.keys(pb));
   for (const n of Object.keys(pb)) assertClose(pa[n].grad!, pb[n].grad!, { rtol: 1e-3, atol: 1e-4 }, n);
   const ba = Object.fromEntries(model.namedBuffers()), bb = Object.fromEntries(plain.namedBuffers());
-  for (const n of ['bn1.running_mean', 'layer2.0.bn2.running_var', 'layer3.0.downsample.1.running_mean', 'layer4.1.bn1.num_batches_tracked']) {
+  const some = ['bn1.running_mean', 'layer2.0.bn2.running_var', 'layer3.0.downsample.1.running_mean', 'layer4.1.bn1.num_batches_tracked'];
+  for (const n of some) {
     assertClose(ba[n], bb[n], { rtol: 1e-4, atol: 1e-5 }, n);
   }
 });

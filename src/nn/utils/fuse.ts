@@ -22,7 +22,7 @@ export type FusionRule = (m: Module) => Module | null;
 function fuseSequential(seq: Module): null {
   const names = [...seq._modules.keys()];
   for (let i = 0; i < names.length; i++) {
-    const [a, b, c] = [names[i], names[i + 1], names[i + 2]].map((n) => (n === undefined ? undefined : seq._modules.get(n)));
+    const [a, b, c] = [0, 1, 2].map((k) => (i + k < names.length ? seq._modules.get(names[i + k]) : undefined));
     if (c instanceof ReLU && canFuseConvBn(a, b, c)) {
       fuseConvBnAct(seq, names[i], names[i + 1], names[i + 2]); i += 2;
     } else if (canFuseConvBn(a, b)) {
@@ -31,8 +31,8 @@ function fuseSequential(seq: Module): null {
       seq.registerModule(names[i], new ConvBn2d(a, null, b));
       seq.registerModule(names[i + 1], new Identity());
       i += 1;
-    } else if (a?.constructor === Linear && canFuseLinearAct(a, b) && fuseLinearAct(seq, names[i], names[i + 1], 'out_in')) {
-      i += 1;
+    } else if (a?.constructor === Linear && canFuseLinearAct(a, b)) {
+      fuseLinearAct(seq, names[i], names[i + 1], 'out_in'); i += 1;
     }
   }
   return null;

@@ -60,7 +60,9 @@ export class FusedBottleneck extends Module {
 
 function fuseBasicBlock(m: Module): Module | null {
   const b = m as BasicBlock;
-  if (b.hasForwardHooks() || !canFuseConvBn(b.conv1, b.bn1, b.relu) || !canFuseConvBn(b.conv2, b.bn2, b.relu)) return null;
+  if (b.hasForwardHooks() || !canFuseConvBn(b.conv1, b.bn1, b.relu) || !canFuseConvBn(b.conv2, b.bn2, b.relu)) {
+    return null;
+  }
   return new FusedBasicBlock(b);
 }
 
