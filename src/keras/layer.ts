@@ -130,11 +130,17 @@ export abstract class Layer extends Module {
    * softmax or sigmoid activation (the model hands them to the loss), else null.
    */
   callWithLogits(x: Inputs): { out: Inputs; logits: OutputLogits | null } {
-    const split = x instanceof Tensor ? this.splitActivation() : null;
+    if (!(x instanceof Tensor)) return { out: this.call(x), logits: null };
+    this.ensureBuilt(concreteShape(x));
+    return this.forwardWithLogits(x);
+  }
+
+  /** forward(x) on the built layer, with the logits behind its output (see callWithLogits). */
+  protected forwardWithLogits(x: Tensor): { out: Inputs; logits: OutputLogits | null } {
+    const split = this.splitActivation();
     const kind = split && logitKind(split.act);
-    if (!split || !kind) return { out: this.call(x), logits: null };
-    this.ensureBuilt(concreteShape(x as Tensor));
-    const z = split.pre(x as Tensor);
+    if (!split || !kind) return { out: this.forward(x), logits: null };
+    const z = split.pre(x);
     return { out: split.act(z), logits: { logits: z, kind } };
   }
 

@@ -192,6 +192,14 @@ export class Model extends Layer implements CallbackModel {
     return this.outputs.map((t) => values.get(t)!);
   }
 
+  /** A nested model's output keeps the logits of its own output layer. */
+  protected override forwardWithLogits(x: Tensor): { out: Tensor | Tensor[]; logits: OutputLogits | null } {
+    if (this.inputs.length !== 1 || this.outputs.length !== 1) return { out: this.forward(x), logits: null };
+    const logits: (OutputLogits | null)[] = [];
+    const [out] = this.run([x], logits);
+    return { out, logits: logits[0] ?? null };
+  }
+
   override forward(x: Tensor | Tensor[]): Tensor | Tensor[] {
     const xs = Array.isArray(x) ? x : [x];
     const out = this.run(xs);

@@ -26,9 +26,12 @@ import { GELU, ReLU, SiLU, Sigmoid, Tanh } from './activations.js';
 import { Identity } from './linear.js';
 import { inputError } from './util.js';
 
-/** Sets a plain field; NOTE: its name starts with '_' so that a Module value is not registered as a child. */
-function setHidden(obj: object, key: string, value: unknown): void {
-  Object.defineProperty(obj, key, { value, writable: true, enumerable: false, configurable: true });
+/**
+ * Sets a plain field. NOTE: its name starts with '_' so that a Module value is not registered as a
+ * child; enumerable so that deepCopyModule copies it (a folded BatchNorm maps to the copy's own).
+ */
+function setField(obj: object, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
 }
 
 /**
@@ -92,9 +95,9 @@ export class ConvBn2d extends Module {
     this.weight = conv.weight;
     this.registerParameter('bias', conv.bias);
     this.training = conv.training;
-    setHidden(this, '_bn', bn);
-    setHidden(this, '_act', act);
-    setHidden(this, '_affine', null);
+    setField(this, '_bn', bn);
+    setField(this, '_act', act);
+    setField(this, '_affine', null);
   }
 
   override forward(x: Tensor, residual: Tensor | null = null): Tensor {
@@ -236,9 +239,9 @@ export class LinearAct extends Module {
     this.weight = layer.weight;
     this.registerParameter('bias', layer.bias);
     this.training = layer.training;
-    setHidden(this, '_layer', layer);
-    setHidden(this, '_act', act);
-    setHidden(this, '_op', op);
+    setField(this, '_layer', layer);
+    setField(this, '_act', act);
+    setField(this, '_op', op);
   }
 
   override forward(x: Tensor): Tensor {

@@ -116,4 +116,10 @@ test('a model hands its losses the logits behind softmax and sigmoid outputs (La
   const none: unknown[] = [];
   plain.run([x], none as never);
   assert.deepEqual(none, [null]);
+  // a nested model's output keeps the logits of its own output layer
+  const inp = nb.keras.input({ shape: [4] });
+  const outer = nb.keras.model({ inputs: inp, outputs: soft.apply(inp) });
+  const nested: ({ logits: nb.Tensor; kind: 'softmax' | 'sigmoid' } | null)[] = [];
+  outer.run([x], nested);
+  assert.equal(nested[0]?.kind, 'softmax');
 });

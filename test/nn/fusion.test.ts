@@ -134,6 +134,12 @@ test('fuse on Sequential: conv-bn-relu, conv-bn, conv-relu and linear-activation
   assert.ok(maxRelDiff(nb.noGrad(() => net.call(x) as nb.Tensor), want) < 1e-5);
   // with gradients on, the same values through the modules' composition
   assert.ok(maxRelDiff((net.call(x) as nb.Tensor).detach(), want) < 1e-5);
+  // a deep copy is fused too, over its own tensors
+  const copy = nb.nn.deepCopyModule(net);
+  assert.ok(maxRelDiff(nb.noGrad(() => copy.call(x) as nb.Tensor), want) < 1e-5);
+  nb.noGrad(() => (copy.at(1) as FoldedBatchNorm2d).bias!.add_(1));
+  assert.ok(maxRelDiff(nb.noGrad(() => net.call(x) as nb.Tensor), want) < 1e-5, 'the original is untouched');
+  assert.ok(maxRelDiff(nb.noGrad(() => copy.call(x) as nb.Tensor), want) > 1e-3, 'the copy reads its own BatchNorm');
 });
 
 test('ConvBn2d in training with a residual and ReLU equals the modules: output, every gradient, running stats', () => {
