@@ -14,8 +14,10 @@ import { parseArgs } from 'node:util';
 import { tensor } from '../src/tensor/creation.js';
 import { noGrad } from '../src/autograd/grad_mode.js';
 import { backend, getNumThreads, setNumThreads } from '../src/backend/select.js';
+import '../src/models/index.js';   // registers GPT-2's entry in the fuse pass
 import { GPT2Config, GPT2LMHeadModel } from '../src/models/gpt2.js';
 import { argmax } from '../src/models/generation.js';
+import { fuse } from '../src/nn/utils/fuse.js';
 
 const { values } = parseArgs({ options: { threads: { type: 'string' }, repeats: { type: 'string' }, layers: { type: 'string' } } });
 if (values.threads) setNumThreads(Number(values.threads));
@@ -26,7 +28,7 @@ const t0 = performance.now();
 const config = new GPT2Config({ nLayer: Number(values.layers ?? 12) });
 // NOTE: weights from a cheap LCG in U(-0.05, 0.05): GPT-2's N(0, 0.02) init costs seconds for 124M
 // values and timing does not depend on the distribution.
-const model = new GPT2LMHeadModel(config, { initialize: false }).eval();
+const model = fuse(new GPT2LMHeadModel(config, { initialize: false }).eval());   // c_fc + GELU as one matmul
 let state = 12345;
 for (const p of model.parameters()) {
   const d = p.data as Float32Array;

@@ -49,7 +49,7 @@ else torchNote = `PyTorch unavailable: ${(py.stderr || py.error?.message || '').
 // nabla, with PyTorch's initial weights when the ONNX export wrote them (for the validation), else its own.
 const weightsPath = onnxPath.replace('.onnx', '.safetensors');
 const model = nb.vision.models.resnet18();
-model.eval();
+nb.nn.utils.fuse(model.eval());   // conv + BatchNorm (+ residual) (+ ReLU) as one pass
 console.log(`nabla backend ${JSON.stringify(nb.backend())}`);
 const x1 = nb.randn([1, 3, 224, 224]), x8 = nb.randn([8, 3, 224, 224]);
 const validating = existsSync(onnxPath) && existsSync(weightsPath);

@@ -1,6 +1,7 @@
 // Activations by name, as Keras and tfjs-layers spell them ('relu', 'softmax', 'linear', ...).
-// softmax and sigmoid remember the logits they were applied to (Keras's `_keras_logits`), so that a
-// crossentropy loss on their output can be computed from the logits, stably.
+// A layer whose activation is softmax or sigmoid hands the model its logits along with its output
+// (Layer.callWithLogits), so that a crossentropy loss on that output is computed from the logits,
+// stably: Keras's `_keras_logits`, passed explicitly instead of riding on the tensor.
 
 import type { Tensor } from '../tensor/tensor.js';
 import { snakeCase } from './metrics.js';
@@ -8,23 +9,16 @@ import { snakeCase } from './metrics.js';
 export type ActivationFn = (x: Tensor) => Tensor;
 export type ActivationIdentifier = string | ActivationFn | null | undefined;
 
-const logitsOf = new WeakMap<Tensor, { logits: Tensor; kind: 'softmax' | 'sigmoid' }>();
+/** The logits behind a model output that came straight from a softmax or sigmoid activation. */
+export interface OutputLogits { logits: Tensor; kind: 'softmax' | 'sigmoid' }
 
-/** The logits behind a softmax/sigmoid output, if `p` came straight from one. */
-export function kerasLogits(p: Tensor): { logits: Tensor; kind: 'softmax' | 'sigmoid' } | undefined {
-  return logitsOf.get(p);
-}
+export function softmax(x: Tensor): Tensor { return x.softmax(-1); }
 
-export function softmax(x: Tensor): Tensor {
-  const p = x.softmax(-1);
-  logitsOf.set(p, { logits: x, kind: 'softmax' });
-  return p;
-}
+export function sigmoid(x: Tensor): Tensor { return x.sigmoid(); }
 
-export function sigmoid(x: Tensor): Tensor {
-  const p = x.sigmoid();
-  logitsOf.set(p, { logits: x, kind: 'sigmoid' });
-  return p;
+/** 'softmax' or 'sigmoid' when fn is that activation (its output has logits a loss can use), else null. */
+export function logitKind(fn: ActivationFn): OutputLogits['kind'] | null {
+  return fn === softmax ? 'softmax' : fn === sigmoid ? 'sigmoid' : null;
 }
 
 const SELU_ALPHA = 1.6732632423543772, SELU_SCALE = 1.0507009873554805;

@@ -11,6 +11,7 @@ import { Tensor } from '../tensor/tensor.js';
 import type { DType } from '../tensor/dtype.js';
 import { empty } from '../tensor/creation.js';
 import { getInitializer, type InitializerIdentifier } from './initializers.js';
+import { logitKind, type ActivationFn, type OutputLogits } from './activations.js';
 
 export type SymShape = readonly (number | null)[];
 
@@ -117,6 +118,31 @@ export abstract class Layer extends Module {
 
   /** The computation on concrete tensors (Keras's call); the layer is built. */
   abstract override forward(x: Inputs): Inputs;
+
+  /**
+   * forward(x) as activation(pre(x)), for layers that end in an activation (Dense, Conv, Activation),
+   * so that a model can keep an output's logits for its loss; null for other layers.
+   */
+  protected splitActivation(): { pre: (x: Tensor) => Tensor; act: ActivationFn } | null { return null; }
+
+  /**
+   * call(x) on a concrete tensor, and the logits behind the output when it comes straight from a
+   * softmax or sigmoid activation (the model hands them to the loss), else null.
+   */
+  callWithLogits(x: Inputs): { out: Inputs; logits: OutputLogits | null } {
+    if (!(x instanceof Tensor)) return { out: this.call(x), logits: null };
+    this.ensureBuilt(concreteShape(x));
+    return this.forwardWithLogits(x);
+  }
+
+  /** forward(x) on the built layer, with the logits behind its output (see callWithLogits). */
+  protected forwardWithLogits(x: Tensor): { out: Inputs; logits: OutputLogits | null } {
+    const split = this.splitActivation();
+    const kind = split && logitKind(split.act);
+    if (!split || !kind) return { out: this.forward(x), logits: null };
+    const z = split.pre(x);
+    return { out: split.act(z), logits: { logits: z, kind } };
+  }
 
   /** Keras's get_config: constructor arguments, JSON-serialisable. */
   getConfig(): Record<string, unknown> {

@@ -4,14 +4,14 @@
 // Glossary: N samples, C classes (last axis), T extra (e.g. time) positions between them.
 //
 // NOTE on probabilities (fromLogits false): Keras clips them to [eps, 1 - eps] (eps = 1e-7) and
-// takes the log. When the predictions come straight from a softmax or sigmoid activation we know
-// the logits (see activations.ts), so we take log-softmax / log-sigmoid of the logits instead and
+// takes the log. When the predictions come straight from a softmax or sigmoid activation the model
+// passes their logits along (see activations.ts), so we take log-softmax / log-sigmoid of the logits instead and
 // clamp to [log eps, log(1 - eps)]: the same values and gradients as Keras's clip-then-log,
 // without the float32 underflow of computing small probabilities first.
 
 import { Tensor } from '../tensor/tensor.js';
 import { fromTypedArray } from '../tensor/creation.js';
-import { kerasLogits } from './activations.js';
+import type { OutputLogits } from './activations.js';
 import { snakeCase } from './metrics.js';
 
 export const EPSILON = 1e-7;
@@ -29,8 +29,8 @@ export interface LossOptions {
 export interface Loss {
   readonly name: string;
   readonly options: LossOptions;
-  /** yTrue, yPred -> (N). */
-  call(yTrue: Tensor, yPred: Tensor): Tensor;
+  /** yTrue, yPred -> (N); logits: yPred's logits when it came straight from a softmax or sigmoid. */
+  call(yTrue: Tensor, yPred: Tensor, logits?: OutputLogits | null): Tensor;
 }
 
 export type LossFn = (yTrue: Tensor, yPred: Tensor) => Tensor;
@@ -48,27 +48,28 @@ function checkShapes(yTrue: Tensor, yPred: Tensor, op: string): void {
 }
 
 /** log p over the last axis of yPred (N, ..., C), per the NOTE above. */
-function logProbs(yPred: Tensor, fromLogits: boolean): Tensor {
+function logProbs(yPred: Tensor, fromLogits: boolean, k: OutputLogits | null): Tensor {
   if (fromLogits) return yPred.logSoftmax(-1);
-  const k = kerasLogits(yPred);
   if (k?.kind === 'softmax') return k.logits.logSoftmax(-1).clamp(LOG_EPS, LOG_1M_EPS);
   const p = yPred.div(yPred.sum(-1, true));
   return p.clamp(EPSILON, 1 - EPSILON).log();
 }
 
-export function categoricalCrossentropy(yTrue: Tensor, yPred: Tensor, opts: LossOptions = {}): Tensor {
+export function categoricalCrossentropy(yTrue: Tensor, yPred: Tensor, opts: LossOptions = {},
+  logits: OutputLogits | null = null): Tensor {
   checkShapes(yTrue, yPred, 'categorical_crossentropy');
   let t = yTrue.reshape([...yPred.shape]).to(yPred.dtype);
   const s = opts.labelSmoothing ?? 0;
   if (s > 0) t = t.mul(1 - s).add(s / yPred.shape[yPred.ndim - 1]);
-  return perSample(t.mul(logProbs(yPred, opts.fromLogits ?? false)).sum(-1).neg());
+  return perSample(t.mul(logProbs(yPred, opts.fromLogits ?? false, logits)).sum(-1).neg());
 }
 
 /**
  * yPred (N, ..., C), yTrue (N, ...) or (N, ..., 1) integer class indices. A label outside [0, C)
  * is an error that names it, its position and C.
  */
-export function sparseCategoricalCrossentropy(yTrue: Tensor, yPred: Tensor, opts: LossOptions = {}): Tensor {
+export function sparseCategoricalCrossentropy(yTrue: Tensor, yPred: Tensor, opts: LossOptions = {},
+  logits: OutputLogits | null = null): Tensor {
   const op = 'sparse_categorical_crossentropy';
   const C = yPred.shape[yPred.ndim - 1];
   const M = yPred.numel() / C;
@@ -77,7 +78,7 @@ export function sparseCategoricalCrossentropy(yTrue: Tensor, yPred: Tensor, opts
       `but yTrue has shape [${yTrue.shape.join(', ')}]; for one-hot labels use categorical_crossentropy`);
   }
   const labels = checkLabels(yTrue, C, op);
-  const logp = logProbs(yPred, opts.fromLogits ?? false).reshape([M, C]);
+  const logp = logProbs(yPred, opts.fromLogits ?? false, logits).reshape([M, C]);
   const nll = logp.gather(1, fromTypedArray(labels, [M, 1])).neg(); // (M, 1)
   return perSample(nll.reshape([yPred.shape[0], -1]));
 }
@@ -96,11 +97,12 @@ export function checkLabels(yTrue: Tensor, C: number, op: string): Int32Array {
   return out;
 }
 
-export function binaryCrossentropy(yTrue: Tensor, yPred: Tensor, opts: LossOptions = {}): Tensor {
+export function binaryCrossentropy(yTrue: Tensor, yPred: Tensor, opts: LossOptions = {},
+  logits: OutputLogits | null = null): Tensor {
   checkShapes(yTrue, yPred, 'binary_crossentropy');
   const t = yTrue.reshape([...yPred.shape]).to(yPred.dtype);
   let logP: Tensor, log1mP: Tensor;
-  const k = opts.fromLogits ? { logits: yPred, kind: 'sigmoid' as const } : kerasLogits(yPred);
+  const k = opts.fromLogits ? { logits: yPred, kind: 'sigmoid' as const } : logits;
   if (k?.kind === 'sigmoid') {
     // log sigmoid(x) = -softplus(-x), log(1 - sigmoid(x)) = -softplus(x); softplus(x) = relu(x) + log1p(exp(-|x|))
     const x = k.logits;
@@ -135,7 +137,7 @@ export function huber(yTrue: Tensor, yPred: Tensor, opts: LossOptions = {}): Ten
   return perSample(q.square().mul(0.5).add(a.sub(q).mul(delta)));
 }
 
-const TABLE: Record<string, (t: Tensor, p: Tensor, o: LossOptions) => Tensor> = {
+const TABLE: Record<string, (t: Tensor, p: Tensor, o: LossOptions, logits: OutputLogits | null) => Tensor> = {
   categorical_crossentropy: categoricalCrossentropy,
   sparse_categorical_crossentropy: sparseCategoricalCrossentropy,
   binary_crossentropy: binaryCrossentropy,
@@ -156,7 +158,9 @@ function canonicalName(name: string): string {
 export class NamedLoss implements Loss {
   readonly name: string;
   constructor(name: string, readonly options: LossOptions = {}) { this.name = canonicalName(name); }
-  call(yTrue: Tensor, yPred: Tensor): Tensor { return TABLE[this.name](yTrue, yPred, this.options); }
+  call(yTrue: Tensor, yPred: Tensor, logits: OutputLogits | null = null): Tensor {
+    return TABLE[this.name](yTrue, yPred, this.options, logits);
+  }
 }
 
 /** The loss for a name, e.g. `lossByName('mse')`. */

@@ -11,6 +11,7 @@ import type { Optimizer } from '../optim/optimizer.js';
 import { Layer, SymbolicTensor, describe, fmtSym, isShapeList, type LayerArgs, type LayerNode, type SymShape } from './layer.js';
 import { InputLayer } from './layers/input.js';
 import { resolveLoss, type Loss, type LossSpec } from './losses.js';
+import type { OutputLogits } from './activations.js';
 import { resolveMetric, type Metric, type MetricSpec } from './metrics.js';
 import { checkOptimizer, makeOptimizer, type OptimizerIdentifier } from './optimizers.js';
 import type { History, CallbackModel } from './callbacks.js';
@@ -161,8 +162,11 @@ export class Model extends Layer implements CallbackModel {
     });
   }
 
-  /** Runs the graph: one tensor per input -> one per output. */
-  run(xs: readonly Tensor[]): Tensor[] {
+  /**
+   * Runs the graph: one tensor per input -> one per output. With `logits`, sets logits[k] to the logits
+   * behind output k when its layer ends in a softmax or sigmoid (Layer.callWithLogits), else null.
+   */
+  run(xs: readonly Tensor[], logits?: (OutputLogits | null)[]): Tensor[] {
     if (!this.built || this.inputs.length === 0) throw new Error(`model '${this.name}' is not built yet: call it on data (fit, predict) or give the first layer an inputShape`);
     const values = new Map<SymbolicTensor, Tensor>();
     this.inputs.forEach((t, i) => values.set(t, xs[i]));
@@ -172,11 +176,28 @@ export class Model extends Layer implements CallbackModel {
         if (!v) throw new Error(`model '${this.name}': internal error, '${t.name}' was not computed before layer '${node.layer.name}'`);
         return v;
       });
-      const out = node.layer.call(node.listInput ? ins : ins[0]) as Tensor | Tensor[];
+      const isOutput = logits !== undefined && !node.listInput && node.outputs.length === 1 &&
+        this.outputs.includes(node.outputs[0]);
+      let out: Tensor | Tensor[];
+      if (isOutput) {
+        const r = node.layer.callWithLogits(ins[0]);
+        out = r.out as Tensor | Tensor[];
+        this.outputs.forEach((t, k) => { if (t === node.outputs[0]) logits[k] = r.logits; });
+      } else {
+        out = node.layer.call(node.listInput ? ins : ins[0]) as Tensor | Tensor[];
+      }
       const outs = Array.isArray(out) ? out : [out];
       node.outputs.forEach((t, i) => values.set(t, outs[i]));
     }
     return this.outputs.map((t) => values.get(t)!);
+  }
+
+  /** A nested model's output keeps the logits of its own output layer. */
+  protected override forwardWithLogits(x: Tensor): { out: Tensor | Tensor[]; logits: OutputLogits | null } {
+    if (this.inputs.length !== 1 || this.outputs.length !== 1) return { out: this.forward(x), logits: null };
+    const logits: (OutputLogits | null)[] = [];
+    const [out] = this.run([x], logits);
+    return { out, logits: logits[0] ?? null };
   }
 
   override forward(x: Tensor | Tensor[]): Tensor | Tensor[] {

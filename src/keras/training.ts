@@ -16,6 +16,7 @@ import {
   type BatchSource, type Data,
 } from './data_adapter.js';
 import { reduceLoss } from './losses.js';
+import type { OutputLogits } from './activations.js';
 import { Mean } from './metrics.js';
 import { Progbar, type Clock, type ProgressStream } from './progbar.js';
 import type { Compiled, Model } from './model.js';
@@ -110,10 +111,11 @@ function classWeights(y: Tensor, cw: Record<number, number>, op: string): Tensor
 
 /** Forward + total loss of one batch (graph recorded when grad mode is on). */
 function batchLoss(model: Model, c: Compiled, b: Batchy): { outs: Tensor[]; loss: Tensor; parts: Tensor[] } {
-  const outs = model.run(b.xs);
+  const logits: (OutputLogits | null)[] = [];
+  const outs = model.run(b.xs, logits);
   if (b.ys.length !== outs.length) throw new Error(`${FIT}: the model has ${outs.length} outputs (${model.outputNames.join(', ')}) but y has ${b.ys.length} arrays`);
   const parts = outs.map((o, k) => {
-    const l = c.losses[k].call(b.ys[k], o);
+    const l = c.losses[k].call(b.ys[k], o, logits[k] ?? null);
     return reduceLoss(l, b.sw).mul(c.lossWeights[k]);
   });
   const loss = parts.slice(1).reduce((p, q) => p.add(q), parts[0]);

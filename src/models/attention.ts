@@ -15,27 +15,26 @@ import type { ForwardOptions } from './generation.js';
 export const MASKED = -1e9;
 
 /**
- * The additive attention bias (B|1, 1, T, S): 0 where query t (absolute position past+t) may see
- * key s (s <= past+t and attentionMask[b][s] = 1), MASKED elsewhere. null when nothing is masked
- * (a single new token without padding).
+ * The additive attention bias (B, 1, T, S) for padded sequences: 0 where query t (absolute position
+ * past+t) may see key s (s <= past+t and attentionMask[b][s] = 1), MASKED elsewhere. null when nothing
+ * is padded: then the mask is the plain causal one, which causalAttention applies itself.
  * attentionMask (B, S) of 1 for real tokens and 0 for padding, covering cached and new positions.
  */
 export function attentionBias(T: number, S: number, attentionMask?: Tensor | null): Tensor | null {
-  const past = S - T;
-  if (past < 0) throw new Error(`attentionBias: ${T} new positions but only ${S} keys`);
-  let mask: ArrayLike<number> | null = null, B = 1;
-  if (attentionMask) {
-    if (attentionMask.ndim !== 2 || attentionMask.shape[1] !== S) {
-      throw new Error(`attention: attentionMask has shape [${attentionMask.shape.join(', ')}], expected (B, ${S}) covering the cached and new positions`);
-    }
-    B = attentionMask.shape[0];
-    const m = attentionMask.toTypedArray();
-    let all = true;
-    for (let i = 0; i < m.length; i++) if (!m[i]) { all = false; break; }
-    mask = all ? null : m;
+  if (S - T < 0) throw new Error(`attentionBias: ${T} new positions but only ${S} keys`);
+  if (!attentionMask) return null;
+  if (attentionMask.ndim !== 2 || attentionMask.shape[1] !== S) {
+    throw new Error(`attention: attentionMask has shape [${attentionMask.shape.join(', ')}], expected (B, ${S}) covering the cached and new positions`);
   }
-  if (!mask && T === 1) return null;
-  if (!mask) B = 1;
+  const m = attentionMask.toTypedArray();
+  let all = true;
+  for (let i = 0; i < m.length; i++) if (!m[i]) { all = false; break; }
+  return all ? null : maskBias(attentionMask.shape[0], T, S, m);
+}
+
+/** The bias (B, 1, T, S) of the causal mask at offset S - T, and of the padding mask (B, S) if given. */
+function maskBias(B: number, T: number, S: number, mask: ArrayLike<number> | null): Tensor {
+  const past = S - T;
   const bias = new Float32Array(B * T * S);
   for (let b = 0; b < B; b++) {
     for (let t = 0; t < T; t++) {
@@ -46,37 +45,39 @@ export function attentionBias(T: number, S: number, attentionMask?: Tensor | nul
       }
     }
   }
-  const t = fromTypedArray(bias, [B, 1, T, S]);
-  if (!mask && past === 0) PURE_CAUSAL.add(t);
-  return t;
+  return fromTypedArray(bias, [B, 1, T, S]);
 }
 
-/** Biases that are exactly the causal mask of a sequence with no past (so a fused kernel may replace them). */
-const PURE_CAUSAL = new WeakSet<Tensor>();
-
 /**
- * softmax(q k^T / sqrt(D) + bias) v with grouped-query heads, and dropout on the probabilities when dropoutP > 0.
+ * Causal softmax(q k^T / sqrt(D) + mask) v with grouped-query heads, and dropout on the probabilities
+ * when dropoutP > 0. The mask is causal at offset S - T (query t sees keys up to past + t); bias, from
+ * attentionBias, replaces it with the causal-and-padding one. Where the backend has a fused attention
+ * kernel for the case (no padding, no dropout) it takes it: the model never needs to know.
  * q (B,H,T,D), k (B,KVH,S,D), v (B,KVH,S,D), bias (B|1,1,T,S) or null -> (B,H,T,D).
  * NOTE: the R query heads that share a key head are folded into the row dim of one matmul
  * ((B,KVH,R*T,D) @ (B,KVH,D,S)), so keys and values are never repeated in memory.
  */
-export function causalAttention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | null, dropoutP = 0): Tensor {
+export function causalAttention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | null = null, dropoutP = 0): Tensor {
   const [B, H, T, D] = q.shape;
   const KVH = k.shape[1], S = k.shape[2];
   if (H % KVH !== 0) throw new Error(`attention: ${H} query heads are not a multiple of ${KVH} key/value heads`);
+  if (S < T) throw new Error(`attention: ${T} queries but only ${S} keys`);
   const R = H / KVH;
   const scale = 1 / Math.sqrt(D);
-  if (R === 1 && dropoutP === 0 && bias && PURE_CAUSAL.has(bias)) {
-    const y = attentionFused(q, k, v, scale, true);              // one block of scores at a time
-    if (y) return y;
+  if (!bias && dropoutP === 0) {
+    if (R === 1 && S === T) {
+      const y = attentionFused(q, k, v, scale, true);            // one block of scores at a time
+      if (y) return y;
+    }
+    if (T === 1) {
+      const y = attentionKvFused(q, k, v, scale, false);         // a decoding step: every cached key visible
+      if (y) return y;
+    }
   }
-  if (dropoutP === 0 && !bias) {
-    const y = attentionKvFused(q, k, v, scale, false);           // a decoding step: every cached key visible
-    if (y) return y;
-  }
+  const mask = bias ?? (T > 1 ? maskBias(1, T, S, null) : null);
   const qs = q.mul(scale).reshape([B, KVH, R * T, D]);
   let scores = qs.matmul(k.transpose(2, 3));                     // (B,KVH,R*T,S)
-  if (bias) scores = scores.reshape([B, KVH, R, T, S]).add(bias.unsqueeze(1)).reshape([B, KVH, R * T, S]);
+  if (mask) scores = scores.reshape([B, KVH, R, T, S]).add(mask.unsqueeze(1)).reshape([B, KVH, R * T, S]);
   let probs = scores.softmax(-1);
   if (dropoutP > 0) probs = dropout(probs, dropoutP, true);
   const y = probs.matmul(v);                                      // (B,KVH,R*T,D)

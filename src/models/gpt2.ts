@@ -10,6 +10,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { empty, fromTypedArray, tensor as makeTensor } from '../tensor/creation.js';
 import { Generator } from '../tensor/random.js';
 import { Module, Parameter } from '../nn/module.js';
+import { GELU, ReLU, SiLU } from '../nn/activations.js';
 import { Dropout } from '../nn/dropout.js';
 import { Embedding } from '../nn/embedding.js';
 import { LayerNorm } from '../nn/normalization.js';
@@ -19,7 +20,6 @@ import { normal_, zeros_ } from '../nn/init.js';
 import { noGrad } from '../autograd/grad_mode.js';
 import { beginStep, causalAttention, checkTokenIds, endStep } from './attention.js';
 import { linearFused } from '../ops/fused.js';
-import { UnaryOp } from '../ops/unary.js';
 import { KVCache } from './kv_cache.js';
 import { generate, inEvalMode, type CausalLM, type ForwardOptions, type GenerateOptions } from './generation.js';
 import { loadWeights, openWeights, readConfigJson } from './loading.js';
@@ -36,40 +36,23 @@ export class Conv1D extends Module {
     this.weight = new Parameter(empty([inFeatures, outFeatures]));
     this.bias = new Parameter(empty([outFeatures]));
   }
-  // x (*, in) -> (*, out)
+  // x (*, in) -> (*, out): HF's addmm(bias, x, weight); one kernel with the bias where the backend has it
   forward(x: Tensor): Tensor {
-    const fusedY = this.linearAct(x, null);
-    if (fusedY) return fusedY;
     const lead = x.shape.slice(0, -1);
-    return x.reshape([-1, this.inFeatures]).matmul(this.weight).add(this.bias).view([...lead, this.outFeatures]);
-  }
-
-  /** act(x W + b) as one kernel in inference (no gradient to record), else null. x (*, in) -> (*, out) */
-  linearAct(x: Tensor, act: UnaryOp | null): Tensor | null {
-    const lead = x.shape.slice(0, -1);
-    const y = linearFused(x.reshape([-1, this.inFeatures]), this.weight, this.bias, act);
-    return y && y.view([...lead, this.outFeatures]);
+    const x2 = x.reshape([-1, this.inFeatures]);
+    const y = linearFused(x2, this.weight, this.bias, null) ?? x2.matmul(this.weight).add(this.bias);
+    return y.view([...lead, this.outFeatures]);
   }
   override extraRepr(): string { return `nf=${this.outFeatures}, nx=${this.inFeatures}`; }
 }
 
-/** The activation as a kernel op code the fused linear kernel can apply, or null. */
-function activationOp(name: string): UnaryOp | null {
+/** HF's ACT2FN: the activation module for a config's activation_function. */
+function activation(name: string): Module {
   switch (name) {
-    case 'gelu_new': case 'gelu_pytorch_tanh': case 'gelu_fast': return UnaryOp.GELU_TANH;
-    case 'gelu': return UnaryOp.GELU;
-    case 'relu': return UnaryOp.RELU;
-    case 'silu': case 'swish': return UnaryOp.SILU;
-    default: return null;
-  }
-}
-
-function activation(name: string): (x: Tensor) => Tensor {
-  switch (name) {
-    case 'gelu_new': case 'gelu_pytorch_tanh': case 'gelu_fast': return (x) => x.gelu('tanh');
-    case 'gelu': return (x) => x.gelu();
-    case 'relu': return (x) => x.relu();
-    case 'silu': case 'swish': return (x) => x.silu();
+    case 'gelu_new': case 'gelu_pytorch_tanh': case 'gelu_fast': return new GELU('tanh');
+    case 'gelu': return new GELU();
+    case 'relu': return new ReLU();
+    case 'silu': case 'swish': return new SiLU();
     default: throw new Error(`GPT2Config: unknown activation_function '${name}' (gelu_new, gelu, relu, silu)`);
   }
 }
@@ -94,22 +77,17 @@ export class GPT2Attention extends Module {
 }
 
 export class GPT2MLP extends Module {
-  declare c_fc: Conv1D; declare c_proj: Conv1D; declare dropout: Dropout;
-  private readonly act: (x: Tensor) => Tensor;
-  private readonly actOp: UnaryOp | null;
+  declare c_fc: Conv1D; declare c_proj: Conv1D; declare act: Module; declare dropout: Dropout;
   constructor(config: GPT2Config) {
     super();
     this.c_fc = new Conv1D(config.nEmbd, config.nInner);
     this.c_proj = new Conv1D(config.nInner, config.nEmbd);
-    this.dropout = new Dropout(config.residPdrop);
     this.act = activation(config.activationFunction);
-    this.actOp = activationOp(config.activationFunction);
+    this.dropout = new Dropout(config.residPdrop);
   }
   // x (B,T,C) -> (B,T,F) -> (B,T,C)
   forward(x: Tensor): Tensor {
-    // in inference the activation rides in c_fc's kernel (unless c_fc has hooks to honour)
-    const fc = this.c_fc;
-    const h = (fc.hasForwardHooks() ? null : fc.linearAct(x, this.actOp)) ?? this.act(fc.call(x));
+    const h = this.act.call(this.c_fc.call(x)) as Tensor;
     return this.dropout.call(this.c_proj.call(h));
   }
 }

@@ -1,4 +1,7 @@
 // nb.models: causal language models (GPT-2, Llama) and the generation utilities they share.
+// Their entries in nn.utils.fuse's table load with them.
+import './gpt2_fuse.js';
+import './llama_fuse.js';
 export { GPT2Config, type GPT2ConfigOptions } from './gpt2_config.js';
 export { GPT2LMHeadModel, GPT2Model, GPT2Block, GPT2Attention, GPT2MLP, Conv1D, type GPT2InitOptions } from './gpt2.js';
 export { LlamaConfig, LlamaForCausalLM, LlamaModel, LlamaDecoderLayer, LlamaAttention, LlamaMLP, type LlamaConfigOptions } from './llama.js';

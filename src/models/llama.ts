@@ -14,6 +14,7 @@ import { Linear } from '../nn/linear.js';
 import { ModuleList } from '../nn/containers.js';
 import { LMHead } from './lm_head.js';
 import { RMSNorm } from '../nn/normalization.js';
+import { SiLU } from '../nn/activations.js';
 import { beginStep, causalAttention, checkTokenIds, endStep } from './attention.js';
 import { KVCache } from './kv_cache.js';
 import { generate, inEvalMode, type CausalLM, type ForwardOptions, type GenerateOptions } from './generation.js';
@@ -156,16 +157,17 @@ export class LlamaAttention extends Module {
 }
 
 export class LlamaMLP extends Module {
-  declare gate_proj: Linear; declare up_proj: Linear; declare down_proj: Linear;
+  declare gate_proj: Linear; declare up_proj: Linear; declare down_proj: Linear; declare act_fn: Module;
   constructor(config: LlamaConfig) {
     super();
     this.gate_proj = new Linear(config.hiddenSize, config.intermediateSize, { bias: false });
     this.up_proj = new Linear(config.hiddenSize, config.intermediateSize, { bias: false });
     this.down_proj = new Linear(config.intermediateSize, config.hiddenSize, { bias: false });
+    this.act_fn = new SiLU();
   }
   // x (B,T,C) -> silu(x Wg^T) * (x Wu^T) (B,T,F) -> (B,T,C)
   forward(x: Tensor): Tensor {
-    return this.down_proj.call(this.gate_proj.call(x).silu().mul(this.up_proj.call(x)));
+    return this.down_proj.call((this.act_fn.call(this.gate_proj.call(x)) as Tensor).mul(this.up_proj.call(x)));
   }
 }
 

@@ -68,7 +68,7 @@ abstract class BatchNormBase extends Module {
 
   /**
    * act(this.forward(x) + residual), act relu or identity, as one fused kernel in training where the
-   * backend has it (nn.convBatchNorm uses it for ResNet blocks). Forward hooks are the caller's concern.
+   * backend has it (the fused ConvBn2d of nn.utils.fuse uses it). Forward hooks are the caller's concern.
    */
   forwardAct(x: Tensor, residual: Tensor | null, relu: boolean): Tensor {
     // x, residual (N, C, *) -> same shape

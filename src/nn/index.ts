@@ -11,7 +11,7 @@ export { Embedding } from './embedding.js';
 export { Flatten, Unflatten, Upsample, type UpsampleOptions } from './shape.js';
 export { ReLU, LeakyReLU, GELU, SiLU, Tanh, Sigmoid, Softmax, LogSoftmax, ELU, Softplus } from './activations.js';
 export { Sequential, ModuleList, ModuleDict } from './containers.js';
-export { convBatchNorm, convBatchNormBranch, type ConvBatchNormOptions } from './fusion.js';
+export { ConvBn2d, FoldedBatchNorm2d, LinearAct } from './fusion.js';
 export { RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell, type RNNOptions, type LSTMState } from './rnn.js';
 export { MultiheadAttention, NonDynamicallyQuantizableLinear, type MultiheadAttentionOptions, type AttentionCallOptions } from './attention.js';
 export {

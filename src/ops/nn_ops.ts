@@ -126,7 +126,7 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
 
 /**
  * act(batchNorm(x) + residual), act relu or identity: one fused pass forward and backward in training
- * where the backend has the kernel (ResNet blocks through nn.convBatchNorm), else the composed ops.
+ * where the backend has the kernel (fused ResNet blocks, nn.utils.fuse), else the composed ops.
  */
 export function batchNormAct(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, opts: BatchNormOptions,
   residual: Tensor | null, relu: boolean): Tensor {

@@ -6,6 +6,7 @@ import { load } from '../io/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { stack } from '../ops/movement.js';
 import type { Module } from '../nn/module.js';
+import { fuse } from '../nn/utils/fuse.js';
 import { readImage } from './image.js';
 import { CenterCrop, Compose, Normalize, Resize, ToTensor } from './transforms.js';
 import { IMAGENET_CLASSES } from './imagenet_classes.js';
@@ -41,7 +42,10 @@ export function toTorchvisionNames(sd: Record<string, Tensor>): Record<string, T
 
 export interface Prediction { index: number; label: string; probability: number }
 
-/** Loads an architecture with weights from a file; numClasses is read from the checkpoint. */
+/**
+ * Loads an architecture with weights from a file, in eval mode and fused for inference
+ * (nn.utils.fuse); numClasses is read from the checkpoint.
+ */
 export async function loadClassifier(arch: string, weights: string): Promise<{ model: Module; labels: readonly string[] }> {
   const make = ARCHS[arch];
   if (!make) throw new Error(`classify: unknown architecture '${arch}' (known: ${ARCH_NAMES.join(', ')})`);
@@ -51,7 +55,7 @@ export async function loadClassifier(arch: string, weights: string): Promise<{ m
   if (!head) throw new Error(`classify(${weights}): no fc.weight or linear.weight tensor, so this is not a ${arch} checkpoint`);
   const model = make(head.shape[0]);
   model.loadStateDict(sd, { strict: false });
-  model.eval();
+  fuse(model.eval());
   const n = head.shape[0];
   const labels = n === 1000 ? IMAGENET_CLASSES : n === 10 && arch.startsWith('cifar') ? M.CIFAR10_CLASSES : Array.from({ length: n }, (_, i) => `class ${i}`);
   return { model, labels };

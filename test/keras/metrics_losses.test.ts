@@ -53,17 +53,22 @@ test('crossentropies: fromLogits agrees with nn, probabilities are clipped to [1
   const torchLoss = nb.nn.functional.crossEntropy(logits, y).item();
   const sce = Lo.reduceLoss(new Lo.SparseCategoricalCrossentropy({ fromLogits: true }).call(y, logits));
   assertClose(sce.item(), torchLoss, { rtol: 1e-5 });
-  // from a softmax activation: computed from the logits (stable), same value
+  // from a softmax activation whose logits the model passes along: computed from the logits (stable), same value
   const probs = nb.keras.activations.softmax(logits);
-  assertClose(Lo.reduceLoss(Lo.lossByName('sparse_categorical_crossentropy').call(y, probs)).item(), torchLoss, { rtol: 1e-5 });
+  const known = { logits, kind: 'softmax' as const };
+  const sceKnown = Lo.lossByName('sparse_categorical_crossentropy').call(y, probs, known);
+  assertClose(Lo.reduceLoss(sceKnown).item(), torchLoss, { rtol: 1e-5 });
   // plain probabilities (no known logits): same value too
   assertClose(Lo.reduceLoss(Lo.lossByName('sparse_categorical_crossentropy').call(y, logits.softmax(-1))).item(), torchLoss, { rtol: 1e-5 });
   // categorical with one-hot labels equals sparse
   const oneHot = nb.nn.functional.oneHot(y, 4).to('float32');
+  const cceKnown = Lo.lossByName('categoricalCrossentropy').call(oneHot, probs, known);
+  assertClose(Lo.reduceLoss(cceKnown).item(), torchLoss, { rtol: 1e-5 });
   assertClose(Lo.reduceLoss(Lo.lossByName('categoricalCrossentropy').call(oneHot, probs)).item(), torchLoss, { rtol: 1e-5 });
   // saturated softmax: Keras's clip gives -log(1e-7) = 16.118..., never Infinity, and a finite gradient
   const big = nb.tensor([[0, 200]], { requiresGrad: true });
-  const l = Lo.lossByName('sparse_categorical_crossentropy').call(nb.tensor([0], { dtype: 'int32' }), nb.keras.activations.softmax(big));
+  const l = Lo.lossByName('sparse_categorical_crossentropy')
+    .call(nb.tensor([0], { dtype: 'int32' }), nb.keras.activations.softmax(big), { logits: big, kind: 'softmax' });
   assertClose(l.item(), -Math.log(1e-7), { rtol: 1e-5 });
   l.sum().backward();
   assert.ok(big.grad!.toTypedArray().every(Number.isFinite));
@@ -76,7 +81,9 @@ test('binary crossentropy, mse, mae, huber by name; per-sample losses and the ba
   const p = logits.sigmoid();
   const expected = [-Math.log(p.toTypedArray()[0]), -Math.log(1 - p.toTypedArray()[1]), -Math.log(p.toTypedArray()[2])];
   assertClose(Lo.lossByName('binary_crossentropy', { fromLogits: true }).call(yt, logits), expected, { rtol: 1e-5 });
-  assertClose(Lo.lossByName('binary_crossentropy').call(yt, nb.keras.activations.sigmoid(logits)), expected, { rtol: 1e-5 });
+  const sig = nb.keras.activations.sigmoid(logits);
+  const bceKnown = Lo.lossByName('binary_crossentropy').call(yt, sig, { logits, kind: 'sigmoid' });
+  assertClose(bceKnown, expected, { rtol: 1e-5 });
   assertClose(Lo.lossByName('binary_crossentropy').call(yt, p), expected, { rtol: 1e-5 });
   assertClose(Lo.lossByName('binary_crossentropy').call(nb.tensor([[1]]), nb.tensor([[0]])), [-Math.log(1e-7)], { rtol: 1e-4 });
   const t = nb.tensor([[1, 2], [3, 4]]), q = nb.tensor([[1.5, 0], [3, 7]]);
@@ -86,4 +93,33 @@ test('binary crossentropy, mse, mae, huber by name; per-sample losses and the ba
   assertClose(Lo.lossByName('huber', { delta: 3 }).call(t, q), [(0.125 + 2) / 2, 4.5 / 2]);
   assertClose(Lo.reduceLoss(nb.tensor([1, 2, 3, 4]), nb.tensor([1, 0, 0, 2])).item(), (1 + 8) / 4);
   assert.throws(() => Lo.lossByName('cross_entropy'), /unknown loss 'cross_entropy'/);
+});
+
+test('a model hands its losses the logits behind softmax and sigmoid outputs (Layer.callWithLogits)', async () => {
+  nb.manualSeed(8);
+  const L = nb.keras.layers;
+  const x = nb.randn([6, 4]).mul(3), y = nb.tensor([0, 2, 1, 2, 0, 1], { dtype: 'int32' });
+  const soft = nb.keras.sequential([L.dense({ units: 3, activation: 'softmax', inputShape: [4] })]);
+  const viaLayer = nb.keras.sequential([
+    L.dense({ units: 3, inputShape: [4] }), L.activation({ activation: 'softmax' })]);
+  const plain = nb.keras.sequential([L.dense({ units: 3, activation: 'relu', inputShape: [4] })]);
+  for (const m of [soft, viaLayer]) {
+    const logits: ({ logits: nb.Tensor; kind: 'softmax' | 'sigmoid' } | null)[] = [];
+    const [p] = m.run([x], logits);
+    assert.equal(logits[0]?.kind, 'softmax');
+    assertClose(logits[0]!.logits.softmax(-1), p, { rtol: 1e-6, atol: 1e-7 });
+    m.compile({ optimizer: 'sgd', loss: 'sparse_categorical_crossentropy' });
+    const fromLogits = new Lo.SparseCategoricalCrossentropy({ fromLogits: true });
+    const want = Lo.reduceLoss(fromLogits.call(y, logits[0]!.logits)).item();
+    assertClose(await m.evaluate(x, y, { verbose: 0 }) as number, want, { rtol: 1e-5 });
+  }
+  const none: unknown[] = [];
+  plain.run([x], none as never);
+  assert.deepEqual(none, [null]);
+  // a nested model's output keeps the logits of its own output layer
+  const inp = nb.keras.input({ shape: [4] });
+  const outer = nb.keras.model({ inputs: inp, outputs: soft.apply(inp) });
+  const nested: ({ logits: nb.Tensor; kind: 'softmax' | 'sigmoid' } | null)[] = [];
+  outer.run([x], nested);
+  assert.equal(nested[0]?.kind, 'softmax');
 });

@@ -17,5 +17,6 @@ export class Activation extends Layer {
   computeOutputShape(s: SymShape): SymShape { return s; }
   protected override checkedAxes(): number[] { return []; }
   forward(x: Tensor): Tensor { return this.fn(x); }
+  protected override splitActivation() { return { pre: (x: Tensor) => x, act: this.fn }; }
   override getConfig(): Record<string, unknown> { return { ...super.getConfig(), activation: activationName(this.args.activation) }; }
 }

@@ -73,7 +73,10 @@ abstract class Conv extends Layer {
     return last ? [s[0], ...out, this.filters] : [s[0], this.filters, ...out];
   }
 
-  forward(x: Tensor): Tensor {
+  forward(x: Tensor): Tensor { return this.act(this.preActivation(x)); }
+  protected override splitActivation() { return { pre: (x: Tensor) => this.preActivation(x), act: this.act }; }
+
+  private preActivation(x: Tensor): Tensor {
     let xc = this.dataFormat === 'channelsLast' ? toChannelsFirst(x) : x;
     // 'same' pads inside the conv when TensorFlow's padding is symmetric (odd kernels), else explicitly
     let pads = this.padding === 'same' ? xc.shape.slice(2).map((n, i) => samePad(n, this.kernelSize[i], this.strides[i], this.dilationRate[i])) : [];
@@ -86,7 +89,7 @@ abstract class Conv extends Layer {
     } else {
       y = conv2d(xc.unsqueeze(2), this.weight.unsqueeze(2), this.bias, [1, this.strides[0]], [0, inner[0] ?? 0], [1, this.dilationRate[0]]).squeeze(2);
     }
-    return this.act(this.dataFormat === 'channelsLast' ? toChannelsLast(y) : y);
+    return this.dataFormat === 'channelsLast' ? toChannelsLast(y) : y;
   }
 
   override getConfig(): Record<string, unknown> {

@@ -43,9 +43,9 @@ export class Dense extends Layer {
 
   computeOutputShape(s: SymShape): SymShape { return [...s.slice(0, -1), this.units]; }
 
-  forward(x: Tensor): Tensor {
-    return this.act(linear(x, this.weight, this.bias));
-  }
+  forward(x: Tensor): Tensor { return this.act(this.preActivation(x)); }
+  protected override splitActivation() { return { pre: (x: Tensor) => this.preActivation(x), act: this.act }; }
+  private preActivation(x: Tensor): Tensor { return linear(x, this.weight, this.bias); }
 
   override getConfig(): Record<string, unknown> {
     return { ...super.getConfig(), units: this.units, activation: activationName(this.args.activation), useBias: this.useBias,

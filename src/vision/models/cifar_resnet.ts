@@ -15,7 +15,7 @@ import { pad } from '../../ops/indexing.js';
 
 export const CIFAR10_CLASSES = ['airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck'];
 
-class CifarBasicBlock extends Module {
+export class CifarBasicBlock extends Module {
   declare conv1: Conv2d; declare bn1: BatchNorm2d; declare conv2: Conv2d; declare bn2: BatchNorm2d;
   private readonly shortcutPad: number;
   constructor(inPlanes: number, planes: number, stride: number) {

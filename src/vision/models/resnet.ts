@@ -1,6 +1,8 @@
 // torchvision's ResNets (He et al. 2015): resnet18/34 (BasicBlock) and resnet50/101/152
 // (Bottleneck, v1.5: stride on the 3x3 conv). Architecture, initialisation and state_dict names
 // match torchvision 0.14, so `loadStateDict(await nb.load('resnet18.pth'))` works on its files.
+// The forwards are torchvision's; nn.utils.fuse(model) folds each BatchNorm, residual and ReLU into
+// the convolution before it for inference (resnet_fuse.ts holds the block patterns).
 // Glossary: N batch, C channels, H,W size; planes = block width before expansion.
 
 import type { Tensor } from '../../tensor/tensor.js';
@@ -13,7 +15,6 @@ import { MaxPool2d, AdaptiveAvgPool2d } from '../../nn/pooling.js';
 import { Linear } from '../../nn/linear.js';
 import { Sequential } from '../../nn/containers.js';
 import { kaimingNormal_ } from '../../nn/init.js';
-import { convBatchNorm, convBatchNormBranch } from '../../nn/fusion.js';
 
 const conv3x3 = (cin: number, cout: number, stride = 1, groups = 1) =>
   new Conv2d(cin, cout, 3, { stride, padding: 1, groups, bias: false });
@@ -41,11 +42,10 @@ export class BasicBlock extends Module {
   }
   // x (N, inplanes, H, W) -> (N, planes, H/stride, W/stride)
   forward(x: Tensor): Tensor {
-    // NOTE: convBatchNorm runs conv -> bn (-> + identity) (-> relu) as one fused pass in eval mode
-    // and as the modules' own calls otherwise.
-    const out = convBatchNorm(this.conv1, this.bn1, x, { activation: this.relu });
-    const identity = this.downsample ? convBatchNormBranch(this.downsample, x) : x;
-    return convBatchNorm(this.conv2, this.bn2, out, { residual: identity, activation: this.relu });
+    let out = this.relu.call(this.bn1.call(this.conv1.call(x)));
+    out = this.bn2.call(this.conv2.call(out));
+    const identity = this.downsample ? (this.downsample.call(x) as Tensor) : x;
+    return this.relu.call(out.add(identity));
   }
 }
 
@@ -67,10 +67,11 @@ export class Bottleneck extends Module {
   }
   // x (N, inplanes, H, W) -> (N, 4*planes, H/stride, W/stride)
   forward(x: Tensor): Tensor {
-    let out = convBatchNorm(this.conv1, this.bn1, x, { activation: this.relu });
-    out = convBatchNorm(this.conv2, this.bn2, out, { activation: this.relu });
-    const identity = this.downsample ? convBatchNormBranch(this.downsample, x) : x;
-    return convBatchNorm(this.conv3, this.bn3, out, { residual: identity, activation: this.relu });
+    let out = this.relu.call(this.bn1.call(this.conv1.call(x)));
+    out = this.relu.call(this.bn2.call(this.conv2.call(out)));
+    out = this.bn3.call(this.conv3.call(out));
+    const identity = this.downsample ? (this.downsample.call(x) as Tensor) : x;
+    return this.relu.call(out.add(identity));
   }
 }
 
@@ -134,7 +135,7 @@ export class ResNet extends Module {
     if (x.shape[2] < 32 || x.shape[3] < 32) {
       throw new Error(`ResNet: input ${x.shape[2]}x${x.shape[3]} is too small: ImageNet ResNets downsample by 32 (use at least 32x32, usually 224x224)`);
     }
-    let h = this.maxpool.call(convBatchNorm(this.conv1, this.bn1, x, { activation: this.relu }));
+    let h = this.maxpool.call(this.relu.call(this.bn1.call(this.conv1.call(x))));
     h = this.layer4.call(this.layer3.call(this.layer2.call(this.layer1.call(h)))) as Tensor;
     return this.fc.call((this.avgpool.call(h) as Tensor).flatten(1));
   }
