@@ -29,7 +29,7 @@ import { writeAtomic } from '../io/atomic.js';
 import { loadSafetensors, loadSafetensorsMetadata, saveSafetensors } from '../io/tensors.js';
 import { Tensor } from '../tensor/tensor.js';
 import { getRngState, setRngState } from '../tensor/random.js';
-import type { OptimizerStateDict, ParamState } from '../optim/optimizer.js';
+import { flattenOptimizerState, loadFlatOptimizerState } from '../optim/flat_state.js';
 import { checkOptionNames } from './options.js';
 import { Layer, SymbolicTensor } from './layer.js';
 import { Model, type CompileArgs } from './model.js';
@@ -134,46 +134,18 @@ const OPTIMIZER_META = 'nabla.optimizer';
 
 /** The optimiser state as tensors (each 'state.<i>.<name>') plus JSON for its numbers and groups, and the RNG state. */
 function trainingStateOf(model: Model): { tensors: Record<string, Tensor>; meta: Record<string, string> } {
-  const tensors: Record<string, Tensor> = { rng_state: getRngState() };
+  const rng = { rng_state: getRngState() };
   const opt = model.optimizer;
-  if (!opt) return { tensors, meta: {} };
-  const sd = opt.stateDict();
-  const scalars: Record<string, Record<string, number | null>> = {};
-  for (const [i, st] of Object.entries(sd.state)) {
-    scalars[i] = {};
-    for (const [k, v] of Object.entries(st)) {
-      if (v instanceof Tensor) tensors[`state.${i}.${k}`] = v;
-      else scalars[i][k] = v;
-    }
-  }
-  const meta = { className: opt.constructor.name, paramGroups: sd.paramGroups, state: scalars };
-  return { tensors, meta: { [OPTIMIZER_META]: JSON.stringify(meta) } };
+  if (!opt) return { tensors: rng, meta: {} };
+  const flat = flattenOptimizerState(opt, 'state.');
+  return { tensors: { ...flat.tensors, ...rng }, meta: { [OPTIMIZER_META]: flat.json } };
 }
 
 /** Restores what trainingStateOf saved: the optimiser state when the model has an optimiser, and the RNG state. */
 async function restoreTrainingState(model: Model, path: string, restoreRng: boolean): Promise<void> {
   const tensors = await loadSafetensors(path);
-  const metaText = (await loadSafetensorsMetadata(path))[OPTIMIZER_META];
-  const opt = model.optimizer;
-  if (metaText !== undefined && opt) {
-    let meta: { className: string; paramGroups: OptimizerStateDict['paramGroups']; state: Record<string, Record<string, number | null>> };
-    try {
-      meta = JSON.parse(metaText);
-    } catch (e) {
-      throw new Error(`loadModel: ${path}: the '${OPTIMIZER_META}' metadata is not valid JSON (${(e as Error).message})`);
-    }
-    if (meta.className !== opt.constructor.name) {
-      throw new Error(`loadModel: ${path} holds the state of a ${meta.className} optimizer, but the model compiled a ${opt.constructor.name}`);
-    }
-    const state: Record<number, ParamState> = {};
-    for (const [i, st] of Object.entries(meta.state ?? {})) state[Number(i)] = { ...st };
-    for (const [k, t] of Object.entries(tensors)) {
-      const m = /^state\.(\d+)\.(.+)$/.exec(k);
-      if (!m) continue;
-      (state[Number(m[1])] ??= {})[m[2]] = t;
-    }
-    opt.loadStateDict({ state, paramGroups: meta.paramGroups });
-  }
+  const json = (await loadSafetensorsMetadata(path))[OPTIMIZER_META];
+  if (json !== undefined && model.optimizer) loadFlatOptimizerState(model.optimizer, tensors, json, 'state.', `loadModel: ${path}`);
   if (restoreRng && tensors.rng_state) setRngState(tensors.rng_state);
 }
 
