@@ -151,8 +151,8 @@ async function generateCommand(args: string[]): Promise<void> {
 async function trainCommand(args: string[]): Promise<void> {
   const v = parse(args, {
     ...Object.fromEntries(
-      ['data', 'out', 'init', 'max-iters', 'batch-size', 'block-size', 'n-layer', 'n-head', 'n-embd', 'dropout', 'lr', 'min-lr',
-        'warmup-iters', 'weight-decay', 'grad-clip', 'eval-interval', 'eval-iters', 'seed', 'sample-tokens']
+      ['data', 'out', 'init', 'max-iters', 'batch-size', 'block-size', 'n-layer', 'n-head', 'n-embd', 'dropout', 'lr',
+        'min-lr', 'warmup-iters', 'weight-decay', 'grad-clip', 'eval-interval', 'eval-iters', 'seed', 'sample-tokens']
         .map((k) => [k, { type: 'string' as const }])),
     resume: { type: 'boolean' },
   });

@@ -48,7 +48,7 @@ export interface DataLoaderOptions<T, B> {
 export interface DataLoaderState {
   /** Batches of the current epoch already yielded (0: no epoch in progress). */
   batchesYielded: number;
-  /** The shuffling generator's state before the current epoch's shuffle (null: not shuffled or no epoch in progress). */
+  /** The shuffling generator's state before the current epoch's shuffle (null: no shuffle or no epoch in progress). */
   epochRngState: number[] | null;
   /** The loader's own generator's state now (null when it shuffles with the default generator). */
   generatorState: number[] | null;
@@ -161,7 +161,8 @@ export class DataLoader<T = unknown, B = T> implements Iterable<B>, AsyncIterabl
     const gen = this.generator ?? defaultGenerator();
     const resume = this.pending;
     this.pending = null;
-    const epochRngState = resume ? resume.epochRngState : this.shuffles ? Array.from(gen.getState().toTypedArray()) : null;
+    const epochRngState = resume ? resume.epochRngState
+      : this.shuffles ? Array.from(gen.getState().toTypedArray()) : null;
     // NOTE: a resumed shuffle is replayed on a scratch generator: the real one already moved past it.
     const order = this.order(resume && epochRngState ? new Generator().setState(epochRngState) : gen);
     const bs = this.batchSize ?? 1;
@@ -193,21 +194,32 @@ export class DataLoader<T = unknown, B = T> implements Iterable<B>, AsyncIterabl
   /** Restores stateDict(): the next iteration continues the saved epoch after its yielded batches. */
   loadStateDict(sd: DataLoaderState): void {
     const op = 'DataLoader.loadStateDict';
-    if (typeof sd !== 'object' || sd === null) throw new Error(`${op}: expected an object from stateDict(), got ${sd === null ? 'null' : typeof sd}`);
+    if (typeof sd !== 'object' || sd === null) {
+      throw new Error(`${op}: expected an object from stateDict(), got ${sd === null ? 'null' : typeof sd}`);
+    }
     const k = sd.batchesYielded;
-    if (!Number.isInteger(k) || k < 0) throw new Error(`${op}: batchesYielded must be a non-negative integer, got ${String(k)}`);
+    if (!Number.isInteger(k) || k < 0) {
+      throw new Error(`${op}: batchesYielded must be a non-negative integer, got ${String(k)}`);
+    }
     if (k > this.length) throw new Error(`${op}: batchesYielded ${k} exceeds the ${this.length} batches of an epoch`);
     const toWords = (v: unknown, what: string): number[] | null => {
       if (v === null || v === undefined) return null;
-      if (typeof v !== 'object' || typeof (v as ArrayLike<number>).length !== 'number') throw new Error(`${op}: ${what} must be an array of numbers, got ${typeof v}`);
+      if (typeof v !== 'object' || typeof (v as ArrayLike<number>).length !== 'number') {
+        throw new Error(`${op}: ${what} must be an array of numbers, got ${typeof v}`);
+      }
       const w = Array.from(v as ArrayLike<number>);
       new Generator().setState(w); // throws unless it is a generator state (size, tag, words)
       return w;
     };
     const epochRngState = toWords(sd.epochRngState, 'epochRngState');
-    if (k > 0 && this.shuffles && !epochRngState) throw new Error(`${op}: the state resumes a shuffled epoch but has no epochRngState`);
+    if (k > 0 && this.shuffles && !epochRngState) {
+      throw new Error(`${op}: the state resumes a shuffled epoch but has no epochRngState`);
+    }
     const genState = toWords(sd.generatorState, 'generatorState');
-    if (genState && !this.generator) throw new Error(`${op}: the state has a generatorState but this loader has no generator (pass one in the options)`);
+    if (genState && !this.generator) {
+      throw new Error(`${op}: the state has a generatorState but this loader has no generator (pass one in the ` +
+        `options)`);
+    }
     if (genState) this.generator!.setState(genState);
     this.pending = k > 0 ? { epochRngState, skip: k } : null;
   }

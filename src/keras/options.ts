@@ -5,11 +5,14 @@
 /** Throws when `opts` has a key outside `known`: "fit: unknown option 'batch_size'; did you mean 'batchSize'?". */
 export function checkOptionNames(opts: unknown, known: readonly string[], op: string): void {
   if (opts === undefined || opts === null) return;
-  if (typeof opts !== 'object' || Array.isArray(opts)) throw new Error(`${op}: expected an options object, got ${Array.isArray(opts) ? 'an array' : typeof opts}`);
+  if (typeof opts !== 'object' || Array.isArray(opts)) {
+    throw new Error(`${op}: expected an options object, got ${Array.isArray(opts) ? 'an array' : typeof opts}`);
+  }
   for (const k of Object.keys(opts)) {
     if (known.includes(k)) continue;
     const hint = suggest(k, known);
-    throw new Error(`${op}: unknown option '${k}'${hint ? `; did you mean '${hint}'?` : ''} (options: ${known.join(', ')})`);
+    throw new Error(`${op}: unknown option '${k}'${hint ? `; did you mean '${hint}'?` : ''} (options: ` +
+      `${known.join(', ')})`);
   }
 }
 
@@ -31,7 +34,9 @@ function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
     prev = cur;
   }
   return prev[b.length];

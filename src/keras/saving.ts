@@ -145,7 +145,9 @@ function trainingStateOf(model: Model): { tensors: Record<string, Tensor>; meta:
 async function restoreTrainingState(model: Model, path: string, restoreRng: boolean): Promise<void> {
   const tensors = await loadSafetensors(path);
   const json = (await loadSafetensorsMetadata(path))[OPTIMIZER_META];
-  if (json !== undefined && model.optimizer) loadFlatOptimizerState(model.optimizer, tensors, json, 'state.', `loadModel: ${path}`);
+  if (json !== undefined && model.optimizer) {
+    loadFlatOptimizerState(model.optimizer, tensors, json, 'state.', `loadModel: ${path}`);
+  }
   if (restoreRng && tensors.rng_state) setRngState(tensors.rng_state);
 }
 
@@ -210,6 +212,8 @@ export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promi
     model.compile({ optimizer: c.optimizer, loss, metrics: c.metrics, lossWeights: c.lossWeights });
   }
   // NOTE: last, after the layers' initialisers have drawn from the default generator.
-  if (typeof cfg.trainingState === 'string') await restoreTrainingState(model, join(dir, cfg.trainingState), opts.restoreRngState !== false);
+  if (typeof cfg.trainingState === 'string') {
+    await restoreTrainingState(model, join(dir, cfg.trainingState), opts.restoreRngState !== false);
+  }
   return model;
 }

@@ -65,15 +65,17 @@ type Batchy = { xs: Tensor[]; ys: Tensor[]; sw?: Tensor };
 const FIT = 'fit';
 
 // NOTE: each list is the keys of its interface above; a key outside it is refused (checkOptionNames).
-const FIT_OPTIONS: readonly (keyof FitOptions)[] = ['batchSize', 'epochs', 'verbose', 'callbacks', 'validationSplit', 'validationData',
-  'shuffle', 'classWeight', 'sampleWeight', 'initialEpoch', 'stepsPerEpoch', 'validationSteps', 'stream', 'clock'];
-const EVALUATE_OPTIONS: readonly (keyof EvaluateOptions)[] = ['batchSize', 'verbose', 'sampleWeight', 'callbacks', 'returnDict', 'steps',
+const FIT_OPTIONS: readonly (keyof FitOptions)[] = ['batchSize', 'epochs', 'verbose', 'callbacks', 'validationSplit',
+  'validationData', 'shuffle', 'classWeight', 'sampleWeight', 'initialEpoch', 'stepsPerEpoch', 'validationSteps',
   'stream', 'clock'];
+const EVALUATE_OPTIONS: readonly (keyof EvaluateOptions)[] = ['batchSize', 'verbose', 'sampleWeight', 'callbacks',
+  'returnDict', 'steps', 'stream', 'clock'];
 const PREDICT_OPTIONS: readonly (keyof PredictOptions)[] = ['batchSize'];
 
 /** Whether the argument after a loader is the options (a plain object: a loader takes no y). */
 function isOptions(v: unknown): boolean {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v) && !('shape' in (v as object));
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v) &&
+    !('shape' in (v as object));
 }
 
 function checkBatchSize(b: number | undefined, op: string): number {

@@ -48,7 +48,10 @@ export interface TrainGPTOptions {
   sampleTokens?: number;
   /** Every this many iterations the progress line is logged as permanent (0: never; for logs without a TTY). */
   logInterval?: number;
-  /** Continue the run saved in outDir/resume.safetensors (same data and options; maxIters may grow only if lrDecayIters is given). */
+  /**
+   * Continue the run saved in outDir/resume.safetensors: same data and options (maxIters may grow only
+   * when lrDecayIters is given, as the schedule must not change).
+   */
   resume?: boolean;
   /** Receives progress lines; `transient` ones may be overwritten (a progress bar). */
   log?: (line: string, transient: boolean) => void;
@@ -202,10 +205,11 @@ export async function trainGPT(opts: TrainGPTOptions): Promise<TrainGPTResult> {
   let best = Infinity, checkpoint: string | null = null, trainMs = 0, start = 0;
   // everything that shapes the loss curve: a resumed run must match it
   const run = {
-    tokens: ids.length, vocabSize: codec.vocabSize, init: o.init ?? null, blockSize: o.blockSize, batchSize: o.batchSize,
-    nLayer: o.nLayer, nHead: o.nHead, nEmbd: o.nEmbd, dropout: o.dropout, lr: o.lr, minLr: o.minLr, warmupIters: o.warmupIters,
-    lrDecayIters, weightDecay: o.weightDecay, beta2: o.beta2, gradClip: o.gradClip, evalInterval: o.evalInterval,
-    evalIters: o.evalIters, valFraction: o.valFraction, seed: o.seed,
+    tokens: ids.length, vocabSize: codec.vocabSize, init: o.init ?? null, blockSize: o.blockSize,
+    batchSize: o.batchSize, nLayer: o.nLayer, nHead: o.nHead, nEmbd: o.nEmbd, dropout: o.dropout, lr: o.lr,
+    minLr: o.minLr, warmupIters: o.warmupIters, lrDecayIters, weightDecay: o.weightDecay, beta2: o.beta2,
+    gradClip: o.gradClip, evalInterval: o.evalInterval, evalIters: o.evalIters, valFraction: o.valFraction,
+    seed: o.seed,
   };
   const weightsOf = () => {
     const { ['lm_head.weight']: _tied, ...weights } = model.stateDict();
@@ -214,29 +218,44 @@ export async function trainGPT(opts: TrainGPTOptions): Promise<TrainGPTResult> {
   const saveResume = async (iter: number) => {
     if (!o.outDir) return;
     const flat = flattenOptimizerState(optimizer, 'optim.');
-    const tensors: Record<string, Tensor> = { ...flat.tensors, 'rng.default': getRngState(), 'rng.batch': gen.getState(), 'rng.eval': evalGen.getState() };
+    const tensors: Record<string, Tensor> = {
+      ...flat.tensors, 'rng.default': getRngState(), 'rng.batch': gen.getState(), 'rng.eval': evalGen.getState(),
+    };
     for (const [k, t] of Object.entries(weightsOf())) tensors[`model.${k}`] = t;
-    const meta: ResumeMeta = { iter, best, evals, losses, trainMs, scheduler: scheduler.stateDict(), optimizer: flat.json, run };
+    const meta: ResumeMeta = {
+      iter, best, evals, losses, trainMs, scheduler: scheduler.stateDict(), optimizer: flat.json, run,
+    };
     await saveSafetensors(tensors, join(o.outDir, RESUME_FILE), { [RESUME_META]: JSON.stringify(meta) });
   };
   if (o.resume) {
     if (!o.outDir) throw new Error('trainGPT: resume needs outDir, the folder of the run to continue');
     const path = join(o.outDir, RESUME_FILE);
-    if (!existsSync(path)) throw new Error(`trainGPT: cannot resume: ${path} does not exist (it is written at every evaluation)`);
-    const metaText = (await loadSafetensorsMetadata(path))[RESUME_META];
-    if (metaText === undefined) throw new Error(`trainGPT: ${path} has no '${RESUME_META}' metadata; it is not a trainGPT resume checkpoint`);
-    const meta = JSON.parse(metaText) as ResumeMeta;
-    const diff = Object.keys(run).filter((k) => JSON.stringify(meta.run?.[k]) !== JSON.stringify(run[k as keyof typeof run]));
-    if (diff.length) {
-      throw new Error(`trainGPT: cannot resume ${path}: the run differs in ${diff.map((k) => `${k} (saved ${JSON.stringify(meta.run?.[k])}, now ${JSON.stringify(run[k as keyof typeof run])})`).join(', ')}`);
+    if (!existsSync(path)) {
+      throw new Error(`trainGPT: cannot resume: ${path} does not exist (it is written at every evaluation)`);
     }
-    if (meta.iter > o.maxIters) throw new Error(`trainGPT: cannot resume ${path}: it is at iteration ${meta.iter}, past maxIters ${o.maxIters}`);
+    const metaText = (await loadSafetensorsMetadata(path))[RESUME_META];
+    if (metaText === undefined) {
+      throw new Error(`trainGPT: ${path} has no '${RESUME_META}' metadata; it is not a trainGPT resume checkpoint`);
+    }
+    const meta = JSON.parse(metaText) as ResumeMeta;
+    const now: Record<string, unknown> = run;
+    const diff = Object.keys(run).filter((k) => JSON.stringify(meta.run?.[k]) !== JSON.stringify(now[k]));
+    if (diff.length) {
+      const what = diff.map((k) => `${k} (saved ${JSON.stringify(meta.run?.[k])}, now ${JSON.stringify(now[k])})`);
+      throw new Error(`trainGPT: cannot resume ${path}: the run differs in ${what.join(', ')}`);
+    }
+    if (meta.iter > o.maxIters) {
+      throw new Error(`trainGPT: cannot resume ${path}: it is at iteration ${meta.iter}, past maxIters ${o.maxIters}`);
+    }
     const tensors = await loadSafetensors(path);
     const weights: Record<string, Tensor> = {};
     for (const [k, t] of Object.entries(tensors)) if (k.startsWith('model.')) weights[k.slice(6)] = t;
     const r = model.loadStateDict(weights, { strict: false });
     const missing = r.missingKeys.filter((k) => !(k === 'lm_head.weight' && model.config.tieWordEmbeddings));
-    if (missing.length || r.unexpectedKeys.length) throw new Error(`trainGPT: ${path}: weights missing ${missing.join(', ') || 'none'}, unexpected ${r.unexpectedKeys.join(', ') || 'none'}`);
+    if (missing.length || r.unexpectedKeys.length) {
+      throw new Error(`trainGPT: ${path}: weights missing ${missing.join(', ') || 'none'}, unexpected ` +
+        `${r.unexpectedKeys.join(', ') || 'none'}`);
+    }
     loadFlatOptimizerState(optimizer, tensors, meta.optimizer, 'optim.', `trainGPT: ${path}`);
     scheduler.loadStateDict(meta.scheduler);
     setRngState(tensors['rng.default']);

@@ -44,7 +44,8 @@ function checkNonZeroDivisor(b: Tensor, op: string): void {
   const v = b.toTypedArray();
   for (let i = 0; i < v.length; i++) {
     if (v[i] === 0) {
-      throw new Error(`${op}: ZeroDivisionError: integer division by zero (the ${b.dtype} divisor of shape ${fmtShape(b.shape)} has a zero at flat index ${i})`);
+      throw new Error(`${op}: ZeroDivisionError: integer division by zero (the ${b.dtype} divisor of shape ` +
+        `${fmtShape(b.shape)} has a zero at flat index ${i})`);
     }
   }
 }

@@ -220,7 +220,9 @@ function wrapNegative(it: Tensor, size: number, d: number): Tensor {
 }
 
 function checkIndexType(it: Tensor): Int32Array {
-  if (it.dtype !== 'int32') throw new Error(`index: expected an int32 or bool index tensor, got ${it.dtype} of shape ${fmtShape(it.shape)}`);
+  if (it.dtype !== 'int32') {
+    throw new Error(`index: expected an int32 or bool index tensor, got ${it.dtype} of shape ${fmtShape(it.shape)}`);
+  }
   return it.toTypedArray() as Int32Array;
 }
 

@@ -89,7 +89,8 @@ function checkNonEmptyDim(x: Tensor, d: number, name: string): void {
   }
 }
 
-function argRaw(isMax: boolean, x: Tensor, dim: number | undefined, keepdim: boolean, name = isMax ? 'argmax' : 'argmin'): Tensor {
+function argRaw(isMax: boolean, x: Tensor, dim: number | undefined, keepdim: boolean,
+  name = isMax ? 'argmax' : 'argmin'): Tensor {
   if (dim === undefined) {
     if (x.numel() === 0) throw new Error(`${name}(): Expected reduction dim to be specified for input.numel() == 0.`);
     const flat = x.reshape([-1]);

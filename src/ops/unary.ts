@@ -100,7 +100,8 @@ export function clamp(x: Tensor, min?: number | null, max?: number | null): Tens
   const lo = min ?? -Infinity, hi = max ?? Infinity;
   // NOTE: torch computes min(max(x, lo), hi), so lo > hi sets every element to hi; the kernel tests lo
   // first, hence it gets min(lo, hi). The gradient mask keeps the given bounds (all zero when lo > hi).
-  return un('ClampBackward', UnaryOp.CLAMP, x, (g, x) => g.mul(x.ge(lo).logicalAnd(x.le(hi))), 'x', Math.min(lo, hi), hi, false);
+  const grad = (g: Tensor, x: Tensor) => g.mul(x.ge(lo).logicalAnd(x.le(hi)));
+  return un('ClampBackward', UnaryOp.CLAMP, x, grad, 'x', Math.min(lo, hi), hi, false);
 }
 
 /** x ** p for a number p. */

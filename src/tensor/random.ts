@@ -124,13 +124,15 @@ function stateWords(state: Tensor | ArrayLike<number>, op: string): Int32Array {
   let v: ArrayLike<number>;
   if (state instanceof Tensor) {
     if (state.dtype !== 'int32') {
-      throw new Error(`${op}: expected an int32 tensor of ${STATE_SIZE} elements (from getState()), got ${state.dtype} of shape [${state.shape.join(', ')}]`);
+      throw new Error(`${op}: expected an int32 tensor of ${STATE_SIZE} elements (from getState()), got ` +
+        `${state.dtype} of shape [${state.shape.join(', ')}]`);
     }
     v = state.toTypedArray();
   } else if (state !== null && typeof state === 'object' && typeof (state as ArrayLike<number>).length === 'number') {
     v = state;
   } else {
-    throw new Error(`${op}: expected an int32 Tensor of ${STATE_SIZE} elements from getState(), got ${state === null ? 'null' : typeof state}`);
+    throw new Error(`${op}: expected an int32 Tensor of ${STATE_SIZE} elements from getState(), got ` +
+      `${state === null ? 'null' : typeof state}`);
   }
   if (v.length !== STATE_SIZE) {
     throw new Error(`${op}: invalid state: expected ${STATE_SIZE} int32 words (from getState()), got ${v.length}`);
@@ -143,9 +145,13 @@ function stateWords(state: Tensor | ArrayLike<number>, op: string): Int32Array {
     }
     w[i] = x;
   }
-  if (w[0] !== STATE_TAG) throw new Error(`${op}: invalid state: word 0 is ${w[0]}, not the tag ${STATE_TAG} of a nabla generator state`);
+  if (w[0] !== STATE_TAG) {
+    throw new Error(`${op}: invalid state: word 0 is ${w[0]}, not the tag ${STATE_TAG} of a nabla generator state`);
+  }
   if ((w[1] | w[2] | w[3] | w[4]) === 0) throw new Error(`${op}: invalid state: the generator words are all zero`);
-  if (w[5] !== 0 && w[5] !== 1) throw new Error(`${op}: invalid state: word 5 (has a cached normal) is ${w[5]}, expected 0 or 1`);
+  if (w[5] !== 0 && w[5] !== 1) {
+    throw new Error(`${op}: invalid state: word 5 (has a cached normal) is ${w[5]}, expected 0 or 1`);
+  }
   return w;
 }
 

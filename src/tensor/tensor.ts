@@ -55,7 +55,9 @@ export class Storage {
   }
 }
 
-const ARRAY_OF: Record<DType, Function> = { float32: Float32Array, float64: Float64Array, int32: Int32Array, bool: Uint8Array };
+const ARRAY_OF: Record<DType, Function> = {
+  float32: Float32Array, float64: Float64Array, int32: Int32Array, bool: Uint8Array,
+};
 
 /**
  * Refuses a layout that addresses elements outside its storage, or a storage of the wrong array type,
@@ -64,7 +66,9 @@ const ARRAY_OF: Record<DType, Function> = { float32: Float32Array, float64: Floa
  */
 function checkStorageLayout(storage: Storage, layout: Layout, dtype: DType): void {
   const what = () => `Tensor: ${layout.toString()}`;
-  if (!(storage instanceof Storage) || !ArrayBuffer.isView(storage.data)) throw new Error('Tensor: expected a Storage over a TypedArray');
+  if (!(storage instanceof Storage) || !ArrayBuffer.isView(storage.data)) {
+    throw new Error('Tensor: expected a Storage over a TypedArray');
+  }
   const want = ARRAY_OF[dtype];
   if (want === undefined) throw new Error(`Tensor: unknown dtype ${JSON.stringify(dtype)}`);
   if (!(storage.data instanceof want)) {
@@ -78,7 +82,9 @@ function checkStorageLayout(storage: Storage, layout: Layout, dtype: DType): voi
   let lo = offset, hi = offset, empty = false;
   for (let d = 0; d < shape.length; d++) {
     const n = shape[d], st = strides[d];
-    if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${what()}: size ${n} at dim ${d} is not a non-negative integer`);
+    if (!Number.isSafeInteger(n) || n < 0) {
+      throw new Error(`${what()}: size ${n} at dim ${d} is not a non-negative integer`);
+    }
     if (!Number.isSafeInteger(st)) throw new Error(`${what()}: stride ${st} at dim ${d} is not an integer`);
     if (n === 0) empty = true;
     else if (st < 0) lo += st * (n - 1);
@@ -86,7 +92,9 @@ function checkStorageLayout(storage: Storage, layout: Layout, dtype: DType): voi
   }
   if (empty) return;
   const len = storage.data.length;
-  if (lo < 0) throw new Error(`${what()}: the layout reaches element ${lo}, before the start of the storage (${len} elements)`);
+  if (lo < 0) {
+    throw new Error(`${what()}: the layout reaches element ${lo}, before the start of the storage (${len} elements)`);
+  }
   if (hi >= len) throw new Error(`${what()}: the layout reaches element ${hi} but the storage has ${len} elements`);
 }
 

@@ -21,9 +21,11 @@ interface Run {
 }
 
 function fresh(ownGenerator: boolean): Run {
-  const model = new nb.nn.Sequential(new nb.nn.Linear(5, 16), new nb.nn.ReLU(), new nb.nn.Dropout(0.4), new nb.nn.Linear(16, 3));
+  const model = new nb.nn.Sequential(
+    new nb.nn.Linear(5, 16), new nb.nn.ReLU(), new nb.nn.Dropout(0.4), new nb.nn.Linear(16, 3));
   const opt = new nb.optim.Adam(model.parameters(), { lr: 0.01 });
-  const loader = new DataLoader(new TensorDataset(X, Y), { batchSize: BATCH, shuffle: true, generator: ownGenerator ? new nb.Generator(7) : undefined });
+  const generator = ownGenerator ? new nb.Generator(7) : undefined;
+  const loader = new DataLoader(new TensorDataset(X, Y), { batchSize: BATCH, shuffle: true, generator });
   return { model, opt, loader };
 }
 
@@ -100,7 +102,8 @@ test('without the RNG and loader state the resumed run diverges (the test can fa
 test('DataLoader.stateDict/loadStateDict: a resumed epoch yields the remaining batches; bad states are refused', () => {
   const ds = new TensorDataset(nb.arange(10));
   const a = new DataLoader(ds, { batchSize: 3, shuffle: true, generator: new nb.Generator(1) });
-  assert.deepEqual(a.stateDict(), { batchesYielded: 0, epochRngState: null, generatorState: Array.from(new nb.Generator(1).getState().toTypedArray()) });
+  assert.deepEqual(a.stateDict(),
+    { batchesYielded: 0, epochRngState: null, generatorState: Array.from(new nb.Generator(1).getState().toTypedArray()) });
   const it = a[Symbol.iterator]();
   const first = [it.next().value, it.next().value].map((b) => Array.from(b![0].toTypedArray()));
   const sd = JSON.parse(JSON.stringify(a.stateDict()));
@@ -112,9 +115,13 @@ test('DataLoader.stateDict/loadStateDict: a resumed epoch yields the remaining b
   assert.deepEqual([...b].map((x) => Array.from(x[0].toTypedArray())), rest);
   assert.deepEqual([...b].map((x) => Array.from(x[0].toTypedArray())), next);
   assert.deepEqual(([...first, ...rest].flat() as number[]).sort((p, q) => p - q), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
-  assert.throws(() => b.loadStateDict({ ...sd, batchesYielded: 9 }), /DataLoader.loadStateDict: batchesYielded 9 exceeds the 4 batches of an epoch/);
+  assert.throws(() => b.loadStateDict({ ...sd, batchesYielded: 9 }),
+    /DataLoader.loadStateDict: batchesYielded 9 exceeds the 4 batches of an epoch/);
   assert.throws(() => b.loadStateDict({ ...sd, batchesYielded: -1 }), /batchesYielded must be a non-negative integer/);
-  assert.throws(() => b.loadStateDict({ ...sd, epochRngState: [1, 2] }), /Generator.setState: invalid state: expected 8 int32 words/);
-  assert.throws(() => b.loadStateDict({ ...sd, epochRngState: null }), /resumes a shuffled epoch but has no epochRngState/);
-  assert.throws(() => new DataLoader(ds, { shuffle: true }).loadStateDict(sd), /has a generatorState but this loader has no generator/);
+  assert.throws(() => b.loadStateDict({ ...sd, epochRngState: [1, 2] }),
+    /Generator.setState: invalid state: expected 8 int32 words/);
+  assert.throws(() => b.loadStateDict({ ...sd, epochRngState: null }),
+    /resumes a shuffled epoch but has no epochRngState/);
+  assert.throws(() => new DataLoader(ds, { shuffle: true }).loadStateDict(sd),
+    /has a generatorState but this loader has no generator/);
 });

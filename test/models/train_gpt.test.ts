@@ -74,15 +74,18 @@ test('resume: a run killed mid-way continues from resume.safetensors with the sa
     assert.equal(full.losses.length, 8);
     const dir = join(base, 'b');
     // the process "dies" during iteration 7, after the checkpoint of the evaluation at iteration 4
-    await assert.rejects(trainGPT({ ...opts, outDir: dir, log: (line) => { if (line.includes('iter 7/8')) throw new Error('killed'); } }), /killed/);
+    const kill = (line: string) => { if (line.includes('iter 7/8')) throw new Error('killed'); };
+    await assert.rejects(trainGPT({ ...opts, outDir: dir, log: kill }), /killed/);
     assert.ok(existsSync(join(dir, 'resume.safetensors')));
     const resumed = await trainGPT({ ...opts, outDir: dir, resume: true });
     assert.deepEqual(resumed.losses, full.losses);
     assert.deepEqual(resumed.evals, full.evals);
     assertClose(resumed.model.forward([[1, 2, 3]]), full.model.forward([[1, 2, 3]]), { atol: 0, rtol: 0 });
     // a different run cannot resume it; a missing checkpoint is named
-    await assert.rejects(trainGPT({ ...opts, outDir: dir, resume: true, batchSize: 8 }), /cannot resume .*resume\.safetensors: the run differs in batchSize \(saved 4, now 8\)/);
-    await assert.rejects(trainGPT({ ...opts, outDir: join(base, 'none'), resume: true }), /cannot resume: .*none\/resume\.safetensors does not exist/);
+    await assert.rejects(trainGPT({ ...opts, outDir: dir, resume: true, batchSize: 8 }),
+      /cannot resume .*resume\.safetensors: the run differs in batchSize \(saved 4, now 8\)/);
+    await assert.rejects(trainGPT({ ...opts, outDir: join(base, 'none'), resume: true }),
+      /cannot resume: .*none\/resume\.safetensors does not exist/);
   } finally {
     rmSync(base, { recursive: true, force: true });
   }

@@ -15,10 +15,14 @@ for (const be of backends()) {
 
     test('negative or out-of-range indices raise, naming the op, the index and the size', run(() => {
       const x = nb.arange(12).float().view([3, 4]);
-      assert.throws(() => x.indexSelect(0, I([-1])), /indexSelect: index -1 is out of bounds for dimension 0 with size 3/);
-      assert.throws(() => x.gather(1, I([[0], [-2], [1]])), /gather: index -2 is out of bounds for dimension 1 with size 4/);
-      assert.throws(() => nb.zeros([3]).scatterAdd(0, I([-1]), nb.ones([1])), /scatterAdd: index -1 is out of bounds for dimension 0 with size 3/);
-      assert.throws(() => nb.zeros([3]).scatterAdd(0, I([3]), nb.ones([1])), /scatterAdd: index 3 is out of bounds for dimension 0 with size 3/);
+      assert.throws(() => x.indexSelect(0, I([-1])),
+        /indexSelect: index -1 is out of bounds for dimension 0 with size 3/);
+      assert.throws(() => x.gather(1, I([[0], [-2], [1]])),
+        /gather: index -2 is out of bounds for dimension 1 with size 4/);
+      assert.throws(() => nb.zeros([3]).scatterAdd(0, I([-1]), nb.ones([1])),
+        /scatterAdd: index -1 is out of bounds for dimension 0 with size 3/);
+      assert.throws(() => nb.zeros([3]).scatterAdd(0, I([3]), nb.ones([1])),
+        /scatterAdd: index 3 is out of bounds for dimension 0 with size 3/);
       const emb = new nb.nn.Embedding(5, 2);
       assert.throws(() => emb.forward(I([-1])), /embedding: index -1 is out of bounds for dimension 0 with size 5/);
       assert.throws(() => emb.forward(I([[0, 5]])), /embedding: index 5 is out of bounds for dimension 0 with size 5/);
@@ -65,8 +69,10 @@ for (const be of backends()) {
 
     test('a Tensor whose layout reaches outside its storage is refused before any kernel runs', run(() => {
       const st = new nb.Storage(new Float32Array(6));
-      const T = (shape: number[], strides: number[], offset = 0) => new nb.Tensor(st, new nb.Layout(shape, strides, offset), 'float32');
-      assert.throws(() => T([2, 3], [3, 1], 1), /Tensor: Layout\(shape=\[2,3\], strides=\[3,1\], offset=1\): the layout reaches element 6 but the storage has 6 elements/);
+      const T = (shape: number[], strides: number[], offset = 0) =>
+        new nb.Tensor(st, new nb.Layout(shape, strides, offset), 'float32');
+      assert.throws(() => T([2, 3], [3, 1], 1),
+        /Tensor: Layout\(shape=\[2,3\], strides=\[3,1\], offset=1\): the layout reaches element 6 but the storage has 6 elements/);
       assert.throws(() => T([2, 3], [4, 1]), /reaches element 6 but the storage has 6/);
       assert.throws(() => T([2, 3], [-3, 1]), /reaches element -3, before the start of the storage/);
       assert.throws(() => T([2], [1], -1), /offset must be a non-negative integer/);
@@ -74,7 +80,8 @@ for (const be of backends()) {
       assert.throws(() => T([2, 3], [3]), /shape and strides must be arrays of the same length/);
       assert.throws(() => T([-1], [1]), /size -1 at dim 0 is not a non-negative integer/);
       assert.throws(() => T([2], [NaN]), /stride NaN at dim 0 is not an integer/);
-      assert.throws(() => new nb.Tensor(st, nb.Layout.contiguous([6]), 'int32'), /dtype int32 needs a Int32Array storage, got a Float32Array/);
+      assert.throws(() => new nb.Tensor(st, nb.Layout.contiguous([6]), 'int32'),
+        /dtype int32 needs a Int32Array storage, got a Float32Array/);
       // legal layouts: views with negative strides inside the storage, broadcast strides, empty shapes
       assert.deepEqual(T([2, 3], [-3, 1], 3).shape, [2, 3]);
       assert.equal(T([4, 3], [0, 1]).sum().item(), 0);

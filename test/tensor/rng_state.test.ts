@@ -75,7 +75,8 @@ describe('Generator state', () => {
   test('setState refuses a wrong size, dtype, tag or an all-zero state', () => {
     const g = new nb.Generator(0);
     const good = Array.from(g.getState().toTypedArray());
-    assert.throws(() => g.setState(nb.zeros([8])), /Generator.setState: expected an int32 tensor of 8 elements .*got float32 of shape \[8\]/);
+    assert.throws(() => g.setState(nb.zeros([8])),
+      /Generator.setState: expected an int32 tensor of 8 elements .*got float32 of shape \[8\]/);
     assert.throws(() => g.setState(nb.tensor([1, 2, 3], { dtype: 'int32' })), /expected 8 int32 words .*got 3/);
     assert.throws(() => g.setState([0, ...good.slice(1)]), /word 0 is 0, not the tag/);
     assert.throws(() => g.setState([good[0], 0, 0, 0, 0, 0, 0, 0]), /generator words are all zero/);
