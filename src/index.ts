@@ -11,7 +11,7 @@ export {
   tensor, fromTypedArray, zeros, ones, full, empty, zerosLike, onesLike, emptyLike, fullLike, arange, linspace, eye,
   rand, randn, randint, randperm, randLike, randnLike, type CreateOptions, type TensorOptions,
 } from './tensor/creation.js';
-export { Generator, manualSeed, defaultGenerator } from './tensor/random.js';
+export { Generator, manualSeed, defaultGenerator, getRngState, setRngState } from './tensor/random.js';
 export * from './ops/functional.js';
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled } from './autograd/grad_mode.js';
 export * as autograd from './autograd/index.js';

@@ -46,6 +46,8 @@ nabla train-gpt --data FILE [options]
   --n-layer L (4)  --n-head H (4)  --n-embd C (128)  --dropout P (0)
   --lr LR (1e-3)  --min-lr (1e-4)  --warmup-iters (50)  --weight-decay (0.1)  --grad-clip (1.0)
   --eval-interval (100)  --eval-iters (10)  --seed (1337)  --sample-tokens (200)  --threads N
+  --resume               continue the run in --out DIR from its resume.safetensors (saved at every
+                         evaluation with the optimiser and RNG state), with the same options
 `;
 
 type Values = Record<string, string | boolean | undefined>;
@@ -147,10 +149,13 @@ async function generateCommand(args: string[]): Promise<void> {
 }
 
 async function trainCommand(args: string[]): Promise<void> {
-  const v = parse(args, Object.fromEntries(
-    ['data', 'out', 'init', 'max-iters', 'batch-size', 'block-size', 'n-layer', 'n-head', 'n-embd', 'dropout', 'lr', 'min-lr',
-      'warmup-iters', 'weight-decay', 'grad-clip', 'eval-interval', 'eval-iters', 'seed', 'sample-tokens']
-      .map((k) => [k, { type: 'string' as const }])));
+  const v = parse(args, {
+    ...Object.fromEntries(
+      ['data', 'out', 'init', 'max-iters', 'batch-size', 'block-size', 'n-layer', 'n-head', 'n-embd', 'dropout', 'lr',
+        'min-lr', 'warmup-iters', 'weight-decay', 'grad-clip', 'eval-interval', 'eval-iters', 'seed', 'sample-tokens']
+        .map((k) => [k, { type: 'string' as const }])),
+    resume: { type: 'boolean' },
+  });
   if (v.help) { process.stdout.write(USAGE); return; }
   if (typeof v.data !== 'string') throw new UsageError('train-gpt needs --data FILE');
   if (!existsSync(v.data)) throw new UsageError(`--data ${v.data} does not exist`);
@@ -163,7 +168,7 @@ async function trainCommand(args: string[]): Promise<void> {
     dropout: num(v, 'dropout', 0), lr: num(v, 'lr', 1e-3), minLr: num(v, 'min-lr', 1e-4),
     warmupIters: num(v, 'warmup-iters', 50, true), weightDecay: num(v, 'weight-decay', 0.1), gradClip: num(v, 'grad-clip', 1),
     evalInterval: num(v, 'eval-interval', 100, true), evalIters: num(v, 'eval-iters', 10, true), seed: num(v, 'seed', 1337, true),
-    sampleTokens: num(v, 'sample-tokens', 200, true), logInterval: tty ? 0 : 10,
+    sampleTokens: num(v, 'sample-tokens', 200, true), logInterval: tty ? 0 : 10, resume: v.resume === true,
     log: (line, transient) => {
       if (transient) { if (tty) process.stderr.write(`\r${line}\x1b[K`); return; }
       process.stderr.write(`${tty ? '\r\x1b[K' : ''}${line}\n`);

@@ -2,6 +2,12 @@
 // a seeded Generator, collated into tensors. Iterate it with `for (const [x, y] of loader)` or
 // `for await (...)`; each iteration is one epoch (a fresh shuffle).
 //
+// stateDict()/loadStateDict() (as torchdata's StatefulDataLoader) resume an epoch in the middle:
+// the state is the generator state from before the epoch's shuffle, the batches already yielded,
+// and the loader's own generator (when it has one; the default generator is saved with
+// nb.getRngState()). A loaded loader's next iteration replays that shuffle on a scratch generator,
+// skips the yielded batches and goes on, so the run continues with the same batches in order.
+//
 // defaultCollate, for a batch of B items all shaped like the first:
 //   Tensor (*)              -> stack -> (B, *)
 //   number                  -> int32 (B) if every value is an integer, else float32 (B)
@@ -36,6 +42,16 @@ export interface DataLoaderOptions<T, B> {
   collateFn?: CollateFn<T, B>;
   /** A custom order of indices per epoch (overrides shuffle). */
   sampler?: Iterable<number>;
+}
+
+/** A DataLoader's position (stateDict): plain numbers, so it saves as JSON or with nb.save (.pt). */
+export interface DataLoaderState {
+  /** Batches of the current epoch already yielded (0: no epoch in progress). */
+  batchesYielded: number;
+  /** The shuffling generator's state before the current epoch's shuffle (null: no shuffle or no epoch in progress). */
+  epochRngState: number[] | null;
+  /** The loader's own generator's state now (null when it shuffles with the default generator). */
+  generatorState: number[] | null;
 }
 
 function isPlainObject(x: unknown): x is Record<string, unknown> {
@@ -102,6 +118,10 @@ export class DataLoader<T = unknown, B = T> implements Iterable<B>, AsyncIterabl
   readonly generator: Generator | undefined;
   private readonly collateFn: CollateFn<T, B> | null;
   private readonly sampler: Iterable<number> | undefined;
+  /** The epoch being iterated: where its shuffle came from and how far it got. */
+  private progress: { epochRngState: number[] | null; yielded: number; total: number } | null = null;
+  /** Set by loadStateDict: the epoch the next iteration resumes. */
+  private pending: { epochRngState: number[] | null; skip: number } | null = null;
 
   constructor(readonly dataset: Dataset<T>, opts: DataLoaderOptions<T, B> = {}) {
     if (!dataset || typeof dataset.getItem !== 'function' || typeof dataset.length !== 'number') {
@@ -126,23 +146,82 @@ export class DataLoader<T = unknown, B = T> implements Iterable<B>, AsyncIterabl
     return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
   }
 
-  /** The index order of one epoch. */
-  private order(): ArrayLike<number> {
+  /** The index order of one epoch, shuffled by `gen`. */
+  private order(gen: Generator): ArrayLike<number> {
     if (this.sampler) return [...this.sampler];
     const n = this.dataset.length;
-    if (this.shuffle) return (this.generator ?? defaultGenerator()).permutation(n);
+    if (this.shuffle) return gen.permutation(n);
     return Int32Array.from({ length: n }, (_, i) => i);
   }
 
-  /** The index lists of one epoch's batches. */
+  private get shuffles(): boolean { return this.shuffle && !this.sampler; }
+
+  /** The index lists of one epoch's batches (the rest of a resumed epoch after loadStateDict). */
   *batchIndices(): IterableIterator<number[]> {
-    const order = this.order();
+    const gen = this.generator ?? defaultGenerator();
+    const resume = this.pending;
+    this.pending = null;
+    const epochRngState = resume ? resume.epochRngState
+      : this.shuffles ? Array.from(gen.getState().toTypedArray()) : null;
+    // NOTE: a resumed shuffle is replayed on a scratch generator: the real one already moved past it.
+    const order = this.order(resume && epochRngState ? new Generator().setState(epochRngState) : gen);
     const bs = this.batchSize ?? 1;
-    for (let s = 0; s < order.length; s += bs) {
-      const idx = Array.from({ length: Math.min(bs, order.length - s) }, (_, k) => order[s + k]);
-      if (idx.length < bs && this.dropLast) return;
-      yield idx;
+    const total = this.dropLast ? Math.floor(order.length / bs) : Math.ceil(order.length / bs);
+    const progress = { epochRngState, yielded: resume ? Math.min(resume.skip, total) : 0, total };
+    // NOTE: kept when the caller breaks out of the epoch, so stateDict() after the break still
+    // says where it stopped; the next iteration starts a new epoch and replaces it.
+    this.progress = progress;
+    for (let b = progress.yielded; b < total; b++) {
+      const s = b * bs;
+      progress.yielded = b + 1;
+      yield Array.from({ length: Math.min(bs, order.length - s) }, (_, k) => order[s + k]);
     }
+    if (this.progress === progress) this.progress = null;
+  }
+
+  /** The loader's position, for an exact resume (see DataLoaderState). */
+  stateDict(): DataLoaderState {
+    const p = this.progress;
+    // an epoch whose every batch was yielded counts as finished: the run resumes with the next one
+    const inEpoch = p !== null && p.yielded < p.total;
+    return {
+      batchesYielded: inEpoch ? p.yielded : 0,
+      epochRngState: inEpoch && p.epochRngState ? [...p.epochRngState] : null,
+      generatorState: this.generator ? Array.from(this.generator.getState().toTypedArray()) : null,
+    };
+  }
+
+  /** Restores stateDict(): the next iteration continues the saved epoch after its yielded batches. */
+  loadStateDict(sd: DataLoaderState): void {
+    const op = 'DataLoader.loadStateDict';
+    if (typeof sd !== 'object' || sd === null) {
+      throw new Error(`${op}: expected an object from stateDict(), got ${sd === null ? 'null' : typeof sd}`);
+    }
+    const k = sd.batchesYielded;
+    if (!Number.isInteger(k) || k < 0) {
+      throw new Error(`${op}: batchesYielded must be a non-negative integer, got ${String(k)}`);
+    }
+    if (k > this.length) throw new Error(`${op}: batchesYielded ${k} exceeds the ${this.length} batches of an epoch`);
+    const toWords = (v: unknown, what: string): number[] | null => {
+      if (v === null || v === undefined) return null;
+      if (typeof v !== 'object' || typeof (v as ArrayLike<number>).length !== 'number') {
+        throw new Error(`${op}: ${what} must be an array of numbers, got ${typeof v}`);
+      }
+      const w = Array.from(v as ArrayLike<number>);
+      new Generator().setState(w); // throws unless it is a generator state (size, tag, words)
+      return w;
+    };
+    const epochRngState = toWords(sd.epochRngState, 'epochRngState');
+    if (k > 0 && this.shuffles && !epochRngState) {
+      throw new Error(`${op}: the state resumes a shuffled epoch but has no epochRngState`);
+    }
+    const genState = toWords(sd.generatorState, 'generatorState');
+    if (genState && !this.generator) {
+      throw new Error(`${op}: the state has a generatorState but this loader has no generator (pass one in the ` +
+        `options)`);
+    }
+    if (genState) this.generator!.setState(genState);
+    this.pending = k > 0 ? { epochRngState, skip: k } : null;
   }
 
   private fetch(idx: number[]): B {

@@ -17,6 +17,7 @@ import { checkOptimizer, makeOptimizer, type OptimizerIdentifier } from './optim
 import type { History, CallbackModel } from './callbacks.js';
 import { evaluateModel, fitModel, predictModel, type EvaluateOptions, type FitOptions, type PredictOptions } from './training.js';
 import { summaryText, type SummaryOptions } from './summary.js';
+import { checkOptionNames } from './options.js';
 import type { Data, BatchSource } from './data_adapter.js';
 
 export interface CompileArgs {
@@ -28,6 +29,8 @@ export interface CompileArgs {
   /** Weights of the per-output losses in the total (default 1 each). */
   lossWeights?: number[] | Record<string, number>;
 }
+
+const COMPILE_OPTIONS: readonly (keyof CompileArgs)[] = ['optimizer', 'loss', 'metrics', 'lossWeights'];
 
 /** What compile() resolved. */
 export interface Compiled {
@@ -227,6 +230,7 @@ export class Model extends Layer implements CallbackModel {
 
   compile(args: CompileArgs): void {
     if (!args || typeof args !== 'object') throw new Error('compile: expected {optimizer, loss, metrics?}');
+    checkOptionNames(args, COMPILE_OPTIONS, 'compile');
     if (args.optimizer === undefined) throw new Error("compile: an optimizer is required, e.g. optimizer: 'adam'");
     if (args.loss === undefined) throw new Error("compile: a loss is required, e.g. loss: 'sparse_categorical_crossentropy'");
     const optimizerId = checkOptimizer(args.optimizer);
@@ -320,11 +324,14 @@ export class Model extends Layer implements CallbackModel {
     return s;
   }
 
-  /** Writes config.json and model.safetensors to `dir` (see saving.ts), each atomically. */
-  async save(dir: string): Promise<void> {
+  /**
+   * Writes config.json and model.safetensors to `dir` (see saving.ts), each atomically; with
+   * includeOptimizer (default true) also the optimiser and RNG state, so a loaded model resumes fit exactly.
+   */
+  async save(dir: string, opts: { includeOptimizer?: boolean } = {}): Promise<void> {
     // NOTE: imported lazily: saving.ts knows every layer class and Sequential, which import this file.
     const { saveModel } = await import('./saving.js');
-    return saveModel(this, dir);
+    return saveModel(this, dir, opts);
   }
 
   /** Writes the weights (the stateDict) to a .safetensors file, atomically. */

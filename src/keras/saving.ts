@@ -9,6 +9,15 @@
 //                          functional model also nodes [{layer, inputs: [[node, output], ...], listInput}],
 //                          inputs and outputs as [node, output] references), compile: {optimizer,
 //                          loss, metrics} or null when they are not serialisable, weights: 'model.safetensors'}.
+//   dir/training_state.safetensors  (save with includeOptimizer, the default; tf.keras's include_optimizer)
+//                          the optimiser's stateDict() tensors as 'state.<param index>.<name>' in
+//                          their own dtype (moments, momentum buffers) and 'rng_state', the default
+//                          generator's getRngState() (int32); __metadata__ 'nabla.optimizer' holds
+//                          the rest as JSON: {className, paramGroups (hyper-parameters, as the
+//                          optimiser's stateDict), state: {index: {step: n, ...}} (numbers and nulls)}.
+//                          config.json names it as trainingState. loadModel restores the optimiser
+//                          state (when it recompiles) and the default generator, so fit(..., {initialEpoch})
+//                          continues the run exactly: same dropout masks, same shuffles, same updates.
 //
 // Each file is written to a temporary name in `dir`, fsynced and renamed over the old one, weights
 // first, so an interrupted save never leaves a partial file (an older config.json may remain beside
@@ -17,7 +26,11 @@
 import { mkdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeAtomic } from '../io/atomic.js';
-import { loadSafetensors, saveSafetensors } from '../io/tensors.js';
+import { loadSafetensors, loadSafetensorsMetadata, saveSafetensors } from '../io/tensors.js';
+import { Tensor } from '../tensor/tensor.js';
+import { getRngState, setRngState } from '../tensor/random.js';
+import { flattenOptimizerState, loadFlatOptimizerState } from '../optim/flat_state.js';
+import { checkOptionNames } from './options.js';
 import { Layer, SymbolicTensor } from './layer.js';
 import { Model, type CompileArgs } from './model.js';
 import { Sequential } from './sequential.js';
@@ -111,8 +124,36 @@ function reviveLoss(v: unknown): LossSpec {
   return new NamedLoss(o.name, o.options);
 }
 
+export interface SaveModelOptions {
+  /** Also write the optimiser state and the RNG state (training_state.safetensors); default true. */
+  includeOptimizer?: boolean;
+}
+
+const TRAINING_STATE = 'training_state.safetensors';
+const OPTIMIZER_META = 'nabla.optimizer';
+
+/** The optimiser state as tensors (each 'state.<i>.<name>') plus JSON for its numbers and groups, and the RNG state. */
+function trainingStateOf(model: Model): { tensors: Record<string, Tensor>; meta: Record<string, string> } {
+  const rng = { rng_state: getRngState() };
+  const opt = model.optimizer;
+  if (!opt) return { tensors: rng, meta: {} };
+  const flat = flattenOptimizerState(opt, 'state.');
+  return { tensors: { ...flat.tensors, ...rng }, meta: { [OPTIMIZER_META]: flat.json } };
+}
+
+/** Restores what trainingStateOf saved: the optimiser state when the model has an optimiser, and the RNG state. */
+async function restoreTrainingState(model: Model, path: string, restoreRng: boolean): Promise<void> {
+  const tensors = await loadSafetensors(path);
+  const json = (await loadSafetensorsMetadata(path))[OPTIMIZER_META];
+  if (json !== undefined && model.optimizer) {
+    loadFlatOptimizerState(model.optimizer, tensors, json, 'state.', `loadModel: ${path}`);
+  }
+  if (restoreRng && tensors.rng_state) setRngState(tensors.rng_state);
+}
+
 /** Writes `dir`/model.safetensors and `dir`/config.json (see the format above). */
-export async function saveModel(model: Model, dir: string): Promise<void> {
+export async function saveModel(model: Model, dir: string, opts: SaveModelOptions = {}): Promise<void> {
+  checkOptionNames(opts, ['includeOptimizer'], 'save');
   if (typeof dir !== 'string' || !dir) throw new Error(`save: expected a folder path, got ${JSON.stringify(dir)}`);
   if (!model.inputs.length) throw new Error(`save: model '${model.name}' is not built yet (give the first layer an inputShape, or fit/predict once)`);
   mkdirSync(dir, { recursive: true });
@@ -123,15 +164,25 @@ export async function saveModel(model: Model, dir: string): Promise<void> {
     config: model.getConfig(),
     compile: compileConfig(model.compiled?.args),
     weights: 'model.safetensors',
+    ...(opts.includeOptimizer !== false ? { trainingState: TRAINING_STATE } : {}),
   };
   const text = JSON.stringify(config, null, 2) + '\n';
   await saveSafetensors(model.stateDict(), join(dir, 'model.safetensors'), { format: FORMAT, formatVersion: String(FORMAT_VERSION) });
+  if (opts.includeOptimizer !== false) {
+    const st = trainingStateOf(model);
+    await saveSafetensors(st.tensors, join(dir, TRAINING_STATE), { format: FORMAT, ...st.meta });
+  }
   writeAtomic(join(dir, 'config.json'), [new TextEncoder().encode(text)]);
 }
 
 export interface LoadModelOptions {
   /** Compile with the saved optimizer, loss and metrics when they were saved (default true). */
   compile?: boolean;
+  /**
+   * Restore the default generator from the saved RNG state, when the model was saved with
+   * includeOptimizer (default true), so that fit continues with the same dropout masks and shuffles.
+   */
+  restoreRngState?: boolean;
 }
 
 /**
@@ -140,6 +191,7 @@ export interface LoadModelOptions {
  * @example await model.save('runs/m'); const same = await nb.keras.loadModel('runs/m');
  */
 export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promise<Model> {
+  checkOptionNames(opts, ['compile', 'restoreRngState'], 'loadModel');
   const cfgPath = join(dir, 'config.json');
   if (!existsSync(cfgPath)) throw new Error(`loadModel: ${cfgPath} does not exist (expected a folder written by model.save)`);
   let cfg: Config;
@@ -158,6 +210,10 @@ export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promi
     const loss = typeof c.loss === 'string' || (c.loss && 'name' in c.loss) ? reviveLoss(c.loss)
       : Array.isArray(c.loss) ? c.loss.map(reviveLoss) : Object.fromEntries(Object.entries(c.loss).map(([k, v]) => [k, reviveLoss(v)]));
     model.compile({ optimizer: c.optimizer, loss, metrics: c.metrics, lossWeights: c.lossWeights });
+  }
+  // NOTE: last, after the layers' initialisers have drawn from the default generator.
+  if (typeof cfg.trainingState === 'string') {
+    await restoreTrainingState(model, join(dir, cfg.trainingState), opts.restoreRngState !== false);
   }
   return model;
 }

@@ -19,6 +19,7 @@ import { reduceLoss } from './losses.js';
 import type { OutputLogits } from './activations.js';
 import { Mean } from './metrics.js';
 import { Progbar, type Clock, type ProgressStream } from './progbar.js';
+import { checkOptionNames } from './options.js';
 import type { Compiled, Model } from './model.js';
 
 export interface FitOptions {
@@ -64,10 +65,18 @@ type Batchy = { xs: Tensor[]; ys: Tensor[]; sw?: Tensor };
 
 const FIT = 'fit';
 
+// NOTE: each list is the keys of its interface above; a key outside it is refused (checkOptionNames).
+const FIT_OPTIONS: readonly (keyof FitOptions)[] = ['batchSize', 'epochs', 'verbose', 'callbacks', 'validationSplit',
+  'validationData', 'shuffle', 'classWeight', 'sampleWeight', 'initialEpoch', 'stepsPerEpoch', 'validationSteps',
+  'stream', 'clock'];
+const EVALUATE_OPTIONS: readonly (keyof EvaluateOptions)[] = ['batchSize', 'verbose', 'sampleWeight', 'callbacks',
+  'returnDict', 'steps', 'stream', 'clock'];
+const PREDICT_OPTIONS: readonly (keyof PredictOptions)[] = ['batchSize'];
+
+/** Whether the argument after a loader is the options (a plain object: a loader takes no y). */
 function isOptions(v: unknown): boolean {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v) && !('shape' in (v as object)) &&
-    Object.keys(v as object).every((k) => ['batchSize', 'epochs', 'verbose', 'callbacks', 'validationSplit', 'validationData', 'shuffle', 'classWeight',
-      'sampleWeight', 'initialEpoch', 'stepsPerEpoch', 'validationSteps', 'stream', 'clock', 'returnDict', 'steps'].includes(k));
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v) &&
+    !('shape' in (v as object));
 }
 
 function checkBatchSize(b: number | undefined, op: string): number {
@@ -175,6 +184,7 @@ export async function fitModel(model: Model, x: Data | BatchSource, yOrOpts?: Da
   if (fromSource && (yOrOpts === undefined || isOptions(yOrOpts))) { opts = (yOrOpts as FitOptions) ?? maybeOpts ?? {}; }
   else { y = yOrOpts as Data; opts = maybeOpts ?? {}; }
   if (!fromSource && y === undefined) throw new Error(`${FIT}: y is missing; call fit(x, y, options), or fit(loader, options) with a loader of [x, y] batches`);
+  checkOptionNames(opts, FIT_OPTIONS, FIT);
   const epochs = opts.epochs ?? 1;
   if (!Number.isInteger(epochs) || epochs < 0) throw new Error(`${FIT}: epochs must be a non-negative integer, got ${JSON.stringify(opts.epochs)}`);
   const initialEpoch = opts.initialEpoch ?? 0;
@@ -331,6 +341,7 @@ export async function evaluateModel(model: Model, x: Data | BatchSource, yOrOpts
   if (fromSource && (yOrOpts === undefined || isOptions(yOrOpts))) opts = (yOrOpts as EvaluateOptions) ?? maybeOpts ?? {};
   else { y = yOrOpts as Data; opts = maybeOpts ?? {}; }
   if (!fromSource && y === undefined) throw new Error(`${op}: y is missing; call evaluate(x, y)`);
+  checkOptionNames(opts, EVALUATE_OPTIONS, op);
   const batchSize = checkBatchSize(opts.batchSize, op);
   const data: Batchy | BatchSource = fromSource ? (x as BatchSource) : arrays(model, x as Data, y, opts.sampleWeight, op);
   const c = model.resolveCompile();
@@ -354,6 +365,7 @@ export async function evaluateModel(model: Model, x: Data | BatchSource, yOrOpts
 export function predictModel(model: Model, x: Data, opts: PredictOptions = {}): Tensor | Tensor[] {
   const op = 'predict';
   if (isBatchSource(x)) throw new Error(`${op}: expected arrays (Tensors or nested number arrays); for a loader, call model.call(xBatch) per batch`);
+  checkOptionNames(opts, PREDICT_OPTIONS, op);
   const batchSize = checkBatchSize(opts.batchSize, op);
   const data = arrays(model, x, undefined, undefined, op);
   const n = data.xs[0].shape[0];

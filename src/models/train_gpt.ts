@@ -3,19 +3,26 @@
 // its BPE tokenizer. AdamW (decay on matrices only), linear warmup then cosine LR, gradient
 // clipping, periodic validation loss, atomic safetensors checkpoints, a progress line.
 //
+// Resume: at every evaluation, outDir/resume.safetensors takes the latest weights ('model.*'), the
+// AdamW state ('optim.*'), the three generator states (dropout: the default generator; batches;
+// evaluation batches) and, in its metadata, the iteration, the scheduler, the loss history and the
+// options that shape the run. trainGPT({resume: true}) (CLI --resume) continues from there, and the
+// loss curve equals the uninterrupted run's bit for bit. model.safetensors stays the best model.
+//
 // Glossary: B batch size, T block size (context), V vocabulary, N tokens in the split.
 
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tensor } from '../tensor/tensor.js';
 import { fromTypedArray } from '../tensor/creation.js';
-import { Generator, manualSeed } from '../tensor/random.js';
+import { Generator, getRngState, manualSeed, setRngState } from '../tensor/random.js';
 import { noGrad } from '../autograd/grad_mode.js';
 import { crossEntropy } from '../nn/functional/losses.js';
 import { clipGradNorm_ } from '../nn/utils/clip_grad.js';
 import { AdamW } from '../optim/adam.js';
 import { LambdaLR } from '../optim/lr_scheduler.js';
-import { saveSafetensors } from '../io/tensors.js';
+import { loadSafetensors, loadSafetensorsMetadata, saveSafetensors } from '../io/tensors.js';
+import { flattenOptimizerState, loadFlatOptimizerState } from '../optim/flat_state.js';
 import { CharDataset } from '../data/text_dataset.js';
 import { GPT2Tokenizer } from '../text/bpe.js';
 import { GPT2LMHeadModel } from './gpt2.js';
@@ -41,11 +48,26 @@ export interface TrainGPTOptions {
   sampleTokens?: number;
   /** Every this many iterations the progress line is logged as permanent (0: never; for logs without a TTY). */
   logInterval?: number;
+  /**
+   * Continue the run saved in outDir/resume.safetensors: same data and options (maxIters may grow only
+   * when lrDecayIters is given, as the schedule must not change).
+   */
+  resume?: boolean;
   /** Receives progress lines; `transient` ones may be overwritten (a progress bar). */
   log?: (line: string, transient: boolean) => void;
 }
 
 export interface EvalPoint { iter: number; train: number; val: number }
+
+/** The resume checkpoint in outDir (see the top of this file). */
+export const RESUME_FILE = 'resume.safetensors';
+const RESUME_META = 'nabla.train_gpt';
+
+/** What a resume checkpoint keeps besides tensors. */
+interface ResumeMeta {
+  iter: number; best: number; evals: EvalPoint[]; losses: number[]; trainMs: number;
+  scheduler: Record<string, unknown>; optimizer: string; run: Record<string, unknown>;
+}
 
 export interface TrainGPTResult {
   model: GPT2LMHeadModel;
@@ -179,24 +201,89 @@ export async function trainGPT(opts: TrainGPTOptions): Promise<TrainGPTResult> {
     return s / o.evalIters;
   });
   if (o.outDir) mkdirSync(o.outDir, { recursive: true });
-  const evals: EvalPoint[] = [], losses: number[] = [];
-  let best = Infinity, checkpoint: string | null = null, trainMs = 0;
+  let evals: EvalPoint[] = [], losses: number[] = [];
+  let best = Infinity, checkpoint: string | null = null, trainMs = 0, start = 0;
+  // everything that shapes the loss curve: a resumed run must match it
+  const run = {
+    tokens: ids.length, vocabSize: codec.vocabSize, init: o.init ?? null, blockSize: o.blockSize,
+    batchSize: o.batchSize, nLayer: o.nLayer, nHead: o.nHead, nEmbd: o.nEmbd, dropout: o.dropout, lr: o.lr,
+    minLr: o.minLr, warmupIters: o.warmupIters, lrDecayIters, weightDecay: o.weightDecay, beta2: o.beta2,
+    gradClip: o.gradClip, evalInterval: o.evalInterval, evalIters: o.evalIters, valFraction: o.valFraction,
+    seed: o.seed,
+  };
+  const weightsOf = () => {
+    const { ['lm_head.weight']: _tied, ...weights } = model.stateDict();
+    return model.config.tieWordEmbeddings ? weights : model.stateDict();
+  };
+  const saveResume = async (iter: number) => {
+    if (!o.outDir) return;
+    const flat = flattenOptimizerState(optimizer, 'optim.');
+    const tensors: Record<string, Tensor> = {
+      ...flat.tensors, 'rng.default': getRngState(), 'rng.batch': gen.getState(), 'rng.eval': evalGen.getState(),
+    };
+    for (const [k, t] of Object.entries(weightsOf())) tensors[`model.${k}`] = t;
+    const meta: ResumeMeta = {
+      iter, best, evals, losses, trainMs, scheduler: scheduler.stateDict(), optimizer: flat.json, run,
+    };
+    await saveSafetensors(tensors, join(o.outDir, RESUME_FILE), { [RESUME_META]: JSON.stringify(meta) });
+  };
+  if (o.resume) {
+    if (!o.outDir) throw new Error('trainGPT: resume needs outDir, the folder of the run to continue');
+    const path = join(o.outDir, RESUME_FILE);
+    if (!existsSync(path)) {
+      throw new Error(`trainGPT: cannot resume: ${path} does not exist (it is written at every evaluation)`);
+    }
+    const metaText = (await loadSafetensorsMetadata(path))[RESUME_META];
+    if (metaText === undefined) {
+      throw new Error(`trainGPT: ${path} has no '${RESUME_META}' metadata; it is not a trainGPT resume checkpoint`);
+    }
+    const meta = JSON.parse(metaText) as ResumeMeta;
+    const now: Record<string, unknown> = run;
+    const diff = Object.keys(run).filter((k) => JSON.stringify(meta.run?.[k]) !== JSON.stringify(now[k]));
+    if (diff.length) {
+      const what = diff.map((k) => `${k} (saved ${JSON.stringify(meta.run?.[k])}, now ${JSON.stringify(now[k])})`);
+      throw new Error(`trainGPT: cannot resume ${path}: the run differs in ${what.join(', ')}`);
+    }
+    if (meta.iter > o.maxIters) {
+      throw new Error(`trainGPT: cannot resume ${path}: it is at iteration ${meta.iter}, past maxIters ${o.maxIters}`);
+    }
+    const tensors = await loadSafetensors(path);
+    const weights: Record<string, Tensor> = {};
+    for (const [k, t] of Object.entries(tensors)) if (k.startsWith('model.')) weights[k.slice(6)] = t;
+    const r = model.loadStateDict(weights, { strict: false });
+    const missing = r.missingKeys.filter((k) => !(k === 'lm_head.weight' && model.config.tieWordEmbeddings));
+    if (missing.length || r.unexpectedKeys.length) {
+      throw new Error(`trainGPT: ${path}: weights missing ${missing.join(', ') || 'none'}, unexpected ` +
+        `${r.unexpectedKeys.join(', ') || 'none'}`);
+    }
+    loadFlatOptimizerState(optimizer, tensors, meta.optimizer, 'optim.', `trainGPT: ${path}`);
+    scheduler.loadStateDict(meta.scheduler);
+    setRngState(tensors['rng.default']);
+    gen.setState(tensors['rng.batch']);
+    evalGen.setState(tensors['rng.eval']);
+    ({ evals, losses, trainMs } = meta);
+    best = meta.best ?? Infinity; // JSON writes Infinity as null
+    start = meta.iter;
+    if (existsSync(join(o.outDir, 'model.safetensors'))) checkpoint = join(o.outDir, 'model.safetensors');
+    log(`resuming ${path} at iteration ${start}`, false);
+  }
   const t0 = performance.now(), cpu0 = process.cpuUsage();
   const save = async () => {
     if (!o.outDir) return;
-    const { ['lm_head.weight']: _tied, ...weights } = model.stateDict();
     checkpoint = join(o.outDir, 'model.safetensors');
-    await saveSafetensors(model.config.tieWordEmbeddings ? weights : model.stateDict(), checkpoint);
+    await saveSafetensors(weightsOf(), checkpoint);
     writeAtomicText(join(o.outDir, 'config.json'), JSON.stringify(model.config.toJSON(), null, 2));
     codec.save(o.outDir);
   };
   model.train();
-  for (let it = 0; it <= o.maxIters; it++) {
-    if (it % o.evalInterval === 0 || it === o.maxIters) {
+  for (let it = start; it <= o.maxIters; it++) {
+    // NOTE: a resumed run skips the evaluation at its first iteration: the checkpoint was taken after it.
+    if ((it % o.evalInterval === 0 || it === o.maxIters) && !(o.resume && it === start)) {
       const p = { iter: it, train: estimate(train), val: estimate(val) };
       evals.push(p);
       log(`step ${it}: train loss ${p.train.toFixed(4)}, val loss ${p.val.toFixed(4)}`, false);
       if (p.val < best) { best = p.val; await save(); }
+      await saveResume(it);
     }
     if (it === o.maxIters) break;
     const ts = performance.now();

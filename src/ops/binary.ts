@@ -32,10 +32,22 @@ function forward(op: BinaryOp, a: TensorLike, b: TensorLike, computeDtype?: DTyp
   const dt = computeDtype ?? resultType(a, b);
   const ta = asTensor(a, dt), tb = asTensor(b, dt);
   const shape = broadcastShapes(ta.shape, tb.shape, name);
+  if ((op === BinaryOp.FLOOR_DIVIDE || op === BinaryOp.REMAINDER) && !isFloating(dt)) checkNonZeroDivisor(tb, name);
   const la = expandLayout(ta.layout, shape, name), lb = expandLayout(tb.layout, shape, name);
   const outDtype = isComparison(op) ? 'bool' : dt;
   const out = wrap(be().binary(op, ta.storage.data, la, tb.storage.data, lb, outDtype), shape, outDtype);
   return [out, ta, tb];
+}
+
+/** Integer floor division and remainder by zero raise, as torch's ZeroDivisionError (floats stay IEEE). */
+function checkNonZeroDivisor(b: Tensor, op: string): void {
+  const v = b.toTypedArray();
+  for (let i = 0; i < v.length; i++) {
+    if (v[i] === 0) {
+      throw new Error(`${op}: ZeroDivisionError: integer division by zero (the ${b.dtype} divisor of shape ` +
+        `${fmtShape(b.shape)} has a zero at flat index ${i})`);
+    }
+  }
 }
 
 /**

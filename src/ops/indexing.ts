@@ -12,20 +12,21 @@ import type { ValuesIndices } from './reduce.js';
 
 export type IndexItem = number | null | '...' | [number | null, (number | null)?, number?] | Tensor;
 
-/** Checks that index is int32 and every value lies in [-size, size); returns a copy with negatives wrapped. */
-function checkIndex(index: Tensor, size: number, op: string, what = 'index'): Int32Array {
+/**
+ * Checks that index is int32 and every value lies in [0, size) along dim d, and returns its values.
+ * NOTE: as torch, a negative index raises here (index_select, gather, scatter, embedding); only
+ * NumPy-style index() wraps negatives, before it calls indexSelect.
+ */
+function checkIndex(index: Tensor, size: number, d: number, op: string, what = 'index'): Int32Array {
   if (!(index instanceof Tensor)) throw new Error(`${op}: expected ${what} to be a Tensor, got ${typeof index}`);
   if (index.dtype !== 'int32') throw new Error(`${op}: expected ${what} to be an int32 tensor, got ${index.dtype} of shape ${fmtShape(index.shape)}`);
-  const d = index.toTypedArray() as Int32Array;
-  for (let i = 0; i < d.length; i++) {
-    let v = d[i];
-    if (v < -size || v >= size) {
-      throw new Error(`${op}: ${what} ${v} is out of bounds for dimension with size ${size}`);
+  const v = index.toTypedArray() as Int32Array;
+  for (let i = 0; i < v.length; i++) {
+    if (v[i] < 0 || v[i] >= size) {
+      throw new Error(`${op}: ${what} ${v[i]} is out of bounds for dimension ${d} with size ${size}`);
     }
-    if (v < 0) d[i] = v + size;
-    v = d[i];
   }
-  return d;
+  return v;
 }
 
 function checkGatherShapes(x: Tensor, d: number, index: Tensor, op: string): void {
@@ -43,7 +44,7 @@ function checkGatherShapes(x: Tensor, d: number, index: Tensor, op: string): voi
 export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   const d = normDim(dim, x.ndim, 'gather');
   checkGatherShapes(x, d, index, 'gather');
-  const idx = checkIndex(index, x.ndim ? x.shape[d] : 1, 'gather');
+  const idx = checkIndex(index, x.ndim ? x.shape[d] : 1, d, 'gather');
   const li = Layout.contiguous(index.shape);
   const out = wrap(be().gather(x.storage.data, x.layout, d, idx, li), index.shape, x.dtype);
   return record(out, 'GatherBackward', [x], (g) => [scatterAddInto(d, index, g, x.shape)]);
@@ -62,7 +63,7 @@ function scatterImpl(x: Tensor, dim: number, index: Tensor, src: TensorLike, acc
   if (s.ndim !== index.ndim || index.shape.some((n, i) => n > s.shape[i])) {
     throw new Error(`${op}: expected index ${fmtShape(index.shape)} to be no larger than src ${fmtShape(s.shape)} in every dimension`);
   }
-  const idx = checkIndex(index, x.shape[d], op);
+  const idx = checkIndex(index, x.shape[d], d, op);
   const data = be().copy(x.storage.data, x.layout, x.dtype);
   // NOTE: src may be larger than index; only its index-shaped corner is scattered (same strides).
   const ls = new Layout([...index.shape], s.layout.strides, s.layout.offset);
@@ -81,10 +82,15 @@ export const scatterAdd = (x: Tensor, dim: number, index: Tensor, src: Tensor) =
 
 /** Entries of x at `index` (1-D) along dim: output shape = x.shape with dim -> index.length. */
 export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
-  const d = normDim(dim, x.ndim, 'indexSelect');
-  if (index.ndim > 1) throw new Error(`indexSelect: index should have 1 dimension, got shape ${fmtShape(index.shape)}`);
+  return indexSelectAs('indexSelect', x, dim, index);
+}
+
+/** @internal indexSelect whose errors name `op` (embedding). */
+export function indexSelectAs(op: string, x: Tensor, dim: number, index: Tensor): Tensor {
+  const d = normDim(dim, x.ndim, op);
+  if (index.ndim > 1) throw new Error(`${op}: index should have 1 dimension, got shape ${fmtShape(index.shape)}`);
   const n = x.ndim ? x.shape[d] : 1;
-  const idx = checkIndex(index, n, 'indexSelect');
+  const idx = checkIndex(index, n, d, op);
   const shape = [...x.shape];
   if (x.ndim) shape[d] = idx.length;
   const out = wrap(be().indexSelect(x.storage.data, x.ndim ? x.layout : Layout.contiguous([1]), d, idx), shape, x.dtype);
@@ -202,6 +208,24 @@ export function oneHot(indices: Tensor, numClasses = -1): Tensor {
   return wrap(out, [...indices.shape, n], 'int32');
 }
 
+/** An int32 index tensor with negatives counted from the end (NumPy/torch advanced indexing), range-checked. */
+function wrapNegative(it: Tensor, size: number, d: number): Tensor {
+  const v = checkIndexType(it);
+  if (!v.some((x) => x < 0)) return it;
+  const w = v.map((x) => {
+    if (x < -size) throw new Error(`index: index ${x} is out of bounds for dimension ${d} with size ${size}`);
+    return x < 0 ? x + size : x;
+  });
+  return wrap(w, [...it.shape], 'int32');
+}
+
+function checkIndexType(it: Tensor): Int32Array {
+  if (it.dtype !== 'int32') {
+    throw new Error(`index: expected an int32 or bool index tensor, got ${it.dtype} of shape ${fmtShape(it.shape)}`);
+  }
+  return it.toTypedArray() as Int32Array;
+}
+
 /** NumPy-style indexing: t.index(0, [1, null], null, '...', idxTensor). */
 export function index(x: Tensor, items: IndexItem[]): Tensor {
   const ell = items.filter((i) => i === '...').length;
@@ -218,13 +242,14 @@ export function index(x: Tensor, items: IndexItem[]): Tensor {
         if (items.length !== 1) throw new Error('index: a bool mask index must be the only index');
         return maskedSelect(out, it);
       }
-      if (it.ndim !== 1) {
-        const flat = indexSelect(out, d, it.reshape([-1]));
-        out = flat.unflatten(d, [...it.shape]);
-        d += it.ndim;
+      const ix = wrapNegative(it, out.ndim ? out.shape[d] : 1, d);
+      if (ix.ndim !== 1) {
+        const flat = indexSelect(out, d, ix.reshape([-1]));
+        out = flat.unflatten(d, [...ix.shape]);
+        d += ix.ndim;
         continue;
       }
-      out = indexSelect(out, d, it); d++;
+      out = indexSelect(out, d, ix); d++;
       continue;
     }
     if (Array.isArray(it)) { out = out.slice(d, it[0], it[1], it[2] ?? 1); d++; continue; }

@@ -9,7 +9,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { defaultGenerator } from '../tensor/random.js';
 import { checkFloat, wrap } from './util.js';
 import { where } from './binary.js';
-import { indexSelect } from './indexing.js';
+import { indexSelectAs } from './indexing.js';
 import { attentionFused, batchNormFused, layerNormFused, linearFused } from './fused.js';
 
 /**
@@ -192,7 +192,7 @@ export function embedding(input: Tensor, weight: Tensor, paddingIdx: number | nu
   if (weight.ndim !== 2) throw new Error(`embedding: expected a 2-D weight (num_embeddings, embedding_dim), got ${fmtShape(weight.shape)}`);
   const V = weight.shape[0];
   const flat = input.reshape([-1]);
-  let out = indexSelect(weight, 0, flat);
+  let out = indexSelectAs('embedding', weight, 0, flat);
   if (paddingIdx !== null && paddingIdx !== undefined) {
     const pi = paddingIdx < 0 ? paddingIdx + V : paddingIdx;
     // the padding rows read the (usually zero) weight but send no gradient back

@@ -69,6 +69,7 @@ function extremum(op: ReduceOp.MAX | ReduceOp.MIN, name: string, x: Tensor, dim:
     throw new Error(`${name}(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.`);
   }
   const axes = dims(x, dim, name);
+  for (const a of axes) checkNonEmptyDim(x, a, name);
   const out = reduceRaw(op, x, axes, keepdim);
   return record(out, name === 'amax' ? 'AmaxBackward' : 'AminBackward', [x], (g) => {
     // the gradient is shared evenly among the elements equal to the extremum
@@ -81,8 +82,15 @@ function extremum(op: ReduceOp.MAX | ReduceOp.MIN, name: string, x: Tensor, dim:
 export const amax = (x: Tensor, dim?: number | number[], keepdim = false) => extremum(ReduceOp.MAX, 'amax', x, dim, keepdim);
 export const amin = (x: Tensor, dim?: number | number[], keepdim = false) => extremum(ReduceOp.MIN, 'amin', x, dim, keepdim);
 
-function argRaw(isMax: boolean, x: Tensor, dim: number | undefined, keepdim: boolean): Tensor {
-  const name = isMax ? 'argmax' : 'argmin';
+/** A max/min has no identity: reducing a zero-length dim raises as in torch (no -inf / +inf). */
+function checkNonEmptyDim(x: Tensor, d: number, name: string): void {
+  if (x.ndim > 0 && x.shape[d] === 0) {
+    throw new Error(`${name}(): Expected reduction dim ${d} to have non-zero size (input shape ${fmtShape(x.shape)})`);
+  }
+}
+
+function argRaw(isMax: boolean, x: Tensor, dim: number | undefined, keepdim: boolean,
+  name = isMax ? 'argmax' : 'argmin'): Tensor {
   if (dim === undefined) {
     if (x.numel() === 0) throw new Error(`${name}(): Expected reduction dim to be specified for input.numel() == 0.`);
     const flat = x.reshape([-1]);
@@ -90,7 +98,7 @@ function argRaw(isMax: boolean, x: Tensor, dim: number | undefined, keepdim: boo
     return keepdim ? r.reshape(x.shape.map(() => 1)) : r;
   }
   const d = normDim(dim, x.ndim, name);
-  if (x.ndim > 0 && x.shape[d] === 0) throw new Error(`${name}(): cannot reduce over a zero-size dimension ${d} of shape ${fmtShape(x.shape)}`);
+  checkNonEmptyDim(x, d, name);
   const src = x.ndim === 0 ? x.reshape([1]) : x;
   const data = be().argReduce(isMax, src.storage.data, src.layout, x.ndim === 0 ? 0 : d);
   return wrap(data, x.ndim === 0 ? [] : keepdim ? keptShape(x.shape, [d]) : droppedShape(x.shape, [d]), 'int32');
@@ -100,7 +108,7 @@ export const argmax = (x: Tensor, dim?: number, keepdim = false) => argRaw(true,
 export const argmin = (x: Tensor, dim?: number, keepdim = false) => argRaw(false, x, dim, keepdim);
 
 function withIndices(isMax: boolean, x: Tensor, dim: number, keepdim: boolean): ValuesIndices {
-  const indices = argRaw(isMax, x, dim, true);
+  const indices = argRaw(isMax, x, dim, true, isMax ? 'max' : 'min');
   const d = normDim(dim, x.ndim, isMax ? 'max' : 'min');
   let values = x.ndim === 0 ? x.clone() : x.gather(d, indices);
   let idx = indices;

@@ -100,7 +100,10 @@ export function clamp(x: Tensor, min?: number | null, max?: number | null): Tens
     throw new Error('clamp: at least one of min or max must not be None');
   }
   const lo = min ?? -Infinity, hi = max ?? Infinity;
-  return un('ClampBackward', UnaryOp.CLAMP, x, (g, x) => g.mul(x.ge(lo).logicalAnd(x.le(hi))), 'x', lo, hi, false);
+  // NOTE: torch computes min(max(x, lo), hi), so lo > hi sets every element to hi; the kernel tests lo
+  // first, hence it gets min(lo, hi). The gradient mask keeps the given bounds (all zero when lo > hi).
+  const grad = (g: Tensor, x: Tensor) => g.mul(x.ge(lo).logicalAnd(x.le(hi)));
+  return un('ClampBackward', UnaryOp.CLAMP, x, grad, 'x', Math.min(lo, hi), hi, false);
 }
 
 /** x ** p for a number p. */

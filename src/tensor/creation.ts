@@ -69,10 +69,10 @@ export function tensor(values: Nested | AnyTypedArray | Tensor, opts: TensorOpti
     for (const e of x) walk(e, dim + 1);
   };
   walk(values as Nested, 0);
-  const out = new Tensor(new Storage(data), Layout.contiguous(opts.shape ?? shape), dtype);
   if (opts.shape && checkedNumel(opts.shape, 'tensor') !== n) {
     throw new Error(`tensor: shape ${fmtShape(opts.shape)} does not match the ${n} values given`);
   }
+  const out = new Tensor(new Storage(data), Layout.contiguous(opts.shape ?? shape), dtype);
   return finish(out, opts);
 }
 

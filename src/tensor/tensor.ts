@@ -55,6 +55,49 @@ export class Storage {
   }
 }
 
+const ARRAY_OF: Record<DType, Function> = {
+  float32: Float32Array, float64: Float64Array, int32: Int32Array, bool: Uint8Array,
+};
+
+/**
+ * Refuses a layout that addresses elements outside its storage, or a storage of the wrong array type,
+ * before any kernel can read it: the native backend checks every call, the JS one does not.
+ * NOTE: O(ndim) per tensor; every view and kernel result passes through here.
+ */
+function checkStorageLayout(storage: Storage, layout: Layout, dtype: DType): void {
+  const what = () => `Tensor: ${layout.toString()}`;
+  if (!(storage instanceof Storage) || !ArrayBuffer.isView(storage.data)) {
+    throw new Error('Tensor: expected a Storage over a TypedArray');
+  }
+  const want = ARRAY_OF[dtype];
+  if (want === undefined) throw new Error(`Tensor: unknown dtype ${JSON.stringify(dtype)}`);
+  if (!(storage.data instanceof want)) {
+    throw new Error(`Tensor: dtype ${dtype} needs a ${want.name} storage, got a ${storage.data.constructor.name}`);
+  }
+  const { shape, strides, offset } = layout;
+  if (!Array.isArray(shape) || !Array.isArray(strides) || shape.length !== strides.length) {
+    throw new Error(`${what()}: shape and strides must be arrays of the same length`);
+  }
+  if (!Number.isSafeInteger(offset) || offset < 0) throw new Error(`${what()}: offset must be a non-negative integer`);
+  let lo = offset, hi = offset, empty = false;
+  for (let d = 0; d < shape.length; d++) {
+    const n = shape[d], st = strides[d];
+    if (!Number.isSafeInteger(n) || n < 0) {
+      throw new Error(`${what()}: size ${n} at dim ${d} is not a non-negative integer`);
+    }
+    if (!Number.isSafeInteger(st)) throw new Error(`${what()}: stride ${st} at dim ${d} is not an integer`);
+    if (n === 0) empty = true;
+    else if (st < 0) lo += st * (n - 1);
+    else hi += st * (n - 1);
+  }
+  if (empty) return;
+  const len = storage.data.length;
+  if (lo < 0) {
+    throw new Error(`${what()}: the layout reaches element ${lo}, before the start of the storage (${len} elements)`);
+  }
+  if (hi >= len) throw new Error(`${what()}: the layout reaches element ${hi} but the storage has ${len} elements`);
+}
+
 export type Scalar = number | boolean;
 export type TensorLike = Tensor | number;
 
@@ -66,7 +109,9 @@ export class Tensor {
   base: Tensor | null = null;
   private accNode: AccumulateGrad | null = null;
 
-  constructor(readonly storage: Storage, readonly layout: Layout, readonly dtype: DType) {}
+  constructor(readonly storage: Storage, readonly layout: Layout, readonly dtype: DType) {
+    checkStorageLayout(storage, layout, dtype);
+  }
 
   // ---- metadata ----
   get shape(): readonly number[] { return this.layout.shape; }

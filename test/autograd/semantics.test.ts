@@ -409,7 +409,8 @@ describe('errors name the op and the shapes or dtypes', () => {
     assert.throws(() => a.view(4), /view: shape \[4\] is invalid for input of size 6/);
     assert.throws(() => a.t().view(6), /view: view size is not compatible with input tensor's size and stride \(input shape \[3, 2\]/);
     assert.throws(() => a.select(1, 3), /select: index 3 is out of bounds for dimension 1 with size 3 \(shape \[2, 3\]\)/);
-    assert.throws(() => a.gather(1, nb.tensor([[0, 3]], { dtype: 'int32' })), /gather: index 3 is out of bounds for dimension with size 3/);
+    assert.throws(() => a.gather(1, nb.tensor([[0, 3]], { dtype: 'int32' })),
+      /gather: index 3 is out of bounds for dimension 1 with size 3/);
     assert.throws(() => a.gather(1, nb.tensor([[0, 1]])), /gather: expected index to be an int32 tensor, got float32 of shape \[1, 2\]/);
     assert.throws(() => a.indexSelect(0, nb.tensor([2], { dtype: 'int32' })), /indexSelect: index 2 is out of bounds/);
     assert.throws(() => nb.cat([a, b.view(1, 4)]), /cat: sizes of tensors must match except in dimension 0: expected \[2, 3\] but got \[1, 4\]/);

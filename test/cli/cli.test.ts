@@ -79,6 +79,15 @@ test('train-gpt: a few steps write a checkpoint that generate loads', () => {
     const res = JSON.parse(g.stdout) as { ids: number[]; text: string };
     assert.equal(res.ids.length, 10);
     assert.ok(res.text.startsWith('to be') && res.text.length === 10, res.text);
+    // --resume continues the run in --out from its last evaluation, and refuses a different run
+    const common = ['--data', join(dir, 'text.txt'), '--out', out, '--eval-interval', '3', '--eval-iters', '1',
+      '--block-size', '16', '--n-layer', '1', '--n-embd', '16', '--n-head', '2', '--sample-tokens', '0', '--resume'];
+    const again = nabla('train-gpt', ...common, '--max-iters', '6', '--batch-size', '4');
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /resuming .*resume\.safetensors at iteration 6/);
+    const other = nabla('train-gpt', ...common, '--max-iters', '6', '--batch-size', '8');
+    assert.equal(other.code, 1);
+    assert.match(other.stderr, /the run differs in batchSize \(saved 4, now 8\)/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -107,7 +107,7 @@ test('functional API: a recommender with user and item towers, two inputs, dot p
 async function roundTrip(model: nb.keras.Model, x: T | T[]) {
   const dir = join(tmp(), 'm');
   await model.save(dir);
-  assert.deepEqual(readdirSync(dir).sort(), ['config.json', 'model.safetensors']);
+  assert.deepEqual(readdirSync(dir).sort(), ['config.json', 'model.safetensors', 'training_state.safetensors']);
   const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
   assert.equal(cfg.format, 'nabla.keras');
   const loaded = await nb.keras.loadModel(dir);
@@ -164,7 +164,7 @@ test('atomic writes: a failed save leaves no partial or temporary file; a new sa
   await m.save(good);
   const m2 = nb.keras.sequential([L.dense({ units: 2, inputShape: [3] })]);
   await m2.save(good);
-  assert.deepEqual(readdirSync(good).sort(), ['config.json', 'model.safetensors']);
+  assert.deepEqual(readdirSync(good).sort(), ['config.json', 'model.safetensors', 'training_state.safetensors']);
   assertClose((await nb.keras.loadModel(good)).predict(nb.ones([1, 3])) as T, m2.predict(nb.ones([1, 3])) as T);
   // CSVLogger writes atomically too
   const csvDir = tmp();

@@ -62,3 +62,31 @@ test('fine-tuning a GPT-2 folder (BPE tokens) goes through the same path', { ski
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('resume: a run killed mid-way continues from resume.safetensors with the same loss curve, bit for bit', async () => {
+  const base = mkdtempSync(join(tmpdir(), 'nabla-resume-gpt-'));
+  const opts = {
+    text: TEXT, maxIters: 8, evalInterval: 4, evalIters: 2, batchSize: 4, blockSize: 16, nLayer: 1, nHead: 2, nEmbd: 16,
+    dropout: 0.2, lr: 3e-3, warmupIters: 2, sampleTokens: 0, log: () => {},
+  };
+  try {
+    const full = await trainGPT({ ...opts, outDir: join(base, 'a') });
+    assert.equal(full.losses.length, 8);
+    const dir = join(base, 'b');
+    // the process "dies" during iteration 7, after the checkpoint of the evaluation at iteration 4
+    const kill = (line: string) => { if (line.includes('iter 7/8')) throw new Error('killed'); };
+    await assert.rejects(trainGPT({ ...opts, outDir: dir, log: kill }), /killed/);
+    assert.ok(existsSync(join(dir, 'resume.safetensors')));
+    const resumed = await trainGPT({ ...opts, outDir: dir, resume: true });
+    assert.deepEqual(resumed.losses, full.losses);
+    assert.deepEqual(resumed.evals, full.evals);
+    assertClose(resumed.model.forward([[1, 2, 3]]), full.model.forward([[1, 2, 3]]), { atol: 0, rtol: 0 });
+    // a different run cannot resume it; a missing checkpoint is named
+    await assert.rejects(trainGPT({ ...opts, outDir: dir, resume: true, batchSize: 8 }),
+      /cannot resume .*resume\.safetensors: the run differs in batchSize \(saved 4, now 8\)/);
+    await assert.rejects(trainGPT({ ...opts, outDir: join(base, 'none'), resume: true }),
+      /cannot resume: .*none\/resume\.safetensors does not exist/);
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
+});

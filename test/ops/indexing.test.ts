@@ -17,14 +17,17 @@ for (const be of backends()) {
     test('gather along each dim, negative indices, non-contiguous input and index', run(() => {
       const x = grid(3, 4);
       assert.deepEqual(x.gather(0, I([[2, 0, 1, 1]])).toArray(), [[8, 1, 6, 7]]);
-      assert.deepEqual(x.gather(1, I([[3, 0], [-1, 1], [2, 2]])).toArray(), [[3, 0], [7, 5], [10, 10]]);
+      assert.deepEqual(x.gather(1, I([[3, 0], [3, 1], [2, 2]])).toArray(), [[3, 0], [7, 5], [10, 10]]);
+      // issue 24: a negative index raises, as torch.gather does (it used to wrap)
+      assert.throws(() => x.gather(1, I([[3, 0], [-1, 1], [2, 2]])),
+        /gather: index -1 is out of bounds for dimension 1 with size 4/);
       assert.deepEqual(x.t().gather(1, I([[0, 2], [1, 1]])).toArray(), [[0, 8], [5, 5]]);
       const idx = I([[0, 1, 2], [2, 1, 0]]).t();   // non-contiguous index (3,2)
       assert.deepEqual(x.gather(1, idx).toArray(), [[0, 2], [5, 5], [10, 8]]);
       assert.equal(x.gather(1, idx).dtype, 'float32');
       assert.deepEqual(I([[5, 6], [7, 8]]).gather(1, I([[1], [0]])).toArray(), [[6], [7]]);
       assert.throws(() => x.gather(1, I([0, 1])), /gather: index tensor must have the same number of dimensions as input tensor \(index \[2\], input \[3, 4\]\)/);
-      assert.throws(() => x.gather(0, I([[3]])), /gather: index 3 is out of bounds for dimension with size 3/);
+      assert.throws(() => x.gather(0, I([[3]])), /gather: index 3 is out of bounds for dimension 0 with size 3/);
       assert.deepEqual(x.gather(0, I([[0], [1], [2], [0]])).toArray(), [[0], [4], [8], [0]], 'index may be longer than input along dim');
       assert.throws(() => x.gather(0, I([[0, 0, 0, 0, 0]])), /gather: size of index \[1, 5\] does not match input \[3, 4\] at dimension 1 \(dim 0 excepted\)/);
     }));
@@ -36,20 +39,33 @@ for (const be of backends()) {
       assert.deepEqual(x.scatter(0, idx, src).toArray(), [[1, 6, 7, 4], [0, 2, 0, 8], [5, 0, 3, 0]]);
       assert.deepEqual(x.toArray(), [[0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]], 'out of place');
       assert.deepEqual(nb.scatterAdd(x, 0, I([[0, 0, 0, 0], [0, 0, 0, 2]]), src).toArray(), [[6, 8, 10, 4], [0, 0, 0, 0], [0, 0, 0, 8]]);
-      assert.deepEqual(x.scatter(1, I([[3], [-1], [0]]), 9).toArray(), [[0, 0, 0, 9], [0, 0, 0, 9], [9, 0, 0, 0]]);
+      assert.deepEqual(x.scatter(1, I([[3], [3], [0]]), 9).toArray(), [[0, 0, 0, 9], [0, 0, 0, 9], [9, 0, 0, 0]]);
+      assert.throws(() => x.scatter(1, I([[3], [-1], [0]]), 9),
+        /scatter: index -1 is out of bounds for dimension 1 with size 4/);
+      assert.throws(() => x.scatterAdd(1, I([[-5]]), nb.ones([1, 1])),
+        /scatterAdd: index -5 is out of bounds for dimension 1 with size 4/);
       // src larger than index: only the index-shaped corner is used
       const big = grid(2, 5);
       assert.deepEqual(nb.zeros([2, 3]).scatter(1, I([[2, 0], [1, 2]]), big).toArray(), [[1, 0, 0], [0, 5, 6]]);
       assert.deepEqual(nb.zeros([2, 3]).scatterAdd(1, I([[2, 2], [1, 1]]), big).toArray(), [[0, 0, 1], [0, 11, 0]]);
       // non-contiguous self and src
       assert.deepEqual(grid(4, 3).t().scatter(0, I([[1, 0]]), F([[-1, -2]])).toArray(), [[0, -2, 6, 9], [-1, 4, 7, 10], [2, 5, 8, 11]]);
-      assert.throws(() => x.scatter(0, I([[3, 0, 0, 0]]), src), /scatter: index 3 is out of bounds for dimension with size 3/);
+      assert.throws(() => x.scatter(0, I([[3, 0, 0, 0]]), src),
+        /scatter: index 3 is out of bounds for dimension 0 with size 3/);
       assert.throws(() => x.scatter(0, I([[0, 0, 0, 0, 0]]), src), /scatter: size of index \[1, 5\] does not match input \[3, 4\]|scatter: expected index/);
     }));
 
     test('indexSelect and maskedFill / maskedSelect', run(() => {
       const x = grid(3, 4);
-      assert.deepEqual(x.indexSelect(1, I([3, 0, -1])).toArray(), [[3, 0, 3], [7, 4, 7], [11, 8, 11]]);
+      assert.deepEqual(x.indexSelect(1, I([3, 0, 3])).toArray(), [[3, 0, 3], [7, 4, 7], [11, 8, 11]]);
+      assert.throws(() => x.indexSelect(1, I([3, 0, -1])),
+        /indexSelect: index -1 is out of bounds for dimension 1 with size 4/);
+      assert.throws(() => x.indexSelect(0, I([3])),
+        /indexSelect: index 3 is out of bounds for dimension 0 with size 3/);
+      // NumPy-style index() still counts negatives from the end, as x[tensor([-1])] does in torch
+      assert.deepEqual(x.index(null, I([-1, 0])).shape, [1, 2, 4]);
+      assert.deepEqual(x.index('...', I([3, 0, -1])).toArray(), [[3, 0, 3], [7, 4, 7], [11, 8, 11]]);
+      assert.throws(() => x.index(I([-4])), /index: index -4 is out of bounds for dimension 0 with size 3/);
       assert.deepEqual(nb.indexSelect(x, 0, I([2, 2])).toArray(), [[8, 9, 10, 11], [8, 9, 10, 11]]);
       assert.deepEqual(x.t().indexSelect(0, I([1])).toArray(), [[1, 5, 9]]);
       assert.deepEqual(x.indexSelect(0, I([])).shape, [0, 4]);

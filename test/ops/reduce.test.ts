@@ -78,7 +78,7 @@ for (const be of backends()) {
       assert.deepEqual(mn.indices.toArray(), [1, 2]);
       assert.deepEqual(T([5, 2], 'int32').max().dtype, 'int32');
       assert.throws(() => nb.zeros([0]).amax(), /amax\(\): Expected reduction dim to be specified for input.numel\(\) == 0/);
-      assert.throws(() => nb.zeros([2, 0]).argmax(1), /argmax\(\): cannot reduce over a zero-size dimension 1 of shape \[2, 0\]/);
+      assert.throws(() => nb.zeros([2, 0]).argmax(1), /argmax\(\): Expected reduction dim 1 to have non-zero size/);
     }));
 
     test('var and std: correction and unbiased, one and several dims, keepdim', run(() => {
