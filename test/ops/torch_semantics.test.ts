@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import * as nb from '../../src/index.js';
+import { Layout, Storage } from '../../src/internals.js';
 import { backends, withBackend } from '../helpers/backends.js';
 
 const I = (v: number[] | number[][]) => nb.tensor(v, { dtype: 'int32' });
@@ -68,9 +69,9 @@ for (const be of backends()) {
     }));
 
     test('a Tensor whose layout reaches outside its storage is refused before any kernel runs', run(() => {
-      const st = new nb.Storage(new Float32Array(6));
+      const st = new Storage(new Float32Array(6));
       const T = (shape: number[], strides: number[], offset = 0) =>
-        new nb.Tensor(st, new nb.Layout(shape, strides, offset), 'float32');
+        new nb.Tensor(st, new Layout(shape, strides, offset), 'float32');
       assert.throws(() => T([2, 3], [3, 1], 1),
         /Tensor: Layout\(shape=\[2,3\], strides=\[3,1\], offset=1\): the layout reaches element 6 but the storage has 6 elements/);
       assert.throws(() => T([2, 3], [4, 1]), /reaches element 6 but the storage has 6/);
@@ -80,7 +81,7 @@ for (const be of backends()) {
       assert.throws(() => T([2, 3], [3]), /shape and strides must be arrays of the same length/);
       assert.throws(() => T([-1], [1]), /size -1 at dim 0 is not a non-negative integer/);
       assert.throws(() => T([2], [NaN]), /stride NaN at dim 0 is not an integer/);
-      assert.throws(() => new nb.Tensor(st, nb.Layout.contiguous([6]), 'int32'),
+      assert.throws(() => new nb.Tensor(st, Layout.contiguous([6]), 'int32'),
         /dtype int32 needs a Int32Array storage, got a Float32Array/);
       // legal layouts: views with negative strides inside the storage, broadcast strides, empty shapes
       assert.deepEqual(T([2, 3], [-3, 1], 3).shape, [2, 3]);
