@@ -217,7 +217,7 @@ function png(): FormatSpec {
     mutate: (r, s) => (r.chance(0.6) ? mutatePng(r, s.bytes) : null) ?? mutateBytes(r, s.bytes),
     specials: (seeds) => [
       { op: 'png:bomb-16384x16384', make: () => pngZeros(16384, 16384), expect: 'any', loader: 'image', seed: 'png-gray' },
-      { op: 'png:ihdr-grow-forced', make: () => forcedPngGrow(seeds[0].bytes), expect: 'reject', loader: 'image', seed: 'png-gray' },
+      { op: 'png:ihdr-width-grow-forced', make: () => forcedPngGrow(seeds[0].bytes), expect: 'reject', loader: 'image', seed: 'png-gray' },
     ],
   };
 }
@@ -225,7 +225,7 @@ function png(): FormatSpec {
 function forcedPngGrow(b: Uint8Array): Uint8Array {
   for (let s = 0; ; s++) {
     const m = mutatePng(new Rng(s), b);
-    if (m?.op === 'png:ihdr-grow') return m.bytes;
+    if (m?.op === 'png:ihdr-width-grow') return m.bytes;
   }
 }
 

@@ -52,18 +52,22 @@ export function mutatePng(r: Rng, b: Uint8Array): Mutant | null {
   const firstIdat = cs.indexOf(idats[0]);
   const out = Uint8Array.from(b);
   switch (r.int(9)) {
-    case 0: { // an ancillary text chunk: the pixels are unchanged
+    case 0: { // an ancillary text or private chunk: the pixels are unchanged (zTXt/iTXt would need their own layout)
       const c = cs[r.pick([1, cs.length - 1])];
-      const text = pngChunk(r.pick(['tEXt', 'zTXt', 'iTXt', 'prVt']), ascii('Comment\0fuzz'));
+      const text = pngChunk(r.pick(['tEXt', 'prVt']), ascii('Comment\0fuzz'));
       return { bytes: concat(b.subarray(0, c.at), text, b.subarray(c.at)), expect: 'same', op: 'png:ancillary' };
     }
     case 1: { // IHDR claims another width or height (CRC fixed)
-      const at = ihdr.at + 8 + 4 * r.int(2);
+      const dim = r.int(2);
+      const at = ihdr.at + 8 + 4 * dim;
       const v = u32be(b, at);
       const nv = r.pick([v + 1, v * 2, v + 100, Math.max(1, v - 1), 1, 0]);
       put32be(out, at, nv);
       fixCrc(out, ihdr);
-      return { bytes: out, expect: nv > v ? 'reject' : 'any', op: nv > v ? 'png:ihdr-grow' : 'png:ihdr-shrink' };
+      // NOTE: PIL refuses a wider image (its rows run out of data, "image file is truncated") but
+      // loads a taller one whose data ends early, so only a grown width has a known verdict.
+      if (dim === 0 && nv > v) return { bytes: out, expect: 'reject', op: 'png:ihdr-width-grow' };
+      return { bytes: out, expect: 'any', op: dim === 0 ? 'png:ihdr-width-shrink' : 'png:ihdr-height' };
     }
     case 2: { // bit depth, colour type, methods, interlace (CRC fixed)
       out[ihdr.at + 16 + r.int(5)] = r.pick([0, 1, 2, 3, 4, 6, 8, 16, 255]);

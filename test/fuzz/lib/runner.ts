@@ -3,7 +3,7 @@
 // current input runs past the time limit, restarts the rest of a batch after a kill or an abort
 // (the "B <i>" line without its "R" names the culprit), and classifies every input.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,10 +14,11 @@ import type { Job } from './worker.js';
 import { addonCase } from './addon_cases.js';
 import * as nb from '../../../src/index.js';
 
-export const CATEGORIES = ['loaded', 'cleanError', 'badError', 'crash', 'hang', 'overmem', 'wrongData', 'acceptsInvalid'] as const;
+export const CATEGORIES = ['loaded', 'cleanError', 'badError', 'crash', 'hang', 'overmem', 'wrongData', 'acceptsInvalid',
+  'tempLeft'] as const;
 export type Category = (typeof CATEGORIES)[number];
 /** The categories that fail a campaign. */
-export const FAILING: readonly Category[] = ['badError', 'crash', 'hang', 'overmem', 'wrongData', 'acceptsInvalid'];
+export const FAILING: readonly Category[] = ['badError', 'crash', 'hang', 'overmem', 'wrongData', 'acceptsInvalid', 'tempLeft'];
 
 export interface CampaignOptions {
   seed: number;
@@ -174,6 +175,38 @@ function makeFsSpecials(dir: string, bounded: boolean): Input[] {
   return out;
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function exited(child: ReturnType<typeof spawn>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const t = setTimeout(() => { child.kill('SIGKILL'); resolve(false); }, ms);
+    child.on('close', () => { clearTimeout(t); resolve(true); });
+  });
+}
+
+/**
+ * A save killed while it writes, then a save to the same path that completes: afterwards the
+ * directory must hold the target alone (no temporary file of the killed save left behind).
+ */
+async function killedSave(dir: string, id: number, signal: NodeJS.Signals, ext: string): Promise<Classified> {
+  const d = join(dir, `save-${signal}-${ext}`);
+  mkdirSync(d);
+  const target = join(d, `model.${ext}`);
+  const input: Input = { id, format: 'save', op: `save:killed-${signal}`, expect: 'any', loader: 'fs', path: target, seed: '' };
+  const t0 = Date.now();
+  const run = (mode: string) => spawn(process.execPath, [WORKER, '--save', target, mode], { stdio: 'ignore' });
+  const looping = run('loop');
+  // Kill it once a temporary file exists, i.e. in the middle of a save.
+  const midWrite = () => readdirSync(d).some((n) => n !== `model.${ext}` && statSync(join(d, n), { throwIfNoEntry: false })?.size);
+  while (Date.now() - t0 < 10_000 && !midWrite()) await sleep(2);
+  looping.kill(signal);
+  await exited(looping, 5000);
+  const ok = await exited(run('once'), 20_000);
+  const left = readdirSync(d).filter((n) => n !== `model.${ext}`);
+  const result: Result = { id, outcome: ok ? 'ok' : 'hang', ms: Date.now() - t0, rss: 0, detail: left.length ? `left ${left.join(', ')}` : undefined };
+  return { input, result, category: !ok ? 'hang' : left.length ? 'tempLeft' : 'loaded', falseReject: false };
+}
+
 /** Builds, runs and classifies a campaign. */
 export async function runCampaign(o: CampaignOptions): Promise<CampaignReport> {
   const t0 = Date.now();
@@ -235,6 +268,11 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignReport> {
     log(`running ${inputs.length} inputs in batches of ${opts.batchSize}, ${opts.jobs} at a time`);
     const res = await runInputs(dir, inputs, opts);
     for (const inp of inputs) all.push(classify(inp, res.get(inp.id)!, digests.get(inp.seed), opts.timeLimitMs, opts.rssLimit));
+    if (names.includes('fs') && o.specials !== false) {
+      const kills: [NodeJS.Signals, string][] = o.bounded ? [['SIGKILL', 'safetensors'], ['SIGTERM', 'pth']]
+        : [['SIGKILL', 'safetensors'], ['SIGTERM', 'pth'], ['SIGINT', 'npy'], ['SIGKILL', 'npz']];
+      for (const [sig, ext] of kills) all.push(await killedSave(dir, seedInputs.length + inputs.length + all.length + 1, sig, ext));
+    }
     const rows = new Map<string, Record<Category | 'inputs' | 'falseReject', number>>();
     for (const c of all) {
       const row = rows.get(c.input.format) ?? Object.fromEntries(['inputs', 'falseReject', ...CATEGORIES].map((k) => [k, 0])) as Record<Category | 'inputs' | 'falseReject', number>;
@@ -258,7 +296,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignReport> {
 export function formatTable(rep: CampaignReport): string {
   const cols: [string, Category | 'inputs' | 'falseReject'][] = [['inputs', 'inputs'], ['loaded', 'loaded'], ['clean err', 'cleanError'],
     ['bad err', 'badError'], ['crash', 'crash'], ['hang', 'hang'], ['over-mem', 'overmem'], ['wrong data', 'wrongData'],
-    ['accepts invalid', 'acceptsInvalid'], ['(false reject)', 'falseReject']];
+    ['accepts invalid', 'acceptsInvalid'], ['temp left', 'tempLeft'], ['(false reject)', 'falseReject']];
   const lines = [['format', ...cols.map((c) => c[0])]];
   const total: Record<string, number> = {};
   for (const [fmt, row] of rep.rows) {

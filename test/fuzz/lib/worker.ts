@@ -3,7 +3,7 @@
 // "B <index>" before an input and "R <json>" after it: outcome, milliseconds, peak RSS, a digest of
 // what was loaded, or the error. It exits as soon as its peak RSS passes the limit, so the runner
 // can blame that input and restart the rest of the batch in a fresh process.
-// Usage: node --expose-gc worker.js <job.json>
+// Usage: node --expose-gc worker.js <job.json>, or worker.js --save <path> <loop|once> (see saver).
 import { readFileSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import * as nb from '../../../src/index.js';
@@ -110,4 +110,11 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+/** `worker.js --save <path> <loop|once>`: saves a 128 MB tensor to path, forever or once (the killed-save check). */
+async function saver(path: string, mode: string): Promise<void> {
+  const t = nb.zeros([32 << 20]);
+  do await nb.save({ w: t }, path); while (mode === 'loop');
+}
+
+if (process.argv[2] === '--save') await saver(process.argv[3], process.argv[4]);
+else await main();
