@@ -12,11 +12,13 @@ const { values } = parseArgs({
   options: {
     seed: { type: 'string', default: '1' }, count: { type: 'string', default: '1000' }, addon: { type: 'string' },
     duration: { type: 'string', default: '0' }, formats: { type: 'string' }, jobs: { type: 'string', default: '2' },
-    'save-failures': { type: 'string' }, dump: { type: 'string' }, bounded: { type: 'boolean', default: false }, help: { type: 'boolean', default: false },
+    'save-failures': { type: 'string' }, dump: { type: 'string' }, bounded: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
   },
 });
 if (values.help) {
-  console.log('npm run fuzz -- [--seed N] [--count N] [--addon N] [--duration S] [--formats a,b] [--jobs N] [--save-failures DIR] [--bounded] [--dump DIR]');
+  console.log('npm run fuzz -- [--seed N] [--count N] [--addon N] [--duration S] [--formats a,b] [--jobs N]\n'
+    + '  [--save-failures DIR] [--bounded] [--dump DIR]');
   process.exit(0);
 }
 const seed = Number(values.seed), count = Number(values.count), duration = Number(values.duration);

@@ -30,7 +30,8 @@ class RestrictedPickle:
     load = _p.load
 
     class Unpickler(_p.Unpickler):
-        ALLOWED = ('torch.', 'collections.OrderedDict', 'numpy.', '_codecs.encode', 'builtins.set', 'builtins.frozenset')
+        ALLOWED = ('torch.', 'collections.OrderedDict', 'numpy.', '_codecs.encode', 'builtins.set',
+                   'builtins.frozenset')
 
         def find_class(self, module, name):
             q = f'{module}.{name}'
@@ -67,7 +68,8 @@ def load(fmt, path):
         while stack:
             k, x = stack.pop()
             if isinstance(x, torch.Tensor):
-                flat[k] = x.detach().float().numpy() if x.dtype in (torch.float16, torch.bfloat16) else x.detach().numpy()
+                half = x.dtype in (torch.float16, torch.bfloat16)
+                flat[k] = x.detach().float().numpy() if half else x.detach().numpy()
             elif isinstance(x, dict):
                 stack.extend((f'{k}.{kk}', vv) for kk, vv in x.items())
             elif isinstance(x, (list, tuple)):

@@ -32,7 +32,8 @@ export const BASE: Record<string, () => Args> = {
   layerNorm: () => [f(6), f(2), f(2), f(6), L([2, 3]), f(3), f(3), 1e-5],
   batchNorm: () => [f(6), f(3), f(3), f(6), L([2, 3]), null, null, 1e-5, null, false],
   conv2d: () => [f(4), f(16), L([1, 1, 4, 4]), f(9), L([1, 1, 3, 3]), P7.slice()],
-  conv2dFused: () => [f(4), f(16), L([1, 1, 4, 4]), f(9), L([1, 1, 3, 3]), P7.slice(), null, null, null, false, false, 0],
+  conv2dFused: () => [f(4), f(16), L([1, 1, 4, 4]), f(9), L([1, 1, 3, 3]), P7.slice(), null, null, null, false, false,
+    0],
   maxPool2d: () => [f(4), new Int32Array(4), f(16), L([1, 1, 4, 4]), P9.slice()],
   avgPool2d: () => [f(4), f(16), L([1, 1, 4, 4]), P9.slice(), false],
   indexSelect: () => [f(6), f(12), L([4, 3]), 0, i32(0, 3)],
@@ -43,7 +44,8 @@ export const BASE: Record<string, () => Args> = {
 };
 export const KERNELS = Object.keys(BASE);
 
-const isView = (x: unknown): x is Float32Array | Int32Array | Uint8Array => ArrayBuffer.isView(x) && !(x instanceof DataView);
+const isView = (x: unknown): x is Float32Array | Int32Array | Uint8Array =>
+  ArrayBuffer.isView(x) && !(x instanceof DataView);
 const isLayout = (x: unknown): x is { shape: number[]; strides: number[]; offset: number } =>
   typeof x === 'object' && x !== null && !ArrayBuffer.isView(x) && 'strides' in x;
 
@@ -65,12 +67,14 @@ export interface AddonCall {
   hostileBuffer(): boolean;
 }
 
-const WRONG = (): unknown[] => ['x', {}, [], null, undefined, 1n, Symbol('s'), new Float64Array(4), new DataView(new ArrayBuffer(16)),
-  new Float32Array(new SharedArrayBuffer(16)), f(8).subarray(1, 5), -1, NaN, 2 ** 53, { valueOf: () => 3 }, () => 1, new Uint8Array(0)];
+const WRONG = (): unknown[] => ['x', {}, [], null, undefined, 1n, Symbol('s'), new Float64Array(4),
+  new DataView(new ArrayBuffer(16)), new Float32Array(new SharedArrayBuffer(16)), f(8).subarray(1, 5), -1, NaN, 2 ** 53,
+  { valueOf: () => 3 }, () => 1, new Uint8Array(0)];
 const NUMS = [NaN, Infinity, -Infinity, -1, -0, 2 ** 31, 2 ** 32, 2 ** 53, 2 ** 63, -(2 ** 31), 1e300, 0.5, 4294967295];
 
 /** The call for case `n` of a campaign seeded with `seed`; `nb` is the nabla module and `addon` the raw binding. */
-export function addonCase(seed: number, n: number, nb: any, addon: Record<string, (...a: unknown[]) => unknown>): AddonCall {
+export function addonCase(seed: number, n: number, nb: any, addon: Record<string, (...a: unknown[]) => unknown>):
+  AddonCall {
   const r = new Rng(mix(seed, 0xadd0, n));
   if (r.chance(0.2)) return publicCase(r, nb);
   const kernel = r.pick(KERNELS);
@@ -92,14 +96,16 @@ export function addonCase(seed: number, n: number, nb: any, addon: Record<string
     }
     case 1: { // a resizable buffer shrinks to nothing while the arguments are read
       const vi = r.pick(views), old = args[vi] as Float32Array;
-      const ab = new (ArrayBuffer as unknown as new (n: number, o: object) => ArrayBuffer)(old.byteLength, { maxByteLength: old.byteLength * 4 });
+      type Resizable = ArrayBuffer & { resize(n: number): void };
+      const Resizable = ArrayBuffer as unknown as new (n: number, o: object) => Resizable;
+      const ab = new Resizable(old.byteLength, { maxByteLength: old.byteLength * 4 });
       const Ctor = old.constructor as new (b: ArrayBuffer) => Float32Array;
       const grown = new Ctor(ab);
       grown.set(old);
       args[vi] = grown;
       const li = r.pick(layouts), base = args[li] as Record<string, unknown>;
       const sh = base.shape;
-      args[li] = { ...base, get shape() { (ab as unknown as { resize(n: number): void }).resize(0); hostile = true; return sh; } };
+      args[li] = { ...base, get shape() { ab.resize(0); hostile = true; return sh; } };
       variant = 'resizable-shrink';
       break;
     }
@@ -173,8 +179,9 @@ function publicCase(r: Rng, nb: any): AddonCall {
   let hostile = false;
   const a = nb.randn([4, 4]), b = nb.randn([4, 4]);
   const ops: [string, () => unknown][] = [
-    ['add', () => nb.add(a, b)], ['matmul', () => nb.matmul(a, b)], ['sum', () => nb.sum(a, 1)], ['softmax', () => nb.softmax(a, 1)],
-    ['exp', () => nb.exp(a)], ['conv2d', () => nb.conv2d(a.reshape([1, 1, 4, 4]), b.reshape([1, 1, 4, 4]).narrow(2, 0, 3).narrow(3, 0, 3))],
+    ['add', () => nb.add(a, b)], ['matmul', () => nb.matmul(a, b)], ['sum', () => nb.sum(a, 1)],
+    ['softmax', () => nb.softmax(a, 1)], ['exp', () => nb.exp(a)],
+    ['conv2d', () => nb.conv2d(a.reshape([1, 1, 4, 4]), b.reshape([1, 1, 4, 4]).narrow(2, 0, 3).narrow(3, 0, 3))],
     ['contiguous', () => a.t().contiguous()], ['toTypedArray', () => a.toTypedArray()],
   ];
   const [name, op] = r.pick(ops);
@@ -189,7 +196,8 @@ function publicCase(r: Rng, nb: any): AddonCall {
       return {
         kernel: `api:${name}`, variant: 'bad-layout',
         run: () => {
-          const t = new nb.Tensor(a.storage, new nb.Layout([4, 4], r.chance(0.5) ? [n, 1] : [4, 1], r.chance(0.5) ? n : 0), 'float32');
+          const layout = new nb.Layout([4, 4], r.chance(0.5) ? [n, 1] : [4, 1], r.chance(0.5) ? n : 0);
+          const t = new nb.Tensor(a.storage, layout, 'float32');
           return nb.add(t, b);
         },
         hostileBuffer: () => false,

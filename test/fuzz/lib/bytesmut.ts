@@ -23,7 +23,11 @@ export function mutateBytes(r: Rng, src: Uint8Array): Mutant {
         break;
       }
       case 4: b = b.subarray(0, r.int(b.length + 1)); break;
-      case 5: b = concat(b.subarray(0, at), Uint8Array.from({ length: 1 + r.int(16) }, () => r.int(256)), b.subarray(at)); break;
+      case 5: {
+        const ins = Uint8Array.from({ length: 1 + r.int(16) }, () => r.int(256));
+        b = concat(b.subarray(0, at), ins, b.subarray(at));
+        break;
+      }
       case 6: b = concat(b.subarray(0, at), b.subarray(Math.min(b.length, at + 1 + r.int(32)))); break;
       default: {
         const from = r.int(b.length), len = r.int(64);

@@ -43,21 +43,28 @@ export interface FormatSpec {
   specials(seeds: SeedFile[]): Special[];
 }
 
-type Leaf = { storage: { data: Float32Array | Uint16Array | Int32Array; dtype?: 'float16' }; offset: number; shape: number[]; strides: number[] };
+type Leaf = {
+  storage: { data: Float32Array | Uint16Array | Int32Array; dtype?: 'float16' };
+  offset: number;
+  shape: number[];
+  strides: number[];
+};
 const leafOf = (x: unknown) => (x && typeof x === 'object' && 'strides' in x ? (x as Leaf) : undefined);
-const leaf = (storage: Leaf['storage'], offset: number, shape: number[], strides: number[]): Leaf => ({ storage, offset, shape, strides });
+const leaf = (storage: Leaf['storage'], offset: number, shape: number[], strides: number[]): Leaf =>
+  ({ storage, offset, shape, strides });
 
 function torchSeed(): Uint8Array {
   const w = { data: Float32Array.from([1, -2, 3.5, 4, 5, 6, 7, 8]) };
   const h = { data: Uint16Array.from([0x3c00, 0xc000, 0x7c00, 0x3555]), dtype: 'float16' as const };
   return io.serializeTorch({
     'fc.weight': leaf(w, 0, [2, 3], [3, 1]), 'fc.view': leaf(w, 1, [3, 2], [1, 3]), half: leaf(h, 0, [4], [1]),
-    ids: leaf({ data: Int32Array.from([7, -1, 2 ** 30]) }, 0, [3], [1]), step: 3, name: 'fuzz', nested: { l: [1, 2.5, 'x', null, true] },
+    ids: leaf({ data: Int32Array.from([7, -1, 2 ** 30]) }, 0, [3], [1]), step: 3, name: 'fuzz',
+    nested: { l: [1, 2.5, 'x', null, true] },
   }, leafOf);
 }
 
 /** The seed with a pickle-level mutation of its data.pkl (re-zipped; deflated when it got large). */
-function withPickle(b: Uint8Array, edit: (pkl: Uint8Array) => { bytes: Uint8Array; expect: Expect; op: string } | null): Mutant | null {
+function withPickle(b: Uint8Array, edit: (pkl: Uint8Array) => Mutant | null): Mutant | null {
   const z = readZip(b);
   const rec = z?.recs.find((x) => x.name.endsWith('data.pkl'));
   if (!z || !rec || rec.method !== 0) return null;
@@ -90,8 +97,10 @@ function st(): FormatSpec {
     name: 'safetensors', ext: 'safetensors',
     seeds: () => [
       { key: 'st-nabla', loaders: ['load', 'keepHalf'], bytes: io.serializeSafetensors({
-        w: { shape: [2, 3], data: Float32Array.from([1, 2, 3, 4, 5, 6]) }, h: { shape: [2], data: Float32Array.from([0.5, -2]), as: 'F16' },
-        i: { shape: [3], data: Int32Array.from([1, -2, 3]), as: 'I64' }, m: { shape: [2], data: Uint8Array.from([1, 0]) },
+        w: { shape: [2, 3], data: Float32Array.from([1, 2, 3, 4, 5, 6]) },
+        h: { shape: [2], data: Float32Array.from([0.5, -2]), as: 'F16' },
+        i: { shape: [3], data: Int32Array.from([1, -2, 3]), as: 'I64' },
+        m: { shape: [2], data: Uint8Array.from([1, 0]) },
         e: { shape: [0, 3], data: new Float32Array(0) },
       }, { note: 'fuzz' }) },
       { key: 'st-golden', loaders: ['load'], bytes: golden('io/all_dtypes.safetensors') },
@@ -106,10 +115,12 @@ function st(): FormatSpec {
       const base = seeds[0].bytes;
       const n = Number(new DataView(base.buffer, base.byteOffset).getBigUint64(0, true));
       const text = Buffer.from(base.subarray(8, 8 + n)).toString('utf8').trimEnd();
+      const deep = '['.repeat(1e6) + ']'.repeat(1e6), seed = 'st-nabla';
       return [
-        { op: 'st:trailing-data', make: () => concat(base, new Uint8Array(16)), expect: 'reject', loader: 'load', seed: 'st-nabla' },
-        { op: 'st:deep-json-1M', make: () => joinSt(text.replace(/^\{/, `{"deep":${'['.repeat(1e6)}${']'.repeat(1e6)},`), base.subarray(8 + n)),
-          expect: 'reject', loader: 'load', seed: 'st-nabla' },
+        { op: 'st:trailing-data', make: () => concat(base, new Uint8Array(16)), expect: 'reject', loader: 'load',
+          seed },
+        { op: 'st:deep-json-1M', make: () => joinSt(text.replace(/^\{/, `{"deep":${deep},`), base.subarray(8 + n)),
+          expect: 'reject', loader: 'load', seed },
       ];
     },
   };
@@ -119,8 +130,10 @@ function npy(): FormatSpec {
   return {
     name: 'npy', ext: 'npy',
     seeds: () => [
-      { key: 'npy-nabla', loaders: ['load'], bytes: io.serializeNpy({ shape: [3, 2], data: Float64Array.from([1, -2, 3.25, NaN, 1e300, -0]) }) },
-      ...['float32', 'float16', 'int64', 'bool', 'big_endian', 'scalar', 'uint8'].map((k) => ({ key: `npy-${k}`, loaders: ['load'] as Loader[], bytes: golden(`io/${k}.npy`) })),
+      { key: 'npy-nabla', loaders: ['load'],
+        bytes: io.serializeNpy({ shape: [3, 2], data: Float64Array.from([1, -2, 3.25, NaN, 1e300, -0]) }) },
+      ...['float32', 'float16', 'int64', 'bool', 'big_endian', 'scalar', 'uint8']
+        .map((k) => ({ key: `npy-${k}`, loaders: ['load'] as Loader[], bytes: golden(`io/${k}.npy`) })),
     ],
     mutate: (r, s) => (r.chance(0.5) ? mutateNpy(r, s.bytes) : null) ?? mutateBytes(r, s.bytes),
     specials: () => [],
@@ -138,7 +151,11 @@ function npz(): FormatSpec {
   return {
     name: 'npz', ext: 'npz',
     seeds: () => {
-      const arrays = { a: { shape: [2, 2], data: Float32Array.from([1, 2, 3, 4]) }, b: { shape: [3], data: Int32Array.from([5, -6, 7]) }, c: { shape: [], data: Float64Array.from([0.5]) } };
+      const arrays = {
+        a: { shape: [2, 2], data: Float32Array.from([1, 2, 3, 4]) },
+        b: { shape: [3], data: Int32Array.from([5, -6, 7]) },
+        c: { shape: [], data: Float64Array.from([0.5]) },
+      };
       return [
         { key: 'npz-stored', loaders: ['load'], bytes: io.serializeNpz(arrays) },
         { key: 'npz-deflated', loaders: ['load'], bytes: io.serializeNpz(arrays, { compress: true }) },
@@ -148,15 +165,18 @@ function npz(): FormatSpec {
     },
     mutate: (r, s) => {
       const k = r.int(10);
-      return (k < 5 ? zipSeedOp(r, s.bytes, 'npz') : k < 7 ? npzMemberEdit(r, s.bytes) : null) ?? mutateBytes(r, s.bytes);
+      const m = k < 5 ? zipSeedOp(r, s.bytes, 'npz') : k < 7 ? npzMemberEdit(r, s.bytes) : null;
+      return m ?? mutateBytes(r, s.bytes);
     },
     specials: (seeds) => {
-      const b = seeds[0].bytes;
+      const b = seeds[0].bytes, seed = 'npz-stored';
       return [
-        { op: 'npz:deflate-bomb-320MiB', make: () => npzBomb(320 << 20), expect: 'any', loader: 'load', seed: 'npz-stored' },
-        { op: 'npz:deflate-bomb-1GiB', make: () => npzBomb(1 << 30), expect: 'any', loader: 'load', seed: 'npz-stored', longOnly: true },
-        ...[0, 1, 3, 4].map((c): Special => ({ op: `npz:forced-zip-${c}`, make: () => mutateZip(new Rng(c), b, 'npz', c)!.bytes,
-          expect: mutateZip(new Rng(c), b, 'npz', c)!.expect, loader: 'load', seed: 'npz-stored' })),
+        { op: 'npz:deflate-bomb-320MiB', make: () => npzBomb(320 << 20), expect: 'any', loader: 'load', seed },
+        { op: 'npz:deflate-bomb-1GiB', make: () => npzBomb(1 << 30), expect: 'any', loader: 'load', seed,
+          longOnly: true },
+        ...[0, 1, 3, 4].map((c): Special => ({ op: `npz:forced-zip-${c}`,
+          make: () => mutateZip(new Rng(c), b, 'npz', c)!.bytes,
+          expect: mutateZip(new Rng(c), b, 'npz', c)!.expect, loader: 'load', seed })),
       ];
     },
   };
@@ -172,13 +192,16 @@ function pth(): FormatSpec {
     ],
     mutate: (r, s) => {
       const k = r.int(10);
-      const m = k < 4 ? zipSeedOp(r, s.bytes, 'torch') : k < 7 ? withPickle(s.bytes, (p) => mutatePickle(r, p, false)) : null;
+      const m = k < 4 ? zipSeedOp(r, s.bytes, 'torch')
+        : k < 7 ? withPickle(s.bytes, (p) => mutatePickle(r, p, false)) : null;
       return m ?? mutateBytes(r, s.bytes);
     },
     specials: (seeds) => {
       const b = seeds[0].bytes;
       const huge = (w: number) => () => withPickle(b, (p) => hugeCount(w, p, pickleOps(p)![1]))!.bytes;
-      const stride0 = () => io.serializeTorch({ w: leaf({ data: Uint16Array.from([0x3c00]), dtype: 'float16' }, 0, [65536, 32768], [0, 0]) }, leafOf);
+      // A 1-element half storage viewed as 2^31 elements: keepHalf must not materialise 4 GB.
+      const one = { data: Uint16Array.from([0x3c00]), dtype: 'float16' as const };
+      const stride0 = () => io.serializeTorch({ w: leaf(one, 0, [65536, 32768], [0, 0]) }, leafOf);
       return [
         { op: 'pickle:none-140M', make: huge(0), expect: 'sameOrReject', loader: 'load', seed: 'pth-nabla' },
         { op: 'pickle:empty-lists-4M', make: huge(1), expect: 'sameOrReject', loader: 'load', seed: 'pth-nabla' },
@@ -199,7 +222,8 @@ function legacy(): FormatSpec {
       if (ranges.length >= 4 && r.chance(0.5)) {
         const [a, e] = ranges[r.chance(0.8) ? 3 : r.int(ranges.length)];
         const m = mutatePickle(r, s.bytes.subarray(a, e), false);
-        if (m) return { bytes: concat(s.bytes.subarray(0, a), m.bytes, s.bytes.subarray(e)), expect: m.expect, op: `legacy-${m.op}` };
+        const bytes = m && concat(s.bytes.subarray(0, a), m.bytes, s.bytes.subarray(e));
+        if (m && bytes) return { bytes, expect: m.expect, op: `legacy-${m.op}` };
       }
       return mutateBytes(r, s.bytes);
     },
@@ -211,13 +235,17 @@ function png(): FormatSpec {
   return {
     name: 'png', ext: 'png',
     seeds: () => [
-      ...['gray', 'rgb', 'rgba'].map((k) => ({ key: `png-${k}`, loaders: ['image'] as Loader[], bytes: golden(`vision/${k}.png`) })),
-      { key: 'png-nabla', loaders: ['image'], bytes: encodePng(new Image(5, 3, 'RGB', Uint8Array.from({ length: 45 }, (_, i) => (i * 37) & 255))) },
+      ...['gray', 'rgb', 'rgba']
+        .map((k) => ({ key: `png-${k}`, loaders: ['image'] as Loader[], bytes: golden(`vision/${k}.png`) })),
+      { key: 'png-nabla', loaders: ['image'],
+        bytes: encodePng(new Image(5, 3, 'RGB', Uint8Array.from({ length: 45 }, (_, i) => (i * 37) & 255))) },
     ],
     mutate: (r, s) => (r.chance(0.6) ? mutatePng(r, s.bytes) : null) ?? mutateBytes(r, s.bytes),
     specials: (seeds) => [
-      { op: 'png:bomb-16384x16384', make: () => pngZeros(16384, 16384), expect: 'any', loader: 'image', seed: 'png-gray' },
-      { op: 'png:ihdr-width-grow-forced', make: () => forcedPngGrow(seeds[0].bytes), expect: 'reject', loader: 'image', seed: 'png-gray' },
+      { op: 'png:bomb-16384x16384', make: () => pngZeros(16384, 16384), expect: 'any', loader: 'image',
+        seed: seeds[0].key },
+      { op: 'png:ihdr-width-grow-forced', make: () => forcedPngGrow(seeds[0].bytes), expect: 'reject', loader: 'image',
+        seed: seeds[0].key },
     ],
   };
 }
@@ -230,7 +258,8 @@ function forcedPngGrow(b: Uint8Array): Uint8Array {
 }
 
 function jpg(): FormatSpec {
-  const small = new Uint8Array(jpeg.encode({ width: 9, height: 7, data: Buffer.from(Uint8Array.from({ length: 9 * 7 * 4 }, (_, i) => (i * 29) & 255)) }, 90).data);
+  const rgba = Buffer.from(Uint8Array.from({ length: 9 * 7 * 4 }, (_, i) => (i * 29) & 255));
+  const small = new Uint8Array(jpeg.encode({ width: 9, height: 7, data: rgba }, 90).data);
   return {
     name: 'jpeg', ext: 'jpg',
     seeds: () => [
@@ -239,9 +268,13 @@ function jpg(): FormatSpec {
     ],
     mutate: (r, s) => (r.chance(0.6) ? mutateJpeg(r, s.bytes) : null) ?? mutateBytes(r, s.bytes),
     specials: (seeds) => [
-      { op: 'jpeg:sof-16384x16384', make: () => jpegResize(seeds[0].bytes, 16384, 16384)!, expect: 'any', loader: 'image', seed: 'jpeg-golden' },
+      { op: 'jpeg:sof-16384x16384', make: () => jpegResize(seeds[0].bytes, 16384, 16384)!, expect: 'any',
+        loader: 'image',
+        seed: seeds[0].key },
     ],
   };
 }
 
-export const FORMATS: Record<string, () => FormatSpec> = { safetensors: st, npy, npz, pth, 'pth-legacy': legacy, png, jpeg: jpg };
+export const FORMATS: Record<string, () => FormatSpec> = {
+  safetensors: st, npy, npz, pth, 'pth-legacy': legacy, png, jpeg: jpg,
+};

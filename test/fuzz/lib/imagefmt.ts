@@ -41,7 +41,8 @@ export function pngZeros(w: number, h: number): Uint8Array {
   put32be(ihdr, 0, w); put32be(ihdr, 4, h);
   ihdr[8] = 8; ihdr[9] = 0;
   const sig = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  return concat(sig, pngChunk('IHDR', ihdr), pngChunk('IDAT', deflateSync(Buffer.alloc(h * (w + 1)), { level: 1 })), pngChunk('IEND', new Uint8Array(0)));
+  const idat = deflateSync(Buffer.alloc(h * (w + 1)), { level: 1 });
+  return concat(sig, pngChunk('IHDR', ihdr), pngChunk('IDAT', idat), pngChunk('IEND', new Uint8Array(0)));
 }
 
 export function mutatePng(r: Rng, b: Uint8Array): Mutant | null {
@@ -77,19 +78,26 @@ export function mutatePng(r: Rng, b: Uint8Array): Mutant | null {
     case 3: { // a CRC flip
       const i = r.int(cs.length);
       out[cs[i].at + 8 + cs[i].len + r.int(4)] ^= 1 << r.int(8);
-      return { bytes: out, expect: i < firstIdat ? 'reject' : 'any', op: i < firstIdat ? 'png:crc-before-idat' : 'png:crc-later' };
+      const early = i < firstIdat;
+      return { bytes: out, expect: early ? 'reject' : 'any', op: early ? 'png:crc-before-idat' : 'png:crc-later' };
     }
     case 4: { // cut in the first half of the image data (near its end, PIL may already have every pixel)
       if (!idats.length) return null;
       const c = idats[0];
-      return { bytes: b.subarray(0, c.at + 8 + r.int(Math.max(1, c.len >> 1))), expect: 'reject', op: 'png:truncate-idat' };
+      const cut = c.at + 8 + r.int(Math.max(1, c.len >> 1));
+      return { bytes: b.subarray(0, cut), expect: 'reject', op: 'png:truncate-idat' };
     }
     case 5: { // the image data split across several IDAT chunks
       if (idats.length !== 1) return null;
       const c = idats[0], data = b.subarray(c.at + 8, c.at + 8 + c.len);
       const parts: Uint8Array[] = [];
-      for (let p = 0; p < data.length;) { const k = 1 + r.int(Math.max(1, data.length / 2)); parts.push(pngChunk('IDAT', data.subarray(p, p + k))); p += k; }
-      return { bytes: concat(b.subarray(0, c.at), ...parts, b.subarray(c.at + 12 + c.len)), expect: 'same', op: 'png:split-idat' };
+      for (let p = 0; p < data.length;) {
+        const k = 1 + r.int(Math.max(1, data.length / 2));
+        parts.push(pngChunk('IDAT', data.subarray(p, p + k)));
+        p += k;
+      }
+      const bytes = concat(b.subarray(0, c.at), ...parts, b.subarray(c.at + 12 + c.len));
+      return { bytes, expect: 'same', op: 'png:split-idat' };
     }
     case 6: { // a chunk length field lies
       const c = r.pick(cs);
@@ -146,7 +154,8 @@ export function mutateJpeg(r: Rng, b: Uint8Array): Mutant | null {
   if (!j) return null;
   const { segs, scanStart, scanEnd } = j;
   const out = Uint8Array.from(b);
-  const seg = (data: Uint8Array, marker: number) => concat(Uint8Array.from([0xff, marker, (data.length + 2) >> 8, (data.length + 2) & 0xff]), data);
+  const seg = (data: Uint8Array, marker: number) =>
+    concat(Uint8Array.from([0xff, marker, (data.length + 2) >> 8, (data.length + 2) & 0xff]), data);
   switch (r.int(8)) {
     case 0: { // a comment or application segment: the pixels are unchanged
       const at = r.pick([2, segs[segs.length - 1].at]);
@@ -158,7 +167,8 @@ export function mutateJpeg(r: Rng, b: Uint8Array): Mutant | null {
       return { bytes: jpegResize(b, w, h) ?? out, expect: 'any', op: 'jpeg:sof-size' };
     }
     case 2: // cut inside the scan
-      return { bytes: b.subarray(0, scanStart + r.int(Math.max(1, scanEnd - scanStart - 1))), expect: 'reject', op: 'jpeg:truncate-scan' };
+      return { bytes: b.subarray(0, scanStart + r.int(Math.max(1, scanEnd - scanStart - 1))), expect: 'reject',
+        op: 'jpeg:truncate-scan' };
     case 3: { // a segment length lies
       const s = r.pick(segs);
       const v = r.pick([0, 1, 2, s.len + 1, s.len - 1, 0xffff]);
@@ -177,7 +187,8 @@ export function mutateJpeg(r: Rng, b: Uint8Array): Mutant | null {
     case 6: return { bytes: b.subarray(0, scanEnd), expect: 'any', op: 'jpeg:no-eoi' };
     default: { // a segment repeated (two frames, two sets of tables)
       const s = r.pick(segs.slice(0, -1));
-      return { bytes: concat(b.subarray(0, s.at), b.subarray(s.at, s.at + 2 + s.len), b.subarray(s.at)), expect: 'any', op: 'jpeg:dup-segment' };
+      const bytes = concat(b.subarray(0, s.at), b.subarray(s.at, s.at + 2 + s.len), b.subarray(s.at));
+      return { bytes, expect: 'any', op: 'jpeg:dup-segment' };
     }
   }
 }

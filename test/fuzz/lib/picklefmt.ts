@@ -15,13 +15,13 @@ export interface PickleEdit {
 const NOOPS = [ascii('N0'), ascii('(1'), Uint8Array.from([0x88, 0x30]), ascii(']0'), ascii('Nr\xa0\x86\x01\x000')];
 // Opcodes without arguments, or with a small argument, that a random insertion may use.
 const INSERTS = [
-  ascii('('), ascii('0'), ascii('1'), ascii('2'), ascii('N'), ascii(')'), ascii('t'), ascii(']'), ascii('l'), ascii('a'), ascii('e'),
-  ascii('}'), ascii('d'), ascii('s'), ascii('u'), ascii('R'), ascii('b'), ascii('Q'), Uint8Array.from([0x85]), Uint8Array.from([0x86]),
-  Uint8Array.from([0x87]), Uint8Array.from([0x8f]), Uint8Array.from([0x90]), Uint8Array.from([0x91]), Uint8Array.from([0x93]),
-  Uint8Array.from([0x94]), Uint8Array.from([0x81]), Uint8Array.from([0x92]), ascii('K\x05'), ascii('h\x00'), ascii('h\xff'),
+  ...[...'()012N)t]lae}dsuRbQ'].map((c) => ascii(c)),
+  ...[0x85, 0x86, 0x87, 0x8f, 0x90, 0x91, 0x93, 0x94, 0x81, 0x92].map((c) => Uint8Array.from([c])),
+  ascii('K\x05'), ascii('h\x00'), ascii('h\xff'),
   ascii('j\xff\xff\xff\xff'), ascii('q\x07'), Uint8Array.from([0x8c, 0x01, 0x78]), ascii('J\xff\xff\xff\x7f'),
   Uint8Array.from([0x8a, 0x08, 0, 0, 0, 0, 0, 0, 0, 0x80]), ascii('X\xff\xff\xff\xff'), ascii('B\x00\x00\x00\x10'),
-  ascii('ctorch\n_utils\n'), ascii('cos\nsystem\n'), ascii('ccollections\nOrderedDict\n'), Uint8Array.from([0x95, 0xff, 0, 0, 0, 0, 0, 0, 0]),
+  ascii('ctorch\n_utils\n'), ascii('cos\nsystem\n'), ascii('ccollections\nOrderedDict\n'),
+  Uint8Array.from([0x95, 0xff, 0, 0, 0, 0, 0, 0, 0]),
 ];
 
 /**
@@ -55,14 +55,17 @@ export function mutatePickle(r: Rng, p: Uint8Array, big: boolean): PickleEdit | 
     }
     case 5: { // D nested lists built and dropped: the value is unchanged
       const d = r.pick([1000, 100_000]);
-      return { bytes: ins(concat(new Uint8Array(d).fill(0x28), new Uint8Array(d).fill(0x6c), ascii('0'))), expect: 'same', op: `pickle:nest-drop-${d}` };
+      const nest = concat(new Uint8Array(d).fill(0x28), new Uint8Array(d).fill(0x6c), ascii('0'));
+      return { bytes: ins(nest), expect: 'same', op: `pickle:nest-drop-${d}` };
     }
     case 6: { // memo abuse: far indices, overwrites, gets of what was never put
       const pick = r.int(3);
       // NOTE: CPython's memo is an array, so a put at index 2^32-2 is a MemoryError there.
-      if (pick === 0) return { bytes: ins(ascii('N\x72\xfe\xff\xff\xff0')), expect: 'sameOrReject', op: 'pickle:memo-far-put' };
-      if (pick === 1) return { bytes: ins(ascii('j\xfe\xff\xff\xff0')), expect: 'reject', op: 'pickle:memo-get-undefined' };
-      return { bytes: ins(concat(ascii('N'), new Uint8Array(1 + r.int(5000)).fill(0x94), ascii('0'))), expect: 'same', op: 'pickle:memoize-many' };
+      const far = ascii('N\x72\xfe\xff\xff\xff0');
+      if (pick === 0) return { bytes: ins(far), expect: 'sameOrReject', op: 'pickle:memo-far-put' };
+      if (pick === 1) return { bytes: ins(ascii('j\xfe\xff\xff\xff0')), expect: 'reject', op: 'pickle:memo-get-none' };
+      const many = concat(ascii('N'), new Uint8Array(1 + r.int(5000)).fill(0x94), ascii('0'));
+      return { bytes: ins(many), expect: 'same', op: 'pickle:memoize-many' };
     }
     default: return hugeCount(r.int(4), p, at);
   }

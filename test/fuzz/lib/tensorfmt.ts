@@ -7,7 +7,8 @@ import type { Expect, Mutant } from './types.js';
 // ------------------------------------------------------------------------------------------ npy
 
 const ITEMSIZE: Record<string, number> = {
-  f8: 8, f4: 4, f2: 2, f16: 16, i8: 8, i4: 4, i2: 2, i1: 1, u8: 8, u4: 4, u2: 2, u1: 1, b1: 1, c8: 8, c16: 16, U4: 16, V4: 4, 'M8[s]': 8,
+  f8: 8, f4: 4, f2: 2, f16: 16, i8: 8, i4: 4, i2: 2, i1: 1, u8: 8, u4: 4, u2: 2, u1: 1, b1: 1, c8: 8, c16: 16,
+  U4: 16, V4: 4, 'M8[s]': 8,
 };
 
 interface NpyParts { version: number; header: string; data: Uint8Array }
@@ -33,7 +34,8 @@ export function joinNpy(dict: string, data: Uint8Array, version = 1): Uint8Array
   return concat(h, data);
 }
 
-const field = (h: string, key: string): string | undefined => new RegExp(`'${key}':\\s*('[^']*'|\\([^)]*\\)|True|False)`).exec(h)?.[1];
+const field = (h: string, key: string): string | undefined =>
+  new RegExp(`'${key}':\\s*('[^']*'|\\([^)]*\\)|True|False)`).exec(h)?.[1];
 
 /** The element count of a shape tuple; null when numpy refuses it (not ints), NaN when its rules are murky. */
 function numelOf(tuple: string): number | null {
@@ -67,25 +69,37 @@ export function mutateNpy(r: Rng, b: Uint8Array): Mutant | null {
   const dict = (d: string, s: string, f: string) => `{'descr': ${d}, 'fortran_order': ${f}, 'shape': ${s}, }`;
   switch (r.int(10)) {
     case 0: {
-      const s = r.pick(['()', '(0,)', '(1,)', '(3,)', '(2, 2)', '(-1,)', '(3, -2)', '(2147483648,)', '(9007199254740993,)',
-        '(4294967296, 4294967296)', '(65536, 65536)', `(${Array(64).fill('1').join(', ')})`, '(1.5,)', "('2',)", '(None,)']);
-      return { bytes: joinNpy(dict(descr, s, fo), p.data), expect: npySizeRule(descr, s, p.data.length), op: 'npy:shape' };
+      const s = r.pick(['()', '(0,)', '(1,)', '(3,)', '(2, 2)', '(-1,)', '(3, -2)', '(2147483648,)',
+        '(9007199254740993,)', '(4294967296, 4294967296)', '(65536, 65536)', `(${Array(64).fill('1').join(', ')})`,
+        '(1.5,)', "('2',)", '(None,)']);
+      const expect = npySizeRule(descr, s, p.data.length);
+      return { bytes: joinNpy(dict(descr, s, fo), p.data), expect, op: 'npy:shape' };
     }
     case 1: {
-      const d = r.pick(["'<f8'", "'<f4'", "'>f4'", "'<f2'", "'|b1'", "'|u1'", "'<i8'", "'>i2'", "'<c8'", "'|O'", "'<U4'", "'|V4'", "'<f16'", "'bogus'", "'<M8[s]'"]);
+      const d = r.pick(["'<f8'", "'<f4'", "'>f4'", "'<f2'", "'|b1'", "'|u1'", "'<i8'", "'>i2'", "'<c8'", "'|O'",
+        "'<U4'",
+        "'|V4'", "'<f16'", "'bogus'", "'<M8[s]'"]);
       const rule = d === "'|O'" ? 'reject' : npySizeRule(d, shape, p.data.length);
       return { bytes: joinNpy(dict(d, shape, fo), p.data), expect: rule, op: 'npy:descr' };
     }
     case 2: { // fortran order: the same values when at most one dim exceeds 1
       const dims = shape.replace(/[()\s]/g, '').split(',').filter((x) => x !== '' && x !== '1');
-      return { bytes: joinNpy(dict(descr, shape, 'True'), p.data), expect: dims.length <= 1 ? 'sameOrReject' : 'any', op: 'npy:fortran' };
+      const expect = dims.length <= 1 ? 'sameOrReject' : 'any';
+      return { bytes: joinNpy(dict(descr, shape, 'True'), p.data), expect, op: 'npy:fortran' };
     }
-    case 3: return { bytes: concat(b, Uint8Array.from({ length: 1 + r.int(64) }, () => r.int(256))), expect: 'same', op: 'npy:trailing-bytes' };
+    case 3: {
+      const junk = Uint8Array.from({ length: 1 + r.int(64) }, () => r.int(256));
+      return { bytes: concat(b, junk), expect: 'same', op: 'npy:trailing-bytes' };
+    }
     case 4: return { bytes: joinNpy(p.header, p.data, r.pick([2, 3])), expect: 'same', op: 'npy:version-2-3' };
-    case 5: return { bytes: joinNpy(`{'shape': ${shape}, 'fortran_order': ${fo}, 'descr': ${descr}}`, p.data), expect: 'same', op: 'npy:key-order' };
+    case 5: {
+      const h = `{'shape': ${shape}, 'fortran_order': ${fo}, 'descr': ${descr}}`;
+      return { bytes: joinNpy(h, p.data), expect: 'same', op: 'npy:key-order' };
+    }
     case 6: {
       const extra = r.chance(0.5);
-      const h = extra ? dict(descr, shape, fo).replace('}', `'extra': 1, }`) : `{'descr': ${descr}, 'shape': ${shape}, }`;
+      const h = extra ? dict(descr, shape, fo).replace('}', `'extra': 1, }`)
+        : `{'descr': ${descr}, 'shape': ${shape}, }`;
       return { bytes: joinNpy(h, p.data), expect: 'reject', op: extra ? 'npy:extra-key' : 'npy:missing-key' };
     }
     case 7: { // the header length field lies
@@ -99,11 +113,13 @@ export function mutateNpy(r: Rng, b: Uint8Array): Mutant | null {
     case 8: { // deep nesting in the literal
       const d = r.pick([40, 1000, 100_000]);
       // NOTE: (((()))) is just () to Python; past about 200 levels its parser gives up.
-      return { bytes: joinNpy(dict(descr, '('.repeat(d) + ')'.repeat(d), fo), p.data), expect: d > 200 ? 'reject' : 'any', op: `npy:nest-${d}` };
+      const bytes = joinNpy(dict(descr, '('.repeat(d) + ')'.repeat(d), fo), p.data);
+      return { bytes, expect: d > 200 ? 'reject' : 'any', op: `npy:nest-${d}` };
     }
     default: { // data shortened by a few bytes: numpy refuses (cannot reshape)
       if (p.data.length === 0) return null;
-      return { bytes: b.subarray(0, b.length - 1 - r.int(Math.min(8, p.data.length))), expect: 'reject', op: 'npy:short-data' };
+      const cut = b.length - 1 - r.int(Math.min(8, p.data.length));
+      return { bytes: b.subarray(0, cut), expect: 'reject', op: 'npy:short-data' };
     }
   }
 }
@@ -111,7 +127,8 @@ export function mutateNpy(r: Rng, b: Uint8Array): Mutant | null {
 // ----------------------------------------------------------------------------------- safetensors
 
 const ST_BITS: Record<string, number> = {
-  BOOL: 8, U8: 8, I8: 8, F8_E5M2: 8, F8_E4M3: 8, I16: 16, U16: 16, F16: 16, BF16: 16, I32: 32, U32: 32, F32: 32, F64: 64, I64: 64, U64: 64,
+  BOOL: 8, U8: 8, I8: 8, F8_E5M2: 8, F8_E4M3: 8, I16: 16, U16: 16, F16: 16, BF16: 16, I32: 32, U32: 32, F32: 32,
+  F64: 64, I64: 64, U64: 64,
 };
 
 /** Number tokens of a JSON text (outside strings). */
@@ -158,14 +175,16 @@ function structure(json: unknown, dataLen: number): 'accept' | 'reject' {
   for (const [k, v] of Object.entries(json)) {
     if (k === '__metadata__') {
       if (v === null) continue;
-      if (typeof v !== 'object' || Array.isArray(v) || Object.values(v).some((s) => typeof s !== 'string')) return 'reject';
+      if (typeof v !== 'object' || Array.isArray(v)) return 'reject';
+      if (Object.values(v).some((s) => typeof s !== 'string')) return 'reject';
       continue;
     }
     if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'reject';
     const { dtype, shape, data_offsets: off } = v as Record<string, unknown>;
     if (typeof dtype !== 'string' || !(dtype in ST_BITS)) return 'reject';
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) return 'reject';
-    if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isSafeInteger(d) && d >= 0)) return 'reject';
+    if (!Array.isArray(off) || off.length !== 2) return 'reject';
+    if (!off.every((d) => Number.isSafeInteger(d) && d >= 0)) return 'reject';
     const bits = (shape as number[]).reduce((a, d) => a * BigInt(d), 1n) * BigInt(ST_BITS[dtype]);
     if (bits % 8n !== 0n) return 'reject';
     spans.push([off[0] as number, off[1] as number, bits / 8n]);
@@ -210,7 +229,9 @@ export function mutateSafetensors(r: Rng, b: Uint8Array): Mutant | null {
     case 0: { // entries in another order
       const ks = Object.keys(h);
       for (let i = ks.length - 1; i > 0; i--) { const j = r.int(i + 1); [ks[i], ks[j]] = [ks[j], ks[i]]; }
-      out = joinSt(JSON.stringify(Object.fromEntries(ks.map((k) => [k, h[k]]))), p.data); keep = true; op = 'st:reorder';
+      out = joinSt(JSON.stringify(Object.fromEntries(ks.map((k) => [k, h[k]]))), p.data);
+      keep = true;
+      op = 'st:reorder';
       break;
     }
     case 1: out = joinSt(JSON.stringify(h), p.data, 1 + r.int(20)); keep = true; op = 'st:pad'; break;
@@ -221,20 +242,23 @@ export function mutateSafetensors(r: Rng, b: Uint8Array): Mutant | null {
       break;
     }
     case 3: {
-      t.shape = r.pick([[], [0], [t.shape.reduce((a: number, x: number) => a * x, 1) + 1], [-1], [1.5], ['2'], [2 ** 53],
+      const n = t.shape.reduce((a: number, x: number) => a * x, 1);
+      t.shape = r.pick([[], [0], [n + 1], [-1], [1.5], ['2'], [2 ** 53],
         [2 ** 40, 2 ** 40], Array(64).fill(1), null, [4294967296, 4294967296, 0]]);
       out = joinSt(JSON.stringify(h), p.data); op = 'st:shape';
       break;
     }
     case 4: {
-      t.dtype = r.pick(['F32', 'F64', 'F16', 'BF16', 'I64', 'I32', 'I16', 'I8', 'U8', 'U16', 'U32', 'U64', 'BOOL', 'F8_E4M3', 'f32', 'Q4', 7, null]);
+      t.dtype = r.pick(['F32', 'F64', 'F16', 'BF16', 'I64', 'I32', 'I16', 'I8', 'U8', 'U16', 'U32', 'U64', 'BOOL',
+        'F8_E4M3', 'f32', 'Q4', 7, null]);
       out = joinSt(JSON.stringify(h), p.data); op = 'st:dtype';
       break;
     }
     case 5: {
       const [s, e] = t.data_offsets as number[];
       const d = r.pick([1, -1, 2, 8, -8, 2 ** 32]);
-      t.data_offsets = r.pick([[s + d, e + d], [s, e + d], [s + d, e], [e, s], [0, e], [s, 2 ** 53], [-1, e], [s, e, e], [s + 0.5, e]]);
+      t.data_offsets = r.pick([[s + d, e + d], [s, e + d], [s + d, e], [e, s], [0, e], [s, 2 ** 53], [-1, e], [s, e, e],
+        [s + 0.5, e]]);
       out = joinSt(JSON.stringify(h), p.data); op = 'st:offsets';
       break;
     }
@@ -245,7 +269,8 @@ export function mutateSafetensors(r: Rng, b: Uint8Array): Mutant | null {
       op = 'st:header-length';
       break;
     }
-    case 7: out = concat(b, Uint8Array.from({ length: 1 + r.int(32) }, () => r.int(256))); op = 'st:trailing-data'; break;
+    case 7: out = concat(b, Uint8Array.from({ length: 1 + r.int(32) }, () => r.int(256))); op = 'st:trailing-data';
+      break;
     case 8: out = joinLeading(h, p.data, r); op = 'st:leading-space'; break;
     case 9: { // a deep JSON value where a tensor entry should be
       const d = r.pick([1000, 100_000]);
@@ -265,7 +290,8 @@ export function mutateSafetensors(r: Rng, b: Uint8Array): Mutant | null {
         const o = h[nm].data_offsets as number[];
         if (o[0] >= e && nm !== name) h[nm].data_offsets = [o[0] + k, o[1] + k];
       }
-      out = joinSt(JSON.stringify(h), concat(p.data.subarray(0, e), new Uint8Array(k), p.data.subarray(e))); op = 'st:hole';
+      out = joinSt(JSON.stringify(h), concat(p.data.subarray(0, e), new Uint8Array(k), p.data.subarray(e)));
+      op = 'st:hole';
     }
   }
   const v = safetensorsVerdict(out);

@@ -46,8 +46,10 @@ export function concat(...parts: Uint8Array[]): Uint8Array {
 }
 
 export const u16le = (b: Uint8Array, at: number): number => b[at] | (b[at + 1] << 8);
-export const u32le = (b: Uint8Array, at: number): number => (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16)) + b[at + 3] * 0x1000000;
-export const u32be = (b: Uint8Array, at: number): number => b[at] * 0x1000000 + ((b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]);
+export const u32le = (b: Uint8Array, at: number): number =>
+  (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16)) + b[at + 3] * 0x1000000;
+export const u32be = (b: Uint8Array, at: number): number =>
+  b[at] * 0x1000000 + ((b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]);
 export function put16le(b: Uint8Array, at: number, v: number): void {
   b[at] = v & 0xff; b[at + 1] = (v >>> 8) & 0xff;
 }

@@ -34,7 +34,7 @@ export function digest(v: unknown): string {
     const x = work.pop();
     if (++nodes > 5_000_000) { h.update('|too-many-nodes'); break; }
     if (x === null || typeof x !== 'object') {
-      h.update(`|${typeof x}:${typeof x === 'bigint' ? x.toString() : typeof x === 'number' && Number.isNaN(x) ? 'NaN' : String(x)}`);
+      h.update(`|${typeof x}:${String(x)}`);
       continue;
     }
     if (seen.has(x)) { h.update(`|ref${seen.get(x)}`); continue; }
@@ -69,7 +69,8 @@ type AddonFn = (...a: unknown[]) => unknown;
 async function loadFile(inp: Input): Promise<unknown> {
   switch (inp.loader) {
     case 'keepHalf':
-      return inp.path.endsWith('.safetensors') ? nb.io.loadSafetensors(inp.path, { keepHalf: true }) : nb.io.loadTorch(inp.path, { keepHalf: true });
+      return inp.path.endsWith('.safetensors') ? nb.io.loadSafetensors(inp.path, { keepHalf: true })
+        : nb.io.loadTorch(inp.path, { keepHalf: true });
     case 'image': return nb.vision.readImage(inp.path);
     case 'fs': return inp.path.endsWith('.png') ? nb.vision.readImage(inp.path) : nb.load(inp.path);
     default: return nb.load(inp.path);

@@ -41,7 +41,8 @@ export function readZip(b: Uint8Array): ZipLayout | null {
     const nl = u16le(b, p + 28), xl = u16le(b, p + 30), cl = u16le(b, p + 32);
     recs.push({
       cenAt: p, cenLen: 46 + nl + xl + cl, name: Buffer.from(b.subarray(p + 46, p + 46 + nl)).toString('utf8'),
-      method: u16le(b, p + 10), crc: u32le(b, p + 16), csize: u32le(b, p + 20), size: u32le(b, p + 24), localAt: u32le(b, p + 42),
+      method: u16le(b, p + 10), crc: u32le(b, p + 16), csize: u32le(b, p + 20), size: u32le(b, p + 24),
+      localAt: u32le(b, p + 42),
     });
     p += 46 + nl + xl + cl;
   }
@@ -82,7 +83,8 @@ export function buildZip(members: ZipMember[]): Uint8Array {
     h.set(name, 30);
     const c = new Uint8Array(46 + name.length);
     put32le(c, 0, 0x02014b50); put16le(c, 4, 20); put16le(c, 6, 20); put16le(c, 10, method);
-    put32le(c, 16, crc); put32le(c, 20, body.length); put32le(c, 24, size); put16le(c, 28, name.length); put32le(c, 42, off);
+    put32le(c, 16, crc); put32le(c, 20, body.length); put32le(c, 24, size); put16le(c, 28, name.length);
+    put32le(c, 42, off);
     c.set(name, 46);
     locals.push(h, body); centrals.push(c);
     off += h.length + body.length;
@@ -102,7 +104,8 @@ export function membersOf(b: Uint8Array, z: ZipLayout): ZipMember[] {
 }
 
 /** A member of `n` bytes: `prefix` then zeros, deflated (a deflate bomb: about 1000:1). */
-export function deflatedZeros(n: number, prefix: Uint8Array = new Uint8Array(0)): { bytes: Uint8Array; size: number; crc: number } {
+export function deflatedZeros(n: number, prefix: Uint8Array = new Uint8Array(0)):
+  { bytes: Uint8Array; size: number; crc: number } {
   const d = Buffer.alloc(n);
   d.set(prefix);
   return { bytes: deflateRawSync(d, { level: 1 }), size: n, crc: crc32(d) };
