@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import jpeg from 'jpeg-js';
 import * as io from '../../../src/io/index.js';
 import { encodePng, Image } from '../../../src/vision/image.js';
-import { Rng, concat, pickleOps } from './util.js';
+import { Rng, concat, crc32, pickleOps, put32be, u32be } from './util.js';
 import { mutateBytes } from './bytesmut.js';
 import { buildZip, deflatedZeros, membersOf, mutateZip, readZip, type ZipFlavour } from './zipfmt.js';
 import { hugeCount, legacyPickles, mutatePickle } from './picklefmt.js';
@@ -244,17 +244,22 @@ function png(): FormatSpec {
     specials: (seeds) => [
       { op: 'png:bomb-16384x16384', make: () => pngZeros(16384, 16384), expect: 'any', loader: 'image',
         seed: seeds[0].key },
-      { op: 'png:ihdr-width-grow-forced', make: () => forcedPngGrow(seeds[0].bytes), expect: 'reject', loader: 'image',
-        seed: seeds[0].key },
+      { op: 'png:ihdr-width-grow-forced', make: () => forcedPngGrow(seeds[3].bytes), expect: 'reject', loader: 'image',
+        seed: seeds[3].key },
     ],
   };
 }
 
+/**
+ * The issue's case: IHDR twice as wide as the data (CRC fixed). PIL says "image file is truncated";
+ * pngjs's own files (every row filter 0, so a misaligned filter byte still reads as 0) decode to a
+ * mostly-zero image.
+ */
 function forcedPngGrow(b: Uint8Array): Uint8Array {
-  for (let s = 0; ; s++) {
-    const m = mutatePng(new Rng(s), b);
-    if (m?.op === 'png:ihdr-width-grow') return m.bytes;
-  }
+  const out = Uint8Array.from(b);
+  put32be(out, 16, u32be(b, 16) * 2);
+  put32be(out, 29, crc32(out.subarray(12, 29)));
+  return out;
 }
 
 function jpg(): FormatSpec {
