@@ -6,6 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import jpeg from 'jpeg-js';
 import * as io from '../../../src/io/index.js';
+import * as ioBytes from '../../../src/io/internals.js';
 import { encodePng, Image } from '../../../src/vision/image.js';
 import { Rng, concat, crc32, pickleOps, put32be, u32be } from './util.js';
 import { mutateBytes } from './bytesmut.js';
@@ -56,7 +57,7 @@ const leaf = (storage: Leaf['storage'], offset: number, shape: number[], strides
 function torchSeed(): Uint8Array {
   const w = { data: Float32Array.from([1, -2, 3.5, 4, 5, 6, 7, 8]) };
   const h = { data: Uint16Array.from([0x3c00, 0xc000, 0x7c00, 0x3555]), dtype: 'float16' as const };
-  return io.serializeTorch({
+  return ioBytes.serializeTorch({
     'fc.weight': leaf(w, 0, [2, 3], [3, 1]), 'fc.view': leaf(w, 1, [3, 2], [1, 3]), half: leaf(h, 0, [4], [1]),
     ids: leaf({ data: Int32Array.from([7, -1, 2 ** 30]) }, 0, [3], [1]), step: 3, name: 'fuzz',
     nested: { l: [1, 2.5, 'x', null, true] },
@@ -96,7 +97,7 @@ function st(): FormatSpec {
   return {
     name: 'safetensors', ext: 'safetensors',
     seeds: () => [
-      { key: 'st-nabla', loaders: ['load', 'keepHalf'], bytes: io.serializeSafetensors({
+      { key: 'st-nabla', loaders: ['load', 'keepHalf'], bytes: ioBytes.serializeSafetensors({
         w: { shape: [2, 3], data: Float32Array.from([1, 2, 3, 4, 5, 6]) },
         h: { shape: [2], data: Float32Array.from([0.5, -2]), as: 'F16' },
         i: { shape: [3], data: Int32Array.from([1, -2, 3]), as: 'I64' },
@@ -131,7 +132,7 @@ function npy(): FormatSpec {
     name: 'npy', ext: 'npy',
     seeds: () => [
       { key: 'npy-nabla', loaders: ['load'],
-        bytes: io.serializeNpy({ shape: [3, 2], data: Float64Array.from([1, -2, 3.25, NaN, 1e300, -0]) }) },
+        bytes: ioBytes.serializeNpy({ shape: [3, 2], data: Float64Array.from([1, -2, 3.25, NaN, 1e300, -0]) }) },
       ...['float32', 'float16', 'int64', 'bool', 'big_endian', 'scalar', 'uint8']
         .map((k) => ({ key: `npy-${k}`, loaders: ['load'] as Loader[], bytes: golden(`io/${k}.npy`) })),
     ],
@@ -157,8 +158,8 @@ function npz(): FormatSpec {
         c: { shape: [], data: Float64Array.from([0.5]) },
       };
       return [
-        { key: 'npz-stored', loaders: ['load'], bytes: io.serializeNpz(arrays) },
-        { key: 'npz-deflated', loaders: ['load'], bytes: io.serializeNpz(arrays, { compress: true }) },
+        { key: 'npz-stored', loaders: ['load'], bytes: ioBytes.serializeNpz(arrays) },
+        { key: 'npz-deflated', loaders: ['load'], bytes: ioBytes.serializeNpz(arrays, { compress: true }) },
         { key: 'npz-golden', loaders: ['load'], bytes: golden('io/arrays.npz') },
         { key: 'npz-golden-compressed', loaders: ['load'], bytes: golden('io/arrays_compressed.npz') },
       ];
@@ -201,7 +202,7 @@ function pth(): FormatSpec {
       const huge = (w: number) => () => withPickle(b, (p) => hugeCount(w, p, pickleOps(p)![1]))!.bytes;
       // A 1-element half storage viewed as 2^31 elements: keepHalf must not materialise 4 GB.
       const one = { data: Uint16Array.from([0x3c00]), dtype: 'float16' as const };
-      const stride0 = () => io.serializeTorch({ w: leaf(one, 0, [65536, 32768], [0, 0]) }, leafOf);
+      const stride0 = () => ioBytes.serializeTorch({ w: leaf(one, 0, [65536, 32768], [0, 0]) }, leafOf);
       return [
         { op: 'pickle:none-140M', make: huge(0), expect: 'sameOrReject', loader: 'load', seed: 'pth-nabla' },
         { op: 'pickle:empty-lists-4M', make: huge(1), expect: 'sameOrReject', loader: 'load', seed: 'pth-nabla' },
