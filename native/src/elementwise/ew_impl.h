@@ -34,6 +34,7 @@ static void unary_contig(int op, float *y, const float *x, int64_t n, float p0, 
     case NB_CEIL: LOOP(ceilf(v))
     case NB_TRUNC: LOOP(truncf(v))
     case NB_ROUND: LOOP(rintf(v))
+    case NB_HARDSWISH: LOOP(v * (v + 3.0f < 0.0f ? 0.0f : (v + 3.0f > 6.0f ? 6.0f : v + 3.0f)) / 6.0f)
     default: LOOP(v + NAN) /* unreachable: the addon rejects other ops */
   }
 #undef LOOP
