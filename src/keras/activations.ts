@@ -3,6 +3,7 @@
 // crossentropy loss on their output can be computed from the logits, stably.
 
 import type { Tensor } from '../tensor/tensor.js';
+import { hardswish } from '../ops/unary.js';
 import { snakeCase } from './metrics.js';
 
 export type ActivationFn = (x: Tensor) => Tensor;
@@ -44,6 +45,9 @@ const TABLE: Record<string, ActivationFn> = {
   swish: (x) => x.silu(),
   silu: (x) => x.silu(),
   hard_sigmoid: (x) => x.mul(0.2).add(0.5).clamp(0, 1),
+  // NOTE: Keras 3's hard_silu (alias hard_swish) is x * relu6(x + 3) / 6, the same function as torch's hardswish.
+  hard_silu: hardswish,
+  hard_swish: hardswish,
   exponential: (x) => x.exp(),
   leaky_relu: (x) => x.relu().add(x.clamp(null, 0).mul(0.2)),
 };
