@@ -27,6 +27,8 @@ export enum UnaryOp {
   COSH = 38,
   /** x * relu6(x + 3) / 6 (torch.nn.functional.hardswish) */
   HARDSWISH = 39,
+  /** x * tanh(softplus(x)) (torch.nn.functional.mish) */
+  MISH = 40,
 }
 
 export enum BinaryOp {

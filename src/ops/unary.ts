@@ -64,6 +64,13 @@ export const silu = (x: Tensor): Tensor => un('SiluBackward', UnaryOp.SILU, x, (
 export const hardswish = (x: Tensor): Tensor => un('HardswishBackward', UnaryOp.HARDSWISH, x,
   (g, x) => where(x.lt(-3), 0, where(x.ge(3), g, g.mul(x.div(3).add(0.5)))), 'x');
 
+/** mish(x) = x * tanh(softplus(x)) (torch.nn.functional.mish). */
+export const mish = (x: Tensor): Tensor => un('MishBackward', UnaryOp.MISH, x, (g, x) => {
+  // NOTE: softplus without a threshold, as torch 1.13's mish_backward: tanh saturates first anyway.
+  const t = tanh(log1p(exp(x)));
+  return g.mul(t.add(x.mul(sigmoid(x)).mul(t.mul(t).neg().add(1))));
+}, 'x');
+
 /** gelu(x) = x Φ(x) (exact, erf) or its tanh approximation. */
 export function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
   if (approximate === 'tanh') {

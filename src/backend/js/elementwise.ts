@@ -50,6 +50,7 @@ const UNARY: Record<UnaryOp, string> = {
   [UnaryOp.COSH]: 'Math.cosh(x)',
   // NOTE: written as torch computes it, so -inf gives NaN (-inf * 0) and -3 gives -0, as in torch.
   [UnaryOp.HARDSWISH]: 'x * (x + 3 < 0 ? 0 : (x + 3 > 6 ? 6 : x + 3)) / 6',
+  [UnaryOp.MISH]: 'x * Math.tanh(Math.log1p(Math.exp(x)))',
 };
 
 const BINARY: Record<BinaryOp, string> = {
