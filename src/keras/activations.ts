@@ -3,7 +3,7 @@
 // crossentropy loss on their output can be computed from the logits, stably.
 
 import type { Tensor } from '../tensor/tensor.js';
-import { hardswish } from '../ops/unary.js';
+import { hardswish, mish } from '../ops/unary.js';
 import { snakeCase } from './metrics.js';
 
 export type ActivationFn = (x: Tensor) => Tensor;
@@ -48,6 +48,7 @@ const TABLE: Record<string, ActivationFn> = {
   // NOTE: Keras 3's hard_silu (alias hard_swish) is x * relu6(x + 3) / 6, the same function as torch's hardswish.
   hard_silu: hardswish,
   hard_swish: hardswish,
+  mish,
   exponential: (x) => x.exp(),
   leaky_relu: (x) => x.relu().add(x.clamp(null, 0).mul(0.2)),
 };
