@@ -43,7 +43,9 @@ enum nb_unary_op {
   NB_ACOS = 36,
   NB_SINH = 37,
   NB_COSH = 38,
-  NB_UNARY_COUNT = 39
+  NB_HARDSWISH = 39, /* x * relu6(x + 3) / 6 (torch.nn.functional.hardswish) */
+  NB_MISH = 40, /* x * tanh(softplus(x)) (torch.nn.functional.mish) */
+  NB_UNARY_COUNT = 41
 };
 
 enum nb_binary_op {
@@ -120,7 +122,9 @@ enum nb_reduce_op {
   X(ASIN, 35) \
   X(ACOS, 36) \
   X(SINH, 37) \
-  X(COSH, 38)
+  X(COSH, 38) \
+  X(HARDSWISH, 39) \
+  X(MISH, 40)
 #define NB_BINARY_OPS(X) \
   X(ADD, 0) \
   X(SUB, 1) \

@@ -25,6 +25,10 @@ export enum UnaryOp {
   ACOS = 36,
   SINH = 37,
   COSH = 38,
+  /** x * relu6(x + 3) / 6 (torch.nn.functional.hardswish) */
+  HARDSWISH = 39,
+  /** x * tanh(softplus(x)) (torch.nn.functional.mish) */
+  MISH = 40,
 }
 
 export enum BinaryOp {

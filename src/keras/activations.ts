@@ -4,6 +4,7 @@
 // stably: Keras's `_keras_logits`, passed explicitly instead of riding on the tensor.
 
 import type { Tensor } from '../tensor/tensor.js';
+import { hardswish, mish } from '../ops/unary.js';
 import { snakeCase } from './metrics.js';
 
 export type ActivationFn = (x: Tensor) => Tensor;
@@ -38,6 +39,10 @@ const TABLE: Record<string, ActivationFn> = {
   swish: (x) => x.silu(),
   silu: (x) => x.silu(),
   hard_sigmoid: (x) => x.mul(0.2).add(0.5).clamp(0, 1),
+  // NOTE: Keras 3's hard_silu (alias hard_swish) is x * relu6(x + 3) / 6, the same function as torch's hardswish.
+  hard_silu: hardswish,
+  hard_swish: hardswish,
+  mish,
   exponential: (x) => x.exp(),
   leaky_relu: (x) => x.relu().add(x.clamp(null, 0).mul(0.2)),
 };

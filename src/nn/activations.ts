@@ -1,8 +1,9 @@
-// Activation modules: ReLU, LeakyReLU, GELU, SiLU, Tanh, Sigmoid, Softmax, LogSoftmax, ELU, Softplus.
+// Activation modules: ReLU, LeakyReLU, GELU, SiLU, Tanh, Sigmoid, Softmax, LogSoftmax, ELU, Softplus,
+// Hardswish, Mish.
 // Each maps x (*) -> (*).
 
 import type { Tensor } from '../tensor/tensor.js';
-import { elu, gelu, leakyRelu, softplus } from '../ops/unary.js';
+import { elu, gelu, hardswish, leakyRelu, mish, softplus } from '../ops/unary.js';
 import { Module } from './module.js';
 import { pyFloat } from './util.js';
 
@@ -24,6 +25,16 @@ export class GELU extends Module {
 
 export class SiLU extends Module {
   forward(x: Tensor): Tensor { return x.silu(); }
+}
+
+/** x * relu6(x + 3) / 6, as torch.nn.Hardswish. */
+export class Hardswish extends Module {
+  forward(x: Tensor): Tensor { return hardswish(x); }
+}
+
+/** x * tanh(softplus(x)), as torch.nn.Mish. */
+export class Mish extends Module {
+  forward(x: Tensor): Tensor { return mish(x); }
 }
 
 export class Tanh extends Module {

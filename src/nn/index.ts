@@ -9,7 +9,7 @@ export { LayerNorm, GroupNorm, RMSNorm, type LayerNormOptions, type GroupNormOpt
 export { Dropout } from './dropout.js';
 export { Embedding } from './embedding.js';
 export { Flatten, Unflatten, Upsample, type UpsampleOptions } from './shape.js';
-export { ReLU, LeakyReLU, GELU, SiLU, Tanh, Sigmoid, Softmax, LogSoftmax, ELU, Softplus } from './activations.js';
+export { ReLU, LeakyReLU, GELU, SiLU, Tanh, Sigmoid, Softmax, LogSoftmax, ELU, Softplus, Hardswish, Mish } from './activations.js';
 export { Sequential, ModuleList, ModuleDict } from './containers.js';
 export { ConvBn2d, FoldedBatchNorm2d, LinearAct } from './fusion.js';
 export { RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell, type RNNOptions, type LSTMState } from './rnn.js';

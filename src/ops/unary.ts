@@ -7,7 +7,7 @@ export { UnaryOp };
 import { type DType, type TypedArray, allocate, isFloating } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 import { be, floatDtype, record, viewOf, wrap } from './util.js';
-import { thresholdBackward } from './binary.js';
+import { thresholdBackward, where } from './binary.js';
 
 type Bw = (g: Tensor, x: Tensor, out: Tensor) => Tensor;
 
@@ -53,6 +53,22 @@ export const erf = (x: Tensor): Tensor => un('ErfBackward', UnaryOp.ERF, x, (g, 
 export const silu = (x: Tensor): Tensor => un('SiluBackward', UnaryOp.SILU, x, (g, x) => {
   const s = sigmoid(x);
   return g.mul(s.mul(x.mul(s.neg().add(1)).add(1)));
+}, 'x');
+
+/**
+ * hardswish(x) = x * relu6(x + 3) / 6 (torch.nn.functional.hardswish). Its gradient is 0 below -3,
+ * (2x + 3) / 6 on [-3, 3) and 1 from 3 on.
+ */
+// NOTE: the kinks take the right-hand derivative (-0.5 at -3, 1 at 3), as torch 1.13's vectorised
+// hardswish_backward does for every tensor of more than a few elements (its scalar tail gives 1.5 at 3).
+export const hardswish = (x: Tensor): Tensor => un('HardswishBackward', UnaryOp.HARDSWISH, x,
+  (g, x) => where(x.lt(-3), 0, where(x.ge(3), g, g.mul(x.div(3).add(0.5)))), 'x');
+
+/** mish(x) = x * tanh(softplus(x)) (torch.nn.functional.mish). */
+export const mish = (x: Tensor): Tensor => un('MishBackward', UnaryOp.MISH, x, (g, x) => {
+  // NOTE: softplus without a threshold, as torch 1.13's mish_backward: tanh saturates first anyway.
+  const t = tanh(log1p(exp(x)));
+  return g.mul(t.add(x.mul(sigmoid(x)).mul(t.mul(t).neg().add(1))));
 }, 'x');
 
 /** gelu(x) = x Φ(x) (exact, erf) or its tanh approximation. */

@@ -50,6 +50,9 @@ const UNARY: [string, Un, Omit<InputSpec, 'shape'>, ((v: number) => number) | nu
   ['leakyRelu', (x) => nb.leakyRelu(x, 0.2), { avoid: [0] }, (v) => (v > 0 ? v : 0.2 * v)],
   ['elu', (x) => nb.elu(x, 0.7), { avoid: [0] }, (v) => (v > 0 ? v : 0.7 * Math.expm1(v))],
   ['softplus', (x) => nb.softplus(x), {}, (v) => Math.log1p(Math.exp(v))],
+  ['hardswish', nb.nn.functional.hardswish, { lo: -4.5, hi: 4.5, avoid: [-3, 3] },
+    (v) => (v * Math.min(Math.max(v + 3, 0), 6)) / 6],
+  ['mish', nb.nn.functional.mish, { lo: -4, hi: 4 }, (v) => v * Math.tanh(Math.log1p(Math.exp(v)))],
   ['softplus beta', (x) => nb.softplus(x, 2, 3), { avoid: [1.5] }, (v) => (2 * v > 3 ? v : Math.log1p(Math.exp(2 * v)) / 2)],
   ['clamp', (x) => nb.clamp(x, -0.5, 0.8), { avoid: [-0.5, 0.8] }, (v) => Math.min(Math.max(v, -0.5), 0.8)],
   ['clamp min', (x) => nb.clamp(x, -0.5), { avoid: [-0.5] }, (v) => Math.max(v, -0.5)],
@@ -69,7 +72,7 @@ const UNARY: [string, Un, Omit<InputSpec, 'shape'>, ((v: number) => number) | nu
 /** Second derivatives are checked for these (the smooth ones). */
 const GRADGRAD = new Set(['neg', 'abs', 'exp', 'log', 'log1p', 'expm1', 'sqrt', 'rsqrt', 'square', 'reciprocal', 'sin', 'cos',
   'tan', 'atan', 'asin', 'acos', 'sinh', 'cosh', 'tanh', 'sigmoid', 'relu', 'gelu', 'gelu tanh', 'silu', 'erf', 'leakyRelu', 'elu',
-  'softplus', 'clamp', 'pow 3', 'pow 0.5', 'pow -1.5']);
+  'softplus', 'hardswish', 'mish', 'clamp', 'pow 3', 'pow 0.5', 'pow -1.5']);
 
 type Bin = (a: Tensor, b: Tensor) => Tensor;
 /** (a shape, b shape) pairs: same shape, broadcast both ways, size-1 dims, a 0-dim operand. */

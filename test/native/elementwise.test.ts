@@ -17,6 +17,8 @@ const UNARY_TOL: Partial<Record<UnaryOp, [number, number]>> = {
   [UnaryOp.LOG1P]: [4e-7, S], [UnaryOp.EXPM1]: [4e-7, S], [UnaryOp.ELU]: [4e-7, S], [UnaryOp.ERF]: [4e-7, S],
   [UnaryOp.GELU]: [4e-7, 1e-7], [UnaryOp.GELU_TANH]: [4e-7, 1e-7], [UnaryOp.RSQRT]: [2.4e-7, S],
   [UnaryOp.LEAKY_RELU]: [1.2e-7, 0], // the slope is rounded to float32 first
+  [UnaryOp.HARDSWISH]: [2.4e-7, 0], // two float32 roundings (x * r, then / 6) against one
+  [UnaryOp.MISH]: [4e-7, 1e-42], // x * tanh(log1p(e^x)): subnormal below -87, as silu
 };
 
 const UNARY_OPS: [UnaryOp, number, number][] = [
@@ -25,7 +27,7 @@ const UNARY_OPS: [UnaryOp, number, number][] = [
   [UnaryOp.RELU, 0, S], [UnaryOp.GELU, 0, S], [UnaryOp.GELU_TANH, 0, S], [UnaryOp.SILU, 0, S], [UnaryOp.SOFTPLUS, 0, S],
   [UnaryOp.SOFTPLUS_BETA, 2, 10], [UnaryOp.RECIPROCAL, 0, S], [UnaryOp.SQUARE, 0, S], [UnaryOp.ERF, 0, S],
   [UnaryOp.LEAKY_RELU, 0.01, S], [UnaryOp.ELU, 1.5, S], [UnaryOp.CLAMP, -0.5, 2], [UnaryOp.FLOOR, 0, S],
-  [UnaryOp.CEIL, 0, S], [UnaryOp.TRUNC, 0, S], [UnaryOp.ROUND, 0, S],
+  [UnaryOp.CEIL, 0, S], [UnaryOp.TRUNC, 0, S], [UnaryOp.ROUND, 0, S], [UnaryOp.HARDSWISH, 0, S], [UnaryOp.MISH, 0, S],
 ];
 
 function unaryCase(op: UnaryOp, p0: number, p1: number, x: Float32Array, lx: Layout, what: string): void {
@@ -51,7 +53,13 @@ test('unary: dense sweep over [-90, 90] and tiny/huge magnitudes (accuracy)', { 
   for (let e = -40; e <= 38; e += 0.5) xs.push(10 ** e, -(10 ** e));
   xs.push(Infinity, -Infinity, NaN, 0, -0, 0.625, -0.625, 0.5, -0.5, 1, -1);
   const x = Float32Array.from(xs);
-  for (const [op, p0, p1] of UNARY_OPS) unaryCase(op, p0, p1, x, Layout.contiguous([x.length]), 'sweep');
+  // NOTE: hardswish is x * relu6(x + 3) / 6 in float32, as torch computes it, so above FLT_MAX / 6 native gives
+  // inf as torch's float32 kernel does, where the float64 JS reference does not overflow.
+  const finite6 = x.filter((v) => !(Math.abs(v) > 3.4028234663852886e38 / 6));
+  for (const [op, p0, p1] of UNARY_OPS) {
+    const xs = op === UnaryOp.HARDSWISH ? finite6 : x;
+    unaryCase(op, p0, p1, xs, Layout.contiguous([xs.length]), 'sweep');
+  }
 });
 
 test('unary: declines ops and dtypes it does not implement', { skip }, () => {

@@ -34,6 +34,8 @@ static void unary_contig(int op, float *y, const float *x, int64_t n, float p0, 
     case NB_CEIL: LOOP(ceilf(v))
     case NB_TRUNC: LOOP(truncf(v))
     case NB_ROUND: LOOP(rintf(v))
+    case NB_HARDSWISH: LOOP(v * (v + 3.0f < 0.0f ? 0.0f : (v + 3.0f > 6.0f ? 6.0f : v + 3.0f)) / 6.0f)
+    case NB_MISH: LOOP(v * nb_tanhf(nb_log1pf(nb_expf(v))))
     default: LOOP(v + NAN) /* unreachable: the addon rejects other ops */
   }
 #undef LOOP

@@ -48,6 +48,9 @@ const UNARY: Record<UnaryOp, string> = {
   [UnaryOp.ACOS]: 'Math.acos(x)',
   [UnaryOp.SINH]: 'Math.sinh(x)',
   [UnaryOp.COSH]: 'Math.cosh(x)',
+  // NOTE: written as torch computes it, so -inf gives NaN (-inf * 0) and -3 gives -0, as in torch.
+  [UnaryOp.HARDSWISH]: 'x * (x + 3 < 0 ? 0 : (x + 3 > 6 ? 6 : x + 3)) / 6',
+  [UnaryOp.MISH]: 'x * Math.tanh(Math.log1p(Math.exp(x)))',
 };
 
 const BINARY: Record<BinaryOp, string> = {

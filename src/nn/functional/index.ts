@@ -5,7 +5,7 @@ export { conv1d, conv2d, convTranspose2d, maxPool1d, maxPool2d, avgPool2d, adapt
   type Pair, type ConvPadding, type InterpolateMode, type InterpolateOptions } from '../../ops/conv.js';
 export { linear, bilinear, layerNorm, rmsNorm, groupNorm, batchNorm, dropout, embedding, scaledDotProductAttention,
   causalMask, type BatchNormOptions, type SdpaOptions } from '../../ops/nn_ops.js';
-export { relu, gelu, silu, sigmoid, tanh, leakyRelu, elu, softplus } from '../../ops/unary.js';
+export { relu, gelu, silu, sigmoid, tanh, leakyRelu, elu, softplus, hardswish, mish } from '../../ops/unary.js';
 export { softmax, logSoftmax } from '../../ops/reduce.js';
 export { pad, oneHot, type PadMode } from '../../ops/indexing.js';
 export {
