@@ -109,6 +109,19 @@ export function unpickle(data: Uint8Array, opts: UnpickleOptions = {}): unknown 
 
 /** Unpickles the pickle starting at byte `start`; `end` is the byte after its STOP opcode. */
 export function unpickleAt(data: Uint8Array, start: number, opts: UnpickleOptions = {}): { value: unknown; end: number } {
+  try {
+    return run(data, start, opts);
+  } catch (e) {
+    // NOTE: the budgets keep V8's limits out of reach; a string past V8's maximum length (a 600 MB
+    // BINUNICODE) is the one left, and it must still name the file.
+    if (e instanceof RangeError || (e as NodeJS.ErrnoException).code === 'ERR_STRING_TOO_LONG') {
+      throw new CheckpointError(opts.file ?? '<pickle>', `pickle: ${(e as Error).message}`, { cause: e });
+    }
+    throw e;
+  }
+}
+
+function run(data: Uint8Array, start: number, opts: UnpickleOptions): { value: unknown; end: number } {
   const file = opts.file ?? '<pickle>';
   const globals = { ...BASE_GLOBALS, ...opts.globals };
   const n = data.length;

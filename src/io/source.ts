@@ -153,8 +153,8 @@ export class SliceSource implements ByteSource {
  * size exceeded" or "Invalid array length") becomes a CheckpointError naming the file.
  */
 function named(path: string, e: unknown): unknown {
-  if (e instanceof RangeError) {
-    return new CheckpointError(path, `the file exceeds an engine limit (${e.message})`, { cause: e });
+  if (e instanceof RangeError || (e as NodeJS.ErrnoException)?.code === 'ERR_STRING_TOO_LONG') {
+    return new CheckpointError(path, `the file exceeds an engine limit (${(e as Error).message})`, { cause: e });
   }
   return e;
 }
