@@ -108,13 +108,15 @@ export function torchToTensors(tree: unknown, file = '<checkpoint>'): unknown {
     if (seen.has(o)) continue;
     seen.add(o);
     if (o instanceof Set || ArrayBuffer.isView(o)) continue;
-    const rec = o as Record<string, unknown>;
-    for (const k of Object.keys(rec)) {
+    const visit = (rec: Record<string | number, unknown>, k: string | number): void => {
       const v = rec[k];
       if (v instanceof TorchTensorRef) rec[k] = conv(v);
       else if (v instanceof NumpyArrayRef && v.record) rec[k] = toTensor(v.record);
-      else if (typeof v === 'object' && v !== null) work.push(v);
-    }
+      // NOTE: empty containers hold nothing to convert; skipping them keeps millions of [] cheap.
+      else if (typeof v === 'object' && v !== null && !(Array.isArray(v) && v.length === 0)) work.push(v);
+    };
+    if (Array.isArray(o)) for (let i = 0; i < o.length; i++) visit(o as unknown as Record<number, unknown>, i);
+    else for (const k of Object.keys(o)) visit(o as Record<string, unknown>, k);
   }
   return tree;
 }
