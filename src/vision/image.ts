@@ -156,8 +156,11 @@ function pngDataSize(m: PngMeta): number {
   return n;
 }
 
-/** pngjs's PNG.sync.read, with the pixel limit checked at IHDR and the image data's length checked. */
-function decodePngData(buf: Buffer): PngMeta {
+/**
+ * pngjs's PNG.sync.read, with the pixel limit checked at IHDR and the image data's length checked;
+ * the common 8-bit formats come back as an `image` directly (unfilter8).
+ */
+function decodePngData(buf: Buffer): { meta: PngMeta; image?: Image } {
   let err: Error | undefined;
   let meta: PngMeta | undefined;
   const idat: Buffer[] = [];
@@ -188,17 +191,59 @@ function decodePngData(buf: Buffer): PngMeta {
   if (data.length !== need) {
     throw new Error(`image data is truncated: ${data.length} bytes, IHDR ${meta.width}x${meta.height} needs ${need}`);
   }
+  if (meta.depth === 8 && !meta.interlace && meta.colorType !== 3) return { meta, image: unfilter8(data, meta) };
   const bitmap = pngBitmapper.dataToBitMap(pngFilter.process(data, meta), meta);
   meta.data = pngNormalise(bitmap, meta, false);
-  return meta;
+  return { meta };
 }
 /* eslint-enable @typescript-eslint/no-explicit-any */
+
+/**
+ * The common PNG (8-bit grey, grey+alpha, RGB or RGBA, not interlaced): the filters are undone in
+ * place in the inflated data and the rows copied once into the image, so decoding holds two copies
+ * of the picture at most (pngjs's general path holds five: lines, their concatenation, RGBA...).
+ * Grey+alpha becomes L, dropping alpha, as the general path does.
+ */
+function unfilter8(d: Buffer, m: PngMeta): Image {
+  const W = m.width, H = m.height, bpp = m.bpp, stride = W * bpp;
+  for (let y = 0; y < H; y++) {
+    const at = y * (stride + 1), row = at + 1, up = row - stride - 1, f = d[at];
+    if (f === 0) continue;
+    if (f === 1) {
+      for (let i = bpp; i < stride; i++) d[row + i] = (d[row + i] + d[row + i - bpp]) & 255;
+    } else if (f === 2) {
+      if (y > 0) for (let i = 0; i < stride; i++) d[row + i] = (d[row + i] + d[up + i]) & 255;
+    } else if (f === 3) {
+      for (let i = 0; i < stride; i++) {
+        const left = i >= bpp ? d[row + i - bpp] : 0, above = y > 0 ? d[up + i] : 0;
+        d[row + i] = (d[row + i] + ((left + above) >> 1)) & 255;
+      }
+    } else if (f === 4) {
+      for (let i = 0; i < stride; i++) {
+        const a = i >= bpp ? d[row + i - bpp] : 0, b = y > 0 ? d[up + i] : 0, c = i >= bpp && y > 0 ? d[up + i - bpp] : 0;
+        const p = a + b - c, pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+        d[row + i] = (d[row + i] + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c)) & 255;
+      }
+    } else {
+      throw new Error(`unknown filter type ${f} in row ${y}`);
+    }
+  }
+  const mode: ImageMode = m.colorType === 2 ? 'RGB' : m.colorType === 6 ? 'RGBA' : 'L';
+  const out = new Uint8Array(W * H * CHANNELS[mode]);
+  for (let y = 0; y < H; y++) {
+    const row = y * (stride + 1) + 1;
+    if (m.colorType === 4) for (let x = 0; x < W; x++) out[y * W + x] = d[row + 2 * x];
+    else out.set(d.subarray(row, row + stride), y * stride);
+  }
+  return new Image(W, H, mode, out);
+}
 
 function decodePng(buf: Buffer): Image {
   // IHDR: width and height are big-endian u32 at bytes 16 and 20; check them before pngjs allocates
   if (buf.length < 33) throw new Error('file too short for a PNG header');
   checkPixels(buf.readUInt32BE(16), buf.readUInt32BE(20), 'PNG');
-  const png = decodePngData(buf);
+  const { meta: png, image } = decodePngData(buf);
+  if (image) return image;
   const d = png.data!;
   const rgba = new Image(png.width, png.height, 'RGBA', new Uint8Array(d.buffer, d.byteOffset, d.length));
   // colorType bit 2 = alpha, bit 1 = colour

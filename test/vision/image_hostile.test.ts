@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
+import pngjs from 'pngjs';
 import { Image, decodeImage, encodePng, readImage } from '../../src/vision/image.js';
 
 const SIG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -65,6 +66,23 @@ test('PNG: Adam7-interlaced data is sized per pass', () => {
   assert.deepEqual(Array.from(img.data), Array.from(px));
   // one byte short of the last pass
   assert.throws(() => decodeImage(greyPng(W, H, Buffer.concat(parts).subarray(0, -1), 1)), /truncated/);
+});
+
+test('PNG: the in-place 8-bit path matches pngjs for every filter and colour type', () => {
+  const W = 17, H = 9;
+  const png = new pngjs.PNG({ width: W, height: H });
+  for (let i = 0; i < png.data.length; i++) png.data[i] = (i * 97 + (i >> 5) * 31) & 0xff;
+  for (const colorType of [0, 2, 4, 6] as const) {
+    for (const filterType of [0, 1, 2, 3, 4]) {
+      const bytes = pngjs.PNG.sync.write(png, { colorType, inputColorType: 6, filterType });
+      const ref = pngjs.PNG.sync.read(bytes);
+      const rgba = new Image(W, H, 'RGBA', new Uint8Array(ref.data.buffer, ref.data.byteOffset, ref.data.length));
+      const want = colorType === 6 ? rgba : rgba.convert(colorType === 2 ? 'RGB' : 'L');
+      const got = decodeImage(bytes);
+      assert.equal(got.mode, want.mode, `colour type ${colorType}`);
+      assert.deepEqual(Array.from(got.data), Array.from(want.data), `colour type ${colorType}, filter ${filterType}`);
+    }
+  }
 });
 
 test('PNG: encodePng round trip still decodes', () => {
