@@ -5,7 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import fs, { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as io from '../../src/io/index.js';
@@ -207,3 +208,25 @@ test('#24.7 a save killed mid-write leaves a temp file that the next save remove
   });
 });
 
+
+test('#24.7 a save fsyncs the file, then its directory after the rename', { skip: process.platform === 'win32' }, async () => {
+  await withDir(async (dir) => {
+    const synced: string[] = [];
+    const orig = fs.fsyncSync;
+    // NOTE: syncBuiltinESMExports carries the patched function over to atomic.ts's named import.
+    fs.fsyncSync = (fd: number) => {
+      synced.push(fs.fstatSync(fd).isDirectory() ? 'dir' : `file:${readdirSync(dir).join(',')}`);
+      orig(fd);
+    };
+    syncBuiltinESMExports();
+    try {
+      await io.save({ a: fromTypedArray(new Float32Array([1])) }, join(dir, 'm.safetensors'));
+    } finally {
+      fs.fsyncSync = orig;
+      syncBuiltinESMExports();
+    }
+    assert.equal(synced.length, 2);
+    assert.match(synced[0], /^file:\.m\.safetensors\.nbtmp\./);
+    assert.equal(synced[1], 'dir');
+  });
+});
