@@ -19,14 +19,14 @@ const CHANNELS: Record<ImageMode, number> = { L: 1, RGB: 3, RGBA: 4 };
  */
 export const MAX_IMAGE_PIXELS = 89_478_485;
 
-function checkPixels(w: number, h: number, fmt: string): void {
+function checkPixels(w: number, h: number, fmt: string, warn = true): void {
   if (w === 0 || h === 0) throw new Error(`${fmt} header declares a ${w}x${h} image`);
   const n = w * h;
   if (n > 2 * MAX_IMAGE_PIXELS) {
     const limit = 2 * MAX_IMAGE_PIXELS;
     throw new Error(`${fmt} header declares ${w}x${h} = ${n} pixels, more than the limit of ${limit} (decompression bomb?)`);
   }
-  if (n > MAX_IMAGE_PIXELS) {
+  if (warn && n > MAX_IMAGE_PIXELS) {
     const msg = `image of ${n} pixels exceeds ${MAX_IMAGE_PIXELS} pixels (could be a decompression bomb)`;
     process.emitWarning(msg, 'DecompressionBombWarning');
   }
@@ -168,7 +168,7 @@ function decodePngData(buf: Buffer): { meta: PngMeta; image?: Image } {
   const parser = new PngParser({}, {
     read: reader.read.bind(reader),
     error: (e: Error) => { err = e; },
-    metadata: (m: PngMeta) => { meta = m; checkPixels(m.width, m.height, 'PNG'); },
+    metadata: (m: PngMeta) => { meta = m; checkPixels(m.width, m.height, 'PNG', false); },
     gamma: () => {},
     palette: (p: unknown) => { (meta as any).palette = p; },
     transColor: (t: unknown) => { (meta as any).transColor = t; },
