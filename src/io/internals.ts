@@ -13,7 +13,7 @@ export {
   parseTorch, readTorch, readTorchAsync, readTorchFile, serializeTorch, writeTorchFile, TorchStorage, TorchTensorRef,
   type TorchReadOptions,
 } from './torch.js';
-export { unpickle, type UnpickleOptions } from './pickle.js';
+export { unpickle, UNPICKLE_LIMITS, type UnpickleOptions, type UnpickleLimits } from './pickle.js';
 export { NumpyArrayRef } from './numpy_pickle.js';
 export {
   parseNpy, parseNpz, readNpyFile, readNpzFile, readNpyFileAsync, readNpzFileAsync, writeNpyFile, writeNpzFile,

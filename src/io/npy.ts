@@ -122,13 +122,17 @@ function npyArgs(src: ByteSource, opts: NpyReadOptions): [Parameters<typeof deco
 
 export function readNpy(src: ByteSource, opts: NpyReadOptions = {}): RawRecord {
   const [args, shape] = npyArgs(src, opts);
-  return Object.assign(decodeElems(...args), { shape });
+  const r = Object.assign(decodeElems(...args), { shape });
+  src.finish?.();
+  return r;
 }
 
 /** readNpy with a non-blocking read of the data. */
 export async function readNpyAsync(src: ByteSource, opts: NpyReadOptions = {}): Promise<RawRecord> {
   const [args, shape] = npyArgs(src, opts);
-  return Object.assign(await decodeElemsAsync(...args), { shape });
+  const r = Object.assign(await decodeElemsAsync(...args), { shape });
+  src.finish?.();
+  return r;
 }
 
 export function parseNpy(buf: Uint8Array, opts: NpyReadOptions = {}, name = '<buffer>'): RawRecord {

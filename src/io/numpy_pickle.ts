@@ -3,7 +3,7 @@
 // the module numpy._core.multiarray). Scalars become JS numbers (bigint beyond 2^53, booleans for
 // b1); arrays become NumpyArrayRef, which layer 2 turns into Tensors. Only numeric dtypes; object
 // arrays, Fortran order and anything else are refused.
-import { BufferSource } from './source.js';
+import { BufferSource, repr } from './source.js';
 import { ELEM_SIZE, checkedNumel, decodeElems, type ElemType, type RawRecord } from './raw.js';
 import { SETSTATE, type PyCallable } from './pickle.js';
 
@@ -69,7 +69,7 @@ export function numpyGlobals(file: string): Record<string, PyCallable> {
   const dtype: PyCallable = ([spec]) => {
     const m = typeof spec === 'string' ? /^[<>|=]?([a-z]\d+)$/.exec(spec) : null;
     const elem = m ? KIND[m[1]] : undefined;
-    if (!elem) throw new Error(`numpy.dtype ${JSON.stringify(spec)} is not supported`);
+    if (!elem) throw new Error(`numpy.dtype ${repr(spec)} is not supported`);
     return new NpDType(elem);
   };
   const reconstruct: PyCallable = ([cls]) => {

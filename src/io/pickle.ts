@@ -3,7 +3,9 @@
 // caller adds, e.g. torch's tensor rebuild functions and storage classes); anything else is refused
 // with an error naming it. Nothing is ever executed, imported or evaluated. Every opcode consumes
 // at least one input byte and creates at most one object, so memory and time are linear in the
-// pickle's size; every length is checked against the bytes that remain.
+// pickle's size; every length is checked against the bytes that remain. A deflated pickle can still
+// be 1000x its file, so the stack, the memo and the containers have budgets (UNPICKLE_LIMITS) that
+// fail with an error naming the file and the limit long before V8's own array limits abort the process.
 import { CheckpointError } from './source.js';
 
 /** An allowed global: a pure function of its arguments building a JS value. */
@@ -16,7 +18,27 @@ export interface UnpickleOptions {
   globals?: Readonly<Record<string, PyCallable>>;
   /** Resolves persistent ids (torch storages); without it a persistent id is an error. */
   persistentLoad?: (pid: unknown) => unknown;
+  /** Budgets; each missing field takes its UNPICKLE_LIMITS default. */
+  limits?: Partial<UnpickleLimits>;
 }
+
+/** What one pickle may build. The defaults are far above what a checkpoint's pickle holds. */
+export interface UnpickleLimits {
+  /** Items on the stack, counting those under every MARK. */
+  maxStack: number;
+  /** Memo entries. */
+  maxMemo: number;
+  /** Tuples, lists, dicts and sets built. */
+  maxContainers: number;
+  /** Items put into containers, all containers together. */
+  maxElements: number;
+}
+
+// NOTE: 10M keeps every array, Map and Set far below V8's hard limits (about 2^24 entries for a Map
+// or Set, 2^27 for an array), whose overflow is a RangeError or an uncatchable process abort.
+export const UNPICKLE_LIMITS: Readonly<UnpickleLimits> = {
+  maxStack: 10_000_000, maxMemo: 10_000_000, maxContainers: 10_000_000, maxElements: 10_000_000,
+};
 
 /** Objects built by allowed globals may accept BUILD state through this method. */
 export const SETSTATE = Symbol('setstate');
@@ -29,15 +51,25 @@ class GlobalRef {
   constructor(readonly qualname: string, readonly fn: PyCallable) {}
 }
 
-const dicts = new WeakSet<object>();
-const lists = new WeakSet<object>();
-
-/** A new dict: a plain object whose keys are set with defineProperty (so '__proto__' is just a key). */
+/**
+ * A new dict: a plain object whose keys are set with defineProperty (so '__proto__' is just a key).
+ * NOTE: a dict is recognised as a plain object (prototype Object.prototype): every other value an
+ * allowed global builds is a class instance, an array or a primitive. (Tagging dicts and lists in
+ * module-level WeakSets made every garbage collection slower with each load, quadratic past ~2M.)
+ */
 export function newDict(entries: Iterable<[unknown, unknown]> = [], file = '<pickle>'): Record<string, unknown> {
   const d: Record<string, unknown> = {};
-  dicts.add(d);
-  for (const [k, v] of entries) setItem(d, k, v, file);
+  for (const e of entries) {
+    if (!Array.isArray(e) || e.length !== 2) {
+      throw new CheckpointError(file, `pickle: dict item ${describe(e)} is not a (key, value) pair`);
+    }
+    setItem(d, e[0], e[1], file);
+  }
   return d;
+}
+
+function isDict(d: unknown): d is Record<string, unknown> {
+  return typeof d === 'object' && d !== null && Object.getPrototypeOf(d) === Object.prototype;
 }
 
 function setItem(d: Record<string, unknown>, k: unknown, v: unknown, file: string): void {
@@ -77,6 +109,19 @@ export function unpickle(data: Uint8Array, opts: UnpickleOptions = {}): unknown 
 
 /** Unpickles the pickle starting at byte `start`; `end` is the byte after its STOP opcode. */
 export function unpickleAt(data: Uint8Array, start: number, opts: UnpickleOptions = {}): { value: unknown; end: number } {
+  try {
+    return run(data, start, opts);
+  } catch (e) {
+    // NOTE: the budgets keep V8's limits out of reach; a string past V8's maximum length (a 600 MB
+    // BINUNICODE) is the one left, and it must still name the file.
+    if (e instanceof RangeError || (e as NodeJS.ErrnoException).code === 'ERR_STRING_TOO_LONG') {
+      throw new CheckpointError(opts.file ?? '<pickle>', `pickle: ${(e as Error).message}`, { cause: e });
+    }
+    throw e;
+  }
+}
+
+function run(data: Uint8Array, start: number, opts: UnpickleOptions): { value: unknown; end: number } {
   const file = opts.file ?? '<pickle>';
   const globals = { ...BASE_GLOBALS, ...opts.globals };
   const n = data.length;
@@ -87,6 +132,11 @@ export function unpickleAt(data: Uint8Array, start: number, opts: UnpickleOption
   let stack: unknown[] = [];
   const metastack: unknown[][] = [];
   const memo = new Map<number, unknown>();
+  const limits = { ...UNPICKLE_LIMITS, ...opts.limits };
+  // Lists of this pickle (tuples are arrays too, and only lists take APPEND): local, so it dies with the call.
+  const lists = new Set<unknown[]>();
+  let metaItems = 0; // items under the MARKs, i.e. in the arrays on the metastack
+  let containers = 0, elements = 0;
 
   const fail = (msg: string, truncated = false): never => {
     const e = new CheckpointError(file, `pickle: ${msg} (opcode 0x${op.toString(16).padStart(2, '0')} at byte ${opAt})`);
@@ -120,7 +170,22 @@ export function unpickleAt(data: Uint8Array, start: number, opts: UnpickleOption
     const prev = metastack.pop();
     if (!prev) fail('stack underflow: no MARK');
     stack = prev as unknown[];
+    metaItems -= stack.length;
     return items;
+  };
+  const overLimit = (what: string, name: keyof UnpickleLimits): never =>
+    fail(`${what} exceeds the limit of ${limits[name]} (limits.${name}; raise it only for a file you trust)`);
+  /** Counts `k` new containers holding `items` elements in all. */
+  const grow = (k: number, items: number): void => {
+    containers += k;
+    elements += items;
+    if (containers > limits.maxContainers) overLimit('the number of tuples, lists, dicts and sets', 'maxContainers');
+    if (elements > limits.maxElements) overLimit('the number of items in tuples, lists, dicts and sets', 'maxElements');
+  };
+  const tuple = <T extends unknown[]>(t: T): T => { grow(1, t.length); return t; };
+  const memoSet = (i: number, v: unknown): void => {
+    memo.set(i, v);
+    if (memo.size > limits.maxMemo) overLimit('the memo', 'maxMemo');
   };
   const findGlobal = (mod: string, name: string): GlobalRef => {
     const q = `${mod}.${name}`;
@@ -132,7 +197,9 @@ export function unpickleAt(data: Uint8Array, start: number, opts: UnpickleOption
     if (!(f instanceof GlobalRef)) fail(`cannot call ${describe(f)}`);
     if (!Array.isArray(args)) fail(`arguments of '${(f as GlobalRef).qualname}' are not a tuple`);
     try {
-      return (f as GlobalRef).fn(args as unknown[]);
+      const r = (f as GlobalRef).fn(args as unknown[]);
+      if (typeof r === 'object' && r !== null) grow(1, 0);
+      return r;
     } catch (e) {
       if (e instanceof CheckpointError) throw e;
       return fail(`${(f as GlobalRef).qualname}: ${(e as Error).message}`);
@@ -143,14 +210,14 @@ export function unpickleAt(data: Uint8Array, start: number, opts: UnpickleOption
     return memo.get(i);
   };
   const asDict = (d: unknown): Record<string, unknown> => {
-    if (typeof d !== 'object' || d === null || !dicts.has(d)) fail(`SETITEM on ${describe(d)}, not a dict`);
+    if (!isDict(d)) fail(`SETITEM on ${describe(d)}, not a dict`);
     return d as Record<string, unknown>;
   };
   const asList = (l: unknown): unknown[] => {
     if (!Array.isArray(l) || !lists.has(l)) fail(`APPEND on ${describe(l)}, not a list`);
     return l as unknown[];
   };
-  const newList = (items: unknown[]): unknown[] => { lists.add(items); return items; };
+  const newList = (items: unknown[]): unknown[] => { grow(1, items.length); lists.add(items); return items; };
   const str = (at: number, len: number): string => utf8.decode(data.subarray(at, at + len));
   const bytes = (at: number, len: number): Uint8Array => data.slice(at, at + len);
   const len8 = (): number => {
@@ -180,6 +247,8 @@ export function unpickleAt(data: Uint8Array, start: number, opts: UnpickleOption
 
   while (true) {
     if (pos >= n) fail('truncated data: no STOP opcode', true);
+    // NOTE: every opcode pushes at most one item, so checking before each one bounds the stack exactly.
+    if (stack.length + metaItems + metastack.length >= limits.maxStack) overLimit('the pickle stack', 'maxStack');
     opAt = pos;
     op = data[pos++];
     switch (op) {
@@ -188,7 +257,7 @@ export function unpickleAt(data: Uint8Array, start: number, opts: UnpickleOption
       case 0x2e: { // STOP
         return { value: pop(), end: pos };
       }
-      case 0x28: metastack.push(stack); stack = []; break; // MARK
+      case 0x28: metaItems += stack.length; metastack.push(stack); stack = []; break; // MARK
       case 0x30: pop(); break; // POP
       case 0x31: popMark(); break; // POP_MARK
       case 0x32: stack.push(top()); break; // DUP
@@ -224,45 +293,54 @@ export function unpickleAt(data: Uint8Array, start: number, opts: UnpickleOption
       case 0x42: { const l = dv.getUint32(need(4), true); stack.push(bytes(need(l), l)); break; } // BINBYTES
       case 0x43: { const l = data[need(1)]; stack.push(bytes(need(l), l)); break; } // SHORT_BINBYTES
       case 0x8e: case 0x96: { const l = len8(); stack.push(bytes(need(l), l)); break; } // BINBYTES8, BYTEARRAY8
-      case 0x29: stack.push([]); break; // EMPTY_TUPLE
-      case 0x74: { const t = popMark(); stack.push(t); break; } // TUPLE (NOTE: popMark swaps `stack`)
-      case 0x85: stack.push([pop()]); break; // TUPLE1
-      case 0x86: { const b = pop(), a = pop(); stack.push([a, b]); break; }
-      case 0x87: { const c = pop(), b = pop(), a = pop(); stack.push([a, b, c]); break; }
+      case 0x29: stack.push(tuple([])); break; // EMPTY_TUPLE
+      case 0x74: { const t = tuple(popMark()); stack.push(t); break; } // TUPLE (NOTE: popMark swaps `stack`)
+      case 0x85: stack.push(tuple([pop()])); break; // TUPLE1
+      case 0x86: { const b = pop(), a = pop(); stack.push(tuple([a, b])); break; }
+      case 0x87: { const c = pop(), b = pop(), a = pop(); stack.push(tuple([a, b, c])); break; }
       case 0x5d: stack.push(newList([])); break; // EMPTY_LIST
       case 0x6c: { const l = newList(popMark()); stack.push(l); break; } // LIST
-      case 0x61: { const v = pop(); asList(top()).push(v); break; } // APPEND
-      case 0x65: { const items = popMark(); const l = asList(top()); for (const x of items) l.push(x); break; } // APPENDS
-      case 0x7d: stack.push(newDict([], file)); break; // EMPTY_DICT
+      case 0x61: { const v = pop(); asList(top()).push(v); grow(0, 1); break; } // APPEND
+      case 0x65: { // APPENDS
+        const items = popMark();
+        const l = asList(top());
+        grow(0, items.length);
+        for (const x of items) l.push(x);
+        break;
+      }
+      case 0x7d: grow(1, 0); stack.push(newDict([], file)); break; // EMPTY_DICT
       case 0x64: { // DICT
         const items = popMark();
         if (items.length % 2) fail('DICT with an odd number of items');
+        grow(1, items.length / 2);
         const d = newDict([], file);
         for (let i = 0; i < items.length; i += 2) setItem(d, items[i], items[i + 1], file);
         stack.push(d);
         break;
       }
-      case 0x73: { const v = pop(), k = pop(); setItem(asDict(top()), k, v, file); break; } // SETITEM
+      case 0x73: { const v = pop(), k = pop(); setItem(asDict(top()), k, v, file); grow(0, 1); break; } // SETITEM
       case 0x75: { // SETITEMS
         const items = popMark();
         if (items.length % 2) fail('SETITEMS with an odd number of items');
         const d = asDict(top());
+        grow(0, items.length / 2);
         for (let i = 0; i < items.length; i += 2) setItem(d, items[i], items[i + 1], file);
         break;
       }
-      case 0x8f: stack.push(new Set()); break; // EMPTY_SET
+      case 0x8f: grow(1, 0); stack.push(new Set()); break; // EMPTY_SET
       case 0x90: { // ADDITEMS
         const items = popMark();
         const s = top();
         if (!(s instanceof Set)) fail('ADDITEMS on a non-set');
+        grow(0, items.length);
         for (const x of items) (s as Set<unknown>).add(x);
         break;
       }
-      case 0x91: { const s = new Set(popMark()); stack.push(s); break; } // FROZENSET
-      case 0x70: memo.set(parseIndex(readLine(), fail), top()); break; // PUT
-      case 0x71: memo.set(data[need(1)], top()); break; // BINPUT
-      case 0x72: memo.set(dv.getUint32(need(4), true), top()); break; // LONG_BINPUT
-      case 0x94: memo.set(memo.size, top()); break; // MEMOIZE
+      case 0x91: { const items = popMark(); grow(1, items.length); stack.push(new Set(items)); break; } // FROZENSET
+      case 0x70: memoSet(parseIndex(readLine(), fail), top()); break; // PUT
+      case 0x71: memoSet(data[need(1)], top()); break; // BINPUT
+      case 0x72: memoSet(dv.getUint32(need(4), true), top()); break; // LONG_BINPUT
+      case 0x94: memoSet(memo.size, top()); break; // MEMOIZE
       case 0x67: stack.push(memoGet(parseIndex(readLine(), fail))); break; // GET
       case 0x68: stack.push(memoGet(data[need(1)])); break; // BINGET
       case 0x6a: stack.push(memoGet(dv.getUint32(need(4), true))); break; // LONG_BINGET
@@ -283,7 +361,7 @@ export function unpickleAt(data: Uint8Array, start: number, opts: UnpickleOption
       case 0x62: { // BUILD: dicts drop their state (an OrderedDict's _metadata); allowed objects take theirs
         const state = pop();
         const obj = top();
-        if (typeof obj === 'object' && obj !== null && dicts.has(obj)) break;
+        if (isDict(obj)) break;
         if (typeof obj !== 'object' || obj === null || typeof (obj as Partial<HasSetState>)[SETSTATE] !== 'function') fail(`BUILD on ${describe(obj)} is not supported`);
         try {
           (obj as HasSetState)[SETSTATE](state);

@@ -3,7 +3,7 @@
 // turns stored bytes into nabla storage (I64 -> int32 with a range check, F16/BF16 -> float32,
 // U8/I8/I16 -> int32, BOOL -> bool), reading in bounded chunks straight from the source.
 import type { DType, TypedArray } from '../tensor/dtype.js';
-import { CheckpointError, type ByteSource } from './source.js';
+import { BufferSource, CheckpointError, repr, type ByteSource } from './source.js';
 import { narrowHalf, widenHalf } from './half.js';
 
 export type ElemType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'U16' | 'U32' | 'U64' | 'BOOL';
@@ -61,14 +61,16 @@ export function checkedNumel(shape: unknown, limit: number, where: Where): numbe
   if (!Array.isArray(shape)) throw new CheckpointError(where.file, `tensor '${where.tensor}': shape is not a list`);
   for (const d of shape) {
     if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) {
-      throw new CheckpointError(where.file, `tensor '${where.tensor}': bad dimension ${JSON.stringify(d)} in shape`);
+      throw new CheckpointError(where.file, `tensor '${where.tensor}': bad dimension ${repr(d)} in shape`);
     }
   }
   if (shape.includes(0)) return 0; // empty: any other dims are fine, e.g. [100000, 0]
   let n = 1;
   for (const d of shape as number[]) {
     n *= d;
-    if (n > limit) throw new CheckpointError(where.file, `tensor '${where.tensor}': shape [${shape.join(', ')}] needs more elements than the file holds`);
+    if (n > limit) {
+      throw new CheckpointError(where.file, `tensor '${where.tensor}': shape ${repr(shape)} needs more elements than the file holds`);
+    }
   }
   return n;
 }
@@ -145,9 +147,26 @@ function checkedSteps(srcSize: number, pos: number, n: number, e: ElemType, wher
   return decodeSteps(size, pos, n, e, where, opts);
 }
 
+/** Direct types of an owned in-memory source, aligned and little-endian: a view, no copy. */
+function adopt(src: ByteSource, pos: number, n: number, e: ElemType, opts: DecodeOptions): RawRecord | undefined {
+  if (!(src instanceof BufferSource) || !src.owned || opts.bigEndian) return undefined;
+  const b = src.buf, at = b.byteOffset + pos;
+  if (at % ELEM_SIZE[e] !== 0) return undefined;
+  if ((e === 'F16' || e === 'BF16') && opts.keepHalf) {
+    const dtype = e === 'F16' ? 'float16' : 'bfloat16';
+    return { dtype, shape: [], data: new Uint16Array(b.buffer, at, n), sourceDtype: e };
+  }
+  if (e === 'F32') return { dtype: 'float32', shape: [], data: new Float32Array(b.buffer, at, n), sourceDtype: e };
+  if (e === 'F64') return { dtype: 'float64', shape: [], data: new Float64Array(b.buffer, at, n), sourceDtype: e };
+  if (e === 'I32') return { dtype: 'int32', shape: [], data: new Int32Array(b.buffer, at, n), sourceDtype: e };
+  return undefined;
+}
+
 /** Reads `n` elements of type `e` at `pos` of `src` into fresh nabla storage (see decodeSteps). */
 export function decodeElems(src: ByteSource, pos: number, n: number, e: ElemType, where: Where, opts: DecodeOptions = {}): RawRecord {
   const steps = checkedSteps(src.size, pos, n, e, where, opts);
+  const view = adopt(src, pos, n, e, opts);
+  if (view) return view;
   for (let r = steps.next(); ; r = steps.next()) {
     if (r.done) return r.value;
     src.readInto(r.value.pos, r.value.dest, r.value.what);
@@ -157,6 +176,8 @@ export function decodeElems(src: ByteSource, pos: number, n: number, e: ElemType
 /** decodeElems with non-blocking reads, for sources that have them (files). */
 export async function decodeElemsAsync(src: ByteSource, pos: number, n: number, e: ElemType, where: Where, opts: DecodeOptions = {}): Promise<RawRecord> {
   const steps = checkedSteps(src.size, pos, n, e, where, opts);
+  const view = adopt(src, pos, n, e, opts);
+  if (view) return view;
   for (let r = steps.next(); ; r = steps.next()) {
     if (r.done) return r.value;
     if (src.readIntoAsync) await src.readIntoAsync(r.value.pos, r.value.dest, r.value.what);

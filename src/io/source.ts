@@ -1,7 +1,7 @@
 // Byte sources for the checkpoint readers: an in-memory Buffer or an open file read by position.
 // Every reader validates sizes against `source.size` before it allocates, so a hostile header can
 // never make us allocate more than the file holds.
-import { closeSync, fstatSync, openSync, read, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, read, readSync } from 'node:fs';
 import { promisify } from 'node:util';
 
 const readAsync = promisify(read);
@@ -24,6 +24,8 @@ export interface ByteSource {
   readInto(pos: number, dest: Uint8Array, what?: string): void;
   /** Non-blocking readInto, where the source has one (files). */
   readIntoAsync?(pos: number, dest: Uint8Array, what?: string): Promise<void>;
+  /** Checks what needs a full pass (a stored zip member's CRC-32); readers call it once done. */
+  finish?(): void;
 }
 
 function checkRange(src: ByteSource, pos: number, len: number, what: string): void {
@@ -34,7 +36,11 @@ function checkRange(src: ByteSource, pos: number, len: number, what: string): vo
 
 export class BufferSource implements ByteSource {
   readonly size: number;
-  constructor(readonly buf: Uint8Array, readonly name = '<buffer>') {
+  /**
+   * `owned`: the bytes belong to this source alone (an inflated zip member), so a reader may keep
+   * views of them as tensor storage instead of copying: no second copy of a decompressed array.
+   */
+  constructor(readonly buf: Uint8Array, readonly name = '<buffer>', readonly owned = false) {
     this.size = buf.byteLength;
   }
   read(pos: number, len: number, what = 'read'): Uint8Array {
@@ -52,17 +58,8 @@ export class FileSource implements ByteSource {
   readonly size: number;
   private fd: number;
   constructor(readonly name: string) {
-    try {
-      this.fd = openSync(name, 'r');
-    } catch (e) {
-      throw new CheckpointError(name, `cannot open: ${(e as Error).message}`, { cause: e });
-    }
-    const st = fstatSync(this.fd);
-    if (!st.isFile()) {
-      closeSync(this.fd);
-      throw new CheckpointError(name, 'not a regular file');
-    }
-    this.size = st.size;
+    this.fd = openRegular(name, (m, cause) => new CheckpointError(name, m, { cause }));
+    this.size = fstatSync(this.fd).size;
   }
   read(pos: number, len: number, what = 'read'): Uint8Array {
     const out = new Uint8Array(len);
@@ -93,6 +90,46 @@ export class FileSource implements ByteSource {
   }
 }
 
+/**
+ * Opens `path` for reading if it is a regular file, else throws `err(problem)`.
+ * NOTE: O_NONBLOCK, because a plain open of a FIFO blocks (the event loop too) until a writer
+ * appears; the flag changes nothing for regular files. Devices, FIFOs, sockets and directories are
+ * refused after the open, by fstat of the descriptor itself, so a swapped path cannot slip through.
+ */
+export function openRegular(path: string, err: (problem: string, cause?: unknown) => Error): number {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  } catch (e) {
+    throw err(`cannot open: ${(e as Error).message}`, e);
+  }
+  const st = fstatSync(fd);
+  if (!st.isFile()) {
+    closeSync(fd);
+    const kind = st.isFIFO() ? 'a FIFO' : st.isDirectory() ? 'a directory'
+      : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isSocket() ? 'a socket' : 'special';
+    throw err(`not a regular file (${kind}); only regular files are read`);
+  }
+  return fd;
+}
+
+/**
+ * A short description of any value for error messages, bounded in depth and length: never recursion
+ * on a hostile structure (Array.prototype.toString on a 200,000-deep list overflows the call stack).
+ */
+export function repr(x: unknown, depth = 2): string {
+  let s: string;
+  if (x === null) s = 'None';
+  else if (typeof x === 'string') s = JSON.stringify(x.length > 40 ? `${x.slice(0, 40)}...` : x);
+  else if (typeof x === 'bigint') s = `${x}`;
+  else if (typeof x !== 'object') s = String(x);
+  else if (Array.isArray(x)) {
+    if (depth <= 0) s = `[...${x.length} items]`;
+    else s = `[${x.slice(0, 8).map((v) => repr(v, depth - 1)).join(', ')}${x.length > 8 ? ', ...' : ''}]`;
+  } else s = `<${(x as object).constructor?.name ?? 'object'}>`;
+  return s.length > 200 ? `${s.slice(0, 200)}...` : s;
+}
+
 /** A window [start, start+size) of another source (a stored zip member). */
 export class SliceSource implements ByteSource {
   constructor(readonly parent: ByteSource, readonly start: number, readonly size: number, readonly name: string) {}
@@ -111,11 +148,24 @@ export class SliceSource implements ByteSource {
   }
 }
 
+/**
+ * A last line of defence: an engine limit hit while reading (a RangeError such as "Maximum call stack
+ * size exceeded" or "Invalid array length") becomes a CheckpointError naming the file.
+ */
+function named(path: string, e: unknown): unknown {
+  if (e instanceof RangeError || (e as NodeJS.ErrnoException)?.code === 'ERR_STRING_TOO_LONG') {
+    return new CheckpointError(path, `the file exceeds an engine limit (${(e as Error).message})`, { cause: e });
+  }
+  return e;
+}
+
 /** Opens `path`, runs `fn` and always closes the file. */
 export function withFile<T>(path: string, fn: (src: FileSource) => T): T {
   const src = new FileSource(path);
   try {
     return fn(src);
+  } catch (e) {
+    throw named(path, e);
   } finally {
     src.close();
   }
@@ -126,6 +176,8 @@ export async function withFileAsync<T>(path: string, fn: (src: FileSource) => Pr
   const src = new FileSource(path);
   try {
     return await fn(src);
+  } catch (e) {
+    throw named(path, e);
   } finally {
     src.close();
   }

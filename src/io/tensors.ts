@@ -69,17 +69,26 @@ export async function saveSafetensors(tensors: Record<string, Tensor | RawHalfTe
  * @example model.loadStateDict(await nb.io.loadTorch('resnet18.pth'))
  */
 export async function loadTorch(path: string, opts: TorchReadOptions = {}): Promise<any> {
-  return withFileAsync(path, async (src) => torchToTensors(await readTorchAsync(src, opts)));
+  return withFileAsync(path, async (src) => torchToTensors(await readTorchAsync(src, opts), src.name));
 }
 
 /** Replaces every TorchTensorRef (and numpy array) in an unpickled tree by a Tensor, in place (iteratively: no recursion). */
-export function torchToTensors(tree: unknown): unknown {
+export function torchToTensors(tree: unknown, file = '<checkpoint>'): unknown {
   const storages = new Map<TorchStorage, Storage>();
   const conv = (r: TorchTensorRef): Tensor | RawHalfTensor => {
     const s = r.storage;
     if (s.dtype === 'float16' || s.dtype === 'bfloat16') {
       // keepHalf: half bits cannot be a Tensor; hand back the contiguous bits of the view.
-      const data = new Uint16Array(r.shape.reduce((a, b) => a * b, 1));
+      const n = r.shape.reduce((a, b) => a * b, 1);
+      // NOTE: a view reads each element of its storage at most once unless it overlaps itself
+      // (stride 0, expand): such a view would be materialised from data the file does not hold,
+      // e.g. 4 GB from a 486-byte file. Without keepHalf it stays a view and costs nothing.
+      if (n > s.numel) {
+        throw new CheckpointError(file, `torch: keepHalf: tensor of shape [${r.shape.join(', ')}] `
+          + `(strides [${r.strides.join(', ')}]) has ${n} elements but its storage '${s.key}' only ${s.numel}; `
+          + 'an overlapping (expanded) half view cannot be returned as raw bits: load without keepHalf');
+      }
+      const data = new Uint16Array(n);
       gatherStrided(s.data as Uint16Array, r, data);
       return { dtype: s.dtype, shape: r.shape, data, sourceDtype: s.elem as 'F16' | 'BF16' };
     }
@@ -99,19 +108,26 @@ export function torchToTensors(tree: unknown): unknown {
     if (seen.has(o)) continue;
     seen.add(o);
     if (o instanceof Set || ArrayBuffer.isView(o)) continue;
-    const rec = o as Record<string, unknown>;
-    for (const k of Object.keys(rec)) {
+    const visit = (rec: Record<string | number, unknown>, k: string | number): void => {
       const v = rec[k];
       if (v instanceof TorchTensorRef) rec[k] = conv(v);
       else if (v instanceof NumpyArrayRef && v.record) rec[k] = toTensor(v.record);
-      else if (typeof v === 'object' && v !== null) work.push(v);
-    }
+      // NOTE: empty containers hold nothing to convert; skipping them keeps millions of [] cheap.
+      else if (typeof v === 'object' && v !== null && !(Array.isArray(v) && v.length === 0)) work.push(v);
+    };
+    if (Array.isArray(o)) for (let i = 0; i < o.length; i++) visit(o as unknown as Record<number, unknown>, i);
+    else for (const k of Object.keys(o)) visit(o as Record<string, unknown>, k);
   }
   return tree;
 }
 
 function gatherStrided(src: Uint16Array, r: TorchTensorRef, out: Uint16Array): void {
   const nd = r.shape.length, idx = new Array<number>(nd).fill(0);
+  let contiguous = true;
+  for (let d = nd - 1, step = 1; d >= 0; step *= r.shape[d], d--) {
+    if (r.shape[d] !== 1 && r.strides[d] !== step) contiguous = false;
+  }
+  if (contiguous) { out.set(src.subarray(r.offset, r.offset + out.length)); return; }
   for (let i = 0; i < out.length; i++) {
     let p = r.offset;
     for (let d = 0; d < nd; d++) p += idx[d] * r.strides[d];

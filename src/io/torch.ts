@@ -8,9 +8,9 @@
 // Tensors come back as TorchTensorRef (storage + offset + shape + strides): tensors that share a
 // storage share the TorchStorage object, so views stay views.
 import type { DType, TypedArray } from '../tensor/dtype.js';
-import { BufferSource, CheckpointError, withFile, type ByteSource } from './source.js';
+import { BufferSource, CheckpointError, repr, withFile, type ByteSource } from './source.js';
 import { ELEM_SIZE, decodeElems, decodeElemsAsync, defaultElem, encodeElems, type ElemType, type RawRecord } from './raw.js';
-import { unpickleAt, type PyCallable } from './pickle.js';
+import { unpickleAt, type PyCallable, type UnpickleLimits } from './pickle.js';
 import { ZipReader, zipChunks, type ZipMemberInput } from './zip.js';
 import { writeAtomic } from './atomic.js';
 import { PickleWriter } from './pickle_write.js';
@@ -44,6 +44,8 @@ export class TorchTensorRef {
 
 export interface TorchReadOptions {
   keepHalf?: boolean;
+  /** The unpickler's budgets (UNPICKLE_LIMITS by default). */
+  limits?: Partial<UnpickleLimits>;
 }
 
 const ZIP_MAGIC = 0x04034b50;
@@ -59,7 +61,7 @@ function torchGlobals(file: string): Record<string, PyCallable> {
     const [storage, offset, size, stride, requiresGrad] = args;
     if (!(storage instanceof TorchStorage)) bad('torch: _rebuild_tensor: first argument is not a storage');
     const st = storage as TorchStorage;
-    if (!isInt(offset)) bad(`torch: _rebuild_tensor: bad storage offset ${String(offset)}`);
+    if (!isInt(offset)) bad(`torch: _rebuild_tensor: bad storage offset ${repr(offset)}`);
     if (!Array.isArray(size) || !Array.isArray(stride) || size.length !== stride.length || !size.every(isInt) || !stride.every(isInt)) {
       bad('torch: _rebuild_tensor: size and stride must be tuples of non-negative integers of equal length');
     }
@@ -102,7 +104,7 @@ function storageResolver(file: string, limitBytes: number, storages: Map<string,
     const elem = Object.prototype.hasOwnProperty.call(STORAGE_ELEMS, cls) ? STORAGE_ELEMS[cls] : undefined;
     if (!elem) bad(`names an unknown storage type ${typeof q === 'string' ? `'${q}'` : ''}`);
     if (typeof key !== 'string') bad('has a non-string key');
-    if (!isInt(numel) || numel * ELEM_SIZE[elem!] > limitBytes) bad(`for storage '${key}': ${String(numel)} elements do not fit in the file`);
+    if (!isInt(numel) || numel * ELEM_SIZE[elem!] > limitBytes) bad(`for storage '${key}': ${repr(numel)} elements do not fit in the file`);
     if (view !== undefined && view !== null) bad(`for storage '${key}': legacy storage views are not supported`);
     let s = storages.get(key as string);
     if (s) {
@@ -139,7 +141,7 @@ function setData(s: TorchStorage, r: RawRecord): void {
 }
 
 /** Parses a torch.save zip archive; storage data is left to the caller's fills. */
-function parseTorchZip(src: ByteSource): TorchParse {
+function parseTorchZip(src: ByteSource, limits?: Partial<UnpickleLimits>): TorchParse {
   const file = src.name;
   const zip = new ZipReader(src);
   const pkl = zip.entries.find((e) => e.name === 'data.pkl' || /^[^/]*\/data\.pkl$/.test(e.name));
@@ -163,36 +165,36 @@ function parseTorchZip(src: ByteSource): TorchParse {
     }
     fills.push({ storage: s, src: rec, pos: 0, bigEndian });
   });
-  return { value: unpickleAt(zip.readAll(pkl), 0, { file, globals: torchGlobals(file), persistentLoad }).value, fills };
+  return { value: unpickleAt(zip.readAll(pkl), 0, { file, globals: torchGlobals(file), persistentLoad, limits }).value, fills };
 }
 
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
 
 /** Parses a legacy (pre-1.6, or _use_new_zipfile_serialization=False) torch.save file. */
-function parseTorchLegacy(src: ByteSource): TorchParse {
+function parseTorchLegacy(src: ByteSource, limits?: Partial<UnpickleLimits>): TorchParse {
   // The pickles' total length is unknown up front: read a prefix, doubling while it is too short.
   for (let len = Math.min(src.size, 1 << 20); ; len = Math.min(src.size, len * 2)) {
     try {
-      return parseLegacyFrom(src, src.read(0, len, 'pickles'));
+      return parseLegacyFrom(src, src.read(0, len, 'pickles'), limits);
     } catch (e) {
       if (!(e instanceof CheckpointError && e.truncated) || len >= src.size) throw e;
     }
   }
 }
 
-function parseLegacyFrom(src: ByteSource, head: Uint8Array): TorchParse {
+function parseLegacyFrom(src: ByteSource, head: Uint8Array, limits?: Partial<UnpickleLimits>): TorchParse {
   const file = src.name;
   const bad = (m: string): never => { throw new CheckpointError(file, `torch legacy: ${m}`); };
   let at = 0;
-  const next = (o: Parameters<typeof unpickleAt>[2] = { file }) => { const r = unpickleAt(head, at, o); at = r.end; return r.value; };
+  const next = (o: Parameters<typeof unpickleAt>[2] = { file, limits }) => { const r = unpickleAt(head, at, o); at = r.end; return r.value; };
   const magic = next();
   if (magic !== LEGACY_MAGIC) bad('bad magic number (not a torch.save file)'); // > 2^53: always a bigint
   const proto = next();
-  if (proto !== 1001) bad(`unsupported protocol version ${String(proto)}`);
+  if (proto !== 1001) bad(`unsupported protocol version ${repr(proto)}`);
   const sys = next() as Record<string, unknown> | null;
   const bigEndian = typeof sys === 'object' && sys !== null && sys.little_endian === false;
   const storages = new Map<string, TorchStorage>();
-  const value = next({ file, globals: torchGlobals(file), persistentLoad: storageResolver(file, src.size, storages, () => {}) });
+  const value = next({ file, limits, globals: torchGlobals(file), persistentLoad: storageResolver(file, src.size, storages, () => {}) });
   const keys = next();
   if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) bad('storage key list is not a list of strings');
   let pos = at;
@@ -216,24 +218,30 @@ function parseLegacyFrom(src: ByteSource, head: Uint8Array): TorchParse {
 }
 
 /** Either torch format, sniffed from the first bytes. */
-function parseTorchAny(src: ByteSource): TorchParse {
+function parseTorchAny(src: ByteSource, limits?: Partial<UnpickleLimits>): TorchParse {
   const head = src.read(0, Math.min(4, src.size));
-  if (head.length === 4 && new DataView(head.buffer, head.byteOffset, 4).getUint32(0, true) === ZIP_MAGIC) return parseTorchZip(src);
-  if (head.length >= 1 && head[0] === 0x80) return parseTorchLegacy(src);
+  if (head.length === 4 && new DataView(head.buffer, head.byteOffset, 4).getUint32(0, true) === ZIP_MAGIC) return parseTorchZip(src, limits);
+  if (head.length >= 1 && head[0] === 0x80) return parseTorchLegacy(src, limits);
   throw new CheckpointError(src.name, 'torch: neither a zip archive nor a legacy pickle (not a torch.save file?)');
 }
 
 /** Reads a torch.save file (zip or legacy): the unpickled tree with TorchTensorRef leaves. */
 export function readTorch(src: ByteSource, opts: TorchReadOptions = {}): unknown {
-  const p = parseTorchAny(src);
-  for (const f of p.fills) setData(f.storage, decodeElems(...fillArgs(f, opts)));
+  const p = parseTorchAny(src, opts.limits);
+  for (const f of p.fills) {
+    setData(f.storage, decodeElems(...fillArgs(f, opts)));
+    f.src.finish?.();
+  }
   return p.value;
 }
 
 /** readTorch with non-blocking storage reads (the pickle and zip directory are read synchronously). */
 export async function readTorchAsync(src: ByteSource, opts: TorchReadOptions = {}): Promise<unknown> {
-  const p = parseTorchAny(src);
-  for (const f of p.fills) setData(f.storage, await decodeElemsAsync(...fillArgs(f, opts)));
+  const p = parseTorchAny(src, opts.limits);
+  for (const f of p.fills) {
+    setData(f.storage, await decodeElemsAsync(...fillArgs(f, opts)));
+    f.src.finish?.();
+  }
   return p.value;
 }
 

@@ -1,7 +1,11 @@
 // A small zip reader and writer: what PyTorch's torch.save archives and NumPy's .npz need.
 // Reader: end-of-central-directory record (zip64 too, for checkpoints above 4 GB), the central
 // directory, then each member's local header; stored members are read by position through a
-// SliceSource, deflated ones are inflated with a size bound. Writer: stored or deflated members,
+// SliceSource, deflated ones are inflated with a size bound. The reader is as strict as Python's
+// zipfile (numpy's npz reader): the central directory must fill exactly the bytes the end record
+// gives it, names are unique, members may not overlap (a zip bomb's trick), each local header must
+// name its member, and every member's CRC-32 is checked, stored ones as they are read (CrcSliceSource).
+// Writer: stored or deflated members,
 // optional data alignment (torch aligns every record to 64 bytes), zip64 when needed.
 import * as zlib from 'node:zlib';
 import { inflateRawSync, deflateRawSync } from 'node:zlib';
@@ -14,6 +18,8 @@ export interface ZipEntry {
   size: number;
   crc: number;
   localOffset: number;
+  /** Where the next member (or the central directory) starts: this member must end before it. */
+  endBound: number;
 }
 
 const SIG_EOCD = 0x06054b50, SIG_EOCD64 = 0x06064b50, SIG_LOC64 = 0x07064b50, SIG_CEN = 0x02014b50, SIG_LOC = 0x04034b50;
@@ -46,17 +52,32 @@ export class ZipReader {
     let count = u16(tail, at + 10);
     let cdSize = u32(tail, at + 12);
     let cdOffset = u32(tail, at + 16);
-    if ((count === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) && at >= 20 && u32(tail, at - 20) === SIG_LOC64) {
+    let endRecord = tailStart + at; // where the central directory must end
+    const diskCount = u16(tail, at + 8);
+    // NOTE: as in Python's zipfile, a zip64 locator makes the zip64 record the source of truth.
+    if (at >= 20 && u32(tail, at - 20) === SIG_LOC64) {
       const eocd64 = u64(tail, at - 20 + 8);
-      if (eocd64 + 56 > src.size) this.fail('zip64 end-of-central-directory offset out of range');
+      if (eocd64 + 56 > tailStart + at - 20) this.fail('zip64 end-of-central-directory offset out of range');
       const r = src.read(eocd64, 56, 'zip64 end of central directory');
       if (u32(r, 0) !== SIG_EOCD64) this.fail('bad zip64 end-of-central-directory signature');
       count = u64(r, 32);
+      if (u64(r, 24) !== count) this.fail('zip64 end-of-central-directory entry counts disagree');
       cdSize = u64(r, 40);
       cdOffset = u64(r, 48);
+      endRecord = eocd64;
     }
     if (!(cdOffset + cdSize <= src.size)) this.fail(`central directory [${cdOffset}, ${cdOffset + cdSize}) lies outside the file (${src.size} bytes)`);
+    // NOTE: Python's zipfile would accept bytes prepended to the archive and shift every offset;
+    // nothing that writes checkpoints does that, so a gap here means a corrupt or doctored file.
+    if (cdOffset + cdSize !== endRecord) {
+      const cdEnd = cdOffset + cdSize;
+      this.fail(`central directory [${cdOffset}, ${cdEnd}) does not end where the end-of-central-directory record starts (${endRecord})`);
+    }
     if (count * 46 > cdSize) this.fail(`central directory claims ${count} entries but holds only ${cdSize} bytes`);
+    if (endRecord === tailStart + at && diskCount !== count) {
+      this.fail(`end-of-central-directory record counts ${diskCount} entries on this disk but ${count} in all `
+        + '(multi-disk archives are not supported)');
+    }
     const cd = src.read(cdOffset, cdSize, 'central directory');
     let p = 0;
     for (let i = 0; i < count; i++) {
@@ -93,10 +114,26 @@ export class ZipReader {
       if (!(local + 30 + csize <= src.size)) this.fail(`entry '${name}': data [${local}, ${local + csize}) lies outside the file (${src.size} bytes)`);
       if (method === 0 && size !== csize) this.fail(`entry '${name}': stored entry with size ${size} != compressed size ${csize}`);
       if (method === 8 && size > csize * MAX_DEFLATE_RATIO + 1024) this.fail(`entry '${name}': claims ${size} bytes from ${csize} compressed, impossible for deflate`);
-      const e: ZipEntry = { name, method, compressedSize: csize, size, crc, localOffset: local };
+      if (!(local + 30 + csize <= cdOffset)) {
+        this.fail(`entry '${name}': data [${local}, ${local + csize}) runs into the central directory`);
+      }
+      if (this.byName.has(name)) this.fail(`entry '${name}' appears twice in the central directory`);
+      const e: ZipEntry = { name, method, compressedSize: csize, size, crc, localOffset: local, endBound: cdOffset };
       this.entries.push(e);
       this.byName.set(name, e);
       p = end;
+    }
+    // A count that understates the entries would silently drop members (numpy reads them all).
+    if (p !== cd.length) {
+      this.fail(`central directory holds ${cd.length} bytes but its ${count} entries fill only ${p} (the entry count is wrong)`);
+    }
+    const byOffset = this.entries.slice().sort((a, b) => a.localOffset - b.localOffset);
+    for (let i = 0; i + 1 < byOffset.length; i++) {
+      const a = byOffset[i], b = byOffset[i + 1];
+      if (a.localOffset === b.localOffset) {
+        this.fail(`overlapped entries: '${a.name}' and '${b.name}' share a local header (possible zip bomb)`);
+      }
+      a.endBound = b.localOffset;
     }
   }
 
@@ -104,38 +141,99 @@ export class ZipReader {
     return this.byName.get(name);
   }
 
-  /** Where the member's data starts, from its local header. */
+  /** Where the member's data starts, from its local header (which must name the member). */
   private dataStart(e: ZipEntry): number {
     const h = this.src.read(e.localOffset, 30, `local header of '${e.name}'`);
     if (u32(h, 0) !== SIG_LOC) this.fail(`entry '${e.name}': bad local header signature at ${e.localOffset}`);
-    const start = e.localOffset + 30 + u16(h, 26) + u16(h, 28);
+    const nameLen = u16(h, 26);
+    const start = e.localOffset + 30 + nameLen + u16(h, 28);
     if (start + e.compressedSize > this.src.size) this.fail(`entry '${e.name}': data runs past the end of the file`);
+    const local = new TextDecoder().decode(this.src.read(e.localOffset + 30, nameLen, `local header of '${e.name}'`));
+    if (local !== e.name) this.fail(`entry '${e.name}': its local header names '${local.slice(0, 100)}'`);
+    if (start + e.compressedSize > e.endBound) {
+      this.fail(`overlapped entries: '${e.name}' runs into the next member (possible zip bomb)`);
+    }
     return start;
   }
 
-  /** The member as a byte source: a window of the file when stored, inflated bytes when deflated. */
+  /**
+   * The member as a byte source: a window of the file when stored (its CRC-32 checked as it is read;
+   * call `finish()` once done), the inflated bytes when deflated (checked here).
+   */
   open(e: ZipEntry): ByteSource {
     const name = `${this.src.name}:${e.name}`;
     const start = this.dataStart(e);
-    if (e.method === 0) return new SliceSource(this.src, start, e.size, name);
+    const bad = (m: string): never => this.fail(`entry '${e.name}': ${m}`);
+    if (e.method === 0) return new CrcSliceSource(this.src, start, e.size, name, e.crc, bad);
     const comp = this.src.read(start, e.compressedSize, `entry '${e.name}'`);
     let out: Buffer;
     try {
-      out = inflateRawSync(comp, { maxOutputLength: Math.max(1, e.size) });
+      // NOTE: one output chunk one byte larger than the claim: zlib then fills a single buffer and
+      // returns a view of it, where the default 16 KiB chunks are concatenated at the end (twice the
+      // member's size at the peak).
+      out = inflateRawSync(comp, { maxOutputLength: Math.max(1, e.size), chunkSize: Math.max(64, e.size + 1) });
     } catch (err) {
       this.fail(`entry '${e.name}': corrupt deflate data (${(err as Error).message})`);
     }
     if (out.length !== e.size) this.fail(`entry '${e.name}': inflated to ${out.length} bytes, directory says ${e.size}`);
-    if (crc32(out) !== e.crc) this.fail(`entry '${e.name}': CRC-32 mismatch (corrupt data)`);
-    return new BufferSource(out, name);
+    if (crc32(out) !== e.crc) this.fail(`entry '${e.name}': Bad CRC-32 (corrupt data)`);
+    return new BufferSource(out, name, true);
   }
 
   /** Whole member contents (for small members such as data.pkl). */
   readAll(e: ZipEntry): Uint8Array {
     const s = this.open(e);
-    return s.read(0, s.size, `entry '${e.name}'`);
+    const b = s.read(0, s.size, `entry '${e.name}'`);
+    s.finish?.();
+    return b;
   }
 }
+
+/**
+ * A stored member that checks its CRC-32 as it is read: reads that extend the checked prefix feed
+ * the CRC, and the read that completes the member compares it, so data that fails the check never
+ * reaches the caller's result. `finish()` reads whatever the caller skipped.
+ */
+class CrcSliceSource extends SliceSource {
+  private done = 0;
+  private crc = 0;
+  constructor(
+    parent: ByteSource, start: number, size: number, name: string,
+    private readonly expected: number, private readonly bad: (m: string) => never,
+  ) {
+    super(parent, start, size, name);
+    if (size === 0) this.check();
+  }
+  private feed(pos: number, b: Uint8Array): void {
+    if (pos > this.done || pos + b.byteLength <= this.done) return;
+    this.crc = crc32(b.subarray(this.done - pos), this.crc);
+    this.done = pos + b.byteLength;
+    if (this.done === this.size) this.check();
+  }
+  private check(): void {
+    if ((this.crc >>> 0) !== (this.expected >>> 0)) {
+      this.bad(`Bad CRC-32 (the directory says ${hex(this.expected)}, the data gives ${hex(this.crc)})`);
+    }
+  }
+  override read(pos: number, len: number, what = 'read'): Uint8Array {
+    const b = super.read(pos, len, what);
+    this.feed(pos, b);
+    return b;
+  }
+  override readInto(pos: number, dest: Uint8Array, what = 'read'): void {
+    super.readInto(pos, dest, what);
+    this.feed(pos, dest);
+  }
+  override async readIntoAsync(pos: number, dest: Uint8Array, what = 'read'): Promise<void> {
+    await super.readIntoAsync(pos, dest, what);
+    this.feed(pos, dest);
+  }
+  finish(): void {
+    while (this.done < this.size) this.read(this.done, Math.min(this.size - this.done, 1 << 20), 'CRC-32 check');
+  }
+}
+
+const hex = (x: number): string => `0x${(x >>> 0).toString(16).padStart(8, '0')}`;
 
 // ---------------------------------------------------------------------------------------------
 // CRC-32 (IEEE), table-driven.

@@ -2,7 +2,9 @@
 // converting between modes the way PIL does (torchvision's ImageFolder loads with .convert('RGB')).
 // Glossary: H height, W width, C channels (1 = 'L', 3 = 'RGB', 4 = 'RGBA').
 
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { inflateSync } from 'node:zlib';
 import pngjs from 'pngjs';
 import jpeg from 'jpeg-js';
 import { Tensor } from '../tensor/tensor.js';
@@ -11,8 +13,24 @@ import { fromTypedArray } from '../tensor/creation.js';
 export type ImageMode = 'L' | 'RGB' | 'RGBA';
 
 const CHANNELS: Record<ImageMode, number> = { L: 1, RGB: 3, RGBA: 4 };
-/** The most pixels a decoded image may have (a 16k x 16k picture); larger headers are rejected before decoding. */
-const MAX_PIXELS = 16384 * 16384;
+/**
+ * PIL's decompression-bomb limits: above MAX_IMAGE_PIXELS a warning, above twice that an error, both
+ * from the header before anything is decoded (PIL's Image.MAX_IMAGE_PIXELS and DecompressionBombError).
+ */
+export const MAX_IMAGE_PIXELS = 89_478_485;
+
+function checkPixels(w: number, h: number, fmt: string, warn = true): void {
+  if (w === 0 || h === 0) throw new Error(`${fmt} header declares a ${w}x${h} image`);
+  const n = w * h;
+  if (n > 2 * MAX_IMAGE_PIXELS) {
+    const limit = 2 * MAX_IMAGE_PIXELS;
+    throw new Error(`${fmt} header declares ${w}x${h} = ${n} pixels, more than the limit of ${limit} (decompression bomb?)`);
+  }
+  if (warn && n > MAX_IMAGE_PIXELS) {
+    const msg = `image of ${n} pixels exceeds ${MAX_IMAGE_PIXELS} pixels (could be a decompression bomb)`;
+    process.emitWarning(msg, 'DecompressionBombWarning');
+  }
+}
 
 /** An 8-bit image stored channels-last: data (H, W, C). */
 export class Image {
@@ -84,20 +102,150 @@ export function decodeImage(buf: Uint8Array, name = '<buffer>'): Image {
   }
   try {
     if (fmt === 'png') return decodePng(Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength));
-    const j = jpeg.decode(buf, { useTArray: true, formatAsRGBA: false, maxResolutionInMP: MAX_PIXELS / 1e6, maxMemoryUsageInMB: 1024 });
+    const sof = jpegSize(buf);
+    if (sof) checkPixels(sof[0], sof[1], 'JPEG');
+    // NOTE: tolerantDecoding: false refuses scans with missing blocks instead of leaving them zero.
+    const j = jpeg.decode(buf, {
+      useTArray: true, formatAsRGBA: false, tolerantDecoding: false,
+      maxResolutionInMP: (2 * MAX_IMAGE_PIXELS) / 1e6, maxMemoryUsageInMB: 2048,
+    });
     return new Image(j.width, j.height, 'RGB', j.data as Uint8Array);
   } catch (e) {
     throw new Error(`decodeImage(${name}): corrupt or truncated ${fmt.toUpperCase()} file: ${(e as Error).message}`);
   }
 }
 
+/** Width and height from a JPEG's first start-of-frame marker, if one is found. */
+function jpegSize(b: Uint8Array): [number, number] | undefined {
+  let p = 2;
+  while (p + 9 < b.length) {
+    if (b[p] !== 0xff) return undefined;
+    const m = b[p + 1];
+    if (m === 0xff) { p++; continue; }
+    const len = (b[p + 2] << 8) | b[p + 3];
+    const sof = m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc;
+    if (sof) return [(b[p + 7] << 8) | b[p + 8], (b[p + 5] << 8) | b[p + 6]]; // [width, height]
+    if (m === 0xda) return undefined;
+    p += 2 + len;
+  }
+  return undefined;
+}
+
+// pngjs's own pieces, run by decodePngData so that the inflated image data can be checked for
+// completeness (pngjs's sync reader zero-fills a short stream: an IHDR that lies about the width
+// decoded to an all-zero picture where PIL says "truncated").
+const requireCjs = createRequire(import.meta.url);
+/* eslint-disable @typescript-eslint/no-explicit-any */
+const PngParser: any = requireCjs('pngjs/lib/parser.js');
+const PngReader: any = requireCjs('pngjs/lib/sync-reader.js');
+const pngFilter: any = requireCjs('pngjs/lib/filter-parse-sync.js');
+const pngBitmapper: any = requireCjs('pngjs/lib/bitmapper.js');
+const pngNormalise: any = requireCjs('pngjs/lib/format-normaliser.js');
+const pngInterlace: any = requireCjs('pngjs/lib/interlace.js');
+
+interface PngMeta {
+  width: number; height: number; depth: number; bpp: number; interlace: boolean; colorType: number; data?: Buffer;
+}
+
+/** Bytes of filtered image data an IHDR implies: a filter byte plus the packed pixels per row, per pass. */
+function pngDataSize(m: PngMeta): number {
+  const passes: { width: number; height: number }[] = m.interlace
+    ? pngInterlace.getImagePasses(m.width, m.height) : [m];
+  let n = 0;
+  for (const p of passes) n += (((p.width * m.bpp * m.depth + 7) >> 3) + 1) * p.height;
+  return n;
+}
+
+/**
+ * pngjs's PNG.sync.read, with the pixel limit checked at IHDR and the image data's length checked;
+ * the common 8-bit formats come back as an `image` directly (unfilter8).
+ */
+function decodePngData(buf: Buffer): { meta: PngMeta; image?: Image } {
+  let err: Error | undefined;
+  let meta: PngMeta | undefined;
+  const idat: Buffer[] = [];
+  const reader = new PngReader(buf);
+  const parser = new PngParser({}, {
+    read: reader.read.bind(reader),
+    error: (e: Error) => { err = e; },
+    metadata: (m: PngMeta) => { meta = m; checkPixels(m.width, m.height, 'PNG', false); },
+    gamma: () => {},
+    palette: (p: unknown) => { (meta as any).palette = p; },
+    transColor: (t: unknown) => { (meta as any).transColor = t; },
+    inflateData: (d: Buffer) => { idat.push(d); },
+    simpleTransparency: () => { (meta as any).alpha = true; },
+  });
+  parser.start();
+  reader.process();
+  if (err) throw err;
+  if (!meta) throw new Error('no IHDR chunk');
+  const need = pngDataSize(meta);
+  let data: Buffer;
+  try {
+    // NOTE: one output chunk just above the size: a single buffer, no concatenation at the end.
+    data = inflateSync(Buffer.concat(idat), { maxOutputLength: need, chunkSize: Math.max(64, need + 1) });
+  } catch (e) {
+    throw new Error(`image data: ${(e as Error).message} (IHDR: ${meta.width}x${meta.height} needs ${need} bytes)`);
+  }
+  idat.length = 0;
+  if (data.length !== need) {
+    throw new Error(`image data is truncated: ${data.length} bytes, IHDR ${meta.width}x${meta.height} needs ${need}`);
+  }
+  if (meta.depth === 8 && !meta.interlace && meta.colorType !== 3) return { meta, image: unfilter8(data, meta) };
+  const bitmap = pngBitmapper.dataToBitMap(pngFilter.process(data, meta), meta);
+  meta.data = pngNormalise(bitmap, meta, false);
+  return { meta };
+}
+/* eslint-enable @typescript-eslint/no-explicit-any */
+
+/**
+ * The common PNG (8-bit grey, grey+alpha, RGB or RGBA, not interlaced): the filters are undone in
+ * place in the inflated data and the rows copied once into the image, so decoding holds two copies
+ * of the picture at most (pngjs's general path holds five: lines, their concatenation, RGBA...).
+ * Grey+alpha becomes L, dropping alpha, as the general path does.
+ */
+function unfilter8(d: Buffer, m: PngMeta): Image {
+  const W = m.width, H = m.height, bpp = m.bpp, stride = W * bpp;
+  for (let y = 0; y < H; y++) {
+    const at = y * (stride + 1), row = at + 1, up = row - stride - 1, f = d[at];
+    if (f === 0) continue;
+    if (f === 1) {
+      for (let i = bpp; i < stride; i++) d[row + i] = (d[row + i] + d[row + i - bpp]) & 255;
+    } else if (f === 2) {
+      if (y > 0) for (let i = 0; i < stride; i++) d[row + i] = (d[row + i] + d[up + i]) & 255;
+    } else if (f === 3) {
+      for (let i = 0; i < stride; i++) {
+        const left = i >= bpp ? d[row + i - bpp] : 0, above = y > 0 ? d[up + i] : 0;
+        d[row + i] = (d[row + i] + ((left + above) >> 1)) & 255;
+      }
+    } else if (f === 4) {
+      for (let i = 0; i < stride; i++) {
+        const a = i >= bpp ? d[row + i - bpp] : 0, b = y > 0 ? d[up + i] : 0, c = i >= bpp && y > 0 ? d[up + i - bpp] : 0;
+        const p = a + b - c, pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+        d[row + i] = (d[row + i] + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c)) & 255;
+      }
+    } else {
+      throw new Error(`unknown filter type ${f} in row ${y}`);
+    }
+  }
+  const mode: ImageMode = m.colorType === 2 ? 'RGB' : m.colorType === 6 ? 'RGBA' : 'L';
+  const out = new Uint8Array(W * H * CHANNELS[mode]);
+  for (let y = 0; y < H; y++) {
+    const row = y * (stride + 1) + 1;
+    if (m.colorType === 4) for (let x = 0; x < W; x++) out[y * W + x] = d[row + 2 * x];
+    else out.set(d.subarray(row, row + stride), y * stride);
+  }
+  return new Image(W, H, mode, out);
+}
+
 function decodePng(buf: Buffer): Image {
   // IHDR: width and height are big-endian u32 at bytes 16 and 20; check them before pngjs allocates
   if (buf.length < 33) throw new Error('file too short for a PNG header');
-  const w = buf.readUInt32BE(16), h = buf.readUInt32BE(20);
-  if (w === 0 || h === 0 || w * h > MAX_PIXELS) throw new Error(`PNG header declares a ${w}x${h} image`);
-  const png = pngjs.PNG.sync.read(buf);
-  const rgba = new Image(png.width, png.height, 'RGBA', new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.length));
+  checkPixels(buf.readUInt32BE(16), buf.readUInt32BE(20), 'PNG');
+  const { meta: png, image } = decodePngData(buf);
+  if (image) return image;
+  const d = png.data!;
+  const rgba = new Image(png.width, png.height, 'RGBA', new Uint8Array(d.buffer, d.byteOffset, d.length));
   // colorType bit 2 = alpha, bit 1 = colour
   const ct = png.colorType ?? 6;
   if ((ct & 2) === 0) return rgba.convert('L');
@@ -106,10 +254,36 @@ function decodePng(buf: Buffer): Image {
 
 /** Reads and decodes an image file; `mode` converts it (torchvision's default loader uses 'RGB'). */
 export function readImage(path: string, mode?: ImageMode): Image {
-  let buf: Buffer;
-  try { buf = readFileSync(path); } catch (e) { throw new Error(`readImage(${path}): ${(e as Error).message}`); }
+  const buf = readRegularFile(path);
   const img = decodeImage(buf, path);
   return mode ? img.convert(mode) : img;
+}
+
+/**
+ * The bytes of a regular file. NOTE: O_NONBLOCK and fstat on the open descriptor, so a FIFO or a
+ * device (endless /dev/zero) is refused instead of blocking the event loop or filling memory.
+ */
+function readRegularFile(path: string): Buffer {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  } catch (e) {
+    throw new Error(`readImage(${path}): ${(e as Error).message}`);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new Error(`readImage(${path}): not a regular file; only regular files are read`);
+    const buf = Buffer.allocUnsafe(st.size);
+    let done = 0;
+    while (done < buf.length) {
+      const n = readSync(fd, buf, done, buf.length - done, done);
+      if (n === 0) throw new Error(`readImage(${path}): the file shrank while being read`);
+      done += n;
+    }
+    return buf;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Encodes an image as PNG bytes (RGBA or RGB or L). */

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import type { TypedArray } from '../../src/tensor/dtype.js';
 import { golden } from '../helpers/data.js';
+import * as io from './io.js';
 
 export interface ExpectedTensor {
   dtype: 'float32' | 'float64' | 'int32' | 'bool';
@@ -29,3 +30,14 @@ export function expected(): Record<string, any> {
 }
 
 export const ioGolden = (name: string): string => golden(`io/${name}`);
+
+/** The archive rebuilt after `patch` edits its members' bytes (so CRCs stay right: only the lie is tested). */
+export function rezip(zip: Uint8Array, patch: (name: string, data: Buffer) => void, align = 64): Buffer {
+  const r = new io.ZipReader(new io.BufferSource(zip));
+  const members = r.entries.map((e) => {
+    const data = Buffer.from(r.readAll(e));
+    patch(e.name, data);
+    return { name: e.name, data: [data] };
+  });
+  return Buffer.concat([...io.zipChunks(members, align)]);
+}
