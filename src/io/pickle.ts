@@ -35,9 +35,12 @@ export interface UnpickleLimits {
 }
 
 // NOTE: 10M keeps every array, Map and Set far below V8's hard limits (about 2^24 entries for a Map
-// or Set, 2^27 for an array), whose overflow is a RangeError or an uncatchable process abort.
+// or Set, 2^27 for an array), whose overflow is a RangeError or an uncatchable process abort. Memo
+// entries and containers cost a microsecond or more each, so 1M of them keeps a hostile pickle under
+// about a second; a checkpoint's pickle builds about six containers and ten memo entries per tensor,
+// so 1M still allows 100k tensors.
 export const UNPICKLE_LIMITS: Readonly<UnpickleLimits> = {
-  maxStack: 10_000_000, maxMemo: 10_000_000, maxContainers: 10_000_000, maxElements: 10_000_000,
+  maxStack: 10_000_000, maxMemo: 1_000_000, maxContainers: 1_000_000, maxElements: 10_000_000,
 };
 
 /** Objects built by allowed globals may accept BUILD state through this method. */
