@@ -6,7 +6,7 @@
 
 import { noGrad } from '../autograd/grad_mode.js';
 import { fmtShape } from '../tensor/layout.js';
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { Layer, SymbolicTensor, describe, fmtSym, isShapeList, type LayerArgs, type LayerNode, type SymShape } from './layer.js';
 import { InputLayer } from './layers/input.js';

@@ -5,7 +5,7 @@
 // S key positions (cached + new), D head size, past = S - T.
 
 import { attentionFused, attentionKvFused } from '../ops/fused.js';
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { fromTypedArray } from '../tensor/creation.js';
 import { dropout } from '../ops/nn_ops.js';
 import type { KVCache } from './kv_cache.js';

@@ -315,7 +315,7 @@ export abstract class Module {
     const own = this.stateDict({ keepVars: true });
     const missingKeys: string[] = [], unexpectedKeys: string[] = [], mismatched: string[] = [];
     for (const k of Object.keys(own)) {
-      if (!Object.prototype.hasOwnProperty.call(sd, k)) { missingKeys.push(k); continue; }
+      if (!Object.hasOwn(sd, k)) { missingKeys.push(k); continue; }
       const src = sd[k];
       if (!(src instanceof Tensor)) { mismatched.push(`${k}: expected a Tensor, got ${typeof src}`); continue; }
       const dst = own[k];
@@ -323,7 +323,7 @@ export abstract class Module {
         mismatched.push(`${k}: copying a param with shape ${fmtShape(src.shape)} from checkpoint, the shape in current model is ${fmtShape(dst.shape)}`);
       }
     }
-    for (const k of Object.keys(sd)) if (!Object.prototype.hasOwnProperty.call(own, k)) unexpectedKeys.push(k);
+    for (const k of Object.keys(sd)) if (!Object.hasOwn(own, k)) unexpectedKeys.push(k);
     if (mismatched.length || (strict && (missingKeys.length || unexpectedKeys.length))) {
       const parts: string[] = [];
       if (missingKeys.length) parts.push(`Missing key(s) in state_dict: ${missingKeys.map((k) => `"${k}"`).join(', ')}.`);
@@ -332,7 +332,7 @@ export abstract class Module {
       throw new Error(`Error(s) in loading state_dict for ${this.constructor.name}:\n\t${parts.join('\n\t')}`);
     }
     noGrad(() => {
-      for (const k of Object.keys(own)) if (Object.prototype.hasOwnProperty.call(sd, k)) own[k].copy_(sd[k]);
+      for (const k of Object.keys(own)) if (Object.hasOwn(sd, k)) own[k].copy_(sd[k]);
     });
     return { missingKeys, unexpectedKeys };
   }

@@ -38,7 +38,7 @@ export interface LlamaPiece {
   score: number;
 }
 
-const enum Kind {
+enum Kind {
   Normal = 0,
   Byte = 1,
   Control = 2,

@@ -5,7 +5,7 @@
 
 import { Tensor } from '../tensor/tensor.js';
 import { fromTypedArray, tensor } from '../tensor/creation.js';
-import { Generator, defaultGenerator } from '../tensor/random.js';
+import { type Generator, defaultGenerator } from '../tensor/random.js';
 import { Image } from './image.js';
 import { resamplePlanes } from './resample.js';
 // Python's round() (half to even), which torchvision's crop offsets use

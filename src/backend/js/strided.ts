@@ -5,7 +5,7 @@
 
 import type { DType, TypedArray } from '../../tensor/dtype.js';
 import { allocate, dtypeOfArray } from '../../tensor/dtype.js';
-import { Layout, contiguousStrides, numel } from '../../tensor/layout.js';
+import { type Layout, contiguousStrides, numel } from '../../tensor/layout.js';
 
 export interface Coalesced {
   shape: number[];

@@ -4,7 +4,7 @@
 // and register themselves (registerFusionRule). Models never choose kernels: their forwards stay the
 // plain composition of their modules.
 
-import { Module } from '../module.js';
+import type { Module } from '../module.js';
 import { Sequential } from '../containers.js';
 import { ReLU } from '../activations.js';
 import { Identity, Linear } from '../linear.js';

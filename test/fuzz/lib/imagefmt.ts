@@ -3,7 +3,7 @@
 // before the image is complete ("image file is truncated"), so an IHDR that claims more pixels
 // than the data holds, or a file cut inside IDAT or inside the JPEG scan, is an error.
 import { deflateSync } from 'node:zlib';
-import { Rng, ascii, concat, crc32, put32be, u32be } from './util.js';
+import { type Rng, ascii, concat, crc32, put32be, u32be } from './util.js';
 import type { Mutant } from './types.js';
 
 interface Chunk { at: number; len: number; type: string }

@@ -5,7 +5,7 @@
 // the local header's name and signature against the central one, checks every member's CRC-32
 // (stored or deflated) and refuses overlapping entries (3.12+, the "quoted overlap" zip bomb).
 import { deflateRawSync } from 'node:zlib';
-import { Rng, concat, crc32, put16le, put32le, u16le, u32le } from './util.js';
+import { type Rng, concat, crc32, put16le, put32le, u16le, u32le } from './util.js';
 import type { Expect, Mutant } from './types.js';
 
 export interface ZipRec {
