@@ -13,7 +13,7 @@ export class Sequential extends Module {
     if (modules.length === 1 && !(modules[0] instanceof Module)) {
       for (const [k, m] of Object.entries(modules[0] as Record<string, Module>)) this.registerModule(k, m);
     } else {
-      (modules as Module[]).forEach((m, i) => this.registerModule(String(i), m));
+      (modules as Module[]).forEach((m, i) => { this.registerModule(String(i), m); });
     }
   }
   get length(): number { return this._modules.size; }

@@ -257,7 +257,7 @@ export class SequentialLR extends LRScheduler {
   override loadStateDict(sd: SchedulerStateDict): void {
     const { schedulers, ...rest } = sd;
     Object.assign(this, structuredClone(rest));
-    (schedulers as SchedulerStateDict[]).forEach((s, i) => this.schedulers[i].loadStateDict(s));
+    (schedulers as SchedulerStateDict[]).forEach((s, i) => { this.schedulers[i].loadStateDict(s); });
   }
 }
 

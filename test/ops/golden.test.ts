@@ -74,7 +74,7 @@ for (const be of backends()) {
         if (grads.length) {
           const diff = ins.filter((t) => t.requiresGrad);
           const got = nb.autograd.grad(outs[0].mul(G[`${name}.w`]).sum(), diff);
-          grads.forEach((g, i) => assertClose(got[i]!, g, { rtol: 1e-5, atol: 1e-5 }, `${name} grad of input ${i}:`));
+          grads.forEach((g, i) => { assertClose(got[i]!, g, { rtol: 1e-5, atol: 1e-5 }, `${name} grad of input ${i}:`); });
         }
       }));
     }

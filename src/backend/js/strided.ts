@@ -87,7 +87,7 @@ export function runElementwise(
   if (n === 0) return out;
   const c = coalesce(shape, inputs.map(([, l]) => l.strides));
   const args: unknown[] = [out, c.shape];
-  inputs.forEach(([buf, l], k) => args.push(buf, c.strides[k], l.offset));
+  inputs.forEach(([buf, l], k) => { args.push(buf, c.strides[k], l.offset); });
   args.push(p0, p1, helpers);
   fn(...args);
   return out;
