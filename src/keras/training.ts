@@ -159,7 +159,7 @@ function* arrayBatches(data: Batchy, n: number, batchSize: number, shuffle: bool
       const idx = fromTypedArray(perm.slice(s, e), [e - s]);
       yield { xs: take(data.xs, idx), ys: take(data.ys, idx), sw: data.sw && take([data.sw], idx)[0] };
     } else {
-      yield { xs: sliceRows(data.xs, s, e), ys: sliceRows(data.ys, s, e), sw: data.sw && data.sw.narrow(0, s, e - s) };
+      yield { xs: sliceRows(data.xs, s, e), ys: sliceRows(data.ys, s, e), sw: data.sw?.narrow(0, s, e - s) };
     }
   }
 }

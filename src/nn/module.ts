@@ -276,12 +276,12 @@ export abstract class Module {
       for (const m of this.modules()) {
         const set = m as unknown as Record<string, unknown>;
         for (const [k, p] of m._parameters) {
-          if (!p || !p.isFloatingPoint() || p.dtype === dtype) continue;
+          if (!p?.isFloatingPoint() || p.dtype === dtype) continue;
           if (!memo.has(p)) memo.set(p, new Parameter(p.to(dtype), p.requiresGrad));
           set[k] = memo.get(p);
         }
         for (const [k, b] of m._buffers) {
-          if (!b || !b.isFloatingPoint() || b.dtype === dtype) continue;
+          if (!b?.isFloatingPoint() || b.dtype === dtype) continue;
           if (!memo.has(b)) memo.set(b, b.to(dtype));
           set[k] = memo.get(b);
         }

@@ -76,5 +76,5 @@ function visit(m: Module): Module {
     if (fused !== child) m.registerModule(name, fused);
   }
   const rule = RULES.get(m.constructor);
-  return (rule && rule(m)) ?? m;
+  return rule?.(m) ?? m;
 }

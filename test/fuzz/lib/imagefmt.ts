@@ -47,7 +47,7 @@ export function pngZeros(w: number, h: number): Uint8Array {
 
 export function mutatePng(r: Rng, b: Uint8Array): Mutant | null {
   const cs = pngChunks(b);
-  if (!cs || cs[0].type !== 'IHDR') return null;
+  if (cs?.[0].type !== 'IHDR') return null;
   const ihdr = cs[0];
   const idats = cs.filter((c) => c.type === 'IDAT');
   const firstIdat = cs.indexOf(idats[0]);
