@@ -26,6 +26,7 @@ export class Sequential extends Module {
   }
   append(m: Module): this { this.registerModule(String(this._modules.size), m); return this; }
   [Symbol.iterator](): Iterator<Module> { return ([...this._modules.values()].filter(Boolean) as Module[])[Symbol.iterator](); }
+  // biome-ignore lint/suspicious/noExplicitAny: the last child's output, whatever its type
   forward(x: unknown): any {
     // x -> m_n(...m_1(x))
     let y = x;

@@ -40,6 +40,7 @@ export interface LoadResult {
   unexpectedKeys: string[];
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: the output is whatever forward returns; a hook may replace it
 export type ForwardHook = (module: Module, inputs: unknown[], output: any) => any;
 export type ForwardPreHook = (module: Module, inputs: unknown[]) => unknown[] | void;
 
@@ -166,6 +167,7 @@ export abstract class Module {
 
   // ---- forward ----
 
+  // biome-ignore lint/suspicious/noExplicitAny: each Module declares its own forward; call() types itself from it
   abstract forward(...args: any[]): any;
 
   /** Whether call() runs forward pre-hooks or hooks (fused paths that skip call() must not then). */

@@ -7,7 +7,7 @@
 import { Tensor } from '../tensor/tensor.js';
 import type { Optimizer, ParamGroup } from './optimizer.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: a scheduler takes an optimizer of any param-group type (G is invariant)
 type AnyOptimizer = Optimizer<any>;
 
 /** Plain data: every field of the scheduler except the optimiser and functions. */

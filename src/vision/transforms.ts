@@ -12,6 +12,7 @@ import { resamplePlanes } from './resample.js';
 import { roundHalfEven } from '../util/math.js';
 
 export type Input = Image | Tensor;
+// biome-ignore lint/suspicious/noExplicitAny: Compose chains transforms of different types, so the default is untyped
 export type Transform<I = any, O = any> = (x: I) => O;
 
 function dims(x: Input): [number, number, number] {

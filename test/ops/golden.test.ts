@@ -12,7 +12,6 @@ import { golden } from '../helpers/data.js';
 import { loadGolden } from '../helpers/golden.js';
 
 const G = loadGolden('core_ops');
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Fn = (...xs: any[]) => Tensor | Tensor[];
 const vi = (r: { values: Tensor; indices: Tensor }) => [r.values, r.indices];
 const F = nb;
