@@ -212,7 +212,7 @@ export async function trainGPT(opts: TrainGPTOptions): Promise<TrainGPTResult> {
     seed: o.seed,
   };
   const weightsOf = () => {
-    const { ['lm_head.weight']: _tied, ...weights } = model.stateDict();
+    const { 'lm_head.weight': _tied, ...weights } = model.stateDict();
     return model.config.tieWordEmbeddings ? weights : model.stateDict();
   };
   const saveResume = async (iter: number) => {

@@ -102,6 +102,7 @@ export abstract class Module {
       Object.defineProperty(this, k, { value: v, writable: true, enumerable: false, configurable: true });
     }
     Object.defineProperty(this, RAW, { value: this, enumerable: false });
+    // biome-ignore lint/correctness/noConstructorReturn: the proxy is the module (attribute assignment registers)
     return makeProxy(this);
   }
 

@@ -70,8 +70,10 @@ export function buildZip(members: ZipMember[]): Uint8Array {
   for (const m of members) {
     const name = Buffer.from(m.name, 'utf8');
     let body: Uint8Array, size: number, crc: number, method: number;
-    if (m.raw) ({ bytes: body, size, crc } = m.raw), method = 8;
-    else {
+    if (m.raw) {
+      ({ bytes: body, size, crc } = m.raw);
+      method = 8;
+    } else {
       const d = m.data!;
       size = d.length; crc = crc32(d);
       body = m.deflate ? deflateRawSync(d) : d;
