@@ -7,7 +7,6 @@ import { dirname, join } from 'node:path';
 import { onnxModel, type OnnxNode, type OnnxValue } from './onnx.js';
 import { randomArray, type Row } from './rows.js';
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type Any = any;
 
 export interface Peer {

@@ -84,12 +84,14 @@ for (let r = 0; r < rounds; r++) {
   for (const [i, [name, x]] of inference.entries()) {
     const mine = await samplesMs(() => nb.noGrad(() => model.call(x)));
     if (process.env.BENCH_TURNS) console.log(`round ${r} ${name}: nabla ${median(mine).toFixed(1)}`);
-    (ours[name] ??= []).push(...mine);
+    ours[name] ??= [];
+    ours[name].push(...mine);
     await pause(300);
     if (!session) continue;
     const peer = await samplesMs(() => session.run(feeds[i]));
     if (process.env.BENCH_TURNS) console.log(`round ${r} ${name}: onnxruntime ${median(peer).toFixed(1)}`);
-    (theirs[name] ??= []).push(...peer);
+    theirs[name] ??= [];
+    theirs[name].push(...peer);
     await pause(300);
   }
 }

@@ -46,7 +46,7 @@ for (let i = 0; i < pred.length; i++) { confusion[truth[i]][pred[i]]++; if (pred
 console.log(`\ntest accuracy: ${(100 * correct / pred.length).toFixed(2)}% (${correct}/${pred.length})\n`);
 console.log('confusion matrix (rows: true digit, columns: predicted digit)');
 console.log('      ' + [...Array(10).keys()].map((d) => String(d).padStart(4)).join(''));
-confusion.forEach((row, d) => console.log(`  ${d} | ` + row.map((v) => (v ? String(v) : '.').padStart(4)).join('')));
+confusion.forEach((row, d) => { console.log(`  ${d} | ` + row.map((v) => (v ? String(v) : '.').padStart(4)).join('')); });
 
 // ---- save, reload, check ----
 mkdirSync(outDir, { recursive: true });

@@ -177,7 +177,7 @@ export function generateC(enums) {
   o.push('/* X-lists of the same codes, X(name, code), for tables (op names in errors). */');
   for (const { family, entries } of enums) {
     o.push(`#define NB_${family.toUpperCase()}_OPS(X) \\`);
-    entries.forEach((e, j) => o.push(`  X(${e.name}, ${e.value})${j < entries.length - 1 ? ' \\' : ''}`));
+    entries.forEach((e, j) => { o.push(`  X(${e.name}, ${e.value})${j < entries.length - 1 ? ' \\' : ''}`); });
   }
   o.push('', '#endif', '');
   return o.join('\n');

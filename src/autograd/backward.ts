@@ -4,7 +4,7 @@
 
 import { add } from '../ops/binary.js';
 import { enableGrad, noGrad } from './grad_mode.js';
-import { AccumulateGrad, Node } from './node.js';
+import { AccumulateGrad, type Node } from './node.js';
 import { lastStorageSerial, type Storage, type Tensor } from '../tensor/tensor.js';
 
 export interface BackwardOptions {

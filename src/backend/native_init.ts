@@ -24,11 +24,15 @@ export function initNative(): NativeInit {
   const e = env();
   const r = loadNativeBackend();
   const validate = e.BACKEND_VALIDATE === 'js';
-  if (!r.backend) return (cached = { backend: null, reason: r.reason, validate });
+  if (!r.backend) {
+    cached = { backend: null, reason: r.reason, validate };
+    return cached;
+  }
   const threads = Number(e.NABLA_NUM_THREADS);
   if (Number.isInteger(threads) && threads > 0) r.backend.setNumThreads(threads);
   r.backend.useHugePages(e.NABLA_HUGE_PAGES !== '0');
-  return (cached = { backend: r.backend, validate });
+  cached = { backend: r.backend, validate };
+  return cached;
 }
 
 /**

@@ -4,7 +4,7 @@
 
 import { Tensor } from '../tensor/tensor.js';
 import { fmtShape } from '../tensor/layout.js';
-import { Generator, defaultGenerator } from '../tensor/random.js';
+import { type Generator, defaultGenerator } from '../tensor/random.js';
 import { wrapInt32 } from './util.js';
 
 /** A map-style dataset: `length` items, read by index. */

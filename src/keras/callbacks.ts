@@ -114,7 +114,10 @@ export class History extends Callback {
   override onTrainBegin(): void { /* keeps earlier epochs, as Keras does for repeated fit calls on one History */ }
   override onEpochEnd(epoch: number, logs: Logs = {}): void {
     this.epoch.push(epoch);
-    for (const [k, v] of Object.entries(logs)) (this.history[k] ??= []).push(v);
+    for (const [k, v] of Object.entries(logs)) {
+      this.history[k] ??= [];
+      this.history[k].push(v);
+    }
   }
 }
 

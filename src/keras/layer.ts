@@ -200,11 +200,13 @@ export abstract class Layer extends Module {
    * Calls the layer. On Tensors: builds it if needed and runs it. On SymbolicTensors (functional
    * API): builds it and returns symbolic outputs. On a function: Module.apply(fn).
    */
+  // biome-ignore lint/suspicious/noExplicitAny: Tensors, SymbolicTensors or a function, like call()
   override apply(x: any): any {
     if (typeof x === 'function') return super.apply(x);
     return this.call(x);
   }
 
+  // biome-ignore lint/suspicious/noExplicitAny: Tensors or SymbolicTensors, one or a list, in and out
   override call(x: any): any {
     if (x instanceof SymbolicTensor || (Array.isArray(x) && x.length > 0 && x.every((e) => e instanceof SymbolicTensor))) {
       return this.callSymbolic(x as SymInputs);

@@ -23,7 +23,7 @@ export function toDense(x: MetricInput): Dense {
     const rows = a as number[][];
     const c = rows[0].length;
     const data = new Float64Array(rows.length * c);
-    rows.forEach((r, i) => data.set(r, i * c));
+    rows.forEach((r, i) => { data.set(r, i * c); });
     return { data, shape: [rows.length, c] };
   }
   return { data: a as ArrayLike<number>, shape: [a.length] };

@@ -6,7 +6,7 @@
 
 import { noGrad } from '../autograd/grad_mode.js';
 import { fmtShape } from '../tensor/layout.js';
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import { Layer, SymbolicTensor, describe, fmtSym, isShapeList, type LayerArgs, type LayerNode, type SymShape } from './layer.js';
 import { InputLayer } from './layers/input.js';
@@ -172,7 +172,7 @@ export class Model extends Layer implements CallbackModel {
   run(xs: readonly Tensor[], logits?: (OutputLogits | null)[]): Tensor[] {
     if (!this.built || this.inputs.length === 0) throw new Error(`model '${this.name}' is not built yet: call it on data (fit, predict) or give the first layer an inputShape`);
     const values = new Map<SymbolicTensor, Tensor>();
-    this.inputs.forEach((t, i) => values.set(t, xs[i]));
+    this.inputs.forEach((t, i) => { values.set(t, xs[i]); });
     for (const node of this.graph) {
       const ins = node.inputs.map((t) => {
         const v = values.get(t);
@@ -190,7 +190,7 @@ export class Model extends Layer implements CallbackModel {
         out = node.layer.call(node.listInput ? ins : ins[0]) as Tensor | Tensor[];
       }
       const outs = Array.isArray(out) ? out : [out];
-      node.outputs.forEach((t, i) => values.set(t, outs[i]));
+      node.outputs.forEach((t, i) => { values.set(t, outs[i]); });
     }
     return this.outputs.map((t) => values.get(t)!);
   }
@@ -350,7 +350,7 @@ export class Model extends Layer implements CallbackModel {
   override getConfig(): Record<string, unknown> {
     const ids = new Map<LayerNode, number>();
     const all = [...this.inputs.map((t) => t.node), ...this.graph];
-    all.forEach((n, i) => ids.set(n, i));
+    all.forEach((n, i) => { ids.set(n, i); });
     const ref = (t: SymbolicTensor) => [ids.get(t.node)!, t.outputIndex];
     return {
       name: this.name,

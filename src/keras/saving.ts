@@ -27,11 +27,11 @@ import { mkdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeAtomic } from '../io/atomic.js';
 import { loadSafetensors, loadSafetensorsMetadata, saveSafetensors } from '../io/tensors.js';
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { getRngState, setRngState } from '../tensor/random.js';
 import { flattenOptimizerState, loadFlatOptimizerState } from '../optim/flat_state.js';
 import { checkOptionNames } from './options.js';
-import { Layer, SymbolicTensor } from './layer.js';
+import type { Layer, SymbolicTensor } from './layer.js';
 import { Model, type CompileArgs } from './model.js';
 import { Sequential } from './sequential.js';
 import { NamedLoss, type LossSpec } from './losses.js';
@@ -52,9 +52,11 @@ import { InputLayer } from './layers/input.js';
 export const FORMAT = 'nabla.keras';
 export const FORMAT_VERSION = 1;
 
+// biome-ignore lint/suspicious/noExplicitAny: a layer config parsed from JSON, read by each layer's constructor
 type Config = Record<string, any>;
 
 /** className -> constructor from config; models and wrappers are handled by deserialize(). */
+// biome-ignore lint/suspicious/noExplicitAny: each constructor takes its own args type, filled from the JSON config
 const LAYERS: Record<string, new (c: any) => Layer> = {
   Dense, Conv1D, Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Flatten, Reshape, Dropout,
   BatchNormalization, LayerNormalization, Embedding, SimpleRNN, LSTM, GRU, Activation, Concatenate, Add, Multiply, Average, Dot,

@@ -159,7 +159,7 @@ function* arrayBatches(data: Batchy, n: number, batchSize: number, shuffle: bool
       const idx = fromTypedArray(perm.slice(s, e), [e - s]);
       yield { xs: take(data.xs, idx), ys: take(data.ys, idx), sw: data.sw && take([data.sw], idx)[0] };
     } else {
-      yield { xs: sliceRows(data.xs, s, e), ys: sliceRows(data.ys, s, e), sw: data.sw && data.sw.narrow(0, s, e - s) };
+      yield { xs: sliceRows(data.xs, s, e), ys: sliceRows(data.ys, s, e), sw: data.sw?.narrow(0, s, e - s) };
     }
   }
 }
@@ -244,7 +244,7 @@ export async function fitModel(model: Model, x: Data | BatchSource, yOrOpts?: Da
     model.train();
     resetMetrics(c);
     lossMean.reset();
-    partMeans.forEach((m) => m.reset());
+    partMeans.forEach((m) => { m.reset(); });
     await cbs.call('onEpochBegin', epoch, {});
     const label = `Epoch ${epoch + 1}/${epochs}`;
     const bar = new Progbar({ target: steps, verbose, stream, clock, label });
@@ -269,7 +269,7 @@ export async function fitModel(model: Model, x: Data | BatchSource, yOrOpts?: Da
       optimizer.step();
       const bs = batchCount(b);
       lossMean.update(value, undefined, bs);
-      parts.forEach((p, k) => partMeans[k].update(p.item(), undefined, bs));
+      parts.forEach((p, k) => { partMeans[k].update(p.item(), undefined, bs); });
       updateMetrics(c, b, outs);
       step++;
       const logs = metricLogs(c, lossMean, partMeans, names);
@@ -311,7 +311,7 @@ async function runEvaluation(model: Model, c: Compiled, data: Batchy | BatchSour
       const { outs, loss, parts } = noGrad(() => batchLoss(model, c, b));
       const bs = batchCount(b);
       lossMean.update(loss.item(), undefined, bs);
-      parts.forEach((p, k) => partMeans[k].update(p.item(), undefined, bs));
+      parts.forEach((p, k) => { partMeans[k].update(p.item(), undefined, bs); });
       updateMetrics(c, b, outs);
       step++;
       const logs = metricLogs(c, lossMean, partMeans, model.outputNames);
@@ -376,7 +376,7 @@ export function predictModel(model: Model, x: Data, opts: PredictOptions = {}): 
     noGrad(() => {
       for (let s = 0; s < n; s += batchSize) {
         const outs = model.run(sliceRows(data.xs, s, Math.min(n, s + batchSize)));
-        outs.forEach((o, k) => chunks[k].push(o));
+        outs.forEach((o, k) => { chunks[k].push(o); });
       }
     });
     const outs = chunks.map((cs) => (cs.length === 1 ? cs[0].contiguous() : cat(cs, 0)));

@@ -5,7 +5,7 @@
 // S key positions (cached + new), D head size, past = S - T.
 
 import { attentionFused, attentionKvFused } from '../ops/fused.js';
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { fromTypedArray } from '../tensor/creation.js';
 import { dropout } from '../ops/nn_ops.js';
 import type { KVCache } from './kv_cache.js';
@@ -40,7 +40,7 @@ function maskBias(B: number, T: number, S: number, mask: ArrayLike<number> | nul
     for (let t = 0; t < T; t++) {
       const row = (b * T + t) * S;
       for (let s = 0; s < S; s++) {
-        const visible = s <= past + t && (!mask || mask[b * S + s] !== 0);
+        const visible = s <= past + t && mask?.[b * S + s] !== 0;
         if (!visible) bias[row + s] = MASKED;
       }
     }

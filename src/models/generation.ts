@@ -135,8 +135,8 @@ function checkId(id: number, V: number, what: string): void {
  */
 export function generate(model: CausalLM, inputIds: Prompts, options: GenerateOptions = {}): number[][] {
   const opt = resolve(model, options);
-  let rows = rowsOf(inputIds);
-  let masks = options.attentionMask ? maskRowsOf(options.attentionMask) : null;
+  const rows = rowsOf(inputIds);
+  const masks = options.attentionMask ? maskRowsOf(options.attentionMask) : null;
   if (masks && (masks.length !== rows.length || masks.some((m, i) => m.length !== rows[i].length))) {
     throw new Error('generate: attentionMask must have the shape of inputIds');
   }

@@ -4,10 +4,10 @@
 import type { Module } from '../nn/module.js';
 import { fuseLinearAct } from '../nn/fusion.js';
 import { Conv1D, GPT2MLP } from './gpt2.js';
-import { registerFusionRule } from '../nn/utils/fuse.js';
+import { registerFusionRule, type ModuleClass } from '../nn/utils/fuse.js';
 
 /** The class -> rule entries for nn.utils.fuse. */
-export const GPT2_FUSION_RULES: [Function, (m: Module) => Module | null][] = [
+export const GPT2_FUSION_RULES: [ModuleClass, (m: Module) => Module | null][] = [
   [GPT2MLP, (m) => {
     const mlp = m as GPT2MLP;
     if (mlp.c_fc?.constructor === Conv1D) fuseLinearAct(mlp, 'c_fc', 'act', 'in_out');

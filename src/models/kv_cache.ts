@@ -4,7 +4,7 @@
 // Glossary: B batch, KVH key/value heads, S cached positions, T new positions, D head size,
 // L layers, maxLen the capacity (prompt + new tokens).
 
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { zeros } from '../tensor/creation.js';
 
 export interface KVCacheOptions {

@@ -5,7 +5,7 @@
 // Glossary: B batch, T new positions, S cached + new positions, C hidden size, H query heads,
 // KVH key/value heads, D head size = C / H, F intermediate size, V vocabulary.
 
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { fromTypedArray } from '../tensor/creation.js';
 import { cat } from '../ops/movement.js';
 import { Module } from '../nn/module.js';

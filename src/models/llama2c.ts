@@ -13,7 +13,7 @@
 // We apply the same row permutation here, so one model (HF convention) runs both checkpoints.
 
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { fromTypedArray } from '../tensor/creation.js';
 
 export interface Llama2cHeader {

@@ -5,10 +5,10 @@ import type { Module } from '../nn/module.js';
 import { Linear } from '../nn/linear.js';
 import { fuseLinearAct } from '../nn/fusion.js';
 import { LlamaMLP } from './llama.js';
-import { registerFusionRule } from '../nn/utils/fuse.js';
+import { registerFusionRule, type ModuleClass } from '../nn/utils/fuse.js';
 
 /** The class -> rule entries for nn.utils.fuse. */
-export const LLAMA_FUSION_RULES: [Function, (m: Module) => Module | null][] = [
+export const LLAMA_FUSION_RULES: [ModuleClass, (m: Module) => Module | null][] = [
   [LlamaMLP, (m) => {
     const mlp = m as LlamaMLP;
     if (mlp.gate_proj?.constructor === Linear) fuseLinearAct(mlp, 'gate_proj', 'act_fn', 'out_in');

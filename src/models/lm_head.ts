@@ -4,7 +4,7 @@
 //
 // Glossary: B batch, T positions, C hidden size, V vocabulary.
 
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { empty } from '../tensor/creation.js';
 import { linear } from '../ops/nn_ops.js';
 import { Module, Parameter } from '../nn/module.js';

@@ -13,7 +13,7 @@
 
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { fromTypedArray } from '../tensor/creation.js';
 import { Generator, getRngState, manualSeed, setRngState } from '../tensor/random.js';
 import { noGrad } from '../autograd/grad_mode.js';
@@ -212,7 +212,7 @@ export async function trainGPT(opts: TrainGPTOptions): Promise<TrainGPTResult> {
     seed: o.seed,
   };
   const weightsOf = () => {
-    const { ['lm_head.weight']: _tied, ...weights } = model.stateDict();
+    const { 'lm_head.weight': _tied, ...weights } = model.stateDict();
     return model.config.tieWordEmbeddings ? weights : model.stateDict();
   };
   const saveResume = async (iter: number) => {

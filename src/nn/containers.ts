@@ -13,7 +13,7 @@ export class Sequential extends Module {
     if (modules.length === 1 && !(modules[0] instanceof Module)) {
       for (const [k, m] of Object.entries(modules[0] as Record<string, Module>)) this.registerModule(k, m);
     } else {
-      (modules as Module[]).forEach((m, i) => this.registerModule(String(i), m));
+      (modules as Module[]).forEach((m, i) => { this.registerModule(String(i), m); });
     }
   }
   get length(): number { return this._modules.size; }
@@ -26,6 +26,7 @@ export class Sequential extends Module {
   }
   append(m: Module): this { this.registerModule(String(this._modules.size), m); return this; }
   [Symbol.iterator](): Iterator<Module> { return ([...this._modules.values()].filter(Boolean) as Module[])[Symbol.iterator](); }
+  // biome-ignore lint/suspicious/noExplicitAny: the last child's output, whatever its type
   forward(x: unknown): any {
     // x -> m_n(...m_1(x))
     let y = x;

@@ -102,7 +102,7 @@ export class ConvBn2d extends Module {
 
   override forward(x: Tensor, residual: Tensor | null = null): Tensor {
     const bn = this._bn, act = this._act;
-    const actHooked = act !== null && act.hasForwardHooks();
+    const actHooked = act?.hasForwardHooks() ?? false;
     const evalStats = bn === null || (!bn.training && bn.running_mean !== null && bn.running_var !== null &&
       bn.running_mean.dtype === 'float32' && bn.running_var.dtype === 'float32');
     const grads = isGradEnabled() && [this.weight, this.bias, bn?.weight, bn?.bias].some((t) => t?.requiresGrad);

@@ -40,6 +40,7 @@ export interface LoadResult {
   unexpectedKeys: string[];
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: the output is whatever forward returns; a hook may replace it
 export type ForwardHook = (module: Module, inputs: unknown[], output: any) => any;
 export type ForwardPreHook = (module: Module, inputs: unknown[]) => unknown[] | void;
 
@@ -101,6 +102,7 @@ export abstract class Module {
       Object.defineProperty(this, k, { value: v, writable: true, enumerable: false, configurable: true });
     }
     Object.defineProperty(this, RAW, { value: this, enumerable: false });
+    // biome-ignore lint/correctness/noConstructorReturn: the proxy is the module (attribute assignment registers)
     return makeProxy(this);
   }
 
@@ -166,6 +168,7 @@ export abstract class Module {
 
   // ---- forward ----
 
+  // biome-ignore lint/suspicious/noExplicitAny: each Module declares its own forward; call() types itself from it
   abstract forward(...args: any[]): any;
 
   /** Whether call() runs forward pre-hooks or hooks (fused paths that skip call() must not then). */
@@ -276,12 +279,12 @@ export abstract class Module {
       for (const m of this.modules()) {
         const set = m as unknown as Record<string, unknown>;
         for (const [k, p] of m._parameters) {
-          if (!p || !p.isFloatingPoint() || p.dtype === dtype) continue;
+          if (!p?.isFloatingPoint() || p.dtype === dtype) continue;
           if (!memo.has(p)) memo.set(p, new Parameter(p.to(dtype), p.requiresGrad));
           set[k] = memo.get(p);
         }
         for (const [k, b] of m._buffers) {
-          if (!b || !b.isFloatingPoint() || b.dtype === dtype) continue;
+          if (!b?.isFloatingPoint() || b.dtype === dtype) continue;
           if (!memo.has(b)) memo.set(b, b.to(dtype));
           set[k] = memo.get(b);
         }
@@ -315,7 +318,7 @@ export abstract class Module {
     const own = this.stateDict({ keepVars: true });
     const missingKeys: string[] = [], unexpectedKeys: string[] = [], mismatched: string[] = [];
     for (const k of Object.keys(own)) {
-      if (!Object.prototype.hasOwnProperty.call(sd, k)) { missingKeys.push(k); continue; }
+      if (!Object.hasOwn(sd, k)) { missingKeys.push(k); continue; }
       const src = sd[k];
       if (!(src instanceof Tensor)) { mismatched.push(`${k}: expected a Tensor, got ${typeof src}`); continue; }
       const dst = own[k];
@@ -323,7 +326,7 @@ export abstract class Module {
         mismatched.push(`${k}: copying a param with shape ${fmtShape(src.shape)} from checkpoint, the shape in current model is ${fmtShape(dst.shape)}`);
       }
     }
-    for (const k of Object.keys(sd)) if (!Object.prototype.hasOwnProperty.call(own, k)) unexpectedKeys.push(k);
+    for (const k of Object.keys(sd)) if (!Object.hasOwn(own, k)) unexpectedKeys.push(k);
     if (mismatched.length || (strict && (missingKeys.length || unexpectedKeys.length))) {
       const parts: string[] = [];
       if (missingKeys.length) parts.push(`Missing key(s) in state_dict: ${missingKeys.map((k) => `"${k}"`).join(', ')}.`);
@@ -332,7 +335,7 @@ export abstract class Module {
       throw new Error(`Error(s) in loading state_dict for ${this.constructor.name}:\n\t${parts.join('\n\t')}`);
     }
     noGrad(() => {
-      for (const k of Object.keys(own)) if (Object.prototype.hasOwnProperty.call(sd, k)) own[k].copy_(sd[k]);
+      for (const k of Object.keys(own)) if (Object.hasOwn(sd, k)) own[k].copy_(sd[k]);
     });
     return { missingKeys, unexpectedKeys };
   }

@@ -4,7 +4,7 @@
 
 import { Layout, type Shape, checkShape, expandLayout, fmtShape, normDim, numel } from '../tensor/layout.js';
 import { allocate, promoteTypes } from '../tensor/dtype.js';
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { be, record, sumTo, viewOf, wrap } from './util.js';
 
 export function normDimOf(x: Tensor, dim: number, op: string): number {

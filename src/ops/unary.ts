@@ -5,7 +5,7 @@ import { UnaryOp } from '../backend/op_codes.js';
 // NOTE the op codes also name the activation a fused kernel applies (linearFused); models take them from here
 export { UnaryOp };
 import { type DType, type TypedArray, allocate, isFloating } from '../tensor/dtype.js';
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { be, floatDtype, record, viewOf, wrap } from './util.js';
 import { thresholdBackward, where } from './binary.js';
 

@@ -51,7 +51,9 @@ export function loadFlatOptimizerState(opt: Optimizer, tensors: Record<string, T
     if (!k.startsWith(prefix)) continue;
     const m = /^(\d+)\.(.+)$/.exec(k.slice(prefix.length));
     if (!m) throw new Error(`${where}: optimizer state tensor '${k}' is not named ${prefix}<index>.<name>`);
-    (state[Number(m[1])] ??= {})[m[2]] = t;
+    const i = Number(m[1]);
+    state[i] ??= {};
+    state[i][m[2]] = t;
   }
   opt.loadStateDict({ state, paramGroups: meta.paramGroups });
 }

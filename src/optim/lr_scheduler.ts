@@ -7,7 +7,7 @@
 import { Tensor } from '../tensor/tensor.js';
 import type { Optimizer, ParamGroup } from './optimizer.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: a scheduler takes an optimizer of any param-group type (G is invariant)
 type AnyOptimizer = Optimizer<any>;
 
 /** Plain data: every field of the scheduler except the optimiser and functions. */
@@ -257,7 +257,7 @@ export class SequentialLR extends LRScheduler {
   override loadStateDict(sd: SchedulerStateDict): void {
     const { schedulers, ...rest } = sd;
     Object.assign(this, structuredClone(rest));
-    (schedulers as SchedulerStateDict[]).forEach((s, i) => this.schedulers[i].loadStateDict(s));
+    (schedulers as SchedulerStateDict[]).forEach((s, i) => { this.schedulers[i].loadStateDict(s); });
   }
 }
 

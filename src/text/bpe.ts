@@ -292,8 +292,8 @@ export class GPT2Tokenizer implements Tokenizer {
         !special || allowed === 'all' || (allowed !== 'none' && allowed.includes(c));
       const contents = [...this.added].filter(([c, t]) => ok(c, t.special)).map(([c]) => c);
       contents.sort((a, b) => b.length - a.length);
-      const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
-      this.splitters.set(key, contents.length ? new RegExp(contents.map(escape).join('|'), 'g') : null);
+      const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+      this.splitters.set(key, contents.length ? new RegExp(contents.map(escapeRegExp).join('|'), 'g') : null);
     }
     return this.splitters.get(key)!;
   }

@@ -38,7 +38,7 @@ export interface LlamaPiece {
   score: number;
 }
 
-const enum Kind {
+enum Kind {
   Normal = 0,
   Byte = 1,
   Control = 2,
@@ -140,7 +140,7 @@ export class LlamaTokenizer implements Tokenizer {
     // Every split of a piece into two pieces is a merge, prioritised by the merged piece's score.
     const merges = new MergeTable();
     const ids = new Map<string, number>();
-    pieces.forEach((p, id) => kinds[id] === Kind.Normal && !ids.has(p) && ids.set(p, id));
+    pieces.forEach((p, id) => { if (kinds[id] === Kind.Normal && !ids.has(p)) ids.set(p, id); });
     pieces.forEach((p, id) => {
       if (kinds[id] !== Kind.Normal) return;
       for (let k = 1; k < p.length; k++) {
@@ -194,9 +194,9 @@ export class LlamaTokenizer implements Tokenizer {
     }
     const kinds = pieces.map((p, id) => (special.has(id) ? Kind.Control : BYTE_PIECE.test(p) ? Kind.Byte : Kind.Normal));
     const ids = new Map<string, number>();
-    pieces.forEach((p, id) => kinds[id] === Kind.Normal && !ids.has(p) && ids.set(p, id));
+    pieces.forEach((p, id) => { if (kinds[id] === Kind.Normal && !ids.has(p)) ids.set(p, id); });
     const anyIds = new Map<string, number>();
-    pieces.forEach((p, id) => !anyIds.has(p) && anyIds.set(p, id));
+    pieces.forEach((p, id) => { if (!anyIds.has(p)) anyIds.set(p, id); });
     const merges = new MergeTable();
     const rules = model.merges ?? [];
     if (!Array.isArray(rules)) throw new Error(`${WHO}: ${path} model.merges is not an array`);

@@ -3,7 +3,7 @@
 
 import { readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { Image, readImage } from './image.js';
+import { type Image, readImage } from './image.js';
 import { Dataset } from '../data/dataset.js';
 
 export const IMG_EXTENSIONS = ['.jpg', '.jpeg', '.png'];

@@ -92,5 +92,5 @@ export function resamplePlanes(src: Float32Array | Uint8Array, C: number, H: num
 }
 
 function clip8(v: number): number {
-  return v < 0 ? 0 : v > 255 ? 255 : v;
+  return Math.min(Math.max(v, 0), 255);
 }

@@ -5,13 +5,14 @@
 
 import { Tensor } from '../tensor/tensor.js';
 import { fromTypedArray, tensor } from '../tensor/creation.js';
-import { Generator, defaultGenerator } from '../tensor/random.js';
+import { type Generator, defaultGenerator } from '../tensor/random.js';
 import { Image } from './image.js';
 import { resamplePlanes } from './resample.js';
 // Python's round() (half to even), which torchvision's crop offsets use
 import { roundHalfEven } from '../util/math.js';
 
 export type Input = Image | Tensor;
+// biome-ignore lint/suspicious/noExplicitAny: Compose chains transforms of different types, so the default is untyped
 export type Transform<I = any, O = any> = (x: I) => O;
 
 function dims(x: Input): [number, number, number] {

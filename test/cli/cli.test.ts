@@ -46,7 +46,7 @@ test('generate: a GPT-2 folder with the real GPT-2 tokenizer', { skip: skipUnles
   try {
     const config = new GPT2Config({ nPositions: 64, nEmbd: 8, nLayer: 1, nHead: 2 });
     const model = new GPT2LMHeadModel(config, { seed: 3 }).eval();
-    const { ['lm_head.weight']: _tied, ...weights } = model.stateDict();
+    const { 'lm_head.weight': _tied, ...weights } = model.stateDict();
     await saveSafetensors(weights, join(dir, 'model.safetensors'));
     writeFileSync(join(dir, 'config.json'), JSON.stringify(config.toJSON()));
     for (const f of ['gpt2-encoder.json', 'gpt2-vocab.bpe']) copyFileSync(sharedData(f), join(dir, f));

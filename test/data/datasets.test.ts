@@ -16,7 +16,7 @@ function idx(type: number, dims: number[], payload: number[] | Uint8Array): Uint
   const head = new Uint8Array(4 + 4 * dims.length);
   const v = new DataView(head.buffer);
   head[2] = type; head[3] = dims.length;
-  dims.forEach((d, i) => v.setUint32(4 + 4 * i, d, false));
+  dims.forEach((d, i) => { v.setUint32(4 + 4 * i, d, false); });
   const out = new Uint8Array(head.length + payload.length);
   out.set(head); out.set(payload, head.length);
   return out;

@@ -46,7 +46,7 @@ test('EarlyStopping stops after patience epochs without improvement and restores
   assert.deepEqual(h.epoch, [0, 1, 2, 3]);
   assert.equal(es.stoppedEpoch, 3);
   assert.equal(es.bestEpoch, 1);
-  m.getWeights().forEach((w, i) => assertClose(w, snapshots[1][i]));
+  m.getWeights().forEach((w, i) => { assertClose(w, snapshots[1][i]); });
   // minDelta: 0.5 -> 0.45 is not an improvement of more than 0.1; mode max for accuracy
   const es2 = new K.EarlyStopping({ monitor: 'val_loss', minDelta: 0.1, patience: 1 });
   const h2 = await m.fit(x, y, { epochs: 10, verbose: 0, callbacks: [script('val_loss', [0.5, 0.45, 0.44]), es2] });

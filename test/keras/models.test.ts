@@ -113,7 +113,7 @@ async function roundTrip(model: nb.keras.Model, x: T | T[]) {
   const loaded = await nb.keras.loadModel(dir);
   const a = model.predict(x), b = loaded.predict(x);
   const as = Array.isArray(a) ? a : [a], bs = Array.isArray(b) ? b : [b];
-  as.forEach((t, i) => assert.deepEqual([...t.toTypedArray()], [...bs[i].toTypedArray()], 'identical predictions'));
+  as.forEach((t, i) => { assert.deepEqual([...t.toTypedArray()], [...bs[i].toTypedArray()], 'identical predictions'); });
   assert.deepEqual(Object.keys(loaded.stateDict()), Object.keys(model.stateDict()));
   return { loaded, dir, cfg };
 }

@@ -74,8 +74,8 @@ test('fit in a non-TTY prints exactly one readable line per epoch (fake clock)',
   const lines = out.text.split('\n');
   assert.equal(lines.pop(), '');
   assert.equal(lines.length, 3);
-  lines.forEach((l, e) => assert.match(l,
-    new RegExp(`^Epoch ${e + 1}/3 - 2/2 - \\d+s - loss: \\d\\.\\d{4} - accuracy: \\d\\.\\d{4} - val_loss: \\d\\.\\d{4} - val_accuracy: \\d\\.\\d{4}$`)));
+  lines.forEach((l, e) => { assert.match(l,
+    new RegExp(`^Epoch ${e + 1}/3 - 2/2 - \\d+s - loss: \\d\\.\\d{4} - accuracy: \\d\\.\\d{4} - val_loss: \\d\\.\\d{4} - val_accuracy: \\d\\.\\d{4}$`)); });
   // the same run again gives the same text: stable for logs and diffs
   nb.manualSeed(1);
   const m2 = tinyClassifier();

@@ -8,7 +8,7 @@ import { assertClose } from '../helpers/assert.js';
 import { readSafetensors } from '../helpers/golden.js';
 import { noGrad } from '../../src/autograd/grad_mode.js';
 import '../../src/models/index.js';   // registers the language models' entries in the fuse pass
-import { GPT2LMHeadModel, GPT2MLP } from '../../src/models/gpt2.js';
+import { GPT2LMHeadModel, type GPT2MLP } from '../../src/models/gpt2.js';
 import { LinearAct } from '../../src/nn/fusion.js';
 import { fuse } from '../../src/nn/utils/fuse.js';
 import { Identity } from '../../src/nn/linear.js';

@@ -59,7 +59,7 @@ test('from scratch: HF parameter names and shapes, tied head, seeded init, save 
   assert.deepEqual(new GPT2LMHeadModel(config, { seed: 1 }).stateDict()['transformer.wpe.weight'].toArray(), sd['transformer.wpe.weight'].toArray());
   const dir = tmp();
   try {
-    const { ['lm_head.weight']: _tied, ...weights } = sd;
+    const { 'lm_head.weight': _tied, ...weights } = sd;
     await saveSafetensors(weights, join(dir, 'model.safetensors'));
     writeFileSync(join(dir, 'config.json'), JSON.stringify(config.toJSON()));
     const back = await GPT2LMHeadModel.fromPretrained(dir);

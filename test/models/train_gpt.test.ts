@@ -48,7 +48,7 @@ test('fine-tuning a GPT-2 folder (BPE tokens) goes through the same path', { ski
   const dir = mkdtempSync(join(tmpdir(), 'nabla-finetune-'));
   try {
     const config = new GPT2Config({ nPositions: 32, nEmbd: 16, nLayer: 1, nHead: 2 });
-    const { ['lm_head.weight']: _tied, ...weights } = new GPT2LMHeadModel(config, { seed: 4 }).stateDict();
+    const { 'lm_head.weight': _tied, ...weights } = new GPT2LMHeadModel(config, { seed: 4 }).stateDict();
     await saveSafetensors(weights, join(dir, 'model.safetensors'));
     writeFileSync(join(dir, 'config.json'), JSON.stringify(config.toJSON()));
     for (const f of ['gpt2-encoder.json', 'gpt2-vocab.bpe']) copyFileSync(sharedData(f), join(dir, f));

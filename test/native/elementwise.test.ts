@@ -128,7 +128,7 @@ test('comparisons to bool, where, and bool/int32 -> float32 casts vs JS, broadca
     const c2 = c.slice(0, n * 4);
     assertClose(native!.where(c2, ct, A.data, A.layout, B.data, B.layout, 'float32')!, js.where(c2, ct, A.data, A.layout, B.data, B.layout, 'float32'), 0, 0, `where transposed mask [${n}]`);
     assertClose(native!.copy(c2, ct, 'float32')!, js.copy(c2, ct, 'float32'), 0, 0, `cast bool [${n}]`);
-    const i32 = Int32Array.from({ length: n * 4 }, (_, i) => Math.floor(r() * 2001) - 1000);
+    const i32 = Int32Array.from({ length: n * 4 }, () => Math.floor(r() * 2001) - 1000);
     assertClose(native!.copy(i32, ct, 'float32')!, js.copy(i32, ct, 'float32'), 0, 0, `cast int32 [${n}]`);
   }
 });

@@ -132,7 +132,7 @@ test('sgdStep and adamStep in place: several steps on native and on JS copies, e
   for (const n of SIZES) {
     for (const [momentum, dampening, nesterov, wd] of [[0, 0, false, 0], [0.9, 0, true, 1e-3], [0.8, 0.3, false, 1e-2]] as const) {
       const p = fill(n, r, 1), pj = p.slice();
-      const buf = momentum ? new Float32Array(n) : null, bufj = buf && buf.slice();
+      const buf = momentum ? new Float32Array(n) : null, bufj = buf ? buf.slice() : null;
       for (let step = 0; step < 3; step++) {
         const g = fill(n, r, 1), o = { lr: 0.1, momentum, dampening, weightDecay: wd, nesterov, first: step === 0 };
         if (!native!.sgdStep(p, g, buf, o)) throw new Error('sgdStep declined float32');

@@ -31,7 +31,7 @@ test('layerNorm on the fused kernel: forward, gradients of x, weight and bias', 
       const y = layerNorm(x, C, w, bias, 1e-5);
       return [y, ...grads(y, [x, w, bias], g.detach())];
     });
-    a.forEach((t, i) => assertClose(t, b[i], TOL, `shape ${shape} output ${i}`));
+    a.forEach((t, i) => { assertClose(t, b[i], TOL, `shape ${shape} output ${i}`); });
     assert.equal(withBackend('native', () => layerNorm(nb.randn(shape, { requiresGrad: true }), C).gradFn!.name), 'NativeLayerNormBackward');
   }
 });
@@ -42,7 +42,7 @@ test('layerNorm double backward goes through the composite formula', { skip }, (
     const [dx] = grads(layerNorm(x, 9, w, null), [x], g.detach(), true);
     return grads(dx.square().sum(), [x, w], nb.tensor(1));
   });
-  a.forEach((t, i) => assertClose(t, b[i], { rtol: 1e-3, atol: 1e-4 }, `second derivative ${i}`));
+  a.forEach((t, i) => { assertClose(t, b[i], { rtol: 1e-3, atol: 1e-4 }, `second derivative ${i}`); });
 });
 
 test('causal attention on the fused kernel equals the composite one, values and gradients', { skip }, () => {
@@ -53,7 +53,7 @@ test('causal attention on the fused kernel equals the composite one, values and 
       const y = scaledDotProductAttention(q, k, v, { isCausal: true });
       return [y, ...grads(y, [q, k, v], g.detach())];
     });
-    a.forEach((t, i) => assertClose(t, b[i], TOL, `shape ${shape} output ${i}`));
+    a.forEach((t, i) => { assertClose(t, b[i], TOL, `shape ${shape} output ${i}`); });
   }
 });
 

@@ -10,7 +10,6 @@ import { crossEntropy } from '../../src/nn/functional/losses.js';
 import { assertClose } from '../helpers/assert.js';
 
 const { nn } = nb;
-const F = nn.functional;
 type T = nb.Tensor;
 
 test('Identity, Flatten, Unflatten, Softmax with implicit dim, activations', () => {

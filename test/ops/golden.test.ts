@@ -12,7 +12,6 @@ import { golden } from '../helpers/data.js';
 import { loadGolden } from '../helpers/golden.js';
 
 const G = loadGolden('core_ops');
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Fn = (...xs: any[]) => Tensor | Tensor[];
 const vi = (r: { values: Tensor; indices: Tensor }) => [r.values, r.indices];
 const F = nb;
@@ -74,7 +73,7 @@ for (const be of backends()) {
         if (grads.length) {
           const diff = ins.filter((t) => t.requiresGrad);
           const got = nb.autograd.grad(outs[0].mul(G[`${name}.w`]).sum(), diff);
-          grads.forEach((g, i) => assertClose(got[i]!, g, { rtol: 1e-5, atol: 1e-5 }, `${name} grad of input ${i}:`));
+          grads.forEach((g, i) => { assertClose(got[i]!, g, { rtol: 1e-5, atol: 1e-5 }, `${name} grad of input ${i}:`); });
         }
       }));
     }

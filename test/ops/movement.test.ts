@@ -168,7 +168,7 @@ for (const be of backends()) {
       const x = grid(5, 2);
       const parts = x.split(2);
       assert.deepEqual(parts.map((p) => p.shape[0]), [2, 2, 1]);
-      parts.forEach((p, i) => assertView(x, p, `split part ${i}`));
+      parts.forEach((p, i) => { assertView(x, p, `split part ${i}`); });
       assert.deepEqual(parts[2].toArray(), [[8, 9]]);
       assert.deepEqual(nb.split(x, [1, 4]).map((p) => p.shape), [[1, 2], [4, 2]]);
       assert.deepEqual(x.split(1, 1).map((p) => p.toArray()), [[[0], [2], [4], [6], [8]], [[1], [3], [5], [7], [9]]]);

@@ -18,7 +18,6 @@ const spec = loadGoldenJson<{ steps: number; metrics: number[]; cases: SchedCase
 const LAMBDAS: Record<string, (e: number) => number> = { inv: (e) => 1 / (1 + 0.5 * e) };
 const TOL = { rtol: 1e-4, atol: 1e-12 };
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyOpt = Optimizer<any>;
 type Sched = { step(m?: number): void; getLastLr(): number[]; stateDict(): Record<string, unknown>; loadStateDict(s: Record<string, unknown>): void };
 

@@ -10,7 +10,6 @@ import type { Tensor } from '../../src/tensor/tensor.js';
 import { assertClose } from '../helpers/assert.js';
 import { loadGoldenJson, loadGoldenTensors } from './golden_util.js';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Ctor = new (params: ParamsInput, opts: any) => Optimizer<any>;
 const CTORS: Record<string, Ctor> = { SGD, Adam, AdamW, RMSprop, Adagrad };
 interface OptCase { name: string; optimizer: string; opts: Record<string, unknown>; groups: Record<string, unknown>[] | null }

@@ -20,7 +20,8 @@ const FILES = { vocab: sharedData('gpt2-encoder.json'), merges: sharedData('gpt2
 
 let cached: GPT2Tokenizer | undefined;
 function gpt2(): GPT2Tokenizer {
-  return (cached ??= GPT2Tokenizer.fromFiles(FILES));
+  cached ??= GPT2Tokenizer.fromFiles(FILES);
+  return cached;
 }
 
 test('bytes_to_unicode is a bijection onto the 256 byte tokens, with space -> Ġ', () => {

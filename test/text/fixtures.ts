@@ -11,7 +11,7 @@ import { parseLlama2c } from '../../src/text/sentencepiece.js';
 export const CORPUS: string[] = JSON.parse(readFileSync(join(REPO_ROOT, 'test', 'text', 'corpus.json'), 'utf8'));
 
 const made: string[] = [];
-process.on('exit', () => made.forEach((d) => rmSync(d, { recursive: true, force: true })));
+process.on('exit', () => made.forEach((d) => { rmSync(d, { recursive: true, force: true }); }));
 
 /** A fresh temp folder, removed when the test process exits. */
 export function tempDir(tag: string): string {
@@ -100,7 +100,7 @@ export function llamaTokenizerJsonFolder(withMerges = true): string {
   const names = ['<unk>', '<s>', '</s>'];
   const pieces = entries.map((e, id) => (id < 3 ? names[id] : e.piece.replaceAll(' ', '▁')));
   const vocab: Record<string, number> = {};
-  pieces.forEach((p, id) => (vocab[p] = id));
+  pieces.forEach((p, id) => { vocab[p] = id; });
   const merges: { l: string; r: string; score: number; key: [number, number] }[] = [];
   pieces.forEach((p, id) => {
     const local = [];

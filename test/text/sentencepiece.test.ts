@@ -15,7 +15,8 @@ const TOK = sharedData('tok512.bin');
 
 let cached: LlamaTokenizer | undefined;
 function tok512(): LlamaTokenizer {
-  return (cached ??= LlamaTokenizer.fromLlama2c(TOK));
+  cached ??= LlamaTokenizer.fromLlama2c(TOK);
+  return cached;
 }
 
 test('tok512.bin loads: 512 pieces, <unk> <s> </s>, byte pieces at 3..258', { skip: SKIP }, () => {

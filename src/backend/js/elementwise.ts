@@ -4,7 +4,7 @@ import type { DType, TypedArray } from '../../tensor/dtype.js';
 import type { Layout } from '../../tensor/layout.js';
 import { BinaryOp, UnaryOp } from '../op_codes.js';
 import { helpers } from './math.js';
-import { makeElementwise, runElementwise } from './strided.js';
+import { type ElementwiseKernel, makeElementwise, runElementwise } from './strided.js';
 
 const UNARY: Record<UnaryOp, string> = {
   [UnaryOp.NEG]: '-x',
@@ -77,8 +77,8 @@ const BINARY: Record<BinaryOp, string> = {
   [BinaryOp.THRESHOLD_BACKWARD]: 'x1 <= 0 ? 0 : x0',
 };
 
-const unaryCache = new Map<UnaryOp, Function>();
-const binaryCache = new Map<BinaryOp, Function>();
+const unaryCache = new Map<UnaryOp, ElementwiseKernel>();
+const binaryCache = new Map<BinaryOp, ElementwiseKernel>();
 
 export function unary(op: UnaryOp, x: TypedArray, lx: Layout, outDtype: DType, p0 = 0, p1 = 0): TypedArray {
   let fn = unaryCache.get(op);

@@ -3,7 +3,7 @@
 
 import type { TypedArray } from '../../tensor/dtype.js';
 import { allocate, dtypeOfArray } from '../../tensor/dtype.js';
-import { Layout, contiguousStrides, offsets } from '../../tensor/layout.js';
+import { type Layout, contiguousStrides, offsets } from '../../tensor/layout.js';
 import { asContiguous, splitAt } from './strided.js';
 
 

@@ -5,7 +5,7 @@
 
 import type { DType, TypedArray } from '../../tensor/dtype.js';
 import { allocate, dtypeOfArray } from '../../tensor/dtype.js';
-import { Layout, contiguousStrides, numel } from '../../tensor/layout.js';
+import { type Layout, contiguousStrides, numel } from '../../tensor/layout.js';
 
 export interface Coalesced {
   shape: number[];
@@ -42,12 +42,15 @@ export function coalesce(shape: readonly number[], stridesList: readonly (readon
   return { shape: outShape, strides: outStrides };
 }
 
+/** A generated elementwise kernel: makeElementwise documents its arguments. */
+export type ElementwiseKernel = (...args: unknown[]) => void;
+
 /**
  * Builds `(out, shape, X0, s0, o0, X1, s1, o1, ..., p0, p1) => void` that writes
  * out[flat] = expr(x0, x1, ...) over a coalesced shape, in row-major order.
  * `expr` names its inputs x0..x{n-1} (unary forms may use x) and params p0, p1.
  */
-export function makeElementwise(arity: number, expr: string, prelude = ''): Function {
+export function makeElementwise(arity: number, expr: string, prelude = ''): ElementwiseKernel {
   const args = ['out', 'shape'];
   for (let k = 0; k < arity; k++) args.push(`X${k}`, `s${k}`, `o${k}`);
   args.push('p0', 'p1', 'H');
@@ -74,12 +77,12 @@ export function makeElementwise(arity: number, expr: string, prelude = ''): Func
         idx[d] = 0;
       }
     }`;
-  return new Function(...args, body);
+  return new Function(...args, body) as ElementwiseKernel;
 }
 
 /** Runs a generated elementwise kernel over inputs that all have `shape` (broadcast already applied). */
 export function runElementwise(
-  fn: Function, outDtype: DType, shape: readonly number[],
+  fn: ElementwiseKernel, outDtype: DType, shape: readonly number[],
   inputs: readonly [TypedArray, Layout][], p0 = 0, p1 = 0, helpers: unknown = undefined,
 ): TypedArray {
   const n = numel(shape);
@@ -87,7 +90,7 @@ export function runElementwise(
   if (n === 0) return out;
   const c = coalesce(shape, inputs.map(([, l]) => l.strides));
   const args: unknown[] = [out, c.shape];
-  inputs.forEach(([buf, l], k) => args.push(buf, c.strides[k], l.offset));
+  inputs.forEach(([buf, l], k) => { args.push(buf, c.strides[k], l.offset); });
   args.push(p0, p1, helpers);
   fn(...args);
   return out;

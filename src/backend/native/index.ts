@@ -8,7 +8,7 @@
 // conv and pooling take contiguous NCHW and get a native contiguous copy of anything else.
 
 import type { AdamParams, Conv2dParams, PartialBackend, Pool2dParams, SgdParams } from '../backend.js';
-import { BinaryOp, ReduceOp, UnaryOp } from '../op_codes.js';
+import type { BinaryOp, ReduceOp, UnaryOp } from '../op_codes.js';
 import { LARGE_ALLOCATION_BYTES, setLargeAllocationHook, type DType, type TypedArray } from '../../tensor/dtype.js';
 import { Layout, numel } from '../../tensor/layout.js';
 import { ContractView, type ConvArgs, type NablaAddon, type PoolArgs } from './contract.js';

@@ -40,21 +40,26 @@ export function loadAddon(): AddonLoad {
   if (cached) return cached;
   try {
     if (typeof process === 'undefined' || !process.versions?.node) {
-      return (cached = { addon: null, reason: 'not running under Node.js' });
+      cached = { addon: null, reason: 'not running under Node.js' };
+      return cached;
     }
     const path = findAddon();
     if (!path) {
-      return (cached = { addon: null, reason: `${REL} was not found (run \`npm install\` or \`node-gyp rebuild --directory native\`)` });
+      cached = { addon: null, reason: `${REL} was not found (run \`npm install\` or \`node-gyp rebuild --directory native\`)` };
+      return cached;
     }
     const require = createRequire(import.meta.url);
     const addon = require(path) as NablaAddon;
     const wrong = checkAddon(addon);
     if (wrong) {
       const reason = `${path} does not match this nabla: ${wrong} (rebuild it: node scripts/build-native.mjs)`;
-      return (cached = { addon: null, reason, path });
+      cached = { addon: null, reason, path };
+      return cached;
     }
-    return (cached = { addon, path, cpu: addon.cpuInfo() });
+    cached = { addon, path, cpu: addon.cpuInfo() };
+    return cached;
   } catch (e) {
-    return (cached = { addon: null, reason: `loading the addon failed: ${String((e as Error).message).split('\n')[0]}` });
+    cached = { addon: null, reason: `loading the addon failed: ${String((e as Error).message).split('\n')[0]}` };
+    return cached;
   }
 }

@@ -257,7 +257,7 @@ export function binaryCrossEntropy(input: Tensor, target: Tensor, opts: Reductio
     return [
       gw.mul(x.sub(t)).div(maximum(x.mul(x.neg().add(1)), 1e-12)),
       t.requiresGrad ? gw.mul(log1mx.sub(logx)) : null,
-      w && w.requiresGrad ? g.mul(raw) : null,
+      w?.requiresGrad ? g.mul(raw) : null,
     ];
   }, w ? [x, t, w] : [x, t]);
   return reduce(loss, opts.reduction ?? 'mean', op);

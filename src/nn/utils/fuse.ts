@@ -4,7 +4,7 @@
 // and register themselves (registerFusionRule). Models never choose kernels: their forwards stay the
 // plain composition of their modules.
 
-import { Module } from '../module.js';
+import type { Module } from '../module.js';
 import { Sequential } from '../containers.js';
 import { ReLU } from '../activations.js';
 import { Identity, Linear } from '../linear.js';
@@ -15,6 +15,8 @@ import { ConvBn2d, canFuseConvBn, canFuseLinearAct, fuseConvBnAct, fuseLinearAct
  * of the module's children in place and returns null, or returns a module to take its place.
  */
 export type FusionRule = (m: Module) => Module | null;
+/** A Module subclass, the key of a fusion rule (whatever its constructor takes). */
+export type ModuleClass = abstract new (...args: never[]) => Module;
 
 /** Conv2d -> BatchNorm2d (-> ReLU), Conv2d -> ReLU and Linear -> activation runs inside a Sequential. */
 function fuseSequential(seq: Module): null {
@@ -36,7 +38,7 @@ function fuseSequential(seq: Module): null {
   return null;
 }
 
-const RULES = new Map<Function, FusionRule>([[Sequential, fuseSequential]]);
+const RULES = new Map<ModuleClass, FusionRule>([[Sequential, fuseSequential]]);
 
 /**
  * Adds an architecture's entry to the pass's table: modules of class `cls` are fused by `rule`.
@@ -44,7 +46,7 @@ const RULES = new Map<Function, FusionRule>([[Sequential, fuseSequential]]);
  * entries next to the model (vision/models/resnet_fuse.ts, models/gpt2_fuse.ts, models/llama_fuse.ts),
  * loaded with nb.vision.models and nb.models.
  */
-export function registerFusionRule(cls: Function, rule: FusionRule): void {
+export function registerFusionRule(cls: ModuleClass, rule: FusionRule): void {
   RULES.set(cls, rule);
 }
 
@@ -75,6 +77,6 @@ function visit(m: Module): Module {
     const fused = visit(child);
     if (fused !== child) m.registerModule(name, fused);
   }
-  const rule = RULES.get(m.constructor);
-  return (rule && rule(m)) ?? m;
+  const rule = RULES.get(m.constructor as ModuleClass);
+  return rule?.(m) ?? m;
 }

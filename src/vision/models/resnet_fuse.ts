@@ -9,7 +9,7 @@ import type { ReLU } from '../../nn/activations.js';
 import { ConvBn2d, FoldedBatchNorm2d, canFuseConvBn, fuseConvBnAct } from '../../nn/fusion.js';
 import { BasicBlock, Bottleneck, ResNet } from './resnet.js';
 import { CifarBasicBlock, CifarResNet } from './cifar_resnet.js';
-import { registerFusionRule } from '../../nn/utils/fuse.js';
+import { registerFusionRule, type ModuleClass } from '../../nn/utils/fuse.js';
 
 /** BasicBlock fused: conv1+bn1+relu, then conv2+bn2 + shortcut + relu, each one convolution pass. */
 export class FusedBasicBlock extends Module {
@@ -75,7 +75,7 @@ function fuseBottleneck(m: Module): Module | null {
 }
 
 /** The class -> rule entries for nn.utils.fuse. */
-export const RESNET_FUSION_RULES: [Function, (m: Module) => Module | null][] = [
+export const RESNET_FUSION_RULES: [ModuleClass, (m: Module) => Module | null][] = [
   [ResNet, (m) => { fuseConvBnAct(m, 'conv1', 'bn1', 'relu'); return null; }],
   [BasicBlock, fuseBasicBlock],
   [Bottleneck, fuseBottleneck],

@@ -1,6 +1,6 @@
 // Format-blind byte mutations: bit flips, interesting values, little-endian integers, truncation,
 // insertion, deletion and splices, 1 to 4 rounds. Nothing is known about the result ('any').
-import { Rng, concat } from './util.js';
+import { type Rng, concat } from './util.js';
 import type { Mutant } from './types.js';
 
 const INTERESTING = [0, 1, 0x7f, 0x80, 0xff, 0x7fff, 0xffff, 0x7fffffff, 0xffffffff, 2 ** 31, 2 ** 40, 2 ** 53 - 1];

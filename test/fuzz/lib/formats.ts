@@ -5,7 +5,6 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import jpeg from 'jpeg-js';
-import * as io from '../../../src/io/index.js';
 import * as ioBytes from '../../../src/io/internals.js';
 import { encodePng, Image } from '../../../src/vision/image.js';
 import { Rng, concat, crc32, pickleOps, put32be, u32be } from './util.js';

@@ -3,7 +3,7 @@
 // before the image is complete ("image file is truncated"), so an IHDR that claims more pixels
 // than the data holds, or a file cut inside IDAT or inside the JPEG scan, is an error.
 import { deflateSync } from 'node:zlib';
-import { Rng, ascii, concat, crc32, put32be, u32be } from './util.js';
+import { type Rng, ascii, concat, crc32, put32be, u32be } from './util.js';
 import type { Mutant } from './types.js';
 
 interface Chunk { at: number; len: number; type: string }
@@ -47,7 +47,7 @@ export function pngZeros(w: number, h: number): Uint8Array {
 
 export function mutatePng(r: Rng, b: Uint8Array): Mutant | null {
   const cs = pngChunks(b);
-  if (!cs || cs[0].type !== 'IHDR') return null;
+  if (cs?.[0].type !== 'IHDR') return null;
   const ihdr = cs[0];
   const idats = cs.filter((c) => c.type === 'IDAT');
   const firstIdat = cs.indexOf(idats[0]);

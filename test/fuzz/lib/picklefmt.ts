@@ -2,7 +2,7 @@
 // CPython's Unpickler), duplicated, inserted and deleted opcodes, deep nesting, huge opcode counts
 // and memo abuse. Applied to a torch zip's data.pkl (re-zipped, deflated when large) and to the
 // main pickle of a legacy torch file.
-import { Rng, ascii, concat, pickleOps } from './util.js';
+import { type Rng, ascii, concat, pickleOps } from './util.js';
 import type { Expect } from './types.js';
 
 export interface PickleEdit {

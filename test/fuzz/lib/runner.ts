@@ -90,8 +90,7 @@ function runChild(dir: string, job: Job, timeLimitMs: number): Promise<{ results
     child.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-2000); });
     (child.stdio[3] as NodeJS.ReadableStream).on('data', (d: Buffer) => {
       buf += d.toString();
-      let nl;
-      while ((nl = buf.indexOf('\n')) >= 0) {
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
         if (line.startsWith('B ')) { current = Number(line.slice(2)); started = Date.now(); peak = 0; }

@@ -1,7 +1,7 @@
 // Header-aware mutations of .npy (NumPy's rules: numpy/lib/format.py) and .safetensors (the
 // format's specification and its reference reader, safetensors' `read_metadata` and `validate`),
 // with the reference's verdict encoded as small predicates.
-import { Rng, ascii, concat, u16le, u32le } from './util.js';
+import { type Rng, ascii, concat, u16le, u32le } from './util.js';
 import type { Expect, Mutant } from './types.js';
 
 // ------------------------------------------------------------------------------------------ npy

@@ -5,7 +5,7 @@
 // the local header's name and signature against the central one, checks every member's CRC-32
 // (stored or deflated) and refuses overlapping entries (3.12+, the "quoted overlap" zip bomb).
 import { deflateRawSync } from 'node:zlib';
-import { Rng, concat, crc32, put16le, put32le, u16le, u32le } from './util.js';
+import { type Rng, concat, crc32, put16le, put32le, u16le, u32le } from './util.js';
 import type { Expect, Mutant } from './types.js';
 
 export interface ZipRec {
@@ -70,8 +70,10 @@ export function buildZip(members: ZipMember[]): Uint8Array {
   for (const m of members) {
     const name = Buffer.from(m.name, 'utf8');
     let body: Uint8Array, size: number, crc: number, method: number;
-    if (m.raw) ({ bytes: body, size, crc } = m.raw), method = 8;
-    else {
+    if (m.raw) {
+      ({ bytes: body, size, crc } = m.raw);
+      method = 8;
+    } else {
       const d = m.data!;
       size = d.length; crc = crc32(d);
       body = m.deflate ? deflateRawSync(d) : d;
