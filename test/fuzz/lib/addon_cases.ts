@@ -178,16 +178,19 @@ export function addonCase(seed: number, n: number, nb: any, addon: Record<string
 function publicCase(r: Rng, nb: any): AddonCall {
   let hostile = false;
   const a = nb.randn([4, 4]), b = nb.randn([4, 4]);
-  const ops: [string, () => unknown][] = [
-    ['add', () => nb.add(a, b)], ['matmul', () => nb.matmul(a, b)], ['sum', () => nb.sum(a, 1)],
-    ['softmax', () => nb.softmax(a, 1)], ['exp', () => nb.exp(a)],
-    ['conv2d', () => nb.conv2d(a.reshape([1, 1, 4, 4]), b.reshape([1, 1, 4, 4]).narrow(2, 0, 3).narrow(3, 0, 3))],
-    ['contiguous', () => a.t().contiguous()], ['toTypedArray', () => a.toTypedArray()],
+  const conv2d = nb.nn.functional.conv2d;
+  // [name, call, whether the call reads b]: only a buffer the op reads may be detached, or a correct
+  // result from the intact input would count as accepting invalid input.
+  const ops: [string, () => unknown, boolean][] = [
+    ['add', () => nb.add(a, b), true], ['matmul', () => nb.matmul(a, b), true], ['sum', () => nb.sum(a, 1), false],
+    ['softmax', () => nb.softmax(a, 1), false], ['exp', () => nb.exp(a), false],
+    ['conv2d', () => conv2d(a.reshape([1, 1, 4, 4]), b.reshape([1, 1, 4, 4]).narrow(2, 0, 3).narrow(3, 0, 3)), true],
+    ['contiguous', () => a.t().contiguous(), false], ['toTypedArray', () => a.toTypedArray(), false],
   ];
-  const [name, op] = r.pick(ops);
+  const [name, op, readsB] = r.pick(ops);
   switch (r.int(3)) {
     case 0: {
-      detach(r.chance(0.5) ? a.storage.data : b.storage.data);
+      detach(readsB && r.chance(0.5) ? b.storage.data : a.storage.data);
       hostile = true;
       return { kernel: `api:${name}`, variant: 'detached-storage', run: op, hostileBuffer: () => hostile };
     }
