@@ -97,7 +97,8 @@ export function parseNpyHeader(src: ByteSource): NpyHeader {
   // NOTE: numpy's read_array_header refuses any other key set ("Header does not contain the correct keys").
   const keys = Object.keys(d as object).sort();
   if (keys.length !== 3 || keys[0] !== 'descr' || keys[1] !== 'fortran_order' || keys[2] !== 'shape') {
-    fail(`header keys must be exactly 'descr', 'fortran_order' and 'shape', got ${keys.map((k) => `'${k}'`).join(', ') || 'none'}`);
+    const got = keys.map((k) => `'${k}'`).join(', ') || 'none';
+    fail(`header keys must be exactly 'descr', 'fortran_order' and 'shape', got ${got}`);
   }
   const { descr, fortran_order: fo, shape } = d as Record<string, PyLit>;
   if (typeof descr !== 'string') fail(`unhandled dtype ${JSON.stringify(descr)} (structured dtypes are not supported)`);

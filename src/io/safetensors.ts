@@ -47,7 +47,10 @@ export function parseSafetensorsHeader(src: ByteSource): SafetensorsHeader {
   const raw = src.read(8, n, 'header');
   // NOTE: the format says the header begins with '{' (only trailing space padding is allowed) and is
   // UTF-8; the reference reader refuses leading whitespace and invalid UTF-8, so we do too.
-  if (raw[0] !== 0x7b) fail(`header must begin with '{', found ${n ? `byte 0x${raw[0].toString(16).padStart(2, '0')}` : 'an empty header'}`);
+  if (raw[0] !== 0x7b) {
+    const found = n ? `byte 0x${raw[0].toString(16).padStart(2, '0')}` : 'an empty header';
+    fail(`header must begin with '{', found ${found}`);
+  }
   let text = '';
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
@@ -99,20 +102,25 @@ export function parseSafetensorsHeader(src: ByteSource): SafetensorsHeader {
  * The reference reader's rule: the tensors' byte ranges, sorted, tile the data section exactly from 0
  * to the end of the file, with no hole, no overlap and no trailing bytes.
  */
-function checkTiling(entries: SafetensorsEntry[], dataStart: number, dataLen: number, fail: (m: string) => never): void {
+function checkTiling(entries: SafetensorsEntry[], dataStart: number, dataLen: number,
+  fail: (m: string) => never): void {
   const sorted = entries.slice().sort((x, y) => x.begin - y.begin || x.end - y.end);
   let at = dataStart, prev = '';
   const rel = (x: SafetensorsEntry) => `[${x.begin - dataStart}, ${x.end - dataStart}]`;
   for (const x of sorted) {
-    if (x.begin < at) fail(`tensors '${prev}' and '${x.name}' have overlapping data_offsets (${rel(x)} starts before ${at - dataStart})`);
+    if (x.begin < at) {
+      fail(`tensors '${prev}' and '${x.name}' have overlapping data_offsets (${rel(x)} starts before ${at - dataStart})`);
+    }
     if (x.begin > at) {
-      fail(`bytes ${at - dataStart} to ${x.begin - dataStart} of the data section belong to no tensor (hole before '${x.name}' at ${rel(x)})`);
+      fail(`bytes ${at - dataStart} to ${x.begin - dataStart} of the data section belong to no tensor ` +
+        `(hole before '${x.name}' at ${rel(x)})`);
     }
     at = x.end;
     prev = x.name;
   }
   if (at !== dataStart + dataLen) {
-    fail(`${dataStart + dataLen - at} trailing bytes after the last tensor (the tensors cover ${at - dataStart} of the ${dataLen}-byte data section)`);
+    fail(`${dataStart + dataLen - at} trailing bytes after the last tensor ` +
+      `(the tensors cover ${at - dataStart} of the ${dataLen}-byte data section)`);
   }
 }
 

@@ -44,8 +44,8 @@ function staleStorage(x: Tensor, node: string): Error {
   const op = node.endsWith('Backward') ? node[0].toLowerCase() + node.slice(1, -'Backward'.length) : node;
   const d = x.storage.data, what = `the input of shape ${fmtShape(x.shape)} (${x.dtype})`;
   if (d.buffer.byteLength === 0) {
-    return new Error(`${op}: ${what} has a detached buffer (its ArrayBuffer was transferred, e.g. by structuredClone or ` +
-      'postMessage): its storage holds no data any more');
+    return new Error(`${op}: ${what} has a detached buffer (its ArrayBuffer was transferred, e.g. by ` +
+      'structuredClone or postMessage): its storage holds no data any more');
   }
   return new Error(`${op}: ${what} no longer fits its buffer (resized?): its layout needs ${x.storageNeeds} elements ` +
     `but the storage now has ${d.length}`);

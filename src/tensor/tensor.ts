@@ -94,7 +94,8 @@ function checkStorageLayout(storage: Storage, layout: Layout, dtype: DType): num
   if (empty) return 0;
   const len = storage.data.length;
   if (len === 0 && storage.data.buffer.byteLength === 0) {
-    throw new Error(`${what()}: the storage's ArrayBuffer was detached (transferred, e.g. by structuredClone or postMessage)`);
+    throw new Error(`${what()}: the storage's ArrayBuffer was detached (transferred, e.g. by structuredClone or ` +
+      'postMessage)');
   }
   if (lo < 0) {
     throw new Error(`${what()}: the layout reaches element ${lo}, before the start of the storage (${len} elements)`);

@@ -16,7 +16,9 @@ function stFile(text: string, data = new Uint8Array(0), lenOverride?: number): U
   return out;
 }
 
-const f32 = (name: string, n: number, b: number) => `"${name}": {"dtype": "F32", "shape": [${n}], "data_offsets": [${b}, ${b + 4 * n}]}`;
+/** The header entry of an F32 tensor of n elements at data offset b. */
+const f32 = (name: string, n: number, b: number) =>
+  `"${name}": {"dtype": "F32", "shape": [${n}], "data_offsets": [${b}, ${b + 4 * n}]}`;
 
 function refuses(b: Uint8Array, re: RegExp): void {
   assert.throws(() => io.parseSafetensors(b, {}, 'bad.safetensors'), (e: Error) => {
@@ -32,7 +34,8 @@ test('safetensors: the header must begin with {, may end with spaces', () => {
   refuses(stFile(` {${f32('a', 2, 0)}}`, data), /header must begin with '\{', found byte 0x20/);
   refuses(stFile(`\n{${f32('a', 2, 0)}}`, data), /found byte 0x0a/);
   refuses(stFile('', data), /begin with '\{', found an empty header/);
-  const padded = io.parseSafetensors(stFile(`{${f32('a', 2, 0)}}     `, new Uint8Array(new Float32Array([1, 2]).buffer)));
+  const two = new Uint8Array(new Float32Array([1, 2]).buffer);
+  const padded = io.parseSafetensors(stFile(`{${f32('a', 2, 0)}}     `, two));
   assert.deepEqual([...padded.tensors.a.data], [1, 2]);
 });
 
@@ -47,10 +50,12 @@ test('safetensors: the tensors must cover the data section exactly', () => {
   // Trailing bytes after the last tensor (the fuzz's "st:trailing-bytes").
   refuses(stFile(`{${f32('a', 1, 0)}}`, new Uint8Array(7)), /3 trailing bytes after the last tensor/);
   // A hole between two tensors, and one before the first.
-  refuses(stFile(`{${f32('a', 1, 0)}, ${f32('b', 1, 8)}}`, new Uint8Array(12)), /bytes 4 to 8 .* belong to no tensor \(hole before 'b'/);
+  refuses(stFile(`{${f32('a', 1, 0)}, ${f32('b', 1, 8)}}`, new Uint8Array(12)),
+    /bytes 4 to 8 .* belong to no tensor \(hole before 'b'/);
   refuses(stFile(`{${f32('a', 1, 4)}}`, new Uint8Array(8)), /bytes 0 to 4 .*\(hole before 'a'/);
   // Overlaps, including an empty tensor inside another one's bytes.
-  refuses(stFile(`{${f32('a', 2, 0)}, ${f32('b', 1, 4)}}`, new Uint8Array(12)), /'a' and 'b' have overlapping data_offsets/);
+  refuses(stFile(`{${f32('a', 2, 0)}, ${f32('b', 1, 4)}}`, new Uint8Array(12)),
+    /'a' and 'b' have overlapping data_offsets/);
   refuses(stFile(`{${f32('a', 2, 0)}, ${f32('e', 0, 4)}}`, new Uint8Array(8)), /'a' and 'e' have overlapping/);
   // Data but no tensors at all.
   refuses(stFile('{}', new Uint8Array(4)), /4 trailing bytes/);
@@ -74,7 +79,8 @@ test('safetensors: a header length that lies is refused', () => {
 
 test('safetensors: a name given twice is refused', () => {
   refuses(stFile(`{${f32('a', 1, 0)}, ${f32('a', 1, 4)}}`, new Uint8Array(8)), /names "a" twice/);
-  refuses(stFile(`{"__metadata__": {}, ${f32('a', 1, 0)}, "__metadata__": {}}`, new Uint8Array(4)), /names "__metadata__" twice/);
+  refuses(stFile(`{"__metadata__": {}, ${f32('a', 1, 0)}, "__metadata__": {}}`, new Uint8Array(4)),
+    /names "__metadata__" twice/);
   // Equal keys nested deeper, or spelled with escapes, are still told apart correctly.
   const ok = stFile(`{"__metadata__": {"a": "x", "b": "\\"a\\": {"}, ${f32('a', 1, 0)}}`, new Uint8Array(4));
   assert.deepEqual(io.parseSafetensors(ok).metadata, { a: 'x', b: '"a": {' });
@@ -88,8 +94,10 @@ test('safetensors: __metadata__ may be null, as the reference reader allows', ()
 });
 
 test('safetensors: what nabla writes still reads back', () => {
-  const b = io.serializeSafetensors({ a: { shape: [3], data: new Float32Array([1, 2, 3]) }, e: { shape: [0], data: new Float32Array(0) },
-    i: { shape: [1], data: new Int32Array([7]) } }, { k: 'v' });
+  const b = io.serializeSafetensors({
+    a: { shape: [3], data: new Float32Array([1, 2, 3]) }, e: { shape: [0], data: new Float32Array(0) },
+    i: { shape: [1], data: new Int32Array([7]) },
+  }, { k: 'v' });
   const r = io.parseSafetensors(b);
   assert.deepEqual([...r.tensors.a.data], [1, 2, 3]);
   assert.deepEqual([...r.tensors.i.data], [7]);
@@ -109,13 +117,16 @@ function npy(dict: string, data: Uint8Array): Uint8Array {
 
 test('npy: the header keys must be exactly descr, fortran_order and shape', () => {
   const data = new Uint8Array(new Float32Array([1, 2]).buffer);
-  const bad = (dict: string, re: RegExp) => assert.throws(() => io.parseNpy(npy(dict, data), {}, 'bad.npy'), (e: Error) => {
+  const head = /^nabla\.load\(bad\.npy\): npy: header keys must be exactly 'descr', 'fortran_order' and 'shape', got /;
+  const parse = (dict: string) => () => io.parseNpy(npy(dict, data), {}, 'bad.npy');
+  const bad = (dict: string, re: RegExp) => assert.throws(parse(dict), (e: Error) => {
     assert.ok(e instanceof io.CheckpointError, `expected a CheckpointError, got ${e}`);
-    assert.match(e.message, /^nabla\.load\(bad\.npy\): npy: header keys must be exactly 'descr', 'fortran_order' and 'shape', got /);
+    assert.match(e.message, head);
     assert.match(e.message, re);
     return true;
   });
-  bad(`{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'extra': 1, }`, /got 'descr', 'extra', 'fortran_order', 'shape'$/);
+  bad(`{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'extra': 1, }`,
+    /got 'descr', 'extra', 'fortran_order', 'shape'$/);
   bad(`{'descr': '<f4', 'shape': (2,), }`, /got 'descr', 'shape'$/);
   bad('{}', /got none$/);
   bad(`{'descr,fortran_order': 1, 'shape': (2,), }`, /got 'descr,fortran_order', 'shape'$/);

@@ -33,7 +33,8 @@ const CASES: Case[] = [
   ['sum', (a) => nb.sum(a, 1)], ['sum', (a) => a.mean()], ['amax', (a) => nb.amax(a, 0)], ['prod', (a) => nb.prod(a)],
   ['argmax', (a) => nb.argmax(a, 1)], ['cumsum', (a) => nb.cumsum(a, 0)],
   ['softmax', (a) => nb.softmax(a, 1)], ['logSoftmax', (a) => nb.logSoftmax(a, 1)],
-  ['exp', (a) => nb.exp(a)], ['relu', (a) => nb.relu(a)], ['leakyRelu', (a) => nb.leakyRelu(a)], ['isnan', (a) => nb.isnan(a)],
+  ['exp', (a) => nb.exp(a)], ['relu', (a) => nb.relu(a)], ['leakyRelu', (a) => nb.leakyRelu(a)],
+  ['isnan', (a) => nb.isnan(a)],
   ['contiguous', (a) => a.contiguous()], ['clone', (a) => a.clone()], ['to', (a) => a.to('float64')],
   ['toTypedArray', (a) => a.toTypedArray()], ['toTypedArray', (a) => a.toArray()], ['item', (a) => a.item(), [1]],
   ['where', (a, b) => nb.where(b.gt(0), a, b)], ['cat', (a, b) => nb.cat([b, a])], ['flip', (a) => nb.flip(a, [0])],
@@ -65,19 +66,20 @@ for (const be of backends()) {
       refuses(() => nb.exp(v), 'exp');
     }));
 
-    test('a resizable buffer that shrank below the layout is refused; one that still covers it is fine', () => withBackend(be, () => {
+    test('a resizable buffer shrunk below the layout is refused; one covering it is fine', () => withBackend(be, () => {
       // NOTE: resizable ArrayBuffers are ES2024; the compiler's lib is ES2022.
       const buf = new (ArrayBuffer as any)(64, { maxByteLength: 128 }) as ArrayBuffer & { resize(n: number): void };
       const t = nb.fromTypedArray(new Float32Array(buf), [4, 4]);
       const head = t.narrow(0, 0, 1);
       buf.resize(32);
-      refuses(() => nb.exp(t), 'exp', /no longer fits its buffer \(resized\?\): its layout needs 16 elements but the storage now has 8/);
+      refuses(() => nb.exp(t), 'exp',
+        /no longer fits its buffer \(resized\?\): its layout needs 16 elements but the storage now has 8/);
       assert.deepEqual([...head.toTypedArray()], [0, 0, 0, 0]);
       buf.resize(128);
       assert.equal(nb.exp(t).numel(), 16);
     }));
 
-    test('empty tensors over a detached buffer: nothing to read, an empty result or a clean error', () => withBackend(be, () => {
+    test('empty tensors over a detached buffer: an empty result or a clean error', () => withBackend(be, () => {
       const e = nb.zeros([0, 4]);
       detach(e);
       // NOTE: a detached and a zero-byte ArrayBuffer look alike to JS before Node 22 (no .detached); the
