@@ -43,6 +43,8 @@ export const BASE: Record<string, () => Args> = {
   attention: () => [f(24), f(6), f(24), L([1, 2, 3, 4]), f(24), L([1, 2, 3, 4]), f(24), L([1, 2, 3, 4]), 0.5, true],
 };
 export const KERNELS = Object.keys(BASE);
+/** The argument that is a bare index list (its length is the count of rows to pick). */
+const INDEX_LIST: Record<string, number> = { indexSelect: 4, indexAdd: 3 };
 
 const isView = (x: unknown): x is Float32Array | Int32Array | Uint8Array =>
   ArrayBuffer.isView(x) && !(x instanceof DataView);
@@ -95,7 +97,9 @@ export function addonCase(seed: number, n: number, nb: any, addon: Record<string
       break;
     }
     case 1: { // a resizable buffer shrinks to nothing while the arguments are read
-      const vi = r.pick(views), old = args[vi] as Float32Array;
+      // NOTE: an index list (no layout) shrunk before the kernel reads it is just an empty index, a
+      // valid call that selects nothing, so only buffers that must cover a size are shrunk.
+      const vi = r.pick(views.filter((i) => i !== INDEX_LIST[kernel])), old = args[vi] as Float32Array;
       type Resizable = ArrayBuffer & { resize(n: number): void };
       const Resizable = ArrayBuffer as unknown as new (n: number, o: object) => Resizable;
       const ab = new Resizable(old.byteLength, { maxByteLength: old.byteLength * 4 });
