@@ -94,6 +94,12 @@ export function parseNpyHeader(src: ByteSource): NpyHeader {
   const text = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(src.read(start, hlen, 'header'));
   const d = parseLiteral(text.trim(), fail);
   if (typeof d !== 'object' || d === null || Array.isArray(d)) fail('header is not a dict');
+  // NOTE: numpy's read_array_header refuses any other key set ("Header does not contain the correct keys").
+  const keys = Object.keys(d as object).sort();
+  if (keys.length !== 3 || keys[0] !== 'descr' || keys[1] !== 'fortran_order' || keys[2] !== 'shape') {
+    const got = keys.map((k) => `'${k}'`).join(', ') || 'none';
+    fail(`header keys must be exactly 'descr', 'fortran_order' and 'shape', got ${got}`);
+  }
   const { descr, fortran_order: fo, shape } = d as Record<string, PyLit>;
   if (typeof descr !== 'string') fail(`unhandled dtype ${JSON.stringify(descr)} (structured dtypes are not supported)`);
   const m = /^([<>|=])([a-z]\d+)$/.exec(descr as string);

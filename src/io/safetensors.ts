@@ -32,7 +32,10 @@ export interface SafetensorsReadOptions {
   keepHalf?: boolean;
 }
 
-/** Parses and validates the header: sizes, dtypes, shapes, offsets in range and non-overlapping. */
+/**
+ * Parses and validates the header as the reference reader does: sizes, dtypes, shapes, no duplicate
+ * names, and offsets that tile the data section exactly.
+ */
 export function parseSafetensorsHeader(src: ByteSource): SafetensorsHeader {
   const file = src.name;
   const fail = (msg: string): never => { throw new CheckpointError(file, `safetensors: ${msg}`); };
@@ -41,7 +44,19 @@ export function parseSafetensorsHeader(src: ByteSource): SafetensorsHeader {
   const hi = u32(lenBytes, 4), n = u32(lenBytes, 0);
   if (hi !== 0 || n > MAX_HEADER) fail(`header length ${hi ? '>= 2^32' : n} exceeds the 100 MB limit`);
   if (8 + n > src.size) fail(`header length ${n} is larger than the file (${src.size} bytes)`);
-  const text = new TextDecoder('utf-8', { fatal: false }).decode(src.read(8, n, 'header'));
+  const raw = src.read(8, n, 'header');
+  // NOTE: the format says the header begins with '{' (only trailing space padding is allowed) and is
+  // UTF-8; the reference reader refuses leading whitespace and invalid UTF-8, so we do too.
+  if (raw[0] !== 0x7b) {
+    const found = n ? `byte 0x${raw[0].toString(16).padStart(2, '0')}` : 'an empty header';
+    fail(`header must begin with '{', found ${found}`);
+  }
+  let text = '';
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+  } catch {
+    fail('header is not valid UTF-8');
+  }
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -49,11 +64,14 @@ export function parseSafetensorsHeader(src: ByteSource): SafetensorsHeader {
     fail(`malformed JSON header (${(e as Error).message})`);
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) fail('header is not a JSON object');
+  const dup = duplicateKey(text);
+  if (dup !== undefined) fail(`the header names ${JSON.stringify(dup)} twice`);
   const dataStart = 8 + n, dataLen = src.size - dataStart;
   const metadata: Record<string, string> = {};
   const entries: SafetensorsEntry[] = [];
   for (const [name, v] of Object.entries(json as Record<string, unknown>)) {
     if (name === '__metadata__') {
+      if (v === null) continue; // the reference reader's Option: null is no metadata
       if (typeof v !== 'object' || v === null || Array.isArray(v)) fail('__metadata__ is not an object');
       for (const [k, s] of Object.entries(v as Record<string, unknown>)) {
         if (typeof s !== 'string') fail(`__metadata__['${k}'] is not a string`);
@@ -76,11 +94,56 @@ export function parseSafetensorsHeader(src: ByteSource): SafetensorsHeader {
     }
     entries.push({ name, dtype: e, shape: (shape as number[]).slice(), begin: dataStart + b, end: dataStart + end });
   }
-  const sorted = entries.filter((x) => x.end > x.begin).sort((x, y) => x.begin - y.begin);
-  for (let i = 1; i < sorted.length; i++) {
-    if (sorted[i].begin < sorted[i - 1].end) fail(`tensors '${sorted[i - 1].name}' and '${sorted[i].name}' have overlapping data_offsets`);
-  }
+  checkTiling(entries, dataStart, dataLen, fail);
   return { entries, metadata, dataStart };
+}
+
+/**
+ * The reference reader's rule: the tensors' byte ranges, sorted, tile the data section exactly from 0
+ * to the end of the file, with no hole, no overlap and no trailing bytes.
+ */
+function checkTiling(entries: SafetensorsEntry[], dataStart: number, dataLen: number,
+  fail: (m: string) => never): void {
+  const sorted = entries.slice().sort((x, y) => x.begin - y.begin || x.end - y.end);
+  let at = dataStart, prev = '';
+  const rel = (x: SafetensorsEntry) => `[${x.begin - dataStart}, ${x.end - dataStart}]`;
+  for (const x of sorted) {
+    if (x.begin < at) {
+      fail(`tensors '${prev}' and '${x.name}' have overlapping data_offsets (${rel(x)} starts before ${at - dataStart})`);
+    }
+    if (x.begin > at) {
+      fail(`bytes ${at - dataStart} to ${x.begin - dataStart} of the data section belong to no tensor ` +
+        `(hole before '${x.name}' at ${rel(x)})`);
+    }
+    at = x.end;
+    prev = x.name;
+  }
+  if (at !== dataStart + dataLen) {
+    fail(`${dataStart + dataLen - at} trailing bytes after the last tensor ` +
+      `(the tensors cover ${at - dataStart} of the ${dataLen}-byte data section)`);
+  }
+}
+
+/** The first top-level key of a valid JSON object text that appears twice (JSON.parse keeps only the last). */
+function duplicateKey(text: string): string | undefined {
+  const seen = new Set<string>();
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) { // '"': scan to the closing quote, skipping escapes
+      const start = i;
+      for (i++; text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
+      if (depth !== 1) continue;
+      let j = i + 1;
+      while (j < text.length && ' \t\n\r'.includes(text[j])) j++;
+      if (text[j] !== ':') continue;
+      const key = JSON.parse(text.slice(start, i + 1)) as string;
+      if (seen.has(key)) return key;
+      seen.add(key);
+    } else if (c === 0x7b || c === 0x5b) depth++;
+    else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return undefined;
 }
 
 function select(src: ByteSource, opts: SafetensorsReadOptions): { header: SafetensorsHeader; entries: SafetensorsEntry[] } {

@@ -5,7 +5,7 @@ import { BinaryOp, isComparison } from '../backend/op_codes.js';
 import { type DType, isFloating } from '../tensor/dtype.js';
 import { broadcastShapes, expandLayout, fmtShape } from '../tensor/layout.js';
 import { Tensor, type TensorLike } from '../tensor/tensor.js';
-import { asTensor, be, record, resultType, sumTo, wrap } from './util.js';
+import { asTensor, be, record, resultType, sumTo, wrap, dataOf } from './util.js';
 import { log, powScalar } from './unary.js';
 
 const NAMES: Record<BinaryOp, string> = {
@@ -35,7 +35,7 @@ function forward(op: BinaryOp, a: TensorLike, b: TensorLike, computeDtype?: DTyp
   if ((op === BinaryOp.FLOOR_DIVIDE || op === BinaryOp.REMAINDER) && !isFloating(dt)) checkNonZeroDivisor(tb, name);
   const la = expandLayout(ta.layout, shape, name), lb = expandLayout(tb.layout, shape, name);
   const outDtype = isComparison(op) ? 'bool' : dt;
-  const out = wrap(be().binary(op, ta.storage.data, la, tb.storage.data, lb, outDtype), shape, outDtype);
+  const out = wrap(be().binary(op, dataOf(ta, name), la, dataOf(tb, name), lb, outDtype), shape, outDtype);
   return [out, ta, tb];
 }
 
@@ -155,9 +155,9 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const ta = asTensor(a, dt), tb = asTensor(b, dt);
   const shape = broadcastShapes(broadcastShapes(cond.shape, ta.shape, 'where'), tb.shape, 'where');
   const out = wrap(be().where(
-    cond.storage.data, expandLayout(cond.layout, shape, 'where'),
-    ta.storage.data, expandLayout(ta.layout, shape, 'where'),
-    tb.storage.data, expandLayout(tb.layout, shape, 'where'), dt), shape, dt);
+    dataOf(cond, 'where'), expandLayout(cond.layout, shape, 'where'),
+    dataOf(ta, 'where'), expandLayout(ta.layout, shape, 'where'),
+    dataOf(tb, 'where'), expandLayout(tb.layout, shape, 'where'), dt), shape, dt);
   return record(out, 'WhereBackward', [ta, tb], (g) => [
     ta.requiresGrad ? sumTo(where(cond, g, 0), ta.shape) : null,
     tb.requiresGrad ? sumTo(where(cond, 0, g), tb.shape) : null,

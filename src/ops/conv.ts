@@ -16,7 +16,7 @@ import { allocate } from '../tensor/dtype.js';
 import { fmtShape } from '../tensor/layout.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { isGradEnabled } from '../autograd/grad_mode.js';
-import { be, checkFloat, record, wrap } from './util.js';
+import { be, checkFloat, record, wrap, dataOf } from './util.js';
 import { pad, scatterAdd, indexSelect } from './indexing.js';
 
 export type Pair = number | readonly [number, number];
@@ -47,7 +47,7 @@ function batched(x: Tensor, ndim: number, fn: (xb: Tensor) => Tensor): Tensor {
 function conv(x: Tensor, w: Tensor, p: Conv2dParams): Tensor {
   const [N, , H, W] = x.shape, [OC, , KH, KW] = w.shape;
   const OH = convOutSize(H, KH, p.strideH, p.padH, p.dilationH), OW = convOutSize(W, KW, p.strideW, p.padW, p.dilationW);
-  const out = wrap(be().conv2d(x.storage.data, x.layout, w.storage.data, w.layout, p), [N, OC, OH, OW], x.dtype);
+  const out = wrap(be().conv2d(dataOf(x, 'conv2d'), x.layout, dataOf(w, 'conv2d'), w.layout, p), [N, OC, OH, OW], x.dtype);
   return record(out, 'ConvolutionBackward', [x, w], (g) => [
     x.requiresGrad ? convInput(g, w, x.shape, p) : null,
     w.requiresGrad ? convWeight(g, x, w.shape, p) : null,
@@ -56,7 +56,7 @@ function conv(x: Tensor, w: Tensor, p: Conv2dParams): Tensor {
 
 // dy (N, OC, OH, OW), w (OC, C/G, KH, KW) -> dx (N, C, H, W)
 function convInput(dy: Tensor, w: Tensor, xShape: readonly number[], p: Conv2dParams): Tensor {
-  const out = wrap(be().conv2dBackwardInput(dy.storage.data, dy.layout, w.storage.data, w.layout, xShape, p), xShape, dy.dtype);
+  const out = wrap(be().conv2dBackwardInput(dataOf(dy, 'conv2d backward'), dy.layout, dataOf(w, 'conv2d backward'), w.layout, xShape, p), xShape, dy.dtype);
   // <gg, A_w^T dy> = <conv(gg, w), dy>
   return record(out, 'ConvolutionBackwardInput', [dy, w], (gg) => [
     dy.requiresGrad ? conv(gg, w, p) : null,
@@ -66,7 +66,7 @@ function convInput(dy: Tensor, w: Tensor, xShape: readonly number[], p: Conv2dPa
 
 // dy (N, OC, OH, OW), x (N, C, H, W) -> dw (OC, C/G, KH, KW)
 function convWeight(dy: Tensor, x: Tensor, wShape: readonly number[], p: Conv2dParams): Tensor {
-  const out = wrap(be().conv2dBackwardWeight(dy.storage.data, dy.layout, x.storage.data, x.layout, wShape, p), wShape, dy.dtype);
+  const out = wrap(be().conv2dBackwardWeight(dataOf(dy, 'conv2d backward'), dy.layout, dataOf(x, 'conv2d backward'), x.layout, wShape, p), wShape, dy.dtype);
   // <gg, B_x^T dy> = <conv(x, gg), dy>
   return record(out, 'ConvolutionBackwardWeight', [dy, x], (gg) => [
     dy.requiresGrad ? conv(x, gg, p) : null,
@@ -187,7 +187,7 @@ function maxPoolRaw(x: Tensor, p: Pool2dParams, returnIndices: boolean): [Tensor
   const [N, C, H, W] = x.shape;
   // indices only when asked for or for a backward to record: values alone take a faster pass
   const needIdx = returnIndices || (isGradEnabled() && x.requiresGrad);
-  const r = be().maxPool2d(x.storage.data, x.layout, p, needIdx);
+  const r = be().maxPool2d(dataOf(x, 'maxPool2d'), x.layout, p, needIdx);
   const OH = poolOutSize(H, p.kH, p.strideH, p.padH, p.dilationH, p.ceilMode), OW = poolOutSize(W, p.kW, p.strideW, p.padW, p.dilationW, p.ceilMode);
   const out = wrap(r.values, [N, C, OH, OW], x.dtype);
   if (!r.indices) return [out, null];
@@ -195,7 +195,7 @@ function maxPoolRaw(x: Tensor, p: Pool2dParams, returnIndices: boolean): [Tensor
   // dx = zeros with dy added at the argmax of each window: one kernel, or (when the backward is itself
   // recorded, for double backward) a scatterAdd, which is differentiable in dy
   record(out, 'MaxPool2DWithIndicesBackward', [x], (g) => {
-    if (!isGradEnabled()) return [wrap(be().maxPool2dBackward(g.storage.data, g.layout, idx, x.shape), [N, C, H, W], g.dtype)];
+    if (!isGradEnabled()) return [wrap(be().maxPool2dBackward(dataOf(g, 'maxPool2d backward'), g.layout, idx, x.shape), [N, C, H, W], g.dtype)];
     const base = wrap(allocate(g.dtype, N * C * H * W), [N, C, H * W], g.dtype);
     return [scatterAdd(base, 2, indices.reshape([N, C, OH * OW]), g.reshape([N, C, OH * OW])).reshape([N, C, H, W])];
   });
@@ -237,12 +237,12 @@ export function maxPool1d(x: Tensor, kernelSize: number, stride: number | null =
 function avgPoolRaw(x: Tensor, p: Pool2dParams, cip: boolean): Tensor {
   const [N, C, H, W] = x.shape;
   const OH = poolOutSize(H, p.kH, p.strideH, p.padH, 1, p.ceilMode), OW = poolOutSize(W, p.kW, p.strideW, p.padW, 1, p.ceilMode);
-  const out = wrap(be().avgPool2d(x.storage.data, x.layout, p, cip), [N, C, OH, OW], x.dtype);
+  const out = wrap(be().avgPool2d(dataOf(x, 'avgPool2d'), x.layout, p, cip), [N, C, OH, OW], x.dtype);
   return record(out, 'AvgPool2DBackward', [x], (g) => [avgPoolBackward(g, x.shape, p, cip)]);
 }
 
 function avgPoolBackward(dy: Tensor, xShape: readonly number[], p: Pool2dParams, cip: boolean): Tensor {
-  const out = wrap(be().avgPool2dBackward(dy.storage.data, dy.layout, xShape, p, cip), xShape, dy.dtype);
+  const out = wrap(be().avgPool2dBackward(dataOf(dy, 'avgPool2d backward'), dy.layout, xShape, p, cip), xShape, dy.dtype);
   return record(out, 'AvgPool2DBackwardBackward', [dy], (gg) => [avgPoolRaw(gg, p, cip)]);
 }
 

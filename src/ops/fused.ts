@@ -14,7 +14,7 @@ import type { UnaryOp } from '../backend/op_codes.js';
 import { convOutSize } from '../util/window.js';
 import { getBackend } from '../backend/registry.js';
 import { contiguousValues, type Tensor } from '../tensor/tensor.js';
-import { record, wrap } from './util.js';
+import { record, wrap, dataOf } from './util.js';
 import { causalMask } from './nn_ops.js';
 import { thresholdBackward } from './binary.js';
 
@@ -26,11 +26,11 @@ export function layerNormFused(x: Tensor, weight: Tensor | null, bias: Tensor | 
   // a weight or bias of another size goes to the composite path, which reports it
   if ((weight && weight.numel() !== C) || (bias && bias.numel() !== C)) return null;
   const w = weight ? contiguousValues(weight) : null, b = bias ? contiguousValues(bias) : null;
-  const r = f.layerNorm(x.storage.data, x.layout, w, b, eps);
+  const r = f.layerNorm(dataOf(x, 'layerNorm'), x.layout, w, b, eps);
   const y = wrap(r.y, x.shape, 'float32');
   return record(y, 'NativeLayerNormBackward', [x, weight, bias], (g) => {
     if (!isGradEnabled() && g.dtype === 'float32') {
-      const bw = f.layerNormBackward(g.storage.data, g.layout, x.storage.data, x.layout, r.mean, r.rstd, w, !!weight?.requiresGrad, !!bias?.requiresGrad);
+      const bw = f.layerNormBackward(dataOf(g, 'layerNorm backward'), g.layout, dataOf(x, 'layerNorm backward'), x.layout, r.mean, r.rstd, w, !!weight?.requiresGrad, !!bias?.requiresGrad);
       return [wrap(bw.dx, x.shape, 'float32'), bw.dw && wrap(bw.dw, [C], 'float32'), bw.db && wrap(bw.db, [C], 'float32')];
     }
     return layerNormGrads(g, x, weight, bias, eps);
@@ -55,11 +55,12 @@ export function attentionFused(q: Tensor, k: Tensor, v: Tensor, scale: number, c
   const f = getBackend();
   if (q.ndim !== 4 || q.dtype !== 'float32' || k.dtype !== 'float32' || v.dtype !== 'float32') return null;
   if (q.shape.join() !== k.shape.join() || q.shape.join() !== v.shape.join()) return null;
-  const r = f.attention(q.storage.data, q.layout, k.storage.data, k.layout, v.storage.data, v.layout, scale, causal);
+  const r = f.attention(dataOf(q, 'attention'), q.layout, dataOf(k, 'attention'), k.layout, dataOf(v, 'attention'), v.layout, scale, causal);
   const out = wrap(r.out, q.shape, 'float32');
   return record(out, 'NativeAttentionBackward', [q, k, v], (g) => {
     if (!isGradEnabled() && g.dtype === 'float32') {
-      const bw = f.attentionBackward(g.storage.data, g.layout, q.storage.data, q.layout, k.storage.data, k.layout, v.storage.data, v.layout, r.out, r.lse, scale, causal);
+      const bw = f.attentionBackward(dataOf(g, 'attention backward'), g.layout, dataOf(q, 'attention backward'), q.layout,
+        dataOf(k, 'attention backward'), k.layout, dataOf(v, 'attention backward'), v.layout, r.out, r.lse, scale, causal);
       return [wrap(bw.dq, q.shape, 'float32'), wrap(bw.dk, k.shape, 'float32'), wrap(bw.dv, v.shape, 'float32')];
     }
     return attentionGrads(g, q, k, v, scale, causal);
@@ -95,8 +96,8 @@ export function conv2dFused(x: Tensor, w: Tensor, p: Conv2dParams, scale: Float3
   // shapes conv2d would reject go to the composite path, which reports them
   if (x.shape[1] !== w.shape[1] * p.groups || OC % p.groups !== 0 || OH < 1 || OW < 1) return null;
   if (residual && residual.shape.join() !== [x.shape[0], OC, OH, OW].join()) return null;
-  const r = f.conv2dFused(x.storage.data, x.layout, w.storage.data, w.layout, p, scale, shift,
-    residual ? { data: residual.storage.data, layout: residual.layout } : null, relu, reuseWeights,
+  const r = f.conv2dFused(dataOf(x, 'conv2d'), x.layout, dataOf(w, 'conv2d'), w.layout, p, scale, shift,
+    residual ? { data: dataOf(residual, 'conv2d'), layout: residual.layout } : null, relu, reuseWeights,
     reuseWeights && f.nextStamp ? w.storage.stamp(() => f.nextStamp!()) : 0);
   return wrap(r, [x.shape[0], OC, OH, OW], 'float32');
 }
@@ -114,11 +115,11 @@ export function batchNormFused(x: Tensor, weight: Tensor | null, bias: Tensor | 
   const C = x.shape[1];
   if ((weight && weight.numel() !== C) || (bias && bias.numel() !== C)) return null;
   const w = weight ? contiguousValues(weight) : null, b = bias ? contiguousValues(bias) : null;
-  const r = f.batchNorm(x.storage.data, x.layout, w, b, eps, residual ? { data: residual.storage.data, layout: residual.layout } : null, relu);
+  const r = f.batchNorm(dataOf(x, 'batchNorm'), x.layout, w, b, eps, residual ? { data: dataOf(residual, 'batchNorm'), layout: residual.layout } : null, relu);
   const y = wrap(r.y, x.shape, 'float32');
   record(y, relu ? 'NativeBatchNormReluBackward' : 'NativeBatchNormBackward', [x, weight, bias, residual], (g) => {
     if (!isGradEnabled() && g.dtype === 'float32') {
-      const bw = f.batchNormBackward(g.storage.data, g.layout, x.storage.data, x.layout, r.mean, r.var, w, eps, !!weight?.requiresGrad,
+      const bw = f.batchNormBackward(dataOf(g, 'batchNorm backward'), g.layout, dataOf(x, 'batchNorm backward'), x.layout, r.mean, r.var, w, eps, !!weight?.requiresGrad,
         !!bias?.requiresGrad, relu ? r.y : null, !!residual?.requiresGrad);
       return [wrap(bw.dx, x.shape, 'float32'), bw.dw && wrap(bw.dw, [C], 'float32'), bw.db && wrap(bw.db, [C], 'float32'),
         bw.dr && wrap(bw.dr, x.shape, 'float32')];
@@ -153,7 +154,7 @@ export function linearFused(x: Tensor, w: Tensor, bias: Tensor | null, act: Unar
   if (x.ndim !== 2 || w.ndim !== 2 || x.shape[1] !== w.shape[0] || (bias && (bias.ndim !== 1 || bias.shape[0] !== w.shape[1]))) return null;
   const ts = bias ? [x, w, bias] : [x, w];
   if (ts.some((t) => t.dtype !== 'float32') || (isGradEnabled() && ts.some((t) => t.requiresGrad))) return null;
-  const y = f.linear(x.storage.data, x.layout, w.storage.data, w.layout, bias ? contiguousValues(bias) : null, act);
+  const y = f.linear(dataOf(x, 'linear'), x.layout, dataOf(w, 'linear'), w.layout, bias ? contiguousValues(bias) : null, act);
   return wrap(y, [x.shape[0], w.shape[1]], 'float32');
 }
 
@@ -172,6 +173,6 @@ export function attentionKvFused(q: Tensor, k: Tensor, v: Tensor, scale: number,
   if (k.shape.join() !== v.shape.join() || k.shape[0] !== B || k.shape[3] !== D || H % KVH !== 0 || S < 1 || (causal && S < T)) {
     return null;
   }
-  const out = f.attentionKv(q.storage.data, q.layout, k.storage.data, k.layout, v.storage.data, v.layout, scale, causal);
+  const out = f.attentionKv(dataOf(q, 'attention'), q.layout, dataOf(k, 'attention'), k.layout, dataOf(v, 'attention'), v.layout, scale, causal);
   return wrap(out, q.shape, 'float32');
 }

@@ -5,7 +5,7 @@
 import { Layout, fmtShape, normDim, numel } from '../tensor/layout.js';
 import { allocate } from '../tensor/dtype.js';
 import { Tensor, type TensorLike } from '../tensor/tensor.js';
-import { be, record, wrap, asTensor } from './util.js';
+import { be, record, wrap, asTensor, dataOf } from './util.js';
 import { where } from './binary.js';
 import { cat } from './movement.js';
 import type { ValuesIndices } from './reduce.js';
@@ -46,7 +46,7 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   checkGatherShapes(x, d, index, 'gather');
   const idx = checkIndex(index, x.ndim ? x.shape[d] : 1, d, 'gather');
   const li = Layout.contiguous(index.shape);
-  const out = wrap(be().gather(x.storage.data, x.layout, d, idx, li), index.shape, x.dtype);
+  const out = wrap(be().gather(dataOf(x, 'gather'), x.layout, d, idx, li), index.shape, x.dtype);
   return record(out, 'GatherBackward', [x], (g) => [scatterAddInto(d, index, g, x.shape)]);
 }
 
@@ -64,10 +64,10 @@ function scatterImpl(x: Tensor, dim: number, index: Tensor, src: TensorLike, acc
     throw new Error(`${op}: expected index ${fmtShape(index.shape)} to be no larger than src ${fmtShape(s.shape)} in every dimension`);
   }
   const idx = checkIndex(index, x.shape[d], d, op);
-  const data = be().copy(x.storage.data, x.layout, x.dtype);
+  const data = be().copy(dataOf(x, op), x.layout, x.dtype);
   // NOTE: src may be larger than index; only its index-shaped corner is scattered (same strides).
   const ls = new Layout([...index.shape], s.layout.strides, s.layout.offset);
-  be().scatter(data, x.shape, d, idx, Layout.contiguous(index.shape), s.storage.data, ls, accumulate);
+  be().scatter(data, x.shape, d, idx, Layout.contiguous(index.shape), dataOf(s, op), ls, accumulate);
   const out = wrap(data, x.shape, x.dtype);
   // the rest of src gets a zero gradient: pad the gathered corner back up to src's shape
   const srcPad = index.shape.flatMap((_, i) => [0, s.shape[index.ndim - 1 - i] - index.shape[index.ndim - 1 - i]]);
@@ -93,14 +93,14 @@ export function indexSelectAs(op: string, x: Tensor, dim: number, index: Tensor)
   const idx = checkIndex(index, n, d, op);
   const shape = [...x.shape];
   if (x.ndim) shape[d] = idx.length;
-  const out = wrap(be().indexSelect(x.storage.data, x.ndim ? x.layout : Layout.contiguous([1]), d, idx), shape, x.dtype);
+  const out = wrap(be().indexSelect(dataOf(x, op), x.ndim ? x.layout : Layout.contiguous([1]), d, idx), shape, x.dtype);
   return record(out, 'IndexSelectBackward', [x], (g) => [indexAdd(x.shape, d, idx, g)]);
 }
 
 /** zeros(shape) with src (shape with dim -> idx.length) added at idx along dim. Differentiable in src. */
 function indexAdd(shape: readonly number[], d: number, idx: Int32Array, src: Tensor): Tensor {
   const data = allocate(src.dtype, numel(shape));
-  be().indexAdd(data, shape.length ? shape : [1], d, idx, src.storage.data, src.layout);
+  be().indexAdd(data, shape.length ? shape : [1], d, idx, dataOf(src, 'indexAdd'), src.layout);
   const out = wrap(data, shape, src.dtype);
   const it = wrap(idx, [idx.length], 'int32');
   return record(out, 'IndexAddBackward', [src], (g) => [indexSelect(g, d, it)]);
@@ -137,7 +137,7 @@ export const triu = (x: Tensor, diagonal = 0) => triangle(x, diagonal, false, 't
 export function sort(x: Tensor, dim = -1, descending = false): ValuesIndices {
   if (x.ndim === 0) return { values: x.clone(), indices: wrap(new Int32Array(1), [], 'int32') };
   const d = normDim(dim, x.ndim, 'sort');
-  const r = be().sort(x.storage.data, x.layout, d, descending);
+  const r = be().sort(dataOf(x, 'sort'), x.layout, d, descending);
   const indices = wrap(r.indices, x.shape, 'int32');
   const values = x.requiresGrad ? gather(x, d, indices) : wrap(r.values, x.shape, x.dtype);
   return { values, indices };

@@ -5,7 +5,7 @@ import { isGradEnabled } from '../autograd/grad_mode.js';
 import { expandLayout, fmtShape } from '../tensor/layout.js';
 import { Tensor, type TensorLike } from '../tensor/tensor.js';
 import { defaultGenerator } from '../tensor/random.js';
-import { asTensor, be } from './util.js';
+import { asTensor, be, dataOf } from './util.js';
 import { clone } from './unary.js';
 import { Node } from '../autograd/node.js';
 
@@ -26,12 +26,13 @@ function checkWritable(x: Tensor, op: string): void {
  */
 export function inplace<T extends Tensor>(x: T, op: string, compute: (self: Tensor) => Tensor, other?: TensorLike): T {
   checkWritable(x, op);
+  dataOf(x, op);
   const recorded = isGradEnabled() && (x.requiresGrad || (other instanceof Tensor && other.requiresGrad));
   const result = compute(recorded ? clone(x) : x);
   if (result.shape.length !== x.shape.length || result.shape.some((d, i) => d !== x.shape[i])) {
     throw new Error(`${op}: output with shape ${fmtShape(x.shape)} doesn't match the broadcast shape ${fmtShape(result.shape)}`);
   }
-  be().assign(x.storage.data, x.layout, result.storage.data, result.layout);
+  be().assign(dataOf(x, op), x.layout, dataOf(result, op), result.layout);
   x.storage.version++;
   if (result.requiresGrad && isGradEnabled()) {
     x.gradFn = result.gradFn;
@@ -44,7 +45,7 @@ export function copy_<T extends Tensor>(x: T, src: TensorLike): T {
   checkWritable(x, 'copy_');
   const s = asTensor(src, src instanceof Tensor ? src.dtype : x.dtype);
   const old = x.gradFn;
-  be().assign(x.storage.data, x.layout, s.storage.data, expandLayout(s.layout, x.shape, 'copy_'));
+  be().assign(dataOf(x, 'copy_'), x.layout, dataOf(s, 'copy_'), expandLayout(s.layout, x.shape, 'copy_'));
   x.storage.version++;
   if (isGradEnabled() && s.requiresGrad) {
     // x now holds src's values: its gradient flows to src (summed over broadcast dims, in src's dtype)

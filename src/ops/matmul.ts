@@ -4,7 +4,7 @@
 import { broadcastShapes, expandLayout, fmtShape } from '../tensor/layout.js';
 import { isFloating } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { be, record, sumTo, wrap } from './util.js';
+import { be, record, sumTo, wrap, dataOf } from './util.js';
 
 /** a (B..., M, K) @ b (B..., K, N) -> (B..., M, N), with batch dims broadcast. Both at least 2-D. */
 function batched(a: Tensor, b: Tensor, op: string): Tensor {
@@ -19,7 +19,7 @@ function batched(a: Tensor, b: Tensor, op: string): Tensor {
   const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2), op);
   const la = expandLayout(a.layout, [...batch, M, K], op);
   const lb = expandLayout(b.layout, [...batch, K, N], op);
-  const out = wrap(be().matmul(a.storage.data, la, b.storage.data, lb, a.dtype), [...batch, M, N], a.dtype);
+  const out = wrap(be().matmul(dataOf(a, op), la, dataOf(b, op), lb, a.dtype), [...batch, M, N], a.dtype);
   return record(out, 'MmBackward', [a, b], (g) => [
     // dA = g @ B^T, dB = A^T @ g (summed over broadcast batch dims)
     a.requiresGrad ? sumTo(batched(g, b.mT, op), a.shape) : null,

@@ -5,7 +5,7 @@
 import { Layout, type Shape, checkShape, expandLayout, fmtShape, normDim, numel } from '../tensor/layout.js';
 import { allocate, promoteTypes } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { be, record, sumTo, viewOf, wrap } from './util.js';
+import { be, dataOf, record, sumTo, viewOf, wrap } from './util.js';
 
 export function normDimOf(x: Tensor, dim: number, op: string): number {
   return normDim(dim, x.ndim, op);
@@ -75,7 +75,7 @@ export function view(x: Tensor, shape: Shape): Tensor {
     throw new Error(`view: view size is not compatible with input tensor's size and stride (input shape ` +
       `${fmtShape(x.shape)}, strides ${fmtShape(x.stride())}, requested ${fmtShape(s)}); use .reshape(...) instead`);
   }
-  const out = viewOf(x, new Layout(s, strides, x.layout.offset));
+  const out = viewOf(x, new Layout(s, strides, x.layout.offset), 'view');
   return record(out, 'ViewBackward', [x], (g) => [g.reshape([...x.shape])]);
 }
 
@@ -86,8 +86,10 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
 }
 
 export function contiguous(x: Tensor): Tensor {
+  // NOTE: checked even when x is returned as is: the caller goes on to read it.
+  const data = dataOf(x, 'contiguous');
   if (x.layout.isContiguous()) return x;
-  const out = wrap(be().copy(x.storage.data, x.layout, x.dtype), x.shape, x.dtype);
+  const out = wrap(be().copy(data, x.layout, x.dtype), x.shape, x.dtype);
   return record(out, 'ContiguousBackward', [x], (g) => [g]);
 }
 
@@ -98,7 +100,7 @@ export function permute(x: Tensor, order: readonly number[]): Tensor {
   const p = order.map((d) => normDim(d, x.ndim, 'permute'));
   if (new Set(p).size !== p.length) throw new Error(`permute: repeated dim in permutation ${fmtShape(order)}`);
   const l = x.layout;
-  const out = viewOf(x, new Layout(p.map((d) => l.shape[d]), p.map((d) => l.strides[d]), l.offset));
+  const out = viewOf(x, new Layout(p.map((d) => l.shape[d]), p.map((d) => l.strides[d]), l.offset), 'permute');
   const inv = new Array<number>(p.length);
   p.forEach((d, i) => { inv[d] = i; });
   return record(out, 'PermuteBackward', [x], (g) => [g.permute(inv)]);
@@ -127,7 +129,7 @@ export function expand(x: Tensor, shape: Shape): Tensor {
     s[i] = x.shape[i - lead];
   }
   checkShape(s, 'expand');
-  const out = viewOf(x, expandLayout(x.layout, s, 'expand'));
+  const out = viewOf(x, expandLayout(x.layout, s, 'expand'), 'expand');
   return record(out, 'ExpandBackward', [x], (g) => [sumTo(g, x.shape)]);
 }
 
@@ -138,7 +140,7 @@ export function squeeze(x: Tensor, dim?: number | number[]): Tensor {
   if (drop.length === 0) return view(x, x.shape);
   const l = x.layout;
   const keep = (_: number, i: number) => !drop.includes(i);
-  const out = viewOf(x, new Layout(l.shape.filter(keep), l.strides.filter(keep), l.offset));
+  const out = viewOf(x, new Layout(l.shape.filter(keep), l.strides.filter(keep), l.offset), 'squeeze');
   return record(out, 'SqueezeBackward', [x], (g) => [g.reshape([...x.shape])]);
 }
 
@@ -149,7 +151,7 @@ export function unsqueeze(x: Tensor, dim: number): Tensor {
   const st = d < l.shape.length ? l.strides[d] * l.shape[d] : 1;
   shape.splice(d, 0, 1);
   strides.splice(d, 0, st);
-  const out = viewOf(x, new Layout(shape, strides, l.offset));
+  const out = viewOf(x, new Layout(shape, strides, l.offset), 'unsqueeze');
   return record(out, 'UnsqueezeBackward', [x], (g) => [g.squeeze(d)]);
 }
 
@@ -186,7 +188,7 @@ export function slice(x: Tensor, dim: number, start?: number | null, end?: numbe
   const shape = [...l.shape], strides = [...l.strides];
   shape[d] = len;
   strides[d] = l.strides[d] * step;
-  const out = viewOf(x, new Layout(shape, strides, l.offset + s * l.strides[d]));
+  const out = viewOf(x, new Layout(shape, strides, l.offset + s * l.strides[d]), 'slice');
   return record(out, 'SliceBackward', [x], (g) => [sliceBackward(g, x.shape, d, s, step)]);
 }
 
@@ -198,7 +200,7 @@ function sliceBackward(g: Tensor, shape: readonly number[], d: number, start: nu
   const s2 = [...tl.shape], st2 = [...tl.strides];
   s2[d] = g.shape[d];
   st2[d] = tl.strides[d] * step;
-  be().assign(data, new Layout(s2, st2, start * tl.strides[d]), g.storage.data, g.layout);
+  be().assign(data, new Layout(s2, st2, start * tl.strides[d]), dataOf(g, 'slice backward'), g.layout);
   return record(out, 'SliceBackwardBackward', [g], (gg) => [slice(gg, d, start, start + step * (g.shape[d] - 1) + 1, step)]);
 }
 
@@ -278,7 +280,7 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
     const part = out.layout;
     const s2 = [...shape];
     s2[d] = t.shape[d];
-    be().assign(data, new Layout(s2, part.strides, off * part.strides[d]), t.storage.data, t.layout);
+    be().assign(data, new Layout(s2, part.strides, off * part.strides[d]), dataOf(t, 'cat'), t.layout);
     off += t.shape[d];
   }
   return record(out, 'CatBackward', ts, (g) => {
@@ -311,7 +313,7 @@ export function flip(x: Tensor, dimsList: number[]): Tensor {
     strides[d] = -strides[d];
   }
   const src = new Layout(l.shape, strides, offset);
-  const out = wrap(be().copy(x.storage.data, src, x.dtype), x.shape, x.dtype);
+  const out = wrap(be().copy(dataOf(x, 'flip'), src, x.dtype), x.shape, x.dtype);
   return record(out, 'FlipBackward', [x], (g) => [flip(g, ds)]);
 }
 

@@ -6,7 +6,7 @@ import { noGrad } from '../autograd/grad_mode.js';
 import { isFloating } from '../tensor/dtype.js';
 import { fmtShape, normDim } from '../tensor/layout.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { be, checkFloat, dims, floatDtype, record, wrap } from './util.js';
+import { be, checkFloat, dims, floatDtype, record, wrap, dataOf } from './util.js';
 import { where } from './binary.js';
 
 export interface ValuesIndices { values: Tensor; indices: Tensor }
@@ -20,8 +20,13 @@ function droppedShape(shape: readonly number[], axes: number[]): number[] {
 }
 
 /** Runs a reduce kernel; returns the keepdim-shaped result and the final shape. */
+const REDUCE_NAMES: Record<ReduceOp, string> = {
+  [ReduceOp.SUM]: 'sum', [ReduceOp.PROD]: 'prod', [ReduceOp.MAX]: 'amax', [ReduceOp.MIN]: 'amin',
+  [ReduceOp.ANY]: 'any', [ReduceOp.ALL]: 'all',
+};
+
 function reduceRaw(op: ReduceOp, x: Tensor, axes: number[], keepdim: boolean, outDtype = x.dtype): Tensor {
-  const data = be().reduce(op, x.storage.data, x.layout, axes, outDtype);
+  const data = be().reduce(op, dataOf(x, REDUCE_NAMES[op]), x.layout, axes, outDtype);
   return wrap(data, keepdim ? keptShape(x.shape, axes) : droppedShape(x.shape, axes), outDtype);
 }
 
@@ -94,13 +99,13 @@ function argRaw(isMax: boolean, x: Tensor, dim: number | undefined, keepdim: boo
   if (dim === undefined) {
     if (x.numel() === 0) throw new Error(`${name}(): Expected reduction dim to be specified for input.numel() == 0.`);
     const flat = x.reshape([-1]);
-    const r = wrap(be().argReduce(isMax, flat.storage.data, flat.layout, 0), [], 'int32');
+    const r = wrap(be().argReduce(isMax, dataOf(flat, name), flat.layout, 0), [], 'int32');
     return keepdim ? r.reshape(x.shape.map(() => 1)) : r;
   }
   const d = normDim(dim, x.ndim, name);
   checkNonEmptyDim(x, d, name);
   const src = x.ndim === 0 ? x.reshape([1]) : x;
-  const data = be().argReduce(isMax, src.storage.data, src.layout, x.ndim === 0 ? 0 : d);
+  const data = be().argReduce(isMax, dataOf(src, name), src.layout, x.ndim === 0 ? 0 : d);
   return wrap(data, x.ndim === 0 ? [] : keepdim ? keptShape(x.shape, [d]) : droppedShape(x.shape, [d]), 'int32');
 }
 
@@ -168,7 +173,7 @@ export function cumsum(x: Tensor, dim: number): Tensor {
   const d = normDim(dim, x.ndim, 'cumsum');
   const outDtype = x.dtype === 'bool' ? 'int32' : x.dtype;
   const src = x.ndim === 0 ? x.reshape([1]) : x;
-  const out = wrap(be().cumulative(false, src.storage.data, src.layout, x.ndim === 0 ? 0 : d, outDtype), x.shape, outDtype);
+  const out = wrap(be().cumulative(false, dataOf(src, 'cumsum'), src.layout, x.ndim === 0 ? 0 : d, outDtype), x.shape, outDtype);
   // the gradient of a cumsum is a reversed cumsum of the gradient
   return record(out, 'CumsumBackward', [x], (g) => [x.ndim === 0 ? g : g.flip([d]).cumsum(d).flip([d])]);
 }
@@ -176,7 +181,7 @@ export function cumsum(x: Tensor, dim: number): Tensor {
 export function cumprod(x: Tensor, dim: number): Tensor {
   const d = normDim(dim, x.ndim, 'cumprod');
   const src = x.ndim === 0 ? x.reshape([1]) : x;
-  const out = wrap(be().cumulative(true, src.storage.data, src.layout, x.ndim === 0 ? 0 : d, x.dtype), x.shape, x.dtype);
+  const out = wrap(be().cumulative(true, dataOf(src, 'cumprod'), src.layout, x.ndim === 0 ? 0 : d, x.dtype), x.shape, x.dtype);
   // NOTE: valid for inputs without zeros: d out_j / d x_i = out_j / x_i for j >= i.
   return record(out, 'CumprodBackward', [x], (g) => [g.mul(out).flip([d]).cumsum(d).flip([d]).div(x)], [x, out]);
 }
@@ -194,7 +199,7 @@ export function softmax(x: Tensor, dim: number): Tensor {
   const xf = x.dtype === floatDtype(x.dtype) ? x : x.to('float32');
   const d = normDim(dim, xf.ndim, 'softmax');
   const src = xf.ndim === 0 ? xf.reshape([1]) : xf;
-  const out = wrap(be().softmax(src.storage.data, src.layout, xf.ndim === 0 ? 0 : d, false), xf.shape, xf.dtype);
+  const out = wrap(be().softmax(dataOf(src, 'softmax'), src.layout, xf.ndim === 0 ? 0 : d, false), xf.shape, xf.dtype);
   // dx = y * (g - sum(g * y))
   return record(out, 'SoftmaxBackward', [xf], (g) => [out.mul(g.sub(g.mul(out).sum(d, true)))], [out]);
 }
@@ -204,7 +209,7 @@ export function logSoftmax(x: Tensor, dim: number): Tensor {
   const xf = x.dtype === floatDtype(x.dtype) ? x : x.to('float32');
   const d = normDim(dim, xf.ndim, 'logSoftmax');
   const src = xf.ndim === 0 ? xf.reshape([1]) : xf;
-  const out = wrap(be().softmax(src.storage.data, src.layout, xf.ndim === 0 ? 0 : d, true), xf.shape, xf.dtype);
+  const out = wrap(be().softmax(dataOf(src, 'logSoftmax'), src.layout, xf.ndim === 0 ? 0 : d, true), xf.shape, xf.dtype);
   // dx = g - softmax(x) * sum(g)
   return record(out, 'LogSoftmaxBackward', [xf], (g) => [g.sub(out.exp().mul(g.sum(d, true)))], [out]);
 }

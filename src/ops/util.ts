@@ -18,11 +18,37 @@ export function wrap(data: TypedArray, shape: Shape, dtype: DType): Tensor {
   return new Tensor(new Storage(data), Layout.contiguous(shape), dtype);
 }
 
-/** A view: same storage, new layout. */
-export function viewOf(x: Tensor, layout: Layout): Tensor {
+/** A view: same storage, new layout. `op` names the view op in the error for a detached buffer. */
+export function viewOf(x: Tensor, layout: Layout, op = 'view'): Tensor {
+  dataOf(x, op);
   const t = new Tensor(x.storage, layout, x.dtype);
   t.base = x.base ?? x;
   return t;
+}
+
+/**
+ * x's storage array, for a kernel call by `op`. Refuses a storage that no longer holds every element
+ * x's layout addresses: its ArrayBuffer was detached (transferred by structuredClone or postMessage)
+ * or, resizable, shrank. A kernel would otherwise read a length-0 array as undefined -> NaN (JS) or
+ * refuse with only the kernel's name (native).
+ * `op` may be a graph node name ('ExpBackward', as unary ops pass): the error then names the op, 'exp'.
+ * NOTE: one comparison per input per op; the needed length was computed when x was made.
+ */
+export function dataOf(x: Tensor, op: string): TypedArray {
+  const d = x.storage.data;
+  if (d.length < x.storageNeeds) throw staleStorage(x, op);
+  return d;
+}
+
+function staleStorage(x: Tensor, node: string): Error {
+  const op = node.endsWith('Backward') ? node[0].toLowerCase() + node.slice(1, -'Backward'.length) : node;
+  const d = x.storage.data, what = `the input of shape ${fmtShape(x.shape)} (${x.dtype})`;
+  if (d.buffer.byteLength === 0) {
+    return new Error(`${op}: ${what} has a detached buffer (its ArrayBuffer was transferred, e.g. by ` +
+      'structuredClone or postMessage): its storage holds no data any more');
+  }
+  return new Error(`${op}: ${what} no longer fits its buffer (resized?): its layout needs ${x.storageNeeds} elements ` +
+    `but the storage now has ${d.length}`);
 }
 
 /** A 0-dim tensor holding v. */

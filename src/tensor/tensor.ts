@@ -14,6 +14,7 @@ import * as MM from '../ops/matmul.js';
 import * as IP from '../ops/inplace.js';
 import { formatTensor } from './format.js';
 import { runBackward } from '../autograd/backward.js';
+import { dataOf } from '../ops/util.js';
 
 let storageSerial = 0;
 
@@ -26,7 +27,7 @@ export function lastStorageSerial(): number {
 export function contiguousValues(t: Tensor): TypedArray {
   if (t.isContiguous()) {
     const off = t.layout.offset;
-    return t.storage.data.subarray(off, off + t.numel());
+    return dataOf(t, 'contiguousValues').subarray(off, off + t.numel());
   }
   return t.toTypedArray();
 }
@@ -64,7 +65,7 @@ const ARRAY_OF: Record<DType, Function> = {
  * before any kernel can read it: the native backend checks every call, the JS one does not.
  * NOTE: O(ndim) per tensor; every view and kernel result passes through here.
  */
-function checkStorageLayout(storage: Storage, layout: Layout, dtype: DType): void {
+function checkStorageLayout(storage: Storage, layout: Layout, dtype: DType): number {
   const what = () => `Tensor: ${layout.toString()}`;
   if (!(storage instanceof Storage) || !ArrayBuffer.isView(storage.data)) {
     throw new Error('Tensor: expected a Storage over a TypedArray');
@@ -90,12 +91,17 @@ function checkStorageLayout(storage: Storage, layout: Layout, dtype: DType): voi
     else if (st < 0) lo += st * (n - 1);
     else hi += st * (n - 1);
   }
-  if (empty) return;
+  if (empty) return 0;
   const len = storage.data.length;
+  if (len === 0 && storage.data.buffer.byteLength === 0) {
+    throw new Error(`${what()}: the storage's ArrayBuffer was detached (transferred, e.g. by structuredClone or ` +
+      'postMessage)');
+  }
   if (lo < 0) {
     throw new Error(`${what()}: the layout reaches element ${lo}, before the start of the storage (${len} elements)`);
   }
   if (hi >= len) throw new Error(`${what()}: the layout reaches element ${hi} but the storage has ${len} elements`);
+  return hi + 1;
 }
 
 export type Scalar = number | boolean;
@@ -108,9 +114,15 @@ export class Tensor {
   /** For views: the tensor whose storage this one looks into. */
   base: Tensor | null = null;
   private accNode: AccumulateGrad | null = null;
+  /**
+   * @internal The storage length the layout needs (its highest element index + 1; 0 when empty).
+   * Ops compare it with the storage's current length before a kernel reads it (ops/util dataOf): a
+   * detached or shrunk ArrayBuffer makes the length fall below it.
+   */
+  readonly storageNeeds: number;
 
   constructor(readonly storage: Storage, readonly layout: Layout, readonly dtype: DType) {
-    checkStorageLayout(storage, layout, dtype);
+    this.storageNeeds = checkStorageLayout(storage, layout, dtype);
   }
 
   // ---- metadata ----
@@ -144,7 +156,7 @@ export class Tensor {
     if (this.numel() !== 1) {
       throw new Error(`item: a Tensor with ${this.numel()} elements cannot be converted to a scalar (shape [${this.shape.join(', ')}])`);
     }
-    return this.storage.data[this.layout.offset];
+    return dataOf(this, 'item')[this.layout.offset];
   }
   toString(): string { return formatTensor(this); }
   [Symbol.for('nodejs.util.inspect.custom')](): string { return this.toString(); }

@@ -43,6 +43,8 @@ export const BASE: Record<string, () => Args> = {
   attention: () => [f(24), f(6), f(24), L([1, 2, 3, 4]), f(24), L([1, 2, 3, 4]), f(24), L([1, 2, 3, 4]), 0.5, true],
 };
 export const KERNELS = Object.keys(BASE);
+/** The argument that is a bare index list (its length is the count of rows to pick). */
+const INDEX_LIST: Record<string, number> = { indexSelect: 4, indexAdd: 3 };
 
 const isView = (x: unknown): x is Float32Array | Int32Array | Uint8Array =>
   ArrayBuffer.isView(x) && !(x instanceof DataView);
@@ -95,7 +97,9 @@ export function addonCase(seed: number, n: number, nb: any, addon: Record<string
       break;
     }
     case 1: { // a resizable buffer shrinks to nothing while the arguments are read
-      const vi = r.pick(views), old = args[vi] as Float32Array;
+      // NOTE: an index list (no layout) shrunk before the kernel reads it is just an empty index, a
+      // valid call that selects nothing, so only buffers that must cover a size are shrunk.
+      const vi = r.pick(views.filter((i) => i !== INDEX_LIST[kernel])), old = args[vi] as Float32Array;
       type Resizable = ArrayBuffer & { resize(n: number): void };
       const Resizable = ArrayBuffer as unknown as new (n: number, o: object) => Resizable;
       const ab = new Resizable(old.byteLength, { maxByteLength: old.byteLength * 4 });
@@ -178,16 +182,19 @@ export function addonCase(seed: number, n: number, nb: any, addon: Record<string
 function publicCase(r: Rng, nb: any): AddonCall {
   let hostile = false;
   const a = nb.randn([4, 4]), b = nb.randn([4, 4]);
-  const ops: [string, () => unknown][] = [
-    ['add', () => nb.add(a, b)], ['matmul', () => nb.matmul(a, b)], ['sum', () => nb.sum(a, 1)],
-    ['softmax', () => nb.softmax(a, 1)], ['exp', () => nb.exp(a)],
-    ['conv2d', () => nb.conv2d(a.reshape([1, 1, 4, 4]), b.reshape([1, 1, 4, 4]).narrow(2, 0, 3).narrow(3, 0, 3))],
-    ['contiguous', () => a.t().contiguous()], ['toTypedArray', () => a.toTypedArray()],
+  const conv2d = nb.nn.functional.conv2d;
+  // [name, call, whether the call reads b]: only a buffer the op reads may be detached, or a correct
+  // result from the intact input would count as accepting invalid input.
+  const ops: [string, () => unknown, boolean][] = [
+    ['add', () => nb.add(a, b), true], ['matmul', () => nb.matmul(a, b), true], ['sum', () => nb.sum(a, 1), false],
+    ['softmax', () => nb.softmax(a, 1), false], ['exp', () => nb.exp(a), false],
+    ['conv2d', () => conv2d(a.reshape([1, 1, 4, 4]), b.reshape([1, 1, 4, 4]).narrow(2, 0, 3).narrow(3, 0, 3)), true],
+    ['contiguous', () => a.t().contiguous(), false], ['toTypedArray', () => a.toTypedArray(), false],
   ];
-  const [name, op] = r.pick(ops);
+  const [name, op, readsB] = r.pick(ops);
   switch (r.int(3)) {
     case 0: {
-      detach(r.chance(0.5) ? a.storage.data : b.storage.data);
+      detach(readsB && r.chance(0.5) ? b.storage.data : a.storage.data);
       hostile = true;
       return { kernel: `api:${name}`, variant: 'detached-storage', run: op, hostileBuffer: () => hostile };
     }
