@@ -192,7 +192,7 @@ function run(data: Uint8Array, start: number, opts: UnpickleOptions): { value: u
   };
   const findGlobal = (mod: string, name: string): GlobalRef => {
     const q = `${mod}.${name}`;
-    const fn = Object.prototype.hasOwnProperty.call(globals, q) ? globals[q] : undefined;
+    const fn = Object.hasOwn(globals, q) ? globals[q] : undefined;
     if (!fn) throw new CheckpointError(file, `refusing to load global '${q}' (not on the allow-list of tensor-checkpoint types)`);
     return new GlobalRef(q, fn);
   };

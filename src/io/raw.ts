@@ -13,7 +13,7 @@ export const ELEM_SIZE: Readonly<Record<ElemType, number>> = {
 };
 
 export function isElemType(s: unknown): s is ElemType {
-  return typeof s === 'string' && Object.prototype.hasOwnProperty.call(ELEM_SIZE, s);
+  return typeof s === 'string' && Object.hasOwn(ELEM_SIZE, s);
 }
 
 /** A contiguous row-major tensor in nabla storage. */

@@ -1,7 +1,7 @@
 // Key remapping for state dicts: checkpoints from other code bases differ in prefixes
 // ('module.' from DataParallel, 'transformer.' in Hugging Face GPT-2) and in layouts (GPT-2's
 // Conv1D stores Linear weights as (in, out)). Every helper returns a new object; tensors are shared.
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 
 export type StateDict = Record<string, Tensor>;
 
@@ -10,7 +10,7 @@ function rebuild(sd: StateDict, f: (k: string, v: Tensor) => [string, Tensor] | 
   for (const [k, v] of Object.entries(sd)) {
     const r = f(k, v);
     if (!r) continue;
-    if (Object.prototype.hasOwnProperty.call(out, r[0])) throw new Error(`${op}: two keys map to '${r[0]}'`);
+    if (Object.hasOwn(out, r[0])) throw new Error(`${op}: two keys map to '${r[0]}'`);
     Object.defineProperty(out, r[0], { value: r[1], enumerable: true, writable: true, configurable: true });
   }
   return out;

@@ -9,7 +9,7 @@ import type { ElemType, RawHalfTensor, RawRecord, WritableTensor } from './raw.j
 import { readSafetensorsFile, readSafetensorsFileAsync, writeSafetensorsFile, type SafetensorsReadOptions } from './safetensors.js';
 import { readNpyFileAsync, readNpzFileAsync, writeNpyFile, writeNpzFile, type NpzWriteOptions } from './npy.js';
 import { NumpyArrayRef } from './numpy_pickle.js';
-import { TorchStorage, TorchTensorRef, readTorchAsync, writeTorchFile, type StorageOut, type TensorOut, type TorchReadOptions } from './torch.js';
+import { type TorchStorage, TorchTensorRef, readTorchAsync, writeTorchFile, type StorageOut, type TensorOut, type TorchReadOptions } from './torch.js';
 
 function toTensor(r: RawRecord): Tensor | RawHalfTensor {
   if (r.dtype === 'float16' || r.dtype === 'bfloat16') return r as RawHalfTensor;
@@ -68,6 +68,7 @@ export async function saveSafetensors(tensors: Record<string, Tensor | RawHalfTe
  * the file share one Storage. Dicts are plain objects, lists and tuples arrays.
  * @example model.loadStateDict(await nb.io.loadTorch('resnet18.pth'))
  */
+// biome-ignore lint/suspicious/noExplicitAny: a checkpoint holds any pickled structure; callers index it freely
 export async function loadTorch(path: string, opts: TorchReadOptions = {}): Promise<any> {
   return withFileAsync(path, async (src) => torchToTensors(await readTorchAsync(src, opts), src.name));
 }
@@ -194,6 +195,7 @@ function sniff(path: string): Format {
  * (torch.save), .npy, .npz; other extensions are recognised by content.
  * @example model.loadStateDict(await nb.load('model.safetensors'))
  */
+// biome-ignore lint/suspicious/noExplicitAny: a checkpoint holds any pickled structure; callers index it freely
 export async function load(path: string): Promise<any> {
   switch (formatOf(path) ?? sniff(path)) {
     case 'safetensors': return loadSafetensors(path);

@@ -101,7 +101,7 @@ function storageResolver(file: string, limitBytes: number, storages: Map<string,
     const [, type, key, , numel, view] = pid as unknown[];
     const q = (type as { qualname?: unknown })?.qualname;
     const cls = typeof q === 'string' && q.startsWith('torch.') ? q.slice(6) : '';
-    const elem = Object.prototype.hasOwnProperty.call(STORAGE_ELEMS, cls) ? STORAGE_ELEMS[cls] : undefined;
+    const elem = Object.hasOwn(STORAGE_ELEMS, cls) ? STORAGE_ELEMS[cls] : undefined;
     if (!elem) bad(`names an unknown storage type ${typeof q === 'string' ? `'${q}'` : ''}`);
     if (typeof key !== 'string') bad('has a non-string key');
     if (!isInt(numel) || numel * ELEM_SIZE[elem!] > limitBytes) bad(`for storage '${key}': ${repr(numel)} elements do not fit in the file`);

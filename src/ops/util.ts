@@ -66,7 +66,7 @@ export function record(out: Tensor, name: string, inputs: readonly (Tensor | nul
   if (!isGradEnabled()) return out;
   let any = false;
   const next = inputs.map((t) => {
-    if (t && t.requiresGrad) { any = true; return t.gradFn ?? t.accumulateNode(); }
+    if (t?.requiresGrad) { any = true; return t.gradFn ?? t.accumulateNode(); }
     return null;
   });
   if (!any) return out;
@@ -77,7 +77,7 @@ export function record(out: Tensor, name: string, inputs: readonly (Tensor | nul
 
 export function needsGrad(...ts: (Tensor | null | undefined)[]): boolean {
   if (!isGradEnabled()) return false;
-  for (const t of ts) if (t && t.requiresGrad) return true;
+  for (const t of ts) if (t?.requiresGrad) return true;
   return false;
 }
 

@@ -3,7 +3,7 @@
 import { type DType, type TypedArray, allocate, castScalar, dtypeOfArray, isDType, isFloating } from './dtype.js';
 import { Layout, type Shape, fmtShape } from './layout.js';
 import { Storage, Tensor } from './tensor.js';
-import { Generator, checkedNumel, defaultGenerator } from './random.js';
+import { type Generator, checkedNumel, defaultGenerator } from './random.js';
 
 export interface CreateOptions {
   dtype?: DType;

@@ -4,7 +4,7 @@
 
 import { AccumulateGrad, type GradHook, type Node } from '../autograd/node.js';
 import type { DType, TypedArray } from './dtype.js';
-import { Layout, type Shape, numel } from './layout.js';
+import { type Layout, type Shape, numel } from './layout.js';
 import * as B from '../ops/binary.js';
 import * as U from '../ops/unary.js';
 import * as R from '../ops/reduce.js';
@@ -56,7 +56,7 @@ export class Storage {
   }
 }
 
-const ARRAY_OF: Record<DType, Function> = {
+const ARRAY_OF: Record<DType, abstract new (...args: never[]) => TypedArray> = {
   float32: Float32Array, float64: Float64Array, int32: Int32Array, bool: Uint8Array,
 };
 

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { inflateSync } from 'node:zlib';
 import pngjs from 'pngjs';
 import jpeg from 'jpeg-js';
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { fromTypedArray } from '../tensor/creation.js';
 
 export type ImageMode = 'L' | 'RGB' | 'RGBA';
@@ -135,13 +135,14 @@ function jpegSize(b: Uint8Array): [number, number] | undefined {
 // completeness (pngjs's sync reader zero-fills a short stream: an IHDR that lies about the width
 // decoded to an all-zero picture where PIL says "truncated").
 const requireCjs = createRequire(import.meta.url);
-/* eslint-disable @typescript-eslint/no-explicit-any */
-const PngParser: any = requireCjs('pngjs/lib/parser.js');
-const PngReader: any = requireCjs('pngjs/lib/sync-reader.js');
-const pngFilter: any = requireCjs('pngjs/lib/filter-parse-sync.js');
-const pngBitmapper: any = requireCjs('pngjs/lib/bitmapper.js');
-const pngNormalise: any = requireCjs('pngjs/lib/format-normaliser.js');
-const pngInterlace: any = requireCjs('pngjs/lib/interlace.js');
+// biome-ignore lint/suspicious/noExplicitAny: pngjs's internal modules ship no types
+type Untyped = any;
+const PngParser: Untyped = requireCjs('pngjs/lib/parser.js');
+const PngReader: Untyped = requireCjs('pngjs/lib/sync-reader.js');
+const pngFilter: Untyped = requireCjs('pngjs/lib/filter-parse-sync.js');
+const pngBitmapper: Untyped = requireCjs('pngjs/lib/bitmapper.js');
+const pngNormalise: Untyped = requireCjs('pngjs/lib/format-normaliser.js');
+const pngInterlace: Untyped = requireCjs('pngjs/lib/interlace.js');
 
 interface PngMeta {
   width: number; height: number; depth: number; bpp: number; interlace: boolean; colorType: number; data?: Buffer;
@@ -170,10 +171,10 @@ function decodePngData(buf: Buffer): { meta: PngMeta; image?: Image } {
     error: (e: Error) => { err = e; },
     metadata: (m: PngMeta) => { meta = m; checkPixels(m.width, m.height, 'PNG', false); },
     gamma: () => {},
-    palette: (p: unknown) => { (meta as any).palette = p; },
-    transColor: (t: unknown) => { (meta as any).transColor = t; },
+    palette: (p: unknown) => { (meta as Untyped).palette = p; },
+    transColor: (t: unknown) => { (meta as Untyped).transColor = t; },
     inflateData: (d: Buffer) => { idat.push(d); },
-    simpleTransparency: () => { (meta as any).alpha = true; },
+    simpleTransparency: () => { (meta as Untyped).alpha = true; },
   });
   parser.start();
   reader.process();

@@ -7,9 +7,9 @@ import { fromTypedArray } from '../../src/tensor/creation.js';
 
 test('every half bit pattern survives half -> float32 -> half', () => {
   for (let h = 0; h < 0x10000; h++) {
-    const isNaN = (h & 0x7c00) === 0x7c00 && (h & 0x3ff) !== 0;
+    const nanBits = (h & 0x7c00) === 0x7c00 && (h & 0x3ff) !== 0;
     const back = floatBitsToHalf(halfToFloatBits(h));
-    assert.equal(back, isNaN ? h | 0x200 : h, `half 0x${h.toString(16)}`);
+    assert.equal(back, nanBits ? h | 0x200 : h, `half 0x${h.toString(16)}`);
   }
   assert.equal(io.halfToFloat(0x3c00), 1);
   assert.equal(io.halfToFloat(0x0001), 2 ** -24);
@@ -22,8 +22,8 @@ test('every half bit pattern survives half -> float32 -> half', () => {
 
 test('bfloat16 narrowing rounds to nearest even and round-trips every bf16', () => {
   for (let b = 0; b < 0x10000; b++) {
-    const isNaN = (b & 0x7f80) === 0x7f80 && (b & 0x7f) !== 0;
-    assert.equal(floatBitsToBf16(b << 16), isNaN ? b | 0x40 : b);
+    const nanBits = (b & 0x7f80) === 0x7f80 && (b & 0x7f) !== 0;
+    assert.equal(floatBitsToBf16(b << 16), nanBits ? b | 0x40 : b);
   }
   assert.equal(io.floatToHalf(1 + 2 ** -8, true), 0x3f80);
   assert.equal(io.floatToHalf(1 + 3 * 2 ** -8, true), 0x3f82);

@@ -21,7 +21,9 @@ test('mnist-simpleconvnet-dlfs and mnist-deepconvnet-dlfs', { skip: skipUnlessSh
   assert.deepEqual(a.W3, [100, 10]);
   const b = shapes(await io.loadSafetensors(sharedData('mnist-deepconvnet-dlfs.safetensors')));
   const ch = [16, 16, 32, 32, 64, 64];
-  ch.forEach((c, i) => assert.deepEqual(b[`W${i + 1}`], [c, i === 0 ? 1 : ch[i - 1], 3, 3], `W${i + 1}`));
+  ch.forEach((c, i) => {
+    assert.deepEqual(b[`W${i + 1}`], [c, i === 0 ? 1 : ch[i - 1], 3, 3], `W${i + 1}`);
+  });
   assert.deepEqual(b.W7, [1024, 50]);
   assert.deepEqual(b.W8, [50, 10]);
 });

@@ -42,7 +42,7 @@ for (const be of backends()) {
       const t = nb.tensor(a, { shape: [3, 2] });
       assert.deepEqual(t.toArray(), [[1, 2], [3, 4], [5, 6]]);
       a[0] = 100;
-      assert.equal(t.toArray() instanceof Array && (t.toArray() as number[][])[0][0], 1, 'copied');
+      assert.equal(Array.isArray(t.toArray()) && (t.toArray() as number[][])[0][0], 1, 'copied');
       assert.equal(nb.tensor(new Float64Array([1])).dtype, 'float64');
       assert.equal(nb.tensor(new Int32Array([1])).dtype, 'int32');
       assert.equal(nb.tensor(new Uint8Array([1, 0]), { dtype: 'bool' }).dtype, 'bool');
@@ -150,7 +150,7 @@ for (const be of backends()) {
       assert.ok(ta instanceof Float32Array);
       assert.deepEqual(Array.from(ta), [0, 3, 1, 4, 2, 5]);
       ta[0] = 99;
-      assert.equal(x.toArray() instanceof Array && (x.toArray() as number[][])[0][0], 0, 'a copy');
+      assert.equal(Array.isArray(x.toArray()) && (x.toArray() as number[][])[0][0], 0, 'a copy');
       assert.deepEqual(Array.from(x.narrow(1, 1, 1).toTypedArray()), [1, 4]);
       assert.ok(nb.tensor([1], { dtype: 'int32' }).toTypedArray() instanceof Int32Array);
       assert.ok(nb.tensor([true]).toTypedArray() instanceof Uint8Array);

@@ -48,7 +48,9 @@ describe('Generator state', () => {
     nb.rand([100]);
     nb.setRngState(s);
     const b = [nb.rand([4]), nb.randn([3]), nb.randperm(6), nb.nn.functional.dropout(nb.ones([8]), 0.5)];
-    a.forEach((t, i) => assert.deepEqual(Array.from(b[i].toTypedArray()), Array.from(t.toTypedArray())));
+    a.forEach((t, i) => {
+      assert.deepEqual(Array.from(b[i].toTypedArray()), Array.from(t.toTypedArray()));
+    });
   });
 
   test('the state round-trips through nb.save/nb.load (.safetensors and .pt) and JSON', async () => {
