@@ -98,7 +98,8 @@ if (comparable) {
     const t = JSON.parse(py.stdout.trim().split('\n').pop()!) as { prefill_ms: number; decode_tok_s: number; torch: string };
     console.log(`\n${'GPT-2 124M fp32'.padEnd(20)}${'prefill ms'.padStart(12)}${'decode tok/s'.padStart(14)}`);
     console.log(`${'nabla'.padEnd(20)}${best[0].toFixed(1).padStart(12)}${nablaDecode.toFixed(1).padStart(14)}`);
-    console.log(`${('pytorch ' + t.torch).padEnd(20)}${t.prefill_ms.toFixed(1).padStart(12)}${t.decode_tok_s.toFixed(1).padStart(14)}`);
+    const label = `pytorch ${t.torch}`;
+    console.log(`${label.padEnd(20)}${t.prefill_ms.toFixed(1).padStart(12)}${t.decode_tok_s.toFixed(1).padStart(14)}`);
     console.log(`nabla / pytorch: prefill ${(t.prefill_ms / best[0]).toFixed(2)}x faster, decode ${(nablaDecode / t.decode_tok_s).toFixed(2)}x`);
   } else {
     console.log(`PyTorch peer unavailable: ${(py.stderr || py.error?.message || '').trim().split('\n').pop()}`);

@@ -22,6 +22,7 @@ const r = gypJs
   ? spawnSync(process.execPath, [gypJs, ...args], { stdio: 'inherit' })
   : spawnSync('node-gyp', args, { stdio: 'inherit', shell: process.platform === 'win32' });
 if (r.status !== 0) {
-  console.warn(`nabla: the native addon did not build${r.error ? ` (${r.error.message})` : ''}; nabla will use its JS backend (slower).`);
+  const why = r.error ? ` (${r.error.message})` : '';
+  console.warn(`nabla: the native addon did not build${why}; nabla will use its JS backend (slower).`);
 }
 process.exit(0);

@@ -6,6 +6,7 @@ import { join, relative } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
 const LIMIT = 120;
+const REGEX_LINE = /^\s*\/.+\/[dgimsuy]*[,;)]*$/;
 let failed = false;
 
 function run(cmd, args) {
@@ -33,7 +34,9 @@ const sources = ['src', 'test', 'bench', 'examples', 'scripts', 'tools', 'native
 let long = 0;
 for (const file of sources) {
   readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
-    if (line.length > LIMIT) {
+    // NOTE: as ESLint's max-len with ignoreRegExpLiterals: a line holding only a regular expression
+    // (an expected error message, a tokenizer's pattern) cannot be split without obscuring it.
+    if (line.length > LIMIT && !REGEX_LINE.test(line)) {
       long++;
       console.error(`${relative(root, file)}:${i + 1}: ${line.length} columns (limit ${LIMIT})`);
     }

@@ -88,7 +88,8 @@ test('nabla-written files read back in nabla with the promised values (and are l
         assert.deepEqual(got.nested, { x: [1, 2.5, null, true] });
         got = got.model;
       }
-      if (file === 'nabla_dtypes.pth' || file === 'nabla_all.safetensors' || file === 'nabla_f16.npy') continue; // stored types beyond nabla's: checked by io_check.py
+      // stored types beyond nabla's: checked by io_check.py
+      if (file === 'nabla_dtypes.pth' || file === 'nabla_all.safetensors' || file === 'nabla_f16.npy') continue;
       for (const [k, w] of Object.entries(tensors)) {
         assert.deepEqual([...got[k].shape], w.shape, `${file}:${k}`);
         assert.deepEqual(Array.from(got[k].toTypedArray() as ArrayLike<number>, (v) => (Object.is(v, -0) ? 0 : v)), w.values, `${file}:${k}`);

@@ -60,7 +60,8 @@ with torch.no_grad():
     torch.onnx.export(prefill, (torch.zeros(1, T, dtype=torch.long),), os.path.join(out, 'prefill.onnx'),
                       input_names=['ids'], output_names=['logits', 'k', 'v'], opset_version=14)
     pk = torch.zeros(NL, 1, H, T, D)
-    torch.onnx.export(decode, (torch.zeros(1, 1, dtype=torch.long), torch.tensor([T]), pk, pk), os.path.join(out, 'decode.onnx'),
-                      input_names=['ids', 'pos', 'past_k', 'past_v'], output_names=['logits', 'k', 'v'], opset_version=14,
+    torch.onnx.export(decode, (torch.zeros(1, 1, dtype=torch.long), torch.tensor([T]), pk, pk),
+                      os.path.join(out, 'decode.onnx'), input_names=['ids', 'pos', 'past_k', 'past_v'],
+                      output_names=['logits', 'k', 'v'], opset_version=14,
                       dynamic_axes={'past_k': {3: 'p'}, 'past_v': {3: 'p'}, 'k': {3: 'p1'}, 'v': {3: 'p1'}})
 print('wrote', out)

@@ -15,8 +15,8 @@ g = torch.Generator().manual_seed(0)
 rnd = lambda *s: torch.empty(*s).uniform_(-0.05, 0.05, generator=g)
 ones, zeros = torch.ones(C), torch.zeros(C)
 wte, wpe = rnd(V, C), rnd(P, C)
-layers = [dict(qkv_w=rnd(3 * C, C), qkv_b=torch.zeros(3 * C), proj_w=rnd(C, C), fc_w=rnd(4 * C, C), fc_b=torch.zeros(4 * C),
-               fc2_w=rnd(C, 4 * C)) for _ in range(NL)]
+layers = [dict(qkv_w=rnd(3 * C, C), qkv_b=torch.zeros(3 * C), proj_w=rnd(C, C), fc_w=rnd(4 * C, C),
+               fc_b=torch.zeros(4 * C), fc2_w=rnd(C, 4 * C)) for _ in range(NL)]
 
 def forward(ids, past, kc, vc):
     # ids (1, t) -> logits of the last position (V); kc, vc (NL, 1, H, T+N, D) filled in place
