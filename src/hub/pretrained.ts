@@ -19,7 +19,7 @@ export async function resolvePretrained(nameOrPath: string, who: string, options
   fetch: (get: FileGetter) => Promise<void>): Promise<string> {
   if (existsSync(nameOrPath)) return nameOrPath;
   if (!isRepoId(nameOrPath)) {
-    throw new Error(`${who}.fromPretrained: '${nameOrPath}' is neither a folder nor a Hugging Face Hub repo id (name or org/name)`);
+    throw new Error(`${who}.fromPretrained: '${nameOrPath}' is not a folder, nor a Hugging Face Hub repo id (name or org/name)`);
   }
   let dir: string | null = null;
   const get: FileGetter = async (file, optional = false) => {
