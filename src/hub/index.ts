@@ -4,3 +4,4 @@ export {
   tryCachedFile,
 } from './cache.js';
 export { HubError, hfHubDownload, listRepoFiles, snapshotDownload } from './download.js';
+export { cachedCheckpoint, hashPrefixOf, torchHome, type CheckpointOptions } from './torch_hub.js';
