@@ -91,7 +91,9 @@ interface Loaded {
 
 /** Loads a model and its tokenizer from a HF folder or a llama2.c .bin. */
 export async function loadForGeneration(model: string, tokenizerPath?: string): Promise<Loaded> {
-  if (!existsSync(model) && !isRepoId(model)) throw new UsageError(`--model ${model} does not exist (nor is it a Hub repo id)`);
+  if (!existsSync(model) && !isRepoId(model)) {
+    throw new UsageError(`--model ${model} does not exist (nor is it a Hub repo id)`);
+  }
   const path = existsSync(model) ? model : await resolvePretrained(model, 'nabla generate', {}, fetchModelAndTokenizer);
   if (!statSync(path).isDirectory()) {
     if (!tokenizerPath) throw new UsageError(`--model ${path} is a llama2.c checkpoint: pass --tokenizer FILE (its tokenizer.bin)`);
@@ -202,8 +204,10 @@ async function downloadCommand(args: string[]): Promise<void> {
   try {
     parsed = parseArgs({
       args, allowPositionals: true, strict: true,
-      options: { revision: { type: 'string' }, include: { type: 'string', multiple: true }, 'cache-dir': { type: 'string' },
-        help: { type: 'boolean', short: 'h' } },
+      options: {
+        revision: { type: 'string' }, include: { type: 'string', multiple: true }, 'cache-dir': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
     });
   } catch (e) {
     throw new UsageError((e as Error).message);

@@ -15,11 +15,17 @@ export type FileGetter = (file: string, optional?: boolean) => Promise<string | 
  * The folder to load `nameOrPath` from: itself when it exists on disk, else the Hub snapshot of the
  * repo it names once `fetch` has fetched the files the loader needs.
  */
-export async function resolvePretrained(nameOrPath: string, who: string, options: HubOptions,
-  fetch: (get: FileGetter) => Promise<void>): Promise<string> {
+export async function resolvePretrained(
+  nameOrPath: string,
+  who: string,
+  options: HubOptions,
+  fetch: (get: FileGetter) => Promise<void>,
+): Promise<string> {
   if (existsSync(nameOrPath)) return nameOrPath;
   if (!isRepoId(nameOrPath)) {
-    throw new Error(`${who}.fromPretrained: '${nameOrPath}' is not a folder, nor a Hugging Face Hub repo id (name or org/name)`);
+    throw new Error(
+      `${who}.fromPretrained: '${nameOrPath}' is not a folder, nor a Hugging Face Hub repo id (name or org/name)`,
+    );
   }
   let dir: string | null = null;
   const get: FileGetter = async (file, optional = false) => {
@@ -50,8 +56,12 @@ export async function fetchModelFiles(get: FileGetter): Promise<void> {
     return;
   }
   if (await get('pytorch_model.bin', true)) return;
-  throw new HubError('hub: the repo has none of model.safetensors, model.safetensors.index.json, pytorch_model.bin ' +
-    '(or, offline, none is cached)', 404, 'EntryNotFound');
+  throw new HubError(
+    'hub: the repo has none of model.safetensors, model.safetensors.index.json, pytorch_model.bin ' +
+      '(or, offline, none is cached)',
+    404,
+    'EntryNotFound',
+  );
 }
 
 /** The tokenizer files nabla reads: tokenizer.json, else vocab.json + merges.txt, else tokenizer.bin; plus configs. */
@@ -60,10 +70,17 @@ export async function fetchTokenizerFiles(get: FileGetter): Promise<void> {
   await get('special_tokens_map.json', true);
   await get('config.json', true);
   if (await get('tokenizer.json', true)) return;
-  if (await get('vocab.json', true)) { await get('merges.txt'); return; }
+  if (await get('vocab.json', true)) {
+    await get('merges.txt');
+    return;
+  }
   if (await get('tokenizer.bin', true)) return;
-  throw new HubError('hub: the repo has none of tokenizer.json, vocab.json + merges.txt, tokenizer.bin ' +
-    '(or, offline, none is cached)', 404, 'EntryNotFound');
+  throw new HubError(
+    'hub: the repo has none of tokenizer.json, vocab.json + merges.txt, tokenizer.bin ' +
+      '(or, offline, none is cached)',
+    404,
+    'EntryNotFound',
+  );
 }
 
 /** Model and tokenizer files together (AutoTokenizer + AutoModelForCausalLM of one repo, pipelines). */

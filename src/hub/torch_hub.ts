@@ -39,15 +39,18 @@ export async function cachedCheckpoint(url: string, options: CheckpointOptions =
   const dst = join(dir, name);
   if (existsSync(dst)) return dst;
   mkdirSync(dir, { recursive: true });
-  const prefix = options.checkHash ?? true ? hashPrefixOf(name) : null;
+  const prefix = (options.checkHash ?? true) ? hashPrefixOf(name) : null;
   const tmp = `${dst}.${randomBytes(8).toString('hex')}.partial`;
   let res: Response;
   try {
     res = await fetch(url, { headers: { 'User-Agent': 'nabla; torch.hub' } });
   } catch (e) {
     const why = (e as Error & { cause?: Error }).cause?.message ?? (e as Error).message;
-    throw new Error(`torch.hub: cannot download ${url} (${why}); without a network, put the file at ${dst} ` +
-      '(or set TORCH_HOME to a folder whose hub/checkpoints has it)', { cause: e });
+    throw new Error(
+      `torch.hub: cannot download ${url} (${why}); without a network, put the file at ${dst} ` +
+        '(or set TORCH_HOME to a folder whose hub/checkpoints has it)',
+      { cause: e },
+    );
   }
   if (!res.ok) {
     await res.body?.cancel();
@@ -57,7 +60,8 @@ export async function cachedCheckpoint(url: string, options: CheckpointOptions =
   const show = options.progress ?? process.stderr.isTTY === true;
   const hash = createHash('sha256');
   const fd = openSync(tmp, 'wx');
-  let done = 0, last = 0;
+  let done = 0,
+    last = 0;
   try {
     for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
       hash.update(chunk);
@@ -76,13 +80,23 @@ export async function cachedCheckpoint(url: string, options: CheckpointOptions =
     if (total !== null && done !== total) throw new Error(`torch.hub: ${url}: got ${done} of ${total} bytes`);
     const digest = hash.digest('hex');
     if (prefix && !digest.startsWith(prefix)) {
-      throw new Error(`torch.hub: invalid hash value for ${url}: sha256 ${digest} does not start with '${prefix}' ` +
-        '(from the file name); the download was removed');
+      throw new Error(
+        `torch.hub: invalid hash value for ${url}: sha256 ${digest} does not start with '${prefix}' ` +
+          '(from the file name); the download was removed',
+      );
     }
     renameSync(tmp, dst);
   } catch (e) {
-    try { closeSync(fd); } catch { /* closed already */ }
-    try { unlinkSync(tmp); } catch { /* renamed or gone */ }
+    try {
+      closeSync(fd);
+    } catch {
+      /* closed already */
+    }
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* renamed or gone */
+    }
     throw e;
   }
   return dst;

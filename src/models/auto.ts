@@ -22,21 +22,30 @@ export class AutoModelForCausalLM {
    * The model a folder or Hub repo id holds, picked by config.json's model_type ('gpt2', 'llama').
    * @example const model = await nb.models.AutoModelForCausalLM.fromPretrained('openai-community/gpt2');
    */
-  static async fromPretrained(nameOrPath: string, options: HubOptions = {}): Promise<GPT2LMHeadModel | LlamaForCausalLM> {
+  static async fromPretrained(
+    nameOrPath: string,
+    options: HubOptions = {},
+  ): Promise<GPT2LMHeadModel | LlamaForCausalLM> {
     const dir = await resolvePretrained(nameOrPath, 'AutoModelForCausalLM', options, fetchModelFiles);
     const type = readConfigJson(dir, 'AutoModelForCausalLM').model_type;
     const cls = typeof type === 'string' ? CAUSAL_LM[type] : undefined;
     if (!cls) {
-      throw new Error(`AutoModelForCausalLM.fromPretrained: ${dir}/config.json has model_type ${JSON.stringify(type)}; ` +
-        `supported: ${Object.keys(CAUSAL_LM).join(', ')}`);
+      throw new Error(
+        `AutoModelForCausalLM.fromPretrained: ${dir}/config.json has model_type ${JSON.stringify(type)}; ` +
+          `supported: ${Object.keys(CAUSAL_LM).join(', ')}`,
+      );
     }
     return cls.fromPretrained(dir);
   }
 }
 
 const TOKENIZER_CLASS: Record<string, 'gpt2' | 'llama'> = {
-  GPT2Tokenizer: 'gpt2', GPT2TokenizerFast: 'gpt2', LlamaTokenizer: 'llama', LlamaTokenizerFast: 'llama',
-  CodeLlamaTokenizer: 'llama', CodeLlamaTokenizerFast: 'llama',
+  GPT2Tokenizer: 'gpt2',
+  GPT2TokenizerFast: 'gpt2',
+  LlamaTokenizer: 'llama',
+  LlamaTokenizerFast: 'llama',
+  CodeLlamaTokenizer: 'llama',
+  CodeLlamaTokenizerFast: 'llama',
 };
 
 export class AutoTokenizer {
@@ -58,9 +67,11 @@ export class AutoTokenizer {
     // NOTE: SentencePiece BPE (Llama) files set byte_fallback; GPT-2's byte-level BPE does not need it.
     if (tj) kind = (tj.model as { byte_fallback?: boolean } | undefined)?.byte_fallback ? 'llama' : 'gpt2';
     if (!kind) {
-      throw new Error(`AutoTokenizer.fromPretrained: cannot tell the tokenizer of ${dir}: tokenizer_class ` +
-        `${JSON.stringify(cls ?? null)}, model_type ${JSON.stringify(type ?? null)}; ` +
-        'supported: GPT-2 (byte-level BPE) and Llama (SentencePiece BPE)');
+      throw new Error(
+        `AutoTokenizer.fromPretrained: cannot tell the tokenizer of ${dir}: tokenizer_class ` +
+          `${JSON.stringify(cls ?? null)}, model_type ${JSON.stringify(type ?? null)}; ` +
+          'supported: GPT-2 (byte-level BPE) and Llama (SentencePiece BPE)',
+      );
     }
     return kind === 'gpt2' ? GPT2Tokenizer.fromPretrained(dir) : LlamaTokenizer.fromPretrained(dir);
   }

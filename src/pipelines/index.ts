@@ -34,15 +34,27 @@ export type ImageClassificationPipeline = {
   (image: string, options?: { topK?: number; top_k?: number }): Promise<{ label: string; score: number }[]>;
   (images: string[], options?: { topK?: number; top_k?: number }): Promise<{ label: string; score: number }[][]>;
 };
-export interface FeatureExtractionOptions { pooling?: 'none' | 'mean' | 'last'; normalize?: boolean }
-export type FeatureExtractionPipeline = (text: string | string[], options?: FeatureExtractionOptions) => Promise<Tensor>;
+export interface FeatureExtractionOptions {
+  pooling?: 'none' | 'mean' | 'last';
+  normalize?: boolean;
+}
+export type FeatureExtractionPipeline = (
+  text: string | string[],
+  options?: FeatureExtractionOptions,
+) => Promise<Tensor>;
 
 type LM = GPT2LMHeadModel | LlamaForCausalLM;
 type Tok = GPT2Tokenizer | LlamaTokenizer;
 
 const SNAKE: Record<string, keyof GenerateOptions> = {
-  max_new_tokens: 'maxNewTokens', max_length: 'maxLength', do_sample: 'doSample', temperature: 'temperature',
-  top_k: 'topK', top_p: 'topP', repetition_penalty: 'repetitionPenalty', num_return_sequences: 'numReturnSequences',
+  max_new_tokens: 'maxNewTokens',
+  max_length: 'maxLength',
+  do_sample: 'doSample',
+  temperature: 'temperature',
+  top_k: 'topK',
+  top_p: 'topP',
+  repetition_penalty: 'repetitionPenalty',
+  num_return_sequences: 'numReturnSequences',
   seed: 'seed',
 };
 
@@ -77,25 +89,36 @@ function featureExtraction(lm: LM, tok: Tok): FeatureExtractionPipeline {
   return async (input, o = {}) => {
     const texts = Array.isArray(input) ? input : [input];
     if (texts.length !== 1 && (o.pooling ?? 'none') === 'none') {
-      throw new Error('pipeline(feature-extraction): several texts need pooling (mean or last), as their lengths differ');
+      throw new Error(
+        'pipeline(feature-extraction): several texts need pooling (mean or last), as their lengths differ',
+      );
     }
     const rows = texts.map((t) => {
       const ids = tok.encode(t);
       if (ids.length === 0) throw new Error('pipeline(feature-extraction): the text encodes to no tokens');
       const x = fromTypedArray(Int32Array.from(ids), [1, ids.length]);
       // hidden (1, T, C) of the last layer, after the final norm
-      const hidden = noGrad(() => (lm instanceof GPT2LMHeadModel ? lm.transformer.call(x) : lm.model.call(x)) as Tensor);
-      const pooled = o.pooling === 'mean' ? hidden.mean(1) : o.pooling === 'last' ? hidden.select(1, ids.length - 1) : hidden;
+      const hidden = noGrad(
+        () => (lm instanceof GPT2LMHeadModel ? lm.transformer.call(x) : lm.model.call(x)) as Tensor,
+      );
+      const pooled =
+        o.pooling === 'mean' ? hidden.mean(1) : o.pooling === 'last' ? hidden.select(1, ids.length - 1) : hidden;
       return o.normalize ? pooled.div(pooled.norm(2, -1, true).clamp(1e-12)) : pooled;
     });
     return rows.length === 1 ? rows[0] : cat(rows, 0);
   };
 }
 
-function imageClassification(model: Awaited<ReturnType<typeof loadClassifier>>, arch: string): ImageClassificationPipeline {
+function imageClassification(
+  model: Awaited<ReturnType<typeof loadClassifier>>,
+  arch: string,
+): ImageClassificationPipeline {
   return (async (input: string | string[], o: { topK?: number; top_k?: number } = {}) => {
     const paths = Array.isArray(input) ? input : [input];
-    const preds = classifyImages(model.model, model.labels, paths, { top: o.topK ?? o.top_k ?? 5, cifar: arch.startsWith('cifar') });
+    const preds = classifyImages(model.model, model.labels, paths, {
+      top: o.topK ?? o.top_k ?? 5,
+      cifar: arch.startsWith('cifar'),
+    });
     const out = preds.map((p) => p.map((x) => ({ label: x.label, score: x.probability })));
     return Array.isArray(input) ? out : out[0];
   }) as ImageClassificationPipeline;
@@ -111,25 +134,44 @@ export interface PipelineOptions extends HubOptions {
  * folder or Hub repo id; image-classification a torchvision architecture (resnet18 ... resnet152,
  * cifar-resnet20 ...) with `options.weights` (a file, or a weight set fetched through torch.hub).
  */
-export async function pipeline(task: 'text-generation', model: string, options?: PipelineOptions): Promise<TextGenerationPipeline>;
-export async function pipeline(task: 'image-classification', model?: string, options?: PipelineOptions): Promise<ImageClassificationPipeline>;
-export async function pipeline(task: 'feature-extraction', model: string, options?: PipelineOptions): Promise<FeatureExtractionPipeline>;
+export async function pipeline(
+  task: 'text-generation',
+  model: string,
+  options?: PipelineOptions,
+): Promise<TextGenerationPipeline>;
+export async function pipeline(
+  task: 'image-classification',
+  model?: string,
+  options?: PipelineOptions,
+): Promise<ImageClassificationPipeline>;
+export async function pipeline(
+  task: 'feature-extraction',
+  model: string,
+  options?: PipelineOptions,
+): Promise<FeatureExtractionPipeline>;
 export async function pipeline(task: PipelineTask, model?: string, options: PipelineOptions = {}): Promise<unknown> {
   if (task === 'image-classification') {
     const arch = model ?? 'resnet18';
     if (!ARCH_NAMES.includes(arch)) {
-      throw new Error(`pipeline(image-classification): '${arch}' is not a known architecture (${ARCH_NAMES.join(', ')})`);
+      throw new Error(
+        `pipeline(image-classification): '${arch}' is not a known architecture (${ARCH_NAMES.join(', ')})`,
+      );
     }
     const weights = options.weights ?? 'DEFAULT';
     if (!/^(IMAGENET1K_V[12]|DEFAULT)$/.test(weights) && !existsSync(weights)) {
-      throw new Error(`pipeline(image-classification): weights ${weights} is neither a file nor a torchvision weight set`);
+      throw new Error(
+        `pipeline(image-classification): weights ${weights} is neither a file nor a torchvision weight set`,
+      );
     }
     return imageClassification(await loadClassifier(arch, weights), arch);
   }
   if (task !== 'text-generation' && task !== 'feature-extraction') {
-    throw new Error(`pipeline: unknown task '${String(task)}' (supported: text-generation, image-classification, feature-extraction)`);
+    throw new Error(
+      `pipeline: unknown task '${String(task)}' (supported: text-generation, image-classification, feature-extraction)`,
+    );
   }
-  if (typeof model !== 'string') throw new Error(`pipeline(${task}): pass a model (a folder or a Hub repo id such as 'gpt2')`);
+  if (typeof model !== 'string')
+    throw new Error(`pipeline(${task}): pass a model (a folder or a Hub repo id such as 'gpt2')`);
   const { lm, tok } = await loadLM(model, options);
   return task === 'text-generation' ? textGeneration(lm, tok) : featureExtraction(lm, tok);
 }

@@ -252,7 +252,8 @@ export class LlamaTokenizer implements Tokenizer {
     const added: Record<string, unknown>[] = [];
     this.pieces.forEach((p, id) => {
       if (this.kinds[id] === Kind.Control) {
-        added.push({ id, content: p, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
+        const flags = { single_word: false, lstrip: false, rstrip: false, normalized: false, special: true };
+        added.push({ id, content: p, ...flags });
       }
       const piece = this.kinds[id] === Kind.Normal ? sp(p) : p;
       if (!(piece in vocab)) vocab[piece] = id;
@@ -260,7 +261,9 @@ export class LlamaTokenizer implements Tokenizer {
     const rules = this.merges.rules().sort((a, b) => a[3] - b[3] || a[2] - b[2] || a[0] - b[0] || a[1] - b[1]);
     const merges = rules.map(([l, r]) => [this.pieceOf(l, sp), this.pieceOf(r, sp)]);
     const name = (id: number | null) => (id === null ? null : this.pieces[id]);
-    const roles = { bos_token: name(this.bosTokenId), eos_token: name(this.eosTokenId), unk_token: name(this.unkTokenId) };
+    const roles = {
+      bos_token: name(this.bosTokenId), eos_token: name(this.eosTokenId), unk_token: name(this.unkTokenId),
+    };
     const tokenizerJson = {
       version: '1.0', truncation: null, padding: null, added_tokens: added,
       normalizer: {
@@ -279,7 +282,8 @@ export class LlamaTokenizer implements Tokenizer {
         ],
       },
       model: {
-        type: 'BPE', dropout: null, unk_token: roles.unk_token, continuing_subword_prefix: null, end_of_word_suffix: null,
+        type: 'BPE', dropout: null, unk_token: roles.unk_token, continuing_subword_prefix: null,
+        end_of_word_suffix: null,
         fuse_unk: true, byte_fallback: this.byteFallback, ignore_merges: false, vocab, merges,
       },
     };

@@ -51,7 +51,8 @@ export async function startHubServer(): Promise<HubServer> {
   const repos = new Map<string, FakeRepo>();
   const renames = new Map<string, string>();
   const requests: HubServer['requests'] = [];
-  const corruptOnce = new Set<string>(), dropOnce = new Set<string>();
+  const corruptOnce = new Set<string>(),
+    dropOnce = new Set<string>();
   const blobs = (): Map<string, Uint8Array> => {
     const m = new Map<string, Uint8Array>();
     for (const r of repos.values()) for (const f of Object.values(r.files)) m.set(sha256(bytes(f)), bytes(f));
@@ -70,24 +71,37 @@ export async function startHubServer(): Promise<HubServer> {
   };
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'http://x');
-    requests.push({ method: req.method ?? '', url: url.pathname, range: req.headers.range, auth: req.headers.authorization });
+    requests.push({
+      method: req.method ?? '',
+      url: url.pathname,
+      range: req.headers.range,
+      auth: req.headers.authorization,
+    });
     const parts = url.pathname.split('/').slice(1).map(decodeURIComponent);
     if (parts[0] === 'lfs') {
       const data = blobs().get(parts[1]);
       if (!data) return fail(res, 404, 'EntryNotFound');
-      let body = data, status = 200;
+      let body = data,
+        status = 200;
       const headers: Record<string, string> = { 'Content-Type': 'application/octet-stream' };
       const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
       if (m) {
         const from = Number(m[1]);
-        if (from >= data.byteLength) { res.writeHead(416, { 'Content-Range': `bytes */${data.byteLength}` }); res.end(); return; }
+        if (from >= data.byteLength) {
+          res.writeHead(416, { 'Content-Range': `bytes */${data.byteLength}` });
+          res.end();
+          return;
+        }
         body = data.subarray(from);
         status = 206;
         headers['Content-Range'] = `bytes ${from}-${data.byteLength - 1}/${data.byteLength}`;
       }
       headers['Content-Length'] = String(body.byteLength);
       res.writeHead(status, headers);
-      if (req.method === 'HEAD') { res.end(); return; }
+      if (req.method === 'HEAD') {
+        res.end();
+        return;
+      }
       if (corruptOnce.delete(parts[1])) {
         body = Uint8Array.from(body);
         body[body.length - 1] ^= 0xff;
@@ -105,7 +119,10 @@ export async function startHubServer(): Promise<HubServer> {
     const [id, rest] = found;
     const renamed = renames.get(id);
     if (renamed) {
-      const tail = url.pathname.split('/').slice(1 + (api ? 2 : 0) + id.split('/').length).join('/');
+      const tail = url.pathname
+        .split('/')
+        .slice(1 + (api ? 2 : 0) + id.split('/').length)
+        .join('/');
       res.writeHead(307, { Location: `${api ? '/api/models' : ''}/${renamed}/${tail}` });
       res.end();
       return;
@@ -118,11 +135,14 @@ export async function startHubServer(): Promise<HubServer> {
       const commit = rev === 'main' || rev === repo.commit ? repo.commit : repo.refs?.[rev];
       if (!commit) return fail(res, 404, 'RevisionNotFound');
       res.writeHead(200, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({ id, sha: commit, siblings: Object.keys(repo.files).map((rfilename) => ({ rfilename })) }));
+      res.end(
+        JSON.stringify({ id, sha: commit, siblings: Object.keys(repo.files).map((rfilename) => ({ rfilename })) }),
+      );
       return;
     }
     if (rest[0] !== 'resolve' || rest.length < 3) return fail(res, 404, 'EntryNotFound');
-    const rev = rest[1], file = rest.slice(2).join('/');
+    const rev = rest[1],
+      file = rest.slice(2).join('/');
     const commit = rev === 'main' || rev === repo.commit ? repo.commit : repo.refs?.[rev];
     if (!commit) return fail(res, 404, 'RevisionNotFound');
     const content = repo.files[file];
@@ -131,21 +151,37 @@ export async function startHubServer(): Promise<HubServer> {
     if (data.byteLength >= LFS_MIN) {
       const sha = sha256(data);
       res.writeHead(302, {
-        Location: `${server.endpoint}/lfs/${sha}`, 'X-Repo-Commit': commit, 'X-Linked-Etag': `"${sha}"`,
-        'X-Linked-Size': String(data.byteLength), ETag: `"${gitSha1(new TextEncoder().encode(`lfs pointer ${sha}`))}"`,
+        Location: `${server.endpoint}/lfs/${sha}`,
+        'X-Repo-Commit': commit,
+        'X-Linked-Etag': `"${sha}"`,
+        'X-Linked-Size': String(data.byteLength),
+        ETag: `"${gitSha1(new TextEncoder().encode(`lfs pointer ${sha}`))}"`,
       });
       res.end();
       return;
     }
-    res.writeHead(200, { 'X-Repo-Commit': commit, ETag: `"${gitSha1(data)}"`, 'Content-Length': String(data.byteLength) });
+    res.writeHead(200, {
+      'X-Repo-Commit': commit,
+      ETag: `"${gitSha1(data)}"`,
+      'Content-Length': String(data.byteLength),
+    });
     res.end(req.method === 'HEAD' ? undefined : data);
   };
   const http: Server = createServer(handler);
   await new Promise<void>((ok) => http.listen(0, '127.0.0.1', ok));
   const port = (http.address() as AddressInfo).port;
   const server: HubServer = {
-    endpoint: `http://127.0.0.1:${port}`, repos, renames, requests, corruptOnce, dropOnce,
-    close: () => new Promise<void>((ok) => { http.closeAllConnections(); http.close(() => ok()); }),
+    endpoint: `http://127.0.0.1:${port}`,
+    repos,
+    renames,
+    requests,
+    corruptOnce,
+    dropOnce,
+    close: () =>
+      new Promise<void>((ok) => {
+        http.closeAllConnections();
+        http.close(() => ok());
+      }),
   };
   return server;
 }

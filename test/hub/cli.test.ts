@@ -17,10 +17,16 @@ const MAIN = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
 const fresh = () => mkdtempSync(join(tmpdir(), 'nb-hubcli-'));
 let hub: HubServer;
 
-async function nabla(env: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+async function nabla(
+  env: Record<string, string>,
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const { NODE_TEST_CONTEXT: _ctx, HF_TOKEN: _t, HF_HUB_OFFLINE: _o, ...base } = process.env;
   try {
-    const r = await promisify(execFile)(process.execPath, [MAIN, ...args], { env: { ...base, ...env }, timeout: 60_000 });
+    const r = await promisify(execFile)(process.execPath, [MAIN, ...args], {
+      env: { ...base, ...env },
+      timeout: 60_000,
+    });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {
     const x = e as { code: number; stdout: string; stderr: string };
@@ -34,7 +40,15 @@ before(async () => {
   const vocab: Record<string, number> = Object.fromEntries(BYTE_TO_CHAR.map((c, i) => [c, i]));
   vocab['<|endoftext|>'] = 256;
   new GPT2Tokenizer(vocab, []).savePretrained(dir);
-  const c = new GPT2Config({ vocabSize: 257, nPositions: 16, nEmbd: 8, nLayer: 1, nHead: 2, bosTokenId: 256, eosTokenId: 256 });
+  const c = new GPT2Config({
+    vocabSize: 257,
+    nPositions: 16,
+    nEmbd: 8,
+    nLayer: 1,
+    nHead: 2,
+    bosTokenId: 256,
+    eosTokenId: 256,
+  });
   await new GPT2LMHeadModel(c, { seed: 1 }).savePretrained(dir);
   const files: Record<string, Uint8Array> = {};
   for (const f of readdirSync(dir)) files[f] = new Uint8Array(readFileSync(join(dir, f)));

@@ -25,11 +25,22 @@ function tinyTokenizer(): GPT2Tokenizer {
   vocab.he = 256;
   vocab.ll = 257;
   vocab['<|endoftext|>'] = 258;
-  return new GPT2Tokenizer(vocab, [['h', 'e'], ['l', 'l']]);
+  return new GPT2Tokenizer(vocab, [
+    ['h', 'e'],
+    ['l', 'l'],
+  ]);
 }
 
 function tinyGPT2(): GPT2LMHeadModel {
-  const c = new GPT2Config({ vocabSize: 259, nPositions: 16, nEmbd: 16, nLayer: 2, nHead: 2, bosTokenId: 258, eosTokenId: 258 });
+  const c = new GPT2Config({
+    vocabSize: 259,
+    nPositions: 16,
+    nEmbd: 16,
+    nLayer: 2,
+    nHead: 2,
+    bosTokenId: 258,
+    eosTokenId: 258,
+  });
   return new GPT2LMHeadModel(c, { seed: 3 }).eval();
 }
 
@@ -45,7 +56,9 @@ function serveFolder(hub: HubServer, repo: string, dir: string, commit: string):
 }
 
 let hub: HubServer, gptDir: string;
-const model = tinyGPT2(), tok = tinyTokenizer(), ids = [104, 256, 257, 111];
+const model = tinyGPT2(),
+  tok = tinyTokenizer(),
+  ids = [104, 256, 257, 111];
 
 before(async () => {
   hub = await startHubServer();
@@ -59,15 +72,27 @@ after(() => hub.close());
 
 test('savePretrained writes the Hugging Face folder layout', async () => {
   const names = readdirSync(gptDir).sort();
-  for (const f of ['config.json', 'generation_config.json', 'merges.txt', 'model.safetensors', 'special_tokens_map.json',
-    'tokenizer.json', 'tokenizer_config.json', 'vocab.json']) assert.ok(names.includes(f), `${f} in ${names}`);
+  for (const f of [
+    'config.json',
+    'generation_config.json',
+    'merges.txt',
+    'model.safetensors',
+    'special_tokens_map.json',
+    'tokenizer.json',
+    'tokenizer_config.json',
+    'vocab.json',
+  ])
+    assert.ok(names.includes(f), `${f} in ${names}`);
   assert.equal(JSON.parse(readFileSync(join(gptDir, 'config.json'), 'utf8')).model_type, 'gpt2');
   assert.equal(JSON.parse(readFileSync(join(gptDir, 'generation_config.json'), 'utf8')).eos_token_id, 258);
   assert.deepEqual(await loadSafetensorsMetadata(join(gptDir, 'model.safetensors')), { format: 'pt' });
   assert.equal(readFileSync(join(gptDir, 'merges.txt'), 'utf8'), '#version: 0.2\nh e\nl l\n');
   const back = await GPT2LMHeadModel.fromPretrained(gptDir);
   assert.deepEqual(logits(back, ids), logits(model, ids));
-  for (const load of [() => GPT2Tokenizer.fromPretrained(gptDir), () => GPT2Tokenizer.fromTokenizerJson(join(gptDir, 'tokenizer.json'))]) {
+  for (const load of [
+    () => GPT2Tokenizer.fromPretrained(gptDir),
+    () => GPT2Tokenizer.fromTokenizerJson(join(gptDir, 'tokenizer.json')),
+  ]) {
     const t = await load();
     assert.deepEqual(t.encode('hello<|endoftext|>'), [256, 257, 111, 258]);
     assert.equal(t.eosTokenId, 258);
@@ -97,14 +122,21 @@ test('offline with nothing cached: one error naming the cache path and the varia
     assert.match(e.message, /unset HF_HUB_OFFLINE to download/);
     return true;
   });
-  await assert.rejects(GPT2LMHeadModel.fromPretrained('./no/such/folder'), /is not a folder, nor a Hugging Face Hub repo id/);
+  await assert.rejects(
+    GPT2LMHeadModel.fromPretrained('./no/such/folder'),
+    /is not a folder, nor a Hugging Face Hub repo id/,
+  );
 });
 
 test('HF_ENDPOINT, HF_HUB_CACHE and HF_HUB_OFFLINE come from the environment', async () => {
   const saved = { ...process.env };
   const cacheDir = fresh();
   try {
-    Object.assign(process.env, { HF_ENDPOINT: hub.endpoint, HF_HUB_CACHE: cacheDir, HF_HUB_DISABLE_PROGRESS_BARS: '1' });
+    Object.assign(process.env, {
+      HF_ENDPOINT: hub.endpoint,
+      HF_HUB_CACHE: cacheDir,
+      HF_HUB_DISABLE_PROGRESS_BARS: '1',
+    });
     delete process.env.HF_TOKEN;
     delete process.env.HF_HUB_OFFLINE;
     const m = await AutoModelForCausalLM.fromPretrained('org/tiny-gpt2');
@@ -121,7 +153,12 @@ test('HF_ENDPOINT, HF_HUB_CACHE and HF_HUB_OFFLINE come from the environment', a
 
 test('AutoTokenizer picks the class from tokenizer_config.json and fetches only tokenizer files', async () => {
   const cacheDir = fresh();
-  const t = await AutoTokenizer.fromPretrained('org/tiny-gpt2', { endpoint: hub.endpoint, cacheDir, token: null, progress: false });
+  const t = await AutoTokenizer.fromPretrained('org/tiny-gpt2', {
+    endpoint: hub.endpoint,
+    cacheDir,
+    token: null,
+    progress: false,
+  });
   assert.ok(t instanceof GPT2Tokenizer);
   assert.deepEqual(t.encode('hello'), tok.encode('hello'));
   const snap = join(cacheDir, 'models--org--tiny-gpt2', 'snapshots', commitOf('gpt2'));
@@ -130,14 +167,24 @@ test('AutoTokenizer picks the class from tokenizer_config.json and fetches only 
 
 test('Llama savePretrained / fromPretrained by repo id round-trips the logits', async () => {
   const config = new LlamaConfig({
-    vocabSize: 32, hiddenSize: 16, intermediateSize: 24, numHiddenLayers: 2, numAttentionHeads: 4, numKeyValueHeads: 2,
+    vocabSize: 32,
+    hiddenSize: 16,
+    intermediateSize: 24,
+    numHiddenLayers: 2,
+    numAttentionHeads: 4,
+    numKeyValueHeads: 2,
     maxPositionEmbeddings: 16,
   });
   const llama = new LlamaForCausalLM(config).eval();
   const dir = fresh();
   await llama.savePretrained(dir);
   serveFolder(hub, 'org/tiny-llama', dir, commitOf('llama'));
-  const back = await AutoModelForCausalLM.fromPretrained('org/tiny-llama', { endpoint: hub.endpoint, cacheDir: fresh(), token: null, progress: false });
+  const back = await AutoModelForCausalLM.fromPretrained('org/tiny-llama', {
+    endpoint: hub.endpoint,
+    cacheDir: fresh(),
+    token: null,
+    progress: false,
+  });
   assert.ok(back instanceof LlamaForCausalLM);
   assert.deepEqual(logits(back, [1, 5, 9]), logits(llama, [1, 5, 9]));
 });
@@ -145,15 +192,37 @@ test('Llama savePretrained / fromPretrained by repo id round-trips the logits', 
 test('train-gpt --init saves a folder that generate loads as it is', async () => {
   const out = fresh();
   await trainGPT({
-    text: 'hello hello help hell '.repeat(40), init: gptDir, outDir: out, maxIters: 2, evalInterval: 2, evalIters: 1,
-    batchSize: 2, blockSize: 8, sampleTokens: 0, log: () => {},
+    text: 'hello hello help hell '.repeat(40),
+    init: gptDir,
+    outDir: out,
+    maxIters: 2,
+    evalInterval: 2,
+    evalIters: 1,
+    batchSize: 2,
+    blockSize: 8,
+    sampleTokens: 0,
+    log: () => {},
   });
   for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'vocab.json', 'merges.txt']) {
     assert.ok(existsSync(join(out, f)), `${f} saved`);
   }
   const { NODE_TEST_CONTEXT: _ctx, ...env } = process.env;
-  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js'), 'generate', '--model', out,
-    '--prompt', 'hello', '--max-new-tokens', '3', '--greedy', '--json'], { encoding: 'utf8', env, timeout: 60_000 });
+  const r = spawnSync(
+    process.execPath,
+    [
+      join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js'),
+      'generate',
+      '--model',
+      out,
+      '--prompt',
+      'hello',
+      '--max-new-tokens',
+      '3',
+      '--greedy',
+      '--json',
+    ],
+    { encoding: 'utf8', env, timeout: 60_000 },
+  );
   assert.equal(r.status, 0, r.stderr);
   const j = JSON.parse(r.stdout) as { promptIds: number[]; ids: number[] };
   assert.deepEqual(j.promptIds, [256, 257, 111]);

@@ -17,7 +17,9 @@ function sample(): string {
   return `${text}\n  tabs\tand  double  spaces, émoji 🙂, 日本語, <s> and </s> as text `;
 }
 
-test('LlamaTokenizer (tok512.bin) saves a tokenizer.json that encodes every id the same', { skip: skipUnlessShared('tok512.bin', 'tinyshakespeare.txt') }, async () => {
+test('LlamaTokenizer (tok512.bin) saves a tokenizer.json that encodes every id the same', {
+  skip: skipUnlessShared('tok512.bin', 'tinyshakespeare.txt'),
+}, async () => {
   const tok = LlamaTokenizer.fromLlama2c(sharedData('tok512.bin'));
   const dir = fresh();
   tok.savePretrained(dir);
@@ -33,13 +35,18 @@ test('LlamaTokenizer (tok512.bin) saves a tokenizer.json that encodes every id t
   assert.equal(readFileSync(join(again, 'tokenizer.json'), 'utf8'), readFileSync(join(dir, 'tokenizer.json'), 'utf8'));
 });
 
-test('GPT2Tokenizer (the real GPT-2 files) saves a folder that encodes every id the same', { skip: skipUnlessShared('gpt2-encoder.json', 'gpt2-vocab.bpe', 'tinyshakespeare.txt') }, async () => {
+test('GPT2Tokenizer (the real GPT-2 files) saves a folder that encodes every id the same', {
+  skip: skipUnlessShared('gpt2-encoder.json', 'gpt2-vocab.bpe', 'tinyshakespeare.txt'),
+}, async () => {
   const tok = GPT2Tokenizer.fromFiles({ vocab: sharedData('gpt2-encoder.json'), merges: sharedData('gpt2-vocab.bpe') });
   const dir = fresh();
   tok.savePretrained(dir);
   const s = sample() + '<|endoftext|>';
   const ids = tok.encode(s);
-  for (const back of [await AutoTokenizer.fromPretrained(dir), GPT2Tokenizer.fromFiles({ vocab: join(dir, 'vocab.json'), merges: join(dir, 'merges.txt') })]) {
+  for (const back of [
+    await AutoTokenizer.fromPretrained(dir),
+    GPT2Tokenizer.fromFiles({ vocab: join(dir, 'vocab.json'), merges: join(dir, 'merges.txt') }),
+  ]) {
     assert.ok(back instanceof GPT2Tokenizer);
     assert.deepEqual(back.encode(s), ids);
     assert.equal(back.vocabSize, 50257);

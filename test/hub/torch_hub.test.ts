@@ -15,19 +15,31 @@ import { saveTorch } from '../../src/io/tensors.js';
 const fresh = () => mkdtempSync(join(tmpdir(), 'nb-torchhub-'));
 const body = Uint8Array.from({ length: 3000 }, (_, i) => (i * 13) & 255);
 const sha = createHash('sha256').update(body).digest('hex');
-let server: Server, base: string, gets = 0;
+let server: Server,
+  base: string,
+  gets = 0;
 
 before(async () => {
   server = createServer((req, res) => {
     gets++;
-    if (req.url?.startsWith('/models/')) { res.writeHead(200, { 'Content-Length': body.byteLength }); res.end(body); return; }
+    if (req.url?.startsWith('/models/')) {
+      res.writeHead(200, { 'Content-Length': body.byteLength });
+      res.end(body);
+      return;
+    }
     res.writeHead(404);
     res.end();
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/models`;
 });
-after(() => new Promise<void>((ok) => { server.closeAllConnections(); server.close(() => ok()); }));
+after(
+  () =>
+    new Promise<void>((ok) => {
+      server.closeAllConnections();
+      server.close(() => ok());
+    }),
+);
 
 test('a checkpoint downloads once into modelDir, its sha256 checked against the file name', async () => {
   const dir = fresh();
@@ -42,13 +54,17 @@ test('a checkpoint downloads once into modelDir, its sha256 checked against the 
 
 test('a wrong hash prefix fails and leaves no file; checkHash false accepts it', async () => {
   const dir = fresh();
-  await assert.rejects(cachedCheckpoint(`${base}/w-deadbeef.pth`, { modelDir: dir, progress: false }),
-    new RegExp(`invalid hash value .* sha256 ${sha} does not start with 'deadbeef'`));
+  await assert.rejects(
+    cachedCheckpoint(`${base}/w-deadbeef.pth`, { modelDir: dir, progress: false }),
+    new RegExp(`invalid hash value .* sha256 ${sha} does not start with 'deadbeef'`),
+  );
   assert.deepEqual(readdirSync(dir), []);
   await cachedCheckpoint(`${base}/w-deadbeef.pth`, { modelDir: dir, progress: false, checkHash: false });
   assert.deepEqual(readdirSync(dir), ['w-deadbeef.pth']);
-  await assert.rejects(cachedCheckpoint('http://127.0.0.1:1/models/x-00.pth', { modelDir: dir, progress: false }),
-    /cannot download .* put the file at .*x-00\.pth .*TORCH_HOME/);
+  await assert.rejects(
+    cachedCheckpoint('http://127.0.0.1:1/models/x-00.pth', { modelDir: dir, progress: false }),
+    /cannot download .* put the file at .*x-00\.pth .*TORCH_HOME/,
+  );
 });
 
 test('hash prefixes and TORCH_HOME follow torch.hub', () => {
@@ -58,7 +74,7 @@ test('hash prefixes and TORCH_HOME follow torch.hub', () => {
   assert.equal(torchHome({ XDG_CACHE_HOME: '/x' }), join('/x', 'torch'));
 });
 
-test('resnet18({weights}) loads torchvision\'s file from TORCH_HOME/hub/checkpoints', async () => {
+test("resnet18({weights}) loads torchvision's file from TORCH_HOME/hub/checkpoints", async () => {
   const home = fresh();
   const src = resnet18();
   mkdirSync(join(home, 'hub', 'checkpoints'), { recursive: true });
@@ -68,9 +84,13 @@ test('resnet18({weights}) loads torchvision\'s file from TORCH_HOME/hub/checkpoi
   try {
     const m = await resnet18({ weights: 'IMAGENET1K_V1' });
     assert.ok(!m.training);
-    const a = src.stateDict(), b = m.stateDict();
+    const a = src.stateDict(),
+      b = m.stateDict();
     for (const k of Object.keys(a)) assert.deepEqual(b[k].toTypedArray(), a[k].toTypedArray(), k);
-    await assert.rejects(resnet18({ weights: 'IMAGENET1K_V2' }), /no weights 'IMAGENET1K_V2' \(known: IMAGENET1K_V1, DEFAULT\)/);
+    await assert.rejects(
+      resnet18({ weights: 'IMAGENET1K_V2' }),
+      /no weights 'IMAGENET1K_V2' \(known: IMAGENET1K_V1, DEFAULT\)/,
+    );
     await assert.rejects(resnet18({ weights: 'DEFAULT', numClasses: 10 }), /1000 classes, but numClasses is 10/);
     assert.ok(!existsSync(join(home, 'hub', 'checkpoints', 'resnet50-11ad3fa6.pth')));
     assert.equal(typeof resnet50, 'function');

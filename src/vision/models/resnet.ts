@@ -172,7 +172,10 @@ export interface ResNetFactory {
 /** The torch.hub cache path of torchvision's weights for `name`, downloaded when absent. */
 export async function resnetWeightsPath(name: string, weights: ResNetWeights, progress?: boolean): Promise<string> {
   const files = RESNET_WEIGHT_FILES[name];
-  if (!files) throw new Error(`torchvision weights: no architecture '${name}' (known: ${Object.keys(RESNET_WEIGHT_FILES).join(', ')})`);
+  if (!files) {
+    const known = Object.keys(RESNET_WEIGHT_FILES).join(', ');
+    throw new Error(`torchvision weights: no architecture '${name}' (known: ${known})`);
+  }
   const which = weights === 'DEFAULT' ? (files.IMAGENET1K_V2 ? 'IMAGENET1K_V2' : 'IMAGENET1K_V1') : weights;
   const file = files[which];
   if (!file) {
