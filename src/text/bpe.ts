@@ -189,7 +189,8 @@ export class GPT2Tokenizer implements Tokenizer {
    */
   static async fromPretrained(dir: string, options: GPT2TokenizerOptions = {}): Promise<GPT2Tokenizer> {
     if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-      throw new Error(`${WHO}.fromPretrained: ${dir} is not a folder`);
+      throw new Error(`${WHO}.fromPretrained: ${dir} is not a folder ` +
+        '(for a Hugging Face Hub repo id, use models.AutoTokenizer.fromPretrained)');
     }
     const opts = { ...readSpecialTokenRoles(dir), ...options };
     if (existsSync(join(dir, 'tokenizer.json'))) return GPT2Tokenizer.fromTokenizerJson(join(dir, 'tokenizer.json'), opts);

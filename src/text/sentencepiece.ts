@@ -234,7 +234,10 @@ export class LlamaTokenizer implements Tokenizer {
 
   /** From a folder holding tokenizer.json or tokenizer.bin (first found wins). */
   static async fromPretrained(dir: string): Promise<LlamaTokenizer> {
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`${WHO}.fromPretrained: ${dir} is not a folder`);
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+      throw new Error(`${WHO}.fromPretrained: ${dir} is not a folder ` +
+        '(for a Hugging Face Hub repo id, use models.AutoTokenizer.fromPretrained)');
+    }
     if (existsSync(join(dir, 'tokenizer.json'))) return LlamaTokenizer.fromTokenizerJson(join(dir, 'tokenizer.json'));
     if (existsSync(join(dir, 'tokenizer.bin'))) return LlamaTokenizer.fromLlama2c(join(dir, 'tokenizer.bin'));
     throw new Error(`${WHO}.fromPretrained: no tokenizer files in ${dir}; looked for tokenizer.json, tokenizer.bin`);
