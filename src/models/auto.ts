@@ -17,6 +17,7 @@ const CAUSAL_LM: Record<string, { fromPretrained(dir: string): Promise<GPT2LMHea
   llama: LlamaForCausalLM,
 };
 
+// biome-ignore lint/complexity/noStaticOnlyClass: the transformers API (AutoModelForCausalLM.fromPretrained)
 export class AutoModelForCausalLM {
   /**
    * The model a folder or Hub repo id holds, picked by config.json's model_type ('gpt2', 'llama').
@@ -48,6 +49,7 @@ const TOKENIZER_CLASS: Record<string, 'gpt2' | 'llama'> = {
   CodeLlamaTokenizerFast: 'llama',
 };
 
+// biome-ignore lint/complexity/noStaticOnlyClass: the transformers API (AutoTokenizer.fromPretrained)
 export class AutoTokenizer {
   /**
    * The tokenizer of a folder or Hub repo id: tokenizer_config.json's tokenizer_class when it names a

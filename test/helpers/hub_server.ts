@@ -80,7 +80,10 @@ export async function startHubServer(): Promise<HubServer> {
     const parts = url.pathname.split('/').slice(1).map(decodeURIComponent);
     if (parts[0] === 'lfs') {
       const data = blobs().get(parts[1]);
-      if (!data) return fail(res, 404, 'EntryNotFound');
+      if (!data) {
+        fail(res, 404, 'EntryNotFound');
+        return;
+      }
       let body = data,
         status = 200;
       const headers: Record<string, string> = { 'Content-Type': 'application/octet-stream' };
@@ -115,7 +118,10 @@ export async function startHubServer(): Promise<HubServer> {
     }
     const api = parts[0] === 'api' && parts[1] === 'models';
     const found = findRepo(api ? parts.slice(2) : parts);
-    if (!found) return fail(res, 401, 'RepoNotFound');
+    if (!found) {
+      fail(res, 401, 'RepoNotFound');
+      return;
+    }
     const [id, rest] = found;
     const renamed = renames.get(id);
     if (renamed) {
@@ -128,25 +134,43 @@ export async function startHubServer(): Promise<HubServer> {
       return;
     }
     const repo = repos.get(id)!;
-    if (repo.token && req.headers.authorization !== `Bearer ${repo.token}`) return fail(res, 401, 'RepoNotFound');
+    if (repo.token && req.headers.authorization !== `Bearer ${repo.token}`) {
+      fail(res, 401, 'RepoNotFound');
+      return;
+    }
     if (api) {
-      if (rest[0] !== 'revision') return fail(res, 404, 'EntryNotFound');
+      if (rest[0] !== 'revision') {
+        fail(res, 404, 'EntryNotFound');
+        return;
+      }
       const rev = rest[1];
       const commit = rev === 'main' || rev === repo.commit ? repo.commit : repo.refs?.[rev];
-      if (!commit) return fail(res, 404, 'RevisionNotFound');
+      if (!commit) {
+        fail(res, 404, 'RevisionNotFound');
+        return;
+      }
       res.writeHead(200, { 'Content-Type': 'application/json' });
       res.end(
         JSON.stringify({ id, sha: commit, siblings: Object.keys(repo.files).map((rfilename) => ({ rfilename })) }),
       );
       return;
     }
-    if (rest[0] !== 'resolve' || rest.length < 3) return fail(res, 404, 'EntryNotFound');
+    if (rest[0] !== 'resolve' || rest.length < 3) {
+      fail(res, 404, 'EntryNotFound');
+      return;
+    }
     const rev = rest[1],
       file = rest.slice(2).join('/');
     const commit = rev === 'main' || rev === repo.commit ? repo.commit : repo.refs?.[rev];
-    if (!commit) return fail(res, 404, 'RevisionNotFound');
+    if (!commit) {
+      fail(res, 404, 'RevisionNotFound');
+      return;
+    }
     const content = repo.files[file];
-    if (content === undefined) return fail(res, 404, 'EntryNotFound', { 'X-Repo-Commit': commit });
+    if (content === undefined) {
+      fail(res, 404, 'EntryNotFound', { 'X-Repo-Commit': commit });
+      return;
+    }
     const data = bytes(content);
     if (data.byteLength >= LFS_MIN) {
       const sha = sha256(data);
