@@ -39,7 +39,13 @@ export async function resolvePretrained(
       throw new Error(`${who}.fromPretrained('${nameOrPath}'): ${(e as Error).message}`, { cause: e });
     }
   };
-  await fetch(get);
+  try {
+    await fetch(get);
+  } catch (e) {
+    const msg = (e as Error).message;
+    if (msg.startsWith(`${who}.fromPretrained`)) throw e;
+    throw new Error(`${who}.fromPretrained('${nameOrPath}'): ${msg}`, { cause: e });
+  }
   if (dir === null) throw new Error(`${who}.fromPretrained('${nameOrPath}'): no file of the repo was fetched`);
   return dir;
 }

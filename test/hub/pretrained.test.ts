@@ -3,7 +3,17 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { commitOf, type HubServer, startHubServer } from '../helpers/hub_server.js';
@@ -125,6 +135,30 @@ test('offline with nothing cached: one error naming the cache path and the varia
   await assert.rejects(
     GPT2LMHeadModel.fromPretrained('./no/such/folder'),
     /is not a folder, nor a Hugging Face Hub repo id/,
+  );
+});
+
+test('a cache laid out by hand as huggingface_hub lays it out loads offline', async () => {
+  const cacheDir = fresh();
+  const repo = join(cacheDir, 'models--someone--py-made');
+  const commit = commitOf('python');
+  mkdirSync(join(repo, 'blobs'), { recursive: true });
+  mkdirSync(join(repo, 'refs'));
+  mkdirSync(join(repo, 'snapshots', commit), { recursive: true });
+  writeFileSync(join(repo, 'refs', 'main'), commit);
+  for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']) {
+    const data = readFileSync(join(gptDir, f));
+    const etag = createHash('sha256').update(data).digest('hex');
+    writeFileSync(join(repo, 'blobs', etag), data);
+    symlinkSync(join('..', '..', 'blobs', etag), join(repo, 'snapshots', commit, f));
+  }
+  const o = { cacheDir, offline: true };
+  assert.deepEqual(logits(await AutoModelForCausalLM.fromPretrained('someone/py-made', o), ids), logits(model, ids));
+  assert.deepEqual((await AutoTokenizer.fromPretrained('someone/py-made', o)).encode('hello'), tok.encode('hello'));
+  rmSync(join(repo, 'snapshots', commit, 'model.safetensors'));
+  await assert.rejects(
+    GPT2LMHeadModel.fromPretrained('someone/py-made', o),
+    /^Error: GPT2LMHeadModel\.fromPretrained\('someone\/py-made'\): hub: the repo has none of model\.safetensors/,
   );
 });
 
