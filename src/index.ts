@@ -17,6 +17,8 @@ export { noGrad, enableGrad, isGradEnabled, setGradEnabled } from './autograd/gr
 export * as autograd from './autograd/index.js';
 export { backend, setBackend, setNumThreads, getNumThreads } from './backend/select.js';
 export * as io from './io/index.js';
+export * as hub from './hub/index.js';
+export { pipeline } from './pipelines/index.js';
 export { load, save } from './io/index.js';
 export * as text from './text/index.js';
 export * as vision from './vision/index.js';

@@ -21,6 +21,7 @@ const EXCEPTIONS: Exception[] = [
   { from: 'autograd/backward.ts', to: 'ops/binary.ts', why: 'gradients accumulate with add, a differentiable op' },
   { from: 'autograd/grad.ts', to: 'ops/unary.ts', why: 'grad() seeds the outputs with ones of their shape' },
   { from: 'optim/adam.ts', to: 'backend/registry.ts', why: 'the fused Adam step writes parameter storages in place' },
+  { from: 'text/tokenizer.ts', to: 'io/atomic.ts', why: 'tokenizer files are written atomically, as checkpoints are' },
   { from: 'optim/sgd.ts', to: 'backend/registry.ts', why: 'the fused SGD step writes parameter storages in place' },
 ];
 

@@ -5,7 +5,8 @@ import { ARCH_NAMES, classifyImages, loadClassifier } from '../vision/classify.j
 
 export const CLASSIFY_USAGE = `usage: nabla classify IMAGE... --arch ARCH --weights FILE [--top K] [--json]
   ARCH: ${ARCH_NAMES.join(', ')}
-  FILE: a torchvision .pth or a .safetensors state dict (timm names are mapped)`;
+  FILE: a torchvision .pth or a .safetensors state dict (timm names are mapped), or a torchvision
+        weight set (IMAGENET1K_V1, IMAGENET1K_V2, DEFAULT) fetched into $TORCH_HOME/hub/checkpoints`;
 
 export async function classifyCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({

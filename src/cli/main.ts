@@ -4,6 +4,7 @@
 //                  [--top-p P] [--seed S] [--greedy] [--json] [--tokenizer FILE]
 //   nabla train-gpt --data FILE [--out DIR] [--max-iters N] ...   (see `nabla train-gpt --help`)
 //   nabla classify IMAGE... --arch ARCH --weights FILE             (src/cli/classify.ts)
+//   nabla download REPO [--revision R] [--include GLOB]...         (Hugging Face Hub, into its cache)
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { existsSync, statSync } from 'node:fs';
@@ -16,6 +17,9 @@ import { GPT2LMHeadModel } from '../models/gpt2.js';
 import { LlamaForCausalLM } from '../models/llama.js';
 import { readConfigJson } from '../models/loading.js';
 import { CHAR_VOCAB, loadCharVocab, trainGPT } from '../models/train_gpt.js';
+import { isRepoId } from '../hub/cache.js';
+import { snapshotDownload } from '../hub/download.js';
+import { fetchModelAndTokenizer, resolvePretrained } from '../hub/pretrained.js';
 import type { GenerateOptions } from '../models/generation.js';
 
 const USAGE = `usage: nabla <command> [options]
@@ -24,9 +28,15 @@ commands:
   generate    continue a prompt with a GPT-2 or Llama checkpoint, streaming the text
   train-gpt   train a GPT on a text file (character level), or fine-tune a GPT-2 folder
   classify    label images with an ImageNet/CIFAR classifier (\`nabla classify --help\`)
+  download    fetch a Hugging Face Hub repo into the Hub cache and print its folder
+
+nabla download REPO [--revision R] [--include GLOB]... [--cache-dir DIR]
+  REPO                   a repo id such as gpt2 or openai-community/gpt2
+  --include GLOB         only files matching (* and ?; repeatable), e.g. --include '*.json'
+  the cache is Python's (HF_HOME, HF_HUB_CACHE); HF_ENDPOINT, HF_TOKEN and HF_HUB_OFFLINE apply
 
 nabla generate --model PATH --prompt TEXT [options]
-  --model PATH           a Hugging Face folder (config.json + weights) or a llama2.c .bin
+  --model PATH           a Hugging Face folder (config.json + weights), a Hub repo id, or a llama2.c .bin
   --tokenizer FILE       tokenizer for a .bin (llama2.c tokenizer.bin) or to override the folder's
   --prompt TEXT          the text to continue (default: empty, i.e. start from BOS)
   --max-new-tokens N     default 64
@@ -80,8 +90,11 @@ interface Loaded {
 }
 
 /** Loads a model and its tokenizer from a HF folder or a llama2.c .bin. */
-export async function loadForGeneration(path: string, tokenizerPath?: string): Promise<Loaded> {
-  if (!existsSync(path)) throw new UsageError(`--model ${path} does not exist`);
+export async function loadForGeneration(model: string, tokenizerPath?: string): Promise<Loaded> {
+  if (!existsSync(model) && !isRepoId(model)) {
+    throw new UsageError(`--model ${model} does not exist (nor is it a Hub repo id)`);
+  }
+  const path = existsSync(model) ? model : await resolvePretrained(model, 'nabla generate', {}, fetchModelAndTokenizer);
   if (!statSync(path).isDirectory()) {
     if (!tokenizerPath) throw new UsageError(`--model ${path} is a llama2.c checkpoint: pass --tokenizer FILE (its tokenizer.bin)`);
     const model = LlamaForCausalLM.fromLlama2c(path);
@@ -180,11 +193,43 @@ async function trainCommand(args: string[]): Promise<void> {
   if (r.sample) process.stdout.write(`${r.sample}\n`);
 }
 
+/** A glob of file names (* and ? only, '*' crossing '/' as huggingface_hub's fnmatch does) as a test. */
+function globTest(glob: string): (file: string) => boolean {
+  const re = new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  return (f) => re.test(f);
+}
+
+async function downloadCommand(args: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args, allowPositionals: true, strict: true,
+      options: {
+        revision: { type: 'string' }, include: { type: 'string', multiple: true }, 'cache-dir': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const { values: v, positionals } = parsed;
+  if (v.help) { process.stdout.write(USAGE); return; }
+  if (positionals.length !== 1) throw new UsageError('download needs one REPO (e.g. openai-community/gpt2)');
+  const repo = positionals[0];
+  if (!isRepoId(repo)) throw new UsageError(`'${repo}' is not a Hub repo id (name or org/name)`);
+  const tests = (v.include ?? []).map(globTest);
+  const dir = await snapshotDownload(repo, {
+    revision: v.revision, cacheDir: v['cache-dir'], allow: tests.length ? (f) => tests.some((t) => t(f)) : undefined,
+  });
+  process.stdout.write(`${dir}\n`);
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
     if (cmd === 'generate') await generateCommand(rest);
     else if (cmd === 'train-gpt') await trainCommand(rest);
+    else if (cmd === 'download') await downloadCommand(rest);
     // NOTE: imported on demand, so generate/train-gpt do not load the image codecs.
     else if (cmd === 'classify') return await (await import('./classify.js')).classifyCommand(rest);
     else if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') process.stdout.write(USAGE);

@@ -22,7 +22,9 @@ import { beginStep, causalAttention, checkTokenIds, endStep } from './attention.
 import { linearFused } from '../ops/fused.js';
 import { KVCache } from './kv_cache.js';
 import { generate, inEvalMode, type CausalLM, type ForwardOptions, type GenerateOptions } from './generation.js';
-import { loadWeights, openWeights, readConfigJson } from './loading.js';
+import { loadWeights, openWeights, readConfigJson, saveModelFolder } from './loading.js';
+import type { HubOptions } from '../hub/cache.js';
+import { fetchModelFiles, resolvePretrained } from '../hub/pretrained.js';
 import { GPT2Config } from './gpt2_config.js';
 
 export { GPT2Config, type GPT2ConfigOptions } from './gpt2_config.js';
@@ -199,8 +201,11 @@ export class GPT2LMHeadModel extends Module implements CausalLM {
    * From a Hugging Face GPT-2 folder: config.json plus model.safetensors (or sharded safetensors,
    * or pytorch_model.bin). Names with or without 'transformer.'; a tied or explicit lm_head;
    * attn.bias / attn.masked_bias buffers are ignored. Tensors are loaded one at a time.
+   * A name that is not a folder is a Hub repo id ('gpt2', 'openai-community/gpt2'): its files are
+   * downloaded into the Hugging Face cache (see nb.hub; `options.revision`, HF_ENDPOINT, HF_HUB_OFFLINE).
    */
-  static async fromPretrained(dir: string): Promise<GPT2LMHeadModel> {
+  static async fromPretrained(nameOrPath: string, options: HubOptions = {}): Promise<GPT2LMHeadModel> {
+    const dir = await resolvePretrained(nameOrPath, 'GPT2LMHeadModel', options, fetchModelFiles);
     const config = GPT2Config.fromJSON(readConfigJson(dir, 'GPT2LMHeadModel'));
     const src = await openWeights(dir, 'GPT2LMHeadModel');
     const model = new GPT2LMHeadModel(config, { initialize: false });
@@ -215,5 +220,10 @@ export class GPT2LMHeadModel extends Module implements CausalLM {
     });
     model.tieWeights();
     return model.eval();
+  }
+
+  /** Writes the Hugging Face folder fromPretrained (here and in transformers) reads back. */
+  async savePretrained(dir: string): Promise<void> {
+    await saveModelFolder(dir, this, this.config.toJSON(), this.config.tieWordEmbeddings);
   }
 }

@@ -9,3 +9,4 @@ export { generate, sample, argmax, applyRepetitionPenalty, type CausalLM, type F
 export { KVCache, type KVCacheOptions } from './kv_cache.js';
 export { readLlama2c, permuteRotary, type Llama2cHeader } from './llama2c.js';
 export { trainGPT, gptLearningRate, lmLoss, loadCharVocab, type TrainGPTOptions, type TrainGPTResult, type EvalPoint } from './train_gpt.js';
+export { AutoModelForCausalLM, AutoTokenizer } from './auto.js';

@@ -18,7 +18,9 @@ import { SiLU } from '../nn/activations.js';
 import { beginStep, causalAttention, checkTokenIds, endStep } from './attention.js';
 import { KVCache } from './kv_cache.js';
 import { generate, inEvalMode, type CausalLM, type ForwardOptions, type GenerateOptions } from './generation.js';
-import { MemorySource, loadWeights, openWeights, readConfigJson } from './loading.js';
+import { MemorySource, loadWeights, openWeights, readConfigJson, saveModelFolder } from './loading.js';
+import type { HubOptions } from '../hub/cache.js';
+import { fetchModelFiles, resolvePretrained } from '../hub/pretrained.js';
 import { readLlama2c } from './llama2c.js';
 
 export interface LlamaConfigOptions {
@@ -246,8 +248,12 @@ export class LlamaForCausalLM extends Module implements CausalLM {
     return inEvalMode(this, () => generate(this, inputIds, options));
   }
 
-  /** From a Hugging Face Llama folder: config.json + model.safetensors (or sharded, or pytorch_model.bin). */
-  static async fromPretrained(dir: string): Promise<LlamaForCausalLM> {
+  /**
+   * From a Hugging Face Llama folder: config.json + model.safetensors (or sharded, or pytorch_model.bin),
+   * or from a Hub repo id, downloaded into the Hugging Face cache (see GPT2LMHeadModel.fromPretrained).
+   */
+  static async fromPretrained(nameOrPath: string, options: HubOptions = {}): Promise<LlamaForCausalLM> {
+    const dir = await resolvePretrained(nameOrPath, 'LlamaForCausalLM', options, fetchModelFiles);
     const config = LlamaConfig.fromJSON(readConfigJson(dir, 'LlamaForCausalLM'));
     const src = await openWeights(dir, 'LlamaForCausalLM');
     const model = new LlamaForCausalLM(config);
@@ -258,6 +264,11 @@ export class LlamaForCausalLM extends Module implements CausalLM {
     });
     model.tieWeights();
     return model.eval();
+  }
+
+  /** Writes the Hugging Face folder fromPretrained (here and in transformers) reads back. */
+  async savePretrained(dir: string): Promise<void> {
+    await saveModelFolder(dir, this, this.config.toJSON(), this.config.tieWordEmbeddings);
   }
 
   /** From a llama2.c checkpoint (.bin); rotary weights are permuted to the half-split convention. */

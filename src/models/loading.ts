@@ -4,8 +4,10 @@
 // thus holds one copy of the weights: safetensors are read tensor by tensor, and a
 // pytorch_model.bin, unpickled whole, hands its tensors over one by one.
 
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeAtomic } from '../io/atomic.js';
+import { saveSafetensors } from '../io/tensors.js';
 import { noGrad } from '../autograd/grad_mode.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Parameter, type Module } from '../nn/module.js';
@@ -163,4 +165,26 @@ export function loadWeights(model: Module, src: WeightSource, opts: LoadWeightsO
   if (missing.length) {
     throw new Error(`${opts.who}: ${src.description} lacks weights for ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ` and ${missing.length - 10} more` : ''}`);
   }
+}
+
+/** Writes `value` as indented JSON, atomically (the file is whole or untouched). */
+export function writeJsonAtomic(path: string, value: unknown): void {
+  writeAtomic(path, [new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`)]);
+}
+
+/**
+ * A Hugging Face model folder: config.json, generation_config.json and model.safetensors (a tied
+ * lm_head.weight left out, as transformers leaves it out; metadata format 'pt', which
+ * transformers requires). Each file is written atomically.
+ */
+export async function saveModelFolder(dir: string, model: Module, config: Record<string, unknown>,
+  tied: boolean): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  const sd = model.stateDict();
+  if (tied) delete sd['lm_head.weight'];
+  await saveSafetensors(sd, join(dir, 'model.safetensors'), { format: 'pt' });
+  writeJsonAtomic(join(dir, 'config.json'), config);
+  const gen: Record<string, unknown> = { _from_model_config: true };
+  for (const k of ['bos_token_id', 'eos_token_id', 'pad_token_id']) if (config[k] !== undefined) gen[k] = config[k];
+  writeJsonAtomic(join(dir, 'generation_config.json'), gen);
 }

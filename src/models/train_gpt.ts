@@ -26,6 +26,7 @@ import { flattenOptimizerState, loadFlatOptimizerState } from '../optim/flat_sta
 import { CharDataset } from '../data/text_dataset.js';
 import { GPT2Tokenizer } from '../text/bpe.js';
 import { GPT2LMHeadModel } from './gpt2.js';
+import { fetchModelAndTokenizer, resolvePretrained } from '../hub/pretrained.js';
 import { GPT2Config } from './gpt2_config.js';
 
 export interface TrainGPTOptions {
@@ -164,9 +165,14 @@ export async function trainGPT(opts: TrainGPTOptions): Promise<TrainGPTResult> {
 
   let model: GPT2LMHeadModel, codec: Codec, ids: Int32Array;
   if (o.init) {
-    model = await GPT2LMHeadModel.fromPretrained(o.init);
-    const tok = await GPT2Tokenizer.fromPretrained(o.init);
-    codec = { encode: (s) => tok.encode(s), decode: (i) => tok.decode(i), vocabSize: tok.vocabSize, save: () => {} };
+    const dir = await resolvePretrained(o.init, 'trainGPT', {}, fetchModelAndTokenizer);
+    model = await GPT2LMHeadModel.fromPretrained(dir);
+    const tok = await GPT2Tokenizer.fromPretrained(dir);
+    // NOTE: the tokenizer goes into every checkpoint, so `generate --model outDir` needs nothing else.
+    codec = {
+      encode: (s) => tok.encode(s), decode: (i) => tok.decode(i), vocabSize: tok.vocabSize,
+      save: (dir) => { tok.savePretrained(dir); },
+    };
     ids = Int32Array.from(tok.encode(text));
     if (o.blockSize > model.config.nPositions) throw new Error(`trainGPT: blockSize ${o.blockSize} exceeds the model's ${model.config.nPositions} positions`);
   } else {
@@ -271,8 +277,7 @@ export async function trainGPT(opts: TrainGPTOptions): Promise<TrainGPTResult> {
   const save = async () => {
     if (!o.outDir) return;
     checkpoint = join(o.outDir, 'model.safetensors');
-    await saveSafetensors(weightsOf(), checkpoint);
-    writeAtomicText(join(o.outDir, 'config.json'), JSON.stringify(model.config.toJSON(), null, 2));
+    await model.savePretrained(o.outDir);
     codec.save(o.outDir);
   };
   model.train();

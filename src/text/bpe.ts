@@ -18,6 +18,7 @@ import {
   padBatch,
   readJson,
   readText,
+  writeTokenizerFiles,
 } from './tokenizer.js';
 
 /**
@@ -99,6 +100,9 @@ export class GPT2Tokenizer implements Tokenizer {
   private readonly idBytes: (Uint8Array | undefined)[] = [];
   private readonly cache = new Map<string, number[]>();
   private readonly splitters = new Map<string, RegExp | null>();
+  // kept for savePretrained: the vocab and merges as given
+  private readonly vocabIn: Readonly<Record<string, number>>;
+  private readonly mergesIn: readonly (readonly [string, string])[];
 
   /**
    * @param vocab token -> id (byte-level strings, e.g. 'Ġthe' -> 262)
@@ -109,6 +113,8 @@ export class GPT2Tokenizer implements Tokenizer {
     merges: readonly (readonly [string, string])[],
     options: GPT2TokenizerOptions = {},
   ) {
+    this.vocabIn = vocab;
+    this.mergesIn = merges;
     for (const [tok, id] of Object.entries(vocab)) {
       if (!Number.isInteger(id) || id < 0) throw new Error(`${WHO}: vocab id of ${JSON.stringify(tok)} is ${id}`);
       this.setToken(tok, id);
@@ -183,7 +189,8 @@ export class GPT2Tokenizer implements Tokenizer {
    */
   static async fromPretrained(dir: string, options: GPT2TokenizerOptions = {}): Promise<GPT2Tokenizer> {
     if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-      throw new Error(`${WHO}.fromPretrained: ${dir} is not a folder`);
+      throw new Error(`${WHO}.fromPretrained: ${dir} is not a folder ` +
+        '(for a Hugging Face Hub repo id, use models.AutoTokenizer.fromPretrained)');
     }
     const opts = { ...readSpecialTokenRoles(dir), ...options };
     if (existsSync(join(dir, 'tokenizer.json'))) return GPT2Tokenizer.fromTokenizerJson(join(dir, 'tokenizer.json'), opts);
@@ -203,6 +210,40 @@ export class GPT2Tokenizer implements Tokenizer {
       `${WHO}.fromPretrained: no tokenizer files in ${dir}; looked for tokenizer.json, ` +
         pairs.map((p) => p.join(' + ')).join(', '),
     );
+  }
+
+  /**
+   * Writes the Hugging Face tokenizer files: vocab.json, merges.txt, tokenizer.json,
+   * tokenizer_config.json and special_tokens_map.json (fromPretrained here and in transformers
+   * reads them back). Returns the paths written.
+   */
+  savePretrained(dir: string): string[] {
+    const content = (id: number | null) => (id === null ? null : this.idToToken[id] ?? null);
+    const roles = {
+      bos_token: content(this.bosTokenId), eos_token: content(this.eosTokenId), unk_token: content(this.unkTokenId),
+      pad_token: content(this.padTokenId),
+    };
+    const vocab: Record<string, number> = { ...this.vocabIn };
+    const added = [...this.added].sort((a, b) => a[1].id - b[1].id).map(([c, t]) => ({
+      id: t.id, content: c, single_word: false, lstrip: false, rstrip: false, normalized: true, special: t.special,
+    }));
+    for (const t of added) vocab[t.content] ??= t.id;
+    const merges = this.mergesIn.map(([a, b]) => `${a} ${b}`);
+    const byteLevel = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true };
+    const tokenizerJson = {
+      version: '1.0', truncation: null, padding: null, added_tokens: added, normalizer: null, pre_tokenizer: byteLevel,
+      post_processor: { ...byteLevel, trim_offsets: false }, decoder: byteLevel,
+      model: {
+        type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '',
+        fuse_unk: false, byte_fallback: false, vocab, merges,
+      },
+    };
+    const special = Object.fromEntries(Object.entries(roles).filter(([, v]) => v !== null));
+    return writeTokenizerFiles(dir, {
+      'vocab.json': vocab, 'merges.txt': `#version: 0.2\n${merges.join('\n')}\n`, 'tokenizer.json': tokenizerJson,
+      'tokenizer_config.json': { tokenizer_class: 'GPT2Tokenizer', add_prefix_space: false, ...roles },
+      'special_tokens_map.json': special,
+    });
   }
 
   /** Number of ids (largest id + 1), including added tokens: 50257 for GPT-2. */

@@ -50,6 +50,15 @@ export class MergeTable {
     return this.index.get(pairKey(left, right)) ?? -1;
   }
 
+  /** Every rule as [left, right, mergedId, priority], in the order added (for writing tokenizer files). */
+  rules(): [number, number, number, number][] {
+    const out: [number, number, number, number][] = [];
+    for (const [key, at] of this.index) {
+      out.push([Math.floor(key / 0x200000), key % 0x200000, this.merged[at], this.priority[at]]);
+    }
+    return out;
+  }
+
   /** Number of rules. */
   get size(): number {
     return this.priority.length;

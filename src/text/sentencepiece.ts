@@ -21,6 +21,7 @@ import {
   checkIds,
   padBatch,
   readJson,
+  writeTokenizerFiles,
   utf8Decode,
 } from './tokenizer.js';
 
@@ -233,10 +234,73 @@ export class LlamaTokenizer implements Tokenizer {
 
   /** From a folder holding tokenizer.json or tokenizer.bin (first found wins). */
   static async fromPretrained(dir: string): Promise<LlamaTokenizer> {
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`${WHO}.fromPretrained: ${dir} is not a folder`);
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+      throw new Error(`${WHO}.fromPretrained: ${dir} is not a folder ` +
+        '(for a Hugging Face Hub repo id, use models.AutoTokenizer.fromPretrained)');
+    }
     if (existsSync(join(dir, 'tokenizer.json'))) return LlamaTokenizer.fromTokenizerJson(join(dir, 'tokenizer.json'));
     if (existsSync(join(dir, 'tokenizer.bin'))) return LlamaTokenizer.fromLlama2c(join(dir, 'tokenizer.bin'));
     throw new Error(`${WHO}.fromPretrained: no tokenizer files in ${dir}; looked for tokenizer.json, tokenizer.bin`);
+  }
+
+  /**
+   * Writes tokenizer.json (model BPE with byte fallback, '▁' for the space, merges best first),
+   * tokenizer_config.json and special_tokens_map.json: the files fromPretrained reads first, here and
+   * in transformers. A tokenizer.bin's score-ordered merges are written in score order (ties by id).
+   * Returns the paths written.
+   */
+  savePretrained(dir: string): string[] {
+    const sp = (p: string) => (this.space === '▁' ? p : p.replaceAll(this.space, '▁'));
+    const vocab: Record<string, number> = {};
+    const added: Record<string, unknown>[] = [];
+    this.pieces.forEach((p, id) => {
+      if (this.kinds[id] === Kind.Control) {
+        const flags = { single_word: false, lstrip: false, rstrip: false, normalized: false, special: true };
+        added.push({ id, content: p, ...flags });
+      }
+      const piece = this.kinds[id] === Kind.Normal ? sp(p) : p;
+      if (!(piece in vocab)) vocab[piece] = id;
+    });
+    const rules = this.merges.rules().sort((a, b) => a[3] - b[3] || a[2] - b[2] || a[0] - b[0] || a[1] - b[1]);
+    const merges = rules.map(([l, r]) => [this.pieceOf(l, sp), this.pieceOf(r, sp)]);
+    const name = (id: number | null) => (id === null ? null : this.pieces[id]);
+    const roles = {
+      bos_token: name(this.bosTokenId), eos_token: name(this.eosTokenId), unk_token: name(this.unkTokenId),
+    };
+    const tokenizerJson = {
+      version: '1.0', truncation: null, padding: null, added_tokens: added,
+      normalizer: {
+        type: 'Sequence',
+        normalizers: [
+          ...(this.addDummyPrefix ? [{ type: 'Prepend', prepend: '▁' }] : []),
+          { type: 'Replace', pattern: { String: ' ' }, content: '▁' },
+        ],
+      },
+      pre_tokenizer: null, post_processor: null,
+      decoder: {
+        type: 'Sequence',
+        decoders: [
+          { type: 'Replace', pattern: { String: '▁' }, content: ' ' }, { type: 'ByteFallback' }, { type: 'Fuse' },
+          ...(this.addDummyPrefix ? [{ type: 'Strip', content: ' ', start: 1, stop: 0 }] : []),
+        ],
+      },
+      model: {
+        type: 'BPE', dropout: null, unk_token: roles.unk_token, continuing_subword_prefix: null,
+        end_of_word_suffix: null,
+        fuse_unk: true, byte_fallback: this.byteFallback, ignore_merges: false, vocab, merges,
+      },
+    };
+    return writeTokenizerFiles(dir, {
+      'tokenizer.json': tokenizerJson,
+      'tokenizer_config.json': {
+        tokenizer_class: 'LlamaTokenizerFast', add_bos_token: true, add_eos_token: false, legacy: false, ...roles,
+      },
+      'special_tokens_map.json': Object.fromEntries(Object.entries(roles).filter(([, v]) => v !== null)),
+    });
+  }
+
+  private pieceOf(id: number, sp: (p: string) => string): string {
+    return this.kinds[id] === Kind.Normal ? sp(this.pieces[id]) : this.pieces[id];
   }
 
   /** Number of pieces (ids 0 .. vocabSize-1). */

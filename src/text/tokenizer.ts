@@ -2,7 +2,9 @@
 // errors that name the tokenizer and the path.
 //
 // Glossary: B = batch size, T = padded sequence length.
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeAtomic } from '../io/atomic.js';
 
 /** Options of `decode`. */
 export interface DecodeOptions {
@@ -90,6 +92,17 @@ export function readText(who: string, what: string, path: string): string {
   } catch (e) {
     throw new Error(`${who}: cannot read ${what} ${path}: ${(e as Error).message}`);
   }
+}
+
+/** Writes each file of a tokenizer folder (name -> text, or a value written as JSON) atomically; returns the paths. */
+export function writeTokenizerFiles(dir: string, files: Record<string, string | object>): string[] {
+  mkdirSync(dir, { recursive: true });
+  const utf8 = new TextEncoder();
+  return Object.entries(files).map(([name, v]) => {
+    const path = join(dir, name);
+    writeAtomic(path, [utf8.encode(typeof v === 'string' ? v : `${JSON.stringify(v, null, 2)}\n`)]);
+    return path;
+  });
 }
 
 /** Reads and parses a JSON file with the same error conventions as `readText`. */

@@ -1,6 +1,7 @@
 // Image classification with a pretrained network: build the architecture, load torchvision or timm
 // weights (.pth or .safetensors), preprocess as torchvision's ImageNet recipe, report the top k.
 
+import { existsSync } from 'node:fs';
 import { noGrad } from '../autograd/grad_mode.js';
 import { load } from '../io/index.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -49,7 +50,11 @@ export interface Prediction { index: number; label: string; probability: number 
 export async function loadClassifier(arch: string, weights: string): Promise<{ model: Module; labels: readonly string[] }> {
   const make = ARCHS[arch];
   if (!make) throw new Error(`classify: unknown architecture '${arch}' (known: ${ARCH_NAMES.join(', ')})`);
-  const raw = await load(weights);
+  // NOTE: a torchvision weight-set name (IMAGENET1K_V1, DEFAULT) is fetched through the torch.hub cache.
+  const file = /^(IMAGENET1K_V[12]|DEFAULT)$/.test(weights) && !existsSync(weights)
+    ? await M.resnetWeightsPath(arch, weights as M.ResNetWeights)
+    : weights;
+  const raw = await load(file);
   const sd = toTorchvisionNames((raw && typeof raw === 'object' && 'state_dict' in raw ? raw.state_dict : raw) as Record<string, Tensor>);
   const head = sd['fc.weight'] ?? sd['linear.weight'];
   if (!head) throw new Error(`classify(${weights}): no fc.weight or linear.weight tensor, so this is not a ${arch} checkpoint`);

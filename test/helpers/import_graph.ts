@@ -99,9 +99,11 @@ export const LAYERS: readonly { name: string; rank: number }[] = [
   { name: 'data', rank: 6 },
   { name: 'io', rank: 6 },
   { name: 'text', rank: 6 },
+  { name: 'hub', rank: 6.5 }, // Hugging Face Hub downloads: above io (atomic writes), below models and vision
   { name: 'keras', rank: 7 },
   { name: 'models', rank: 7 },
   { name: 'vision', rank: 7 },
+  { name: 'pipelines', rank: 7.5 }, // pipeline(task, model): models and vision together
   { name: 'cli', rank: 8 },
   { name: 'entry', rank: 9 }, // src/index.ts, src/internals.ts
 ];

@@ -15,6 +15,8 @@ import { MaxPool2d, AdaptiveAvgPool2d } from '../../nn/pooling.js';
 import { Linear } from '../../nn/linear.js';
 import { Sequential } from '../../nn/containers.js';
 import { kaimingNormal_ } from '../../nn/init.js';
+import { loadTorch } from '../../io/tensors.js';
+import { cachedCheckpoint } from '../../hub/torch_hub.js';
 
 const conv3x3 = (cin: number, cout: number, stride = 1, groups = 1) =>
   new Conv2d(cin, cout, 3, { stride, padding: 1, groups, bias: false });
@@ -141,8 +143,75 @@ export class ResNet extends Module {
   }
 }
 
-export const resnet18 = (opts: ResNetOptions = {}) => new ResNet(BasicBlock, [2, 2, 2, 2], opts);
-export const resnet34 = (opts: ResNetOptions = {}) => new ResNet(BasicBlock, [3, 4, 6, 3], opts);
-export const resnet50 = (opts: ResNetOptions = {}) => new ResNet(Bottleneck, [3, 4, 6, 3], opts);
-export const resnet101 = (opts: ResNetOptions = {}) => new ResNet(Bottleneck, [3, 4, 23, 3], opts);
-export const resnet152 = (opts: ResNetOptions = {}) => new ResNet(Bottleneck, [3, 8, 36, 3], opts);
+/** torchvision's weight sets of the ImageNet ResNets ('DEFAULT' is the best one, as in torchvision). */
+export type ResNetWeights = 'IMAGENET1K_V1' | 'IMAGENET1K_V2' | 'DEFAULT';
+
+const WEIGHTS_BASE = 'https://download.pytorch.org/models';
+/** torchvision's checkpoint files; the hex in each name starts the file's sha256 (torch.hub check_hash). */
+export const RESNET_WEIGHT_FILES: Record<string, Partial<Record<'IMAGENET1K_V1' | 'IMAGENET1K_V2', string>>> = {
+  resnet18: { IMAGENET1K_V1: 'resnet18-f37072fd.pth' },
+  resnet34: { IMAGENET1K_V1: 'resnet34-b627a593.pth' },
+  resnet50: { IMAGENET1K_V1: 'resnet50-0676ba61.pth', IMAGENET1K_V2: 'resnet50-11ad3fa6.pth' },
+  resnet101: { IMAGENET1K_V1: 'resnet101-63fe2227.pth', IMAGENET1K_V2: 'resnet101-cd907fc2.pth' },
+  resnet152: { IMAGENET1K_V1: 'resnet152-394f9c45.pth', IMAGENET1K_V2: 'resnet152-f82ba261.pth' },
+};
+
+export interface PretrainedResNetOptions extends ResNetOptions {
+  /** torchvision weights, downloaded into $TORCH_HOME/hub/checkpoints as torch.hub does. */
+  weights: ResNetWeights;
+  /** A progress line on stderr (default: when stderr is a terminal). */
+  progress?: boolean;
+}
+
+/** resnetNN(opts) builds a fresh network; resnetNN({weights}) resolves to one with torchvision's weights. */
+export interface ResNetFactory {
+  (opts?: ResNetOptions & { weights?: null }): ResNet;
+  (opts: PretrainedResNetOptions): Promise<ResNet>;
+}
+
+/** The torch.hub cache path of torchvision's weights for `name`, downloaded when absent. */
+export async function resnetWeightsPath(name: string, weights: ResNetWeights, progress?: boolean): Promise<string> {
+  const files = RESNET_WEIGHT_FILES[name];
+  if (!files) {
+    const known = Object.keys(RESNET_WEIGHT_FILES).join(', ');
+    throw new Error(`torchvision weights: no architecture '${name}' (known: ${known})`);
+  }
+  const which = weights === 'DEFAULT' ? (files.IMAGENET1K_V2 ? 'IMAGENET1K_V2' : 'IMAGENET1K_V1') : weights;
+  const file = files[which];
+  if (!file) {
+    const known = [...Object.keys(files), 'DEFAULT'].join(', ');
+    throw new Error(`${name}: no weights '${String(weights)}' (known: ${known})`);
+  }
+  return cachedCheckpoint(`${WEIGHTS_BASE}/${file}`, { progress });
+}
+
+async function pretrained(name: string, make: () => ResNet, o: PretrainedResNetOptions): Promise<ResNet> {
+  if (o.numClasses !== undefined && o.numClasses !== 1000) {
+    throw new Error(`${name}: weights ${o.weights} have 1000 classes, but numClasses is ${o.numClasses}`);
+  }
+  const path = await resnetWeightsPath(name, o.weights, o.progress);
+  const sd = (await loadTorch(path)) as Record<string, Tensor>;
+  const model = make();
+  const r = model.loadStateDict(sd, { strict: false });
+  // NOTE: older torchvision checkpoints predate BatchNorm's num_batches_tracked; nothing else may be missing.
+  const missing = r.missingKeys.filter((k) => !k.endsWith('num_batches_tracked'));
+  if (missing.length || r.unexpectedKeys.length) {
+    throw new Error(`${name}: ${path} does not fit: missing ${missing.slice(0, 5).join(', ') || 'none'}, ` +
+      `unexpected ${r.unexpectedKeys.slice(0, 5).join(', ') || 'none'}`);
+  }
+  return model.eval() as ResNet;
+}
+
+function factory(name: string, block: BlockClass, layers: [number, number, number, number]): ResNetFactory {
+  return ((opts: (ResNetOptions & { weights?: ResNetWeights | null; progress?: boolean }) = {}) => {
+    const { weights, progress: _p, ...rest } = opts;
+    const make = () => new ResNet(block, layers, rest);
+    return weights ? pretrained(name, make, { ...rest, weights, progress: opts.progress }) : make();
+  }) as ResNetFactory;
+}
+
+export const resnet18 = factory('resnet18', BasicBlock, [2, 2, 2, 2]);
+export const resnet34 = factory('resnet34', BasicBlock, [3, 4, 6, 3]);
+export const resnet50 = factory('resnet50', Bottleneck, [3, 4, 6, 3]);
+export const resnet101 = factory('resnet101', Bottleneck, [3, 4, 23, 3]);
+export const resnet152 = factory('resnet152', Bottleneck, [3, 8, 36, 3]);
