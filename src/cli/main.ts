@@ -199,16 +199,15 @@ function globTest(glob: string): (file: string) => boolean {
   return (f) => re.test(f);
 }
 
+const DOWNLOAD_OPTIONS = {
+  revision: { type: 'string' }, include: { type: 'string', multiple: true }, 'cache-dir': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 async function downloadCommand(args: string[]): Promise<void> {
-  let parsed;
+  let parsed: ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: true; strict: true; options: typeof DOWNLOAD_OPTIONS }>>;
   try {
-    parsed = parseArgs({
-      args, allowPositionals: true, strict: true,
-      options: {
-        revision: { type: 'string' }, include: { type: 'string', multiple: true }, 'cache-dir': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
+    parsed = parseArgs({ args, allowPositionals: true, strict: true, options: DOWNLOAD_OPTIONS });
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
