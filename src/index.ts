@@ -13,6 +13,7 @@ export {
 } from './tensor/creation.js';
 export { Generator, manualSeed, defaultGenerator, getRngState, setRngState } from './tensor/random.js';
 export * from './ops/functional.js';
+export { ValuesIndices } from './ops/reduce.js';
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled } from './autograd/grad_mode.js';
 export * as autograd from './autograd/index.js';
 export { backend, setBackend, setNumThreads, getNumThreads } from './backend/select.js';

@@ -318,6 +318,7 @@ export class Tensor {
   triu(diagonal = 0): Tensor { return I.triu(this, diagonal); }
   topk(k: number, dim = -1, largest = true, sorted = true): R.ValuesIndices { return I.topk(this, k, dim, largest, sorted); }
   sort(dim = -1, descending = false): R.ValuesIndices { return I.sort(this, dim, descending); }
+  kthvalue(k: number, dim = -1, keepdim = false): R.ValuesIndices { return I.kthvalue(this, k, dim, keepdim); }
   argsort(dim = -1, descending = false): Tensor { return I.sort(this, dim, descending).indices; }
   /** NumPy-style indexing: numbers, null (new axis), '...', [start, end, step?] slices or index tensors. */
   index(...idx: I.IndexItem[]): Tensor { return I.index(this, idx); }

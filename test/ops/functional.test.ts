@@ -60,6 +60,7 @@ const CASES: Record<string, () => [R, R]> = {
   triu: () => [nb.triu(x(), 1), x().triu(1)], trunc: () => [nb.trunc(x()), x().trunc()], unbind: () => [nb.unbind(x(), 1), x().unbind(1)],
   unsqueeze: () => [nb.unsqueeze(x(), -1), x().unsqueeze(-1)], var: () => [nb.var(x(), 1, { correction: 0 }), x().var(1, { correction: 0 })],
   where: () => [nb.where(mask(), x(), y()), x().where(mask(), y())],
+  kthvalue: () => [nb.kthvalue(x(), 2, 1, true), x().kthvalue(2, 1, true)],
 };
 
 /** Plain data of a result, so that two results compare with deepEqual. */
