@@ -21,6 +21,9 @@ export { cat, stack, split, chunk, unbind, flip, repeat, reshape, permute, trans
 export { gather, scatter, scatterAdd, indexSelect, maskedFill, maskedSelect, tril, triu, topk, sort,
   kthvalue, pad, oneHot } from './indexing.js';
 export { matmul, mm, bmm, mv, dot, outer } from './matmul.js';
+export { einsum } from './einsum.js';
+export { roll, meshgrid, lerp, isclose, allclose, unique } from './composite.js';
+export { multinomial, bernoulli } from './sampling.js';
 
 /** max(x) is the largest value; max(x, dim) gives {values, indices} along dim. */
 export function max(x: Tensor): Tensor;
