@@ -4,7 +4,7 @@
 import { fmtShape, normDim } from '../tensor/layout.js';
 import { Tensor, type TensorLike } from '../tensor/tensor.js';
 import { type DType, isFloating } from '../tensor/dtype.js';
-import { add, sub, mul, le, eq, logicalAnd, logicalOr } from './binary.js';
+import { add, sub, mul, le, lt, eq, logicalAnd, logicalOr } from './binary.js';
 import { abs, isnan } from './unary.js';
 import { cat, reshape, expand, permute } from './movement.js';
 import { wrap } from './util.js';
@@ -121,7 +121,9 @@ export function isclose(a: Tensor, b: TensorLike, opts: IscloseOptions = {}): Te
   // NOTE: compare in float64 so int32 differences and the tolerance do not round.
   const af = a.detach().to('float64'),
     bf = bt.detach().to('float64');
-  let close = logicalOr(same, le(abs(sub(af, bf)), add(mul(abs(bf), rtol), atol)));
+  const diff = abs(sub(af, bf));
+  // as torch: a non-finite difference (inf vs -inf, inf vs finite) is close only when equal
+  let close = logicalOr(same, logicalAnd(lt(diff, Infinity), le(diff, add(mul(abs(bf), rtol), atol))));
   if (equalNan && isFloating(a.dtype)) close = logicalOr(close, logicalAnd(isnan(a), isnan(bt)));
   return close;
 }
