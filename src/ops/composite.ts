@@ -198,11 +198,10 @@ export function unique(x: Tensor, opts: UniqueOptions = {}): Tensor | Tensor[] {
       const p = v[i * rest + k],
         q = v[j * rest + k];
       if (p !== q) {
-        if (p !== p) return q !== q ? 0 : 1; // NaN sorts last
+        if (p !== p) return q !== q ? i - j : 1; // NaN sorts last; NaN != NaN, so each NaN stays distinct
         if (q !== q) return -1;
         return p < q ? -1 : 1;
       }
-      if (p !== p) return i - j; // NaN != NaN: each NaN slice stays distinct
     }
     return 0;
   };

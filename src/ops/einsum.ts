@@ -5,6 +5,7 @@
 
 import { fmtShape } from '../tensor/layout.js';
 import { eye } from '../tensor/creation.js';
+import { isFloating } from '../tensor/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 import { matmul } from './matmul.js';
 
@@ -109,6 +110,15 @@ export function einsum(equation: string, ...operandsIn: (Tensor | readonly Tenso
           ];
     if (p.ell >= 0) usedEll = true;
     labels.forEach((l, d) => {
+      const first = labels.indexOf(l);
+      if (first !== d && t.shape[first] !== t.shape[d]) {
+        throw new Error(
+          `einsum(): subscript ${String.fromCharCode(l)} is repeated for operand ${i} (shape ${fmtShape(t.shape)}) ` +
+            `but the sizes don't match, ${t.shape[d]} != ${t.shape[first]}`,
+        );
+      }
+    });
+    labels.forEach((l, d) => {
       const s = t.shape[d],
         prev = sizes.get(l);
       if (prev !== undefined && prev !== s && prev !== 1 && s !== 1) {
@@ -149,18 +159,12 @@ export function einsum(equation: string, ...operandsIn: (Tensor | readonly Tenso
     out = [...(usedEll ? ellLabels : []), ...once];
   }
 
-  // Repeated labels within one operand: keep the diagonal.
+  // Repeated labels within one operand (sizes checked above): keep the diagonal.
   ops = ops.map(({ t, labels }) => {
     const ls = [...labels];
     for (let p = 0; p < ls.length; p++) {
       for (let q = ls.length - 1; q > p; q--) {
         if (ls[q] !== ls[p]) continue;
-        if (t.shape[p] !== t.shape[q]) {
-          throw new Error(
-            `einsum(): subscript ${String.fromCharCode(ls[p])} is repeated for operand with shape ` +
-              `${fmtShape(t.shape)} but the sizes don't match, ${t.shape[p]} != ${t.shape[q]}`,
-          );
-        }
         t = diagonal(t, p, q);
         ls.splice(q, 1);
       }
@@ -202,6 +206,8 @@ function contract(a: Term, b: Term, later: Set<number>, sizes: Map<number, numbe
   };
   const am = arrange(a, [...batch, ...aOnly, ...contr]).reshape([size(batch), size(aOnly), size(contr)]);
   const bm = arrange(b, [...batch, ...contr, ...bOnly]).reshape([size(batch), size(contr), size(bOnly)]);
-  const r = matmul(am, bm).reshape([...batch, ...aOnly, ...bOnly].map((l) => sizes.get(l)!));
+  // NOTE: matmul is floating point only; int32 / bool operands contract by a broadcast multiply and sum.
+  const prod = isFloating(am.dtype) ? matmul(am, bm) : am.unsqueeze(-1).mul(bm.unsqueeze(-3)).sum(-2);
+  const r = prod.reshape([...batch, ...aOnly, ...bOnly].map((l) => sizes.get(l)!));
   return { t: r, labels: [...batch, ...aOnly, ...bOnly] };
 }
