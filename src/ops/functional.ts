@@ -19,7 +19,7 @@ export { sum, mean, prod, amax, amin, argmax, argmin, variance as var, std, logs
 export { cat, stack, split, chunk, unbind, flip, repeat, reshape, permute, transpose, squeeze, unsqueeze, flatten,
   narrow, select } from './movement.js';
 export { gather, scatter, scatterAdd, indexSelect, maskedFill, maskedSelect, tril, triu, topk, sort,
-  kthvalue, pad, oneHot } from './indexing.js';
+  kthvalue, mode, pad, oneHot } from './indexing.js';
 export { matmul, mm, bmm, mv, dot, outer } from './matmul.js';
 export { einsum } from './einsum.js';
 export { roll, meshgrid, lerp, isclose, allclose, unique } from './composite.js';

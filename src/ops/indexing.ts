@@ -165,6 +165,42 @@ export function kthvalue(x: Tensor, k: number, dim = -1, keepdim = false): Value
   return keepdim ? new ValuesIndices(values, idx) : new ValuesIndices(values.squeeze(d), idx.squeeze(d));
 }
 
+/**
+ * The most frequent value along dim (the smallest of those tied) and the index of its last occurrence,
+ * as torch.mode; values carry gradient to that element.
+ */
+export function mode(x: Tensor, dim = -1, keepdim = false): ValuesIndices {
+  if (x.ndim === 0) return new ValuesIndices(x.clone(), wrap(new Int32Array(1), [], 'int32'));
+  const d = normDim(dim, x.ndim, 'mode');
+  const n = x.shape[d];
+  if (n === 0) {
+    throw new Error(`mode(): Expected reduction dim ${d} to have non-zero size (input shape ${fmtShape(x.shape)})`);
+  }
+  // rows of the dim, last: (R, n)
+  const order = [...x.shape.keys()].filter((k) => k !== d);
+  const v = x.detach().permute([...order, d]).contiguous().toTypedArray();
+  const rows = v.length / n;
+  const idx = new Int32Array(rows);
+  const pos = Array.from({ length: n }, (_, i) => i);
+  for (let r = 0; r < rows; r++) {
+    const o = r * n;
+    pos.sort((i, j) => (v[o + i] < v[o + j] ? -1 : v[o + i] > v[o + j] ? 1 : i - j));
+    let best = -1, bestCount = 0;
+    for (let a = 0; a < n; ) {
+      let b = a + 1;
+      while (b < n && v[o + pos[b]] === v[o + pos[a]]) b++;
+      if (b - a > bestCount) { bestCount = b - a; best = pos[b - 1]; }
+      a = b;
+    }
+    idx[r] = best;
+  }
+  const kept = x.shape.map((s, k) => (k === d ? 1 : s));
+  const index = wrap(idx, [...order.map((k) => x.shape[k]), 1], 'int32').permute(
+    [...kept.keys()].map((k) => (k === d ? order.length : order.indexOf(k)))).contiguous();
+  const values = gather(x, d, index);
+  return keepdim ? new ValuesIndices(values, index) : new ValuesIndices(values.squeeze(d), index.squeeze(d));
+}
+
 export type PadMode = 'constant' | 'reflect' | 'replicate' | 'circular';
 
 /** Pads the last dims: pad = [left, right] for the last dim, then [top, bottom] for the one before, ... */

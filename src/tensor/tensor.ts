@@ -330,6 +330,7 @@ export class Tensor {
   topk(k: number, dim = -1, largest = true, sorted = true): R.ValuesIndices { return I.topk(this, k, dim, largest, sorted); }
   sort(dim = -1, descending = false): R.ValuesIndices { return I.sort(this, dim, descending); }
   kthvalue(k: number, dim = -1, keepdim = false): R.ValuesIndices { return I.kthvalue(this, k, dim, keepdim); }
+  mode(dim = -1, keepdim = false): R.ValuesIndices { return I.mode(this, dim, keepdim); }
   argsort(dim = -1, descending = false): Tensor { return I.sort(this, dim, descending).indices; }
   unique(opts: C.UniqueOptions & { returnInverse: true; returnCounts: true }): [Tensor, Tensor, Tensor];
   unique(opts: C.UniqueOptions & { returnInverse: true; returnCounts?: false }): [Tensor, Tensor];

@@ -1,5 +1,5 @@
 // Float64 gradient checks (central differences, every input) for the tensor API functions: einsum,
-// roll, meshgrid, lerp, kthvalue and nb.linalg (norms, det, inv, solve, cholesky), with second
+// roll, meshgrid, lerp, kthvalue, mode and nb.linalg (norms, det, inv, solve, cholesky), with second
 // derivatives where torch has them. Square matrices get +4 I so they stay far from singular.
 import { describe, test } from 'node:test';
 import * as nb from '../../src/index.js';
@@ -30,6 +30,7 @@ const CASES: Case[] = [
   ['lerp scalar weight', (a, b) => nb.lerp(a, b, 0.3), [s([2, 3]), s([3])], true],
   ['lerp tensor weight', (a, b, w) => a.lerp(b, w), [s([2, 3]), s([2, 3], { layout: 'sliced' }), s([2, 1])], true],
   ['kthvalue', (x) => x.kthvalue(2, 1).values, [s([3, 4])]],
+  ['mode (distinct values: the smallest)', (x) => nb.mode(x, 0).values, [s([3, 4], { layout: 'transposed' })]],
   ['linalg.vectorNorm p=3', (x) => L.vectorNorm(x, 3, 1), [s([2, 3], { avoid: [0] })], true],
   ['linalg.vectorNorm p=2', (x) => L.vectorNorm(x), [s([2, 3])], true],
   ['linalg.matrixNorm fro', (x) => L.matrixNorm(x), [s([2, 3, 4])], true],

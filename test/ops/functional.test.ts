@@ -61,6 +61,7 @@ const CASES: Record<string, () => [R, R]> = {
   unsqueeze: () => [nb.unsqueeze(x(), -1), x().unsqueeze(-1)], var: () => [nb.var(x(), 1, { correction: 0 }), x().var(1, { correction: 0 })],
   where: () => [nb.where(mask(), x(), y()), x().where(mask(), y())],
   kthvalue: () => [nb.kthvalue(x(), 2, 1, true), x().kthvalue(2, 1, true)],
+  mode: () => [nb.mode(idx(), 1), idx().mode(1)],
   einsum: () => [nb.einsum('ij->ji', x()), x().t()], roll: () => [nb.roll(x(), 1, 1), x().roll(1, 1)],
   meshgrid: () => [nb.meshgrid(x().select(0, 0), y().select(0, 1)),
     [x().select(0, 0).view(3, 1).expand(3, 3), y().select(0, 1).view(1, 3).expand(3, 3)]],

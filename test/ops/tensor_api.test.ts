@@ -77,6 +77,25 @@ for (const be of backends()) {
     );
 
     test(
+      'mode: smallest of the tied values, last index, 0-dim, errors',
+      run(() => {
+        const [v, i] = F([
+          [1, 2, 2, 1, 3],
+          [5, 5, 4, 4, 4],
+        ]).mode();
+        assert.deepEqual(
+          [v.toArray(), i.toArray()],
+          [
+            [1, 4],
+            [3, 4],
+          ],
+        );
+        assert.deepEqual(nb.mode(F(2)).values.toArray(), 2);
+        assert.throws(() => nb.mode(nb.zeros([2, 0])), /mode\(\): Expected reduction dim 1 to have non-zero size/);
+      }),
+    );
+
+    test(
       'roll: wraps shifts, 0-dim and empty inputs, errors',
       run(() => {
         assert.deepEqual(nb.roll(nb.arange(5), 7).toArray(), [3, 4, 0, 1, 2]);

@@ -1,5 +1,5 @@
 // PyTorch goldens for the tensor API functions (test/golden/tensor_api.safetensors, written by
-// tools/golden/tensor_api.py): einsum, roll, meshgrid, lerp, kthvalue, isclose, unique and nb.linalg,
+// tools/golden/tensor_api.py): einsum, roll, meshgrid, lerp, kthvalue, mode, isclose, unique and nb.linalg,
 // forward and gradient (d sum(out0 * w) / d input), on every backend. The case names and the
 // non-tensor arguments match the script's.
 import assert from 'node:assert/strict';
@@ -37,6 +37,8 @@ const CASES: Record<string, Fn> = {
   lerp_tensor: (a, b, w) => a.lerp(b, w),
   kthvalue: (x) => x.kthvalue(2, 1),
   kthvalue_keepdim: (x) => nb.kthvalue(x, 3, 0, true),
+  mode: (x) => x.mode(1),
+  mode_keepdim_dim0: (x) => nb.mode(x, 0, true),
   isclose: (a, b) => nb.isclose(a, b),
   isclose_equal_nan: (a, b) => a.isclose(b, { rtol: 1e-3, atol: 1e-6, equalNan: true }),
   isclose_f64: (a, b) => nb.isclose(a, b),

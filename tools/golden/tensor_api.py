@@ -3,7 +3,7 @@
 
 Run with Debian's python3-torch (1.13), not a pyenv python:
     /usr/bin/python3 tools/golden/tensor_api.py
-Writes test/golden/tensor_api.safetensors: einsum, roll, meshgrid, lerp, isclose, unique, kthvalue and
+Writes test/golden/tensor_api.safetensors: einsum, roll, meshgrid, lerp, isclose, unique, kthvalue, mode and
 torch.linalg (norm, vector_norm, matrix_norm, det, inv, solve, cholesky), in float32 and float64.
 Each case <name> stores <name>.in0, ... (inputs), <name>.out0, ... (outputs) and, where gradients are
 checked, <name>.w (a fixed weight) and <name>.grad0, ... = d(sum(out0 * w))/d(in_i).
@@ -116,6 +116,10 @@ case('linalg_solve_broadcast', lambda a, b: L.solve(a, b), wellcond(2, 3, 3), ra
 case('linalg_solve_right', lambda a, b: L.solve(a, b, left=False), wellcond(3, 3, dtype=D), rand(2, 3, dtype=D))
 case('linalg_cholesky', lambda a: L.cholesky(a), spd(2, 3, 3))
 case('linalg_cholesky_f64', lambda a: L.cholesky(a), spd(4, 4, dtype=D))
+# ---- mode: small integers in float, so rows have ties (the smallest tied value, its last index) ----
+case('mode', lambda x: torch.mode(x, 1), torch.tensor(rng.integers(0, 3, size=(4, 7))).float())
+case('mode_keepdim_dim0', lambda x: torch.mode(x, 0, keepdim=True),
+     torch.tensor(rng.integers(-2, 2, size=(6, 3))).double())
 
 # ---- write safetensors by hand: u64 header length, JSON header, raw little-endian data ----
 DT = {torch.float32: ('F32', '<f4'), torch.float64: ('F64', '<f8'), torch.int32: ('I32', '<i4'),
