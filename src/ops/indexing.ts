@@ -157,7 +157,9 @@ export function kthvalue(x: Tensor, k: number, dim = -1, keepdim = false): Value
   const d = normDim(dim, x.ndim, 'kthvalue');
   const n = x.ndim ? x.shape[d] : 1;
   if (!Number.isInteger(k) || k < 1 || k > n) {
-    throw new Error(`kthvalue(): selected number k (${k}) out of range for dimension ${dim} of size ${n} (shape ${fmtShape(x.shape)})`);
+    throw new Error(
+      `kthvalue(): selected number k (${k}) out of range for dimension ${dim} of size ${n} ` +
+        `(shape ${fmtShape(x.shape)})`);
   }
   if (x.ndim === 0) return new ValuesIndices(x.clone(), wrap(new Int32Array(1), [], 'int32'));
   const idx = sort(x, d).indices.narrow(d, k - 1, 1).contiguous();

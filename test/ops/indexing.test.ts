@@ -164,13 +164,15 @@ for (const be of backends()) {
       assert.equal(r[0], r.values);
       assert.equal(r[1], r.indices);
       assert.equal(r.length, 2);
-      assert.deepEqual([...x.sort(1)].map((t) => t.toArray()), [[[1, 3, 4, 5], [-1, 0, 2, 7]], [[0, 2, 3, 1], [1, 0, 3, 2]]]);
+      assert.deepEqual([...x.sort(1)].map((t) => t.toArray()),
+        [[[1, 3, 4, 5], [-1, 0, 2, 7]], [[0, 2, 3, 1], [1, 0, 3, 2]]]);
       const [mv, mi] = x.max(1);
       assert.deepEqual([mv.toArray(), mi.toArray()], [[5, 7], [1, 2]]);
       const [nv, ni] = nb.min(x, 0, true);
       assert.deepEqual([nv.toArray(), ni.toArray()], [[[0, -1, 3, 2]], [[1, 1, 0, 1]]]);
       const { values, indices } = nb.sort(x, 0, true);
-      assert.deepEqual([values.toArray(), indices.toArray()], [[[1, 5, 7, 4], [0, -1, 3, 2]], [[0, 0, 1, 0], [1, 1, 0, 1]]]);
+      assert.deepEqual([values.toArray(), indices.toArray()],
+        [[[1, 5, 7, 4], [0, -1, 3, 2]], [[0, 0, 1, 0], [1, 1, 0, 1]]]);
       assert.ok(x.topk(1) instanceof nb.ValuesIndices);
     }));
 
@@ -184,7 +186,7 @@ for (const be of backends()) {
       const w = F([3, 1, 2]).requiresGrad_();
       w.kthvalue(2).values.backward();
       assert.deepEqual(w.grad!.toArray(), [0, 0, 1]);
-      assert.throws(() => x.kthvalue(5), /kthvalue\(\): selected number k \(5\) out of range for dimension -1 of size 4/);
+      assert.throws(() => x.kthvalue(5), /kthvalue\(\): selected number k \(5\) out of range for dimension -1 of size/);
       assert.throws(() => x.kthvalue(0, 0), /kthvalue\(\): selected number k \(0\) out of range/);
     }));
   });
