@@ -133,7 +133,17 @@ export function det(A: Tensor): Tensor {
     [A],
     (g) => {
       const s = g.mul(res).unsqueeze(-1).unsqueeze(-1);
-      return [s.mul(inv(A).mT)];
+      let Ai: Tensor;
+      try {
+        Ai = inv(A);
+      } catch (e) {
+        throw new Error(
+          'linalg.det: the gradient at an exactly singular matrix is not supported yet (nabla forms it as ' +
+            `det(A) * A^-T; torch uses an SVD there): ${(e as Error).message}`,
+          { cause: e },
+        );
+      }
+      return [s.mul(Ai.mT)];
     },
     [A, res],
   );

@@ -369,6 +369,14 @@ for (const be of backends()) {
           [2, 0, 5],
         ]);
         assert.ok(Math.abs(nb.linalg.det(A).item() - 43) < 1e-12);
+        const S = D([
+          [1, 2],
+          [2, 4],
+        ]).requiresGrad_();
+        assert.throws(
+          () => nb.linalg.det(S).backward(),
+          /linalg.det: the gradient at an exactly singular matrix is not/,
+        );
         assert.equal(
           Math.abs(
             nb.linalg
