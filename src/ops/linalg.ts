@@ -1,7 +1,8 @@
 // nb.linalg: norms, det, inv, solve and cholesky (torch.linalg semantics) for float32 and float64.
 // A (*, n, n) is a batch of square matrices. The factorizations are small JS loops in float64 (LU with
-// partial pivoting, Cholesky-Banachiewicz), then cast to the input dtype; the backward formulas are
-// torch's, written with differentiable ops (so double backward works):
+// partial pivoting, Cholesky-Banachiewicz, one-sided Jacobi SVD for the 'nuc' / 2 / -2 matrix norms),
+// then cast to the input dtype; the backward formulas are torch's, written with differentiable ops (so
+// double backward works; the SVD norms' gradient U V^T is first order only):
 //   det:      gA = g * det(A) * A^-T
 //   inv:      gA = -X^T g X^T                     (X = A^-1)
 //   solve:    gB = solve(A^T, g), gA = -gB X^T   (X = A^-1 B)
@@ -14,6 +15,7 @@ import { Tensor } from '../tensor/tensor.js';
 import * as R from './reduce.js';
 import { matmul } from './matmul.js';
 import { record, sumTo, wrap } from './util.js';
+import { isGradEnabled } from '../autograd/grad_mode.js';
 
 function checkSquare(A: Tensor, op: string): number {
   if (!(A instanceof Tensor)) throw new Error(`${op}: expected a Tensor, got ${typeof A}`);
@@ -293,9 +295,9 @@ export function vectorNorm(x: Tensor, ord = 2, dim?: number | number[] | null, k
 export type MatrixOrd = 'fro' | 'nuc' | number;
 
 /**
- * Matrix norm over two dims (the last two by default), as torch.linalg.matrix_norm: 'fro', or the
- * induced norms 1, -1 (max/min column sum) and inf, -inf (max/min row sum). 'nuc', 2 and -2 need
- * singular values, which nabla does not compute yet: they raise.
+ * Matrix norm over two dims (the last two by default), as torch.linalg.matrix_norm: 'fro', 'nuc' (sum
+ * of singular values), 2 / -2 (largest / smallest singular value), and the induced norms 1, -1
+ * (max/min column sum) and inf, -inf (max/min row sum).
  */
 export function matrixNorm(
   A: Tensor,
@@ -324,12 +326,7 @@ export function matrixNorm(
     );
   }
   if (ord === 'fro') return R.norm(A, 2, [d0, d1], keepdim);
-  if (ord === 'nuc' || ord === 2 || ord === -2) {
-    throw new Error(
-      `linalg.matrix_norm: ord=${ord} needs singular values, which nabla does not compute yet; ` +
-        `use 'fro', 1, -1, inf or -inf`,
-    );
-  }
+  if (ord === 'nuc' || ord === 2 || ord === -2) return spectralNorm(A, ord, d0, d1, keepdim);
   if (ord !== 1 && ord !== -1 && ord !== Infinity && ord !== -Infinity) {
     throw new Error(`linalg.matrix_norm: Order ${ord} not supported.`);
   }
@@ -338,6 +335,129 @@ export function matrixNorm(
   const s = A.abs().sum(sumDim, true);
   const r = ord > 0 ? R.amax(s, redDim, true) : R.amin(s, redDim, true);
   return keepdim ? r : r.squeeze([d0, d1]);
+}
+
+/**
+ * One-sided Jacobi (Hestenes) SVD of the m x n row-major matrix a, m >= n: the singular values s (n,
+ * unsorted), U (m, n) with unit columns (zero where s is 0) and V (n, n). Sweeps until every column
+ * pair is orthogonal to 1e-15 (relative).
+ */
+function jacobiSvd(a: Float64Array, m: number, n: number): { s: Float64Array; u: Float64Array; v: Float64Array } {
+  const u = Float64Array.from(a);
+  const v = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) v[i * n + i] = 1;
+  const rotate = (x: Float64Array, rows: number, p: number, q: number, c: number, sn: number) => {
+    for (let i = 0; i < rows; i++) {
+      const xp = x[i * n + p],
+        xq = x[i * n + q];
+      x[i * n + p] = c * xp - sn * xq;
+      x[i * n + q] = sn * xp + c * xq;
+    }
+  };
+  for (let sweep = 0; sweep < 100; sweep++) {
+    let rotated = false;
+    for (let p = 0; p < n - 1; p++) {
+      for (let q = p + 1; q < n; q++) {
+        let alpha = 0,
+          beta = 0,
+          gamma = 0;
+        for (let i = 0; i < m; i++) {
+          const x = u[i * n + p],
+            y = u[i * n + q];
+          alpha += x * x;
+          beta += y * y;
+          gamma += x * y;
+        }
+        if (Math.abs(gamma) <= 1e-15 * Math.sqrt(alpha * beta)) continue;
+        rotated = true;
+        const zeta = (beta - alpha) / (2 * gamma);
+        const t = (zeta >= 0 ? 1 : -1) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
+        const c = 1 / Math.sqrt(1 + t * t);
+        rotate(u, m, p, q, c, c * t);
+        rotate(v, n, p, q, c, c * t);
+      }
+    }
+    if (!rotated) break;
+  }
+  const sv = new Float64Array(n);
+  for (let j = 0; j < n; j++) {
+    let ss = 0;
+    for (let i = 0; i < m; i++) ss += u[i * n + j] * u[i * n + j];
+    sv[j] = Math.sqrt(ss);
+    for (let i = 0; i < m; i++) u[i * n + j] = sv[j] > 0 ? u[i * n + j] / sv[j] : 0;
+  }
+  return { s: sv, u, v };
+}
+
+/**
+ * 'nuc' (sum of singular values), 2 (largest) or -2 (smallest) over dims d0, d1, with the gradient
+ * U_r V_r^T (over the nonzero singular values), u_1 v_1^T or u_k v_k^T. NOTE: the singular vectors are
+ * constants of the backward, so double backward raises instead of missing their derivative.
+ */
+function spectralNorm(A: Tensor, ord: 'nuc' | 2 | -2, d0: number, d1: number, keepdim: boolean): Tensor {
+  const others = [...A.shape.keys()].filter((k) => k !== d0 && k !== d1);
+  const M = A.permute([...others, d0, d1]); // (*, m, n)
+  const m = A.shape[d0],
+    n = A.shape[d1],
+    k = Math.min(m, n);
+  if (k === 0 && ord !== 'nuc') {
+    throw new Error(`linalg.matrix_norm: ord=${ord} of an empty matrix (shape ${fmtShape(A.shape)}) is not defined`);
+  }
+  const v = f64(M),
+    count = others.reduce((p, q) => p * A.shape[q], 1);
+  const out = new Float64Array(count);
+  const W = new Float64Array(count * m * n); // d norm / d matrix, (*, m, n)
+  const wide = m < n; // factor A^T when A is wide, so the Jacobi matrix is tall
+  for (let b = 0; b < count; b++) {
+    const a = new Float64Array(m * n);
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) a[wide ? j * m + i : i * n + j] = v[b * m * n + i * n + j];
+    }
+    const { s, u, v: vv } = jacobiSvd(a, wide ? n : m, k);
+    // U (m, k) and V (n, k) of A itself
+    const U = wide ? vv : u,
+      V = wide ? u : vv;
+    const pick = (j: number) => {
+      for (let i = 0; i < m; i++) for (let l = 0; l < n; l++) W[b * m * n + i * n + l] += U[i * k + j] * V[l * k + j];
+    };
+    let best = 0;
+    for (let j = 1; j < k; j++) if (ord === -2 ? s[j] < s[best] : s[j] > s[best]) best = j;
+    if (ord === 'nuc') {
+      for (let j = 0; j < k; j++) {
+        out[b] += s[j];
+        if (s[j] > 0) pick(j);
+      }
+    } else {
+      out[b] = s[best];
+      pick(best);
+    }
+  }
+  const batch = others.map((q) => A.shape[q]);
+  let res = cast(out, batch, A.dtype);
+  const grad = cast(W, [...batch, m, n], A.dtype);
+  const back = [...A.shape.keys()].map((q) =>
+    q === d0 ? others.length : q === d1 ? others.length + 1 : others.indexOf(q),
+  );
+  res = record(res, 'LinalgMatrixNormBackward', [A], (g) => {
+    const gA = g.unsqueeze(-1).unsqueeze(-1).mul(grad).permute(back);
+    if (!isGradEnabled()) return [gA];
+    // createGraph: gA is exact in g, but its derivative in A (through the singular vectors) is not
+    // formed; a zero term whose backward raises keeps double backward from silently dropping it.
+    const guard = record(
+      wrap(new Float64Array(gA.numel()), [...gA.shape], 'float64').to(gA.dtype),
+      'LinalgMatrixNormBackwardBackward',
+      [A],
+      () => {
+        throw new Error(
+          `linalg.matrix_norm: double backward of ord=${ord} is not supported (the singular vectors are constants)`,
+        );
+      },
+    );
+    return [gA.add(guard)];
+  });
+  if (!keepdim) return res;
+  const [lo, hi] = d0 < d1 ? [d0, d1] : [d1, d0];
+  return res.unsqueeze(lo).unsqueeze(hi);
 }
 
 /**

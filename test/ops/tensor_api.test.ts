@@ -460,7 +460,40 @@ for (const be of backends()) {
           () => nb.linalg.solve(A, D([1, 2])),
           /linalg.solve: Incompatible shapes of A and B for the equation AX = B \(\[3, 3\] and \[2\]\)/,
         );
-        assert.throws(() => nb.linalg.matrixNorm(A, 'nuc'), /linalg.matrix_norm: ord=nuc needs singular values/);
+        // singular values of a diagonal matrix, and no silent double backward through them
+        assert.ok(
+          Math.abs(
+            nb.linalg
+              .matrixNorm(
+                D([
+                  [3, 0],
+                  [0, -4],
+                ]),
+                'nuc',
+              )
+              .item() - 7,
+          ) < 1e-12,
+        );
+        assert.ok(
+          Math.abs(
+            nb.linalg
+              .matrixNorm(
+                D([
+                  [3, 0],
+                  [0, -4],
+                ]),
+                -2,
+              )
+              .item() - 3,
+          ) < 1e-12,
+        );
+        assert.equal(nb.linalg.matrixNorm(nb.zeros([2, 0]), 'nuc').item(), 0);
+        const P = D([
+          [1, 2],
+          [3, 4],
+        ]).requiresGrad_();
+        const [gP] = nb.autograd.grad(nb.linalg.matrixNorm(P, 2), [P], { createGraph: true });
+        assert.throws(() => gP!.sum().backward(), /linalg.matrix_norm: double backward of ord=2 is not supported/);
         assert.throws(() => nb.linalg.matrixNorm(A, 3), /linalg.matrix_norm: Order 3 not supported./);
         assert.throws(
           () => nb.linalg.norm(D([1, 2]), 'fro'),

@@ -120,6 +120,11 @@ case('linalg_cholesky_f64', lambda a: L.cholesky(a), spd(4, 4, dtype=D))
 case('mode', lambda x: torch.mode(x, 1), torch.tensor(rng.integers(0, 3, size=(4, 7))).float())
 case('mode_keepdim_dim0', lambda x: torch.mode(x, 0, keepdim=True),
      torch.tensor(rng.integers(-2, 2, size=(6, 3))).double())
+# ---- spectral matrix norms (singular values), tall, wide and batched over other dims ----
+case('linalg_matrix_norm_nuc', lambda x: L.matrix_norm(x, 'nuc'), rand(2, 4, 3))
+case('linalg_matrix_norm_2_wide', lambda x: L.matrix_norm(x, 2), rand(3, 5, dtype=D))
+case('linalg_matrix_norm_m2_dims', lambda x: L.matrix_norm(x, -2, (0, 2), keepdim=True), rand(4, 2, 3, dtype=D))
+case('linalg_norm_nuc_wide', lambda x: L.norm(x, 'nuc'), rand(3, 6))
 
 # ---- write safetensors by hand: u64 header length, JSON header, raw little-endian data ----
 DT = {torch.float32: ('F32', '<f4'), torch.float64: ('F64', '<f8'), torch.int32: ('I32', '<i4'),
