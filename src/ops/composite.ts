@@ -1,12 +1,12 @@
 // Tensor functions a PyTorch user expects, composed of other ops (so autograd gives the gradients):
 // roll, meshgrid, lerp, isclose/allclose, and unique (a JS pass over the values; not differentiable).
 
+import { type DType, isFloating } from '../tensor/dtype.js';
 import { fmtShape, normDim } from '../tensor/layout.js';
 import { Tensor, type TensorLike } from '../tensor/tensor.js';
-import { type DType, isFloating } from '../tensor/dtype.js';
-import { add, sub, mul, le, lt, eq, logicalAnd, logicalOr } from './binary.js';
+import { add, eq, le, logicalAnd, logicalOr, lt, mul, sub } from './binary.js';
+import { cat, expand, permute, reshape } from './movement.js';
 import { abs, isnan } from './unary.js';
-import { cat, reshape, expand, permute } from './movement.js';
 import { wrap } from './util.js';
 
 /**

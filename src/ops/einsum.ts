@@ -3,9 +3,9 @@
 // mul/sum (repeated labels), permute/reshape/expand and bmm (pairwise contractions), so autograd gives
 // the gradients. Size-1 dims broadcast against any size, as torch does.
 
-import { fmtShape } from '../tensor/layout.js';
 import { eye } from '../tensor/creation.js';
 import { isFloating } from '../tensor/dtype.js';
+import { fmtShape } from '../tensor/layout.js';
 import { Tensor } from '../tensor/tensor.js';
 import { matmul } from './matmul.js';
 

@@ -8,14 +8,14 @@
 //   solve:    gB = solve(A^T, g), gA = -gB X^T   (X = A^-1 B)
 //   cholesky: gA = sym(L^-T Phi(L^T g) L^-1)      (Phi: lower triangle, halved diagonal)
 
-import { fmtShape, broadcastShapes } from '../tensor/layout.js';
-import { type DType, isFloating } from '../tensor/dtype.js';
-import { eye } from '../tensor/creation.js';
-import { Tensor } from '../tensor/tensor.js';
-import * as R from './reduce.js';
-import { matmul } from './matmul.js';
-import { record, sumTo, wrap } from './util.js';
 import { isGradEnabled } from '../autograd/grad_mode.js';
+import { eye } from '../tensor/creation.js';
+import { type DType, isFloating } from '../tensor/dtype.js';
+import { broadcastShapes, fmtShape } from '../tensor/layout.js';
+import { Tensor } from '../tensor/tensor.js';
+import { matmul } from './matmul.js';
+import * as R from './reduce.js';
+import { record, sumTo, wrap } from './util.js';
 
 function checkSquare(A: Tensor, op: string): number {
   if (!(A instanceof Tensor)) throw new Error(`${op}: expected a Tensor, got ${typeof A}`);
@@ -84,7 +84,8 @@ function luFactor(a: Float64Array, n: number): LU {
       continue;
     }
     for (let i = k + 1; i < n; i++) {
-      const f = (a[i * n + k] /= piv);
+      a[i * n + k] /= piv;
+      const f = a[i * n + k];
       if (f !== 0) for (let j = k + 1; j < n; j++) a[i * n + j] -= f * a[k * n + j];
     }
   }

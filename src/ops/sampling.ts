@@ -2,10 +2,10 @@
 // NOTE: the same seed gives the same draws in nabla, but not PyTorch's draws: its Philox/MT streams
 // and sampling kernels are not reproduced, only the distributions.
 
-import { fmtShape } from '../tensor/layout.js';
 import { allocate, isFloating } from '../tensor/dtype.js';
+import { fmtShape } from '../tensor/layout.js';
+import { defaultGenerator, type Generator } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
-import { Generator, defaultGenerator } from '../tensor/random.js';
 import { wrap } from './util.js';
 
 export interface MultinomialOptions {

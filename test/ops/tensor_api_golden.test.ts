@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import * as nb from '../../src/index.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
+import { assertClose } from '../helpers/assert.js';
 import { backends, withBackend } from '../helpers/backends.js';
 import { loadGolden } from '../helpers/golden.js';
-import { assertClose } from '../helpers/assert.js';
 
 const G = loadGolden('tensor_api');
 // biome-ignore lint/suspicious/noExplicitAny: the cases take any number of tensors
