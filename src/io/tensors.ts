@@ -179,14 +179,29 @@ function formatOf(path: string): Format | undefined {
   return undefined;
 }
 
-/** Guesses the format of a file with an unknown extension from its first bytes. */
+/**
+ * Guesses the format of a file with an unknown extension from its first bytes; a file that matches
+ * none gets an error naming the formats tried (not the parse error of whichever reader went last).
+ */
 function sniff(path: string): Format {
   return withFile(path, (src) => {
-    const b = src.read(0, Math.min(8, src.size));
+    const b = src.read(0, Math.min(24, src.size));
     if (b[0] === 0x93 && b[1] === 0x4e) return 'npy';
     if (b[0] === 0x50 && b[1] === 0x4b) return 'torch';
     if (b[0] === 0x80) return 'torch';
-    return 'safetensors';
+    // safetensors: a little-endian u64 header length that fits in the file, then a JSON object
+    if (b.length > 8) {
+      const n = (b[0] | (b[1] << 8) | (b[2] << 16)) + b[3] * 2 ** 24 + (b[4] | (b[5] << 8) | (b[6] << 16)) * 2 ** 32;
+      let i = 8;
+      while (i < b.length && (b[i] === 0x20 || b[i] === 0x09 || b[i] === 0x0a || b[i] === 0x0d)) i++;
+      if (b[7] === 0 && n > 0 && 8 + n <= src.size && b[i] === 0x7b) return 'safetensors';
+    }
+    const head = Array.from(b.subarray(0, 8), (v) => v.toString(16).padStart(2, '0')).join(' ');
+    const first = head || 'none, the file is empty';
+    throw new CheckpointError(path, `not a recognised checkpoint format (first bytes: ${first}). `
+      + "Tried safetensors (an 8-byte header length, then a JSON header '{'), PyTorch zip (torch.save, 'PK'), "
+      + "PyTorch legacy pickle (0x80), NumPy .npy ('\\x93NUMPY') and .npz (zip); "
+      + 'name the file .safetensors, .pt/.pth/.bin, .npy or .npz to pick a reader');
   });
 }
 

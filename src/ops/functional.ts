@@ -18,8 +18,12 @@ export { sum, mean, prod, amax, amin, argmax, argmin, variance as var, std, logs
   softmax, logSoftmax } from './reduce.js';
 export { cat, stack, split, chunk, unbind, flip, repeat, reshape, permute, transpose, squeeze, unsqueeze, flatten,
   narrow, select } from './movement.js';
-export { gather, scatter, scatterAdd, indexSelect, maskedFill, maskedSelect, tril, triu, topk, sort, pad, oneHot } from './indexing.js';
+export { gather, scatter, scatterAdd, indexSelect, maskedFill, maskedSelect, tril, triu, topk, sort,
+  kthvalue, mode, pad, oneHot } from './indexing.js';
 export { matmul, mm, bmm, mv, dot, outer } from './matmul.js';
+export { einsum } from './einsum.js';
+export { roll, meshgrid, lerp, isclose, allclose, unique } from './composite.js';
+export { multinomial, bernoulli } from './sampling.js';
 
 /** max(x) is the largest value; max(x, dim) gives {values, indices} along dim. */
 export function max(x: Tensor): Tensor;

@@ -8,7 +8,7 @@ import { Tensor, type TensorLike } from '../tensor/tensor.js';
 import { be, record, wrap, asTensor, dataOf } from './util.js';
 import { where } from './binary.js';
 import { cat } from './movement.js';
-import type { ValuesIndices } from './reduce.js';
+import { ValuesIndices } from './reduce.js';
 
 export type IndexItem = number | null | '...' | [number | null, (number | null)?, number?] | Tensor;
 
@@ -135,12 +135,12 @@ export const triu = (x: Tensor, diagonal = 0) => triangle(x, diagonal, false, 't
 
 /** Stable sort along dim; values carry gradient (a gather of x). */
 export function sort(x: Tensor, dim = -1, descending = false): ValuesIndices {
-  if (x.ndim === 0) return { values: x.clone(), indices: wrap(new Int32Array(1), [], 'int32') };
+  if (x.ndim === 0) return new ValuesIndices(x.clone(), wrap(new Int32Array(1), [], 'int32'));
   const d = normDim(dim, x.ndim, 'sort');
   const r = be().sort(dataOf(x, 'sort'), x.layout, d, descending);
   const indices = wrap(r.indices, x.shape, 'int32');
   const values = x.requiresGrad ? gather(x, d, indices) : wrap(r.values, x.shape, x.dtype);
-  return { values, indices };
+  return new ValuesIndices(values, indices);
 }
 
 export function topk(x: Tensor, k: number, dim = -1, largest = true, _sorted = true): ValuesIndices {
@@ -149,7 +149,58 @@ export function topk(x: Tensor, k: number, dim = -1, largest = true, _sorted = t
   if (!Number.isInteger(k) || k < 0 || k > n) throw new Error(`topk: k (${k}) is out of range for dimension ${dim} of size ${n} (shape ${fmtShape(x.shape)})`);
   const s = sort(x, d, largest);
   const indices = x.ndim ? s.indices.narrow(d, 0, k).contiguous() : s.indices;
-  return { values: x.ndim ? gather(x, d, indices) : s.values, indices };
+  return new ValuesIndices(x.ndim ? gather(x, d, indices) : s.values, indices);
+}
+
+/** The k-th smallest value (k from 1) along dim and its index, as torch.kthvalue; values carry gradient. */
+export function kthvalue(x: Tensor, k: number, dim = -1, keepdim = false): ValuesIndices {
+  const d = normDim(dim, x.ndim, 'kthvalue');
+  const n = x.ndim ? x.shape[d] : 1;
+  if (!Number.isInteger(k) || k < 1 || k > n) {
+    throw new Error(
+      `kthvalue(): selected number k (${k}) out of range for dimension ${dim} of size ${n} ` +
+        `(shape ${fmtShape(x.shape)})`);
+  }
+  if (x.ndim === 0) return new ValuesIndices(x.clone(), wrap(new Int32Array(1), [], 'int32'));
+  const idx = sort(x, d).indices.narrow(d, k - 1, 1).contiguous();
+  const values = gather(x, d, idx);
+  return keepdim ? new ValuesIndices(values, idx) : new ValuesIndices(values.squeeze(d), idx.squeeze(d));
+}
+
+/**
+ * The most frequent value along dim (the smallest of those tied) and the index of its last occurrence,
+ * as torch.mode; values carry gradient to that element.
+ */
+export function mode(x: Tensor, dim = -1, keepdim = false): ValuesIndices {
+  if (x.ndim === 0) return new ValuesIndices(x.clone(), wrap(new Int32Array(1), [], 'int32'));
+  const d = normDim(dim, x.ndim, 'mode');
+  const n = x.shape[d];
+  if (n === 0) {
+    throw new Error(`mode(): Expected reduction dim ${d} to have non-zero size (input shape ${fmtShape(x.shape)})`);
+  }
+  // rows of the dim, last: (R, n)
+  const order = [...x.shape.keys()].filter((k) => k !== d);
+  const v = x.detach().permute([...order, d]).contiguous().toTypedArray();
+  const rows = v.length / n;
+  const idx = new Int32Array(rows);
+  const pos = Array.from({ length: n }, (_, i) => i);
+  for (let r = 0; r < rows; r++) {
+    const o = r * n;
+    pos.sort((i, j) => (v[o + i] < v[o + j] ? -1 : v[o + i] > v[o + j] ? 1 : i - j));
+    let best = -1, bestCount = 0;
+    for (let a = 0; a < n; ) {
+      let b = a + 1;
+      while (b < n && v[o + pos[b]] === v[o + pos[a]]) b++;
+      if (b - a > bestCount) { bestCount = b - a; best = pos[b - 1]; }
+      a = b;
+    }
+    idx[r] = best;
+  }
+  const kept = x.shape.map((s, k) => (k === d ? 1 : s));
+  const index = wrap(idx, [...order.map((k) => x.shape[k]), 1], 'int32').permute(
+    [...kept.keys()].map((k) => (k === d ? order.length : order.indexOf(k)))).contiguous();
+  const values = gather(x, d, index);
+  return keepdim ? new ValuesIndices(values, index) : new ValuesIndices(values.squeeze(d), index.squeeze(d));
 }
 
 export type PadMode = 'constant' | 'reflect' | 'replicate' | 'circular';

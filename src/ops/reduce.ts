@@ -9,7 +9,17 @@ import type { Tensor } from '../tensor/tensor.js';
 import { be, checkFloat, dims, floatDtype, record, wrap, dataOf } from './util.js';
 import { where } from './binary.js';
 
-export interface ValuesIndices { values: Tensor; indices: Tensor }
+/**
+ * The (values, indices) pair of max/min(dim), sort, topk, kthvalue: like torch's named tuples it has
+ * `.values` / `.indices` and also destructures as `const [values, indices] = x.topk(5)` (or r[0], r[1]).
+ */
+export class ValuesIndices implements Iterable<Tensor> {
+  constructor(readonly values: Tensor, readonly indices: Tensor) {}
+  get 0(): Tensor { return this.values; }
+  get 1(): Tensor { return this.indices; }
+  get length(): 2 { return 2; }
+  *[Symbol.iterator](): Iterator<Tensor> { yield this.values; yield this.indices; }
+}
 export interface VarOptions { correction?: number; unbiased?: boolean; keepdim?: boolean }
 
 function keptShape(shape: readonly number[], axes: number[]): number[] {
@@ -118,7 +128,7 @@ function withIndices(isMax: boolean, x: Tensor, dim: number, keepdim: boolean): 
   let values = x.ndim === 0 ? x.clone() : x.gather(d, indices);
   let idx = indices;
   if (!keepdim && x.ndim > 0) { values = values.squeeze(d); idx = idx.squeeze(d); }
-  return { values, indices: idx };
+  return new ValuesIndices(values, idx);
 }
 
 export const maxDim = (x: Tensor, dim: number, keepdim = false) => withIndices(true, x, dim, keepdim);

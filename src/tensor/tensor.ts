@@ -12,6 +12,9 @@ import * as M from '../ops/movement.js';
 import * as I from '../ops/indexing.js';
 import * as MM from '../ops/matmul.js';
 import * as IP from '../ops/inplace.js';
+import * as C from '../ops/composite.js';
+import * as S from '../ops/sampling.js';
+import * as LA from '../ops/linalg.js';
 import { formatTensor } from './format.js';
 import { runBackward } from '../autograd/backward.js';
 import { dataOf } from '../ops/util.js';
@@ -151,6 +154,8 @@ export class Tensor {
   toTypedArray(): TypedArray { return U.contiguousData(this); }
   /** Nested JS arrays (booleans for bool tensors). */
   toArray(): unknown { return U.toNested(this); }
+  /** Nested JS arrays of numbers (booleans for bool tensors); a 0-dim tensor gives its value (torch's tolist). */
+  tolist(): unknown { return U.toNested(this); }
   /** The value of a one-element tensor. */
   item(): number {
     if (this.numel() !== 1) {
@@ -234,6 +239,9 @@ export class Tensor {
   logicalOr(o: TensorLike): Tensor { return B.logicalOr(this, o); }
   logicalXor(o: TensorLike): Tensor { return B.logicalXor(this, o); }
   logicalNot(): Tensor { return U.logicalNot(this); }
+  lerp(end: Tensor, weight: TensorLike): Tensor { return C.lerp(this, end, weight); }
+  isclose(o: TensorLike, opts?: C.IscloseOptions): Tensor { return C.isclose(this, o, opts); }
+  allclose(o: TensorLike, opts?: C.IscloseOptions): boolean { return C.allclose(this, o, opts); }
   neg(): Tensor { return U.neg(this); }
   abs(): Tensor { return U.abs(this); }
   exp(): Tensor { return U.exp(this); }
@@ -292,6 +300,8 @@ export class Tensor {
   bmm(o: Tensor): Tensor { return MM.bmm(this, o); }
   dot(o: Tensor): Tensor { return MM.dot(this, o); }
   outer(o: Tensor): Tensor { return MM.outer(this, o); }
+  det(): Tensor { return LA.det(this); }
+  inverse(): Tensor { return LA.inv(this); }
 
   // ---- views and shape ----
   view(...shape: (number | number[])[]): Tensor { return M.view(this, M.flatShapeArgs(shape)); }
@@ -318,6 +328,7 @@ export class Tensor {
   unbind(dim = 0): Tensor[] { return M.unbind(this, dim); }
   flip(dims: number[]): Tensor { return M.flip(this, dims); }
   repeat(...sizes: (number | number[])[]): Tensor { return M.repeat(this, M.flatShapeArgs(sizes)); }
+  roll(shifts: number | number[], dims?: number | number[] | null): Tensor { return C.roll(this, shifts, dims); }
 
   // ---- indexing ----
   gather(dim: number, index: Tensor): Tensor { return I.gather(this, dim, index); }
@@ -330,7 +341,17 @@ export class Tensor {
   triu(diagonal = 0): Tensor { return I.triu(this, diagonal); }
   topk(k: number, dim = -1, largest = true, sorted = true): R.ValuesIndices { return I.topk(this, k, dim, largest, sorted); }
   sort(dim = -1, descending = false): R.ValuesIndices { return I.sort(this, dim, descending); }
+  kthvalue(k: number, dim = -1, keepdim = false): R.ValuesIndices { return I.kthvalue(this, k, dim, keepdim); }
+  mode(dim = -1, keepdim = false): R.ValuesIndices { return I.mode(this, dim, keepdim); }
   argsort(dim = -1, descending = false): Tensor { return I.sort(this, dim, descending).indices; }
+  unique(opts: C.UniqueOptions & { returnInverse: true; returnCounts: true }): [Tensor, Tensor, Tensor];
+  unique(opts: C.UniqueOptions & { returnInverse: true; returnCounts?: false }): [Tensor, Tensor];
+  unique(opts: C.UniqueOptions & { returnInverse?: false; returnCounts: true }): [Tensor, Tensor];
+  unique(opts?: C.UniqueOptions & { returnInverse?: false; returnCounts?: false }): Tensor;
+  unique(opts?: C.UniqueOptions): Tensor | Tensor[];
+  unique(opts?: C.UniqueOptions): Tensor | Tensor[] { return C.unique(this, opts); }
+  multinomial(numSamples: number, opts?: S.MultinomialOptions): Tensor { return S.multinomial(this, numSamples, opts); }
+  bernoulli(opts?: S.BernoulliOptions): Tensor { return S.bernoulli(this, opts); }
   /** NumPy-style indexing: numbers, null (new axis), '...', [start, end, step?] slices or index tensors. */
   index(...idx: I.IndexItem[]): Tensor { return I.index(this, idx); }
 

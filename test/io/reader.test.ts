@@ -85,6 +85,17 @@ test('load() recognises formats by content when the extension is unknown', async
     assert.equal((await io.load(join(dir, 'y.data'))).item(), 5);
     await assert.rejects(io.load(join(dir, 'missing.safetensors')), /nabla\.load\(.*missing\.safetensors\): cannot open/);
     await assert.rejects(io.load(dir), /: not a regular file/);
+    // issue 23: a file that is none of the formats names the formats tried, not a safetensors parse error
+    writeFileSync(join(dir, 'notes.txt'), 'hello, this is not a checkpoint\n');
+    writeFileSync(join(dir, 'empty.dat'), '');
+    for (const f of ['notes.txt', 'empty.dat']) {
+      await assert.rejects(io.load(join(dir, f)), (e: Error) => {
+        assert.match(e.message, /nabla\.load\(.*: not a recognised checkpoint format \(first bytes: /);
+        assert.match(e.message, /Tried safetensors .*PyTorch zip .*PyTorch legacy pickle .*NumPy \.npy .*\.npz/);
+        assert.doesNotMatch(e.message, /exceeds the 100 MB limit/);
+        return true;
+      });
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

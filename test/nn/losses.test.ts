@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as nb from '../optim/core.js';
 import * as F from '../../src/nn/functional/index.js';
+import { CrossEntropyLoss } from '../../src/nn/losses.js';
 import { gradcheck } from '../../src/autograd/gradcheck.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import { assertClose } from '../helpers/assert.js';
@@ -112,6 +113,14 @@ describe('losses: errors', () => {
     assert.throws(() => F.crossEntropy(x, nb.tensor([[0.5, 0.5]])), /crossEntropy: target size \[1, 2\] must be the same as input size \[2, 3\]/);
     assert.throws(() => F.mseLoss(x, nb.tensor([1, 2, 3])), /mseLoss: target size \[3\] must be the same as input size \[2, 3\]/);
     assert.throws(() => F.crossEntropy(x, nb.tensor([true, false])), /crossEntropy: expected target to be int32 class indices or float probabilities, got bool/);
+    // issue 23: float labels of the labels' shape get a hint towards int32 class indices
+    const hint = (want: RegExp[]) => (e: Error) => want.every((r) => r.test(e.message));
+    assert.throws(() => new CrossEntropyLoss().forward(nb.zeros([2, 3]), nb.tensor([0, 2])), hint([
+      /crossEntropy: target size \[2\] must be the same as input size \[2, 3\]: a float32 target holds class/,
+      /It has the shape of class labels: pass integer class indices as an int32 tensor/]));
+    assert.throws(() => F.crossEntropy(nb.zeros([2, 3]), nb.zeros([3, 2])), hint([
+      /target size \[3, 2\] must be the same as input size \[2, 3\]/,
+      /For class indices pass an int32 tensor of the input's shape without the class dim \[2\]/]));
   });
   it('bad options', () => {
     assert.throws(() => F.mseLoss(x, x, { reduction: 'avg' as 'mean' }), /mseLoss: reduction must be one of 'none', 'mean', 'sum', got 'avg'/);

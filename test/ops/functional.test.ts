@@ -60,6 +60,17 @@ const CASES: Record<string, () => [R, R]> = {
   triu: () => [nb.triu(x(), 1), x().triu(1)], trunc: () => [nb.trunc(x()), x().trunc()], unbind: () => [nb.unbind(x(), 1), x().unbind(1)],
   unsqueeze: () => [nb.unsqueeze(x(), -1), x().unsqueeze(-1)], var: () => [nb.var(x(), 1, { correction: 0 }), x().var(1, { correction: 0 })],
   where: () => [nb.where(mask(), x(), y()), x().where(mask(), y())],
+  kthvalue: () => [nb.kthvalue(x(), 2, 1, true), x().kthvalue(2, 1, true)],
+  mode: () => [nb.mode(idx(), 1), idx().mode(1)],
+  einsum: () => [nb.einsum('ij->ji', x()), x().t()], roll: () => [nb.roll(x(), 1, 1), x().roll(1, 1)],
+  meshgrid: () => [nb.meshgrid(x().select(0, 0), y().select(0, 1)),
+    [x().select(0, 0).view(3, 1).expand(3, 3), y().select(0, 1).view(1, 3).expand(3, 3)]],
+  lerp: () => [nb.lerp(x(), y(), 0.5), x().lerp(y(), 0.5)], isclose: () => [nb.isclose(x(), y()), x().isclose(y())],
+  allclose: () => [nb.allclose(x(), x().add(1e-9)), true], unique: () => [nb.unique(idx()), idx().unique()],
+  multinomial: () => [nb.multinomial(pos(), 2, { generator: new nb.Generator(3) }),
+    pos().multinomial(2, { generator: new nb.Generator(3) })],
+  bernoulli: () => [nb.bernoulli(pos(), { generator: new nb.Generator(3) }),
+    pos().bernoulli({ generator: new nb.Generator(3) })],
 };
 
 /** Plain data of a result, so that two results compare with deepEqual. */

@@ -154,5 +154,40 @@ for (const be of backends()) {
       assert.deepEqual(F([1, NaN, 3]).topk(1).values.toArray(), [NaN]);
       assert.throws(() => x.topk(5), /topk: k \(5\) is out of range for dimension -1 of size 4 \(shape \[2, 4\]\)/);
     }));
+
+    test('topk/sort/max/min/kthvalue results destructure as [values, indices] and have .values/.indices', run(() => {
+      const x = F([[1, 5, 3, 4], [0, -1, 7, 2]]);
+      const [v, i] = x.topk(2);
+      assert.deepEqual(v.toArray(), [[5, 4], [7, 2]]);
+      assert.deepEqual(i.toArray(), [[1, 3], [2, 3]]);
+      const r = x.topk(2);
+      assert.equal(r[0], r.values);
+      assert.equal(r[1], r.indices);
+      assert.equal(r.length, 2);
+      assert.deepEqual([...x.sort(1)].map((t) => t.toArray()),
+        [[[1, 3, 4, 5], [-1, 0, 2, 7]], [[0, 2, 3, 1], [1, 0, 3, 2]]]);
+      const [mv, mi] = x.max(1);
+      assert.deepEqual([mv.toArray(), mi.toArray()], [[5, 7], [1, 2]]);
+      const [nv, ni] = nb.min(x, 0, true);
+      assert.deepEqual([nv.toArray(), ni.toArray()], [[[0, -1, 3, 2]], [[1, 1, 0, 1]]]);
+      const { values, indices } = nb.sort(x, 0, true);
+      assert.deepEqual([values.toArray(), indices.toArray()],
+        [[[1, 5, 7, 4], [0, -1, 3, 2]], [[0, 0, 1, 0], [1, 1, 0, 1]]]);
+      assert.ok(x.topk(1) instanceof nb.ValuesIndices);
+    }));
+
+    test('kthvalue: k-th smallest along a dim, keepdim, gradient to the chosen element, errors', run(() => {
+      const x = F([[1, 5, 3, 4], [0, -1, 7, 2]]);
+      const [v, i] = x.kthvalue(2);
+      assert.deepEqual([v.toArray(), i.toArray()], [[3, 0], [2, 0]]);
+      const k = nb.kthvalue(x, 1, 0, true);
+      assert.deepEqual([k.values.toArray(), k.indices.toArray()], [[[0, -1, 3, 2]], [[1, 1, 0, 1]]]);
+      assert.deepEqual(F(4).kthvalue(1).values.toArray(), 4);
+      const w = F([3, 1, 2]).requiresGrad_();
+      w.kthvalue(2).values.backward();
+      assert.deepEqual(w.grad!.toArray(), [0, 0, 1]);
+      assert.throws(() => x.kthvalue(5), /kthvalue\(\): selected number k \(5\) out of range for dimension -1 of size/);
+      assert.throws(() => x.kthvalue(0, 0), /kthvalue\(\): selected number k \(0\) out of range/);
+    }));
   });
 }

@@ -172,7 +172,16 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
 
 function crossEntropyProbs(logp: Tensor, target: Tensor, opts: CrossEntropyOptions, classDim: number, C: number): Tensor {
   const op = 'crossEntropy';
-  checkSameShape(logp, target, op);
+  if (target.ndim !== logp.ndim || target.shape.some((d, i) => d !== logp.shape[i])) {
+    // issue 23: float class labels (e.g. from a CSV) land here as "probabilities" of the wrong shape
+    const labels = logp.shape.filter((_, i) => i !== classDim);
+    const asLabels = target.ndim === labels.length && target.shape.every((d, i) => d === labels[i]);
+    throw new Error(`${op}: target size ${fmtShape(target.shape)} must be the same as input size `
+      + `${fmtShape(logp.shape)}: a ${target.dtype} target holds class probabilities. `
+      + (asLabels ? 'It has the shape of class labels: pass integer class indices as an int32 tensor (target.int()).'
+        : 'For class indices pass an int32 tensor of the input\'s shape without the class dim '
+          + `${fmtShape(labels)}.`));
+  }
   if (opts.ignoreIndex !== undefined && opts.ignoreIndex !== -100) {
     throw new Error(`${op}: ignoreIndex is not supported for floating point target (class probabilities)`);
   }
