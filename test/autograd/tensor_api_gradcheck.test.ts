@@ -11,7 +11,6 @@ const L = nb.linalg;
 const I = (n: number) => nb.eye(n, n, { dtype: 'float64' });
 const wc = (a: Tensor) => a.add(I(a.shape[a.ndim - 1]).mul(4));
 const s = (shape: number[], extra: Partial<InputSpec> = {}): InputSpec => ({ shape, ...extra });
-// biome-ignore lint/suspicious/noExplicitAny: the cases take any number of tensors
 type Case = [string, (...xs: any[]) => Tensor | Tensor[], InputSpec[], boolean?];
 
 const CASES: Case[] = [

@@ -11,7 +11,6 @@ import { backends, withBackend } from '../helpers/backends.js';
 import { loadGolden } from '../helpers/golden.js';
 
 const G = loadGolden('tensor_api');
-// biome-ignore lint/suspicious/noExplicitAny: the cases take any number of tensors
 type Fn = (...xs: any[]) => Tensor | Tensor[] | nb.ValuesIndices;
 const L = nb.linalg;
 
