@@ -8,7 +8,10 @@ class Writer {
   private parts: Part[] = [];
   private n = 0;
 
-  private push(p: Part): void { this.parts.push(p); this.n += p.length; }
+  private push(p: Part): void {
+    this.parts.push(p);
+    this.n += p.length;
+  }
 
   varint(v: number): this {
     const out: number[] = [];
@@ -24,7 +27,9 @@ class Writer {
     return this;
   }
 
-  int(field: number, v: number): this { return this.varint(field << 3).varint(v); }
+  int(field: number, v: number): this {
+    return this.varint(field << 3).varint(v);
+  }
 
   bytes(field: number, b: Uint8Array): this {
     this.varint((field << 3) | 2).varint(b.length);
@@ -32,9 +37,13 @@ class Writer {
     return this;
   }
 
-  str(field: number, s: string): this { return this.bytes(field, new TextEncoder().encode(s)); }
+  str(field: number, s: string): this {
+    return this.bytes(field, new TextEncoder().encode(s));
+  }
 
-  msg(field: number, w: Writer): this { return this.bytes(field, w.finish()); }
+  msg(field: number, w: Writer): this {
+    return this.bytes(field, w.finish());
+  }
 
   float(field: number, v: number): this {
     const b = new Uint8Array(4);
@@ -47,19 +56,35 @@ class Writer {
   finish(): Uint8Array {
     const out = new Uint8Array(this.n);
     let o = 0;
-    for (const p of this.parts) { out.set(p, o); o += p.length; }
+    for (const p of this.parts) {
+      out.set(p, o);
+      o += p.length;
+    }
     return out;
   }
 }
 
-export interface OnnxNode { op: string; inputs: string[]; outputs: string[]; attrs?: Record<string, number | number[]> }
-export interface OnnxValue { name: string; dims: number[] }
-export interface OnnxInit extends OnnxValue { data: Float32Array }
+export interface OnnxNode {
+  op: string;
+  inputs: string[];
+  outputs: string[];
+  attrs?: Record<string, number | number[]>;
+}
+export interface OnnxValue {
+  name: string;
+  dims: number[];
+}
+export interface OnnxInit extends OnnxValue {
+  data: Float32Array;
+}
 
 // An attribute: ints (type 7), float when not an integer (type 1), else int (type 2).
 function attribute(name: string, v: number | number[]): Writer {
   const w = new Writer().str(1, name);
-  if (Array.isArray(v)) { for (const x of v) w.int(8, x); return w.int(20, 7); }
+  if (Array.isArray(v)) {
+    for (const x of v) w.int(8, x);
+    return w.int(20, 7);
+  }
   if (!Number.isInteger(v)) return w.float(2, v).int(20, 1);
   return w.int(3, v).int(20, 2);
 }
@@ -74,11 +99,20 @@ function valueInfo(v: OnnxValue): Writer {
 function initializer(t: OnnxInit): Writer {
   const w = new Writer();
   for (const d of t.dims) w.int(1, d);
-  return w.int(2, 1).str(8, t.name).bytes(9, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+  return w
+    .int(2, 1)
+    .str(8, t.name)
+    .bytes(9, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
 }
 
 /** Serialises a single-graph float32 model (opset 17 by default). */
-export function onnxModel(g: { nodes: OnnxNode[]; inputs: OnnxValue[]; outputs: OnnxValue[]; inits?: OnnxInit[]; opset?: number }): Uint8Array {
+export function onnxModel(g: {
+  nodes: OnnxNode[];
+  inputs: OnnxValue[];
+  outputs: OnnxValue[];
+  inits?: OnnxInit[];
+  opset?: number;
+}): Uint8Array {
   const graph = new Writer();
   g.nodes.forEach((n, i) => {
     const w = new Writer();
@@ -92,6 +126,10 @@ export function onnxModel(g: { nodes: OnnxNode[]; inputs: OnnxValue[]; outputs: 
   for (const t of g.inits ?? []) graph.msg(5, initializer(t));
   for (const v of g.inputs) graph.msg(11, valueInfo(v));
   for (const v of g.outputs) graph.msg(12, valueInfo(v));
-  return new Writer().int(1, 8).str(2, 'nabla-bench').msg(7, graph)
-    .msg(8, new Writer().str(1, '').int(2, g.opset ?? 17)).finish();
+  return new Writer()
+    .int(1, 8)
+    .str(2, 'nabla-bench')
+    .msg(7, graph)
+    .msg(8, new Writer().str(1, '').int(2, g.opset ?? 17))
+    .finish();
 }

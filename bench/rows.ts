@@ -18,8 +18,15 @@ export interface Row {
   threads?: number;
 }
 
-const mm = (M: number, K: number, N: number, title: string, id = `mm${M}x${K}x${N}`): Row =>
-  ({ id, title, kind: 'matmul', args: { M, K, N }, work: 2 * M * K * N, unit: 'GFLOP/s', limit: 'fma' });
+const mm = (M: number, K: number, N: number, title: string, id = `mm${M}x${K}x${N}`): Row => ({
+  id,
+  title,
+  kind: 'matmul',
+  args: { M, K, N },
+  work: 2 * M * K * N,
+  unit: 'GFLOP/s',
+  limit: 'fma',
+});
 const conv = { N: 8, C: 64, H: 56, W: 56, OC: 64 };
 const convFlops = 2 * conv.N * conv.OC * conv.C * 9 * conv.H * conv.W;
 
@@ -29,13 +36,62 @@ export const ROWS: Row[] = [
   mm(128, 768, 2304, 'gemm 128×768×2304'),
   mm(128, 768, 3072, 'gemm 128×768×3072'),
   { ...mm(1, 768, 50257, 'gemv 1×768×50257'), work: 4 * (768 * 50257 + 768 + 50257), unit: 'GB/s', limit: 'read' },
-  { id: 'conv', title: 'conv3×3 64→64 56² b8 fwd', kind: 'conv', args: conv, work: convFlops, unit: 'GFLOP/s', limit: 'fma' },
-  { id: 'convBwd', title: 'conv3×3 64→64 56² b8 bwd', kind: 'convBackward', args: conv, work: 2 * convFlops, unit: 'GFLOP/s', limit: 'fma' },
-  { id: 'softmax', title: 'softmax 128×768', kind: 'softmax', args: { R: 128, C: 768 }, work: 2 * 4 * 128 * 768, unit: 'GB/s', limit: 'bw' },
-  { id: 'layerNorm', title: 'layernorm 128×768', kind: 'layerNorm', args: { R: 128, C: 768 }, work: 2 * 4 * 128 * 768, unit: 'GB/s', limit: 'bw' },
-  { id: 'add', title: 'add 16M floats', kind: 'add', args: { n: 16 << 20 }, work: 3 * 4 * (16 << 20), unit: 'GB/s', limit: 'bw' },
+  {
+    id: 'conv',
+    title: 'conv3×3 64→64 56² b8 fwd',
+    kind: 'conv',
+    args: conv,
+    work: convFlops,
+    unit: 'GFLOP/s',
+    limit: 'fma',
+  },
+  {
+    id: 'convBwd',
+    title: 'conv3×3 64→64 56² b8 bwd',
+    kind: 'convBackward',
+    args: conv,
+    work: 2 * convFlops,
+    unit: 'GFLOP/s',
+    limit: 'fma',
+  },
+  {
+    id: 'softmax',
+    title: 'softmax 128×768',
+    kind: 'softmax',
+    args: { R: 128, C: 768 },
+    work: 2 * 4 * 128 * 768,
+    unit: 'GB/s',
+    limit: 'bw',
+  },
+  {
+    id: 'layerNorm',
+    title: 'layernorm 128×768',
+    kind: 'layerNorm',
+    args: { R: 128, C: 768 },
+    work: 2 * 4 * 128 * 768,
+    unit: 'GB/s',
+    limit: 'bw',
+  },
+  {
+    id: 'add',
+    title: 'add 16M floats',
+    kind: 'add',
+    args: { n: 16 << 20 },
+    work: 3 * 4 * (16 << 20),
+    unit: 'GB/s',
+    limit: 'bw',
+  },
   // the same kernel writing into an existing buffer: what is left once fresh pages are not faulted in
-  { id: 'addInto', title: 'add 16M floats, into a buffer', kind: 'add', args: { n: 16 << 20, into: 1 }, work: 3 * 4 * (16 << 20), unit: 'GB/s', limit: 'bw', nativeOnly: true },
+  {
+    id: 'addInto',
+    title: 'add 16M floats, into a buffer',
+    kind: 'add',
+    args: { n: 16 << 20, into: 1 },
+    work: 3 * 4 * (16 << 20),
+    unit: 'GB/s',
+    limit: 'bw',
+    nativeOnly: true,
+  },
 ];
 
 /** Best wall time in ms of fn over a time budget (fewer reps when one call is slow). */
@@ -44,7 +100,8 @@ export async function bestMs(fn: () => unknown, budgetS = 0.5): Promise<number> 
   await fn();
   const first = performance.now() - t;
   if (first > 2000) return first;
-  let best = first, reps = 0;
+  let best = first,
+    reps = 0;
   const t0 = performance.now();
   while (reps < 3 || performance.now() - t0 < budgetS * 1000) {
     t = performance.now();

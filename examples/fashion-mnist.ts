@@ -14,9 +14,15 @@ const loader = new nb.data.DataLoader(train, { batchSize: 64, shuffle: true, gen
 
 const { Sequential, Conv2d, ReLU, MaxPool2d, Flatten, Linear, CrossEntropyLoss } = nb.nn;
 const model = new Sequential(
-  new Conv2d(1, 16, 3, { padding: 1 }), new ReLU(), new MaxPool2d(2),
-  new Conv2d(16, 32, 3, { padding: 1 }), new ReLU(), new MaxPool2d(2),
-  new Flatten(), new Linear(32 * 7 * 7, 10));
+  new Conv2d(1, 16, 3, { padding: 1 }),
+  new ReLU(),
+  new MaxPool2d(2),
+  new Conv2d(16, 32, 3, { padding: 1 }),
+  new ReLU(),
+  new MaxPool2d(2),
+  new Flatten(),
+  new Linear(32 * 7 * 7, 10),
+);
 const opt = new nb.optim.Adam(model.parameters(), { lr: 1e-3 });
 const lossFn = new CrossEntropyLoss();
 
@@ -25,7 +31,11 @@ function accuracy(): number {
   let correct = 0;
   nb.noGrad(() => {
     for (const [x, y] of new nb.data.DataLoader(test, { batchSize: 1000 })) {
-      correct += (model.call(x as nb.Tensor) as nb.Tensor).argmax(1).eq(y as unknown as nb.Tensor).sum().item();
+      correct += (model.call(x as nb.Tensor) as nb.Tensor)
+        .argmax(1)
+        .eq(y as unknown as nb.Tensor)
+        .sum()
+        .item();
     }
   });
   return correct / test.length;
@@ -40,7 +50,11 @@ for (let epoch = 1; epoch <= epochs; epoch++) {
     const loss = lossFn.call(model.call(x as nb.Tensor) as nb.Tensor, y as unknown as nb.Tensor);
     loss.backward();
     opt.step();
-    if (++step % 200 === 0) process.stdout.write(`\repoch ${epoch} step ${step}/${loader.length} loss ${loss.item().toFixed(4)}`);
+    if (++step % 200 === 0)
+      process.stdout.write(`\repoch ${epoch} step ${step}/${loader.length} loss ${loss.item().toFixed(4)}`);
   }
-  console.log(`\repoch ${epoch}: test accuracy ${accuracy().toFixed(4)} (${((Date.now() - t0) / 1000).toFixed(1)}s, backend ${nb.backend().name})`);
+  console.log(
+    `\repoch ${epoch}: test accuracy ${accuracy().toFixed(4)} (${((Date.now() - t0) / 1000).toFixed(1)}s, backend ` +
+      `${nb.backend().name})`,
+  );
 }

@@ -4,12 +4,22 @@
 //   node dist/examples/generate.js ../shared/data/stories260K.bin "Once upon a time" ../shared/data/tok512.bin
 import * as nb from 'nabla';
 
-const [path = '../shared/data/stories260K.bin', prompt = 'Once upon a time', tokenizerFile = '../shared/data/tok512.bin'] = process.argv.slice(2);
+const [
+  path = '../shared/data/stories260K.bin',
+  prompt = 'Once upon a time',
+  tokenizerFile = '../shared/data/tok512.bin',
+] = process.argv.slice(2);
 
 if (path.endsWith('.bin')) {
   const model = nb.models.LlamaForCausalLM.fromLlama2c(path);
   const tokenizer = nb.text.LlamaTokenizer.fromLlama2c(tokenizerFile);
-  const output = model.generate(tokenizer.encode(prompt), { maxNewTokens: 100, doSample: true, temperature: 0.8, topP: 0.9, seed: 1 });
+  const output = model.generate(tokenizer.encode(prompt), {
+    maxNewTokens: 100,
+    doSample: true,
+    temperature: 0.8,
+    topP: 0.9,
+    seed: 1,
+  });
   console.log(tokenizer.decode(output[0]));
 } else {
   const dir = path;

@@ -7,8 +7,8 @@ const xTrain = nb.randn([1000, 32]);
 const yTrain = nb.randint(0, 10, [1000]);
 
 const model = nb.keras.sequential([
-  nb.keras.layers.dense({units: 64, activation: 'relu', inputShape: [32]}),
-  nb.keras.layers.dense({units: 10, activation: 'softmax'}),
+  nb.keras.layers.dense({ units: 64, activation: 'relu', inputShape: [32] }),
+  nb.keras.layers.dense({ units: 10, activation: 'softmax' }),
 ]);
-model.compile({optimizer: 'adam', loss: 'sparse_categorical_crossentropy', metrics: ['accuracy']});
-await model.fit(xTrain, yTrain, {epochs: 5});
+model.compile({ optimizer: 'adam', loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] });
+await model.fit(xTrain, yTrain, { epochs: 5 });

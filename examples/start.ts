@@ -19,7 +19,9 @@ nb.manualSeed(0);
 
 // ---- data: x (N, 8, 8, 1) in [0, 1], y (N) int32 labels ----
 const { xTrain, yTrain, xTest, yTest } = loadDigits();
-console.log(`digits: ${xTrain.shape[0]} training and ${xTest.shape[0]} test images of 8x8, backend ${nb.backend().name}\n`);
+console.log(
+  `digits: ${xTrain.shape[0]} training and ${xTest.shape[0]} test images of 8x8, backend ${nb.backend().name}\n`,
+);
 
 // ---- model ----
 const L = nb.keras.layers;
@@ -37,16 +39,21 @@ model.compile({ optimizer: 'adam', loss: 'sparse_categorical_crossentropy', metr
 const history = await model.fit(xTrain, yTrain, { epochs: EPOCHS, batchSize: 32, validationData: [xTest, yTest] });
 
 // ---- test accuracy and confusion matrix ----
-const probs = model.predict(xTest) as nb.Tensor;          // (297, 10)
-const pred = probs.argmax(1).toTypedArray();               // (297)
+const probs = model.predict(xTest) as nb.Tensor; // (297, 10)
+const pred = probs.argmax(1).toTypedArray(); // (297)
 const truth = yTest.toTypedArray();
 const confusion = Array.from({ length: 10 }, () => new Array<number>(10).fill(0));
 let correct = 0;
-for (let i = 0; i < pred.length; i++) { confusion[truth[i]][pred[i]]++; if (pred[i] === truth[i]) correct++; }
-console.log(`\ntest accuracy: ${(100 * correct / pred.length).toFixed(2)}% (${correct}/${pred.length})\n`);
+for (let i = 0; i < pred.length; i++) {
+  confusion[truth[i]][pred[i]]++;
+  if (pred[i] === truth[i]) correct++;
+}
+console.log(`\ntest accuracy: ${((100 * correct) / pred.length).toFixed(2)}% (${correct}/${pred.length})\n`);
 console.log('confusion matrix (rows: true digit, columns: predicted digit)');
 console.log('      ' + [...Array(10).keys()].map((d) => String(d).padStart(4)).join(''));
-confusion.forEach((row, d) => { console.log(`  ${d} | ` + row.map((v) => (v ? String(v) : '.').padStart(4)).join('')); });
+confusion.forEach((row, d) => {
+  console.log(`  ${d} | ` + row.map((v) => (v ? String(v) : '.').padStart(4)).join(''));
+});
 
 // ---- save, reload, check ----
 mkdirSync(outDir, { recursive: true });
@@ -60,16 +67,36 @@ if (!same) throw new Error('the reloaded model does not predict exactly as the t
 const h = history.history;
 const curves = new Canvas(960, 360);
 lineChart(curves, 0, 0, 480, 360, 'LOSS', [
-  { name: 'TRAIN', values: h.loss, color: COLORS.blue }, { name: 'TEST', values: h.val_loss, color: COLORS.orange }]);
-lineChart(curves, 480, 0, 480, 360, 'ACCURACY', [
-  { name: 'TRAIN', values: h.accuracy, color: COLORS.blue }, { name: 'TEST', values: h.val_accuracy, color: COLORS.orange }], [
-  Math.min(...h.accuracy, ...h.val_accuracy), 1]);
+  { name: 'TRAIN', values: h.loss, color: COLORS.blue },
+  { name: 'TEST', values: h.val_loss, color: COLORS.orange },
+]);
+lineChart(
+  curves,
+  480,
+  0,
+  480,
+  360,
+  'ACCURACY',
+  [
+    { name: 'TRAIN', values: h.accuracy, color: COLORS.blue },
+    { name: 'TEST', values: h.val_accuracy, color: COLORS.orange },
+  ],
+  [Math.min(...h.accuracy, ...h.val_accuracy), 1],
+);
 curves.savePng(join(outDir, 'curves.png'));
 
 const px = xTest.toTypedArray();
 const wrong = [...pred.keys()].filter((i) => pred[i] !== truth[i]);
-const grid = imageGrid(wrong.map((i) => ({ pixels: px.subarray(i * 64, (i + 1) * 64), caption: `${truth[i]}>${pred[i]}`, captionColor: COLORS.red })),
-  8, 8, { cols: 10, scale: 6, title: `MISCLASSIFIED ${wrong.length}/${pred.length}: TRUE>PREDICTED` });
+const grid = imageGrid(
+  wrong.map((i) => ({
+    pixels: px.subarray(i * 64, (i + 1) * 64),
+    caption: `${truth[i]}>${pred[i]}`,
+    captionColor: COLORS.red,
+  })),
+  8,
+  8,
+  { cols: 10, scale: 6, title: `MISCLASSIFIED ${wrong.length}/${pred.length}: TRUE>PREDICTED` },
+);
 grid.savePng(join(outDir, 'misclassified.png'));
 
 console.log(`\nsaved the model to ${modelDir} (config.json + model.safetensors; reloaded predictions match)`);

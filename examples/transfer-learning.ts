@@ -10,7 +10,13 @@ import { join, resolve } from 'node:path';
 
 const data = process.env.NABLA_SHARED_DATA ?? resolve('..', 'shared', 'data');
 // the five upper-body garments, Fashion-MNIST's hardest-to-tell-apart classes
-const CLASSES = [[0, 'tshirt'], [2, 'pullover'], [3, 'dress'], [4, 'coat'], [6, 'shirt']] as const;
+const CLASSES = [
+  [0, 'tshirt'],
+  [2, 'pullover'],
+  [3, 'dress'],
+  [4, 'coat'],
+  [6, 'shirt'],
+] as const;
 const PER_CLASS = { train: 100, test: 100 };
 nb.manualSeed(0);
 
@@ -68,7 +74,11 @@ function run(model: nb.vision.models.DeepConvNet, root: string): number {
   const lossFn = new nb.nn.CrossEntropyLoss();
   for (let epoch = 0; epoch < 15; epoch++) {
     model.train();
-    for (const [x, y] of new nb.data.DataLoader<[nb.Tensor, number], [nb.Tensor, nb.Tensor]>(train, { batchSize: 50, shuffle: true, generator: new nb.Generator(epoch) })) {
+    for (const [x, y] of new nb.data.DataLoader<[nb.Tensor, number], [nb.Tensor, nb.Tensor]>(train, {
+      batchSize: 50,
+      shuffle: true,
+      generator: new nb.Generator(epoch),
+    })) {
       opt.zeroGrad();
       lossFn.call(model.call(x), y).backward();
       opt.step();
@@ -77,7 +87,9 @@ function run(model: nb.vision.models.DeepConvNet, root: string): number {
   model.eval();
   let correct = 0;
   nb.noGrad(() => {
-    for (const [x, y] of new nb.data.DataLoader<[nb.Tensor, number], [nb.Tensor, nb.Tensor]>(test, { batchSize: 100 })) {
+    for (const [x, y] of new nb.data.DataLoader<[nb.Tensor, number], [nb.Tensor, nb.Tensor]>(test, {
+      batchSize: 100,
+    })) {
       correct += model.call(x).argmax(1).eq(y).sum().item();
     }
   });

@@ -12,12 +12,23 @@ if (process.env.NABLA_SKIP_NATIVE_BUILD === '1' || !existsSync(join(native, 'bin
 }
 // npm sets npm_config_node_gyp to its bundled node-gyp during install; outside npm, look for
 // the copy bundled with npm next to this Node, then for one on PATH.
-const bundled = join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
+const bundled = join(
+  dirname(process.execPath),
+  '..',
+  'lib',
+  'node_modules',
+  'npm',
+  'node_modules',
+  'node-gyp',
+  'bin',
+  'node-gyp.js',
+);
 const gypJs = [process.env.npm_config_node_gyp, bundled].find((p) => p && existsSync(p));
 const args = ['rebuild', '--directory', native];
 // Build against this Node's own headers (no download) unless npm already says where they are.
 const prefix = join(dirname(process.execPath), '..');
-if (!process.env.npm_config_nodedir && existsSync(join(prefix, 'include', 'node', 'node_api.h'))) args.push(`--nodedir=${prefix}`);
+if (!process.env.npm_config_nodedir && existsSync(join(prefix, 'include', 'node', 'node_api.h')))
+  args.push(`--nodedir=${prefix}`);
 const r = gypJs
   ? spawnSync(process.execPath, [gypJs, ...args], { stdio: 'inherit' })
   : spawnSync('node-gyp', args, { stdio: 'inherit', shell: process.platform === 'win32' });

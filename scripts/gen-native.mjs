@@ -9,8 +9,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const DEF = 'native/src/napi/kernels.def', OPS = 'src/backend/op_codes.ts';
-const TS_OUT = 'src/backend/native/contract.gen.ts', C_OUT = 'native/include/op_codes.gen.h';
+const DEF = 'native/src/napi/kernels.def',
+  OPS = 'src/backend/op_codes.ts';
+const TS_OUT = 'src/backend/native/contract.gen.ts',
+  C_OUT = 'native/include/op_codes.gen.h';
 const read = (p) => readFileSync(join(root, p), 'utf8');
 
 /** The NB_KERNEL entries of kernels.def: { name, dtypes, returns, signature, doc[] }. */
@@ -21,15 +23,32 @@ export function parseKernels(text) {
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i].trim();
     // Section rules (`// ---- ... ----`) head a group of kernels, not one kernel's doc.
-    if (line.startsWith('// ----')) { doc = []; continue; }
-    if (line.startsWith('//')) { doc.push(line.replace(/^\/\/ ?/, '')); continue; }
-    if (!line.startsWith('NB_KERNEL(')) { doc = []; continue; }
+    if (line.startsWith('// ----')) {
+      doc = [];
+      continue;
+    }
+    if (line.startsWith('//')) {
+      doc.push(line.replace(/^\/\/ ?/, ''));
+      continue;
+    }
+    if (!line.startsWith('NB_KERNEL(')) {
+      doc = [];
+      continue;
+    }
     // The macro call may span lines; its strings may hold parentheses.
-    let src = lines[i], depth = 0, inStr = false, from = 0, done = false;
+    let src = lines[i],
+      depth = 0,
+      inStr = false,
+      from = 0,
+      done = false;
     for (;;) {
       for (let j = from; j < src.length && !done; j++) {
         const c = src[j];
-        if (inStr) { if (c === '\\') j++; else if (c === '"') inStr = false; continue; }
+        if (inStr) {
+          if (c === '\\') j++;
+          else if (c === '"') inStr = false;
+          continue;
+        }
         if (c === '"') inStr = true;
         else if (c === '(') depth++;
         else if (c === ')' && --depth === 0) done = true;
@@ -41,13 +60,20 @@ export function parseKernels(text) {
     }
     const body = src.slice(src.indexOf('(') + 1, src.lastIndexOf(')'));
     const fields = [];
-    let cur = '', s = false;
+    let cur = '',
+      s = false;
     for (let j = 0; j < body.length; j++) {
       const c = body[j];
-      if (s) { if (c === '"') s = false; else cur += c; continue; }
+      if (s) {
+        if (c === '"') s = false;
+        else cur += c;
+        continue;
+      }
       if (c === '"') s = true;
-      else if (c === ',') { fields.push(cur.trim()); cur = ''; }
-      else if (!/\s/.test(c)) cur += c;
+      else if (c === ',') {
+        fields.push(cur.trim());
+        cur = '';
+      } else if (!/\s/.test(c)) cur += c;
     }
     fields.push(cur.trim());
     if (fields.length !== 4) throw new Error(`${DEF}: NB_KERNEL(${fields[0]}) needs 4 fields, has ${fields.length}`);
@@ -69,13 +95,22 @@ function tsParam(tok, kernel) {
   if (kind === 'layout') type = 'LayoutArg';
   else if (kind === 'int' || kind === 'num' || kind === 'op') type = 'number';
   else if (kind === 'bool') type = 'boolean';
-  else if (kind === 'str') type = arg ? arg.split('|').map((c) => `'${c}'`).join(' | ') : 'string';
+  else if (kind === 'str')
+    type = arg
+      ? arg
+          .split('|')
+          .map((c) => `'${c}'`)
+          .join(' | ')
+      : 'string';
   else if (kind === 'ints') type = arg ?? 'readonly number[]';
   else {
-    type = kind.split('|').map((k) => {
-      if (!TYPED[k]) throw new Error(`${DEF}: ${kernel}: unknown kind '${k}' in '${tok}'`);
-      return TYPED[k];
-    }).join(' | ');
+    type = kind
+      .split('|')
+      .map((k) => {
+        if (!TYPED[k]) throw new Error(`${DEF}: ${kernel}: unknown kind '${k}' in '${tok}'`);
+        return TYPED[k];
+      })
+      .join(' | ');
   }
   if (nullable && kind !== 'op') type += ' | null';
   return `${name}: ${type}`;
@@ -89,7 +124,10 @@ function wrap(head, params, tail, indent, cont) {
   let line = `${indent}${head}(`;
   params.forEach((p, k) => {
     const piece = p + (k < params.length - 1 ? ',' : `)${tail}`);
-    if (line.length + piece.length + 1 > 120 && !line.endsWith('(')) { lines.push(line.trimEnd()); line = cont; }
+    if (line.length + piece.length + 1 > 120 && !line.endsWith('(')) {
+      lines.push(line.trimEnd());
+      line = cont;
+    }
     line += piece + ' ';
   });
   lines.push(line.trimEnd());
@@ -112,12 +150,19 @@ export function generateTs(kernels) {
   for (const k of kernels) {
     if (k.doc.length === 1) o.push(`  /** ${k.doc[0]} */`);
     else if (k.doc.length > 1) o.push('  /**', ...k.doc.map((d) => `   * ${d}`), '   */');
-    const params = k.signature.split(' ').filter(Boolean).map((t) => tsParam(t, k.name));
+    const params = k.signature
+      .split(' ')
+      .filter(Boolean)
+      .map((t) => tsParam(t, k.name));
     o.push(...wrap(k.name, params, `: ${k.returns};`, '  ', '    '));
   }
   o.push('}', '', '/** An export of the addon. */', 'export type NativeKernel = keyof NablaAddon;', '');
   o.push('/** Every export as kernels.def declares it: the loader checks the addon against this. */');
-  o.push('export const NATIVE_KERNELS: {', '  readonly [K in NativeKernel]: { dtypes: readonly string[]; signature: string };', '} = {');
+  o.push(
+    'export const NATIVE_KERNELS: {',
+    '  readonly [K in NativeKernel]: { dtypes: readonly string[]; signature: string };',
+    '} = {',
+  );
   for (const k of kernels) {
     const line = `  ${k.name}: { dtypes: [${k.dtypes.map((d) => `'${d}'`).join(', ')}], signature: '${k.signature}' },`;
     if (line.length <= 120) o.push(line);
@@ -128,11 +173,17 @@ export function generateTs(kernels) {
       let cur = '';
       // NOTE: split at argument boundaries so the lines stay within 120 columns.
       for (const t of k.signature.split(' ')) {
-        if (cur && cur.length + 1 + t.length > 108) { parts.push(cur + ' '); cur = ''; }
+        if (cur && cur.length + 1 + t.length > 108) {
+          parts.push(cur + ' ');
+          cur = '';
+        }
         cur += (cur ? ' ' : '') + t;
       }
       parts.push(cur);
-      if (one.length <= 120) { o.push(one, '  },'); continue; }
+      if (one.length <= 120) {
+        o.push(one, '  },');
+        continue;
+      }
       o.push('    signature:', ...parts.map((p, j) => `      '${p}'${j < parts.length - 1 ? ' +' : ','}`), '  },');
     }
   }
@@ -148,7 +199,10 @@ export function parseOpCodes(text) {
     let doc = '';
     const re = /\/\*\*([\s\S]*?)\*\/|(\w+)\s*=\s*(\d+)/g;
     for (const e of m[2].matchAll(re)) {
-      if (e[1] !== undefined) { doc = e[1].replace(/\s*\n\s*\*?/g, ' ').trim(); continue; }
+      if (e[1] !== undefined) {
+        doc = e[1].replace(/\s*\n\s*\*?/g, ' ').trim();
+        continue;
+      }
       entries.push({ name: e[2], value: Number(e[3]), doc });
       doc = '';
     }
@@ -177,7 +231,9 @@ export function generateC(enums) {
   o.push('/* X-lists of the same codes, X(name, code), for tables (op names in errors). */');
   for (const { family, entries } of enums) {
     o.push(`#define NB_${family.toUpperCase()}_OPS(X) \\`);
-    entries.forEach((e, j) => { o.push(`  X(${e.name}, ${e.value})${j < entries.length - 1 ? ' \\' : ''}`); });
+    entries.forEach((e, j) => {
+      o.push(`  X(${e.name}, ${e.value})${j < entries.length - 1 ? ' \\' : ''}`);
+    });
   }
   o.push('', '#endif', '');
   return o.join('\n');
@@ -190,7 +246,11 @@ const outputs = {
 
 if (process.argv.includes('--check')) {
   const stale = Object.keys(outputs).filter((p) => {
-    try { return read(p) !== outputs[p]; } catch { return true; }
+    try {
+      return read(p) !== outputs[p];
+    } catch {
+      return true;
+    }
   });
   if (stale.length) {
     console.error(`stale generated files (run \`npm run gen:native\`): ${stale.join(', ')}`);

@@ -30,18 +30,21 @@ run(join(root, 'node_modules', '.bin', 'biome'), ['ci', '.']);
 const cfiles = walk(join(root, 'native'), ['.c', '.h']).map((p) => relative(root, p));
 run('clang-format', ['--dry-run', '--Werror', ...cfiles]);
 
-const sources = ['src', 'test', 'bench', 'examples', 'scripts', 'tools', 'native']
-  .flatMap((d) => walk(join(root, d), ['.ts', '.mjs', '.js', '.c', '.h', '.py']));
+const sources = ['src', 'test', 'bench', 'examples', 'scripts', 'tools', 'native'].flatMap((d) =>
+  walk(join(root, d), ['.ts', '.mjs', '.js', '.c', '.h', '.py']),
+);
 let long = 0;
 for (const file of sources) {
-  readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
-    // NOTE: as ESLint's max-len with ignoreRegExpLiterals: a line holding only a regular expression
-    // (an expected error message, a tokenizer's pattern) cannot be split without obscuring it.
-    if (line.length > LIMIT && !REGEX_LINE.test(line)) {
-      long++;
-      console.error(`${relative(root, file)}:${i + 1}: ${line.length} columns (limit ${LIMIT})`);
-    }
-  });
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .forEach((line, i) => {
+      // NOTE: as ESLint's max-len with ignoreRegExpLiterals: a line holding only a regular expression
+      // (an expected error message, a tokenizer's pattern) cannot be split without obscuring it.
+      if (line.length > LIMIT && !REGEX_LINE.test(line)) {
+        long++;
+        console.error(`${relative(root, file)}:${i + 1}: ${line.length} columns (limit ${LIMIT})`);
+      }
+    });
 }
 if (long) failed = true;
 console.log(failed ? 'lint: failed' : `lint: ok (${sources.length} files within ${LIMIT} columns)`);

@@ -8,8 +8,27 @@ export { Tensor, type TensorLike } from './tensor/tensor.js';
 export type { DType, TypedArray } from './tensor/dtype.js';
 export { promoteTypes } from './tensor/dtype.js';
 export {
-  tensor, fromTypedArray, zeros, ones, full, empty, zerosLike, onesLike, emptyLike, fullLike, arange, linspace, eye,
-  rand, randn, randint, randperm, randLike, randnLike, type CreateOptions, type TensorOptions,
+  tensor,
+  fromTypedArray,
+  zeros,
+  ones,
+  full,
+  empty,
+  zerosLike,
+  onesLike,
+  emptyLike,
+  fullLike,
+  arange,
+  linspace,
+  eye,
+  rand,
+  randn,
+  randint,
+  randperm,
+  randLike,
+  randnLike,
+  type CreateOptions,
+  type TensorOptions,
 } from './tensor/creation.js';
 export { Generator, manualSeed, defaultGenerator, getRngState, setRngState } from './tensor/random.js';
 export * from './ops/functional.js';

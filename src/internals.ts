@@ -8,10 +8,23 @@ export { Layout, contiguousStrides, offsets, broadcastShapes, type Shape } from 
 
 // The backend seam: kernel interfaces, op codes, the registry that composes and selects backends.
 export type {
-  Backend, PartialBackend, Kernels, Conv2dParams, Pool2dParams, AdamParams, SgdParams,
+  Backend,
+  PartialBackend,
+  Kernels,
+  Conv2dParams,
+  Pool2dParams,
+  AdamParams,
+  SgdParams,
 } from './backend/backend.js';
 export { UnaryOp, BinaryOp, ReduceOp } from './backend/op_codes.js';
-export { getBackend, registerBackend, availableBackends, backendByName, composeBackend, KERNEL_NAMES } from './backend/registry.js';
+export {
+  getBackend,
+  registerBackend,
+  availableBackends,
+  backendByName,
+  composeBackend,
+  KERNEL_NAMES,
+} from './backend/registry.js';
 
 // Checkpoint bytes: raw records, parsers, the restricted unpickler, zip, writers.
 export * from './io/internals.js';

@@ -11,7 +11,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  type Exception, type ImportEdge, checkLayers, formatViolations, importsOf, readImportGraph, resolveSpec, srcDirFrom,
+  type Exception,
+  type ImportEdge,
+  checkLayers,
+  formatViolations,
+  importsOf,
+  readImportGraph,
+  resolveSpec,
+  srcDirFrom,
 } from './helpers/import_graph.js';
 
 const EXCEPTIONS: Exception[] = [
@@ -71,10 +78,14 @@ test('the checker reports each rule on a synthetic graph, naming both files and 
   assert.match(formatViolations(vs), /src\/ops\/conv.ts imports src\/backend\/js\/conv.ts: /);
 
   const good = [
-    edge('nn/linear.ts', 'ops/matmul.ts'), edge('ops/util.ts', 'backend/registry.ts'),
-    edge('backend/registry.ts', 'backend/js/index.ts'), edge('backend/native_init.ts', 'backend/native/index.ts'),
-    edge('backend/js/conv.ts', 'util/window.ts'), edge('cli/main.ts', 'backend/select.ts'),
-    edge('index.ts', 'nn/index.ts'), edge('internals.ts', 'backend/registry.ts'),
+    edge('nn/linear.ts', 'ops/matmul.ts'),
+    edge('ops/util.ts', 'backend/registry.ts'),
+    edge('backend/registry.ts', 'backend/js/index.ts'),
+    edge('backend/native_init.ts', 'backend/native/index.ts'),
+    edge('backend/js/conv.ts', 'util/window.ts'),
+    edge('cli/main.ts', 'backend/select.ts'),
+    edge('index.ts', 'nn/index.ts'),
+    edge('internals.ts', 'backend/registry.ts'),
     edge('models/train_gpt.ts', 'optim/adam.ts'),
     edge('tensor/tensor.ts', 'ops/binary.ts'),
   ];
@@ -98,10 +109,21 @@ test('imports come from the syntax (static, type, export-from, side-effect, dyna
     `let t: import('./typeimport.js').T;`,
     `import fs from 'node:fs';`,
   ].join('\n');
-  assert.deepEqual(importsOf(src).map((i) => `${i.spec}${i.typeOnly ? ' type' : ''}${i.dynamic ? ' dynamic' : ''}`), [
-    './b.js', '../c.js type', './d.js type', './e.js', './f.js', './g.js type', './side.js', './dyn.js dynamic',
-    './typeimport.js type', 'node:fs',
-  ]);
+  assert.deepEqual(
+    importsOf(src).map((i) => `${i.spec}${i.typeOnly ? ' type' : ''}${i.dynamic ? ' dynamic' : ''}`),
+    [
+      './b.js',
+      '../c.js type',
+      './d.js type',
+      './e.js',
+      './f.js',
+      './g.js type',
+      './side.js',
+      './dyn.js dynamic',
+      './typeimport.js type',
+      'node:fs',
+    ],
+  );
   assert.equal(resolveSpec('ops/conv.ts', '../backend/js/conv.js'), 'backend/js/conv.ts');
   assert.equal(resolveSpec('index.ts', './nn/index.js'), 'nn/index.ts');
   assert.equal(resolveSpec('io/x.ts', '../../test/a.js'), '../test/a.ts');

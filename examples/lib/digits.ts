@@ -4,7 +4,10 @@
 import * as nb from 'nabla';
 
 export interface DigitsSplit {
-  xTrain: nb.Tensor; yTrain: nb.Tensor; xTest: nb.Tensor; yTest: nb.Tensor;
+  xTrain: nb.Tensor;
+  yTrain: nb.Tensor;
+  xTest: nb.Tensor;
+  yTest: nb.Tensor;
 }
 
 function all(ds: ReturnType<typeof nb.datasets.digits>, channelsLast: boolean): [nb.Tensor, nb.Tensor] {

@@ -7,7 +7,11 @@
 #include "../include/nabla.h"
 #include "../src/gemm/gemm.h"
 
-static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec + t.tv_nsec * 1e-9;
+}
 
 static void run(int64_t M, int64_t N, int64_t K, int tb) {
   float *a = malloc(sizeof(float) * M * K), *b = malloc(sizeof(float) * K * N);
@@ -39,15 +43,29 @@ static void run(int64_t M, int64_t N, int64_t K, int tb) {
       /* time the alternative microkernel through the single-thread blocked driver */
       const nb_gemm_impl *alt = &nb_gemm_avx512_8x48;
       double b2 = 1e9;
-      for (int r = 0; r < 5; r++) { double t = now(); nb_gemm_blocked(alt, c, N, a, K, 1, b, rsb, csb, M, N, K); t = now() - t; if (t < b2) b2 = t; }
+      for (int r = 0; r < 5; r++) {
+        double t = now();
+        nb_gemm_blocked(alt, c, N, a, K, 1, b, rsb, csb, M, N, K);
+        t = now() - t;
+        if (t < b2) b2 = t;
+      }
       double t1 = 1e9;
-      for (int r = 0; r < 5; r++) { double t = now(); nb_gemm_blocked(nb_gemm_select(isa), c, N, a, K, 1, b, rsb, csb, M, N, K); t = now() - t; if (t < t1) t1 = t; }
-      printf("  1-thread blocked: %s %.1f GFLOP/s, 8x48 %.1f GFLOP/s\n", nb_gemm_select(isa)->name, 2.0 * M * N * K / t1 / 1e9, 2.0 * M * N * K / b2 / 1e9);
+      for (int r = 0; r < 5; r++) {
+        double t = now();
+        nb_gemm_blocked(nb_gemm_select(isa), c, N, a, K, 1, b, rsb, csb, M, N, K);
+        t = now() - t;
+        if (t < t1) t1 = t;
+      }
+      printf("  1-thread blocked: %s %.1f GFLOP/s, 8x48 %.1f GFLOP/s\n", nb_gemm_select(isa)->name,
+             2.0 * M * N * K / t1 / 1e9, 2.0 * M * N * K / b2 / 1e9);
     }
-    printf("%-7s %5lldx%5lldx%5lld tb=%d  %8.3f ms  %7.1f GFLOP/s  %6.1f GB/s\n", nb_isa_name(isa),
-           (long long)M, (long long)N, (long long)K, tb, best * 1e3, gf, gbs);
+    printf("%-7s %5lldx%5lldx%5lld tb=%d  %8.3f ms  %7.1f GFLOP/s  %6.1f GB/s\n", nb_isa_name(isa), (long long)M,
+           (long long)N, (long long)K, tb, best * 1e3, gf, gbs);
   }
-  free(a); free(b); free(c); free(ref);
+  free(a);
+  free(b);
+  free(c);
+  free(ref);
 }
 
 int main(int argc, char **argv) {

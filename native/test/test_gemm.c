@@ -7,7 +7,10 @@
 #include "../include/nabla.h"
 #include "../src/gemm/gemm.h"
 
-static float frand(unsigned *s) { *s = *s * 1664525u + 1013904223u; return ((*s >> 8) / 16777216.0f) * 2 - 1; }
+static float frand(unsigned *s) {
+  *s = *s * 1664525u + 1013904223u;
+  return ((*s >> 8) / 16777216.0f) * 2 - 1;
+}
 
 static int check(const char *what, const float *c, const float *ref, int64_t n, int64_t K) {
   double tol = 1e-5 * (K + 1);
@@ -23,12 +26,13 @@ static int check(const char *what, const float *c, const float *ref, int64_t n, 
 int main(void) {
   int fails = 0, runs = 0;
   unsigned seed = 1;
-  const int64_t sizes[][3] = { {1, 1, 1}, {3, 5, 7}, {17, 33, 1}, {14, 32, 256}, {15, 33, 257},
-                               {127, 129, 300}, {1, 131, 77}, {77, 1, 131}, {6, 16, 16}, {200, 50, 600},
-                               {1, 1000, 33}, {513, 17, 9}, {1000, 77, 300}, {1500, 40, 70},
-                               {33, 97, 1500} };   /* K past 2.5 KC blocks: accumulated passes */
-  const nb_gemm_impl *impls[] = { &nb_gemm_scalar, &nb_gemm_avx2, &nb_gemm_avx512, &nb_gemm_avx512_8x48, &nb_gemm_avx2_t8x48 };
-  const int impl_isa[] = { NB_ISA_SCALAR, NB_ISA_AVX2, NB_ISA_AVX512, NB_ISA_AVX512, NB_ISA_AVX2 };
+  const int64_t sizes[][3] = {
+      {1, 1, 1},       {3, 5, 7},      {17, 33, 1},   {14, 32, 256},  {15, 33, 257}, {127, 129, 300},
+      {1, 131, 77},    {77, 1, 131},   {6, 16, 16},   {200, 50, 600}, {1, 1000, 33}, {513, 17, 9},
+      {1000, 77, 300}, {1500, 40, 70}, {33, 97, 1500}}; /* K past 2.5 KC blocks: accumulated passes */
+  const nb_gemm_impl *impls[] = {&nb_gemm_scalar, &nb_gemm_avx2, &nb_gemm_avx512, &nb_gemm_avx512_8x48,
+                                 &nb_gemm_avx2_t8x48};
+  const int impl_isa[] = {NB_ISA_SCALAR, NB_ISA_AVX2, NB_ISA_AVX512, NB_ISA_AVX512, NB_ISA_AVX2};
   for (int v = 0; v < 5; v++) {
     int isa = impl_isa[v];
     if (isa > nb_cpu_isa()) continue;
@@ -47,19 +51,27 @@ int main(void) {
           nb_gemm_ref(ref, N, a, rsa, csa, b, rsb, csb, M, N, K);
           nb_gemm_ref(ref + M * N, N, a + M * K, rsa, csa, b + K * N, rsb, csb, M, N, K);
           nb_gemm_blocked(im, c, N, a, rsa, csa, b, rsb, csb, M, N, K);
-          snprintf(what, sizeof what, "%s blocked %lldx%lldx%lld ta=%d tb=%d", im->name, (long long)M, (long long)N, (long long)K, ta, tb);
-          fails += check(what, c, ref, M * N, K); runs++;
+          snprintf(what, sizeof what, "%s blocked %lldx%lldx%lld ta=%d tb=%d", im->name, (long long)M, (long long)N,
+                   (long long)K, ta, tb);
+          fails += check(what, c, ref, M * N, K);
+          runs++;
           for (int nt = 1; nt <= 2; nt++) {
             nb_set_num_threads(nt);
-            int64_t aoff[2] = { 0, M * K }, boff[2] = { 0, K * N };
+            int64_t aoff[2] = {0, M * K}, boff[2] = {0, K * N};
             nb_sgemm_batched(c, a, aoff, rsa, csa, b, boff, rsb, csb, 2, M, N, K);
-            snprintf(what, sizeof what, "%s batched nt=%d %lldx%lldx%lld ta=%d tb=%d", im->name, nt, (long long)M, (long long)N, (long long)K, ta, tb);
-            fails += check(what, c, ref, 2 * M * N, K); runs++;
+            snprintf(what, sizeof what, "%s batched nt=%d %lldx%lldx%lld ta=%d tb=%d", im->name, nt, (long long)M,
+                     (long long)N, (long long)K, ta, tb);
+            fails += check(what, c, ref, 2 * M * N, K);
+            runs++;
             nb_sgemm_batched(c, a, aoff, rsa, csa, b, boff, rsb, csb, 1, M, N, K);
-            fails += check(what, c, ref, M * N, K); runs++;
+            fails += check(what, c, ref, M * N, K);
+            runs++;
           }
         }
-      free(a); free(b); free(c); free(ref);
+      free(a);
+      free(b);
+      free(c);
+      free(ref);
     }
   }
   printf("%d checks, %d failures\n", runs, fails);

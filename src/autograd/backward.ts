@@ -17,7 +17,10 @@ export interface BackwardOptions {
  * With `inputs` (autograd.grad), their gradients are returned instead and no `.grad` is touched.
  */
 export function runBackward(
-  roots: Tensor[], rootGrads: Tensor[], opts: BackwardOptions, inputs?: Tensor[],
+  roots: Tensor[],
+  rootGrads: Tensor[],
+  opts: BackwardOptions,
+  inputs?: Tensor[],
 ): (Tensor | null)[] | undefined {
   const createGraph = opts.createGraph ?? false;
   const retainGraph = opts.retainGraph ?? createGraph;
@@ -28,7 +31,9 @@ export function runBackward(
   // a hook saw, gets a copy after the pass.
   const start = lastStorageSerial();
   const handouts = new Map<Storage, number>();
-  const note = (t: Tensor, n = 1) => { handouts.set(t.storage, (handouts.get(t.storage) ?? 0) + n); };
+  const note = (t: Tensor, n = 1) => {
+    handouts.set(t.storage, (handouts.get(t.storage) ?? 0) + n);
+  };
   const stolen: Tensor[] = [];
   const rootNodes: Node[] = [];
   roots.forEach((r, i) => {
@@ -57,7 +62,10 @@ export function runBackward(
     for (const m of n.next) {
       if (!m) continue;
       deps.set(m, (deps.get(m) ?? 0) + 1);
-      if (!seen.has(m)) { seen.add(m); stack.push(m); }
+      if (!seen.has(m)) {
+        seen.add(m);
+        stack.push(m);
+      }
     }
   }
 
@@ -68,8 +76,14 @@ export function runBackward(
       let g = grads.get(node);
       grads.delete(node);
       if (g !== undefined) {
-        if (node.hooks.length) note(g, 2);   /* a hook may keep what it sees */
-        for (const h of node.hooks) { const r = h(g); if (r) { g = r; note(g, 2); } }
+        if (node.hooks.length) note(g, 2); /* a hook may keep what it sees */
+        for (const h of node.hooks) {
+          const r = h(g);
+          if (r) {
+            g = r;
+            note(g, 2);
+          }
+        }
         if (node.retained) {
           const t = node.retained;
           t.grad = t.grad ? add(t.grad, g) : g.detach();
@@ -106,7 +120,8 @@ export function runBackward(
       });
     }
   };
-  if (createGraph) enableGrad(run); else noGrad(run);
+  if (createGraph) enableGrad(run);
+  else noGrad(run);
   for (const v of stolen) if ((handouts.get(v.grad!.storage) ?? 0) > 1) v.grad = noGrad(() => v.grad!.clone());
   return inputs ? captured : undefined;
 }

@@ -17,22 +17,33 @@ export interface GradOptions {
 export function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[], opts: GradOptions = {}): (Tensor | null)[] {
   const outs = Array.isArray(outputs) ? outputs : [outputs];
   const ins = Array.isArray(inputs) ? inputs : [inputs];
-  const gos = opts.gradOutputs === undefined ? [] : Array.isArray(opts.gradOutputs) ? opts.gradOutputs : [opts.gradOutputs];
+  const gos =
+    opts.gradOutputs === undefined ? [] : Array.isArray(opts.gradOutputs) ? opts.gradOutputs : [opts.gradOutputs];
   const rootGrads = outs.map((o, i) => {
     const go = gos[i];
     if (go) {
       if (go.shape.length !== o.shape.length || go.shape.some((d, j) => d !== o.shape[j])) {
-        throw new Error(`autograd.grad: gradOutputs[${i}] has shape [${go.shape.join(', ')}] but output ${i} has shape [${o.shape.join(', ')}]`);
+        throw new Error(
+          `autograd.grad: gradOutputs[${i}] has shape [${go.shape.join(', ')}] but output ${i} has shape ` +
+            `[${o.shape.join(', ')}]`,
+        );
       }
       return go;
     }
-    if (o.numel() !== 1) throw new Error(`autograd.grad: grad can be implicitly created only for scalar outputs (output ${i} has shape [${o.shape.join(', ')}])`);
+    if (o.numel() !== 1)
+      throw new Error(
+        `autograd.grad: grad can be implicitly created only for scalar outputs (output ${i} has shape ` +
+          `[${o.shape.join(', ')}])`,
+      );
     return onesLikeOf(o);
   });
   const res = runBackward(outs, rootGrads, { retainGraph: opts.retainGraph, createGraph: opts.createGraph }, ins)!;
   res.forEach((g, i) => {
     if (g === null && !opts.allowUnused) {
-      throw new Error(`autograd.grad: one of the differentiated Tensors (input ${i}) appears to not have been used in the graph. Set allowUnused: true if this is the desired behavior.`);
+      throw new Error(
+        `autograd.grad: one of the differentiated Tensors (input ${i}) appears to not have been used in the graph. ` +
+          `Set allowUnused: true if this is the desired behavior.`,
+      );
     }
   });
   return res;

@@ -14,12 +14,20 @@ export function setGradEnabled(on: boolean): void {
 export function noGrad<T>(fn: () => T): T {
   const prev = enabled;
   enabled = false;
-  try { return fn(); } finally { enabled = prev; }
+  try {
+    return fn();
+  } finally {
+    enabled = prev;
+  }
 }
 
 /** Runs fn with graph recording on, e.g. inside noGrad (torch.enable_grad). */
 export function enableGrad<T>(fn: () => T): T {
   const prev = enabled;
   enabled = true;
-  try { return fn(); } finally { enabled = prev; }
+  try {
+    return fn();
+  } finally {
+    enabled = prev;
+  }
 }

@@ -29,20 +29,25 @@ function asList(r: Tensor | Tensor[]): Tensor[] {
 function project(outs: Tensor[], vs: Tensor[]): number {
   let s = 0;
   outs.forEach((o, k) => {
-    const a = o.toTypedArray(), b = vs[k].toTypedArray();
+    const a = o.toTypedArray(),
+      b = vs[k].toTypedArray();
     for (let i = 0; i < a.length; i++) s += a[i] * b[i];
   });
   return s;
 }
 
 export function gradcheck(fn: Fn, inputs: Tensor[], opts: GradcheckOptions = {}): boolean {
-  const eps = opts.eps ?? 1e-6, atol = opts.atol ?? 1e-5, rtol = opts.rtol ?? 1e-3;
+  const eps = opts.eps ?? 1e-6,
+    atol = opts.atol ?? 1e-5,
+    rtol = opts.rtol ?? 1e-3;
   const gen = new Generator(opts.seed ?? 0);
   const diff = inputs.filter((x) => x.requiresGrad);
   if (diff.length === 0) throw new Error('gradcheck: at least one input must require grad');
   for (const x of diff) {
     if (x.dtype !== 'float64') {
-      console.warn(`gradcheck: input of shape [${x.shape.join(', ')}] is ${x.dtype}, not float64; the check may be inaccurate`);
+      console.warn(
+        `gradcheck: input of shape [${x.shape.join(', ')}] is ${x.dtype}, not float64; the check may be inaccurate`,
+      );
     }
   }
   for (let p = 0; p < (opts.projections ?? 2); p++) {
@@ -50,7 +55,11 @@ export function gradcheck(fn: Fn, inputs: Tensor[], opts: GradcheckOptions = {})
     const vs = outs.map((o) => gen.normal([...o.shape], 0, 1, o.dtype));
     const needs = outs.map((o) => o.requiresGrad);
     const analytic = needs.some(Boolean)
-      ? grad(outs.filter((_, k) => needs[k]), diff, { gradOutputs: vs.filter((_, k) => needs[k]), allowUnused: true })
+      ? grad(
+          outs.filter((_, k) => needs[k]),
+          diff,
+          { gradOutputs: vs.filter((_, k) => needs[k]), allowUnused: true },
+        )
       : diff.map(() => null);
     for (let j = 0; j < diff.length; j++) {
       const x = diff[j];
@@ -66,7 +75,9 @@ export function gradcheck(fn: Fn, inputs: Tensor[], opts: GradcheckOptions = {})
         data[pos[i]] = orig;
         const numeric = (fp - fm) / (2 * eps);
         if (!(Math.abs(numeric - a[i]) <= atol + rtol * Math.abs(numeric))) {
-          const msg = `gradcheck: Jacobian mismatch for input ${inputs.indexOf(x)} (shape [${x.shape.join(', ')}]) at element ${i}: ` +
+          const msg =
+            `gradcheck: Jacobian mismatch for input ${inputs.indexOf(x)} (shape [${x.shape.join(', ')}]) at element ` +
+            `${i}: ` +
             `numerical ${numeric}, analytical ${a[i]} (projection ${p})`;
           if (opts.raiseException === false) return false;
           throw new Error(msg);
@@ -84,10 +95,15 @@ export function gradgradcheck(fn: Fn, inputs: Tensor[], opts: GradcheckOptions =
   const vs = outs0.map((o) => gen.normal([...o.shape], 0, 1, o.dtype));
   const diff = inputs.filter((x) => x.requiresGrad);
   // NOTE: the numerical pass runs under noGrad; the first derivative still needs a graph.
-  const first = (...xs: Tensor[]): Tensor[] => enableGrad(() => {
-    const outs = asList(fn(...xs));
-    const gs = grad(outs, xs.filter((x) => x.requiresGrad), { gradOutputs: vs, createGraph: true, allowUnused: true });
-    return gs.map((g, i) => g ?? diff[i].mul(0));
-  });
+  const first = (...xs: Tensor[]): Tensor[] =>
+    enableGrad(() => {
+      const outs = asList(fn(...xs));
+      const gs = grad(
+        outs,
+        xs.filter((x) => x.requiresGrad),
+        { gradOutputs: vs, createGraph: true, allowUnused: true },
+      );
+      return gs.map((g, i) => g ?? diff[i].mul(0));
+    });
   return gradcheck(first, inputs, opts);
 }

@@ -39,16 +39,18 @@ export class Node {
     if (this.fn === null || this.saved === null) {
       throw new Error(
         `${this.name}: trying to backward through the graph a second time (or directly access saved ` +
-        `tensors after they have already been freed). Saved intermediate values of the graph are freed ` +
-        `when you call backward(); specify retainGraph: true if you need to backward a second time.`);
+          `tensors after they have already been freed). Saved intermediate values of the graph are freed ` +
+          `when you call backward(); specify retainGraph: true if you need to backward a second time.`,
+      );
     }
     for (let i = 0; i < this.saved.length; i++) {
       const t = this.saved[i];
       if (t.version !== this.versions[i]) {
         throw new Error(
           `${this.name}: one of the variables needed for gradient computation has been modified by an ` +
-          `inplace operation: tensor of shape [${t.shape.join(', ')}] (${t.dtype}) is at version ${t.version}; ` +
-          `expected version ${this.versions[i]} instead.`);
+            `inplace operation: tensor of shape [${t.shape.join(', ')}] (${t.dtype}) is at version ${t.version}; ` +
+            `expected version ${this.versions[i]} instead.`,
+        );
       }
     }
     const saved = this.saved;

@@ -25,24 +25,46 @@ import type { Layout } from '../tensor/layout.js';
 import type { BinaryOp, ReduceOp, UnaryOp } from './op_codes.js';
 
 export interface Conv2dParams {
-  strideH: number; strideW: number;
-  padH: number; padW: number;
-  dilationH: number; dilationW: number;
+  strideH: number;
+  strideW: number;
+  padH: number;
+  padW: number;
+  dilationH: number;
+  dilationW: number;
   groups: number;
 }
 
 export interface Pool2dParams {
-  kH: number; kW: number;
-  strideH: number; strideW: number;
-  padH: number; padW: number;
-  dilationH: number; dilationW: number;
+  kH: number;
+  kW: number;
+  strideH: number;
+  strideW: number;
+  padH: number;
+  padW: number;
+  dilationH: number;
+  dilationW: number;
   ceilMode: boolean;
 }
 
 /** Adam/AdamW hyper-parameters for one fused step (step counts from 1). */
-export interface AdamParams { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; decoupled: boolean; step: number }
+export interface AdamParams {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  decoupled: boolean;
+  step: number;
+}
 /** SGD hyper-parameters for one fused step; `first` says the momentum buffer holds nothing yet. */
-export interface SgdParams { lr: number; momentum: number; dampening: number; weightDecay: number; nesterov: boolean; first: boolean }
+export interface SgdParams {
+  lr: number;
+  momentum: number;
+  dampening: number;
+  weightDecay: number;
+  nesterov: boolean;
+  first: boolean;
+}
 
 export interface Kernels {
   // ---- primitives ----
@@ -52,7 +74,8 @@ export interface Kernels {
   binary(op: BinaryOp, a: TypedArray, la: Layout, b: TypedArray, lb: Layout, outDtype: DType): TypedArray;
   /** Reduces over `axes` (sorted, unique); the output has lx's shape with those axes set to 1. */
   reduce(op: ReduceOp, x: TypedArray, lx: Layout, axes: readonly number[], outDtype: DType): TypedArray;
-  /** Index (int32) of the max (or min) along `axis`; output shape = lx.shape with axis set to 1. First index wins ties; NaN wins. */
+  /** Index (int32) of the max (or min) along `axis`; output shape = lx.shape with axis set to 1. First index wins ties;
+   * NaN wins. */
   argReduce(isMax: boolean, x: TypedArray, lx: Layout, axis: number): Int32Array;
   /** A contiguous copy of x, cast to outDtype. */
   copy(x: TypedArray, lx: Layout, outDtype: DType): TypedArray;
@@ -61,16 +84,39 @@ export interface Kernels {
   /** (batch..., M, K) @ (batch..., K, N) -> contiguous (batch..., M, N); batch dims already broadcast. */
   matmul(a: TypedArray, la: Layout, b: TypedArray, lb: Layout, outDtype: DType): TypedArray;
   /** cond ? a : b, all three already broadcast to the output shape. */
-  where(cond: TypedArray, lc: Layout, a: TypedArray, la: Layout, b: TypedArray, lb: Layout, outDtype: DType): TypedArray;
+  where(
+    cond: TypedArray,
+    lc: Layout,
+    a: TypedArray,
+    la: Layout,
+    b: TypedArray,
+    lb: Layout,
+    outDtype: DType,
+  ): TypedArray;
   /** out[i][j][k] = x[idx[i][j][k]][j][k] (for dim 0); output has lidx's shape. Indices pre-validated. */
   gather(x: TypedArray, lx: Layout, dim: number, idx: Int32Array, lidx: Layout): TypedArray;
   /** In place on contiguous `dst` of shape dstShape: dst[idx[i][j]][j] (=|+=) src[i][j] (for dim 0). */
-  scatter(dst: TypedArray, dstShape: readonly number[], dim: number, idx: Int32Array, lidx: Layout,
-    src: TypedArray, lsrc: Layout, accumulate: boolean): true;
+  scatter(
+    dst: TypedArray,
+    dstShape: readonly number[],
+    dim: number,
+    idx: Int32Array,
+    lidx: Layout,
+    src: TypedArray,
+    lsrc: Layout,
+    accumulate: boolean,
+  ): true;
   /** Selects entries idx along dim: output shape = lx.shape with dim replaced by idx.length. */
   indexSelect(x: TypedArray, lx: Layout, dim: number, idx: Int32Array): TypedArray;
   /** In place on contiguous dst: dst.select(dim, idx[i]) += src.select(dim, i). */
-  indexAdd(dst: TypedArray, dstShape: readonly number[], dim: number, idx: Int32Array, src: TypedArray, lsrc: Layout): true;
+  indexAdd(
+    dst: TypedArray,
+    dstShape: readonly number[],
+    dim: number,
+    idx: Int32Array,
+    src: TypedArray,
+    lsrc: Layout,
+  ): true;
   /** Inclusive cumulative sum (or product) along axis. */
   cumulative(isProd: boolean, x: TypedArray, lx: Layout, axis: number, outDtype: DType): TypedArray;
   /** Stable sort along axis: values and int32 indices, both contiguous. NaN sorts as largest. */
@@ -80,17 +126,43 @@ export interface Kernels {
   /** x (N,C,H,W), w (OC,C/groups,KH,KW) -> (N,OC,OH,OW); no bias. */
   conv2d(x: TypedArray, lx: Layout, w: TypedArray, lw: Layout, p: Conv2dParams): TypedArray;
   /** dy (N,OC,OH,OW), w -> dx (N,C,H,W). */
-  conv2dBackwardInput(dy: TypedArray, ldy: Layout, w: TypedArray, lw: Layout, xShape: readonly number[], p: Conv2dParams): TypedArray;
+  conv2dBackwardInput(
+    dy: TypedArray,
+    ldy: Layout,
+    w: TypedArray,
+    lw: Layout,
+    xShape: readonly number[],
+    p: Conv2dParams,
+  ): TypedArray;
   /** dy (N,OC,OH,OW), x (N,C,H,W) -> dw (OC,C/groups,KH,KW). */
-  conv2dBackwardWeight(dy: TypedArray, ldy: Layout, x: TypedArray, lx: Layout, wShape: readonly number[], p: Conv2dParams): TypedArray;
+  conv2dBackwardWeight(
+    dy: TypedArray,
+    ldy: Layout,
+    x: TypedArray,
+    lx: Layout,
+    wShape: readonly number[],
+    p: Conv2dParams,
+  ): TypedArray;
   /** x (N,C,H,W) -> max values (N,C,OH,OW) and the flat H*W argmax of each window (int32). */
   /** Values and the flat argmax of each window; with withIndices false the indices may be null (a faster pass). */
-  maxPool2d(x: TypedArray, lx: Layout, p: Pool2dParams, withIndices?: boolean): { values: TypedArray; indices: Int32Array | null };
+  maxPool2d(
+    x: TypedArray,
+    lx: Layout,
+    p: Pool2dParams,
+    withIndices?: boolean,
+  ): { values: TypedArray; indices: Int32Array | null };
   /** x (N,C,H,W) -> mean over each window (N,C,OH,OW). countIncludePad as PyTorch. */
   avgPool2d(x: TypedArray, lx: Layout, p: Pool2dParams, countIncludePad: boolean): TypedArray;
   /** dx (N,C,H,W) from dy (N,C,OH,OW). */
-  avgPool2dBackward(dy: TypedArray, ldy: Layout, xShape: readonly number[], p: Pool2dParams, countIncludePad: boolean): TypedArray;
-  /** dx (xShape = N,C,H,W) = dy (N,C,OH,OW) added at indices (contiguous N,C,OH,OW, flat in each H*W plane, -1 none). */
+  avgPool2dBackward(
+    dy: TypedArray,
+    ldy: Layout,
+    xShape: readonly number[],
+    p: Pool2dParams,
+    countIncludePad: boolean,
+  ): TypedArray;
+  /** dx (xShape = N,C,H,W) = dy (N,C,OH,OW) added at indices (contiguous N,C,OH,OW, flat in each H*W plane, -1 none).
+   * */
   maxPool2dBackward(dy: TypedArray, ldy: Layout, indices: Int32Array, xShape: readonly number[]): TypedArray;
 
   // ---- fused kernels: one pass for what ops would otherwise compose from primitives. Their backward
@@ -100,7 +172,14 @@ export interface Kernels {
    * A linear layer: act(x (M, K) @ w (K, N) + bias (N)), 2-D of any strides (w may be a transposed
    * view), bias or null, act one of relu/gelu/gelu_tanh/silu/tanh/sigmoid or null.
    */
-  linear(x: TypedArray, lx: Layout, w: TypedArray, lw: Layout, bias: TypedArray | null, act: UnaryOp | null): TypedArray;
+  linear(
+    x: TypedArray,
+    lx: Layout,
+    w: TypedArray,
+    lw: Layout,
+    bias: TypedArray | null,
+    act: UnaryOp | null,
+  ): TypedArray;
   /** In place on contiguous p (and the momentum buffer buf, or null): one SGD step with gradient g. */
   sgdStep(p: TypedArray, g: TypedArray, buf: TypedArray | null, o: SgdParams): true;
   /** In place on contiguous p, m and v: one Adam/AdamW step with gradient g. */
@@ -109,15 +188,33 @@ export interface Kernels {
    * Batch norm with batch statistics, then optionally + residual and relu: x (N, C, *), w/b (C) or
    * null, residual x's shape or null -> y = act(bn(x) + residual), the batch mean and biased var (C).
    */
-  batchNorm(x: TypedArray, lx: Layout, w: TypedArray | null, b: TypedArray | null, eps: number,
-    residual?: { data: TypedArray; layout: Layout } | null, relu?: boolean): { y: Float32Array; mean: Float32Array; var: Float32Array };
+  batchNorm(
+    x: TypedArray,
+    lx: Layout,
+    w: TypedArray | null,
+    b: TypedArray | null,
+    eps: number,
+    residual?: { data: TypedArray; layout: Layout } | null,
+    relu?: boolean,
+  ): { y: Float32Array; mean: Float32Array; var: Float32Array };
   /**
    * Its backward from the forward's mean and var (and its output y when it had a relu): dx, and dw,
    * db and the residual's gradient dr when asked.
    */
-  batchNormBackward(dy: TypedArray, ldy: Layout, x: TypedArray, lx: Layout, mean: Float32Array, variance: Float32Array,
-    w: TypedArray | null, eps: number, needW: boolean, needB: boolean, yact?: Float32Array | null, needR?: boolean):
-    { dx: Float32Array; dw: Float32Array | null; db: Float32Array | null; dr: Float32Array | null };
+  batchNormBackward(
+    dy: TypedArray,
+    ldy: Layout,
+    x: TypedArray,
+    lx: Layout,
+    mean: Float32Array,
+    variance: Float32Array,
+    w: TypedArray | null,
+    eps: number,
+    needW: boolean,
+    needB: boolean,
+    yact?: Float32Array | null,
+    needR?: boolean,
+  ): { dx: Float32Array; dw: Float32Array | null; db: Float32Array | null; dr: Float32Array | null };
   /**
    * Convolution with an epilogue, for inference: y = act(conv2d(x, w) * scale[oc] + shift[oc] + residual),
    * scale/shift (OC) or null, residual of y's shape (N,OC,OH,OW) or null, act relu or identity.
@@ -127,25 +224,77 @@ export interface Kernels {
    * (> 0, from nextStamp) it last saw with w's array may trust it: the caller vouches that the
    * contents did not change in between.
    */
-  conv2dFused(x: TypedArray, lx: Layout, w: TypedArray, lw: Layout, p: Conv2dParams, scale: TypedArray | null,
-    shift: TypedArray | null, residual: { data: TypedArray; layout: Layout } | null, relu: boolean, reuseWeights?: boolean,
-    weightsStamp?: number): TypedArray;
+  conv2dFused(
+    x: TypedArray,
+    lx: Layout,
+    w: TypedArray,
+    lw: Layout,
+    p: Conv2dParams,
+    scale: TypedArray | null,
+    shift: TypedArray | null,
+    residual: { data: TypedArray; layout: Layout } | null,
+    relu: boolean,
+    reuseWeights?: boolean,
+    weightsStamp?: number,
+  ): TypedArray;
   /** Layer norm over the last dim: x (R, C), w/b (C) or null -> y (R, C), mean and rstd (R). */
-  layerNorm(x: TypedArray, lx: Layout, w: TypedArray | null, b: TypedArray | null, eps: number):
-    { y: Float32Array; mean: Float32Array; rstd: Float32Array };
-  layerNormBackward(dy: TypedArray, ldy: Layout, x: TypedArray, lx: Layout, mean: Float32Array, rstd: Float32Array,
-    w: TypedArray | null, needW: boolean, needB: boolean): { dx: Float32Array; dw: Float32Array | null; db: Float32Array | null };
+  layerNorm(
+    x: TypedArray,
+    lx: Layout,
+    w: TypedArray | null,
+    b: TypedArray | null,
+    eps: number,
+  ): { y: Float32Array; mean: Float32Array; rstd: Float32Array };
+  layerNormBackward(
+    dy: TypedArray,
+    ldy: Layout,
+    x: TypedArray,
+    lx: Layout,
+    mean: Float32Array,
+    rstd: Float32Array,
+    w: TypedArray | null,
+    needW: boolean,
+    needB: boolean,
+  ): { dx: Float32Array; dw: Float32Array | null; db: Float32Array | null };
   /** softmax(q k^T scale + causal mask) v for q, k, v (B, H, T, D), one block of scores at a time; lse (B, H, T). */
-  attention(q: TypedArray, lq: Layout, k: TypedArray, lk: Layout, v: TypedArray, lv: Layout, scale: number, causal: boolean):
-    { out: Float32Array; lse: Float32Array };
+  attention(
+    q: TypedArray,
+    lq: Layout,
+    k: TypedArray,
+    lk: Layout,
+    v: TypedArray,
+    lv: Layout,
+    scale: number,
+    causal: boolean,
+  ): { out: Float32Array; lse: Float32Array };
   /**
    * Forward only, for decoding: q (B, H, T, D) over k, v (B, KVH, S, D) read in place (a KV cache
    * view whose rows of D are contiguous; KVH divides H), query t at key position S - T + t.
    */
-  attentionKv(q: TypedArray, lq: Layout, k: TypedArray, lk: Layout, v: TypedArray, lv: Layout, scale: number, causal: boolean):
-    Float32Array;
-  attentionBackward(dout: TypedArray, ldout: Layout, q: TypedArray, lq: Layout, k: TypedArray, lk: Layout, v: TypedArray, lv: Layout,
-    out: Float32Array, lse: Float32Array, scale: number, causal: boolean): { dq: Float32Array; dk: Float32Array; dv: Float32Array };
+  attentionKv(
+    q: TypedArray,
+    lq: Layout,
+    k: TypedArray,
+    lk: Layout,
+    v: TypedArray,
+    lv: Layout,
+    scale: number,
+    causal: boolean,
+  ): Float32Array;
+  attentionBackward(
+    dout: TypedArray,
+    ldout: Layout,
+    q: TypedArray,
+    lq: Layout,
+    k: TypedArray,
+    lk: Layout,
+    v: TypedArray,
+    lv: Layout,
+    out: Float32Array,
+    lse: Float32Array,
+    scale: number,
+    causal: boolean,
+  ): { dq: Float32Array; dk: Float32Array; dv: Float32Array };
 }
 
 /** Every kernel of the seam, with the JS backend's references behind any the backend lacks. */
@@ -181,5 +330,9 @@ export type PartialBackend = {
 
 /** Kernels that write into buffers they are given, and the positions of those buffers in their arguments. */
 export const IN_PLACE_KERNELS: { readonly [K in keyof Kernels]?: readonly number[] } = {
-  assign: [0], scatter: [0], indexAdd: [0], sgdStep: [0, 2], adamStep: [0, 2, 3],
+  assign: [0],
+  scatter: [0],
+  indexAdd: [0],
+  sgdStep: [0, 2],
+  adamStep: [0, 2, 3],
 };

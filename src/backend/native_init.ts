@@ -15,7 +15,7 @@ export interface NativeInit {
 let cached: NativeInit | undefined;
 
 function env(): Record<string, string | undefined> {
-  return typeof process !== 'undefined' ? process.env ?? {} : {};
+  return typeof process !== 'undefined' ? (process.env ?? {}) : {};
 }
 
 /** Loads and configures the native addon, once per process; never throws or prints. */
@@ -43,7 +43,8 @@ export function initNative(): NativeInit {
 export function defaultBackendName(native: () => boolean): 'js' | 'native' {
   const forced = env().NABLA_BACKEND;
   if (forced === 'js') return 'js';
-  const nativeOk = native(), reason = cached?.reason;
+  const nativeOk = native(),
+    reason = cached?.reason;
   if (forced === 'native') {
     if (!nativeOk) throw new Error(`NABLA_BACKEND=native, but the native addon could not be loaded: ${reason}`);
     return 'native';

@@ -23,7 +23,12 @@ function ensureNative(): void {
 }
 
 function chooseDefault(): Backend {
-  const b = available.get(defaultBackendName(() => { ensureNative(); return available.has('native'); }))!;
+  const b = available.get(
+    defaultBackendName(() => {
+      ensureNative();
+      return available.has('native');
+    }),
+  )!;
   active = b;
   return b;
 }
@@ -68,7 +73,10 @@ export function composeBackend(partial: PartialBackend, opts: { validate?: boole
   for (const key of KERNEL_NAMES) {
     const js = jsBackend[key] as AnyFn;
     const fast = (partial as Record<string, unknown>)[key] as AnyFn | undefined;
-    if (typeof fast !== 'function') { composed[key] = js; continue; }
+    if (typeof fast !== 'function') {
+      composed[key] = js;
+      continue;
+    }
     const written = IN_PLACE_KERNELS[key];
     if (!opts.validate) {
       composed[key] = (...args: unknown[]) => {
@@ -86,7 +94,8 @@ export function composeBackend(partial: PartialBackend, opts: { validate?: boole
       composed[key] = (...args: unknown[]) => {
         // JS runs afterwards on copies of the written buffers as they were before the call
         const before = args.map((a, i) =>
-          (written.includes(i) && ArrayBuffer.isView(a) ? (a as TypedArray).slice() : a));
+          written.includes(i) && ArrayBuffer.isView(a) ? (a as TypedArray).slice() : a,
+        );
         const r = fast.apply(partial, args);
         if (r === undefined) return js(...args);
         for (let i = 0; i < args.length; i++) {
@@ -116,8 +125,12 @@ export function registerBackend(partial: PartialBackend, opts: { validate?: bool
 
 /** Compares a kernel's result with JS's: one array, or every array field of a result object. */
 function compareOutputs(kernel: string, got: unknown, want: unknown): void {
-  if (ArrayBuffer.isView(got)) { compareArrays(kernel, got as TypedArray, want as TypedArray); return; }
-  const g = got as Record<string, TypedArray | null>, w = want as Record<string, TypedArray | null>;
+  if (ArrayBuffer.isView(got)) {
+    compareArrays(kernel, got as TypedArray, want as TypedArray);
+    return;
+  }
+  const g = got as Record<string, TypedArray | null>,
+    w = want as Record<string, TypedArray | null>;
   for (const k of Object.keys(w)) {
     // an output the call asked not to compute (maxPool2d's indices without withIndices, dw without needW)
     // is null on one side
@@ -129,7 +142,8 @@ function compareOutputs(kernel: string, got: unknown, want: unknown): void {
 function compareArrays(what: string, a: TypedArray, b: TypedArray): void {
   if (a.length !== b.length) throw new Error(`BACKEND_VALIDATE: ${what} returned ${a.length} elements, js ${b.length}`);
   for (let i = 0; i < a.length; i++) {
-    const x = a[i], y = b[i];
+    const x = a[i],
+      y = b[i];
     if (x === y || (x !== x && y !== y)) continue;
     if (!(Math.abs(x - y) <= 1e-4 * Math.max(1, Math.abs(y)))) {
       throw new Error(`BACKEND_VALIDATE: ${what} differs from js at element ${i}: ${x} vs ${y}`);

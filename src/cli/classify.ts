@@ -10,13 +10,29 @@ export const CLASSIFY_USAGE = `usage: nabla classify IMAGE... --arch ARCH --weig
 
 export async function classifyCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
-    args: argv, allowPositionals: true,
-    options: { arch: { type: 'string', default: 'resnet18' }, weights: { type: 'string' }, top: { type: 'string', default: '5' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
+    args: argv,
+    allowPositionals: true,
+    options: {
+      arch: { type: 'string', default: 'resnet18' },
+      weights: { type: 'string' },
+      top: { type: 'string', default: '5' },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
-  if (values.help) { console.log(CLASSIFY_USAGE); return 0; }
-  if (!values.weights || positionals.length === 0) { console.error(CLASSIFY_USAGE); return 2; }
+  if (values.help) {
+    console.log(CLASSIFY_USAGE);
+    return 0;
+  }
+  if (!values.weights || positionals.length === 0) {
+    console.error(CLASSIFY_USAGE);
+    return 2;
+  }
   const top = Number(values.top);
-  if (!Number.isInteger(top) || top < 1) { console.error(`classify: --top must be a positive integer, got '${values.top}'`); return 2; }
+  if (!Number.isInteger(top) || top < 1) {
+    console.error(`classify: --top must be a positive integer, got '${values.top}'`);
+    return 2;
+  }
   const { model, labels } = await loadClassifier(values.arch!, values.weights);
   const preds = classifyImages(model, labels, positionals, { top, cifar: values.arch!.startsWith('cifar') });
   if (values.json) {
@@ -24,7 +40,8 @@ export async function classifyCommand(argv: string[]): Promise<number> {
   } else {
     positionals.forEach((image, i) => {
       console.log(image);
-      for (const p of preds[i]) console.log(`  ${(p.probability * 100).toFixed(2).padStart(6)}%  ${p.label} (${p.index})`);
+      for (const p of preds[i])
+        console.log(`  ${(p.probability * 100).toFixed(2).padStart(6)}%  ${p.label} (${p.index})`);
     });
   }
   return 0;

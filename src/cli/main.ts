@@ -64,7 +64,11 @@ type Values = Record<string, string | boolean | undefined>;
 
 function parse(args: string[], options: ParseArgsConfig['options']): Values {
   try {
-    return parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' }, threads: { type: 'string' } }, strict: true }).values as Values;
+    return parseArgs({
+      args,
+      options: { ...options, help: { type: 'boolean', short: 'h' }, threads: { type: 'string' } },
+      strict: true,
+    }).values as Values;
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
@@ -96,12 +100,14 @@ export async function loadForGeneration(model: string, tokenizerPath?: string): 
   }
   const path = existsSync(model) ? model : await resolvePretrained(model, 'nabla generate', {}, fetchModelAndTokenizer);
   if (!statSync(path).isDirectory()) {
-    if (!tokenizerPath) throw new UsageError(`--model ${path} is a llama2.c checkpoint: pass --tokenizer FILE (its tokenizer.bin)`);
+    if (!tokenizerPath)
+      throw new UsageError(`--model ${path} is a llama2.c checkpoint: pass --tokenizer FILE (its tokenizer.bin)`);
     const model = LlamaForCausalLM.fromLlama2c(path);
     const tok = LlamaTokenizer.fromLlama2c(tokenizerPath, model.config.vocabSize);
     return { model, tokenizer: tok, encode: (t) => tok.encode(t) };
   }
-  if (!existsSync(join(path, 'config.json'))) throw new UsageError(`--model ${path}: a model folder needs a config.json (Hugging Face layout)`);
+  if (!existsSync(join(path, 'config.json')))
+    throw new UsageError(`--model ${path}: a model folder needs a config.json (Hugging Face layout)`);
   const type = readConfigJson(path, 'nabla').model_type;
   if (type === 'gpt2') {
     const model = await GPT2LMHeadModel.fromPretrained(path);
@@ -110,14 +116,18 @@ export async function loadForGeneration(model: string, tokenizerPath?: string): 
       const chars = loadCharVocab(path);
       return { model, tokenizer: chars, encode: (t) => chars.encode(t === '' ? '\n' : t) };
     }
-    const tok = tokenizerPath ? await GPT2Tokenizer.fromPretrained(tokenizerPath) : await GPT2Tokenizer.fromPretrained(path);
+    const tok = tokenizerPath
+      ? await GPT2Tokenizer.fromPretrained(tokenizerPath)
+      : await GPT2Tokenizer.fromPretrained(path);
     const bos = model.config.bosTokenId ?? tok.eosTokenId;
     return { model, tokenizer: tok, encode: (t) => (t === '' && bos !== null ? [bos] : tok.encode(t)) };
   }
   if (type === 'llama') {
     const model = await LlamaForCausalLM.fromPretrained(path);
     const tok = tokenizerPath
-      ? (tokenizerPath.endsWith('.json') ? LlamaTokenizer.fromTokenizerJson(tokenizerPath) : LlamaTokenizer.fromLlama2c(tokenizerPath, model.config.vocabSize))
+      ? tokenizerPath.endsWith('.json')
+        ? LlamaTokenizer.fromTokenizerJson(tokenizerPath)
+        : LlamaTokenizer.fromLlama2c(tokenizerPath, model.config.vocabSize)
       : await LlamaTokenizer.fromPretrained(path);
     return { model, tokenizer: tok, encode: (t) => tok.encode(t) };
   }
@@ -126,20 +136,34 @@ export async function loadForGeneration(model: string, tokenizerPath?: string): 
 
 async function generateCommand(args: string[]): Promise<void> {
   const v = parse(args, {
-    model: { type: 'string' }, tokenizer: { type: 'string' }, prompt: { type: 'string' },
-    'max-new-tokens': { type: 'string' }, temperature: { type: 'string' }, 'top-k': { type: 'string' },
-    'top-p': { type: 'string' }, 'repetition-penalty': { type: 'string' }, seed: { type: 'string' },
-    greedy: { type: 'boolean' }, json: { type: 'boolean' },
+    model: { type: 'string' },
+    tokenizer: { type: 'string' },
+    prompt: { type: 'string' },
+    'max-new-tokens': { type: 'string' },
+    temperature: { type: 'string' },
+    'top-k': { type: 'string' },
+    'top-p': { type: 'string' },
+    'repetition-penalty': { type: 'string' },
+    seed: { type: 'string' },
+    greedy: { type: 'boolean' },
+    json: { type: 'boolean' },
   });
-  if (v.help) { process.stdout.write(USAGE); return; }
+  if (v.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
   if (typeof v.model !== 'string') throw new UsageError('generate needs --model PATH');
   if (v.threads !== undefined) setNumThreads(num(v, 'threads', 1, true));
   const temperature = num(v, 'temperature', 1);
   if (temperature < 0) throw new UsageError(`--temperature must be >= 0, got ${temperature}`);
   const greedy = v.greedy === true || temperature === 0;
   const opts: GenerateOptions = {
-    maxNewTokens: num(v, 'max-new-tokens', 64, true), doSample: !greedy, temperature: greedy ? 1 : temperature,
-    topK: num(v, 'top-k', 0, true), topP: num(v, 'top-p', 0.9), repetitionPenalty: num(v, 'repetition-penalty', 1),
+    maxNewTokens: num(v, 'max-new-tokens', 64, true),
+    doSample: !greedy,
+    temperature: greedy ? 1 : temperature,
+    topK: num(v, 'top-k', 0, true),
+    topP: num(v, 'top-p', 0.9),
+    repetitionPenalty: num(v, 'repetition-penalty', 1),
     seed: num(v, 'seed', 0, true),
   };
   const { model, tokenizer, encode } = await loadForGeneration(v.model, v.tokenizer as string | undefined);
@@ -154,71 +178,133 @@ async function generateCommand(args: string[]): Promise<void> {
   const ids = model.generate(promptIds, opts)[0];
   const secs = (performance.now() - t0) / 1000;
   if (v.json) {
-    process.stdout.write(JSON.stringify({ promptIds, ids, text: tokenizer.decode(ids, { skipSpecialTokens: true }) }) + '\n');
+    process.stdout.write(
+      JSON.stringify({ promptIds, ids, text: tokenizer.decode(ids, { skipSpecialTokens: true }) }) + '\n',
+    );
   } else {
     process.stdout.write(streamer.flush() + '\n');
-    process.stderr.write(`[${ids.length - promptIds.length} tokens in ${secs.toFixed(2)} s: ${((ids.length - promptIds.length) / secs).toFixed(1)} tokens/s]\n`);
+    process.stderr.write(
+      `[${ids.length - promptIds.length} tokens in ${secs.toFixed(2)} s: ` +
+        `${((ids.length - promptIds.length) / secs).toFixed(1)} tokens/s]\n`,
+    );
   }
 }
 
 async function trainCommand(args: string[]): Promise<void> {
   const v = parse(args, {
     ...Object.fromEntries(
-      ['data', 'out', 'init', 'max-iters', 'batch-size', 'block-size', 'n-layer', 'n-head', 'n-embd', 'dropout', 'lr',
-        'min-lr', 'warmup-iters', 'weight-decay', 'grad-clip', 'eval-interval', 'eval-iters', 'seed', 'sample-tokens']
-        .map((k) => [k, { type: 'string' as const }])),
+      [
+        'data',
+        'out',
+        'init',
+        'max-iters',
+        'batch-size',
+        'block-size',
+        'n-layer',
+        'n-head',
+        'n-embd',
+        'dropout',
+        'lr',
+        'min-lr',
+        'warmup-iters',
+        'weight-decay',
+        'grad-clip',
+        'eval-interval',
+        'eval-iters',
+        'seed',
+        'sample-tokens',
+      ].map((k) => [k, { type: 'string' as const }]),
+    ),
     resume: { type: 'boolean' },
   });
-  if (v.help) { process.stdout.write(USAGE); return; }
+  if (v.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
   if (typeof v.data !== 'string') throw new UsageError('train-gpt needs --data FILE');
   if (!existsSync(v.data)) throw new UsageError(`--data ${v.data} does not exist`);
   if (v.threads !== undefined) setNumThreads(num(v, 'threads', 1, true));
   const tty = process.stderr.isTTY;
   const r = await trainGPT({
-    data: v.data, outDir: (v.out as string | undefined) ?? 'out-gpt', init: v.init as string | undefined,
-    maxIters: num(v, 'max-iters', 1000, true), batchSize: num(v, 'batch-size', 16, true), blockSize: num(v, 'block-size', 128, true),
-    nLayer: num(v, 'n-layer', 4, true), nHead: num(v, 'n-head', 4, true), nEmbd: num(v, 'n-embd', 128, true),
-    dropout: num(v, 'dropout', 0), lr: num(v, 'lr', 1e-3), minLr: num(v, 'min-lr', 1e-4),
-    warmupIters: num(v, 'warmup-iters', 50, true), weightDecay: num(v, 'weight-decay', 0.1), gradClip: num(v, 'grad-clip', 1),
-    evalInterval: num(v, 'eval-interval', 100, true), evalIters: num(v, 'eval-iters', 10, true), seed: num(v, 'seed', 1337, true),
-    sampleTokens: num(v, 'sample-tokens', 200, true), logInterval: tty ? 0 : 10, resume: v.resume === true,
+    data: v.data,
+    outDir: (v.out as string | undefined) ?? 'out-gpt',
+    init: v.init as string | undefined,
+    maxIters: num(v, 'max-iters', 1000, true),
+    batchSize: num(v, 'batch-size', 16, true),
+    blockSize: num(v, 'block-size', 128, true),
+    nLayer: num(v, 'n-layer', 4, true),
+    nHead: num(v, 'n-head', 4, true),
+    nEmbd: num(v, 'n-embd', 128, true),
+    dropout: num(v, 'dropout', 0),
+    lr: num(v, 'lr', 1e-3),
+    minLr: num(v, 'min-lr', 1e-4),
+    warmupIters: num(v, 'warmup-iters', 50, true),
+    weightDecay: num(v, 'weight-decay', 0.1),
+    gradClip: num(v, 'grad-clip', 1),
+    evalInterval: num(v, 'eval-interval', 100, true),
+    evalIters: num(v, 'eval-iters', 10, true),
+    seed: num(v, 'seed', 1337, true),
+    sampleTokens: num(v, 'sample-tokens', 200, true),
+    logInterval: tty ? 0 : 10,
+    resume: v.resume === true,
     log: (line, transient) => {
-      if (transient) { if (tty) process.stderr.write(`\r${line}\x1b[K`); return; }
+      if (transient) {
+        if (tty) process.stderr.write(`\r${line}\x1b[K`);
+        return;
+      }
       process.stderr.write(`${tty ? '\r\x1b[K' : ''}${line}\n`);
     },
   });
   const last = r.evals[r.evals.length - 1];
-  process.stderr.write(`${tty ? '\n' : ''}done: val loss ${last.val.toFixed(4)} (best ${Math.min(...r.evals.map((e) => e.val)).toFixed(4)}), ` +
-    `${Math.round(r.tokensPerSecond)} tok/s, ${r.wallSeconds.toFixed(1)} s wall (${r.cpuSeconds.toFixed(1)} s CPU), checkpoint ${r.checkpoint}\n`);
+  process.stderr.write(
+    `${tty ? '\n' : ''}done: val loss ${last.val.toFixed(4)} (best ` +
+      `${Math.min(...r.evals.map((e) => e.val)).toFixed(4)}), ` +
+      `${Math.round(r.tokensPerSecond)} tok/s, ${r.wallSeconds.toFixed(1)} s wall (${r.cpuSeconds.toFixed(1)} s ` +
+      `CPU), checkpoint ${r.checkpoint}\n`,
+  );
   if (r.sample) process.stdout.write(`${r.sample}\n`);
 }
 
 /** A glob of file names (* and ? only, '*' crossing '/' as huggingface_hub's fnmatch does) as a test. */
 function globTest(glob: string): (file: string) => boolean {
-  const re = new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  const re = new RegExp(
+    `^${glob
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
   return (f) => re.test(f);
 }
 
 const DOWNLOAD_OPTIONS = {
-  revision: { type: 'string' }, include: { type: 'string', multiple: true }, 'cache-dir': { type: 'string' },
+  revision: { type: 'string' },
+  include: { type: 'string', multiple: true },
+  'cache-dir': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 async function downloadCommand(args: string[]): Promise<void> {
-  let parsed: ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: true; strict: true; options: typeof DOWNLOAD_OPTIONS }>>;
+  let parsed: ReturnType<
+    typeof parseArgs<{ args: string[]; allowPositionals: true; strict: true; options: typeof DOWNLOAD_OPTIONS }>
+  >;
   try {
     parsed = parseArgs({ args, allowPositionals: true, strict: true, options: DOWNLOAD_OPTIONS });
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
   const { values: v, positionals } = parsed;
-  if (v.help) { process.stdout.write(USAGE); return; }
+  if (v.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
   if (positionals.length !== 1) throw new UsageError('download needs one REPO (e.g. openai-community/gpt2)');
   const repo = positionals[0];
   if (!isRepoId(repo)) throw new UsageError(`'${repo}' is not a Hub repo id (name or org/name)`);
   const tests = (v.include ?? []).map(globTest);
   const dir = await snapshotDownload(repo, {
-    revision: v.revision, cacheDir: v['cache-dir'], allow: tests.length ? (f) => tests.some((t) => t(f)) : undefined,
+    revision: v.revision,
+    cacheDir: v['cache-dir'],
+    allow: tests.length ? (f) => tests.some((t) => t(f)) : undefined,
   });
   process.stdout.write(`${dir}\n`);
 }
@@ -236,9 +322,13 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     const err = e as Error;
-    process.stderr.write(`nabla: ${err.message}\n${err instanceof UsageError ? 'run `nabla --help` for the options\n' : ''}`);
+    process.stderr.write(
+      `nabla: ${err.message}\n${err instanceof UsageError ? 'run `nabla --help` for the options\n' : ''}`,
+    );
     return err instanceof UsageError ? 2 : 1;
   }
 }
 
-main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

@@ -70,38 +70,65 @@ function collate(items: unknown[], path: string): unknown {
   const first = items[0];
   if (first instanceof Tensor) {
     items.forEach((t, i) => {
-      if (!(t instanceof Tensor)) throw new Error(`defaultCollate: ${path}: item 0 is a Tensor but item ${i} is ${typeof t}`);
+      if (!(t instanceof Tensor))
+        throw new Error(`defaultCollate: ${path}: item 0 is a Tensor but item ${i} is ${typeof t}`);
       if (t.ndim !== first.ndim || t.shape.some((d, k) => d !== first.shape[k])) {
-        throw new Error(`defaultCollate: ${path}: stack expects each tensor to be equal size, but got ${fmtShape(first.shape)} at entry 0 and ${fmtShape(t.shape)} at entry ${i}`);
+        throw new Error(
+          `defaultCollate: ${path}: stack expects each tensor to be equal size, but got ${fmtShape(first.shape)} at ` +
+            `entry 0 and ${fmtShape(t.shape)} at entry ${i}`,
+        );
       }
     });
     return stack(items as Tensor[]);
   }
   if (typeof first === 'number') {
     const xs = items as number[];
-    xs.forEach((x, i) => { if (typeof x !== 'number') throw new Error(`defaultCollate: ${path}: item 0 is a number but item ${i} is ${typeof x}`); });
+    xs.forEach((x, i) => {
+      if (typeof x !== 'number')
+        throw new Error(`defaultCollate: ${path}: item 0 is a number but item ${i} is ${typeof x}`);
+    });
     return tensor(xs, { dtype: xs.every(Number.isInteger) ? 'int32' : 'float32' });
   }
   if (typeof first === 'boolean') return tensor(items as boolean[]);
   if (first instanceof Float32Array || first instanceof Float64Array || first instanceof Int32Array) {
-    return collate(items.map((a) => tensor(a as Float32Array)), path);
+    return collate(
+      items.map((a) => tensor(a as Float32Array)),
+      path,
+    );
   }
   if (typeof first === 'string') return items;
   if (Array.isArray(first)) {
     const n = first.length;
     items.forEach((it, i) => {
       if (!Array.isArray(it) || it.length !== n) {
-        throw new Error(`defaultCollate: ${path}: each element in list of batch should be of equal size (item 0 has ${n} fields, item ${i} has ${Array.isArray(it) ? it.length : typeof it})`);
+        throw new Error(
+          `defaultCollate: ${path}: each element in list of batch should be of equal size (item 0 has ${n} fields, ` +
+            `item ${i} has ${Array.isArray(it) ? it.length : typeof it})`,
+        );
       }
     });
-    return Array.from({ length: n }, (_, k) => collate(items.map((it) => (it as unknown[])[k]), `${path}[${k}]`));
+    return Array.from({ length: n }, (_, k) =>
+      collate(
+        items.map((it) => (it as unknown[])[k]),
+        `${path}[${k}]`,
+      ),
+    );
   }
   if (isPlainObject(first)) {
     const keys = Object.keys(first);
-    return Object.fromEntries(keys.map((k) => [k, collate(items.map((it, i) => {
-      if (!isPlainObject(it) || !(k in it)) throw new Error(`defaultCollate: ${path}: item ${i} has no key '${k}'`);
-      return it[k];
-    }), `${path}.${k}`)]));
+    return Object.fromEntries(
+      keys.map((k) => [
+        k,
+        collate(
+          items.map((it, i) => {
+            if (!isPlainObject(it) || !(k in it))
+              throw new Error(`defaultCollate: ${path}: item ${i} has no key '${k}'`);
+            return it[k];
+          }),
+          `${path}.${k}`,
+        ),
+      ]),
+    );
   }
   return items;
 }
@@ -123,14 +150,21 @@ export class DataLoader<T = unknown, B = T> implements Iterable<B>, AsyncIterabl
   /** Set by loadStateDict: the epoch the next iteration resumes. */
   private pending: { epochRngState: number[] | null; skip: number } | null = null;
 
-  constructor(readonly dataset: Dataset<T>, opts: DataLoaderOptions<T, B> = {}) {
+  constructor(
+    readonly dataset: Dataset<T>,
+    opts: DataLoaderOptions<T, B> = {},
+  ) {
     if (!dataset || typeof dataset.getItem !== 'function' || typeof dataset.length !== 'number') {
       throw new Error('DataLoader: expected a Dataset (an object with getItem(i) and length)');
     }
     const bs = opts.batchSize === undefined ? 1 : opts.batchSize;
-    if (bs !== null && (!Number.isInteger(bs) || bs <= 0)) throw new Error(`DataLoader: batchSize should be a positive integer value, but got batchSize=${bs}`);
+    if (bs !== null && (!Number.isInteger(bs) || bs <= 0))
+      throw new Error(`DataLoader: batchSize should be a positive integer value, but got batchSize=${bs}`);
     if (opts.sampler && opts.shuffle) throw new Error('DataLoader: sampler option is mutually exclusive with shuffle');
-    if (bs === null && opts.dropLast) throw new Error('DataLoader: batchSize=null option disables auto-batching and is mutually exclusive with dropLast');
+    if (bs === null && opts.dropLast)
+      throw new Error(
+        'DataLoader: batchSize=null option disables auto-batching and is mutually exclusive with dropLast',
+      );
     this.batchSize = bs;
     this.shuffle = opts.shuffle ?? false;
     this.dropLast = opts.dropLast ?? false;
@@ -154,15 +188,20 @@ export class DataLoader<T = unknown, B = T> implements Iterable<B>, AsyncIterabl
     return Int32Array.from({ length: n }, (_, i) => i);
   }
 
-  private get shuffles(): boolean { return this.shuffle && !this.sampler; }
+  private get shuffles(): boolean {
+    return this.shuffle && !this.sampler;
+  }
 
   /** The index lists of one epoch's batches (the rest of a resumed epoch after loadStateDict). */
   *batchIndices(): IterableIterator<number[]> {
     const gen = this.generator ?? defaultGenerator();
     const resume = this.pending;
     this.pending = null;
-    const epochRngState = resume ? resume.epochRngState
-      : this.shuffles ? Array.from(gen.getState().toTypedArray()) : null;
+    const epochRngState = resume
+      ? resume.epochRngState
+      : this.shuffles
+        ? Array.from(gen.getState().toTypedArray())
+        : null;
     // NOTE: a resumed shuffle is replayed on a scratch generator: the real one already moved past it.
     const order = this.order(resume && epochRngState ? new Generator().setState(epochRngState) : gen);
     const bs = this.batchSize ?? 1;
@@ -217,8 +256,9 @@ export class DataLoader<T = unknown, B = T> implements Iterable<B>, AsyncIterabl
     }
     const genState = toWords(sd.generatorState, 'generatorState');
     if (genState && !this.generator) {
-      throw new Error(`${op}: the state has a generatorState but this loader has no generator (pass one in the ` +
-        `options)`);
+      throw new Error(
+        `${op}: the state has a generatorState but this loader has no generator (pass one in the ` + `options)`,
+      );
     }
     if (genState) this.generator!.setState(genState);
     this.pending = k > 0 ? { epochRngState, skip: k } : null;

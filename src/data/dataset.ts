@@ -35,14 +35,20 @@ export class TensorDataset extends Dataset<Tensor[]> {
     if (tensors.length === 0) throw new Error('TensorDataset: expected at least one tensor');
     tensors.forEach((t, i) => {
       if (!(t instanceof Tensor)) throw new Error(`TensorDataset: argument ${i} is not a Tensor`);
-      if (t.ndim === 0) throw new Error(`TensorDataset: argument ${i} is a 0-dim tensor; each needs a first dim to index`);
+      if (t.ndim === 0)
+        throw new Error(`TensorDataset: argument ${i} is a 0-dim tensor; each needs a first dim to index`);
       if (t.shape[0] !== tensors[0].shape[0]) {
-        throw new Error(`TensorDataset: size mismatch between tensors: ${tensors.map((x) => fmtShape(x.shape)).join(', ')} (first dims must agree)`);
+        throw new Error(
+          `TensorDataset: size mismatch between tensors: ${tensors.map((x) => fmtShape(x.shape)).join(', ')} (first ` +
+            `dims must agree)`,
+        );
       }
     });
     this.tensors = tensors;
   }
-  get length(): number { return this.tensors[0].shape[0]; }
+  get length(): number {
+    return this.tensors[0].shape[0];
+  }
   getItem(index: number): Tensor[] {
     const i = checkIndex(index, this.length, 'TensorDataset');
     return this.tensors.map((t) => t.select(0, i));
@@ -56,7 +62,10 @@ export class TensorDataset extends Dataset<Tensor[]> {
 /** The items of `dataset` at `indices`, in that order. */
 export class Subset<T> extends Dataset<T> {
   readonly indices: number[];
-  constructor(readonly dataset: Dataset<T>, indices: Iterable<number>) {
+  constructor(
+    readonly dataset: Dataset<T>,
+    indices: Iterable<number>,
+  ) {
     super();
     this.indices = [...indices];
     for (const i of this.indices) checkIndex(i, dataset.length, 'Subset');
@@ -65,7 +74,9 @@ export class Subset<T> extends Dataset<T> {
       this.getBatch = (idx) => dataset.getBatch!(idx.map((i) => this.indices[checkIndex(i, this.length, 'Subset')]));
     }
   }
-  get length(): number { return this.indices.length; }
+  get length(): number {
+    return this.indices.length;
+  }
   getItem(index: number): T {
     return this.dataset.getItem(this.indices[checkIndex(index, this.length, 'Subset')]);
   }
@@ -82,7 +93,9 @@ export class ConcatDataset<T> extends Dataset<T> {
     let s = 0;
     this.cumulativeSizes = this.datasets.map((d) => (s += d.length));
   }
-  get length(): number { return this.cumulativeSizes[this.cumulativeSizes.length - 1]; }
+  get length(): number {
+    return this.cumulativeSizes[this.cumulativeSizes.length - 1];
+  }
   getItem(index: number): T {
     const i = checkIndex(index, this.length, 'ConcatDataset');
     let d = 0;
@@ -102,15 +115,27 @@ export function randomSplit<T>(dataset: Dataset<T>, lengths: readonly number[], 
   const sum = sizes.reduce((a, b) => a + b, 0);
   // PyTorch's rule: lengths summing to 1 (and not more than the dataset holds) are fractions
   if (Math.abs(sum - 1) <= 1e-9 && sum <= n) {
-    sizes.forEach((f, i) => { if (f < 0 || f > 1) throw new Error(`randomSplit: fraction at index ${i} is not between 0 and 1`); });
+    sizes.forEach((f, i) => {
+      if (f < 0 || f > 1) throw new Error(`randomSplit: fraction at index ${i} is not between 0 and 1`);
+    });
     sizes = lengths.map((f) => Math.floor(n * f));
     const rest = n - sizes.reduce((a, b) => a + b, 0);
     for (let i = 0; i < rest; i++) sizes[i % sizes.length] += 1;
   }
-  sizes.forEach((s, i) => { if (!Number.isInteger(s) || s < 0) throw new Error(`randomSplit: length at index ${i} must be a non-negative integer, got ${s}`); });
+  sizes.forEach((s, i) => {
+    if (!Number.isInteger(s) || s < 0)
+      throw new Error(`randomSplit: length at index ${i} must be a non-negative integer, got ${s}`);
+  });
   const total = sizes.reduce((a, b) => a + b, 0);
-  if (total !== n) throw new Error(`randomSplit: sum of input lengths (${total}) does not equal the length of the input dataset (${n})`);
+  if (total !== n)
+    throw new Error(
+      `randomSplit: sum of input lengths (${total}) does not equal the length of the input dataset (${n})`,
+    );
   const perm = (generator ?? defaultGenerator()).permutation(n);
   let off = 0;
-  return sizes.map((s) => { const sub = new Subset(dataset, perm.subarray(off, off + s)); off += s; return sub; });
+  return sizes.map((s) => {
+    const sub = new Subset(dataset, perm.subarray(off, off + s));
+    off += s;
+    return sub;
+  });
 }

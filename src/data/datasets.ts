@@ -30,16 +30,23 @@ export class ImageClassificationDataset extends Dataset<[unknown, number]> {
   ) {
     super();
     if (images.length !== labels.length * height * width) {
-      throw new Error(`${this.constructor.name}: ${labels.length} labels but ${images.length / (height * width)} images of ${height}x${width}`);
+      throw new Error(
+        `${this.constructor.name}: ${labels.length} labels but ${images.length / (height * width)} images of ` +
+          `${height}x${width}`,
+      );
     }
     // NOTE: the fast batch path applies only without transforms, so it matches collating items.
     if (transform || targetTransform) this.getBatch = undefined;
   }
 
-  get length(): number { return this.labels.length; }
+  get length(): number {
+    return this.labels.length;
+  }
 
   /** Labels as an int32 tensor (N), like torchvision's `targets`. */
-  get targets(): Tensor { return fromBuffer(this.labels.slice(), [this.labels.length], 'int32'); }
+  get targets(): Tensor {
+    return fromBuffer(this.labels.slice(), [this.labels.length], 'int32');
+  }
 
   private pixels(indices: readonly number[]): Tensor {
     const hw = this.height * this.width;
@@ -77,7 +84,11 @@ export function bundledDigitsRoot(): string {
     if (up === dir) break;
     dir = up;
   }
-  throw new Error('digits: cannot find the bundled data/digits folder above ' + dirname(fileURLToPath(import.meta.url)) + '; pass {root}');
+  throw new Error(
+    'digits: cannot find the bundled data/digits folder above ' +
+      dirname(fileURLToPath(import.meta.url)) +
+      '; pass {root}',
+  );
 }
 
 export interface DigitsOptions {
@@ -104,11 +115,20 @@ export function digits(opts: DigitsOptions = {}): ImageClassificationDataset {
   const labs = readIdx(findFile(root, ['digits-labels-idx1-ubyte', 'digits-labels-idx1-ubyte.gz'], 'digits'));
   checkImagesLabels(imgs.shape, labs.shape, imgs.type, labs.type, 'digits');
   const [n, h, w] = imgs.shape;
-  let lo = 0, hi = n;
+  let lo = 0,
+    hi = n;
   if (opts.train === true) hi = Math.min(DIGITS_TRAIN_SIZE, n);
   else if (opts.train === false) lo = Math.min(DIGITS_TRAIN_SIZE, n);
-  return new ImageClassificationDataset((imgs.data as Uint8Array).slice(lo * h * w, hi * h * w), Int32Array.from((labs.data as Uint8Array).subarray(lo, hi)),
-    h, w, 16, ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'], opts.transform, opts.targetTransform);
+  return new ImageClassificationDataset(
+    (imgs.data as Uint8Array).slice(lo * h * w, hi * h * w),
+    Int32Array.from((labs.data as Uint8Array).subarray(lo, hi)),
+    h,
+    w,
+    16,
+    ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+    opts.transform,
+    opts.targetTransform,
+  );
 }
 
 function findFile(root: string, names: string[], what: string): string {
@@ -122,8 +142,10 @@ function findFile(root: string, names: string[], what: string): string {
 }
 
 function checkImagesLabels(img: number[], lab: number[], it: string, lt: string, what: string): void {
-  if (img.length !== 3 || it !== 'uint8') throw new Error(`${what}: expected uint8 images of shape (N, H, W), got ${it} [${img.join(', ')}]`);
-  if (lab.length !== 1 || lt !== 'uint8') throw new Error(`${what}: expected uint8 labels of shape (N), got ${lt} [${lab.join(', ')}]`);
+  if (img.length !== 3 || it !== 'uint8')
+    throw new Error(`${what}: expected uint8 images of shape (N, H, W), got ${it} [${img.join(', ')}]`);
+  if (lab.length !== 1 || lt !== 'uint8')
+    throw new Error(`${what}: expected uint8 labels of shape (N), got ${lt} [${lab.join(', ')}]`);
   if (img[0] !== lab[0]) throw new Error(`${what}: ${img[0]} images but ${lab[0]} labels`);
 }
 
@@ -138,26 +160,67 @@ export interface MNISTOptions {
   download?: boolean;
 }
 
-const MNIST_CLASSES = ['0 - zero', '1 - one', '2 - two', '3 - three', '4 - four', '5 - five', '6 - six', '7 - seven', '8 - eight', '9 - nine'];
-const FASHION_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+const MNIST_CLASSES = [
+  '0 - zero',
+  '1 - one',
+  '2 - two',
+  '3 - three',
+  '4 - four',
+  '5 - five',
+  '6 - six',
+  '7 - seven',
+  '8 - eight',
+  '9 - nine',
+];
+const FASHION_CLASSES = [
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
+];
 
-function loadMnistLike(opts: MNISTOptions, kind: 'MNIST' | 'FashionMNIST', prefix: string, classes: string[]): ImageClassificationDataset {
-  if (!opts || typeof opts.root !== 'string') throw new Error(`${kind}: expected options with a root folder, e.g. ${kind}({root: 'data'})`);
+function loadMnistLike(
+  opts: MNISTOptions,
+  kind: 'MNIST' | 'FashionMNIST',
+  prefix: string,
+  classes: string[],
+): ImageClassificationDataset {
+  if (!opts || typeof opts.root !== 'string')
+    throw new Error(`${kind}: expected options with a root folder, e.g. ${kind}({root: 'data'})`);
   if (opts.download) throw new Error(`${kind}: download is not supported; put the IDX files in ${opts.root}`);
   const split = opts.train === false ? 't10k' : 'train';
   const dirs = [opts.root, join(opts.root, kind, 'raw'), join(opts.root, kind)];
-  const candidates = (base: string) => dirs.flatMap((d) => [base, `${prefix}-${base}`].flatMap((b) => [join(d, b), join(d, `${b}.gz`)]));
+  const candidates = (base: string) =>
+    dirs.flatMap((d) => [base, `${prefix}-${base}`].flatMap((b) => [join(d, b), join(d, `${b}.gz`)]));
   const find = (base: string) => {
     const c = candidates(base);
     const hit = c.find((p) => existsSync(p));
-    if (!hit) throw new Error(`${kind}: cannot find the ${split} ${base.includes('images') ? 'images' : 'labels'}; looked for:\n  ${c.join('\n  ')}`);
+    if (!hit)
+      throw new Error(
+        `${kind}: cannot find the ${split} ${base.includes('images') ? 'images' : 'labels'}; looked for:\n  ` +
+          `${c.join('\n  ')}`,
+      );
     return hit;
   };
   const imgs = readIdx(find(`${split}-images-idx3-ubyte`));
   const labs = readIdx(find(`${split}-labels-idx1-ubyte`));
   checkImagesLabels(imgs.shape, labs.shape, imgs.type, labs.type, kind);
-  return new ImageClassificationDataset(imgs.data as Uint8Array, Int32Array.from(labs.data as Uint8Array), imgs.shape[1], imgs.shape[2], 255,
-    classes, opts.transform, opts.targetTransform);
+  return new ImageClassificationDataset(
+    imgs.data as Uint8Array,
+    Int32Array.from(labs.data as Uint8Array),
+    imgs.shape[1],
+    imgs.shape[2],
+    255,
+    classes,
+    opts.transform,
+    opts.targetTransform,
+  );
 }
 
 /**

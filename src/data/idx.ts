@@ -7,8 +7,12 @@ import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 
 const TYPES: Record<number, { name: string; size: number }> = {
-  0x08: { name: 'uint8', size: 1 }, 0x09: { name: 'int8', size: 1 }, 0x0b: { name: 'int16', size: 2 },
-  0x0c: { name: 'int32', size: 4 }, 0x0d: { name: 'float32', size: 4 }, 0x0e: { name: 'float64', size: 8 },
+  0x08: { name: 'uint8', size: 1 },
+  0x09: { name: 'int8', size: 1 },
+  0x0b: { name: 'int16', size: 2 },
+  0x0c: { name: 'int32', size: 4 },
+  0x0d: { name: 'float32', size: 4 },
+  0x0e: { name: 'float64', size: 8 },
 };
 
 export type IdxData = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
@@ -36,12 +40,22 @@ export function maybeGunzip(bytes: Uint8Array, name: string): Uint8Array {
 /** Parses IDX bytes (gzip or not). `name` is used in error messages. */
 export function parseIdx(raw: Uint8Array, name = '<buffer>'): IdxArray {
   const b = maybeGunzip(raw, name);
-  const fail = (msg: string): never => { throw new Error(`readIdx: ${name}: ${msg}`); };
+  const fail = (msg: string): never => {
+    throw new Error(`readIdx: ${name}: ${msg}`);
+  };
   if (b.length < 4) fail(`truncated header: ${b.length} bytes, an IDX file starts with a 4-byte magic number`);
   const hex = [...b.subarray(0, 4)].map((x) => x.toString(16).padStart(2, '0')).join('');
-  if (b[0] !== 0 || b[1] !== 0) fail(`bad magic number 0x${hex}: an IDX file starts with two zero bytes (e.g. 0x00000803 for images, 0x00000801 for labels)`);
+  if (b[0] !== 0 || b[1] !== 0)
+    fail(
+      `bad magic number 0x${hex}: an IDX file starts with two zero bytes (e.g. 0x00000803 for images, 0x00000801 ` +
+        `for labels)`,
+    );
   const t = TYPES[b[2]];
-  if (!t) fail(`bad magic number 0x${hex}: unknown element type 0x${b[2].toString(16).padStart(2, '0')} (expected 08, 09, 0b, 0c, 0d or 0e)`);
+  if (!t)
+    fail(
+      `bad magic number 0x${hex}: unknown element type 0x${b[2].toString(16).padStart(2, '0')} (expected 08, 09, ` +
+        `0b, 0c, 0d or 0e)`,
+    );
   const ndim = b[3];
   if (ndim === 0) fail(`bad magic number 0x${hex}: zero dimensions`);
   const headerLen = 4 + 4 * ndim;
@@ -49,23 +63,49 @@ export function parseIdx(raw: Uint8Array, name = '<buffer>'): IdxArray {
   const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const shape: number[] = [];
   let n = 1;
-  for (let i = 0; i < ndim; i++) { const d = view.getUint32(4 + 4 * i, false); shape.push(d); n *= d; }
+  for (let i = 0; i < ndim; i++) {
+    const d = view.getUint32(4 + 4 * i, false);
+    shape.push(d);
+    n *= d;
+  }
   const need = n * t.size;
   if (n > 2 ** 31 - 1) fail(`dims [${shape.join(', ')}] describe ${n} elements, more than a tensor can hold`);
   const have = b.length - headerLen;
-  if (have < need) fail(`truncated: dims [${shape.join(', ')}] need ${need} bytes of ${t.name} data, the file has ${have}`);
-  if (have > need) fail(`dims [${shape.join(', ')}] need ${need} bytes of ${t.name} data, but the file has ${have} (${have - need} trailing bytes): the dims disagree with the file size`);
+  if (have < need)
+    fail(`truncated: dims [${shape.join(', ')}] need ${need} bytes of ${t.name} data, the file has ${have}`);
+  if (have > need)
+    fail(
+      `dims [${shape.join(', ')}] need ${need} bytes of ${t.name} data, but the file has ${have} (${have - need} ` +
+        `trailing bytes): the dims disagree with the file size`,
+    );
   let data: IdxData;
   switch (t.name) {
-    case 'uint8': data = b.slice(headerLen); break;
-    case 'int8': data = new Int8Array(b.slice(headerLen).buffer); break;
+    case 'uint8':
+      data = b.slice(headerLen);
+      break;
+    case 'int8':
+      data = new Int8Array(b.slice(headerLen).buffer);
+      break;
     default: {
-      const Arr = t.name === 'int16' ? Int16Array : t.name === 'int32' ? Int32Array : t.name === 'float32' ? Float32Array : Float64Array;
+      const Arr =
+        t.name === 'int16'
+          ? Int16Array
+          : t.name === 'int32'
+            ? Int32Array
+            : t.name === 'float32'
+              ? Float32Array
+              : Float64Array;
       const out = new Arr(n);
       for (let i = 0; i < n; i++) {
         const o = headerLen + i * t.size;
-        out[i] = t.name === 'int16' ? view.getInt16(o, false) : t.name === 'int32' ? view.getInt32(o, false)
-          : t.name === 'float32' ? view.getFloat32(o, false) : view.getFloat64(o, false);
+        out[i] =
+          t.name === 'int16'
+            ? view.getInt16(o, false)
+            : t.name === 'int32'
+              ? view.getInt32(o, false)
+              : t.name === 'float32'
+                ? view.getFloat32(o, false)
+                : view.getFloat64(o, false);
       }
       data = out;
     }

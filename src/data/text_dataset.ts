@@ -15,12 +15,18 @@ export class CharDataset extends Dataset<[Tensor, Tensor]> {
   /** The whole text as ids. */
   readonly ids: Int32Array;
 
-  constructor(text: string, readonly blockSize: number) {
+  constructor(
+    text: string,
+    readonly blockSize: number,
+  ) {
     super();
-    if (!Number.isInteger(blockSize) || blockSize <= 0) throw new Error(`CharDataset: blockSize must be a positive integer, got ${blockSize}`);
+    if (!Number.isInteger(blockSize) || blockSize <= 0)
+      throw new Error(`CharDataset: blockSize must be a positive integer, got ${blockSize}`);
     const chars = Array.from(text);
     if (chars.length < blockSize + 1) {
-      throw new Error(`CharDataset: the text has ${chars.length} characters; blockSize ${blockSize} needs at least ${blockSize + 1}`);
+      throw new Error(
+        `CharDataset: the text has ${chars.length} characters; blockSize ${blockSize} needs at least ${blockSize + 1}`,
+      );
     }
     this.itos = [...new Set(chars)].sort((a, b) => a.codePointAt(0)! - b.codePointAt(0)!);
     this.stoi = new Map(this.itos.map((c, i) => [c, i]));
@@ -32,14 +38,19 @@ export class CharDataset extends Dataset<[Tensor, Tensor]> {
     return new CharDataset(readFileSync(path, 'utf8'), blockSize);
   }
 
-  get vocabSize(): number { return this.itos.length; }
-  get length(): number { return this.ids.length - this.blockSize; }
+  get vocabSize(): number {
+    return this.itos.length;
+  }
+  get length(): number {
+    return this.ids.length - this.blockSize;
+  }
 
   /** Ids of a string; throws on a character outside the vocabulary. */
   encode(s: string): Int32Array {
     return Int32Array.from(Array.from(s), (c, i) => {
       const id = this.stoi.get(c);
-      if (id === undefined) throw new Error(`CharDataset.encode: character ${JSON.stringify(c)} at position ${i} is not in the vocabulary`);
+      if (id === undefined)
+        throw new Error(`CharDataset.encode: character ${JSON.stringify(c)} at position ${i} is not in the vocabulary`);
       return id;
     });
   }
@@ -49,7 +60,8 @@ export class CharDataset extends Dataset<[Tensor, Tensor]> {
     let s = '';
     for (let i = 0; i < a.length; i++) {
       const c = this.itos[a[i]];
-      if (c === undefined) throw new Error(`CharDataset.decode: id ${a[i]} is out of range for a vocabulary of ${this.vocabSize}`);
+      if (c === undefined)
+        throw new Error(`CharDataset.decode: id ${a[i]} is out of range for a vocabulary of ${this.vocabSize}`);
       s += c;
     }
     return s;
@@ -58,13 +70,18 @@ export class CharDataset extends Dataset<[Tensor, Tensor]> {
   getItem(index: number): [Tensor, Tensor] {
     const i = checkIndex(index, this.length, 'CharDataset');
     const T = this.blockSize;
-    return [fromBuffer(this.ids.slice(i, i + T), [T], 'int32'), fromBuffer(this.ids.slice(i + 1, i + T + 1), [T], 'int32')];
+    return [
+      fromBuffer(this.ids.slice(i, i + T), [T], 'int32'),
+      fromBuffer(this.ids.slice(i + 1, i + T + 1), [T], 'int32'),
+    ];
   }
 
   /** x, y (B, T) int32. */
   override getBatch(indices: readonly number[]): [Tensor, Tensor] {
-    const T = this.blockSize, B = indices.length;
-    const x = new Int32Array(B * T), y = new Int32Array(B * T);
+    const T = this.blockSize,
+      B = indices.length;
+    const x = new Int32Array(B * T),
+      y = new Int32Array(B * T);
     indices.forEach((index, b) => {
       const i = checkIndex(index, this.length, 'CharDataset');
       x.set(this.ids.subarray(i, i + T), b * T);

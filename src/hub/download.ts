@@ -308,13 +308,21 @@ async function lockBlob(blob: string, label: string): Promise<() => void> {
     try {
       writeFileSync(lock, `${hostname()} ${process.pid}`, { flag: 'wx' });
       return () => {
-        try { unlinkSync(lock); } catch { /* removed by hand */ }
+        try {
+          unlinkSync(lock);
+        } catch {
+          /* removed by hand */
+        }
       };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
     if (staleLock(lock)) {
-      try { unlinkSync(lock); } catch { /* another waiter took it over */ }
+      try {
+        unlinkSync(lock);
+      } catch {
+        /* another waiter took it over */
+      }
       continue;
     }
     if (Date.now() - start > LOCK_WAIT_MS) {

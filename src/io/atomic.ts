@@ -34,7 +34,11 @@ function alive(pid: number): boolean {
  */
 export function sweepStaleTemps(dir: string, now = Date.now()): string[] {
   let names: string[];
-  try { names = readdirSync(dir); } catch { return []; }
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
   const removed: string[] = [];
   for (const name of names) {
     const m = TEMP_RE.exec(name);
@@ -46,7 +50,9 @@ export function sweepStaleTemps(dir: string, now = Date.now()): string[] {
       if (!dead && now - statSync(p).mtimeMs < STALE_TEMP_MS) continue;
       unlinkSync(p);
       removed.push(name);
-    } catch { /* gone already, or not ours to remove */ }
+    } catch {
+      /* gone already, or not ours to remove */
+    }
   }
   return removed;
 }
@@ -55,7 +61,11 @@ export function sweepStaleTemps(dir: string, now = Date.now()): string[] {
 function fsyncDir(dir: string): void {
   if (process.platform === 'win32') return;
   const fd = openSync(dir, 'r');
-  try { fsyncSync(fd); } finally { closeSync(fd); }
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Writes the chunks (generated lazily, so large checkpoints are never concatenated) to `path`. */
@@ -75,10 +85,20 @@ export function writeAtomic(path: string, chunks: Iterable<Uint8Array>): void {
     fd = -1;
     renameSync(tmp, path);
   } catch (e) {
-    if (fd >= 0) try { closeSync(fd); } catch { /* already failing */ }
-    try { unlinkSync(tmp); } catch { /* never created */ }
+    if (fd >= 0)
+      try {
+        closeSync(fd);
+      } catch {
+        /* already failing */
+      }
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* never created */
+    }
     // NOTE: name the target, not the temporary file, in system errors (ENOENT, ENOSPC, EACCES).
-    if ((e as NodeJS.ErrnoException).syscall) throw new Error(`save(${path}): ${(e as Error).message.replace(tmp, path)}`, { cause: e });
+    if ((e as NodeJS.ErrnoException).syscall)
+      throw new Error(`save(${path}): ${(e as Error).message.replace(tmp, path)}`, { cause: e });
     throw e;
   }
   try {

@@ -14,7 +14,10 @@ export function halfToFloatBits(h: number): number {
   if (exp === 0) {
     if (mant === 0) return sign >>> 0;
     let e = 113; // subnormal: normalise (2^-14 * mant/1024)
-    while ((mant & 0x400) === 0) { mant <<= 1; e--; }
+    while ((mant & 0x400) === 0) {
+      mant <<= 1;
+      e--;
+    }
     return (sign | (e << 23) | ((mant & 0x3ff) << 13)) >>> 0;
   }
   return (sign | ((exp + 112) << 23) | (mant << 13)) >>> 0;
@@ -35,20 +38,24 @@ export function floatBitsToHalf(x: number): number {
     const q = mant >>> shift;
     const rem = mant & ((1 << shift) - 1);
     const mid = 1 << (shift - 1);
-    return sign | (rem > mid || (rem === mid && (q & 1)) ? q + 1 : q);
+    return sign | (rem > mid || (rem === mid && q & 1) ? q + 1 : q);
   }
   const rem = mant & 0x1fff;
   mant >>>= 13;
-  if (rem > 0x1000 || (rem === 0x1000 && (mant & 1))) {
+  if (rem > 0x1000 || (rem === 0x1000 && mant & 1)) {
     mant++;
-    if (mant === 0x400) { mant = 0; e++; if (e >= 31) return sign | 0x7c00; }
+    if (mant === 0x400) {
+      mant = 0;
+      e++;
+      if (e >= 31) return sign | 0x7c00;
+    }
   }
   return sign | (e << 10) | mant;
 }
 
 /** float32 bits -> bfloat16 bits, round to nearest even (NaN stays a quiet NaN). */
 export function floatBitsToBf16(x: number): number {
-  if ((x & 0x7f800000) === 0x7f800000 && (x & 0x7fffff)) return ((x >>> 16) | 0x40) & 0xffff;
+  if ((x & 0x7f800000) === 0x7f800000 && x & 0x7fffff) return ((x >>> 16) | 0x40) & 0xffff;
   return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
 }
 

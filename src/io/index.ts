@@ -2,8 +2,19 @@
 // The byte-level layer (raw records, buffer parsers, the unpickler, zip, writers) is for tools and
 // tests, in src/io/internals.ts ('nabla/internals').
 export {
-  load, save, loadSafetensors, loadSafetensorsMetadata, saveSafetensors, loadTorch, saveTorch,
-  loadNpy, saveNpy, loadNpz, saveNpz, type LoadSafetensorsOptions, type SaveOptions,
+  load,
+  save,
+  loadSafetensors,
+  loadSafetensorsMetadata,
+  saveSafetensors,
+  loadTorch,
+  saveTorch,
+  loadNpy,
+  saveNpy,
+  loadNpz,
+  saveNpz,
+  type LoadSafetensorsOptions,
+  type SaveOptions,
 } from './tensors.js';
 export { stripPrefix, addPrefix, renameKeys, transposeKeys, type StateDict } from './state_dict.js';
 export { CheckpointError } from './source.js';

@@ -5,18 +5,41 @@ export { BufferSource, FileSource, type ByteSource } from './source.js';
 export type { ElemType, RawTensor, RawHalfTensor, RawRecord, WritableTensor } from './raw.js';
 export { halfToFloat, floatToHalf } from './half.js';
 export {
-  parseSafetensors, parseSafetensorsHeader, readSafetensorsEntry, readSafetensorsFile, readSafetensorsFileAsync,
-  writeSafetensorsFile, serializeSafetensors,
-  type SafetensorsEntry, type SafetensorsHeader, type SafetensorsReadOptions, type SafetensorsContents,
+  parseSafetensors,
+  parseSafetensorsHeader,
+  readSafetensorsEntry,
+  readSafetensorsFile,
+  readSafetensorsFileAsync,
+  writeSafetensorsFile,
+  serializeSafetensors,
+  type SafetensorsEntry,
+  type SafetensorsHeader,
+  type SafetensorsReadOptions,
+  type SafetensorsContents,
 } from './safetensors.js';
 export {
-  parseTorch, readTorch, readTorchAsync, readTorchFile, serializeTorch, writeTorchFile, TorchStorage, TorchTensorRef,
+  parseTorch,
+  readTorch,
+  readTorchAsync,
+  readTorchFile,
+  serializeTorch,
+  writeTorchFile,
+  TorchStorage,
+  TorchTensorRef,
   type TorchReadOptions,
 } from './torch.js';
 export { unpickle, UNPICKLE_LIMITS, type UnpickleOptions, type UnpickleLimits } from './pickle.js';
 export { NumpyArrayRef } from './numpy_pickle.js';
 export {
-  parseNpy, parseNpz, readNpyFile, readNpzFile, readNpyFileAsync, readNpzFileAsync, writeNpyFile, writeNpzFile,
-  serializeNpy, serializeNpz,
+  parseNpy,
+  parseNpz,
+  readNpyFile,
+  readNpzFile,
+  readNpyFileAsync,
+  readNpzFileAsync,
+  writeNpyFile,
+  writeNpzFile,
+  serializeNpy,
+  serializeNpz,
 } from './npy.js';
 export { ZipReader, zipChunks, crc32 } from './zip.js';

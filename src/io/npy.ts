@@ -3,7 +3,17 @@
 // 'shape': (2, 3), } padded with spaces to a multiple of 64 bytes, then the raw data. An .npz is a
 // zip of <name>.npy members, stored or deflated.
 import { BufferSource, CheckpointError, withFile, withFileAsync, u16, u32, type ByteSource } from './source.js';
-import { ELEM_SIZE, checkedNumel, decodeElems, decodeElemsAsync, defaultElem, encodeElems, type ElemType, type RawRecord, type WritableTensor } from './raw.js';
+import {
+  ELEM_SIZE,
+  checkedNumel,
+  decodeElems,
+  decodeElemsAsync,
+  defaultElem,
+  encodeElems,
+  type ElemType,
+  type RawRecord,
+  type WritableTensor,
+} from './raw.js';
 import { ZipReader, zipChunks, type ZipMemberInput } from './zip.js';
 import { writeAtomic } from './atomic.js';
 
@@ -11,12 +21,32 @@ const MAX_HEADER = 1 << 20;
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
 
 const KIND: Record<string, ElemType> = {
-  f8: 'F64', f4: 'F32', f2: 'F16', i8: 'I64', i4: 'I32', i2: 'I16', i1: 'I8',
-  u8: 'U64', u4: 'U32', u2: 'U16', u1: 'U8', b1: 'BOOL',
+  f8: 'F64',
+  f4: 'F32',
+  f2: 'F16',
+  i8: 'I64',
+  i4: 'I32',
+  i2: 'I16',
+  i1: 'I8',
+  u8: 'U64',
+  u4: 'U32',
+  u2: 'U16',
+  u1: 'U8',
+  b1: 'BOOL',
 };
 const DESCR: Partial<Record<ElemType, string>> = {
-  F64: '<f8', F32: '<f4', F16: '<f2', I64: '<i8', I32: '<i4', I16: '<i2', I8: '|i1',
-  U64: '<u8', U32: '<u4', U16: '<u2', U8: '|u1', BOOL: '|b1',
+  F64: '<f8',
+  F32: '<f4',
+  F16: '<f2',
+  I64: '<i8',
+  I32: '<i4',
+  I16: '<i2',
+  I8: '|i1',
+  U64: '<u8',
+  U32: '<u4',
+  U16: '<u2',
+  U8: '|u1',
+  BOOL: '|b1',
 };
 
 export interface NpyHeader {
@@ -32,7 +62,9 @@ type PyLit = string | boolean | number | null | PyLit[] | { [k: string]: PyLit }
 /** Parses the restricted Python literal of an .npy header (dict, str, int, bool, None, tuple). */
 function parseLiteral(s: string, fail: (m: string) => never): PyLit {
   let i = 0;
-  const ws = () => { while (i < s.length && /\s/.test(s[i])) i++; };
+  const ws = () => {
+    while (i < s.length && /\s/.test(s[i])) i++;
+  };
   const value = (depth: number): PyLit => {
     if (depth > 32) fail('header literal nested too deeply');
     ws();
@@ -51,13 +83,21 @@ function parseLiteral(s: string, fail: (m: string) => never): PyLit {
       const obj: { [k: string]: PyLit } = {};
       for (;;) {
         ws();
-        if (s[i] === close) { i++; break; }
+        if (s[i] === close) {
+          i++;
+          break;
+        }
         const v = value(depth + 1);
         if (c === '{') {
           ws();
           if (s[i] !== ':' || typeof v !== 'string') fail('malformed dict in header');
           i++;
-          Object.defineProperty(obj, v as string, { value: value(depth + 1), enumerable: true, writable: true, configurable: true });
+          Object.defineProperty(obj, v as string, {
+            value: value(depth + 1),
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
         } else items.push(v);
         ws();
         if (s[i] === ',') i++;
@@ -78,16 +118,22 @@ function parseLiteral(s: string, fail: (m: string) => never): PyLit {
 }
 
 export function parseNpyHeader(src: ByteSource): NpyHeader {
-  const fail = (m: string): never => { throw new CheckpointError(src.name, `npy: ${m}`); };
+  const fail = (m: string): never => {
+    throw new CheckpointError(src.name, `npy: ${m}`);
+  };
   if (src.size < 10) fail(`file is ${src.size} bytes, too short for an .npy header`);
   const pre = src.read(0, Math.min(12, src.size));
   for (let k = 0; k < 6; k++) if (pre[k] !== MAGIC[k]) fail('bad magic (not an .npy file)');
   const major = pre[6];
   if (major < 1 || major > 3) fail(`unsupported format version ${major}.${pre[7]}`);
   let hlen: number, start: number;
-  if (major === 1) { hlen = u16(pre, 8); start = 10; } else {
+  if (major === 1) {
+    hlen = u16(pre, 8);
+    start = 10;
+  } else {
     if (pre.length < 12) fail('truncated header');
-    hlen = u32(pre, 8); start = 12;
+    hlen = u32(pre, 8);
+    start = 12;
   }
   if (hlen > MAX_HEADER) fail(`header length ${hlen} exceeds the 1 MiB limit`);
   if (start + hlen > src.size) fail(`header length ${hlen} is larger than the file (${src.size} bytes)`);
@@ -105,10 +151,21 @@ export function parseNpyHeader(src: ByteSource): NpyHeader {
   const m = /^([<>|=])([a-z]\d+)$/.exec(descr as string);
   const elem = m ? KIND[m[2]] : undefined;
   if (!elem) fail(`unhandled dtype '${descr}' (supported: float16/32/64, int8-64, uint8-64, bool)`);
-  if (fo !== false) fail(fo === true ? 'Fortran-order arrays are not supported (save with np.ascontiguousarray)' : 'fortran_order is not a bool');
+  if (fo !== false)
+    fail(
+      fo === true
+        ? 'Fortran-order arrays are not supported (save with np.ascontiguousarray)'
+        : 'fortran_order is not a bool',
+    );
   const dataStart = start + hlen;
   checkedNumel(shape, src.size - dataStart, { file: src.name, tensor: 'array' });
-  return { elem: elem!, bigEndian: m![1] === '>', shape: (shape as number[]).slice(), dataStart, descr: descr as string };
+  return {
+    elem: elem!,
+    bigEndian: m![1] === '>',
+    shape: (shape as number[]).slice(),
+    dataStart,
+    descr: descr as string,
+  };
 }
 
 export interface NpyReadOptions {
@@ -121,9 +178,23 @@ function npyArgs(src: ByteSource, opts: NpyReadOptions): [Parameters<typeof deco
   for (const d of h.shape) n *= d;
   const need = n * ELEM_SIZE[h.elem];
   if (src.size - h.dataStart < need) {
-    throw new CheckpointError(src.name, `npy: shape [${h.shape.join(', ')}] of ${h.descr} needs ${need} bytes of data, the file has ${src.size - h.dataStart}`);
+    throw new CheckpointError(
+      src.name,
+      `npy: shape [${h.shape.join(', ')}] of ${h.descr} needs ${need} bytes of data, the file has ` +
+        `${src.size - h.dataStart}`,
+    );
   }
-  return [[src, h.dataStart, n, h.elem, { file: src.name, tensor: 'array' }, { keepHalf: opts.keepHalf, bigEndian: h.bigEndian }], h.shape];
+  return [
+    [
+      src,
+      h.dataStart,
+      n,
+      h.elem,
+      { file: src.name, tensor: 'array' },
+      { keepHalf: opts.keepHalf, bigEndian: h.bigEndian },
+    ],
+    h.shape,
+  ];
 }
 
 export function readNpy(src: ByteSource, opts: NpyReadOptions = {}): RawRecord {
@@ -200,7 +271,8 @@ export function npyHeader(elem: ElemType, shape: readonly number[]): Uint8Array 
   out.set(MAGIC);
   out[6] = v2 ? 2 : 1;
   const dv = new DataView(out.buffer);
-  if (v2) dv.setUint32(8, dict.length, true); else dv.setUint16(8, dict.length, true);
+  if (v2) dv.setUint32(8, dict.length, true);
+  else dv.setUint16(8, dict.length, true);
   for (let k = 0; k < dict.length; k++) out[pre + k] = dict.charCodeAt(k);
   return out;
 }
@@ -210,7 +282,8 @@ export function npyParts(t: WritableTensor, name = 'array'): Uint8Array[] {
   const e = t.as ?? defaultElem(t);
   let n = 1;
   for (const d of t.shape) n *= d;
-  if (n !== t.data.length) throw new Error(`saveNpy: '${name}' has shape [${t.shape.join(', ')}] but ${t.data.length} elements`);
+  if (n !== t.data.length)
+    throw new Error(`saveNpy: '${name}' has shape [${t.shape.join(', ')}] but ${t.data.length} elements`);
   return [npyHeader(e, t.shape), encodeElems(t, e, name)];
 }
 
@@ -229,7 +302,8 @@ export interface NpzWriteOptions {
 
 export function* npzChunks(arrays: Record<string, WritableTensor>, opts: NpzWriteOptions = {}): Generator<Uint8Array> {
   function* members(): Generator<ZipMemberInput> {
-    for (const [k, t] of Object.entries(arrays)) yield { name: `${k}.npy`, data: npyParts(t, k), deflate: opts.compress };
+    for (const [k, t] of Object.entries(arrays))
+      yield { name: `${k}.npy`, data: npyParts(t, k), deflate: opts.compress };
   }
   yield* zipChunks(members());
 }

@@ -6,10 +6,35 @@ import type { DType, TypedArray } from '../tensor/dtype.js';
 import { BufferSource, CheckpointError, repr, type ByteSource } from './source.js';
 import { narrowHalf, widenHalf } from './half.js';
 
-export type ElemType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'U16' | 'U32' | 'U64' | 'BOOL';
+export type ElemType =
+  | 'F64'
+  | 'F32'
+  | 'F16'
+  | 'BF16'
+  | 'I64'
+  | 'I32'
+  | 'I16'
+  | 'I8'
+  | 'U8'
+  | 'U16'
+  | 'U32'
+  | 'U64'
+  | 'BOOL';
 
 export const ELEM_SIZE: Readonly<Record<ElemType, number>> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, U16: 2, U32: 4, U64: 8, BOOL: 1,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  U16: 2,
+  U32: 4,
+  U64: 8,
+  BOOL: 1,
 };
 
 export function isElemType(s: unknown): s is ElemType {
@@ -69,7 +94,10 @@ export function checkedNumel(shape: unknown, limit: number, where: Where): numbe
   for (const d of shape as number[]) {
     n *= d;
     if (n > limit) {
-      throw new CheckpointError(where.file, `tensor '${where.tensor}': shape ${repr(shape)} needs more elements than the file holds`);
+      throw new CheckpointError(
+        where.file,
+        `tensor '${where.tensor}': shape ${repr(shape)} needs more elements than the file holds`,
+      );
     }
   }
   return n;
@@ -88,13 +116,19 @@ function swapInPlace(b: Uint8Array, size: number): void {
   if (size === 1) return;
   for (let i = 0; i + size <= b.length; i += size) {
     for (let j = 0; j < size >> 1; j++) {
-      const t = b[i + j]; b[i + j] = b[i + size - 1 - j]; b[i + size - 1 - j] = t;
+      const t = b[i + j];
+      b[i + j] = b[i + size - 1 - j];
+      b[i + size - 1 - j] = t;
     }
   }
 }
 
 function intOverflow(where: Where, e: ElemType, v: string, i: number): CheckpointError {
-  return new CheckpointError(where.file, `tensor '${where.tensor}' (${e}) holds ${v} at flat index ${i}, which does not fit in int32 (nabla's integer dtype)`);
+  return new CheckpointError(
+    where.file,
+    `tensor '${where.tensor}' (${e}) holds ${v} at flat index ${i}, which does not fit in int32 (nabla's integer ` +
+      `dtype)`,
+  );
 }
 
 /** One positioned read a decoder needs: fill `dest` from byte `pos`. */
@@ -109,7 +143,14 @@ export interface ReadRequest {
  * the reads it needs (so one decoder serves sync and async sources). Direct types are read straight
  * into the destination buffer; converted types go through one 1 MiB chunk at a time.
  */
-function* decodeSteps(size: number, pos: number, n: number, e: ElemType, where: Where, opts: DecodeOptions): Generator<ReadRequest, RawRecord, void> {
+function* decodeSteps(
+  size: number,
+  pos: number,
+  n: number,
+  e: ElemType,
+  where: Where,
+  opts: DecodeOptions,
+): Generator<ReadRequest, RawRecord, void> {
   const what = `tensor '${where.tensor}'`;
   function* direct<A extends TypedArray | Uint16Array>(arr: A): Generator<ReadRequest, A, void> {
     const b = new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength);
@@ -118,7 +159,12 @@ function* decodeSteps(size: number, pos: number, n: number, e: ElemType, where: 
     return arr;
   }
   if ((e === 'F16' || e === 'BF16') && opts.keepHalf) {
-    return { dtype: e === 'F16' ? 'float16' : 'bfloat16', shape: [], data: yield* direct(new Uint16Array(n)), sourceDtype: e };
+    return {
+      dtype: e === 'F16' ? 'float16' : 'bfloat16',
+      shape: [],
+      data: yield* direct(new Uint16Array(n)),
+      sourceDtype: e,
+    };
   }
   const dtype = nablaDType(e);
   const mk = (data: TypedArray): RawTensor => ({ dtype, shape: [], data, sourceDtype: e });
@@ -142,7 +188,10 @@ function checkedSteps(srcSize: number, pos: number, n: number, e: ElemType, wher
   const size = ELEM_SIZE[e];
   const bytes = n * size;
   if (!Number.isSafeInteger(bytes) || pos < 0 || pos + bytes > srcSize) {
-    throw new CheckpointError(where.file, `tensor '${where.tensor}': ${bytes} bytes at offset ${pos} run past the end of the data (${srcSize} bytes)`);
+    throw new CheckpointError(
+      where.file,
+      `tensor '${where.tensor}': ${bytes} bytes at offset ${pos} run past the end of the data (${srcSize} bytes)`,
+    );
   }
   return decodeSteps(size, pos, n, e, where, opts);
 }
@@ -150,7 +199,8 @@ function checkedSteps(srcSize: number, pos: number, n: number, e: ElemType, wher
 /** Direct types of an owned in-memory source, aligned and little-endian: a view, no copy. */
 function adopt(src: ByteSource, pos: number, n: number, e: ElemType, opts: DecodeOptions): RawRecord | undefined {
   if (!(src instanceof BufferSource) || !src.owned || opts.bigEndian) return undefined;
-  const b = src.buf, at = b.byteOffset + pos;
+  const b = src.buf,
+    at = b.byteOffset + pos;
   if (at % ELEM_SIZE[e] !== 0) return undefined;
   if ((e === 'F16' || e === 'BF16') && opts.keepHalf) {
     const dtype = e === 'F16' ? 'float16' : 'bfloat16';
@@ -163,7 +213,14 @@ function adopt(src: ByteSource, pos: number, n: number, e: ElemType, opts: Decod
 }
 
 /** Reads `n` elements of type `e` at `pos` of `src` into fresh nabla storage (see decodeSteps). */
-export function decodeElems(src: ByteSource, pos: number, n: number, e: ElemType, where: Where, opts: DecodeOptions = {}): RawRecord {
+export function decodeElems(
+  src: ByteSource,
+  pos: number,
+  n: number,
+  e: ElemType,
+  where: Where,
+  opts: DecodeOptions = {},
+): RawRecord {
   const steps = checkedSteps(src.size, pos, n, e, where, opts);
   const view = adopt(src, pos, n, e, opts);
   if (view) return view;
@@ -174,7 +231,14 @@ export function decodeElems(src: ByteSource, pos: number, n: number, e: ElemType
 }
 
 /** decodeElems with non-blocking reads, for sources that have them (files). */
-export async function decodeElemsAsync(src: ByteSource, pos: number, n: number, e: ElemType, where: Where, opts: DecodeOptions = {}): Promise<RawRecord> {
+export async function decodeElemsAsync(
+  src: ByteSource,
+  pos: number,
+  n: number,
+  e: ElemType,
+  where: Where,
+  opts: DecodeOptions = {},
+): Promise<RawRecord> {
   const steps = checkedSteps(src.size, pos, n, e, where, opts);
   const view = adopt(src, pos, n, e, opts);
   if (view) return view;
@@ -186,14 +250,28 @@ export async function decodeElemsAsync(src: ByteSource, pos: number, n: number, 
 }
 
 function convertChunk(c: Uint8Array, m: number, e: ElemType, out: TypedArray, at: number, where: Where): void {
-  const buf = c.buffer, off = c.byteOffset;
+  const buf = c.buffer,
+    off = c.byteOffset;
   switch (e) {
-    case 'F16': case 'BF16': widenHalf(new Uint16Array(buf, off, m), out as Float32Array, at, e === 'BF16'); return;
-    case 'BOOL': for (let i = 0; i < m; i++) out[at + i] = c[i] ? 1 : 0; return;
-    case 'U8': out.set(c.subarray(0, m), at); return;
-    case 'I8': out.set(new Int8Array(buf, off, m), at); return;
-    case 'I16': out.set(new Int16Array(buf, off, m), at); return;
-    case 'U16': out.set(new Uint16Array(buf, off, m), at); return;
+    case 'F16':
+    case 'BF16':
+      widenHalf(new Uint16Array(buf, off, m), out as Float32Array, at, e === 'BF16');
+      return;
+    case 'BOOL':
+      for (let i = 0; i < m; i++) out[at + i] = c[i] ? 1 : 0;
+      return;
+    case 'U8':
+      out.set(c.subarray(0, m), at);
+      return;
+    case 'I8':
+      out.set(new Int8Array(buf, off, m), at);
+      return;
+    case 'I16':
+      out.set(new Int16Array(buf, off, m), at);
+      return;
+    case 'U16':
+      out.set(new Uint16Array(buf, off, m), at);
+      return;
     case 'U32': {
       const s = new Uint32Array(buf, off, m);
       for (let i = 0; i < m; i++) {
@@ -202,19 +280,23 @@ function convertChunk(c: Uint8Array, m: number, e: ElemType, out: TypedArray, at
       }
       return;
     }
-    case 'I64': case 'U64': {
+    case 'I64':
+    case 'U64': {
       const s = new Int32Array(buf, off, 2 * m);
       for (let i = 0; i < m; i++) {
-        const lo = s[2 * i], hi = s[2 * i + 1];
-        if (hi !== (lo >> 31) || (e === 'U64' && lo < 0)) {
-          const v = e === 'I64' ? new BigInt64Array(buf, off + 8 * i, 1)[0] : new BigUint64Array(buf, off + 8 * i, 1)[0];
+        const lo = s[2 * i],
+          hi = s[2 * i + 1];
+        if (hi !== lo >> 31 || (e === 'U64' && lo < 0)) {
+          const v =
+            e === 'I64' ? new BigInt64Array(buf, off + 8 * i, 1)[0] : new BigUint64Array(buf, off + 8 * i, 1)[0];
           throw intOverflow(where, e, v.toString(), at + i);
         }
         out[at + i] = lo;
       }
       return;
     }
-    default: throw new CheckpointError(where.file, `tensor '${where.tensor}': cannot convert ${e}`);
+    default:
+      throw new CheckpointError(where.file, `tensor '${where.tensor}': cannot convert ${e}`);
   }
 }
 
@@ -249,11 +331,20 @@ export function encodeElems(t: WritableTensor, e: ElemType, name: string): Uint8
     throw new Error(`save: tensor '${name}' value ${d[i]} at flat index ${i} does not fit in ${e}`);
   };
   switch (e) {
-    case 'F32': return view(Float32Array.from(d));
-    case 'F64': return view(Float64Array.from(d));
-    case 'F16': case 'BF16': return view(narrowHalf(d instanceof Float32Array ? d : Float32Array.from(d), e === 'BF16'));
-    case 'BOOL': { const o = new Uint8Array(n); for (let i = 0; i < n; i++) o[i] = d[i] ? 1 : 0; return o; }
-    case 'I64': case 'U64': {
+    case 'F32':
+      return view(Float32Array.from(d));
+    case 'F64':
+      return view(Float64Array.from(d));
+    case 'F16':
+    case 'BF16':
+      return view(narrowHalf(d instanceof Float32Array ? d : Float32Array.from(d), e === 'BF16'));
+    case 'BOOL': {
+      const o = new Uint8Array(n);
+      for (let i = 0; i < n; i++) o[i] = d[i] ? 1 : 0;
+      return o;
+    }
+    case 'I64':
+    case 'U64': {
       const o = new BigInt64Array(n);
       for (let i = 0; i < n; i++) {
         const v = d[i];

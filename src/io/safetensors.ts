@@ -4,7 +4,18 @@
 // Only the header is parsed up front; each selected tensor is then read by position straight into
 // its destination typed array, so a multi-GB file never holds two copies of a tensor.
 import { BufferSource, CheckpointError, withFile, withFileAsync, u32, type ByteSource } from './source.js';
-import { ELEM_SIZE, checkedNumel, decodeElems, decodeElemsAsync, defaultElem, encodeElems, isElemType, type ElemType, type RawRecord, type WritableTensor } from './raw.js';
+import {
+  ELEM_SIZE,
+  checkedNumel,
+  decodeElems,
+  decodeElemsAsync,
+  defaultElem,
+  encodeElems,
+  isElemType,
+  type ElemType,
+  type RawRecord,
+  type WritableTensor,
+} from './raw.js';
 import { writeAtomic } from './atomic.js';
 
 /** The safetensors reference implementation refuses headers above 100 MB; so do we. */
@@ -38,10 +49,13 @@ export interface SafetensorsReadOptions {
  */
 export function parseSafetensorsHeader(src: ByteSource): SafetensorsHeader {
   const file = src.name;
-  const fail = (msg: string): never => { throw new CheckpointError(file, `safetensors: ${msg}`); };
+  const fail = (msg: string): never => {
+    throw new CheckpointError(file, `safetensors: ${msg}`);
+  };
   if (src.size < 8) fail(`file is ${src.size} bytes, shorter than the 8-byte header length`);
   const lenBytes = src.read(0, 8);
-  const hi = u32(lenBytes, 4), n = u32(lenBytes, 0);
+  const hi = u32(lenBytes, 4),
+    n = u32(lenBytes, 0);
   if (hi !== 0 || n > MAX_HEADER) fail(`header length ${hi ? '>= 2^32' : n} exceeds the 100 MB limit`);
   if (8 + n > src.size) fail(`header length ${n} is larger than the file (${src.size} bytes)`);
   const raw = src.read(8, n, 'header');
@@ -66,7 +80,8 @@ export function parseSafetensorsHeader(src: ByteSource): SafetensorsHeader {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) fail('header is not a JSON object');
   const dup = duplicateKey(text);
   if (dup !== undefined) fail(`the header names ${JSON.stringify(dup)} twice`);
-  const dataStart = 8 + n, dataLen = src.size - dataStart;
+  const dataStart = 8 + n,
+    dataLen = src.size - dataStart;
   const metadata: Record<string, string> = {};
   const entries: SafetensorsEntry[] = [];
   for (const [name, v] of Object.entries(json as Record<string, unknown>)) {
@@ -88,9 +103,13 @@ export function parseSafetensorsHeader(src: ByteSource): SafetensorsHeader {
       fail(`tensor '${name}': data_offsets must be two non-negative integers, got ${JSON.stringify(off)}`);
     }
     const [b, end] = off as number[];
-    if (b > end || end > dataLen) fail(`tensor '${name}': data_offsets [${b}, ${end}] out of range (data section is ${dataLen} bytes)`);
+    if (b > end || end > dataLen)
+      fail(`tensor '${name}': data_offsets [${b}, ${end}] out of range (data section is ${dataLen} bytes)`);
     if (end - b !== numel * ELEM_SIZE[e]) {
-      fail(`tensor '${name}': data_offsets [${b}, ${end}] span ${end - b} bytes but ${e} shape [${(shape as number[]).join(', ')}] needs ${numel * ELEM_SIZE[e]}`);
+      fail(
+        `tensor '${name}': data_offsets [${b}, ${end}] span ${end - b} bytes but ${e} shape ` +
+          `[${(shape as number[]).join(', ')}] needs ${numel * ELEM_SIZE[e]}`,
+      );
     }
     entries.push({ name, dtype: e, shape: (shape as number[]).slice(), begin: dataStart + b, end: dataStart + end });
   }
@@ -102,25 +121,36 @@ export function parseSafetensorsHeader(src: ByteSource): SafetensorsHeader {
  * The reference reader's rule: the tensors' byte ranges, sorted, tile the data section exactly from 0
  * to the end of the file, with no hole, no overlap and no trailing bytes.
  */
-function checkTiling(entries: SafetensorsEntry[], dataStart: number, dataLen: number,
-  fail: (m: string) => never): void {
+function checkTiling(
+  entries: SafetensorsEntry[],
+  dataStart: number,
+  dataLen: number,
+  fail: (m: string) => never,
+): void {
   const sorted = entries.slice().sort((x, y) => x.begin - y.begin || x.end - y.end);
-  let at = dataStart, prev = '';
+  let at = dataStart,
+    prev = '';
   const rel = (x: SafetensorsEntry) => `[${x.begin - dataStart}, ${x.end - dataStart}]`;
   for (const x of sorted) {
     if (x.begin < at) {
-      fail(`tensors '${prev}' and '${x.name}' have overlapping data_offsets (${rel(x)} starts before ${at - dataStart})`);
+      fail(
+        `tensors '${prev}' and '${x.name}' have overlapping data_offsets (${rel(x)} starts before ${at - dataStart})`,
+      );
     }
     if (x.begin > at) {
-      fail(`bytes ${at - dataStart} to ${x.begin - dataStart} of the data section belong to no tensor ` +
-        `(hole before '${x.name}' at ${rel(x)})`);
+      fail(
+        `bytes ${at - dataStart} to ${x.begin - dataStart} of the data section belong to no tensor ` +
+          `(hole before '${x.name}' at ${rel(x)})`,
+      );
     }
     at = x.end;
     prev = x.name;
   }
   if (at !== dataStart + dataLen) {
-    fail(`${dataStart + dataLen - at} trailing bytes after the last tensor ` +
-      `(the tensors cover ${at - dataStart} of the ${dataLen}-byte data section)`);
+    fail(
+      `${dataStart + dataLen - at} trailing bytes after the last tensor ` +
+        `(the tensors cover ${at - dataStart} of the ${dataLen}-byte data section)`,
+    );
   }
 }
 
@@ -130,7 +160,8 @@ function duplicateKey(text: string): string | undefined {
   let depth = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c === 0x22) { // '"': scan to the closing quote, skipping escapes
+    if (c === 0x22) {
+      // '"': scan to the closing quote, skipping escapes
       const start = i;
       for (i++; text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c) i++;
       if (depth !== 1) continue;
@@ -146,7 +177,10 @@ function duplicateKey(text: string): string | undefined {
   return undefined;
 }
 
-function select(src: ByteSource, opts: SafetensorsReadOptions): { header: SafetensorsHeader; entries: SafetensorsEntry[] } {
+function select(
+  src: ByteSource,
+  opts: SafetensorsReadOptions,
+): { header: SafetensorsHeader; entries: SafetensorsEntry[] } {
   const header = parseSafetensorsHeader(src);
   let entries = header.entries;
   if (opts.names) {
@@ -166,14 +200,24 @@ function store(tensors: Record<string, RawRecord>, x: SafetensorsEntry, r: RawRe
 }
 
 type DecodeArgs = Parameters<typeof decodeElems>;
-const argsOf = (src: ByteSource, x: SafetensorsEntry, opts: SafetensorsReadOptions): DecodeArgs =>
-  [src, x.begin, (x.end - x.begin) / ELEM_SIZE[x.dtype], x.dtype, { file: src.name, tensor: x.name }, { keepHalf: opts.keepHalf }];
+const argsOf = (src: ByteSource, x: SafetensorsEntry, opts: SafetensorsReadOptions): DecodeArgs => [
+  src,
+  x.begin,
+  (x.end - x.begin) / ELEM_SIZE[x.dtype],
+  x.dtype,
+  { file: src.name, tensor: x.name },
+  { keepHalf: opts.keepHalf },
+];
 
 /**
  * Reads one tensor of an already parsed header (no second header parse): for loaders that go
  * tensor by tensor, e.g. `for (const e of parseSafetensorsHeader(src).entries) use(readSafetensorsEntry(src, e))`.
  */
-export function readSafetensorsEntry(src: ByteSource, entry: SafetensorsEntry, opts: { keepHalf?: boolean } = {}): RawRecord {
+export function readSafetensorsEntry(
+  src: ByteSource,
+  entry: SafetensorsEntry,
+  opts: { keepHalf?: boolean } = {},
+): RawRecord {
   const r = decodeElems(...argsOf(src, entry, opts));
   r.shape = entry.shape.slice();
   return r;
@@ -188,7 +232,10 @@ export function readSafetensors(src: ByteSource, opts: SafetensorsReadOptions = 
 }
 
 /** readSafetensors with non-blocking reads of the tensor data (the header is read synchronously). */
-export async function readSafetensorsAsync(src: ByteSource, opts: SafetensorsReadOptions = {}): Promise<SafetensorsContents> {
+export async function readSafetensorsAsync(
+  src: ByteSource,
+  opts: SafetensorsReadOptions = {},
+): Promise<SafetensorsContents> {
   const { header, entries } = select(src, opts);
   const tensors: Record<string, RawRecord> = {};
   for (const x of entries) store(tensors, x, await decodeElemsAsync(...argsOf(src, x, opts)));
@@ -201,7 +248,11 @@ export interface SafetensorsContents {
 }
 
 /** Buffer-level parse (used by the fuzz test and for in-memory files). */
-export function parseSafetensors(buf: Uint8Array, opts: SafetensorsReadOptions = {}, name = '<buffer>'): SafetensorsContents {
+export function parseSafetensors(
+  buf: Uint8Array,
+  opts: SafetensorsReadOptions = {},
+  name = '<buffer>',
+): SafetensorsContents {
   return readSafetensors(new BufferSource(buf, name), opts);
 }
 
@@ -210,12 +261,18 @@ export function readSafetensorsFile(path: string, opts: SafetensorsReadOptions =
   return withFile(path, (src) => readSafetensors(src, opts));
 }
 
-export function readSafetensorsFileAsync(path: string, opts: SafetensorsReadOptions = {}): Promise<SafetensorsContents> {
+export function readSafetensorsFileAsync(
+  path: string,
+  opts: SafetensorsReadOptions = {},
+): Promise<SafetensorsContents> {
   return withFileAsync(path, (src) => readSafetensorsAsync(src, opts));
 }
 
 /** Header + data chunks of a safetensors file; data chunks are views of the storage when possible. */
-export function* safetensorsChunks(tensors: Record<string, WritableTensor>, metadata?: Record<string, string>): Generator<Uint8Array> {
+export function* safetensorsChunks(
+  tensors: Record<string, WritableTensor>,
+  metadata?: Record<string, string>,
+): Generator<Uint8Array> {
   const header: Record<string, unknown> = {};
   if (metadata && Object.keys(metadata).length) {
     for (const [k, v] of Object.entries(metadata)) {
@@ -226,13 +283,20 @@ export function* safetensorsChunks(tensors: Record<string, WritableTensor>, meta
   const plan: [string, WritableTensor, ElemType][] = [];
   let offset = 0;
   for (const [name, t] of Object.entries(tensors)) {
-    if (name === '__metadata__') throw new Error(`saveSafetensors: '__metadata__' is reserved and cannot name a tensor`);
+    if (name === '__metadata__')
+      throw new Error(`saveSafetensors: '__metadata__' is reserved and cannot name a tensor`);
     const e = t.as ?? defaultElem(t);
     let numel = 1;
     for (const d of t.shape) numel *= d;
-    if (numel !== t.data.length) throw new Error(`saveSafetensors: tensor '${name}' has shape [${t.shape.join(', ')}] but ${t.data.length} elements`);
+    if (numel !== t.data.length)
+      throw new Error(
+        `saveSafetensors: tensor '${name}' has shape [${t.shape.join(', ')}] but ${t.data.length} elements`,
+      );
     const bytes = numel * ELEM_SIZE[e];
-    Object.defineProperty(header, name, { value: { dtype: e, shape: [...t.shape], data_offsets: [offset, offset + bytes] }, enumerable: true });
+    Object.defineProperty(header, name, {
+      value: { dtype: e, shape: [...t.shape], data_offsets: [offset, offset + bytes] },
+      enumerable: true,
+    });
     plan.push([name, t, e]);
     offset += bytes;
   }
@@ -242,7 +306,10 @@ export function* safetensorsChunks(tensors: Record<string, WritableTensor>, meta
   const enc = new TextEncoder();
   let hb = enc.encode(json);
   const pad = (8 - (hb.length % 8)) % 8;
-  if (pad) { json += ' '.repeat(pad); hb = enc.encode(json); }
+  if (pad) {
+    json += ' '.repeat(pad);
+    hb = enc.encode(json);
+  }
   const len = new Uint8Array(8);
   new DataView(len.buffer).setBigUint64(0, BigInt(hb.length), true);
   yield len;
@@ -251,11 +318,18 @@ export function* safetensorsChunks(tensors: Record<string, WritableTensor>, meta
 }
 
 /** Serialises to one buffer (small files, tests). */
-export function serializeSafetensors(tensors: Record<string, WritableTensor>, metadata?: Record<string, string>): Uint8Array {
+export function serializeSafetensors(
+  tensors: Record<string, WritableTensor>,
+  metadata?: Record<string, string>,
+): Uint8Array {
   return Buffer.concat([...safetensorsChunks(tensors, metadata)]);
 }
 
 /** Writes a safetensors file atomically. */
-export function writeSafetensorsFile(path: string, tensors: Record<string, WritableTensor>, metadata?: Record<string, string>): void {
+export function writeSafetensorsFile(
+  path: string,
+  tensors: Record<string, WritableTensor>,
+  metadata?: Record<string, string>,
+): void {
   writeAtomic(path, safetensorsChunks(tensors, metadata));
 }

@@ -10,7 +10,11 @@ const readAsync = promisify(read);
 export class CheckpointError extends Error {
   /** Set when the data simply ended early (a reader may retry with more bytes). */
   truncated = false;
-  constructor(readonly file: string, problem: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly file: string,
+    problem: string,
+    options?: { cause?: unknown },
+  ) {
     super(`nabla.load(${file}): ${problem}`, options);
     this.name = 'CheckpointError';
   }
@@ -30,7 +34,11 @@ export interface ByteSource {
 
 function checkRange(src: ByteSource, pos: number, len: number, what: string): void {
   if (!Number.isSafeInteger(pos) || !Number.isSafeInteger(len) || pos < 0 || len < 0 || pos + len > src.size) {
-    throw new CheckpointError(src.name, `${what}: bytes [${pos}, ${pos + len}) lie outside the file (${src.size} bytes); the file is truncated or its header lies`);
+    throw new CheckpointError(
+      src.name,
+      `${what}: bytes [${pos}, ${pos + len}) lie outside the file (${src.size} bytes); the file is truncated or its ` +
+        `header lies`,
+    );
   }
 }
 
@@ -40,7 +48,11 @@ export class BufferSource implements ByteSource {
    * `owned`: the bytes belong to this source alone (an inflated zip member), so a reader may keep
    * views of them as tensor storage instead of copying: no second copy of a decompressed array.
    */
-  constructor(readonly buf: Uint8Array, readonly name = '<buffer>', readonly owned = false) {
+  constructor(
+    readonly buf: Uint8Array,
+    readonly name = '<buffer>',
+    readonly owned = false,
+  ) {
     this.size = buf.byteLength;
   }
   read(pos: number, len: number, what = 'read'): Uint8Array {
@@ -81,7 +93,8 @@ export class FileSource implements ByteSource {
     let done = 0;
     while (done < dest.byteLength) {
       const { bytesRead } = await readAsync(this.fd, dest, done, Math.min(dest.byteLength - done, 1 << 30), pos + done);
-      if (bytesRead === 0) throw new CheckpointError(this.name, `${what}: unexpected end of file at byte ${pos + done}`);
+      if (bytesRead === 0)
+        throw new CheckpointError(this.name, `${what}: unexpected end of file at byte ${pos + done}`);
       done += bytesRead;
     }
   }
@@ -106,8 +119,15 @@ export function openRegular(path: string, err: (problem: string, cause?: unknown
   const st = fstatSync(fd);
   if (!st.isFile()) {
     closeSync(fd);
-    const kind = st.isFIFO() ? 'a FIFO' : st.isDirectory() ? 'a directory'
-      : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isSocket() ? 'a socket' : 'special';
+    const kind = st.isFIFO()
+      ? 'a FIFO'
+      : st.isDirectory()
+        ? 'a directory'
+        : st.isCharacterDevice() || st.isBlockDevice()
+          ? 'a device'
+          : st.isSocket()
+            ? 'a socket'
+            : 'special';
     throw err(`not a regular file (${kind}); only regular files are read`);
   }
   return fd;
@@ -125,14 +145,23 @@ export function repr(x: unknown, depth = 2): string {
   else if (typeof x !== 'object') s = String(x);
   else if (Array.isArray(x)) {
     if (depth <= 0) s = `[...${x.length} items]`;
-    else s = `[${x.slice(0, 8).map((v) => repr(v, depth - 1)).join(', ')}${x.length > 8 ? ', ...' : ''}]`;
+    else
+      s = `[${x
+        .slice(0, 8)
+        .map((v) => repr(v, depth - 1))
+        .join(', ')}${x.length > 8 ? ', ...' : ''}]`;
   } else s = `<${(x as object).constructor?.name ?? 'object'}>`;
   return s.length > 200 ? `${s.slice(0, 200)}...` : s;
 }
 
 /** A window [start, start+size) of another source (a stored zip member). */
 export class SliceSource implements ByteSource {
-  constructor(readonly parent: ByteSource, readonly start: number, readonly size: number, readonly name: string) {}
+  constructor(
+    readonly parent: ByteSource,
+    readonly start: number,
+    readonly size: number,
+    readonly name: string,
+  ) {}
   read(pos: number, len: number, what = 'read'): Uint8Array {
     checkRange(this, pos, len, what);
     return this.parent.read(this.start + pos, len);

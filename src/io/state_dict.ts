@@ -18,7 +18,11 @@ function rebuild(sd: StateDict, f: (k: string, v: Tensor) => [string, Tensor] | 
 
 /** Removes `prefix` from every key that starts with it (others are kept unless `dropOthers`). */
 export function stripPrefix(sd: StateDict, prefix: string, opts: { dropOthers?: boolean } = {}): StateDict {
-  return rebuild(sd, (k, v) => (k.startsWith(prefix) ? [k.slice(prefix.length), v] : opts.dropOthers ? null : [k, v]), 'stripPrefix');
+  return rebuild(
+    sd,
+    (k, v) => (k.startsWith(prefix) ? [k.slice(prefix.length), v] : opts.dropOthers ? null : [k, v]),
+    'stripPrefix',
+  );
 }
 
 /** Prepends `prefix` to every key. */
@@ -28,7 +32,14 @@ export function addPrefix(sd: StateDict, prefix: string): StateDict {
 
 /** Renames keys with `fn`; returning null or undefined drops the entry. */
 export function renameKeys(sd: StateDict, fn: (key: string) => string | null | undefined): StateDict {
-  return rebuild(sd, (k, v) => { const n = fn(k); return n == null ? null : [n, v]; }, 'renameKeys');
+  return rebuild(
+    sd,
+    (k, v) => {
+      const n = fn(k);
+      return n == null ? null : [n, v];
+    },
+    'renameKeys',
+  );
 }
 
 /**
@@ -38,9 +49,13 @@ export function renameKeys(sd: StateDict, fn: (key: string) => string | null | u
  */
 export function transposeKeys(sd: StateDict, predicate: ((key: string) => boolean) | RegExp): StateDict {
   const match = predicate instanceof RegExp ? (k: string) => predicate.test(k) : predicate;
-  return rebuild(sd, (k, v) => {
-    if (!match(k)) return [k, v];
-    if (v.ndim !== 2) throw new Error(`transposeKeys: '${k}' has shape [${v.shape.join(', ')}], expected 2-D`);
-    return [k, v.t()];
-  }, 'transposeKeys');
+  return rebuild(
+    sd,
+    (k, v) => {
+      if (!match(k)) return [k, v];
+      if (v.ndim !== 2) throw new Error(`transposeKeys: '${k}' has shape [${v.shape.join(', ')}], expected 2-D`);
+      return [k, v.t()];
+    },
+    'transposeKeys',
+  );
 }

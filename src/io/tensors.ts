@@ -6,10 +6,23 @@ import { Layout } from '../tensor/layout.js';
 import type { TypedArray } from '../tensor/dtype.js';
 import { CheckpointError, withFile, withFileAsync } from './source.js';
 import type { ElemType, RawHalfTensor, RawRecord, WritableTensor } from './raw.js';
-import { readSafetensorsFile, readSafetensorsFileAsync, writeSafetensorsFile, type SafetensorsReadOptions } from './safetensors.js';
+import {
+  readSafetensorsFile,
+  readSafetensorsFileAsync,
+  writeSafetensorsFile,
+  type SafetensorsReadOptions,
+} from './safetensors.js';
 import { readNpyFileAsync, readNpzFileAsync, writeNpyFile, writeNpzFile, type NpzWriteOptions } from './npy.js';
 import { NumpyArrayRef } from './numpy_pickle.js';
-import { type TorchStorage, TorchTensorRef, readTorchAsync, writeTorchFile, type StorageOut, type TensorOut, type TorchReadOptions } from './torch.js';
+import {
+  type TorchStorage,
+  TorchTensorRef,
+  readTorchAsync,
+  writeTorchFile,
+  type StorageOut,
+  type TensorOut,
+  type TorchReadOptions,
+} from './torch.js';
 
 function toTensor(r: RawRecord): Tensor | RawHalfTensor {
   if (r.dtype === 'float16' || r.dtype === 'bfloat16') return r as RawHalfTensor;
@@ -26,10 +39,16 @@ function writable(t: Tensor | RawHalfTensor, as?: ElemType): WritableTensor {
 
 function checkTensors(tensors: unknown, op: string): Record<string, Tensor | RawHalfTensor> {
   if (typeof tensors !== 'object' || tensors === null || tensors instanceof Tensor || Array.isArray(tensors)) {
-    throw new Error(`${op}: expected a Record<string, Tensor>, got ${tensors instanceof Tensor ? 'a Tensor' : typeof tensors}`);
+    throw new Error(
+      `${op}: expected a Record<string, Tensor>, got ${tensors instanceof Tensor ? 'a Tensor' : typeof tensors}`,
+    );
   }
   for (const [k, v] of Object.entries(tensors)) {
-    const half = typeof v === 'object' && v !== null && (v.dtype === 'float16' || v.dtype === 'bfloat16') && v.data instanceof Uint16Array;
+    const half =
+      typeof v === 'object' &&
+      v !== null &&
+      (v.dtype === 'float16' || v.dtype === 'bfloat16') &&
+      v.data instanceof Uint16Array;
     if (!(v instanceof Tensor) && !half) throw new Error(`${op}: value '${k}' is not a Tensor`);
   }
   return tensors as Record<string, Tensor | RawHalfTensor>;
@@ -41,9 +60,15 @@ export interface LoadSafetensorsOptions extends SafetensorsReadOptions {}
  * Loads a .safetensors file, reading only the header and the selected tensors by position.
  * @example const sd = await nb.io.loadSafetensors('model.safetensors', { names: ['fc.weight'] })
  */
-export async function loadSafetensors(path: string, opts: LoadSafetensorsOptions & { keepHalf: true }): Promise<Record<string, Tensor | RawHalfTensor>>;
+export async function loadSafetensors(
+  path: string,
+  opts: LoadSafetensorsOptions & { keepHalf: true },
+): Promise<Record<string, Tensor | RawHalfTensor>>;
 export async function loadSafetensors(path: string, opts?: LoadSafetensorsOptions): Promise<Record<string, Tensor>>;
-export async function loadSafetensors(path: string, opts: LoadSafetensorsOptions = {}): Promise<Record<string, Tensor | RawHalfTensor>> {
+export async function loadSafetensors(
+  path: string,
+  opts: LoadSafetensorsOptions = {},
+): Promise<Record<string, Tensor | RawHalfTensor>> {
   return mapValues((await readSafetensorsFileAsync(path, opts)).tensors, toTensor);
 }
 
@@ -58,9 +83,18 @@ export interface SaveOptions {
 }
 
 /** Writes tensors to a .safetensors file atomically. */
-export async function saveSafetensors(tensors: Record<string, Tensor | RawHalfTensor>, path: string, metadata?: Record<string, string>, opts: SaveOptions = {}): Promise<void> {
+export async function saveSafetensors(
+  tensors: Record<string, Tensor | RawHalfTensor>,
+  path: string,
+  metadata?: Record<string, string>,
+  opts: SaveOptions = {},
+): Promise<void> {
   const t = checkTensors(tensors, 'saveSafetensors');
-  writeSafetensorsFile(path, mapValues(t, (v, k) => writable(v, opts.dtypes?.[k])), metadata);
+  writeSafetensorsFile(
+    path,
+    mapValues(t, (v, k) => writable(v, opts.dtypes?.[k])),
+    metadata,
+  );
 }
 
 /**
@@ -73,7 +107,8 @@ export async function loadTorch(path: string, opts: TorchReadOptions = {}): Prom
   return withFileAsync(path, async (src) => torchToTensors(await readTorchAsync(src, opts), src.name));
 }
 
-/** Replaces every TorchTensorRef (and numpy array) in an unpickled tree by a Tensor, in place (iteratively: no recursion). */
+/** Replaces every TorchTensorRef (and numpy array) in an unpickled tree by a Tensor, in place (iteratively: no
+ * recursion). */
 export function torchToTensors(tree: unknown, file = '<checkpoint>'): unknown {
   const storages = new Map<TorchStorage, Storage>();
   const conv = (r: TorchTensorRef): Tensor | RawHalfTensor => {
@@ -85,16 +120,22 @@ export function torchToTensors(tree: unknown, file = '<checkpoint>'): unknown {
       // (stride 0, expand): such a view would be materialised from data the file does not hold,
       // e.g. 4 GB from a 486-byte file. Without keepHalf it stays a view and costs nothing.
       if (n > s.numel) {
-        throw new CheckpointError(file, `torch: keepHalf: tensor of shape [${r.shape.join(', ')}] `
-          + `(strides [${r.strides.join(', ')}]) has ${n} elements but its storage '${s.key}' only ${s.numel}; `
-          + 'an overlapping (expanded) half view cannot be returned as raw bits: load without keepHalf');
+        throw new CheckpointError(
+          file,
+          `torch: keepHalf: tensor of shape [${r.shape.join(', ')}] ` +
+            `(strides [${r.strides.join(', ')}]) has ${n} elements but its storage '${s.key}' only ${s.numel}; ` +
+            'an overlapping (expanded) half view cannot be returned as raw bits: load without keepHalf',
+        );
       }
       const data = new Uint16Array(n);
       gatherStrided(s.data as Uint16Array, r, data);
       return { dtype: s.dtype, shape: r.shape, data, sourceDtype: s.elem as 'F16' | 'BF16' };
     }
     let st = storages.get(s);
-    if (!st) { st = new Storage(s.data as TypedArray); storages.set(s, st); }
+    if (!st) {
+      st = new Storage(s.data as TypedArray);
+      storages.set(s, st);
+    }
     const t = new Tensor(st, new Layout(r.shape, r.strides, r.offset), s.dtype);
     if (r.isParameter && r.requiresGrad && t.isFloatingPoint()) t.requiresGrad = true;
     return t;
@@ -123,17 +164,24 @@ export function torchToTensors(tree: unknown, file = '<checkpoint>'): unknown {
 }
 
 function gatherStrided(src: Uint16Array, r: TorchTensorRef, out: Uint16Array): void {
-  const nd = r.shape.length, idx = new Array<number>(nd).fill(0);
+  const nd = r.shape.length,
+    idx = new Array<number>(nd).fill(0);
   let contiguous = true;
   for (let d = nd - 1, step = 1; d >= 0; step *= r.shape[d], d--) {
     if (r.shape[d] !== 1 && r.strides[d] !== step) contiguous = false;
   }
-  if (contiguous) { out.set(src.subarray(r.offset, r.offset + out.length)); return; }
+  if (contiguous) {
+    out.set(src.subarray(r.offset, r.offset + out.length));
+    return;
+  }
   for (let i = 0; i < out.length; i++) {
     let p = r.offset;
     for (let d = 0; d < nd; d++) p += idx[d] * r.strides[d];
     out[i] = src[p];
-    for (let d = nd - 1; d >= 0; d--) { if (++idx[d] < r.shape[d]) break; idx[d] = 0; }
+    for (let d = nd - 1; d >= 0; d--) {
+      if (++idx[d] < r.shape[d]) break;
+      idx[d] = 0;
+    }
   }
 }
 
@@ -146,7 +194,10 @@ export async function saveTorch(obj: unknown, path: string): Promise<void> {
   writeTorchFile(path, obj, (x): TensorOut | undefined => {
     if (!(x instanceof Tensor)) return undefined;
     let s = outs.get(x.storage);
-    if (!s) { s = { data: x.storage.data, dtype: x.dtype }; outs.set(x.storage, s); }
+    if (!s) {
+      s = { data: x.storage.data, dtype: x.dtype };
+      outs.set(x.storage, s);
+    }
     return { storage: s, offset: x.layout.offset, shape: x.shape, strides: x.layout.strides };
   });
 }
@@ -165,7 +216,11 @@ export async function loadNpz(path: string): Promise<Record<string, Tensor>> {
 }
 
 export async function saveNpz(arrays: Record<string, Tensor>, path: string, opts: NpzWriteOptions = {}): Promise<void> {
-  writeNpzFile(path, mapValues(checkTensors(arrays, 'saveNpz'), (v) => writable(v)), opts);
+  writeNpzFile(
+    path,
+    mapValues(checkTensors(arrays, 'saveNpz'), (v) => writable(v)),
+    opts,
+  );
 }
 
 type Format = 'safetensors' | 'torch' | 'npy' | 'npz';
@@ -198,10 +253,13 @@ function sniff(path: string): Format {
     }
     const head = Array.from(b.subarray(0, 8), (v) => v.toString(16).padStart(2, '0')).join(' ');
     const first = head || 'none, the file is empty';
-    throw new CheckpointError(path, `not a recognised checkpoint format (first bytes: ${first}). `
-      + "Tried safetensors (an 8-byte header length, then a JSON header '{'), PyTorch zip (torch.save, 'PK'), "
-      + "PyTorch legacy pickle (0x80), NumPy .npy ('\\x93NUMPY') and .npz (zip); "
-      + 'name the file .safetensors, .pt/.pth/.bin, .npy or .npz to pick a reader');
+    throw new CheckpointError(
+      path,
+      `not a recognised checkpoint format (first bytes: ${first}). ` +
+        "Tried safetensors (an 8-byte header length, then a JSON header '{'), PyTorch zip (torch.save, 'PK'), " +
+        "PyTorch legacy pickle (0x80), NumPy .npy ('\\x93NUMPY') and .npz (zip); " +
+        'name the file .safetensors, .pt/.pth/.bin, .npy or .npz to pick a reader',
+    );
   });
 }
 
@@ -213,10 +271,14 @@ function sniff(path: string): Format {
 // biome-ignore lint/suspicious/noExplicitAny: a checkpoint holds any pickled structure; callers index it freely
 export async function load(path: string): Promise<any> {
   switch (formatOf(path) ?? sniff(path)) {
-    case 'safetensors': return loadSafetensors(path);
-    case 'torch': return loadTorch(path);
-    case 'npy': return loadNpy(path);
-    case 'npz': return loadNpz(path);
+    case 'safetensors':
+      return loadSafetensors(path);
+    case 'torch':
+      return loadTorch(path);
+    case 'npy':
+      return loadNpy(path);
+    case 'npz':
+      return loadNpz(path);
   }
 }
 
@@ -235,7 +297,8 @@ export async function save(obj: unknown, path: string): Promise<void> {
 
 function mapValues<A, B>(o: Record<string, A>, f: (v: A, k: string) => B): Record<string, B> {
   const out: Record<string, B> = {};
-  for (const [k, v] of Object.entries(o)) Object.defineProperty(out, k, { value: f(v, k), enumerable: true, writable: true, configurable: true });
+  for (const [k, v] of Object.entries(o))
+    Object.defineProperty(out, k, { value: f(v, k), enumerable: true, writable: true, configurable: true });
   return out;
 }
 

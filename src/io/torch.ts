@@ -9,7 +9,15 @@
 // storage share the TorchStorage object, so views stay views.
 import type { DType, TypedArray } from '../tensor/dtype.js';
 import { BufferSource, CheckpointError, repr, withFile, type ByteSource } from './source.js';
-import { ELEM_SIZE, decodeElems, decodeElemsAsync, defaultElem, encodeElems, type ElemType, type RawRecord } from './raw.js';
+import {
+  ELEM_SIZE,
+  decodeElems,
+  decodeElemsAsync,
+  defaultElem,
+  encodeElems,
+  type ElemType,
+  type RawRecord,
+} from './raw.js';
 import { unpickleAt, type PyCallable, type UnpickleLimits } from './pickle.js';
 import { ZipReader, zipChunks, type ZipMemberInput } from './zip.js';
 import { writeAtomic } from './atomic.js';
@@ -17,17 +25,30 @@ import { PickleWriter } from './pickle_write.js';
 import { numpyGlobals } from './numpy_pickle.js';
 
 export const STORAGE_ELEMS: Readonly<Record<string, ElemType>> = {
-  FloatStorage: 'F32', DoubleStorage: 'F64', HalfStorage: 'F16', BFloat16Storage: 'BF16',
-  LongStorage: 'I64', IntStorage: 'I32', ShortStorage: 'I16', CharStorage: 'I8',
-  ByteStorage: 'U8', BoolStorage: 'BOOL',
+  FloatStorage: 'F32',
+  DoubleStorage: 'F64',
+  HalfStorage: 'F16',
+  BFloat16Storage: 'BF16',
+  LongStorage: 'I64',
+  IntStorage: 'I32',
+  ShortStorage: 'I16',
+  CharStorage: 'I8',
+  ByteStorage: 'U8',
+  BoolStorage: 'BOOL',
 };
-const ELEM_STORAGE: Readonly<Record<string, string>> = Object.fromEntries(Object.entries(STORAGE_ELEMS).map(([k, v]) => [v, k]));
+const ELEM_STORAGE: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.entries(STORAGE_ELEMS).map(([k, v]) => [v, k]),
+);
 
 /** One storage: decoded into nabla storage (half types widened unless keepHalf). */
 export class TorchStorage {
   data: TypedArray | Uint16Array | null = null;
   dtype: DType | 'float16' | 'bfloat16' = 'float32';
-  constructor(readonly key: string, readonly elem: ElemType, readonly numel: number) {}
+  constructor(
+    readonly key: string,
+    readonly elem: ElemType,
+    readonly numel: number,
+  ) {}
 }
 
 /** A tensor in a torch checkpoint: a view (offset, shape, strides, in elements) of a storage. */
@@ -56,23 +77,36 @@ function isInt(x: unknown): x is number {
 
 /** The allowed globals of a checkpoint: tensor rebuilders, storage classes, numpy scalars and arrays. */
 function torchGlobals(file: string): Record<string, PyCallable> {
-  const bad = (m: string): never => { throw new CheckpointError(file, m); };
+  const bad = (m: string): never => {
+    throw new CheckpointError(file, m);
+  };
   const rebuild = (args: unknown[]): TorchTensorRef => {
     const [storage, offset, size, stride, requiresGrad] = args;
     if (!(storage instanceof TorchStorage)) bad('torch: _rebuild_tensor: first argument is not a storage');
     const st = storage as TorchStorage;
     if (!isInt(offset)) bad(`torch: _rebuild_tensor: bad storage offset ${repr(offset)}`);
-    if (!Array.isArray(size) || !Array.isArray(stride) || size.length !== stride.length || !size.every(isInt) || !stride.every(isInt)) {
+    if (
+      !Array.isArray(size) ||
+      !Array.isArray(stride) ||
+      size.length !== stride.length ||
+      !size.every(isInt) ||
+      !stride.every(isInt)
+    ) {
       bad('torch: _rebuild_tensor: size and stride must be tuples of non-negative integers of equal length');
     }
-    const shape = size as number[], strides = stride as number[];
-    let extent = offset as number, empty = false;
+    const shape = size as number[],
+      strides = stride as number[];
+    let extent = offset as number,
+      empty = false;
     for (let i = 0; i < shape.length; i++) {
       if (shape[i] === 0) empty = true;
       extent += (shape[i] - 1) * strides[i];
     }
     if (!empty && !(extent < st.numel)) {
-      bad(`torch: tensor view (offset ${offset}, size [${shape.join(', ')}], stride [${strides.join(', ')}]) reaches element ${extent} of storage '${st.key}' with ${st.numel} elements`);
+      bad(
+        `torch: tensor view (offset ${offset}, size [${shape.join(', ')}], stride [${strides.join(', ')}]) reaches ` +
+          `element ${extent} of storage '${st.key}' with ${st.numel} elements`,
+      );
     }
     return new TorchTensorRef(st, offset as number, shape.slice(), strides.slice(), requiresGrad === true);
   };
@@ -89,22 +123,32 @@ function torchGlobals(file: string): Record<string, PyCallable> {
     'torch._utils._rebuild_parameter': parameter,
     'torch._utils._rebuild_parameter_with_state': parameter,
   };
-  for (const name of Object.keys(STORAGE_ELEMS)) g[`torch.${name}`] = () => bad(`torch: refusing to construct torch.${name} directly`);
+  for (const name of Object.keys(STORAGE_ELEMS))
+    g[`torch.${name}`] = () => bad(`torch: refusing to construct torch.${name} directly`);
   return g;
 }
 
 /** Validates a persistent id and returns the storage it names (one object per key). */
-function storageResolver(file: string, limitBytes: number, storages: Map<string, TorchStorage>, onNew: (s: TorchStorage) => void) {
+function storageResolver(
+  file: string,
+  limitBytes: number,
+  storages: Map<string, TorchStorage>,
+  onNew: (s: TorchStorage) => void,
+) {
   return (pid: unknown): TorchStorage => {
-    const bad = (m: string): never => { throw new CheckpointError(file, `torch: persistent id ${m}`); };
-    if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length < 5) bad('is not a (\'storage\', type, key, location, numel) tuple');
+    const bad = (m: string): never => {
+      throw new CheckpointError(file, `torch: persistent id ${m}`);
+    };
+    if (!Array.isArray(pid) || pid[0] !== 'storage' || pid.length < 5)
+      bad("is not a ('storage', type, key, location, numel) tuple");
     const [, type, key, , numel, view] = pid as unknown[];
     const q = (type as { qualname?: unknown })?.qualname;
     const cls = typeof q === 'string' && q.startsWith('torch.') ? q.slice(6) : '';
     const elem = Object.hasOwn(STORAGE_ELEMS, cls) ? STORAGE_ELEMS[cls] : undefined;
     if (!elem) bad(`names an unknown storage type ${typeof q === 'string' ? `'${q}'` : ''}`);
     if (typeof key !== 'string') bad('has a non-string key');
-    if (!isInt(numel) || numel * ELEM_SIZE[elem!] > limitBytes) bad(`for storage '${key}': ${repr(numel)} elements do not fit in the file`);
+    if (!isInt(numel) || numel * ELEM_SIZE[elem!] > limitBytes)
+      bad(`for storage '${key}': ${repr(numel)} elements do not fit in the file`);
     if (view !== undefined && view !== null) bad(`for storage '${key}': legacy storage views are not supported`);
     let s = storages.get(key as string);
     if (s) {
@@ -132,8 +176,14 @@ interface TorchParse {
   fills: PendingFill[];
 }
 
-const fillArgs = (f: PendingFill, opts: TorchReadOptions): Parameters<typeof decodeElems> =>
-  [f.src, f.pos, f.storage.numel, f.storage.elem, { file: f.src.name, tensor: `storage ${f.storage.key}` }, { keepHalf: opts.keepHalf, bigEndian: f.bigEndian }];
+const fillArgs = (f: PendingFill, opts: TorchReadOptions): Parameters<typeof decodeElems> => [
+  f.src,
+  f.pos,
+  f.storage.numel,
+  f.storage.elem,
+  { file: f.src.name, tensor: `storage ${f.storage.key}` },
+  { keepHalf: opts.keepHalf, bigEndian: f.bigEndian },
+];
 
 function setData(s: TorchStorage, r: RawRecord): void {
   s.data = r.data;
@@ -161,11 +211,17 @@ function parseTorchZip(src: ByteSource, limits?: Partial<UnpickleLimits>): Torch
     if (!e) throw new CheckpointError(file, `torch: storage '${s.key}' has no record ${prefix}data/${s.key}`);
     const rec = zip.open(e);
     if (rec.size < s.numel * ELEM_SIZE[s.elem]) {
-      throw new CheckpointError(file, `torch: record ${e.name} holds ${rec.size} bytes, storage '${s.key}' needs ${s.numel * ELEM_SIZE[s.elem]}`);
+      throw new CheckpointError(
+        file,
+        `torch: record ${e.name} holds ${rec.size} bytes, storage '${s.key}' needs ${s.numel * ELEM_SIZE[s.elem]}`,
+      );
     }
     fills.push({ storage: s, src: rec, pos: 0, bigEndian });
   });
-  return { value: unpickleAt(zip.readAll(pkl), 0, { file, globals: torchGlobals(file), persistentLoad, limits }).value, fills };
+  return {
+    value: unpickleAt(zip.readAll(pkl), 0, { file, globals: torchGlobals(file), persistentLoad, limits }).value,
+    fills,
+  };
 }
 
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
@@ -184,9 +240,15 @@ function parseTorchLegacy(src: ByteSource, limits?: Partial<UnpickleLimits>): To
 
 function parseLegacyFrom(src: ByteSource, head: Uint8Array, limits?: Partial<UnpickleLimits>): TorchParse {
   const file = src.name;
-  const bad = (m: string): never => { throw new CheckpointError(file, `torch legacy: ${m}`); };
+  const bad = (m: string): never => {
+    throw new CheckpointError(file, `torch legacy: ${m}`);
+  };
   let at = 0;
-  const next = (o: Parameters<typeof unpickleAt>[2] = { file, limits }) => { const r = unpickleAt(head, at, o); at = r.end; return r.value; };
+  const next = (o: Parameters<typeof unpickleAt>[2] = { file, limits }) => {
+    const r = unpickleAt(head, at, o);
+    at = r.end;
+    return r.value;
+  };
   const magic = next();
   if (magic !== LEGACY_MAGIC) bad('bad magic number (not a torch.save file)'); // > 2^53: always a bigint
   const proto = next();
@@ -194,9 +256,15 @@ function parseLegacyFrom(src: ByteSource, head: Uint8Array, limits?: Partial<Unp
   const sys = next() as Record<string, unknown> | null;
   const bigEndian = typeof sys === 'object' && sys !== null && sys.little_endian === false;
   const storages = new Map<string, TorchStorage>();
-  const value = next({ file, limits, globals: torchGlobals(file), persistentLoad: storageResolver(file, src.size, storages, () => {}) });
+  const value = next({
+    file,
+    limits,
+    globals: torchGlobals(file),
+    persistentLoad: storageResolver(file, src.size, storages, () => {}),
+  });
   const keys = next();
-  if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) bad('storage key list is not a list of strings');
+  if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string'))
+    bad('storage key list is not a list of strings');
   let pos = at;
   const fills: PendingFill[] = [];
   const filled = new Set<TorchStorage>();
@@ -220,7 +288,8 @@ function parseLegacyFrom(src: ByteSource, head: Uint8Array, limits?: Partial<Unp
 /** Either torch format, sniffed from the first bytes. */
 function parseTorchAny(src: ByteSource, limits?: Partial<UnpickleLimits>): TorchParse {
   const head = src.read(0, Math.min(4, src.size));
-  if (head.length === 4 && new DataView(head.buffer, head.byteOffset, 4).getUint32(0, true) === ZIP_MAGIC) return parseTorchZip(src, limits);
+  if (head.length === 4 && new DataView(head.buffer, head.byteOffset, 4).getUint32(0, true) === ZIP_MAGIC)
+    return parseTorchZip(src, limits);
   if (head.length >= 1 && head[0] === 0x80) return parseTorchLegacy(src, limits);
   throw new CheckpointError(src.name, 'torch: neither a zip archive nor a legacy pickle (not a torch.save file?)');
 }
@@ -274,15 +343,21 @@ export interface TensorOut {
 /** Zip chunks of a checkpoint; `toTensor` returns the storage view of a tensor leaf, else undefined. */
 export function* torchChunks(obj: unknown, toTensor: (x: unknown) => TensorOut | undefined): Generator<Uint8Array> {
   const keys = new Map<StorageOut, string>();
-  const w = new PickleWriter((x) => toTensor(x) !== undefined, (w, x) => {
-    const t = toTensor(x)!;
-    let key = keys.get(t.storage);
-    if (key === undefined) { key = String(keys.size); keys.set(t.storage, key); }
-    const e = t.storage.as ?? defaultElem({ shape: [], data: t.storage.data, dtype: t.storage.dtype });
-    const cls = ELEM_STORAGE[e];
-    if (!cls) throw new Error(`save: torch has no storage type for ${e}`);
-    w.tensor(key, cls, t.storage.data.length, t.offset, t.shape, t.strides);
-  });
+  const w = new PickleWriter(
+    (x) => toTensor(x) !== undefined,
+    (w, x) => {
+      const t = toTensor(x)!;
+      let key = keys.get(t.storage);
+      if (key === undefined) {
+        key = String(keys.size);
+        keys.set(t.storage, key);
+      }
+      const e = t.storage.as ?? defaultElem({ shape: [], data: t.storage.data, dtype: t.storage.dtype });
+      const cls = ELEM_STORAGE[e];
+      if (!cls) throw new Error(`save: torch has no storage type for ${e}`);
+      w.tensor(key, cls, t.storage.data.length, t.offset, t.shape, t.strides);
+    },
+  );
   w.dump(obj);
   const pkl = w.bytes();
   // NOTE: data.pkl must come first: PyTorch takes the archive's folder name from the first entry.
@@ -290,7 +365,10 @@ export function* torchChunks(obj: unknown, toTensor: (x: unknown) => TensorOut |
     yield { name: 'archive/data.pkl', data: [pkl] };
     for (const [s, key] of keys) {
       const e = s.as ?? defaultElem({ shape: [], data: s.data, dtype: s.dtype });
-      yield { name: `archive/data/${key}`, data: [encodeElems({ shape: [s.data.length], data: s.data, dtype: s.dtype }, e, `storage ${key}`)] };
+      yield {
+        name: `archive/data/${key}`,
+        data: [encodeElems({ shape: [s.data.length], data: s.data, dtype: s.dtype }, e, `storage ${key}`)],
+      };
     }
     yield { name: 'archive/byteorder', data: [new TextEncoder().encode('little')] };
     yield { name: 'archive/version', data: [new TextEncoder().encode('3\n')] };

@@ -22,7 +22,11 @@ export interface ZipEntry {
   endBound: number;
 }
 
-const SIG_EOCD = 0x06054b50, SIG_EOCD64 = 0x06064b50, SIG_LOC64 = 0x07064b50, SIG_CEN = 0x02014b50, SIG_LOC = 0x04034b50;
+const SIG_EOCD = 0x06054b50,
+  SIG_EOCD64 = 0x06064b50,
+  SIG_LOC64 = 0x07064b50,
+  SIG_CEN = 0x02014b50,
+  SIG_LOC = 0x04034b50;
 /** Deflate cannot expand data by more than about 1032:1, so a larger claim is a lie. */
 const MAX_DEFLATE_RATIO = 1032;
 
@@ -46,7 +50,10 @@ export class ZipReader {
     const tail = src.read(tailStart, tailLen, 'end of central directory');
     let at = -1;
     for (let i = tailLen - 22; i >= 0; i--) {
-      if (u32(tail, i) === SIG_EOCD) { at = i; break; }
+      if (u32(tail, i) === SIG_EOCD) {
+        at = i;
+        break;
+      }
     }
     if (at < 0) this.fail('no end-of-central-directory record (not a zip file, or truncated)');
     let count = u16(tail, at + 10);
@@ -66,17 +73,23 @@ export class ZipReader {
       cdOffset = u64(r, 48);
       endRecord = eocd64;
     }
-    if (!(cdOffset + cdSize <= src.size)) this.fail(`central directory [${cdOffset}, ${cdOffset + cdSize}) lies outside the file (${src.size} bytes)`);
+    if (!(cdOffset + cdSize <= src.size))
+      this.fail(`central directory [${cdOffset}, ${cdOffset + cdSize}) lies outside the file (${src.size} bytes)`);
     // NOTE: Python's zipfile would accept bytes prepended to the archive and shift every offset;
     // nothing that writes checkpoints does that, so a gap here means a corrupt or doctored file.
     if (cdOffset + cdSize !== endRecord) {
       const cdEnd = cdOffset + cdSize;
-      this.fail(`central directory [${cdOffset}, ${cdEnd}) does not end where the end-of-central-directory record starts (${endRecord})`);
+      this.fail(
+        `central directory [${cdOffset}, ${cdEnd}) does not end where the end-of-central-directory record starts ` +
+          `(${endRecord})`,
+      );
     }
     if (count * 46 > cdSize) this.fail(`central directory claims ${count} entries but holds only ${cdSize} bytes`);
     if (endRecord === tailStart + at && diskCount !== count) {
-      this.fail(`end-of-central-directory record counts ${diskCount} entries on this disk but ${count} in all `
-        + '(multi-disk archives are not supported)');
+      this.fail(
+        `end-of-central-directory record counts ${diskCount} entries on this disk but ${count} in all ` +
+          '(multi-disk archives are not supported)',
+      );
     }
     const cd = src.read(cdOffset, cdSize, 'central directory');
     let p = 0;
@@ -85,8 +98,11 @@ export class ZipReader {
       const flags = u16(cd, p + 8);
       const method = u16(cd, p + 10);
       const crc = u32(cd, p + 16);
-      let csize = u32(cd, p + 20), size = u32(cd, p + 24);
-      const nameLen = u16(cd, p + 28), extraLen = u16(cd, p + 30), commentLen = u16(cd, p + 32);
+      let csize = u32(cd, p + 20),
+        size = u32(cd, p + 24);
+      const nameLen = u16(cd, p + 28),
+        extraLen = u16(cd, p + 30),
+        commentLen = u16(cd, p + 32);
       let local = u32(cd, p + 42);
       const end = p + 46 + nameLen + extraLen + commentLen;
       if (end > cd.length) this.fail(`central directory entry ${i} runs past the directory`);
@@ -95,13 +111,16 @@ export class ZipReader {
       let x = p + 46 + nameLen;
       const xEnd = x + extraLen;
       while (x + 4 <= xEnd) {
-        const id = u16(cd, x), len = u16(cd, x + 2);
+        const id = u16(cd, x),
+          len = u16(cd, x + 2);
         if (x + 4 + len > xEnd) this.fail(`entry '${name}': extra field runs past the entry`);
         if (id === 1) {
           let q = x + 4;
           const take = (): number => {
             if (q + 8 > x + 4 + len) this.fail(`entry '${name}': zip64 extra field too short`);
-            const v = u64(cd, q); q += 8; return v;
+            const v = u64(cd, q);
+            q += 8;
+            return v;
           };
           if (size === 0xffffffff) size = take();
           if (csize === 0xffffffff) csize = take();
@@ -110,10 +129,14 @@ export class ZipReader {
         x += 4 + len;
       }
       if (flags & 1) this.fail(`entry '${name}' is encrypted`);
-      if (method !== 0 && method !== 8) this.fail(`entry '${name}' uses compression method ${method} (only stored and deflate are supported)`);
-      if (!(local + 30 + csize <= src.size)) this.fail(`entry '${name}': data [${local}, ${local + csize}) lies outside the file (${src.size} bytes)`);
-      if (method === 0 && size !== csize) this.fail(`entry '${name}': stored entry with size ${size} != compressed size ${csize}`);
-      if (method === 8 && size > csize * MAX_DEFLATE_RATIO + 1024) this.fail(`entry '${name}': claims ${size} bytes from ${csize} compressed, impossible for deflate`);
+      if (method !== 0 && method !== 8)
+        this.fail(`entry '${name}' uses compression method ${method} (only stored and deflate are supported)`);
+      if (!(local + 30 + csize <= src.size))
+        this.fail(`entry '${name}': data [${local}, ${local + csize}) lies outside the file (${src.size} bytes)`);
+      if (method === 0 && size !== csize)
+        this.fail(`entry '${name}': stored entry with size ${size} != compressed size ${csize}`);
+      if (method === 8 && size > csize * MAX_DEFLATE_RATIO + 1024)
+        this.fail(`entry '${name}': claims ${size} bytes from ${csize} compressed, impossible for deflate`);
       if (!(local + 30 + csize <= cdOffset)) {
         this.fail(`entry '${name}': data [${local}, ${local + csize}) runs into the central directory`);
       }
@@ -125,11 +148,14 @@ export class ZipReader {
     }
     // A count that understates the entries would silently drop members (numpy reads them all).
     if (p !== cd.length) {
-      this.fail(`central directory holds ${cd.length} bytes but its ${count} entries fill only ${p} (the entry count is wrong)`);
+      this.fail(
+        `central directory holds ${cd.length} bytes but its ${count} entries fill only ${p} (the entry count is wrong)`,
+      );
     }
     const byOffset = this.entries.slice().sort((a, b) => a.localOffset - b.localOffset);
     for (let i = 0; i + 1 < byOffset.length; i++) {
-      const a = byOffset[i], b = byOffset[i + 1];
+      const a = byOffset[i],
+        b = byOffset[i + 1];
       if (a.localOffset === b.localOffset) {
         this.fail(`overlapped entries: '${a.name}' and '${b.name}' share a local header (possible zip bomb)`);
       }
@@ -175,7 +201,8 @@ export class ZipReader {
     } catch (err) {
       this.fail(`entry '${e.name}': corrupt deflate data (${(err as Error).message})`);
     }
-    if (out.length !== e.size) this.fail(`entry '${e.name}': inflated to ${out.length} bytes, directory says ${e.size}`);
+    if (out.length !== e.size)
+      this.fail(`entry '${e.name}': inflated to ${out.length} bytes, directory says ${e.size}`);
     if (crc32(out) !== e.crc) this.fail(`entry '${e.name}': Bad CRC-32 (corrupt data)`);
     return new BufferSource(out, name, true);
   }
@@ -198,8 +225,12 @@ class CrcSliceSource extends SliceSource {
   private done = 0;
   private crc = 0;
   constructor(
-    parent: ByteSource, start: number, size: number, name: string,
-    private readonly expected: number, private readonly bad: (m: string) => never,
+    parent: ByteSource,
+    start: number,
+    size: number,
+    name: string,
+    private readonly expected: number,
+    private readonly bad: (m: string) => never,
   ) {
     super(parent, start, size, name);
     if (size === 0) this.check();
@@ -211,7 +242,7 @@ class CrcSliceSource extends SliceSource {
     if (this.done === this.size) this.check();
   }
   private check(): void {
-    if ((this.crc >>> 0) !== (this.expected >>> 0)) {
+    if (this.crc >>> 0 !== this.expected >>> 0) {
       this.bad(`Bad CRC-32 (the directory says ${hex(this.expected)}, the data gives ${hex(this.crc)})`);
     }
   }
@@ -273,19 +304,31 @@ export interface ZipMemberInput {
  * multiple of `align` (torch uses 64). Zip64 records are written when an offset or size needs them
  * (or always with `forceZip64`, for tests).
  */
-export function* zipChunks(members: Iterable<ZipMemberInput>, align = 0, opts: { forceZip64?: boolean } = {}): Generator<Uint8Array> {
+export function* zipChunks(
+  members: Iterable<ZipMemberInput>,
+  align = 0,
+  opts: { forceZip64?: boolean } = {},
+): Generator<Uint8Array> {
   const enc = new TextEncoder();
   const central: Uint8Array[] = [];
-  let offset = 0, count = 0;
+  let offset = 0,
+    count = 0;
   for (const m of members) {
     const name = enc.encode(m.name);
     let parts = m.data;
-    let size = 0, crc = 0;
-    for (const p of parts) { size += p.byteLength; crc = crc32(p, crc); }
-    let method = 0, csize = size;
+    let size = 0,
+      crc = 0;
+    for (const p of parts) {
+      size += p.byteLength;
+      crc = crc32(p, crc);
+    }
+    let method = 0,
+      csize = size;
     if (m.deflate) {
       const c = deflateRawSync(Buffer.concat(parts));
-      parts = [c]; csize = c.length; method = 8;
+      parts = [c];
+      csize = c.length;
+      method = 8;
     }
     const big = opts.forceZip64 === true || size >= 0xffffffff || csize >= 0xffffffff || offset >= 0xffffffff;
     const z64local = big ? 20 : 0;
@@ -308,11 +351,16 @@ export function* zipChunks(members: Iterable<ZipMemberInput>, align = 0, opts: {
     h.set(name, 30);
     let x = 30 + name.length;
     if (big) {
-      h.writeUInt16LE(1, x); h.writeUInt16LE(16, x + 2);
-      h.writeBigUInt64LE(BigInt(size), x + 4); h.writeBigUInt64LE(BigInt(csize), x + 12);
+      h.writeUInt16LE(1, x);
+      h.writeUInt16LE(16, x + 2);
+      h.writeBigUInt64LE(BigInt(size), x + 4);
+      h.writeBigUInt64LE(BigInt(csize), x + 12);
       x += 20;
     }
-    if (align > 0) { h.writeUInt16LE(0xcafe, x); h.writeUInt16LE(pad, x + 2); }
+    if (align > 0) {
+      h.writeUInt16LE(0xcafe, x);
+      h.writeUInt16LE(pad, x + 2);
+    }
     yield h;
     for (const p of parts) yield p;
     const c = Buffer.alloc(46 + name.length + (big ? 28 : 0));
@@ -330,8 +378,11 @@ export function* zipChunks(members: Iterable<ZipMemberInput>, align = 0, opts: {
     c.set(name, 46);
     if (big) {
       const y = 46 + name.length;
-      c.writeUInt16LE(1, y); c.writeUInt16LE(24, y + 2);
-      c.writeBigUInt64LE(BigInt(size), y + 4); c.writeBigUInt64LE(BigInt(csize), y + 12); c.writeBigUInt64LE(BigInt(offset), y + 20);
+      c.writeUInt16LE(1, y);
+      c.writeUInt16LE(24, y + 2);
+      c.writeBigUInt64LE(BigInt(size), y + 4);
+      c.writeBigUInt64LE(BigInt(csize), y + 12);
+      c.writeBigUInt64LE(BigInt(offset), y + 20);
     }
     central.push(c);
     offset += h.length + csize;
@@ -339,15 +390,21 @@ export function* zipChunks(members: Iterable<ZipMemberInput>, align = 0, opts: {
   }
   const cdStart = offset;
   let cdSize = 0;
-  for (const c of central) { yield c; cdSize += c.length; }
+  for (const c of central) {
+    yield c;
+    cdSize += c.length;
+  }
   const need64 = opts.forceZip64 === true || count >= 0xffff || cdStart >= 0xffffffff || cdSize >= 0xffffffff;
   if (need64) {
     const r = Buffer.alloc(56 + 20);
     r.writeUInt32LE(SIG_EOCD64, 0);
     r.writeBigUInt64LE(44n, 4);
-    r.writeUInt16LE(45, 12); r.writeUInt16LE(45, 14);
-    r.writeBigUInt64LE(BigInt(count), 24); r.writeBigUInt64LE(BigInt(count), 32);
-    r.writeBigUInt64LE(BigInt(cdSize), 40); r.writeBigUInt64LE(BigInt(cdStart), 48);
+    r.writeUInt16LE(45, 12);
+    r.writeUInt16LE(45, 14);
+    r.writeBigUInt64LE(BigInt(count), 24);
+    r.writeBigUInt64LE(BigInt(count), 32);
+    r.writeBigUInt64LE(BigInt(cdSize), 40);
+    r.writeBigUInt64LE(BigInt(cdStart), 48);
     r.writeUInt32LE(SIG_LOC64, 56);
     r.writeBigUInt64LE(BigInt(cdStart + cdSize), 64);
     r.writeUInt32LE(1, 72);

@@ -11,18 +11,26 @@ export type ActivationFn = (x: Tensor) => Tensor;
 export type ActivationIdentifier = string | ActivationFn | null | undefined;
 
 /** The logits behind a model output that came straight from a softmax or sigmoid activation. */
-export interface OutputLogits { logits: Tensor; kind: 'softmax' | 'sigmoid' }
+export interface OutputLogits {
+  logits: Tensor;
+  kind: 'softmax' | 'sigmoid';
+}
 
-export function softmax(x: Tensor): Tensor { return x.softmax(-1); }
+export function softmax(x: Tensor): Tensor {
+  return x.softmax(-1);
+}
 
-export function sigmoid(x: Tensor): Tensor { return x.sigmoid(); }
+export function sigmoid(x: Tensor): Tensor {
+  return x.sigmoid();
+}
 
 /** 'softmax' or 'sigmoid' when fn is that activation (its output has logits a loss can use), else null. */
 export function logitKind(fn: ActivationFn): OutputLogits['kind'] | null {
   return fn === softmax ? 'softmax' : fn === sigmoid ? 'sigmoid' : null;
 }
 
-const SELU_ALPHA = 1.6732632423543772, SELU_SCALE = 1.0507009873554805;
+const SELU_ALPHA = 1.6732632423543772,
+  SELU_SCALE = 1.0507009873554805;
 
 const TABLE: Record<string, ActivationFn> = {
   linear: (x) => x,

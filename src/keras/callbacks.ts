@@ -56,10 +56,16 @@ export interface CallbackHooks {
 export class Callback implements CallbackHooks {
   model!: CallbackModel;
   params: CallbackParams = { epochs: 0, verbose: 0, stream: process.stdout };
-  setModel(model: CallbackModel): void { this.model = model; }
-  setParams(params: CallbackParams): void { this.params = params; }
+  setModel(model: CallbackModel): void {
+    this.model = model;
+  }
+  setParams(params: CallbackParams): void {
+    this.params = params;
+  }
   /** Writes one line to the fit's stream. */
-  protected print(msg: string): void { this.params.stream.write(msg + '\n'); }
+  protected print(msg: string): void {
+    this.params.stream.write(msg + '\n');
+  }
   onTrainBegin(_logs?: Logs): Ret {}
   onTrainEnd(_logs?: Logs): Ret {}
   onEpochBegin(_epoch: number, _logs?: Logs): Ret {}
@@ -81,7 +87,8 @@ export class LambdaCallback extends Callback {
   constructor(hooks: CallbackHooks) {
     super();
     for (const [k, f] of Object.entries(hooks)) {
-      if (typeof f !== 'function' || !k.startsWith('on')) throw new Error(`callbacks: '${k}' is not a hook (expected onTrainBegin, onEpochEnd, onBatchEnd, ...)`);
+      if (typeof f !== 'function' || !k.startsWith('on'))
+        throw new Error(`callbacks: '${k}' is not a hook (expected onTrainBegin, onEpochEnd, onBatchEnd, ...)`);
       (this as unknown as Record<string, unknown>)[k] = f;
     }
   }
@@ -95,9 +102,16 @@ export class CallbackList {
   constructor(cbs: readonly CallbackLike[] = []) {
     this.callbacks = cbs.map((c) => (c instanceof Callback ? c : new LambdaCallback(c)));
   }
-  setModel(m: CallbackModel): void { for (const c of this.callbacks) c.setModel(m); }
-  setParams(p: CallbackParams): void { for (const c of this.callbacks) c.setParams(p); }
-  async call<K extends keyof CallbackHooks>(hook: K, ...args: Parameters<NonNullable<CallbackHooks[K]>>): Promise<void> {
+  setModel(m: CallbackModel): void {
+    for (const c of this.callbacks) c.setModel(m);
+  }
+  setParams(p: CallbackParams): void {
+    for (const c of this.callbacks) c.setParams(p);
+  }
+  async call<K extends keyof CallbackHooks>(
+    hook: K,
+    ...args: Parameters<NonNullable<CallbackHooks[K]>>
+  ): Promise<void> {
     for (const c of this.callbacks) {
       const f = c[hook] as ((...a: unknown[]) => Ret) | undefined;
       if (f) await f.apply(c, args);
@@ -111,7 +125,9 @@ export class History extends Callback {
   history: Record<string, number[]> = {};
   /** Why training stopped early, if it did (a NaN loss, EarlyStopping, ...). */
   stopReason?: string;
-  override onTrainBegin(): void { /* keeps earlier epochs, as Keras does for repeated fit calls on one History */ }
+  override onTrainBegin(): void {
+    /* keeps earlier epochs, as Keras does for repeated fit calls on one History */
+  }
   override onEpochEnd(epoch: number, logs: Logs = {}): void {
     this.epoch.push(epoch);
     for (const [k, v] of Object.entries(logs)) {
@@ -178,7 +194,11 @@ export class EarlyStopping extends Callback {
   override onEpochEnd(epoch: number, logs: Logs = {}): void {
     const current = logs[this.monitor];
     if (current === undefined) {
-      if (!this.warned) this.print(`EarlyStopping: '${this.monitor}' is not in the logs (available: ${Object.keys(logs).join(', ')}); not stopping`);
+      if (!this.warned)
+        this.print(
+          `EarlyStopping: '${this.monitor}' is not in the logs (available: ${Object.keys(logs).join(', ')}); not ` +
+            `stopping`,
+        );
       this.warned = true;
       return;
     }
@@ -196,7 +216,8 @@ export class EarlyStopping extends Callback {
       this.stoppedEpoch = epoch;
       this.model.stopTraining = true;
       if (this.opts.restoreBestWeights && this.bestWeights) {
-        if (this.opts.verbose) this.print(`Restoring model weights from the end of the best epoch: ${this.bestEpoch + 1}.`);
+        if (this.opts.verbose)
+          this.print(`Restoring model weights from the end of the best epoch: ${this.bestEpoch + 1}.`);
         this.model.setWeights(this.bestWeights);
       }
     }
@@ -227,7 +248,10 @@ export class ModelCheckpoint extends Callback {
   readonly mode: 'min' | 'max';
   best: number;
   private warned = false;
-  constructor(readonly filepath: string, private readonly opts: ModelCheckpointOptions = {}) {
+  constructor(
+    readonly filepath: string,
+    private readonly opts: ModelCheckpointOptions = {},
+  ) {
     super();
     this.monitor = opts.monitor ?? 'val_loss';
     this.mode = resolveMode(opts.mode ?? 'auto', this.monitor);
@@ -239,16 +263,25 @@ export class ModelCheckpoint extends Callback {
     if (this.opts.saveBestOnly) {
       const current = logs[this.monitor];
       if (current === undefined) {
-        if (!this.warned) this.print(`ModelCheckpoint: '${this.monitor}' is not in the logs (available: ${Object.keys(logs).join(', ')}); skipping`);
+        if (!this.warned)
+          this.print(
+            `ModelCheckpoint: '${this.monitor}' is not in the logs (available: ${Object.keys(logs).join(', ')}); ` +
+              `skipping`,
+          );
         this.warned = true;
         return;
       }
       const better = this.mode === 'min' ? current < this.best : current > this.best;
       if (!better) {
-        if (this.opts.verbose) this.print(`Epoch ${epoch + 1}: ${this.monitor} did not improve from ${formatValue(this.best)}`);
+        if (this.opts.verbose)
+          this.print(`Epoch ${epoch + 1}: ${this.monitor} did not improve from ${formatValue(this.best)}`);
         return;
       }
-      if (this.opts.verbose) this.print(`Epoch ${epoch + 1}: ${this.monitor} improved from ${formatValue(this.best)} to ${formatValue(current)}, saving model to ${path}`);
+      if (this.opts.verbose)
+        this.print(
+          `Epoch ${epoch + 1}: ${this.monitor} improved from ${formatValue(this.best)} to ${formatValue(current)}, ` +
+            `saving model to ${path}`,
+        );
       this.best = current;
     } else if (this.opts.verbose) {
       this.print(`Epoch ${epoch + 1}: saving model to ${path}`);
@@ -262,7 +295,11 @@ export class ModelCheckpoint extends Callback {
 export function formatPath(template: string, epoch: number, logs: Logs): string {
   return template.replace(/\{(\w+)(?::([^}]*))?\}/g, (m, key: string, fmt?: string) => {
     const v = key === 'epoch' ? epoch : logs[key];
-    if (v === undefined) throw new Error(`ModelCheckpoint: filepath '${template}' names '${key}', which is not in the logs (${['epoch', ...Object.keys(logs)].join(', ')})`);
+    if (v === undefined)
+      throw new Error(
+        `ModelCheckpoint: filepath '${template}' names '${key}', which is not in the logs ` +
+          `(${['epoch', ...Object.keys(logs)].join(', ')})`,
+      );
     if (!fmt) return String(v);
     const d = /^0?(\d+)d$/.exec(fmt);
     if (d) return String(Math.round(v)).padStart(Number(d[1]), fmt.startsWith('0') ? '0' : ' ');
@@ -299,7 +336,8 @@ export class ReduceLROnPlateau extends Callback {
     super();
     this.monitor = opts.monitor ?? 'val_loss';
     this.factor = opts.factor ?? 0.1;
-    if (!(this.factor < 1 && this.factor >= 0)) throw new Error(`ReduceLROnPlateau: factor must be in [0, 1), got ${this.factor}`);
+    if (!(this.factor < 1 && this.factor >= 0))
+      throw new Error(`ReduceLROnPlateau: factor must be in [0, 1), got ${this.factor}`);
     this.patience = opts.patience ?? 10;
     this.mode = resolveMode(opts.mode ?? 'auto', this.monitor);
     this.minDelta = opts.minDelta ?? 1e-4;
@@ -315,9 +353,16 @@ export class ReduceLROnPlateau extends Callback {
     logs.learning_rate = this.model.learningRate;
     const current = logs[this.monitor];
     if (current === undefined) return;
-    if (this.cooldownCounter > 0) { this.cooldownCounter--; this.wait = 0; }
+    if (this.cooldownCounter > 0) {
+      this.cooldownCounter--;
+      this.wait = 0;
+    }
     const better = this.mode === 'min' ? current < this.best - this.minDelta : current > this.best + this.minDelta;
-    if (better) { this.best = current; this.wait = 0; return; }
+    if (better) {
+      this.best = current;
+      this.wait = 0;
+      return;
+    }
     if (this.cooldownCounter > 0) return;
     this.wait++;
     if (this.wait >= this.patience) {
@@ -335,14 +380,24 @@ export class ReduceLROnPlateau extends Callback {
 
 /** Sets the learning rate at the start of each epoch to schedule(epoch, currentLr). */
 export class LearningRateScheduler extends Callback {
-  constructor(readonly schedule: (epoch: number, lr: number) => number, private readonly verbose: 0 | 1 = 0) { super(); }
+  constructor(
+    readonly schedule: (epoch: number, lr: number) => number,
+    private readonly verbose: 0 | 1 = 0,
+  ) {
+    super();
+  }
   override onEpochBegin(epoch: number): void {
     const lr = this.schedule(epoch, this.model.learningRate);
-    if (typeof lr !== 'number' || !Number.isFinite(lr)) throw new Error(`LearningRateScheduler: the schedule returned ${String(lr)} for epoch ${epoch}; expected a finite number`);
+    if (typeof lr !== 'number' || !Number.isFinite(lr))
+      throw new Error(
+        `LearningRateScheduler: the schedule returned ${String(lr)} for epoch ${epoch}; expected a finite number`,
+      );
     this.model.learningRate = lr;
     if (this.verbose) this.print(`Epoch ${epoch + 1}: LearningRateScheduler setting learning rate to ${lr}.`);
   }
-  override onEpochEnd(_epoch: number, logs: Logs = {}): void { logs.learning_rate = this.model.learningRate; }
+  override onEpochEnd(_epoch: number, logs: Logs = {}): void {
+    logs.learning_rate = this.model.learningRate;
+  }
 }
 
 /**
@@ -352,7 +407,12 @@ export class LearningRateScheduler extends Callback {
 export class CSVLogger extends Callback {
   private rows: string[] = [];
   private keys: string[] | null = null;
-  constructor(readonly filename: string, private readonly opts: { separator?: string; append?: boolean } = {}) { super(); }
+  constructor(
+    readonly filename: string,
+    private readonly opts: { separator?: string; append?: boolean } = {},
+  ) {
+    super();
+  }
   override onTrainBegin(): void {
     this.rows = [];
     this.keys = null;
@@ -370,7 +430,9 @@ export class CSVLogger extends Callback {
       this.keys = Object.keys(logs).sort();
       this.rows.push(['epoch', ...this.keys].join(sep));
     }
-    this.rows.push([String(epoch), ...this.keys.map((k) => (logs[k] === undefined ? 'NA' : String(logs[k])))].join(sep));
+    this.rows.push(
+      [String(epoch), ...this.keys.map((k) => (logs[k] === undefined ? 'NA' : String(logs[k])))].join(sep),
+    );
     writeAtomic(this.filename, [new TextEncoder().encode(this.rows.join('\n') + '\n')]);
   }
 }

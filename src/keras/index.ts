@@ -21,7 +21,16 @@ export { Sequential, sequential, type SequentialArgs } from './sequential.js';
 export { loadModel, type LoadModelOptions } from './saving.js';
 export { Progbar, type ProgbarOptions, type ProgressStream, type Clock } from './progbar.js';
 export {
-  Callback, History, EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, LearningRateScheduler, CSVLogger, TerminateOnNaN,
-  LambdaCallback, type Logs, type CallbackHooks,
+  Callback,
+  History,
+  EarlyStopping,
+  ModelCheckpoint,
+  ReduceLROnPlateau,
+  LearningRateScheduler,
+  CSVLogger,
+  TerminateOnNaN,
+  LambdaCallback,
+  type Logs,
+  type CallbackHooks,
 } from './callbacks.js';
 export type { FitOptions, EvaluateOptions, PredictOptions } from './training.js';

@@ -26,11 +26,24 @@ function fans(t: Tensor): [number, number] {
 const TABLE: Record<string, InitializerFn> = {
   zeros: (t) => init.zeros_(t),
   ones: (t) => init.ones_(t),
-  glorot_uniform: (t) => { const [fi, fo] = fans(t); const a = Math.sqrt(6 / (fi + fo)); return init.uniform_(t, -a, a); },
-  glorot_normal: (t) => { const [fi, fo] = fans(t); return truncScaled(t, Math.sqrt(2 / (fi + fo))); },
-  he_uniform: (t) => { const a = Math.sqrt(6 / fans(t)[0]); return init.uniform_(t, -a, a); },
+  glorot_uniform: (t) => {
+    const [fi, fo] = fans(t);
+    const a = Math.sqrt(6 / (fi + fo));
+    return init.uniform_(t, -a, a);
+  },
+  glorot_normal: (t) => {
+    const [fi, fo] = fans(t);
+    return truncScaled(t, Math.sqrt(2 / (fi + fo)));
+  },
+  he_uniform: (t) => {
+    const a = Math.sqrt(6 / fans(t)[0]);
+    return init.uniform_(t, -a, a);
+  },
   he_normal: (t) => truncScaled(t, Math.sqrt(2 / fans(t)[0])),
-  lecun_uniform: (t) => { const a = Math.sqrt(3 / fans(t)[0]); return init.uniform_(t, -a, a); },
+  lecun_uniform: (t) => {
+    const a = Math.sqrt(3 / fans(t)[0]);
+    return init.uniform_(t, -a, a);
+  },
   lecun_normal: (t) => truncScaled(t, Math.sqrt(1 / fans(t)[0])),
   random_normal: (t) => init.normal_(t, 0, 0.05),
   random_uniform: (t) => init.uniform_(t, -0.05, 0.05),
@@ -41,7 +54,8 @@ const TABLE: Record<string, InitializerFn> = {
 /** The initializer for a name (camelCase or snake_case) or a function of the tensor. */
 export function getInitializer(id: InitializerIdentifier, layer = 'layer'): InitializerFn {
   if (typeof id === 'function') return id;
-  if (typeof id !== 'string') throw new Error(`${layer}: an initializer must be a name or a function, got ${typeof id}`);
+  if (typeof id !== 'string')
+    throw new Error(`${layer}: an initializer must be a name or a function, got ${typeof id}`);
   const f = TABLE[snakeCase(id)];
   if (!f) throw new Error(`${layer}: unknown initializer '${id}' (known: ${Object.keys(TABLE).join(', ')})`);
   return f;

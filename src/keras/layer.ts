@@ -34,8 +34,12 @@ export class SymbolicTensor {
     readonly outputIndex: number,
     readonly name: string,
   ) {}
-  get rank(): number { return this.shape.length; }
-  toString(): string { return `SymbolicTensor(name=${this.name}, shape=${fmtSym(this.shape)}, dtype=${this.dtype})`; }
+  get rank(): number {
+    return this.shape.length;
+  }
+  toString(): string {
+    return `SymbolicTensor(name=${this.name}, shape=${fmtSym(this.shape)}, dtype=${this.dtype})`;
+  }
 }
 
 export function fmtSym(s: SymShape): string {
@@ -102,7 +106,9 @@ export abstract class Layer extends Module {
   }
 
   /** Whether fit updates this layer's weights (false freezes it; its weights count as non-trainable). */
-  get trainable(): boolean { return this._trainable; }
+  get trainable(): boolean {
+    return this._trainable;
+  }
   set trainable(on: boolean) {
     this._trainable = on;
     for (const p of this.parameters()) p.requiresGrad_(on && !this.frozenParams.has(p));
@@ -123,7 +129,9 @@ export abstract class Layer extends Module {
    * forward(x) as activation(pre(x)), for layers that end in an activation (Dense, Conv, Activation),
    * so that a model can keep an output's logits for its loss; null for other layers.
    */
-  protected splitActivation(): { pre: (x: Tensor) => Tensor; act: ActivationFn } | null { return null; }
+  protected splitActivation(): { pre: (x: Tensor) => Tensor; act: ActivationFn } | null {
+    return null;
+  }
 
   /**
    * call(x) on a concrete tensor, and the logits behind the output when it comes straight from a
@@ -153,7 +161,12 @@ export abstract class Layer extends Module {
   }
 
   /** Adds a weight as a Parameter under `name`, initialised by `initializer`. */
-  protected addWeight(name: string, shape: readonly number[], initializer: InitializerIdentifier, trainable = true): Parameter {
+  protected addWeight(
+    name: string,
+    shape: readonly number[],
+    initializer: InitializerIdentifier,
+    trainable = true,
+  ): Parameter {
     const p = new Parameter(empty([...shape]), trainable && this.trainable);
     getInitializer(initializer, this.name)(p);
     this.registerParameter(name, p);
@@ -173,7 +186,9 @@ export abstract class Layer extends Module {
   }
 
   /** Which axes of the built shape an input must match (by default the last). */
-  protected checkedAxes(rank: number): number[] { return [rank - 1]; }
+  protected checkedAxes(rank: number): number[] {
+    return [rank - 1];
+  }
   /** Whether the input must keep the rank the layer was built for (false: any rank, trailing axes checked). */
   protected fixedRank = true;
 
@@ -181,17 +196,25 @@ export abstract class Layer extends Module {
   checkInputShape(shape: SymShape | SymShape[]): void {
     const built = this.builtInputShape;
     if (!built) return;
-    const pairs: [SymShape, SymShape][] = isShapeList(built) ? (built as SymShape[]).map((b, i) => [b, (shape as SymShape[])[i]]) : [[built as SymShape, shape as SymShape]];
+    const pairs: [SymShape, SymShape][] = isShapeList(built)
+      ? (built as SymShape[]).map((b, i) => [b, (shape as SymShape[])[i]])
+      : [[built as SymShape, shape as SymShape]];
     for (const [b, s] of pairs) {
       // checked axes count from the end, so layers of any rank (dense on (N, T, F)) compare their trailing axes
       const axes = this.checkedAxes(b.length);
-      const bad = !s || (this.fixedRank && s.length !== b.length) || axes.some((a) => {
-        const k = s.length - b.length + a;
-        return k < 1 || (b[a] !== null && s[k] !== null && b[a] !== s[k]);
-      });
+      const bad =
+        !s ||
+        (this.fixedRank && s.length !== b.length) ||
+        axes.some((a) => {
+          const k = s.length - b.length + a;
+          return k < 1 || (b[a] !== null && s[k] !== null && b[a] !== s[k]);
+        });
       if (bad) {
-        throw new Error(`Layer '${this.name}' (${this.className}): expected input shape ${fmtSym(b)}, got ${s ? fmtSym(s) : 'nothing'} ` +
-          `(the layer was built for ${fmtSym(b)} on its first call)`);
+        throw new Error(
+          `Layer '${this.name}' (${this.className}): expected input shape ${fmtSym(b)}, got ` +
+            `${s ? fmtSym(s) : 'nothing'} ` +
+            `(the layer was built for ${fmtSym(b)} on its first call)`,
+        );
       }
     }
   }
@@ -208,11 +231,17 @@ export abstract class Layer extends Module {
 
   // biome-ignore lint/suspicious/noExplicitAny: Tensors or SymbolicTensors, one or a list, in and out
   override call(x: any): any {
-    if (x instanceof SymbolicTensor || (Array.isArray(x) && x.length > 0 && x.every((e) => e instanceof SymbolicTensor))) {
+    if (
+      x instanceof SymbolicTensor ||
+      (Array.isArray(x) && x.length > 0 && x.every((e) => e instanceof SymbolicTensor))
+    ) {
       return this.callSymbolic(x as SymInputs);
     }
     if (!(x instanceof Tensor) && !(Array.isArray(x) && x.every((e) => e instanceof Tensor))) {
-      throw new Error(`Layer '${this.name}' (${this.className}): expected a Tensor, an array of Tensors or SymbolicTensors, got ${describe(x)}`);
+      throw new Error(
+        `Layer '${this.name}' (${this.className}): expected a Tensor, an array of Tensors or SymbolicTensors, got ` +
+          `${describe(x)}`,
+      );
     }
     this.ensureBuilt(Array.isArray(x) ? x.map(concreteShape) : concreteShape(x));
     return this.forward(x as Inputs);
@@ -226,23 +255,35 @@ export abstract class Layer extends Module {
     const node: LayerNode = { layer: this, inputs: list, outputs: [], listInput: Array.isArray(x) };
     const outs = isShapeList(out) ? (out as SymShape[]) : [out as SymShape];
     const dtype = this.outputDtype(list[0].dtype);
-    node.outputs = outs.map((s, i) => new SymbolicTensor(s, dtype, node, i, `${this.name}/out${outs.length > 1 ? i : ''}`));
+    node.outputs = outs.map(
+      (s, i) => new SymbolicTensor(s, dtype, node, i, `${this.name}/out${outs.length > 1 ? i : ''}`),
+    );
     this.inboundNodes.push(node);
     return isShapeList(out) ? node.outputs : node.outputs[0];
   }
 
   /** The dtype of the output for an input dtype (float32 for most layers). */
-  outputDtype(_inputDtype: DType): DType { return 'float32'; }
+  outputDtype(_inputDtype: DType): DType {
+    return 'float32';
+  }
 
-  /** Keras's count_params: trainable and non-trainable weights, counting float buffers (moving statistics) as non-trainable. */
+  /** Keras's count_params: trainable and non-trainable weights, counting float buffers (moving statistics) as
+   * non-trainable. */
   countParams(): { trainable: number; nonTrainable: number } {
-    let trainable = 0, nonTrainable = 0;
-    for (const p of this.parameters()) { if (p.requiresGrad) trainable += p.numel(); else nonTrainable += p.numel(); }
-    for (const [k, b] of this.namedBuffers()) if (b.isFloatingPoint() && !k.endsWith('num_batches_tracked')) nonTrainable += b.numel();
+    let trainable = 0,
+      nonTrainable = 0;
+    for (const p of this.parameters()) {
+      if (p.requiresGrad) trainable += p.numel();
+      else nonTrainable += p.numel();
+    }
+    for (const [k, b] of this.namedBuffers())
+      if (b.isFloatingPoint() && !k.endsWith('num_batches_tracked')) nonTrainable += b.numel();
     return { trainable, nonTrainable };
   }
 
-  override extraRepr(): string { return `name='${this.name}'`; }
+  override extraRepr(): string {
+    return `name='${this.name}'`;
+  }
 }
 
 export function isShapeList(s: unknown): boolean {
@@ -270,7 +311,10 @@ export function checkShapeArg(s: readonly (number | null)[], what: string): void
 export function knownDim(s: SymShape, axis: number, layer: Layer): number {
   const d = s[axis < 0 ? s.length + axis : axis];
   if (d === null || d === undefined) {
-    throw new Error(`Layer '${layer.name}' (${layer.className}): the input dimension ${axis} must be known to build the layer, got shape ${fmtSym(s)}`);
+    throw new Error(
+      `Layer '${layer.name}' (${layer.className}): the input dimension ${axis} must be known to build the layer, ` +
+        `got shape ${fmtSym(s)}`,
+    );
   }
   return d;
 }

@@ -15,7 +15,8 @@ import type { OutputLogits } from './activations.js';
 import { snakeCase } from './metrics.js';
 
 export const EPSILON = 1e-7;
-const LOG_EPS = Math.log(EPSILON), LOG_1M_EPS = Math.log1p(-EPSILON);
+const LOG_EPS = Math.log(EPSILON),
+  LOG_1M_EPS = Math.log1p(-EPSILON);
 
 export interface LossOptions {
   fromLogits?: boolean;
@@ -43,7 +44,9 @@ function perSample(x: Tensor): Tensor {
 
 function checkShapes(yTrue: Tensor, yPred: Tensor, op: string): void {
   if (yTrue.numel() !== yPred.numel()) {
-    throw new Error(`${op}: yTrue shape [${yTrue.shape.join(', ')}] does not match yPred shape [${yPred.shape.join(', ')}]`);
+    throw new Error(
+      `${op}: yTrue shape [${yTrue.shape.join(', ')}] does not match yPred shape [${yPred.shape.join(', ')}]`,
+    );
   }
 }
 
@@ -55,27 +58,43 @@ function logProbs(yPred: Tensor, fromLogits: boolean, k: OutputLogits | null): T
   return p.clamp(EPSILON, 1 - EPSILON).log();
 }
 
-export function categoricalCrossentropy(yTrue: Tensor, yPred: Tensor, opts: LossOptions = {},
-  logits: OutputLogits | null = null): Tensor {
+export function categoricalCrossentropy(
+  yTrue: Tensor,
+  yPred: Tensor,
+  opts: LossOptions = {},
+  logits: OutputLogits | null = null,
+): Tensor {
   checkShapes(yTrue, yPred, 'categorical_crossentropy');
   let t = yTrue.reshape([...yPred.shape]).to(yPred.dtype);
   const s = opts.labelSmoothing ?? 0;
   if (s > 0) t = t.mul(1 - s).add(s / yPred.shape[yPred.ndim - 1]);
-  return perSample(t.mul(logProbs(yPred, opts.fromLogits ?? false, logits)).sum(-1).neg());
+  return perSample(
+    t
+      .mul(logProbs(yPred, opts.fromLogits ?? false, logits))
+      .sum(-1)
+      .neg(),
+  );
 }
 
 /**
  * yPred (N, ..., C), yTrue (N, ...) or (N, ..., 1) integer class indices. A label outside [0, C)
  * is an error that names it, its position and C.
  */
-export function sparseCategoricalCrossentropy(yTrue: Tensor, yPred: Tensor, opts: LossOptions = {},
-  logits: OutputLogits | null = null): Tensor {
+export function sparseCategoricalCrossentropy(
+  yTrue: Tensor,
+  yPred: Tensor,
+  opts: LossOptions = {},
+  logits: OutputLogits | null = null,
+): Tensor {
   const op = 'sparse_categorical_crossentropy';
   const C = yPred.shape[yPred.ndim - 1];
   const M = yPred.numel() / C;
   if (yTrue.numel() !== M) {
-    throw new Error(`${op}: expected one class index per prediction: yPred has shape [${yPred.shape.join(', ')}] (${M} rows of ${C} classes) ` +
-      `but yTrue has shape [${yTrue.shape.join(', ')}]; for one-hot labels use categorical_crossentropy`);
+    throw new Error(
+      `${op}: expected one class index per prediction: yPred has shape [${yPred.shape.join(', ')}] (${M} rows of ` +
+        `${C} classes) ` +
+        `but yTrue has shape [${yTrue.shape.join(', ')}]; for one-hot labels use categorical_crossentropy`,
+    );
   }
   const labels = checkLabels(yTrue, C, op);
   const logp = logProbs(yPred, opts.fromLogits ?? false, logits).reshape([M, C]);
@@ -90,15 +109,22 @@ export function checkLabels(yTrue: Tensor, C: number, op: string): Int32Array {
   for (let i = 0; i < v.length; i++) {
     const y = v[i];
     if (!Number.isInteger(y) || y < 0 || y >= C) {
-      throw new Error(`${op}: label ${y} at index ${i} is out of range: the model's output has ${C} classes, so labels must be integers in [0, ${C - 1}]`);
+      throw new Error(
+        `${op}: label ${y} at index ${i} is out of range: the model's output has ${C} classes, so labels must be ` +
+          `integers in [0, ${C - 1}]`,
+      );
     }
     out[i] = y;
   }
   return out;
 }
 
-export function binaryCrossentropy(yTrue: Tensor, yPred: Tensor, opts: LossOptions = {},
-  logits: OutputLogits | null = null): Tensor {
+export function binaryCrossentropy(
+  yTrue: Tensor,
+  yPred: Tensor,
+  opts: LossOptions = {},
+  logits: OutputLogits | null = null,
+): Tensor {
   checkShapes(yTrue, yPred, 'binary_crossentropy');
   const t = yTrue.reshape([...yPred.shape]).to(yPred.dtype);
   let logP: Tensor, log1mP: Tensor;
@@ -109,7 +135,10 @@ export function binaryCrossentropy(yTrue: Tensor, yPred: Tensor, opts: LossOptio
     const tail = x.abs().neg().exp().log1p();
     logP = x.neg().relu().add(tail).neg();
     log1mP = x.relu().add(tail).neg();
-    if (!opts.fromLogits) { logP = logP.clamp(LOG_EPS, LOG_1M_EPS); log1mP = log1mP.clamp(LOG_EPS, LOG_1M_EPS); }
+    if (!opts.fromLogits) {
+      logP = logP.clamp(LOG_EPS, LOG_1M_EPS);
+      log1mP = log1mP.clamp(LOG_EPS, LOG_1M_EPS);
+    }
   } else {
     const p = yPred.clamp(EPSILON, 1 - EPSILON);
     logP = p.log();
@@ -150,14 +179,22 @@ const ALIASES: Record<string, string> = { mse: 'mean_squared_error', mae: 'mean_
 function canonicalName(name: string): string {
   const key = snakeCase(name);
   const canonical = ALIASES[key] ?? key;
-  if (!TABLE[canonical]) throw new Error(`compile: unknown loss '${name}' (known: ${[...Object.keys(TABLE), ...Object.keys(ALIASES)].join(', ')})`);
+  if (!TABLE[canonical])
+    throw new Error(
+      `compile: unknown loss '${name}' (known: ${[...Object.keys(TABLE), ...Object.keys(ALIASES)].join(', ')})`,
+    );
   return canonical;
 }
 
 /** A built-in loss by name, with options: `new NamedLoss('sparse_categorical_crossentropy', {fromLogits: true})`. */
 export class NamedLoss implements Loss {
   readonly name: string;
-  constructor(name: string, readonly options: LossOptions = {}) { this.name = canonicalName(name); }
+  constructor(
+    name: string,
+    readonly options: LossOptions = {},
+  ) {
+    this.name = canonicalName(name);
+  }
   call(yTrue: Tensor, yPred: Tensor, logits: OutputLogits | null = null): Tensor {
     return TABLE[this.name](yTrue, yPred, this.options, logits);
   }
@@ -169,19 +206,46 @@ export function lossByName(name: string, options: LossOptions = {}): Loss {
 }
 
 // Keras-style classes.
-export class SparseCategoricalCrossentropy extends NamedLoss { constructor(o: LossOptions = {}) { super('sparse_categorical_crossentropy', o); } }
-export class CategoricalCrossentropy extends NamedLoss { constructor(o: LossOptions = {}) { super('categorical_crossentropy', o); } }
-export class BinaryCrossentropy extends NamedLoss { constructor(o: LossOptions = {}) { super('binary_crossentropy', o); } }
-export class MeanSquaredError extends NamedLoss { constructor() { super('mean_squared_error'); } }
-export class MeanAbsoluteError extends NamedLoss { constructor() { super('mean_absolute_error'); } }
-export class Huber extends NamedLoss { constructor(o: LossOptions = {}) { super('huber', o); } }
+export class SparseCategoricalCrossentropy extends NamedLoss {
+  constructor(o: LossOptions = {}) {
+    super('sparse_categorical_crossentropy', o);
+  }
+}
+export class CategoricalCrossentropy extends NamedLoss {
+  constructor(o: LossOptions = {}) {
+    super('categorical_crossentropy', o);
+  }
+}
+export class BinaryCrossentropy extends NamedLoss {
+  constructor(o: LossOptions = {}) {
+    super('binary_crossentropy', o);
+  }
+}
+export class MeanSquaredError extends NamedLoss {
+  constructor() {
+    super('mean_squared_error');
+  }
+}
+export class MeanAbsoluteError extends NamedLoss {
+  constructor() {
+    super('mean_absolute_error');
+  }
+}
+export class Huber extends NamedLoss {
+  constructor(o: LossOptions = {}) {
+    super('huber', o);
+  }
+}
 
 /** A Loss for compile's `loss` argument: a name, a Loss, or a function (yTrue, yPred) -> (N) or scalar. */
 export function resolveLoss(spec: LossSpec): Loss {
   if (typeof spec === 'string') return lossByName(spec);
   if (typeof spec === 'function') return { name: spec.name || 'custom', options: {}, call: spec };
   if (spec && typeof spec === 'object' && typeof spec.call === 'function') return spec;
-  throw new Error(`compile: loss must be a name, a Loss or a function (yTrue, yPred) => Tensor, got ${spec === null ? 'null' : typeof spec}`);
+  throw new Error(
+    `compile: loss must be a name, a Loss or a function (yTrue, yPred) => Tensor, got ` +
+      `${spec === null ? 'null' : typeof spec}`,
+  );
 }
 
 /** Keras's sum-over-batch-size reduction: sum(loss * w) / N (w defaults to 1). */
@@ -193,5 +257,10 @@ export function reduceLoss(perSampleLoss: Tensor, sampleWeight?: Tensor): Tensor
 }
 
 export function isLoss(x: unknown): x is Loss {
-  return x instanceof Tensor ? false : typeof x === 'object' && x !== null && typeof (x as Loss).call === 'function' && typeof (x as Loss).name === 'string';
+  return x instanceof Tensor
+    ? false
+    : typeof x === 'object' &&
+        x !== null &&
+        typeof (x as Loss).call === 'function' &&
+        typeof (x as Loss).name === 'string';
 }

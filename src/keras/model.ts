@@ -8,14 +8,30 @@ import { noGrad } from '../autograd/grad_mode.js';
 import { fmtShape } from '../tensor/layout.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Optimizer } from '../optim/optimizer.js';
-import { Layer, SymbolicTensor, describe, fmtSym, isShapeList, type LayerArgs, type LayerNode, type SymShape } from './layer.js';
+import {
+  Layer,
+  SymbolicTensor,
+  describe,
+  fmtSym,
+  isShapeList,
+  type LayerArgs,
+  type LayerNode,
+  type SymShape,
+} from './layer.js';
 import { InputLayer } from './layers/input.js';
 import { resolveLoss, type Loss, type LossSpec } from './losses.js';
 import type { OutputLogits } from './activations.js';
 import { resolveMetric, type Metric, type MetricSpec } from './metrics.js';
 import { checkOptimizer, makeOptimizer, type OptimizerIdentifier } from './optimizers.js';
 import type { History, CallbackModel } from './callbacks.js';
-import { evaluateModel, fitModel, predictModel, type EvaluateOptions, type FitOptions, type PredictOptions } from './training.js';
+import {
+  evaluateModel,
+  fitModel,
+  predictModel,
+  type EvaluateOptions,
+  type FitOptions,
+  type PredictOptions,
+} from './training.js';
 import { summaryText, type SummaryOptions } from './summary.js';
 import { checkOptionNames } from './options.js';
 import type { Data, BatchSource } from './data_adapter.js';
@@ -73,10 +89,15 @@ export class Model extends Layer implements CallbackModel {
     const outs = Array.isArray(outputs) ? outputs : [outputs];
     if (ins.length === 0 || outs.length === 0) throw new Error(`model: inputs and outputs must be non-empty`);
     for (const t of [...ins, ...outs]) {
-      if (!(t instanceof SymbolicTensor)) throw new Error(`model: inputs and outputs must be symbolic tensors from nb.keras.input() and layer calls, got ${describe(t)}`);
+      if (!(t instanceof SymbolicTensor))
+        throw new Error(
+          `model: inputs and outputs must be symbolic tensors from nb.keras.input() and layer calls, got ` +
+            `${describe(t)}`,
+        );
     }
     for (const t of ins) {
-      if (!(t.node.layer instanceof InputLayer)) throw new Error(`model: input '${t.name}' is not an nb.keras.input(); model inputs must be inputs`);
+      if (!(t.node.layer instanceof InputLayer))
+        throw new Error(`model: input '${t.name}' is not an nb.keras.input(); model inputs must be inputs`);
     }
     this.singleOutput = !Array.isArray(outputs);
     // depth-first post-order from the outputs: every node after the nodes it reads
@@ -87,7 +108,10 @@ export class Model extends Layer implements CallbackModel {
       const top = stack[stack.length - 1];
       const [node, i] = top;
       if (i === 0) {
-        if (state.get(node) === 2) { stack.pop(); continue; }
+        if (state.get(node) === 2) {
+          stack.pop();
+          continue;
+        }
         state.set(node, 1);
       }
       if (i < node.inputs.length) {
@@ -103,7 +127,10 @@ export class Model extends Layer implements CallbackModel {
     }
     for (const n of order) {
       if (n.layer instanceof InputLayer && !ins.includes(n.outputs[0])) {
-        throw new Error(`model: the outputs depend on input '${n.layer.name}' ${fmtSym(n.layer.shape)}, which is not in inputs (${ins.map((t) => t.name).join(', ')})`);
+        throw new Error(
+          `model: the outputs depend on input '${n.layer.name}' ${fmtSym(n.layer.shape)}, which is not in inputs ` +
+            `(${ins.map((t) => t.name).join(', ')})`,
+        );
       }
     }
     this.inputs = ins;
@@ -114,7 +141,8 @@ export class Model extends Layer implements CallbackModel {
     for (const n of this.graph) if (!layers.includes(n.layer)) layers.push(n.layer);
     const names = new Set<string>();
     for (const l of layers) {
-      if (names.has(l.name)) throw new Error(`model: two layers are named '${l.name}'; layer names must be unique within a model`);
+      if (names.has(l.name))
+        throw new Error(`model: two layers are named '${l.name}'; layer names must be unique within a model`);
       names.add(l.name);
     }
     this.allLayers = layers;
@@ -126,15 +154,26 @@ export class Model extends Layer implements CallbackModel {
   }
 
   /** The layers, in the order they run (a functional model's InputLayers first). */
-  get layers(): Layer[] { return this.allLayers; }
+  get layers(): Layer[] {
+    return this.allLayers;
+  }
 
-  get inputNames(): string[] { return this.inputs.map((t) => t.node.layer.name); }
-  get outputNames(): string[] { return this.outputs.map((t) => t.node.layer.name); }
+  get inputNames(): string[] {
+    return this.inputs.map((t) => t.node.layer.name);
+  }
+  get outputNames(): string[] {
+    return this.outputs.map((t) => t.node.layer.name);
+  }
 
   /** The layer with this name (or at this index of `layers`). */
   getLayer(nameOrIndex: string | number): Layer {
-    const l = typeof nameOrIndex === 'number' ? this.layers[nameOrIndex] : this.layers.find((x) => x.name === nameOrIndex);
-    if (!l) throw new Error(`getLayer: no layer ${JSON.stringify(nameOrIndex)} in model '${this.name}' (layers: ${this.layers.map((x) => x.name).join(', ')})`);
+    const l =
+      typeof nameOrIndex === 'number' ? this.layers[nameOrIndex] : this.layers.find((x) => x.name === nameOrIndex);
+    if (!l)
+      throw new Error(
+        `getLayer: no layer ${JSON.stringify(nameOrIndex)} in model '${this.name}' (layers: ` +
+          `${this.layers.map((x) => x.name).join(', ')})`,
+      );
     return l;
   }
 
@@ -152,15 +191,21 @@ export class Model extends Layer implements CallbackModel {
   /** Throws unless each x matches its input's shape (rank and known dims), naming the layer. */
   checkInputs(xs: readonly Tensor[], op: string): void {
     if (xs.length !== this.inputs.length) {
-      throw new Error(`${op}: model '${this.name}' has ${this.inputs.length} inputs (${this.inputNames.join(', ')}) but got ${xs.length} arrays`);
+      throw new Error(
+        `${op}: model '${this.name}' has ${this.inputs.length} inputs (${this.inputNames.join(', ')}) but got ` +
+          `${xs.length} arrays`,
+      );
     }
     xs.forEach((x, i) => {
       const want = this.inputs[i].shape;
       const bad = x.ndim !== want.length || want.some((d, k) => k > 0 && d !== null && d !== x.shape[k]);
       if (bad) {
         const feat = want.length === 2 && x.ndim === 2 ? ` (${x.shape[1]} features where ${want[1]} are expected)` : '';
-        throw new Error(`${op}: ${this.consumerOf(i)} of model '${this.name}' expects input shape ${fmtSym(want)}, ` +
-          `but ${this.inputs.length > 1 ? `x[${i}] (${this.inputNames[i]})` : 'x'} has shape ${fmtShape(x.shape)}${feat}`);
+        throw new Error(
+          `${op}: ${this.consumerOf(i)} of model '${this.name}' expects input shape ${fmtSym(want)}, ` +
+            `but ${this.inputs.length > 1 ? `x[${i}] (${this.inputNames[i]})` : 'x'} has shape ` +
+            `${fmtShape(x.shape)}${feat}`,
+        );
       }
     });
   }
@@ -170,27 +215,39 @@ export class Model extends Layer implements CallbackModel {
    * behind output k when its layer ends in a softmax or sigmoid (Layer.callWithLogits), else null.
    */
   run(xs: readonly Tensor[], logits?: (OutputLogits | null)[]): Tensor[] {
-    if (!this.built || this.inputs.length === 0) throw new Error(`model '${this.name}' is not built yet: call it on data (fit, predict) or give the first layer an inputShape`);
+    if (!this.built || this.inputs.length === 0)
+      throw new Error(
+        `model '${this.name}' is not built yet: call it on data (fit, predict) or give the first layer an inputShape`,
+      );
     const values = new Map<SymbolicTensor, Tensor>();
-    this.inputs.forEach((t, i) => { values.set(t, xs[i]); });
+    this.inputs.forEach((t, i) => {
+      values.set(t, xs[i]);
+    });
     for (const node of this.graph) {
       const ins = node.inputs.map((t) => {
         const v = values.get(t);
-        if (!v) throw new Error(`model '${this.name}': internal error, '${t.name}' was not computed before layer '${node.layer.name}'`);
+        if (!v)
+          throw new Error(
+            `model '${this.name}': internal error, '${t.name}' was not computed before layer '${node.layer.name}'`,
+          );
         return v;
       });
-      const isOutput = logits !== undefined && !node.listInput && node.outputs.length === 1 &&
-        this.outputs.includes(node.outputs[0]);
+      const isOutput =
+        logits !== undefined && !node.listInput && node.outputs.length === 1 && this.outputs.includes(node.outputs[0]);
       let out: Tensor | Tensor[];
       if (isOutput) {
         const r = node.layer.callWithLogits(ins[0]);
         out = r.out as Tensor | Tensor[];
-        this.outputs.forEach((t, k) => { if (t === node.outputs[0]) logits[k] = r.logits; });
+        this.outputs.forEach((t, k) => {
+          if (t === node.outputs[0]) logits[k] = r.logits;
+        });
       } else {
         out = node.layer.call(node.listInput ? ins : ins[0]) as Tensor | Tensor[];
       }
       const outs = Array.isArray(out) ? out : [out];
-      node.outputs.forEach((t, i) => { values.set(t, outs[i]); });
+      node.outputs.forEach((t, i) => {
+        values.set(t, outs[i]);
+      });
     }
     return this.outputs.map((t) => values.get(t)!);
   }
@@ -219,11 +276,18 @@ export class Model extends Layer implements CallbackModel {
   /** Sets every weight from a getWeights()-ordered list; shapes must match. */
   setWeights(weights: readonly Tensor[]): void {
     const own = Object.entries(this.stateDict({ keepVars: true }));
-    if (weights.length !== own.length) throw new Error(`setWeights: model '${this.name}' has ${own.length} weights but ${weights.length} were given`);
-    noGrad(() => own.forEach(([k, t], i) => {
-      if (fmtShape(t.shape) !== fmtShape(weights[i].shape)) throw new Error(`setWeights: weight ${i} ('${k}') has shape ${fmtShape(t.shape)} but the value has ${fmtShape(weights[i].shape)}`);
-      t.copy_(weights[i]);
-    }));
+    if (weights.length !== own.length)
+      throw new Error(`setWeights: model '${this.name}' has ${own.length} weights but ${weights.length} were given`);
+    noGrad(() =>
+      own.forEach(([k, t], i) => {
+        if (fmtShape(t.shape) !== fmtShape(weights[i].shape))
+          throw new Error(
+            `setWeights: weight ${i} ('${k}') has shape ${fmtShape(t.shape)} but the value has ` +
+              `${fmtShape(weights[i].shape)}`,
+          );
+        t.copy_(weights[i]);
+      }),
+    );
   }
 
   // ---- compile / fit / evaluate / predict ----
@@ -232,7 +296,8 @@ export class Model extends Layer implements CallbackModel {
     if (!args || typeof args !== 'object') throw new Error('compile: expected {optimizer, loss, metrics?}');
     checkOptionNames(args, COMPILE_OPTIONS, 'compile');
     if (args.optimizer === undefined) throw new Error("compile: an optimizer is required, e.g. optimizer: 'adam'");
-    if (args.loss === undefined) throw new Error("compile: a loss is required, e.g. loss: 'sparse_categorical_crossentropy'");
+    if (args.loss === undefined)
+      throw new Error("compile: a loss is required, e.g. loss: 'sparse_categorical_crossentropy'");
     const optimizerId = checkOptimizer(args.optimizer);
     this.compiled = { args, optimizerId, optimizer: null, losses: [], lossWeights: [], metrics: [] };
     if (this.built && this.inputs.length) this.resolveCompile();
@@ -241,42 +306,72 @@ export class Model extends Layer implements CallbackModel {
   /** Binds losses, metrics and the optimiser to the (built) outputs; called by compile or on the first fit. */
   resolveCompile(): Compiled {
     const c = this.compiled;
-    if (!c) throw new Error(`model '${this.name}' must be compiled before training or evaluation: call model.compile({optimizer, loss, metrics})`);
+    if (!c)
+      throw new Error(
+        `model '${this.name}' must be compiled before training or evaluation: call model.compile({optimizer, loss, ` +
+          `metrics})`,
+      );
     if (c.losses.length) return c;
     const names = this.outputNames;
-    const perOutput = <T>(v: T | T[] | Record<string, T> | undefined, what: string, isOne: (x: unknown) => boolean): (T | undefined)[] => {
+    const perOutput = <T>(
+      v: T | T[] | Record<string, T> | undefined,
+      what: string,
+      isOne: (x: unknown) => boolean,
+    ): (T | undefined)[] => {
       if (v === undefined) return names.map(() => undefined);
       if (isOne(v)) return names.map(() => v as T);
       if (Array.isArray(v)) {
-        if (v.length !== names.length) throw new Error(`compile: ${what} has ${v.length} entries but the model has ${names.length} outputs (${names.join(', ')})`);
+        if (v.length !== names.length)
+          throw new Error(
+            `compile: ${what} has ${v.length} entries but the model has ${names.length} outputs (${names.join(', ')})`,
+          );
         return v;
       }
       const rec = v as Record<string, T>;
-      for (const k of Object.keys(rec)) if (!names.includes(k)) throw new Error(`compile: ${what} names '${k}', which is not an output (${names.join(', ')})`);
+      for (const k of Object.keys(rec))
+        if (!names.includes(k))
+          throw new Error(`compile: ${what} names '${k}', which is not an output (${names.join(', ')})`);
       return names.map((n) => rec[n]);
     };
-    const isLossOne = (x: unknown) => typeof x === 'string' || typeof x === 'function' || (typeof x === 'object' && x !== null && !Array.isArray(x) && typeof (x as Loss).call === 'function');
+    const isLossOne = (x: unknown) =>
+      typeof x === 'string' ||
+      typeof x === 'function' ||
+      (typeof x === 'object' && x !== null && !Array.isArray(x) && typeof (x as Loss).call === 'function');
     const losses = perOutput(c.args.loss, 'loss', isLossOne).map((l, i) => {
       if (l === undefined) throw new Error(`compile: no loss for output '${names[i]}'`);
       return resolveLoss(l);
     });
-    const weights = perOutput(c.args.lossWeights as number | number[] | Record<string, number> | undefined, 'lossWeights', (x) => typeof x === 'number').map((w) => w ?? 1);
+    const weights = perOutput(
+      c.args.lossWeights as number | number[] | Record<string, number> | undefined,
+      'lossWeights',
+      (x) => typeof x === 'number',
+    ).map((w) => w ?? 1);
     const ms = c.args.metrics;
-    const metricLists: MetricSpec[][] = ms === undefined ? names.map(() => [])
-      : Array.isArray(ms) ? names.map(() => ms)
-      : names.map((n) => (ms as Record<string, MetricSpec[]>)[n] ?? []);
-    c.metrics = metricLists.map((list, i) => list.map((m) => {
-      const metric = resolveMetric(m, losses[i].name, this.outputs[i].shape);
-      if (names.length > 1) metric.name = `${names[i]}_${metric.name}`;
-      return metric;
-    }));
+    const metricLists: MetricSpec[][] =
+      ms === undefined
+        ? names.map(() => [])
+        : Array.isArray(ms)
+          ? names.map(() => ms)
+          : names.map((n) => (ms as Record<string, MetricSpec[]>)[n] ?? []);
+    c.metrics = metricLists.map((list, i) =>
+      list.map((m) => {
+        const metric = resolveMetric(m, losses[i].name, this.outputs[i].shape);
+        if (names.length > 1) metric.name = `${names[i]}_${metric.name}`;
+        return metric;
+      }),
+    );
     c.losses = losses;
     c.lossWeights = weights;
-    c.optimizer = makeOptimizer(c.optimizerId, this.parameters().filter((p) => p.requiresGrad));
+    c.optimizer = makeOptimizer(
+      c.optimizerId,
+      this.parameters().filter((p) => p.requiresGrad),
+    );
     return c;
   }
 
-  get optimizer(): Optimizer | null { return this.compiled?.optimizer ?? null; }
+  get optimizer(): Optimizer | null {
+    return this.compiled?.optimizer ?? null;
+  }
 
   get learningRate(): number {
     const o = this.compiled?.optimizer;
@@ -308,7 +403,11 @@ export class Model extends Layer implements CallbackModel {
   }
 
   /** Loss and metrics on (x, y): a number (loss only), [loss, ...metrics], or a record with returnDict. */
-  evaluate(x: Data | BatchSource, y?: Data | EvaluateOptions, opts?: EvaluateOptions): Promise<number | number[] | Record<string, number>> {
+  evaluate(
+    x: Data | BatchSource,
+    y?: Data | EvaluateOptions,
+    opts?: EvaluateOptions,
+  ): Promise<number | number[] | Record<string, number>> {
     return evaluateModel(this, x, y, opts);
   }
 
@@ -350,7 +449,9 @@ export class Model extends Layer implements CallbackModel {
   override getConfig(): Record<string, unknown> {
     const ids = new Map<LayerNode, number>();
     const all = [...this.inputs.map((t) => t.node), ...this.graph];
-    all.forEach((n, i) => { ids.set(n, i); });
+    all.forEach((n, i) => {
+      ids.set(n, i);
+    });
     const ref = (t: SymbolicTensor) => [ids.get(t.node)!, t.outputIndex];
     return {
       name: this.name,
@@ -363,13 +464,20 @@ export class Model extends Layer implements CallbackModel {
   }
 
   override countParams(): { trainable: number; nonTrainable: number } {
-    let trainable = 0, nonTrainable = 0;
-    for (const l of this.layers) { const c = l.countParams(); trainable += c.trainable; nonTrainable += c.nonTrainable; }
+    let trainable = 0,
+      nonTrainable = 0;
+    for (const l of this.layers) {
+      const c = l.countParams();
+      trainable += c.trainable;
+      nonTrainable += c.nonTrainable;
+    }
     return { trainable, nonTrainable };
   }
 
   /** Whether predict returns one Tensor (single output given as a tensor) or an array. */
-  get returnsSingle(): boolean { return this.singleOutput && this.outputs.length === 1; }
+  get returnsSingle(): boolean {
+    return this.singleOutput && this.outputs.length === 1;
+  }
 }
 
 /**

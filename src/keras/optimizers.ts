@@ -37,7 +37,9 @@ export type OptimizerIdentifier = string | OptimizerSpec | Optimizer;
 
 const NAMES = ['adam', 'sgd', 'rmsprop', 'adagrad', 'adamw'];
 
-function spec(name: string, config: OptimizerConfig = {}): OptimizerSpec { return { name, config: { ...config } }; }
+function spec(name: string, config: OptimizerConfig = {}): OptimizerSpec {
+  return { name, config: { ...config } };
+}
 
 export const adam = (c?: OptimizerConfig): OptimizerSpec => spec('adam', c);
 export const adamw = (c?: OptimizerConfig): OptimizerSpec => spec('adamw', c);
@@ -50,7 +52,10 @@ export function checkOptimizer(id: OptimizerIdentifier): OptimizerIdentifier {
   if (id instanceof Optimizer) return id;
   const name = typeof id === 'string' ? id : id?.name;
   if (typeof name !== 'string' || !NAMES.includes(name.toLowerCase())) {
-    throw new Error(`compile: unknown optimizer ${JSON.stringify(typeof id === 'string' ? id : name)} (known: ${NAMES.join(', ')}, or an nb.optim optimizer instance)`);
+    throw new Error(
+      `compile: unknown optimizer ${JSON.stringify(typeof id === 'string' ? id : name)} (known: ` +
+        `${NAMES.join(', ')}, or an nb.optim optimizer instance)`,
+    );
   }
   return id;
 }
@@ -62,20 +67,55 @@ export function optimizerConfig(id: OptimizerIdentifier): OptimizerSpec | null {
     const g = id.paramGroups[0];
     return NAMES.includes(name) ? { name, config: { learningRate: g.lr } } : null;
   }
-  return typeof id === 'string' ? { name: id.toLowerCase(), config: {} } : { name: id.name.toLowerCase(), config: id.config };
+  return typeof id === 'string'
+    ? { name: id.toLowerCase(), config: {} }
+    : { name: id.name.toLowerCase(), config: id.config };
 }
 
 /** An nb.optim optimizer over `params` for a name or spec; an instance is returned as is. */
 export function makeOptimizer(id: OptimizerIdentifier, params: Tensor[]): Optimizer {
   if (id instanceof Optimizer) return id;
-  const { name, config: c } = typeof id === 'string' ? spec(id.toLowerCase()) : { name: id.name.toLowerCase(), config: id.config };
+  const { name, config: c } =
+    typeof id === 'string' ? spec(id.toLowerCase()) : { name: id.name.toLowerCase(), config: id.config };
   if (params.length === 0) throw new Error('compile: the model has no trainable weights to optimise');
   switch (name) {
-    case 'adam': return new Adam(params, { lr: c.learningRate ?? 1e-3, betas: [c.beta1 ?? 0.9, c.beta2 ?? 0.999], eps: c.epsilon ?? 1e-7, weightDecay: c.weightDecay ?? 0 });
-    case 'adamw': return new AdamW(params, { lr: c.learningRate ?? 1e-3, betas: [c.beta1 ?? 0.9, c.beta2 ?? 0.999], eps: c.epsilon ?? 1e-7, weightDecay: c.weightDecay ?? 0.004 });
-    case 'sgd': return new SGD(params, { lr: c.learningRate ?? 0.01, momentum: c.momentum ?? 0, nesterov: c.nesterov ?? false, weightDecay: c.weightDecay ?? 0 });
-    case 'rmsprop': return new RMSprop(params, { lr: c.learningRate ?? 1e-3, alpha: c.rho ?? 0.9, eps: c.epsilon ?? 1e-7, momentum: c.momentum ?? 0, weightDecay: c.weightDecay ?? 0 });
-    case 'adagrad': return new Adagrad(params, { lr: c.learningRate ?? 1e-3, initialAccumulatorValue: c.initialAccumulatorValue ?? 0.1, eps: c.epsilon ?? 1e-7, weightDecay: c.weightDecay ?? 0 });
-    default: throw new Error(`compile: unknown optimizer '${name}' (known: ${NAMES.join(', ')})`);
+    case 'adam':
+      return new Adam(params, {
+        lr: c.learningRate ?? 1e-3,
+        betas: [c.beta1 ?? 0.9, c.beta2 ?? 0.999],
+        eps: c.epsilon ?? 1e-7,
+        weightDecay: c.weightDecay ?? 0,
+      });
+    case 'adamw':
+      return new AdamW(params, {
+        lr: c.learningRate ?? 1e-3,
+        betas: [c.beta1 ?? 0.9, c.beta2 ?? 0.999],
+        eps: c.epsilon ?? 1e-7,
+        weightDecay: c.weightDecay ?? 0.004,
+      });
+    case 'sgd':
+      return new SGD(params, {
+        lr: c.learningRate ?? 0.01,
+        momentum: c.momentum ?? 0,
+        nesterov: c.nesterov ?? false,
+        weightDecay: c.weightDecay ?? 0,
+      });
+    case 'rmsprop':
+      return new RMSprop(params, {
+        lr: c.learningRate ?? 1e-3,
+        alpha: c.rho ?? 0.9,
+        eps: c.epsilon ?? 1e-7,
+        momentum: c.momentum ?? 0,
+        weightDecay: c.weightDecay ?? 0,
+      });
+    case 'adagrad':
+      return new Adagrad(params, {
+        lr: c.learningRate ?? 1e-3,
+        initialAccumulatorValue: c.initialAccumulatorValue ?? 0.1,
+        eps: c.epsilon ?? 1e-7,
+        weightDecay: c.weightDecay ?? 0,
+      });
+    default:
+      throw new Error(`compile: unknown optimizer '${name}' (known: ${NAMES.join(', ')})`);
   }
 }

@@ -11,8 +11,9 @@ export function checkOptionNames(opts: unknown, known: readonly string[], op: st
   for (const k of Object.keys(opts)) {
     if (known.includes(k)) continue;
     const hint = suggest(k, known);
-    throw new Error(`${op}: unknown option '${k}'${hint ? `; did you mean '${hint}'?` : ''} (options: ` +
-      `${known.join(', ')})`);
+    throw new Error(
+      `${op}: unknown option '${k}'${hint ? `; did you mean '${hint}'?` : ''} (options: ` + `${known.join(', ')})`,
+    );
   }
 }
 
@@ -22,10 +23,14 @@ function suggest(k: string, known: readonly string[]): string | undefined {
   const fold = (s: string) => s.replace(/_/g, '').toLowerCase();
   const exact = known.find((n) => n === camel) ?? known.find((n) => fold(n) === fold(k));
   if (exact) return exact;
-  let best: string | undefined, bestD = Math.max(2, Math.floor(k.length / 3)) + 1;
+  let best: string | undefined,
+    bestD = Math.max(2, Math.floor(k.length / 3)) + 1;
   for (const n of known) {
     const d = editDistance(fold(k), fold(n));
-    if (d < bestD) { best = n; bestD = d; }
+    if (d < bestD) {
+      best = n;
+      bestD = d;
+    }
   }
   return best;
 }

@@ -103,7 +103,10 @@ export class Progbar {
   update(current: number, values?: ProgressValues, finalize = false): void {
     if (this.finished) return;
     if (values) this.values = entries(values);
-    if (this.verbose === 0) { if (finalize) this.finished = true; return; }
+    if (this.verbose === 0) {
+      if (finalize) this.finished = true;
+      return;
+    }
     const now = this.clock();
     if (finalize) this.finished = true;
     if (this.verbose === 1 && this.isTTY) {

@@ -58,14 +58,34 @@ type Config = Record<string, any>;
 /** className -> constructor from config; models and wrappers are handled by deserialize(). */
 // biome-ignore lint/suspicious/noExplicitAny: each constructor takes its own args type, filled from the JSON config
 const LAYERS: Record<string, new (c: any) => Layer> = {
-  Dense, Conv1D, Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Flatten, Reshape, Dropout,
-  BatchNormalization, LayerNormalization, Embedding, SimpleRNN, LSTM, GRU, Activation, Concatenate, Add, Multiply, Average, Dot,
+  Dense,
+  Conv1D,
+  Conv2D,
+  MaxPooling2D,
+  AveragePooling2D,
+  GlobalAveragePooling2D,
+  Flatten,
+  Reshape,
+  Dropout,
+  BatchNormalization,
+  LayerNormalization,
+  Embedding,
+  SimpleRNN,
+  LSTM,
+  GRU,
+  Activation,
+  Concatenate,
+  Add,
+  Multiply,
+  Average,
+  Dot,
 };
 
 /** A layer or model from {className, config}. */
 export function deserialize(entry: { className: string; config: Config }): Layer {
   const { className, config } = entry ?? {};
-  if (className === 'InputLayer') return new InputLayer({ batchShape: config.batchInputShape, name: config.name, dtype: config.dtype });
+  if (className === 'InputLayer')
+    return new InputLayer({ batchShape: config.batchInputShape, name: config.name, dtype: config.dtype });
   if (className === 'Bidirectional') {
     const inner = deserialize(config.layer) as SimpleRNN | LSTM | GRU;
     return new Bidirectional({ ...config, layer: inner });
@@ -83,17 +103,28 @@ export function deserialize(entry: { className: string; config: Config }): Layer
     for (const n of config.nodes as { layer: string; inputs: [number, number][]; listInput: boolean }[]) {
       const layer = byName.get(n.layer);
       if (!layer) throw new Error(`loadModel: the config's graph names layer '${n.layer}', which it does not define`);
-      if (layer instanceof InputLayer) { outs.push([layer.output]); continue; }
+      if (layer instanceof InputLayer) {
+        outs.push([layer.output]);
+        continue;
+      }
       const ins = n.inputs.map(([i, k]) => outs[i][k]);
       const r = layer.apply(n.listInput ? ins : ins[0]) as SymbolicTensor | SymbolicTensor[];
       outs.push(Array.isArray(r) ? r : [r]);
     }
     const ref = ([i, k]: [number, number]) => outs[i][k];
     const outputs = (config.outputs as [number, number][]).map(ref);
-    return new Model({ name: config.name, inputs: (config.inputs as [number, number][]).map(ref), outputs: config.singleOutput && outputs.length === 1 ? outputs[0] : outputs });
+    return new Model({
+      name: config.name,
+      inputs: (config.inputs as [number, number][]).map(ref),
+      outputs: config.singleOutput && outputs.length === 1 ? outputs[0] : outputs,
+    });
   }
   const C = LAYERS[className];
-  if (!C) throw new Error(`loadModel: unknown layer class '${className}' (known: ${Object.keys(LAYERS).join(', ')}, InputLayer, Bidirectional, Sequential, Functional)`);
+  if (!C)
+    throw new Error(
+      `loadModel: unknown layer class '${className}' (known: ${Object.keys(LAYERS).join(', ')}, InputLayer, ` +
+        `Bidirectional, Sequential, Functional)`,
+    );
   return new C(config);
 }
 
@@ -109,9 +140,17 @@ function compileConfig(args: CompileArgs | undefined): Config | null {
   const optimizer = optimizerConfig(args.optimizer);
   if (!optimizer) return null;
   let ok = true;
-  const L = (l: LossSpec) => { const v = lossConfig(l); if (v === undefined) ok = false; return v; };
-  const M = (m: MetricSpec) => { if (typeof m !== 'string') ok = false; return typeof m === 'string' ? m : null; };
-  const rec = <T, U>(r: Record<string, T>, f: (x: T) => U) => Object.fromEntries(Object.entries(r).map(([k, x]) => [k, f(x)]));
+  const L = (l: LossSpec) => {
+    const v = lossConfig(l);
+    if (v === undefined) ok = false;
+    return v;
+  };
+  const M = (m: MetricSpec) => {
+    if (typeof m !== 'string') ok = false;
+    return typeof m === 'string' ? m : null;
+  };
+  const rec = <T, U>(r: Record<string, T>, f: (x: T) => U) =>
+    Object.fromEntries(Object.entries(r).map(([k, x]) => [k, f(x)]));
   const l = args.loss;
   const one = typeof l === 'string' || typeof l === 'function' || l instanceof NamedLoss;
   const loss = one ? L(l as LossSpec) : Array.isArray(l) ? l.map(L) : rec(l as Record<string, LossSpec>, L);
@@ -157,7 +196,10 @@ async function restoreTrainingState(model: Model, path: string, restoreRng: bool
 export async function saveModel(model: Model, dir: string, opts: SaveModelOptions = {}): Promise<void> {
   checkOptionNames(opts, ['includeOptimizer'], 'save');
   if (typeof dir !== 'string' || !dir) throw new Error(`save: expected a folder path, got ${JSON.stringify(dir)}`);
-  if (!model.inputs.length) throw new Error(`save: model '${model.name}' is not built yet (give the first layer an inputShape, or fit/predict once)`);
+  if (!model.inputs.length)
+    throw new Error(
+      `save: model '${model.name}' is not built yet (give the first layer an inputShape, or fit/predict once)`,
+    );
   mkdirSync(dir, { recursive: true });
   const config = {
     format: FORMAT,
@@ -169,7 +211,10 @@ export async function saveModel(model: Model, dir: string, opts: SaveModelOption
     ...(opts.includeOptimizer !== false ? { trainingState: TRAINING_STATE } : {}),
   };
   const text = JSON.stringify(config, null, 2) + '\n';
-  await saveSafetensors(model.stateDict(), join(dir, 'model.safetensors'), { format: FORMAT, formatVersion: String(FORMAT_VERSION) });
+  await saveSafetensors(model.stateDict(), join(dir, 'model.safetensors'), {
+    format: FORMAT,
+    formatVersion: String(FORMAT_VERSION),
+  });
   if (opts.includeOptimizer !== false) {
     const st = trainingStateOf(model);
     await saveSafetensors(st.tensors, join(dir, TRAINING_STATE), { format: FORMAT, ...st.meta });
@@ -195,22 +240,31 @@ export interface LoadModelOptions {
 export async function loadModel(dir: string, opts: LoadModelOptions = {}): Promise<Model> {
   checkOptionNames(opts, ['compile', 'restoreRngState'], 'loadModel');
   const cfgPath = join(dir, 'config.json');
-  if (!existsSync(cfgPath)) throw new Error(`loadModel: ${cfgPath} does not exist (expected a folder written by model.save)`);
+  if (!existsSync(cfgPath))
+    throw new Error(`loadModel: ${cfgPath} does not exist (expected a folder written by model.save)`);
   let cfg: Config;
   try {
     cfg = JSON.parse(readFileSync(cfgPath, 'utf8'));
   } catch (e) {
     throw new Error(`loadModel: ${cfgPath} is not valid JSON (${(e as Error).message})`);
   }
-  if (cfg.format !== FORMAT) throw new Error(`loadModel: ${cfgPath} is not a nabla Keras model (format ${JSON.stringify(cfg.format)})`);
-  if (cfg.formatVersion > FORMAT_VERSION) throw new Error(`loadModel: ${cfgPath} has format version ${cfg.formatVersion}; this nabla reads up to ${FORMAT_VERSION}`);
+  if (cfg.format !== FORMAT)
+    throw new Error(`loadModel: ${cfgPath} is not a nabla Keras model (format ${JSON.stringify(cfg.format)})`);
+  if (cfg.formatVersion > FORMAT_VERSION)
+    throw new Error(
+      `loadModel: ${cfgPath} has format version ${cfg.formatVersion}; this nabla reads up to ${FORMAT_VERSION}`,
+    );
   const model = deserialize({ className: cfg.className, config: cfg.config });
   if (!(model instanceof Model)) throw new Error(`loadModel: ${cfgPath} describes a ${cfg.className}, not a model`);
   model.loadStateDict(await loadSafetensors(join(dir, cfg.weights ?? 'model.safetensors')));
   if (cfg.compile && opts.compile !== false) {
     const c = cfg.compile;
-    const loss = typeof c.loss === 'string' || (c.loss && 'name' in c.loss) ? reviveLoss(c.loss)
-      : Array.isArray(c.loss) ? c.loss.map(reviveLoss) : Object.fromEntries(Object.entries(c.loss).map(([k, v]) => [k, reviveLoss(v)]));
+    const loss =
+      typeof c.loss === 'string' || (c.loss && 'name' in c.loss)
+        ? reviveLoss(c.loss)
+        : Array.isArray(c.loss)
+          ? c.loss.map(reviveLoss)
+          : Object.fromEntries(Object.entries(c.loss).map(([k, v]) => [k, reviveLoss(v)]));
     model.compile({ optimizer: c.optimizer, loss, metrics: c.metrics, lossWeights: c.lossWeights });
   }
   // NOTE: last, after the layers' initialisers have drawn from the default generator.

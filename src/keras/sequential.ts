@@ -25,7 +25,8 @@ export class Sequential extends Model {
 
   /** Appends a layer; builds the graph when the input shape is known. */
   add(layer: Layer): void {
-    if (!(layer instanceof Layer)) throw new Error(`sequential: add() expects a layer (nb.keras.layers.*), got ${describe(layer)}`);
+    if (!(layer instanceof Layer))
+      throw new Error(`sequential: add() expects a layer (nb.keras.layers.*), got ${describe(layer)}`);
     if (layer instanceof InputLayer) {
       if (this.stack.length) throw new Error('sequential: an InputLayer can only come first');
       this.inputLayer = layer;
@@ -33,7 +34,9 @@ export class Sequential extends Model {
       return;
     }
     if (this.stack.length && layer.batchInputShape) {
-      throw new Error(`sequential: only the first layer may have an inputShape ('${layer.name}' is layer ${this.stack.length + 1})`);
+      throw new Error(
+        `sequential: only the first layer may have an inputShape ('${layer.name}' is layer ${this.stack.length + 1})`,
+      );
     }
     this.stack.push(layer);
     this.rebuild();
@@ -50,13 +53,19 @@ export class Sequential extends Model {
   private inputLayer: InputLayer | null = null;
 
   /** The stack as layers with weights (what `layers` lists in Keras for a Sequential). */
-  override get layers(): Layer[] { return this.inputs.length ? this.allLayers.filter((l) => !(l instanceof InputLayer)) : [...this.stack]; }
+  override get layers(): Layer[] {
+    return this.inputs.length ? this.allLayers.filter((l) => !(l instanceof InputLayer)) : [...this.stack];
+  }
 
   /** Builds for a batch input shape, e.g. model.build([null, 8, 8, 1]). */
   override build(batchInputShape: SymShape | SymShape[]): void {
     const s = batchInputShape as SymShape;
-    if (!Array.isArray(s)) throw new Error(`sequential: build expects a batch input shape such as [null, 32], got ${describe(s)}`);
-    this.inputLayer = new InputLayer({ batchShape: s, name: this.stack[0] ? `${this.stack[0].name}_input` : undefined });
+    if (!Array.isArray(s))
+      throw new Error(`sequential: build expects a batch input shape such as [null, 32], got ${describe(s)}`);
+    this.inputLayer = new InputLayer({
+      batchShape: s,
+      name: this.stack[0] ? `${this.stack[0].name}_input` : undefined,
+    });
     this.rebuild();
   }
 
@@ -64,7 +73,11 @@ export class Sequential extends Model {
     if (!this.stack.length) return;
     const first = this.stack[0];
     if (!this.inputLayer && first.batchInputShape) {
-      this.inputLayer = new InputLayer({ batchShape: first.batchInputShape, dtype: first.inputDtype, name: `${first.name}_input` });
+      this.inputLayer = new InputLayer({
+        batchShape: first.batchInputShape,
+        dtype: first.inputDtype,
+        name: `${first.name}_input`,
+      });
     }
     if (!this.inputLayer) return;
     let t: SymbolicTensor = this.inputLayer.output;
@@ -72,9 +85,13 @@ export class Sequential extends Model {
       try {
         t = l.apply(t) as SymbolicTensor;
       } catch (e) {
-        throw new Error(`sequential '${this.name}': cannot add layer '${l.name}' (${l.className}) after an output of shape ${fmtSym(t.shape)}: ${(e as Error).message}`);
+        throw new Error(
+          `sequential '${this.name}': cannot add layer '${l.name}' (${l.className}) after an output of shape ` +
+            `${fmtSym(t.shape)}: ${(e as Error).message}`,
+        );
       }
-      if (!(t instanceof SymbolicTensor)) throw new Error(`sequential: layer '${l.name}' has several outputs; a Sequential needs one`);
+      if (!(t instanceof SymbolicTensor))
+        throw new Error(`sequential: layer '${l.name}' has several outputs; a Sequential needs one`);
     }
     this.initGraph(this.inputLayer.output, t);
     if (this.compiled && !this.compiled.losses.length) this.resolveCompile();

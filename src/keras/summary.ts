@@ -35,7 +35,12 @@ export function summaryText(model: Model, opts: SummaryOptions = {}): string {
   const positions = opts.positions ?? (sequential ? [0.45, 0.85, 1] : [0.33, 0.55, 0.67, 1]);
   const ends = positions.map((p) => Math.floor(lineLength * p));
   const headers = ['Layer (type)', 'Output Shape', 'Param #', ...(sequential ? [] : ['Connected to'])];
-  const lines: string[] = [`Model: "${model.name}"`, '_'.repeat(lineLength), row(headers, ends), '='.repeat(lineLength)];
+  const lines: string[] = [
+    `Model: "${model.name}"`,
+    '_'.repeat(lineLength),
+    row(headers, ends),
+    '='.repeat(lineLength),
+  ];
   if (!model.built || model.inputs.length === 0) {
     lines.push(' (not built yet: give the first layer an inputShape, or call fit/predict once)');
   }
@@ -43,11 +48,18 @@ export function summaryText(model: Model, opts: SummaryOptions = {}): string {
   layers.forEach((l, i) => {
     const nodes = l.inboundNodes.filter((n) => n.outputs.length);
     const node = nodes.find((n) => n.inputs.every((t) => model.layers.includes(t.node.layer))) ?? nodes[0];
-    const shape = node ? fmtKerasShape(node.outputs.length === 1 ? node.outputs[0].shape : node.outputs.map((t) => t.shape)) : 'multiple';
+    const shape = node
+      ? fmtKerasShape(node.outputs.length === 1 ? node.outputs[0].shape : node.outputs.map((t) => t.shape))
+      : 'multiple';
     const c = l.countParams();
     const fields = [`${l.name} (${l.className})`, shape, thousands(c.trainable + c.nonTrainable)];
     if (!sequential) {
-      const conn = node ? node.inputs.map((t) => `'${t.node.layer.name}[${Math.max(0, t.node.layer.inboundNodes.indexOf(t.node))}][${t.outputIndex}]'`) : [];
+      const conn = node
+        ? node.inputs.map(
+            (t) =>
+              `'${t.node.layer.name}[${Math.max(0, t.node.layer.inboundNodes.indexOf(t.node))}][${t.outputIndex}]'`,
+          )
+        : [];
       fields.push(conn.length ? `[${conn.join(', ')}]` : '[]');
     }
     lines.push(row(fields, ends));

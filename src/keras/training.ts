@@ -12,8 +12,17 @@ import type { Tensor } from '../tensor/tensor.js';
 import { cat } from '../ops/movement.js';
 import { CallbackList, History, type CallbackLike, type Logs } from './callbacks.js';
 import {
-  checkSameLength, isBatchSource, iterate, sliceRows, sourceLength, standardize, take, toTensor, unpackBatch,
-  type BatchSource, type Data,
+  checkSameLength,
+  isBatchSource,
+  iterate,
+  sliceRows,
+  sourceLength,
+  standardize,
+  take,
+  toTensor,
+  unpackBatch,
+  type BatchSource,
+  type Data,
 } from './data_adapter.js';
 import { reduceLoss } from './losses.js';
 import type { OutputLogits } from './activations.js';
@@ -66,22 +75,45 @@ type Batchy = { xs: Tensor[]; ys: Tensor[]; sw?: Tensor };
 const FIT = 'fit';
 
 // NOTE: each list is the keys of its interface above; a key outside it is refused (checkOptionNames).
-const FIT_OPTIONS: readonly (keyof FitOptions)[] = ['batchSize', 'epochs', 'verbose', 'callbacks', 'validationSplit',
-  'validationData', 'shuffle', 'classWeight', 'sampleWeight', 'initialEpoch', 'stepsPerEpoch', 'validationSteps',
-  'stream', 'clock'];
-const EVALUATE_OPTIONS: readonly (keyof EvaluateOptions)[] = ['batchSize', 'verbose', 'sampleWeight', 'callbacks',
-  'returnDict', 'steps', 'stream', 'clock'];
+const FIT_OPTIONS: readonly (keyof FitOptions)[] = [
+  'batchSize',
+  'epochs',
+  'verbose',
+  'callbacks',
+  'validationSplit',
+  'validationData',
+  'shuffle',
+  'classWeight',
+  'sampleWeight',
+  'initialEpoch',
+  'stepsPerEpoch',
+  'validationSteps',
+  'stream',
+  'clock',
+];
+const EVALUATE_OPTIONS: readonly (keyof EvaluateOptions)[] = [
+  'batchSize',
+  'verbose',
+  'sampleWeight',
+  'callbacks',
+  'returnDict',
+  'steps',
+  'stream',
+  'clock',
+];
 const PREDICT_OPTIONS: readonly (keyof PredictOptions)[] = ['batchSize'];
 
 /** Whether the argument after a loader is the options (a plain object: a loader takes no y). */
 function isOptions(v: unknown): boolean {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v) &&
-    !('shape' in (v as object));
+  return (
+    typeof v === 'object' && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v) && !('shape' in (v as object))
+  );
 }
 
 function checkBatchSize(b: number | undefined, op: string): number {
   const v = b ?? 32;
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`${op}: batchSize must be a positive integer, got ${JSON.stringify(b)}`);
+  if (!Number.isInteger(v) || v <= 0)
+    throw new Error(`${op}: batchSize must be a positive integer, got ${JSON.stringify(b)}`);
   return v;
 }
 
@@ -95,7 +127,11 @@ function arrays(model: Model, x: Data, y: Data | undefined, sw: Data | undefined
   const xs = standardize(x, model.inputNames, 'x', op);
   const ys = y === undefined ? [] : standardize(y, model.outputNames, 'y', op);
   const swt = sw === undefined ? undefined : toTensor(sw, 'sampleWeight', op);
-  const groups = [{ name: 'x', tensors: xs }, ...(ys.length ? [{ name: 'y', tensors: ys }] : []), ...(swt ? [{ name: 'sampleWeight', tensors: [swt] }] : [])];
+  const groups = [
+    { name: 'x', tensors: xs },
+    ...(ys.length ? [{ name: 'y', tensors: ys }] : []),
+    ...(swt ? [{ name: 'sampleWeight', tensors: [swt] }] : []),
+  ];
   checkSameLength(groups, op);
   model.checkInputs(xs, op);
   return { xs, ys, sw: swt };
@@ -110,9 +146,13 @@ function classWeights(y: Tensor, cw: Record<number, number>, op: string): Tensor
   for (let i = 0; i < n; i++) {
     let cls: number;
     if (width === 1) cls = v[i];
-    else { cls = 0; for (let j = 1; j < width; j++) if (v[i * width + j] > v[i * width + cls]) cls = j; }
+    else {
+      cls = 0;
+      for (let j = 1; j < width; j++) if (v[i * width + j] > v[i * width + cls]) cls = j;
+    }
     const w = cw[cls];
-    if (w === undefined) throw new Error(`${op}: classWeight has no weight for class ${cls} (sample ${i}); give a weight for every class`);
+    if (w === undefined)
+      throw new Error(`${op}: classWeight has no weight for class ${cls} (sample ${i}); give a weight for every class`);
     out[i] = w;
   }
   return fromTypedArray(out, [n]);
@@ -122,7 +162,10 @@ function classWeights(y: Tensor, cw: Record<number, number>, op: string): Tensor
 function batchLoss(model: Model, c: Compiled, b: Batchy): { outs: Tensor[]; loss: Tensor; parts: Tensor[] } {
   const logits: (OutputLogits | null)[] = [];
   const outs = model.run(b.xs, logits);
-  if (b.ys.length !== outs.length) throw new Error(`${FIT}: the model has ${outs.length} outputs (${model.outputNames.join(', ')}) but y has ${b.ys.length} arrays`);
+  if (b.ys.length !== outs.length)
+    throw new Error(
+      `${FIT}: the model has ${outs.length} outputs (${model.outputNames.join(', ')}) but y has ${b.ys.length} arrays`,
+    );
   const parts = outs.map((o, k) => {
     const l = c.losses[k].call(b.ys[k], o, logits[k] ?? null);
     return reduceLoss(l, b.sw).mul(c.lossWeights[k]);
@@ -132,16 +175,21 @@ function batchLoss(model: Model, c: Compiled, b: Batchy): { outs: Tensor[]; loss
 }
 
 function updateMetrics(c: Compiled, b: Batchy, outs: Tensor[]): void {
-  noGrad(() => c.metrics.forEach((ms, k) => {
-    if (!ms.length) return;
-    const pred = outs[k].detach();
-    for (const m of ms) m.update(b.ys[k], pred, b.sw);
-  }));
+  noGrad(() =>
+    c.metrics.forEach((ms, k) => {
+      if (!ms.length) return;
+      const pred = outs[k].detach();
+      for (const m of ms) m.update(b.ys[k], pred, b.sw);
+    }),
+  );
 }
 
 function metricLogs(c: Compiled, lossMean: Mean, partMeans: Mean[], names: string[], prefix = ''): Logs {
   const logs: Logs = { [`${prefix}loss`]: lossMean.result() };
-  if (partMeans.length > 1) partMeans.forEach((m, k) => { logs[`${prefix}${names[k]}_loss`] = m.result(); });
+  if (partMeans.length > 1)
+    partMeans.forEach((m, k) => {
+      logs[`${prefix}${names[k]}_loss`] = m.result();
+    });
   for (const ms of c.metrics) for (const m of ms) logs[`${prefix}${m.name}`] = m.result();
   return logs;
 }
@@ -174,19 +222,34 @@ async function* sourceBatches(model: Model, src: BatchSource, op: string, maxSte
   }
 }
 
-function batchCount(b: Batchy): number { return b.xs[0].shape[0]; }
+function batchCount(b: Batchy): number {
+  return b.xs[0].shape[0];
+}
 
 /** fit: see Model.fit. */
-export async function fitModel(model: Model, x: Data | BatchSource, yOrOpts?: Data | FitOptions, maybeOpts?: FitOptions): Promise<History> {
+export async function fitModel(
+  model: Model,
+  x: Data | BatchSource,
+  yOrOpts?: Data | FitOptions,
+  maybeOpts?: FitOptions,
+): Promise<History> {
   const fromSource = isBatchSource(x);
   let y: Data | undefined;
   let opts: FitOptions;
-  if (fromSource && (yOrOpts === undefined || isOptions(yOrOpts))) { opts = (yOrOpts as FitOptions) ?? maybeOpts ?? {}; }
-  else { y = yOrOpts as Data; opts = maybeOpts ?? {}; }
-  if (!fromSource && y === undefined) throw new Error(`${FIT}: y is missing; call fit(x, y, options), or fit(loader, options) with a loader of [x, y] batches`);
+  if (fromSource && (yOrOpts === undefined || isOptions(yOrOpts))) {
+    opts = (yOrOpts as FitOptions) ?? maybeOpts ?? {};
+  } else {
+    y = yOrOpts as Data;
+    opts = maybeOpts ?? {};
+  }
+  if (!fromSource && y === undefined)
+    throw new Error(
+      `${FIT}: y is missing; call fit(x, y, options), or fit(loader, options) with a loader of [x, y] batches`,
+    );
   checkOptionNames(opts, FIT_OPTIONS, FIT);
   const epochs = opts.epochs ?? 1;
-  if (!Number.isInteger(epochs) || epochs < 0) throw new Error(`${FIT}: epochs must be a non-negative integer, got ${JSON.stringify(opts.epochs)}`);
+  if (!Number.isInteger(epochs) || epochs < 0)
+    throw new Error(`${FIT}: epochs must be a non-negative integer, got ${JSON.stringify(opts.epochs)}`);
   const initialEpoch = opts.initialEpoch ?? 0;
   const batchSize = checkBatchSize(opts.batchSize, FIT);
   const verbose = opts.verbose ?? 1;
@@ -197,7 +260,8 @@ export async function fitModel(model: Model, x: Data | BatchSource, yOrOpts?: Da
   }
 
   // ---- data ----
-  let train: Batchy | null = null, n = 0;
+  let train: Batchy | null = null,
+    n = 0;
   let val: Batchy | BatchSource | null = null;
   if (!fromSource) {
     train = arrays(model, x as Data, y, opts.sampleWeight, FIT);
@@ -209,10 +273,22 @@ export async function fitModel(model: Model, x: Data | BatchSource, yOrOpts?: Da
     }
     if (opts.validationSplit && !opts.validationData) {
       const nVal = Math.floor(n * opts.validationSplit);
-      if (nVal === 0 || nVal === n) throw new Error(`${FIT}: validationSplit ${opts.validationSplit} of ${n} samples leaves ${nVal === 0 ? 'no validation' : 'no training'} samples`);
+      if (nVal === 0 || nVal === n)
+        throw new Error(
+          `${FIT}: validationSplit ${opts.validationSplit} of ${n} samples leaves ` +
+            `${nVal === 0 ? 'no validation' : 'no training'} samples`,
+        );
       const split = n - nVal;
-      val = { xs: sliceRows(train.xs, split, n), ys: sliceRows(train.ys, split, n), sw: train.sw?.narrow(0, split, nVal) };
-      train = { xs: sliceRows(train.xs, 0, split), ys: sliceRows(train.ys, 0, split), sw: train.sw?.narrow(0, 0, split) };
+      val = {
+        xs: sliceRows(train.xs, split, n),
+        ys: sliceRows(train.ys, split, n),
+        sw: train.sw?.narrow(0, split, nVal),
+      };
+      train = {
+        xs: sliceRows(train.xs, 0, split),
+        ys: sliceRows(train.ys, 0, split),
+        sw: train.sw?.narrow(0, 0, split),
+      };
       n = split;
     }
     if (n === 0) throw new Error(`${FIT}: no training samples`);
@@ -221,7 +297,10 @@ export async function fitModel(model: Model, x: Data | BatchSource, yOrOpts?: Da
     const vd = opts.validationData;
     if (isBatchSource(vd)) val = vd;
     else {
-      if (!Array.isArray(vd) || vd.length < 2) throw new Error(`${FIT}: validationData must be [xVal, yVal], [xVal, yVal, sampleWeight] or a loader of batches`);
+      if (!Array.isArray(vd) || vd.length < 2)
+        throw new Error(
+          `${FIT}: validationData must be [xVal, yVal], [xVal, yVal, sampleWeight] or a loader of batches`,
+        );
       val = arrays(model, vd[0] as Data, vd[1] as Data, vd[2] as Data | undefined, `${FIT} (validationData)`);
     }
   }
@@ -244,12 +323,16 @@ export async function fitModel(model: Model, x: Data | BatchSource, yOrOpts?: Da
     model.train();
     resetMetrics(c);
     lossMean.reset();
-    partMeans.forEach((m) => { m.reset(); });
+    partMeans.forEach((m) => {
+      m.reset();
+    });
     await cbs.call('onEpochBegin', epoch, {});
     const label = `Epoch ${epoch + 1}/${epochs}`;
     const bar = new Progbar({ target: steps, verbose, stream, clock, label });
     if (verbose === 1 && bar.isTTY) stream.write(label + '\n');
-    const batches = fromSource ? sourceBatches(model, x as BatchSource, FIT, opts.stepsPerEpoch) : arrayBatches(train!, n, batchSize, opts.shuffle ?? true);
+    const batches = fromSource
+      ? sourceBatches(model, x as BatchSource, FIT, opts.stepsPerEpoch)
+      : arrayBatches(train!, n, batchSize, opts.shuffle ?? true);
     let step = 0;
     for await (const b of batches as AsyncIterable<Batchy>) {
       await cbs.call('onBatchBegin', step, { batch: step, size: batchCount(b) });
@@ -257,7 +340,9 @@ export async function fitModel(model: Model, x: Data | BatchSource, yOrOpts?: Da
       const { outs, loss, parts } = batchLoss(model, c, b);
       const value = loss.item();
       if (!Number.isFinite(value)) {
-        const msg = `${label}, batch ${step + 1}${steps !== undefined ? `/${steps}` : ''}: the loss is ${value}; stopping training. ` +
+        const msg =
+          `${label}, batch ${step + 1}${steps !== undefined ? `/${steps}` : ''}: the loss is ${value}; stopping ` +
+          `training. ` +
           'Check the inputs for NaN/Inf values, lower the learning rate, or use fromLogits for logits.';
         bar.update(step, undefined, false);
         stream.write((verbose === 1 && bar.isTTY ? '\n' : '') + msg + '\n');
@@ -269,7 +354,9 @@ export async function fitModel(model: Model, x: Data | BatchSource, yOrOpts?: Da
       optimizer.step();
       const bs = batchCount(b);
       lossMean.update(value, undefined, bs);
-      parts.forEach((p, k) => { partMeans[k].update(p.item(), undefined, bs); });
+      parts.forEach((p, k) => {
+        partMeans[k].update(p.item(), undefined, bs);
+      });
       updateMetrics(c, b, outs);
       step++;
       const logs = metricLogs(c, lossMean, partMeans, names);
@@ -294,8 +381,16 @@ export async function fitModel(model: Model, x: Data | BatchSource, yOrOpts?: Da
 }
 
 /** Loss and metrics over data in evaluation mode; restores the previous training mode. */
-async function runEvaluation(model: Model, c: Compiled, data: Batchy | BatchSource, batchSize: number, op: string,
-  maxSteps?: number, hooks?: CallbackList, bar?: Progbar): Promise<Logs> {
+async function runEvaluation(
+  model: Model,
+  c: Compiled,
+  data: Batchy | BatchSource,
+  batchSize: number,
+  op: string,
+  maxSteps?: number,
+  hooks?: CallbackList,
+  bar?: Progbar,
+): Promise<Logs> {
   const wasTraining = model.training;
   model.eval();
   const lossMean = new Mean('loss');
@@ -304,14 +399,18 @@ async function runEvaluation(model: Model, c: Compiled, data: Batchy | BatchSour
   const saved = c.metrics.map((ms) => ms.map((m) => ({ m, snap: structuredCloneMetric(m) })));
   resetMetrics(c);
   try {
-    const batches = isBatchSource(data) ? sourceBatches(model, data, op, maxSteps) : arrayBatches(data, data.xs[0].shape[0], batchSize, false);
+    const batches = isBatchSource(data)
+      ? sourceBatches(model, data, op, maxSteps)
+      : arrayBatches(data, data.xs[0].shape[0], batchSize, false);
     let step = 0;
     for await (const b of batches as AsyncIterable<Batchy>) {
       await hooks?.call('onTestBatchBegin', step, { batch: step, size: batchCount(b) });
       const { outs, loss, parts } = noGrad(() => batchLoss(model, c, b));
       const bs = batchCount(b);
       lossMean.update(loss.item(), undefined, bs);
-      parts.forEach((p, k) => { partMeans[k].update(p.item(), undefined, bs); });
+      parts.forEach((p, k) => {
+        partMeans[k].update(p.item(), undefined, bs);
+      });
       updateMetrics(c, b, outs);
       step++;
       const logs = metricLogs(c, lossMean, partMeans, model.outputNames);
@@ -334,20 +433,33 @@ function structuredCloneMetric(m: object): Record<string, unknown> {
 }
 
 /** evaluate: see Model.evaluate. */
-export async function evaluateModel(model: Model, x: Data | BatchSource, yOrOpts?: Data | EvaluateOptions, maybeOpts?: EvaluateOptions): Promise<number | number[] | Record<string, number>> {
+export async function evaluateModel(
+  model: Model,
+  x: Data | BatchSource,
+  yOrOpts?: Data | EvaluateOptions,
+  maybeOpts?: EvaluateOptions,
+): Promise<number | number[] | Record<string, number>> {
   const op = 'evaluate';
   const fromSource = isBatchSource(x);
   let y: Data | undefined, opts: EvaluateOptions;
-  if (fromSource && (yOrOpts === undefined || isOptions(yOrOpts))) opts = (yOrOpts as EvaluateOptions) ?? maybeOpts ?? {};
-  else { y = yOrOpts as Data; opts = maybeOpts ?? {}; }
+  if (fromSource && (yOrOpts === undefined || isOptions(yOrOpts)))
+    opts = (yOrOpts as EvaluateOptions) ?? maybeOpts ?? {};
+  else {
+    y = yOrOpts as Data;
+    opts = maybeOpts ?? {};
+  }
   if (!fromSource && y === undefined) throw new Error(`${op}: y is missing; call evaluate(x, y)`);
   checkOptionNames(opts, EVALUATE_OPTIONS, op);
   const batchSize = checkBatchSize(opts.batchSize, op);
-  const data: Batchy | BatchSource = fromSource ? (x as BatchSource) : arrays(model, x as Data, y, opts.sampleWeight, op);
+  const data: Batchy | BatchSource = fromSource
+    ? (x as BatchSource)
+    : arrays(model, x as Data, y, opts.sampleWeight, op);
   const c = model.resolveCompile();
   const verbose = opts.verbose ?? 0;
   const stream = opts.stream ?? process.stdout;
-  const steps = fromSource ? (opts.steps ?? sourceLength(x as BatchSource)) : Math.ceil((data as Batchy).xs[0].shape[0] / batchSize);
+  const steps = fromSource
+    ? (opts.steps ?? sourceLength(x as BatchSource))
+    : Math.ceil((data as Batchy).xs[0].shape[0] / batchSize);
   const cbs = new CallbackList(opts.callbacks ?? []);
   cbs.setModel(model);
   cbs.setParams({ epochs: 1, steps, verbose, stream });
@@ -364,7 +476,10 @@ export async function evaluateModel(model: Model, x: Data | BatchSource, yOrOpts
 /** predict: see Model.predict. */
 export function predictModel(model: Model, x: Data, opts: PredictOptions = {}): Tensor | Tensor[] {
   const op = 'predict';
-  if (isBatchSource(x)) throw new Error(`${op}: expected arrays (Tensors or nested number arrays); for a loader, call model.call(xBatch) per batch`);
+  if (isBatchSource(x))
+    throw new Error(
+      `${op}: expected arrays (Tensors or nested number arrays); for a loader, call model.call(xBatch) per batch`,
+    );
   checkOptionNames(opts, PREDICT_OPTIONS, op);
   const batchSize = checkBatchSize(opts.batchSize, op);
   const data = arrays(model, x, undefined, undefined, op);
@@ -376,7 +491,9 @@ export function predictModel(model: Model, x: Data, opts: PredictOptions = {}): 
     noGrad(() => {
       for (let s = 0; s < n; s += batchSize) {
         const outs = model.run(sliceRows(data.xs, s, Math.min(n, s + batchSize)));
-        outs.forEach((o, k) => { chunks[k].push(o); });
+        outs.forEach((o, k) => {
+          chunks[k].push(o);
+        });
       }
     });
     const outs = chunks.map((cs) => (cs.length === 1 ? cs[0].contiguous() : cat(cs, 0)));

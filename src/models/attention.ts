@@ -24,11 +24,18 @@ export function attentionBias(T: number, S: number, attentionMask?: Tensor | nul
   if (S - T < 0) throw new Error(`attentionBias: ${T} new positions but only ${S} keys`);
   if (!attentionMask) return null;
   if (attentionMask.ndim !== 2 || attentionMask.shape[1] !== S) {
-    throw new Error(`attention: attentionMask has shape [${attentionMask.shape.join(', ')}], expected (B, ${S}) covering the cached and new positions`);
+    throw new Error(
+      `attention: attentionMask has shape [${attentionMask.shape.join(', ')}], expected (B, ${S}) covering the ` +
+        `cached and new positions`,
+    );
   }
   const m = attentionMask.toTypedArray();
   let all = true;
-  for (let i = 0; i < m.length; i++) if (!m[i]) { all = false; break; }
+  for (let i = 0; i < m.length; i++)
+    if (!m[i]) {
+      all = false;
+      break;
+    }
   return all ? null : maskBias(attentionMask.shape[0], T, S, m);
 }
 
@@ -59,28 +66,33 @@ function maskBias(B: number, T: number, S: number, mask: ArrayLike<number> | nul
  */
 export function causalAttention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | null = null, dropoutP = 0): Tensor {
   const [B, H, T, D] = q.shape;
-  const KVH = k.shape[1], S = k.shape[2];
+  const KVH = k.shape[1],
+    S = k.shape[2];
   if (H % KVH !== 0) throw new Error(`attention: ${H} query heads are not a multiple of ${KVH} key/value heads`);
   if (S < T) throw new Error(`attention: ${T} queries but only ${S} keys`);
   const R = H / KVH;
   const scale = 1 / Math.sqrt(D);
   if (!bias && dropoutP === 0) {
     if (R === 1 && S === T) {
-      const y = attentionFused(q, k, v, scale, true);            // one block of scores at a time
+      const y = attentionFused(q, k, v, scale, true); // one block of scores at a time
       if (y) return y;
     }
     if (T === 1) {
-      const y = attentionKvFused(q, k, v, scale, false);         // a decoding step: every cached key visible
+      const y = attentionKvFused(q, k, v, scale, false); // a decoding step: every cached key visible
       if (y) return y;
     }
   }
   const mask = bias ?? (T > 1 ? maskBias(1, T, S, null) : null);
   const qs = q.mul(scale).reshape([B, KVH, R * T, D]);
-  let scores = qs.matmul(k.transpose(2, 3));                     // (B,KVH,R*T,S)
-  if (mask) scores = scores.reshape([B, KVH, R, T, S]).add(mask.unsqueeze(1)).reshape([B, KVH, R * T, S]);
+  let scores = qs.matmul(k.transpose(2, 3)); // (B,KVH,R*T,S)
+  if (mask)
+    scores = scores
+      .reshape([B, KVH, R, T, S])
+      .add(mask.unsqueeze(1))
+      .reshape([B, KVH, R * T, S]);
   let probs = scores.softmax(-1);
   if (dropoutP > 0) probs = dropout(probs, dropoutP, true);
-  const y = probs.matmul(v);                                      // (B,KVH,R*T,D)
+  const y = probs.matmul(v); // (B,KVH,R*T,D)
   return y.reshape([B, H, T, D]);
 }
 
@@ -111,17 +123,29 @@ export function endStep(x: Tensor, step: StepContext, o: ForwardOptions): Tensor
 }
 
 /** The positions of the new tokens: given (B,T), or past..past+T-1; checked against the context window. */
-export function positionsOf(positionIds: Tensor | null | undefined, B: number, T: number, past: number, maxPos: number, who: string): Int32Array {
+export function positionsOf(
+  positionIds: Tensor | null | undefined,
+  B: number,
+  T: number,
+  past: number,
+  maxPos: number,
+  who: string,
+): Int32Array {
   let pos: Int32Array;
   if (positionIds) {
-    if (positionIds.numel() !== B * T) throw new Error(`${who}: positionIds has shape [${positionIds.shape.join(', ')}], expected [${B}, ${T}]`);
+    if (positionIds.numel() !== B * T)
+      throw new Error(`${who}: positionIds has shape [${positionIds.shape.join(', ')}], expected [${B}, ${T}]`);
     pos = Int32Array.from(positionIds.toTypedArray() as ArrayLike<number>);
   } else {
     pos = new Int32Array(B * T);
     for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) pos[b * T + t] = past + t;
   }
   for (const p of pos) {
-    if (p < 0 || p >= maxPos) throw new Error(`${who}: position ${p} is outside the context window of ${maxPos} positions (the sequence is too long for this model)`);
+    if (p < 0 || p >= maxPos)
+      throw new Error(
+        `${who}: position ${p} is outside the context window of ${maxPos} positions (the sequence is too long for ` +
+          `this model)`,
+      );
   }
   return pos;
 }
@@ -132,6 +156,7 @@ export function checkTokenIds(ids: Tensor, V: number, who: string): void {
   if (ids.dtype !== 'int32') throw new Error(`${who}.forward: expected int32 token ids, got ${ids.dtype}`);
   const d = ids.toTypedArray();
   for (let i = 0; i < d.length; i++) {
-    if (d[i] < 0 || d[i] >= V) throw new RangeError(`${who}.forward: token id ${d[i]} at flat position ${i} is out of range [0, ${V})`);
+    if (d[i] < 0 || d[i] >= V)
+      throw new RangeError(`${who}.forward: token id ${d[i]} at flat position ${i} is out of range [0, ${V})`);
   }
 }

@@ -79,20 +79,23 @@ type Prompts = number[] | number[][] | Tensor;
 function rowsOf(input: Prompts): number[][] {
   if (input instanceof Tensor) {
     const t = input.ndim === 1 ? input.unsqueeze(0) : input;
-    if (t.ndim !== 2) throw new Error(`generate: inputIds tensor must be (T) or (B, T), got [${input.shape.join(', ')}]`);
+    if (t.ndim !== 2)
+      throw new Error(`generate: inputIds tensor must be (T) or (B, T), got [${input.shape.join(', ')}]`);
     return (t.to('int32').toArray() as number[][]).map((r) => r.slice());
   }
-  if (!Array.isArray(input) || input.length === 0) throw new Error('generate: inputIds must be a non-empty array of token ids');
+  if (!Array.isArray(input) || input.length === 0)
+    throw new Error('generate: inputIds must be a non-empty array of token ids');
   return Array.isArray(input[0]) ? (input as number[][]).map((r) => r.slice()) : [(input as number[]).slice()];
 }
 
 function maskRowsOf(m: number[][] | Tensor): number[][] {
-  if (m instanceof Tensor) return (m.to('int32').toArray() as number[][]);
+  if (m instanceof Tensor) return m.to('int32').toArray() as number[][];
   return m;
 }
 
 function positiveInt(v: number | undefined, name: string, min = 1): void {
-  if (v !== undefined && (!Number.isInteger(v) || v < min)) throw new Error(`generate: ${name} must be an integer >= ${min}, got ${v}`);
+  if (v !== undefined && (!Number.isInteger(v) || v < min))
+    throw new Error(`generate: ${name} must be an integer >= ${min}, got ${v}`);
 }
 
 /** Resolved options with every check done up front, before any compute. */
@@ -104,13 +107,15 @@ function resolve(model: CausalLM, o: GenerateOptions) {
   const doSample = o.doSample ?? false;
   const temperature = o.temperature ?? 1;
   if (doSample && !(temperature > 0)) {
-    throw new Error(`generate: temperature must be > 0 when sampling, got ${temperature} (use doSample: false for greedy decoding)`);
+    throw new Error(
+      `generate: temperature must be > 0 when sampling, got ${temperature} (use doSample: false for greedy decoding)`,
+    );
   }
   const topP = o.topP ?? 1;
   if (!(topP > 0 && topP <= 1)) throw new Error(`generate: topP must be in (0, 1], got ${topP}`);
   const repetitionPenalty = o.repetitionPenalty ?? 1;
   if (!(repetitionPenalty > 0)) throw new Error(`generate: repetitionPenalty must be > 0, got ${repetitionPenalty}`);
-  const eosOpt = o.eosTokenId === undefined ? model.eosTokenId ?? null : o.eosTokenId;
+  const eosOpt = o.eosTokenId === undefined ? (model.eosTokenId ?? null) : o.eosTokenId;
   const eos = new Set(eosOpt === null ? [] : Array.isArray(eosOpt) ? eosOpt : [eosOpt]);
   for (const id of eos) checkId(id, model.vocabSize, 'eosTokenId');
   const pad = o.padTokenId ?? (eos.size ? [...eos][0] : 0);
@@ -121,7 +126,8 @@ function resolve(model: CausalLM, o: GenerateOptions) {
 }
 
 function checkId(id: number, V: number, what: string): void {
-  if (!Number.isInteger(id) || id < 0 || id >= V) throw new RangeError(`generate: ${what} ${id} is out of range [0, ${V})`);
+  if (!Number.isInteger(id) || id < 0 || id >= V)
+    throw new RangeError(`generate: ${what} ${id} is out of range [0, ${V})`);
 }
 
 /**
@@ -131,7 +137,8 @@ function checkId(id: number, V: number, what: string): void {
  * Generation also stops when a sequence fills the model's context window (maxPositions).
  *
  * @example
- * const out = generate(model, tokenizer.encode('Once upon a time'), { maxNewTokens: 20, doSample: true, topK: 40, seed: 1 });
+ * const out = generate(model, tokenizer.encode('Once upon a time'), { maxNewTokens: 20, doSample: true, topK: 40, seed:
+ * 1 });
  */
 export function generate(model: CausalLM, inputIds: Prompts, options: GenerateOptions = {}): number[][] {
   const opt = resolve(model, options);
@@ -146,11 +153,16 @@ export function generate(model: CausalLM, inputIds: Prompts, options: GenerateOp
     if (p.length === 0) throw new Error(`generate: prompt ${i} is empty (at least one token is needed, e.g. BOS)`);
     p.forEach((id, j) => {
       if (!Number.isInteger(id) || id < 0 || id >= model.vocabSize) {
-        throw new RangeError(`generate: token id ${id} at position ${j} of prompt ${i} is out of range [0, ${model.vocabSize})`);
+        throw new RangeError(
+          `generate: token id ${id} at position ${j} of prompt ${i} is out of range [0, ${model.vocabSize})`,
+        );
       }
     });
     if (p.length > model.maxPositions) {
-      throw new Error(`generate: prompt ${i} has ${p.length} tokens, more than the model's context window of ${model.maxPositions} positions`);
+      throw new Error(
+        `generate: prompt ${i} has ${p.length} tokens, more than the model's context window of ` +
+          `${model.maxPositions} positions`,
+      );
     }
   });
   const n = options.numReturnSequences ?? 1;
@@ -164,13 +176,17 @@ export function generate(model: CausalLM, inputIds: Prompts, options: GenerateOp
 
   return noGrad(() => {
     const padded = seqs.map((s) => new Array<number>(T - s.length).fill(opt.pad).concat(s));
-    const maskRows = seqs.map((s) => new Array<number>(T - s.length).fill(0).concat(new Array<number>(s.length).fill(1)));
+    const maskRows = seqs.map((s) =>
+      new Array<number>(T - s.length).fill(0).concat(new Array<number>(s.length).fill(1)),
+    );
     const needMask = seqs.some((s) => s.length < T);
     const cache = model.createCache(B, Math.max(budget, T));
     // positions count real tokens only, so a left-padded row starts at 0 like an unpadded one
     const pos = seqs.map((s) => s.length);
     const posIds = new Int32Array(B * T);
-    seqs.forEach((s, b) => { for (let t = 0; t < T; t++) posIds[b * T + t] = Math.max(0, t - (T - s.length)); });
+    seqs.forEach((s, b) => {
+      for (let t = 0; t < T; t++) posIds[b * T + t] = Math.max(0, t - (T - s.length));
+    });
     let mask: Int32Array | null = needMask ? Int32Array.from(maskRows.flat()) : null;
     let logits = model.forward(fromTypedArray(Int32Array.from(padded.flat()), [B, T]), {
       cache,
@@ -185,20 +201,27 @@ export function generate(model: CausalLM, inputIds: Prompts, options: GenerateOp
       const data = logits.reshape([B, V]).toTypedArray() as Float32Array;
       const next = new Int32Array(B);
       for (let b = 0; b < B; b++) {
-        if (done[b]) { next[b] = opt.pad; continue; }
+        if (done[b]) {
+          next[b] = opt.pad;
+          continue;
+        }
         const row = Float64Array.from(data.subarray(b * V, (b + 1) * V));
         next[b] = chooseToken(row, seqs[b], opt);
         seqs[b].push(next[b]);
         generated[b].push(next[b]);
         put?.(next[b], b);
         if (opt.eos.has(next[b])) done[b] = true;
-        else if (options.stopStrings?.length && hitsStop(options.decode!(generated[b]), options.stopStrings)) done[b] = true;
+        else if (options.stopStrings?.length && hitsStop(options.decode!(generated[b]), options.stopStrings))
+          done[b] = true;
       }
       if (done.every(Boolean) || T + step + 1 >= budget) break;
       const S = cache.length + 1;
       if (mask) {
         const m = new Int32Array(B * S);
-        for (let b = 0; b < B; b++) { m.set(mask.subarray(b * (S - 1), (b + 1) * (S - 1)), b * S); m[b * S + S - 1] = 1; }
+        for (let b = 0; b < B; b++) {
+          m.set(mask.subarray(b * (S - 1), (b + 1) * (S - 1)), b * S);
+          m[b * S + S - 1] = 1;
+        }
         mask = m;
       }
       const stepPos = Int32Array.from(pos, (p, b) => p + generated[b].length - 1);
@@ -218,7 +241,11 @@ export function generate(model: CausalLM, inputIds: Prompts, options: GenerateOp
 export function inEvalMode<T>(m: Module, fn: () => T): T {
   const was = m.training;
   m.eval();
-  try { return fn(); } finally { m.train(was); }
+  try {
+    return fn();
+  } finally {
+    m.train(was);
+  }
 }
 
 function hitsStop(text: string, stops: string[]): boolean {
@@ -228,7 +255,11 @@ function hitsStop(text: string, stops: string[]): boolean {
 type Resolved = ReturnType<typeof resolve>;
 
 /** Applies the logits processors to one row (V) and picks the next token. */
-export function chooseToken(logits: Float64Array, seq: readonly number[], o: Pick<Resolved, 'doSample' | 'temperature' | 'topK' | 'topP' | 'repetitionPenalty' | 'generator'>): number {
+export function chooseToken(
+  logits: Float64Array,
+  seq: readonly number[],
+  o: Pick<Resolved, 'doSample' | 'temperature' | 'topK' | 'topP' | 'repetitionPenalty' | 'generator'>,
+): number {
   if (o.repetitionPenalty !== 1) applyRepetitionPenalty(logits, seq, o.repetitionPenalty);
   if (!o.doSample) return argmax(logits);
   if (o.temperature !== 1) for (let i = 0; i < logits.length; i++) logits[i] /= o.temperature;
@@ -269,13 +300,19 @@ export function sample(logits: Float64Array, topK: number, topP: number, gen: Ge
     let total = 0;
     for (let i = 0; i < V; i++) total += w(i);
     let u = gen.random() * total;
-    for (let i = 0; i < V; i++) { u -= w(i); if (u < 0) return i; }
+    for (let i = 0; i < V; i++) {
+      u -= w(i);
+      if (u < 0) return i;
+    }
     return argmax(logits);
   }
   let total = 0;
   for (const i of cand) total += w(i);
   let u = gen.random() * total;
-  for (const i of cand) { u -= w(i); if (u < 0) return i; }
+  for (const i of cand) {
+    u -= w(i);
+    if (u < 0) return i;
+  }
   return cand[cand.length - 1];
 }
 
@@ -284,21 +321,35 @@ function nucleus(cand: number[] | null, V: number, w: (i: number) => number, top
   // NOTE: plain loops: Array.from / TypedArray.from with a map function are several times slower here.
   let all: number[];
   if (cand) all = cand;
-  else { all = new Array<number>(V); for (let i = 0; i < V; i++) all[i] = i; }
+  else {
+    all = new Array<number>(V);
+    for (let i = 0; i < V; i++) all[i] = i;
+  }
   const ws = new Float64Array(all.length);
   let total = 0;
-  for (let j = 0; j < all.length; j++) { ws[j] = w(all[j]); total += ws[j]; }
+  for (let j = 0; j < all.length; j++) {
+    ws[j] = w(all[j]);
+    total += ws[j];
+  }
   const byWeight = (a: number, b: number) => ws[b] - ws[a] || all[a] - all[b];
   for (const floor of [1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 0]) {
     const keep: number[] = [];
     let mass = 0;
-    for (let j = 0; j < all.length; j++) if (ws[j] >= floor * total) { keep.push(j); mass += ws[j]; }
+    for (let j = 0; j < all.length; j++)
+      if (ws[j] >= floor * total) {
+        keep.push(j);
+        mass += ws[j];
+      }
     if (mass < topP * total && floor > 0) continue;
     keep.sort(byWeight);
-    let cum = 0, n = keep.length;
+    let cum = 0,
+      n = keep.length;
     for (let j = 0; j < keep.length; j++) {
       cum += ws[keep[j]];
-      if (cum >= topP * total) { n = j + 1; break; }
+      if (cum >= topP * total) {
+        n = j + 1;
+        break;
+      }
     }
     return keep.slice(0, n).map((j) => all[j]);
   }
@@ -308,7 +359,8 @@ function nucleus(cand: number[] | null, V: number, w: (i: number) => number, top
 /** The k indices of the largest values, largest first (ties: lower index first), without a full sort. */
 function topKIndices(x: Float64Array, k: number): number[] {
   const kth = kthLargest(Float64Array.from(x), k);
-  const above: number[] = [], at: number[] = [];
+  const above: number[] = [],
+    at: number[] = [];
   for (let i = 0; i < x.length; i++) {
     if (x[i] > kth) above.push(i);
     else if (x[i] === kth && at.length < k) at.push(i);
@@ -319,15 +371,23 @@ function topKIndices(x: Float64Array, k: number): number[] {
 
 /** The k-th largest value (1-based) by quickselect; reorders `a`. */
 function kthLargest(a: Float64Array, k: number): number {
-  let lo = 0, hi = a.length - 1;
+  let lo = 0,
+    hi = a.length - 1;
   const target = k - 1;
   while (lo < hi) {
     const pivot = a[(lo + hi) >> 1];
-    let i = lo, j = hi;
+    let i = lo,
+      j = hi;
     while (i <= j) {
       while (a[i] > pivot) i++;
       while (a[j] < pivot) j--;
-      if (i <= j) { const t = a[i]; a[i] = a[j]; a[j] = t; i++; j--; }
+      if (i <= j) {
+        const t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+        i++;
+        j--;
+      }
     }
     if (target <= j) hi = j;
     else if (target >= i) lo = i;

@@ -33,7 +33,10 @@ export { GPT2Config, type GPT2ConfigOptions } from './gpt2_config.js';
 export class Conv1D extends Module {
   declare weight: Parameter;
   declare bias: Parameter;
-  constructor(readonly inFeatures: number, readonly outFeatures: number) {
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+  ) {
     super();
     this.weight = new Parameter(empty([inFeatures, outFeatures]));
     this.bias = new Parameter(empty([outFeatures]));
@@ -45,23 +48,38 @@ export class Conv1D extends Module {
     const y = linearFused(x2, this.weight, this.bias, null) ?? x2.matmul(this.weight).add(this.bias);
     return y.view([...lead, this.outFeatures]);
   }
-  override extraRepr(): string { return `nf=${this.outFeatures}, nx=${this.inFeatures}`; }
+  override extraRepr(): string {
+    return `nf=${this.outFeatures}, nx=${this.inFeatures}`;
+  }
 }
 
 /** HF's ACT2FN: the activation module for a config's activation_function. */
 function activation(name: string): Module {
   switch (name) {
-    case 'gelu_new': case 'gelu_pytorch_tanh': case 'gelu_fast': return new GELU('tanh');
-    case 'gelu': return new GELU();
-    case 'relu': return new ReLU();
-    case 'silu': case 'swish': return new SiLU();
-    default: throw new Error(`GPT2Config: unknown activation_function '${name}' (gelu_new, gelu, relu, silu)`);
+    case 'gelu_new':
+    case 'gelu_pytorch_tanh':
+    case 'gelu_fast':
+      return new GELU('tanh');
+    case 'gelu':
+      return new GELU();
+    case 'relu':
+      return new ReLU();
+    case 'silu':
+    case 'swish':
+      return new SiLU();
+    default:
+      throw new Error(`GPT2Config: unknown activation_function '${name}' (gelu_new, gelu, relu, silu)`);
   }
 }
 
 export class GPT2Attention extends Module {
-  declare c_attn: Conv1D; declare c_proj: Conv1D; declare resid_dropout: Dropout;
-  constructor(readonly config: GPT2Config, readonly layerIdx: number) {
+  declare c_attn: Conv1D;
+  declare c_proj: Conv1D;
+  declare resid_dropout: Dropout;
+  constructor(
+    readonly config: GPT2Config,
+    readonly layerIdx: number,
+  ) {
     super();
     this.c_attn = new Conv1D(config.nEmbd, 3 * config.nEmbd);
     this.c_proj = new Conv1D(config.nEmbd, config.nEmbd);
@@ -70,16 +88,23 @@ export class GPT2Attention extends Module {
   // x (B,T,C), bias (B|1,1,T,S) -> (B,T,C)
   forward(x: Tensor, bias: Tensor | null, cache: KVCache | null): Tensor {
     const [B, T, C] = x.shape;
-    const H = this.config.nHead, D = C / H;
-    const [q, k0, v0] = this.c_attn.call(x).split(C, 2).map((t) => t.view(B, T, H, D).transpose(1, 2)); // (B,H,T,D)
-    const [k, v] = cache ? cache.update(this.layerIdx, k0, v0) : [k0, v0];                              // (B,H,S,D)
-    const y = causalAttention(q, k, v, bias, this.training ? this.config.attnPdrop : 0);                    // (B,H,T,D)
+    const H = this.config.nHead,
+      D = C / H;
+    const [q, k0, v0] = this.c_attn
+      .call(x)
+      .split(C, 2)
+      .map((t) => t.view(B, T, H, D).transpose(1, 2)); // (B,H,T,D)
+    const [k, v] = cache ? cache.update(this.layerIdx, k0, v0) : [k0, v0]; // (B,H,S,D)
+    const y = causalAttention(q, k, v, bias, this.training ? this.config.attnPdrop : 0); // (B,H,T,D)
     return this.resid_dropout.call(this.c_proj.call(y.transpose(1, 2).reshape([B, T, C])));
   }
 }
 
 export class GPT2MLP extends Module {
-  declare c_fc: Conv1D; declare c_proj: Conv1D; declare act: Module; declare dropout: Dropout;
+  declare c_fc: Conv1D;
+  declare c_proj: Conv1D;
+  declare act: Module;
+  declare dropout: Dropout;
   constructor(config: GPT2Config) {
     super();
     this.c_fc = new Conv1D(config.nEmbd, config.nInner);
@@ -95,7 +120,10 @@ export class GPT2MLP extends Module {
 }
 
 export class GPT2Block extends Module {
-  declare ln_1: LayerNorm; declare attn: GPT2Attention; declare ln_2: LayerNorm; declare mlp: GPT2MLP;
+  declare ln_1: LayerNorm;
+  declare attn: GPT2Attention;
+  declare ln_2: LayerNorm;
+  declare mlp: GPT2MLP;
   constructor(config: GPT2Config, layerIdx: number) {
     super();
     this.ln_1 = new LayerNorm(config.nEmbd, { eps: config.layerNormEpsilon });
@@ -111,9 +139,16 @@ export class GPT2Block extends Module {
 }
 
 export class GPT2Model extends Module {
-  declare wte: Embedding; declare wpe: Embedding; declare drop: Dropout; declare h: ModuleList; declare ln_f: LayerNorm;
+  declare wte: Embedding;
+  declare wpe: Embedding;
+  declare drop: Dropout;
+  declare h: ModuleList;
+  declare ln_f: LayerNorm;
   /** `initialize` false leaves the embeddings zero (weights about to be loaded). */
-  constructor(readonly config: GPT2Config, initialize = true) {
+  constructor(
+    readonly config: GPT2Config,
+    initialize = true,
+  ) {
     super();
     const table = (n: number) => (initialize ? {} : { weight: empty([n, config.nEmbd]) });
     this.wte = new Embedding(config.vocabSize, config.nEmbd, table(config.vocabSize));
@@ -148,8 +183,12 @@ export interface GPT2InitOptions {
  * const fresh = new nb.models.GPT2LMHeadModel(new nb.models.GPT2Config({ nLayer: 4, nEmbd: 128, nHead: 4 }));
  */
 export class GPT2LMHeadModel extends Module implements CausalLM {
-  declare transformer: GPT2Model; declare lm_head: LMHead;
-  constructor(readonly config: GPT2Config = new GPT2Config(), init: GPT2InitOptions = {}) {
+  declare transformer: GPT2Model;
+  declare lm_head: LMHead;
+  constructor(
+    readonly config: GPT2Config = new GPT2Config(),
+    init: GPT2InitOptions = {},
+  ) {
     super();
     this.transformer = new GPT2Model(config, init.initialize ?? true);
     const tied = config.tieWordEmbeddings ? this.transformer.wte.weight : null;
@@ -176,13 +215,20 @@ export class GPT2LMHeadModel extends Module implements CausalLM {
     });
   }
 
-  get vocabSize(): number { return this.config.vocabSize; }
-  get maxPositions(): number { return this.config.nPositions; }
-  get eosTokenId(): number | null { return this.config.eosTokenId; }
+  get vocabSize(): number {
+    return this.config.vocabSize;
+  }
+  get maxPositions(): number {
+    return this.config.nPositions;
+  }
+  get eosTokenId(): number | null {
+    return this.config.eosTokenId;
+  }
 
   // ids (B,T) int32 (or number[][] / number[]) -> logits (B,T,V) (or (B,logitsToKeep,V))
   forward(ids: Tensor | number[] | number[][], options: ForwardOptions = {}): Tensor {
-    const t = ids instanceof Tensor ? ids : makeTensor(Array.isArray(ids[0]) ? ids : [ids as number[]], { dtype: 'int32' });
+    const t =
+      ids instanceof Tensor ? ids : makeTensor(Array.isArray(ids[0]) ? ids : [ids as number[]], { dtype: 'int32' });
     checkTokenIds(t, this.config.vocabSize, 'GPT2LMHeadModel');
     return this.lm_head.call(this.transformer.call(t, options));
   }

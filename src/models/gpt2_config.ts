@@ -22,19 +22,41 @@ export interface GPT2ConfigOptions {
 }
 
 const SNAKE: Record<string, keyof GPT2ConfigOptions> = {
-  vocab_size: 'vocabSize', n_positions: 'nPositions', n_embd: 'nEmbd', n_layer: 'nLayer', n_head: 'nHead',
-  n_inner: 'nInner', activation_function: 'activationFunction', resid_pdrop: 'residPdrop', embd_pdrop: 'embdPdrop',
-  attn_pdrop: 'attnPdrop', layer_norm_epsilon: 'layerNormEpsilon', initializer_range: 'initializerRange',
-  bos_token_id: 'bosTokenId', eos_token_id: 'eosTokenId', tie_word_embeddings: 'tieWordEmbeddings',
+  vocab_size: 'vocabSize',
+  n_positions: 'nPositions',
+  n_embd: 'nEmbd',
+  n_layer: 'nLayer',
+  n_head: 'nHead',
+  n_inner: 'nInner',
+  activation_function: 'activationFunction',
+  resid_pdrop: 'residPdrop',
+  embd_pdrop: 'embdPdrop',
+  attn_pdrop: 'attnPdrop',
+  layer_norm_epsilon: 'layerNormEpsilon',
+  initializer_range: 'initializerRange',
+  bos_token_id: 'bosTokenId',
+  eos_token_id: 'eosTokenId',
+  tie_word_embeddings: 'tieWordEmbeddings',
 };
 
 /**
  * @example new nb.models.GPT2Config({ vocabSize: 65, nPositions: 128, nEmbd: 128, nLayer: 4, nHead: 4 })
  */
 export class GPT2Config {
-  vocabSize: number; nPositions: number; nEmbd: number; nLayer: number; nHead: number; nInner: number;
-  activationFunction: string; residPdrop: number; embdPdrop: number; attnPdrop: number;
-  layerNormEpsilon: number; initializerRange: number; bosTokenId: number | null; eosTokenId: number | null;
+  vocabSize: number;
+  nPositions: number;
+  nEmbd: number;
+  nLayer: number;
+  nHead: number;
+  nInner: number;
+  activationFunction: string;
+  residPdrop: number;
+  embdPdrop: number;
+  attnPdrop: number;
+  layerNormEpsilon: number;
+  initializerRange: number;
+  bosTokenId: number | null;
+  eosTokenId: number | null;
   tieWordEmbeddings: boolean;
 
   constructor(o: GPT2ConfigOptions = {}) {
@@ -54,9 +76,11 @@ export class GPT2Config {
     this.eosTokenId = o.eosTokenId === undefined ? 50256 : o.eosTokenId;
     this.tieWordEmbeddings = o.tieWordEmbeddings ?? true;
     for (const k of ['vocabSize', 'nPositions', 'nEmbd', 'nLayer', 'nHead', 'nInner'] as const) {
-      if (!Number.isInteger(this[k]) || this[k] < 1) throw new Error(`GPT2Config: ${k} must be a positive integer, got ${this[k]}`);
+      if (!Number.isInteger(this[k]) || this[k] < 1)
+        throw new Error(`GPT2Config: ${k} must be a positive integer, got ${this[k]}`);
     }
-    if (this.nEmbd % this.nHead !== 0) throw new Error(`GPT2Config: nEmbd ${this.nEmbd} is not divisible by nHead ${this.nHead}`);
+    if (this.nEmbd % this.nHead !== 0)
+      throw new Error(`GPT2Config: nEmbd ${this.nEmbd} is not divisible by nHead ${this.nHead}`);
     for (const k of ['residPdrop', 'embdPdrop', 'attnPdrop'] as const) {
       if (!(this[k] >= 0 && this[k] < 1)) throw new Error(`GPT2Config: ${k} must be in [0, 1), got ${this[k]}`);
     }

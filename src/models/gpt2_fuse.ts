@@ -8,11 +8,14 @@ import { registerFusionRule, type ModuleClass } from '../nn/utils/fuse.js';
 
 /** The class -> rule entries for nn.utils.fuse. */
 export const GPT2_FUSION_RULES: [ModuleClass, (m: Module) => Module | null][] = [
-  [GPT2MLP, (m) => {
-    const mlp = m as GPT2MLP;
-    if (mlp.c_fc?.constructor === Conv1D) fuseLinearAct(mlp, 'c_fc', 'act', 'in_out');
-    return null;
-  }],
+  [
+    GPT2MLP,
+    (m) => {
+      const mlp = m as GPT2MLP;
+      if (mlp.c_fc?.constructor === Conv1D) fuseLinearAct(mlp, 'c_fc', 'act', 'in_out');
+      return null;
+    },
+  ],
 ];
 
 for (const [cls, rule] of GPT2_FUSION_RULES) registerFusionRule(cls, rule);

@@ -4,9 +4,34 @@ import './gpt2_fuse.js';
 import './llama_fuse.js';
 export { GPT2Config, type GPT2ConfigOptions } from './gpt2_config.js';
 export { GPT2LMHeadModel, GPT2Model, GPT2Block, GPT2Attention, GPT2MLP, Conv1D, type GPT2InitOptions } from './gpt2.js';
-export { LlamaConfig, LlamaForCausalLM, LlamaModel, LlamaDecoderLayer, LlamaAttention, LlamaMLP, type LlamaConfigOptions } from './llama.js';
-export { generate, sample, argmax, applyRepetitionPenalty, type CausalLM, type ForwardOptions, type GenerateOptions, type Streamer } from './generation.js';
+export {
+  LlamaConfig,
+  LlamaForCausalLM,
+  LlamaModel,
+  LlamaDecoderLayer,
+  LlamaAttention,
+  LlamaMLP,
+  type LlamaConfigOptions,
+} from './llama.js';
+export {
+  generate,
+  sample,
+  argmax,
+  applyRepetitionPenalty,
+  type CausalLM,
+  type ForwardOptions,
+  type GenerateOptions,
+  type Streamer,
+} from './generation.js';
 export { KVCache, type KVCacheOptions } from './kv_cache.js';
 export { readLlama2c, permuteRotary, type Llama2cHeader } from './llama2c.js';
-export { trainGPT, gptLearningRate, lmLoss, loadCharVocab, type TrainGPTOptions, type TrainGPTResult, type EvalPoint } from './train_gpt.js';
+export {
+  trainGPT,
+  gptLearningRate,
+  lmLoss,
+  loadCharVocab,
+  type TrainGPTOptions,
+  type TrainGPTResult,
+  type EvalPoint,
+} from './train_gpt.js';
 export { AutoModelForCausalLM, AutoTokenizer } from './auto.js';

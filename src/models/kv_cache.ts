@@ -54,11 +54,15 @@ export class KVCache {
    * everything cached so far, (B, KVH, length+T, D) each. No copy beyond the write itself.
    */
   update(layer: number, k: Tensor, v: Tensor): [Tensor, Tensor] {
-    const kb = this.keys[layer], vb = this.values[layer];
+    const kb = this.keys[layer],
+      vb = this.values[layer];
     if (!kb) throw new Error(`KVCache.update: layer ${layer} out of range (the cache has ${this.keys.length})`);
     const T = k.shape[2];
     const want = [kb.shape[0], kb.shape[1], T, kb.shape[3]];
-    for (const [name, t] of [['k', k], ['v', v]] as const) {
+    for (const [name, t] of [
+      ['k', k],
+      ['v', v],
+    ] as const) {
       if (t.ndim !== 4 || t.shape.some((d, i) => d !== want[i])) {
         throw new Error(`KVCache.update: ${name} has shape [${t.shape.join(', ')}], expected [${want.join(', ')}]`);
       }

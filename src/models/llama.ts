@@ -42,10 +42,19 @@ export interface LlamaConfigOptions {
 
 /** Llama hyper-parameters; field names are camelCase, `fromJSON`/`toJSON` speak config.json. */
 export class LlamaConfig {
-  vocabSize: number; hiddenSize: number; intermediateSize: number; numHiddenLayers: number;
-  numAttentionHeads: number; numKeyValueHeads: number; maxPositionEmbeddings: number;
-  rmsNormEps: number; ropeTheta: number; tieWordEmbeddings: boolean; attentionBias: boolean;
-  bosTokenId: number | null; eosTokenId: number | null;
+  vocabSize: number;
+  hiddenSize: number;
+  intermediateSize: number;
+  numHiddenLayers: number;
+  numAttentionHeads: number;
+  numKeyValueHeads: number;
+  maxPositionEmbeddings: number;
+  rmsNormEps: number;
+  ropeTheta: number;
+  tieWordEmbeddings: boolean;
+  attentionBias: boolean;
+  bosTokenId: number | null;
+  eosTokenId: number | null;
 
   constructor(o: LlamaConfigOptions = {}) {
     this.vocabSize = o.vocabSize ?? 32000;
@@ -61,18 +70,34 @@ export class LlamaConfig {
     this.attentionBias = o.attentionBias ?? false;
     this.bosTokenId = o.bosTokenId === undefined ? 1 : o.bosTokenId;
     this.eosTokenId = o.eosTokenId === undefined ? 2 : o.eosTokenId;
-    for (const k of ['vocabSize', 'hiddenSize', 'intermediateSize', 'numHiddenLayers', 'numAttentionHeads', 'numKeyValueHeads', 'maxPositionEmbeddings'] as const) {
-      if (!Number.isInteger(this[k]) || this[k] < 1) throw new Error(`LlamaConfig: ${k} must be a positive integer, got ${this[k]}`);
+    for (const k of [
+      'vocabSize',
+      'hiddenSize',
+      'intermediateSize',
+      'numHiddenLayers',
+      'numAttentionHeads',
+      'numKeyValueHeads',
+      'maxPositionEmbeddings',
+    ] as const) {
+      if (!Number.isInteger(this[k]) || this[k] < 1)
+        throw new Error(`LlamaConfig: ${k} must be a positive integer, got ${this[k]}`);
     }
     if (this.hiddenSize % this.numAttentionHeads !== 0 || (this.hiddenSize / this.numAttentionHeads) % 2 !== 0) {
-      throw new Error(`LlamaConfig: hiddenSize ${this.hiddenSize} must split into ${this.numAttentionHeads} heads of even size`);
+      throw new Error(
+        `LlamaConfig: hiddenSize ${this.hiddenSize} must split into ${this.numAttentionHeads} heads of even size`,
+      );
     }
     if (this.numAttentionHeads % this.numKeyValueHeads !== 0) {
-      throw new Error(`LlamaConfig: numAttentionHeads ${this.numAttentionHeads} is not a multiple of numKeyValueHeads ${this.numKeyValueHeads}`);
+      throw new Error(
+        `LlamaConfig: numAttentionHeads ${this.numAttentionHeads} is not a multiple of numKeyValueHeads ` +
+          `${this.numKeyValueHeads}`,
+      );
     }
   }
 
-  get headDim(): number { return this.hiddenSize / this.numAttentionHeads; }
+  get headDim(): number {
+    return this.hiddenSize / this.numAttentionHeads;
+  }
 
   /** From a Hugging Face config.json object (model_type 'llama'). */
   static fromJSON(j: Record<string, unknown>): LlamaConfig {
@@ -82,26 +107,44 @@ export class LlamaConfig {
     }
     if (j.rope_scaling) throw new Error(`LlamaConfig: rope_scaling ${JSON.stringify(j.rope_scaling)} is not supported`);
     const num = (k: string) => (j[k] === undefined || j[k] === null ? undefined : Number(j[k]));
-    const eos = Array.isArray(j.eos_token_id) ? (j.eos_token_id[0] as number) : (j.eos_token_id as number | null | undefined);
+    const eos = Array.isArray(j.eos_token_id)
+      ? (j.eos_token_id[0] as number)
+      : (j.eos_token_id as number | null | undefined);
     return new LlamaConfig({
-      vocabSize: num('vocab_size'), hiddenSize: num('hidden_size'), intermediateSize: num('intermediate_size'),
-      numHiddenLayers: num('num_hidden_layers'), numAttentionHeads: num('num_attention_heads'),
-      numKeyValueHeads: num('num_key_value_heads'), maxPositionEmbeddings: num('max_position_embeddings'),
-      rmsNormEps: num('rms_norm_eps'), ropeTheta: num('rope_theta'),
+      vocabSize: num('vocab_size'),
+      hiddenSize: num('hidden_size'),
+      intermediateSize: num('intermediate_size'),
+      numHiddenLayers: num('num_hidden_layers'),
+      numAttentionHeads: num('num_attention_heads'),
+      numKeyValueHeads: num('num_key_value_heads'),
+      maxPositionEmbeddings: num('max_position_embeddings'),
+      rmsNormEps: num('rms_norm_eps'),
+      ropeTheta: num('rope_theta'),
       tieWordEmbeddings: (j.tie_word_embeddings as boolean | undefined) ?? false,
       attentionBias: (j.attention_bias as boolean | undefined) ?? false,
-      bosTokenId: j.bos_token_id as number | null | undefined, eosTokenId: eos,
+      bosTokenId: j.bos_token_id as number | null | undefined,
+      eosTokenId: eos,
     });
   }
 
   toJSON(): Record<string, unknown> {
     return {
-      model_type: 'llama', architectures: ['LlamaForCausalLM'], vocab_size: this.vocabSize, hidden_size: this.hiddenSize,
-      intermediate_size: this.intermediateSize, num_hidden_layers: this.numHiddenLayers,
-      num_attention_heads: this.numAttentionHeads, num_key_value_heads: this.numKeyValueHeads,
-      max_position_embeddings: this.maxPositionEmbeddings, rms_norm_eps: this.rmsNormEps, rope_theta: this.ropeTheta,
-      tie_word_embeddings: this.tieWordEmbeddings, attention_bias: this.attentionBias,
-      bos_token_id: this.bosTokenId, eos_token_id: this.eosTokenId, hidden_act: 'silu',
+      model_type: 'llama',
+      architectures: ['LlamaForCausalLM'],
+      vocab_size: this.vocabSize,
+      hidden_size: this.hiddenSize,
+      intermediate_size: this.intermediateSize,
+      num_hidden_layers: this.numHiddenLayers,
+      num_attention_heads: this.numAttentionHeads,
+      num_key_value_heads: this.numKeyValueHeads,
+      max_position_embeddings: this.maxPositionEmbeddings,
+      rms_norm_eps: this.rmsNormEps,
+      rope_theta: this.ropeTheta,
+      tie_word_embeddings: this.tieWordEmbeddings,
+      attention_bias: this.attentionBias,
+      bos_token_id: this.bosTokenId,
+      eos_token_id: this.eosTokenId,
+      hidden_act: 'silu',
     };
   }
 }
@@ -114,7 +157,8 @@ export function rotaryTables(positions: Int32Array, B: number, T: number, D: num
   const half = D / 2;
   const invFreq = new Float32Array(half);
   for (let j = 0; j < half; j++) invFreq[j] = 1 / Math.fround(theta ** Math.fround((2 * j) / D));
-  const cos = new Float32Array(B * T * half), sin = new Float32Array(B * T * half);
+  const cos = new Float32Array(B * T * half),
+    sin = new Float32Array(B * T * half);
   for (let i = 0; i < B * T; i++) {
     for (let j = 0; j < half; j++) {
       const a = Math.fround(positions[i] * invFreq[j]);
@@ -128,13 +172,20 @@ export function rotaryTables(positions: Int32Array, B: number, T: number, D: num
 /** Rotates the halves of x (B,*,T,D) by the angles: (x1 cos - x2 sin, x2 cos + x1 sin). */
 export function applyRotary(x: Tensor, cos: Tensor, sin: Tensor): Tensor {
   const half = x.shape[3] / 2;
-  const x1 = x.narrow(3, 0, half), x2 = x.narrow(3, half, half);
+  const x1 = x.narrow(3, 0, half),
+    x2 = x.narrow(3, half, half);
   return cat([x1.mul(cos).sub(x2.mul(sin)), x2.mul(cos).add(x1.mul(sin))], 3);
 }
 
 export class LlamaAttention extends Module {
-  declare q_proj: Linear; declare k_proj: Linear; declare v_proj: Linear; declare o_proj: Linear;
-  constructor(readonly config: LlamaConfig, readonly layerIdx: number) {
+  declare q_proj: Linear;
+  declare k_proj: Linear;
+  declare v_proj: Linear;
+  declare o_proj: Linear;
+  constructor(
+    readonly config: LlamaConfig,
+    readonly layerIdx: number,
+  ) {
     super();
     const { hiddenSize: C, numAttentionHeads: H, numKeyValueHeads: KVH, attentionBias: bias } = config;
     const D = config.headDim;
@@ -149,17 +200,20 @@ export class LlamaAttention extends Module {
     const [B, T] = x.shape;
     const { numAttentionHeads: H, numKeyValueHeads: KVH } = this.config;
     const D = this.config.headDim;
-    const q = applyRotary(this.q_proj.call(x).view(B, T, H, D).transpose(1, 2), cos, sin);   // (B,H,T,D)
-    let k = applyRotary(this.k_proj.call(x).view(B, T, KVH, D).transpose(1, 2), cos, sin);   // (B,KVH,T,D)
-    let v = this.v_proj.call(x).view(B, T, KVH, D).transpose(1, 2);                          // (B,KVH,T,D)
-    if (cache) [k, v] = cache.update(this.layerIdx, k, v);                                       // (B,KVH,S,D)
-    const y = causalAttention(q, k, v, bias);                                                   // (B,H,T,D)
+    const q = applyRotary(this.q_proj.call(x).view(B, T, H, D).transpose(1, 2), cos, sin); // (B,H,T,D)
+    let k = applyRotary(this.k_proj.call(x).view(B, T, KVH, D).transpose(1, 2), cos, sin); // (B,KVH,T,D)
+    let v = this.v_proj.call(x).view(B, T, KVH, D).transpose(1, 2); // (B,KVH,T,D)
+    if (cache) [k, v] = cache.update(this.layerIdx, k, v); // (B,KVH,S,D)
+    const y = causalAttention(q, k, v, bias); // (B,H,T,D)
     return this.o_proj.call(y.transpose(1, 2).reshape([B, T, H * D]));
   }
 }
 
 export class LlamaMLP extends Module {
-  declare gate_proj: Linear; declare up_proj: Linear; declare down_proj: Linear; declare act_fn: Module;
+  declare gate_proj: Linear;
+  declare up_proj: Linear;
+  declare down_proj: Linear;
+  declare act_fn: Module;
   constructor(config: LlamaConfig) {
     super();
     this.gate_proj = new Linear(config.hiddenSize, config.intermediateSize, { bias: false });
@@ -174,7 +228,10 @@ export class LlamaMLP extends Module {
 }
 
 export class LlamaDecoderLayer extends Module {
-  declare self_attn: LlamaAttention; declare mlp: LlamaMLP; declare input_layernorm: RMSNorm; declare post_attention_layernorm: RMSNorm;
+  declare self_attn: LlamaAttention;
+  declare mlp: LlamaMLP;
+  declare input_layernorm: RMSNorm;
+  declare post_attention_layernorm: RMSNorm;
   constructor(config: LlamaConfig, layerIdx: number) {
     super();
     this.self_attn = new LlamaAttention(config, layerIdx);
@@ -190,11 +247,15 @@ export class LlamaDecoderLayer extends Module {
 }
 
 export class LlamaModel extends Module {
-  declare embed_tokens: Embedding; declare layers: ModuleList; declare norm: RMSNorm;
+  declare embed_tokens: Embedding;
+  declare layers: ModuleList;
+  declare norm: RMSNorm;
   constructor(readonly config: LlamaConfig) {
     super();
     this.embed_tokens = new Embedding(config.vocabSize, config.hiddenSize);
-    this.layers = new ModuleList(Array.from({ length: config.numHiddenLayers }, (_, i) => new LlamaDecoderLayer(config, i)));
+    this.layers = new ModuleList(
+      Array.from({ length: config.numHiddenLayers }, (_, i) => new LlamaDecoderLayer(config, i)),
+    );
     this.norm = new RMSNorm(config.hiddenSize, { eps: config.rmsNormEps });
   }
 
@@ -215,7 +276,8 @@ export class LlamaModel extends Module {
  * const out = model.generate([1], { maxNewTokens: 50 });   // greedy from BOS
  */
 export class LlamaForCausalLM extends Module implements CausalLM {
-  declare model: LlamaModel; declare lm_head: LMHead;
+  declare model: LlamaModel;
+  declare lm_head: LMHead;
   constructor(readonly config: LlamaConfig) {
     super();
     this.model = new LlamaModel(config);
@@ -228,9 +290,15 @@ export class LlamaForCausalLM extends Module implements CausalLM {
     if (this.config.tieWordEmbeddings) this.lm_head.weight = this.model.embed_tokens.weight;
   }
 
-  get vocabSize(): number { return this.config.vocabSize; }
-  get maxPositions(): number { return this.config.maxPositionEmbeddings; }
-  get eosTokenId(): number | null { return this.config.eosTokenId; }
+  get vocabSize(): number {
+    return this.config.vocabSize;
+  }
+  get maxPositions(): number {
+    return this.config.maxPositionEmbeddings;
+  }
+  get eosTokenId(): number | null {
+    return this.config.eosTokenId;
+  }
 
   // ids (B,T) int32 -> logits (B,T,V) (or (B,logitsToKeep,V))
   forward(ids: Tensor, options: ForwardOptions = {}): Tensor {
@@ -240,7 +308,13 @@ export class LlamaForCausalLM extends Module implements CausalLM {
 
   createCache(batchSize: number, maxLength: number): KVCache {
     const c = this.config;
-    return new KVCache({ numLayers: c.numHiddenLayers, batchSize, numKVHeads: c.numKeyValueHeads, headDim: c.headDim, maxLength });
+    return new KVCache({
+      numLayers: c.numHiddenLayers,
+      batchSize,
+      numKVHeads: c.numKeyValueHeads,
+      headDim: c.headDim,
+      maxLength,
+    });
   }
 
   /** Prompt(s) + new tokens; see models.generate for the options. */
@@ -259,7 +333,8 @@ export class LlamaForCausalLM extends Module implements CausalLM {
     const model = new LlamaForCausalLM(config);
     loadWeights(model, src, {
       who: 'LlamaForCausalLM',
-      rename: (n) => (n.endsWith('rotary_emb.inv_freq') ? null : config.tieWordEmbeddings && n === 'lm_head.weight' ? null : n),
+      rename: (n) =>
+        n.endsWith('rotary_emb.inv_freq') ? null : config.tieWordEmbeddings && n === 'lm_head.weight' ? null : n,
       optional: (p) => config.tieWordEmbeddings && p === 'lm_head.weight',
     });
     model.tieWeights();
@@ -275,13 +350,24 @@ export class LlamaForCausalLM extends Module implements CausalLM {
   static fromLlama2c(path: string): LlamaForCausalLM {
     const { header: h, tensors } = readLlama2c(path);
     const config = new LlamaConfig({
-      vocabSize: h.vocabSize, hiddenSize: h.dim, intermediateSize: h.hiddenDim, numHiddenLayers: h.nLayers,
-      numAttentionHeads: h.nHeads, numKeyValueHeads: h.nKVHeads, maxPositionEmbeddings: h.seqLen,
-      rmsNormEps: 1e-5, ropeTheta: 10000, tieWordEmbeddings: h.sharedClassifier, bosTokenId: 1, eosTokenId: 2,
+      vocabSize: h.vocabSize,
+      hiddenSize: h.dim,
+      intermediateSize: h.hiddenDim,
+      numHiddenLayers: h.nLayers,
+      numAttentionHeads: h.nHeads,
+      numKeyValueHeads: h.nKVHeads,
+      maxPositionEmbeddings: h.seqLen,
+      rmsNormEps: 1e-5,
+      ropeTheta: 10000,
+      tieWordEmbeddings: h.sharedClassifier,
+      bosTokenId: 1,
+      eosTokenId: 2,
     });
     const model = new LlamaForCausalLM(config);
     loadWeights(model, new MemorySource(Object.fromEntries(tensors), path), {
-      who: 'LlamaForCausalLM.fromLlama2c', rename: (n) => n, optional: (p) => config.tieWordEmbeddings && p === 'lm_head.weight',
+      who: 'LlamaForCausalLM.fromLlama2c',
+      rename: (n) => n,
+      optional: (p) => config.tieWordEmbeddings && p === 'lm_head.weight',
     });
     model.tieWeights();
     return model.eval();

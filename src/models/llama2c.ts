@@ -43,17 +43,44 @@ export function readLlama2c(path: string): { header: Llama2cHeader; tensors: Map
     const h = [0, 1, 2, 3, 4, 5, 6].map((i) => hb.readInt32LE(4 * i));
     const [dim, hiddenDim, nLayers, nHeads, nKVHeads, vocab, seqLen] = h;
     const header: Llama2cHeader = {
-      dim, hiddenDim, nLayers, nHeads, nKVHeads, vocabSize: Math.abs(vocab), seqLen, sharedClassifier: vocab > 0,
+      dim,
+      hiddenDim,
+      nLayers,
+      nHeads,
+      nKVHeads,
+      vocabSize: Math.abs(vocab),
+      seqLen,
+      sharedClassifier: vocab > 0,
     };
-    const bad = [dim, hiddenDim, nLayers, nHeads, nKVHeads, Math.abs(vocab), seqLen].some((v) => !(v > 0 && v < 1 << 24));
+    const bad = [dim, hiddenDim, nLayers, nHeads, nKVHeads, Math.abs(vocab), seqLen].some(
+      (v) => !(v > 0 && v < 1 << 24),
+    );
     if (bad || dim % nHeads !== 0 || nHeads % nKVHeads !== 0 || (dim / nHeads) % 2 !== 0) {
-      throw new Error(`llama2.c checkpoint ${path}: implausible header [${h.join(', ')}] (dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, seq_len)`);
+      throw new Error(
+        `llama2.c checkpoint ${path}: implausible header [${h.join(', ')}] (dim, hidden_dim, n_layers, n_heads, ` +
+          `n_kv_heads, vocab_size, seq_len)`,
+      );
     }
-    const D = dim / nHeads, KV = nKVHeads * D, V = header.vocabSize, C = dim, F = hiddenDim, L = nLayers;
+    const D = dim / nHeads,
+      KV = nKVHeads * D,
+      V = header.vocabSize,
+      C = dim,
+      F = hiddenDim,
+      L = nLayers;
     const plan: [string, number[]][] = [
-      ['tok', [V, C]], ['rms_att', [L, C]], ['wq', [L, C, C]], ['wk', [L, KV, C]], ['wv', [L, KV, C]],
-      ['wo', [L, C, C]], ['rms_ffn', [L, C]], ['w1', [L, F, C]], ['w2', [L, C, F]], ['w3', [L, F, C]],
-      ['rms_final', [C]], ['freq_real', [seqLen, D / 2]], ['freq_imag', [seqLen, D / 2]],
+      ['tok', [V, C]],
+      ['rms_att', [L, C]],
+      ['wq', [L, C, C]],
+      ['wk', [L, KV, C]],
+      ['wv', [L, KV, C]],
+      ['wo', [L, C, C]],
+      ['rms_ffn', [L, C]],
+      ['w1', [L, F, C]],
+      ['w2', [L, C, F]],
+      ['w3', [L, F, C]],
+      ['rms_final', [C]],
+      ['freq_real', [seqLen, D / 2]],
+      ['freq_imag', [seqLen, D / 2]],
     ];
     if (!header.sharedClassifier) plan.push(['wcls', [V, C]]);
     const need = 28 + 4 * plan.reduce((s, [, sh]) => s + sh.reduce((a, b) => a * b, 1), 0);
@@ -80,7 +107,10 @@ export function readLlama2c(path: string): { header: Llama2cHeader; tensors: Map
       const p = `model.layers.${i}.`;
       out.set(p + 'input_layernorm.weight', fromTypedArray(slab('rms_att', i, 1, C), [C]));
       out.set(p + 'self_attn.q_proj.weight', fromTypedArray(permuteRotary(slab('wq', i, C, C), nHeads, C, C), [C, C]));
-      out.set(p + 'self_attn.k_proj.weight', fromTypedArray(permuteRotary(slab('wk', i, KV, C), nKVHeads, KV, C), [KV, C]));
+      out.set(
+        p + 'self_attn.k_proj.weight',
+        fromTypedArray(permuteRotary(slab('wk', i, KV, C), nKVHeads, KV, C), [KV, C]),
+      );
       out.set(p + 'self_attn.v_proj.weight', fromTypedArray(slab('wv', i, KV, C), [KV, C]));
       out.set(p + 'self_attn.o_proj.weight', fromTypedArray(slab('wo', i, C, C), [C, C]));
       out.set(p + 'post_attention_layernorm.weight', fromTypedArray(slab('rms_ffn', i, 1, C), [C]));
@@ -102,12 +132,22 @@ export function readLlama2c(path: string): { header: Llama2cHeader; tensors: Map
  * `permute`). The attention scores are unchanged, since q and k are permuted alike.
  * `inverse` undoes it (half-split back to adjacent pairs, for writing llama2.c files).
  */
-export function permuteRotary(w: Float32Array, heads: number, rows: number, cols: number, inverse = false): Float32Array {
-  const D = rows / heads, half = D / 2;
+export function permuteRotary(
+  w: Float32Array,
+  heads: number,
+  rows: number,
+  cols: number,
+  inverse = false,
+): Float32Array {
+  const D = rows / heads,
+    half = D / 2;
   const out = new Float32Array(w.length);
   for (let h = 0; h < heads; h++) {
     for (let i = 0; i < half; i++) {
-      for (const [pair, split] of [[2 * i, i], [2 * i + 1, i + half]]) {
+      for (const [pair, split] of [
+        [2 * i, i],
+        [2 * i + 1, i + half],
+      ]) {
         const [src, dst] = inverse ? [split, pair] : [pair, split];
         out.set(w.subarray((h * D + src) * cols, (h * D + src + 1) * cols), (h * D + dst) * cols);
       }

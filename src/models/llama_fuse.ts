@@ -9,11 +9,14 @@ import { registerFusionRule, type ModuleClass } from '../nn/utils/fuse.js';
 
 /** The class -> rule entries for nn.utils.fuse. */
 export const LLAMA_FUSION_RULES: [ModuleClass, (m: Module) => Module | null][] = [
-  [LlamaMLP, (m) => {
-    const mlp = m as LlamaMLP;
-    if (mlp.gate_proj?.constructor === Linear) fuseLinearAct(mlp, 'gate_proj', 'act_fn', 'out_in');
-    return null;
-  }],
+  [
+    LlamaMLP,
+    (m) => {
+      const mlp = m as LlamaMLP;
+      if (mlp.gate_proj?.constructor === Linear) fuseLinearAct(mlp, 'gate_proj', 'act_fn', 'out_in');
+      return null;
+    },
+  ],
 ];
 
 for (const [cls, rule] of LLAMA_FUSION_RULES) registerFusionRule(cls, rule);

@@ -13,7 +13,12 @@ import { normal_ } from '../nn/init.js';
 export class LMHead extends Module {
   declare weight: Parameter;
   /** `tiedTo` shares that (V, C) parameter; otherwise a fresh one from N(0, 0.02) (zeros when !initialize). */
-  constructor(readonly inFeatures: number, readonly outFeatures: number, tiedTo: Parameter | null, initialize = true) {
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    tiedTo: Parameter | null,
+    initialize = true,
+  ) {
     super();
     if (tiedTo) this.weight = tiedTo;
     else {

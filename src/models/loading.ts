@@ -31,7 +31,8 @@ export interface WeightSource {
 
 /** Reads config.json of a Hugging Face folder; the error says which folder and what is missing. */
 export function readConfigJson(dir: string, who: string): Record<string, unknown> {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new Error(`${who}.fromPretrained: ${dir} is not a folder`);
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new Error(`${who}.fromPretrained: ${dir} is not a folder`);
   const path = join(dir, 'config.json');
   if (!existsSync(path)) throw new Error(`${who}.fromPretrained: ${dir} has no config.json`);
   try {
@@ -52,7 +53,10 @@ class SafetensorsSource implements WeightSource {
   private readonly shapes = new Map<string, number[]>();
   private readonly files: FileSource[] = [];
 
-  constructor(paths: string[], readonly description: string) {
+  constructor(
+    paths: string[],
+    readonly description: string,
+  ) {
     for (const p of paths) {
       const src = new FileSource(p);
       this.files.push(src);
@@ -63,27 +67,38 @@ class SafetensorsSource implements WeightSource {
       }
     }
   }
-  shape(name: string): readonly number[] { return this.shapes.get(name)!; }
+  shape(name: string): readonly number[] {
+    return this.shapes.get(name)!;
+  }
   read(name: string): Tensor {
     const r = readSafetensors(this.fileOf.get(name)!, { names: [name] }).tensors[name];
     return toTensor(r);
   }
-  close(): void { for (const f of this.files) f.close(); }
+  close(): void {
+    for (const f of this.files) f.close();
+  }
 }
 
 /** Tensors already in memory (an unpickled pytorch_model.bin, a llama2.c file): each handed over once. */
 export class MemorySource implements WeightSource {
   readonly names: string[];
-  constructor(private sd: Record<string, Tensor | undefined>, readonly description: string) {
+  constructor(
+    private sd: Record<string, Tensor | undefined>,
+    readonly description: string,
+  ) {
     this.names = Object.keys(sd).filter((k) => sd[k] instanceof Tensor);
   }
-  shape(name: string): readonly number[] { return this.sd[name]!.shape; }
+  shape(name: string): readonly number[] {
+    return this.sd[name]!.shape;
+  }
   read(name: string): Tensor {
     const t = this.sd[name]!;
     this.sd[name] = undefined;
     return t;
   }
-  close(): void { this.sd = {}; }
+  close(): void {
+    this.sd = {};
+  }
 }
 
 /**
@@ -98,21 +113,34 @@ export async function openWeights(dir: string, who: string): Promise<WeightSourc
     const map = (JSON.parse(readFileSync(index, 'utf8')) as { weight_map?: Record<string, string> }).weight_map;
     if (!map) throw new Error(`${who}.fromPretrained: ${index} has no weight_map`);
     const files = [...new Set(Object.values(map))].map((f) => join(dir, f));
-    for (const f of files) if (!existsSync(f)) throw new Error(`${who}.fromPretrained: ${index} lists ${f}, which is missing`);
+    for (const f of files)
+      if (!existsSync(f)) throw new Error(`${who}.fromPretrained: ${index} lists ${f}, which is missing`);
     return new SafetensorsSource(files, index);
   }
   const bin = join(dir, 'pytorch_model.bin');
   if (existsSync(bin)) {
     const sd = await loadTorch(bin);
-    const stateDict = (sd && typeof sd === 'object' && 'state_dict' in sd ? sd.state_dict : sd) as Record<string, Tensor>;
+    const stateDict = (sd && typeof sd === 'object' && 'state_dict' in sd ? sd.state_dict : sd) as Record<
+      string,
+      Tensor
+    >;
     return new MemorySource(stateDict, bin);
   }
-  throw new Error(`${who}.fromPretrained: ${dir} has no weights; looked for model.safetensors, model.safetensors.index.json, pytorch_model.bin`);
+  throw new Error(
+    `${who}.fromPretrained: ${dir} has no weights; looked for model.safetensors, model.safetensors.index.json, ` +
+      `pytorch_model.bin`,
+  );
 }
 
 /** A tensor that can become the parameter itself: same dtype, dense, owning its whole storage. */
 function adoptable(t: Tensor, p: Tensor): boolean {
-  return p instanceof Parameter && t.dtype === p.dtype && t.isContiguous() && t.layout.offset === 0 && t.storage.data.length === t.numel();
+  return (
+    p instanceof Parameter &&
+    t.dtype === p.dtype &&
+    t.isContiguous() &&
+    t.layout.offset === 0 &&
+    t.storage.data.length === t.numel()
+  );
 }
 
 export interface LoadWeightsOptions {
@@ -139,10 +167,17 @@ export function loadWeights(model: Module, src: WeightSource, opts: LoadWeightsO
         const target = opts.rename(name);
         if (target === null) continue;
         const p = params.get(target);
-        if (!p) { unexpected.push(name); continue; }
+        if (!p) {
+          unexpected.push(name);
+          continue;
+        }
         const shape = src.shape(name);
         if (shape.length !== p.shape.length || shape.some((d, i) => d !== p.shape[i])) {
-          throw new Error(`${opts.who}: checkpoint tensor '${name}' has shape [${shape.join(', ')}] but the model (from its config) expects [${p.shape.join(', ')}] for '${target}'; config.json and the weights disagree (${src.description})`);
+          throw new Error(
+            `${opts.who}: checkpoint tensor '${name}' has shape [${shape.join(', ')}] but the model (from its ` +
+              `config) expects [${p.shape.join(', ')}] for '${target}'; config.json and the weights disagree ` +
+              `(${src.description})`,
+          );
         }
         const t = src.read(name);
         if (adoptable(t, p)) {
@@ -159,11 +194,17 @@ export function loadWeights(model: Module, src: WeightSource, opts: LoadWeightsO
     src.close();
   }
   if (unexpected.length) {
-    throw new Error(`${opts.who}: ${src.description} has tensors the model does not know: ${unexpected.slice(0, 10).join(', ')}${unexpected.length > 10 ? ` and ${unexpected.length - 10} more` : ''}`);
+    throw new Error(
+      `${opts.who}: ${src.description} has tensors the model does not know: ` +
+        `${unexpected.slice(0, 10).join(', ')}${unexpected.length > 10 ? ` and ${unexpected.length - 10} more` : ''}`,
+    );
   }
   const missing = [...params.keys()].filter((k) => !loaded.has(k) && !(opts.optional?.(k) ?? false));
   if (missing.length) {
-    throw new Error(`${opts.who}: ${src.description} lacks weights for ${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ` and ${missing.length - 10} more` : ''}`);
+    throw new Error(
+      `${opts.who}: ${src.description} lacks weights for ` +
+        `${missing.slice(0, 10).join(', ')}${missing.length > 10 ? ` and ${missing.length - 10} more` : ''}`,
+    );
   }
 }
 
@@ -177,8 +218,12 @@ export function writeJsonAtomic(path: string, value: unknown): void {
  * lm_head.weight left out, as transformers leaves it out; metadata format 'pt', which
  * transformers requires). Each file is written atomically.
  */
-export async function saveModelFolder(dir: string, model: Module, config: Record<string, unknown>,
-  tied: boolean): Promise<void> {
+export async function saveModelFolder(
+  dir: string,
+  model: Module,
+  config: Record<string, unknown>,
+  tied: boolean,
+): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const sd = model.stateDict();
   if (tied) delete sd['lm_head.weight'];

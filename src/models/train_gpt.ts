@@ -37,11 +37,22 @@ export interface TrainGPTOptions {
   init?: string;
   /** Checkpoint folder (config.json, model.safetensors, char_vocab.json for char models). null: no checkpoints. */
   outDir?: string | null;
-  blockSize?: number; batchSize?: number;
-  nLayer?: number; nHead?: number; nEmbd?: number; dropout?: number;
-  maxIters?: number; lr?: number; minLr?: number; warmupIters?: number; lrDecayIters?: number;
-  weightDecay?: number; beta2?: number; gradClip?: number;
-  evalInterval?: number; evalIters?: number;
+  blockSize?: number;
+  batchSize?: number;
+  nLayer?: number;
+  nHead?: number;
+  nEmbd?: number;
+  dropout?: number;
+  maxIters?: number;
+  lr?: number;
+  minLr?: number;
+  warmupIters?: number;
+  lrDecayIters?: number;
+  weightDecay?: number;
+  beta2?: number;
+  gradClip?: number;
+  evalInterval?: number;
+  evalIters?: number;
   /** Fraction of the text held out for validation (the end of it). Default 0.1. */
   valFraction?: number;
   seed?: number;
@@ -58,7 +69,11 @@ export interface TrainGPTOptions {
   log?: (line: string, transient: boolean) => void;
 }
 
-export interface EvalPoint { iter: number; train: number; val: number }
+export interface EvalPoint {
+  iter: number;
+  train: number;
+  val: number;
+}
 
 /** The resume checkpoint in outDir (see the top of this file). */
 export const RESUME_FILE = 'resume.safetensors';
@@ -66,8 +81,14 @@ const RESUME_META = 'nabla.train_gpt';
 
 /** What a resume checkpoint keeps besides tensors. */
 interface ResumeMeta {
-  iter: number; best: number; evals: EvalPoint[]; losses: number[]; trainMs: number;
-  scheduler: Record<string, unknown>; optimizer: string; run: Record<string, unknown>;
+  iter: number;
+  best: number;
+  evals: EvalPoint[];
+  losses: number[];
+  trainMs: number;
+  scheduler: Record<string, unknown>;
+  optimizer: string;
+  run: Record<string, unknown>;
 }
 
 export interface TrainGPTResult {
@@ -83,7 +104,12 @@ export interface TrainGPTResult {
   checkpoint: string | null;
 }
 
-interface Codec { encode(s: string): number[]; decode(ids: number[]): string; vocabSize: number; save(dir: string): void }
+interface Codec {
+  encode(s: string): number[];
+  decode(ids: number[]): string;
+  vocabSize: number;
+  save(dir: string): void;
+}
 
 function charCodec(text: string, blockSize: number): Codec & { ids: Int32Array } {
   const ds = new CharDataset(text, blockSize);
@@ -104,11 +130,13 @@ export function loadCharVocab(dir: string): { encode(s: string): number[]; decod
   const itos = JSON.parse(readFileSync(join(dir, CHAR_VOCAB), 'utf8')) as string[];
   const stoi = new Map(itos.map((c, i) => [c, i]));
   return {
-    encode: (s) => Array.from(s, (c, i) => {
-      const id = stoi.get(c);
-      if (id === undefined) throw new Error(`char vocabulary of ${dir}: character ${JSON.stringify(c)} at position ${i} is not in it`);
-      return id;
-    }),
+    encode: (s) =>
+      Array.from(s, (c, i) => {
+        const id = stoi.get(c);
+        if (id === undefined)
+          throw new Error(`char vocabulary of ${dir}: character ${JSON.stringify(c)} at position ${i} is not in it`);
+        return id;
+      }),
     decode: (ids) => ids.map((i) => itos[i] ?? '').join(''),
   };
 }
@@ -120,7 +148,10 @@ function writeAtomicText(path: string, text: string): void {
 }
 
 /** nanoGPT's schedule: linear warmup to lr, cosine decay to minLr at lrDecayIters, then minLr. */
-export function gptLearningRate(it: number, o: { lr: number; minLr: number; warmupIters: number; lrDecayIters: number }): number {
+export function gptLearningRate(
+  it: number,
+  o: { lr: number; minLr: number; warmupIters: number; lrDecayIters: number },
+): number {
   if (it < o.warmupIters) return (o.lr * (it + 1)) / (o.warmupIters + 1);
   if (it > o.lrDecayIters) return o.minLr;
   const ratio = (it - o.warmupIters) / Math.max(1, o.lrDecayIters - o.warmupIters);
@@ -129,7 +160,8 @@ export function gptLearningRate(it: number, o: { lr: number; minLr: number; warm
 
 /** A random batch of windows: x, y (B,T) int32 with y the next token at every position. */
 function batch(ids: Int32Array, B: number, T: number, g: Generator): [Tensor, Tensor] {
-  const x = new Int32Array(B * T), y = new Int32Array(B * T);
+  const x = new Int32Array(B * T),
+    y = new Int32Array(B * T);
   for (let b = 0; b < B; b++) {
     const i = g.randint(0, ids.length - T - 1);
     x.set(ids.subarray(i, i + T), b * T);
@@ -150,9 +182,26 @@ export function lmLoss(model: GPT2LMHeadModel, x: Tensor, y: Tensor): Tensor {
  */
 export async function trainGPT(opts: TrainGPTOptions): Promise<TrainGPTResult> {
   const o = {
-    blockSize: 128, batchSize: 16, nLayer: 4, nHead: 4, nEmbd: 128, dropout: 0.0, maxIters: 1000, lr: 1e-3,
-    minLr: 1e-4, warmupIters: 50, weightDecay: 0.1, beta2: 0.99, gradClip: 1.0, evalInterval: 100, evalIters: 10,
-    valFraction: 0.1, seed: 1337, sampleTokens: 200, outDir: null as string | null, ...opts,
+    blockSize: 128,
+    batchSize: 16,
+    nLayer: 4,
+    nHead: 4,
+    nEmbd: 128,
+    dropout: 0.0,
+    maxIters: 1000,
+    lr: 1e-3,
+    minLr: 1e-4,
+    warmupIters: 50,
+    weightDecay: 0.1,
+    beta2: 0.99,
+    gradClip: 1.0,
+    evalInterval: 100,
+    evalIters: 10,
+    valFraction: 0.1,
+    seed: 1337,
+    sampleTokens: 200,
+    outDir: null as string | null,
+    ...opts,
   };
   const lrDecayIters = opts.lrDecayIters ?? o.maxIters;
   const log = o.log ?? ((line: string) => console.log(line));
@@ -170,51 +219,100 @@ export async function trainGPT(opts: TrainGPTOptions): Promise<TrainGPTResult> {
     const tok = await GPT2Tokenizer.fromPretrained(dir);
     // NOTE: the tokenizer goes into every checkpoint, so `generate --model outDir` needs nothing else.
     codec = {
-      encode: (s) => tok.encode(s), decode: (i) => tok.decode(i), vocabSize: tok.vocabSize,
-      save: (dir) => { tok.savePretrained(dir); },
+      encode: (s) => tok.encode(s),
+      decode: (i) => tok.decode(i),
+      vocabSize: tok.vocabSize,
+      save: (dir) => {
+        tok.savePretrained(dir);
+      },
     };
     ids = Int32Array.from(tok.encode(text));
-    if (o.blockSize > model.config.nPositions) throw new Error(`trainGPT: blockSize ${o.blockSize} exceeds the model's ${model.config.nPositions} positions`);
+    if (o.blockSize > model.config.nPositions)
+      throw new Error(`trainGPT: blockSize ${o.blockSize} exceeds the model's ${model.config.nPositions} positions`);
   } else {
     const c = charCodec(text, o.blockSize);
-    codec = c; ids = c.ids;
-    model = new GPT2LMHeadModel(new GPT2Config({
-      vocabSize: c.vocabSize, nPositions: o.blockSize, nEmbd: o.nEmbd, nLayer: o.nLayer, nHead: o.nHead,
-      residPdrop: o.dropout, embdPdrop: o.dropout, attnPdrop: o.dropout, bosTokenId: null, eosTokenId: null,
-    }), { seed: o.seed });
+    codec = c;
+    ids = c.ids;
+    model = new GPT2LMHeadModel(
+      new GPT2Config({
+        vocabSize: c.vocabSize,
+        nPositions: o.blockSize,
+        nEmbd: o.nEmbd,
+        nLayer: o.nLayer,
+        nHead: o.nHead,
+        residPdrop: o.dropout,
+        embdPdrop: o.dropout,
+        attnPdrop: o.dropout,
+        bosTokenId: null,
+        eosTokenId: null,
+      }),
+      { seed: o.seed },
+    );
   }
   const nVal = Math.floor(ids.length * o.valFraction);
-  const train = ids.subarray(0, ids.length - nVal), val = ids.subarray(ids.length - nVal);
-  for (const [name, split] of [['training', train], ['validation', val]] as const) {
-    if (split.length < o.blockSize + 2) throw new Error(`trainGPT: the ${name} split has ${split.length} tokens; blockSize ${o.blockSize} needs at least ${o.blockSize + 2}`);
+  const train = ids.subarray(0, ids.length - nVal),
+    val = ids.subarray(ids.length - nVal);
+  for (const [name, split] of [
+    ['training', train],
+    ['validation', val],
+  ] as const) {
+    if (split.length < o.blockSize + 2)
+      throw new Error(
+        `trainGPT: the ${name} split has ${split.length} tokens; blockSize ${o.blockSize} needs at least ` +
+          `${o.blockSize + 2}`,
+      );
   }
 
   // NOTE: as nanoGPT, weight decay applies to matrices (2-D) only, not to biases and norms.
   const params = model.parameters();
-  const optimizer = new AdamW([
-    { params: params.filter((p) => p.ndim >= 2), weightDecay: o.weightDecay },
-    { params: params.filter((p) => p.ndim < 2), weightDecay: 0 },
-  ], { lr: o.lr, betas: [0.9, o.beta2] });
+  const optimizer = new AdamW(
+    [
+      { params: params.filter((p) => p.ndim >= 2), weightDecay: o.weightDecay },
+      { params: params.filter((p) => p.ndim < 2), weightDecay: 0 },
+    ],
+    { lr: o.lr, betas: [0.9, o.beta2] },
+  );
   const sched = { lr: o.lr, minLr: o.minLr, warmupIters: o.warmupIters, lrDecayIters };
   const scheduler = new LambdaLR(optimizer, (it) => gptLearningRate(it, sched) / o.lr);
   const gen = new Generator(o.seed);
   const evalGen = new Generator(o.seed + 1);
-  const estimate = (split: Int32Array): number => noGrad(() => {
-    model.eval();
-    let s = 0;
-    for (let k = 0; k < o.evalIters; k++) s += lmLoss(model, ...batch(split, o.batchSize, o.blockSize, evalGen)).item();
-    model.train();
-    return s / o.evalIters;
-  });
+  const estimate = (split: Int32Array): number =>
+    noGrad(() => {
+      model.eval();
+      let s = 0;
+      for (let k = 0; k < o.evalIters; k++)
+        s += lmLoss(model, ...batch(split, o.batchSize, o.blockSize, evalGen)).item();
+      model.train();
+      return s / o.evalIters;
+    });
   if (o.outDir) mkdirSync(o.outDir, { recursive: true });
-  let evals: EvalPoint[] = [], losses: number[] = [];
-  let best = Infinity, checkpoint: string | null = null, trainMs = 0, start = 0;
+  let evals: EvalPoint[] = [],
+    losses: number[] = [];
+  let best = Infinity,
+    checkpoint: string | null = null,
+    trainMs = 0,
+    start = 0;
   // everything that shapes the loss curve: a resumed run must match it
   const run = {
-    tokens: ids.length, vocabSize: codec.vocabSize, init: o.init ?? null, blockSize: o.blockSize,
-    batchSize: o.batchSize, nLayer: o.nLayer, nHead: o.nHead, nEmbd: o.nEmbd, dropout: o.dropout, lr: o.lr,
-    minLr: o.minLr, warmupIters: o.warmupIters, lrDecayIters, weightDecay: o.weightDecay, beta2: o.beta2,
-    gradClip: o.gradClip, evalInterval: o.evalInterval, evalIters: o.evalIters, valFraction: o.valFraction,
+    tokens: ids.length,
+    vocabSize: codec.vocabSize,
+    init: o.init ?? null,
+    blockSize: o.blockSize,
+    batchSize: o.batchSize,
+    nLayer: o.nLayer,
+    nHead: o.nHead,
+    nEmbd: o.nEmbd,
+    dropout: o.dropout,
+    lr: o.lr,
+    minLr: o.minLr,
+    warmupIters: o.warmupIters,
+    lrDecayIters,
+    weightDecay: o.weightDecay,
+    beta2: o.beta2,
+    gradClip: o.gradClip,
+    evalInterval: o.evalInterval,
+    evalIters: o.evalIters,
+    valFraction: o.valFraction,
     seed: o.seed,
   };
   const weightsOf = () => {
@@ -225,11 +323,21 @@ export async function trainGPT(opts: TrainGPTOptions): Promise<TrainGPTResult> {
     if (!o.outDir) return;
     const flat = flattenOptimizerState(optimizer, 'optim.');
     const tensors: Record<string, Tensor> = {
-      ...flat.tensors, 'rng.default': getRngState(), 'rng.batch': gen.getState(), 'rng.eval': evalGen.getState(),
+      ...flat.tensors,
+      'rng.default': getRngState(),
+      'rng.batch': gen.getState(),
+      'rng.eval': evalGen.getState(),
     };
     for (const [k, t] of Object.entries(weightsOf())) tensors[`model.${k}`] = t;
     const meta: ResumeMeta = {
-      iter, best, evals, losses, trainMs, scheduler: scheduler.stateDict(), optimizer: flat.json, run,
+      iter,
+      best,
+      evals,
+      losses,
+      trainMs,
+      scheduler: scheduler.stateDict(),
+      optimizer: flat.json,
+      run,
     };
     await saveSafetensors(tensors, join(o.outDir, RESUME_FILE), { [RESUME_META]: JSON.stringify(meta) });
   };
@@ -259,8 +367,10 @@ export async function trainGPT(opts: TrainGPTOptions): Promise<TrainGPTResult> {
     const r = model.loadStateDict(weights, { strict: false });
     const missing = r.missingKeys.filter((k) => !(k === 'lm_head.weight' && model.config.tieWordEmbeddings));
     if (missing.length || r.unexpectedKeys.length) {
-      throw new Error(`trainGPT: ${path}: weights missing ${missing.join(', ') || 'none'}, unexpected ` +
-        `${r.unexpectedKeys.join(', ') || 'none'}`);
+      throw new Error(
+        `trainGPT: ${path}: weights missing ${missing.join(', ') || 'none'}, unexpected ` +
+          `${r.unexpectedKeys.join(', ') || 'none'}`,
+      );
     }
     loadFlatOptimizerState(optimizer, tensors, meta.optimizer, 'optim.', `trainGPT: ${path}`);
     scheduler.loadStateDict(meta.scheduler);
@@ -273,7 +383,8 @@ export async function trainGPT(opts: TrainGPTOptions): Promise<TrainGPTResult> {
     if (existsSync(join(o.outDir, 'model.safetensors'))) checkpoint = join(o.outDir, 'model.safetensors');
     log(`resuming ${path} at iteration ${start}`, false);
   }
-  const t0 = performance.now(), cpu0 = process.cpuUsage();
+  const t0 = performance.now(),
+    cpu0 = process.cpuUsage();
   const save = async () => {
     if (!o.outDir) return;
     checkpoint = join(o.outDir, 'model.safetensors');
@@ -287,7 +398,10 @@ export async function trainGPT(opts: TrainGPTOptions): Promise<TrainGPTResult> {
       const p = { iter: it, train: estimate(train), val: estimate(val) };
       evals.push(p);
       log(`step ${it}: train loss ${p.train.toFixed(4)}, val loss ${p.val.toFixed(4)}`, false);
-      if (p.val < best) { best = p.val; await save(); }
+      if (p.val < best) {
+        best = p.val;
+        await save();
+      }
       await saveResume(it);
     }
     if (it === o.maxIters) break;
@@ -301,10 +415,15 @@ export async function trainGPT(opts: TrainGPTOptions): Promise<TrainGPTResult> {
     scheduler.step();
     trainMs += performance.now() - ts;
     losses.push(loss.item());
-    const done = it + 1, tps = (done * o.batchSize * o.blockSize) / (trainMs / 1000);
+    const done = it + 1,
+      tps = (done * o.batchSize * o.blockSize) / (trainMs / 1000);
     const bar = '#'.repeat(Math.round((20 * done) / o.maxIters)).padEnd(20, '.');
-    log(`[${bar}] iter ${done}/${o.maxIters} loss ${losses[it].toFixed(4)} lr ${optimizer.paramGroups[0].lr.toExponential(2)} ` +
-      `${Math.round(tps)} tok/s ${((performance.now() - t0) / 1000).toFixed(1)}s`, !(o.logInterval && done % o.logInterval === 0));
+    log(
+      `[${bar}] iter ${done}/${o.maxIters} loss ${losses[it].toFixed(4)} lr ` +
+        `${optimizer.paramGroups[0].lr.toExponential(2)} ` +
+        `${Math.round(tps)} tok/s ${((performance.now() - t0) / 1000).toFixed(1)}s`,
+      !(o.logInterval && done % o.logInterval === 0),
+    );
   }
   const wallSeconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
@@ -312,12 +431,25 @@ export async function trainGPT(opts: TrainGPTOptions): Promise<TrainGPTResult> {
   let sample = '';
   if (o.sampleTokens > 0) {
     const start = codec.encode(text.slice(0, 1));
-    const out = model.generate(start, { maxNewTokens: Math.min(o.sampleTokens, model.config.nPositions - 1), doSample: true, temperature: 0.8, topK: 40, seed: o.seed, eosTokenId: null });
+    const out = model.generate(start, {
+      maxNewTokens: Math.min(o.sampleTokens, model.config.nPositions - 1),
+      doSample: true,
+      temperature: 0.8,
+      topK: 40,
+      seed: o.seed,
+      eosTokenId: null,
+    });
     sample = codec.decode(out[0]);
   }
   model.eval();
   return {
-    model, evals, losses, wallSeconds, cpuSeconds, sample, checkpoint,
+    model,
+    evals,
+    losses,
+    wallSeconds,
+    cpuSeconds,
+    sample,
+    checkpoint,
     tokensPerSecond: (o.maxIters * o.batchSize * o.blockSize) / (trainMs / 1000),
   };
 }

@@ -55,15 +55,21 @@ export class MultiheadAttention extends Module {
   readonly dropout: number;
   readonly batchFirst: boolean;
 
-  constructor(readonly embedDim: number, readonly numHeads: number, opts: MultiheadAttentionOptions = {}) {
+  constructor(
+    readonly embedDim: number,
+    readonly numHeads: number,
+    opts: MultiheadAttentionOptions = {},
+  ) {
     super();
     this.kdim = opts.kdim ?? embedDim;
     this.vdim = opts.vdim ?? embedDim;
     this.dropout = opts.dropout ?? 0;
     this.batchFirst = opts.batchFirst ?? false;
     this.headDim = Math.floor(embedDim / numHeads);
-    if (this.headDim * numHeads !== embedDim) throw new Error(`MultiheadAttention: embed_dim (${embedDim}) must be divisible by num_heads (${numHeads})`);
-    const dtype = opts.dtype ?? 'float32', bias = opts.bias ?? true;
+    if (this.headDim * numHeads !== embedDim)
+      throw new Error(`MultiheadAttention: embed_dim (${embedDim}) must be divisible by num_heads (${numHeads})`);
+    const dtype = opts.dtype ?? 'float32',
+      bias = opts.bias ?? true;
     const E = embedDim;
     if (this.kdim === E && this.vdim === E) {
       this.registerParameter('in_proj_weight', new Parameter(empty([3 * E, E], { dtype })));
@@ -87,8 +93,11 @@ export class MultiheadAttention extends Module {
 
   /** q, k, v projections: (L, N, E), (S, N, kdim), (S, N, vdim) -> (L, N, E), (S, N, E), (S, N, E). */
   private project(q: Tensor, k: Tensor, v: Tensor): [Tensor, Tensor, Tensor] {
-    const E = this.embedDim, b = this.in_proj_bias;
-    const bq = b ? b.narrow(0, 0, E) : null, bk = b ? b.narrow(0, E, E) : null, bv = b ? b.narrow(0, 2 * E, E) : null;
+    const E = this.embedDim,
+      b = this.in_proj_bias;
+    const bq = b ? b.narrow(0, 0, E) : null,
+      bk = b ? b.narrow(0, E, E) : null,
+      bv = b ? b.narrow(0, 2 * E, E) : null;
     if (this.in_proj_weight) {
       const [wq, wk, wv] = this.in_proj_weight.chunk(3, 0);
       return [linear(q, wq, bq), linear(k, wk, bk), linear(v, wv, bv)];
@@ -103,21 +112,34 @@ export class MultiheadAttention extends Module {
    */
   forward(query: Tensor, key: Tensor, value: Tensor, opts: AttentionCallOptions = {}): [Tensor, Tensor | null] {
     // query (L, N, E), key (S, N, kdim), value (S, N, vdim) -> (L, N, E), (N, L, S)
-    const E = this.embedDim, NH = this.numHeads, HD = this.headDim;
+    const E = this.embedDim,
+      NH = this.numHeads,
+      HD = this.headDim;
     const batched = query.ndim === 3;
-    const exp = (d: number, n: string) => (batched ? (this.batchFirst ? `(N, ${n}, ${d})` : `(${n}, N, ${d})`) : `(${n}, ${d})`);
-    if ((query.ndim !== 2 && query.ndim !== 3) || query.shape[query.ndim - 1] !== E) throw inputError(this, `query ${exp(E, 'L')}`, query);
-    if (key.ndim !== query.ndim || key.shape[key.ndim - 1] !== this.kdim) throw inputError(this, `key ${exp(this.kdim, 'S')}`, key);
-    if (value.ndim !== query.ndim || value.shape[value.ndim - 1] !== this.vdim || value.shape[value.ndim - 2] !== key.shape[key.ndim - 2]) {
+    const exp = (d: number, n: string) =>
+      batched ? (this.batchFirst ? `(N, ${n}, ${d})` : `(${n}, N, ${d})`) : `(${n}, ${d})`;
+    if ((query.ndim !== 2 && query.ndim !== 3) || query.shape[query.ndim - 1] !== E)
+      throw inputError(this, `query ${exp(E, 'L')}`, query);
+    if (key.ndim !== query.ndim || key.shape[key.ndim - 1] !== this.kdim)
+      throw inputError(this, `key ${exp(this.kdim, 'S')}`, key);
+    if (
+      value.ndim !== query.ndim ||
+      value.shape[value.ndim - 1] !== this.vdim ||
+      value.shape[value.ndim - 2] !== key.shape[key.ndim - 2]
+    ) {
       throw inputError(this, `value ${exp(this.vdim, 'S')} matching key ${fmtShape(key.shape)}`, value);
     }
     const toLNE = (t: Tensor) => (!batched ? t.unsqueeze(1) : this.batchFirst ? t.transpose(0, 1) : t);
     const [qi, ki, vi] = [toLNE(query), toLNE(key), toLNE(value)];
-    const L = qi.shape[0], N = qi.shape[1], S = ki.shape[0];
+    const L = qi.shape[0],
+      N = qi.shape[1],
+      S = ki.shape[0];
     const [q, k, v] = this.project(qi, ki, vi);
     // (T, N, E) -> (N, NH, T, HD)
     const heads = (t: Tensor) => t.reshape([t.shape[0], N, NH, HD]).permute(1, 2, 0, 3);
-    let scores = heads(q).matmul(heads(k).mT).mul(1 / Math.sqrt(HD)); // (N, NH, L, S)
+    let scores = heads(q)
+      .matmul(heads(k).mT)
+      .mul(1 / Math.sqrt(HD)); // (N, NH, L, S)
     let mask = opts.attnMask ?? null;
     if (!mask && opts.isCausal) mask = causalMask(L, S).logicalNot();
     if (mask) {

@@ -31,7 +31,10 @@ abstract class BatchNormBase extends Module {
   readonly affine: boolean;
   readonly trackRunningStats: boolean;
 
-  constructor(readonly numFeatures: number, opts: BatchNormOptions) {
+  constructor(
+    readonly numFeatures: number,
+    opts: BatchNormOptions,
+  ) {
     super();
     this.eps = opts.eps ?? 1e-5;
     this.momentum = opts.momentum === undefined ? 0.1 : opts.momentum;
@@ -46,13 +49,23 @@ abstract class BatchNormBase extends Module {
     this.registerBuffer('num_batches_tracked', track ? zeros([], { dtype: 'int32' }) : null);
     this.resetParameters();
   }
-  get runningMean(): Tensor | null { return this.running_mean; }
-  get runningVar(): Tensor | null { return this.running_var; }
-  get numBatchesTracked(): Tensor | null { return this.num_batches_tracked; }
+  get runningMean(): Tensor | null {
+    return this.running_mean;
+  }
+  get runningVar(): Tensor | null {
+    return this.running_var;
+  }
+  get numBatchesTracked(): Tensor | null {
+    return this.num_batches_tracked;
+  }
 
   resetRunningStats(): void {
     if (!this.trackRunningStats) return;
-    noGrad(() => { this.running_mean!.zero_(); this.running_var!.fill_(1); this.num_batches_tracked!.zero_(); });
+    noGrad(() => {
+      this.running_mean!.zero_();
+      this.running_var!.fill_(1);
+      this.num_batches_tracked!.zero_();
+    });
   }
   resetParameters(): void {
     this.resetRunningStats();
@@ -80,27 +93,46 @@ abstract class BatchNormBase extends Module {
     }
     const useBatch = this.training || (this.running_mean === null && this.running_var === null);
     const track = !this.training || this.trackRunningStats;
-    return batchNormAct(x, track ? this.running_mean : null, track ? this.running_var : null, {
-      weight: this.weight, bias: this.bias, training: useBatch, momentum: factor, eps: this.eps,
-    }, residual, relu);
+    return batchNormAct(
+      x,
+      track ? this.running_mean : null,
+      track ? this.running_var : null,
+      {
+        weight: this.weight,
+        bias: this.bias,
+        training: useBatch,
+        momentum: factor,
+        eps: this.eps,
+      },
+      residual,
+      relu,
+    );
   }
   override extraRepr(): string {
-    return `${this.numFeatures}, eps=${pyFloat(this.eps)}, momentum=${this.momentum === null ? 'None' : pyFloat(this.momentum)}, ` +
-      `affine=${pyBool(this.affine)}, track_running_stats=${pyBool(this.trackRunningStats)}`;
+    return (
+      `${this.numFeatures}, eps=${pyFloat(this.eps)}, ` +
+      `momentum=${this.momentum === null ? 'None' : pyFloat(this.momentum)}, ` +
+      `affine=${pyBool(this.affine)}, track_running_stats=${pyBool(this.trackRunningStats)}`
+    );
   }
 }
 
 /** Batch normalisation over (N, C) or (N, C, L). */
 export class BatchNorm1d extends BatchNormBase {
-  constructor(numFeatures: number, opts: BatchNormOptions = {}) { super(numFeatures, opts); }
+  constructor(numFeatures: number, opts: BatchNormOptions = {}) {
+    super(numFeatures, opts);
+  }
   protected checkInput(x: Tensor): void {
-    if ((x.ndim !== 2 && x.ndim !== 3) || x.shape[1] !== this.numFeatures) throw inputError(this, `(N, ${this.numFeatures}) or (N, ${this.numFeatures}, L)`, x);
+    if ((x.ndim !== 2 && x.ndim !== 3) || x.shape[1] !== this.numFeatures)
+      throw inputError(this, `(N, ${this.numFeatures}) or (N, ${this.numFeatures}, L)`, x);
   }
 }
 
 /** Batch normalisation over (N, C, H, W). */
 export class BatchNorm2d extends BatchNormBase {
-  constructor(numFeatures: number, opts: BatchNormOptions = {}) { super(numFeatures, opts); }
+  constructor(numFeatures: number, opts: BatchNormOptions = {}) {
+    super(numFeatures, opts);
+  }
   protected checkInput(x: Tensor): void {
     if (x.ndim !== 4 || x.shape[1] !== this.numFeatures) throw inputError(this, `(N, ${this.numFeatures}, H, W)`, x);
   }

@@ -39,25 +39,36 @@ abstract class ConvNd extends Module {
   readonly groups: number;
   readonly paddingMode: PaddingMode;
 
-  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: number | readonly number[], k: number,
-    transposed: boolean, opts: ConvOptions & { outputPadding?: number | readonly number[] }) {
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    kernelSize: number | readonly number[],
+    k: number,
+    transposed: boolean,
+    opts: ConvOptions & { outputPadding?: number | readonly number[] },
+  ) {
     super();
     const name = this.constructor.name;
     this.groups = opts.groups ?? 1;
-    if (inChannels % this.groups !== 0) throw new Error(`${name}: in_channels (${inChannels}) must be divisible by groups (${this.groups})`);
-    if (outChannels % this.groups !== 0) throw new Error(`${name}: out_channels (${outChannels}) must be divisible by groups (${this.groups})`);
+    if (inChannels % this.groups !== 0)
+      throw new Error(`${name}: in_channels (${inChannels}) must be divisible by groups (${this.groups})`);
+    if (outChannels % this.groups !== 0)
+      throw new Error(`${name}: out_channels (${outChannels}) must be divisible by groups (${this.groups})`);
     this.kernelSize = ntuple(kernelSize, k, `${name} kernelSize`);
     this.stride = ntuple(opts.stride ?? 1, k, `${name} stride`);
     const p = opts.padding ?? 0;
     this.padding = typeof p === 'string' ? p : ntuple(p, k, `${name} padding`);
-    if (this.padding === 'same' && this.stride.some((s) => s !== 1)) throw new Error(`${name}: padding='same' is not supported for strided convolutions`);
+    if (this.padding === 'same' && this.stride.some((s) => s !== 1))
+      throw new Error(`${name}: padding='same' is not supported for strided convolutions`);
     this.dilation = ntuple(opts.dilation ?? 1, k, `${name} dilation`);
     this.outputPadding = ntuple(opts.outputPadding ?? 0, k, `${name} outputPadding`);
     this.paddingMode = opts.paddingMode ?? 'zeros';
     const dtype = opts.dtype ?? 'float32';
-    const wShape = transposed ? [inChannels, outChannels / this.groups, ...this.kernelSize] : [outChannels, inChannels / this.groups, ...this.kernelSize];
+    const wShape = transposed
+      ? [inChannels, outChannels / this.groups, ...this.kernelSize]
+      : [outChannels, inChannels / this.groups, ...this.kernelSize];
     this.weight = new Parameter(empty(wShape, { dtype }));
-    this.registerParameter('bias', opts.bias ?? true ? new Parameter(empty([outChannels], { dtype })) : null);
+    this.registerParameter('bias', (opts.bias ?? true) ? new Parameter(empty([outChannels], { dtype })) : null);
     this.resetParameters();
   }
   resetParameters(): void {
@@ -69,12 +80,14 @@ abstract class ConvNd extends Module {
   }
   /** The input with padding_mode applied for non-zeros modes (then the conv itself pads nothing). */
   protected padInput(x: Tensor): Tensor {
-    const k = this.kernelSize.length, flat: number[] = [];
+    const k = this.kernelSize.length,
+      flat: number[] = [];
     for (let i = k - 1; i >= 0; i--) {
       if (this.padding === 'valid') flat.push(0, 0);
       else if (this.padding === 'same') {
         // as PyTorch: an odd total puts the extra element at the end
-        const total = this.dilation[i] * (this.kernelSize[i] - 1), lo = total >> 1;
+        const total = this.dilation[i] * (this.kernelSize[i] - 1),
+          lo = total >> 1;
         flat.push(lo, total - lo);
       } else flat.push(this.padding[i], this.padding[i]);
     }
@@ -87,7 +100,9 @@ abstract class ConvNd extends Module {
     }
   }
   override extraRepr(): string {
-    let s = `${this.inChannels}, ${this.outChannels}, kernel_size=${pyTuple(this.kernelSize)}, stride=${pyTuple(this.stride)}`;
+    let s =
+      `${this.inChannels}, ${this.outChannels}, kernel_size=${pyTuple(this.kernelSize)}, ` +
+      `stride=${pyTuple(this.stride)}`;
     if (typeof this.padding === 'string') s += `, padding=${this.padding}`;
     else if (this.padding.some((v) => v !== 0)) s += `, padding=${pyTuple(this.padding)}`;
     if (this.dilation.some((v) => v !== 1)) s += `, dilation=${pyTuple(this.dilation)}`;
@@ -130,20 +145,33 @@ export class Conv2d extends ConvNd {
     if (this.paddingMode !== 'zeros') {
       return conv2d(this.padInput(x), this.weight, this.bias, s, 0, d, this.groups);
     }
-    const p = typeof this.padding === 'string' ? this.padding : this.padding as [number, number];
+    const p = typeof this.padding === 'string' ? this.padding : (this.padding as [number, number]);
     return conv2d(x, this.weight, this.bias, s, p, d, this.groups);
   }
 }
 
 /** Transposed 2-D convolution; weight (C_in, C_out/G, KH, KW). */
 export class ConvTranspose2d extends ConvNd {
-  constructor(inChannels: number, outChannels: number, kernelSize: number | readonly number[], opts: ConvTransposeOptions = {}) {
+  constructor(
+    inChannels: number,
+    outChannels: number,
+    kernelSize: number | readonly number[],
+    opts: ConvTransposeOptions = {},
+  ) {
     super(inChannels, outChannels, kernelSize, 2, true, opts);
   }
   forward(x: Tensor): Tensor {
     // x (N, C_in, H, W) -> (N, C_out, (H-1)*s - 2p + d*(K-1) + op + 1, ...)
     this.checkInput(x, 'H, W');
-    return convTranspose2d(x, this.weight, this.bias, this.stride as [number, number], this.padding as [number, number],
-      this.outputPadding as [number, number], this.groups, this.dilation as [number, number]);
+    return convTranspose2d(
+      x,
+      this.weight,
+      this.bias,
+      this.stride as [number, number],
+      this.padding as [number, number],
+      this.outputPadding as [number, number],
+      this.groups,
+      this.dilation as [number, number],
+    );
   }
 }

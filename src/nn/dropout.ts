@@ -7,7 +7,10 @@ import { pyBool } from './util.js';
 
 export class Dropout extends Module {
   readonly inplace: boolean;
-  constructor(readonly p = 0.5, opts: { inplace?: boolean } = {}) {
+  constructor(
+    readonly p = 0.5,
+    opts: { inplace?: boolean } = {},
+  ) {
     super();
     if (!(p >= 0 && p <= 1)) throw new Error(`Dropout: dropout probability has to be between 0 and 1, but got ${p}`);
     this.inplace = opts.inplace ?? false;
@@ -16,5 +19,7 @@ export class Dropout extends Module {
     // x (*) -> (*)
     return dropout(x, this.p, this.training);
   }
-  override extraRepr(): string { return `p=${this.p}, inplace=${pyBool(this.inplace)}`; }
+  override extraRepr(): string {
+    return `p=${this.p}, inplace=${pyBool(this.inplace)}`;
+  }
 }

@@ -13,15 +13,22 @@ import { inputError } from './util.js';
 export class Embedding extends Module {
   declare weight: Parameter;
   readonly paddingIdx: number | null;
-  constructor(readonly numEmbeddings: number, readonly embeddingDim: number, opts: { paddingIdx?: number | null; dtype?: DType; weight?: Tensor } = {}) {
+  constructor(
+    readonly numEmbeddings: number,
+    readonly embeddingDim: number,
+    opts: { paddingIdx?: number | null; dtype?: DType; weight?: Tensor } = {},
+  ) {
     super();
     let pi = opts.paddingIdx ?? null;
     if (pi !== null) {
-      if (pi >= numEmbeddings || pi < -numEmbeddings) throw new Error(`Embedding: padding_idx (${pi}) must be within num_embeddings (${numEmbeddings})`);
+      if (pi >= numEmbeddings || pi < -numEmbeddings)
+        throw new Error(`Embedding: padding_idx (${pi}) must be within num_embeddings (${numEmbeddings})`);
       if (pi < 0) pi += numEmbeddings;
     }
     this.paddingIdx = pi;
-    this.weight = new Parameter(opts.weight ?? empty([numEmbeddings, embeddingDim], { dtype: opts.dtype ?? 'float32' }));
+    this.weight = new Parameter(
+      opts.weight ?? empty([numEmbeddings, embeddingDim], { dtype: opts.dtype ?? 'float32' }),
+    );
     if (!opts.weight) this.resetParameters();
   }
   resetParameters(): void {
@@ -30,10 +37,14 @@ export class Embedding extends Module {
   }
   forward(input: Tensor): Tensor {
     // input (*) int32 -> (*, embedding_dim)
-    if (input.dtype !== 'int32') throw inputError(this, `int32 indices in [0, ${this.numEmbeddings}) (got ${input.dtype})`, input);
+    if (input.dtype !== 'int32')
+      throw inputError(this, `int32 indices in [0, ${this.numEmbeddings}) (got ${input.dtype})`, input);
     return embedding(input, this.weight, this.paddingIdx);
   }
   override extraRepr(): string {
-    return `${this.numEmbeddings}, ${this.embeddingDim}${this.paddingIdx !== null ? `, padding_idx=${this.paddingIdx}` : ''}`;
+    return (
+      `${this.numEmbeddings}, ` +
+      `${this.embeddingDim}${this.paddingIdx !== null ? `, padding_idx=${this.paddingIdx}` : ''}`
+    );
   }
 }

@@ -42,26 +42,43 @@ function setField(obj: object, key: string, value: unknown): void {
 export class FoldedBatchNorm2d extends BatchNorm2d {
   constructor(bn: BatchNorm2d) {
     super(bn.numFeatures, {
-      eps: bn.eps, momentum: bn.momentum, affine: bn.affine, trackRunningStats: bn.trackRunningStats,
+      eps: bn.eps,
+      momentum: bn.momentum,
+      affine: bn.affine,
+      trackRunningStats: bn.trackRunningStats,
       dtype: (bn.running_mean ?? bn.weight)?.dtype,
     });
-    this.weight = bn.weight; this.bias = bn.bias;
-    this.running_mean = bn.running_mean; this.running_var = bn.running_var;
+    this.weight = bn.weight;
+    this.bias = bn.bias;
+    this.running_mean = bn.running_mean;
+    this.running_var = bn.running_var;
     this.num_batches_tracked = bn.num_batches_tracked;
     this.training = bn.training;
   }
   // x (N, C, H, W) -> x: the convolution before it has applied the normalisation
-  override forward(x: Tensor): Tensor { return x; }
-  override registerForwardHook(_fn?: unknown): never { throw this.hookError(); }
-  override registerForwardPreHook(_fn?: unknown): never { throw this.hookError(); }
+  override forward(x: Tensor): Tensor {
+    return x;
+  }
+  override registerForwardHook(_fn?: unknown): never {
+    throw this.hookError();
+  }
+  override registerForwardPreHook(_fn?: unknown): never {
+    throw this.hookError();
+  }
   private hookError(): Error {
-    return new Error('FoldedBatchNorm2d: this BatchNorm runs inside the convolution before it (nn.utils.fuse); ' +
-      'register the hook on that ConvBn2d, or before fusing');
+    return new Error(
+      'FoldedBatchNorm2d: this BatchNorm runs inside the convolution before it (nn.utils.fuse); ' +
+        'register the hook on that ConvBn2d, or before fusing',
+    );
   }
 }
 
 interface Affine {
-  deps: (Tensor | null)[]; versions: number[]; eps: number; scale: Float32Array | null; shift: Float32Array | null;
+  deps: (Tensor | null)[];
+  versions: number[];
+  eps: number;
+  scale: Float32Array | null;
+  shift: Float32Array | null;
 }
 
 /**
@@ -73,8 +90,13 @@ interface Affine {
 export class ConvBn2d extends Module {
   declare weight: Parameter;
   declare bias: Parameter | null;
-  readonly inChannels: number; readonly outChannels: number; readonly kernelSize: number[];
-  readonly stride: number[]; readonly padding: number[]; readonly dilation: number[]; readonly groups: number;
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernelSize: number[];
+  readonly stride: number[];
+  readonly padding: number[];
+  readonly dilation: number[];
+  readonly groups: number;
   declare private readonly _bn: FoldedBatchNorm2d | null;
   declare private readonly _act: ReLU | null;
   declare private _affine: Affine | null;
@@ -83,15 +105,24 @@ export class ConvBn2d extends Module {
   constructor(conv: Conv2d, bn: FoldedBatchNorm2d | null, act: ReLU | null) {
     super();
     if (conv.paddingMode !== 'zeros' || typeof conv.padding === 'string') {
-      throw new Error('ConvBn2d: only zero padding given as numbers can be fused, ' +
-        `got paddingMode '${conv.paddingMode}', padding ${JSON.stringify(conv.padding)}`);
+      throw new Error(
+        'ConvBn2d: only zero padding given as numbers can be fused, ' +
+          `got paddingMode '${conv.paddingMode}', padding ${JSON.stringify(conv.padding)}`,
+      );
     }
     if (bn && bn.numFeatures !== conv.outChannels) {
-      throw new Error(`ConvBn2d: BatchNorm2d(${bn.numFeatures}) cannot follow a convolution with ${conv.outChannels} ` +
-        'output channels');
+      throw new Error(
+        `ConvBn2d: BatchNorm2d(${bn.numFeatures}) cannot follow a convolution with ${conv.outChannels} ` +
+          'output channels',
+      );
     }
-    this.inChannels = conv.inChannels; this.outChannels = conv.outChannels; this.kernelSize = conv.kernelSize;
-    this.stride = conv.stride; this.padding = conv.padding; this.dilation = conv.dilation; this.groups = conv.groups;
+    this.inChannels = conv.inChannels;
+    this.outChannels = conv.outChannels;
+    this.kernelSize = conv.kernelSize;
+    this.stride = conv.stride;
+    this.padding = conv.padding;
+    this.dilation = conv.dilation;
+    this.groups = conv.groups;
     this.weight = conv.weight;
     this.registerParameter('bias', conv.bias);
     this.training = conv.training;
@@ -101,15 +132,26 @@ export class ConvBn2d extends Module {
   }
 
   override forward(x: Tensor, residual: Tensor | null = null): Tensor {
-    const bn = this._bn, act = this._act;
+    const bn = this._bn,
+      act = this._act;
     const actHooked = act?.hasForwardHooks() ?? false;
-    const evalStats = bn === null || (!bn.training && bn.running_mean !== null && bn.running_var !== null &&
-      bn.running_mean.dtype === 'float32' && bn.running_var.dtype === 'float32');
+    const evalStats =
+      bn === null ||
+      (!bn.training &&
+        bn.running_mean !== null &&
+        bn.running_var !== null &&
+        bn.running_mean.dtype === 'float32' &&
+        bn.running_var.dtype === 'float32');
     const grads = isGradEnabled() && [this.weight, this.bias, bn?.weight, bn?.bias].some((t) => t?.requiresGrad);
     if (evalStats && !actHooked && !grads && x.ndim === 4 && x.shape[1] === this.inChannels) {
       const p: Conv2dParams = {
-        strideH: this.stride[0], strideW: this.stride[1], padH: this.padding[0], padW: this.padding[1],
-        dilationH: this.dilation[0], dilationW: this.dilation[1], groups: this.groups,
+        strideH: this.stride[0],
+        strideW: this.stride[1],
+        padH: this.padding[0],
+        padW: this.padding[1],
+        dilationH: this.dilation[0],
+        dilationW: this.dilation[1],
+        groups: this.groups,
       };
       const [scale, shift] = this.foldedAffine();
       // NOTE: reuseWeights: an eval-mode module's weights come again unchanged, so the backend may keep
@@ -122,8 +164,15 @@ export class ConvBn2d extends Module {
     if (x.ndim !== 3 && (x.ndim !== 4 || x.shape[x.ndim - 3] !== this.inChannels)) {
       throw inputError(this, `(N, ${this.inChannels}, H, W) or (${this.inChannels}, H, W)`, x);
     }
-    const h = conv2d(x, this.weight, this.bias, this.stride as [number, number], this.padding as [number, number],
-      this.dilation as [number, number], this.groups);
+    const h = conv2d(
+      x,
+      this.weight,
+      this.bias,
+      this.stride as [number, number],
+      this.padding as [number, number],
+      this.dilation as [number, number],
+      this.groups,
+    );
     if (bn && !actHooked && (!residual || residual.shape.join() === h.shape.join())) {
       return bn.forwardAct(h, residual, act !== null);
     }
@@ -141,18 +190,28 @@ export class ConvBn2d extends Module {
   private foldedAffine(): [Float32Array | null, Float32Array | null] {
     const bn = this._bn;
     const deps = [bn?.running_mean ?? null, bn?.running_var ?? null, bn?.weight ?? null, bn?.bias ?? null, this.bias];
-    const kept = this._affine, eps = bn ? bn.eps : 0;
-    if (kept && kept.eps === eps && deps.every((t, i) => t === kept.deps[i] &&
-      (t === null || (!t.storage.exposed && t.storage.version === kept.versions[i])))) {
+    const kept = this._affine,
+      eps = bn ? bn.eps : 0;
+    if (
+      kept &&
+      kept.eps === eps &&
+      deps.every(
+        (t, i) => t === kept.deps[i] && (t === null || (!t.storage.exposed && t.storage.version === kept.versions[i])),
+      )
+    ) {
       return [kept.scale, kept.shift];
     }
     const OC = this.outChannels;
     const cb = this.bias && contiguousValues(this.bias);
-    let scale: Float32Array | null = null, shift: Float32Array | null = cb ? Float32Array.from(cb) : null;
+    let scale: Float32Array | null = null,
+      shift: Float32Array | null = cb ? Float32Array.from(cb) : null;
     if (bn) {
-      const mean = contiguousValues(bn.running_mean!), v = contiguousValues(bn.running_var!);
-      const w = bn.weight && contiguousValues(bn.weight), b = bn.bias && contiguousValues(bn.bias);
-      scale = new Float32Array(OC); shift = new Float32Array(OC);
+      const mean = contiguousValues(bn.running_mean!),
+        v = contiguousValues(bn.running_var!);
+      const w = bn.weight && contiguousValues(bn.weight),
+        b = bn.bias && contiguousValues(bn.bias);
+      scale = new Float32Array(OC);
+      shift = new Float32Array(OC);
       for (let c = 0; c < OC; c++) {
         const s = (w ? w[c] : 1) / Math.sqrt(v[c] + bn.eps);
         scale[c] = s;
@@ -165,29 +224,47 @@ export class ConvBn2d extends Module {
 
   override extraRepr(): string {
     const py = (b: boolean) => (b ? 'True' : 'False');
-    return `${this.inChannels}, ${this.outChannels}, kernel_size=(${this.kernelSize.join(', ')}), ` +
+    return (
+      `${this.inChannels}, ${this.outChannels}, kernel_size=(${this.kernelSize.join(', ')}), ` +
       `stride=(${this.stride.join(', ')}), padding=(${this.padding.join(', ')})${this.bias ? '' : ', bias=False'}, ` +
-      `batch_norm=${py(this._bn !== null)}, relu=${py(this._act !== null)}`;
+      `batch_norm=${py(this._bn !== null)}, relu=${py(this._act !== null)}`
+    );
   }
 }
 
 /** Whether conv -> bn (-> act) can become a ConvBn2d: the exact classes, zero padding, no hooks. */
 export function canFuseConvBn(conv: unknown, bn: unknown, act: unknown = null): conv is Conv2d {
   // NOTE: exact classes: a subclass may have changed forward
-  const okConv = conv instanceof Conv2d && conv.constructor === Conv2d && !conv.hasForwardHooks() &&
-    conv.paddingMode === 'zeros' && typeof conv.padding !== 'string';
-  const okBn = bn === null || (bn instanceof BatchNorm2d && bn.constructor === BatchNorm2d && !bn.hasForwardHooks() &&
-    okConv && bn.numFeatures === conv.outChannels);
-  return okConv && okBn && (act === null || (act instanceof ReLU && act.constructor === ReLU && !act.hasForwardHooks()));
+  const okConv =
+    conv instanceof Conv2d &&
+    conv.constructor === Conv2d &&
+    !conv.hasForwardHooks() &&
+    conv.paddingMode === 'zeros' &&
+    typeof conv.padding !== 'string';
+  const okBn =
+    bn === null ||
+    (bn instanceof BatchNorm2d &&
+      bn.constructor === BatchNorm2d &&
+      !bn.hasForwardHooks() &&
+      okConv &&
+      bn.numFeatures === conv.outChannels);
+  return (
+    okConv && okBn && (act === null || (act instanceof ReLU && act.constructor === ReLU && !act.hasForwardHooks()))
+  );
 }
 
 /**
  * Swaps parent[convName] -> parent[bnName] (-> parent[actName]) for a ConvBn2d, the BatchNorm's folded
  * stand-in and an Identity; returns the ConvBn2d, or null (nothing changed) when they cannot fuse.
  */
-export function fuseConvBnAct(parent: Module, convName: string, bnName: string, actName: string | null = null,
+export function fuseConvBnAct(
+  parent: Module,
+  convName: string,
+  bnName: string,
+  actName: string | null = null,
 ): ConvBn2d | null {
-  const conv = parent._modules.get(convName), bn = parent._modules.get(bnName);
+  const conv = parent._modules.get(convName),
+    bn = parent._modules.get(bnName);
   const act = actName === null ? null : parent._modules.get(actName);
   if (act === undefined || !canFuseConvBn(conv, bn ?? undefined, act)) return null;
   const folded = new FoldedBatchNorm2d(bn as BatchNorm2d);
@@ -220,12 +297,17 @@ type LinearLike = Module & { weight: Parameter; bias: Parameter | null };
 export class LinearAct extends Module {
   declare weight: Parameter;
   declare bias: Parameter | null;
-  readonly inFeatures: number; readonly outFeatures: number;
+  readonly inFeatures: number;
+  readonly outFeatures: number;
   declare private readonly _layer: LinearLike;
   declare private readonly _act: Module;
   declare private readonly _op: UnaryOp;
 
-  constructor(layer: LinearLike, act: Module, readonly weightLayout: 'out_in' | 'in_out') {
+  constructor(
+    layer: LinearLike,
+    act: Module,
+    readonly weightLayout: 'out_in' | 'in_out',
+  ) {
     super();
     const op = activationOp(act);
     if (op === null) {
@@ -246,7 +328,7 @@ export class LinearAct extends Module {
 
   override forward(x: Tensor): Tensor {
     if (!this._act.hasForwardHooks() && x.ndim >= 1 && x.shape[x.ndim - 1] === this.inFeatures) {
-      const w = this.weightLayout === 'out_in' ? this.weight.t() : this.weight;   // (in, out)
+      const w = this.weightLayout === 'out_in' ? this.weight.t() : this.weight; // (in, out)
       const y = linearFused(x.reshape([-1, this.inFeatures]), w, this.bias, this._op);
       if (y) return y.view([...x.shape.slice(0, -1), this.outFeatures]);
     }
@@ -258,22 +340,35 @@ export class LinearAct extends Module {
   }
 
   override extraRepr(): string {
-    return `in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${this.bias ? 'True' : 'False'}, ` +
-      `activation=${this._act.constructor.name}`;
+    return (
+      `in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${this.bias ? 'True' : 'False'}, ` +
+      `activation=${this._act.constructor.name}`
+    );
   }
 }
 
 /** Whether layer -> act can become a LinearAct: no hooks, a 2-D weight, an activation with a kernel op. */
 export function canFuseLinearAct(layer: unknown, act: unknown): layer is LinearLike {
-  return layer instanceof Module && !(layer instanceof LinearAct) && !layer.hasForwardHooks() &&
-    act instanceof Module && !act.hasForwardHooks() && activationOp(act) !== null &&
-    (layer as unknown as Partial<LinearLike>).weight?.ndim === 2;
+  return (
+    layer instanceof Module &&
+    !(layer instanceof LinearAct) &&
+    !layer.hasForwardHooks() &&
+    act instanceof Module &&
+    !act.hasForwardHooks() &&
+    activationOp(act) !== null &&
+    (layer as unknown as Partial<LinearLike>).weight?.ndim === 2
+  );
 }
 
 /** Swaps parent[layerName] -> parent[actName] for a LinearAct and an Identity; the LinearAct, or null. */
-export function fuseLinearAct(parent: Module, layerName: string, actName: string, weightLayout: 'out_in' | 'in_out',
+export function fuseLinearAct(
+  parent: Module,
+  layerName: string,
+  actName: string,
+  weightLayout: 'out_in' | 'in_out',
 ): LinearAct | null {
-  const layer = parent._modules.get(layerName), act = parent._modules.get(actName);
+  const layer = parent._modules.get(layerName),
+    act = parent._modules.get(actName);
   if (!canFuseLinearAct(layer, act)) return null;
   const fusedLayer = new LinearAct(layer, act as Module, weightLayout);
   parent.registerModule(layerName, fusedLayer);

@@ -6,30 +6,55 @@ import { fmtShape } from '../tensor/layout.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { defaultGenerator, type Generator } from '../tensor/random.js';
 
-export type Nonlinearity = 'linear' | 'conv1d' | 'conv2d' | 'conv3d' | 'conv_transpose1d' | 'conv_transpose2d' |
-  'conv_transpose3d' | 'sigmoid' | 'tanh' | 'relu' | 'leaky_relu' | 'selu';
+export type Nonlinearity =
+  | 'linear'
+  | 'conv1d'
+  | 'conv2d'
+  | 'conv3d'
+  | 'conv_transpose1d'
+  | 'conv_transpose2d'
+  | 'conv_transpose3d'
+  | 'sigmoid'
+  | 'tanh'
+  | 'relu'
+  | 'leaky_relu'
+  | 'selu';
 export type FanMode = 'fan_in' | 'fan_out';
 
 /** The recommended gain for a nonlinearity (torch.nn.init.calculate_gain). */
 export function calculateGain(nonlinearity: Nonlinearity, param?: number): number {
   switch (nonlinearity) {
-    case 'linear': case 'conv1d': case 'conv2d': case 'conv3d':
-    case 'conv_transpose1d': case 'conv_transpose2d': case 'conv_transpose3d': case 'sigmoid':
+    case 'linear':
+    case 'conv1d':
+    case 'conv2d':
+    case 'conv3d':
+    case 'conv_transpose1d':
+    case 'conv_transpose2d':
+    case 'conv_transpose3d':
+    case 'sigmoid':
       return 1;
-    case 'tanh': return 5 / 3;
-    case 'relu': return Math.SQRT2;
+    case 'tanh':
+      return 5 / 3;
+    case 'relu':
+      return Math.SQRT2;
     case 'leaky_relu': {
       const slope = param ?? 0.01;
       return Math.sqrt(2 / (1 + slope * slope));
     }
-    case 'selu': return 3 / 4;
-    default: throw new Error(`calculateGain: unsupported nonlinearity ${String(nonlinearity)}`);
+    case 'selu':
+      return 3 / 4;
+    default:
+      throw new Error(`calculateGain: unsupported nonlinearity ${String(nonlinearity)}`);
   }
 }
 
 /** [fanIn, fanOut] of a weight (out, in, *kernel): in * receptive field, out * receptive field. */
 export function calculateFanInAndFanOut(t: Tensor): [number, number] {
-  if (t.ndim < 2) throw new Error(`calculateFanInAndFanOut: fan in and fan out can not be computed for tensor with fewer than 2 dimensions (shape ${fmtShape(t.shape)})`);
+  if (t.ndim < 2)
+    throw new Error(
+      `calculateFanInAndFanOut: fan in and fan out can not be computed for tensor with fewer than 2 dimensions ` +
+        `(shape ${fmtShape(t.shape)})`,
+    );
   let receptive = 1;
   for (let i = 2; i < t.ndim; i++) receptive *= t.shape[i];
   return [t.shape[1] * receptive, t.shape[0] * receptive];
@@ -40,7 +65,9 @@ function fill(t: Tensor, src: Tensor): Tensor {
   return t;
 }
 
-function gen(g?: Generator): Generator { return g ?? defaultGenerator(); }
+function gen(g?: Generator): Generator {
+  return g ?? defaultGenerator();
+}
 
 export function uniform_(t: Tensor, a = 0, b = 1, generator?: Generator): Tensor {
   return fill(t, gen(generator).uniform([...t.shape], a, b, t.dtype));
@@ -103,9 +130,12 @@ export function kaimingNormal_(t: Tensor, opts: KaimingOptions = {}): Tensor {
 
 /** A (semi-)orthogonal matrix from the QR decomposition of a normal matrix, times gain (torch.nn.init.orthogonal_). */
 export function orthogonal_(t: Tensor, gain = 1, generator?: Generator): Tensor {
-  if (t.ndim < 2) throw new Error(`orthogonal_: only tensors with 2 or more dimensions are supported (shape ${fmtShape(t.shape)})`);
-  const rows = t.shape[0], cols = t.numel() / rows;
-  const m = Math.max(rows, cols), n = Math.min(rows, cols);
+  if (t.ndim < 2)
+    throw new Error(`orthogonal_: only tensors with 2 or more dimensions are supported (shape ${fmtShape(t.shape)})`);
+  const rows = t.shape[0],
+    cols = t.numel() / rows;
+  const m = Math.max(rows, cols),
+    n = Math.min(rows, cols);
   // A (m, n) column-major, orthonormalised by modified Gram-Schmidt (= Q of QR with diag(R) > 0)
   const g = gen(generator);
   const q = new Float64Array(m * n);
@@ -133,5 +163,10 @@ export function orthogonal_(t: Tensor, gain = 1, generator?: Generator): Tensor 
 }
 
 // PyTorch's snake_case names, for line-by-line translations.
-export { truncNormal_ as trunc_normal_, xavierUniform_ as xavier_uniform_, xavierNormal_ as xavier_normal_,
-  kaimingUniform_ as kaiming_uniform_, kaimingNormal_ as kaiming_normal_ };
+export {
+  truncNormal_ as trunc_normal_,
+  xavierUniform_ as xavier_uniform_,
+  xavierNormal_ as xavier_normal_,
+  kaimingUniform_ as kaiming_uniform_,
+  kaimingNormal_ as kaiming_normal_,
+};

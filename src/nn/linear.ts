@@ -9,12 +9,17 @@ import { kaimingUniform_, uniform_, calculateFanInAndFanOut } from './init.js';
 import { inputError, pyBool } from './util.js';
 import type { DType } from '../tensor/dtype.js';
 
-export interface LinearOptions { bias?: boolean; dtype?: DType }
+export interface LinearOptions {
+  bias?: boolean;
+  dtype?: DType;
+}
 
 /** Returns its input unchanged. */
 export class Identity extends Module {
   // x (*) -> (*)
-  forward(x: Tensor): Tensor { return x; }
+  forward(x: Tensor): Tensor {
+    return x;
+  }
 }
 
 /**
@@ -24,11 +29,15 @@ export class Identity extends Module {
 export class Linear extends Module {
   declare weight: Parameter;
   declare bias: Parameter | null;
-  constructor(readonly inFeatures: number, readonly outFeatures: number, opts: LinearOptions = {}) {
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    opts: LinearOptions = {},
+  ) {
     super();
     const dtype = opts.dtype ?? 'float32';
     this.weight = new Parameter(empty([outFeatures, inFeatures], { dtype }));
-    this.registerParameter('bias', opts.bias ?? true ? new Parameter(empty([outFeatures], { dtype })) : null);
+    this.registerParameter('bias', (opts.bias ?? true) ? new Parameter(empty([outFeatures], { dtype })) : null);
     this.resetParameters();
   }
   resetParameters(): void {
@@ -42,7 +51,12 @@ export class Linear extends Module {
   forward(x: Tensor): Tensor {
     // x (*, in) -> (*, out)
     if (x.ndim === 0 || x.shape[x.ndim - 1] !== this.inFeatures) {
-      throw inputError(this, `(*, ${this.inFeatures})`, x, `${this.constructor.name}(in_features=${this.inFeatures}, out_features=${this.outFeatures})`);
+      throw inputError(
+        this,
+        `(*, ${this.inFeatures})`,
+        x,
+        `${this.constructor.name}(in_features=${this.inFeatures}, out_features=${this.outFeatures})`,
+      );
     }
     return linear(x, this.weight, this.bias);
   }
@@ -55,11 +69,16 @@ export class Linear extends Module {
 export class Bilinear extends Module {
   declare weight: Parameter;
   declare bias: Parameter | null;
-  constructor(readonly in1Features: number, readonly in2Features: number, readonly outFeatures: number, opts: LinearOptions = {}) {
+  constructor(
+    readonly in1Features: number,
+    readonly in2Features: number,
+    readonly outFeatures: number,
+    opts: LinearOptions = {},
+  ) {
     super();
     const dtype = opts.dtype ?? 'float32';
     this.weight = new Parameter(empty([outFeatures, in1Features, in2Features], { dtype }));
-    this.registerParameter('bias', opts.bias ?? true ? new Parameter(empty([outFeatures], { dtype })) : null);
+    this.registerParameter('bias', (opts.bias ?? true) ? new Parameter(empty([outFeatures], { dtype })) : null);
     this.resetParameters();
   }
   resetParameters(): void {
@@ -69,11 +88,16 @@ export class Bilinear extends Module {
   }
   forward(x1: Tensor, x2: Tensor): Tensor {
     // x1 (*, in1), x2 (*, in2) -> (*, out)
-    if (x1.ndim === 0 || x1.shape[x1.ndim - 1] !== this.in1Features) throw inputError(this, `x1 (*, ${this.in1Features})`, x1);
-    if (x2.ndim === 0 || x2.shape[x2.ndim - 1] !== this.in2Features) throw inputError(this, `x2 (*, ${this.in2Features})`, x2);
+    if (x1.ndim === 0 || x1.shape[x1.ndim - 1] !== this.in1Features)
+      throw inputError(this, `x1 (*, ${this.in1Features})`, x1);
+    if (x2.ndim === 0 || x2.shape[x2.ndim - 1] !== this.in2Features)
+      throw inputError(this, `x2 (*, ${this.in2Features})`, x2);
     return bilinear(x1, x2, this.weight, this.bias);
   }
   override extraRepr(): string {
-    return `in1_features=${this.in1Features}, in2_features=${this.in2Features}, out_features=${this.outFeatures}, bias=${pyBool(this.bias !== null)}`;
+    return (
+      `in1_features=${this.in1Features}, in2_features=${this.in2Features}, out_features=${this.outFeatures}, ` +
+      `bias=${pyBool(this.bias !== null)}`
+    );
   }
 }

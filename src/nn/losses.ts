@@ -30,7 +30,12 @@ export class CrossEntropyLoss extends Loss {
     this.labelSmoothing = opts.labelSmoothing ?? 0;
   }
   forward(input: Tensor, target: Tensor): Tensor {
-    return F.crossEntropy(input, target, { weight: this.weight, ignoreIndex: this.ignoreIndex, reduction: this.reduction, labelSmoothing: this.labelSmoothing });
+    return F.crossEntropy(input, target, {
+      weight: this.weight,
+      ignoreIndex: this.ignoreIndex,
+      reduction: this.reduction,
+      labelSmoothing: this.labelSmoothing,
+    });
   }
 }
 
@@ -48,25 +53,43 @@ export class NLLLoss extends Loss {
 }
 
 export class MSELoss extends Loss {
-  constructor(opts: F.ReductionOptions = {}) { super(opts.reduction); }
-  forward(input: Tensor, target: Tensor): Tensor { return F.mseLoss(input, target, { reduction: this.reduction }); }
+  constructor(opts: F.ReductionOptions = {}) {
+    super(opts.reduction);
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return F.mseLoss(input, target, { reduction: this.reduction });
+  }
 }
 
 export class L1Loss extends Loss {
-  constructor(opts: F.ReductionOptions = {}) { super(opts.reduction); }
-  forward(input: Tensor, target: Tensor): Tensor { return F.l1Loss(input, target, { reduction: this.reduction }); }
+  constructor(opts: F.ReductionOptions = {}) {
+    super(opts.reduction);
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return F.l1Loss(input, target, { reduction: this.reduction });
+  }
 }
 
 export class SmoothL1Loss extends Loss {
   readonly beta: number;
-  constructor(opts: F.ReductionOptions & { beta?: number } = {}) { super(opts.reduction); this.beta = opts.beta ?? 1; }
-  forward(input: Tensor, target: Tensor): Tensor { return F.smoothL1Loss(input, target, { reduction: this.reduction, beta: this.beta }); }
+  constructor(opts: F.ReductionOptions & { beta?: number } = {}) {
+    super(opts.reduction);
+    this.beta = opts.beta ?? 1;
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return F.smoothL1Loss(input, target, { reduction: this.reduction, beta: this.beta });
+  }
 }
 
 export class HuberLoss extends Loss {
   readonly delta: number;
-  constructor(opts: F.ReductionOptions & { delta?: number } = {}) { super(opts.reduction); this.delta = opts.delta ?? 1; }
-  forward(input: Tensor, target: Tensor): Tensor { return F.huberLoss(input, target, { reduction: this.reduction, delta: this.delta }); }
+  constructor(opts: F.ReductionOptions & { delta?: number } = {}) {
+    super(opts.reduction);
+    this.delta = opts.delta ?? 1;
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return F.huberLoss(input, target, { reduction: this.reduction, delta: this.delta });
+  }
 }
 
 export class BCELoss extends Loss {
@@ -89,9 +112,15 @@ export class BCEWithLogitsLoss extends Loss {
     // NOTE: PyTorch's buffer name, so state dicts load either way.
     this.registerBuffer('pos_weight', opts.posWeight ?? null);
   }
-  get posWeight(): Tensor | null { return this.pos_weight; }
+  get posWeight(): Tensor | null {
+    return this.pos_weight;
+  }
   forward(input: Tensor, target: Tensor): Tensor {
-    return F.binaryCrossEntropyWithLogits(input, target, { weight: this.weight, posWeight: this.pos_weight, reduction: this.reduction });
+    return F.binaryCrossEntropyWithLogits(input, target, {
+      weight: this.weight,
+      posWeight: this.pos_weight,
+      reduction: this.reduction,
+    });
   }
 }
 

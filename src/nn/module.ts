@@ -98,7 +98,14 @@ export abstract class Module {
 
   constructor() {
     // NOTE: set on the raw object before the proxy exists; enumerable false keeps them out of copies.
-    for (const [k, v] of [['_parameters', new Map()], ['_buffers', new Map()], ['_nonPersistent', new Set()], ['_modules', new Map()], ['_hooks', new Map()], ['_preHooks', new Map()]] as const) {
+    for (const [k, v] of [
+      ['_parameters', new Map()],
+      ['_buffers', new Map()],
+      ['_nonPersistent', new Set()],
+      ['_modules', new Map()],
+      ['_hooks', new Map()],
+      ['_preHooks', new Map()],
+    ] as const) {
       Object.defineProperty(this, k, { value: v, writable: true, enumerable: false, configurable: true });
     }
     Object.defineProperty(this, RAW, { value: this, enumerable: false });
@@ -111,21 +118,32 @@ export abstract class Module {
     // NOTE: undefined is what a class field declaration without initialiser defines; it never unregisters.
     if (name.startsWith('_') || name === 'training' || value === undefined) return;
     if (value instanceof Parameter) {
-      this._buffers.delete(name); this._modules.delete(name);
+      this._buffers.delete(name);
+      this._modules.delete(name);
       this._parameters.set(name, value);
     } else if (value instanceof Module) {
-      this._parameters.delete(name); this._buffers.delete(name);
+      this._parameters.delete(name);
+      this._buffers.delete(name);
       this._modules.set(name, value);
     } else if (this._buffers.has(name)) {
-      if (value !== null && !(value instanceof Tensor)) throw new Error(`${this.constructor.name}: cannot assign ${typeof value} as buffer '${name}' (Tensor or null expected)`);
+      if (value !== null && !(value instanceof Tensor))
+        throw new Error(
+          `${this.constructor.name}: cannot assign ${typeof value} as buffer '${name}' (Tensor or null expected)`,
+        );
       this._buffers.set(name, value as Tensor | null);
     } else if (this._parameters.has(name)) {
       if (value !== null && value !== undefined) {
-        throw new Error(`${this.constructor.name}: cannot assign ${value instanceof Tensor ? 'a Tensor' : typeof value} as parameter '${name}' (Parameter or null expected)`);
+        throw new Error(
+          `${this.constructor.name}: cannot assign ${value instanceof Tensor ? 'a Tensor' : typeof value} as ` +
+            `parameter '${name}' (Parameter or null expected)`,
+        );
       }
       this._parameters.set(name, null);
     } else if (this._modules.has(name)) {
-      if (value !== null && value !== undefined) throw new Error(`${this.constructor.name}: cannot assign ${typeof value} as child module '${name}' (Module or null expected)`);
+      if (value !== null && value !== undefined)
+        throw new Error(
+          `${this.constructor.name}: cannot assign ${typeof value} as child module '${name}' (Module or null expected)`,
+        );
       this._modules.set(name, null);
     }
   }
@@ -134,27 +152,35 @@ export abstract class Module {
 
   /** Registers a parameter (null registers a missing one, like bias=False) and sets the property. */
   registerParameter(name: string, param: Parameter | null): void {
-    if (param !== null && !(param instanceof Parameter)) throw new Error(`registerParameter: '${name}' must be a Parameter or null`);
+    if (param !== null && !(param instanceof Parameter))
+      throw new Error(`registerParameter: '${name}' must be a Parameter or null`);
     this._parameters.set(name, param);
     (this as unknown as Record<string, unknown>)[name] = param;
   }
 
-  /** Registers a buffer: state that is not a parameter (running statistics). Non-persistent buffers stay out of stateDict. */
+  /** Registers a buffer: state that is not a parameter (running statistics). Non-persistent buffers stay out of
+   * stateDict. */
   registerBuffer(name: string, tensor: Tensor | null, persistent = true): void {
-    if (tensor !== null && !(tensor instanceof Tensor)) throw new Error(`registerBuffer: '${name}' must be a Tensor or null`);
+    if (tensor !== null && !(tensor instanceof Tensor))
+      throw new Error(`registerBuffer: '${name}' must be a Tensor or null`);
     this._buffers.set(name, tensor);
-    if (persistent) this._nonPersistent.delete(name); else this._nonPersistent.add(name);
+    if (persistent) this._nonPersistent.delete(name);
+    else this._nonPersistent.add(name);
     (this as unknown as Record<string, unknown>)[name] = tensor;
   }
 
   /** Registers a child module under name (containers use numeric names "0", "1", ...). */
   registerModule(name: string, module: Module | null): void {
-    if (module !== null && !(module instanceof Module)) throw new Error(`registerModule: '${name}' must be a Module or null`);
+    if (module !== null && !(module instanceof Module))
+      throw new Error(`registerModule: '${name}' must be a Module or null`);
     this._modules.set(name, module);
     // NOTE: a name that is a method (a ModuleDict key 'keys') stays reachable through getSubmodule only.
-    if (typeof (this as unknown as Record<string, unknown>)[name] !== 'function') (this as unknown as Record<string, unknown>)[name] = module;
+    if (typeof (this as unknown as Record<string, unknown>)[name] !== 'function')
+      (this as unknown as Record<string, unknown>)[name] = module;
   }
-  addModule(name: string, module: Module | null): void { this.registerModule(name, module); }
+  addModule(name: string, module: Module | null): void {
+    this.registerModule(name, module);
+  }
 
   getSubmodule(target: string): Module {
     let m: Module = this;
@@ -180,9 +206,15 @@ export abstract class Module {
   call(...args: Parameters<this['forward']>): ReturnType<this['forward']> {
     if (!this.hasForwardHooks()) return this.forward(...args);
     let a: unknown[] = args;
-    for (const h of this._preHooks.values()) { const r = h(this, a); if (r !== undefined) a = r; }
+    for (const h of this._preHooks.values()) {
+      const r = h(this, a);
+      if (r !== undefined) a = r;
+    }
     let out = this.forward(...a);
-    for (const h of this._hooks.values()) { const r = h(this, a, out); if (r !== undefined) out = r; }
+    for (const h of this._hooks.values()) {
+      const r = h(this, a, out);
+      if (r !== undefined) out = r;
+    }
     return out;
   }
 
@@ -190,13 +222,21 @@ export abstract class Module {
   registerForwardHook(fn: ForwardHook): { remove(): void } {
     const id = Symbol('hook');
     this._hooks.set(id, fn);
-    return { remove: () => { this._hooks.delete(id); } };
+    return {
+      remove: () => {
+        this._hooks.delete(id);
+      },
+    };
   }
   /** fn(module, inputs) runs before every call(); a returned array replaces the inputs. */
   registerForwardPreHook(fn: ForwardPreHook): { remove(): void } {
     const id = Symbol('prehook');
     this._preHooks.set(id, fn);
-    return { remove: () => { this._preHooks.delete(id); } };
+    return {
+      remove: () => {
+        this._preHooks.delete(id);
+      },
+    };
   }
 
   // ---- iteration ----
@@ -209,14 +249,26 @@ export abstract class Module {
       if (m) yield* m.namedModules(prefix ? `${prefix}.${name}` : name, memo);
     }
   }
-  modules(): Module[] { return [...this.namedModules()].map(([, m]) => m); }
+  modules(): Module[] {
+    return [...this.namedModules()].map(([, m]) => m);
+  }
   *namedChildren(): Generator<[string, Module]> {
     const seen = new Set<Module>();
-    for (const [name, m] of this._modules) if (m && !seen.has(m)) { seen.add(m); yield [name, m]; }
+    for (const [name, m] of this._modules)
+      if (m && !seen.has(m)) {
+        seen.add(m);
+        yield [name, m];
+      }
   }
-  children(): Module[] { return [...this.namedChildren()].map(([, m]) => m); }
+  children(): Module[] {
+    return [...this.namedChildren()].map(([, m]) => m);
+  }
 
-  private *namedMembers<T>(get: (m: Module) => Iterable<[string, T | null]>, prefix: string, recurse: boolean): Generator<[string, T]> {
+  private *namedMembers<T>(
+    get: (m: Module) => Iterable<[string, T | null]>,
+    prefix: string,
+    recurse: boolean,
+  ): Generator<[string, T]> {
     const seen = new Set<T>();
     const mods: [string, Module][] = recurse ? [...this.namedModules(prefix)] : [[prefix, this]];
     for (const [mp, m] of mods) {
@@ -232,11 +284,15 @@ export abstract class Module {
   namedParameters(prefix = '', recurse = true): Generator<[string, Parameter]> {
     return this.namedMembers((m) => m._parameters, prefix, recurse);
   }
-  parameters(recurse = true): Parameter[] { return [...this.namedParameters('', recurse)].map(([, p]) => p); }
+  parameters(recurse = true): Parameter[] {
+    return [...this.namedParameters('', recurse)].map(([, p]) => p);
+  }
   namedBuffers(prefix = '', recurse = true): Generator<[string, Tensor]> {
     return this.namedMembers((m) => m._buffers, prefix, recurse);
   }
-  buffers(recurse = true): Tensor[] { return [...this.namedBuffers('', recurse)].map(([, b]) => b); }
+  buffers(recurse = true): Tensor[] {
+    return [...this.namedBuffers('', recurse)].map(([, b]) => b);
+  }
 
   /** Number of parameter elements (only those requiring grad when trainableOnly). */
   numParameters(trainableOnly = false): number {
@@ -258,7 +314,9 @@ export abstract class Module {
     for (const c of this.children()) c.train(mode);
     return this;
   }
-  eval(): this { return this.train(false); }
+  eval(): this {
+    return this.train(false);
+  }
   requiresGrad_(on = true): this {
     for (const p of this.parameters()) p.requiresGrad_(on);
     return this;
@@ -292,8 +350,12 @@ export abstract class Module {
     });
     return this;
   }
-  double(): this { return this.to('float64'); }
-  float(): this { return this.to('float32'); }
+  double(): this {
+    return this.to('float64');
+  }
+  float(): this {
+    return this.to('float32');
+  }
 
   // ---- state ----
 
@@ -302,7 +364,8 @@ export abstract class Module {
     const out: StateDict = {};
     const visit = (m: Module, prefix: string): void => {
       for (const [k, p] of m._parameters) if (p) setOwn(out, prefix + k, opts.keepVars ? p : p.detach());
-      for (const [k, b] of m._buffers) if (b && !m._nonPersistent.has(k)) setOwn(out, prefix + k, opts.keepVars ? b : b.detach());
+      for (const [k, b] of m._buffers)
+        if (b && !m._nonPersistent.has(k)) setOwn(out, prefix + k, opts.keepVars ? b : b.detach());
       for (const [k, c] of m._modules) if (c) visit(c, `${prefix}${k}.`);
     };
     visit(this, opts.prefix ?? '');
@@ -316,21 +379,34 @@ export abstract class Module {
   loadStateDict(sd: StateDict, opts: { strict?: boolean } = {}): LoadResult {
     const strict = opts.strict ?? true;
     const own = this.stateDict({ keepVars: true });
-    const missingKeys: string[] = [], unexpectedKeys: string[] = [], mismatched: string[] = [];
+    const missingKeys: string[] = [],
+      unexpectedKeys: string[] = [],
+      mismatched: string[] = [];
     for (const k of Object.keys(own)) {
-      if (!Object.hasOwn(sd, k)) { missingKeys.push(k); continue; }
+      if (!Object.hasOwn(sd, k)) {
+        missingKeys.push(k);
+        continue;
+      }
       const src = sd[k];
-      if (!(src instanceof Tensor)) { mismatched.push(`${k}: expected a Tensor, got ${typeof src}`); continue; }
+      if (!(src instanceof Tensor)) {
+        mismatched.push(`${k}: expected a Tensor, got ${typeof src}`);
+        continue;
+      }
       const dst = own[k];
       if (fmtShape(src.shape) !== fmtShape(dst.shape)) {
-        mismatched.push(`${k}: copying a param with shape ${fmtShape(src.shape)} from checkpoint, the shape in current model is ${fmtShape(dst.shape)}`);
+        mismatched.push(
+          `${k}: copying a param with shape ${fmtShape(src.shape)} from checkpoint, the shape in current model is ` +
+            `${fmtShape(dst.shape)}`,
+        );
       }
     }
     for (const k of Object.keys(sd)) if (!Object.hasOwn(own, k)) unexpectedKeys.push(k);
     if (mismatched.length || (strict && (missingKeys.length || unexpectedKeys.length))) {
       const parts: string[] = [];
-      if (missingKeys.length) parts.push(`Missing key(s) in state_dict: ${missingKeys.map((k) => `"${k}"`).join(', ')}.`);
-      if (unexpectedKeys.length) parts.push(`Unexpected key(s) in state_dict: ${unexpectedKeys.map((k) => `"${k}"`).join(', ')}.`);
+      if (missingKeys.length)
+        parts.push(`Missing key(s) in state_dict: ${missingKeys.map((k) => `"${k}"`).join(', ')}.`);
+      if (unexpectedKeys.length)
+        parts.push(`Unexpected key(s) in state_dict: ${unexpectedKeys.map((k) => `"${k}"`).join(', ')}.`);
       if (mismatched.length) parts.push(`size mismatch for ${mismatched.join('; size mismatch for ')}.`);
       throw new Error(`Error(s) in loading state_dict for ${this.constructor.name}:\n\t${parts.join('\n\t')}`);
     }
@@ -343,7 +419,9 @@ export abstract class Module {
   // ---- printing ----
 
   /** The text inside the parentheses of this module's line, e.g. "in_features=32, out_features=64, bias=True". */
-  extraRepr(): string { return ''; }
+  extraRepr(): string {
+    return '';
+  }
 
   /** A tree like PyTorch's repr. */
   toString(): string {
@@ -358,7 +436,9 @@ export abstract class Module {
     if (lines.length === 1 && this._modules.size === 0) return `${name}(${lines[0]})`;
     return `${name}(\n  ${lines.join('\n  ')}\n)`;
   }
-  [Symbol.for('nodejs.util.inspect.custom')](): string { return this.toString(); }
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
 }
 
 /** A deep copy of a module (copy.deepcopy): fresh parameters and buffers, shared structure preserved. */
@@ -373,8 +453,17 @@ export function deepCopyModule<T extends Module>(m: T): T {
       memo.set(v, p);
       return p;
     }
-    if (v instanceof Tensor) { const t = v.detach().clone(); memo.set(v, t); return t; }
-    if (Array.isArray(v)) { const a: unknown[] = []; memo.set(v, a); for (const x of v) a.push(copyValue(x)); return a; }
+    if (v instanceof Tensor) {
+      const t = v.detach().clone();
+      memo.set(v, t);
+      return t;
+    }
+    if (Array.isArray(v)) {
+      const a: unknown[] = [];
+      memo.set(v, a);
+      for (const x of v) a.push(copyValue(x));
+      return a;
+    }
     return v;
   };
   const copyModule = (src: Module): Module => {
@@ -384,12 +473,42 @@ export function deepCopyModule<T extends Module>(m: T): T {
     memo.set(src, proxy);
     Object.defineProperty(dst, RAW, { value: dst, enumerable: false });
     const maps = <V>(mp: Map<string, V>) => new Map([...mp].map(([k, x]) => [k, copyValue(x) as V]));
-    Object.defineProperty(dst, '_parameters', { value: maps(raw._parameters), writable: true, enumerable: false, configurable: true });
-    Object.defineProperty(dst, '_buffers', { value: maps(raw._buffers), writable: true, enumerable: false, configurable: true });
-    Object.defineProperty(dst, '_modules', { value: maps(raw._modules), writable: true, enumerable: false, configurable: true });
-    Object.defineProperty(dst, '_hooks', { value: new Map(raw._hooks), writable: true, enumerable: false, configurable: true });
-    Object.defineProperty(dst, '_preHooks', { value: new Map(raw._preHooks), writable: true, enumerable: false, configurable: true });
-    Object.defineProperty(dst, '_nonPersistent', { value: new Set(raw._nonPersistent), writable: true, enumerable: false, configurable: true });
+    Object.defineProperty(dst, '_parameters', {
+      value: maps(raw._parameters),
+      writable: true,
+      enumerable: false,
+      configurable: true,
+    });
+    Object.defineProperty(dst, '_buffers', {
+      value: maps(raw._buffers),
+      writable: true,
+      enumerable: false,
+      configurable: true,
+    });
+    Object.defineProperty(dst, '_modules', {
+      value: maps(raw._modules),
+      writable: true,
+      enumerable: false,
+      configurable: true,
+    });
+    Object.defineProperty(dst, '_hooks', {
+      value: new Map(raw._hooks),
+      writable: true,
+      enumerable: false,
+      configurable: true,
+    });
+    Object.defineProperty(dst, '_preHooks', {
+      value: new Map(raw._preHooks),
+      writable: true,
+      enumerable: false,
+      configurable: true,
+    });
+    Object.defineProperty(dst, '_nonPersistent', {
+      value: new Set(raw._nonPersistent),
+      writable: true,
+      enumerable: false,
+      configurable: true,
+    });
     for (const k of Object.keys(raw)) setOwn(dst, k, copyValue((raw as unknown as Record<string, unknown>)[k]));
     return proxy;
   };

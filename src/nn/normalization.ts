@@ -8,7 +8,12 @@ import { Module, Parameter } from './module.js';
 import { ones_, zeros_ } from './init.js';
 import { inputError, pyBool, pyFloat, pyTuple } from './util.js';
 
-export interface LayerNormOptions { eps?: number; elementwiseAffine?: boolean; bias?: boolean; dtype?: DType }
+export interface LayerNormOptions {
+  eps?: number;
+  elementwiseAffine?: boolean;
+  bias?: boolean;
+  dtype?: DType;
+}
 
 function checkTrailing(m: Module, x: Tensor, ns: number[]): void {
   const k = ns.length;
@@ -28,8 +33,14 @@ export class LayerNorm extends Module {
     this.eps = opts.eps ?? 1e-5;
     this.elementwiseAffine = opts.elementwiseAffine ?? true;
     const dtype = opts.dtype ?? 'float32';
-    this.registerParameter('weight', this.elementwiseAffine ? new Parameter(empty(this.normalizedShape, { dtype })) : null);
-    this.registerParameter('bias', this.elementwiseAffine && (opts.bias ?? true) ? new Parameter(empty(this.normalizedShape, { dtype })) : null);
+    this.registerParameter(
+      'weight',
+      this.elementwiseAffine ? new Parameter(empty(this.normalizedShape, { dtype })) : null,
+    );
+    this.registerParameter(
+      'bias',
+      this.elementwiseAffine && (opts.bias ?? true) ? new Parameter(empty(this.normalizedShape, { dtype })) : null,
+    );
     this.resetParameters();
   }
   resetParameters(): void {
@@ -42,11 +53,18 @@ export class LayerNorm extends Module {
     return layerNorm(x, this.normalizedShape, this.weight, this.bias, this.eps);
   }
   override extraRepr(): string {
-    return `${pyTuple(this.normalizedShape)}, eps=${pyFloat(this.eps)}, elementwise_affine=${pyBool(this.elementwiseAffine)}`;
+    return (
+      `${pyTuple(this.normalizedShape)}, eps=${pyFloat(this.eps)}, ` +
+      `elementwise_affine=${pyBool(this.elementwiseAffine)}`
+    );
   }
 }
 
-export interface GroupNormOptions { eps?: number; affine?: boolean; dtype?: DType }
+export interface GroupNormOptions {
+  eps?: number;
+  affine?: boolean;
+  dtype?: DType;
+}
 
 /** Normalises each group of numChannels/numGroups channels; per-channel affine. */
 export class GroupNorm extends Module {
@@ -54,9 +72,14 @@ export class GroupNorm extends Module {
   declare bias: Parameter | null;
   readonly eps: number;
   readonly affine: boolean;
-  constructor(readonly numGroups: number, readonly numChannels: number, opts: GroupNormOptions = {}) {
+  constructor(
+    readonly numGroups: number,
+    readonly numChannels: number,
+    opts: GroupNormOptions = {},
+  ) {
     super();
-    if (numChannels % numGroups !== 0) throw new Error(`GroupNorm: num_channels (${numChannels}) must be divisible by num_groups (${numGroups})`);
+    if (numChannels % numGroups !== 0)
+      throw new Error(`GroupNorm: num_channels (${numChannels}) must be divisible by num_groups (${numGroups})`);
     this.eps = opts.eps ?? 1e-5;
     this.affine = opts.affine ?? true;
     const dtype = opts.dtype ?? 'float32';
@@ -75,7 +98,11 @@ export class GroupNorm extends Module {
   }
 }
 
-export interface RMSNormOptions { eps?: number | null; elementwiseAffine?: boolean; dtype?: DType }
+export interface RMSNormOptions {
+  eps?: number | null;
+  elementwiseAffine?: boolean;
+  dtype?: DType;
+}
 
 /** x / sqrt(mean(x^2) + eps) * weight over the trailing dims (eps null: the dtype's machine epsilon). */
 export class RMSNorm extends Module {
@@ -88,7 +115,10 @@ export class RMSNorm extends Module {
     this.normalizedShape = typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
     this.eps = opts.eps ?? null;
     this.elementwiseAffine = opts.elementwiseAffine ?? true;
-    this.registerParameter('weight', this.elementwiseAffine ? new Parameter(empty(this.normalizedShape, { dtype: opts.dtype ?? 'float32' })) : null);
+    this.registerParameter(
+      'weight',
+      this.elementwiseAffine ? new Parameter(empty(this.normalizedShape, { dtype: opts.dtype ?? 'float32' })) : null,
+    );
     if (this.weight) ones_(this.weight);
   }
   forward(x: Tensor): Tensor {
@@ -97,6 +127,9 @@ export class RMSNorm extends Module {
     return rmsNorm(x, this.normalizedShape, this.weight, this.eps);
   }
   override extraRepr(): string {
-    return `${pyTuple(this.normalizedShape)}, eps=${this.eps === null ? 'None' : pyFloat(this.eps)}, elementwise_affine=${pyBool(this.elementwiseAffine)}`;
+    return (
+      `${pyTuple(this.normalizedShape)}, eps=${this.eps === null ? 'None' : pyFloat(this.eps)}, ` +
+      `elementwise_affine=${pyBool(this.elementwiseAffine)}`
+    );
   }
 }

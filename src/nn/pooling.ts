@@ -6,7 +6,13 @@ import { adaptiveAvgPool2d, avgPool2d, maxPool1d, maxPool2d, type Pair } from '.
 import { Module } from './module.js';
 import { inputError, pyBool, pyRepr } from './util.js';
 
-export interface MaxPoolOptions<P> { stride?: P | null; padding?: P; dilation?: P; returnIndices?: boolean; ceilMode?: boolean }
+export interface MaxPoolOptions<P> {
+  stride?: P | null;
+  padding?: P;
+  dilation?: P;
+  returnIndices?: boolean;
+  ceilMode?: boolean;
+}
 
 function checkRank(m: Module, x: Tensor, k: number, what: string): void {
   if (x.ndim !== k + 1 && x.ndim !== k + 2) throw inputError(m, what, x);
@@ -18,7 +24,10 @@ abstract class MaxPoolNd<P extends Pair> extends Module {
   readonly dilation: P;
   readonly returnIndices: boolean;
   readonly ceilMode: boolean;
-  constructor(readonly kernelSize: P, opts: MaxPoolOptions<P>) {
+  constructor(
+    readonly kernelSize: P,
+    opts: MaxPoolOptions<P>,
+  ) {
     super();
     this.stride = opts.stride ?? kernelSize;
     this.padding = opts.padding ?? (0 as P);
@@ -27,36 +36,49 @@ abstract class MaxPoolNd<P extends Pair> extends Module {
     this.ceilMode = opts.ceilMode ?? false;
   }
   override extraRepr(): string {
-    return `kernel_size=${pyRepr(this.kernelSize)}, stride=${pyRepr(this.stride)}, padding=${pyRepr(this.padding)}, ` +
-      `dilation=${pyRepr(this.dilation)}, ceil_mode=${pyBool(this.ceilMode)}`;
+    return (
+      `kernel_size=${pyRepr(this.kernelSize)}, stride=${pyRepr(this.stride)}, padding=${pyRepr(this.padding)}, ` +
+      `dilation=${pyRepr(this.dilation)}, ceil_mode=${pyBool(this.ceilMode)}`
+    );
   }
 }
 
 /** Max over windows of (N, C, L); with returnIndices, forward returns [values, indices]. */
 export class MaxPool1d extends MaxPoolNd<number> {
-  constructor(kernelSize: number, opts: MaxPoolOptions<number> = {}) { super(kernelSize, opts); }
+  constructor(kernelSize: number, opts: MaxPoolOptions<number> = {}) {
+    super(kernelSize, opts);
+  }
   forward(x: Tensor): Tensor | [Tensor, Tensor] {
     // x (N, C, L) -> (N, C, OL)
     checkRank(this, x, 1, '(N, C, L) or (C, L)');
     // indices only when asked for (or for a backward): the values alone take a faster pass
-    if (this.returnIndices) return maxPool1d(x, this.kernelSize, this.stride, this.padding, this.dilation, this.ceilMode, true);
+    if (this.returnIndices)
+      return maxPool1d(x, this.kernelSize, this.stride, this.padding, this.dilation, this.ceilMode, true);
     return maxPool1d(x, this.kernelSize, this.stride, this.padding, this.dilation, this.ceilMode);
   }
 }
 
 /** Max over windows of (N, C, H, W); with returnIndices, forward returns [values, indices]. */
 export class MaxPool2d extends MaxPoolNd<Pair> {
-  constructor(kernelSize: Pair, opts: MaxPoolOptions<Pair> = {}) { super(kernelSize, opts); }
+  constructor(kernelSize: Pair, opts: MaxPoolOptions<Pair> = {}) {
+    super(kernelSize, opts);
+  }
   forward(x: Tensor): Tensor | [Tensor, Tensor] {
     // x (N, C, H, W) -> (N, C, OH, OW)
     checkRank(this, x, 2, '(N, C, H, W) or (C, H, W)');
     // indices only when asked for (or for a backward): the values alone take a faster pass
-    if (this.returnIndices) return maxPool2d(x, this.kernelSize, this.stride, this.padding, this.dilation, this.ceilMode, true);
+    if (this.returnIndices)
+      return maxPool2d(x, this.kernelSize, this.stride, this.padding, this.dilation, this.ceilMode, true);
     return maxPool2d(x, this.kernelSize, this.stride, this.padding, this.dilation, this.ceilMode);
   }
 }
 
-export interface AvgPoolOptions { stride?: Pair | null; padding?: Pair; ceilMode?: boolean; countIncludePad?: boolean }
+export interface AvgPoolOptions {
+  stride?: Pair | null;
+  padding?: Pair;
+  ceilMode?: boolean;
+  countIncludePad?: boolean;
+}
 
 /** Mean over windows of (N, C, H, W). */
 export class AvgPool2d extends Module {
@@ -64,7 +86,10 @@ export class AvgPool2d extends Module {
   readonly padding: Pair;
   readonly ceilMode: boolean;
   readonly countIncludePad: boolean;
-  constructor(readonly kernelSize: Pair, opts: AvgPoolOptions = {}) {
+  constructor(
+    readonly kernelSize: Pair,
+    opts: AvgPoolOptions = {},
+  ) {
     super();
     this.stride = opts.stride ?? kernelSize;
     this.padding = opts.padding ?? 0;
@@ -83,7 +108,9 @@ export class AvgPool2d extends Module {
 
 /** Average pooling to a fixed output size (null keeps that input size). */
 export class AdaptiveAvgPool2d extends Module {
-  constructor(readonly outputSize: number | readonly [number | null, number | null]) { super(); }
+  constructor(readonly outputSize: number | readonly [number | null, number | null]) {
+    super();
+  }
   forward(x: Tensor): Tensor {
     // x (N, C, H, W) -> (N, C, OH, OW)
     checkRank(this, x, 2, '(N, C, H, W) or (C, H, W)');

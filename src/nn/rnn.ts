@@ -21,7 +21,14 @@ const GATES: Record<RNNMode, number> = { RNN_TANH: 1, RNN_RELU: 1, LSTM: 4, GRU:
  * One time step. xp = x W_ih^T + b_ih (N, G) is precomputed; h, c (N, H) -> [h', c'].
  * LSTM: c' = f*c + i*g, h' = o*tanh(c'). GRU: n = tanh(x_n + r*(h W_hn^T + b_hn)), h' = (1-z)*n + z*h.
  */
-export function cellStep(mode: RNNMode, xp: Tensor, h: Tensor, c: Tensor | null, whh: Tensor, bhh: Tensor | null): [Tensor, Tensor | null] {
+export function cellStep(
+  mode: RNNMode,
+  xp: Tensor,
+  h: Tensor,
+  c: Tensor | null,
+  whh: Tensor,
+  bhh: Tensor | null,
+): [Tensor, Tensor | null] {
   const hp = linear(h, whh, bhh);
   if (mode === 'RNN_TANH') return [xp.add(hp).tanh(), null];
   if (mode === 'RNN_RELU') return [xp.add(hp).relu(), null];
@@ -30,8 +37,10 @@ export function cellStep(mode: RNNMode, xp: Tensor, h: Tensor, c: Tensor | null,
     const c2 = f.sigmoid().mul(c!).add(i.sigmoid().mul(g.tanh()));
     return [o.sigmoid().mul(c2.tanh()), c2];
   }
-  const [xr, xz, xn] = xp.chunk(3, 1), [hr, hz, hn] = hp.chunk(3, 1);
-  const r = xr.add(hr).sigmoid(), z = xz.add(hz).sigmoid();
+  const [xr, xz, xn] = xp.chunk(3, 1),
+    [hr, hz, hn] = hp.chunk(3, 1);
+  const r = xr.add(hr).sigmoid(),
+    z = xz.add(hz).sigmoid();
   const n = xn.add(r.mul(hn)).tanh();
   return [n.sub(z.mul(n)).add(z.mul(h)), null];
 }
@@ -60,15 +69,23 @@ abstract class RNNBase extends Module {
   /** Parameter names in PyTorch's order: per layer, per direction, weight_ih, weight_hh, bias_ih, bias_hh. */
   readonly flatWeightsNames: string[] = [];
 
-  constructor(readonly mode: RNNMode, readonly inputSize: number, readonly hiddenSize: number, opts: RNNOptions) {
+  constructor(
+    readonly mode: RNNMode,
+    readonly inputSize: number,
+    readonly hiddenSize: number,
+    opts: RNNOptions,
+  ) {
     super();
     this.numLayers = opts.numLayers ?? 1;
     this.bias = opts.bias ?? true;
     this.batchFirst = opts.batchFirst ?? false;
     this.dropout = opts.dropout ?? 0;
     this.bidirectional = opts.bidirectional ?? false;
-    if (!(this.dropout >= 0 && this.dropout <= 1)) throw new Error(`${this.constructor.name}: dropout should be a number in range [0, 1], got ${this.dropout}`);
-    const D = this.bidirectional ? 2 : 1, G = GATES[mode] * hiddenSize, dtype = opts.dtype ?? 'float32';
+    if (!(this.dropout >= 0 && this.dropout <= 1))
+      throw new Error(`${this.constructor.name}: dropout should be a number in range [0, 1], got ${this.dropout}`);
+    const D = this.bidirectional ? 2 : 1,
+      G = GATES[mode] * hiddenSize,
+      dtype = opts.dtype ?? 'float32';
     for (let l = 0; l < this.numLayers; l++) {
       for (let d = 0; d < D; d++) {
         const sfx = `_l${l}${d === 1 ? '_reverse' : ''}`;
@@ -79,7 +96,10 @@ abstract class RNNBase extends Module {
         };
         add('weight_ih', [G, inp]);
         add('weight_hh', [G, hiddenSize]);
-        if (this.bias) { add('bias_ih', [G]); add('bias_hh', [G]); }
+        if (this.bias) {
+          add('bias_ih', [G]);
+          add('bias_hh', [G]);
+        }
       }
     }
     this.resetParameters();
@@ -94,11 +114,18 @@ abstract class RNNBase extends Module {
 
   /** Runs every layer and direction. x (T, N, I), h0/c0 (D*NL, N, H) -> out (T, N, D*H), hn, cn. */
   protected run(input: Tensor, h0: Tensor | null, c0: Tensor | null): [Tensor, Tensor, Tensor | null] {
-    const D = this.bidirectional ? 2 : 1, H = this.hiddenSize, NL = this.numLayers, lstm = this.mode === 'LSTM';
+    const D = this.bidirectional ? 2 : 1,
+      H = this.hiddenSize,
+      NL = this.numLayers,
+      lstm = this.mode === 'LSTM';
     const name = this.constructor.name;
     const batched = input.ndim === 3;
     if ((input.ndim !== 2 && input.ndim !== 3) || input.shape[input.ndim - 1] !== this.inputSize) {
-      throw inputError(this, `${this.batchFirst ? '(N, T' : '(T, N'}, ${this.inputSize}) or (T, ${this.inputSize})`, input);
+      throw inputError(
+        this,
+        `${this.batchFirst ? '(N, T' : '(T, N'}, ${this.inputSize}) or (T, ${this.inputSize})`,
+        input,
+      );
     }
     // x (T, N, I)
     let x = !batched ? input.unsqueeze(1) : this.batchFirst ? input.transpose(0, 1) : input;
@@ -106,20 +133,26 @@ abstract class RNNBase extends Module {
     const state = (s: Tensor | null, what: string): Tensor => {
       if (!s) return zeros([D * NL, N, H], { dtype: x.dtype });
       const want = batched ? [D * NL, N, H] : [D * NL, H];
-      if (fmtShape(s.shape) !== fmtShape(want)) throw new Error(`${name}(${this.extraRepr()}): expected ${what} ${fmtShape(want)}, got ${fmtShape(s.shape)}`);
+      if (fmtShape(s.shape) !== fmtShape(want))
+        throw new Error(`${name}(${this.extraRepr()}): expected ${what} ${fmtShape(want)}, got ${fmtShape(s.shape)}`);
       return batched ? s : s.unsqueeze(1);
     };
-    const h0b = state(h0, 'hidden state'), c0b = lstm ? state(c0, 'cell state') : null;
-    const hn: Tensor[] = [], cn: Tensor[] = [];
+    const h0b = state(h0, 'hidden state'),
+      c0b = lstm ? state(c0, 'cell state') : null;
+    const hn: Tensor[] = [],
+      cn: Tensor[] = [];
     for (let l = 0; l < NL; l++) {
       const outs: Tensor[] = [];
       for (let d = 0; d < D; d++) {
         const sfx = `_l${l}${d === 1 ? '_reverse' : ''}`;
-        const wih = this.param('weight_ih' + sfx)!, whh = this.param('weight_hh' + sfx)!;
-        const bih = this.param('bias_ih' + sfx), bhh = this.param('bias_hh' + sfx);
+        const wih = this.param('weight_ih' + sfx)!,
+          whh = this.param('weight_hh' + sfx)!;
+        const bih = this.param('bias_ih' + sfx),
+          bhh = this.param('bias_hh' + sfx);
         // x W_ih^T + b_ih for all steps at once: (T, N, G)
         const xp = linear(x, wih, bih);
-        let h = h0b.select(0, l * D + d), c = c0b ? c0b.select(0, l * D + d) : null;
+        let h = h0b.select(0, l * D + d),
+          c = c0b ? c0b.select(0, l * D + d) : null;
         const ys: Tensor[] = new Array(T);
         for (let s = 0; s < T; s++) {
           const t = d === 1 ? T - 1 - s : s;
@@ -133,9 +166,14 @@ abstract class RNNBase extends Module {
       x = D === 1 ? outs[0] : cat(outs, 2);
       if (this.dropout > 0 && this.training && l < NL - 1) x = dropout(x, this.dropout, true);
     }
-    let out = x, h = stack(hn, 0), c = lstm ? stack(cn, 0) : null;
-    if (!batched) { out = out.squeeze(1); h = h.squeeze(1); c = c ? c.squeeze(1) : null; }
-    else if (this.batchFirst) out = out.transpose(0, 1);
+    let out = x,
+      h = stack(hn, 0),
+      c = lstm ? stack(cn, 0) : null;
+    if (!batched) {
+      out = out.squeeze(1);
+      h = h.squeeze(1);
+      c = c ? c.squeeze(1) : null;
+    } else if (this.batchFirst) out = out.transpose(0, 1);
     return [out, h, c];
   }
 
@@ -154,7 +192,8 @@ abstract class RNNBase extends Module {
 export class RNN extends RNNBase {
   constructor(inputSize: number, hiddenSize: number, opts: RNNOptions = {}) {
     const nl = opts.nonlinearity ?? 'tanh';
-    if (nl !== 'tanh' && nl !== 'relu') throw new Error(`RNN: unknown nonlinearity '${nl}' (expected 'tanh' or 'relu')`);
+    if (nl !== 'tanh' && nl !== 'relu')
+      throw new Error(`RNN: unknown nonlinearity '${nl}' (expected 'tanh' or 'relu')`);
     super(nl === 'tanh' ? 'RNN_TANH' : 'RNN_RELU', inputSize, hiddenSize, opts);
   }
   forward(x: Tensor, h0: Tensor | null = null): [Tensor, Tensor] {
@@ -195,9 +234,16 @@ abstract class RNNCellBase extends Module {
   declare weight_hh: Parameter;
   declare bias_ih: Parameter | null;
   declare bias_hh: Parameter | null;
-  constructor(readonly mode: RNNMode, readonly inputSize: number, readonly hiddenSize: number, opts: { bias?: boolean; dtype?: DType }) {
+  constructor(
+    readonly mode: RNNMode,
+    readonly inputSize: number,
+    readonly hiddenSize: number,
+    opts: { bias?: boolean; dtype?: DType },
+  ) {
     super();
-    const G = GATES[mode] * hiddenSize, dtype = opts.dtype ?? 'float32', bias = opts.bias ?? true;
+    const G = GATES[mode] * hiddenSize,
+      dtype = opts.dtype ?? 'float32',
+      bias = opts.bias ?? true;
     this.weight_ih = new Parameter(empty([G, inputSize], { dtype }));
     this.weight_hh = new Parameter(empty([G, hiddenSize], { dtype }));
     this.registerParameter('bias_ih', bias ? new Parameter(empty([G], { dtype })) : null);
@@ -220,7 +266,14 @@ abstract class RNNCellBase extends Module {
       return batched ? s : s.unsqueeze(0);
     };
     const lstm = this.mode === 'LSTM';
-    const [h2, c2] = cellStep(this.mode, linear(x, this.weight_ih, this.bias_ih), st(h), lstm ? st(c) : null, this.weight_hh, this.bias_hh);
+    const [h2, c2] = cellStep(
+      this.mode,
+      linear(x, this.weight_ih, this.bias_ih),
+      st(h),
+      lstm ? st(c) : null,
+      this.weight_hh,
+      this.bias_hh,
+    );
     return batched ? [h2, c2] : [h2.squeeze(0), c2 ? c2.squeeze(0) : null];
   }
   override extraRepr(): string {
@@ -232,7 +285,11 @@ abstract class RNNCellBase extends Module {
 }
 
 export class RNNCell extends RNNCellBase {
-  constructor(inputSize: number, hiddenSize: number, opts: { bias?: boolean; nonlinearity?: 'tanh' | 'relu'; dtype?: DType } = {}) {
+  constructor(
+    inputSize: number,
+    hiddenSize: number,
+    opts: { bias?: boolean; nonlinearity?: 'tanh' | 'relu'; dtype?: DType } = {},
+  ) {
     super((opts.nonlinearity ?? 'tanh') === 'tanh' ? 'RNN_TANH' : 'RNN_RELU', inputSize, hiddenSize, opts);
   }
   forward(x: Tensor, h: Tensor | null = null): Tensor {

@@ -31,7 +31,12 @@ function activate(a: Activation, x: Tensor): Tensor {
   return a === 'relu' ? x.relu() : a === 'gelu' ? gelu(x) : a(x);
 }
 
-interface FeedForward { linear1: Linear; dropout: Dropout; linear2: Linear; activation: Activation }
+interface FeedForward {
+  linear1: Linear;
+  dropout: Dropout;
+  linear2: Linear;
+  activation: Activation;
+}
 
 // x (*, E) -> (*, E): linear2(dropout(activation(linear1(x))))
 function feedForward(m: FeedForward, x: Tensor): Tensor {
@@ -40,9 +45,12 @@ function feedForward(m: FeedForward, x: Tensor): Tensor {
 
 /** Creates a layer's sublayers in PyTorch's registration order; `cross` adds multihead_attn, norm3 and dropout3. */
 function buildLayer(m: Module, dModel: number, nhead: number, opts: TransformerLayerOptions, cross: boolean): void {
-  const F = opts.dimFeedforward ?? 2048, p = opts.dropout ?? 0.1, eps = opts.layerNormEps ?? 1e-5;
+  const F = opts.dimFeedforward ?? 2048,
+    p = opts.dropout ?? 0.1,
+    eps = opts.layerNormEps ?? 1e-5;
   const common = { dtype: opts.dtype, bias: opts.bias ?? true };
-  const mha = () => new MultiheadAttention(dModel, nhead, { dropout: p, batchFirst: opts.batchFirst ?? false, ...common });
+  const mha = () =>
+    new MultiheadAttention(dModel, nhead, { dropout: p, batchFirst: opts.batchFirst ?? false, ...common });
   const ln = () => new LayerNorm(dModel, { eps, ...common });
   const a = m as unknown as Record<string, Module>;
   a.self_attn = mha();
@@ -71,17 +79,30 @@ export class TransformerEncoderLayer extends Module {
   readonly normFirst: boolean;
   readonly activation: Activation;
 
-  constructor(readonly dModel: number, readonly nhead: number, opts: TransformerLayerOptions = {}) {
+  constructor(
+    readonly dModel: number,
+    readonly nhead: number,
+    opts: TransformerLayerOptions = {},
+  ) {
     super();
     buildLayer(this, dModel, nhead, opts, false);
     this.normFirst = opts.normFirst ?? false;
     this.activation = opts.activation ?? 'relu';
   }
-  forward(src: Tensor, opts: { srcMask?: Tensor | null; srcKeyPaddingMask?: Tensor | null; isCausal?: boolean } = {}): Tensor {
+  forward(
+    src: Tensor,
+    opts: { srcMask?: Tensor | null; srcKeyPaddingMask?: Tensor | null; isCausal?: boolean } = {},
+  ): Tensor {
     // src (S, N, E) -> (S, N, E)
-    const sa = (x: Tensor) => this.dropout1.call(this.self_attn.call(x, x, x, {
-      attnMask: opts.srcMask, keyPaddingMask: opts.srcKeyPaddingMask, isCausal: opts.isCausal, needWeights: false,
-    })[0]);
+    const sa = (x: Tensor) =>
+      this.dropout1.call(
+        this.self_attn.call(x, x, x, {
+          attnMask: opts.srcMask,
+          keyPaddingMask: opts.srcKeyPaddingMask,
+          isCausal: opts.isCausal,
+          needWeights: false,
+        })[0],
+      );
     const ff = (x: Tensor) => this.dropout2.call(feedForward(this, x));
     let x = src;
     if (this.normFirst) {
@@ -118,7 +139,11 @@ export class TransformerDecoderLayer extends Module {
   readonly normFirst: boolean;
   readonly activation: Activation;
 
-  constructor(readonly dModel: number, readonly nhead: number, opts: TransformerLayerOptions = {}) {
+  constructor(
+    readonly dModel: number,
+    readonly nhead: number,
+    opts: TransformerLayerOptions = {},
+  ) {
     super();
     buildLayer(this, dModel, nhead, opts, true);
     this.normFirst = opts.normFirst ?? false;
@@ -126,12 +151,24 @@ export class TransformerDecoderLayer extends Module {
   }
   forward(tgt: Tensor, memory: Tensor, opts: DecoderCallOptions = {}): Tensor {
     // tgt (T, N, E), memory (S, N, E) -> (T, N, E)
-    const sa = (x: Tensor) => this.dropout1.call(this.self_attn.call(x, x, x, {
-      attnMask: opts.tgtMask, keyPaddingMask: opts.tgtKeyPaddingMask, isCausal: opts.tgtIsCausal, needWeights: false,
-    })[0]);
-    const mha = (x: Tensor) => this.dropout2.call(this.multihead_attn.call(x, memory, memory, {
-      attnMask: opts.memoryMask, keyPaddingMask: opts.memoryKeyPaddingMask, isCausal: opts.memoryIsCausal, needWeights: false,
-    })[0]);
+    const sa = (x: Tensor) =>
+      this.dropout1.call(
+        this.self_attn.call(x, x, x, {
+          attnMask: opts.tgtMask,
+          keyPaddingMask: opts.tgtKeyPaddingMask,
+          isCausal: opts.tgtIsCausal,
+          needWeights: false,
+        })[0],
+      );
+    const mha = (x: Tensor) =>
+      this.dropout2.call(
+        this.multihead_attn.call(x, memory, memory, {
+          attnMask: opts.memoryMask,
+          keyPaddingMask: opts.memoryKeyPaddingMask,
+          isCausal: opts.memoryIsCausal,
+          needWeights: false,
+        })[0],
+      );
     const ff = (x: Tensor) => this.dropout3.call(feedForward(this, x));
     let x = tgt;
     if (this.normFirst) {
@@ -149,15 +186,27 @@ export class TransformerDecoderLayer extends Module {
 export class TransformerEncoder extends Module {
   declare layers: ModuleList;
   declare norm: Module | null;
-  constructor(encoderLayer: TransformerEncoderLayer, readonly numLayers: number, opts: { norm?: Module | null } = {}) {
+  constructor(
+    encoderLayer: TransformerEncoderLayer,
+    readonly numLayers: number,
+    opts: { norm?: Module | null } = {},
+  ) {
     super();
     this.layers = new ModuleList(Array.from({ length: numLayers }, () => deepCopyModule(encoderLayer)));
     this.registerModule('norm', opts.norm ?? null);
   }
-  forward(src: Tensor, opts: { mask?: Tensor | null; srcKeyPaddingMask?: Tensor | null; isCausal?: boolean } = {}): Tensor {
+  forward(
+    src: Tensor,
+    opts: { mask?: Tensor | null; srcKeyPaddingMask?: Tensor | null; isCausal?: boolean } = {},
+  ): Tensor {
     // src (S, N, E) -> (S, N, E)
     let x = src;
-    for (const l of this.layers) x = (l as TransformerEncoderLayer).call(x, { srcMask: opts.mask, srcKeyPaddingMask: opts.srcKeyPaddingMask, isCausal: opts.isCausal });
+    for (const l of this.layers)
+      x = (l as TransformerEncoderLayer).call(x, {
+        srcMask: opts.mask,
+        srcKeyPaddingMask: opts.srcKeyPaddingMask,
+        isCausal: opts.isCausal,
+      });
     return this.norm ? this.norm.call(x) : x;
   }
 }
@@ -166,7 +215,11 @@ export class TransformerEncoder extends Module {
 export class TransformerDecoder extends Module {
   declare layers: ModuleList;
   declare norm: Module | null;
-  constructor(decoderLayer: TransformerDecoderLayer, readonly numLayers: number, opts: { norm?: Module | null } = {}) {
+  constructor(
+    decoderLayer: TransformerDecoderLayer,
+    readonly numLayers: number,
+    opts: { norm?: Module | null } = {},
+  ) {
     super();
     this.layers = new ModuleList(Array.from({ length: numLayers }, () => deepCopyModule(decoderLayer)));
     this.registerModule('norm', opts.norm ?? null);
@@ -209,25 +262,40 @@ export class Transformer extends Module {
     this.dModel = opts.dModel ?? 512;
     this.nhead = opts.nhead ?? 8;
     this.batchFirst = opts.batchFirst ?? false;
-    const eps = opts.layerNormEps ?? 1e-5, common = { dtype: opts.dtype, bias: opts.bias ?? true };
-    this.encoder = opts.customEncoder ?? new TransformerEncoder(new TransformerEncoderLayer(this.dModel, this.nhead, opts),
-      opts.numEncoderLayers ?? 6, { norm: new LayerNorm(this.dModel, { eps, ...common }) });
-    this.decoder = opts.customDecoder ?? new TransformerDecoder(new TransformerDecoderLayer(this.dModel, this.nhead, opts),
-      opts.numDecoderLayers ?? 6, { norm: new LayerNorm(this.dModel, { eps, ...common }) });
+    const eps = opts.layerNormEps ?? 1e-5,
+      common = { dtype: opts.dtype, bias: opts.bias ?? true };
+    this.encoder =
+      opts.customEncoder ??
+      new TransformerEncoder(new TransformerEncoderLayer(this.dModel, this.nhead, opts), opts.numEncoderLayers ?? 6, {
+        norm: new LayerNorm(this.dModel, { eps, ...common }),
+      });
+    this.decoder =
+      opts.customDecoder ??
+      new TransformerDecoder(new TransformerDecoderLayer(this.dModel, this.nhead, opts), opts.numDecoderLayers ?? 6, {
+        norm: new LayerNorm(this.dModel, { eps, ...common }),
+      });
     for (const p of this.parameters()) if (p.ndim > 1) xavierUniform_(p);
   }
   forward(src: Tensor, tgt: Tensor, opts: TransformerCallOptions = {}): Tensor {
     // src (S, N, E), tgt (T, N, E) -> (T, N, E)
     const nd = this.batchFirst ? 0 : 1;
     if (src.ndim === 3 && tgt.ndim === 3 && src.shape[nd] !== tgt.shape[nd]) {
-      throw new Error(`Transformer: the batch number of src and tgt must be equal, got ${src.shape[nd]} and ${tgt.shape[nd]}`);
+      throw new Error(
+        `Transformer: the batch number of src and tgt must be equal, got ${src.shape[nd]} and ${tgt.shape[nd]}`,
+      );
     }
     if (src.shape[src.ndim - 1] !== this.dModel || tgt.shape[tgt.ndim - 1] !== this.dModel) {
-      throw new Error(`Transformer: the feature number of src and tgt must be equal to d_model (${this.dModel}), got ${src.shape[src.ndim - 1]} and ${tgt.shape[tgt.ndim - 1]}`);
+      throw new Error(
+        `Transformer: the feature number of src and tgt must be equal to d_model (${this.dModel}), got ` +
+          `${src.shape[src.ndim - 1]} and ${tgt.shape[tgt.ndim - 1]}`,
+      );
     }
     const memory = this.encoder.call(src, { mask: opts.srcMask, srcKeyPaddingMask: opts.srcKeyPaddingMask });
     return this.decoder.call(tgt, memory, {
-      tgtMask: opts.tgtMask, memoryMask: opts.memoryMask, tgtKeyPaddingMask: opts.tgtKeyPaddingMask, memoryKeyPaddingMask: opts.memoryKeyPaddingMask,
+      tgtMask: opts.tgtMask,
+      memoryMask: opts.memoryMask,
+      tgtKeyPaddingMask: opts.tgtKeyPaddingMask,
+      memoryKeyPaddingMask: opts.memoryKeyPaddingMask,
     });
   }
   /** A float (sz, sz) mask with -inf above the diagonal and 0 elsewhere. */

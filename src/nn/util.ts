@@ -5,7 +5,9 @@ import type { Tensor } from '../tensor/tensor.js';
 import type { Module } from './module.js';
 
 /** Python's repr of a bool. */
-export function pyBool(b: boolean): string { return b ? 'True' : 'False'; }
+export function pyBool(b: boolean): string {
+  return b ? 'True' : 'False';
+}
 
 /** Python's repr of a float: 1e-05, 0.1, 1.0. */
 export function pyFloat(x: number): string {
@@ -39,7 +41,9 @@ export function pyRepr(v: unknown): string {
  */
 export function inputError(m: Module, expected: string, x: Tensor | readonly number[], label?: string): Error {
   const shape = Array.isArray(x) ? x : (x as Tensor).shape;
-  return new Error(`${label ?? `${m.constructor.name}(${m.extraRepr()})`}: expected input ${expected}, got ${fmtShape(shape)}`);
+  return new Error(
+    `${label ?? `${m.constructor.name}(${m.extraRepr()})`}: expected input ${expected}, got ${fmtShape(shape)}`,
+  );
 }
 
 /** n -> [n, n, ...] (length k); a tuple is checked for length. */

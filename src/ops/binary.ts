@@ -9,12 +9,25 @@ import { asTensor, be, record, resultType, sumTo, wrap, dataOf } from './util.js
 import { log, powScalar } from './unary.js';
 
 const NAMES: Record<BinaryOp, string> = {
-  [BinaryOp.ADD]: 'add', [BinaryOp.SUB]: 'sub', [BinaryOp.MUL]: 'mul', [BinaryOp.DIV]: 'div',
-  [BinaryOp.POW]: 'pow', [BinaryOp.MAXIMUM]: 'maximum', [BinaryOp.MINIMUM]: 'minimum',
-  [BinaryOp.EQ]: 'eq', [BinaryOp.NE]: 'ne', [BinaryOp.LT]: 'lt', [BinaryOp.LE]: 'le',
-  [BinaryOp.GT]: 'gt', [BinaryOp.GE]: 'ge', [BinaryOp.LOGICAL_AND]: 'logicalAnd',
-  [BinaryOp.LOGICAL_OR]: 'logicalOr', [BinaryOp.LOGICAL_XOR]: 'logicalXor',
-  [BinaryOp.FLOOR_DIVIDE]: 'floorDivide', [BinaryOp.REMAINDER]: 'remainder', [BinaryOp.ATAN2]: 'atan2',
+  [BinaryOp.ADD]: 'add',
+  [BinaryOp.SUB]: 'sub',
+  [BinaryOp.MUL]: 'mul',
+  [BinaryOp.DIV]: 'div',
+  [BinaryOp.POW]: 'pow',
+  [BinaryOp.MAXIMUM]: 'maximum',
+  [BinaryOp.MINIMUM]: 'minimum',
+  [BinaryOp.EQ]: 'eq',
+  [BinaryOp.NE]: 'ne',
+  [BinaryOp.LT]: 'lt',
+  [BinaryOp.LE]: 'le',
+  [BinaryOp.GT]: 'gt',
+  [BinaryOp.GE]: 'ge',
+  [BinaryOp.LOGICAL_AND]: 'logicalAnd',
+  [BinaryOp.LOGICAL_OR]: 'logicalOr',
+  [BinaryOp.LOGICAL_XOR]: 'logicalXor',
+  [BinaryOp.FLOOR_DIVIDE]: 'floorDivide',
+  [BinaryOp.REMAINDER]: 'remainder',
+  [BinaryOp.ATAN2]: 'atan2',
   [BinaryOp.THRESHOLD_BACKWARD]: 'thresholdBackward',
 };
 
@@ -30,10 +43,12 @@ function forward(op: BinaryOp, a: TensorLike, b: TensorLike, computeDtype?: DTyp
   checkOperand(a, name);
   checkOperand(b, name);
   const dt = computeDtype ?? resultType(a, b);
-  const ta = asTensor(a, dt), tb = asTensor(b, dt);
+  const ta = asTensor(a, dt),
+    tb = asTensor(b, dt);
   const shape = broadcastShapes(ta.shape, tb.shape, name);
   if ((op === BinaryOp.FLOOR_DIVIDE || op === BinaryOp.REMAINDER) && !isFloating(dt)) checkNonZeroDivisor(tb, name);
-  const la = expandLayout(ta.layout, shape, name), lb = expandLayout(tb.layout, shape, name);
+  const la = expandLayout(ta.layout, shape, name),
+    lb = expandLayout(tb.layout, shape, name);
   const outDtype = isComparison(op) ? 'bool' : dt;
   const out = wrap(be().binary(op, dataOf(ta, name), la, dataOf(tb, name), lb, outDtype), shape, outDtype);
   return [out, ta, tb];
@@ -44,8 +59,10 @@ function checkNonZeroDivisor(b: Tensor, op: string): void {
   const v = b.toTypedArray();
   for (let i = 0; i < v.length; i++) {
     if (v[i] === 0) {
-      throw new Error(`${op}: ZeroDivisionError: integer division by zero (the ${b.dtype} divisor of shape ` +
-        `${fmtShape(b.shape)} has a zero at flat index ${i})`);
+      throw new Error(
+        `${op}: ZeroDivisionError: integer division by zero (the ${b.dtype} divisor of shape ` +
+          `${fmtShape(b.shape)} has a zero at flat index ${i})`,
+      );
     }
   }
 }
@@ -56,7 +73,13 @@ function checkNonZeroDivisor(b: Tensor, op: string): void {
  */
 export function thresholdBackward(g: Tensor, y: Tensor): Tensor {
   const [out, tg, ty] = forward(BinaryOp.THRESHOLD_BACKWARD, g, y);
-  return record(out, 'ThresholdBackwardBackward', [tg, ty], (gg) => [sumTo(thresholdBackward(gg, ty), tg.shape), null], [ty]);
+  return record(
+    out,
+    'ThresholdBackwardBackward',
+    [tg, ty],
+    (gg) => [sumTo(thresholdBackward(gg, ty), tg.shape), null],
+    [ty],
+  );
 }
 
 export function add(a: TensorLike, b: TensorLike, alpha?: number): Tensor {
@@ -73,41 +96,62 @@ export function sub(a: TensorLike, b: TensorLike, alpha?: number): Tensor {
 
 export function mul(a: TensorLike, b: TensorLike): Tensor {
   const [out, ta, tb] = forward(BinaryOp.MUL, a, b);
-  return record(out, 'MulBackward', [ta, tb], (g) => [
-    ta.requiresGrad ? sumTo(g.mul(tb), ta.shape) : null,
-    tb.requiresGrad ? sumTo(g.mul(ta), tb.shape) : null,
-  ], [ta, tb]);
+  return record(
+    out,
+    'MulBackward',
+    [ta, tb],
+    (g) => [ta.requiresGrad ? sumTo(g.mul(tb), ta.shape) : null, tb.requiresGrad ? sumTo(g.mul(ta), tb.shape) : null],
+    [ta, tb],
+  );
 }
 
 /** True division: integer inputs give float32, as torch.div does. */
 export function div(a: TensorLike, b: TensorLike): Tensor {
   const dt = resultType(a, b);
   const [out, ta, tb] = forward(BinaryOp.DIV, a, b, isFloating(dt) ? dt : 'float32');
-  return record(out, 'DivBackward', [ta, tb], (g) => [
-    ta.requiresGrad ? sumTo(g.div(tb), ta.shape) : null,
-    tb.requiresGrad ? sumTo(g.mul(out).div(tb).neg(), tb.shape) : null,
-  ], [ta, tb, out]);
+  return record(
+    out,
+    'DivBackward',
+    [ta, tb],
+    (g) => [
+      ta.requiresGrad ? sumTo(g.div(tb), ta.shape) : null,
+      tb.requiresGrad ? sumTo(g.mul(out).div(tb).neg(), tb.shape) : null,
+    ],
+    [ta, tb, out],
+  );
 }
 
 export function pow(a: TensorLike, b: TensorLike): Tensor {
   if (a instanceof Tensor && typeof b === 'number') return powScalar(a, b);
   const [out, ta, tb] = forward(BinaryOp.POW, a, b);
-  return record(out, 'PowBackward', [ta, tb], (g) => [
-    ta.requiresGrad ? sumTo(g.mul(tb).mul(pow(ta, tb.sub(1))), ta.shape) : null,
-    // d/db a^b = a^b ln a, taken as 0 where a == 0 (PyTorch's convention)
-    tb.requiresGrad ? sumTo(g.mul(out).mul(where(ta.eq(0), 0, log(ta))), tb.shape) : null,
-  ], [ta, tb, out]);
+  return record(
+    out,
+    'PowBackward',
+    [ta, tb],
+    (g) => [
+      ta.requiresGrad ? sumTo(g.mul(tb).mul(pow(ta, tb.sub(1))), ta.shape) : null,
+      // d/db a^b = a^b ln a, taken as 0 where a == 0 (PyTorch's convention)
+      tb.requiresGrad ? sumTo(g.mul(out).mul(where(ta.eq(0), 0, log(ta))), tb.shape) : null,
+    ],
+    [ta, tb, out],
+  );
 }
 
 function minMax(op: BinaryOp.MAXIMUM | BinaryOp.MINIMUM, a: TensorLike, b: TensorLike): Tensor {
   const [out, ta, tb] = forward(op, a, b);
-  return record(out, op === BinaryOp.MAXIMUM ? 'MaximumBackward' : 'MinimumBackward', [ta, tb], (g) => {
-    // ties split the gradient in half, as PyTorch does
-    const aWins = op === BinaryOp.MAXIMUM ? ta.gt(tb) : ta.lt(tb);
-    const tie = ta.eq(tb).to(g.dtype).mul(0.5);
-    const wa = aWins.to(g.dtype).add(tie);
-    return [sumTo(g.mul(wa), ta.shape), sumTo(g.mul(wa.neg().add(1)), tb.shape)];
-  }, [ta, tb]);
+  return record(
+    out,
+    op === BinaryOp.MAXIMUM ? 'MaximumBackward' : 'MinimumBackward',
+    [ta, tb],
+    (g) => {
+      // ties split the gradient in half, as PyTorch does
+      const aWins = op === BinaryOp.MAXIMUM ? ta.gt(tb) : ta.lt(tb);
+      const tie = ta.eq(tb).to(g.dtype).mul(0.5);
+      const wa = aWins.to(g.dtype).add(tie);
+      return [sumTo(g.mul(wa), ta.shape), sumTo(g.mul(wa.neg().add(1)), tb.shape)];
+    },
+    [ta, tb],
+  );
 }
 
 export const maximum = (a: TensorLike, b: TensorLike) => minMax(BinaryOp.MAXIMUM, a, b);
@@ -116,10 +160,16 @@ export const minimum = (a: TensorLike, b: TensorLike) => minMax(BinaryOp.MINIMUM
 export function atan2(a: TensorLike, b: TensorLike): Tensor {
   const dt = resultType(a, b);
   const [out, ta, tb] = forward(BinaryOp.ATAN2, a, b, isFloating(dt) ? dt : 'float32');
-  return record(out, 'Atan2Backward', [ta, tb], (g) => {
-    const den = ta.mul(ta).add(tb.mul(tb));
-    return [sumTo(g.mul(tb).div(den), ta.shape), sumTo(g.mul(ta).div(den).neg(), tb.shape)];
-  }, [ta, tb]);
+  return record(
+    out,
+    'Atan2Backward',
+    [ta, tb],
+    (g) => {
+      const den = ta.mul(ta).add(tb.mul(tb));
+      return [sumTo(g.mul(tb).div(den), ta.shape), sumTo(g.mul(ta).div(den).neg(), tb.shape)];
+    },
+    [ta, tb],
+  );
 }
 
 /** Non-differentiable ops (comparisons, logical ops, floor division, remainder's zero-almost-everywhere parts). */
@@ -141,23 +191,39 @@ export const floorDivide = plain(BinaryOp.FLOOR_DIVIDE);
 /** Python-style remainder (sign of the divisor). d/da = 1, d/db = -floor(a/b). */
 export function remainder(a: TensorLike, b: TensorLike): Tensor {
   const [out, ta, tb] = forward(BinaryOp.REMAINDER, a, b);
-  return record(out, 'RemainderBackward', [ta, tb], (g) => [
-    sumTo(g, ta.shape), sumTo(g.mul(floorDivide(ta, tb)).neg(), tb.shape),
-  ], [ta, tb]);
+  return record(
+    out,
+    'RemainderBackward',
+    [ta, tb],
+    (g) => [sumTo(g, ta.shape), sumTo(g.mul(floorDivide(ta, tb)).neg(), tb.shape)],
+    [ta, tb],
+  );
 }
 
 /** cond ? a : b, broadcasting all three. cond must be bool. */
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   if (!(cond instanceof Tensor) || cond.dtype !== 'bool') {
-    throw new Error(`where: expected condition to be a bool tensor, got ${cond instanceof Tensor ? cond.dtype : typeof cond}`);
+    throw new Error(
+      `where: expected condition to be a bool tensor, got ${cond instanceof Tensor ? cond.dtype : typeof cond}`,
+    );
   }
   const dt = resultType(a, b);
-  const ta = asTensor(a, dt), tb = asTensor(b, dt);
+  const ta = asTensor(a, dt),
+    tb = asTensor(b, dt);
   const shape = broadcastShapes(broadcastShapes(cond.shape, ta.shape, 'where'), tb.shape, 'where');
-  const out = wrap(be().where(
-    dataOf(cond, 'where'), expandLayout(cond.layout, shape, 'where'),
-    dataOf(ta, 'where'), expandLayout(ta.layout, shape, 'where'),
-    dataOf(tb, 'where'), expandLayout(tb.layout, shape, 'where'), dt), shape, dt);
+  const out = wrap(
+    be().where(
+      dataOf(cond, 'where'),
+      expandLayout(cond.layout, shape, 'where'),
+      dataOf(ta, 'where'),
+      expandLayout(ta.layout, shape, 'where'),
+      dataOf(tb, 'where'),
+      expandLayout(tb.layout, shape, 'where'),
+      dt,
+    ),
+    shape,
+    dt,
+  );
   return record(out, 'WhereBackward', [ta, tb], (g) => [
     ta.requiresGrad ? sumTo(where(cond, g, 0), ta.shape) : null,
     tb.requiresGrad ? sumTo(where(cond, 0, g), tb.shape) : null,

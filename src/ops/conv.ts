@@ -26,7 +26,10 @@ export type ConvPadding = Pair | 'same' | 'valid';
 export function pair(v: Pair, what: string, op: string, positive = false): [number, number] {
   const p: [number, number] = typeof v === 'number' ? [v, v] : [v[0], v[1]];
   if (p.length !== 2 || p.some((x) => !Number.isInteger(x) || x < 0 || (positive && x === 0))) {
-    throw new Error(`${op}: ${what} must be ${positive ? 'a positive' : 'a non-negative'} integer or a pair of them, got ${JSON.stringify(v)}`);
+    throw new Error(
+      `${op}: ${what} must be ${positive ? 'a positive' : 'a non-negative'} integer or a pair of them, got ` +
+        `${JSON.stringify(v)}`,
+    );
   }
   return p;
 }
@@ -45,33 +48,70 @@ function batched(x: Tensor, ndim: number, fn: (xb: Tensor) => Tensor): Tensor {
 
 // x (N, C, H, W), w (OC, C/G, KH, KW) -> (N, OC, OH, OW)
 function conv(x: Tensor, w: Tensor, p: Conv2dParams): Tensor {
-  const [N, , H, W] = x.shape, [OC, , KH, KW] = w.shape;
-  const OH = convOutSize(H, KH, p.strideH, p.padH, p.dilationH), OW = convOutSize(W, KW, p.strideW, p.padW, p.dilationW);
-  const out = wrap(be().conv2d(dataOf(x, 'conv2d'), x.layout, dataOf(w, 'conv2d'), w.layout, p), [N, OC, OH, OW], x.dtype);
-  return record(out, 'ConvolutionBackward', [x, w], (g) => [
-    x.requiresGrad ? convInput(g, w, x.shape, p) : null,
-    w.requiresGrad ? convWeight(g, x, w.shape, p) : null,
-  ], [x, w]);
+  const [N, , H, W] = x.shape,
+    [OC, , KH, KW] = w.shape;
+  const OH = convOutSize(H, KH, p.strideH, p.padH, p.dilationH),
+    OW = convOutSize(W, KW, p.strideW, p.padW, p.dilationW);
+  const out = wrap(
+    be().conv2d(dataOf(x, 'conv2d'), x.layout, dataOf(w, 'conv2d'), w.layout, p),
+    [N, OC, OH, OW],
+    x.dtype,
+  );
+  return record(
+    out,
+    'ConvolutionBackward',
+    [x, w],
+    (g) => [x.requiresGrad ? convInput(g, w, x.shape, p) : null, w.requiresGrad ? convWeight(g, x, w.shape, p) : null],
+    [x, w],
+  );
 }
 
 // dy (N, OC, OH, OW), w (OC, C/G, KH, KW) -> dx (N, C, H, W)
 function convInput(dy: Tensor, w: Tensor, xShape: readonly number[], p: Conv2dParams): Tensor {
-  const out = wrap(be().conv2dBackwardInput(dataOf(dy, 'conv2d backward'), dy.layout, dataOf(w, 'conv2d backward'), w.layout, xShape, p), xShape, dy.dtype);
+  const out = wrap(
+    be().conv2dBackwardInput(
+      dataOf(dy, 'conv2d backward'),
+      dy.layout,
+      dataOf(w, 'conv2d backward'),
+      w.layout,
+      xShape,
+      p,
+    ),
+    xShape,
+    dy.dtype,
+  );
   // <gg, A_w^T dy> = <conv(gg, w), dy>
-  return record(out, 'ConvolutionBackwardInput', [dy, w], (gg) => [
-    dy.requiresGrad ? conv(gg, w, p) : null,
-    w.requiresGrad ? convWeight(dy, gg, w.shape, p) : null,
-  ], [dy, w]);
+  return record(
+    out,
+    'ConvolutionBackwardInput',
+    [dy, w],
+    (gg) => [dy.requiresGrad ? conv(gg, w, p) : null, w.requiresGrad ? convWeight(dy, gg, w.shape, p) : null],
+    [dy, w],
+  );
 }
 
 // dy (N, OC, OH, OW), x (N, C, H, W) -> dw (OC, C/G, KH, KW)
 function convWeight(dy: Tensor, x: Tensor, wShape: readonly number[], p: Conv2dParams): Tensor {
-  const out = wrap(be().conv2dBackwardWeight(dataOf(dy, 'conv2d backward'), dy.layout, dataOf(x, 'conv2d backward'), x.layout, wShape, p), wShape, dy.dtype);
+  const out = wrap(
+    be().conv2dBackwardWeight(
+      dataOf(dy, 'conv2d backward'),
+      dy.layout,
+      dataOf(x, 'conv2d backward'),
+      x.layout,
+      wShape,
+      p,
+    ),
+    wShape,
+    dy.dtype,
+  );
   // <gg, B_x^T dy> = <conv(x, gg), dy>
-  return record(out, 'ConvolutionBackwardWeight', [dy, x], (gg) => [
-    dy.requiresGrad ? conv(x, gg, p) : null,
-    x.requiresGrad ? convInput(dy, gg, x.shape, p) : null,
-  ], [dy, x]);
+  return record(
+    out,
+    'ConvolutionBackwardWeight',
+    [dy, x],
+    (gg) => [dy.requiresGrad ? conv(x, gg, p) : null, x.requiresGrad ? convInput(dy, gg, x.shape, p) : null],
+    [dy, x],
+  );
 }
 
 function addBias(y: Tensor, bias: Tensor | null | undefined, op: string): Tensor {
@@ -83,16 +123,23 @@ function addBias(y: Tensor, bias: Tensor | null | undefined, op: string): Tensor
 }
 
 function checkConvArgs(x: Tensor, w: Tensor, groups: number, op: string, transposed = false): void {
-  if (x.dtype !== w.dtype) throw new Error(`${op}: input (${x.dtype}) and weight (${w.dtype}) must have the same dtype`);
-  if (!Number.isInteger(groups) || groups < 1) throw new Error(`${op}: groups must be a positive integer, got ${groups}`);
+  if (x.dtype !== w.dtype)
+    throw new Error(`${op}: input (${x.dtype}) and weight (${w.dtype}) must have the same dtype`);
+  if (!Number.isInteger(groups) || groups < 1)
+    throw new Error(`${op}: groups must be a positive integer, got ${groups}`);
   const C = x.shape[1];
   const wantC = transposed ? w.shape[0] : w.shape[1] * groups;
   if (C !== wantC) {
-    throw new Error(`${op}: input ${fmtShape(x.shape)} has ${C} channels, but weight ${fmtShape(w.shape)} with groups=${groups} expects ${wantC}`);
+    throw new Error(
+      `${op}: input ${fmtShape(x.shape)} has ${C} channels, but weight ${fmtShape(w.shape)} with groups=${groups} ` +
+        `expects ${wantC}`,
+    );
   }
   // weight dim 0 is out_channels for a conv and in_channels for a transposed conv
   if (w.shape[0] % groups !== 0) {
-    throw new Error(`${op}: ${transposed ? 'in' : 'out'}_channels (${w.shape[0]}) must be divisible by groups (${groups})`);
+    throw new Error(
+      `${op}: ${transposed ? 'in' : 'out'}_channels (${w.shape[0]}) must be divisible by groups (${groups})`,
+    );
   }
 }
 
@@ -101,39 +148,64 @@ function checkConvArgs(x: Tensor, w: Tensor, groups: number, op: string, transpo
  * an odd total padding puts the extra row/column at the bottom/right, as PyTorch does).
  * @example conv2d(nb.randn([1, 3, 8, 8]), nb.randn([16, 3, 3, 3]), null, 1, 1) // -> [1, 16, 8, 8]
  */
-export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, stride: Pair = 1,
-  padding: ConvPadding = 0, dilation: Pair = 1, groups = 1): Tensor {
+export function conv2d(
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor | null = null,
+  stride: Pair = 1,
+  padding: ConvPadding = 0,
+  dilation: Pair = 1,
+  groups = 1,
+): Tensor {
   // x (N, C, H, W), weight (OC, C/G, KH, KW) -> (N, OC, OH, OW)
   return batched(x, 4, (xb) => {
     check4d(xb, 'conv2d');
-    if (weight.ndim !== 4) throw new Error(`conv2d: expected a 4-D weight (OC, C/groups, KH, KW), got ${fmtShape(weight.shape)}`);
+    if (weight.ndim !== 4)
+      throw new Error(`conv2d: expected a 4-D weight (OC, C/groups, KH, KW), got ${fmtShape(weight.shape)}`);
     checkConvArgs(xb, weight, groups, 'conv2d');
     const [sh, sw] = pair(stride, 'stride', 'conv2d', true);
     const [dh, dw] = pair(dilation, 'dilation', 'conv2d', true);
     let ph: number, pw: number;
-    if (padding === 'valid') { ph = 0; pw = 0; }
-    else if (padding === 'same') {
+    if (padding === 'valid') {
+      ph = 0;
+      pw = 0;
+    } else if (padding === 'same') {
       if (sh !== 1 || sw !== 1) throw new Error("conv2d: padding='same' is not supported for strided convolutions");
-      const th = dh * (weight.shape[2] - 1), tw = dw * (weight.shape[3] - 1);
-      ph = th >> 1; pw = tw >> 1;
+      const th = dh * (weight.shape[2] - 1),
+        tw = dw * (weight.shape[3] - 1);
+      ph = th >> 1;
+      pw = tw >> 1;
       if (th % 2 || tw % 2) xb = pad(xb, [0, tw % 2, 0, th % 2]);
     } else [ph, pw] = pair(padding, 'padding', 'conv2d');
     const p: Conv2dParams = { strideH: sh, strideW: sw, padH: ph, padW: pw, dilationH: dh, dilationW: dw, groups };
-    const OH = convOutSize(xb.shape[2], weight.shape[2], sh, ph, dh), OW = convOutSize(xb.shape[3], weight.shape[3], sw, pw, dw);
+    const OH = convOutSize(xb.shape[2], weight.shape[2], sh, ph, dh),
+      OW = convOutSize(xb.shape[3], weight.shape[3], sw, pw, dw);
     if (OH < 1 || OW < 1) {
-      throw new Error(`conv2d: input ${fmtShape(xb.shape)} (padded by ${ph}, ${pw}) is smaller than the dilated kernel ${fmtShape(weight.shape)}`);
+      throw new Error(
+        `conv2d: input ${fmtShape(xb.shape)} (padded by ${ph}, ${pw}) is smaller than the dilated kernel ` +
+          `${fmtShape(weight.shape)}`,
+      );
     }
     return addBias(conv(xb, weight, p), bias, 'conv2d');
   });
 }
 
 /** 1-D convolution (F.conv1d), run as a conv2d over a height-1 image. */
-export function conv1d(x: Tensor, weight: Tensor, bias: Tensor | null = null, stride = 1,
-  padding: number | 'same' | 'valid' = 0, dilation = 1, groups = 1): Tensor {
+export function conv1d(
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor | null = null,
+  stride = 1,
+  padding: number | 'same' | 'valid' = 0,
+  dilation = 1,
+  groups = 1,
+): Tensor {
   // x (N, C, L), weight (OC, C/G, K) -> (N, OC, OL)
   return batched(x, 3, (xb) => {
-    if (xb.ndim !== 3) throw new Error(`conv1d: expected a 2-D (C, L) or 3-D (N, C, L) input, got ${fmtShape(x.shape)}`);
-    if (weight.ndim !== 3) throw new Error(`conv1d: expected a 3-D weight (OC, C/groups, K), got ${fmtShape(weight.shape)}`);
+    if (xb.ndim !== 3)
+      throw new Error(`conv1d: expected a 2-D (C, L) or 3-D (N, C, L) input, got ${fmtShape(x.shape)}`);
+    if (weight.ndim !== 3)
+      throw new Error(`conv1d: expected a 3-D weight (OC, C/groups, K), got ${fmtShape(weight.shape)}`);
     const pd: ConvPadding = typeof padding === 'number' ? [0, padding] : padding;
     return conv2d(xb.unsqueeze(2), weight.unsqueeze(2), bias, [1, stride], pd, [1, dilation], groups).squeeze(2);
   });
@@ -143,22 +215,39 @@ export function conv1d(x: Tensor, weight: Tensor, bias: Tensor | null = null, st
  * Transposed 2-D convolution (F.conv_transpose2d): the adjoint of conv2d in its input.
  * weight (C_in, C_out/G, KH, KW); OH = (H-1)*stride - 2*padding + dilation*(KH-1) + outputPadding + 1.
  */
-export function convTranspose2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, stride: Pair = 1,
-  padding: Pair = 0, outputPadding: Pair = 0, groups = 1, dilation: Pair = 1): Tensor {
+export function convTranspose2d(
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor | null = null,
+  stride: Pair = 1,
+  padding: Pair = 0,
+  outputPadding: Pair = 0,
+  groups = 1,
+  dilation: Pair = 1,
+): Tensor {
   // x (N, C_in, H, W), weight (C_in, C_out/G, KH, KW) -> (N, C_out, OH, OW)
   return batched(x, 4, (xb) => {
     const op = 'convTranspose2d';
     check4d(xb, op);
-    if (weight.ndim !== 4) throw new Error(`${op}: expected a 4-D weight (C_in, C_out/groups, KH, KW), got ${fmtShape(weight.shape)}`);
+    if (weight.ndim !== 4)
+      throw new Error(`${op}: expected a 4-D weight (C_in, C_out/groups, KH, KW), got ${fmtShape(weight.shape)}`);
     checkConvArgs(xb, weight, groups, op, true);
-    const [sh, sw] = pair(stride, 'stride', op, true), [dh, dw] = pair(dilation, 'dilation', op, true);
-    const [ph, pw] = pair(padding, 'padding', op), [oph, opw] = pair(outputPadding, 'outputPadding', op);
+    const [sh, sw] = pair(stride, 'stride', op, true),
+      [dh, dw] = pair(dilation, 'dilation', op, true);
+    const [ph, pw] = pair(padding, 'padding', op),
+      [oph, opw] = pair(outputPadding, 'outputPadding', op);
     if ((oph >= sh && oph >= dh) || (opw >= sw && opw >= dw)) {
-      throw new Error(`${op}: outputPadding (${oph}, ${opw}) must be smaller than either stride (${sh}, ${sw}) or dilation (${dh}, ${dw})`);
+      throw new Error(
+        `${op}: outputPadding (${oph}, ${opw}) must be smaller than either stride (${sh}, ${sw}) or dilation ` +
+          `(${dh}, ${dw})`,
+      );
     }
-    const [N, , H, W] = xb.shape, [, OCg, KH, KW] = weight.shape;
-    const OH = (H - 1) * sh - 2 * ph + dh * (KH - 1) + oph + 1, OW = (W - 1) * sw - 2 * pw + dw * (KW - 1) + opw + 1;
-    if (OH < 1 || OW < 1) throw new Error(`${op}: output size (${OH}, ${OW}) is too small for input ${fmtShape(xb.shape)}`);
+    const [N, , H, W] = xb.shape,
+      [, OCg, KH, KW] = weight.shape;
+    const OH = (H - 1) * sh - 2 * ph + dh * (KH - 1) + oph + 1,
+      OW = (W - 1) * sw - 2 * pw + dw * (KW - 1) + opw + 1;
+    if (OH < 1 || OW < 1)
+      throw new Error(`${op}: output size (${OH}, ${OW}) is too small for input ${fmtShape(xb.shape)}`);
     const p: Conv2dParams = { strideH: sh, strideW: sw, padH: ph, padW: pw, dilationH: dh, dilationW: dw, groups };
     return addBias(convInput(xb, weight, [N, OCg * groups, OH, OW], p), bias, op);
   });
@@ -166,19 +255,33 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias: Tensor | null =
 
 // ---- pooling ----
 
-function poolParams(x: Tensor, kernelSize: Pair, stride: Pair | null | undefined, padding: Pair, dilation: Pair,
-  ceilMode: boolean, op: string): Pool2dParams {
+function poolParams(
+  x: Tensor,
+  kernelSize: Pair,
+  stride: Pair | null | undefined,
+  padding: Pair,
+  dilation: Pair,
+  ceilMode: boolean,
+  op: string,
+): Pool2dParams {
   const [kH, kW] = pair(kernelSize, 'kernelSize', op, true);
-  const [strideH, strideW] = stride === null || stride === undefined || (Array.isArray(stride) && stride.length === 0)
-    ? [kH, kW] : pair(stride, 'stride', op, true);
+  const [strideH, strideW] =
+    stride === null || stride === undefined || (Array.isArray(stride) && stride.length === 0)
+      ? [kH, kW]
+      : pair(stride, 'stride', op, true);
   const [padH, padW] = pair(padding, 'padding', op);
   const [dilationH, dilationW] = pair(dilation, 'dilation', op, true);
   if (padH > kH / 2 || padW > kW / 2) {
-    throw new Error(`${op}: pad should be at most half of effective kernel size, but got pad=(${padH}, ${padW}) and kernel_size=(${kH}, ${kW})`);
+    throw new Error(
+      `${op}: pad should be at most half of effective kernel size, but got pad=(${padH}, ${padW}) and ` +
+        `kernel_size=(${kH}, ${kW})`,
+    );
   }
   const p = { kH, kW, strideH, strideW, padH, padW, dilationH, dilationW, ceilMode };
-  const OH = poolOutSize(x.shape[2], kH, strideH, padH, dilationH, ceilMode), OW = poolOutSize(x.shape[3], kW, strideW, padW, dilationW, ceilMode);
-  if (OH < 1 || OW < 1) throw new Error(`${op}: output size is too small: input ${fmtShape(x.shape)} with kernel (${kH}, ${kW})`);
+  const OH = poolOutSize(x.shape[2], kH, strideH, padH, dilationH, ceilMode),
+    OW = poolOutSize(x.shape[3], kW, strideW, padW, dilationW, ceilMode);
+  if (OH < 1 || OW < 1)
+    throw new Error(`${op}: output size is too small: input ${fmtShape(x.shape)} with kernel (${kH}, ${kW})`);
   return p;
 }
 
@@ -188,14 +291,19 @@ function maxPoolRaw(x: Tensor, p: Pool2dParams, returnIndices: boolean): [Tensor
   // indices only when asked for or for a backward to record: values alone take a faster pass
   const needIdx = returnIndices || (isGradEnabled() && x.requiresGrad);
   const r = be().maxPool2d(dataOf(x, 'maxPool2d'), x.layout, p, needIdx);
-  const OH = poolOutSize(H, p.kH, p.strideH, p.padH, p.dilationH, p.ceilMode), OW = poolOutSize(W, p.kW, p.strideW, p.padW, p.dilationW, p.ceilMode);
+  const OH = poolOutSize(H, p.kH, p.strideH, p.padH, p.dilationH, p.ceilMode),
+    OW = poolOutSize(W, p.kW, p.strideW, p.padW, p.dilationW, p.ceilMode);
   const out = wrap(r.values, [N, C, OH, OW], x.dtype);
   if (!r.indices) return [out, null];
-  const idx = r.indices, indices = wrap(idx, [N, C, OH, OW], 'int32');
+  const idx = r.indices,
+    indices = wrap(idx, [N, C, OH, OW], 'int32');
   // dx = zeros with dy added at the argmax of each window: one kernel, or (when the backward is itself
   // recorded, for double backward) a scatterAdd, which is differentiable in dy
   record(out, 'MaxPool2DWithIndicesBackward', [x], (g) => {
-    if (!isGradEnabled()) return [wrap(be().maxPool2dBackward(dataOf(g, 'maxPool2d backward'), g.layout, idx, x.shape), [N, C, H, W], g.dtype)];
+    if (!isGradEnabled())
+      return [
+        wrap(be().maxPool2dBackward(dataOf(g, 'maxPool2d backward'), g.layout, idx, x.shape), [N, C, H, W], g.dtype),
+      ];
     const base = wrap(allocate(g.dtype, N * C * H * W), [N, C, H * W], g.dtype);
     return [scatterAdd(base, 2, indices.reshape([N, C, OH * OW]), g.reshape([N, C, OH * OW])).reshape([N, C, H, W])];
   });
@@ -206,49 +314,120 @@ function maxPoolRaw(x: Tensor, p: Pool2dParams, returnIndices: boolean): [Tensor
  * 2-D max pooling (F.max_pool2d). stride defaults to kernelSize. With returnIndices, returns
  * [values, indices] where indices are flat positions in each input H*W plane (int32).
  */
-export function maxPool2d(x: Tensor, kernelSize: Pair, stride?: Pair | null, padding?: Pair, dilation?: Pair, ceilMode?: boolean, returnIndices?: false): Tensor;
-export function maxPool2d(x: Tensor, kernelSize: Pair, stride: Pair | null | undefined, padding: Pair, dilation: Pair, ceilMode: boolean, returnIndices: true): [Tensor, Tensor];
-export function maxPool2d(x: Tensor, kernelSize: Pair, stride: Pair | null = null, padding: Pair = 0, dilation: Pair = 1,
-  ceilMode = false, returnIndices = false): Tensor | [Tensor, Tensor] {
+export function maxPool2d(
+  x: Tensor,
+  kernelSize: Pair,
+  stride?: Pair | null,
+  padding?: Pair,
+  dilation?: Pair,
+  ceilMode?: boolean,
+  returnIndices?: false,
+): Tensor;
+export function maxPool2d(
+  x: Tensor,
+  kernelSize: Pair,
+  stride: Pair | null | undefined,
+  padding: Pair,
+  dilation: Pair,
+  ceilMode: boolean,
+  returnIndices: true,
+): [Tensor, Tensor];
+export function maxPool2d(
+  x: Tensor,
+  kernelSize: Pair,
+  stride: Pair | null = null,
+  padding: Pair = 0,
+  dilation: Pair = 1,
+  ceilMode = false,
+  returnIndices = false,
+): Tensor | [Tensor, Tensor] {
   // x (N, C, H, W) -> (N, C, OH, OW)
   const unbatched = x.ndim === 3;
   const xb = unbatched ? x.unsqueeze(0) : x;
   check4d(xb, 'maxPool2d');
-  const [out, idx] = maxPoolRaw(xb, poolParams(xb, kernelSize, stride, padding, dilation, ceilMode, 'maxPool2d'), returnIndices);
+  const [out, idx] = maxPoolRaw(
+    xb,
+    poolParams(xb, kernelSize, stride, padding, dilation, ceilMode, 'maxPool2d'),
+    returnIndices,
+  );
   const o = unbatched ? out.squeeze(0) : out;
   if (!returnIndices) return o;
   return [o, unbatched ? idx!.squeeze(0) : idx!];
 }
 
 /** 1-D max pooling (F.max_pool1d); indices index the input length L. */
-export function maxPool1d(x: Tensor, kernelSize: number, stride?: number | null, padding?: number, dilation?: number, ceilMode?: boolean, returnIndices?: false): Tensor;
-export function maxPool1d(x: Tensor, kernelSize: number, stride: number | null | undefined, padding: number, dilation: number, ceilMode: boolean, returnIndices: true): [Tensor, Tensor];
-export function maxPool1d(x: Tensor, kernelSize: number, stride: number | null = null, padding = 0, dilation = 1,
-  ceilMode = false, returnIndices = false): Tensor | [Tensor, Tensor] {
+export function maxPool1d(
+  x: Tensor,
+  kernelSize: number,
+  stride?: number | null,
+  padding?: number,
+  dilation?: number,
+  ceilMode?: boolean,
+  returnIndices?: false,
+): Tensor;
+export function maxPool1d(
+  x: Tensor,
+  kernelSize: number,
+  stride: number | null | undefined,
+  padding: number,
+  dilation: number,
+  ceilMode: boolean,
+  returnIndices: true,
+): [Tensor, Tensor];
+export function maxPool1d(
+  x: Tensor,
+  kernelSize: number,
+  stride: number | null = null,
+  padding = 0,
+  dilation = 1,
+  ceilMode = false,
+  returnIndices = false,
+): Tensor | [Tensor, Tensor] {
   // x (N, C, L) -> (N, C, OL)
-  if (x.ndim !== 2 && x.ndim !== 3) throw new Error(`maxPool1d: expected a 2-D (C, L) or 3-D (N, C, L) input, got ${fmtShape(x.shape)}`);
+  if (x.ndim !== 2 && x.ndim !== 3)
+    throw new Error(`maxPool1d: expected a 2-D (C, L) or 3-D (N, C, L) input, got ${fmtShape(x.shape)}`);
   const x4 = x.unsqueeze(-2);
-  if (!returnIndices) return maxPool2d(x4, [1, kernelSize], [1, stride ?? kernelSize], [0, padding], [1, dilation], ceilMode).squeeze(-2);
-  const [out, idx] = maxPool2d(x4, [1, kernelSize], [1, stride ?? kernelSize], [0, padding], [1, dilation], ceilMode, true);
+  if (!returnIndices)
+    return maxPool2d(x4, [1, kernelSize], [1, stride ?? kernelSize], [0, padding], [1, dilation], ceilMode).squeeze(-2);
+  const [out, idx] = maxPool2d(
+    x4,
+    [1, kernelSize],
+    [1, stride ?? kernelSize],
+    [0, padding],
+    [1, dilation],
+    ceilMode,
+    true,
+  );
   return [out.squeeze(-2), idx.squeeze(-2)];
 }
 
 // x (N, C, H, W) -> (N, C, OH, OW); its adjoint avgPoolBackward maps back, and each differentiates to the other
 function avgPoolRaw(x: Tensor, p: Pool2dParams, cip: boolean): Tensor {
   const [N, C, H, W] = x.shape;
-  const OH = poolOutSize(H, p.kH, p.strideH, p.padH, 1, p.ceilMode), OW = poolOutSize(W, p.kW, p.strideW, p.padW, 1, p.ceilMode);
+  const OH = poolOutSize(H, p.kH, p.strideH, p.padH, 1, p.ceilMode),
+    OW = poolOutSize(W, p.kW, p.strideW, p.padW, 1, p.ceilMode);
   const out = wrap(be().avgPool2d(dataOf(x, 'avgPool2d'), x.layout, p, cip), [N, C, OH, OW], x.dtype);
   return record(out, 'AvgPool2DBackward', [x], (g) => [avgPoolBackward(g, x.shape, p, cip)]);
 }
 
 function avgPoolBackward(dy: Tensor, xShape: readonly number[], p: Pool2dParams, cip: boolean): Tensor {
-  const out = wrap(be().avgPool2dBackward(dataOf(dy, 'avgPool2d backward'), dy.layout, xShape, p, cip), xShape, dy.dtype);
+  const out = wrap(
+    be().avgPool2dBackward(dataOf(dy, 'avgPool2d backward'), dy.layout, xShape, p, cip),
+    xShape,
+    dy.dtype,
+  );
   return record(out, 'AvgPool2DBackwardBackward', [dy], (gg) => [avgPoolRaw(gg, p, cip)]);
 }
 
 /** 2-D average pooling (F.avg_pool2d). stride defaults to kernelSize. */
-export function avgPool2d(x: Tensor, kernelSize: Pair, stride: Pair | null = null, padding: Pair = 0,
-  ceilMode = false, countIncludePad = true): Tensor {
+export function avgPool2d(
+  x: Tensor,
+  kernelSize: Pair,
+  stride: Pair | null = null,
+  padding: Pair = 0,
+  ceilMode = false,
+  countIncludePad = true,
+): Tensor {
   // x (N, C, H, W) -> (N, C, OH, OW)
   return batched(x, 4, (xb) => {
     check4d(xb, 'avgPool2d');
@@ -260,7 +439,8 @@ export function avgPool2d(x: Tensor, kernelSize: Pair, stride: Pair | null = nul
 function adaptiveMatrix(I: number, O: number, x: Tensor): Tensor {
   const m = allocate(x.dtype, O * I);
   for (let o = 0; o < O; o++) {
-    const s = Math.floor((o * I) / O), e = Math.ceil(((o + 1) * I) / O);
+    const s = Math.floor((o * I) / O),
+      e = Math.ceil(((o + 1) * I) / O);
     for (let i = s; i < e; i++) m[o * I + i] = 1 / (e - s);
   }
   return wrap(m, [O, I], x.dtype);
@@ -273,8 +453,10 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: number | readonly [numb
     check4d(xb, 'adaptiveAvgPool2d');
     const [H, W] = [xb.shape[2], xb.shape[3]];
     const os = typeof outputSize === 'number' ? [outputSize, outputSize] : outputSize;
-    const OH = os[0] ?? H, OW = os[1] ?? W;
-    if (!(OH > 0 && OW > 0)) throw new Error(`adaptiveAvgPool2d: outputSize must be positive, got ${JSON.stringify(outputSize)}`);
+    const OH = os[0] ?? H,
+      OW = os[1] ?? W;
+    if (!(OH > 0 && OW > 0))
+      throw new Error(`adaptiveAvgPool2d: outputSize must be positive, got ${JSON.stringify(outputSize)}`);
     if (OH === 1 && OW === 1) return xb.mean([2, 3], true);
     return adaptiveMatrix(H, OH, xb).matmul(xb.matmul(adaptiveMatrix(W, OW, xb).t()));
   });
@@ -297,7 +479,9 @@ function linearMatrix(I: number, O: number, scale: number | undefined, alignCorn
   const ratio = alignCorners ? (O > 1 ? (I - 1) / (O - 1) : 0) : scale !== undefined ? 1 / scale : I / O;
   for (let o = 0; o < O; o++) {
     const src = alignCorners ? o * ratio : Math.max(0, (o + 0.5) * ratio - 0.5);
-    const i0 = Math.min(Math.floor(src), I - 1), i1 = Math.min(i0 + 1, I - 1), l = src - i0;
+    const i0 = Math.min(Math.floor(src), I - 1),
+      i1 = Math.min(i0 + 1, I - 1),
+      l = src - i0;
     m[o * I + i0] += 1 - l;
     m[o * I + i1] += l;
   }
@@ -320,10 +504,13 @@ export function interpolate(x: Tensor, opts: InterpolateOptions = {}): Tensor {
   // x (N, C, *S) -> (N, C, *OS)
   const mode = opts.mode ?? 'nearest';
   const sp = x.ndim - 2;
-  if (sp < 1 || sp > 2) throw new Error(`interpolate: expected a 3-D (N, C, L) or 4-D (N, C, H, W) input, got ${fmtShape(x.shape)}`);
+  if (sp < 1 || sp > 2)
+    throw new Error(`interpolate: expected a 3-D (N, C, L) or 4-D (N, C, H, W) input, got ${fmtShape(x.shape)}`);
   checkFloat(x, 'interpolate');
   if ((mode === 'linear' && sp !== 1) || (mode === 'bilinear' && sp !== 2)) {
-    throw new Error(`interpolate: mode '${mode}' expects a ${mode === 'linear' ? '3' : '4'}-D input, got ${fmtShape(x.shape)}`);
+    throw new Error(
+      `interpolate: mode '${mode}' expects a ${mode === 'linear' ? '3' : '4'}-D input, got ${fmtShape(x.shape)}`,
+    );
   }
   if (mode === 'nearest' && opts.alignCorners != null) {
     throw new Error('interpolate: alignCorners option can only be set with the interpolating modes: linear | bilinear');
@@ -340,8 +527,14 @@ export function interpolate(x: Tensor, opts: InterpolateOptions = {}): Tensor {
   }
   let y = x;
   for (let i = 0; i < sp; i++) {
-    const d = 2 + i, I = inSize[i], O = outSize[i], s = scales?.[i];
-    if (mode === 'nearest') { y = indexSelect(y, d, nearestIndex(I, O, s)); continue; }
+    const d = 2 + i,
+      I = inSize[i],
+      O = outSize[i],
+      s = scales?.[i];
+    if (mode === 'nearest') {
+      y = indexSelect(y, d, nearestIndex(I, O, s));
+      continue;
+    }
     const A = linearMatrix(I, O, s, opts.alignCorners ?? false, x);
     // along the last dim: y @ A^T; along H: A @ y
     y = d === x.ndim - 1 ? y.matmul(A.t()) : A.matmul(y);

@@ -21,24 +21,57 @@ import { thresholdBackward } from './binary.js';
 /** Layer norm over the last dim of float32 x (*, C) on the fused kernel, or null for other dtypes. */
 export function layerNormFused(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number): Tensor | null {
   const f = getBackend();
-  if (x.dtype !== 'float32' || x.ndim === 0 || (weight && weight.dtype !== 'float32') || (bias && bias.dtype !== 'float32')) return null;
+  if (
+    x.dtype !== 'float32' ||
+    x.ndim === 0 ||
+    (weight && weight.dtype !== 'float32') ||
+    (bias && bias.dtype !== 'float32')
+  )
+    return null;
   const C = x.shape[x.ndim - 1];
   // a weight or bias of another size goes to the composite path, which reports it
   if ((weight && weight.numel() !== C) || (bias && bias.numel() !== C)) return null;
-  const w = weight ? contiguousValues(weight) : null, b = bias ? contiguousValues(bias) : null;
+  const w = weight ? contiguousValues(weight) : null,
+    b = bias ? contiguousValues(bias) : null;
   const r = f.layerNorm(dataOf(x, 'layerNorm'), x.layout, w, b, eps);
   const y = wrap(r.y, x.shape, 'float32');
-  return record(y, 'NativeLayerNormBackward', [x, weight, bias], (g) => {
-    if (!isGradEnabled() && g.dtype === 'float32') {
-      const bw = f.layerNormBackward(dataOf(g, 'layerNorm backward'), g.layout, dataOf(x, 'layerNorm backward'), x.layout, r.mean, r.rstd, w, !!weight?.requiresGrad, !!bias?.requiresGrad);
-      return [wrap(bw.dx, x.shape, 'float32'), bw.dw && wrap(bw.dw, [C], 'float32'), bw.db && wrap(bw.db, [C], 'float32')];
-    }
-    return layerNormGrads(g, x, weight, bias, eps);
-  }, weight ? [x, weight] : [x]);
+  return record(
+    y,
+    'NativeLayerNormBackward',
+    [x, weight, bias],
+    (g) => {
+      if (!isGradEnabled() && g.dtype === 'float32') {
+        const bw = f.layerNormBackward(
+          dataOf(g, 'layerNorm backward'),
+          g.layout,
+          dataOf(x, 'layerNorm backward'),
+          x.layout,
+          r.mean,
+          r.rstd,
+          w,
+          !!weight?.requiresGrad,
+          !!bias?.requiresGrad,
+        );
+        return [
+          wrap(bw.dx, x.shape, 'float32'),
+          bw.dw && wrap(bw.dw, [C], 'float32'),
+          bw.db && wrap(bw.db, [C], 'float32'),
+        ];
+      }
+      return layerNormGrads(g, x, weight, bias, eps);
+    },
+    weight ? [x, weight] : [x],
+  );
 }
 
 /** d(layerNorm)/d(x, w, b) over the last dim, as differentiable ops. g, x (*, C). */
-export function layerNormGrads(g: Tensor, x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number): (Tensor | null)[] {
+export function layerNormGrads(
+  g: Tensor,
+  x: Tensor,
+  weight: Tensor | null,
+  bias: Tensor | null,
+  eps: number,
+): (Tensor | null)[] {
   const xc = x.sub(x.mean(-1, true));
   const rstd = xc.mul(xc).mean(-1, true).add(eps).rsqrt();
   const xhat = xc.mul(rstd);
@@ -55,16 +88,43 @@ export function attentionFused(q: Tensor, k: Tensor, v: Tensor, scale: number, c
   const f = getBackend();
   if (q.ndim !== 4 || q.dtype !== 'float32' || k.dtype !== 'float32' || v.dtype !== 'float32') return null;
   if (q.shape.join() !== k.shape.join() || q.shape.join() !== v.shape.join()) return null;
-  const r = f.attention(dataOf(q, 'attention'), q.layout, dataOf(k, 'attention'), k.layout, dataOf(v, 'attention'), v.layout, scale, causal);
+  const r = f.attention(
+    dataOf(q, 'attention'),
+    q.layout,
+    dataOf(k, 'attention'),
+    k.layout,
+    dataOf(v, 'attention'),
+    v.layout,
+    scale,
+    causal,
+  );
   const out = wrap(r.out, q.shape, 'float32');
-  return record(out, 'NativeAttentionBackward', [q, k, v], (g) => {
-    if (!isGradEnabled() && g.dtype === 'float32') {
-      const bw = f.attentionBackward(dataOf(g, 'attention backward'), g.layout, dataOf(q, 'attention backward'), q.layout,
-        dataOf(k, 'attention backward'), k.layout, dataOf(v, 'attention backward'), v.layout, r.out, r.lse, scale, causal);
-      return [wrap(bw.dq, q.shape, 'float32'), wrap(bw.dk, k.shape, 'float32'), wrap(bw.dv, v.shape, 'float32')];
-    }
-    return attentionGrads(g, q, k, v, scale, causal);
-  }, [q, k, v]);
+  return record(
+    out,
+    'NativeAttentionBackward',
+    [q, k, v],
+    (g) => {
+      if (!isGradEnabled() && g.dtype === 'float32') {
+        const bw = f.attentionBackward(
+          dataOf(g, 'attention backward'),
+          g.layout,
+          dataOf(q, 'attention backward'),
+          q.layout,
+          dataOf(k, 'attention backward'),
+          k.layout,
+          dataOf(v, 'attention backward'),
+          v.layout,
+          r.out,
+          r.lse,
+          scale,
+          causal,
+        );
+        return [wrap(bw.dq, q.shape, 'float32'), wrap(bw.dk, k.shape, 'float32'), wrap(bw.dv, v.shape, 'float32')];
+      }
+      return attentionGrads(g, q, k, v, scale, causal);
+    },
+    [q, k, v],
+  );
 }
 
 /** d(attention)/d(q, k, v) as differentiable ops; g, q, k, v (*, T, D). */
@@ -73,7 +133,7 @@ export function attentionGrads(g: Tensor, q: Tensor, k: Tensor, v: Tensor, scale
   if (causal) s = s.maskedFill(causalMask(q.shape[q.ndim - 2], k.shape[k.ndim - 2]).logicalNot(), -Infinity);
   const p = s.softmax(-1);
   const dp = g.matmul(v.mT);
-  const ds = p.mul(dp.sub(dp.mul(p).sum(-1, true)));   // softmax backward
+  const ds = p.mul(dp.sub(dp.mul(p).sum(-1, true))); // softmax backward
   return [ds.matmul(k).mul(scale), ds.mT.matmul(q).mul(scale), p.mT.matmul(g)];
 }
 
@@ -83,8 +143,16 @@ export function attentionGrads(g: Tensor, q: Tensor, k: Tensor, v: Tensor, scale
  * conv2d, mul, add and relu.
  * x (N, C, H, W), w (OC, C/G, KH, KW), scale and shift (OC) or null, residual (N, OC, OH, OW) or null.
  */
-export function conv2dFused(x: Tensor, w: Tensor, p: Conv2dParams, scale: Float32Array | null, shift: Float32Array | null,
-  residual: Tensor | null, relu: boolean, reuseWeights = false): Tensor | null {
+export function conv2dFused(
+  x: Tensor,
+  w: Tensor,
+  p: Conv2dParams,
+  scale: Float32Array | null,
+  shift: Float32Array | null,
+  residual: Tensor | null,
+  relu: boolean,
+  reuseWeights = false,
+): Tensor | null {
   const f = getBackend();
   if (x.ndim !== 4 || w.ndim !== 4) return null;
   const ts = residual ? [x, w, residual] : [x, w];
@@ -96,9 +164,19 @@ export function conv2dFused(x: Tensor, w: Tensor, p: Conv2dParams, scale: Float3
   // shapes conv2d would reject go to the composite path, which reports them
   if (x.shape[1] !== w.shape[1] * p.groups || OC % p.groups !== 0 || OH < 1 || OW < 1) return null;
   if (residual && residual.shape.join() !== [x.shape[0], OC, OH, OW].join()) return null;
-  const r = f.conv2dFused(dataOf(x, 'conv2d'), x.layout, dataOf(w, 'conv2d'), w.layout, p, scale, shift,
-    residual ? { data: dataOf(residual, 'conv2d'), layout: residual.layout } : null, relu, reuseWeights,
-    reuseWeights && f.nextStamp ? w.storage.stamp(() => f.nextStamp!()) : 0);
+  const r = f.conv2dFused(
+    dataOf(x, 'conv2d'),
+    x.layout,
+    dataOf(w, 'conv2d'),
+    w.layout,
+    p,
+    scale,
+    shift,
+    residual ? { data: dataOf(residual, 'conv2d'), layout: residual.layout } : null,
+    relu,
+    reuseWeights,
+    reuseWeights && f.nextStamp ? w.storage.stamp(() => f.nextStamp!()) : 0,
+  );
   return wrap(r, [x.shape[0], OC, OH, OW], 'float32');
 }
 
@@ -106,33 +184,82 @@ export function conv2dFused(x: Tensor, w: Tensor, p: Conv2dParams, scale: Float3
  * Batch norm with batch statistics (training) on the fused kernel: x (N, C, *) float32 -> y, and the
  * batch mean and biased var (C) for the running statistics; null for other dtypes or shapes.
  */
-export function batchNormFused(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number,
-  residual: Tensor | null = null, relu = false): { y: Tensor; mean: Float32Array; var: Float32Array } | null {
+export function batchNormFused(
+  x: Tensor,
+  weight: Tensor | null,
+  bias: Tensor | null,
+  eps: number,
+  residual: Tensor | null = null,
+  relu = false,
+): { y: Tensor; mean: Float32Array; var: Float32Array } | null {
   // y = act(bn(x) + residual): x, residual (N, C, *); weight, bias (C)
   const f = getBackend();
-  if (x.dtype !== 'float32' || x.ndim < 2 || (weight && weight.dtype !== 'float32') || (bias && bias.dtype !== 'float32')) return null;
+  if (
+    x.dtype !== 'float32' ||
+    x.ndim < 2 ||
+    (weight && weight.dtype !== 'float32') ||
+    (bias && bias.dtype !== 'float32')
+  )
+    return null;
   if (residual && (residual.dtype !== 'float32' || residual.shape.join() !== x.shape.join())) return null;
   const C = x.shape[1];
   if ((weight && weight.numel() !== C) || (bias && bias.numel() !== C)) return null;
-  const w = weight ? contiguousValues(weight) : null, b = bias ? contiguousValues(bias) : null;
-  const r = f.batchNorm(dataOf(x, 'batchNorm'), x.layout, w, b, eps, residual ? { data: dataOf(residual, 'batchNorm'), layout: residual.layout } : null, relu);
+  const w = weight ? contiguousValues(weight) : null,
+    b = bias ? contiguousValues(bias) : null;
+  const r = f.batchNorm(
+    dataOf(x, 'batchNorm'),
+    x.layout,
+    w,
+    b,
+    eps,
+    residual ? { data: dataOf(residual, 'batchNorm'), layout: residual.layout } : null,
+    relu,
+  );
   const y = wrap(r.y, x.shape, 'float32');
-  record(y, relu ? 'NativeBatchNormReluBackward' : 'NativeBatchNormBackward', [x, weight, bias, residual], (g) => {
-    if (!isGradEnabled() && g.dtype === 'float32') {
-      const bw = f.batchNormBackward(dataOf(g, 'batchNorm backward'), g.layout, dataOf(x, 'batchNorm backward'), x.layout, r.mean, r.var, w, eps, !!weight?.requiresGrad,
-        !!bias?.requiresGrad, relu ? r.y : null, !!residual?.requiresGrad);
-      return [wrap(bw.dx, x.shape, 'float32'), bw.dw && wrap(bw.dw, [C], 'float32'), bw.db && wrap(bw.db, [C], 'float32'),
-        bw.dr && wrap(bw.dr, x.shape, 'float32')];
-    }
-    // composed (and differentiable, for double backward): through the relu, then the batch norm
-    const gy = relu ? thresholdBackward(g, y) : g;
-    return [...batchNormGrads(gy, x, weight, bias, eps), residual ? gy : null];
-  }, relu ? (weight ? [x, weight, y] : [x, y]) : weight ? [x, weight] : [x]);
+  record(
+    y,
+    relu ? 'NativeBatchNormReluBackward' : 'NativeBatchNormBackward',
+    [x, weight, bias, residual],
+    (g) => {
+      if (!isGradEnabled() && g.dtype === 'float32') {
+        const bw = f.batchNormBackward(
+          dataOf(g, 'batchNorm backward'),
+          g.layout,
+          dataOf(x, 'batchNorm backward'),
+          x.layout,
+          r.mean,
+          r.var,
+          w,
+          eps,
+          !!weight?.requiresGrad,
+          !!bias?.requiresGrad,
+          relu ? r.y : null,
+          !!residual?.requiresGrad,
+        );
+        return [
+          wrap(bw.dx, x.shape, 'float32'),
+          bw.dw && wrap(bw.dw, [C], 'float32'),
+          bw.db && wrap(bw.db, [C], 'float32'),
+          bw.dr && wrap(bw.dr, x.shape, 'float32'),
+        ];
+      }
+      // composed (and differentiable, for double backward): through the relu, then the batch norm
+      const gy = relu ? thresholdBackward(g, y) : g;
+      return [...batchNormGrads(gy, x, weight, bias, eps), residual ? gy : null];
+    },
+    relu ? (weight ? [x, weight, y] : [x, y]) : weight ? [x, weight] : [x],
+  );
   return { y, mean: r.mean, var: r.var };
 }
 
 /** d(batchNorm with batch statistics)/d(x, w, b), as differentiable ops. g, x (N, C, *). */
-export function batchNormGrads(g: Tensor, x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number): (Tensor | null)[] {
+export function batchNormGrads(
+  g: Tensor,
+  x: Tensor,
+  weight: Tensor | null,
+  bias: Tensor | null,
+  eps: number,
+): (Tensor | null)[] {
   const axes = [0, ...Array.from({ length: x.ndim - 2 }, (_, i) => i + 2)];
   const bshape = [1, x.shape[1], ...Array(x.ndim - 2).fill(1)];
   const xc = x.sub(x.mean(axes, true));
@@ -151,10 +278,23 @@ export function batchNormGrads(g: Tensor, x: Tensor, weight: Tensor | null, bias
  */
 export function linearFused(x: Tensor, w: Tensor, bias: Tensor | null, act: UnaryOp | null): Tensor | null {
   const f = getBackend();
-  if (x.ndim !== 2 || w.ndim !== 2 || x.shape[1] !== w.shape[0] || (bias && (bias.ndim !== 1 || bias.shape[0] !== w.shape[1]))) return null;
+  if (
+    x.ndim !== 2 ||
+    w.ndim !== 2 ||
+    x.shape[1] !== w.shape[0] ||
+    (bias && (bias.ndim !== 1 || bias.shape[0] !== w.shape[1]))
+  )
+    return null;
   const ts = bias ? [x, w, bias] : [x, w];
   if (ts.some((t) => t.dtype !== 'float32') || (isGradEnabled() && ts.some((t) => t.requiresGrad))) return null;
-  const y = f.linear(dataOf(x, 'linear'), x.layout, dataOf(w, 'linear'), w.layout, bias ? contiguousValues(bias) : null, act);
+  const y = f.linear(
+    dataOf(x, 'linear'),
+    x.layout,
+    dataOf(w, 'linear'),
+    w.layout,
+    bias ? contiguousValues(bias) : null,
+    act,
+  );
   return wrap(y, [x.shape[0], w.shape[1]], 'float32');
 }
 
@@ -169,10 +309,27 @@ export function attentionKvFused(q: Tensor, k: Tensor, v: Tensor, scale: number,
   const ts = [q, k, v];
   if (ts.some((t) => t.dtype !== 'float32') || (isGradEnabled() && ts.some((t) => t.requiresGrad))) return null;
   // q (B, H, T, D) over k, v (B, KVH, S, D): other shapes go to the composite path, which reports them
-  const [B, H, T, D] = q.shape, [, KVH, S] = k.shape;
-  if (k.shape.join() !== v.shape.join() || k.shape[0] !== B || k.shape[3] !== D || H % KVH !== 0 || S < 1 || (causal && S < T)) {
+  const [B, H, T, D] = q.shape,
+    [, KVH, S] = k.shape;
+  if (
+    k.shape.join() !== v.shape.join() ||
+    k.shape[0] !== B ||
+    k.shape[3] !== D ||
+    H % KVH !== 0 ||
+    S < 1 ||
+    (causal && S < T)
+  ) {
     return null;
   }
-  const out = f.attentionKv(dataOf(q, 'attention'), q.layout, dataOf(k, 'attention'), k.layout, dataOf(v, 'attention'), v.layout, scale, causal);
+  const out = f.attentionKv(
+    dataOf(q, 'attention'),
+    q.layout,
+    dataOf(k, 'attention'),
+    k.layout,
+    dataOf(v, 'attention'),
+    v.layout,
+    scale,
+    causal,
+  );
   return wrap(out, q.shape, 'float32');
 }

@@ -19,7 +19,10 @@ export type IndexItem = number | null | '...' | [number | null, (number | null)?
  */
 function checkIndex(index: Tensor, size: number, d: number, op: string, what = 'index'): Int32Array {
   if (!(index instanceof Tensor)) throw new Error(`${op}: expected ${what} to be a Tensor, got ${typeof index}`);
-  if (index.dtype !== 'int32') throw new Error(`${op}: expected ${what} to be an int32 tensor, got ${index.dtype} of shape ${fmtShape(index.shape)}`);
+  if (index.dtype !== 'int32')
+    throw new Error(
+      `${op}: expected ${what} to be an int32 tensor, got ${index.dtype} of shape ${fmtShape(index.shape)}`,
+    );
   const v = index.toTypedArray() as Int32Array;
   for (let i = 0; i < v.length; i++) {
     if (v[i] < 0 || v[i] >= size) {
@@ -31,11 +34,17 @@ function checkIndex(index: Tensor, size: number, d: number, op: string, what = '
 
 function checkGatherShapes(x: Tensor, d: number, index: Tensor, op: string): void {
   if (index.ndim !== x.ndim) {
-    throw new Error(`${op}: index tensor must have the same number of dimensions as input tensor (index ${fmtShape(index.shape)}, input ${fmtShape(x.shape)})`);
+    throw new Error(
+      `${op}: index tensor must have the same number of dimensions as input tensor (index ${fmtShape(index.shape)}, ` +
+        `input ${fmtShape(x.shape)})`,
+    );
   }
   for (let i = 0; i < x.ndim; i++) {
     if (i !== d && index.shape[i] > x.shape[i]) {
-      throw new Error(`${op}: size of index ${fmtShape(index.shape)} does not match input ${fmtShape(x.shape)} at dimension ${i} (dim ${d} excepted)`);
+      throw new Error(
+        `${op}: size of index ${fmtShape(index.shape)} does not match input ${fmtShape(x.shape)} at dimension ${i} ` +
+          `(dim ${d} excepted)`,
+      );
     }
   }
 }
@@ -61,7 +70,9 @@ function scatterImpl(x: Tensor, dim: number, index: Tensor, src: TensorLike, acc
   checkGatherShapes(x, d, index, op);
   const s = asTensor(src, x.dtype).expand(src instanceof Tensor ? [...src.shape] : [...index.shape]);
   if (s.ndim !== index.ndim || index.shape.some((n, i) => n > s.shape[i])) {
-    throw new Error(`${op}: expected index ${fmtShape(index.shape)} to be no larger than src ${fmtShape(s.shape)} in every dimension`);
+    throw new Error(
+      `${op}: expected index ${fmtShape(index.shape)} to be no larger than src ${fmtShape(s.shape)} in every dimension`,
+    );
   }
   const idx = checkIndex(index, x.shape[d], d, op);
   const data = be().copy(dataOf(x, op), x.layout, x.dtype);
@@ -71,14 +82,21 @@ function scatterImpl(x: Tensor, dim: number, index: Tensor, src: TensorLike, acc
   const out = wrap(data, x.shape, x.dtype);
   // the rest of src gets a zero gradient: pad the gathered corner back up to src's shape
   const srcPad = index.shape.flatMap((_, i) => [0, s.shape[index.ndim - 1 - i] - index.shape[index.ndim - 1 - i]]);
-  return record(out, accumulate ? 'ScatterAddBackward' : 'ScatterBackward', [x, src instanceof Tensor ? s : null], (g) => [
-    accumulate ? g : scatterImpl(g, d, index, 0, false, op),
-    srcPad.some((p) => p > 0) ? pad(gather(g, d, index), srcPad) : gather(g, d, index),
-  ]);
+  return record(
+    out,
+    accumulate ? 'ScatterAddBackward' : 'ScatterBackward',
+    [x, src instanceof Tensor ? s : null],
+    (g) => [
+      accumulate ? g : scatterImpl(g, d, index, 0, false, op),
+      srcPad.some((p) => p > 0) ? pad(gather(g, d, index), srcPad) : gather(g, d, index),
+    ],
+  );
 }
 
-export const scatter = (x: Tensor, dim: number, index: Tensor, src: TensorLike) => scatterImpl(x, dim, index, src, false, 'scatter');
-export const scatterAdd = (x: Tensor, dim: number, index: Tensor, src: Tensor) => scatterImpl(x, dim, index, src, true, 'scatterAdd');
+export const scatter = (x: Tensor, dim: number, index: Tensor, src: TensorLike) =>
+  scatterImpl(x, dim, index, src, false, 'scatter');
+export const scatterAdd = (x: Tensor, dim: number, index: Tensor, src: Tensor) =>
+  scatterImpl(x, dim, index, src, true, 'scatterAdd');
 
 /** Entries of x at `index` (1-D) along dim: output shape = x.shape with dim -> index.length. */
 export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
@@ -108,7 +126,9 @@ function indexAdd(shape: readonly number[], d: number, idx: Int32Array, src: Ten
 
 export function maskedFill(x: Tensor, mask: Tensor, value: TensorLike): Tensor {
   if (!(mask instanceof Tensor) || mask.dtype !== 'bool') {
-    throw new Error(`maskedFill: expected mask to be a bool tensor, got ${mask instanceof Tensor ? mask.dtype : typeof mask}`);
+    throw new Error(
+      `maskedFill: expected mask to be a bool tensor, got ${mask instanceof Tensor ? mask.dtype : typeof mask}`,
+    );
   }
   return where(mask, asTensor(value, x.dtype), x);
 }
@@ -122,10 +142,13 @@ export function maskedSelect(x: Tensor, mask: Tensor): Tensor {
 }
 
 function triangle(x: Tensor, diagonal: number, lower: boolean, op: string): Tensor {
-  if (x.ndim < 2) throw new Error(`${op}: input tensor must have at least 2 dimensions, got shape ${fmtShape(x.shape)}`);
-  const R = x.shape[x.ndim - 2], C = x.shape[x.ndim - 1];
+  if (x.ndim < 2)
+    throw new Error(`${op}: input tensor must have at least 2 dimensions, got shape ${fmtShape(x.shape)}`);
+  const R = x.shape[x.ndim - 2],
+    C = x.shape[x.ndim - 1];
   const m = new Uint8Array(R * C);
-  for (let i = 0; i < R; i++) for (let j = 0; j < C; j++) m[i * C + j] = (lower ? j - i <= diagonal : j - i >= diagonal) ? 1 : 0;
+  for (let i = 0; i < R; i++)
+    for (let j = 0; j < C; j++) m[i * C + j] = (lower ? j - i <= diagonal : j - i >= diagonal) ? 1 : 0;
   // the zero is x's dtype, so bool and int32 inputs keep their dtype
   return where(wrap(m, [R, C], 'bool'), x, asTensor(0, x.dtype));
 }
@@ -146,7 +169,8 @@ export function sort(x: Tensor, dim = -1, descending = false): ValuesIndices {
 export function topk(x: Tensor, k: number, dim = -1, largest = true, _sorted = true): ValuesIndices {
   const d = normDim(dim, x.ndim, 'topk');
   const n = x.ndim ? x.shape[d] : 1;
-  if (!Number.isInteger(k) || k < 0 || k > n) throw new Error(`topk: k (${k}) is out of range for dimension ${dim} of size ${n} (shape ${fmtShape(x.shape)})`);
+  if (!Number.isInteger(k) || k < 0 || k > n)
+    throw new Error(`topk: k (${k}) is out of range for dimension ${dim} of size ${n} (shape ${fmtShape(x.shape)})`);
   const s = sort(x, d, largest);
   const indices = x.ndim ? s.indices.narrow(d, 0, k).contiguous() : s.indices;
   return new ValuesIndices(x.ndim ? gather(x, d, indices) : s.values, indices);
@@ -159,10 +183,13 @@ export function kthvalue(x: Tensor, k: number, dim = -1, keepdim = false): Value
   if (!Number.isInteger(k) || k < 1 || k > n) {
     throw new Error(
       `kthvalue(): selected number k (${k}) out of range for dimension ${dim} of size ${n} ` +
-        `(shape ${fmtShape(x.shape)})`);
+        `(shape ${fmtShape(x.shape)})`,
+    );
   }
   if (x.ndim === 0) return new ValuesIndices(x.clone(), wrap(new Int32Array(1), [], 'int32'));
-  const idx = sort(x, d).indices.narrow(d, k - 1, 1).contiguous();
+  const idx = sort(x, d)
+    .indices.narrow(d, k - 1, 1)
+    .contiguous();
   const values = gather(x, d, idx);
   return keepdim ? new ValuesIndices(values, idx) : new ValuesIndices(values.squeeze(d), idx.squeeze(d));
 }
@@ -180,25 +207,34 @@ export function mode(x: Tensor, dim = -1, keepdim = false): ValuesIndices {
   }
   // rows of the dim, last: (R, n)
   const order = [...x.shape.keys()].filter((k) => k !== d);
-  const v = x.detach().permute([...order, d]).contiguous().toTypedArray();
+  const v = x
+    .detach()
+    .permute([...order, d])
+    .contiguous()
+    .toTypedArray();
   const rows = v.length / n;
   const idx = new Int32Array(rows);
   const pos = Array.from({ length: n }, (_, i) => i);
   for (let r = 0; r < rows; r++) {
     const o = r * n;
     pos.sort((i, j) => (v[o + i] < v[o + j] ? -1 : v[o + i] > v[o + j] ? 1 : i - j));
-    let best = -1, bestCount = 0;
+    let best = -1,
+      bestCount = 0;
     for (let a = 0; a < n; ) {
       let b = a + 1;
       while (b < n && v[o + pos[b]] === v[o + pos[a]]) b++;
-      if (b - a > bestCount) { bestCount = b - a; best = pos[b - 1]; }
+      if (b - a > bestCount) {
+        bestCount = b - a;
+        best = pos[b - 1];
+      }
       a = b;
     }
     idx[r] = best;
   }
   const kept = x.shape.map((s, k) => (k === d ? 1 : s));
-  const index = wrap(idx, [...order.map((k) => x.shape[k]), 1], 'int32').permute(
-    [...kept.keys()].map((k) => (k === d ? order.length : order.indexOf(k)))).contiguous();
+  const index = wrap(idx, [...order.map((k) => x.shape[k]), 1], 'int32')
+    .permute([...kept.keys()].map((k) => (k === d ? order.length : order.indexOf(k))))
+    .contiguous();
   const values = gather(x, d, index);
   return keepdim ? new ValuesIndices(values, index) : new ValuesIndices(values.squeeze(d), index.squeeze(d));
 }
@@ -208,20 +244,28 @@ export type PadMode = 'constant' | 'reflect' | 'replicate' | 'circular';
 /** Pads the last dims: pad = [left, right] for the last dim, then [top, bottom] for the one before, ... */
 export function pad(x: Tensor, padding: readonly number[], mode: PadMode = 'constant', value = 0): Tensor {
   if (padding.length % 2 !== 0 || padding.length / 2 > x.ndim) {
-    throw new Error(`pad: padding length must be even and at most 2*ndim (got ${padding.length} for shape ${fmtShape(x.shape)})`);
+    throw new Error(
+      `pad: padding length must be even and at most 2*ndim (got ${padding.length} for shape ${fmtShape(x.shape)})`,
+    );
   }
   let out = x;
   for (let i = 0; i < padding.length / 2; i++) {
     const d = x.ndim - 1 - i;
-    const lo = padding[2 * i], hi = padding[2 * i + 1];
+    const lo = padding[2 * i],
+      hi = padding[2 * i + 1];
     if (lo === 0 && hi === 0) continue;
     const n = out.shape[d];
     if (mode === 'constant') {
-      if (lo < 0 || hi < 0) { out = out.narrow(d, Math.max(0, -lo), n + Math.min(0, lo) + Math.min(0, hi)); if (lo >= 0 && hi >= 0) continue; }
+      if (lo < 0 || hi < 0) {
+        out = out.narrow(d, Math.max(0, -lo), n + Math.min(0, lo) + Math.min(0, hi));
+        if (lo >= 0 && hi >= 0) continue;
+      }
       const parts: Tensor[] = [];
       const block = (len: number) => {
-        const shape = [...out.shape]; shape[d] = len;
-        const data = allocate(out.dtype, numel(shape)); data.fill(value);
+        const shape = [...out.shape];
+        shape[d] = len;
+        const data = allocate(out.dtype, numel(shape));
+        data.fill(value);
         return wrap(data, shape, out.dtype);
       };
       if (lo > 0) parts.push(block(lo));
@@ -231,14 +275,24 @@ export function pad(x: Tensor, padding: readonly number[], mode: PadMode = 'cons
       continue;
     }
     if (mode === 'reflect' && (lo >= n || hi >= n)) {
-      throw new Error(`pad: padding size should be less than the corresponding input dimension, but got padding (${lo}, ${hi}) at dimension ${d} of input ${fmtShape(x.shape)}`);
+      throw new Error(
+        `pad: padding size should be less than the corresponding input dimension, but got padding (${lo}, ${hi}) at ` +
+          `dimension ${d} of input ${fmtShape(x.shape)}`,
+      );
     }
     const idx = new Int32Array(n + lo + hi);
     for (let j = 0; j < idx.length; j++) {
       const p = j - lo;
-      idx[j] = mode === 'reflect' ? (p < 0 ? -p : p >= n ? 2 * (n - 1) - p : p)
-        : mode === 'replicate' ? Math.min(Math.max(p, 0), n - 1)
-        : ((p % n) + n) % n;
+      idx[j] =
+        mode === 'reflect'
+          ? p < 0
+            ? -p
+            : p >= n
+              ? 2 * (n - 1) - p
+              : p
+          : mode === 'replicate'
+            ? Math.min(Math.max(p, 0), n - 1)
+            : ((p % n) + n) % n;
     }
     out = indexSelect(out, d, wrap(idx, [idx.length], 'int32'));
   }
@@ -247,10 +301,14 @@ export function pad(x: Tensor, padding: readonly number[], mode: PadMode = 'cons
 
 /** int32 one-hot encoding: (*) -> (*, numClasses). */
 export function oneHot(indices: Tensor, numClasses = -1): Tensor {
-  if (indices.dtype !== 'int32') throw new Error(`oneHot: expected an int32 tensor of class indices, got ${indices.dtype}`);
+  if (indices.dtype !== 'int32')
+    throw new Error(`oneHot: expected an int32 tensor of class indices, got ${indices.dtype}`);
   const v = indices.toTypedArray();
   let n = numClasses;
-  if (n < 0) { n = 0; for (const c of v) n = Math.max(n, c + 1); }
+  if (n < 0) {
+    n = 0;
+    for (const c of v) n = Math.max(n, c + 1);
+  }
   const out = new Int32Array(v.length * n);
   for (let i = 0; i < v.length; i++) {
     if (v[i] < 0 || v[i] >= n) throw new Error(`oneHot: class values must be in [0, ${n}), got ${v[i]}`);
@@ -283,11 +341,22 @@ export function index(x: Tensor, items: IndexItem[]): Tensor {
   if (ell > 1) throw new Error('index: an index can only have a single ellipsis (...)');
   const consumed = items.filter((i) => i !== null && i !== '...').length;
   if (consumed > x.ndim) throw new Error(`index: too many indices for tensor of dimension ${x.ndim} (got ${consumed})`);
-  let out = x, d = 0;
+  let out = x,
+    d = 0;
   for (const it of items) {
-    if (it === '...') { d += x.ndim - consumed; continue; }
-    if (it === null) { out = out.unsqueeze(d); d++; continue; }
-    if (typeof it === 'number') { out = out.select(d, it); continue; }
+    if (it === '...') {
+      d += x.ndim - consumed;
+      continue;
+    }
+    if (it === null) {
+      out = out.unsqueeze(d);
+      d++;
+      continue;
+    }
+    if (typeof it === 'number') {
+      out = out.select(d, it);
+      continue;
+    }
     if (it instanceof Tensor) {
       if (it.dtype === 'bool') {
         if (items.length !== 1) throw new Error('index: a bool mask index must be the only index');
@@ -300,10 +369,15 @@ export function index(x: Tensor, items: IndexItem[]): Tensor {
         d += ix.ndim;
         continue;
       }
-      out = indexSelect(out, d, ix); d++;
+      out = indexSelect(out, d, ix);
+      d++;
       continue;
     }
-    if (Array.isArray(it)) { out = out.slice(d, it[0], it[1], it[2] ?? 1); d++; continue; }
+    if (Array.isArray(it)) {
+      out = out.slice(d, it[0], it[1], it[2] ?? 1);
+      d++;
+      continue;
+    }
     throw new Error(`index: unsupported index item ${String(it)}`);
   }
   return out;

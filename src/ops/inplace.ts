@@ -11,10 +11,16 @@ import { Node } from '../autograd/node.js';
 
 function checkWritable(x: Tensor, op: string): void {
   if (isGradEnabled() && x.requiresGrad && x.isLeaf) {
-    throw new Error(`${op}: a leaf Variable that requires grad (shape ${fmtShape(x.shape)}) is being used in an in-place operation; wrap the update in nb.noGrad(...)`);
+    throw new Error(
+      `${op}: a leaf Variable that requires grad (shape ${fmtShape(x.shape)}) is being used in an in-place ` +
+        `operation; wrap the update in nb.noGrad(...)`,
+    );
   }
   if (isGradEnabled() && x.requiresGrad && x.base !== null) {
-    throw new Error(`${op}: in-place operations on views of tensors that require grad are not supported (shape ${fmtShape(x.shape)}); use the out-of-place op`);
+    throw new Error(
+      `${op}: in-place operations on views of tensors that require grad are not supported (shape ` +
+        `${fmtShape(x.shape)}); use the out-of-place op`,
+    );
   }
 }
 
@@ -30,7 +36,9 @@ export function inplace<T extends Tensor>(x: T, op: string, compute: (self: Tens
   const recorded = isGradEnabled() && (x.requiresGrad || (other instanceof Tensor && other.requiresGrad));
   const result = compute(recorded ? clone(x) : x);
   if (result.shape.length !== x.shape.length || result.shape.some((d, i) => d !== x.shape[i])) {
-    throw new Error(`${op}: output with shape ${fmtShape(x.shape)} doesn't match the broadcast shape ${fmtShape(result.shape)}`);
+    throw new Error(
+      `${op}: output with shape ${fmtShape(x.shape)} doesn't match the broadcast shape ${fmtShape(result.shape)}`,
+    );
   }
   be().assign(dataOf(x, op), x.layout, dataOf(result, op), result.layout);
   x.storage.version++;

@@ -20,22 +20,27 @@ export function flatShapeArgs(args: (number | readonly number[])[]): number[] {
 /** Resolves a single -1 and checks the element count. */
 function inferShape(x: Tensor, shape: Shape, op: string): number[] {
   const out = [...shape];
-  let infer = -1, known = 1;
+  let infer = -1,
+    known = 1;
   for (let i = 0; i < out.length; i++) {
     if (out[i] === -1) {
       if (infer >= 0) throw new Error(`${op}: only one dimension can be inferred (shape ${fmtShape(shape)})`);
       infer = i;
     } else {
-      if (!Number.isInteger(out[i]) || out[i] < 0) throw new Error(`${op}: invalid shape dimension ${out[i]} in ${fmtShape(shape)}`);
+      if (!Number.isInteger(out[i]) || out[i] < 0)
+        throw new Error(`${op}: invalid shape dimension ${out[i]} in ${fmtShape(shape)}`);
       known *= out[i];
     }
   }
   const n = x.numel();
   if (infer >= 0) {
-    if (known === 0 || n % known !== 0) throw new Error(`${op}: shape ${fmtShape(shape)} is invalid for input of size ${n}`);
+    if (known === 0 || n % known !== 0)
+      throw new Error(`${op}: shape ${fmtShape(shape)} is invalid for input of size ${n}`);
     out[infer] = n / known;
   } else if (known !== n) {
-    throw new Error(`${op}: shape ${fmtShape(shape)} is invalid for input of size ${n} (input shape ${fmtShape(x.shape)})`);
+    throw new Error(
+      `${op}: shape ${fmtShape(shape)} is invalid for input of size ${n} (input shape ${fmtShape(x.shape)})`,
+    );
   }
   return out;
 }
@@ -47,11 +52,13 @@ function viewStrides(l: Layout, shape: number[]): number[] | null {
     return [...s];
   }
   // Group old dims into chunks that are contiguous among themselves, then split new dims over them.
-  const oldShape = l.shape, oldStrides = l.strides;
+  const oldShape = l.shape,
+    oldStrides = l.strides;
   const newStrides = new Array<number>(shape.length);
   let viewD = shape.length - 1;
   let chunkBase = oldStrides[oldStrides.length - 1];
-  let tensorNumel = 1, viewNumel = 1;
+  let tensorNumel = 1,
+    viewNumel = 1;
   for (let d = oldShape.length - 1; d >= 0; d--) {
     tensorNumel *= oldShape[d];
     if (d === 0 || (oldShape[d - 1] !== 1 && oldStrides[d - 1] !== tensorNumel * chunkBase)) {
@@ -61,7 +68,11 @@ function viewStrides(l: Layout, shape: number[]): number[] | null {
         viewD--;
       }
       if (viewNumel !== tensorNumel) return null;
-      if (d > 0) { chunkBase = oldStrides[d - 1]; tensorNumel = 1; viewNumel = 1; }
+      if (d > 0) {
+        chunkBase = oldStrides[d - 1];
+        tensorNumel = 1;
+        viewNumel = 1;
+      }
     }
   }
   if (viewD !== -1) return null;
@@ -72,8 +83,10 @@ export function view(x: Tensor, shape: Shape): Tensor {
   const s = inferShape(x, shape, 'view');
   const strides = viewStrides(x.layout, s);
   if (!strides) {
-    throw new Error(`view: view size is not compatible with input tensor's size and stride (input shape ` +
-      `${fmtShape(x.shape)}, strides ${fmtShape(x.stride())}, requested ${fmtShape(s)}); use .reshape(...) instead`);
+    throw new Error(
+      `view: view size is not compatible with input tensor's size and stride (input shape ` +
+        `${fmtShape(x.shape)}, strides ${fmtShape(x.stride())}, requested ${fmtShape(s)}); use .reshape(...) instead`,
+    );
   }
   const out = viewOf(x, new Layout(s, strides, x.layout.offset), 'view');
   return record(out, 'ViewBackward', [x], (g) => [g.reshape([...x.shape])]);
@@ -100,17 +113,29 @@ export function permute(x: Tensor, order: readonly number[]): Tensor {
   const p = order.map((d) => normDim(d, x.ndim, 'permute'));
   if (new Set(p).size !== p.length) throw new Error(`permute: repeated dim in permutation ${fmtShape(order)}`);
   const l = x.layout;
-  const out = viewOf(x, new Layout(p.map((d) => l.shape[d]), p.map((d) => l.strides[d]), l.offset), 'permute');
+  const out = viewOf(
+    x,
+    new Layout(
+      p.map((d) => l.shape[d]),
+      p.map((d) => l.strides[d]),
+      l.offset,
+    ),
+    'permute',
+  );
   const inv = new Array<number>(p.length);
-  p.forEach((d, i) => { inv[d] = i; });
+  p.forEach((d, i) => {
+    inv[d] = i;
+  });
   return record(out, 'PermuteBackward', [x], (g) => [g.permute(inv)]);
 }
 
 export function transpose(x: Tensor, d0: number, d1: number): Tensor {
   if (x.ndim === 0) return x;
-  const a = normDim(d0, x.ndim, 'transpose'), b = normDim(d1, x.ndim, 'transpose');
+  const a = normDim(d0, x.ndim, 'transpose'),
+    b = normDim(d1, x.ndim, 'transpose');
   const order = [...Array(x.ndim).keys()];
-  order[a] = b; order[b] = a;
+  order[a] = b;
+  order[b] = a;
   return permute(x, order);
 }
 
@@ -123,11 +148,17 @@ export function t(x: Tensor): Tensor {
 export function expand(x: Tensor, shape: Shape): Tensor {
   const s = [...shape];
   const lead = s.length - x.ndim;
-  if (lead < 0) throw new Error(`expand: the number of sizes provided (${s.length}) must be greater or equal to the number of dimensions in the tensor (${x.ndim})`);
-  for (let i = 0; i < s.length; i++) if (s[i] === -1) {
-    if (i < lead) throw new Error(`expand: -1 is not allowed in a leading, non-existing dimension (shape ${fmtShape(shape)})`);
-    s[i] = x.shape[i - lead];
-  }
+  if (lead < 0)
+    throw new Error(
+      `expand: the number of sizes provided (${s.length}) must be greater or equal to the number of dimensions in ` +
+        `the tensor (${x.ndim})`,
+    );
+  for (let i = 0; i < s.length; i++)
+    if (s[i] === -1) {
+      if (i < lead)
+        throw new Error(`expand: -1 is not allowed in a leading, non-existing dimension (shape ${fmtShape(shape)})`);
+      s[i] = x.shape[i - lead];
+    }
   checkShape(s, 'expand');
   const out = viewOf(x, expandLayout(x.layout, s, 'expand'), 'expand');
   return record(out, 'ExpandBackward', [x], (g) => [sumTo(g, x.shape)]);
@@ -136,7 +167,10 @@ export function expand(x: Tensor, shape: Shape): Tensor {
 export function squeeze(x: Tensor, dim?: number | number[]): Tensor {
   let drop: number[];
   if (dim === undefined) drop = x.shape.map((d, i) => (d === 1 ? i : -1)).filter((i) => i >= 0);
-  else drop = (typeof dim === 'number' ? [dim] : dim).map((d) => normDim(d, x.ndim, 'squeeze')).filter((d) => x.shape[d] === 1);
+  else
+    drop = (typeof dim === 'number' ? [dim] : dim)
+      .map((d) => normDim(d, x.ndim, 'squeeze'))
+      .filter((d) => x.shape[d] === 1);
   if (drop.length === 0) return view(x, x.shape);
   const l = x.layout;
   const keep = (_: number, i: number) => !drop.includes(i);
@@ -147,7 +181,8 @@ export function squeeze(x: Tensor, dim?: number | number[]): Tensor {
 export function unsqueeze(x: Tensor, dim: number): Tensor {
   const d = normDim(dim, x.ndim + 1, 'unsqueeze');
   const l = x.layout;
-  const shape = [...l.shape], strides = [...l.strides];
+  const shape = [...l.shape],
+    strides = [...l.strides];
   const st = d < l.shape.length ? l.strides[d] * l.shape[d] : 1;
   shape.splice(d, 0, 1);
   strides.splice(d, 0, st);
@@ -157,7 +192,8 @@ export function unsqueeze(x: Tensor, dim: number): Tensor {
 
 export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
   if (x.ndim === 0) return reshape(x, [1]);
-  const a = normDim(startDim, x.ndim, 'flatten'), b = normDim(endDim, x.ndim, 'flatten');
+  const a = normDim(startDim, x.ndim, 'flatten'),
+    b = normDim(endDim, x.ndim, 'flatten');
   if (a > b) throw new Error(`flatten: start_dim (${startDim}) cannot come after end_dim (${endDim})`);
   const shape = [...x.shape.slice(0, a), numel(x.shape.slice(a, b + 1)), ...x.shape.slice(b + 1)];
   return reshape(x, shape);
@@ -168,7 +204,10 @@ export function unflatten(x: Tensor, dim: number, sizes: Shape): Tensor {
   const shape = [...x.shape.slice(0, d), ...sizes, ...x.shape.slice(d + 1)];
   const known = sizes.filter((s) => s !== -1).reduce((p, q) => p * q, 1);
   if (!sizes.includes(-1) && known !== x.shape[d]) {
-    throw new Error(`unflatten: provided sizes ${fmtShape(sizes)} don't multiply up to the size of dim ${dim} (${x.shape[d]}) in the input tensor`);
+    throw new Error(
+      `unflatten: provided sizes ${fmtShape(sizes)} don't multiply up to the size of dim ${dim} (${x.shape[d]}) in ` +
+        `the input tensor`,
+    );
   }
   return reshape(x, shape);
 }
@@ -178,14 +217,16 @@ export function slice(x: Tensor, dim: number, start?: number | null, end?: numbe
   const d = normDim(dim, x.ndim, 'slice');
   if (!Number.isInteger(step) || step <= 0) throw new Error(`slice: step must be a positive integer, got ${step}`);
   const n = x.shape[d];
-  let s = start ?? 0, e = end ?? n;
+  let s = start ?? 0,
+    e = end ?? n;
   if (s < 0) s += n;
   if (e < 0) e += n;
   s = Math.min(Math.max(s, 0), n);
   e = Math.min(Math.max(e, s), n);
   const len = Math.ceil((e - s) / step);
   const l = x.layout;
-  const shape = [...l.shape], strides = [...l.strides];
+  const shape = [...l.shape],
+    strides = [...l.strides];
   shape[d] = len;
   strides[d] = l.strides[d] * step;
   const out = viewOf(x, new Layout(shape, strides, l.offset + s * l.strides[d]), 'slice');
@@ -197,11 +238,14 @@ function sliceBackward(g: Tensor, shape: readonly number[], d: number, start: nu
   const data = allocate(g.dtype, numel(shape));
   const out = wrap(data, shape, g.dtype);
   const tl = out.layout;
-  const s2 = [...tl.shape], st2 = [...tl.strides];
+  const s2 = [...tl.shape],
+    st2 = [...tl.strides];
   s2[d] = g.shape[d];
   st2[d] = tl.strides[d] * step;
   be().assign(data, new Layout(s2, st2, start * tl.strides[d]), dataOf(g, 'slice backward'), g.layout);
-  return record(out, 'SliceBackwardBackward', [g], (gg) => [slice(gg, d, start, start + step * (g.shape[d] - 1) + 1, step)]);
+  return record(out, 'SliceBackwardBackward', [g], (gg) => [
+    slice(gg, d, start, start + step * (g.shape[d] - 1) + 1, step),
+  ]);
 }
 
 export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
@@ -209,7 +253,10 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
   const n = x.shape[d];
   const s = start < 0 ? start + n : start;
   if (s < 0 || length < 0 || s + length > n) {
-    throw new Error(`narrow: start (${start}) + length (${length}) exceeds dimension size (${n}) of dim ${dim} in shape ${fmtShape(x.shape)}`);
+    throw new Error(
+      `narrow: start (${start}) + length (${length}) exceeds dimension size (${n}) of dim ${dim} in shape ` +
+        `${fmtShape(x.shape)}`,
+    );
   }
   return slice(x, d, s, s + length);
 }
@@ -218,7 +265,9 @@ export function select(x: Tensor, dim: number, index: number): Tensor {
   const d = normDim(dim, x.ndim, 'select');
   const n = x.shape[d];
   if (!Number.isInteger(index) || index < -n || index >= n) {
-    throw new Error(`select: index ${index} is out of bounds for dimension ${dim} with size ${n} (shape ${fmtShape(x.shape)})`);
+    throw new Error(
+      `select: index ${index} is out of bounds for dimension ${dim} with size ${n} (shape ${fmtShape(x.shape)})`,
+    );
   }
   const i = index < 0 ? index + n : index;
   return squeeze(slice(x, d, i, i + 1), d);
@@ -236,16 +285,24 @@ export function split(x: Tensor, sizeOrSections: number | number[], dim = 0): Te
   } else {
     sizes = sizeOrSections;
     const total = sizes.reduce((p, q) => p + q, 0);
-    if (total !== n) throw new Error(`split: split_with_sizes expects split_sizes to sum exactly to ${n} (dim ${dim} of ${fmtShape(x.shape)}), but got ${fmtShape(sizes)}`);
+    if (total !== n)
+      throw new Error(
+        `split: split_with_sizes expects split_sizes to sum exactly to ${n} (dim ${dim} of ${fmtShape(x.shape)}), ` +
+          `but got ${fmtShape(sizes)}`,
+      );
   }
   const out: Tensor[] = [];
   let s = 0;
-  for (const len of sizes) { out.push(narrow(x, d, s, len)); s += len; }
+  for (const len of sizes) {
+    out.push(narrow(x, d, s, len));
+    s += len;
+  }
   return out;
 }
 
 export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
-  if (!Number.isInteger(chunks) || chunks <= 0) throw new Error(`chunk: chunks must be a positive integer, got ${chunks}`);
+  if (!Number.isInteger(chunks) || chunks <= 0)
+    throw new Error(`chunk: chunks must be a positive integer, got ${chunks}`);
   const d = normDim(dim, x.ndim, 'chunk');
   return split(x, Math.max(1, Math.ceil(x.shape[d] / chunks)), d);
 }
@@ -267,7 +324,10 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   let total = 0;
   ts.forEach((t, i) => {
     if (t.ndim !== ref.ndim || t.shape.some((s: number, j: number) => j !== d && s !== ref.shape[j])) {
-      throw new Error(`cat: sizes of tensors must match except in dimension ${d}: expected ${fmtShape(ref.shape)} but got ${fmtShape(t.shape)} for tensor number ${i} in the list`);
+      throw new Error(
+        `cat: sizes of tensors must match except in dimension ${d}: expected ${fmtShape(ref.shape)} but got ` +
+          `${fmtShape(t.shape)} for tensor number ${i} in the list`,
+      );
     }
     total += t.shape[d];
   });
@@ -286,7 +346,11 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   return record(out, 'CatBackward', ts, (g) => {
     let o = 0;
     // each input gets its slice back in its own dtype (cat promoted them)
-    return ts.map((t) => { const r = narrow(g, d, o, t.shape[d]); o += t.shape[d]; return r.dtype === t.dtype ? r : r.to(t.dtype); });
+    return ts.map((t) => {
+      const r = narrow(g, d, o, t.shape[d]);
+      o += t.shape[d];
+      return r.dtype === t.dtype ? r : r.to(t.dtype);
+    });
   });
 }
 
@@ -295,11 +359,17 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
   const ref = tensors[0];
   tensors.forEach((t, i) => {
     if (t.ndim !== ref.ndim || t.shape.some((s: number, j: number) => s !== ref.shape[j])) {
-      throw new Error(`stack: expects each tensor to be equal size, but got ${fmtShape(ref.shape)} at entry 0 and ${fmtShape(t.shape)} at entry ${i}`);
+      throw new Error(
+        `stack: expects each tensor to be equal size, but got ${fmtShape(ref.shape)} at entry 0 and ` +
+          `${fmtShape(t.shape)} at entry ${i}`,
+      );
     }
   });
   const d = normDim(dim, ref.ndim + 1, 'stack');
-  return cat(tensors.map((t) => unsqueeze(t, d)), d);
+  return cat(
+    tensors.map((t) => unsqueeze(t, d)),
+    d,
+  );
 }
 
 /** Reverses the order of elements along dims (a copy, as in PyTorch). */
@@ -319,11 +389,22 @@ export function flip(x: Tensor, dimsList: number[]): Tensor {
 
 /** Tiles the tensor (torch.Tensor.repeat). */
 export function repeat(x: Tensor, sizes: number[]): Tensor {
-  if (sizes.length < x.ndim) throw new Error(`repeat: number of repeat dims (${sizes.length}) can not be smaller than number of dimensions of tensor (${x.ndim})`);
+  if (sizes.length < x.ndim)
+    throw new Error(
+      `repeat: number of repeat dims (${sizes.length}) can not be smaller than number of dimensions of tensor ` +
+        `(${x.ndim})`,
+    );
   const lead = sizes.length - x.ndim;
   const xs = [...Array(lead).fill(1), ...x.shape];
   // (s0, x0, s1, x1, ...) expanded then reshaped to (s0*x0, s1*x1, ...)
-  const inter: number[] = [], expanded: number[] = [];
-  xs.forEach((d, i) => { inter.push(1, d); expanded.push(sizes[i], d); });
-  return reshape(expand(reshape(x, inter), expanded), xs.map((d, i) => d * sizes[i]));
+  const inter: number[] = [],
+    expanded: number[] = [];
+  xs.forEach((d, i) => {
+    inter.push(1, d);
+    expanded.push(sizes[i], d);
+  });
+  return reshape(
+    expand(reshape(x, inter), expanded),
+    xs.map((d, i) => d * sizes[i]),
+  );
 }

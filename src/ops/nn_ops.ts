@@ -20,9 +20,12 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
   // x (*, in), weight (out, in), bias (out) -> (*, out)
   const inF = weight.shape[weight.ndim - 1];
   if (x.ndim === 0 || x.shape[x.ndim - 1] !== inF) {
-    throw new Error(`linear: expected input (*, ${inF}) for weight ${fmtShape(weight.shape)}, got ${fmtShape(x.shape)}`);
+    throw new Error(
+      `linear: expected input (*, ${inF}) for weight ${fmtShape(weight.shape)}, got ${fmtShape(x.shape)}`,
+    );
   }
-  if (x.ndim >= 2 && weight.ndim === 2) {   // inference: one kernel, bias added in place
+  if (x.ndim >= 2 && weight.ndim === 2) {
+    // inference: one kernel, bias added in place
     const lead = x.shape.slice(0, -1);
     const y = linearFused(x.reshape([-1, inF]), weight.t(), bias, null);
     if (y) return y.reshape([...lead, weight.shape[0]]);
@@ -35,11 +38,19 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
 export function bilinear(x1: Tensor, x2: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
   // x1 (*, in1), x2 (*, in2), weight (out, in1, in2) -> (*, out)
   const [out, in1, in2] = weight.shape;
-  if (x1.shape[x1.ndim - 1] !== in1 || x2.shape[x2.ndim - 1] !== in2 || fmtShape(x1.shape.slice(0, -1)) !== fmtShape(x2.shape.slice(0, -1))) {
-    throw new Error(`bilinear: expected inputs (*, ${in1}) and (*, ${in2}) with the same leading dims, got ${fmtShape(x1.shape)} and ${fmtShape(x2.shape)}`);
+  if (
+    x1.shape[x1.ndim - 1] !== in1 ||
+    x2.shape[x2.ndim - 1] !== in2 ||
+    fmtShape(x1.shape.slice(0, -1)) !== fmtShape(x2.shape.slice(0, -1))
+  ) {
+    throw new Error(
+      `bilinear: expected inputs (*, ${in1}) and (*, ${in2}) with the same leading dims, got ${fmtShape(x1.shape)} ` +
+        `and ${fmtShape(x2.shape)}`,
+    );
   }
   const lead = x1.shape.slice(0, -1);
-  const a = x1.reshape([-1, in1]), b = x2.reshape([-1, in2]);
+  const a = x1.reshape([-1, in1]),
+    b = x2.reshape([-1, in2]);
   // (M, in1) @ (in1, out*in2) -> (M, out, in2), times x2 and summed over in2
   const t = a.matmul(weight.permute(1, 0, 2).reshape([in1, out * in2])).reshape([-1, out, in2]);
   let y = t.mul(b.unsqueeze(1)).sum(2);
@@ -52,8 +63,13 @@ function normShape(s: number | readonly number[]): number[] {
 }
 
 /** Layer normalisation over the trailing normalizedShape dims (F.layer_norm), biased variance. */
-export function layerNorm(x: Tensor, normalizedShape: number | readonly number[], weight: Tensor | null = null,
-  bias: Tensor | null = null, eps = 1e-5): Tensor {
+export function layerNorm(
+  x: Tensor,
+  normalizedShape: number | readonly number[],
+  weight: Tensor | null = null,
+  bias: Tensor | null = null,
+  eps = 1e-5,
+): Tensor {
   // x (*, *normalizedShape) -> same shape
   const ns = normShape(normalizedShape);
   const k = ns.length;
@@ -75,7 +91,12 @@ export function layerNorm(x: Tensor, normalizedShape: number | readonly number[]
 }
 
 /** Root-mean-square normalisation (F.rms_norm): x / sqrt(mean(x^2) + eps) * weight. */
-export function rmsNorm(x: Tensor, normalizedShape: number | readonly number[], weight: Tensor | null = null, eps: number | null = null): Tensor {
+export function rmsNorm(
+  x: Tensor,
+  normalizedShape: number | readonly number[],
+  weight: Tensor | null = null,
+  eps: number | null = null,
+): Tensor {
   // x (*, *normalizedShape) -> same shape
   const ns = normShape(normalizedShape);
   const k = ns.length;
@@ -91,11 +112,20 @@ export function rmsNorm(x: Tensor, normalizedShape: number | readonly number[], 
 }
 
 /** Group normalisation (F.group_norm): statistics over each group of C/G channels and all positions. */
-export function groupNorm(x: Tensor, numGroups: number, weight: Tensor | null = null, bias: Tensor | null = null, eps = 1e-5): Tensor {
+export function groupNorm(
+  x: Tensor,
+  numGroups: number,
+  weight: Tensor | null = null,
+  bias: Tensor | null = null,
+  eps = 1e-5,
+): Tensor {
   // x (N, C, *) -> same shape
   if (x.ndim < 2) throw new Error(`groupNorm: expected an input (N, C, *), got ${fmtShape(x.shape)}`);
   const [N, C] = x.shape;
-  if (C % numGroups !== 0) throw new Error(`groupNorm: expected number of channels in input (${C}) to be divisible by numGroups (${numGroups})`);
+  if (C % numGroups !== 0)
+    throw new Error(
+      `groupNorm: expected number of channels in input (${C}) to be divisible by numGroups (${numGroups})`,
+    );
   checkFloat(x, 'groupNorm');
   const g = x.reshape([N, numGroups, -1]);
   const d = g.sub(g.mean(2, true));
@@ -120,7 +150,12 @@ export interface BatchNormOptions {
  * variance) and updates runningMean/runningVar in place (unbiased variance), when given; in eval,
  * normalises with the running statistics.
  */
-export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, opts: BatchNormOptions = {}): Tensor {
+export function batchNorm(
+  x: Tensor,
+  runningMean: Tensor | null,
+  runningVar: Tensor | null,
+  opts: BatchNormOptions = {},
+): Tensor {
   return batchNormAct(x, runningMean, runningVar, opts, null, false);
 }
 
@@ -128,8 +163,14 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
  * act(batchNorm(x) + residual), act relu or identity: one fused pass forward and backward in training
  * where the backend has the kernel (fused ResNet blocks, nn.utils.fuse), else the composed ops.
  */
-export function batchNormAct(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, opts: BatchNormOptions,
-  residual: Tensor | null, relu: boolean): Tensor {
+export function batchNormAct(
+  x: Tensor,
+  runningMean: Tensor | null,
+  runningVar: Tensor | null,
+  opts: BatchNormOptions,
+  residual: Tensor | null,
+  relu: boolean,
+): Tensor {
   // x (N, C, *), residual like x -> same shape; statistics per channel over N and *
   const { weight = null, bias = null, training = false, momentum = 0.1, eps = 1e-5 } = opts;
   if (x.ndim < 2) throw new Error(`batchNorm: expected an input (N, C, *), got ${fmtShape(x.shape)}`);
@@ -139,10 +180,14 @@ export function batchNormAct(x: Tensor, runningMean: Tensor | null, runningVar: 
   const axes = [0, ...Array.from({ length: x.ndim - 2 }, (_, i) => i + 2)];
   // NOTE: the per-channel factors are folded first (C values), so the big tensor is touched by one
   // multiply and one add: y = (x - mean) * (rstd * weight) + bias, or in eval x * scale + shift.
-  const w = weight ? weight.reshape(bshape) : null, b = bias ? bias.reshape(bshape) : null;
+  const w = weight ? weight.reshape(bshape) : null,
+    b = bias ? bias.reshape(bshape) : null;
   if (training) {
     const n = x.numel() / C;
-    if (n <= 1) throw new Error(`batchNorm: expected more than 1 value per channel when training, got input size ${fmtShape(x.shape)}`);
+    if (n <= 1)
+      throw new Error(
+        `batchNorm: expected more than 1 value per channel when training, got input size ${fmtShape(x.shape)}`,
+      );
     const f = batchNormFused(x, weight, bias, eps, residual, relu);
     if (f) {
       noGrad(() => {
@@ -156,13 +201,20 @@ export function batchNormAct(x: Tensor, runningMean: Tensor | null, runningVar: 
     const v = d.mul(d).mean(axes, true);
     noGrad(() => {
       if (runningMean) runningMean.mul_(1 - momentum).add_(mu.detach().reshape([C]).mul(momentum));
-      if (runningVar) runningVar.mul_(1 - momentum).add_(v.detach().reshape([C]).mul((momentum * n) / (n - 1)));
+      if (runningVar)
+        runningVar.mul_(1 - momentum).add_(
+          v
+            .detach()
+            .reshape([C])
+            .mul((momentum * n) / (n - 1)),
+        );
     });
     const rstd = v.add(eps).rsqrt();
     const y = d.mul(w ? rstd.mul(w) : rstd);
     return act(b ? y.add(b) : y, residual, relu);
   }
-  if (!runningMean || !runningVar) throw new Error('batchNorm: runningMean and runningVar must be given when training is false');
+  if (!runningMean || !runningVar)
+    throw new Error('batchNorm: runningMean and runningVar must be given when training is false');
   let scale = runningVar.reshape(bshape).add(eps).rsqrt();
   if (w) scale = scale.mul(w);
   let shift = runningMean.reshape(bshape).mul(scale).neg();
@@ -175,21 +227,26 @@ const act = (y: Tensor, residual: Tensor | null, relu: boolean): Tensor => {
   return relu ? z.relu() : z;
 };
 
-/** Zeroes each element with probability p and scales the rest by 1/(1-p), in training (F.dropout). Seeded by the default generator. */
+/** Zeroes each element with probability p and scales the rest by 1/(1-p), in training (F.dropout). Seeded by the
+ * default generator. */
 export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
   // x (*) -> (*)
   if (!(p >= 0 && p <= 1)) throw new Error(`dropout: probability has to be between 0 and 1, but got ${p}`);
   if (!training || p === 0) return x;
   if (p === 1) return x.mul(0);
-  const keep = defaultGenerator().uniform([...x.shape], 0, 1, x.dtype).lt(1 - p);
+  const keep = defaultGenerator()
+    .uniform([...x.shape], 0, 1, x.dtype)
+    .lt(1 - p);
   return x.mul(keep.to(x.dtype).mul(1 / (1 - p)));
 }
 
 /** Rows of weight at the int32 indices (F.embedding); rows at paddingIdx get no gradient. */
 export function embedding(input: Tensor, weight: Tensor, paddingIdx: number | null = null): Tensor {
   // input (*) int32, weight (V, D) -> (*, D)
-  if (input.dtype !== 'int32') throw new Error(`embedding: expected int32 indices, got ${input.dtype} of shape ${fmtShape(input.shape)}`);
-  if (weight.ndim !== 2) throw new Error(`embedding: expected a 2-D weight (num_embeddings, embedding_dim), got ${fmtShape(weight.shape)}`);
+  if (input.dtype !== 'int32')
+    throw new Error(`embedding: expected int32 indices, got ${input.dtype} of shape ${fmtShape(input.shape)}`);
+  if (weight.ndim !== 2)
+    throw new Error(`embedding: expected a 2-D weight (num_embeddings, embedding_dim), got ${fmtShape(weight.shape)}`);
   const V = weight.shape[0];
   const flat = input.reshape([-1]);
   let out = indexSelectAs('embedding', weight, 0, flat);
@@ -224,11 +281,22 @@ export function causalMask(L: number, S: number): Tensor {
 export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts: SdpaOptions = {}): Tensor {
   // q (*, L, E), k (*, S, E), v (*, S, Ev) -> (*, L, Ev)
   const { attnMask = null, dropoutP = 0, isCausal = false } = opts;
-  if (q.ndim < 2 || k.ndim < 2 || v.ndim < 2 || q.shape[q.ndim - 1] !== k.shape[k.ndim - 1] || k.shape[k.ndim - 2] !== v.shape[v.ndim - 2]) {
-    throw new Error(`scaledDotProductAttention: expected q (*, L, E), k (*, S, E), v (*, S, Ev), got ${fmtShape(q.shape)}, ${fmtShape(k.shape)}, ${fmtShape(v.shape)}`);
+  if (
+    q.ndim < 2 ||
+    k.ndim < 2 ||
+    v.ndim < 2 ||
+    q.shape[q.ndim - 1] !== k.shape[k.ndim - 1] ||
+    k.shape[k.ndim - 2] !== v.shape[v.ndim - 2]
+  ) {
+    throw new Error(
+      `scaledDotProductAttention: expected q (*, L, E), k (*, S, E), v (*, S, Ev), got ${fmtShape(q.shape)}, ` +
+        `${fmtShape(k.shape)}, ${fmtShape(v.shape)}`,
+    );
   }
   if (isCausal && attnMask) throw new Error('scaledDotProductAttention: attnMask and isCausal cannot both be set');
-  const L = q.shape[q.ndim - 2], S = k.shape[k.ndim - 2], E = q.shape[q.ndim - 1];
+  const L = q.shape[q.ndim - 2],
+    S = k.shape[k.ndim - 2],
+    E = q.shape[q.ndim - 1];
   const scale = opts.scale ?? 1 / Math.sqrt(E);
   if (!attnMask && dropoutP === 0 && L === S) {
     const out = attentionFused(q, k, v, scale, isCausal);

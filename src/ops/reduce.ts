@@ -14,13 +14,29 @@ import { where } from './binary.js';
  * `.values` / `.indices` and also destructures as `const [values, indices] = x.topk(5)` (or r[0], r[1]).
  */
 export class ValuesIndices implements Iterable<Tensor> {
-  constructor(readonly values: Tensor, readonly indices: Tensor) {}
-  get 0(): Tensor { return this.values; }
-  get 1(): Tensor { return this.indices; }
-  get length(): 2 { return 2; }
-  *[Symbol.iterator](): Iterator<Tensor> { yield this.values; yield this.indices; }
+  constructor(
+    readonly values: Tensor,
+    readonly indices: Tensor,
+  ) {}
+  get 0(): Tensor {
+    return this.values;
+  }
+  get 1(): Tensor {
+    return this.indices;
+  }
+  get length(): 2 {
+    return 2;
+  }
+  *[Symbol.iterator](): Iterator<Tensor> {
+    yield this.values;
+    yield this.indices;
+  }
 }
-export interface VarOptions { correction?: number; unbiased?: boolean; keepdim?: boolean }
+export interface VarOptions {
+  correction?: number;
+  unbiased?: boolean;
+  keepdim?: boolean;
+}
 
 function keptShape(shape: readonly number[], axes: number[]): number[] {
   return shape.map((d, i) => (axes.includes(i) ? 1 : d));
@@ -31,8 +47,12 @@ function droppedShape(shape: readonly number[], axes: number[]): number[] {
 
 /** Runs a reduce kernel; returns the keepdim-shaped result and the final shape. */
 const REDUCE_NAMES: Record<ReduceOp, string> = {
-  [ReduceOp.SUM]: 'sum', [ReduceOp.PROD]: 'prod', [ReduceOp.MAX]: 'amax', [ReduceOp.MIN]: 'amin',
-  [ReduceOp.ANY]: 'any', [ReduceOp.ALL]: 'all',
+  [ReduceOp.SUM]: 'sum',
+  [ReduceOp.PROD]: 'prod',
+  [ReduceOp.MAX]: 'amax',
+  [ReduceOp.MIN]: 'amin',
+  [ReduceOp.ANY]: 'any',
+  [ReduceOp.ALL]: 'all',
 };
 
 function reduceRaw(op: ReduceOp, x: Tensor, axes: number[], keepdim: boolean, outDtype = x.dtype): Tensor {
@@ -66,36 +86,59 @@ export function mean(x: Tensor, dim?: number | number[], keepdim = false): Tenso
 export function prod(x: Tensor, dim?: number, keepdim = false): Tensor {
   const axes = dims(x, dim, 'prod');
   const out = reduceRaw(ReduceOp.PROD, x, axes, keepdim);
-  return record(out, 'ProdBackward', [x], (g) => {
-    // d/dx_i prod = prod / x_i; NOTE: exact only without zeros; zeros get prod of the others via masking.
-    const full = unreduce(out, x.shape, axes, keepdim);
-    const gg = unreduce(g, x.shape, axes, keepdim);
-    const zero = x.eq(0);
-    const safe = where(zero, 1, x);
-    const others = unreduce(prod(safe, dim, keepdim), x.shape, axes, keepdim);
-    const zeros = sum(zero.to('int32'), axes, true).expand([...x.shape]);
-    const gz = where(zeros.eq(1).logicalAnd(zero), others, 0);
-    return [gg.mul(where(zero, gz, full.div(safe)))];
-  }, [x, out]);
+  return record(
+    out,
+    'ProdBackward',
+    [x],
+    (g) => {
+      // d/dx_i prod = prod / x_i; NOTE: exact only without zeros; zeros get prod of the others via masking.
+      const full = unreduce(out, x.shape, axes, keepdim);
+      const gg = unreduce(g, x.shape, axes, keepdim);
+      const zero = x.eq(0);
+      const safe = where(zero, 1, x);
+      const others = unreduce(prod(safe, dim, keepdim), x.shape, axes, keepdim);
+      const zeros = sum(zero.to('int32'), axes, true).expand([...x.shape]);
+      const gz = where(zeros.eq(1).logicalAnd(zero), others, 0);
+      return [gg.mul(where(zero, gz, full.div(safe)))];
+    },
+    [x, out],
+  );
 }
 
-function extremum(op: ReduceOp.MAX | ReduceOp.MIN, name: string, x: Tensor, dim: number | number[] | undefined, keepdim: boolean): Tensor {
+function extremum(
+  op: ReduceOp.MAX | ReduceOp.MIN,
+  name: string,
+  x: Tensor,
+  dim: number | number[] | undefined,
+  keepdim: boolean,
+): Tensor {
   if (x.numel() === 0 && dim === undefined) {
-    throw new Error(`${name}(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.`);
+    throw new Error(
+      `${name}(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the ` +
+        `'dim' argument.`,
+    );
   }
   const axes = dims(x, dim, name);
   for (const a of axes) checkNonEmptyDim(x, a, name);
   const out = reduceRaw(op, x, axes, keepdim);
-  return record(out, name === 'amax' ? 'AmaxBackward' : 'AminBackward', [x], (g) => {
-    // the gradient is shared evenly among the elements equal to the extremum
-    const mask = x.eq(unreduce(out, x.shape, axes, keepdim)).to(g.dtype);
-    const count = mask.sum(axes, true);
-    return [unreduce(g, x.shape, axes, keepdim).mul(mask).div(count)];
-  }, [x, out]);
+  return record(
+    out,
+    name === 'amax' ? 'AmaxBackward' : 'AminBackward',
+    [x],
+    (g) => {
+      // the gradient is shared evenly among the elements equal to the extremum
+      const mask = x.eq(unreduce(out, x.shape, axes, keepdim)).to(g.dtype);
+      const count = mask.sum(axes, true);
+      return [unreduce(g, x.shape, axes, keepdim).mul(mask).div(count)];
+    },
+    [x, out],
+  );
 }
 
-export const amax = (x: Tensor, dim?: number | number[], keepdim = false) => extremum(ReduceOp.MAX, 'amax', x, dim, keepdim);
-export const amin = (x: Tensor, dim?: number | number[], keepdim = false) => extremum(ReduceOp.MIN, 'amin', x, dim, keepdim);
+export const amax = (x: Tensor, dim?: number | number[], keepdim = false) =>
+  extremum(ReduceOp.MAX, 'amax', x, dim, keepdim);
+export const amin = (x: Tensor, dim?: number | number[], keepdim = false) =>
+  extremum(ReduceOp.MIN, 'amin', x, dim, keepdim);
 
 /** A max/min has no identity: reducing a zero-length dim raises as in torch (no -inf / +inf). */
 function checkNonEmptyDim(x: Tensor, d: number, name: string): void {
@@ -104,8 +147,13 @@ function checkNonEmptyDim(x: Tensor, d: number, name: string): void {
   }
 }
 
-function argRaw(isMax: boolean, x: Tensor, dim: number | undefined, keepdim: boolean,
-  name = isMax ? 'argmax' : 'argmin'): Tensor {
+function argRaw(
+  isMax: boolean,
+  x: Tensor,
+  dim: number | undefined,
+  keepdim: boolean,
+  name = isMax ? 'argmax' : 'argmin',
+): Tensor {
   if (dim === undefined) {
     if (x.numel() === 0) throw new Error(`${name}(): Expected reduction dim to be specified for input.numel() == 0.`);
     const flat = x.reshape([-1]);
@@ -127,7 +175,10 @@ function withIndices(isMax: boolean, x: Tensor, dim: number, keepdim: boolean): 
   const d = normDim(dim, x.ndim, isMax ? 'max' : 'min');
   let values = x.ndim === 0 ? x.clone() : x.gather(d, indices);
   let idx = indices;
-  if (!keepdim && x.ndim > 0) { values = values.squeeze(d); idx = idx.squeeze(d); }
+  if (!keepdim && x.ndim > 0) {
+    values = values.squeeze(d);
+    idx = idx.squeeze(d);
+  }
   return new ValuesIndices(values, idx);
 }
 
@@ -170,11 +221,18 @@ export function norm(x: Tensor, p = 2, dim?: number | number[], keepdim = false)
   if (p === 1) return sum(x.abs(), axes, keepdim);
   if (p === 2) {
     const out = noGrad(() => sum(x.mul(x), axes, keepdim).sqrt());
-    return record(out, 'NormBackward', [x], (g) => {
-      // d|x|/dx = x / |x|, taken as 0 where the norm is 0 (PyTorch's subgradient, not 0/0 = NaN)
-      const o = unreduce(out, x.shape, axes, keepdim), zero = o.eq(0);
-      return [x.mul(where(zero, 0, unreduce(g, x.shape, axes, keepdim).div(where(zero, 1, o))))];
-    }, [x, out]);
+    return record(
+      out,
+      'NormBackward',
+      [x],
+      (g) => {
+        // d|x|/dx = x / |x|, taken as 0 where the norm is 0 (PyTorch's subgradient, not 0/0 = NaN)
+        const o = unreduce(out, x.shape, axes, keepdim),
+          zero = o.eq(0);
+        return [x.mul(where(zero, 0, unreduce(g, x.shape, axes, keepdim).div(where(zero, 1, o))))];
+      },
+      [x, out],
+    );
   }
   return sum(x.abs().pow(p), axes, keepdim).pow(1 / p);
 }
@@ -183,7 +241,11 @@ export function cumsum(x: Tensor, dim: number): Tensor {
   const d = normDim(dim, x.ndim, 'cumsum');
   const outDtype = x.dtype === 'bool' ? 'int32' : x.dtype;
   const src = x.ndim === 0 ? x.reshape([1]) : x;
-  const out = wrap(be().cumulative(false, dataOf(src, 'cumsum'), src.layout, x.ndim === 0 ? 0 : d, outDtype), x.shape, outDtype);
+  const out = wrap(
+    be().cumulative(false, dataOf(src, 'cumsum'), src.layout, x.ndim === 0 ? 0 : d, outDtype),
+    x.shape,
+    outDtype,
+  );
   // the gradient of a cumsum is a reversed cumsum of the gradient
   return record(out, 'CumsumBackward', [x], (g) => [x.ndim === 0 ? g : g.flip([d]).cumsum(d).flip([d])]);
 }
@@ -191,7 +253,11 @@ export function cumsum(x: Tensor, dim: number): Tensor {
 export function cumprod(x: Tensor, dim: number): Tensor {
   const d = normDim(dim, x.ndim, 'cumprod');
   const src = x.ndim === 0 ? x.reshape([1]) : x;
-  const out = wrap(be().cumulative(true, dataOf(src, 'cumprod'), src.layout, x.ndim === 0 ? 0 : d, x.dtype), x.shape, x.dtype);
+  const out = wrap(
+    be().cumulative(true, dataOf(src, 'cumprod'), src.layout, x.ndim === 0 ? 0 : d, x.dtype),
+    x.shape,
+    x.dtype,
+  );
   // NOTE: valid for inputs without zeros: d out_j / d x_i = out_j / x_i for j >= i.
   return record(out, 'CumprodBackward', [x], (g) => [g.mul(out).flip([d]).cumsum(d).flip([d]).div(x)], [x, out]);
 }
@@ -219,7 +285,11 @@ export function logSoftmax(x: Tensor, dim: number): Tensor {
   const xf = x.dtype === floatDtype(x.dtype) ? x : x.to('float32');
   const d = normDim(dim, xf.ndim, 'logSoftmax');
   const src = xf.ndim === 0 ? xf.reshape([1]) : xf;
-  const out = wrap(be().softmax(dataOf(src, 'logSoftmax'), src.layout, xf.ndim === 0 ? 0 : d, true), xf.shape, xf.dtype);
+  const out = wrap(
+    be().softmax(dataOf(src, 'logSoftmax'), src.layout, xf.ndim === 0 ? 0 : d, true),
+    xf.shape,
+    xf.dtype,
+  );
   // dx = g - softmax(x) * sum(g)
   return record(out, 'LogSoftmaxBackward', [xf], (g) => [g.sub(out.exp().mul(g.sum(d, true)))], [out]);
 }

@@ -15,8 +15,16 @@ type Bw = (g: Tensor, x: Tensor, out: Tensor) => Tensor;
  * Runs a unary kernel; `bw` gives dL/dx from g = dL/dy, x and y. `save` says which of x and y
  * backward reads, so that only those are kept alive and version-checked.
  */
-function un(name: string, op: UnaryOp, x: Tensor, bw: Bw | null, save: 'x' | 'out' | 'both' | 'none',
-  p0 = 0, p1 = 0, float = true): Tensor {
+function un(
+  name: string,
+  op: UnaryOp,
+  x: Tensor,
+  bw: Bw | null,
+  save: 'x' | 'out' | 'both' | 'none',
+  p0 = 0,
+  p1 = 0,
+  float = true,
+): Tensor {
   const dt = float ? floatDtype(x.dtype) : x.dtype;
   const src = x.dtype === dt ? x : cast(x, dt);
   const out = wrap(be().unary(op, dataOf(src, name), src.layout, dt, p0, p1), x.shape, dt);
@@ -35,25 +43,42 @@ export const log2 = (x: Tensor): Tensor => un('Log2Backward', UnaryOp.LOG2, x, (
 export const log1p = (x: Tensor): Tensor => un('Log1pBackward', UnaryOp.LOG1P, x, (g, x) => g.div(x.add(1)), 'x');
 export const expm1 = (x: Tensor): Tensor => un('Expm1Backward', UnaryOp.EXPM1, x, (g, _x, y) => g.mul(y.add(1)), 'out');
 export const sqrt = (x: Tensor): Tensor => un('SqrtBackward', UnaryOp.SQRT, x, (g, _x, y) => g.div(y.mul(2)), 'out');
-export const rsqrt = (x: Tensor): Tensor => un('RsqrtBackward', UnaryOp.RSQRT, x, (g, _x, y) => g.mul(y.pow(3)).mul(-0.5), 'out');
-export const square = (x: Tensor): Tensor => un('PowBackward', UnaryOp.SQUARE, x, (g, x) => g.mul(x).mul(2), 'x', 0, 0, false);
-export const reciprocal = (x: Tensor): Tensor => un('ReciprocalBackward', UnaryOp.RECIPROCAL, x, (g, _x, y) => g.mul(y.mul(y)).neg(), 'out');
+export const rsqrt = (x: Tensor): Tensor =>
+  un('RsqrtBackward', UnaryOp.RSQRT, x, (g, _x, y) => g.mul(y.pow(3)).mul(-0.5), 'out');
+export const square = (x: Tensor): Tensor =>
+  un('PowBackward', UnaryOp.SQUARE, x, (g, x) => g.mul(x).mul(2), 'x', 0, 0, false);
+export const reciprocal = (x: Tensor): Tensor =>
+  un('ReciprocalBackward', UnaryOp.RECIPROCAL, x, (g, _x, y) => g.mul(y.mul(y)).neg(), 'out');
 export const sin = (x: Tensor): Tensor => un('SinBackward', UnaryOp.SIN, x, (g, x) => g.mul(cos(x)), 'x');
 export const cos = (x: Tensor): Tensor => un('CosBackward', UnaryOp.COS, x, (g, x) => g.mul(sin(x)).neg(), 'x');
-export const tan = (x: Tensor): Tensor => un('TanBackward', UnaryOp.TAN, x, (g, _x, y) => g.mul(y.mul(y).add(1)), 'out');
+export const tan = (x: Tensor): Tensor =>
+  un('TanBackward', UnaryOp.TAN, x, (g, _x, y) => g.mul(y.mul(y).add(1)), 'out');
 export const atan = (x: Tensor): Tensor => un('AtanBackward', UnaryOp.ATAN, x, (g, x) => g.div(x.mul(x).add(1)), 'x');
-export const asin = (x: Tensor): Tensor => un('AsinBackward', UnaryOp.ASIN, x, (g, x) => g.div(sqrt(x.mul(x).neg().add(1))), 'x');
-export const acos = (x: Tensor): Tensor => un('AcosBackward', UnaryOp.ACOS, x, (g, x) => g.div(sqrt(x.mul(x).neg().add(1))).neg(), 'x');
+export const asin = (x: Tensor): Tensor =>
+  un('AsinBackward', UnaryOp.ASIN, x, (g, x) => g.div(sqrt(x.mul(x).neg().add(1))), 'x');
+export const acos = (x: Tensor): Tensor =>
+  un('AcosBackward', UnaryOp.ACOS, x, (g, x) => g.div(sqrt(x.mul(x).neg().add(1))).neg(), 'x');
 export const sinh = (x: Tensor): Tensor => un('SinhBackward', UnaryOp.SINH, x, (g, x) => g.mul(cosh(x)), 'x');
 export const cosh = (x: Tensor): Tensor => un('CoshBackward', UnaryOp.COSH, x, (g, x) => g.mul(sinh(x)), 'x');
-export const tanh = (x: Tensor): Tensor => un('TanhBackward', UnaryOp.TANH, x, (g, _x, y) => g.mul(y.mul(y).neg().add(1)), 'out');
-export const sigmoid = (x: Tensor): Tensor => un('SigmoidBackward', UnaryOp.SIGMOID, x, (g, _x, y) => g.mul(y.mul(y.neg().add(1))), 'out');
-export const relu = (x: Tensor): Tensor => un('ReluBackward', UnaryOp.RELU, x, (g, _x, y) => thresholdBackward(g, y), 'out', 0, 0, false);
-export const erf = (x: Tensor): Tensor => un('ErfBackward', UnaryOp.ERF, x, (g, x) => g.mul(exp(x.mul(x).neg())).mul(2 / Math.sqrt(Math.PI)), 'x');
-export const silu = (x: Tensor): Tensor => un('SiluBackward', UnaryOp.SILU, x, (g, x) => {
-  const s = sigmoid(x);
-  return g.mul(s.mul(x.mul(s.neg().add(1)).add(1)));
-}, 'x');
+export const tanh = (x: Tensor): Tensor =>
+  un('TanhBackward', UnaryOp.TANH, x, (g, _x, y) => g.mul(y.mul(y).neg().add(1)), 'out');
+export const sigmoid = (x: Tensor): Tensor =>
+  un('SigmoidBackward', UnaryOp.SIGMOID, x, (g, _x, y) => g.mul(y.mul(y.neg().add(1))), 'out');
+export const relu = (x: Tensor): Tensor =>
+  un('ReluBackward', UnaryOp.RELU, x, (g, _x, y) => thresholdBackward(g, y), 'out', 0, 0, false);
+export const erf = (x: Tensor): Tensor =>
+  un('ErfBackward', UnaryOp.ERF, x, (g, x) => g.mul(exp(x.mul(x).neg())).mul(2 / Math.sqrt(Math.PI)), 'x');
+export const silu = (x: Tensor): Tensor =>
+  un(
+    'SiluBackward',
+    UnaryOp.SILU,
+    x,
+    (g, x) => {
+      const s = sigmoid(x);
+      return g.mul(s.mul(x.mul(s.neg().add(1)).add(1)));
+    },
+    'x',
+  );
 
 /**
  * hardswish(x) = x * relu6(x + 3) / 6 (torch.nn.functional.hardswish). Its gradient is 0 below -3,
@@ -61,53 +86,112 @@ export const silu = (x: Tensor): Tensor => un('SiluBackward', UnaryOp.SILU, x, (
  */
 // NOTE: the kinks take the right-hand derivative (-0.5 at -3, 1 at 3), as torch 1.13's vectorised
 // hardswish_backward does for every tensor of more than a few elements (its scalar tail gives 1.5 at 3).
-export const hardswish = (x: Tensor): Tensor => un('HardswishBackward', UnaryOp.HARDSWISH, x,
-  (g, x) => where(x.lt(-3), 0, where(x.ge(3), g, g.mul(x.div(3).add(0.5)))), 'x');
+export const hardswish = (x: Tensor): Tensor =>
+  un(
+    'HardswishBackward',
+    UnaryOp.HARDSWISH,
+    x,
+    (g, x) => where(x.lt(-3), 0, where(x.ge(3), g, g.mul(x.div(3).add(0.5)))),
+    'x',
+  );
 
 /** mish(x) = x * tanh(softplus(x)) (torch.nn.functional.mish). */
-export const mish = (x: Tensor): Tensor => un('MishBackward', UnaryOp.MISH, x, (g, x) => {
-  // NOTE: softplus without a threshold, as torch 1.13's mish_backward: tanh saturates first anyway.
-  const t = tanh(log1p(exp(x)));
-  return g.mul(t.add(x.mul(sigmoid(x)).mul(t.mul(t).neg().add(1))));
-}, 'x');
+export const mish = (x: Tensor): Tensor =>
+  un(
+    'MishBackward',
+    UnaryOp.MISH,
+    x,
+    (g, x) => {
+      // NOTE: softplus without a threshold, as torch 1.13's mish_backward: tanh saturates first anyway.
+      const t = tanh(log1p(exp(x)));
+      return g.mul(t.add(x.mul(sigmoid(x)).mul(t.mul(t).neg().add(1))));
+    },
+    'x',
+  );
 
 /** gelu(x) = x Φ(x) (exact, erf) or its tanh approximation. */
 export function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
   if (approximate === 'tanh') {
-    const k = Math.sqrt(2 / Math.PI), c = 0.044715;
-    return un('GeluBackward', UnaryOp.GELU_TANH, x, (g, x) => {
-      const x2 = x.mul(x);
-      const t = tanh(x.add(x2.mul(x).mul(c)).mul(k));
-      const dt = t.mul(t).neg().add(1).mul(x2.mul(3 * c).add(1)).mul(k);
-      return g.mul(t.add(1).mul(0.5).add(x.mul(0.5).mul(dt)));
-    }, 'x');
+    const k = Math.sqrt(2 / Math.PI),
+      c = 0.044715;
+    return un(
+      'GeluBackward',
+      UnaryOp.GELU_TANH,
+      x,
+      (g, x) => {
+        const x2 = x.mul(x);
+        const t = tanh(x.add(x2.mul(x).mul(c)).mul(k));
+        const dt = t
+          .mul(t)
+          .neg()
+          .add(1)
+          .mul(x2.mul(3 * c).add(1))
+          .mul(k);
+        return g.mul(t.add(1).mul(0.5).add(x.mul(0.5).mul(dt)));
+      },
+      'x',
+    );
   }
   if (approximate !== 'none') throw new Error(`gelu: approximate must be 'none' or 'tanh', got '${approximate}'`);
-  return un('GeluBackward', UnaryOp.GELU, x, (g, x) => {
-    const cdf = erf(x.mul(Math.SQRT1_2)).add(1).mul(0.5);
-    const pdf = exp(x.mul(x).mul(-0.5)).mul(1 / Math.sqrt(2 * Math.PI));
-    return g.mul(cdf.add(x.mul(pdf)));
-  }, 'x');
+  return un(
+    'GeluBackward',
+    UnaryOp.GELU,
+    x,
+    (g, x) => {
+      const cdf = erf(x.mul(Math.SQRT1_2)).add(1).mul(0.5);
+      const pdf = exp(x.mul(x).mul(-0.5)).mul(1 / Math.sqrt(2 * Math.PI));
+      return g.mul(cdf.add(x.mul(pdf)));
+    },
+    'x',
+  );
 }
 
 export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
-  return un('LeakyReluBackward', UnaryOp.LEAKY_RELU, x,
-    (g, x) => g.mul(x.gt(0).to(g.dtype).mul(1 - negativeSlope).add(negativeSlope)), 'x', negativeSlope);
+  return un(
+    'LeakyReluBackward',
+    UnaryOp.LEAKY_RELU,
+    x,
+    (g, x) =>
+      g.mul(
+        x
+          .gt(0)
+          .to(g.dtype)
+          .mul(1 - negativeSlope)
+          .add(negativeSlope),
+      ),
+    'x',
+    negativeSlope,
+  );
 }
 
 export function elu(x: Tensor, alpha = 1): Tensor {
-  return un('EluBackward', UnaryOp.ELU, x, (g, x, y) => {
-    const pos = x.gt(0).to(g.dtype);
-    return g.mul(pos.add(y.add(alpha).mul(pos.neg().add(1))));
-  }, 'both', alpha);
+  return un(
+    'EluBackward',
+    UnaryOp.ELU,
+    x,
+    (g, x, y) => {
+      const pos = x.gt(0).to(g.dtype);
+      return g.mul(pos.add(y.add(alpha).mul(pos.neg().add(1))));
+    },
+    'both',
+    alpha,
+  );
 }
 
 export function softplus(x: Tensor, beta = 1, threshold = 20): Tensor {
-  return un('SoftplusBackward', UnaryOp.SOFTPLUS_BETA, x, (g, x) => {
-    const inLinear = x.mul(beta).gt(threshold).to(g.dtype);
-    const s = sigmoid(x.mul(beta));
-    return g.mul(s.add(inLinear.mul(s.neg().add(1))));
-  }, 'x', beta, threshold);
+  return un(
+    'SoftplusBackward',
+    UnaryOp.SOFTPLUS_BETA,
+    x,
+    (g, x) => {
+      const inLinear = x.mul(beta).gt(threshold).to(g.dtype);
+      const s = sigmoid(x.mul(beta));
+      return g.mul(s.add(inLinear.mul(s.neg().add(1))));
+    },
+    'x',
+    beta,
+    threshold,
+  );
 }
 
 /** Clamps to [min, max]; either bound may be omitted. Gradient flows where min <= x <= max. */
@@ -115,7 +199,8 @@ export function clamp(x: Tensor, min?: number | null, max?: number | null): Tens
   if ((min === undefined || min === null) && (max === undefined || max === null)) {
     throw new Error('clamp: at least one of min or max must not be None');
   }
-  const lo = min ?? -Infinity, hi = max ?? Infinity;
+  const lo = min ?? -Infinity,
+    hi = max ?? Infinity;
   // NOTE: torch computes min(max(x, lo), hi), so lo > hi sets every element to hi; the kernel tests lo
   // first, hence it gets min(lo, hi). The gradient mask keeps the given bounds (all zero when lo > hi).
   const grad = (g: Tensor, x: Tensor) => g.mul(x.ge(lo).logicalAnd(x.le(hi)));
@@ -125,8 +210,16 @@ export function clamp(x: Tensor, min?: number | null, max?: number | null): Tens
 /** x ** p for a number p. */
 export function powScalar(x: Tensor, p: number): Tensor {
   const float = !Number.isInteger(p) || p < 0;
-  return un('PowBackward', UnaryOp.POW_SCALAR, x,
-    (g, x) => (p === 0 ? g.mul(0) : g.mul(powScalar(x, p - 1)).mul(p)), 'x', p, 0, float);
+  return un(
+    'PowBackward',
+    UnaryOp.POW_SCALAR,
+    x,
+    (g, x) => (p === 0 ? g.mul(0) : g.mul(powScalar(x, p - 1)).mul(p)),
+    'x',
+    p,
+    0,
+    float,
+  );
 }
 
 export const sign = (x: Tensor): Tensor => un('SignBackward', UnaryOp.SIGN, x, zeroGrad, 'none', 0, 0, false);
@@ -143,7 +236,8 @@ export function logicalNot(x: Tensor): Tensor {
   return wrap(be().unary(UnaryOp.LOGICAL_NOT, dataOf(x, 'logicalNot'), x.layout, 'bool'), x.shape, 'bool');
 }
 
-/** Converts to dtype: x itself when it already has it (as torch .to), else a copy. Differentiable between float dtypes. */
+/** Converts to dtype: x itself when it already has it (as torch .to), else a copy. Differentiable between float dtypes.
+ * */
 export function cast(x: Tensor, dtype: DType): Tensor {
   if (x.dtype === dtype) return x;
   const out = wrap(be().copy(dataOf(x, 'to'), x.layout, dtype), x.shape, dtype);
@@ -186,4 +280,3 @@ export function toNested(x: Tensor): unknown {
   };
   return build(0, 0);
 }
-

@@ -5,7 +5,15 @@ import { getBackend } from '../backend/registry.js';
 import type { Backend } from '../backend/backend.js';
 import { isGradEnabled } from '../autograd/grad_mode.js';
 import { Node, type BackwardFn } from '../autograd/node.js';
-import { type DType, type TypedArray, allocate, castScalar, isFloating, promoteTypes, promoteWithScalar } from '../tensor/dtype.js';
+import {
+  type DType,
+  type TypedArray,
+  allocate,
+  castScalar,
+  isFloating,
+  promoteTypes,
+  promoteWithScalar,
+} from '../tensor/dtype.js';
 import { Layout, type Shape, fmtShape, normDim } from '../tensor/layout.js';
 import { Storage, Tensor, type TensorLike } from '../tensor/tensor.js';
 
@@ -42,13 +50,18 @@ export function dataOf(x: Tensor, op: string): TypedArray {
 
 function staleStorage(x: Tensor, node: string): Error {
   const op = node.endsWith('Backward') ? node[0].toLowerCase() + node.slice(1, -'Backward'.length) : node;
-  const d = x.storage.data, what = `the input of shape ${fmtShape(x.shape)} (${x.dtype})`;
+  const d = x.storage.data,
+    what = `the input of shape ${fmtShape(x.shape)} (${x.dtype})`;
   if (d.buffer.byteLength === 0) {
-    return new Error(`${op}: ${what} has a detached buffer (its ArrayBuffer was transferred, e.g. by ` +
-      'structuredClone or postMessage): its storage holds no data any more');
+    return new Error(
+      `${op}: ${what} has a detached buffer (its ArrayBuffer was transferred, e.g. by ` +
+        'structuredClone or postMessage): its storage holds no data any more',
+    );
   }
-  return new Error(`${op}: ${what} no longer fits its buffer (resized?): its layout needs ${x.storageNeeds} elements ` +
-    `but the storage now has ${d.length}`);
+  return new Error(
+    `${op}: ${what} no longer fits its buffer (resized?): its layout needs ${x.storageNeeds} elements ` +
+      `but the storage now has ${d.length}`,
+  );
 }
 
 /** A 0-dim tensor holding v. */
@@ -62,11 +75,20 @@ export function scalar(v: number | boolean, dtype: DType): Tensor {
  * Records `out` as produced by an op from `inputs` when grad mode is on and any input requires grad.
  * `saved` are the tensors backward reads; their versions are checked when backward runs.
  */
-export function record(out: Tensor, name: string, inputs: readonly (Tensor | null)[], fn: BackwardFn, saved: Tensor[] = []): Tensor {
+export function record(
+  out: Tensor,
+  name: string,
+  inputs: readonly (Tensor | null)[],
+  fn: BackwardFn,
+  saved: Tensor[] = [],
+): Tensor {
   if (!isGradEnabled()) return out;
   let any = false;
   const next = inputs.map((t) => {
-    if (t?.requiresGrad) { any = true; return t.gradFn ?? t.accumulateNode(); }
+    if (t?.requiresGrad) {
+      any = true;
+      return t.gradFn ?? t.accumulateNode();
+    }
     return null;
   });
   if (!any) return out;
@@ -86,12 +108,15 @@ function category(d: DType): Category {
   return d === 'bool' ? 0 : d === 'int32' ? 1 : 2;
 }
 
-/** The result dtype of a binary op, with PyTorch's rule that 0-dim tensors and scalars rank below dimensioned tensors. */
+/** The result dtype of a binary op, with PyTorch's rule that 0-dim tensors and scalars rank below dimensioned tensors.
+ * */
 export function resultType(a: TensorLike, b: TensorLike): DType {
-  if (!(a instanceof Tensor) && !(b instanceof Tensor)) return Number.isInteger(a) && Number.isInteger(b) ? 'int32' : 'float32';
+  if (!(a instanceof Tensor) && !(b instanceof Tensor))
+    return Number.isInteger(a) && Number.isInteger(b) ? 'int32' : 'float32';
   if (!(a instanceof Tensor)) return promoteWithScalar((b as Tensor).dtype, a);
   if (!(b instanceof Tensor)) return promoteWithScalar(a.dtype, b);
-  const az = a.ndim === 0, bz = b.ndim === 0;
+  const az = a.ndim === 0,
+    bz = b.ndim === 0;
   if (az === bz) return promoteTypes(a.dtype, b.dtype);
   const [dim, zero] = az ? [b, a] : [a, b];
   // NOTE: a 0-dim tensor of a higher category lends its own dtype (int32 * float64 0-dim -> float64);
@@ -128,11 +153,13 @@ export function dims(x: Tensor, dim: number | readonly number[] | undefined, op:
   if (dim === undefined) return [...Array(x.ndim).keys()];
   const list = typeof dim === 'number' ? [dim] : [...dim];
   const out = [...new Set(list.map((d) => normDim(d, x.ndim, op)))].sort((p, q) => p - q);
-  if (out.length !== list.length) throw new Error(`${op}: dim ${fmtShape(list)} appears multiple times in the list of dims`);
+  if (out.length !== list.length)
+    throw new Error(`${op}: dim ${fmtShape(list)} appears multiple times in the list of dims`);
   // NOTE: a 0-dim tensor accepts dim 0 / -1 (as PyTorch does) but has no axis to reduce.
   return x.ndim === 0 ? [] : out;
 }
 
 export function checkFloat(x: Tensor, op: string): void {
-  if (!isFloating(x.dtype)) throw new Error(`${op}: expected a floating point tensor, got ${x.dtype} of shape ${fmtShape(x.shape)}`);
+  if (!isFloating(x.dtype))
+    throw new Error(`${op}: expected a floating point tensor, got ${x.dtype} of shape ${fmtShape(x.shape)}`);
 }

@@ -3,7 +3,15 @@
 
 import type { Tensor } from '../tensor/tensor.js';
 import {
-  type Float, type ParamGroup, type ParamState, type ParamsInput, Optimizer, checkNonNegative, gradValues, updateInPlace, zerosState,
+  type Float,
+  type ParamGroup,
+  type ParamState,
+  type ParamsInput,
+  Optimizer,
+  checkNonNegative,
+  gradValues,
+  updateInPlace,
+  zerosState,
 } from './optimizer.js';
 
 export interface AdagradOptions {
@@ -29,7 +37,10 @@ export function adagradUpdate(p: Float, g: ArrayLike<number>, sum: Float, step: 
   }
 }
 
-export interface AdagradState extends ParamState { step: number; sum: Tensor }
+export interface AdagradState extends ParamState {
+  step: number;
+  sum: Tensor;
+}
 
 export function adagradStep(param: Tensor, grad: Tensor, s: AdagradState, h: AdagradHyper): void {
   const g = gradValues(param, grad);
@@ -39,7 +50,15 @@ export function adagradStep(param: Tensor, grad: Tensor, s: AdagradState, h: Ada
 
 export class Adagrad extends Optimizer<AdagradHyper> {
   constructor(params: ParamsInput, opts: AdagradOptions = {}) {
-    super(params, { lr: 1e-2, lrDecay: 0, weightDecay: 0, initialAccumulatorValue: 0, eps: 1e-10, maximize: false, ...opts });
+    super(params, {
+      lr: 1e-2,
+      lrDecay: 0,
+      weightDecay: 0,
+      initialAccumulatorValue: 0,
+      eps: 1e-10,
+      maximize: false,
+      ...opts,
+    });
   }
 
   protected override validateGroup(g: ParamGroup & AdagradHyper): void {

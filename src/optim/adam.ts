@@ -7,7 +7,16 @@
 import { getBackend } from '../backend/registry.js';
 import type { Tensor } from '../tensor/tensor.js';
 import {
-  type Float, type ParamGroup, type ParamState, type ParamsInput, Optimizer, checkNonNegative, contiguousFloat, gradValues, updateInPlace, zerosState,
+  type Float,
+  type ParamGroup,
+  type ParamState,
+  type ParamsInput,
+  Optimizer,
+  checkNonNegative,
+  contiguousFloat,
+  gradValues,
+  updateInPlace,
+  zerosState,
 } from './optimizer.js';
 
 export interface AdamOptions {
@@ -25,8 +34,16 @@ export type AdamHyper = Required<AdamOptions>;
  * One Adam/AdamW update over contiguous buffers, in place on p, m, v (and vmax with amsgrad).
  * `step` is the step count after this update (1 on the first). `decoupled` selects AdamW.
  */
-export function adamUpdate(p: Float, g: ArrayLike<number>, m: Float, v: Float, vmax: Float | null, step: number,
-  h: AdamHyper, decoupled: boolean): void {
+export function adamUpdate(
+  p: Float,
+  g: ArrayLike<number>,
+  m: Float,
+  v: Float,
+  vmax: Float | null,
+  step: number,
+  h: AdamHyper,
+  decoupled: boolean,
+): void {
   const { lr, eps, weightDecay, maximize } = h;
   const [beta1, beta2] = h.betas;
   const stepSize = lr / (1 - beta1 ** step);
@@ -39,12 +56,20 @@ export function adamUpdate(p: Float, g: ArrayLike<number>, m: Float, v: Float, v
     m[i] = beta1 * m[i] + (1 - beta1) * gi;
     v[i] = beta2 * v[i] + (1 - beta2) * gi * gi;
     let s = v[i];
-    if (vmax) { if (v[i] > vmax[i]) vmax[i] = v[i]; s = vmax[i]; }
+    if (vmax) {
+      if (v[i] > vmax[i]) vmax[i] = v[i];
+      s = vmax[i];
+    }
     p[i] -= stepSize * (m[i] / (Math.sqrt(s) / bc2Sqrt + eps));
   }
 }
 
-export interface AdamState extends ParamState { step: number; expAvg: Tensor; expAvgSq: Tensor; maxExpAvgSq: Tensor | null }
+export interface AdamState extends ParamState {
+  step: number;
+  expAvg: Tensor;
+  expAvgSq: Tensor;
+  maxExpAvgSq: Tensor | null;
+}
 
 /** Tensor-level Adam step on param, in place on param and the state tensors; bumps state.step. */
 export function adamStep(param: Tensor, grad: Tensor, state: AdamState, h: AdamHyper, decoupled = false): void {
@@ -53,20 +78,41 @@ export function adamStep(param: Tensor, grad: Tensor, state: AdamState, h: AdamH
   const vmax = state.maxExpAvgSq ? (state.maxExpAvgSq.storage.data as Float) : null;
   // one pass in the backend's kernel for the case it covers (float32, contiguous; not amsgrad/maximize)
   if (!vmax && !h.maximize && param.dtype === 'float32' && param.isContiguous() && g instanceof Float32Array) {
-    const o = { lr: h.lr, beta1: h.betas[0], beta2: h.betas[1], eps: h.eps, weightDecay: h.weightDecay, decoupled, step: state.step };
+    const o = {
+      lr: h.lr,
+      beta1: h.betas[0],
+      beta2: h.betas[1],
+      eps: h.eps,
+      weightDecay: h.weightDecay,
+      decoupled,
+      step: state.step,
+    };
     getBackend().adamStep(contiguousFloat(param), g, contiguousFloat(state.expAvg), contiguousFloat(state.expAvgSq), o);
     param.storage.version++;
     return;
   }
-  updateInPlace(param, (p) => adamUpdate(p, g, state.expAvg.storage.data as Float, state.expAvgSq.storage.data as Float, vmax, state.step, h, decoupled));
+  updateInPlace(param, (p) =>
+    adamUpdate(
+      p,
+      g,
+      state.expAvg.storage.data as Float,
+      state.expAvgSq.storage.data as Float,
+      vmax,
+      state.step,
+      h,
+      decoupled,
+    ),
+  );
 }
 
 function validateAdam(g: ParamGroup & AdamHyper): void {
   checkNonNegative(g.lr, 'learning rate');
   checkNonNegative(g.eps, 'epsilon value');
-  if (!Array.isArray(g.betas) || g.betas.length !== 2) throw new Error(`Invalid betas: expected [beta1, beta2], got ${JSON.stringify(g.betas)}`);
+  if (!Array.isArray(g.betas) || g.betas.length !== 2)
+    throw new Error(`Invalid betas: expected [beta1, beta2], got ${JSON.stringify(g.betas)}`);
   g.betas.forEach((b, i) => {
-    if (typeof b !== 'number' || !(b >= 0 && b < 1)) throw new Error(`Invalid beta parameter at index ${i}: ${String(b)}`);
+    if (typeof b !== 'number' || !(b >= 0 && b < 1))
+      throw new Error(`Invalid beta parameter at index ${i}: ${String(b)}`);
   });
   checkNonNegative(g.weightDecay, 'weight_decay value');
 }
@@ -79,7 +125,15 @@ export class Adam extends Optimizer<AdamHyper> {
   protected decoupled = false;
 
   constructor(params: ParamsInput, opts: AdamOptions = {}, weightDecayDefault = 0) {
-    super(params, { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: weightDecayDefault, amsgrad: false, maximize: false, ...opts });
+    super(params, {
+      lr: 1e-3,
+      betas: [0.9, 0.999],
+      eps: 1e-8,
+      weightDecay: weightDecayDefault,
+      amsgrad: false,
+      maximize: false,
+      ...opts,
+    });
   }
 
   protected override validateGroup(g: ParamGroup & AdamHyper): void {
@@ -87,7 +141,12 @@ export class Adam extends Optimizer<AdamHyper> {
   }
 
   protected initState(p: Tensor, g: ParamGroup & AdamHyper): ParamState {
-    const st: AdamState = { step: 0, expAvg: zerosState(p), expAvgSq: zerosState(p), maxExpAvgSq: g.amsgrad ? zerosState(p) : null };
+    const st: AdamState = {
+      step: 0,
+      expAvg: zerosState(p),
+      expAvgSq: zerosState(p),
+      maxExpAvgSq: g.amsgrad ? zerosState(p) : null,
+    };
     return st;
   }
 

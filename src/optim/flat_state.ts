@@ -29,8 +29,13 @@ export function flattenOptimizerState(opt: Optimizer, prefix: string): FlatOptim
 }
 
 /** Loads what flattenOptimizerState wrote into `opt` (same class, same parameter groups); `where` names the file. */
-export function loadFlatOptimizerState(opt: Optimizer, tensors: Record<string, Tensor>, json: string, prefix: string,
-  where: string): void {
+export function loadFlatOptimizerState(
+  opt: Optimizer,
+  tensors: Record<string, Tensor>,
+  json: string,
+  prefix: string,
+  where: string,
+): void {
   let meta: {
     className: string;
     paramGroups: OptimizerStateDict['paramGroups'];
@@ -42,8 +47,10 @@ export function loadFlatOptimizerState(opt: Optimizer, tensors: Record<string, T
     throw new Error(`${where}: the optimizer state is not valid JSON (${(e as Error).message})`);
   }
   if (meta?.className !== opt.constructor.name) {
-    throw new Error(`${where} holds the state of a ${String(meta?.className)} optimizer, but this run uses ` +
-      `${opt.constructor.name}`);
+    throw new Error(
+      `${where} holds the state of a ${String(meta?.className)} optimizer, but this run uses ` +
+        `${opt.constructor.name}`,
+    );
   }
   const state: Record<number, ParamState> = {};
   for (const [i, st] of Object.entries(meta.state ?? {})) state[Number(i)] = { ...st };

@@ -1,7 +1,12 @@
 // nb.optim: optimisers (torch.optim) and, as nb.optim.lrScheduler, the LR schedulers.
 
 export {
-  Optimizer, type ParamGroup, type ParamsInput, type ParamState, type OptimizerStateDict, type Float,
+  Optimizer,
+  type ParamGroup,
+  type ParamsInput,
+  type ParamState,
+  type OptimizerStateDict,
+  type Float,
 } from './optimizer.js';
 export { SGD, sgdStep, sgdUpdate, type SGDOptions } from './sgd.js';
 export { Adam, AdamW, adamStep, adamUpdate, type AdamOptions, type AdamState } from './adam.js';

@@ -23,8 +23,13 @@ function copyState(src: object, skip: readonly string[]): SchedulerStateDict {
 }
 
 function bisectRight(a: readonly number[], x: number): number {
-  let lo = 0, hi = a.length;
-  while (lo < hi) { const mid = (lo + hi) >> 1; if (x < a[mid]) hi = mid; else lo = mid + 1; }
+  let lo = 0,
+    hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (x < a[mid]) hi = mid;
+    else lo = mid + 1;
+  }
   return lo;
 }
 
@@ -34,15 +39,24 @@ export abstract class LRScheduler {
   protected stepCount = 0;
   protected lastLr: number[] = [];
 
-  constructor(readonly optimizer: AnyOptimizer, lastEpoch = -1) {
+  constructor(
+    readonly optimizer: AnyOptimizer,
+    lastEpoch = -1,
+  ) {
     if (!optimizer || !Array.isArray(optimizer.paramGroups)) {
-      throw new Error(`${this.constructor.name}: expected an Optimizer, got ${optimizer === null ? 'null' : typeof optimizer}`);
+      throw new Error(
+        `${this.constructor.name}: expected an Optimizer, got ${optimizer === null ? 'null' : typeof optimizer}`,
+      );
     }
     if (lastEpoch === -1) {
       for (const g of optimizer.paramGroups) if (g.initialLr === undefined) g.initialLr = g.lr;
     } else {
       optimizer.paramGroups.forEach((g, i) => {
-        if (g.initialLr === undefined) throw new Error(`${this.constructor.name}: param 'initialLr' is not specified in paramGroups[${i}] when resuming an optimizer`);
+        if (g.initialLr === undefined)
+          throw new Error(
+            `${this.constructor.name}: param 'initialLr' is not specified in paramGroups[${i}] when resuming an ` +
+              `optimizer`,
+          );
       });
     }
     this.baseLrs = optimizer.paramGroups.map((g) => g.initialLr as number);
@@ -55,13 +69,19 @@ export abstract class LRScheduler {
     this.step();
   }
 
-  protected get groups(): ParamGroup[] { return this.optimizer.paramGroups; }
-  protected currentLrs(): number[] { return this.groups.map((g) => g.lr); }
+  protected get groups(): ParamGroup[] {
+    return this.optimizer.paramGroups;
+  }
+  protected currentLrs(): number[] {
+    return this.groups.map((g) => g.lr);
+  }
 
   /** The chainable form: new lrs from the current ones and lastEpoch. */
   protected abstract getLr(): number[];
   /** The closed form, used by step(epoch) where the scheduler has one. */
-  protected closedFormLr(): number[] | null { return null; }
+  protected closedFormLr(): number[] | null {
+    return null;
+  }
 
   /** Advances one epoch (or jumps to `epoch`, using the closed form) and writes the new lrs. */
   step(epoch?: number): void {
@@ -74,23 +94,38 @@ export abstract class LRScheduler {
       this.lastEpoch = epoch;
       values = this.closedFormLr() ?? this.getLr();
     }
-    this.groups.forEach((g, i) => { g.lr = values[i]; });
+    this.groups.forEach((g, i) => {
+      g.lr = values[i];
+    });
     this.lastLr = this.currentLrs();
   }
 
   /** The lrs written by the last step, one per param group. */
-  getLastLr(): number[] { return [...this.lastLr]; }
+  getLastLr(): number[] {
+    return [...this.lastLr];
+  }
 
-  stateDict(): SchedulerStateDict { return copyState(this, ['optimizer']); }
-  loadStateDict(sd: SchedulerStateDict): void { Object.assign(this, structuredClone(sd)); }
+  stateDict(): SchedulerStateDict {
+    return copyState(this, ['optimizer']);
+  }
+  loadStateDict(sd: SchedulerStateDict): void {
+    Object.assign(this, structuredClone(sd));
+  }
 }
 
-export interface StepLROptions { gamma?: number; lastEpoch?: number }
+export interface StepLROptions {
+  gamma?: number;
+  lastEpoch?: number;
+}
 
 /** lr = baseLr * gamma^floor(epoch / stepSize). */
 export class StepLR extends LRScheduler {
   readonly gamma: number;
-  constructor(optimizer: AnyOptimizer, readonly stepSize: number, opts: StepLROptions = {}) {
+  constructor(
+    optimizer: AnyOptimizer,
+    readonly stepSize: number,
+    opts: StepLROptions = {},
+  ) {
     super(optimizer, opts.lastEpoch);
     this.gamma = opts.gamma ?? 0.1;
     this.initialStep();
@@ -126,7 +161,11 @@ export class MultiStepLR extends LRScheduler {
 
 /** lr = baseLr * gamma^epoch. */
 export class ExponentialLR extends LRScheduler {
-  constructor(optimizer: AnyOptimizer, readonly gamma: number, opts: { lastEpoch?: number } = {}) {
+  constructor(
+    optimizer: AnyOptimizer,
+    readonly gamma: number,
+    opts: { lastEpoch?: number } = {},
+  ) {
     super(optimizer, opts.lastEpoch);
     this.initialStep();
   }
@@ -147,7 +186,11 @@ export class ExponentialLR extends LRScheduler {
  */
 export class CosineAnnealingLR extends LRScheduler {
   readonly etaMin: number;
-  constructor(optimizer: AnyOptimizer, readonly TMax: number, opts: { etaMin?: number; lastEpoch?: number } = {}) {
+  constructor(
+    optimizer: AnyOptimizer,
+    readonly TMax: number,
+    opts: { etaMin?: number; lastEpoch?: number } = {},
+  ) {
     super(optimizer, opts.lastEpoch);
     this.etaMin = opts.etaMin ?? 0;
     this.initialStep();
@@ -156,20 +199,28 @@ export class CosineAnnealingLR extends LRScheduler {
     const { lastEpoch: e, TMax: T, etaMin } = this;
     if (e === 0) return this.currentLrs();
     if (this.stepCount === 1 && e > 0) {
-      return this.baseLrs.map((b) => etaMin + (b - etaMin) * (1 + Math.cos(e * Math.PI / T)) / 2);
+      return this.baseLrs.map((b) => etaMin + ((b - etaMin) * (1 + Math.cos((e * Math.PI) / T))) / 2);
     }
     if ((((e - 1 - T) % (2 * T)) + 2 * T) % (2 * T) === 0) {
-      return this.currentLrs().map((lr, i) => lr + (this.baseLrs[i] - etaMin) * (1 - Math.cos(Math.PI / T)) / 2);
+      return this.currentLrs().map((lr, i) => lr + ((this.baseLrs[i] - etaMin) * (1 - Math.cos(Math.PI / T))) / 2);
     }
-    return this.currentLrs().map((lr) =>
-      (1 + Math.cos(Math.PI * e / T)) / (1 + Math.cos(Math.PI * (e - 1) / T)) * (lr - etaMin) + etaMin);
+    return this.currentLrs().map(
+      (lr) => ((1 + Math.cos((Math.PI * e) / T)) / (1 + Math.cos((Math.PI * (e - 1)) / T))) * (lr - etaMin) + etaMin,
+    );
   }
   protected override closedFormLr(): number[] {
-    return this.baseLrs.map((b) => this.etaMin + (b - this.etaMin) * (1 + Math.cos(Math.PI * this.lastEpoch / this.TMax)) / 2);
+    return this.baseLrs.map(
+      (b) => this.etaMin + ((b - this.etaMin) * (1 + Math.cos((Math.PI * this.lastEpoch) / this.TMax))) / 2,
+    );
   }
 }
 
-export interface LinearLROptions { startFactor?: number; endFactor?: number; totalIters?: number; lastEpoch?: number }
+export interface LinearLROptions {
+  startFactor?: number;
+  endFactor?: number;
+  totalIters?: number;
+  lastEpoch?: number;
+}
 
 /** Scales lr linearly from startFactor to endFactor over totalIters epochs (warmup or decay). */
 export class LinearLR extends LRScheduler {
@@ -184,7 +235,8 @@ export class LinearLR extends LRScheduler {
     if (this.startFactor > 1 || this.startFactor <= 0) {
       throw new Error('LinearLR: starting multiplicative factor expected to be greater than 0 and less or equal to 1.');
     }
-    if (this.endFactor > 1 || this.endFactor < 0) throw new Error('LinearLR: ending multiplicative factor expected to be between 0 and 1.');
+    if (this.endFactor > 1 || this.endFactor < 0)
+      throw new Error('LinearLR: ending multiplicative factor expected to be between 0 and 1.');
     this.initialStep();
   }
   protected getLr(): number[] {
@@ -195,14 +247,18 @@ export class LinearLR extends LRScheduler {
   }
   protected override closedFormLr(): number[] {
     const { startFactor: s, endFactor: f, totalIters: n } = this;
-    return this.baseLrs.map((b) => b * (s + (f - s) * Math.min(n, this.lastEpoch) / n));
+    return this.baseLrs.map((b) => b * (s + ((f - s) * Math.min(n, this.lastEpoch)) / n));
   }
 }
 
 /** lr = baseLr * lrLambda(epoch); one function for all groups or one per group. */
 export class LambdaLR extends LRScheduler {
   readonly lrLambdas: ((epoch: number) => number)[];
-  constructor(optimizer: AnyOptimizer, lrLambda: ((epoch: number) => number) | ((epoch: number) => number)[], opts: { lastEpoch?: number } = {}) {
+  constructor(
+    optimizer: AnyOptimizer,
+    lrLambda: ((epoch: number) => number) | ((epoch: number) => number)[],
+    opts: { lastEpoch?: number } = {},
+  ) {
     super(optimizer, opts.lastEpoch);
     const n = optimizer.paramGroups.length;
     if (Array.isArray(lrLambda)) {
@@ -217,22 +273,36 @@ export class LambdaLR extends LRScheduler {
     return this.baseLrs.map((b, i) => b * this.lrLambdas[i](this.lastEpoch));
   }
   /** The functions themselves are not saved (PyTorch saves them only when they are objects). */
-  override stateDict(): SchedulerStateDict { return copyState(this, ['optimizer', 'lrLambdas']); }
+  override stateDict(): SchedulerStateDict {
+    return copyState(this, ['optimizer', 'lrLambdas']);
+  }
 }
 
 /** Runs `schedulers` one after another, switching at each milestone (each restarts from epoch 0). */
 export class SequentialLR extends LRScheduler {
   private readonly schedulers: LRScheduler[];
   private readonly milestones: number[];
-  constructor(optimizer: AnyOptimizer, schedulers: LRScheduler[], milestones: number[], opts: { lastEpoch?: number } = {}) {
+  constructor(
+    optimizer: AnyOptimizer,
+    schedulers: LRScheduler[],
+    milestones: number[],
+    opts: { lastEpoch?: number } = {},
+  ) {
     super(optimizer, -1);
     schedulers.forEach((s, i) => {
       if (s.optimizer !== optimizer) {
-        throw new Error(`SequentialLR: Sequential Schedulers expects all schedulers to belong to the same optimizer, but got schedulers at index ${i} to be different than the optimizer passed in.`);
+        throw new Error(
+          `SequentialLR: Sequential Schedulers expects all schedulers to belong to the same optimizer, but got ` +
+            `schedulers at index ${i} to be different than the optimizer passed in.`,
+        );
       }
     });
     if (milestones.length !== schedulers.length - 1) {
-      throw new Error(`SequentialLR: Sequential Schedulers expects number of schedulers provided to be one more than the number of milestone points, but got number of schedulers ${schedulers.length} and the number of milestones to be equal to ${milestones.length}`);
+      throw new Error(
+        `SequentialLR: Sequential Schedulers expects number of schedulers provided to be one more than the number ` +
+          `of milestone points, but got number of schedulers ${schedulers.length} and the number of milestones to ` +
+          `be equal to ${milestones.length}`,
+      );
     }
     this.schedulers = schedulers;
     this.milestones = [...milestones];
@@ -242,7 +312,9 @@ export class SequentialLR extends LRScheduler {
     schedulers[0].initialStep();
     this.lastLr = schedulers[0].getLastLr();
   }
-  protected getLr(): number[] { return this.currentLrs(); }
+  protected getLr(): number[] {
+    return this.currentLrs();
+  }
   override step(): void {
     this.lastEpoch += 1;
     const idx = bisectRight(this.milestones, this.lastEpoch);
@@ -257,7 +329,9 @@ export class SequentialLR extends LRScheduler {
   override loadStateDict(sd: SchedulerStateDict): void {
     const { schedulers, ...rest } = sd;
     Object.assign(this, structuredClone(rest));
-    (schedulers as SchedulerStateDict[]).forEach((s, i) => { this.schedulers[i].loadStateDict(s); });
+    (schedulers as SchedulerStateDict[]).forEach((s, i) => {
+      this.schedulers[i].loadStateDict(s);
+    });
   }
 }
 
@@ -276,7 +350,13 @@ export interface OneCycleLROptions {
   lastEpoch?: number;
 }
 
-interface Phase { endStep: number; startLr: string; endLr: string; startMomentum: string; endMomentum: string }
+interface Phase {
+  endStep: number;
+  startLr: string;
+  endLr: string;
+  startMomentum: string;
+  endMomentum: string;
+}
 
 /**
  * The 1cycle policy: lr rises from maxLr/divFactor to maxLr over pctStart of totalSteps, then
@@ -304,20 +384,25 @@ export class OneCycleLR extends LRScheduler {
     if (opts.totalSteps === undefined && (opts.epochs === undefined || opts.stepsPerEpoch === undefined)) {
       throw new Error('OneCycleLR: you must define either totalSteps OR (epochs AND stepsPerEpoch)');
     } else if (opts.totalSteps !== undefined) {
-      if (!Number.isInteger(opts.totalSteps) || opts.totalSteps <= 0) throw new Error(`OneCycleLR: expected positive integer totalSteps, but got ${opts.totalSteps}`);
+      if (!Number.isInteger(opts.totalSteps) || opts.totalSteps <= 0)
+        throw new Error(`OneCycleLR: expected positive integer totalSteps, but got ${opts.totalSteps}`);
       total = opts.totalSteps;
     } else {
-      if (!Number.isInteger(opts.epochs) || opts.epochs! <= 0) throw new Error(`OneCycleLR: expected positive integer epochs, but got ${opts.epochs}`);
-      if (!Number.isInteger(opts.stepsPerEpoch) || opts.stepsPerEpoch! <= 0) throw new Error(`OneCycleLR: expected positive integer stepsPerEpoch, but got ${opts.stepsPerEpoch}`);
+      if (!Number.isInteger(opts.epochs) || opts.epochs! <= 0)
+        throw new Error(`OneCycleLR: expected positive integer epochs, but got ${opts.epochs}`);
+      if (!Number.isInteger(opts.stepsPerEpoch) || opts.stepsPerEpoch! <= 0)
+        throw new Error(`OneCycleLR: expected positive integer stepsPerEpoch, but got ${opts.stepsPerEpoch}`);
       total = opts.epochs! * opts.stepsPerEpoch!;
     }
     const pct = opts.pctStart ?? 0.3;
     if (!(pct >= 0 && pct <= 1)) throw new Error(`OneCycleLR: expected float between 0 and 1 pctStart, but got ${pct}`);
     const anneal = opts.annealStrategy ?? 'cos';
-    if (anneal !== 'cos' && anneal !== 'linear') throw new Error(`OneCycleLR: annealStrategy must be one of 'cos' or 'linear', instead got ${String(anneal)}`);
+    if (anneal !== 'cos' && anneal !== 'linear')
+      throw new Error(`OneCycleLR: annealStrategy must be one of 'cos' or 'linear', instead got ${String(anneal)}`);
     const lastEpoch = opts.lastEpoch ?? -1;
     const maxLrs = fmt('maxLr', maxLr);
-    const div = opts.divFactor ?? 25, finalDiv = opts.finalDivFactor ?? 1e4;
+    const div = opts.divFactor ?? 25,
+      finalDiv = opts.finalDivFactor ?? 1e4;
     if (lastEpoch === -1) {
       optimizer.paramGroups.forEach((g, i) => {
         g.initialLr = maxLrs[i] / div;
@@ -329,8 +414,10 @@ export class OneCycleLR extends LRScheduler {
     const defaults = optimizer.defaults as Record<string, unknown>;
     const useBeta1 = 'betas' in defaults;
     if (cycle) {
-      if (!('momentum' in defaults) && !useBeta1) throw new Error('OneCycleLR: optimizer must support momentum with `cycleMomentum` option enabled');
-      const maxM = fmt('maxMomentum', opts.maxMomentum ?? 0.95), baseM = fmt('baseMomentum', opts.baseMomentum ?? 0.85);
+      if (!('momentum' in defaults) && !useBeta1)
+        throw new Error('OneCycleLR: optimizer must support momentum with `cycleMomentum` option enabled');
+      const maxM = fmt('maxMomentum', opts.maxMomentum ?? 0.95),
+        baseM = fmt('baseMomentum', opts.baseMomentum ?? 0.85);
       if (lastEpoch === -1) {
         optimizer.paramGroups.forEach((g, i) => {
           if (useBeta1) g.betas = [maxM[i], ...(g.betas as number[]).slice(1)];
@@ -347,29 +434,63 @@ export class OneCycleLR extends LRScheduler {
     this.annealStrategy = anneal;
     this.phases = opts.threePhase
       ? [
-        { endStep: pct * total - 1, startLr: 'initialLr', endLr: 'maxLr', startMomentum: 'maxMomentum', endMomentum: 'baseMomentum' },
-        { endStep: 2 * pct * total - 2, startLr: 'maxLr', endLr: 'initialLr', startMomentum: 'baseMomentum', endMomentum: 'maxMomentum' },
-        { endStep: total - 1, startLr: 'initialLr', endLr: 'minLr', startMomentum: 'maxMomentum', endMomentum: 'maxMomentum' },
-      ]
+          {
+            endStep: pct * total - 1,
+            startLr: 'initialLr',
+            endLr: 'maxLr',
+            startMomentum: 'maxMomentum',
+            endMomentum: 'baseMomentum',
+          },
+          {
+            endStep: 2 * pct * total - 2,
+            startLr: 'maxLr',
+            endLr: 'initialLr',
+            startMomentum: 'baseMomentum',
+            endMomentum: 'maxMomentum',
+          },
+          {
+            endStep: total - 1,
+            startLr: 'initialLr',
+            endLr: 'minLr',
+            startMomentum: 'maxMomentum',
+            endMomentum: 'maxMomentum',
+          },
+        ]
       : [
-        { endStep: pct * total - 1, startLr: 'initialLr', endLr: 'maxLr', startMomentum: 'maxMomentum', endMomentum: 'baseMomentum' },
-        { endStep: total - 1, startLr: 'maxLr', endLr: 'minLr', startMomentum: 'baseMomentum', endMomentum: 'maxMomentum' },
-      ];
+          {
+            endStep: pct * total - 1,
+            startLr: 'initialLr',
+            endLr: 'maxLr',
+            startMomentum: 'maxMomentum',
+            endMomentum: 'baseMomentum',
+          },
+          {
+            endStep: total - 1,
+            startLr: 'maxLr',
+            endLr: 'minLr',
+            startMomentum: 'baseMomentum',
+            endMomentum: 'maxMomentum',
+          },
+        ];
     this.initialStep();
   }
 
   private anneal(start: number, end: number, pct: number): number {
     if (this.annealStrategy === 'linear') return (end - start) * pct + start;
-    return end + (start - end) / 2 * (Math.cos(Math.PI * pct) + 1);
+    return end + ((start - end) / 2) * (Math.cos(Math.PI * pct) + 1);
   }
 
   protected getLr(): number[] {
     const stepNum = this.lastEpoch;
     if (stepNum > this.totalSteps) {
-      throw new Error(`OneCycleLR: tried to step ${stepNum + 1} times. The specified number of total steps is ${this.totalSteps}`);
+      throw new Error(
+        `OneCycleLR: tried to step ${stepNum + 1} times. The specified number of total steps is ${this.totalSteps}`,
+      );
     }
     return this.groups.map((g) => {
-      let start = 0, lr = 0, mom = 0;
+      let start = 0,
+        lr = 0,
+        mom = 0;
       for (let i = 0; i < this.phases.length; i++) {
         const ph = this.phases[i];
         if (stepNum <= ph.endStep || i === this.phases.length - 1) {
@@ -420,7 +541,10 @@ export class ReduceLROnPlateau {
   lastEpoch = 0;
   private lastLr: number[];
 
-  constructor(readonly optimizer: AnyOptimizer, opts: ReduceLROnPlateauOptions = {}) {
+  constructor(
+    readonly optimizer: AnyOptimizer,
+    opts: ReduceLROnPlateauOptions = {},
+  ) {
     this.factor = opts.factor ?? 0.1;
     if (this.factor >= 1) throw new Error('ReduceLROnPlateau: factor should be < 1.0.');
     const n = optimizer.paramGroups.length;
@@ -433,8 +557,10 @@ export class ReduceLROnPlateau {
     }
     this.mode = opts.mode ?? 'min';
     this.thresholdMode = opts.thresholdMode ?? 'rel';
-    if (this.mode !== 'min' && this.mode !== 'max') throw new Error(`ReduceLROnPlateau: mode ${String(this.mode)} is unknown!`);
-    if (this.thresholdMode !== 'rel' && this.thresholdMode !== 'abs') throw new Error(`ReduceLROnPlateau: threshold mode ${String(this.thresholdMode)} is unknown!`);
+    if (this.mode !== 'min' && this.mode !== 'max')
+      throw new Error(`ReduceLROnPlateau: mode ${String(this.mode)} is unknown!`);
+    if (this.thresholdMode !== 'rel' && this.thresholdMode !== 'abs')
+      throw new Error(`ReduceLROnPlateau: threshold mode ${String(this.thresholdMode)} is unknown!`);
     this.patience = opts.patience ?? 10;
     this.threshold = opts.threshold ?? 1e-4;
     this.cooldown = opts.cooldown ?? 0;
@@ -443,7 +569,9 @@ export class ReduceLROnPlateau {
     this.lastLr = optimizer.paramGroups.map((g) => g.lr);
   }
 
-  private get modeWorse(): number { return this.mode === 'min' ? Infinity : -Infinity; }
+  private get modeWorse(): number {
+    return this.mode === 'min' ? Infinity : -Infinity;
+  }
 
   isBetter(a: number, best: number): boolean {
     const t = this.threshold;
@@ -451,7 +579,9 @@ export class ReduceLROnPlateau {
     return this.thresholdMode === 'rel' ? a > best * (t + 1) : a > best + t;
   }
 
-  get inCooldown(): boolean { return this.cooldownCounter > 0; }
+  get inCooldown(): boolean {
+    return this.cooldownCounter > 0;
+  }
 
   /** Records one epoch's metric (a number or a one-element tensor) and reduces lr if it plateaued. */
   step(metric: number | Tensor): void {
@@ -469,7 +599,8 @@ export class ReduceLROnPlateau {
     }
     if (this.numBadEpochs > this.patience) {
       this.optimizer.paramGroups.forEach((g, i) => {
-        const oldLr = g.lr, newLr = Math.max(oldLr * this.factor, this.minLrs[i]);
+        const oldLr = g.lr,
+          newLr = Math.max(oldLr * this.factor, this.minLrs[i]);
         if (oldLr - newLr > this.eps) g.lr = newLr;
       });
       this.cooldownCounter = this.cooldown;
@@ -478,8 +609,12 @@ export class ReduceLROnPlateau {
     this.lastLr = this.optimizer.paramGroups.map((g) => g.lr);
   }
 
-  getLastLr(): number[] { return [...this.lastLr]; }
-  stateDict(): SchedulerStateDict { return copyState(this, ['optimizer']); }
+  getLastLr(): number[] {
+    return [...this.lastLr];
+  }
+  stateDict(): SchedulerStateDict {
+    return copyState(this, ['optimizer']);
+  }
   loadStateDict(sd: SchedulerStateDict): void {
     Object.assign(this, structuredClone(sd));
     // NOTE: JSON turns the initial best (±Infinity) into null; restore it.

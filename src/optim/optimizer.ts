@@ -36,12 +36,16 @@ export abstract class Optimizer<G extends object = Record<string, unknown>> {
   /** Per-parameter state, created on a parameter's first step. */
   state = new Map<Tensor, ParamState>();
 
-  constructor(params: ParamsInput, readonly defaults: G & { lr: number }) {
+  constructor(
+    params: ParamsInput,
+    readonly defaults: G & { lr: number },
+  ) {
     const list = [...params] as unknown[];
     if (list.length === 0) throw new Error(`${this.constructor.name}: optimizer got an empty parameter list`);
-    const groups = list[0] instanceof Tensor
-      ? [{ params: list as Tensor[] }]
-      : (list as Array<{ params: Iterable<Tensor> | Tensor } & Record<string, unknown>>);
+    const groups =
+      list[0] instanceof Tensor
+        ? [{ params: list as Tensor[] }]
+        : (list as Array<{ params: Iterable<Tensor> | Tensor } & Record<string, unknown>>);
     for (const g of groups) this.addParamGroup(g);
   }
 
@@ -53,18 +57,24 @@ export abstract class Optimizer<G extends object = Record<string, unknown>> {
     }
     const params = group.params instanceof Tensor ? [group.params] : [...group.params];
     params.forEach((p, i) => {
-      if (!(p instanceof Tensor)) throw new Error(`${name}: optimizer can only optimize Tensors, but parameter ${i} of the group is ${typeof p}`);
-      if (!isFloating(p.dtype)) throw new Error(`${name}: can only optimize floating point Tensors, got ${p.dtype} of shape ${fmtShape(p.shape)}`);
+      if (!(p instanceof Tensor))
+        throw new Error(`${name}: optimizer can only optimize Tensors, but parameter ${i} of the group is ${typeof p}`);
+      if (!isFloating(p.dtype))
+        throw new Error(
+          `${name}: can only optimize floating point Tensors, got ${p.dtype} of shape ${fmtShape(p.shape)}`,
+        );
       if (!p.isLeaf) throw new Error(`${name}: can't optimize a non-leaf Tensor (shape ${fmtShape(p.shape)})`);
     });
     if (new Set(params).size !== params.length) {
       console.warn(`${name}: a parameter group contains duplicate parameters; this may be an error`);
     }
     const seen = new Set(this.paramGroups.flatMap((g) => g.params));
-    if (params.some((p) => seen.has(p))) throw new Error(`${name}: some parameters appear in more than one parameter group`);
+    if (params.some((p) => seen.has(p)))
+      throw new Error(`${name}: some parameters appear in more than one parameter group`);
     const full = { ...this.defaults, ...group, params } as unknown as ParamGroup & G;
     // NOTE: arrays (betas) are copied so a scheduler cycling one group's betas leaves the others alone.
-    for (const [k, v] of Object.entries(full)) if (k !== 'params' && Array.isArray(v)) (full as Record<string, unknown>)[k] = [...v];
+    for (const [k, v] of Object.entries(full))
+      if (k !== 'params' && Array.isArray(v)) (full as Record<string, unknown>)[k] = [...v];
     this.validateGroup(full);
     this.paramGroups.push(full);
   }
@@ -77,7 +87,10 @@ export abstract class Optimizer<G extends object = Record<string, unknown>> {
     for (const g of this.paramGroups) {
       for (const p of g.params) {
         if (p.grad === null) continue;
-        if (setToNone) { p.grad = null; continue; }
+        if (setToNone) {
+          p.grad = null;
+          continue;
+        }
         // as PyTorch: cut the gradient from any graph (createGraph), then zero it in place
         const g = p.grad.detach();
         noGrad(() => g.zero_());
@@ -92,13 +105,19 @@ export abstract class Optimizer<G extends object = Record<string, unknown>> {
    */
   step(closure?: () => number | Tensor): number | undefined {
     let loss: number | undefined;
-    if (closure) { const r = closure(); loss = r instanceof Tensor ? r.item() : r; }
+    if (closure) {
+      const r = closure();
+      loss = r instanceof Tensor ? r.item() : r;
+    }
     noGrad(() => {
       for (const group of this.paramGroups) {
         for (const p of group.params) {
           if (p.grad === null) continue;
           let st = this.state.get(p);
-          if (!st) { st = this.initState(p, group); this.state.set(p, st); }
+          if (!st) {
+            st = this.initState(p, group);
+            this.state.set(p, st);
+          }
           this.updateParam(p, p.grad, st, group);
         }
       }
@@ -116,7 +135,10 @@ export abstract class Optimizer<G extends object = Record<string, unknown>> {
     const index = new Map<Tensor, number>();
     const paramGroups = this.paramGroups.map((g) => {
       const { params, ...opts } = g;
-      const ids = params.map((p) => { if (!index.has(p)) index.set(p, index.size); return index.get(p)!; });
+      const ids = params.map((p) => {
+        if (!index.has(p)) index.set(p, index.size);
+        return index.get(p)!;
+      });
       return { ...cloneOpts(opts), params: ids };
     });
     const state: Record<number, ParamState> = {};
@@ -135,27 +157,43 @@ export abstract class Optimizer<G extends object = Record<string, unknown>> {
       throw new Error(`${name}.loadStateDict: expected an object with 'state' and 'paramGroups'`);
     }
     if (sd.paramGroups.length !== this.paramGroups.length) {
-      throw new Error(`${name}.loadStateDict: loaded state dict has a different number of parameter groups (${sd.paramGroups.length}, optimizer has ${this.paramGroups.length})`);
+      throw new Error(
+        `${name}.loadStateDict: loaded state dict has a different number of parameter groups ` +
+          `(${sd.paramGroups.length}, optimizer has ${this.paramGroups.length})`,
+      );
     }
     const byIndex: Tensor[] = [];
     sd.paramGroups.forEach((g, gi) => {
       const mine = this.paramGroups[gi];
       if (g.params.length !== mine.params.length) {
-        throw new Error(`${name}.loadStateDict: loaded state dict contains a parameter group that doesn't match the size of optimizer's group (group ${gi}: ${g.params.length} vs ${mine.params.length} parameters)`);
+        throw new Error(
+          `${name}.loadStateDict: loaded state dict contains a parameter group that doesn't match the size of ` +
+            `optimizer's group (group ${gi}: ${g.params.length} vs ${mine.params.length} parameters)`,
+        );
       }
-      g.params.forEach((id, k) => { byIndex[id] = mine.params[k]; });
+      g.params.forEach((id, k) => {
+        byIndex[id] = mine.params[k];
+      });
     });
     const state = new Map<Tensor, ParamState>();
     for (const [key, st] of Object.entries(sd.state)) {
       const p = byIndex[Number(key)];
       if (!p) throw new Error(`${name}.loadStateDict: state for parameter ${key} has no matching parameter`);
-      state.set(p, Object.fromEntries(Object.entries(st).map(([k, v]) => {
-        if (!(v instanceof Tensor)) return [k, v];
-        if (v.numel() !== p.numel() && v.numel() !== 1) {
-          throw new Error(`${name}.loadStateDict: state '${k}' of parameter ${key} has shape ${fmtShape(v.shape)}, but the parameter has shape ${fmtShape(p.shape)}`);
-        }
-        return [k, makeTensor(v, { dtype: p.dtype }).reshape([...v.shape])];
-      })));
+      state.set(
+        p,
+        Object.fromEntries(
+          Object.entries(st).map(([k, v]) => {
+            if (!(v instanceof Tensor)) return [k, v];
+            if (v.numel() !== p.numel() && v.numel() !== 1) {
+              throw new Error(
+                `${name}.loadStateDict: state '${k}' of parameter ${key} has shape ${fmtShape(v.shape)}, but the ` +
+                  `parameter has shape ${fmtShape(p.shape)}`,
+              );
+            }
+            return [k, makeTensor(v, { dtype: p.dtype }).reshape([...v.shape])];
+          }),
+        ),
+      );
     }
     this.state = state;
     this.paramGroups = this.paramGroups.map((mine, gi) => {
@@ -194,7 +232,9 @@ export function updateInPlace(p: Tensor, fn: (values: Float) => void): void {
 /** Gradient values as a contiguous array the update functions can read (a copy only if strided). */
 export function gradValues(p: Tensor, g: Tensor): ArrayLike<number> {
   if (g.numel() !== p.numel()) {
-    throw new Error(`optimizer: gradient of shape ${fmtShape(g.shape)} does not match its parameter of shape ${fmtShape(p.shape)}`);
+    throw new Error(
+      `optimizer: gradient of shape ${fmtShape(g.shape)} does not match its parameter of shape ${fmtShape(p.shape)}`,
+    );
   }
   return contiguousFloat(g);
 }

@@ -5,7 +5,15 @@
 
 import type { Tensor } from '../tensor/tensor.js';
 import {
-  type Float, type ParamGroup, type ParamState, type ParamsInput, Optimizer, checkNonNegative, gradValues, updateInPlace, zerosState,
+  type Float,
+  type ParamGroup,
+  type ParamState,
+  type ParamsInput,
+  Optimizer,
+  checkNonNegative,
+  gradValues,
+  updateInPlace,
+  zerosState,
 } from './optimizer.js';
 
 export interface RMSpropOptions {
@@ -21,7 +29,14 @@ export interface RMSpropOptions {
 export type RMSpropHyper = Required<RMSpropOptions>;
 
 /** One RMSprop update over contiguous buffers, in place on p, sq, ga (centered) and buf (momentum). */
-export function rmspropUpdate(p: Float, g: ArrayLike<number>, sq: Float, ga: Float | null, buf: Float | null, h: RMSpropHyper): void {
+export function rmspropUpdate(
+  p: Float,
+  g: ArrayLike<number>,
+  sq: Float,
+  ga: Float | null,
+  buf: Float | null,
+  h: RMSpropHyper,
+): void {
   const { lr, alpha, eps, weightDecay, momentum, maximize } = h;
   for (let i = 0; i < p.length; i++) {
     let gi = maximize ? -g[i] : g[i];
@@ -43,18 +58,40 @@ export function rmspropUpdate(p: Float, g: ArrayLike<number>, sq: Float, ga: Flo
   }
 }
 
-export interface RMSpropState extends ParamState { step: number; squareAvg: Tensor; gradAvg: Tensor | null; momentumBuffer: Tensor | null }
+export interface RMSpropState extends ParamState {
+  step: number;
+  squareAvg: Tensor;
+  gradAvg: Tensor | null;
+  momentumBuffer: Tensor | null;
+}
 
 export function rmspropStep(param: Tensor, grad: Tensor, s: RMSpropState, h: RMSpropHyper): void {
   const g = gradValues(param, grad);
   s.step += 1;
-  updateInPlace(param, (p) => rmspropUpdate(p, g, s.squareAvg.storage.data as Float, s.gradAvg ? (s.gradAvg.storage.data as Float) : null,
-    s.momentumBuffer ? (s.momentumBuffer.storage.data as Float) : null, h));
+  updateInPlace(param, (p) =>
+    rmspropUpdate(
+      p,
+      g,
+      s.squareAvg.storage.data as Float,
+      s.gradAvg ? (s.gradAvg.storage.data as Float) : null,
+      s.momentumBuffer ? (s.momentumBuffer.storage.data as Float) : null,
+      h,
+    ),
+  );
 }
 
 export class RMSprop extends Optimizer<RMSpropHyper> {
   constructor(params: ParamsInput, opts: RMSpropOptions = {}) {
-    super(params, { lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, maximize: false, ...opts });
+    super(params, {
+      lr: 1e-2,
+      alpha: 0.99,
+      eps: 1e-8,
+      weightDecay: 0,
+      momentum: 0,
+      centered: false,
+      maximize: false,
+      ...opts,
+    });
   }
 
   protected override validateGroup(g: ParamGroup & RMSpropHyper): void {
@@ -67,7 +104,10 @@ export class RMSprop extends Optimizer<RMSpropHyper> {
 
   protected initState(p: Tensor, g: ParamGroup & RMSpropHyper): ParamState {
     const s: RMSpropState = {
-      step: 0, squareAvg: zerosState(p), gradAvg: g.centered ? zerosState(p) : null, momentumBuffer: g.momentum > 0 ? zerosState(p) : null,
+      step: 0,
+      squareAvg: zerosState(p),
+      gradAvg: g.centered ? zerosState(p) : null,
+      momentumBuffer: g.momentum > 0 ? zerosState(p) : null,
     };
     return s;
   }

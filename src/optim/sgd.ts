@@ -6,7 +6,16 @@
 import { getBackend } from '../backend/registry.js';
 import type { Tensor } from '../tensor/tensor.js';
 import {
-  type Float, type ParamGroup, type ParamState, type ParamsInput, Optimizer, checkNonNegative, contiguousFloat, gradValues, updateInPlace, zerosState,
+  type Float,
+  type ParamGroup,
+  type ParamState,
+  type ParamsInput,
+  Optimizer,
+  checkNonNegative,
+  contiguousFloat,
+  gradValues,
+  updateInPlace,
+  zerosState,
 } from './optimizer.js';
 
 export interface SGDOptions {
@@ -46,7 +55,14 @@ export function sgdStep(param: Tensor, grad: Tensor, momentumBuffer: Tensor | nu
   // one pass in the backend's kernel for the case it covers (float32, contiguous; not maximize)
   if (!h.maximize && param.dtype === 'float32' && param.isContiguous() && g instanceof Float32Array) {
     const { lr, momentum, dampening, weightDecay, nesterov } = h;
-    getBackend().sgdStep(contiguousFloat(param), g, buf && contiguousFloat(buf), { lr, momentum, dampening, weightDecay, nesterov, first });
+    getBackend().sgdStep(contiguousFloat(param), g, buf && contiguousFloat(buf), {
+      lr,
+      momentum,
+      dampening,
+      weightDecay,
+      nesterov,
+      first,
+    });
     param.storage.version++;
     return buf;
   }
@@ -61,15 +77,25 @@ export function sgdStep(param: Tensor, grad: Tensor, momentumBuffer: Tensor | nu
  */
 export class SGD extends Optimizer<SGDHyper> {
   constructor(params: ParamsInput, opts: SGDOptions = {}) {
-    if (opts.lr === undefined) throw new Error('SGD: lr is a required argument (torch.optim.SGD has no default learning rate)');
-    super(params, { lr: opts.lr, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false, ...opts } as SGDHyper);
+    if (opts.lr === undefined)
+      throw new Error('SGD: lr is a required argument (torch.optim.SGD has no default learning rate)');
+    super(params, {
+      lr: opts.lr,
+      momentum: 0,
+      dampening: 0,
+      weightDecay: 0,
+      nesterov: false,
+      maximize: false,
+      ...opts,
+    } as SGDHyper);
   }
 
   protected override validateGroup(g: ParamGroup & SGDHyper): void {
     checkNonNegative(g.lr, 'learning rate');
     checkNonNegative(g.momentum, 'momentum value');
     checkNonNegative(g.weightDecay, 'weight_decay value');
-    if (g.nesterov && (g.momentum <= 0 || g.dampening !== 0)) throw new Error('Nesterov momentum requires a momentum and zero dampening');
+    if (g.nesterov && (g.momentum <= 0 || g.dampening !== 0))
+      throw new Error('Nesterov momentum requires a momentum and zero dampening');
   }
 
   protected initState(): ParamState {

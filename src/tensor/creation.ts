@@ -16,7 +16,14 @@ export interface TensorOptions extends CreateOptions {
 }
 
 type Nested = number | boolean | readonly Nested[];
-type AnyTypedArray = TypedArray | Int8Array | Int16Array | Uint16Array | Uint32Array | Uint8ClampedArray | BigInt64Array;
+type AnyTypedArray =
+  | TypedArray
+  | Int8Array
+  | Int16Array
+  | Uint16Array
+  | Uint32Array
+  | Uint8ClampedArray
+  | BigInt64Array;
 
 function finish(t: Tensor, opts: CreateOptions): Tensor {
   if (opts.requiresGrad) t.requiresGrad_(true);
@@ -32,7 +39,8 @@ function checkDtype(d: unknown, op: string): DType {
 export function fromTypedArray(data: TypedArray, shape?: Shape): Tensor {
   const s = shape ?? [data.length];
   const n = checkedNumel(s, 'fromTypedArray');
-  if (n !== data.length) throw new Error(`fromTypedArray: shape ${fmtShape(s)} needs ${n} elements but the array has ${data.length}`);
+  if (n !== data.length)
+    throw new Error(`fromTypedArray: shape ${fmtShape(s)} needs ${n} elements but the array has ${data.length}`);
   return new Tensor(new Storage(data, true), Layout.contiguous(s), dtypeOfArray(data));
 }
 
@@ -42,13 +50,26 @@ export function fromTypedArray(data: TypedArray, shape?: Shape): Tensor {
  * @example nb.tensor([[1, 2], [3, 4]], {requiresGrad: true})
  */
 export function tensor(values: Nested | AnyTypedArray | Tensor, opts: TensorOptions = {}): Tensor {
-  if (values instanceof Tensor) return finish(values.detach().clone().to(opts.dtype ?? values.dtype), opts);
+  if (values instanceof Tensor)
+    return finish(
+      values
+        .detach()
+        .clone()
+        .to(opts.dtype ?? values.dtype),
+      opts,
+    );
   if (ArrayBuffer.isView(values)) return fromArrayView(values as AnyTypedArray, opts);
   const shape: number[] = [];
   let v: Nested = values as Nested;
-  while (Array.isArray(v)) { shape.push(v.length); v = v[0] as Nested; }
+  while (Array.isArray(v)) {
+    shape.push(v.length);
+    v = v[0] as Nested;
+  }
   if (v !== undefined && typeof v !== 'number' && typeof v !== 'boolean') {
-    throw new Error(`tensor: could not convert value of type ${typeof v} to a number (expected numbers, booleans or nested arrays of them)`);
+    throw new Error(
+      `tensor: could not convert value of type ${typeof v} to a number (expected numbers, booleans or nested arrays ` +
+        `of them)`,
+    );
   }
   const inferred: DType = typeof v === 'boolean' ? 'bool' : 'float32';
   const dtype = opts.dtype ? checkDtype(opts.dtype, 'tensor') : inferred;
@@ -58,13 +79,19 @@ export function tensor(values: Nested | AnyTypedArray | Tensor, opts: TensorOpti
   const walk = (x: Nested, dim: number): void => {
     if (dim === shape.length) {
       if (typeof x !== 'number' && typeof x !== 'boolean') {
-        throw new Error(`tensor: expected a number at depth ${dim} but found ${Array.isArray(x) ? 'an array' : typeof x} (ragged nested sequence?)`);
+        throw new Error(
+          `tensor: expected a number at depth ${dim} but found ${Array.isArray(x) ? 'an array' : typeof x} (ragged ` +
+            `nested sequence?)`,
+        );
       }
       data[k++] = castScalar(x, dtype);
       return;
     }
     if (!Array.isArray(x) || x.length !== shape[dim]) {
-      throw new Error(`tensor: expected sequence of length ${shape[dim]} at dim ${dim} (got ${Array.isArray(x) ? x.length : typeof x})`);
+      throw new Error(
+        `tensor: expected sequence of length ${shape[dim]} at dim ${dim} (got ` +
+          `${Array.isArray(x) ? x.length : typeof x})`,
+      );
     }
     for (const e of x) walk(e, dim + 1);
   };
@@ -84,12 +111,14 @@ function fromArrayView(a: AnyTypedArray, opts: TensorOptions): Tensor {
   const dtype = opts.dtype ? checkDtype(opts.dtype, 'tensor') : natural;
   const shape = opts.shape ?? [a.length];
   const n = checkedNumel(shape, 'tensor');
-  if (n !== a.length) throw new Error(`tensor: shape ${fmtShape(shape)} needs ${n} elements but the array has ${a.length}`);
+  if (n !== a.length)
+    throw new Error(`tensor: shape ${fmtShape(shape)} needs ${n} elements but the array has ${a.length}`);
   const data = allocate(dtype, n);
   if (a instanceof BigInt64Array) {
     for (let i = 0; i < n; i++) {
       const v = a[i];
-      if (v > 2147483647n || v < -2147483648n) throw new Error(`tensor: int64 value ${v} at index ${i} does not fit in int32`);
+      if (v > 2147483647n || v < -2147483648n)
+        throw new Error(`tensor: int64 value ${v} at index ${i} does not fit in int32`);
       data[i] = castScalar(Number(v), dtype);
     }
   } else if (dtype === 'bool') {
@@ -117,13 +146,20 @@ export const empty = (shape: Shape, opts: CreateOptions = {}) => full(shape, 0, 
 export const zerosLike = (t: Tensor, opts: CreateOptions = {}) => full(t.shape, 0, { dtype: t.dtype, ...opts });
 export const onesLike = (t: Tensor, opts: CreateOptions = {}) => full(t.shape, 1, { dtype: t.dtype, ...opts });
 export const emptyLike = (t: Tensor, opts: CreateOptions = {}) => full(t.shape, 0, { dtype: t.dtype, ...opts });
-export const fullLike = (t: Tensor, value: number, opts: CreateOptions = {}) => full(t.shape, value, { dtype: t.dtype, ...opts });
+export const fullLike = (t: Tensor, value: number, opts: CreateOptions = {}) =>
+  full(t.shape, value, { dtype: t.dtype, ...opts });
 
 /** arange(end) | arange(start, end, step?): int32 when all arguments are integers, else float32. */
 export function arange(start: number, end?: number, step = 1, opts: CreateOptions = {}): Tensor {
-  if (end === undefined) { end = start; start = 0; }
+  if (end === undefined) {
+    end = start;
+    start = 0;
+  }
   if (step === 0) throw new Error('arange: step must be nonzero');
-  if ((end - start) / step < 0) throw new Error(`arange: upper bound and larger bound inconsistent with step sign (start ${start}, end ${end}, step ${step})`);
+  if ((end - start) / step < 0)
+    throw new Error(
+      `arange: upper bound and larger bound inconsistent with step sign (start ${start}, end ${end}, step ${step})`,
+    );
   const n = Math.max(0, Math.ceil((end - start) / step));
   const allInt = [start, end, step].every(Number.isInteger);
   const dtype = checkDtype(opts.dtype ?? (allInt ? 'int32' : 'float32'), 'arange');
@@ -133,7 +169,8 @@ export function arange(start: number, end?: number, step = 1, opts: CreateOption
 }
 
 export function linspace(start: number, end: number, steps: number, opts: CreateOptions = {}): Tensor {
-  if (!Number.isInteger(steps) || steps < 0) throw new Error(`linspace: number of steps must be non-negative, got ${steps}`);
+  if (!Number.isInteger(steps) || steps < 0)
+    throw new Error(`linspace: number of steps must be non-negative, got ${steps}`);
   const dtype = checkDtype(opts.dtype ?? 'float32', 'linspace');
   const data = allocate(dtype, steps);
   const step = steps > 1 ? (end - start) / (steps - 1) : 0;
@@ -150,7 +187,9 @@ export function eye(n: number, m = n, opts: CreateOptions = {}): Tensor {
   return finish(t, opts);
 }
 
-export interface RandomOptions extends CreateOptions { generator?: Generator }
+export interface RandomOptions extends CreateOptions {
+  generator?: Generator;
+}
 
 export function rand(shape: Shape, opts: RandomOptions = {}): Tensor {
   return finish((opts.generator ?? defaultGenerator()).uniform(shape, 0, 1, opts.dtype ?? 'float32'), opts);
@@ -161,9 +200,20 @@ export function randn(shape: Shape, opts: RandomOptions = {}): Tensor {
 }
 
 /** Integers uniform in [low, high): randint(high, shape) or randint(low, high, shape). */
-export function randint(low: number, high: number | Shape, shape?: Shape | RandomOptions, opts: RandomOptions = {}): Tensor {
-  if (Array.isArray(high)) { opts = (shape as RandomOptions) ?? {}; shape = high; high = low; low = 0; }
-  const hi = high as number, sh = shape as Shape;
+export function randint(
+  low: number,
+  high: number | Shape,
+  shape?: Shape | RandomOptions,
+  opts: RandomOptions = {},
+): Tensor {
+  if (Array.isArray(high)) {
+    opts = (shape as RandomOptions) ?? {};
+    shape = high;
+    high = low;
+    low = 0;
+  }
+  const hi = high as number,
+    sh = shape as Shape;
   if (!(hi > low)) throw new Error(`randint: expected low < high, but got low=${low} and high=${hi}`);
   const dtype = checkDtype(opts.dtype ?? 'int32', 'randint');
   const g = opts.generator ?? defaultGenerator();

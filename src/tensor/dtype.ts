@@ -36,10 +36,18 @@ export function setLargeAllocationHook(fn: ((a: TypedArray) => void) | undefined
 export function allocate(d: DType, n: number): TypedArray {
   let a: TypedArray;
   switch (d) {
-    case 'float32': a = new Float32Array(n); break;
-    case 'float64': a = new Float64Array(n); break;
-    case 'int32': a = new Int32Array(n); break;
-    case 'bool': a = new Uint8Array(n); break;
+    case 'float32':
+      a = new Float32Array(n);
+      break;
+    case 'float64':
+      a = new Float64Array(n);
+      break;
+    case 'int32':
+      a = new Int32Array(n);
+      break;
+    case 'bool':
+      a = new Uint8Array(n);
+      break;
   }
   if (onLargeAllocation && a.byteLength >= LARGE_ALLOCATION_BYTES) onLargeAllocation(a);
   return a;

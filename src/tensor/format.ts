@@ -6,7 +6,10 @@
 
 import type { Tensor } from './tensor.js';
 
-const THRESHOLD = 1000, EDGE = 3, LINEWIDTH = 80, PRECISION = 4;
+const THRESHOLD = 1000,
+  EDGE = 3,
+  LINEWIDTH = 80,
+  PRECISION = 4;
 
 type Formatter = { width: number; format: (v: number) => string };
 
@@ -33,9 +36,12 @@ function makeFormatter(vals: number[], dtype: Tensor['dtype']): Formatter {
     return { width, format: (v) => str(v).padStart(width) };
   }
   const nz = vals.filter((v) => Number.isFinite(v) && v !== 0).map(Math.abs);
-  let intMode = true, sciMode = false, width = 1;
+  let intMode = true,
+    sciMode = false,
+    width = 1;
   if (nz.length > 0) {
-    const lo = Math.min(...nz), hi = Math.max(...nz);
+    const lo = Math.min(...nz),
+      hi = Math.max(...nz);
     intMode = nz.every(Number.isInteger);
     sciMode = hi / lo > 1000 || hi > 1e8 || (!intMode && lo < 1e-4);
     for (const v of vals) {
@@ -60,9 +66,15 @@ function summarizedValues(data: ArrayLike<number>, shape: readonly number[], sum
   const out: number[] = [];
   const strides: number[] = [];
   let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) { strides[i] = acc; acc *= shape[i]; }
+  for (let i = shape.length - 1; i >= 0; i--) {
+    strides[i] = acc;
+    acc *= shape[i];
+  }
   const walk = (dim: number, off: number): void => {
-    if (dim === shape.length) { out.push(data[off]); return; }
+    if (dim === shape.length) {
+      out.push(data[off]);
+      return;
+    }
     const n = shape[dim];
     const idx = n > 2 * EDGE ? [0, 1, 2, n - 3, n - 2, n - 1] : [...Array(n).keys()];
     for (const i of idx) walk(dim + 1, off + i * strides[dim]);
@@ -78,13 +90,21 @@ export function formatTensor(t: Tensor): string {
   const f = makeFormatter(summarizedValues(data, shape, summarize), t.dtype);
   const strides: number[] = [];
   let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) { strides[i] = acc; acc *= shape[i]; }
+  for (let i = shape.length - 1; i >= 0; i--) {
+    strides[i] = acc;
+    acc *= shape[i];
+  }
   const prefix = 'tensor(';
   const vector = (off: number, indent: number): string => {
     const n = shape[shape.length - 1];
-    const items = summarize && n > 2 * EDGE
-      ? [...[0, 1, 2].map((i) => f.format(data[off + i])), ' ...', ...[n - 3, n - 2, n - 1].map((i) => f.format(data[off + i]))]
-      : Array.from({ length: n }, (_, i) => f.format(data[off + i]));
+    const items =
+      summarize && n > 2 * EDGE
+        ? [
+            ...[0, 1, 2].map((i) => f.format(data[off + i])),
+            ' ...',
+            ...[n - 3, n - 2, n - 1].map((i) => f.format(data[off + i])),
+          ]
+        : Array.from({ length: n }, (_, i) => f.format(data[off + i]));
     const perLine = Math.max(1, Math.floor((LINEWIDTH - indent) / (f.width + 2)));
     const lines: string[] = [];
     for (let i = 0; i < items.length; i += perLine) lines.push(items.slice(i, i + perLine).join(', '));
@@ -113,8 +133,13 @@ export function formatTensor(t: Tensor): string {
   let out = prefix + body;
   let lastLen = out.length - out.lastIndexOf('\n') + 1;
   for (const s of suffixes) {
-    if (lastLen + s.length + 2 > LINEWIDTH) { out += ',\n' + ' '.repeat(prefix.length) + s; lastLen = prefix.length + s.length; }
-    else { out += ', ' + s; lastLen += s.length + 2; }
+    if (lastLen + s.length + 2 > LINEWIDTH) {
+      out += ',\n' + ' '.repeat(prefix.length) + s;
+      lastLen = prefix.length + s.length;
+    } else {
+      out += ', ' + s;
+      lastLen += s.length + 2;
+    }
   }
   return out + ')';
 }

@@ -14,8 +14,12 @@ export class Layout {
     return new Layout(shape.slice(), contiguousStrides(shape), offset);
   }
 
-  get ndim(): number { return this.shape.length; }
-  get numel(): number { return numel(this.shape); }
+  get ndim(): number {
+    return this.shape.length;
+  }
+  get numel(): number {
+    return numel(this.shape);
+  }
 
   /** Row-major contiguous, starting anywhere. Size-1 dims may carry any stride. */
   isContiguous(): boolean {
@@ -66,7 +70,10 @@ export function offsets(l: Layout): Float64Array {
   const out = new Float64Array(n);
   if (n === 0) return out;
   const nd = l.shape.length;
-  if (nd === 0) { out[0] = l.offset; return out; }
+  if (nd === 0) {
+    out[0] = l.offset;
+    return out;
+  }
   const idx = new Int32Array(nd);
   let p = l.offset;
   for (let i = 0; i < n; i++) {
@@ -101,7 +108,8 @@ export function broadcastShapes(a: Shape, b: Shape, op = 'broadcast'): number[] 
     if (da !== db && da !== 1 && db !== 1) {
       throw new Error(
         `${op}: shapes ${fmtShape(a)} and ${fmtShape(b)} cannot be broadcast together ` +
-        `(size ${da} vs ${db} at dim ${i - n})`);
+          `(size ${da} vs ${db} at dim ${i - n})`,
+      );
     }
     out[i] = da === 1 ? db : da;
   }
@@ -117,13 +125,18 @@ export function expandLayout(l: Layout, shape: Shape, op = 'expand'): Layout {
   const strides = new Array<number>(n);
   const lead = n - l.shape.length;
   for (let i = 0; i < n; i++) {
-    if (i < lead) { strides[i] = 0; continue; }
+    if (i < lead) {
+      strides[i] = 0;
+      continue;
+    }
     const d = l.shape[i - lead];
     if (d === shape[i]) strides[i] = l.strides[i - lead];
     else if (d === 1) strides[i] = 0;
     else {
-      throw new Error(`${op}: cannot expand shape ${fmtShape(l.shape)} to ${fmtShape(shape)} ` +
-        `(size ${d} at dim ${i - lead} must be 1 or ${shape[i]})`);
+      throw new Error(
+        `${op}: cannot expand shape ${fmtShape(l.shape)} to ${fmtShape(shape)} ` +
+          `(size ${d} at dim ${i - lead} must be 1 or ${shape[i]})`,
+      );
     }
   }
   return new Layout(shape.slice(), strides, l.offset);

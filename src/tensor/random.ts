@@ -60,7 +60,10 @@ export class Generator {
     const s = this.s;
     const r = Math.imul(rotl(Math.imul(s[1], 5), 7), 9) >>> 0;
     const t = s[1] << 9;
-    s[2] ^= s[0]; s[3] ^= s[1]; s[1] ^= s[2]; s[0] ^= s[3];
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
     s[2] ^= t;
     s[3] = rotl(s[3], 11);
     return r;
@@ -68,13 +71,18 @@ export class Generator {
 
   /** Uniform in [0, 1) with 53 random bits. */
   random(): number {
-    const hi = this.nextUint32() >>> 5, lo = this.nextUint32() >>> 6;
+    const hi = this.nextUint32() >>> 5,
+      lo = this.nextUint32() >>> 6;
     return (hi * 67108864 + lo) / 9007199254740992;
   }
 
   /** A standard normal sample. */
   randn(): number {
-    if (this.spare !== null) { const v = this.spare; this.spare = null; return v; }
+    if (this.spare !== null) {
+      const v = this.spare;
+      this.spare = null;
+      return v;
+    }
     let u = 0;
     while (u === 0) u = this.random();
     const v = this.random();
@@ -108,7 +116,9 @@ export class Generator {
     for (let i = 0; i < n; i++) p[i] = i;
     for (let i = n - 1; i > 0; i--) {
       const j = Math.floor(this.random() * (i + 1));
-      const t = p[i]; p[i] = p[j]; p[j] = t;
+      const t = p[i];
+      p[i] = p[j];
+      p[j] = t;
     }
     return p;
   }
@@ -124,15 +134,19 @@ function stateWords(state: Tensor | ArrayLike<number>, op: string): Int32Array {
   let v: ArrayLike<number>;
   if (state instanceof Tensor) {
     if (state.dtype !== 'int32') {
-      throw new Error(`${op}: expected an int32 tensor of ${STATE_SIZE} elements (from getState()), got ` +
-        `${state.dtype} of shape [${state.shape.join(', ')}]`);
+      throw new Error(
+        `${op}: expected an int32 tensor of ${STATE_SIZE} elements (from getState()), got ` +
+          `${state.dtype} of shape [${state.shape.join(', ')}]`,
+      );
     }
     v = state.toTypedArray();
   } else if (state !== null && typeof state === 'object' && typeof (state as ArrayLike<number>).length === 'number') {
     v = state;
   } else {
-    throw new Error(`${op}: expected an int32 Tensor of ${STATE_SIZE} elements from getState(), got ` +
-      `${state === null ? 'null' : typeof state}`);
+    throw new Error(
+      `${op}: expected an int32 Tensor of ${STATE_SIZE} elements from getState(), got ` +
+        `${state === null ? 'null' : typeof state}`,
+    );
   }
   if (v.length !== STATE_SIZE) {
     throw new Error(`${op}: invalid state: expected ${STATE_SIZE} int32 words (from getState()), got ${v.length}`);
@@ -167,7 +181,8 @@ function floatOnly(d: DType, op: string): DType {
 export function checkedNumel(shape: Shape, op: string): number {
   checkShape(shape, op);
   const n = numel(shape);
-  if (n > 2 ** 31 - 1) throw new Error(`${op}: shape [${shape.join(', ')}] has ${n} elements, more than a tensor can hold`);
+  if (n > 2 ** 31 - 1)
+    throw new Error(`${op}: shape [${shape.join(', ')}] has ${n} elements, more than a tensor can hold`);
   return n;
 }
 

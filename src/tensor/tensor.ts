@@ -46,7 +46,10 @@ export class Storage {
   readonly serial = ++storageSerial;
   private stampedVersion = -1;
   private stampValue = 0;
-  constructor(public data: TypedArray, public exposed = false) {}
+  constructor(
+    public data: TypedArray,
+    public exposed = false,
+  ) {}
   /**
    * @internal A name for the contents at the current version, drawn from `next` (numbers unique in
    * the process) when the version moved; 0 once exposed. A backend may keep work derived from the
@@ -54,13 +57,19 @@ export class Storage {
    */
   stamp(next: () => number): number {
     if (this.exposed) return 0;
-    if (this.stampedVersion !== this.version) { this.stampValue = next(); this.stampedVersion = this.version; }
+    if (this.stampedVersion !== this.version) {
+      this.stampValue = next();
+      this.stampedVersion = this.version;
+    }
     return this.stampValue;
   }
 }
 
 const ARRAY_OF: Record<DType, abstract new (...args: never[]) => TypedArray> = {
-  float32: Float32Array, float64: Float64Array, int32: Int32Array, bool: Uint8Array,
+  float32: Float32Array,
+  float64: Float64Array,
+  int32: Int32Array,
+  bool: Uint8Array,
 };
 
 /**
@@ -83,9 +92,12 @@ function checkStorageLayout(storage: Storage, layout: Layout, dtype: DType): num
     throw new Error(`${what()}: shape and strides must be arrays of the same length`);
   }
   if (!Number.isSafeInteger(offset) || offset < 0) throw new Error(`${what()}: offset must be a non-negative integer`);
-  let lo = offset, hi = offset, empty = false;
+  let lo = offset,
+    hi = offset,
+    empty = false;
   for (let d = 0; d < shape.length; d++) {
-    const n = shape[d], st = strides[d];
+    const n = shape[d],
+      st = strides[d];
     if (!Number.isSafeInteger(n) || n < 0) {
       throw new Error(`${what()}: size ${n} at dim ${d} is not a non-negative integer`);
     }
@@ -97,8 +109,9 @@ function checkStorageLayout(storage: Storage, layout: Layout, dtype: DType): num
   if (empty) return 0;
   const len = storage.data.length;
   if (len === 0 && storage.data.buffer.byteLength === 0) {
-    throw new Error(`${what()}: the storage's ArrayBuffer was detached (transferred, e.g. by structuredClone or ` +
-      'postMessage)');
+    throw new Error(
+      `${what()}: the storage's ArrayBuffer was detached (transferred, e.g. by structuredClone or ` + 'postMessage)',
+    );
   }
   if (lo < 0) {
     throw new Error(`${what()}: the layout reaches element ${lo}, before the start of the storage (${len} elements)`);
@@ -124,47 +137,87 @@ export class Tensor {
    */
   readonly storageNeeds: number;
 
-  constructor(readonly storage: Storage, readonly layout: Layout, readonly dtype: DType) {
+  constructor(
+    readonly storage: Storage,
+    readonly layout: Layout,
+    readonly dtype: DType,
+  ) {
     this.storageNeeds = checkStorageLayout(storage, layout, dtype);
   }
 
   // ---- metadata ----
-  get shape(): readonly number[] { return this.layout.shape; }
-  get ndim(): number { return this.layout.shape.length; }
-  dim(): number { return this.layout.shape.length; }
+  get shape(): readonly number[] {
+    return this.layout.shape;
+  }
+  get ndim(): number {
+    return this.layout.shape.length;
+  }
+  dim(): number {
+    return this.layout.shape.length;
+  }
   /**
    * The storage's TypedArray itself (no copy; a view's offset and strides apply). Writing into it
    * bypasses in-place tracking, so from the first call on nabla also verifies anything it keeps
    * derived from this storage before it uses it.
    */
-  get data(): TypedArray { this.storage.exposed = true; return this.storage.data; }
-  get version(): number { return this.storage.version; }
-  get isLeaf(): boolean { return this.gradFn === null; }
-  get device(): string { return 'cpu'; }
-  numel(): number { return numel(this.layout.shape); }
+  get data(): TypedArray {
+    this.storage.exposed = true;
+    return this.storage.data;
+  }
+  get version(): number {
+    return this.storage.version;
+  }
+  get isLeaf(): boolean {
+    return this.gradFn === null;
+  }
+  get device(): string {
+    return 'cpu';
+  }
+  numel(): number {
+    return numel(this.layout.shape);
+  }
   size(dim?: number): number | readonly number[] {
     return dim === undefined ? this.layout.shape : this.layout.shape[M.normDimOf(this, dim, 'size')];
   }
-  stride(): readonly number[] { return this.layout.strides; }
-  isContiguous(): boolean { return this.layout.isContiguous(); }
-  isFloatingPoint(): boolean { return this.dtype === 'float32' || this.dtype === 'float64'; }
+  stride(): readonly number[] {
+    return this.layout.strides;
+  }
+  isContiguous(): boolean {
+    return this.layout.isContiguous();
+  }
+  isFloatingPoint(): boolean {
+    return this.dtype === 'float32' || this.dtype === 'float64';
+  }
 
   // ---- readback ----
   /** A contiguous copy of the values, as a TypedArray of this dtype. */
-  toTypedArray(): TypedArray { return U.contiguousData(this); }
+  toTypedArray(): TypedArray {
+    return U.contiguousData(this);
+  }
   /** Nested JS arrays (booleans for bool tensors). */
-  toArray(): unknown { return U.toNested(this); }
+  toArray(): unknown {
+    return U.toNested(this);
+  }
   /** Nested JS arrays of numbers (booleans for bool tensors); a 0-dim tensor gives its value (torch's tolist). */
-  tolist(): unknown { return U.toNested(this); }
+  tolist(): unknown {
+    return U.toNested(this);
+  }
   /** The value of a one-element tensor. */
   item(): number {
     if (this.numel() !== 1) {
-      throw new Error(`item: a Tensor with ${this.numel()} elements cannot be converted to a scalar (shape [${this.shape.join(', ')}])`);
+      throw new Error(
+        `item: a Tensor with ${this.numel()} elements cannot be converted to a scalar (shape ` +
+          `[${this.shape.join(', ')}])`,
+      );
     }
     return dataOf(this, 'item')[this.layout.offset];
   }
-  toString(): string { return formatTensor(this); }
-  [Symbol.for('nodejs.util.inspect.custom')](): string { return this.toString(); }
+  toString(): string {
+    return formatTensor(this);
+  }
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
 
   // ---- autograd ----
   /** @internal the AccumulateGrad node of a leaf that requires grad. */
@@ -183,24 +236,37 @@ export class Tensor {
   /** Computes gradients of this tensor w.r.t. graph leaves (torch.Tensor.backward). */
   backward(gradient?: Tensor, opts: { retainGraph?: boolean; createGraph?: boolean } = {}): void {
     if (!this.requiresGrad) {
-      throw new Error(`backward: element 0 of tensors does not require grad and does not have a grad_fn (shape [${this.shape.join(', ')}], ${this.dtype})`);
+      throw new Error(
+        `backward: element 0 of tensors does not require grad and does not have a grad_fn (shape ` +
+          `[${this.shape.join(', ')}], ${this.dtype})`,
+      );
     }
     if (gradient === undefined) {
       if (this.numel() !== 1) {
-        throw new Error(`backward: grad can be implicitly created only for scalar outputs (got shape [${this.shape.join(', ')}])`);
+        throw new Error(
+          `backward: grad can be implicitly created only for scalar outputs (got shape [${this.shape.join(', ')}])`,
+        );
       }
       gradient = U.onesLikeOf(this);
     } else if (gradient.shape.length !== this.shape.length || gradient.shape.some((d, i) => d !== this.shape[i])) {
-      throw new Error(`backward: gradient has shape [${gradient.shape.join(', ')}] but the tensor has shape [${this.shape.join(', ')}]`);
+      throw new Error(
+        `backward: gradient has shape [${gradient.shape.join(', ')}] but the tensor has shape ` +
+          `[${this.shape.join(', ')}]`,
+      );
     }
     runBackward([this], [gradient], opts);
   }
   /** Registers fn(grad) → new grad | void, called when this tensor's gradient is computed. */
   registerHook(fn: GradHook): { remove(): void } {
-    if (!this.requiresGrad) throw new Error("registerHook: cannot register a hook on a tensor that doesn't require gradient");
+    if (!this.requiresGrad)
+      throw new Error("registerHook: cannot register a hook on a tensor that doesn't require gradient");
     const node: Node = this.gradFn ?? this.accumulateNode();
     node.hooks.push(fn);
-    return { remove: () => { node.hooks = node.hooks.filter((h) => h !== fn); } };
+    return {
+      remove: () => {
+        node.hooks = node.hooks.filter((h) => h !== fn);
+      },
+    };
   }
   /** Keeps .grad for a non-leaf tensor. */
   retainGrad(): this {
@@ -209,162 +275,436 @@ export class Tensor {
     return this;
   }
   /** A view of the same storage, cut from the graph. */
-  detach(): Tensor { return U.detach(this); }
-  detach_(): this { this.gradFn = null; this.requiresGrad = false; return this; }
-  clone(): Tensor { return U.clone(this); }
-  contiguous(): Tensor { return M.contiguous(this); }
-  to(dtype: DType): Tensor { return U.cast(this, dtype); }
-  float(): Tensor { return U.cast(this, 'float32'); }
-  double(): Tensor { return U.cast(this, 'float64'); }
-  int(): Tensor { return U.cast(this, 'int32'); }
-  bool(): Tensor { return U.cast(this, 'bool'); }
+  detach(): Tensor {
+    return U.detach(this);
+  }
+  detach_(): this {
+    this.gradFn = null;
+    this.requiresGrad = false;
+    return this;
+  }
+  clone(): Tensor {
+    return U.clone(this);
+  }
+  contiguous(): Tensor {
+    return M.contiguous(this);
+  }
+  to(dtype: DType): Tensor {
+    return U.cast(this, dtype);
+  }
+  float(): Tensor {
+    return U.cast(this, 'float32');
+  }
+  double(): Tensor {
+    return U.cast(this, 'float64');
+  }
+  int(): Tensor {
+    return U.cast(this, 'int32');
+  }
+  bool(): Tensor {
+    return U.cast(this, 'bool');
+  }
 
   // ---- elementwise ----
-  add(o: TensorLike, alpha?: number): Tensor { return B.add(this, o, alpha); }
-  sub(o: TensorLike, alpha?: number): Tensor { return B.sub(this, o, alpha); }
-  mul(o: TensorLike): Tensor { return B.mul(this, o); }
-  div(o: TensorLike): Tensor { return B.div(this, o); }
-  pow(o: TensorLike): Tensor { return B.pow(this, o); }
-  maximum(o: TensorLike): Tensor { return B.maximum(this, o); }
-  minimum(o: TensorLike): Tensor { return B.minimum(this, o); }
-  floorDivide(o: TensorLike): Tensor { return B.floorDivide(this, o); }
-  remainder(o: TensorLike): Tensor { return B.remainder(this, o); }
-  eq(o: TensorLike): Tensor { return B.eq(this, o); }
-  ne(o: TensorLike): Tensor { return B.ne(this, o); }
-  lt(o: TensorLike): Tensor { return B.lt(this, o); }
-  le(o: TensorLike): Tensor { return B.le(this, o); }
-  gt(o: TensorLike): Tensor { return B.gt(this, o); }
-  ge(o: TensorLike): Tensor { return B.ge(this, o); }
-  logicalAnd(o: TensorLike): Tensor { return B.logicalAnd(this, o); }
-  logicalOr(o: TensorLike): Tensor { return B.logicalOr(this, o); }
-  logicalXor(o: TensorLike): Tensor { return B.logicalXor(this, o); }
-  logicalNot(): Tensor { return U.logicalNot(this); }
-  lerp(end: Tensor, weight: TensorLike): Tensor { return C.lerp(this, end, weight); }
-  isclose(o: TensorLike, opts?: C.IscloseOptions): Tensor { return C.isclose(this, o, opts); }
-  allclose(o: TensorLike, opts?: C.IscloseOptions): boolean { return C.allclose(this, o, opts); }
-  neg(): Tensor { return U.neg(this); }
-  abs(): Tensor { return U.abs(this); }
-  exp(): Tensor { return U.exp(this); }
-  log(): Tensor { return U.log(this); }
-  log1p(): Tensor { return U.log1p(this); }
-  expm1(): Tensor { return U.expm1(this); }
-  sqrt(): Tensor { return U.sqrt(this); }
-  rsqrt(): Tensor { return U.rsqrt(this); }
-  square(): Tensor { return U.square(this); }
-  reciprocal(): Tensor { return U.reciprocal(this); }
-  sin(): Tensor { return U.sin(this); }
-  cos(): Tensor { return U.cos(this); }
-  tanh(): Tensor { return U.tanh(this); }
-  sigmoid(): Tensor { return U.sigmoid(this); }
-  relu(): Tensor { return U.relu(this); }
-  gelu(approximate: 'none' | 'tanh' = 'none'): Tensor { return U.gelu(this, approximate); }
-  silu(): Tensor { return U.silu(this); }
-  erf(): Tensor { return U.erf(this); }
-  sign(): Tensor { return U.sign(this); }
-  floor(): Tensor { return U.floor(this); }
-  ceil(): Tensor { return U.ceil(this); }
-  round(): Tensor { return U.round(this); }
-  trunc(): Tensor { return U.trunc(this); }
-  isnan(): Tensor { return U.isnan(this); }
-  clamp(min?: number | null, max?: number | null): Tensor { return U.clamp(this, min, max); }
-  where(cond: Tensor, other: TensorLike): Tensor { return B.where(cond, this, other); }
+  add(o: TensorLike, alpha?: number): Tensor {
+    return B.add(this, o, alpha);
+  }
+  sub(o: TensorLike, alpha?: number): Tensor {
+    return B.sub(this, o, alpha);
+  }
+  mul(o: TensorLike): Tensor {
+    return B.mul(this, o);
+  }
+  div(o: TensorLike): Tensor {
+    return B.div(this, o);
+  }
+  pow(o: TensorLike): Tensor {
+    return B.pow(this, o);
+  }
+  maximum(o: TensorLike): Tensor {
+    return B.maximum(this, o);
+  }
+  minimum(o: TensorLike): Tensor {
+    return B.minimum(this, o);
+  }
+  floorDivide(o: TensorLike): Tensor {
+    return B.floorDivide(this, o);
+  }
+  remainder(o: TensorLike): Tensor {
+    return B.remainder(this, o);
+  }
+  eq(o: TensorLike): Tensor {
+    return B.eq(this, o);
+  }
+  ne(o: TensorLike): Tensor {
+    return B.ne(this, o);
+  }
+  lt(o: TensorLike): Tensor {
+    return B.lt(this, o);
+  }
+  le(o: TensorLike): Tensor {
+    return B.le(this, o);
+  }
+  gt(o: TensorLike): Tensor {
+    return B.gt(this, o);
+  }
+  ge(o: TensorLike): Tensor {
+    return B.ge(this, o);
+  }
+  logicalAnd(o: TensorLike): Tensor {
+    return B.logicalAnd(this, o);
+  }
+  logicalOr(o: TensorLike): Tensor {
+    return B.logicalOr(this, o);
+  }
+  logicalXor(o: TensorLike): Tensor {
+    return B.logicalXor(this, o);
+  }
+  logicalNot(): Tensor {
+    return U.logicalNot(this);
+  }
+  lerp(end: Tensor, weight: TensorLike): Tensor {
+    return C.lerp(this, end, weight);
+  }
+  isclose(o: TensorLike, opts?: C.IscloseOptions): Tensor {
+    return C.isclose(this, o, opts);
+  }
+  allclose(o: TensorLike, opts?: C.IscloseOptions): boolean {
+    return C.allclose(this, o, opts);
+  }
+  neg(): Tensor {
+    return U.neg(this);
+  }
+  abs(): Tensor {
+    return U.abs(this);
+  }
+  exp(): Tensor {
+    return U.exp(this);
+  }
+  log(): Tensor {
+    return U.log(this);
+  }
+  log1p(): Tensor {
+    return U.log1p(this);
+  }
+  expm1(): Tensor {
+    return U.expm1(this);
+  }
+  sqrt(): Tensor {
+    return U.sqrt(this);
+  }
+  rsqrt(): Tensor {
+    return U.rsqrt(this);
+  }
+  square(): Tensor {
+    return U.square(this);
+  }
+  reciprocal(): Tensor {
+    return U.reciprocal(this);
+  }
+  sin(): Tensor {
+    return U.sin(this);
+  }
+  cos(): Tensor {
+    return U.cos(this);
+  }
+  tanh(): Tensor {
+    return U.tanh(this);
+  }
+  sigmoid(): Tensor {
+    return U.sigmoid(this);
+  }
+  relu(): Tensor {
+    return U.relu(this);
+  }
+  gelu(approximate: 'none' | 'tanh' = 'none'): Tensor {
+    return U.gelu(this, approximate);
+  }
+  silu(): Tensor {
+    return U.silu(this);
+  }
+  erf(): Tensor {
+    return U.erf(this);
+  }
+  sign(): Tensor {
+    return U.sign(this);
+  }
+  floor(): Tensor {
+    return U.floor(this);
+  }
+  ceil(): Tensor {
+    return U.ceil(this);
+  }
+  round(): Tensor {
+    return U.round(this);
+  }
+  trunc(): Tensor {
+    return U.trunc(this);
+  }
+  isnan(): Tensor {
+    return U.isnan(this);
+  }
+  clamp(min?: number | null, max?: number | null): Tensor {
+    return U.clamp(this, min, max);
+  }
+  where(cond: Tensor, other: TensorLike): Tensor {
+    return B.where(cond, this, other);
+  }
 
   // ---- reductions ----
-  sum(dim?: number | number[], keepdim = false): Tensor { return R.sum(this, dim, keepdim); }
-  mean(dim?: number | number[], keepdim = false): Tensor { return R.mean(this, dim, keepdim); }
-  prod(dim?: number, keepdim = false): Tensor { return R.prod(this, dim, keepdim); }
-  amax(dim?: number | number[], keepdim = false): Tensor { return R.amax(this, dim, keepdim); }
-  amin(dim?: number | number[], keepdim = false): Tensor { return R.amin(this, dim, keepdim); }
+  sum(dim?: number | number[], keepdim = false): Tensor {
+    return R.sum(this, dim, keepdim);
+  }
+  mean(dim?: number | number[], keepdim = false): Tensor {
+    return R.mean(this, dim, keepdim);
+  }
+  prod(dim?: number, keepdim = false): Tensor {
+    return R.prod(this, dim, keepdim);
+  }
+  amax(dim?: number | number[], keepdim = false): Tensor {
+    return R.amax(this, dim, keepdim);
+  }
+  amin(dim?: number | number[], keepdim = false): Tensor {
+    return R.amin(this, dim, keepdim);
+  }
   max(): Tensor;
   max(dim: number, keepdim?: boolean): R.ValuesIndices;
-  max(dim?: number, keepdim = false): Tensor | R.ValuesIndices { return dim === undefined ? R.amax(this) : R.maxDim(this, dim, keepdim); }
+  max(dim?: number, keepdim = false): Tensor | R.ValuesIndices {
+    return dim === undefined ? R.amax(this) : R.maxDim(this, dim, keepdim);
+  }
   min(): Tensor;
   min(dim: number, keepdim?: boolean): R.ValuesIndices;
-  min(dim?: number, keepdim = false): Tensor | R.ValuesIndices { return dim === undefined ? R.amin(this) : R.minDim(this, dim, keepdim); }
-  argmax(dim?: number, keepdim = false): Tensor { return R.argmax(this, dim, keepdim); }
-  argmin(dim?: number, keepdim = false): Tensor { return R.argmin(this, dim, keepdim); }
-  var(dim?: number | number[], opts: R.VarOptions = {}): Tensor { return R.variance(this, dim, opts); }
-  std(dim?: number | number[], opts: R.VarOptions = {}): Tensor { return R.std(this, dim, opts); }
-  logsumexp(dim: number | number[], keepdim = false): Tensor { return R.logsumexp(this, dim, keepdim); }
-  norm(p: number = 2, dim?: number | number[], keepdim = false): Tensor { return R.norm(this, p, dim, keepdim); }
-  cumsum(dim: number): Tensor { return R.cumsum(this, dim); }
-  cumprod(dim: number): Tensor { return R.cumprod(this, dim); }
-  all(dim?: number, keepdim = false): Tensor { return R.all(this, dim, keepdim); }
-  any(dim?: number, keepdim = false): Tensor { return R.any(this, dim, keepdim); }
-  softmax(dim: number): Tensor { return R.softmax(this, dim); }
-  logSoftmax(dim: number): Tensor { return R.logSoftmax(this, dim); }
+  min(dim?: number, keepdim = false): Tensor | R.ValuesIndices {
+    return dim === undefined ? R.amin(this) : R.minDim(this, dim, keepdim);
+  }
+  argmax(dim?: number, keepdim = false): Tensor {
+    return R.argmax(this, dim, keepdim);
+  }
+  argmin(dim?: number, keepdim = false): Tensor {
+    return R.argmin(this, dim, keepdim);
+  }
+  var(dim?: number | number[], opts: R.VarOptions = {}): Tensor {
+    return R.variance(this, dim, opts);
+  }
+  std(dim?: number | number[], opts: R.VarOptions = {}): Tensor {
+    return R.std(this, dim, opts);
+  }
+  logsumexp(dim: number | number[], keepdim = false): Tensor {
+    return R.logsumexp(this, dim, keepdim);
+  }
+  norm(p: number = 2, dim?: number | number[], keepdim = false): Tensor {
+    return R.norm(this, p, dim, keepdim);
+  }
+  cumsum(dim: number): Tensor {
+    return R.cumsum(this, dim);
+  }
+  cumprod(dim: number): Tensor {
+    return R.cumprod(this, dim);
+  }
+  all(dim?: number, keepdim = false): Tensor {
+    return R.all(this, dim, keepdim);
+  }
+  any(dim?: number, keepdim = false): Tensor {
+    return R.any(this, dim, keepdim);
+  }
+  softmax(dim: number): Tensor {
+    return R.softmax(this, dim);
+  }
+  logSoftmax(dim: number): Tensor {
+    return R.logSoftmax(this, dim);
+  }
 
   // ---- linear algebra ----
-  matmul(o: Tensor): Tensor { return MM.matmul(this, o); }
-  mm(o: Tensor): Tensor { return MM.mm(this, o); }
-  bmm(o: Tensor): Tensor { return MM.bmm(this, o); }
-  dot(o: Tensor): Tensor { return MM.dot(this, o); }
-  outer(o: Tensor): Tensor { return MM.outer(this, o); }
-  det(): Tensor { return LA.det(this); }
-  inverse(): Tensor { return LA.inv(this); }
+  matmul(o: Tensor): Tensor {
+    return MM.matmul(this, o);
+  }
+  mm(o: Tensor): Tensor {
+    return MM.mm(this, o);
+  }
+  bmm(o: Tensor): Tensor {
+    return MM.bmm(this, o);
+  }
+  dot(o: Tensor): Tensor {
+    return MM.dot(this, o);
+  }
+  outer(o: Tensor): Tensor {
+    return MM.outer(this, o);
+  }
+  det(): Tensor {
+    return LA.det(this);
+  }
+  inverse(): Tensor {
+    return LA.inv(this);
+  }
 
   // ---- views and shape ----
-  view(...shape: (number | number[])[]): Tensor { return M.view(this, M.flatShapeArgs(shape)); }
-  reshape(...shape: (number | number[])[]): Tensor { return M.reshape(this, M.flatShapeArgs(shape)); }
-  viewAs(o: Tensor): Tensor { return M.view(this, o.shape); }
-  reshapeAs(o: Tensor): Tensor { return M.reshape(this, o.shape); }
-  permute(...dims: (number | number[])[]): Tensor { return M.permute(this, M.flatShapeArgs(dims)); }
-  transpose(d0: number, d1: number): Tensor { return M.transpose(this, d0, d1); }
-  get T(): Tensor { return M.permute(this, [...Array(this.ndim).keys()].reverse()); }
-  get mT(): Tensor { return M.transpose(this, -2, -1); }
-  t(): Tensor { return M.t(this); }
-  expand(...shape: (number | number[])[]): Tensor { return M.expand(this, M.flatShapeArgs(shape)); }
-  expandAs(o: Tensor): Tensor { return M.expand(this, o.shape); }
-  broadcastTo(shape: Shape): Tensor { return M.expand(this, shape); }
-  squeeze(dim?: number | number[]): Tensor { return M.squeeze(this, dim); }
-  unsqueeze(dim: number): Tensor { return M.unsqueeze(this, dim); }
-  flatten(startDim = 0, endDim = -1): Tensor { return M.flatten(this, startDim, endDim); }
-  unflatten(dim: number, sizes: Shape): Tensor { return M.unflatten(this, dim, sizes); }
-  narrow(dim: number, start: number, length: number): Tensor { return M.narrow(this, dim, start, length); }
-  slice(dim: number, start?: number | null, end?: number | null, step = 1): Tensor { return M.slice(this, dim, start, end, step); }
-  select(dim: number, index: number): Tensor { return M.select(this, dim, index); }
-  split(sizeOrSections: number | number[], dim = 0): Tensor[] { return M.split(this, sizeOrSections, dim); }
-  chunk(chunks: number, dim = 0): Tensor[] { return M.chunk(this, chunks, dim); }
-  unbind(dim = 0): Tensor[] { return M.unbind(this, dim); }
-  flip(dims: number[]): Tensor { return M.flip(this, dims); }
-  repeat(...sizes: (number | number[])[]): Tensor { return M.repeat(this, M.flatShapeArgs(sizes)); }
-  roll(shifts: number | number[], dims?: number | number[] | null): Tensor { return C.roll(this, shifts, dims); }
+  view(...shape: (number | number[])[]): Tensor {
+    return M.view(this, M.flatShapeArgs(shape));
+  }
+  reshape(...shape: (number | number[])[]): Tensor {
+    return M.reshape(this, M.flatShapeArgs(shape));
+  }
+  viewAs(o: Tensor): Tensor {
+    return M.view(this, o.shape);
+  }
+  reshapeAs(o: Tensor): Tensor {
+    return M.reshape(this, o.shape);
+  }
+  permute(...dims: (number | number[])[]): Tensor {
+    return M.permute(this, M.flatShapeArgs(dims));
+  }
+  transpose(d0: number, d1: number): Tensor {
+    return M.transpose(this, d0, d1);
+  }
+  get T(): Tensor {
+    return M.permute(this, [...Array(this.ndim).keys()].reverse());
+  }
+  get mT(): Tensor {
+    return M.transpose(this, -2, -1);
+  }
+  t(): Tensor {
+    return M.t(this);
+  }
+  expand(...shape: (number | number[])[]): Tensor {
+    return M.expand(this, M.flatShapeArgs(shape));
+  }
+  expandAs(o: Tensor): Tensor {
+    return M.expand(this, o.shape);
+  }
+  broadcastTo(shape: Shape): Tensor {
+    return M.expand(this, shape);
+  }
+  squeeze(dim?: number | number[]): Tensor {
+    return M.squeeze(this, dim);
+  }
+  unsqueeze(dim: number): Tensor {
+    return M.unsqueeze(this, dim);
+  }
+  flatten(startDim = 0, endDim = -1): Tensor {
+    return M.flatten(this, startDim, endDim);
+  }
+  unflatten(dim: number, sizes: Shape): Tensor {
+    return M.unflatten(this, dim, sizes);
+  }
+  narrow(dim: number, start: number, length: number): Tensor {
+    return M.narrow(this, dim, start, length);
+  }
+  slice(dim: number, start?: number | null, end?: number | null, step = 1): Tensor {
+    return M.slice(this, dim, start, end, step);
+  }
+  select(dim: number, index: number): Tensor {
+    return M.select(this, dim, index);
+  }
+  split(sizeOrSections: number | number[], dim = 0): Tensor[] {
+    return M.split(this, sizeOrSections, dim);
+  }
+  chunk(chunks: number, dim = 0): Tensor[] {
+    return M.chunk(this, chunks, dim);
+  }
+  unbind(dim = 0): Tensor[] {
+    return M.unbind(this, dim);
+  }
+  flip(dims: number[]): Tensor {
+    return M.flip(this, dims);
+  }
+  repeat(...sizes: (number | number[])[]): Tensor {
+    return M.repeat(this, M.flatShapeArgs(sizes));
+  }
+  roll(shifts: number | number[], dims?: number | number[] | null): Tensor {
+    return C.roll(this, shifts, dims);
+  }
 
   // ---- indexing ----
-  gather(dim: number, index: Tensor): Tensor { return I.gather(this, dim, index); }
-  scatter(dim: number, index: Tensor, src: TensorLike): Tensor { return I.scatter(this, dim, index, src); }
-  scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor { return I.scatterAdd(this, dim, index, src); }
-  indexSelect(dim: number, index: Tensor): Tensor { return I.indexSelect(this, dim, index); }
-  maskedFill(mask: Tensor, value: number): Tensor { return I.maskedFill(this, mask, value); }
-  maskedSelect(mask: Tensor): Tensor { return I.maskedSelect(this, mask); }
-  tril(diagonal = 0): Tensor { return I.tril(this, diagonal); }
-  triu(diagonal = 0): Tensor { return I.triu(this, diagonal); }
-  topk(k: number, dim = -1, largest = true, sorted = true): R.ValuesIndices { return I.topk(this, k, dim, largest, sorted); }
-  sort(dim = -1, descending = false): R.ValuesIndices { return I.sort(this, dim, descending); }
-  kthvalue(k: number, dim = -1, keepdim = false): R.ValuesIndices { return I.kthvalue(this, k, dim, keepdim); }
-  mode(dim = -1, keepdim = false): R.ValuesIndices { return I.mode(this, dim, keepdim); }
-  argsort(dim = -1, descending = false): Tensor { return I.sort(this, dim, descending).indices; }
+  gather(dim: number, index: Tensor): Tensor {
+    return I.gather(this, dim, index);
+  }
+  scatter(dim: number, index: Tensor, src: TensorLike): Tensor {
+    return I.scatter(this, dim, index, src);
+  }
+  scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor {
+    return I.scatterAdd(this, dim, index, src);
+  }
+  indexSelect(dim: number, index: Tensor): Tensor {
+    return I.indexSelect(this, dim, index);
+  }
+  maskedFill(mask: Tensor, value: number): Tensor {
+    return I.maskedFill(this, mask, value);
+  }
+  maskedSelect(mask: Tensor): Tensor {
+    return I.maskedSelect(this, mask);
+  }
+  tril(diagonal = 0): Tensor {
+    return I.tril(this, diagonal);
+  }
+  triu(diagonal = 0): Tensor {
+    return I.triu(this, diagonal);
+  }
+  topk(k: number, dim = -1, largest = true, sorted = true): R.ValuesIndices {
+    return I.topk(this, k, dim, largest, sorted);
+  }
+  sort(dim = -1, descending = false): R.ValuesIndices {
+    return I.sort(this, dim, descending);
+  }
+  kthvalue(k: number, dim = -1, keepdim = false): R.ValuesIndices {
+    return I.kthvalue(this, k, dim, keepdim);
+  }
+  mode(dim = -1, keepdim = false): R.ValuesIndices {
+    return I.mode(this, dim, keepdim);
+  }
+  argsort(dim = -1, descending = false): Tensor {
+    return I.sort(this, dim, descending).indices;
+  }
   unique(opts: C.UniqueOptions & { returnInverse: true; returnCounts: true }): [Tensor, Tensor, Tensor];
   unique(opts: C.UniqueOptions & { returnInverse: true; returnCounts?: false }): [Tensor, Tensor];
   unique(opts: C.UniqueOptions & { returnInverse?: false; returnCounts: true }): [Tensor, Tensor];
   unique(opts?: C.UniqueOptions & { returnInverse?: false; returnCounts?: false }): Tensor;
   unique(opts?: C.UniqueOptions): Tensor | Tensor[];
-  unique(opts?: C.UniqueOptions): Tensor | Tensor[] { return C.unique(this, opts); }
-  multinomial(numSamples: number, opts?: S.MultinomialOptions): Tensor { return S.multinomial(this, numSamples, opts); }
-  bernoulli(opts?: S.BernoulliOptions): Tensor { return S.bernoulli(this, opts); }
+  unique(opts?: C.UniqueOptions): Tensor | Tensor[] {
+    return C.unique(this, opts);
+  }
+  multinomial(numSamples: number, opts?: S.MultinomialOptions): Tensor {
+    return S.multinomial(this, numSamples, opts);
+  }
+  bernoulli(opts?: S.BernoulliOptions): Tensor {
+    return S.bernoulli(this, opts);
+  }
   /** NumPy-style indexing: numbers, null (new axis), '...', [start, end, step?] slices or index tensors. */
-  index(...idx: I.IndexItem[]): Tensor { return I.index(this, idx); }
+  index(...idx: I.IndexItem[]): Tensor {
+    return I.index(this, idx);
+  }
 
   // ---- in place (each bumps the storage version) ----
-  add_(o: TensorLike, alpha?: number): this { return IP.inplace(this, 'add_', (s) => B.add(s, o, alpha), o); }
-  sub_(o: TensorLike, alpha?: number): this { return IP.inplace(this, 'sub_', (s) => B.sub(s, o, alpha), o); }
-  mul_(o: TensorLike): this { return IP.inplace(this, 'mul_', (s) => B.mul(s, o), o); }
-  div_(o: TensorLike): this { return IP.inplace(this, 'div_', (s) => B.div(s, o), o); }
-  clamp_(min?: number | null, max?: number | null): this { return IP.inplace(this, 'clamp_', (s) => U.clamp(s, min, max)); }
-  copy_(src: TensorLike): this { return IP.copy_(this, src); }
-  fill_(value: number): this { return IP.fill_(this, value); }
-  zero_(): this { return IP.fill_(this, 0); }
-  uniform_(low = 0, high = 1): this { return IP.uniform_(this, low, high); }
-  normal_(mean = 0, std = 1): this { return IP.normal_(this, mean, std); }
-  maskedFill_(mask: Tensor, value: number): this { return IP.inplace(this, 'maskedFill_', (s) => I.maskedFill(s, mask, value)); }
+  add_(o: TensorLike, alpha?: number): this {
+    return IP.inplace(this, 'add_', (s) => B.add(s, o, alpha), o);
+  }
+  sub_(o: TensorLike, alpha?: number): this {
+    return IP.inplace(this, 'sub_', (s) => B.sub(s, o, alpha), o);
+  }
+  mul_(o: TensorLike): this {
+    return IP.inplace(this, 'mul_', (s) => B.mul(s, o), o);
+  }
+  div_(o: TensorLike): this {
+    return IP.inplace(this, 'div_', (s) => B.div(s, o), o);
+  }
+  clamp_(min?: number | null, max?: number | null): this {
+    return IP.inplace(this, 'clamp_', (s) => U.clamp(s, min, max));
+  }
+  copy_(src: TensorLike): this {
+    return IP.copy_(this, src);
+  }
+  fill_(value: number): this {
+    return IP.fill_(this, value);
+  }
+  zero_(): this {
+    return IP.fill_(this, 0);
+  }
+  uniform_(low = 0, high = 1): this {
+    return IP.uniform_(this, low, high);
+  }
+  normal_(mean = 0, std = 1): this {
+    return IP.normal_(this, mean, std);
+  }
+  maskedFill_(mask: Tensor, value: number): this {
+    return IP.inplace(this, 'maskedFill_', (s) => I.maskedFill(s, mask, value));
+  }
 }

@@ -133,7 +133,8 @@ export class GPT2Tokenizer implements Tokenizer {
       }
       this.merges.add(left, right, out, rank);
     });
-    const addedTokens = options.addedTokens ?? (ENDOFTEXT in vocab ? [{ id: vocab[ENDOFTEXT], content: ENDOFTEXT }] : []);
+    const addedTokens =
+      options.addedTokens ?? (ENDOFTEXT in vocab ? [{ id: vocab[ENDOFTEXT], content: ENDOFTEXT }] : []);
     for (const t of addedTokens) {
       const special = t.special ?? true;
       this.setToken(t.content, t.id);
@@ -171,7 +172,8 @@ export class GPT2Tokenizer implements Tokenizer {
     }
     if (model.byte_fallback || !usesByteLevel(json.pre_tokenizer)) {
       throw new Error(
-        `${WHO}: ${path} is not a GPT-2 style byte-level tokenizer (no ByteLevel pre-tokenizer or byte_fallback set); ` +
+        `${WHO}: ${path} is not a GPT-2 style byte-level tokenizer (no ByteLevel pre-tokenizer or byte_fallback ` +
+          `set); ` +
           'for SentencePiece/Llama files use LlamaTokenizer.fromTokenizerJson',
       );
     }
@@ -189,11 +191,14 @@ export class GPT2Tokenizer implements Tokenizer {
    */
   static async fromPretrained(dir: string, options: GPT2TokenizerOptions = {}): Promise<GPT2Tokenizer> {
     if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-      throw new Error(`${WHO}.fromPretrained: ${dir} is not a folder ` +
-        '(for a Hugging Face Hub repo id, use models.AutoTokenizer.fromPretrained)');
+      throw new Error(
+        `${WHO}.fromPretrained: ${dir} is not a folder ` +
+          '(for a Hugging Face Hub repo id, use models.AutoTokenizer.fromPretrained)',
+      );
     }
     const opts = { ...readSpecialTokenRoles(dir), ...options };
-    if (existsSync(join(dir, 'tokenizer.json'))) return GPT2Tokenizer.fromTokenizerJson(join(dir, 'tokenizer.json'), opts);
+    if (existsSync(join(dir, 'tokenizer.json')))
+      return GPT2Tokenizer.fromTokenizerJson(join(dir, 'tokenizer.json'), opts);
     const pairs = [
       ['vocab.json', 'merges.txt'],
       ['encoder.json', 'vocab.bpe'],
@@ -218,29 +223,54 @@ export class GPT2Tokenizer implements Tokenizer {
    * reads them back). Returns the paths written.
    */
   savePretrained(dir: string): string[] {
-    const content = (id: number | null) => (id === null ? null : this.idToToken[id] ?? null);
+    const content = (id: number | null) => (id === null ? null : (this.idToToken[id] ?? null));
     const roles = {
-      bos_token: content(this.bosTokenId), eos_token: content(this.eosTokenId), unk_token: content(this.unkTokenId),
+      bos_token: content(this.bosTokenId),
+      eos_token: content(this.eosTokenId),
+      unk_token: content(this.unkTokenId),
       pad_token: content(this.padTokenId),
     };
     const vocab: Record<string, number> = { ...this.vocabIn };
-    const added = [...this.added].sort((a, b) => a[1].id - b[1].id).map(([c, t]) => ({
-      id: t.id, content: c, single_word: false, lstrip: false, rstrip: false, normalized: true, special: t.special,
-    }));
+    const added = [...this.added]
+      .sort((a, b) => a[1].id - b[1].id)
+      .map(([c, t]) => ({
+        id: t.id,
+        content: c,
+        single_word: false,
+        lstrip: false,
+        rstrip: false,
+        normalized: true,
+        special: t.special,
+      }));
     for (const t of added) vocab[t.content] ??= t.id;
     const merges = this.mergesIn.map(([a, b]) => `${a} ${b}`);
     const byteLevel = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true };
     const tokenizerJson = {
-      version: '1.0', truncation: null, padding: null, added_tokens: added, normalizer: null, pre_tokenizer: byteLevel,
-      post_processor: { ...byteLevel, trim_offsets: false }, decoder: byteLevel,
+      version: '1.0',
+      truncation: null,
+      padding: null,
+      added_tokens: added,
+      normalizer: null,
+      pre_tokenizer: byteLevel,
+      post_processor: { ...byteLevel, trim_offsets: false },
+      decoder: byteLevel,
       model: {
-        type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '',
-        fuse_unk: false, byte_fallback: false, vocab, merges,
+        type: 'BPE',
+        dropout: null,
+        unk_token: null,
+        continuing_subword_prefix: '',
+        end_of_word_suffix: '',
+        fuse_unk: false,
+        byte_fallback: false,
+        vocab,
+        merges,
       },
     };
     const special = Object.fromEntries(Object.entries(roles).filter(([, v]) => v !== null));
     return writeTokenizerFiles(dir, {
-      'vocab.json': vocab, 'merges.txt': `#version: 0.2\n${merges.join('\n')}\n`, 'tokenizer.json': tokenizerJson,
+      'vocab.json': vocab,
+      'merges.txt': `#version: 0.2\n${merges.join('\n')}\n`,
+      'tokenizer.json': tokenizerJson,
       'tokenizer_config.json': { tokenizer_class: 'GPT2Tokenizer', add_prefix_space: false, ...roles },
       'special_tokens_map.json': special,
     });
@@ -316,7 +346,12 @@ export class GPT2Tokenizer implements Tokenizer {
 
   /** Encodes several texts into padded rows with attention masks. */
   batchEncode(texts: readonly string[], options: BatchEncodeOptions & GPT2EncodeOptions = {}): BatchEncoding {
-    return padBatch(WHO, texts.map((t) => this.encode(t, options)), this.padTokenId, options);
+    return padBatch(
+      WHO,
+      texts.map((t) => this.encode(t, options)),
+      this.padTokenId,
+      options,
+    );
   }
 
   private setToken(tok: string, id: number): void {

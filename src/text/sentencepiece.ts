@@ -141,7 +141,9 @@ export class LlamaTokenizer implements Tokenizer {
     // Every split of a piece into two pieces is a merge, prioritised by the merged piece's score.
     const merges = new MergeTable();
     const ids = new Map<string, number>();
-    pieces.forEach((p, id) => { if (kinds[id] === Kind.Normal && !ids.has(p)) ids.set(p, id); });
+    pieces.forEach((p, id) => {
+      if (kinds[id] === Kind.Normal && !ids.has(p)) ids.set(p, id);
+    });
     pieces.forEach((p, id) => {
       if (kinds[id] !== Kind.Normal) return;
       for (let k = 1; k < p.length; k++) {
@@ -182,7 +184,8 @@ export class LlamaTokenizer implements Tokenizer {
     }
     const pieces: string[] = [];
     for (const [p, id] of Object.entries(vocab)) {
-      if (!Number.isInteger(id) || id < 0) throw new Error(`${WHO}: ${path} model.vocab id of ${JSON.stringify(p)} is ${id}`);
+      if (!Number.isInteger(id) || id < 0)
+        throw new Error(`${WHO}: ${path} model.vocab id of ${JSON.stringify(p)} is ${id}`);
       pieces[id] = p;
     }
     const special = new Set<number>();
@@ -193,11 +196,17 @@ export class LlamaTokenizer implements Tokenizer {
     for (let i = 0; i < pieces.length; i++) {
       if (pieces[i] === undefined) throw new Error(`${WHO}: ${path} assigns no piece to id ${i}`);
     }
-    const kinds = pieces.map((p, id) => (special.has(id) ? Kind.Control : BYTE_PIECE.test(p) ? Kind.Byte : Kind.Normal));
+    const kinds = pieces.map((p, id) =>
+      special.has(id) ? Kind.Control : BYTE_PIECE.test(p) ? Kind.Byte : Kind.Normal,
+    );
     const ids = new Map<string, number>();
-    pieces.forEach((p, id) => { if (kinds[id] === Kind.Normal && !ids.has(p)) ids.set(p, id); });
+    pieces.forEach((p, id) => {
+      if (kinds[id] === Kind.Normal && !ids.has(p)) ids.set(p, id);
+    });
     const anyIds = new Map<string, number>();
-    pieces.forEach((p, id) => { if (!anyIds.has(p)) anyIds.set(p, id); });
+    pieces.forEach((p, id) => {
+      if (!anyIds.has(p)) anyIds.set(p, id);
+    });
     const merges = new MergeTable();
     const rules = model.merges ?? [];
     if (!Array.isArray(rules)) throw new Error(`${WHO}: ${path} model.merges is not an array`);
@@ -206,7 +215,9 @@ export class LlamaTokenizer implements Tokenizer {
       const [a, b] = Array.isArray(m) ? m : typeof m === 'string' ? m.split(' ') : [];
       const [l, r, out] = [anyIds.get(a), anyIds.get(b), anyIds.get(a + b)];
       if (l === undefined || r === undefined || out === undefined) {
-        throw new Error(`${WHO}: ${path} model.merges[${rank}] ${JSON.stringify(m)} uses a piece missing from the vocab`);
+        throw new Error(
+          `${WHO}: ${path} model.merges[${rank}] ${JSON.stringify(m)} uses a piece missing from the vocab`,
+        );
       }
       merges.add(l, r, out, rank);
     });
@@ -235,8 +246,10 @@ export class LlamaTokenizer implements Tokenizer {
   /** From a folder holding tokenizer.json or tokenizer.bin (first found wins). */
   static async fromPretrained(dir: string): Promise<LlamaTokenizer> {
     if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-      throw new Error(`${WHO}.fromPretrained: ${dir} is not a folder ` +
-        '(for a Hugging Face Hub repo id, use models.AutoTokenizer.fromPretrained)');
+      throw new Error(
+        `${WHO}.fromPretrained: ${dir} is not a folder ` +
+          '(for a Hugging Face Hub repo id, use models.AutoTokenizer.fromPretrained)',
+      );
     }
     if (existsSync(join(dir, 'tokenizer.json'))) return LlamaTokenizer.fromTokenizerJson(join(dir, 'tokenizer.json'));
     if (existsSync(join(dir, 'tokenizer.bin'))) return LlamaTokenizer.fromLlama2c(join(dir, 'tokenizer.bin'));
@@ -265,10 +278,15 @@ export class LlamaTokenizer implements Tokenizer {
     const merges = rules.map(([l, r]) => [this.pieceOf(l, sp), this.pieceOf(r, sp)]);
     const name = (id: number | null) => (id === null ? null : this.pieces[id]);
     const roles = {
-      bos_token: name(this.bosTokenId), eos_token: name(this.eosTokenId), unk_token: name(this.unkTokenId),
+      bos_token: name(this.bosTokenId),
+      eos_token: name(this.eosTokenId),
+      unk_token: name(this.unkTokenId),
     };
     const tokenizerJson = {
-      version: '1.0', truncation: null, padding: null, added_tokens: added,
+      version: '1.0',
+      truncation: null,
+      padding: null,
+      added_tokens: added,
       normalizer: {
         type: 'Sequence',
         normalizers: [
@@ -276,24 +294,38 @@ export class LlamaTokenizer implements Tokenizer {
           { type: 'Replace', pattern: { String: ' ' }, content: '▁' },
         ],
       },
-      pre_tokenizer: null, post_processor: null,
+      pre_tokenizer: null,
+      post_processor: null,
       decoder: {
         type: 'Sequence',
         decoders: [
-          { type: 'Replace', pattern: { String: '▁' }, content: ' ' }, { type: 'ByteFallback' }, { type: 'Fuse' },
+          { type: 'Replace', pattern: { String: '▁' }, content: ' ' },
+          { type: 'ByteFallback' },
+          { type: 'Fuse' },
           ...(this.addDummyPrefix ? [{ type: 'Strip', content: ' ', start: 1, stop: 0 }] : []),
         ],
       },
       model: {
-        type: 'BPE', dropout: null, unk_token: roles.unk_token, continuing_subword_prefix: null,
+        type: 'BPE',
+        dropout: null,
+        unk_token: roles.unk_token,
+        continuing_subword_prefix: null,
         end_of_word_suffix: null,
-        fuse_unk: true, byte_fallback: this.byteFallback, ignore_merges: false, vocab, merges,
+        fuse_unk: true,
+        byte_fallback: this.byteFallback,
+        ignore_merges: false,
+        vocab,
+        merges,
       },
     };
     return writeTokenizerFiles(dir, {
       'tokenizer.json': tokenizerJson,
       'tokenizer_config.json': {
-        tokenizer_class: 'LlamaTokenizerFast', add_bos_token: true, add_eos_token: false, legacy: false, ...roles,
+        tokenizer_class: 'LlamaTokenizerFast',
+        add_bos_token: true,
+        add_eos_token: false,
+        legacy: false,
+        ...roles,
       },
       'special_tokens_map.json': Object.fromEntries(Object.entries(roles).filter(([, v]) => v !== null)),
     });
@@ -368,7 +400,12 @@ export class LlamaTokenizer implements Tokenizer {
 
   /** Encodes several texts into padded rows with attention masks. */
   batchEncode(texts: readonly string[], options: BatchEncodeOptions & LlamaEncodeOptions = {}): BatchEncoding {
-    return padBatch(WHO, texts.map((t) => this.encode(t, options)), this.padTokenId, options);
+    return padBatch(
+      WHO,
+      texts.map((t) => this.encode(t, options)),
+      this.padTokenId,
+      options,
+    );
   }
 
   // Initial symbols (characters, or their bytes), then merges; cached when chunks are words.
@@ -419,17 +456,22 @@ export function parseLlama2c(buf: Uint8Array, path: string, vocabSize?: number):
     throw new RangeError(`${WHO}.fromLlama2c: vocabSize must be a positive integer, got ${vocabSize}`);
   }
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  if (buf.byteLength < 4) throw new Error(`${WHO}: ${path} is too short for a llama2.c tokenizer (${buf.byteLength} bytes)`);
+  if (buf.byteLength < 4)
+    throw new Error(`${WHO}: ${path} is too short for a llama2.c tokenizer (${buf.byteLength} bytes)`);
   const out: LlamaPiece[] = [];
   let o = 4; // skip max_token_length
   while (vocabSize === undefined ? o < buf.byteLength : out.length < vocabSize) {
     if (o + 8 > buf.byteLength) {
-      throw new Error(`${WHO}: ${path} ends inside piece ${out.length} (offset ${o}); expected ${vocabSize ?? 'more'} pieces`);
+      throw new Error(
+        `${WHO}: ${path} ends inside piece ${out.length} (offset ${o}); expected ${vocabSize ?? 'more'} pieces`,
+      );
     }
     const score = view.getFloat32(o, true);
     const len = view.getInt32(o + 4, true);
     if (len < 0 || o + 8 + len > buf.byteLength) {
-      throw new Error(`${WHO}: ${path} piece ${out.length} at offset ${o} has a bad length ${len}; not a llama2.c tokenizer.bin?`);
+      throw new Error(
+        `${WHO}: ${path} piece ${out.length} at offset ${o} has a bad length ${len}; not a llama2.c tokenizer.bin?`,
+      );
     }
     out.push({ score, piece: utf8Decode(buf.subarray(o + 8, o + 8 + len)) });
     o += 8 + len;
@@ -461,6 +503,7 @@ function addsDummyPrefix(json: LlamaTokenizerJson): boolean {
   return [...stages(json.normalizer), ...stages(json.pre_tokenizer)].some(
     (s) =>
       (s.type === 'Prepend' && s.prepend === '▁') ||
-      (s.type === 'Metaspace' && (s.add_prefix_space === true || s.prepend_scheme === 'first' || s.prepend_scheme === 'always')),
+      (s.type === 'Metaspace' &&
+        (s.add_prefix_space === true || s.prepend_scheme === 'first' || s.prepend_scheme === 'always')),
   );
 }

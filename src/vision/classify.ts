@@ -41,41 +41,72 @@ export function toTorchvisionNames(sd: Record<string, Tensor>): Record<string, T
   return out;
 }
 
-export interface Prediction { index: number; label: string; probability: number }
+export interface Prediction {
+  index: number;
+  label: string;
+  probability: number;
+}
 
 /**
  * Loads an architecture with weights from a file, in eval mode and fused for inference
  * (nn.utils.fuse); numClasses is read from the checkpoint.
  */
-export async function loadClassifier(arch: string, weights: string): Promise<{ model: Module; labels: readonly string[] }> {
+export async function loadClassifier(
+  arch: string,
+  weights: string,
+): Promise<{ model: Module; labels: readonly string[] }> {
   const make = ARCHS[arch];
   if (!make) throw new Error(`classify: unknown architecture '${arch}' (known: ${ARCH_NAMES.join(', ')})`);
   // NOTE: a torchvision weight-set name (IMAGENET1K_V1, DEFAULT) is fetched through the torch.hub cache.
-  const file = /^(IMAGENET1K_V[12]|DEFAULT)$/.test(weights) && !existsSync(weights)
-    ? await M.resnetWeightsPath(arch, weights as M.ResNetWeights)
-    : weights;
+  const file =
+    /^(IMAGENET1K_V[12]|DEFAULT)$/.test(weights) && !existsSync(weights)
+      ? await M.resnetWeightsPath(arch, weights as M.ResNetWeights)
+      : weights;
   const raw = await load(file);
-  const sd = toTorchvisionNames((raw && typeof raw === 'object' && 'state_dict' in raw ? raw.state_dict : raw) as Record<string, Tensor>);
+  const sd = toTorchvisionNames(
+    (raw && typeof raw === 'object' && 'state_dict' in raw ? raw.state_dict : raw) as Record<string, Tensor>,
+  );
   const head = sd['fc.weight'] ?? sd['linear.weight'];
-  if (!head) throw new Error(`classify(${weights}): no fc.weight or linear.weight tensor, so this is not a ${arch} checkpoint`);
+  if (!head)
+    throw new Error(`classify(${weights}): no fc.weight or linear.weight tensor, so this is not a ${arch} checkpoint`);
   const model = make(head.shape[0]);
   model.loadStateDict(sd, { strict: false });
   fuse(model.eval());
   const n = head.shape[0];
-  const labels = n === 1000 ? IMAGENET_CLASSES : n === 10 && arch.startsWith('cifar') ? M.CIFAR10_CLASSES : Array.from({ length: n }, (_, i) => `class ${i}`);
+  const labels =
+    n === 1000
+      ? IMAGENET_CLASSES
+      : n === 10 && arch.startsWith('cifar')
+        ? M.CIFAR10_CLASSES
+        : Array.from({ length: n }, (_, i) => `class ${i}`);
   return { model, labels };
 }
 
 /** Classifies image files: Resize(256), CenterCrop(224) (32 for CIFAR nets), ToTensor, Normalize. */
-export function classifyImages(model: Module, labels: readonly string[], paths: string[], opts: { top?: number; cifar?: boolean } = {}): Prediction[][] {
+export function classifyImages(
+  model: Module,
+  labels: readonly string[],
+  paths: string[],
+  opts: { top?: number; cifar?: boolean } = {},
+): Prediction[][] {
   const size = opts.cifar ? 32 : 224;
-  const tf = Compose([Resize(opts.cifar ? 32 : 256), CenterCrop(size), ToTensor(), Normalize(IMAGENET_MEAN, IMAGENET_STD)]);
+  const tf = Compose([
+    Resize(opts.cifar ? 32 : 256),
+    CenterCrop(size),
+    ToTensor(),
+    Normalize(IMAGENET_MEAN, IMAGENET_STD),
+  ]);
   const batch = stack(paths.map((p) => tf(readImage(p, 'RGB')) as Tensor));
   const probs = noGrad(() => (model.call(batch) as Tensor).softmax(1));
   const k = Math.min(opts.top ?? 5, labels.length);
   const { values, indices } = probs.topk(k, 1);
-  const v = values.toTypedArray(), ix = indices.toTypedArray();
-  return paths.map((_, i) => Array.from({ length: k }, (_, j) => ({
-    index: ix[i * k + j], label: labels[ix[i * k + j]], probability: v[i * k + j],
-  })));
+  const v = values.toTypedArray(),
+    ix = indices.toTypedArray();
+  return paths.map((_, i) =>
+    Array.from({ length: k }, (_, j) => ({
+      index: ix[i * k + j],
+      label: labels[ix[i * k + j]],
+      probability: v[i * k + j],
+    })),
+  );
 }

@@ -24,7 +24,9 @@ function checkPixels(w: number, h: number, fmt: string, warn = true): void {
   const n = w * h;
   if (n > 2 * MAX_IMAGE_PIXELS) {
     const limit = 2 * MAX_IMAGE_PIXELS;
-    throw new Error(`${fmt} header declares ${w}x${h} = ${n} pixels, more than the limit of ${limit} (decompression bomb?)`);
+    throw new Error(
+      `${fmt} header declares ${w}x${h} = ${n} pixels, more than the limit of ${limit} (decompression bomb?)`,
+    );
   }
   if (warn && n > MAX_IMAGE_PIXELS) {
     const msg = `image of ${n} pixels exceeds ${MAX_IMAGE_PIXELS} pixels (could be a decompression bomb)`;
@@ -34,18 +36,29 @@ function checkPixels(w: number, h: number, fmt: string, warn = true): void {
 
 /** An 8-bit image stored channels-last: data (H, W, C). */
 export class Image {
-  constructor(readonly width: number, readonly height: number, readonly mode: ImageMode, readonly data: Uint8Array) {
+  constructor(
+    readonly width: number,
+    readonly height: number,
+    readonly mode: ImageMode,
+    readonly data: Uint8Array,
+  ) {
     const n = width * height * CHANNELS[mode];
     if (data.length !== n) throw new Error(`Image: ${mode} ${width}x${height} needs ${n} bytes, got ${data.length}`);
   }
 
-  get channels(): number { return CHANNELS[this.mode]; }
-  get size(): [number, number] { return [this.width, this.height]; }
+  get channels(): number {
+    return CHANNELS[this.mode];
+  }
+  get size(): [number, number] {
+    return [this.width, this.height];
+  }
 
   /** Converts between L, RGB and RGBA as PIL does (L = ITU-R 601-2 luma, rounded; alpha dropped, not composited). */
   convert(mode: ImageMode): Image {
     if (mode === this.mode) return this;
-    const n = this.width * this.height, c = this.channels, oc = CHANNELS[mode];
+    const n = this.width * this.height,
+      c = this.channels,
+      oc = CHANNELS[mode];
     const out = new Uint8Array(n * oc);
     const d = this.data;
     for (let i = 0; i < n; i++) {
@@ -62,25 +75,31 @@ export class Image {
 
   /** (C, H, W) float32 in [0, 1], as torchvision's ToTensor. */
   toTensor(): Tensor {
-    const { width: W, height: H } = this, C = this.channels;
+    const { width: W, height: H } = this,
+      C = this.channels;
     const out = new Float32Array(C * H * W);
-    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) for (let c = 0; c < C; c++) {
-      out[(c * H + y) * W + x] = this.data[(y * W + x) * C + c] / 255;
-    }
+    for (let y = 0; y < H; y++)
+      for (let x = 0; x < W; x++)
+        for (let c = 0; c < C; c++) {
+          out[(c * H + y) * W + x] = this.data[(y * W + x) * C + c] / 255;
+        }
     return fromTypedArray(out, [C, H, W]);
   }
 
   /** An image from a (C, H, W) tensor in [0, 1] (or an 8-bit (H, W, C) buffer). */
   static fromTensor(t: Tensor): Image {
     if (t.ndim !== 3 || ![1, 3, 4].includes(t.shape[0])) {
-      throw new Error(`Image.fromTensor: expected a (C, H, W) tensor with C in {1, 3, 4}, got shape [${t.shape.join(', ')}]`);
+      throw new Error(
+        `Image.fromTensor: expected a (C, H, W) tensor with C in {1, 3, 4}, got shape [${t.shape.join(', ')}]`,
+      );
     }
     const [C, H, W] = t.shape;
     const v = t.toTypedArray();
     const out = new Uint8Array(C * H * W);
-    for (let c = 0; c < C; c++) for (let i = 0; i < H * W; i++) {
-      out[i * C + c] = Math.min(255, Math.max(0, Math.round(v[c * H * W + i] * 255)));
-    }
+    for (let c = 0; c < C; c++)
+      for (let i = 0; i < H * W; i++) {
+        out[i * C + c] = Math.min(255, Math.max(0, Math.round(v[c * H * W + i] * 255)));
+      }
     return new Image(W, H, C === 1 ? 'L' : C === 3 ? 'RGB' : 'RGBA', out);
   }
 }
@@ -98,7 +117,9 @@ export function decodeImage(buf: Uint8Array, name = '<buffer>'): Image {
   const fmt = sniff(buf);
   if (fmt === null) {
     const head = Array.from(buf.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
-    throw new Error(`decodeImage(${name}): unsupported image format (first bytes ${head || 'none'}); PNG and JPEG are supported`);
+    throw new Error(
+      `decodeImage(${name}): unsupported image format (first bytes ${head || 'none'}); PNG and JPEG are supported`,
+    );
   }
   try {
     if (fmt === 'png') return decodePng(Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength));
@@ -106,8 +127,11 @@ export function decodeImage(buf: Uint8Array, name = '<buffer>'): Image {
     if (sof) checkPixels(sof[0], sof[1], 'JPEG');
     // NOTE: tolerantDecoding: false refuses scans with missing blocks instead of leaving them zero.
     const j = jpeg.decode(buf, {
-      useTArray: true, formatAsRGBA: false, tolerantDecoding: false,
-      maxResolutionInMP: (2 * MAX_IMAGE_PIXELS) / 1e6, maxMemoryUsageInMB: 2048,
+      useTArray: true,
+      formatAsRGBA: false,
+      tolerantDecoding: false,
+      maxResolutionInMP: (2 * MAX_IMAGE_PIXELS) / 1e6,
+      maxMemoryUsageInMB: 2048,
     });
     return new Image(j.width, j.height, 'RGB', j.data as Uint8Array);
   } catch (e) {
@@ -121,7 +145,10 @@ function jpegSize(b: Uint8Array): [number, number] | undefined {
   while (p + 9 < b.length) {
     if (b[p] !== 0xff) return undefined;
     const m = b[p + 1];
-    if (m === 0xff) { p++; continue; }
+    if (m === 0xff) {
+      p++;
+      continue;
+    }
     const len = (b[p + 2] << 8) | b[p + 3];
     const sof = m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc;
     if (sof) return [(b[p + 7] << 8) | b[p + 8], (b[p + 5] << 8) | b[p + 6]]; // [width, height]
@@ -145,13 +172,20 @@ const pngNormalise: Untyped = requireCjs('pngjs/lib/format-normaliser.js');
 const pngInterlace: Untyped = requireCjs('pngjs/lib/interlace.js');
 
 interface PngMeta {
-  width: number; height: number; depth: number; bpp: number; interlace: boolean; colorType: number; data?: Buffer;
+  width: number;
+  height: number;
+  depth: number;
+  bpp: number;
+  interlace: boolean;
+  colorType: number;
+  data?: Buffer;
 }
 
 /** Bytes of filtered image data an IHDR implies: a filter byte plus the packed pixels per row, per pass. */
 function pngDataSize(m: PngMeta): number {
   const passes: { width: number; height: number }[] = m.interlace
-    ? pngInterlace.getImagePasses(m.width, m.height) : [m];
+    ? pngInterlace.getImagePasses(m.width, m.height)
+    : [m];
   let n = 0;
   for (const p of passes) n += (((p.width * m.bpp * m.depth + 7) >> 3) + 1) * p.height;
   return n;
@@ -166,16 +200,32 @@ function decodePngData(buf: Buffer): { meta: PngMeta; image?: Image } {
   let meta: PngMeta | undefined;
   const idat: Buffer[] = [];
   const reader = new PngReader(buf);
-  const parser = new PngParser({}, {
-    read: reader.read.bind(reader),
-    error: (e: Error) => { err = e; },
-    metadata: (m: PngMeta) => { meta = m; checkPixels(m.width, m.height, 'PNG', false); },
-    gamma: () => {},
-    palette: (p: unknown) => { (meta as Untyped).palette = p; },
-    transColor: (t: unknown) => { (meta as Untyped).transColor = t; },
-    inflateData: (d: Buffer) => { idat.push(d); },
-    simpleTransparency: () => { (meta as Untyped).alpha = true; },
-  });
+  const parser = new PngParser(
+    {},
+    {
+      read: reader.read.bind(reader),
+      error: (e: Error) => {
+        err = e;
+      },
+      metadata: (m: PngMeta) => {
+        meta = m;
+        checkPixels(m.width, m.height, 'PNG', false);
+      },
+      gamma: () => {},
+      palette: (p: unknown) => {
+        (meta as Untyped).palette = p;
+      },
+      transColor: (t: unknown) => {
+        (meta as Untyped).transColor = t;
+      },
+      inflateData: (d: Buffer) => {
+        idat.push(d);
+      },
+      simpleTransparency: () => {
+        (meta as Untyped).alpha = true;
+      },
+    },
+  );
   parser.start();
   reader.process();
   if (err) throw err;
@@ -206,9 +256,15 @@ function decodePngData(buf: Buffer): { meta: PngMeta; image?: Image } {
  * Grey+alpha becomes L, dropping alpha, as the general path does.
  */
 function unfilter8(d: Buffer, m: PngMeta): Image {
-  const W = m.width, H = m.height, bpp = m.bpp, stride = W * bpp;
+  const W = m.width,
+    H = m.height,
+    bpp = m.bpp,
+    stride = W * bpp;
   for (let y = 0; y < H; y++) {
-    const at = y * (stride + 1), row = at + 1, up = row - stride - 1, f = d[at];
+    const at = y * (stride + 1),
+      row = at + 1,
+      up = row - stride - 1,
+      f = d[at];
     if (f === 0) continue;
     if (f === 1) {
       for (let i = bpp; i < stride; i++) d[row + i] = (d[row + i] + d[row + i - bpp]) & 255;
@@ -216,13 +272,19 @@ function unfilter8(d: Buffer, m: PngMeta): Image {
       if (y > 0) for (let i = 0; i < stride; i++) d[row + i] = (d[row + i] + d[up + i]) & 255;
     } else if (f === 3) {
       for (let i = 0; i < stride; i++) {
-        const left = i >= bpp ? d[row + i - bpp] : 0, above = y > 0 ? d[up + i] : 0;
+        const left = i >= bpp ? d[row + i - bpp] : 0,
+          above = y > 0 ? d[up + i] : 0;
         d[row + i] = (d[row + i] + ((left + above) >> 1)) & 255;
       }
     } else if (f === 4) {
       for (let i = 0; i < stride; i++) {
-        const a = i >= bpp ? d[row + i - bpp] : 0, b = y > 0 ? d[up + i] : 0, c = i >= bpp && y > 0 ? d[up + i - bpp] : 0;
-        const p = a + b - c, pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+        const a = i >= bpp ? d[row + i - bpp] : 0,
+          b = y > 0 ? d[up + i] : 0,
+          c = i >= bpp && y > 0 ? d[up + i - bpp] : 0;
+        const p = a + b - c,
+          pa = Math.abs(p - a),
+          pb = Math.abs(p - b),
+          pc = Math.abs(p - c);
         d[row + i] = (d[row + i] + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c)) & 255;
       }
     } else {

@@ -24,11 +24,18 @@ export class ImageFolder<T = Image> extends Dataset<[T, number]> {
   readonly samples: [string, number][];
   private readonly opts: ImageFolderOptions<T>;
 
-  constructor(readonly root: string, opts: ImageFolderOptions<T> = {}) {
+  constructor(
+    readonly root: string,
+    opts: ImageFolderOptions<T> = {},
+  ) {
     super();
     this.opts = opts;
     let entries: string[];
-    try { entries = readdirSync(root); } catch (e) { throw new Error(`ImageFolder(${root}): cannot read the folder: ${(e as Error).message}`); }
+    try {
+      entries = readdirSync(root);
+    } catch (e) {
+      throw new Error(`ImageFolder(${root}): cannot read the folder: ${(e as Error).message}`);
+    }
     this.classes = entries.filter((d) => statSync(join(root, d)).isDirectory()).sort();
     if (this.classes.length === 0) throw new Error(`ImageFolder(${root}): couldn't find any class folder`);
     this.classToIdx = Object.fromEntries(this.classes.map((c, i) => [c, i]));
@@ -45,12 +52,18 @@ export class ImageFolder<T = Image> extends Dataset<[T, number]> {
       walk(join(root, c));
     });
     if (this.samples.length === 0) {
-      throw new Error(`ImageFolder(${root}): found no valid file in any class folder; supported extensions are ${exts.join(', ')}`);
+      throw new Error(
+        `ImageFolder(${root}): found no valid file in any class folder; supported extensions are ${exts.join(', ')}`,
+      );
     }
   }
 
-  get length(): number { return this.samples.length; }
-  get targets(): number[] { return this.samples.map(([, t]) => t); }
+  get length(): number {
+    return this.samples.length;
+  }
+  get targets(): number[] {
+    return this.samples.map(([, t]) => t);
+  }
 
   /** [transformed image, target] of sample i. */
   getItem(i: number): [T, number] {

@@ -4,4 +4,11 @@ export * as transforms from './transforms.js';
 export { ImageFolder, IMG_EXTENSIONS, type ImageFolderOptions } from './image_folder.js';
 export { IMAGENET_CLASSES } from './imagenet_classes.js';
 export * as models from './models/index.js';
-export { loadClassifier, classifyImages, toTorchvisionNames, IMAGENET_MEAN, IMAGENET_STD, type Prediction } from './classify.js';
+export {
+  loadClassifier,
+  classifyImages,
+  toTorchvisionNames,
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  type Prediction,
+} from './classify.js';

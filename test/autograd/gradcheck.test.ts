@@ -44,16 +44,30 @@ const UNARY: [string, Un, Omit<InputSpec, 'shape'>, ((v: number) => number) | nu
   ['sigmoid', nb.sigmoid, {}, (v) => 1 / (1 + Math.exp(-v))],
   ['relu', nb.relu, { avoid: [0] }, (v) => Math.max(v, 0)],
   ['gelu', (x) => nb.gelu(x), {}, null],
-  ['gelu tanh', (x) => nb.gelu(x, 'tanh'), {}, (v) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)))],
+  [
+    'gelu tanh',
+    (x) => nb.gelu(x, 'tanh'),
+    {},
+    (v) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3))),
+  ],
   ['silu', nb.silu, {}, (v) => v / (1 + Math.exp(-v))],
   ['erf', nb.erf, {}, null],
   ['leakyRelu', (x) => nb.leakyRelu(x, 0.2), { avoid: [0] }, (v) => (v > 0 ? v : 0.2 * v)],
   ['elu', (x) => nb.elu(x, 0.7), { avoid: [0] }, (v) => (v > 0 ? v : 0.7 * Math.expm1(v))],
   ['softplus', (x) => nb.softplus(x), {}, (v) => Math.log1p(Math.exp(v))],
-  ['hardswish', nb.nn.functional.hardswish, { lo: -4.5, hi: 4.5, avoid: [-3, 3] },
-    (v) => (v * Math.min(Math.max(v + 3, 0), 6)) / 6],
+  [
+    'hardswish',
+    nb.nn.functional.hardswish,
+    { lo: -4.5, hi: 4.5, avoid: [-3, 3] },
+    (v) => (v * Math.min(Math.max(v + 3, 0), 6)) / 6,
+  ],
   ['mish', nb.nn.functional.mish, { lo: -4, hi: 4 }, (v) => v * Math.tanh(Math.log1p(Math.exp(v)))],
-  ['softplus beta', (x) => nb.softplus(x, 2, 3), { avoid: [1.5] }, (v) => (2 * v > 3 ? v : Math.log1p(Math.exp(2 * v)) / 2)],
+  [
+    'softplus beta',
+    (x) => nb.softplus(x, 2, 3),
+    { avoid: [1.5] },
+    (v) => (2 * v > 3 ? v : Math.log1p(Math.exp(2 * v)) / 2),
+  ],
   ['clamp', (x) => nb.clamp(x, -0.5, 0.8), { avoid: [-0.5, 0.8] }, (v) => Math.min(Math.max(v, -0.5), 0.8)],
   ['clamp min', (x) => nb.clamp(x, -0.5), { avoid: [-0.5] }, (v) => Math.max(v, -0.5)],
   ['pow 3', (x) => x.pow(3), {}, (v) => v ** 3],
@@ -70,9 +84,42 @@ const UNARY: [string, Un, Omit<InputSpec, 'shape'>, ((v: number) => number) | nu
 ];
 
 /** Second derivatives are checked for these (the smooth ones). */
-const GRADGRAD = new Set(['neg', 'abs', 'exp', 'log', 'log1p', 'expm1', 'sqrt', 'rsqrt', 'square', 'reciprocal', 'sin', 'cos',
-  'tan', 'atan', 'asin', 'acos', 'sinh', 'cosh', 'tanh', 'sigmoid', 'relu', 'gelu', 'gelu tanh', 'silu', 'erf', 'leakyRelu', 'elu',
-  'softplus', 'hardswish', 'mish', 'clamp', 'pow 3', 'pow 0.5', 'pow -1.5']);
+const GRADGRAD = new Set([
+  'neg',
+  'abs',
+  'exp',
+  'log',
+  'log1p',
+  'expm1',
+  'sqrt',
+  'rsqrt',
+  'square',
+  'reciprocal',
+  'sin',
+  'cos',
+  'tan',
+  'atan',
+  'asin',
+  'acos',
+  'sinh',
+  'cosh',
+  'tanh',
+  'sigmoid',
+  'relu',
+  'gelu',
+  'gelu tanh',
+  'silu',
+  'erf',
+  'leakyRelu',
+  'elu',
+  'softplus',
+  'hardswish',
+  'mish',
+  'clamp',
+  'pow 3',
+  'pow 0.5',
+  'pow -1.5',
+]);
 
 type Bin = (a: Tensor, b: Tensor) => Tensor;
 /** (a shape, b shape) pairs: same shape, broadcast both ways, size-1 dims, a 0-dim operand. */
@@ -83,7 +130,13 @@ const BIN_SHAPES: [number[], number[], LayoutKind, LayoutKind][] = [
   [[2, 1, 4], [3, 1], 'transposed', 'contiguous'],
   [[3, 4], [], 'transposed', 'contiguous'],
 ];
-const BINARY: [string, Bin, Omit<InputSpec, 'shape'>, Omit<InputSpec, 'shape'>, ((a: number, b: number) => number) | null][] = [
+const BINARY: [
+  string,
+  Bin,
+  Omit<InputSpec, 'shape'>,
+  Omit<InputSpec, 'shape'>,
+  ((a: number, b: number) => number) | null,
+][] = [
   ['add', nb.add, {}, {}, (a, b) => a + b],
   ['add alpha', (a, b) => nb.add(a, b, 2.5), {}, {}, (a, b) => a + 2.5 * b],
   ['sub', nb.sub, {}, {}, (a, b) => a - b],
@@ -103,24 +156,41 @@ for (const be of backends()) {
   describe(`gradcheck [${be}]`, () => {
     describe('unary', () => {
       for (const [name, fn, spec, ref] of UNARY) {
-        test(name, () => withBackend(be, () => {
-          for (const specs of unarySpecs(spec)) {
-            checkOp(name, fn, specs, { ref: ref ? (v) => ref(v) : undefined, gradgrad: GRADGRAD.has(name) && specs[0].shape.length !== 0 });
-          }
-        }));
+        test(name, () =>
+          withBackend(be, () => {
+            for (const specs of unarySpecs(spec)) {
+              checkOp(name, fn, specs, {
+                ref: ref ? (v) => ref(v) : undefined,
+                gradgrad: GRADGRAD.has(name) && specs[0].shape.length !== 0,
+              });
+            }
+          }),
+        );
       }
     });
 
     describe('binary (broadcasting, non-contiguous)', () => {
       for (const [name, fn, sa, sb, ref] of BINARY) {
-        test(name, () => withBackend(be, () => {
-          for (const [a, b, la, lb] of BIN_SHAPES) {
-            checkOp(name, fn, [{ ...sa, shape: a, layout: la }, { ...sb, shape: b, layout: lb }],
-              { ref: ref ?? undefined, gradgrad: BIN_GRADGRAD.has(name) && a.length === 2 && b.length === 2 });
-          }
-          // one operand a JS number
-          if (name !== 'where') checkOp(`${name} with scalar`, (x) => fn(x, 1.7 as unknown as Tensor), [{ ...sa, shape: [2, 3], layout: 'transposed' }]);
-        }));
+        test(name, () =>
+          withBackend(be, () => {
+            for (const [a, b, la, lb] of BIN_SHAPES) {
+              checkOp(
+                name,
+                fn,
+                [
+                  { ...sa, shape: a, layout: la },
+                  { ...sb, shape: b, layout: lb },
+                ],
+                { ref: ref ?? undefined, gradgrad: BIN_GRADGRAD.has(name) && a.length === 2 && b.length === 2 },
+              );
+            }
+            // one operand a JS number
+            if (name !== 'where')
+              checkOp(`${name} with scalar`, (x) => fn(x, 1.7 as unknown as Tensor), [
+                { ...sa, shape: [2, 3], layout: 'transposed' },
+              ]);
+          }),
+        );
       }
     });
 
@@ -161,28 +231,55 @@ for (const be of backends()) {
         ['logSoftmax', (x) => x.logSoftmax(0)],
         ['logSoftmax last', (x) => nb.logSoftmax(x, -1)],
       ];
-      const noGG = new Set(['max all', 'max dim values', 'min dim keepdim values', 'norm p=inf', 'norm p=-inf', 'amax', 'amin keepdim']);
+      const noGG = new Set([
+        'max all',
+        'max dim values',
+        'min dim keepdim values',
+        'norm p=inf',
+        'norm p=-inf',
+        'amax',
+        'amin keepdim',
+      ]);
       for (const [name, fn, spec] of R) {
-        test(name, () => withBackend(be, () => {
-          for (const layout of LAYOUTS) {
-            checkOp(name, fn, [{ ...spec, shape: [2, 3, 4], layout }], { gradgrad: layout === 'transposed' && !noGG.has(name) });
-          }
-          if (!name.includes('dim') && !name.includes('last') && !/soft|cum|logsumexp|std|keep|amax/.test(name)) {
-            checkOp(`${name} (size-1 dims)`, fn, [{ ...spec, shape: [1, 3, 1], layout: 'sliced' }]);
-          }
-        }));
+        test(name, () =>
+          withBackend(be, () => {
+            for (const layout of LAYOUTS) {
+              checkOp(name, fn, [{ ...spec, shape: [2, 3, 4], layout }], {
+                gradgrad: layout === 'transposed' && !noGG.has(name),
+              });
+            }
+            if (!name.includes('dim') && !name.includes('last') && !/soft|cum|logsumexp|std|keep|amax/.test(name)) {
+              checkOp(`${name} (size-1 dims)`, fn, [{ ...spec, shape: [1, 3, 1], layout: 'sliced' }]);
+            }
+          }),
+        );
       }
-      test('prod with one zero and with two zeros', () => withBackend(be, () => {
-        const x = nb.tensor([[0, 2, 3], [0, 0, 4], [1, 2, 3]], { dtype: 'float64', requiresGrad: true });
-        nb.autograd.gradcheck((t) => t.prod(1), [x]);
-        nb.autograd.gradcheck((t) => t.prod(), [nb.tensor([2, 0, 3], { dtype: 'float64', requiresGrad: true })]);
-      }));
-      test('logsumexp and softmax at ±1e4', () => withBackend(be, () => {
-        const x = nb.tensor([[1e4, 1e4 - 1, -1e4], [-1e4, -1e4 + 2, -1e4 + 1]], { dtype: 'float64', requiresGrad: true });
-        nb.autograd.gradcheck((t) => t.logsumexp(1), [x]);
-        nb.autograd.gradcheck((t) => t.softmax(1), [x]);
-        nb.autograd.gradcheck((t) => t.logSoftmax(1), [x]);
-      }));
+      test('prod with one zero and with two zeros', () =>
+        withBackend(be, () => {
+          const x = nb.tensor(
+            [
+              [0, 2, 3],
+              [0, 0, 4],
+              [1, 2, 3],
+            ],
+            { dtype: 'float64', requiresGrad: true },
+          );
+          nb.autograd.gradcheck((t) => t.prod(1), [x]);
+          nb.autograd.gradcheck((t) => t.prod(), [nb.tensor([2, 0, 3], { dtype: 'float64', requiresGrad: true })]);
+        }));
+      test('logsumexp and softmax at ±1e4', () =>
+        withBackend(be, () => {
+          const x = nb.tensor(
+            [
+              [1e4, 1e4 - 1, -1e4],
+              [-1e4, -1e4 + 2, -1e4 + 1],
+            ],
+            { dtype: 'float64', requiresGrad: true },
+          );
+          nb.autograd.gradcheck((t) => t.logsumexp(1), [x]);
+          nb.autograd.gradcheck((t) => t.softmax(1), [x]);
+          nb.autograd.gradcheck((t) => t.logSoftmax(1), [x]);
+        }));
     });
 
     describe('views and joins', () => {
@@ -223,55 +320,114 @@ for (const be of backends()) {
         ['pad circular', (x) => nb.pad(x, [1, 2], 'circular'), [3, 4]],
       ];
       for (const [name, fn, shape] of V) {
-        test(name, () => withBackend(be, () => {
-          for (const layout of LAYOUTS) checkOp(name, fn, [{ shape, layout }]);
-        }));
+        test(name, () =>
+          withBackend(be, () => {
+            for (const layout of LAYOUTS) checkOp(name, fn, [{ shape, layout }]);
+          }),
+        );
       }
-      test('cat of differently laid-out inputs', () => withBackend(be, () => {
-        checkOp('cat', (a, b) => nb.cat([a, b], 0), [{ shape: [2, 3], layout: 'transposed' }, { shape: [4, 3], layout: 'sliced' }]);
-        checkOp('stack', (a, b) => nb.stack([a, b], -1), [{ shape: [2, 3], layout: 'transposed' }, { shape: [2, 3], layout: 'sliced' }]);
-      }));
+      test('cat of differently laid-out inputs', () =>
+        withBackend(be, () => {
+          checkOp('cat', (a, b) => nb.cat([a, b], 0), [
+            { shape: [2, 3], layout: 'transposed' },
+            { shape: [4, 3], layout: 'sliced' },
+          ]);
+          checkOp('stack', (a, b) => nb.stack([a, b], -1), [
+            { shape: [2, 3], layout: 'transposed' },
+            { shape: [2, 3], layout: 'sliced' },
+          ]);
+        }));
     });
 
     describe('indexing', () => {
-      const idx2 = () => nb.tensor([[2, 0, 1, 1], [0, 0, 2, 1]], { dtype: 'int32' });
-      test('gather', () => withBackend(be, () => {
-        for (const layout of LAYOUTS) checkOp('gather', (x) => x.gather(0, idx2()), [{ shape: [3, 4], layout }]);
-        checkOp('gather dim 1', (x) => nb.gather(x, 1, nb.tensor([[3, 3], [0, 1], [2, 0]], { dtype: 'int32' })), [{ shape: [3, 4], layout: 'transposed' }]);
-      }));
-      test('scatter (self and src)', () => withBackend(be, () => {
-        const i = nb.tensor([[2, 0, 1, 1], [0, 1, 2, 0]], { dtype: 'int32' });
-        for (const layout of LAYOUTS) checkOp('scatter', (x, s) => x.scatter(0, i, s), [{ shape: [3, 4], layout }, { shape: [2, 4], layout }]);
-        checkOp('scatter scalar', (x) => x.scatter(0, i, 0.5), [{ shape: [3, 4], layout: 'sliced' }]);
-      }));
-      test('scatter with src larger than index', () => withBackend(be, () => {
-        const i = nb.tensor([[1, 0]], { dtype: 'int32' });
-        checkOp('scatter', (x, s) => x.scatter(1, i, s), [{ shape: [2, 3] }, { shape: [2, 4] }]);
-        checkOp('scatterAdd', (x, s) => x.scatterAdd(1, i, s), [{ shape: [2, 3] }, { shape: [2, 4] }]);
-      }));
-      test('scatterAdd (self and src)', () => withBackend(be, () => {
-        const i = nb.tensor([[2, 0, 2, 1], [2, 0, 2, 0]], { dtype: 'int32' });
-        for (const layout of LAYOUTS) checkOp('scatterAdd', (x, s) => nb.scatterAdd(x, 0, i, s), [{ shape: [3, 4], layout }, { shape: [2, 4], layout }]);
-      }));
-      test('indexSelect', () => withBackend(be, () => {
-        const i = nb.tensor([3, 0, 3, 3], { dtype: 'int32' });
-        for (const layout of LAYOUTS) checkOp('indexSelect', (x) => x.indexSelect(1, i), [{ shape: [3, 4], layout }]);
-      }));
-      test('maskedFill and maskedSelect', () => withBackend(be, () => {
-        const m = nb.tensor([[true, false, false, true]]);
-        for (const layout of LAYOUTS) {
-          checkOp('maskedFill', (x) => x.maskedFill(m, -3), [{ shape: [3, 4], layout }]);
-          checkOp('maskedSelect', (x) => x.maskedSelect(m), [{ shape: [3, 4], layout }]);
-        }
-      }));
-      test('sort, topk values', () => withBackend(be, () => {
-        for (const layout of LAYOUTS) {
-          checkOp('sort', (x) => x.sort(1).values, [{ shape: [3, 4], layout }]);
-          checkOp('sort descending dim 0', (x) => x.sort(0, true).values, [{ shape: [3, 4], layout }]);
-          checkOp('topk', (x) => x.topk(2).values, [{ shape: [3, 4], layout }]);
-          checkOp('topk smallest', (x) => x.topk(2, 0, false).values, [{ shape: [3, 4], layout }]);
-        }
-      }));
+      const idx2 = () =>
+        nb.tensor(
+          [
+            [2, 0, 1, 1],
+            [0, 0, 2, 1],
+          ],
+          { dtype: 'int32' },
+        );
+      test('gather', () =>
+        withBackend(be, () => {
+          for (const layout of LAYOUTS) checkOp('gather', (x) => x.gather(0, idx2()), [{ shape: [3, 4], layout }]);
+          checkOp(
+            'gather dim 1',
+            (x) =>
+              nb.gather(
+                x,
+                1,
+                nb.tensor(
+                  [
+                    [3, 3],
+                    [0, 1],
+                    [2, 0],
+                  ],
+                  { dtype: 'int32' },
+                ),
+              ),
+            [{ shape: [3, 4], layout: 'transposed' }],
+          );
+        }));
+      test('scatter (self and src)', () =>
+        withBackend(be, () => {
+          const i = nb.tensor(
+            [
+              [2, 0, 1, 1],
+              [0, 1, 2, 0],
+            ],
+            { dtype: 'int32' },
+          );
+          for (const layout of LAYOUTS)
+            checkOp('scatter', (x, s) => x.scatter(0, i, s), [
+              { shape: [3, 4], layout },
+              { shape: [2, 4], layout },
+            ]);
+          checkOp('scatter scalar', (x) => x.scatter(0, i, 0.5), [{ shape: [3, 4], layout: 'sliced' }]);
+        }));
+      test('scatter with src larger than index', () =>
+        withBackend(be, () => {
+          const i = nb.tensor([[1, 0]], { dtype: 'int32' });
+          checkOp('scatter', (x, s) => x.scatter(1, i, s), [{ shape: [2, 3] }, { shape: [2, 4] }]);
+          checkOp('scatterAdd', (x, s) => x.scatterAdd(1, i, s), [{ shape: [2, 3] }, { shape: [2, 4] }]);
+        }));
+      test('scatterAdd (self and src)', () =>
+        withBackend(be, () => {
+          const i = nb.tensor(
+            [
+              [2, 0, 2, 1],
+              [2, 0, 2, 0],
+            ],
+            { dtype: 'int32' },
+          );
+          for (const layout of LAYOUTS)
+            checkOp('scatterAdd', (x, s) => nb.scatterAdd(x, 0, i, s), [
+              { shape: [3, 4], layout },
+              { shape: [2, 4], layout },
+            ]);
+        }));
+      test('indexSelect', () =>
+        withBackend(be, () => {
+          const i = nb.tensor([3, 0, 3, 3], { dtype: 'int32' });
+          for (const layout of LAYOUTS) checkOp('indexSelect', (x) => x.indexSelect(1, i), [{ shape: [3, 4], layout }]);
+        }));
+      test('maskedFill and maskedSelect', () =>
+        withBackend(be, () => {
+          const m = nb.tensor([[true, false, false, true]]);
+          for (const layout of LAYOUTS) {
+            checkOp('maskedFill', (x) => x.maskedFill(m, -3), [{ shape: [3, 4], layout }]);
+            checkOp('maskedSelect', (x) => x.maskedSelect(m), [{ shape: [3, 4], layout }]);
+          }
+        }));
+      test('sort, topk values', () =>
+        withBackend(be, () => {
+          for (const layout of LAYOUTS) {
+            checkOp('sort', (x) => x.sort(1).values, [{ shape: [3, 4], layout }]);
+            checkOp('sort descending dim 0', (x) => x.sort(0, true).values, [{ shape: [3, 4], layout }]);
+            checkOp('topk', (x) => x.topk(2).values, [{ shape: [3, 4], layout }]);
+            checkOp('topk smallest', (x) => x.topk(2, 0, false).values, [{ shape: [3, 4], layout }]);
+          }
+        }));
     });
 
     describe('matmul', () => {
@@ -292,16 +448,31 @@ for (const be of backends()) {
         ['outer', nb.outer, [3], [4]],
       ];
       for (const [name, fn, a, b] of MM) {
-        test(name, () => withBackend(be, () => {
-          for (const layout of LAYOUTS) {
-            checkOp(name, fn, [{ shape: a, layout }, { shape: b, layout: layout === 'transposed' ? 'sliced' : 'transposed' }],
-              { gradgrad: layout !== 'sliced' });
-          }
-        }));
+        test(name, () =>
+          withBackend(be, () => {
+            for (const layout of LAYOUTS) {
+              checkOp(
+                name,
+                fn,
+                [
+                  { shape: a, layout },
+                  { shape: b, layout: layout === 'transposed' ? 'sliced' : 'transposed' },
+                ],
+                { gradgrad: layout !== 'sliced' },
+              );
+            }
+          }),
+        );
       }
-      test('addmm', () => withBackend(be, () => {
-        checkOp('addmm', (c, a, b) => nb.addmm(c, a, b), [{ shape: [2] }, { shape: [3, 4], layout: 'transposed' }, { shape: [4, 2] }], { gradgrad: true });
-      }));
+      test('addmm', () =>
+        withBackend(be, () => {
+          checkOp(
+            'addmm',
+            (c, a, b) => nb.addmm(c, a, b),
+            [{ shape: [2] }, { shape: [3, 4], layout: 'transposed' }, { shape: [4, 2] }],
+            { gradgrad: true },
+          );
+        }));
     });
 
     describe('random shapes (seeded): broadcasting, size-1 dims, random layouts', () => {
@@ -313,59 +484,120 @@ for (const be of backends()) {
         a.slice(Math.floor(gen.random() * a.length)).map((d) => (gen.random() < 0.4 ? 1 : d));
       const layouts: LayoutKind[] = ['contiguous', 'transposed', 'sliced'];
       const trials = Array.from({ length: 12 }, () => {
-        const a = randShape(), b = broadcastPartner(a);
-        return { a, b, la: pick(layouts), lb: pick(layouts), swap: gen.random() < 0.5, dim: Math.floor(gen.random() * a.length) };
+        const a = randShape(),
+          b = broadcastPartner(a);
+        return {
+          a,
+          b,
+          la: pick(layouts),
+          lb: pick(layouts),
+          swap: gen.random() < 0.5,
+          dim: Math.floor(gen.random() * a.length),
+        };
       });
       const bins: [string, Bin, Omit<InputSpec, 'shape'>][] = [
-        ['add', nb.add, {}], ['mul', nb.mul, {}], ['div', nb.div, { avoid: [0], margin: 0.4 }], ['maximum', nb.maximum, {}],
-        ['pow', (x, y) => x.abs().add(0.5).pow(y), {}], ['where', (x, y) => nb.where(x.gt(0), x, y), {}],
+        ['add', nb.add, {}],
+        ['mul', nb.mul, {}],
+        ['div', nb.div, { avoid: [0], margin: 0.4 }],
+        ['maximum', nb.maximum, {}],
+        ['pow', (x, y) => x.abs().add(0.5).pow(y), {}],
+        ['where', (x, y) => nb.where(x.gt(0), x, y), {}],
       ];
       for (const [name, fn, spec] of bins) {
-        test(name, () => withBackend(be, () => {
-          for (const { a, b, la, lb, swap } of trials) {
-            const specs: InputSpec[] = [{ ...spec, shape: a, layout: la }, { ...spec, shape: b, layout: lb }];
-            checkOp(name, fn, swap ? specs.reverse() : specs);
-          }
-        }));
+        test(name, () =>
+          withBackend(be, () => {
+            for (const { a, b, la, lb, swap } of trials) {
+              const specs: InputSpec[] = [
+                { ...spec, shape: a, layout: la },
+                { ...spec, shape: b, layout: lb },
+              ];
+              checkOp(name, fn, swap ? specs.reverse() : specs);
+            }
+          }),
+        );
       }
       const reds: [string, (x: Tensor, d: number) => Tensor][] = [
-        ['sum keepdim', (x, d) => x.sum(d, true)], ['mean', (x, d) => x.mean(d)], ['var', (x, d) => x.var(d, { unbiased: false })],
-        ['logsumexp', (x, d) => x.logsumexp(d)], ['softmax', (x, d) => x.softmax(d)], ['cumsum', (x, d) => x.cumsum(d)],
-        ['amax', (x, d) => x.amax(d)], ['prod', (x, d) => x.prod(d)], ['norm', (x, d) => x.norm(2, d, true)],
+        ['sum keepdim', (x, d) => x.sum(d, true)],
+        ['mean', (x, d) => x.mean(d)],
+        ['var', (x, d) => x.var(d, { unbiased: false })],
+        ['logsumexp', (x, d) => x.logsumexp(d)],
+        ['softmax', (x, d) => x.softmax(d)],
+        ['cumsum', (x, d) => x.cumsum(d)],
+        ['amax', (x, d) => x.amax(d)],
+        ['prod', (x, d) => x.prod(d)],
+        ['norm', (x, d) => x.norm(2, d, true)],
       ];
       for (const [name, fn] of reds) {
-        test(name, () => withBackend(be, () => {
-          for (const { a, la, dim } of trials) checkOp(`${name}(dim ${dim})`, (x) => fn(x, dim), [{ shape: a, layout: la, lo: 0.3, hi: 2 }]);
-        }));
+        test(name, () =>
+          withBackend(be, () => {
+            for (const { a, la, dim } of trials)
+              checkOp(`${name}(dim ${dim})`, (x) => fn(x, dim), [{ shape: a, layout: la, lo: 0.3, hi: 2 }]);
+          }),
+        );
       }
-      test('matmul with random batch broadcasting', () => withBackend(be, () => {
-        const g2 = new Generator(7);
-        for (const { a, la, lb } of trials) {
-          const [M, K, N] = [1 + Math.floor(g2.random() * 3), 1 + Math.floor(g2.random() * 4), 1 + Math.floor(g2.random() * 3)];
-          const ba = a.slice(0, 2), bb = ba.slice(Math.floor(g2.random() * (ba.length + 1))).map((d) => (g2.random() < 0.4 ? 1 : d));
-          checkOp('matmul', nb.matmul, [{ shape: [...ba, M, K], layout: la }, { shape: [...bb, K, N], layout: lb }]);
-        }
-      }));
+      test('matmul with random batch broadcasting', () =>
+        withBackend(be, () => {
+          const g2 = new Generator(7);
+          for (const { a, la, lb } of trials) {
+            const [M, K, N] = [
+              1 + Math.floor(g2.random() * 3),
+              1 + Math.floor(g2.random() * 4),
+              1 + Math.floor(g2.random() * 3),
+            ];
+            const ba = a.slice(0, 2),
+              bb = ba.slice(Math.floor(g2.random() * (ba.length + 1))).map((d) => (g2.random() < 0.4 ? 1 : d));
+            checkOp('matmul', nb.matmul, [
+              { shape: [...ba, M, K], layout: la },
+              { shape: [...bb, K, N], layout: lb },
+            ]);
+          }
+        }));
     });
 
-    test('double backward through the backward of views and indexing ops (op(x)^2)', () => withBackend(be, () => {
-      const i2 = nb.tensor([[2, 0, 1, 1], [0, 0, 2, 1]], { dtype: 'int32' });
-      const ops: [string, (x: Tensor) => Tensor][] = [
-        ['gather', (x) => x.gather(0, i2)], ['indexSelect', (x) => x.indexSelect(1, nb.tensor([3, 0, 3], { dtype: 'int32' }))],
-        ['scatterAdd src', (x) => nb.zeros([3, 4], { dtype: 'float64' }).scatterAdd(0, i2, x.narrow(0, 0, 2))],
-        ['slice step', (x) => x.slice(1, 1, null, 2)], ['select', (x) => x.select(0, 1)], ['expand', (x) => x.unsqueeze(0).expand(2, 3, 4)],
-        ['permute', (x) => x.permute(1, 0)], ['flip', (x) => x.flip([1])], ['pad reflect', (x) => nb.pad(x, [2, 1], 'reflect')],
-        ['cat', (x) => nb.cat([x, x.narrow(1, 1, 2)], 1)], ['sort values', (x) => x.sort(1).values], ['maskedSelect', (x) => x.maskedSelect(x.gt(0))],
-        ['cumsum', (x) => x.cumsum(1)], ['where', (x) => nb.where(x.gt(0), x, x.mul(-2))], ['repeat', (x) => x.repeat(2, 1)],
-      ];
-      for (const [name, op] of ops) {
-        checkOp(name, (x) => op(x).square(), [{ shape: [3, 4], layout: 'transposed' }], { gradgrad: true });
-      }
-    }));
+    test('double backward through the backward of views and indexing ops (op(x)^2)', () =>
+      withBackend(be, () => {
+        const i2 = nb.tensor(
+          [
+            [2, 0, 1, 1],
+            [0, 0, 2, 1],
+          ],
+          { dtype: 'int32' },
+        );
+        const ops: [string, (x: Tensor) => Tensor][] = [
+          ['gather', (x) => x.gather(0, i2)],
+          ['indexSelect', (x) => x.indexSelect(1, nb.tensor([3, 0, 3], { dtype: 'int32' }))],
+          ['scatterAdd src', (x) => nb.zeros([3, 4], { dtype: 'float64' }).scatterAdd(0, i2, x.narrow(0, 0, 2))],
+          ['slice step', (x) => x.slice(1, 1, null, 2)],
+          ['select', (x) => x.select(0, 1)],
+          ['expand', (x) => x.unsqueeze(0).expand(2, 3, 4)],
+          ['permute', (x) => x.permute(1, 0)],
+          ['flip', (x) => x.flip([1])],
+          ['pad reflect', (x) => nb.pad(x, [2, 1], 'reflect')],
+          ['cat', (x) => nb.cat([x, x.narrow(1, 1, 2)], 1)],
+          ['sort values', (x) => x.sort(1).values],
+          ['maskedSelect', (x) => x.maskedSelect(x.gt(0))],
+          ['cumsum', (x) => x.cumsum(1)],
+          ['where', (x) => nb.where(x.gt(0), x, x.mul(-2))],
+          ['repeat', (x) => x.repeat(2, 1)],
+        ];
+        for (const [name, op] of ops) {
+          checkOp(name, (x) => op(x).square(), [{ shape: [3, 4], layout: 'transposed' }], { gradgrad: true });
+        }
+      }));
 
-    test('a composite (MLP-like) expression', () => withBackend(be, () => {
-      checkOp('mlp', (x, w1, b1, w2) => nb.gelu(x.matmul(w1.t()).add(b1)).matmul(w2).logSoftmax(-1).mean(),
-        [{ shape: [4, 3] }, { shape: [5, 3], layout: 'transposed' }, { shape: [5] }, { shape: [5, 2], layout: 'sliced' }], { gradgrad: true });
-    }));
+    test('a composite (MLP-like) expression', () =>
+      withBackend(be, () => {
+        checkOp(
+          'mlp',
+          (x, w1, b1, w2) => nb.gelu(x.matmul(w1.t()).add(b1)).matmul(w2).logSoftmax(-1).mean(),
+          [
+            { shape: [4, 3] },
+            { shape: [5, 3], layout: 'transposed' },
+            { shape: [5] },
+            { shape: [5, 2], layout: 'sliced' },
+          ],
+          { gradgrad: true },
+        );
+      }));
   });
 }

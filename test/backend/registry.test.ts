@@ -20,8 +20,22 @@ function adamBuffers() {
 }
 
 test('the seam is one contract: every kernel, fused ones included, has a JS reference', () => {
-  for (const k of ['unary', 'matmul', 'conv2d', 'linear', 'sgdStep', 'adamStep', 'batchNorm', 'batchNormBackward', 'conv2dFused',
-    'layerNorm', 'layerNormBackward', 'attention', 'attentionKv', 'attentionBackward'] as const) {
+  for (const k of [
+    'unary',
+    'matmul',
+    'conv2d',
+    'linear',
+    'sgdStep',
+    'adamStep',
+    'batchNorm',
+    'batchNormBackward',
+    'conv2dFused',
+    'layerNorm',
+    'layerNormBackward',
+    'attention',
+    'attentionKv',
+    'attentionBackward',
+  ] as const) {
     assert.ok(KERNEL_NAMES.includes(k), `${k} is a kernel`);
     assert.equal(typeof jsBackend[k], 'function', `${k} has a JS reference`);
   }
@@ -31,18 +45,29 @@ test('the seam is one contract: every kernel, fused ones included, has a JS refe
 test('a kernel that is absent or declines runs on JS, call by call', () => {
   const calls: string[] = [];
   const partial: PartialBackend = {
-    name: 'test-decline', info: {},
+    name: 'test-decline',
+    info: {},
     // accepts exp only; declines everything else
-    unary: (op, xs, l, dt) => { calls.push(`unary ${op}`); return op === UnaryOp.EXP ? jsBackend.unary(op, xs, l, dt) : undefined; },
-    layerNorm: () => { calls.push('layerNorm'); return undefined; },
-    adamStep: () => { calls.push('adamStep'); return undefined; },
+    unary: (op, xs, l, dt) => {
+      calls.push(`unary ${op}`);
+      return op === UnaryOp.EXP ? jsBackend.unary(op, xs, l, dt) : undefined;
+    },
+    layerNorm: () => {
+      calls.push('layerNorm');
+      return undefined;
+    },
+    adamStep: () => {
+      calls.push('adamStep');
+      return undefined;
+    },
     nextStamp: () => 42,
   };
   const b = composeBackend(partial);
   assert.deepEqual(b.unary(UnaryOp.TANH, x, lx, 'float32'), jsBackend.unary(UnaryOp.TANH, x, lx, 'float32'));
   assert.deepEqual(b.unary(UnaryOp.EXP, x, lx, 'float32'), jsBackend.unary(UnaryOp.EXP, x, lx, 'float32'));
   assert.deepEqual(b.layerNorm(x, lx, null, null, 1e-5), jsBackend.layerNorm(x, lx, null, null, 1e-5));
-  const [p, g, m, v] = adamBuffers(), [p2, g2, m2, v2] = adamBuffers();
+  const [p, g, m, v] = adamBuffers(),
+    [p2, g2, m2, v2] = adamBuffers();
   assert.equal(b.adamStep(p, g, m, v, adam), true);
   jsBackend.adamStep(p2, g2, m2, v2, adam);
   assert.deepEqual([p, m, v], [p2, m2, v2], 'a declined in-place kernel is applied once, by JS');
@@ -55,7 +80,8 @@ test('a kernel that is absent or declines runs on JS, call by call', () => {
 /** A backend whose kernels are JS's, with one wrong in the way `wrong` says. */
 function wrongBackend(wrong: 'unary' | 'layerNorm.rstd' | 'adamStep.p' | 'adamStep.v' | 'none'): PartialBackend {
   return {
-    name: `test-wrong-${wrong}`, info: {},
+    name: `test-wrong-${wrong}`,
+    info: {},
     unary: (op, xs, l, dt, p0, p1) => {
       const y = jsBackend.unary(op, xs, l, dt, p0, p1);
       if (wrong === 'unary') y[7] += 0.01;
@@ -79,31 +105,51 @@ test('BACKEND_VALIDATE catches a wrong single-output, multi-output and in-place 
   const ok = composeBackend(wrongBackend('none'), { validate: true });
   ok.unary(UnaryOp.SIGMOID, x, lx, 'float32');
   ok.layerNorm(x, lx, null, null, 1e-5);
-  const [p, g, m, v] = adamBuffers(), [p2, g2, m2, v2] = adamBuffers();
+  const [p, g, m, v] = adamBuffers(),
+    [p2, g2, m2, v2] = adamBuffers();
   ok.adamStep(p, g, m, v, adam);
   jsBackend.adamStep(p2, g2, m2, v2, adam);
   assert.deepEqual([p, m, v], [p2, m2, v2], 'a validated in-place kernel is applied once, and JS ran on copies');
 
   const bad = (w: Parameters<typeof wrongBackend>[0]) => composeBackend(wrongBackend(w), { validate: true });
-  assert.throws(() => bad('unary').unary(UnaryOp.SIGMOID, x, lx, 'float32'), /BACKEND_VALIDATE: unary differs from js at element 7/);
-  assert.throws(() => bad('layerNorm.rstd').layerNorm(x, lx, null, null, 1e-5), /BACKEND_VALIDATE: layerNorm \(rstd\) differs from js at element 2/);
-  assert.throws(() => bad('adamStep.p').adamStep(...(adamBuffers() as [Float32Array, Float32Array, Float32Array, Float32Array]), adam),
-    /BACKEND_VALIDATE: adamStep \(argument 0, written in place\) differs from js at element 4/);
-  assert.throws(() => bad('adamStep.v').adamStep(...(adamBuffers() as [Float32Array, Float32Array, Float32Array, Float32Array]), adam),
-    /BACKEND_VALIDATE: adamStep \(argument 3, written in place\) differs from js at element 0/);
+  assert.throws(
+    () => bad('unary').unary(UnaryOp.SIGMOID, x, lx, 'float32'),
+    /BACKEND_VALIDATE: unary differs from js at element 7/,
+  );
+  assert.throws(
+    () => bad('layerNorm.rstd').layerNorm(x, lx, null, null, 1e-5),
+    /BACKEND_VALIDATE: layerNorm \(rstd\) differs from js at element 2/,
+  );
+  assert.throws(
+    () =>
+      bad('adamStep.p').adamStep(...(adamBuffers() as [Float32Array, Float32Array, Float32Array, Float32Array]), adam),
+    /BACKEND_VALIDATE: adamStep \(argument 0, written in place\) differs from js at element 4/,
+  );
+  assert.throws(
+    () =>
+      bad('adamStep.v').adamStep(...(adamBuffers() as [Float32Array, Float32Array, Float32Array, Float32Array]), adam),
+    /BACKEND_VALIDATE: adamStep \(argument 3, written in place\) differs from js at element 0/,
+  );
   // without validation the same wrong kernels go unnoticed: the check is what catches them
   const r = composeBackend(wrongBackend('unary')).unary(UnaryOp.SIGMOID, x, lx, 'float32');
   assert.notDeepEqual(r, jsBackend.unary(UnaryOp.SIGMOID, x, lx, 'float32'));
 });
 
-test('BACKEND_VALIDATE: an in-place kernel whose input is also its output is checked against the input as it was', () => {
-  // assign(dst, src) with src the same array as dst, shifted by one: JS must read the old values
-  const dst = Float32Array.from([1, 2, 3, 4, 5, 6]);
-  const partial: PartialBackend = {
-    name: 'test-alias', info: {},
-    assign: (d, ld, s, ls) => { const src = s.slice(); return jsBackend.assign(d, ld, src, ls); },
-  };
-  const b = composeBackend(partial, { validate: true });
-  b.assign(dst, new Layout([5], [1], 1), dst, new Layout([5], [1], 0));
-  assert.deepEqual([...dst], [1, 1, 2, 3, 4, 5]);
-});
+test(
+  'BACKEND_VALIDATE: an in-place kernel whose input is also its output is checked against the input as it ' + 'was',
+  () => {
+    // assign(dst, src) with src the same array as dst, shifted by one: JS must read the old values
+    const dst = Float32Array.from([1, 2, 3, 4, 5, 6]);
+    const partial: PartialBackend = {
+      name: 'test-alias',
+      info: {},
+      assign: (d, ld, s, ls) => {
+        const src = s.slice();
+        return jsBackend.assign(d, ld, src, ls);
+      },
+    };
+    const b = composeBackend(partial, { validate: true });
+    b.assign(dst, new Layout([5], [1], 1), dst, new Layout([5], [1], 0));
+    assert.deepEqual([...dst], [1, 1, 2, 3, 4, 5]);
+  },
+);

@@ -17,14 +17,20 @@ const addons = () => Object.keys(createRequire(import.meta.url).cache).filter((k
 const nb = await import(${JSON.stringify(entry)});
 `;
 
-interface Run { stdout: string; stderr: string; status: number | null }
+interface Run {
+  stdout: string;
+  stderr: string;
+  status: number | null;
+}
 
 /** Runs PRELUDE + body in a fresh process, without the caller's NABLA_* and BACKEND_VALIDATE settings. */
 function run(body: string, env: Record<string, string> = {}): Run {
   const base = { ...process.env };
   for (const k of ['NABLA_BACKEND', 'NABLA_NATIVE_PATH', 'BACKEND_VALIDATE']) delete base[k];
-  const r = spawnSync(process.execPath, ['--input-type=module', '-e', PRELUDE + body],
-    { env: { ...base, ...env }, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', PRELUDE + body], {
+    env: { ...base, ...env },
+    encoding: 'utf8',
+  });
   return { stdout: r.stdout, stderr: r.stderr, status: r.status };
 }
 
@@ -41,11 +47,14 @@ test('importing nabla loads no addon and prints nothing; the first op chooses th
 });
 
 test('without the addon: JS, with exactly one warning on stderr, on first use only', () => {
-  const r = run(`
+  const r = run(
+    `
     console.log('imported');
     nb.ones([2]).add(1); nb.ones([3]).mul(2); nb.setBackend('js');
     const b = nb.backend();
-    console.log(b.name, b.available.join(','), typeof b.nativeUnavailable);`, MISSING);
+    console.log(b.name, b.available.join(','), typeof b.nativeUnavailable);`,
+    MISSING,
+  );
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout, 'imported\njs js string\n');
   const lines = r.stderr.trim().split('\n');
@@ -54,7 +63,10 @@ test('without the addon: JS, with exactly one warning on stderr, on first use on
 });
 
 test('NABLA_BACKEND=js and an explicit setBackend("js") choose JS silently, without loading the addon', () => {
-  for (const [env, pre] of [[{ NABLA_BACKEND: 'js' }, ''], [{}, `nb.setBackend('js');`]] as const) {
+  for (const [env, pre] of [
+    [{ NABLA_BACKEND: 'js' }, ''],
+    [{}, `nb.setBackend('js');`],
+  ] as const) {
     const r = run(`${pre} nb.ones([2]).add(1); console.log(nb.ones([2]).add(1).sum().item(), addons());`, env);
     assert.equal(r.stderr, '', JSON.stringify(env));
     assert.equal(r.stdout, '4 0\n');
@@ -62,8 +74,10 @@ test('NABLA_BACKEND=js and an explicit setBackend("js") choose JS silently, with
 });
 
 test('NABLA_BACKEND=native without the addon, or an unknown value, fails on first use with the reason', () => {
-  let r = run(`console.log('imported'); try { nb.ones([2]).add(1); } catch (e) { console.log(e.message); }`,
-    { ...MISSING, NABLA_BACKEND: 'native' });
+  let r = run(`console.log('imported'); try { nb.ones([2]).add(1); } catch (e) { console.log(e.message); }`, {
+    ...MISSING,
+    NABLA_BACKEND: 'native',
+  });
   assert.equal(r.stderr, '');
   assert.match(r.stdout, /^imported\nNABLA_BACKEND=native, but the native addon could not be loaded: .*nonexistent/);
   r = run(`try { nb.ones([2]).add(1); } catch (e) { console.log(e.message); }`, { NABLA_BACKEND: 'cuda' });
@@ -74,8 +88,10 @@ test('NABLA_BACKEND=native without the addon, or an unknown value, fails on firs
 
 const noAddon = !addonBuilt && 'native addon not built';
 test('setBackend("native") loads the addon on demand when it is built', { skip: noAddon }, () => {
-  const r = run(`nb.setBackend('native'); console.log(addons(), nb.backend().name, nb.ones([2]).add(1).sum().item());`,
-    { NABLA_BACKEND: 'js' });
+  const r = run(
+    `nb.setBackend('native'); console.log(addons(), nb.backend().name, nb.ones([2]).add(1).sum().item());`,
+    { NABLA_BACKEND: 'js' },
+  );
   assert.equal(r.stderr, '');
   assert.equal(r.stdout, '1 native 4\n');
 });

@@ -20,11 +20,27 @@ function nabla(...args: string[]): { code: number; stdout: string; stderr: strin
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-test('generate: stories260K greedy streams the published sample; --json gives ids and text', { skip: skipUnlessShared('stories260K.bin', 'tok512.bin') }, () => {
-  const common = ['generate', '--model', sharedData('stories260K.bin'), '--tokenizer', sharedData('tok512.bin'), '--greedy', '--max-new-tokens', '30'];
+test('generate: stories260K greedy streams the published sample; --json gives ids and text', {
+  skip: skipUnlessShared('stories260K.bin', 'tok512.bin'),
+}, () => {
+  const common = [
+    'generate',
+    '--model',
+    sharedData('stories260K.bin'),
+    '--tokenizer',
+    sharedData('tok512.bin'),
+    '--greedy',
+    '--max-new-tokens',
+    '30',
+  ];
   const streamed = nabla(...common, '--prompt', 'Once upon a time');
   assert.equal(streamed.code, 0, streamed.stderr);
-  assert.ok(streamed.stdout.startsWith('Once upon a time, there was a little girl named Lily. She loved to play outside in the park.'), streamed.stdout);
+  assert.ok(
+    streamed.stdout.startsWith(
+      'Once upon a time, there was a little girl named Lily. She loved to play outside in the park.',
+    ),
+    streamed.stdout,
+  );
   assert.match(streamed.stderr, /30 tokens in .* tokens\/s/);
   const json = nabla(...common, '--prompt', 'Once upon a time', '--json');
   assert.equal(json.code, 0, json.stderr);
@@ -41,7 +57,9 @@ test('generate: stories260K greedy streams the published sample; --json gives id
   assert.notEqual(s1.stdout, s3.stdout);
 });
 
-test('generate: a GPT-2 folder with the real GPT-2 tokenizer', { skip: skipUnlessShared('gpt2-encoder.json', 'gpt2-vocab.bpe') }, async () => {
+test('generate: a GPT-2 folder with the real GPT-2 tokenizer', {
+  skip: skipUnlessShared('gpt2-encoder.json', 'gpt2-vocab.bpe'),
+}, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'nabla-cli-'));
   try {
     const config = new GPT2Config({ nPositions: 64, nEmbd: 8, nLayer: 1, nHead: 2 });
@@ -51,13 +69,32 @@ test('generate: a GPT-2 folder with the real GPT-2 tokenizer', { skip: skipUnles
     writeFileSync(join(dir, 'config.json'), JSON.stringify(config.toJSON()));
     for (const f of ['gpt2-encoder.json', 'gpt2-vocab.bpe']) copyFileSync(sharedData(f), join(dir, f));
     const tok = await GPT2Tokenizer.fromPretrained(dir);
-    const r = nabla('generate', '--model', dir, '--prompt', 'Hello, world', '--greedy', '--max-new-tokens', '12', '--json');
+    const r = nabla(
+      'generate',
+      '--model',
+      dir,
+      '--prompt',
+      'Hello, world',
+      '--greedy',
+      '--max-new-tokens',
+      '12',
+      '--json',
+    );
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout) as { promptIds: number[]; ids: number[]; text: string };
     assert.deepEqual(out.promptIds, tok.encode('Hello, world'));
     assert.deepEqual(out.ids, model.generate(out.promptIds, { maxNewTokens: 12 })[0]);
     assert.equal(out.text, tok.decode(out.ids, { skipSpecialTokens: true }));
-    const streamed = nabla('generate', '--model', dir, '--prompt', 'Hello, world', '--greedy', '--max-new-tokens', '12');
+    const streamed = nabla(
+      'generate',
+      '--model',
+      dir,
+      '--prompt',
+      'Hello, world',
+      '--greedy',
+      '--max-new-tokens',
+      '12',
+    );
     assert.equal(streamed.stdout, `${out.text}\n`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -69,8 +106,31 @@ test('train-gpt: a few steps write a checkpoint that generate loads', () => {
   try {
     writeFileSync(join(dir, 'text.txt'), 'to be or not to be, that is the question. '.repeat(40));
     const out = join(dir, 'ckpt');
-    const r = nabla('train-gpt', '--data', join(dir, 'text.txt'), '--out', out, '--max-iters', '6', '--eval-interval', '3',
-      '--eval-iters', '1', '--batch-size', '4', '--block-size', '16', '--n-layer', '1', '--n-embd', '16', '--n-head', '2', '--sample-tokens', '10');
+    const r = nabla(
+      'train-gpt',
+      '--data',
+      join(dir, 'text.txt'),
+      '--out',
+      out,
+      '--max-iters',
+      '6',
+      '--eval-interval',
+      '3',
+      '--eval-iters',
+      '1',
+      '--batch-size',
+      '4',
+      '--block-size',
+      '16',
+      '--n-layer',
+      '1',
+      '--n-embd',
+      '16',
+      '--n-head',
+      '2',
+      '--sample-tokens',
+      '10',
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /step 6: train loss [\d.]+, val loss [\d.]+/);
     assert.match(r.stderr, /done: val loss .* tok\/s/);
@@ -80,8 +140,27 @@ test('train-gpt: a few steps write a checkpoint that generate loads', () => {
     assert.equal(res.ids.length, 10);
     assert.ok(res.text.startsWith('to be') && res.text.length === 10, res.text);
     // --resume continues the run in --out from its last evaluation, and refuses a different run
-    const common = ['--data', join(dir, 'text.txt'), '--out', out, '--eval-interval', '3', '--eval-iters', '1',
-      '--block-size', '16', '--n-layer', '1', '--n-embd', '16', '--n-head', '2', '--sample-tokens', '0', '--resume'];
+    const common = [
+      '--data',
+      join(dir, 'text.txt'),
+      '--out',
+      out,
+      '--eval-interval',
+      '3',
+      '--eval-iters',
+      '1',
+      '--block-size',
+      '16',
+      '--n-layer',
+      '1',
+      '--n-embd',
+      '16',
+      '--n-head',
+      '2',
+      '--sample-tokens',
+      '0',
+      '--resume',
+    ];
     const again = nabla('train-gpt', ...common, '--max-iters', '6', '--batch-size', '4');
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stderr, /resuming .*resume\.safetensors at iteration 6/);
@@ -97,7 +176,10 @@ test('usage errors exit with code 2 and say what is wrong', () => {
   assert.match(nabla('generate').stderr, /generate needs --model PATH/);
   assert.equal(nabla('frobnicate').code, 2);
   assert.match(nabla('generate', '--model', '/nonexistent').stderr, /does not exist/);
-  assert.match(nabla('generate', '--model', '/tmp', '--max-new-tokens', 'ten').stderr, /--max-new-tokens expects an integer, got 'ten'/);
+  assert.match(
+    nabla('generate', '--model', '/tmp', '--max-new-tokens', 'ten').stderr,
+    /--max-new-tokens expects an integer, got 'ten'/,
+  );
   assert.match(nabla('generate', '--bogus').stderr, /Unknown option '--bogus'/);
   assert.match(nabla('--help').stdout, /nabla generate --model PATH --prompt TEXT/);
 });

@@ -15,10 +15,14 @@ import { SHARED_DATA, sharedData, skipUnlessShared } from '../helpers/data.js';
 function idx(type: number, dims: number[], payload: number[] | Uint8Array): Uint8Array {
   const head = new Uint8Array(4 + 4 * dims.length);
   const v = new DataView(head.buffer);
-  head[2] = type; head[3] = dims.length;
-  dims.forEach((d, i) => { v.setUint32(4 + 4 * i, d, false); });
+  head[2] = type;
+  head[3] = dims.length;
+  dims.forEach((d, i) => {
+    v.setUint32(4 + 4 * i, d, false);
+  });
   const out = new Uint8Array(head.length + payload.length);
-  out.set(head); out.set(payload, head.length);
+  out.set(head);
+  out.set(payload, head.length);
   return out;
 }
 
@@ -39,15 +43,26 @@ describe('IDX reader', () => {
     assert.throws(() => parseIdx(new Uint8Array([0x50, 0x4b, 3, 4, 0, 0, 0, 0])), /bad magic number 0x504b0304/);
     assert.throws(() => parseIdx(new Uint8Array([0, 0, 0x07, 1, 0, 0, 0, 1, 0])), /unknown element type 0x07/);
     assert.throws(() => parseIdx(new Uint8Array([0, 0, 8, 0])), /zero dimensions/);
-    assert.throws(() => parseIdx(new Uint8Array([0, 0, 8, 3, 0, 0, 0, 1])), /truncated header: 3 dims need 16 bytes, the file has 8/);
-    assert.throws(() => parseIdx(idx(0x08, [2, 3], [1, 2, 3])), /truncated: dims \[2, 3\] need 6 bytes of uint8 data, the file has 3/);
-    assert.throws(() => parseIdx(idx(0x08, [2], [1, 2, 3])), /dims \[2\] need 2 bytes .* \(1 trailing bytes\): the dims disagree with the file size/);
+    assert.throws(
+      () => parseIdx(new Uint8Array([0, 0, 8, 3, 0, 0, 0, 1])),
+      /truncated header: 3 dims need 16 bytes, the file has 8/,
+    );
+    assert.throws(
+      () => parseIdx(idx(0x08, [2, 3], [1, 2, 3])),
+      /truncated: dims \[2, 3\] need 6 bytes of uint8 data, the file has 3/,
+    );
+    assert.throws(
+      () => parseIdx(idx(0x08, [2], [1, 2, 3])),
+      /dims \[2\] need 2 bytes .* \(1 trailing bytes\): the dims disagree with the file size/,
+    );
     assert.throws(() => parseIdx(idx(0x08, [0xffffffff, 0xffffffff], [])), /more than a tensor can hold/);
     const gz = gzipSync(idx(0x08, [100], new Uint8Array(100)));
     assert.throws(() => parseIdx(gz.subarray(0, gz.length - 10), 'x.gz'), /readIdx: x.gz: corrupt gzip stream/);
     assert.throws(() => readIdx('/nonexistent/file-idx1-ubyte'), /readIdx: cannot read \/nonexistent\/file-idx1-ubyte/);
   });
-  it('reads the shared MNIST test set', { skip: skipUnlessShared('mnist-t10k-images-idx3-ubyte.gz', 'mnist-t10k-labels-idx1-ubyte.gz') }, () => {
+  it('reads the shared MNIST test set', {
+    skip: skipUnlessShared('mnist-t10k-images-idx3-ubyte.gz', 'mnist-t10k-labels-idx1-ubyte.gz'),
+  }, () => {
     const im = readIdx(sharedData('mnist-t10k-images-idx3-ubyte.gz'));
     const lb = readIdx(sharedData('mnist-t10k-labels-idx1-ubyte.gz'));
     assert.deepEqual(im.shape, [10000, 28, 28]);
@@ -72,7 +87,8 @@ describe('nb.datasets.digits (bundled)', () => {
     assert.equal(Math.max(...Array.from(x.toTypedArray())) <= 1, true);
   });
   it('train = first 1500, test = the other 297; the loader batches float32 (B,1,8,8) and int32 (B)', () => {
-    const tr = digits({ train: true }), te = digits({ train: false });
+    const tr = digits({ train: true }),
+      te = digits({ train: false });
     assert.equal(tr.length, 1500);
     assert.equal(te.length, 297);
     assert.equal(te.labels[0], digits().labels[1500]);
@@ -81,8 +97,13 @@ describe('nb.datasets.digits (bundled)', () => {
     assert.equal(y.dtype, 'int32');
     assert.deepEqual([...y.toTypedArray()].slice(0, 10), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
-  it('the bundled copy equals the shared one, and a transform applies per item', { skip: skipUnlessShared('digits-images-idx3-ubyte') }, () => {
-    assert.deepEqual(readFileSync(join(bundledDigitsRoot(), 'digits-images-idx3-ubyte')), readFileSync(sharedData('digits-images-idx3-ubyte')));
+  it('the bundled copy equals the shared one, and a transform applies per item', {
+    skip: skipUnlessShared('digits-images-idx3-ubyte'),
+  }, () => {
+    assert.deepEqual(
+      readFileSync(join(bundledDigitsRoot(), 'digits-images-idx3-ubyte')),
+      readFileSync(sharedData('digits-images-idx3-ubyte')),
+    );
     const ds = digits({ root: SHARED_DATA, transform: (x) => x.flatten() });
     assert.deepEqual((ds.getItem(3)[0] as Tensor).shape, [64]);
     assert.equal(ds.getBatch, undefined);
@@ -91,9 +112,13 @@ describe('nb.datasets.digits (bundled)', () => {
 
 describe('nb.datasets.MNIST / FashionMNIST from a root folder', () => {
   let dir = '';
-  before(() => { dir = mkdtempSync(join(tmpdir(), 'nabla-mnist-')); });
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'nabla-mnist-'));
+  });
   after(() => rmSync(dir, { recursive: true, force: true }));
-  it('reads the shared-data names (mnist-t10k-..., fashion-t10k-...)', { skip: skipUnlessShared('mnist-t10k-images-idx3-ubyte.gz', 'fashion-t10k-labels-idx1-ubyte.gz') }, () => {
+  it('reads the shared-data names (mnist-t10k-..., fashion-t10k-...)', {
+    skip: skipUnlessShared('mnist-t10k-images-idx3-ubyte.gz', 'fashion-t10k-labels-idx1-ubyte.gz'),
+  }, () => {
     const m = MNIST({ root: SHARED_DATA, train: false });
     assert.equal(m.length, 10000);
     const [x, y] = m.getItem(0) as [Tensor, number];
@@ -119,10 +144,13 @@ describe('nb.datasets.MNIST / FashionMNIST from a root folder', () => {
     assert.equal(m.getItem(1)[1], 4);
   });
   it('a missing file lists every path it looked for; download is refused', () => {
-    assert.throws(() => FashionMNIST({ root: dir, train: false }), (e: Error) =>
-      /FashionMNIST: cannot find the t10k images; looked for:/.test(e.message) &&
-      e.message.includes(join(dir, 't10k-images-idx3-ubyte.gz')) &&
-      e.message.includes(join(dir, 'FashionMNIST', 'raw', 'fashion-t10k-images-idx3-ubyte.gz')));
+    assert.throws(
+      () => FashionMNIST({ root: dir, train: false }),
+      (e: Error) =>
+        /FashionMNIST: cannot find the t10k images; looked for:/.test(e.message) &&
+        e.message.includes(join(dir, 't10k-images-idx3-ubyte.gz')) &&
+        e.message.includes(join(dir, 'FashionMNIST', 'raw', 'fashion-t10k-images-idx3-ubyte.gz')),
+    );
     assert.throws(() => MNIST({ root: dir, download: true }), /MNIST: download is not supported/);
   });
   it('a truncated images file names the file', { skip: skipUnlessShared('mnist-t10k-labels-idx1-ubyte.gz') }, () => {
@@ -130,8 +158,13 @@ describe('nb.datasets.MNIST / FashionMNIST from a root folder', () => {
     try {
       copyFileSync(sharedData('mnist-t10k-labels-idx1-ubyte.gz'), join(d, 't10k-labels-idx1-ubyte.gz'));
       writeFileSync(join(d, 't10k-images-idx3-ubyte'), idx(0x08, [10000, 28, 28], new Uint8Array(100)));
-      assert.throws(() => MNIST({ root: d, train: false }), /t10k-images-idx3-ubyte: truncated: dims \[10000, 28, 28\] need 7840000 bytes/);
-    } finally { rmSync(d, { recursive: true, force: true }); }
+      assert.throws(
+        () => MNIST({ root: d, train: false }),
+        /t10k-images-idx3-ubyte: truncated: dims \[10000, 28, 28\] need 7840000 bytes/,
+      );
+    } finally {
+      rmSync(d, { recursive: true, force: true });
+    }
   });
 });
 
@@ -164,8 +197,14 @@ describe('CSV', () => {
     const t = parseCsv('\ufeffa,b,name\r\n1,2.5,"x, ""y"""\r\n3,-4,"multi\nline"\n');
     assert.deepEqual(t.header, ['a', 'b', 'name']);
     assert.deepEqual(t.column('name'), ['x, "y"', 'multi\nline']);
-    assert.deepEqual(t.toTensor(['a', 'b']).toArray(), [[1, 2.5], [3, -4]]);
-    assert.deepEqual(parseCsv('1;2\n3;4', { header: false, delimiter: ';' }).toTensor(undefined, 'int32').toArray(), [[1, 2], [3, 4]]);
+    assert.deepEqual(t.toTensor(['a', 'b']).toArray(), [
+      [1, 2.5],
+      [3, -4],
+    ]);
+    assert.deepEqual(parseCsv('1;2\n3;4', { header: false, delimiter: ';' }).toTensor(undefined, 'int32').toArray(), [
+      [1, 2],
+      [3, 4],
+    ]);
   });
   it('errors name the row, column and line', () => {
     assert.throws(() => parseCsv('a,b\n1,2\n3\n'), /row 2 has 1 fields, expected 2 \(as the header\)/);
@@ -173,7 +212,9 @@ describe('CSV', () => {
     assert.throws(() => parseCsv('a,b\n1,x\n').toTensor(), /row 1, column 'b': 'x' is not a number/);
     assert.throws(() => parseCsv('a\n1\n').column('z'), /no column named 'z' \(columns: a\)/);
   });
-  it('reads the shared digits.csv (1797 rows of 64 pixels and a label)', { skip: skipUnlessShared('digits.csv') }, () => {
+  it('reads the shared digits.csv (1797 rows of 64 pixels and a label)', {
+    skip: skipUnlessShared('digits.csv'),
+  }, () => {
     const t = readCsv(sharedData('digits.csv'));
     assert.equal(t.numRows, 1797);
     assert.equal(t.header!.length, 65);

@@ -6,7 +6,10 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../helpers/data.js';
 
 test('examples/pytorch-style.ts: Net(fc1 32->64, fc2 64->10), CrossEntropyLoss, Adam, the training loop', () => {
-  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'dist', 'examples', 'pytorch-style.js')], { encoding: 'utf8', cwd: REPO_ROOT });
+  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'dist', 'examples', 'pytorch-style.js')], {
+    encoding: 'utf8',
+    cwd: REPO_ROOT,
+  });
   assert.equal(r.status, 0, r.stderr);
   const losses = [...r.stdout.matchAll(/loss (\d+\.\d+)/g)].map((m) => Number(m[1]));
   assert.ok(losses.length >= 2 && losses[losses.length - 1] < losses[0] * 0.6, `loss should fall: ${losses}`);

@@ -10,25 +10,42 @@ import { CATEGORIES, FAILING, formatFailures, formatTable, runCampaign, type Cam
 
 const { values } = parseArgs({
   options: {
-    seed: { type: 'string', default: '1' }, count: { type: 'string', default: '1000' }, addon: { type: 'string' },
-    duration: { type: 'string', default: '0' }, formats: { type: 'string' }, jobs: { type: 'string', default: '2' },
-    'save-failures': { type: 'string' }, dump: { type: 'string' }, bounded: { type: 'boolean', default: false },
+    seed: { type: 'string', default: '1' },
+    count: { type: 'string', default: '1000' },
+    addon: { type: 'string' },
+    duration: { type: 'string', default: '0' },
+    formats: { type: 'string' },
+    jobs: { type: 'string', default: '2' },
+    'save-failures': { type: 'string' },
+    dump: { type: 'string' },
+    bounded: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 if (values.help) {
-  console.log('npm run fuzz -- [--seed N] [--count N] [--addon N] [--duration S] [--formats a,b] [--jobs N]\n'
-    + '  [--save-failures DIR] [--bounded] [--dump DIR]');
+  console.log(
+    'npm run fuzz -- [--seed N] [--count N] [--addon N] [--duration S] [--formats a,b] [--jobs N]\n' +
+      '  [--save-failures DIR] [--bounded] [--dump DIR]',
+  );
   process.exit(0);
 }
-const seed = Number(values.seed), count = Number(values.count), duration = Number(values.duration);
+const seed = Number(values.seed),
+  count = Number(values.count),
+  duration = Number(values.duration);
 const t0 = Date.now();
 let total: CampaignReport | undefined;
 for (let round = 0; round === 0 || (Date.now() - t0) / 1000 < duration; round++) {
   const rep = await runCampaign({
-    seed: seed + round, count, addonCount: Number(values.addon ?? count), formats: values.formats?.split(','),
-    bounded: values.bounded, specials: round === 0, jobs: Number(values.jobs), saveFailures: values['save-failures'],
-    log: (s) => console.error(`[round ${round}] ${s}`), dumpTo: values.dump,
+    seed: seed + round,
+    count,
+    addonCount: Number(values.addon ?? count),
+    formats: values.formats?.split(','),
+    bounded: values.bounded,
+    specials: round === 0,
+    jobs: Number(values.jobs),
+    saveFailures: values['save-failures'],
+    log: (s) => console.error(`[round ${round}] ${s}`),
+    dumpTo: values.dump,
   });
   if (values.dump) {
     console.log(`inputs and manifest.json written to ${values.dump}`);

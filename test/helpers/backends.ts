@@ -11,5 +11,9 @@ export function backends(): string[] {
 export function withBackend<T>(name: string, fn: () => T): T {
   const prev = getBackend().name;
   setBackend(name);
-  try { return fn(); } finally { setBackend(prev); }
+  try {
+    return fn();
+  } finally {
+    setBackend(prev);
+  }
 }

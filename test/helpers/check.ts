@@ -32,13 +32,18 @@ export function makeInput(gen: Generator, spec: InputSpec): Tensor {
   if (layout === 'transposed' && shape.length < 2) layout = 'sliced';
   if (layout === 'sliced' && shape.length < 1) layout = 'contiguous';
   const store = [...shape];
-  if (layout === 'transposed') { const n = store.length; [store[n - 2], store[n - 1]] = [store[n - 1], store[n - 2]]; }
+  if (layout === 'transposed') {
+    const n = store.length;
+    [store[n - 2], store[n - 1]] = [store[n - 1], store[n - 2]];
+  }
   if (layout === 'sliced') store[store.length - 1] *= 2;
   const size = store.reduce((p, q) => p * q, 1);
   const data = new Float64Array(size);
   for (let i = 0; i < size; i++) {
     let v: number;
-    do { v = lo + (hi - lo) * gen.random(); } while (avoid.some((k) => Math.abs(v - k) < margin));
+    do {
+      v = lo + (hi - lo) * gen.random();
+    } while (avoid.some((k) => Math.abs(v - k) < margin));
     data[i] = v;
   }
   let t = nb.tensor(data, { shape: store, dtype });
@@ -62,7 +67,8 @@ function broadcast(a: number[], b: number[]): number[] {
   const n = Math.max(a.length, b.length);
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
-    const x = a[a.length - n + i] ?? 1, y = b[b.length - n + i] ?? 1;
+    const x = a[a.length - n + i] ?? 1,
+      y = b[b.length - n + i] ?? 1;
     out.push(x === 1 ? y : x);
   }
   return out;
@@ -82,7 +88,12 @@ export interface CheckOptions {
 }
 
 /** Builds inputs from specs, checks the forward against opts.ref/expected, then gradcheck (and gradgradcheck). */
-export function checkOp(name: string, fn: (...xs: Tensor[]) => Tensor | Tensor[], specs: InputSpec[], opts: CheckOptions = {}): void {
+export function checkOp(
+  name: string,
+  fn: (...xs: Tensor[]) => Tensor | Tensor[],
+  specs: InputSpec[],
+  opts: CheckOptions = {},
+): void {
   const gen = new Generator(opts.seed ?? hash(name));
   const inputs = specs.map((s) => makeInput(gen, s));
   const out = fn(...inputs);
@@ -92,13 +103,16 @@ export function checkOp(name: string, fn: (...xs: Tensor[]) => Tensor | Tensor[]
     assert.deepEqual([...o.shape], r.shape, `${name}: output shape`);
     assertClose(o, r.values, opts.tol ?? { rtol: 1e-12, atol: 1e-12 }, `${name} forward:`);
   }
-  if (opts.expected !== undefined) assertClose(out as Tensor, opts.expected as number[], opts.tol ?? {}, `${name} forward:`);
+  if (opts.expected !== undefined)
+    assertClose(out as Tensor, opts.expected as number[], opts.tol ?? {}, `${name} forward:`);
   const gopts = { atol: opts.atol ?? 1e-6, rtol: opts.rtol ?? 1e-4 };
   try {
     nb.autograd.gradcheck(fn, inputs, gopts);
     if (opts.gradgrad) nb.autograd.gradgradcheck(fn, inputs, gopts);
   } catch (e) {
-    const shapes = specs.map((s) => `[${s.shape}]${s.layout && s.layout !== 'contiguous' ? ' ' + s.layout : ''}`).join(', ');
+    const shapes = specs
+      .map((s) => `[${s.shape}]${s.layout && s.layout !== 'contiguous' ? ' ' + s.layout : ''}`)
+      .join(', ');
     throw new Error(`${name} on ${shapes}: ${(e as Error).message}`);
   }
 }

@@ -11,7 +11,10 @@ import { golden } from './data.js';
 export function readSafetensors(path: string): Record<string, Tensor> {
   const buf = readFileSync(path);
   const n = Number(buf.readBigUInt64LE(0));
-  const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8')) as Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
+  const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8')) as Record<
+    string,
+    { dtype: string; shape: number[]; data_offsets: [number, number] }
+  >;
   const out: Record<string, Tensor> = {};
   for (const [name, e] of Object.entries(header)) {
     if (name === '__metadata__') continue;
@@ -20,12 +23,28 @@ export function readSafetensors(path: string): Record<string, Tensor> {
     let data: TypedArray;
     let dtype: Tensor['dtype'];
     switch (e.dtype) {
-      case 'F32': data = new Float32Array(ab); dtype = 'float32'; break;
-      case 'F64': data = new Float64Array(ab); dtype = 'float64'; break;
-      case 'I32': data = new Int32Array(ab); dtype = 'int32'; break;
-      case 'I64': data = Int32Array.from(new BigInt64Array(ab), (v) => Number(v)); dtype = 'int32'; break;
-      case 'BOOL': data = new Uint8Array(ab); dtype = 'bool'; break;
-      default: throw new Error(`readSafetensors: unsupported dtype ${e.dtype} for '${name}' in ${path}`);
+      case 'F32':
+        data = new Float32Array(ab);
+        dtype = 'float32';
+        break;
+      case 'F64':
+        data = new Float64Array(ab);
+        dtype = 'float64';
+        break;
+      case 'I32':
+        data = new Int32Array(ab);
+        dtype = 'int32';
+        break;
+      case 'I64':
+        data = Int32Array.from(new BigInt64Array(ab), (v) => Number(v));
+        dtype = 'int32';
+        break;
+      case 'BOOL':
+        data = new Uint8Array(ab);
+        dtype = 'bool';
+        break;
+      default:
+        throw new Error(`readSafetensors: unsupported dtype ${e.dtype} for '${name}' in ${path}`);
     }
     out[name] = new Tensor(new Storage(data), Layout.contiguous(e.shape), dtype);
   }

@@ -36,9 +36,14 @@ export function importsOf(source: string, fileName = 'x.ts'): { spec: string; ty
   const visit = (n: ts.Node): void => {
     if (ts.isImportDeclaration(n) && ts.isStringLiteral(n.moduleSpecifier)) {
       const clause = n.importClause;
-      const typeOnly = !!clause && (clause.isTypeOnly ||
-        (!clause.name && !!clause.namedBindings && ts.isNamedImports(clause.namedBindings) &&
-          clause.namedBindings.elements.length > 0 && clause.namedBindings.elements.every((e) => e.isTypeOnly)));
+      const typeOnly =
+        !!clause &&
+        (clause.isTypeOnly ||
+          (!clause.name &&
+            !!clause.namedBindings &&
+            ts.isNamedImports(clause.namedBindings) &&
+            clause.namedBindings.elements.length > 0 &&
+            clause.namedBindings.elements.every((e) => e.isTypeOnly)));
       out.push({ spec: n.moduleSpecifier.text, typeOnly, dynamic: false });
     } else if (ts.isExportDeclaration(n) && n.moduleSpecifier && ts.isStringLiteral(n.moduleSpecifier)) {
       out.push({ spec: n.moduleSpecifier.text, typeOnly: n.isTypeOnly, dynamic: false });
@@ -144,10 +149,12 @@ export function checkLayers(edges: readonly ImportEdge[], exceptions: readonly E
   const out: Violation[] = [];
   const used = new Set<Exception>();
   for (const e of edges) {
-    const lf = layerOf(e.from), lt = layerOf(e.to);
+    const lf = layerOf(e.from),
+      lt = layerOf(e.to);
     if (!lf || !lt) {
       const which = !lf ? e.from : e.to;
-      const rule = `'${which}' is in no layer: add its directory to LAYERS in test/helpers/import_graph.ts, ` +
+      const rule =
+        `'${which}' is in no layer: add its directory to LAYERS in test/helpers/import_graph.ts, ` +
         'or keep imports inside src/';
       out.push({ from: e.from, to: e.to, rule });
       continue;
@@ -155,16 +162,21 @@ export function checkLayers(edges: readonly ImportEdge[], exceptions: readonly E
     if (lf === lt) continue;
     if (IMPLEMENTATIONS.includes(lt)) {
       if (!/^backend\/[^/]+\.ts$/.test(e.from)) {
-        const rule = `${lt} is imported only by the backend registry and selection (src/backend/*.ts); ` +
+        const rule =
+          `${lt} is imported only by the backend registry and selection (src/backend/*.ts); ` +
           `${lf} reaches kernels through ops and shares helpers through src/util or src/tensor`;
         out.push({ from: e.from, to: e.to, rule });
       }
       continue;
     }
     const exc = exceptions.find((x) => matches(x.from, e.from) && matches(x.to, e.to));
-    if (exc) { used.add(exc); continue; }
+    if (exc) {
+      used.add(exc);
+      continue;
+    }
     if (lt === 'backend' && rankOf(lf) > rankOf('ops') && lf !== 'entry' && e.to !== CONTROLS) {
-      const rule = `above ops, the backend seam is reached through ops (or the public controls in ${CONTROLS}): ` +
+      const rule =
+        `above ops, the backend seam is reached through ops (or the public controls in ${CONTROLS}): ` +
         `${lf} must not import ${e.to}`;
       out.push({ from: e.from, to: e.to, rule });
       continue;
@@ -192,7 +204,9 @@ export function srcDirFrom(metaUrl: string): string {
     try {
       readdirSync(join(dir, 'src'));
       if (readdirSync(dir).includes('package.json')) return join(dir, 'src');
-    } catch { /* not here */ }
+    } catch {
+      /* not here */
+    }
     dir = dirname(dir);
   }
   throw new Error(`import_graph: no src/ above ${metaUrl}`);

@@ -2,7 +2,16 @@
 // layout huggingface_hub uses, LFS redirects, etag checks, resume, offline use, tokens and errors.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { commitOf, type HubServer, sha256, startHubServer } from '../helpers/hub_server.js';
@@ -193,7 +202,7 @@ test('a stale partial file that does not match is restarted and checked', async 
   assert.deepEqual(new Uint8Array(readFileSync(p)), big);
 });
 
-test('a live download\'s lock makes another wait; a dead writer\'s lock is taken over', async () => {
+test("a live download's lock makes another wait; a dead writer's lock is taken over", async () => {
   const cache = fresh();
   const blobs = join(cache, 'models--org--tiny', 'blobs');
   mkdirSync(blobs, { recursive: true });

@@ -29,20 +29,46 @@ function throwsNamed(fn: () => unknown, re: RegExp, file = 'bad.bin'): void {
 const st = (b: Uint8Array) => () => io.parseSafetensors(b, {}, 'bad.bin');
 
 test('safetensors: truncated, lying and malformed headers', () => {
-  const good = io.serializeSafetensors({ a: { shape: [2], data: new Float32Array([1, 2]) }, b: { shape: [1], data: new Int32Array([3]) } });
+  const good = io.serializeSafetensors({
+    a: { shape: [2], data: new Float32Array([1, 2]) },
+    b: { shape: [1], data: new Int32Array([3]) },
+  });
   throwsNamed(st(good.subarray(0, 5)), /shorter than the 8-byte header length/);
   throwsNamed(st(good.subarray(0, good.length - 1)), /out of range/);
   throwsNamed(st(stFile('{}', undefined, 5000)), /header length 5000 is larger than the file/);
   throwsNamed(st(stFile('{}', undefined, 2 ** 40)), /exceeds the 100 MB limit/);
   throwsNamed(st(stFile('{"a": {')), /malformed JSON header/);
   throwsNamed(st(stFile('[1]')), /header must begin with '\{'/);
-  throwsNamed(st(stFile({ a: { dtype: 'Q8', shape: [1], data_offsets: [0, 1] } }, new Uint8Array(1))), /unknown dtype "Q8"/);
-  throwsNamed(st(stFile({ a: { dtype: 'F32', shape: [4], data_offsets: [0, 4] } }, new Uint8Array(4))), /span 4 bytes but F32 shape \[4\] needs 16/);
-  throwsNamed(st(stFile({ a: { dtype: 'F32', shape: [1e6, 1e6, 1e6], data_offsets: [0, 4] } }, new Uint8Array(4))), /needs more elements than the file holds/);
-  throwsNamed(st(stFile({ a: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, new Uint8Array(4))), /bad dimension -1/);
+  throwsNamed(
+    st(stFile({ a: { dtype: 'Q8', shape: [1], data_offsets: [0, 1] } }, new Uint8Array(1))),
+    /unknown dtype "Q8"/,
+  );
+  throwsNamed(
+    st(stFile({ a: { dtype: 'F32', shape: [4], data_offsets: [0, 4] } }, new Uint8Array(4))),
+    /span 4 bytes but F32 shape \[4\] needs 16/,
+  );
+  throwsNamed(
+    st(stFile({ a: { dtype: 'F32', shape: [1e6, 1e6, 1e6], data_offsets: [0, 4] } }, new Uint8Array(4))),
+    /needs more elements than the file holds/,
+  );
+  throwsNamed(
+    st(stFile({ a: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, new Uint8Array(4))),
+    /bad dimension -1/,
+  );
   throwsNamed(st(stFile({ a: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, new Uint8Array(4))), /out of range/);
   throwsNamed(st(stFile({ a: { dtype: 'F32', shape: [1], data_offsets: [8, 4] } }, new Uint8Array(8))), /out of range/);
-  throwsNamed(st(stFile({ a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, new Uint8Array(8))), /overlapping data_offsets/);
+  throwsNamed(
+    st(
+      stFile(
+        {
+          a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
+          b: { dtype: 'F32', shape: [1], data_offsets: [4, 8] },
+        },
+        new Uint8Array(8),
+      ),
+    ),
+    /overlapping data_offsets/,
+  );
   throwsNamed(st(stFile({ __metadata__: { a: 1 } })), /__metadata__\['a'\] is not a string/);
   throwsNamed(() => io.parseSafetensors(good, { names: ['zz'] }, 'bad.bin'), /no tensor named 'zz'/);
 });
@@ -63,12 +89,31 @@ test('safetensors: a __proto__ tensor name is only a key', () => {
 test('zip: bad central-directory entries', () => {
   const good = Buffer.from(io.serializeNpz({ a: { shape: [2], data: new Float32Array([1, 2]) } }));
   const cdAt = good.readUInt32LE(good.length - 6);
-  const bad = (patch: (b: Buffer) => void) => { const b = Buffer.from(good); patch(b); return () => io.parseNpz(b, {}, 'bad.bin'); };
-  throwsNamed(bad((b) => b.writeUInt32LE(0x12345678, cdAt)), /central directory entry 0 is malformed/);
-  throwsNamed(bad((b) => b.writeUInt32LE(0x7fffffff, cdAt + 42)), /lies outside the file/);
-  throwsNamed(bad((b) => b.writeUInt16LE(500, b.length - 12)), /claims 500 entries/);
-  throwsNamed(bad((b) => b.writeUInt32LE(0xfffff0, b.length - 6)), /central directory .* lies outside the file/);
-  throwsNamed(bad((b) => b.writeUInt16LE(99, cdAt + 10)), /compression method 99/);
+  const bad = (patch: (b: Buffer) => void) => {
+    const b = Buffer.from(good);
+    patch(b);
+    return () => io.parseNpz(b, {}, 'bad.bin');
+  };
+  throwsNamed(
+    bad((b) => b.writeUInt32LE(0x12345678, cdAt)),
+    /central directory entry 0 is malformed/,
+  );
+  throwsNamed(
+    bad((b) => b.writeUInt32LE(0x7fffffff, cdAt + 42)),
+    /lies outside the file/,
+  );
+  throwsNamed(
+    bad((b) => b.writeUInt16LE(500, b.length - 12)),
+    /claims 500 entries/,
+  );
+  throwsNamed(
+    bad((b) => b.writeUInt32LE(0xfffff0, b.length - 6)),
+    /central directory .* lies outside the file/,
+  );
+  throwsNamed(
+    bad((b) => b.writeUInt16LE(99, cdAt + 10)),
+    /compression method 99/,
+  );
   throwsNamed(() => io.parseNpz(good.subarray(0, 30), {}, 'bad.bin'), /no end-of-central-directory record/);
   throwsNamed(() => io.parseTorch(good, {}, 'bad.bin'), /no data\.pkl/);
 });
@@ -80,8 +125,14 @@ const P = (...parts: (number[] | string)[]): Uint8Array =>
 test('pickle: disallowed globals, bad opcodes, stack underflow, truncation', () => {
   const up = (b: Uint8Array) => () => io.unpickle(b, { file: 'bad.bin' });
   throwsNamed(up(P([0x80, 2], 'cos\nsystem\n', [0x2e])), /refusing to load global 'os\.system'/);
-  throwsNamed(up(P([0x80, 4, 0x8c, 8], 'builtins', [0x8c, 4], 'eval', [0x93, 0x2e])), /refusing to load global 'builtins\.eval'/);
-  throwsNamed(up(P([0x80, 2], 'ctorch._utils\n_rebuild_tensor_v2\n', [0x2e])), /refusing to load global 'torch\._utils\._rebuild_tensor_v2'/);
+  throwsNamed(
+    up(P([0x80, 4, 0x8c, 8], 'builtins', [0x8c, 4], 'eval', [0x93, 0x2e])),
+    /refusing to load global 'builtins\.eval'/,
+  );
+  throwsNamed(
+    up(P([0x80, 2], 'ctorch._utils\n_rebuild_tensor_v2\n', [0x2e])),
+    /refusing to load global 'torch\._utils\._rebuild_tensor_v2'/,
+  );
   throwsNamed(up(P([0x80, 2, 0xff])), /unknown opcode \(opcode 0xff at byte 2\)/);
   throwsNamed(up(P([0x80, 2, 0x2e])), /stack underflow/);
   throwsNamed(up(P([0x80, 2, 0x74])), /stack underflow: no MARK/);
@@ -93,15 +144,32 @@ test('pickle: disallowed globals, bad opcodes, stack underflow, truncation', () 
   throwsNamed(up(P([0x80, 2, 0x4e, 0x51, 0x2e])), /persistent id found/);
   throwsNamed(up(P([0x80, 2, 0x4b, 1, 0x4b, 1, 0x62, 0x2e])), /BUILD on number is not supported/);
   // the same pickle through torch.load's path: the error names the file
-  const zip = Buffer.concat([...io.zipChunks([{ name: 'archive/data.pkl', data: [P([0x80, 2], 'cposix\nsystem\n', [0x2e])] }])]);
+  const zip = Buffer.concat([
+    ...io.zipChunks([{ name: 'archive/data.pkl', data: [P([0x80, 2], 'cposix\nsystem\n', [0x2e])] }]),
+  ]);
   throwsNamed(() => io.parseTorch(zip, {}, 'evil.pth'), /refusing to load global 'posix\.system'/, 'evil.pth');
 });
 
 test('pickle: numpy object arrays and odd dtypes are refused inside a torch file', () => {
-  const arr = (dtype: string, raw: number[]) => P([0x80, 2], 'cnumpy.core.multiarray\n_reconstruct\n', 'cnumpy\nndarray\n', [0x4b, 0, 0x85, 0x43, 1, 0x62, 0x87, 0x52],
-    [0x28, 0x4b, 1, 0x4b, 1, 0x85], 'cnumpy\ndtype\n', [0x8c, dtype.length], dtype, [0x89, 0x88, 0x87, 0x52], [0x89], raw, [0x74, 0x62, 0x2e]);
+  const arr = (dtype: string, raw: number[]) =>
+    P(
+      [0x80, 2],
+      'cnumpy.core.multiarray\n_reconstruct\n',
+      'cnumpy\nndarray\n',
+      [0x4b, 0, 0x85, 0x43, 1, 0x62, 0x87, 0x52],
+      [0x28, 0x4b, 1, 0x4b, 1, 0x85],
+      'cnumpy\ndtype\n',
+      [0x8c, dtype.length],
+      dtype,
+      [0x89, 0x88, 0x87, 0x52],
+      [0x89],
+      raw,
+      [0x74, 0x62, 0x2e],
+    );
   const torchZip = (pkl: Uint8Array) => Buffer.concat([...io.zipChunks([{ name: 'archive/data.pkl', data: [pkl] }])]);
-  const ok = io.parseTorch(torchZip(arr('f4', [0x43, 4, 0, 0, 0xc0, 0x3f])), {}, 'bad.bin') as { record: { data: Float32Array } };
+  const ok = io.parseTorch(torchZip(arr('f4', [0x43, 4, 0, 0, 0xc0, 0x3f])), {}, 'bad.bin') as {
+    record: { data: Float32Array };
+  };
   assert.deepEqual(Array.from(ok.record.data), [1.5]);
   throwsNamed(() => io.parseTorch(torchZip(arr('O8', [0x5d])), {}, 'bad.bin'), /numpy\.dtype "O8" is not supported/);
   throwsNamed(() => io.parseTorch(torchZip(arr('f4', [0x5d])), {}, 'bad.bin'), /only numeric arrays with raw data/);
@@ -110,12 +178,21 @@ test('pickle: numpy object arrays and odd dtypes are refused inside a torch file
 
 test('pickle: legal values, __proto__ keys and shared references', () => {
   // {'__proto__': [], 'b': <the same list>}
-  const v = io.unpickle(P([0x80, 2, 0x7d, 0x28, 0x58, 9, 0, 0, 0], '__proto__', [0x5d, 0x71, 1, 0x8c, 1], 'b', [0x68, 1, 0x75, 0x2e])) as Record<string, unknown>;
+  const v = io.unpickle(
+    P([0x80, 2, 0x7d, 0x28, 0x58, 9, 0, 0, 0], '__proto__', [0x5d, 0x71, 1, 0x8c, 1], 'b', [0x68, 1, 0x75, 0x2e]),
+  ) as Record<string, unknown>;
   assert.equal(Object.getPrototypeOf(v), Object.prototype);
   assert.deepEqual(Object.keys(v), ['__proto__', 'b']);
   assert.equal(v.b, Object.getOwnPropertyDescriptor(v, '__proto__')?.value);
   // protocol 0 text values
-  assert.deepEqual(io.unpickle(P('(F1.5\nFinf\nF-inf\nI01\nL12345678901234567890L\nS\'ab\'\nl.')), [1.5, Infinity, -Infinity, true, 12345678901234567890n, 'ab']);
+  assert.deepEqual(io.unpickle(P("(F1.5\nFinf\nF-inf\nI01\nL12345678901234567890L\nS'ab'\nl.")), [
+    1.5,
+    Infinity,
+    -Infinity,
+    true,
+    12345678901234567890n,
+    'ab',
+  ]);
   assert.throws(() => io.unpickle(P('F1.5x\n.')), /bad float literal/);
 });
 
@@ -126,7 +203,10 @@ test('torch: views past their storage and lying storage sizes are refused', () =
   assert.equal((io.parseTorch(good) as any).w.shape[0], 2);
   const far = io.serializeTorch({ w: { ...sd.w, offset: 1 } }, conv);
   throwsNamed(() => io.parseTorch(far, {}, 'bad.bin'), /reaches element 4 of storage '0' with 4 elements/);
-  const big300 = io.serializeTorch({ w: { storage: { data: new Float32Array(300) }, offset: 0, shape: [300], strides: [1] } }, conv);
+  const big300 = io.serializeTorch(
+    { w: { storage: { data: new Float32Array(300) }, offset: 0, shape: [300], strides: [1] } },
+    conv,
+  );
   const big = rezip(big300, (name, b) => {
     // numel 300 is pickled as BININT2 0x2c 0x01 right after 'cpu'; claim 301 elements
     if (name.endsWith('data.pkl')) b[b.indexOf(Buffer.from([0x4d, 0x2c, 0x01])) + 1] = 0x2d;
@@ -135,13 +215,19 @@ test('torch: views past their storage and lying storage sizes are refused', () =
 });
 
 test('torch legacy: a wrong magic number, even a float, is a clear error', () => {
-  throwsNamed(() => io.parseTorch(P([0x80, 2, 0x47, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0, 0x2e]), {}, 'bad.bin'), /bad magic number/);
+  throwsNamed(
+    () => io.parseTorch(P([0x80, 2, 0x47, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0, 0x2e]), {}, 'bad.bin'),
+    /bad magic number/,
+  );
   throwsNamed(() => io.parseTorch(P([0x80, 2, 0x4b, 7, 0x2e]), {}, 'bad.bin'), /bad magic number/);
 });
 
 test('npy: bad magic, lying shape, truncated data', () => {
   const good = Buffer.from(io.serializeNpy({ shape: [2, 2], data: new Float64Array(4) }));
-  throwsNamed(() => io.parseNpy(good.subarray(0, good.length - 1), {}, 'bad.bin'), /needs 32 bytes of data, the file has 31/);
+  throwsNamed(
+    () => io.parseNpy(good.subarray(0, good.length - 1), {}, 'bad.bin'),
+    /needs 32 bytes of data, the file has 31/,
+  );
   throwsNamed(() => io.parseNpy(Buffer.from('hello world!'), {}, 'bad.bin'), /bad magic/);
   const lie = Buffer.from(good.toString('latin1').replace('(2, 2)', '(9, 9)'), 'latin1');
   throwsNamed(() => io.parseNpy(lie, {}, 'bad.bin'), /more elements than the file holds/);

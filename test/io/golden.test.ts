@@ -56,12 +56,18 @@ test('torch checkpoint: model, Adam optimizer state and primitives', async () =>
   // numpy scalars and arrays inside the checkpoint
   const { hist, ids, ...scalars } = ck.metrics;
   assert.deepEqual(scalars, { acc: 0.9352, n: 7, f: 0.5, ok: true });
-  assert.deepEqual(hist.toArray(), [[0, 1], [2, 3]]);
+  assert.deepEqual(hist.toArray(), [
+    [0, 1],
+    [2, 3],
+  ]);
   assert.deepEqual(ids.toArray(), [1, -2]);
 });
 
 test('keepHalf returns the raw half/bfloat16 bits', async () => {
-  const st = io.readSafetensorsFile(ioGolden('all_dtypes.safetensors'), { keepHalf: true, names: ['f16', 'bf16'] }).tensors;
+  const st = io.readSafetensorsFile(ioGolden('all_dtypes.safetensors'), {
+    keepHalf: true,
+    names: ['f16', 'bf16'],
+  }).tensors;
   const exp = expected().half_bits;
   assert.equal(st.f16.dtype, 'float16');
   assert.deepEqual(Array.from(st.f16.data), exp.f16);
@@ -79,7 +85,10 @@ test('safetensors golden: every dtype bit for bit, metadata, selective names', a
   const exp = expected().safetensors;
   assert.deepEqual(Object.keys(st), Object.keys(exp));
   for (const k of Object.keys(exp)) assertBits(st[k], exp[k], k);
-  assert.deepEqual(await io.loadSafetensorsMetadata(ioGolden('all_dtypes.safetensors')), { format: 'pt', source: 'io_make.py' });
+  assert.deepEqual(await io.loadSafetensorsMetadata(ioGolden('all_dtypes.safetensors')), {
+    format: 'pt',
+    source: 'io_make.py',
+  });
   const two = await io.loadSafetensors(ioGolden('all_dtypes.safetensors'), { names: ['i8', 'f64'] });
   assert.deepEqual(Object.keys(two), ['i8', 'f64']);
 });
@@ -106,7 +115,10 @@ test('npy of each dtype (and big-endian) bit for bit; npz stored and deflated', 
 });
 
 test('npy: Fortran order and complex64 are refused with a clear error', async () => {
-  await assert.rejects(io.loadNpy(ioGolden('fortran.npy')), /fortran\.npy\): npy: Fortran-order arrays are not supported/);
+  await assert.rejects(
+    io.loadNpy(ioGolden('fortran.npy')),
+    /fortran\.npy\): npy: Fortran-order arrays are not supported/,
+  );
   await assert.rejects(io.loadNpy(ioGolden('complex64.npy')), /complex64\.npy\): npy: unhandled dtype '<c8'/);
 });
 
@@ -120,20 +132,29 @@ test('round trips through nabla writers are bit for bit (stored dtype preserved 
     io.writeSafetensorsFile(join(dir, 'a.safetensors'), back, raw.metadata);
     const orig = io.parseSafetensorsHeader(new io.BufferSource(readFileSync(ioGolden('all_dtypes.safetensors'))));
     const mine = io.parseSafetensorsHeader(new io.BufferSource(readFileSync(join(dir, 'a.safetensors'))));
-    const dataOf = (buf: Buffer, h: io.SafetensorsHeader) => h.entries.map((e) => [e.name, e.dtype, e.shape, buf.subarray(e.begin, e.end).toString('hex')]);
-    assert.deepEqual(dataOf(readFileSync(join(dir, 'a.safetensors')), mine), dataOf(readFileSync(ioGolden('all_dtypes.safetensors')), orig));
+    const dataOf = (buf: Buffer, h: io.SafetensorsHeader) =>
+      h.entries.map((e) => [e.name, e.dtype, e.shape, buf.subarray(e.begin, e.end).toString('hex')]);
+    assert.deepEqual(
+      dataOf(readFileSync(join(dir, 'a.safetensors')), mine),
+      dataOf(readFileSync(ioGolden('all_dtypes.safetensors')), orig),
+    );
     // torch: load, save, load again: same values, still one shared storage.
     const sd = await io.loadTorch(ioGolden('state_dict.pth'));
     await io.save(sd, join(dir, 'b.pth'));
     const sd2 = await io.load(join(dir, 'b.pth'));
-    for (const [k, v] of Object.entries<Tensor>(sd)) assert.deepEqual(bitsOf(sd2[k].dtype, sd2[k].toTypedArray()), bitsOf(v.dtype, v.toTypedArray()), k);
+    for (const [k, v] of Object.entries<Tensor>(sd))
+      assert.deepEqual(bitsOf(sd2[k].dtype, sd2[k].toTypedArray()), bitsOf(v.dtype, v.toTypedArray()), k);
     assert.equal(sd2['shared.slice'].storage, sd2['shared.base'].storage);
     assert.equal(sd2['shared.slice'].layout.offset, 5);
     // npy / npz
     const exp = expected().npy;
     for (const k of ['float32', 'float64', 'int32', 'bool']) {
       await io.saveNpy(await io.loadNpy(ioGolden(`${k}.npy`)), join(dir, `${k}.npy`));
-      assert.deepEqual(readFileSync(join(dir, `${k}.npy`)), readFileSync(ioGolden(`${k}.npy`)), `${k}.npy byte for byte`);
+      assert.deepEqual(
+        readFileSync(join(dir, `${k}.npy`)),
+        readFileSync(ioGolden(`${k}.npy`)),
+        `${k}.npy byte for byte`,
+      );
       assertBits(await io.loadNpy(join(dir, `${k}.npy`)), exp[k], k);
     }
     const z = await io.loadNpz(ioGolden('arrays.npz'));

@@ -35,7 +35,10 @@ test('stripPrefix, addPrefix, renameKeys, transposeKeys', () => {
   assert.deepEqual(Object.keys(io.stripPrefix(sd, 'module.')), ['fc.weight', 'fc.bias', 'other']);
   assert.deepEqual(Object.keys(io.stripPrefix(sd, 'module.', { dropOthers: true })), ['fc.weight', 'fc.bias']);
   assert.deepEqual(Object.keys(io.addPrefix({ a: w }, 'transformer.')), ['transformer.a']);
-  assert.deepEqual(Object.keys(io.renameKeys(sd, (k) => (k === 'other' ? null : k.replace('fc', 'head')))), ['module.head.weight', 'module.head.bias']);
+  assert.deepEqual(Object.keys(io.renameKeys(sd, (k) => (k === 'other' ? null : k.replace('fc', 'head')))), [
+    'module.head.weight',
+    'module.head.bias',
+  ]);
   assert.throws(() => io.renameKeys(sd, () => 'x'), /two keys map to 'x'/);
   const t = io.transposeKeys({ 'h.0.attn.c_attn.weight': w, 'h.0.ln.weight': w }, /c_attn\.weight$/);
   assert.deepEqual([...t['h.0.attn.c_attn.weight'].shape], [3, 2]);

@@ -15,9 +15,14 @@ export interface ExpectedTensor {
 /** Values of contiguous storage in expected.json's form (bit patterns for floats). */
 export function bitsOf(dtype: string, data: TypedArray): ExpectedTensor {
   const d = data;
-  if (dtype === 'float32') return { dtype, shape: [], u32: Array.from(new Uint32Array(d.buffer, d.byteOffset, d.length)) };
+  if (dtype === 'float32')
+    return { dtype, shape: [], u32: Array.from(new Uint32Array(d.buffer, d.byteOffset, d.length)) };
   if (dtype === 'float64') {
-    return { dtype, shape: [], u64hex: Array.from(new BigUint64Array(d.buffer, d.byteOffset, d.length), (v) => v.toString(16).padStart(16, '0')) };
+    return {
+      dtype,
+      shape: [],
+      u64hex: Array.from(new BigUint64Array(d.buffer, d.byteOffset, d.length), (v) => v.toString(16).padStart(16, '0')),
+    };
   }
   return { dtype: dtype as 'int32' | 'bool', shape: [], values: Array.from(d) };
 }

@@ -22,7 +22,8 @@ test('a torch.save checkpoint loads into the matching nabla module', async () =>
   const m = mlp();
   m.loadStateDict(ck.model);
   const sd = m.stateDict();
-  for (const k of ['0.weight', '0.bias', '2.weight', '2.bias']) assert.deepEqual(sd[k].toArray(), ck.model[k].toArray(), k);
+  for (const k of ['0.weight', '0.bias', '2.weight', '2.bias'])
+    assert.deepEqual(sd[k].toArray(), ck.model[k].toArray(), k);
   // DataParallel-style prefixes come off with stripPrefix
   const m2 = mlp();
   m2.loadStateDict(io.stripPrefix(io.addPrefix(ck.model, 'module.'), 'module.'));
@@ -38,7 +39,8 @@ test('nabla state dicts round-trip through .safetensors, .pth and .npz', async (
       await io.save(a.stateDict(), path);
       const b = mlp();
       b.loadStateDict(await io.load(path));
-      for (const [k, v] of Object.entries(a.stateDict())) assert.deepEqual(b.stateDict()[k].toArray(), v.toArray(), `${ext}: ${k}`);
+      for (const [k, v] of Object.entries(a.stateDict()))
+        assert.deepEqual(b.stateDict()[k].toArray(), v.toArray(), `${ext}: ${k}`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -47,23 +49,36 @@ test('nabla state dicts round-trip through .safetensors, .pth and .npz', async (
 
 /** ResNet-20's parameter layout (akamaster/pytorch_resnet_cifar10; option-A shortcuts hold no weights). */
 function resnet20Layout(): Module {
-  const block = (cin: number, c: number, stride: number) => new Sequential({
-    conv1: new Conv2d(cin, c, 3, { stride, padding: 1, bias: false }), bn1: new BatchNorm2d(c),
-    conv2: new Conv2d(c, c, 3, { padding: 1, bias: false }), bn2: new BatchNorm2d(c),
-  });
-  const layer = (cin: number, c: number, stride: number) => new Sequential(block(cin, c, stride), block(c, c, 1), block(c, c, 1));
+  const block = (cin: number, c: number, stride: number) =>
+    new Sequential({
+      conv1: new Conv2d(cin, c, 3, { stride, padding: 1, bias: false }),
+      bn1: new BatchNorm2d(c),
+      conv2: new Conv2d(c, c, 3, { padding: 1, bias: false }),
+      bn2: new BatchNorm2d(c),
+    });
+  const layer = (cin: number, c: number, stride: number) =>
+    new Sequential(block(cin, c, stride), block(c, c, 1), block(c, c, 1));
   return new Sequential({
-    conv1: new Conv2d(3, 16, 3, { padding: 1, bias: false }), bn1: new BatchNorm2d(16),
-    layer1: layer(16, 16, 1), layer2: layer(16, 32, 2), layer3: layer(32, 64, 2), linear: new Linear(64, 10),
+    conv1: new Conv2d(3, 16, 3, { padding: 1, bias: false }),
+    bn1: new BatchNorm2d(16),
+    layer1: layer(16, 16, 1),
+    layer2: layer(16, 32, 2),
+    layer3: layer(32, 64, 2),
+    linear: new Linear(64, 10),
   });
 }
 
-test('the real CIFAR-10 ResNet-20 weights load into nabla modules by name', { skip: skipUnlessShared('cifar10-resnet20.safetensors') }, async () => {
+test('the real CIFAR-10 ResNet-20 weights load into nabla modules by name', {
+  skip: skipUnlessShared('cifar10-resnet20.safetensors'),
+}, async () => {
   const sd = await io.load(sharedData('cifar10-resnet20.safetensors'));
   const net = resnet20Layout();
   const r = net.loadStateDict(sd, { strict: false });
   // the file dropped BatchNorm's num_batches_tracked counters; nothing else may be missing
   assert.deepEqual(r.unexpectedKeys, []);
-  assert.ok(r.missingKeys.length > 0 && r.missingKeys.every((k) => k.endsWith('num_batches_tracked')), r.missingKeys.join(', '));
+  assert.ok(
+    r.missingKeys.length > 0 && r.missingKeys.every((k) => k.endsWith('num_batches_tracked')),
+    r.missingKeys.join(', '),
+  );
   assert.deepEqual(net.stateDict()['layer3.2.bn2.running_var'].toArray(), sd['layer3.2.bn2.running_var'].toArray());
 });

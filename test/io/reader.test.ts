@@ -11,13 +11,23 @@ import { readSafetensors } from '../../src/io/safetensors.js';
 /** A BufferSource that counts the bytes handed out. */
 class CountingSource extends io.BufferSource {
   bytesRead = 0;
-  override read(pos: number, len: number, what?: string): Uint8Array { this.bytesRead += len; return super.read(pos, len, what); }
-  override readInto(pos: number, dest: Uint8Array, what?: string): void { this.bytesRead += dest.byteLength; super.readInto(pos, dest, what); }
+  override read(pos: number, len: number, what?: string): Uint8Array {
+    this.bytesRead += len;
+    return super.read(pos, len, what);
+  }
+  override readInto(pos: number, dest: Uint8Array, what?: string): void {
+    this.bytesRead += dest.byteLength;
+    super.readInto(pos, dest, what);
+  }
 }
 
 test('safetensors: reading one tensor reads the header and that tensor only', () => {
   const big = new Float32Array(1 << 18); // 1 MiB
-  const buf = io.serializeSafetensors({ big: { shape: [big.length], data: big }, small: { shape: [3], data: new Float32Array([1, 2, 3]) }, half: { shape: [2], data: new Float32Array([1, 2]), as: 'F16' } });
+  const buf = io.serializeSafetensors({
+    big: { shape: [big.length], data: big },
+    small: { shape: [3], data: new Float32Array([1, 2, 3]) },
+    half: { shape: [2], data: new Float32Array([1, 2]), as: 'F16' },
+  });
   const header = io.parseSafetensorsHeader(new io.BufferSource(buf));
   const src = new CountingSource(buf);
   const r = readSafetensors(src, { names: ['small', 'half'] });
@@ -32,10 +42,16 @@ test('safetensors: reading one tensor reads the header and that tensor only', ()
 });
 
 test('zip64 archives (as torch writes above 4 GB) read back', () => {
-  const members = [{ name: 'a.npy', data: [io.serializeNpy({ shape: [2], data: new Float32Array([1, 2]) })] }, { name: 'b.npy', data: [io.serializeNpy({ shape: [1], data: new Int32Array([7]) })] }];
+  const members = [
+    { name: 'a.npy', data: [io.serializeNpy({ shape: [2], data: new Float32Array([1, 2]) })] },
+    { name: 'b.npy', data: [io.serializeNpy({ shape: [1], data: new Int32Array([7]) })] },
+  ];
   const z = Buffer.concat([...io.zipChunks(members, 64, { forceZip64: true })]);
   const zr = new io.ZipReader(new io.BufferSource(z));
-  assert.deepEqual(zr.entries.map((e) => e.name), ['a.npy', 'b.npy']);
+  assert.deepEqual(
+    zr.entries.map((e) => e.name),
+    ['a.npy', 'b.npy'],
+  );
   const npz = io.parseNpz(z);
   assert.deepEqual(Array.from(npz.a.data), [1, 2]);
   assert.deepEqual(Array.from(npz.b.data), [7]);
@@ -46,11 +62,16 @@ test('torch archives marked byteorder=big are byte-swapped', () => {
   new DataView(be.buffer).setFloat32(0, 1.5, false);
   new DataView(be.buffer).setFloat32(4, -2, false);
   const leaf = (x: unknown) => (x && typeof x === 'object' && 'strides' in x ? (x as any) : undefined);
-  const little = io.serializeTorch({ w: { storage: { data: new Float32Array(2) }, offset: 0, shape: [2], strides: [1] } }, leaf);
+  const little = io.serializeTorch(
+    { w: { storage: { data: new Float32Array(2) }, offset: 0, shape: [2], strides: [1] } },
+    leaf,
+  );
   const zr = new io.ZipReader(new io.BufferSource(little));
   const members = zr.entries.map((e) => ({
     name: e.name,
-    data: [e.name.endsWith('byteorder') ? new TextEncoder().encode('big') : e.name.endsWith('data/0') ? be : zr.readAll(e)],
+    data: [
+      e.name.endsWith('byteorder') ? new TextEncoder().encode('big') : e.name.endsWith('data/0') ? be : zr.readAll(e),
+    ],
   }));
   const big = Buffer.concat([...io.zipChunks(members, 64)]);
   const sd = io.parseTorch(big) as Record<string, io.TorchTensorRef>;
@@ -62,11 +83,18 @@ test('tensor data is read without blocking the event loop', async () => {
   try {
     const data = new Float32Array(1 << 16).fill(3);
     writeFileSync(join(dir, 'a.safetensors'), io.serializeSafetensors({ a: { shape: [data.length], data } }));
-    writeFileSync(join(dir, 'a.pth'), io.serializeTorch({ a: { storage: { data }, offset: 0, shape: [data.length], strides: [1] } }, (x) => (x && typeof x === 'object' && 'strides' in x ? (x as any) : undefined)));
+    writeFileSync(
+      join(dir, 'a.pth'),
+      io.serializeTorch({ a: { storage: { data }, offset: 0, shape: [data.length], strides: [1] } }, (x) =>
+        x && typeof x === 'object' && 'strides' in x ? (x as any) : undefined,
+      ),
+    );
     writeFileSync(join(dir, 'a.npy'), io.serializeNpy({ shape: [data.length], data }));
     for (const f of ['a.safetensors', 'a.pth', 'a.npy']) {
       let ticked = false;
-      setImmediate(() => { ticked = true; });
+      setImmediate(() => {
+        ticked = true;
+      });
       const got = await io.load(join(dir, f));
       assert.ok(ticked, `${f}: the event loop ran while the data was read`);
       assert.equal((got.a ?? got).data[100], 3);
@@ -83,7 +111,10 @@ test('load() recognises formats by content when the extension is unknown', async
     writeFileSync(join(dir, 'y.data'), io.serializeNpy({ shape: [1], data: new Float32Array([5]) }));
     assert.equal((await io.load(join(dir, 'x.weights'))).a.item(), 4);
     assert.equal((await io.load(join(dir, 'y.data'))).item(), 5);
-    await assert.rejects(io.load(join(dir, 'missing.safetensors')), /nabla\.load\(.*missing\.safetensors\): cannot open/);
+    await assert.rejects(
+      io.load(join(dir, 'missing.safetensors')),
+      /nabla\.load\(.*missing\.safetensors\): cannot open/,
+    );
     await assert.rejects(io.load(dir), /: not a regular file/);
     // issue 23: a file that is none of the formats names the formats tried, not a safetensors parse error
     writeFileSync(join(dir, 'notes.txt'), 'hello, this is not a checkpoint\n');

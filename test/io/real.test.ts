@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import * as io from './io.js';
 import { sharedData, skipUnlessShared } from '../helpers/data.js';
 
-const shapes = (sd: Record<string, { shape: readonly number[] }>) => Object.fromEntries(Object.entries(sd).map(([k, v]) => [k, [...v.shape]]));
+const shapes = (sd: Record<string, { shape: readonly number[] }>) =>
+  Object.fromEntries(Object.entries(sd).map(([k, v]) => [k, [...v.shape]]));
 
 test('mnist-mlp-dlfs: W1..W3, b1..b3', { skip: skipUnlessShared('mnist-mlp-dlfs.safetensors') }, async () => {
   const sd = await io.load(sharedData('mnist-mlp-dlfs.safetensors'));
@@ -14,7 +15,9 @@ test('mnist-mlp-dlfs: W1..W3, b1..b3', { skip: skipUnlessShared('mnist-mlp-dlfs.
   assert.equal(sd.W1.dtype, 'float32');
 });
 
-test('mnist-simpleconvnet-dlfs and mnist-deepconvnet-dlfs', { skip: skipUnlessShared('mnist-simpleconvnet-dlfs.safetensors', 'mnist-deepconvnet-dlfs.safetensors') }, async () => {
+test('mnist-simpleconvnet-dlfs and mnist-deepconvnet-dlfs', {
+  skip: skipUnlessShared('mnist-simpleconvnet-dlfs.safetensors', 'mnist-deepconvnet-dlfs.safetensors'),
+}, async () => {
   const a = shapes(await io.loadSafetensors(sharedData('mnist-simpleconvnet-dlfs.safetensors')));
   assert.deepEqual(a.W1, [30, 1, 5, 5]);
   assert.deepEqual(a.W2, [4320, 100]);
@@ -28,7 +31,9 @@ test('mnist-simpleconvnet-dlfs and mnist-deepconvnet-dlfs', { skip: skipUnlessSh
   assert.deepEqual(b.W8, [50, 10]);
 });
 
-test('cifar10-resnet20: torchvision-style names and shapes, selective read', { skip: skipUnlessShared('cifar10-resnet20.safetensors') }, async () => {
+test('cifar10-resnet20: torchvision-style names and shapes, selective read', {
+  skip: skipUnlessShared('cifar10-resnet20.safetensors'),
+}, async () => {
   const path = sharedData('cifar10-resnet20.safetensors');
   const sd = shapes(await io.loadSafetensors(path));
   assert.deepEqual(sd['conv1.weight'], [16, 3, 3, 3]);
@@ -36,7 +41,8 @@ test('cifar10-resnet20: torchvision-style names and shapes, selective read', { s
   const width = [16, 32, 64];
   for (let l = 1; l <= 3; l++) {
     for (let b = 0; b < 3; b++) {
-      const c = width[l - 1], cin = b === 0 && l > 1 ? width[l - 2] : c;
+      const c = width[l - 1],
+        cin = b === 0 && l > 1 ? width[l - 2] : c;
       assert.deepEqual(sd[`layer${l}.${b}.conv1.weight`], [c, cin, 3, 3]);
       assert.deepEqual(sd[`layer${l}.${b}.conv2.weight`], [c, c, 3, 3]);
       assert.deepEqual(sd[`layer${l}.${b}.bn2.running_var`], [c]);

@@ -21,12 +21,15 @@ const f32 = (name: string, n: number, b: number) =>
   `"${name}": {"dtype": "F32", "shape": [${n}], "data_offsets": [${b}, ${b + 4 * n}]}`;
 
 function refuses(b: Uint8Array, re: RegExp): void {
-  assert.throws(() => io.parseSafetensors(b, {}, 'bad.safetensors'), (e: Error) => {
-    assert.ok(e instanceof io.CheckpointError, `expected a CheckpointError, got ${e}`);
-    assert.ok(e.message.startsWith('nabla.load(bad.safetensors): safetensors: '), e.message);
-    assert.match(e.message, re);
-    return true;
-  });
+  assert.throws(
+    () => io.parseSafetensors(b, {}, 'bad.safetensors'),
+    (e: Error) => {
+      assert.ok(e instanceof io.CheckpointError, `expected a CheckpointError, got ${e}`);
+      assert.ok(e.message.startsWith('nabla.load(bad.safetensors): safetensors: '), e.message);
+      assert.match(e.message, re);
+      return true;
+    },
+  );
 }
 
 test('safetensors: the header must begin with {, may end with spaces', () => {
@@ -50,18 +53,26 @@ test('safetensors: the tensors must cover the data section exactly', () => {
   // Trailing bytes after the last tensor (the fuzz's "st:trailing-bytes").
   refuses(stFile(`{${f32('a', 1, 0)}}`, new Uint8Array(7)), /3 trailing bytes after the last tensor/);
   // A hole between two tensors, and one before the first.
-  refuses(stFile(`{${f32('a', 1, 0)}, ${f32('b', 1, 8)}}`, new Uint8Array(12)),
-    /bytes 4 to 8 .* belong to no tensor \(hole before 'b'/);
+  refuses(
+    stFile(`{${f32('a', 1, 0)}, ${f32('b', 1, 8)}}`, new Uint8Array(12)),
+    /bytes 4 to 8 .* belong to no tensor \(hole before 'b'/,
+  );
   refuses(stFile(`{${f32('a', 1, 4)}}`, new Uint8Array(8)), /bytes 0 to 4 .*\(hole before 'a'/);
   // Overlaps, including an empty tensor inside another one's bytes.
-  refuses(stFile(`{${f32('a', 2, 0)}, ${f32('b', 1, 4)}}`, new Uint8Array(12)),
-    /'a' and 'b' have overlapping data_offsets/);
+  refuses(
+    stFile(`{${f32('a', 2, 0)}, ${f32('b', 1, 4)}}`, new Uint8Array(12)),
+    /'a' and 'b' have overlapping data_offsets/,
+  );
   refuses(stFile(`{${f32('a', 2, 0)}, ${f32('e', 0, 4)}}`, new Uint8Array(8)), /'a' and 'e' have overlapping/);
   // Data but no tensors at all.
   refuses(stFile('{}', new Uint8Array(4)), /4 trailing bytes/);
   // Empty tensors at the boundaries, in any order in the header, are fine.
-  const ok = io.parseSafetensors(stFile(`{${f32('b', 1, 4)}, ${f32('e', 0, 8)}, ${f32('a', 1, 0)}, ${f32('z', 0, 0)}}`,
-    new Uint8Array(new Float32Array([5, 6]).buffer)));
+  const ok = io.parseSafetensors(
+    stFile(
+      `{${f32('b', 1, 4)}, ${f32('e', 0, 8)}, ${f32('a', 1, 0)}, ${f32('z', 0, 0)}}`,
+      new Uint8Array(new Float32Array([5, 6]).buffer),
+    ),
+  );
   assert.deepEqual(Object.keys(ok.tensors).sort(), ['a', 'b', 'e', 'z']);
   assert.deepEqual([...ok.tensors.b.data], [6]);
 });
@@ -79,8 +90,10 @@ test('safetensors: a header length that lies is refused', () => {
 
 test('safetensors: a name given twice is refused', () => {
   refuses(stFile(`{${f32('a', 1, 0)}, ${f32('a', 1, 4)}}`, new Uint8Array(8)), /names "a" twice/);
-  refuses(stFile(`{"__metadata__": {}, ${f32('a', 1, 0)}, "__metadata__": {}}`, new Uint8Array(4)),
-    /names "__metadata__" twice/);
+  refuses(
+    stFile(`{"__metadata__": {}, ${f32('a', 1, 0)}, "__metadata__": {}}`, new Uint8Array(4)),
+    /names "__metadata__" twice/,
+  );
   // Equal keys nested deeper, or spelled with escapes, are still told apart correctly.
   const ok = stFile(`{"__metadata__": {"a": "x", "b": "\\"a\\": {"}, ${f32('a', 1, 0)}}`, new Uint8Array(4));
   assert.deepEqual(io.parseSafetensors(ok).metadata, { a: 'x', b: '"a": {' });
@@ -94,10 +107,14 @@ test('safetensors: __metadata__ may be null, as the reference reader allows', ()
 });
 
 test('safetensors: what nabla writes still reads back', () => {
-  const b = io.serializeSafetensors({
-    a: { shape: [3], data: new Float32Array([1, 2, 3]) }, e: { shape: [0], data: new Float32Array(0) },
-    i: { shape: [1], data: new Int32Array([7]) },
-  }, { k: 'v' });
+  const b = io.serializeSafetensors(
+    {
+      a: { shape: [3], data: new Float32Array([1, 2, 3]) },
+      e: { shape: [0], data: new Float32Array(0) },
+      i: { shape: [1], data: new Int32Array([7]) },
+    },
+    { k: 'v' },
+  );
   const r = io.parseSafetensors(b);
   assert.deepEqual([...r.tensors.a.data], [1, 2, 3]);
   assert.deepEqual([...r.tensors.i.data], [7]);
@@ -119,14 +136,17 @@ test('npy: the header keys must be exactly descr, fortran_order and shape', () =
   const data = new Uint8Array(new Float32Array([1, 2]).buffer);
   const head = /^nabla\.load\(bad\.npy\): npy: header keys must be exactly 'descr', 'fortran_order' and 'shape', got /;
   const parse = (dict: string) => () => io.parseNpy(npy(dict, data), {}, 'bad.npy');
-  const bad = (dict: string, re: RegExp) => assert.throws(parse(dict), (e: Error) => {
-    assert.ok(e instanceof io.CheckpointError, `expected a CheckpointError, got ${e}`);
-    assert.match(e.message, head);
-    assert.match(e.message, re);
-    return true;
-  });
-  bad(`{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'extra': 1, }`,
-    /got 'descr', 'extra', 'fortran_order', 'shape'$/);
+  const bad = (dict: string, re: RegExp) =>
+    assert.throws(parse(dict), (e: Error) => {
+      assert.ok(e instanceof io.CheckpointError, `expected a CheckpointError, got ${e}`);
+      assert.match(e.message, head);
+      assert.match(e.message, re);
+      return true;
+    });
+  bad(
+    `{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'extra': 1, }`,
+    /got 'descr', 'extra', 'fortran_order', 'shape'$/,
+  );
   bad(`{'descr': '<f4', 'shape': (2,), }`, /got 'descr', 'shape'$/);
   bad('{}', /got none$/);
   bad(`{'descr,fortran_order': 1, 'shape': (2,), }`, /got 'descr,fortran_order', 'shape'$/);

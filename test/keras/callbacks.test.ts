@@ -21,20 +21,63 @@ function setup() {
 }
 
 /** Overwrites logs[key] at each epoch end with the scripted values. */
-const script = (key: string, values: number[]) => ({ onEpochEnd(e: number, logs?: Logs) { logs![key] = values[e]; } });
+const script = (key: string, values: number[]) => ({
+  onEpochEnd(e: number, logs?: Logs) {
+    logs![key] = values[e];
+  },
+});
 
 test('custom callbacks from plain objects see every hook, in order', async () => {
   const { m, x, y } = setup();
   const calls: string[] = [];
-  const rec = (name: string) => (...a: unknown[]) => { calls.push(`${name}${typeof a[0] === 'number' ? a[0] : ''}`); };
-  await m.fit(x, y, { epochs: 2, batchSize: 4, verbose: 0, validationSplit: 0.5, callbacks: [{
-    onTrainBegin: rec('trainBegin'), onEpochBegin: rec('epochBegin'), onBatchBegin: rec('batchBegin'), onBatchEnd: rec('batchEnd'),
-    onEpochEnd: rec('epochEnd'), onTrainEnd: rec('trainEnd'),
-  }] });
-  assert.deepEqual(calls, ['trainBegin', 'epochBegin0', 'batchBegin0', 'batchEnd0', 'epochEnd0', 'epochBegin1', 'batchBegin0', 'batchEnd0', 'epochEnd1', 'trainEnd']);
+  const rec =
+    (name: string) =>
+    (...a: unknown[]) => {
+      calls.push(`${name}${typeof a[0] === 'number' ? a[0] : ''}`);
+    };
+  await m.fit(x, y, {
+    epochs: 2,
+    batchSize: 4,
+    verbose: 0,
+    validationSplit: 0.5,
+    callbacks: [
+      {
+        onTrainBegin: rec('trainBegin'),
+        onEpochBegin: rec('epochBegin'),
+        onBatchBegin: rec('batchBegin'),
+        onBatchEnd: rec('batchEnd'),
+        onEpochEnd: rec('epochEnd'),
+        onTrainEnd: rec('trainEnd'),
+      },
+    ],
+  });
+  assert.deepEqual(calls, [
+    'trainBegin',
+    'epochBegin0',
+    'batchBegin0',
+    'batchEnd0',
+    'epochEnd0',
+    'epochBegin1',
+    'batchBegin0',
+    'batchEnd0',
+    'epochEnd1',
+    'trainEnd',
+  ]);
   assert.throws(() => new K.LambdaCallback({ epochEnd: () => {} } as never), /'epochEnd' is not a hook/);
   const seen: Logs[] = [];
-  await m.fit(x, y, { epochs: 1, batchSize: 4, verbose: 0, validationSplit: 0.5, callbacks: [{ onEpochEnd: (_e, l) => { seen.push({ ...l }); } }] });
+  await m.fit(x, y, {
+    epochs: 1,
+    batchSize: 4,
+    verbose: 0,
+    validationSplit: 0.5,
+    callbacks: [
+      {
+        onEpochEnd: (_e, l) => {
+          seen.push({ ...l });
+        },
+      },
+    ],
+  });
   assert.deepEqual(Object.keys(seen[0]), ['loss', 'val_loss']);
 });
 
@@ -42,11 +85,25 @@ test('EarlyStopping stops after patience epochs without improvement and restores
   const { m, x, y } = setup();
   const snapshots: nb.Tensor[][] = [];
   const es = new K.EarlyStopping({ monitor: 'val_loss', patience: 2, restoreBestWeights: true });
-  const h = await m.fit(x, y, { epochs: 10, verbose: 0, callbacks: [script('val_loss', [1, 0.5, 0.6, 0.7, 0.8, 0.9]), { onEpochEnd: () => { snapshots.push(m.getWeights()); } }, es] });
+  const h = await m.fit(x, y, {
+    epochs: 10,
+    verbose: 0,
+    callbacks: [
+      script('val_loss', [1, 0.5, 0.6, 0.7, 0.8, 0.9]),
+      {
+        onEpochEnd: () => {
+          snapshots.push(m.getWeights());
+        },
+      },
+      es,
+    ],
+  });
   assert.deepEqual(h.epoch, [0, 1, 2, 3]);
   assert.equal(es.stoppedEpoch, 3);
   assert.equal(es.bestEpoch, 1);
-  m.getWeights().forEach((w, i) => { assertClose(w, snapshots[1][i]); });
+  m.getWeights().forEach((w, i) => {
+    assertClose(w, snapshots[1][i]);
+  });
   // minDelta: 0.5 -> 0.45 is not an improvement of more than 0.1; mode max for accuracy
   const es2 = new K.EarlyStopping({ monitor: 'val_loss', minDelta: 0.1, patience: 1 });
   const h2 = await m.fit(x, y, { epochs: 10, verbose: 0, callbacks: [script('val_loss', [0.5, 0.45, 0.44]), es2] });
@@ -57,13 +114,20 @@ test('EarlyStopping stops after patience epochs without improvement and restores
 test('ModelCheckpoint saves when the monitored value improves, to a path with epoch and value fields', async () => {
   const { m, x, y } = setup();
   const dir = mkdtempSync(join(tmpdir(), 'nabla-ckpt-'));
-  const ck = new K.ModelCheckpoint(join(dir, 'ep{epoch:02d}-{val_loss:.2f}'), { monitor: 'val_loss', saveBestOnly: true });
+  const ck = new K.ModelCheckpoint(join(dir, 'ep{epoch:02d}-{val_loss:.2f}'), {
+    monitor: 'val_loss',
+    saveBestOnly: true,
+  });
   await m.fit(x, y, { epochs: 4, verbose: 0, callbacks: [script('val_loss', [0.9, 0.95, 0.5, 0.7]), ck] });
   assert.deepEqual(readdirSync(dir).sort(), ['ep01-0.90', 'ep03-0.50']);
   const back = await K.loadModel(join(dir, 'ep03-0.50'));
   assert.equal(back.layers.length, 1);
   const wdir = mkdtempSync(join(tmpdir(), 'nabla-ckpt-'));
-  await m.fit(x, y, { epochs: 2, verbose: 0, callbacks: [new K.ModelCheckpoint(join(wdir, 'w{epoch}.safetensors'), { saveWeightsOnly: true })] });
+  await m.fit(x, y, {
+    epochs: 2,
+    verbose: 0,
+    callbacks: [new K.ModelCheckpoint(join(wdir, 'w{epoch}.safetensors'), { saveWeightsOnly: true })],
+  });
   assert.deepEqual(readdirSync(wdir).sort(), ['w1.safetensors', 'w2.safetensors']);
   await m.loadWeights(join(wdir, 'w2.safetensors'));
 });
@@ -72,12 +136,35 @@ test('ReduceLROnPlateau and LearningRateScheduler change the optimiser learning 
   const { m, x, y } = setup();
   const lrs: number[] = [];
   const r = new K.ReduceLROnPlateau({ monitor: 'val_loss', factor: 0.5, patience: 1, minLr: 0.002 });
-  const h = await m.fit(x, y, { epochs: 6, verbose: 0, callbacks: [script('val_loss', [1, 1, 1, 0.5, 0.6, 0.7]), r, { onEpochEnd: () => { lrs.push(m.learningRate); } }] });
+  const h = await m.fit(x, y, {
+    epochs: 6,
+    verbose: 0,
+    callbacks: [
+      script('val_loss', [1, 1, 1, 0.5, 0.6, 0.7]),
+      r,
+      {
+        onEpochEnd: () => {
+          lrs.push(m.learningRate);
+        },
+      },
+    ],
+  });
   assert.deepEqual(lrs, [0.01, 0.005, 0.0025, 0.0025, 0.002, 0.002]);
   // logs carry the rate the epoch ran with (Keras logs it before reducing)
   assert.deepEqual(h.history.learning_rate, [0.01, 0.01, 0.005, 0.0025, 0.0025, 0.002]);
   const seen: number[] = [];
-  await m.fit(x, y, { epochs: 3, verbose: 0, callbacks: [new K.LearningRateScheduler((e) => 0.1 / (e + 1)), { onEpochBegin: () => { seen.push(m.optimizer!.paramGroups[0].lr); } }] });
+  await m.fit(x, y, {
+    epochs: 3,
+    verbose: 0,
+    callbacks: [
+      new K.LearningRateScheduler((e) => 0.1 / (e + 1)),
+      {
+        onEpochBegin: () => {
+          seen.push(m.optimizer!.paramGroups[0].lr);
+        },
+      },
+    ],
+  });
   assertClose(seen, [0.1, 0.05, 0.1 / 3]);
 });
 
@@ -92,8 +179,20 @@ test('CSVLogger writes one row per epoch; TerminateOnNaN stops', async () => {
   await m.fit(x, y, { epochs: 1, verbose: 0, callbacks: [new K.CSVLogger(file, { append: true })] });
   assert.equal(readFileSync(file, 'utf8').trim().split('\n').length, 5);
   const out = new nb.Capture();
-  const h = await m.fit(x, y, { epochs: 5, batchSize: 4, stream: out, verbose: 0,
-    callbacks: [{ onBatchEnd: (_b, l) => { if (l) l.loss = NaN; } }, new K.TerminateOnNaN()] });
+  const h = await m.fit(x, y, {
+    epochs: 5,
+    batchSize: 4,
+    stream: out,
+    verbose: 0,
+    callbacks: [
+      {
+        onBatchEnd: (_b, l) => {
+          if (l) l.loss = NaN;
+        },
+      },
+      new K.TerminateOnNaN(),
+    ],
+  });
   assert.equal(h.epoch.length, 1);
   assert.match(out.text, /Batch 0: Invalid loss, terminating training/);
 });

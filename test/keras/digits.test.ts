@@ -24,7 +24,8 @@ function accuracy(pred: T, y: T): number {
 
 async function kerasRun(seed: number, epochs: number): Promise<number> {
   nb.manualSeed(seed);
-  const [x, y] = split(true), [xt, yt] = split(false);
+  const [x, y] = split(true),
+    [xt, yt] = split(false);
   const model = kerasDigitsCnn();
   model.compile({ optimizer: 'adam', loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] });
   await model.fit(x.permute(0, 2, 3, 1), y, { epochs, batchSize: 32, verbose: 0 });
@@ -33,7 +34,8 @@ async function kerasRun(seed: number, epochs: number): Promise<number> {
 
 function torchRun(seed: number, epochs: number): number {
   nb.manualSeed(seed);
-  const [x, y] = split(true), [xt, yt] = split(false);
+  const [x, y] = split(true),
+    [xt, yt] = split(false);
   const net = torchDigitsCnn();
   const lossFn = new nb.nn.CrossEntropyLoss();
   const opt = new nb.optim.Adam(net.parameters(), { lr: 1e-3 });
@@ -52,18 +54,24 @@ function torchRun(seed: number, epochs: number): number {
 }
 
 test('short run: the Keras-style and the PyTorch-style CNN both learn the digits', async (t) => {
-  const k = await kerasRun(0, 3), p = torchRun(0, 3);
+  const k = await kerasRun(0, 3),
+    p = torchRun(0, 3);
   t.diagnostic(`3 epochs: keras ${(100 * k).toFixed(2)}%, pytorch-style ${(100 * p).toFixed(2)}%`);
   assert.ok(k > 0.75, `keras ${k}`);
   assert.ok(p > 0.75, `pytorch-style ${p}`);
 });
 
-test('full recipe (20 epochs, 3 seeds): Keras-style within one point of PyTorch-style', { skip: SLOW ? false : 'set NABLA_SLOW_TESTS=1 (about 3 minutes on the JS backend)' }, async (t) => {
-  const ks: number[] = [], ps: number[] = [];
+test('full recipe (20 epochs, 3 seeds): Keras-style within one point of PyTorch-style', {
+  skip: SLOW ? false : 'set NABLA_SLOW_TESTS=1 (about 3 minutes on the JS backend)',
+}, async (t) => {
+  const ks: number[] = [],
+    ps: number[] = [];
   for (const seed of [0, 1, 2]) {
     ks.push(await kerasRun(seed, 20));
     ps.push(torchRun(seed, 20));
-    t.diagnostic(`seed ${seed}: keras ${(100 * ks.at(-1)!).toFixed(2)}%, pytorch-style ${(100 * ps.at(-1)!).toFixed(2)}%`);
+    t.diagnostic(
+      `seed ${seed}: keras ${(100 * ks.at(-1)!).toFixed(2)}%, pytorch-style ${(100 * ps.at(-1)!).toFixed(2)}%`,
+    );
   }
   const mean = (a: number[]) => a.reduce((p, q) => p + q, 0) / a.length;
   t.diagnostic(`mean: keras ${(100 * mean(ks)).toFixed(2)}%, pytorch-style ${(100 * mean(ps)).toFixed(2)}%`);

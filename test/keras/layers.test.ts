@@ -29,7 +29,10 @@ test('dense is built on its first call; its weights are nn Parameters loadable i
   const lim = Math.sqrt(6 / 9);
   assert.ok(d.weight.toTypedArray().every((v) => Math.abs(v) <= lim));
   assert.ok(d.bias!.toTypedArray().every((v) => v === 0));
-  assert.throws(() => d.call(nb.randn([3, 6])), /Layer 'dense(_\d+)?' \(Dense\): expected input shape \[null, 5\], got \[null, 6\]/);
+  assert.throws(
+    () => d.call(nb.randn([3, 6])),
+    /Layer 'dense(_\d+)?' \(Dense\): expected input shape \[null, 5\], got \[null, 6\]/,
+  );
 });
 
 test('conv2d channelsLast equals nn.Conv2d on permuted input; channelsFirst equals it directly', () => {
@@ -86,13 +89,20 @@ test('batchNormalization: running statistics in training, used in evaluation; nn
   const x = nb.randn([16, 3]).mul(2).add(5);
   bn.train();
   bn.call(x);
-  assert.deepEqual(Object.keys(bn.stateDict()), ['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked']);
+  assert.deepEqual(Object.keys(bn.stateDict()), [
+    'weight',
+    'bias',
+    'running_mean',
+    'running_var',
+    'num_batches_tracked',
+  ]);
   const tbn = new nb.nn.BatchNorm1d(3, { momentum: 0.1, eps: 1e-3 });
   tbn.train();
   tbn.forward(x);
   assertClose(bn.running_mean, tbn.runningMean!, tol);
   assertClose(bn.running_var, tbn.runningVar!, tol);
-  bn.eval(); tbn.eval();
+  bn.eval();
+  tbn.eval();
   assertClose(bn.call(x) as T, tbn.forward(x), tol);
   const c = bn.countParams();
   assert.deepEqual(c, { trainable: 6, nonTrainable: 6 });
@@ -122,11 +132,19 @@ test('layerNormalization, dropout, flatten, reshape, activation', () => {
 test('embedding: nn.Embedding layout, float indices accepted, out-of-range index named', () => {
   nb.manualSeed(6);
   const e = L.embedding({ inputDim: 10, outputDim: 3 });
-  const y = e.call(nb.tensor([[1, 2], [9, 0]])) as T;
+  const y = e.call(
+    nb.tensor([
+      [1, 2],
+      [9, 0],
+    ]),
+  ) as T;
   assert.deepEqual([...y.shape], [2, 2, 3]);
   assertClose(y.select(0, 1).select(0, 0), e.weight.select(0, 9));
   assert.ok(e.weight.toTypedArray().every((v) => Math.abs(v) <= 0.05));
-  assert.throws(() => e.call(nb.tensor([[1, 10]])), /Layer 'embedding(_\d+)?' \(Embedding\): index 10 at position 1 is out of range \[0, 9\]/);
+  assert.throws(
+    () => e.call(nb.tensor([[1, 10]])),
+    /Layer 'embedding(_\d+)?' \(Embedding\): index 10 at position 1 is out of range \[0, 9\]/,
+  );
   assert.throws(() => e.call(nb.tensor([[1.5, 2]])), /index 1\.5/);
 });
 
@@ -170,7 +188,11 @@ test('bidirectional(lstm) equals a bidirectional nn.LSTM', () => {
   const tg = new nb.nn.GRU(3, 5, { batchFirst: true, bidirectional: true });
   tg.loadStateDict(last.stateDict());
   const [, hg] = tg.forward(x);
-  assertClose(yl, nb.nn.functional.pad(hg.select(0, 0), [0, 5]).add(nb.nn.functional.pad(hg.select(0, 1), [5, 0])), tol);
+  assertClose(
+    yl,
+    nb.nn.functional.pad(hg.select(0, 0), [0, 5]).add(nb.nn.functional.pad(hg.select(0, 1), [5, 0])),
+    tol,
+  );
   assert.deepEqual([...bi.computeOutputShape([null, 6, 3])], [null, 6, 10]);
   void hn;
 });

@@ -8,19 +8,49 @@ import { assertClose } from '../helpers/assert.js';
 const M = nb.keras.metrics;
 const Lo = nb.keras.losses;
 
-test('accuracy metrics: sparse, categorical, binary, top-k; stateful over batches; typed arrays and nested arrays', () => {
-  const p = nb.tensor([[0.1, 0.7, 0.2], [0.8, 0.1, 0.1], [0.3, 0.3, 0.4], [0.2, 0.5, 0.3]]);
-  const sparse = new M.SparseCategoricalAccuracy();
-  sparse.update(nb.tensor([1, 0], { dtype: 'int32' }), p.narrow(0, 0, 2));
-  sparse.update(new Int32Array([1, 1]), { data: p.narrow(0, 2, 2).toTypedArray(), shape: [2, 3] });
-  assert.equal(sparse.result(), 0.75);
-  sparse.reset();
-  assert.equal(sparse.result(), 0);
-  assert.equal(new M.CategoricalAccuracy().compute([[0, 1, 0], [1, 0, 0], [0, 0, 1], [1, 0, 0]], p), 0.75);
-  assert.equal(new M.BinaryAccuracy().compute([[1], [0], [1], [0]], [[0.9], [0.2], [0.4], [0.6]]), 0.5);
-  assert.equal(new M.TopKCategoricalAccuracy(2).compute([[0, 0, 1], [0, 1, 0], [1, 0, 0], [1, 0, 0]], p), 0.75);
-  assert.equal(new M.SparseCategoricalAccuracy().compute([1, 0, 2, 0], p, [1, 1, 2, 0]), 1, 'sample weights');
-});
+test(
+  'accuracy metrics: sparse, categorical, binary, top-k; stateful over batches; typed arrays and nested ' + 'arrays',
+  () => {
+    const p = nb.tensor([
+      [0.1, 0.7, 0.2],
+      [0.8, 0.1, 0.1],
+      [0.3, 0.3, 0.4],
+      [0.2, 0.5, 0.3],
+    ]);
+    const sparse = new M.SparseCategoricalAccuracy();
+    sparse.update(nb.tensor([1, 0], { dtype: 'int32' }), p.narrow(0, 0, 2));
+    sparse.update(new Int32Array([1, 1]), { data: p.narrow(0, 2, 2).toTypedArray(), shape: [2, 3] });
+    assert.equal(sparse.result(), 0.75);
+    sparse.reset();
+    assert.equal(sparse.result(), 0);
+    assert.equal(
+      new M.CategoricalAccuracy().compute(
+        [
+          [0, 1, 0],
+          [1, 0, 0],
+          [0, 0, 1],
+          [1, 0, 0],
+        ],
+        p,
+      ),
+      0.75,
+    );
+    assert.equal(new M.BinaryAccuracy().compute([[1], [0], [1], [0]], [[0.9], [0.2], [0.4], [0.6]]), 0.5);
+    assert.equal(
+      new M.TopKCategoricalAccuracy(2).compute(
+        [
+          [0, 0, 1],
+          [0, 1, 0],
+          [1, 0, 0],
+          [1, 0, 0],
+        ],
+        p,
+      ),
+      0.75,
+    );
+    assert.equal(new M.SparseCategoricalAccuracy().compute([1, 0, 2, 0], p, [1, 1, 2, 0]), 1, 'sample weights');
+  },
+);
 
 test("'accuracy' resolves as Keras does, and keeps its name", () => {
   assert.ok(M.resolveMetric('accuracy', 'sparse_categorical_crossentropy') instanceof M.SparseCategoricalAccuracy);
@@ -33,16 +63,50 @@ test("'accuracy' resolves as Keras does, and keeps its name", () => {
 });
 
 test('mse, mae, precision, recall, AUC', () => {
-  assertClose(new M.MeanSquaredError().compute([[1, 2], [3, 4]], [[1, 0], [3, 5]]), (4 / 2 + 1 / 2) / 2);
-  assertClose(new M.MeanAbsoluteError().compute([[1, 2], [3, 4]], [[1, 0], [3, 5]]), (2 / 2 + 1 / 2) / 2);
-  const t = [1, 0, 1, 1, 0, 0], s = [0.9, 0.6, 0.4, 0.8, 0.1, 0.7];
+  assertClose(
+    new M.MeanSquaredError().compute(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      [
+        [1, 0],
+        [3, 5],
+      ],
+    ),
+    (4 / 2 + 1 / 2) / 2,
+  );
+  assertClose(
+    new M.MeanAbsoluteError().compute(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      [
+        [1, 0],
+        [3, 5],
+      ],
+    ),
+    (2 / 2 + 1 / 2) / 2,
+  );
+  const t = [1, 0, 1, 1, 0, 0],
+    s = [0.9, 0.6, 0.4, 0.8, 0.1, 0.7];
   assertClose(new M.Precision().compute(t, s), 2 / 4);
   assertClose(new M.Recall().compute(t, s), 2 / 3);
   // exact AUC = P(score of a positive > score of a negative) = 7/9 here; the threshold version is close
   assertClose(new M.AUC().compute(t, s), 7 / 9, { atol: 0.01 });
   assertClose(new M.AUC().compute([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9]), 1, { atol: 1e-6 });
   const prec = new M.Precision({ classId: 1 });
-  prec.update([[1, 0], [0, 1]], [[0.3, 0.7], [0.4, 0.6]]);
+  prec.update(
+    [
+      [1, 0],
+      [0, 1],
+    ],
+    [
+      [0.3, 0.7],
+      [0.4, 0.6],
+    ],
+  );
   assertClose(prec.result(), 0.5);
 });
 
@@ -59,25 +123,38 @@ test('crossentropies: fromLogits agrees with nn, probabilities are clipped to [1
   const sceKnown = Lo.lossByName('sparse_categorical_crossentropy').call(y, probs, known);
   assertClose(Lo.reduceLoss(sceKnown).item(), torchLoss, { rtol: 1e-5 });
   // plain probabilities (no known logits): same value too
-  assertClose(Lo.reduceLoss(Lo.lossByName('sparse_categorical_crossentropy').call(y, logits.softmax(-1))).item(), torchLoss, { rtol: 1e-5 });
+  assertClose(
+    Lo.reduceLoss(Lo.lossByName('sparse_categorical_crossentropy').call(y, logits.softmax(-1))).item(),
+    torchLoss,
+    { rtol: 1e-5 },
+  );
   // categorical with one-hot labels equals sparse
   const oneHot = nb.nn.functional.oneHot(y, 4).to('float32');
   const cceKnown = Lo.lossByName('categoricalCrossentropy').call(oneHot, probs, known);
   assertClose(Lo.reduceLoss(cceKnown).item(), torchLoss, { rtol: 1e-5 });
-  assertClose(Lo.reduceLoss(Lo.lossByName('categoricalCrossentropy').call(oneHot, probs)).item(), torchLoss, { rtol: 1e-5 });
+  assertClose(Lo.reduceLoss(Lo.lossByName('categoricalCrossentropy').call(oneHot, probs)).item(), torchLoss, {
+    rtol: 1e-5,
+  });
   // saturated softmax: Keras's clip gives -log(1e-7) = 16.118..., never Infinity, and a finite gradient
   const big = nb.tensor([[0, 200]], { requiresGrad: true });
-  const l = Lo.lossByName('sparse_categorical_crossentropy')
-    .call(nb.tensor([0], { dtype: 'int32' }), nb.keras.activations.softmax(big), { logits: big, kind: 'softmax' });
+  const l = Lo.lossByName('sparse_categorical_crossentropy').call(
+    nb.tensor([0], { dtype: 'int32' }),
+    nb.keras.activations.softmax(big),
+    { logits: big, kind: 'softmax' },
+  );
   assertClose(l.item(), -Math.log(1e-7), { rtol: 1e-5 });
   l.sum().backward();
   assert.ok(big.grad!.toTypedArray().every(Number.isFinite));
-  const lp = Lo.lossByName('sparse_categorical_crossentropy').call(nb.tensor([0], { dtype: 'int32' }), nb.tensor([[0, 1]]));
+  const lp = Lo.lossByName('sparse_categorical_crossentropy').call(
+    nb.tensor([0], { dtype: 'int32' }),
+    nb.tensor([[0, 1]]),
+  );
   assertClose(lp.item(), -Math.log(1e-7), { rtol: 1e-5 });
 });
 
 test('binary crossentropy, mse, mae, huber by name; per-sample losses and the batch reduction', () => {
-  const yt = nb.tensor([[1], [0], [1]]), logits = nb.tensor([[2], [-1], [-0.5]]);
+  const yt = nb.tensor([[1], [0], [1]]),
+    logits = nb.tensor([[2], [-1], [-0.5]]);
   const p = logits.sigmoid();
   const expected = [-Math.log(p.toTypedArray()[0]), -Math.log(1 - p.toTypedArray()[1]), -Math.log(p.toTypedArray()[2])];
   assertClose(Lo.lossByName('binary_crossentropy', { fromLogits: true }).call(yt, logits), expected, { rtol: 1e-5 });
@@ -85,8 +162,17 @@ test('binary crossentropy, mse, mae, huber by name; per-sample losses and the ba
   const bceKnown = Lo.lossByName('binary_crossentropy').call(yt, sig, { logits, kind: 'sigmoid' });
   assertClose(bceKnown, expected, { rtol: 1e-5 });
   assertClose(Lo.lossByName('binary_crossentropy').call(yt, p), expected, { rtol: 1e-5 });
-  assertClose(Lo.lossByName('binary_crossentropy').call(nb.tensor([[1]]), nb.tensor([[0]])), [-Math.log(1e-7)], { rtol: 1e-4 });
-  const t = nb.tensor([[1, 2], [3, 4]]), q = nb.tensor([[1.5, 0], [3, 7]]);
+  assertClose(Lo.lossByName('binary_crossentropy').call(nb.tensor([[1]]), nb.tensor([[0]])), [-Math.log(1e-7)], {
+    rtol: 1e-4,
+  });
+  const t = nb.tensor([
+      [1, 2],
+      [3, 4],
+    ]),
+    q = nb.tensor([
+      [1.5, 0],
+      [3, 7],
+    ]);
   assertClose(Lo.lossByName('mse').call(t, q), [(0.25 + 4) / 2, 9 / 2]);
   assertClose(Lo.lossByName('mae').call(t, q), [(0.5 + 2) / 2, 3 / 2]);
   assertClose(Lo.lossByName('huber').call(t, q), [(0.125 + 1.5) / 2, 2.5 / 2]);
@@ -98,10 +184,13 @@ test('binary crossentropy, mse, mae, huber by name; per-sample losses and the ba
 test('a model hands its losses the logits behind softmax and sigmoid outputs (Layer.callWithLogits)', async () => {
   nb.manualSeed(8);
   const L = nb.keras.layers;
-  const x = nb.randn([6, 4]).mul(3), y = nb.tensor([0, 2, 1, 2, 0, 1], { dtype: 'int32' });
+  const x = nb.randn([6, 4]).mul(3),
+    y = nb.tensor([0, 2, 1, 2, 0, 1], { dtype: 'int32' });
   const soft = nb.keras.sequential([L.dense({ units: 3, activation: 'softmax', inputShape: [4] })]);
   const viaLayer = nb.keras.sequential([
-    L.dense({ units: 3, inputShape: [4] }), L.activation({ activation: 'softmax' })]);
+    L.dense({ units: 3, inputShape: [4] }),
+    L.activation({ activation: 'softmax' }),
+  ]);
   const plain = nb.keras.sequential([L.dense({ units: 3, activation: 'relu', inputShape: [4] })]);
   for (const m of [soft, viaLayer]) {
     const logits: ({ logits: nb.Tensor; kind: 'softmax' | 'sigmoid' } | null)[] = [];
@@ -111,7 +200,7 @@ test('a model hands its losses the logits behind softmax and sigmoid outputs (La
     m.compile({ optimizer: 'sgd', loss: 'sparse_categorical_crossentropy' });
     const fromLogits = new Lo.SparseCategoricalCrossentropy({ fromLogits: true });
     const want = Lo.reduceLoss(fromLogits.call(y, logits[0]!.logits)).item();
-    assertClose(await m.evaluate(x, y, { verbose: 0 }) as number, want, { rtol: 1e-5 });
+    assertClose((await m.evaluate(x, y, { verbose: 0 })) as number, want, { rtol: 1e-5 });
   }
   const none: unknown[] = [];
   plain.run([x], none as never);

@@ -14,11 +14,18 @@ export { digits } from '../../src/data/datasets.js';
 export class Capture {
   text = '';
   constructor(public isTTY = false) {}
-  write(s: string): boolean { this.text += s; return true; }
+  write(s: string): boolean {
+    this.text += s;
+    return true;
+  }
 }
 
 /** A clock that advances by `step` seconds on every read. */
 export function fakeClock(step = 0.25): () => number {
   let t = 1000;
-  return () => { const v = t; t += step; return v; };
+  return () => {
+    const v = t;
+    t += step;
+    return v;
+  };
 }

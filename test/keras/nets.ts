@@ -16,8 +16,15 @@ export function kerasDigitsCnn(): nb.keras.Sequential {
 
 export function torchDigitsCnn(): nb.nn.Sequential {
   const nn = nb.nn;
-  return new nn.Sequential(new nn.Conv2d(1, 16, 3, { padding: 1 }), new nn.ReLU(), new nn.MaxPool2d(2),
-    new nn.Conv2d(16, 32, 3, { padding: 1 }), new nn.ReLU(), new nn.Flatten(), new nn.Linear(512, 10));
+  return new nn.Sequential(
+    new nn.Conv2d(1, 16, 3, { padding: 1 }),
+    new nn.ReLU(),
+    new nn.MaxPool2d(2),
+    new nn.Conv2d(16, 32, 3, { padding: 1 }),
+    new nn.ReLU(),
+    new nn.Flatten(),
+    new nn.Linear(512, 10),
+  );
 }
 
 /** A small classifier over 4 features, compiled with Adam and sparse categorical crossentropy. */

@@ -27,7 +27,10 @@ test('non-TTY: nothing during the epoch, then one stable line (snapshot)', () =>
   for (let i = 1; i <= 47; i++) bar.update(i, { loss: 1 / i, accuracy: i / 50 });
   assert.equal(out.text, '');
   bar.update(47, { loss: 0.211, accuracy: 0.9431, val_loss: 0.25331, val_accuracy: 0.932 }, true);
-  assert.equal(out.text, 'Epoch 3/20 - 47/47 - 24s - loss: 0.2110 - accuracy: 0.9431 - val_loss: 0.2533 - val_accuracy: 0.9320\n');
+  assert.equal(
+    out.text,
+    'Epoch 3/20 - 47/47 - 24s - loss: 0.2110 - accuracy: 0.9431 - val_loss: 0.2533 - val_accuracy: 0.9320\n',
+  );
   bar.update(47, { loss: 0 }, true);
   assert.equal(String(out.text).split('\n').length, 2, 'a finished bar writes nothing more');
 });
@@ -35,11 +38,24 @@ test('non-TTY: nothing during the epoch, then one stable line (snapshot)', () =>
 test('TTY: redrawn with \\r, step counter, arrow, ETA and running values; finalised with time per step', () => {
   const out = new nb.Capture(true);
   const bar = new Progbar({ target: 47, stream: out, clock: nb.fakeClock(1), interval: 0 });
-  bar.update(12, [['loss', 0.43121], ['accuracy', 0.875]]); // 1 s for 12 steps: 35 more take 3 s
+  bar.update(12, [
+    ['loss', 0.43121],
+    ['accuracy', 0.875],
+  ]); // 1 s for 12 steps: 35 more take 3 s
   assert.equal(out.text, '\r12/47 [======>.......................] - ETA: 3s - loss: 0.4312 - accuracy: 0.8750');
   out.text = '';
-  bar.update(47, [['loss', 0.2], ['accuracy', 0.9]], true);
-  assert.equal(String(out.text), '\r47/47 [==============================] - 2s 43ms/step - loss: 0.2000 - accuracy: 0.9000\n');
+  bar.update(
+    47,
+    [
+      ['loss', 0.2],
+      ['accuracy', 0.9],
+    ],
+    true,
+  );
+  assert.equal(
+    String(out.text),
+    '\r47/47 [==============================] - 2s 43ms/step - loss: 0.2000 - accuracy: 0.9000\n',
+  );
 });
 
 test('TTY: redraws are throttled to the interval, and a shorter line blanks the old one', () => {
@@ -69,18 +85,32 @@ test('fit in a non-TTY prints exactly one readable line per epoch (fake clock)',
   nb.manualSeed(1);
   const model = tinyClassifier();
   const out = new nb.Capture(false);
-  const x = nb.randn([40, 4]), y = nb.randint(0, 3, [40]);
+  const x = nb.randn([40, 4]),
+    y = nb.randint(0, 3, [40]);
   await model.fit(x, y, { epochs: 3, batchSize: 16, validationSplit: 0.25, stream: out, clock: nb.fakeClock(0.5) });
   const lines = out.text.split('\n');
   assert.equal(lines.pop(), '');
   assert.equal(lines.length, 3);
-  lines.forEach((l, e) => { assert.match(l,
-    new RegExp(`^Epoch ${e + 1}/3 - 2/2 - \\d+s - loss: \\d\\.\\d{4} - accuracy: \\d\\.\\d{4} - val_loss: \\d\\.\\d{4} - val_accuracy: \\d\\.\\d{4}$`)); });
+  lines.forEach((l, e) => {
+    assert.match(
+      l,
+      new RegExp(
+        `^Epoch ${e + 1}/3 - 2/2 - \\d+s - loss: \\d\\.\\d{4} - accuracy: \\d\\.\\d{4} - val_loss: \\d\\.\\d{4} - ` +
+          `val_accuracy: \\d\\.\\d{4}$`,
+      ),
+    );
+  });
   // the same run again gives the same text: stable for logs and diffs
   nb.manualSeed(1);
   const m2 = tinyClassifier();
   const out2 = new nb.Capture(false);
-  await m2.fit(nb.randn([40, 4]), nb.randint(0, 3, [40]), { epochs: 3, batchSize: 16, validationSplit: 0.25, stream: out2, clock: nb.fakeClock(0.5) });
+  await m2.fit(nb.randn([40, 4]), nb.randint(0, 3, [40]), {
+    epochs: 3,
+    batchSize: 16,
+    validationSplit: 0.25,
+    stream: out2,
+    clock: nb.fakeClock(0.5),
+  });
   assert.equal(out2.text, out.text);
 });
 
@@ -89,6 +119,11 @@ test('fit on a TTY prints the epoch header, then the bar', async () => {
   const model = nb.keras.sequential([nb.keras.layers.dense({ units: 2, inputShape: [3] })]);
   model.compile({ optimizer: 'sgd', loss: 'mse' });
   const out = new nb.Capture(true);
-  await model.fit(nb.randn([10, 3]), nb.randn([10, 2]), { epochs: 1, batchSize: 5, stream: out, clock: nb.fakeClock(0.1) });
+  await model.fit(nb.randn([10, 3]), nb.randn([10, 2]), {
+    epochs: 1,
+    batchSize: 5,
+    stream: out,
+    clock: nb.fakeClock(0.1),
+  });
   assert.match(out.text, /^Epoch 1\/1\n(\r[^\r]*)+\r2\/2 \[=+\] - \d+s \d+ms\/step - loss: \d\.\d{4}\n$/);
 });

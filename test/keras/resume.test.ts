@@ -21,10 +21,18 @@ function net(): nb.keras.Model {
 }
 
 /** Runs fit and returns the running loss after every batch (the whole curve, not just epoch means). */
-async function curve(m: nb.keras.Model, x: nb.Tensor, y: nb.Tensor,
-  opts: { epochs: number; initialEpoch?: number }): Promise<number[]> {
+async function curve(
+  m: nb.keras.Model,
+  x: nb.Tensor,
+  y: nb.Tensor,
+  opts: { epochs: number; initialEpoch?: number },
+): Promise<number[]> {
   const out: number[] = [];
-  const record = { onBatchEnd: (_b: number, logs?: Record<string, number>) => { out.push(logs!.loss); } };
+  const record = {
+    onBatchEnd: (_b: number, logs?: Record<string, number>) => {
+      out.push(logs!.loss);
+    },
+  };
   await m.fit(x, y, { ...opts, batchSize: 8, verbose: 0, callbacks: [record] });
   return out;
 }
@@ -61,26 +69,43 @@ test('keras: save/load with includeOptimizer resumes fit bit for bit (dropout, s
 
 test('keras: compile, fit, evaluate, predict, save and loadModel refuse unknown option names', async () => {
   const m = net();
-  const x = nb.randn([4, 6]), y = nb.tensor([0, 1, 2, 0], { dtype: 'int32' });
-  await assert.rejects(m.fit(x, y, { batch_size: 2 } as never),
-    /fit: unknown option 'batch_size'; did you mean 'batchSize'\?/);
+  const x = nb.randn([4, 6]),
+    y = nb.tensor([0, 1, 2, 0], { dtype: 'int32' });
+  await assert.rejects(
+    m.fit(x, y, { batch_size: 2 } as never),
+    /fit: unknown option 'batch_size'; did you mean 'batchSize'\?/,
+  );
   await assert.rejects(m.fit(x, y, { epoch: 2 } as never), /fit: unknown option 'epoch'; did you mean 'epochs'\?/);
   await assert.rejects(m.fit(x, y, { validation_split: 0.5 } as never), /did you mean 'validationSplit'\?/);
-  await assert.rejects(m.fit(x, y, { zzzzzz: 1 } as never),
-    /fit: unknown option 'zzzzzz' \(options: batchSize, epochs/);
+  await assert.rejects(
+    m.fit(x, y, { zzzzzz: 1 } as never),
+    /fit: unknown option 'zzzzzz' \(options: batchSize, epochs/,
+  );
   const loader = new nb.DataLoader(new nb.TensorDataset(x, y), { batchSize: 2 });
-  await assert.rejects(m.fit(loader, { steps_per_epoch: 1 } as never),
-    /fit: unknown option 'steps_per_epoch'; did you mean 'stepsPerEpoch'\?/);
-  await assert.rejects(m.evaluate(x, y, { return_dict: true } as never),
-    /evaluate: unknown option 'return_dict'; did you mean 'returnDict'\?/);
-  assert.throws(() => m.predict(x, { batchsize: 2 } as never),
-    /predict: unknown option 'batchsize'; did you mean 'batchSize'\?/);
-  assert.throws(() => m.compile({ optimizer: 'adam', loss: 'mse', loss_weights: [1] } as never),
-    /compile: unknown option 'loss_weights'; did you mean 'lossWeights'\?/);
-  await assert.rejects(m.save('/nonexistent-never', { include_optimizer: false } as never),
-    /save: unknown option 'include_optimizer'; did you mean 'includeOptimizer'\?/);
-  await assert.rejects(nb.keras.loadModel('/nonexistent-never', { compiles: false } as never),
-    /loadModel: unknown option 'compiles'; did you mean 'compile'\?/);
+  await assert.rejects(
+    m.fit(loader, { steps_per_epoch: 1 } as never),
+    /fit: unknown option 'steps_per_epoch'; did you mean 'stepsPerEpoch'\?/,
+  );
+  await assert.rejects(
+    m.evaluate(x, y, { return_dict: true } as never),
+    /evaluate: unknown option 'return_dict'; did you mean 'returnDict'\?/,
+  );
+  assert.throws(
+    () => m.predict(x, { batchsize: 2 } as never),
+    /predict: unknown option 'batchsize'; did you mean 'batchSize'\?/,
+  );
+  assert.throws(
+    () => m.compile({ optimizer: 'adam', loss: 'mse', loss_weights: [1] } as never),
+    /compile: unknown option 'loss_weights'; did you mean 'lossWeights'\?/,
+  );
+  await assert.rejects(
+    m.save('/nonexistent-never', { include_optimizer: false } as never),
+    /save: unknown option 'include_optimizer'; did you mean 'includeOptimizer'\?/,
+  );
+  await assert.rejects(
+    nb.keras.loadModel('/nonexistent-never', { compiles: false } as never),
+    /loadModel: unknown option 'compiles'; did you mean 'compile'\?/,
+  );
   // the right names still work
   const h = await m.fit(x, y, { batchSize: 2, epochs: 1, verbose: 0 });
   assert.equal(h.history.loss.length, 1);

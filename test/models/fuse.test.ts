@@ -7,7 +7,7 @@ import { golden } from '../helpers/data.js';
 import { assertClose } from '../helpers/assert.js';
 import { readSafetensors } from '../helpers/golden.js';
 import { noGrad } from '../../src/autograd/grad_mode.js';
-import '../../src/models/index.js';   // registers the language models' entries in the fuse pass
+import '../../src/models/index.js'; // registers the language models' entries in the fuse pass
 import { GPT2LMHeadModel, type GPT2MLP } from '../../src/models/gpt2.js';
 import { LinearAct } from '../../src/nn/fusion.js';
 import { fuse } from '../../src/nn/utils/fuse.js';
@@ -27,7 +27,11 @@ test('fused GPT-2: same state_dict keys, logits within 1e-4 of PyTorch, greedy t
   const mlp = model.transformer.h.at(0) as unknown as { mlp: GPT2MLP };
   assert.ok(mlp.mlp.c_fc instanceof LinearAct && mlp.mlp.act instanceof Identity, String(mlp.mlp));
   const prompt = Array.from(r.prompt.toTypedArray());
-  assertClose(noGrad(() => model.forward([prompt])), r.logits, { atol: 1e-4, rtol: 0 });
+  assertClose(
+    noGrad(() => model.forward([prompt])),
+    r.logits,
+    { atol: 1e-4, rtol: 0 },
+  );
   assertClose(model.forward([prompt]).detach(), r.logits, { atol: 1e-4, rtol: 0 });
   assert.deepEqual(model.generate(prompt, { maxNewTokens: 20 })[0], Array.from(r.greedy.toTypedArray()));
 });
@@ -36,12 +40,16 @@ test('fused GPT-2 in training: the same loss and gradients as the unfused model'
   const a = await GPT2LMHeadModel.fromPretrained(golden('gpt2-tiny'));
   const b = await GPT2LMHeadModel.fromPretrained(golden('gpt2-tiny'));
   fuse(a);
-  a.eval(); b.eval();   // no dropout: deterministic
+  a.eval();
+  b.eval(); // no dropout: deterministic
   const ids = [[1, 5, 9, 2, 7, 3]];
-  const la = a.forward(ids).square().mean(), lb = b.forward(ids).square().mean();
+  const la = a.forward(ids).square().mean(),
+    lb = b.forward(ids).square().mean();
   assertClose(la, lb, { rtol: 1e-6, atol: 1e-7 });
-  la.backward(); lb.backward();
-  const pa = Object.fromEntries(a.namedParameters()), pb = Object.fromEntries(b.namedParameters());
+  la.backward();
+  lb.backward();
+  const pa = Object.fromEntries(a.namedParameters()),
+    pb = Object.fromEntries(b.namedParameters());
   for (const n of ['transformer.h.0.mlp.c_fc.weight', 'transformer.h.1.mlp.c_fc.bias', 'transformer.wte.weight']) {
     assertClose(pa[n].grad!, pb[n].grad!, { rtol: 1e-5, atol: 1e-7 }, n);
   }
@@ -49,17 +57,27 @@ test('fused GPT-2 in training: the same loss and gradients as the unfused model'
 
 test('fused Llama (gate_proj + SiLU as one matmul): same keys, logits and greedy tokens as the unfused model', () => {
   const config = new LlamaConfig({
-    vocabSize: 64, hiddenSize: 32, intermediateSize: 48, numHiddenLayers: 2, numAttentionHeads: 4, numKeyValueHeads: 2,
+    vocabSize: 64,
+    hiddenSize: 32,
+    intermediateSize: 48,
+    numHiddenLayers: 2,
+    numAttentionHeads: 4,
+    numKeyValueHeads: 2,
     maxPositionEmbeddings: 64,
   });
   manualSeed(9);
-  const a = new LlamaForCausalLM(config).eval(), b = new LlamaForCausalLM(config).eval();
+  const a = new LlamaForCausalLM(config).eval(),
+    b = new LlamaForCausalLM(config).eval();
   b.loadStateDict(a.stateDict());
   const keys = Object.keys(a.stateDict());
   fuse(a);
   assert.deepEqual(Object.keys(a.stateDict()), keys);
   assert.ok(String(a).includes('LinearAct(in_features=32, out_features=48, bias=False, activation=SiLU)'), String(a));
   const ids = tensor([[1, 7, 3, 9, 12]], { dtype: 'int32' });
-  assertClose(noGrad(() => a.forward(ids)), noGrad(() => b.forward(ids)), { rtol: 1e-5, atol: 1e-5 });
+  assertClose(
+    noGrad(() => a.forward(ids)),
+    noGrad(() => b.forward(ids)),
+    { rtol: 1e-5, atol: 1e-5 },
+  );
   assert.deepEqual(a.generate([1, 7, 3], { maxNewTokens: 12 }), b.generate([1, 7, 3], { maxNewTokens: 12 }));
 });

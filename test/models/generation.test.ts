@@ -16,10 +16,19 @@ const gpt2 = () => GPT2LMHeadModel.fromPretrained(golden('gpt2-tiny'));
 /** A small random Llama with grouped-query attention and an untied head. */
 function tinyLlama(): LlamaForCausalLM {
   manualSeed(7);
-  return new LlamaForCausalLM(new LlamaConfig({
-    vocabSize: 50, hiddenSize: 32, intermediateSize: 48, numHiddenLayers: 2, numAttentionHeads: 4,
-    numKeyValueHeads: 2, maxPositionEmbeddings: 64, rmsNormEps: 1e-5, eosTokenId: null,
-  })).eval();
+  return new LlamaForCausalLM(
+    new LlamaConfig({
+      vocabSize: 50,
+      hiddenSize: 32,
+      intermediateSize: 48,
+      numHiddenLayers: 2,
+      numAttentionHeads: 4,
+      numKeyValueHeads: 2,
+      maxPositionEmbeddings: 64,
+      rmsNormEps: 1e-5,
+      eosTokenId: null,
+    }),
+  ).eval();
 }
 
 /** Greedy decoding step by step with the cache; each step's logits must equal a full forward. */
@@ -46,7 +55,11 @@ test('KV cache: every decoding step equals full recomputation (GPT-2, GQA Llama)
 
 test('batched prompts with left padding give what each prompt gives alone', async () => {
   for (const model of [await gpt2(), tinyLlama()]) {
-    const prompts = [[5, 6, 7, 8, 9, 10], [11, 12], [13, 14, 15, 16]];
+    const prompts = [
+      [5, 6, 7, 8, 9, 10],
+      [11, 12],
+      [13, 14, 15, 16],
+    ];
     const batch = model.generate(prompts, { maxNewTokens: 8, eosTokenId: null });
     const alone = prompts.map((p) => model.generate(p, { maxNewTokens: 8, eosTokenId: null })[0]);
     assert.deepEqual(batch, alone);
@@ -59,8 +72,16 @@ test('batched prompts with left padding give what each prompt gives alone', asyn
 
 test('sampling is seeded; numReturnSequences gives distinct rows; greedy is the argmax', async () => {
   const model = await gpt2();
-  const opts = { maxNewTokens: 15, doSample: true, temperature: 1.5, numReturnSequences: 3, seed: 42, eosTokenId: null };
-  const a = model.generate([1, 2, 3], opts), b = model.generate([1, 2, 3], opts);
+  const opts = {
+    maxNewTokens: 15,
+    doSample: true,
+    temperature: 1.5,
+    numReturnSequences: 3,
+    seed: 42,
+    eosTokenId: null,
+  };
+  const a = model.generate([1, 2, 3], opts),
+    b = model.generate([1, 2, 3], opts);
   assert.deepEqual(a, b);
   assert.equal(a.length, 3);
   assert.ok(a.every((r) => r.length === 18 && r[0] === 1 && r[2] === 3));
@@ -89,26 +110,50 @@ test('sample: top-k and top-p keep only the allowed tokens, with the right frequ
 
 test('stopping: eos ends a row (others go on), stop strings, maxLength, streaming callback', async () => {
   const model = await gpt2();
-  const free = model.generate([[1, 2, 3], [4, 5]], { maxNewTokens: 10, eosTokenId: null });
+  const free = model.generate(
+    [
+      [1, 2, 3],
+      [4, 5],
+    ],
+    { maxNewTokens: 10, eosTokenId: null },
+  );
   const eos = free[0][5]; // the third new token of row 0 becomes "eos"
-  const out = model.generate([[1, 2, 3], [4, 5]], { maxNewTokens: 10, eosTokenId: eos });
+  const out = model.generate(
+    [
+      [1, 2, 3],
+      [4, 5],
+    ],
+    { maxNewTokens: 10, eosTokenId: eos },
+  );
   assert.deepEqual(out[0], free[0].slice(0, free[0].indexOf(eos) + 1));
   if (!free[1].slice(2).includes(eos)) assert.deepEqual(out[1], free[1]);
   assert.equal(model.generate([1, 2, 3], { maxLength: 7, eosTokenId: null })[0].length, 7);
   const seen: [number, number][] = [];
-  const streamed = model.generate([1, 2, 3], { maxNewTokens: 5, eosTokenId: null, streamer: (t, row) => seen.push([t, row]) });
-  assert.deepEqual(seen, streamed[0].slice(3).map((t) => [t, 0]));
+  const streamed = model.generate([1, 2, 3], {
+    maxNewTokens: 5,
+    eosTokenId: null,
+    streamer: (t, row) => seen.push([t, row]),
+  });
+  assert.deepEqual(
+    seen,
+    streamed[0].slice(3).map((t) => [t, 0]),
+  );
   // stop strings: decode ids as letters; stop when the text contains the 4th generated letter
   const decode = (ids: number[]) => ids.map((i) => String.fromCharCode(65 + (i % 26))).join('');
   const full = free[0].slice(3);
   const stop = decode(full.slice(2, 4));
-  const cut = model.generate([1, 2, 3], { maxNewTokens: 10, eosTokenId: null, stopStrings: [stop], decode })[0].slice(3);
+  const cut = model
+    .generate([1, 2, 3], { maxNewTokens: 10, eosTokenId: null, stopStrings: [stop], decode })[0]
+    .slice(3);
   assert.ok(decode(cut).includes(stop) && !decode(cut.slice(0, -1)).includes(stop));
 });
 
 test('bad input gives clear errors', async () => {
   const model = await gpt2();
-  assert.throws(() => model.generate([1, 2], { doSample: true, temperature: 0 }), /temperature must be > 0 when sampling/);
+  assert.throws(
+    () => model.generate([1, 2], { doSample: true, temperature: 0 }),
+    /temperature must be > 0 when sampling/,
+  );
   assert.throws(() => model.generate([1, 200]), /token id 200 at position 1 of prompt 0 is out of range \[0, 100\)/);
   assert.throws(() => model.generate([[1, -1]]), /out of range/);
   assert.throws(() => model.generate(Array(65).fill(1)), /65 tokens, more than the model's context window of 64/);

@@ -48,28 +48,37 @@ test('training path: loss and gradients match PyTorch', async () => {
   }
 });
 
-test('from scratch: HF parameter names and shapes, tied head, seeded init, save + fromPretrained round trip', async () => {
-  const config = new GPT2Config({ vocabSize: 30, nPositions: 16, nEmbd: 16, nLayer: 2, nHead: 2 });
-  const model = new GPT2LMHeadModel(config, { seed: 1 });
-  const sd = model.stateDict();
-  assert.deepEqual([...sd['transformer.h.1.attn.c_attn.weight'].shape], [16, 48]);
-  assert.deepEqual([...sd['transformer.h.0.mlp.c_proj.weight'].shape], [64, 16]);
-  assert.equal(model.lm_head.weight, model.transformer.wte.weight);
-  assert.equal(model.numParameters(), 30 * 16 + 16 * 16 + 2 * (4 * 16 + 16 * 48 + 48 + 16 * 16 + 16 + 16 * 64 + 64 + 64 * 16 + 16) + 2 * 16);
-  assert.deepEqual(new GPT2LMHeadModel(config, { seed: 1 }).stateDict()['transformer.wpe.weight'].toArray(), sd['transformer.wpe.weight'].toArray());
-  const dir = tmp();
-  try {
-    const { 'lm_head.weight': _tied, ...weights } = sd;
-    await saveSafetensors(weights, join(dir, 'model.safetensors'));
-    writeFileSync(join(dir, 'config.json'), JSON.stringify(config.toJSON()));
-    const back = await GPT2LMHeadModel.fromPretrained(dir);
-    assert.equal(back.lm_head.weight, back.transformer.wte.weight, 'tied again after loading');
-    const ids = [[1, 2, 3, 4, 5]];
-    assertClose(back.forward(ids), model.eval().forward(ids), { atol: 0, rtol: 0 });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+test(
+  'from scratch: HF parameter names and shapes, tied head, seeded init, save + fromPretrained round ' + 'trip',
+  async () => {
+    const config = new GPT2Config({ vocabSize: 30, nPositions: 16, nEmbd: 16, nLayer: 2, nHead: 2 });
+    const model = new GPT2LMHeadModel(config, { seed: 1 });
+    const sd = model.stateDict();
+    assert.deepEqual([...sd['transformer.h.1.attn.c_attn.weight'].shape], [16, 48]);
+    assert.deepEqual([...sd['transformer.h.0.mlp.c_proj.weight'].shape], [64, 16]);
+    assert.equal(model.lm_head.weight, model.transformer.wte.weight);
+    assert.equal(
+      model.numParameters(),
+      30 * 16 + 16 * 16 + 2 * (4 * 16 + 16 * 48 + 48 + 16 * 16 + 16 + 16 * 64 + 64 + 64 * 16 + 16) + 2 * 16,
+    );
+    assert.deepEqual(
+      new GPT2LMHeadModel(config, { seed: 1 }).stateDict()['transformer.wpe.weight'].toArray(),
+      sd['transformer.wpe.weight'].toArray(),
+    );
+    const dir = tmp();
+    try {
+      const { 'lm_head.weight': _tied, ...weights } = sd;
+      await saveSafetensors(weights, join(dir, 'model.safetensors'));
+      writeFileSync(join(dir, 'config.json'), JSON.stringify(config.toJSON()));
+      const back = await GPT2LMHeadModel.fromPretrained(dir);
+      assert.equal(back.lm_head.weight, back.transformer.wte.weight, 'tied again after loading');
+      const ids = [[1, 2, 3, 4, 5]];
+      assertClose(back.forward(ids), model.eval().forward(ids), { atol: 0, rtol: 0 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
 
 test('fromPretrained errors: missing files, shape disagreement, unknown model_type', async () => {
   const dir = tmp();
@@ -77,12 +86,17 @@ test('fromPretrained errors: missing files, shape disagreement, unknown model_ty
     await assert.rejects(GPT2LMHeadModel.fromPretrained(join(dir, 'nope')), /is not a folder/);
     await assert.rejects(GPT2LMHeadModel.fromPretrained(dir), /has no config\.json/);
     cpSync(golden('gpt2-tiny/config.json'), join(dir, 'config.json'));
-    await assert.rejects(GPT2LMHeadModel.fromPretrained(dir), /has no weights; looked for model\.safetensors, model\.safetensors\.index\.json, pytorch_model\.bin/);
+    await assert.rejects(
+      GPT2LMHeadModel.fromPretrained(dir),
+      /has no weights; looked for model\.safetensors, model\.safetensors\.index\.json, pytorch_model\.bin/,
+    );
     cpSync(golden('gpt2-tiny/model.safetensors'), join(dir, 'model.safetensors'));
     const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...cfg, n_positions: 32 }));
-    await assert.rejects(GPT2LMHeadModel.fromPretrained(dir),
-      /checkpoint tensor 'transformer\.wpe\.weight' has shape \[64, 32\] but the model \(from its config\) expects \[32, 32\]/);
+    await assert.rejects(
+      GPT2LMHeadModel.fromPretrained(dir),
+      /checkpoint tensor 'transformer\.wpe\.weight' has shape \[64, 32\] but the model \(from its config\) expects \[32, 32\]/,
+    );
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...cfg, n_layer: 3 }));
     await assert.rejects(GPT2LMHeadModel.fromPretrained(dir), /lacks weights for transformer\.h\.2\.ln_1\.weight/);
     writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...cfg, model_type: 'bert' }));

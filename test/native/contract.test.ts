@@ -45,7 +45,12 @@ test('contract: the loader names every export a mismatched addon lacks or declar
   assert.match(why ?? '', /linear \(not in contract\(\)\)/);
   assert.match(why ?? '', /unary takes \(op:int y:f32 x:f32 lx:layout\(x\)\), expected \(op:op\(unary\)/);
   assert.match(why ?? '', /op set compare/);
-  const throwing = checkAddon({ ...real, contract: () => { throw new Error('boom'); } });
+  const throwing = checkAddon({
+    ...real,
+    contract: () => {
+      throw new Error('boom');
+    },
+  });
   assert.equal(throwing, 'contract() failed: boom');
 });
 

@@ -53,11 +53,18 @@ export const KINDS: LayoutKind[] = ['contiguous', 'offset', 'transposed', 'strid
  * dims reversed (a transposed view of a contiguous buffer); every other element of a buffer twice
  * as long in the last dim, with an offset; or dim 0 broadcast (stride 0).
  */
-export function input(shape: number[], kind: LayoutKind, r: () => number, fillFn = (n: number) => fill(n, r)): { data: Float32Array; layout: Layout } {
+export function input(
+  shape: number[],
+  kind: LayoutKind,
+  r: () => number,
+  fillFn = (n: number) => fill(n, r),
+): { data: Float32Array; layout: Layout } {
   const n = numel(shape);
   switch (kind) {
-    case 'contiguous': return { data: fillFn(n), layout: Layout.contiguous(shape) };
-    case 'offset': return { data: fillFn(n + 5), layout: Layout.contiguous(shape, 5) };
+    case 'contiguous':
+      return { data: fillFn(n), layout: Layout.contiguous(shape) };
+    case 'offset':
+      return { data: fillFn(n + 5), layout: Layout.contiguous(shape, 5) };
     case 'transposed': {
       const rev = [...shape].reverse();
       const st = contiguousStrides(rev).reverse();
@@ -78,10 +85,17 @@ export function input(shape: number[], kind: LayoutKind, r: () => number, fillFn
 }
 
 /** Asserts |got - want| <= atol + rtol*|want| elementwise (NaN equals NaN); the message says where. */
-export function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, rtol: number, atol: number, what: string): void {
+export function assertClose(
+  got: ArrayLike<number>,
+  want: ArrayLike<number>,
+  rtol: number,
+  atol: number,
+  what: string,
+): void {
   if (got.length !== want.length) throw new Error(`${what}: length ${got.length} vs ${want.length}`);
   for (let i = 0; i < got.length; i++) {
-    const g = got[i], w = want[i];
+    const g = got[i],
+      w = want[i];
     if (g === w || (g !== g && w !== w)) continue;
     if (!(Math.abs(g - w) <= atol + rtol * Math.abs(w))) {
       throw new Error(`${what}: element ${i}: native ${g} vs js ${w} (rtol ${rtol}, atol ${atol})`);
@@ -90,12 +104,19 @@ export function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, rto
 }
 
 /** Like assertClose, with a per-element absolute bound. */
-export function assertWithin(got: ArrayLike<number>, want: ArrayLike<number>, bound: ArrayLike<number>, what: string): void {
+export function assertWithin(
+  got: ArrayLike<number>,
+  want: ArrayLike<number>,
+  bound: ArrayLike<number>,
+  what: string,
+): void {
   if (got.length !== want.length) throw new Error(`${what}: length ${got.length} vs ${want.length}`);
   for (let i = 0; i < got.length; i++) {
-    const g = got[i], w = want[i];
+    const g = got[i],
+      w = want[i];
     if (g === w || (g !== g && w !== w)) continue;
-    if (!(Math.abs(g - w) <= bound[i])) throw new Error(`${what}: element ${i}: native ${g} vs js ${w} (bound ${bound[i]})`);
+    if (!(Math.abs(g - w) <= bound[i]))
+      throw new Error(`${what}: element ${i}: native ${g} vs js ${w} (bound ${bound[i]})`);
   }
 }
 

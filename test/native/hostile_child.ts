@@ -17,11 +17,14 @@ import { loadAddon } from '../../src/backend/native/load.js';
 type Arg = { name: string; kind: string; nullable: boolean; param?: string };
 
 function parse(sig: string): Arg[] {
-  return sig.split(' ').filter(Boolean).map((tok) => {
-    const m = /^(\w+):([\w|]+)(\?)?(?:\(([^)]*)\))?$/.exec(tok);
-    if (!m) throw new Error(`bad signature token ${tok}`);
-    return { name: m[1], kind: m[2], nullable: m[3] === '?', param: m[4] };
-  });
+  return sig
+    .split(' ')
+    .filter(Boolean)
+    .map((tok) => {
+      const m = /^(\w+):([\w|]+)(\?)?(?:\(([^)]*)\))?$/.exec(tok);
+      if (!m) throw new Error(`bad signature token ${tok}`);
+      return { name: m[1], kind: m[2], nullable: m[3] === '?', param: m[4] };
+    });
 }
 
 function churn(): void {
@@ -51,24 +54,49 @@ function build(args: Arg[], hostile: number, how: 'getter' | 'proxy', opsets: Re
       case 'layout':
         if (i !== hostile) return { ...GOOD };
         if (how === 'getter') {
-          return { get shape() { detachAll(bufs); return [4]; }, strides: [1], offset: 0 };
+          return {
+            get shape() {
+              detachAll(bufs);
+              return [4];
+            },
+            strides: [1],
+            offset: 0,
+          };
         }
-        return new Proxy({ ...GOOD }, {
-          get(t, p) {
-            if (p === 'offset') detachAll(bufs);
-            return t[p as keyof typeof t];
+        return new Proxy(
+          { ...GOOD },
+          {
+            get(t, p) {
+              if (p === 'offset') detachAll(bufs);
+              return t[p as keyof typeof t];
+            },
           },
-        });
+        );
       case 'ints': {
         const arr = [1, 1, 1, 1, 1, 1, 1, 1, 1].slice(0, a.param === 'ConvArgs' ? 7 : a.param === 'PoolArgs' ? 9 : 4);
-        if (i === hostile) Object.defineProperty(arr, 1, { get() { detachAll(bufs); return 1; } });
+        if (i === hostile)
+          Object.defineProperty(arr, 1, {
+            get() {
+              detachAll(bufs);
+              return 1;
+            },
+          });
         return arr;
       }
-      case 'int': case 'num': return 1;
-      case 'bool': return false;
-      case 'op': return a.nullable ? -1 : opsets[a.param!][0];
-      case 'str': return a.param!.split('|')[0];
-      default: { const b = typed(a.kind); bufs.push(b); return b; }
+      case 'int':
+      case 'num':
+        return 1;
+      case 'bool':
+        return false;
+      case 'op':
+        return a.nullable ? -1 : opsets[a.param!][0];
+      case 'str':
+        return a.param!.split('|')[0];
+      default: {
+        const b = typed(a.kind);
+        bufs.push(b);
+        return b;
+      }
     }
   });
   return values;
@@ -106,7 +134,12 @@ function walk(): { calls: number; failures: string[] } {
       if (a.kind !== 'int' && a.kind !== 'num') return;
       const values = build(args, -1, 'getter', opsets);
       let ran = false;
-      values[i] = { valueOf: () => { ran = true; return 1; } };
+      values[i] = {
+        valueOf: () => {
+          ran = true;
+          return 1;
+        },
+      };
       calls++;
       try {
         A[k](...values);
@@ -154,11 +187,24 @@ function resize(): { calls: number; failures: string[] } {
     (b: ArrayBuffer) => new Float32Array(b, 0, 16), // fixed: out of bounds once the buffer shrinks
   ];
   for (const view of views) {
-    const rab = new (ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer & {
-      resize(n: number): void;
-    })(64, { maxByteLength: 128 });
+    const rab = new (
+      ArrayBuffer as unknown as new (
+        n: number,
+        o: { maxByteLength: number },
+      ) => ArrayBuffer & {
+        resize(n: number): void;
+      }
+    )(64, { maxByteLength: 128 });
     const x = view(rab);
-    const lx = { get shape() { rab.resize(16); churn(); return [16]; }, strides: [1], offset: 0 };
+    const lx = {
+      get shape() {
+        rab.resize(16);
+        churn();
+        return [16];
+      },
+      strides: [1],
+      offset: 0,
+    };
     try {
       addon.unary(2, new Float32Array(16), x, lx, 0, 0);
       failures.push(`a ${x.length === 0 ? 'fixed' : 'tracking'} view of a shrunk buffer was read past its end`);
@@ -171,6 +217,12 @@ function resize(): { calls: number; failures: string[] } {
 }
 
 const mode = process.argv[2];
-const result = mode === 'repro' ? repro() : mode === 'walk' ? walk() : mode === 'resize' ? resize()
-  : { calls: 0, failures: [`unknown mode ${mode}`] };
+const result =
+  mode === 'repro'
+    ? repro()
+    : mode === 'walk'
+      ? walk()
+      : mode === 'resize'
+        ? resize()
+        : { calls: 0, failures: [`unknown mode ${mode}`] };
 console.log(JSON.stringify(result));

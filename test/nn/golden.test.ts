@@ -22,9 +22,17 @@ for (const [k, r] of Object.entries(readSafetensorsFile(golden('nn_layers.safete
 
 const call = (m: any, x: T[]) => m.forward(...x);
 const acts: Record<string, () => nb.nn.Module> = {
-  relu: () => new nn.ReLU(), leaky_relu: () => new nn.LeakyReLU(0.2), gelu: () => new nn.GELU(), gelu_tanh: () => new nn.GELU('tanh'),
-  silu: () => new nn.SiLU(), tanh: () => new nn.Tanh(), sigmoid: () => new nn.Sigmoid(), softmax: () => new nn.Softmax(1),
-  log_softmax: () => new nn.LogSoftmax(-1), elu: () => new nn.ELU(0.7), softplus: () => new nn.Softplus(2, 5),
+  relu: () => new nn.ReLU(),
+  leaky_relu: () => new nn.LeakyReLU(0.2),
+  gelu: () => new nn.GELU(),
+  gelu_tanh: () => new nn.GELU('tanh'),
+  silu: () => new nn.SiLU(),
+  tanh: () => new nn.Tanh(),
+  sigmoid: () => new nn.Sigmoid(),
+  softmax: () => new nn.Softmax(1),
+  log_softmax: () => new nn.LogSoftmax(-1),
+  elu: () => new nn.ELU(0.7),
+  softplus: () => new nn.Softplus(2, 5),
 };
 
 const CASES: Record<string, Case> = {
@@ -34,17 +42,23 @@ const CASES: Record<string, Case> = {
   conv1d: { make: () => new nn.Conv1d(3, 4, 3, { stride: 2, padding: 1 }) },
   conv1d_same: { make: () => new nn.Conv1d(2, 3, 4, { padding: 'same' }) },
   conv2d: { make: () => new nn.Conv2d(3, 4, 3, { padding: 1 }) },
-  conv2d_groups: { make: () => new nn.Conv2d(4, 6, [3, 2], { stride: [2, 1], padding: [1, 0], dilation: [1, 2], groups: 2 }) },
+  conv2d_groups: {
+    make: () => new nn.Conv2d(4, 6, [3, 2], { stride: [2, 1], padding: [1, 0], dilation: [1, 2], groups: 2 }),
+  },
   conv2d_same: { make: () => new nn.Conv2d(2, 3, 4, { padding: 'same', bias: false }) },
   conv1d_same_reflect: { make: () => new nn.Conv1d(2, 3, 4, { padding: 'same', paddingMode: 'reflect' }) },
   conv2d_reflect: { make: () => new nn.Conv2d(2, 3, 3, { padding: 1, paddingMode: 'reflect' }) },
   conv_transpose2d: { make: () => new nn.ConvTranspose2d(3, 4, 3, { stride: 2, padding: 1, outputPadding: 1 }) },
-  conv_transpose2d_groups: { make: () => new nn.ConvTranspose2d(4, 6, [2, 3], { stride: [1, 2], groups: 2, dilation: [2, 1] }) },
+  conv_transpose2d_groups: {
+    make: () => new nn.ConvTranspose2d(4, 6, [2, 3], { stride: [1, 2], groups: 2, dilation: [2, 1] }),
+  },
   maxpool1d: { make: () => new nn.MaxPool1d(3, { stride: 2, padding: 1, returnIndices: true }) },
   maxpool2d: { make: () => new nn.MaxPool2d(2) },
   maxpool2d_ceil: { make: () => new nn.MaxPool2d(3, { stride: 2, padding: 1, ceilMode: true, returnIndices: true }) },
   avgpool2d: { make: () => new nn.AvgPool2d(3, { stride: 2, padding: 1 }) },
-  avgpool2d_nopad: { make: () => new nn.AvgPool2d(2, { stride: 2, padding: 1, ceilMode: true, countIncludePad: false }) },
+  avgpool2d_nopad: {
+    make: () => new nn.AvgPool2d(2, { stride: 2, padding: 1, ceilMode: true, countIncludePad: false }),
+  },
   adaptive_avgpool2d: { make: () => new nn.AdaptiveAvgPool2d([3, 2]) },
   batchnorm1d_train: { make: () => new nn.BatchNorm1d(4), train: true },
   batchnorm1d_eval: { make: () => new nn.BatchNorm1d(3) },
@@ -61,7 +75,10 @@ const CASES: Record<string, Case> = {
   ...Object.fromEntries(Object.entries(acts).map(([k, f]) => [`act_${k}`, { make: f }])),
   rnn_tanh: { make: () => new nn.RNN(4, 5, { numLayers: 2 }) },
   rnn_relu_bi: { make: () => new nn.RNN(4, 5, { nonlinearity: 'relu', bidirectional: true, batchFirst: true }) },
-  lstm: { make: () => new nn.LSTM(4, 5, { numLayers: 2, bidirectional: true }), run: (m, [x, h, c]) => m.forward(x, [h, c]) },
+  lstm: {
+    make: () => new nn.LSTM(4, 5, { numLayers: 2, bidirectional: true }),
+    run: (m, [x, h, c]) => m.forward(x, [h, c]),
+  },
   lstm_batch_first: { make: () => new nn.LSTM(4, 5, { batchFirst: true }) },
   lstm_unbatched: { make: () => new nn.LSTM(4, 5) },
   gru: { make: () => new nn.GRU(4, 5, { numLayers: 2, bidirectional: true, batchFirst: true }) },
@@ -82,17 +99,40 @@ const CASES: Record<string, Case> = {
     run: (m, [x], e) => m.forward(x, { srcMask: e.src_mask }),
   },
   encoder_layer_norm_first: {
-    make: () => new nn.TransformerEncoderLayer(8, 2, { dimFeedforward: 16, dropout: 0, activation: 'gelu', batchFirst: true, normFirst: true }),
+    make: () =>
+      new nn.TransformerEncoderLayer(8, 2, {
+        dimFeedforward: 16,
+        dropout: 0,
+        activation: 'gelu',
+        batchFirst: true,
+        normFirst: true,
+      }),
     run: (m, [x], e) => m.forward(x, { srcKeyPaddingMask: e.src_key_padding_mask }),
   },
   decoder_layer: {
     make: () => new nn.TransformerDecoderLayer(8, 2, { dimFeedforward: 16, dropout: 0 }),
     run: (m, [t, mem], e) => m.forward(t, mem, { tgtMask: e.tgt_mask }),
   },
-  decoder_layer_norm_first: { make: () => new nn.TransformerDecoderLayer(8, 2, { dimFeedforward: 16, dropout: 0, normFirst: true, batchFirst: true }) },
-  encoder: { make: () => new nn.TransformerEncoder(new nn.TransformerEncoderLayer(8, 2, { dimFeedforward: 16, dropout: 0 }), 2, { norm: new nn.LayerNorm(8) }) },
+  decoder_layer_norm_first: {
+    make: () =>
+      new nn.TransformerDecoderLayer(8, 2, { dimFeedforward: 16, dropout: 0, normFirst: true, batchFirst: true }),
+  },
+  encoder: {
+    make: () =>
+      new nn.TransformerEncoder(new nn.TransformerEncoderLayer(8, 2, { dimFeedforward: 16, dropout: 0 }), 2, {
+        norm: new nn.LayerNorm(8),
+      }),
+  },
   transformer: {
-    make: () => new nn.Transformer({ dModel: 8, nhead: 2, numEncoderLayers: 2, numDecoderLayers: 1, dimFeedforward: 16, dropout: 0 }),
+    make: () =>
+      new nn.Transformer({
+        dModel: 8,
+        nhead: 2,
+        numEncoderLayers: 2,
+        numDecoderLayers: 1,
+        dimFeedforward: 16,
+        dropout: 0,
+      }),
     run: (m, [s, t], e) => m.forward(s, t, { tgtMask: e.tgt_mask }),
   },
 };
@@ -104,7 +144,9 @@ function flatOut(o: unknown): T[] {
 }
 
 function entries(prefix: string): [string, T][] {
-  return Object.entries(G).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]);
+  return Object.entries(G)
+    .filter(([k]) => k.startsWith(prefix))
+    .map(([k, v]) => [k.slice(prefix.length), v]);
 }
 
 const TOL = { rtol: 1e-6, atol: 1e-9 };

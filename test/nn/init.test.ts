@@ -27,7 +27,10 @@ test('uniform, normal, constant, kaiming, xavier, truncNormal', () => {
   nb.manualSeed(0);
   const w = nb.zeros([200, 100]);
   let s = stats(init.kaimingUniform_(w, { a: Math.sqrt(5) }));
-  assert.ok(s.max <= 0.1 && s.min >= -0.1 && s.max > 0.099, `kaiming_uniform(a=sqrt5) bound 1/sqrt(fan_in): ${s.min} ${s.max}`);
+  assert.ok(
+    s.max <= 0.1 && s.min >= -0.1 && s.max > 0.099,
+    `kaiming_uniform(a=sqrt5) bound 1/sqrt(fan_in): ${s.min} ${s.max}`,
+  );
   s = stats(init.kaimingNormal_(w, { mode: 'fan_out', nonlinearity: 'relu' }));
   assert.ok(Math.abs(s.std - Math.sqrt(2 / 200)) < 0.005, `kaiming_normal std ${s.std}`);
   s = stats(init.xavierUniform_(w, 2));
@@ -47,7 +50,11 @@ test('uniform, normal, constant, kaiming, xavier, truncNormal', () => {
 });
 
 test('orthogonal_ gives orthonormal rows or columns', () => {
-  for (const shape of [[5, 8], [8, 5], [4, 2, 3]]) {
+  for (const shape of [
+    [5, 8],
+    [8, 5],
+    [4, 2, 3],
+  ]) {
     const w = init.orthogonal_(nb.zeros(shape, { dtype: 'float64' }), 1.5);
     const m = w.reshape([shape[0], -1]);
     const g = shape[0] <= m.shape[1] ? m.matmul(m.t()) : m.t().matmul(m);
@@ -78,13 +85,24 @@ test("layers' default initialisation follows PyTorch", () => {
   s = stats(conv.weight);
   assert.ok(s.max <= 1 / 6 && s.max > 0.15);
   const rnn = new nn.GRU(10, 25);
-  for (const p of rnn.parameters()) { s = stats(p); assert.ok(s.max <= 0.2 && s.min >= -0.2); }
+  for (const p of rnn.parameters()) {
+    s = stats(p);
+    assert.ok(s.max <= 0.2 && s.min >= -0.2);
+  }
   const emb = new nn.Embedding(1000, 20, { paddingIdx: 3 });
   s = stats(emb.weight);
   assert.ok(Math.abs(s.std - 1) < 0.03);
   assert.deepEqual(emb.weight.select(0, 3).toArray(), Array(20).fill(0));
   const bn = new nn.BatchNorm2d(3);
-  assert.deepEqual([bn.weight!.toArray(), bn.bias!.toArray(), bn.runningMean!.toArray(), bn.runningVar!.toArray()], [[1, 1, 1], [0, 0, 0], [0, 0, 0], [1, 1, 1]]);
+  assert.deepEqual(
+    [bn.weight!.toArray(), bn.bias!.toArray(), bn.runningMean!.toArray(), bn.runningVar!.toArray()],
+    [
+      [1, 1, 1],
+      [0, 0, 0],
+      [0, 0, 0],
+      [1, 1, 1],
+    ],
+  );
   const mha = new nn.MultiheadAttention(8, 2);
   assert.equal(mha.in_proj_bias!.abs().sum().item(), 0);
   assert.equal(mha.out_proj.bias!.abs().sum().item(), 0);

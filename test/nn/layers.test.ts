@@ -18,7 +18,10 @@ test('Identity, Flatten, Unflatten, Softmax with implicit dim, activations', () 
   assert.deepEqual(new nn.Flatten().call(x).shape, [2, 60]);
   assert.deepEqual(new nn.Flatten(0, 2).call(x).shape, [24, 5]);
   assert.deepEqual(new nn.Unflatten(1, [3, 4]).call(nb.randn([2, 12])).shape, [2, 3, 4]);
-  assert.throws(() => new nn.Unflatten(1, [3, 5]).call(nb.randn([2, 12])), /Unflatten\(dim=1, unflattened_size=\(3, 5\)\): expected input with 15 elements in dim 1, got \[2, 12\]/);
+  assert.throws(
+    () => new nn.Unflatten(1, [3, 5]).call(nb.randn([2, 12])),
+    /Unflatten\(dim=1, unflattened_size=\(3, 5\)\): expected input with 15 elements in dim 1, got \[2, 12\]/,
+  );
   assertClose(new nn.Softmax().call(x), x.softmax(1));
   assertClose(new nn.Softmax().call(nb.randn([4])).sum(), 1);
   assertClose(new nn.LogSoftmax(-1).call(x).exp().sum(-1), nb.ones([2, 3, 4]), { atol: 1e-5 });
@@ -60,16 +63,36 @@ test('Conv padding modes and ConvTranspose2d inverts the shape of a strided conv
     const c = new nn.Conv2d(2, 3, 3, { padding: 1, paddingMode: mode });
     assert.deepEqual(c.call(nb.randn([1, 2, 5, 6])).shape, [1, 3, 5, 6]);
   }
-  const down = new nn.Conv2d(3, 8, 3, { stride: 2, padding: 1 }), up = new nn.ConvTranspose2d(8, 3, 3, { stride: 2, padding: 1, outputPadding: 1 });
+  const down = new nn.Conv2d(3, 8, 3, { stride: 2, padding: 1 }),
+    up = new nn.ConvTranspose2d(8, 3, 3, { stride: 2, padding: 1, outputPadding: 1 });
   assert.deepEqual(up.call(down.call(nb.randn([2, 3, 8, 8]))).shape, [2, 3, 8, 8]);
-  assert.deepEqual(new nn.Conv1d(4, 2, 5, { padding: 'same', dilation: 2 }).call(nb.randn([3, 4, 11])).shape, [3, 2, 11]);
+  assert.deepEqual(
+    new nn.Conv1d(4, 2, 5, { padding: 'same', dilation: 2 }).call(nb.randn([3, 4, 11])).shape,
+    [3, 2, 11],
+  );
 });
 
 test('Embedding gives no gradient to the padding row; Bilinear; Upsample; pools', () => {
   const e = new nn.Embedding(5, 2, { paddingIdx: -1 });
   assert.equal(e.paddingIdx, 4);
-  e.call(nb.tensor([[4, 0], [4, 1]], { dtype: 'int32' })).sum().backward();
-  assert.deepEqual(e.weight.grad!.toArray(), [[1, 1], [1, 1], [0, 0], [0, 0], [0, 0]]);
+  e.call(
+    nb.tensor(
+      [
+        [4, 0],
+        [4, 1],
+      ],
+      { dtype: 'int32' },
+    ),
+  )
+    .sum()
+    .backward();
+  assert.deepEqual(e.weight.grad!.toArray(), [
+    [1, 1],
+    [1, 1],
+    [0, 0],
+    [0, 0],
+    [0, 0],
+  ]);
   assert.deepEqual(new nn.Bilinear(3, 4, 5).call(nb.randn([2, 7, 3]), nb.randn([2, 7, 4])).shape, [2, 7, 5]);
   assert.deepEqual(new nn.Upsample({ scaleFactor: 3, mode: 'linear' }).call(nb.randn([1, 2, 4])).shape, [1, 2, 12]);
   const [v, i] = new nn.MaxPool1d(2, { returnIndices: true }).call(nb.tensor([[[3, 1, 2, 5]]])) as [T, T];
@@ -87,7 +110,11 @@ test('MultiheadAttention: isCausal equals an explicit mask; needWeights false; f
   assertClose(a, b, { atol: 1e-6 });
   assertClose(w!.triu(1), nb.zeros([3, 5, 5]));
   assert.equal(m.call(x, x, x, { needWeights: false })[1], null);
-  const pad = nb.tensor([[0, 0, 0, 0, -Infinity], [0, 0, 0, 0, 0], [0, 0, 0, -Infinity, -Infinity]]);
+  const pad = nb.tensor([
+    [0, 0, 0, 0, -Infinity],
+    [0, 0, 0, 0, 0],
+    [0, 0, 0, -Infinity, -Infinity],
+  ]);
   const [, w2] = m.call(x, x, x, { keyPaddingMask: pad });
   assertClose(w2!.select(0, 0).select(1, 4), nb.zeros([5]));
   const [, w3] = m.call(x, x, x, { keyPaddingMask: pad.eq(-Infinity) });
@@ -99,15 +126,22 @@ test('RNN: dropout between layers only in training; initial states; cells match 
   const lstm = new nn.LSTM(3, 4, { numLayers: 2, dropout: 0.5 });
   const x = nb.randn([6, 2, 3]);
   lstm.eval();
-  const [o1] = lstm.call(x), [o2] = lstm.call(x);
+  const [o1] = lstm.call(x),
+    [o2] = lstm.call(x);
   assertClose(o1, o2);
   lstm.train();
   nb.manualSeed(1);
   const [o3] = lstm.call(x);
   assert.notDeepEqual(o3.toArray(), o1.toArray());
-  const gru = new nn.GRU(3, 4), cell = new nn.GRUCell(3, 4);
+  const gru = new nn.GRU(3, 4),
+    cell = new nn.GRUCell(3, 4);
   const sd = gru.stateDict();
-  cell.loadStateDict({ weight_ih: sd.weight_ih_l0, weight_hh: sd.weight_hh_l0, bias_ih: sd.bias_ih_l0, bias_hh: sd.bias_hh_l0 });
+  cell.loadStateDict({
+    weight_ih: sd.weight_ih_l0,
+    weight_hh: sd.weight_hh_l0,
+    bias_ih: sd.bias_ih_l0,
+    bias_hh: sd.bias_hh_l0,
+  });
   const h0 = nb.randn([1, 2, 4]);
   const [out, hn] = gru.call(x.narrow(0, 0, 1), h0);
   assertClose(out.select(0, 0), cell.call(x.select(0, 0), h0.select(0, 0)), { atol: 1e-6 });
@@ -120,7 +154,8 @@ function digitTensors(train: boolean): [T, T] {
 }
 
 function fit(model: nb.nn.Module, epochs: number, lr: number): number {
-  const [xtr, ytr] = digitTensors(true), [xte, yte] = digitTensors(false);
+  const [xtr, ytr] = digitTensors(true),
+    [xte, yte] = digitTensors(false);
   const opt = new Adam(model.parameters(), { lr });
   const g = new nb.Generator(0);
   for (let ep = 0; ep < epochs; ep++) {
@@ -138,8 +173,15 @@ function fit(model: nb.nn.Module, epochs: number, lr: number): number {
 
 test('a small CNN learns the digits (the issue recipe, 2 epochs)', () => {
   nb.manualSeed(0);
-  const cnn = new nn.Sequential(new nn.Conv2d(1, 16, 3, { padding: 1 }), new nn.ReLU(), new nn.MaxPool2d(2),
-    new nn.Conv2d(16, 32, 3, { padding: 1 }), new nn.ReLU(), new nn.Flatten(), new nn.Linear(512, 10));
+  const cnn = new nn.Sequential(
+    new nn.Conv2d(1, 16, 3, { padding: 1 }),
+    new nn.ReLU(),
+    new nn.MaxPool2d(2),
+    new nn.Conv2d(16, 32, 3, { padding: 1 }),
+    new nn.ReLU(),
+    new nn.Flatten(),
+    new nn.Linear(512, 10),
+  );
   const acc = fit(cnn, 2, 1e-3);
   assert.ok(acc > 0.7, `test accuracy ${acc}`);
 });
@@ -149,7 +191,11 @@ test('an LSTM classifier learns the digits row by row (8 steps of 8 features)', 
   class RowLSTM extends nn.Module {
     declare lstm: nb.nn.LSTM;
     declare fc: nb.nn.Linear;
-    constructor() { super(); this.lstm = new nn.LSTM(8, 32, { batchFirst: true }); this.fc = new nn.Linear(32, 10); }
+    constructor() {
+      super();
+      this.lstm = new nn.LSTM(8, 32, { batchFirst: true });
+      this.fc = new nn.Linear(32, 10);
+    }
     forward(x: T): T {
       // x (N, 1, 8, 8) -> rows (N, 8, 8) -> h_n (1, N, 32) -> (N, 10)
       const [, [h]] = this.lstm.call(x.reshape([-1, 8, 8]));

@@ -9,12 +9,16 @@ import { assertClose } from '../helpers/assert.js';
 
 describe('loss modules', () => {
   const g = new nb.Generator(5);
-  const x = g.normal([4, 3]), t = g.uniform([4, 3]);
+  const x = g.normal([4, 3]),
+    t = g.uniform([4, 3]);
   const labels = nb.tensor([0, 2, 1, 2], { dtype: 'int32' });
   const w = nb.tensor([1, 2, 0.5]);
   it('each module equals its functional form', () => {
     const pairs: [Module & { forward(a: nb.Tensor, b: nb.Tensor): nb.Tensor }, nb.Tensor][] = [
-      [new L.CrossEntropyLoss({ weight: w, labelSmoothing: 0.1 }), F.crossEntropy(x, labels, { weight: w, labelSmoothing: 0.1 })],
+      [
+        new L.CrossEntropyLoss({ weight: w, labelSmoothing: 0.1 }),
+        F.crossEntropy(x, labels, { weight: w, labelSmoothing: 0.1 }),
+      ],
       [new L.NLLLoss({ reduction: 'sum', ignoreIndex: 2 }), F.nllLoss(x, labels, { reduction: 'sum', ignoreIndex: 2 })],
       [new L.MSELoss(), F.mseLoss(x, t)],
       [new L.L1Loss({ reduction: 'none' }), F.l1Loss(x, t, { reduction: 'none' })],
@@ -26,7 +30,8 @@ describe('loss modules', () => {
     ];
     for (const [m, want] of pairs) {
       assert.ok(m instanceof Module);
-      const isBce = m instanceof L.BCELoss, isCe = m instanceof L.CrossEntropyLoss || m instanceof L.NLLLoss;
+      const isBce = m instanceof L.BCELoss,
+        isCe = m instanceof L.CrossEntropyLoss || m instanceof L.NLLLoss;
       const got = m.forward(isBce ? t : x, isBce ? t.mul(0.5) : isCe ? labels : t);
       assertClose(got, want, {}, m.constructor.name);
     }

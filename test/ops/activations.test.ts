@@ -30,36 +30,41 @@ for (const be of backends()) {
   describe(`hardswish and mish [${be}]`, () => {
     for (const [name, op] of Object.entries(OPS)) {
       for (const dt of ['f32', 'f64'] as const) {
-        test(`${name} ${dt}: values and gradients match torch 1.13`, () => withBackend(be, () => {
-          const dtype = dt === 'f32' ? 'float32' : 'float64';
-          const x = G[`${name}.${dt}.x`].to(dtype), gy = G[`${name}.${dt}.gy`].to(dtype);
-          const [y, gx] = run(op, x, gy);
-          assert.equal(y.dtype, dtype);
-          assertClose(y, G[`${name}.${dt}.y`], TOL[dt], `${name} ${dt} output:`);
-          assertClose(gx, G[`${name}.${dt}.gx`], TOL[dt], `${name} ${dt} gradient:`);
-        }));
+        test(`${name} ${dt}: values and gradients match torch 1.13`, () =>
+          withBackend(be, () => {
+            const dtype = dt === 'f32' ? 'float32' : 'float64';
+            const x = G[`${name}.${dt}.x`].to(dtype),
+              gy = G[`${name}.${dt}.gy`].to(dtype);
+            const [y, gx] = run(op, x, gy);
+            assert.equal(y.dtype, dtype);
+            assertClose(y, G[`${name}.${dt}.y`], TOL[dt], `${name} ${dt} output:`);
+            assertClose(gx, G[`${name}.${dt}.gx`], TOL[dt], `${name} ${dt} gradient:`);
+          }));
       }
     }
 
-    test('hardswish at its kinks: -0 at -3, gradient -0.5 at -3 and 1 at 3 (torch 1.13, vectorised)', () => withBackend(be, () => {
-      for (const dtype of ['float32', 'float64'] as const) {
-        const x = nb.tensor([-4, -3, 3, 4, -Infinity, Infinity, NaN], { dtype, requiresGrad: true });
-        const y = F.hardswish(x);
-        y.sum().backward();
-        const yv = y.toArray() as number[], gv = x.grad!.toArray() as number[];
-        assert.ok(Object.is(yv[0], -0) && Object.is(yv[1], -0), `hardswish(-4), hardswish(-3) are -0: ${yv}`);
-        assert.deepEqual(yv.slice(2), [3, 4, NaN, Infinity, NaN], `${dtype} hardswish`);
-        assert.deepEqual(gv, [0, -0.5, 1, 1, 0, 1, NaN], `${dtype} hardswish gradient`);
-      }
-    }));
+    test('hardswish at its kinks: -0 at -3, gradient -0.5 at -3 and 1 at 3 (torch 1.13, vectorised)', () =>
+      withBackend(be, () => {
+        for (const dtype of ['float32', 'float64'] as const) {
+          const x = nb.tensor([-4, -3, 3, 4, -Infinity, Infinity, NaN], { dtype, requiresGrad: true });
+          const y = F.hardswish(x);
+          y.sum().backward();
+          const yv = y.toArray() as number[],
+            gv = x.grad!.toArray() as number[];
+          assert.ok(Object.is(yv[0], -0) && Object.is(yv[1], -0), `hardswish(-4), hardswish(-3) are -0: ${yv}`);
+          assert.deepEqual(yv.slice(2), [3, 4, NaN, Infinity, NaN], `${dtype} hardswish`);
+          assert.deepEqual(gv, [0, -0.5, 1, 1, 0, 1, NaN], `${dtype} hardswish gradient`);
+        }
+      }));
 
-    test('mish at ±inf and NaN as torch: NaN at -inf, inf at inf, gradient NaN at both', () => withBackend(be, () => {
-      const x = nb.tensor([-Infinity, Infinity, NaN, 0], { requiresGrad: true });
-      const y = F.mish(x);
-      y.sum().backward();
-      assert.deepEqual(y.toArray(), [NaN, Infinity, NaN, 0]);
-      assertClose(x.grad!, [NaN, NaN, NaN, 0.6], { rtol: 1e-7 }, 'mish gradient');
-    }));
+    test('mish at ±inf and NaN as torch: NaN at -inf, inf at inf, gradient NaN at both', () =>
+      withBackend(be, () => {
+        const x = nb.tensor([-Infinity, Infinity, NaN, 0], { requiresGrad: true });
+        const y = F.mish(x);
+        y.sum().backward();
+        assert.deepEqual(y.toArray(), [NaN, Infinity, NaN, 0]);
+        assertClose(x.grad!, [NaN, NaN, NaN, 0.6], { rtol: 1e-7 }, 'mish gradient');
+      }));
   });
 }
 
@@ -69,6 +74,7 @@ test('nn.Hardswish, nn.Mish and the Keras names apply the same functions', () =>
   assert.equal(String(new nb.nn.Mish()), 'Mish()');
   assertClose(new nb.nn.Hardswish().call(x), F.hardswish(x), { rtol: 0, atol: 0 });
   assertClose(new nb.nn.Mish().call(x), F.mish(x), { rtol: 0, atol: 0 });
-  for (const name of ['hard_silu', 'hard_swish', 'hardSwish']) assertClose(getActivation(name)(x), F.hardswish(x), { rtol: 0, atol: 0 }, name);
+  for (const name of ['hard_silu', 'hard_swish', 'hardSwish'])
+    assertClose(getActivation(name)(x), F.hardswish(x), { rtol: 0, atol: 0 }, name);
   assertClose(getActivation('mish')(x), F.mish(x), { rtol: 0, atol: 0 });
 });

@@ -13,14 +13,16 @@ import { noGrad } from '../../src/autograd/grad_mode.js';
 describe('training on the digits', () => {
   it('an MLP with Adam + OneCycleLR reaches > 88% test accuracy in 10 epochs', () => {
     nb.manualSeed(0);
-    const train = digits({ train: true }), test = digits({ train: false });
+    const train = digits({ train: true }),
+      test = digits({ train: false });
     const loader = new DataLoader(train, { batchSize: 32, shuffle: true, generator: new nb.Generator(0) });
     const model = new Sequential(new Flatten(), new Linear(64, 64), new ReLU(), new Linear(64, 10));
     const lossFn = new CrossEntropyLoss();
     const opt = new Adam(model.parameters(), { lr: 1e-3 });
     const epochs = 10;
     const sched = new lrScheduler.OneCycleLR(opt, 0.01, { epochs, stepsPerEpoch: loader.length });
-    let first = 0, last = 0;
+    let first = 0,
+      last = 0;
     for (let e = 0; e < epochs; e++) {
       for (const [x, y] of loader as Iterable<[nb.Tensor, nb.Tensor]>) {
         opt.zeroGrad();

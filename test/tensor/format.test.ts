@@ -7,7 +7,10 @@ import * as nb from '../../src/index.js';
 test('grad_fn and requires_grad suffixes', () => {
   const x = nb.tensor([1, 2], { requiresGrad: true });
   assert.equal(x.mul(2).toString(), 'tensor([2., 4.], grad_fn=<MulBackward>)');
-  assert.equal(nb.tensor([0.5], { dtype: 'float64', requiresGrad: true }).toString(), 'tensor([0.5000], dtype=float64, requires_grad=True)');
+  assert.equal(
+    nb.tensor([0.5], { dtype: 'float64', requiresGrad: true }).toString(),
+    'tensor([0.5000], dtype=float64, requires_grad=True)',
+  );
   assert.equal(nb.noGrad(() => x.mul(2)).toString(), 'tensor([2., 4.])');
 });
 
@@ -31,5 +34,16 @@ test('fixed and scientific choices follow torch (ratio > 1000 or extremes)', () 
   assert.equal(nb.tensor([-1e-5, 0.5]).toString(), 'tensor([-1.0000e-05,  5.0000e-01])');
   assert.equal(nb.tensor([-0, 1]).toString(), 'tensor([-0., 1.])');
   assert.equal(nb.tensor([-0, 1.5]).toString(), 'tensor([-0.0000, 1.5000])');
-  assert.equal(String(nb.tensor([[1, -2], [3, 4]], { dtype: 'int32' })), 'tensor([[ 1, -2],\n        [ 3,  4]], dtype=int32)');
+  assert.equal(
+    String(
+      nb.tensor(
+        [
+          [1, -2],
+          [3, 4],
+        ],
+        { dtype: 'int32' },
+      ),
+    ),
+    'tensor([[ 1, -2],\n        [ 3,  4]], dtype=int32)',
+  );
 });

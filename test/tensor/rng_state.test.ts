@@ -77,8 +77,10 @@ describe('Generator state', () => {
   test('setState refuses a wrong size, dtype, tag or an all-zero state', () => {
     const g = new nb.Generator(0);
     const good = Array.from(g.getState().toTypedArray());
-    assert.throws(() => g.setState(nb.zeros([8])),
-      /Generator.setState: expected an int32 tensor of 8 elements .*got float32 of shape \[8\]/);
+    assert.throws(
+      () => g.setState(nb.zeros([8])),
+      /Generator.setState: expected an int32 tensor of 8 elements .*got float32 of shape \[8\]/,
+    );
     assert.throws(() => g.setState(nb.tensor([1, 2, 3], { dtype: 'int32' })), /expected 8 int32 words .*got 3/);
     assert.throws(() => g.setState([0, ...good.slice(1)]), /word 0 is 0, not the tag/);
     assert.throws(() => g.setState([good[0], 0, 0, 0, 0, 0, 0, 0]), /generator words are all zero/);
@@ -86,7 +88,8 @@ describe('Generator state', () => {
     assert.throws(() => g.setState(null as unknown as number[]), /expected an int32 Tensor of 8 elements/);
     assert.throws(() => nb.setRngState([1]), /Generator.setState: invalid state: expected 8 int32 words/);
     // a failed setState leaves the generator as it was
-    const h = new nb.Generator(9), ref = new nb.Generator(9);
+    const h = new nb.Generator(9),
+      ref = new nb.Generator(9);
     assert.throws(() => h.setState([1, 2]));
     assert.deepEqual(draws(h), draws(ref));
   });

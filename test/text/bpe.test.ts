@@ -50,7 +50,9 @@ test('corpus: encode equals gpt-3-encoder (encoder.py port) on text without spec
   }
 });
 
-test('encode equals the output of OpenAI encoder.py itself (Python golden), edge whitespace included', { skip: SKIP }, () => {
+test('encode equals the output of OpenAI encoder.py itself (Python golden), edge whitespace included', {
+  skip: SKIP,
+}, () => {
   const tok = gpt2();
   const { source, rows } = JSON.parse(readFileSync(golden('text_gpt2_encoder_py.json'), 'utf8')) as {
     source: string;
@@ -85,7 +87,9 @@ test('seeded random Unicode strings match tiktoken and round-trip', { skip: SKIP
   }
 });
 
-test('tinyshakespeare (1.1 MB) encodes exactly as tiktoken and round-trips', { skip: skipUnlessShared('tinyshakespeare.txt') || SKIP }, () => {
+test('tinyshakespeare (1.1 MB) encodes exactly as tiktoken and round-trips', {
+  skip: skipUnlessShared('tinyshakespeare.txt') || SKIP,
+}, () => {
   const text = readFileSync(sharedData('tinyshakespeare.txt'), 'utf8');
   const ids = gpt2().encode(text);
   assert.equal(ids.length, 338025);
@@ -153,22 +157,40 @@ test('batchEncode pads right or left with attention masks, truncates, and checks
   const [a, b] = [tok.encode('Hello'), tok.encode('Hello world, again')];
   const right = tok.batchEncode(['Hello', 'Hello world, again']);
   assert.deepEqual(right.inputIds, [[...a, 50256, 50256, 50256], b]);
-  assert.deepEqual(right.attentionMask, [[1, 0, 0, 0], [1, 1, 1, 1]]);
+  assert.deepEqual(right.attentionMask, [
+    [1, 0, 0, 0],
+    [1, 1, 1, 1],
+  ]);
   const left = tok.batchEncode(['Hello', 'Hello world, again'], { paddingSide: 'left' });
   assert.deepEqual(left.inputIds, [[50256, 50256, 50256, ...a], b]);
-  assert.deepEqual(left.attentionMask, [[0, 0, 0, 1], [1, 1, 1, 1]]);
-  const fixed = tok.batchEncode(['Hello', 'Hello world, again'], { padding: 'maxLength', maxLength: 3, truncation: true });
+  assert.deepEqual(left.attentionMask, [
+    [0, 0, 0, 1],
+    [1, 1, 1, 1],
+  ]);
+  const fixed = tok.batchEncode(['Hello', 'Hello world, again'], {
+    padding: 'maxLength',
+    maxLength: 3,
+    truncation: true,
+  });
   assert.deepEqual(fixed.inputIds, [[...a, 50256, 50256], b.slice(0, 3)]);
-  assert.deepEqual(fixed.attentionMask, [[1, 0, 0], [1, 1, 1]]);
+  assert.deepEqual(fixed.attentionMask, [
+    [1, 0, 0],
+    [1, 1, 1],
+  ]);
   const none = tok.batchEncode(['Hello', 'Hello world, again'], { padding: false });
   assert.deepEqual(none.inputIds, [a, b]);
-  assert.throws(() => tok.batchEncode(['Hello world, again'], { padding: 'maxLength', maxLength: 2 }), /has 4 tokens > maxLength 2; pass truncation: true/);
+  assert.throws(
+    () => tok.batchEncode(['Hello world, again'], { padding: 'maxLength', maxLength: 2 }),
+    /has 4 tokens > maxLength 2; pass truncation: true/,
+  );
   assert.throws(() => tok.batchEncode(['x'], { padding: 'maxLength' }), /need maxLength/);
   const noPad = GPT2Tokenizer.fromFiles(FILES, { padToken: null });
   assert.throws(() => noPad.batchEncode(['a', 'a b']), /set tokenizer.padTokenId/);
 });
 
-test('all 50,000 GPT-2 merges only use tokens made by earlier merges (why merge.ts may use a heap)', { skip: SKIP }, () => {
+test('all 50,000 GPT-2 merges only use tokens made by earlier merges (why merge.ts may use a heap)', {
+  skip: SKIP,
+}, () => {
   const merges = parseMerges(readFileSync(FILES.merges, 'utf8'));
   assert.equal(merges.length, 50000);
   const madeAt = new Map<string, number>();
@@ -194,13 +216,19 @@ test('every file form gives the same tokenizer', { skip: SKIP }, async () => {
   for (const tok of forms) {
     assert.equal(tok.vocabSize, 50257);
     assert.equal(tok.eosTokenId, 50256);
-    assert.deepEqual(CORPUS.map((s) => tok.encode(s)), want);
+    assert.deepEqual(
+      CORPUS.map((s) => tok.encode(s)),
+      want,
+    );
   }
 });
 
 test('fromPretrained honours special_tokens_map.json roles', { skip: SKIP }, async () => {
   const dir = gpt2HfFolder();
-  writeFileSync(join(dir, 'special_tokens_map.json'), JSON.stringify({ eos_token: { content: '<|endoftext|>' }, pad_token: '!' }));
+  writeFileSync(
+    join(dir, 'special_tokens_map.json'),
+    JSON.stringify({ eos_token: { content: '<|endoftext|>' }, pad_token: '!' }),
+  );
   const tok = await GPT2Tokenizer.fromPretrained(dir);
   assert.equal(tok.padTokenId, 0);
   assert.equal(tok.eosTokenId, 50256);
@@ -210,28 +238,49 @@ test('missing files and folders give errors naming the folder and the files look
   const empty = tempDir('empty');
   await assert.rejects(GPT2Tokenizer.fromPretrained(empty), (e: Error) => {
     assert.match(e.message, new RegExp(`no tokenizer files in ${empty.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&')}`));
-    assert.match(e.message, /tokenizer\.json, vocab\.json \+ merges\.txt, encoder\.json \+ vocab\.bpe, gpt2-encoder\.json \+ gpt2-vocab\.bpe/);
+    assert.match(
+      e.message,
+      /tokenizer\.json, vocab\.json \+ merges\.txt, encoder\.json \+ vocab\.bpe, gpt2-encoder\.json \+ gpt2-vocab\.bpe/,
+    );
     return true;
   });
   await assert.rejects(GPT2Tokenizer.fromPretrained(join(empty, 'nope')), /nope is not a folder/);
   const half = tempDir('half');
   writeFileSync(join(half, 'vocab.json'), '{}');
   await assert.rejects(GPT2Tokenizer.fromPretrained(half), /has vocab\.json but not merges\.txt/);
-  assert.throws(() => GPT2Tokenizer.fromFiles({ vocab: join(empty, 'vocab.json'), merges: FILES.merges }), /cannot read vocab file .*vocab\.json/);
+  assert.throws(
+    () => GPT2Tokenizer.fromFiles({ vocab: join(empty, 'vocab.json'), merges: FILES.merges }),
+    /cannot read vocab file .*vocab\.json/,
+  );
 });
 
 test('malformed files give errors naming the file and the problem', { skip: SKIP }, () => {
   const dir = tempDir('bad');
   mkdirSync(join(dir, 'x'));
   writeFileSync(join(dir, 'bad.json'), '{"a": 1,');
-  assert.throws(() => GPT2Tokenizer.fromFiles({ vocab: join(dir, 'bad.json'), merges: FILES.merges }), /bad\.json is not valid JSON/);
+  assert.throws(
+    () => GPT2Tokenizer.fromFiles({ vocab: join(dir, 'bad.json'), merges: FILES.merges }),
+    /bad\.json is not valid JSON/,
+  );
   writeFileSync(join(dir, 'list.json'), '[1, 2]');
-  assert.throws(() => GPT2Tokenizer.fromFiles({ vocab: join(dir, 'list.json'), merges: FILES.merges }), /is not a \{token: id\} map/);
+  assert.throws(
+    () => GPT2Tokenizer.fromFiles({ vocab: join(dir, 'list.json'), merges: FILES.merges }),
+    /is not a \{token: id\} map/,
+  );
   writeFileSync(join(dir, 'merges.txt'), '#version: 0.2\nĠ t\nthree parts here\n');
-  assert.throws(() => GPT2Tokenizer.fromFiles({ vocab: FILES.vocab, merges: join(dir, 'merges.txt') }), /merges\.txt line 3 is not a merge 'a b'/);
+  assert.throws(
+    () => GPT2Tokenizer.fromFiles({ vocab: FILES.vocab, merges: join(dir, 'merges.txt') }),
+    /merges\.txt line 3 is not a merge 'a b'/,
+  );
   writeFileSync(join(dir, 'tiny.json'), JSON.stringify({ a: 0 }));
-  assert.throws(() => GPT2Tokenizer.fromFiles({ vocab: join(dir, 'tiny.json'), merges: FILES.merges }), /vocab lacks the byte token/);
-  writeFileSync(join(dir, 'llama.json'), JSON.stringify({ model: { type: 'BPE', byte_fallback: true, vocab: {}, merges: [] } }));
+  assert.throws(
+    () => GPT2Tokenizer.fromFiles({ vocab: join(dir, 'tiny.json'), merges: FILES.merges }),
+    /vocab lacks the byte token/,
+  );
+  writeFileSync(
+    join(dir, 'llama.json'),
+    JSON.stringify({ model: { type: 'BPE', byte_fallback: true, vocab: {}, merges: [] } }),
+  );
   assert.throws(() => GPT2Tokenizer.fromTokenizerJson(join(dir, 'llama.json')), /LlamaTokenizer\.fromTokenizerJson/);
   writeFileSync(join(dir, 'uni.json'), JSON.stringify({ model: { type: 'Unigram', vocab: [] } }));
   assert.throws(() => GPT2Tokenizer.fromTokenizerJson(join(dir, 'uni.json')), /model\.type "Unigram"; only 'BPE'/);

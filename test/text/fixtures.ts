@@ -11,7 +11,11 @@ import { parseLlama2c } from '../../src/text/sentencepiece.js';
 export const CORPUS: string[] = JSON.parse(readFileSync(join(REPO_ROOT, 'test', 'text', 'corpus.json'), 'utf8'));
 
 const made: string[] = [];
-process.on('exit', () => made.forEach((d) => { rmSync(d, { recursive: true, force: true }); }));
+process.on('exit', () =>
+  made.forEach((d) => {
+    rmSync(d, { recursive: true, force: true });
+  }),
+);
 
 /** A fresh temp folder, removed when the test process exits. */
 export function tempDir(tag: string): string {
@@ -35,9 +39,21 @@ export function rng(seed: number): () => number {
 // Code point ranges mixed into random strings: ASCII, whitespace, Latin-1, combining marks, CJK,
 // emoji and modifiers, ZWJ/variation selectors, astral letters. No lone surrogates.
 const RANGES: [number, number][] = [
-  [0x20, 0x7e], [0x20, 0x7e], [0x20, 0x7e], [0x00, 0x1f], [0x80, 0xff], [0x0300, 0x036f],
-  [0x4e00, 0x4fff], [0x3040, 0x30ff], [0x1f300, 0x1f64f], [0x1f3fb, 0x1f3ff], [0x200b, 0x200d],
-  [0xfe00, 0xfe0f], [0x1d400, 0x1d4ff], [0x0600, 0x06ff], [0x2000, 0x206f],
+  [0x20, 0x7e],
+  [0x20, 0x7e],
+  [0x20, 0x7e],
+  [0x00, 0x1f],
+  [0x80, 0xff],
+  [0x0300, 0x036f],
+  [0x4e00, 0x4fff],
+  [0x3040, 0x30ff],
+  [0x1f300, 0x1f64f],
+  [0x1f3fb, 0x1f3ff],
+  [0x200b, 0x200d],
+  [0xfe00, 0xfe0f],
+  [0x1d400, 0x1d4ff],
+  [0x0600, 0x06ff],
+  [0x2000, 0x206f],
 ];
 const SPACES = [' ', ' ', ' ', '\n', '\t', '\r\n', '  ', "'s", "'ll"];
 
@@ -74,15 +90,29 @@ export function gpt2TokenizerJsonFolder(arrayMerges = false): string {
   const json = {
     version: '1.0',
     added_tokens: [
-      { id: 50256, content: '<|endoftext|>', single_word: false, lstrip: false, rstrip: false, normalized: true, special: true },
+      {
+        id: 50256,
+        content: '<|endoftext|>',
+        single_word: false,
+        lstrip: false,
+        rstrip: false,
+        normalized: true,
+        special: true,
+      },
     ],
     normalizer: null,
     pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
     post_processor: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: false, use_regex: true },
     decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
     model: {
-      type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '',
-      fuse_unk: false, byte_fallback: false, vocab,
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: '',
+      end_of_word_suffix: '',
+      fuse_unk: false,
+      byte_fallback: false,
+      vocab,
       merges: arrayMerges ? merges : merges.map(([a, b]) => `${a} ${b}`),
     },
   };
@@ -100,13 +130,16 @@ export function llamaTokenizerJsonFolder(withMerges = true): string {
   const names = ['<unk>', '<s>', '</s>'];
   const pieces = entries.map((e, id) => (id < 3 ? names[id] : e.piece.replaceAll(' ', '▁')));
   const vocab: Record<string, number> = {};
-  pieces.forEach((p, id) => { vocab[p] = id; });
+  pieces.forEach((p, id) => {
+    vocab[p] = id;
+  });
   const merges: { l: string; r: string; score: number; key: [number, number] }[] = [];
   pieces.forEach((p, id) => {
     const local = [];
     for (let k = 1; k < p.length; k++) {
       const [l, r] = [p.slice(0, k), p.slice(k)];
-      if (l in vocab && r in vocab) local.push({ l, r, score: entries[id].score, key: [vocab[l], vocab[r]] as [number, number] });
+      if (l in vocab && r in vocab)
+        local.push({ l, r, score: entries[id].score, key: [vocab[l], vocab[r]] as [number, number] });
     }
     local.sort((x, y) => x.key[0] - y.key[0] || x.key[1] - y.key[1]);
     merges.push(...local);
@@ -114,7 +147,15 @@ export function llamaTokenizerJsonFolder(withMerges = true): string {
   merges.sort((x, y) => y.score - x.score); // stable, like Python's sorted
   const json = {
     version: '1.0',
-    added_tokens: names.map((content, id) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
+    added_tokens: names.map((content, id) => ({
+      id,
+      content,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
+    })),
     normalizer: {
       type: 'Sequence',
       normalizers: [
@@ -123,10 +164,24 @@ export function llamaTokenizerJsonFolder(withMerges = true): string {
       ],
     },
     pre_tokenizer: null,
-    decoder: { type: 'Sequence', decoders: [{ type: 'Replace', pattern: { String: '▁' }, content: ' ' }, { type: 'ByteFallback' }, { type: 'Fuse' }, { type: 'Strip', content: ' ', start: 1, stop: 0 }] },
+    decoder: {
+      type: 'Sequence',
+      decoders: [
+        { type: 'Replace', pattern: { String: '▁' }, content: ' ' },
+        { type: 'ByteFallback' },
+        { type: 'Fuse' },
+        { type: 'Strip', content: ' ', start: 1, stop: 0 },
+      ],
+    },
     model: {
-      type: 'BPE', dropout: null, unk_token: '<unk>', continuing_subword_prefix: null, end_of_word_suffix: null,
-      fuse_unk: true, byte_fallback: true, vocab,
+      type: 'BPE',
+      dropout: null,
+      unk_token: '<unk>',
+      continuing_subword_prefix: null,
+      end_of_word_suffix: null,
+      fuse_unk: true,
+      byte_fallback: true,
+      vocab,
       merges: withMerges ? merges.map((m) => `${m.l} ${m.r}`) : [],
     },
   };

@@ -9,7 +9,9 @@ const dec = new TextDecoder('utf-8', { ignoreBOM: true });
 export function llama2cEncode(vocab: readonly LlamaPiece[], text: string, bos: boolean, eos: boolean): number[] {
   // str_lookup: run.c bsearches a sorted copy; the tok512 pieces are distinct, so a Map is the same.
   const lookup = new Map<string, number>();
-  vocab.forEach((v, i) => { if (!lookup.has(v.piece)) lookup.set(v.piece, i); });
+  vocab.forEach((v, i) => {
+    if (!lookup.has(v.piece)) lookup.set(v.piece, i);
+  });
   const tokens: number[] = [];
   if (bos) tokens.push(1);
   const bytes = enc.encode(text);

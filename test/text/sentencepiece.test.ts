@@ -71,7 +71,9 @@ test('corpus and random strings: ids equal the llama2.c port, and decode round-t
   }
 });
 
-test('tinyshakespeare: llama2.c ids on a 3 kB prefix, round-trip on all 1.1 MB', { skip: skipUnlessShared('tinyshakespeare.txt') || SKIP }, () => {
+test('tinyshakespeare: llama2.c ids on a 3 kB prefix, round-trip on all 1.1 MB', {
+  skip: skipUnlessShared('tinyshakespeare.txt') || SKIP,
+}, () => {
   const tok = tok512();
   const text = readFileSync(sharedData('tinyshakespeare.txt'), 'utf8');
   const vocab = parseLlama2c(readFileSync(TOK), TOK);
@@ -80,7 +82,9 @@ test('tinyshakespeare: llama2.c ids on a 3 kB prefix, round-trip on all 1.1 MB',
   assert.equal(tok.decode(tok.encode(text)), text);
 });
 
-test('Hugging Face tokenizer.json made from tok512 (merges, or scores by id) encodes identically', { skip: SKIP }, async () => {
+test('Hugging Face tokenizer.json made from tok512 (merges, or scores by id) encodes identically', {
+  skip: SKIP,
+}, async () => {
   const bin = tok512();
   const withMerges = LlamaTokenizer.fromTokenizerJson(join(llamaTokenizerJsonFolder(true), 'tokenizer.json'));
   const byScore = await LlamaTokenizer.fromPretrained(llamaTokenizerJsonFolder(false));
@@ -116,15 +120,27 @@ test('errors: missing, truncated and malformed files, ids out of range', { skip:
   assert.throws(() => LlamaTokenizer.fromLlama2c(TOK, 513), /ends inside piece 512 .*expected 513 pieces/);
   const buf = readFileSync(TOK);
   writeFileSync(join(dir, 'cut.bin'), buf.subarray(0, 1000));
-  assert.throws(() => LlamaTokenizer.fromLlama2c(join(dir, 'cut.bin')), /cut\.bin (ends inside|piece \d+ at offset \d+ has a bad length)/);
+  assert.throws(
+    () => LlamaTokenizer.fromLlama2c(join(dir, 'cut.bin')),
+    /cut\.bin (ends inside|piece \d+ at offset \d+ has a bad length)/,
+  );
   writeFileSync(join(dir, 'tiny.bin'), Buffer.from([1, 0]));
   assert.throws(() => LlamaTokenizer.fromLlama2c(join(dir, 'tiny.bin')), /too short/);
   writeFileSync(join(dir, 'bad.json'), '{"model":');
   assert.throws(() => LlamaTokenizer.fromTokenizerJson(join(dir, 'bad.json')), /bad\.json is not valid JSON/);
   writeFileSync(join(dir, 'uni.json'), JSON.stringify({ model: { type: 'Unigram', vocab: [] } }));
   assert.throws(() => LlamaTokenizer.fromTokenizerJson(join(dir, 'uni.json')), /only 'BPE'/);
-  writeFileSync(join(dir, 'merge.json'), JSON.stringify({ model: { type: 'BPE', vocab: { a: 0, b: 1 }, merges: ['a b'] } }));
-  assert.throws(() => LlamaTokenizer.fromTokenizerJson(join(dir, 'merge.json')), /merges\[0\] "a b" uses a piece missing/);
-  await assert.rejects(LlamaTokenizer.fromPretrained(dir), /no tokenizer files in .*; looked for tokenizer\.json, tokenizer\.bin/);
+  writeFileSync(
+    join(dir, 'merge.json'),
+    JSON.stringify({ model: { type: 'BPE', vocab: { a: 0, b: 1 }, merges: ['a b'] } }),
+  );
+  assert.throws(
+    () => LlamaTokenizer.fromTokenizerJson(join(dir, 'merge.json')),
+    /merges\[0\] "a b" uses a piece missing/,
+  );
+  await assert.rejects(
+    LlamaTokenizer.fromPretrained(dir),
+    /no tokenizer files in .*; looked for tokenizer\.json, tokenizer\.bin/,
+  );
   assert.throws(() => tok512().decode([1, 512]), /id 512 at position 1 is out of range \[0, 512\)/);
 });

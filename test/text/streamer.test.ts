@@ -7,7 +7,9 @@ import { LlamaTokenizer } from '../../src/text/sentencepiece.js';
 import { TextStreamer } from '../../src/text/tokenizer.js';
 import { CORPUS } from './fixtures.js';
 
-test('GPT-2: streamed pieces join to the decoded text and never contain a half character', { skip: skipUnlessShared('gpt2-encoder.json', 'gpt2-vocab.bpe') }, async () => {
+test('GPT-2: streamed pieces join to the decoded text and never contain a half character', {
+  skip: skipUnlessShared('gpt2-encoder.json', 'gpt2-vocab.bpe'),
+}, async () => {
   const tok = await GPT2Tokenizer.fromPretrained(sharedData('.'));
   const s = new TextStreamer(tok, { promptIds: tok.encode('Once') });
   const pieces = tok.encode(' upon a 🙃').map((id) => s.push(id)); // ' \xf0\x9f', '\x99', '\x83'
@@ -17,7 +19,10 @@ test('GPT-2: streamed pieces join to the decoded text and never contain a half c
     const st = new TextStreamer(tok);
     const out = tok.encode(text).map((id) => st.push(id));
     assert.equal(out.join('') + st.flush(), text);
-    assert.ok(out.every((p) => !p.includes('\uFFFD')), JSON.stringify(text));
+    assert.ok(
+      out.every((p) => !p.includes('\uFFFD')),
+      JSON.stringify(text),
+    );
   }
   // A character that never completes comes out of flush as U+FFFD.
   const cut = new TextStreamer(tok);

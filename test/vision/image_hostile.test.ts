@@ -22,25 +22,37 @@ function chunk(type: string, data: Buffer): Buffer {
 /** An 8-bit grey PNG with the given IHDR size and (already filtered) image data. */
 function greyPng(w: number, h: number, raw: Buffer, interlace = 0): Buffer {
   const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(w, 0); ihdr.writeUInt32BE(h, 4); ihdr[8] = 8; ihdr[9] = 0; ihdr[12] = interlace;
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr[8] = 8;
+  ihdr[9] = 0;
+  ihdr[12] = interlace;
   return Buffer.concat([SIG, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
 }
 /** Rows of `px` (h, w) with filter type 0 in front of each. */
-const rows = (px: Uint8Array, w: number, h: number) => Buffer.concat(Array.from({ length: h }, (_, y) => Buffer.concat([Buffer.from([0]), px.subarray(y * w, y * w + w)])));
+const rows = (px: Uint8Array, w: number, h: number) =>
+  Buffer.concat(Array.from({ length: h }, (_, y) => Buffer.concat([Buffer.from([0]), px.subarray(y * w, y * w + w)])));
 
-test('#24.4 a PNG header above PIL\'s limit is refused before decoding', () => {
+test("#24.4 a PNG header above PIL's limit is refused before decoding", () => {
   // the reproducer: 1 MB of PNG declaring 16384 x 16384 (3.9 GB peak on main)
   const t0 = performance.now();
-  assert.throws(() => decodeImage(greyPng(16384, 16384, Buffer.alloc(0)), 'huge.png'),
-    /decodeImage\(huge\.png\): .*16384x16384 = 268435456 pixels, more than the limit of 178956970/);
+  assert.throws(
+    () => decodeImage(greyPng(16384, 16384, Buffer.alloc(0)), 'huge.png'),
+    /decodeImage\(huge\.png\): .*16384x16384 = 268435456 pixels, more than the limit of 178956970/,
+  );
   // just above 2 * PIL's MAX_IMAGE_PIXELS
   assert.throws(() => decodeImage(greyPng(13377, 13378, Buffer.alloc(0))), /more than the limit of 178956970/);
   assert.ok(performance.now() - t0 < 2000);
 });
 
 test('#24.5 a PNG whose IHDR lies about its width is truncated, not zero-filled', () => {
-  const w = 64, h = 64, px = new Uint8Array(w * h).fill(0);
-  assert.throws(() => decodeImage(greyPng(w * 32, h, rows(px, w, h)), 'liar.png'), /image data is truncated: 4160 bytes, IHDR 2048x64 needs 131136/);
+  const w = 64,
+    h = 64,
+    px = new Uint8Array(w * h).fill(0);
+  assert.throws(
+    () => decodeImage(greyPng(w * 32, h, rows(px, w, h)), 'liar.png'),
+    /image data is truncated: 4160 bytes, IHDR 2048x64 needs 131136/,
+  );
   const good = greyPng(w, h, rows(px.fill(200), w, h));
   assert.equal(decodeImage(good).data[0], 200);
   // the image data stream cut short
@@ -49,9 +61,18 @@ test('#24.5 a PNG whose IHDR lies about its width is truncated, not zero-filled'
 });
 
 test('PNG: Adam7-interlaced data is sized per pass', () => {
-  const W = 13, H = 11;
+  const W = 13,
+    H = 11;
   const px = Uint8Array.from({ length: W * H }, (_, i) => (i * 37) & 0xff);
-  const passes = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2]];
+  const passes = [
+    [0, 0, 8, 8],
+    [4, 0, 8, 8],
+    [0, 4, 4, 8],
+    [2, 0, 4, 4],
+    [0, 2, 2, 4],
+    [1, 0, 2, 2],
+    [0, 1, 1, 2],
+  ];
   const parts: Buffer[] = [];
   for (const [x0, y0, dx, dy] of passes) {
     if (x0 >= W || y0 >= H) continue;
@@ -69,7 +90,8 @@ test('PNG: Adam7-interlaced data is sized per pass', () => {
 });
 
 test('PNG: the in-place 8-bit path matches pngjs for every filter and colour type', () => {
-  const W = 17, H = 9;
+  const W = 17,
+    H = 9;
   const png = new pngjs.PNG({ width: W, height: H });
   for (let i = 0; i < png.data.length; i++) png.data[i] = (i * 97 + (i >> 5) * 31) & 0xff;
   for (const colorType of [0, 2, 4, 6] as const) {
@@ -86,7 +108,12 @@ test('PNG: the in-place 8-bit path matches pngjs for every filter and colour typ
 });
 
 test('PNG: encodePng round trip still decodes', () => {
-  const img = new Image(3, 2, 'RGB', Uint8Array.from({ length: 18 }, (_, i) => i * 13));
+  const img = new Image(
+    3,
+    2,
+    'RGB',
+    Uint8Array.from({ length: 18 }, (_, i) => i * 13),
+  );
   assert.deepEqual(Array.from(decodeImage(encodePng(img)).convert('RGB').data), Array.from(img.data));
 });
 

@@ -10,31 +10,35 @@ import { assertClose } from '../helpers/assert.js';
 
 const M = nb.vision.models;
 
-test('resnet18 matches torchvision: state_dict names, eval logits (float32), train-mode gradients and BN stats (float64)', async () => {
-  const model = M.resnet18();
-  const sd = await nb.load(golden('resnet18_strided.pth'));
-  const ours = Object.keys(model.stateDict());
-  assert.deepEqual(ours.sort(), Object.keys(sd).sort());
-  model.loadStateDict(sd);
-  const e = await nb.io.loadSafetensors(golden('resnet18_expected.safetensors'));
-  model.eval();
-  const logits = nb.noGrad(() => model.call(e.x));
-  assertClose(logits, e.logits_eval, { rtol: 1e-4, atol: 1e-3 });
-  // train mode in float64 (see tools/golden/resnet18.py for why not float32)
-  const m64 = M.resnet18().to('float64');
-  m64.loadStateDict(sd);
-  m64.train();
-  const out = m64.call(e.x.double());
-  assertClose(out, e.logits_train64, { rtol: 1e-9, atol: 1e-9 });
-  out.mul(e.r.double()).sum().backward();
-  const params = Object.fromEntries(m64.namedParameters());
-  for (const n of ['conv1.weight', 'bn1.weight', 'layer1.0.conv1.weight', 'layer4.1.bn2.bias', 'fc.bias']) {
-    assertClose(params[n].grad!, e[`grad64.${n}`], { rtol: 1e-7, atol: 1e-9 }, n);
-  }
-  const buffers = Object.fromEntries(m64.namedBuffers());
-  assertClose(buffers['bn1.running_mean'], e['after.bn1.running_mean'], { rtol: 1e-9, atol: 1e-12 });
-  assertClose(buffers['bn1.running_var'], e['after.bn1.running_var'], { rtol: 1e-9, atol: 1e-12 });
-});
+test(
+  'resnet18 matches torchvision: state_dict names, eval logits (float32), train-mode gradients and BN stats ' +
+    '(float64)',
+  async () => {
+    const model = M.resnet18();
+    const sd = await nb.load(golden('resnet18_strided.pth'));
+    const ours = Object.keys(model.stateDict());
+    assert.deepEqual(ours.sort(), Object.keys(sd).sort());
+    model.loadStateDict(sd);
+    const e = await nb.io.loadSafetensors(golden('resnet18_expected.safetensors'));
+    model.eval();
+    const logits = nb.noGrad(() => model.call(e.x));
+    assertClose(logits, e.logits_eval, { rtol: 1e-4, atol: 1e-3 });
+    // train mode in float64 (see tools/golden/resnet18.py for why not float32)
+    const m64 = M.resnet18().to('float64');
+    m64.loadStateDict(sd);
+    m64.train();
+    const out = m64.call(e.x.double());
+    assertClose(out, e.logits_train64, { rtol: 1e-9, atol: 1e-9 });
+    out.mul(e.r.double()).sum().backward();
+    const params = Object.fromEntries(m64.namedParameters());
+    for (const n of ['conv1.weight', 'bn1.weight', 'layer1.0.conv1.weight', 'layer4.1.bn2.bias', 'fc.bias']) {
+      assertClose(params[n].grad!, e[`grad64.${n}`], { rtol: 1e-7, atol: 1e-9 }, n);
+    }
+    const buffers = Object.fromEntries(m64.namedBuffers());
+    assertClose(buffers['bn1.running_mean'], e['after.bn1.running_mean'], { rtol: 1e-9, atol: 1e-12 });
+    assertClose(buffers['bn1.running_var'], e['after.bn1.running_var'], { rtol: 1e-9, atol: 1e-12 });
+  },
+);
 
 test('ResNet family: parameter counts equal torchvision, numClasses and zeroInitResidual', () => {
   // torchvision: resnet18 11,689,512; resnet34 21,797,672; resnet50 25,557,032
@@ -51,14 +55,24 @@ test('a checkpoint with the wrong number of classes names the tensor; a wrong in
   const m = M.resnet18({ numClasses: 10 });
   const sd = await nb.load(golden('resnet18_strided.pth'));
   assert.throws(() => m.loadStateDict(sd), /fc\.weight/);
-  assert.throws(() => M.resnet18().call(nb.zeros([1, 1, 64, 64])), /expected input \(N, 3, H, W\), got \[1, 1, 64, 64\]/);
+  assert.throws(
+    () => M.resnet18().call(nb.zeros([1, 1, 64, 64])),
+    /expected input \(N, 3, H, W\), got \[1, 1, 64, 64\]/,
+  );
   assert.throws(() => M.resnet18().call(nb.zeros([1, 3, 16, 16])), /too small/);
 });
 
-test('CIFAR ResNet-20 loads the real pretrained weights and keeps PyTorch names', { skip: skipUnlessShared('cifar10-resnet20.safetensors') }, async () => {
+test('CIFAR ResNet-20 loads the real pretrained weights and keeps PyTorch names', {
+  skip: skipUnlessShared('cifar10-resnet20.safetensors'),
+}, async () => {
   const sd = await nb.io.loadSafetensors(sharedData('cifar10-resnet20.safetensors'));
   const m = M.cifarResnet20();
-  assert.deepEqual(Object.keys(m.stateDict()).filter((k) => !k.endsWith('num_batches_tracked')).sort(), Object.keys(sd).sort());
+  assert.deepEqual(
+    Object.keys(m.stateDict())
+      .filter((k) => !k.endsWith('num_batches_tracked'))
+      .sort(),
+    Object.keys(sd).sort(),
+  );
   m.loadStateDict(sd, { strict: false });
   m.eval();
   assert.equal(m.numParameters(), 269722);
@@ -88,7 +102,10 @@ for (const [name, make, published] of NETS) {
     let correct = 0;
     nb.noGrad(() => {
       for (let i = 0; i < 10000; i += 1000) {
-        const pred = net.call(x.narrow(0, i, 1000)).argmax(1).toTypedArray();
+        const pred = net
+          .call(x.narrow(0, i, 1000))
+          .argmax(1)
+          .toTypedArray();
         for (let j = 0; j < 1000; j++) if (pred[j] === labels[i + j]) correct++;
       }
     });
@@ -100,17 +117,35 @@ test('classify: torchvision recipe and top-5 equal PyTorch; CLI prints JSON', as
   const want = JSON.parse(readFileSync(golden('resnet18_classify.json'), 'utf8'));
   const { model, labels } = await nb.vision.loadClassifier('resnet18', golden('resnet18_strided.pth'));
   const [preds] = nb.vision.classifyImages(model, labels, [golden(want.image)], { top: 5 });
-  assert.deepEqual(preds.map((p) => p.index), want.top5);
-  assertClose(preds.map((p) => p.probability), want.probs, { rtol: 1e-3, atol: 1e-5 });
+  assert.deepEqual(
+    preds.map((p) => p.index),
+    want.top5,
+  );
+  assertClose(
+    preds.map((p) => p.probability),
+    want.probs,
+    { rtol: 1e-3, atol: 1e-5 },
+  );
   assert.equal(preds[0].label, nb.vision.IMAGENET_CLASSES[want.top5[0]]);
   const { classifyCommand } = await import('../../src/cli/classify.js');
   const lines: string[] = [];
   const log = console.log;
   console.log = (s: string) => lines.push(s);
   try {
-    assert.equal(await classifyCommand([golden(want.image), '--weights', golden('resnet18_strided.pth'), '--top', '3', '--json']), 0);
-  } finally { console.log = log; }
+    assert.equal(
+      await classifyCommand([golden(want.image), '--weights', golden('resnet18_strided.pth'), '--top', '3', '--json']),
+      0,
+    );
+  } finally {
+    console.log = log;
+  }
   const out = JSON.parse(lines.join('\n'));
-  assert.deepEqual(out[0].predictions.map((p: { index: number }) => p.index), want.top5.slice(0, 3));
-  await assert.rejects(nb.vision.loadClassifier('vgg11', golden('resnet18_strided.pth')), /unknown architecture 'vgg11'/);
+  assert.deepEqual(
+    out[0].predictions.map((p: { index: number }) => p.index),
+    want.top5.slice(0, 3),
+  );
+  await assert.rejects(
+    nb.vision.loadClassifier('vgg11', golden('resnet18_strided.pth')),
+    /unknown architecture 'vgg11'/,
+  );
 });

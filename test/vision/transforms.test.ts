@@ -50,7 +50,8 @@ test('bad images give clear errors naming the file', () => {
   const png = readFileSync(g('rgb.png'));
   writeFileSync(join(dir, 'trunc.png'), png.subarray(0, 100));
   writeFileSync(join(dir, 'bogus.gif'), Buffer.from('GIF89a....'));
-  const bad = Buffer.from(png); bad.writeUInt32BE(1 << 30, 16);
+  const bad = Buffer.from(png);
+  bad.writeUInt32BE(1 << 30, 16);
   writeFileSync(join(dir, 'huge.png'), bad);
   assert.throws(() => nb.vision.readImage(join(dir, 'trunc.png')), /trunc\.png.*corrupt or truncated PNG/);
   assert.throws(() => nb.vision.readImage(join(dir, 'bogus.gif')), /bogus\.gif.*unsupported image format/);
@@ -66,9 +67,16 @@ test('encodePng round-trips', () => {
 
 test('random transforms are seeded and keep shapes', () => {
   const img = nb.vision.readImage(g('rgb.png'), 'RGB');
-  const tf = T.Compose([T.RandomResizedCrop(16), T.RandomHorizontalFlip(), T.ColorJitter({ brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.1 }), T.ToTensor()]);
-  nb.manualSeed(3); const a = tf(img) as nb.Tensor;
-  nb.manualSeed(3); const b = tf(img) as nb.Tensor;
+  const tf = T.Compose([
+    T.RandomResizedCrop(16),
+    T.RandomHorizontalFlip(),
+    T.ColorJitter({ brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.1 }),
+    T.ToTensor(),
+  ]);
+  nb.manualSeed(3);
+  const a = tf(img) as nb.Tensor;
+  nb.manualSeed(3);
+  const b = tf(img) as nb.Tensor;
   assert.deepEqual([...a.shape], [3, 16, 16]);
   assertClose(a, b, { atol: 0, rtol: 0 });
   const t = nb.vision.readImage(g('rgb.png'), 'RGB').toTensor();
@@ -77,7 +85,10 @@ test('random transforms are seeded and keep shapes', () => {
 
 test('ImageFolder lists sorted classes and loads RGB samples', () => {
   const root = mkdtempSync(join(tmpdir(), 'nabla-if-'));
-  for (const [cls, files] of [['dog', ['b.png', 'a.png']], ['cat', ['x.png']]] as const) {
+  for (const [cls, files] of [
+    ['dog', ['b.png', 'a.png']],
+    ['cat', ['x.png']],
+  ] as const) {
     mkdirSync(join(root, cls));
     for (const f of files) copyFileSync(g('gray.png'), join(root, cls, f));
   }

@@ -32,7 +32,13 @@ static int is_pointwise(const nb_conv *g) {
   return g->KH == 1 && g->KW == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0;
 }
 
-typedef struct { const nb_conv *g; float *col; const float *x; float *dx; int64_t n0; } plane_job;
+typedef struct {
+  const nb_conv *g;
+  float *col;
+  const float *x;
+  float *dx;
+  int64_t n0;
+} plane_job;
 
 // The adjoint: dx plane (H,W) = sum over its KH*KW col rows (dx zeroed here first).
 static void col2im_planes(void *p, int64_t lo, int64_t hi) {
@@ -68,15 +74,20 @@ static void im2col_tile(float *col, int64_t ld, const float *x, const nb_conv *g
         int64_t ow0, ow1;
         valid_range(g->OW, g->W, g->sw, g->pw, kw * g->dw, &ow0, &ow1);
         for (int64_t oh = l0 / g->OW; oh * g->OW < l1; oh++) {
-          int64_t a = oh * g->OW, s0 = a > l0 ? a : l0, s1 = a + g->OW < l1 ? a + g->OW : l1;  /* l in [s0,s1) */
+          int64_t a = oh * g->OW, s0 = a > l0 ? a : l0, s1 = a + g->OW < l1 ? a + g->OW : l1; /* l in [s0,s1) */
           int64_t ih = oh * g->sh - g->ph + kh * g->dh;
-          if (ih < 0 || ih >= g->H) { for (int64_t l = s0; l < s1; l++) d[l] = 0.f; continue; }
+          if (ih < 0 || ih >= g->H) {
+            for (int64_t l = s0; l < s1; l++) d[l] = 0.f;
+            continue;
+          }
           const float *src = xn + (c * g->H + ih) * g->W - g->pw + kw * g->dw;
-          int64_t v0 = a + ow0 > s0 ? a + ow0 : s0, v1 = a + ow1 < s1 ? a + ow1 : s1;  /* valid l */
+          int64_t v0 = a + ow0 > s0 ? a + ow0 : s0, v1 = a + ow1 < s1 ? a + ow1 : s1; /* valid l */
           if (v1 < v0) v1 = v0;
           for (int64_t l = s0; l < v0; l++) d[l] = 0.f;
-          if (g->sw == 1) memcpy(d + v0, src + (v0 - a), (size_t)(v1 - v0) * sizeof(float));
-          else for (int64_t l = v0; l < v1; l++) d[l] = src[(l - a) * g->sw];
+          if (g->sw == 1)
+            memcpy(d + v0, src + (v0 - a), (size_t)(v1 - v0) * sizeof(float));
+          else
+            for (int64_t l = v0; l < v1; l++) d[l] = src[(l - a) * g->sw];
           for (int64_t l = v1 < s0 ? s0 : v1; l < s1; l++) d[l] = 0.f;
         }
       }
@@ -123,7 +134,10 @@ static void bwd_input_images(void *p, int64_t lo, int64_t hi) {
   const nb_conv *g = j->g;
   const int64_t L = g->OH * g->OW, Cg = g->C / g->G, OCg = g->OC / g->G, Kc = Cg * g->KH * g->KW;
   float *col = (float *)malloc((size_t)(g->C * g->KH * g->KW * j->lc) * sizeof(float) + 64);
-  if (!col) { atomic_store(&j->failed, 1); return; }
+  if (!col) {
+    atomic_store(&j->failed, 1);
+    return;
+  }
   for (int64_t n = lo; n < hi; n++) {
     memset(j->y + n * g->C * g->H * g->W, 0, (size_t)(g->C * g->H * g->W) * sizeof(float));
     for (int64_t l0 = 0; l0 < L; l0 += j->lc) {
@@ -143,14 +157,17 @@ static void fwd_tiles(void *p, int64_t lo, int64_t hi) {
   const nb_conv *g = j->g;
   const int64_t L = g->OH * g->OW, Cg = g->C / g->G, OCg = g->OC / g->G, Kc = Cg * g->KH * g->KW;
   float *col = (float *)malloc((size_t)(g->C * g->KH * g->KW * j->lc) * sizeof(float) + 64);
-  if (!col) { atomic_store(&j->failed, 1); return; }
+  if (!col) {
+    atomic_store(&j->failed, 1);
+    return;
+  }
   for (int64_t t = lo; t < hi; t++) {
     int64_t n = t / j->ntile, l0 = (t % j->ntile) * j->lc, l1 = l0 + j->lc < L ? l0 + j->lc : L, lc = l1 - l0;
     im2col_tile(col, lc, j->x, g, n, l0, l1);
     const nb_gemm_impl *im = nb_gemm_pick(OCg, lc);
     for (int64_t grp = 0; grp < g->G; grp++)
-      nb_gemm_blocked(im, j->y + (n * g->OC + grp * OCg) * L + l0, L, j->w + grp * OCg * Kc, Kc, 1,
-                      col + grp * Kc * lc, lc, 1, OCg, lc, Kc);
+      nb_gemm_blocked(im, j->y + (n * g->OC + grp * OCg) * L + l0, L, j->w + grp * OCg * Kc, Kc, 1, col + grp * Kc * lc,
+                      lc, 1, OCg, lc, Kc);
   }
   free(col);
 }
@@ -163,8 +180,11 @@ static void bwd_weight_part(void *p, int t, int nparts) {
   const nb_conv *g = j->g;
   const int64_t L = g->OH * g->OW, Cg = g->C / g->G, OCg = g->OC / g->G, Kc = Cg * g->KH * g->KW;
   float *col = (float *)malloc((size_t)(g->C * g->KH * g->KW * j->lc) * sizeof(float) + 64);
-  if (!col) { atomic_store(&j->failed, 1); return; }
-  float *dwT = j->dw + (int64_t)t * g->OC * Kc;   /* (G, Kc, OCg) */
+  if (!col) {
+    atomic_store(&j->failed, 1);
+    return;
+  }
+  float *dwT = j->dw + (int64_t)t * g->OC * Kc; /* (G, Kc, OCg) */
   const nb_gemm_impl *im = nb_gemm_pick(Kc, OCg);
   for (int64_t n = t; n < g->N; n += nparts)
     for (int64_t l0 = 0; l0 < L; l0 += j->lc) {
@@ -184,19 +204,31 @@ static int64_t chunk_images(const nb_conv *g) {
 }
 
 // Shared setup: a col buffer for one chunk (NULL for pointwise convs) and offset arrays.
-typedef struct { float *col; int64_t *aoff, *boff; int64_t chunk; } conv_scratch;
+typedef struct {
+  float *col;
+  int64_t *aoff, *boff;
+  int64_t chunk;
+} conv_scratch;
 
 static int scratch_init(conv_scratch *s, const nb_conv *g, int need_col) {
   s->chunk = chunk_images(g);
   int64_t batch = s->chunk * g->G;
-  s->col = need_col ? (float *)malloc((size_t)(s->chunk * g->C * g->KH * g->KW * g->OH * g->OW) * sizeof(float) + 64) : NULL;
+  s->col =
+      need_col ? (float *)malloc((size_t)(s->chunk * g->C * g->KH * g->KW * g->OH * g->OW) * sizeof(float) + 64) : NULL;
   s->aoff = (int64_t *)malloc((size_t)batch * 2 * sizeof(int64_t));
   s->boff = s->aoff ? s->aoff + batch : NULL;
-  if ((need_col && !s->col) || !s->aoff) { free(s->col); free(s->aoff); return 0; }
+  if ((need_col && !s->col) || !s->aoff) {
+    free(s->col);
+    free(s->aoff);
+    return 0;
+  }
   return 1;
 }
 
-static void scratch_free(conv_scratch *s) { free(s->col); free(s->aoff); }
+static void scratch_free(conv_scratch *s) {
+  free(s->col);
+  free(s->aoff);
+}
 
 // x (N,C,H,W), w (OC,Cg,KH,KW) -> y (N,OC,OH,OW): per (n, tile, g), y (OCg, lc) = w_g (OCg, Kc) @ col (Kc, lc)
 static int conv2d_im2col(float *y, const float *x, const float *w, const nb_conv *g);
@@ -205,7 +237,8 @@ int nb_conv2d_f32(float *y, const float *x, const float *w, const nb_conv *g, co
   return nb_conv2d_opts_f32(y, x, w, g, e, NULL);
 }
 
-int nb_conv2d_opts_f32(float *y, const float *x, const float *w, const nb_conv *g, const nb_conv_epi *e, const nb_conv_opts *o) {
+int nb_conv2d_opts_f32(float *y, const float *x, const float *w, const nb_conv *g, const nb_conv_epi *e,
+                       const nb_conv_opts *o) {
   if (e && !e->scale && !e->shift && !e->res && !e->relu) e = NULL;
   int done = nb_conv_winograd_fwd(y, x, w, g, e, o) || nb_conv_direct_fwd(y, x, w, g, e);
   nb_conv_scratch_trim();
@@ -216,7 +249,7 @@ int nb_conv2d_opts_f32(float *y, const float *x, const float *w, const nb_conv *
 }
 
 static int conv2d_im2col(float *y, const float *x, const float *w, const nb_conv *g) {
-  tile_job j = { .g = g, .y = y, .x = x, .w = w, .lc = tile_cols(g) };
+  tile_job j = {.g = g, .y = y, .x = x, .w = w, .lc = tile_cols(g)};
   j.ntile = (g->OH * g->OW + j.lc - 1) / j.lc;
   if (g->N * j.ntile < nb_num_threads()) {
     // NOTE: too few (image, tile) tasks to feed every thread (batch 1 on a small feature map, as in
@@ -227,8 +260,16 @@ static int conv2d_im2col(float *y, const float *x, const float *w, const nb_conv
     float *col = (float *)malloc((size_t)(g->C * g->KH * g->KW * L) * sizeof(float) + 64);
     float *yt = (float *)malloc((size_t)(g->G * L * OCg) * sizeof(float) + 64);
     int64_t *off = (int64_t *)malloc((size_t)(2 * g->G) * sizeof(int64_t));
-    if (!col || !yt || !off) { free(col); free(yt); free(off); return 0; }
-    for (int64_t grp = 0; grp < g->G; grp++) { off[grp] = grp * Kc * L; off[g->G + grp] = grp * OCg * Kc; }
+    if (!col || !yt || !off) {
+      free(col);
+      free(yt);
+      free(off);
+      return 0;
+    }
+    for (int64_t grp = 0; grp < g->G; grp++) {
+      off[grp] = grp * Kc * L;
+      off[g->G + grp] = grp * OCg * Kc;
+    }
     for (int64_t n = 0; n < g->N; n++) {
       im2col_tile(col, L, x, g, n, 0, L);
       nb_sgemm_batched(yt, col, off, 1, L, w, off + g->G, 1, Kc, g->G, L, OCg, Kc);
@@ -264,8 +305,22 @@ static int bwd_input_as_fwd(float *dx, const float *dy, const float *w, const nb
         float *dst = wt + ((grp * Cg + c) * OCg + oc) * KK;
         for (int64_t t = 0; t < KK; t++) dst[t] = src[KK - 1 - t];
       }
-  nb_conv t = { .N = g->N, .C = g->OC, .H = g->OH, .W = g->OW, .OC = g->C, .KH = g->KH, .KW = g->KW, .OH = g->H, .OW = g->W,
-                .G = g->G, .sh = 1, .sw = 1, .ph = th, .pw = tw, .dh = g->dh, .dw = g->dw };
+  nb_conv t = {.N = g->N,
+               .C = g->OC,
+               .H = g->OH,
+               .W = g->OW,
+               .OC = g->C,
+               .KH = g->KH,
+               .KW = g->KW,
+               .OH = g->H,
+               .OW = g->W,
+               .G = g->G,
+               .sh = 1,
+               .sw = 1,
+               .ph = th,
+               .pw = tw,
+               .dh = g->dh,
+               .dw = g->dw};
   return nb_conv_winograd_fwd(dx, dy, wt, &t, NULL, NULL) || nb_conv_direct_fwd(dx, dy, wt, &t, NULL);
 }
 
@@ -275,7 +330,7 @@ int nb_conv2d_bwd_input_f32(float *dx, const float *dy, const float *w, const nb
   nb_conv_scratch_trim();
   if (done) return 1;
   if (g->N >= nb_num_threads()) {
-    tile_job j = { .g = g, .y = dx, .w = w, .dy = dy, .lc = tile_cols(g) };
+    tile_job j = {.g = g, .y = dx, .w = w, .dy = dy, .lc = tile_cols(g)};
     nb_parallel_for(g->N, 1e9, bwd_input_images, &j);
     return !atomic_load(&j.failed);
   }
@@ -285,11 +340,14 @@ int nb_conv2d_bwd_input_f32(float *dx, const float *dy, const float *w, const nb
   if (!scratch_init(&s, g, !pw)) return 0;
   for (int64_t n0 = 0; n0 < g->N; n0 += s.chunk) {
     int64_t nc = g->N - n0 < s.chunk ? g->N - n0 : s.chunk;
-    for (int64_t p = 0; p < nc * g->G; p++) { s.aoff[p] = (p % g->G) * OCg * Kc; s.boff[p] = p * OCg * L; }
+    for (int64_t p = 0; p < nc * g->G; p++) {
+      s.aoff[p] = (p % g->G) * OCg * Kc;
+      s.boff[p] = p * OCg * L;
+    }
     float *out = pw ? dx + n0 * g->C * L : s.col;
     nb_sgemm_batched(out, w, s.aoff, 1, Kc, dy + n0 * g->OC * L, s.boff, L, 1, nc * g->G, Kc, L, OCg);
     if (!pw) {
-      plane_job j = { g, s.col, NULL, dx, n0 };
+      plane_job j = {g, s.col, NULL, dx, n0};
       nb_parallel_for(nc * g->C, (double)(g->KH * g->KW * L), col2im_planes, &j);
     }
   }
@@ -305,12 +363,12 @@ int nb_conv2d_bwd_weight_f32(float *dw, const float *dy, const float *x, const n
   const int64_t Kc = g->C / g->G * g->KH * g->KW, nw = g->OC * Kc;
   int parts = nb_num_threads() < g->N ? nb_num_threads() : (int)g->N;
   if (parts < 1) parts = 1;
-  tile_job j = { .g = g, .dy = dy, .x = x, .lc = tile_cols(g), .nparts = parts };
+  tile_job j = {.g = g, .dy = dy, .x = x, .lc = tile_cols(g), .nparts = parts};
   j.dw = (float *)calloc((size_t)(parts * nw), sizeof(float));
   if (!j.dw) return 0;
   nb_parallel(bwd_weight_part, &j, parts);
   const int64_t OCg = g->OC / g->G;
-  for (int64_t grp = 0; grp < g->G; grp++)          /* parts hold (G, Kc, OCg); dw is (G, OCg, Kc) */
+  for (int64_t grp = 0; grp < g->G; grp++) /* parts hold (G, Kc, OCg); dw is (G, OCg, Kc) */
     for (int64_t oc = 0; oc < OCg; oc++)
       for (int64_t k = 0; k < Kc; k++) {
         float s = 0;

@@ -5,7 +5,7 @@
 #define NB_CONV_COMMON_H
 #include "core.h"
 
-#define NB_WINO_MAXR 48   /* tiles in one run of the Winograd transforms, at most */
+#define NB_WINO_MAXR 48 /* tiles in one run of the Winograd transforms, at most */
 
 typedef struct {
   /* Winograd F(4x4,3x3) tile transforms over runs of at most NB_WINO_MAXR tiles (winograd_tf.h). */
@@ -17,8 +17,8 @@ typedef struct {
   void (*wino_dw)(const float *du, int64_t us, int64_t C, float *dw);
   /* The few-tile input transform, F(4x4,3x3) (m = 4) or F(2x2,3x3) (m = 2): up to 16 tiles gathered by
    * idx from x, V^T into row panels of 8 tiles (winograd_tf.h). NaN when an input read is not finite. */
-  float (*wino_input_few)(const float *x, int64_t cs, const int32_t *idx, int64_t nc, float *vt, int64_t xs, int64_t ps, int two,
-                          int m);
+  float (*wino_input_few)(const float *x, int64_t cs, const int32_t *idx, int64_t nc, float *vt, int64_t xs, int64_t ps,
+                          int two, int m);
   /* dst (n) = act(src * sc + sh + res) over one output row (conv_direct.c, conv_winograd.c). */
   void (*conv_epilogue_row)(float *dst, const float *src, int64_t n, float sc, float sh, const float *res, int relu);
   /* The same over m rows (src lds, dst and res ldd apart) with per-row sc[i], sh[i] (NULL: 1, 0). */
@@ -29,7 +29,7 @@ typedef struct {
 } nb_conv_impl;
 
 extern const nb_conv_impl nb_conv_scalar, nb_conv_avx2, nb_conv_avx512;
-const nb_conv_impl *nb_conv_select(void);   /* the active ISA's */
+const nb_conv_impl *nb_conv_select(void); /* the active ISA's */
 
 /* bytes (a multiple of NB_HUGE_PAGE) 2 MB aligned and advised as transparent huge pages (Linux);
  * NULL when out of memory. free() releases it. */
@@ -41,15 +41,15 @@ float *nb_alloc_huge(size_t bytes);
  * NB_SLOT_FLIPPED_W), so buffers in use together take different slots. A slot's name says its main
  * use; the other uses listed never overlap it on one thread. */
 enum nb_conv_slot {
-  NB_SLOT_DIRECT_INPUT,   /* direct: the input's phase planes, or the weight gradient's columns */
-  NB_SLOT_DIRECT_DW,      /* direct weight gradient: its transposed accumulators */
-  NB_SLOT_DIRECT_DY,      /* direct weight gradient: the transposed output gradient */
-  NB_SLOT_FLIPPED_W,      /* stride-1 input gradient (conv.c): the flipped, channel-transposed weights */
-  NB_SLOT_WINO_U,         /* Winograd: U transformed for this call; the few-tile V^T; the weight gradient's dM */
-  NB_SLOT_WINO_PHASES,    /* Winograd: the input's phase planes; the weight gradient's channels-last input */
-  NB_SLOT_WINO_V,         /* Winograd: V of one panel or of all; F(2x2,3x3)'s V^T; the weight gradient's V^T */
-  NB_SLOT_WINO_M,         /* Winograd: the products M (both layouts); the weight gradient's output-gradient phases */
-  NB_SLOT_WINO_DU,        /* Winograd weight gradient: dU */
+  NB_SLOT_DIRECT_INPUT, /* direct: the input's phase planes, or the weight gradient's columns */
+  NB_SLOT_DIRECT_DW,    /* direct weight gradient: its transposed accumulators */
+  NB_SLOT_DIRECT_DY,    /* direct weight gradient: the transposed output gradient */
+  NB_SLOT_FLIPPED_W,    /* stride-1 input gradient (conv.c): the flipped, channel-transposed weights */
+  NB_SLOT_WINO_U,       /* Winograd: U transformed for this call; the few-tile V^T; the weight gradient's dM */
+  NB_SLOT_WINO_PHASES,  /* Winograd: the input's phase planes; the weight gradient's channels-last input */
+  NB_SLOT_WINO_V,       /* Winograd: V of one panel or of all; F(2x2,3x3)'s V^T; the weight gradient's V^T */
+  NB_SLOT_WINO_M,       /* Winograd: the products M (both layouts); the weight gradient's output-gradient phases */
+  NB_SLOT_WINO_DU,      /* Winograd weight gradient: dU */
   NB_CONV_SLOTS
 };
 /* The calling thread's grow-only buffer `slot` of at least `floats` floats, 2 MB aligned; NULL when

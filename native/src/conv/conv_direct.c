@@ -24,14 +24,14 @@
 typedef struct {
   const nb_conv *g;
   const nb_gemm_impl *im;
-  const nb_conv_impl *isa;   /* strided phase rows, the epilogue's rows */
+  const nb_conv_impl *isa; /* strided phase rows, the epilogue's rows */
   const nb_conv_epi *e;
   float *y, *xq;
   const float *x, *w;
   int64_t *boff;
   int64_t Hq, Wq, Lp, xstride, npan, rp;
-  int check_finite;      /* direct_phases notes any Inf/NaN in x in `nonfinite` */
-  uint64_t phases_used;  /* bit a*sw + b: some tap reads phase plane (a, b); the others are not built */
+  int check_finite;     /* direct_phases notes any Inf/NaN in x in `nonfinite` */
+  uint64_t phases_used; /* bit a*sw + b: some tap reads phase plane (a, b); the others are not built */
   atomic_int nonfinite;
 } direct_job;
 
@@ -44,13 +44,13 @@ static void direct_phases(void *p, int64_t lo, int64_t hi) {
     int64_t n = q / g->C, c = q % g->C;
     const float *src = j->x + q * g->H * g->W;
     if (j->check_finite) {
-      float z = 0.f;   /* NaN exactly when the plane holds an Inf or a NaN */
+      float z = 0.f; /* NaN exactly when the plane holds an Inf or a NaN */
       for (int64_t i = 0; i < g->H * g->W; i++) z += src[i] * 0.f;
       if (z != z) atomic_store(&j->nonfinite, 1);
     }
     for (int64_t a = 0; a < g->sh; a++)
       for (int64_t b = 0; b < g->sw; b++) {
-        if (!(j->phases_used >> (a * g->sw + b) & 1)) continue;   /* no tap reads it (1x1 stride 2) */
+        if (!(j->phases_used >> (a * g->sw + b) & 1)) continue; /* no tap reads it (1x1 stride 2) */
         float *d = j->xq + n * j->xstride + ((a * g->sw + b) * g->C + c) * Q;
         // columns j with 0 <= j*sw + b - pw < W: [j0, j1)
         int64_t j0 = g->pw - b > 0 ? (g->pw - b + g->sw - 1) / g->sw : 0;
@@ -60,11 +60,16 @@ static void direct_phases(void *p, int64_t lo, int64_t hi) {
         for (int64_t i = 0; i < j->Hq; i++) {
           float *row = d + i * j->Wq;
           int64_t r = i * g->sh + a - g->ph;
-          if (r < 0 || r >= g->H) { memset(row, 0, (size_t)j->Wq * sizeof(float)); continue; }
+          if (r < 0 || r >= g->H) {
+            memset(row, 0, (size_t)j->Wq * sizeof(float));
+            continue;
+          }
           const float *sr = src + r * g->W + b - g->pw;
           for (int64_t jj = 0; jj < j0; jj++) row[jj] = 0.f;
-          if (g->sw == 1) memcpy(row + j0, sr + j0, (size_t)(j1 - j0) * sizeof(float));
-          else j->isa->strided_row(row + j0, sr + j0 * g->sw, j1 - j0, g->sw);
+          if (g->sw == 1)
+            memcpy(row + j0, sr + j0, (size_t)(j1 - j0) * sizeof(float));
+          else
+            j->isa->strided_row(row + j0, sr + j0 * g->sw, j1 - j0, g->sw);
           for (int64_t jj = j1; jj < j->Wq; jj++) row[jj] = 0.f;
         }
       }
@@ -87,7 +92,8 @@ static void direct_tasks(void *p, int64_t lo, int64_t hi) {
   const int64_t mr = im->mr, nr = im->nr;
   float tile[14 * 48] __attribute__((aligned(64)));
   for (int64_t u = lo; u < hi; u++) {
-    const int64_t r = u % j->rp, pn = u / j->rp % j->npan, grp = u / (j->rp * j->npan) % g->G, n = u / (j->rp * j->npan * g->G);
+    const int64_t r = u % j->rp, pn = u / j->rp % j->npan, grp = u / (j->rp * j->npan) % g->G,
+                  n = u / (j->rp * j->npan * g->G);
     const float *xb = j->xq + n * j->xstride + grp * Cg * j->Hq * j->Wq;
     float *yg = j->y + (n * g->OC + grp * OCg) * L;
     const float *arow = j->w + (grp * OCg + r * mr) * Kc;
@@ -102,13 +108,17 @@ static void direct_tasks(void *p, int64_t lo, int64_t hi) {
       if (run > 0 && j->e) {
         const nb_conv_epi *e = j->e;
         const int64_t oc = grp * OCg + r * mr;
-        j->isa->conv_epilogue_tile(dst, L, tile + jj, nr, m, run, e->scale ? e->scale + oc : NULL, e->shift ? e->shift + oc : NULL,
-                                  e->res ? e->res + (dst - j->y) : NULL, e->relu);
+        j->isa->conv_epilogue_tile(dst, L, tile + jj, nr, m, run, e->scale ? e->scale + oc : NULL,
+                                   e->shift ? e->shift + oc : NULL, e->res ? e->res + (dst - j->y) : NULL, e->relu);
       } else
         for (int64_t i = 0; run > 0 && i < m; i++) memcpy(dst + i * L, tile + i * nr + jj, (size_t)run * sizeof(float));
-      int64_t step = j->Wq - ow < room ? j->Wq - ow : room;   /* to the next grid row */
-      jj += step; ow += step;
-      if (ow >= j->Wq) { ow = 0; oh++; }
+      int64_t step = j->Wq - ow < room ? j->Wq - ow : room; /* to the next grid row */
+      jj += step;
+      ow += step;
+      if (ow >= j->Wq) {
+        ow = 0;
+        oh++;
+      }
     }
   }
 }
@@ -121,8 +131,10 @@ static void direct_tasks(void *p, int64_t lo, int64_t hi) {
 static int direct_grid(direct_job *j, const nb_conv *g) {
   const int64_t Hp = g->H + 2 * g->ph, Wp = g->W + 2 * g->pw;
   j->g = g;
-  j->Hq = (Hp + g->sh - 1) / g->sh; j->Wq = g->sw == 1 ? g->W + g->pw : (Wp + g->sw - 1) / g->sw; j->Lp = g->OH * j->Wq;
-  const int64_t reach = g->sw == 1 ? j->Wq + g->pw : j->Wq;   /* the columns a row's taps may read */
+  j->Hq = (Hp + g->sh - 1) / g->sh;
+  j->Wq = g->sw == 1 ? g->W + g->pw : (Wp + g->sw - 1) / g->sw;
+  j->Lp = g->OH * j->Wq;
+  const int64_t reach = g->sw == 1 ? j->Wq + g->pw : j->Wq; /* the columns a row's taps may read */
   return g->OH + (g->KH - 1) * g->dh / g->sh <= j->Hq && g->OW + (g->KW - 1) * g->dw / g->sw <= reach;
 }
 
@@ -132,11 +144,14 @@ static int direct_planes(direct_job *j, const float *x, int64_t slack) {
   const nb_conv *g = j->g;
   const int64_t Cg = g->C / g->G, Kc = Cg * g->KH * g->KW, Q = j->Hq * j->Wq;
   j->x = x;
-  j->isa = nb_conv_select();   /* strided rows; the forward's epilogue rows */
+  j->isa = nb_conv_select(); /* strided rows; the forward's epilogue rows */
   j->xstride = (g->sh * g->sw * g->C * Q + (g->KW - 1) * g->dw / g->sw + slack + 15) / 16 * 16;
   j->xq = nb_conv_scratch(NB_SLOT_DIRECT_INPUT, (size_t)(g->N * j->xstride));
   j->boff = (int64_t *)malloc((size_t)Kc * sizeof(int64_t));
-  if (!j->xq || !j->boff) { free(j->boff); return 0; }
+  if (!j->xq || !j->boff) {
+    free(j->boff);
+    return 0;
+  }
   j->phases_used = 0;
   for (int64_t c = 0, k = 0; c < Cg; c++)
     for (int64_t kh = 0; kh < g->KH; kh++)
@@ -154,10 +169,19 @@ static int direct_planes(direct_job *j, const float *x, int64_t slack) {
 static int direct_impls(const nb_gemm_impl **a, const nb_gemm_impl **b) {
 #if defined(__x86_64__) || defined(_M_X64)
   int isa = nb_active_isa();
-  if (isa >= NB_ISA_AVX512) { *a = &nb_gemm_avx512; *b = &nb_gemm_avx512_8x48; return 1; }
-  if (isa >= NB_ISA_AVX2) { *a = &nb_gemm_avx2; *b = &nb_gemm_avx2; return 1; }
+  if (isa >= NB_ISA_AVX512) {
+    *a = &nb_gemm_avx512;
+    *b = &nb_gemm_avx512_8x48;
+    return 1;
+  }
+  if (isa >= NB_ISA_AVX2) {
+    *a = &nb_gemm_avx2;
+    *b = &nb_gemm_avx2;
+    return 1;
+  }
 #endif
-  (void)a; (void)b;
+  (void)a;
+  (void)b;
   return 0;
 }
 
@@ -165,11 +189,13 @@ int nb_conv_direct_fwd(float *y, const float *x, const float *w, const nb_conv *
   const nb_gemm_impl *a = NULL, *b = NULL;
   if (!direct_impls(&a, &b) || !a->ukernel_rows || !b->ukernel_rows) return 0;
   const int64_t OCg = g->OC / g->G, Kc = g->C / g->G * g->KH * g->KW;
-  direct_job j = { .e = e, .y = y, .w = w };
+  direct_job j = {.e = e, .y = y, .w = w};
   if (!direct_grid(&j, g)) return 0;
   // the microkernel wasting less of its tiles on (OCg, Lp)
-  double ua = (double)OCg / (double)((OCg + a->mr - 1) / a->mr * a->mr) * (double)j.Lp / (double)((j.Lp + a->nr - 1) / a->nr * a->nr);
-  double ub = (double)OCg / (double)((OCg + b->mr - 1) / b->mr * b->mr) * (double)j.Lp / (double)((j.Lp + b->nr - 1) / b->nr * b->nr);
+  double ua = (double)OCg / (double)((OCg + a->mr - 1) / a->mr * a->mr) * (double)j.Lp /
+              (double)((j.Lp + a->nr - 1) / a->nr * a->nr);
+  double ub = (double)OCg / (double)((OCg + b->mr - 1) / b->mr * b->mr) * (double)j.Lp /
+              (double)((j.Lp + b->nr - 1) / b->nr * b->nr);
   j.im = ub > ua + 0.02 ? b : a;
   const int64_t mr = j.im->mr, nr = j.im->nr;
   j.rp = (OCg + mr - 1) / mr;
@@ -189,15 +215,15 @@ int nb_conv_direct_fwd(float *y, const float *x, const float *w, const nb_conv *
  * Small maps (7x7: 14 of the 63 grid positions are not real, and 63 positions make a short
  * reduction) instead materialise the columns of the whole batch, col (G, Kc, N*L), and reduce over
  * all N*L positions at once: the same loop with one "image" whose rows are col's. */
-#define WG_LC 192   /* grid positions per microkernel call: A rows 14 x 192 and a B panel 192 x 32 in L1/L2 */
+#define WG_LC 192 /* grid positions per microkernel call: A rows 14 x 192 and a B panel 192 x 32 in L1/L2 */
 
 typedef struct {
   direct_job d;
   const nb_gemm_impl *im;
   const float *dy;
-  float *dyq, *dwt;   /* dyq (nimg, G, Lr, OCp); dwt (G, Kcp, OCp) */
-  float *dw, *col;    /* col (G, Kc, N*L) for batched columns, else NULL */
-  int64_t OCr, OCp, Kcp, kpan;   /* OCr: OCg rounded up to 32; OCp: row stride of dyq and dwt */
+  float *dyq, *dwt;            /* dyq (nimg, G, Lr, OCp); dwt (G, Kcp, OCp) */
+  float *dw, *col;             /* col (G, Kc, N*L) for batched columns, else NULL */
+  int64_t OCr, OCp, Kcp, kpan; /* OCr: OCg rounded up to 32; OCp: row stride of dyq and dwt */
   /* the rows of A: image n (of nimg), group grp, tap k at src + n*xstride + grp*gstride + boff[k],
    * Lr positions each; B rows at dyq + ((n*G + grp)*Lr + l)*OCp */
   const float *src;
@@ -213,7 +239,7 @@ static void wgrad_dyq(void *p, int64_t lo, int64_t hi) {
   for (int64_t q = lo; q < hi; q++) {
     float *d = j->dyq + q * j->d.Lp * j->OCp;
     memset(d, 0, (size_t)(j->d.Lp * j->OCp) * sizeof(float));
-    const float *src = j->dy + q * OCg * L;   /* (n, grp) pairs are contiguous OCg-channel blocks */
+    const float *src = j->dy + q * OCg * L; /* (n, grp) pairs are contiguous OCg-channel blocks */
     // NOTE: in 16 x 16 blocks: one element per cache line either way round cost more than the
     // weight gradient's arithmetic for the stem (6.4M values at batch 8)
     for (int64_t oc0 = 0; oc0 < OCg; oc0 += 16)
@@ -221,7 +247,8 @@ static void wgrad_dyq(void *p, int64_t lo, int64_t hi) {
         for (int64_t ow0 = 0; ow0 < g->OW; ow0 += 16) {
           const int64_t oc1 = oc0 + 16 < OCg ? oc0 + 16 : OCg, ow1 = ow0 + 16 < g->OW ? ow0 + 16 : g->OW;
           for (int64_t ow = ow0; ow < ow1; ow++)
-            for (int64_t oc = oc0; oc < oc1; oc++) d[(oh * Wq + ow) * j->OCp + oc] = src[(oc * g->OH + oh) * g->OW + ow];
+            for (int64_t oc = oc0; oc < oc1; oc++)
+              d[(oh * Wq + ow) * j->OCp + oc] = src[(oc * g->OH + oh) * g->OW + ow];
         }
   }
 }
@@ -243,7 +270,10 @@ static void wgrad_col(void *p, int64_t lo, int64_t hi) {
       const float *xc = j->d.x + (n * g->C + c) * HW;
       for (int64_t oh = 0; oh < g->OH; oh++, d += g->OW) {
         const int64_t ih = oh * g->sh - g->ph + kh * g->dh;
-        if (ih < 0 || ih >= g->H) { memset(d, 0, (size_t)g->OW * sizeof(float)); continue; }
+        if (ih < 0 || ih >= g->H) {
+          memset(d, 0, (size_t)g->OW * sizeof(float));
+          continue;
+        }
         const float *row = xc + ih * g->W + off;
         for (int64_t ow = 0; ow < o0; ow++) d[ow] = 0.f;
         for (int64_t ow = o0; ow < o1; ow++) d[ow] = row[ow * g->sw];
@@ -263,10 +293,11 @@ static void wgrad_dyq_batched(void *p, int64_t lo, int64_t hi) {
     memset(d, 0, (size_t)(j->Lr * j->OCp) * sizeof(float));
     for (int64_t n = 0; n < g->N; n++)
       for (int64_t oc0 = 0; oc0 < OCg; oc0 += 16)
-        for (int64_t q0 = 0; q0 < L; q0 += 16) {   /* 16 x 16 blocks, as in wgrad_dyq */
+        for (int64_t q0 = 0; q0 < L; q0 += 16) { /* 16 x 16 blocks, as in wgrad_dyq */
           const int64_t oc1 = oc0 + 16 < OCg ? oc0 + 16 : OCg, q1 = q0 + 16 < L ? q0 + 16 : L;
           for (int64_t q = q0; q < q1; q++)
-            for (int64_t oc = oc0; oc < oc1; oc++) d[(n * L + q) * j->OCp + oc] = j->dy[(n * g->OC + grp * OCg + oc) * L + q];
+            for (int64_t oc = oc0; oc < oc1; oc++)
+              d[(n * L + q) * j->OCp + oc] = j->dy[(n * g->OC + grp * OCg + oc) * L + q];
         }
   }
 }
@@ -277,7 +308,7 @@ static void wgrad_tasks(void *p, int64_t lo, int64_t hi) {
   const nb_conv *g = j->d.g;
   const int64_t Kc = g->C / g->G * g->KH * g->KW, Lp = j->Lr;
   const int mr = j->im->mr, nr = j->im->nr;
-  float tile[14 * 32] __attribute__((aligned(64)));   /* mr x nr <= 14 x 32 */
+  float tile[14 * 32] __attribute__((aligned(64))); /* mr x nr <= 14 x 32 */
   const float *arows[14];
   for (int64_t t = lo; t < hi; t++) memset(j->dwt + t * mr * j->OCp, 0, (size_t)(mr * j->OCp) * sizeof(float));
   for (int64_t n = 0; n < j->nimg; n++)
@@ -313,7 +344,7 @@ static void wgrad_store(void *p, int64_t lo, int64_t hi) {
 }
 
 int nb_conv_direct_bwd_weight(float *dw, const float *dy, const float *x, const nb_conv *g) {
-  wgrad_job j = { .dy = dy };
+  wgrad_job j = {.dy = dy};
   const nb_gemm_impl *b = NULL;
   if (!direct_impls(&j.im, &b) || !j.im->ukernel_ptrs || !direct_grid(&j.d, g)) return 0;
   const int64_t OCg = g->OC / g->G, Kc = g->C / g->G * g->KH * g->KW, L = g->OH * g->OW;
@@ -327,25 +358,39 @@ int nb_conv_direct_bwd_weight(float *dw, const float *dy, const float *x, const 
   j.dwt = nb_conv_scratch(NB_SLOT_DIRECT_DW, (size_t)(g->G * j.Kcp * j.OCp));
   const int batched = j.d.Lp < 128 && (double)g->C * g->KH * g->KW * g->N * L * sizeof(float) <= (double)(64 << 20);
   if (batched) {
-    j.nimg = 1; j.Lr = g->N * L; j.xstride = 0; j.gstride = Kc * j.Lr;
+    j.nimg = 1;
+    j.Lr = g->N * L;
+    j.xstride = 0;
+    j.gstride = Kc * j.Lr;
     j.d.x = x;
     j.col = nb_conv_scratch(NB_SLOT_DIRECT_INPUT, (size_t)(g->C * g->KH * g->KW * j.Lr));
     j.dyq = nb_conv_scratch(NB_SLOT_DIRECT_DY, (size_t)(g->G * j.Lr * j.OCp));
     int64_t *boff = (int64_t *)malloc((size_t)Kc * sizeof(int64_t));
-    if (!j.dwt || !j.col || !j.dyq || !boff) { free(boff); return 0; }
+    if (!j.dwt || !j.col || !j.dyq || !boff) {
+      free(boff);
+      return 0;
+    }
     for (int64_t k = 0; k < Kc; k++) boff[k] = k * j.Lr;
-    j.src = j.col; j.boff = boff;
+    j.src = j.col;
+    j.boff = boff;
     nb_parallel_for(g->C * g->KH * g->KW, (double)(g->N * L), wgrad_col, &j);
     nb_parallel_for(g->G, (double)(j.Lr * OCg), wgrad_dyq_batched, &j);
   } else {
-    j.nimg = g->N; j.Lr = j.d.Lp;
+    j.nimg = g->N;
+    j.Lr = j.d.Lp;
     j.dyq = nb_conv_scratch(NB_SLOT_DIRECT_DY, (size_t)(g->N * g->G * j.d.Lp * j.OCp));
     // NOTE: the grid's columns ow >= OW pair real inputs with zero gradients; 0 * Inf would poison a
     // weight gradient the reference leaves finite, so inputs with an Inf or a NaN take the im2col path.
     j.d.check_finite = 1;
     if (!j.dyq || !j.dwt || !direct_planes(&j.d, x, 0)) return 0;
-    if (atomic_load(&j.d.nonfinite)) { free(j.d.boff); return 0; }
-    j.src = j.d.xq; j.boff = j.d.boff; j.xstride = j.d.xstride; j.gstride = g->C / g->G * j.d.Hq * j.d.Wq;
+    if (atomic_load(&j.d.nonfinite)) {
+      free(j.d.boff);
+      return 0;
+    }
+    j.src = j.d.xq;
+    j.boff = j.d.boff;
+    j.xstride = j.d.xstride;
+    j.gstride = g->C / g->G * j.d.Hq * j.d.Wq;
     nb_parallel_for(g->N * g->G, (double)(j.d.Lp * j.OCp), wgrad_dyq, &j);
   }
   nb_parallel_for(g->G * j.kpan, (double)(j.nimg * j.Lr) * (double)(mr * j.OCp), wgrad_tasks, &j);

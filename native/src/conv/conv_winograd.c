@@ -38,8 +38,8 @@
 #include "conv_winograd.h"
 #include "conv_winograd_common.h"
 
-#define WC 64  /* input channels per item of the input transform (few panels) */
-#define KG 4   /* output-channel panels per group: M (KG*36*MR*NR floats) stays in L2 */
+#define WC 64 /* input channels per item of the input transform (few panels) */
+#define KG 4  /* output-channel panels per group: M (KG*36*MR*NR floats) stays in L2 */
 // The xi stride of U (36, Kp, C, MR): a cache line past a multiple of 4 KB (see j.vx)
 #define UX(j) ((j)->Kp * (j)->g->C * (j)->im->mr + 16)
 
@@ -56,14 +56,17 @@ static void wino_phases(void *p, int64_t lo, int64_t hi) {
   for (int64_t q = lo; q < hi; q++) {
     const float *src = j->x + q * g->H * g->W;
     float *dst = j->xp + q * 4 * j->plane;
-    float z[16] = { 0 };   /* a NaN lane exactly when the plane holds an Inf or a NaN */
+    float z[16] = {0}; /* a NaN lane exactly when the plane holds an Inf or a NaN */
     for (int64_t r0 = 0; r0 < j->Hp; r0 += RB) {
       const int64_t nr = j->Hp - r0 < RB ? j->Hp - r0 : RB;
       for (int64_t r = r0; r < r0 + nr; r++) {
         // column c of the padded row is x column c - pw (zero outside x)
         float *row = rows + (r - r0) * w4;
         const int64_t ih = r - g->ph;
-        if (ih < 0 || ih >= g->H) { memset(row, 0, (size_t)w4 * sizeof(float)); continue; }
+        if (ih < 0 || ih >= g->H) {
+          memset(row, 0, (size_t)w4 * sizeof(float));
+          continue;
+        }
         const int64_t ncopy = g->W < w4 - g->pw ? g->W : w4 - g->pw;
         for (int64_t i = 0; i < g->pw && i < w4; i++) row[i] = 0.f;
         memcpy(row + g->pw, src + ih * g->W, (size_t)ncopy * sizeof(float));
@@ -94,7 +97,9 @@ static void wino_weights(void *p, int64_t lo, int64_t hi) {
 }
 
 // The runs of a panel: tiles [t, t + R) of one tile row, R <= TW.
-typedef struct { int64_t n, ti, tj, R, lane; } wino_run;
+typedef struct {
+  int64_t n, ti, tj, R, lane;
+} wino_run;
 
 static int panel_runs(const wino_job *j, int64_t p, wino_run *runs) {
   const int64_t nr = j->im->nr, t1 = (p + 1) * nr < j->NT ? (p + 1) * nr : j->NT;
@@ -102,7 +107,7 @@ static int panel_runs(const wino_job *j, int64_t p, wino_run *runs) {
   for (int64_t t = p * nr; t < t1;) {
     const int64_t n = t / j->T, r = t % j->T, ti = r / j->TW, tj = r % j->TW;
     const int64_t R = j->TW - tj < t1 - t ? j->TW - tj : t1 - t;
-    runs[count++] = (wino_run){ n, ti, tj, R, t - p * nr };
+    runs[count++] = (wino_run){n, ti, tj, R, t - p * nr};
     t += R;
   }
   return count;
@@ -114,7 +119,7 @@ static int panel_runs(const wino_job *j, int64_t p, wino_run *runs) {
 static void panel_input(const wino_job *j, const wino_run *runs, int nrun, int64_t c0, int64_t c1, float *v) {
   const int64_t C = j->g->C, nr = j->im->nr, vs = j->vs, used = runs[nrun - 1].lane + runs[nrun - 1].R;
   if (j->TW >= VL / 2) {
-    const int64_t off[6] = { 0, j->plane, 2 * j->plane, 3 * j->plane, 1, j->plane + 1 };
+    const int64_t off[6] = {0, j->plane, 2 * j->plane, 3 * j->plane, 1, j->plane + 1};
     for (int64_t c = c0; c < c1; c++) {
       for (int q = 0; q < nrun; q++) {
         const wino_run *rn = &runs[q];
@@ -127,7 +132,7 @@ static void panel_input(const wino_job *j, const wino_run *runs, int nrun, int64
     return;
   }
   float d[36][NB_WINO_MAXR];
-  const int64_t M = NB_WINO_MAXR, off[6] = { 0, M, 2 * M, 3 * M, 4 * M, 5 * M };
+  const int64_t M = NB_WINO_MAXR, off[6] = {0, M, 2 * M, 3 * M, 4 * M, 5 * M};
   memset(d, 0, sizeof d);
   for (int64_t c = c0; c < c1; c++) {
     for (int q = 0; q < nrun; q++) {
@@ -139,7 +144,8 @@ static void panel_input(const wino_job *j, const wino_run *runs, int nrun, int64
     }
     j->isa->wino_input(&d[0][0], 6 * M, off, ROUND_VL(used), v + c * vs, j->vx);
     if (ROUND_VL(used) < nr)
-      for (int xi = 0; xi < 36; xi++) memset(v + xi * j->vx + c * vs + ROUND_VL(used), 0, (size_t)(nr - ROUND_VL(used)) * sizeof(float));
+      for (int xi = 0; xi < 36; xi++)
+        memset(v + xi * j->vx + c * vs + ROUND_VL(used), 0, (size_t)(nr - ROUND_VL(used)) * sizeof(float));
   }
 }
 
@@ -159,8 +165,10 @@ static void panel_output(const wino_job *j, const wino_run *runs, int nrun, cons
       for (int a = 0; a < 4 && 4 * rn->ti + a < g->OH; a++) {
         float *dst = j->y + (rn->n * K + k) * L + (4 * rn->ti + a) * g->OW + ow0;
         const float *src = o + a * 4 * Rv + 4 * rn->lane;
-        if (j->e) nb_conv_epilogue_run(j->isa, dst, src, cols, j->e, k, dst - j->y);
-        else memcpy(dst, src, (size_t)cols * sizeof(float));
+        if (j->e)
+          nb_conv_epilogue_run(j->isa, dst, src, cols, j->e, k, dst - j->y);
+        else
+          memcpy(dst, src, (size_t)cols * sizeof(float));
       }
     }
   }
@@ -174,7 +182,10 @@ static void wino_tasks(void *p, int64_t lo, int64_t hi) {
   const int64_t C = j->g->C, mr = j->im->mr, nr = j->im->nr, vs = j->vs;
   float *v = nb_conv_scratch(NB_SLOT_WINO_V, (size_t)(36 * j->vx));
   float *m = nb_conv_scratch(NB_SLOT_WINO_M, (size_t)(KG * 36 * mr * nr));
-  if (!v || !m) { atomic_store(&j->failed, 1); return; }
+  if (!v || !m) {
+    atomic_store(&j->failed, 1);
+    return;
+  }
   wino_run runs[NB_WINO_MAXR + 1];
   for (int64_t t = lo; t < hi; t++) {
     const int nrun = panel_runs(j, t, runs);
@@ -183,7 +194,8 @@ static void wino_tasks(void *p, int64_t lo, int64_t hi) {
       const int64_t kn = j->Kp - kg < KG ? j->Kp - kg : KG;
       for (int xi = 0; xi < 36; xi++)
         for (int64_t q = 0; q < kn; q++)
-          j->im->ukernel(C, j->u + xi * UX(j) + (kg + q) * C * mr, v + xi * j->vx, vs, m + (q * 36 + xi) * mr * nr, nr, 0);
+          j->im->ukernel(C, j->u + xi * UX(j) + (kg + q) * C * mr, v + xi * j->vx, vs, m + (q * 36 + xi) * mr * nr, nr,
+                         0);
       for (int64_t q = 0; q < kn; q++) panel_output(j, runs, nrun, m + q * 36 * mr * nr, (kg + q) * mr);
     }
   }
@@ -209,15 +221,21 @@ static void wino_channel_tasks(void *p, int64_t lo, int64_t hi) {
   const int64_t C = j->g->C, mr = j->im->mr, nr = j->im->nr, vs = j->vs;
   float *u = j->u ? NULL : nb_conv_scratch(NB_SLOT_WINO_U, (size_t)(36 * (C * mr + 16)));
   float *m = nb_conv_scratch(NB_SLOT_WINO_M, (size_t)(36 * mr * nr));
-  if ((!j->u && !u) || !m) { atomic_store(&j->failed, 1); return; }
+  if ((!j->u && !u) || !m) {
+    atomic_store(&j->failed, 1);
+    return;
+  }
   wino_run runs[NB_WINO_MAXR + 1];
   float z = 0.f;
   for (int64_t t = lo; t < hi; t++) {
     const int64_t kp = t / j->P, pn = t % j->P;
     const float *up = u;
-    int64_t uxs = C * mr + 16;   /* one panel's U, xi rows off 4 KB multiples as UX */
-    if (j->u) { up = j->u + kp * C * mr; uxs = UX(j); }
-    else z += weights_panel(j, kp, u, uxs);
+    int64_t uxs = C * mr + 16; /* one panel's U, xi rows off 4 KB multiples as UX */
+    if (j->u) {
+      up = j->u + kp * C * mr;
+      uxs = UX(j);
+    } else
+      z += weights_panel(j, kp, u, uxs);
     const int nrun = panel_runs(j, pn, runs);
     const float *v = j->vall + pn * 36 * j->vx;
     for (int xi = 0; xi < 36; xi++) j->im->ukernel(C, up + xi * uxs, v + xi * j->vx, vs, m + xi * mr * nr, nr, 0);
@@ -241,7 +259,7 @@ static void wino_weights_t(void *p, int64_t lo, int64_t hi) {
   const int64_t C = g->C, xs = UTX(g);
   float z = 0.f;
   for (int64_t kp = lo; kp < hi; kp++)
-    for (int64_t q = 0, tw = ut_width(g, kp); q < tw; q += 16) {   /* wino_weights does 16 channels a call */
+    for (int64_t q = 0, tw = ut_width(g, kp); q < tw; q += 16) { /* wino_weights does 16 channels a call */
       const int64_t k0 = kp * TC + q, m = g->OC - k0 < 16 ? (g->OC > k0 ? g->OC - k0 : 0) : 16;
       z += j->isa->wino_weights(j->w + (m > 0 ? k0 : 0) * C * 9, C * 9, m, C, j->u + kp * C * TC + q, xs, tw);
     }
@@ -271,7 +289,8 @@ static void few_tile(void *p, const float *mt, int64_t tg, int64_t k0, int64_t k
 // Items t in [lo, hi): output-channel panel t / PR against tile row panel t % PR.
 static void few_tasks(void *p, int64_t lo, int64_t hi) {
   wino_job *j = (wino_job *)p;
-  if (!nb_wino_transposed_tasks(j->im, 36, j->g, j->e, j->vt, j->u, j->NT, lo, hi, few_tile, j)) atomic_store(&j->failed, 1);
+  if (!nb_wino_transposed_tasks(j->im, 36, j->g, j->e, j->vt, j->u, j->NT, lo, hi, few_tile, j))
+    atomic_store(&j->failed, 1);
 }
 
 // Fill functions for nb_wino_cached: U (36, Kp, C, MR) of a job, or U^T (36, K48, C, tw).
@@ -295,7 +314,6 @@ static float *uc_get(wino_job *j, int transposed, double stamp) {
   if (transposed) return nb_wino_cached(j->w, g->OC, g->C, -TC, stamp, 36 * UTX(g), fill_ut, j);
   return nb_wino_cached(j->w, g->OC, g->C, j->im->mr, stamp, 36 * UX(j), fill_u, j);
 }
-
 
 // The few-tile forward with the cache locked: 1 when done, 0 to fall back.
 static int few_fwd(wino_job *j, double stamp) {
@@ -328,7 +346,10 @@ static int worth_it(const nb_conv *g, const nb_gemm_impl *im) {
 // The tile grid of j's geometry: TH x TW tiles of 4x4 outputs an image, NT in all.
 static void job_grid(wino_job *j) {
   const nb_conv *g = j->g;
-  j->TH = (g->OH + 3) / 4; j->TW = (g->OW + 3) / 4; j->T = j->TH * j->TW; j->NT = g->N * j->T;
+  j->TH = (g->OH + 3) / 4;
+  j->TW = (g->OW + 3) / 4;
+  j->T = j->TH * j->TW;
+  j->NT = g->N * j->T;
 }
 
 // The phase planes of j's input (its grid set). 0 when the grid is too wide, memory ran out, or the
@@ -336,7 +357,9 @@ static void job_grid(wino_job *j) {
 static int job_phases(wino_job *j) {
   const nb_conv *g = j->g;
   if (j->TW > NB_WINO_MAXR) return 0;
-  j->Hp = 4 * j->TH + 2; j->ld = j->TW + 1; j->plane = j->Hp * j->ld;
+  j->Hp = 4 * j->TH + 2;
+  j->ld = j->TW + 1;
+  j->plane = j->Hp * j->ld;
   // the transforms read whole vectors of tiles: up to VL columns past the last plane's end
   j->xp = nb_conv_scratch(NB_SLOT_WINO_PHASES, (size_t)(g->N * g->C * 4 * j->plane + 2 * VL));
   if (!j->xp) return 0;
@@ -357,7 +380,8 @@ static int few_fits(const nb_conv *g, int64_t NT, const nb_gemm_impl *im) {
   return NT <= FEW_MAX && few < 0.9 * panel;
 }
 
-int nb_conv_winograd_fwd(float *y, const float *x, const float *w, const nb_conv *g, const nb_conv_epi *e, const nb_conv_opts *o) {
+int nb_conv_winograd_fwd(float *y, const float *x, const float *w, const nb_conv *g, const nb_conv_epi *e,
+                         const nb_conv_opts *o) {
   const nb_gemm_impl *im = nb_wino_applies(g);
   // NOTE: the choice ignores the cache: at batch 1 on 14x14 maps a cached U makes the products about
   // as fast as the direct path (half of each 32-tile panel is empty), not faster, as measured; the
@@ -365,21 +389,24 @@ int nb_conv_winograd_fwd(float *y, const float *x, const float *w, const nb_conv
   const int cache = o && o->reuse_w && nb_wino_cache_on();
   const double stamp = cache ? o->w_stamp : 0;
   // few tiles: the transposed products (its own job: a fallback starts the panel path afresh)
-  wino_job f = { .g = g, .e = e, .im = nb_wino_transposed_impl(im), .isa = nb_conv_select(), .y = y, .x = x, .w = w };
+  wino_job f = {.g = g, .e = e, .im = nb_wino_transposed_impl(im), .isa = nb_conv_select(), .y = y, .x = x, .w = w};
   job_grid(&f);
-  if (cache && f.NT <= 4 && nb_conv_winograd_f2_fwd(y, x, w, g, e, stamp)) return 1;   /* tiny maps: F(2x2,3x3) */
-  if (f.im && cache && few_fits(g, f.NT, im) && (nb_wino_mode() == 2 || nb_wino_transposed_worth_it(g, f.NT, 36, 12.0))) {
+  if (cache && f.NT <= 4 && nb_conv_winograd_f2_fwd(y, x, w, g, e, stamp)) return 1; /* tiny maps: F(2x2,3x3) */
+  if (f.im && cache && few_fits(g, f.NT, im) &&
+      (nb_wino_mode() == 2 || nb_wino_transposed_worth_it(g, f.NT, 36, 12.0))) {
     nb_wino_cache_lock();
     const int done = few_fwd(&f, stamp);
     nb_wino_cache_unlock();
     if (done && !atomic_load(&f.nonfinite)) return 1;
   }
   if (!im || (nb_wino_mode() == 1 && !worth_it(g, im))) return 0;
-  wino_job j = { .g = g, .e = e, .im = im, .isa = nb_conv_select(), .y = y, .x = x, .w = w };
+  wino_job j = {.g = g, .e = e, .im = im, .isa = nb_conv_select(), .y = y, .x = x, .w = w};
   job_grid(&j);
   if (!job_phases(&j)) return 0;
   const int64_t mr = im->mr, nr = im->nr, C = g->C;
-  j.P = (j.NT + nr - 1) / nr; j.vs = nr + VL; j.Kp = (g->OC + mr - 1) / mr;
+  j.P = (j.NT + nr - 1) / nr;
+  j.vs = nr + VL;
+  j.Kp = (g->OC + mr - 1) / mr;
   // NOTE: V's transform points one cache line off a multiple of 4 KB apart (C*vs floats is one): the
   // transforms write all 36 at once, and 36 rows in one L1 set (8 ways) evicted each other
   j.vx = C * j.vs + 16;
@@ -390,8 +417,11 @@ int nb_conv_winograd_fwd(float *y, const float *x, const float *w, const nb_conv
     nb_wino_cache_lock();
     locked = 1;
     j.u = uc_get(&j, 0, stamp);
-    atomic_store(&j.nonfinite, 0);   /* non-finite weights: found again below, and declined */
-    if (!j.u) { nb_wino_cache_unlock(); locked = 0; }
+    atomic_store(&j.nonfinite, 0); /* non-finite weights: found again below, and declined */
+    if (!j.u) {
+      nb_wino_cache_unlock();
+      locked = 0;
+    }
   }
   // a thread without scratch leaves its tiles unwritten (failed): the caller's direct path redoes y
   // few tile panels (fewer than two a thread): (channel panel, tile panel) items over a shared V.
@@ -405,7 +435,7 @@ int nb_conv_winograd_fwd(float *y, const float *x, const float *w, const nb_conv
     j.vall = nb_conv_scratch(NB_SLOT_WINO_V, (size_t)(j.P * 36 * j.vx));
     ok = j.vall != NULL;
   }
-  if (ok && !j.u && (!few || j.P > 1)) {   /* a single panel's tasks each transform their own U panel */
+  if (ok && !j.u && (!few || j.P > 1)) { /* a single panel's tasks each transform their own U panel */
     j.u = nb_conv_scratch(NB_SLOT_WINO_U, (size_t)(36 * UX(&j)));
     ok = j.u != NULL;
     if (ok) nb_parallel_for(j.Kp, 200.0 * mr * C, wino_weights, &j);
@@ -414,9 +444,9 @@ int nb_conv_winograd_fwd(float *y, const float *x, const float *w, const nb_conv
     if (few) {
       nb_parallel_for(j.P * ((C + WC - 1) / WC), 36.0 * 8 * WC * nr, wino_inputs, &j);
       nb_parallel_for(j.Kp * j.P, 36.0 * mr * C * nr, wino_channel_tasks, &j);
-    } else nb_parallel_for(j.P, 36.0 * j.Kp * mr * C * nr, wino_tasks, &j);
+    } else
+      nb_parallel_for(j.P, 36.0 * j.Kp * mr * C * nr, wino_tasks, &j);
   }
   if (locked) nb_wino_cache_unlock();
   return ok && !atomic_load(&j.failed) && !atomic_load(&j.nonfinite);
 }
-

@@ -10,7 +10,8 @@
 /* x (N,C,H,W), w (OC,C,3,3) -> y (N,OC,OH,OW) with the epilogue e (NULL: none); stride, dilation
  * and groups 1, any zero padding. o->reuse_w (o may be NULL): keep the transformed weights for the
  * next call with the same weights (inference; see the cache in conv_winograd_common.c). */
-int nb_conv_winograd_fwd(float *y, const float *x, const float *w, const nb_conv *g, const nb_conv_epi *e, const nb_conv_opts *o);
+int nb_conv_winograd_fwd(float *y, const float *x, const float *w, const nb_conv *g, const nb_conv_epi *e,
+                         const nb_conv_opts *o);
 /* dy (N,OC,OH,OW), x (N,C,H,W) -> dw (OC,C,3,3), for the geometry nb_conv_winograd_fwd takes. */
 int nb_conv_winograd_bwd_weight(float *dw, const float *dy, const float *x, const nb_conv *g);
 /* Tiny maps in eval-mode inference by F(2x2,3x3) (conv_winograd_f2.c), for nb_conv_winograd_fwd's

@@ -10,7 +10,7 @@
 #include "conv_winograd.h"
 #include "conv_winograd_common.h"
 
-static int wino_mode = -1;   /* -1: from NABLA_WINOGRAD on first use; 0 off; 1 auto; 2 always (tests) */
+static int wino_mode = -1; /* -1: from NABLA_WINOGRAD on first use; 0 off; 1 auto; 2 always (tests) */
 
 void nb_conv_winograd_mode(int mode) { wino_mode = mode; }
 
@@ -23,7 +23,9 @@ int nb_wino_mode(void) {
 }
 
 const nb_gemm_impl *nb_wino_applies(const nb_conv *g) {
-  if (nb_wino_mode() == 0 || g->KH != 3 || g->KW != 3 || g->sh != 1 || g->sw != 1 || g->dh != 1 || g->dw != 1 || g->G != 1) return NULL;
+  if (nb_wino_mode() == 0 || g->KH != 3 || g->KW != 3 || g->sh != 1 || g->sw != 1 || g->dh != 1 || g->dw != 1 ||
+      g->G != 1)
+    return NULL;
 #if defined(__x86_64__) || defined(_M_X64)
   const int isa = nb_active_isa();
   if (isa >= NB_ISA_AVX2) return isa >= NB_ISA_AVX512 ? &nb_gemm_avx512 : &nb_gemm_avx2;
@@ -50,9 +52,10 @@ static void few_inputs(void *p, int64_t lo, int64_t hi) {
   const int64_t C = j->g->C, HW = j->g->H * j->g->W, c0 = lo * 16, c1 = hi * 16 < C ? hi * 16 : C;
   const int points = (j->m + 2) * (j->m + 2);
   float z = 0.f;
-  for (int64_t q = 0; 2 * q < j->PR; q++)   /* each group of 16 tiles: two row panels, or its last one */
-    z += j->isa->wino_input_few(j->x + c0 * HW, HW, j->idx + q * points * 16, c1 - c0, j->vt + 2 * q * points * VTX(C) + c0 * TR,
-                               VTX(C), points * VTX(C), 2 * q + 1 < j->PR, j->m);
+  for (int64_t q = 0; 2 * q < j->PR; q++) /* each group of 16 tiles: two row panels, or its last one */
+    z += j->isa->wino_input_few(j->x + c0 * HW, HW, j->idx + q * points * 16, c1 - c0,
+                                j->vt + 2 * q * points * VTX(C) + c0 * TR, VTX(C), points * VTX(C), 2 * q + 1 < j->PR,
+                                j->m);
   if (z != z) atomic_store(&j->nonfinite, 1);
 }
 
@@ -67,10 +70,10 @@ int nb_wino_few_inputs(const nb_conv *g, const float *x, int m, int64_t NT, floa
       for (int64_t s = 0; s < pw; s++) {
         const int64_t ih = m * ti + r - g->ph, iw = m * tj + s - g->pw;
         idx[(t / 16 * pw * pw + pw * r + s) * 16 + t % 16] =
-          t < NT && ih >= 0 && ih < g->H && iw >= 0 && iw < g->W ? (int32_t)(n * g->C * HW + ih * g->W + iw) : -1;
+            t < NT && ih >= 0 && ih < g->H && iw >= 0 && iw < g->W ? (int32_t)(n * g->C * HW + ih * g->W + iw) : -1;
       }
   }
-  few_in_job j = { .isa = nb_conv_select(), .g = g, .x = x, .idx = idx, .vt = vt, .PR = (NT + TR - 1) / TR, .m = m };
+  few_in_job j = {.isa = nb_conv_select(), .g = g, .x = x, .idx = idx, .vt = vt, .PR = (NT + TR - 1) / TR, .m = m};
   nb_parallel_for((g->C + 15) / 16, 16.0 * 10 * pw * pw * (double)j.PR * TR, few_inputs, &j);
   return !atomic_load(&j.nonfinite);
 }
@@ -99,8 +102,9 @@ static void transposed_products(const nb_gemm_impl *im, int points, const nb_con
   }
 }
 
-int nb_wino_transposed_tasks(const nb_gemm_impl *im, int points, const nb_conv *g, const nb_conv_epi *e, const float *vt,
-                             const float *u, int64_t NT, int64_t lo, int64_t hi, nb_wino_tile_fn out, void *ctx) {
+int nb_wino_transposed_tasks(const nb_gemm_impl *im, int points, const nb_conv *g, const nb_conv_epi *e,
+                             const float *vt, const float *u, int64_t NT, int64_t lo, int64_t hi, nb_wino_tile_fn out,
+                             void *ctx) {
   const int64_t PR = (NT + TR - 1) / TR;
   float *m = nb_conv_scratch(NB_SLOT_WINO_M, (size_t)(PR * points * TR * TC)), sc[TC], sh[TC];
   if (!m) return 0;
@@ -109,7 +113,7 @@ int nb_wino_transposed_tasks(const nb_gemm_impl *im, int points, const nb_conv *
     const int64_t kp = t / PR, pr0 = t % PR, pr1 = pr0 + (hi - t) < PR ? pr0 + (hi - t) : PR;
     const int64_t k0 = kp * TC, kn = g->OC - k0 < TC ? g->OC - k0 : TC;
     transposed_products(im, points, g, vt, u, kp, pr0, pr1, m);
-    for (int64_t l = 0; l < TC; l++) {   /* the epilogue's scale and shift for the panel (1, 0 past K) */
+    for (int64_t l = 0; l < TC; l++) { /* the epilogue's scale and shift for the panel (1, 0 past K) */
       sc[l] = e && e->scale && l < kn ? e->scale[k0 + l] : 1.f;
       sh[l] = e && e->shift && l < kn ? e->shift[k0 + l] : 0.f;
     }
@@ -130,7 +134,14 @@ int nb_wino_transposed_tasks(const nb_gemm_impl *im, int points, const nb_conv *
  * the comparison took half of a 7x7 convolution's time. Least recently used entries go past the budget,
  * NABLA_WINOGRAD_CACHE_MB (default 256, enough for ResNet-18's 13 convolutions; 0 turns it off). */
 #define UC_SLOTS 64
-typedef struct { const float *w; int64_t K, C, mr; float *copy, *u; size_t bytes; uint64_t used; double stamp; } ucache;
+typedef struct {
+  const float *w;
+  int64_t K, C, mr;
+  float *copy, *u;
+  size_t bytes;
+  uint64_t used;
+  double stamp;
+} ucache;
 static ucache uc[UC_SLOTS];
 static size_t uc_total, uc_cap = (size_t)-1;
 static uint64_t uc_clock;
@@ -150,12 +161,16 @@ static float *uc_alloc(size_t size) {
 }
 
 static void uc_drop(ucache *c) {
-  free(c->copy); free(c->u);
+  free(c->copy);
+  free(c->u);
   uc_total -= c->bytes;
   memset(c, 0, sizeof *c);
 }
 
-typedef struct { const float *a, *b; atomic_int differ; } cmp_job;
+typedef struct {
+  const float *a, *b;
+  atomic_int differ;
+} cmp_job;
 
 // Chunks [lo, hi) of 16K floats: notes whether a and b differ there.
 static void cmp_chunks(void *p, int64_t lo, int64_t hi) {
@@ -169,7 +184,7 @@ static void cmp_chunks(void *p, int64_t lo, int64_t hi) {
 // 9.4 MB for 512 x 512 channels, as long as one thread's whole convolution on a 7x7 map at batch 1).
 static int same_weights(const float *a, const float *b, int64_t n) {
   const int64_t S = 16384, whole = n / S;
-  cmp_job j = { a, b, 0 };
+  cmp_job j = {a, b, 0};
   nb_parallel_for(whole, (double)S, cmp_chunks, &j);
   return !atomic_load(&j.differ) && !memcmp(a + whole * S, b + whole * S, (size_t)(n - whole * S) * sizeof(float));
 }
@@ -178,7 +193,8 @@ static int same_weights(const float *a, const float *b, int64_t n) {
 // filled by fill(ctx, u) into a new or stale entry; NULL when it cannot hold them (budget, memory,
 // or fill returned 0: non-finite weights). Call with the lock held (nb_wino_cache_lock); the pointer
 // is valid until it is released.
-float *nb_wino_cached(const float *w, int64_t K, int64_t C, int64_t tag, double stamp, int64_t un, nb_wino_fill_fn fill, void *ctx) {
+float *nb_wino_cached(const float *w, int64_t K, int64_t C, int64_t tag, double stamp, int64_t un, nb_wino_fill_fn fill,
+                      void *ctx) {
   const int64_t wn = K * C * 9;
   if (uc_cap == (size_t)-1) {
     const char *s = getenv("NABLA_WINOGRAD_CACHE_MB");
@@ -189,28 +205,44 @@ float *nb_wino_cached(const float *w, int64_t K, int64_t C, int64_t tag, double 
   ucache *c = NULL;
   for (int i = 0; i < UC_SLOTS && !c; i++)
     if (uc[i].w == w && uc[i].K == K && uc[i].C == C && uc[i].mr == tag) c = &uc[i];
-  if (c && ((stamp > 0 && c->stamp == stamp) || same_weights(c->copy, w, wn))) { c->used = ++uc_clock; c->stamp = stamp; return c->u; }
+  if (c && ((stamp > 0 && c->stamp == stamp) || same_weights(c->copy, w, wn))) {
+    c->used = ++uc_clock;
+    c->stamp = stamp;
+    return c->u;
+  }
   if (!c) {
-    while (uc_total + bytes > uc_cap) {   /* evict the least recently used */
+    while (uc_total + bytes > uc_cap) { /* evict the least recently used */
       ucache *old = NULL;
-      for (int i = 0; i < UC_SLOTS; i++) if (uc[i].w && (!old || uc[i].used < old->used)) old = &uc[i];
+      for (int i = 0; i < UC_SLOTS; i++)
+        if (uc[i].w && (!old || uc[i].used < old->used)) old = &uc[i];
       uc_drop(old);
     }
-    for (int i = 0; i < UC_SLOTS && !c; i++) if (!uc[i].w) c = &uc[i];
-    if (!c) {   /* every slot taken: the least recently used goes */
+    for (int i = 0; i < UC_SLOTS && !c; i++)
+      if (!uc[i].w) c = &uc[i];
+    if (!c) { /* every slot taken: the least recently used goes */
       c = &uc[0];
-      for (int i = 1; i < UC_SLOTS; i++) if (uc[i].used < c->used) c = &uc[i];
+      for (int i = 1; i < UC_SLOTS; i++)
+        if (uc[i].used < c->used) c = &uc[i];
       uc_drop(c);
     }
     c->copy = (float *)malloc((size_t)wn * sizeof(float));
     c->u = uc_alloc(usize);
-    if (!c->copy || !c->u) { free(c->copy); free(c->u); memset(c, 0, sizeof *c); return NULL; }
-    *c = (ucache){ w, K, C, tag, c->copy, c->u, bytes, 0, 0 };
+    if (!c->copy || !c->u) {
+      free(c->copy);
+      free(c->u);
+      memset(c, 0, sizeof *c);
+      return NULL;
+    }
+    *c = (ucache){w, K, C, tag, c->copy, c->u, bytes, 0, 0};
     uc_total += bytes;
   }
-  if (!fill(ctx, c->u)) { uc_drop(c); return NULL; }
+  if (!fill(ctx, c->u)) {
+    uc_drop(c);
+    return NULL;
+  }
   memcpy(c->copy, w, (size_t)wn * sizeof(float));
-  c->used = ++uc_clock; c->stamp = stamp;
+  c->used = ++uc_clock;
+  c->stamp = stamp;
   return c->u;
 }
 

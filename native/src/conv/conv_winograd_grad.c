@@ -37,7 +37,10 @@ static void wgrad_channels_last(void *p, int64_t lo, int64_t hi) {
     for (int64_t c = 0; c < g->C; c++) {
       const float *src = j->x + ((n * g->C + c) * g->H + ih) * g->W;
       float *dc = d + g->pw * Cp + c;
-      for (int64_t i = 0; i < g->W; i++) { dc[i * Cp] = src[i]; z += src[i] * 0.f; }
+      for (int64_t i = 0; i < g->W; i++) {
+        dc[i * Cp] = src[i];
+        z += src[i] * 0.f;
+      }
     }
   }
   if (z != z) atomic_store(&j->nonfinite, 1);
@@ -46,7 +49,7 @@ static void wgrad_channels_last(void *p, int64_t lo, int64_t hi) {
 // V^T rows t in [lo, hi): 16 channels at a time, one transform per tile and channel block.
 static void wgrad_inputs(void *p, int64_t lo, int64_t hi) {
   wino_job *j = (wino_job *)p;
-  const int64_t Cp = j->Cp, Wp = j->Wp, off[6] = { 0, Cp, 2 * Cp, 3 * Cp, 4 * Cp, 5 * Cp };
+  const int64_t Cp = j->Cp, Wp = j->Wp, off[6] = {0, Cp, 2 * Cp, 3 * Cp, 4 * Cp, 5 * Cp};
   for (int64_t t = lo; t < hi; t++) {
     const int64_t n = t / j->T, ti = t % j->T / j->TW, tj = t % j->TW;
     const float *base = j->xp + ((n * j->Hp + 4 * ti) * Wp + 4 * tj) * Cp;
@@ -61,11 +64,11 @@ static void wgrad_dy_phases(void *p, int64_t lo, int64_t hi) {
   wino_job *j = (wino_job *)p;
   const nb_conv *g = j->g;
   const int64_t rows = 4 * j->TH, qp = rows * j->ld, w4 = 4 * j->ld;
-  enum { RB = 16 };   /* rows a block, de-interleaved as one run (as wino_phases) */
+  enum { RB = 16 }; /* rows a block, de-interleaved as one run (as wino_phases) */
   float blk[RB * 4 * (NB_WINO_MAXR + 1)];
   for (int64_t q = lo; q < hi; q++) {
     const float *src = j->dy + q * g->OH * g->OW;
-    float *dst = j->dq + q * 4 * qp, z[16] = { 0 };
+    float *dst = j->dq + q * 4 * qp, z[16] = {0};
     for (int64_t r0 = 0; r0 < rows; r0 += RB) {
       const int64_t nr = rows - r0 < RB ? rows - r0 : RB;
       for (int64_t r = r0; r < r0 + nr; r++) {
@@ -90,14 +93,14 @@ static void wgrad_dys(void *p, int64_t lo, int64_t hi) {
     for (int64_t n = 0; n < j->g->N; n++)
       for (int64_t ti = 0; ti < j->TH; ti++)
         j->isa->wino_dy(j->dq + (n * K + k) * 4 * qp + 4 * ti * j->ld, j->ld, qp, ROUND_VL(j->TW),
-                       j->dm + k * NTp + n * j->T + ti * j->TW, MX(j));
+                        j->dm + k * NTp + n * j->T + ti * j->TW, MX(j));
 }
 
 // dU for items (xi, output-channel panel) in [lo, hi): dU[xi][k][c] = sum_t dM[xi][k][t] V^T[xi][t][c].
 static void wgrad_products(void *p, int64_t lo, int64_t hi) {
   wino_job *j = (wino_job *)p;
   const int64_t K = j->g->OC, Cp = j->Cp, NTp = j->NT + VL, mr = j->im->mr, nr = j->im->nr;
-  float tile[14 * 32] __attribute__((aligned(64)));   /* mr x nr <= 14 x 32 */
+  float tile[14 * 32] __attribute__((aligned(64))); /* mr x nr <= 14 x 32 */
   const float *arows[14];
   for (int64_t q = lo; q < hi; q++) {
     const int64_t xi = q / j->Kp, k0 = q % j->Kp * mr, m = K - k0 < mr ? K - k0 : mr;
@@ -105,7 +108,8 @@ static void wgrad_products(void *p, int64_t lo, int64_t hi) {
     const float *vt = j->vall + xi * VX(j);
     for (int64_t c0 = 0; c0 < Cp; c0 += nr) {
       j->im->ukernel_ptrs(j->NT, arows, vt + c0, Cp, tile, nr);
-      for (int64_t i = 0; i < m; i++) memcpy(j->du + xi * (K * Cp + 16) + (k0 + i) * Cp + c0, tile + i * nr, (size_t)nr * sizeof(float));
+      for (int64_t i = 0; i < m; i++)
+        memcpy(j->du + xi * (K * Cp + 16) + (k0 + i) * Cp + c0, tile + i * nr, (size_t)nr * sizeof(float));
     }
   }
 }
@@ -116,8 +120,11 @@ static void wgrad_panels(void *p, int64_t lo, int64_t hi) {
   wino_job *j = (wino_job *)p;
   const int64_t K = j->g->OC, C = j->g->C, Cp = j->Cp, NTp = j->NT + VL, mr = j->im->mr, nr = j->im->nr;
   float *du = nb_conv_scratch(NB_SLOT_WINO_DU, (size_t)(36 * (mr * Cp + 16)));
-  if (!du) { atomic_store(&j->failed, 1); return; }
-  float tile[14 * 32] __attribute__((aligned(64)));   /* mr x nr <= 14 x 32 */
+  if (!du) {
+    atomic_store(&j->failed, 1);
+    return;
+  }
+  float tile[14 * 32] __attribute__((aligned(64))); /* mr x nr <= 14 x 32 */
   const float *arows[14];
   for (int64_t kp = lo; kp < hi; kp++) {
     const int64_t k0 = kp * mr, m = K - k0 < mr ? K - k0 : mr;
@@ -126,7 +133,8 @@ static void wgrad_panels(void *p, int64_t lo, int64_t hi) {
       const float *vt = j->vall + xi * VX(j);
       for (int64_t c0 = 0; c0 < Cp; c0 += nr) {
         j->im->ukernel_ptrs(j->NT, arows, vt + c0, Cp, tile, nr);
-        for (int64_t i = 0; i < m; i++) memcpy(du + xi * (mr * Cp + 16) + i * Cp + c0, tile + i * nr, (size_t)nr * sizeof(float));
+        for (int64_t i = 0; i < m; i++)
+          memcpy(du + xi * (mr * Cp + 16) + i * Cp + c0, tile + i * nr, (size_t)nr * sizeof(float));
       }
     }
     for (int64_t i = 0; i < m; i++) j->isa->wino_dw(du + i * Cp, mr * Cp + 16, C, j->dw + (k0 + i) * C * 9);
@@ -146,18 +154,25 @@ static int wgrad_worth_it(const nb_conv *g) {
   const double NT = g->N * (double)((g->OH + 3) / 4) * (double)((g->OW + 3) / 4);
   const double direct = 9.0 * g->C * g->OC * g->N * g->OH * g->OW / 0.7;
   const double io = (double)g->N * (g->C * g->H * g->W + g->OC * g->OH * g->OW);
-  const double wino = 36.0 * g->OC * g->C * NT / 0.85 + 30.0 * 36.0 * NT * (g->C + g->OC) + 30.0 * io + 30.0 * 36.0 * g->OC * g->C;
+  const double wino =
+      36.0 * g->OC * g->C * NT / 0.85 + 30.0 * 36.0 * NT * (g->C + g->OC) + 30.0 * io + 30.0 * 36.0 * g->OC * g->C;
   return wino < 0.8 * direct;
 }
 
 int nb_conv_winograd_bwd_weight(float *dw, const float *dy, const float *x, const nb_conv *g) {
   const nb_gemm_impl *im = nb_wino_applies(g);
   if (!im || !im->ukernel_ptrs || (nb_wino_mode() == 1 && !wgrad_worth_it(g))) return 0;
-  wino_job j = { .g = g, .im = im, .isa = nb_conv_select(), .x = x, .dy = dy, .dw = dw };
-  j.TH = (g->OH + 3) / 4; j.TW = (g->OW + 3) / 4; j.T = j.TH * j.TW; j.NT = g->N * j.T;
+  wino_job j = {.g = g, .im = im, .isa = nb_conv_select(), .x = x, .dy = dy, .dw = dw};
+  j.TH = (g->OH + 3) / 4;
+  j.TW = (g->OW + 3) / 4;
+  j.T = j.TH * j.TW;
+  j.NT = g->N * j.T;
   if (j.TW > NB_WINO_MAXR) return 0;
-  j.Hp = 4 * j.TH + 2; j.Wp = 4 * j.TW + 2; j.ld = j.TW + 1;
-  j.Cp = (g->C + im->nr - 1) / im->nr * im->nr; j.Kp = (g->OC + im->mr - 1) / im->mr;
+  j.Hp = 4 * j.TH + 2;
+  j.Wp = 4 * j.TW + 2;
+  j.ld = j.TW + 1;
+  j.Cp = (g->C + im->nr - 1) / im->nr * im->nr;
+  j.Kp = (g->OC + im->mr - 1) / im->mr;
   const int64_t C = g->C, K = g->OC, NTp = j.NT + VL, qp = 4 * j.TH * j.ld;
   j.xp = nb_conv_scratch(NB_SLOT_WINO_PHASES, (size_t)(g->N * j.Hp * j.Wp * j.Cp));
   j.vall = nb_conv_scratch(NB_SLOT_WINO_V, (size_t)(36 * VX(&j)));

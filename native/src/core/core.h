@@ -21,22 +21,23 @@ void nb_parallel_for(int64_t n, double cost_per_item, nb_range_fn fn, void *ctx)
 /* Defines `const type *fn(void)`, the active ISA's table of a family whose per-ISA source is
  * compiled three times (scalar, avx2 and avx512 tables; the wide ones exist on x86-64 only). */
 #if defined(__x86_64__)
-#define NB_ISA_SELECT(type, fn, scalar, avx2, avx512)   \
-  const type *fn(void) {                                 \
-    int isa = nb_active_isa();                           \
-    if (isa >= NB_ISA_AVX512) return &avx512;            \
-    if (isa >= NB_ISA_AVX2) return &avx2;                \
-    return &scalar;                                      \
+#define NB_ISA_SELECT(type, fn, scalar, avx2, avx512)                                                                  \
+  const type *fn(void) {                                                                                               \
+    int isa = nb_active_isa();                                                                                         \
+    if (isa >= NB_ISA_AVX512) return &avx512;                                                                          \
+    if (isa >= NB_ISA_AVX2) return &avx2;                                                                              \
+    return &scalar;                                                                                                    \
   }
 #else
-#define NB_ISA_SELECT(type, fn, scalar, avx2, avx512) const type *fn(void) { return &scalar; }
+#define NB_ISA_SELECT(type, fn, scalar, avx2, avx512)                                                                  \
+  const type *fn(void) { return &scalar; }
 #endif
 
 /* v where y > 0 or y is NaN, else 0: relu(v) = nb_keep_positive(v, v), its gradient from the output y
  * nb_keep_positive(g, y) (torch's threshold_backward). A bit mask rather than a select: on activations
  * about half the elements are negative, and a compare-and-branch per element mispredicts half the time. */
 static inline float nb_keep_positive(float v, float y) {
-  uint32_t b, m = (uint32_t)0 - (uint32_t)!(y <= 0.f);
+  uint32_t b, m = (uint32_t)0 - (uint32_t) !(y <= 0.f);
   memcpy(&b, &v, sizeof b);
   b &= m;
   memcpy(&v, &b, sizeof v);
@@ -45,5 +46,8 @@ static inline float nb_keep_positive(float v, float y) {
 
 /* max(a, b) with NaN winning (as torch's max pooling), as two selects: one combined condition
  * compiled to slow code. */
-static inline float nb_max_nan(float a, float b) { const float m = b > a ? b : a; return b != b ? b : m; }
+static inline float nb_max_nan(float a, float b) {
+  const float m = b > a ? b : a;
+  return b != b ? b : m;
+}
 #endif

@@ -51,10 +51,6 @@ int nb_active_isa(void) {
   return active_isa;
 }
 
-void nb_set_isa(int isa) {
-  active_isa = isa < 0 ? 0 : isa > nb_cpu_isa() ? nb_cpu_isa() : isa;
-}
+void nb_set_isa(int isa) { active_isa = isa < 0 ? 0 : isa > nb_cpu_isa() ? nb_cpu_isa() : isa; }
 
-const char *nb_isa_name(int isa) {
-  return isa == NB_ISA_AVX512 ? "avx512" : isa == NB_ISA_AVX2 ? "avx2" : "scalar";
-}
+const char *nb_isa_name(int isa) { return isa == NB_ISA_AVX512 ? "avx512" : isa == NB_ISA_AVX2 ? "avx2" : "scalar"; }

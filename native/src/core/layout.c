@@ -10,7 +10,10 @@ int64_t nb_numel(const nb_layout *l) {
 
 void nb_contig_strides(nb_layout *l) {
   int64_t s = 1;
-  for (int i = l->ndim - 1; i >= 0; i--) { l->strides[i] = s; s *= l->shape[i]; }
+  for (int i = l->ndim - 1; i >= 0; i--) {
+    l->strides[i] = s;
+    s *= l->shape[i];
+  }
 }
 
 int nb_coalesce(nb_layout *ls, int nt) {
@@ -29,10 +32,17 @@ int nb_coalesce(nb_layout *ls, int nt) {
       out++;
     }
   }
-  if (out == 0) { shape[0] = 1; for (int t = 0; t < nt; t++) st[t][0] = 1; out = 1; }
+  if (out == 0) {
+    shape[0] = 1;
+    for (int t = 0; t < nt; t++) st[t][0] = 1;
+    out = 1;
+  }
   for (int t = 0; t < nt; t++) {
     ls[t].ndim = out;
-    for (int d = 0; d < out; d++) { ls[t].shape[d] = shape[d]; ls[t].strides[d] = st[t][d]; }
+    for (int d = 0; d < out; d++) {
+      ls[t].shape[d] = shape[d];
+      ls[t].strides[d] = st[t][d];
+    }
   }
   return out;
 }

@@ -12,12 +12,12 @@
 #include <unistd.h>
 #include "core.h"
 
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;      /* guards workers' sleep */
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER; /* guards workers' sleep */
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static pthread_mutex_t call_mu = PTHREAD_MUTEX_INITIALIZER; /* one nb_parallel at a time */
-static atomic_uint_fast64_t next;  /* (job id << 32) | next task index: a stale worker cannot claim */
-static atomic_long pending;        /* tasks of the current job not finished yet */
-static atomic_uint job_id;         /* bumped per job; workers wake on a change */
+static atomic_uint_fast64_t next; /* (job id << 32) | next task index: a stale worker cannot claim */
+static atomic_long pending;       /* tasks of the current job not finished yet */
+static atomic_uint job_id;        /* bumped per job; workers wake on a change */
 static nb_task_fn job_fn;
 static void *job_ctx;
 static long job_n;
@@ -87,9 +87,7 @@ int nb_num_threads(void) {
   return want_threads;
 }
 
-void nb_set_num_threads(int n) {
-  want_threads = n < 1 ? 1 : n > NB_MAX_THREADS ? NB_MAX_THREADS : n;
-}
+void nb_set_num_threads(int n) { want_threads = n < 1 ? 1 : n > NB_MAX_THREADS ? NB_MAX_THREADS : n; }
 
 static void ensure_workers(int n) {
   while (n_workers < n - 1) {
@@ -112,7 +110,9 @@ void nb_parallel(nb_task_fn fn, void *ctx, int n) {
   }
   ensure_workers(nb_num_threads());
   unsigned id = atomic_load(&job_id) + 1;
-  job_fn = fn; job_ctx = ctx; job_n = n;
+  job_fn = fn;
+  job_ctx = ctx;
+  job_n = n;
   atomic_store_explicit(&pending, n, memory_order_relaxed);
   atomic_store_explicit(&next, (uint_fast64_t)id << 32, memory_order_release);
   pthread_mutex_lock(&mu);
@@ -127,7 +127,11 @@ void nb_parallel(nb_task_fn fn, void *ctx, int n) {
 }
 
 // nb_parallel_for (core.h): n items split evenly over up to all threads, one range each.
-typedef struct { nb_range_fn fn; void *ctx; int64_t n; } pfor;
+typedef struct {
+  nb_range_fn fn;
+  void *ctx;
+  int64_t n;
+} pfor;
 static void pfor_task(void *p, int tid, int nt) {
   const pfor *f = (const pfor *)p;
   int64_t lo = f->n * tid / nt, hi = f->n * (tid + 1) / nt;
@@ -139,7 +143,10 @@ void nb_parallel_for(int64_t n, double cost, nb_range_fn fn, void *ctx) {
   double work = (double)n * cost;
   if (work < 262144.0) nt = 1;
   if (nt > n) nt = (int)n;
-  if (nt <= 1) { if (n > 0) fn(ctx, 0, n); return; }
-  pfor f = { fn, ctx, n };
+  if (nt <= 1) {
+    if (n > 0) fn(ctx, 0, n);
+    return;
+  }
+  pfor f = {fn, ctx, n};
   nb_parallel(pfor_task, &f, nt);
 }

@@ -8,8 +8,16 @@
 #include <stdint.h>
 #include <string.h>
 
-static inline float nb_asf(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
-static inline uint32_t nb_asu(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
+static inline float nb_asf(uint32_t u) {
+  float f;
+  memcpy(&f, &u, 4);
+  return f;
+}
+static inline uint32_t nb_asu(float f) {
+  uint32_t u;
+  memcpy(&u, &f, 4);
+  return u;
+}
 
 // exp(x): x = n ln2 + r, |r| <= ln2/2 (ln2 split hi/lo), Cephes degree-5 polynomial for e^r,
 // then 2^n applied in two halves so results down to the subnormal range come out right.

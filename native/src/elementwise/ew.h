@@ -11,5 +11,5 @@ typedef struct {
 } nb_ew_impl;
 
 extern const nb_ew_impl nb_ew_scalar, nb_ew_avx2, nb_ew_avx512;
-const nb_ew_impl *nb_ew_select(void);   /* the active ISA's (elementwise.c) */
+const nb_ew_impl *nb_ew_select(void); /* the active ISA's (elementwise.c) */
 #endif

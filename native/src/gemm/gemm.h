@@ -9,12 +9,13 @@
 /* Microkernel: C (MR,NR) row stride ldc (=|+=) Ap (MR x kc, packed k-major: ap[k*MR + i])
  * @ Bp (kc x NR, bp[k*ldb + j]: a packed panel with ldb = NR, or B's own rows when they are
  * contiguous). accumulate=0 overwrites C. */
-typedef void (*nb_ukernel_fn)(int64_t kc, const float *ap, const float *bp, int64_t ldb, float *c, int64_t ldc, int accumulate);
+typedef void (*nb_ukernel_fn)(int64_t kc, const float *ap, const float *bp, int64_t ldb, float *c, int64_t ldc,
+                              int accumulate);
 
 /* GEMV: y (N) = sum_k x[k*incx] * B[k*rsb + j*csb]. The per-ISA versions handle csb==1 (axpy
  * over rows) and rsb==1 (dot per column); anything else goes through gemm. j range [j0,j1). */
-typedef void (*nb_gemv_fn)(float *y, const float *x, int64_t incx, const float *b, int64_t rsb, int64_t csb,
-                           int64_t K, int64_t j0, int64_t j1);
+typedef void (*nb_gemv_fn)(float *y, const float *x, int64_t incx, const float *b, int64_t rsb, int64_t csb, int64_t K,
+                           int64_t j0, int64_t j1);
 
 /* Row-gather microkernel: C (MR,NR) row stride ldc = A (MR x kc, unpacked: row i at a + min(i, m-1)*lda,
  * so rows past m repeat row m-1 and are never read out of bounds) @ B, where row k of B is the NR
@@ -25,7 +26,8 @@ typedef void (*nb_ukernel_rows_fn)(int64_t kc, const float *a, int64_t lda, int 
 
 /* Pointer-row microkernel: C (MR,NR) row stride ldc = A (MR x kc, row i at arows[i]) @ B (kc x NR,
  * row k at b + k*ldb). The weight gradient of a convolution reads its input taps as the rows of A. */
-typedef void (*nb_ukernel_ptrs_fn)(int64_t kc, const float *const *arows, const float *b, int64_t ldb, float *c, int64_t ldc);
+typedef void (*nb_ukernel_ptrs_fn)(int64_t kc, const float *const *arows, const float *b, int64_t ldb, float *c,
+                                   int64_t ldc);
 
 typedef struct {
   int mr, nr;
@@ -60,19 +62,17 @@ void nb_pack_a(float *ap, const float *a, int64_t rsa, int64_t csa, int64_t mc, 
 void nb_pack_b(float *bp, const float *b, int64_t rsb, int64_t csb, int64_t kc, int64_t nc, int nr);
 
 /* Single-threaded blocked gemm over C rows [0,M) and columns [0,N) of the given sub-problem. */
-void nb_gemm_blocked(const nb_gemm_impl *impl, float *c, int64_t ldc,
-                     const float *a, int64_t rsa, int64_t csa, const float *b, int64_t rsb, int64_t csb,
-                     int64_t M, int64_t N, int64_t K);
+void nb_gemm_blocked(const nb_gemm_impl *impl, float *c, int64_t ldc, const float *a, int64_t rsa, int64_t csa,
+                     const float *b, int64_t rsb, int64_t csb, int64_t M, int64_t N, int64_t K);
 
 /* The same, adding into C when accumulate is set. */
-void nb_gemm_blocked_acc(const nb_gemm_impl *impl, float *c, int64_t ldc,
-                         const float *a, int64_t rsa, int64_t csa, const float *b, int64_t rsb, int64_t csb,
-                         int64_t M, int64_t N, int64_t K, int accumulate);
+void nb_gemm_blocked_acc(const nb_gemm_impl *impl, float *c, int64_t ldc, const float *a, int64_t rsa, int64_t csa,
+                         const float *b, int64_t rsb, int64_t csb, int64_t M, int64_t N, int64_t K, int accumulate);
 
 /* gemm_ref.c: the naive triple loop every variant is validated against (double accumulation). */
-void nb_gemm_ref(float *c, int64_t ldc, const float *a, int64_t rsa, int64_t csa,
-                 const float *b, int64_t rsb, int64_t csb, int64_t M, int64_t N, int64_t K);
+void nb_gemm_ref(float *c, int64_t ldc, const float *a, int64_t rsa, int64_t csa, const float *b, int64_t rsb,
+                 int64_t csb, int64_t M, int64_t N, int64_t K);
 /* Scalar GEMV, used by the scalar impl and for strides the SIMD versions do not cover. */
-void nb_gemv_scalar(float *y, const float *x, int64_t incx, const float *b, int64_t rsb, int64_t csb,
-                    int64_t K, int64_t j0, int64_t j1);
+void nb_gemv_scalar(float *y, const float *x, int64_t incx, const float *b, int64_t rsb, int64_t csb, int64_t K,
+                    int64_t j0, int64_t j1);
 #endif

@@ -15,8 +15,10 @@ void nb_pack_a(float *ap, const float *a, int64_t rsa, int64_t csa, int64_t mc, 
     } else {
       for (int64_t k = 0; k < kc; k++) {
         const float *ak = ai + k * csa;
-        if (rsa == 1) memcpy(ap + k * mr, ak, (size_t)m * sizeof(float));
-        else for (int64_t i = 0; i < m; i++) ap[k * mr + i] = ak[i * rsa];
+        if (rsa == 1)
+          memcpy(ap + k * mr, ak, (size_t)m * sizeof(float));
+        else
+          for (int64_t i = 0; i < m; i++) ap[k * mr + i] = ak[i * rsa];
         for (int64_t i = m; i < mr; i++) ap[k * mr + i] = 0.f;
       }
     }

@@ -4,7 +4,12 @@
 #include <string.h>
 #include "core.h"
 
-typedef struct { float *y; const float *x; const int32_t *idx; int64_t outer, len, inner, m; } index_job;
+typedef struct {
+  float *y;
+  const float *x;
+  const int32_t *idx;
+  int64_t outer, len, inner, m;
+} index_job;
 
 static void select_rows(void *p, int64_t lo, int64_t hi) {
   const index_job *j = (const index_job *)p;
@@ -15,8 +20,9 @@ static void select_rows(void *p, int64_t lo, int64_t hi) {
 }
 
 // x (outer, len, inner) -> y (outer, m, inner) with y[o,k,:] = x[o, idx[k], :]; idx already in range
-void nb_index_select_f32(float *y, const float *x, const int32_t *idx, int64_t outer, int64_t len, int64_t inner, int64_t m) {
-  index_job j = { y, x, idx, outer, len, inner, m };
+void nb_index_select_f32(float *y, const float *x, const int32_t *idx, int64_t outer, int64_t len, int64_t inner,
+                         int64_t m) {
+  index_job j = {y, x, idx, outer, len, inner, m};
   nb_parallel_for(outer * m, (double)inner, select_rows, &j);
 }
 
@@ -32,7 +38,8 @@ static void add_cols(void *p, int64_t lo, int64_t hi) {
 }
 
 // dst (outer, len, inner)[o, idx[k], :] += src (outer, m, inner)[o, k, :]; idx already in range
-void nb_index_add_f32(float *dst, const float *src, const int32_t *idx, int64_t outer, int64_t len, int64_t inner, int64_t m) {
-  index_job j = { dst, src, idx, outer, len, inner, m };
+void nb_index_add_f32(float *dst, const float *src, const int32_t *idx, int64_t outer, int64_t len, int64_t inner,
+                      int64_t m) {
+  index_job j = {dst, src, idx, outer, len, inner, m};
   nb_parallel_for(inner, (double)(outer * m), add_cols, &j);
 }

@@ -16,21 +16,21 @@
 #include <stdio.h>
 #include "nabla.h"
 
-#define NB_LIMIT ((int64_t)1 << 40)
+#define NB_LIMIT    ((int64_t)1 << 40)
 #define NB_MAX_ARGS 20
 #define NB_MAX_INTS 16
 
 /* One argument of a call, read and copied by its signature kind before any buffer pointer is taken. */
 typedef struct {
-  const char *name;        /* the signature's name; a layout's is its buffer's ("x"), as errors say */
-  int present;             /* 0 for a nullable TypedArray given as null/undefined, or op -1 */
-  double num;              /* int, num: the number; bool: 0/1 */
-  int64_t i;               /* op: the code (-1 none); str: the index of the choice */
-  nb_layout layout;        /* layout: a copy, checked; lo/hi: the lowest and highest element it reaches */
+  const char *name; /* the signature's name; a layout's is its buffer's ("x"), as errors say */
+  int present;      /* 0 for a nullable TypedArray given as null/undefined, or op -1 */
+  double num;       /* int, num: the number; bool: 0/1 */
+  int64_t i;        /* op: the code (-1 none); str: the index of the choice */
+  nb_layout layout; /* layout: a copy, checked; lo/hi: the lowest and highest element it reaches */
   __int128 lo, hi;
-  double ints[NB_MAX_INTS];/* ints: the numbers, nints of them */
+  double ints[NB_MAX_INTS]; /* ints: the numbers, nints of them */
   int nints;
-  void *data;              /* TypedArray: memory and length in elements, taken last */
+  void *data; /* TypedArray: memory and length in elements, taken last */
   int64_t len;
   napi_typedarray_type type;
 } nb_arg;
@@ -78,7 +78,8 @@ static int nb_ints(napi_env env, const char *kernel, const nb_arg *a, int64_t lo
   return 1;
 }
 
-static int nb_same_shape(napi_env env, const char *kernel, const nb_layout *a, const char *an, const nb_layout *b, const char *bn) {
+static int nb_same_shape(napi_env env, const char *kernel, const nb_layout *a, const char *an, const nb_layout *b,
+                         const char *bn) {
   int ok = a->ndim == b->ndim;
   for (int d = 0; ok && d < a->ndim; d++) ok = a->shape[d] == b->shape[d];
   if (!ok) return nb_throw(env, kernel, "%s and %s must have the same shape", an, bn);
@@ -87,7 +88,8 @@ static int nb_same_shape(napi_env env, const char *kernel, const nb_layout *a, c
 
 /* A buffer must hold `need` elements (an output, or a contiguous input of known size). */
 static int nb_out(napi_env env, const char *kernel, const char *what, int64_t len, int64_t need) {
-  if (len < need) return nb_throw(env, kernel, "%s has %lld elements, needs %lld", what, (long long)len, (long long)need);
+  if (len < need)
+    return nb_throw(env, kernel, "%s has %lld elements, needs %lld", what, (long long)len, (long long)need);
   return 1;
 }
 
@@ -98,7 +100,15 @@ static int nb_need(napi_env env, const char *kernel, const nb_arg *a, int64_t ne
 
 static float *nb_f32p(const nb_arg *a) { return a->present ? (float *)a->data : NULL; }
 
-static napi_value nb_undefined(napi_env env) { napi_value u; napi_get_undefined(env, &u); return u; }
+static napi_value nb_undefined(napi_env env) {
+  napi_value u;
+  napi_get_undefined(env, &u);
+  return u;
+}
 
-static napi_value nb_number(napi_env env, double v) { napi_value r; napi_create_double(env, v, &r); return r; }
+static napi_value nb_number(napi_env env, double v) {
+  napi_value r;
+  napi_create_double(env, v, &r);
+  return r;
+}
 #endif

@@ -33,37 +33,54 @@ typedef struct {
 #define NB_KERNEL(name, dtypes, returns, sig) napi_value nbk_##name(napi_env env, const char *K, nb_arg *a);
 #include "kernels.def"
 
-#define NB_OPSET(set, family, ...) static const int opset_##set[] = { __VA_ARGS__ };
+#define NB_OPSET(set, family, ...) static const int opset_##set[] = {__VA_ARGS__};
 #include "kernels.def"
 
-static const struct { const char *name, *family; const int *ops; int n; } OPSETS[] = {
-#define NB_OPSET(set, family, ...) { #set, #family, opset_##set, (int)(sizeof opset_##set / sizeof(int)) },
+static const struct {
+  const char *name, *family;
+  const int *ops;
+  int n;
+} OPSETS[] = {
+#define NB_OPSET(set, family, ...) {#set, #family, opset_##set, (int)(sizeof opset_##set / sizeof(int))},
 #include "kernels.def"
 };
 #define NOPSETS ((int)(sizeof OPSETS / sizeof OPSETS[0]))
 
 static kernel KERNELS[] = {
-#define NB_KERNEL(n, d, r, s) { .name = #n, .dtypes = d, .returns = r, .sig = s, .fn = nbk_##n },
+#define NB_KERNEL(n, d, r, s) {.name = #n, .dtypes = d, .returns = r, .sig = s, .fn = nbk_##n},
 #include "kernels.def"
 };
 #define NKERNELS ((int)(sizeof KERNELS / sizeof KERNELS[0]))
 
 static const char *op_name(const char *family, int op) {
-#define NB_OP_CASE(name, code) case code: return #name;
-  if (!strcmp(family, "unary")) switch (op) { NB_UNARY_OPS(NB_OP_CASE) }
-  if (!strcmp(family, "binary")) switch (op) { NB_BINARY_OPS(NB_OP_CASE) }
-  if (!strcmp(family, "reduce")) switch (op) { NB_REDUCE_OPS(NB_OP_CASE) }
+#define NB_OP_CASE(name, code)                                                                                         \
+  case code:                                                                                                           \
+    return #name;
+  if (!strcmp(family, "unary")) switch (op) {
+      NB_UNARY_OPS(NB_OP_CASE)
+    }
+  if (!strcmp(family, "binary")) switch (op) {
+      NB_BINARY_OPS(NB_OP_CASE)
+    }
+  if (!strcmp(family, "reduce")) switch (op) {
+      NB_REDUCE_OPS(NB_OP_CASE)
+    }
 #undef NB_OP_CASE
   return "?";
 }
 
 static const char *typed_name(unsigned types) {
   switch (types) {
-    case 1u << napi_float32_array: return "Float32Array";
-    case 1u << napi_int32_array: return "Int32Array";
-    case 1u << napi_uint8_array: return "Uint8Array";
-    case (1u << napi_uint8_array) | (1u << napi_int32_array): return "Uint8Array or Int32Array";
-    default: return "TypedArray";
+  case 1u << napi_float32_array:
+    return "Float32Array";
+  case 1u << napi_int32_array:
+    return "Int32Array";
+  case 1u << napi_uint8_array:
+    return "Uint8Array";
+  case (1u << napi_uint8_array) | (1u << napi_int32_array):
+    return "Uint8Array or Int32Array";
+  default:
+    return "TypedArray";
   }
 }
 
@@ -86,17 +103,35 @@ static const char *parse_arg(const char *tok, size_t n, kernel *k, argspec *s) {
     *close = 0;
   }
   size_t kl = strlen(kind);
-  if (kl && kind[kl - 1] == '?') { s->nullable = 1; kind[--kl] = 0; }
+  if (kl && kind[kl - 1] == '?') {
+    s->nullable = 1;
+    kind[--kl] = 0;
+  }
   if (!strcmp(kind, "layout")) {
     s->kind = K_LAYOUT;
     for (int i = 0; i < k->nargs; i++)
-      if (paren && !strcmp(k->arg[i].name, paren) && k->arg[i].kind == K_TYPED) { s->buf = i; return NULL; }
+      if (paren && !strcmp(k->arg[i].name, paren) && k->arg[i].kind == K_TYPED) {
+        s->buf = i;
+        return NULL;
+      }
     return "layout(buf) must name an earlier TypedArray argument";
   }
-  if (!strcmp(kind, "int")) { s->kind = K_INT; return NULL; }
-  if (!strcmp(kind, "num")) { s->kind = K_NUM; return NULL; }
-  if (!strcmp(kind, "bool")) { s->kind = K_BOOL; return NULL; }
-  if (!strcmp(kind, "ints")) { s->kind = K_INTS; return NULL; }
+  if (!strcmp(kind, "int")) {
+    s->kind = K_INT;
+    return NULL;
+  }
+  if (!strcmp(kind, "num")) {
+    s->kind = K_NUM;
+    return NULL;
+  }
+  if (!strcmp(kind, "bool")) {
+    s->kind = K_BOOL;
+    return NULL;
+  }
+  if (!strcmp(kind, "ints")) {
+    s->kind = K_INTS;
+    return NULL;
+  }
   if (!strcmp(kind, "str")) {
     s->kind = K_STR;
     if (paren && strlen(paren) >= sizeof s->choices) return "too many choices";
@@ -105,17 +140,26 @@ static const char *parse_arg(const char *tok, size_t n, kernel *k, argspec *s) {
   }
   if (!strcmp(kind, "op")) {
     s->kind = K_OP;
-    for (int i = 0; i < NOPSETS; i++) if (paren && !strcmp(OPSETS[i].name, paren)) { s->set = i; return NULL; }
+    for (int i = 0; i < NOPSETS; i++)
+      if (paren && !strcmp(OPSETS[i].name, paren)) {
+        s->set = i;
+        return NULL;
+      }
     return "op(set) must name an NB_OPSET";
   }
   s->kind = K_TYPED;
   char *save = NULL;
   for (char *p = strtok_r(kind, "|", &save); p; p = strtok_r(NULL, "|", &save)) {
-    if (!strcmp(p, "f32")) s->types |= 1u << napi_float32_array;
-    else if (!strcmp(p, "i32")) s->types |= 1u << napi_int32_array;
-    else if (!strcmp(p, "u8")) s->types |= 1u << napi_uint8_array;
-    else if (!strcmp(p, "any")) s->types = 0;
-    else return "unknown kind";
+    if (!strcmp(p, "f32"))
+      s->types |= 1u << napi_float32_array;
+    else if (!strcmp(p, "i32"))
+      s->types |= 1u << napi_int32_array;
+    else if (!strcmp(p, "u8"))
+      s->types |= 1u << napi_uint8_array;
+    else if (!strcmp(p, "any"))
+      s->types = 0;
+    else
+      return "unknown kind";
   }
   return NULL;
 }
@@ -204,10 +248,13 @@ static int read_layout(napi_env env, const char *K, napi_value v, nb_arg *a) {
     n *= l->shape[d];
     if (n > NB_LIMIT) return nb_throw(env, K, "%s: element count exceeds 2^40", what);
   }
-  a->present = n > 0;  /* an empty layout reaches no element */
+  a->present = n > 0; /* an empty layout reaches no element */
   for (int d = 0; d < ns && n > 0; d++) {
     __int128 span = (__int128)l->strides[d] * (l->shape[d] - 1);
-    if (span < 0) a->lo += span; else a->hi += span;
+    if (span < 0)
+      a->lo += span;
+    else
+      a->hi += span;
   }
   return 1;
 }
@@ -216,60 +263,84 @@ static int read_arg(napi_env env, const char *K, const argspec *s, napi_value v,
   napi_valuetype t = napi_undefined;
   a->present = 1;
   switch (s->kind) {
-    case K_TYPED: {
-      bool is = false;
-      napi_typedarray_type tt;
-      napi_typeof(env, v, &t);
-      if (s->nullable && (t == napi_null || t == napi_undefined)) { a->present = 0; return 1; }
-      const char *want = typed_name(s->types);
-      if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return nb_throw(env, K, "%s must be a %s", a->name, want);
-      /* The type only: this array's memory is taken in phase 2. */
-      if (napi_get_typedarray_info(env, v, &tt, NULL, NULL, NULL, NULL) != napi_ok)
-        return nb_throw(env, K, "%s: cannot read the typed array", a->name);
-      if (s->types && !((s->types >> tt) & 1))
-        return nb_throw(env, K, "%s must be a %s (got another TypedArray type)", a->name, want);
-      a->type = tt;
+  case K_TYPED: {
+    bool is = false;
+    napi_typedarray_type tt;
+    napi_typeof(env, v, &t);
+    if (s->nullable && (t == napi_null || t == napi_undefined)) {
+      a->present = 0;
       return 1;
     }
-    case K_LAYOUT: return read_layout(env, K, v, a);
-    case K_INT: case K_NUM: return read_number(env, K, v, a->name, &a->num);
-    case K_BOOL: {
-      bool b;
-      if (napi_get_value_bool(env, v, &b) != napi_ok) return nb_throw(env, K, "%s must be a boolean", a->name);
-      a->num = b;
+    const char *want = typed_name(s->types);
+    if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return nb_throw(env, K, "%s must be a %s", a->name, want);
+    /* The type only: this array's memory is taken in phase 2. */
+    if (napi_get_typedarray_info(env, v, &tt, NULL, NULL, NULL, NULL) != napi_ok)
+      return nb_throw(env, K, "%s: cannot read the typed array", a->name);
+    if (s->types && !((s->types >> tt) & 1))
+      return nb_throw(env, K, "%s must be a %s (got another TypedArray type)", a->name, want);
+    a->type = tt;
+    return 1;
+  }
+  case K_LAYOUT:
+    return read_layout(env, K, v, a);
+  case K_INT:
+  case K_NUM:
+    return read_number(env, K, v, a->name, &a->num);
+  case K_BOOL: {
+    bool b;
+    if (napi_get_value_bool(env, v, &b) != napi_ok) return nb_throw(env, K, "%s must be a boolean", a->name);
+    a->num = b;
+    return 1;
+  }
+  case K_INTS:
+    return read_numbers(env, K, v, a->name, NB_MAX_INTS, a->ints, &a->nints);
+  case K_STR: {
+    char str[32] = {0}, list[64];
+    size_t n = 0;
+    if (napi_typeof(env, v, &t) != napi_ok || t != napi_string) return nb_throw(env, K, "%s must be a string", a->name);
+    napi_get_value_string_utf8(env, v, str, sizeof str, &n);
+    const char *c = s->choices;
+    for (int i = 0; *c; i++) {
+      size_t cl = strcspn(c, "|");
+      if (cl == n && !strncmp(c, str, n)) {
+        a->i = i;
+        return 1;
+      }
+      c += cl + (c[cl] == '|');
+    }
+    size_t m = 0;
+    for (const char *p = s->choices; *p && m + 3 < sizeof list; p++) {
+      if (*p == '|') {
+        list[m++] = ',';
+        list[m++] = ' ';
+      } else
+        list[m++] = *p;
+    }
+    list[m] = 0;
+    return nb_throw(env, K, "unknown %s '%s' (%s)", a->name, str, list);
+  }
+  case K_OP: {
+    const int *ops = OPSETS[s->set].ops, nops = OPSETS[s->set].n;
+    int64_t lo = ops[0], hi = ops[0], op = 0;
+    for (int i = 1; i < nops; i++) {
+      if (ops[i] < lo) lo = ops[i];
+      if (ops[i] > hi) hi = ops[i];
+    }
+    if (!read_number(env, K, v, a->name, &a->num)) return 0;
+    if (s->nullable && a->num == -1) {
+      a->present = 0;
+      a->i = -1;
       return 1;
     }
-    case K_INTS: return read_numbers(env, K, v, a->name, NB_MAX_INTS, a->ints, &a->nints);
-    case K_STR: {
-      char str[32] = { 0 }, list[64];
-      size_t n = 0;
-      if (napi_typeof(env, v, &t) != napi_ok || t != napi_string)
-        return nb_throw(env, K, "%s must be a string", a->name);
-      napi_get_value_string_utf8(env, v, str, sizeof str, &n);
-      const char *c = s->choices;
-      for (int i = 0; *c; i++) {
-        size_t cl = strcspn(c, "|");
-        if (cl == n && !strncmp(c, str, n)) { a->i = i; return 1; }
-        c += cl + (c[cl] == '|');
+    if (!nb_int_in(env, K, a->num, a->name, s->nullable ? -1 : lo, hi, &op)) return 0;
+    for (int i = 0; i < nops; i++)
+      if (ops[i] == op) {
+        a->i = op;
+        return 1;
       }
-      size_t m = 0;
-      for (const char *p = s->choices; *p && m + 3 < sizeof list; p++) {
-        if (*p == '|') { list[m++] = ','; list[m++] = ' '; } else list[m++] = *p;
-      }
-      list[m] = 0;
-      return nb_throw(env, K, "unknown %s '%s' (%s)", a->name, str, list);
-    }
-    case K_OP: {
-      const int *ops = OPSETS[s->set].ops, nops = OPSETS[s->set].n;
-      int64_t lo = ops[0], hi = ops[0], op = 0;
-      for (int i = 1; i < nops; i++) { if (ops[i] < lo) lo = ops[i]; if (ops[i] > hi) hi = ops[i]; }
-      if (!read_number(env, K, v, a->name, &a->num)) return 0;
-      if (s->nullable && a->num == -1) { a->present = 0; a->i = -1; return 1; }
-      if (!nb_int_in(env, K, a->num, a->name, s->nullable ? -1 : lo, hi, &op)) return 0;
-      for (int i = 0; i < nops; i++) if (ops[i] == op) { a->i = op; return 1; }
-      return nb_throw(env, K, "%s %lld (%s) is not implemented natively (NB_OPSET %s)", a->name, (long long)op,
-                      op_name(OPSETS[s->set].family, (int)op), OPSETS[s->set].name);
-    }
+    return nb_throw(env, K, "%s %lld (%s) is not implemented natively (NB_OPSET %s)", a->name, (long long)op,
+                    op_name(OPSETS[s->set].family, (int)op), OPSETS[s->set].name);
+  }
   }
   return nb_throw(env, K, "internal: bad argument kind");
 }
@@ -293,7 +364,8 @@ static int take_memory(napi_env env, const char *K, napi_value v, nb_arg *a) {
 static int check_layout(napi_env env, const char *K, const nb_arg *a, const nb_arg *buf) {
   if (!a->present) return 1;
   if (a->lo < 0)
-    return nb_throw(env, K, "%s: layout reaches element %lld, before the start of the buffer", a->name, (long long)a->lo);
+    return nb_throw(env, K, "%s: layout reaches element %lld, before the start of the buffer", a->name,
+                    (long long)a->lo);
   if (a->hi >= buf->len)
     return nb_throw(env, K, "%s: layout reaches element %lld but the buffer has %lld", a->name, (long long)a->hi,
                     (long long)buf->len);
@@ -308,7 +380,10 @@ static napi_value dispatch(napi_env env, napi_callback_info info) {
   if (napi_get_cb_info(env, info, &argc, argv, NULL, &data) != napi_ok) return NULL;
   const kernel *k = (const kernel *)data;
   const char *K = k->name;
-  if (argc != (size_t)k->nargs) { nb_throw(env, K, "expected %d arguments, got %zu", k->nargs, argc); return NULL; }
+  if (argc != (size_t)k->nargs) {
+    nb_throw(env, K, "expected %d arguments, got %zu", k->nargs, argc);
+    return NULL;
+  }
   memset(a, 0, sizeof a);
   for (int i = 0; i < k->nargs; i++) {
     const argspec *s = &k->arg[i];
@@ -331,7 +406,8 @@ static napi_value str(napi_env env, const char *s) {
 }
 
 napi_value nbk_contract(napi_env env, const char *K, nb_arg *a) {
-  (void)K; (void)a;
+  (void)K;
+  (void)a;
   napi_value c, kernels, opsets;
   napi_create_object(env, &c);
   napi_create_object(env, &kernels);
@@ -378,10 +454,13 @@ static napi_value init(napi_env env, napi_value exports) {
   static pthread_once_t once = PTHREAD_ONCE_INIT;
   napi_property_descriptor props[NKERNELS];
   pthread_once(&once, parse_all);
-  if (parse_error[0]) { napi_throw_error(env, NULL, parse_error); return NULL; }
+  if (parse_error[0]) {
+    napi_throw_error(env, NULL, parse_error);
+    return NULL;
+  }
   for (int i = 0; i < NKERNELS; i++)
-    props[i] = (napi_property_descriptor){ KERNELS[i].name, NULL, dispatch, NULL, NULL, NULL, napi_enumerable,
-                                           &KERNELS[i] };
+    props[i] =
+        (napi_property_descriptor){KERNELS[i].name, NULL, dispatch, NULL, NULL, NULL, napi_enumerable, &KERNELS[i]};
   napi_define_properties(env, exports, (size_t)NKERNELS, props);
   return exports;
 }

@@ -24,8 +24,10 @@ static void ln_rows(void *p, int64_t lo, int64_t hi) {
 }
 
 // x (R,C) contiguous, w (C) or NULL, b (C) or NULL -> y (R,C), mean (R), rstd (R)
-void nb_layernorm_f32(float *y, float *mean, float *rstd, const float *x, const float *w, const float *b, int64_t R, int64_t C, float eps) {
-  ln_job j = { .isa = nb_norm_select(), .y = y, .mean = mean, .rstd = rstd, .x = x, .w = w, .b = b, .R = R, .C = C, .eps = eps };
+void nb_layernorm_f32(float *y, float *mean, float *rstd, const float *x, const float *w, const float *b, int64_t R,
+                      int64_t C, float eps) {
+  ln_job j = {
+      .isa = nb_norm_select(), .y = y, .mean = mean, .rstd = rstd, .x = x, .w = w, .b = b, .R = R, .C = C, .eps = eps};
   nb_parallel_for(R, (double)C * 4, ln_rows, &j);
 }
 
@@ -44,7 +46,10 @@ static void ln_bwd_cols(void *p, int64_t lo, int64_t hi) {
     for (int64_t r = 0; r < j->R; r++) {
       const float *dy = j->dy + r * j->C, *x = j->x + r * j->C;
       float m = j->mean[r], s = j->rstd[r];
-      for (int64_t c = c0; c < c1; c++) { sw[c - c0] += dy[c] * ((x[c] - m) * s); sb[c - c0] += dy[c]; }
+      for (int64_t c = c0; c < c1; c++) {
+        sw[c - c0] += dy[c] * ((x[c] - m) * s);
+        sb[c - c0] += dy[c];
+      }
     }
     for (int64_t c = c0; c < c1; c++) {
       if (j->dw) j->dw[c] = (float)sw[c - c0];
@@ -54,10 +59,19 @@ static void ln_bwd_cols(void *p, int64_t lo, int64_t hi) {
 }
 
 // dy (R,C), x (R,C), mean (R), rstd (R), w (C) or NULL -> dx (R,C); dw, db (C) if non-NULL
-void nb_layernorm_bwd_f32(float *dx, float *dw, float *db, const float *dy, const float *x, const float *mean, const float *rstd,
-                          const float *w, int64_t R, int64_t C) {
-  ln_job j = { .isa = nb_norm_select(), .y = dx, .mean = (float *)mean, .rstd = (float *)rstd, .dw = dw, .db = db,
-               .x = x, .w = w, .dy = dy, .R = R, .C = C };
+void nb_layernorm_bwd_f32(float *dx, float *dw, float *db, const float *dy, const float *x, const float *mean,
+                          const float *rstd, const float *w, int64_t R, int64_t C) {
+  ln_job j = {.isa = nb_norm_select(),
+              .y = dx,
+              .mean = (float *)mean,
+              .rstd = (float *)rstd,
+              .dw = dw,
+              .db = db,
+              .x = x,
+              .w = w,
+              .dy = dy,
+              .R = R,
+              .C = C};
   nb_parallel_for(R, (double)C * 6, ln_bwd_rows, &j);
   if (dw || db) nb_parallel_for(C, (double)R * 3, ln_bwd_cols, &j);
 }
@@ -67,7 +81,7 @@ void nb_layernorm_bwd_f32(float *dx, float *dw, float *db, const float *dy, cons
 typedef struct {
   const nb_norm_impl *isa;
   float *y, *mean, *var, *dx, *dw, *db, *dr;
-  const float *x, *dy, *w, *b, *res, *yact;   /* res: residual added (forward); yact: relu output (backward) */
+  const float *x, *dy, *w, *b, *res, *yact; /* res: residual added (forward); yact: relu output (backward) */
   int64_t N, C, S;
   float eps;
   int relu;
@@ -77,7 +91,7 @@ static void bn_fwd_channels(void *p, int64_t lo, int64_t hi) {
   const bn_job *j = (const bn_job *)p;
   const double cnt = (double)(j->N * j->S);
   for (int64_t c = lo; c < hi; c++) {
-    double m[2] = { 0, 0 }, v[2] = { 0, 0 };
+    double m[2] = {0, 0}, v[2] = {0, 0};
     for (int64_t n = 0; n < j->N; n++) j->isa->bn_moments(j->x + (n * j->C + c) * j->S, j->S, 0.0, m);
     const double mu = m[0] / cnt;
     for (int64_t n = 0; n < j->N; n++) j->isa->bn_moments(j->x + (n * j->C + c) * j->S, j->S, mu, v);
@@ -100,8 +114,19 @@ static void bn_fwd_channels(void *p, int64_t lo, int64_t hi) {
 // y = act((x - mean) / sqrt(var + eps) * w + b + res), res (N,C,S) or NULL, act relu or identity
 void nb_batchnorm_f32(float *y, float *mean, float *var, const float *x, const float *w, const float *b,
                       const float *res, int relu, int64_t N, int64_t C, int64_t S, float eps) {
-  bn_job j = { .isa = nb_norm_select(), .y = y, .mean = mean, .var = var, .x = x, .w = w, .b = b, .res = res, .relu = relu,
-               .N = N, .C = C, .S = S, .eps = eps };
+  bn_job j = {.isa = nb_norm_select(),
+              .y = y,
+              .mean = mean,
+              .var = var,
+              .x = x,
+              .w = w,
+              .b = b,
+              .res = res,
+              .relu = relu,
+              .N = N,
+              .C = C,
+              .S = S,
+              .eps = eps};
   nb_parallel_for(C, (double)(N * S) * 4, bn_fwd_channels, &j);
 }
 
@@ -116,21 +141,21 @@ static void bn_bwd_channels(void *p, int64_t lo, int64_t hi) {
     // offset and a small spread that is a visible error in x - mean. One pass takes sums relative to
     // it and recovers the exact mean: mu = mean + sum(x - mean)/cnt.
     const float mf = j->mean[c];
-    double acc[3] = { 0, 0, 0 };
+    double acc[3] = {0, 0, 0};
     for (int64_t n = 0; n < j->N; n++) {
       const int64_t base = (n * j->C + c) * S;
       j->isa->bn_bwd_sums(j->x + base, j->dy + base, j->yact ? j->yact + base : NULL, S, mf, acc);
     }
     const double off = acc[0] / cnt, mu = (double)mf + off, sdy = acc[1];
-    const double sdyx = acc[2] - off * sdy;     /* sum dy * (x - mu) */
+    const double sdyx = acc[2] - off * sdy; /* sum dy * (x - mu) */
     const double is = 1.0 / sqrt((double)j->var[c] + (double)j->eps);
-    const double k = is * (j->w ? j->w[c] : 1.f);   /* dx = k * (dy - sdy/cnt - (x - mu) * is^2 * sdyx/cnt) */
-    const float muf = (float)mu, dmu = (float)(mu - (double)muf);   /* as in the forward */
+    const double k = is * (j->w ? j->w[c] : 1.f); /* dx = k * (dy - sdy/cnt - (x - mu) * is^2 * sdyx/cnt) */
+    const float muf = (float)mu, dmu = (float)(mu - (double)muf); /* as in the forward */
     const float a = (float)k, bq = (float)(k * is * is * sdyx / cnt), c0 = (float)(-k * sdy / cnt);
     for (int64_t n = 0; n < j->N; n++) {
       const int64_t base = (n * j->C + c) * S;
       j->isa->bn_bwd_apply(j->dx + base, j->dr ? j->dr + base : NULL, j->x + base, j->dy + base,
-                          j->yact ? j->yact + base : NULL, S, a, bq, c0, muf, dmu);
+                           j->yact ? j->yact + base : NULL, S, a, bq, c0, muf, dmu);
     }
     if (j->dw) j->dw[c] = (float)(sdyx * is);
     if (j->db) j->db[c] = (float)sdy;
@@ -139,9 +164,23 @@ static void bn_bwd_channels(void *p, int64_t lo, int64_t hi) {
 
 // dy, x (N,C,S), the forward's mean and biased var (C), w (C) or NULL -> dx (N,C,S); dw, db (C) if non-NULL.
 // yact (N,C,S): the forward's relu output, or NULL without relu; dr (N,C,S): the residual's gradient, or NULL.
-void nb_batchnorm_bwd_f32(float *dx, float *dw, float *db, float *dr, const float *dy, const float *x, const float *yact,
-                          const float *mean, const float *var, const float *w, int64_t N, int64_t C, int64_t S, float eps) {
-  bn_job j = { .isa = nb_norm_select(), .mean = (float *)mean, .var = (float *)var, .dx = dx, .dw = dw, .db = db, .dr = dr, .x = x, .dy = dy, .yact = yact,
-               .w = w, .N = N, .C = C, .S = S, .eps = eps };
+void nb_batchnorm_bwd_f32(float *dx, float *dw, float *db, float *dr, const float *dy, const float *x,
+                          const float *yact, const float *mean, const float *var, const float *w, int64_t N, int64_t C,
+                          int64_t S, float eps) {
+  bn_job j = {.isa = nb_norm_select(),
+              .mean = (float *)mean,
+              .var = (float *)var,
+              .dx = dx,
+              .dw = dw,
+              .db = db,
+              .dr = dr,
+              .x = x,
+              .dy = dy,
+              .yact = yact,
+              .w = w,
+              .N = N,
+              .C = C,
+              .S = S,
+              .eps = eps};
   nb_parallel_for(C, (double)(N * S) * 4, bn_bwd_channels, &j);
 }

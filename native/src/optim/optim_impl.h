@@ -20,5 +20,5 @@ static void adam_contig(float *restrict p, const float *restrict g, float *restr
 }
 
 const nb_optim_impl NB_ISA_TABLE = {
-  .adam = adam_contig,
+    .adam = adam_contig,
 };

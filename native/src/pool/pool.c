@@ -8,14 +8,24 @@
 
 NB_ISA_SELECT(nb_pool_impl, nb_pool_select, nb_pool_scalar, nb_pool_avx2, nb_pool_avx512)
 
-typedef struct { const nb_pool *p; float *y; int32_t *idx; const float *x; float *dx; const float *dy; int cip; const nb_pool_impl *isa; } pool_job;
+typedef struct {
+  const nb_pool *p;
+  float *y;
+  int32_t *idx;
+  const float *x;
+  float *dx;
+  const float *dy;
+  int cip;
+  const nb_pool_impl *isa;
+} pool_job;
 
 // Taps t in [0, k) with 0 <= o*s - p + t*d < n form [lo, hi).
 static void tap_range(int64_t o, int64_t s, int64_t p, int64_t d, int64_t k, int64_t n, int64_t *lo, int64_t *hi) {
   int64_t base = o * s - p, a = 0, b = k;
   while (a < k && base + a * d < 0) a++;
   while (b > a && base + (b - 1) * d >= n) b--;
-  *lo = a; *hi = b;
+  *lo = a;
+  *hi = b;
 }
 
 // x plane (H,W) -> max of each window and its flat index; NaN wins, the first maximum wins ties.
@@ -29,7 +39,10 @@ static void max_planes(void *q, int64_t lo, int64_t hi) {
     for (int64_t oh = 0; oh < p->OH; oh++) {
       float *best = j->y + (nc * p->OH + oh) * p->OW;
       int32_t *bi = j->idx + (nc * p->OH + oh) * p->OW;
-      for (int64_t ow = 0; ow < p->OW; ow++) { best[ow] = -INFINITY; bi[ow] = -1; }
+      for (int64_t ow = 0; ow < p->OW; ow++) {
+        best[ow] = -INFINITY;
+        bi[ow] = -1;
+      }
       int64_t kh0, kh1;
       tap_range(oh, p->sh, p->ph, p->dh, p->kh, p->H, &kh0, &kh1);
       for (int64_t kh = kh0; kh < kh1; kh++) {
@@ -62,12 +75,16 @@ static void max_planes(void *q, int64_t lo, int64_t hi) {
 }
 
 // The window of output (oh,ow) clipped to the input, and its divisor (PyTorch avg_pool2d rules).
-static void avg_window(const nb_pool *p, int64_t oh, int64_t ow, int cip, int64_t *h0, int64_t *h1, int64_t *w0, int64_t *w1, float *div) {
+static void avg_window(const nb_pool *p, int64_t oh, int64_t ow, int cip, int64_t *h0, int64_t *h1, int64_t *w0,
+                       int64_t *w1, float *div) {
   int64_t a = oh * p->sh - p->ph, b = ow * p->sw - p->pw;
-  int64_t c = a + p->kh < p->H + p->ph ? a + p->kh : p->H + p->ph, d = b + p->kw < p->W + p->pw ? b + p->kw : p->W + p->pw;
+  int64_t c = a + p->kh < p->H + p->ph ? a + p->kh : p->H + p->ph,
+          d = b + p->kw < p->W + p->pw ? b + p->kw : p->W + p->pw;
   int64_t pool = (c - a) * (d - b);
-  *h0 = a < 0 ? 0 : a; *w0 = b < 0 ? 0 : b;
-  *h1 = c < p->H ? c : p->H; *w1 = d < p->W ? d : p->W;
+  *h0 = a < 0 ? 0 : a;
+  *w0 = b < 0 ? 0 : b;
+  *h1 = c < p->H ? c : p->H;
+  *w1 = d < p->W ? d : p->W;
   *div = (float)(cip ? pool : (*h1 - *h0) * (*w1 - *w0));
 }
 
@@ -131,12 +148,17 @@ static void max_values_planes(void *q, int64_t lo, int64_t hi) {
       float *yr = j->y + (nc * p->OH + oh) * p->OW;
       int64_t kh0, kh1;
       tap_range(oh, p->sh, p->ph, p->dh, p->kh, p->H, &kh0, &kh1);
-      if (kh0 >= kh1) { for (int64_t ow = 0; ow < p->OW; ow++) yr[ow] = -INFINITY; continue; }
+      if (kh0 >= kh1) {
+        for (int64_t ow = 0; ow < p->OW; ow++) yr[ow] = -INFINITY;
+        continue;
+      }
       memcpy(rm, xp + (oh * p->sh - p->ph + kh0 * p->dh) * p->W, (size_t)p->W * sizeof(float));
-      for (int64_t kh = kh0 + 1; kh < kh1; kh++) j->isa->max_merge(rm, xp + (oh * p->sh - p->ph + kh * p->dh) * p->W, p->W);
+      for (int64_t kh = kh0 + 1; kh < kh1; kh++)
+        j->isa->max_merge(rm, xp + (oh * p->sh - p->ph + kh * p->dh) * p->W, p->W);
       // outputs whose whole window is inside the row: [oa, ob); the rest clip their taps
       const int64_t span = (p->kw - 1) * p->dw;
-      int64_t oa = (p->pw + p->sw - 1) / p->sw, ob = p->W - 1 - span + p->pw >= 0 ? (p->W - 1 - span + p->pw) / p->sw + 1 : 0;
+      int64_t oa = (p->pw + p->sw - 1) / p->sw,
+              ob = p->W - 1 - span + p->pw >= 0 ? (p->W - 1 - span + p->pw) / p->sw + 1 : 0;
       if (ob > p->OW) ob = p->OW;
       if (oa > ob) oa = ob;
       if (ob > oa) j->isa->max_windows(yr + oa, rm + oa * p->sw - p->pw, ob - oa, p->sw, p->kw, p->dw);
@@ -147,13 +169,16 @@ static void max_values_planes(void *q, int64_t lo, int64_t hi) {
 }
 
 void nb_maxpool2d_f32(float *y, int32_t *idx, const float *x, const nb_pool *p) {
-  pool_job j = { .p = p, .y = y, .idx = idx, .x = x, .isa = nb_pool_select() };
+  pool_job j = {.p = p, .y = y, .idx = idx, .x = x, .isa = nb_pool_select()};
   double cost = (double)(p->OH * p->OW * p->kh * p->kw);
-  if (!idx && p->W <= VALUES_MAX_W) { nb_parallel_for(p->N * p->C, cost, max_values_planes, &j); return; }
+  if (!idx && p->W <= VALUES_MAX_W) {
+    nb_parallel_for(p->N * p->C, cost, max_values_planes, &j);
+    return;
+  }
   int32_t *tmp = NULL;
   if (!idx) {
     tmp = (int32_t *)malloc((size_t)(p->N * p->C * p->OH * p->OW) * sizeof(int32_t) + 4);
-    if (!tmp) return;   /* unreachable in practice: W > 8192 and out of memory */
+    if (!tmp) return; /* unreachable in practice: W > 8192 and out of memory */
     j.idx = tmp;
   }
   nb_parallel_for(p->N * p->C, cost, max_planes, &j);
@@ -161,16 +186,21 @@ void nb_maxpool2d_f32(float *y, int32_t *idx, const float *x, const nb_pool *p) 
 }
 
 void nb_avgpool2d_f32(float *y, const float *x, const nb_pool *p, int cip) {
-  pool_job j = { .p = p, .y = y, .x = x, .cip = cip };
+  pool_job j = {.p = p, .y = y, .x = x, .cip = cip};
   nb_parallel_for(p->N * p->C, (double)(p->OH * p->OW * p->kh * p->kw), avg_planes, &j);
 }
 
 void nb_avgpool2d_bwd_f32(float *dx, const float *dy, const nb_pool *p, int cip) {
-  pool_job j = { .p = p, .dx = dx, .dy = dy, .cip = cip };
+  pool_job j = {.p = p, .dx = dx, .dy = dy, .cip = cip};
   nb_parallel_for(p->N * p->C, (double)(p->OH * p->OW * p->kh * p->kw), avg_bwd_planes, &j);
 }
 
-typedef struct { float *dx; const float *dy; const int32_t *idx; int64_t HW, O; } maxbwd_job;
+typedef struct {
+  float *dx;
+  const float *dy;
+  const int32_t *idx;
+  int64_t HW, O;
+} maxbwd_job;
 
 static void max_bwd_planes(void *q, int64_t lo, int64_t hi) {
   const maxbwd_job *j = (const maxbwd_job *)q;
@@ -187,7 +217,7 @@ static void max_bwd_planes(void *q, int64_t lo, int64_t hi) {
 int nb_maxpool2d_bwd_f32(float *dx, const float *dy, const int32_t *idx, int64_t planes, int64_t HW, int64_t O) {
   for (int64_t i = 0; i < planes * O; i++)
     if (idx[i] < -1 || idx[i] >= HW) return 0;
-  maxbwd_job j = { dx, dy, idx, HW, O };
+  maxbwd_job j = {dx, dy, idx, HW, O};
   nb_parallel_for(planes, (double)(HW + 2 * O), max_bwd_planes, &j);
   return 1;
 }

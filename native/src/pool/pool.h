@@ -12,5 +12,5 @@ typedef struct {
 } nb_pool_impl;
 
 extern const nb_pool_impl nb_pool_scalar, nb_pool_avx2, nb_pool_avx512;
-const nb_pool_impl *nb_pool_select(void);   /* the active ISA's (pool.c) */
+const nb_pool_impl *nb_pool_select(void); /* the active ISA's (pool.c) */
 #endif

@@ -21,6 +21,6 @@ static void max_windows(float *restrict y, const float *restrict rm, int64_t n, 
 }
 
 const nb_pool_impl NB_ISA_TABLE = {
-  .max_merge = max_merge,
-  .max_windows = max_windows,
+    .max_merge = max_merge,
+    .max_windows = max_windows,
 };

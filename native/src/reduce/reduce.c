@@ -12,8 +12,8 @@ typedef struct {
   int op;
   float *y;
   const float *x;
-  nb_layout kept;   /* kept dims of x (strides of x), output is row-major over them */
-  nb_layout red;    /* reduced dims of x, coalesced */
+  nb_layout kept; /* kept dims of x (strides of x), output is row-major over them */
+  nb_layout red;  /* reduced dims of x, coalesced */
 } reduce_job;
 
 static double identity(int op) {
@@ -34,7 +34,10 @@ static float reduce_one(const reduce_job *j, int64_t base) {
     for (int64_t c = 0; c < n0; c += 2048) {
       int64_t len = n0 - c < 2048 ? n0 - c : 2048;
       const float *q = p + c * s0;
-      if (s0 != 1) { for (int64_t i = 0; i < len; i++) tmp[i] = q[i * s0]; q = tmp; }
+      if (s0 != 1) {
+        for (int64_t i = 0; i < len; i++) tmp[i] = q[i * s0];
+        q = tmp;
+      }
       acc = j->isa->reduce(j->op, q, len, acc);
     }
   }
@@ -51,7 +54,12 @@ static void reduce_rows(void *p, int64_t lo, int64_t hi) {
 }
 
 // Column reduction: x coalesced to (R, C) contiguous, reduce R -> y (C). Streams rows once.
-typedef struct { int op; float *y; const float *x; int64_t R, C; } col_job;
+typedef struct {
+  int op;
+  float *y;
+  const float *x;
+  int64_t R, C;
+} col_job;
 
 static void reduce_cols(void *p, int64_t lo, int64_t hi) {
   const col_job *j = (const col_job *)p;
@@ -62,22 +70,39 @@ static void reduce_cols(void *p, int64_t lo, int64_t hi) {
     for (int64_t r = 0; r < j->R; r++) {
       const float *row = j->x + r * j->C;
       switch (j->op) {
-        case NB_SUM: for (int64_t c = c0; c < c1; c++) acc[c - c0] += row[c]; break;
-        case NB_PROD: for (int64_t c = c0; c < c1; c++) acc[c - c0] *= row[c]; break;
-        case NB_MAX: for (int64_t c = c0; c < c1; c++) { double v = row[c]; acc[c - c0] = v > acc[c - c0] || v != v ? v : acc[c - c0]; } break;
-        default: for (int64_t c = c0; c < c1; c++) { double v = row[c]; acc[c - c0] = v < acc[c - c0] || v != v ? v : acc[c - c0]; } break;
+      case NB_SUM:
+        for (int64_t c = c0; c < c1; c++) acc[c - c0] += row[c];
+        break;
+      case NB_PROD:
+        for (int64_t c = c0; c < c1; c++) acc[c - c0] *= row[c];
+        break;
+      case NB_MAX:
+        for (int64_t c = c0; c < c1; c++) {
+          double v = row[c];
+          acc[c - c0] = v > acc[c - c0] || v != v ? v : acc[c - c0];
+        }
+        break;
+      default:
+        for (int64_t c = c0; c < c1; c++) {
+          double v = row[c];
+          acc[c - c0] = v < acc[c - c0] || v != v ? v : acc[c - c0];
+        }
+        break;
       }
       if (j->op == NB_MAX || j->op == NB_MIN) /* keep NaN sticky: comparisons with NaN acc are false */
-        for (int64_t c = c0; c < c1; c++) if (row[c] != row[c]) acc[c - c0] = NAN;
+        for (int64_t c = c0; c < c1; c++)
+          if (row[c] != row[c]) acc[c - c0] = NAN;
     }
     for (int64_t c = c0; c < c1; c++) j->y[c] = (float)acc[c - c0];
   }
 }
 
 void nb_reduce_f32(int op, float *y, const float *x, const nb_layout *lx, unsigned mask) {
-  reduce_job j = { .isa = nb_reduce_select(), .op = op, .y = y, .x = x };
-  j.kept.ndim = 0; j.red.ndim = 0;
-  j.kept.offset = lx->offset; j.red.offset = 0;
+  reduce_job j = {.isa = nb_reduce_select(), .op = op, .y = y, .x = x};
+  j.kept.ndim = 0;
+  j.red.ndim = 0;
+  j.kept.offset = lx->offset;
+  j.red.offset = 0;
   for (int d = 0; d < lx->ndim; d++) {
     nb_layout *t = (mask >> d) & 1 ? &j.red : &j.kept;
     t->shape[t->ndim] = lx->shape[d];
@@ -86,12 +111,17 @@ void nb_reduce_f32(int op, float *y, const float *x, const nb_layout *lx, unsign
   }
   int64_t nout = nb_numel(&j.kept), nred = nb_numel(&j.red);
   if (nout == 0) return;
-  if (nred == 0) { for (int64_t o = 0; o < nout; o++) y[o] = (float)identity(op); return; }
+  if (nred == 0) {
+    for (int64_t o = 0; o < nout; o++) y[o] = (float)identity(op);
+    return;
+  }
   /* Column case: reduced dims all lead, kept dims trail, whole x contiguous. */
   int lead = 1, seen_kept = 0;
   for (int d = 0; d < lx->ndim; d++) {
-    if ((mask >> d) & 1) { if (seen_kept && lx->shape[d] != 1) lead = 0; }
-    else if (lx->shape[d] != 1) seen_kept = 1;
+    if ((mask >> d) & 1) {
+      if (seen_kept && lx->shape[d] != 1) lead = 0;
+    } else if (lx->shape[d] != 1)
+      seen_kept = 1;
   }
   nb_layout c = *lx;
   int64_t expect = 1, contig = 1;
@@ -100,18 +130,33 @@ void nb_reduce_f32(int op, float *y, const float *x, const nb_layout *lx, unsign
     expect *= c.shape[d];
   }
   if (lead && contig && nout > 1 && op <= NB_MIN) {
-    col_job cj = { op, y, x + lx->offset, nred, nout };
+    col_job cj = {op, y, x + lx->offset, nred, nout};
     nb_parallel_for(nout, (double)nred, reduce_cols, &cj);
     return;
   }
-  if (j.kept.ndim == 0) { j.kept.ndim = 1; j.kept.shape[0] = 1; j.kept.strides[0] = 0; }
-  if (j.red.ndim == 0) { j.red.ndim = 1; j.red.shape[0] = 1; j.red.strides[0] = 1; }
+  if (j.kept.ndim == 0) {
+    j.kept.ndim = 1;
+    j.kept.shape[0] = 1;
+    j.kept.strides[0] = 0;
+  }
+  if (j.red.ndim == 0) {
+    j.red.ndim = 1;
+    j.red.shape[0] = 1;
+    j.red.strides[0] = 1;
+  }
   nb_coalesce(&j.red, 1);
   nb_parallel_for(nout, (double)nred, reduce_rows, &j);
 }
 
 /* ---- softmax / log-softmax along axis: x (any layout) -> y contiguous, same shape ---- */
-typedef struct { const nb_reduce_impl *isa; float *y; const float *x; nb_layout outer[2]; int64_t n, sx, sy; int log; } softmax_job;
+typedef struct {
+  const nb_reduce_impl *isa;
+  float *y;
+  const float *x;
+  nb_layout outer[2];
+  int64_t n, sx, sy;
+  int log;
+} softmax_job;
 
 static void softmax_rows(void *p, int64_t lo, int64_t hi) {
   const softmax_job *j = (const softmax_job *)p;
@@ -121,7 +166,10 @@ static void softmax_rows(void *p, int64_t lo, int64_t hi) {
     nb_offsets(j->outer, 2, j->outer[0].ndim, r, off);
     const float *xr = j->x + off[1];
     float *yr = j->y + off[0];
-    if (j->sx == 1 && j->sy == 1) { j->isa->softmax_row(yr, xr, j->n, j->log); continue; }
+    if (j->sx == 1 && j->sy == 1) {
+      j->isa->softmax_row(yr, xr, j->n, j->log);
+      continue;
+    }
     if (j->n > 2048) { /* rare: long strided rows; gather into a heap row (never alias x and y) */
       float *row = (float *)malloc((size_t)j->n * 2 * sizeof(float));
       if (row) {
@@ -131,8 +179,12 @@ static void softmax_rows(void *p, int64_t lo, int64_t hi) {
         free(row);
         continue;
       }
-      float m = -INFINITY; double s = 0;   /* out of memory: a slow scalar pass in place */
-      for (int64_t i = 0; i < j->n; i++) { float v = xr[i * j->sx]; m = v > m || v != v ? v : m; }
+      float m = -INFINITY;
+      double s = 0; /* out of memory: a slow scalar pass in place */
+      for (int64_t i = 0; i < j->n; i++) {
+        float v = xr[i * j->sx];
+        m = v > m || v != v ? v : m;
+      }
       for (int64_t i = 0; i < j->n; i++) s += exp((double)xr[i * j->sx] - m);
       for (int64_t i = 0; i < j->n; i++) {
         double v = (double)xr[i * j->sx] - m; /* exact */
@@ -150,18 +202,31 @@ void nb_softmax_f32(float *y, const float *x, const nb_layout *lx, int axis, int
   nb_layout ly = *lx;
   ly.offset = 0;
   nb_contig_strides(&ly);
-  softmax_job j = { .isa = nb_reduce_select(), .y = y, .x = x };
-  j.n = lx->shape[axis]; j.sx = lx->strides[axis]; j.sy = ly.strides[axis]; j.log = log;
-  nb_layout two[2] = { ly, *lx }; /* y then x, over the non-axis dims */
+  softmax_job j = {.isa = nb_reduce_select(), .y = y, .x = x};
+  j.n = lx->shape[axis];
+  j.sx = lx->strides[axis];
+  j.sy = ly.strides[axis];
+  j.log = log;
+  nb_layout two[2] = {ly, *lx}; /* y then x, over the non-axis dims */
   for (int t = 0; t < 2; t++) {
     int o = 0;
     for (int d = 0; d < lx->ndim; d++)
-      if (d != axis) { two[t].shape[o] = lx->shape[d]; two[t].strides[o] = (t ? lx : &ly)->strides[d]; o++; }
+      if (d != axis) {
+        two[t].shape[o] = lx->shape[d];
+        two[t].strides[o] = (t ? lx : &ly)->strides[d];
+        o++;
+      }
     two[t].ndim = o;
   }
   int64_t rows = nb_numel(&two[0]);
   if (rows == 0 || j.n == 0) return;
-  if (two[0].ndim == 0) { for (int t = 0; t < 2; t++) { two[t].ndim = 1; two[t].shape[0] = 1; two[t].strides[0] = 0; } }
+  if (two[0].ndim == 0) {
+    for (int t = 0; t < 2; t++) {
+      two[t].ndim = 1;
+      two[t].shape[0] = 1;
+      two[t].strides[0] = 0;
+    }
+  }
   j.outer[0] = two[0];
   j.outer[1] = two[1];
   nb_parallel_for(rows, (double)j.n * 8, softmax_rows, &j);

@@ -11,5 +11,5 @@ typedef struct {
 } nb_reduce_impl;
 
 extern const nb_reduce_impl nb_reduce_scalar, nb_reduce_avx2, nb_reduce_avx512;
-const nb_reduce_impl *nb_reduce_select(void);   /* the active ISA's (reduce.c) */
+const nb_reduce_impl *nb_reduce_select(void); /* the active ISA's (reduce.c) */
 #endif

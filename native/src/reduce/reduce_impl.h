@@ -39,7 +39,10 @@ static double reduce_contig(int op, const float *restrict x, int64_t n, double a
   }
   float r = m[0];
   for (int k = 1; k < 16; k++) r = (is_max ? m[k] > r : m[k] < r) || m[k] != m[k] ? m[k] : r;
-  for (; i < n; i++) { float v = x[i]; r = (is_max ? v > r : v < r) || v != v ? v : r; }
+  for (; i < n; i++) {
+    float v = x[i];
+    r = (is_max ? v > r : v < r) || v != v ? v : r;
+  }
   return r;
 }
 
@@ -72,6 +75,6 @@ static void softmax_row(float *restrict y, const float *restrict x, int64_t n, i
 }
 
 const nb_reduce_impl NB_ISA_TABLE = {
-  .reduce = reduce_contig,
-  .softmax_row = softmax_row,
+    .reduce = reduce_contig,
+    .softmax_row = softmax_row,
 };

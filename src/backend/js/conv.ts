@@ -9,14 +9,31 @@ import type { Conv2dParams, Pool2dParams } from '../backend.js';
 import { asContiguous } from './strided.js';
 import { convOutSize, poolOutSize } from '../../util/window.js';
 
-interface Geometry { N: number; C: number; H: number; W: number; OC: number; KH: number; KW: number; OH: number; OW: number; G: number; Cg: number; OCg: number; L: number; Kc: number }
+interface Geometry {
+  N: number;
+  C: number;
+  H: number;
+  W: number;
+  OC: number;
+  KH: number;
+  KW: number;
+  OH: number;
+  OW: number;
+  G: number;
+  Cg: number;
+  OCg: number;
+  L: number;
+  Kc: number;
+}
 
 function geometry(xShape: readonly number[], wShape: readonly number[], p: Conv2dParams): Geometry {
   const [N, C, H, W] = xShape;
   const [OC, , KH, KW] = wShape;
   const OH = convOutSize(H, KH, p.strideH, p.padH, p.dilationH);
   const OW = convOutSize(W, KW, p.strideW, p.padW, p.dilationW);
-  const G = p.groups, Cg = C / G, OCg = OC / G;
+  const G = p.groups,
+    Cg = C / G,
+    OCg = OC / G;
   return { N, C, H, W, OC, KH, KW, OH, OW, G, Cg, OCg, L: OH * OW, Kc: Cg * KH * KW };
 }
 
@@ -65,7 +82,8 @@ function col2im(col: Float64Array, g: Geometry, p: Conv2dParams, n: number, grp:
 export function conv2d(x: TypedArray, lx: Layout, w: TypedArray, lw: Layout, p: Conv2dParams): TypedArray {
   const g = geometry(lx.shape, lw.shape, p);
   const dt = dtypeOfArray(x);
-  const xs = asContiguous(x, lx, dt), ws = asContiguous(w, lw, dt);
+  const xs = asContiguous(x, lx, dt),
+    ws = asContiguous(w, lw, dt);
   const y = allocate(dt, g.N * g.OC * g.L);
   const col = new Float64Array(g.Kc * g.L);
   const acc = new Float64Array(g.L);
@@ -77,7 +95,8 @@ export function conv2d(x: TypedArray, lx: Layout, w: TypedArray, lw: Layout, p: 
         acc.fill(0);
         const wo = (grp * g.OCg + oc) * g.Kc;
         for (let k = 0; k < g.Kc; k++) {
-          const wv = ws[wo + k], r = k * g.L;
+          const wv = ws[wo + k],
+            r = k * g.L;
           for (let l = 0; l < g.L; l++) acc[l] += wv * col[r + l];
         }
         y.set(acc as never, (n * g.OC + grp * g.OCg + oc) * g.L);
@@ -88,10 +107,18 @@ export function conv2d(x: TypedArray, lx: Layout, w: TypedArray, lw: Layout, p: 
 }
 
 /** dy (N,OC,OH,OW), w (OC,Cg,KH,KW) -> dx (N,C,H,W). */
-export function conv2dBackwardInput(dy: TypedArray, ldy: Layout, w: TypedArray, lw: Layout, xShape: readonly number[], p: Conv2dParams): TypedArray {
+export function conv2dBackwardInput(
+  dy: TypedArray,
+  ldy: Layout,
+  w: TypedArray,
+  lw: Layout,
+  xShape: readonly number[],
+  p: Conv2dParams,
+): TypedArray {
   const g = geometry(xShape, lw.shape, p);
   const dt = dtypeOfArray(dy);
-  const dys = asContiguous(dy, ldy, dt), ws = asContiguous(w, lw, dt);
+  const dys = asContiguous(dy, ldy, dt),
+    ws = asContiguous(w, lw, dt);
   const dx = allocate(dt, g.N * g.C * g.H * g.W);
   const col = new Float64Array(g.Kc * g.L);
   for (let n = 0; n < g.N; n++) {
@@ -99,9 +126,11 @@ export function conv2dBackwardInput(dy: TypedArray, ldy: Layout, w: TypedArray, 
       // dcol (Kc, L) = w_g^T (Kc, OCg) @ dy_g (OCg, L)
       col.fill(0);
       for (let oc = 0; oc < g.OCg; oc++) {
-        const wo = (grp * g.OCg + oc) * g.Kc, yo = (n * g.OC + grp * g.OCg + oc) * g.L;
+        const wo = (grp * g.OCg + oc) * g.Kc,
+          yo = (n * g.OC + grp * g.OCg + oc) * g.L;
         for (let k = 0; k < g.Kc; k++) {
-          const wv = ws[wo + k], r = k * g.L;
+          const wv = ws[wo + k],
+            r = k * g.L;
           for (let l = 0; l < g.L; l++) col[r + l] += wv * dys[yo + l];
         }
       }
@@ -112,10 +141,18 @@ export function conv2dBackwardInput(dy: TypedArray, ldy: Layout, w: TypedArray, 
 }
 
 /** dy (N,OC,OH,OW), x (N,C,H,W) -> dw (OC,Cg,KH,KW). */
-export function conv2dBackwardWeight(dy: TypedArray, ldy: Layout, x: TypedArray, lx: Layout, wShape: readonly number[], p: Conv2dParams): TypedArray {
+export function conv2dBackwardWeight(
+  dy: TypedArray,
+  ldy: Layout,
+  x: TypedArray,
+  lx: Layout,
+  wShape: readonly number[],
+  p: Conv2dParams,
+): TypedArray {
   const g = geometry(lx.shape, wShape, p);
   const dt = dtypeOfArray(dy);
-  const dys = asContiguous(dy, ldy, dt), xs = asContiguous(x, lx, dt);
+  const dys = asContiguous(dy, ldy, dt),
+    xs = asContiguous(x, lx, dt);
   const dw = new Float64Array(g.OC * g.Kc);
   const col = new Float64Array(g.Kc * g.L);
   for (let n = 0; n < g.N; n++) {
@@ -123,7 +160,8 @@ export function conv2dBackwardWeight(dy: TypedArray, ldy: Layout, x: TypedArray,
       im2col(xs, g, p, n, grp, col);
       // dw_g (OCg, Kc) += dy_g (OCg, L) @ col^T (L, Kc)
       for (let oc = 0; oc < g.OCg; oc++) {
-        const wo = (grp * g.OCg + oc) * g.Kc, yo = (n * g.OC + grp * g.OCg + oc) * g.L;
+        const wo = (grp * g.OCg + oc) * g.Kc,
+          yo = (n * g.OC + grp * g.OCg + oc) * g.L;
         for (let k = 0; k < g.Kc; k++) {
           const r = k * g.L;
           let s = 0;
@@ -151,7 +189,8 @@ export function maxPool2d(x: TypedArray, lx: Layout, p: Pool2dParams): { values:
     const plane = nc * H * W;
     for (let oh = 0; oh < OH; oh++) {
       for (let ow = 0; ow < OW; ow++) {
-        let best = -Infinity, bi = -1;
+        let best = -Infinity,
+          bi = -1;
         for (let kh = 0; kh < p.kH; kh++) {
           const ih = oh * p.strideH - p.padH + kh * p.dilationH;
           if (ih < 0 || ih >= H) continue;
@@ -159,7 +198,10 @@ export function maxPool2d(x: TypedArray, lx: Layout, p: Pool2dParams): { values:
             const iw = ow * p.strideW - p.padW + kw * p.dilationW;
             if (iw < 0 || iw >= W) continue;
             const v = xs[plane + ih * W + iw];
-            if (bi < 0 || v > best || (v !== v && best === best)) { best = v; bi = ih * W + iw; }
+            if (bi < 0 || v > best || (v !== v && best === best)) {
+              best = v;
+              bi = ih * W + iw;
+            }
           }
         }
         const o = (nc * OH + oh) * OW + ow;
@@ -171,19 +213,27 @@ export function maxPool2d(x: TypedArray, lx: Layout, p: Pool2dParams): { values:
   return { values, indices };
 }
 
-function avgWindows(shape: readonly number[], p: Pool2dParams, countIncludePad: boolean,
-  visit: (nc: number, o: number, ih0: number, ih1: number, iw0: number, iw1: number, div: number) => void): number[] {
+function avgWindows(
+  shape: readonly number[],
+  p: Pool2dParams,
+  countIncludePad: boolean,
+  visit: (nc: number, o: number, ih0: number, ih1: number, iw0: number, iw1: number, div: number) => void,
+): number[] {
   const [N, C, H, W] = shape;
   const OH = poolOutSize(H, p.kH, p.strideH, p.padH, 1, p.ceilMode);
   const OW = poolOutSize(W, p.kW, p.strideW, p.padW, 1, p.ceilMode);
   for (let nc = 0; nc < N * C; nc++) {
     for (let oh = 0; oh < OH; oh++) {
       for (let ow = 0; ow < OW; ow++) {
-        let h0 = oh * p.strideH - p.padH, w0 = ow * p.strideW - p.padW;
-        let h1 = Math.min(h0 + p.kH, H + p.padH), w1 = Math.min(w0 + p.kW, W + p.padW);
+        let h0 = oh * p.strideH - p.padH,
+          w0 = ow * p.strideW - p.padW;
+        let h1 = Math.min(h0 + p.kH, H + p.padH),
+          w1 = Math.min(w0 + p.kW, W + p.padW);
         const poolSize = (h1 - h0) * (w1 - w0);
-        h0 = Math.max(h0, 0); w0 = Math.max(w0, 0);
-        h1 = Math.min(h1, H); w1 = Math.min(w1, W);
+        h0 = Math.max(h0, 0);
+        w0 = Math.max(w0, 0);
+        h1 = Math.min(h1, H);
+        w1 = Math.min(w1, W);
         const div = countIncludePad ? poolSize : (h1 - h0) * (w1 - w0);
         visit(nc, (nc * OH + oh) * OW + ow, h0, h1, w0, w1, div);
       }
@@ -207,7 +257,13 @@ export function avgPool2d(x: TypedArray, lx: Layout, p: Pool2dParams, countInclu
   return y;
 }
 
-export function avgPool2dBackward(dy: TypedArray, ldy: Layout, xShape: readonly number[], p: Pool2dParams, countIncludePad: boolean): TypedArray {
+export function avgPool2dBackward(
+  dy: TypedArray,
+  ldy: Layout,
+  xShape: readonly number[],
+  p: Pool2dParams,
+  countIncludePad: boolean,
+): TypedArray {
   const [N, C, H, W] = xShape;
   const dt = dtypeOfArray(dy);
   const dys = asContiguous(dy, ldy, dt);
@@ -219,9 +275,16 @@ export function avgPool2dBackward(dy: TypedArray, ldy: Layout, xShape: readonly 
   return dx;
 }
 
-export function maxPool2dBackward(dy: TypedArray, ldy: Layout, indices: Int32Array, xShape: readonly number[]): TypedArray {
+export function maxPool2dBackward(
+  dy: TypedArray,
+  ldy: Layout,
+  indices: Int32Array,
+  xShape: readonly number[],
+): TypedArray {
   // dy, indices (N, C, OH, OW) -> dx (N, C, H, W)
-  const [N, C, H, W] = xShape, HW = H * W, O = ldy.shape[2] * ldy.shape[3];
+  const [N, C, H, W] = xShape,
+    HW = H * W,
+    O = ldy.shape[2] * ldy.shape[3];
   const dt = dtypeOfArray(dy);
   const dys = asContiguous(dy, ldy, dt);
   const dx = allocate(dt, N * C * HW);

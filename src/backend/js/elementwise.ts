@@ -91,7 +91,14 @@ export function unary(op: UnaryOp, x: TypedArray, lx: Layout, outDtype: DType, p
   return runElementwise(fn, outDtype, lx.shape, [[x, lx]], p0, p1, helpers);
 }
 
-export function binary(op: BinaryOp, a: TypedArray, la: Layout, b: TypedArray, lb: Layout, outDtype: DType): TypedArray {
+export function binary(
+  op: BinaryOp,
+  a: TypedArray,
+  la: Layout,
+  b: TypedArray,
+  lb: Layout,
+  outDtype: DType,
+): TypedArray {
   let fn = binaryCache.get(op);
   if (!fn) {
     const expr = BINARY[op];
@@ -99,11 +106,34 @@ export function binary(op: BinaryOp, a: TypedArray, la: Layout, b: TypedArray, l
     fn = makeElementwise(2, expr);
     binaryCache.set(op, fn);
   }
-  return runElementwise(fn, outDtype, la.shape, [[a, la], [b, lb]], 0, 0, helpers);
+  return runElementwise(
+    fn,
+    outDtype,
+    la.shape,
+    [
+      [a, la],
+      [b, lb],
+    ],
+    0,
+    0,
+    helpers,
+  );
 }
 
 const whereFn = makeElementwise(3, 'x0 !== 0 ? x1 : x2');
 
-export function where(c: TypedArray, lc: Layout, a: TypedArray, la: Layout, b: TypedArray, lb: Layout, outDtype: DType): TypedArray {
-  return runElementwise(whereFn, outDtype, lc.shape, [[c, lc], [a, la], [b, lb]]);
+export function where(
+  c: TypedArray,
+  lc: Layout,
+  a: TypedArray,
+  la: Layout,
+  b: TypedArray,
+  lb: Layout,
+  outDtype: DType,
+): TypedArray {
+  return runElementwise(whereFn, outDtype, lc.shape, [
+    [c, lc],
+    [a, la],
+    [b, lb],
+  ]);
 }

@@ -6,7 +6,6 @@ import { allocate, dtypeOfArray } from '../../tensor/dtype.js';
 import { type Layout, contiguousStrides, offsets } from '../../tensor/layout.js';
 import { asContiguous, splitAt } from './strided.js';
 
-
 /** out (idx shape) = x[..., idx[...], ...] along dim. */
 export function gather(x: TypedArray, lx: Layout, dim: number, idx: Int32Array, lidx: Layout): TypedArray {
   const n = lidx.numel;
@@ -16,7 +15,8 @@ export function gather(x: TypedArray, lx: Layout, dim: number, idx: Int32Array, 
   const cs = contiguousStrides(lidx.shape);
   for (let e = 0; e < n; e++) {
     // position of element e in idx's shape, mapped into x with dim replaced by the index
-    let rem = e, p = lx.offset;
+    let rem = e,
+      p = lx.offset;
     for (let d = 0; d < nd; d++) {
       const c = Math.floor(rem / cs[d]);
       rem -= c * cs[d];
@@ -28,8 +28,16 @@ export function gather(x: TypedArray, lx: Layout, dim: number, idx: Int32Array, 
 }
 
 /** dst (contiguous, dstShape)[..., idx, ...] (=|+=) src along dim. */
-export function scatter(dst: TypedArray, dstShape: readonly number[], dim: number, idx: Int32Array, lidx: Layout,
-  src: TypedArray, lsrc: Layout, accumulate: boolean): true {
+export function scatter(
+  dst: TypedArray,
+  dstShape: readonly number[],
+  dim: number,
+  idx: Int32Array,
+  lidx: Layout,
+  src: TypedArray,
+  lsrc: Layout,
+  accumulate: boolean,
+): true {
   const n = lidx.numel;
   const io = offsets(lidx);
   const so = offsets(lsrc);
@@ -37,7 +45,8 @@ export function scatter(dst: TypedArray, dstShape: readonly number[], dim: numbe
   const cs = contiguousStrides(lidx.shape);
   const ds = contiguousStrides(dstShape);
   for (let e = 0; e < n; e++) {
-    let rem = e, p = 0;
+    let rem = e,
+      p = 0;
     for (let d = 0; d < nd; d++) {
       const c = Math.floor(rem / cs[d]);
       rem -= c * cs[d];
@@ -56,20 +65,29 @@ export function indexSelect(x: TypedArray, lx: Layout, dim: number, idx: Int32Ar
   const out = allocate(dtypeOfArray(x), outer * m * inner);
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < m; j++) {
-      const s = (o * len + idx[j]) * inner, d = (o * m + j) * inner;
+      const s = (o * len + idx[j]) * inner,
+        d = (o * m + j) * inner;
       for (let i = 0; i < inner; i++) out[d + i] = src[s + i];
     }
   }
   return out;
 }
 
-export function indexAdd(dst: TypedArray, dstShape: readonly number[], dim: number, idx: Int32Array, src: TypedArray, lsrc: Layout): true {
+export function indexAdd(
+  dst: TypedArray,
+  dstShape: readonly number[],
+  dim: number,
+  idx: Int32Array,
+  src: TypedArray,
+  lsrc: Layout,
+): true {
   const s = asContiguous(src, lsrc, dtypeOfArray(dst));
   const [outer, len, inner] = splitAt(dstShape, dim);
   const m = idx.length;
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < m; j++) {
-      const d = (o * len + idx[j]) * inner, q = (o * m + j) * inner;
+      const d = (o * len + idx[j]) * inner,
+        q = (o * m + j) * inner;
       for (let i = 0; i < inner; i++) dst[d + i] += s[q + i];
     }
   }

@@ -9,8 +9,14 @@ import { unary } from './elementwise.js';
 import { matmul } from './matmul.js';
 
 /** x (M, K) @ w (K, N) (any strides) + bias (N) or null, then act or null -> y (M, N) float32. */
-export function linear(x: TypedArray, lx: Layout, w: TypedArray, lw: Layout, bias: TypedArray | null,
-  act: UnaryOp | null): Float32Array {
+export function linear(
+  x: TypedArray,
+  lx: Layout,
+  w: TypedArray,
+  lw: Layout,
+  bias: TypedArray | null,
+  act: UnaryOp | null,
+): Float32Array {
   if (lx.shape.length !== 2 || lw.shape.length !== 2 || lx.shape[1] !== lw.shape[0]) {
     throw new Error(`linear: expected x (M, K) and w (K, N), got [${lx.shape}] and [${lw.shape}]`);
   }

@@ -14,7 +14,8 @@ export function erf(x: number): number {
   if (ax < 3) {
     // erf(x) = 2/sqrt(pi) * exp(-x^2) * sum_n 2^n x^(2n+1) / (2n+1)!!
     const x2 = x * x;
-    let term = x, sum = x;
+    let term = x,
+      sum = x;
     for (let n = 1; n < 200; n++) {
       term *= (2 * x2) / (2 * n + 1);
       sum += term;
@@ -29,14 +30,14 @@ export function erf(x: number): number {
 /** erfc(x) for x >= 3 by the Laplace continued fraction, evaluated bottom-up. */
 function erfcLarge(x: number): number {
   let f = x;
-  for (let k = 60; k >= 1; k--) f = x + (k / 2) / f;
+  for (let k = 60; k >= 1; k--) f = x + k / 2 / f;
   return Math.exp(-x * x) / (Math.sqrt(Math.PI) * f);
 }
 
 /** Python-style remainder: the result takes the divisor's sign (torch.remainder). */
 export function remainder(a: number, b: number): number {
   const r = a % b;
-  return r !== 0 && (r < 0) !== (b < 0) ? r + b : r;
+  return r !== 0 && r < 0 !== b < 0 ? r + b : r;
 }
 
 /**
@@ -47,7 +48,7 @@ export function floorDivide(a: number, b: number): number {
   if (b === 0) return a / b;
   const mod = a % b;
   let div = (a - mod) / b;
-  if (mod !== 0 && (b < 0) !== (mod < 0)) div -= 1;
+  if (mod !== 0 && b < 0 !== mod < 0) div -= 1;
   if (div === 0) return Math.sign(a / b) < 0 || Object.is(a / b, -0) ? -0 : 0;
   let fl = Math.floor(div);
   if (div - fl > 0.5) fl += 1;

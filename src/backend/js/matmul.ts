@@ -7,7 +7,9 @@ import { Layout, offsets } from '../../tensor/layout.js';
 
 export function matmul(a: TypedArray, la: Layout, b: TypedArray, lb: Layout, outDtype: DType): TypedArray {
   const nd = la.shape.length;
-  const M = la.shape[nd - 2], K = la.shape[nd - 1], N = lb.shape[nd - 1];
+  const M = la.shape[nd - 2],
+    K = la.shape[nd - 1],
+    N = lb.shape[nd - 1];
   const batchShape = la.shape.slice(0, nd - 2);
   let B = 1;
   for (const d of batchShape) B *= d;
@@ -16,8 +18,10 @@ export function matmul(a: TypedArray, la: Layout, b: TypedArray, lb: Layout, out
   // Batch base offsets of each operand, from a layout over the batch dims only.
   const aBase = offsets(new Layout(batchShape, la.strides.slice(0, nd - 2), la.offset));
   const bBase = offsets(new Layout(batchShape, lb.strides.slice(0, nd - 2), lb.offset));
-  const sam = la.strides[nd - 2], sak = la.strides[nd - 1];
-  const sbk = lb.strides[nd - 2], sbn = lb.strides[nd - 1];
+  const sam = la.strides[nd - 2],
+    sak = la.strides[nd - 1];
+  const sbk = lb.strides[nd - 2],
+    sbn = lb.strides[nd - 1];
   const acc = new Float64Array(N);
   const aRow = new Float64Array(K);
   // b (K,N) with unit stride along K is a transposed matrix: use dot products of contiguous rows.

@@ -14,7 +14,11 @@ export function reduce(op: ReduceOp, x: TypedArray, lx: Layout, axes: readonly n
   const kept = [...Array(nd).keys()].filter((d) => !reduced.has(d));
   const perm = [...kept, ...axes];
   // (kept..., reduced...) so that each output element reduces one contiguous row of length R.
-  const pl = new Layout(perm.map((d) => lx.shape[d]), perm.map((d) => lx.strides[d]), lx.offset);
+  const pl = new Layout(
+    perm.map((d) => lx.shape[d]),
+    perm.map((d) => lx.strides[d]),
+    lx.offset,
+  );
   const src = asContiguous(x, pl, dtypeOfArray(x));
   let R = 1;
   for (const d of axes) R *= lx.shape[d];
@@ -24,28 +28,64 @@ export function reduce(op: ReduceOp, x: TypedArray, lx: Layout, axes: readonly n
   for (let o = 0, base = 0; o < outN; o++, base += R) {
     let acc: number;
     switch (op) {
-      case ReduceOp.SUM: acc = 0; for (let i = 0; i < R; i++) acc += src[base + i]; break;
-      case ReduceOp.PROD: acc = 1; for (let i = 0; i < R; i++) acc *= src[base + i]; break;
+      case ReduceOp.SUM:
+        acc = 0;
+        for (let i = 0; i < R; i++) acc += src[base + i];
+        break;
+      case ReduceOp.PROD:
+        acc = 1;
+        for (let i = 0; i < R; i++) acc *= src[base + i];
+        break;
       case ReduceOp.MAX:
         acc = -Infinity;
-        for (let i = 0; i < R; i++) { const v = src[base + i]; if (v > acc || v !== v) { acc = v; if (v !== v) break; } }
+        for (let i = 0; i < R; i++) {
+          const v = src[base + i];
+          if (v > acc || v !== v) {
+            acc = v;
+            if (v !== v) break;
+          }
+        }
         break;
       case ReduceOp.MIN:
         acc = Infinity;
-        for (let i = 0; i < R; i++) { const v = src[base + i]; if (v < acc || v !== v) { acc = v; if (v !== v) break; } }
+        for (let i = 0; i < R; i++) {
+          const v = src[base + i];
+          if (v < acc || v !== v) {
+            acc = v;
+            if (v !== v) break;
+          }
+        }
         break;
-      case ReduceOp.ANY: acc = 0; for (let i = 0; i < R; i++) if (src[base + i] !== 0) { acc = 1; break; } break;
-      case ReduceOp.ALL: acc = 1; for (let i = 0; i < R; i++) if (src[base + i] === 0) { acc = 0; break; } break;
-      default: throw new Error(`js backend: unknown reduce op ${op}`);
+      case ReduceOp.ANY:
+        acc = 0;
+        for (let i = 0; i < R; i++)
+          if (src[base + i] !== 0) {
+            acc = 1;
+            break;
+          }
+        break;
+      case ReduceOp.ALL:
+        acc = 1;
+        for (let i = 0; i < R; i++)
+          if (src[base + i] === 0) {
+            acc = 0;
+            break;
+          }
+        break;
+      default:
+        throw new Error(`js backend: unknown reduce op ${op}`);
     }
     out[o] = acc;
   }
   return out;
 }
 
-
 /** Contiguous input plus its (outer, len, inner) split around axis. */
-function rowsAlong(x: TypedArray, lx: Layout, axis: number): { src: TypedArray; outer: number; len: number; inner: number } {
+function rowsAlong(
+  x: TypedArray,
+  lx: Layout,
+  axis: number,
+): { src: TypedArray; outer: number; len: number; inner: number } {
   const src = asContiguous(x, lx, dtypeOfArray(x));
   const [outer, len, inner] = splitAt(lx.shape, axis);
   return { src, outer, len, inner };
@@ -57,12 +97,19 @@ export function argReduce(isMax: boolean, x: TypedArray, lx: Layout, axis: numbe
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
       const base = o * len * inner + i;
-      let best = src[base], bi = 0;
+      let best = src[base],
+        bi = 0;
       if (best === best) {
         for (let k = 1; k < len; k++) {
           const v = src[base + k * inner];
-          if (v !== v) { bi = k; break; }
-          if (isMax ? v > best : v < best) { best = v; bi = k; }
+          if (v !== v) {
+            bi = k;
+            break;
+          }
+          if (isMax ? v > best : v < best) {
+            best = v;
+            bi = k;
+          }
         }
       }
       out[o * inner + i] = bi;
@@ -86,7 +133,12 @@ export function cumulative(isProd: boolean, x: TypedArray, lx: Layout, axis: num
   return out;
 }
 
-export function sort(x: TypedArray, lx: Layout, axis: number, descending: boolean): { values: TypedArray; indices: Int32Array } {
+export function sort(
+  x: TypedArray,
+  lx: Layout,
+  axis: number,
+  descending: boolean,
+): { values: TypedArray; indices: Int32Array } {
   const { src, outer, len, inner } = rowsAlong(x, lx, axis);
   const values = allocate(dtypeOfArray(x), src.length);
   const indices = new Int32Array(src.length);
@@ -94,12 +146,17 @@ export function sort(x: TypedArray, lx: Layout, axis: number, descending: boolea
   const key = new Float64Array(len);
   // NOTE: NaN sorts as the largest value (PyTorch), and equal keys keep their order (stable).
   const cmp = descending
-    ? (a: number, b: number) => (key[a] !== key[a] ? (key[b] !== key[b] ? a - b : -1) : key[b] !== key[b] ? 1 : key[b] - key[a] || a - b)
-    : (a: number, b: number) => (key[a] !== key[a] ? (key[b] !== key[b] ? a - b : 1) : key[b] !== key[b] ? -1 : key[a] - key[b] || a - b);
+    ? (a: number, b: number) =>
+        key[a] !== key[a] ? (key[b] !== key[b] ? a - b : -1) : key[b] !== key[b] ? 1 : key[b] - key[a] || a - b
+    : (a: number, b: number) =>
+        key[a] !== key[a] ? (key[b] !== key[b] ? a - b : 1) : key[b] !== key[b] ? -1 : key[a] - key[b] || a - b;
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
       const base = o * len * inner + i;
-      for (let k = 0; k < len; k++) { idx[k] = k; key[k] = src[base + k * inner]; }
+      for (let k = 0; k < len; k++) {
+        idx[k] = k;
+        key[k] = src[base + k * inner];
+      }
       idx.sort(cmp);
       for (let k = 0; k < len; k++) {
         values[base + k * inner] = key[idx[k]];

@@ -24,7 +24,10 @@ export function coalesce(shape: readonly number[], stridesList: readonly (readon
     if (n > 0) {
       let mergeable = true;
       for (let k = 0; k < stridesList.length; k++) {
-        if (outStrides[k][n - 1] !== stridesList[k][d] * shape[d]) { mergeable = false; break; }
+        if (outStrides[k][n - 1] !== stridesList[k][d] * shape[d]) {
+          mergeable = false;
+          break;
+        }
       }
       if (mergeable) {
         outShape[n - 1] *= shape[d];
@@ -82,15 +85,25 @@ export function makeElementwise(arity: number, expr: string, prelude = ''): Elem
 
 /** Runs a generated elementwise kernel over inputs that all have `shape` (broadcast already applied). */
 export function runElementwise(
-  fn: ElementwiseKernel, outDtype: DType, shape: readonly number[],
-  inputs: readonly [TypedArray, Layout][], p0 = 0, p1 = 0, helpers: unknown = undefined,
+  fn: ElementwiseKernel,
+  outDtype: DType,
+  shape: readonly number[],
+  inputs: readonly [TypedArray, Layout][],
+  p0 = 0,
+  p1 = 0,
+  helpers: unknown = undefined,
 ): TypedArray {
   const n = numel(shape);
   const out = allocate(outDtype, n);
   if (n === 0) return out;
-  const c = coalesce(shape, inputs.map(([, l]) => l.strides));
+  const c = coalesce(
+    shape,
+    inputs.map(([, l]) => l.strides),
+  );
   const args: unknown[] = [out, c.shape];
-  inputs.forEach(([buf, l], k) => { args.push(buf, c.strides[k], l.offset); });
+  inputs.forEach(([buf, l], k) => {
+    args.push(buf, c.strides[k], l.offset);
+  });
   args.push(p0, p1, helpers);
   fn(...args);
   return out;
@@ -114,10 +127,10 @@ export function asContiguous(x: TypedArray, lx: Layout, dtype: DType): TypedArra
   return copyContiguous(x, lx, dtype);
 }
 
-
 /** (outer, len, inner) of a contiguous shape split around `axis`. */
 export function splitAt(shape: readonly number[], axis: number): [number, number, number] {
-  let outer = 1, inner = 1;
+  let outer = 1,
+    inner = 1;
   for (let i = 0; i < axis; i++) outer *= shape[i];
   for (let i = axis + 1; i < shape.length; i++) inner *= shape[i];
   return [outer, shape[axis], inner];

@@ -17,11 +17,27 @@ export interface LayoutArg {
 }
 
 /** Conv2d parameters in the order the addon takes them. */
-export type ConvArgs = [strideH: number, strideW: number, padH: number, padW: number, dilationH: number,
-  dilationW: number, groups: number];
+export type ConvArgs = [
+  strideH: number,
+  strideW: number,
+  padH: number,
+  padW: number,
+  dilationH: number,
+  dilationW: number,
+  groups: number,
+];
 /** Pool2d parameters in the order the addon takes them (ceilMode as 0/1). */
-export type PoolArgs = [kH: number, kW: number, strideH: number, strideW: number, padH: number, padW: number,
-  dilationH: number, dilationW: number, ceilMode: number];
+export type PoolArgs = [
+  kH: number,
+  kW: number,
+  strideH: number,
+  strideW: number,
+  padH: number,
+  padW: number,
+  dilationH: number,
+  dilationW: number,
+  ceilMode: number,
+];
 
 export interface CpuInfo {
   /** SIMD path in use: 'avx512' | 'avx2' | 'scalar'. */
@@ -43,7 +59,11 @@ export type OpSet = 'unary' | 'linear' | 'binary' | 'compare' | 'reduce';
 const OPSETS: readonly OpSet[] = ['unary', 'linear', 'binary', 'compare', 'reduce'];
 /** The op set each op-taking kernel checks its op against. */
 const KERNEL_OPSET: Partial<Record<NativeKernel, OpSet>> = {
-  unary: 'unary', linear: 'linear', binary: 'binary', compare: 'compare', reduce: 'reduce',
+  unary: 'unary',
+  linear: 'linear',
+  binary: 'binary',
+  compare: 'compare',
+  reduce: 'reduce',
 };
 
 /**

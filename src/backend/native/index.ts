@@ -48,7 +48,10 @@ export class NativeBackend implements PartialBackend {
   /** What the addon implements (native/src/napi/kernels.def, as built): its op sets and supports(). */
   readonly contract: ContractView;
 
-  constructor(readonly addon: NablaAddon, path?: string) {
+  constructor(
+    readonly addon: NablaAddon,
+    path?: string,
+  ) {
     this.contract = new ContractView(addon.contract());
     const cpu = addon.cpuInfo();
     this.info = { isa: cpu.isa, cpuIsa: cpu.cpuIsa, threads: cpu.threads, addon: path };
@@ -60,7 +63,11 @@ export class NativeBackend implements PartialBackend {
    * a time. NABLA_HUGE_PAGES=0 turns it off.
    */
   useHugePages(on: boolean): void {
-    const advise = on ? (a: ArrayBufferView) => { this.addon.adviseHugePages(a); } : undefined;
+    const advise = on
+      ? (a: ArrayBufferView) => {
+          this.addon.adviseHugePages(a);
+        }
+      : undefined;
     onLargeOutput = advise;
     setLargeAllocationHook(advise);
   }
@@ -117,7 +124,15 @@ export class NativeBackend implements PartialBackend {
   }
 
   // cond ? a : b, all broadcast to the output shape
-  where(cond: TypedArray, lc: Layout, a: TypedArray, la: Layout, b: TypedArray, lb: Layout, outDtype: DType): TypedArray | undefined {
+  where(
+    cond: TypedArray,
+    lc: Layout,
+    a: TypedArray,
+    la: Layout,
+    b: TypedArray,
+    lb: Layout,
+    outDtype: DType,
+  ): TypedArray | undefined {
     if (!(cond instanceof Uint8Array) || !isF32(a, b) || outDtype !== 'float32' || !fits(lc)) return undefined;
     const y = alloc(lc.numel);
     this.addon.where(y, cond, lc, a as Float32Array, la, b as Float32Array, lb);
@@ -168,7 +183,14 @@ export class NativeBackend implements PartialBackend {
   }
 
   // x (M,K) @ w (K,N) + bias (N), then act -> (M,N)
-  linear(x: TypedArray, lx: Layout, w: TypedArray, lw: Layout, bias: TypedArray | null, act: UnaryOp | null): TypedArray | undefined {
+  linear(
+    x: TypedArray,
+    lx: Layout,
+    w: TypedArray,
+    lw: Layout,
+    bias: TypedArray | null,
+    act: UnaryOp | null,
+  ): TypedArray | undefined {
     if (!isF32(x, w) || (bias && !isF32(bias)) || lx.shape.length !== 2 || lw.shape.length !== 2) return undefined;
     if (act !== null && !this.contract.ops.linear.has(act)) return undefined;
     const y = alloc(lx.shape[0] * lw.shape[1]);
@@ -181,55 +203,105 @@ export class NativeBackend implements PartialBackend {
     return this.conv2dFused(x, lx, w, lw, p, null, null, null, false);
   }
 
-  nextStamp(): number { return this.addon.nextStamp(); }
+  nextStamp(): number {
+    return this.addon.nextStamp();
+  }
 
   // x (N,C,H,W), w (OC,C/G,KH,KW) -> act(conv * scale[oc] + shift[oc] + residual) (N,OC,OH,OW)
-  conv2dFused(x: TypedArray, lx: Layout, w: TypedArray, lw: Layout, p: Conv2dParams, scale: TypedArray | null,
-    shift: TypedArray | null, residual: { data: TypedArray; layout: Layout } | null, relu: boolean, reuseWeights = false,
-    weightsStamp = 0): TypedArray | undefined {
+  conv2dFused(
+    x: TypedArray,
+    lx: Layout,
+    w: TypedArray,
+    lw: Layout,
+    p: Conv2dParams,
+    scale: TypedArray | null,
+    shift: TypedArray | null,
+    residual: { data: TypedArray; layout: Layout } | null,
+    relu: boolean,
+    reuseWeights = false,
+    weightsStamp = 0,
+  ): TypedArray | undefined {
     if (!isF32(x, w) || lx.shape.length !== 4 || lw.shape.length !== 4) return undefined;
     if ((scale && !isF32(scale)) || (shift && !isF32(shift)) || (residual && !isF32(residual.data))) return undefined;
-    const [N, , H, W] = lx.shape, [OC, , KH, KW] = lw.shape;
-    const OH = convOutSize(H, KH, p.strideH, p.padH, p.dilationH), OW = convOutSize(W, KW, p.strideW, p.padW, p.dilationW);
+    const [N, , H, W] = lx.shape,
+      [OC, , KH, KW] = lw.shape;
+    const OH = convOutSize(H, KH, p.strideH, p.padH, p.dilationH),
+      OW = convOutSize(W, KW, p.strideW, p.padW, p.dilationW);
     if (OH < 1 || OW < 1 || !groupsOk(lx.shape[1], lw.shape, p.groups)) return undefined;
     if (residual && residual.layout.shape.join() !== [N, OC, OH, OW].join()) return undefined;
     const y = alloc(N * OC * OH * OW);
-    const [xc, lxc] = this.contig(x as Float32Array, lx), [wc, lwc] = this.contig(w as Float32Array, lw);
+    const [xc, lxc] = this.contig(x as Float32Array, lx),
+      [wc, lwc] = this.contig(w as Float32Array, lw);
     const res = residual ? this.dense(residual.data as Float32Array, residual.layout) : null;
     if (scale || shift || res || relu || reuseWeights) {
-      this.addon.conv2dFused(y, xc, lxc, wc, lwc, convArgs(p), scale as Float32Array | null, shift as Float32Array | null, res, relu, reuseWeights,
-        wc === w ? weightsStamp : 0);
+      this.addon.conv2dFused(
+        y,
+        xc,
+        lxc,
+        wc,
+        lwc,
+        convArgs(p),
+        scale as Float32Array | null,
+        shift as Float32Array | null,
+        res,
+        relu,
+        reuseWeights,
+        wc === w ? weightsStamp : 0,
+      );
     } else this.addon.conv2d(y, xc, lxc, wc, lwc, convArgs(p));
     return y;
   }
 
   // dy (N,OC,OH,OW), w -> dx (N,C,H,W)
-  conv2dBackwardInput(dy: TypedArray, ldy: Layout, w: TypedArray, lw: Layout, xShape: readonly number[], p: Conv2dParams): TypedArray | undefined {
+  conv2dBackwardInput(
+    dy: TypedArray,
+    ldy: Layout,
+    w: TypedArray,
+    lw: Layout,
+    xShape: readonly number[],
+    p: Conv2dParams,
+  ): TypedArray | undefined {
     if (!isF32(dy, w) || ldy.shape.length !== 4 || lw.shape.length !== 4 || xShape.length !== 4) return undefined;
     if (!groupsOk(xShape[1], lw.shape, p.groups)) return undefined;
     const dx = alloc(numel(xShape));
-    const [dyc, ldyc] = this.contig(dy as Float32Array, ldy), [wc, lwc] = this.contig(w as Float32Array, lw);
+    const [dyc, ldyc] = this.contig(dy as Float32Array, ldy),
+      [wc, lwc] = this.contig(w as Float32Array, lw);
     this.addon.conv2dBackwardInput(dx, dyc, ldyc, wc, lwc, xShape, convArgs(p));
     return dx;
   }
 
   // dy (N,OC,OH,OW), x (N,C,H,W) -> dw (OC,C/G,KH,KW)
-  conv2dBackwardWeight(dy: TypedArray, ldy: Layout, x: TypedArray, lx: Layout, wShape: readonly number[], p: Conv2dParams): TypedArray | undefined {
+  conv2dBackwardWeight(
+    dy: TypedArray,
+    ldy: Layout,
+    x: TypedArray,
+    lx: Layout,
+    wShape: readonly number[],
+    p: Conv2dParams,
+  ): TypedArray | undefined {
     if (!isF32(dy, x) || ldy.shape.length !== 4 || lx.shape.length !== 4 || wShape.length !== 4) return undefined;
     if (!groupsOk(lx.shape[1], wShape, p.groups)) return undefined;
     const dw = alloc(numel(wShape));
-    const [dyc, ldyc] = this.contig(dy as Float32Array, ldy), [xc, lxc] = this.contig(x as Float32Array, lx);
+    const [dyc, ldyc] = this.contig(dy as Float32Array, ldy),
+      [xc, lxc] = this.contig(x as Float32Array, lx);
     this.addon.conv2dBackwardWeight(dw, dyc, ldyc, xc, lxc, wShape, convArgs(p));
     return dw;
   }
 
   // x (N,C,H,W) -> values, indices (N,C,OH,OW)
-  maxPool2d(x: TypedArray, lx: Layout, p: Pool2dParams, withIndices = true): { values: TypedArray; indices: Int32Array | null } | undefined {
+  maxPool2d(
+    x: TypedArray,
+    lx: Layout,
+    p: Pool2dParams,
+    withIndices = true,
+  ): { values: TypedArray; indices: Int32Array | null } | undefined {
     if (!isF32(x) || lx.shape.length !== 4 || !poolOk(p)) return undefined;
     const [N, C, H, W] = lx.shape;
-    const OH = poolOutSize(H, p.kH, p.strideH, p.padH, p.dilationH, p.ceilMode), OW = poolOutSize(W, p.kW, p.strideW, p.padW, p.dilationW, p.ceilMode);
+    const OH = poolOutSize(H, p.kH, p.strideH, p.padH, p.dilationH, p.ceilMode),
+      OW = poolOutSize(W, p.kW, p.strideW, p.padW, p.dilationW, p.ceilMode);
     if (OH < 1 || OW < 1) return undefined;
-    const values = alloc(N * C * OH * OW), indices = withIndices ? new Int32Array(values.length) : null;
+    const values = alloc(N * C * OH * OW),
+      indices = withIndices ? new Int32Array(values.length) : null;
     const [xc, lxc] = this.contig(x as Float32Array, lx);
     this.addon.maxPool2d(values, indices, xc, lxc, poolArgs(p));
     return { values, indices };
@@ -238,7 +310,8 @@ export class NativeBackend implements PartialBackend {
   avgPool2d(x: TypedArray, lx: Layout, p: Pool2dParams, countIncludePad: boolean): TypedArray | undefined {
     if (!isF32(x) || lx.shape.length !== 4 || !poolOk(p)) return undefined;
     const [N, C, H, W] = lx.shape;
-    const OH = poolOutSize(H, p.kH, p.strideH, p.padH, 1, p.ceilMode), OW = poolOutSize(W, p.kW, p.strideW, p.padW, 1, p.ceilMode);
+    const OH = poolOutSize(H, p.kH, p.strideH, p.padH, 1, p.ceilMode),
+      OW = poolOutSize(W, p.kW, p.strideW, p.padW, 1, p.ceilMode);
     if (OH < 1 || OW < 1) return undefined;
     const y = alloc(N * C * OH * OW);
     const [xc, lxc] = this.contig(x as Float32Array, lx);
@@ -247,7 +320,12 @@ export class NativeBackend implements PartialBackend {
   }
 
   // dy (N,C,OH,OW), indices -> dx (N,C,H,W)
-  maxPool2dBackward(dy: TypedArray, ldy: Layout, indices: Int32Array, xShape: readonly number[]): TypedArray | undefined {
+  maxPool2dBackward(
+    dy: TypedArray,
+    ldy: Layout,
+    indices: Int32Array,
+    xShape: readonly number[],
+  ): TypedArray | undefined {
     if (!isF32(dy) || ldy.shape.length !== 4 || xShape.length !== 4) return undefined;
     const dx = alloc(numel(xShape));
     const [dyc, ldyc] = this.contig(dy as Float32Array, ldy);
@@ -255,7 +333,13 @@ export class NativeBackend implements PartialBackend {
     return dx;
   }
 
-  avgPool2dBackward(dy: TypedArray, ldy: Layout, xShape: readonly number[], p: Pool2dParams, countIncludePad: boolean): TypedArray | undefined {
+  avgPool2dBackward(
+    dy: TypedArray,
+    ldy: Layout,
+    xShape: readonly number[],
+    p: Pool2dParams,
+    countIncludePad: boolean,
+  ): TypedArray | undefined {
     if (!isF32(dy) || ldy.shape.length !== 4 || xShape.length !== 4 || !poolOk(p)) return undefined;
     const dx = alloc(numel(xShape));
     const [dyc, ldyc] = this.contig(dy as Float32Array, ldy);
@@ -274,8 +358,16 @@ export class NativeBackend implements PartialBackend {
   }
 
   // dst (dstShape, contiguous) rows idx along dim += src (embedding backward for dim 0)
-  indexAdd(dst: TypedArray, dstShape: readonly number[], dim: number, idx: Int32Array, src: TypedArray, lsrc: Layout): true | undefined {
-    if (!isF32(dst, src) || dst.buffer === src.buffer || dstShape.length === 0 || dstShape.length > MAX_DIMS) return undefined;
+  indexAdd(
+    dst: TypedArray,
+    dstShape: readonly number[],
+    dim: number,
+    idx: Int32Array,
+    src: TypedArray,
+    lsrc: Layout,
+  ): true | undefined {
+    if (!isF32(dst, src) || dst.buffer === src.buffer || dstShape.length === 0 || dstShape.length > MAX_DIMS)
+      return undefined;
     const [sc, lsc] = this.contig(src as Float32Array, lsrc);
     this.addon.indexAdd(dst as Float32Array, Layout.contiguous(dstShape), dim, idx, sc, lsc);
     return true;
@@ -284,50 +376,119 @@ export class NativeBackend implements PartialBackend {
   // ---- fused kernels ----
 
   /** Fused layer norm over the last dim: x (..., C), w/b (C) or null -> y, mean and rstd per row. */
-  layerNorm(x: TypedArray, lx: Layout, w: TypedArray | null, b: TypedArray | null, eps: number):
-    { y: Float32Array; mean: Float32Array; rstd: Float32Array } | undefined {
+  layerNorm(
+    x: TypedArray,
+    lx: Layout,
+    w: TypedArray | null,
+    b: TypedArray | null,
+    eps: number,
+  ): { y: Float32Array; mean: Float32Array; rstd: Float32Array } | undefined {
     if (!isF32(x) || (w && !isF32(w)) || (b && !isF32(b)) || lx.shape.length === 0 || !fits(lx)) return undefined;
-    const C = lx.shape[lx.shape.length - 1], R = C > 0 ? lx.numel / C : 0;
+    const C = lx.shape[lx.shape.length - 1],
+      R = C > 0 ? lx.numel / C : 0;
     if (C === 0) return undefined;
     const [xc, lxc] = this.contig(x as Float32Array, lx);
-    const y = alloc(R * C), mean = alloc(R), rstd = alloc(R);
+    const y = alloc(R * C),
+      mean = alloc(R),
+      rstd = alloc(R);
     this.addon.layerNorm(y, mean, rstd, xc, lxc, w as Float32Array | null, b as Float32Array | null, eps);
     return { y, mean, rstd };
   }
 
   /** Batch norm with batch statistics, then + residual and relu if given: x (N, C, *) -> y, mean and biased var (C). */
-  batchNorm(x: TypedArray, lx: Layout, w: TypedArray | null, b: TypedArray | null, eps: number,
-    residual: { data: TypedArray; layout: Layout } | null = null, relu = false): { y: Float32Array; mean: Float32Array; var: Float32Array } | undefined {
+  batchNorm(
+    x: TypedArray,
+    lx: Layout,
+    w: TypedArray | null,
+    b: TypedArray | null,
+    eps: number,
+    residual: { data: TypedArray; layout: Layout } | null = null,
+    relu = false,
+  ): { y: Float32Array; mean: Float32Array; var: Float32Array } | undefined {
     if (!isF32(x) || (w && !isF32(w)) || (b && !isF32(b)) || lx.shape.length < 2 || !fits(lx)) return undefined;
     if (residual && (!isF32(residual.data) || residual.layout.shape.join() !== lx.shape.join())) return undefined;
     const C = lx.shape[1];
     if (C === 0 || lx.numel === 0) return undefined;
     const [xc, lxc] = this.contig(x as Float32Array, lx);
     const res = residual ? this.dense(residual.data as Float32Array, residual.layout) : null;
-    const y = alloc(lx.numel), mean = alloc(C), variance = alloc(C);
-    this.addon.batchNorm(y, mean, variance, xc, lxc, w as Float32Array | null, b as Float32Array | null, eps, res, relu);
+    const y = alloc(lx.numel),
+      mean = alloc(C),
+      variance = alloc(C);
+    this.addon.batchNorm(
+      y,
+      mean,
+      variance,
+      xc,
+      lxc,
+      w as Float32Array | null,
+      b as Float32Array | null,
+      eps,
+      res,
+      relu,
+    );
     return { y, mean, var: variance };
   }
 
   /** Backward of batchNorm from the forward's mean and var (and relu output yact): dx, and dw/db/dr when asked. */
-  batchNormBackward(dy: TypedArray, ldy: Layout, x: TypedArray, lx: Layout, mean: Float32Array, variance: Float32Array,
-    w: TypedArray | null, eps: number, needW: boolean, needB: boolean, yact: Float32Array | null = null, needR = false):
-    { dx: Float32Array; dw: Float32Array | null; db: Float32Array | null; dr: Float32Array | null } | undefined {
+  batchNormBackward(
+    dy: TypedArray,
+    ldy: Layout,
+    x: TypedArray,
+    lx: Layout,
+    mean: Float32Array,
+    variance: Float32Array,
+    w: TypedArray | null,
+    eps: number,
+    needW: boolean,
+    needB: boolean,
+    yact: Float32Array | null = null,
+    needR = false,
+  ): { dx: Float32Array; dw: Float32Array | null; db: Float32Array | null; dr: Float32Array | null } | undefined {
     if (!isF32(dy, x) || (w && !isF32(w)) || lx.shape.length < 2 || !fits(lx)) return undefined;
     const C = lx.shape[1];
-    const [dyc, ldyc] = this.contig(dy as Float32Array, ldy), [xc, lxc] = this.contig(x as Float32Array, lx);
-    const dx = alloc(lx.numel), dw = needW ? alloc(C) : null, db = needB ? alloc(C) : null, dr = needR ? alloc(lx.numel) : null;
-    this.addon.batchNormBackward(dx, dw, db, dr, dyc, ldyc, xc, lxc, yact, mean, variance, w as Float32Array | null, eps);
+    const [dyc, ldyc] = this.contig(dy as Float32Array, ldy),
+      [xc, lxc] = this.contig(x as Float32Array, lx);
+    const dx = alloc(lx.numel),
+      dw = needW ? alloc(C) : null,
+      db = needB ? alloc(C) : null,
+      dr = needR ? alloc(lx.numel) : null;
+    this.addon.batchNormBackward(
+      dx,
+      dw,
+      db,
+      dr,
+      dyc,
+      ldyc,
+      xc,
+      lxc,
+      yact,
+      mean,
+      variance,
+      w as Float32Array | null,
+      eps,
+    );
     return { dx, dw, db, dr };
   }
 
   /** Backward of layerNorm: dx, and dw/db when asked (w null = no affine weight). */
-  layerNormBackward(dy: TypedArray, ldy: Layout, x: TypedArray, lx: Layout, mean: Float32Array, rstd: Float32Array,
-    w: TypedArray | null, needW: boolean, needB: boolean): { dx: Float32Array; dw: Float32Array | null; db: Float32Array | null } | undefined {
+  layerNormBackward(
+    dy: TypedArray,
+    ldy: Layout,
+    x: TypedArray,
+    lx: Layout,
+    mean: Float32Array,
+    rstd: Float32Array,
+    w: TypedArray | null,
+    needW: boolean,
+    needB: boolean,
+  ): { dx: Float32Array; dw: Float32Array | null; db: Float32Array | null } | undefined {
     if (!isF32(dy, x) || (w && !isF32(w)) || lx.shape.length === 0 || !fits(lx)) return undefined;
     const C = lx.shape[lx.shape.length - 1];
-    const [dyc, ldyc] = this.contig(dy as Float32Array, ldy), [xc, lxc] = this.contig(x as Float32Array, lx);
-    const dx = alloc(lx.numel), dw = needW ? alloc(C) : null, db = needB ? alloc(C) : null;
+    const [dyc, ldyc] = this.contig(dy as Float32Array, ldy),
+      [xc, lxc] = this.contig(x as Float32Array, lx);
+    const dx = alloc(lx.numel),
+      dw = needW ? alloc(C) : null,
+      db = needB ? alloc(C) : null;
     this.addon.layerNormBackward(dx, dw, db, dyc, ldyc, xc, lxc, mean, rstd, w as Float32Array | null);
     return { dx, dw, db };
   }
@@ -335,7 +496,19 @@ export class NativeBackend implements PartialBackend {
   /** In-place Adam/AdamW on contiguous float32 p, m, v with gradient g. */
   adamStep(p: TypedArray, g: TypedArray, m: TypedArray, v: TypedArray, o: AdamParams): true | undefined {
     if (!isF32(p, g, m, v)) return undefined;
-    this.addon.adamStep(p as Float32Array, m as Float32Array, v as Float32Array, g as Float32Array, o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, o.decoupled, o.step);
+    this.addon.adamStep(
+      p as Float32Array,
+      m as Float32Array,
+      v as Float32Array,
+      g as Float32Array,
+      o.lr,
+      o.beta1,
+      o.beta2,
+      o.eps,
+      o.weightDecay,
+      o.decoupled,
+      o.step,
+    );
     return true;
   }
 
@@ -343,48 +516,111 @@ export class NativeBackend implements PartialBackend {
    * Fused scaled-dot-product attention, q, k, v (B,H,T,D) -> out (B,H,T,D) plus lse (B,H,T) for the
    * backward: softmax(q k^T * scale + causal mask) v without materialising the (T,T) scores.
    */
-  attention(q: TypedArray, lq: Layout, k: TypedArray, lk: Layout, v: TypedArray, lv: Layout, scale: number, causal: boolean):
-    { out: Float32Array; lse: Float32Array } | undefined {
+  attention(
+    q: TypedArray,
+    lq: Layout,
+    k: TypedArray,
+    lk: Layout,
+    v: TypedArray,
+    lv: Layout,
+    scale: number,
+    causal: boolean,
+  ): { out: Float32Array; lse: Float32Array } | undefined {
     if (!isF32(q, k, v) || lq.shape.length !== 4) return undefined;
     const [B, H, T] = lq.shape;
-    const [qc, lqc] = this.contig(q as Float32Array, lq), [kc, lkc] = this.contig(k as Float32Array, lk), [vc, lvc] = this.contig(v as Float32Array, lv);
-    const o = alloc(lq.numel), lse = alloc(B * H * T);
+    const [qc, lqc] = this.contig(q as Float32Array, lq),
+      [kc, lkc] = this.contig(k as Float32Array, lk),
+      [vc, lvc] = this.contig(v as Float32Array, lv);
+    const o = alloc(lq.numel),
+      lse = alloc(B * H * T);
     this.addon.attention(o, lse, qc, lqc, kc, lkc, vc, lvc, scale, causal);
     return { out: o, lse };
   }
 
   /** Forward only: q (B,H,T,D) over k, v (B,KVH,S,D) read in place (rows of D contiguous). */
-  attentionKv(q: TypedArray, lq: Layout, k: TypedArray, lk: Layout, v: TypedArray, lv: Layout, scale: number, causal: boolean): Float32Array | undefined {
+  attentionKv(
+    q: TypedArray,
+    lq: Layout,
+    k: TypedArray,
+    lk: Layout,
+    v: TypedArray,
+    lv: Layout,
+    scale: number,
+    causal: boolean,
+  ): Float32Array | undefined {
     if (!isF32(q, k, v) || lq.shape.length !== 4 || lk.shape.length !== 4 || lv.shape.length !== 4) return undefined;
-    const D = lq.shape[3], rows = (l: Layout) => l.strides[3] === 1 && (l.shape[2] <= 1 || l.strides[2] === D);
+    const D = lq.shape[3],
+      rows = (l: Layout) => l.strides[3] === 1 && (l.shape[2] <= 1 || l.strides[2] === D);
     if (!rows(lk) || !rows(lv)) return undefined;
     const [B, H, T] = lq.shape;
     const [qc, lqc] = this.contig(q as Float32Array, lq);
-    const o = alloc(lq.numel), lse = alloc(B * H * T);
+    const o = alloc(lq.numel),
+      lse = alloc(B * H * T);
     this.addon.attentionKv(o, lse, qc, lqc, k as Float32Array, lk, v as Float32Array, lv, scale, causal);
     return o;
   }
 
   /** Backward of attention: dq, dk, dv (B,H,T,D) from dout and the forward's out and lse. */
-  attentionBackward(dout: TypedArray, ldout: Layout, q: TypedArray, lq: Layout, k: TypedArray, lk: Layout, v: TypedArray, lv: Layout,
-    out: Float32Array, lse: Float32Array, scale: number, causal: boolean): { dq: Float32Array; dk: Float32Array; dv: Float32Array } | undefined {
+  attentionBackward(
+    dout: TypedArray,
+    ldout: Layout,
+    q: TypedArray,
+    lq: Layout,
+    k: TypedArray,
+    lk: Layout,
+    v: TypedArray,
+    lv: Layout,
+    out: Float32Array,
+    lse: Float32Array,
+    scale: number,
+    causal: boolean,
+  ): { dq: Float32Array; dk: Float32Array; dv: Float32Array } | undefined {
     if (!isF32(dout, q, k, v) || lq.shape.length !== 4) return undefined;
-    const [dc, ldc] = this.contig(dout as Float32Array, ldout), [qc, lqc] = this.contig(q as Float32Array, lq);
-    const [kc, lkc] = this.contig(k as Float32Array, lk), [vc, lvc] = this.contig(v as Float32Array, lv);
-    const dq = alloc(lq.numel), dk = alloc(lq.numel), dv = alloc(lq.numel);
-    this.addon.attentionBackward(dq, dk, dv, dc, ldc, qc, lqc, kc, lkc, vc, lvc, out, Layout.contiguous(lq.shape), lse, scale, causal);
+    const [dc, ldc] = this.contig(dout as Float32Array, ldout),
+      [qc, lqc] = this.contig(q as Float32Array, lq);
+    const [kc, lkc] = this.contig(k as Float32Array, lk),
+      [vc, lvc] = this.contig(v as Float32Array, lv);
+    const dq = alloc(lq.numel),
+      dk = alloc(lq.numel),
+      dv = alloc(lq.numel);
+    this.addon.attentionBackward(
+      dq,
+      dk,
+      dv,
+      dc,
+      ldc,
+      qc,
+      lqc,
+      kc,
+      lkc,
+      vc,
+      lvc,
+      out,
+      Layout.contiguous(lq.shape),
+      lse,
+      scale,
+      causal,
+    );
     return { dq, dk, dv };
   }
 
   /** In-place SGD (momentum buffer optional). */
   sgdStep(p: TypedArray, g: TypedArray, buf: TypedArray | null, o: SgdParams): true | undefined {
     if (!isF32(p, g) || (buf && !isF32(buf))) return undefined;
-    this.addon.sgdStep(p as Float32Array, buf as Float32Array | null, g as Float32Array, o.lr, o.momentum, o.dampening, o.weightDecay, o.nesterov, o.first);
+    this.addon.sgdStep(
+      p as Float32Array,
+      buf as Float32Array | null,
+      g as Float32Array,
+      o.lr,
+      o.momentum,
+      o.dampening,
+      o.weightDecay,
+      o.nesterov,
+      o.first,
+    );
     return true;
   }
-
 }
-
 
 /** Shapes the addon accepts; anything else goes to JS, which reports it. */
 function groupsOk(C: number, wShape: readonly number[], groups: number): boolean {
@@ -419,4 +655,3 @@ export function loadNativeBackend(): NativeLoad {
     return { backend: null, reason: `the addon loaded but failed to start: ${(e as Error).message}` };
   }
 }
-

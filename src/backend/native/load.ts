@@ -45,7 +45,10 @@ export function loadAddon(): AddonLoad {
     }
     const path = findAddon();
     if (!path) {
-      cached = { addon: null, reason: `${REL} was not found (run \`npm install\` or \`node-gyp rebuild --directory native\`)` };
+      cached = {
+        addon: null,
+        reason: `${REL} was not found (run \`npm install\` or \`node-gyp rebuild --directory native\`)`,
+      };
       return cached;
     }
     const require = createRequire(import.meta.url);

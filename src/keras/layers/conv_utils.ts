@@ -12,18 +12,26 @@ export function checkDataFormat(f: unknown, layer: string): DataFormat {
   const v = f ?? 'channelsLast';
   if (v === 'channels_last') return 'channelsLast';
   if (v === 'channels_first') return 'channelsFirst';
-  if (v !== 'channelsLast' && v !== 'channelsFirst') throw new Error(`${layer}: dataFormat must be 'channelsLast' or 'channelsFirst', got ${JSON.stringify(f)}`);
+  if (v !== 'channelsLast' && v !== 'channelsFirst')
+    throw new Error(`${layer}: dataFormat must be 'channelsLast' or 'channelsFirst', got ${JSON.stringify(f)}`);
   return v;
 }
 
 export function checkPadding(p: unknown, layer: string): Padding {
   const v = p ?? 'valid';
-  if (v !== 'valid' && v !== 'same') throw new Error(`${layer}: padding must be 'valid' or 'same', got ${JSON.stringify(p)}`);
+  if (v !== 'valid' && v !== 'same')
+    throw new Error(`${layer}: padding must be 'valid' or 'same', got ${JSON.stringify(p)}`);
   return v;
 }
 
 /** n or [a, b, ...] -> k positive integers. */
-export function tuple(v: number | readonly number[] | undefined, k: number, what: string, layer: string, dflt?: number[]): number[] {
+export function tuple(
+  v: number | readonly number[] | undefined,
+  k: number,
+  what: string,
+  layer: string,
+  dflt?: number[],
+): number[] {
   if (v === undefined && dflt) return dflt;
   const t = typeof v === 'number' ? Array(k).fill(v) : v;
   if (!Array.isArray(t) || t.length !== k || t.some((d) => !Number.isInteger(d) || d <= 0)) {

@@ -28,7 +28,8 @@ export class Dense extends Layer {
 
   constructor(readonly args: DenseArgs) {
     super(args, 'dense');
-    if (!Number.isInteger(args?.units) || args.units <= 0) throw new Error(`dense: units must be a positive integer, got ${JSON.stringify(args?.units)}`);
+    if (!Number.isInteger(args?.units) || args.units <= 0)
+      throw new Error(`dense: units must be a positive integer, got ${JSON.stringify(args?.units)}`);
     this.units = args.units;
     this.useBias = args.useBias ?? true;
     this.act = getActivation(args.activation, this.name);
@@ -41,14 +42,28 @@ export class Dense extends Layer {
     else this.registerParameter('bias', null);
   }
 
-  computeOutputShape(s: SymShape): SymShape { return [...s.slice(0, -1), this.units]; }
+  computeOutputShape(s: SymShape): SymShape {
+    return [...s.slice(0, -1), this.units];
+  }
 
-  forward(x: Tensor): Tensor { return this.act(this.preActivation(x)); }
-  protected override splitActivation() { return { pre: (x: Tensor) => this.preActivation(x), act: this.act }; }
-  private preActivation(x: Tensor): Tensor { return linear(x, this.weight, this.bias); }
+  forward(x: Tensor): Tensor {
+    return this.act(this.preActivation(x));
+  }
+  protected override splitActivation() {
+    return { pre: (x: Tensor) => this.preActivation(x), act: this.act };
+  }
+  private preActivation(x: Tensor): Tensor {
+    return linear(x, this.weight, this.bias);
+  }
 
   override getConfig(): Record<string, unknown> {
-    return { ...super.getConfig(), units: this.units, activation: activationName(this.args.activation), useBias: this.useBias,
-      kernelInitializer: initializerName(this.args.kernelInitializer, 'glorotUniform'), biasInitializer: initializerName(this.args.biasInitializer, 'zeros') };
+    return {
+      ...super.getConfig(),
+      units: this.units,
+      activation: activationName(this.args.activation),
+      useBias: this.useBias,
+      kernelInitializer: initializerName(this.args.kernelInitializer, 'glorotUniform'),
+      biasInitializer: initializerName(this.args.biasInitializer, 'zeros'),
+    };
   }
 }

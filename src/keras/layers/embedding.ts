@@ -26,33 +26,52 @@ export class Embedding extends Layer {
   readonly outputDim: number;
   declare weight: Parameter;
   constructor(readonly args: EmbeddingArgs) {
-    super(args.inputShape || args.batchInputShape || args.inputLength === undefined ? args : { ...args, inputShape: [args.inputLength] }, 'embedding');
+    super(
+      args.inputShape || args.batchInputShape || args.inputLength === undefined
+        ? args
+        : { ...args, inputShape: [args.inputLength] },
+      'embedding',
+    );
     for (const k of ['inputDim', 'outputDim'] as const) {
-      if (!Number.isInteger(args?.[k]) || args[k] <= 0) throw new Error(`embedding: ${k} must be a positive integer, got ${JSON.stringify(args?.[k])}`);
+      if (!Number.isInteger(args?.[k]) || args[k] <= 0)
+        throw new Error(`embedding: ${k} must be a positive integer, got ${JSON.stringify(args?.[k])}`);
     }
     this.inputDim = args.inputDim;
     this.outputDim = args.outputDim;
   }
-  protected override checkedAxes(): number[] { return []; }
+  protected override checkedAxes(): number[] {
+    return [];
+  }
   override build(): void {
     this.addWeight('weight', [this.inputDim, this.outputDim], this.args.embeddingsInitializer ?? 'randomUniform');
   }
-  computeOutputShape(s: SymShape): SymShape { return [...s, this.outputDim]; }
+  computeOutputShape(s: SymShape): SymShape {
+    return [...s, this.outputDim];
+  }
   forward(x: Tensor): Tensor {
     const v = x.toTypedArray();
     const idx = new Int32Array(v.length);
     for (let i = 0; i < v.length; i++) {
       const k = v[i];
       if (!Number.isInteger(k) || k < 0 || k >= this.inputDim) {
-        throw new Error(`Layer '${this.name}' (Embedding): index ${k} at position ${i} is out of range [0, ${this.inputDim - 1}] (inputDim ${this.inputDim})`);
+        throw new Error(
+          `Layer '${this.name}' (Embedding): index ${k} at position ${i} is out of range [0, ${this.inputDim - 1}] ` +
+            `(inputDim ${this.inputDim})`,
+        );
       }
       idx[i] = k;
     }
     return embedding(fromTypedArray(idx, [...x.shape]), this.weight);
   }
-  override outputDtype(_d: DType): DType { return 'float32'; }
+  override outputDtype(_d: DType): DType {
+    return 'float32';
+  }
   override getConfig(): Record<string, unknown> {
-    return { ...super.getConfig(), inputDim: this.inputDim, outputDim: this.outputDim,
-      embeddingsInitializer: initializerName(this.args.embeddingsInitializer, 'randomUniform') };
+    return {
+      ...super.getConfig(),
+      inputDim: this.inputDim,
+      outputDim: this.outputDim,
+      embeddingsInitializer: initializerName(this.args.embeddingsInitializer, 'randomUniform'),
+    };
   }
 }

@@ -2,10 +2,21 @@
 
 import { Dense, type DenseArgs } from './dense.js';
 import { Conv1D, Conv2D, type ConvArgs } from './conv.js';
-import { AveragePooling2D, GlobalAveragePooling2D, MaxPooling2D, type GlobalPooling2DArgs, type Pooling2DArgs } from './pooling.js';
+import {
+  AveragePooling2D,
+  GlobalAveragePooling2D,
+  MaxPooling2D,
+  type GlobalPooling2DArgs,
+  type Pooling2DArgs,
+} from './pooling.js';
 import { Flatten, Reshape, type ReshapeArgs } from './reshaping.js';
 import { Dropout, type DropoutArgs } from './dropout.js';
-import { BatchNormalization, LayerNormalization, type BatchNormalizationArgs, type LayerNormalizationArgs } from './normalization.js';
+import {
+  BatchNormalization,
+  LayerNormalization,
+  type BatchNormalizationArgs,
+  type LayerNormalizationArgs,
+} from './normalization.js';
 import { Embedding, type EmbeddingArgs } from './embedding.js';
 import { Bidirectional, GRU, LSTM, SimpleRNN, type BidirectionalArgs, type RNNArgs } from './recurrent.js';
 import { Activation, type ActivationArgs } from './activation.js';
@@ -38,10 +49,44 @@ export const dot = (args: DotArgs = {}) => new Dot(args);
 export const inputLayer = (args: InputArgs) => new InputLayer(args);
 
 export {
-  Dense, Conv1D, Conv2D, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D, Flatten, Reshape, Dropout, BatchNormalization,
-  LayerNormalization, Embedding, SimpleRNN, LSTM, GRU, Bidirectional, Activation, Concatenate, Add, Multiply, Average, Dot, InputLayer,
+  Dense,
+  Conv1D,
+  Conv2D,
+  MaxPooling2D,
+  AveragePooling2D,
+  GlobalAveragePooling2D,
+  Flatten,
+  Reshape,
+  Dropout,
+  BatchNormalization,
+  LayerNormalization,
+  Embedding,
+  SimpleRNN,
+  LSTM,
+  GRU,
+  Bidirectional,
+  Activation,
+  Concatenate,
+  Add,
+  Multiply,
+  Average,
+  Dot,
+  InputLayer,
 };
 export type {
-  DenseArgs, ConvArgs, Pooling2DArgs, GlobalPooling2DArgs, ReshapeArgs, DropoutArgs, BatchNormalizationArgs, LayerNormalizationArgs,
-  EmbeddingArgs, RNNArgs, BidirectionalArgs, ActivationArgs, ConcatenateArgs, DotArgs, InputArgs,
+  DenseArgs,
+  ConvArgs,
+  Pooling2DArgs,
+  GlobalPooling2DArgs,
+  ReshapeArgs,
+  DropoutArgs,
+  BatchNormalizationArgs,
+  LayerNormalizationArgs,
+  EmbeddingArgs,
+  RNNArgs,
+  BidirectionalArgs,
+  ActivationArgs,
+  ConcatenateArgs,
+  DotArgs,
+  InputArgs,
 };

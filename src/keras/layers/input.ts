@@ -33,9 +33,15 @@ export class InputLayer extends Layer {
     node.outputs = [this.output];
     this.inboundNodes.push(node);
   }
-  protected override checkedAxes(rank: number): number[] { return [...Array(rank).keys()].slice(1); }
-  computeOutputShape(s: SymShape): SymShape { return s; }
-  forward(x: Tensor): Tensor { return x; }
+  protected override checkedAxes(rank: number): number[] {
+    return [...Array(rank).keys()].slice(1);
+  }
+  computeOutputShape(s: SymShape): SymShape {
+    return s;
+  }
+  forward(x: Tensor): Tensor {
+    return x;
+  }
   override getConfig(): Record<string, unknown> {
     return { name: this.name, batchInputShape: this.shape, dtype: this.dtype };
   }

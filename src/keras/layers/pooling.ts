@@ -7,7 +7,17 @@ import { avgPool2d, maxPool2d } from '../../ops/conv.js';
 import { onesLike } from '../../tensor/creation.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { Layer, fmtSym, type LayerArgs, type SymShape } from '../layer.js';
-import { checkDataFormat, checkPadding, outLen, padSame, toChannelsFirst, toChannelsLast, tuple, type DataFormat, type Padding } from './conv_utils.js';
+import {
+  checkDataFormat,
+  checkPadding,
+  outLen,
+  padSame,
+  toChannelsFirst,
+  toChannelsLast,
+  tuple,
+  type DataFormat,
+  type Padding,
+} from './conv_utils.js';
 
 export interface Pooling2DArgs extends LayerArgs {
   poolSize?: number | readonly number[];
@@ -28,15 +38,25 @@ abstract class Pooling2D extends Layer {
     this.padding = checkPadding(args.padding, base);
     this.dataFormat = checkDataFormat(args.dataFormat, base);
   }
-  protected override checkedAxes(): number[] { return []; }
+  protected override checkedAxes(): number[] {
+    return [];
+  }
   override build(s: SymShape): void {
-    if (s.length !== 4) throw new Error(`Layer '${this.name}' (${this.className}): expected a 4-D input (batch, rows, cols, channels), got ${fmtSym(s)}`);
+    if (s.length !== 4)
+      throw new Error(
+        `Layer '${this.name}' (${this.className}): expected a 4-D input (batch, rows, cols, channels), got ` +
+          `${fmtSym(s)}`,
+      );
   }
   computeOutputShape(s: SymShape): SymShape {
     const last = this.dataFormat === 'channelsLast';
     const sp = last ? s.slice(1, 3) : s.slice(2, 4);
     const out = sp.map((n, i) => outLen(n, this.poolSize[i], this.strides[i], 1, this.padding));
-    if (out.some((d) => d !== null && d < 1)) throw new Error(`Layer '${this.name}' (${this.className}): input ${fmtSym(s)} is smaller than the pool ${fmtSym(this.poolSize)}`);
+    if (out.some((d) => d !== null && d < 1))
+      throw new Error(
+        `Layer '${this.name}' (${this.className}): input ${fmtSym(s)} is smaller than the pool ` +
+          `${fmtSym(this.poolSize)}`,
+      );
     return last ? [s[0], ...out, s[3]] : [s[0], s[1], ...out];
   }
   protected abstract pool(x: Tensor): Tensor;
@@ -46,13 +66,21 @@ abstract class Pooling2D extends Layer {
     return this.dataFormat === 'channelsLast' ? toChannelsLast(y) : y;
   }
   override getConfig(): Record<string, unknown> {
-    return { ...super.getConfig(), poolSize: this.poolSize, strides: this.strides, padding: this.padding, dataFormat: this.dataFormat };
+    return {
+      ...super.getConfig(),
+      poolSize: this.poolSize,
+      strides: this.strides,
+      padding: this.padding,
+      dataFormat: this.dataFormat,
+    };
   }
 }
 
 export class MaxPooling2D extends Pooling2D {
   readonly className = 'MaxPooling2D';
-  constructor(args: Pooling2DArgs = {}) { super(args, 'max_pooling2d'); }
+  constructor(args: Pooling2DArgs = {}) {
+    super(args, 'max_pooling2d');
+  }
   protected pool(x: Tensor): Tensor {
     const xp = this.padding === 'same' ? padSame(x, this.poolSize, this.strides, [1, 1], -Infinity) : x;
     return maxPool2d(xp, this.poolSize as [number, number], this.strides as [number, number]);
@@ -61,9 +89,12 @@ export class MaxPooling2D extends Pooling2D {
 
 export class AveragePooling2D extends Pooling2D {
   readonly className = 'AveragePooling2D';
-  constructor(args: Pooling2DArgs = {}) { super(args, 'average_pooling2d'); }
+  constructor(args: Pooling2DArgs = {}) {
+    super(args, 'average_pooling2d');
+  }
   protected pool(x: Tensor): Tensor {
-    const k = this.poolSize as [number, number], s = this.strides as [number, number];
+    const k = this.poolSize as [number, number],
+      s = this.strides as [number, number];
     if (this.padding === 'valid') return avgPool2d(x, k, s);
     // mean over the real positions only: pooled sums of x over pooled counts of ones
     const sums = avgPool2d(padSame(x, k, s, [1, 1]), k, s);
@@ -72,7 +103,10 @@ export class AveragePooling2D extends Pooling2D {
   }
 }
 
-export interface GlobalPooling2DArgs extends LayerArgs { dataFormat?: DataFormat; keepdims?: boolean }
+export interface GlobalPooling2DArgs extends LayerArgs {
+  dataFormat?: DataFormat;
+  keepdims?: boolean;
+}
 
 export class GlobalAveragePooling2D extends Layer {
   readonly className = 'GlobalAveragePooling2D';
@@ -83,9 +117,12 @@ export class GlobalAveragePooling2D extends Layer {
     this.dataFormat = checkDataFormat(args.dataFormat, 'global_average_pooling2d');
     this.keepdims = args.keepdims ?? false;
   }
-  protected override checkedAxes(): number[] { return []; }
+  protected override checkedAxes(): number[] {
+    return [];
+  }
   override build(s: SymShape): void {
-    if (s.length !== 4) throw new Error(`Layer '${this.name}' (GlobalAveragePooling2D): expected a 4-D input, got ${fmtSym(s)}`);
+    if (s.length !== 4)
+      throw new Error(`Layer '${this.name}' (GlobalAveragePooling2D): expected a 4-D input, got ${fmtSym(s)}`);
   }
   computeOutputShape(s: SymShape): SymShape {
     const last = this.dataFormat === 'channelsLast';
@@ -97,5 +134,7 @@ export class GlobalAveragePooling2D extends Layer {
     const axes = this.dataFormat === 'channelsLast' ? [1, 2] : [2, 3];
     return x.mean(axes, this.keepdims);
   }
-  override getConfig(): Record<string, unknown> { return { ...super.getConfig(), dataFormat: this.dataFormat, keepdims: this.keepdims }; }
+  override getConfig(): Record<string, unknown> {
+    return { ...super.getConfig(), dataFormat: this.dataFormat, keepdims: this.keepdims };
+  }
 }

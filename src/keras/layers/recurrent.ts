@@ -47,21 +47,33 @@ abstract class RecurrentBase extends Layer {
   readonly goBackwards: boolean;
   protected readonly mode: RNNMode;
 
-  constructor(readonly args: RNNArgs, readonly kind: Kind, readonly directions: 1 | 2, base: string) {
+  constructor(
+    readonly args: RNNArgs,
+    readonly kind: Kind,
+    readonly directions: 1 | 2,
+    base: string,
+  ) {
     super(args, base);
-    if (!Number.isInteger(args?.units) || args.units <= 0) throw new Error(`${base}: units must be a positive integer, got ${JSON.stringify(args?.units)}`);
+    if (!Number.isInteger(args?.units) || args.units <= 0)
+      throw new Error(`${base}: units must be a positive integer, got ${JSON.stringify(args?.units)}`);
     this.units = args.units;
     this.useBias = args.useBias ?? true;
     this.returnSequences = args.returnSequences ?? false;
     this.goBackwards = args.goBackwards ?? false;
     const act = kind === 'SimpleRNN' ? activationName(args.activation ?? 'tanh') : 'tanh';
-    if (act !== 'tanh' && act !== 'relu') throw new Error(`${base}: activation must be 'tanh' or 'relu', got ${JSON.stringify(args.activation)}`);
+    if (act !== 'tanh' && act !== 'relu')
+      throw new Error(`${base}: activation must be 'tanh' or 'relu', got ${JSON.stringify(args.activation)}`);
     this.mode = kind === 'LSTM' ? 'LSTM' : kind === 'GRU' ? 'GRU' : act === 'relu' ? 'RNN_RELU' : 'RNN_TANH';
   }
 
   override build(s: SymShape): void {
-    if (s.length !== 3) throw new Error(`Layer '${this.name}' (${this.className}): expected an input (batch, timesteps, features), got ${fmtSym(s)}`);
-    const F = knownDim(s, 2, this), H = this.units, G = GATES[this.kind] * H;
+    if (s.length !== 3)
+      throw new Error(
+        `Layer '${this.name}' (${this.className}): expected an input (batch, timesteps, features), got ${fmtSym(s)}`,
+      );
+    const F = knownDim(s, 2, this),
+      H = this.units,
+      G = GATES[this.kind] * H;
     for (const sfx of this.directions === 2 ? ['', '_reverse'] : ['']) {
       this.addWeight(`weight_ih_l0${sfx}`, [G, F], this.args.kernelInitializer ?? 'glorotUniform');
       this.addWeight(`weight_hh_l0${sfx}`, [G, H], this.args.recurrentInitializer ?? 'orthogonal');
@@ -94,23 +106,37 @@ abstract class RecurrentBase extends Layer {
   }
 
   protected checkX(x: Tensor): void {
-    if (x.ndim !== 3) throw new Error(`Layer '${this.name}' (${this.className}): expected an input (batch, timesteps, features), got [${x.shape.join(', ')}]`);
+    if (x.ndim !== 3)
+      throw new Error(
+        `Layer '${this.name}' (${this.className}): expected an input (batch, timesteps, features), got ` +
+          `[${x.shape.join(', ')}]`,
+      );
     if (x.shape[1] === 0) throw new Error(`Layer '${this.name}' (${this.className}): the input has no time steps`);
   }
 
   override getConfig(): Record<string, unknown> {
-    return { ...super.getConfig(), units: this.units, useBias: this.useBias, returnSequences: this.returnSequences, goBackwards: this.goBackwards,
+    return {
+      ...super.getConfig(),
+      units: this.units,
+      useBias: this.useBias,
+      returnSequences: this.returnSequences,
+      goBackwards: this.goBackwards,
       ...(this.kind === 'SimpleRNN' ? { activation: this.mode === 'RNN_RELU' ? 'relu' : 'tanh' } : {}),
       ...(this.kind === 'LSTM' ? { unitForgetBias: this.args.unitForgetBias ?? true } : {}),
       kernelInitializer: initializerName(this.args.kernelInitializer, 'glorotUniform'),
       recurrentInitializer: initializerName(this.args.recurrentInitializer, 'orthogonal'),
-      biasInitializer: initializerName(this.args.biasInitializer, 'zeros') };
+      biasInitializer: initializerName(this.args.biasInitializer, 'zeros'),
+    };
   }
 }
 
 abstract class Recurrent extends RecurrentBase {
-  constructor(args: RNNArgs, kind: Kind) { super(args, kind, 1, BASE[kind]); }
-  computeOutputShape(s: SymShape): SymShape { return this.stepOutShape(s, this.units); }
+  constructor(args: RNNArgs, kind: Kind) {
+    super(args, kind, 1, BASE[kind]);
+  }
+  computeOutputShape(s: SymShape): SymShape {
+    return this.stepOutShape(s, this.units);
+  }
   forward(x: Tensor): Tensor {
     this.checkX(x);
     const [seq, h] = this.run(x, '', this.goBackwards);
@@ -120,15 +146,21 @@ abstract class Recurrent extends RecurrentBase {
 
 export class SimpleRNN extends Recurrent {
   readonly className = 'SimpleRNN';
-  constructor(args: RNNArgs) { super(args, 'SimpleRNN'); }
+  constructor(args: RNNArgs) {
+    super(args, 'SimpleRNN');
+  }
 }
 export class LSTM extends Recurrent {
   readonly className = 'LSTM';
-  constructor(args: RNNArgs) { super(args, 'LSTM'); }
+  constructor(args: RNNArgs) {
+    super(args, 'LSTM');
+  }
 }
 export class GRU extends Recurrent {
   readonly className = 'GRU';
-  constructor(args: RNNArgs) { super(args, 'GRU'); }
+  constructor(args: RNNArgs) {
+    super(args, 'GRU');
+  }
 }
 
 export type MergeMode = 'concat' | 'sum' | 'mul' | 'ave';
@@ -149,24 +181,48 @@ export class Bidirectional extends RecurrentBase {
   readonly inner: { className: string; config: Record<string, unknown> };
   constructor(args: BidirectionalArgs) {
     const l = args?.layer;
-    if (!(l instanceof Recurrent)) throw new Error(`bidirectional: layer must be a simpleRNN, lstm or gru layer, got ${l === undefined ? 'nothing' : (l as object).constructor?.name}`);
-    super({ ...l.args, name: args.name, inputShape: args.inputShape ?? l.args.inputShape, batchInputShape: args.batchInputShape ?? l.args.batchInputShape }, l.kind, 2, 'bidirectional');
+    if (!(l instanceof Recurrent))
+      throw new Error(
+        `bidirectional: layer must be a simpleRNN, lstm or gru layer, got ` +
+          `${l === undefined ? 'nothing' : (l as object).constructor?.name}`,
+      );
+    super(
+      {
+        ...l.args,
+        name: args.name,
+        inputShape: args.inputShape ?? l.args.inputShape,
+        batchInputShape: args.batchInputShape ?? l.args.batchInputShape,
+      },
+      l.kind,
+      2,
+      'bidirectional',
+    );
     this.mergeMode = args.mergeMode ?? 'concat';
-    if (!['concat', 'sum', 'mul', 'ave'].includes(this.mergeMode)) throw new Error(`bidirectional: mergeMode must be concat, sum, mul or ave, got ${JSON.stringify(args.mergeMode)}`);
+    if (!['concat', 'sum', 'mul', 'ave'].includes(this.mergeMode))
+      throw new Error(
+        `bidirectional: mergeMode must be concat, sum, mul or ave, got ${JSON.stringify(args.mergeMode)}`,
+      );
     const { name: _n, trainable: _t, batchInputShape: _b, ...config } = l.getConfig();
     this.inner = { className: l.className, config: { ...config, name: l.name } };
   }
-  computeOutputShape(s: SymShape): SymShape { return this.stepOutShape(s, this.mergeMode === 'concat' ? 2 * this.units : this.units); }
+  computeOutputShape(s: SymShape): SymShape {
+    return this.stepOutShape(s, this.mergeMode === 'concat' ? 2 * this.units : this.units);
+  }
   forward(x: Tensor): Tensor {
     this.checkX(x);
     const [fs, fh] = this.run(x, '', false);
     const [bs, bh] = this.run(x, '_reverse', true);
-    const a = fs ?? fh, b = bs ?? bh;
+    const a = fs ?? fh,
+      b = bs ?? bh;
     switch (this.mergeMode) {
-      case 'concat': return cat([a, b], -1);
-      case 'sum': return a.add(b);
-      case 'mul': return a.mul(b);
-      default: return a.add(b).mul(0.5);
+      case 'concat':
+        return cat([a, b], -1);
+      case 'sum':
+        return a.add(b);
+      case 'mul':
+        return a.mul(b);
+      default:
+        return a.add(b).mul(0.5);
     }
   }
   override getConfig(): Record<string, unknown> {

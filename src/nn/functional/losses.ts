@@ -16,7 +16,9 @@ import { noGrad } from '../../autograd/grad_mode.js';
 
 export type Reduction = 'none' | 'mean' | 'sum';
 
-export interface ReductionOptions { reduction?: Reduction }
+export interface ReductionOptions {
+  reduction?: Reduction;
+}
 
 export interface NLLLossOptions extends ReductionOptions {
   /** Per-class rescaling weight, shape (C). */
@@ -43,16 +45,22 @@ function reduce(loss: Tensor, reduction: Reduction, op: string): Tensor {
 }
 
 function checkTensor(x: unknown, what: string, op: string): asserts x is Tensor {
-  if (!(x instanceof Tensor)) throw new Error(`${op}: expected ${what} to be a Tensor, got ${x === null ? 'null' : typeof x}`);
+  if (!(x instanceof Tensor))
+    throw new Error(`${op}: expected ${what} to be a Tensor, got ${x === null ? 'null' : typeof x}`);
 }
 
 function checkFloatInput(x: Tensor, what: string, op: string): void {
-  if (!isFloating(x.dtype)) throw new Error(`${op}: expected ${what} to be a floating point tensor, got ${x.dtype} of shape ${fmtShape(x.shape)}`);
+  if (!isFloating(x.dtype))
+    throw new Error(
+      `${op}: expected ${what} to be a floating point tensor, got ${x.dtype} of shape ${fmtShape(x.shape)}`,
+    );
 }
 
 function checkSameShape(input: Tensor, target: Tensor, op: string): void {
   if (input.ndim !== target.ndim || input.shape.some((d, i) => d !== target.shape[i])) {
-    throw new Error(`${op}: target size ${fmtShape(target.shape)} must be the same as input size ${fmtShape(input.shape)}`);
+    throw new Error(
+      `${op}: target size ${fmtShape(target.shape)} must be the same as input size ${fmtShape(input.shape)}`,
+    );
   }
 }
 
@@ -66,19 +74,31 @@ function pair(input: Tensor, target: Tensor, op: string): [Tensor, Tensor] {
 }
 
 /** Checks class-index targets of an input (N, C, d1..) or (C): returns C and the class dim. */
-function checkClassTarget(input: Tensor, target: Tensor, ignoreIndex: number, op: string): { C: number; classDim: number } {
-  if (input.ndim < 1) throw new Error(`${op}: input must have at least 1 dimension (C) or (N, C, ...), got a 0-dim tensor`);
+function checkClassTarget(
+  input: Tensor,
+  target: Tensor,
+  ignoreIndex: number,
+  op: string,
+): { C: number; classDim: number } {
+  if (input.ndim < 1)
+    throw new Error(`${op}: input must have at least 1 dimension (C) or (N, C, ...), got a 0-dim tensor`);
   const classDim = input.ndim === 1 ? 0 : 1;
   const C = input.shape[classDim];
   const expected = input.shape.filter((_, i) => i !== classDim);
   if (target.ndim !== expected.length || target.shape.some((d, i) => d !== expected[i])) {
-    throw new Error(`${op}: expected target of shape ${fmtShape(expected)} for input of shape ${fmtShape(input.shape)}, got ${fmtShape(target.shape)}`);
+    throw new Error(
+      `${op}: expected target of shape ${fmtShape(expected)} for input of shape ${fmtShape(input.shape)}, got ` +
+        `${fmtShape(target.shape)}`,
+    );
   }
   const t = target.toTypedArray();
   for (let i = 0; i < t.length; i++) {
     const v = t[i];
     if (v !== ignoreIndex && (v < 0 || v >= C)) {
-      throw new Error(`${op}: target label ${v} (at flat index ${i}) is out of range for ${C} classes; labels must be in [0, ${C - 1}]${ignoreIndex < 0 || ignoreIndex >= C ? ` or equal ignoreIndex ${ignoreIndex}` : ''}`);
+      throw new Error(
+        `${op}: target label ${v} (at flat index ${i}) is out of range for ${C} classes; labels must be in [0, ` +
+          `${C - 1}]${ignoreIndex < 0 || ignoreIndex >= C ? ` or equal ignoreIndex ${ignoreIndex}` : ''}`,
+      );
     }
   }
   return { C, classDim };
@@ -88,7 +108,10 @@ function checkWeight(weight: Tensor | null | undefined, C: number, op: string): 
   if (weight === undefined || weight === null) return null;
   checkTensor(weight, 'weight', op);
   if (weight.ndim !== 1 || weight.shape[0] !== C) {
-    throw new Error(`${op}: weight tensor should be defined either for all ${C} classes or no classes but got weight tensor of shape ${fmtShape(weight.shape)}`);
+    throw new Error(
+      `${op}: weight tensor should be defined either for all ${C} classes or no classes but got weight tensor of ` +
+        `shape ${fmtShape(weight.shape)}`,
+    );
   }
   return weight;
 }
@@ -111,12 +134,14 @@ export function nllLoss(input: Tensor, target: Tensor, opts: NLLLossOptions = {}
 }
 
 function nllImpl(input: Tensor, target: Tensor, opts: NLLLossOptions, op: string): Tensor {
-  const reduction = opts.reduction ?? 'mean', ignoreIndex = opts.ignoreIndex ?? -100;
+  const reduction = opts.reduction ?? 'mean',
+    ignoreIndex = opts.ignoreIndex ?? -100;
   checkReduction(reduction, op);
   checkTensor(input, 'input', op);
   checkTensor(target, 'target', op);
   checkFloatInput(input, 'input', op);
-  if (target.dtype !== 'int32') throw new Error(`${op}: expected target of class indices to be int32, got ${target.dtype}`);
+  if (target.dtype !== 'int32')
+    throw new Error(`${op}: expected target of class indices to be int32, got ${target.dtype}`);
   const { C, classDim } = checkClassTarget(input, target, ignoreIndex, op);
   const weight = checkWeight(opts.weight, C, op);
   const keep = target.ne(ignoreIndex); // (N, d1..) bool
@@ -124,7 +149,13 @@ function nllImpl(input: Tensor, target: Tensor, opts: NLLLossOptions, op: string
   // picked (N, d1..) = input[n, t[n, ...], ...]
   const picked = input.gather(classDim, safe.unsqueeze(classDim)).squeeze(classDim);
   let w: Tensor = keep.to(input.dtype);
-  if (weight) w = w.mul(weight.to(input.dtype).indexSelect(0, safe.reshape([-1])).reshape([...target.shape]));
+  if (weight)
+    w = w.mul(
+      weight
+        .to(input.dtype)
+        .indexSelect(0, safe.reshape([-1]))
+        .reshape([...target.shape]),
+    );
   const loss = picked.mul(w).neg();
   if (reduction === 'none') return loss;
   if (reduction === 'sum') return loss.sum();
@@ -139,18 +170,22 @@ function nllImpl(input: Tensor, target: Tensor, opts: NLLLossOptions, op: string
  */
 export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOptions = {}): Tensor {
   const op = 'crossEntropy';
-  const reduction = opts.reduction ?? 'mean', ls = opts.labelSmoothing ?? 0, ignoreIndex = opts.ignoreIndex ?? -100;
+  const reduction = opts.reduction ?? 'mean',
+    ls = opts.labelSmoothing ?? 0,
+    ignoreIndex = opts.ignoreIndex ?? -100;
   checkReduction(reduction, op);
   checkTensor(input, 'input', op);
   checkTensor(target, 'target', op);
   checkFloatInput(input, 'input', op);
   if (!(ls >= 0 && ls <= 1)) throw new Error(`${op}: labelSmoothing must be between 0.0 and 1.0. Got: ${ls}`);
-  if (input.ndim < 1) throw new Error(`${op}: input must have at least 1 dimension (C) or (N, C, ...), got a 0-dim tensor`);
+  if (input.ndim < 1)
+    throw new Error(`${op}: input must have at least 1 dimension (C) or (N, C, ...), got a 0-dim tensor`);
   const classDim = input.ndim === 1 ? 0 : 1;
   const C = input.shape[classDim];
   const logp = input.logSoftmax(classDim);
   if (isFloating(target.dtype)) return crossEntropyProbs(logp, target, opts, classDim, C);
-  if (target.dtype !== 'int32') throw new Error(`${op}: expected target to be int32 class indices or float probabilities, got ${target.dtype}`);
+  if (target.dtype !== 'int32')
+    throw new Error(`${op}: expected target to be int32 class indices or float probabilities, got ${target.dtype}`);
   const nll = nllImpl(logp, target, opts, op);
   if (ls === 0) return nll;
   // Smoothing term: -sum_c w_c log p_c per element, zero where ignored, normalised like nll.
@@ -163,29 +198,45 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
   else if (reduction === 'sum') s = smooth.sum();
   else if (weight) {
     const safe = where(keep, target, 0);
-    s = smooth.sum().div(weight.to(logp.dtype).indexSelect(0, safe.reshape([-1])).mul(keep.reshape([-1]).to(logp.dtype)).sum());
+    s = smooth.sum().div(
+      weight
+        .to(logp.dtype)
+        .indexSelect(0, safe.reshape([-1]))
+        .mul(keep.reshape([-1]).to(logp.dtype))
+        .sum(),
+    );
   } else {
     s = smooth.sum().div(keep.to(logp.dtype).sum());
   }
   return nll.mul(1 - ls).add(s.mul(ls / C));
 }
 
-function crossEntropyProbs(logp: Tensor, target: Tensor, opts: CrossEntropyOptions, classDim: number, C: number): Tensor {
+function crossEntropyProbs(
+  logp: Tensor,
+  target: Tensor,
+  opts: CrossEntropyOptions,
+  classDim: number,
+  C: number,
+): Tensor {
   const op = 'crossEntropy';
   if (target.ndim !== logp.ndim || target.shape.some((d, i) => d !== logp.shape[i])) {
     // issue 23: float class labels (e.g. from a CSV) land here as "probabilities" of the wrong shape
     const labels = logp.shape.filter((_, i) => i !== classDim);
     const asLabels = target.ndim === labels.length && target.shape.every((d, i) => d === labels[i]);
-    throw new Error(`${op}: target size ${fmtShape(target.shape)} must be the same as input size `
-      + `${fmtShape(logp.shape)}: a ${target.dtype} target holds class probabilities. `
-      + (asLabels ? 'It has the shape of class labels: pass integer class indices as an int32 tensor (target.int()).'
-        : 'For class indices pass an int32 tensor of the input\'s shape without the class dim '
-          + `${fmtShape(labels)}.`));
+    throw new Error(
+      `${op}: target size ${fmtShape(target.shape)} must be the same as input size ` +
+        `${fmtShape(logp.shape)}: a ${target.dtype} target holds class probabilities. ` +
+        (asLabels
+          ? 'It has the shape of class labels: pass integer class indices as an int32 tensor (target.int()).'
+          : "For class indices pass an int32 tensor of the input's shape without the class dim " +
+            `${fmtShape(labels)}.`),
+    );
   }
   if (opts.ignoreIndex !== undefined && opts.ignoreIndex !== -100) {
     throw new Error(`${op}: ignoreIndex is not supported for floating point target (class probabilities)`);
   }
-  const reduction = opts.reduction ?? 'mean', ls = opts.labelSmoothing ?? 0;
+  const reduction = opts.reduction ?? 'mean',
+    ls = opts.labelSmoothing ?? 0;
   let t = target.to(logp.dtype);
   if (ls > 0) t = t.mul(1 - ls).add(ls / C);
   let prod = logp.mul(t);
@@ -193,7 +244,10 @@ function crossEntropyProbs(logp: Tensor, target: Tensor, opts: CrossEntropyOptio
   if (weight) prod = prod.mul(weightAlongClassDim(weight.to(logp.dtype), logp.ndim, classDim));
   if (reduction === 'none') return prod.sum(classDim).neg();
   if (reduction === 'sum') return prod.sum().neg();
-  return prod.sum().neg().div(logp.numel() / C);
+  return prod
+    .sum()
+    .neg()
+    .div(logp.numel() / C);
 }
 
 /** Mean squared error: (input - target)^2. */
@@ -215,7 +269,8 @@ export function smoothL1Loss(input: Tensor, target: Tensor, opts: ReductionOptio
   const beta = opts.beta ?? 1;
   if (!(beta >= 0)) throw new Error(`${op}: beta must be non-negative, got ${beta}`);
   const [x, t] = pair(input, target, op);
-  const d = x.sub(t), a = d.abs();
+  const d = x.sub(t),
+    a = d.abs();
   if (beta === 0) return reduce(a, opts.reduction ?? 'mean', op);
   const loss = where(a.lt(beta), d.mul(d).mul(0.5 / beta), a.sub(0.5 * beta));
   return reduce(loss, opts.reduction ?? 'mean', op);
@@ -227,18 +282,26 @@ export function huberLoss(input: Tensor, target: Tensor, opts: ReductionOptions 
   const delta = opts.delta ?? 1;
   if (!(delta > 0)) throw new Error(`${op}: delta must be positive, got ${delta}`);
   const [x, t] = pair(input, target, op);
-  const d = x.sub(t), a = d.abs();
+  const d = x.sub(t),
+    a = d.abs();
   const loss = where(a.le(delta), d.mul(d).mul(0.5), a.sub(0.5 * delta).mul(delta));
   return reduce(loss, opts.reduction ?? 'mean', op);
 }
 
-function checkElementWeight(weight: Tensor | null | undefined, shape: readonly number[], what: string, op: string): Tensor | null {
+function checkElementWeight(
+  weight: Tensor | null | undefined,
+  shape: readonly number[],
+  what: string,
+  op: string,
+): Tensor | null {
   if (weight === undefined || weight === null) return null;
   checkTensor(weight, what, op);
   try {
     weight.broadcastTo([...shape]);
   } catch {
-    throw new Error(`${op}: ${what} of shape ${fmtShape(weight.shape)} cannot be broadcast to the input shape ${fmtShape(shape)}`);
+    throw new Error(
+      `${op}: ${what} of shape ${fmtShape(weight.shape)} cannot be broadcast to the input shape ${fmtShape(shape)}`,
+    );
   }
   return weight;
 }
@@ -247,12 +310,17 @@ function checkElementWeight(weight: Tensor | null | undefined, shape: readonly n
  * Binary cross entropy of probabilities: -w (t log x + (1 - t) log(1 - x)), with each log
  * clamped at -100 as PyTorch does, so x = 0 or 1 gives a finite loss. input in [0, 1].
  */
-export function binaryCrossEntropy(input: Tensor, target: Tensor, opts: ReductionOptions & { weight?: Tensor | null } = {}): Tensor {
+export function binaryCrossEntropy(
+  input: Tensor,
+  target: Tensor,
+  opts: ReductionOptions & { weight?: Tensor | null } = {},
+): Tensor {
   const op = 'binaryCrossEntropy';
   const [x, t] = pair(input, target, op);
   const xs = x.toTypedArray();
   for (let i = 0; i < xs.length; i++) {
-    if (!(xs[i] >= 0 && xs[i] <= 1)) throw new Error(`${op}: all elements of input should be between 0 and 1 (got ${xs[i]} at flat index ${i})`);
+    if (!(xs[i] >= 0 && xs[i] <= 1))
+      throw new Error(`${op}: all elements of input should be between 0 and 1 (got ${xs[i]} at flat index ${i})`);
   }
   const weight = checkElementWeight(opts.weight, x.shape, 'weight', op);
   const w = weight ? weight.to(x.dtype) : null;
@@ -261,14 +329,20 @@ export function binaryCrossEntropy(input: Tensor, target: Tensor, opts: Reductio
   const out = noGrad(() => (w ? raw.mul(w) : raw));
   // NOTE: PyTorch's own backward, w (x - t) / max(x (1 - x), 1e-12), stays finite at x = 0 or 1
   // where the chain rule through the clamped logs would give 0 * inf.
-  const loss = record(out, 'BinaryCrossEntropyBackward', [x, t, w], (g) => {
-    const gw = w ? g.mul(w) : g;
-    return [
-      gw.mul(x.sub(t)).div(maximum(x.mul(x.neg().add(1)), 1e-12)),
-      t.requiresGrad ? gw.mul(log1mx.sub(logx)) : null,
-      w?.requiresGrad ? g.mul(raw) : null,
-    ];
-  }, w ? [x, t, w] : [x, t]);
+  const loss = record(
+    out,
+    'BinaryCrossEntropyBackward',
+    [x, t, w],
+    (g) => {
+      const gw = w ? g.mul(w) : g;
+      return [
+        gw.mul(x.sub(t)).div(maximum(x.mul(x.neg().add(1)), 1e-12)),
+        t.requiresGrad ? gw.mul(log1mx.sub(logx)) : null,
+        w?.requiresGrad ? g.mul(raw) : null,
+      ];
+    },
+    w ? [x, t, w] : [x, t],
+  );
   return reduce(loss, opts.reduction ?? 'mean', op);
 }
 
@@ -292,7 +366,11 @@ export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, opts
   // softplus(-x) = log(1 + exp(-x)); maximum splits the gradient at x = 0, giving the exact -1/2
   const softplusNeg = log1p(exp(x.abs().neg())).add(maximum(x.neg(), 0));
   const logWeight = posWeight ? posWeight.to(x.dtype).sub(1).mul(t).add(1) : null;
-  let loss = t.neg().add(1).mul(x).add(logWeight ? logWeight.mul(softplusNeg) : softplusNeg);
+  let loss = t
+    .neg()
+    .add(1)
+    .mul(x)
+    .add(logWeight ? logWeight.mul(softplusNeg) : softplusNeg);
   if (weight) loss = loss.mul(weight.to(x.dtype));
   return reduce(loss, opts.reduction ?? 'mean', op);
 }

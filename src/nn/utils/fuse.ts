@@ -24,15 +24,18 @@ function fuseSequential(seq: Module): null {
   for (let i = 0; i < names.length; i++) {
     const [a, b, c] = [0, 1, 2].map((k) => (i + k < names.length ? seq._modules.get(names[i + k]) : undefined));
     if (c instanceof ReLU && canFuseConvBn(a, b, c)) {
-      fuseConvBnAct(seq, names[i], names[i + 1], names[i + 2]); i += 2;
+      fuseConvBnAct(seq, names[i], names[i + 1], names[i + 2]);
+      i += 2;
     } else if (canFuseConvBn(a, b)) {
-      fuseConvBnAct(seq, names[i], names[i + 1]); i += 1;
+      fuseConvBnAct(seq, names[i], names[i + 1]);
+      i += 1;
     } else if (b instanceof ReLU && canFuseConvBn(a, null, b)) {
       seq.registerModule(names[i], new ConvBn2d(a, null, b));
       seq.registerModule(names[i + 1], new Identity());
       i += 1;
     } else if (a?.constructor === Linear && canFuseLinearAct(a, b)) {
-      fuseLinearAct(seq, names[i], names[i + 1], 'out_in'); i += 1;
+      fuseLinearAct(seq, names[i], names[i + 1], 'out_in');
+      i += 1;
     }
   }
   return null;

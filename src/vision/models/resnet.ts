@@ -22,17 +22,37 @@ const conv3x3 = (cin: number, cout: number, stride = 1, groups = 1) =>
   new Conv2d(cin, cout, 3, { stride, padding: 1, groups, bias: false });
 const conv1x1 = (cin: number, cout: number, stride = 1) => new Conv2d(cin, cout, 1, { stride, bias: false });
 
-interface Block extends Module { forward(x: Tensor): Tensor }
+interface Block extends Module {
+  forward(x: Tensor): Tensor;
+}
 interface BlockClass {
   expansion: number;
-  new (inplanes: number, planes: number, stride: number, downsample: Module | null, groups: number, baseWidth: number): Block;
+  new (
+    inplanes: number,
+    planes: number,
+    stride: number,
+    downsample: Module | null,
+    groups: number,
+    baseWidth: number,
+  ): Block;
 }
 
 export class BasicBlock extends Module {
   static expansion = 1;
-  declare conv1: Conv2d; declare bn1: BatchNorm2d; declare relu: ReLU;
-  declare conv2: Conv2d; declare bn2: BatchNorm2d; declare downsample: Module | null;
-  constructor(inplanes: number, planes: number, stride = 1, downsample: Module | null = null, groups = 1, baseWidth = 64) {
+  declare conv1: Conv2d;
+  declare bn1: BatchNorm2d;
+  declare relu: ReLU;
+  declare conv2: Conv2d;
+  declare bn2: BatchNorm2d;
+  declare downsample: Module | null;
+  constructor(
+    inplanes: number,
+    planes: number,
+    stride = 1,
+    downsample: Module | null = null,
+    groups = 1,
+    baseWidth = 64,
+  ) {
     super();
     if (groups !== 1 || baseWidth !== 64) throw new Error('BasicBlock only supports groups=1 and baseWidth=64');
     this.conv1 = conv3x3(inplanes, planes, stride);
@@ -53,9 +73,22 @@ export class BasicBlock extends Module {
 
 export class Bottleneck extends Module {
   static expansion = 4;
-  declare conv1: Conv2d; declare bn1: BatchNorm2d; declare conv2: Conv2d; declare bn2: BatchNorm2d;
-  declare conv3: Conv2d; declare bn3: BatchNorm2d; declare relu: ReLU; declare downsample: Module | null;
-  constructor(inplanes: number, planes: number, stride = 1, downsample: Module | null = null, groups = 1, baseWidth = 64) {
+  declare conv1: Conv2d;
+  declare bn1: BatchNorm2d;
+  declare conv2: Conv2d;
+  declare bn2: BatchNorm2d;
+  declare conv3: Conv2d;
+  declare bn3: BatchNorm2d;
+  declare relu: ReLU;
+  declare downsample: Module | null;
+  constructor(
+    inplanes: number,
+    planes: number,
+    stride = 1,
+    downsample: Module | null = null,
+    groups = 1,
+    baseWidth = 64,
+  ) {
     super();
     const width = Math.floor(planes * (baseWidth / 64)) * groups;
     this.conv1 = conv1x1(inplanes, width);
@@ -86,14 +119,22 @@ export interface ResNetOptions {
 }
 
 export class ResNet extends Module {
-  declare conv1: Conv2d; declare bn1: BatchNorm2d; declare relu: ReLU; declare maxpool: MaxPool2d;
-  declare layer1: Sequential; declare layer2: Sequential; declare layer3: Sequential; declare layer4: Sequential;
-  declare avgpool: AdaptiveAvgPool2d; declare fc: Linear;
+  declare conv1: Conv2d;
+  declare bn1: BatchNorm2d;
+  declare relu: ReLU;
+  declare maxpool: MaxPool2d;
+  declare layer1: Sequential;
+  declare layer2: Sequential;
+  declare layer3: Sequential;
+  declare layer4: Sequential;
+  declare avgpool: AdaptiveAvgPool2d;
+  declare fc: Linear;
   private inplanes = 64;
 
   constructor(block: BlockClass, layers: [number, number, number, number], opts: ResNetOptions = {}) {
     super();
-    const groups = opts.groups ?? 1, baseWidth = opts.widthPerGroup ?? 64;
+    const groups = opts.groups ?? 1,
+      baseWidth = opts.widthPerGroup ?? 64;
     this.conv1 = new Conv2d(3, 64, 7, { stride: 2, padding: 3, bias: false });
     this.bn1 = new BatchNorm2d(64);
     this.relu = new ReLU();
@@ -107,7 +148,10 @@ export class ResNet extends Module {
     noGrad(() => {
       for (const m of this.modules()) {
         if (m instanceof Conv2d) kaimingNormal_(m.weight, { mode: 'fan_out', nonlinearity: 'relu' });
-        else if (m instanceof BatchNorm2d) { m.weight!.fill_(1); m.bias!.fill_(0); }
+        else if (m instanceof BatchNorm2d) {
+          m.weight!.fill_(1);
+          m.bias!.fill_(0);
+        }
       }
       if (opts.zeroInitResidual) {
         for (const m of this.modules()) {
@@ -118,10 +162,20 @@ export class ResNet extends Module {
     });
   }
 
-  private makeLayer(block: BlockClass, planes: number, blocks: number, stride: number, groups: number, baseWidth: number): Sequential {
+  private makeLayer(
+    block: BlockClass,
+    planes: number,
+    blocks: number,
+    stride: number,
+    groups: number,
+    baseWidth: number,
+  ): Sequential {
     let downsample: Module | null = null;
     if (stride !== 1 || this.inplanes !== planes * block.expansion) {
-      downsample = new Sequential(conv1x1(this.inplanes, planes * block.expansion, stride), new BatchNorm2d(planes * block.expansion));
+      downsample = new Sequential(
+        conv1x1(this.inplanes, planes * block.expansion, stride),
+        new BatchNorm2d(planes * block.expansion),
+      );
     }
     const layers: Module[] = [new block(this.inplanes, planes, stride, downsample, groups, baseWidth)];
     this.inplanes = planes * block.expansion;
@@ -135,7 +189,10 @@ export class ResNet extends Module {
       throw new Error(`ResNet: expected input (N, 3, H, W), got [${x.shape.join(', ')}]`);
     }
     if (x.shape[2] < 32 || x.shape[3] < 32) {
-      throw new Error(`ResNet: input ${x.shape[2]}x${x.shape[3]} is too small: ImageNet ResNets downsample by 32 (use at least 32x32, usually 224x224)`);
+      throw new Error(
+        `ResNet: input ${x.shape[2]}x${x.shape[3]} is too small: ImageNet ResNets downsample by 32 (use at least ` +
+          `32x32, usually 224x224)`,
+      );
     }
     let h = this.maxpool.call(this.relu.call(this.bn1.call(this.conv1.call(x))));
     h = this.layer4.call(this.layer3.call(this.layer2.call(this.layer1.call(h)))) as Tensor;
@@ -196,14 +253,16 @@ async function pretrained(name: string, make: () => ResNet, o: PretrainedResNetO
   // NOTE: older torchvision checkpoints predate BatchNorm's num_batches_tracked; nothing else may be missing.
   const missing = r.missingKeys.filter((k) => !k.endsWith('num_batches_tracked'));
   if (missing.length || r.unexpectedKeys.length) {
-    throw new Error(`${name}: ${path} does not fit: missing ${missing.slice(0, 5).join(', ') || 'none'}, ` +
-      `unexpected ${r.unexpectedKeys.slice(0, 5).join(', ') || 'none'}`);
+    throw new Error(
+      `${name}: ${path} does not fit: missing ${missing.slice(0, 5).join(', ') || 'none'}, ` +
+        `unexpected ${r.unexpectedKeys.slice(0, 5).join(', ') || 'none'}`,
+    );
   }
   return model.eval() as ResNet;
 }
 
 function factory(name: string, block: BlockClass, layers: [number, number, number, number]): ResNetFactory {
-  return ((opts: (ResNetOptions & { weights?: ResNetWeights | null; progress?: boolean }) = {}) => {
+  return ((opts: ResNetOptions & { weights?: ResNetWeights | null; progress?: boolean } = {}) => {
     const { weights, progress: _p, ...rest } = opts;
     const make = () => new ResNet(block, layers, rest);
     return weights ? pretrained(name, make, { ...rest, weights, progress: opts.progress }) : make();

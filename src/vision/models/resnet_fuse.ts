@@ -13,11 +13,16 @@ import { registerFusionRule, type ModuleClass } from '../../nn/utils/fuse.js';
 
 /** BasicBlock fused: conv1+bn1+relu, then conv2+bn2 + shortcut + relu, each one convolution pass. */
 export class FusedBasicBlock extends Module {
-  declare conv1: ConvBn2d; declare bn1: FoldedBatchNorm2d; declare relu: ReLU;
-  declare conv2: ConvBn2d; declare bn2: FoldedBatchNorm2d; declare downsample: Module | null;
+  declare conv1: ConvBn2d;
+  declare bn1: FoldedBatchNorm2d;
+  declare relu: ReLU;
+  declare conv2: ConvBn2d;
+  declare bn2: FoldedBatchNorm2d;
+  declare downsample: Module | null;
   constructor(b: BasicBlock) {
     super();
-    const bn1 = new FoldedBatchNorm2d(b.bn1), bn2 = new FoldedBatchNorm2d(b.bn2);
+    const bn1 = new FoldedBatchNorm2d(b.bn1),
+      bn2 = new FoldedBatchNorm2d(b.bn2);
     this.conv1 = new ConvBn2d(b.conv1, bn1, b.relu);
     this.bn1 = bn1;
     this.relu = b.relu;
@@ -36,11 +41,19 @@ export class FusedBasicBlock extends Module {
 
 /** Bottleneck fused: conv1+bn1+relu, conv2+bn2+relu, then conv3+bn3 + shortcut + relu. */
 export class FusedBottleneck extends Module {
-  declare conv1: ConvBn2d; declare bn1: FoldedBatchNorm2d; declare conv2: ConvBn2d; declare bn2: FoldedBatchNorm2d;
-  declare conv3: ConvBn2d; declare bn3: FoldedBatchNorm2d; declare relu: ReLU; declare downsample: Module | null;
+  declare conv1: ConvBn2d;
+  declare bn1: FoldedBatchNorm2d;
+  declare conv2: ConvBn2d;
+  declare bn2: FoldedBatchNorm2d;
+  declare conv3: ConvBn2d;
+  declare bn3: FoldedBatchNorm2d;
+  declare relu: ReLU;
+  declare downsample: Module | null;
   constructor(b: Bottleneck) {
     super();
-    const bn1 = new FoldedBatchNorm2d(b.bn1), bn2 = new FoldedBatchNorm2d(b.bn2), bn3 = new FoldedBatchNorm2d(b.bn3);
+    const bn1 = new FoldedBatchNorm2d(b.bn1),
+      bn2 = new FoldedBatchNorm2d(b.bn2),
+      bn3 = new FoldedBatchNorm2d(b.bn3);
     this.conv1 = new ConvBn2d(b.conv1, bn1, b.relu);
     this.bn1 = bn1;
     this.conv2 = new ConvBn2d(b.conv2, bn2, b.relu);
@@ -69,19 +82,43 @@ function fuseBasicBlock(m: Module): Module | null {
 
 function fuseBottleneck(m: Module): Module | null {
   const b = m as Bottleneck;
-  if (b.hasForwardHooks() || !canFuseConvBn(b.conv1, b.bn1, b.relu) || !canFuseConvBn(b.conv2, b.bn2, b.relu) ||
-    !canFuseConvBn(b.conv3, b.bn3, b.relu)) return null;
+  if (
+    b.hasForwardHooks() ||
+    !canFuseConvBn(b.conv1, b.bn1, b.relu) ||
+    !canFuseConvBn(b.conv2, b.bn2, b.relu) ||
+    !canFuseConvBn(b.conv3, b.bn3, b.relu)
+  )
+    return null;
   return new FusedBottleneck(b);
 }
 
 /** The class -> rule entries for nn.utils.fuse. */
 export const RESNET_FUSION_RULES: [ModuleClass, (m: Module) => Module | null][] = [
-  [ResNet, (m) => { fuseConvBnAct(m, 'conv1', 'bn1', 'relu'); return null; }],
+  [
+    ResNet,
+    (m) => {
+      fuseConvBnAct(m, 'conv1', 'bn1', 'relu');
+      return null;
+    },
+  ],
   [BasicBlock, fuseBasicBlock],
   [Bottleneck, fuseBottleneck],
   // the CIFAR nets apply their ReLUs as tensor ops, so only each BatchNorm folds into its convolution
-  [CifarResNet, (m) => { fuseConvBnAct(m, 'conv1', 'bn1'); return null; }],
-  [CifarBasicBlock, (m) => { fuseConvBnAct(m, 'conv1', 'bn1'); fuseConvBnAct(m, 'conv2', 'bn2'); return null; }],
+  [
+    CifarResNet,
+    (m) => {
+      fuseConvBnAct(m, 'conv1', 'bn1');
+      return null;
+    },
+  ],
+  [
+    CifarBasicBlock,
+    (m) => {
+      fuseConvBnAct(m, 'conv1', 'bn1');
+      fuseConvBnAct(m, 'conv2', 'bn2');
+      return null;
+    },
+  ],
 ];
 
 for (const [cls, rule] of RESNET_FUSION_RULES) registerFusionRule(cls, rule);

@@ -50,17 +50,28 @@ type Leaf = {
   strides: number[];
 };
 const leafOf = (x: unknown) => (x && typeof x === 'object' && 'strides' in x ? (x as Leaf) : undefined);
-const leaf = (storage: Leaf['storage'], offset: number, shape: number[], strides: number[]): Leaf =>
-  ({ storage, offset, shape, strides });
+const leaf = (storage: Leaf['storage'], offset: number, shape: number[], strides: number[]): Leaf => ({
+  storage,
+  offset,
+  shape,
+  strides,
+});
 
 function torchSeed(): Uint8Array {
   const w = { data: Float32Array.from([1, -2, 3.5, 4, 5, 6, 7, 8]) };
   const h = { data: Uint16Array.from([0x3c00, 0xc000, 0x7c00, 0x3555]), dtype: 'float16' as const };
-  return ioBytes.serializeTorch({
-    'fc.weight': leaf(w, 0, [2, 3], [3, 1]), 'fc.view': leaf(w, 1, [3, 2], [1, 3]), half: leaf(h, 0, [4], [1]),
-    ids: leaf({ data: Int32Array.from([7, -1, 2 ** 30]) }, 0, [3], [1]), step: 3, name: 'fuzz',
-    nested: { l: [1, 2.5, 'x', null, true] },
-  }, leafOf);
+  return ioBytes.serializeTorch(
+    {
+      'fc.weight': leaf(w, 0, [2, 3], [3, 1]),
+      'fc.view': leaf(w, 1, [3, 2], [1, 3]),
+      half: leaf(h, 0, [4], [1]),
+      ids: leaf({ data: Int32Array.from([7, -1, 2 ** 30]) }, 0, [3], [1]),
+      step: 3,
+      name: 'fuzz',
+      nested: { l: [1, 2.5, 'x', null, true] },
+    },
+    leafOf,
+  );
 }
 
 /** The seed with a pickle-level mutation of its data.pkl (re-zipped; deflated when it got large). */
@@ -94,15 +105,23 @@ const zipSeedOp = (r: Rng, b: Uint8Array, flavour: ZipFlavour) => mutateZip(r, b
 
 function st(): FormatSpec {
   return {
-    name: 'safetensors', ext: 'safetensors',
+    name: 'safetensors',
+    ext: 'safetensors',
     seeds: () => [
-      { key: 'st-nabla', loaders: ['load', 'keepHalf'], bytes: ioBytes.serializeSafetensors({
-        w: { shape: [2, 3], data: Float32Array.from([1, 2, 3, 4, 5, 6]) },
-        h: { shape: [2], data: Float32Array.from([0.5, -2]), as: 'F16' },
-        i: { shape: [3], data: Int32Array.from([1, -2, 3]), as: 'I64' },
-        m: { shape: [2], data: Uint8Array.from([1, 0]) },
-        e: { shape: [0, 3], data: new Float32Array(0) },
-      }, { note: 'fuzz' }) },
+      {
+        key: 'st-nabla',
+        loaders: ['load', 'keepHalf'],
+        bytes: ioBytes.serializeSafetensors(
+          {
+            w: { shape: [2, 3], data: Float32Array.from([1, 2, 3, 4, 5, 6]) },
+            h: { shape: [2], data: Float32Array.from([0.5, -2]), as: 'F16' },
+            i: { shape: [3], data: Int32Array.from([1, -2, 3]), as: 'I64' },
+            m: { shape: [2], data: Uint8Array.from([1, 0]) },
+            e: { shape: [0, 3], data: new Float32Array(0) },
+          },
+          { note: 'fuzz' },
+        ),
+      },
       { key: 'st-golden', loaders: ['load'], bytes: golden('io/all_dtypes.safetensors') },
     ],
     mutate: (r, s) => {
@@ -114,13 +133,26 @@ function st(): FormatSpec {
     specials: (seeds) => {
       const base = seeds[0].bytes;
       const n = Number(new DataView(base.buffer, base.byteOffset).getBigUint64(0, true));
-      const text = Buffer.from(base.subarray(8, 8 + n)).toString('utf8').trimEnd();
-      const deep = '['.repeat(1e6) + ']'.repeat(1e6), seed = 'st-nabla';
+      const text = Buffer.from(base.subarray(8, 8 + n))
+        .toString('utf8')
+        .trimEnd();
+      const deep = '['.repeat(1e6) + ']'.repeat(1e6),
+        seed = 'st-nabla';
       return [
-        { op: 'st:trailing-data', make: () => concat(base, new Uint8Array(16)), expect: 'reject', loader: 'load',
-          seed },
-        { op: 'st:deep-json-1M', make: () => joinSt(text.replace(/^\{/, `{"deep":${deep},`), base.subarray(8 + n)),
-          expect: 'reject', loader: 'load', seed },
+        {
+          op: 'st:trailing-data',
+          make: () => concat(base, new Uint8Array(16)),
+          expect: 'reject',
+          loader: 'load',
+          seed,
+        },
+        {
+          op: 'st:deep-json-1M',
+          make: () => joinSt(text.replace(/^\{/, `{"deep":${deep},`), base.subarray(8 + n)),
+          expect: 'reject',
+          loader: 'load',
+          seed,
+        },
       ];
     },
   };
@@ -128,12 +160,19 @@ function st(): FormatSpec {
 
 function npy(): FormatSpec {
   return {
-    name: 'npy', ext: 'npy',
+    name: 'npy',
+    ext: 'npy',
     seeds: () => [
-      { key: 'npy-nabla', loaders: ['load'],
-        bytes: ioBytes.serializeNpy({ shape: [3, 2], data: Float64Array.from([1, -2, 3.25, NaN, 1e300, -0]) }) },
-      ...['float32', 'float16', 'int64', 'bool', 'big_endian', 'scalar', 'uint8']
-        .map((k) => ({ key: `npy-${k}`, loaders: ['load'] as Loader[], bytes: golden(`io/${k}.npy`) })),
+      {
+        key: 'npy-nabla',
+        loaders: ['load'],
+        bytes: ioBytes.serializeNpy({ shape: [3, 2], data: Float64Array.from([1, -2, 3.25, NaN, 1e300, -0]) }),
+      },
+      ...['float32', 'float16', 'int64', 'bool', 'big_endian', 'scalar', 'uint8'].map((k) => ({
+        key: `npy-${k}`,
+        loaders: ['load'] as Loader[],
+        bytes: golden(`io/${k}.npy`),
+      })),
     ],
     mutate: (r, s) => (r.chance(0.5) ? mutateNpy(r, s.bytes) : null) ?? mutateBytes(r, s.bytes),
     specials: () => [],
@@ -149,7 +188,8 @@ function npzBomb(bytes: number): Uint8Array {
 
 function npz(): FormatSpec {
   return {
-    name: 'npz', ext: 'npz',
+    name: 'npz',
+    ext: 'npz',
     seeds: () => {
       const arrays = {
         a: { shape: [2, 2], data: Float32Array.from([1, 2, 3, 4]) },
@@ -169,14 +209,27 @@ function npz(): FormatSpec {
       return m ?? mutateBytes(r, s.bytes);
     },
     specials: (seeds) => {
-      const b = seeds[0].bytes, seed = 'npz-stored';
+      const b = seeds[0].bytes,
+        seed = 'npz-stored';
       return [
         { op: 'npz:deflate-bomb-320MiB', make: () => npzBomb(320 << 20), expect: 'any', loader: 'load', seed },
-        { op: 'npz:deflate-bomb-1GiB', make: () => npzBomb(1 << 30), expect: 'any', loader: 'load', seed,
-          longOnly: true },
-        ...[0, 1, 3, 4].map((c): Special => ({ op: `npz:forced-zip-${c}`,
-          make: () => mutateZip(new Rng(c), b, 'npz', c)!.bytes,
-          expect: mutateZip(new Rng(c), b, 'npz', c)!.expect, loader: 'load', seed })),
+        {
+          op: 'npz:deflate-bomb-1GiB',
+          make: () => npzBomb(1 << 30),
+          expect: 'any',
+          loader: 'load',
+          seed,
+          longOnly: true,
+        },
+        ...[0, 1, 3, 4].map(
+          (c): Special => ({
+            op: `npz:forced-zip-${c}`,
+            make: () => mutateZip(new Rng(c), b, 'npz', c)!.bytes,
+            expect: mutateZip(new Rng(c), b, 'npz', c)!.expect,
+            loader: 'load',
+            seed,
+          }),
+        ),
       ];
     },
   };
@@ -184,7 +237,8 @@ function npz(): FormatSpec {
 
 function pth(): FormatSpec {
   return {
-    name: 'pth', ext: 'pth',
+    name: 'pth',
+    ext: 'pth',
     seeds: () => [
       { key: 'pth-nabla', loaders: ['load', 'keepHalf'], bytes: torchSeed() },
       { key: 'pth-golden', loaders: ['load'], bytes: golden('io/state_dict.pth') },
@@ -192,8 +246,8 @@ function pth(): FormatSpec {
     ],
     mutate: (r, s) => {
       const k = r.int(10);
-      const m = k < 4 ? zipSeedOp(r, s.bytes, 'torch')
-        : k < 7 ? withPickle(s.bytes, (p) => mutatePickle(r, p, false)) : null;
+      const m =
+        k < 4 ? zipSeedOp(r, s.bytes, 'torch') : k < 7 ? withPickle(s.bytes, (p) => mutatePickle(r, p, false)) : null;
       return m ?? mutateBytes(r, s.bytes);
     },
     specials: (seeds) => {
@@ -215,7 +269,8 @@ function pth(): FormatSpec {
 
 function legacy(): FormatSpec {
   return {
-    name: 'pth-legacy', ext: 'pth',
+    name: 'pth-legacy',
+    ext: 'pth',
     seeds: () => [{ key: 'legacy-golden', loaders: ['load', 'keepHalf'], bytes: golden('io/legacy.pth') }],
     mutate: (r, s) => {
       const ranges = legacyPickles(s.bytes);
@@ -233,19 +288,43 @@ function legacy(): FormatSpec {
 
 function png(): FormatSpec {
   return {
-    name: 'png', ext: 'png',
+    name: 'png',
+    ext: 'png',
     seeds: () => [
-      ...['gray', 'rgb', 'rgba']
-        .map((k) => ({ key: `png-${k}`, loaders: ['image'] as Loader[], bytes: golden(`vision/${k}.png`) })),
-      { key: 'png-nabla', loaders: ['image'],
-        bytes: encodePng(new Image(5, 3, 'RGB', Uint8Array.from({ length: 45 }, (_, i) => (i * 37) & 255))) },
+      ...['gray', 'rgb', 'rgba'].map((k) => ({
+        key: `png-${k}`,
+        loaders: ['image'] as Loader[],
+        bytes: golden(`vision/${k}.png`),
+      })),
+      {
+        key: 'png-nabla',
+        loaders: ['image'],
+        bytes: encodePng(
+          new Image(
+            5,
+            3,
+            'RGB',
+            Uint8Array.from({ length: 45 }, (_, i) => (i * 37) & 255),
+          ),
+        ),
+      },
     ],
     mutate: (r, s) => (r.chance(0.6) ? mutatePng(r, s.bytes) : null) ?? mutateBytes(r, s.bytes),
     specials: (seeds) => [
-      { op: 'png:bomb-16384x16384', make: () => pngZeros(16384, 16384), expect: 'any', loader: 'image',
-        seed: seeds[0].key },
-      { op: 'png:ihdr-width-grow-forced', make: () => forcedPngGrow(seeds[3].bytes), expect: 'reject', loader: 'image',
-        seed: seeds[3].key },
+      {
+        op: 'png:bomb-16384x16384',
+        make: () => pngZeros(16384, 16384),
+        expect: 'any',
+        loader: 'image',
+        seed: seeds[0].key,
+      },
+      {
+        op: 'png:ihdr-width-grow-forced',
+        make: () => forcedPngGrow(seeds[3].bytes),
+        expect: 'reject',
+        loader: 'image',
+        seed: seeds[3].key,
+      },
     ],
   };
 }
@@ -266,20 +345,31 @@ function jpg(): FormatSpec {
   const rgba = Buffer.from(Uint8Array.from({ length: 9 * 7 * 4 }, (_, i) => (i * 29) & 255));
   const small = new Uint8Array(jpeg.encode({ width: 9, height: 7, data: rgba }, 90).data);
   return {
-    name: 'jpeg', ext: 'jpg',
+    name: 'jpeg',
+    ext: 'jpg',
     seeds: () => [
       { key: 'jpeg-golden', loaders: ['image'], bytes: golden('vision/rgb.jpg') },
       { key: 'jpeg-jpegjs', loaders: ['image'], bytes: small },
     ],
     mutate: (r, s) => (r.chance(0.6) ? mutateJpeg(r, s.bytes) : null) ?? mutateBytes(r, s.bytes),
     specials: (seeds) => [
-      { op: 'jpeg:sof-16384x16384', make: () => jpegResize(seeds[0].bytes, 16384, 16384)!, expect: 'any',
+      {
+        op: 'jpeg:sof-16384x16384',
+        make: () => jpegResize(seeds[0].bytes, 16384, 16384)!,
+        expect: 'any',
         loader: 'image',
-        seed: seeds[0].key },
+        seed: seeds[0].key,
+      },
     ],
   };
 }
 
 export const FORMATS: Record<string, () => FormatSpec> = {
-  safetensors: st, npy, npz, pth, 'pth-legacy': legacy, png, jpeg: jpg,
+  safetensors: st,
+  npy,
+  npz,
+  pth,
+  'pth-legacy': legacy,
+  png,
+  jpeg: jpg,
 };

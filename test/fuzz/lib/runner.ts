@@ -4,7 +4,15 @@
 // (the "B <i>" line without its "R" names the culprit), and classifies every input.
 import { spawn, spawnSync } from 'node:child_process';
 import {
-  copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -17,7 +25,15 @@ import { addonCase } from './addon_cases.js';
 import * as nb from '../../../src/index.js';
 
 export const CATEGORIES = [
-  'loaded', 'cleanError', 'badError', 'crash', 'hang', 'overmem', 'wrongData', 'acceptsInvalid', 'tempLeft',
+  'loaded',
+  'cleanError',
+  'badError',
+  'crash',
+  'hang',
+  'overmem',
+  'wrongData',
+  'acceptsInvalid',
+  'tempLeft',
 ] as const;
 export type Category = (typeof CATEGORIES)[number];
 /** The categories that fail a campaign. */
@@ -73,7 +89,9 @@ function rssOf(pid: number): number {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) * 1024 : 0;
-  } catch { return 0; }
+  } catch {
+    return 0;
+  }
 }
 
 const tail = (s: string) => s.trim().split('\n').slice(-4).join(' | ');
@@ -86,23 +104,41 @@ function runChild(dir: string, job: Job, timeLimitMs: number): Promise<{ results
     const args = ['--expose-gc', '--max-old-space-size=3072', WORKER, jobPath];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
     const results: Result[] = [];
-    let current = -1, started = 0, killedFor: 'hang' | 'overmem' | null = null, peak = 0, buf = '', stderr = '';
-    child.stderr!.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-2000); });
+    let current = -1,
+      started = 0,
+      killedFor: 'hang' | 'overmem' | null = null,
+      peak = 0,
+      buf = '',
+      stderr = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-2000);
+    });
     (child.stdio[3] as NodeJS.ReadableStream).on('data', (d: Buffer) => {
       buf += d.toString();
       for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
-        if (line.startsWith('B ')) { current = Number(line.slice(2)); started = Date.now(); peak = 0; }
-        else if (line.startsWith('R ')) { results.push(JSON.parse(line.slice(2))); current = -1; }
+        if (line.startsWith('B ')) {
+          current = Number(line.slice(2));
+          started = Date.now();
+          peak = 0;
+        } else if (line.startsWith('R ')) {
+          results.push(JSON.parse(line.slice(2)));
+          current = -1;
+        }
       }
     });
     const watch = setInterval(() => {
       if (current < 0 || killedFor) return;
       const rss = rssOf(child.pid!);
       peak = Math.max(peak, rss);
-      if (rss > job.rssLimit) { killedFor = 'overmem'; child.kill('SIGKILL'); }
-      else if (Date.now() - started > timeLimitMs + 1000) { killedFor = 'hang'; child.kill('SIGKILL'); }
+      if (rss > job.rssLimit) {
+        killedFor = 'overmem';
+        child.kill('SIGKILL');
+      } else if (Date.now() - started > timeLimitMs + 1000) {
+        killedFor = 'hang';
+        child.kill('SIGKILL');
+      }
     }, 20);
     child.on('close', (code, signal) => {
       clearInterval(watch);
@@ -111,7 +147,8 @@ function runChild(dir: string, job: Job, timeLimitMs: number): Promise<{ results
         const inp = job.inputs[current];
         const ms = Date.now() - started;
         const outcome = killedFor ?? 'crash';
-        const detail = killedFor ? `killed by the watchdog (${killedFor}, rss ${(peak / 2 ** 20).toFixed(0)} MiB)`
+        const detail = killedFor
+          ? `killed by the watchdog (${killedFor}, rss ${(peak / 2 ** 20).toFixed(0)} MiB)`
           : `exit ${code ?? ''}${signal ?? ''}: ${tail(stderr)}`;
         results.push({ id: inp.id, outcome, ms, rss: peak, detail });
         resolve({ results, next: current + 1 });
@@ -151,8 +188,13 @@ async function runInputs(dir: string, inputs: Input[], opts: RunOptions): Promis
   return out;
 }
 
-function classify(inp: Input, res: Result, seedDigest: string | undefined, timeLimitMs: number, rssLimit: number):
-  Classified {
+function classify(
+  inp: Input,
+  res: Result,
+  seedDigest: string | undefined,
+  timeLimitMs: number,
+  rssLimit: number,
+): Classified {
   let category: Category;
   let falseReject = false;
   if (res.outcome === 'crash') category = 'crash';
@@ -169,8 +211,7 @@ function classify(inp: Input, res: Result, seedDigest: string | undefined, timeL
   else if (inp.expect === 'reject') category = 'acceptsInvalid';
   else if ((inp.expect === 'same' || inp.expect === 'sameOrReject') && res.digest !== seedDigest) {
     category = 'wrongData';
-  }
-  else category = 'loaded';
+  } else category = 'loaded';
   return { input: inp, result: res, category, falseReject };
 }
 
@@ -198,8 +239,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function exited(child: ReturnType<typeof spawn>, ms: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const t = setTimeout(() => { child.kill('SIGKILL'); resolve(false); }, ms);
-    child.on('close', () => { clearTimeout(t); resolve(true); });
+    const t = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve(false);
+    }, ms);
+    child.on('close', () => {
+      clearTimeout(t);
+      resolve(true);
+    });
   });
 }
 
@@ -212,7 +259,13 @@ async function killedSave(dir: string, id: number, signal: NodeJS.Signals, ext: 
   mkdirSync(d);
   const target = join(d, `model.${ext}`);
   const input: Input = {
-    id, format: 'save', op: `save:killed-${signal}`, expect: 'any', loader: 'fs', path: target, seed: '',
+    id,
+    format: 'save',
+    op: `save:killed-${signal}`,
+    expect: 'any',
+    loader: 'fs',
+    path: target,
+    seed: '',
   };
   const t0 = Date.now();
   const run = (mode: string) => spawn(process.execPath, [WORKER, '--save', target, mode], { stdio: 'ignore' });
@@ -235,13 +288,17 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignReport> {
   const t0 = Date.now();
   const log = o.log ?? (() => undefined);
   const opts: RunOptions = {
-    seed: o.seed, batchSize: o.batchSize ?? 60, jobs: o.jobs ?? 2, timeLimitMs: o.timeLimitMs ?? 5000,
+    seed: o.seed,
+    batchSize: o.batchSize ?? 60,
+    jobs: o.jobs ?? 2,
+    timeLimitMs: o.timeLimitMs ?? 5000,
     rssLimit: o.rssLimit ?? 2 ** 30,
   };
   const dir = o.dumpTo ?? mkdtempSync(join(tmpdir(), 'nabla-fuzz-'));
   if (o.dumpTo) mkdirSync(dir, { recursive: true });
   try {
-    const inputs: Input[] = [], seedInputs: Input[] = [];
+    const inputs: Input[] = [],
+      seedInputs: Input[] = [];
     const names = o.formats ?? [...Object.keys(FORMATS), 'fs', 'addon'];
     const nextId = () => seedInputs.length + inputs.length + 1;
     const write = (inp: Omit<Input, 'id' | 'path'>, bytes: Uint8Array, ext: string, list = inputs) => {
@@ -261,8 +318,16 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignReport> {
           // NOTE: the case is built here only for its name; the worker builds it again and runs it.
           const c = addonCase(o.seed, i, nb, {});
           const op = `${c.kernel}/${c.variant}`;
-          inputs.push({ id: nextId(), format: 'addon', op, expect: 'any', loader: 'addon', path: '', seed: '',
-            addonCase: i });
+          inputs.push({
+            id: nextId(),
+            format: 'addon',
+            op,
+            expect: 'any',
+            loader: 'addon',
+            path: '',
+            seed: '',
+            addonCase: i,
+          });
         }
         continue;
       }
@@ -306,8 +371,17 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignReport> {
       all.push(classify(inp, res.get(inp.id)!, digests.get(inp.seed), opts.timeLimitMs, opts.rssLimit));
     }
     if (names.includes('fs') && o.specials !== false) {
-      const kills: [NodeJS.Signals, string][] = o.bounded ? [['SIGKILL', 'safetensors'], ['SIGTERM', 'pth']]
-        : [['SIGKILL', 'safetensors'], ['SIGTERM', 'pth'], ['SIGINT', 'npy'], ['SIGKILL', 'npz']];
+      const kills: [NodeJS.Signals, string][] = o.bounded
+        ? [
+            ['SIGKILL', 'safetensors'],
+            ['SIGTERM', 'pth'],
+          ]
+        : [
+            ['SIGKILL', 'safetensors'],
+            ['SIGTERM', 'pth'],
+            ['SIGINT', 'npy'],
+            ['SIGKILL', 'npz'],
+          ];
       for (const [sig, ext] of kills) all.push(await killedSave(dir, all.length + 1, sig, ext));
     }
     const rows = new Map<string, Record<Column, number>>();
@@ -335,9 +409,19 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignReport> {
 
 /** The per-format table, as text. */
 export function formatTable(rep: CampaignReport): string {
-  const cols: [string, Column][] = [['inputs', 'inputs'], ['loaded', 'loaded'], ['clean err', 'cleanError'],
-    ['bad err', 'badError'], ['crash', 'crash'], ['hang', 'hang'], ['over-mem', 'overmem'], ['wrong data', 'wrongData'],
-    ['accepts invalid', 'acceptsInvalid'], ['temp left', 'tempLeft'], ['(false reject)', 'falseReject']];
+  const cols: [string, Column][] = [
+    ['inputs', 'inputs'],
+    ['loaded', 'loaded'],
+    ['clean err', 'cleanError'],
+    ['bad err', 'badError'],
+    ['crash', 'crash'],
+    ['hang', 'hang'],
+    ['over-mem', 'overmem'],
+    ['wrong data', 'wrongData'],
+    ['accepts invalid', 'acceptsInvalid'],
+    ['temp left', 'tempLeft'],
+    ['(false reject)', 'falseReject'],
+  ];
   const lines = [['format', ...cols.map((c) => c[0])]];
   const total: Record<string, number> = {};
   for (const [fmt, row] of rep.rows) {
@@ -356,12 +440,15 @@ export function formatFailures(rep: CampaignReport, max = 60): string {
     const k = `${f.input.format} ${f.category} ${f.input.op} (expect ${f.input.expect})`;
     groups.set(k, [...(groups.get(k) ?? []), f]);
   }
-  const lines = [...groups].sort((a, b) => b[1].length - a[1].length).slice(0, max).map(([k, fs]) => {
-    const e = fs[0].result;
-    const why = e.detail ?? e.errMsg ?? (e.digest ? `loaded (digest ${e.digest})` : '');
-    const cost = `${(e.ms / 1000).toFixed(1)} s, ${(e.rss / 2 ** 20).toFixed(0)} MiB`;
-    return `${String(fs.length).padStart(4)} x ${k}: ${why.slice(0, 200)} [${cost}]`;
-  });
+  const lines = [...groups]
+    .sort((a, b) => b[1].length - a[1].length)
+    .slice(0, max)
+    .map(([k, fs]) => {
+      const e = fs[0].result;
+      const why = e.detail ?? e.errMsg ?? (e.digest ? `loaded (digest ${e.digest})` : '');
+      const cost = `${(e.ms / 1000).toFixed(1)} s, ${(e.rss / 2 ** 20).toFixed(0)} MiB`;
+      return `${String(fs.length).padStart(4)} x ${k}: ${why.slice(0, 200)} [${cost}]`;
+    });
   if (groups.size > max) lines.push(`... and ${groups.size - max} more groups`);
   return lines.join('\n');
 }

@@ -41,7 +41,10 @@ export function mix(...xs: number[]): number {
 export function concat(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
   let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.length; }
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
   return out;
 }
 
@@ -51,7 +54,8 @@ export const u32le = (b: Uint8Array, at: number): number =>
 export const u32be = (b: Uint8Array, at: number): number =>
   b[at] * 0x1000000 + ((b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]);
 export function put16le(b: Uint8Array, at: number, v: number): void {
-  b[at] = v & 0xff; b[at + 1] = (v >>> 8) & 0xff;
+  b[at] = v & 0xff;
+  b[at + 1] = (v >>> 8) & 0xff;
 }
 export function put32le(b: Uint8Array, at: number, v: number): void {
   for (let i = 0; i < 4; i++) b[at + i] = Math.floor(v / 2 ** (8 * i)) & 0xff;
@@ -69,13 +73,67 @@ export const ascii = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.char
 /** Argument shape of each pickle opcode: bytes after the opcode, or a text line, or a length prefix. */
 type PickleArg = number | 'line' | 'line2' | 'len1' | 'len4' | 'len8' | 'slen4';
 export const PICKLE_ARGS: ReadonlyMap<number, PickleArg> = new Map<number, PickleArg>([
-  [0x80, 1], [0x95, 8], [0x2e, 0], [0x28, 0], [0x30, 0], [0x31, 0], [0x32, 0], [0x4e, 0], [0x88, 0], [0x89, 0],
-  [0x4a, 4], [0x4b, 1], [0x4d, 2], [0x8a, 'len1'], [0x8b, 'slen4'], [0x49, 'line'], [0x4c, 'line'], [0x46, 'line'],
-  [0x47, 8], [0x58, 'len4'], [0x8c, 'len1'], [0x8d, 'len8'], [0x56, 'line'], [0x53, 'line'], [0x54, 'slen4'],
-  [0x55, 'len1'], [0x42, 'len4'], [0x43, 'len1'], [0x8e, 'len8'], [0x96, 'len8'], [0x29, 0], [0x74, 0], [0x85, 0],
-  [0x86, 0], [0x87, 0], [0x5d, 0], [0x6c, 0], [0x61, 0], [0x65, 0], [0x7d, 0], [0x64, 0], [0x73, 0], [0x75, 0],
-  [0x8f, 0], [0x90, 0], [0x91, 0], [0x70, 'line'], [0x71, 1], [0x72, 4], [0x94, 0], [0x67, 'line'], [0x68, 1],
-  [0x6a, 4], [0x63, 'line2'], [0x93, 0], [0x52, 0], [0x81, 0], [0x92, 0], [0x62, 0], [0x51, 0], [0x50, 'line'],
+  [0x80, 1],
+  [0x95, 8],
+  [0x2e, 0],
+  [0x28, 0],
+  [0x30, 0],
+  [0x31, 0],
+  [0x32, 0],
+  [0x4e, 0],
+  [0x88, 0],
+  [0x89, 0],
+  [0x4a, 4],
+  [0x4b, 1],
+  [0x4d, 2],
+  [0x8a, 'len1'],
+  [0x8b, 'slen4'],
+  [0x49, 'line'],
+  [0x4c, 'line'],
+  [0x46, 'line'],
+  [0x47, 8],
+  [0x58, 'len4'],
+  [0x8c, 'len1'],
+  [0x8d, 'len8'],
+  [0x56, 'line'],
+  [0x53, 'line'],
+  [0x54, 'slen4'],
+  [0x55, 'len1'],
+  [0x42, 'len4'],
+  [0x43, 'len1'],
+  [0x8e, 'len8'],
+  [0x96, 'len8'],
+  [0x29, 0],
+  [0x74, 0],
+  [0x85, 0],
+  [0x86, 0],
+  [0x87, 0],
+  [0x5d, 0],
+  [0x6c, 0],
+  [0x61, 0],
+  [0x65, 0],
+  [0x7d, 0],
+  [0x64, 0],
+  [0x73, 0],
+  [0x75, 0],
+  [0x8f, 0],
+  [0x90, 0],
+  [0x91, 0],
+  [0x70, 'line'],
+  [0x71, 1],
+  [0x72, 4],
+  [0x94, 0],
+  [0x67, 'line'],
+  [0x68, 1],
+  [0x6a, 4],
+  [0x63, 'line2'],
+  [0x93, 0],
+  [0x52, 0],
+  [0x81, 0],
+  [0x92, 0],
+  [0x62, 0],
+  [0x51, 0],
+  [0x50, 'line'],
 ]);
 
 /**

@@ -32,12 +32,18 @@ export function digest(v: unknown): string {
   let nodes = 0;
   while (work.length) {
     const x = work.pop();
-    if (++nodes > 5_000_000) { h.update('|too-many-nodes'); break; }
+    if (++nodes > 5_000_000) {
+      h.update('|too-many-nodes');
+      break;
+    }
     if (x === null || typeof x !== 'object') {
       h.update(`|${typeof x}:${String(x)}`);
       continue;
     }
-    if (seen.has(x)) { h.update(`|ref${seen.get(x)}`); continue; }
+    if (seen.has(x)) {
+      h.update(`|ref${seen.get(x)}`);
+      continue;
+    }
     seen.set(x, seen.size);
     if (x instanceof nb.Tensor) {
       const d = x.toTypedArray();
@@ -69,11 +75,15 @@ type AddonFn = (...a: unknown[]) => unknown;
 async function loadFile(inp: Input): Promise<unknown> {
   switch (inp.loader) {
     case 'keepHalf':
-      return inp.path.endsWith('.safetensors') ? nb.io.loadSafetensors(inp.path, { keepHalf: true })
+      return inp.path.endsWith('.safetensors')
+        ? nb.io.loadSafetensors(inp.path, { keepHalf: true })
         : nb.io.loadTorch(inp.path, { keepHalf: true });
-    case 'image': return nb.vision.readImage(inp.path);
-    case 'fs': return inp.path.endsWith('.png') ? nb.vision.readImage(inp.path) : nb.load(inp.path);
-    default: return nb.load(inp.path);
+    case 'image':
+      return nb.vision.readImage(inp.path);
+    case 'fs':
+      return inp.path.endsWith('.png') ? nb.vision.readImage(inp.path) : nb.load(inp.path);
+    default:
+      return nb.load(inp.path);
   }
 }
 
@@ -114,7 +124,8 @@ async function main(): Promise<void> {
 /** `worker.js --save <path> <loop|once>`: saves a 128 MB tensor to path, forever or once (the killed-save check). */
 async function saver(path: string, mode: string): Promise<void> {
   const t = nb.zeros([32 << 20]);
-  do await nb.save({ w: t }, path); while (mode === 'loop');
+  do await nb.save({ w: t }, path);
+  while (mode === 'loop');
 }
 
 if (process.argv[2] === '--save') await saver(process.argv[3], process.argv[4]);
