@@ -5,6 +5,7 @@
 import { BufferSource, CheckpointError, withFile, withFileAsync, u16, u32, type ByteSource } from './source.js';
 import {
   ELEM_SIZE,
+  NUMPY_KIND,
   checkedNumel,
   decodeElems,
   decodeElemsAsync,
@@ -20,20 +21,6 @@ import { writeAtomic } from './atomic.js';
 const MAX_HEADER = 1 << 20;
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
 
-const KIND: Record<string, ElemType> = {
-  f8: 'F64',
-  f4: 'F32',
-  f2: 'F16',
-  i8: 'I64',
-  i4: 'I32',
-  i2: 'I16',
-  i1: 'I8',
-  u8: 'U64',
-  u4: 'U32',
-  u2: 'U16',
-  u1: 'U8',
-  b1: 'BOOL',
-};
 const DESCR: Partial<Record<ElemType, string>> = {
   F64: '<f8',
   F32: '<f4',
@@ -149,7 +136,7 @@ export function parseNpyHeader(src: ByteSource): NpyHeader {
   const { descr, fortran_order: fo, shape } = d as Record<string, PyLit>;
   if (typeof descr !== 'string') fail(`unhandled dtype ${JSON.stringify(descr)} (structured dtypes are not supported)`);
   const m = /^([<>|=])([a-z]\d+)$/.exec(descr as string);
-  const elem = m ? KIND[m[2]] : undefined;
+  const elem = m ? NUMPY_KIND[m[2]] : undefined;
   if (!elem) fail(`unhandled dtype '${descr}' (supported: float16/32/64, int8-64, uint8-64, bool)`);
   if (fo !== false)
     fail(

@@ -4,23 +4,8 @@
 // b1); arrays become NumpyArrayRef, which layer 2 turns into Tensors. Only numeric dtypes; object
 // arrays, Fortran order and anything else are refused.
 import { BufferSource, repr } from './source.js';
-import { ELEM_SIZE, checkedNumel, decodeElems, type ElemType, type RawRecord } from './raw.js';
+import { ELEM_SIZE, NUMPY_KIND, checkedNumel, decodeElems, type ElemType, type RawRecord } from './raw.js';
 import { SETSTATE, type PyCallable } from './pickle.js';
-
-const KIND: Record<string, ElemType> = {
-  f8: 'F64',
-  f4: 'F32',
-  f2: 'F16',
-  i8: 'I64',
-  i4: 'I32',
-  i2: 'I16',
-  i1: 'I8',
-  u8: 'U64',
-  u4: 'U32',
-  u2: 'U16',
-  u1: 'U8',
-  b1: 'BOOL',
-};
 
 /** numpy.dtype('f8', False, True), then BUILD (3, '<', None, None, None, -1, -1, 0). */
 class NpDType {
@@ -100,7 +85,7 @@ function scalar(dtype: unknown, raw: unknown): number | bigint | boolean {
 export function numpyGlobals(file: string): Record<string, PyCallable> {
   const dtype: PyCallable = ([spec]) => {
     const m = typeof spec === 'string' ? /^[<>|=]?([a-z]\d+)$/.exec(spec) : null;
-    const elem = m ? KIND[m[1]] : undefined;
+    const elem = m ? NUMPY_KIND[m[1]] : undefined;
     if (!elem) throw new Error(`numpy.dtype ${repr(spec)} is not supported`);
     return new NpDType(elem);
   };

@@ -374,3 +374,19 @@ const INT_TARGETS: Record<string, [new (n: number) => ArrayBufferView & { [i: nu
   U16: [Uint16Array, 0, 0xffff],
   U32: [Uint32Array, 0, 0xffffffff],
 };
+
+/** NumPy's dtype kind+size codes ('<f4' -> 'f4') as element types: the .npy header and numpy's pickles share them. */
+export const NUMPY_KIND: Readonly<Record<string, ElemType>> = {
+  f8: 'F64',
+  f4: 'F32',
+  f2: 'F16',
+  i8: 'I64',
+  i4: 'I32',
+  i2: 'I16',
+  i1: 'I8',
+  u8: 'U64',
+  u4: 'U32',
+  u2: 'U16',
+  u1: 'U8',
+  b1: 'BOOL',
+};
