@@ -33,23 +33,23 @@ function truthy(v: string | undefined): boolean {
 }
 
 /** $HF_HUB_CACHE, else $HF_HOME/hub, else ~/.cache/huggingface/hub ($XDG_CACHE_HOME honoured, as in Python). */
-export function hubCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+export function hubCacheDir(env: Readonly<Record<string, string | undefined>> = process.env): string {
   if (env.HF_HUB_CACHE) return env.HF_HUB_CACHE;
   if (env.HUGGINGFACE_HUB_CACHE) return env.HUGGINGFACE_HUB_CACHE;
   const home = env.HF_HOME ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'huggingface');
   return join(home, 'hub');
 }
 
-export function hubEndpoint(env: NodeJS.ProcessEnv = process.env): string {
+export function hubEndpoint(env: Readonly<Record<string, string | undefined>> = process.env): string {
   return (env.HF_ENDPOINT || DEFAULT_ENDPOINT).replace(/\/+$/, '');
 }
 
-export function hubOffline(env: NodeJS.ProcessEnv = process.env): boolean {
+export function hubOffline(env: Readonly<Record<string, string | undefined>> = process.env): boolean {
   return truthy(env.HF_HUB_OFFLINE) || truthy(env.TRANSFORMERS_OFFLINE);
 }
 
 /** $HF_TOKEN, else $HUGGING_FACE_HUB_TOKEN, else the token `huggingface-cli login` stored in $HF_HOME/token. */
-export function hubToken(env: NodeJS.ProcessEnv = process.env): string | null {
+export function hubToken(env: Readonly<Record<string, string | undefined>> = process.env): string | null {
   const t = env.HF_TOKEN || env.HUGGING_FACE_HUB_TOKEN;
   if (t) return t.trim();
   const file = env.HF_TOKEN_PATH ?? join(env.HF_HOME ?? join(homedir(), '.cache', 'huggingface'), 'token');

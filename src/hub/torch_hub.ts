@@ -10,7 +10,7 @@ import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
 
 /** $TORCH_HOME, else $XDG_CACHE_HOME/torch, else ~/.cache/torch. */
-export function torchHome(env: NodeJS.ProcessEnv = process.env): string {
+export function torchHome(env: Readonly<Record<string, string | undefined>> = process.env): string {
   return env.TORCH_HOME ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'torch');
 }
 

@@ -349,8 +349,11 @@ function readRegularFile(path: string): Buffer {
   }
 }
 
-/** Encodes an image as PNG bytes (RGBA or RGB or L). */
-export function encodePng(img: Image): Buffer {
+/**
+ * Encodes an image as PNG bytes (RGBA or RGB or L). It is a Node Buffer, typed as Uint8Array so that
+ * nabla's .d.ts files need no @types/node.
+ */
+export function encodePng(img: Image): Uint8Array {
   const rgba = img.convert('RGBA');
   const png = new pngjs.PNG({ width: img.width, height: img.height });
   Buffer.from(rgba.data.buffer, rgba.data.byteOffset, rgba.data.length).copy(png.data);
