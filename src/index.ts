@@ -4,6 +4,7 @@
 // Importing nabla loads nothing and prints nothing: the backend is chosen on first use (native if
 // the addon loads, else JS; NABLA_BACKEND=js|native) or by nb.setBackend.
 
+export { version } from './util/version.js';
 export { Tensor, type TensorLike } from './tensor/tensor.js';
 export type { DType, TypedArray } from './tensor/dtype.js';
 export { promoteTypes } from './tensor/dtype.js';
