@@ -26,7 +26,7 @@ import {
 } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { writeAtomic } from '../io/atomic.js';
+import { writeAtomic, writeTextAtomic } from '../io/atomic.js';
 import {
   type HubOptions,
   cachedCommit,
@@ -404,7 +404,7 @@ export async function hfHubDownload(repoId: string, filename: string, options: H
   if (s.revision !== m.commit) {
     const ref = join(repoDir, 'refs', ...s.revision.split('/'));
     mkdirSync(dirname(ref), { recursive: true });
-    writeAtomic(ref, [new TextEncoder().encode(m.commit)]);
+    writeTextAtomic(ref, m.commit);
   }
   const pointer = join(repoDir, 'snapshots', m.commit, ...filename.split('/'));
   if (existsSync(pointer)) return pointer;
@@ -470,7 +470,7 @@ export async function snapshotDownload(
   if (s.revision !== commit) {
     const ref = join(repoDir, 'refs', ...s.revision.split('/'));
     mkdirSync(dirname(ref), { recursive: true });
-    writeAtomic(ref, [new TextEncoder().encode(commit)]);
+    writeTextAtomic(ref, commit);
   }
   const dir = join(repoDir, 'snapshots', commit);
   mkdirSync(dir, { recursive: true });

@@ -108,3 +108,8 @@ export function writeAtomic(path: string, chunks: Iterable<Uint8Array>): void {
     throw new Error(`save(${path}): ${msg}`, { cause: e });
   }
 }
+
+/** Writes `text` as UTF-8 to `path` with writeAtomic: the file is whole or untouched. */
+export function writeTextAtomic(path: string, text: string): void {
+  writeAtomic(path, [new TextEncoder().encode(text)]);
+}

@@ -5,7 +5,7 @@
 // Every hook may be async; fit awaits each.
 
 import { existsSync, readFileSync } from 'node:fs';
-import { writeAtomic } from '../io/atomic.js';
+import { writeTextAtomic } from '../io/atomic.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { formatValue, type ProgressStream } from './progbar.js';
 
@@ -433,7 +433,7 @@ export class CSVLogger extends Callback {
     this.rows.push(
       [String(epoch), ...this.keys.map((k) => (logs[k] === undefined ? 'NA' : String(logs[k])))].join(sep),
     );
-    writeAtomic(this.filename, [new TextEncoder().encode(this.rows.join('\n') + '\n')]);
+    writeTextAtomic(this.filename, this.rows.join('\n') + '\n');
   }
 }
 

@@ -25,7 +25,7 @@
 
 import { mkdirSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeAtomic } from '../io/atomic.js';
+import { writeTextAtomic } from '../io/atomic.js';
 import { loadSafetensors, loadSafetensorsMetadata, saveSafetensors } from '../io/tensors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { getRngState, setRngState } from '../tensor/random.js';
@@ -219,7 +219,7 @@ export async function saveModel(model: Model, dir: string, opts: SaveModelOption
     const st = trainingStateOf(model);
     await saveSafetensors(st.tensors, join(dir, TRAINING_STATE), { format: FORMAT, ...st.meta });
   }
-  writeAtomic(join(dir, 'config.json'), [new TextEncoder().encode(text)]);
+  writeTextAtomic(join(dir, 'config.json'), text);
 }
 
 export interface LoadModelOptions {

@@ -6,7 +6,7 @@
 
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeAtomic } from '../io/atomic.js';
+import { writeTextAtomic } from '../io/atomic.js';
 import { saveSafetensors } from '../io/tensors.js';
 import { noGrad } from '../autograd/grad_mode.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -210,7 +210,7 @@ export function loadWeights(model: Module, src: WeightSource, opts: LoadWeightsO
 
 /** Writes `value` as indented JSON, atomically (the file is whole or untouched). */
 export function writeJsonAtomic(path: string, value: unknown): void {
-  writeAtomic(path, [new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`)]);
+  writeTextAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
 }
 
 /**

@@ -11,7 +11,8 @@
 //
 // Glossary: B batch size, T block size (context), V vocabulary, N tokens in the split.
 
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { writeTextAtomic } from '../io/atomic.js';
 import { join } from 'node:path';
 import type { Tensor } from '../tensor/tensor.js';
 import { fromTypedArray } from '../tensor/creation.js';
@@ -118,7 +119,7 @@ function charCodec(text: string, blockSize: number): Codec & { ids: Int32Array }
     vocabSize: ds.vocabSize,
     encode: (s) => Array.from(ds.encode(s)),
     decode: (ids) => ds.decode(ids),
-    save: (dir) => writeAtomicText(join(dir, CHAR_VOCAB), JSON.stringify(ds.itos)),
+    save: (dir) => writeTextAtomic(join(dir, CHAR_VOCAB), JSON.stringify(ds.itos)),
   };
 }
 
@@ -139,12 +140,6 @@ export function loadCharVocab(dir: string): { encode(s: string): number[]; decod
       }),
     decode: (ids) => ids.map((i) => itos[i] ?? '').join(''),
   };
-}
-
-function writeAtomicText(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
 }
 
 /** nanoGPT's schedule: linear warmup to lr, cosine decay to minLr at lrDecayIters, then minLr. */

@@ -4,7 +4,7 @@
 // Glossary: B = batch size, T = padded sequence length.
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeAtomic } from '../io/atomic.js';
+import { writeTextAtomic } from '../io/atomic.js';
 
 /** Options of `decode`. */
 export interface DecodeOptions {
@@ -97,10 +97,9 @@ export function readText(who: string, what: string, path: string): string {
 /** Writes each file of a tokenizer folder (name -> text, or a value written as JSON) atomically; returns the paths. */
 export function writeTokenizerFiles(dir: string, files: Record<string, string | object>): string[] {
   mkdirSync(dir, { recursive: true });
-  const utf8 = new TextEncoder();
   return Object.entries(files).map(([name, v]) => {
     const path = join(dir, name);
-    writeAtomic(path, [utf8.encode(typeof v === 'string' ? v : `${JSON.stringify(v, null, 2)}\n`)]);
+    writeTextAtomic(path, typeof v === 'string' ? v : `${JSON.stringify(v, null, 2)}\n`);
     return path;
   });
 }
