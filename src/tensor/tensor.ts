@@ -78,7 +78,6 @@ const ARRAY_OF: Record<DType, abstract new (...args: never[]) => TypedArray> = {
  * NOTE: O(ndim) per tensor; every view and kernel result passes through here.
  */
 function checkStorageLayout(storage: Storage, layout: Layout, dtype: DType): number {
-  const what = () => `Tensor: ${layout.toString()}`;
   if (!(storage instanceof Storage) || !ArrayBuffer.isView(storage.data)) {
     throw new Error('Tensor: expected a Storage over a TypedArray');
   }
@@ -89,9 +88,10 @@ function checkStorageLayout(storage: Storage, layout: Layout, dtype: DType): num
   }
   const { shape, strides, offset } = layout;
   if (!Array.isArray(shape) || !Array.isArray(strides) || shape.length !== strides.length) {
-    throw new Error(`${what()}: shape and strides must be arrays of the same length`);
+    throw new Error(`Tensor: ${layout.toString()}: shape and strides must be arrays of the same length`);
   }
-  if (!Number.isSafeInteger(offset) || offset < 0) throw new Error(`${what()}: offset must be a non-negative integer`);
+  if (!Number.isSafeInteger(offset) || offset < 0)
+    throw new Error(`Tensor: ${layout.toString()}: offset must be a non-negative integer`);
   let lo = offset,
     hi = offset,
     empty = false;
@@ -99,9 +99,10 @@ function checkStorageLayout(storage: Storage, layout: Layout, dtype: DType): num
     const n = shape[d],
       st = strides[d];
     if (!Number.isSafeInteger(n) || n < 0) {
-      throw new Error(`${what()}: size ${n} at dim ${d} is not a non-negative integer`);
+      throw new Error(`Tensor: ${layout.toString()}: size ${n} at dim ${d} is not a non-negative integer`);
     }
-    if (!Number.isSafeInteger(st)) throw new Error(`${what()}: stride ${st} at dim ${d} is not an integer`);
+    if (!Number.isSafeInteger(st))
+      throw new Error(`Tensor: ${layout.toString()}: stride ${st} at dim ${d} is not an integer`);
     if (n === 0) empty = true;
     else if (st < 0) lo += st * (n - 1);
     else hi += st * (n - 1);
@@ -110,13 +111,20 @@ function checkStorageLayout(storage: Storage, layout: Layout, dtype: DType): num
   const len = storage.data.length;
   if (len === 0 && storage.data.buffer.byteLength === 0) {
     throw new Error(
-      `${what()}: the storage's ArrayBuffer was detached (transferred, e.g. by structuredClone or ` + 'postMessage)',
+      `Tensor: ${layout.toString()}: the storage's ArrayBuffer was detached (transferred, e.g. by structuredClone or ` +
+        'postMessage)',
     );
   }
   if (lo < 0) {
-    throw new Error(`${what()}: the layout reaches element ${lo}, before the start of the storage (${len} elements)`);
+    throw new Error(
+      `Tensor: ${layout.toString()}: the layout reaches element ${lo}, ` +
+        `before the start of the storage (${len} elements)`,
+    );
   }
-  if (hi >= len) throw new Error(`${what()}: the layout reaches element ${hi} but the storage has ${len} elements`);
+  if (hi >= len)
+    throw new Error(
+      `Tensor: ${layout.toString()}: the layout reaches element ${hi} but the storage has ${len} elements`,
+    );
   return hi + 1;
 }
 
