@@ -16,7 +16,7 @@ export * as activations from './activations.js';
 export * as initializers from './initializers.js';
 export { Layer, SymbolicTensor, clearSession, type LayerArgs, type SymShape } from './layer.js';
 export { input } from './layers/input.js';
-export { Model, model, type CompileArgs, type ModelArgs } from './model.js';
+export { Model, model, type CompileArgs, type ModelArgs, type Predicted } from './model.js';
 export { Sequential, sequential, type SequentialArgs } from './sequential.js';
 export { loadModel, type LoadModelOptions } from './saving.js';
 export { Progbar, type ProgbarOptions, type ProgressStream, type Clock } from './progbar.js';

@@ -35,6 +35,7 @@ import {
 import { summaryText, type SummaryOptions } from './summary.js';
 import { checkOptionNames } from './options.js';
 import type { Data, BatchSource } from './data_adapter.js';
+import type { Dataset } from '../data/dataset.js';
 
 export interface CompileArgs {
   optimizer: OptimizerIdentifier;
@@ -59,13 +60,20 @@ export interface Compiled {
   metrics: Metric[][];
 }
 
-export interface ModelArgs {
+export interface ModelArgs<O extends SymbolicTensor | SymbolicTensor[] = SymbolicTensor | SymbolicTensor[]> {
   inputs: SymbolicTensor | SymbolicTensor[];
-  outputs: SymbolicTensor | SymbolicTensor[];
+  outputs: O;
   name?: string;
 }
 
-export class Model extends Layer implements CallbackModel {
+/** What predict returns for outputs given as O: one Tensor for one SymbolicTensor, else an array. */
+export type Predicted<O> = O extends SymbolicTensor[] ? Tensor[] : O extends SymbolicTensor ? Tensor : Tensor | Tensor[];
+
+/**
+ * `P` is what predict returns: Tensor for a model built with one output tensor (and for Sequential),
+ * Tensor[] for a list of outputs.
+ */
+export class Model<P extends Tensor | Tensor[] = Tensor | Tensor[]> extends Layer implements CallbackModel {
   readonly className: string = 'Functional';
   inputs: SymbolicTensor[] = [];
   outputs: SymbolicTensor[] = [];
@@ -398,13 +406,13 @@ export class Model extends Layer implements CallbackModel {
    * (then the second argument may be the options).
    * @example await model.fit(xTrain, yTrain, {epochs: 5, batchSize: 32, validationSplit: 0.1})
    */
-  fit(x: Data | BatchSource, y?: Data | FitOptions, opts?: FitOptions): Promise<History> {
+  fit(x: Data | BatchSource | Dataset, y?: Data | FitOptions, opts?: FitOptions): Promise<History> {
     return fitModel(this, x, y, opts);
   }
 
   /** Loss and metrics on (x, y): a number (loss only), [loss, ...metrics], or a record with returnDict. */
   evaluate(
-    x: Data | BatchSource,
+    x: Data | BatchSource | Dataset,
     y?: Data | EvaluateOptions,
     opts?: EvaluateOptions,
   ): Promise<number | number[] | Record<string, number>> {
@@ -412,8 +420,8 @@ export class Model extends Layer implements CallbackModel {
   }
 
   /** Outputs for x, in batches, in inference mode (dropout off, batch-norm running statistics). */
-  predict(x: Data, opts?: PredictOptions): Tensor | Tensor[] {
-    return predictModel(this, x, opts);
+  predict(x: Data | BatchSource | Dataset, opts?: PredictOptions): P {
+    return predictModel(this, x, opts) as P;
   }
 
   /** Keras's summary table; printed with console.log (or printFn), and returned. */
@@ -487,8 +495,8 @@ export class Model extends Layer implements CallbackModel {
  *   const y = nb.keras.layers.dense({units: 2}).apply(x);
  *   const m = nb.keras.model({inputs: x, outputs: y});
  */
-export function model(args: ModelArgs): Model {
-  return new Model(args);
+export function model<O extends SymbolicTensor | SymbolicTensor[]>(args: ModelArgs<O>): Model<Predicted<O>> {
+  return new Model<Predicted<O>>(args);
 }
 
 export { isShapeList };

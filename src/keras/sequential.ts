@@ -12,7 +12,7 @@ export interface SequentialArgs {
   name?: string;
 }
 
-export class Sequential extends Model {
+export class Sequential extends Model<Tensor> {
   override readonly className: string = 'Sequential';
   /** The layers added so far (without the InputLayer). */
   private stack: Layer[] = [];

@@ -10,6 +10,8 @@ import { fromTypedArray } from '../tensor/creation.js';
 import { defaultGenerator } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { cat } from '../ops/movement.js';
+import { Dataset } from '../data/dataset.js';
+import { DataLoader } from '../data/dataloader.js';
 import { CallbackList, History, type CallbackLike, type Logs } from './callbacks.js';
 import {
   checkSameLength,
@@ -21,6 +23,7 @@ import {
   take,
   toTensor,
   unpackBatch,
+  type Batch,
   type BatchSource,
   type Data,
 } from './data_adapter.js';
@@ -226,10 +229,18 @@ function batchCount(b: Batchy): number {
   return b.xs[0].shape[0];
 }
 
+/**
+ * A map-style Dataset of samples ([x, y] items, as TensorDataset yields) batched the way Keras batches
+ * arrays: batchSize samples per batch, reshuffled each epoch when `shuffle`. Anything else is returned as is.
+ */
+function batchDataset<T>(x: T, batchSize: number, shuffle: boolean): T {
+  return (x instanceof Dataset ? new DataLoader(x, { batchSize, shuffle }) : x) as T;
+}
+
 /** fit: see Model.fit. */
 export async function fitModel(
   model: Model,
-  x: Data | BatchSource,
+  x: Data | BatchSource | Dataset,
   yOrOpts?: Data | FitOptions,
   maybeOpts?: FitOptions,
 ): Promise<History> {
@@ -252,6 +263,8 @@ export async function fitModel(
     throw new Error(`${FIT}: epochs must be a non-negative integer, got ${JSON.stringify(opts.epochs)}`);
   const initialEpoch = opts.initialEpoch ?? 0;
   const batchSize = checkBatchSize(opts.batchSize, FIT);
+  // NOTE: a Dataset is iterable item by item; without this, each sample would be taken for a batch.
+  x = batchDataset(x, batchSize, opts.shuffle ?? true);
   const verbose = opts.verbose ?? 1;
   const stream = opts.stream ?? process.stdout;
   const clock = opts.clock;
@@ -294,7 +307,7 @@ export async function fitModel(
     if (n === 0) throw new Error(`${FIT}: no training samples`);
   }
   if (opts.validationData) {
-    const vd = opts.validationData;
+    const vd = batchDataset(opts.validationData, batchSize, false);
     if (isBatchSource(vd)) val = vd;
     else {
       if (!Array.isArray(vd) || vd.length < 2)
@@ -435,7 +448,7 @@ function structuredCloneMetric(m: object): Record<string, unknown> {
 /** evaluate: see Model.evaluate. */
 export async function evaluateModel(
   model: Model,
-  x: Data | BatchSource,
+  x: Data | BatchSource | Dataset,
   yOrOpts?: Data | EvaluateOptions,
   maybeOpts?: EvaluateOptions,
 ): Promise<number | number[] | Record<string, number>> {
@@ -451,6 +464,7 @@ export async function evaluateModel(
   if (!fromSource && y === undefined) throw new Error(`${op}: y is missing; call evaluate(x, y)`);
   checkOptionNames(opts, EVALUATE_OPTIONS, op);
   const batchSize = checkBatchSize(opts.batchSize, op);
+  x = batchDataset(x, batchSize, false);
   const data: Batchy | BatchSource = fromSource
     ? (x as BatchSource)
     : arrays(model, x as Data, y, opts.sampleWeight, op);
@@ -474,28 +488,43 @@ export async function evaluateModel(
 }
 
 /** predict: see Model.predict. */
-export function predictModel(model: Model, x: Data, opts: PredictOptions = {}): Tensor | Tensor[] {
+export function predictModel(
+  model: Model,
+  x: Data | BatchSource | Dataset,
+  opts: PredictOptions = {},
+): Tensor | Tensor[] {
   const op = 'predict';
-  if (isBatchSource(x))
-    throw new Error(
-      `${op}: expected arrays (Tensors or nested number arrays); for a loader, call model.call(xBatch) per batch`,
-    );
   checkOptionNames(opts, PREDICT_OPTIONS, op);
   const batchSize = checkBatchSize(opts.batchSize, op);
-  const data = arrays(model, x, undefined, undefined, op);
-  const n = data.xs[0].shape[0];
+  const src = batchDataset(x, batchSize, false);
+  // The inputs of each batch: row slices of arrays, or the x of each [x, y?] batch of a loader.
+  let batches: Iterable<Tensor[]>;
+  if (isBatchSource(src)) {
+    if (!(Symbol.iterator in src))
+      throw new Error(`${op}: predict is synchronous and cannot read an async iterable; pass arrays, a Dataset, a ` +
+        'DataLoader or a sync iterable of batches');
+    batches = (function* () {
+      for (const raw of src as Iterable<Batch>) yield arrays(model, unpackBatch(raw, op)[0] as Data, undefined, undefined, op).xs;
+    })();
+  } else {
+    const data = arrays(model, src as Data, undefined, undefined, op);
+    const n = data.xs[0].shape[0];
+    batches = (function* () {
+      for (let s = 0; s < n; s += batchSize) yield sliceRows(data.xs, s, Math.min(n, s + batchSize));
+    })();
+  }
   const wasTraining = model.training;
   model.eval();
   try {
     const chunks: Tensor[][] = model.outputs.map(() => []);
     noGrad(() => {
-      for (let s = 0; s < n; s += batchSize) {
-        const outs = model.run(sliceRows(data.xs, s, Math.min(n, s + batchSize)));
-        outs.forEach((o, k) => {
+      for (const xs of batches) {
+        model.run(xs).forEach((o, k) => {
           chunks[k].push(o);
         });
       }
     });
+    if (chunks[0].length === 0) throw new Error(`${op}: no data to predict on`);
     const outs = chunks.map((cs) => (cs.length === 1 ? cs[0].contiguous() : cat(cs, 0)));
     return model.returnsSingle ? outs[0] : outs;
   } finally {
