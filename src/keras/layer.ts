@@ -12,6 +12,7 @@ import type { DType } from '../tensor/dtype.js';
 import { empty } from '../tensor/creation.js';
 import { getInitializer, type InitializerIdentifier } from './initializers.js';
 import { logitKind, type ActivationFn, type OutputLogits } from './activations.js';
+import { getRegularizer, type Regularizer, type RegularizerIdentifier } from './regularizers.js';
 
 export type SymShape = readonly (number | null)[];
 
@@ -75,6 +76,8 @@ export interface LayerArgs {
   /** The input's dtype (an Input made from inputShape gets it). */
   dtype?: DType;
   trainable?: boolean;
+  /** A penalty on the layer's output, added to the training loss (see regularizers.ts). */
+  activityRegularizer?: RegularizerIdentifier | null;
 }
 
 type Inputs = Tensor | Tensor[];
@@ -103,6 +106,39 @@ export abstract class Layer extends Module {
     this.batchInputShape = bis;
     this.inputDtype = args.dtype ?? 'float32';
     this._trainable = args.trainable ?? true;
+    this.activityRegularizer = getRegularizer(args.activityRegularizer, `${this.name}: activityRegularizer`);
+  }
+
+  /** The weights' penalties (kernelRegularizer, ...): what each regularizes, read when asked. */
+  private readonly weightPenalties: [() => Tensor, Regularizer][] = [];
+  readonly activityRegularizer: Regularizer | null;
+  /** The activity penalties of the last call on tensors. */
+  private activityLosses: Tensor[] = [];
+
+  /**
+   * Keras's layer.losses: the regularization penalties, of the weights as they are now and of the
+   * outputs of the last call. fit adds them to the loss.
+   */
+  get losses(): Tensor[] {
+    return [...this.weightPenalties.map(([w, r]) => r.call(w())), ...this.activityLosses];
+  }
+
+  /** Adds a weight penalty on what `weight` returns (a weight, or a sum of the ones that act as one). */
+  protected addPenalty(weight: () => Tensor, id: RegularizerIdentifier | null | undefined, what: string): void {
+    const r = getRegularizer(id, `${this.name}: ${what}`);
+    if (r) this.weightPenalties.push([weight, r]);
+  }
+
+  /** Forgets the last call's activity penalties (a model does so before each run). */
+  clearActivityLosses(): void {
+    this.activityLosses = [];
+  }
+
+  private recordActivity<O extends Inputs>(out: O): O {
+    if (this.activityRegularizer) {
+      for (const o of Array.isArray(out) ? out : [out]) this.activityLosses.push(this.activityRegularizer.call(o));
+    }
+    return out;
   }
 
   /** Whether fit updates this layer's weights (false freezes it; its weights count as non-trainable). */
@@ -140,7 +176,9 @@ export abstract class Layer extends Module {
   callWithLogits(x: Inputs): { out: Inputs; logits: OutputLogits | null } {
     if (!(x instanceof Tensor)) return { out: this.call(x), logits: null };
     this.ensureBuilt(concreteShape(x));
-    return this.forwardWithLogits(x);
+    const r = this.forwardWithLogits(x);
+    this.recordActivity(r.out);
+    return r;
   }
 
   /** forward(x) on the built layer, with the logits behind its output (see callWithLogits). */
@@ -157,6 +195,7 @@ export abstract class Layer extends Module {
     const c: Record<string, unknown> = { name: this.name, trainable: this.trainable };
     if (this.batchInputShape) c.batchInputShape = this.batchInputShape;
     if (this.inputDtype !== 'float32') c.dtype = this.inputDtype;
+    if (this.activityRegularizer) c.activityRegularizer = this.activityRegularizer.getConfig();
     return c;
   }
 
@@ -166,10 +205,12 @@ export abstract class Layer extends Module {
     shape: readonly number[],
     initializer: InitializerIdentifier,
     trainable = true,
+    regularizer: RegularizerIdentifier | null = null,
   ): Parameter {
     const p = new Parameter(empty([...shape]), trainable && this.trainable);
     getInitializer(initializer, this.name)(p);
     this.registerParameter(name, p);
+    this.addPenalty(() => p, regularizer, `the regularizer of ${name}`);
     if (!trainable) this.frozenParams.add(p);
     return p;
   }
@@ -244,7 +285,7 @@ export abstract class Layer extends Module {
       );
     }
     this.ensureBuilt(Array.isArray(x) ? x.map(concreteShape) : concreteShape(x));
-    return this.forward(x as Inputs);
+    return this.recordActivity(this.forward(x as Inputs));
   }
 
   private callSymbolic(x: SymInputs): SymInputs {

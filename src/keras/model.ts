@@ -227,6 +227,7 @@ export class Model<P extends Tensor | Tensor[] = Tensor | Tensor[]> extends Laye
       throw new Error(
         `model '${this.name}' is not built yet: call it on data (fit, predict) or give the first layer an inputShape`,
       );
+    for (const l of this.allLayers) l.clearActivityLosses();
     const values = new Map<SymbolicTensor, Tensor>();
     this.inputs.forEach((t, i) => {
       values.set(t, xs[i]);
@@ -454,6 +455,11 @@ export class Model<P extends Tensor | Tensor[] = Tensor | Tensor[]> extends Laye
   }
 
   /** The graph: each node's layer and the (node index, output index) of each input. */
+  /** Keras's model.losses: every layer's regularization penalties (weights now, activities of the last run). */
+  override get losses(): Tensor[] {
+    return [...super.losses, ...this.allLayers.flatMap((l) => l.losses)];
+  }
+
   override getConfig(): Record<string, unknown> {
     const ids = new Map<LayerNode, number>();
     const all = [...this.inputs.map((t) => t.node), ...this.graph];

@@ -173,7 +173,8 @@ function batchLoss(model: Model, c: Compiled, b: Batchy): { outs: Tensor[]; loss
     const l = c.losses[k].call(b.ys[k], o, logits[k] ?? null);
     return reduceLoss(l, b.sw).mul(c.lossWeights[k]);
   });
-  const loss = parts.slice(1).reduce((p, q) => p.add(q), parts[0]);
+  // NOTE: as in Keras, the regularization penalties count in the loss that is minimised and reported.
+  const loss = [...parts.slice(1), ...model.losses].reduce((p, q) => p.add(q), parts[0]);
   return { outs, loss, parts };
 }
 

@@ -9,6 +9,7 @@ import type { Tensor } from '../../tensor/tensor.js';
 import { activationName, getActivation, type ActivationFn, type ActivationIdentifier } from '../activations.js';
 import { initializerName, type InitializerIdentifier } from '../initializers.js';
 import { Layer, fmtSym, knownDim, type LayerArgs, type SymShape } from '../layer.js';
+import { regularizerConfigs, type RegularizerIdentifier } from '../regularizers.js';
 import {
   checkDataFormat,
   checkPadding,
@@ -33,6 +34,8 @@ export interface ConvArgs extends LayerArgs {
   useBias?: boolean;
   kernelInitializer?: InitializerIdentifier;
   biasInitializer?: InitializerIdentifier;
+  kernelRegularizer?: RegularizerIdentifier | null;
+  biasRegularizer?: RegularizerIdentifier | null;
 }
 
 abstract class Conv extends Layer {
@@ -81,8 +84,10 @@ abstract class Conv extends Layer {
       );
     }
     const C = knownDim(s, this.channelAxis(s.length), this);
-    this.addWeight('weight', [this.filters, C, ...this.kernelSize], this.args.kernelInitializer ?? 'glorotUniform');
-    if (this.useBias) this.addWeight('bias', [this.filters], this.args.biasInitializer ?? 'zeros');
+    const a = this.args;
+    this.addWeight('weight', [this.filters, C, ...this.kernelSize], a.kernelInitializer ?? 'glorotUniform', true,
+      a.kernelRegularizer);
+    if (this.useBias) this.addWeight('bias', [this.filters], a.biasInitializer ?? 'zeros', true, a.biasRegularizer);
     else this.registerParameter('bias', null);
   }
 
@@ -157,6 +162,7 @@ abstract class Conv extends Layer {
       useBias: this.useBias,
       kernelInitializer: initializerName(this.args.kernelInitializer, 'glorotUniform'),
       biasInitializer: initializerName(this.args.biasInitializer, 'zeros'),
+      ...regularizerConfigs(this.args, ['kernelRegularizer', 'biasRegularizer']),
     };
   }
 }

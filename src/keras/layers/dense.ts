@@ -8,6 +8,7 @@ import type { Tensor } from '../../tensor/tensor.js';
 import { activationName, getActivation, type ActivationFn, type ActivationIdentifier } from '../activations.js';
 import { initializerName, type InitializerIdentifier } from '../initializers.js';
 import { Layer, knownDim, type LayerArgs, type SymShape } from '../layer.js';
+import { regularizerConfigs, type RegularizerIdentifier } from '../regularizers.js';
 
 export interface DenseArgs extends LayerArgs {
   units: number;
@@ -15,6 +16,8 @@ export interface DenseArgs extends LayerArgs {
   useBias?: boolean;
   kernelInitializer?: InitializerIdentifier;
   biasInitializer?: InitializerIdentifier;
+  kernelRegularizer?: RegularizerIdentifier | null;
+  biasRegularizer?: RegularizerIdentifier | null;
 }
 
 export class Dense extends Layer {
@@ -37,8 +40,9 @@ export class Dense extends Layer {
 
   override build(s: SymShape): void {
     const inF = knownDim(s, -1, this);
-    this.addWeight('weight', [this.units, inF], this.args.kernelInitializer ?? 'glorotUniform');
-    if (this.useBias) this.addWeight('bias', [this.units], this.args.biasInitializer ?? 'zeros');
+    const a = this.args;
+    this.addWeight('weight', [this.units, inF], a.kernelInitializer ?? 'glorotUniform', true, a.kernelRegularizer);
+    if (this.useBias) this.addWeight('bias', [this.units], a.biasInitializer ?? 'zeros', true, a.biasRegularizer);
     else this.registerParameter('bias', null);
   }
 
@@ -64,6 +68,7 @@ export class Dense extends Layer {
       useBias: this.useBias,
       kernelInitializer: initializerName(this.args.kernelInitializer, 'glorotUniform'),
       biasInitializer: initializerName(this.args.biasInitializer, 'zeros'),
+      ...regularizerConfigs(this.args, ['kernelRegularizer', 'biasRegularizer']),
     };
   }
 }

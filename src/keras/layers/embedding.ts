@@ -10,11 +10,13 @@ import type { DType } from '../../tensor/dtype.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { initializerName, type InitializerIdentifier } from '../initializers.js';
 import { Layer, type LayerArgs, type SymShape } from '../layer.js';
+import { regularizerConfigs, type RegularizerIdentifier } from '../regularizers.js';
 
 export interface EmbeddingArgs extends LayerArgs {
   inputDim: number;
   outputDim: number;
   embeddingsInitializer?: InitializerIdentifier;
+  embeddingsRegularizer?: RegularizerIdentifier | null;
   /** Accepted for Keras compatibility; sets the sequence length of the input. */
   inputLength?: number;
 }
@@ -43,7 +45,9 @@ export class Embedding extends Layer {
     return [];
   }
   override build(): void {
-    this.addWeight('weight', [this.inputDim, this.outputDim], this.args.embeddingsInitializer ?? 'randomUniform');
+    const a = this.args;
+    this.addWeight('weight', [this.inputDim, this.outputDim], a.embeddingsInitializer ?? 'randomUniform', true,
+      a.embeddingsRegularizer);
   }
   computeOutputShape(s: SymShape): SymShape {
     return [...s, this.outputDim];
@@ -72,6 +76,7 @@ export class Embedding extends Layer {
       inputDim: this.inputDim,
       outputDim: this.outputDim,
       embeddingsInitializer: initializerName(this.args.embeddingsInitializer, 'randomUniform'),
+      ...regularizerConfigs(this.args, ['embeddingsRegularizer']),
     };
   }
 }

@@ -20,6 +20,7 @@ import type { Tensor } from '../../tensor/tensor.js';
 import { activationName, type ActivationIdentifier } from '../activations.js';
 import { initializerName, type InitializerIdentifier } from '../initializers.js';
 import { Layer, fmtSym, knownDim, type LayerArgs, type SymShape } from '../layer.js';
+import { regularizerConfigs, type RegularizerIdentifier } from '../regularizers.js';
 
 export interface RNNArgs extends LayerArgs {
   units: number;
@@ -31,6 +32,10 @@ export interface RNNArgs extends LayerArgs {
   kernelInitializer?: InitializerIdentifier;
   recurrentInitializer?: InitializerIdentifier;
   biasInitializer?: InitializerIdentifier;
+  kernelRegularizer?: RegularizerIdentifier | null;
+  recurrentRegularizer?: RegularizerIdentifier | null;
+  /** On Keras's one bias, which is bias_ih + bias_hh in this (PyTorch) layout. */
+  biasRegularizer?: RegularizerIdentifier | null;
   /** LSTM: forget-gate bias starts at 1 (default true). */
   unitForgetBias?: boolean;
 }
@@ -75,11 +80,13 @@ abstract class RecurrentBase extends Layer {
       H = this.units,
       G = GATES[this.kind] * H;
     for (const sfx of this.directions === 2 ? ['', '_reverse'] : ['']) {
-      this.addWeight(`weight_ih_l0${sfx}`, [G, F], this.args.kernelInitializer ?? 'glorotUniform');
-      this.addWeight(`weight_hh_l0${sfx}`, [G, H], this.args.recurrentInitializer ?? 'orthogonal');
+      const a = this.args;
+      this.addWeight(`weight_ih_l0${sfx}`, [G, F], a.kernelInitializer ?? 'glorotUniform', true, a.kernelRegularizer);
+      this.addWeight(`weight_hh_l0${sfx}`, [G, H], a.recurrentInitializer ?? 'orthogonal', true, a.recurrentRegularizer);
       if (this.useBias) {
-        const bih = this.addWeight(`bias_ih_l0${sfx}`, [G], this.args.biasInitializer ?? 'zeros');
-        this.addWeight(`bias_hh_l0${sfx}`, [G], this.args.biasInitializer ?? 'zeros');
+        const bih = this.addWeight(`bias_ih_l0${sfx}`, [G], a.biasInitializer ?? 'zeros');
+        const bhh = this.addWeight(`bias_hh_l0${sfx}`, [G], a.biasInitializer ?? 'zeros');
+        this.addPenalty(() => bih.add(bhh), a.biasRegularizer, 'biasRegularizer');
         if (this.kind === 'LSTM' && (this.args.unitForgetBias ?? true)) noGrad(() => bih.narrow(0, H, H).fill_(1));
       }
     }
@@ -126,6 +133,7 @@ abstract class RecurrentBase extends Layer {
       kernelInitializer: initializerName(this.args.kernelInitializer, 'glorotUniform'),
       recurrentInitializer: initializerName(this.args.recurrentInitializer, 'orthogonal'),
       biasInitializer: initializerName(this.args.biasInitializer, 'zeros'),
+      ...regularizerConfigs(this.args, ['kernelRegularizer', 'recurrentRegularizer', 'biasRegularizer']),
     };
   }
 }
