@@ -27,6 +27,8 @@ export interface CheckpointOptions {
   /** A progress line on stderr (default: when stderr is a terminal). */
   progress?: boolean;
   fileName?: string;
+  /** The full sha256 the file must have (checked after the download, as Keras's get_file does). */
+  sha256?: string;
 }
 
 /**
@@ -79,6 +81,11 @@ export async function cachedCheckpoint(url: string, options: CheckpointOptions =
     if (show) process.stderr.write(`\rDownloading ${name} ${(done / 1e6).toFixed(1)} MB\x1b[K\n`);
     if (total !== null && done !== total) throw new Error(`torch.hub: ${url}: got ${done} of ${total} bytes`);
     const digest = hash.digest('hex');
+    if (options.sha256 && digest !== options.sha256.toLowerCase()) {
+      throw new Error(
+        `download: invalid hash value for ${url}: sha256 ${digest}, expected ${options.sha256}; the download was removed`,
+      );
+    }
     if (prefix && !digest.startsWith(prefix)) {
       throw new Error(
         `torch.hub: invalid hash value for ${url}: sha256 ${digest} does not start with '${prefix}' ` +

@@ -15,6 +15,7 @@ export * as optimizers from './optimizers.js';
 export * as activations from './activations.js';
 export * as initializers from './initializers.js';
 export * as regularizers from './regularizers.js';
+export * as datasets from './datasets.js';
 export { Layer, SymbolicTensor, clearSession, type LayerArgs, type SymShape } from './layer.js';
 export { input } from './layers/input.js';
 export { Model, model, type CompileArgs, type ModelArgs, type Predicted } from './model.js';
