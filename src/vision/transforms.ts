@@ -2,6 +2,8 @@
 // torchvision applies them to PIL images) or a (C, H, W) float tensor; ToTensor turns an Image into
 // a tensor, Normalize works on tensors. Random transforms draw from nb's seeded default generator
 // (or a Generator passed in).
+// Every transform is called one way or the other, as a function or as a module is:
+//   t(x)  ===  t.call(x)  ===  t.forward(x)        and String(t) is torchvision's repr, 'Resize(size=256)'.
 
 import { Tensor } from '../tensor/tensor.js';
 import { fromTypedArray, tensor } from '../tensor/creation.js';
@@ -14,6 +16,30 @@ import { roundHalfEven } from '../util/math.js';
 export type Input = Image | Tensor;
 // biome-ignore lint/suspicious/noExplicitAny: Compose chains transforms of different types, so the default is untyped
 export type Transform<I = any, O = any> = (x: I) => O;
+
+/** A transform made here: a function that also answers to nn.Module's call(x) and forward(x). */
+// biome-ignore lint/suspicious/noExplicitAny: as Transform
+export interface TransformModule<I = any, O = any> {
+  (x: I): O;
+  /** As for an nn.Module: the transform applied to x (not Function.prototype.call). */
+  call(x: I): O;
+  forward(x: I): O;
+  /** torchvision's repr: 'Resize(size=256)'. */
+  readonly repr: string;
+}
+
+function transform<I, O>(repr: string, fn: (x: I) => O): TransformModule<I, O> {
+  const t = ((x: I) => fn(x)) as TransformModule<I, O>;
+  for (const k of ['call', 'forward'] as const) Object.defineProperty(t, k, { value: (x: I) => fn(x) });
+  Object.defineProperty(t, 'repr', { value: repr });
+  Object.defineProperty(t, 'toString', { value: () => repr });
+  return t;
+}
+
+/** A value in torchvision's repr style: [256, 256], 0.5. */
+function show(v: unknown): string {
+  return Array.isArray(v) ? `[${v.map(show).join(', ')}]` : String(v);
+}
 
 function dims(x: Input): [number, number, number] {
   if (x instanceof Image) return [x.channels, x.height, x.width];
@@ -83,8 +109,12 @@ function padTensor(x: Tensor, top: number, left: number, height: number, width: 
 }
 
 /** Resize(size): an int resizes the shorter side (keeping the aspect ratio); [h, w] resizes exactly. */
-export function Resize(size: number | [number, number], opts: { maxSize?: number } = {}): Transform<Input, Input> {
-  return (x) => {
+export function Resize(
+  size: number | [number, number],
+  opts: { maxSize?: number } = {},
+): TransformModule<Input, Input> {
+  const repr = `Resize(size=${show(size)}${opts.maxSize !== undefined ? `, max_size=${opts.maxSize}` : ''})`;
+  return transform(repr, (x: Input) => {
     const [, H, W] = dims(x);
     if (Array.isArray(size)) return resizeTo(x, size[0], size[1]);
     const short = Math.min(H, W),
@@ -96,43 +126,47 @@ export function Resize(size: number | [number, number], opts: { maxSize?: number
       newLong = opts.maxSize;
     }
     return W <= H ? resizeTo(x, newLong, newShort) : resizeTo(x, newShort, newLong);
-  };
+  });
 }
 
-export function CenterCrop(size: number | [number, number]): Transform<Input, Input> {
+export function CenterCrop(size: number | [number, number]): TransformModule<Input, Input> {
   const [th, tw] = Array.isArray(size) ? size : [size, size];
-  return (x) => {
+  return transform(`CenterCrop(size=${show([th, tw])})`, (x: Input) => {
     const [, H, W] = dims(x);
     return crop(x, roundHalfEven((H - th) / 2), roundHalfEven((W - tw) / 2), th, tw);
-  };
+  });
 }
 
 /** Image (H, W, C) uint8 -> (C, H, W) float32 in [0, 1]. Tensors pass through. */
-export function ToTensor(): Transform<Input, Tensor> {
-  return (x) => (x instanceof Image ? x.toTensor() : x);
+export function ToTensor(): TransformModule<Input, Tensor> {
+  return transform('ToTensor()', (x: Input) => (x instanceof Image ? x.toTensor() : x));
 }
 
 /** (x - mean) / std per channel on a (C, H, W) tensor. */
-export function Normalize(mean: readonly number[], std: readonly number[]): Transform<Tensor, Tensor> {
+export function Normalize(mean: readonly number[], std: readonly number[]): TransformModule<Tensor, Tensor> {
   if (std.some((s) => s === 0))
     throw new Error(`Normalize: std evaluated to zero, leading to division by zero (std ${JSON.stringify(std)})`);
   const m = tensor([...mean]).reshape([-1, 1, 1]),
     s = tensor([...std]).reshape([-1, 1, 1]);
-  return (x) => {
+  return transform(`Normalize(mean=${show([...mean])}, std=${show([...std])})`, (x: Tensor) => {
     if (!(x instanceof Tensor)) throw new Error('Normalize: expected a tensor; apply ToTensor() first');
     if (x.ndim < 3 || (x.shape[x.ndim - 3] !== mean.length && mean.length !== 1)) {
       throw new Error(`Normalize: ${mean.length} channel means for a tensor of shape [${x.shape.join(', ')}]`);
     }
     return x.sub(m).div(s);
-  };
+  });
 }
 
-export function Compose(ts: Transform[]): Transform {
-  return (x) => ts.reduce((acc, t) => t(acc), x);
+/** Applies the transforms in order; they may be transforms from here or any functions. */
+export function Compose(ts: Transform[]): TransformModule {
+  if (!Array.isArray(ts) || ts.some((t) => typeof t !== 'function'))
+    throw new Error('Compose: expected an array of transforms (functions), e.g. Compose([Resize(256), ToTensor()])');
+  const repr = `Compose(\n${ts.map((t) => `    ${(t as Partial<TransformModule>).repr ?? (t.name || 'function')}`).join('\n')}\n)`;
+  return transform(repr, (x: unknown) => ts.reduce((acc, t) => t(acc), x));
 }
 
-export function RandomHorizontalFlip(p = 0.5, gen?: Generator): Transform<Input, Input> {
-  return (x) => ((gen ?? defaultGenerator()).random() < p ? hflip(x) : x);
+export function RandomHorizontalFlip(p = 0.5, gen?: Generator): TransformModule<Input, Input> {
+  return transform(`RandomHorizontalFlip(p=${p})`, (x: Input) => ((gen ?? defaultGenerator()).random() < p ? hflip(x) : x));
 }
 
 export function hflip(x: Input): Input {
@@ -152,11 +186,12 @@ export function hflip(x: Input): Input {
 export function RandomResizedCrop(
   size: number | [number, number],
   opts: { scale?: [number, number]; ratio?: [number, number]; generator?: Generator } = {},
-): Transform<Input, Input> {
+): TransformModule<Input, Input> {
   const [oh, ow] = Array.isArray(size) ? size : [size, size];
   const scale = opts.scale ?? [0.08, 1],
     ratio = opts.ratio ?? [3 / 4, 4 / 3];
-  return (x) => {
+  const repr = `RandomResizedCrop(size=${show([oh, ow])}, scale=${show(scale)}, ratio=${show(ratio.map((r) => +r.toFixed(4)))})`;
+  return transform(repr, (x: Input) => {
     const g = opts.generator ?? defaultGenerator();
     const [, H, W] = dims(x);
     const area = H * W;
@@ -184,13 +219,13 @@ export function RandomResizedCrop(
       w = roundHalfEven(h * ratio[1]);
     }
     return resizeTo(crop(x, Math.trunc((H - h) / 2), Math.trunc((W - w) / 2), h, w), oh, ow);
-  };
+  });
 }
 
 /** Random brightness, contrast, saturation and hue changes, applied in a random order (tensor math in [0, 1]). */
 export function ColorJitter(
   opts: { brightness?: number; contrast?: number; saturation?: number; hue?: number; generator?: Generator } = {},
-): Transform<Input, Input> {
+): TransformModule<Input, Input> {
   const range = (v: number | undefined, center: number, lo: number): [number, number] | null =>
     v ? [Math.max(lo, center - v), center + v] : null;
   const b = range(opts.brightness, 1, 0),
@@ -199,7 +234,9 @@ export function ColorJitter(
   const h: [number, number] | null = opts.hue ? [-opts.hue, opts.hue] : null;
   if (opts.hue !== undefined && (opts.hue < 0 || opts.hue > 0.5))
     throw new Error(`ColorJitter: hue must be in [0, 0.5], got ${opts.hue}`);
-  return (x) => {
+  const f = (r: [number, number] | null) => (r ? show(r) : 'None');
+  const repr = `ColorJitter(brightness=${f(b)}, contrast=${f(c)}, saturation=${f(s)}, hue=${f(h)})`;
+  return transform(repr, (x: Input) => {
     const g = opts.generator ?? defaultGenerator();
     const wasImage = x instanceof Image;
     let t = x instanceof Image ? x.toTensor() : x;
@@ -224,7 +261,7 @@ export function ColorJitter(
       if (k === 3 && h) t = shiftHue(t, pick(h));
     }
     return wasImage ? Image.fromTensor(t) : t;
-  };
+  });
 }
 
 function grayscale(t: Tensor): Tensor {
