@@ -83,7 +83,8 @@ export async function cachedCheckpoint(url: string, options: CheckpointOptions =
     const digest = hash.digest('hex');
     if (options.sha256 && digest !== options.sha256.toLowerCase()) {
       throw new Error(
-        `download: invalid hash value for ${url}: sha256 ${digest}, expected ${options.sha256}; the download was removed`,
+        `download: invalid hash value for ${url}: sha256 ${digest}, expected ${options.sha256}; the download was ` +
+          `removed`,
       );
     }
     if (prefix && !digest.startsWith(prefix)) {

@@ -76,7 +76,9 @@ function fromIdx(images: Uint8Array, labels: Uint8Array, what: string): Split {
   const x = parseIdx(images, `${what} images`),
     y = parseIdx(labels, `${what} labels`);
   if (x.shape.length !== 3 || y.shape.length !== 1 || x.shape[0] !== y.shape[0] || !(x.data instanceof Uint8Array))
-    throw new Error(`keras.datasets: ${what}: expected uint8 images (N, H, W) and N labels, got ${x.shape} and ${y.shape}`);
+    throw new Error(
+      `keras.datasets: ${what}: expected uint8 images (N, H, W) and N labels, got ${x.shape} and ${y.shape}`,
+    );
   return [fromTypedArray(Float32Array.from(x.data), x.shape), fromTypedArray(Int32Array.from(y.data), y.shape)];
 }
 
@@ -93,8 +95,10 @@ export function parseMnistNpz(path: string): [Split, Split] {
       b = get(y);
     if (a.shape.length !== 3 || b.shape.length !== 1 || a.shape[0] !== b.shape[0])
       throw new Error(`keras.datasets.mnist: ${path}: ${x} ${a.shape} and ${y} ${b.shape} do not pair up`);
-    return [fromTypedArray(Float32Array.from(a.data as ArrayLike<number>), a.shape),
-      fromTypedArray(Int32Array.from(b.data as ArrayLike<number>), b.shape)];
+    return [
+      fromTypedArray(Float32Array.from(a.data as ArrayLike<number>), a.shape),
+      fromTypedArray(Int32Array.from(b.data as ArrayLike<number>), b.shape),
+    ];
   };
   return [pair('x_train', 'y_train'), pair('x_test', 'y_test')];
 }
@@ -142,4 +146,3 @@ export const fashionMnist = {
     return [fromIdx(trI, trL, 'fashion-mnist train'), fromIdx(teI, teL, 'fashion-mnist test')];
   },
 };
-

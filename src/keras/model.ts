@@ -67,7 +67,11 @@ export interface ModelArgs<O extends SymbolicTensor | SymbolicTensor[] = Symboli
 }
 
 /** What predict returns for outputs given as O: one Tensor for one SymbolicTensor, else an array. */
-export type Predicted<O> = O extends SymbolicTensor[] ? Tensor[] : O extends SymbolicTensor ? Tensor : Tensor | Tensor[];
+export type Predicted<O> = O extends SymbolicTensor[]
+  ? Tensor[]
+  : O extends SymbolicTensor
+    ? Tensor
+    : Tensor | Tensor[];
 
 /**
  * `P` is what predict returns: Tensor for a model built with one output tensor (and for Sequential),

@@ -502,10 +502,13 @@ export function predictModel(
   let batches: Iterable<Tensor[]>;
   if (isBatchSource(src)) {
     if (!(Symbol.iterator in src))
-      throw new Error(`${op}: predict is synchronous and cannot read an async iterable; pass arrays, a Dataset, a ` +
-        'DataLoader or a sync iterable of batches');
+      throw new Error(
+        `${op}: predict is synchronous and cannot read an async iterable; pass arrays, a Dataset, a ` +
+          'DataLoader or a sync iterable of batches',
+      );
     batches = (function* () {
-      for (const raw of src as Iterable<Batch>) yield arrays(model, unpackBatch(raw, op)[0] as Data, undefined, undefined, op).xs;
+      for (const raw of src as Iterable<Batch>)
+        yield arrays(model, unpackBatch(raw, op)[0] as Data, undefined, undefined, op).xs;
     })();
   } else {
     const data = arrays(model, src as Data, undefined, undefined, op);

@@ -161,12 +161,15 @@ export function Normalize(mean: readonly number[], std: readonly number[]): Tran
 export function Compose(ts: Transform[]): TransformModule {
   if (!Array.isArray(ts) || ts.some((t) => typeof t !== 'function'))
     throw new Error('Compose: expected an array of transforms (functions), e.g. Compose([Resize(256), ToTensor()])');
-  const repr = `Compose(\n${ts.map((t) => `    ${(t as Partial<TransformModule>).repr ?? (t.name || 'function')}`).join('\n')}\n)`;
+  const lines = ts.map((t) => `    ${(t as Partial<TransformModule>).repr ?? (t.name || 'function')}\n`);
+  const repr = `Compose(\n${lines.join('')})`;
   return transform(repr, (x: unknown) => ts.reduce((acc, t) => t(acc), x));
 }
 
 export function RandomHorizontalFlip(p = 0.5, gen?: Generator): TransformModule<Input, Input> {
-  return transform(`RandomHorizontalFlip(p=${p})`, (x: Input) => ((gen ?? defaultGenerator()).random() < p ? hflip(x) : x));
+  return transform(`RandomHorizontalFlip(p=${p})`, (x: Input) =>
+    (gen ?? defaultGenerator()).random() < p ? hflip(x) : x,
+  );
 }
 
 export function hflip(x: Input): Input {
@@ -190,7 +193,9 @@ export function RandomResizedCrop(
   const [oh, ow] = Array.isArray(size) ? size : [size, size];
   const scale = opts.scale ?? [0.08, 1],
     ratio = opts.ratio ?? [3 / 4, 4 / 3];
-  const repr = `RandomResizedCrop(size=${show([oh, ow])}, scale=${show(scale)}, ratio=${show(ratio.map((r) => +r.toFixed(4)))})`;
+  const repr =
+    `RandomResizedCrop(size=${show([oh, ow])}, scale=${show(scale)}, ` +
+    `ratio=${show(ratio.map((r) => +r.toFixed(4)))})`;
   return transform(repr, (x: Input) => {
     const g = opts.generator ?? defaultGenerator();
     const [, H, W] = dims(x);

@@ -64,7 +64,10 @@ test('a functional model with a list of outputs predicts Tensor[]; with one outp
   const inp = nb.keras.input({ shape: [3] });
   // apply() is typed any (it takes Tensors, SymbolicTensors or lists); declared, the output types flow
   const h: nb.keras.SymbolicTensor = L.dense({ units: 4 }).apply(inp);
-  const two = nb.keras.model({ inputs: inp, outputs: [L.dense({ units: 1 }).apply(h), L.dense({ units: 2 }).apply(h)] });
+  const two = nb.keras.model({
+    inputs: inp,
+    outputs: [L.dense({ units: 1 }).apply(h), L.dense({ units: 2 }).apply(h)],
+  });
   const outs: nb.Tensor[] = two.predict(nb.randn([5, 3]));
   assert.deepEqual(
     outs.map((o) => o.shape),

@@ -22,7 +22,9 @@ function idx(shape: number[], data: Uint8Array): Uint8Array {
   const v = new DataView(head.buffer);
   v.setUint8(2, 0x08);
   v.setUint8(3, shape.length);
-  shape.forEach((d, i) => v.setUint32(4 + 4 * i, d));
+  shape.forEach((d, i) => {
+    v.setUint32(4 + 4 * i, d);
+  });
   return Buffer.concat([head, data]);
 }
 
@@ -42,17 +44,18 @@ async function serve(files: Record<string, Uint8Array>): Promise<{ server: Serve
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mirror/`, hits };
 }
 
-test(
-  'fashionMnist.loadData({root}) reads ../shared/data: 60,000 + 10,000 images 28x28, pixel values 0..255',
-  { skip: skipUnlessShared('fashion-train-images-idx3-ubyte.gz', 'fashion-t10k-labels-idx1-ubyte.gz') },
-  async () => {
-    const [[xTrain, yTrain], [xTest, yTest]] = await D.fashionMnist.loadData({ root: SHARED_DATA });
-    assert.deepEqual([xTrain.shape, yTrain.shape, xTest.shape, yTest.shape], [[60000, 28, 28], [60000], [10000, 28, 28], [10000]]);
-    assert.equal(xTrain.max().item(), 255);
-    assert.equal(yTest.dtype, 'int32');
-    assert.deepEqual(yTrain.narrow(0, 0, 5).tolist(), [9, 0, 0, 3, 0]);
-  },
-);
+test('fashionMnist.loadData({root}) reads ../shared/data: 60,000 + 10,000 images 28x28, pixel values 0..255', {
+  skip: skipUnlessShared('fashion-train-images-idx3-ubyte.gz', 'fashion-t10k-labels-idx1-ubyte.gz'),
+}, async () => {
+  const [[xTrain, yTrain], [xTest, yTest]] = await D.fashionMnist.loadData({ root: SHARED_DATA });
+  assert.deepEqual(
+    [xTrain.shape, yTrain.shape, xTest.shape, yTest.shape],
+    [[60000, 28, 28], [60000], [10000, 28, 28], [10000]],
+  );
+  assert.equal(xTrain.max().item(), 255);
+  assert.equal(yTest.dtype, 'int32');
+  assert.deepEqual(yTrain.narrow(0, 0, 5).tolist(), [9, 0, 0, 3, 0]);
+});
 
 test('fashionMnist.loadData downloads the four IDX files into KERAS_HOME once, then reads the cache', async () => {
   const pix = (n: number, k: number) => Uint8Array.from({ length: n * 4 }, (_, i) => (i * k) % 256);
@@ -69,7 +72,13 @@ test('fashionMnist.loadData downloads the four IDX files into KERAS_HOME once, t
     assert.deepEqual(x.shape, [3, 2, 2]);
     assert.deepEqual(x.reshape([-1]).tolist(), Array.from(pix(3, 7)));
     assert.deepEqual(y.tolist(), [4, 1, 9]);
-    assert.deepEqual([xt.shape, yt.tolist()], [[2, 2, 2], [0, 5]]);
+    assert.deepEqual(
+      [xt.shape, yt.tolist()],
+      [
+        [2, 2, 2],
+        [0, 5],
+      ],
+    );
     assert.deepEqual(readdirSync(join(cacheDir, 'fashion-mnist')).sort(), Object.keys(files).sort());
     assert.equal(hits.length, 4);
     await D.fashionMnist.loadData({ origin: url, cacheDir });
@@ -104,7 +113,11 @@ test('getFile checks the sha256 and leaves no file behind on a mismatch; offline
 
 test('parseMnistNpz reads x_train/y_train/x_test/y_test and names a missing array', () => {
   const dir = mkdtempSync(join(tmpdir(), 'nabla-kds-'));
-  const u8 = (shape: number[], n: number) => ({ shape, data: Uint8Array.from({ length: n }, (_, i) => i), as: 'U8' as const });
+  const u8 = (shape: number[], n: number) => ({
+    shape,
+    data: Uint8Array.from({ length: n }, (_, i) => i),
+    as: 'U8' as const,
+  });
   const arrays = { x_train: u8([2, 2, 2], 8), y_train: u8([2], 2), x_test: u8([1, 2, 2], 4), y_test: u8([1], 1) };
   writeFileSync(join(dir, 'm.npz'), serializeNpz(arrays));
   const [[x, y], [xt, yt]] = D.parseMnistNpz(join(dir, 'm.npz'));

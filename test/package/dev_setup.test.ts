@@ -19,19 +19,16 @@ test('npm install runs dev-setup, which the package also ships (a no-op there: n
   assert.ok(PKG.files.includes('scripts/dev-setup.mjs'));
 });
 
-test(
-  'after npm install, node_modules/.bin/nabla is the built CLI and `npx nabla --version` runs offline',
-  () => {
-    assert.ok(existsSync(LINK), `${LINK} is missing: npm install runs scripts/dev-setup.mjs, which links it`);
-    assert.equal(realpathSync(LINK), realpathSync(join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js')));
-    const env = { ...process.env };
-    for (const k of Object.keys(env)) if (k === 'NODE_TEST_CONTEXT' || k.toLowerCase().startsWith('npm_')) delete env[k];
-    const r = spawnSync(process.platform === 'win32' ? 'npx.cmd' : 'npx', ['--offline', 'nabla', '--version'], {
-      cwd: REPO_ROOT,
-      env,
-      encoding: 'utf8',
-    });
-    assert.equal(r.status, 0, r.stderr);
-    assert.equal(r.stdout, `${PKG.version}\n`);
-  },
-);
+test('after npm install, node_modules/.bin/nabla is the built CLI and `npx nabla --version` runs offline', () => {
+  assert.ok(existsSync(LINK), `${LINK} is missing: npm install runs scripts/dev-setup.mjs, which links it`);
+  assert.equal(realpathSync(LINK), realpathSync(join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js')));
+  const env = { ...process.env };
+  for (const k of Object.keys(env)) if (k === 'NODE_TEST_CONTEXT' || k.toLowerCase().startsWith('npm_')) delete env[k];
+  const r = spawnSync(process.platform === 'win32' ? 'npx.cmd' : 'npx', ['--offline', 'nabla', '--version'], {
+    cwd: REPO_ROOT,
+    env,
+    encoding: 'utf8',
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, `${PKG.version}\n`);
+});

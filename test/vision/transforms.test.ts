@@ -110,24 +110,40 @@ test('ImageNet class names ship with nabla', () => {
   assert.equal(nb.vision.IMAGENET_CLASSES[999], 'toilet tissue');
 });
 
-test('every transform is called one way or the other: t(x), t.call(x) and t.forward(x) agree; repr as torchvision', () => {
-  const x = nb.arange(0, 2 * 6 * 8, 1).reshape([2, 6, 8]).div(96);
-  const pipeline = T.Compose([T.Resize(4), T.CenterCrop(3), T.Normalize([0.5, 0.5], [0.25, 0.25])]);
-  const a = pipeline(x);
-  assertClose(pipeline.call(x), a);
-  assertClose(pipeline.forward(x), a);
-  for (const t of [T.Resize([3, 5]), T.CenterCrop(4), T.ToTensor(), T.RandomHorizontalFlip(1)]) {
-    assertClose(t.call(x) as nb.Tensor, t(x) as nb.Tensor);
-    assertClose(t.forward(x) as nb.Tensor, t(x) as nb.Tensor);
-  }
-  assert.equal(String(T.Resize(256)), 'Resize(size=256)');
-  assert.equal(String(T.CenterCrop(224)), 'CenterCrop(size=[224, 224])');
-  assert.equal(String(T.Normalize([0.5], [0.2])), 'Normalize(mean=[0.5], std=[0.2])');
-  assert.equal(
-    String(T.Compose([T.ToTensor(), function halve(t: nb.Tensor) { return t.div(2); }])),
-    'Compose(\n    ToTensor()\n    halve\n)',
-  );
-  // a plain function in Compose is applied as is
-  assertClose(T.Compose([(t: nb.Tensor) => t.mul(2)])(x), x.mul(2));
-  assert.throws(() => T.Compose([T.ToTensor(), 3 as unknown as nb.vision.transforms.Transform]), /Compose: expected an array/);
-});
+test(
+  'every transform is called one way or the other: t(x), t.call(x) and t.forward(x) agree; repr as ' + 'torchvision',
+  () => {
+    const x = nb
+      .arange(0, 2 * 6 * 8, 1)
+      .reshape([2, 6, 8])
+      .div(96);
+    const pipeline = T.Compose([T.Resize(4), T.CenterCrop(3), T.Normalize([0.5, 0.5], [0.25, 0.25])]);
+    const a = pipeline(x);
+    assertClose(pipeline.call(x), a);
+    assertClose(pipeline.forward(x), a);
+    for (const t of [T.Resize([3, 5]), T.CenterCrop(4), T.ToTensor(), T.RandomHorizontalFlip(1)]) {
+      assertClose(t.call(x) as nb.Tensor, t(x) as nb.Tensor);
+      assertClose(t.forward(x) as nb.Tensor, t(x) as nb.Tensor);
+    }
+    assert.equal(String(T.Resize(256)), 'Resize(size=256)');
+    assert.equal(String(T.CenterCrop(224)), 'CenterCrop(size=[224, 224])');
+    assert.equal(String(T.Normalize([0.5], [0.2])), 'Normalize(mean=[0.5], std=[0.2])');
+    assert.equal(
+      String(
+        T.Compose([
+          T.ToTensor(),
+          function halve(t: nb.Tensor) {
+            return t.div(2);
+          },
+        ]),
+      ),
+      'Compose(\n    ToTensor()\n    halve\n)',
+    );
+    // a plain function in Compose is applied as is
+    assertClose(T.Compose([(t: nb.Tensor) => t.mul(2)])(x), x.mul(2));
+    assert.throws(
+      () => T.Compose([T.ToTensor(), 3 as unknown as nb.vision.transforms.Transform]),
+      /Compose: expected an array/,
+    );
+  },
+);

@@ -85,8 +85,13 @@ abstract class Conv extends Layer {
     }
     const C = knownDim(s, this.channelAxis(s.length), this);
     const a = this.args;
-    this.addWeight('weight', [this.filters, C, ...this.kernelSize], a.kernelInitializer ?? 'glorotUniform', true,
-      a.kernelRegularizer);
+    this.addWeight(
+      'weight',
+      [this.filters, C, ...this.kernelSize],
+      a.kernelInitializer ?? 'glorotUniform',
+      true,
+      a.kernelRegularizer,
+    );
     if (this.useBias) this.addWeight('bias', [this.filters], a.biasInitializer ?? 'zeros', true, a.biasRegularizer);
     else this.registerParameter('bias', null);
   }

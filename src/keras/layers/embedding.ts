@@ -46,8 +46,13 @@ export class Embedding extends Layer {
   }
   override build(): void {
     const a = this.args;
-    this.addWeight('weight', [this.inputDim, this.outputDim], a.embeddingsInitializer ?? 'randomUniform', true,
-      a.embeddingsRegularizer);
+    this.addWeight(
+      'weight',
+      [this.inputDim, this.outputDim],
+      a.embeddingsInitializer ?? 'randomUniform',
+      true,
+      a.embeddingsRegularizer,
+    );
   }
   computeOutputShape(s: SymShape): SymShape {
     return [...s, this.outputDim];

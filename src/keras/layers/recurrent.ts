@@ -82,7 +82,13 @@ abstract class RecurrentBase extends Layer {
     for (const sfx of this.directions === 2 ? ['', '_reverse'] : ['']) {
       const a = this.args;
       this.addWeight(`weight_ih_l0${sfx}`, [G, F], a.kernelInitializer ?? 'glorotUniform', true, a.kernelRegularizer);
-      this.addWeight(`weight_hh_l0${sfx}`, [G, H], a.recurrentInitializer ?? 'orthogonal', true, a.recurrentRegularizer);
+      this.addWeight(
+        `weight_hh_l0${sfx}`,
+        [G, H],
+        a.recurrentInitializer ?? 'orthogonal',
+        true,
+        a.recurrentRegularizer,
+      );
       if (this.useBias) {
         const bih = this.addWeight(`bias_ih_l0${sfx}`, [G], a.biasInitializer ?? 'zeros');
         const bhh = this.addWeight(`bias_hh_l0${sfx}`, [G], a.biasInitializer ?? 'zeros');
