@@ -168,7 +168,7 @@ export async function launchBrowser(extraArgs: string[] = []): Promise<Browser> 
 
 /** A minimal page that imports the bundle as `window.nb` and sets `window.nbReady`. */
 export function harnessPage(bundlePath = '/nabla.js'): string {
-  return `<!doctype html><meta charset="utf-8"><title>nabla test</title>
+  return `<!doctype html><meta charset="utf-8"><title>nabla test</title><link rel="icon" href="data:,">
 <script type="module">
 import * as nb from '${bundlePath}';
 window.nb = nb;
