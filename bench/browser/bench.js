@@ -233,7 +233,9 @@ export async function runBench({ quick = true, rows = ROWS.map((r) => r.id) } = 
     isolated,
     threads,
     nabla: nb.backend(),
-    tfjs: `${tf.version.tfjs} (${tf.getBackend()}, ${tfWasm.getThreadsCount()} threads)`,
+    tfjs: `${tf.version.tfjs} (${tf.getBackend()}, ${tfWasm.getThreadsCount()} threads, multithread support: ${await tf
+      .env()
+      .getAsync('WASM_HAS_MULTITHREAD_SUPPORT')})`,
     ort: `${ort.env.versions?.web ?? ''} (wasm, ${threads} threads)`,
   };
   const libs = [

@@ -4,7 +4,8 @@
 // loads checkpoints exactly as a script does. A download that fails says so with the HTTP status,
 // and one that ends early is caught against its Content-Length, never parsed as a shorter file.
 
-import { IS_NODE, fileURLToPath, readFileSync } from '../platform/node.js';
+import { IS_NODE, fileURLToPath } from '../platform/node.js';
+import { withFile } from './source.js';
 import { asBytes, type Bytes } from '../util/bytes.js';
 
 export { asBytes, type Bytes };
@@ -58,7 +59,7 @@ export async function fetchBytes(input: ByteInput): Promise<Uint8Array> {
   if (input instanceof URL) url = input;
   else if (typeof input !== 'string') {
     throw new TypeError(`nabla: fetchBytes: expected a path, URL, Response, Blob or bytes, got ${describe(input)}`);
-  } else if (IS_NODE && !isUrlString(input)) return new Uint8Array(readFileSync(input));
+  } else if (IS_NODE && !isUrlString(input)) return readWhole(input);
   else {
     const base = (globalThis as { location?: { href: string } }).location?.href;
     try {
@@ -69,7 +70,7 @@ export async function fetchBytes(input: ByteInput): Promise<Uint8Array> {
       );
     }
   }
-  if (IS_NODE && url.protocol === 'file:') return new Uint8Array(readFileSync(fileURLToPath(url)));
+  if (IS_NODE && url.protocol === 'file:') return readWhole(fileURLToPath(url));
   let res: Response;
   try {
     res = await fetch(url);
@@ -77,6 +78,11 @@ export async function fetchBytes(input: ByteInput): Promise<Uint8Array> {
     throw new FetchError(url.href, `the request failed (${(e as Error).message})`, undefined, { cause: e });
   }
   return readResponse(res, url.href);
+}
+
+/** A regular file's bytes (a FIFO or a device is refused, never waited on). */
+function readWhole(path: string): Uint8Array {
+  return withFile(path, (src) => src.read(0, src.size, 'fetchBytes'));
 }
 
 function describe(x: unknown): string {
