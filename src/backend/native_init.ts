@@ -4,6 +4,7 @@
 // else JS with one warning on stderr; NABLA_BACKEND=js|native forces a choice.
 
 import { loadNativeBackend, type NativeBackend } from './native/index.js';
+import { process } from '../platform/node.js';
 
 export interface NativeInit {
   /** The configured native backend, or null with `reason` when the addon could not be loaded. */

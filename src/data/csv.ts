@@ -1,7 +1,7 @@
 // A tiny CSV reader (RFC 4180): quoted fields with "" escapes and embedded newlines, CRLF or LF,
 // an optional header row. Fields stay strings; toTensor converts chosen columns to numbers.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync } from '../platform/node.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { DType } from '../tensor/dtype.js';
 import { tensor } from '../tensor/creation.js';

@@ -27,6 +27,7 @@ import { stack } from '../ops/movement.js';
 import { tensor } from '../tensor/creation.js';
 import { Generator, defaultGenerator } from '../tensor/random.js';
 import type { Dataset } from './dataset.js';
+import { setImmediate } from '../platform/node.js';
 
 export type CollateFn<T, B> = (items: T[]) => B;
 

@@ -4,9 +4,7 @@
 // Items are [image, label]: image float32 (1, H, W) scaled into [0, 1] (or whatever `transform`
 // returns), label a number, so the default collate makes int32 labels (B).
 
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync, dirname, join, resolve, fileURLToPath } from '../platform/node.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Dataset, checkIndex } from './dataset.js';
 import { readIdx } from './idx.js';

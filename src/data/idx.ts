@@ -3,8 +3,7 @@
 // Files may be gzip-compressed (detected by the gzip magic, whatever the name). Every length is
 // checked before reading, so a hostile or truncated file gives an error, never a wrong tensor.
 
-import { readFileSync } from 'node:fs';
-import { gunzipSync } from 'node:zlib';
+import { readFileSync, gunzipSync } from '../platform/node.js';
 
 const TYPES: Record<number, { name: string; size: number }> = {
   0x08: { name: 'uint8', size: 1 },

@@ -2,7 +2,7 @@
 // T blockSize, V vocabulary size. Item i = [x, y], both int32 (T): x = ids[i, i+T),
 // y = ids[i+1, i+T+1), the next character at every position.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync } from '../platform/node.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { Dataset, checkIndex } from './dataset.js';
 import { fromBuffer } from './util.js';

@@ -6,9 +6,7 @@
 //       refs/{revision}                   the commit a branch or tag pointed to when last resolved
 // and the settings it reads from the environment (HF_ENDPOINT, HF_HUB_OFFLINE, HF_TOKEN).
 
-import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, readFileSync, homedir, join, process } from '../platform/node.js';
 
 export const DEFAULT_ENDPOINT = 'https://huggingface.co';
 

@@ -7,8 +7,9 @@
 // is renamed into place; snapshots/{commit}/{file} then links to it. A failed check removes the
 // partial file. Without a network, a file already cached for the revision is used.
 
-import { createHash, type Hash } from 'node:crypto';
 import {
+  createHash,
+  type Hash,
   closeSync,
   copyFileSync,
   createReadStream,
@@ -23,9 +24,12 @@ import {
   unlinkSync,
   writeFileSync,
   writeSync,
-} from 'node:fs';
-import { hostname } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+  hostname,
+  dirname,
+  join,
+  relative,
+  process,
+} from '../platform/node.js';
 import { writeAtomic, writeTextAtomic } from '../io/atomic.js';
 import {
   type HubOptions,

@@ -3,8 +3,7 @@
 // snapshot folder (snapshots/{commit}) is handed to the folder loaders. Only the files a loader
 // reads are fetched: config.json, the weights in their order of preference, the tokenizer files.
 
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, join } from '../platform/node.js';
 import { type HubOptions, isRepoId } from './cache.js';
 import { HubError, hfHubDownload } from './download.js';
 

@@ -3,11 +3,22 @@
 // the URL's file name; a name like resnet18-f37072fd.pth carries the start of the file's sha256,
 // checked after the download (check_hash), which goes to a temporary file renamed into place.
 
-import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { homedir } from 'node:os';
-import { basename, join } from 'node:path';
+import {
+  createHash,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+  randomBytes,
+  homedir,
+  basename,
+  join,
+  process,
+} from '../platform/node.js';
 
 /** $TORCH_HOME, else $XDG_CACHE_HOME/torch, else ~/.cache/torch. */
 export function torchHome(env: Readonly<Record<string, string | undefined>> = process.env): string {

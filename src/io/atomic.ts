@@ -5,10 +5,22 @@
 // name with their writer's host and pid, and every save sweeps the stale ones of its directory.
 // NOTE: O_TMPFILE + linkat would leave nothing behind, but Node exposes neither, and linkat cannot
 // replace an existing file; a named temporary file plus rename is the portable way.
-import { closeSync, fsyncSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  fsyncSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+  basename,
+  dirname,
+  join,
+  hostname,
+  randomBytes,
+  process,
+} from '../platform/node.js';
 import { crc32 } from './zip.js';
 
 /** Marks our temporary files: `.<target>.nbtmp.<host>.<pid>.<random>`. */

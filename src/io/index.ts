@@ -18,3 +18,4 @@ export {
 } from './tensors.js';
 export { stripPrefix, addPrefix, renameKeys, transposeKeys, type StateDict } from './state_dict.js';
 export { CheckpointError } from './source.js';
+export { fetchBytes, FetchError, type ByteInput, type Bytes } from './fetch.js';

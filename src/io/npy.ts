@@ -17,6 +17,7 @@ import {
 } from './raw.js';
 import { ZipReader, zipChunks, type ZipMemberInput } from './zip.js';
 import { writeAtomic } from './atomic.js';
+import { Buffer } from '../platform/node.js';
 
 const MAX_HEADER = 1 << 20;
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];

@@ -3,6 +3,8 @@
 // is a tensor, as state dicts are), and tensors via torch._utils._rebuild_tensor_v2 with a
 // persistent id per storage.
 
+import { Buffer } from '../platform/node.js';
+
 const enc = new TextEncoder();
 
 export class PickleWriter {

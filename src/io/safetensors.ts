@@ -17,6 +17,7 @@ import {
   type WritableTensor,
 } from './raw.js';
 import { writeAtomic } from './atomic.js';
+import { Buffer } from '../platform/node.js';
 
 /** The safetensors reference implementation refuses headers above 100 MB; so do we. */
 const MAX_HEADER = 100_000_000;

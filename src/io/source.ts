@@ -1,8 +1,7 @@
 // Byte sources for the checkpoint readers: an in-memory Buffer or an open file read by position.
 // Every reader validates sizes against `source.size` before it allocates, so a hostile header can
 // never make us allocate more than the file holds.
-import { closeSync, constants, fstatSync, openSync, read, readSync } from 'node:fs';
-import { promisify } from 'node:util';
+import { closeSync, constants, fstatSync, openSync, read, readSync, promisify } from '../platform/node.js';
 
 const readAsync = promisify(read);
 

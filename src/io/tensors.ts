@@ -4,15 +4,17 @@
 import { Tensor, Storage } from '../tensor/tensor.js';
 import { Layout } from '../tensor/layout.js';
 import type { TypedArray } from '../tensor/dtype.js';
-import { CheckpointError, withFile, withFileAsync } from './source.js';
+import { BufferSource, CheckpointError, withFileAsync, type ByteSource } from './source.js';
+import { fetchBytes, inputName, isUrlString, type ByteInput } from './fetch.js';
+import { IS_NODE } from '../platform/node.js';
 import type { ElemType, RawHalfTensor, RawRecord, WritableTensor } from './raw.js';
 import {
-  readSafetensorsFile,
-  readSafetensorsFileAsync,
+  readSafetensors,
+  readSafetensorsAsync,
   writeSafetensorsFile,
   type SafetensorsReadOptions,
 } from './safetensors.js';
-import { readNpyFileAsync, readNpzFileAsync, writeNpyFile, writeNpzFile, type NpzWriteOptions } from './npy.js';
+import { readNpyAsync, readNpzAsync, writeNpyFile, writeNpzFile, type NpzWriteOptions } from './npy.js';
 import { NumpyArrayRef } from './numpy_pickle.js';
 import {
   type TorchStorage,
@@ -57,24 +59,37 @@ function checkTensors(tensors: unknown, op: string): Record<string, Tensor | Raw
 export interface LoadSafetensorsOptions extends SafetensorsReadOptions {}
 
 /**
- * Loads a .safetensors file, reading only the header and the selected tensors by position.
+ * Runs `fn` on the bytes of `input`: a path in Node is read by position from disk (only what `fn`
+ * asks for), anything else (a URL, Response, Blob, bytes) is read into memory first (fetchBytes).
+ */
+async function withInput<T>(input: ByteInput, fn: (src: ByteSource) => Promise<T>): Promise<T> {
+  if (typeof input === 'string' && IS_NODE && !isUrlString(input)) return withFileAsync(input, fn);
+  const bytes = await fetchBytes(input);
+  // NOTE: fetched bytes belong to us alone, so tensors may be views of them; the caller's bytes may not.
+  const owned = !(input instanceof ArrayBuffer || ArrayBuffer.isView(input));
+  return fn(new BufferSource(bytes, inputName(input), owned));
+}
+
+/**
+ * Loads a .safetensors file, reading only the header and the selected tensors by position. `path`
+ * may also be a URL, a fetch Response, a Blob or the bytes (in Node and in the browser).
  * @example const sd = await nb.io.loadSafetensors('model.safetensors', { names: ['fc.weight'] })
  */
 export async function loadSafetensors(
-  path: string,
+  path: ByteInput,
   opts: LoadSafetensorsOptions & { keepHalf: true },
 ): Promise<Record<string, Tensor | RawHalfTensor>>;
-export async function loadSafetensors(path: string, opts?: LoadSafetensorsOptions): Promise<Record<string, Tensor>>;
+export async function loadSafetensors(path: ByteInput, opts?: LoadSafetensorsOptions): Promise<Record<string, Tensor>>;
 export async function loadSafetensors(
-  path: string,
+  path: ByteInput,
   opts: LoadSafetensorsOptions = {},
 ): Promise<Record<string, Tensor | RawHalfTensor>> {
-  return mapValues((await readSafetensorsFileAsync(path, opts)).tensors, toTensor);
+  return mapValues((await withInput(path, (src) => readSafetensorsAsync(src, opts))).tensors, toTensor);
 }
 
 /** The `__metadata__` of a .safetensors file (reads only the header). */
-export async function loadSafetensorsMetadata(path: string): Promise<Record<string, string>> {
-  return readSafetensorsFile(path, { names: [] }).metadata;
+export async function loadSafetensorsMetadata(path: ByteInput): Promise<Record<string, string>> {
+  return (await withInput(path, async (src) => readSafetensors(src, { names: [] }))).metadata;
 }
 
 export interface SaveOptions {
@@ -103,8 +118,8 @@ export async function saveSafetensors(
  * @example model.loadStateDict(await nb.io.loadTorch('resnet18.pth'))
  */
 // biome-ignore lint/suspicious/noExplicitAny: a checkpoint holds any pickled structure; callers index it freely
-export async function loadTorch(path: string, opts: TorchReadOptions = {}): Promise<any> {
-  return withFileAsync(path, async (src) => torchToTensors(await readTorchAsync(src, opts), src.name));
+export async function loadTorch(path: ByteInput, opts: TorchReadOptions = {}): Promise<any> {
+  return withInput(path, async (src) => torchToTensors(await readTorchAsync(src, opts), src.name));
 }
 
 /** Replaces every TorchTensorRef (and numpy array) in an unpickled tree by a Tensor, in place (iteratively: no
@@ -202,8 +217,8 @@ export async function saveTorch(obj: unknown, path: string): Promise<void> {
   });
 }
 
-export async function loadNpy(path: string): Promise<Tensor> {
-  return toTensor(await readNpyFileAsync(path)) as Tensor;
+export async function loadNpy(path: ByteInput): Promise<Tensor> {
+  return toTensor(await withInput(path, (src) => readNpyAsync(src))) as Tensor;
 }
 
 export async function saveNpy(t: Tensor, path: string, opts: { as?: ElemType } = {}): Promise<void> {
@@ -211,8 +226,8 @@ export async function saveNpy(t: Tensor, path: string, opts: { as?: ElemType } =
   writeNpyFile(path, writable(t, opts.as));
 }
 
-export async function loadNpz(path: string): Promise<Record<string, Tensor>> {
-  return mapValues(await readNpzFileAsync(path), (r) => toTensor(r) as Tensor);
+export async function loadNpz(path: ByteInput): Promise<Record<string, Tensor>> {
+  return mapValues(await withInput(path, (src) => readNpzAsync(src)), (r) => toTensor(r) as Tensor);
 }
 
 export async function saveNpz(arrays: Record<string, Tensor>, path: string, opts: NpzWriteOptions = {}): Promise<void> {
@@ -238,8 +253,8 @@ function formatOf(path: string): Format | undefined {
  * Guesses the format of a file with an unknown extension from its first bytes; a file that matches
  * none gets an error naming the formats tried (not the parse error of whichever reader went last).
  */
-function sniff(path: string): Format {
-  return withFile(path, (src) => {
+function sniff(path: string, src: ByteSource): Format {
+  {
     const b = src.read(0, Math.min(24, src.size));
     if (b[0] === 0x93 && b[1] === 0x4e) return 'npy';
     if (b[0] === 0x50 && b[1] === 0x4b) return 'torch';
@@ -260,7 +275,7 @@ function sniff(path: string): Format {
         "PyTorch legacy pickle (0x80), NumPy .npy ('\\x93NUMPY') and .npz (zip); " +
         'name the file .safetensors, .pt/.pth/.bin, .npy or .npz to pick a reader',
     );
-  });
+  }
 }
 
 /**
@@ -269,17 +284,25 @@ function sniff(path: string): Format {
  * @example model.loadStateDict(await nb.load('model.safetensors'))
  */
 // biome-ignore lint/suspicious/noExplicitAny: a checkpoint holds any pickled structure; callers index it freely
-export async function load(path: string): Promise<any> {
-  switch (formatOf(path) ?? sniff(path)) {
-    case 'safetensors':
-      return loadSafetensors(path);
-    case 'torch':
-      return loadTorch(path);
-    case 'npy':
-      return loadNpy(path);
-    case 'npz':
-      return loadNpz(path);
+export async function load(path: ByteInput): Promise<any> {
+  const name = inputName(path);
+  // NOTE: a URL's query (?download=true) is not part of its file name.
+  const known = formatOf(isUrlString(name) ? name.replace(/[?#].*$/, '') : name);
+  if (typeof path === 'string' && IS_NODE && !isUrlString(path)) {
+    return withFileAsync(path, (src) => loadSource(known ?? sniff(path, src), src));
   }
+  // Anything else is read once; the format comes from its name when that has an extension, else from the bytes.
+  const bytes = await fetchBytes(path);
+  const src = new BufferSource(bytes, name, !(path instanceof ArrayBuffer || ArrayBuffer.isView(path)));
+  return loadSource(known ?? sniff(name, src), src);
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: as load
+async function loadSource(f: Format, src: ByteSource): Promise<any> {
+  if (f === 'safetensors') return mapValues((await readSafetensorsAsync(src)).tensors, toTensor);
+  if (f === 'torch') return torchToTensors(await readTorchAsync(src), src.name);
+  if (f === 'npy') return toTensor(await readNpyAsync(src));
+  return mapValues(await readNpzAsync(src), (r) => toTensor(r) as Tensor);
 }
 
 /**

@@ -23,6 +23,7 @@ import { ZipReader, zipChunks, type ZipMemberInput } from './zip.js';
 import { writeAtomic } from './atomic.js';
 import { PickleWriter } from './pickle_write.js';
 import { numpyGlobals } from './numpy_pickle.js';
+import { Buffer } from '../platform/node.js';
 
 export const STORAGE_ELEMS: Readonly<Record<string, ElemType>> = {
   FloatStorage: 'F32',

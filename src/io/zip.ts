@@ -7,8 +7,7 @@
 // name its member, and every member's CRC-32 is checked, stored ones as they are read (CrcSliceSource).
 // Writer: stored or deflated members,
 // optional data alignment (torch aligns every record to 64 bytes), zip64 when needed.
-import * as zlib from 'node:zlib';
-import { inflateRawSync, deflateRawSync } from 'node:zlib';
+import { inflateRawSync, deflateRawSync, zlibCrc32, Buffer } from '../platform/node.js';
 import { BufferSource, CheckpointError, SliceSource, u16, u32, u64, type ByteSource } from './source.js';
 
 export interface ZipEntry {
@@ -279,7 +278,7 @@ const CRC_TABLE = (() => {
 })();
 
 // NOTE: zlib.crc32 (Node >= 20.15) is several times faster than the table loop on large records.
-const nativeCrc = (zlib as { crc32?: (d: Uint8Array, v?: number) => number }).crc32;
+const nativeCrc = zlibCrc32;
 
 export function crc32(data: Uint8Array, crc = 0): number {
   if (nativeCrc) return nativeCrc(data, crc) >>> 0;

@@ -4,7 +4,7 @@
 // Epochs and batches are 0-based in hooks, as in Keras; printed messages count from 1.
 // Every hook may be async; fit awaits each.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, process } from '../platform/node.js';
 import { writeTextAtomic } from '../io/atomic.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { formatValue, type ProgressStream } from './progbar.js';

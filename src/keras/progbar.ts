@@ -9,6 +9,8 @@
 //   Epoch 3/20 - 47/47 - 1s - loss: 0.2110 - accuracy: 0.9431 - val_loss: 0.2533 - val_accuracy: 0.9320
 // The clock and the stream are injectable so the output can be tested byte for byte.
 
+import { process } from '../platform/node.js';
+
 /** Where progress goes: process.stdout or anything with write() (and optionally isTTY). */
 export interface ProgressStream {
   write(s: string): unknown;

@@ -23,8 +23,7 @@
 // first, so an interrupted save never leaves a partial file (an older config.json may remain beside
 // new weights only if the process dies between the two renames; both are complete files).
 
-import { mkdirSync, readFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, existsSync, join } from '../platform/node.js';
 import { writeTextAtomic } from '../io/atomic.js';
 import { loadSafetensors, loadSafetensorsMetadata, saveSafetensors } from '../io/tensors.js';
 import type { Tensor } from '../tensor/tensor.js';

@@ -33,6 +33,7 @@ import { Mean } from './metrics.js';
 import { Progbar, type Clock, type ProgressStream } from './progbar.js';
 import { checkOptionNames } from './options.js';
 import type { Compiled, Model } from './model.js';
+import { process } from '../platform/node.js';
 
 export interface FitOptions {
   batchSize?: number;

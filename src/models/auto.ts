@@ -1,8 +1,7 @@
 // AutoModelForCausalLM and AutoTokenizer, as in transformers: the class comes from the folder's (or
 // Hub repo's) config.json model_type, or for tokenizers from tokenizer_config.json's tokenizer_class.
 
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, join } from '../platform/node.js';
 import type { HubOptions } from '../hub/cache.js';
 import { fetchModelFiles, fetchTokenizerFiles, readJsonIfAny, resolvePretrained } from '../hub/pretrained.js';
 import { GPT2Tokenizer } from '../text/bpe.js';

@@ -22,6 +22,7 @@ import { MemorySource, loadWeights, openWeights, readConfigJson, saveModelFolder
 import type { HubOptions } from '../hub/cache.js';
 import { fetchModelFiles, resolvePretrained } from '../hub/pretrained.js';
 import { readLlama2c } from './llama2c.js';
+import type { Bytes } from '../util/bytes.js';
 
 export interface LlamaConfigOptions {
   vocabSize?: number;
@@ -346,8 +347,11 @@ export class LlamaForCausalLM extends Module implements CausalLM {
     await saveModelFolder(dir, this, this.config.toJSON(), this.config.tieWordEmbeddings);
   }
 
-  /** From a llama2.c checkpoint (.bin); rotary weights are permuted to the half-split convention. */
-  static fromLlama2c(path: string): LlamaForCausalLM {
+  /**
+   * From a llama2.c checkpoint (.bin): a path, or its bytes (in the browser:
+   * `fromLlama2c(await nb.io.fetchBytes(url))`); rotary weights are permuted to the half-split convention.
+   */
+  static fromLlama2c(path: string | Bytes): LlamaForCausalLM {
     const { header: h, tensors } = readLlama2c(path);
     const config = new LlamaConfig({
       vocabSize: h.vocabSize,
@@ -364,7 +368,7 @@ export class LlamaForCausalLM extends Module implements CausalLM {
       eosTokenId: 2,
     });
     const model = new LlamaForCausalLM(config);
-    loadWeights(model, new MemorySource(Object.fromEntries(tensors), path), {
+    loadWeights(model, new MemorySource(Object.fromEntries(tensors), typeof path === 'string' ? path : '<bytes>'), {
       who: 'LlamaForCausalLM.fromLlama2c',
       rename: (n) => n,
       optional: (p) => config.tieWordEmbeddings && p === 'lm_head.weight',

@@ -12,9 +12,10 @@
 // rotates halves (x[i], x[i + D/2]) and its convert script permutes the rows of wq and wk to match.
 // We apply the same row permutation here, so one model (HF convention) runs both checkpoints.
 
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { Tensor } from '../tensor/tensor.js';
 import { fromTypedArray } from '../tensor/creation.js';
+import { BufferSource, FileSource, type ByteSource } from '../io/source.js';
+import { asBytes, type Bytes } from '../util/bytes.js';
 
 export interface Llama2cHeader {
   dim: number;
@@ -27,20 +28,28 @@ export interface Llama2cHeader {
   sharedClassifier: boolean;
 }
 
-/** Reads a llama2.c .bin: its header and a state dict with Hugging Face Llama names. */
-export function readLlama2c(path: string): { header: Llama2cHeader; tensors: Map<string, Tensor> } {
-  let fd: number;
+/**
+ * Reads a llama2.c .bin: its header and a state dict with Hugging Face Llama names. `file` is a path
+ * (Node; read by position) or the file's bytes (fetched with nb.io.fetchBytes in the browser).
+ */
+export function readLlama2c(file: string | Bytes): { header: Llama2cHeader; tensors: Map<string, Tensor> } {
+  const bytes = typeof file === 'string' ? undefined : asBytes(file);
+  const path = typeof file === 'string' ? file : '<bytes>';
+  if (typeof file !== 'string' && !bytes) {
+    throw new TypeError(`llama2.c checkpoint: expected a path or the file's bytes, got ${typeof file}`);
+  }
+  let src: ByteSource;
   try {
-    fd = openSync(path, 'r');
+    src = bytes ? new BufferSource(bytes, path) : new FileSource(path);
   } catch (e) {
-    throw new Error(`llama2.c checkpoint ${path}: cannot open: ${(e as Error).message}`);
+    const why = ((e as Error).cause as Error | undefined) ?? (e as Error);
+    throw new Error(`llama2.c checkpoint ${path}: cannot open: ${why.message}`);
   }
   try {
-    const size = fstatSync(fd).size;
+    const size = src.size;
     if (size < 28) throw new Error(`llama2.c checkpoint ${path}: ${size} bytes, shorter than the 28-byte header`);
-    const hb = Buffer.alloc(28);
-    readSync(fd, hb, 0, 28, 0);
-    const h = [0, 1, 2, 3, 4, 5, 6].map((i) => hb.readInt32LE(4 * i));
+    const hb = new DataView(src.read(0, 28).slice().buffer);
+    const h = [0, 1, 2, 3, 4, 5, 6].map((i) => hb.getInt32(4 * i, true));
     const [dim, hiddenDim, nLayers, nHeads, nKVHeads, vocab, seqLen] = h;
     const header: Llama2cHeader = {
       dim,
@@ -85,7 +94,8 @@ export function readLlama2c(path: string): { header: Llama2cHeader; tensors: Map
     if (!header.sharedClassifier) plan.push(['wcls', [V, C]]);
     const need = 28 + 4 * plan.reduce((s, [, sh]) => s + sh.reduce((a, b) => a * b, 1), 0);
     if (size !== need) {
-      throw new Error(`llama2.c checkpoint ${path}: ${size} bytes, but header [${h.join(', ')}] needs ${need}`);
+      const what = size < need ? ' (the file is truncated)' : '';
+      throw new Error(`llama2.c checkpoint ${path}: ${size} bytes, but header [${h.join(', ')}] needs ${need}${what}`);
     }
     // Byte offset of each chunk; each (chunk, layer) slab is then read by itself into its own array,
     // so the tensors own their storage and the file is held in memory once.
@@ -97,7 +107,7 @@ export function readLlama2c(path: string): { header: Llama2cHeader; tensors: Map
     }
     const slab = (name: string, i: number, rows: number, cols: number): Float32Array => {
       const data = new Float32Array(rows * cols);
-      readSync(fd, new Uint8Array(data.buffer), 0, 4 * data.length, start.get(name)! + 4 * i * data.length);
+      src.readInto(start.get(name)! + 4 * i * data.length, new Uint8Array(data.buffer));
       return data;
     };
     const out = new Map<string, Tensor>();
@@ -122,7 +132,7 @@ export function readLlama2c(path: string): { header: Llama2cHeader; tensors: Map
     if (!header.sharedClassifier) out.set('lm_head.weight', fromTypedArray(raw('wcls', V, C), [V, C]));
     return { header, tensors: out };
   } finally {
-    closeSync(fd);
+    if (src instanceof FileSource) src.close();
   }
 }
 

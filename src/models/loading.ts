@@ -4,8 +4,7 @@
 // thus holds one copy of the weights: safetensors are read tensor by tensor, and a
 // pytorch_model.bin, unpickled whole, hands its tensors over one by one.
 
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, statSync, join } from '../platform/node.js';
 import { writeTextAtomic } from '../io/atomic.js';
 import { saveSafetensors } from '../io/tensors.js';
 import { noGrad } from '../autograd/grad_mode.js';

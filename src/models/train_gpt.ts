@@ -11,9 +11,8 @@
 //
 // Glossary: B batch size, T block size (context), V vocabulary, N tokens in the split.
 
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, join, process } from '../platform/node.js';
 import { writeTextAtomic } from '../io/atomic.js';
-import { join } from 'node:path';
 import type { Tensor } from '../tensor/tensor.js';
 import { fromTypedArray } from '../tensor/creation.js';
 import { Generator, getRngState, manualSeed, setRngState } from '../tensor/random.js';

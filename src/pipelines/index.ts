@@ -7,7 +7,7 @@
 //   const extract = await nb.pipeline('feature-extraction', 'gpt2');
 //   await extract('Hello', { pooling: 'mean', normalize: true }); // Tensor (1, C)
 
-import { existsSync } from 'node:fs';
+import { existsSync } from '../platform/node.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { fromTypedArray } from '../tensor/creation.js';
 import { noGrad } from '../autograd/grad_mode.js';

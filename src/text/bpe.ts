@@ -4,8 +4,7 @@
 // Files it reads: vocab.json (= OpenAI encoder.json, {token: id}), merges.txt (= OpenAI vocab.bpe,
 // '#version' line then one 'a b' merge per line, best first), or Hugging Face tokenizer.json
 // (model.type 'BPE' with a ByteLevel pre-tokenizer, plus added_tokens).
-import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, statSync, join } from '../platform/node.js';
 import { BYTE_TO_CHAR, CHAR_TO_BYTE } from './bytes_to_unicode.js';
 import { MergeTable } from './merge.js';
 import {

@@ -9,8 +9,8 @@
 // tokenizer.bin layout (little-endian): int32 max_token_length, then per piece: float32 score,
 // int32 byte length, the UTF-8 bytes. ids 0, 1, 2 are <unk>, <s>, </s>; '<0x0A>'-style pieces are
 // raw bytes; the SentencePiece space '▁' is written as ' '.
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, statSync, join } from '../platform/node.js';
+import { asBytes, type Bytes } from '../util/bytes.js';
 import { MergeTable } from './merge.js';
 import {
   type BatchEncodeOptions,
@@ -124,15 +124,20 @@ export class LlamaTokenizer implements Tokenizer {
   }
 
   /**
-   * From a llama2.c tokenizer.bin. llama2.c takes the piece count from the model header; without
-   * `vocabSize` the whole file is read.
+   * From a llama2.c tokenizer.bin, a path or its bytes (nb.io.fetchBytes). llama2.c takes the piece
+   * count from the model header; without `vocabSize` the whole file is read.
    */
-  static fromLlama2c(path: string, vocabSize?: number): LlamaTokenizer {
-    let buf: Buffer;
-    try {
-      buf = readFileSync(path);
-    } catch (e) {
-      throw new Error(`${WHO}: cannot read tokenizer file ${path}: ${(e as Error).message}`);
+  static fromLlama2c(file: string | Bytes, vocabSize?: number): LlamaTokenizer {
+    let buf: Uint8Array | undefined = typeof file === 'string' ? undefined : asBytes(file);
+    const path = typeof file === 'string' ? file : '<bytes>';
+    if (!buf) {
+      if (typeof file !== 'string')
+        throw new TypeError(`${WHO}.fromLlama2c: expected a path or bytes, got ${typeof file}`);
+      try {
+        buf = readFileSync(path);
+      } catch (e) {
+        throw new Error(`${WHO}: cannot read tokenizer file ${path}: ${(e as Error).message}`);
+      }
     }
     const entries = parseLlama2c(buf, path, vocabSize);
     const pieces = entries.map((e) => e.piece);

@@ -2,8 +2,7 @@
 // errors that name the tokenizer and the path.
 //
 // Glossary: B = batch size, T = padded sequence length.
-import { mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, join } from '../platform/node.js';
 import { writeTextAtomic } from '../io/atomic.js';
 
 /** Options of `decode`. */

@@ -1,7 +1,7 @@
 // Image classification with a pretrained network: build the architecture, load torchvision or timm
 // weights (.pth or .safetensors), preprocess as torchvision's ImageNet recipe, report the top k.
 
-import { existsSync } from 'node:fs';
+import { existsSync } from '../platform/node.js';
 import { noGrad } from '../autograd/grad_mode.js';
 import { load } from '../io/index.js';
 import type { Tensor } from '../tensor/tensor.js';

@@ -2,11 +2,20 @@
 // converting between modes the way PIL does (torchvision's ImageFolder loads with .convert('RGB')).
 // Glossary: H height, W width, C channels (1 = 'L', 3 = 'RGB', 4 = 'RGBA').
 
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { inflateSync } from 'node:zlib';
-import pngjs from 'pngjs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  openSync,
+  readSync,
+  createRequire,
+  inflateSync,
+  process,
+  Buffer,
+  IS_NODE,
+} from '../platform/node.js';
 import jpeg from 'jpeg-js';
+import { asBytes, type Bytes } from '../util/bytes.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { fromTypedArray } from '../tensor/creation.js';
 
@@ -121,6 +130,12 @@ export function decodeImage(buf: Uint8Array, name = '<buffer>'): Image {
       `decodeImage(${name}): unsupported image format (first bytes ${head || 'none'}); PNG and JPEG are supported`,
     );
   }
+  if (fmt === 'png' && !IS_NODE) {
+    throw new Error(
+      `decodeImage(${name}): PNG decoding needs Node.js (zlib); in the browser pass a JPEG, or draw the image ` +
+        'on a canvas and build a tensor from its ImageData',
+    );
+  }
   try {
     if (fmt === 'png') return decodePng(Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength));
     const sof = jpegSize(buf);
@@ -161,15 +176,25 @@ function jpegSize(b: Uint8Array): [number, number] | undefined {
 // pngjs's own pieces, run by decodePngData so that the inflated image data can be checked for
 // completeness (pngjs's sync reader zero-fills a short stream: an IHDR that lies about the width
 // decoded to an all-zero picture where PIL says "truncated").
-const requireCjs = createRequire(import.meta.url);
 // biome-ignore lint/suspicious/noExplicitAny: pngjs's internal modules ship no types
 type Untyped = any;
-const PngParser: Untyped = requireCjs('pngjs/lib/parser.js');
-const PngReader: Untyped = requireCjs('pngjs/lib/sync-reader.js');
-const pngFilter: Untyped = requireCjs('pngjs/lib/filter-parse-sync.js');
-const pngBitmapper: Untyped = requireCjs('pngjs/lib/bitmapper.js');
-const pngNormalise: Untyped = requireCjs('pngjs/lib/format-normaliser.js');
-const pngInterlace: Untyped = requireCjs('pngjs/lib/interlace.js');
+// NOTE: loaded on first use, not at import: pngjs needs Node's zlib and streams, and a browser bundle
+// must load this module (JPEG decoding, Image) without them.
+let pngLib: Record<'PNG' | 'Parser' | 'Reader' | 'filter' | 'bitmapper' | 'normalise' | 'interlace', Untyped>;
+function png(): typeof pngLib {
+  if (pngLib) return pngLib;
+  const req = createRequire(import.meta.url);
+  pngLib = {
+    PNG: req('pngjs').PNG,
+    Parser: req('pngjs/lib/parser.js'),
+    Reader: req('pngjs/lib/sync-reader.js'),
+    filter: req('pngjs/lib/filter-parse-sync.js'),
+    bitmapper: req('pngjs/lib/bitmapper.js'),
+    normalise: req('pngjs/lib/format-normaliser.js'),
+    interlace: req('pngjs/lib/interlace.js'),
+  };
+  return pngLib;
+}
 
 interface PngMeta {
   width: number;
@@ -184,7 +209,7 @@ interface PngMeta {
 /** Bytes of filtered image data an IHDR implies: a filter byte plus the packed pixels per row, per pass. */
 function pngDataSize(m: PngMeta): number {
   const passes: { width: number; height: number }[] = m.interlace
-    ? pngInterlace.getImagePasses(m.width, m.height)
+    ? png().interlace.getImagePasses(m.width, m.height)
     : [m];
   let n = 0;
   for (const p of passes) n += (((p.width * m.bpp * m.depth + 7) >> 3) + 1) * p.height;
@@ -199,8 +224,8 @@ function decodePngData(buf: Buffer): { meta: PngMeta; image?: Image } {
   let err: Error | undefined;
   let meta: PngMeta | undefined;
   const idat: Buffer[] = [];
-  const reader = new PngReader(buf);
-  const parser = new PngParser(
+  const reader = new (png().Reader)(buf);
+  const parser = new (png().Parser)(
     {},
     {
       read: reader.read.bind(reader),
@@ -243,8 +268,8 @@ function decodePngData(buf: Buffer): { meta: PngMeta; image?: Image } {
     throw new Error(`image data is truncated: ${data.length} bytes, IHDR ${meta.width}x${meta.height} needs ${need}`);
   }
   if (meta.depth === 8 && !meta.interlace && meta.colorType !== 3) return { meta, image: unfilter8(data, meta) };
-  const bitmap = pngBitmapper.dataToBitMap(pngFilter.process(data, meta), meta);
-  meta.data = pngNormalise(bitmap, meta, false);
+  const bitmap = png().bitmapper.dataToBitMap(png().filter.process(data, meta), meta);
+  meta.data = png().normalise(bitmap, meta, false);
   return { meta };
 }
 /* eslint-enable @typescript-eslint/no-explicit-any */
@@ -305,20 +330,25 @@ function decodePng(buf: Buffer): Image {
   // IHDR: width and height are big-endian u32 at bytes 16 and 20; check them before pngjs allocates
   if (buf.length < 33) throw new Error('file too short for a PNG header');
   checkPixels(buf.readUInt32BE(16), buf.readUInt32BE(20), 'PNG');
-  const { meta: png, image } = decodePngData(buf);
+  const { meta, image } = decodePngData(buf);
   if (image) return image;
-  const d = png.data!;
-  const rgba = new Image(png.width, png.height, 'RGBA', new Uint8Array(d.buffer, d.byteOffset, d.length));
+  const d = meta.data!;
+  const rgba = new Image(meta.width, meta.height, 'RGBA', new Uint8Array(d.buffer, d.byteOffset, d.length));
   // colorType bit 2 = alpha, bit 1 = colour
-  const ct = png.colorType ?? 6;
+  const ct = meta.colorType ?? 6;
   if ((ct & 2) === 0) return rgba.convert('L');
   return (ct & 4) === 0 ? rgba.convert('RGB') : rgba;
 }
 
-/** Reads and decodes an image file; `mode` converts it (torchvision's default loader uses 'RGB'). */
-export function readImage(path: string, mode?: ImageMode): Image {
-  const buf = readRegularFile(path);
-  const img = decodeImage(buf, path);
+/**
+ * Reads and decodes an image file, a path or its bytes (nb.io.fetchBytes); `mode` converts it
+ * (torchvision's default loader uses 'RGB'). In the browser JPEG decodes, PNG needs Node's zlib.
+ */
+export function readImage(path: string | Bytes, mode?: ImageMode): Image {
+  const bytes = typeof path === 'string' ? undefined : asBytes(path);
+  if (typeof path !== 'string' && !bytes)
+    throw new TypeError(`readImage: expected a path or bytes, got ${typeof path}`);
+  const img = bytes ? decodeImage(bytes) : decodeImage(readRegularFile(path as string), path as string);
   return mode ? img.convert(mode) : img;
 }
 
@@ -355,7 +385,7 @@ function readRegularFile(path: string): Buffer {
  */
 export function encodePng(img: Image): Uint8Array {
   const rgba = img.convert('RGBA');
-  const png = new pngjs.PNG({ width: img.width, height: img.height });
-  Buffer.from(rgba.data.buffer, rgba.data.byteOffset, rgba.data.length).copy(png.data);
-  return pngjs.PNG.sync.write(png);
+  const out = new (png().PNG)({ width: img.width, height: img.height });
+  Buffer.from(rgba.data.buffer, rgba.data.byteOffset, rgba.data.length).copy(out.data);
+  return png().PNG.sync.write(out);
 }

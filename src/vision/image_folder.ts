@@ -1,8 +1,7 @@
 // ImageFolder: a dataset over root/<class>/<image> (torchvision.datasets.ImageFolder). Classes are
 // the sub-folder names in sorted order; samples are listed once, sorted, and decoded lazily.
 
-import { readdirSync, statSync } from 'node:fs';
-import { extname, join } from 'node:path';
+import { readdirSync, statSync, extname, join } from '../platform/node.js';
 import { type Image, readImage } from './image.js';
 import { Dataset } from '../data/dataset.js';
 

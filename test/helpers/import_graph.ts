@@ -93,6 +93,7 @@ export function readImportGraph(srcDir: string): ImportEdge[] {
  */
 export const LAYERS: readonly { name: string; rank: number }[] = [
   { name: 'util', rank: 0 },
+  { name: 'platform', rank: 0 }, // Node services (fs, path, zlib...); a browser bundle swaps node.ts for browser.ts
   { name: 'tensor', rank: 1 },
   { name: 'autograd', rank: 2 },
   { name: 'backend', rank: 3 }, // the seam: backend.ts, op_codes.ts, registry.ts; selection: native_init.ts, select.ts

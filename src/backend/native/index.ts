@@ -14,6 +14,7 @@ import { Layout, numel } from '../../tensor/layout.js';
 import { ContractView, type ConvArgs, type NablaAddon, type PoolArgs } from './contract.js';
 import { loadAddon } from './load.js';
 import { convOutSize, poolOutSize } from '../../util/window.js';
+import { Buffer } from '../../platform/node.js';
 
 const MAX_DIMS = 8;
 

@@ -3,10 +3,7 @@
 // on any failure it returns { addon: null, reason } naming what is wrong, so nabla can fall back to
 // the JS backend with one clear warning. NABLA_NATIVE_PATH overrides the location.
 
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync, createRequire, dirname, join, fileURLToPath, process } from '../../platform/node.js';
 import { checkAddon, type CpuInfo, type NablaAddon } from './contract.js';
 
 export interface AddonLoad {

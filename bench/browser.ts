@@ -1,0 +1,122 @@
+// `npm run bench:browser`: nabla's browser build side by side with tfjs-wasm (threads when the page is
+// cross-origin isolated) and onnxruntime-web (wasm execution provider) in one headless Chromium page
+// (bench/browser/bench.js has the rows): SGEMM 1024³, the GPT-2 head GEMV, MLP and CNN training steps at
+// batch 128, ResNet-18 inference at batch 1, and a GPT-2-shaped decode step. Prints a table and ratios.
+//
+//   npm run bench:browser              quick: one timed run per cell, GPT-2 with 2 layers (checks the page works)
+//   npm run bench:browser -- --full    five runs per cell, GPT-2 with 12 layers
+//
+// Peers come from bench/node_modules (cd bench && ONNXRUNTIME_NODE_INSTALL=skip npm install), never from
+// nabla's own dependencies. ResNet-18 for onnxruntime-web is bench/models/resnet18.onnx, written by
+// /usr/bin/python3 tools/bench/resnet18_torch.py --export bench/models/resnet18.onnx.
+
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+import { onnxModel } from './onnx.js';
+import { launchBrowser, serve, type Route } from '../test/helpers/browser.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const benchDir = join(root, 'bench');
+const mods = join(benchDir, 'node_modules');
+const full = process.argv.includes('--full');
+
+for (const need of ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', 'onnxruntime-web']) {
+  if (!existsSync(join(mods, need))) {
+    console.error(
+      `bench:browser needs ${need} in bench/node_modules: cd bench && ONNXRUNTIME_NODE_INSTALL=skip npm install`,
+    );
+    process.exit(1);
+  }
+}
+const nablaJs = join(root, 'dist', 'browser', 'nabla.js');
+if (!existsSync(nablaJs)) {
+  console.error('bench:browser needs dist/browser/nabla.js: npm run build:browser (the npm script runs it)');
+  process.exit(1);
+}
+
+// tfjs and its wasm backend as one ES module; onnxruntime-web is served as shipped (it loads its own .wasm).
+const peers = await esbuild.build({
+  stdin: {
+    contents: "export * as tf from '@tensorflow/tfjs'; export * as tfWasm from '@tensorflow/tfjs-backend-wasm';\n",
+    resolveDir: benchDir,
+    loader: 'js',
+  },
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  write: false,
+  logLevel: 'error',
+});
+
+/** A float32 array of seeded uniforms in [-1, 1), as bench.js's rand (the same numbers in every library). */
+function rand(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    out[i] = ((s >>> 0) / 2 ** 32) * 2 - 1;
+  }
+  return out;
+}
+const matmulModel = (M: number, K: number, N: number, seed: number) =>
+  onnxModel({
+    nodes: [{ op: 'MatMul', inputs: ['x', 'w'], outputs: ['y'] }],
+    inputs: [{ name: 'x', dims: [M, K] }],
+    outputs: [{ name: 'y', dims: [M, N] }],
+    inits: [{ name: 'w', dims: [K, N], data: rand(K * N, seed) }],
+  });
+
+const routes: Record<string, Route> = {
+  '/': { file: join(benchDir, 'browser', 'index.html') },
+  '/bench.js': { file: join(benchDir, 'browser', 'bench.js') },
+  '/nabla.js': { file: nablaJs },
+  '/peers.js': { body: peers.outputFiles[0].text, type: 'text/javascript' },
+  '/models/sgemm1024.onnx': { body: matmulModel(1024, 1024, 1024, 2) },
+  '/models/gemv.onnx': { body: matmulModel(1, 768, 50257, 4) },
+  '/models/resnet18.onnx': { file: join(benchDir, 'models', 'resnet18.onnx') },
+};
+for (const dir of [join(mods, '@tensorflow', 'tfjs-backend-wasm', 'dist'), join(mods, 'onnxruntime-web', 'dist')]) {
+  const prefix = dir.includes('onnxruntime') ? '/ort/' : '/tfjs/';
+  for (const f of readdirSync(dir)) {
+    if (/\.(wasm|mjs)$/.test(f)) routes[prefix + f] = { file: join(dir, f) };
+  }
+}
+
+const server = await serve(routes);
+const browser = await launchBrowser();
+try {
+  const { page, errors } = await browser.page();
+  await page.goto(`${server.url}/`);
+  await page.waitForFunction(() => (window as unknown as { benchReady?: boolean }).benchReady === true, null, {
+    timeout: 60_000,
+  });
+  type Cell = { ms: number | null; gflops?: number; why?: string };
+  const r = (await page.evaluate(
+    (quick) => (window as unknown as { runBench(o: { quick: boolean }): Promise<unknown> }).runBench({ quick }),
+    !full,
+  )) as { env: Record<string, unknown>; results: (Record<string, Cell> & { title: string })[] };
+  console.log(`chromium, ${full ? 'full' : 'quick (1 run per cell, GPT-2 2 layers)'}`);
+  console.log(JSON.stringify(r.env));
+  const libs = ['nabla', 'tfjs-wasm', 'onnxruntime-web'];
+  const cell = (c: Cell) =>
+    c.ms === null ? 'n/a' : `${c.ms.toFixed(1)} ms${c.gflops ? ` (${c.gflops.toFixed(1)} GFLOP/s)` : ''}`;
+  console.log(['row', ...libs, 'nabla speed-up vs tfjs / ort'].join(' | '));
+  for (const row of r.results) {
+    const ratio = (o: string) => (row.nabla.ms && row[o].ms ? `${(row[o].ms! / row.nabla.ms).toFixed(2)}×` : 'n/a');
+    console.log(
+      [row.title, ...libs.map((l) => cell(row[l])), `${ratio('tfjs-wasm')} / ${ratio('onnxruntime-web')}`].join(' | '),
+    );
+  }
+  const why = r.results.flatMap((row) =>
+    libs.filter((l) => row[l].why).map((l) => `  ${row.title}, ${l}: ${row[l].why}`),
+  );
+  if (why.length) console.log(`n/a:\n${why.join('\n')}`);
+  if (errors.length) console.log(`page errors:\n  ${errors.join('\n  ')}`);
+} finally {
+  await browser.close();
+  await server.close();
+}
