@@ -5,9 +5,7 @@
 // prefixed as in ../shared/data: fashion-train-images-idx3-ubyte.gz) and nothing is downloaded.
 // x is (N, 28, 28) with Keras's pixel values 0..255 (float32: Keras gives uint8), y is int32 (N).
 
-import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { homedir, join, process, readFileSync } from '../platform/node.js';
 import { FashionMNIST, MNIST, type ImageClassificationDataset } from '../data/datasets.js';
 import { parseIdx } from '../data/idx.js';
 import { cachedCheckpoint } from '../hub/torch_hub.js';
