@@ -14,6 +14,7 @@ export * as callbacks from './callbacks.js';
 export * as optimizers from './optimizers.js';
 export * as activations from './activations.js';
 export * as initializers from './initializers.js';
+export * as distribution from './distribution.js';
 export { Layer, SymbolicTensor, clearSession, type LayerArgs, type SymShape } from './layer.js';
 export { input } from './layers/input.js';
 export { Model, model, type CompileArgs, type ModelArgs } from './model.js';

@@ -166,5 +166,29 @@ function assertSameParams(a: nb.nn.Module, b: nb.nn.Module, what: string): void 
   assert.equal(new Set(every).size, 50); // all covered, only the padding repeats
   ok('sampler');
 }
+{
+  // Keras fit under keras.distribution.DataParallel: batchSize is global; the same weights and loss
+  // history as one process fitting the same data. 33 samples: the last batch of 3 leaves a rank of 4 none.
+  const fit = async (dist: boolean) => {
+    nb.keras.distribution.setDistribution(dist ? new nb.keras.distribution.DataParallel() : null);
+    nb.manualSeed(dist ? 40 + rank : 40); // the distributed fit takes rank 0's weights and RNG
+    const g = new nb.Generator(77);
+    const x = nb.randn([33, 4], { generator: g }),
+      y = nb.randn([33, 2], { generator: g });
+    const m = nb.keras.sequential([
+      nb.keras.layers.dense({ units: 8, activation: 'tanh', inputShape: [4] }),
+      nb.keras.layers.dense({ units: 2 }),
+    ]);
+    m.compile({ optimizer: 'sgd', loss: 'mse' });
+    const h = await m.fit(x, y, { epochs: 3, batchSize: 10, verbose: 0 });
+    nb.keras.distribution.setDistribution(null);
+    return { w: m.getWeights().map((t) => [...(t.toTypedArray() as Float32Array)]), loss: h.history.loss as number[] };
+  };
+  const ref = await fit(false);
+  const got = await fit(true);
+  got.loss.forEach((l, i) => assert.ok(Math.abs(l - ref.loss[i]) <= 1e-5 * Math.abs(ref.loss[i]), `loss ${l} vs ${ref.loss[i]}`));
+  got.w.forEach((w, i) => w.forEach((v, k) => assert.ok(Math.abs(v - ref.w[i][k]) <= 1e-5, `w${i}[${k}] ${v} vs ${ref.w[i][k]}`)));
+  ok('keras');
+}
 D.destroyProcessGroup();
 console.log(`done rank ${rank}`);
