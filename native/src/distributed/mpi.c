@@ -29,9 +29,9 @@
 enum { K_ALLREDUCE, K_BROADCAST, K_ALLGATHER, K_REDUCE_SCATTER, K_BARRIER, K_SEND, K_RECV, K_FINALIZE };
 enum { R_SUM, R_AVG, R_MAX, R_MIN, R_PRODUCT };
 enum { D_F32, D_F64, D_I32, D_U8 };
-#define NB_HDR      16
-#define NB_MAXDIM   8
-#define NB_ERR      1024
+#define NB_HDR    16
+#define NB_MAXDIM 8
+#define NB_ERR    1024
 static const char *KIND_NAME[] = {"allReduce", "broadcast", "allGather", "reduceScatter",
                                   "barrier",   "send",      "recv",      "destroyProcessGroup"};
 static const char *ROP_NAME[] = {"sum", "avg", "max", "min", "product"};
@@ -147,13 +147,19 @@ static void run_op(nb_op *o) {
     rc = MPI_Allreduce(MPI_IN_PLACE, o->buf, c, dt, mpi_op(o->rop), MPI_COMM_WORLD);
     if (o->rop == R_AVG) scale_avg(o->buf, o->count, o->dtype, G.size);
     break;
-  case K_BROADCAST: rc = MPI_Bcast(o->buf, c, dt, o->peer, MPI_COMM_WORLD); break;
-  case K_ALLGATHER: rc = MPI_Allgather(o->buf, c, dt, o->out, c, dt, MPI_COMM_WORLD); break;
+  case K_BROADCAST:
+    rc = MPI_Bcast(o->buf, c, dt, o->peer, MPI_COMM_WORLD);
+    break;
+  case K_ALLGATHER:
+    rc = MPI_Allgather(o->buf, c, dt, o->out, c, dt, MPI_COMM_WORLD);
+    break;
   case K_REDUCE_SCATTER:
     rc = MPI_Reduce_scatter_block(o->buf, o->out, (int)o->out_count, dt, mpi_op(o->rop), MPI_COMM_WORLD);
     if (o->rop == R_AVG) scale_avg(o->out, o->out_count, o->dtype, G.size);
     break;
-  case K_BARRIER: rc = MPI_Barrier(MPI_COMM_WORLD); break;
+  case K_BARRIER:
+    rc = MPI_Barrier(MPI_COMM_WORLD);
+    break;
   case K_SEND:
     rc = MPI_Send(o->hdr, NB_HDR, MPI_INT64_T, o->peer, o->tag, G.p2p);
     if (rc == MPI_SUCCESS) rc = MPI_Send(o->buf, c, dt, o->peer, o->tag, G.p2p);
@@ -180,8 +186,8 @@ static void run_op(nb_op *o) {
     char want[256], got[256];
     shape_of(want, sizeof want, o->hdr);
     shape_of(got, sizeof got, h);
-    snprintf(o->err, NB_ERR, "rank %d sent %s but rank %d receives into %s (tag %d); the message was dropped",
-             o->src, got, G.rank, want, o->tag);
+    snprintf(o->err, NB_ERR, "rank %d sent %s but rank %d receives into %s (tag %d); the message was dropped", o->src,
+             got, G.rank, want, o->tag);
     return;
   }
   case K_FINALIZE:
@@ -205,7 +211,8 @@ static void *comm_main(void *arg) {
   if (dladdr((void *)MPI_Init_thread, &info) && info.dli_fname) dlopen(info.dli_fname, RTLD_NOW | RTLD_GLOBAL);
   int provided = 0, rc = MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided);
   pthread_mutex_lock(&G.mu);
-  if (rc != MPI_SUCCESS) snprintf(G.init_err, NB_ERR, "MPI_Init_thread failed (error %d)", rc);
+  if (rc != MPI_SUCCESS)
+    snprintf(G.init_err, NB_ERR, "MPI_Init_thread failed (error %d)", rc);
   else if (provided < MPI_THREAD_FUNNELED)
     snprintf(G.init_err, NB_ERR, "MPI provides thread level %d; nabla needs MPI_THREAD_FUNNELED", provided);
   else {
@@ -307,8 +314,10 @@ static void call_js(napi_env env, napi_value cb, void *ctx, void *data) {
     napi_value argv[3], undef;
     napi_get_undefined(env, &undef);
     napi_create_int64(env, o->id, &argv[0]);
-    if (o->err[0]) napi_create_string_utf8(env, o->err, NAPI_AUTO_LENGTH, &argv[1]);
-    else napi_get_null(env, &argv[1]);
+    if (o->err[0])
+      napi_create_string_utf8(env, o->err, NAPI_AUTO_LENGTH, &argv[1]);
+    else
+      napi_get_null(env, &argv[1]);
     napi_create_int32(env, o->src, &argv[2]);
     napi_call_function(env, undef, cb, 3, argv, NULL);
   }
@@ -402,8 +411,10 @@ static napi_value js_submit(napi_env env, napi_callback_info info) {
   l->op = o;
   l->next = LIVE;
   LIVE = l;
-  if (G.queue_tail) G.queue_tail->next = o;
-  else G.queue_head = o;
+  if (G.queue_tail)
+    G.queue_tail->next = o;
+  else
+    G.queue_head = o;
   G.queue_tail = o;
   if (o->kind == K_FINALIZE) G.stopping = 1;
   pthread_cond_signal(&G.cv_work);
@@ -428,8 +439,10 @@ static napi_value js_wait(napi_env env, napi_callback_info info) {
   if (o) memcpy(err, o->err, NB_ERR), src = o->src;
   pthread_mutex_unlock(&G.mu);
   napi_value e, r;
-  if (err[0]) napi_create_string_utf8(env, err, NAPI_AUTO_LENGTH, &e);
-  else napi_get_null(env, &e);
+  if (err[0])
+    napi_create_string_utf8(env, err, NAPI_AUTO_LENGTH, &e);
+  else
+    napi_get_null(env, &e);
   napi_create_int32(env, src, &r);
   napi_create_array_with_length(env, 2, &res);
   napi_set_element(env, res, 0, e);
@@ -475,9 +488,9 @@ static napi_value js_version(napi_env env, napi_callback_info info) {
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor d[] = {
-    {"init", 0, js_init, 0, 0, 0, napi_default, 0},       {"submit", 0, js_submit, 0, 0, 0, napi_default, 0},
-    {"wait", 0, js_wait, 0, 0, 0, napi_default, 0},       {"ref", 0, js_ref, 0, 0, 0, napi_default, 0},
-    {"join", 0, js_join, 0, 0, 0, napi_default, 0},       {"version", 0, js_version, 0, 0, 0, napi_default, 0},
+      {"init", 0, js_init, 0, 0, 0, napi_default, 0}, {"submit", 0, js_submit, 0, 0, 0, napi_default, 0},
+      {"wait", 0, js_wait, 0, 0, 0, napi_default, 0}, {"ref", 0, js_ref, 0, 0, 0, napi_default, 0},
+      {"join", 0, js_join, 0, 0, 0, napi_default, 0}, {"version", 0, js_version, 0, 0, 0, napi_default, 0},
   };
   napi_define_properties(env, exports, sizeof d / sizeof d[0], d);
   return exports;
