@@ -78,8 +78,18 @@ function worker(): void {
   nb.setNumThreads(1);
   const g = new nb.Generator(1);
   const out: StepTimes = {
-    mlpMs: timeSteps(mlp, nb.randn([64, 784], { generator: g }), nb.randint(0, 10, [64], { generator: g }), distributed),
-    cnnMs: timeSteps(cnn, nb.randn([32, 1, 28, 28], { generator: g }), nb.randint(0, 10, [32], { generator: g }), distributed),
+    mlpMs: timeSteps(
+      mlp,
+      nb.randn([64, 784], { generator: g }),
+      nb.randint(0, 10, [64], { generator: g }),
+      distributed,
+    ),
+    cnnMs: timeSteps(
+      cnn,
+      nb.randn([32, 1, 28, 28], { generator: g }),
+      nb.randint(0, 10, [32], { generator: g }),
+      distributed,
+    ),
   };
   if (distributed) {
     out.allreduceUs = SIZES.map((bytes) => {
@@ -129,20 +139,18 @@ function driver(): void {
   ] as const) {
     const t1 = one[key],
       t2 = two[key];
-    console.log(
-      `${name.padEnd(6)} ${String(b).padStart(10)} ${t1.toFixed(2).padStart(12)} ${t2.toFixed(2).padStart(12)} ` +
-        `${((1000 * b) / t1).toFixed(0).padStart(14)} ${((2000 * b) / t2).toFixed(0).padStart(14)} ${pct(t1 / t2).padStart(11)}`,
-    );
+    const cells = [String(b), t1.toFixed(2), t2.toFixed(2), ((1000 * b) / t1).toFixed(0), ((2000 * b) / t2).toFixed(0)];
+    const w = [10, 12, 12, 14, 14];
+    console.log(`${name.padEnd(6)} ${cells.map((x, i) => x.padStart(w[i])).join(' ')} ${pct(t1 / t2).padStart(11)}`);
   }
   console.log('\nall-reduce, 2 ranks, float32 sum (bus bandwidth = bytes / time for 2 ranks)');
   console.log('bytes       nabla us   MPI_Allreduce us   nabla GB/s   MPI GB/s   nabla / MPI');
   SIZES.forEach((bytes, i) => {
     const a = two.allreduceUs![i],
       m = c[i].us;
-    console.log(
-      `${String(bytes).padEnd(10)} ${a.toFixed(1).padStart(9)} ${m.toFixed(1).padStart(18)} ` +
-        `${(bytes / a / 1e3).toFixed(2).padStart(12)} ${(bytes / m / 1e3).toFixed(2).padStart(10)} ${pct(m / a).padStart(13)}`,
-    );
+    const cells = [a.toFixed(1), m.toFixed(1), (bytes / a / 1e3).toFixed(2), (bytes / m / 1e3).toFixed(2), pct(m / a)];
+    const w = [9, 18, 12, 10, 13];
+    console.log(`${String(bytes).padEnd(10)} ${cells.map((x, i) => x.padStart(w[i])).join(' ')}`);
   });
 }
 

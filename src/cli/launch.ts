@@ -83,7 +83,9 @@ export async function launchCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (spawnSync('mpirun', ['--version']).error) {
-    console.error('launch: mpirun was not found: apt-get install openmpi-bin libopenmpi-dev (or brew install open-mpi)');
+    console.error(
+      'launch: mpirun was not found: apt-get install openmpi-bin libopenmpi-dev (or brew install open-mpi)',
+    );
     return 1;
   }
   const child = spawn(args[0], args.slice(1), { stdio: 'inherit' });

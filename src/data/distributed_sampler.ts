@@ -46,7 +46,9 @@ export class DistributedSampler implements Iterable<number> {
     if (!Number.isInteger(this.numReplicas) || this.numReplicas < 1)
       throw new Error(`DistributedSampler: numReplicas must be a positive integer, got ${this.numReplicas}`);
     if (!Number.isInteger(this.rank) || this.rank < 0 || this.rank >= this.numReplicas)
-      throw new Error(`DistributedSampler: invalid rank ${this.rank}, rank should be in the interval [0, ${this.numReplicas - 1}]`);
+      throw new Error(
+        `DistributedSampler: invalid rank ${this.rank}, rank should be in the interval [0, ${this.numReplicas - 1}]`,
+      );
     this.shuffle = opts.shuffle ?? true;
     this.seed = opts.seed ?? 0;
     this.dropLast = opts.dropLast ?? false;

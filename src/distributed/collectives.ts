@@ -76,7 +76,8 @@ function reduceCode(op: string, rop: ReduceOp, dtype: DType): number {
 }
 
 function checkRank(op: string, what: string, r: number, size: number): void {
-  if (!Number.isInteger(r) || r < 0 || r >= size) throw new Error(`${op}: ${what} ${r} is not a rank in 0..${size - 1}`);
+  if (!Number.isInteger(r) || r < 0 || r >= size)
+    throw new Error(`${op}: ${what} ${r} is not a rank in 0..${size - 1}`);
 }
 
 function done(w: Work, opts: AsyncOption): Work | undefined {
@@ -255,6 +256,7 @@ export function recv(tensor: Tensor, src?: number, opts: { tag?: number } = {}):
 }
 
 function checkTag(op: string, tag = 0): number {
-  if (!Number.isInteger(tag) || tag < 0 || tag > 32767) throw new Error(`${op}: tag ${tag} must be an integer 0..32767`);
+  if (!Number.isInteger(tag) || tag < 0 || tag > 32767)
+    throw new Error(`${op}: tag ${tag} must be an integer 0..32767`);
   return tag;
 }

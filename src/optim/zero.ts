@@ -99,7 +99,11 @@ export class ZeroRedundancyOptimizer<O extends Optimizer = Optimizer> extends Op
       const entries: { i: number; nums: Record<string, number | null>; shapes: [string, number[], DType][] }[] = [];
       if (r === rank && this.optim) {
         for (const [p, st] of this.optim.state) {
-          const e = { i: index.get(p)!, nums: {} as Record<string, number | null>, shapes: [] as [string, number[], DType][] };
+          const e = {
+            i: index.get(p)!,
+            nums: {} as Record<string, number | null>,
+            shapes: [] as [string, number[], DType][],
+          };
           for (const [k, v] of Object.entries(st)) {
             if (v instanceof Tensor) e.shapes.push([k, [...v.shape], v.dtype]);
             else e.nums[k] = v;
@@ -145,7 +149,7 @@ export class ZeroRedundancyOptimizer<O extends Optimizer = Optimizer> extends Op
   /** Loads a whole state dict (from stateDict()) on every rank; each keeps its own share. */
   override loadStateDict(sd: OptimizerStateDict): void {
     if (!sd || !Array.isArray(sd.paramGroups) || sd.paramGroups.length !== this.paramGroups.length)
-      throw new Error('ZeroRedundancyOptimizer.loadStateDict: its parameter groups do not match this optimiser\'s');
+      throw new Error("ZeroRedundancyOptimizer.loadStateDict: its parameter groups do not match this optimiser's");
     this.paramGroups.forEach((g, gi) => {
       const { params: _ids, ...opts } = sd.paramGroups[gi];
       Object.assign(g, opts);
@@ -153,7 +157,9 @@ export class ZeroRedundancyOptimizer<O extends Optimizer = Optimizer> extends Op
     if (!this.optim) return;
     const byParam = new Map<Tensor, number>();
     sd.paramGroups.forEach((g, gi) => {
-      g.params.forEach((id, k) => byParam.set(this.paramGroups[gi].params[k], id));
+      g.params.forEach((id, k) => {
+        byParam.set(this.paramGroups[gi].params[k], id);
+      });
     });
     const local = this.optim.stateDict();
     const localParams = this.optim.paramGroups.flatMap((g) => g.params);

@@ -12,18 +12,25 @@ import { mpirunArgs } from '../../src/cli/launch.js';
 
 const index = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src', 'index.js');
 const initIn = (env: Record<string, string>) =>
-  spawnSync(process.execPath, ['-e', `import(${JSON.stringify(index)}).then((nb) => nb.distributed.initProcessGroup())`], {
-    encoding: 'utf8',
-    env: { ...process.env, ...env },
-    timeout: 30_000,
-  });
+  spawnSync(
+    process.execPath,
+    ['-e', `import(${JSON.stringify(index)}).then((nb) => nb.distributed.initProcessGroup())`],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, ...env },
+      timeout: 30_000,
+    },
+  );
 
 describe('nb.distributed without a world', () => {
   it('refuses calls before initProcessGroup and bad backends', () => {
     assert.throws(() => nb.distributed.getRank(), /getRank: the default process group has not been initialized/);
     assert.throws(() => nb.distributed.allReduce(nb.ones([2])), /allReduce: the default process group has not been/);
     assert.throws(() => new nb.nn.parallel.DistributedDataParallel(new nb.nn.Linear(2, 2)), /not initialized/);
-    assert.throws(() => nb.distributed.initProcessGroup({ backend: 'nccl' as 'mpi' }), /backend 'nccl' is not supported/);
+    assert.throws(
+      () => nb.distributed.initProcessGroup({ backend: 'nccl' as 'mpi' }),
+      /backend 'nccl' is not supported/,
+    );
     assert.equal(nb.distributed.isInitialized(), false);
   });
 
@@ -34,7 +41,9 @@ describe('nb.distributed without a world', () => {
     assert.match(r.stderr, /apt-get install libopenmpi-dev openmpi-bin/);
   });
 
-  it('refuses WORLD_SIZE > 1 outside mpirun', { skip: nb.distributed.isAvailable() ? undefined : 'no MPI addon' }, () => {
+  it('refuses WORLD_SIZE > 1 outside mpirun', {
+    skip: nb.distributed.isAvailable() ? undefined : 'no MPI addon',
+  }, () => {
     const r = initIn({ WORLD_SIZE: '2', RANK: '0' });
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /WORLD_SIZE is 2 but this process was not started by mpirun/);
@@ -71,7 +80,10 @@ describe('DistributedSampler', () => {
         return [...s];
       });
     const e0 = run(0);
-    assert.deepEqual([...e0].sort((a, b) => a - b), Array.from({ length: 30 }, (_, i) => i));
+    assert.deepEqual(
+      [...e0].sort((a, b) => a - b),
+      Array.from({ length: 30 }, (_, i) => i),
+    );
     assert.notDeepEqual(run(1), e0);
     assert.deepEqual(run(0), e0);
     assert.throws(() => new nb.data.DistributedSampler({ length: 3 }, { numReplicas: 2, rank: 2 }), /invalid rank 2/);

@@ -15,8 +15,18 @@ describe('distributed collectives', { skip }, () => {
       assert.equal(r.timedOut, false, `timed out\n${r.stdout}\n${r.stderr}`);
       assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}\n${r.stderr}`);
       assert.equal(linesWith(r.stdout, 'done rank').length, np);
-      for (const check of ['allReduce product int32', 'async', 'broadcast', 'allGather', 'reduceScatter', 'barrier',
-        'send/recv', 'shape mismatch', 'refusals', 'recv mismatch'])
+      for (const check of [
+        'allReduce product int32',
+        'async',
+        'broadcast',
+        'allGather',
+        'reduceScatter',
+        'barrier',
+        'send/recv',
+        'shape mismatch',
+        'refusals',
+        'recv mismatch',
+      ])
         assert.equal(linesWith(r.stdout, `ok ${check} rank`).length, np, check);
     });
   }

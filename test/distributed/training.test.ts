@@ -13,7 +13,10 @@ const skip = mpiSkipReason();
 describe('distributed training', { skip }, () => {
   for (const np of [2, 4]) {
     it(`DDP, noSync, ZeRO-1, checkpoint, sampler and Keras fit on ${np} ranks`, { timeout: 90_000 }, async () => {
-      const r = await runRanks(np, 'training.js', [], { timeoutMs: 60_000, env: { NABLA_TEST_TAG: `${process.pid}-${np}` } });
+      const r = await runRanks(np, 'training.js', [], {
+        timeoutMs: 60_000,
+        env: { NABLA_TEST_TAG: `${process.pid}-${np}` },
+      });
       assert.equal(r.timedOut, false, `timed out\n${r.stdout}\n${r.stderr}`);
       assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}\n${r.stderr}`);
       for (const check of ['ddp', 'noSync', 'zero', 'checkpoint', 'sampler', 'keras'])

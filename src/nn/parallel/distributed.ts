@@ -80,7 +80,7 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
         n += p.numel();
       }
       const b: Bucket = { params: cur, offsets, flat: zeros([n], { dtype: cur[0].dtype }), pending: 0, work: null };
-      cur.forEach((p, i) => this.where.set(p, [b, offsets[i]]));
+      for (let i = 0; i < cur.length; i++) this.where.set(cur[i], [b, offsets[i]]);
       this.buckets.push(b);
       cur = [];
       bytes = 0;
@@ -153,7 +153,10 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
         this.reset();
         throw new Error(
           `DistributedDataParallel: ${missing.length} parameter(s) got no gradient in this backward ` +
-            `(${missing.slice(0, 5).map((p) => names.get(p)).join(', ')}); pass findUnusedParameters: true`,
+            `(${missing
+              .slice(0, 5)
+              .map((p) => names.get(p))
+              .join(', ')}); pass findUnusedParameters: true`,
         );
       }
       for (const p of missing) {
@@ -184,4 +187,3 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
     return `rank=${getRank()}, world=${getWorldSize()}, buckets=[${this.bucketSizes().join(', ')}]`;
   }
 }
-

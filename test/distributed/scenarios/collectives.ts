@@ -17,7 +17,8 @@ const ok = (name: string) => console.log(`ok ${name} rank ${rank} ${Date.now() -
 const contrib = (r: number, n: number) => Array.from({ length: n }, (_, i) => ((r + 1) * (i + 3)) % 17) as number[];
 const close = (a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-6) => {
   assert.equal(a.length, b.length);
-  for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) <= tol * (1 + Math.abs(b[i])), `[${i}] ${a[i]} vs ${b[i]}`);
+  for (let i = 0; i < a.length; i++)
+    assert.ok(Math.abs(a[i] - b[i]) <= tol * (1 + Math.abs(b[i])), `[${i}] ${a[i]} vs ${b[i]}`);
 };
 
 const N = 1000;
@@ -34,7 +35,10 @@ for (const dtype of ['float32', 'float64', 'int32'] as const) {
     if (op === 'avg' && dtype === 'int32') continue;
     const t = nb.tensor(contrib(rank, N), { dtype }).reshape([10, 100]);
     D.allReduce(t, { op });
-    close(t.toTypedArray() as ArrayLike<number>, Array.from({ length: N }, (_, i) => refs[op](i)));
+    close(
+      t.toTypedArray() as ArrayLike<number>,
+      Array.from({ length: N }, (_, i) => refs[op](i)),
+    );
     ok(`allReduce ${op} ${dtype}`);
   }
 }
@@ -56,8 +60,14 @@ for (const dtype of ['float32', 'float64', 'int32'] as const) {
   assert.equal(wa.wait(), true);
   await wb.promise;
   assert.ok(wa.isCompleted() && wb.isCompleted());
-  close(a.toTypedArray() as Float32Array, Array.from({ length: N }, (_, i) => refs.sum(i)));
-  close(b.toTypedArray() as Float64Array, Array.from({ length: 7 }, (_, i) => Math.max(...ranks.map((r) => contrib(r, 7)[i]))));
+  close(
+    a.toTypedArray() as Float32Array,
+    Array.from({ length: N }, (_, i) => refs.sum(i)),
+  );
+  close(
+    b.toTypedArray() as Float64Array,
+    Array.from({ length: 7 }, (_, i) => Math.max(...ranks.map((r) => contrib(r, 7)[i]))),
+  );
   ok('async');
 }
 {
@@ -70,10 +80,13 @@ for (const dtype of ['float32', 'float64', 'int32'] as const) {
   const mine = nb.tensor(contrib(rank, 12)).reshape([3, 4]);
   const list = ranks.map(() => nb.zeros([3, 4]));
   D.allGather(list, mine.t().contiguous().t()); // a non-contiguous input is copied
-  ranks.forEach((r) => close(list[r].toTypedArray() as Float32Array, contrib(r, 12)));
+  for (const r of ranks) close(list[r].toTypedArray() as Float32Array, contrib(r, 12));
   const out = nb.zeros([3 * W, 4]);
   D.allGatherIntoTensor(out, mine, { asyncOp: true }).wait();
-  close(out.toTypedArray() as Float32Array, ranks.flatMap((r) => contrib(r, 12)));
+  close(
+    out.toTypedArray() as Float32Array,
+    ranks.flatMap((r) => contrib(r, 12)),
+  );
   ok('allGather');
 }
 {
@@ -86,14 +99,15 @@ for (const dtype of ['float32', 'float64', 'int32'] as const) {
   const out2 = nb.zeros([n], { dtype: 'float64' });
   const list = ranks.map((r) => input.slice(0, r * n, r * n + n));
   D.reduceScatter(out2, list, { op: 'avg' });
-  close(out2.toTypedArray() as Float64Array, full.slice(rank * n, rank * n + n).map((v) => v / W));
+  close(
+    out2.toTypedArray() as Float64Array,
+    full.slice(rank * n, rank * n + n).map((v) => v / W),
+  );
   ok('reduceScatter');
 }
-{
-  D.barrier();
-  await D.barrier({ asyncOp: true }).promise;
-  ok('barrier');
-}
+D.barrier();
+await D.barrier({ asyncOp: true }).promise;
+ok('barrier');
 {
   // a ring, 100k floats (past the eager limit): even ranks send first so the pairs meet
   const next = (rank + 1) % W,
@@ -114,12 +128,15 @@ for (const dtype of ['float32', 'float64', 'int32'] as const) {
 // ---- refusals ----
 {
   const t = nb.zeros([4, 2 + (rank % 2)]);
-  assert.throws(() => D.allReduce(t), (e: Error) => {
-    assert.match(e.message, /allReduce: the ranks disagree before the call/);
-    assert.match(e.message, /rank 0: allReduce\(sum\) \[4, 2\] float32/);
-    assert.match(e.message, /rank 1: allReduce\(sum\) \[4, 3\] float32/);
-    return true;
-  });
+  assert.throws(
+    () => D.allReduce(t),
+    (e: Error) => {
+      assert.match(e.message, /allReduce: the ranks disagree before the call/);
+      assert.match(e.message, /rank 0: allReduce\(sum\) \[4, 2\] float32/);
+      assert.match(e.message, /rank 1: allReduce\(sum\) \[4, 3\] float32/);
+      return true;
+    },
+  );
   // the group still works afterwards
   const u = nb.ones([3]);
   D.allReduce(u);
@@ -128,7 +145,10 @@ for (const dtype of ['float32', 'float64', 'int32'] as const) {
 }
 {
   const t = nb.zeros([3, 4]).t();
-  assert.throws(() => D.allReduce(t), /allReduce: tensor \[4, 3\] float32 is not contiguous \(strides \[1, 4\]\); refused/);
+  assert.throws(
+    () => D.allReduce(t),
+    /allReduce: tensor \[4, 3\] float32 is not contiguous \(strides \[1, 4\]\); refused/,
+  );
   assert.throws(() => D.initProcessGroup({ backend: 'mpi' }), /already initialized \(called twice\)/);
   assert.throws(() => D.allReduce(nb.ones([2], { dtype: 'int32' }), { op: 'avg' }), /op 'avg' needs a floating-point/);
   assert.throws(() => D.broadcast(nb.ones([2]), W), /src 2 is not a rank|src \d+ is not a rank/);
@@ -136,7 +156,11 @@ for (const dtype of ['float32', 'float64', 'int32'] as const) {
 }
 if (W >= 2) {
   if (rank === 0) D.send(nb.ones([3]), 1, { tag: 9 });
-  if (rank === 1) assert.throws(() => D.recv(nb.zeros([2, 2]), 0, { tag: 9 }), /recv: rank 0 sent \[3\] float32 but rank 1 receives into \[2, 2\] float32 \(tag 9\)/);
+  if (rank === 1)
+    assert.throws(
+      () => D.recv(nb.zeros([2, 2]), 0, { tag: 9 }),
+      /recv: rank 0 sent \[3\] float32 but rank 1 receives into \[2, 2\] float32 \(tag 9\)/,
+    );
   ok('recv mismatch');
 }
 D.destroyProcessGroup();

@@ -23,11 +23,20 @@ const lo = (rank * B) / W,
 
 function makeModel(seed: number): nb.nn.Module {
   nb.manualSeed(seed);
-  return new nb.nn.Sequential(new nb.nn.Linear(5, 16), new nb.nn.Tanh(), new nb.nn.Linear(16, 8), new nb.nn.Tanh(), new nb.nn.Linear(8, 3)).double();
+  return new nb.nn.Sequential(
+    new nb.nn.Linear(5, 16),
+    new nb.nn.Tanh(),
+    new nb.nn.Linear(16, 8),
+    new nb.nn.Tanh(),
+    new nb.nn.Linear(8, 3),
+  ).double();
 }
 function batch(step: number): { x: nb.Tensor; y: nb.Tensor } {
   const g = new nb.Generator(1000 + step);
-  return { x: nb.randn([B, 5], { generator: g, dtype: 'float64' }), y: nb.randn([B, 3], { generator: g, dtype: 'float64' }) };
+  return {
+    x: nb.randn([B, 5], { generator: g, dtype: 'float64' }),
+    y: nb.randn([B, 3], { generator: g, dtype: 'float64' }),
+  };
 }
 const loss = (m: nb.nn.Module, x: nb.Tensor, y: nb.Tensor) => nb.nn.functional.mseLoss(m.call(x) as nb.Tensor, y);
 const local = (t: nb.Tensor) => t.slice(0, lo, hi);
@@ -39,7 +48,10 @@ function assertSameParams(a: nb.nn.Module, b: nb.nn.Module, what: string): void 
     const x = p.toTypedArray(),
       y = pb[i].toTypedArray();
     for (let k = 0; k < x.length; k++)
-      assert.ok(Math.abs(x[k] - y[k]) <= 1e-6 * Math.max(1e-3, Math.abs(y[k])), `${what}: param ${i}[${k}] ${x[k]} vs ${y[k]}`);
+      assert.ok(
+        Math.abs(x[k] - y[k]) <= 1e-6 * Math.max(1e-3, Math.abs(y[k])),
+        `${what}: param ${i}[${k}] ${x[k]} vs ${y[k]}`,
+      );
   });
 }
 
@@ -149,7 +161,8 @@ function assertSameParams(a: nb.nn.Module, b: nb.nn.Module, what: string): void 
   const first = await run(false);
   const resumed = await run(true);
   assert.equal(resumed.length, 3);
-  resumed.forEach((l, i) => assert.ok(Math.abs(l - first[3 + i]) <= 1e-12 * Math.abs(l), `step ${3 + i}: ${l} vs ${first[3 + i]}`));
+  for (const [i, l] of resumed.entries())
+    assert.ok(Math.abs(l - first[3 + i]) <= 1e-12 * Math.abs(l), `step ${3 + i}: ${l} vs ${first[3 + i]}`);
   D.barrier();
   if (rank === 0) rmSync(path, { force: true });
   ok('checkpoint');
@@ -186,8 +199,11 @@ function assertSameParams(a: nb.nn.Module, b: nb.nn.Module, what: string): void 
   };
   const ref = await fit(false);
   const got = await fit(true);
-  got.loss.forEach((l, i) => assert.ok(Math.abs(l - ref.loss[i]) <= 1e-5 * Math.abs(ref.loss[i]), `loss ${l} vs ${ref.loss[i]}`));
-  got.w.forEach((w, i) => w.forEach((v, k) => assert.ok(Math.abs(v - ref.w[i][k]) <= 1e-5, `w${i}[${k}] ${v} vs ${ref.w[i][k]}`)));
+  for (const [i, l] of got.loss.entries())
+    assert.ok(Math.abs(l - ref.loss[i]) <= 1e-5 * Math.abs(ref.loss[i]), `loss ${l} vs ${ref.loss[i]}`);
+  for (const [i, w] of got.w.entries())
+    for (const [k, v] of w.entries())
+      assert.ok(Math.abs(v - ref.w[i][k]) <= 1e-5, `w${i}[${k}] ${v} vs ${ref.w[i][k]}`);
   ok('keras');
 }
 D.destroyProcessGroup();
