@@ -122,6 +122,11 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
     return this.buckets.map((b) => b.flat.numel());
   }
 
+  /** How many buckets' all-reduces this backward has started so far (0 outside a backward). */
+  launchedBuckets(): number {
+    return this.nextLaunch;
+  }
+
   private onGrad(p: Parameter): void {
     if (!this.syncing) return;
     if (!this.armed) {

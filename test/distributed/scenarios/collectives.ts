@@ -10,6 +10,10 @@ D.initProcessGroup({ backend: 'mpi' });
 const rank = D.getRank(),
   W = D.getWorldSize();
 const ranks = Array.from({ length: W }, (_, r) => r);
+// one thread calls MPI, so FUNNELED (1) is what nabla needs and checks
+assert.ok(D.mpiInfo().threadLevel >= 1 && /MPI/.test(D.mpiInfo().library));
+assert.equal(process.env.WORLD_SIZE, String(W));
+assert.equal(process.env.RANK, String(rank));
 const t0 = Date.now();
 const ok = (name: string) => console.log(`ok ${name} rank ${rank} ${Date.now() - t0}`);
 

@@ -61,6 +61,12 @@ function assertSameParams(a: nb.nn.Module, b: nb.nn.Module, what: string): void 
   const ddp = new nb.nn.parallel.DistributedDataParallel(makeModel(rank), { bucketCapMb: 0.0002 });
   assert.ok(ddp.bucketSizes().length >= 3, `buckets ${ddp.bucketSizes()}`);
   assertSameParams(ddp.module, ref, 'after wrap');
+  // overlap: by the time the first layer's weight gets its gradient (near the end of the backward), the
+  // buckets of the later layers are already all-reducing
+  let launchedBeforeEnd = -1;
+  ddp.module.parameters()[0].registerPostAccumulateGradHook(() => {
+    launchedBeforeEnd = ddp.launchedBuckets();
+  });
   const opt = new nb.optim.SGD(ddp.parameters(), { lr: 0.1, momentum: 0.9 });
   const refOpt = new nb.optim.SGD(ref.parameters(), { lr: 0.1, momentum: 0.9 });
   for (let step = 0; step < 5; step++) {
@@ -73,6 +79,7 @@ function assertSameParams(a: nb.nn.Module, b: nb.nn.Module, what: string): void 
     refOpt.step();
   }
   assertSameParams(ddp.module, ref, 'ddp');
+  assert.ok(launchedBeforeEnd >= ddp.bucketSizes().length - 1, `${launchedBeforeEnd} buckets started in the backward`);
   ok('ddp');
 
   // gradient accumulation: two micro-batches, the first under noSync
