@@ -35,9 +35,16 @@ const env = { ...process.env };
 const mpi = process.env.NABLA_NO_MPI !== '1' && spawnSync('mpicc', ['--showme:link'], { encoding: 'utf8' });
 if (mpi && mpi.status === 0) env.GYP_DEFINES = `${env.GYP_DEFINES ?? ''} nabla_mpi=1`.trim();
 else console.log('nabla: mpicc not found, building without nb.distributed (apt-get install libopenmpi-dev)');
-const r = gypJs
-  ? spawnSync(process.execPath, [gypJs, ...args], { stdio: 'inherit', env })
-  : spawnSync('node-gyp', args, { stdio: 'inherit', shell: process.platform === 'win32', env });
+const gyp = (e) =>
+  gypJs
+    ? spawnSync(process.execPath, [gypJs, ...args], { stdio: 'inherit', env: e })
+    : spawnSync('node-gyp', args, { stdio: 'inherit', shell: process.platform === 'win32', env: e });
+let r = gyp(env);
+if (r.status !== 0 && env.GYP_DEFINES !== process.env.GYP_DEFINES) {
+  // NOTE: a broken MPI install must not cost the kernels: build again without the MPI addon.
+  console.warn('nabla: the build with MPI failed; building without nb.distributed');
+  r = gyp(process.env);
+}
 if (r.status !== 0) {
   const why = r.error ? ` (${r.error.message})` : '';
   console.warn(`nabla: the native addon did not build${why}; nabla will use its JS backend (slower).`);
