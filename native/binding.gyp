@@ -34,7 +34,20 @@
       ],
     },
   ],
+  "variables": { "nabla_mpi%": 0 },
   "conditions": [
+    # nb.distributed's MPI glue, its own addon so that nabla.node never needs libmpi: built when
+    # scripts/build-native.mjs finds mpicc (it sets GYP_DEFINES=nabla_mpi=1).
+    ["nabla_mpi==1", {
+      "targets": [
+        {
+          "target_name": "nabla_mpi",
+          "sources": ["src/distributed/mpi.c"],
+          "cflags_c": ["<!@(mpicc --showme:compile)"],
+          "libraries": ["<!@(mpicc --showme:link)", "-lpthread", "-ldl"],
+        },
+      ],
+    }],
     ["target_arch=='x64'", {
       "targets": [
         {

@@ -29,9 +29,22 @@ const args = ['rebuild', '--directory', native];
 const prefix = join(dirname(process.execPath), '..');
 if (!process.env.npm_config_nodedir && existsSync(join(prefix, 'include', 'node', 'node_api.h')))
   args.push(`--nodedir=${prefix}`);
-const r = gypJs
-  ? spawnSync(process.execPath, [gypJs, ...args], { stdio: 'inherit' })
-  : spawnSync('node-gyp', args, { stdio: 'inherit', shell: process.platform === 'win32' });
+// nb.distributed links Open MPI (or any MPI with an mpicc wrapper) when it is here at build time; the
+// MPI glue is its own addon (nabla_mpi.node), so nabla.node builds and loads the same without it.
+const env = { ...process.env };
+const mpi = process.env.NABLA_NO_MPI !== '1' && spawnSync('mpicc', ['--showme:link'], { encoding: 'utf8' });
+if (mpi && mpi.status === 0) env.GYP_DEFINES = `${env.GYP_DEFINES ?? ''} nabla_mpi=1`.trim();
+else console.log('nabla: mpicc not found, building without nb.distributed (apt-get install libopenmpi-dev)');
+const gyp = (e) =>
+  gypJs
+    ? spawnSync(process.execPath, [gypJs, ...args], { stdio: 'inherit', env: e })
+    : spawnSync('node-gyp', args, { stdio: 'inherit', shell: process.platform === 'win32', env: e });
+let r = gyp(env);
+if (r.status !== 0 && env.GYP_DEFINES !== process.env.GYP_DEFINES) {
+  // NOTE: a broken MPI install must not cost the kernels: build again without the MPI addon.
+  console.warn('nabla: the build with MPI failed; building without nb.distributed');
+  r = gyp(process.env);
+}
 if (r.status !== 0) {
   const why = r.error ? ` (${r.error.message})` : '';
   console.warn(`nabla: the native addon did not build${why}; nabla will use its JS backend (slower).`);

@@ -12,6 +12,19 @@ export interface BackwardOptions {
   createGraph?: boolean;
 }
 
+let depth = 0;
+let finalCallbacks: (() => void)[] = [];
+
+/**
+ * Runs `fn` once the backward pass now running has finished, after every .grad is final (torch's
+ * Variable._execution_engine.queue_callback): DistributedDataParallel waits for its last all-reduce there.
+ * Only valid from inside a backward pass (a hook).
+ */
+export function queueCallback(fn: () => void): void {
+  if (depth === 0) throw new Error('queueCallback: no backward pass is running (call it from a gradient hook)');
+  finalCallbacks.push(fn);
+}
+
 /**
  * Runs backward from roots. Without `inputs`, leaf gradients accumulate into `.grad`.
  * With `inputs` (autograd.grad), their gradients are returned instead and no `.grad` is touched.
@@ -102,6 +115,7 @@ export function runBackward(
             v.grad = g.detach();
             stolen.push(v);
           } else accumulate(v, g, createGraph);
+          for (const h of node.postHooks) h(v);
         }
         continue;
       }
@@ -120,9 +134,20 @@ export function runBackward(
       });
     }
   };
-  if (createGraph) enableGrad(run);
-  else noGrad(run);
-  for (const v of stolen) if ((handouts.get(v.grad!.storage) ?? 0) > 1) v.grad = noGrad(() => v.grad!.clone());
+  const outer = depth === 0;
+  depth++;
+  try {
+    if (createGraph) enableGrad(run);
+    else noGrad(run);
+    for (const v of stolen) if ((handouts.get(v.grad!.storage) ?? 0) > 1) v.grad = noGrad(() => v.grad!.clone());
+  } finally {
+    depth--;
+    if (outer) {
+      const cbs = finalCallbacks;
+      finalCallbacks = [];
+      for (const cb of cbs) cb();
+    }
+  }
   return inputs ? captured : undefined;
 }
 

@@ -65,8 +65,12 @@ export class Node {
   }
 }
 
+/** Called with the leaf once its .grad holds this pass's gradient (Tensor.registerPostAccumulateGradHook). */
+export type PostAccumulateGradHook = (param: Tensor) => void;
+
 /** The sink for a leaf tensor's gradient. */
 export class AccumulateGrad extends Node {
+  postHooks: PostAccumulateGradHook[] = [];
   constructor(readonly variable: Tensor) {
     super('AccumulateGrad', [], null);
   }

@@ -30,6 +30,7 @@ commands:
   train-gpt   train a GPT on a text file (character level), or fine-tune a GPT-2 folder
   classify    label images with an ImageNet/CIFAR classifier (\`nabla classify --help\`)
   download    fetch a Hugging Face Hub repo into the Hub cache and print its folder
+  launch      start N ranks of a script under mpirun for nb.distributed (\`nabla launch --help\`)
   --version   print nabla's version
 
 nabla download REPO [--revision R] [--include GLOB]... [--cache-dir DIR]
@@ -319,6 +320,7 @@ export async function main(argv: string[]): Promise<number> {
     else if (cmd === 'download') await downloadCommand(rest);
     // NOTE: imported on demand, so generate/train-gpt do not load the image codecs.
     else if (cmd === 'classify') return await (await import('./classify.js')).classifyCommand(rest);
+    else if (cmd === 'launch') return await (await import('./launch.js')).launchCommand(rest);
     else if (cmd === '--version' || cmd === '-v' || cmd === 'version') process.stdout.write(`${version}\n`);
     else if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') process.stdout.write(USAGE);
     else throw new UsageError(`unknown command '${cmd}'`);

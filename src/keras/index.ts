@@ -16,6 +16,7 @@ export * as activations from './activations.js';
 export * as initializers from './initializers.js';
 export * as regularizers from './regularizers.js';
 export * as datasets from './datasets.js';
+export * as distribution from './distribution.js';
 export { Layer, SymbolicTensor, clearSession, type LayerArgs, type SymShape } from './layer.js';
 export { input } from './layers/input.js';
 export { Model, model, type CompileArgs, type ModelArgs, type Predicted } from './model.js';

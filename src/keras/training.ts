@@ -34,6 +34,7 @@ import { Progbar, type Clock, type ProgressStream } from './progbar.js';
 import { checkOptionNames } from './options.js';
 import type { Compiled, Model } from './model.js';
 import { process } from '../platform/node.js';
+import { distribution, globalLoss, shardRange, startDistributedFit, syncGradients } from './distribution.js';
 
 export interface FitOptions {
   batchSize?: number;
@@ -227,6 +228,10 @@ async function* sourceBatches(model: Model, src: BatchSource, op: string, maxSte
   }
 }
 
+function sliceBatch(b: Batchy, lo: number, hi: number): Batchy {
+  return { xs: sliceRows(b.xs, lo, hi), ys: sliceRows(b.ys, lo, hi), sw: b.sw?.narrow(0, lo, hi - lo) };
+}
+
 function batchCount(b: Batchy): number {
   return b.xs[0].shape[0];
 }
@@ -267,7 +272,8 @@ export async function fitModel(
   const batchSize = checkBatchSize(opts.batchSize, FIT);
   // NOTE: a Dataset is iterable item by item; without this, each sample would be taken for a batch.
   x = batchDataset(x, batchSize, opts.shuffle ?? true);
-  const verbose = opts.verbose ?? 1;
+  const dist = distribution();
+  const verbose = opts.verbose ?? (dist && dist.rank > 0 ? 0 : 1);
   const stream = opts.stream ?? process.stdout;
   const clock = opts.clock;
   if (opts.validationSplit !== undefined && !(opts.validationSplit >= 0 && opts.validationSplit < 1)) {
@@ -322,6 +328,8 @@ export async function fitModel(
 
   const c = model.resolveCompile();
   const optimizer = c.optimizer!;
+  const trainable = model.parameters().filter((p) => p.requiresGrad);
+  if (dist) startDistributedFit([...model.parameters(), ...model.buffers()]);
   const steps = fromSource ? (opts.stepsPerEpoch ?? sourceLength(x as BatchSource)) : Math.ceil(n / batchSize);
   const history = new History();
   // History last, as in Keras: it records what the other callbacks added to the logs (learning_rate)
@@ -349,11 +357,14 @@ export async function fitModel(
       ? sourceBatches(model, x as BatchSource, FIT, opts.stepsPerEpoch)
       : arrayBatches(train!, n, batchSize, opts.shuffle ?? true);
     let step = 0;
-    for await (const b of batches as AsyncIterable<Batchy>) {
-      await cbs.call('onBatchBegin', step, { batch: step, size: batchCount(b) });
+    for await (const whole of batches as AsyncIterable<Batchy>) {
+      await cbs.call('onBatchBegin', step, { batch: step, size: batchCount(whole) });
       optimizer.zeroGrad();
-      const { outs, loss, parts } = batchLoss(model, c, b);
-      const value = loss.item();
+      // under a distribution, this rank's rows of the global batch (possibly none at the tail)
+      const [lo, hi] = dist ? shardRange(batchCount(whole)) : [0, batchCount(whole)];
+      const b = dist ? sliceBatch(whole, lo, hi) : whole;
+      const { outs, loss, parts } = hi > lo ? batchLoss(model, c, b) : { outs: [], loss: null, parts: [] };
+      const value = dist ? globalLoss(loss ? loss.item() : 0, hi - lo, batchCount(whole)) : loss!.item();
       if (!Number.isFinite(value)) {
         const msg =
           `${label}, batch ${step + 1}${steps !== undefined ? `/${steps}` : ''}: the loss is ${value}; stopping ` +
@@ -365,14 +376,15 @@ export async function fitModel(
         model.stopTraining = true;
         break;
       }
-      loss.backward();
+      loss?.backward();
+      if (dist) syncGradients(trainable, hi - lo, batchCount(whole));
       optimizer.step();
-      const bs = batchCount(b);
+      const bs = batchCount(whole);
       lossMean.update(value, undefined, bs);
       parts.forEach((p, k) => {
         partMeans[k].update(p.item(), undefined, bs);
       });
-      updateMetrics(c, b, outs);
+      if (hi > lo) updateMetrics(c, b, outs);
       step++;
       const logs = metricLogs(c, lossMean, partMeans, names);
       bar.update(step, logs);

@@ -85,3 +85,4 @@ export {
   BCEWithLogitsLoss,
   KLDivLoss,
 } from './losses.js';
+export * as parallel from './parallel/index.js';

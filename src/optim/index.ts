@@ -13,3 +13,4 @@ export { Adam, AdamW, adamStep, adamUpdate, type AdamOptions, type AdamState } f
 export { RMSprop, rmspropStep, rmspropUpdate, type RMSpropOptions } from './rmsprop.js';
 export { Adagrad, adagradStep, adagradUpdate, type AdagradOptions } from './adagrad.js';
 export * as lrScheduler from './lr_scheduler.js';
+export { ZeroRedundancyOptimizer } from './zero.js';

@@ -2,7 +2,7 @@
 // autograd fields. Methods are thin: each forwards to a function in src/ops, where forward and
 // backward live together.
 
-import { AccumulateGrad, type GradHook, type Node } from '../autograd/node.js';
+import { AccumulateGrad, type GradHook, type Node, type PostAccumulateGradHook } from '../autograd/node.js';
 import type { DType, TypedArray } from './dtype.js';
 import { type Layout, type Shape, numel } from './layout.js';
 import * as B from '../ops/binary.js';
@@ -273,6 +273,21 @@ export class Tensor {
     return {
       remove: () => {
         node.hooks = node.hooks.filter((h) => h !== fn);
+      },
+    };
+  }
+  /**
+   * Registers fn(param), called during backward right after this leaf's .grad has been accumulated
+   * (torch's register_post_accumulate_grad_hook); fn reads or copies .grad and returns nothing.
+   */
+  registerPostAccumulateGradHook(fn: PostAccumulateGradHook): { remove(): void } {
+    if (!this.requiresGrad || !this.isLeaf)
+      throw new Error('registerPostAccumulateGradHook: only leaf tensors that require grad take post-accumulate hooks');
+    const node = this.accumulateNode();
+    node.postHooks.push(fn);
+    return {
+      remove: () => {
+        node.postHooks = node.postHooks.filter((h) => h !== fn);
       },
     };
   }

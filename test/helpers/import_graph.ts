@@ -100,6 +100,7 @@ export const LAYERS: readonly { name: string; rank: number }[] = [
   { name: 'backend/js', rank: 3.5 },
   { name: 'backend/native', rank: 3.5 },
   { name: 'ops', rank: 4 },
+  { name: 'distributed', rank: 4.5 }, // nb.distributed (MPI): tensors in, below nn's DistributedDataParallel
   { name: 'nn', rank: 5 },
   { name: 'optim', rank: 6 },
   { name: 'data', rank: 6 },

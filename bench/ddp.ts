@@ -1,0 +1,158 @@
+// `npm run bench:ddp`: data-parallel scaling on this machine, as ratios measured in one run.
+//   1. Scaling efficiency of an MLP and a CNN training step: 2 ranks x 1 thread (DistributedDataParallel,
+//      the same per-rank batch) against 1 rank x 1 thread (the plain model): efficiency = t1 / t2, the
+//      time of one step alone over the time of one step with the all-reduce (weak scaling; target >= 90%).
+//   2. All-reduce bandwidth of nb.distributed.allReduce against Open MPI's own MPI_Allreduce on the same
+//      sizes, from native/bench/allreduce_mpi.c compiled with mpicc in this run.
+// Options: --steps=N (timed steps per model, default 20), --sizes=bytes,bytes (all-reduce sizes).
+// The driver starts the ranks itself through mpirun (`nabla launch`'s command line), so run it plainly.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { mpirunArgs } from '../src/cli/launch.js';
+import * as nb from '../src/index.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = here.includes(join('dist', 'bench')) ? join(here, '..', '..') : join(here, '..');
+const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+const STEPS = Number(arg('steps') ?? 20);
+const SIZES = (arg('sizes') ?? '4096,65536,1048576,16777216').split(',').map(Number);
+
+interface StepTimes {
+  mlpMs: number;
+  cnnMs: number;
+  allreduceUs?: number[];
+}
+
+function mlp(): nb.nn.Module {
+  return new nb.nn.Sequential(
+    new nb.nn.Linear(784, 512),
+    new nb.nn.ReLU(),
+    new nb.nn.Linear(512, 512),
+    new nb.nn.ReLU(),
+    new nb.nn.Linear(512, 10),
+  );
+}
+function cnn(): nb.nn.Module {
+  return new nb.nn.Sequential(
+    new nb.nn.Conv2d(1, 32, 3, { padding: 1 }),
+    new nb.nn.ReLU(),
+    new nb.nn.MaxPool2d(2),
+    new nb.nn.Conv2d(32, 64, 3, { padding: 1 }),
+    new nb.nn.ReLU(),
+    new nb.nn.MaxPool2d(2),
+    new nb.nn.Flatten(),
+    new nb.nn.Linear(64 * 7 * 7, 128),
+    new nb.nn.ReLU(),
+    new nb.nn.Linear(128, 10),
+  );
+}
+
+/** ms per training step (the slowest rank's), after 3 warm-up steps. */
+function timeSteps(make: () => nb.nn.Module, x: nb.Tensor, y: nb.Tensor, distributed: boolean): number {
+  nb.manualSeed(0);
+  const base = make();
+  const model = distributed ? new nb.nn.parallel.DistributedDataParallel(base) : base;
+  const opt = new nb.optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
+  const step = () => {
+    opt.zeroGrad();
+    nb.nn.functional.crossEntropy(model.call(x) as nb.Tensor, y).backward();
+    opt.step();
+  };
+  for (let i = 0; i < 3; i++) step();
+  if (distributed) nb.distributed.barrier();
+  const t0 = performance.now();
+  for (let i = 0; i < STEPS; i++) step();
+  const ms = (performance.now() - t0) / STEPS;
+  if (!distributed) return ms;
+  const t = nb.tensor([ms], { dtype: 'float64' });
+  nb.distributed.allReduce(t, { op: 'max' });
+  return t.item();
+}
+
+function worker(): void {
+  const distributed = process.env.OMPI_COMM_WORLD_SIZE !== undefined;
+  if (distributed) nb.distributed.initProcessGroup();
+  nb.setNumThreads(1);
+  const g = new nb.Generator(1);
+  const out: StepTimes = {
+    mlpMs: timeSteps(
+      mlp,
+      nb.randn([64, 784], { generator: g }),
+      nb.randint(0, 10, [64], { generator: g }),
+      distributed,
+    ),
+    cnnMs: timeSteps(
+      cnn,
+      nb.randn([32, 1, 28, 28], { generator: g }),
+      nb.randint(0, 10, [32], { generator: g }),
+      distributed,
+    ),
+  };
+  if (distributed) {
+    out.allreduceUs = SIZES.map((bytes) => {
+      const t = nb.ones([bytes / 4]);
+      const iters = Math.max(10, Math.floor(3e8 / (bytes + 1e4)));
+      for (let i = 0; i < 3; i++) nb.distributed.allReduce(t);
+      nb.distributed.barrier();
+      const t0 = performance.now();
+      for (let i = 0; i < iters; i++) nb.distributed.allReduce(t);
+      const us = nb.tensor([((performance.now() - t0) * 1000) / iters], { dtype: 'float64' });
+      nb.distributed.allReduce(us, { op: 'max' });
+      return us.item();
+    });
+    if (nb.distributed.getRank() === 0) console.log(JSON.stringify(out));
+    nb.distributed.destroyProcessGroup();
+  } else console.log(JSON.stringify(out));
+}
+
+function run(cmd: string[], what: string): string {
+  const r = spawnSync(cmd[0], cmd.slice(1), { encoding: 'utf8', timeout: 600_000 });
+  if (r.status !== 0) throw new Error(`${what} failed (${r.status}): ${r.stderr || r.error?.message}`);
+  return r.stdout.trim().split('\n').pop()!;
+}
+
+function driver(): void {
+  const self = fileURLToPath(import.meta.url);
+  const exe = join(mkdtempSync(join(tmpdir(), 'nabla-allreduce-')), 'allreduce_mpi');
+  run(['mpicc', '-O2', join(root, 'native', 'bench', 'allreduce_mpi.c'), '-o', exe], 'mpicc allreduce_mpi.c');
+  const env = { ...process.env, NABLA_NUM_THREADS: '1' };
+  Object.assign(process.env, env);
+  const cpu = nb.backend().name;
+  console.log(`nabla bench:ddp — backend ${cpu}, 1 thread per rank, ${STEPS} timed steps per model`);
+  const one = JSON.parse(run([process.execPath, self, '--worker', ...process.argv.slice(2)], '1 rank')) as StepTimes;
+  const two = JSON.parse(
+    run(mpirunArgs({ nproc: 2, command: [process.execPath, self, '--worker', ...process.argv.slice(2)] }), '2 ranks'),
+  ) as StepTimes;
+  const c = JSON.parse(run(mpirunArgs({ nproc: 2, command: [exe, ...SIZES.map(String)] }), 'allreduce_mpi')) as {
+    bytes: number;
+    us: number;
+  }[];
+  const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+  console.log('\nscaling (weak: the same per-rank batch; efficiency = step time 1 rank / step time 2 ranks)');
+  console.log('model  batch/rank  1x1 ms/step  2x1 ms/step  samples/s 1x1  samples/s 2x1  efficiency');
+  for (const [name, key, b] of [
+    ['MLP', 'mlpMs', 64],
+    ['CNN', 'cnnMs', 32],
+  ] as const) {
+    const t1 = one[key],
+      t2 = two[key];
+    const cells = [String(b), t1.toFixed(2), t2.toFixed(2), ((1000 * b) / t1).toFixed(0), ((2000 * b) / t2).toFixed(0)];
+    const w = [10, 12, 12, 14, 14];
+    console.log(`${name.padEnd(6)} ${cells.map((x, i) => x.padStart(w[i])).join(' ')} ${pct(t1 / t2).padStart(11)}`);
+  }
+  console.log('\nall-reduce, 2 ranks, float32 sum (bus bandwidth = bytes / time for 2 ranks)');
+  console.log('bytes       nabla us   MPI_Allreduce us   nabla GB/s   MPI GB/s   nabla / MPI');
+  SIZES.forEach((bytes, i) => {
+    const a = two.allreduceUs![i],
+      m = c[i].us;
+    const cells = [a.toFixed(1), m.toFixed(1), (bytes / a / 1e3).toFixed(2), (bytes / m / 1e3).toFixed(2), pct(m / a)];
+    const w = [9, 18, 12, 10, 13];
+    console.log(`${String(bytes).padEnd(10)} ${cells.map((x, i) => x.padStart(w[i])).join(' ')}`);
+  });
+}
+
+if (process.argv.includes('--worker')) worker();
+else driver();

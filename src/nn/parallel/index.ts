@@ -1,0 +1,2 @@
+// nb.nn.parallel (torch.nn.parallel): data parallelism across processes over nb.distributed.
+export { DistributedDataParallel, type DDPOptions } from './distributed.js';

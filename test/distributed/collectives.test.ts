@@ -1,0 +1,33 @@
+// nb.distributed's collectives and point-to-point calls, each checked against a reference on 2 and 4
+// ranks (scenarios/collectives.ts), and the refusals: shapes that differ across ranks, non-contiguous
+// targets, initProcessGroup twice, a recv of the wrong shape.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { linesWith, mpiSkipReason, runRanks } from './mpirun.js';
+
+const skip = mpiSkipReason();
+
+describe('distributed collectives', { skip }, () => {
+  for (const np of [2, 4]) {
+    it(`every collective matches its reference on ${np} ranks`, { timeout: 90_000 }, async () => {
+      const r = await runRanks(np, 'collectives.js', [], { timeoutMs: 60_000 });
+      assert.equal(r.timedOut, false, `timed out\n${r.stdout}\n${r.stderr}`);
+      assert.equal(r.code, 0, `exit ${r.code}\n${r.stdout}\n${r.stderr}`);
+      assert.equal(linesWith(r.stdout, 'done rank').length, np);
+      for (const check of [
+        'allReduce product int32',
+        'async',
+        'broadcast',
+        'allGather',
+        'reduceScatter',
+        'barrier',
+        'send/recv',
+        'shape mismatch',
+        'refusals',
+        'recv mismatch',
+      ])
+        assert.equal(linesWith(r.stdout, `ok ${check} rank`).length, np, check);
+    });
+  }
+});
