@@ -180,6 +180,36 @@ const indexing: ParityCase[] = [
   },
 ];
 
+const convs: ParityCase[] = [
+  {
+    name: 'conv2d 3x3 pad 1, and its grads',
+    inputs: [R(2, 3, 9, 7), R(5, 3, 3, 3), R(5)],
+    body: `const [x, w, b] = xs.map((t) => t.clone().requiresGrad_());
+      const y = nb.nn.functional.conv2d(x, w, b, 1, 1);
+      y.mul(y).sum().backward();
+      return [y, x.grad, w.grad, b.grad]`,
+    tol: 1e-3,
+  },
+  {
+    name: 'conv2d stride 2, dilation 2, groups 2, and its grads',
+    inputs: [R(3, 4, 11, 10), R(6, 2, 3, 2)],
+    body: `const [x, w] = xs.map((t) => t.clone().requiresGrad_());
+      const y = nb.nn.functional.conv2d(x, w, null, 2, [2, 1], 2, 2);
+      y.mul(y).sum().backward();
+      return [y, x.grad, w.grad]`,
+    tol: 1e-3,
+  },
+  {
+    name: 'maxPool2d and its grad, avgPool2d',
+    inputs: [R(2, 3, 9, 8)],
+    body: `const x = xs[0].clone().requiresGrad_();
+      const y = nb.nn.functional.maxPool2d(x, 3, 2, 1);
+      y.mul(y).sum().backward();
+      return [y, x.grad, nb.nn.functional.avgPool2d(xs[0], 2, 2),
+        nb.nn.functional.avgPool2d(xs[0], 3, 2, 1, false, false)]`,
+  },
+];
+
 const grads: ParityCase[] = [
   {
     name: 'mlp forward and backward',
@@ -248,4 +278,5 @@ suite('elementwise', elementwise);
 suite('reductions', reductions);
 suite('matmul', matmuls);
 suite('indexing', indexing);
+suite('conv and pooling', convs);
 suite('gradients', grads);

@@ -3,7 +3,8 @@
 // `webgpu` package (Dawn's Node binding). Initialisation is asynchronous (adapter and device requests),
 // so it is an explicit call: `await nb.initWebGPU()` reports whether the backend is available and why not.
 // Kernels it has: elementwise (unary, binary, where, copy/cast, assign), reductions, argmax/argmin,
-// softmax, matmul, gather/indexSelect/scatter/indexAdd, SGD and Adam steps. Fused ops (layer norm,
+// softmax, matmul, conv2d (implicit GEMM, both backward passes), max/avg pooling,
+// gather/indexSelect/scatter/indexAdd, SGD and Adam steps. Fused ops (layer norm,
 // attention, linear) compose these primitives on the GPU; any other kernel is a clear error.
 
 import type { DeviceBackend } from '../backend.js';
@@ -15,6 +16,7 @@ import * as R from './reduce.js';
 import * as MM from './matmul.js';
 import * as IX from './indexing.js';
 import * as O from './optim.js';
+import * as CV from './conv.js';
 import type { GPUAdapterLike, GPUDeviceLike, GPULike } from './gpu_types.js';
 
 export interface WebGPUReport {
@@ -54,6 +56,12 @@ const webgpu: DeviceBackend = {
   indexSelect: IX.indexSelect,
   indexAdd: IX.indexAdd,
   scatter: IX.scatter,
+  conv2d: CV.conv2d,
+  conv2dBackwardInput: CV.conv2dBackwardInput,
+  conv2dBackwardWeight: CV.conv2dBackwardWeight,
+  maxPool2d: CV.maxPool2d,
+  maxPool2dBackward: CV.maxPool2dBackward,
+  avgPool2d: CV.avgPool2d,
   sgdStep: O.sgdStep,
   adamStep: O.adamStep,
 };
