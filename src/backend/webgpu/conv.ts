@@ -1,12 +1,13 @@
 // Convolution as implicit GEMM, and pooling, in WGSL. The three convolution passes are one tiled
 // GEMM (the 64x64-tile, 4x4-per-thread scheme of matmul.ts) whose operand tiles are gathered on the fly
 // from the image, the filters or the output gradient, so no im2col buffer is ever written:
-//   forward   out[n, g*OCg+m, oh, ow]  = sum_k w[g*OCg+m, (c,kh,kw)=k] * x[n, g*Cg+c, ih, iw]       (M=OCg, N=B*L, K=Kc)
-//   dx        dx[n, g*Cg+m, h, w]      = sum_k w[g*OCg+oc, m, kh, kw] * dy[n, g*OCg+oc, oh, ow]      (M=Cg, N=B*H*W, K=OCg*KH*KW)
-//   dw        dw[g*OCg+m, (c,kh,kw)=j] = sum_k dy[n, g*OCg+m, oh, ow] * x[n, g*Cg+c, ih, iw]         (M=OCg, N=Kc, K=B*L)
+//   forward  out[n, g*OCg+m, oh, ow]  = sum_k w[g*OCg+m, (c,kh,kw)=k] * x[n, g*Cg+c, ih, iw]   M=OCg, N=B*L, K=Kc
+//   dx       dx[n, g*Cg+m, h, w]      = sum_k w[g*OCg+oc, m, kh, kw] * dy[n, g*OCg+oc, oh, ow]  M=Cg, N=B*H*W,
+//                                                                                              K=OCg*KH*KW
+//   dw       dw[g*OCg+m, (c,kh,kw)=j] = sum_k dy[n, g*OCg+m, oh, ow] * x[n, g*Cg+c, ih, iw]     M=OCg, N=Kc, K=B*L
 // with ih = oh*s - p + kh*d (zero outside the image); for dx, oh = (h + p - kh*d) / s where exact.
 // The group is the GEMM's batch index z. Pooling runs one thread per output (per input for the
-// max-pool backward, which scans the windows that can hold it, so no atomics are needed).
+// max-pool backward, which scans its plane's argmax indices, so no atomics are needed).
 // Glossary: B batch, C/OC channels, H,W and OH,OW sizes, KH,KW kernel, G groups, Cg = C/G, OCg = OC/G,
 // L = OH*OW, Kc = Cg*KH*KW.
 
