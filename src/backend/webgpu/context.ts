@@ -104,9 +104,16 @@ function state(): State {
   return S;
 }
 
-export function stats(): { heldBytes: number; heldTensors: number; pooledBytes: number; subgroups: boolean } {
+export function stats(): {
+  heldBytes: number;
+  heldTensors: number;
+  pooledBytes: number;
+  subgroups: boolean;
+  pipelines: number;
+} {
   const st = state();
-  return { heldBytes: st.heldBytes, heldTensors: st.heldCount, pooledBytes: st.pooledBytes, subgroups: st.subgroups };
+  const { heldBytes, heldCount: heldTensors, pooledBytes, subgroups } = st;
+  return { heldBytes, heldTensors, pooledBytes, subgroups, pipelines: st.pipelines.size };
 }
 
 function bucket(bytes: number): number {

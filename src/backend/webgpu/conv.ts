@@ -42,30 +42,31 @@ function gemm(decls: string, loaders: string): string {
 ${PRM(3)}
 ${GEOM}
 ${loaders}
-var<workgroup> As: array<vec4<f32>, 256>;
-var<workgroup> Bs: array<vec4<f32>, 256>;
-@compute @workgroup_size(16, 16)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+var<workgroup> As: array<f32, 1024>;
+var<workgroup> Bs: array<f32, 1024>;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let M = dimM(); let N = dimN(); let K = dimK();
   let z = i32(wid.z);
   let m0 = i32(wid.y) * 64; let n0 = i32(wid.x) * 64;
-  let tx = i32(lid.x); let ty = i32(lid.y); let t = ty * 16 + tx;
+  let t = i32(lid); let tx = t % 16; let ty = t / 16;
   var acc0 = vec4<f32>(0.0); var acc1 = vec4<f32>(0.0); var acc2 = vec4<f32>(0.0); var acc3 = vec4<f32>(0.0);
   for (var k0 = 0; k0 < K; k0 += 16) {
     for (var e = 0; e < 4; e++) {
       let idx = t + e * 256; let m = idx / 16; let kk = idx % 16;
       var v = 0.0;
       if (m0 + m < M && k0 + kk < K) { v = aAt(z, m0 + m, k0 + kk); }
-      As[kk * 16 + m / 4][m % 4] = v;
+      As[kk * 64 + m] = v;
       let kb = idx / 64; let n = idx % 64;
       var u = 0.0;
       if (k0 + kb < K && n0 + n < N) { u = bAt(z, k0 + kb, n0 + n); }
-      Bs[kb * 16 + n / 4][n % 4] = u;
+      Bs[kb * 64 + n] = u;
     }
     workgroupBarrier();
     for (var kk = 0; kk < 16; kk++) {
-      let av = As[kk * 16 + ty];
-      let bv = Bs[kk * 16 + tx];
+      let ab = kk * 64 + ty * 4; let bb = kk * 64 + tx * 4;
+      let av = vec4<f32>(As[ab], As[ab + 1], As[ab + 2], As[ab + 3]);
+      let bv = vec4<f32>(Bs[bb], Bs[bb + 1], Bs[bb + 2], Bs[bb + 3]);
       acc0 += av.x * bv; acc1 += av.y * bv; acc2 += av.z * bv; acc3 += av.w * bv;
     }
     workgroupBarrier();
@@ -79,6 +80,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     }
   }
 }`;
+}
+
+/** Workgroups of the tiled GEMM: 64x64 tiles of (M, N), z groups. */
+function gemmGrid(M: number, N: number, z: number): [number, number, number] {
+  return [Math.ceil(N / 64), Math.ceil(M / 64), z];
 }
 
 function words(
@@ -135,7 +141,7 @@ fn put(z: i32, m: i32, n: i32, v: f32) {
     code,
     [out, x as unknown as GpuArray, w as unknown as GpuArray],
     words(lx.shape, lw.shape, OH, OW, p, lx, lw, null),
-    [Math.ceil((B * OH * OW) / 64), Math.ceil(OCg / 64), p.groups],
+    gemmGrid(OCg, B * OH * OW, p.groups),
   );
   return out as unknown as TypedArray;
 }
@@ -181,7 +187,7 @@ fn put(z: i32, m: i32, n: i32, v: f32) {
     code,
     [out, dy as unknown as GpuArray, w as unknown as GpuArray],
     words(xShape, lw.shape, OH, OW, p, null, lw, ldy),
-    [Math.ceil((B * H * W) / 64), Math.ceil(Cg / 64), p.groups],
+    gemmGrid(Cg, B * H * W, p.groups),
   );
   return out as unknown as TypedArray;
 }
@@ -223,7 +229,7 @@ fn put(z: i32, m: i32, j: i32, v: f32) {
     code,
     [out, dy as unknown as GpuArray, x as unknown as GpuArray],
     words(lx.shape, wShape, OH, OW, p, lx, null, ldy),
-    [Math.ceil((Cg * KH * KW) / 64), Math.ceil(OCg / 64), p.groups],
+    gemmGrid(OCg, Cg * KH * KW, p.groups),
   );
   return out as unknown as TypedArray;
 }

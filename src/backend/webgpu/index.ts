@@ -147,10 +147,10 @@ export function webgpuReport(): WebGPUReport | null {
   return report;
 }
 
-/** Bytes the GPU tensors hold now, how many there are, and the pool's idle bytes. */
-export function webgpuMemory(): { heldBytes: number; heldTensors: number; pooledBytes: number } {
+/** Bytes the GPU tensors hold now, how many there are, the pool's idle bytes and the compiled pipelines. */
+export function webgpuMemory(): { heldBytes: number; heldTensors: number; pooledBytes: number; pipelines: number } {
   const s = stats();
-  return { heldBytes: s.heldBytes, heldTensors: s.heldTensors, pooledBytes: s.pooledBytes };
+  return { heldBytes: s.heldBytes, heldTensors: s.heldTensors, pooledBytes: s.pooledBytes, pipelines: s.pipelines };
 }
 
 /**

@@ -50,19 +50,19 @@ export function gather(x: TypedArray, lx: Layout, dim: number, idx: Int32Array, 
   const out = alloc(x.dtype, n);
   if (n === 0) return out as unknown as TypedArray;
   const nd = lidx.shape.length;
-  // prm: n | idx shape (nd) | x strides with the dim's zeroed (nd) | x offset, x stride of dim
   const xs = lx.strides.map((s, d) => (d === dim ? 0 : s));
-  const words = [n, ...lidx.shape, ...xs, lx.offset, lx.strides[dim], lx.shape[dim]];
+  // prm: n, nd, x offset, x stride along dim, x size along dim | idx shape (nd) | x strides, dim's zeroed (nd)
+  const words = [n, nd, lx.offset, lx.strides[dim], lx.shape[dim], ...lidx.shape, ...xs];
   const ia = indexArg(idx);
   const code = `@group(0) @binding(0) var<storage, read_write> out: array<${ty(x.dtype)}>;
 @group(0) @binding(1) var<storage, read> x: array<${ty(x.dtype)}>;
 ${ia.decl}
 ${PRM(1 + 1 + ia.bufs.length)}
-${walkFn('xOff', nd, 1, 1 + nd, `prm[${1 + 2 * nd}]`)}
+${walkFn('xOff', 'prm[1]', '5', '5 + prm[1]', 'prm[2]')}
 ${HEAD}
   let j = idx[i];
-  ${ia.guard('j', `prm[${3 + 2 * nd}]`, `out[i] = ${ty(x.dtype)}(0); return;`)}
-  out[i] = x[xOff(i) + j * prm[${2 + 2 * nd}]];
+  ${ia.guard('j', 'prm[4]', `out[i] = ${ty(x.dtype)}(0); return;`)}
+  out[i] = x[xOff(i) + j * prm[3]];
 }`;
   dispatch(code, [out, x, ...ia.bufs], Int32Array.from(words), grid(Math.ceil(n / WG)));
   return out as unknown as TypedArray;
@@ -80,17 +80,18 @@ export function indexSelect(x: TypedArray, lx: Layout, dim: number, idx: Int32Ar
   // the coordinate along dim is the output's (i / inner) % len, looked up in idx
   const inner = Layout.contiguous(shape).strides[dim];
   const xs = lx.strides.map((s, d) => (d === dim ? 0 : s));
-  const words = [n, ...shape, ...xs, lx.offset, lx.strides[dim], inner, idx.length, lx.shape[dim]];
+  // prm: n, nd, x offset, x stride along dim, inner, idx length, x size along dim | shape (nd) | x strides (nd)
+  const words = [n, nd, lx.offset, lx.strides[dim], inner, idx.length, lx.shape[dim], ...shape, ...xs];
   const ia = indexArg(idx);
   const code = `@group(0) @binding(0) var<storage, read_write> out: array<${ty(x.dtype)}>;
 @group(0) @binding(1) var<storage, read> x: array<${ty(x.dtype)}>;
 ${ia.decl}
 ${PRM(2 + ia.bufs.length)}
-${walkFn('xOff', nd, 1, 1 + nd, `prm[${1 + 2 * nd}]`)}
+${walkFn('xOff', 'prm[1]', '7', '7 + prm[1]', 'prm[2]')}
 ${HEAD}
-  let j = idx[(i / prm[${3 + 2 * nd}]) % prm[${4 + 2 * nd}]];
-  ${ia.guard('j', `prm[${5 + 2 * nd}]`, `out[i] = ${ty(x.dtype)}(0); return;`)}
-  out[i] = x[xOff(i) + j * prm[${2 + 2 * nd}]];
+  let j = idx[(i / prm[4]) % prm[5]];
+  ${ia.guard('j', 'prm[6]', `out[i] = ${ty(x.dtype)}(0); return;`)}
+  out[i] = x[xOff(i) + j * prm[3]];
 }`;
   dispatch(code, [out, x, ...ia.bufs], Int32Array.from(words), grid(Math.ceil(n / WG)));
   return out as unknown as TypedArray;
@@ -120,34 +121,33 @@ function columnWalk(
   const k = cols.length;
   const dStr = Layout.contiguous(dstShape).strides,
     iStr = Layout.contiguous(it).strides;
-  // prm: nc | cols (k) | dst strides (k) | src strides (k) | idx strides (k) |
-  //      src offset, len, dst, src and idx strides along dim, dst size along dim
-  const words = [nc, ...cols, ...without(dStr, dim), ...without(lsrc.strides, dim), ...without(iStr, dim)];
-  const at = words.length;
-  words.push(lsrc.offset, len, dStr[dim], lsrc.strides[dim], iStr[dim], dstShape[dim]);
+  // prm: nc, k, src offset, len, dst, src and idx strides along dim, dst size along dim |
+  //      cols (k) | dst strides (k) | src strides (k) | idx strides (k)
+  const words = [nc, k, lsrc.offset, len, dStr[dim], lsrc.strides[dim], iStr[dim], dstShape[dim]];
+  words.push(...cols, ...without(dStr, dim), ...without(lsrc.strides, dim), ...without(iStr, dim));
   const ia = indexArg(idx);
   const sd = src.dtype,
     ct = computeType(dst.dtype);
-  const v = load(`src[so + j * prm[${at + 3}]]`, sd);
+  const v = load('src[so + j * prm[5]]', sd);
   const upd = accumulate
     ? `dst[t] = ${store(`${load('dst[t]', dst.dtype)} + ${v}`, ct, dst.dtype)};`
     : `dst[t] = ${store(v, computeType(sd), dst.dtype)};`;
-  const target = perElement ? `idx[io + j * prm[${at + 4}]]` : 'idx[j]';
+  const target = perElement ? 'idx[io + j * prm[6]]' : 'idx[j]';
   const code = `@group(0) @binding(0) var<storage, read_write> dst: array<${ty(dst.dtype)}>;
 @group(0) @binding(1) var<storage, read> src: array<${ty(sd)}>;
 ${ia.decl}
 ${PRM(2 + ia.bufs.length)}
-${walkFn('dOff', k, 1, 1 + k, '0')}
-${walkFn('sOff', k, 1, 1 + 2 * k, `prm[${at}]`)}
-${walkFn('iOff', k, 1, 1 + 3 * k, '0')}
+${walkFn('dOff', 'prm[1]', '8', '8 + prm[1]', '0')}
+${walkFn('sOff', 'prm[1]', '8', '8 + 2 * prm[1]', 'prm[2]')}
+${walkFn('iOff', 'prm[1]', '8', '8 + 3 * prm[1]', '0')}
 ${HEAD}
   let dof = dOff(i);
   let so = sOff(i);
   let io = iOff(i);
-  for (var j = 0; j < prm[${at + 1}]; j++) {
+  for (var j = 0; j < prm[3]; j++) {
     let tj = ${target};
-    ${ia.guard('tj', `prm[${at + 5}]`, 'continue;')}
-    let t = dof + tj * prm[${at + 2}];
+    ${ia.guard('tj', 'prm[7]', 'continue;')}
+    let t = dof + tj * prm[4];
     ${upd}
   }
 }`;

@@ -1,7 +1,9 @@
 // GEMM in WGSL: a (batch..., M, K) @ b (batch..., K, N) -> out (batch..., M, N), float32, any strides.
 // One workgroup of 16x16 threads computes a 64x64 tile of out, each thread a 4x4 block held in four
-// vec4 accumulators; K advances in steps of 16 through workgroup memory, where both tiles are kept as
-// vec4s along M and N so the inner loop is four vec4 FMAs per k. A tile is read from global memory
+// vec4 accumulators; K advances in steps of 16 through workgroup memory, where both tiles are kept
+// k-major (M and N contiguous), so the inner loop reads two vec4s and does four vec4 FMAs per k.
+// NOTE: the tiles are f32 arrays, not vec4 arrays written by component: a dynamic component write
+// to workgroup memory made the kernel 4x slower on SwiftShader. A tile is read from global memory
 // with vec4 loads along the operand's contiguous dim (K for a row-major a or a transposed b, N for a
 // row-major b) when its strides and offset are multiples of 4, else element by element.
 // Glossary: M rows of a and out, N columns of b and out, K the reduced dim; B batch.
@@ -18,17 +20,21 @@ const TM = 64,
 
 type Mode = 'scalar' | 'vecK' | 'vecN';
 
+/** Multiply-adds from which a product uses the vec4 loads. */
+const VEC_MIN = 1 << 20;
+
 function aligned(l: Layout, dims: number[]): boolean {
   return l.offset % 4 === 0 && dims.every((d) => l.strides[d] % 4 === 0);
 }
 
 // prm: M N K nb | aOff aSM aSK | bOff bSK bSN | batch shapes | a batch strides | b batch strides
-function source(aMode: Mode, bMode: Mode, nb: number): string {
-  const batch = (which: 'a' | 'b', base: number, first: number) => `
+function source(aMode: Mode, bMode: Mode): string {
+  // the batch dims' rank nb = prm[3] is read at run time (see strided.ts Params)
+  const batch = (which: 'a' | 'b', base: number, first: string) => `
 fn ${which}Batch(z: i32) -> i32 {
   var r = z;
   var o = prm[${base}];
-  for (var d = ${nb - 1}; d >= 0; d--) {
+  for (var d = prm[3] - 1; d >= 0; d--) {
     let s = prm[10 + d];
     o += (r % s) * prm[${first} + d];
     r /= s;
@@ -41,13 +47,14 @@ fn ${which}Batch(z: i32) -> i32 {
     let m = t / 4; let kq = t % 4; let gm = m0 + m; let gk = k0 + kq * 4;
     var v = vec4<f32>(0.0);
     if (gm < M && gk < K) { v = a[(abase + gm * prm[5] + gk) / 4]; }
-    for (var c = 0; c < 4; c++) { As[(kq * 4 + c) * 16 + m / 4][m % 4] = v[c]; }
+    let ab = kq * 256 + m;
+    As[ab] = v.x; As[ab + 64] = v.y; As[ab + 128] = v.z; As[ab + 192] = v.w;
   }`
       : `  for (var e = 0; e < 4; e++) {
     let idx = t + e * 256; let m = idx / 16; let kk = idx % 16; let gm = m0 + m; let gk = k0 + kk;
     var v = 0.0;
     if (gm < M && gk < K) { v = a[abase + gm * prm[5] + gk * prm[6]]; }
-    As[kk * 16 + m / 4][m % 4] = v;
+    As[kk * 64 + m] = v;
   }`;
   const bLoad =
     bMode === 'vecN'
@@ -55,60 +62,69 @@ fn ${which}Batch(z: i32) -> i32 {
     let kk = t / 16; let nq = t % 16; let gk = k0 + kk; let gn = n0 + nq * 4;
     var v = vec4<f32>(0.0);
     if (gk < K && gn < N) { v = b[(bbase + gk * prm[8] + gn) / 4]; }
-    Bs[kk * 16 + nq] = v;
+    let bb = kk * 64 + nq * 4;
+    Bs[bb] = v.x; Bs[bb + 1] = v.y; Bs[bb + 2] = v.z; Bs[bb + 3] = v.w;
   }`
       : bMode === 'vecK'
         ? `  {
     let n = t / 4; let kq = t % 4; let gn = n0 + n; let gk = k0 + kq * 4;
     var v = vec4<f32>(0.0);
     if (gn < N && gk < K) { v = b[(bbase + gn * prm[9] + gk) / 4]; }
-    for (var c = 0; c < 4; c++) { Bs[(kq * 4 + c) * 16 + n / 4][n % 4] = v[c]; }
+    let bb = kq * 256 + n;
+    Bs[bb] = v.x; Bs[bb + 64] = v.y; Bs[bb + 128] = v.z; Bs[bb + 192] = v.w;
   }`
         : `  for (var e = 0; e < 4; e++) {
     let idx = t + e * 256; let kk = idx / 64; let n = idx % 64; let gk = k0 + kk; let gn = n0 + n;
     var v = 0.0;
     if (gk < K && gn < N) { v = b[bbase + gk * prm[8] + gn * prm[9]]; }
-    Bs[kk * 16 + n / 4][n % 4] = v;
+    Bs[kk * 64 + n] = v;
   }`;
   const elt = (m: Mode) => (m === 'scalar' ? 'f32' : 'vec4<f32>');
   return `@group(0) @binding(0) var<storage, read_write> out: array<f32>;
 @group(0) @binding(1) var<storage, read> a: array<${elt(aMode)}>;
 @group(0) @binding(2) var<storage, read> b: array<${elt(bMode)}>;
 ${PRM(3)}
-var<workgroup> As: array<vec4<f32>, ${TK * 16}>;
-var<workgroup> Bs: array<vec4<f32>, ${TK * 16}>;
-${batch('a', 4, 10 + nb)}
-${batch('b', 7, 10 + 2 * nb)}
-@compute @workgroup_size(16, 16)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+var<workgroup> As: array<f32, ${TK * 64}>;
+var<workgroup> Bs: array<f32, ${TK * 64}>;
+${batch('a', 4, '10 + prm[3]')}
+${batch('b', 7, '10 + 2 * prm[3]')}
+// NOTE: written without dynamic indexing into vectors or arrays of registers: SwiftShader took
+// seconds to compile a pipeline with it
+fn putRow(obase: i32, gm: i32, gn: i32, M: i32, N: i32, v: vec4<f32>) {
+  if (gm >= M) { return; }
+  let o = obase + gm * N + gn;
+  if (gn < N) { out[o] = v.x; }
+  if (gn + 1 < N) { out[o + 1] = v.y; }
+  if (gn + 2 < N) { out[o + 2] = v.z; }
+  if (gn + 3 < N) { out[o + 3] = v.w; }
+}
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let M = prm[0]; let N = prm[1]; let K = prm[2];
   let z = i32(wid.z);
   let abase = aBatch(z); let bbase = bBatch(z);
   let m0 = i32(wid.y) * ${TM}; let n0 = i32(wid.x) * ${TN};
-  let tx = i32(lid.x); let ty = i32(lid.y); let t = ty * 16 + tx;
+  let t = i32(lid); let tx = t % 16; let ty = t / 16;
   var acc0 = vec4<f32>(0.0); var acc1 = vec4<f32>(0.0); var acc2 = vec4<f32>(0.0); var acc3 = vec4<f32>(0.0);
   for (var k0 = 0; k0 < K; k0 += ${TK}) {
 ${aLoad}
 ${bLoad}
     workgroupBarrier();
     for (var kk = 0; kk < ${TK}; kk++) {
-      let av = As[kk * 16 + ty];
-      let bv = Bs[kk * 16 + tx];
+      let ab = kk * 64 + ty * 4; let bb = kk * 64 + tx * 4;
+      let av = vec4<f32>(As[ab], As[ab + 1], As[ab + 2], As[ab + 3]);
+      let bv = vec4<f32>(Bs[bb], Bs[bb + 1], Bs[bb + 2], Bs[bb + 3]);
       acc0 += av.x * bv; acc1 += av.y * bv; acc2 += av.z * bv; acc3 += av.w * bv;
     }
     workgroupBarrier();
   }
   let obase = z * M * N;
+  let gm = m0 + ty * 4;
   let gn = n0 + tx * 4;
-  var accs = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
-  for (var r = 0; r < 4; r++) {
-    let gm = m0 + ty * 4 + r;
-    if (gm < M) {
-      for (var c = 0; c < 4; c++) {
-        if (gn + c < N) { out[obase + gm * N + gn + c] = accs[r][c]; }
-      }
-    }
-  }
+  putRow(obase, gm, gn, M, N, acc0);
+  putRow(obase, gm + 1, gn, M, N, acc1);
+  putRow(obase, gm + 2, gn, M, N, acc2);
+  putRow(obase, gm + 3, gn, M, N, acc3);
 }`;
 }
 
@@ -126,11 +142,15 @@ export function matmul(a: TypedArray, la: Layout, b: TypedArray, lb: Layout, out
   const out = alloc('float32', nbatch * M * N, K === 0);
   if (nbatch * M * N === 0 || K === 0) return out as unknown as TypedArray;
   const batchDims = [...bshape.keys()];
-  const aMode: Mode =
-    la.strides[nd - 1] === 1 && K % 4 === 0 && aligned(la, [nd - 2, ...batchDims]) ? 'vecK' : 'scalar';
+  // NOTE: a product under VEC_MIN multiply-adds is bound by the launch, not by its loads: it takes the
+  // scalar variant, so small models compile one GEMM pipeline instead of up to six (each costs
+  // seconds to compile on SwiftShader)
+  const vec = nbatch * M * N * K >= VEC_MIN;
+  let aMode: Mode = 'scalar';
+  if (vec && la.strides[nd - 1] === 1 && K % 4 === 0 && aligned(la, [nd - 2, ...batchDims])) aMode = 'vecK';
   let bMode: Mode = 'scalar';
-  if (lb.strides[nd - 1] === 1 && N % 4 === 0 && aligned(lb, [nd - 2, ...batchDims])) bMode = 'vecN';
-  else if (lb.strides[nd - 2] === 1 && K % 4 === 0 && aligned(lb, [nd - 1, ...batchDims])) bMode = 'vecK';
+  if (vec && lb.strides[nd - 1] === 1 && N % 4 === 0 && aligned(lb, [nd - 2, ...batchDims])) bMode = 'vecN';
+  else if (vec && lb.strides[nd - 2] === 1 && K % 4 === 0 && aligned(lb, [nd - 1, ...batchDims])) bMode = 'vecK';
   const nb = Math.max(1, bshape.length);
   const words = [
     M,
@@ -147,7 +167,7 @@ export function matmul(a: TypedArray, la: Layout, b: TypedArray, lb: Layout, out
     ...(bshape.length ? batchDims.map((d) => la.strides[d]) : [0]),
     ...(bshape.length ? batchDims.map((d) => lb.strides[d]) : [0]),
   ];
-  const code = source(aMode, bMode, nb);
+  const code = source(aMode, bMode);
   dispatch(code, [out, asGpu(a, 'float32'), asGpu(b, 'float32')], Int32Array.from(words), [
     Math.ceil(N / TN),
     Math.ceil(M / TM),

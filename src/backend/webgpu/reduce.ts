@@ -8,7 +8,7 @@ import type { DType, TypedArray } from '../../tensor/dtype.js';
 import { Layout } from '../../tensor/layout.js';
 import { ReduceOp } from '../op_codes.js';
 import { GpuArray, alloc, dispatch, grid } from './context.js';
-import { PRM, computeType, load, store, ty } from './strided.js';
+import { PRM, computeType, load, store, ty, walkFn } from './strided.js';
 import { dtypeOf } from './elementwise.js';
 
 const RWG = 256;
@@ -18,12 +18,15 @@ const INF = 'fn inf_() -> f32 { var u = 0x7f800000u; return bitcast<f32>(u); }';
 
 /**
  * Parameters and WGSL for "kept" dims (one workgroup each) and "reduced" dims (walked by threads):
- * prm = [nOut, nRed, offset, K shapes, K strides, R shapes, R strides, K output strides].
+ * prm = [nOut, nRed, offset, K, R, extra, K shapes, K strides, R shapes, R strides, K output strides].
+ * keptOff(o) is o's offset in x, redOff(j) the j-th reduced element's offset from there, outOff(o) its
+ * offset in an output contiguous over x's shape (with outFull, for softmax) or the reduced shape.
  */
 function split(
   lx: Layout,
   axes: readonly number[],
   outFull = false,
+  extra = 0,
 ): { words: number[]; fns: string; nOut: number; nRed: number } {
   const kept = [...lx.shape.keys()].filter((d) => !axes.includes(d));
   const ks = kept.map((d) => lx.shape[d]),
@@ -32,28 +35,14 @@ function split(
     rst = axes.map((d) => lx.strides[d]);
   const nOut = ks.reduce((a, b) => a * b, 1),
     nRed = rs.reduce((a, b) => a * b, 1);
-  // output strides of the kept dims: contiguous over the reduced shape (reduced dims of size 1), or
-  // with outFull over x's whole shape (softmax)
   const full = Layout.contiguous(outFull ? lx.shape : lx.shape.map((n, d) => (axes.includes(d) ? 1 : n)));
   const kos = kept.map((d) => full.strides[d]);
-  const K = kept.length,
-    R = axes.length;
-  const words = [nOut, nRed, lx.offset, ...ks, ...kst, ...rs, ...rst, ...kos];
-  const walk = (name: string, n: number, shapeAt: number, strideAt: number, start: string) => `
-fn ${name}(i: i32) -> i32 {
-  var r = i;
-  var o = ${start};
-  for (var d = ${n - 1}; d >= 0; d--) {
-    let s = prm[${shapeAt} + d];
-    o += (r % s) * prm[${strideAt} + d];
-    r /= s;
-  }
-  return o;
-}`;
-  const fns =
-    walk('keptOff', K, 3, 3 + K, 'prm[2]') +
-    walk('redOff', R, 3 + 2 * K, 3 + 2 * K + R, '0') +
-    walk('outOff', K, 3, 3 + 2 * K + 2 * R, '0');
+  const words = [nOut, nRed, lx.offset, kept.length, axes.length, extra, ...ks, ...kst, ...rs, ...rst, ...kos];
+  const fns = [
+    walkFn('keptOff', 'prm[3]', '6', '6 + prm[3]', 'prm[2]'),
+    walkFn('redOff', 'prm[4]', '6 + 2 * prm[3]', '6 + 2 * prm[3] + prm[4]', '0'),
+    walkFn('outOff', 'prm[3]', '6', '6 + 2 * prm[3] + 2 * prm[4]', '0'),
+  ].join('\n');
   return { words, fns, nOut, nRed };
 }
 
@@ -159,14 +148,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 // x (*) -> softmax or log-softmax along axis, contiguous in x's shape
 export function softmax(x: TypedArray, lx: Layout, axis: number, log: boolean): TypedArray | undefined {
   if (!(x instanceof GpuArray) || x.dtype !== 'float32') return undefined;
-  const sp = split(lx, [axis], true);
+  // extra: the output's stride along axis (contiguous over x's shape)
+  const sp = split(lx, [axis], true, Layout.contiguous(lx.shape).strides[axis]);
   const n = lx.shape.reduce((a, b) => a * b, 1);
   const out = alloc('float32', n);
   if (n === 0) return out as unknown as TypedArray;
-  // the output's stride along axis (contiguous over x's shape)
-  const outAxisStride = Layout.contiguous(lx.shape).strides[axis];
-  const words = [...sp.words, outAxisStride];
-  const at = words.length - 1;
+  const words = sp.words;
+  const at = 5;
   const code = `@group(0) @binding(0) var<storage, read_write> out: array<f32>;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 ${PRM(2)}

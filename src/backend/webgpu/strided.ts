@@ -39,53 +39,60 @@ export function store(v: string, ct: 'f32' | 'i32', d: DType): string {
   return t === ct ? v : `${t}(${v})`;
 }
 
-/** Builds the prm array and the offset functions for operands iterated over one shape. */
+/** Scalar slots at the head of every prm array (after n and nd). */
+const SCALARS = 8;
+
+/**
+ * Builds the prm array and the offset functions for operands iterated over one shape:
+ * prm = [n, nd, 8 f32 scalar slots, shape (nd), then per operand: offset, strides (nd)].
+ * NOTE: the WGSL reads the rank and every position from prm at run time, so one shader serves every
+ * shape: compiling a pipeline costs far more than the index arithmetic (about 0.2 s each on
+ * SwiftShader). Only "every operand contiguous" gets a flat variant, the common case on a GPU.
+ */
 export class Params {
   readonly words: number[];
-  readonly fns: string[] = [];
+  private nScalars = 0;
+  private readonly layouts: Layout[] = [];
   constructor(readonly shape: readonly number[]) {
     let n = 1;
     for (const s of shape) n *= s;
-    this.words = [n, ...shape];
+    this.words = [n, shape.length, ...new Array<number>(SCALARS).fill(0), ...shape];
   }
   get n(): number {
     return this.words[0];
   }
   /** Adds an operand seen through layout l (of this shape); returns the name of its offset function. */
   operand(l: Layout): string {
-    const name = `off${this.fns.length}`;
-    const base = this.words.length;
+    this.layouts.push(l);
     this.words.push(l.offset, ...l.strides);
-    const nd = this.shape.length;
-    if (l.isContiguous() || this.n <= 1) {
-      this.fns.push(`fn ${name}(i: i32) -> i32 { return prm[${base}] + i; }`);
-    } else if (l.strides.every((s) => s === 0)) {
-      this.fns.push(`fn ${name}(i: i32) -> i32 { return prm[${base}]; }`);
-    } else {
-      this.fns.push(`fn ${name}(i: i32) -> i32 {
+    return `off${this.layouts.length - 1}`;
+  }
+  /** The offset functions of the operands added so far. */
+  get fns(): string[] {
+    const flat = this.n <= 1 || this.layouts.every((l) => l.isContiguous());
+    return this.layouts.map((_, k) => {
+      const base = `2 + ${SCALARS} + prm[1] + ${k} * (prm[1] + 1)`;
+      if (flat) return `fn off${k}(i: i32) -> i32 { return prm[${base}] + i; }`;
+      return `fn off${k}(i: i32) -> i32 {
+  let b = ${base};
   var r = i;
-  var o = prm[${base}];
-  for (var d = ${nd - 1}; d >= 0; d--) {
-    let s = prm[1 + d];
-    o += (r % s) * prm[${base + 1} + d];
+  var o = prm[b];
+  for (var d = prm[1] - 1; d >= 0; d--) {
+    let s = prm[${2 + SCALARS} + d];
+    o += (r % s) * prm[b + 1 + d];
     r /= s;
   }
   return o;
-}`);
-    }
-    return name;
+}`;
+    });
   }
-  /** Adds a f32 scalar; returns the WGSL expression that reads it. */
+  /** Sets the next f32 scalar slot; returns the WGSL expression that reads it. */
   scalar(x: number): string {
-    const at = this.words.length;
+    if (this.nScalars === SCALARS) throw new Error('webgpu: too many kernel scalars');
+    const at = 2 + this.nScalars++;
     F32[0] = x;
-    this.words.push(I32[0]);
+    this.words[at] = I32[0];
     return `bitcast<f32>(prm[${at}])`;
-  }
-  /** Adds an i32; returns the WGSL expression that reads it. */
-  int(x: number): string {
-    this.words.push(x);
-    return `prm[${this.words.length - 1}]`;
   }
   array(): Int32Array {
     return Int32Array.from(this.words);
@@ -97,14 +104,15 @@ const I32 = new Int32Array(F32.buffer);
 export const PRM = (binding: number) => `@group(0) @binding(${binding}) var<storage, read> prm: array<i32>;`;
 
 /**
- * A WGSL function `name(i) -> offset`: i decomposed row-major over the nd sizes at prm[shapeAt..], each
- * coordinate times the stride at prm[strideAt..], plus `start` (an expression).
+ * A WGSL function `name(i) -> offset`: i decomposed row-major over the `nd` sizes at prm[shapeAt..],
+ * each coordinate times the stride at prm[strideAt..], plus `start`. All four are WGSL expressions
+ * (read from prm at run time: see Params).
  */
-export function walkFn(name: string, nd: number, shapeAt: number, strideAt: number, start: string): string {
+export function walkFn(name: string, nd: string, shapeAt: string, strideAt: string, start: string): string {
   return `fn ${name}(i: i32) -> i32 {
   var r = i;
   var o = ${start};
-  for (var d = ${nd - 1}; d >= 0; d--) {
+  for (var d = ${nd} - 1; d >= 0; d--) {
     let s = prm[${shapeAt} + d];
     o += (r % s) * prm[${strideAt} + d];
     r /= s;
