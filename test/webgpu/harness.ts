@@ -15,6 +15,8 @@ export const CHROMIUM = process.env.NABLA_CHROMIUM ?? '/usr/bin/chromium';
 /** The page's surface the tests use (playwright's Page, narrowed). */
 export interface WebGPUPage {
   evaluate<R, A>(fn: (arg: A) => R | Promise<R>, arg: A): Promise<R>;
+  /** An expression evaluated in the page (awaited when it is a promise). */
+  evaluate(expression: string): Promise<unknown>;
 }
 
 export interface Harness {

@@ -12,6 +12,7 @@ import { DIGITS_TRAIN_SIZE } from '../../src/data/datasets.js';
 import { GPT2LMHeadModel } from '../../src/models/gpt2.js';
 import { LlamaForCausalLM } from '../../src/models/llama.js';
 import type { Module } from '../../src/nn/module.js';
+import { type BenchResult, benchWebGPU } from '../../bench/webgpu_core.js';
 
 let h: Harness;
 before(async () => {
@@ -80,4 +81,22 @@ test('stories260K: greedy tokens on webgpu equal the CPU tokens', { skip: needs 
   );
   assert.equal(r.gpu.length, 13);
   assert.deepEqual(r.gpu, r.cpu);
+});
+
+test('bench:webgpu body: validated figures on SwiftShader (small sizes, correctness only)', async (t) => {
+  if (!h.page) return t.skip(h.skip ?? 'no page');
+  const opts = {
+    gemmN: 96,
+    repeats: 2,
+    gpt2: { nLayer: 2, nEmbd: 32, nHead: 2, vocabSize: 100, nPositions: 64 },
+    prompt: 8,
+    decode: 5,
+  };
+  // the same function `npm run bench:webgpu` runs in Node, evaluated in the page with its nb
+  const r = (await h.page.evaluate(
+    `(${benchWebGPU.toString()})(globalThis.nb, ${JSON.stringify(opts)})`,
+  )) as BenchResult;
+  assert.ok(r.gemm.maxRelErr < 1e-5 && r.gemm.tflops > 0, JSON.stringify(r.gemm));
+  assert.equal(r.gpt2.tokens.length, opts.decode);
+  assert.ok(r.gpt2.logitsMaxDiff < 1e-3 && r.gpt2.prefillMs > 0 && r.gpt2.decodeTokPerS > 0, JSON.stringify(r.gpt2));
 });

@@ -292,3 +292,94 @@ suite('matmul', matmuls);
 suite('indexing', indexing);
 suite('conv and pooling', convs);
 suite('gradients', grads);
+
+/** Runs in the page: each bad input's error message (or 'no error'), the device loss last. */
+async function badInputs(): Promise<Record<string, string>> {
+  const nb = (globalThis as any).nb;
+  const out: Record<string, string> = {};
+  const msg = async (name: string, f: () => unknown) => {
+    try {
+      await f();
+      out[name] = 'no error';
+    } catch (e) {
+      out[name] = (e as Error).message;
+    }
+  };
+  const g = nb
+    .tensor([
+      [1, 2],
+      [3, 4],
+    ])
+    .to('webgpu');
+  await msg('mixed', () =>
+    g.add(
+      nb.tensor([
+        [1, 2],
+        [3, 4],
+      ]),
+    ),
+  );
+  await msg('toArray', () => g.toArray());
+  await msg('item', () => g.sum().item());
+  await msg('data', () => g.data);
+  await msg('float64', () => nb.zeros([2], { dtype: 'float64' }).to('webgpu'));
+  await msg('missing kernel', () => g.cumsum(0));
+  await msg('gpu index out of range', () =>
+    g
+      .gather(
+        1,
+        nb
+          .tensor(
+            [
+              [0, 5],
+              [1, 0],
+            ],
+            { dtype: 'int32' },
+          )
+          .to('webgpu'),
+      )
+      .dataAsync(),
+  );
+  await msg('after the index error', () => g.add(1).dataAsync());
+  await msg('too large', () =>
+    nb
+      .zeros([1])
+      .to('webgpu')
+      .expand([2 ** 29])
+      .contiguous(),
+  );
+  await msg('scalar operand', () => g.mul(nb.tensor(2)).dataAsync());
+  nb.releaseWebGPU();
+  await new Promise((r) => setTimeout(r, 50));
+  await msg('after device loss', () => g.add(1));
+  const again = await nb.initWebGPU();
+  out.reinit = String(again.available);
+  await msg('new device works', async () => {
+    const v = await nb.tensor([1, 2]).to('webgpu').mul(3).dataAsync();
+    if (v[1] !== 6) throw new Error(`got ${v}`);
+  });
+  return out;
+}
+
+// NOTE: last in the file: it destroys the page's device (and starts a new one)
+test('webgpu bad input: clear errors, and a lost device fails later ops without a crash', async (t) => {
+  if (!h.page) return t.skip(h.skip ?? 'no page');
+  const r = await h.page.evaluate(badInputs, null);
+  if (process.env.NABLA_WEBGPU_VERBOSE) console.log(r);
+  const has = (k: string, ...parts: string[]) => {
+    for (const p of parts) assert.ok(r[k].includes(p), `${k}: ${r[k]} (expected to mention ${p})`);
+  };
+  has('mixed', 'Expected all tensors to be on the same device, but found at least two devices, webgpu and cpu');
+  has('toArray', 'toTypedArray', 'webgpu', 'await t.dataAsync()');
+  has('item', 'item', 'await t.dataAsync()');
+  has('data', 'data', '[2, 2]', 'await t.dataAsync()');
+  has('float64', 'float64 is not supported on the GPU', 'float32');
+  has('missing kernel', 'cumulative kernel is not implemented on webgpu', 'toAsync("cpu")');
+  has('gpu index out of range', 'out of range', 'gather');
+  assert.equal(r['after the index error'], 'no error');
+  has('too large', 'out of memory', '2048.0 MiB', 'held:');
+  assert.equal(r['scalar operand'], 'no error');
+  has('after device loss', 'device was lost', 'destroyed');
+  assert.equal(r.reinit, 'true');
+  assert.equal(r['new device works'], 'no error');
+});
