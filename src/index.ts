@@ -7,6 +7,7 @@
 export { version } from './util/version.js';
 export { Tensor, type TensorLike } from './tensor/tensor.js';
 export type { DType, TypedArray } from './tensor/dtype.js';
+export type { Device } from './tensor/device.js';
 export { promoteTypes } from './tensor/dtype.js';
 export {
   tensor,
@@ -40,6 +41,7 @@ export * as linalg from './ops/linalg.js';
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled } from './autograd/grad_mode.js';
 export * as autograd from './autograd/index.js';
 export { backend, setBackend, setNumThreads, getNumThreads } from './backend/select.js';
+export { initWebGPU, webgpuReport, webgpuMemory, releaseWebGPU, type WebGPUReport } from './backend/webgpu/index.js';
 export * as io from './io/index.js';
 export * as hub from './hub/index.js';
 export { pipeline } from './pipelines/index.js';

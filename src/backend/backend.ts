@@ -22,6 +22,7 @@
 
 import type { DType, TypedArray } from '../tensor/dtype.js';
 import type { Layout } from '../tensor/layout.js';
+import type { Device } from '../tensor/device.js';
 import type { BinaryOp, ReduceOp, UnaryOp } from './op_codes.js';
 
 export interface Conv2dParams {
@@ -336,3 +337,19 @@ export const IN_PLACE_KERNELS: { readonly [K in keyof Kernels]?: readonly number
   sgdStep: [0, 2],
   adamStep: [0, 2, 3],
 };
+
+/**
+ * An accelerator (WebGPU): kernels over its own DeviceBuffers, passed where the seam says TypedArray
+ * (the op layer dispatches on the tensors' device, so a CPU kernel never sees one, and a device kernel
+ * sees a TypedArray only for a 0-dim CPU tensor, which it uploads). A kernel it lacks or declines is
+ * an error naming the kernel: there is no silent fallback, since JS cannot read its buffers.
+ */
+export interface DeviceBackend extends PartialBackend {
+  readonly device: Exclude<Device, 'cpu'>;
+  /** Copies host values to a fresh device buffer of dtype; refuses a dtype it cannot hold. */
+  upload(data: TypedArray, dtype: DType): TypedArray;
+  /** A zero-filled device buffer of n elements. */
+  zeros(dtype: DType, n: number): TypedArray;
+  /** Reads a whole device buffer back (after the work queued before it). */
+  download(buf: TypedArray): Promise<TypedArray>;
+}

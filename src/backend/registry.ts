@@ -6,7 +6,7 @@
 // Nothing happens at import: the native addon is loaded the first time anything asks which backends
 // exist or runs a kernel, and the default backend (native_init.ts) is chosen on that first use.
 
-import { IN_PLACE_KERNELS, type Backend, type Kernels, type PartialBackend } from './backend.js';
+import { IN_PLACE_KERNELS, type Backend, type DeviceBackend, type Kernels, type PartialBackend } from './backend.js';
 import { jsBackend } from './js/index.js';
 import { defaultBackendName, initNative } from './native_init.js';
 import type { TypedArray } from '../tensor/dtype.js';
@@ -149,4 +149,39 @@ function compareArrays(what: string, a: TypedArray, b: TypedArray): void {
       throw new Error(`BACKEND_VALIDATE: ${what} differs from js at element ${i}: ${x} vs ${y}`);
     }
   }
+}
+
+const devices = new Map<string, Backend & DeviceBackend>();
+
+/**
+ * Registers an accelerator's backend (WebGPU): every kernel of the seam, its own where it has one and
+ * accepts the call, else an error that names the kernel and says how to get the tensors to the CPU.
+ */
+export function registerDevice(dev: DeviceBackend): Backend & DeviceBackend {
+  const composed: Record<string, unknown> = { name: dev.name, info: dev.info, device: dev.device };
+  for (const key of ['upload', 'zeros', 'download'] as const) composed[key] = dev[key].bind(dev);
+  for (const key of KERNEL_NAMES) {
+    const fast = (dev as unknown as Record<string, unknown>)[key] as AnyFn | undefined;
+    const refuse = (why: string): never => {
+      throw new Error(
+        `${dev.device}: the ${key} kernel ${why} on ${dev.device}; ` +
+          'move the tensors to the CPU first (await t.toAsync("cpu"))',
+      );
+    };
+    composed[key] =
+      typeof fast !== 'function'
+        ? () => refuse('is not implemented')
+        : (...args: unknown[]) => {
+            const r = fast.apply(dev, args);
+            return r !== undefined ? r : refuse('does not handle this call (dtype or layout)');
+          };
+  }
+  const b = composed as unknown as Backend & DeviceBackend;
+  devices.set(dev.device, b);
+  return b;
+}
+
+/** The registered backend of an accelerator, or undefined (not initialised). */
+export function deviceBackend(device: string): (Backend & DeviceBackend) | undefined {
+  return devices.get(device);
 }

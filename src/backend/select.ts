@@ -2,7 +2,8 @@
 // Importing nabla loads nothing: the default backend (native if the addon loads, else JS with one
 // warning; NABLA_BACKEND=js|native forces it) is chosen on first use, or by an explicit setBackend.
 
-import { availableBackends, backendByName, getBackend, setBackend as setActive } from './registry.js';
+import { availableBackends, backendByName, deviceBackend, getBackend, setBackend as setActive } from './registry.js';
+import { setDefaultDevice } from '../tensor/device.js';
 import { initNative } from './native_init.js';
 
 export interface BackendReport {
@@ -20,7 +21,16 @@ export function backend(): BackendReport {
 }
 
 /** Makes 'js' or 'native' the backend every op runs on; 'js' never loads the addon. */
-export function setBackend(name: 'js' | 'native' | string): void {
+export function setBackend(name: 'js' | 'native' | 'webgpu' | string): void {
+  // NOTE: 'webgpu' is a device, not a CPU backend: new tensors go there (as torch.set_default_device),
+  // and tensors already on the CPU keep running on the CPU backend.
+  if (name === 'webgpu') {
+    if (!deviceBackend('webgpu'))
+      throw new Error('setBackend: the webgpu backend is not initialised: await nb.initWebGPU() first');
+    setDefaultDevice('webgpu');
+    return;
+  }
+  setDefaultDevice('cpu');
   if (name === 'native' && !backendByName('native')) {
     throw new Error(`setBackend: the native backend is not available: ${initNative().reason ?? 'not registered'}`);
   }

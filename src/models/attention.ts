@@ -82,7 +82,8 @@ export function causalAttention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | 
       if (y) return y;
     }
   }
-  const mask = bias ?? (T > 1 ? maskBias(1, T, S, null) : null);
+  // the mask is built on the host: it joins q on q's device (a no-op on the CPU)
+  const mask = (bias ?? (T > 1 ? maskBias(1, T, S, null) : null))?.to(q.device) ?? null;
   const qs = q.mul(scale).reshape([B, KVH, R * T, D]);
   let scores = qs.matmul(k.transpose(2, 3)); // (B,KVH,R*T,S)
   if (mask)

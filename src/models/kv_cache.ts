@@ -54,9 +54,14 @@ export class KVCache {
    * everything cached so far, (B, KVH, length+T, D) each. No copy beyond the write itself.
    */
   update(layer: number, k: Tensor, v: Tensor): [Tensor, Tensor] {
-    const kb = this.keys[layer],
+    let kb = this.keys[layer],
       vb = this.values[layer];
     if (!kb) throw new Error(`KVCache.update: layer ${layer} out of range (the cache has ${this.keys.length})`);
+    // the buffers are made on the host: they move to the model's device on its first write
+    if (kb.device !== k.device && this.length === 0) {
+      this.keys[layer] = kb = kb.to(k.device);
+      this.values[layer] = vb = vb.to(k.device);
+    }
     const T = k.shape[2];
     const want = [kb.shape[0], kb.shape[1], T, kb.shape[3]];
     for (const [name, t] of [

@@ -263,8 +263,11 @@ export class LlamaModel extends Module {
   // ids (B,T) int32 -> hidden states (B,T,C) after the final norm
   forward(ids: Tensor, o: ForwardOptions = {}): Tensor {
     const step = beginStep(ids, o, this.config.maxPositionEmbeddings, 'LlamaModel');
-    const [cos, sin] = rotaryTables(step.pos, step.B, step.T, this.config.headDim, this.config.ropeTheta);
     let x = this.embed_tokens.call(ids);
+    // the rotary tables are computed on the host: they join x on x's device (a no-op on the CPU)
+    const [cos, sin] = rotaryTables(step.pos, step.B, step.T, this.config.headDim, this.config.ropeTheta).map((t) =>
+      t.to(x.device),
+    );
     for (const layer of this.layers) x = (layer as LlamaDecoderLayer).call(x, cos, sin, step.bias, step.cache);
     return this.norm.call(endStep(x, step, o));
   }

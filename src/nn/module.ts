@@ -18,6 +18,7 @@
 
 import { noGrad } from '../autograd/grad_mode.js';
 import type { DType } from '../tensor/dtype.js';
+import { type Device, isDevice } from '../tensor/device.js';
 import { fmtShape } from '../tensor/layout.js';
 import { Tensor } from '../tensor/tensor.js';
 
@@ -330,19 +331,26 @@ export abstract class Module {
     }
   }
 
-  /** Casts floating parameters and buffers to dtype, in place (module.to(dtype)); shared tensors stay shared. */
-  to(dtype: DType): this {
+  /**
+   * Casts floating parameters and buffers to dtype, or moves all of them to a device ('webgpu'), in
+   * place (module.to(dtype | device)); shared tensors stay shared.
+   */
+  to(dtype: DType | Device): this {
     const memo = new Map<Tensor, Tensor>();
+    // NOTE: a device move takes every parameter and buffer (int ones too), a cast only floating ones
+    const skip = isDevice(dtype)
+      ? (t: Tensor) => t.device === dtype
+      : (t: Tensor) => !t.isFloatingPoint() || t.dtype === dtype;
     noGrad(() => {
       for (const m of this.modules()) {
         const set = m as unknown as Record<string, unknown>;
         for (const [k, p] of m._parameters) {
-          if (!p?.isFloatingPoint() || p.dtype === dtype) continue;
+          if (!p || skip(p)) continue;
           if (!memo.has(p)) memo.set(p, new Parameter(p.to(dtype), p.requiresGrad));
           set[k] = memo.get(p);
         }
         for (const [k, b] of m._buffers) {
-          if (!b?.isFloatingPoint() || b.dtype === dtype) continue;
+          if (!b || skip(b)) continue;
           if (!memo.has(b)) memo.set(b, b.to(dtype));
           set[k] = memo.get(b);
         }

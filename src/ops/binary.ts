@@ -50,7 +50,7 @@ function forward(op: BinaryOp, a: TensorLike, b: TensorLike, computeDtype?: DTyp
   const la = expandLayout(ta.layout, shape, name),
     lb = expandLayout(tb.layout, shape, name);
   const outDtype = isComparison(op) ? 'bool' : dt;
-  const out = wrap(be().binary(op, dataOf(ta, name), la, dataOf(tb, name), lb, outDtype), shape, outDtype);
+  const out = wrap(be(ta, tb).binary(op, dataOf(ta, name), la, dataOf(tb, name), lb, outDtype), shape, outDtype);
   return [out, ta, tb];
 }
 
@@ -212,7 +212,7 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
     tb = asTensor(b, dt);
   const shape = broadcastShapes(broadcastShapes(cond.shape, ta.shape, 'where'), tb.shape, 'where');
   const out = wrap(
-    be().where(
+    be(cond, ta, tb).where(
       dataOf(cond, 'where'),
       expandLayout(cond.layout, shape, 'where'),
       dataOf(ta, 'where'),

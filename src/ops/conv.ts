@@ -16,7 +16,7 @@ import { allocate } from '../tensor/dtype.js';
 import { fmtShape } from '../tensor/layout.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { isGradEnabled } from '../autograd/grad_mode.js';
-import { be, checkFloat, record, wrap, dataOf } from './util.js';
+import { be, checkFloat, record, wrap, dataOf, zerosOn } from './util.js';
 import { pad, scatterAdd, indexSelect } from './indexing.js';
 
 export type Pair = number | readonly [number, number];
@@ -53,7 +53,7 @@ function conv(x: Tensor, w: Tensor, p: Conv2dParams): Tensor {
   const OH = convOutSize(H, KH, p.strideH, p.padH, p.dilationH),
     OW = convOutSize(W, KW, p.strideW, p.padW, p.dilationW);
   const out = wrap(
-    be().conv2d(dataOf(x, 'conv2d'), x.layout, dataOf(w, 'conv2d'), w.layout, p),
+    be(x, w).conv2d(dataOf(x, 'conv2d'), x.layout, dataOf(w, 'conv2d'), w.layout, p),
     [N, OC, OH, OW],
     x.dtype,
   );
@@ -69,7 +69,7 @@ function conv(x: Tensor, w: Tensor, p: Conv2dParams): Tensor {
 // dy (N, OC, OH, OW), w (OC, C/G, KH, KW) -> dx (N, C, H, W)
 function convInput(dy: Tensor, w: Tensor, xShape: readonly number[], p: Conv2dParams): Tensor {
   const out = wrap(
-    be().conv2dBackwardInput(
+    be(dy, w).conv2dBackwardInput(
       dataOf(dy, 'conv2d backward'),
       dy.layout,
       dataOf(w, 'conv2d backward'),
@@ -93,7 +93,7 @@ function convInput(dy: Tensor, w: Tensor, xShape: readonly number[], p: Conv2dPa
 // dy (N, OC, OH, OW), x (N, C, H, W) -> dw (OC, C/G, KH, KW)
 function convWeight(dy: Tensor, x: Tensor, wShape: readonly number[], p: Conv2dParams): Tensor {
   const out = wrap(
-    be().conv2dBackwardWeight(
+    be(dy, x).conv2dBackwardWeight(
       dataOf(dy, 'conv2d backward'),
       dy.layout,
       dataOf(x, 'conv2d backward'),
@@ -290,7 +290,7 @@ function maxPoolRaw(x: Tensor, p: Pool2dParams, returnIndices: boolean): [Tensor
   const [N, C, H, W] = x.shape;
   // indices only when asked for or for a backward to record: values alone take a faster pass
   const needIdx = returnIndices || (isGradEnabled() && x.requiresGrad);
-  const r = be().maxPool2d(dataOf(x, 'maxPool2d'), x.layout, p, needIdx);
+  const r = be(x).maxPool2d(dataOf(x, 'maxPool2d'), x.layout, p, needIdx);
   const OH = poolOutSize(H, p.kH, p.strideH, p.padH, p.dilationH, p.ceilMode),
     OW = poolOutSize(W, p.kW, p.strideW, p.padW, p.dilationW, p.ceilMode);
   const out = wrap(r.values, [N, C, OH, OW], x.dtype);
@@ -302,9 +302,9 @@ function maxPoolRaw(x: Tensor, p: Pool2dParams, returnIndices: boolean): [Tensor
   record(out, 'MaxPool2DWithIndicesBackward', [x], (g) => {
     if (!isGradEnabled())
       return [
-        wrap(be().maxPool2dBackward(dataOf(g, 'maxPool2d backward'), g.layout, idx, x.shape), [N, C, H, W], g.dtype),
+        wrap(be(g).maxPool2dBackward(dataOf(g, 'maxPool2d backward'), g.layout, idx, x.shape), [N, C, H, W], g.dtype),
       ];
-    const base = wrap(allocate(g.dtype, N * C * H * W), [N, C, H * W], g.dtype);
+    const base = wrap(zerosOn(g, g.dtype, N * C * H * W), [N, C, H * W], g.dtype);
     return [scatterAdd(base, 2, indices.reshape([N, C, OH * OW]), g.reshape([N, C, OH * OW])).reshape([N, C, H, W])];
   });
   return [out, indices];
@@ -406,13 +406,13 @@ function avgPoolRaw(x: Tensor, p: Pool2dParams, cip: boolean): Tensor {
   const [N, C, H, W] = x.shape;
   const OH = poolOutSize(H, p.kH, p.strideH, p.padH, 1, p.ceilMode),
     OW = poolOutSize(W, p.kW, p.strideW, p.padW, 1, p.ceilMode);
-  const out = wrap(be().avgPool2d(dataOf(x, 'avgPool2d'), x.layout, p, cip), [N, C, OH, OW], x.dtype);
+  const out = wrap(be(x).avgPool2d(dataOf(x, 'avgPool2d'), x.layout, p, cip), [N, C, OH, OW], x.dtype);
   return record(out, 'AvgPool2DBackward', [x], (g) => [avgPoolBackward(g, x.shape, p, cip)]);
 }
 
 function avgPoolBackward(dy: Tensor, xShape: readonly number[], p: Pool2dParams, cip: boolean): Tensor {
   const out = wrap(
-    be().avgPool2dBackward(dataOf(dy, 'avgPool2d backward'), dy.layout, xShape, p, cip),
+    be(dy).avgPool2dBackward(dataOf(dy, 'avgPool2d backward'), dy.layout, xShape, p, cip),
     xShape,
     dy.dtype,
   );

@@ -16,11 +16,13 @@ import { getBackend } from '../backend/registry.js';
 import { contiguousValues, type Tensor } from '../tensor/tensor.js';
 import { record, wrap, dataOf } from './util.js';
 import { causalMask } from './nn_ops.js';
+import { onDevice } from './device.js';
 import { thresholdBackward } from './binary.js';
 
 /** Layer norm over the last dim of float32 x (*, C) on the fused kernel, or null for other dtypes. */
 export function layerNormFused(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps: number): Tensor | null {
   const f = getBackend();
+  if (onDevice(x, weight, bias)) return null;
   if (
     x.dtype !== 'float32' ||
     x.ndim === 0 ||
@@ -86,6 +88,7 @@ export function layerNormGrads(
 /** softmax(q k^T scale [+ causal]) v for float32 q, k, v of one shape (B, H, T, D), or null for other cases. */
 export function attentionFused(q: Tensor, k: Tensor, v: Tensor, scale: number, causal: boolean): Tensor | null {
   const f = getBackend();
+  if (onDevice(q, k, v)) return null;
   if (q.ndim !== 4 || q.dtype !== 'float32' || k.dtype !== 'float32' || v.dtype !== 'float32') return null;
   if (q.shape.join() !== k.shape.join() || q.shape.join() !== v.shape.join()) return null;
   const r = f.attention(
@@ -154,6 +157,7 @@ export function conv2dFused(
   reuseWeights = false,
 ): Tensor | null {
   const f = getBackend();
+  if (onDevice(x, w, residual)) return null;
   if (x.ndim !== 4 || w.ndim !== 4) return null;
   const ts = residual ? [x, w, residual] : [x, w];
   if (ts.some((t) => t.dtype !== 'float32') || (isGradEnabled() && ts.some((t) => t.requiresGrad))) return null;
@@ -194,6 +198,7 @@ export function batchNormFused(
 ): { y: Tensor; mean: Float32Array; var: Float32Array } | null {
   // y = act(bn(x) + residual): x, residual (N, C, *); weight, bias (C)
   const f = getBackend();
+  if (onDevice(x, weight, bias, residual)) return null;
   if (
     x.dtype !== 'float32' ||
     x.ndim < 2 ||
@@ -278,6 +283,7 @@ export function batchNormGrads(
  */
 export function linearFused(x: Tensor, w: Tensor, bias: Tensor | null, act: UnaryOp | null): Tensor | null {
   const f = getBackend();
+  if (onDevice(x, w, bias)) return null;
   if (
     x.ndim !== 2 ||
     w.ndim !== 2 ||
@@ -305,6 +311,7 @@ export function linearFused(x: Tensor, w: Tensor, bias: Tensor | null, act: Unar
  */
 export function attentionKvFused(q: Tensor, k: Tensor, v: Tensor, scale: number, causal: boolean): Tensor | null {
   const f = getBackend();
+  if (onDevice(q, k, v)) return null;
   if (q.ndim !== 4 || k.ndim !== 4 || v.ndim !== 4) return null;
   const ts = [q, k, v];
   if (ts.some((t) => t.dtype !== 'float32') || (isGradEnabled() && ts.some((t) => t.requiresGrad))) return null;

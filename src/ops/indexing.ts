@@ -5,7 +5,7 @@
 import { Layout, fmtShape, normDim, numel } from '../tensor/layout.js';
 import { allocate } from '../tensor/dtype.js';
 import { Tensor, type TensorLike } from '../tensor/tensor.js';
-import { be, record, wrap, asTensor, dataOf } from './util.js';
+import { be, record, wrap, asTensor, dataOf, zerosOn } from './util.js';
 import { where } from './binary.js';
 import { cat } from './movement.js';
 import { ValuesIndices } from './reduce.js';
@@ -17,12 +17,19 @@ export type IndexItem = number | null | '...' | [number | null, (number | null)?
  * NOTE: as torch, a negative index raises here (index_select, gather, scatter, embedding); only
  * NumPy-style index() wraps negatives, before it calls indexSelect.
  */
-function checkIndex(index: Tensor, size: number, d: number, op: string, what = 'index'): Int32Array {
+function checkIndex(index: Tensor, size: number, d: number, op: string, what = 'index', x?: Tensor): Int32Array {
   if (!(index instanceof Tensor)) throw new Error(`${op}: expected ${what} to be a Tensor, got ${typeof index}`);
   if (index.dtype !== 'int32')
     throw new Error(
       `${op}: expected ${what} to be an int32 tensor, got ${index.dtype} of shape ${fmtShape(index.shape)}`,
     );
+  if (index.device !== 'cpu') {
+    // NOTE: indices on an accelerator stay there (the kernel gets its buffer where the seam says
+    // Int32Array) and are bounds-checked by the kernel: a bad one fails the next read-back
+    if (x && x.device !== index.device) be(x, index);
+    const c = index.contiguous();
+    return dataOf(c.layout.offset === 0 ? c : c.clone(), op) as Int32Array;
+  }
   const v = index.toTypedArray() as Int32Array;
   for (let i = 0; i < v.length; i++) {
     if (v[i] < 0 || v[i] >= size) {
@@ -53,15 +60,15 @@ function checkGatherShapes(x: Tensor, d: number, index: Tensor, op: string): voi
 export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   const d = normDim(dim, x.ndim, 'gather');
   checkGatherShapes(x, d, index, 'gather');
-  const idx = checkIndex(index, x.ndim ? x.shape[d] : 1, d, 'gather');
+  const idx = checkIndex(index, x.ndim ? x.shape[d] : 1, d, 'gather', 'index', x);
   const li = Layout.contiguous(index.shape);
-  const out = wrap(be().gather(dataOf(x, 'gather'), x.layout, d, idx, li), index.shape, x.dtype);
+  const out = wrap(be(x).gather(dataOf(x, 'gather'), x.layout, d, idx, li), index.shape, x.dtype);
   return record(out, 'GatherBackward', [x], (g) => [scatterAddInto(d, index, g, x.shape)]);
 }
 
 /** zeros-like(base) + src scattered-added at index (differentiable in src). */
 function scatterAddInto(d: number, index: Tensor, src: Tensor, shape: readonly number[]): Tensor {
-  const base = wrap(allocate(src.dtype, numel(shape)), shape, src.dtype);
+  const base = wrap(zerosOn(src, src.dtype, numel(shape)), shape, src.dtype);
   return scatterAdd(base, d, index, src);
 }
 
@@ -74,11 +81,11 @@ function scatterImpl(x: Tensor, dim: number, index: Tensor, src: TensorLike, acc
       `${op}: expected index ${fmtShape(index.shape)} to be no larger than src ${fmtShape(s.shape)} in every dimension`,
     );
   }
-  const idx = checkIndex(index, x.shape[d], d, op);
-  const data = be().copy(dataOf(x, op), x.layout, x.dtype);
+  const idx = checkIndex(index, x.shape[d], d, op, 'index', x);
+  const data = be(x, s).copy(dataOf(x, op), x.layout, x.dtype);
   // NOTE: src may be larger than index; only its index-shaped corner is scattered (same strides).
   const ls = new Layout([...index.shape], s.layout.strides, s.layout.offset);
-  be().scatter(data, x.shape, d, idx, Layout.contiguous(index.shape), dataOf(s, op), ls, accumulate);
+  be(x, s).scatter(data, x.shape, d, idx, Layout.contiguous(index.shape), dataOf(s, op), ls, accumulate);
   const out = wrap(data, x.shape, x.dtype);
   // the rest of src gets a zero gradient: pad the gathered corner back up to src's shape
   const srcPad = index.shape.flatMap((_, i) => [0, s.shape[index.ndim - 1 - i] - index.shape[index.ndim - 1 - i]]);
@@ -108,17 +115,21 @@ export function indexSelectAs(op: string, x: Tensor, dim: number, index: Tensor)
   const d = normDim(dim, x.ndim, op);
   if (index.ndim > 1) throw new Error(`${op}: index should have 1 dimension, got shape ${fmtShape(index.shape)}`);
   const n = x.ndim ? x.shape[d] : 1;
-  const idx = checkIndex(index, n, d, op);
+  const idx = checkIndex(index, n, d, op, 'index', x);
   const shape = [...x.shape];
   if (x.ndim) shape[d] = idx.length;
-  const out = wrap(be().indexSelect(dataOf(x, op), x.ndim ? x.layout : Layout.contiguous([1]), d, idx), shape, x.dtype);
+  const out = wrap(
+    be(x).indexSelect(dataOf(x, op), x.ndim ? x.layout : Layout.contiguous([1]), d, idx),
+    shape,
+    x.dtype,
+  );
   return record(out, 'IndexSelectBackward', [x], (g) => [indexAdd(x.shape, d, idx, g)]);
 }
 
 /** zeros(shape) with src (shape with dim -> idx.length) added at idx along dim. Differentiable in src. */
 function indexAdd(shape: readonly number[], d: number, idx: Int32Array, src: Tensor): Tensor {
-  const data = allocate(src.dtype, numel(shape));
-  be().indexAdd(data, shape.length ? shape : [1], d, idx, dataOf(src, 'indexAdd'), src.layout);
+  const data = zerosOn(src, src.dtype, numel(shape));
+  be(src).indexAdd(data, shape.length ? shape : [1], d, idx, dataOf(src, 'indexAdd'), src.layout);
   const out = wrap(data, shape, src.dtype);
   const it = wrap(idx, [idx.length], 'int32');
   return record(out, 'IndexAddBackward', [src], (g) => [indexSelect(g, d, it)]);
@@ -160,7 +171,7 @@ export const triu = (x: Tensor, diagonal = 0) => triangle(x, diagonal, false, 't
 export function sort(x: Tensor, dim = -1, descending = false): ValuesIndices {
   if (x.ndim === 0) return new ValuesIndices(x.clone(), wrap(new Int32Array(1), [], 'int32'));
   const d = normDim(dim, x.ndim, 'sort');
-  const r = be().sort(dataOf(x, 'sort'), x.layout, d, descending);
+  const r = be(x).sort(dataOf(x, 'sort'), x.layout, d, descending);
   const indices = wrap(r.indices, x.shape, 'int32');
   const values = x.requiresGrad ? gather(x, d, indices) : wrap(r.values, x.shape, x.dtype);
   return new ValuesIndices(values, indices);

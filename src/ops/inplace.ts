@@ -40,7 +40,7 @@ export function inplace<T extends Tensor>(x: T, op: string, compute: (self: Tens
       `${op}: output with shape ${fmtShape(x.shape)} doesn't match the broadcast shape ${fmtShape(result.shape)}`,
     );
   }
-  be().assign(dataOf(x, op), x.layout, dataOf(result, op), result.layout);
+  be(x, result).assign(dataOf(x, op), x.layout, dataOf(result, op), result.layout);
   x.storage.version++;
   if (result.requiresGrad && isGradEnabled()) {
     x.gradFn = result.gradFn;
@@ -53,7 +53,7 @@ export function copy_<T extends Tensor>(x: T, src: TensorLike): T {
   checkWritable(x, 'copy_');
   const s = asTensor(src, src instanceof Tensor ? src.dtype : x.dtype);
   const old = x.gradFn;
-  be().assign(dataOf(x, 'copy_'), x.layout, dataOf(s, 'copy_'), expandLayout(s.layout, x.shape, 'copy_'));
+  be(x, s).assign(dataOf(x, 'copy_'), x.layout, dataOf(s, 'copy_'), expandLayout(s.layout, x.shape, 'copy_'));
   x.storage.version++;
   if (isGradEnabled() && s.requiresGrad) {
     // x now holds src's values: its gradient flows to src (summed over broadcast dims, in src's dtype)

@@ -25,7 +25,7 @@ function batched(a: Tensor, b: Tensor, op: string): Tensor {
   const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2), op);
   const la = expandLayout(a.layout, [...batch, M, K], op);
   const lb = expandLayout(b.layout, [...batch, K, N], op);
-  const out = wrap(be().matmul(dataOf(a, op), la, dataOf(b, op), lb, a.dtype), [...batch, M, N], a.dtype);
+  const out = wrap(be(a, b).matmul(dataOf(a, op), la, dataOf(b, op), lb, a.dtype), [...batch, M, N], a.dtype);
   return record(
     out,
     'MmBackward',

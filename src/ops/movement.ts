@@ -3,9 +3,9 @@
 // Joins (cat, stack) and flip/repeat copy.
 
 import { Layout, type Shape, checkShape, expandLayout, fmtShape, normDim, numel } from '../tensor/layout.js';
-import { allocate, promoteTypes } from '../tensor/dtype.js';
+import { promoteTypes } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { be, dataOf, record, sumTo, viewOf, wrap } from './util.js';
+import { be, dataOf, record, sumTo, viewOf, wrap, zerosOn } from './util.js';
 
 export function normDimOf(x: Tensor, dim: number, op: string): number {
   return normDim(dim, x.ndim, op);
@@ -102,7 +102,7 @@ export function contiguous(x: Tensor): Tensor {
   // NOTE: checked even when x is returned as is: the caller goes on to read it.
   const data = dataOf(x, 'contiguous');
   if (x.layout.isContiguous()) return x;
-  const out = wrap(be().copy(data, x.layout, x.dtype), x.shape, x.dtype);
+  const out = wrap(be(x).copy(data, x.layout, x.dtype), x.shape, x.dtype);
   return record(out, 'ContiguousBackward', [x], (g) => [g]);
 }
 
@@ -235,14 +235,14 @@ export function slice(x: Tensor, dim: number, start?: number | null, end?: numbe
 
 /** The adjoint of slice: g placed into zeros of the input's shape. Differentiable (its backward is slice). */
 function sliceBackward(g: Tensor, shape: readonly number[], d: number, start: number, step: number): Tensor {
-  const data = allocate(g.dtype, numel(shape));
+  const data = zerosOn(g, g.dtype, numel(shape));
   const out = wrap(data, shape, g.dtype);
   const tl = out.layout;
   const s2 = [...tl.shape],
     st2 = [...tl.strides];
   s2[d] = g.shape[d];
   st2[d] = tl.strides[d] * step;
-  be().assign(data, new Layout(s2, st2, start * tl.strides[d]), dataOf(g, 'slice backward'), g.layout);
+  be(out, g).assign(data, new Layout(s2, st2, start * tl.strides[d]), dataOf(g, 'slice backward'), g.layout);
   return record(out, 'SliceBackwardBackward', [g], (gg) => [
     slice(gg, d, start, start + step * (g.shape[d] - 1) + 1, step),
   ]);
@@ -333,14 +333,14 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   });
   const shape = [...ref.shape];
   shape[d] = total;
-  const data = allocate(dtype, numel(shape));
+  const data = zerosOn(ref, dtype, numel(shape));
   const out = wrap(data, shape, dtype);
   let off = 0;
   for (const t of ts) {
     const part = out.layout;
     const s2 = [...shape];
     s2[d] = t.shape[d];
-    be().assign(data, new Layout(s2, part.strides, off * part.strides[d]), dataOf(t, 'cat'), t.layout);
+    be(out, t).assign(data, new Layout(s2, part.strides, off * part.strides[d]), dataOf(t, 'cat'), t.layout);
     off += t.shape[d];
   }
   return record(out, 'CatBackward', ts, (g) => {
@@ -383,7 +383,7 @@ export function flip(x: Tensor, dimsList: number[]): Tensor {
     strides[d] = -strides[d];
   }
   const src = new Layout(l.shape, strides, offset);
-  const out = wrap(be().copy(dataOf(x, 'flip'), src, x.dtype), x.shape, x.dtype);
+  const out = wrap(be(x).copy(dataOf(x, 'flip'), src, x.dtype), x.shape, x.dtype);
   return record(out, 'FlipBackward', [x], (g) => [flip(g, ds)]);
 }
 

@@ -303,7 +303,8 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
     if (out) return out;
   }
   let scores = q.matmul(k.mT).mul(scale);
-  const mask = isCausal ? causalMask(L, S) : attnMask;
+  // the causal mask is made on the host: it joins the scores on their device
+  const mask = isCausal ? causalMask(L, S).to(scores.device) : attnMask;
   if (mask) scores = mask.dtype === 'bool' ? scores.maskedFill(mask.logicalNot(), -Infinity) : scores.add(mask);
   let attn = scores.softmax(-1);
   if (dropoutP > 0) attn = dropout(attn, dropoutP, true);

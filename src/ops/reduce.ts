@@ -56,7 +56,7 @@ const REDUCE_NAMES: Record<ReduceOp, string> = {
 };
 
 function reduceRaw(op: ReduceOp, x: Tensor, axes: number[], keepdim: boolean, outDtype = x.dtype): Tensor {
-  const data = be().reduce(op, dataOf(x, REDUCE_NAMES[op]), x.layout, axes, outDtype);
+  const data = be(x).reduce(op, dataOf(x, REDUCE_NAMES[op]), x.layout, axes, outDtype);
   return wrap(data, keepdim ? keptShape(x.shape, axes) : droppedShape(x.shape, axes), outDtype);
 }
 
@@ -157,13 +157,13 @@ function argRaw(
   if (dim === undefined) {
     if (x.numel() === 0) throw new Error(`${name}(): Expected reduction dim to be specified for input.numel() == 0.`);
     const flat = x.reshape([-1]);
-    const r = wrap(be().argReduce(isMax, dataOf(flat, name), flat.layout, 0), [], 'int32');
+    const r = wrap(be(flat).argReduce(isMax, dataOf(flat, name), flat.layout, 0), [], 'int32');
     return keepdim ? r.reshape(x.shape.map(() => 1)) : r;
   }
   const d = normDim(dim, x.ndim, name);
   checkNonEmptyDim(x, d, name);
   const src = x.ndim === 0 ? x.reshape([1]) : x;
-  const data = be().argReduce(isMax, dataOf(src, name), src.layout, x.ndim === 0 ? 0 : d);
+  const data = be(src).argReduce(isMax, dataOf(src, name), src.layout, x.ndim === 0 ? 0 : d);
   return wrap(data, x.ndim === 0 ? [] : keepdim ? keptShape(x.shape, [d]) : droppedShape(x.shape, [d]), 'int32');
 }
 
@@ -242,7 +242,7 @@ export function cumsum(x: Tensor, dim: number): Tensor {
   const outDtype = x.dtype === 'bool' ? 'int32' : x.dtype;
   const src = x.ndim === 0 ? x.reshape([1]) : x;
   const out = wrap(
-    be().cumulative(false, dataOf(src, 'cumsum'), src.layout, x.ndim === 0 ? 0 : d, outDtype),
+    be(src).cumulative(false, dataOf(src, 'cumsum'), src.layout, x.ndim === 0 ? 0 : d, outDtype),
     x.shape,
     outDtype,
   );
@@ -254,7 +254,7 @@ export function cumprod(x: Tensor, dim: number): Tensor {
   const d = normDim(dim, x.ndim, 'cumprod');
   const src = x.ndim === 0 ? x.reshape([1]) : x;
   const out = wrap(
-    be().cumulative(true, dataOf(src, 'cumprod'), src.layout, x.ndim === 0 ? 0 : d, x.dtype),
+    be(src).cumulative(true, dataOf(src, 'cumprod'), src.layout, x.ndim === 0 ? 0 : d, x.dtype),
     x.shape,
     x.dtype,
   );
@@ -275,7 +275,11 @@ export function softmax(x: Tensor, dim: number): Tensor {
   const xf = x.dtype === floatDtype(x.dtype) ? x : x.to('float32');
   const d = normDim(dim, xf.ndim, 'softmax');
   const src = xf.ndim === 0 ? xf.reshape([1]) : xf;
-  const out = wrap(be().softmax(dataOf(src, 'softmax'), src.layout, xf.ndim === 0 ? 0 : d, false), xf.shape, xf.dtype);
+  const out = wrap(
+    be(src).softmax(dataOf(src, 'softmax'), src.layout, xf.ndim === 0 ? 0 : d, false),
+    xf.shape,
+    xf.dtype,
+  );
   // dx = y * (g - sum(g * y))
   return record(out, 'SoftmaxBackward', [xf], (g) => [out.mul(g.sub(g.mul(out).sum(d, true)))], [out]);
 }
@@ -286,7 +290,7 @@ export function logSoftmax(x: Tensor, dim: number): Tensor {
   const d = normDim(dim, xf.ndim, 'logSoftmax');
   const src = xf.ndim === 0 ? xf.reshape([1]) : xf;
   const out = wrap(
-    be().softmax(dataOf(src, 'logSoftmax'), src.layout, xf.ndim === 0 ? 0 : d, true),
+    be(src).softmax(dataOf(src, 'logSoftmax'), src.layout, xf.ndim === 0 ? 0 : d, true),
     xf.shape,
     xf.dtype,
   );

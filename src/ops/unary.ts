@@ -6,6 +6,7 @@ import { UnaryOp } from '../backend/op_codes.js';
 export { UnaryOp };
 import { type DType, type TypedArray, allocate, isFloating } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { syncReadError } from '../tensor/device.js';
 import { be, dataOf, floatDtype, record, viewOf, wrap } from './util.js';
 import { thresholdBackward, where } from './binary.js';
 
@@ -27,7 +28,7 @@ function un(
 ): Tensor {
   const dt = float ? floatDtype(x.dtype) : x.dtype;
   const src = x.dtype === dt ? x : cast(x, dt);
-  const out = wrap(be().unary(op, dataOf(src, name), src.layout, dt, p0, p1), x.shape, dt);
+  const out = wrap(be(src).unary(op, dataOf(src, name), src.layout, dt, p0, p1), x.shape, dt);
   if (!bw) return out;
   const saved = save === 'x' ? [x] : save === 'out' ? [out] : save === 'both' ? [x, out] : [];
   return record(out, name, [x], (g) => [bw(g, x, out)], saved);
@@ -229,25 +230,25 @@ export const round = (x: Tensor): Tensor => un('RoundBackward', UnaryOp.ROUND, x
 export const trunc = (x: Tensor): Tensor => un('TruncBackward', UnaryOp.TRUNC, x, zeroGrad, 'none', 0, 0, false);
 
 export function isnan(x: Tensor): Tensor {
-  return wrap(be().unary(UnaryOp.ISNAN, dataOf(x, 'isnan'), x.layout, 'bool'), x.shape, 'bool');
+  return wrap(be(x).unary(UnaryOp.ISNAN, dataOf(x, 'isnan'), x.layout, 'bool'), x.shape, 'bool');
 }
 
 export function logicalNot(x: Tensor): Tensor {
-  return wrap(be().unary(UnaryOp.LOGICAL_NOT, dataOf(x, 'logicalNot'), x.layout, 'bool'), x.shape, 'bool');
+  return wrap(be(x).unary(UnaryOp.LOGICAL_NOT, dataOf(x, 'logicalNot'), x.layout, 'bool'), x.shape, 'bool');
 }
 
 /** Converts to dtype: x itself when it already has it (as torch .to), else a copy. Differentiable between float dtypes.
  * */
 export function cast(x: Tensor, dtype: DType): Tensor {
   if (x.dtype === dtype) return x;
-  const out = wrap(be().copy(dataOf(x, 'to'), x.layout, dtype), x.shape, dtype);
+  const out = wrap(be(x).copy(dataOf(x, 'to'), x.layout, dtype), x.shape, dtype);
   if (!isFloating(dtype)) return out;
   return record(out, 'ToCopyBackward', [x], (g) => [g.to(x.dtype)]);
 }
 
 /** A copy with its own storage; gradient flows through. */
 export function clone(x: Tensor): Tensor {
-  const out = wrap(be().copy(dataOf(x, 'clone'), x.layout, x.dtype), x.shape, x.dtype);
+  const out = wrap(be(x).copy(dataOf(x, 'clone'), x.layout, x.dtype), x.shape, x.dtype);
   return record(out, 'CloneBackward', [x], (g) => [g]);
 }
 
@@ -256,13 +257,15 @@ export function detach(x: Tensor): Tensor {
 }
 
 export function contiguousData(x: Tensor): TypedArray {
-  return be().copy(dataOf(x, 'toTypedArray'), x.layout, x.dtype);
+  if (x.storage.device !== 'cpu') throw syncReadError('toTypedArray', x.storage.device, x.shape, x.dtype);
+  return be(x).copy(dataOf(x, 'toTypedArray'), x.layout, x.dtype);
 }
 
 export function onesLikeOf(x: Tensor): Tensor {
   const d = allocate(x.dtype, x.numel());
   d.fill(1);
-  return wrap(d, x.shape, x.dtype);
+  const ones = wrap(d, x.shape, x.dtype);
+  return x.storage.device === 'cpu' ? ones : ones.to(x.storage.device);
 }
 
 export function toNested(x: Tensor): unknown {

@@ -1,8 +1,8 @@
 // Shared plumbing for ops: making tensors from kernel results, recording graph nodes, turning JS
 // numbers into tensors with PyTorch's type promotion, and reducing broadcast gradients.
 
-import { getBackend } from '../backend/registry.js';
-import type { Backend } from '../backend/backend.js';
+import { deviceBackend, getBackend } from '../backend/registry.js';
+import type { Backend, DeviceBackend } from '../backend/backend.js';
 import { isGradEnabled } from '../autograd/grad_mode.js';
 import { Node, type BackwardFn } from '../autograd/node.js';
 import {
@@ -17,8 +17,38 @@ import {
 import { Layout, type Shape, fmtShape, normDim } from '../tensor/layout.js';
 import { Storage, Tensor, type TensorLike } from '../tensor/tensor.js';
 
-export function be(): Backend {
-  return getBackend();
+/**
+ * The backend for a kernel call on `inputs`: the active CPU backend when they are all on the CPU (or
+ * none is given), else their accelerator's. Tensors on two devices are an error naming both, as in
+ * PyTorch; a 0-dim CPU tensor (a scalar operand) may join an accelerator's tensors.
+ */
+export function be(...inputs: (Tensor | null | undefined)[]): Backend {
+  let dev = 'cpu';
+  for (const t of inputs) {
+    const d = t ? t.storage.device : 'cpu';
+    if (d !== 'cpu') dev = d;
+  }
+  if (dev === 'cpu') return getBackend();
+  for (const t of inputs) {
+    if (t && t.storage.device === 'cpu' && t.ndim > 0) {
+      throw new Error(
+        `Expected all tensors to be on the same device, but found at least two devices, ${dev} and cpu ` +
+          `(a cpu tensor of shape ${fmtShape(t.shape)}, ${t.dtype})`,
+      );
+    }
+  }
+  const b = deviceBackend(dev);
+  if (!b) throw new Error(`${dev}: the backend is not initialised (await nb.initWebGPU() first)`);
+  return b;
+}
+
+/**
+ * A zero-filled buffer of n elements of dtype on `like`'s device, for kernels that write into a
+ * buffer they are given (assign, scatter, indexAdd).
+ */
+export function zerosOn(like: Tensor, dtype: DType, n: number): TypedArray {
+  if (like.storage.device === 'cpu') return allocate(dtype, n);
+  return (be(like) as Backend & DeviceBackend).zeros(dtype, n);
 }
 
 /** A tensor over a fresh contiguous buffer. */

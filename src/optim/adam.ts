@@ -14,6 +14,7 @@ import {
   Optimizer,
   checkNonNegative,
   contiguousFloat,
+  deviceStepArgs,
   gradValues,
   updateInPlace,
   zerosState,
@@ -73,6 +74,16 @@ export interface AdamState extends ParamState {
 
 /** Tensor-level Adam step on param, in place on param and the state tensors; bumps state.step. */
 export function adamStep(param: Tensor, grad: Tensor, state: AdamState, h: AdamHyper, decoupled = false): void {
+  if (param.device !== 'cpu') {
+    const why = state.maxExpAvgSq ? 'amsgrad' : h.maximize ? 'maximize' : null;
+    const a = deviceStepArgs('Adam', param, grad, [state.expAvg, state.expAvgSq], why);
+    state.step += 1;
+    const [beta1, beta2] = h.betas;
+    const o = { lr: h.lr, beta1, beta2, eps: h.eps, weightDecay: h.weightDecay, decoupled, step: state.step };
+    a.b.adamStep(a.p, a.g, a.s[0]!, a.s[1]!, o);
+    param.storage.version++;
+    return;
+  }
   const g = gradValues(param, grad);
   state.step += 1;
   const vmax = state.maxExpAvgSq ? (state.maxExpAvgSq.storage.data as Float) : null;

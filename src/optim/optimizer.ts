@@ -5,7 +5,8 @@
 // write the result back into the parameter's storage, bumping its version like an in-place op.
 
 import { Tensor, contiguousValues } from '../tensor/tensor.js';
-import { isFloating } from '../tensor/dtype.js';
+import { type TypedArray, isFloating } from '../tensor/dtype.js';
+import { be, dataOf } from '../ops/util.js';
 import { fmtShape } from '../tensor/layout.js';
 import { noGrad } from '../autograd/grad_mode.js';
 import { zerosLike, tensor as makeTensor } from '../tensor/creation.js';
@@ -249,4 +250,36 @@ export function zerosState(p: Tensor, fill = 0): Tensor {
 /** Shared constructor checks, with PyTorch's wording. */
 export function checkNonNegative(value: unknown, what: string): void {
   if (typeof value !== 'number' || !(value >= 0)) throw new Error(`Invalid ${what}: ${String(value)}`);
+}
+
+/**
+ * The buffers of a fused optimiser step on an accelerator: the parameter's, its gradient's (made
+ * contiguous there) and the state tensors', with the backend that owns them. Refuses what the GPU
+ * kernels do not cover: a parameter that is not contiguous float32, or an option named in `unsupported`.
+ */
+export function deviceStepArgs(
+  op: string,
+  param: Tensor,
+  grad: Tensor,
+  states: (Tensor | null)[],
+  unsupported: string | null,
+): { b: ReturnType<typeof be>; p: TypedArray; g: TypedArray; s: (TypedArray | null)[] } {
+  if (unsupported) throw new Error(`${op}: ${unsupported} is not supported for parameters on ${param.device}`);
+  if (param.dtype !== 'float32' || !param.isContiguous() || param.layout.offset !== 0) {
+    throw new Error(
+      `${op}: a parameter on ${param.device} must be contiguous float32 ` +
+        `(got ${param.dtype} of shape ${fmtShape(param.shape)})`,
+    );
+  }
+  if (grad.numel() !== param.numel()) {
+    throw new Error(
+      `optimizer: gradient of shape ${fmtShape(grad.shape)} does not match its parameter of shape ` +
+        fmtShape(param.shape),
+    );
+  }
+  let g = grad.dtype === 'float32' ? grad.contiguous() : grad.to('float32').contiguous();
+  // the kernels index buffers from 0: a contiguous view further in gets a copy of its own
+  if (g.layout.offset !== 0) g = g.clone();
+  const b = be(param, g, ...states);
+  return { b, p: dataOf(param, op), g: dataOf(g, op), s: states.map((t) => t && dataOf(t, op)) };
 }

@@ -13,6 +13,7 @@ import {
   Optimizer,
   checkNonNegative,
   contiguousFloat,
+  deviceStepArgs,
   gradValues,
   updateInPlace,
   zerosState,
@@ -49,6 +50,7 @@ export function sgdUpdate(p: Float, g: ArrayLike<number>, buf: Float | null, fir
 
 /** Tensor-level SGD step: updates param in place; returns the (possibly new) momentum buffer. */
 export function sgdStep(param: Tensor, grad: Tensor, momentumBuffer: Tensor | null, h: SGDHyper): Tensor | null {
+  if (param.device !== 'cpu') return sgdStepOnDevice(param, grad, momentumBuffer, h);
   const g = gradValues(param, grad);
   const first = momentumBuffer === null;
   const buf = h.momentum !== 0 ? (momentumBuffer ?? zerosState(param)) : null;
@@ -67,6 +69,16 @@ export function sgdStep(param: Tensor, grad: Tensor, momentumBuffer: Tensor | nu
     return buf;
   }
   updateInPlace(param, (p) => sgdUpdate(p, g, buf ? (buf.storage.data as Float) : null, first, h));
+  return buf;
+}
+
+/** The SGD step on an accelerator: its fused kernel, float32 and not maximize. */
+function sgdStepOnDevice(param: Tensor, grad: Tensor, momentumBuffer: Tensor | null, h: SGDHyper): Tensor | null {
+  const buf = h.momentum !== 0 ? (momentumBuffer ?? zerosState(param)) : null;
+  const a = deviceStepArgs('SGD', param, grad, [buf], h.maximize ? 'maximize' : null);
+  const { lr, momentum, dampening, weightDecay, nesterov } = h;
+  a.b.sgdStep(a.p, a.g, a.s[0], { lr, momentum, dampening, weightDecay, nesterov, first: momentumBuffer === null });
+  param.storage.version++;
   return buf;
 }
 

@@ -3,11 +3,14 @@
 import { type DType, type TypedArray, allocate, castScalar, dtypeOfArray, isDType, isFloating } from './dtype.js';
 import { Layout, type Shape, fmtShape } from './layout.js';
 import { Storage, Tensor } from './tensor.js';
+import { type Device, getDefaultDevice } from './device.js';
 import { type Generator, checkedNumel, defaultGenerator } from './random.js';
 
 export interface CreateOptions {
   dtype?: DType;
   requiresGrad?: boolean;
+  /** 'cpu' or 'webgpu' (after nb.initWebGPU()); the default device when absent (setBackend). */
+  device?: Device;
 }
 
 export interface TensorOptions extends CreateOptions {
@@ -26,6 +29,8 @@ type AnyTypedArray =
   | BigInt64Array;
 
 function finish(t: Tensor, opts: CreateOptions): Tensor {
+  const device = opts.device ?? getDefaultDevice();
+  if (device !== 'cpu') t = t.to(device);
   if (opts.requiresGrad) t.requiresGrad_(true);
   return t;
 }
@@ -143,11 +148,14 @@ export const zeros = (shape: Shape, opts: CreateOptions = {}) => full(shape, 0, 
 export const ones = (shape: Shape, opts: CreateOptions = {}) => full(shape, 1, opts);
 /** Uninitialised in PyTorch; zero-filled here (a fresh TypedArray is zeroed anyway). */
 export const empty = (shape: Shape, opts: CreateOptions = {}) => full(shape, 0, opts);
-export const zerosLike = (t: Tensor, opts: CreateOptions = {}) => full(t.shape, 0, { dtype: t.dtype, ...opts });
-export const onesLike = (t: Tensor, opts: CreateOptions = {}) => full(t.shape, 1, { dtype: t.dtype, ...opts });
-export const emptyLike = (t: Tensor, opts: CreateOptions = {}) => full(t.shape, 0, { dtype: t.dtype, ...opts });
+export const zerosLike = (t: Tensor, opts: CreateOptions = {}) =>
+  full(t.shape, 0, { dtype: t.dtype, device: t.device, ...opts });
+export const onesLike = (t: Tensor, opts: CreateOptions = {}) =>
+  full(t.shape, 1, { dtype: t.dtype, device: t.device, ...opts });
+export const emptyLike = (t: Tensor, opts: CreateOptions = {}) =>
+  full(t.shape, 0, { dtype: t.dtype, device: t.device, ...opts });
 export const fullLike = (t: Tensor, value: number, opts: CreateOptions = {}) =>
-  full(t.shape, value, { dtype: t.dtype, ...opts });
+  full(t.shape, value, { dtype: t.dtype, device: t.device, ...opts });
 
 /** arange(end) | arange(start, end, step?): int32 when all arguments are integers, else float32. */
 export function arange(start: number, end?: number, step = 1, opts: CreateOptions = {}): Tensor {
@@ -182,7 +190,7 @@ export function linspace(start: number, end: number, steps: number, opts: Create
 }
 
 export function eye(n: number, m = n, opts: CreateOptions = {}): Tensor {
-  const t = zeros([n, m], opts.dtype ? { dtype: opts.dtype } : {});
+  const t = zeros([n, m], opts.dtype ? { dtype: opts.dtype, device: 'cpu' } : { device: 'cpu' });
   for (let i = 0; i < Math.min(n, m); i++) t.storage.data[i * m + i] = 1;
   return finish(t, opts);
 }

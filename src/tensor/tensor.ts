@@ -18,6 +18,8 @@ import * as LA from '../ops/linalg.js';
 import { formatTensor } from './format.js';
 import { runBackward } from '../autograd/backward.js';
 import { dataOf } from '../ops/util.js';
+import * as DV from '../ops/device.js';
+import { type Device, type DeviceBuffer, isDevice, isDeviceBuffer, syncReadError } from './device.js';
 
 let storageSerial = 0;
 
@@ -28,6 +30,7 @@ export function lastStorageSerial(): number {
 
 /** The values of t in order: a subarray of its storage when t is contiguous (no copy), else a copy. */
 export function contiguousValues(t: Tensor): TypedArray {
+  if (t.storage.device !== 'cpu') throw syncReadError('contiguousValues', t.storage.device, t.shape, t.dtype);
   if (t.isContiguous()) {
     const off = t.layout.offset;
     return dataOf(t, 'contiguousValues').subarray(off, off + t.numel());
@@ -40,16 +43,22 @@ export function contiguousValues(t: Tensor): TypedArray {
  * `exposed` is set once the TypedArray itself has left nabla's hands (Tensor.data, or a tensor made
  * over the caller's array): from then on writes may come from anywhere, and the version no longer
  * tells whether the contents changed.
+ * On an accelerator, `data` holds its DeviceBuffer (typed as the kernel seam passes it, see
+ * backend.ts) and `device` names it; host code reads such storage only through ops/device.ts.
  */
 export class Storage {
   version = 0;
   readonly serial = ++storageSerial;
+  /** 'cpu' for a TypedArray, else the DeviceBuffer's device. */
+  readonly device: Device;
   private stampedVersion = -1;
   private stampValue = 0;
   constructor(
     public data: TypedArray,
     public exposed = false,
-  ) {}
+  ) {
+    this.device = isDeviceBuffer(data) ? data.device : 'cpu';
+  }
   /**
    * @internal A name for the contents at the current version, drawn from `next` (numbers unique in
    * the process) when the version moved; 0 once exposed. A backend may keep work derived from the
@@ -78,12 +87,16 @@ const ARRAY_OF: Record<DType, abstract new (...args: never[]) => TypedArray> = {
  * NOTE: O(ndim) per tensor; every view and kernel result passes through here.
  */
 function checkStorageLayout(storage: Storage, layout: Layout, dtype: DType): number {
-  if (!(storage instanceof Storage) || !ArrayBuffer.isView(storage.data)) {
+  const onDevice = storage instanceof Storage && storage.device !== 'cpu';
+  if (!(storage instanceof Storage) || (!onDevice && !ArrayBuffer.isView(storage.data))) {
     throw new Error('Tensor: expected a Storage over a TypedArray');
   }
   const want = ARRAY_OF[dtype];
   if (want === undefined) throw new Error(`Tensor: unknown dtype ${JSON.stringify(dtype)}`);
-  if (!(storage.data instanceof want)) {
+  if (onDevice) {
+    const db = storage.data as unknown as DeviceBuffer;
+    if (db.dtype !== dtype) throw new Error(`Tensor: dtype ${dtype} over a ${db.device} buffer of ${db.dtype}`);
+  } else if (!(storage.data instanceof want)) {
     throw new Error(`Tensor: dtype ${dtype} needs a ${want.name} storage, got a ${storage.data.constructor.name}`);
   }
   const { shape, strides, offset } = layout;
@@ -109,7 +122,7 @@ function checkStorageLayout(storage: Storage, layout: Layout, dtype: DType): num
   }
   if (empty) return 0;
   const len = storage.data.length;
-  if (len === 0 && storage.data.buffer.byteLength === 0) {
+  if (len === 0 && !onDevice && storage.data.buffer.byteLength === 0) {
     throw new Error(
       `Tensor: ${layout.toString()}: the storage's ArrayBuffer was detached (transferred, e.g. by structuredClone or ` +
         'postMessage)',
@@ -169,6 +182,7 @@ export class Tensor {
    * derived from this storage before it uses it.
    */
   get data(): TypedArray {
+    if (this.storage.device !== 'cpu') throw syncReadError('data', this.storage.device, this.shape, this.dtype);
     this.storage.exposed = true;
     return this.storage.data;
   }
@@ -178,8 +192,9 @@ export class Tensor {
   get isLeaf(): boolean {
     return this.gradFn === null;
   }
-  get device(): string {
-    return 'cpu';
+  /** Where the storage lives: 'cpu' or 'webgpu'. */
+  get device(): Device {
+    return this.storage.device;
   }
   numel(): number {
     return numel(this.layout.shape);
@@ -218,7 +233,16 @@ export class Tensor {
           `[${this.shape.join(', ')}])`,
       );
     }
+    if (this.storage.device !== 'cpu') throw syncReadError('item', this.storage.device, this.shape, this.dtype);
     return dataOf(this, 'item')[this.layout.offset];
+  }
+  /** A contiguous copy of the values, read back from any device (waits for the queued GPU work). */
+  dataAsync(): Promise<TypedArray> {
+    return DV.dataAsync(this);
+  }
+  /** This tensor on `device`; from an accelerator to the CPU this waits for the queued work. */
+  toAsync(device: Device): Promise<Tensor> {
+    return DV.toDeviceAsync(this, device);
   }
   toString(): string {
     return formatTensor(this);
@@ -312,8 +336,10 @@ export class Tensor {
   contiguous(): Tensor {
     return M.contiguous(this);
   }
-  to(dtype: DType): Tensor {
-    return U.cast(this, dtype);
+  /** A cast to dtype, or a copy on another device ('webgpu'; an accelerator to 'cpu' is toAsync). */
+  to(dtypeOrDevice: DType | Device): Tensor {
+    if (isDevice(dtypeOrDevice)) return DV.toDevice(this, dtypeOrDevice);
+    return U.cast(this, dtypeOrDevice);
   }
   float(): Tensor {
     return U.cast(this, 'float32');

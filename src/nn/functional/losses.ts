@@ -148,7 +148,9 @@ function nllImpl(input: Tensor, target: Tensor, opts: NLLLossOptions, op: string
   const safe = where(keep, target, 0); // ignored labels index class 0, then get weight 0
   // picked (N, d1..) = input[n, t[n, ...], ...]
   const picked = input.gather(classDim, safe.unsqueeze(classDim)).squeeze(classDim);
-  let w: Tensor = keep.to(input.dtype);
+  // NOTE: class indices may stay on the CPU for input on the GPU (they are checked on the host): the
+  // weights made from them join the input on its device
+  let w: Tensor = keep.to(input.dtype).to(input.device);
   if (weight)
     w = w.mul(
       weight
@@ -192,7 +194,7 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
   const weight = checkWeight(opts.weight, C, op);
   const wl = weight ? logp.mul(weightAlongClassDim(weight.to(logp.dtype), logp.ndim, classDim)) : logp;
   const keep = target.ne(ignoreIndex);
-  const smooth = where(keep, wl.sum(classDim).neg(), 0);
+  const smooth = where(keep.to(logp.device), wl.sum(classDim).neg(), 0);
   let s: Tensor;
   if (reduction === 'none') s = smooth;
   else if (reduction === 'sum') s = smooth.sum();

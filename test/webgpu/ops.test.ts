@@ -1,0 +1,385 @@
+// The op suite on the WebGPU backend, in headless Chromium with SwiftShader: every kernel the
+// backend has, at parity with the JS backend (odd sizes, non-contiguous views, broadcasting), forward
+// and backward. One browser for the file; skips with the reason when chromium or the adapter is absent.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { type Harness, openWebGPUPage } from './harness.js';
+import { type ParityCase, runParity } from './page_parity.js';
+
+let h: Harness;
+before(async () => {
+  h = await openWebGPUPage();
+});
+after(async () => {
+  await h?.close();
+});
+
+const R = (...shape: number[]) => ({ shape });
+const P = (...shape: number[]) => ({ shape, kind: 'pos' });
+const I = (...shape: number[]) => ({ shape, kind: 'int' });
+const Bo = (...shape: number[]) => ({ shape, kind: 'bool' });
+
+const UNARY = ['exp', 'tanh', 'sigmoid', 'relu', 'gelu', 'silu', 'abs', 'neg', 'erf', 'square', 'sign'];
+const UNARY_POS = ['log', 'sqrt', 'rsqrt', 'reciprocal', 'log1p', 'expm1'];
+
+const elementwise: ParityCase[] = [
+  ...UNARY.map((op) => ({ name: op, inputs: [R(5, 37)], body: `return xs[0].${op}()` })),
+  ...UNARY_POS.map((op) => ({ name: op, inputs: [P(3, 41)], body: `return xs[0].${op}()` })),
+  // NOTE: WGSL allows sin/cos an absolute error of 2^-11 (SwiftShader uses it)
+  { name: 'sin, cos', inputs: [R(5, 37)], body: 'return [xs[0].sin(), xs[0].cos()]', tol: 1e-3 },
+  { name: 'gelu tanh', inputs: [R(77)], body: "return xs[0].gelu('tanh')" },
+  { name: 'clamp', inputs: [R(9, 9)], body: 'return xs[0].clamp(-0.5, 0.7)' },
+  { name: 'pow scalar (negative base)', inputs: [R(50)], body: 'return [xs[0].pow(3), xs[0].pow(2)]' },
+  {
+    name: 'leakyRelu, elu, softplus',
+    inputs: [R(64)],
+    body: `const F = nb.nn.functional;
+      return [F.leakyRelu(xs[0], 0.1), F.elu(xs[0]), F.softplus(xs[0])]`,
+  },
+  { name: 'add broadcast (3,1,5)+(4,1)', inputs: [R(3, 1, 5), R(4, 1)], body: 'return xs[0].add(xs[1])' },
+  {
+    name: 'sub, mul, div with scalars',
+    inputs: [R(6, 7)],
+    body: 'return [xs[0].sub(2.5), xs[0].mul(-3), xs[0].div(0.25), nb.tensor(2).sub(xs[0])]',
+  },
+  {
+    name: 'pow, maximum, minimum',
+    inputs: [P(4, 9), R(9)],
+    body: 'return [xs[0].pow(xs[1]), xs[0].maximum(xs[1]), xs[0].minimum(xs[1])]',
+  },
+  {
+    name: 'comparisons to bool',
+    inputs: [R(5, 6), R(6)],
+    body: 'return [xs[0].lt(xs[1]), xs[0].ge(0), xs[0].eq(xs[0]), xs[0].ne(xs[1])]',
+  },
+  {
+    name: 'int32 arithmetic',
+    inputs: [I(7, 8), I(8)],
+    body: `return [xs[0].add(xs[1]), xs[0].mul(xs[1]), xs[0].sub(3), xs[0].floorDivide(3),
+      xs[0].remainder(4), xs[0].sub(5).remainder(3)]`,
+  },
+  {
+    name: 'bool logic',
+    inputs: [Bo(33), Bo(33)],
+    body: 'return [xs[0].logicalAnd(xs[1]), xs[0].logicalOr(xs[1]), xs[0].logicalXor(xs[1]), xs[0].logicalNot()]',
+  },
+  { name: 'where', inputs: [Bo(4, 5), R(4, 5), R(5)], body: 'return xs[1].where(xs[0], xs[2])' },
+  {
+    name: 'casts',
+    inputs: [R(40)],
+    body: "return [xs[0].mul(4).to('int32'), xs[0].gt(0).to('float32'), xs[0].to('bool'), xs[0].gt(0).to('int32')]",
+  },
+  { name: 'transposed view', inputs: [R(13, 7)], body: 'return xs[0].T.contiguous().add(xs[0].T)' },
+  {
+    name: 'stepped slice and expand',
+    inputs: [R(10, 12)],
+    body: 'return [xs[0].slice(1, 1, 11, 3).exp(), xs[0].slice(0, 0, 1).expand([5, 12]).mul(2)]',
+  },
+  {
+    name: 'permute 4-D',
+    inputs: [R(2, 3, 4, 5)],
+    body: 'return xs[0].permute(2, 0, 3, 1).mul(xs[0].permute(2, 0, 3, 1))',
+  },
+  {
+    name: 'copy_ into a view, fill_',
+    inputs: [R(6, 6), R(6)],
+    body: 'const a = xs[0].clone(); a.select(1, 2).copy_(xs[1]); const b = xs[0].clone(); b.fill_(3); return [a, b]',
+  },
+  {
+    name: 'cat and stack',
+    inputs: [R(3, 4), R(2, 4)],
+    body: 'return [nb.cat([xs[0], xs[1]], 0), nb.stack([xs[0], xs[0].neg()], 1)]',
+  },
+];
+
+const reductions: ParityCase[] = [
+  { name: 'sum all (large)', inputs: [R(1000, 37)], body: 'return [xs[0].sum(), xs[0].mean()]', tol: 1e-3 },
+  {
+    name: 'sum over dims, keepdim',
+    inputs: [R(4, 5, 6)],
+    body: 'return [xs[0].sum(1), xs[0].sum([0, 2], true), xs[0].mean(-1)]',
+  },
+  { name: 'sum of a transposed view', inputs: [R(17, 9)], body: 'return xs[0].T.sum(1)' },
+  { name: 'amax, amin, prod', inputs: [R(6, 11)], body: 'return [xs[0].amax(1), xs[0].amin(0), xs[0].prod(1)]' },
+  {
+    name: 'max/min with indices',
+    inputs: [R(7, 13)],
+    body: 'const a = xs[0].max(1); const b = xs[0].min(0); return [a.values, a.indices, b.values, b.indices]',
+  },
+  { name: 'argmax all, argmin dim', inputs: [R(5, 8)], body: 'return [xs[0].argmax(), xs[0].argmin(1)]' },
+  {
+    name: 'int32 sum, bool any/all',
+    inputs: [I(6, 7), Bo(6, 7)],
+    body: 'return [xs[0].sum(1), xs[1].any(1), xs[1].all(0), xs[1].sum()]',
+  },
+  {
+    name: 'softmax, logSoftmax',
+    inputs: [R(6, 300)],
+    body: 'return [xs[0].softmax(-1), xs[0].logSoftmax(1), xs[0].softmax(0)]',
+  },
+  { name: 'var, std, logsumexp', inputs: [R(5, 9)], body: 'return [xs[0].var(1), xs[0].std(), xs[0].logsumexp(1)]' },
+];
+
+const matmuls: ParityCase[] = [
+  {
+    name: 'matmul odd sizes 67x45 @ 45x33',
+    inputs: [R(67, 45), R(45, 33)],
+    body: 'return xs[0].matmul(xs[1])',
+    tol: 1e-4,
+  },
+  // products of 2^20 multiply-adds or more take the vec4 loads
+  {
+    name: 'matmul vec4 loads 128x128 @ 128x96',
+    inputs: [R(128, 128), R(128, 96)],
+    body: 'return xs[0].matmul(xs[1])',
+    tol: 1e-3,
+  },
+  {
+    name: 'matmul a @ b^T (vec4 along K)',
+    inputs: [R(130, 64), R(130, 64)],
+    body: 'return xs[0].matmul(xs[1].T)',
+    tol: 1e-3,
+  },
+  { name: 'matmul a @ b^T (small)', inputs: [R(70, 32), R(50, 32)], body: 'return xs[0].matmul(xs[1].T)' },
+  { name: 'matmul a^T @ b (strided a)', inputs: [R(20, 30), R(20, 9)], body: 'return xs[0].T.matmul(xs[1])' },
+  { name: 'batched matmul with broadcast', inputs: [R(3, 1, 10, 7), R(4, 7, 5)], body: 'return xs[0].matmul(xs[1])' },
+  {
+    name: 'matmul vector cases',
+    inputs: [R(9), R(9, 4), R(4)],
+    body: 'return [xs[0].matmul(xs[1]), xs[1].matmul(xs[2]), xs[0].dot(xs[0])]',
+  },
+  {
+    name: 'matmul 130x257 @ 257x129',
+    inputs: [R(130, 257), R(257, 129)],
+    body: 'return xs[0].matmul(xs[1])',
+    tol: 1e-3,
+  },
+];
+
+const indexing: ParityCase[] = [
+  {
+    name: 'gather dim 1',
+    inputs: [R(5, 7), { shape: [5, 3], kind: 'idx:7' }],
+    body: 'return xs[0].gather(1, xs[1])',
+    cpu: [1],
+  },
+  {
+    name: 'indexSelect dim 0 and 1',
+    inputs: [R(6, 8), { shape: [10], kind: 'idx:6' }],
+    body: 'return [xs[0].indexSelect(0, xs[1]), xs[0].T.indexSelect(1, xs[1])]',
+    cpu: [1],
+  },
+  {
+    name: 'scatterAdd with duplicates',
+    inputs: [R(4, 6), { shape: [3, 6], kind: 'idx:4' }, R(3, 6)],
+    body: 'return xs[0].scatterAdd(0, xs[1], xs[2])',
+    cpu: [1],
+  },
+  {
+    name: 'gather with indices on the GPU',
+    inputs: [R(5, 7), { shape: [5, 3], kind: 'idx:7' }],
+    body: 'return xs[0].gather(1, xs[1])',
+  },
+  {
+    name: 'embedding forward and backward',
+    inputs: [R(11, 6), { shape: [3, 5], kind: 'idx:11' }],
+    body: `const w = xs[0].clone().requiresGrad_();
+        const y = nb.nn.functional.embedding(xs[1], w);
+        y.mul(y).sum().backward();
+        return [y, w.grad]`,
+    cpu: [1],
+  },
+];
+
+const convs: ParityCase[] = [
+  {
+    name: 'conv2d 3x3 pad 1, and its grads',
+    inputs: [R(2, 3, 9, 7), R(5, 3, 3, 3), R(5)],
+    body: `const [x, w, b] = xs.map((t) => t.clone().requiresGrad_());
+      const y = nb.nn.functional.conv2d(x, w, b, 1, 1);
+      y.mul(y).sum().backward();
+      return [y, x.grad, w.grad, b.grad]`,
+    tol: 1e-3,
+  },
+  {
+    name: 'conv2d stride 2, dilation 2, groups 2, and its grads',
+    inputs: [R(3, 4, 11, 10), R(6, 2, 3, 2)],
+    body: `const [x, w] = xs.map((t) => t.clone().requiresGrad_());
+      const y = nb.nn.functional.conv2d(x, w, null, 2, [2, 1], 2, 2);
+      y.mul(y).sum().backward();
+      return [y, x.grad, w.grad]`,
+    tol: 1e-3,
+  },
+  {
+    name: 'maxPool2d and its grad, avgPool2d',
+    inputs: [R(2, 3, 9, 8)],
+    body: `const x = xs[0].clone().requiresGrad_();
+      const y = nb.nn.functional.maxPool2d(x, 3, 2, 1);
+      y.mul(y).sum().backward();
+      return [y, x.grad, nb.nn.functional.avgPool2d(xs[0], 2, 2),
+        nb.nn.functional.avgPool2d(xs[0], 3, 2, 1, false, false)]`,
+  },
+];
+
+const grads: ParityCase[] = [
+  {
+    name: 'mlp forward and backward',
+    inputs: [R(8, 13), R(13, 21), R(21), R(21, 4)],
+    body: `const [x, w1, b1, w2] = xs.map((t) => t.clone().requiresGrad_());
+        const y = x.matmul(w1).add(b1).relu().matmul(w2).tanh();
+        y.sum().backward();
+        return [y, x.grad, w1.grad, b1.grad, w2.grad]`,
+  },
+  {
+    name: 'crossEntropy forward and backward',
+    inputs: [R(6, 10), { shape: [6], kind: 'idx:10' }],
+    body: `const x = xs[0].clone().requiresGrad_();
+        const l = nb.nn.functional.crossEntropy(x, xs[1]);
+        l.backward();
+        return [l, x.grad]`,
+    cpu: [1],
+  },
+  {
+    name: 'layerNorm (composite on the GPU) and its grads',
+    inputs: [R(4, 3, 16), R(16), R(16)],
+    body: `const [x, w, b] = xs.map((t) => t.clone().requiresGrad_());
+        const y = nb.nn.functional.layerNorm(x, [16], w, b);
+        y.mul(y).sum().backward();
+        return [y, x.grad, w.grad, b.grad]`,
+    tol: 1e-3,
+  },
+  {
+    name: 'softmax and slice backward',
+    inputs: [R(5, 12)],
+    body: `const x = xs[0].clone().requiresGrad_();
+        const y = x.slice(1, 2, 10, 2).softmax(1);
+        y.mul(y).sum().backward();
+        return [y, x.grad]`,
+  },
+  {
+    name: 'broadcast add backward (sumTo)',
+    inputs: [R(4, 6), R(6)],
+    body: `const [a, b] = xs.map((t) => t.clone().requiresGrad_());
+        const y = a.add(b).mul(a);
+        y.sum().backward();
+        return [a.grad, b.grad]`,
+  },
+  {
+    name: 'scaled dot-product attention',
+    inputs: [R(2, 2, 5, 8), R(2, 2, 5, 8), R(2, 2, 5, 8)],
+    body: `const [q, k, v] = xs.map((t) => t.clone().requiresGrad_());
+        const y = nb.nn.functional.scaledDotProductAttention(q, k, v, { isCausal: true });
+        y.sum().backward();
+        return [y, q.grad, k.grad, v.grad]`,
+    tol: 1e-3,
+  },
+];
+
+function suite(name: string, cases: ParityCase[]): void {
+  test(`webgpu parity: ${name}`, async (t) => {
+    if (!h.page) return t.skip(h.skip ?? 'no page');
+    const res = await h.page.evaluate(runParity, cases);
+    const bad = res.filter((r) => !r.ok).map((r) => `${r.name}: ${r.detail}`);
+    assert.equal(res.length, cases.length);
+    assert.deepEqual(bad, []);
+  });
+}
+
+suite('elementwise', elementwise);
+suite('reductions', reductions);
+suite('matmul', matmuls);
+suite('indexing', indexing);
+suite('conv and pooling', convs);
+suite('gradients', grads);
+
+/** Runs in the page: each bad input's error message (or 'no error'), the device loss last. */
+async function badInputs(): Promise<Record<string, string>> {
+  const nb = (globalThis as any).nb;
+  const out: Record<string, string> = {};
+  const msg = async (name: string, f: () => unknown) => {
+    try {
+      await f();
+      out[name] = 'no error';
+    } catch (e) {
+      out[name] = (e as Error).message;
+    }
+  };
+  const g = nb
+    .tensor([
+      [1, 2],
+      [3, 4],
+    ])
+    .to('webgpu');
+  await msg('mixed', () =>
+    g.add(
+      nb.tensor([
+        [1, 2],
+        [3, 4],
+      ]),
+    ),
+  );
+  await msg('toArray', () => g.toArray());
+  await msg('item', () => g.sum().item());
+  await msg('data', () => g.data);
+  await msg('float64', () => nb.zeros([2], { dtype: 'float64' }).to('webgpu'));
+  await msg('missing kernel', () => g.cumsum(0));
+  await msg('gpu index out of range', () =>
+    g
+      .gather(
+        1,
+        nb
+          .tensor(
+            [
+              [0, 5],
+              [1, 0],
+            ],
+            { dtype: 'int32' },
+          )
+          .to('webgpu'),
+      )
+      .dataAsync(),
+  );
+  await msg('after the index error', () => g.add(1).dataAsync());
+  await msg('too large', () =>
+    nb
+      .zeros([1])
+      .to('webgpu')
+      .expand([2 ** 29])
+      .contiguous(),
+  );
+  await msg('scalar operand', () => g.mul(nb.tensor(2)).dataAsync());
+  nb.releaseWebGPU();
+  await new Promise((r) => setTimeout(r, 50));
+  await msg('after device loss', () => g.add(1));
+  const again = await nb.initWebGPU();
+  out.reinit = String(again.available);
+  await msg('new device works', async () => {
+    const v = await nb.tensor([1, 2]).to('webgpu').mul(3).dataAsync();
+    if (v[1] !== 6) throw new Error(`got ${v}`);
+  });
+  return out;
+}
+
+// NOTE: last in the file: it destroys the page's device (and starts a new one)
+test('webgpu bad input: clear errors, and a lost device fails later ops without a crash', async (t) => {
+  if (!h.page) return t.skip(h.skip ?? 'no page');
+  const r = await h.page.evaluate(badInputs, null);
+  if (process.env.NABLA_WEBGPU_VERBOSE) console.log(r);
+  const has = (k: string, ...parts: string[]) => {
+    for (const p of parts) assert.ok(r[k].includes(p), `${k}: ${r[k]} (expected to mention ${p})`);
+  };
+  has('mixed', 'Expected all tensors to be on the same device, but found at least two devices, webgpu and cpu');
+  has('toArray', 'toTypedArray', 'webgpu', 'await t.dataAsync()');
+  has('item', 'item', 'await t.dataAsync()');
+  has('data', 'data', '[2, 2]', 'await t.dataAsync()');
+  has('float64', 'float64 is not supported on the GPU', 'float32');
+  has('missing kernel', 'cumulative kernel is not implemented on webgpu', 'toAsync("cpu")');
+  has('gpu index out of range', 'out of range', 'gather');
+  assert.equal(r['after the index error'], 'no error');
+  has('too large', 'out of memory', '2048.0 MiB', 'held:');
+  assert.equal(r['scalar operand'], 'no error');
+  has('after device loss', 'device was lost', 'destroyed');
+  assert.equal(r.reinit, 'true');
+  assert.equal(r['new device works'], 'no error');
+});
