@@ -7,7 +7,7 @@
 // never need the toolchain; test/wasm/build.test.ts rebuilds them and compares.
 //   node scripts/build-wasm.mjs [--out DIR] [--check]   (--check: build into a temp dir and compare)
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';

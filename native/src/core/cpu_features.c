@@ -53,12 +53,4 @@ int nb_active_isa(void) {
 
 void nb_set_isa(int isa) { active_isa = isa < 0 ? 0 : isa > nb_cpu_isa() ? nb_cpu_isa() : isa; }
 
-#if defined(__wasm_simd128__)
-/* The WebAssembly build has one path: the portable kernels compiled with SIMD128 (gemm_wasm.c for GEMM). */
-const char *nb_isa_name(int isa) {
-  (void)isa;
-  return "wasm-simd128";
-}
-#else
 const char *nb_isa_name(int isa) { return isa == NB_ISA_AVX512 ? "avx512" : isa == NB_ISA_AVX2 ? "avx2" : "scalar"; }
-#endif

@@ -23,7 +23,8 @@ export class WasmBackend extends NativeBackend {
     this.threaded = w.threaded;
     this.pool = w.startPool;
     delete this.info.addon;
-    Object.assign(this.info, { wasm: w.file, wasmThreads: w.threaded });
+    // NOTE: the C reports its portable path as 'scalar' (setIsa takes that name back); here it is SIMD128
+    Object.assign(this.info, { isa: 'wasm-simd128', cpuIsa: 'wasm-simd128', wasm: w.file, wasmThreads: w.threaded });
   }
 
   /** Large outputs need no huge-page advice: linear memory is one allocation. */
