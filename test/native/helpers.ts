@@ -24,6 +24,10 @@ export const skip: string | false = native
   ? false
   : `${onWasm ? 'WASM backend' : 'native addon'} not available: ${loaded.reason}`;
 export const js = jsBackend;
+/** The ISA paths a test loops over: on WASM there is one (setIsa clamps every name to it), run once. */
+export function paths<T extends string>(isas: readonly T[]): readonly T[] {
+  return onWasm ? isas.slice(0, 1) : isas;
+}
 /** `skip` for a test of what only the x86 addon does (huge pages, the SIMD paths' Winograd cache). */
 export const skipOnWasm = (what: string): string | false => skip || (onWasm && `not on the WASM backend: ${what}`);
 
