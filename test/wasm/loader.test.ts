@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import { jsBackend } from '../../src/backend/js/index.js';
 import { NATIVE_KERNELS, type NativeKernel } from '../../src/backend/native/contract.gen.js';
 import { defaultBackendName } from '../../src/backend/native_init.js';
+import { availableBackends } from '../../src/backend/registry.js';
 import { detectFeatures, loadWasmSync } from '../../src/backend/wasm/index.js';
 import { WRITES, argNames } from '../../src/backend/wasm/marshal.js';
 import { Layout } from '../../src/tensor/layout.js';
@@ -29,8 +30,10 @@ function assertClose(got: Float32Array, want: ArrayLike<number>, tol: number): v
   }
 }
 
-test('this Node has WebAssembly SIMD128 and shared memory', () => {
+test('this Node has WebAssembly SIMD128 and shared memory, so the op suite also runs on WASM', () => {
   assert.deepEqual(detectFeatures(), ALL);
+  // test/helpers/backends.ts runs the op suite on each of these
+  assert.ok(availableBackends().includes('wasm'), availableBackends().join());
 });
 
 test('without WebAssembly SIMD128, or without WebAssembly, there is no WASM backend, and the reason says why', () => {
@@ -102,6 +105,12 @@ test("the addon's argument checks and messages come through the WebAssembly expo
   assert.throws(
     () => b.addon.unary(1e9, a, a, Layout.contiguous([6]), 0, 0),
     /nabla\.unary: op = 1000000000 is out of range/,
+  );
+  const gone = new Float32Array(4);
+  structuredClone(gone.buffer, { transfer: [gone.buffer] });
+  assert.throws(
+    () => b.addon.copy(new Float32Array(4), Layout.contiguous([4]), gone, Layout.contiguous([4])),
+    /^Error: nabla\.copy: x: its buffer is detached$/,
   );
   // an in-place kernel writes back into the caller's arrays
   const p = new Float32Array([1, 2]),

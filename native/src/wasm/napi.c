@@ -151,15 +151,14 @@ napi_status napi_get_typedarray_info(napi_env env, napi_value v, napi_typedarray
   if (type) *type = (napi_typedarray_type)v->t.type;
   if (length) *length = (size_t)v->n;
   if (data) *data = v->p.data;
-  if (arraybuffer) *arraybuffer = v; /* never detached: marshal.ts copied it into linear memory */
+  if (arraybuffer) *arraybuffer = v; /* the array stands for its buffer: napi_is_detached_arraybuffer reads it */
   if (byte_offset) *byte_offset = 0;
   return napi_ok;
 }
 
 napi_status napi_is_detached_arraybuffer(napi_env env, napi_value v, bool *out) {
   (void)env;
-  (void)v;
-  *out = false;
+  *out = v && v->tag == T_TYPED && v->num != 0; /* marshal.ts marks a detached array with num = 1 */
   return napi_ok;
 }
 

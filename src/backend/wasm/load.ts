@@ -76,6 +76,8 @@ function spawner(module: WebAssembly.Module, memory: WebAssembly.Memory, ready: 
         const w = new wt.Worker(url);
         // NOTE: a pool worker waits forever between jobs; it must not keep the process alive
         w.unref();
+        // NOTE: a worker that fails to start takes no tasks: the caller runs them, so its error is not fatal
+        w.on('error', () => {});
         ready.push(new Promise((res) => w.once('message', () => res())));
         w.postMessage(msg);
         return 0;
@@ -83,6 +85,7 @@ function spawner(module: WebAssembly.Module, memory: WebAssembly.Memory, ready: 
       const W = (globalThis as { Worker?: new (u: URL, o: { type: string }) => WebWorkerLike }).Worker;
       if (!W) return -1;
       const w = new W(url, { type: 'module' });
+      w.addEventListener('error', () => {});
       ready.push(new Promise((res) => w.addEventListener('message', () => res(), { once: true })));
       w.postMessage(msg);
       return 0;
@@ -93,11 +96,12 @@ function spawner(module: WebAssembly.Module, memory: WebAssembly.Memory, ready: 
 }
 interface NodeWorkerLike {
   unref(): void;
+  on(ev: string, f: () => void): void;
   once(ev: string, f: () => void): void;
   postMessage(m: unknown): void;
 }
 interface WebWorkerLike {
-  addEventListener(ev: string, f: () => void, o: { once: boolean }): void;
+  addEventListener(ev: string, f: () => void, o?: { once: boolean }): void;
   postMessage(m: unknown): void;
 }
 

@@ -124,9 +124,11 @@ export function wasmAddon(exports: WasmExports, memory: WebAssembly.Memory): Nab
     // 1. the TypedArrays, each once (an array passed twice stays one buffer), into one data block
     const arrays = new Map<Typed, number>();
     let bytes = 0;
+    const detached = new Set<Typed>();
     const collect = (v: unknown): void => {
       if (ArrayBuffer.isView(v) && !(v instanceof DataView)) {
-        if (!arrays.has(v as Typed)) {
+        if (isDetached(v as Typed)) detached.add(v as Typed);
+        else if (!arrays.has(v as Typed)) {
           arrays.set(v as Typed, bytes);
           bytes += (v.byteLength + 63) & ~63;
         }
@@ -144,6 +146,7 @@ export function wasmAddon(exports: WasmExports, memory: WebAssembly.Memory): Nab
     }
     let u8 = new Uint8Array(memory.buffer);
     for (const [a, off] of arrays) u8.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), data + off);
+    // a detached array is passed as such: register.c refuses it by name, as in the addon
     // 2. the value records: the argument array first, children contiguous after their parent
     const i32 = new Int32Array(memory.buffer),
       f64 = new Float64Array(memory.buffer);
@@ -177,9 +180,12 @@ export function wasmAddon(exports: WasmExports, memory: WebAssembly.Memory): Nab
       } else if (ArrayBuffer.isView(v) && !(v instanceof DataView)) {
         const a = v as Typed;
         i32[w] = Tag.Typed;
-        i32[w + 1] = a.byteLength / (a as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
-        i32[w + 4] = data + arrays.get(a)!;
         i32[w + 5] = typeCode(a);
+        if (detached.has(a)) f64[(r >> 3) + 1] = 1;
+        else {
+          i32[w + 1] = a.byteLength / (a as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+          i32[w + 4] = data + arrays.get(a)!;
+        }
       } else if (Array.isArray(v)) {
         i32[w] = Tag.Array;
         writeChildren(w, v, null);
@@ -226,7 +232,7 @@ export function wasmAddon(exports: WasmExports, memory: WebAssembly.Memory): Nab
     const names = argNames(NATIVE_KERNELS[kernel].signature);
     for (const name of WRITES[kernel]) {
       const a = argv[names.indexOf(name)];
-      if (!ArrayBuffer.isView(a)) continue;
+      if (!ArrayBuffer.isView(a) || !arrays.has(a as Typed)) continue;
       const off = data + arrays.get(a as Typed)!;
       new Uint8Array(a.buffer, a.byteOffset, a.byteLength).set(u8.subarray(off, off + a.byteLength));
     }
@@ -240,6 +246,18 @@ export function wasmAddon(exports: WasmExports, memory: WebAssembly.Memory): Nab
     addon[name] = (...a: unknown[]) => call(name, a);
   }
   return addon as unknown as NablaAddon;
+}
+
+/** Whether a's buffer is detached (transferred away): before Node 22 only a failing view says so. */
+function isDetached(a: Typed): boolean {
+  const d = (a.buffer as { detached?: boolean }).detached;
+  if (d !== undefined) return d;
+  try {
+    new Uint8Array(a.buffer, 0, 0);
+    return false;
+  } catch {
+    return true;
+  }
 }
 
 /** The NUL-terminated UTF-8 string at p in linear memory. */
