@@ -1,7 +1,7 @@
 // The native addon, loaded on demand (never at import), and the default backend choice. Loading
 // configures the addon from NABLA_NUM_THREADS and NABLA_HUGE_PAGES, and BACKEND_VALIDATE=js asks the
 // registry to shadow-run every native kernel on JS. The default is native when the addon loads,
-// else JS with one warning on stderr; NABLA_BACKEND=js|native forces a choice.
+// else the WASM backend, else JS, with one warning on stderr; NABLA_BACKEND=js|native|wasm forces a choice.
 
 import { loadNativeBackend, type NativeBackend } from './native/index.js';
 import { process } from '../platform/node.js';
@@ -38,20 +38,40 @@ export function initNative(): NativeInit {
 
 /**
  * The backend to use when nothing chose one: NABLA_BACKEND if set, else native when it loads (`native()`
- * registers it and says whether it did; NABLA_BACKEND=js never calls it), else JS, saying so on stderr.
- * Throws for NABLA_BACKEND=native without the addon, or another value.
+ * registers it and says whether it did; NABLA_BACKEND=js never calls it), else WASM when it loads
+ * (`wasm()`, likewise: the native kernels compiled to WebAssembly), else JS, saying why on stderr once.
+ * Throws for NABLA_BACKEND=native or wasm when that backend cannot load, or another value.
  */
-export function defaultBackendName(native: () => boolean): 'js' | 'native' {
+export function defaultBackendName(
+  native: () => boolean,
+  wasm: () => { ok: boolean; reason?: string; note?: string } = () => ({ ok: false }),
+): 'js' | 'native' | 'wasm' {
   const forced = env().NABLA_BACKEND;
   if (forced === 'js') return 'js';
+  if (forced === 'wasm') {
+    const w = wasm();
+    if (!w.ok) throw new Error(`NABLA_BACKEND=wasm, but the WASM backend could not be loaded: ${w.reason}`);
+    if (w.note) console.warn(w.note);
+    return 'wasm';
+  }
   const nativeOk = native(),
     reason = cached?.reason;
   if (forced === 'native') {
     if (!nativeOk) throw new Error(`NABLA_BACKEND=native, but the native addon could not be loaded: ${reason}`);
     return 'native';
   }
-  if (forced !== undefined && forced !== '') throw new Error(`NABLA_BACKEND must be 'js' or 'native', got '${forced}'`);
+  if (forced !== undefined && forced !== '') {
+    throw new Error(`NABLA_BACKEND must be 'js', 'native' or 'wasm', got '${forced}'`);
+  }
   if (nativeOk) return 'native';
-  console.warn(`nabla: native backend unavailable (${reason}); using the JS backend, which is slower.`);
+  const w = wasm();
+  if (w.ok) {
+    console.warn(`nabla: native backend unavailable (${reason}); using the WASM backend.${w.note ? ` ${w.note}` : ''}`);
+    return 'wasm';
+  }
+  console.warn(
+    `nabla: native backend unavailable (${reason}) and WASM backend unavailable (${w.reason}); ` +
+      'using the JS backend, which is slower.',
+  );
   return 'js';
 }

@@ -9,6 +9,7 @@
 import { IN_PLACE_KERNELS, type Backend, type DeviceBackend, type Kernels, type PartialBackend } from './backend.js';
 import { jsBackend } from './js/index.js';
 import { defaultBackendName, initNative } from './native_init.js';
+import { initWasm } from './wasm_init.js';
 import type { TypedArray } from '../tensor/dtype.js';
 
 let active: Backend | null = null;
@@ -22,12 +23,19 @@ function ensureNative(): void {
   if (n.backend) registerBackend(n.backend, { validate: n.validate });
 }
 
+/** Registers the WASM backend, if it loads (synchronously: Node), the first time it is needed. */
+function ensureWasm(): { ok: boolean; reason?: string; note?: string } {
+  const w = initWasm();
+  if (w.backend && !available.has('wasm')) registerBackend(w.backend, { validate: initNative().validate });
+  return { ok: !!w.backend, reason: w.reason, note: w.note };
+}
+
 function chooseDefault(): Backend {
   const b = available.get(
     defaultBackendName(() => {
       ensureNative();
       return available.has('native');
-    }),
+    }, ensureWasm),
   )!;
   active = b;
   return b;
@@ -41,6 +49,7 @@ export function getBackend(): Backend {
 /** Makes a registered backend the active one ('js', 'native', ...). */
 export function setBackend(name: string): void {
   if (!available.has(name)) ensureNative();
+  if (name === 'wasm' && !available.has(name)) ensureWasm();
   const b = available.get(name);
   if (!b) throw new Error(`setBackend: unknown backend '${name}' (available: ${[...available.keys()].join(', ')})`);
   active = b;
@@ -48,11 +57,13 @@ export function setBackend(name: string): void {
 
 export function availableBackends(): string[] {
   ensureNative();
+  ensureWasm();
   return [...available.keys()];
 }
 
 export function backendByName(name: string): Backend | undefined {
   if (!available.has(name)) ensureNative();
+  if (name === 'wasm' && !available.has(name)) ensureWasm();
   return available.get(name);
 }
 

@@ -1,6 +1,6 @@
 // Backend selection is explicit and lazy: importing nabla loads no addon and prints nothing; the
-// default (native if the addon loads, else JS with one warning; NABLA_BACKEND=js|native) is chosen on
-// first use, and nb.setBackend chooses explicitly. Each case runs in a fresh Node process, since the
+// default (native if the addon loads, else WASM, else JS, with one warning; NABLA_BACKEND=js|native|wasm)
+// is chosen on first use, and nb.setBackend chooses explicitly. Each case runs in a fresh Node process, since the
 // choice is made once per process.
 
 import { test } from 'node:test';
@@ -26,7 +26,7 @@ interface Run {
 /** Runs PRELUDE + body in a fresh process, without the caller's NABLA_* and BACKEND_VALIDATE settings. */
 function run(body: string, env: Record<string, string> = {}): Run {
   const base = { ...process.env };
-  for (const k of ['NABLA_BACKEND', 'NABLA_NATIVE_PATH', 'BACKEND_VALIDATE']) delete base[k];
+  for (const k of ['NABLA_BACKEND', 'NABLA_NATIVE_PATH', 'NABLA_WASM_DIR', 'BACKEND_VALIDATE']) delete base[k];
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', PRELUDE + body], {
     env: { ...base, ...env },
     encoding: 'utf8',
@@ -46,20 +46,40 @@ test('importing nabla loads no addon and prints nothing; the first op chooses th
   assert.equal(r.stdout, `import 0 true\nuse ${addonBuilt ? 1 : 0} ${addonBuilt ? 'native' : 'js'}\n`);
 });
 
-test('without the addon: JS, with exactly one warning on stderr, on first use only', () => {
+test('without the addon: WASM, with exactly one warning on stderr, on first use only', () => {
   const r = run(
     `
     console.log('imported');
-    nb.ones([2]).add(1); nb.ones([3]).mul(2); nb.setBackend('js');
+    nb.ones([2]).add(1); nb.ones([3]).mul(2);
+    const w = nb.backend();
+    nb.setBackend('js');
     const b = nb.backend();
-    console.log(b.name, b.available.join(','), typeof b.nativeUnavailable);`,
+    console.log(w.name, w.wasmThreads, b.name, b.available.join(','), typeof b.nativeUnavailable);`,
     MISSING,
   );
   assert.equal(r.status, 0, r.stderr);
-  assert.equal(r.stdout, 'imported\njs js string\n');
+  assert.equal(r.stdout, 'imported\nwasm true js js,wasm string\n');
   const lines = r.stderr.trim().split('\n');
   assert.equal(lines.length, 1, r.stderr);
-  assert.match(lines[0], /^nabla: native backend unavailable \(.*nonexistent.*\); using the JS backend/);
+  assert.match(lines[0], /^nabla: native backend unavailable \(.*nonexistent.*\); using the WASM backend\.$/);
+});
+
+test('without the addon or the WASM module: JS, with exactly one warning naming both reasons', () => {
+  const r = run(
+    `
+    nb.ones([2]).add(1); nb.ones([3]).mul(2);
+    const b = nb.backend();
+    console.log(b.name, b.available.join(','));`,
+    { ...MISSING, NABLA_WASM_DIR: '/nonexistent/wasm' },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, 'js js\n');
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(
+    lines[0],
+    /^nabla: native backend unavailable \(.*nonexistent.*\) and WASM backend unavailable \(.*nonexistent\/wasm\/nabla\.wasm.*\); using the JS backend/,
+  );
 });
 
 test('NABLA_BACKEND=js and an explicit setBackend("js") choose JS silently, without loading the addon', () => {
@@ -81,7 +101,7 @@ test('NABLA_BACKEND=native without the addon, or an unknown value, fails on firs
   assert.equal(r.stderr, '');
   assert.match(r.stdout, /^imported\nNABLA_BACKEND=native, but the native addon could not be loaded: .*nonexistent/);
   r = run(`try { nb.ones([2]).add(1); } catch (e) { console.log(e.message); }`, { NABLA_BACKEND: 'cuda' });
-  assert.equal(r.stdout, `NABLA_BACKEND must be 'js' or 'native', got 'cuda'\n`);
+  assert.equal(r.stdout, `NABLA_BACKEND must be 'js', 'native' or 'wasm', got 'cuda'\n`);
   r = run(`try { nb.setBackend('native'); } catch (e) { console.log(e.message); }`, MISSING);
   assert.match(r.stdout, /^setBackend: the native backend is not available: .*nonexistent/);
 });

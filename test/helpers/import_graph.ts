@@ -99,6 +99,7 @@ export const LAYERS: readonly { name: string; rank: number }[] = [
   { name: 'backend', rank: 3 }, // the seam: backend.ts, op_codes.ts, registry.ts; selection: native_init.ts, select.ts
   { name: 'backend/js', rank: 3.5 },
   { name: 'backend/native', rank: 3.5 },
+  { name: 'backend/wasm', rank: 3.75 }, // the native kernels compiled to WebAssembly, over NativeBackend
   { name: 'ops', rank: 4 },
   { name: 'distributed', rank: 4.5 }, // nb.distributed (MPI): tensors in, below nn's DistributedDataParallel
   { name: 'nn', rank: 5 },
@@ -116,7 +117,7 @@ export const LAYERS: readonly { name: string; rank: number }[] = [
 ];
 
 const ENTRIES = ['index.ts', 'internals.ts'];
-const IMPLEMENTATIONS = ['backend/js', 'backend/native'];
+const IMPLEMENTATIONS = ['backend/js', 'backend/native', 'backend/wasm'];
 /** The public backend controls (nb.backend(), nb.setBackend, threads): any layer may call them. */
 const CONTROLS = 'backend/select.ts';
 
@@ -163,7 +164,9 @@ export function checkLayers(edges: readonly ImportEdge[], exceptions: readonly E
     }
     if (lf === lt) continue;
     if (IMPLEMENTATIONS.includes(lt)) {
-      if (!/^backend\/[^/]+\.ts$/.test(e.from)) {
+      // the WASM backend is the native one over another binary: it reuses NativeBackend and its contract
+      const wasmOnNative = lf === 'backend/wasm' && lt === 'backend/native';
+      if (!/^backend\/[^/]+\.ts$/.test(e.from) && !wasmOnNative) {
         const rule =
           `${lt} is imported only by the backend registry and selection (src/backend/*.ts); ` +
           `${lf} reaches kernels through ops and shares helpers through src/util or src/tensor`;

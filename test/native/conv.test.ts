@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Conv2dParams, Pool2dParams } from '../../src/backend/backend.js';
 import { Layout } from '../../src/tensor/layout.js';
-import { abs, assertClose, assertWithin, fill, input, js, native, rng, skip } from './helpers.js';
+import { abs, assertClose, assertWithin, fill, input, js, native, paths, rng, skip, skipOnWasm } from './helpers.js';
 
 interface Case {
   N: number;
@@ -74,7 +74,7 @@ test('conv2d forward and both backward passes: stride, padding, dilation, groups
 }, () => {
   const start = native!.addon.cpuInfo().isa as 'scalar' | 'avx2' | 'avx512';
   try {
-    for (const isa of ['scalar', 'avx2', 'avx512'] as const) {
+    for (const isa of paths(['scalar', 'avx2', 'avx512'] as const)) {
       // avx2/avx512: conv_direct.c; scalar: im2col
       native!.addon.setIsa(isa);
       const r = rng(30);
@@ -118,7 +118,7 @@ test('maxPool2d values without indices on every ISA path: wide rows (the vector 
 }, () => {
   const start = native!.addon.cpuInfo().isa as 'scalar' | 'avx2' | 'avx512';
   try {
-    for (const isa of ['scalar', 'avx2', 'avx512'] as const) {
+    for (const isa of paths(['scalar', 'avx2', 'avx512'] as const)) {
       native!.addon.setIsa(isa);
       const r = rng(33);
       for (const p of POOLS)
@@ -212,7 +212,7 @@ test('conv2dFused: the epilogue (scale, shift, residual, relu) equals conv then 
   const start = native!.addon.cpuInfo().isa as 'scalar' | 'avx2' | 'avx512';
   const r = rng(33);
   try {
-    for (const isa of ['scalar', 'avx2', 'avx512'] as const) {
+    for (const isa of paths(['scalar', 'avx2', 'avx512'] as const)) {
       native!.addon.setIsa(isa); // avx512: in-place taps; below: im2col and a post pass
       for (const c of CASES) {
         const x = fill(c.N * c.C * c.H * c.W, r, 1),
@@ -311,7 +311,7 @@ test('conv2d 3x3 stride 1 by Winograd F(4x4,3x3): forward, epilogue and both bac
   const r = rng(34);
   try {
     native!.addon.setWinograd('always');
-    for (const isa of ['avx2', 'avx512'] as const) {
+    for (const isa of paths(['avx2', 'avx512'] as const)) {
       native!.addon.setIsa(isa);
       for (const [N, C, H, W, OC, pad] of WINO) {
         const what = `${isa} winograd N${N} C${C} ${H}x${W} OC${OC} pad${pad}`;
@@ -424,7 +424,7 @@ test('conv2d by Winograd: an Inf or NaN in the input, the weights or the output 
 });
 
 test('conv2dFused with a weightsStamp: the same stamp is trusted without comparing, a new stamp or none is checked', {
-  skip,
+  skip: skipOnWasm('the transformed-weights cache serves the x86 SIMD paths only'),
 }, () => {
   const r = rng(37);
   try {
@@ -480,7 +480,7 @@ test('conv2dFused few-tile and F(2x2,3x3) paths: each call transforms its own in
   const start = native!.addon.cpuInfo().isa as 'scalar' | 'avx2' | 'avx512';
   try {
     native!.addon.setWinograd('always');
-    for (const isa of ['avx2', 'avx512'] as const) {
+    for (const isa of paths(['avx2', 'avx512'] as const)) {
       native!.addon.setIsa(isa);
       // up to 64 tiles (49 at 28x28, 40 over ten images) gathered straight from x in blocks of 16
       // channels (C past a block, and not a multiple of 16); images past the first; a fresh input each

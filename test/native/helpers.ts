@@ -12,13 +12,24 @@
 //   softmax:        rtol 2e-6, atol 1e-7
 import { jsBackend } from '../../src/backend/js/index.js';
 import { loadNativeBackend, type NativeBackend } from '../../src/backend/native/index.js';
+import { loadWasmSync } from '../../src/backend/wasm/index.js';
 import { Layout, contiguousStrides, numel } from '../../src/tensor/layout.js';
 
-const loaded = loadNativeBackend();
+/** NABLA_PARITY_BACKEND=wasm runs these tests on the same kernels compiled to WebAssembly (test/wasm). */
+export const onWasm = process.env.NABLA_PARITY_BACKEND === 'wasm';
+const loaded = onWasm ? loadWasmSync() : loadNativeBackend();
 export const native: NativeBackend | null = loaded.backend;
 /** Pass as the test option `skip`: false when the addon is there, else the reason shown in the report. */
-export const skip: string | false = native ? false : `native addon not built: ${loaded.reason}`;
+export const skip: string | false = native
+  ? false
+  : `${onWasm ? 'WASM backend' : 'native addon'} not available: ${loaded.reason}`;
 export const js = jsBackend;
+/** The ISA paths a test loops over: on WASM there is one (setIsa clamps every name to it), run once. */
+export function paths<T extends string>(isas: readonly T[]): readonly T[] {
+  return onWasm ? isas.slice(0, 1) : isas;
+}
+/** `skip` for a test of what only the x86 addon does (huge pages, the SIMD paths' Winograd cache). */
+export const skipOnWasm = (what: string): string | false => skip || (onWasm && `not on the WASM backend: ${what}`);
 
 export const SIZES = [1, 3, 17, 33, 127];
 

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { test } from 'node:test';
 import { Layout } from '../../src/tensor/layout.js';
 import { BinaryOp, UnaryOp } from '../../src/backend/op_codes.js';
-import { SIZES, abs, assertWithin, fill, js, native, rng, skip } from './helpers.js';
+import { SIZES, abs, assertWithin, fill, js, native, rng, skip, skipOnWasm } from './helpers.js';
 
 // a (M,K) as a view: transposed views read a (K,M) buffer; offset views start at 7.
 function mat(rows: number, cols: number, trans: boolean, r: () => number, specials: boolean) {
@@ -105,7 +105,9 @@ test('matmul: declines non-float32 so the registry uses JS', { skip }, () => {
   if (r !== undefined) throw new Error('float64 matmul must be declined');
 });
 
-test('adviseHugePages: large buffers are advised on Linux, contents never change', { skip }, () => {
+test('adviseHugePages: large buffers are advised on Linux, contents never change', {
+  skip: skipOnWasm('linear memory is one allocation, advised by nothing'),
+}, () => {
   const A = native!.addon;
   const small = new Float32Array(1000).fill(3);
   if (A.adviseHugePages(small) !== 0) throw new Error('a buffer under 2 MB has no aligned 2 MB interior');

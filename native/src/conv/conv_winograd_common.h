@@ -61,7 +61,12 @@ int nb_wino_cache_on(void);
 /* The microkernel for the transposed products (TR x TC tiles) on the ISA of `im` (nb_wino_applies's):
  * AVX-512's 8x48, or AVX2's in 4x24 blocks; NULL on the scalar path. */
 static inline const nb_gemm_impl *nb_wino_transposed_impl(const nb_gemm_impl *im) {
+#if defined(__x86_64__) || defined(_M_X64)
   return im == &nb_gemm_avx512 ? &nb_gemm_avx512_8x48 : im == &nb_gemm_avx2 ? &nb_gemm_avx2_t8x48 : NULL;
+#else
+  (void)im; /* the per-ISA builds exist on x86-64 only */
+  return NULL;
+#endif
 }
 /* Whether products run transposed (TR = 8 tiles down, TC = 48 output channels across: few tiles)
  * beat the direct path, for `points` transform points and a cached U^T costing `ucost` an element. */

@@ -37,6 +37,9 @@ const nb_gemm_impl *nb_gemm_select(int isa) {
   if (isa >= NB_ISA_AVX2) return &nb_gemm_avx2;
 #endif
   (void)isa;
+#if defined(__wasm_simd128__)
+  return &nb_gemm_wasm;
+#endif
   return &nb_gemm_scalar;
 }
 

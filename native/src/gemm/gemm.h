@@ -53,6 +53,7 @@ static inline __attribute__((always_inline)) void nb_prefetch_l2(const float *p,
 }
 
 extern const nb_gemm_impl nb_gemm_scalar, nb_gemm_avx2, nb_gemm_avx512, nb_gemm_avx512_8x48, nb_gemm_avx2_t8x48;
+extern const nb_gemm_impl nb_gemm_wasm; /* gemm_wasm.c: wasm32 builds with SIMD128 only */
 const nb_gemm_impl *nb_gemm_select(int isa);
 /* The best microkernel of the active ISA for an (M,N) product. */
 const nb_gemm_impl *nb_gemm_pick(int64_t M, int64_t N);

@@ -24,7 +24,7 @@ const MAX_DIMS = 8;
  * their whole output, which the parity tests check element by element.
  */
 function alloc(n: number): Float32Array {
-  if (n < 1024) return new Float32Array(n);
+  if (n < 1024 || typeof Buffer === 'undefined') return new Float32Array(n);
   const y = new Float32Array(Buffer.allocUnsafeSlow(n * 4).buffer, 0, n);
   if (onLargeOutput && n * 4 >= LARGE_ALLOCATION_BYTES) onLargeOutput(y);
   return y;
@@ -44,7 +44,8 @@ function fits(...ls: Layout[]): boolean {
 }
 
 export class NativeBackend implements PartialBackend {
-  readonly name = 'native';
+  /** 'native', or 'wasm' for the same kernels compiled to WebAssembly (src/backend/wasm). */
+  readonly name: string = 'native';
   readonly info: Record<string, unknown>;
   /** What the addon implements (native/src/napi/kernels.def, as built): its op sets and supports(). */
   readonly contract: ContractView;

@@ -1,0 +1,44 @@
+// WasmBackend: the native backend's kernels (NativeBackend: what each accepts and declines) over the
+// same C compiled to WebAssembly. The only differences are in the binary: SIMD128 instead of
+// AVX2/AVX-512, a worker pool over shared memory (or one thread), and arguments copied into linear
+// memory (marshal.ts).
+
+import { NativeBackend } from '../native/index.js';
+import type { NablaAddon } from '../native/contract.js';
+
+export interface WasmInfo {
+  file: string;
+  /** The threaded module (shared memory, worker pool) rather than the one-thread one. */
+  threaded: boolean;
+  startPool?: () => void;
+}
+
+export class WasmBackend extends NativeBackend {
+  override readonly name: string = 'wasm';
+  readonly threaded: boolean;
+  private readonly pool?: () => void;
+
+  constructor(addon: NablaAddon, w: WasmInfo) {
+    super(addon, w.file);
+    this.threaded = w.threaded;
+    this.pool = w.startPool;
+    delete this.info.addon;
+    // NOTE: the C reports its portable path as 'scalar' (setIsa takes that name back); here it is SIMD128
+    Object.assign(this.info, { isa: 'wasm-simd128', cpuIsa: 'wasm-simd128', wasm: w.file, wasmThreads: w.threaded });
+  }
+
+  /** Large outputs need no huge-page advice: linear memory is one allocation. */
+  override useHugePages(on: boolean): void {
+    void on;
+  }
+
+  /** Threads for the worker pool; the one-thread module stays at 1. */
+  override setNumThreads(n: number): void {
+    super.setNumThreads(this.threaded ? n : 1);
+  }
+
+  /** Starts the pool's workers now rather than on the first parallel kernel. */
+  startPool(): void {
+    this.pool?.();
+  }
+}
