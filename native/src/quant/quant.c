@@ -296,12 +296,17 @@ int nb_q8_linear_dynamic(float *y, const float *x, int64_t rsx, int64_t csx, int
   const int64_t KP = nb_q8_kp(K);
   uint8_t *xp = (uint8_t *)aligned_alloc(64, (size_t)((M * KP + 63) / 64 * 64));
   if (!xp) return 0;
-  const float inv = 1.f / xs, qmax = reduce_range ? 127.f : 255.f;
+  const float inv = 1.f / xs, qmax = reduce_range ? 127.f : 255.f, fz = (float)xz;
   for (int64_t i = 0; i < M; i++) {
     uint8_t *r = xp + i * KP;
+    const float *xr = x + i * rsx;
     for (int64_t k = 0; k < K; k++) {
-      float q = nearbyintf(x[i * rsx + k * csx] * inv) + (float)xz;
-      r[k] = (uint8_t)(q < 0.f ? 0.f : q > qmax ? qmax : q);
+      // NOTE: adding and subtracting 1.5 * 2^23 rounds half to even as nearbyintf does (|v| < 2^22 after the
+      // clamp), without the libm call the baseline x86-64 build would make; NaN becomes code 0, as in JS.
+      float v = xr[k * csx] * inv;
+      v = v < -4e6f ? -4e6f : v > 4e6f ? 4e6f : v;
+      const float q = (v + 12582912.f) - 12582912.f + fz;
+      r[k] = (uint8_t)(q >= 0.f ? (q > qmax ? qmax : q) : 0.f);
     }
     memset(r + K, 0, (size_t)(KP - K));
   }
