@@ -28,13 +28,14 @@ async function loadFloat(path: string): Promise<GPT2LMHeadModel | LlamaForCausal
 }
 
 export async function quantizeCommand(argv: string[]): Promise<number> {
-  let parsed;
+  const options = {
+    bits: { type: 'string' },
+    'group-size': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  } as const;
+  let parsed: ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: true; options: typeof options }>>;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { bits: { type: 'string' }, 'group-size': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    });
+    parsed = parseArgs({ args: argv, allowPositionals: true, options });
   } catch (e) {
     console.error(`nabla quantize: ${(e as Error).message}\n${QUANTIZE_USAGE}`);
     return 2;

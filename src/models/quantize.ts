@@ -235,8 +235,9 @@ export function loadQuantized(dir: string): CausalModel {
       if (r.shape.join() !== want.join()) {
         const g = bits === 4 ? ` with group_size ${G}` : '';
         throw new Error(
-          `loadQuantized: ${file}: '${e.name}' has shape [${r.shape}] but a ${bits}-bit layer of ${layer.outFeatures} ` +
-            `outputs and ${layer.inFeatures} inputs${g} needs [${want}] (a checkpoint quantized with another group size?)`,
+          `loadQuantized: ${file}: '${e.name}' has shape [${r.shape}] but a ${bits}-bit layer of ` +
+            `${layer.outFeatures} outputs and ${layer.inFeatures} inputs${g} needs [${want}] ` +
+            '(a checkpoint quantized with another group size?)',
         );
       }
       if (hit![2] === 'weight') layer.q = bits === 8 ? Int8Array.from(r.data) : Uint8Array.from(r.data);
