@@ -203,7 +203,7 @@ export function loadQuantized(dir: string): CausalModel {
   const file = join(dir, 'model.safetensors');
   const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
   const qc = config.quantization_config as { quant_method?: string; bits?: number; group_size?: number | null };
-  if (!qc || qc.quant_method !== 'nabla_weight_only' || (qc.bits !== 8 && qc.bits !== 4)) {
+  if (qc?.quant_method !== 'nabla_weight_only' || (qc.bits !== 8 && qc.bits !== 4)) {
     throw new Error(`loadQuantized: ${join(dir, 'config.json')} has no nabla quantization_config with bits 8 or 4`);
   }
   const bits = qc.bits as WeightBits,

@@ -46,7 +46,7 @@ export function quantizeU8(x: ArrayLike<number>, p: QParams, qmax = 255): Uint8A
   const q = new Uint8Array(x.length);
   for (let i = 0; i < x.length; i++) {
     const v = roundHalfEven(Math.fround(x[i] * inv)) + p.zeroPoint;
-    q[i] = v < 0 ? 0 : v > qmax ? qmax : v;
+    q[i] = Math.min(qmax, Math.max(0, v));
   }
   return q;
 }
@@ -63,7 +63,7 @@ export function quantizeSymmetricInt8(w: ArrayLike<number>): { q: Int8Array; sca
   const q = new Int8Array(w.length);
   for (let i = 0; i < w.length; i++) {
     const v = roundHalfEven(Math.fround(w[i] * inv));
-    q[i] = v < -128 ? -128 : v > 127 ? 127 : v;
+    q[i] = Math.min(127, Math.max(-128, v));
   }
   return { q, scale };
 }
@@ -80,7 +80,7 @@ export function quantizeRowsInt8(w: ArrayLike<number>, N: number, K: number): { 
     const inv = s > 0 ? 1 / s : 0;
     for (let k = 0; k < K; k++) {
       const v = Math.round(w[n * K + k] * inv);
-      q[n * K + k] = v < -127 ? -127 : v > 127 ? 127 : v;
+      q[n * K + k] = Math.min(127, Math.max(-127, v));
     }
   }
   return { q, scales };

@@ -52,7 +52,7 @@ export function gemmU8S8(
       if (bias) v = Math.fround(v + bias[n]);
       if (out) {
         const t = roundHalfEven(Math.fround(v * inv)) + out.zeroPoint;
-        y[i * N + n] = t < 0 ? 0 : t > 255 ? 255 : t;
+        y[i * N + n] = Math.min(255, Math.max(0, t));
       } else y[i * N + n] = v;
     }
   }
