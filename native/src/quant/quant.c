@@ -283,12 +283,22 @@ int nb_q8_gemm(float *y, uint8_t *yq, float ys, int32_t yz, const uint8_t *xq, i
 int nb_q8_linear_dynamic(float *y, const float *x, int64_t rsx, int64_t csx, int64_t M, int64_t K, const int8_t *bp,
                          const int32_t *colsum, const float *ws, const float *bias, int64_t N, int reduce_range) {
   float mn = INFINITY, mx = -INFINITY;
-  for (int64_t i = 0; i < M; i++)
-    for (int64_t k = 0; k < K; k++) {
-      const float v = x[i * rsx + k * csx];
-      mn = v < mn ? v : mn;
-      mx = v > mx ? v : mx;
+  for (int64_t i = 0; i < M; i++) {
+    const float *xr = x + i * rsx;
+    if (csx == 1) {
+      // NOTE: a loop of its own so that the compiler vectorizes it (a stride would not let it)
+      for (int64_t k = 0; k < K; k++) {
+        mn = xr[k] < mn ? xr[k] : mn;
+        mx = xr[k] > mx ? xr[k] : mx;
+      }
+    } else {
+      for (int64_t k = 0; k < K; k++) {
+        const float v = xr[k * csx];
+        mn = v < mn ? v : mn;
+        mx = v > mx ? v : mx;
+      }
     }
+  }
   if (M * K == 0) mn = mx = 0.f;
   float xs;
   int32_t xz;
@@ -300,14 +310,21 @@ int nb_q8_linear_dynamic(float *y, const float *x, int64_t rsx, int64_t csx, int
   for (int64_t i = 0; i < M; i++) {
     uint8_t *r = xp + i * KP;
     const float *xr = x + i * rsx;
-    for (int64_t k = 0; k < K; k++) {
-      // NOTE: adding and subtracting 1.5 * 2^23 rounds half to even as nearbyintf does (|v| < 2^22 after the
-      // clamp), without the libm call the baseline x86-64 build would make; NaN becomes code 0, as in JS.
-      float v = xr[k * csx] * inv;
-      v = v < -4e6f ? -4e6f : v > 4e6f ? 4e6f : v;
-      const float q = (v + 12582912.f) - 12582912.f + fz;
-      r[k] = (uint8_t)(q >= 0.f ? (q > qmax ? qmax : q) : 0.f);
+    // NOTE: adding and subtracting 1.5 * 2^23 rounds half to even as nearbyintf does (|v| < 2^22 after the
+    // clamp), without the libm call the baseline x86-64 build would make; NaN becomes code 0, as in JS.
+#define QUANT_ROW(stride)                                                                                              \
+  for (int64_t k = 0; k < K; k++) {                                                                                    \
+    float v = xr[k * (stride)] * inv;                                                                                  \
+    v = v < -4e6f ? -4e6f : v > 4e6f ? 4e6f : v;                                                                       \
+    const float q = (v + 12582912.f) - 12582912.f + fz;                                                                \
+    r[k] = (uint8_t)(q >= 0.f ? (q > qmax ? qmax : q) : 0.f);                                                          \
+  }
+    if (csx == 1) {
+      QUANT_ROW(1)
+    } else {
+      QUANT_ROW(csx)
     }
+#undef QUANT_ROW
     memset(r + K, 0, (size_t)(KP - K));
   }
   qjob j = {.pa = current(), .kind = 0, .x = xp, .ldx = KP, .M = M, .N = N, .K = K, .bp = bp, .unit = 32};
