@@ -43,4 +43,11 @@ for row in spec["rows"]:
     elif k == "add":
         x, y = torch.randn(a["n"]), torch.randn(a["n"])
         out[row["id"]] = best_ms(lambda: x + y)
+    elif k == "qlinear":
+        # dynamic int8 Linear on the onednn engine (Debian's build has no fbgemm), x (M,K) float
+        torch.backends.quantized.engine = "onednn"
+        lin = torch.nn.Sequential(torch.nn.Linear(a["K"], a["N"], bias=False))
+        q = torch.ao.quantization.quantize_dynamic(lin, {torch.nn.Linear}, dtype=torch.qint8)
+        x = torch.randn(a["M"], a["K"])
+        out[row["id"]] = best_ms(lambda: q(x))
 print(json.dumps({"version": torch.__version__, "threads": torch.get_num_threads(), "ms": out}))

@@ -7,7 +7,7 @@
     "cflags!": ["-O2"],
     # every family folder, so that sources include each other's headers by basename
     "include_dirs": ["include", "src", "src/core", "src/gemm", "src/elementwise", "src/reduce", "src/norm",
-                     "src/indexing", "src/optim", "src/conv", "src/pool", "src/attention"],
+                     "src/indexing", "src/optim", "src/conv", "src/pool", "src/attention", "src/quant"],
   },
   "targets": [
     {
@@ -27,10 +27,12 @@
         "src/conv/conv_winograd_f2.c",
         "src/pool/pool.c", "src/pool/pool_scalar.c",
         "src/attention/attention.c",
+        "src/quant/quant.c", "src/napi/addon_quant.c",
       ],
       "libraries": ["-lpthread", "-lm"],
       "conditions": [
-        ["target_arch=='x64'", { "dependencies": ["nabla_avx2", "nabla_avx512"] }],
+        ["target_arch=='x64'", { "dependencies": ["nabla_avx2", "nabla_avx512", "nabla_quant_avx2", "nabla_quant_avx512",
+                                                   "nabla_quant_vnni512", "nabla_quant_avxvnni", "nabla_quant_amx"] }],
       ],
     },
   ],
@@ -67,6 +69,40 @@
             "src/optim/optim_avx512.c", "src/conv/conv_avx512.c", "src/pool/pool_avx512.c",
           ],
           "cflags_c": ["-mavx512f", "-mavx512dq", "-mavx512bw", "-mavx512vl", "-mfma", "-mavx2"],
+        },
+        # The quantized products, in libraries of their own: the VNNI, BF16 and AMX instructions are not on
+        # every AVX-512 or AVX2 machine, so no other code is compiled with those flags; and no float
+        # contraction, so that the int8 epilogue rounds as the scalar path and the JS reference do.
+        {
+          "target_name": "nabla_quant_avx2",
+          "type": "static_library",
+          "sources": ["src/quant/quant_avx2.c"],
+          "cflags_c": ["-mavx2", "-mfma", "-ffp-contract=off"],
+        },
+        {
+          "target_name": "nabla_quant_avx512",
+          "type": "static_library",
+          "sources": ["src/quant/quant_avx512.c"],
+          "cflags_c": ["-mavx512f", "-mavx512dq", "-mavx512bw", "-mavx512vl", "-mfma", "-mavx2", "-ffp-contract=off"],
+        },
+        {
+          "target_name": "nabla_quant_vnni512",
+          "type": "static_library",
+          "sources": ["src/quant/quant_vnni512.c"],
+          "cflags_c": ["-mavx512f", "-mavx512dq", "-mavx512bw", "-mavx512vl", "-mavx512vnni", "-mavx512bf16",
+                       "-mfma", "-mavx2", "-ffp-contract=off"],
+        },
+        {
+          "target_name": "nabla_quant_avxvnni",
+          "type": "static_library",
+          "sources": ["src/quant/quant_avxvnni.c"],
+          "cflags_c": ["-mavx2", "-mfma", "-mavxvnni", "-ffp-contract=off"],
+        },
+        {
+          "target_name": "nabla_quant_amx",
+          "type": "static_library",
+          "sources": ["src/quant/quant_amx.c"],
+          "cflags_c": ["-mamx-tile", "-mamx-int8", "-mamx-bf16", "-ffp-contract=off"],
         },
       ],
     }],

@@ -58,7 +58,7 @@ const families = readdirSync(join(native, 'src'), { withFileTypes: true })
   .sort();
 const sources = families.flatMap((f) =>
   readdirSync(join(native, 'src', f))
-    .filter((n) => n.endsWith('.c') && !/_(avx2|avx512)\.c$/.test(n))
+    .filter((n) => n.endsWith('.c') && !/_(avx2|avx512|amx|avxvnni|vnni512)\.c$/.test(n))
     .sort()
     .map((n) => join('src', f, n)),
 );

@@ -51,6 +51,7 @@ export * as vision from './vision/index.js';
 export * as models from './models/index.js';
 export * as distributed from './distributed/index.js';
 export * as nn from './nn/index.js';
+export * as quantization from './nn/quantized/index.js';
 export * as keras from './keras/index.js';
 export * as optim from './optim/index.js';
 export * as data from './data/index.js';

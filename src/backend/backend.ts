@@ -296,6 +296,55 @@ export interface Kernels {
     scale: number,
     causal: boolean,
   ): { dq: Float32Array; dk: Float32Array; dv: Float32Array };
+
+  // ---- quantized and bf16 products, for inference (no gradients). The weights are w (N, K) as
+  // torch's Linear; a backend may keep a packed copy keyed by the weight's array (as PyTorch's packed
+  // params), so a weight array must not change after its first use. ----
+  /**
+   * Dynamic int8 linear layer (PyTorch's QNNPACK scheme): x (M, K) quantized per tensor to uint8 over
+   * [min(x, 0), max(x, 0)] ([0, 255], or [0, 127] with reduceRange), w (N, K) int8 with zero point 0 and
+   * per-row scales wScale (N); y (M, N) = (xq - xz) @ w^T * xs * wScale + bias.
+   */
+  linearInt8Dynamic(
+    x: TypedArray,
+    lx: Layout,
+    w: Int8Array,
+    wScale: Float32Array,
+    bias: Float32Array | null,
+    reduceRange: boolean,
+  ): Float32Array;
+  /**
+   * u8 x s8 -> s32 GEMM with an epilogue: xq (M, K) uint8 contiguous with its (scale, zeroPoint), w (N, K)
+   * int8 with per-row scales; y (M, N) float32 = acc * x.scale * wScale + bias, or, given `out`, uint8
+   * requantized clamp(out.zeroPoint + rint(y / out.scale), 0, 255).
+   */
+  gemmU8S8(
+    xq: Uint8Array,
+    M: number,
+    K: number,
+    x: { scale: number; zeroPoint: number },
+    w: Int8Array,
+    wScale: Float32Array,
+    bias: Float32Array | null,
+    out: { scale: number; zeroPoint: number } | null,
+  ): Float32Array | Uint8Array;
+  /** y (M, N) = bf16(x (M, K)) @ w^T + bias with w (N, K) bfloat16 bits, products summed in float32. */
+  linearBf16(x: TypedArray, lx: Layout, w: Uint16Array, bias: Float32Array | null): Float32Array;
+  /**
+   * Weight-only linear for LLM decoding: y (M, N) = x (M, K) @ deq(q)^T + bias. bits 8: q (N, K) int8, scales
+   * (N). bits 4: per row ceil(K/G) groups of G/2 bytes (byte j: element j low nibble, j + G/2 high), value
+   * (code - 8) * scales[n, g], G = groupSize a multiple of 32 (util/quant.ts quantizeInt4).
+   */
+  linearWeightOnly(
+    x: TypedArray,
+    lx: Layout,
+    q: Int8Array | Uint8Array,
+    scales: Float32Array,
+    bits: 4 | 8,
+    groupSize: number,
+    N: number,
+    bias: Float32Array | null,
+  ): Float32Array;
 }
 
 /** Every kernel of the seam, with the JS backend's references behind any the backend lacks. */

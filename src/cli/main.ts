@@ -16,6 +16,7 @@ import { TextStreamer, type Tokenizer } from '../text/tokenizer.js';
 import { GPT2LMHeadModel } from '../models/gpt2.js';
 import { LlamaForCausalLM } from '../models/llama.js';
 import { readConfigJson } from '../models/loading.js';
+import { isQuantizedFolder, loadQuantized, quantizeWeights } from '../models/quantize.js';
 import { CHAR_VOCAB, loadCharVocab, trainGPT } from '../models/train_gpt.js';
 import { isRepoId } from '../hub/cache.js';
 import { snapshotDownload } from '../hub/download.js';
@@ -29,6 +30,7 @@ commands:
   generate    continue a prompt with a GPT-2 or Llama checkpoint, streaming the text
   train-gpt   train a GPT on a text file (character level), or fine-tune a GPT-2 folder
   classify    label images with an ImageNet/CIFAR classifier (\`nabla classify --help\`)
+  quantize    int8/int4 weights for a GPT-2 or Llama checkpoint (\`nabla quantize --help\`)
   download    fetch a Hugging Face Hub repo into the Hub cache and print its folder
   launch      start N ranks of a script under mpirun for nb.distributed (\`nabla launch --help\`)
   --version   print nabla's version
@@ -51,6 +53,7 @@ nabla generate --model PATH --prompt TEXT [options]
   --greedy               argmax decoding
   --json                 print {"promptIds": [...], "ids": [...], "text": "..."} instead of streaming
   --threads N            compute threads
+  --quantize int8|int4   weight-only quantization on load (a folder from \`nabla quantize\` needs none)
 
 nabla train-gpt --data FILE [options]
   --out DIR              checkpoint folder (default out-gpt); load it with generate --model DIR
@@ -113,7 +116,9 @@ export async function loadForGeneration(model: string, tokenizerPath?: string): 
     throw new UsageError(`--model ${path}: a model folder needs a config.json (Hugging Face layout)`);
   const type = readConfigJson(path, 'nabla').model_type;
   if (type === 'gpt2') {
-    const model = await GPT2LMHeadModel.fromPretrained(path);
+    const model = isQuantizedFolder(path)
+      ? (loadQuantized(path) as GPT2LMHeadModel)
+      : await GPT2LMHeadModel.fromPretrained(path);
     if (!tokenizerPath && existsSync(join(path, CHAR_VOCAB))) {
       // a char-level model from train-gpt; an empty prompt starts from a newline
       const chars = loadCharVocab(path);
@@ -126,7 +131,9 @@ export async function loadForGeneration(model: string, tokenizerPath?: string): 
     return { model, tokenizer: tok, encode: (t) => (t === '' && bos !== null ? [bos] : tok.encode(t)) };
   }
   if (type === 'llama') {
-    const model = await LlamaForCausalLM.fromPretrained(path);
+    const model = isQuantizedFolder(path)
+      ? (loadQuantized(path) as LlamaForCausalLM)
+      : await LlamaForCausalLM.fromPretrained(path);
     const tok = tokenizerPath
       ? tokenizerPath.endsWith('.json')
         ? LlamaTokenizer.fromTokenizerJson(tokenizerPath)
@@ -150,6 +157,7 @@ async function generateCommand(args: string[]): Promise<void> {
     seed: { type: 'string' },
     greedy: { type: 'boolean' },
     json: { type: 'boolean' },
+    quantize: { type: 'string' },
   });
   if (v.help) {
     process.stdout.write(USAGE);
@@ -170,6 +178,11 @@ async function generateCommand(args: string[]): Promise<void> {
     seed: num(v, 'seed', 0, true),
   };
   const { model, tokenizer, encode } = await loadForGeneration(v.model, v.tokenizer as string | undefined);
+  if (typeof v.quantize === 'string') {
+    if (v.quantize !== 'int8' && v.quantize !== 'int4')
+      throw new UsageError(`--quantize expects int8 or int4, got '${v.quantize}'`);
+    quantizeWeights(model, { bits: v.quantize === 'int8' ? 8 : 4 });
+  }
   const prompt = (v.prompt as string | undefined) ?? '';
   const promptIds = encode(prompt);
   const streamer = new TextStreamer(tokenizer, { skipSpecialTokens: true, promptIds });
@@ -321,6 +334,7 @@ export async function main(argv: string[]): Promise<number> {
     // NOTE: imported on demand, so generate/train-gpt do not load the image codecs.
     else if (cmd === 'classify') return await (await import('./classify.js')).classifyCommand(rest);
     else if (cmd === 'launch') return await (await import('./launch.js')).launchCommand(rest);
+    else if (cmd === 'quantize') return await (await import('./quantize.js')).quantizeCommand(rest);
     else if (cmd === '--version' || cmd === '-v' || cmd === 'version') process.stdout.write(`${version}\n`);
     else if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') process.stdout.write(USAGE);
     else throw new UsageError(`unknown command '${cmd}'`);

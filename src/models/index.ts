@@ -35,3 +35,12 @@ export {
   type EvalPoint,
 } from './train_gpt.js';
 export { AutoModelForCausalLM, AutoTokenizer } from './auto.js';
+export {
+  quantizeWeights,
+  saveQuantized,
+  loadQuantized,
+  isQuantizedFolder,
+  WeightOnlyLinear,
+  type QuantizeWeightsOptions,
+  type WeightBits,
+} from './quantize.js';

@@ -26,10 +26,11 @@ export function cellStep(
   xp: Tensor,
   h: Tensor,
   c: Tensor | null,
-  whh: Tensor,
+  whh: Tensor | ((h: Tensor) => Tensor),
   bhh: Tensor | null,
 ): [Tensor, Tensor | null] {
-  const hp = linear(h, whh, bhh);
+  // whh may be the whole projection h -> h W_hh^T + b_hh (a dynamic quantized RNN's)
+  const hp = typeof whh === 'function' ? whh(h) : linear(h, whh, bhh);
   if (mode === 'RNN_TANH') return [xp.add(hp).tanh(), null];
   if (mode === 'RNN_RELU') return [xp.add(hp).relu(), null];
   if (mode === 'LSTM') {
@@ -111,6 +112,16 @@ abstract class RNNBase extends Module {
   private param(name: string): Parameter | null {
     return this._parameters.get(name) ?? null;
   }
+  /** x W_ih^T + b_ih of one layer and direction (sfx '_l0', '_l0_reverse', ...); quantized RNNs replace it. */
+  protected projectInput(x: Tensor, sfx: string): Tensor {
+    return linear(x, this.param('weight_ih' + sfx)!, this.param('bias_ih' + sfx));
+  }
+  /** h -> h W_hh^T + b_hh of one layer and direction; quantized RNNs replace it. */
+  protected projectHidden(sfx: string): (h: Tensor) => Tensor {
+    const whh = this.param('weight_hh' + sfx)!,
+      bhh = this.param('bias_hh' + sfx);
+    return (h) => linear(h, whh, bhh);
+  }
 
   /** Runs every layer and direction. x (T, N, I), h0/c0 (D*NL, N, H) -> out (T, N, D*H), hn, cn. */
   protected run(input: Tensor, h0: Tensor | null, c0: Tensor | null): [Tensor, Tensor, Tensor | null] {
@@ -145,18 +156,15 @@ abstract class RNNBase extends Module {
       const outs: Tensor[] = [];
       for (let d = 0; d < D; d++) {
         const sfx = `_l${l}${d === 1 ? '_reverse' : ''}`;
-        const wih = this.param('weight_ih' + sfx)!,
-          whh = this.param('weight_hh' + sfx)!;
-        const bih = this.param('bias_ih' + sfx),
-          bhh = this.param('bias_hh' + sfx);
         // x W_ih^T + b_ih for all steps at once: (T, N, G)
-        const xp = linear(x, wih, bih);
+        const xp = this.projectInput(x, sfx),
+          hh = this.projectHidden(sfx);
         let h = h0b.select(0, l * D + d),
           c = c0b ? c0b.select(0, l * D + d) : null;
         const ys: Tensor[] = new Array(T);
         for (let s = 0; s < T; s++) {
           const t = d === 1 ? T - 1 - s : s;
-          [h, c] = cellStep(this.mode, xp.select(0, t), h, c, whh, bhh);
+          [h, c] = cellStep(this.mode, xp.select(0, t), h, c, hh, null);
           ys[t] = h;
         }
         outs.push(stack(ys, 0));

@@ -41,6 +41,8 @@ function typed(kind: string): ArrayBufferView {
   const n = 64;
   if (kind.startsWith('u8')) return new Uint8Array(n);
   if (kind.startsWith('i32')) return new Int32Array(n);
+  if (kind.startsWith('i8')) return new Int8Array(n);
+  if (kind.startsWith('u16')) return new Uint16Array(n);
   return new Float32Array(n);
 }
 

@@ -128,7 +128,7 @@ test('WRITES names only arguments of each kernel, and only TypedArrays', () => {
     const names = argNames(sig);
     for (const w of WRITES[k]) {
       assert.ok(names.includes(w), `${k}: ${w} is not an argument of (${sig})`);
-      assert.match(sig, new RegExp(`(^| )${w}:(f32|i32|u8)`), `${k}: ${w} is not a TypedArray`);
+      assert.match(sig, new RegExp(`(^| )${w}:(f32|i32|u8|i8|u16)`), `${k}: ${w} is not a TypedArray`);
     }
   }
 });

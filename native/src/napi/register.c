@@ -156,6 +156,10 @@ static const char *parse_arg(const char *tok, size_t n, kernel *k, argspec *s) {
       s->types |= 1u << napi_int32_array;
     else if (!strcmp(p, "u8"))
       s->types |= 1u << napi_uint8_array;
+    else if (!strcmp(p, "i8"))
+      s->types |= 1u << napi_int8_array;
+    else if (!strcmp(p, "u16"))
+      s->types |= 1u << napi_uint16_array;
     else if (!strcmp(p, "any"))
       s->types = 0;
     else

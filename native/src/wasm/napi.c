@@ -194,6 +194,13 @@ napi_status napi_get_undefined(napi_env env, napi_value *out) {
   return napi_ok;
 }
 
+napi_status napi_get_boolean(napi_env env, bool v, napi_value *out) {
+  (void)env;
+  napi_status s = node(T_BOOL, out);
+  if (s == napi_ok) (*out)->num = v ? 1 : 0;
+  return s;
+}
+
 napi_status napi_create_double(napi_env env, double v, napi_value *out) {
   (void)env;
   napi_status s = node(T_NUMBER, out);

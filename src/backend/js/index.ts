@@ -22,6 +22,7 @@ import { batchNorm, batchNormBackward, layerNorm, layerNormBackward } from './no
 import { adamStep, sgdStep } from './optim.js';
 import { argReduce, cumulative, reduce, softmax, sort } from './reduce.js';
 import { copyContiguous } from './strided.js';
+import { gemmU8S8, linearBf16, linearInt8Dynamic, linearWeightOnly } from './quant.js';
 
 export const jsBackend: Backend = {
   name: 'js',
@@ -59,4 +60,8 @@ export const jsBackend: Backend = {
   attentionBackward,
   sgdStep,
   adamStep,
+  linearInt8Dynamic,
+  gemmU8S8,
+  linearBf16,
+  linearWeightOnly,
 };

@@ -47,6 +47,18 @@ export interface CpuInfo {
   threads: number;
 }
 
+/** The quantized-product paths in use (native/src/quant): 'scalar' | 'avx2' | 'avxvnni' | 'avx512' | 'amx'. */
+export interface QuantInfo {
+  int8: string;
+  bf16: string;
+  /** Weight-only int8/int4 products. */
+  woq: string;
+  /** 'granted', or why AMX is not used. */
+  amx: string;
+  /** The paths this machine (and the ISA cap) can run, for setQuantPath. */
+  available: string[];
+}
+
 /** What addon.contract() returns: kernels.def as the addon was built. */
 export interface NativeContract {
   kernels: Record<string, { dtypes: string[]; returns: string; signature: string }>;

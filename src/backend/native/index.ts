@@ -13,6 +13,7 @@ import { LARGE_ALLOCATION_BYTES, setLargeAllocationHook, type DType, type TypedA
 import { Layout, numel } from '../../tensor/layout.js';
 import { ContractView, type ConvArgs, type NablaAddon, type PoolArgs } from './contract.js';
 import { loadAddon } from './load.js';
+import { NativeQuant } from './quant.js';
 import { convOutSize, poolOutSize } from '../../util/window.js';
 import { Buffer } from '../../platform/node.js';
 
@@ -49,12 +50,15 @@ export class NativeBackend implements PartialBackend {
   readonly info: Record<string, unknown>;
   /** What the addon implements (native/src/napi/kernels.def, as built): its op sets and supports(). */
   readonly contract: ContractView;
+  /** The quantized and bf16 products, with their packed-weight caches. */
+  private readonly quant: NativeQuant;
 
   constructor(
     readonly addon: NablaAddon,
     path?: string,
   ) {
     this.contract = new ContractView(addon.contract());
+    this.quant = new NativeQuant(addon);
     const cpu = addon.cpuInfo();
     this.info = { isa: cpu.isa, cpuIsa: cpu.cpuIsa, threads: cpu.threads, addon: path };
   }
@@ -621,6 +625,20 @@ export class NativeBackend implements PartialBackend {
       o.first,
     );
     return true;
+  }
+
+  // quantized and bf16 products (backend.ts documents them; native/quant.ts packs and calls)
+  linearInt8Dynamic(...a: Parameters<NativeQuant['linearInt8Dynamic']>): Float32Array | undefined {
+    return this.quant.linearInt8Dynamic(...a);
+  }
+  gemmU8S8(...a: Parameters<NativeQuant['gemmU8S8']>): Float32Array | Uint8Array | undefined {
+    return this.quant.gemmU8S8(...a);
+  }
+  linearBf16(...a: Parameters<NativeQuant['linearBf16']>): Float32Array | undefined {
+    return this.quant.linearBf16(...a);
+  }
+  linearWeightOnly(...a: Parameters<NativeQuant['linearWeightOnly']>): Float32Array | undefined {
+    return this.quant.linearWeightOnly(...a);
   }
 }
 

@@ -63,6 +63,14 @@ export const WRITES: { readonly [K in NativeKernel]: readonly string[] } = {
   attention: ['out', 'lse'],
   attentionKv: ['out', 'lse'],
   attentionBackward: ['dq', 'dk', 'dv'],
+  quantInfo: [],
+  setQuantPath: [],
+  q8Pack: ['bp', 'colsum'],
+  bf16Pack: ['bp'],
+  q8LinearDynamic: ['y'],
+  q8Gemm: ['y', 'yq'],
+  bf16Linear: ['y'],
+  woqLinear: ['y'],
 };
 
 /** The argument names of a kernels.def signature, in order ("c:f32 a:f32 la:layout(a)" -> c, a, la). */

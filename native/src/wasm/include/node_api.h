@@ -92,6 +92,7 @@ napi_status napi_get_cb_info(napi_env env, napi_callback_info info, size_t *argc
 napi_status napi_throw_error(napi_env env, const char *code, const char *msg);
 napi_status napi_is_exception_pending(napi_env env, bool *out);
 napi_status napi_get_undefined(napi_env env, napi_value *out);
+napi_status napi_get_boolean(napi_env env, bool v, napi_value *out);
 napi_status napi_create_double(napi_env env, double v, napi_value *out);
 napi_status napi_create_string_utf8(napi_env env, const char *s, size_t len, napi_value *out);
 napi_status napi_create_object(napi_env env, napi_value *out);
