@@ -30,6 +30,8 @@ commands:
   train-gpt   train a GPT on a text file (character level), or fine-tune a GPT-2 folder
   classify    label images with an ImageNet/CIFAR classifier (\`nabla classify --help\`)
   download    fetch a Hugging Face Hub repo into the Hub cache and print its folder
+  recommend   MovieLens recommendations (\`nabla recommend --user 42 --top 10\`; train-recommender trains)
+  sample      a PNG grid from a VAE or DCGAN (\`nabla sample --model DIR --n 64 --out grid.png\`; train-vae, train-dcgan)
   --version   print nabla's version
 
 nabla download REPO [--revision R] [--include GLOB]... [--cache-dir DIR]
@@ -319,6 +321,10 @@ export async function main(argv: string[]): Promise<number> {
     else if (cmd === 'download') await downloadCommand(rest);
     // NOTE: imported on demand, so generate/train-gpt do not load the image codecs.
     else if (cmd === 'classify') return await (await import('./classify.js')).classifyCommand(rest);
+    else if (cmd === 'recommend') return await (await import('./recommend.js')).recommendCommand(rest);
+    else if (cmd === 'train-recommender') return await (await import('./recommend.js')).trainRecommenderCommand(rest);
+    else if (['sample', 'train-vae', 'train-dcgan'].includes(cmd))
+      return await (await import('./generative.js')).generativeCommand(cmd, rest);
     else if (cmd === '--version' || cmd === '-v' || cmd === 'version') process.stdout.write(`${version}\n`);
     else if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') process.stdout.write(USAGE);
     else throw new UsageError(`unknown command '${cmd}'`);

@@ -7,3 +7,11 @@ export { readIdx, parseIdx, type IdxArray, type IdxData } from './idx.js';
 export { CharDataset } from './text_dataset.js';
 export { parseCsv, readCsv, CsvTable, type CsvOptions } from './csv.js';
 export { ImageClassificationDataset } from './datasets.js';
+export {
+  loadMovieLens,
+  movieLensFiles,
+  randomRatingSplit,
+  leaveOneOutSplit,
+  type MovieLens,
+  type RatingSplit,
+} from './movielens.js';
