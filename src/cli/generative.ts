@@ -16,10 +16,10 @@ import {
 import { saveImage } from '../vision/utils.js';
 import { defaultDataRoot, epochProgress } from './progress.js';
 
-export const GENERATIVE_USAGE = `nabla train-vae   [--dataset fashion|digits] [--data DIR] [--out DIR] [--epochs N] [--batch-size B]
-                  [--lr LR] [--latent Z] [--seed S] [--threads N]
-nabla train-dcgan [--dataset fashion|digits] [--data DIR] [--out DIR] [--epochs N] [--batch-size B]
-                  [--lr LR] [--nz NZ] [--seed S] [--threads N]
+export const GENERATIVE_USAGE = `nabla train-vae   [--dataset fashion|digits] [--data DIR] [--out DIR] [--epochs N]
+                  [--batch-size B] [--lr LR] [--latent Z] [--seed S] [--threads N]
+nabla train-dcgan [--dataset fashion|digits] [--data DIR] [--out DIR] [--epochs N]
+                  [--batch-size B] [--lr LR] [--nz NZ] [--seed S] [--threads N]
   --dataset     fashion: Fashion-MNIST 28x28 from --data (default ../shared/data); digits: the bundled 8x8
   --out DIR     config.json + model.safetensors (default runs/vae or runs/dcgan); sample from it with
 nabla sample --model DIR [--n 64] [--out grid.png] [--nrow 8] [--seed S]

@@ -31,7 +31,7 @@ commands:
   classify    label images with an ImageNet/CIFAR classifier (\`nabla classify --help\`)
   download    fetch a Hugging Face Hub repo into the Hub cache and print its folder
   recommend   MovieLens recommendations (\`nabla recommend --user 42 --top 10\`; train-recommender trains)
-  sample      a PNG grid from a VAE or DCGAN (\`nabla sample --model DIR --n 64 --out grid.png\`; train-vae, train-dcgan)
+  sample      a PNG grid from a VAE or DCGAN (\`nabla sample --model DIR --n 64\`; train-vae, train-dcgan)
   --version   print nabla's version
 
 nabla download REPO [--revision R] [--include GLOB]... [--cache-dir DIR]

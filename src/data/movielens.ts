@@ -44,7 +44,8 @@ export function movieLensFiles(root: string): MovieLensFiles {
       return { ratings: join(root, r), movies: join(root, m) };
   }
   throw new Error(
-    `loadMovieLens: no MovieLens files in ${root} (looked for movielens-small-ratings.csv + movielens-small-movies.csv ` +
+    `loadMovieLens: no MovieLens files in ${root} (looked for movielens-small-ratings.csv + ` +
+      'movielens-small-movies.csv ' +
       'and ratings.csv + movies.csv)',
   );
 }

@@ -70,7 +70,8 @@ export class DCGANGenerator extends Module {
   readonly config: Required<DCGANConfig>;
   constructor(config: DCGANConfig = {}) {
     super();
-    const c = (this.config = fullConfig(config));
+    this.config = fullConfig(config);
+    const c = this.config;
     const g = c.ngf;
     this.main = new Sequential(
       new ConvTranspose2d(c.nz, 2 * g, c.imageSize / 4, { bias: false }), // (B, 2G, H/4, W/4)
@@ -107,7 +108,8 @@ export class DCGANDiscriminator extends Module {
   readonly config: Required<DCGANConfig>;
   constructor(config: DCGANConfig = {}) {
     super();
-    const c = (this.config = fullConfig(config));
+    this.config = fullConfig(config);
+    const c = this.config;
     const d = c.ndf;
     this.main = new Sequential(
       new Conv2d(c.channels, d, 4, { stride: 2, padding: 1, bias: false }), // (B, D, H/2, W/2)

@@ -215,7 +215,8 @@ export class NeuMF extends Module implements PairScorer {
     opts: NeuMFOptions = {},
   ) {
     super();
-    const k = (this.factors = opts.factors ?? 16);
+    this.factors = opts.factors ?? 16;
+    const k = this.factors;
     const layers = opts.layers ?? 3;
     if (!Number.isInteger(layers) || layers < 1)
       throw new Error(`NeuMF: layers must be a positive integer, got ${layers}`);
@@ -242,7 +243,8 @@ export class NeuMF extends Module implements PairScorer {
   forward(users: Tensor, items: Tensor): Tensor {
     checkIds('NeuMF', users, items, this.numUsers, this.numItems);
     const gmf = this.embedUserGMF.call(users).mul(this.embedItemGMF.call(items)); // (B, K)
-    const mlp = this.mlp.call(cat([this.embedUserMLP.call(users), this.embedItemMLP.call(items)], 1)) as Tensor; // (B, K)
+    const both = cat([this.embedUserMLP.call(users), this.embedItemMLP.call(items)], 1); // (B, 2 * 2^(L-1) K)
+    const mlp = this.mlp.call(both) as Tensor; // (B, K)
     return (this.predictLayer.call(cat([gmf, mlp], 1)) as Tensor).squeeze(1); // (B)
   }
   penalty(users: Tensor, items: Tensor): Tensor {

@@ -33,7 +33,7 @@ export interface FitRatingsOptions extends FitCallbacks {
   epochs?: number;
   batchSize?: number;
   lr?: number;
-  /** Weight of the L2 penalty per rating (default 0.05). */
+  /** Weight of the L2 penalty per rating (default 0.1). */
   l2?: number;
   seed?: number;
   /** Rows whose RMSE is reported after each epoch (info.test_rmse); only reported, never used to choose. */
@@ -73,8 +73,8 @@ export function fitRatings(
   opts: FitRatingsOptions = {},
 ): FitHistory {
   const epochs = positiveInt('fitRatings', 'epochs', opts.epochs ?? 20);
-  const batchSize = positiveInt('fitRatings', 'batchSize', opts.batchSize ?? 1024);
-  const l2 = opts.l2 ?? 0.05;
+  const batchSize = positiveInt('fitRatings', 'batchSize', opts.batchSize ?? 512);
+  const l2 = opts.l2 ?? 0.1;
   const { users, items, ratings } = gatherRows(ml, rows);
   // NOTE: the global bias starts at the mean rating, so the first epochs fit deviations, not the offset.
   const mean = ratings.reduce((a, b) => a + b, 0) / Math.max(1, ratings.length);
@@ -82,7 +82,7 @@ export function fitRatings(
   if (gb) noGrad(() => gb[1].fill_(mean));
   const ds = new TensorDataset(int32(users), int32(items), fromTypedArray(ratings, [ratings.length]));
   const loader = new DataLoader(ds, { batchSize, shuffle: true, generator: new Generator(opts.seed ?? 0) });
-  const opt = new Adam(model.parameters(), { lr: opts.lr ?? 5e-3 });
+  const opt = new Adam(model.parameters(), { lr: opts.lr ?? 2e-3 });
   const history: FitHistory = { loss: [], train_rmse: [] };
   if (opts.evalRows) history.test_rmse = [];
   for (let epoch = 1; epoch <= epochs; epoch++) {
@@ -152,7 +152,7 @@ export function ratedMovies(ml: MovieLens): Int32Array {
   const seen = new Uint8Array(ml.movieIds.length);
   for (let r = 0; r < ml.movie.length; r++) seen[ml.movie[r]] = 1;
   const out: number[] = [];
-  seen.forEach((s, m) => s && out.push(m));
+  for (let m = 0; m < seen.length; m++) if (seen[m]) out.push(m);
   return Int32Array.from(out);
 }
 
@@ -249,7 +249,8 @@ export function sampleTestNegatives(ml: MovieLens, testRows: Int32Array, opts: {
   const candidates = ratedMovies(ml);
   const gen = new Generator(opts.seed ?? 1);
   const out = new Int32Array(testRows.length * num);
-  testRows.forEach((r, k) => drawUnrated(rated[ml.user[r]], candidates, num, gen, out, k * num));
+  for (let k = 0; k < testRows.length; k++)
+    drawUnrated(rated[ml.user[testRows[k]]], candidates, num, gen, out, k * num);
   return out;
 }
 

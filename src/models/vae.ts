@@ -46,13 +46,14 @@ export class ConvVAE extends Module {
   readonly config: Required<ConvVAEConfig>;
   constructor(config: ConvVAEConfig = {}) {
     super();
-    const c = (this.config = {
+    this.config = {
       imageSize: config.imageSize ?? 28,
       channels: config.channels ?? 1,
       features: config.features ?? 32,
       hidden: config.hidden ?? 256,
       latent: config.latent ?? 16,
-    });
+    };
+    const c = this.config;
     if (!Number.isInteger(c.imageSize) || c.imageSize < 4 || c.imageSize % 4 !== 0)
       throw new Error(`ConvVAE: imageSize must be a positive multiple of 4, got ${c.imageSize}`);
     const s = c.imageSize / 4,
@@ -154,7 +155,8 @@ export class ConvVAE extends Module {
 }
 
 /**
- * The negative evidence lower bound per image: Bernoulli reconstruction (BCE summed over pixels) + KL(q(z|x) || N(0, I)).
+ * The negative evidence lower bound per image: Bernoulli reconstruction (BCE summed over pixels)
+ * + KL(q(z|x) || N(0, I)).
  * logits, x (B, C, H, W); mu, logvar (B, Z) -> scalar; also returns the two terms.
  */
 export function vaeLoss(

@@ -3,9 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadGolden } from '../helpers/golden.js';
-import { tensor } from '../../src/tensor/creation.js';
 import { FIDClassifier, featureStats, fid, frechetDistance, sqrtmPsd, symmetricEig } from '../../src/models/fid.js';
 import { zeros, rand } from '../../src/tensor/creation.js';
+import type { Tensor } from '../../src/tensor/tensor.js';
 
 const g = loadGolden('fid');
 
@@ -51,7 +51,7 @@ test('FIDClassifier: features (B, D) and logits (B, classes); fid of a set with 
   const m = new FIDClassifier(8, 12, 10);
   const x = rand([6, 1, 8, 8]);
   assert.deepEqual(m.features(x).shape, [6, 12]);
-  assert.deepEqual((m.call(x) as ReturnType<typeof tensor>).shape, [6, 10]);
+  assert.deepEqual((m.call(x) as Tensor).shape, [6, 10]);
   assert.ok(Math.abs(fid(m, x, x)) < 1e-6);
   assert.throws(() => m.features(rand([2, 1, 28, 28])), /FIDClassifier: expected images \(B, 1, 8, 8\)/);
 });

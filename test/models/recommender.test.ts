@@ -34,7 +34,8 @@ function tinyMovieLens(): { dir: string; ml: MovieLens } {
   const dir = mkdtempSync(join(tmpdir(), 'nabla-ml-'));
   writeFileSync(
     join(dir, 'movies.csv'),
-    'movieId,title,genres\n10,"Comma, The (1999)",Comedy|Drama\n2,Alpha (2000),Action\n7,Nothing (2001),(no genres listed)\n',
+    'movieId,title,genres\n10,"Comma, The (1999)",Comedy|Drama\n2,Alpha (2000),Action\n' +
+      '7,Nothing (2001),(no genres listed)\n',
   );
   writeFileSync(
     join(dir, 'ratings.csv'),
@@ -56,7 +57,7 @@ test('loadMovieLens: dense ids in id order, quoted titles, genres; the splits', 
     // genre rows have unit length (a movie without genres stays zero)
     assert.deepEqual(
       Array.from(genreFeatures(ml).toTypedArray(), (v) => Math.round(v * 1e6) / 1e6),
-      [1, 0, 0, 0, 0, 0, 0, 0.707107, 0.707107],
+      [1, 0, 0, 0, 0, 0, 0, Math.round(Math.SQRT1_2 * 1e6) / 1e6, Math.round(Math.SQRT1_2 * 1e6) / 1e6],
     );
     // leave-one-out: user 5's latest is row 1 (t=300); user 9's two ratings tie at t=50: the later row;
     // user 3 has one rating and keeps it for training
