@@ -67,13 +67,15 @@ async function train(ml: MovieLens, s: TrainSettings, out: string): Promise<Pair
   manualSeed(s.seed);
   const neumf = s.type === 'neumf';
   const epochs = s.epochs ?? (neumf ? 8 : 20);
-  const model = createRecommender(s.type, ml, { factors: s.factors ?? (neumf ? 32 : 64) });
+  const model = createRecommender(s.type, ml, { factors: s.factors ?? 64 });
   const progress = epochProgress(epochs);
   const log = (line: string) => process.stderr.write(`${line}\n`);
   if (neumf) {
     const split = leaveOneOutSplit(ml);
     const rows = s.evaluate ? split.train : Int32Array.from(ml.user.keys());
-    fitImplicit(model, ml, rows, { epochs, lr: s.lr, l2: s.l2, batchSize: s.batchSize, seed: s.seed, ...progress });
+    // NOTE: 8 negatives per positive and batches of 512, as examples/recommendation.ts (see the NOTE there).
+    const batchSize = s.batchSize ?? 512;
+    fitImplicit(model, ml, rows, { epochs, lr: s.lr, l2: s.l2, batchSize, numNegatives: 8, seed: s.seed, ...progress });
     if (s.evaluate) {
       const negs = sampleTestNegatives(ml, split.test, { seed: s.seed + 1 });
       const pop = popularity(ml, split.train);
