@@ -33,6 +33,8 @@ commands:
   quantize    int8/int4 weights for a GPT-2 or Llama checkpoint (\`nabla quantize --help\`)
   download    fetch a Hugging Face Hub repo into the Hub cache and print its folder
   launch      start N ranks of a script under mpirun for nb.distributed (\`nabla launch --help\`)
+  recommend   MovieLens recommendations (\`nabla recommend --user 42 --top 10\`; train-recommender trains)
+  sample      a PNG grid from a VAE or DCGAN (\`nabla sample --model DIR --n 64\`; train-vae, train-dcgan)
   --version   print nabla's version
 
 nabla download REPO [--revision R] [--include GLOB]... [--cache-dir DIR]
@@ -335,6 +337,10 @@ export async function main(argv: string[]): Promise<number> {
     else if (cmd === 'classify') return await (await import('./classify.js')).classifyCommand(rest);
     else if (cmd === 'launch') return await (await import('./launch.js')).launchCommand(rest);
     else if (cmd === 'quantize') return await (await import('./quantize.js')).quantizeCommand(rest);
+    else if (cmd === 'recommend') return await (await import('./recommend.js')).recommendCommand(rest);
+    else if (cmd === 'train-recommender') return await (await import('./recommend.js')).trainRecommenderCommand(rest);
+    else if (['sample', 'train-vae', 'train-dcgan'].includes(cmd))
+      return await (await import('./generative.js')).generativeCommand(cmd, rest);
     else if (cmd === '--version' || cmd === '-v' || cmd === 'version') process.stdout.write(`${version}\n`);
     else if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') process.stdout.write(USAGE);
     else throw new UsageError(`unknown command '${cmd}'`);

@@ -8,3 +8,11 @@ export { CharDataset } from './text_dataset.js';
 export { parseCsv, readCsv, CsvTable, type CsvOptions } from './csv.js';
 export { ImageClassificationDataset } from './datasets.js';
 export { DistributedSampler, type DistributedSamplerOptions } from './distributed_sampler.js';
+export {
+  loadMovieLens,
+  movieLensFiles,
+  randomRatingSplit,
+  leaveOneOutSplit,
+  type MovieLens,
+  type RatingSplit,
+} from './movielens.js';

@@ -44,3 +44,56 @@ export {
   type QuantizeWeightsOptions,
   type WeightBits,
 } from './quantize.js';
+export {
+  MatrixFactorization,
+  GenreModel,
+  HybridMF,
+  NeuMF,
+  genreFeatures,
+  type PairScorer,
+  type MatrixFactorizationOptions,
+  type NeuMFOptions,
+} from './recommender.js';
+export {
+  fitRatings,
+  fitImplicit,
+  ratingRMSE,
+  scorePairs,
+  ratedSets,
+  ratedMovies,
+  sampleTestNegatives,
+  evaluateRanking,
+  popularity,
+  recommend,
+  similarMovies,
+  createRecommender,
+  saveRecommender,
+  loadRecommender,
+  type FitRatingsOptions,
+  type FitImplicitOptions,
+  type RankingMetrics,
+  type Recommendation,
+  type RecommenderType,
+} from './recommender_train.js';
+export { ConvVAE, vaeLoss, trainVAE, checkSampleCount, type ConvVAEConfig, type TrainImagesOptions } from './vae.js';
+export {
+  DCGANGenerator,
+  DCGANDiscriminator,
+  trainDCGAN,
+  dcganInit,
+  saveImageGenerator,
+  loadImageGenerator,
+  type DCGANConfig,
+  type ImageGenerator,
+} from './dcgan.js';
+export {
+  FIDClassifier,
+  trainFIDClassifier,
+  extractFeatures,
+  featureStats,
+  frechetDistance,
+  fid,
+  sqrtmPsd,
+  symmetricEig,
+  type FeatureStats,
+} from './fid.js';

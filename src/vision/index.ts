@@ -1,5 +1,6 @@
 // nb.vision: images (decode, encode), torchvision-style transforms, ImageFolder, ImageNet class names.
 export { Image, decodeImage, readImage, encodePng, MAX_IMAGE_PIXELS, type ImageMode } from './image.js';
+export { makeGrid, saveImage, toImage, type MakeGridOptions } from './utils.js';
 export * as transforms from './transforms.js';
 export { ImageFolder, IMG_EXTENSIONS, type ImageFolderOptions } from './image_folder.js';
 export { IMAGENET_CLASSES } from './imagenet_classes.js';
