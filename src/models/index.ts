@@ -35,3 +35,22 @@ export {
   type EvalPoint,
 } from './train_gpt.js';
 export { AutoModelForCausalLM, AutoTokenizer } from './auto.js';
+export {
+  beamSearch,
+  banRepeatedNgrams,
+  type StepDecoder,
+  type BeamSearchOptions,
+  type BeamHypothesis,
+} from './beam_search.js';
+export {
+  CharLSTM,
+  trainCharLSTM,
+  sampleCharLSTM,
+  samplingProbs,
+  windowLoss,
+  loadCharLSTM,
+  type CharLSTMConfig,
+  type TrainCharLSTMOptions,
+  type TrainCharLSTMResult,
+  type SampleOptions,
+} from './char_lstm.js';
