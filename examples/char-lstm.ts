@@ -53,7 +53,9 @@ const lstmVal = nb.models.windowLoss((x) => lstm.model.forward(x)[0], lstm.val, 
 for (const e of gpt.evals) gptVal.push(e.val);
 const gptValFinal = nb.models.windowLoss((x) => gpt.model.forward(x), lstm.val, 64, windows);
 const gptParams = gpt.model.parameters().reduce((s, p) => s + p.numel(), 0);
-console.log(`\nvalidation loss (nats/char) on the first ${windows} windows of 64 of the last 10%, after ${iters} steps:`);
+console.log(
+  `\nvalidation loss (nats/char) on the first ${windows} windows of 64 of the last 10%, after ${iters} steps:`,
+);
 console.log(`  LSTM ${lstmVal.toFixed(4)}  (${lstm.params} parameters, ${lstm.wallSeconds.toFixed(0)} s)`);
 console.log(`  GPT  ${gptValFinal.toFixed(4)}  (${gptParams} parameters, ${gpt.wallSeconds.toFixed(0)} s)`);
 

@@ -101,7 +101,8 @@ export function checkBeamOptions(o: {
   }
   if (K > 1 && o.doSample) throw new Error('generate: beam sampling (doSample with numBeams > 1) is not supported');
   const ng = o.noRepeatNgramSize ?? 0;
-  if (!Number.isInteger(ng) || ng < 0) throw new Error(`generate: noRepeatNgramSize must be an integer >= 0, got ${ng}`);
+  if (!Number.isInteger(ng) || ng < 0)
+    throw new Error(`generate: noRepeatNgramSize must be an integer >= 0, got ${ng}`);
   if (o.lengthPenalty !== undefined && !Number.isFinite(o.lengthPenalty))
     throw new Error(`generate: lengthPenalty must be a finite number, got ${o.lengthPenalty}`);
   const es = o.earlyStopping;

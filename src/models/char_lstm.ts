@@ -6,7 +6,7 @@
 
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { fromTypedArray, zeros } from '../tensor/creation.js';
 import { Generator, manualSeed } from '../tensor/random.js';
 import { noGrad } from '../autograd/grad_mode.js';
@@ -52,10 +52,15 @@ export class CharLSTM extends Module {
     this.config = { embeddingDim: 64, hiddenSize: 256, numLayers: 2, dropout: 0, ...given } as Required<CharLSTMConfig>;
     const c = this.config;
     for (const k of ['vocabSize', 'embeddingDim', 'hiddenSize', 'numLayers'] as const) {
-      if (!Number.isInteger(c[k]) || c[k] < 1) throw new Error(`CharLSTM: ${k} must be a positive integer, got ${c[k]}`);
+      if (!Number.isInteger(c[k]) || c[k] < 1)
+        throw new Error(`CharLSTM: ${k} must be a positive integer, got ${c[k]}`);
     }
     this.embedding = new Embedding(c.vocabSize, c.embeddingDim);
-    this.lstm = new LSTM(c.embeddingDim, c.hiddenSize, { numLayers: c.numLayers, batchFirst: true, dropout: c.dropout });
+    this.lstm = new LSTM(c.embeddingDim, c.hiddenSize, {
+      numLayers: c.numLayers,
+      batchFirst: true,
+      dropout: c.dropout,
+    });
     this.drop = new Dropout(c.dropout);
     this.fc = new Linear(c.hiddenSize, c.vocabSize);
   }
@@ -166,7 +171,10 @@ export function sampleCharLSTM(model: CharLSTM, prompt: readonly number[], o: Sa
       let [logits, state] = model.forward(fromTypedArray(Int32Array.from(prompt), [1, prompt.length]));
       for (let i = 0; i < n; i++) {
         const V = logits.shape[2];
-        const last = logits.narrow(1, logits.shape[1] - 1, 1).reshape([V]).toTypedArray() as Float32Array;
+        const last = logits
+          .narrow(1, logits.shape[1] - 1, 1)
+          .reshape([V])
+          .toTypedArray() as Float32Array;
         const probs = samplingProbs(last, o.temperature ?? 1, o.topK ?? 0, o.topP ?? 1);
         const next = multinomial(fromTypedArray(probs, [V]), 1, { generator: gen }).item();
         out.push(next);
@@ -269,7 +277,8 @@ export async function trainCharLSTM(opts: TrainCharLSTMOptions): Promise<TrainCh
     ...opts,
   };
   for (const k of ['blockSize', 'batchSize', 'maxIters', 'evalInterval', 'evalWindows'] as const) {
-    if (!Number.isInteger(o[k]) || o[k] < 1) throw new Error(`trainCharLSTM: ${k} must be a positive integer, got ${o[k]}`);
+    if (!Number.isInteger(o[k]) || o[k] < 1)
+      throw new Error(`trainCharLSTM: ${k} must be a positive integer, got ${o[k]}`);
   }
   const text = o.text ?? (o.data ? readFileSync(o.data, 'utf8') : undefined);
   if (text === undefined) throw new Error('trainCharLSTM: pass data (a text file) or text');

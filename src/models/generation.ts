@@ -274,7 +274,10 @@ function beamGenerate(model: CausalLM, prompts: number[][], options: GenerateOpt
       step(tokens) {
         const ids = tokens
           ? fromTypedArray(tokens, [K, 1])
-          : fromTypedArray(Int32Array.from({ length: K * p.length }, (_, i) => p[i % p.length]), [K, p.length]);
+          : fromTypedArray(
+              Int32Array.from({ length: K * p.length }, (_, i) => p[i % p.length]),
+              [K, p.length],
+            );
         const logits = model.forward(ids, { cache, logitsToKeep: 1 });
         return logits.reshape([K, logits.shape[2]]).to('float32').toTypedArray() as Float32Array;
       },

@@ -90,7 +90,9 @@ export class KVCache {
    */
   reorder(rows: Int32Array): void {
     if (rows.length !== this.batchSize || rows.some((r) => !Number.isInteger(r) || r < 0 || r >= this.batchSize)) {
-      throw new Error(`KVCache.reorder: expected ${this.batchSize} row indices in [0, ${this.batchSize}), got [${rows}]`);
+      throw new Error(
+        `KVCache.reorder: expected ${this.batchSize} row indices in [0, ${this.batchSize}), got [${rows}]`,
+      );
     }
     const idx = fromTypedArray(rows, [rows.length]);
     for (let i = 0; i < this.keys.length; i++) {

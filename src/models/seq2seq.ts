@@ -10,7 +10,7 @@
 // Glossary: B batch, S source length, T target length, R = B*K decoder rows (K beams), E model
 // width, H hidden size, V vocabulary.
 
-import { Tensor } from '../tensor/tensor.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { arange, fromTypedArray, zeros } from '../tensor/creation.js';
 import { noGrad } from '../autograd/grad_mode.js';
 import { Generator } from '../tensor/random.js';
@@ -54,7 +54,13 @@ function checkIds(ids: Tensor, V: number, who: string, what: string): void {
 function expandRows(t: Tensor, K: number): Tensor {
   if (K === 1) return t;
   const B = t.shape[0];
-  return t.indexSelect(0, fromTypedArray(Int32Array.from({ length: B * K }, (_, r) => Math.floor(r / K)), [B * K]));
+  return t.indexSelect(
+    0,
+    fromTypedArray(
+      Int32Array.from({ length: B * K }, (_, r) => Math.floor(r / K)),
+      [B * K],
+    ),
+  );
 }
 
 export interface TransformerSeq2SeqConfig {
@@ -82,7 +88,7 @@ export class TransformerSeq2Seq extends Module implements Seq2SeqModel {
   constructor(config: TransformerSeq2SeqConfig) {
     super();
     const given = Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined));
-    const c = (this.config = {
+    this.config = {
       dModel: 128,
       nhead: 4,
       numEncoderLayers: 2,
@@ -91,7 +97,8 @@ export class TransformerSeq2Seq extends Module implements Seq2SeqModel {
       dropout: 0.1,
       maxLength: 64,
       ...given,
-    } as Required<TransformerSeq2SeqConfig>);
+    } as Required<TransformerSeq2SeqConfig>;
+    const c = this.config;
     this.src_embed = new Embedding(c.vocabSize, c.dModel);
     this.tgt_embed = new Embedding(c.vocabSize, c.dModel);
     this.src_pos = new Embedding(c.maxLength, c.dModel);
@@ -162,7 +169,10 @@ export class TransformerSeq2Seq extends Module implements Seq2SeqModel {
           tgtMask: Transformer.generateSquareSubsequentMask(T),
           memoryKeyPaddingMask: srcPad,
         }) as Tensor;
-        return this.generator.call(out.narrow(1, T - 1, 1)).reshape([R, V]).toTypedArray() as Float32Array;
+        return this.generator
+          .call(out.narrow(1, T - 1, 1))
+          .reshape([R, V])
+          .toTypedArray() as Float32Array;
       },
       reorder: (idx) => {
         rows = Array.from(idx, (i) => rows[i].slice());
@@ -198,13 +208,14 @@ export class LSTMSeq2Seq extends Module implements Seq2SeqModel {
   constructor(config: LSTMSeq2SeqConfig) {
     super();
     const given = Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined));
-    const c = (this.config = {
+    this.config = {
       embeddingDim: 128,
       hiddenSize: 256,
       numLayers: 1,
       dropout: 0.1,
       ...given,
-    } as Required<LSTMSeq2SeqConfig>);
+    } as Required<LSTMSeq2SeqConfig>;
+    const c = this.config;
     const H = c.hiddenSize;
     this.src_embed = new Embedding(c.vocabSize, c.embeddingDim);
     this.tgt_embed = new Embedding(c.vocabSize, c.embeddingDim);
@@ -312,7 +323,11 @@ export class LSTMSeq2Seq extends Module implements Seq2SeqModel {
       },
       reorder: (idx) => {
         const i = fromTypedArray(idx, [idx.length]);
-        st = { h: st.h.map((t) => t.indexSelect(0, i)), c: st.c.map((t) => t.indexSelect(0, i)), feed: st.feed.indexSelect(0, i) };
+        st = {
+          h: st.h.map((t) => t.indexSelect(0, i)),
+          c: st.c.map((t) => t.indexSelect(0, i)),
+          feed: st.feed.indexSelect(0, i),
+        };
       },
     };
   }
@@ -373,17 +388,21 @@ export function generateSeq2Seq(model: Seq2SeqModel, src: Tensor, o: Seq2SeqGene
   try {
     return noGrad(() => {
       if (K > 1) {
-        const hyps = beamSearch(banTokens(model.decoder(src, K), [PAD_ID, BOS_ID]), Array.from({ length: B }, () => [BOS_ID]), {
-          numBeams: K,
-          lengthPenalty: o.lengthPenalty,
-          earlyStopping: o.earlyStopping,
-          noRepeatNgramSize: o.noRepeatNgramSize,
-          numReturnSequences: n,
-          repetitionPenalty: o.repetitionPenalty,
-          maxNewTokens: maxNew,
-          eos: new Set([EOS_ID]),
-          pad: PAD_ID,
-        });
+        const hyps = beamSearch(
+          banTokens(model.decoder(src, K), [PAD_ID, BOS_ID]),
+          Array.from({ length: B }, () => [BOS_ID]),
+          {
+            numBeams: K,
+            lengthPenalty: o.lengthPenalty,
+            earlyStopping: o.earlyStopping,
+            noRepeatNgramSize: o.noRepeatNgramSize,
+            numReturnSequences: n,
+            repetitionPenalty: o.repetitionPenalty,
+            maxNewTokens: maxNew,
+            eos: new Set([EOS_ID]),
+            pad: PAD_ID,
+          },
+        );
         return hyps.map((hs) => hs.map((h) => h.tokens.slice(1)));
       }
       // greedy or sampling: n rows per source

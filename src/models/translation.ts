@@ -78,7 +78,7 @@ type AnyModel = (TransformerSeq2Seq | LSTMSeq2Seq) & Module;
 function padBatch(rows: readonly number[][]): Tensor {
   const L = Math.max(1, ...rows.map((r) => r.length));
   const a = new Int32Array(rows.length * L).fill(PAD_ID);
-  rows.forEach((r, i) => a.set(r, i * L));
+  for (let i = 0; i < rows.length; i++) a.set(rows[i], i * L);
   return fromTypedArray(a, [rows.length, L]);
 }
 
@@ -131,7 +131,12 @@ export class Translator {
   /** config.json (model_type, the model config, the characters) and model.safetensors. */
   async save(dir: string): Promise<void> {
     mkdirSync(dir, { recursive: true });
-    const cfg = { model_type: `seq2seq-${this.arch}`, max_chars: this.maxChars, chars: this.vocab.chars, ...this.model.config };
+    const cfg = {
+      model_type: `seq2seq-${this.arch}`,
+      max_chars: this.maxChars,
+      chars: this.vocab.chars,
+      ...this.model.config,
+    };
     writeTextAtomic(join(dir, 'config.json'), JSON.stringify(cfg, null, 1));
     await saveSafetensors(this.model.stateDict(), join(dir, 'model.safetensors'));
   }
@@ -177,7 +182,14 @@ export function evaluateTranslator(
   const hyps: string[] = [];
   for (let i = 0; i < groups.length; i += bs) {
     const chunk = groups.slice(i, i + bs);
-    hyps.push(...t.translateAll(chunk.map((g) => g.source), { ...o, numReturnSequences: 1 }).map((h) => h[0]));
+    hyps.push(
+      ...t
+        .translateAll(
+          chunk.map((g) => g.source),
+          { ...o, numReturnSequences: 1 },
+        )
+        .map((h) => h[0]),
+    );
     o.onBatch?.(Math.min(i + bs, groups.length), groups.length);
   }
   const refs = groups.map((g) => g.targets);
@@ -219,13 +231,17 @@ export interface TrainTranslatorResult {
  * Trains a character-level translator on (source, each target) pairs with teacher forcing: AdamW,
  * warmup then cosine LR, gradient clipping, random batches from a seeded generator.
  */
-export function trainTranslator(groups: readonly TranslationGroup[], o: TrainTranslatorOptions = {}): TrainTranslatorResult {
+export function trainTranslator(
+  groups: readonly TranslationGroup[],
+  o: TrainTranslatorOptions = {},
+): TrainTranslatorResult {
   const arch = o.arch ?? 'transformer',
     maxChars = o.maxChars ?? 32,
     steps = o.steps ?? 2000,
     B = o.batchSize ?? 64,
     lr = o.lr ?? (arch === 'transformer' ? 5e-4 : 2e-3);
-  if (arch !== 'transformer' && arch !== 'lstm') throw new Error(`trainTranslator: arch must be 'transformer' or 'lstm', got '${arch}'`);
+  if (arch !== 'transformer' && arch !== 'lstm')
+    throw new Error(`trainTranslator: arch must be 'transformer' or 'lstm', got '${arch}'`);
   for (const [k, v] of [
     ['steps', steps],
     ['batchSize', B],
@@ -239,7 +255,9 @@ export function trainTranslator(groups: readonly TranslationGroup[], o: TrainTra
   manualSeed(o.seed ?? 0);
   const vocab = CharVocab.build(kept.flatMap(([s, t]) => [s, t]));
   const config =
-    arch === 'transformer' ? { ...o.model, vocabSize: vocab.size, maxLength: maxChars + 2 } : { ...o.model, vocabSize: vocab.size };
+    arch === 'transformer'
+      ? { ...o.model, vocabSize: vocab.size, maxLength: maxChars + 2 }
+      : { ...o.model, vocabSize: vocab.size };
   const model = makeModel(arch, config);
   const translator = new Translator(model, vocab, arch, maxChars);
   const encoded = kept.map(([s, t]) => [
@@ -254,7 +272,12 @@ export function trainTranslator(groups: readonly TranslationGroup[], o: TrainTra
     ],
     { lr, betas: [0.9, 0.98] },
   );
-  const sched = { lr, minLr: lr / 10, warmupIters: o.warmupSteps ?? Math.min(200, Math.floor(steps / 10)), lrDecayIters: steps };
+  const sched = {
+    lr,
+    minLr: lr / 10,
+    warmupIters: o.warmupSteps ?? Math.min(200, Math.floor(steps / 10)),
+    lrDecayIters: steps,
+  };
   const scheduler = new LambdaLR(opt, (it) => gptLearningRate(it, sched) / lr);
   const gen = new Generator(o.seed ?? 0);
   const losses: number[] = [];

@@ -181,7 +181,10 @@ export function freedictPairs(
   const add = (src: string, tgt: string) => {
     if (src.length === 0 || tgt.length === 0 || [...src].length > maxChars || [...tgt].length > maxChars) return;
     let g = groups.get(src);
-    if (!g) groups.set(src, (g = new Set()));
+    if (!g) {
+      g = new Set();
+      groups.set(src, g);
+    }
     g.add(tgt);
   };
   for (const e of index) {

@@ -7,12 +7,19 @@
 
 /** sacreBLEU's Tokenizer13a: mteval-v13a's rules (punctuation split off, periods and commas except in numbers). */
 export function tokenize13a(line: string): string {
-  let s = line.replace(/<skipped>/g, '').replace(/-\n/g, '').replace(/\n/g, ' ');
+  let s = line
+    .replace(/<skipped>/g, '')
+    .replace(/-\n/g, '')
+    .replace(/\n/g, ' ');
   if (s.includes('&')) {
-    s = s.replace(/&quot;/g, '"').replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>');
+    s = s
+      .replace(/&quot;/g, '"')
+      .replace(/&amp;/g, '&')
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>');
   }
   s = ` ${s} `;
-  s = s.replace(/([{-~[-` -&(-+:-@\/])/g, ' $1 ');
+  s = s.replace(/([{-~[-` -&(-+:-@/])/g, ' $1 ');
   s = s.replace(/([^0-9])([.,])/g, '$1 $2 ');
   s = s.replace(/([.,])([^0-9])/g, ' $1 $2');
   s = s.replace(/([0-9])(-)/g, '$1 $2 ');
@@ -155,7 +162,7 @@ export function corpusChrf(
         best = s;
       }
     }
-    best!.forEach((v, k) => (sum[k] += v));
+    for (let k = 0; k < sum.length; k++) sum[k] += best![k];
   });
   return chrfScore(sum, order, beta);
 }

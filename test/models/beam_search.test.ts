@@ -44,7 +44,7 @@ function bruteForce(model: LlamaForCausalLM, prompt: number[], maxNew: number, l
       out.push({ tokens: seq, score: sum / gen ** lp });
       return;
     }
-    nextLogprobs(model, seq).forEach((l, v) => walk([...seq, v], sum + l));
+    for (const [v, l] of nextLogprobs(model, seq).entries()) walk([...seq, v], sum + l);
   };
   walk(prompt, 0);
   return out.sort((a, b) => b.score - a.score);
@@ -88,7 +88,7 @@ function tableDecoder(table: Record<string, number[]>, prompt: number[], K: numb
           .map((t) => ' ab'[t])
           .join('');
         const p = table[key] ?? [1 / 3, 1 / 3, 1 / 3];
-        p.forEach((q, v) => (out[i * 3 + v] = Math.log(q)));
+        for (let v = 0; v < 3; v++) out[i * 3 + v] = Math.log(p[v]);
       });
       return out;
     },
@@ -170,7 +170,10 @@ test('beam search with the KV cache equals beam search recomputing every step (G
       rows = tokens ? rows.map((r, i) => [...r, tokens[i]]) : [prompt, prompt, prompt].map((p) => p.slice());
       return noGrad(() => {
         const l = model.forward(tensor(rows, { dtype: 'int32' }));
-        return l.narrow(1, l.shape[1] - 1, 1).reshape([3, -1]).toTypedArray() as Float32Array;
+        return l
+          .narrow(1, l.shape[1] - 1, 1)
+          .reshape([3, -1])
+          .toTypedArray() as Float32Array;
       });
     },
     reorder(idx) {

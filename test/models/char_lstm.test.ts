@@ -14,7 +14,7 @@ import {
   trainCharLSTM,
   windowLoss,
 } from '../../src/models/char_lstm.js';
-import { LSTM } from '../../src/nn/rnn.js';
+import type { LSTM } from '../../src/nn/rnn.js';
 import { manualSeed } from '../../src/tensor/random.js';
 import { tensor } from '../../src/tensor/creation.js';
 import { noGrad } from '../../src/autograd/grad_mode.js';

@@ -54,7 +54,10 @@ for (const arch of ['transformer', 'lstm'] as const) {
       lr: arch === 'lstm' ? 1e-2 : 2e-3,
     });
     const s = evaluateTranslator(r.translator, held);
-    assert.ok(s.exactMatch >= 80, `exact match ${s.exactMatch}% on ${s.n} held-out words: ${JSON.stringify(s.examples)}`);
+    assert.ok(
+      s.exactMatch >= 80,
+      `exact match ${s.exactMatch}% on ${s.n} held-out words: ${JSON.stringify(s.examples)}`,
+    );
     assert.ok(s.chrF >= 80, `chrF ${s.chrF}`);
     // beam search agrees with greedy decoding on a confident model
     const src = held.slice(0, 5).map((g) => g.source);
@@ -99,7 +102,12 @@ test('incremental decoding equals teacher forcing (both models)', () => {
       const dec = m.decoder(SRC, 1);
       let logits = dec.step(null);
       for (let t = 0; t < tgt.length; t++) {
-        assertClose(tensor(Array.from(logits)).reshape([2, 9]), full.select(1, t), { atol: 1e-5, rtol: 1e-4 }, `${name} ${t}`);
+        assertClose(
+          tensor(Array.from(logits)).reshape([2, 9]),
+          full.select(1, t),
+          { atol: 1e-5, rtol: 1e-4 },
+          `${name} ${t}`,
+        );
         if (t + 1 < tgt.length) logits = dec.step(Int32Array.of(tgt[t + 1], tgt[t + 1]));
       }
     });
@@ -123,14 +131,21 @@ test("beam search through the models' decoders equals beam search recomputing ev
             { dtype: 'int32' },
           );
           const l = m.forward(src, tensor(rows, { dtype: 'int32' }));
-          return l.narrow(1, l.shape[1] - 1, 1).reshape([6, 9]).toTypedArray() as Float32Array;
+          return l
+            .narrow(1, l.shape[1] - 1, 1)
+            .reshape([6, 9])
+            .toTypedArray() as Float32Array;
         });
       },
       reorder(idx) {
         rows = Array.from(idx, (i) => rows[i].slice());
       },
     };
-    const want = beamSearch(banTokens(ref, [0, BOS_ID]), [[BOS_ID], [BOS_ID]], { ...opts, eos: new Set([EOS_ID]), pad: 0 }).map((hs) => hs.map((h) => h.tokens.slice(1)));
+    const want = beamSearch(banTokens(ref, [0, BOS_ID]), [[BOS_ID], [BOS_ID]], {
+      ...opts,
+      eos: new Set([EOS_ID]),
+      pad: 0,
+    }).map((hs) => hs.map((h) => h.tokens.slice(1)));
     assert.deepEqual(got, want, name);
     assert.equal(new Set(got[0].map((s) => s.join())).size, 3, `${name}: three different beams`);
   }

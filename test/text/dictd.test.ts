@@ -114,7 +114,9 @@ test('splitByHeadword holds out whole source phrases, deterministically', () => 
 });
 
 test('the German-English FreeDict dictionary (Debian dict-freedict-deu-eng)', {
-  skip: existsSync(`${FREEDICT_DEU_ENG}.index`) ? false : `needs ${FREEDICT_DEU_ENG}.index (apt install dict-freedict-deu-eng)`,
+  skip: existsSync(`${FREEDICT_DEU_ENG}.index`)
+    ? false
+    : `needs ${FREEDICT_DEU_ENG}.index (apt install dict-freedict-deu-eng)`,
 }, () => {
   const { index, dict } = readDictd(FREEDICT_DEU_ENG);
   assert.ok(index.length > 400_000, `${index.length} index entries`);

@@ -56,6 +56,9 @@ test('corpusChrf: averaged precision and recall over the orders, best reference 
 });
 
 test('exactMatch counts a hypothesis equal to any of its references', () => {
-  assert.equal(exactMatch(['good morning', 'hello', 'x'], [['morning', 'good morning'], ['hi'], ['x ']]), (100 * 2) / 3);
+  assert.equal(
+    exactMatch(['good morning', 'hello', 'x'], [['morning', 'good morning'], ['hi'], ['x ']]),
+    (100 * 2) / 3,
+  );
   assert.equal(exactMatch([], []), 0);
 });
