@@ -31,6 +31,7 @@ commands:
   train-gpt   train a GPT on a text file (character level), or fine-tune a GPT-2 folder
   classify    label images with an ImageNet/CIFAR classifier (\`nabla classify --help\`)
   quantize    int8/int4 weights for a GPT-2 or Llama checkpoint (\`nabla quantize --help\`)
+  translate, train-translate, train-lstm, generate-lstm   seq2seq translation, char LSTM (\`nabla translate --help\`)
   download    fetch a Hugging Face Hub repo into the Hub cache and print its folder
   launch      start N ranks of a script under mpirun for nb.distributed (\`nabla launch --help\`)
   recommend   MovieLens recommendations (\`nabla recommend --user 42 --top 10\`; train-recommender trains)
@@ -341,6 +342,8 @@ export async function main(argv: string[]): Promise<number> {
     else if (cmd === 'train-recommender') return await (await import('./recommend.js')).trainRecommenderCommand(rest);
     else if (['sample', 'train-vae', 'train-dcgan'].includes(cmd))
       return await (await import('./generative.js')).generativeCommand(cmd, rest);
+    else if (/^(translate|train-translate|train-lstm|generate-lstm)$/.test(cmd ?? ''))
+      return (await import('./seq.js')).seqCommand(cmd, rest);
     else if (cmd === '--version' || cmd === '-v' || cmd === 'version') process.stdout.write(`${version}\n`);
     else if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') process.stdout.write(USAGE);
     else throw new UsageError(`unknown command '${cmd}'`);

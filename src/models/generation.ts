@@ -11,6 +11,7 @@ import { Generator } from '../tensor/random.js';
 import { noGrad } from '../autograd/grad_mode.js';
 import type { KVCache } from './kv_cache.js';
 import type { Module } from '../nn/module.js';
+import { banRepeatedNgrams, beamSearch, checkBeamOptions, type StepDecoder } from './beam_search.js';
 
 /** What a decoder's forward accepts besides the ids. */
 export interface ForwardOptions {
@@ -70,8 +71,16 @@ export interface GenerateOptions {
   stopStrings?: string[];
   /** ids -> text, for stop strings. */
   decode?: (ids: number[]) => string;
-  /** Called with every new token of every row. */
+  /** Called with every new token of every row (not with beam search, whose beams change their past). */
   streamer?: Streamer;
+  /** > 1: beam search with this many beams per prompt (Hugging Face semantics; see beam_search.ts). Default 1. */
+  numBeams?: number;
+  /** Beam search: a finished hypothesis scores sum(log p) / length^lengthPenalty. Default 1. */
+  lengthPenalty?: number;
+  /** Beam search: true, false (default) or 'never', as Hugging Face's early_stopping. */
+  earlyStopping?: boolean | 'never';
+  /** Bans every n-gram of this size from occurring twice (0 = off), in every decoding mode. */
+  noRepeatNgramSize?: number;
 }
 
 type Prompts = number[] | number[][] | Tensor;
@@ -104,6 +113,7 @@ function resolve(model: CausalLM, o: GenerateOptions) {
   positiveInt(o.maxNewTokens, 'maxNewTokens', 0);
   positiveInt(o.numReturnSequences, 'numReturnSequences');
   positiveInt(o.topK, 'topK', 0);
+  checkBeamOptions(o);
   const doSample = o.doSample ?? false;
   const temperature = o.temperature ?? 1;
   if (doSample && !(temperature > 0)) {
@@ -122,7 +132,8 @@ function resolve(model: CausalLM, o: GenerateOptions) {
   checkId(pad, model.vocabSize, 'padTokenId');
   if (o.stopStrings?.length && !o.decode) throw new Error('generate: stopStrings need a decode function (ids -> text)');
   const generator = o.generator ?? new Generator(o.seed ?? 0);
-  return { doSample, temperature, topK: o.topK ?? 0, topP, repetitionPenalty, eos, pad, generator };
+  const noRepeatNgramSize = o.noRepeatNgramSize ?? 0;
+  return { doSample, temperature, topK: o.topK ?? 0, topP, repetitionPenalty, noRepeatNgramSize, eos, pad, generator };
 }
 
 function checkId(id: number, V: number, what: string): void {
@@ -166,6 +177,7 @@ export function generate(model: CausalLM, inputIds: Prompts, options: GenerateOp
     }
   });
   const n = options.numReturnSequences ?? 1;
+  if ((options.numBeams ?? 1) > 1) return noGrad(() => beamGenerate(model, prompts, options, opt));
   const seqs = prompts.flatMap((p) => Array.from({ length: n }, () => p.slice()));
   const B = seqs.length;
   const T = Math.max(...seqs.map((s) => s.length));
@@ -248,6 +260,44 @@ export function inEvalMode<T>(m: Module, fn: () => T): T {
   }
 }
 
+/** Beam search for each prompt in turn (numBeams rows each), the cache reordered after every step. */
+function beamGenerate(model: CausalLM, prompts: number[][], options: GenerateOptions, opt: Resolved): number[][] {
+  const K = options.numBeams!;
+  return prompts.flatMap((p) => {
+    const maxNew = Math.min(
+      options.maxNewTokens ?? Math.max(0, (options.maxLength ?? 20) - p.length),
+      model.maxPositions - p.length,
+    );
+    const cache = model.createCache(K, p.length + Math.max(1, maxNew));
+    const dec: StepDecoder = {
+      vocabSize: model.vocabSize,
+      step(tokens) {
+        const ids = tokens
+          ? fromTypedArray(tokens, [K, 1])
+          : fromTypedArray(
+              Int32Array.from({ length: K * p.length }, (_, i) => p[i % p.length]),
+              [K, p.length],
+            );
+        const logits = model.forward(ids, { cache, logitsToKeep: 1 });
+        return logits.reshape([K, logits.shape[2]]).to('float32').toTypedArray() as Float32Array;
+      },
+      reorder: (rows) => cache.reorder(rows),
+    };
+    const hyps = beamSearch(dec, [p], {
+      numBeams: K,
+      lengthPenalty: options.lengthPenalty,
+      earlyStopping: options.earlyStopping,
+      noRepeatNgramSize: options.noRepeatNgramSize,
+      numReturnSequences: options.numReturnSequences,
+      repetitionPenalty: opt.repetitionPenalty,
+      maxNewTokens: maxNew,
+      eos: opt.eos,
+      pad: opt.pad,
+    });
+    return hyps[0].map((h) => h.tokens);
+  });
+}
+
 function hitsStop(text: string, stops: string[]): boolean {
   return stops.some((s) => s.length > 0 && text.includes(s));
 }
@@ -258,9 +308,12 @@ type Resolved = ReturnType<typeof resolve>;
 export function chooseToken(
   logits: Float64Array,
   seq: readonly number[],
-  o: Pick<Resolved, 'doSample' | 'temperature' | 'topK' | 'topP' | 'repetitionPenalty' | 'generator'>,
+  o: Pick<Resolved, 'doSample' | 'temperature' | 'topK' | 'topP' | 'repetitionPenalty' | 'generator'> & {
+    noRepeatNgramSize?: number;
+  },
 ): number {
   if (o.repetitionPenalty !== 1) applyRepetitionPenalty(logits, seq, o.repetitionPenalty);
+  if (o.noRepeatNgramSize) banRepeatedNgrams(logits, seq, o.noRepeatNgramSize);
   if (!o.doSample) return argmax(logits);
   if (o.temperature !== 1) for (let i = 0; i < logits.length; i++) logits[i] /= o.temperature;
   return sample(logits, o.topK, o.topP, o.generator);

@@ -97,3 +97,46 @@ export {
   symmetricEig,
   type FeatureStats,
 } from './fid.js';
+export {
+  beamSearch,
+  banRepeatedNgrams,
+  type StepDecoder,
+  type BeamSearchOptions,
+  type BeamHypothesis,
+} from './beam_search.js';
+export {
+  CharLSTM,
+  trainCharLSTM,
+  sampleCharLSTM,
+  samplingProbs,
+  windowLoss,
+  loadCharLSTM,
+  type CharLSTMConfig,
+  type TrainCharLSTMOptions,
+  type TrainCharLSTMResult,
+  type SampleOptions,
+} from './char_lstm.js';
+export {
+  TransformerSeq2Seq,
+  LSTMSeq2Seq,
+  generateSeq2Seq,
+  banTokens,
+  PAD_ID,
+  BOS_ID,
+  EOS_ID,
+  UNK_ID,
+  type Seq2SeqModel,
+  type Seq2SeqGenerateOptions,
+  type TransformerSeq2SeqConfig,
+  type LSTMSeq2SeqConfig,
+} from './seq2seq.js';
+export {
+  CharVocab,
+  Translator,
+  trainTranslator,
+  evaluateTranslator,
+  type TranslatorArch,
+  type TranslationScores,
+  type TrainTranslatorOptions,
+  type TrainTranslatorResult,
+} from './translation.js';

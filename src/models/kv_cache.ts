@@ -5,7 +5,7 @@
 // L layers, maxLen the capacity (prompt + new tokens).
 
 import type { Tensor } from '../tensor/tensor.js';
-import { zeros } from '../tensor/creation.js';
+import { fromTypedArray, zeros } from '../tensor/creation.js';
 
 export interface KVCacheOptions {
   numLayers: number;
@@ -29,8 +29,8 @@ export class KVCache {
   length = 0;
   readonly maxLength: number;
   readonly batchSize: number;
-  private readonly keys: Tensor[] = [];
-  private readonly values: Tensor[] = [];
+  private keys: Tensor[] = [];
+  private values: Tensor[] = [];
 
   constructor(readonly options: KVCacheOptions) {
     const { numLayers, batchSize, numKVHeads, headDim, maxLength } = options;
@@ -87,6 +87,23 @@ export class KVCache {
       throw new Error(`KVCache.advance: ${this.length + T} positions exceed the cache capacity ${this.maxLength}`);
     }
     this.length += T;
+  }
+
+  /**
+   * Keeps the rows `rows` (B, int32 indices, repeats allowed) in that order, as beam search needs
+   * after choosing each beam's parent (transformers' _reorder_cache).
+   */
+  reorder(rows: Int32Array): void {
+    if (rows.length !== this.batchSize || rows.some((r) => !Number.isInteger(r) || r < 0 || r >= this.batchSize)) {
+      throw new Error(
+        `KVCache.reorder: expected ${this.batchSize} row indices in [0, ${this.batchSize}), got [${rows}]`,
+      );
+    }
+    const idx = fromTypedArray(rows, [rows.length]);
+    for (let i = 0; i < this.keys.length; i++) {
+      this.keys[i] = this.keys[i].indexSelect(0, idx);
+      this.values[i] = this.values[i].indexSelect(0, idx);
+    }
   }
 
   /** Forgets everything (the buffers are reused). */
