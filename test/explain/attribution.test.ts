@@ -166,7 +166,7 @@ function spearman(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return num / Math.sqrt(da * db);
 }
 
-test('model randomisation (Adebayo et al. 2018): saliency of a pretrained MNIST MLP changes when its weights are random', {
+test('model randomisation (Adebayo et al. 2018): a pretrained MNIST MLP saliency changes with random weights', {
   skip: skipUnlessShared('mnist-mlp-dlfs.safetensors', 'mnist-t10k-images-idx3-ubyte.gz'),
 }, async () => {
   const sd = (await nb.io.load(sharedData('mnist-mlp-dlfs.safetensors'))) as Record<string, nb.Tensor>;
