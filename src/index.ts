@@ -48,6 +48,7 @@ export * as text from './text/index.js';
 export * as vision from './vision/index.js';
 export * as plot from './plot/index.js';
 export * as explain from './explain/index.js';
+export * as tensorboard from './tensorboard/index.js';
 export * as models from './models/index.js';
 export * as nn from './nn/index.js';
 export * as keras from './keras/index.js';
