@@ -32,6 +32,7 @@ commands:
   classify    label images with an ImageNet/CIFAR classifier (\`nabla classify --help\`)
   quantize    int8/int4 weights for a GPT-2 or Llama checkpoint (\`nabla quantize --help\`)
   translate, train-translate, train-lstm, generate-lstm   seq2seq translation, char LSTM (\`nabla translate --help\`)
+  explain     a Grad-CAM/saliency PNG overlay for a classifier's prediction (\`nabla explain --help\`)
   download    fetch a Hugging Face Hub repo into the Hub cache and print its folder
   launch      start N ranks of a script under mpirun for nb.distributed (\`nabla launch --help\`)
   recommend   MovieLens recommendations (\`nabla recommend --user 42 --top 10\`; train-recommender trains)
@@ -344,6 +345,7 @@ export async function main(argv: string[]): Promise<number> {
       return await (await import('./generative.js')).generativeCommand(cmd, rest);
     else if (/^(translate|train-translate|train-lstm|generate-lstm)$/.test(cmd ?? ''))
       return (await import('./seq.js')).seqCommand(cmd, rest);
+    else if (cmd === 'explain') return await (await import('./explain.js')).explainCommand(rest);
     else if (cmd === '--version' || cmd === '-v' || cmd === 'version') process.stdout.write(`${version}\n`);
     else if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') process.stdout.write(USAGE);
     else throw new UsageError(`unknown command '${cmd}'`);

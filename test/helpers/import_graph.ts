@@ -111,7 +111,10 @@ export const LAYERS: readonly { name: string; rank: number }[] = [
   { name: 'keras', rank: 7 },
   { name: 'models', rank: 7 },
   { name: 'vision', rank: 7 },
+  { name: 'plot', rank: 7.2 }, // PNG figures: above vision (PNG encoding)
+  { name: 'tensorboard', rank: 7.3 }, // SummaryWriter, the Keras TensorBoard callback
   { name: 'pipelines', rank: 7.5 }, // pipeline(task, model): models and vision together
+  { name: 'explain', rank: 7.6 }, // attributions over models; overlays through plot
   { name: 'cli', rank: 8 },
   { name: 'entry', rank: 9 }, // src/index.ts, src/internals.ts
 ];
