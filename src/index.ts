@@ -46,6 +46,7 @@ export { pipeline } from './pipelines/index.js';
 export { load, save } from './io/index.js';
 export * as text from './text/index.js';
 export * as vision from './vision/index.js';
+export * as audio from './audio/index.js';
 export * as models from './models/index.js';
 export * as nn from './nn/index.js';
 export * as keras from './keras/index.js';

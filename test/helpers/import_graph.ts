@@ -108,6 +108,7 @@ export const LAYERS: readonly { name: string; rank: number }[] = [
   { name: 'keras', rank: 7 },
   { name: 'models', rank: 7 },
   { name: 'vision', rank: 7 },
+  { name: 'audio', rank: 7 }, // nb.audio: WAV, FFT, STFT, torchaudio transforms, CTC; speech models
   { name: 'pipelines', rank: 7.5 }, // pipeline(task, model): models and vision together
   { name: 'cli', rank: 8 },
   { name: 'entry', rank: 9 }, // src/index.ts, src/internals.ts
