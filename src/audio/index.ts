@@ -31,3 +31,4 @@ export {
   TimeMasking,
   FrequencyMasking,
 } from './transforms.js';
+export { loadAt, type LoadAtOptions, type LoadedAt } from './load.js';

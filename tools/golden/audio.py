@@ -185,7 +185,22 @@ for nm, opts in [('gl_momentum', {'nFft': 128, 'hopLength': 32, 'nIter': 5, 'mom
                       length=opts.get('length'), rand_init=False).double()
     case(nm, 'GriffinLim', {**opts, 'randInit': False}, mag, lambda x: gl(x), grad=False, extra=sd(gl))
 
+# ---- WAV files: written by torchaudio.save (sox), expected values from torchaudio.load ----
+wavs = []
+sig = (torch.rand(3, 50, dtype=torch.float32) * 1.8 - 0.9)
+for nm, ch, enc, bits in [('u8_mono', 1, 'PCM_U', 8), ('s16_stereo', 2, 'PCM_S', 16), ('s24_3ch', 3, 'PCM_S', 24),
+                          ('s32_mono', 1, 'PCM_S', 32), ('f32_stereo', 2, 'PCM_F', 32), ('f64_mono', 1, 'PCM_F', 64)]:
+    path = os.path.join(OUT, f'{nm}.wav')
+    torchaudio.save(path, sig[:ch], 8000 + ch, encoding=enc, bits_per_sample=bits)
+    y, sr = torchaudio.load(path)
+    meta = torchaudio.info(path)
+    tensors[f'wav.{nm}.y'] = y.numpy()
+    wavs.append({'name': nm, 'sampleRate': sr, 'numChannels': meta.num_channels, 'numFrames': meta.num_frames,
+                 'bitsPerSample': meta.bits_per_sample, 'encoding': meta.encoding,
+                 'extensible': open(path, 'rb').read()[20:22] == b'\xfe\xff'})
+
 with open(os.path.join(OUT, 'audio.json'), 'w') as f:
-    json.dump({'torch': torch.__version__, 'torchaudio': torchaudio.__version__, 'cases': cases}, f, indent=1)
+    json.dump({'torch': torch.__version__, 'torchaudio': torchaudio.__version__, 'cases': cases, 'wavs': wavs}, f,
+              indent=1)
 write_safetensors(os.path.join(OUT, 'audio.safetensors'), tensors)
 print(f'{len(cases)} cases, {sum(v.nbytes for v in tensors.values())} bytes')
