@@ -32,3 +32,5 @@ export {
   FrequencyMasking,
 } from './transforms.js';
 export { loadAt, type LoadAtOptions, type LoadedAt } from './load.js';
+export { ctcLoss, CTCLoss, ctcGreedyDecode, ctcBeamSearch, type CtcLossOptions, type CtcReduction } from './ctc.js';
+export type { BeamHypothesis } from './ctc.js';

@@ -204,3 +204,44 @@ with open(os.path.join(OUT, 'audio.json'), 'w') as f:
               indent=1)
 write_safetensors(os.path.join(OUT, 'audio.safetensors'), tensors)
 print(f'{len(cases)} cases, {sum(v.nbytes for v in tensors.values())} bytes')
+
+# ---- F.ctc_loss: values and gradients with respect to log_probs (ctc.safetensors + ctc.json) ----
+ctensors, ccases = {}, []
+def ctc_case(name, T, N, C, target_lengths, input_lengths, blank=0, reduction='mean', zero_infinity=False,
+             layout='padded', repeats=False):
+    g = torch.Generator().manual_seed(len(ccases) + 1)
+    lp = torch.randn(T, N, C, dtype=torch.float64, generator=g).log_softmax(2).detach().requires_grad_()
+    labels = [c for c in range(C) if c != blank]
+    tg = []
+    for n, s in enumerate(target_lengths):
+        if repeats:
+            seq = [labels[0]] * s
+        else:
+            seq = [labels[int(i)] for i in torch.randint(len(labels), (s,), generator=g)]
+        tg.append(seq)
+    if layout == 'padded':
+        S = max(target_lengths + [1])
+        targets = torch.tensor([seq + [labels[0]] * (S - len(seq)) for seq in tg], dtype=torch.int32)
+    else:
+        targets = torch.tensor([c for seq in tg for c in seq], dtype=torch.int32)
+    loss = F.ctc_loss(lp, targets.long(), input_lengths, target_lengths, blank=blank, reduction=reduction,
+                      zero_infinity=zero_infinity)
+    w = torch.randn(loss.shape, dtype=torch.float64, generator=g)
+    (gl,) = torch.autograd.grad((loss * w).sum(), lp)
+    for k, v in {'lp': lp.detach(), 'targets': targets, 'loss': loss.detach(), 'w': w, 'grad': gl}.items():
+        ctensors[f'{name}.{k}'] = v.numpy()
+    ccases.append({'name': name, 'inputLengths': input_lengths, 'targetLengths': target_lengths, 'blank': blank,
+                   'reduction': reduction, 'zeroInfinity': zero_infinity})
+
+for red in ['mean', 'sum', 'none']:
+    ctc_case(f'padded_{red}', 12, 3, 5, [3, 5, 1], [12, 10, 7], reduction=red)
+    ctc_case(f'concat_{red}', 10, 2, 6, [4, 2], [10, 9], reduction=red, layout='concat')
+ctc_case('blank_last', 9, 2, 4, [3, 2], [9, 8], blank=3)
+ctc_case('repeats', 8, 1, 3, [3], [8], repeats=True)
+ctc_case('empty_target', 6, 2, 4, [0, 2], [6, 5])
+ctc_case('impossible_zero_inf', 4, 2, 4, [2, 4], [4, 3], zero_infinity=True, repeats=True)
+ctc_case('impossible_zero_inf_none', 4, 2, 4, [1, 3], [4, 4], zero_infinity=True, repeats=True, reduction='none')
+with open(os.path.join(OUT, 'ctc.json'), 'w') as f:
+    json.dump({'torch': torch.__version__, 'cases': ccases}, f, indent=1)
+write_safetensors(os.path.join(OUT, 'ctc.safetensors'), ctensors)
+print(f'{len(ccases)} ctc cases')
