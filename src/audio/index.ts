@@ -34,3 +34,4 @@ export {
 export { loadAt, type LoadAtOptions, type LoadedAt } from './load.js';
 export { ctcLoss, CTCLoss, ctcGreedyDecode, ctcBeamSearch, type CtcLossOptions, type CtcReduction } from './ctc.js';
 export type { BeamHypothesis } from './ctc.js';
+export * as speech from './speech/index.js';
