@@ -10,16 +10,13 @@ nb.manualSeed(0);
 const { speech } = nb.audio;
 
 const t0 = Date.now();
+const secs = () => ((Date.now() - t0) / 1000).toFixed(0);
 const opts = { kind: 'keywords' as const, perVoice };
 const corpus = speech.buildCorpus(speech.defaultCorpusDir(`keywords-${perVoice}`), opts, console.log);
 const nTest = corpus.items.filter((i) => i.split === 'test').length;
-console.log(
-  `corpus: ${corpus.items.length} clips (${nTest} from held-out voices) in ${corpus.dir}, ${((Date.now() - t0) / 1000).toFixed(0)} s`,
-);
+console.log(`corpus: ${corpus.items.length} clips (${nTest} from held-out voices) in ${corpus.dir}, ${secs()} s`);
 const width = Number(process.argv[4] ?? 8);
 const r = speech.trainKeywordSpotter(corpus, { epochs, width, evalEvery: 2, log: console.log });
-console.log(
-  `train accuracy ${r.trainAccuracy.toFixed(4)}, held-out voices ${r.testAccuracy.toFixed(4)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
-);
+console.log(`train accuracy ${r.trainAccuracy.toFixed(4)}, held-out voices ${r.testAccuracy.toFixed(4)} (${secs()} s)`);
 await speech.saveKeywordSpotter(speech.defaultModelDir('kws'), r);
 console.log(`saved to ${speech.defaultModelDir('kws')} (try: npx nabla kws FILE.wav)`);

@@ -244,7 +244,10 @@ export function ctcBeamSearch(
     const get = (tokens: number[]) => {
       const k = tokens.join(',');
       let e = next.get(k);
-      if (!e) next.set(k, (e = { tokens, pb: -Infinity, pnb: -Infinity }));
+      if (!e) {
+        e = { tokens, pb: -Infinity, pnb: -Infinity };
+        next.set(k, e);
+      }
       return e;
     };
     for (const b of beams.values()) {
