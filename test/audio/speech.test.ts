@@ -58,15 +58,16 @@ describe('speech corpus', { skip }, () => {
 });
 
 describe('speech models (small versions)', { skip }, () => {
-  it('keyword spotting: a log-mel CNN trained on 8 voices recognises 4 words from held-out voices', () => {
+  it('keyword spotting: a log-mel CNN trained on 7 voices recognises 4 words from 3 held-out voices', () => {
     withTmp((dir) => {
       manualSeed(1);
       const voices = [...VOICES, 'en-us+m1', 'en-us+m2', 'en-us+f1', 'en-gb+m6', 'en-gb+m5', 'en-gb+m7'];
-      const c = speech.buildCorpus(dir, { kind: 'keywords', perVoice: 1, voices, words: ['yes', 'no', 'stop', 'go'] });
-      const r = speech.trainKeywordSpotter(c, { epochs: 30, batchSize: 8, width: 8, lr: 1e-2, evalEvery: 0 });
+      const c = speech.buildCorpus(dir, { kind: 'keywords', perVoice: 2, voices, words: ['yes', 'no', 'stop', 'go'] });
+      const opts = { epochs: 15, batchSize: 8, width: 8, lr: 1e-2, evalEvery: 0, specAugment: false };
+      const r = speech.trainKeywordSpotter(c, opts);
       // chance is 0.25
       assert.ok(r.trainAccuracy >= 0.9, `train accuracy ${r.trainAccuracy}`);
-      assert.ok(r.testAccuracy >= 0.6, `held-out accuracy ${r.testAccuracy}`);
+      assert.ok(r.testAccuracy >= 0.75, `held-out accuracy ${r.testAccuracy} (24 clips)`);
     });
   });
   it('speech recognition: the CTC loss of the CNN + BiGRU falls; transcribe works end to end via the CLI', async () => {
@@ -82,11 +83,12 @@ describe('speech models (small versions)', { skip }, () => {
       });
       const losses: number[] = [];
       const r = speech.trainSpeechRecognizer(c, {
-        epochs: 6,
+        epochs: 10,
         batchSize: 4,
         channels: 16,
         hidden: 16,
-        lr: 5e-3,
+        lr: 1e-2,
+        evalEvery: 0,
         log: (m) => losses.push(Number(/ctc loss ([\d.]+)/.exec(m)![1])),
       });
       assert.ok(losses[losses.length - 1] < losses[0] / 2, `ctc losses ${losses}`);

@@ -12,6 +12,7 @@ import { Conv1d } from '../../nn/conv.js';
 import { Linear } from '../../nn/linear.js';
 import { GRU } from '../../nn/rnn.js';
 import { Adam } from '../../optim/adam.js';
+import { CosineAnnealingLR } from '../../optim/lr_scheduler.js';
 import { noGrad } from '../../autograd/grad_mode.js';
 import { Generator } from '../../tensor/random.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -156,6 +157,8 @@ export function trainSpeechRecognizer(c: Corpus, o: AsrTrainOptions = {}): AsrRe
   const g = new Generator(o.seed ?? 0);
   const model = new SpeechRecognizer(o.channels ?? 128, o.hidden ?? 96);
   const opt = new Adam(model.parameters(), { lr: o.lr ?? 2e-3 });
+  const epochs = o.epochs ?? 20;
+  const sched = new CosineAnnealingLR(opt, epochs);
   const tmask = new TimeMasking(15, true, 1, g),
     fmask = new FrequencyMasking(6, true, g);
   const bs = o.batchSize ?? 16;
@@ -164,7 +167,7 @@ export function trainSpeechRecognizer(c: Corpus, o: AsrTrainOptions = {}): AsrRe
     const hyp = transcribeBatch(model, utts);
     return characterErrorRate(utts.map((u, i) => ({ ref: u.label, hyp: hyp[i] })));
   };
-  for (let epoch = 1; epoch <= (o.epochs ?? 20); epoch++) {
+  for (let epoch = 1; epoch <= epochs; epoch++) {
     model.train();
     for (let i = starts.length - 1; i > 0; i--) {
       const j = g.randint(0, i + 1);
@@ -189,6 +192,7 @@ export function trainSpeechRecognizer(c: Corpus, o: AsrTrainOptions = {}): AsrRe
       opt.step();
       total += loss.item() as number;
     }
+    sched.step();
     const every = o.evalEvery ?? 1;
     const held = every > 0 && epoch % every === 0 ? `, held-out CER ${cer(test).toFixed(4)}` : '';
     o.log?.(`epoch ${epoch}: ctc loss ${(total / starts.length).toFixed(4)}${held}`);

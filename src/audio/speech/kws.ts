@@ -13,6 +13,7 @@ import { MaxPool2d } from '../../nn/pooling.js';
 import { ReLU } from '../../nn/activations.js';
 import { crossEntropy } from '../../nn/functional/losses.js';
 import { Adam } from '../../optim/adam.js';
+import { CosineAnnealingLR } from '../../optim/lr_scheduler.js';
 import { noGrad } from '../../autograd/grad_mode.js';
 import { Generator } from '../../tensor/random.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -63,6 +64,8 @@ export interface TrainOptions {
   lr?: number;
   width?: number;
   seed?: number;
+  /** SpecAugment time and frequency masks on the training batches (default true). */
+  specAugment?: boolean;
   /** Measure held-out accuracy every this many epochs (0: only at the end). Default 1. */
   evalEvery?: number;
   log?: (msg: string) => void;
@@ -110,6 +113,18 @@ export function accuracy(model: KeywordSpotter, x: Tensor, y: readonly number[])
   return right / Math.max(1, y.length);
 }
 
+/**
+ * Re-estimates the batch-norm statistics on clean (unmasked) training features: the running averages
+ * gathered under SpecAugment describe masked inputs, which evaluation never sees.
+ */
+function recalibrate(model: KeywordSpotter, x: Tensor): void {
+  model.train();
+  noGrad(() => {
+    for (let i = 0; i + 64 <= x.shape[0]; i += 64) model.call(x.narrow(0, i, 64));
+  });
+  model.eval();
+}
+
 /** Trains a KeywordSpotter on a keywords corpus; accuracy is measured on the held-out voices. */
 export function trainKeywordSpotter(c: Corpus, o: TrainOptions = {}): KwsResult {
   const labels = [...new Set(c.items.map((i) => i.label))].sort();
@@ -119,11 +134,13 @@ export function trainKeywordSpotter(c: Corpus, o: TrainOptions = {}): KwsResult 
   const model = new KeywordSpotter(labels.length, o.width ?? 16);
   // NOTE: parameters are initialised from the default generator; seed it for a reproducible run.
   const opt = new Adam(model.parameters(), { lr: o.lr ?? 3e-3 });
+  const epochs = o.epochs ?? 10;
+  const sched = new CosineAnnealingLR(opt, epochs);
   const tmask = new TimeMasking(20, true, 1, g),
     fmask = new FrequencyMasking(8, true, g);
   const bs = o.batchSize ?? 32,
     n = train.y.length;
-  for (let epoch = 1; epoch <= (o.epochs ?? 10); epoch++) {
+  for (let epoch = 1; epoch <= epochs; epoch++) {
     model.train();
     const order = Array.from({ length: n }, (_, i) => i);
     for (let i = n - 1; i > 0; i--) {
@@ -134,7 +151,7 @@ export function trainKeywordSpotter(c: Corpus, o: TrainOptions = {}): KwsResult 
     for (let s = 0; s + bs <= n; s += bs) {
       const idx = order.slice(s, s + bs);
       let x = train.x.indexSelect(0, tensor(idx, { dtype: 'int32' }));
-      x = fmask.call(tmask.call(x.unsqueeze(1))).squeeze(1);
+      if (o.specAugment ?? true) x = fmask.call(tmask.call(x.unsqueeze(1))).squeeze(1);
       const loss = crossEntropy(
         model.call(x),
         tensor(
@@ -147,6 +164,8 @@ export function trainKeywordSpotter(c: Corpus, o: TrainOptions = {}): KwsResult 
       opt.step();
       total += loss.item() as number;
     }
+    sched.step();
+    if (epoch === epochs) recalibrate(model, train.x);
     const every = o.evalEvery ?? 1;
     const acc = every > 0 && epoch % every === 0 ? `, test accuracy ${accuracy(model, test.x, test.y).toFixed(4)}` : '';
     o.log?.(`epoch ${epoch}: loss ${(total / Math.floor(n / bs)).toFixed(4)}${acc}`);
