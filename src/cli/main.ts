@@ -29,7 +29,7 @@ commands:
   generate    continue a prompt with a GPT-2 or Llama checkpoint, streaming the text
   train-gpt   train a GPT on a text file (character level), or fine-tune a GPT-2 folder
   classify    label images with an ImageNet/CIFAR classifier (\`nabla classify --help\`)
-  transcribe  spoken digits in a WAV file -> text; also kws, speech-corpus (\`nabla transcribe --help\`)
+  transcribe  spoken digits in a WAV file -> text; also kws, speak, speech-corpus (\`nabla transcribe -h\`)
   download    fetch a Hugging Face Hub repo into the Hub cache and print its folder
   --version   print nabla's version
 
@@ -320,7 +320,7 @@ export async function main(argv: string[]): Promise<number> {
     else if (cmd === 'download') await downloadCommand(rest);
     // NOTE: imported on demand, so generate/train-gpt do not load the image codecs.
     else if (cmd === 'classify') return await (await import('./classify.js')).classifyCommand(rest);
-    else if (['transcribe', 'kws', 'speech-corpus'].includes(cmd))
+    else if (['transcribe', 'kws', 'speak', 'speech-corpus'].includes(cmd))
       return await (await import('./speech.js')).speechCommand(cmd, rest);
     else if (cmd === '--version' || cmd === '-v' || cmd === 'version') process.stdout.write(`${version}\n`);
     else if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') process.stdout.write(USAGE);

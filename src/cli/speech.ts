@@ -6,20 +6,25 @@ import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as speech from '../audio/speech/index.js';
+import { save } from '../audio/wav.js';
+import { fromTypedArray } from '../tensor/creation.js';
 
 export const SPEECH_USAGE = `usage:
   nabla transcribe FILE.wav... [--model DIR] [--json]   spoken digits -> text ('4 2 7')
   nabla kws FILE.wav... [--model DIR] [--json]          which keyword (yes, no, up, down, ...) is spoken
+  nabla speak "4 2 7" --out FILE.wav [--model DIR] [--speaker N]
+                                                        synthesise digits (text-to-mel + Griffin-Lim)
   nabla speech-corpus --kind keywords|digits [--per-voice N] [--out DIR]
                                                         build the espeak-ng corpus (needs espeak-ng, sox)
-  DIR defaults to ${speech.defaultModelDir('asr')} (transcribe) or ${speech.defaultModelDir('kws')} (kws),
-  where examples/speech-recognition.ts and examples/keyword-spotting.ts save their models.
+  DIR defaults to ${speech.defaultModelDir('asr')} (transcribe), ${speech.defaultModelDir('kws')} (kws) or
+  ${speech.defaultModelDir('tts')} (speak), where examples/speech-recognition.ts, keyword-spotting.ts
+  and speech-synthesis.ts save their models.
   A file at another sample rate is resampled to 16 kHz, and the output says so.`;
 
-function modelDir(v: string | undefined, name: 'asr' | 'kws', cmd: string): string {
+function modelDir(v: string | undefined, name: 'asr' | 'kws' | 'tts', cmd: string): string {
   const dir = v ?? speech.defaultModelDir(name);
   if (!existsSync(join(dir, 'config.json'))) {
-    const ex = name === 'asr' ? 'speech-recognition' : 'keyword-spotting';
+    const ex = { asr: 'speech-recognition', kws: 'keyword-spotting', tts: 'speech-synthesis' }[name];
     throw new Error(
       `${cmd}: no model in ${dir}; train one (npm run build && node dist/examples/${ex}.js) or pass --model DIR`,
     );
@@ -37,6 +42,7 @@ export async function speechCommand(cmd: string, argv: string[]): Promise<number
       kind: { type: 'string' },
       'per-voice': { type: 'string', default: '2' },
       out: { type: 'string' },
+      speaker: { type: 'string', default: '0' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -60,6 +66,17 @@ export async function speechCommand(cmd: string, argv: string[]): Promise<number
   if (positionals.length === 0) {
     console.error(SPEECH_USAGE);
     return 2;
+  }
+  if (cmd === 'speak') {
+    if (!values.out) {
+      console.error(`speak: --out FILE.wav is required\n${SPEECH_USAGE}`);
+      return 2;
+    }
+    const syn = await speech.loadSynthesizer(modelDir(values.model, 'tts', cmd));
+    const wave = speech.melToWave(speech.textToMel(syn.model, positionals.join(' '), Number(values.speaker)));
+    save(values.out, fromTypedArray(wave, [1, wave.length]), speech.SAMPLE_RATE);
+    console.log(`${values.out}: ${(wave.length / speech.SAMPLE_RATE).toFixed(2)} s at ${speech.SAMPLE_RATE} Hz`);
+    return 0;
   }
   const rows: Record<string, unknown>[] = [];
   if (cmd === 'transcribe') {

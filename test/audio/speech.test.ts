@@ -113,6 +113,33 @@ describe('speech models (small versions)', { skip }, () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+  it('speech synthesis: the text-to-mel model fits the digit words; speak writes a WAV', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nabla-speech-test-'));
+    try {
+      manualSeed(3);
+      const o = { kind: 'keywords' as const, words: [...speech.DIGIT_WORDS], perVoice: 1, voices: ['en-gb+m1'] };
+      const c = speech.buildCorpus(join(dir, 'w'), { ...o, clean: true });
+      const l1: number[] = [];
+      const syn = speech.trainSynthesizer(c, { steps: 200, log: (m) => l1.push(Number(/L1 ([\d.]+)/.exec(m)![1])) });
+      assert.ok(l1[1] < l1[0] && l1[1] < 1.5, `L1 ${l1}`);
+      assert.equal(speech.textToMel(syn.model, '4 2').shape[0], 40);
+      assert.throws(() => speech.textToMel(syn.model, 'abc'), /speak: no digits in 'abc'/);
+      await speech.saveSynthesizer(join(dir, 't'), syn);
+      const out = join(dir, 'o.wav');
+      const log = console.log;
+      console.log = () => undefined;
+      try {
+        assert.equal(await main(['speak', '4 2 7', '--out', out, '--model', join(dir, 't')]), 0);
+      } finally {
+        console.log = log;
+      }
+      const r = audio.load(out);
+      assert.equal(r.sampleRate, 16000);
+      assert.ok(r.numFrames > 0.3 * 16000, `${r.numFrames} samples`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
   it('the CLI names the missing model folder and how to make one', async () => {
     const err: string[] = [];
     const e = process.stderr.write;

@@ -102,6 +102,8 @@ export interface CorpusOptions {
   perVoice: number;
   /** Keywords: restrict to these words (default all ten). */
   words?: string[];
+  /** No reverb and no noise (the speed and pitch still vary): a corpus to learn synthesis from. */
+  clean?: boolean;
   /** Restrict to these voices (default all 96). */
   voices?: string[];
   /** Digit strings: lengths from minDigits to maxDigits (default 3 to 5). */
@@ -140,15 +142,18 @@ export function plan(o: CorpusOptions): PlannedUtterance[] {
   const g = new Generator(o.seed ?? 20);
   const voices = o.voices ?? allVoices();
   const out: PlannedUtterance[] = [];
-  const params = (text: string, voice: string): UtteranceParams => ({
-    text,
-    voice,
-    speed: 120 + g.randint(0, 71),
-    pitch: 25 + g.randint(0, 51),
-    reverb: g.random() < 0.4 ? 20 + g.randint(0, 41) : 0,
-    snrDb: g.random() < 0.5 ? 10 + g.randint(0, 21) : null,
-    noiseSeed: g.randint(0, 2 ** 31 - 1),
-  });
+  const params = (text: string, voice: string): UtteranceParams => {
+    const p = {
+      text,
+      voice,
+      speed: 120 + g.randint(0, 71),
+      pitch: 25 + g.randint(0, 51),
+      reverb: g.random() < 0.4 ? 20 + g.randint(0, 41) : 0,
+      snrDb: g.random() < 0.5 ? 10 + g.randint(0, 21) : null,
+      noiseSeed: g.randint(0, 2 ** 31 - 1),
+    };
+    return o.clean ? { ...p, reverb: 0, snrDb: null } : p;
+  };
   for (const voice of voices) {
     const split = isTestVoice(voice) ? 'test' : 'train';
     for (let k = 0; k < o.perVoice; k++) {
@@ -200,7 +205,7 @@ export function buildCorpus(dir: string, o: CorpusOptions, log?: (msg: string) =
 }
 
 /** Where the examples save trained speech models and the CLI looks for them: <cache>/speech/models/<name>. */
-export function defaultModelDir(name: 'kws' | 'asr'): string {
+export function defaultModelDir(name: 'kws' | 'asr' | 'tts'): string {
   return join(defaultCorpusDir('models'), name);
 }
 

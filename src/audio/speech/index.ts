@@ -4,3 +4,4 @@ export * from './corpus.js';
 export { logMel, batchOf, N_MELS, HOP } from './features.js';
 export * from './kws.js';
 export * from './asr.js';
+export * from './synth.js';
