@@ -1,6 +1,6 @@
 // Digit strings -> speech: a small text-to-mel model trained on espeak-ng's digit words (clean corpus,
 // training voices), then Griffin-Lim; judged by the recogniser of examples/speech-recognition.ts (run it
-// first), which transcribes the synthesised strings. Writes a few WAVs to out-speak/.
+// first), which transcribes the synthesised strings. Writes a few WAVs next to the model (samples/).
 // Run: npm run build && node dist/examples/speech-synthesis.js [strings to judge]
 import { mkdirSync } from 'node:fs';
 import * as nb from 'nabla';
@@ -21,14 +21,15 @@ await speech.saveSynthesizer(speech.defaultModelDir('tts'), syn);
 const asr = await speech.loadSpeechRecognizer(speech.defaultModelDir('asr'));
 const g = new nb.Generator(7);
 const pairs: { ref: string; hyp: string }[] = [];
-mkdirSync('out-speak', { recursive: true });
+const samples = `${speech.defaultModelDir('tts')}/samples`;
+mkdirSync(samples, { recursive: true });
 for (let i = 0; i < n; i++) {
   const ref = Array.from({ length: 3 + g.randint(0, 3) }, () => g.randint(0, 10)).join('');
   const wave = speech.melToWave(speech.textToMel(syn.model, ref, i % syn.voices.length));
   const mel = speech.logMel(speech.batchOf([wave], wave.length)).squeeze(0);
   const [hyp] = speech.transcribeBatch(asr, [{ mel, label: ref }]);
   pairs.push({ ref, hyp });
-  if (i < 3) nb.audio.save(`out-speak/${ref}.wav`, nb.fromTypedArray(wave, [1, wave.length]), 16000);
+  if (i < 3) nb.audio.save(`${samples}/${ref}.wav`, nb.fromTypedArray(wave, [1, wave.length]), 16000);
   if (i < 8) console.log(`  ${ref} -> ${hyp}`);
 }
 console.log(`recogniser CER on ${n} synthesised strings: ${speech.characterErrorRate(pairs).toFixed(4)} (${secs()} s)`);
