@@ -51,6 +51,7 @@ export * as vision from './vision/index.js';
 export * as plot from './plot/index.js';
 export * as explain from './explain/index.js';
 export * as tensorboard from './tensorboard/index.js';
+export * as audio from './audio/index.js';
 export * as models from './models/index.js';
 export * as distributed from './distributed/index.js';
 export * as nn from './nn/index.js';

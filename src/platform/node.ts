@@ -13,12 +13,14 @@ export {
   fstatSync,
   fsyncSync,
   mkdirSync,
+  mkdtempSync,
   openSync,
   read,
   readdirSync,
   readFileSync,
   readSync,
   renameSync,
+  rmSync,
   statSync,
   symlinkSync,
   unlinkSync,
@@ -28,7 +30,8 @@ export {
 export { basename, dirname, extname, join, relative, resolve } from 'node:path';
 export { deflateRawSync, gunzipSync, inflateRawSync, inflateSync } from 'node:zlib';
 export { createHash, randomBytes, type Hash } from 'node:crypto';
-export { homedir, hostname } from 'node:os';
+export { homedir, hostname, tmpdir } from 'node:os';
+export { spawnSync } from 'node:child_process';
 export { createRequire } from 'node:module';
 export { promisify } from 'node:util';
 export { fileURLToPath } from 'node:url';

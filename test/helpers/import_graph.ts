@@ -113,6 +113,7 @@ export const LAYERS: readonly { name: string; rank: number }[] = [
   { name: 'vision', rank: 7 },
   { name: 'plot', rank: 7.2 }, // PNG figures: above vision (PNG encoding)
   { name: 'tensorboard', rank: 7.3 }, // SummaryWriter, the Keras TensorBoard callback
+  { name: 'audio', rank: 7 }, // nb.audio: WAV, FFT, STFT, torchaudio transforms, CTC; speech models
   { name: 'pipelines', rank: 7.5 }, // pipeline(task, model): models and vision together
   { name: 'explain', rank: 7.6 }, // attributions over models; overlays through plot
   { name: 'cli', rank: 8 },

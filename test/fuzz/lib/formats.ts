@@ -13,6 +13,9 @@ import { buildZip, deflatedZeros, membersOf, mutateZip, readZip, type ZipFlavour
 import { hugeCount, legacyPickles, mutatePickle } from './picklefmt.js';
 import { joinNpy, joinSt, mutateNpy, mutateSafetensors, safetensorsVerdict } from './tensorfmt.js';
 import { jpegResize, mutateJpeg, mutatePng, pngZeros } from './imagefmt.js';
+import { mutateWav, wavChunkFlood } from './wavfmt.js';
+import { encodeWav } from '../../../src/audio/wav.js';
+import { tensor } from '../../../src/tensor/creation.js';
 import type { Expect, Loader, Mutant } from './types.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
@@ -364,6 +367,36 @@ function jpg(): FormatSpec {
   };
 }
 
+function wav(): FormatSpec {
+  const x = tensor([
+    [0, 0.5, -0.25, 0.75, -1, 0.125],
+    [0.1, -0.1, 0.2, -0.2, 0.3, -0.3],
+  ]);
+  return {
+    name: 'wav',
+    ext: 'wav',
+    seeds: () => [
+      ...['u8_mono', 's24_3ch', 'f32_stereo'].map((k) => ({
+        key: `wav-${k}`,
+        loaders: ['audio'] as Loader[],
+        bytes: golden(`audio/${k}.wav`),
+      })),
+      { key: 'wav-nabla-s16', loaders: ['audio'], bytes: encodeWav(x, 16000) },
+    ],
+    mutate: (r, s) => (r.chance(0.6) ? mutateWav(r, s.bytes) : null) ?? mutateBytes(r, s.bytes),
+    specials: (seeds) => {
+      const seed = seeds[3].key,
+        base = seeds[3].bytes;
+      const huge = Uint8Array.from(base);
+      new DataView(huge.buffer).setUint32(40, 0xfffffff0, true);
+      return [
+        { op: 'wav:data-size-4G', make: () => huge, expect: 'reject', loader: 'audio', seed },
+        { op: 'wav:chunk-flood-1M', make: () => wavChunkFlood(base, 1 << 20), expect: 'reject', loader: 'audio', seed },
+      ];
+    },
+  };
+}
+
 export const FORMATS: Record<string, () => FormatSpec> = {
   safetensors: st,
   npy,
@@ -372,4 +405,5 @@ export const FORMATS: Record<string, () => FormatSpec> = {
   'pth-legacy': legacy,
   png,
   jpeg: jpg,
+  wav,
 };

@@ -17,7 +17,7 @@ export interface Mutant {
 }
 
 /** How the worker loads an input. */
-export type Loader = 'load' | 'keepHalf' | 'image' | 'addon' | 'fs';
+export type Loader = 'load' | 'keepHalf' | 'image' | 'audio' | 'addon' | 'fs';
 
 /** One campaign input as the runner and the worker see it. */
 export interface Input {

@@ -80,6 +80,8 @@ async function loadFile(inp: Input): Promise<unknown> {
         : nb.io.loadTorch(inp.path, { keepHalf: true });
     case 'image':
       return nb.vision.readImage(inp.path);
+    case 'audio':
+      return nb.audio.load(inp.path);
     case 'fs':
       return inp.path.endsWith('.png') ? nb.vision.readImage(inp.path) : nb.load(inp.path);
     default:
