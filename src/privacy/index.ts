@@ -1,4 +1,4 @@
-// nb.privacy: differential privacy for training (issue 21). The RDP accountant comes first; DP-SGD builds on it.
+// nb.privacy: differential privacy for training (issue 21): the RDP accountant and per-sample gradients.
 export {
   DEFAULT_ORDERS,
   RDPAccountant,
@@ -9,3 +9,4 @@ export {
   logErfc,
   type PrivacySpent,
 } from './accountant.js';
+export { GradSampleModule, supportedLayers } from './grad_sample.js';
