@@ -58,5 +58,6 @@ export * as nn from './nn/index.js';
 export * as quantization from './nn/quantized/index.js';
 export * as keras from './keras/index.js';
 export * as optim from './optim/index.js';
+export * as privacy from './privacy/index.js';
 export * as data from './data/index.js';
 export * as datasets from './data/datasets.js';

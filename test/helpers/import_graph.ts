@@ -108,6 +108,7 @@ export const LAYERS: readonly { name: string; rank: number }[] = [
   { name: 'io', rank: 6 },
   { name: 'text', rank: 6 },
   { name: 'hub', rank: 6.5 }, // Hugging Face Hub downloads: above io (atomic writes), below models and vision
+  { name: 'privacy', rank: 6.5 }, // nb.privacy: DP-SGD over nn, optim and data; the accountant
   { name: 'keras', rank: 7 },
   { name: 'models', rank: 7 },
   { name: 'vision', rank: 7 },
