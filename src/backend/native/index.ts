@@ -15,7 +15,7 @@ import { ContractView, type ConvArgs, type NablaAddon, type PoolArgs } from './c
 import { loadAddon } from './load.js';
 import { NativeQuant } from './quant.js';
 import { convOutSize, poolOutSize } from '../../util/window.js';
-import { Buffer } from '../../platform/node.js';
+import { Buffer, IS_NODE } from '../../platform/node.js';
 
 const MAX_DIMS = 8;
 
@@ -25,7 +25,8 @@ const MAX_DIMS = 8;
  * their whole output, which the parity tests check element by element.
  */
 function alloc(n: number): Float32Array {
-  if (n < 1024 || typeof Buffer === 'undefined') return new Float32Array(n);
+  // NOTE: the browser build's Buffer is a stand-in that throws (the WASM backend allocates here too)
+  if (n < 1024 || !IS_NODE) return new Float32Array(n);
   const y = new Float32Array(Buffer.allocUnsafeSlow(n * 4).buffer, 0, n);
   if (onLargeOutput && n * 4 >= LARGE_ALLOCATION_BYTES) onLargeOutput(y);
   return y;
