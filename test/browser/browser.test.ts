@@ -1,13 +1,24 @@
 // The browser build in headless Chromium (Debian's chromium, driven by playwright-core): a cross-origin
 // isolated page loads the bundle from a loopback server and checks op parity against Node, trains the
 // digits CNN for an epoch, runs stories260K greedy generation to the same tokens as Node, and shows
-// clear errors for a 404 model URL and a truncated download. One browser and one page for the file.
+// clear errors for a 404 model URL and a truncated download. The page awaits nb.ready(), so ops run on the
+// WASM backend with threads; a page served without the isolation headers gets it on one thread, saying so
+// once. One browser for the file, and one page for all but that last case.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import * as nb from '../../src/index.js';
-import { browserSkip, bundleBrowser, harnessPage, launchBrowser, serve, type Browser } from '../helpers/browser.js';
+import {
+  browserSkip,
+  bundleBrowser,
+  harnessPage,
+  launchBrowser,
+  serve,
+  wasmRoutes,
+  type Browser,
+  type Route,
+} from '../helpers/browser.js';
 import { REPO_ROOT, sharedData, skipUnlessShared } from '../helpers/data.js';
 
 type NB = typeof nb;
@@ -74,18 +85,24 @@ declare global {
   interface Window {
     nb: NB;
     nbReady?: boolean;
+    nbReport?: ReturnType<NB['backend']>;
   }
 }
 
 describe('nabla in headless Chromium', { skip: browserSkip() }, () => {
-  let browser: Browser, page: Page, errors: string[], close: () => Promise<void>, url: string;
+  let browser: Browser, page: Page, errors: string[], logs: string[], close: () => Promise<void>, url: string;
+  let base: Record<string, Route>;
 
   before(async () => {
     const { code } = await bundleBrowser();
     const digits = join(REPO_ROOT, 'data', 'digits');
-    const server = await serve({
+    base = {
       '/': { body: harnessPage(), type: 'text/html; charset=utf-8' },
       '/nabla.js': { body: code, type: 'text/javascript' },
+      ...wasmRoutes(),
+    };
+    const server = await serve({
+      ...base,
       '/digits/images': { file: join(digits, 'digits-images-idx3-ubyte') },
       '/digits/labels': { file: join(digits, 'digits-labels-idx1-ubyte') },
       '/data/stories260K.bin': { file: sharedData('stories260K.bin') },
@@ -99,7 +116,7 @@ describe('nabla in headless Chromium', { skip: browserSkip() }, () => {
     url = server.url;
     close = server.close;
     browser = await launchBrowser();
-    ({ page, errors } = await browser.page());
+    ({ page, errors, logs } = await browser.page());
     await page.goto(`${url}/`);
     await page.waitForFunction(() => window.nbReady === true, null, { timeout: 30_000 });
   });
@@ -109,15 +126,68 @@ describe('nabla in headless Chromium', { skip: browserSkip() }, () => {
     await close?.();
   });
 
-  test('the page is cross-origin isolated and the bundle loads with its backend', async () => {
+  test('the page is cross-origin isolated and the bundle loads with the WASM backend on threads', async () => {
     const r = await page.evaluate(() => ({
       isolated: self.crossOriginIsolated,
       sab: typeof SharedArrayBuffer,
       backend: window.nb.backend().name,
+      ready: window.nbReport?.name,
+      wasmThreads: window.nbReport?.wasmThreads,
       version: window.nb.version,
     }));
-    assert.deepEqual(r, { isolated: true, sab: 'function', backend: 'js', version: nb.version });
+    assert.deepEqual(r, {
+      isolated: true,
+      sab: 'function',
+      backend: 'wasm',
+      ready: 'wasm',
+      wasmThreads: true,
+      version: nb.version,
+    });
+    assert.ok(!logs.some((l) => l.includes('SharedArrayBuffer is unavailable')), logs.join('\n'));
     assert.deepEqual(errors, []);
+  });
+
+  test('a page that is not cross-origin isolated runs WASM on one thread and says so once', async () => {
+    const bare = await serve(base, 0, false);
+    try {
+      const p = await browser.page();
+      await p.page.goto(`${bare.url}/`);
+      await p.page.waitForFunction(() => window.nbReady === true, null, { timeout: 30_000 });
+      const r = await p.page.evaluate(() => {
+        const nb = window.nb;
+        nb.manualSeed(1);
+        const y = nb.matmul(nb.randn([7, 13]), nb.randn([13, 5]));
+        return {
+          isolated: self.crossOriginIsolated,
+          sab: typeof SharedArrayBuffer,
+          backend: nb.backend().name,
+          wasmThreads: nb.backend().wasmThreads,
+          wasm: String(nb.backend().wasm),
+          threads: nb.getNumThreads(),
+          shape: y.shape,
+        };
+      });
+      assert.deepEqual(
+        { ...r, wasm: r.wasm.replace(/^.*\//, '') },
+        {
+          isolated: false,
+          sab: 'undefined',
+          backend: 'wasm',
+          wasmThreads: false,
+          wasm: 'nabla-st.wasm',
+          threads: 1,
+          shape: [7, 5],
+        },
+      );
+      const notes = p.logs.filter((l) => l.includes('SharedArrayBuffer is unavailable'));
+      assert.equal(notes.length, 1, `expected one fallback note, got: ${JSON.stringify(p.logs)}`);
+      assert.ok(!notes[0].includes('\n'), notes[0]);
+      assert.match(notes[0], /runs on one thread \(nabla-st\.wasm\)/);
+      assert.deepEqual(p.errors, []);
+      await p.page.close();
+    } finally {
+      await bare.close();
+    }
   });
 
   test('ops give the values Node gives (odd sizes, views, broadcasting, conv, backward)', async () => {

@@ -79,13 +79,25 @@ export interface StaticServer {
 }
 
 /**
- * A static server on 127.0.0.1 (a free port) answering `routes` by exact path, every answer with the
- * isolation headers and no caching; anything else is a 404.
+ * The WASM backend's files at the root, as dist/browser/ has them beside nabla.js (scripts/build-browser.mjs):
+ * the pool worker and both modules, which a page loads with `await nb.ready({ wasmBaseUrl })`.
  */
-export async function serve(routes: Record<string, Route>, port = 0): Promise<StaticServer> {
+export function wasmRoutes(): Record<string, Route> {
+  return {
+    '/worker.js': { file: join(REPO_ROOT, 'dist', 'src', 'backend', 'wasm', 'worker.js') },
+    '/nabla.wasm': { file: join(REPO_ROOT, 'native', 'wasm', 'nabla.wasm') },
+    '/nabla-st.wasm': { file: join(REPO_ROOT, 'native', 'wasm', 'nabla-st.wasm') },
+  };
+}
+
+/**
+ * A static server on 127.0.0.1 (a free port) answering `routes` by exact path, every answer with the
+ * isolation headers (unless `isolated` is false) and no caching; anything else is a 404.
+ */
+export async function serve(routes: Record<string, Route>, port = 0, isolated = true): Promise<StaticServer> {
   const server = createServer((req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    for (const [k, v] of Object.entries(ISOLATION_HEADERS)) res.setHeader(k, v);
+    if (isolated) for (const [k, v] of Object.entries(ISOLATION_HEADERS)) res.setHeader(k, v);
     res.setHeader('Cache-Control', 'no-store');
     const route = routes[path];
     if (!route) {
@@ -166,12 +178,16 @@ export async function launchBrowser(extraArgs: string[] = []): Promise<Browser> 
   };
 }
 
-/** A minimal page that imports the bundle as `window.nb` and sets `window.nbReady`. */
+/**
+ * A minimal page that imports the bundle as `window.nb`, awaits `nb.ready()` (the WASM backend from
+ * the server's root, wasmRoutes), keeps its report as `window.nbReport` and sets `window.nbReady`.
+ */
 export function harnessPage(bundlePath = '/nabla.js'): string {
   return `<!doctype html><meta charset="utf-8"><title>nabla test</title><link rel="icon" href="data:,">
 <script type="module">
 import * as nb from '${bundlePath}';
 window.nb = nb;
+window.nbReport = await nb.ready({ wasmBaseUrl: new URL('/', location.href) });
 window.nbReady = true;
 </script>`;
 }
