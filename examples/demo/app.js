@@ -14,7 +14,8 @@ export function backendLabel(r) {
   if (r.name === 'js') return 'JS';
   return r.name;
 }
-const report = nb.backend();
+// NOTE: before the first op: fetches the WASM module (served beside nabla.js) and starts its threads
+const report = await nb.ready({ wasmBaseUrl: new URL('/', location.href) });
 $('backend').textContent = backendLabel(report);
 $('backend').title = JSON.stringify(report);
 $('isolation').textContent = self.crossOriginIsolated

@@ -7,6 +7,7 @@ let tok = null;
 
 async function load() {
   try {
+    await nb.ready({ wasmBaseUrl: new URL('/', location.href) });
     const [m, t] = await Promise.all([nb.io.fetchBytes('/data/stories260K.bin'), nb.io.fetchBytes('/data/tok512.bin')]);
     model = nb.models.LlamaForCausalLM.fromLlama2c(m);
     tok = nb.text.LlamaTokenizer.fromLlama2c(t, model.config.vocabSize);

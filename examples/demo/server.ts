@@ -1,7 +1,8 @@
 // `npm run demo`: serves the browser demo (index.html, app.js, lm_worker.js next to this file's source)
-// with the browser build (dist/browser/nabla.js), the bundled digits and the stories260K weights, on
-// loopback, with the cross-origin isolation headers (COOP same-origin, COEP require-corp) that give a
-// page SharedArrayBuffer, so a threaded backend can run. Prints the URL; Ctrl-C stops it.
+// with the browser build (dist/browser/: nabla.js, its WASM modules and pool worker), the bundled digits
+// and the stories260K weights, on loopback, with the cross-origin isolation headers (COOP same-origin,
+// COEP require-corp) that give a page SharedArrayBuffer, so the WASM backend runs on threads. Prints the
+// URL; Ctrl-C stops it.
 //
 //   npm run demo                       http://127.0.0.1:8080/
 //   PORT=9000 npm run demo             another port
@@ -18,6 +19,7 @@ const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
+  '.wasm': 'application/wasm',
 };
 
 /** URL path -> file. The data folder is read at each request, so weights copied in later are found. */
@@ -28,6 +30,10 @@ function routes(data: string): Record<string, string> {
     '/app.js': join(page, 'app.js'),
     '/lm_worker.js': join(page, 'lm_worker.js'),
     '/nabla.js': join(ROOT, 'dist', 'browser', 'nabla.js'),
+    // the WASM backend, beside nabla.js as scripts/build-browser.mjs writes it (app.js awaits nb.ready())
+    '/worker.js': join(ROOT, 'dist', 'browser', 'worker.js'),
+    '/nabla.wasm': join(ROOT, 'dist', 'browser', 'nabla.wasm'),
+    '/nabla-st.wasm': join(ROOT, 'dist', 'browser', 'nabla-st.wasm'),
     '/digits/images': join(ROOT, 'data', 'digits', 'digits-images-idx3-ubyte'),
     '/digits/labels': join(ROOT, 'data', 'digits', 'digits-labels-idx1-ubyte'),
     '/data/stories260K.bin': join(data, 'stories260K.bin'),

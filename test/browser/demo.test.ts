@@ -45,7 +45,10 @@ describe('the demo page', { skip: browserSkip() }, () => {
     const { page, errors } = await browser.page();
     await page.setViewportSize({ width: 1100, height: 640 });
     await page.goto(`${demo.url}?epochs=2`);
-    assert.equal(await page.locator('#backend').textContent(), 'JS');
+    await page.waitForFunction(() => document.getElementById('backend')?.textContent !== '…', null, {
+      timeout: 30_000,
+    });
+    assert.match((await page.locator('#backend').textContent()) ?? '', /^WASM threads \(\d+\)$/);
     await page.waitForSelector('#digit-status[data-trained="true"]', { timeout: 120_000 });
     assert.match((await page.locator('#digit-status').textContent()) ?? '', /trained 2 epochs .*% on the 297 held-out/);
     // A "7": the top bar, then the diagonal down to the bottom left.
