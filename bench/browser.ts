@@ -74,6 +74,10 @@ const routes: Record<string, Route> = {
   '/': { file: join(benchDir, 'browser', 'index.html') },
   '/bench.js': { file: join(benchDir, 'browser', 'bench.js') },
   '/nabla.js': { file: nablaJs },
+  // nabla's WASM backend, as scripts/build-browser.mjs writes it beside nabla.js (bench.js awaits nb.ready())
+  ...Object.fromEntries(
+    ['worker.js', 'nabla.wasm', 'nabla-st.wasm'].map((f) => [`/${f}`, { file: join(root, 'dist', 'browser', f) }]),
+  ),
   '/peers.js': { body: peers.outputFiles[0].text, type: 'text/javascript' },
   '/models/sgemm1024.onnx': { body: matmulModel(1024, 1024, 1024, 2) },
   '/models/gemv.onnx': { body: matmulModel(1, 768, 50257, 4) },

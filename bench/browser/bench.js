@@ -222,6 +222,8 @@ export const ROWS = [
 /** Runs every row for every library; `quick` times 1 run per cell and GPT-2 with 2 layers. */
 export async function runBench({ quick = true, rows = ROWS.map((r) => r.id) } = {}) {
   const reps = quick ? 1 : 5;
+  // nabla on its WASM backend (threads when isolated), served beside nabla.js as dist/browser/ has it
+  await nb.ready({ wasmBaseUrl: new URL('/', location.href) });
   const isolated = self.crossOriginIsolated;
   const threads = isolated ? Math.min(navigator.hardwareConcurrency || 1, 8) : 1;
   tfWasm.setWasmPaths('/tfjs/');
