@@ -15,8 +15,8 @@ export const HOP = 160;
 
 let mel: MelSpectrogram | null = null;
 
-/** waveforms (B, L) -> normalised log-mel (B, M, F); no gradient. */
-export function logMel(waveforms: Tensor): Tensor {
+/** The mel power spectrogram these features start from, built once: waveforms (B, L) -> (B, M, F). */
+export function melSpectrogram(): MelSpectrogram {
   mel ??= new MelSpectrogram({
     nFft: 512,
     winLength: 400,
@@ -24,8 +24,13 @@ export function logMel(waveforms: Tensor): Tensor {
     nMels: N_MELS,
     windowFn: (n) => hannWindow(n),
   });
+  return mel;
+}
+
+/** waveforms (B, L) -> normalised log-mel (B, M, F); no gradient. */
+export function logMel(waveforms: Tensor): Tensor {
   return noGrad(() => {
-    const x = mel!.call(waveforms).add(1e-6).log(); // (B, M, F)
+    const x = melSpectrogram().call(waveforms).add(1e-6).log(); // (B, M, F)
     const mean = x.mean([1, 2], true);
     const std = x.sub(mean).square().mean([1, 2], true).add(1e-5).sqrt();
     return x.sub(mean).div(std);

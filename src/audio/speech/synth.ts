@@ -16,30 +16,18 @@ import { tensor } from '../../tensor/creation.js';
 import { cat, stack } from '../../ops/functional.js';
 import { loadSafetensors, saveSafetensors } from '../../io/tensors.js';
 import { writeTextAtomic } from '../../io/atomic.js';
-import { GriffinLim, MelSpectrogram } from '../transforms.js';
+import { GriffinLim } from '../transforms.js';
 import { hannWindow } from '../stft.js';
 import { type Corpus, readItem } from './corpus.js';
-import { N_MELS, HOP, batchOf } from './features.js';
+import { N_MELS, HOP, batchOf, melSpectrogram } from './features.js';
 
 export const SEG_FRAMES = 48;
 const FLOOR = Math.log(1e-6);
 
-let mel: MelSpectrogram | null = null;
-function melSpec(): MelSpectrogram {
-  mel ??= new MelSpectrogram({
-    nFft: 512,
-    winLength: 400,
-    hopLength: HOP,
-    nMels: N_MELS,
-    windowFn: (n) => hannWindow(n),
-  });
-  return mel;
-}
-
 /** Raw log-mel (M, F) of one clip (not normalised: synthesis needs absolute levels). */
 function rawLogMel(w: Float32Array): Tensor {
   return noGrad(() =>
-    melSpec()
+    melSpectrogram()
       .call(batchOf([w], w.length))
       .add(1e-6)
       .log()
@@ -149,7 +137,7 @@ export function textToMel(model: DigitSynthesizer, digits: string, speaker = 0):
 /** Log-mel (M, F) -> waveform (L) at 16 kHz: mel power to linear bins, then Griffin-Lim. */
 export function melToWave(logMel: Tensor, nIter = 48): Float32Array {
   return noGrad(() => {
-    const fb = melSpec().mel_scale.fb; // (K, M)
+    const fb = melSpectrogram().mel_scale.fb; // (K, M)
     // each bin's power from the filters covering it, weighted by the filter and normalised by its width
     const width = fb.sum(0, true); // (1, M)
     const w = fb.div(fb.sum(1, true).add(1e-8)); // (K, M), rows sum to 1
