@@ -5,9 +5,8 @@
 // prefixed as in ../shared/data: fashion-train-images-idx3-ubyte.gz) and nothing is downloaded.
 // x is (N, 28, 28) with Keras's pixel values 0..255 (float32: Keras gives uint8), y is int32 (N).
 
-import { homedir, join, process, readFileSync } from '../platform/node.js';
+import { dirname, homedir, join, process } from '../platform/node.js';
 import { FashionMNIST, MNIST, type ImageClassificationDataset } from '../data/datasets.js';
-import { parseIdx } from '../data/idx.js';
 import { cachedCheckpoint } from '../hub/torch_hub.js';
 import { readNpzFile } from '../io/npy.js';
 import { fromTypedArray } from '../tensor/creation.js';
@@ -70,16 +69,6 @@ function split(ds: ImageClassificationDataset): Split {
   ];
 }
 
-function fromIdx(images: Uint8Array, labels: Uint8Array, what: string): Split {
-  const x = parseIdx(images, `${what} images`),
-    y = parseIdx(labels, `${what} labels`);
-  if (x.shape.length !== 3 || y.shape.length !== 1 || x.shape[0] !== y.shape[0] || !(x.data instanceof Uint8Array))
-    throw new Error(
-      `keras.datasets: ${what}: expected uint8 images (N, H, W) and N labels, got ${x.shape} and ${y.shape}`,
-    );
-  return [fromTypedArray(Float32Array.from(x.data), x.shape), fromTypedArray(Int32Array.from(y.data), y.shape)];
-}
-
 /** The (x, y) pairs of mnist.npz's x_train/y_train and x_test/y_test, checked. */
 export function parseMnistNpz(path: string): [Split, Split] {
   const z = readNpzFile(path);
@@ -125,22 +114,18 @@ const FASHION_FILES = [
 /** keras.datasets.fashion_mnist: 60,000 training and 10,000 test Zalando articles, 28x28, 10 classes. */
 export const fashionMnist = {
   async loadData(opts: LoadDataOptions = {}): Promise<[Split, Split]> {
-    if (opts.root !== undefined)
-      return [
-        split(FashionMNIST({ root: opts.root, train: true })),
-        split(FashionMNIST({ root: opts.root, train: false })),
-      ];
-    const paths: string[] = [];
-    for (const f of FASHION_FILES) {
-      paths.push(
-        await getFile(f, (opts.origin ?? ORIGIN) + f, {
+    let root = opts.root;
+    if (root === undefined) {
+      for (const f of FASHION_FILES) {
+        const path = await getFile(f, (opts.origin ?? ORIGIN) + f, {
           cacheDir: opts.cacheDir,
           cacheSubdir: 'fashion-mnist',
           progress: opts.progress,
-        }),
-      );
+        });
+        root = dirname(path);
+      }
     }
-    const [trL, trI, teL, teI] = paths.map((p) => readFileSync(p));
-    return [fromIdx(trI, trL, 'fashion-mnist train'), fromIdx(teI, teL, 'fashion-mnist test')];
+    // NOTE: the downloads carry torchvision's raw names, so the folder loader reads (and checks) them too.
+    return [split(FashionMNIST({ root: root!, train: true })), split(FashionMNIST({ root: root!, train: false }))];
   },
 };
