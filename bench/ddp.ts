@@ -2,11 +2,13 @@
 //   1. Scaling efficiency of an MLP and a CNN training step: 2 ranks x 1 thread (DistributedDataParallel,
 //      the same per-rank batch) against 1 rank x 1 thread (the plain model): efficiency = t1 / t2, the
 //      time of one step alone over the time of one step with the all-reduce (weak scaling; target >= 90%).
+//      Beside it, the machine's own ceiling: two plain 1-thread processes run at once with no communication
+//      at all (no MPI); their slowdown against one process alone is what shared cores and memory cost.
 //   2. All-reduce bandwidth of nb.distributed.allReduce against Open MPI's own MPI_Allreduce on the same
 //      sizes, from native/bench/allreduce_mpi.c compiled with mpicc in this run.
 // Options: --steps=N (timed steps per model, default 20), --sizes=bytes,bytes (all-reduce sizes).
 // The driver starts the ranks itself through mpirun (`nabla launch`'s command line), so run it plainly.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -114,7 +116,26 @@ function run(cmd: string[], what: string): string {
   return r.stdout.trim().split('\n').pop()!;
 }
 
-function driver(): void {
+/** Runs the commands at the same time; the last stdout line of each. */
+function runTogether(cmds: string[][], what: string): Promise<string[]> {
+  return Promise.all(
+    cmds.map(
+      (cmd) =>
+        new Promise<string>((done, fail) => {
+          const child = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+          let out = '',
+            err = '';
+          child.stdout.on('data', (d) => (out += d));
+          child.stderr.on('data', (d) => (err += d));
+          child.on('close', (code) =>
+            code === 0 ? done(out.trim().split('\n').pop()!) : fail(new Error(`${what} failed (${code}): ${err}`)),
+          );
+        }),
+    ),
+  );
+}
+
+async function driver(): Promise<void> {
   const self = fileURLToPath(import.meta.url);
   const exe = join(mkdtempSync(join(tmpdir(), 'nabla-allreduce-')), 'allreduce_mpi');
   run(['mpicc', '-O2', join(root, 'native', 'bench', 'allreduce_mpi.c'), '-o', exe], 'mpicc allreduce_mpi.c');
@@ -122,7 +143,9 @@ function driver(): void {
   Object.assign(process.env, env);
   const cpu = nb.backend().name;
   console.log(`nabla bench:ddp — backend ${cpu}, 1 thread per rank, ${STEPS} timed steps per model`);
-  const one = JSON.parse(run([process.execPath, self, '--worker', ...process.argv.slice(2)], '1 rank')) as StepTimes;
+  const plain = [process.execPath, self, '--worker', ...process.argv.slice(2)];
+  const one = JSON.parse(run(plain, '1 rank')) as StepTimes;
+  const pair = (await runTogether([plain, plain], '2 independent processes')).map((l) => JSON.parse(l) as StepTimes);
   const two = JSON.parse(
     run(mpirunArgs({ nproc: 2, command: [process.execPath, self, '--worker', ...process.argv.slice(2)] }), '2 ranks'),
   ) as StepTimes;
@@ -132,7 +155,10 @@ function driver(): void {
   }[];
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   console.log('\nscaling (weak: the same per-rank batch; efficiency = step time 1 rank / step time 2 ranks)');
-  console.log('model  batch/rank  1x1 ms/step  2x1 ms/step  samples/s 1x1  samples/s 2x1  efficiency');
+  console.log(
+    'model  batch/rank  1x1 ms/step  2x1 ms/step  samples/s 1x1  samples/s 2x1  efficiency' +
+      '  ceiling (2 processes, no MPI)',
+  );
   for (const [name, key, b] of [
     ['MLP', 'mlpMs', 64],
     ['CNN', 'cnnMs', 32],
@@ -141,7 +167,9 @@ function driver(): void {
       t2 = two[key];
     const cells = [String(b), t1.toFixed(2), t2.toFixed(2), ((1000 * b) / t1).toFixed(0), ((2000 * b) / t2).toFixed(0)];
     const w = [10, 12, 12, 14, 14];
-    console.log(`${name.padEnd(6)} ${cells.map((x, i) => x.padStart(w[i])).join(' ')} ${pct(t1 / t2).padStart(11)}`);
+    const ceiling = t1 / Math.max(pair[0][key], pair[1][key]);
+    const row = `${name.padEnd(6)} ${cells.map((x, i) => x.padStart(w[i])).join(' ')} ${pct(t1 / t2).padStart(11)}`;
+    console.log(`${row} ${pct(ceiling).padStart(30)}`);
   }
   console.log('\nall-reduce, 2 ranks, float32 sum (bus bandwidth = bytes / time for 2 ranks)');
   console.log('bytes       nabla us   MPI_Allreduce us   nabla GB/s   MPI GB/s   nabla / MPI');
@@ -155,4 +183,4 @@ function driver(): void {
 }
 
 if (process.argv.includes('--worker')) worker();
-else driver();
+else await driver();
