@@ -156,15 +156,16 @@ abstract class RNNBase extends Module {
       const outs: Tensor[] = [];
       for (let d = 0; d < D; d++) {
         const sfx = `_l${l}${d === 1 ? '_reverse' : ''}`;
-        // x W_ih^T + b_ih for all steps at once: (T, N, G)
-        const xp = this.projectInput(x, sfx),
+        // x W_ih^T + b_ih for all steps at once: (T, N, G), split into T steps (N, G) by one unbind, whose
+        // backward assembles (T, N, G) once (selecting step by step would cost T² in backward)
+        const xp = this.projectInput(x, sfx).unbind(0),
           hh = this.projectHidden(sfx);
         let h = h0b.select(0, l * D + d),
           c = c0b ? c0b.select(0, l * D + d) : null;
         const ys: Tensor[] = new Array(T);
         for (let s = 0; s < T; s++) {
           const t = d === 1 ? T - 1 - s : s;
-          [h, c] = cellStep(this.mode, xp.select(0, t), h, c, hh, null);
+          [h, c] = cellStep(this.mode, xp[t], h, c, hh, null);
           ys[t] = h;
         }
         outs.push(stack(ys, 0));
