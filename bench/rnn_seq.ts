@@ -7,6 +7,7 @@ import { GRU, LSTM } from '../src/nn/rnn.js';
 import { randn } from '../src/tensor/creation.js';
 import type { Module } from '../src/nn/module.js';
 import type { Tensor } from '../src/tensor/tensor.js';
+import { GradSampleModule } from '../src/privacy/grad_sample.js';
 import { bestMs } from './rows.js';
 
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
@@ -37,4 +38,20 @@ for (const [name, make] of [
   const ratio = ms[ms.length - 1] / ms[0];
   const lin = lengths[lengths.length - 1] / lengths[0];
   console.log(`${name} N=${N} I=${I} H=${H}: ${cells.join(', ')}; ratio ${ratio.toFixed(2)} (linear: ${lin})`);
+}
+
+// per-sample gradients (privacy.GradSampleModule) in the same backward: their cost over the plain step
+{
+  const m = new LSTM(I, H);
+  const x = randn([64, N, I]);
+  const plain = await bestMs(() => step(m, x), seconds);
+  const gsm = new GradSampleModule(m);
+  const dp = await bestMs(() => {
+    step(m, x);
+    gsm.zeroGradSample();
+  }, seconds);
+  gsm.remove();
+  console.log(
+    `LSTM T=64 with per-sample gradients: ${dp.toFixed(1)} ms vs ${plain.toFixed(1)} ms (${(dp / plain).toFixed(2)}x)`,
+  );
 }
