@@ -576,6 +576,9 @@ describe('multi-output views (split, chunk, unbind): one shared backward node', 
 
   test('pieces no gradient reaches get zeros; a piece used twice gets both paths', () => {
     const x = x0();
+    const [u0, u1] = x.unbind(0);
+    assert.equal(u0.gradFn!.next[0], u1.gradFn!.next[0], 'the pieces share one node (linear-time backward)');
+    assert.equal(u0.gradFn!.next[0]!.name, 'UnbindBackward');
     const [a, , c] = x.unbind(1);
     a.mul(2).add(a).sum().add(c.mul(c).sum()).backward();
     assert.deepEqual(arr(x.grad), [3, 0, 6, 3, 0, 12]);
