@@ -32,7 +32,7 @@ commands:
   classify    label images with an ImageNet/CIFAR classifier (\`nabla classify --help\`)
   quantize    int8/int4 weights for a GPT-2 or Llama checkpoint (\`nabla quantize --help\`)
   translate, train-translate, train-lstm, generate-lstm   seq2seq translation, char LSTM (\`nabla translate --help\`)
-  explain     a Grad-CAM/saliency PNG overlay for a classifier's prediction (\`nabla explain --help\`)
+  explain     a Grad-CAM/saliency PNG overlay, or an LM's attention map (\`nabla explain --help\`)
   transcribe  spoken digits in a WAV file -> text; also kws, speak, speech-corpus (\`nabla transcribe -h\`)
   download    fetch a Hugging Face Hub repo into the Hub cache and print its folder
   launch      start N ranks of a script under mpirun for nb.distributed (\`nabla launch --help\`)

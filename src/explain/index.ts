@@ -1,5 +1,6 @@
 // nb.explain: attributions (saliency, SmoothGrad, Integrated Gradients, Grad-CAM, occlusion), attention
-// rollout, and their pictures (heatmap overlays as PNG, token attributions as HTML). Captum's semantics.
+// rollout and attention maps (captureAttentions for MultiheadAttention-based models), and their pictures
+// (heatmap overlays and attention heatmaps as PNG, token attributions as HTML). Captum's semantics.
 //   const cam = nb.explain.gradCam(model, x, model.layer4, { target: 281, upsample: true });
 export {
   saliency,
@@ -18,3 +19,9 @@ export {
   type OcclusionOptions,
 } from './attribution.js';
 export { attentionRollout, overlayHeatmap, normalizeMap, tokenAttributionsHtml } from './visualize.js';
+export {
+  captureAttentions,
+  attentionMap,
+  attentionHeatmap,
+  type AttentionMapOptions,
+} from './attention.js';

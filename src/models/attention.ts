@@ -9,7 +9,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { fromTypedArray } from '../tensor/creation.js';
 import { dropout } from '../ops/nn_ops.js';
 import type { KVCache } from './kv_cache.js';
-import type { ForwardOptions } from './generation.js';
+import type { ForwardOptions, OutputAttentionsOptions } from './generation.js';
 
 /** Added to the scores of masked keys. Finite, so a row with every key masked (a pad query) stays NaN-free. */
 export const MASKED = -1e9;
@@ -59,12 +59,20 @@ function maskBias(B: number, T: number, S: number, mask: ArrayLike<number> | nul
  * Causal softmax(q k^T / sqrt(D) + mask) v with grouped-query heads, and dropout on the probabilities
  * when dropoutP > 0. The mask is causal at offset S - T (query t sees keys up to past + t); bias, from
  * attentionBias, replaces it with the causal-and-padding one. Where the backend has a fused attention
- * kernel for the case (no padding, no dropout) it takes it: the model never needs to know.
+ * kernel for the case (no padding, no dropout) it takes it: the model never needs to know. With `attentions`
+ * (outputAttentions) it takes the explicit path and appends the probabilities (B,H,T,S) to that list.
  * q (B,H,T,D), k (B,KVH,S,D), v (B,KVH,S,D), bias (B|1,1,T,S) or null -> (B,H,T,D).
  * NOTE: the R query heads that share a key head are folded into the row dim of one matmul
  * ((B,KVH,R*T,D) @ (B,KVH,D,S)), so keys and values are never repeated in memory.
  */
-export function causalAttention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | null = null, dropoutP = 0): Tensor {
+export function causalAttention(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  bias: Tensor | null = null,
+  dropoutP = 0,
+  attentions: Tensor[] | null = null,
+): Tensor {
   const [B, H, T, D] = q.shape;
   const KVH = k.shape[1],
     S = k.shape[2];
@@ -72,7 +80,7 @@ export function causalAttention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | 
   if (S < T) throw new Error(`attention: ${T} queries but only ${S} keys`);
   const R = H / KVH;
   const scale = 1 / Math.sqrt(D);
-  if (!bias && dropoutP === 0) {
+  if (!bias && dropoutP === 0 && !attentions) {
     if (R === 1 && S === T) {
       const y = attentionFused(q, k, v, scale, true); // one block of scores at a time
       if (y) return y;
@@ -93,6 +101,8 @@ export function causalAttention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | 
       .reshape([B, KVH, R * T, S]);
   let probs = scores.softmax(-1);
   if (dropoutP > 0) probs = dropout(probs, dropoutP, true);
+  // Hugging Face's eager attention returns the probabilities after masking and dropout, per query head
+  attentions?.push(probs.reshape([B, H, T, S]));
   const y = probs.matmul(v); // (B,KVH,R*T,D)
   return y.reshape([B, H, T, D]);
 }
@@ -105,19 +115,27 @@ export interface StepContext {
   /** (B*T) positions of the new tokens. */
   pos: Int32Array;
   bias: Tensor | null;
+  /** The per-layer attention probabilities (B,H,T,S) when outputAttentions was asked for, else null. */
+  attentions: Tensor[] | null;
 }
 
 /** Start of a decoder forward: ids (B,T) -> positions (cache length + t unless given) and mask bias. */
-export function beginStep(ids: Tensor, o: ForwardOptions, maxPositions: number, who: string): StepContext {
+export function beginStep(
+  ids: Tensor,
+  o: ForwardOptions | OutputAttentionsOptions,
+  maxPositions: number,
+  who: string,
+): StepContext {
   const [B, T] = ids.shape;
   const cache = o.cache ?? null;
   const past = cache ? cache.length : 0;
   const pos = positionsOf(o.positionIds, B, T, past, maxPositions, who);
-  return { B, T, cache, pos, bias: attentionBias(T, past + T, o.attentionMask) };
+  const attentions = o.outputAttentions ? [] : null;
+  return { B, T, cache, pos, bias: attentionBias(T, past + T, o.attentionMask), attentions };
 }
 
 /** End of a decoder forward: marks the new positions cached; x (B,T,C) -> (B,logitsToKeep,C) if asked. */
-export function endStep(x: Tensor, step: StepContext, o: ForwardOptions): Tensor {
+export function endStep(x: Tensor, step: StepContext, o: Pick<ForwardOptions, 'logitsToKeep'>): Tensor {
   step.cache?.advance(step.T);
   const keep = o.logitsToKeep;
   return keep && keep < step.T ? x.narrow(1, step.T - keep, keep) : x;

@@ -23,6 +23,33 @@ export interface ForwardOptions {
   positionIds?: Tensor | null;
   /** Compute logits for the last N positions only (generation needs 1). Default: all. */
   logitsToKeep?: number;
+  /** true (see OutputAttentionsOptions) makes forward return the attentions too. */
+  outputAttentions?: false;
+}
+
+/**
+ * Hugging Face's output_attentions=True: forward(ids, { outputAttentions: true }) returns
+ * { logits, attentions } (CausalLMOutput), the base models { lastHiddenState, attentions }.
+ * The fused attention kernels are skipped for that call: they never form the probabilities.
+ */
+export interface OutputAttentionsOptions extends Omit<ForwardOptions, 'outputAttentions'> {
+  outputAttentions: true;
+}
+
+/**
+ * What a decoder's forward returns with outputAttentions: attentions holds one tensor per layer,
+ * (B, H, T, S) = (batch, query heads, new positions, cached + new positions): the softmax probabilities
+ * after the causal and padding masks (and after attention dropout in training), as in transformers.
+ */
+export interface CausalLMOutput {
+  logits: Tensor;
+  attentions: Tensor[];
+}
+
+/** A base model's (GPT2Model, LlamaModel) forward with outputAttentions: the final hidden states (B, T, C). */
+export interface BaseModelOutput {
+  lastHiddenState: Tensor;
+  attentions: Tensor[];
 }
 
 /** The contract every causal LM meets so that `generate` can drive it. */

@@ -21,7 +21,16 @@ import { noGrad } from '../autograd/grad_mode.js';
 import { beginStep, causalAttention, checkTokenIds, endStep } from './attention.js';
 import { linearFused } from '../ops/fused.js';
 import { KVCache } from './kv_cache.js';
-import { generate, inEvalMode, type CausalLM, type ForwardOptions, type GenerateOptions } from './generation.js';
+import {
+  generate,
+  inEvalMode,
+  type BaseModelOutput,
+  type CausalLM,
+  type CausalLMOutput,
+  type ForwardOptions,
+  type GenerateOptions,
+  type OutputAttentionsOptions,
+} from './generation.js';
 import { loadWeights, openWeights, readConfigJson, saveModelFolder } from './loading.js';
 import type { HubOptions } from '../hub/cache.js';
 import { fetchModelFiles, resolvePretrained } from '../hub/pretrained.js';
@@ -85,8 +94,8 @@ export class GPT2Attention extends Module {
     this.c_proj = new Conv1D(config.nEmbd, config.nEmbd);
     this.resid_dropout = new Dropout(config.residPdrop);
   }
-  // x (B,T,C), bias (B|1,1,T,S) -> (B,T,C)
-  forward(x: Tensor, bias: Tensor | null, cache: KVCache | null): Tensor {
+  // x (B,T,C), bias (B|1,1,T,S) -> (B,T,C); appends the probabilities (B,H,T,S) to attentions if given
+  forward(x: Tensor, bias: Tensor | null, cache: KVCache | null, attentions: Tensor[] | null = null): Tensor {
     const [B, T, C] = x.shape;
     const H = this.config.nHead,
       D = C / H;
@@ -95,7 +104,7 @@ export class GPT2Attention extends Module {
       .split(C, 2)
       .map((t) => t.view(B, T, H, D).transpose(1, 2)); // (B,H,T,D)
     const [k, v] = cache ? cache.update(this.layerIdx, k0, v0) : [k0, v0]; // (B,H,S,D)
-    const y = causalAttention(q, k, v, bias, this.training ? this.config.attnPdrop : 0); // (B,H,T,D)
+    const y = causalAttention(q, k, v, bias, this.training ? this.config.attnPdrop : 0, attentions); // (B,H,T,D)
     return this.resid_dropout.call(this.c_proj.call(y.transpose(1, 2).reshape([B, T, C])));
   }
 }
@@ -132,8 +141,8 @@ export class GPT2Block extends Module {
     this.mlp = new GPT2MLP(config);
   }
   // x (B,T,C) -> (B,T,C)
-  forward(x: Tensor, bias: Tensor | null, cache: KVCache | null): Tensor {
-    const h = x.add(this.attn.call(this.ln_1.call(x), bias, cache));
+  forward(x: Tensor, bias: Tensor | null, cache: KVCache | null, attentions: Tensor[] | null = null): Tensor {
+    const h = x.add(this.attn.call(this.ln_1.call(x), bias, cache, attentions));
     return h.add(this.mlp.call(this.ln_2.call(h)));
   }
 }
@@ -159,12 +168,15 @@ export class GPT2Model extends Module {
   }
 
   // ids (B,T) int32 -> hidden states (B,T,C) after ln_f (the last logitsToKeep positions only, if set)
-  forward(ids: Tensor, o: ForwardOptions = {}): Tensor {
+  forward(ids: Tensor, o: OutputAttentionsOptions): BaseModelOutput;
+  forward(ids: Tensor, o?: ForwardOptions): Tensor;
+  forward(ids: Tensor, o: ForwardOptions | OutputAttentionsOptions = {}): Tensor | BaseModelOutput {
     const step = beginStep(ids, o, this.config.nPositions, 'GPT2Model');
     const pos = fromTypedArray(step.pos, [step.B, step.T]);
     let x = this.drop.call(this.wte.call(ids).add(this.wpe.call(pos)));
-    for (const block of this.h) x = (block as GPT2Block).call(x, step.bias, step.cache);
-    return this.ln_f.call(endStep(x, step, o));
+    for (const block of this.h) x = (block as GPT2Block).call(x, step.bias, step.cache, step.attentions);
+    const y = this.ln_f.call(endStep(x, step, o));
+    return step.attentions ? { lastHiddenState: y, attentions: step.attentions } : y;
   }
 }
 
@@ -225,12 +237,20 @@ export class GPT2LMHeadModel extends Module implements CausalLM {
     return this.config.eosTokenId;
   }
 
-  // ids (B,T) int32 (or number[][] / number[]) -> logits (B,T,V) (or (B,logitsToKeep,V))
-  forward(ids: Tensor | number[] | number[][], options: ForwardOptions = {}): Tensor {
+  // ids (B,T) int32 (or number[][] / number[]) -> logits (B,T,V) (or (B,logitsToKeep,V));
+  // with outputAttentions, { logits, attentions: nLayer x (B,H,T,S) }
+  forward(ids: Tensor | number[] | number[][], options: OutputAttentionsOptions): CausalLMOutput;
+  forward(ids: Tensor | number[] | number[][], options?: ForwardOptions): Tensor;
+  forward(
+    ids: Tensor | number[] | number[][],
+    options: ForwardOptions | OutputAttentionsOptions = {},
+  ): Tensor | CausalLMOutput {
     const t =
       ids instanceof Tensor ? ids : makeTensor(Array.isArray(ids[0]) ? ids : [ids as number[]], { dtype: 'int32' });
     checkTokenIds(t, this.config.vocabSize, 'GPT2LMHeadModel');
-    return this.lm_head.call(this.transformer.call(t, options));
+    if (!options.outputAttentions) return this.lm_head.call(this.transformer.call(t, options));
+    const { lastHiddenState, attentions } = this.transformer.forward(t, options);
+    return { logits: this.lm_head.call(lastHiddenState), attentions };
   }
 
   createCache(batchSize: number, maxLength: number): KVCache {

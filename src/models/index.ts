@@ -20,6 +20,9 @@ export {
   applyRepetitionPenalty,
   type CausalLM,
   type ForwardOptions,
+  type OutputAttentionsOptions,
+  type CausalLMOutput,
+  type BaseModelOutput,
   type GenerateOptions,
   type Streamer,
 } from './generation.js';

@@ -17,7 +17,16 @@ import { RMSNorm } from '../nn/normalization.js';
 import { SiLU } from '../nn/activations.js';
 import { beginStep, causalAttention, checkTokenIds, endStep } from './attention.js';
 import { KVCache } from './kv_cache.js';
-import { generate, inEvalMode, type CausalLM, type ForwardOptions, type GenerateOptions } from './generation.js';
+import {
+  generate,
+  inEvalMode,
+  type BaseModelOutput,
+  type CausalLM,
+  type CausalLMOutput,
+  type ForwardOptions,
+  type GenerateOptions,
+  type OutputAttentionsOptions,
+} from './generation.js';
 import { MemorySource, loadWeights, openWeights, readConfigJson, saveModelFolder } from './loading.js';
 import type { HubOptions } from '../hub/cache.js';
 import { fetchModelFiles, resolvePretrained } from '../hub/pretrained.js';
@@ -196,8 +205,16 @@ export class LlamaAttention extends Module {
     this.o_proj = new Linear(H * D, C, { bias });
   }
 
-  // x (B,T,C), cos/sin (B,1,T,D/2), bias (B|1,1,T,S) -> (B,T,C)
-  forward(x: Tensor, cos: Tensor, sin: Tensor, bias: Tensor | null, cache: KVCache | null): Tensor {
+  // x (B,T,C), cos/sin (B,1,T,D/2), bias (B|1,1,T,S) -> (B,T,C); appends the probabilities (B,H,T,S) to
+  // attentions if given
+  forward(
+    x: Tensor,
+    cos: Tensor,
+    sin: Tensor,
+    bias: Tensor | null,
+    cache: KVCache | null,
+    attentions: Tensor[] | null = null,
+  ): Tensor {
     const [B, T] = x.shape;
     const { numAttentionHeads: H, numKeyValueHeads: KVH } = this.config;
     const D = this.config.headDim;
@@ -205,7 +222,7 @@ export class LlamaAttention extends Module {
     let k = applyRotary(this.k_proj.call(x).view(B, T, KVH, D).transpose(1, 2), cos, sin); // (B,KVH,T,D)
     let v = this.v_proj.call(x).view(B, T, KVH, D).transpose(1, 2); // (B,KVH,T,D)
     if (cache) [k, v] = cache.update(this.layerIdx, k, v); // (B,KVH,S,D)
-    const y = causalAttention(q, k, v, bias); // (B,H,T,D)
+    const y = causalAttention(q, k, v, bias, 0, attentions); // (B,H,T,D)
     return this.o_proj.call(y.transpose(1, 2).reshape([B, T, H * D]));
   }
 }
@@ -241,8 +258,15 @@ export class LlamaDecoderLayer extends Module {
     this.post_attention_layernorm = new RMSNorm(config.hiddenSize, { eps: config.rmsNormEps });
   }
   // x (B,T,C) -> (B,T,C), pre-norm residual blocks
-  forward(x: Tensor, cos: Tensor, sin: Tensor, bias: Tensor | null, cache: KVCache | null): Tensor {
-    const h = x.add(this.self_attn.call(this.input_layernorm.call(x), cos, sin, bias, cache));
+  forward(
+    x: Tensor,
+    cos: Tensor,
+    sin: Tensor,
+    bias: Tensor | null,
+    cache: KVCache | null,
+    attentions: Tensor[] | null = null,
+  ): Tensor {
+    const h = x.add(this.self_attn.call(this.input_layernorm.call(x), cos, sin, bias, cache, attentions));
     return h.add(this.mlp.call(this.post_attention_layernorm.call(h)));
   }
 }
@@ -261,15 +285,19 @@ export class LlamaModel extends Module {
   }
 
   // ids (B,T) int32 -> hidden states (B,T,C) after the final norm
-  forward(ids: Tensor, o: ForwardOptions = {}): Tensor {
+  forward(ids: Tensor, o: OutputAttentionsOptions): BaseModelOutput;
+  forward(ids: Tensor, o?: ForwardOptions): Tensor;
+  forward(ids: Tensor, o: ForwardOptions | OutputAttentionsOptions = {}): Tensor | BaseModelOutput {
     const step = beginStep(ids, o, this.config.maxPositionEmbeddings, 'LlamaModel');
     let x = this.embed_tokens.call(ids);
     // the rotary tables are computed on the host: they join x on x's device (a no-op on the CPU)
     const [cos, sin] = rotaryTables(step.pos, step.B, step.T, this.config.headDim, this.config.ropeTheta).map((t) =>
       t.to(x.device),
     );
-    for (const layer of this.layers) x = (layer as LlamaDecoderLayer).call(x, cos, sin, step.bias, step.cache);
-    return this.norm.call(endStep(x, step, o));
+    for (const layer of this.layers)
+      x = (layer as LlamaDecoderLayer).call(x, cos, sin, step.bias, step.cache, step.attentions);
+    const y = this.norm.call(endStep(x, step, o));
+    return step.attentions ? { lastHiddenState: y, attentions: step.attentions } : y;
   }
 }
 
@@ -304,10 +332,15 @@ export class LlamaForCausalLM extends Module implements CausalLM {
     return this.config.eosTokenId;
   }
 
-  // ids (B,T) int32 -> logits (B,T,V) (or (B,logitsToKeep,V))
-  forward(ids: Tensor, options: ForwardOptions = {}): Tensor {
+  // ids (B,T) int32 -> logits (B,T,V) (or (B,logitsToKeep,V));
+  // with outputAttentions, { logits, attentions: numHiddenLayers x (B,H,T,S) }
+  forward(ids: Tensor, options: OutputAttentionsOptions): CausalLMOutput;
+  forward(ids: Tensor, options?: ForwardOptions): Tensor;
+  forward(ids: Tensor, options: ForwardOptions | OutputAttentionsOptions = {}): Tensor | CausalLMOutput {
     checkTokenIds(ids, this.config.vocabSize, 'LlamaForCausalLM');
-    return this.lm_head.call(this.model.call(ids, options));
+    if (!options.outputAttentions) return this.lm_head.call(this.model.call(ids, options));
+    const { lastHiddenState, attentions } = this.model.forward(ids, options);
+    return { logits: this.lm_head.call(lastHiddenState), attentions };
   }
 
   createCache(batchSize: number, maxLength: number): KVCache {

@@ -7,7 +7,7 @@ import { empty } from '../tensor/creation.js';
 import type { DType } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { fmtShape } from '../tensor/layout.js';
-import { causalMask, dropout, linear } from '../ops/nn_ops.js';
+import { causalMask, dropout, linear, scaledDotProductAttention } from '../ops/nn_ops.js';
 import { Module, Parameter } from './module.js';
 import { Linear } from './linear.js';
 import { constant_, xavierUniform_ } from './init.js';
@@ -137,32 +137,43 @@ export class MultiheadAttention extends Module {
     const [q, k, v] = this.project(qi, ki, vi);
     // (T, N, E) -> (N, NH, T, HD)
     const heads = (t: Tensor) => t.reshape([t.shape[0], N, NH, HD]).permute(1, 2, 0, 3);
-    let scores = heads(q)
-      .matmul(heads(k).mT)
-      .mul(1 / Math.sqrt(HD)); // (N, NH, L, S)
     let mask = opts.attnMask ?? null;
-    if (!mask && opts.isCausal) mask = causalMask(L, S).logicalNot();
     if (mask) {
       const ok2 = mask.ndim === 2 && mask.shape[0] === L && mask.shape[1] === S;
       const ok3 = mask.ndim === 3 && mask.shape[0] === N * NH && mask.shape[1] === L && mask.shape[2] === S;
       if (!ok2 && !ok3) throw inputError(this, `attnMask (${L}, ${S}) or (${N * NH}, ${L}, ${S})`, mask);
-      const m = additive(mask, scores.dtype);
-      scores = scores.add(ok3 ? m.reshape([N, NH, L, S]) : m);
+      mask = ok3 ? additive(mask, q.dtype).reshape([N, NH, L, S]) : additive(mask, q.dtype);
     }
     const kpm = opts.keyPaddingMask ?? null;
     if (kpm) {
       const want = batched ? [N, S] : [S];
       if (fmtShape(kpm.shape) !== fmtShape(want)) throw inputError(this, `keyPaddingMask ${fmtShape(want)}`, kpm);
-      scores = scores.add(additive(kpm, scores.dtype).reshape([N, 1, 1, S]));
+      const pad = additive(kpm, q.dtype).reshape([N, 1, 1, S]);
+      mask = mask ? mask.add(pad) : pad;
     }
-    let attn = scores.softmax(-1);
-    if (this.training && this.dropout > 0) attn = dropout(attn, this.dropout, true);
+    const causal = !opts.attnMask && (opts.isCausal ?? false);
+    const p = this.training ? this.dropout : 0;
+    const needWeights = opts.needWeights ?? true;
+    let ctx: Tensor, // (N, NH, L, HD)
+      attn: Tensor | null = null; // (N, NH, L, S)
+    if (!needWeights) {
+      // as PyTorch with need_weights=False: scaled_dot_product_attention, fused where the backend has it
+      ctx = scaledDotProductAttention(heads(q), heads(k), heads(v), { attnMask: mask, isCausal: causal, dropoutP: p });
+    } else {
+      let scores = heads(q)
+        .matmul(heads(k).mT)
+        .mul(1 / Math.sqrt(HD)); // (N, NH, L, S)
+      if (causal) scores = scores.add(additive(causalMask(L, S).logicalNot(), scores.dtype));
+      if (mask) scores = scores.add(mask);
+      attn = scores.softmax(-1);
+      if (p > 0) attn = dropout(attn, p, true);
+      ctx = attn.matmul(heads(v));
+    }
     // (N, NH, L, HD) -> (L, N, E)
-    const ctx = attn.matmul(heads(v)).permute(2, 0, 1, 3).reshape([L, N, E]);
-    let out = this.out_proj.call(ctx);
+    let out = this.out_proj.call(ctx.permute(2, 0, 1, 3).reshape([L, N, E]));
     out = !batched ? out.squeeze(1) : this.batchFirst ? out.transpose(0, 1) : out;
     let weights: Tensor | null = null;
-    if (opts.needWeights ?? true) {
+    if (attn) {
       weights = (opts.averageAttnWeights ?? true) ? attn.mean(1) : attn;
       if (!batched) weights = weights.squeeze(0);
     }

@@ -15,6 +15,36 @@ import { inputError, pyBool } from './util.js';
 
 export type RNNMode = 'RNN_TANH' | 'RNN_RELU' | 'LSTM' | 'GRU';
 
+/**
+ * Sees each projection a recurrent module makes, with its input: 'ih' x (T, N, I) -> x W_ih^T + b_ih (T, N, G)
+ * once per layer and direction (a cell: x (N, I) -> (N, G)), and 'hh' h (N, H) -> h W_hh^T + b_hh (N, G) at every
+ * step. sfx names the parameters ('_l0', '_l1_reverse'; '' for a cell). Per-sample gradient rules
+ * (privacy.GradSampleModule) hook the outputs' gradients.
+ */
+export type ProjectionTap = (kind: 'ih' | 'hh', sfx: string, input: Tensor, output: Tensor) => void;
+
+const taps = new WeakMap<Module, ProjectionTap>();
+
+/** Installs a ProjectionTap on an RNN, LSTM, GRU or one of their cells; one at a time. */
+export function registerProjectionTap(m: Module, tap: ProjectionTap): { remove(): void } {
+  if (!(m instanceof RNNBase || m instanceof RNNCellBase))
+    throw new Error(`registerProjectionTap: ${m.constructor.name} is not a recurrent layer or cell`);
+  if (taps.has(m)) throw new Error(`registerProjectionTap: ${m.constructor.name} already has a projection tap`);
+  taps.set(m, tap);
+  return { remove: () => taps.delete(m) };
+}
+
+/** whh as a projection h -> h W_hh^T + b_hh that reports each step to the module's tap, if it has one. */
+function tapped(m: Module, sfx: string, project: (h: Tensor) => Tensor): (h: Tensor) => Tensor {
+  const tap = taps.get(m);
+  if (!tap) return project;
+  return (h) => {
+    const y = project(h);
+    tap('hh', sfx, h, y);
+    return y;
+  };
+}
+
 const GATES: Record<RNNMode, number> = { RNN_TANH: 1, RNN_RELU: 1, LSTM: 4, GRU: 3 };
 
 /**
@@ -156,15 +186,18 @@ abstract class RNNBase extends Module {
       const outs: Tensor[] = [];
       for (let d = 0; d < D; d++) {
         const sfx = `_l${l}${d === 1 ? '_reverse' : ''}`;
-        // x W_ih^T + b_ih for all steps at once: (T, N, G)
-        const xp = this.projectInput(x, sfx),
-          hh = this.projectHidden(sfx);
+        // x W_ih^T + b_ih for all steps at once: (T, N, G), split into T steps (N, G) by one unbind, whose
+        // backward assembles (T, N, G) once (selecting step by step would cost T² in backward)
+        const xpAll = this.projectInput(x, sfx);
+        taps.get(this)?.('ih', sfx, x, xpAll);
+        const xp = xpAll.unbind(0),
+          hh = tapped(this, sfx, this.projectHidden(sfx));
         let h = h0b.select(0, l * D + d),
           c = c0b ? c0b.select(0, l * D + d) : null;
         const ys: Tensor[] = new Array(T);
         for (let s = 0; s < T; s++) {
           const t = d === 1 ? T - 1 - s : s;
-          [h, c] = cellStep(this.mode, xp.select(0, t), h, c, hh, null);
+          [h, c] = cellStep(this.mode, xp[t], h, c, hh, null);
           ys[t] = h;
         }
         outs.push(stack(ys, 0));
@@ -274,14 +307,10 @@ abstract class RNNCellBase extends Module {
       return batched ? s : s.unsqueeze(0);
     };
     const lstm = this.mode === 'LSTM';
-    const [h2, c2] = cellStep(
-      this.mode,
-      linear(x, this.weight_ih, this.bias_ih),
-      st(h),
-      lstm ? st(c) : null,
-      this.weight_hh,
-      this.bias_hh,
-    );
+    const xp = linear(x, this.weight_ih, this.bias_ih);
+    taps.get(this)?.('ih', '', x, xp);
+    const hh = tapped(this, '', (hp) => linear(hp, this.weight_hh, this.bias_hh));
+    const [h2, c2] = cellStep(this.mode, xp, st(h), lstm ? st(c) : null, hh, null);
     return batched ? [h2, c2] : [h2.squeeze(0), c2 ? c2.squeeze(0) : null];
   }
   override extraRepr(): string {

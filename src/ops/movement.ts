@@ -5,7 +5,8 @@
 import { Layout, type Shape, checkShape, expandLayout, fmtShape, normDim, numel } from '../tensor/layout.js';
 import { promoteTypes } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { be, dataOf, record, sumTo, viewOf, wrap, zerosOn } from './util.js';
+import { be, dataOf, needsGrad, record, scalar, sumTo, viewOf, wrap, zerosOn } from './util.js';
+import { noGrad } from '../autograd/grad_mode.js';
 
 export function normDimOf(x: Tensor, dim: number, op: string): number {
   return normDim(dim, x.ndim, op);
@@ -291,13 +292,16 @@ export function split(x: Tensor, sizeOrSections: number | number[], dim = 0): Te
           `but got ${fmtShape(sizes)}`,
       );
   }
-  const out: Tensor[] = [];
-  let s = 0;
-  for (const len of sizes) {
-    out.push(narrow(x, d, s, len));
-    s += len;
-  }
-  return out;
+  const pieces = noGrad(() => {
+    const out: Tensor[] = [];
+    let s = 0;
+    for (const len of sizes) {
+      out.push(narrow(x, d, s, len));
+      s += len;
+    }
+    return out;
+  });
+  return gathered(x, pieces, 'SplitBackward', (gs) => cat(gs, d));
 }
 
 export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
@@ -309,7 +313,33 @@ export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
 
 export function unbind(x: Tensor, dim = 0): Tensor[] {
   const d = normDim(dim, x.ndim, 'unbind');
-  return Array.from({ length: x.shape[d] }, (_, i) => select(x, d, i));
+  const pieces = noGrad(() => Array.from({ length: x.shape[d] }, (_, i) => select(x, d, i)));
+  return gathered(x, pieces, 'UnbindBackward', (gs) => stack(gs, d));
+}
+
+/**
+ * Gives views of x's pieces one shared backward node, as PyTorch's multi-output SplitBackward and
+ * UnbindBackward: each piece's backward only files its gradient, and the shared node assembles x's gradient
+ * once. Selecting T pieces one by one would cost T full-size zero tensors in backward (T² for an RNN's steps).
+ * NOTE: graph nodes here have one output, so each piece hands the shared node a 0-d zero (which the engine
+ * sums and counts as that node's gradient) and the real gradients travel through `got`. Pieces no gradient
+ * reached are zeros. The shared node runs after every piece that the backward reaches, as the engine orders
+ * nodes by their consumers.
+ */
+function gathered(x: Tensor, pieces: Tensor[], name: string, assemble: (gs: Tensor[]) => Tensor): Tensor[] {
+  if (!needsGrad(x)) return pieces;
+  const got: (Tensor | null)[] = pieces.map(() => null);
+  const hub = record(viewOf(x, x.layout, name), name, [x], () => {
+    const gs = got.map((g, i) => g ?? wrap(zerosOn(x, x.dtype, pieces[i].numel()), pieces[i].shape, x.dtype));
+    got.fill(null);
+    return [assemble(gs)];
+  });
+  return pieces.map((p, i) =>
+    record(p, name, [hub], (g) => {
+      got[i] = got[i] ? got[i]!.add(g) : g;
+      return [scalar(0, g.dtype)];
+    }),
+  );
 }
 
 /** Concatenates along dim; every other dim must match. Inputs are promoted to a common dtype. */

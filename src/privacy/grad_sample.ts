@@ -1,6 +1,7 @@
 // Per-sample gradients without one backward per sample (Opacus's GradSampleModule): a forward hook on each
 // layer that owns parameters keeps its input activation, and a gradient hook on its output receives dL/dout;
-// each layer's rule then forms the (B, *param) per-sample gradient from the two in one batched op.
+// each layer's rule then forms the (B, *param) per-sample gradient from the two in one batched op. The RNN
+// family, whose weights act at every time step, captures each projection through a tap (grad_sample_rnn.ts).
 //
 // Glossary: B = batch (dim 0 of every input), T = the flattened dims between batch and features,
 // IN/OUT = Linear features, V/D = Embedding rows/width, C = GroupNorm channels.
@@ -15,6 +16,7 @@ import type { Module, Parameter } from '../nn/module.js';
 import { GroupNorm, LayerNorm } from '../nn/normalization.js';
 import { tensor } from '../tensor/creation.js';
 import { Tensor } from '../tensor/tensor.js';
+import { RNN_SAMPLERS, type Sampler } from './grad_sample_rnn.js';
 
 /** One layer's rule: its input, the gradient of its output -> per-sample gradients of its own parameters. */
 type Rule = (m: Module, x: Tensor, g: Tensor) => [Parameter | null, Tensor][];
@@ -78,9 +80,12 @@ const RULES = new Map<{ name: string }, Rule>([
   [GroupNorm, groupNormRule],
 ]);
 
+/** Layers whose parameters act more than once per forward (the RNN family) capture through their own taps. */
+const SAMPLERS = new Map<{ name: string }, Sampler>(RNN_SAMPLERS);
+
 /** The layer kinds that have a per-sample gradient rule. */
 export function supportedLayers(): string[] {
-  return [...RULES.keys()].map((k) => k.name);
+  return [...RULES.keys(), ...SAMPLERS.keys()].map((k) => k.name);
 }
 
 function ruleFor(m: Module): Rule | undefined {
@@ -103,9 +108,16 @@ export class GradSampleModule {
   private readonly handles: { remove(): void }[] = [];
 
   constructor(readonly module: Module) {
+    // every layer is checked before any hook goes in, so a refused model is left as it was
+    const installs: (() => { remove(): void })[] = [];
     for (const [name, m] of module.namedModules()) {
       const own = [...m.namedParameters('', false)].filter(([, p]) => p.requiresGrad);
       if (own.length === 0) continue;
+      const sampler = SAMPLERS.get(m.constructor);
+      if (sampler) {
+        installs.push(() => sampler(m, (p, gs) => this.add(p, gs)));
+        continue;
+      }
       const rule = ruleFor(m);
       if (!rule) {
         throw new Error(
@@ -114,8 +126,9 @@ export class GradSampleModule {
             `${supportedLayers().join(', ')}. Freeze it (requiresGrad = false) or replace it.`,
         );
       }
-      this.handles.push(m.registerForwardHook((mod, inputs, out) => this.capture(mod, name, rule, inputs, out)));
+      installs.push(() => m.registerForwardHook((mod, inputs, out) => this.capture(mod, name, rule, inputs, out)));
     }
+    for (const install of installs) this.handles.push(install());
   }
 
   private capture(m: Module, name: string, rule: Rule, inputs: unknown[], out: unknown): void {
@@ -131,14 +144,15 @@ export class GradSampleModule {
     const xd = x.detach();
     out.registerHook((g: Tensor) => {
       noGrad(() => {
-        for (const [p, gs] of rule(m, xd, g.detach())) {
-          if (!p?.requiresGrad) continue;
-          const prev = this.samples.get(p);
-          // NOTE: a layer called twice in one forward contributes twice, as its .grad does
-          this.samples.set(p, prev ? prev.add(gs) : gs);
-        }
+        for (const [p, gs] of rule(m, xd, g.detach())) if (p?.requiresGrad) this.add(p, gs);
       });
     });
+  }
+
+  private add(p: Parameter, gs: Tensor): void {
+    const prev = this.samples.get(p);
+    // NOTE: a layer called twice in one forward contributes twice, as its .grad does
+    this.samples.set(p, prev ? prev.add(gs) : gs);
   }
 
   /** The (B, *param.shape) per-sample gradient of p from the backward passes since the last zeroGradSample. */

@@ -563,3 +563,58 @@ describe('errors name the op and the shapes or dtypes', () => {
     assert.deepEqual(arr(x.grad), [2, 2, 2]);
   });
 });
+
+describe('multi-output views (split, chunk, unbind): one shared backward node', () => {
+  const x0 = () =>
+    nb.tensor(
+      [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+      { dtype: 'float64', requiresGrad: true },
+    );
+
+  test('pieces no gradient reaches get zeros; a piece used twice gets both paths', () => {
+    const x = x0();
+    const [u0, u1] = x.unbind(0);
+    assert.equal(u0.gradFn!.next[0], u1.gradFn!.next[0], 'the pieces share one node (linear-time backward)');
+    assert.equal(u0.gradFn!.next[0]!.name, 'UnbindBackward');
+    const [a, , c] = x.unbind(1);
+    a.mul(2).add(a).sum().add(c.mul(c).sum()).backward();
+    assert.deepEqual(arr(x.grad), [3, 0, 6, 3, 0, 12]);
+    const y = x0();
+    const [p, q] = y.split([1, 2], 1);
+    q.sum().backward();
+    assert.deepEqual(arr(y.grad), [0, 1, 1, 0, 1, 1]);
+    assert.equal(p.requiresGrad, true);
+  });
+
+  test('retainGraph: a second backward gets the same gradient, not the first one again', () => {
+    const x = x0();
+    const [r0, r1] = x.unbind(0);
+    const y = r0.mul(r1).sum();
+    y.backward(undefined, { retainGraph: true });
+    y.backward();
+    assert.deepEqual(arr(x.grad), [8, 10, 12, 2, 4, 6]);
+  });
+
+  test('autograd.grad of one piece, double backward, and hooks on the pieces', () => {
+    const x = x0();
+    const [g0] = nb.autograd.grad([x.unbind(1)[1].pow(2).sum()], [x]);
+    assert.deepEqual(arr(g0), [0, 4, 0, 0, 10, 0]);
+    nb.autograd.gradgradcheck(
+      (t: Tensor) =>
+        nb.stack(
+          t.unbind(0).map((r, i) => r.pow(i + 2)),
+          1,
+        ),
+      [x0()],
+    );
+    nb.autograd.gradgradcheck((t: Tensor) => t.chunk(3, 1)[2].mul(t.chunk(3, 1)[0]), [x0()]);
+    const x2 = x0();
+    const ps = x2.unbind(0);
+    ps[1].registerHook((g) => g.mul(10));
+    nb.stack(ps, 0).sum().backward();
+    assert.deepEqual(arr(x2.grad), [1, 1, 1, 10, 10, 10]);
+  });
+});

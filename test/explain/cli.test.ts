@@ -37,3 +37,21 @@ test('nabla explain --method gradcam writes a 32x32 overlay; a bad --layer lists
     2,
   );
 });
+
+test('nabla explain --method attention: stories260K attention over a prompt as a PNG, rollout too', {
+  skip: skipUnlessShared('stories260K.bin', 'tok512.bin'),
+}, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'nb-explain-attn-'));
+  const out = join(dir, 'attn.png');
+  const lm = ['--model', sharedData('stories260K.bin'), '--tokenizer', sharedData('tok512.bin')];
+  const r = nabla('explain', '--method', 'attention', ...lm, '--prompt', 'Once upon a time', '--out', out);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /attention \(layer 4\) over \d+ tokens of 5 layers/);
+  assert.ok(nb.vision.decodeImage(readFileSync(out)).width > 100);
+  const roll = nabla('explain', '--method', 'attention', ...lm, '--prompt', 'Once', '--layer', 'rollout', '--out', out);
+  assert.equal(roll.code, 0, roll.stderr);
+  const bad = nabla('explain', '--method', 'attention', ...lm, '--prompt', 'Once', '--head', '99', '--out', out);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /head 99 is not in \[0, 8\)/);
+  assert.equal(nabla('explain', '--method', 'attention', '--prompt', 'x', '--out', out).code, 2);
+});
