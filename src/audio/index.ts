@@ -30,6 +30,11 @@ export {
   GriffinLim,
   TimeMasking,
   FrequencyMasking,
+  type SpectrogramOptions,
+  type MelSpectrogramOptions,
+  type MfccOptions,
+  type GriffinLimOptions,
+  type WindowFn,
 } from './transforms.js';
 export { loadAt, type LoadAtOptions, type LoadedAt } from './load.js';
 export { ctcLoss, CTCLoss, ctcGreedyDecode, ctcBeamSearch, type CtcLossOptions, type CtcReduction } from './ctc.js';

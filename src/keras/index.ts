@@ -17,12 +17,22 @@ export * as initializers from './initializers.js';
 export * as regularizers from './regularizers.js';
 export * as datasets from './datasets.js';
 export * as distribution from './distribution.js';
-export { Layer, SymbolicTensor, clearSession, type LayerArgs, type SymShape } from './layer.js';
+export {
+  Layer,
+  SymbolicTensor,
+  clearSession,
+  type LayerArgs,
+  type SymShape,
+  type LayerNode,
+  type Inputs,
+} from './layer.js';
 export { input } from './layers/input.js';
-export { Model, model, type CompileArgs, type ModelArgs, type Predicted } from './model.js';
+export { Model, model, type CompileArgs, type ModelArgs, type Predicted, type Compiled } from './model.js';
 export { Sequential, sequential, type SequentialArgs } from './sequential.js';
 export { loadModel, type LoadModelOptions } from './saving.js';
-export { Progbar, type ProgbarOptions, type ProgressStream, type Clock } from './progbar.js';
+export { Progbar, type ProgbarOptions, type ProgressStream, type Clock, type ProgressValues } from './progbar.js';
+export type { SummaryOptions } from './summary.js';
+export type { ArrayData, Data, Batch, BatchSource } from './data_adapter.js';
 export {
   Callback,
   History,
@@ -35,5 +45,6 @@ export {
   LambdaCallback,
   type Logs,
   type CallbackHooks,
+  type MaybePromise,
 } from './callbacks.js';
 export type { FitOptions, EvaluateOptions, PredictOptions } from './training.js';

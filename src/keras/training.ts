@@ -36,10 +36,26 @@ import type { Compiled, Model } from './model.js';
 import { process } from '../platform/node.js';
 import { distribution, globalLoss, shardRange, startDistributedFit, syncGradients } from './distribution.js';
 
+/**
+ * What `fit(x, y, options)` takes (Keras's fit arguments in camelCase). `x` and `y` are tensors or arrays;
+ * `fit(dataset, options)` takes an `nb.data.Dataset` (batched with `batchSize`), a `DataLoader` or any
+ * iterable of `[x, y]` batches instead.
+ * @example
+ * ```ts
+ * const history = await model.fit(xTrain, yTrain, {
+ *   epochs: 5, batchSize: 64, validationSplit: 0.1,
+ *   callbacks: [new nb.keras.EarlyStopping({ monitor: 'val_loss', patience: 2 })],
+ * });
+ * ```
+ */
 export interface FitOptions {
+  /** Samples per gradient step, for arrays and Datasets (default 32). */
   batchSize?: number;
+  /** Epochs to train (default 1). */
   epochs?: number;
+  /** 0 silent, 1 a progress bar (default), 2 one line per epoch. */
   verbose?: 0 | 1 | 2;
+  /** Callbacks (`keras.callbacks`: EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, CSVLogger, ...). */
   callbacks?: CallbackLike[];
   /** Fraction of the data (its last samples, taken before shuffling) held out for validation. */
   validationSplit?: number;
@@ -49,29 +65,39 @@ export interface FitOptions {
   shuffle?: boolean;
   /** Weight of each class in the loss: {0: 1, 1: 5}. */
   classWeight?: Record<number, number>;
+  /** Weight of each sample in the loss, (N). */
   sampleWeight?: Data;
   /** Epoch to start at (for resuming): epochs run from initialEpoch to epochs - 1. */
   initialEpoch?: number;
   /** Batches per epoch for a loader (default: all it yields). */
   stepsPerEpoch?: number;
+  /** Batches per validation run for a loader (default: all it yields). */
   validationSteps?: number;
   /** Where progress goes (default process.stdout), and its clock (tests inject a fake one). */
   stream?: ProgressStream;
   clock?: Clock;
 }
 
+/** What `evaluate(x, y, options)` takes; it returns the loss and metrics, as Keras does. */
 export interface EvaluateOptions {
+  /** Samples per batch (default 32). */
   batchSize?: number;
+  /** 0 silent (default), 1 a progress bar. */
   verbose?: 0 | 1 | 2;
+  /** Weight of each sample in the loss, (N). */
   sampleWeight?: Data;
   callbacks?: CallbackLike[];
+  /** Return `{loss, accuracy, ...}` instead of `[loss, ...metrics]` (or the loss alone without metrics). */
   returnDict?: boolean;
+  /** Batches to evaluate from a loader (default: all it yields). */
   steps?: number;
   stream?: ProgressStream;
   clock?: Clock;
 }
 
+/** What `predict(x, options)` takes. */
 export interface PredictOptions {
+  /** Samples per batch (default 32). */
   batchSize?: number;
 }
 

@@ -53,8 +53,8 @@ export {
   Mish,
 } from './activations.js';
 export { Sequential, ModuleList, ModuleDict } from './containers.js';
-export { ConvBn2d, FoldedBatchNorm2d, LinearAct } from './fusion.js';
-export { RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell, type RNNOptions, type LSTMState } from './rnn.js';
+export { ConvBn2d, FoldedBatchNorm2d, LinearAct, type LinearLike } from './fusion.js';
+export { RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell, type RNNOptions, type LSTMState, type RNNMode } from './rnn.js';
 export {
   MultiheadAttention,
   NonDynamicallyQuantizableLinear,
@@ -69,6 +69,8 @@ export {
   Transformer,
   type TransformerLayerOptions,
   type TransformerOptions,
+  type TransformerCallOptions,
+  type DecoderCallOptions,
   type Activation,
 } from './transformer.js';
 export * as functional from './functional/index.js';
