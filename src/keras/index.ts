@@ -7,15 +7,25 @@
 //   model.compile({optimizer: 'adam', loss: 'sparse_categorical_crossentropy', metrics: ['accuracy']});
 //   await model.fit(xTrain, yTrain, {epochs: 5});
 
+/** Layers as tfjs-layers spells them: `dense({units})`, `conv2d({filters, kernelSize})`, `lstm`, ..., and their classes. */
 export * as layers from './layers/index.js';
+/** Losses by name or as objects (`SparseCategoricalCrossentropy({fromLogits})`, `MeanSquaredError`, `Huber`). */
 export * as losses from './losses.js';
+/** Metrics: accuracy variants, top-k, MSE/MAE, precision, recall, AUC. */
 export * as metrics from './metrics.js';
+/** Callbacks for fit: EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, CSVLogger, LambdaCallback, ... */
 export * as callbacks from './callbacks.js';
+/** Optimizer specs by name and config: `adam({learningRate: 1e-3})`, `sgd({momentum})`, ... */
 export * as optimizers from './optimizers.js';
+/** Activations by name ('relu', 'softmax', 'linear', ...). */
 export * as activations from './activations.js';
+/** Initializers by name ('glorotUniform', 'heNormal', 'zeros', ...), with Keras's fan computation. */
 export * as initializers from './initializers.js';
+/** Weight regularizers: `l1`, `l2`, `l1L2`, for `kernelRegularizer`, `biasRegularizer`, `activityRegularizer`. */
 export * as regularizers from './regularizers.js';
+/** keras.datasets: `mnist.loadData()` and `fashionMnist.loadData()` (downloaded into ~/.keras/datasets, or `{root}`). */
 export * as datasets from './datasets.js';
+/** keras.distribution: fit under `DataParallel` across nb.distributed ranks. */
 export * as distribution from './distribution.js';
 export {
   Layer,

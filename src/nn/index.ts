@@ -73,8 +73,11 @@ export {
   type DecoderCallOptions,
   type Activation,
 } from './transformer.js';
+/** torch.nn.functional: `relu`, `softmax`, `conv2d`, `crossEntropy`, `scaledDotProductAttention`, ... */
 export * as functional from './functional/index.js';
+/** torch.nn.init: in-place initialisers (`kaimingUniform_`, `xavierNormal_`, `zeros_`, ...). */
 export * as init from './init.js';
+/** torch.nn.utils: gradient clipping (`clipGradNorm_`) and the inference fusion pass (`fuse`). */
 export * as utils from './utils/index.js';
 export {
   CrossEntropyLoss,
@@ -87,4 +90,5 @@ export {
   BCEWithLogitsLoss,
   KLDivLoss,
 } from './losses.js';
+/** torch.nn.parallel: `DistributedDataParallel` over nb.distributed. */
 export * as parallel from './parallel/index.js';

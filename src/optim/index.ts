@@ -26,5 +26,6 @@ export {
   type AdagradState,
   type AdagradHyper,
 } from './adagrad.js';
+/** torch.optim.lr_scheduler: StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, OneCycleLR, ... */
 export * as lrScheduler from './lr_scheduler.js';
 export { ZeroRedundancyOptimizer, type OptimizerClass } from './zero.js';
