@@ -141,6 +141,16 @@ function isOptions(v: unknown): boolean {
   );
 }
 
+/**
+ * fit(x, {epochs: 5}) with array x: the options landed where y goes. True when `y` is a plain object
+ * whose keys are all option names and no options follow it (a y record names the model's outputs).
+ */
+function looksLikeOptions(y: unknown, opts: unknown, names: readonly string[]): boolean {
+  if (opts !== undefined || !isOptions(y)) return false;
+  const keys = Object.keys(y as object);
+  return keys.length > 0 && keys.every((k) => names.includes(k));
+}
+
 function checkBatchSize(b: number | undefined, op: string): number {
   const v = b ?? 32;
   if (!Number.isInteger(v) || v <= 0)
@@ -286,9 +296,10 @@ export async function fitModel(
     y = yOrOpts as Data;
     opts = maybeOpts ?? {};
   }
-  if (!fromSource && y === undefined)
+  if (!fromSource && (y === undefined || looksLikeOptions(y, maybeOpts, FIT_OPTIONS)))
     throw new Error(
-      `${FIT}: y is missing; call fit(x, y, options), or fit(loader, options) with a loader of [x, y] batches`,
+      `${FIT}: y is missing${y === undefined ? '' : ' (the second argument holds fit options)'}; call ` +
+        'fit(x, y, options), or fit(dataset, options) with a Dataset, DataLoader or iterable of [x, y] batches',
     );
   checkOptionNames(opts, FIT_OPTIONS, FIT);
   const epochs = opts.epochs ?? 1;
@@ -501,7 +512,11 @@ export async function evaluateModel(
     y = yOrOpts as Data;
     opts = maybeOpts ?? {};
   }
-  if (!fromSource && y === undefined) throw new Error(`${op}: y is missing; call evaluate(x, y)`);
+  if (!fromSource && (y === undefined || looksLikeOptions(y, maybeOpts, EVALUATE_OPTIONS)))
+    throw new Error(
+      `${op}: y is missing${y === undefined ? '' : ' (the second argument holds evaluate options)'}; call ` +
+        'evaluate(x, y, options), or evaluate(dataset, options) with a Dataset, DataLoader or iterable of batches',
+    );
   checkOptionNames(opts, EVALUATE_OPTIONS, op);
   const batchSize = checkBatchSize(opts.batchSize, op);
   x = batchDataset(x, batchSize, false);
