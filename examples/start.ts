@@ -12,6 +12,13 @@ import * as nb from 'nabla';
 import { loadDigits } from './lib/digits.js';
 import { COLORS, Canvas, imageGrid, lineChart } from './lib/plot.js';
 
+const USAGE = 'usage: npm start [-- OUT_DIR]   (default runs/digits-cnn; EPOCHS=N sets the epochs, default 20)';
+if (process.argv[2]?.startsWith('-')) {
+  // NOTE: `npm start -- --help` must not become an output folder named --help.
+  const help = process.argv[2] === '--help' || process.argv[2] === '-h';
+  (help ? console.log : console.error)(help ? USAGE : `start: unknown option '${process.argv[2]}'\n${USAGE}`);
+  process.exit(help ? 0 : 2);
+}
 const t0 = performance.now();
 const outDir = resolve(process.argv[2] ?? process.env.NABLA_OUT ?? join('runs', 'digits-cnn'));
 const EPOCHS = Number(process.env.EPOCHS ?? 20);

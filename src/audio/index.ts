@@ -19,6 +19,7 @@ export {
 } from './fft.js';
 export { stft, istft, frames, overlapAdd, hannWindow, hammingWindow, blackmanWindow } from './stft.js';
 export type { StftOptions, IstftOptions, WindowOptions } from './stft.js';
+/** torchaudio.functional: spectrogram, mel filter banks, DCT, amplitude to dB, resampling, Griffin-Lim. */
 export * as functional from './functional.js';
 export {
   Spectrogram,
@@ -30,8 +31,14 @@ export {
   GriffinLim,
   TimeMasking,
   FrequencyMasking,
+  type SpectrogramOptions,
+  type MelSpectrogramOptions,
+  type MfccOptions,
+  type GriffinLimOptions,
+  type WindowFn,
 } from './transforms.js';
 export { loadAt, type LoadAtOptions, type LoadedAt } from './load.js';
 export { ctcLoss, CTCLoss, ctcGreedyDecode, ctcBeamSearch, type CtcLossOptions, type CtcReduction } from './ctc.js';
 export type { BeamHypothesis } from './ctc.js';
+/** The espeak-ng speech corpus and the models trained on it (keyword spotting, CTC digit recognition, synthesis). */
 export * as speech from './speech/index.js';

@@ -13,7 +13,8 @@ import type { PadMode } from '../ops/indexing.js';
 import * as AF from './functional.js';
 import { hannWindow } from './stft.js';
 
-type WindowFn = (n: number) => Tensor;
+/** Makes a window of n samples, as torch.hann_window does (the default). */
+export type WindowFn = (n: number) => Tensor;
 
 export interface SpectrogramOptions {
   nFft?: number;

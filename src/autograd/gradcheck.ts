@@ -19,7 +19,8 @@ export interface GradcheckOptions {
   raiseException?: boolean;
 }
 
-type Fn = (...xs: Tensor[]) => Tensor | Tensor[];
+/** The function gradcheck differentiates: tensors in, a tensor or tensors out. */
+export type GradcheckFn = (...xs: Tensor[]) => Tensor | Tensor[];
 
 function asList(r: Tensor | Tensor[]): Tensor[] {
   return Array.isArray(r) ? r : [r];
@@ -36,7 +37,7 @@ function project(outs: Tensor[], vs: Tensor[]): number {
   return s;
 }
 
-export function gradcheck(fn: Fn, inputs: Tensor[], opts: GradcheckOptions = {}): boolean {
+export function gradcheck(fn: GradcheckFn, inputs: Tensor[], opts: GradcheckOptions = {}): boolean {
   const eps = opts.eps ?? 1e-6,
     atol = opts.atol ?? 1e-5,
     rtol = opts.rtol ?? 1e-3;
@@ -89,7 +90,7 @@ export function gradcheck(fn: Fn, inputs: Tensor[], opts: GradcheckOptions = {})
 }
 
 /** Checks second derivatives: gradcheck of x -> autograd.grad(fn(x), x, v, createGraph). */
-export function gradgradcheck(fn: Fn, inputs: Tensor[], opts: GradcheckOptions = {}): boolean {
+export function gradgradcheck(fn: GradcheckFn, inputs: Tensor[], opts: GradcheckOptions = {}): boolean {
   const gen = new Generator((opts.seed ?? 0) + 1);
   const outs0 = asList(fn(...inputs));
   const vs = outs0.map((o) => gen.normal([...o.shape], 0, 1, o.dtype));

@@ -364,7 +364,7 @@ export interface Backend extends Kernels {
 }
 
 /** The one way a kernel of an accelerated backend declines a call: it returns undefined. */
-type OrDecline<F> = F extends (...args: infer A) => infer R ? (...args: A) => R | undefined : never;
+export type OrDecline<F> = F extends (...args: infer A) => infer R ? (...args: A) => R | undefined : never;
 
 /**
  * An accelerated backend: any subset of the kernels, each of which may decline a call (returns

@@ -25,7 +25,10 @@ export async function classifyCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (!values.weights || positionals.length === 0) {
-    console.error(CLASSIFY_USAGE);
+    const missing = !values.weights
+      ? `--weights is required: a checkpoint file, or a torchvision weight set (--weights IMAGENET1K_V1)`
+      : 'no IMAGE given';
+    console.error(`classify: ${missing}\n${CLASSIFY_USAGE}`);
     return 2;
   }
   const top = Number(values.top);

@@ -2,7 +2,13 @@
 // in nb.datasets (./datasets.ts).
 
 export { Dataset, TensorDataset, Subset, ConcatDataset, randomSplit } from './dataset.js';
-export { DataLoader, defaultCollate, type DataLoaderOptions, type CollateFn } from './dataloader.js';
+export {
+  DataLoader,
+  defaultCollate,
+  type DataLoaderOptions,
+  type CollateFn,
+  type DataLoaderState,
+} from './dataloader.js';
 export { readIdx, parseIdx, type IdxArray, type IdxData } from './idx.js';
 export { CharDataset } from './text_dataset.js';
 export { parseCsv, readCsv, CsvTable, type CsvOptions } from './csv.js';
@@ -15,4 +21,5 @@ export {
   leaveOneOutSplit,
   type MovieLens,
   type RatingSplit,
+  type MovieLensFiles,
 } from './movielens.js';

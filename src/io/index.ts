@@ -18,4 +18,8 @@ export {
 } from './tensors.js';
 export { stripPrefix, addPrefix, renameKeys, transposeKeys, type StateDict } from './state_dict.js';
 export { CheckpointError } from './source.js';
+export type { ElemType, RawHalfTensor } from './raw.js';
+export type { TorchReadOptions } from './torch.js';
+export type { UnpickleLimits } from './pickle.js';
+export type { NpzWriteOptions } from './npy.js';
 export { fetchBytes, FetchError, type ByteInput, type Bytes } from './fetch.js';

@@ -27,8 +27,16 @@ export {
   TorchStorage,
   TorchTensorRef,
   type TorchReadOptions,
+  type TensorOut,
+  type StorageOut,
 } from './torch.js';
-export { unpickle, UNPICKLE_LIMITS, type UnpickleOptions, type UnpickleLimits } from './pickle.js';
+export {
+  unpickle,
+  UNPICKLE_LIMITS,
+  type UnpickleOptions,
+  type UnpickleLimits,
+  type PyCallable,
+} from './pickle.js';
 export { NumpyArrayRef } from './numpy_pickle.js';
 export {
   parseNpy,
@@ -41,5 +49,6 @@ export {
   writeNpzFile,
   serializeNpy,
   serializeNpz,
+  type NpyReadOptions,
 } from './npy.js';
-export { ZipReader, zipChunks, crc32 } from './zip.js';
+export { ZipReader, zipChunks, crc32, type ZipEntry, type ZipMemberInput } from './zip.js';

@@ -10,7 +10,8 @@ import type { Tensor } from '../tensor/tensor.js';
 import { formatValue, type ProgressStream } from './progbar.js';
 
 export type Logs = Record<string, number>;
-type Ret = void | Promise<void>;
+/** What a callback hook returns: nothing, or a promise that training awaits. */
+export type MaybePromise = void | Promise<void>;
 
 /** What a callback may do with the model being trained. */
 export interface CallbackModel {
@@ -37,20 +38,20 @@ export interface CallbackParams {
 }
 
 export interface CallbackHooks {
-  onTrainBegin?(logs?: Logs): Ret;
-  onTrainEnd?(logs?: Logs): Ret;
-  onEpochBegin?(epoch: number, logs?: Logs): Ret;
-  onEpochEnd?(epoch: number, logs?: Logs): Ret;
-  onBatchBegin?(batch: number, logs?: Logs): Ret;
-  onBatchEnd?(batch: number, logs?: Logs): Ret;
-  onTestBegin?(logs?: Logs): Ret;
-  onTestEnd?(logs?: Logs): Ret;
-  onTestBatchBegin?(batch: number, logs?: Logs): Ret;
-  onTestBatchEnd?(batch: number, logs?: Logs): Ret;
-  onPredictBegin?(logs?: Logs): Ret;
-  onPredictEnd?(logs?: Logs): Ret;
-  onPredictBatchBegin?(batch: number, logs?: Logs): Ret;
-  onPredictBatchEnd?(batch: number, logs?: Logs): Ret;
+  onTrainBegin?(logs?: Logs): MaybePromise;
+  onTrainEnd?(logs?: Logs): MaybePromise;
+  onEpochBegin?(epoch: number, logs?: Logs): MaybePromise;
+  onEpochEnd?(epoch: number, logs?: Logs): MaybePromise;
+  onBatchBegin?(batch: number, logs?: Logs): MaybePromise;
+  onBatchEnd?(batch: number, logs?: Logs): MaybePromise;
+  onTestBegin?(logs?: Logs): MaybePromise;
+  onTestEnd?(logs?: Logs): MaybePromise;
+  onTestBatchBegin?(batch: number, logs?: Logs): MaybePromise;
+  onTestBatchEnd?(batch: number, logs?: Logs): MaybePromise;
+  onPredictBegin?(logs?: Logs): MaybePromise;
+  onPredictEnd?(logs?: Logs): MaybePromise;
+  onPredictBatchBegin?(batch: number, logs?: Logs): MaybePromise;
+  onPredictBatchEnd?(batch: number, logs?: Logs): MaybePromise;
 }
 
 export class Callback implements CallbackHooks {
@@ -66,20 +67,20 @@ export class Callback implements CallbackHooks {
   protected print(msg: string): void {
     this.params.stream.write(msg + '\n');
   }
-  onTrainBegin(_logs?: Logs): Ret {}
-  onTrainEnd(_logs?: Logs): Ret {}
-  onEpochBegin(_epoch: number, _logs?: Logs): Ret {}
-  onEpochEnd(_epoch: number, _logs?: Logs): Ret {}
-  onBatchBegin(_batch: number, _logs?: Logs): Ret {}
-  onBatchEnd(_batch: number, _logs?: Logs): Ret {}
-  onTestBegin(_logs?: Logs): Ret {}
-  onTestEnd(_logs?: Logs): Ret {}
-  onTestBatchBegin(_batch: number, _logs?: Logs): Ret {}
-  onTestBatchEnd(_batch: number, _logs?: Logs): Ret {}
-  onPredictBegin(_logs?: Logs): Ret {}
-  onPredictEnd(_logs?: Logs): Ret {}
-  onPredictBatchBegin(_batch: number, _logs?: Logs): Ret {}
-  onPredictBatchEnd(_batch: number, _logs?: Logs): Ret {}
+  onTrainBegin(_logs?: Logs): MaybePromise {}
+  onTrainEnd(_logs?: Logs): MaybePromise {}
+  onEpochBegin(_epoch: number, _logs?: Logs): MaybePromise {}
+  onEpochEnd(_epoch: number, _logs?: Logs): MaybePromise {}
+  onBatchBegin(_batch: number, _logs?: Logs): MaybePromise {}
+  onBatchEnd(_batch: number, _logs?: Logs): MaybePromise {}
+  onTestBegin(_logs?: Logs): MaybePromise {}
+  onTestEnd(_logs?: Logs): MaybePromise {}
+  onTestBatchBegin(_batch: number, _logs?: Logs): MaybePromise {}
+  onTestBatchEnd(_batch: number, _logs?: Logs): MaybePromise {}
+  onPredictBegin(_logs?: Logs): MaybePromise {}
+  onPredictEnd(_logs?: Logs): MaybePromise {}
+  onPredictBatchBegin(_batch: number, _logs?: Logs): MaybePromise {}
+  onPredictBatchEnd(_batch: number, _logs?: Logs): MaybePromise {}
 }
 
 /** A callback from a plain object of hooks (tfjs's CustomCallback). */
@@ -113,7 +114,7 @@ export class CallbackList {
     ...args: Parameters<NonNullable<CallbackHooks[K]>>
   ): Promise<void> {
     for (const c of this.callbacks) {
-      const f = c[hook] as ((...a: unknown[]) => Ret) | undefined;
+      const f = c[hook] as ((...a: unknown[]) => MaybePromise) | undefined;
       if (f) await f.apply(c, args);
     }
   }

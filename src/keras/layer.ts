@@ -80,7 +80,8 @@ export interface LayerArgs {
   activityRegularizer?: RegularizerIdentifier | null;
 }
 
-type Inputs = Tensor | Tensor[];
+/** What a layer's forward takes: one tensor or several. */
+export type Inputs = Tensor | Tensor[];
 type SymInputs = SymbolicTensor | SymbolicTensor[];
 
 export abstract class Layer extends Module {

@@ -37,11 +37,34 @@ import { checkOptionNames } from './options.js';
 import type { Data, BatchSource } from './data_adapter.js';
 import type { Dataset } from '../data/dataset.js';
 
+/**
+ * What `compile` takes, as Keras's `model.compile(optimizer, loss, metrics, loss_weights)`.
+ * Names are Keras's, in snake_case or camelCase ('sparse_categorical_crossentropy' or
+ * 'sparseCategoricalCrossentropy').
+ * @example
+ * ```ts
+ * model.compile({ optimizer: 'adam', loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] });
+ * model.compile({ optimizer: nb.keras.optimizers.adam({ learningRate: 1e-3 }), loss: 'mse' });
+ * ```
+ */
 export interface CompileArgs {
+  /**
+   * 'adam', 'sgd', 'rmsprop', 'adagrad', 'adamw' (default settings), a spec from `keras.optimizers`
+   * (`adam({learningRate: 1e-3})`), or an `nb.optim` optimiser built over `model.parameters()`.
+   */
   optimizer: OptimizerIdentifier;
-  /** One loss for every output, one per output (array), or one per output name (record). */
+  /**
+   * 'categorical_crossentropy', 'sparse_categorical_crossentropy' (integer labels), 'binary_crossentropy',
+   * 'mean_squared_error' ('mse'), 'mean_absolute_error' ('mae'), 'huber', a `keras.losses` object or a
+   * function (yTrue, yPred) -> per-sample loss. One loss for every output, one per output (array), or one
+   * per output name (record).
+   */
   loss: LossSpec | LossSpec[] | Record<string, LossSpec>;
-  /** Metrics for every output, or per output name. */
+  /**
+   * Metrics for every output, or per output name: 'accuracy' (picks the variant that fits the loss),
+   * 'sparse_categorical_accuracy', 'categorical_accuracy', 'binary_accuracy', 'top_k_categorical_accuracy',
+   * 'mse', 'mae', 'precision', 'recall', 'auc', or `keras.metrics` objects.
+   */
   metrics?: MetricSpec[] | Record<string, MetricSpec[]>;
   /** Weights of the per-output losses in the total (default 1 each). */
   lossWeights?: number[] | Record<string, number>;

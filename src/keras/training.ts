@@ -36,10 +36,26 @@ import type { Compiled, Model } from './model.js';
 import { process } from '../platform/node.js';
 import { distribution, globalLoss, shardRange, startDistributedFit, syncGradients } from './distribution.js';
 
+/**
+ * What `fit(x, y, options)` takes (Keras's fit arguments in camelCase). `x` and `y` are tensors or arrays;
+ * `fit(dataset, options)` takes an `nb.data.Dataset` (batched with `batchSize`), a `DataLoader` or any
+ * iterable of `[x, y]` batches instead.
+ * @example
+ * ```ts
+ * const history = await model.fit(xTrain, yTrain, {
+ *   epochs: 5, batchSize: 64, validationSplit: 0.1,
+ *   callbacks: [new nb.keras.EarlyStopping({ monitor: 'val_loss', patience: 2 })],
+ * });
+ * ```
+ */
 export interface FitOptions {
+  /** Samples per gradient step, for arrays and Datasets (default 32). */
   batchSize?: number;
+  /** Epochs to train (default 1). */
   epochs?: number;
+  /** 0 silent, 1 a progress bar (default), 2 one line per epoch. */
   verbose?: 0 | 1 | 2;
+  /** Callbacks (`keras.callbacks`: EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, CSVLogger, ...). */
   callbacks?: CallbackLike[];
   /** Fraction of the data (its last samples, taken before shuffling) held out for validation. */
   validationSplit?: number;
@@ -49,29 +65,39 @@ export interface FitOptions {
   shuffle?: boolean;
   /** Weight of each class in the loss: {0: 1, 1: 5}. */
   classWeight?: Record<number, number>;
+  /** Weight of each sample in the loss, (N). */
   sampleWeight?: Data;
   /** Epoch to start at (for resuming): epochs run from initialEpoch to epochs - 1. */
   initialEpoch?: number;
   /** Batches per epoch for a loader (default: all it yields). */
   stepsPerEpoch?: number;
+  /** Batches per validation run for a loader (default: all it yields). */
   validationSteps?: number;
   /** Where progress goes (default process.stdout), and its clock (tests inject a fake one). */
   stream?: ProgressStream;
   clock?: Clock;
 }
 
+/** What `evaluate(x, y, options)` takes; it returns the loss and metrics, as Keras does. */
 export interface EvaluateOptions {
+  /** Samples per batch (default 32). */
   batchSize?: number;
+  /** 0 silent (default), 1 a progress bar. */
   verbose?: 0 | 1 | 2;
+  /** Weight of each sample in the loss, (N). */
   sampleWeight?: Data;
   callbacks?: CallbackLike[];
+  /** Return `{loss, accuracy, ...}` instead of `[loss, ...metrics]` (or the loss alone without metrics). */
   returnDict?: boolean;
+  /** Batches to evaluate from a loader (default: all it yields). */
   steps?: number;
   stream?: ProgressStream;
   clock?: Clock;
 }
 
+/** What `predict(x, options)` takes. */
 export interface PredictOptions {
+  /** Samples per batch (default 32). */
   batchSize?: number;
 }
 
@@ -113,6 +139,16 @@ function isOptions(v: unknown): boolean {
   return (
     typeof v === 'object' && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v) && !('shape' in (v as object))
   );
+}
+
+/**
+ * fit(x, {epochs: 5}) with array x: the options landed where y goes. True when `y` is a plain object
+ * whose keys are all option names and no options follow it (a y record names the model's outputs).
+ */
+function looksLikeOptions(y: unknown, opts: unknown, names: readonly string[]): boolean {
+  if (opts !== undefined || !isOptions(y)) return false;
+  const keys = Object.keys(y as object);
+  return keys.length > 0 && keys.every((k) => names.includes(k));
 }
 
 function checkBatchSize(b: number | undefined, op: string): number {
@@ -260,9 +296,10 @@ export async function fitModel(
     y = yOrOpts as Data;
     opts = maybeOpts ?? {};
   }
-  if (!fromSource && y === undefined)
+  if (!fromSource && (y === undefined || looksLikeOptions(y, maybeOpts, FIT_OPTIONS)))
     throw new Error(
-      `${FIT}: y is missing; call fit(x, y, options), or fit(loader, options) with a loader of [x, y] batches`,
+      `${FIT}: y is missing${y === undefined ? '' : ' (the second argument holds fit options)'}; call ` +
+        'fit(x, y, options), or fit(dataset, options) with a Dataset, DataLoader or iterable of [x, y] batches',
     );
   checkOptionNames(opts, FIT_OPTIONS, FIT);
   const epochs = opts.epochs ?? 1;
@@ -475,7 +512,11 @@ export async function evaluateModel(
     y = yOrOpts as Data;
     opts = maybeOpts ?? {};
   }
-  if (!fromSource && y === undefined) throw new Error(`${op}: y is missing; call evaluate(x, y)`);
+  if (!fromSource && (y === undefined || looksLikeOptions(y, maybeOpts, EVALUATE_OPTIONS)))
+    throw new Error(
+      `${op}: y is missing${y === undefined ? '' : ' (the second argument holds evaluate options)'}; call ` +
+        'evaluate(x, y, options), or evaluate(dataset, options) with a Dataset, DataLoader or iterable of batches',
+    );
   checkOptionNames(opts, EVALUATE_OPTIONS, op);
   const batchSize = checkBatchSize(opts.batchSize, op);
   x = batchDataset(x, batchSize, false);

@@ -68,6 +68,14 @@ export interface CausalLM {
 /** Receives each new token of each row as it is chosen; `end` once generation stops. */
 export type Streamer = ((token: number, row: number) => void) | { put(token: number, row: number): void; end?(): void };
 
+/**
+ * Options of `generate` (Hugging Face's GenerationConfig, in camelCase). Greedy by default; `doSample`
+ * with `temperature`, `topK`, `topP` samples; `numBeams` > 1 runs beam search.
+ * @example
+ * ```ts
+ * model.generate(ids, { maxNewTokens: 40, doSample: true, temperature: 0.8, topP: 0.9, seed: 1 });
+ * ```
+ */
 export interface GenerateOptions {
   /** Total length (prompt + new) per sequence. Default 20 unless maxNewTokens is given. */
   maxLength?: number;
@@ -93,6 +101,7 @@ export interface GenerateOptions {
   attentionMask?: number[][] | Tensor;
   /** Seed for sampling (a fresh Generator); or pass `generator`. */
   seed?: number;
+  /** The random generator for sampling (default: a fresh one from `seed`, else the global one). */
   generator?: Generator;
   /** Stop a row once its generated text contains one of these; needs `decode`. */
   stopStrings?: string[];
@@ -110,7 +119,8 @@ export interface GenerateOptions {
   noRepeatNgramSize?: number;
 }
 
-type Prompts = number[] | number[][] | Tensor;
+/** Prompt token ids: one prompt, a batch of prompts (ragged rows are left-padded), or a (B, T) tensor. */
+export type Prompts = number[] | number[][] | Tensor;
 
 function rowsOf(input: Prompts): number[][] {
   if (input instanceof Tensor) {

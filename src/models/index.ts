@@ -25,7 +25,9 @@ export {
   type BaseModelOutput,
   type GenerateOptions,
   type Streamer,
+  type Prompts,
 } from './generation.js';
+export { LMHead } from './lm_head.js';
 export { KVCache, type KVCacheOptions } from './kv_cache.js';
 export { readLlama2c, permuteRotary, type Llama2cHeader } from './llama2c.js';
 export {
@@ -46,6 +48,7 @@ export {
   WeightOnlyLinear,
   type QuantizeWeightsOptions,
   type WeightBits,
+  type QuantizableLM,
 } from './quantize.js';
 export {
   MatrixFactorization,
@@ -77,6 +80,7 @@ export {
   type RankingMetrics,
   type Recommendation,
   type RecommenderType,
+  type FitHistory,
 } from './recommender_train.js';
 export { ConvVAE, vaeLoss, trainVAE, checkSampleCount, type ConvVAEConfig, type TrainImagesOptions } from './vae.js';
 export {
@@ -142,4 +146,5 @@ export {
   type TranslationScores,
   type TrainTranslatorOptions,
   type TrainTranslatorResult,
+  type TranslatorModel,
 } from './translation.js';

@@ -302,10 +302,16 @@ export class LlamaModel extends Module {
 }
 
 /**
- * Llama with a language-model head.
+ * Llama with a language-model head (transformers' LlamaForCausalLM; its state_dict keys).
+ * Load one with `fromPretrained` (a Hugging Face folder or Hub repo id) or `fromLlama2c` (Karpathy's
+ * llama2.c .bin, such as stories260K), then `generate`.
  * @example
+ * ```ts
  * const model = nb.models.LlamaForCausalLM.fromLlama2c('../shared/data/stories260K.bin');
- * const out = model.generate([1], { maxNewTokens: 50 });   // greedy from BOS
+ * const tok = nb.text.LlamaTokenizer.fromLlama2c('../shared/data/tok512.bin', model.config.vocabSize);
+ * const ids = model.generate(tok.encode('Once upon a time'), { maxNewTokens: 50 });   // greedy
+ * console.log(tok.decode(ids[0]));
+ * ```
  */
 export class LlamaForCausalLM extends Module implements CausalLM {
   declare model: LlamaModel;
@@ -384,8 +390,10 @@ export class LlamaForCausalLM extends Module implements CausalLM {
   }
 
   /**
-   * From a llama2.c checkpoint (.bin): a path, or its bytes (in the browser:
-   * `fromLlama2c(await nb.io.fetchBytes(url))`); rotary weights are permuted to the half-split convention.
+   * From a llama2.c checkpoint (.bin, Karpathy's llama2.c `export.py` format: a 7-int header, then float32
+   * weights): a path, or its bytes (in the browser: `fromLlama2c(await nb.io.fetchBytes(url))`). Rotary
+   * weights are permuted to the half-split convention, so the model matches its Hugging Face export.
+   * BOS is token 1 and EOS token 2; the tokenizer is `nb.text.LlamaTokenizer.fromLlama2c(tokenizer.bin)`.
    */
   static fromLlama2c(path: string | Bytes): LlamaForCausalLM {
     const { header: h, tensors } = readLlama2c(path);

@@ -140,7 +140,8 @@ function shells(model: Module, bits: WeightBits, groupSize: number): void {
   visit(model);
 }
 
-type CausalModel = GPT2LMHeadModel | LlamaForCausalLM;
+/** The language models quantizeWeights and loadQuantized handle. */
+export type QuantizableLM = GPT2LMHeadModel | LlamaForCausalLM;
 
 /** The files of a model folder that travel with a quantized copy (tokenizer, generation settings). */
 const SIDE_FILES = [
@@ -159,7 +160,7 @@ const SIDE_FILES = [
  * Writes a quantized model as a folder: config.json (with quantization_config), model.safetensors, and
  * the tokenizer files of `copyFrom` when given.
  */
-export function saveQuantized(model: CausalModel, dir: string, copyFrom?: string): void {
+export function saveQuantized(model: QuantizableLM, dir: string, copyFrom?: string): void {
   const layers = [...model.namedModules()].filter(([, m]) => m instanceof WeightOnlyLinear) as [
     string,
     WeightOnlyLinear,
@@ -198,7 +199,7 @@ export function isQuantizedFolder(dir: string): boolean {
 }
 
 /** Reads a folder written by saveQuantized back into a GPT-2 or Llama model (eval mode). */
-export function loadQuantized(dir: string): CausalModel {
+export function loadQuantized(dir: string): QuantizableLM {
   const file = join(dir, 'model.safetensors');
   const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
   const qc = config.quantization_config as { quant_method?: string; bits?: number; group_size?: number | null };
@@ -208,7 +209,7 @@ export function loadQuantized(dir: string): CausalModel {
   const bits = qc.bits as WeightBits,
     G = bits === 4 ? Number(qc.group_size) : 0;
   if (bits === 4) checkGroupSize(G, `loadQuantized: ${join(dir, 'config.json')} quantization_config.group_size`);
-  const model: CausalModel =
+  const model: QuantizableLM =
     config.model_type === 'llama'
       ? new LlamaForCausalLM(LlamaConfig.fromJSON(config))
       : new GPT2LMHeadModel(GPT2Config.fromJSON(config), { initialize: false });

@@ -71,7 +71,8 @@ export class CharVocab {
 }
 
 export type TranslatorArch = 'transformer' | 'lstm';
-type AnyModel = (TransformerSeq2Seq | LSTMSeq2Seq) & Module;
+/** The network a Translator runs: a Transformer or LSTM-attention seq2seq model. */
+export type TranslatorModel = (TransformerSeq2Seq | LSTMSeq2Seq) & Module;
 
 /** Right-pads rows with pad into (B, L) int32. */
 function padBatch(rows: readonly number[][]): Tensor {
@@ -85,7 +86,7 @@ function padBatch(rows: readonly number[][]): Tensor {
 export class Translator {
   private warned = false;
   constructor(
-    readonly model: AnyModel,
+    readonly model: TranslatorModel,
     readonly vocab: CharVocab,
     readonly arch: TranslatorArch,
     /** Longest source in characters. */
@@ -155,7 +156,7 @@ export class Translator {
   }
 }
 
-function makeModel(arch: TranslatorArch, config: TransformerSeq2SeqConfig | LSTMSeq2SeqConfig): AnyModel {
+function makeModel(arch: TranslatorArch, config: TransformerSeq2SeqConfig | LSTMSeq2SeqConfig): TranslatorModel {
   return arch === 'transformer'
     ? new TransformerSeq2Seq(config as TransformerSeq2SeqConfig)
     : new LSTMSeq2Seq(config as LSTMSeq2SeqConfig);

@@ -285,7 +285,8 @@ export function activationOp(m: Module): UnaryOp | null {
   return null;
 }
 
-type LinearLike = Module & { weight: Parameter; bias: Parameter | null };
+/** A module with a Linear's weight and bias (Linear, GPT-2's Conv1D), as LinearAct wraps it. */
+export type LinearLike = Module & { weight: Parameter; bias: Parameter | null };
 
 /**
  * act(linear(x)), the fused replacement of a linear layer followed by an activation module. It holds

@@ -53,8 +53,8 @@ export {
   Mish,
 } from './activations.js';
 export { Sequential, ModuleList, ModuleDict } from './containers.js';
-export { ConvBn2d, FoldedBatchNorm2d, LinearAct } from './fusion.js';
-export { RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell, type RNNOptions, type LSTMState } from './rnn.js';
+export { ConvBn2d, FoldedBatchNorm2d, LinearAct, type LinearLike } from './fusion.js';
+export { RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell, type RNNOptions, type LSTMState, type RNNMode } from './rnn.js';
 export {
   MultiheadAttention,
   NonDynamicallyQuantizableLinear,
@@ -69,10 +69,15 @@ export {
   Transformer,
   type TransformerLayerOptions,
   type TransformerOptions,
+  type TransformerCallOptions,
+  type DecoderCallOptions,
   type Activation,
 } from './transformer.js';
+/** torch.nn.functional: `relu`, `softmax`, `conv2d`, `crossEntropy`, `scaledDotProductAttention`, ... */
 export * as functional from './functional/index.js';
+/** torch.nn.init: in-place initialisers (`kaimingUniform_`, `xavierNormal_`, `zeros_`, ...). */
 export * as init from './init.js';
+/** torch.nn.utils: gradient clipping (`clipGradNorm_`) and the inference fusion pass (`fuse`). */
 export * as utils from './utils/index.js';
 export {
   CrossEntropyLoss,
@@ -85,4 +90,5 @@ export {
   BCEWithLogitsLoss,
   KLDivLoss,
 } from './losses.js';
+/** torch.nn.parallel: `DistributedDataParallel` over nb.distributed. */
 export * as parallel from './parallel/index.js';

@@ -14,12 +14,19 @@ import {
   zerosState,
 } from './optimizer.js';
 
+/** torch.optim.Adagrad's arguments. */
 export interface AdagradOptions {
+  /** Learning rate (default 1e-2). */
   lr?: number;
+  /** Learning-rate decay per step (default 0). */
   lrDecay?: number;
+  /** L2 penalty added to the gradient (default 0). */
   weightDecay?: number;
+  /** Starting value of the squared-gradient sums (default 0). */
   initialAccumulatorValue?: number;
+  /** Added to the denominator for stability (default 1e-10). */
   eps?: number;
+  /** Maximise the objective instead of minimising it (default false). */
   maximize?: boolean;
 }
 

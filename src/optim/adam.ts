@@ -20,12 +20,19 @@ import {
   zerosState,
 } from './optimizer.js';
 
+/** torch.optim.Adam's and AdamW's arguments. */
 export interface AdamOptions {
+  /** Learning rate (default 1e-3). */
   lr?: number;
+  /** Decay rates of the first and second moment estimates (default [0.9, 0.999]). */
   betas?: [number, number];
+  /** Added to the denominator for stability (default 1e-8). */
   eps?: number;
+  /** Adam: L2 penalty added to the gradient (default 0); AdamW: decoupled decay (default 1e-2). */
   weightDecay?: number;
+  /** The AMSGrad variant: the running maximum of the second moment (default false). */
   amsgrad?: boolean;
+  /** Maximise the objective instead of minimising it (default false). */
   maximize?: boolean;
 }
 

@@ -7,8 +7,9 @@
 import { Tensor } from '../tensor/tensor.js';
 import type { Optimizer, ParamGroup } from './optimizer.js';
 
+/** Any optimiser, whatever its param-group type: what a scheduler drives. */
 // biome-ignore lint/suspicious/noExplicitAny: a scheduler takes an optimizer of any param-group type (G is invariant)
-type AnyOptimizer = Optimizer<any>;
+export type AnyOptimizer = Optimizer<any>;
 
 /** Plain data: every field of the scheduler except the optimiser and functions. */
 export type SchedulerStateDict = Record<string, unknown>;

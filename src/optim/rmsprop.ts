@@ -16,13 +16,21 @@ import {
   zerosState,
 } from './optimizer.js';
 
+/** torch.optim.RMSprop's arguments. */
 export interface RMSpropOptions {
+  /** Learning rate (default 1e-2). */
   lr?: number;
+  /** Smoothing constant of the squared-gradient average (default 0.99). */
   alpha?: number;
+  /** Added to the denominator for stability (default 1e-8). */
   eps?: number;
+  /** L2 penalty added to the gradient (default 0). */
   weightDecay?: number;
+  /** Momentum factor (default 0). */
   momentum?: number;
+  /** Normalise by the gradient's estimated variance instead of its second moment (default false). */
   centered?: boolean;
+  /** Maximise the objective instead of minimising it (default false). */
   maximize?: boolean;
 }
 

@@ -19,12 +19,19 @@ import {
   zerosState,
 } from './optimizer.js';
 
+/** torch.optim.SGD's arguments. */
 export interface SGDOptions {
+  /** Learning rate: required, as in PyTorch. */
   lr?: number;
+  /** Momentum factor (default 0). */
   momentum?: number;
+  /** Dampening for momentum (default 0). */
   dampening?: number;
+  /** L2 penalty added to the gradient (default 0). */
   weightDecay?: number;
+  /** Nesterov momentum (default false; needs momentum > 0 and dampening 0). */
   nesterov?: boolean;
+  /** Maximise the objective instead of minimising it (default false). */
   maximize?: boolean;
 }
 

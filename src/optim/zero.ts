@@ -11,8 +11,9 @@ import { Optimizer, type OptimizerStateDict, type ParamGroup, type ParamState, t
 import { zeros } from '../tensor/creation.js';
 import type { DType } from '../tensor/dtype.js';
 
+/** An optimiser class (SGD, Adam, ...), as ZeroRedundancyOptimizer takes it. */
 // biome-ignore lint/suspicious/noExplicitAny: each optimiser class has its own options type
-type OptimizerClass<O extends Optimizer> = new (params: ParamsInput, opts: any) => O;
+export type OptimizerClass<O extends Optimizer> = new (params: ParamsInput, opts: any) => O;
 
 /**
  * Wraps an optimiser class so that its state is sharded across ranks (initProcessGroup first).

@@ -18,8 +18,10 @@ export interface TensorOptions extends CreateOptions {
   shape?: Shape;
 }
 
-type Nested = number | boolean | readonly Nested[];
-type AnyTypedArray =
+/** Nested arrays of numbers or booleans, as `nb.tensor([[1, 2], [3, 4]])` takes them. */
+export type Nested = number | boolean | readonly Nested[];
+/** The typed arrays `nb.tensor` copies from; the dtype follows the array unless `dtype` is given. */
+export type AnyTypedArray =
   | TypedArray
   | Int8Array
   | Int16Array

@@ -19,6 +19,7 @@ import { asBytes, type Bytes } from '../util/bytes.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { fromTypedArray } from '../tensor/creation.js';
 
+/** PIL's modes: 'L' 8-bit grey (1 channel), 'RGB' (3 channels), 'RGBA' (4 channels). */
 export type ImageMode = 'L' | 'RGB' | 'RGBA';
 
 const CHANNELS: Record<ImageMode, number> = { L: 1, RGB: 3, RGBA: 4 };
@@ -343,6 +344,13 @@ function decodePng(buf: Buffer): Image {
 /**
  * Reads and decodes an image file, a path or its bytes (nb.io.fetchBytes); `mode` converts it
  * (torchvision's default loader uses 'RGB'). In the browser JPEG decodes, PNG needs Node's zlib.
+ * Without `mode` the file's own mode is kept: 'L' for grey PNGs, 'RGB' for JPEGs and colour PNGs,
+ * 'RGBA' for PNGs with alpha. `image.toTensor()` (or `transforms.ToTensor()`) gives float32 (C, H, W) in [0, 1].
+ * @example
+ * ```ts
+ * const img = nb.vision.readImage('cat.jpg', 'RGB');   // Image, img.width x img.height
+ * const x = img.toTensor().unsqueeze(0);               // (1, 3, H, W)
+ * ```
  */
 export function readImage(path: string | Bytes, mode?: ImageMode): Image {
   const bytes = typeof path === 'string' ? undefined : asBytes(path);

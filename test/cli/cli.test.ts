@@ -182,4 +182,8 @@ test('usage errors exit with code 2 and say what is wrong', () => {
   );
   assert.match(nabla('generate', '--bogus').stderr, /Unknown option '--bogus'/);
   assert.match(nabla('--help').stdout, /nabla generate --model PATH --prompt TEXT/);
+  const classify = nabla('classify', 'cat.png', '--arch', 'resnet18');
+  assert.equal(classify.code, 2);
+  assert.match(classify.stderr, /^classify: --weights is required: .*IMAGENET1K_V1/);
+  assert.match(nabla('classify', '--weights', 'IMAGENET1K_V1').stderr, /^classify: no IMAGE given/);
 });

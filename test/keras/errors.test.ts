@@ -120,6 +120,12 @@ test('compile and call mistakes', async () => {
     /must be compiled before training or evaluation: call model.compile/,
   );
   await assert.rejects(mlp().fit(nb.randn([2, 32]), undefined, { verbose: 0 }), /fit: y is missing/);
+  // fit(x, options) with arrays: the options are not taken for a y record naming outputs
+  await assert.rejects(
+    mlp().fit(nb.randn([2, 32]), { epochs: 2, verbose: 0 }),
+    /^Error: fit: y is missing \(the second argument holds fit options\); call fit\(x, y, options\)/,
+  );
+  await assert.rejects(mlp().evaluate(nb.randn([2, 32]), { batchSize: 2 }), /^Error: evaluate: y is missing \(/);
   await assert.rejects(
     mlp().fit(nb.randn([2, 32]), [1, 2], { batchSize: 0, verbose: 0 }),
     /batchSize must be a positive integer, got 0/,

@@ -41,3 +41,14 @@ test('examples/start.ts (npm start) trains, reports, saves, plots and exits 0', 
   assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
   assert.match(r.stdout, new RegExp(`output in ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
 });
+
+test('npm start -- --help prints the usage; an unknown option is an error, not an output folder', () => {
+  const start = (arg: string) =>
+    spawnSync(process.execPath, [join(dist, 'examples', 'start.js'), arg], { encoding: 'utf8', timeout: 60_000 });
+  const help = start('--help');
+  assert.equal(help.status, 0, help.stderr);
+  assert.match(help.stdout, /^usage: npm start \[-- OUT_DIR\]/);
+  const bad = start('--epochs');
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /^start: unknown option '--epochs'/);
+});

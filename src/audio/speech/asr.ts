@@ -82,12 +82,13 @@ export function characterErrorRate(pairs: readonly { ref: string; hyp: string }[
   return edits / Math.max(1, total);
 }
 
-interface Utt {
+/** One utterance for the recogniser: its log-mel features and its transcript. */
+export interface Utterance {
   mel: Tensor; // (M, F)
   label: string;
 }
 
-function features(c: Corpus, items: readonly CorpusItem[]): Utt[] {
+function features(c: Corpus, items: readonly CorpusItem[]): Utterance[] {
   return items.map((it) => {
     const w = readItem(c, it);
     return { mel: logMel(batchOf([w], w.length)).squeeze(0), label: it.label };
@@ -95,7 +96,7 @@ function features(c: Corpus, items: readonly CorpusItem[]): Utt[] {
 }
 
 /** Pads mel (M, F_i) to the longest with zeros (the normalised mean): (B, M, F). */
-function padBatch(utts: readonly Utt[]): { x: Tensor; frames: number[] } {
+function padBatch(utts: readonly Utterance[]): { x: Tensor; frames: number[] } {
   const F = Math.max(...utts.map((u) => u.mel.shape[1]));
   return { x: stack(utts.map((u) => pad(u.mel, [0, F - u.mel.shape[1]]))), frames: utts.map((u) => u.mel.shape[1]) };
 }
@@ -103,7 +104,7 @@ function padBatch(utts: readonly Utt[]): { x: Tensor; frames: number[] } {
 const toText = (ids: number[]) => ids.map((k) => String(k - 1)).join('');
 
 /** Transcribes mel batches: the digit strings. */
-export function transcribeBatch(model: SpeechRecognizer, utts: readonly Utt[]): string[] {
+export function transcribeBatch(model: SpeechRecognizer, utts: readonly Utterance[]): string[] {
   model.eval();
   const out: string[] = [];
   noGrad(() => {
@@ -162,7 +163,7 @@ export function trainSpeechRecognizer(c: Corpus, o: AsrTrainOptions = {}): AsrRe
     fmask = new FrequencyMasking(6, true, g);
   const bs = o.batchSize ?? 16;
   const starts = Array.from({ length: Math.ceil(train.length / bs) }, (_, i) => i * bs);
-  const cer = (utts: Utt[]) => {
+  const cer = (utts: Utterance[]) => {
     const hyp = transcribeBatch(model, utts);
     return characterErrorRate(utts.map((u, i) => ({ ref: u.label, hyp: hyp[i] })));
   };

@@ -23,17 +23,29 @@ import {
   type Padding,
 } from './conv_utils.js';
 
+/** keras.layers.Conv1D's and Conv2D's arguments: `conv2d({filters: 32, kernelSize: 3, activation: 'relu'})`. */
 export interface ConvArgs extends LayerArgs {
+  /** Output channels. */
   filters: number;
+  /** One size for every spatial dim, or one per dim. */
   kernelSize: number | readonly number[];
+  /** Default 1. */
   strides?: number | readonly number[];
+  /** 'valid' (default: no padding) or 'same' (output size = ceil(input / stride)). */
   padding?: Padding;
+  /** 'channelsLast' (default, (N, H, W, C) as Keras) or 'channelsFirst' ((N, C, H, W)). */
   dataFormat?: DataFormat;
+  /** Default 1. */
   dilationRate?: number | readonly number[];
+  /** 'relu', 'softmax', 'sigmoid', 'tanh', ... or a function (default none: linear). */
   activation?: ActivationIdentifier;
+  /** Add a bias (default true). */
   useBias?: boolean;
+  /** Default 'glorotUniform', as Keras. */
   kernelInitializer?: InitializerIdentifier;
+  /** Default 'zeros'. */
   biasInitializer?: InitializerIdentifier;
+  /** A penalty on the kernel added to the loss: `nb.keras.regularizers.l2(1e-4)` or 'l2'. */
   kernelRegularizer?: RegularizerIdentifier | null;
   biasRegularizer?: RegularizerIdentifier | null;
 }

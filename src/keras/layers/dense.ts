@@ -10,12 +10,19 @@ import { initializerName, type InitializerIdentifier } from '../initializers.js'
 import { Layer, knownDim, type LayerArgs, type SymShape } from '../layer.js';
 import { regularizerConfigs, type RegularizerIdentifier } from '../regularizers.js';
 
+/** keras.layers.Dense's arguments: `dense({units: 64, activation: 'relu', inputShape: [32]})`. */
 export interface DenseArgs extends LayerArgs {
+  /** Output features. */
   units: number;
+  /** 'relu', 'softmax', 'sigmoid', 'tanh', ... or a function (default none: linear). */
   activation?: ActivationIdentifier;
+  /** Add a bias (default true). */
   useBias?: boolean;
+  /** Default 'glorotUniform', as Keras. */
   kernelInitializer?: InitializerIdentifier;
+  /** Default 'zeros'. */
   biasInitializer?: InitializerIdentifier;
+  /** A penalty on the kernel added to the loss: `nb.keras.regularizers.l2(1e-4)` or 'l2'. */
   kernelRegularizer?: RegularizerIdentifier | null;
   biasRegularizer?: RegularizerIdentifier | null;
 }

@@ -90,3 +90,5 @@ export type {
   DotArgs,
   InputArgs,
 };
+export type { DataFormat, Padding } from './conv_utils.js';
+export type { RNNKind, MergeMode } from './recurrent.js';

@@ -40,9 +40,10 @@ export interface RNNArgs extends LayerArgs {
   unitForgetBias?: boolean;
 }
 
-type Kind = 'SimpleRNN' | 'LSTM' | 'GRU';
-const GATES: Record<Kind, number> = { SimpleRNN: 1, LSTM: 4, GRU: 3 };
-const BASE: Record<Kind, string> = { SimpleRNN: 'simple_rnn', LSTM: 'lstm', GRU: 'gru' };
+/** The recurrent cell a Keras RNN layer runs. */
+export type RNNKind = 'SimpleRNN' | 'LSTM' | 'GRU';
+const GATES: Record<RNNKind, number> = { SimpleRNN: 1, LSTM: 4, GRU: 3 };
+const BASE: Record<RNNKind, string> = { SimpleRNN: 'simple_rnn', LSTM: 'lstm', GRU: 'gru' };
 
 /** The recurrent machinery; `directions` is 2 for Bidirectional. */
 abstract class RecurrentBase extends Layer {
@@ -54,7 +55,7 @@ abstract class RecurrentBase extends Layer {
 
   constructor(
     readonly args: RNNArgs,
-    readonly kind: Kind,
+    readonly kind: RNNKind,
     readonly directions: 1 | 2,
     base: string,
   ) {
@@ -145,7 +146,7 @@ abstract class RecurrentBase extends Layer {
 }
 
 abstract class Recurrent extends RecurrentBase {
-  constructor(args: RNNArgs, kind: Kind) {
+  constructor(args: RNNArgs, kind: RNNKind) {
     super(args, kind, 1, BASE[kind]);
   }
   computeOutputShape(s: SymShape): SymShape {

@@ -12,6 +12,7 @@ import { linearInt8Dynamic } from '../../ops/quantized.js';
 import { quantizeSymmetricInt8 } from '../../util/quant.js';
 import { Linear } from '../linear.js';
 import { Module, deepCopyModule } from '../module.js';
+import type { ModuleClass } from '../utils/fuse.js';
 import { GRU, LSTM, type LSTMState } from '../rnn.js';
 
 /** An int8 weight (N, K) with its per-tensor scale (repeated per row for the kernel) and float bias. */
@@ -159,8 +160,6 @@ export class DynamicQuantizedGRU extends GRU {
     return `${super.extraRepr()}, dtype=torch.qint8`;
   }
 }
-
-type ModuleClass = abstract new (...args: never[]) => Module;
 
 /** The module types with a dynamic quantized version, and how to make it. */
 const DYNAMIC: [ModuleClass, string, (m: Module, o: DynamicQuantOptions) => Module][] = [

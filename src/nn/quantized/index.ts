@@ -8,6 +8,7 @@ export {
   type QuantizeDynamicOptions,
   type DynamicQuantOptions,
 } from './dynamic.js';
+export type { ModuleClass } from '../utils/fuse.js';
 export {
   chooseQParams,
   quantizeSymmetricInt8,

@@ -1,4 +1,4 @@
 // nb.nn.utils: helpers around training (gradient clipping) and inference (the fusion pass).
 
 export { clipGradNorm_, clipGradValue_, type ClipGradNormOptions } from './clip_grad.js';
-export { fuse, type FusionRule } from './fuse.js';
+export { fuse, type FusionRule, type ModuleClass } from './fuse.js';

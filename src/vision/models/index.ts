@@ -16,6 +16,8 @@ export {
   type ResNetWeights,
   type PretrainedResNetOptions,
   type ResNetFactory,
+  type Block,
+  type BlockClass,
 } from './resnet.js';
 export {
   CifarResNet,

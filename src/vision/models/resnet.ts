@@ -22,10 +22,12 @@ const conv3x3 = (cin: number, cout: number, stride = 1, groups = 1) =>
   new Conv2d(cin, cout, 3, { stride, padding: 1, groups, bias: false });
 const conv1x1 = (cin: number, cout: number, stride = 1) => new Conv2d(cin, cout, 1, { stride, bias: false });
 
-interface Block extends Module {
+/** A residual block module: BasicBlock or Bottleneck. */
+export interface Block extends Module {
   forward(x: Tensor): Tensor;
 }
-interface BlockClass {
+/** A residual block class (BasicBlock or Bottleneck), as the ResNet constructor takes it. */
+export interface BlockClass {
   expansion: number;
   new (
     inplanes: number,
