@@ -5,6 +5,7 @@
 //
 //   npm run bench:browser              quick: one timed run per cell, GPT-2 with 2 layers (checks the page works)
 //   npm run bench:browser -- --full    five runs per cell, GPT-2 with 12 layers
+//   ... -- --rows sgemm,gemv            only these rows (ids in bench.js ROWS)
 //
 // Peers come from bench/node_modules (cd bench && ONNXRUNTIME_NODE_INSTALL=skip npm install), never from
 // nabla's own dependencies. ResNet-18 for onnxruntime-web is bench/models/resnet18.onnx, written by
@@ -15,12 +16,15 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { onnxModel } from './onnx.js';
+import { decodeModel } from './decode_onnx.js';
 import { launchBrowser, serve, type Route } from '../test/helpers/browser.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const benchDir = join(root, 'bench');
 const mods = join(benchDir, 'node_modules');
 const full = process.argv.includes('--full');
+const rowsAt = process.argv.indexOf('--rows');
+const onlyRows = rowsAt > 0 ? process.argv[rowsAt + 1]?.split(',') : undefined;
 
 for (const need of ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', 'onnxruntime-web']) {
   if (!existsSync(join(mods, need))) {
@@ -82,6 +86,9 @@ const routes: Record<string, Route> = {
   '/models/sgemm1024.onnx': { body: matmulModel(1024, 1024, 1024, 2) },
   '/models/gemv.onnx': { body: matmulModel(1, 768, 50257, 4) },
   '/models/resnet18.onnx': { file: join(benchDir, 'models', 'resnet18.onnx') },
+  // one GPT-2 decode step with past keys/values of 20 positions (bench.js DECODE_PAST), GPT-2 small's
+  // 12 layers (2 in quick mode, as nabla's row)
+  '/models/decode.onnx': { body: decodeModel({ layers: full ? 12 : 2, past: 20 }, rand) },
 };
 for (const dir of [join(mods, '@tensorflow', 'tfjs-backend-wasm', 'dist'), join(mods, 'onnxruntime-web', 'dist')]) {
   const prefix = dir.includes('onnxruntime') ? '/ort/' : '/tfjs/';
@@ -100,8 +107,12 @@ try {
   });
   type Cell = { ms: number | null; gflops?: number; why?: string };
   const r = (await page.evaluate(
-    (quick) => (window as unknown as { runBench(o: { quick: boolean }): Promise<unknown> }).runBench({ quick }),
-    !full,
+    ({ quick, rows }) =>
+      (window as unknown as { runBench(o: { quick: boolean; rows?: string[] }): Promise<unknown> }).runBench({
+        quick,
+        rows,
+      }),
+    { quick: !full, rows: onlyRows },
   )) as { env: Record<string, unknown>; results: (Record<string, Cell> & { title: string })[] };
   console.log(`chromium, ${full ? 'full' : 'quick (1 run per cell, GPT-2 2 layers)'}`);
   console.log(JSON.stringify(r.env));
