@@ -77,6 +77,7 @@ const matmulModel = (M: number, K: number, N: number, seed: number) =>
 const routes: Record<string, Route> = {
   '/': { file: join(benchDir, 'browser', 'index.html') },
   '/bench.js': { file: join(benchDir, 'browser', 'bench.js') },
+  '/peak.js': { file: join(benchDir, 'browser', 'peak.js') },
   '/nabla.js': { file: nablaJs },
   // nabla's WASM backend, as scripts/build-browser.mjs writes it beside nabla.js (bench.js awaits nb.ready())
   ...Object.fromEntries(
@@ -97,6 +98,27 @@ for (const dir of [join(mods, '@tensorflow', 'tfjs-backend-wasm', 'dist'), join(
   }
 }
 
+interface Peak {
+  oneThread: number;
+  threads: number;
+  allThreads: number;
+}
+
+/** The SIMD128 peak in this page (peak.js) and SGEMM's share of it: what 3× tfjs-wasm would ask of the machine. */
+function printPeak(p: Record<'mulAdd' | 'fma', Peak | null>, sgemm?: Record<string, { gflops?: number }>): void {
+  const g = (x: number) => `${x.toFixed(1)} GFLOP/s`;
+  const line = (what: string, q: Peak | null) =>
+    q ? `${what}: ${g(q.oneThread)} on 1 thread, ${g(q.allThreads)} on ${q.threads}` : `${what}: not available`;
+  console.log(`WASM SIMD128 peak, ${line('f32x4 mul + add chains', p.mulAdd)}`);
+  console.log(`WASM relaxed-simd peak, ${line('f32x4.relaxed_madd chains', p.fma)}`);
+  const ours = sgemm?.nabla.gflops,
+    tf = sgemm?.['tfjs-wasm'].gflops;
+  if (!p.mulAdd || !ours) return;
+  const pct = (x: number) => `${((100 * x) / p.mulAdd!.allThreads).toFixed(0)}%`;
+  console.log(`SGEMM: nabla ${g(ours)} = ${pct(ours)} of the mul + add peak on ${p.mulAdd.threads} threads`);
+  if (tf) console.log(`  3× tfjs-wasm would be ${g(3 * tf)} = ${pct(3 * tf)} of that peak`);
+}
+
 const server = await serve(routes);
 const browser = await launchBrowser();
 try {
@@ -113,7 +135,11 @@ try {
         rows,
       }),
     { quick: !full, rows: onlyRows },
-  )) as { env: Record<string, unknown>; results: (Record<string, Cell> & { title: string })[] };
+  )) as {
+    env: Record<string, unknown>;
+    results: (Record<string, Cell> & { id: string; title: string })[];
+    peak: Record<'mulAdd' | 'fma', Peak | null> | null;
+  };
   console.log(`chromium, ${full ? 'full' : 'quick (1 run per cell, GPT-2 2 layers)'}`);
   console.log(JSON.stringify(r.env));
   const libs = ['nabla', 'tfjs-wasm', 'onnxruntime-web'];
@@ -130,6 +156,11 @@ try {
     libs.filter((l) => row[l].why).map((l) => `  ${row.title}, ${l}: ${row[l].why}`),
   );
   if (why.length) console.log(`n/a:\n${why.join('\n')}`);
+  if (r.peak)
+    printPeak(
+      r.peak,
+      r.results.find((row) => row.id === 'sgemm'),
+    );
   if (errors.length) console.log(`page errors:\n  ${errors.join('\n  ')}`);
 } finally {
   await browser.close();

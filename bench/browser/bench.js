@@ -5,6 +5,7 @@
 import * as nb from '/nabla.js';
 import { tf, tfWasm } from '/peers.js';
 import * as ort from '/ort/ort.wasm.min.mjs';
+import { simdPeak } from '/peak.js';
 
 const B = 128;
 /** Past positions in onnxruntime-web's decode step: nabla's steps attend over 17 to 25 (a 16-token prompt). */
@@ -285,7 +286,9 @@ export async function runBench({ quick = true, rows } = {}) {
     }
     results.push(out);
   }
-  return { env, results };
+  // the machine's SIMD128 rate in this page, for SGEMM's share of it (peak.js); 'peak' in rows asks for it
+  const peak = rows.includes('peak') || rows.includes('sgemm') ? await simdPeak(threads, quick) : null;
+  return { env, results, peak };
 }
 
 window.runBench = runBench;
