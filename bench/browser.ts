@@ -6,6 +6,7 @@
 //   npm run bench:browser              quick: one timed run per cell, GPT-2 with 2 layers (checks the page works)
 //   npm run bench:browser -- --full    five runs per cell, GPT-2 with 12 layers
 //   ... -- --rows sgemm,gemv            only these rows (ids in bench.js ROWS)
+//   ... -- --threads 1                   every library on this many threads (default: the cores, up to 8)
 //
 // Peers come from bench/node_modules (cd bench && ONNXRUNTIME_NODE_INSTALL=skip npm install), never from
 // nabla's own dependencies. ResNet-18 for onnxruntime-web is bench/models/resnet18.onnx, written by
@@ -25,6 +26,8 @@ const mods = join(benchDir, 'node_modules');
 const full = process.argv.includes('--full');
 const rowsAt = process.argv.indexOf('--rows');
 const onlyRows = rowsAt > 0 ? process.argv[rowsAt + 1]?.split(',') : undefined;
+const threadsAt = process.argv.indexOf('--threads');
+const threads = threadsAt > 0 ? Number(process.argv[threadsAt + 1]) : undefined;
 
 for (const need of ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', 'onnxruntime-web']) {
   if (!existsSync(join(mods, need))) {
@@ -129,15 +132,14 @@ try {
   });
   type Cell = { ms: number | null; gflops?: number; why?: string };
   const r = (await page.evaluate(
-    ({ quick, rows }) =>
-      (window as unknown as { runBench(o: { quick: boolean; rows?: string[] }): Promise<unknown> }).runBench({
-        quick,
-        rows,
-      }),
-    { quick: !full, rows: onlyRows },
+    ({ quick, rows, threads }) =>
+      (
+        window as unknown as { runBench(o: { quick: boolean; rows?: string[]; threads?: number }): Promise<unknown> }
+      ).runBench({ quick, rows, threads }),
+    { quick: !full, rows: onlyRows, threads },
   )) as {
     env: Record<string, unknown>;
-    results: (Record<string, Cell> & { id: string; title: string })[];
+    results: (Record<string, Cell> & { id: string; title: string; nablaHeap?: unknown })[];
     peak: Record<'mulAdd' | 'fma', Peak | null> | null;
   };
   console.log(`chromium, ${full ? 'full' : 'quick (1 run per cell, GPT-2 2 layers)'}`);
@@ -156,6 +158,8 @@ try {
     libs.filter((l) => row[l].why).map((l) => `  ${row.title}, ${l}: ${row[l].why}`),
   );
   if (why.length) console.log(`n/a:\n${why.join('\n')}`);
+  const heap = (row: (typeof r.results)[number]) => JSON.stringify(row.nablaHeap);
+  for (const row of r.results) console.log(`nabla's WASM heap after ${row.id}: ${heap(row)}`);
   if (r.peak)
     printPeak(
       r.peak,

@@ -237,13 +237,14 @@ export const ROWS = [
 ];
 
 /** Runs every row for every library; `quick` times 1 run per cell and GPT-2 with 2 layers. */
-export async function runBench({ quick = true, rows } = {}) {
+export async function runBench({ quick = true, rows, threads: want } = {}) {
   rows ??= ROWS.map((r) => r.id);
   const reps = quick ? 1 : 5;
   // nabla on its WASM backend (threads when isolated), served beside nabla.js as dist/browser/ has it
   await nb.ready({ wasmBaseUrl: new URL('/', location.href) });
   const isolated = self.crossOriginIsolated;
-  const threads = isolated ? Math.min(navigator.hardwareConcurrency || 1, 8) : 1;
+  const threads = isolated ? Math.min(want ?? (navigator.hardwareConcurrency || 1), 8) : 1;
+  nb.setNumThreads(threads);
   tfWasm.setWasmPaths('/tfjs/');
   tfWasm.setThreadsCount(threads);
   await tf.setBackend('wasm');
@@ -279,6 +280,8 @@ export async function runBench({ quick = true, rows } = {}) {
           for (let i = 0; i < reps; i++) steps.push((await f()).perStepMs);
           out[name] = { ms: median(steps) };
         } else out[name] = { ms: await time(f, reps) };
+        // resident storage right after nabla's runs (later libs give the collector time to free it)
+        if (name === 'nabla') out.nablaHeap = nb.backend().wasmHeap;
         if (row.flops) out[name].gflops = row.flops / out[name].ms / 1e6;
       } catch (e) {
         out[name] = { ms: null, why: `failed: ${String(e.message ?? e).split('\n')[0].slice(0, 160)}` };

@@ -127,6 +127,26 @@ export function wasmAddon(exports: WasmExports, memory: WebAssembly.Memory, heap
   let data = 0,
     dataCap = 0;
   const enc = new TextEncoder();
+  // NOTE: kernel calls pass few distinct strings (layout keys, mode names): their UTF-8 is kept
+  const utf8 = new Map<string, Uint8Array>();
+  const encode = (v: string): Uint8Array => {
+    let b = utf8.get(v);
+    if (!b) {
+      b = enc.encode(v);
+      if (utf8.size < 256) utf8.set(v, b);
+    }
+    return b;
+  };
+  const written = new Map<NativeKernel, number[]>();
+  const writtenArgs = (kernel: NativeKernel): number[] => {
+    let w = written.get(kernel);
+    if (!w) {
+      const names = argNames(NATIVE_KERNELS[kernel].signature);
+      w = WRITES[kernel].map((name) => names.indexOf(name));
+      written.set(kernel, w);
+    }
+    return w;
+  };
 
   function call(kernel: NativeKernel, argv: unknown[]): unknown {
     const k = index.get(kernel);
@@ -183,7 +203,7 @@ export function wasmAddon(exports: WasmExports, memory: WebAssembly.Memory, heap
         i32[w] = Tag.Number;
         f64[(r >> 3) + 1] = v;
       } else if (typeof v === 'string') {
-        const b = enc.encode(v);
+        const b = encode(v);
         const p = take(b.length + 1);
         u8.set(b, p);
         u8[p + b.length] = 0;
@@ -226,7 +246,7 @@ export function wasmAddon(exports: WasmExports, memory: WebAssembly.Memory, heap
         if (keys) {
           let kp = keyPtr.get(keys[i]);
           if (kp === undefined) {
-            const b = enc.encode(keys[i]);
+            const b = encode(keys[i]);
             kp = take(b.length + 1);
             u8.set(b, kp);
             u8[kp + b.length] = 0;
@@ -244,9 +264,8 @@ export function wasmAddon(exports: WasmExports, memory: WebAssembly.Memory, heap
     if (rc < 0) throw new Error(cString(memory, exports.nbw_error()));
     if (arrays.size === 0) return result(rc);
     u8 = new Uint8Array(memory.buffer);
-    const names = argNames(NATIVE_KERNELS[kernel].signature);
-    for (const name of WRITES[kernel]) {
-      const a = argv[names.indexOf(name)];
+    for (const i of writtenArgs(kernel)) {
+      const a = argv[i];
       if (!ArrayBuffer.isView(a) || !arrays.has(a as Typed)) continue;
       const off = data + arrays.get(a as Typed)!;
       new Uint8Array(a.buffer, a.byteOffset, a.byteLength).set(u8.subarray(off, off + a.byteLength));
