@@ -111,14 +111,16 @@ interface Peak {
 function printPeak(p: Record<'mulAdd' | 'fma', Peak | null>, sgemm?: Record<string, { gflops?: number }>): void {
   const g = (x: number) => `${x.toFixed(1)} GFLOP/s`;
   const line = (what: string, q: Peak | null) =>
-    q ? `${what}: ${g(q.oneThread)} on 1 thread, ${g(q.allThreads)} on ${q.threads}` : `${what}: not available`;
+    q
+      ? `${what}: ${g(q.oneThread)} on 1 thread, ${g(q.allThreads)} on ${q.threads} thread(s)`
+      : `${what}: not available`;
   console.log(`WASM SIMD128 peak, ${line('f32x4 mul + add chains', p.mulAdd)}`);
   console.log(`WASM relaxed-simd peak, ${line('f32x4.relaxed_madd chains', p.fma)}`);
   const ours = sgemm?.nabla.gflops,
     tf = sgemm?.['tfjs-wasm'].gflops;
   if (!p.mulAdd || !ours) return;
   const pct = (x: number) => `${((100 * x) / p.mulAdd!.allThreads).toFixed(0)}%`;
-  console.log(`SGEMM: nabla ${g(ours)} = ${pct(ours)} of the mul + add peak on ${p.mulAdd.threads} threads`);
+  console.log(`SGEMM: nabla ${g(ours)} = ${pct(ours)} of the mul + add peak on ${p.mulAdd.threads} thread(s)`);
   if (tf) console.log(`  3× tfjs-wasm would be ${g(3 * tf)} = ${pct(3 * tf)} of that peak`);
 }
 

@@ -7,6 +7,8 @@
 // - Bounded: at most `budget` bytes are resident at once. Past it (or when malloc fails) storage comes
 //   from the JS heap as before and is copied per call; V8 counts that memory, collects, and the freed
 //   blocks come back at the next turn of the event loop (finalizers never run inside a synchronous loop).
+// - The engine cannot see linear memory: every 32 MB made resident, an untouched ArrayBuffer of that size
+//   tells its collector (a pressure hint), so dead arrays are found about as soon as JS-heap ones would be.
 // - Blocks freed go to malloc's free lists (libc.c) and are reused; linear memory itself never shrinks.
 
 import type { WasmExports } from './marshal.js';
@@ -15,6 +17,11 @@ import type { WasmExports } from './marshal.js';
 export const RESIDENT_MIN_ELEMENTS = 1024;
 /** Default cap on resident bytes (NABLA_WASM_RESIDENT_MB or loadWasm's residentBytes change it). */
 export const DEFAULT_RESIDENT_BYTES = 1 << 30;
+/**
+ * Every this many resident bytes, the collector is told of them: a JS engine sees a resident array as a
+ * few bytes of view, so without a hint it rarely collects and blocks wait long after their arrays died.
+ */
+const PRESSURE_BYTES = 32 << 20;
 
 /** A Float32Array over linear memory; a subarray of it holds the array that owns the block. */
 export class ResidentF32 extends Float32Array {
@@ -45,6 +52,9 @@ export class WasmHeap {
   private bytes = 0;
   private count = 0;
   private spilled = 0;
+  private sinceHint = 0;
+  /** The last pressure hint: an untouched ArrayBuffer (virtual memory only) the engine counts as external. */
+  private hint: ArrayBuffer | null = null;
   private readonly registry = new FinalizationRegistry<{ ptr: number; bytes: number }>((h) => {
     this.exports.nbw_free(h.ptr);
     this.bytes -= h.bytes;
@@ -97,6 +107,13 @@ export class WasmHeap {
     this.registry.register(a, { ptr, bytes });
     this.bytes += bytes;
     this.count++;
+    this.sinceHint += bytes;
+    if (this.sinceHint >= PRESSURE_BYTES) {
+      // NOTE: an engine schedules a full collection as external (ArrayBuffer) memory grows; this one is
+      // dropped at the next hint, so what it adds is in proportion to what was made resident
+      this.hint = new ArrayBuffer(this.sinceHint);
+      this.sinceHint = 0;
+    }
     return a;
   }
 
