@@ -16,11 +16,19 @@ function median(xs) {
   return s[Math.floor(s.length / 2)];
 }
 
+/**
+ * A turn of the event loop, untimed, as a page gives between frames: garbage-collected storage is
+ * released only between tasks (FinalizationRegistry callbacks: nabla's WASM heap, onnxruntime-web's
+ * tensors), never inside one chain of awaits.
+ */
+const turn = () => new Promise((r) => setTimeout(r, 0));
+
 /** Median ms of `f` (awaited) over `reps` runs after one untimed run. */
 async function time(f, reps) {
   await f();
   const ts = [];
   for (let i = 0; i < reps; i++) {
+    await turn();
     const t0 = performance.now();
     await f();
     ts.push(performance.now() - t0);
@@ -268,6 +276,7 @@ export async function runBench({ quick = true, rows, threads: want } = {}) {
   for (const row of ROWS.filter((r) => rows.includes(r.id))) {
     const out = { id: row.id, title: row.title };
     for (const [name, lib, none] of libs) {
+      await turn();
       try {
         const f = await lib[row.id]({ layers: quick ? 2 : 12 });
         if (!f) {
@@ -277,7 +286,10 @@ export async function runBench({ quick = true, rows, threads: want } = {}) {
         if (row.id === 'decode') {
           await f();
           const steps = [];
-          for (let i = 0; i < reps; i++) steps.push((await f()).perStepMs);
+          for (let i = 0; i < reps; i++) {
+            await turn();
+            steps.push((await f()).perStepMs);
+          }
           out[name] = { ms: median(steps) };
         } else out[name] = { ms: await time(f, reps) };
         // resident storage right after nabla's runs (later libs give the collector time to free it)
