@@ -5,6 +5,8 @@
 //
 //   npm run bench:browser              quick: one timed run per cell, GPT-2 with 2 layers (checks the page works)
 //   npm run bench:browser -- --full    five runs per cell, GPT-2 with 12 layers
+//   ... -- --rows sgemm,gemv            only these rows (ids in bench.js ROWS)
+//   ... -- --threads 1                   every library on this many threads (default: the cores, up to 8)
 //
 // Peers come from bench/node_modules (cd bench && ONNXRUNTIME_NODE_INSTALL=skip npm install), never from
 // nabla's own dependencies. ResNet-18 for onnxruntime-web is bench/models/resnet18.onnx, written by
@@ -15,12 +17,17 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { onnxModel } from './onnx.js';
+import { decodeModel } from './decode_onnx.js';
 import { launchBrowser, serve, type Route } from '../test/helpers/browser.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const benchDir = join(root, 'bench');
 const mods = join(benchDir, 'node_modules');
 const full = process.argv.includes('--full');
+const rowsAt = process.argv.indexOf('--rows');
+const onlyRows = rowsAt > 0 ? process.argv[rowsAt + 1]?.split(',') : undefined;
+const threadsAt = process.argv.indexOf('--threads');
+const threads = threadsAt > 0 ? Number(process.argv[threadsAt + 1]) : undefined;
 
 for (const need of ['@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm', 'onnxruntime-web']) {
   if (!existsSync(join(mods, need))) {
@@ -73,6 +80,7 @@ const matmulModel = (M: number, K: number, N: number, seed: number) =>
 const routes: Record<string, Route> = {
   '/': { file: join(benchDir, 'browser', 'index.html') },
   '/bench.js': { file: join(benchDir, 'browser', 'bench.js') },
+  '/peak.js': { file: join(benchDir, 'browser', 'peak.js') },
   '/nabla.js': { file: nablaJs },
   // nabla's WASM backend, as scripts/build-browser.mjs writes it beside nabla.js (bench.js awaits nb.ready())
   ...Object.fromEntries(
@@ -82,12 +90,38 @@ const routes: Record<string, Route> = {
   '/models/sgemm1024.onnx': { body: matmulModel(1024, 1024, 1024, 2) },
   '/models/gemv.onnx': { body: matmulModel(1, 768, 50257, 4) },
   '/models/resnet18.onnx': { file: join(benchDir, 'models', 'resnet18.onnx') },
+  // one GPT-2 decode step with past keys/values of 20 positions (bench.js DECODE_PAST), GPT-2 small's
+  // 12 layers (2 in quick mode, as nabla's row)
+  '/models/decode.onnx': { body: decodeModel({ layers: full ? 12 : 2, past: 20 }, rand) },
 };
 for (const dir of [join(mods, '@tensorflow', 'tfjs-backend-wasm', 'dist'), join(mods, 'onnxruntime-web', 'dist')]) {
   const prefix = dir.includes('onnxruntime') ? '/ort/' : '/tfjs/';
   for (const f of readdirSync(dir)) {
     if (/\.(wasm|mjs)$/.test(f)) routes[prefix + f] = { file: join(dir, f) };
   }
+}
+
+interface Peak {
+  oneThread: number;
+  threads: number;
+  allThreads: number;
+}
+
+/** The SIMD128 peak in this page (peak.js) and SGEMM's share of it: what 3× tfjs-wasm would ask of the machine. */
+function printPeak(p: Record<'mulAdd' | 'fma', Peak | null>, sgemm?: Record<string, { gflops?: number }>): void {
+  const g = (x: number) => `${x.toFixed(1)} GFLOP/s`;
+  const line = (what: string, q: Peak | null) =>
+    q
+      ? `${what}: ${g(q.oneThread)} on 1 thread, ${g(q.allThreads)} on ${q.threads} thread(s)`
+      : `${what}: not available`;
+  console.log(`WASM SIMD128 peak, ${line('f32x4 mul + add chains', p.mulAdd)}`);
+  console.log(`WASM relaxed-simd peak, ${line('f32x4.relaxed_madd chains', p.fma)}`);
+  const ours = sgemm?.nabla.gflops,
+    tf = sgemm?.['tfjs-wasm'].gflops;
+  if (!p.mulAdd || !ours) return;
+  const pct = (x: number) => `${((100 * x) / p.mulAdd!.allThreads).toFixed(0)}%`;
+  console.log(`SGEMM: nabla ${g(ours)} = ${pct(ours)} of the mul + add peak on ${p.mulAdd.threads} thread(s)`);
+  if (tf) console.log(`  3× tfjs-wasm would be ${g(3 * tf)} = ${pct(3 * tf)} of that peak`);
 }
 
 const server = await serve(routes);
@@ -100,9 +134,16 @@ try {
   });
   type Cell = { ms: number | null; gflops?: number; why?: string };
   const r = (await page.evaluate(
-    (quick) => (window as unknown as { runBench(o: { quick: boolean }): Promise<unknown> }).runBench({ quick }),
-    !full,
-  )) as { env: Record<string, unknown>; results: (Record<string, Cell> & { title: string })[] };
+    ({ quick, rows, threads }) =>
+      (
+        window as unknown as { runBench(o: { quick: boolean; rows?: string[]; threads?: number }): Promise<unknown> }
+      ).runBench({ quick, rows, threads }),
+    { quick: !full, rows: onlyRows, threads },
+  )) as {
+    env: Record<string, unknown>;
+    results: (Record<string, Cell> & { id: string; title: string; nablaHeap?: unknown })[];
+    peak: Record<'mulAdd' | 'fma', Peak | null> | null;
+  };
   console.log(`chromium, ${full ? 'full' : 'quick (1 run per cell, GPT-2 2 layers)'}`);
   console.log(JSON.stringify(r.env));
   const libs = ['nabla', 'tfjs-wasm', 'onnxruntime-web'];
@@ -119,6 +160,13 @@ try {
     libs.filter((l) => row[l].why).map((l) => `  ${row.title}, ${l}: ${row[l].why}`),
   );
   if (why.length) console.log(`n/a:\n${why.join('\n')}`);
+  const heap = (row: (typeof r.results)[number]) => JSON.stringify(row.nablaHeap);
+  for (const row of r.results) console.log(`nabla's WASM heap after ${row.id}: ${heap(row)}`);
+  if (r.peak)
+    printPeak(
+      r.peak,
+      r.results.find((row) => row.id === 'sgemm'),
+    );
   if (errors.length) console.log(`page errors:\n  ${errors.join('\n  ')}`);
 } finally {
   await browser.close();

@@ -75,7 +75,8 @@ export interface OnnxValue {
   dims: number[];
 }
 export interface OnnxInit extends OnnxValue {
-  data: Float32Array;
+  /** float32, or int64 (shapes for Reshape). */
+  data: Float32Array | BigInt64Array;
 }
 
 // An attribute: ints (type 7), float when not an integer (type 1), else int (type 2).
@@ -100,7 +101,7 @@ function initializer(t: OnnxInit): Writer {
   const w = new Writer();
   for (const d of t.dims) w.int(1, d);
   return w
-    .int(2, 1)
+    .int(2, t.data instanceof BigInt64Array ? 7 : 1)
     .str(8, t.name)
     .bytes(9, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
 }

@@ -5,19 +5,30 @@
 import * as nb from '/nabla.js';
 import { tf, tfWasm } from '/peers.js';
 import * as ort from '/ort/ort.wasm.min.mjs';
+import { simdPeak } from '/peak.js';
 
 const B = 128;
+/** Past positions in onnxruntime-web's decode step: nabla's steps attend over 17 to 25 (a 16-token prompt). */
+const DECODE_PAST = 20;
 
 function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
 }
 
+/**
+ * A turn of the event loop, untimed, as a page gives between frames: garbage-collected storage is
+ * released only between tasks (FinalizationRegistry callbacks: nabla's WASM heap, onnxruntime-web's
+ * tensors), never inside one chain of awaits.
+ */
+const turn = () => new Promise((r) => setTimeout(r, 0));
+
 /** Median ms of `f` (awaited) over `reps` runs after one untimed run. */
 async function time(f, reps) {
   await f();
   const ts = [];
   for (let i = 0; i < reps; i++) {
+    await turn();
     const t0 = performance.now();
     await f();
     ts.push(performance.now() - t0);
@@ -201,13 +212,27 @@ const onnx = {
     const feeds = { x: T(rand(3 * 224 * 224, 7), [1, 3, 224, 224]) };
     return () => s.run(feeds);
   },
-  decode: () => null,
+  decode: async (opts) => {
+    // the graph (bench/decode_onnx.ts): h (1,1,768) and each layer's past K, V (1,12,P,64) in
+    const s = await ortSession('/models/decode.onnx');
+    if (!s) return null;
+    const feeds = { h: T(rand(768, 8), [1, 1, 768]) };
+    for (let l = 0; l < opts.layers; l++) {
+      feeds[`pastK${l}`] = T(rand(12 * DECODE_PAST * 64, 9 + 2 * l), [1, 12, DECODE_PAST, 64]);
+      feeds[`pastV${l}`] = T(rand(12 * DECODE_PAST * 64, 10 + 2 * l), [1, 12, DECODE_PAST, 64]);
+    }
+    return async () => {
+      const t0 = performance.now();
+      await s.run(feeds);
+      return { perStepMs: performance.now() - t0 };
+    };
+  },
 };
 const ORT_NONE = {
   mlpTrain: 'inference runtime: no training',
   cnnTrain: 'inference runtime: no training',
   resnet18: 'bench/models/resnet18.onnx is missing (/usr/bin/python3 tools/bench/resnet18_torch.py --export ...)',
-  decode: 'no GPT-2 decoder ONNX with past key values in bench/models',
+  decode: 'the decode graph did not load',
 };
 
 export const ROWS = [
@@ -220,12 +245,14 @@ export const ROWS = [
 ];
 
 /** Runs every row for every library; `quick` times 1 run per cell and GPT-2 with 2 layers. */
-export async function runBench({ quick = true, rows = ROWS.map((r) => r.id) } = {}) {
+export async function runBench({ quick = true, rows, threads: want } = {}) {
+  rows ??= ROWS.map((r) => r.id);
   const reps = quick ? 1 : 5;
   // nabla on its WASM backend (threads when isolated), served beside nabla.js as dist/browser/ has it
   await nb.ready({ wasmBaseUrl: new URL('/', location.href) });
   const isolated = self.crossOriginIsolated;
-  const threads = isolated ? Math.min(navigator.hardwareConcurrency || 1, 8) : 1;
+  const threads = isolated ? Math.min(want ?? (navigator.hardwareConcurrency || 1), 8) : 1;
+  nb.setNumThreads(threads);
   tfWasm.setWasmPaths('/tfjs/');
   tfWasm.setThreadsCount(threads);
   await tf.setBackend('wasm');
@@ -249,6 +276,7 @@ export async function runBench({ quick = true, rows = ROWS.map((r) => r.id) } = 
   for (const row of ROWS.filter((r) => rows.includes(r.id))) {
     const out = { id: row.id, title: row.title };
     for (const [name, lib, none] of libs) {
+      await turn();
       try {
         const f = await lib[row.id]({ layers: quick ? 2 : 12 });
         if (!f) {
@@ -258,9 +286,14 @@ export async function runBench({ quick = true, rows = ROWS.map((r) => r.id) } = 
         if (row.id === 'decode') {
           await f();
           const steps = [];
-          for (let i = 0; i < reps; i++) steps.push((await f()).perStepMs);
+          for (let i = 0; i < reps; i++) {
+            await turn();
+            steps.push((await f()).perStepMs);
+          }
           out[name] = { ms: median(steps) };
         } else out[name] = { ms: await time(f, reps) };
+        // resident storage right after nabla's runs (later libs give the collector time to free it)
+        if (name === 'nabla') out.nablaHeap = nb.backend().wasmHeap;
         if (row.flops) out[name].gflops = row.flops / out[name].ms / 1e6;
       } catch (e) {
         out[name] = { ms: null, why: `failed: ${String(e.message ?? e).split('\n')[0].slice(0, 160)}` };
@@ -268,7 +301,9 @@ export async function runBench({ quick = true, rows = ROWS.map((r) => r.id) } = 
     }
     results.push(out);
   }
-  return { env, results };
+  // the machine's SIMD128 rate in this page, for SGEMM's share of it (peak.js); 'peak' in rows asks for it
+  const peak = rows.includes('peak') || rows.includes('sgemm') ? await simdPeak(threads, quick) : null;
+  return { env, results, peak };
 }
 
 window.runBench = runBench;

@@ -361,6 +361,11 @@ export interface Backend extends Kernels {
    * the cache), never from a JS counter that a second copy of nabla would restart at 1.
    */
   nextStamp?(): number;
+  /**
+   * Zeroed float32 storage of n elements where this backend keeps it (the WASM backend: its linear
+   * memory, so its kernels need no copies), or undefined for the JS heap. Not a kernel.
+   */
+  allocateF32?(n: number): Float32Array | undefined;
 }
 
 /** The one way a kernel of an accelerated backend declines a call: it returns undefined. */
@@ -374,6 +379,7 @@ export type PartialBackend = {
   readonly name: string;
   readonly info: Record<string, unknown>;
   nextStamp?(): number;
+  allocateF32?(n: number): Float32Array | undefined;
 } & {
   [K in keyof Kernels]?: OrDecline<Kernels[K]>;
 };

@@ -10,7 +10,7 @@ import { IN_PLACE_KERNELS, type Backend, type DeviceBackend, type Kernels, type 
 import { jsBackend } from './js/index.js';
 import { defaultBackendName, initNative } from './native_init.js';
 import { initWasm } from './wasm_init.js';
-import type { TypedArray } from '../tensor/dtype.js';
+import { setFloat32Allocator, type TypedArray } from '../tensor/dtype.js';
 
 let active: Backend | null = null;
 let nativeTried = false;
@@ -37,8 +37,14 @@ function chooseDefault(): Backend {
       return available.has('native');
     }, ensureWasm),
   )!;
-  active = b;
+  activate(b);
   return b;
+}
+
+/** Makes b active; float32 storage then comes from its allocator, if it has one (WASM: linear memory). */
+function activate(b: Backend): void {
+  active = b;
+  setFloat32Allocator(b.allocateF32);
 }
 
 /** The backend every op dispatches to (the default one, chosen now, if none was set). */
@@ -52,7 +58,7 @@ export function setBackend(name: string): void {
   if (name === 'wasm' && !available.has(name)) ensureWasm();
   const b = available.get(name);
   if (!b) throw new Error(`setBackend: unknown backend '${name}' (available: ${[...available.keys()].join(', ')})`);
-  active = b;
+  activate(b);
 }
 
 export function availableBackends(): string[] {
@@ -81,6 +87,7 @@ type AnyFn = (...a: unknown[]) => unknown;
 export function composeBackend(partial: PartialBackend, opts: { validate?: boolean } = {}): Backend {
   const composed: Record<string, unknown> = { name: partial.name, info: partial.info };
   if (typeof partial.nextStamp === 'function') composed.nextStamp = partial.nextStamp.bind(partial);
+  if (typeof partial.allocateF32 === 'function') composed.allocateF32 = partial.allocateF32.bind(partial);
   for (const key of KERNEL_NAMES) {
     const js = jsBackend[key] as AnyFn;
     const fast = (partial as Record<string, unknown>)[key] as AnyFn | undefined;

@@ -20,7 +20,15 @@ export function backend(): BackendReport {
   const b = getBackend();
   const n = initNative();
   const unavailable = n.backend ? {} : { nativeUnavailable: n.reason };
-  return { name: b.name, available: availableBackends(), ...b.info, ...unavailable };
+  // the WASM backend's resident storage (bytes and arrays in linear memory, spills to the JS heap)
+  const heap = b.name === 'wasm' ? loadedWasm()?.backend?.heapStats() : null;
+  return {
+    name: b.name,
+    available: availableBackends(),
+    ...b.info,
+    ...unavailable,
+    ...(heap ? { wasmHeap: heap } : {}),
+  };
 }
 
 /**

@@ -32,12 +32,23 @@ export function setLargeAllocationHook(fn: ((a: TypedArray) => void) | undefined
   onLargeAllocation = fn;
 }
 
+let f32Allocator: ((n: number) => Float32Array | undefined) | undefined;
+
+/**
+ * Sets where float32 storage comes from while a backend is active: the WASM backend keeps it in its
+ * linear memory so kernels take it without a copy. The function returns zeroed storage, or undefined
+ * for the JS heap.
+ */
+export function setFloat32Allocator(fn: ((n: number) => Float32Array | undefined) | undefined): void {
+  f32Allocator = fn;
+}
+
 /** Allocates zeroed storage of `n` elements. */
 export function allocate(d: DType, n: number): TypedArray {
   let a: TypedArray;
   switch (d) {
     case 'float32':
-      a = new Float32Array(n);
+      a = f32Allocator?.(n) ?? new Float32Array(n);
       break;
     case 'float64':
       a = new Float64Array(n);

@@ -29,6 +29,10 @@ const nb_gemm_impl *nb_wino_applies(const nb_conv *g) {
 #if defined(__x86_64__) || defined(_M_X64)
   const int isa = nb_active_isa();
   if (isa >= NB_ISA_AVX2) return isa >= NB_ISA_AVX512 ? &nb_gemm_avx512 : &nb_gemm_avx2;
+#elif defined(__wasm_simd128__)
+  /* the WASM build: the panel path on the SIMD128 4x8 microkernel (the transposed few-tile and
+     F(2x2,3x3) paths and the weight gradient need x86 microkernels, and decline) */
+  return &nb_gemm_wasm;
 #endif
   return NULL;
 }

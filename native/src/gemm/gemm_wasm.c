@@ -5,6 +5,7 @@
 // which V8 spills.
 #if defined(__wasm_simd128__)
 #include <stddef.h>
+#include <string.h>
 #include <wasm_simd128.h>
 #include "gemm.h"
 
@@ -41,31 +42,44 @@ static void ukernel_4x8(int64_t kc, const float *ap, const float *bp, int64_t ld
   }
 }
 
-// x (K) stride incx, B (K,N) [rsb,csb] -> y[j0..j1): rows of B added into 32 columns at a time when
-// they are contiguous (csb == 1), a dot product per column when the columns are (rsb == 1, incx == 1).
+// x (K) stride incx, B (K,N) [rsb,csb] -> y[j0..j1). Contiguous columns (csb == 1): y is taken in tiles
+// of GEMV_JT columns (16 KB) that stay in L1 while B streams through four rows at a time, each row a
+// 16 KB contiguous run (32 columns down all K rows read 128 bytes per 200 KB row of GPT-2's head: a TLB miss
+// each). Contiguous rows (rsb == 1, incx == 1): a dot product per column.
+#define GEMV_JT 4096
 static void gemv_wasm(float *y, const float *x, int64_t incx, const float *b, int64_t rsb, int64_t csb, int64_t K,
                       int64_t j0, int64_t j1) {
   const long sk = (long)rsb, sx = (long)incx, nk = (long)K;
   if (csb == 1) {
-    long j = (long)j0;
-    for (; j + 32 <= (long)j1; j += 32) {
-      v128_t s[8];
-      for (int v = 0; v < 8; v++) s[v] = wasm_f32x4_const_splat(0);
-      const float *bk = b + j;
-      for (long k = 0; k < nk; k++, bk += sk) {
-        const v128_t xk = wasm_f32x4_splat(x[k * sx]);
-        for (int v = 0; v < 8; v++) s[v] = wasm_f32x4_add(s[v], wasm_f32x4_mul(xk, wasm_v128_load(bk + 4 * v)));
+    for (long jt = (long)j0; jt < (long)j1; jt += GEMV_JT) {
+      const long je = jt + GEMV_JT < (long)j1 ? jt + GEMV_JT : (long)j1;
+      memset(y + jt, 0, (size_t)(je - jt) * sizeof(float));
+      long k = 0;
+      for (; k + 4 <= nk; k += 4) {
+        const float *b0 = b + k * sk, *b1 = b0 + sk, *b2 = b1 + sk, *b3 = b2 + sk;
+        const float s0 = x[k * sx], s1 = x[(k + 1) * sx], s2 = x[(k + 2) * sx], s3 = x[(k + 3) * sx];
+        const v128_t x0 = wasm_f32x4_splat(s0), x1 = wasm_f32x4_splat(s1), x2 = wasm_f32x4_splat(s2),
+                     x3 = wasm_f32x4_splat(s3);
+        long j = jt;
+        for (; j + 8 <= je; j += 8) {
+          v128_t lo =
+              wasm_f32x4_add(wasm_f32x4_mul(x0, wasm_v128_load(b0 + j)), wasm_f32x4_mul(x1, wasm_v128_load(b1 + j)));
+          v128_t hi = wasm_f32x4_add(wasm_f32x4_mul(x0, wasm_v128_load(b0 + j + 4)),
+                                     wasm_f32x4_mul(x1, wasm_v128_load(b1 + j + 4)));
+          lo = wasm_f32x4_add(lo, wasm_f32x4_add(wasm_f32x4_mul(x2, wasm_v128_load(b2 + j)),
+                                                 wasm_f32x4_mul(x3, wasm_v128_load(b3 + j))));
+          hi = wasm_f32x4_add(hi, wasm_f32x4_add(wasm_f32x4_mul(x2, wasm_v128_load(b2 + j + 4)),
+                                                 wasm_f32x4_mul(x3, wasm_v128_load(b3 + j + 4))));
+          wasm_v128_store(y + j, wasm_f32x4_add(wasm_v128_load(y + j), lo));
+          wasm_v128_store(y + j + 4, wasm_f32x4_add(wasm_v128_load(y + j + 4), hi));
+        }
+        for (; j < je; j++) y[j] += (s0 * b0[j] + s1 * b1[j]) + (s2 * b2[j] + s3 * b3[j]);
       }
-      for (int v = 0; v < 8; v++) wasm_v128_store(y + j + 4 * v, s[v]);
+      for (; k < nk; k++) {
+        const float *bk = b + k * sk, s = x[k * sx];
+        for (long j = jt; j < je; j++) y[j] += s * bk[j];
+      }
     }
-    for (; j + 4 <= (long)j1; j += 4) {
-      v128_t s = wasm_f32x4_const_splat(0);
-      const float *bk = b + j;
-      for (long k = 0; k < nk; k++, bk += sk)
-        s = wasm_f32x4_add(s, wasm_f32x4_mul(wasm_f32x4_splat(x[k * sx]), wasm_v128_load(bk)));
-      wasm_v128_store(y + j, s);
-    }
-    if (j < (long)j1) nb_gemv_scalar(y, x, incx, b, rsb, csb, K, j, j1);
     return;
   }
   if (rsb == 1 && incx == 1) {

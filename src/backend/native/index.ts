@@ -40,6 +40,13 @@ function isF32(...xs: unknown[]): boolean {
   return true;
 }
 
+/** Whether two arrays share bytes (resident WASM arrays all view one buffer, but never each other's bytes). */
+function overlaps(a: ArrayBufferView, b: ArrayBufferView): boolean {
+  return (
+    a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength
+  );
+}
+
 function fits(...ls: Layout[]): boolean {
   for (const l of ls) if (l.shape.length > MAX_DIMS) return false;
   return true;
@@ -79,6 +86,11 @@ export class NativeBackend implements PartialBackend {
     setLargeAllocationHook(advise);
   }
 
+  /** Output storage for `n` floats that a kernel overwrites entirely (WasmBackend: in linear memory). */
+  protected alloc(n: number): Float32Array {
+    return alloc(n);
+  }
+
   setNumThreads(n: number): void {
     this.addon.setNumThreads(n);
     this.info.threads = n;
@@ -93,7 +105,7 @@ export class NativeBackend implements PartialBackend {
     const nd = la.shape.length;
     if (!isF32(a, b) || outDtype !== 'float32' || nd < 2 || lb.shape.length !== nd || !fits(la)) return undefined;
     const outShape = [...la.shape.slice(0, nd - 1), lb.shape[nd - 1]];
-    const c = alloc(numel(outShape));
+    const c = this.alloc(numel(outShape));
     this.addon.matmul(c, a as Float32Array, la, b as Float32Array, lb);
     return c;
   }
@@ -101,7 +113,7 @@ export class NativeBackend implements PartialBackend {
   // x (any layout) -> op(x) contiguous
   unary(op: UnaryOp, x: TypedArray, lx: Layout, outDtype: DType, p0 = 0, p1 = 0): TypedArray | undefined {
     if (!isF32(x) || outDtype !== 'float32' || !this.contract.ops.unary.has(op) || !fits(lx)) return undefined;
-    const y = alloc(lx.numel);
+    const y = this.alloc(lx.numel);
     this.addon.unary(op, y, x as Float32Array, lx, p0, p1);
     return y;
   }
@@ -115,7 +127,7 @@ export class NativeBackend implements PartialBackend {
       return m;
     }
     if (outDtype !== 'float32' || !this.contract.ops.binary.has(op)) return undefined;
-    const y = alloc(la.numel);
+    const y = this.alloc(la.numel);
     this.addon.binary(op, y, a as Float32Array, la, b as Float32Array, lb);
     return y;
   }
@@ -125,7 +137,7 @@ export class NativeBackend implements PartialBackend {
     if (!isF32(x) || outDtype !== 'float32' || !this.contract.ops.reduce.has(op) || !fits(lx)) return undefined;
     let n = 1;
     for (let d = 0; d < lx.shape.length; d++) if (!axes.includes(d)) n *= lx.shape[d];
-    const y = alloc(n);
+    const y = this.alloc(n);
     this.addon.reduce(op, y, x as Float32Array, lx, axes);
     return y;
   }
@@ -141,7 +153,7 @@ export class NativeBackend implements PartialBackend {
     outDtype: DType,
   ): TypedArray | undefined {
     if (!(cond instanceof Uint8Array) || !isF32(a, b) || outDtype !== 'float32' || !fits(lc)) return undefined;
-    const y = alloc(lc.numel);
+    const y = this.alloc(lc.numel);
     this.addon.where(y, cond, lc, a as Float32Array, la, b as Float32Array, lb);
     return y;
   }
@@ -149,26 +161,26 @@ export class NativeBackend implements PartialBackend {
   // contiguous copy; also casts bool / int32 storage to float32 (masks entering arithmetic)
   copy(x: TypedArray, lx: Layout, outDtype: DType): TypedArray | undefined {
     if (outDtype === 'float32' && (x instanceof Uint8Array || x instanceof Int32Array) && fits(lx)) {
-      const y = alloc(lx.numel);
+      const y = this.alloc(lx.numel);
       this.addon.castToF32(y, x, lx);
       return y;
     }
     if (!isF32(x) || outDtype !== 'float32' || !fits(lx)) return undefined;
-    const y = alloc(lx.numel);
+    const y = this.alloc(lx.numel);
     this.addon.copy(y, Layout.contiguous(lx.shape), x as Float32Array, lx);
     return y;
   }
 
   assign(dst: TypedArray, ldst: Layout, src: TypedArray, lsrc: Layout): true | undefined {
     // NOTE: rows are copied in parallel, so overlapping storage (x.assign(x.T)) goes to JS.
-    if (!isF32(dst, src) || dst.buffer === src.buffer || !fits(ldst)) return undefined;
+    if (!isF32(dst, src) || overlaps(dst, src) || !fits(ldst)) return undefined;
     this.addon.copy(dst as Float32Array, ldst, src as Float32Array, lsrc);
     return true;
   }
 
   softmax(x: TypedArray, lx: Layout, axis: number, log: boolean): TypedArray | undefined {
     if (!isF32(x) || !fits(lx)) return undefined;
-    const y = alloc(lx.numel);
+    const y = this.alloc(lx.numel);
     this.addon.softmax(y, x as Float32Array, lx, axis, log);
     return y;
   }
@@ -200,7 +212,7 @@ export class NativeBackend implements PartialBackend {
   ): TypedArray | undefined {
     if (!isF32(x, w) || (bias && !isF32(bias)) || lx.shape.length !== 2 || lw.shape.length !== 2) return undefined;
     if (act !== null && !this.contract.ops.linear.has(act)) return undefined;
-    const y = alloc(lx.shape[0] * lw.shape[1]);
+    const y = this.alloc(lx.shape[0] * lw.shape[1]);
     this.addon.linear(y, x as Float32Array, lx, w as Float32Array, lw, bias as Float32Array | null, act ?? -1);
     return y;
   }
@@ -236,7 +248,7 @@ export class NativeBackend implements PartialBackend {
       OW = convOutSize(W, KW, p.strideW, p.padW, p.dilationW);
     if (OH < 1 || OW < 1 || !groupsOk(lx.shape[1], lw.shape, p.groups)) return undefined;
     if (residual && residual.layout.shape.join() !== [N, OC, OH, OW].join()) return undefined;
-    const y = alloc(N * OC * OH * OW);
+    const y = this.alloc(N * OC * OH * OW);
     const [xc, lxc] = this.contig(x as Float32Array, lx),
       [wc, lwc] = this.contig(w as Float32Array, lw);
     const res = residual ? this.dense(residual.data as Float32Array, residual.layout) : null;
@@ -270,7 +282,7 @@ export class NativeBackend implements PartialBackend {
   ): TypedArray | undefined {
     if (!isF32(dy, w) || ldy.shape.length !== 4 || lw.shape.length !== 4 || xShape.length !== 4) return undefined;
     if (!groupsOk(xShape[1], lw.shape, p.groups)) return undefined;
-    const dx = alloc(numel(xShape));
+    const dx = this.alloc(numel(xShape));
     const [dyc, ldyc] = this.contig(dy as Float32Array, ldy),
       [wc, lwc] = this.contig(w as Float32Array, lw);
     this.addon.conv2dBackwardInput(dx, dyc, ldyc, wc, lwc, xShape, convArgs(p));
@@ -288,7 +300,7 @@ export class NativeBackend implements PartialBackend {
   ): TypedArray | undefined {
     if (!isF32(dy, x) || ldy.shape.length !== 4 || lx.shape.length !== 4 || wShape.length !== 4) return undefined;
     if (!groupsOk(lx.shape[1], wShape, p.groups)) return undefined;
-    const dw = alloc(numel(wShape));
+    const dw = this.alloc(numel(wShape));
     const [dyc, ldyc] = this.contig(dy as Float32Array, ldy),
       [xc, lxc] = this.contig(x as Float32Array, lx);
     this.addon.conv2dBackwardWeight(dw, dyc, ldyc, xc, lxc, wShape, convArgs(p));
@@ -307,7 +319,7 @@ export class NativeBackend implements PartialBackend {
     const OH = poolOutSize(H, p.kH, p.strideH, p.padH, p.dilationH, p.ceilMode),
       OW = poolOutSize(W, p.kW, p.strideW, p.padW, p.dilationW, p.ceilMode);
     if (OH < 1 || OW < 1) return undefined;
-    const values = alloc(N * C * OH * OW),
+    const values = this.alloc(N * C * OH * OW),
       indices = withIndices ? new Int32Array(values.length) : null;
     const [xc, lxc] = this.contig(x as Float32Array, lx);
     this.addon.maxPool2d(values, indices, xc, lxc, poolArgs(p));
@@ -320,7 +332,7 @@ export class NativeBackend implements PartialBackend {
     const OH = poolOutSize(H, p.kH, p.strideH, p.padH, 1, p.ceilMode),
       OW = poolOutSize(W, p.kW, p.strideW, p.padW, 1, p.ceilMode);
     if (OH < 1 || OW < 1) return undefined;
-    const y = alloc(N * C * OH * OW);
+    const y = this.alloc(N * C * OH * OW);
     const [xc, lxc] = this.contig(x as Float32Array, lx);
     this.addon.avgPool2d(y, xc, lxc, poolArgs(p), countIncludePad);
     return y;
@@ -334,7 +346,7 @@ export class NativeBackend implements PartialBackend {
     xShape: readonly number[],
   ): TypedArray | undefined {
     if (!isF32(dy) || ldy.shape.length !== 4 || xShape.length !== 4) return undefined;
-    const dx = alloc(numel(xShape));
+    const dx = this.alloc(numel(xShape));
     const [dyc, ldyc] = this.contig(dy as Float32Array, ldy);
     this.addon.maxPool2dBackward(dx, dyc, ldyc, indices, xShape);
     return dx;
@@ -348,7 +360,7 @@ export class NativeBackend implements PartialBackend {
     countIncludePad: boolean,
   ): TypedArray | undefined {
     if (!isF32(dy) || ldy.shape.length !== 4 || xShape.length !== 4 || !poolOk(p)) return undefined;
-    const dx = alloc(numel(xShape));
+    const dx = this.alloc(numel(xShape));
     const [dyc, ldyc] = this.contig(dy as Float32Array, ldy);
     this.addon.avgPool2dBackward(dx, dyc, ldyc, xShape, poolArgs(p), countIncludePad);
     return dx;
@@ -359,7 +371,7 @@ export class NativeBackend implements PartialBackend {
     const [xc, lxc] = this.contig(x as Float32Array, lx);
     const shape = lx.shape.slice();
     shape[dim] = idx.length;
-    const y = alloc(numel(shape));
+    const y = this.alloc(numel(shape));
     this.addon.indexSelect(y, xc, lxc, dim, idx);
     return y;
   }
@@ -373,8 +385,7 @@ export class NativeBackend implements PartialBackend {
     src: TypedArray,
     lsrc: Layout,
   ): true | undefined {
-    if (!isF32(dst, src) || dst.buffer === src.buffer || dstShape.length === 0 || dstShape.length > MAX_DIMS)
-      return undefined;
+    if (!isF32(dst, src) || overlaps(dst, src) || dstShape.length === 0 || dstShape.length > MAX_DIMS) return undefined;
     const [sc, lsc] = this.contig(src as Float32Array, lsrc);
     this.addon.indexAdd(dst as Float32Array, Layout.contiguous(dstShape), dim, idx, sc, lsc);
     return true;
@@ -395,9 +406,9 @@ export class NativeBackend implements PartialBackend {
       R = C > 0 ? lx.numel / C : 0;
     if (C === 0) return undefined;
     const [xc, lxc] = this.contig(x as Float32Array, lx);
-    const y = alloc(R * C),
-      mean = alloc(R),
-      rstd = alloc(R);
+    const y = this.alloc(R * C),
+      mean = this.alloc(R),
+      rstd = this.alloc(R);
     this.addon.layerNorm(y, mean, rstd, xc, lxc, w as Float32Array | null, b as Float32Array | null, eps);
     return { y, mean, rstd };
   }
@@ -418,9 +429,9 @@ export class NativeBackend implements PartialBackend {
     if (C === 0 || lx.numel === 0) return undefined;
     const [xc, lxc] = this.contig(x as Float32Array, lx);
     const res = residual ? this.dense(residual.data as Float32Array, residual.layout) : null;
-    const y = alloc(lx.numel),
-      mean = alloc(C),
-      variance = alloc(C);
+    const y = this.alloc(lx.numel),
+      mean = this.alloc(C),
+      variance = this.alloc(C);
     this.addon.batchNorm(
       y,
       mean,
@@ -455,10 +466,10 @@ export class NativeBackend implements PartialBackend {
     const C = lx.shape[1];
     const [dyc, ldyc] = this.contig(dy as Float32Array, ldy),
       [xc, lxc] = this.contig(x as Float32Array, lx);
-    const dx = alloc(lx.numel),
-      dw = needW ? alloc(C) : null,
-      db = needB ? alloc(C) : null,
-      dr = needR ? alloc(lx.numel) : null;
+    const dx = this.alloc(lx.numel),
+      dw = needW ? this.alloc(C) : null,
+      db = needB ? this.alloc(C) : null,
+      dr = needR ? this.alloc(lx.numel) : null;
     this.addon.batchNormBackward(
       dx,
       dw,
@@ -493,9 +504,9 @@ export class NativeBackend implements PartialBackend {
     const C = lx.shape[lx.shape.length - 1];
     const [dyc, ldyc] = this.contig(dy as Float32Array, ldy),
       [xc, lxc] = this.contig(x as Float32Array, lx);
-    const dx = alloc(lx.numel),
-      dw = needW ? alloc(C) : null,
-      db = needB ? alloc(C) : null;
+    const dx = this.alloc(lx.numel),
+      dw = needW ? this.alloc(C) : null,
+      db = needB ? this.alloc(C) : null;
     this.addon.layerNormBackward(dx, dw, db, dyc, ldyc, xc, lxc, mean, rstd, w as Float32Array | null);
     return { dx, dw, db };
   }
@@ -538,8 +549,8 @@ export class NativeBackend implements PartialBackend {
     const [qc, lqc] = this.contig(q as Float32Array, lq),
       [kc, lkc] = this.contig(k as Float32Array, lk),
       [vc, lvc] = this.contig(v as Float32Array, lv);
-    const o = alloc(lq.numel),
-      lse = alloc(B * H * T);
+    const o = this.alloc(lq.numel),
+      lse = this.alloc(B * H * T);
     this.addon.attention(o, lse, qc, lqc, kc, lkc, vc, lvc, scale, causal);
     return { out: o, lse };
   }
@@ -561,8 +572,8 @@ export class NativeBackend implements PartialBackend {
     if (!rows(lk) || !rows(lv)) return undefined;
     const [B, H, T] = lq.shape;
     const [qc, lqc] = this.contig(q as Float32Array, lq);
-    const o = alloc(lq.numel),
-      lse = alloc(B * H * T);
+    const o = this.alloc(lq.numel),
+      lse = this.alloc(B * H * T);
     this.addon.attentionKv(o, lse, qc, lqc, k as Float32Array, lk, v as Float32Array, lv, scale, causal);
     return o;
   }
@@ -587,9 +598,9 @@ export class NativeBackend implements PartialBackend {
       [qc, lqc] = this.contig(q as Float32Array, lq);
     const [kc, lkc] = this.contig(k as Float32Array, lk),
       [vc, lvc] = this.contig(v as Float32Array, lv);
-    const dq = alloc(lq.numel),
-      dk = alloc(lq.numel),
-      dv = alloc(lq.numel);
+    const dq = this.alloc(lq.numel),
+      dk = this.alloc(lq.numel),
+      dv = this.alloc(lq.numel);
     this.addon.attentionBackward(
       dq,
       dk,

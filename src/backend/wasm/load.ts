@@ -7,6 +7,7 @@
 import { detectFeatures, type WasmFeatures } from './features.js';
 import { wasmAddon, type WasmExports } from './marshal.js';
 import { WasmBackend } from './backend.js';
+import { DEFAULT_RESIDENT_BYTES, WasmHeap } from './heap.js';
 
 export interface WasmLoad {
   backend: WasmBackend | null;
@@ -21,6 +22,11 @@ export interface WasmLoadOptions {
   baseUrl?: string | URL;
   /** What the engine offers (tests simulate engines without SIMD or SharedArrayBuffer). */
   features?: WasmFeatures;
+  /**
+   * Cap on the bytes of tensor storage kept in linear memory (threaded module only); default
+   * NABLA_WASM_RESIDENT_MB or 1 GiB; 0 copies every array per call instead.
+   */
+  residentBytes?: number;
 }
 
 /** 4 MiB, as scripts/build-wasm.mjs links with (--initial-memory). */
@@ -111,6 +117,7 @@ function start(
   threaded: boolean,
   file: string,
   workersReady: Promise<void>[],
+  o: WasmLoadOptions,
 ): WasmBackend {
   const memory = new WebAssembly.Memory({ initial: WASM_INITIAL_PAGES, maximum: WASM_MAX_PAGES, shared: threaded });
   const env: WebAssembly.ModuleImports = { memory };
@@ -124,9 +131,17 @@ function start(
   const bytes = new TextEncoder().encode(lines.slice(0, 1000));
   new Uint8Array(memory.buffer).set([...bytes, 0], e.nbw_setenv());
   if (e.nbw_init() !== 0) throw new Error('its kernel table did not register (kernels.def)');
-  const addon = wasmAddon(e, memory);
+  // NOTE: a memory that is not shared detaches every view of it when it grows: no resident storage
+  const heap = threaded ? new WasmHeap(e, memory, residentBudget(o)) : undefined;
+  const addon = wasmAddon(e, memory, heap);
   if (!threaded) addon.setNumThreads(1);
-  return new WasmBackend(addon, { file, threaded, startPool: e.nbw_start_pool?.bind(e) });
+  return new WasmBackend(addon, { file, threaded, startPool: e.nbw_start_pool?.bind(e), heap });
+}
+
+function residentBudget(o: WasmLoadOptions): number {
+  if (o.residentBytes !== undefined) return Math.max(0, o.residentBytes);
+  const mb = Number(proc?.env?.NABLA_WASM_RESIDENT_MB);
+  return proc?.env?.NABLA_WASM_RESIDENT_MB && Number.isFinite(mb) && mb >= 0 ? mb * 2 ** 20 : DEFAULT_RESIDENT_BYTES;
 }
 
 function fail(reason: string): WasmLoad {
@@ -153,7 +168,7 @@ export function loadWasmSync(o: WasmLoadOptions = {}): WasmLoad {
   const url = new URL(file, baseUrl(o));
   try {
     const module = new WebAssembly.Module(fs.readFileSync(url));
-    const backend = start(module, f.sharedMemory, url.href, []);
+    const backend = start(module, f.sharedMemory, url.href, [], o);
     return { backend, note: f.sharedMemory ? undefined : ONE_THREAD_NOTE };
   } catch (e) {
     return fail(`loading ${url.href} failed: ${String((e as Error).message).split('\n')[0]}`);
@@ -181,7 +196,7 @@ export async function loadWasm(o: WasmLoadOptions = {}): Promise<WasmLoad> {
         ? await WebAssembly.compileStreaming(res)
         : await WebAssembly.compile(await res.arrayBuffer());
     const ready: Promise<void>[] = [];
-    const backend = start(module, f.sharedMemory, url.href, ready);
+    const backend = start(module, f.sharedMemory, url.href, ready, o);
     backend.startPool();
     // NOTE: a worker that never starts must not hang the page: the pool runs without it
     await Promise.race([Promise.all(ready), new Promise((r) => setTimeout(r, 10000))]);

@@ -3,8 +3,10 @@
 // struct nbw_val in native/src/wasm/napi.c reads) with every TypedArray copied in, and calls
 // nbw_call: the same register.c then reads and checks them by the kernel's signature, with the same
 // error messages, and runs the same wrapper. The arrays a kernel writes (WRITES) are copied back.
+// Resident arrays (heap.ts: views of linear memory) are neither copied in nor back: their address goes in.
 
 import { NATIVE_KERNELS, type NablaAddon, type NativeKernel } from '../native/contract.gen.js';
+import type { WasmHeap } from './heap.js';
 
 /** The exports of native/wasm/nabla.wasm and nabla-st.wasm that JS calls. */
 export interface WasmExports {
@@ -117,7 +119,7 @@ const ARGS_BYTES = 1 << 16;
  * A NablaAddon whose every method runs the kernel of that name in `exports` (an initialised
  * instance over `memory`). Not re-entrant: the module serves one JS thread.
  */
-export function wasmAddon(exports: WasmExports, memory: WebAssembly.Memory): NablaAddon {
+export function wasmAddon(exports: WasmExports, memory: WebAssembly.Memory, heap?: WasmHeap): NablaAddon {
   const index = new Map<string, number>();
   for (let k = 0; k < exports.nbw_kernel_count(); k++) index.set(cString(memory, exports.nbw_kernel_name(k)), k);
   const args = exports.nbw_alloc(ARGS_BYTES);
@@ -125,17 +127,40 @@ export function wasmAddon(exports: WasmExports, memory: WebAssembly.Memory): Nab
   let data = 0,
     dataCap = 0;
   const enc = new TextEncoder();
+  // NOTE: kernel calls pass few distinct strings (layout keys, mode names): their UTF-8 is kept
+  const utf8 = new Map<string, Uint8Array>();
+  const encode = (v: string): Uint8Array => {
+    let b = utf8.get(v);
+    if (!b) {
+      b = enc.encode(v);
+      if (utf8.size < 256) utf8.set(v, b);
+    }
+    return b;
+  };
+  const written = new Map<NativeKernel, number[]>();
+  const writtenArgs = (kernel: NativeKernel): number[] => {
+    let w = written.get(kernel);
+    if (!w) {
+      const names = argNames(NATIVE_KERNELS[kernel].signature);
+      w = WRITES[kernel].map((name) => names.indexOf(name));
+      written.set(kernel, w);
+    }
+    return w;
+  };
 
   function call(kernel: NativeKernel, argv: unknown[]): unknown {
     const k = index.get(kernel);
     if (k === undefined) throw new Error(`nabla.${kernel}: not in this WebAssembly module`);
-    // 1. the TypedArrays, each once (an array passed twice stays one buffer), into one data block
+    // 1. the TypedArrays, each once (an array passed twice stays one buffer), into one data block;
+    // resident ones stay where they are
     const arrays = new Map<Typed, number>();
+    const resident = new Set<Typed>();
     let bytes = 0;
     const detached = new Set<Typed>();
     const collect = (v: unknown): void => {
       if (ArrayBuffer.isView(v) && !(v instanceof DataView)) {
-        if (isDetached(v as Typed)) detached.add(v as Typed);
+        if (heap?.owns(v)) resident.add(v as Typed);
+        else if (isDetached(v as Typed)) detached.add(v as Typed);
         else if (!arrays.has(v as Typed)) {
           arrays.set(v as Typed, bytes);
           bytes += (v.byteLength + 63) & ~63;
@@ -178,7 +203,7 @@ export function wasmAddon(exports: WasmExports, memory: WebAssembly.Memory): Nab
         i32[w] = Tag.Number;
         f64[(r >> 3) + 1] = v;
       } else if (typeof v === 'string') {
-        const b = enc.encode(v);
+        const b = encode(v);
         const p = take(b.length + 1);
         u8.set(b, p);
         u8[p + b.length] = 0;
@@ -192,7 +217,7 @@ export function wasmAddon(exports: WasmExports, memory: WebAssembly.Memory): Nab
         if (detached.has(a)) f64[(r >> 3) + 1] = 1;
         else {
           i32[w + 1] = a.byteLength / (a as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
-          i32[w + 4] = data + arrays.get(a)!;
+          i32[w + 4] = resident.has(a) ? a.byteOffset : data + arrays.get(a)!;
         }
       } else if (Array.isArray(v)) {
         i32[w] = Tag.Array;
@@ -221,7 +246,7 @@ export function wasmAddon(exports: WasmExports, memory: WebAssembly.Memory): Nab
         if (keys) {
           let kp = keyPtr.get(keys[i]);
           if (kp === undefined) {
-            const b = enc.encode(keys[i]);
+            const b = encode(keys[i]);
             kp = take(b.length + 1);
             u8.set(b, kp);
             u8[kp + b.length] = 0;
@@ -235,15 +260,20 @@ export function wasmAddon(exports: WasmExports, memory: WebAssembly.Memory): Nab
     write(root, argv);
     // 3. the call; linear memory may grow inside it, so views are taken anew afterwards
     const rc = exports.nbw_call(k, root);
+    heap?.sync();
     if (rc < 0) throw new Error(cString(memory, exports.nbw_error()));
+    if (arrays.size === 0) return result(rc);
     u8 = new Uint8Array(memory.buffer);
-    const names = argNames(NATIVE_KERNELS[kernel].signature);
-    for (const name of WRITES[kernel]) {
-      const a = argv[names.indexOf(name)];
+    for (const i of writtenArgs(kernel)) {
+      const a = argv[i];
       if (!ArrayBuffer.isView(a) || !arrays.has(a as Typed)) continue;
       const off = data + arrays.get(a as Typed)!;
       new Uint8Array(a.buffer, a.byteOffset, a.byteLength).set(u8.subarray(off, off + a.byteLength));
     }
+    return result(rc);
+  }
+
+  function result(rc: number): unknown {
     if (rc === 0) return undefined;
     if (rc === 1) return exports.nbw_number();
     return JSON.parse(cString(memory, exports.nbw_json()));
