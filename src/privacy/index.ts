@@ -19,3 +19,5 @@ export {
   type MakePrivateWithEpsilonOptions,
   type PrivateTraining,
 } from './engine.js';
+export * as federated from './federated.js';
+export { tanhCnn } from './models.js';
