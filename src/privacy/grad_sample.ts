@@ -80,19 +80,32 @@ class OuterGrad implements PerSampleGrad {
 }
 
 /** One layer's rule: its input, the gradient of its output -> per-sample gradients of its own parameters. */
-type Rule = (m: Module, x: Tensor, g: Tensor) => [Parameter | null, Tensor | PerSampleGrad][];
+export type GradSampler = (m: Module, x: Tensor, g: Tensor) => [Parameter | null, Tensor | PerSampleGrad][];
 
-// x (B, *, IN), g (B, *, OUT) -> weight (B, OUT, IN), bias (B, OUT); factored when there are no inner dims
-function linearRule(m: Module, x: Tensor, g: Tensor): [Parameter | null, Tensor | PerSampleGrad][] {
-  const l = m as Linear;
+/**
+ * Per-sample gradients of a linear map y = x W^T + b from its input x (B, *, IN) and dL/dy (B, *, OUT):
+ * weight (B, OUT, IN), bias (B, OUT); kept factored when there are no inner dims. For rules of layers
+ * that wrap a linear map (registerGradSampler).
+ */
+export function linearGradSample(
+  weight: Parameter,
+  bias: Parameter | null,
+  x: Tensor,
+  g: Tensor,
+): [Parameter | null, Tensor | PerSampleGrad][] {
   const B = x.shape[0];
   const x3 = x.reshape([B, -1, x.shape[x.ndim - 1]]);
   const g3 = g.reshape([B, -1, g.shape[g.ndim - 1]]);
-  const weight = x3.shape[1] === 1 ? new OuterGrad(g3.squeeze(1), x3.squeeze(1)) : bmm(g3.transpose(1, 2), x3);
+  const w = x3.shape[1] === 1 ? new OuterGrad(g3.squeeze(1), x3.squeeze(1)) : bmm(g3.transpose(1, 2), x3);
   return [
-    [l.weight, weight],
-    [l.bias, g3.sum(1)],
+    [weight, w],
+    [bias, g3.sum(1)],
   ];
+}
+
+function linearRule(m: Module, x: Tensor, g: Tensor): [Parameter | null, Tensor | PerSampleGrad][] {
+  const l = m as Linear;
+  return linearGradSample(l.weight, l.bias, x, g);
 }
 
 // idx (B, *) integer, g (B, *, D) -> weight (B, V, D); rows at paddingIdx get no gradient, as in torch
@@ -186,7 +199,7 @@ function conv1dRule(m: Module, x: Tensor, g: Tensor): [Parameter | null, Tensor]
   ];
 }
 
-const RULES = new Map<{ name: string }, Rule>([
+const RULES = new Map<{ name: string }, GradSampler>([
   [Linear, linearRule],
   [Conv2d, conv2dRule],
   [Conv1d, conv1dRule],
@@ -195,12 +208,20 @@ const RULES = new Map<{ name: string }, Rule>([
   [GroupNorm, groupNormRule],
 ]);
 
+/**
+ * Teaches GradSampleModule a layer class (Opacus's register_grad_sampler): rule(layer, input, dL/doutput)
+ * returns [parameter, per-sample gradient (B, *param.shape)] pairs for the layer's own parameters.
+ */
+export function registerGradSampler(layerClass: { name: string }, rule: GradSampler): void {
+  RULES.set(layerClass, rule);
+}
+
 /** The layer kinds that have a per-sample gradient rule. */
 export function supportedLayers(): string[] {
   return [...RULES.keys()].map((k) => k.name);
 }
 
-function ruleFor(m: Module): Rule | undefined {
+function ruleFor(m: Module): GradSampler | undefined {
   return RULES.get(m.constructor);
 }
 
@@ -235,7 +256,7 @@ export class GradSampleModule {
     }
   }
 
-  private capture(m: Module, name: string, rule: Rule, inputs: unknown[], out: unknown): void {
+  private capture(m: Module, name: string, rule: GradSampler, inputs: unknown[], out: unknown): void {
     const x = inputs[0];
     if (!(x instanceof Tensor) || !(out instanceof Tensor)) {
       throw new Error(

@@ -7,7 +7,7 @@
 // C = maxGradNorm, sigma = noiseMultiplier, E = expectedBatchSize.
 
 import { noGrad } from '../autograd/grad_mode.js';
-import type { Optimizer, OptimizerStateDict } from '../optim/optimizer.js';
+import { Optimizer, type OptimizerStateDict, type ParamState } from '../optim/optimizer.js';
 import { fmtShape } from '../tensor/layout.js';
 import { type Generator, defaultGenerator } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -19,8 +19,11 @@ export interface DPOptimizerOptions {
   noiseMultiplier: number;
   /** C: each sample's gradient (all parameters together) is scaled down to at most this L2 norm. */
   maxGradNorm: number;
-  /** The mean batch size (sampleRate * dataset size); the noisy sum is divided by it, not by B. */
-  expectedBatchSize: number;
+  /**
+   * The mean batch size (sampleRate * dataset size); the noisy sum is divided by it, not by B. Omitted: the
+   * actual batch size, as TF Privacy's Keras optimisers (with fixed-size batches).
+   */
+  expectedBatchSize?: number;
   /** How the loss reduced over the batch: 'mean' (default, as CrossEntropyLoss) or 'sum'. */
   lossReduction?: 'mean' | 'sum';
   /** The source of the noise (default: the global generator; seed it with nb.manualSeed). */
@@ -47,10 +50,10 @@ export function checkPositive(op: string, name: string, v: unknown, allowZero = 
  * opt.zeroGrad(); loss.backward(); opt.step();
  * ```
  */
-export class DPOptimizer {
+export class DPOptimizer extends Optimizer {
   readonly noiseMultiplier: number;
   readonly maxGradNorm: number;
-  readonly expectedBatchSize: number;
+  readonly expectedBatchSize: number | null;
   readonly lossReduction: 'mean' | 'sum';
   /** Steps taken so far. */
   steps = 0;
@@ -64,19 +67,22 @@ export class DPOptimizer {
     readonly gradSample: GradSampleModule,
     opts: DPOptimizerOptions,
   ) {
+    if (!(original instanceof Optimizer)) throw new Error('privacy.DPOptimizer: expected an nb.optim optimizer');
+    super(
+      original.paramGroups.flatMap((g) => g.params),
+      original.defaults,
+    );
     const op = 'privacy.DPOptimizer';
-    if (!original || !Array.isArray(original.paramGroups)) throw new Error(`${op}: expected an nb.optim optimizer`);
+    // NOTE: the same group objects as the wrapped optimiser, so an LR scheduler's change reaches it
+    this.paramGroups = original.paramGroups;
     this.noiseMultiplier = checkPositive(op, 'noiseMultiplier', opts.noiseMultiplier, true);
     this.maxGradNorm = checkPositive(op, 'maxGradNorm', opts.maxGradNorm);
-    this.expectedBatchSize = checkPositive(op, 'expectedBatchSize', opts.expectedBatchSize);
+    this.expectedBatchSize =
+      opts.expectedBatchSize === undefined ? null : checkPositive(op, 'expectedBatchSize', opts.expectedBatchSize);
     this.lossReduction = opts.lossReduction ?? 'mean';
     if (this.lossReduction !== 'mean' && this.lossReduction !== 'sum')
       throw new Error(`${op}: lossReduction must be 'mean' or 'sum', got ${String(opts.lossReduction)}`);
     this.generator = opts.generator;
-  }
-
-  get paramGroups(): Optimizer['paramGroups'] {
-    return this.original.paramGroups;
   }
 
   /** The parameters being trained (those with requiresGrad in the wrapped optimiser's groups). */
@@ -90,7 +96,7 @@ export class DPOptimizer {
   }
 
   /** Clears the gradients and the per-sample gradients. */
-  zeroGrad(setToNone = true): void {
+  override zeroGrad(setToNone = true): void {
     this.original.zeroGrad(setToNone);
     this.gradSample.zeroGradSample();
   }
@@ -137,7 +143,7 @@ export class DPOptimizer {
         const clipped = s.weightedSum(factor).reshape([...p.shape]);
         g = g ? g.add(clipped) : clipped;
       }
-      p.grad = g ? g.div(this.expectedBatchSize).to(p.dtype) : null;
+      p.grad = g ? g.div(this.expectedBatchSize ?? Math.max(B, 1)).to(p.dtype) : null;
     });
   }
 
@@ -145,7 +151,7 @@ export class DPOptimizer {
    * One DP-SGD step. With a closure, it is called first (to recompute the loss and gradients) and its
    * value returned, as Optimizer.step.
    */
-  step(closure?: () => number | Tensor): number | undefined {
+  override step(closure?: () => number | Tensor): number | undefined {
     let loss: number | undefined;
     if (closure) {
       const r = closure();
@@ -159,10 +165,17 @@ export class DPOptimizer {
     return loss;
   }
 
-  stateDict(): OptimizerStateDict {
+  override stateDict(): OptimizerStateDict {
     return this.original.stateDict();
   }
-  loadStateDict(sd: OptimizerStateDict): void {
+  override loadStateDict(sd: OptimizerStateDict): void {
     this.original.loadStateDict(sd);
+  }
+  // the wrapped optimiser keeps the state and makes the update
+  protected initState(): ParamState {
+    throw new Error('privacy.DPOptimizer: internal error, the wrapped optimiser updates the parameters');
+  }
+  protected updateParam(): void {
+    throw new Error('privacy.DPOptimizer: internal error, the wrapped optimiser updates the parameters');
   }
 }
