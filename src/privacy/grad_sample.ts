@@ -269,15 +269,16 @@ export class GradSampleModule {
     const xd = x.detach();
     out.registerHook((g: Tensor) => {
       noGrad(() => {
-        for (const [p, r] of rule(m, xd, g.detach())) {
-          if (!p?.requiresGrad) continue;
-          const gs = r instanceof Tensor ? new DenseGrad(r) : r;
-          const prev = this.samples.get(p);
-          // NOTE: a layer called twice in one forward contributes twice, as its .grad does
-          this.samples.set(p, prev ? new DenseGrad(prev.materialize().add(gs.materialize())) : gs);
-        }
+        for (const [p, gs] of rule(m, xd, g.detach())) if (p?.requiresGrad) this.add(p, gs);
       });
     });
+  }
+
+  private add(p: Parameter, r: Tensor | PerSampleGrad): void {
+    const gs = r instanceof Tensor ? new DenseGrad(r) : r;
+    const prev = this.samples.get(p);
+    // NOTE: a layer called twice in one forward contributes twice, as its .grad does
+    this.samples.set(p, prev ? new DenseGrad(prev.materialize().add(gs.materialize())) : gs);
   }
 
   /** The (B, *param.shape) per-sample gradient of p from the backward passes since the last zeroGradSample. */
