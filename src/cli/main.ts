@@ -33,6 +33,7 @@ commands:
   quantize    int8/int4 weights for a GPT-2 or Llama checkpoint (\`nabla quantize --help\`)
   translate, train-translate, train-lstm, generate-lstm   seq2seq translation, char LSTM (\`nabla translate --help\`)
   explain     a Grad-CAM/saliency PNG overlay, or an LM's attention map (\`nabla explain --help\`)
+  train-private  DP-SGD on Fashion-MNIST to a target (eps, delta) (\`nabla train-private --help\`)
   transcribe  spoken digits in a WAV file -> text; also kws, speak, speech-corpus (\`nabla transcribe -h\`)
   download    fetch a Hugging Face Hub repo into the Hub cache and print its folder
   launch      start N ranks of a script under mpirun for nb.distributed (\`nabla launch --help\`)
@@ -347,6 +348,7 @@ export async function main(argv: string[]): Promise<number> {
     else if (/^(translate|train-translate|train-lstm|generate-lstm)$/.test(cmd ?? ''))
       return (await import('./seq.js')).seqCommand(cmd, rest);
     else if (cmd === 'explain') return await (await import('./explain.js')).explainCommand(rest);
+    else if (cmd === 'train-private') return await (await import('./privacy.js')).trainPrivateCommand(rest);
     else if (['transcribe', 'kws', 'speak', 'speech-corpus'].includes(cmd))
       return await (await import('./speech.js')).speechCommand(cmd, rest);
     else if (cmd === '--version' || cmd === '-v' || cmd === 'version') process.stdout.write(`${version}\n`);

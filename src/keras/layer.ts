@@ -175,7 +175,8 @@ export abstract class Layer extends Module {
    * softmax or sigmoid activation (the model hands them to the loss), else null.
    */
   callWithLogits(x: Inputs): { out: Inputs; logits: OutputLogits | null } {
-    if (!(x instanceof Tensor)) return { out: this.call(x), logits: null };
+    // NOTE: a hooked layer goes through call(), so its hooks see its output (the loss then reads probabilities)
+    if (!(x instanceof Tensor) || this.hasForwardHooks()) return { out: this.call(x), logits: null };
     this.ensureBuilt(concreteShape(x));
     const r = this.forwardWithLogits(x);
     this.recordActivity(r.out);
@@ -286,7 +287,8 @@ export abstract class Layer extends Module {
       );
     }
     this.ensureBuilt(Array.isArray(x) ? x.map(concreteShape) : concreteShape(x));
-    return this.recordActivity(this.forward(x as Inputs));
+    // Module.call runs the forward hooks (nb.privacy's per-sample gradients, explain's captures) around forward
+    return this.recordActivity(this.hasForwardHooks() ? super.call(...([x] as never)) : this.forward(x as Inputs));
   }
 
   private callSymbolic(x: SymInputs): SymInputs {

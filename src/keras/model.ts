@@ -401,6 +401,7 @@ export class Model<P extends Tensor | Tensor[] = Tensor | Tensor[]> extends Laye
     c.optimizer = makeOptimizer(
       c.optimizerId,
       this.parameters().filter((p) => p.requiresGrad),
+      this,
     );
     return c;
   }

@@ -10,6 +10,8 @@ import { SGD } from '../optim/sgd.js';
 import { RMSprop } from '../optim/rmsprop.js';
 import { Adagrad } from '../optim/adagrad.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { Module } from '../nn/module.js';
+import { privatize } from './privacy.js';
 
 export interface OptimizerConfig {
   learningRate?: number;
@@ -26,6 +28,16 @@ export interface OptimizerConfig {
   /** adagrad */
   initialAccumulatorValue?: number;
   weightDecay?: number;
+  /** dpSgd, dpAdam: the per-example clipping norm C (TF Privacy's l2_norm_clip) */
+  l2NormClip?: number;
+  /** dpSgd, dpAdam: noise std over C */
+  noiseMultiplier?: number;
+}
+
+/** DP-SGD's settings on top of SGD's or Adam's (TF Privacy's DPKerasSGDOptimizer arguments). */
+export interface DPOptimizerConfig extends OptimizerConfig {
+  l2NormClip: number;
+  noiseMultiplier: number;
 }
 
 export interface OptimizerSpec {
@@ -35,7 +47,7 @@ export interface OptimizerSpec {
 
 export type OptimizerIdentifier = string | OptimizerSpec | Optimizer;
 
-const NAMES = ['adam', 'sgd', 'rmsprop', 'adagrad', 'adamw'];
+const NAMES = ['adam', 'sgd', 'rmsprop', 'adagrad', 'adamw', 'dpsgd', 'dpadam'];
 
 function spec(name: string, config: OptimizerConfig = {}): OptimizerSpec {
   return { name, config: { ...config } };
@@ -46,6 +58,15 @@ export const adamw = (c?: OptimizerConfig): OptimizerSpec => spec('adamw', c);
 export const sgd = (c?: OptimizerConfig): OptimizerSpec => spec('sgd', c);
 export const rmsprop = (c?: OptimizerConfig): OptimizerSpec => spec('rmsprop', c);
 export const adagrad = (c?: OptimizerConfig): OptimizerSpec => spec('adagrad', c);
+/**
+ * DP-SGD (TF Privacy's DPKerasSGDOptimizer): each example's gradient clipped to l2NormClip, Gaussian noise
+ * of std noiseMultiplier * l2NormClip added to the sum, then SGD. eps: nb.privacy.computeEpsilon(batch / n,
+ * noiseMultiplier, steps, delta) (assuming Poisson sampling at that rate, as TF Privacy's
+ * compute_dp_sgd_privacy does). Layers: Dense (other layers with weights are refused, named).
+ */
+export const dpSgd = (c: DPOptimizerConfig): OptimizerSpec => spec('dpsgd', c);
+/** DP-Adam (TF Privacy's DPKerasAdamOptimizer): dpSgd's clipping and noise, then Adam. */
+export const dpAdam = (c: DPOptimizerConfig): OptimizerSpec => spec('dpadam', c);
 
 /** Checks the identifier now (compile time), so a typo fails before training. */
 export function checkOptimizer(id: OptimizerIdentifier): OptimizerIdentifier {
@@ -73,12 +94,16 @@ export function optimizerConfig(id: OptimizerIdentifier): OptimizerSpec | null {
 }
 
 /** An nb.optim optimizer over `params` for a name or spec; an instance is returned as is. */
-export function makeOptimizer(id: OptimizerIdentifier, params: Tensor[]): Optimizer {
+export function makeOptimizer(id: OptimizerIdentifier, params: Tensor[], model?: Module): Optimizer {
   if (id instanceof Optimizer) return id;
   const { name, config: c } =
     typeof id === 'string' ? spec(id.toLowerCase()) : { name: id.name.toLowerCase(), config: id.config };
   if (params.length === 0) throw new Error('compile: the model has no trainable weights to optimise');
   switch (name) {
+    case 'dpsgd':
+    case 'dpadam':
+      if (!model) throw new Error(`compile: optimizer '${name}' needs the model (for per-example gradients)`);
+      return privatize(model, makeOptimizer(spec(name.slice(2), c), params), c, name);
     case 'adam':
       return new Adam(params, {
         lr: c.learningRate ?? 1e-3,

@@ -79,7 +79,7 @@ abstract class ConvNd extends Module {
     }
   }
   /** The input with padding_mode applied for non-zeros modes (then the conv itself pads nothing). */
-  protected padInput(x: Tensor): Tensor {
+  padInput(x: Tensor): Tensor {
     const k = this.kernelSize.length,
       flat: number[] = [];
     for (let i = k - 1; i >= 0; i--) {

@@ -163,31 +163,93 @@ export function conv2d(
     if (weight.ndim !== 4)
       throw new Error(`conv2d: expected a 4-D weight (OC, C/groups, KH, KW), got ${fmtShape(weight.shape)}`);
     checkConvArgs(xb, weight, groups, 'conv2d');
-    const [sh, sw] = pair(stride, 'stride', 'conv2d', true);
-    const [dh, dw] = pair(dilation, 'dilation', 'conv2d', true);
-    let ph: number, pw: number;
-    if (padding === 'valid') {
-      ph = 0;
-      pw = 0;
-    } else if (padding === 'same') {
-      if (sh !== 1 || sw !== 1) throw new Error("conv2d: padding='same' is not supported for strided convolutions");
-      const th = dh * (weight.shape[2] - 1),
-        tw = dw * (weight.shape[3] - 1);
-      ph = th >> 1;
-      pw = tw >> 1;
-      if (th % 2 || tw % 2) xb = pad(xb, [0, tw % 2, 0, th % 2]);
-    } else [ph, pw] = pair(padding, 'padding', 'conv2d');
-    const p: Conv2dParams = { strideH: sh, strideW: sw, padH: ph, padW: pw, dilationH: dh, dilationW: dw, groups };
-    const OH = convOutSize(xb.shape[2], weight.shape[2], sh, ph, dh),
-      OW = convOutSize(xb.shape[3], weight.shape[3], sw, pw, dw);
-    if (OH < 1 || OW < 1) {
-      throw new Error(
-        `conv2d: input ${fmtShape(xb.shape)} (padded by ${ph}, ${pw}) is smaller than the dilated kernel ` +
-          `${fmtShape(weight.shape)}`,
-      );
-    }
-    return addBias(conv(xb, weight, p), bias, 'conv2d');
+    const [xp, p] = convParams(xb, weight.shape, stride, padding, dilation, groups, 'conv2d');
+    return addBias(conv(xp, weight, p), bias, 'conv2d');
   });
+}
+
+/**
+ * Resolves a conv's stride, padding ('same' pads an odd total at the bottom/right first, as PyTorch)
+ * and dilation for input x and a weight of shape wShape; checks the output is not empty.
+ */
+function convParams(
+  x: Tensor,
+  wShape: readonly number[],
+  stride: Pair,
+  padding: ConvPadding,
+  dilation: Pair,
+  groups: number,
+  op: string,
+): [Tensor, Conv2dParams] {
+  const [sh, sw] = pair(stride, 'stride', op, true);
+  const [dh, dw] = pair(dilation, 'dilation', op, true);
+  let ph: number, pw: number;
+  if (padding === 'valid') {
+    ph = 0;
+    pw = 0;
+  } else if (padding === 'same') {
+    if (sh !== 1 || sw !== 1) throw new Error(`${op}: padding='same' is not supported for strided convolutions`);
+    const th = dh * (wShape[2] - 1),
+      tw = dw * (wShape[3] - 1);
+    ph = th >> 1;
+    pw = tw >> 1;
+    if (th % 2 || tw % 2) x = pad(x, [0, tw % 2, 0, th % 2]);
+  } else [ph, pw] = pair(padding, 'padding', op);
+  const p: Conv2dParams = { strideH: sh, strideW: sw, padH: ph, padW: pw, dilationH: dh, dilationW: dw, groups };
+  const OH = convOutSize(x.shape[2], wShape[2], sh, ph, dh),
+    OW = convOutSize(x.shape[3], wShape[3], sw, pw, dw);
+  if (OH < 1 || OW < 1) {
+    throw new Error(
+      `${op}: input ${fmtShape(x.shape)} (padded by ${ph}, ${pw}) is smaller than the dilated kernel ` +
+        `${fmtShape(wShape)}`,
+    );
+  }
+  return [x, p];
+}
+
+/**
+ * The gradient of conv2d with respect to its weight (torch.nn.grad.conv2d_weight), differentiable:
+ * one backend call, however many groups. Per-sample gradients use it with the batch folded into groups.
+ * @example conv2dWeight(x, [16, 3, 3, 3], dy, 1, 1) // x (N, 3, H, W), dy (N, 16, H, W) -> (16, 3, 3, 3)
+ */
+export function conv2dWeight(
+  input: Tensor,
+  weightSize: readonly number[],
+  gradOutput: Tensor,
+  stride: Pair = 1,
+  padding: ConvPadding = 0,
+  dilation: Pair = 1,
+  groups = 1,
+): Tensor {
+  // input (N, C, H, W), gradOutput (N, OC, OH, OW) -> (OC, C/G, KH, KW)
+  const op = 'conv2dWeight';
+  check4d(input, op);
+  check4d(gradOutput, op, '(N, OC, OH, OW) gradOutput');
+  if (input.dtype !== gradOutput.dtype)
+    throw new Error(`${op}: input (${input.dtype}) and gradOutput (${gradOutput.dtype}) must have the same dtype`);
+  const ws = [...weightSize];
+  if (ws.length !== 4 || ws.some((d) => !Number.isInteger(d) || d < 1))
+    throw new Error(`${op}: weightSize must be 4 positive integers (OC, C/groups, KH, KW), got ${fmtShape(ws)}`);
+  if (!Number.isInteger(groups) || groups < 1 || ws[0] % groups !== 0 || input.shape[1] !== ws[1] * groups) {
+    throw new Error(
+      `${op}: input ${fmtShape(input.shape)} and weightSize ${fmtShape(ws)} do not fit groups=${groups} ` +
+        '(need C = weightSize[1] * groups and OC divisible by groups)',
+    );
+  }
+  const [xp, p] = convParams(input, ws, stride, padding, dilation, groups, op);
+  const want = [
+    input.shape[0],
+    ws[0],
+    convOutSize(xp.shape[2], ws[2], p.strideH, p.padH, p.dilationH),
+    convOutSize(xp.shape[3], ws[3], p.strideW, p.padW, p.dilationW),
+  ];
+  if (gradOutput.shape.some((d, i) => d !== want[i])) {
+    throw new Error(
+      `${op}: gradOutput ${fmtShape(gradOutput.shape)} does not match the conv output ${fmtShape(want)} of ` +
+        `input ${fmtShape(input.shape)} and weightSize ${fmtShape(ws)}`,
+    );
+  }
+  return convWeight(gradOutput, xp, ws, p);
 }
 
 /** 1-D convolution (F.conv1d), run as a conv2d over a height-1 image. */

@@ -1,4 +1,5 @@
-// nb.privacy: differential privacy for training (issue 21): the RDP accountant and per-sample gradients.
+// nb.privacy: differential privacy for training (issue 21): the RDP accountant, per-sample gradients,
+// DP-SGD (clipping, noise, Poisson sampling) and Opacus's PrivacyEngine.
 export {
   DEFAULT_ORDERS,
   RDPAccountant,
@@ -10,3 +11,13 @@ export {
   type PrivacySpent,
 } from './accountant.js';
 export { GradSampleModule, supportedLayers } from './grad_sample.js';
+export { DPOptimizer, type DPOptimizerOptions } from './optimizer.js';
+export { DPDataLoader, poissonIndices, type DPDataLoaderOptions } from './data_loader.js';
+export {
+  PrivacyEngine,
+  type MakePrivateOptions,
+  type MakePrivateWithEpsilonOptions,
+  type PrivateTraining,
+} from './engine.js';
+export * as federated from './federated.js';
+export { tanhCnn } from './models.js';

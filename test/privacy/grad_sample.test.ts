@@ -61,6 +61,38 @@ describe('privacy: per-sample gradients', () => {
     checkAgainstLoop(model, idx, cube);
   });
 
+  it('Conv2d (stride, padding, dilation, groups, bias, padding modes) matches a backward per sample', () => {
+    nb.manualSeed(5);
+    const cases: [string, nb.nn.ConvOptions, number[]][] = [
+      ['plain', {}, [3, 2, 6, 5]],
+      ['stride 2, padding 1', { stride: 2, padding: 1 }, [3, 2, 7, 6]],
+      ['asymmetric stride, padding and dilation', { stride: [2, 1], padding: [1, 2], dilation: [2, 1] }, [2, 2, 8, 7]],
+      ['groups 2, no bias', { groups: 2, bias: false }, [3, 4, 5, 5]],
+      ["padding 'same' (odd total)", { padding: 'same', dilation: [1, 2] }, [2, 2, 5, 6]],
+      ['reflect padding', { padding: 1, paddingMode: 'reflect' }, [2, 2, 5, 5]],
+    ];
+    for (const [what, opts, shape] of cases) {
+      const conv = new nn.Conv2d(shape[1], 4, [3, 2], opts).double();
+      const features = conv.call(nb.zeros(shape, { dtype: 'float64' })).numel() / shape[0];
+      const model = new nn.Sequential(conv, new nn.Tanh(), new nn.Flatten(), new nn.Linear(features, 2)).double();
+      try {
+        checkAgainstLoop(model, nb.randn(shape, { dtype: 'float64' }), cube);
+      } catch (e) {
+        throw new Error(`${what}: ${(e as Error).message}`);
+      }
+    }
+  });
+
+  it('Conv1d matches a backward per sample', () => {
+    nb.manualSeed(6);
+    const model = new nn.Sequential(
+      new nn.Conv1d(2, 4, 3, { stride: 2, padding: 1, dilation: 2, groups: 2 }),
+      new nn.Flatten(),
+      new nn.Linear(16, 2),
+    ).double();
+    checkAgainstLoop(model, nb.randn([3, 2, 9], { dtype: 'float64' }), cube);
+  });
+
   it('a layer used twice in one forward sums both uses, as .grad does', () => {
     nb.manualSeed(4);
     const lin = new nn.Linear(3, 3).double();
