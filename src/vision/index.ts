@@ -13,3 +13,4 @@ export {
   IMAGENET_STD,
   type Prediction,
 } from './classify.js';
+export * as ops from './ops/index.js';
