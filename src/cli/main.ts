@@ -34,6 +34,7 @@ commands:
   translate, train-translate, train-lstm, generate-lstm   seq2seq translation, char LSTM (\`nabla translate --help\`)
   explain     a Grad-CAM/saliency PNG overlay for a classifier's prediction (\`nabla explain --help\`)
   transcribe  spoken digits in a WAV file -> text; also kws, speak, speech-corpus (\`nabla transcribe -h\`)
+  detect      boxes around clothing items and digits in an image (\`nabla detect --help\`; train-detector)
   download    fetch a Hugging Face Hub repo into the Hub cache and print its folder
   launch      start N ranks of a script under mpirun for nb.distributed (\`nabla launch --help\`)
   recommend   MovieLens recommendations (\`nabla recommend --user 42 --top 10\`; train-recommender trains)
@@ -349,6 +350,8 @@ export async function main(argv: string[]): Promise<number> {
     else if (cmd === 'explain') return await (await import('./explain.js')).explainCommand(rest);
     else if (['transcribe', 'kws', 'speak', 'speech-corpus'].includes(cmd))
       return await (await import('./speech.js')).speechCommand(cmd, rest);
+    else if (cmd === 'detect' || cmd === 'train-detector')
+      return await (await import('./detect.js')).detectCommand(cmd, rest);
     else if (cmd === '--version' || cmd === '-v' || cmd === 'version') process.stdout.write(`${version}\n`);
     else if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') process.stdout.write(USAGE);
     else throw new UsageError(`unknown command '${cmd}'`);

@@ -14,3 +14,4 @@ export {
   type Prediction,
 } from './classify.js';
 export * as ops from './ops/index.js';
+export * as detection from './detection/index.js';
