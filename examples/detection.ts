@@ -15,8 +15,8 @@ if (missing) {
   console.error(missing);
   process.exit(1);
 }
-const epochs = Number(process.argv[2] ?? 12);
-const scenesPerEpoch = Number(process.argv[3] ?? 4096);
+const epochs = Number(process.argv[2] ?? 8);
+const scenesPerEpoch = Number(process.argv[3] ?? 3072);
 const width = Number(process.argv[4] ?? 24);
 const lr = Number(process.argv[5] ?? 3e-3);
 // NOTE: one thread: on a shared, loaded machine a second thread mostly waits

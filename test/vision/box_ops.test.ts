@@ -133,6 +133,11 @@ describe('vision.ops: errors and edge cases', () => {
     assert.throws(() => ops.nms(bad, tensor([1, 2]), 0.5), /nms: boxes\[1\] = \(5, 1, 3, 4\) has x2 < x1/);
     assert.throws(() => ops.boxArea(tensor([[0, 3, 1, 2]])), /boxArea: boxes\[0\] = \(0, 3, 1, 2\) has y2 < y1/);
     assert.throws(() => ops.boxIou(tensor([[0, 0, Number.NaN, 1]]), good), /boxIou: boxes1\[0\].*NaN/);
+    const x = new Generator(1).normal([1, 1, 4, 4], 0, 1, 'float64');
+    assert.throws(
+      () => ops.roiAlign(x, [tensor([[3, 0, 1, 2]])], 2),
+      /roiAlign: boxes\[0\] = \(3, 0, 1, 2\) has x2 < x1/,
+    );
   });
   it('wrong shapes are refused with the shape', () => {
     assert.throws(
