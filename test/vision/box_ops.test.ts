@@ -152,6 +152,7 @@ describe('vision.ops: errors and edge cases', () => {
     const x = new Generator(1).normal([1, 1, 4, 4], 0, 1, 'float64');
     assert.throws(() => ops.roiAlign(x, tensor([[0, 1, 1, 2]]), 2), /roiAlign: expected boxes \(K, 5\)/);
     assert.throws(() => ops.roiAlign(x, tensor([[3, 0, 0, 1, 1]]), 2), /roiAlign: boxes\[0\] has batch index 3/);
+    assert.throws(() => ops.roiPool(x, [good], 2, 0), /roiPool: spatialScale must be a positive number, got 0/);
     assert.throws(() => ops.roiPool(x.reshape([4, 4]), [good], 2), /roiPool: expected input \(N, C, H, W\)/);
   });
   it('an empty image list is an error; no boxes give an empty result', () => {

@@ -30,6 +30,10 @@ function outSize(op: string, s: number | readonly [number, number]): [number, nu
   return [ph, pw];
 }
 
+function checkScale(op: string, s: number): void {
+  if (!(Number.isFinite(s) && s > 0)) throw new Error(`${op}: spatialScale must be a positive number, got ${s}`);
+}
+
 /** Rois as rows (K, 5) in float64, validated against the input's N. */
 function roiRows(op: string, input: Tensor, boxes: Rois): Float64Array {
   if (input.ndim !== 4) throw new Error(`${op}: expected input (N, C, H, W), got ${fmtShape(input.shape)}`);
@@ -212,6 +216,7 @@ export function roiAlign(
 ): Tensor {
   const op = 'roiAlign';
   const [PH, PW] = outSize(op, outputSize);
+  checkScale(op, o.spatialScale ?? 1);
   const rows = roiRows(op, input, boxes);
   return alignApply(input, alignPlan(rows, input.shape, PH, PW, o));
 }
@@ -234,6 +239,7 @@ export function roiPool(
 ): Tensor {
   const op = 'roiPool';
   const [PH, PW] = outSize(op, outputSize);
+  checkScale(op, spatialScale);
   const rows = roiRows(op, input, boxes);
   const [N, C, H, W] = input.shape,
     K = rows.length / 5,
