@@ -3,6 +3,10 @@
 // COCO mAP on held-out scenes (items never seen in training), saves the model for `nabla detect` and
 // draws the boxes of a few held-out scenes. (U-Net segmentation: examples/segmentation.ts.)
 // Needs ../shared/data (or NABLA_SHARED_DATA).
+// Measured with the defaults (8 epochs of 3072 scenes, width 24; 33 min on a loaded 2-core AMD EPYC):
+// held-out mAP@0.5 0.826, mAP@[.5:.95] 0.652. Digits and the distinct clothes reach AP@0.5 0.86-1.00;
+// the upper-body garments (shirt 0.31, coat 0.44, pullover 0.50, T-shirt 0.52, dress 0.63) are
+// confused with each other, which keeps the mean below the issue's 0.9.
 // Run: npm run build && node dist/examples/detection.js [epochs] [scenes per epoch] [width] [lr]
 import * as nb from 'nabla';
 import { mkdirSync, writeFileSync } from 'node:fs';
