@@ -1,7 +1,7 @@
 // Semantic segmentation of the composed scenes with a small U-Net: per-pixel cross-entropy against
-// the scenes' label maps (background + one class per object kind), evaluated by mean IoU on held-out
-// scenes.
-// Glossary: B batch, S scene side, K classes (21 for 'all': background and the 20 scene classes).
+// the scenes' label maps (background, clothing, digit; or background and the 20 scene classes),
+// evaluated by mean IoU on held-out scenes.
+// Glossary: B batch, S scene side, K classes (3 for 'kind', 21 for 'all').
 
 import { noGrad } from '../../autograd/grad_mode.js';
 import { crossEntropy } from '../../nn/functional/losses.js';
@@ -43,6 +43,7 @@ export function evaluateSegmenter(
 }
 
 export interface TrainSegmenterOptions extends SceneTrainOptions {
+  /** 'kind' (background, clothing, digit; the default), 'all' (background + 20 classes) or 'binary'. */
   classes?: SegmentationClasses;
 }
 
@@ -55,7 +56,7 @@ export function trainSegmenter(o: TrainSegmenterOptions = {}): {
   classes: SegmentationClasses;
   test: { miou: number; perClass: number[] };
 } {
-  const classes = o.classes ?? 'all';
+  const classes = o.classes ?? 'kind';
   const model = new UNet(1, numSegmentationClasses(classes), o.width ?? 16);
   const defaults = { epochs: 6, scenesPerEpoch: 2048, batchSize: 16, lr: 5e-3 };
   const { scene, testPool } = trainOnScenes(model, o, defaults, (scenes) => ({
