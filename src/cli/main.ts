@@ -35,6 +35,7 @@ commands:
   explain     a Grad-CAM/saliency PNG overlay, or an LM's attention map (\`nabla explain --help\`)
   train-private  DP-SGD on Fashion-MNIST to a target (eps, delta) (\`nabla train-private --help\`)
   transcribe  spoken digits in a WAV file -> text; also kws, speak, speech-corpus (\`nabla transcribe -h\`)
+  detect      boxes around clothing items and digits in an image (\`nabla detect --help\`; train-detector)
   download    fetch a Hugging Face Hub repo into the Hub cache and print its folder
   launch      start N ranks of a script under mpirun for nb.distributed (\`nabla launch --help\`)
   recommend   MovieLens recommendations (\`nabla recommend --user 42 --top 10\`; train-recommender trains)
@@ -351,6 +352,8 @@ export async function main(argv: string[]): Promise<number> {
     else if (cmd === 'train-private') return await (await import('./privacy.js')).trainPrivateCommand(rest);
     else if (['transcribe', 'kws', 'speak', 'speech-corpus'].includes(cmd))
       return await (await import('./speech.js')).speechCommand(cmd, rest);
+    else if (cmd === 'detect' || cmd === 'train-detector')
+      return await (await import('./detect.js')).detectCommand(cmd, rest);
     else if (cmd === '--version' || cmd === '-v' || cmd === 'version') process.stdout.write(`${version}\n`);
     else if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') process.stdout.write(USAGE);
     else throw new UsageError(`unknown command '${cmd}'`);

@@ -170,7 +170,7 @@ const MNIST_CLASSES = [
   '8 - eight',
   '9 - nine',
 ];
-const FASHION_CLASSES = [
+export const FASHION_CLASSES = [
   'T-shirt/top',
   'Trouser',
   'Pullover',

@@ -15,3 +15,5 @@ export {
   IMAGENET_STD,
   type Prediction,
 } from './classify.js';
+export * as ops from './ops/index.js';
+export * as detection from './detection/index.js';

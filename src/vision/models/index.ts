@@ -29,3 +29,5 @@ export {
   cifarResnet110,
 } from './cifar_resnet.js';
 export { MnistMLP, SimpleConvNet, DeepConvNet } from './mnist_nets.js';
+export { CenterNet, CENTERNET_STRIDE, SIZE_SCALE, type CenterNetOutput } from './centernet.js';
+export { UNet } from './unet.js';
