@@ -8,7 +8,7 @@ export { version } from './util/version.js';
 export { Tensor, type TensorLike } from './tensor/tensor.js';
 export type { DType, TypedArray } from './tensor/dtype.js';
 export type { Device } from './tensor/device.js';
-export { promoteTypes } from './tensor/dtype.js';
+export { DTYPES, promoteTypes } from './tensor/dtype.js';
 export {
   tensor,
   fromTypedArray,
