@@ -10,6 +10,7 @@ import * as nb from '../../src/index.js';
 import type { DType } from '../../src/tensor/dtype.js';
 import { backends, withBackend } from '../helpers/backends.js';
 import { golden } from '../helpers/data.js';
+import { dataOf } from '../../src/ops/util.js';
 
 type Out = { dtype: string; bits?: number[]; values?: (number | null | string)[] };
 const G: any = JSON.parse(readFileSync(golden('dtypes.json'), 'utf8'));
@@ -289,11 +290,38 @@ for (const be of backends()) {
     );
 
     test(
+      'convolution and pooling of the half types compute in float32 and round once',
+      run(() => {
+        nb.manualSeed(3);
+        const x = nb.randn([1, 2, 5, 5]),
+          w = nb.randn([3, 2, 3, 3]);
+        for (const d of ['float16', 'bfloat16'] as const) {
+          const xd = x.to(d),
+            wd = w.to(d).requiresGrad_();
+          const y = nb.nn.functional.conv2d(xd, wd, null, 1, 1);
+          assert.equal(y.dtype, d);
+          assert.deepEqual(
+            bitsOf(y),
+            bitsOf(nb.nn.functional.conv2d(xd.float(), wd.detach().float(), null, 1, 1).to(d)),
+          );
+          nb.nn.functional.maxPool2d(y, 2).sum().backward();
+          assert.equal(wd.grad!.dtype, d);
+          const p = nb.nn.functional.avgPool2d(xd, 2);
+          assert.deepEqual(bitsOf(p), bitsOf(nb.nn.functional.avgPool2d(xd.float(), 2).to(d)));
+        }
+      }),
+    );
+
+    test(
       'an op without a path for a dtype says so, naming the op and the dtype',
       run(() => {
+        // every kernel call goes through dataOf, which refuses a storage dtype an op did not widen
         const h = nb.ones([1, 1, 2, 2], { dtype: 'float16' });
-        assert.throws(() => nb.nn.functional.conv2d(h, h), /conv2d: no kernel computes float16 tensors.*cast it first/);
-        assert.throws(() => nb.nn.functional.maxPool2d(h, 2), /maxPool2d: .*float16/);
+        assert.throws(
+          () => dataOf(h, 'someKernel'),
+          /someKernel: no kernel computes float16 tensors \(the input of shape \[1, 1, 2, 2\]\).*cast it first/,
+        );
+        assert.ok(dataOf(h, 'copy', true) instanceof Uint16Array);
         // the optimisers update float32/float64 storage: a half parameter is refused, not read as bits
         const p = nb.tensor([1, 2], { dtype: 'bfloat16', requiresGrad: true });
         p.sum().backward();
