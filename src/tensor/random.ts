@@ -4,7 +4,7 @@
 // getState()/setState() (torch.Generator.get_state/set_state) snapshot a generator as an int32
 // tensor of STATE_SIZE words: [STATE_TAG, s0, s1, s2, s3, hasSpare, spareLo, spareHi], where s0..s3
 // are the xoshiro words bit-cast to int32 and spareLo/Hi the bits of the cached Box-Muller normal.
-// NOTE: int32, not float: PyTorch's ByteTensor holds raw bits, and nabla has no uint8 dtype; int32
+// NOTE: int32, not float (nor uint8 like PyTorch's ByteTensor, to keep older saved states loading): int32
 // words are raw bits too, and round-trip exactly through nb.save/nb.load (I32 in safetensors,
 // IntStorage in .pt) and through JSON (every int32 is an exact double).
 
