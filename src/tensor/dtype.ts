@@ -281,32 +281,47 @@ export function castScalar(v: number | boolean, d: DType, fromInt = false): numb
  */
 export function convertArray(src: TypedArray, from: DType, to: DType, op = 'to(int64)'): TypedArray {
   const n = src.length;
+  if (from === to) return (src as Float32Array).slice();
+  // the half types go through their float32 values (exact), then the rules below
+  if (from === 'float16' || from === 'bfloat16') {
+    const f = new Float32Array(n);
+    const o = new Uint32Array(f.buffer),
+      h = src as Uint16Array;
+    if (from === 'bfloat16') for (let i = 0; i < n; i++) o[i] = h[i] << 16;
+    else for (let i = 0; i < n; i++) o[i] = halfToFloatBits(h[i]);
+    return to === 'float32' ? f : convertArray(f, 'float32', to, op);
+  }
   const out = allocate(to, n);
-  if (from === to) {
-    out.set(src as never);
+  if (to === 'float16' || to === 'bfloat16') {
+    // NOTE: rounded to float32 first, as c10::Half(float) / c10::BFloat16(float) (a double rounds twice)
+    const f = src instanceof Float32Array ? src : Float32Array.from(src as Float64Array);
+    const u = new Uint32Array(f.buffer, f.byteOffset, n),
+      h = out as Uint16Array;
+    if (to === 'bfloat16')
+      for (let i = 0; i < n; i++) h[i] = (u[i] & 0x7fffffff) > 0x7f800000 ? 0x7fc0 : floatBitsToBf16(u[i]);
+    else
+      for (let i = 0; i < n; i++) {
+        const x = u[i];
+        h[i] = (x & 0x7fffffff) > 0x7f800000 ? ((x >>> 16) & 0x8000) | 0x7e00 : floatBitsToHalf(x);
+      }
     return out;
   }
-  // NOTE: integer values (and NaN-free float -> float) convert straight through the storage's own rounding.
-  if (to === 'float32' || to === 'float64') {
-    if (from === 'float16') for (let i = 0; i < n; i++) out[i] = halfBitsToNumber(src[i]);
-    else if (from === 'bfloat16') for (let i = 0; i < n; i++) out[i] = bf16BitsToNumber(src[i]);
-    else out.set(src as never);
-    return out;
-  }
-  const fromInt = !isFloating(from);
-  if (fromInt && (to === 'int32' || to === 'int8' || to === 'uint8')) {
-    for (let i = 0; i < n; i++) out[i] = src[i] | 0; // the store wraps to 8 bits
+  // integer values, and float -> float, convert exactly (or round) through the storage's own store
+  if (to === 'float32' || to === 'float64' || (!isFloating(from) && to !== 'int64' && to !== 'bool')) {
+    if (isFloating(to) || to === 'int32' || from === 'bool') out.set(src as never);
+    else for (let i = 0; i < n; i++) out[i] = src[i] | 0; // int -> int8/uint8: the store wraps
     return out;
   }
   if (to === 'int64') {
     for (let i = 0; i < n; i++) {
-      const v = decodeElement(src[i], from);
-      const t = Math.trunc(v);
-      if (!(Math.abs(t) <= Number.MAX_SAFE_INTEGER)) throw int64Error(v, `${op}: element ${i}`);
+      const t = Math.trunc(src[i]);
+      if (!(Math.abs(t) <= Number.MAX_SAFE_INTEGER)) throw int64Error(src[i], `${op}: element ${i}`);
       out[i] = t === 0 ? 0 : t;
     }
     return out;
   }
-  for (let i = 0; i < n; i++) out[i] = castScalar(decodeElement(src[i], from), to, fromInt);
+  if (to === 'bool') for (let i = 0; i < n; i++) out[i] = src[i] !== 0 ? 1 : 0;
+  else if (to === 'uint8') for (let i = 0; i < n; i++) out[i] = floatToByte(src[i]);
+  else for (let i = 0; i < n; i++) out[i] = floatToInt32(src[i]); // int32, int8 (its low byte)
   return out;
 }
