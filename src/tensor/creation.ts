@@ -9,6 +9,7 @@ import {
   dtypeOfArray,
   isDType,
   isFloating,
+  isIntegral,
   isKernelDtype,
 } from './dtype.js';
 import { Layout, type Shape, fmtShape } from './layout.js';
@@ -28,7 +29,7 @@ export interface TensorOptions extends CreateOptions {
   shape?: Shape;
 }
 
-type Nested = number | boolean | readonly Nested[];
+type Nested = number | boolean | bigint | readonly Nested[];
 type AnyTypedArray =
   | TypedArray
   | Int8Array
@@ -91,19 +92,21 @@ export function tensor(values: Nested | AnyTypedArray | Tensor, opts: TensorOpti
     shape.push(v.length);
     v = v[0] as Nested;
   }
-  if (v !== undefined && typeof v !== 'number' && typeof v !== 'boolean') {
+  if (v !== undefined && typeof v !== 'number' && typeof v !== 'boolean' && typeof v !== 'bigint') {
     throw new Error(
-      `tensor: could not convert value of type ${typeof v} to a number (expected numbers, booleans or nested arrays ` +
-        `of them)`,
+      `tensor: could not convert value of type ${typeof v} to a number (expected numbers, booleans, bigints or ` +
+        `nested arrays of them)`,
     );
   }
-  const inferred: DType = typeof v === 'boolean' ? 'bool' : 'float32';
+  // NOTE: bigints make int64, as Python ints make torch.int64 (numbers stay float32 / int32 by nabla's defaults)
+  const inferred: DType = typeof v === 'boolean' ? 'bool' : typeof v === 'bigint' ? 'int64' : 'float32';
   const dtype = opts.dtype ? checkDtype(opts.dtype, 'tensor') : inferred;
   const n = checkedNumel(shape, 'tensor');
   const data = allocate(dtype, n);
   let k = 0;
   const walk = (x: Nested, dim: number): void => {
     if (dim === shape.length) {
+      if (typeof x === 'bigint') x = bigintValue(x, dtype);
       if (typeof x !== 'number' && typeof x !== 'boolean') {
         throw new Error(
           `tensor: expected a number at depth ${dim} but found ${Array.isArray(x) ? 'an array' : typeof x} (ragged ` +
@@ -127,6 +130,15 @@ export function tensor(values: Nested | AnyTypedArray | Tensor, opts: TensorOpti
   }
   const out = new Tensor(new Storage(data), Layout.contiguous(opts.shape ?? shape), dtype);
   return finish(out, opts);
+}
+
+/** A bigint as a number, refused where the dtype would not hold it exactly (int64: 2^53, see tensor/dtype.ts). */
+function bigintValue(v: bigint, dtype: DType): number {
+  const n = Number(v);
+  if (isIntegral(dtype) && BigInt(n) !== v) {
+    throw new Error(`tensor: int64 value ${v} does not fit in nabla's int64 (integers up to 2^53 - 1 in magnitude)`);
+  }
+  return n;
 }
 
 function fromArrayView(a: AnyTypedArray, opts: TensorOptions): Tensor {

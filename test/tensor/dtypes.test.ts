@@ -197,6 +197,10 @@ for (const be of backends()) {
         );
         assert.equal(nb.tensor([1, -2], { dtype: 'int8' }).toString(), 'tensor([ 1, -2], dtype=int8)');
         assert.equal(nb.tensor(new BigInt64Array([2n ** 40n]), { dtype: 'int64' }).item(), 2 ** 40);
+        const big = nb.tensor([[1n, -(2n ** 53n) + 1n]]);
+        assert.equal(big.dtype, 'int64');
+        assert.deepEqual(big.tolist(), [[1, -(2 ** 53) + 1]]);
+        assert.throws(() => nb.tensor([2n ** 53n]), /9007199254740992 does not fit in nabla's int64/);
         assert.throws(
           () => nb.tensor(new BigInt64Array([2n ** 60n]), { dtype: 'int64' }),
           /does not fit in nabla's int64/,
