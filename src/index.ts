@@ -13,7 +13,7 @@ export { Tensor, type TensorLike } from './tensor/tensor.js';
 export type { DType, TypedArray } from './tensor/dtype.js';
 export type { Shape } from './tensor/layout.js';
 export type { Device } from './tensor/device.js';
-export { promoteTypes } from './tensor/dtype.js';
+export { DTYPES, promoteTypes } from './tensor/dtype.js';
 export {
   tensor,
   fromTypedArray,

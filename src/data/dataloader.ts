@@ -11,9 +11,9 @@
 // defaultCollate, for a batch of B items all shaped like the first:
 //   Tensor (*)              -> stack -> (B, *)
 //   number                  -> int32 (B) if every value is an integer, else float32 (B)
-//                              (PyTorch makes int64 / float64; nabla has no int64 and trains in
-//                              float32. NOTE: an all-integer batch of a float target becomes
-//                              int32, so return float targets as tensors.)
+//                              (PyTorch makes int64 / float64; nabla's default integer dtype is
+//                              int32 and it trains in float32. NOTE: an all-integer batch of a
+//                              float target becomes int32, so return float targets as tensors.)
 //   boolean                 -> bool (B)
 //   Float32Array/Float64Array/Int32Array -> stacked as tensors of their dtype
 //   string                  -> string[] (as given)

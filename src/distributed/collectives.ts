@@ -14,7 +14,15 @@ import { K, submit, type Work, worldOf } from './process_group.js';
 /** Reduction operators (torch.distributed.ReduceOp); avg is for floating-point tensors. */
 export type ReduceOp = 'sum' | 'avg' | 'max' | 'min' | 'product';
 const ROP: Record<ReduceOp, number> = { sum: 0, avg: 1, max: 2, min: 3, product: 4 };
-const DT: Record<DType, number> = { float32: 0, float64: 1, int32: 2, bool: 3 };
+const DT: Partial<Record<DType, number>> = { float32: 0, float64: 1, int32: 2, bool: 3 };
+
+/** The wire code of t's dtype; the storage dtypes (float16, int8, ...) are refused, naming the dtype. */
+function dtCode(t: Tensor): number {
+  const c = DT[t.dtype];
+  if (c === undefined)
+    throw new Error(`nb.distributed: ${t.dtype} tensors are not supported (float32, float64, int32, bool); cast first`);
+  return c;
+}
 const MAX_COUNT = 2 ** 31 - 1;
 
 export interface AsyncOption {
@@ -98,7 +106,7 @@ export function allReduce(tensor: Tensor, opts: { op?: ReduceOp } & { asyncOp: t
 export function allReduce(tensor: Tensor, opts: { op?: ReduceOp } & AsyncOption = {}): Work | undefined {
   const rop = reduceCode('allReduce', opts.op ?? 'sum', tensor.dtype);
   const buf = target('allReduce', 'tensor', tensor);
-  const args = { dtype: DT[tensor.dtype], rop, header: header(tensor) };
+  const args = { dtype: dtCode(tensor), rop, header: header(tensor) };
   return done(submit('allReduce', K.allReduce, args, buf, null), opts);
 }
 
@@ -108,7 +116,7 @@ export function broadcast(tensor: Tensor, src: number, opts: { asyncOp: true }):
 export function broadcast(tensor: Tensor, src: number, opts: AsyncOption = {}): Work | undefined {
   checkRank('broadcast', 'src', src, worldOf('broadcast').size);
   const buf = target('broadcast', 'tensor', tensor);
-  const args = { dtype: DT[tensor.dtype], peer: src, header: header(tensor) };
+  const args = { dtype: dtCode(tensor), peer: src, header: header(tensor) };
   return done(submit('broadcast', K.broadcast, args, buf, null), opts);
 }
 
@@ -132,7 +140,7 @@ export function allGather(tensorList: Tensor[], tensor: Tensor, opts: AsyncOptio
       o.set(flat.subarray(r * n, (r + 1) * n));
     });
   };
-  const args = { dtype: DT[tensor.dtype], header: header(tensor) };
+  const args = { dtype: dtCode(tensor), header: header(tensor) };
   return done(submit('allGather', K.allGather, args, input, flat, finish), opts);
 }
 
@@ -150,7 +158,7 @@ export function allGatherIntoTensor(output: Tensor, input: Tensor, opts: AsyncOp
     );
   const out = target('allGatherIntoTensor', 'output', output);
   const inp = source('allGatherIntoTensor', 'input', input);
-  const args = { dtype: DT[input.dtype], header: header(input) };
+  const args = { dtype: dtCode(input), header: header(input) };
   return done(submit('allGatherIntoTensor', K.allGather, args, inp, out), opts);
 }
 
@@ -175,7 +183,7 @@ export function reduceScatterTensor(
     throw new Error(`reduceScatter: input ${shapeStr(input)} must hold ${size} x output ${shapeStr(output)} elements`);
   const out = target('reduceScatter', 'output', output);
   const inp = source('reduceScatter', 'input', input);
-  const args = { dtype: DT[input.dtype], rop, header: header(input) };
+  const args = { dtype: dtCode(input), rop, header: header(input) };
   return done(submit('reduceScatter', K.reduceScatter, args, inp, out), opts);
 }
 
@@ -208,7 +216,7 @@ export function reduceScatter(
   const out = target('reduceScatter', 'output', output);
   const h = header(output);
   h[13] = n * size;
-  return done(submit('reduceScatter', K.reduceScatter, { dtype: DT[output.dtype], rop, header: h }, flat, out), opts);
+  return done(submit('reduceScatter', K.reduceScatter, { dtype: dtCode(output), rop, header: h }, flat, out), opts);
 }
 
 /** Blocks until every rank has reached it (torch.distributed.barrier). */
@@ -225,7 +233,7 @@ export function isend(tensor: Tensor, dst: number, opts: { tag?: number } = {}):
   if (dst === rank) throw new Error(`send: rank ${rank} cannot send to itself`);
   const tag = checkTag('send', opts.tag);
   const buf = source('send', 'tensor', tensor);
-  return submit('send', K.send, { dtype: DT[tensor.dtype], peer: dst, tag, header: header(tensor) }, buf, null);
+  return submit('send', K.send, { dtype: dtCode(tensor), peer: dst, tag, header: header(tensor) }, buf, null);
 }
 
 /**
@@ -240,7 +248,7 @@ export function irecv(tensor: Tensor, src?: number, opts: { tag?: number } = {})
   }
   const tag = checkTag('recv', opts.tag);
   const buf = target('recv', 'tensor', tensor);
-  return submit('recv', K.recv, { dtype: DT[tensor.dtype], peer: src ?? -1, tag, header: header(tensor) }, buf, null);
+  return submit('recv', K.recv, { dtype: dtCode(tensor), peer: src ?? -1, tag, header: header(tensor) }, buf, null);
 }
 
 /** Sends `tensor` to rank `dst` and blocks until it has left (torch.distributed.send). */

@@ -15,6 +15,7 @@ export {
   saveNpz,
   type LoadSafetensorsOptions,
   type SaveOptions,
+  type WidenOptions,
 } from './tensors.js';
 export { stripPrefix, addPrefix, renameKeys, transposeKeys, type StateDict } from './state_dict.js';
 export { CheckpointError } from './source.js';

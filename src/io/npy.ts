@@ -158,6 +158,8 @@ export function parseNpyHeader(src: ByteSource): NpyHeader {
 
 export interface NpyReadOptions {
   keepHalf?: boolean;
+  /** Keep float16, int8, uint8 and int64 arrays in those dtypes (raw.ts). */
+  keepDtypes?: boolean;
 }
 
 function npyArgs(src: ByteSource, opts: NpyReadOptions): [Parameters<typeof decodeElems>, number[]] {
@@ -179,7 +181,7 @@ function npyArgs(src: ByteSource, opts: NpyReadOptions): [Parameters<typeof deco
       n,
       h.elem,
       { file: src.name, tensor: 'array' },
-      { keepHalf: opts.keepHalf, bigEndian: h.bigEndian },
+      { keepHalf: opts.keepHalf, keepDtypes: opts.keepDtypes, bigEndian: h.bigEndian },
     ],
     h.shape,
   ];

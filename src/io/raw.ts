@@ -1,7 +1,10 @@
 // Layer 1 records: what every reader produces and every writer consumes, with no dependency on
 // Tensor. Element types use safetensors' names ('F32', 'I64', ...) for every format; decodeElems
-// turns stored bytes into nabla storage (I64 -> int32 with a range check, F16/BF16 -> float32,
-// U8/I8/I16 -> int32, BOOL -> bool), reading in bounded chunks straight from the source.
+// turns stored bytes into nabla storage, reading in bounded chunks straight from the source. With
+// keepDtypes each type keeps its dtype (F16 -> float16, BF16 -> bfloat16, I8 -> int8, U8 -> uint8,
+// I64 -> int64 with the 2^53 range check of tensor/dtype.ts); without it (widening, as before those
+// dtypes existed) F16/BF16 -> float32, I64 -> int32 with a range check, U8/I8 -> int32. I16, U16,
+// U32 -> int32 and BOOL -> bool either way.
 import type { DType, TypedArray } from '../tensor/dtype.js';
 import { BufferSource, CheckpointError, repr, type ByteSource } from './source.js';
 import { narrowHalf, widenHalf } from './half.js';
@@ -72,6 +75,8 @@ export interface WritableTensor {
 
 export interface DecodeOptions {
   keepHalf?: boolean;
+  /** Keep F16, BF16, I8, U8 and I64 as nabla's float16, bfloat16, int8, uint8 and int64 (no widening). */
+  keepDtypes?: boolean;
   bigEndian?: boolean;
 }
 
@@ -103,7 +108,8 @@ export function checkedNumel(shape: unknown, limit: number, where: Where): numbe
   return n;
 }
 
-function nablaDType(e: ElemType): DType {
+function nablaDType(e: ElemType, keep: boolean): DType {
+  if (keep && e === 'I64') return 'int64';
   if (e === 'F32' || e === 'F16' || e === 'BF16') return 'float32';
   if (e === 'F64') return 'float64';
   if (e === 'BOOL') return 'bool';
@@ -123,11 +129,13 @@ function swapInPlace(b: Uint8Array, size: number): void {
   }
 }
 
-function intOverflow(where: Where, e: ElemType, v: string, i: number): CheckpointError {
+function intOverflow(where: Where, e: ElemType, v: string, i: number, int64 = false): CheckpointError {
+  const what = int64
+    ? "nabla's int64 (integers of magnitude up to 2^53 - 1, kept exactly: see tensor/dtype.ts)"
+    : "int32 (nabla's integer dtype when loading with widening)";
   return new CheckpointError(
     where.file,
-    `tensor '${where.tensor}' (${e}) holds ${v} at flat index ${i}, which does not fit in int32 (nabla's integer ` +
-      `dtype)`,
+    `tensor '${where.tensor}' (${e}) holds ${v} at flat index ${i}, which does not fit in ${what}`,
   );
 }
 
@@ -158,7 +166,7 @@ function* decodeSteps(
     if (opts.bigEndian) swapInPlace(b, ELEM_SIZE[e]);
     return arr;
   }
-  if ((e === 'F16' || e === 'BF16') && opts.keepHalf) {
+  if ((e === 'F16' || e === 'BF16') && (opts.keepHalf || opts.keepDtypes)) {
     return {
       dtype: e === 'F16' ? 'float16' : 'bfloat16',
       shape: [],
@@ -166,12 +174,23 @@ function* decodeSteps(
       sourceDtype: e,
     };
   }
-  const dtype = nablaDType(e);
+  if (opts.keepDtypes && e === 'I8')
+    return { dtype: 'int8', shape: [], data: yield* direct(new Int8Array(n)), sourceDtype: e };
+  if (opts.keepDtypes && e === 'U8')
+    return { dtype: 'uint8', shape: [], data: yield* direct(new Uint8Array(n)), sourceDtype: e };
+  const dtype = nablaDType(e, !!opts.keepDtypes);
   const mk = (data: TypedArray): RawTensor => ({ dtype, shape: [], data, sourceDtype: e });
   if (e === 'F32') return mk(yield* direct(new Float32Array(n)));
   if (e === 'F64') return mk(yield* direct(new Float64Array(n)));
   if (e === 'I32') return mk(yield* direct(new Int32Array(n)));
-  const out = dtype === 'float32' ? new Float32Array(n) : dtype === 'bool' ? new Uint8Array(n) : new Int32Array(n);
+  const out =
+    dtype === 'float32'
+      ? new Float32Array(n)
+      : dtype === 'bool'
+        ? new Uint8Array(n)
+        : dtype === 'int64'
+          ? new Float64Array(n)
+          : new Int32Array(n);
   const per = Math.max(1, Math.floor(CHUNK / size));
   const chunk = new Uint8Array(Math.min(n, per) * size);
   for (let start = 0; start < n; start += per) {
@@ -202,10 +221,14 @@ function adopt(src: ByteSource, pos: number, n: number, e: ElemType, opts: Decod
   const b = src.buf,
     at = b.byteOffset + pos;
   if (at % ELEM_SIZE[e] !== 0) return undefined;
-  if ((e === 'F16' || e === 'BF16') && opts.keepHalf) {
+  if ((e === 'F16' || e === 'BF16') && (opts.keepHalf || opts.keepDtypes)) {
     const dtype = e === 'F16' ? 'float16' : 'bfloat16';
     return { dtype, shape: [], data: new Uint16Array(b.buffer, at, n), sourceDtype: e };
   }
+  if (opts.keepDtypes && e === 'I8')
+    return { dtype: 'int8', shape: [], data: new Int8Array(b.buffer, at, n), sourceDtype: e };
+  if (opts.keepDtypes && e === 'U8')
+    return { dtype: 'uint8', shape: [], data: new Uint8Array(b.buffer, at, n), sourceDtype: e };
   if (e === 'F32') return { dtype: 'float32', shape: [], data: new Float32Array(b.buffer, at, n), sourceDtype: e };
   if (e === 'F64') return { dtype: 'float64', shape: [], data: new Float64Array(b.buffer, at, n), sourceDtype: e };
   if (e === 'I32') return { dtype: 'int32', shape: [], data: new Int32Array(b.buffer, at, n), sourceDtype: e };
@@ -283,6 +306,19 @@ function convertChunk(c: Uint8Array, m: number, e: ElemType, out: TypedArray, at
     case 'I64':
     case 'U64': {
       const s = new Int32Array(buf, off, 2 * m);
+      if (out instanceof Float64Array) {
+        // int64 storage: exact within ±(2^53 - 1), refused beyond
+        for (let i = 0; i < m; i++) {
+          const v = s[2 * i + 1] * 4294967296 + (s[2 * i] >>> 0);
+          if (!Number.isSafeInteger(v) || (e === 'U64' && v < 0)) {
+            const big =
+              e === 'I64' ? new BigInt64Array(buf, off + 8 * i, 1)[0] : new BigUint64Array(buf, off + 8 * i, 1)[0];
+            throw intOverflow(where, e, big.toString(), at + i, true);
+          }
+          out[at + i] = v;
+        }
+        return;
+      }
       for (let i = 0; i < m; i++) {
         const lo = s[2 * i],
           hi = s[2 * i + 1];
@@ -304,6 +340,9 @@ function convertChunk(c: Uint8Array, m: number, e: ElemType, out: TypedArray, at
 export function defaultElem(t: WritableTensor): ElemType {
   if (t.dtype === 'float16') return 'F16';
   if (t.dtype === 'bfloat16') return 'BF16';
+  if (t.dtype === 'int8') return 'I8';
+  if (t.dtype === 'uint8') return 'U8';
+  if (t.dtype === 'int64') return 'I64';
   const d = t.data;
   if (d instanceof Float32Array) return 'F32';
   if (d instanceof Float64Array) return 'F64';
@@ -317,15 +356,19 @@ export function defaultElem(t: WritableTensor): ElemType {
  * (no copy); otherwise a converted copy. Narrowing integers checks the range.
  */
 export function encodeElems(t: WritableTensor, e: ElemType, name: string): Uint8Array {
-  const d = t.data;
+  let d = t.data;
   const view = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
   const isHalfSrc = d instanceof Uint16Array;
   if (isHalfSrc) {
     const srcElem = t.dtype === 'bfloat16' ? 'BF16' : 'F16';
-    if (e !== srcElem) throw new Error(`save: tensor '${name}' holds ${srcElem} bits and cannot be stored as ${e}`);
-    return view(d);
+    if (e === srcElem) return view(d);
+    // stored as another type: from the values the bits stand for
+    const f = new Float32Array(d.length);
+    widenHalf(d as Uint16Array, f, 0, srcElem === 'BF16');
+    d = f;
   }
-  if (defaultElem(t) === e && e !== 'BOOL') return view(d);
+  // NOTE: int64 storage is a Float64Array of its values (tensor/dtype.ts), written as I64 below
+  else if (defaultElem(t) === e && e !== 'BOOL' && e !== 'I64') return view(d);
   const n = d.length;
   const fail = (i: number): never => {
     throw new Error(`save: tensor '${name}' value ${d[i]} at flat index ${i} does not fit in ${e}`);

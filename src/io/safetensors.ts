@@ -42,6 +42,8 @@ export interface SafetensorsReadOptions {
   names?: readonly string[];
   /** Return F16/BF16 tensors as raw bits instead of widening to float32. */
   keepHalf?: boolean;
+  /** Keep F16, BF16, I8, U8 and I64 as float16, bfloat16, int8, uint8 and int64 records (raw.ts). */
+  keepDtypes?: boolean;
 }
 
 /**
@@ -207,7 +209,7 @@ const argsOf = (src: ByteSource, x: SafetensorsEntry, opts: SafetensorsReadOptio
   (x.end - x.begin) / ELEM_SIZE[x.dtype],
   x.dtype,
   { file: src.name, tensor: x.name },
-  { keepHalf: opts.keepHalf },
+  { keepHalf: opts.keepHalf, keepDtypes: opts.keepDtypes },
 ];
 
 /**
@@ -217,7 +219,7 @@ const argsOf = (src: ByteSource, x: SafetensorsEntry, opts: SafetensorsReadOptio
 export function readSafetensorsEntry(
   src: ByteSource,
   entry: SafetensorsEntry,
-  opts: { keepHalf?: boolean } = {},
+  opts: { keepHalf?: boolean; keepDtypes?: boolean } = {},
 ): RawRecord {
   const r = decodeElems(...argsOf(src, entry, opts));
   r.shape = entry.shape.slice();

@@ -26,9 +26,27 @@ import {
   type TorchReadOptions,
 } from './torch.js';
 
-function toTensor(r: RawRecord): Tensor | RawHalfTensor {
-  if (r.dtype === 'float16' || r.dtype === 'bfloat16') return r as RawHalfTensor;
+/** A record as a Tensor; with rawHalf (the keepHalf option) half records stay raw bits, as before float16 tensors. */
+function toTensor(r: RawRecord, rawHalf = false): Tensor | RawHalfTensor {
+  if (rawHalf && (r.dtype === 'float16' || r.dtype === 'bfloat16')) return r as RawHalfTensor;
   return new Tensor(new Storage(r.data as TypedArray), Layout.contiguous(r.shape), r.dtype);
+}
+
+/**
+ * How the Tensor loaders treat the dtypes nabla gained (float16, bfloat16, int8, uint8, int64): by default
+ * every tensor keeps the dtype it was stored in, as torch.load and safetensors do.
+ */
+export interface WidenOptions {
+  /**
+   * Widen on load, as nabla did before it had these dtypes: F16/BF16 -> float32, I8/U8 -> int32,
+   * I64 -> int32 (refusing values beyond int32).
+   */
+  widen?: boolean;
+}
+
+/** The layer-1 decode flags for a Tensor loader's options. */
+function keepFlags(opts: WidenOptions & { keepHalf?: boolean }): { keepDtypes: boolean } {
+  return { keepDtypes: !opts.widen && !opts.keepHalf };
 }
 
 /** Contiguous storage of a tensor as a writer input (a view of the storage when possible). */
@@ -56,7 +74,7 @@ function checkTensors(tensors: unknown, op: string): Record<string, Tensor | Raw
   return tensors as Record<string, Tensor | RawHalfTensor>;
 }
 
-export interface LoadSafetensorsOptions extends SafetensorsReadOptions {}
+export interface LoadSafetensorsOptions extends Omit<SafetensorsReadOptions, 'keepDtypes'>, WidenOptions {}
 
 /**
  * Runs `fn` on the bytes of `input`: a path in Node is read by position from disk (only what `fn`
@@ -84,7 +102,10 @@ export async function loadSafetensors(
   path: ByteInput,
   opts: LoadSafetensorsOptions = {},
 ): Promise<Record<string, Tensor | RawHalfTensor>> {
-  return mapValues((await withInput(path, (src) => readSafetensorsAsync(src, opts))).tensors, toTensor);
+  const read = { ...opts, ...keepFlags(opts) };
+  return mapValues((await withInput(path, (src) => readSafetensorsAsync(src, read))).tensors, (r) =>
+    toTensor(r, !!opts.keepHalf),
+  );
 }
 
 /** The `__metadata__` of a .safetensors file (reads only the header). */
@@ -117,18 +138,22 @@ export async function saveSafetensors(
  * the file share one Storage. Dicts are plain objects, lists and tuples arrays.
  * @example model.loadStateDict(await nb.io.loadTorch('resnet18.pth'))
  */
-// biome-ignore lint/suspicious/noExplicitAny: a checkpoint holds any pickled structure; callers index it freely
-export async function loadTorch(path: ByteInput, opts: TorchReadOptions = {}): Promise<any> {
-  return withInput(path, async (src) => torchToTensors(await readTorchAsync(src, opts), src.name));
+export async function loadTorch(
+  path: ByteInput,
+  opts: Omit<TorchReadOptions, 'keepDtypes'> & WidenOptions = {},
+  // biome-ignore lint/suspicious/noExplicitAny: a checkpoint holds any pickled structure; callers index it freely
+): Promise<any> {
+  const read = { ...opts, ...keepFlags(opts) };
+  return withInput(path, async (src) => torchToTensors(await readTorchAsync(src, read), src.name, !!opts.keepHalf));
 }
 
 /** Replaces every TorchTensorRef (and numpy array) in an unpickled tree by a Tensor, in place (iteratively: no
  * recursion). */
-export function torchToTensors(tree: unknown, file = '<checkpoint>'): unknown {
+export function torchToTensors(tree: unknown, file = '<checkpoint>', rawHalf = true): unknown {
   const storages = new Map<TorchStorage, Storage>();
   const conv = (r: TorchTensorRef): Tensor | RawHalfTensor => {
     const s = r.storage;
-    if (s.dtype === 'float16' || s.dtype === 'bfloat16') {
+    if (rawHalf && (s.dtype === 'float16' || s.dtype === 'bfloat16')) {
       // keepHalf: half bits cannot be a Tensor; hand back the contiguous bits of the view.
       const n = r.shape.reduce((a, b) => a * b, 1);
       // NOTE: a view reads each element of its storage at most once unless it overlaps itself
@@ -156,7 +181,7 @@ export function torchToTensors(tree: unknown, file = '<checkpoint>'): unknown {
     return t;
   };
   if (tree instanceof TorchTensorRef) return conv(tree);
-  if (tree instanceof NumpyArrayRef && tree.record) return toTensor(tree.record);
+  if (tree instanceof NumpyArrayRef && tree.record) return toTensor(tree.record, rawHalf);
   const seen = new Set<object>();
   const work: object[] = [];
   if (typeof tree === 'object' && tree !== null) work.push(tree);
@@ -168,7 +193,7 @@ export function torchToTensors(tree: unknown, file = '<checkpoint>'): unknown {
     const visit = (rec: Record<string | number, unknown>, k: string | number): void => {
       const v = rec[k];
       if (v instanceof TorchTensorRef) rec[k] = conv(v);
-      else if (v instanceof NumpyArrayRef && v.record) rec[k] = toTensor(v.record);
+      else if (v instanceof NumpyArrayRef && v.record) rec[k] = toTensor(v.record, rawHalf);
       // NOTE: empty containers hold nothing to convert; skipping them keeps millions of [] cheap.
       else if (typeof v === 'object' && v !== null && !(Array.isArray(v) && v.length === 0)) work.push(v);
     };
@@ -217,8 +242,8 @@ export async function saveTorch(obj: unknown, path: string): Promise<void> {
   });
 }
 
-export async function loadNpy(path: ByteInput): Promise<Tensor> {
-  return toTensor(await withInput(path, (src) => readNpyAsync(src))) as Tensor;
+export async function loadNpy(path: ByteInput, opts: WidenOptions = {}): Promise<Tensor> {
+  return toTensor(await withInput(path, (src) => readNpyAsync(src, keepFlags(opts)))) as Tensor;
 }
 
 export async function saveNpy(t: Tensor, path: string, opts: { as?: ElemType } = {}): Promise<void> {
@@ -226,8 +251,8 @@ export async function saveNpy(t: Tensor, path: string, opts: { as?: ElemType } =
   writeNpyFile(path, writable(t, opts.as));
 }
 
-export async function loadNpz(path: ByteInput): Promise<Record<string, Tensor>> {
-  return mapValues(await withInput(path, (src) => readNpzAsync(src)), (r) => toTensor(r) as Tensor);
+export async function loadNpz(path: ByteInput, opts: WidenOptions = {}): Promise<Record<string, Tensor>> {
+  return mapValues(await withInput(path, (src) => readNpzAsync(src, keepFlags(opts))), (r) => toTensor(r) as Tensor);
 }
 
 export async function saveNpz(arrays: Record<string, Tensor>, path: string, opts: NpzWriteOptions = {}): Promise<void> {
@@ -284,25 +309,26 @@ function sniff(path: string, src: ByteSource): Format {
  * @example model.loadStateDict(await nb.load('model.safetensors'))
  */
 // biome-ignore lint/suspicious/noExplicitAny: a checkpoint holds any pickled structure; callers index it freely
-export async function load(path: ByteInput): Promise<any> {
+export async function load(path: ByteInput, opts: WidenOptions = {}): Promise<any> {
   const name = inputName(path);
   // NOTE: a URL's query (?download=true) is not part of its file name.
   const known = formatOf(isUrlString(name) ? name.replace(/[?#].*$/, '') : name);
   if (typeof path === 'string' && IS_NODE && !isUrlString(path)) {
-    return withFileAsync(path, (src) => loadSource(known ?? sniff(path, src), src));
+    return withFileAsync(path, (src) => loadSource(known ?? sniff(path, src), src, opts));
   }
   // Anything else is read once; the format comes from its name when that has an extension, else from the bytes.
   const bytes = await fetchBytes(path);
   const src = new BufferSource(bytes, name, !(path instanceof ArrayBuffer || ArrayBuffer.isView(path)));
-  return loadSource(known ?? sniff(name, src), src);
+  return loadSource(known ?? sniff(name, src), src, opts);
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: as load
-async function loadSource(f: Format, src: ByteSource): Promise<any> {
-  if (f === 'safetensors') return mapValues((await readSafetensorsAsync(src)).tensors, toTensor);
-  if (f === 'torch') return torchToTensors(await readTorchAsync(src), src.name);
-  if (f === 'npy') return toTensor(await readNpyAsync(src));
-  return mapValues(await readNpzAsync(src), (r) => toTensor(r) as Tensor);
+async function loadSource(f: Format, src: ByteSource, opts: WidenOptions): Promise<any> {
+  const k = keepFlags(opts);
+  if (f === 'safetensors') return mapValues((await readSafetensorsAsync(src, k)).tensors, (r) => toTensor(r));
+  if (f === 'torch') return torchToTensors(await readTorchAsync(src, k), src.name, false);
+  if (f === 'npy') return toTensor(await readNpyAsync(src, k));
+  return mapValues(await readNpzAsync(src, k), (r) => toTensor(r) as Tensor);
 }
 
 /**

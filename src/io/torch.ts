@@ -66,6 +66,8 @@ export class TorchTensorRef {
 
 export interface TorchReadOptions {
   keepHalf?: boolean;
+  /** Keep HalfStorage, BFloat16Storage, CharStorage, ByteStorage and LongStorage as float16, bfloat16, int8, uint8, int64. */
+  keepDtypes?: boolean;
   /** The unpickler's budgets (UNPICKLE_LIMITS by default). */
   limits?: Partial<UnpickleLimits>;
 }
@@ -183,7 +185,7 @@ const fillArgs = (f: PendingFill, opts: TorchReadOptions): Parameters<typeof dec
   f.storage.numel,
   f.storage.elem,
   { file: f.src.name, tensor: `storage ${f.storage.key}` },
-  { keepHalf: opts.keepHalf, bigEndian: f.bigEndian },
+  { keepHalf: opts.keepHalf, keepDtypes: opts.keepDtypes, bigEndian: f.bigEndian },
 ];
 
 function setData(s: TorchStorage, r: RawRecord): void {

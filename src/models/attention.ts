@@ -169,10 +169,11 @@ export function positionsOf(
   return pos;
 }
 
-/** Checks int32 token ids (B,T) against the vocabulary. */
+/** Checks int32 (or int64, PyTorch's) token ids (B,T) against the vocabulary. */
 export function checkTokenIds(ids: Tensor, V: number, who: string): void {
   if (ids.ndim !== 2) throw new Error(`${who}.forward: expected token ids (B, T), got shape [${ids.shape.join(', ')}]`);
-  if (ids.dtype !== 'int32') throw new Error(`${who}.forward: expected int32 token ids, got ${ids.dtype}`);
+  if (ids.dtype !== 'int32' && ids.dtype !== 'int64')
+    throw new Error(`${who}.forward: expected int32 or int64 token ids, got ${ids.dtype}`);
   const d = ids.toTypedArray();
   for (let i = 0; i < d.length; i++) {
     if (d[i] < 0 || d[i] >= V)

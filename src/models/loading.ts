@@ -118,7 +118,8 @@ export async function openWeights(dir: string, who: string): Promise<WeightSourc
   }
   const bin = join(dir, 'pytorch_model.bin');
   if (existsSync(bin)) {
-    const sd = await loadTorch(bin);
+    // NOTE: models compute in float32: half weights widen here, as the safetensors reader does
+    const sd = await loadTorch(bin, { widen: true });
     const stateDict = (sd && typeof sd === 'object' && 'state_dict' in sd ? sd.state_dict : sd) as Record<
       string,
       Tensor

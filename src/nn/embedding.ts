@@ -36,8 +36,8 @@ export class Embedding extends Module {
     if (this.paddingIdx !== null) noGrad(() => this.weight.select(0, this.paddingIdx!).fill_(0));
   }
   forward(input: Tensor): Tensor {
-    // input (*) int32 -> (*, embedding_dim)
-    if (input.dtype !== 'int32')
+    // input (*) int32 or int64 -> (*, embedding_dim)
+    if (input.dtype !== 'int32' && input.dtype !== 'int64')
       throw inputError(this, `int32 indices in [0, ${this.numEmbeddings}) (got ${input.dtype})`, input);
     return embedding(input, this.weight, this.paddingIdx);
   }

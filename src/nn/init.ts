@@ -2,6 +2,7 @@
 // Each fills the tensor without recording a graph and returns it.
 
 import { noGrad } from '../autograd/grad_mode.js';
+import { computeDtype } from '../tensor/dtype.js';
 import { fmtShape } from '../tensor/layout.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { defaultGenerator, type Generator } from '../tensor/random.js';
@@ -85,7 +86,8 @@ export const ones_ = (t: Tensor): Tensor => constant_(t, 1);
 /** Normal(mean, std) redrawn until inside [a, b] (torch.nn.init.trunc_normal_). */
 export function truncNormal_(t: Tensor, mean = 0, std = 1, a = -2, b = 2, generator?: Generator): Tensor {
   const g = gen(generator);
-  const src = g.normal([...t.shape], 0, 1, t.dtype);
+  // NOTE: drawn in a kernel dtype (float16/bfloat16 storage holds bits); fill casts into t
+  const src = g.normal([...t.shape], 0, 1, computeDtype(t.dtype));
   const d = src.storage.data;
   for (let i = 0; i < d.length; i++) {
     let v = mean + std * d[i];
@@ -154,7 +156,7 @@ export function orthogonal_(t: Tensor, gain = 1, generator?: Generator): Tensor 
     for (let i = 0; i < m; i++) q[cj + i] /= nrm;
   }
   // out (rows, cols): Q when rows >= cols, else Q^T
-  const src = gen(generator).uniform([rows, cols], 0, 1, t.dtype);
+  const src = gen(generator).uniform([rows, cols], 0, 1, computeDtype(t.dtype));
   const d = src.storage.data;
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) d[r * cols + c] = gain * (rows >= cols ? q[c * m + r] : q[r * m + c]);

@@ -364,6 +364,13 @@ export abstract class Module {
   float(): this {
     return this.to('float32');
   }
+  /** Floating parameters and buffers to float16 (torch's Module.half()); they compute by widening to float32. */
+  half(): this {
+    return this.to('float16');
+  }
+  bfloat16(): this {
+    return this.to('bfloat16');
+  }
 
   // ---- state ----
 

@@ -2,11 +2,11 @@
 // a (*A), b (*B) -> out (broadcast(*A, *B)); gradients are summed back to each input's shape.
 
 import { BinaryOp, isComparison } from '../backend/op_codes.js';
-import { type DType, isFloating } from '../tensor/dtype.js';
+import { type DType, computeDtype, isFloating } from '../tensor/dtype.js';
 import { broadcastShapes, expandLayout, fmtShape } from '../tensor/layout.js';
 import { Tensor, type TensorLike } from '../tensor/tensor.js';
 import { asTensor, be, record, resultType, sumTo, wrap, dataOf } from './util.js';
-import { log, powScalar } from './unary.js';
+import { castData, log, powScalar } from './unary.js';
 
 const NAMES: Record<BinaryOp, string> = {
   [BinaryOp.ADD]: 'add',
@@ -38,19 +38,24 @@ function checkOperand(x: unknown, op: string): void {
 }
 
 /** Forward of a binary kernel on promoted, broadcast operands; returns [out, a, b] as tensors. */
-function forward(op: BinaryOp, a: TensorLike, b: TensorLike, computeDtype?: DType): [Tensor, Tensor, Tensor] {
+function forward(op: BinaryOp, a: TensorLike, b: TensorLike, resultDtype?: DType): [Tensor, Tensor, Tensor] {
   const name = NAMES[op];
   checkOperand(a, name);
   checkOperand(b, name);
-  const dt = computeDtype ?? resultType(a, b);
+  const dt = resultDtype ?? resultType(a, b);
   const ta = asTensor(a, dt),
     tb = asTensor(b, dt);
   const shape = broadcastShapes(ta.shape, tb.shape, name);
   if ((op === BinaryOp.FLOOR_DIVIDE || op === BinaryOp.REMAINDER) && !isFloating(dt)) checkNonZeroDivisor(tb, name);
-  const la = expandLayout(ta.layout, shape, name),
-    lb = expandLayout(tb.layout, shape, name);
-  const outDtype = isComparison(op) ? 'bool' : dt;
-  const out = wrap(be(ta, tb).binary(op, dataOf(ta, name), la, dataOf(tb, name), lb, outDtype), shape, outDtype);
+  // NOTE: a storage dtype computes in its kernel dtype and rounds (or wraps) back once, as PyTorch's CPU kernels.
+  const cd = computeDtype(dt);
+  const wa = castData(ta, cd),
+    wb = castData(tb, cd);
+  const la = expandLayout(wa.layout, shape, name),
+    lb = expandLayout(wb.layout, shape, name);
+  const outDtype = isComparison(op) ? 'bool' : cd;
+  let out = wrap(be(wa, wb).binary(op, dataOf(wa, name), la, dataOf(wb, name), lb, outDtype), shape, outDtype);
+  if (outDtype !== 'bool' && cd !== dt) out = castData(out, dt, name);
   return [out, ta, tb];
 }
 
@@ -215,9 +220,9 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
     be(cond, ta, tb).where(
       dataOf(cond, 'where'),
       expandLayout(cond.layout, shape, 'where'),
-      dataOf(ta, 'where'),
+      dataOf(ta, 'where', true),
       expandLayout(ta.layout, shape, 'where'),
-      dataOf(tb, 'where'),
+      dataOf(tb, 'where', true),
       expandLayout(tb.layout, shape, 'where'),
       dt,
     ),

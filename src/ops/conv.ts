@@ -12,12 +12,13 @@ import type { Conv2dParams, Pool2dParams } from '../backend/backend.js';
 // NOTE layers above ops (nn/fusion) name conv parameters through ops, never the backend seam
 export type { Conv2dParams, Pool2dParams };
 import { convOutSize, poolOutSize } from '../util/window.js';
-import { allocate } from '../tensor/dtype.js';
+import { allocate, isKernelDtype } from '../tensor/dtype.js';
 import { fmtShape } from '../tensor/layout.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { isGradEnabled } from '../autograd/grad_mode.js';
 import { be, checkFloat, record, wrap, dataOf, zerosOn } from './util.js';
 import { pad, scatterAdd, indexSelect } from './indexing.js';
+import { cast, viaFloat32 } from './unary.js';
 
 export type Pair = number | readonly [number, number];
 export type ConvPadding = Pair | 'same' | 'valid';
@@ -48,6 +49,8 @@ function batched(x: Tensor, ndim: number, fn: (xb: Tensor) => Tensor): Tensor {
 
 // x (N, C, H, W), w (OC, C/G, KH, KW) -> (N, OC, OH, OW)
 function conv(x: Tensor, w: Tensor, p: Conv2dParams): Tensor {
+  // NOTE: float16/bfloat16 convolve in float32 and round once (differentiably: gradients come back in their dtype)
+  if (!isKernelDtype(x.dtype)) return viaFloat32(x, (x32) => conv(x32, cast(w, 'float32'), p));
   const [N, , H, W] = x.shape,
     [OC, , KH, KW] = w.shape;
   const OH = convOutSize(H, KH, p.strideH, p.padH, p.dilationH),
@@ -349,6 +352,16 @@ function poolParams(
 
 // x (N, C, H, W) -> values (N, C, OH, OW), indices (N, C, OH, OW) flat into each H*W plane
 function maxPoolRaw(x: Tensor, p: Pool2dParams, returnIndices: boolean): [Tensor, Tensor | null] {
+  if (!isKernelDtype(x.dtype)) {
+    // a window's max is one of its elements: float32 values round back exactly
+    let idx: Tensor | null = null;
+    const v = viaFloat32(x, (x32) => {
+      const r = maxPoolRaw(x32, p, returnIndices);
+      idx = r[1];
+      return r[0];
+    });
+    return [v, idx];
+  }
   const [N, C, H, W] = x.shape;
   // indices only when asked for or for a backward to record: values alone take a faster pass
   const needIdx = returnIndices || (isGradEnabled() && x.requiresGrad);
@@ -465,6 +478,7 @@ export function maxPool1d(
 
 // x (N, C, H, W) -> (N, C, OH, OW); its adjoint avgPoolBackward maps back, and each differentiates to the other
 function avgPoolRaw(x: Tensor, p: Pool2dParams, cip: boolean): Tensor {
+  if (!isKernelDtype(x.dtype)) return viaFloat32(x, (x32) => avgPoolRaw(x32, p, cip));
   const [N, C, H, W] = x.shape;
   const OH = poolOutSize(H, p.kH, p.strideH, p.padH, 1, p.ceilMode),
     OW = poolOutSize(W, p.kW, p.strideW, p.padW, 1, p.ceilMode);

@@ -43,7 +43,7 @@ export function toDevice(x: Tensor, device: Device): Tensor {
   const b = backendOf(device, 'to');
   const host =
     x.isContiguous() && x.layout.offset === 0 && x.storageNeeds === x.storage.data.length
-      ? dataOf(x, 'to')
+      ? dataOf(x, 'to', true)
       : x.toTypedArray();
   return leafLike(x, new Storage(b.upload(host, x.dtype)));
 }
@@ -52,7 +52,7 @@ export function toDevice(x: Tensor, device: Device): Tensor {
 export async function dataAsync(x: Tensor): Promise<TypedArray> {
   if (x.storage.device === 'cpu') return x.toTypedArray();
   const b = be(x) as Backend & DeviceBackend;
-  const flat = b.copy(dataOf(x, 'dataAsync'), x.layout, x.dtype);
+  const flat = b.copy(dataOf(x, 'dataAsync', true), x.layout, x.dtype);
   return b.download(flat);
 }
 

@@ -3,12 +3,13 @@
 // kernels never read out of bounds.
 
 import { Layout, fmtShape, normDim, numel } from '../tensor/layout.js';
-import { allocate } from '../tensor/dtype.js';
+import { allocate, computeDtype, isKernelDtype } from '../tensor/dtype.js';
 import { Tensor, type TensorLike } from '../tensor/tensor.js';
 import { be, record, wrap, asTensor, dataOf, zerosOn } from './util.js';
 import { where } from './binary.js';
 import { cat } from './movement.js';
 import { ValuesIndices } from './reduce.js';
+import { cast, int32Indices, widen } from './unary.js';
 
 export type IndexItem = number | null | '...' | [number | null, (number | null)?, number?] | Tensor;
 
@@ -19,9 +20,13 @@ export type IndexItem = number | null | '...' | [number | null, (number | null)?
  */
 function checkIndex(index: Tensor, size: number, d: number, op: string, what = 'index', x?: Tensor): Int32Array {
   if (!(index instanceof Tensor)) throw new Error(`${op}: expected ${what} to be a Tensor, got ${typeof index}`);
+  if (index.dtype === 'int64') {
+    if (index.device !== 'cpu') throw new Error(`${op}: int64 ${what} must be on the CPU (got ${index.device})`);
+    index = int32Indices(index, op);
+  }
   if (index.dtype !== 'int32')
     throw new Error(
-      `${op}: expected ${what} to be an int32 tensor, got ${index.dtype} of shape ${fmtShape(index.shape)}`,
+      `${op}: expected ${what} to be an int32 or int64 tensor, got ${index.dtype} of shape ${fmtShape(index.shape)}`,
     );
   if (index.device !== 'cpu') {
     // NOTE: indices on an accelerator stay there (the kernel gets its buffer where the seam says
@@ -62,7 +67,7 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   checkGatherShapes(x, d, index, 'gather');
   const idx = checkIndex(index, x.ndim ? x.shape[d] : 1, d, 'gather', 'index', x);
   const li = Layout.contiguous(index.shape);
-  const out = wrap(be(x).gather(dataOf(x, 'gather'), x.layout, d, idx, li), index.shape, x.dtype);
+  const out = wrap(be(x).gather(dataOf(x, 'gather', true), x.layout, d, idx, li), index.shape, x.dtype);
   return record(out, 'GatherBackward', [x], (g) => [scatterAddInto(d, index, g, x.shape)]);
 }
 
@@ -82,10 +87,15 @@ function scatterImpl(x: Tensor, dim: number, index: Tensor, src: TensorLike, acc
     );
   }
   const idx = checkIndex(index, x.shape[d], d, op, 'index', x);
-  const data = be(x, s).copy(dataOf(x, op), x.layout, x.dtype);
+  // NOTE: scatterAdd of a storage dtype adds in its compute dtype; scatter only moves elements
+  if (accumulate && !isKernelDtype(x.dtype)) {
+    const cd = computeDtype(x.dtype);
+    return cast(scatterImpl(cast(x, cd), dim, index, cast(s, cd), true, op), x.dtype);
+  }
+  const data = be(x, s).copy(dataOf(x, op, true), x.layout, x.dtype);
   // NOTE: src may be larger than index; only its index-shaped corner is scattered (same strides).
   const ls = new Layout([...index.shape], s.layout.strides, s.layout.offset);
-  be(x, s).scatter(data, x.shape, d, idx, Layout.contiguous(index.shape), dataOf(s, op), ls, accumulate);
+  be(x, s).scatter(data, x.shape, d, idx, Layout.contiguous(index.shape), dataOf(s, op, true), ls, accumulate);
   const out = wrap(data, x.shape, x.dtype);
   // the rest of src gets a zero gradient: pad the gathered corner back up to src's shape
   const srcPad = index.shape.flatMap((_, i) => [0, s.shape[index.ndim - 1 - i] - index.shape[index.ndim - 1 - i]]);
@@ -119,7 +129,7 @@ export function indexSelectAs(op: string, x: Tensor, dim: number, index: Tensor)
   const shape = [...x.shape];
   if (x.ndim) shape[d] = idx.length;
   const out = wrap(
-    be(x).indexSelect(dataOf(x, op), x.ndim ? x.layout : Layout.contiguous([1]), d, idx),
+    be(x).indexSelect(dataOf(x, op, true), x.ndim ? x.layout : Layout.contiguous([1]), d, idx),
     shape,
     x.dtype,
   );
@@ -128,6 +138,8 @@ export function indexSelectAs(op: string, x: Tensor, dim: number, index: Tensor)
 
 /** zeros(shape) with src (shape with dim -> idx.length) added at idx along dim. Differentiable in src. */
 function indexAdd(shape: readonly number[], d: number, idx: Int32Array, src: Tensor): Tensor {
+  // a storage dtype (a float16 embedding's gradient) accumulates in its compute dtype and rounds once
+  if (!isKernelDtype(src.dtype)) return cast(indexAdd(shape, d, idx, cast(src, computeDtype(src.dtype))), src.dtype);
   const data = zerosOn(src, src.dtype, numel(shape));
   be(src).indexAdd(data, shape.length ? shape : [1], d, idx, dataOf(src, 'indexAdd'), src.layout);
   const out = wrap(data, shape, src.dtype);
@@ -171,9 +183,10 @@ export const triu = (x: Tensor, diagonal = 0) => triangle(x, diagonal, false, 't
 export function sort(x: Tensor, dim = -1, descending = false): ValuesIndices {
   if (x.ndim === 0) return new ValuesIndices(x.clone(), wrap(new Int32Array(1), [], 'int32'));
   const d = normDim(dim, x.ndim, 'sort');
-  const r = be(x).sort(dataOf(x, 'sort'), x.layout, d, descending);
+  const w = widen(x);
+  const r = be(w).sort(dataOf(w, 'sort'), w.layout, d, descending);
   const indices = wrap(r.indices, x.shape, 'int32');
-  const values = x.requiresGrad ? gather(x, d, indices) : wrap(r.values, x.shape, x.dtype);
+  const values = x.requiresGrad || w !== x ? gather(x, d, indices) : wrap(r.values, x.shape, x.dtype);
   return new ValuesIndices(values, indices);
 }
 
@@ -312,6 +325,7 @@ export function pad(x: Tensor, padding: readonly number[], mode: PadMode = 'cons
 
 /** int32 one-hot encoding: (*) -> (*, numClasses). */
 export function oneHot(indices: Tensor, numClasses = -1): Tensor {
+  indices = int32Indices(indices, 'oneHot');
   if (indices.dtype !== 'int32')
     throw new Error(`oneHot: expected an int32 tensor of class indices, got ${indices.dtype}`);
   const v = indices.toTypedArray();
@@ -340,6 +354,7 @@ function wrapNegative(it: Tensor, size: number, d: number): Tensor {
 }
 
 function checkIndexType(it: Tensor): Int32Array {
+  it = int32Indices(it, 'index');
   if (it.dtype !== 'int32') {
     throw new Error(`index: expected an int32 or bool index tensor, got ${it.dtype} of shape ${fmtShape(it.shape)}`);
   }

@@ -6,7 +6,8 @@ import { expandLayout, fmtShape } from '../tensor/layout.js';
 import { Tensor, type TensorLike } from '../tensor/tensor.js';
 import { defaultGenerator } from '../tensor/random.js';
 import { asTensor, be, dataOf } from './util.js';
-import { clone } from './unary.js';
+import { castData, clone } from './unary.js';
+import { type DType, isKernelDtype } from '../tensor/dtype.js';
 import { Node } from '../autograd/node.js';
 
 function checkWritable(x: Tensor, op: string): void {
@@ -32,7 +33,7 @@ function checkWritable(x: Tensor, op: string): void {
  */
 export function inplace<T extends Tensor>(x: T, op: string, compute: (self: Tensor) => Tensor, other?: TensorLike): T {
   checkWritable(x, op);
-  dataOf(x, op);
+  dataOf(x, op, true);
   const recorded = isGradEnabled() && (x.requiresGrad || (other instanceof Tensor && other.requiresGrad));
   const result = compute(recorded ? clone(x) : x);
   if (result.shape.length !== x.shape.length || result.shape.some((d, i) => d !== x.shape[i])) {
@@ -40,7 +41,8 @@ export function inplace<T extends Tensor>(x: T, op: string, compute: (self: Tens
       `${op}: output with shape ${fmtShape(x.shape)} doesn't match the broadcast shape ${fmtShape(result.shape)}`,
     );
   }
-  be(x, result).assign(dataOf(x, op), x.layout, dataOf(result, op), result.layout);
+  const r = storageCast(result, x.dtype);
+  be(x, r).assign(dataOf(x, op, true), x.layout, dataOf(r, op, true), r.layout);
   x.storage.version++;
   if (result.requiresGrad && isGradEnabled()) {
     x.gradFn = result.gradFn;
@@ -49,11 +51,26 @@ export function inplace<T extends Tensor>(x: T, op: string, compute: (self: Tens
   return x;
 }
 
+/**
+ * src in x's dtype for the assign kernel, which casts between kernel dtypes but only moves the bits
+ * of a storage dtype (float16, int8, ...): those are converted here first.
+ */
+function storageCast(src: Tensor, dtype: DType): Tensor {
+  if (src.dtype === dtype || (isKernelDtype(src.dtype) && isKernelDtype(dtype))) return src;
+  return castData(src, dtype);
+}
+
 export function copy_<T extends Tensor>(x: T, src: TensorLike): T {
   checkWritable(x, 'copy_');
   const s = asTensor(src, src instanceof Tensor ? src.dtype : x.dtype);
   const old = x.gradFn;
-  be(x, s).assign(dataOf(x, 'copy_'), x.layout, dataOf(s, 'copy_'), expandLayout(s.layout, x.shape, 'copy_'));
+  const sc = storageCast(s, x.dtype);
+  be(x, sc).assign(
+    dataOf(x, 'copy_', true),
+    x.layout,
+    dataOf(sc, 'copy_', true),
+    expandLayout(sc.layout, x.shape, 'copy_'),
+  );
   x.storage.version++;
   if (isGradEnabled() && s.requiresGrad) {
     // x now holds src's values: its gradient flows to src (summed over broadcast dims, in src's dtype)

@@ -5,6 +5,7 @@ import { broadcastShapes, expandLayout, fmtShape } from '../tensor/layout.js';
 import { isFloating } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { be, record, sumTo, wrap, dataOf } from './util.js';
+import { castData, widen } from './unary.js';
 
 /** a (B..., M, K) @ b (B..., K, N) -> (B..., M, N), with batch dims broadcast. Both at least 2-D. */
 function batched(a: Tensor, b: Tensor, op: string): Tensor {
@@ -23,9 +24,14 @@ function batched(a: Tensor, b: Tensor, op: string): Tensor {
     throw new Error(`${op}: expected both operands to have the same dtype, but got ${a.dtype} and ${b.dtype}`);
   if (!isFloating(a.dtype)) throw new Error(`${op}: only floating point tensors are supported, got ${a.dtype}`);
   const batch = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2), op);
-  const la = expandLayout(a.layout, [...batch, M, K], op);
-  const lb = expandLayout(b.layout, [...batch, K, N], op);
-  const out = wrap(be(a, b).matmul(dataOf(a, op), la, dataOf(b, op), lb, a.dtype), [...batch, M, N], a.dtype);
+  // NOTE: float16/bfloat16 multiply in float32 (products summed in float32) and round once, as PyTorch's CPU gemm
+  const wa = widen(a),
+    wb = widen(b);
+  const la = expandLayout(wa.layout, [...batch, M, K], op);
+  const lb = expandLayout(wb.layout, [...batch, K, N], op);
+  const cd = wa.dtype;
+  let out = wrap(be(wa, wb).matmul(dataOf(wa, op), la, dataOf(wb, op), lb, cd), [...batch, M, N], cd);
+  if (cd !== a.dtype) out = castData(out, a.dtype);
   return record(
     out,
     'MmBackward',

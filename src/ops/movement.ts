@@ -3,10 +3,11 @@
 // Joins (cat, stack) and flip/repeat copy.
 
 import { Layout, type Shape, checkShape, expandLayout, fmtShape, normDim, numel } from '../tensor/layout.js';
-import { promoteTypes } from '../tensor/dtype.js';
+import { isKernelDtype, promoteTypes } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { be, dataOf, needsGrad, record, scalar, sumTo, viewOf, wrap, zerosOn } from './util.js';
 import { noGrad } from '../autograd/grad_mode.js';
+import { castData } from './unary.js';
 
 export function normDimOf(x: Tensor, dim: number, op: string): number {
   return normDim(dim, x.ndim, op);
@@ -101,7 +102,7 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
 
 export function contiguous(x: Tensor): Tensor {
   // NOTE: checked even when x is returned as is: the caller goes on to read it.
-  const data = dataOf(x, 'contiguous');
+  const data = dataOf(x, 'contiguous', true);
   if (x.layout.isContiguous()) return x;
   const out = wrap(be(x).copy(data, x.layout, x.dtype), x.shape, x.dtype);
   return record(out, 'ContiguousBackward', [x], (g) => [g]);
@@ -243,7 +244,7 @@ function sliceBackward(g: Tensor, shape: readonly number[], d: number, start: nu
     st2 = [...tl.strides];
   s2[d] = g.shape[d];
   st2[d] = tl.strides[d] * step;
-  be(out, g).assign(data, new Layout(s2, st2, start * tl.strides[d]), dataOf(g, 'slice backward'), g.layout);
+  be(out, g).assign(data, new Layout(s2, st2, start * tl.strides[d]), dataOf(g, 'slice backward', true), g.layout);
   return record(out, 'SliceBackwardBackward', [g], (gg) => [
     slice(gg, d, start, start + step * (g.shape[d] - 1) + 1, step),
   ]);
@@ -370,7 +371,9 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
     const part = out.layout;
     const s2 = [...shape];
     s2[d] = t.shape[d];
-    be(out, t).assign(data, new Layout(s2, part.strides, off * part.strides[d]), dataOf(t, 'cat'), t.layout);
+    // NOTE: a storage dtype is converted by a cast, not by the assign kernel (which moves its bits)
+    const tc = t.dtype === dtype || (isKernelDtype(t.dtype) && isKernelDtype(dtype)) ? t : castData(t, dtype);
+    be(out, tc).assign(data, new Layout(s2, part.strides, off * part.strides[d]), dataOf(tc, 'cat', true), tc.layout);
     off += t.shape[d];
   }
   return record(out, 'CatBackward', ts, (g) => {
@@ -413,7 +416,7 @@ export function flip(x: Tensor, dimsList: number[]): Tensor {
     strides[d] = -strides[d];
   }
   const src = new Layout(l.shape, strides, offset);
-  const out = wrap(be(x).copy(dataOf(x, 'flip'), src, x.dtype), x.shape, x.dtype);
+  const out = wrap(be(x).copy(dataOf(x, 'flip', true), src, x.dtype), x.shape, x.dtype);
   return record(out, 'FlipBackward', [x], (g) => [flip(g, ds)]);
 }
 

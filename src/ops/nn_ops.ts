@@ -10,6 +10,7 @@ import { defaultGenerator } from '../tensor/random.js';
 import { checkFloat, wrap } from './util.js';
 import { where } from './binary.js';
 import { indexSelectAs } from './indexing.js';
+import { int32Indices } from './unary.js';
 import { attentionFused, batchNormFused, layerNormFused, linearFused } from './fused.js';
 
 /**
@@ -242,7 +243,8 @@ export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
 
 /** Rows of weight at the int32 indices (F.embedding); rows at paddingIdx get no gradient. */
 export function embedding(input: Tensor, weight: Tensor, paddingIdx: number | null = null): Tensor {
-  // input (*) int32, weight (V, D) -> (*, D)
+  // input (*) int32 (or int64), weight (V, D) -> (*, D)
+  input = int32Indices(input, 'embedding');
   if (input.dtype !== 'int32')
     throw new Error(`embedding: expected int32 indices, got ${input.dtype} of shape ${fmtShape(input.shape)}`);
   if (weight.ndim !== 2)

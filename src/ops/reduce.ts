@@ -3,11 +3,12 @@
 
 import { ReduceOp } from '../backend/op_codes.js';
 import { noGrad } from '../autograd/grad_mode.js';
-import { isFloating } from '../tensor/dtype.js';
+import { type DType, computeDtype, isFloating, isKernelDtype } from '../tensor/dtype.js';
 import { fmtShape, normDim } from '../tensor/layout.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { be, checkFloat, dims, floatDtype, record, wrap, dataOf } from './util.js';
 import { where } from './binary.js';
+import { castData, viaFloat32, widen } from './unary.js';
 
 /**
  * The (values, indices) pair of max/min(dim), sort, topk, kthvalue: like torch's named tuples it has
@@ -56,8 +57,21 @@ const REDUCE_NAMES: Record<ReduceOp, string> = {
 };
 
 function reduceRaw(op: ReduceOp, x: Tensor, axes: number[], keepdim: boolean, outDtype = x.dtype): Tensor {
-  const data = be(x).reduce(op, dataOf(x, REDUCE_NAMES[op]), x.layout, axes, outDtype);
-  return wrap(data, keepdim ? keptShape(x.shape, axes) : droppedShape(x.shape, axes), outDtype);
+  // NOTE: storage dtypes reduce in their kernel dtype (float32 accumulation for the half types) and round once.
+  const w = widen(x),
+    cd = computeDtype(outDtype);
+  const data = be(w).reduce(op, dataOf(w, REDUCE_NAMES[op]), w.layout, axes, cd);
+  const out = wrap(data, keepdim ? keptShape(x.shape, axes) : droppedShape(x.shape, axes), cd);
+  return cd === outDtype ? out : castData(out, outDtype);
+}
+
+/**
+ * The dtype sum, prod, cumsum and cumprod give: int64 for int8, uint8 and int64 (as PyTorch); bool and
+ * int32 give int32 (PyTorch: int64), nabla's default integer dtype, as before int64 existed.
+ */
+function accumulateDtype(d: DType): DType {
+  if (d === 'int8' || d === 'uint8' || d === 'int64') return 'int64';
+  return d === 'bool' ? 'int32' : d;
 }
 
 /** Broadcasts a reduced gradient (or value) back to x's shape. */
@@ -68,8 +82,7 @@ function unreduce(g: Tensor, xShape: readonly number[], axes: number[], keepdim:
 
 export function sum(x: Tensor, dim?: number | number[], keepdim = false): Tensor {
   const axes = dims(x, dim, 'sum');
-  const outDtype = x.dtype === 'bool' ? 'int32' : x.dtype;
-  const out = reduceRaw(ReduceOp.SUM, x, axes, keepdim, outDtype);
+  const out = reduceRaw(ReduceOp.SUM, x, axes, keepdim, accumulateDtype(x.dtype));
   return record(out, 'SumBackward', [x], (g) => [unreduce(g, x.shape, axes, keepdim)]);
 }
 
@@ -77,6 +90,7 @@ export function mean(x: Tensor, dim?: number | number[], keepdim = false): Tenso
   if (!isFloating(x.dtype)) {
     throw new Error(`mean: could not infer output dtype. Input dtype must be floating point, got ${x.dtype}`);
   }
+  // NOTE: the half types round the sum, then divide (torch 1.13: a float16 mean overflows where its sum does)
   const axes = dims(x, dim, 'mean');
   let n = 1;
   for (const a of axes) n *= x.shape[a];
@@ -85,7 +99,7 @@ export function mean(x: Tensor, dim?: number | number[], keepdim = false): Tenso
 
 export function prod(x: Tensor, dim?: number, keepdim = false): Tensor {
   const axes = dims(x, dim, 'prod');
-  const out = reduceRaw(ReduceOp.PROD, x, axes, keepdim);
+  const out = reduceRaw(ReduceOp.PROD, x, axes, keepdim, accumulateDtype(x.dtype));
   return record(
     out,
     'ProdBackward',
@@ -156,13 +170,13 @@ function argRaw(
 ): Tensor {
   if (dim === undefined) {
     if (x.numel() === 0) throw new Error(`${name}(): Expected reduction dim to be specified for input.numel() == 0.`);
-    const flat = x.reshape([-1]);
+    const flat = widen(x.reshape([-1]));
     const r = wrap(be(flat).argReduce(isMax, dataOf(flat, name), flat.layout, 0), [], 'int32');
     return keepdim ? r.reshape(x.shape.map(() => 1)) : r;
   }
   const d = normDim(dim, x.ndim, name);
   checkNonEmptyDim(x, d, name);
-  const src = x.ndim === 0 ? x.reshape([1]) : x;
+  const src = widen(x.ndim === 0 ? x.reshape([1]) : x);
   const data = be(src).argReduce(isMax, dataOf(src, name), src.layout, x.ndim === 0 ? 0 : d);
   return wrap(data, x.ndim === 0 ? [] : keepdim ? keptShape(x.shape, [d]) : droppedShape(x.shape, [d]), 'int32');
 }
@@ -237,27 +251,25 @@ export function norm(x: Tensor, p = 2, dim?: number | number[], keepdim = false)
   return sum(x.abs().pow(p), axes, keepdim).pow(1 / p);
 }
 
+/** Runs a cumulative kernel in x's compute dtype; the result has outDtype. */
+function cumulativeRaw(isProd: boolean, x: Tensor, d: number, outDtype: DType): Tensor {
+  const src = widen(x.ndim === 0 ? x.reshape([1]) : x),
+    cd = computeDtype(outDtype);
+  const name = isProd ? 'cumprod' : 'cumsum';
+  const out = wrap(be(src).cumulative(isProd, dataOf(src, name), src.layout, x.ndim === 0 ? 0 : d, cd), x.shape, cd);
+  return cd === outDtype ? out : castData(out, outDtype);
+}
+
 export function cumsum(x: Tensor, dim: number): Tensor {
   const d = normDim(dim, x.ndim, 'cumsum');
-  const outDtype = x.dtype === 'bool' ? 'int32' : x.dtype;
-  const src = x.ndim === 0 ? x.reshape([1]) : x;
-  const out = wrap(
-    be(src).cumulative(false, dataOf(src, 'cumsum'), src.layout, x.ndim === 0 ? 0 : d, outDtype),
-    x.shape,
-    outDtype,
-  );
+  const out = cumulativeRaw(false, x, d, accumulateDtype(x.dtype));
   // the gradient of a cumsum is a reversed cumsum of the gradient
   return record(out, 'CumsumBackward', [x], (g) => [x.ndim === 0 ? g : g.flip([d]).cumsum(d).flip([d])]);
 }
 
 export function cumprod(x: Tensor, dim: number): Tensor {
   const d = normDim(dim, x.ndim, 'cumprod');
-  const src = x.ndim === 0 ? x.reshape([1]) : x;
-  const out = wrap(
-    be(src).cumulative(true, dataOf(src, 'cumprod'), src.layout, x.ndim === 0 ? 0 : d, x.dtype),
-    x.shape,
-    x.dtype,
-  );
+  const out = cumulativeRaw(true, x, d, x.dtype === 'bool' ? 'int32' : accumulateDtype(x.dtype));
   // NOTE: valid for inputs without zeros: d out_j / d x_i = out_j / x_i for j >= i.
   return record(out, 'CumprodBackward', [x], (g) => [g.mul(out).flip([d]).cumsum(d).flip([d]).div(x)], [x, out]);
 }
@@ -272,6 +284,7 @@ export function any(x: Tensor, dim?: number, keepdim = false): Tensor {
 
 /** softmax along dim: y = exp(x - max) / sum(exp(x - max)). */
 export function softmax(x: Tensor, dim: number): Tensor {
+  if (!isKernelDtype(x.dtype)) return viaFloat32(x, (f) => softmax(f, dim));
   const xf = x.dtype === floatDtype(x.dtype) ? x : x.to('float32');
   const d = normDim(dim, xf.ndim, 'softmax');
   const src = xf.ndim === 0 ? xf.reshape([1]) : xf;
@@ -286,6 +299,7 @@ export function softmax(x: Tensor, dim: number): Tensor {
 
 /** log-softmax along dim: y = x - logsumexp(x). */
 export function logSoftmax(x: Tensor, dim: number): Tensor {
+  if (!isKernelDtype(x.dtype)) return viaFloat32(x, (f) => logSoftmax(f, dim));
   const xf = x.dtype === floatDtype(x.dtype) ? x : x.to('float32');
   const d = normDim(dim, xf.ndim, 'logSoftmax');
   const src = xf.ndim === 0 ? xf.reshape([1]) : xf;

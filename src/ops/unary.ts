@@ -4,8 +4,21 @@
 import { UnaryOp } from '../backend/op_codes.js';
 // NOTE the op codes also name the activation a fused kernel applies (linearFused); models take them from here
 export { UnaryOp };
-import { type DType, type TypedArray, allocate, isFloating } from '../tensor/dtype.js';
-import type { Tensor } from '../tensor/tensor.js';
+import {
+  DTYPES,
+  type DType,
+  type TypedArray,
+  allocate,
+  castScalar,
+  computeDtype,
+  convertArray,
+  decodeElement,
+  isDType,
+  isFloating,
+  isKernelDtype,
+} from '../tensor/dtype.js';
+import { fmtShape } from '../tensor/layout.js';
+import { Tensor } from '../tensor/tensor.js';
 import { syncReadError } from '../tensor/device.js';
 import { be, dataOf, floatDtype, record, viewOf, wrap } from './util.js';
 import { thresholdBackward, where } from './binary.js';
@@ -27,8 +40,11 @@ function un(
   float = true,
 ): Tensor {
   const dt = float ? floatDtype(x.dtype) : x.dtype;
-  const src = x.dtype === dt ? x : cast(x, dt);
-  const out = wrap(be(src).unary(op, dataOf(src, name), src.layout, dt, p0, p1), x.shape, dt);
+  // NOTE: a storage dtype computes in its kernel dtype and rounds (or wraps) back once, as PyTorch's CPU kernels.
+  const cd = computeDtype(dt);
+  const src = castData(x, cd);
+  let out = wrap(be(src).unary(op, dataOf(src, name), src.layout, cd, p0, p1), x.shape, cd);
+  if (cd !== dt) out = castData(out, dt, name);
   if (!bw) return out;
   const saved = save === 'x' ? [x] : save === 'out' ? [out] : save === 'both' ? [x, out] : [];
   return record(out, name, [x], (g) => [bw(g, x, out)], saved);
@@ -230,25 +246,84 @@ export const round = (x: Tensor): Tensor => un('RoundBackward', UnaryOp.ROUND, x
 export const trunc = (x: Tensor): Tensor => un('TruncBackward', UnaryOp.TRUNC, x, zeroGrad, 'none', 0, 0, false);
 
 export function isnan(x: Tensor): Tensor {
-  return wrap(be(x).unary(UnaryOp.ISNAN, dataOf(x, 'isnan'), x.layout, 'bool'), x.shape, 'bool');
+  const w = widen(x);
+  return wrap(be(w).unary(UnaryOp.ISNAN, dataOf(w, 'isnan'), w.layout, 'bool'), x.shape, 'bool');
 }
 
 export function logicalNot(x: Tensor): Tensor {
-  return wrap(be(x).unary(UnaryOp.LOGICAL_NOT, dataOf(x, 'logicalNot'), x.layout, 'bool'), x.shape, 'bool');
+  const w = widen(x);
+  return wrap(be(w).unary(UnaryOp.LOGICAL_NOT, dataOf(w, 'logicalNot'), w.layout, 'bool'), x.shape, 'bool');
+}
+
+/** x's storage dtype has to be converted in TS (PyTorch's rules, tensor/dtype.ts convertArray), not by a kernel. */
+function castInTs(from: DType, to: DType): boolean {
+  if (!isKernelDtype(from) || !isKernelDtype(to)) return true;
+  // NOTE: float -> int32 follows x86 PyTorch (NaN, inf, out of range -> INT_MIN); the kernels' stores wrap.
+  return to === 'int32' && isFloating(from);
+}
+
+/** x's values as dtype in a new plain tensor (no graph node): the data part of cast. */
+export function castData(x: Tensor, dtype: DType, op = 'to'): Tensor {
+  if (!isDType(dtype))
+    throw new Error(`to: unknown dtype ${JSON.stringify(dtype)} (expected one of ${DTYPES.join(', ')})`);
+  if (x.dtype === dtype) return x;
+  // NOTE: an accelerator casts between kernel dtypes with its own kernel (its float -> int32 rounding)
+  const kernels = isKernelDtype(x.dtype) && isKernelDtype(dtype);
+  if (!castInTs(x.dtype, dtype) || (kernels && x.storage.device !== 'cpu'))
+    return wrap(be(x).copy(dataOf(x, 'to'), x.layout, dtype), x.shape, dtype);
+  if (x.storage.device !== 'cpu') {
+    throw new Error(
+      `to: casting ${x.dtype} to ${dtype} runs on the CPU only; move the tensor of shape ${fmtShape(x.shape)} ` +
+        'there first (await t.toAsync("cpu"))',
+    );
+  }
+  return wrap(convertArray(contiguousData(x), x.dtype, dtype, `${op}(${dtype})`), x.shape, dtype);
+}
+
+/**
+ * Index tensors as PyTorch takes them: int64 (its default) becomes int32, nabla's index dtype, with
+ * every value checked to fit (a wrapped index could land in range); other dtypes pass unchanged.
+ */
+export function int32Indices(t: Tensor, op: string): Tensor {
+  if (!(t instanceof Tensor) || t.dtype !== 'int64') return t;
+  const v = contiguousData(t);
+  for (let i = 0; i < v.length; i++) {
+    if (v[i] < -2147483648 || v[i] > 2147483647)
+      throw new Error(
+        `${op}: index ${v[i]} at flat index ${i} of the int64 tensor ${fmtShape(t.shape)} is out of range`,
+      );
+  }
+  return castData(t, 'int32');
 }
 
 /** Converts to dtype: x itself when it already has it (as torch .to), else a copy. Differentiable between float dtypes.
  * */
 export function cast(x: Tensor, dtype: DType): Tensor {
   if (x.dtype === dtype) return x;
-  const out = wrap(be(x).copy(dataOf(x, 'to'), x.layout, dtype), x.shape, dtype);
+  const out = castData(x, dtype);
   if (!isFloating(dtype)) return out;
   return record(out, 'ToCopyBackward', [x], (g) => [g.to(x.dtype)]);
 }
 
+/** x in the dtype kernels compute it in (tensor/dtype.ts computeDtype), with no graph node: x itself for kernel dtypes. */
+export function widen(x: Tensor): Tensor {
+  // NOTE: int64 storage already is a Float64Array of its values: a float64 view, no copy (kernels only read it).
+  if (x.dtype === 'int64' && x.storage.device === 'cpu') return new Tensor(x.storage, x.layout, 'float64');
+  return castData(x, computeDtype(x.dtype));
+}
+
+/**
+ * fn computed on x (or its integer values) in float32, the result cast back to x's dtype when that is
+ * floating (differentiably): for ops with float32 kernels only, on the storage dtypes.
+ */
+export function viaFloat32(x: Tensor, fn: (x32: Tensor) => Tensor): Tensor {
+  const y = fn(cast(x, 'float32'));
+  return isFloating(x.dtype) && y.dtype === 'float32' ? cast(y, x.dtype) : y;
+}
+
 /** A copy with its own storage; gradient flows through. */
 export function clone(x: Tensor): Tensor {
-  const out = wrap(be(x).copy(dataOf(x, 'clone'), x.layout, x.dtype), x.shape, x.dtype);
+  const out = wrap(be(x).copy(dataOf(x, 'clone', true), x.layout, x.dtype), x.shape, x.dtype);
   return record(out, 'CloneBackward', [x], (g) => [g]);
 }
 
@@ -258,20 +333,21 @@ export function detach(x: Tensor): Tensor {
 
 export function contiguousData(x: Tensor): TypedArray {
   if (x.storage.device !== 'cpu') throw syncReadError('toTypedArray', x.storage.device, x.shape, x.dtype);
-  return be(x).copy(dataOf(x, 'toTypedArray'), x.layout, x.dtype);
+  return be(x).copy(dataOf(x, 'toTypedArray', true), x.layout, x.dtype);
 }
 
 export function onesLikeOf(x: Tensor): Tensor {
   const d = allocate(x.dtype, x.numel());
-  d.fill(1);
+  d.fill(castScalar(1, x.dtype));
   const ones = wrap(d, x.shape, x.dtype);
   return x.storage.device === 'cpu' ? ones : ones.to(x.storage.device);
 }
 
 export function toNested(x: Tensor): unknown {
   const d = contiguousData(x);
-  const isBool = x.dtype === 'bool';
-  const get = (i: number) => (isBool ? d[i] !== 0 : d[i]);
+  const isBool = x.dtype === 'bool',
+    dt = x.dtype;
+  const get = (i: number) => (isBool ? d[i] !== 0 : decodeElement(d[i], dt));
   if (x.ndim === 0) return get(0);
   const build = (dim: number, off: number): unknown[] => {
     const n = x.shape[dim];

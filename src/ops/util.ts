@@ -10,7 +10,9 @@ import {
   type TypedArray,
   allocate,
   castScalar,
+  category,
   isFloating,
+  isKernelDtype,
   promoteTypes,
   promoteWithScalar,
 } from '../tensor/dtype.js';
@@ -58,7 +60,7 @@ export function wrap(data: TypedArray, shape: Shape, dtype: DType): Tensor {
 
 /** A view: same storage, new layout. `op` names the view op in the error for a detached buffer. */
 export function viewOf(x: Tensor, layout: Layout, op = 'view'): Tensor {
-  dataOf(x, op);
+  dataOf(x, op, true);
   const t = new Tensor(x.storage, layout, x.dtype);
   t.base = x.base ?? x;
   return t;
@@ -70,12 +72,25 @@ export function viewOf(x: Tensor, layout: Layout, op = 'view'): Tensor {
  * or, resizable, shrank. A kernel would otherwise read a length-0 array as undefined -> NaN (JS) or
  * refuse with only the kernel's name (native).
  * `op` may be a graph node name ('ExpBackward', as unary ops pass): the error then names the op, 'exp'.
+ * Storage dtypes (float16, bfloat16, int8, uint8, int64) reach kernels that compute only when an op
+ * widened them first (widen); any other op that meets one gets an error naming it and the dtype.
+ * `raw`: the caller only moves elements (copies, gathers, views), which is exact for every dtype.
  * NOTE: one comparison per input per op; the needed length was computed when x was made.
  */
-export function dataOf(x: Tensor, op: string): TypedArray {
+export function dataOf(x: Tensor, op: string, raw = false): TypedArray {
   const d = x.storage.data;
   if (d.length < x.storageNeeds) throw staleStorage(x, op);
+  if (!raw && !isKernelDtype(x.dtype)) throw noPathError(op, x);
   return d;
+}
+
+/** The error for an op that has no kernel and no widening path for x's dtype. */
+export function noPathError(node: string, x: Tensor): Error {
+  const op = node.endsWith('Backward') ? node[0].toLowerCase() + node.slice(1, -'Backward'.length) : node;
+  return new Error(
+    `${op}: no kernel computes ${x.dtype} tensors (the input of shape ${fmtShape(x.shape)}) and ${op} has no ` +
+      `widening path for ${x.dtype}; cast it first, e.g. x.to('float32')`,
+  );
 }
 
 function staleStorage(x: Tensor, node: string): Error {
@@ -131,11 +146,6 @@ export function needsGrad(...ts: (Tensor | null | undefined)[]): boolean {
   if (!isGradEnabled()) return false;
   for (const t of ts) if (t?.requiresGrad) return true;
   return false;
-}
-
-type Category = 0 | 1 | 2;
-function category(d: DType): Category {
-  return d === 'bool' ? 0 : d === 'int32' ? 1 : 2;
 }
 
 /** The result dtype of a binary op, with PyTorch's rule that 0-dim tensors and scalars rank below dimensioned tensors.

@@ -210,9 +210,23 @@ function cloneOpts(o: Record<string, unknown>): Record<string, unknown> {
 
 // ---- helpers for the update functions ----
 
-/** The contiguous values of t, without a copy when t is contiguous (a subarray of its storage). */
+/**
+ * The contiguous values of t, without a copy when t is contiguous (a subarray of its storage). The
+ * update functions compute on float32/float64 storage: a float16 or bfloat16 parameter (whose storage
+ * holds bit patterns) is refused, naming the dtype.
+ */
 export function contiguousFloat(t: Tensor): Float {
+  checkUpdatable(t);
   return contiguousValues(t) as Float;
+}
+
+function checkUpdatable(t: Tensor): void {
+  if (t.dtype !== 'float32' && t.dtype !== 'float64') {
+    throw new Error(
+      `optimizer: the update has no path for ${t.dtype} parameters or gradients (shape ${fmtShape(t.shape)}); ` +
+        'keep float32 master weights (train in float32 and cast the model for inference)',
+    );
+  }
 }
 
 /**
@@ -220,6 +234,7 @@ export function contiguousFloat(t: Tensor): Float {
  * bumping the storage version as an in-place Tensor op does (so stale saved tensors are caught).
  */
 export function updateInPlace(p: Tensor, fn: (values: Float) => void): void {
+  checkUpdatable(p);
   if (p.isContiguous()) {
     fn(contiguousFloat(p));
     p.storage.version++;

@@ -1,6 +1,17 @@
 // Creating tensors: from JS values (nb.tensor), constant fills, ranges, identity and random ones.
 
-import { type DType, type TypedArray, allocate, castScalar, dtypeOfArray, isDType, isFloating } from './dtype.js';
+import {
+  DTYPES,
+  type DType,
+  type TypedArray,
+  allocate,
+  castScalar,
+  dtypeOfArray,
+  isDType,
+  isFloating,
+  isIntegral,
+  isKernelDtype,
+} from './dtype.js';
 import { Layout, type Shape, fmtShape } from './layout.js';
 import { Storage, Tensor } from './tensor.js';
 import { type Device, getDefaultDevice } from './device.js';
@@ -18,8 +29,8 @@ export interface TensorOptions extends CreateOptions {
   shape?: Shape;
 }
 
-/** Nested arrays of numbers or booleans, as `nb.tensor([[1, 2], [3, 4]])` takes them. */
-export type Nested = number | boolean | readonly Nested[];
+/** Nested arrays of numbers, bigints (int64) or booleans, as `nb.tensor([[1, 2], [3, 4]])` takes them. */
+export type Nested = number | boolean | bigint | readonly Nested[];
 /** The typed arrays `nb.tensor` copies from; the dtype follows the array unless `dtype` is given. */
 export type AnyTypedArray =
   | TypedArray
@@ -38,8 +49,19 @@ function finish(t: Tensor, opts: CreateOptions): Tensor {
 }
 
 function checkDtype(d: unknown, op: string): DType {
-  if (!isDType(d)) throw new Error(`${op}: unknown dtype '${String(d)}' (expected float32, float64, int32 or bool)`);
+  if (!isDType(d)) throw new Error(`${op}: unknown dtype '${String(d)}' (expected one of ${DTYPES.join(', ')})`);
   return d;
+}
+
+const INT8_RANGE: Partial<Record<DType, [number, number]>> = { int8: [-128, 127], uint8: [0, 255] };
+
+/** castScalar for a value the caller wrote: an int8/uint8 value out of range raises, as torch.tensor and torch.full. */
+function castValue(v: number | boolean, dtype: DType, op: string): number {
+  const r = INT8_RANGE[dtype];
+  if (r && typeof v === 'number' && Number.isFinite(v) && (Math.trunc(v) < r[0] || Math.trunc(v) > r[1])) {
+    throw new Error(`${op}: value ${v} cannot be converted to type ${dtype} without overflow`);
+  }
+  return castScalar(v, dtype);
 }
 
 /** Wraps a TypedArray without copying (torch.from_numpy). */
@@ -72,26 +94,28 @@ export function tensor(values: Nested | AnyTypedArray | Tensor, opts: TensorOpti
     shape.push(v.length);
     v = v[0] as Nested;
   }
-  if (v !== undefined && typeof v !== 'number' && typeof v !== 'boolean') {
+  if (v !== undefined && typeof v !== 'number' && typeof v !== 'boolean' && typeof v !== 'bigint') {
     throw new Error(
-      `tensor: could not convert value of type ${typeof v} to a number (expected numbers, booleans or nested arrays ` +
-        `of them)`,
+      `tensor: could not convert value of type ${typeof v} to a number (expected numbers, booleans, bigints or ` +
+        `nested arrays of them)`,
     );
   }
-  const inferred: DType = typeof v === 'boolean' ? 'bool' : 'float32';
+  // NOTE: bigints make int64, as Python ints make torch.int64 (numbers stay float32 / int32 by nabla's defaults)
+  const inferred: DType = typeof v === 'boolean' ? 'bool' : typeof v === 'bigint' ? 'int64' : 'float32';
   const dtype = opts.dtype ? checkDtype(opts.dtype, 'tensor') : inferred;
   const n = checkedNumel(shape, 'tensor');
   const data = allocate(dtype, n);
   let k = 0;
   const walk = (x: Nested, dim: number): void => {
     if (dim === shape.length) {
+      if (typeof x === 'bigint') x = bigintValue(x, dtype);
       if (typeof x !== 'number' && typeof x !== 'boolean') {
         throw new Error(
           `tensor: expected a number at depth ${dim} but found ${Array.isArray(x) ? 'an array' : typeof x} (ragged ` +
             `nested sequence?)`,
         );
       }
-      data[k++] = castScalar(x, dtype);
+      data[k++] = castValue(x, dtype, 'tensor');
       return;
     }
     if (!Array.isArray(x) || x.length !== shape[dim]) {
@@ -110,6 +134,15 @@ export function tensor(values: Nested | AnyTypedArray | Tensor, opts: TensorOpti
   return finish(out, opts);
 }
 
+/** A bigint as a number, refused where the dtype would not hold it exactly (int64: 2^53, see tensor/dtype.ts). */
+function bigintValue(v: bigint, dtype: DType): number {
+  const n = Number(v);
+  if (isIntegral(dtype) && BigInt(n) !== v) {
+    throw new Error(`tensor: int64 value ${v} does not fit in nabla's int64 (integers up to 2^53 - 1 in magnitude)`);
+  }
+  return n;
+}
+
 function fromArrayView(a: AnyTypedArray, opts: TensorOptions): Tensor {
   let natural: DType;
   if (a instanceof Float32Array) natural = 'float32';
@@ -122,12 +155,18 @@ function fromArrayView(a: AnyTypedArray, opts: TensorOptions): Tensor {
     throw new Error(`tensor: shape ${fmtShape(shape)} needs ${n} elements but the array has ${a.length}`);
   const data = allocate(dtype, n);
   if (a instanceof BigInt64Array) {
+    const wide = dtype === 'int64';
     for (let i = 0; i < n; i++) {
       const v = a[i];
-      if (v > 2147483647n || v < -2147483648n)
-        throw new Error(`tensor: int64 value ${v} at index ${i} does not fit in int32`);
-      data[i] = castScalar(Number(v), dtype);
+      if (wide ? v > 9007199254740991n || v < -9007199254740991n : v > 2147483647n || v < -2147483648n)
+        throw new Error(
+          `tensor: int64 value ${v} at index ${i} does not fit in ${wide ? "nabla's int64 (2^53)" : 'int32'}`,
+        );
+      data[i] = castScalar(Number(v), dtype, true);
     }
+  } else if (!isKernelDtype(dtype)) {
+    const fromInt = !(a instanceof Float32Array || a instanceof Float64Array);
+    for (let i = 0; i < n; i++) data[i] = castScalar(a[i], dtype, fromInt);
   } else if (dtype === 'bool') {
     for (let i = 0; i < n; i++) data[i] = a[i] ? 1 : 0;
   } else {
@@ -141,7 +180,7 @@ export function full(shape: Shape, value: number | boolean, opts: CreateOptions 
   const data = allocate(dtype, checkedNumel(shape, 'full'));
   // NOTE: fresh typed arrays are already zero; not writing them keeps a large zeros()/empty() lazy
   // (untouched pages are not resident), which checkpoint loading relies on to hold one copy.
-  const v = castScalar(value, dtype);
+  const v = castValue(value, dtype, 'full');
   if (v !== 0 || Object.is(v, -0)) data.fill(v);
   return finish(new Tensor(new Storage(data), Layout.contiguous(shape), dtype), opts);
 }
@@ -174,7 +213,8 @@ export function arange(start: number, end?: number, step = 1, opts: CreateOption
   const allInt = [start, end, step].every(Number.isInteger);
   const dtype = checkDtype(opts.dtype ?? (allInt ? 'int32' : 'float32'), 'arange');
   const data = allocate(dtype, checkedNumel([n], 'arange'));
-  for (let i = 0; i < n; i++) data[i] = start + i * step;
+  if (isKernelDtype(dtype)) for (let i = 0; i < n; i++) data[i] = start + i * step;
+  else for (let i = 0; i < n; i++) data[i] = castScalar(start + i * step, dtype);
   return finish(new Tensor(new Storage(data), Layout.contiguous([n]), dtype), opts);
 }
 
@@ -187,13 +227,15 @@ export function linspace(start: number, end: number, steps: number, opts: Create
   // PyTorch fills the second half from the end, so the last value is exactly `end`.
   // (one step gives [start], as torch.linspace does)
   const half = steps === 1 ? 1 : Math.floor(steps / 2);
-  for (let i = 0; i < steps; i++) data[i] = i < half ? start + step * i : end - step * (steps - 1 - i);
+  for (let i = 0; i < steps; i++)
+    data[i] = castScalar(i < half ? start + step * i : end - step * (steps - 1 - i), dtype);
   return finish(new Tensor(new Storage(data), Layout.contiguous([steps]), dtype), opts);
 }
 
 export function eye(n: number, m = n, opts: CreateOptions = {}): Tensor {
   const t = zeros([n, m], opts.dtype ? { dtype: opts.dtype, device: 'cpu' } : { device: 'cpu' });
-  for (let i = 0; i < Math.min(n, m); i++) t.storage.data[i * m + i] = 1;
+  const one = castScalar(1, t.dtype);
+  for (let i = 0; i < Math.min(n, m); i++) t.storage.data[i * m + i] = one;
   return finish(t, opts);
 }
 
@@ -228,7 +270,7 @@ export function randint(
   const dtype = checkDtype(opts.dtype ?? 'int32', 'randint');
   const g = opts.generator ?? defaultGenerator();
   const data = allocate(dtype, checkedNumel(sh, 'randint'));
-  for (let i = 0; i < data.length; i++) data[i] = g.randint(low, hi);
+  for (let i = 0; i < data.length; i++) data[i] = castScalar(g.randint(low, hi), dtype, true);
   return new Tensor(new Storage(data), Layout.contiguous(sh), dtype);
 }
 

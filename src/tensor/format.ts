@@ -5,6 +5,7 @@
 // formatter only sees those); rows wrap at 80 columns.
 
 import type { Tensor } from './tensor.js';
+import { convertArray, isIntegral } from './dtype.js';
 
 const THRESHOLD = 1000,
   EDGE = 3,
@@ -30,7 +31,7 @@ const fixed = (v: number, d: number) => (Object.is(v, -0) ? '-' : '') + v.toFixe
 
 /** PyTorch's _Formatter: the mode and width come from the non-zero finite values. */
 function makeFormatter(vals: number[], dtype: Tensor['dtype']): Formatter {
-  if (dtype === 'bool' || dtype === 'int32') {
+  if (dtype === 'bool' || isIntegral(dtype)) {
     const str = dtype === 'bool' ? (v: number) => (v ? 'True' : 'False') : (v: number) => String(v);
     const width = vals.reduce((w, v) => Math.max(w, str(v).length), 1);
     return { width, format: (v) => str(v).padStart(width) };
@@ -84,7 +85,11 @@ function summarizedValues(data: ArrayLike<number>, shape: readonly number[], sum
 }
 
 export function formatTensor(t: Tensor): string {
-  const data = t.toTypedArray() as ArrayLike<number>;
+  const raw = t.toTypedArray();
+  // the half types print their values, not their bits
+  const data = (
+    t.dtype === 'float16' || t.dtype === 'bfloat16' ? convertArray(raw, t.dtype, 'float32') : raw
+  ) as ArrayLike<number>;
   const shape = t.shape;
   const summarize = data.length > THRESHOLD;
   const f = makeFormatter(summarizedValues(data, shape, summarize), t.dtype);

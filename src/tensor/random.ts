@@ -4,11 +4,11 @@
 // getState()/setState() (torch.Generator.get_state/set_state) snapshot a generator as an int32
 // tensor of STATE_SIZE words: [STATE_TAG, s0, s1, s2, s3, hasSpare, spareLo, spareHi], where s0..s3
 // are the xoshiro words bit-cast to int32 and spareLo/Hi the bits of the cached Box-Muller normal.
-// NOTE: int32, not float: PyTorch's ByteTensor holds raw bits, and nabla has no uint8 dtype; int32
+// NOTE: int32, not float (nor uint8 like PyTorch's ByteTensor, to keep older saved states loading): int32
 // words are raw bits too, and round-trip exactly through nb.save/nb.load (I32 in safetensors,
 // IntStorage in .pt) and through JSON (every int32 is an exact double).
 
-import { type DType, allocate, isFloating } from './dtype.js';
+import { type DType, allocate, castScalar, isFloating, isKernelDtype } from './dtype.js';
 import { Layout, type Shape, checkShape, numel } from './layout.js';
 import { Storage, Tensor } from './tensor.js';
 
@@ -99,14 +99,16 @@ export class Generator {
   uniform(shape: Shape, low = 0, high = 1, dtype: DType = 'float32'): Tensor {
     const n = checkedNumel(shape, 'uniform');
     const d = allocate(floatOnly(dtype, 'uniform'), n);
-    for (let i = 0; i < n; i++) d[i] = low + (high - low) * this.random();
+    if (isKernelDtype(dtype)) for (let i = 0; i < n; i++) d[i] = low + (high - low) * this.random();
+    else for (let i = 0; i < n; i++) d[i] = castScalar(low + (high - low) * this.random(), dtype);
     return new Tensor(new Storage(d), Layout.contiguous(shape), dtype);
   }
 
   normal(shape: Shape, mean = 0, std = 1, dtype: DType = 'float32'): Tensor {
     const n = checkedNumel(shape, 'normal');
     const d = allocate(floatOnly(dtype, 'normal'), n);
-    for (let i = 0; i < n; i++) d[i] = mean + std * this.randn();
+    if (isKernelDtype(dtype)) for (let i = 0; i < n; i++) d[i] = mean + std * this.randn();
+    else for (let i = 0; i < n; i++) d[i] = castScalar(mean + std * this.randn(), dtype);
     return new Tensor(new Storage(d), Layout.contiguous(shape), dtype);
   }
 

@@ -3,7 +3,7 @@
 // backward live together.
 
 import { AccumulateGrad, type GradHook, type Node, type PostAccumulateGradHook } from '../autograd/node.js';
-import type { DType, TypedArray } from './dtype.js';
+import { type DType, type TypedArray, decodeElement, isFloating, storageClass } from './dtype.js';
 import { type Layout, type Shape, numel } from './layout.js';
 import * as B from '../ops/binary.js';
 import * as U from '../ops/unary.js';
@@ -33,7 +33,7 @@ export function contiguousValues(t: Tensor): TypedArray {
   if (t.storage.device !== 'cpu') throw syncReadError('contiguousValues', t.storage.device, t.shape, t.dtype);
   if (t.isContiguous()) {
     const off = t.layout.offset;
-    return dataOf(t, 'contiguousValues').subarray(off, off + t.numel());
+    return dataOf(t, 'contiguousValues', true).subarray(off, off + t.numel());
   }
   return t.toTypedArray();
 }
@@ -74,13 +74,6 @@ export class Storage {
   }
 }
 
-const ARRAY_OF: Record<DType, abstract new (...args: never[]) => TypedArray> = {
-  float32: Float32Array,
-  float64: Float64Array,
-  int32: Int32Array,
-  bool: Uint8Array,
-};
-
 /**
  * Refuses a layout that addresses elements outside its storage, or a storage of the wrong array type,
  * before any kernel can read it: the native backend checks every call, the JS one does not.
@@ -91,7 +84,7 @@ function checkStorageLayout(storage: Storage, layout: Layout, dtype: DType): num
   if (!(storage instanceof Storage) || (!onDevice && !ArrayBuffer.isView(storage.data))) {
     throw new Error('Tensor: expected a Storage over a TypedArray');
   }
-  const want = ARRAY_OF[dtype];
+  const want = storageClass(dtype);
   if (want === undefined) throw new Error(`Tensor: unknown dtype ${JSON.stringify(dtype)}`);
   if (onDevice) {
     const db = storage.data as unknown as DeviceBuffer;
@@ -209,11 +202,15 @@ export class Tensor {
     return this.layout.isContiguous();
   }
   isFloatingPoint(): boolean {
-    return this.dtype === 'float32' || this.dtype === 'float64';
+    return isFloating(this.dtype);
   }
 
   // ---- readback ----
-  /** A contiguous copy of the values, as a TypedArray of this dtype. */
+  /**
+   * A contiguous copy of the storage, as a TypedArray of this dtype's storage class: float16 and
+   * bfloat16 give their Uint16Array bit patterns, int64 a Float64Array of integers (tensor/dtype.ts);
+   * tolist() and item() give numbers for every dtype.
+   */
   toTypedArray(): TypedArray {
     return U.contiguousData(this);
   }
@@ -225,7 +222,7 @@ export class Tensor {
   tolist(): unknown {
     return U.toNested(this);
   }
-  /** The value of a one-element tensor. */
+  /** The value of a one-element tensor, a number for every dtype (int64 is exact: see tensor/dtype.ts). */
   item(): number {
     if (this.numel() !== 1) {
       throw new Error(
@@ -234,7 +231,7 @@ export class Tensor {
       );
     }
     if (this.storage.device !== 'cpu') throw syncReadError('item', this.storage.device, this.shape, this.dtype);
-    return dataOf(this, 'item')[this.layout.offset];
+    return decodeElement(dataOf(this, 'item', true)[this.layout.offset], this.dtype);
   }
   /** A contiguous copy of the values, read back from any device (waits for the queued GPU work). */
   dataAsync(): Promise<TypedArray> {
@@ -349,6 +346,31 @@ export class Tensor {
   }
   int(): Tensor {
     return U.cast(this, 'int32');
+  }
+  /** torch's .long(): int64. */
+  long(): Tensor {
+    return U.cast(this, 'int64');
+  }
+  /** torch's .half(): float16. */
+  half(): Tensor {
+    return U.cast(this, 'float16');
+  }
+  bfloat16(): Tensor {
+    return U.cast(this, 'bfloat16');
+  }
+  /** torch's .char(): int8. */
+  char(): Tensor {
+    return U.cast(this, 'int8');
+  }
+  /** torch's .byte(): uint8. */
+  byte(): Tensor {
+    return U.cast(this, 'uint8');
+  }
+  /** torch's .type(): the dtype's name without an argument, else a cast to `dtype`. */
+  type(): string;
+  type(dtype: DType): Tensor;
+  type(dtype?: DType): string | Tensor {
+    return dtype === undefined ? this.dtype : U.cast(this, dtype);
   }
   bool(): Tensor {
     return U.cast(this, 'bool');

@@ -531,7 +531,7 @@ describe('errors name the op and the shapes or dtypes', () => {
     );
     assert.throws(
       () => a.gather(1, nb.tensor([[0, 1]])),
-      /gather: expected index to be an int32 tensor, got float32 of shape \[1, 2\]/,
+      /gather: expected index to be an int32 or int64 tensor, got float32 of shape \[1, 2\]/,
     );
     assert.throws(() => a.indexSelect(0, nb.tensor([2], { dtype: 'int32' })), /indexSelect: index 2 is out of bounds/);
     assert.throws(

@@ -17,8 +17,10 @@ function assertBits(t: Tensor, exp: any, name: string): void {
   assert.deepEqual(got, exp, `${name}: values`);
 }
 
+// NOTE: these goldens record the widened dtypes (float32, int32); test/io/dtypes.test.ts loads the same files
+// keeping their dtypes, nabla's default.
 test('torch zip state dict: every dtype, bit for bit', async () => {
-  const sd = await io.loadTorch(ioGolden('state_dict.pth'));
+  const sd = await io.loadTorch(ioGolden('state_dict.pth'), { widen: true });
   const exp = expected().state_dict;
   assert.deepEqual(Object.keys(sd), Object.keys(exp));
   for (const k of Object.keys(exp)) assertBits(sd[k], exp[k], k);
@@ -36,7 +38,7 @@ test('torch zip state dict: a shared storage stays shared, views keep offset and
 });
 
 test('torch legacy format (_use_new_zipfile_serialization=False)', async () => {
-  const sd = await io.loadTorch(ioGolden('legacy.pth'));
+  const sd = await io.loadTorch(ioGolden('legacy.pth'), { widen: true });
   const exp = expected().legacy;
   for (const k of Object.keys(exp)) assertBits(sd[k], exp[k], k);
   assert.equal(sd['shared.t'].storage, sd['shared.base'].storage);
@@ -81,7 +83,7 @@ test('keepHalf returns the raw half/bfloat16 bits', async () => {
 });
 
 test('safetensors golden: every dtype bit for bit, metadata, selective names', async () => {
-  const st = await io.loadSafetensors(ioGolden('all_dtypes.safetensors'));
+  const st = await io.loadSafetensors(ioGolden('all_dtypes.safetensors'), { widen: true });
   const exp = expected().safetensors;
   assert.deepEqual(Object.keys(st), Object.keys(exp));
   for (const k of Object.keys(exp)) assertBits(st[k], exp[k], k);
@@ -94,7 +96,7 @@ test('safetensors golden: every dtype bit for bit, metadata, selective names', a
 });
 
 test('I64 values outside int32 give an error naming the file and tensor', async () => {
-  await assert.rejects(io.loadSafetensors(ioGolden('i64_overflow.safetensors')), (e: Error) => {
+  await assert.rejects(io.loadSafetensors(ioGolden('i64_overflow.safetensors'), { widen: true }), (e: Error) => {
     assert.ok(e instanceof io.CheckpointError);
     assert.match(e.message, /i64_overflow\.safetensors.*tensor 'big' \(I64\) holds 5000000000 at flat index 1/);
     return true;
@@ -105,9 +107,9 @@ test('I64 values outside int32 give an error naming the file and tensor', async 
 
 test('npy of each dtype (and big-endian) bit for bit; npz stored and deflated', async () => {
   const exp = expected().npy;
-  for (const k of Object.keys(exp)) assertBits(await io.loadNpy(ioGolden(`${k}.npy`)), exp[k], k);
+  for (const k of Object.keys(exp)) assertBits(await io.loadNpy(ioGolden(`${k}.npy`), { widen: true }), exp[k], k);
   for (const f of ['arrays.npz', 'arrays_compressed.npz']) {
-    const z = await io.load(ioGolden(f));
+    const z = await io.load(ioGolden(f), { widen: true });
     assertBits(z.a, exp.float32, `${f}:a`);
     assertBits(z.b, exp.int64, `${f}:b`);
     assertBits(z.c, exp.bool, `${f}:c`);

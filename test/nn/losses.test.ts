@@ -173,7 +173,7 @@ describe('losses: errors', () => {
     );
     assert.throws(
       () => F.crossEntropy(x, nb.tensor([true, false])),
-      /crossEntropy: expected target to be int32 class indices or float probabilities, got bool/,
+      /crossEntropy: expected target to be int32 or int64 class indices or float probabilities, got bool/,
     );
     // issue 23: float labels of the labels' shape get a hint towards int32 class indices
     const hint = (want: RegExp[]) => (e: Error) => want.every((r) => r.test(e.message));

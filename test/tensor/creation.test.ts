@@ -48,8 +48,8 @@ for (const be of backends()) {
         );
         assert.throws(() => nb.tensor(['a'] as never), /tensor: could not convert value of type string/);
         assert.throws(
-          () => nb.tensor([1, 2], { dtype: 'int64' as never }),
-          /tensor: unknown dtype 'int64' \(expected float32, float64, int32 or bool\)/,
+          () => nb.tensor([1, 2], { dtype: 'int16' as never }),
+          /tensor: unknown dtype 'int16' \(expected one of float32, float64, float16, bfloat16, int8, uint8, int32, int64, bool\)/,
         );
         assert.throws(
           () => nb.tensor([1, 2, 3], { shape: [2, 2] }),

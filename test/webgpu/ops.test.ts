@@ -323,6 +323,8 @@ async function badInputs(): Promise<Record<string, string>> {
   await msg('item', () => g.sum().item());
   await msg('data', () => g.data);
   await msg('float64', () => nb.zeros([2], { dtype: 'float64' }).to('webgpu'));
+  await msg('float16', () => nb.zeros([2], { dtype: 'float16' }).to('webgpu'));
+  await msg('cast on the gpu', () => g.to('bfloat16'));
   await msg('missing kernel', () => g.cumsum(0));
   await msg('gpu index out of range', () =>
     g
@@ -374,6 +376,8 @@ test('webgpu bad input: clear errors, and a lost device fails later ops without 
   has('item', 'item', 'await t.dataAsync()');
   has('data', 'data', '[2, 2]', 'await t.dataAsync()');
   has('float64', 'float64 is not supported on the GPU', 'float32');
+  has('float16', 'float16 is not supported on the GPU', 'keeps float16', 'float32');
+  has('cast on the gpu', 'to: casting float32 to bfloat16 runs on the CPU only', 'toAsync("cpu")');
   has('missing kernel', 'cumulative kernel is not implemented on webgpu', 'toAsync("cpu")');
   has('gpu index out of range', 'out of range', 'gather');
   assert.equal(r['after the index error'], 'no error');

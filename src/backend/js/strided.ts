@@ -4,7 +4,7 @@
 // and has no per-element call.
 
 import type { DType, TypedArray } from '../../tensor/dtype.js';
-import { allocate, dtypeOfArray } from '../../tensor/dtype.js';
+import { allocate, storageClass } from '../../tensor/dtype.js';
 import { type Layout, contiguousStrides, numel } from '../../tensor/layout.js';
 
 export interface Coalesced {
@@ -112,18 +112,22 @@ export function runElementwise(
 const copyFn = makeElementwise(1, 'x0');
 const copyBoolFn = makeElementwise(1, 'x0 !== 0 ? 1 : 0');
 
-/** A contiguous copy of (x, lx) cast to dtype. */
+/**
+ * A contiguous copy of (x, lx) cast to dtype. Between arrays of the same class (a storage dtype's
+ * copy: float16 bits, uint8 values) elements move unchanged; the op layer casts storage dtypes itself.
+ */
 export function copyContiguous(x: TypedArray, lx: Layout, dtype: DType): TypedArray {
-  if (lx.isContiguous() && dtypeOfArray(x) === dtype) {
+  const same = x instanceof storageClass(dtype);
+  if (lx.isContiguous() && same) {
     const n = lx.numel;
     return x.slice(lx.offset, lx.offset + n) as TypedArray;
   }
-  return runElementwise(dtype === 'bool' ? copyBoolFn : copyFn, dtype, lx.shape, [[x, lx]]);
+  return runElementwise(dtype === 'bool' && !same ? copyBoolFn : copyFn, dtype, lx.shape, [[x, lx]]);
 }
 
-/** Returns x itself when (x, lx) is already a contiguous, zero-offset buffer of dtype; else a copy. */
+/** Returns x itself when (x, lx) is already a contiguous, zero-offset buffer of dtype's class; else a copy. */
 export function asContiguous(x: TypedArray, lx: Layout, dtype: DType): TypedArray {
-  if (lx.offset === 0 && lx.isContiguous() && x.length === lx.numel && dtypeOfArray(x) === dtype) return x;
+  if (lx.offset === 0 && lx.isContiguous() && x.length === lx.numel && x instanceof storageClass(dtype)) return x;
   return copyContiguous(x, lx, dtype);
 }
 

@@ -172,7 +172,8 @@ export function alloc(dtype: DType, n: number, zero = false): GpuArray {
 export function upload(data: TypedArray, dtype: DType): GpuArray {
   if (!wgslType(dtype)) {
     throw new Error(
-      `webgpu: dtype ${dtype} is not supported on the GPU (WGSL has no 64-bit floats): cast to float32 first ` +
+      `webgpu: dtype ${dtype} is not supported on the GPU (it holds float32, int32 and bool; WGSL has no 64-bit ` +
+        'floats and nabla keeps float16, bfloat16, int8, uint8 and int64 on the CPU): cast to float32 first ' +
         '(t.to("float32").to("webgpu"))',
     );
   }

@@ -3,14 +3,15 @@
 // per-pixel / per-token losses; class dim is 1 for batched inputs and 0 for unbatched (C,).
 // Options objects stand in for PyTorch's keyword arguments, with the same names in camelCase.
 //
-// NOTE: targets for class indices are int32 (nabla has no int64). Input and target shapes must
-// match where PyTorch only warns about broadcasting them: a silent broadcast is the classic bug.
+// NOTE: targets for class indices are int32 or int64 (PyTorch's; converted to int32 with a range check).
+// Input and target shapes must match where PyTorch only warns about broadcasting them: a silent
+// broadcast is the classic bug.
 
 import { Tensor } from '../../tensor/tensor.js';
 import { fmtShape } from '../../tensor/layout.js';
 import { isFloating } from '../../tensor/dtype.js';
 import { maximum, where } from '../../ops/binary.js';
-import { log1p, exp, log } from '../../ops/unary.js';
+import { log1p, exp, log, int32Indices } from '../../ops/unary.js';
 import { record } from '../../ops/util.js';
 import { noGrad } from '../../autograd/grad_mode.js';
 
@@ -140,8 +141,9 @@ function nllImpl(input: Tensor, target: Tensor, opts: NLLLossOptions, op: string
   checkTensor(input, 'input', op);
   checkTensor(target, 'target', op);
   checkFloatInput(input, 'input', op);
+  target = int32Indices(target, op);
   if (target.dtype !== 'int32')
-    throw new Error(`${op}: expected target of class indices to be int32, got ${target.dtype}`);
+    throw new Error(`${op}: expected target of class indices to be int32 or int64, got ${target.dtype}`);
   const { C, classDim } = checkClassTarget(input, target, ignoreIndex, op);
   const weight = checkWeight(opts.weight, C, op);
   const keep = target.ne(ignoreIndex); // (N, d1..) bool
@@ -186,8 +188,11 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
   const C = input.shape[classDim];
   const logp = input.logSoftmax(classDim);
   if (isFloating(target.dtype)) return crossEntropyProbs(logp, target, opts, classDim, C);
+  target = int32Indices(target, op);
   if (target.dtype !== 'int32')
-    throw new Error(`${op}: expected target to be int32 class indices or float probabilities, got ${target.dtype}`);
+    throw new Error(
+      `${op}: expected target to be int32 or int64 class indices or float probabilities, got ${target.dtype}`,
+    );
   const nll = nllImpl(logp, target, opts, op);
   if (ls === 0) return nll;
   // Smoothing term: -sum_c w_c log p_c per element, zero where ignored, normalised like nll.
