@@ -14,7 +14,7 @@ import { dtypeOf } from './elementwise.js';
 const RWG = 256;
 
 /** +infinity from a runtime bit pattern (WGSL rejects an infinite constant expression). */
-const INF = 'fn inf_() -> f32 { var u = 0x7f800000u; return bitcast<f32>(u); }';
+export const INF = 'fn inf_() -> f32 { var u = 0x7f800000u; return bitcast<f32>(u); }';
 
 /**
  * Parameters and WGSL for "kept" dims (one workgroup each) and "reduced" dims (walked by threads):
@@ -22,7 +22,7 @@ const INF = 'fn inf_() -> f32 { var u = 0x7f800000u; return bitcast<f32>(u); }';
  * keptOff(o) is o's offset in x, redOff(j) the j-th reduced element's offset from there, outOff(o) its
  * offset in an output contiguous over x's shape (with outFull, for softmax) or the reduced shape.
  */
-function split(
+export function split(
   lx: Layout,
   axes: readonly number[],
   outFull = false,
