@@ -3,9 +3,10 @@
 // `webgpu` package (Dawn's Node binding). Initialisation is asynchronous (adapter and device requests),
 // so it is an explicit call: `await nb.initWebGPU()` reports whether the backend is available and why not.
 // Kernels it has: elementwise (unary, binary, where, copy/cast, assign), reductions, argmax/argmin,
-// softmax, matmul, conv2d (implicit GEMM, both backward passes), max/avg pooling,
-// gather/indexSelect/scatter/indexAdd, SGD and Adam steps. Fused ops (layer norm,
-// attention, linear) compose these primitives on the GPU; any other kernel is a clear error.
+// softmax, cumulative sum/product, sort, matmul, conv2d (implicit GEMM, both backward passes),
+// max/avg pooling and their backward passes, gather/indexSelect/scatter/indexAdd, flash attention
+// (forward; its backward recomputes with primitives), SGD and Adam steps. The other fused ops
+// (layer norm, batch norm, linear) compose these primitives on the GPU; any other kernel is a clear error.
 
 import type { DeviceBackend } from '../backend.js';
 import { registerDevice } from '../registry.js';
@@ -18,6 +19,8 @@ import * as MM from './matmul.js';
 import * as IX from './indexing.js';
 import * as O from './optim.js';
 import * as CV from './conv.js';
+import * as SC from './scan.js';
+import * as AT from './attention.js';
 import type { GPUAdapterLike, GPUDeviceLike, GPULike } from './gpu_types.js';
 
 export interface WebGPUReport {
@@ -38,7 +41,8 @@ const webgpu: DeviceBackend = {
   name: 'webgpu',
   device: 'webgpu',
   info,
-  upload: (data: TypedArray, dtype: DType) => upload(data, dtype) as unknown as TypedArray,
+  upload: (data: TypedArray, dtype: DType, shape?: readonly number[]) =>
+    upload(data, dtype, shape) as unknown as TypedArray,
   zeros: (dtype: DType, n: number) => alloc(dtype, n, true) as unknown as TypedArray,
   download: (buf: TypedArray) => {
     if (!(buf instanceof GpuArray)) throw new Error('webgpu: download of a buffer that is not on the GPU');
@@ -63,6 +67,10 @@ const webgpu: DeviceBackend = {
   maxPool2d: CV.maxPool2d,
   maxPool2dBackward: CV.maxPool2dBackward,
   avgPool2d: CV.avgPool2d,
+  avgPool2dBackward: CV.avgPool2dBackward,
+  cumulative: SC.cumulative,
+  sort: SC.sort,
+  attention: AT.attention,
   sgdStep: O.sgdStep,
   adamStep: O.adamStep,
 };
