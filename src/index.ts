@@ -41,7 +41,14 @@ export * as linalg from './ops/linalg.js';
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled } from './autograd/grad_mode.js';
 export * as autograd from './autograd/index.js';
 export { backend, ready, setBackend, setNumThreads, getNumThreads } from './backend/select.js';
-export { initWebGPU, webgpuReport, webgpuMemory, releaseWebGPU, type WebGPUReport } from './backend/webgpu/index.js';
+export {
+  initWebGPU,
+  webgpuReport,
+  webgpuMemory,
+  webgpuSubgroups,
+  releaseWebGPU,
+  type WebGPUReport,
+} from './backend/webgpu/index.js';
 export * as io from './io/index.js';
 export * as hub from './hub/index.js';
 export { pipeline } from './pipelines/index.js';

@@ -66,6 +66,8 @@ interface State {
   doomed: GPUBufferLike[];
   /** Submits so far (for tests and benchmarks of the batching). */
   submits: number;
+  /** Whether kernels that have a subgroup variant use it (the device has subgroups, and not turned off). */
+  useSubgroups: boolean;
 }
 
 /**
@@ -127,6 +129,7 @@ export function installDevice(device: GPUDeviceLike, subgroups: boolean): void {
     flushQueued: false,
     doomed: [],
     submits: 0,
+    useSubgroups: subgroups,
   };
   S = st;
   // NOTE: a validation error is a bug in a kernel (its result would be silently wrong): later calls
@@ -411,6 +414,18 @@ const I32 = new Int32Array(F32.buffer);
 
 export function subgroupsAvailable(): boolean {
   return state().subgroups;
+}
+
+/** Whether kernels take their subgroup variants now. */
+export function useSubgroups(): boolean {
+  return state().useSubgroups;
+}
+
+/** Turns the subgroup variants on (where the device has subgroups) or off; returns whether they are on. */
+export function setUseSubgroups(on: boolean): boolean {
+  const st = state();
+  st.useSubgroups = on && st.subgroups;
+  return st.useSubgroups;
 }
 
 /** The largest workgroup memory a kernel may declare on this device, in bytes. */

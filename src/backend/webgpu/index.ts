@@ -12,7 +12,18 @@ import type { DeviceBackend } from '../backend.js';
 import { registerDevice } from '../registry.js';
 import { IS_NODE } from '../../platform/node.js';
 import type { DType, TypedArray } from '../../tensor/dtype.js';
-import { GpuArray, alloc, destroyDevice, download, hasDevice, installDevice, stats, upload } from './context.js';
+import {
+  GpuArray,
+  alloc,
+  destroyDevice,
+  download,
+  hasDevice,
+  installDevice,
+  setUseSubgroups,
+  stats,
+  upload,
+  useSubgroups,
+} from './context.js';
 import * as E from './elementwise.js';
 import * as R from './reduce.js';
 import * as MM from './matmul.js';
@@ -156,10 +167,30 @@ export function webgpuReport(): WebGPUReport | null {
   return report;
 }
 
-/** Bytes the GPU tensors hold now, how many there are, the pool's idle bytes and the compiled pipelines. */
-export function webgpuMemory(): { heldBytes: number; heldTensors: number; pooledBytes: number; pipelines: number } {
+/**
+ * Bytes the GPU tensors hold now, how many there are, the pool's idle bytes, the compiled pipelines
+ * and the command submits so far (passes are batched: several per submit).
+ */
+export function webgpuMemory(): {
+  heldBytes: number;
+  heldTensors: number;
+  pooledBytes: number;
+  pipelines: number;
+  submits: number;
+} {
   const s = stats();
-  return { heldBytes: s.heldBytes, heldTensors: s.heldTensors, pooledBytes: s.pooledBytes, pipelines: s.pipelines };
+  const { heldBytes, heldTensors, pooledBytes, pipelines, submits } = s;
+  return { heldBytes, heldTensors, pooledBytes, pipelines, submits };
+}
+
+/**
+ * Whether kernels with a subgroup variant (the GEMM) use it: on by default where the adapter has the
+ * 'subgroups' feature. Pass false to take the workgroup-memory variants (to compare them), true to
+ * return to the default; answers whether the subgroup variants are on now.
+ * @example nb.webgpuSubgroups(false); // the non-subgroup GEMM from now on
+ */
+export function webgpuSubgroups(on?: boolean): boolean {
+  return on === undefined ? useSubgroups() : setUseSubgroups(on);
 }
 
 /**
