@@ -369,6 +369,26 @@ function suite(name: string, cases: ParityCase[]): void {
 suite('elementwise', elementwise);
 suite('reductions', reductions);
 suite('matmul', matmuls);
+
+// the GEMM has a subgroup variant, taken where the adapter has subgroups (SwiftShader in Chromium 156
+// reports them, with 4 lanes): the suite above ran it there; this runs the workgroup-memory variant
+test('webgpu parity: matmul without subgroups (and with them, where the adapter has them)', async (t) => {
+  if (!h.page) return t.skip(h.skip ?? 'no page');
+  const on = (await h.page.evaluate('globalThis.nb.webgpuSubgroups()')) as boolean;
+  const sg = (h.report as { subgroups?: boolean }).subgroups;
+  console.log(`adapter subgroups: ${sg}; the matmul suite ran with subgroups ${on ? 'on' : 'off'}`);
+  assert.equal(on, !!sg);
+  assert.equal(await h.page.evaluate('globalThis.nb.webgpuSubgroups(false)'), false);
+  try {
+    const res = await h.page.evaluate(runParity, matmuls);
+    assert.deepEqual(
+      res.filter((r) => !r.ok).map((r) => `${r.name}: ${r.detail}`),
+      [],
+    );
+  } finally {
+    await h.page.evaluate('globalThis.nb.webgpuSubgroups(true)');
+  }
+});
 suite('indexing', indexing);
 suite('conv and pooling', convs);
 suite('gradients', grads);
