@@ -10,8 +10,9 @@ import { IN_PLACE_KERNELS, type Backend, type DeviceBackend, type Kernels, type 
 import { jsBackend } from './js/index.js';
 import { defaultBackendName, initNative } from './native_init.js';
 import { initWasm } from './wasm_init.js';
-import type { TypedArray } from '../tensor/dtype.js';
+import type { DType, TypedArray } from '../tensor/dtype.js';
 import { Layout } from '../tensor/layout.js';
+import { isDeviceBuffer } from '../tensor/device.js';
 
 let active: Backend | null = null;
 let nativeTried = false;
@@ -200,13 +201,28 @@ export function registerDevice(dev: DeviceBackend): Backend & DeviceBackend {
       } catch (e) {
         throw withOperands(e, key, args);
       }
-      return r !== undefined || optional ? r : refuse('does not handle this call (dtype or layout)');
+      return r !== undefined || optional ? r : refuse(`does not handle this call (${describeCall(args)})`);
     };
   }
   const b = composed as unknown as Backend & DeviceBackend;
   devices.set(dev.device, b);
   return b;
 }
+
+/** The dtypes and shapes of a kernel call, for its refusal: which dtype or layout it lacks. */
+function describeCall(args: unknown[]): string {
+  const dtypes: string[] = [],
+    shapes: string[] = [];
+  for (const a of args) {
+    if (isDeviceBuffer(a)) dtypes.push(a.dtype);
+    else if (typeof a === 'string' && DTYPES.has(a)) dtypes.push(`-> ${a}`);
+    else if (a instanceof Layout) shapes.push(`[${a.shape.join(', ')}]`);
+  }
+  const f64 = dtypes.some((d) => d.includes('float64')) ? '; the GPU has no float64: use float32' : '';
+  return `dtypes ${dtypes.join(' ') || 'none'}, shapes ${shapes.join(', ') || 'none'}${f64}`;
+}
+
+const DTYPES = new Set<string>(['float32', 'float64', 'int32', 'bool'] satisfies DType[]);
 
 /** An out-of-memory error of a device kernel, with the kernel and the shapes of its operands (their layouts). */
 function withOperands(e: unknown, kernel: string, args: unknown[]): unknown {

@@ -426,6 +426,7 @@ async function badInputs(): Promise<Record<string, string>> {
   await msg('item', () => g.sum().item());
   await msg('data', () => g.data);
   await msg('float64', () => nb.zeros([2], { dtype: 'float64' }).to('webgpu'));
+  await msg('cast to float64', () => g.to('float64'));
   await msg('int8 on the GPU', () => {
     const q = nb.quantization.quantizeDynamic(new nb.nn.Sequential(new nb.nn.Linear(2, 3)));
     return nb.noGrad(() => q.forward(g));
@@ -480,6 +481,7 @@ test('webgpu bad input: clear errors, and a lost device fails later ops without 
   has('item', 'item', 'await t.dataAsync()');
   has('data', 'data', '[2, 2]', 'await t.dataAsync()');
   has('float64', 'float64 is not supported on the GPU', 'float32');
+  has('cast to float64', 'copy kernel', 'float32 -> float64', '[2, 2]', 'no float64');
   has('int8 on the GPU', 'linearInt8Dynamic', 'CPU only', '[2, 2]', 'webgpu', 'toAsync("cpu")');
   has('gpu index out of range', 'out of range', 'gather');
   assert.equal(r['after the index error'], 'no error');
