@@ -322,8 +322,8 @@ export function linearFused(x: Tensor, w: Tensor, bias: Tensor | null, act: Unar
  * a tensor is not float32).
  */
 export function attentionKvFused(q: Tensor, k: Tensor, v: Tensor, scale: number, causal: boolean): Tensor | null {
-  const f = getBackend();
-  if (onDevice(q, k, v)) return null;
+  // on a device, its flash kernel (null where it declines: the caller composes)
+  const f = onDevice(q, k, v) ? be(q, k, v) : getBackend();
   if (q.ndim !== 4 || k.ndim !== 4 || v.ndim !== 4) return null;
   const ts = [q, k, v];
   if (ts.some((t) => t.dtype !== 'float32') || (isGradEnabled() && ts.some((t) => t.requiresGrad))) return null;
@@ -350,5 +350,5 @@ export function attentionKvFused(q: Tensor, k: Tensor, v: Tensor, scale: number,
     scale,
     causal,
   );
-  return wrap(out, q.shape, 'float32');
+  return out ? wrap(out, q.shape, 'float32') : null;
 }

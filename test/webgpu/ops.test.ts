@@ -349,7 +349,29 @@ const attn = (B: number, T: number, H: number, D: number, causal: boolean): Pari
     return [y, x.grad]`,
   tol: 1e-3,
 });
+// decoding over a KV cache (attentionKv: the same kernel, queries at the cache's end): a prompt of 18
+// (two query tiles), then single tokens; GPT-2 (one key head per query head) and a GQA Llama
+const decode = (model: string, config: string): ParityCase => ({
+  name: `${model} decoding with a KV cache`,
+  inputs: [R(1)],
+  body: `nb.manualSeed(3);
+    const m = new nb.models.${model}(new nb.models.${model.replace(/LMHeadModel|ForCausalLM/, '')}Config(${config}));
+    m.eval();
+    if (xs[0].device === 'webgpu') m.to('webgpu');
+    const cache = m.createCache(1, 30);
+    const ids = (a) => nb.tensor([a], { dtype: 'int32' });
+    const prompt = ids([...Array(18).keys()].map((i) => i + 1));
+    const out = [nb.noGrad(() => m.forward(prompt, { cache }))];
+    for (const t of [5, 9, 22]) out.push(nb.noGrad(() => m.forward(ids([t]), { cache })));
+    return out`,
+});
 const attention: ParityCase[] = [
+  decode('GPT2LMHeadModel', '{ vocabSize: 50, nEmbd: 32, nLayer: 2, nHead: 2, nPositions: 40 }'),
+  decode(
+    'LlamaForCausalLM',
+    '{ vocabSize: 50, hiddenSize: 32, intermediateSize: 40, numHiddenLayers: 2, numAttentionHeads: 4, ' +
+      'numKeyValueHeads: 2, maxPositionEmbeddings: 40 }',
+  ),
   attn(2, 37, 3, 8, true),
   attn(1, 33, 2, 20, false),
   attn(1, 17, 2, 64, true),

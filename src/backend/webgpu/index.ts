@@ -82,6 +82,7 @@ const webgpu: DeviceBackend = {
   cumulative: SC.cumulative,
   sort: SC.sort,
   attention: AT.attention,
+  attentionKv: AT.attentionKv,
   sgdStep: O.sgdStep,
   adamStep: O.adamStep,
 };
