@@ -30,6 +30,13 @@ export function attentionBytes(D: number): number {
 // prm: B H T S D scale causal | q off, 4 strides | k off, 4 strides | v off, 4 strides | R past
 function source(DU: number): string {
   const Dp = DU * 16;
+  // the key (or value) tile of rows k0.. into KV, zero past S and D; its strides at prm[at], prm[at + 1]
+  const tile = (src: string, at: number) => `for (var e = t; e < ${TS * Dp}; e += 256) {
+      let kk = e / ${Dp}; let d = e % ${Dp};
+      var x = 0.0;
+      if (k0 + kk < S && d < D) { x = ${src}[${src}b + (k0 + kk) * prm[${at}] + d * prm[${at + 1}]]; }
+      KV[e] = x;
+    }`;
   const us = [...Array(DU).keys()];
   return `@group(0) @binding(0) var<storage, read_write> out: array<f32>;
 @group(0) @binding(1) var<storage, read_write> lse: array<f32>;
@@ -66,12 +73,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   if (causal) { kEnd = min(S, q0 + ${TQ} + past); }
   for (var k0 = 0; k0 < kEnd; k0 += ${TS}) {
     workgroupBarrier();
-    for (var e = t; e < ${TS * Dp}; e += 256) {
-      let kk = e / ${Dp}; let d = e % ${Dp};
-      var x = 0.0;
-      if (k0 + kk < S && d < D) { x = k[kb + (k0 + kk) * prm[15] + d * prm[16]]; }
-      KV[e] = x;
-    }
+    ${tile('k', 15)}
     workgroupBarrier();
     var s = 0.0;
     for (var d = 0; d < ${Dp}; d++) { s += Qs[r * ${Dp} + d] * KV[c * ${Dp} + d]; }
@@ -79,12 +81,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if (kj >= S || (causal && kj > qi + past)) { s = -inf_(); }
     Ps[r * ${TS} + c] = s;
     workgroupBarrier();
-    for (var e = t; e < ${TS * Dp}; e += 256) {
-      let kk = e / ${Dp}; let d = e % ${Dp};
-      var x = 0.0;
-      if (k0 + kk < S && d < D) { x = v[vb + (k0 + kk) * prm[20] + d * prm[21]]; }
-      KV[e] = x;
-    }
+    ${tile('v', 20)}
     workgroupBarrier();
     var mt = m;
     for (var j = 0; j < ${TS}; j++) { mt = max(mt, Ps[r * ${TS} + j]); }
