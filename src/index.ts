@@ -59,7 +59,14 @@ export {
   getNumThreads,
   type BackendReport,
 } from './backend/select.js';
-export { initWebGPU, webgpuReport, webgpuMemory, releaseWebGPU, type WebGPUReport } from './backend/webgpu/index.js';
+export {
+  initWebGPU,
+  webgpuReport,
+  webgpuMemory,
+  webgpuSubgroups,
+  releaseWebGPU,
+  type WebGPUReport,
+} from './backend/webgpu/index.js';
 /**
  * Checkpoints: `load`/`save` for safetensors, PyTorch `.pt/.pth/.bin` (a restricted unpickler that never runs code)
  * and NumPy `.npy/.npz`; state_dict key helpers; `fetchBytes` for URLs. Writes are atomic.

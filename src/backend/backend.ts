@@ -401,8 +401,8 @@ export const IN_PLACE_KERNELS: { readonly [K in keyof Kernels]?: readonly number
  */
 export interface DeviceBackend extends PartialBackend {
   readonly device: Exclude<Device, 'cpu'>;
-  /** Copies host values to a fresh device buffer of dtype; refuses a dtype it cannot hold. */
-  upload(data: TypedArray, dtype: DType): TypedArray;
+  /** Copies host values to a fresh device buffer of dtype; refuses a dtype it cannot hold. shape names it in errors. */
+  upload(data: TypedArray, dtype: DType, shape?: readonly number[]): TypedArray;
   /** A zero-filled device buffer of n elements. */
   zeros(dtype: DType, n: number): TypedArray;
   /** Reads a whole device buffer back (after the work queued before it). */

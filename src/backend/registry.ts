@@ -10,7 +10,9 @@ import { IN_PLACE_KERNELS, type Backend, type DeviceBackend, type Kernels, type 
 import { jsBackend } from './js/index.js';
 import { defaultBackendName, initNative } from './native_init.js';
 import { initWasm } from './wasm_init.js';
-import { setFloat32Allocator, type TypedArray } from '../tensor/dtype.js';
+import { setFloat32Allocator, type DType, type TypedArray } from '../tensor/dtype.js';
+import { Layout } from '../tensor/layout.js';
+import { isDeviceBuffer } from '../tensor/device.js';
 
 let active: Backend | null = null;
 let nativeTried = false;
@@ -172,31 +174,68 @@ function compareArrays(what: string, a: TypedArray, b: TypedArray): void {
 const devices = new Map<string, Backend & DeviceBackend>();
 
 /**
+ * The fused kernels (backend.ts): an op calls them on a device only where it composes primitives when
+ * the device lacks or declines one, so on a device they answer undefined instead of refusing.
+ */
+const FUSED_ON_DEVICE = new Set<string>(['attention', 'attentionBackward', 'attentionKv']);
+
+/**
  * Registers an accelerator's backend (WebGPU): every kernel of the seam, its own where it has one and
- * accepts the call, else an error that names the kernel and says how to get the tensors to the CPU.
+ * accepts the call, else an error that names the kernel and says how to get the tensors to the CPU
+ * (a fused kernel answers undefined instead: see FUSED_ON_DEVICE). An out-of-memory error gets the
+ * kernel's name and its operands' shapes.
  */
 export function registerDevice(dev: DeviceBackend): Backend & DeviceBackend {
   const composed: Record<string, unknown> = { name: dev.name, info: dev.info, device: dev.device };
   for (const key of ['upload', 'zeros', 'download'] as const) composed[key] = dev[key].bind(dev);
   for (const key of KERNEL_NAMES) {
     const fast = (dev as unknown as Record<string, unknown>)[key] as AnyFn | undefined;
+    const optional = FUSED_ON_DEVICE.has(key);
     const refuse = (why: string): never => {
       throw new Error(
         `${dev.device}: the ${key} kernel ${why} on ${dev.device}; ` +
           'move the tensors to the CPU first (await t.toAsync("cpu"))',
       );
     };
-    composed[key] =
-      typeof fast !== 'function'
-        ? () => refuse('is not implemented')
-        : (...args: unknown[]) => {
-            const r = fast.apply(dev, args);
-            return r !== undefined ? r : refuse('does not handle this call (dtype or layout)');
-          };
+    if (typeof fast !== 'function') {
+      composed[key] = optional ? () => undefined : () => refuse('is not implemented');
+      continue;
+    }
+    composed[key] = (...args: unknown[]) => {
+      let r: unknown;
+      try {
+        r = fast.apply(dev, args);
+      } catch (e) {
+        throw withOperands(e, key, args);
+      }
+      return r !== undefined || optional ? r : refuse(`does not handle this call (${describeCall(args)})`);
+    };
   }
   const b = composed as unknown as Backend & DeviceBackend;
   devices.set(dev.device, b);
   return b;
+}
+
+/** The dtypes and shapes of a kernel call, for its refusal: which dtype or layout it lacks. */
+function describeCall(args: unknown[]): string {
+  const dtypes: string[] = [],
+    shapes: string[] = [];
+  for (const a of args) {
+    if (isDeviceBuffer(a)) dtypes.push(a.dtype);
+    else if (typeof a === 'string' && DTYPES.has(a)) dtypes.push(`-> ${a}`);
+    else if (a instanceof Layout) shapes.push(`[${a.shape.join(', ')}]`);
+  }
+  const f64 = dtypes.some((d) => d.includes('float64')) ? '; the GPU has no float64: use float32' : '';
+  return `dtypes ${dtypes.join(' ') || 'none'}, shapes ${shapes.join(', ') || 'none'}${f64}`;
+}
+
+const DTYPES = new Set<string>(['float32', 'float64', 'int32', 'bool'] satisfies DType[]);
+
+/** An out-of-memory error of a device kernel, with the kernel and the shapes of its operands (their layouts). */
+function withOperands(e: unknown, kernel: string, args: unknown[]): unknown {
+  if (!(e instanceof Error) || !e.message.includes('out of memory')) return e;
+  const shapes = args.filter((a): a is Layout => a instanceof Layout).map((l) => `[${l.shape.join(', ')}]`);
+  return new Error(`${e.message} (in the ${kernel} kernel, operands of shape ${shapes.join(', ') || 'none'})`);
 }
 
 /** The registered backend of an accelerator, or undefined (not initialised). */

@@ -5,6 +5,7 @@
 // S key positions (cached + new), D head size, past = S - T.
 
 import { attentionFused, attentionKvFused } from '../ops/fused.js';
+import { onDevice } from '../ops/device.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { fromTypedArray } from '../tensor/creation.js';
 import { dropout } from '../ops/nn_ops.js';
@@ -81,8 +82,10 @@ export function causalAttention(
   const R = H / KVH;
   const scale = 1 / Math.sqrt(D);
   if (!bias && dropoutP === 0 && !attentions) {
-    if (R === 1 && S === T) {
-      const y = attentionFused(q, k, v, scale, true); // one block of scores at a time
+    // NOTE: on a device the flash kernel takes grouped heads too, as keys and values repeated per
+    // query head (R times their size: far less than the (T, S) scores of the composite path)
+    if (S === T && (R === 1 || onDevice(q))) {
+      const y = attentionFused(q, repeatHeads(k, R), repeatHeads(v, R), scale, true); // one block of scores at a time
       if (y) return y;
     }
     if (T === 1) {
@@ -105,6 +108,16 @@ export function causalAttention(
   attentions?.push(probs.reshape([B, H, T, S]));
   const y = probs.matmul(v); // (B,KVH,R*T,D)
   return y.reshape([B, H, T, D]);
+}
+
+/** k (B, KVH, S, D) -> (B, KVH*R, S, D), each key/value head repeated for its R query heads. */
+function repeatHeads(k: Tensor, R: number): Tensor {
+  if (R === 1) return k;
+  const [B, KVH, S, D] = k.shape;
+  return k
+    .unsqueeze(2)
+    .expand([B, KVH, R, S, D])
+    .reshape([B, KVH * R, S, D]);
 }
 
 /** What every layer of one decoder forward shares: sizes, the cache, positions and the mask bias. */

@@ -519,7 +519,8 @@ function adaptiveMatrix(I: number, O: number, x: Tensor): Tensor {
       e = Math.ceil(((o + 1) * I) / O);
     for (let i = s; i < e; i++) m[o * I + i] = 1 / (e - s);
   }
-  return wrap(m, [O, I], x.dtype);
+  // made on the host: it joins x on x's device (a no-op on the CPU)
+  return wrap(m, [O, I], x.dtype).to(x.device);
 }
 
 /** Adaptive average pooling to outputSize (F.adaptive_avg_pool2d); null keeps that input size. */
@@ -561,7 +562,7 @@ function linearMatrix(I: number, O: number, scale: number | undefined, alignCorn
     m[o * I + i0] += 1 - l;
     m[o * I + i1] += l;
   }
-  return wrap(m, [O, I], x.dtype);
+  return wrap(m, [O, I], x.dtype).to(x.device);
 }
 
 /** Source indices of nearest-neighbour resampling: floor(o * I / O), or floor(o / scale). */

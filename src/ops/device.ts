@@ -45,7 +45,7 @@ export function toDevice(x: Tensor, device: Device): Tensor {
     x.isContiguous() && x.layout.offset === 0 && x.storageNeeds === x.storage.data.length
       ? dataOf(x, 'to', true)
       : x.toTypedArray();
-  return leafLike(x, new Storage(b.upload(host, x.dtype)));
+  return leafLike(x, new Storage(b.upload(host, x.dtype, x.shape)));
 }
 
 /** A contiguous copy of x's values on the host; for an accelerator's tensor, after its queued work. */

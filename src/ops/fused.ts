@@ -14,7 +14,7 @@ import type { UnaryOp } from '../backend/op_codes.js';
 import { convOutSize } from '../util/window.js';
 import { getBackend } from '../backend/registry.js';
 import { contiguousValues, type Tensor } from '../tensor/tensor.js';
-import { record, wrap, dataOf } from './util.js';
+import { be, record, wrap, dataOf } from './util.js';
 import { causalMask } from './nn_ops.js';
 import { onDevice } from './device.js';
 import { thresholdBackward } from './binary.js';
@@ -85,10 +85,14 @@ export function layerNormGrads(
   return [dx, weight ? sumLead(g.mul(xhat)) : null, bias ? sumLead(g) : null];
 }
 
-/** softmax(q k^T scale [+ causal]) v for float32 q, k, v of one shape (B, H, T, D), or null for other cases. */
+/**
+ * softmax(q k^T scale [+ causal]) v for float32 q, k, v of one shape (B, H, T, D), or null for other cases.
+ * On a device its flash kernel runs the forward (null where it declines: the caller composes), and the
+ * backward recomputes the scores with primitives there (attentionGrads).
+ */
 export function attentionFused(q: Tensor, k: Tensor, v: Tensor, scale: number, causal: boolean): Tensor | null {
-  const f = getBackend();
-  if (onDevice(q, k, v)) return null;
+  const dev = onDevice(q, k, v);
+  const f = dev ? be(q, k, v) : getBackend();
   if (q.ndim !== 4 || q.dtype !== 'float32' || k.dtype !== 'float32' || v.dtype !== 'float32') return null;
   if (q.shape.join() !== k.shape.join() || q.shape.join() !== v.shape.join()) return null;
   const r = f.attention(
@@ -101,13 +105,14 @@ export function attentionFused(q: Tensor, k: Tensor, v: Tensor, scale: number, c
     scale,
     causal,
   );
+  if (!r) return null;
   const out = wrap(r.out, q.shape, 'float32');
   return record(
     out,
     'NativeAttentionBackward',
     [q, k, v],
     (g) => {
-      if (!isGradEnabled() && g.dtype === 'float32') {
+      if (!dev && !isGradEnabled() && g.dtype === 'float32') {
         const bw = f.attentionBackward(
           dataOf(g, 'attention backward'),
           g.layout,
@@ -133,7 +138,14 @@ export function attentionFused(q: Tensor, k: Tensor, v: Tensor, scale: number, c
 /** d(attention)/d(q, k, v) as differentiable ops; g, q, k, v (*, T, D). */
 export function attentionGrads(g: Tensor, q: Tensor, k: Tensor, v: Tensor, scale: number, causal: boolean): Tensor[] {
   let s = q.matmul(k.mT).mul(scale);
-  if (causal) s = s.maskedFill(causalMask(q.shape[q.ndim - 2], k.shape[k.ndim - 2]).logicalNot(), -Infinity);
+  // the mask is made on the host: it joins the scores on their device
+  if (causal)
+    s = s.maskedFill(
+      causalMask(q.shape[q.ndim - 2], k.shape[k.ndim - 2])
+        .to(s.device)
+        .logicalNot(),
+      -Infinity,
+    );
   const p = s.softmax(-1);
   const dp = g.matmul(v.mT);
   const ds = p.mul(dp.sub(dp.mul(p).sum(-1, true))); // softmax backward
@@ -310,8 +322,8 @@ export function linearFused(x: Tensor, w: Tensor, bias: Tensor | null, act: Unar
  * a tensor is not float32).
  */
 export function attentionKvFused(q: Tensor, k: Tensor, v: Tensor, scale: number, causal: boolean): Tensor | null {
-  const f = getBackend();
-  if (onDevice(q, k, v)) return null;
+  // on a device, its flash kernel (null where it declines: the caller composes)
+  const f = onDevice(q, k, v) ? be(q, k, v) : getBackend();
   if (q.ndim !== 4 || k.ndim !== 4 || v.ndim !== 4) return null;
   const ts = [q, k, v];
   if (ts.some((t) => t.dtype !== 'float32') || (isGradEnabled() && ts.some((t) => t.requiresGrad))) return null;
@@ -338,5 +350,5 @@ export function attentionKvFused(q: Tensor, k: Tensor, v: Tensor, scale: number,
     scale,
     causal,
   );
-  return wrap(out, q.shape, 'float32');
+  return out ? wrap(out, q.shape, 'float32') : null;
 }

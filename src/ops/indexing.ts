@@ -290,7 +290,8 @@ export function pad(x: Tensor, padding: readonly number[], mode: PadMode = 'cons
         shape[d] = len;
         const data = allocate(out.dtype, numel(shape));
         data.fill(value);
-        return wrap(data, shape, out.dtype);
+        // the padding is made on the host: it joins x on x's device (a no-op on the CPU)
+        return wrap(data, shape, out.dtype).to(out.device);
       };
       if (lo > 0) parts.push(block(lo));
       parts.push(out);

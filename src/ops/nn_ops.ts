@@ -235,10 +235,17 @@ export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
   if (!(p >= 0 && p <= 1)) throw new Error(`dropout: probability has to be between 0 and 1, but got ${p}`);
   if (!training || p === 0) return x;
   if (p === 1) return x.mul(0);
+  // NOTE: the mask is drawn on the host from the default generator and joins x on its device, so a
+  // seeded run draws the same mask on every device
   const keep = defaultGenerator()
     .uniform([...x.shape], 0, 1, x.dtype)
     .lt(1 - p);
-  return x.mul(keep.to(x.dtype).mul(1 / (1 - p)));
+  return x.mul(
+    keep
+      .to(x.dtype)
+      .mul(1 / (1 - p))
+      .to(x.device),
+  );
 }
 
 /** Rows of weight at the int32 indices (F.embedding); rows at paddingIdx get no gradient. */

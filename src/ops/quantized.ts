@@ -10,6 +10,13 @@ import { contiguousValues, type Tensor } from '../tensor/tensor.js';
 import { be, dataOf, wrap } from './util.js';
 
 function rows(x: Tensor, K: number, op: string): Tensor {
+  if (x.device !== 'cpu') {
+    throw new Error(
+      `${op}: the int8/int4/bf16 kernels run on the CPU only, and x of shape ${fmtShape(x.shape)} is on ` +
+        `${x.device}: keep the float32 layer on ${x.device}, or run the quantized one on the CPU ` +
+        '(await x.toAsync("cpu"))',
+    );
+  }
   if (x.dtype !== 'float32') throw new Error(`${op}: expected a float32 input, got ${x.dtype}`);
   if (x.ndim === 0 || x.shape[x.ndim - 1] !== K) {
     throw new Error(`${op}: expected input (*, ${K}), got ${fmtShape(x.shape)}`);
@@ -43,7 +50,7 @@ export function linearInt8Dynamic(
   const op = 'linearInt8Dynamic';
   const K = w.length / N,
     x2 = rows(x, K, op);
-  const y = be().linearInt8Dynamic(dataOf(x2, op), x2.layout, w, wScale, biasValues(bias, N, op), reduceRange);
+  const y = be(x2).linearInt8Dynamic(dataOf(x2, op), x2.layout, w, wScale, biasValues(bias, N, op), reduceRange);
   return wrap(y, [...x.shape.slice(0, -1), N], 'float32');
 }
 
@@ -52,7 +59,7 @@ export function linearBf16(x: Tensor, w: Uint16Array, bias: Tensor | null, N: nu
   const op = 'linearBf16';
   const K = w.length / N,
     x2 = rows(x, K, op);
-  const y = be().linearBf16(dataOf(x2, op), x2.layout, w, biasValues(bias, N, op));
+  const y = be(x2).linearBf16(dataOf(x2, op), x2.layout, w, biasValues(bias, N, op));
   return wrap(y, [...x.shape.slice(0, -1), N], 'float32');
 }
 
@@ -73,6 +80,6 @@ export function linearWeightOnly(
   const op = 'linearWeightOnly';
   let x2 = rows(x, K, op);
   if (x2.ndim === 2 && x2.layout.strides[1] !== 1 && K > 1) x2 = x2.contiguous();
-  const y = be().linearWeightOnly(dataOf(x2, op), x2.layout, q, scales, bits, groupSize, N, biasValues(bias, N, op));
+  const y = be(x2).linearWeightOnly(dataOf(x2, op), x2.layout, q, scales, bits, groupSize, N, biasValues(bias, N, op));
   return wrap(y, [...x.shape.slice(0, -1), N], 'float32');
 }

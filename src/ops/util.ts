@@ -182,7 +182,8 @@ export function sumTo(g: Tensor, shape: Shape): Tensor {
   const lead = g.ndim - shape.length;
   const axes: number[] = [];
   for (let i = 0; i < g.ndim; i++) {
-    if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
+    // a leading dim of size 1 needs no sum: the reshape below drops it
+    if ((i < lead && g.shape[i] !== 1) || (i >= lead && shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
   }
   let r = axes.length ? g.sum(axes, true) : g;
   if (lead > 0 || r.ndim !== shape.length) r = r.reshape([...shape]);

@@ -181,13 +181,15 @@ export async function launchBrowser(extraArgs: string[] = []): Promise<Browser> 
 /**
  * A minimal page that imports the bundle as `window.nb`, awaits `nb.ready()` (the WASM backend from
  * the server's root, wasmRoutes), keeps its report as `window.nbReport` and sets `window.nbReady`.
+ * With wasm false it skips nb.ready(): the CPU backend stays the JS one (the oracle of parity tests).
  */
-export function harnessPage(bundlePath = '/nabla.js'): string {
+export function harnessPage(bundlePath = '/nabla.js', opts: { wasm?: boolean } = {}): string {
+  const ready = opts.wasm === false ? 'null' : "await nb.ready({ wasmBaseUrl: new URL('/', location.href) })";
   return `<!doctype html><meta charset="utf-8"><title>nabla test</title><link rel="icon" href="data:,">
 <script type="module">
 import * as nb from '${bundlePath}';
 window.nb = nb;
-window.nbReport = await nb.ready({ wasmBaseUrl: new URL('/', location.href) });
+window.nbReport = ${ready};
 window.nbReady = true;
 </script>`;
 }

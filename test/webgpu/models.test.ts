@@ -6,7 +6,15 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { type Harness, openWebGPUPage } from './harness.js';
-import { type PlainTensor, gpt2Logits, llamaGreedy, trainDigits } from './page_models.js';
+import {
+  type PlainTensor,
+  type StepResult,
+  type StepSpec,
+  gpt2Logits,
+  llamaGreedy,
+  trainDigits,
+  trainStepParity,
+} from './page_models.js';
 import { golden, sharedData, skipUnlessShared } from '../helpers/data.js';
 import { DIGITS_TRAIN_SIZE } from '../../src/data/datasets.js';
 import { GPT2LMHeadModel } from '../../src/models/gpt2.js';
@@ -81,6 +89,79 @@ test('stories260K: greedy tokens on webgpu equal the CPU tokens', { skip: needs 
   );
   assert.equal(r.gpu.length, 13);
   assert.deepEqual(r.gpu, r.cpu);
+});
+
+/** Asserts one training step on webgpu equals the CPU's: losses, every gradient, parameters and buffers after SGD. */
+function checkStep(what: string, r: StepResult, tol = 1e-3): void {
+  console.log(
+    `${what} training step: loss cpu ${r.loss[0]} webgpu ${r.loss[1]}, after SGD ${r.loss2[0]} / ${r.loss2[1]}; ` +
+      `${r.grads} grads, worst ${r.worst.name} at ${r.worst.err.toExponential(2)}; cpu ${r.ms[0]} ms, ` +
+      `webgpu ${r.ms[1]} ms (SwiftShader, AMD EPYC, loaded)`,
+  );
+  // every parameter has a gradient on both devices, and every float tensor is compared
+  assert.deepEqual(r.missing, []);
+  assert.ok(r.grads > 0);
+  for (const [c, g] of [r.loss, r.loss2]) assert.ok(Math.abs(c - g) <= 1e-4 * Math.max(1, Math.abs(c)), `${c} vs ${g}`);
+  assert.ok(r.worst.err <= tol, `${what}: ${r.worst.name} differs by ${r.worst.err} of its scale`);
+}
+
+const step = async (spec: StepSpec) => h.page!.evaluate(trainStepParity, spec);
+
+// NOTE: 48x48 images leave layer4 2x2 maps: with 1x1 maps and batch 2, batch norm normalises two values
+// per channel, and a near tie amplifies float32 rounding by up to 1/sqrt(eps)
+test('resnet18 (torchvision shape): a training step on webgpu equals the CPU step', async (t) => {
+  if (!h.page) return t.skip(h.skip ?? 'no page');
+  const r = await step({ kind: 'resnet18', inputShape: [2, 3, 48, 48], targets: [1, 7] });
+  checkStep('resnet18', r);
+});
+
+test('CIFAR ResNet-20: a training step on webgpu equals the CPU step', async (t) => {
+  if (!h.page) return t.skip(h.skip ?? 'no page');
+  const r = await step({ kind: 'cifar-resnet20', inputShape: [2, 3, 16, 16], targets: [3, 9] });
+  checkStep('cifar-resnet20', r);
+});
+
+test('gpt2-tiny: a training step (dropout on) on webgpu equals the CPU step', async (t) => {
+  if (!h.page) return t.skip(h.skip ?? 'no page');
+  const m = await GPT2LMHeadModel.fromPretrained(golden('gpt2-tiny'));
+  const ids = [
+    [5, 17, 42, 3, 99, 0, 63, 7, 21, 8],
+    [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+  ];
+  const targets = ids.map((r) => [...r.slice(1), 11]);
+  const config = { ...m.config, residPdrop: 0.1, embdPdrop: 0.1, attnPdrop: 0 };
+  const r = await step({ kind: 'gpt2', config, sd: plainStateDict(m), ids, targets });
+  checkStep('gpt2-tiny', r);
+});
+
+test('tiny Llama (grouped-query heads): a training step on webgpu equals the CPU step', async (t) => {
+  if (!h.page) return t.skip(h.skip ?? 'no page');
+  const config = {
+    vocabSize: 61,
+    hiddenSize: 48,
+    intermediateSize: 72,
+    numHiddenLayers: 2,
+    numAttentionHeads: 4,
+    numKeyValueHeads: 2,
+    maxPositionEmbeddings: 64,
+  };
+  const ids = [[1, 5, 7, 9, 3, 2, 40, 33, 12, 60, 18, 4, 4, 27, 50, 8, 19]];
+  const r = await step({ kind: 'llama', config, ids, targets: [[...ids[0].slice(1), 0]] });
+  checkStep('tiny llama', r);
+});
+
+test('stories260K: a training step on webgpu equals the CPU step', { skip: needs }, async (t) => {
+  if (!h.page) return t.skip(h.skip ?? 'no page');
+  const m = LlamaForCausalLM.fromLlama2c(sharedData('stories260K.bin'));
+  const ids = [[1, 403, 407, 261, 378, 384, 261, 279, 342, 281, 260, 354, 402, 375, 263, 447, 275]];
+  const r = await step({
+    kind: 'llama',
+    config: { ...m.config },
+    sd: plainStateDict(m),
+    ids,
+    targets: [[...ids[0].slice(1), 2]],
+  });
+  checkStep('stories260K', r);
 });
 
 test('bench:webgpu body: validated figures on SwiftShader (small sizes, correctness only)', async (t) => {

@@ -132,3 +132,118 @@ export async function llamaGreedy(a: {
   const gpu = await run();
   return { cpu, gpu, ms: times };
 }
+
+export interface StepSpec {
+  /** resnet18 | cifar-resnet20 | gpt2 | llama */
+  kind: string;
+  /** the model's config (gpt2, llama) */
+  config?: Record<string, unknown>;
+  /** weights to load (else the seeded init) */
+  sd?: Record<string, PlainTensor>;
+  /** float inputs: shape (images); or int32 token ids (B, T) */
+  inputShape?: number[];
+  ids?: number[][];
+  /** class targets (B) or next tokens (B, T) */
+  targets: number[] | number[][];
+}
+
+export interface StepResult {
+  device: string;
+  loss: [number, number];
+  /** the second step's loss (after one SGD-with-momentum step), on each device */
+  loss2: [number, number];
+  /** the worst tensor: max |gpu - cpu| / max(max |cpu|, 1e-6), over every gradient, updated parameter and buffer */
+  worst: { name: string; err: number };
+  /** how many gradients were compared (every parameter must get one on both devices) */
+  grads: number;
+  missing: string[];
+  ms: [number, number];
+}
+
+/**
+ * One training step of a model on each device from the same seeded init (or weights): forward in train
+ * mode (dropout masks drawn from the same seed; batch norm on batch statistics), cross entropy,
+ * backward, one SGD step with momentum, and a second forward. Compares the losses, every gradient,
+ * every updated parameter and buffer (batch norm running statistics).
+ */
+export async function trainStepParity(a: StepSpec): Promise<StepResult> {
+  const nb = (globalThis as any).nb;
+  const make = () => {
+    nb.manualSeed(0);
+    let m: any;
+    if (a.kind === 'resnet18') m = nb.vision.models.resnet18({ numClasses: 10 });
+    else if (a.kind === 'cifar-resnet20') m = nb.vision.models.cifarResnet20();
+    else if (a.kind === 'gpt2') m = new nb.models.GPT2LMHeadModel(new nb.models.GPT2Config(a.config));
+    else if (a.kind === 'llama') m = new nb.models.LlamaForCausalLM(new nb.models.LlamaConfig(a.config));
+    else throw new Error(`unknown model ${a.kind}`);
+    if (a.sd) {
+      const sd: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(a.sd)) sd[k] = nb.tensor(Float32Array.from(v.data), { shape: v.shape });
+      m.loadStateDict(sd, { strict: false });
+      if (a.kind === 'llama' && m.config.tieWordEmbeddings) m.tieWeights();
+    }
+    m.train();
+    return m;
+  };
+  const lm = !!a.ids;
+  nb.manualSeed(5);
+  // token ids and targets stay on the CPU (the models check ids on the host); images go to the device
+  const x = lm ? nb.tensor(a.ids, { dtype: 'int32' }) : nb.randn(a.inputShape);
+  const y = nb.tensor(a.targets, { dtype: 'int32' }).reshape([-1]);
+  const step = async (device: string) => {
+    const t0 = performance.now();
+    const m = make();
+    if (device === 'webgpu') m.to('webgpu');
+    const input = lm || device === 'cpu' ? x : x.to('webgpu');
+    const opt = new nb.optim.SGD(m.parameters(), { lr: 0.05, momentum: 0.9 });
+    const lossOf = () => {
+      nb.manualSeed(9); // the dropout masks
+      const out = m.forward(input);
+      return nb.nn.functional.crossEntropy(out.reshape([-1, out.shape[out.ndim - 1]]), y);
+    };
+    const loss = lossOf();
+    loss.backward();
+    const grads = new Map<string, Float32Array>();
+    for (const [k, p] of m.namedParameters()) if (p.grad) grads.set(k, Float32Array.from(await p.grad.dataAsync()));
+    opt.step();
+    const after = new Map<string, Float32Array>();
+    for (const [k, t] of [...m.namedParameters(), ...m.namedBuffers()])
+      if (t.dtype === 'float32') after.set(k, Float32Array.from(await t.dataAsync()));
+    const loss2 = nb.noGrad(lossOf);
+    const l = [(await loss.dataAsync())[0], (await loss2.dataAsync())[0]];
+    return { l, grads, after, names: [...m.namedParameters()].map(([k]: [string]) => k), ms: performance.now() - t0 };
+  };
+  const cpu = await step('cpu');
+  const gpu = await step('webgpu');
+  let worst = { name: '', err: 0 };
+  const missing: string[] = [];
+  const compare = (what: string, c: Map<string, Float32Array>, g: Map<string, Float32Array>) => {
+    for (const [k, cv] of c) {
+      const gv = g.get(k);
+      if (!gv || gv.length !== cv.length) {
+        missing.push(`${what} ${k}`);
+        continue;
+      }
+      let scale = 1e-6,
+        diff = 0;
+      for (let i = 0; i < cv.length; i++) {
+        scale = Math.max(scale, Math.abs(cv[i]));
+        const d = Math.abs(cv[i] - gv[i]);
+        diff = d === d ? Math.max(diff, d) : Number.POSITIVE_INFINITY;
+      }
+      if (diff / scale > worst.err || !worst.name) worst = { name: `${what} ${k}`, err: diff / scale };
+    }
+  };
+  compare('grad', cpu.grads, gpu.grads);
+  compare('after step', cpu.after, gpu.after);
+  for (const k of cpu.names) if (!cpu.grads.has(k)) missing.push(`no cpu grad ${k}`);
+  return {
+    device: 'webgpu',
+    loss: [cpu.l[0], gpu.l[0]],
+    loss2: [cpu.l[1], gpu.l[1]],
+    worst,
+    grads: gpu.grads.size,
+    missing,
+    ms: [Math.round(cpu.ms), Math.round(gpu.ms)],
+  };
+}

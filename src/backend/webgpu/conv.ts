@@ -378,3 +378,44 @@ ${POOL_HEAD}
   dispatch(code, [y, x as unknown as GpuArray], poolWords(n, lx.shape, OH, OW, p, lx), grid(Math.ceil(n / WG)));
   return y as unknown as TypedArray;
 }
+
+// dy (B,C,OH,OW) -> dx (B,C,H,W): each input sums dy / divisor over the windows that hold it
+export function avgPool2dBackward(
+  dy: TypedArray,
+  ldy: Layout,
+  xShape: readonly number[],
+  p: Pool2dParams,
+  countIncludePad: boolean,
+): TypedArray | undefined {
+  if (!f32(dy)) return undefined;
+  const [B, C, H, W] = xShape;
+  const [, , OH, OW] = ldy.shape;
+  const n = B * C * H * W;
+  const dx = alloc('float32', n);
+  if (n === 0) return dx as unknown as TypedArray;
+  // the windows of output oh cover [oh*s - p, oh*s - p + k) (clipped as in the forward): the outputs
+  // whose windows may hold ih are oh in [(ih + p - k) / s, (ih + p) / s], each checked exactly
+  const code = `@group(0) @binding(0) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(1) var<storage, read> dy: array<f32>;
+${PRM(2)}
+${POOL_HEAD}
+  let iw = i % W; let ih = (i / W) % H; let c = (i / (W * H)) % C; let b = i / (W * H * C);
+  let kH = prm[6]; let kW = prm[7]; let sH = prm[8]; let sW = prm[9]; let pH = prm[10]; let pW = prm[11];
+  var s = 0.0;
+  for (var oh = max(0, (ih + pH - kH) / sH); oh <= min(OH - 1, (ih + pH) / sH); oh++) {
+    let h0 = oh * sH - pH; let h1 = min(h0 + kH, H + pH);
+    let ch0 = max(h0, 0); let ch1 = min(h1, H);
+    if (ih < ch0 || ih >= ch1) { continue; }
+    for (var ow = max(0, (iw + pW - kW) / sW); ow <= min(OW - 1, (iw + pW) / sW); ow++) {
+      let w0 = ow * sW - pW; let w1 = min(w0 + kW, W + pW);
+      let cw0 = max(w0, 0); let cw1 = min(w1, W);
+      if (iw < cw0 || iw >= cw1) { continue; }
+      let div = ${countIncludePad ? '(h1 - h0) * (w1 - w0)' : '(ch1 - ch0) * (cw1 - cw0)'};
+      s += dy[prm[14] + b * prm[15] + c * prm[16] + oh * prm[17] + ow * prm[18]] / f32(div);
+    }
+  }
+  dx[i] = s;
+}`;
+  dispatch(code, [dx, dy as unknown as GpuArray], poolWords(n, xShape, OH, OW, p, ldy), grid(Math.ceil(n / WG)));
+  return dx as unknown as TypedArray;
+}

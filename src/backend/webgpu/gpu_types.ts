@@ -39,7 +39,10 @@ export interface GPUDeviceLike {
   createBuffer(d: { size: number; usage: number; mappedAtCreation?: boolean }): GPUBufferLike;
   createShaderModule(d: { code: string }): unknown;
   createComputePipeline(d: { layout: 'auto'; compute: { module: unknown; entryPoint: string } }): GPUPipelineLike;
-  createBindGroup(d: { layout: unknown; entries: { binding: number; resource: { buffer: GPUBufferLike } }[] }): unknown;
+  createBindGroup(d: {
+    layout: unknown;
+    entries: { binding: number; resource: { buffer: GPUBufferLike; offset?: number; size?: number } }[];
+  }): unknown;
   createCommandEncoder(): GPUEncoderLike;
   pushErrorScope(filter: 'out-of-memory' | 'validation' | 'internal'): void;
   popErrorScope(): Promise<{ message: string } | null>;

@@ -3,21 +3,35 @@
 // `webgpu` package (Dawn's Node binding). Initialisation is asynchronous (adapter and device requests),
 // so it is an explicit call: `await nb.initWebGPU()` reports whether the backend is available and why not.
 // Kernels it has: elementwise (unary, binary, where, copy/cast, assign), reductions, argmax/argmin,
-// softmax, matmul, conv2d (implicit GEMM, both backward passes), max/avg pooling,
-// gather/indexSelect/scatter/indexAdd, SGD and Adam steps. Fused ops (layer norm,
-// attention, linear) compose these primitives on the GPU; any other kernel is a clear error.
+// softmax, cumulative sum/product, sort, matmul, conv2d (implicit GEMM, both backward passes),
+// max/avg pooling and their backward passes, gather/indexSelect/scatter/indexAdd, flash attention
+// (forward; its backward recomputes with primitives), SGD and Adam steps. The other fused ops
+// (layer norm, batch norm, linear) compose these primitives on the GPU; any other kernel is a clear error.
 
 import type { DeviceBackend } from '../backend.js';
 import { registerDevice } from '../registry.js';
 import { IS_NODE } from '../../platform/node.js';
 import type { DType, TypedArray } from '../../tensor/dtype.js';
-import { GpuArray, alloc, destroyDevice, download, hasDevice, installDevice, stats, upload } from './context.js';
+import {
+  GpuArray,
+  alloc,
+  destroyDevice,
+  download,
+  hasDevice,
+  installDevice,
+  setUseSubgroups,
+  stats,
+  upload,
+  useSubgroups,
+} from './context.js';
 import * as E from './elementwise.js';
 import * as R from './reduce.js';
 import * as MM from './matmul.js';
 import * as IX from './indexing.js';
 import * as O from './optim.js';
 import * as CV from './conv.js';
+import * as SC from './scan.js';
+import * as AT from './attention.js';
 import type { GPUAdapterLike, GPUDeviceLike, GPULike } from './gpu_types.js';
 
 export interface WebGPUReport {
@@ -38,7 +52,8 @@ const webgpu: DeviceBackend = {
   name: 'webgpu',
   device: 'webgpu',
   info,
-  upload: (data: TypedArray, dtype: DType) => upload(data, dtype) as unknown as TypedArray,
+  upload: (data: TypedArray, dtype: DType, shape?: readonly number[]) =>
+    upload(data, dtype, shape) as unknown as TypedArray,
   zeros: (dtype: DType, n: number) => alloc(dtype, n, true) as unknown as TypedArray,
   download: (buf: TypedArray) => {
     if (!(buf instanceof GpuArray)) throw new Error('webgpu: download of a buffer that is not on the GPU');
@@ -63,6 +78,11 @@ const webgpu: DeviceBackend = {
   maxPool2d: CV.maxPool2d,
   maxPool2dBackward: CV.maxPool2dBackward,
   avgPool2d: CV.avgPool2d,
+  avgPool2dBackward: CV.avgPool2dBackward,
+  cumulative: SC.cumulative,
+  sort: SC.sort,
+  attention: AT.attention,
+  attentionKv: AT.attentionKv,
   sgdStep: O.sgdStep,
   adamStep: O.adamStep,
 };
@@ -148,10 +168,30 @@ export function webgpuReport(): WebGPUReport | null {
   return report;
 }
 
-/** Bytes the GPU tensors hold now, how many there are, the pool's idle bytes and the compiled pipelines. */
-export function webgpuMemory(): { heldBytes: number; heldTensors: number; pooledBytes: number; pipelines: number } {
+/**
+ * Bytes the GPU tensors hold now, how many there are, the pool's idle bytes, the compiled pipelines
+ * and the command submits so far (passes are batched: several per submit).
+ */
+export function webgpuMemory(): {
+  heldBytes: number;
+  heldTensors: number;
+  pooledBytes: number;
+  pipelines: number;
+  submits: number;
+} {
   const s = stats();
-  return { heldBytes: s.heldBytes, heldTensors: s.heldTensors, pooledBytes: s.pooledBytes, pipelines: s.pipelines };
+  const { heldBytes, heldTensors, pooledBytes, pipelines, submits } = s;
+  return { heldBytes, heldTensors, pooledBytes, pipelines, submits };
+}
+
+/**
+ * Whether kernels with a subgroup variant (the GEMM) use it: on by default where the adapter has the
+ * 'subgroups' feature. Pass false to take the workgroup-memory variants (to compare them), true to
+ * return to the default; answers whether the subgroup variants are on now.
+ * @example nb.webgpuSubgroups(false); // the non-subgroup GEMM from now on
+ */
+export function webgpuSubgroups(on?: boolean): boolean {
+  return on === undefined ? useSubgroups() : setUseSubgroups(on);
 }
 
 /**

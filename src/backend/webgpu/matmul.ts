@@ -6,11 +6,13 @@
 // to workgroup memory made the kernel 4x slower on SwiftShader. A tile is read from global memory
 // with vec4 loads along the operand's contiguous dim (K for a row-major a or a transposed b, N for a
 // row-major b) when its strides and offset are multiples of 4, else element by element.
+// Where the device has subgroups (and they are not turned off), the inner loop shares a's values
+// between lanes by subgroup shuffles instead of workgroup memory (innerLoop), chosen at run time.
 // Glossary: M rows of a and out, N columns of b and out, K the reduced dim; B batch.
 
 import type { DType, TypedArray } from '../../tensor/dtype.js';
 import type { Layout } from '../../tensor/layout.js';
-import { GpuArray, alloc, asGpu, dispatch } from './context.js';
+import { GpuArray, alloc, asGpu, dispatch, useSubgroups } from './context.js';
 import { PRM } from './strided.js';
 import { dtypeOf } from './elementwise.js';
 
@@ -27,8 +29,41 @@ function aligned(l: Layout, dims: number[]): boolean {
   return l.offset % 4 === 0 && dims.every((d) => l.strides[d] % 4 === 0);
 }
 
+/**
+ * The inner product over one K tile. Plain: every thread reads its 4 a values and 4 b values from
+ * workgroup memory per k. Subgroups: the w = min(subgroup size, 16) lanes of a run share one row
+ * block (same ty); lane j reads the a values of k = c + j once, and each k's values reach the other
+ * lanes by subgroupShuffle, so a is read from workgroup memory once per w k's instead of once per k.
+ * NOTE: this assumes lanes are consecutive invocations (true of every implementation we know, not
+ * promised by WebGPU); the kernel checks it per subgroup (sgOk) and takes the plain loop if not.
+ */
+function innerLoop(sg: boolean): string {
+  const fma = `acc0 += av.x * bv; acc1 += av.y * bv; acc2 += av.z * bv; acc3 += av.w * bv;`;
+  const plain = `for (var kk = 0; kk < ${TK}; kk++) {
+      let ab = kk * 64 + ty * 4; let bb = kk * 64 + tx * 4;
+      let av = vec4<f32>(As[ab], As[ab + 1], As[ab + 2], As[ab + 3]);
+      let bv = vec4<f32>(Bs[bb], Bs[bb + 1], Bs[bb + 2], Bs[bb + 3]);
+      ${fma}
+    }`;
+  if (!sg) return plain;
+  return `if (sgOk) {
+      for (var c = 0; c < ${TK}; c += w) {
+        let ab = (c + slot) * 64 + ty * 4;
+        let mine = vec4<f32>(As[ab], As[ab + 1], As[ab + 2], As[ab + 3]);
+        for (var j = 0; j < w; j++) {
+          let av = subgroupShuffle(mine, u32(lane0 + j));
+          let bb = (c + j) * 64 + tx * 4;
+          let bv = vec4<f32>(Bs[bb], Bs[bb + 1], Bs[bb + 2], Bs[bb + 3]);
+          ${fma}
+        }
+      }
+    } else {
+      ${plain}
+    }`;
+}
+
 // prm: M N K nb | aOff aSM aSK | bOff bSK bSN | batch shapes | a batch strides | b batch strides
-function source(aMode: Mode, bMode: Mode): string {
+function source(aMode: Mode, bMode: Mode, sg: boolean): string {
   // the batch dims' rank nb = prm[3] is read at run time (see strided.ts Params)
   const batch = (which: 'a' | 'b', base: number, first: string) => `
 fn ${which}Batch(z: i32) -> i32 {
@@ -80,7 +115,16 @@ fn ${which}Batch(z: i32) -> i32 {
     Bs[kk * 64 + n] = v;
   }`;
   const elt = (m: Mode) => (m === 'scalar' ? 'f32' : 'vec4<f32>');
-  return `@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+  // subgroup ops sit in loops whose bounds the uniformity analysis cannot prove subgroup-uniform
+  const head = sg ? 'enable subgroups;\ndiagnostic(off, subgroup_uniformity);\n' : '';
+  const sgArgs = sg ? ',\n        @builtin(subgroup_invocation_id) sgi: u32, @builtin(subgroup_size) sgs: u32' : '';
+  const sgSetup = sg
+    ? `
+  let w = i32(min(sgs, 16u)); let slot = i32(sgi) % w; let lane0 = i32(sgi) - slot;
+  // the w lanes of a run are consecutive invocations of one row block
+  let sgOk = subgroupAll(subgroupShuffle(t, u32(lane0)) == t - slot && (t - slot) % w == 0 && 16 % w == 0);`
+    : '';
+  return `${head}@group(0) @binding(0) var<storage, read_write> out: array<f32>;
 @group(0) @binding(1) var<storage, read> a: array<${elt(aMode)}>;
 @group(0) @binding(2) var<storage, read> b: array<${elt(bMode)}>;
 ${PRM(3)}
@@ -99,23 +143,18 @@ fn putRow(obase: i32, gm: i32, gn: i32, M: i32, N: i32, v: vec4<f32>) {
   if (gn + 3 < N) { out[o + 3] = v.w; }
 }
 @compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32${sgArgs}) {
   let M = prm[0]; let N = prm[1]; let K = prm[2];
   let z = i32(wid.z);
   let abase = aBatch(z); let bbase = bBatch(z);
   let m0 = i32(wid.y) * ${TM}; let n0 = i32(wid.x) * ${TN};
-  let t = i32(lid); let tx = t % 16; let ty = t / 16;
+  let t = i32(lid); let tx = t % 16; let ty = t / 16;${sgSetup}
   var acc0 = vec4<f32>(0.0); var acc1 = vec4<f32>(0.0); var acc2 = vec4<f32>(0.0); var acc3 = vec4<f32>(0.0);
   for (var k0 = 0; k0 < K; k0 += ${TK}) {
 ${aLoad}
 ${bLoad}
     workgroupBarrier();
-    for (var kk = 0; kk < ${TK}; kk++) {
-      let ab = kk * 64 + ty * 4; let bb = kk * 64 + tx * 4;
-      let av = vec4<f32>(As[ab], As[ab + 1], As[ab + 2], As[ab + 3]);
-      let bv = vec4<f32>(Bs[bb], Bs[bb + 1], Bs[bb + 2], Bs[bb + 3]);
-      acc0 += av.x * bv; acc1 += av.y * bv; acc2 += av.z * bv; acc3 += av.w * bv;
-    }
+    ${innerLoop(sg)}
     workgroupBarrier();
   }
   let obase = z * M * N;
@@ -167,7 +206,7 @@ export function matmul(a: TypedArray, la: Layout, b: TypedArray, lb: Layout, out
     ...(bshape.length ? batchDims.map((d) => la.strides[d]) : [0]),
     ...(bshape.length ? batchDims.map((d) => lb.strides[d]) : [0]),
   ];
-  const code = source(aMode, bMode);
+  const code = source(aMode, bMode, useSubgroups());
   dispatch(code, [out, asGpu(a, 'float32'), asGpu(b, 'float32')], Int32Array.from(words), [
     Math.ceil(N / TN),
     Math.ceil(M / TM),

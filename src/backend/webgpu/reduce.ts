@@ -1,7 +1,7 @@
 // Reductions in WGSL: reduce (sum, prod, max, min, any, all over any axes), argmax/argmin along one
 // axis and softmax / log-softmax along one axis. One workgroup per output element (per row for
 // softmax): each thread folds a strided share of the reduced elements, then a tree in workgroup
-// memory combines the partial results; argReduce runs one thread per output.
+// memory combines the partial results; short reductions and argReduce run one thread per output.
 // Glossary: K kept dims (those of the output), R reduced dims, n the reduced element count.
 
 import type { DType, TypedArray } from '../../tensor/dtype.js';
@@ -12,9 +12,11 @@ import { PRM, computeType, load, store, ty, walkFn } from './strided.js';
 import { dtypeOf } from './elementwise.js';
 
 const RWG = 256;
+/** Reductions of at most this many elements per output run one thread per output. */
+const SHORT_RED = 64;
 
 /** +infinity from a runtime bit pattern (WGSL rejects an infinite constant expression). */
-const INF = 'fn inf_() -> f32 { var u = 0x7f800000u; return bitcast<f32>(u); }';
+export const INF = 'fn inf_() -> f32 { var u = 0x7f800000u; return bitcast<f32>(u); }';
 
 /**
  * Parameters and WGSL for "kept" dims (one workgroup each) and "reduced" dims (walked by threads):
@@ -22,7 +24,7 @@ const INF = 'fn inf_() -> f32 { var u = 0x7f800000u; return bitcast<f32>(u); }';
  * keptOff(o) is o's offset in x, redOff(j) the j-th reduced element's offset from there, outOff(o) its
  * offset in an output contiguous over x's shape (with outFull, for softmax) or the reduced shape.
  */
-function split(
+export function split(
   lx: Layout,
   axes: readonly number[],
   outFull = false,
@@ -45,6 +47,13 @@ function split(
   ].join('\n');
   return { words, fns, nOut, nRed };
 }
+
+/** One thread per output (per row), at o; base is its first element's offset in x. */
+const THREAD_HEAD = `@compute @workgroup_size(${RWG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let o = i32(gid.y * nwg.x * ${RWG}u + gid.x);
+  if (o >= prm[0]) { return; }
+  let base = keptOff(o);`;
 
 const HEAD = `@compute @workgroup_size(${RWG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lu: u32,
@@ -90,13 +99,26 @@ export function reduce(
   const sp = split(lx, axes);
   const out = alloc(outDtype, sp.nOut);
   if (sp.nOut === 0) return out as unknown as TypedArray;
-  const code = `@group(0) @binding(0) var<storage, read_write> out: array<${ty(outDtype)}>;
+  const head = `@group(0) @binding(0) var<storage, read_write> out: array<${ty(outDtype)}>;
 @group(0) @binding(1) var<storage, read> x: array<${ty(x.dtype)}>;
 ${PRM(2)}
-var<workgroup> sh: array<${ct}, ${RWG}>;
 ${INF}
 fn comb(a: ${ct}, b: ${ct}) -> ${ct} { return ${c.f}; }
-${sp.fns}
+${sp.fns}`;
+  if (sp.nRed <= SHORT_RED) {
+    // NOTE: short reductions (a broadcast gradient summed over a few rows) run one thread per output: a
+    // workgroup each would idle all but a few of its threads through eight barriers, per output
+    const code = `${head}
+${THREAD_HEAD}
+  var acc = ${c.init};
+  for (var j = 0; j < prm[1]; j++) { acc = comb(acc, ${load('x[base + redOff(j)]', x.dtype)}); }
+  out[o] = ${store('acc', ct, outDtype)};
+}`;
+    dispatch(code, [out, x], Int32Array.from(sp.words), grid(Math.ceil(sp.nOut / RWG)));
+    return out as unknown as TypedArray;
+  }
+  const code = `${head}
+var<workgroup> sh: array<${ct}, ${RWG}>;
 ${HEAD}
   let base = keptOff(o);
   var acc = ${c.init};
@@ -128,11 +150,7 @@ export function argReduce(isMax: boolean, x: TypedArray, lx: Layout, axis: numbe
 @group(0) @binding(1) var<storage, read> x: array<${ty(x.dtype)}>;
 ${PRM(2)}
 ${sp.fns}
-@compute @workgroup_size(${RWG})
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let o = i32(gid.y * nwg.x * ${RWG}u + gid.x);
-  if (o >= prm[0]) { return; }
-  let base = keptOff(o);
+${THREAD_HEAD}
   var best = ${load('x[base]', x.dtype)};
   var bi = 0;
   for (var j = 1; j < prm[1]; j++) {
@@ -155,12 +173,31 @@ export function softmax(x: TypedArray, lx: Layout, axis: number, log: boolean): 
   if (n === 0) return out as unknown as TypedArray;
   const words = sp.words;
   const at = 5;
-  const code = `@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+  const decls = `@group(0) @binding(0) var<storage, read_write> out: array<f32>;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 ${PRM(2)}
-var<workgroup> sh: array<f32, ${RWG}>;
 ${INF}
-${sp.fns}
+${sp.fns}`;
+  if (sp.nRed <= SHORT_RED) {
+    // short rows (attention over a few keys): one thread per row, as for short reductions
+    const code = `${decls}
+${THREAD_HEAD}
+  let obase = outOff(o);
+  let n = prm[1];
+  var mx = -inf_();
+  for (var j = 0; j < n; j++) { mx = max(mx, x[base + redOff(j)]); }
+  var tot = 0.0;
+  for (var j = 0; j < n; j++) { tot += exp(x[base + redOff(j)] - mx); }
+  for (var j = 0; j < n; j++) {
+    let v = x[base + redOff(j)] - mx;
+    out[obase + j * prm[${at}]] = ${log ? 'v - log(tot)' : 'exp(v) / tot'};
+  }
+}`;
+    dispatch(code, [out, x], Int32Array.from(words), grid(Math.ceil(sp.nOut / RWG)));
+    return out as unknown as TypedArray;
+  }
+  const code = `${decls}
+var<workgroup> sh: array<f32, ${RWG}>;
 ${HEAD}
   let base = keptOff(o);
   let obase = outOff(o);
