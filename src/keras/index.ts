@@ -21,6 +21,7 @@ export { Layer, SymbolicTensor, clearSession, type LayerArgs, type SymShape } fr
 export { input } from './layers/input.js';
 export { Model, model, type CompileArgs, type ModelArgs, type Predicted } from './model.js';
 export { Sequential, sequential, type SequentialArgs } from './sequential.js';
+export { Distiller, type DistillerCompileArgs, type DistillationLossFn } from './distiller.js';
 export { loadModel, type LoadModelOptions } from './saving.js';
 export { Progbar, type ProgbarOptions, type ProgressStream, type Clock } from './progbar.js';
 export {

@@ -84,5 +84,6 @@ export {
   BCELoss,
   BCEWithLogitsLoss,
   KLDivLoss,
+  DistillationLoss,
 } from './losses.js';
 export * as parallel from './parallel/index.js';
