@@ -3,6 +3,7 @@
 // labels, once through nb.keras.Distiller (alpha * CE + (1 - alpha) * T^2 * KL to the teacher).
 // Needs ../shared/data (or NABLA_SHARED_DATA).
 // Run: npm run build && node dist/examples/distillation.js [trainSize=5000] [epochs=5] [temperature=4]
+//   [teacherEpochs=10] [studentHidden=16]
 import * as nb from 'nabla';
 import { resolve } from 'node:path';
 
@@ -10,6 +11,8 @@ const root = process.env.NABLA_SHARED_DATA ?? resolve('..', 'shared', 'data');
 const trainSize = Number(process.argv[2] ?? 5000);
 const epochs = Number(process.argv[3] ?? 5);
 const temperature = Number(process.argv[4] ?? 4);
+const teacherEpochs = Number(process.argv[5] ?? 10);
+const hidden = Number(process.argv[6] ?? 16);
 const { layers } = nb.keras;
 
 const [[xAll, yAll], [xTest0, yTest]] = await nb.keras.datasets.fashionMnist.loadData({ root });
@@ -31,7 +34,7 @@ const teacherNet = () =>
 const studentNet = () =>
   nb.keras.sequential([
     layers.flatten({ inputShape: [28, 28, 1] }),
-    layers.dense({ units: 32, activation: 'relu' }),
+    layers.dense({ units: hidden, activation: 'relu' }),
     layers.dense({ units: 10 }),
   ]);
 const metrics = ['sparse_categorical_accuracy'];
@@ -42,7 +45,7 @@ const accuracy = async (m: nb.keras.Model) =>
 nb.manualSeed(0);
 const teacher = teacherNet();
 teacher.compile({ optimizer: 'adam', loss, metrics });
-await teacher.fit(xTrain, yTrain, { epochs, batchSize: 64, verbose: 0 });
+await teacher.fit(xTrain, yTrain, { epochs: teacherEpochs, batchSize: 64, verbose: 0 });
 console.log(`teacher (CNN, ${teacher.countParams().trainable} params): test accuracy ${await accuracy(teacher)}`);
 
 nb.manualSeed(1);

@@ -90,21 +90,34 @@ function quantizeInput(x: Tensor, p: ActQParams): Uint8Array {
   return quantizeU8(contiguousValues(x) as Float32Array, p);
 }
 
-/** uint8 (M, N) codes -> float32, optionally transposed per image to (B, N, P) with M = B * P. */
-function dequantize(yq: Uint8Array, p: ActQParams, B: number, P: number, N: number, toNCHW: boolean): Float32Array {
-  const y = new Float32Array(yq.length);
-  const s = p.scale,
-    z = p.zeroPoint;
-  if (!toNCHW) {
-    for (let i = 0; i < yq.length; i++) y[i] = s * (yq[i] - z);
-    return y;
+/**
+ * The GEMM's (M, N) result as float32: uint8 codes dequantized with `out`, or float32 sums (then ReLU'd
+ * when `relu`); transposed per image to (B, N, P) when M = B * P rows are a convolution's pixels.
+ */
+function finish(
+  y: Uint8Array | Float32Array,
+  out: ActQParams | null,
+  relu: boolean,
+  B: number,
+  P: number,
+  N: number,
+  nchw: boolean,
+): Float32Array {
+  const r = new Float32Array(y.length);
+  const s = out ? out.scale : 1,
+    z = out ? out.zeroPoint : 0,
+    lo = relu && !out ? 0 : -Infinity;
+  const val = (v: number) => Math.max(lo, s * (v - z));
+  if (!nchw) {
+    for (let i = 0; i < y.length; i++) r[i] = val(y[i]);
+    return r;
   }
   for (let b = 0; b < B; b++)
     for (let q = 0; q < P; q++) {
       const src = (b * P + q) * N;
-      for (let n = 0; n < N; n++) y[(b * N + n) * P + q] = s * (yq[src + n] - z);
+      for (let n = 0; n < N; n++) r[(b * N + n) * P + q] = val(y[src + n]);
     }
-  return y;
+  return r;
 }
 
 function staticInput(x: Tensor, op: string): void {
@@ -117,7 +130,9 @@ function staticInput(x: Tensor, op: string): void {
 /**
  * Static int8 linear (torch.ao.nn.quantized.Linear): x (*, K) float32 on input's grid is quantized with
  * `input`, multiplied by w (N, K) int8 (per-row scales wScale, zero point 0) in u8 x s8 -> s32, the bias
- * added and the result requantized with `output` (Kernels.gemmU8S8), then returned dequantized (*, N).
+ * added and the result requantized with `output` (Kernels.gemmU8S8) and returned dequantized (*, N); with
+ * output null the float32 sums are returned (ReLU'd when `relu`; with `output`, its clamp at the zero point
+ * of a range starting at 0 is the ReLU).
  */
 export function linearInt8Static(
   x: Tensor,
@@ -125,7 +140,8 @@ export function linearInt8Static(
   wScale: Float32Array,
   bias: Tensor | null,
   input: ActQParams,
-  output: ActQParams,
+  output: ActQParams | null,
+  relu = false,
 ): Tensor {
   const op = 'linearInt8Static';
   const N = wScale.length,
@@ -134,7 +150,7 @@ export function linearInt8Static(
   const x2 = rows(x, K, op);
   const M = x2.shape[0];
   const yq = be().gemmU8S8(quantizeInput(x2, input), M, K, input, w, wScale, biasValues(bias, N, op), output);
-  return wrap(dequantize(yq as Uint8Array, output, 1, M, N, false), [...x.shape.slice(0, -1), N], 'float32');
+  return wrap(finish(yq, output, relu, 1, M, N, false), [...x.shape.slice(0, -1), N], 'float32');
 }
 
 export interface Conv2dInt8Params {
@@ -146,7 +162,8 @@ export interface Conv2dInt8Params {
 /**
  * Static int8 convolution (torch.ao.nn.quantized.Conv2d, groups 1): im2col of the uint8 input (padded with
  * its zero point, which stands for 0.0), then the u8 x s8 GEMM with the requantizing epilogue.
- * x (B, C, H, W) float32, w (OC, C*KH*KW) int8 with per-channel scales (OC) -> (B, OC, OH, OW) dequantized.
+ * x (B, C, H, W) float32, w (OC, C*KH*KW) int8 with per-channel scales (OC) -> (B, OC, OH, OW), dequantized
+ * (or float32 sums with output null, as linearInt8Static).
  */
 export function conv2dInt8Static(
   x: Tensor,
@@ -156,7 +173,8 @@ export function conv2dInt8Static(
   bias: Tensor | null,
   p: Conv2dInt8Params,
   input: ActQParams,
-  output: ActQParams,
+  output: ActQParams | null,
+  relu = false,
 ): Tensor {
   const op = 'conv2dInt8Static';
   staticInput(x, op);
@@ -193,5 +211,5 @@ export function conv2dInt8Static(
         }
       }
   const yq = be().gemmU8S8(cols, B * P, K, input, w, wScale, biasValues(bias, OC, op), output);
-  return wrap(dequantize(yq as Uint8Array, output, B, P, OC, true), [B, OC, OH, OW], 'float32');
+  return wrap(finish(yq, output, relu, B, P, OC, true), [B, OC, OH, OW], 'float32');
 }

@@ -15,6 +15,7 @@ export {
   quantizeStatic,
   MinMaxObserver,
   MovingAverageMinMaxObserver,
+  MSEObserver,
   ObservedLayer,
   QuantizedLinear,
   QuantizedConv2d,

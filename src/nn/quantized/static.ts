@@ -92,6 +92,67 @@ export class MovingAverageMinMaxObserver extends MinMaxObserver {
   }
 }
 
+/**
+ * The range that minimises the squared error of quantizing what was observed, clipping included (the
+ * objective of torch's HistogramObserver, searched here over candidate ranges on a sample of up to
+ * `sampleSize` values instead of torch's 2048-bin histogram). Outliers then cost a little clipping
+ * instead of a coarse step for everything else.
+ */
+export class MSEObserver extends MinMaxObserver {
+  private readonly sample: number[] = [];
+  private seen = 0;
+  private state = 0x2545f491;
+  constructor(readonly sampleSize = 65536) {
+    super();
+  }
+  override forward(x: Tensor): Tensor {
+    super.forward(x);
+    const v = contiguousValues(x.detach().float());
+    for (let i = 0; i < v.length; i++) {
+      // reservoir sampling with a fixed xorshift stream: the same data gives the same sample
+      this.seen++;
+      if (this.sample.length < this.sampleSize) this.sample.push(v[i]);
+      else {
+        this.state ^= this.state << 13;
+        this.state ^= this.state >>> 17;
+        this.state ^= this.state << 5;
+        const j = (this.state >>> 0) % this.seen;
+        if (j < this.sampleSize) this.sample[j] = v[i];
+      }
+    }
+    return x;
+  }
+  override calculateQparams(): ActQParams {
+    const full = super.calculateQparams();
+    const lo0 = Math.min(this.min, 0),
+      hi0 = Math.max(this.max, 0);
+    let best = full,
+      bestErr = Infinity;
+    // shrink the range from both ends in 1/64 steps of its width, keeping 0 inside
+    for (let a = 0; a <= 32; a++)
+      for (let b = 0; b <= 32; b++) {
+        const lo = lo0 * (1 - a / 64),
+          hi = hi0 * (1 - b / 64);
+        if (!(hi > lo)) continue;
+        const o = new MinMaxObserver();
+        o.min = lo;
+        o.max = hi;
+        const p = o.calculateQparams();
+        let err = 0;
+        for (const v of this.sample) {
+          const q = Math.min(255, Math.max(0, roundHalfEven(v / p.scale) + p.zeroPoint));
+          const d = p.scale * (q - p.zeroPoint) - v;
+          err += d * d;
+        }
+        if (err < bestErr) {
+          bestErr = err;
+          best = p;
+        }
+      }
+    return best;
+  }
+}
+
 export type ObserverFactory = () => MinMaxObserver;
 
 // ---- per-channel symmetric int8 weights (torch's per_channel_symmetric qint8) ----
@@ -115,6 +176,12 @@ function quantizeChannels(w: Tensor): { q: Int8Array; scales: Float32Array } {
 
 /** An int8 layer's weights (per output channel) and its activations' uint8 parameters. */
 abstract class QuantizedLayer extends Module {
+  /**
+   * Whether the output is rounded to its uint8 grid (the codes a following quantized layer reads); convert
+   * turns it off where the output goes on in float32 (into an addition, a sigmoid, a mean, the logits), so
+   * that it is not rounded twice.
+   */
+  requantize: boolean;
   readonly q: Int8Array;
   readonly scales: Float32Array;
   readonly bias: Tensor | null;
@@ -125,6 +192,7 @@ abstract class QuantizedLayer extends Module {
     readonly relu: boolean,
   ) {
     super();
+    this.requantize = true;
     ({ q: this.q, scales: this.scales } = quantizeChannels(float.weight));
     this.bias = float.bias ? noGrad(() => float.bias!.detach().float().contiguous()) : null;
   }
@@ -142,7 +210,15 @@ export class QuantizedLinear extends QuantizedLayer {
   }
   // x (*, in) -> (*, out), on the output's uint8 grid
   forward(x: Tensor): Tensor {
-    return linearInt8Static(x, this.q, this.scales, this.bias, this.input, this.output);
+    return linearInt8Static(
+      x,
+      this.q,
+      this.scales,
+      this.bias,
+      this.input,
+      this.requantize ? this.output : null,
+      this.relu,
+    );
   }
   override extraRepr(): string {
     const n = this.scales.length;
@@ -166,7 +242,8 @@ export class QuantizedConv2d extends QuantizedLayer {
   // x (B, C, H, W) -> (B, OC, OH, OW), on the output's uint8 grid
   forward(x: Tensor): Tensor {
     const p = { stride: this.stride, padding: this.padding, dilation: this.dilation };
-    return conv2dInt8Static(x, this.q, this.scales, this.kernelSize, this.bias, p, this.input, this.output);
+    const out = this.requantize ? this.output : null;
+    return conv2dInt8Static(x, this.q, this.scales, this.kernelSize, this.bias, p, this.input, out, this.relu);
   }
   override extraRepr(): string {
     return (
@@ -329,8 +406,10 @@ function keepsGrid(m: Module | null | undefined): boolean {
  */
 export function convert<M extends Module>(prepared: M, opts: { inplace?: boolean } = {}): M {
   const root = opts.inplace ? prepared : deepCopyModule(prepared);
+  const all: QuantizedLayer[] = [],
+    readers = new Set<QuantizedLayer>();
   const visit = (parent: Module): void => {
-    let prev: QuantizedLinear | QuantizedConv2d | null = null;
+    let prev: QuantizedLayer | null = null;
     for (const [name, child] of [...parent._modules]) {
       if (child instanceof ObservedLayer) {
         const input = child.inputObserver.calculateQparams(),
@@ -340,8 +419,12 @@ export function convert<M extends Module>(prepared: M, opts: { inplace?: boolean
             ? new QuantizedConv2d(child.layer, input, output, child.relu)
             : new QuantizedLinear(child.layer, input, output, child.relu);
         // NOTE: in a Sequential, the codes pass from layer to layer through grid-keeping modules
-        if (prev && parent instanceof Sequential) q.input = prev.output;
+        if (prev && parent instanceof Sequential) {
+          q.input = prev.output;
+          readers.add(prev);
+        }
         parent.registerModule(name, q);
+        all.push(q);
         prev = q;
       } else {
         if (child && !keepsGrid(child)) {
@@ -352,6 +435,7 @@ export function convert<M extends Module>(prepared: M, opts: { inplace?: boolean
     }
   };
   visit(root);
+  for (const q of all) q.requantize = readers.has(q);
   return root.eval() as M;
 }
 

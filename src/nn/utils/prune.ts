@@ -444,3 +444,47 @@ export function remove(module: Module, name: string): Module {
 export function isPruned(module: Module): boolean {
   return module.modules().some((m) => pruningHooks(m).length > 0);
 }
+
+/** One row of a sparsity report: a weight, its size and how many of its entries are zero. */
+export interface SparsityRow {
+  name: string;
+  numel: number;
+  zeros: number;
+  sparsity: number;
+}
+
+/**
+ * The zeros of every weight of the model's Conv and Linear layers (the pruned `weight`, or the
+ * parameter), one row each and a last row 'total'; `toString` prints them as a table.
+ * @example console.log(nb.nn.utils.prune.sparsityReport(model).toString());
+ */
+export function sparsityReport(
+  model: Module,
+  names: readonly string[] = ['weight'],
+): SparsityRow[] & { toString(): string } {
+  const rows: SparsityRow[] = [];
+  for (const [prefix, m] of model.namedModules()) {
+    for (const name of names) {
+      const pruned = m._buffers.has(`${name}_mask`);
+      const t = pruned ? (m as unknown as Record<string, unknown>)[name] : m._parameters.get(name);
+      if (!(t instanceof Tensor) || t.ndim < 2) continue;
+      const v = values(t.detach());
+      let zeros = 0;
+      for (let i = 0; i < v.length; i++) if (v[i] === 0) zeros++;
+      rows.push({ name: prefix ? `${prefix}.${name}` : name, numel: v.length, zeros, sparsity: zeros / v.length });
+    }
+  }
+  const numel = rows.reduce((a, r) => a + r.numel, 0),
+    zeros = rows.reduce((a, r) => a + r.zeros, 0);
+  rows.push({ name: 'total', numel, zeros, sparsity: numel ? zeros / numel : 0 });
+  const w = Math.max(6, ...rows.map((r) => r.name.length));
+  const text = [
+    `${'weight'.padEnd(w)}  ${'entries'.padStart(9)}  ${'zeros'.padStart(9)}  sparsity`,
+    ...rows.map(
+      (r) =>
+        `${r.name.padEnd(w)}  ${String(r.numel).padStart(9)}  ${String(r.zeros).padStart(9)}  ` +
+        `${(100 * r.sparsity).toFixed(2).padStart(7)}%`,
+    ),
+  ].join('\n');
+  return Object.assign(rows, { toString: () => text });
+}
