@@ -78,6 +78,8 @@ async function bookNet(arch: string | undefined, weights: string | undefined): P
 const pct = (a: number) => `${(100 * a).toFixed(2)}%`;
 
 async function pruneCommand(v: Record<string, string | boolean | undefined>): Promise<void> {
+  const levels = ((v.levels as string | undefined) ?? '0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9').split(',').map(Number);
+  if (levels.some((s) => !(s >= 0 && s < 1))) throw new Error(`--levels must be fractions in [0, 1), got ${v.levels}`);
   const net = await bookNet(v.arch as string, v.weights as string);
   const test = MNIST({ root: v.data as string, train: false });
   const amount = Number(v.amount ?? 0.5);
@@ -93,8 +95,6 @@ async function pruneCommand(v: Record<string, string | boolean | undefined>): Pr
   };
   const pruned = at(amount);
   console.log(`global L1 pruning of ${v.arch} at ${pct(amount)}:\n${sparsityReport(pruned).toString()}`);
-  const levels = ((v.levels as string | undefined) ?? '0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9').split(',').map(Number);
-  if (levels.some((s) => !(s >= 0 && s < 1))) throw new Error(`--levels must be fractions in [0, 1), got ${v.levels}`);
   const accs: number[] = [];
   for (const s of levels) {
     accs.push(accuracy(at(s), test));
