@@ -15,7 +15,6 @@ export {
   quantizeStatic,
   MinMaxObserver,
   MovingAverageMinMaxObserver,
-  MSEObserver,
   ObservedLayer,
   QuantizedLinear,
   QuantizedConv2d,

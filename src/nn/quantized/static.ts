@@ -92,67 +92,6 @@ export class MovingAverageMinMaxObserver extends MinMaxObserver {
   }
 }
 
-/**
- * The range that minimises the squared error of quantizing what was observed, clipping included (the
- * objective of torch's HistogramObserver, searched here over candidate ranges on a sample of up to
- * `sampleSize` values instead of torch's 2048-bin histogram). Outliers then cost a little clipping
- * instead of a coarse step for everything else.
- */
-export class MSEObserver extends MinMaxObserver {
-  private readonly sample: number[] = [];
-  private seen = 0;
-  private state = 0x2545f491;
-  constructor(readonly sampleSize = 65536) {
-    super();
-  }
-  override forward(x: Tensor): Tensor {
-    super.forward(x);
-    const v = contiguousValues(x.detach().float());
-    for (let i = 0; i < v.length; i++) {
-      // reservoir sampling with a fixed xorshift stream: the same data gives the same sample
-      this.seen++;
-      if (this.sample.length < this.sampleSize) this.sample.push(v[i]);
-      else {
-        this.state ^= this.state << 13;
-        this.state ^= this.state >>> 17;
-        this.state ^= this.state << 5;
-        const j = (this.state >>> 0) % this.seen;
-        if (j < this.sampleSize) this.sample[j] = v[i];
-      }
-    }
-    return x;
-  }
-  override calculateQparams(): ActQParams {
-    const full = super.calculateQparams();
-    const lo0 = Math.min(this.min, 0),
-      hi0 = Math.max(this.max, 0);
-    let best = full,
-      bestErr = Infinity;
-    // shrink the range from both ends in 1/64 steps of its width, keeping 0 inside
-    for (let a = 0; a <= 32; a++)
-      for (let b = 0; b <= 32; b++) {
-        const lo = lo0 * (1 - a / 64),
-          hi = hi0 * (1 - b / 64);
-        if (!(hi > lo)) continue;
-        const o = new MinMaxObserver();
-        o.min = lo;
-        o.max = hi;
-        const p = o.calculateQparams();
-        let err = 0;
-        for (const v of this.sample) {
-          const q = Math.min(255, Math.max(0, roundHalfEven(v / p.scale) + p.zeroPoint));
-          const d = p.scale * (q - p.zeroPoint) - v;
-          err += d * d;
-        }
-        if (err < bestErr) {
-          bestErr = err;
-          best = p;
-        }
-      }
-    return best;
-  }
-}
-
 export type ObserverFactory = () => MinMaxObserver;
 
 // ---- per-channel symmetric int8 weights (torch's per_channel_symmetric qint8) ----
