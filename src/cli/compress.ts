@@ -38,8 +38,10 @@ export const COMPRESS_USAGE = `usage:
       ARCH: mlp, simpleconvnet, deepconvnet (the book networks, e.g. mnist-mlp-dlfs.safetensors)
       global L1 unstructured pruning of every Conv/Linear weight: the sparsity report at --amount
       (default 0.5), then the MNIST test accuracy at 0%, 10%, ..., 90% sparsity (or --levels; a PNG with --png)
-  nabla distill [--data DIR] [--train-size N (5000)] [--epochs E (3)] [--temperature T (4)] [--alpha A (0.1)]
-      Fashion-MNIST: a CNN teacher, then an MLP student trained alone and distilled (same recipe and seed)
+  nabla distill [--data DIR] [--train-size N (5000)] [--teacher-size M (20000)] [--epochs E (3)]
+                [--temperature T (4)] [--alpha A (0.1)]
+      Fashion-MNIST: a CNN teacher on the first M images, then an MLP student on the first N, trained
+      alone and distilled (same recipe, batches and seed)
   nabla quantize-static --arch ARCH --weights FILE [--data DIR]
       MNIST test accuracy in float, with dynamic int8 and with static int8 quantization
   --data DIR    the IDX files (default ../shared/data)`;
@@ -135,13 +137,16 @@ async function distillCommand(v: Record<string, string | boolean | undefined>): 
     alpha = Number(v.alpha ?? 0.1);
   const train = FashionMNIST({ root, train: true }),
     test = FashionMNIST({ root, train: false });
-  const [xAll, yAll] = train.getBatch!(Array.from({ length: Math.min(n, train.length) }, (_, i) => i));
-  const batches = (seed: number) => {
-    const perm = new Generator(seed).permutation(xAll.shape[0]);
+  const nT = Number(v['teacher-size'] ?? 20000);
+  const [xT, yT] = train.getBatch!(Array.from({ length: Math.min(nT, train.length) }, (_, i) => i));
+  const [xAll, yAll] = [xT.narrow(0, 0, Math.min(n, xT.shape[0])), yT.narrow(0, 0, Math.min(n, xT.shape[0]))];
+  // (B, 1, 28, 28) and (B) batches of 64 of the first `size` images, reshuffled by seed
+  const batches = (seed: number, size = xAll.shape[0]) => {
+    const perm = new Generator(seed).permutation(size);
     const out: [Tensor, Tensor][] = [];
     for (let i = 0; i < perm.length; i += 64) {
       const idx = Array.from(perm.subarray(i, i + 64));
-      out.push([xAll.indexSelect(0, tensorOf(idx)), yAll.indexSelect(0, tensorOf(idx))]);
+      out.push([xT.indexSelect(0, tensorOf(idx)), yT.indexSelect(0, tensorOf(idx))]);
     }
     return out;
   };
@@ -159,13 +164,13 @@ async function distillCommand(v: Record<string, string | boolean | undefined>): 
   const ce = new CrossEntropyLoss();
   const opt = new Adam(teacher.parameters(), { lr: 1e-3 });
   for (let e = 0; e < epochs; e++) {
-    for (const [x, y] of batches(e)) {
+    for (const [x, y] of batches(e, xT.shape[0])) {
       opt.zeroGrad();
       ce.call(teacher.call(x) as Tensor, y).backward();
       opt.step();
     }
   }
-  console.log(`teacher (CNN): test accuracy ${pct(accuracy(teacher, test))}`);
+  console.log(`teacher (CNN, ${xT.shape[0]} images, ${epochs} epochs): test accuracy ${pct(accuracy(teacher, test))}`);
   const student = () => {
     manualSeed(1);
     return new Sequential(new Flatten(), new Linear(784, 16), new ReLU(), new Linear(16, 10));
@@ -203,6 +208,7 @@ export async function compressCommand(cmd: string, argv: string[]): Promise<numb
       png: { type: 'string' },
       levels: { type: 'string' },
       'train-size': { type: 'string' },
+      'teacher-size': { type: 'string' },
       epochs: { type: 'string' },
       temperature: { type: 'string' },
       alpha: { type: 'string' },
