@@ -31,6 +31,7 @@ commands:
   train-gpt   train a GPT on a text file (character level), or fine-tune a GPT-2 folder
   classify    label images with an ImageNet/CIFAR classifier (\`nabla classify --help\`)
   quantize    int8/int4 weights for a GPT-2 or Llama checkpoint (\`nabla quantize --help\`)
+  prune, distill, quantize-static   compression on MNIST / Fashion-MNIST (\`nabla prune --help\`)
   translate, train-translate, train-lstm, generate-lstm   seq2seq translation, char LSTM (\`nabla translate --help\`)
   explain     a Grad-CAM/saliency PNG overlay, or an LM's attention map (\`nabla explain --help\`)
   train-private  DP-SGD on Fashion-MNIST to a target (eps, delta) (\`nabla train-private --help\`)
@@ -350,6 +351,8 @@ export async function main(argv: string[]): Promise<number> {
       return (await import('./seq.js')).seqCommand(cmd, rest);
     else if (cmd === 'explain') return await (await import('./explain.js')).explainCommand(rest);
     else if (cmd === 'train-private') return await (await import('./privacy.js')).trainPrivateCommand(rest);
+    else if (['prune', 'distill', 'quantize-static'].includes(cmd))
+      return await (await import('./compress.js')).compressCommand(cmd, rest);
     else if (['transcribe', 'kws', 'speak', 'speech-corpus'].includes(cmd))
       return await (await import('./speech.js')).speechCommand(cmd, rest);
     else if (cmd === 'detect' || cmd === 'train-detector')

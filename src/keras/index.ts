@@ -39,6 +39,7 @@ export {
 export { input } from './layers/input.js';
 export { Model, model, type CompileArgs, type ModelArgs, type Predicted, type Compiled } from './model.js';
 export { Sequential, sequential, type SequentialArgs } from './sequential.js';
+export { Distiller, type DistillerCompileArgs, type DistillationLossFn } from './distiller.js';
 export { loadModel, type LoadModelOptions } from './saving.js';
 export { Progbar, type ProgbarOptions, type ProgressStream, type Clock, type ProgressValues } from './progbar.js';
 export type { SummaryOptions } from './summary.js';

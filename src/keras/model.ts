@@ -19,7 +19,7 @@ import {
   type SymShape,
 } from './layer.js';
 import { InputLayer } from './layers/input.js';
-import { resolveLoss, type Loss, type LossSpec } from './losses.js';
+import { reduceLoss, resolveLoss, type Loss, type LossSpec } from './losses.js';
 import type { OutputLogits } from './activations.js';
 import { resolveMetric, type Metric, type MetricSpec } from './metrics.js';
 import { checkOptimizer, makeOptimizer, type OptimizerIdentifier } from './optimizers.js';
@@ -404,6 +404,24 @@ export class Model<P extends Tensor | Tensor[] = Tensor | Tensor[]> extends Laye
       this,
     );
     return c;
+  }
+
+  /**
+   * Keras's compute_loss: one weighted loss per output, from the compiled losses over the batch
+   * (x, y, the model's outputs yPred and their logits; sampleWeight (N) if any). The regularization
+   * penalties are added by the caller. A subclass may override it to add terms (keras.Distiller).
+   */
+  computeLoss(
+    _x: Tensor[],
+    y: Tensor[],
+    yPred: Tensor[],
+    logits: (OutputLogits | null)[],
+    sampleWeight?: Tensor,
+  ): Tensor[] {
+    const c = this.resolveCompile();
+    return yPred.map((o, k) =>
+      reduceLoss(c.losses[k].call(y[k], o, logits[k] ?? null), sampleWeight).mul(c.lossWeights[k]),
+    );
   }
 
   get optimizer(): Optimizer | null {

@@ -27,7 +27,6 @@ import {
   type BatchSource,
   type Data,
 } from './data_adapter.js';
-import { reduceLoss } from './losses.js';
 import type { OutputLogits } from './activations.js';
 import { Mean } from './metrics.js';
 import { Progbar, type Clock, type ProgressStream } from './progbar.js';
@@ -200,17 +199,14 @@ function classWeights(y: Tensor, cw: Record<number, number>, op: string): Tensor
 }
 
 /** Forward + total loss of one batch (graph recorded when grad mode is on). */
-function batchLoss(model: Model, c: Compiled, b: Batchy): { outs: Tensor[]; loss: Tensor; parts: Tensor[] } {
+function batchLoss(model: Model, b: Batchy): { outs: Tensor[]; loss: Tensor; parts: Tensor[] } {
   const logits: (OutputLogits | null)[] = [];
   const outs = model.run(b.xs, logits);
   if (b.ys.length !== outs.length)
     throw new Error(
       `${FIT}: the model has ${outs.length} outputs (${model.outputNames.join(', ')}) but y has ${b.ys.length} arrays`,
     );
-  const parts = outs.map((o, k) => {
-    const l = c.losses[k].call(b.ys[k], o, logits[k] ?? null);
-    return reduceLoss(l, b.sw).mul(c.lossWeights[k]);
-  });
+  const parts = model.computeLoss(b.xs, b.ys, outs, logits, b.sw);
   // NOTE: as in Keras, the regularization penalties count in the loss that is minimised and reported.
   const loss = [...parts.slice(1), ...model.losses].reduce((p, q) => p.add(q), parts[0]);
   return { outs, loss, parts };
@@ -400,7 +396,7 @@ export async function fitModel(
       // under a distribution, this rank's rows of the global batch (possibly none at the tail)
       const [lo, hi] = dist ? shardRange(batchCount(whole)) : [0, batchCount(whole)];
       const b = dist ? sliceBatch(whole, lo, hi) : whole;
-      const { outs, loss, parts } = hi > lo ? batchLoss(model, c, b) : { outs: [], loss: null, parts: [] };
+      const { outs, loss, parts } = hi > lo ? batchLoss(model, b) : { outs: [], loss: null, parts: [] };
       const value = dist ? globalLoss(loss ? loss.item() : 0, hi - lo, batchCount(whole)) : loss!.item();
       if (!Number.isFinite(value)) {
         const msg =
@@ -469,7 +465,7 @@ async function runEvaluation(
     let step = 0;
     for await (const b of batches as AsyncIterable<Batchy>) {
       await hooks?.call('onTestBatchBegin', step, { batch: step, size: batchCount(b) });
-      const { outs, loss, parts } = noGrad(() => batchLoss(model, c, b));
+      const { outs, loss, parts } = noGrad(() => batchLoss(model, b));
       const bs = batchCount(b);
       lossMean.update(loss.item(), undefined, bs);
       parts.forEach((p, k) => {

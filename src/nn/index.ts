@@ -89,6 +89,7 @@ export {
   BCELoss,
   BCEWithLogitsLoss,
   KLDivLoss,
+  DistillationLoss,
 } from './losses.js';
 /** torch.nn.parallel: `DistributedDataParallel` over nb.distributed. */
 export * as parallel from './parallel/index.js';

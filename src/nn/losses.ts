@@ -136,3 +136,27 @@ export class KLDivLoss extends Module {
     return F.klDiv(input, target, { reduction: this.reduction, logTarget: this.logTarget });
   }
 }
+
+/**
+ * Knowledge distillation: forward(studentLogits (N, C), teacherLogits (N, C), target (N)) -> scalar,
+ * alpha * CE + (1 - alpha) * T^2 * KL of the temperature-softened distributions (F.distillationLoss).
+ * @example const loss = new nb.nn.DistillationLoss({ temperature: 4, alpha: 0.1 }).call(s, t, y);
+ */
+export class DistillationLoss extends Module {
+  readonly temperature: number;
+  readonly alpha: number;
+  constructor(opts: F.DistillationOptions = {}) {
+    super();
+    this.temperature = opts.temperature ?? 3;
+    this.alpha = opts.alpha ?? 0.1;
+  }
+  forward(studentLogits: Tensor, teacherLogits: Tensor, target: Tensor): Tensor {
+    return F.distillationLoss(studentLogits, teacherLogits, target, {
+      temperature: this.temperature,
+      alpha: this.alpha,
+    });
+  }
+  override extraRepr(): string {
+    return `temperature=${this.temperature}, alpha=${this.alpha}`;
+  }
+}

@@ -42,6 +42,8 @@ export interface LineChartOptions {
   /** Fixed y range; default: the data's range widened to nice ticks. */
   yRange?: [number, number];
   xLabel?: string;
+  /** A label for every x position (default: 1-based numbers at nice steps). */
+  xTickLabels?: readonly string[];
 }
 
 /** One chart panel at (x, y) of size w x h: axes, nice y ticks, 1-based x ticks, a polyline per series and a legend. */
@@ -85,11 +87,12 @@ export function lineChart(
   cv.line(left, bottom, right, bottom, COLORS.black);
   const n = Math.max(0, ...series.map((s) => s.values.length));
   const px = (i: number) => left + (n <= 1 ? 0 : ((right - left) * i) / (n - 1));
-  // x ticks at nice 1-based epochs
-  for (const t of n > 0 ? niceTicks(1, Math.max(1, n), 8) : []) {
+  // x ticks at nice 1-based epochs, or at every position with its label
+  const xt = opts.xTickLabels ? opts.xTickLabels.map((_, i) => i + 1) : n > 0 ? niceTicks(1, Math.max(1, n), 8) : [];
+  for (const t of xt) {
     if (!Number.isInteger(t) || t < 1 || t > n) continue;
     cv.line(px(t - 1), bottom, px(t - 1), bottom + 4, COLORS.black);
-    const s = String(t);
+    const s = opts.xTickLabels?.[t - 1] ?? String(t);
     cv.text(s, px(t - 1) - textWidth(s) / 2, bottom + 8, COLORS.darkGrey, 2);
   }
   const xl = opts.xLabel ?? 'EPOCH';

@@ -42,10 +42,12 @@ export {
   binaryCrossEntropy,
   binaryCrossEntropyWithLogits,
   klDiv,
+  distillationLoss,
   type Reduction,
   type ReductionOptions,
   type NLLLossOptions,
   type CrossEntropyOptions,
   type BCEWithLogitsOptions,
   type KLDivOptions,
+  type DistillationOptions,
 } from './losses.js';

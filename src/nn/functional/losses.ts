@@ -410,3 +410,43 @@ export function klDiv(input: Tensor, target: Tensor, opts: KLDivOptions = {}): T
   if (reduction === 'batchmean') return x.ndim === 0 ? loss.sum() : loss.sum().div(x.shape[0]);
   return reduce(loss, reduction, op);
 }
+
+export interface DistillationOptions {
+  /** Softens both distributions: softmax(logits / T) (default 3, as the Keras example). */
+  temperature?: number;
+  /** Weight of the hard-label cross entropy; the soft term gets 1 - alpha (default 0.1, as Keras). */
+  alpha?: number;
+}
+
+/**
+ * Knowledge distillation (Hinton et al. 2015): alpha * CE(student, target) + (1 - alpha) * T^2 *
+ * KL(softmax(teacher / T) || softmax(student / T)), the KL per sample ('batchmean'). The T^2 keeps the
+ * soft term's gradients on the scale of the hard one's as T changes. No gradient reaches the teacher.
+ * studentLogits, teacherLogits (N, C); target (N) int32 class indices -> scalar.
+ * @example const loss = nb.nn.functional.distillationLoss(student.call(x), teacherLogits, y, { temperature: 4 });
+ */
+export function distillationLoss(
+  studentLogits: Tensor,
+  teacherLogits: Tensor,
+  target: Tensor,
+  opts: DistillationOptions = {},
+): Tensor {
+  const op = 'distillationLoss';
+  const T = opts.temperature ?? 3,
+    alpha = opts.alpha ?? 0.1;
+  if (!(T > 0) || !Number.isFinite(T)) throw new Error(`${op}: temperature must be a positive number, got ${T}`);
+  if (!(alpha >= 0 && alpha <= 1)) throw new Error(`${op}: alpha must be in [0, 1], got ${alpha}`);
+  if (studentLogits.ndim !== 2 || fmtShape(studentLogits.shape) !== fmtShape(teacherLogits.shape)) {
+    throw new Error(
+      `${op}: expected student and teacher logits of the same shape (N, C), got ${fmtShape(studentLogits.shape)} ` +
+        `and ${fmtShape(teacherLogits.shape)}`,
+    );
+  }
+  const soft = klDiv(studentLogits.div(T).logSoftmax(1), teacherLogits.detach().div(T).softmax(1), {
+    reduction: 'batchmean',
+  }).mul(T * T);
+  if (alpha === 0) return soft;
+  return crossEntropy(studentLogits, target)
+    .mul(alpha)
+    .add(soft.mul(1 - alpha));
+}

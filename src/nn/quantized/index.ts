@@ -1,4 +1,5 @@
-// nb.quantization: dynamic int8 quantization (torch.ao.quantization.quantize_dynamic) and its modules.
+// nb.quantization: dynamic int8 quantization (torch.ao.quantization.quantize_dynamic), static
+// post-training int8 quantization (prepare / calibrate / convert), and their modules.
 export {
   quantizeDynamic,
   DynamicQuantizedLinear,
@@ -9,6 +10,19 @@ export {
   type DynamicQuantOptions,
 } from './dynamic.js';
 export type { ModuleClass } from '../utils/fuse.js';
+export {
+  prepare,
+  convert,
+  quantizeStatic,
+  MinMaxObserver,
+  MovingAverageMinMaxObserver,
+  ObservedLayer,
+  QuantizedLinear,
+  QuantizedConv2d,
+  type ObserverFactory,
+  type PrepareOptions,
+  type QuantizeStaticOptions,
+} from './static.js';
 export {
   chooseQParams,
   quantizeSymmetricInt8,
