@@ -139,7 +139,7 @@ async function distillCommand(v: Record<string, string | boolean | undefined>): 
     test = FashionMNIST({ root, train: false });
   const nT = Number(v['teacher-size'] ?? 20000);
   const [xT, yT] = train.getBatch!(Array.from({ length: Math.min(nT, train.length) }, (_, i) => i));
-  const [xAll, yAll] = [xT.narrow(0, 0, Math.min(n, xT.shape[0])), yT.narrow(0, 0, Math.min(n, xT.shape[0]))];
+  const xAll = xT.narrow(0, 0, Math.min(n, xT.shape[0]));
   // (B, 1, 28, 28) and (B) batches of 64 of the first `size` images, reshuffled by seed
   const batches = (seed: number, size = xAll.shape[0]) => {
     const perm = new Generator(seed).permutation(size);

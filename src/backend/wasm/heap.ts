@@ -54,6 +54,7 @@ export class WasmHeap {
   private spilled = 0;
   private sinceHint = 0;
   /** The last pressure hint: an untouched ArrayBuffer (virtual memory only) the engine counts as external. */
+  // biome-ignore lint/correctness/noUnusedPrivateClassMembers: only held, so the engine counts it until the next hint
   private hint: ArrayBuffer | null = null;
   private readonly registry = new FinalizationRegistry<{ ptr: number; bytes: number }>((h) => {
     this.exports.nbw_free(h.ptr);
