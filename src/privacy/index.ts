@@ -10,7 +10,7 @@ export {
   logErfc,
   type PrivacySpent,
 } from './accountant.js';
-export { GradSampleModule, supportedLayers } from './grad_sample.js';
+export { GradSampleModule, supportedLayers, type PerSampleGrad } from './grad_sample.js';
 export { DPOptimizer, type DPOptimizerOptions } from './optimizer.js';
 export { DPDataLoader, poissonIndices, type DPDataLoaderOptions } from './data_loader.js';
 export {

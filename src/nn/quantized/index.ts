@@ -10,6 +10,7 @@ export {
   type DynamicQuantOptions,
 } from './dynamic.js';
 export type { ModuleClass } from '../utils/fuse.js';
+export type { ActQParams } from '../../ops/quantized.js';
 export {
   prepare,
   convert,

@@ -10,6 +10,7 @@
 // means) the activation is dequantized to float32 and the next layer quantizes it with its own observer.
 // Glossary: OC output channels, K = C*KH*KW inputs of a convolution's im2col rows, N outputs of a Linear.
 
+import type { ModuleClass } from '../utils/fuse.js';
 import { noGrad } from '../../autograd/grad_mode.js';
 import { conv2dInt8Static, linearInt8Static, type ActQParams } from '../../ops/quantized.js';
 import { fromTypedArray } from '../../tensor/creation.js';
@@ -243,7 +244,6 @@ function foldBatchNorm(conv: Conv2d, bn: BatchNorm2d): Conv2d {
   return out;
 }
 
-type ModuleClass = abstract new (...args: never[]) => Module;
 const STATIC: ModuleClass[] = [Conv2d, Linear];
 
 export interface PrepareOptions {

@@ -19,7 +19,8 @@ import { contiguousValues, Tensor } from '../../tensor/tensor.js';
 import { Module, Parameter } from '../module.js';
 import { topkIndicesTorch } from './topk_torch.js';
 
-type PruningType = 'unstructured' | 'structured' | 'global';
+/** What a pruning method removes: single weights, whole slices along a dim, or weights across tensors. */
+export type PruningType = 'unstructured' | 'structured' | 'global';
 type Values = Float32Array | Float64Array;
 
 /** Python's round (half to even), as torch's _compute_nparams_toprune. */
