@@ -191,14 +191,14 @@ export class FedAvg {
     const K = this.clients.length;
     const m = Math.max(1, Math.round(this.clientFraction * K));
     const chosen = Array.from(gen.permutation(K).subarray(0, m)).sort((a, b) => a - b);
-    const global = cloneState(this.model.stateDict());
+    const serverState = cloneState(this.model.stateDict());
     const states: StateDict[] = [];
     const sizes: number[] = [];
     let lossSum = 0,
       lossSteps = 0;
     const lossFn = this.opts.loss ?? ((y: Tensor, t: Tensor) => new CrossEntropyLoss().call(y, t));
     for (const k of chosen) {
-      this.model.loadStateDict(global);
+      this.model.loadStateDict(serverState);
       this.model.train();
       const params = this.model.parameters().filter((p) => p.requiresGrad);
       const opt = this.opts.optimizer ? this.opts.optimizer(params) : new SGD(params, { lr: this.opts.lr ?? 0.05 });
