@@ -10,7 +10,6 @@ Writes test/golden/audio/audio.safetensors + audio.json. Each case in the JSON n
 import json
 import math
 import os
-import struct
 
 import numpy as np
 import torch
@@ -18,28 +17,11 @@ import torch.nn.functional as F
 import torchaudio
 import torchaudio.functional as AF
 import torchaudio.transforms as T
+from safetensors_out import write_safetensors
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'test', 'golden', 'audio')
 torch.manual_seed(20)
 tensors, cases = {}, []
-
-
-def write_safetensors(path, named):
-    header, blobs, off = {}, [], 0
-    for name, arr in named.items():
-        arr = np.array(arr, order='C', copy=True)
-        dt = {np.dtype('float64'): 'F64', np.dtype('float32'): 'F32', np.dtype('int32'): 'I32'}[arr.dtype]
-        b = arr.astype(arr.dtype.newbyteorder('<')).tobytes()
-        header[name] = {'dtype': dt, 'shape': list(arr.shape), 'data_offsets': [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    h = json.dumps(header, separators=(',', ':')).encode()
-    h += b' ' * ((8 - len(h) % 8) % 8)
-    with open(path, 'wb') as f:
-        f.write(struct.pack('<Q', len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
 
 
 def as_real(y):

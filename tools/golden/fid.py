@@ -14,31 +14,18 @@ Writes test/golden/fid.safetensors, for each case '<case>.':
 Cases: 'full' (N=300, D=16, correlated features, shifted mean), 'lowrank' (N=10 < D=16: singular
 covariances), 'same' (x2 = x1: distance 0). Never run in CI.
 """
-import json
 import os
-import struct
 
 import numpy as np
 import torch
+from safetensors_out import write_safetensors as _write
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'test', 'golden')
 torch.manual_seed(0)
 
 
-def write_safetensors(path, tensors):
-    header, blobs, off = {}, [], 0
-    for name, arr in tensors.items():
-        b = np.array(arr, dtype='<f8', order='C').tobytes()
-        header[name] = {'dtype': 'F64', 'shape': list(arr.shape), 'data_offsets': [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    h = json.dumps(header, separators=(',', ':')).encode()
-    h += b' ' * ((8 - len(h) % 8) % 8)
-    with open(path, 'wb') as f:
-        f.write(struct.pack('<Q', len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
+def write_safetensors(path, tensors, metadata=None):
+    _write(path, tensors, metadata, dtype='float64')  # every golden here is float64
 
 
 def stats(x):
