@@ -8,7 +8,7 @@
 //      sizes, from native/bench/allreduce_mpi.c compiled with mpicc in this run.
 // Options: --steps=N (timed steps per model, default 20), --sizes=bytes,bytes (all-reduce sizes).
 // The driver starts the ranks itself through mpirun (`nabla launch`'s command line), so run it plainly.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -110,23 +110,18 @@ function worker(): void {
   } else console.log(JSON.stringify(out));
 }
 
-function run(cmd: string[], what: string): string {
-  const r = spawnSync(cmd[0], cmd.slice(1), { encoding: 'utf8', timeout: 600_000 });
-  if (r.status !== 0) throw new Error(`${what} failed (${r.status}): ${r.stderr || r.error?.message}`);
-  return r.stdout.trim().split('\n').pop()!;
-}
-
-/** Runs the commands at the same time; the last stdout line of each. */
+/** Runs the commands at the same time (each within 10 minutes); the last stdout line of each. */
 function runTogether(cmds: string[][], what: string): Promise<string[]> {
   return Promise.all(
     cmds.map(
       (cmd) =>
         new Promise<string>((done, fail) => {
-          const child = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+          const child = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000 });
           let out = '',
             err = '';
           child.stdout.on('data', (d) => (out += d));
           child.stderr.on('data', (d) => (err += d));
+          child.on('error', (e) => fail(new Error(`${what} failed: ${e.message}`)));
           child.on('close', (code) =>
             code === 0 ? done(out.trim().split('\n').pop()!) : fail(new Error(`${what} failed (${code}): ${err}`)),
           );
@@ -135,21 +130,28 @@ function runTogether(cmds: string[][], what: string): Promise<string[]> {
   );
 }
 
+async function run(cmd: string[], what: string): Promise<string> {
+  return (await runTogether([cmd], what))[0];
+}
+
 async function driver(): Promise<void> {
   const self = fileURLToPath(import.meta.url);
   const exe = join(mkdtempSync(join(tmpdir(), 'nabla-allreduce-')), 'allreduce_mpi');
-  run(['mpicc', '-O2', join(root, 'native', 'bench', 'allreduce_mpi.c'), '-o', exe], 'mpicc allreduce_mpi.c');
+  await run(['mpicc', '-O2', join(root, 'native', 'bench', 'allreduce_mpi.c'), '-o', exe], 'mpicc allreduce_mpi.c');
   const env = { ...process.env, NABLA_NUM_THREADS: '1' };
   Object.assign(process.env, env);
   const cpu = nb.backend().name;
   console.log(`nabla bench:ddp — backend ${cpu}, 1 thread per rank, ${STEPS} timed steps per model`);
   const plain = [process.execPath, self, '--worker', ...process.argv.slice(2)];
-  const one = JSON.parse(run(plain, '1 rank')) as StepTimes;
+  const one = JSON.parse(await run(plain, '1 rank')) as StepTimes;
   const pair = (await runTogether([plain, plain], '2 independent processes')).map((l) => JSON.parse(l) as StepTimes);
   const two = JSON.parse(
-    run(mpirunArgs({ nproc: 2, command: [process.execPath, self, '--worker', ...process.argv.slice(2)] }), '2 ranks'),
+    await run(
+      mpirunArgs({ nproc: 2, command: [process.execPath, self, '--worker', ...process.argv.slice(2)] }),
+      '2 ranks',
+    ),
   ) as StepTimes;
-  const c = JSON.parse(run(mpirunArgs({ nproc: 2, command: [exe, ...SIZES.map(String)] }), 'allreduce_mpi')) as {
+  const c = JSON.parse(await run(mpirunArgs({ nproc: 2, command: [exe, ...SIZES.map(String)] }), 'allreduce_mpi')) as {
     bytes: number;
     us: number;
   }[];
