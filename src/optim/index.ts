@@ -6,6 +6,7 @@ export {
   type ParamsInput,
   type ParamState,
   type OptimizerStateDict,
+  type TorchOptimizerStateDict,
   type Float,
 } from './optimizer.js';
 export { SGD, sgdStep, sgdUpdate, type SGDOptions, type SGDHyper } from './sgd.js';

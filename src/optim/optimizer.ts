@@ -151,9 +151,17 @@ export abstract class Optimizer<G extends object = Record<string, unknown>> {
     return { state, paramGroups };
   }
 
-  /** Restores hyper-parameters and state; groups must have the same sizes as this optimiser's. */
-  loadStateDict(sd: OptimizerStateDict): void {
+  /**
+   * Restores hyper-parameters and state; groups must have the same sizes as this optimiser's. Also takes
+   * PyTorch's layout, as `torch.optim.Optimizer.state_dict()` writes it and io.load reads it from a .pth
+   * checkpoint: `param_groups`, snake_case names (exp_avg, weight_decay) and `step` as a tensor.
+   */
+  loadStateDict(input: OptimizerStateDict | TorchOptimizerStateDict): void {
     const name = this.constructor.name;
+    const sd =
+      input && 'param_groups' in input && !('paramGroups' in input)
+        ? fromTorchLayout(input, this.paramGroups)
+        : (input as OptimizerStateDict);
     if (!sd || !Array.isArray(sd.paramGroups) || typeof sd.state !== 'object') {
       throw new Error(`${name}.loadStateDict: expected an object with 'state' and 'paramGroups'`);
     }
@@ -202,6 +210,39 @@ export abstract class Optimizer<G extends object = Record<string, unknown>> {
       return { ...mine, ...cloneOpts(opts), params: mine.params } as ParamGroup & G;
     });
   }
+}
+
+/** PyTorch's optimizer state dict, as io.load reads it from a .pth checkpoint. */
+export interface TorchOptimizerStateDict {
+  state: Record<number, Record<string, unknown>>;
+  param_groups: Array<Record<string, unknown> & { params: number[] }>;
+}
+
+const camel = (k: string) => k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/**
+ * PyTorch's names in nabla's: group options are kept where this optimiser has the same option (torch-only
+ * switches such as foreach or fused are dropped), state entries are renamed and `step` becomes a number.
+ */
+function fromTorchLayout(sd: TorchOptimizerStateDict, mine: Array<Record<string, unknown>>): OptimizerStateDict {
+  if (!Array.isArray(sd.param_groups) || typeof sd.state !== 'object' || sd.state === null) {
+    throw new Error(`loadStateDict: expected PyTorch's layout, an object with 'state' and 'param_groups'`);
+  }
+  const paramGroups = sd.param_groups.map((g, gi) => {
+    const opts: Record<string, unknown> & { params: number[] } = { params: g.params };
+    for (const [k, v] of Object.entries(g)) if (k !== 'params' && camel(k) in (mine[gi] ?? {})) opts[camel(k)] = v;
+    return opts;
+  });
+  const state: Record<number, ParamState> = {};
+  for (const [i, st] of Object.entries(sd.state)) {
+    state[Number(i)] = Object.fromEntries(
+      Object.entries(st).map(([k, v]) => {
+        if (k === 'step' && v instanceof Tensor) return [k, Number(v.item())];
+        return [camel(k), v ?? null] as [string, Tensor | number | null];
+      }),
+    );
+  }
+  return { state, paramGroups };
 }
 
 function cloneOpts(o: Record<string, unknown>): Record<string, unknown> {

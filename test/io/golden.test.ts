@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as io from './io.js';
 import { Tensor } from '../../src/tensor/tensor.js';
+import * as nn from '../../src/nn/index.js';
+import * as optim from '../../src/optim/index.js';
 import { bitsOf, expected, ioGolden } from './helpers.js';
 
 function assertBits(t: Tensor, exp: any, name: string): void {
@@ -63,6 +65,24 @@ test('torch checkpoint: model, Adam optimizer state and primitives', async () =>
     [2, 3],
   ]);
   assert.deepEqual(ids.toArray(), [1, -2]);
+});
+
+test("torch checkpoint: a PyTorch model and Adam resume in nabla from the optimizer's own layout", async () => {
+  const ck = await io.load(ioGolden('checkpoint.pth'));
+  const exp = expected().checkpoint;
+  const model = new nn.Sequential(new nn.Linear(3, 2), new nn.ReLU(), new nn.Linear(2, 1));
+  model.loadStateDict(ck.model);
+  const opt = new optim.Adam(model.parameters(), { lr: 0.1, betas: [0.5, 0.5] });
+  opt.loadStateDict(ck.optimizer);
+  const g = opt.paramGroups[0];
+  assert.equal(g.lr, 1e-3);
+  assert.deepEqual(g.betas, [0.9, 0.999]);
+  assert.equal(g.weightDecay, 0);
+  assert.equal('foreach' in g, false, "torch-only switches are dropped");
+  const st = opt.state.get(model.parameters()[0])!;
+  assert.equal(st.step, 1);
+  assertBits(st.expAvg as Tensor, exp.exp_avg_0, 'expAvg');
+  assert.deepEqual(opt.stateDict().paramGroups[0].params, [0, 1, 2, 3]);
 });
 
 test('keepHalf returns the raw half/bfloat16 bits', async () => {
