@@ -253,7 +253,7 @@ export function trainTranslator(
   const kept = pairs.filter(([s, t]) => [...s].length <= maxChars && [...t].length <= maxChars);
   if (kept.length === 0) throw new Error(`trainTranslator: no pair of at most ${maxChars} characters on each side`);
   manualSeed(o.seed ?? 0);
-  const vocab = CharVocab.build(kept.flatMap(([s, t]) => [s, t]));
+  const vocab = CharVocab.build(kept.flat());
   const config =
     arch === 'transformer'
       ? { ...o.model, vocabSize: vocab.size, maxLength: maxChars + 2 }

@@ -78,7 +78,7 @@ test("torch checkpoint: a PyTorch model and Adam resume in nabla from the optimi
   assert.equal(g.lr, 1e-3);
   assert.deepEqual(g.betas, [0.9, 0.999]);
   assert.equal(g.weightDecay, 0);
-  assert.equal('foreach' in g, false, "torch-only switches are dropped");
+  assert.equal('foreach' in g, false, 'torch-only switches are dropped');
   const st = opt.state.get(model.parameters()[0])!;
   assert.equal(st.step, 1);
   assertBits(st.expAvg as Tensor, exp.exp_avg_0, 'expAvg');
