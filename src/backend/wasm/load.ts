@@ -75,7 +75,7 @@ function hardwareThreads(): number {
  * Milliseconds on one clock in the page and every worker (each has its own performance.now() origin):
  * the pool times when its workers join a job (native/src/core/threadpool.c, late workers).
  */
-export const wallClockMs = (): number => performance.timeOrigin + performance.now();
+const wallClockMs = (): number => performance.timeOrigin + performance.now();
 
 /** Starts a pool worker for native/src/wasm/threads.c's pthread_create; 0 on success. */
 function spawner(module: WebAssembly.Module, memory: WebAssembly.Memory, ready: Promise<void>[]) {
