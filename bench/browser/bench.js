@@ -128,6 +128,22 @@ const nabla = {
   },
 };
 
+/**
+ * Runs `f` while the page reports `n` logical cores. tfjs-backend-wasm caps its XNNPACK pool at
+ * navigator.hardwareConcurrency / 2, whatever setThreadsCount asks (backend.cc: it assumes two
+ * hyper-threads per core), and reads the count once, as its module starts. On a machine with one
+ * thread per core (this bench's 2-vCPU VM) that halves its threads; reporting twice the threads asked
+ * for while it starts makes the cap the count asked for.
+ */
+async function withLogicalCores(n, f) {
+  Object.defineProperty(navigator, 'hardwareConcurrency', { configurable: true, get: () => n });
+  try {
+    return await f();
+  } finally {
+    delete navigator.hardwareConcurrency;
+  }
+}
+
 // ---- tfjs (wasm backend): dataSync forces completion ----
 const tfjs = {
   sgemm: () => {
@@ -255,9 +271,11 @@ export async function runBench({ quick = true, rows, threads: want } = {}) {
   nb.setNumThreads(threads);
   tfWasm.setWasmPaths('/tfjs/');
   tfWasm.setThreadsCount(threads);
-  await tf.setBackend('wasm');
+  await withLogicalCores(2 * threads, () => tf.setBackend('wasm'));
   ort.env.wasm.wasmPaths = '/ort/';
   ort.env.wasm.numThreads = threads;
+  // onnxruntime-web settles its thread count (1 where SharedArrayBuffer is missing) when it starts
+  await ortSession('/models/tiny.onnx');
   const env = {
     isolated,
     threads,
@@ -265,7 +283,13 @@ export async function runBench({ quick = true, rows, threads: want } = {}) {
     tfjs: `${tf.version.tfjs} (${tf.getBackend()}, ${tfWasm.getThreadsCount()} threads, multithread support: ${await tf
       .env()
       .getAsync('WASM_HAS_MULTITHREAD_SUPPORT')})`,
-    ort: `${ort.env.versions?.web ?? ''} (wasm, ${threads} threads)`,
+    ort: `${ort.env.versions?.web ?? ''} (wasm, ${ort.env.wasm.numThreads} threads)`,
+  };
+  // the thread count each library runs on, for the report's header
+  const threadCounts = {
+    nabla: nb.backend().threads,
+    'tfjs-wasm': tfWasm.getThreadsCount(),
+    'onnxruntime-web': ort.env.wasm.numThreads,
   };
   const libs = [
     ['nabla', nabla, {}],
@@ -303,7 +327,7 @@ export async function runBench({ quick = true, rows, threads: want } = {}) {
   }
   // the machine's SIMD128 rate in this page, for SGEMM's share of it (peak.js); 'peak' in rows asks for it
   const peak = rows.includes('peak') || rows.includes('sgemm') ? await simdPeak(threads, quick) : null;
-  return { env, results, peak };
+  return { env, threadCounts, results, peak };
 }
 
 window.runBench = runBench;

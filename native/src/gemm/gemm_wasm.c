@@ -42,11 +42,12 @@ static void ukernel_4x8(int64_t kc, const float *ap, const float *bp, int64_t ld
   }
 }
 
-// x (K) stride incx, B (K,N) [rsb,csb] -> y[j0..j1). Contiguous columns (csb == 1): y is taken in tiles
-// of GEMV_JT columns (16 KB) that stay in L1 while B streams through four rows at a time, each row a
-// 16 KB contiguous run (32 columns down all K rows read 128 bytes per 200 KB row of GPT-2's head: a TLB miss
-// each). Contiguous rows (rsb == 1, incx == 1): a dot product per column.
-#define GEMV_JT 4096
+// x (K) stride incx, B (K,N) [rsb,csb] -> y[j0..j1). Contiguous columns (csb == 1): y is taken in
+// tiles of GEMV_JT columns (256 KB, in L2) while B streams through four rows at a time, each row of
+// the tile one contiguous run (768 x 50257, bench:browser's GEMV: the whole 200 KB row, which the
+// prefetchers follow; 16 KB tiles, in L1, cut each row into runs of 4 pages and ran 1.4-1.6x slower on
+// one thread in Node). Contiguous rows (rsb == 1, incx == 1): a dot product per column.
+#define GEMV_JT 65536
 static void gemv_wasm(float *y, const float *x, int64_t incx, const float *b, int64_t rsb, int64_t csb, int64_t K,
                       int64_t j0, int64_t j1) {
   const long sk = (long)rsb, sx = (long)incx, nk = (long)K;

@@ -19,6 +19,11 @@ NBW_IMPORT(nbw_spawn) int nbw_spawn(uint32_t fn, uint32_t arg, uint32_t stack_to
 
 #if defined(__wasm_atomics__)
 extern void __wasm_init_tls(void *block);
+
+/* performance.timeOrigin + performance.now(): one clock in the page and every worker (threadpool.c
+ * times when workers join a job with it). */
+NBW_IMPORT(nbw_now) double nbw_now(void);
+double nb_clock_ms(void) { return nbw_now(); }
 #endif
 
 static int hw_threads = 1;

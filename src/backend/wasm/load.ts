@@ -71,6 +71,12 @@ function hardwareThreads(): number {
   return nav?.hardwareConcurrency ?? 1;
 }
 
+/**
+ * Milliseconds on one clock in the page and every worker (each has its own performance.now() origin):
+ * the pool times when its workers join a job (native/src/core/threadpool.c, late workers).
+ */
+const wallClockMs = (): number => performance.timeOrigin + performance.now();
+
 /** Starts a pool worker for native/src/wasm/threads.c's pthread_create; 0 on success. */
 function spawner(module: WebAssembly.Module, memory: WebAssembly.Memory, ready: Promise<void>[]) {
   const url = new URL('./worker.js', import.meta.url);
@@ -121,7 +127,10 @@ function start(
 ): WasmBackend {
   const memory = new WebAssembly.Memory({ initial: WASM_INITIAL_PAGES, maximum: WASM_MAX_PAGES, shared: threaded });
   const env: WebAssembly.ModuleImports = { memory };
-  if (threaded) env.nbw_spawn = spawner(module, memory, workersReady);
+  if (threaded) {
+    env.nbw_spawn = spawner(module, memory, workersReady);
+    env.nbw_now = wallClockMs;
+  }
   const instance = new WebAssembly.Instance(module, { env });
   const e = instance.exports as unknown as WasmExports;
   if (e.nbw_main_init(threaded ? hardwareThreads() : 1) !== 0) throw new Error('out of memory at start');

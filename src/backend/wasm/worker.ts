@@ -19,7 +19,8 @@ interface Port {
 
 function start(d: Start, port: Port): void {
   const instance = new WebAssembly.Instance(d.module, {
-    env: { memory: d.memory, nbw_spawn: () => -1 },
+    // NOTE: as load.ts's wallClockMs (this file imports nothing)
+    env: { memory: d.memory, nbw_spawn: () => -1, nbw_now: () => performance.timeOrigin + performance.now() },
   });
   const e = instance.exports as unknown as {
     __stack_pointer: WebAssembly.Global;
