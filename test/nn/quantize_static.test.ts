@@ -4,7 +4,9 @@
 // ../shared/data are checked in quantize_mnist.test.ts.
 import test from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import * as nb from 'nabla';
+import { golden } from '../helpers/data.js';
 
 const Q = nb.quantization;
 const { Sequential, Conv2d, BatchNorm2d, ReLU, MaxPool2d, Flatten, Linear, Sigmoid } = nb.nn;
@@ -36,6 +38,70 @@ test('MinMaxObserver and MovingAverageMinMaxObserver give torch quint8 qparams',
   assert.equal(m.min, -1);
   assert.equal(m.max, 3);
   assert.throws(() => new Q.MinMaxObserver().calculateQparams(), /nothing was observed/);
+});
+
+interface HistCase {
+  name: string;
+  batches: number[][];
+  min_val: number;
+  max_val: number;
+  search_min: number;
+  search_max: number;
+  scale: number;
+  zero_point: number;
+}
+
+test('HistogramObserver picks the qparams of torch 1.13 (tools/golden/quantize_static.py)', () => {
+  const { cases } = JSON.parse(readFileSync(golden('quantize_static.json'), 'utf8')) as { cases: HistCase[] };
+  assert.equal(cases.length, 5);
+  for (const c of cases) {
+    const o = new Q.HistogramObserver();
+    for (const b of c.batches) o.call(nb.tensor(b));
+    // NOTE: torch keeps min/max in float32 tensors; its histc bins in float32 where this bins in float64,
+    // so a value on a bin edge may land one bin over: the qparams must still agree to float32 rounding
+    assert.equal(o.min, c.min_val, `${c.name}: min`);
+    assert.ok(Math.abs(o.max - c.max_val) <= 1e-6 * Math.abs(c.max_val), `${c.name}: max ${o.max} vs ${c.max_val}`);
+    const total = o.histogram.reduce((a, v) => a + v, 0);
+    const n = c.batches.reduce((a, b) => a + b.length, 0);
+    assert.ok(Math.abs(total - n) < 1e-2, `${c.name}: the histogram holds every value (${total} of ${n})`);
+    const p = o.calculateQparams();
+    assert.ok(Math.abs(p.scale - c.scale) <= 1e-6 * c.scale, `${c.name}: scale ${p.scale} vs torch ${c.scale}`);
+    assert.equal(p.zeroPoint, c.zero_point, `${c.name}: zero point`);
+    const mm = new Q.MinMaxObserver();
+    for (const b of c.batches) mm.call(nb.tensor(b));
+    if (c.name !== 'uniform') assert.ok(p.scale < mm.calculateQparams().scale, `${c.name}: outliers are clipped`);
+  }
+  assert.throws(() => new Q.HistogramObserver().calculateQparams(), /nothing was observed/);
+  assert.throws(() => new Q.HistogramObserver(0), /positive integers/);
+});
+
+test('bias correction removes the mean shift that rounding the weights causes', () => {
+  nb.manualSeed(3);
+  const net = new Sequential(new Conv2d(6, 8, 3), new ReLU(), new Flatten(), new Linear(8 * 6 * 6, 4)).eval();
+  // inputs with a large mean: the weights' rounding error shifts every output by (Wq - W) . E[x]
+  const x = nb.rand([16, 6, 8, 8]).add(2);
+  const yf = nb.noGrad(() => net.call(x) as T);
+  const meanErr = (q: nb.nn.Module) => {
+    const e = nb.noGrad(() => (q.call(x) as T).sub(yf));
+    return Math.abs(e.mean().item());
+  };
+  const plain = Q.quantizeStatic(net, x),
+    corrected = Q.quantizeStatic(net, x, { biasCorrection: true });
+  const c0 = corrected.at(0) as InstanceType<typeof Q.QuantizedConv2d>,
+    p0 = plain.at(0) as InstanceType<typeof Q.QuantizedConv2d>;
+  assert.deepEqual(c0.q, p0.q, 'the same codes');
+  // conv: bias' = bias - (Wq - W) . E[x], E[x] per input channel
+  const w = flat((net.at(0) as InstanceType<typeof Conv2d>).weight),
+    mu = flat(x.mean([0, 2, 3]));
+  const want = flat(p0.bias!).map((b, oc) => {
+    let s = 0;
+    for (let k = 0; k < 54; k++) s += (p0.q[oc * 54 + k] * p0.scales[oc] - w[oc * 54 + k]) * mu[Math.floor(k / 9)];
+    return b - s;
+  });
+  const got = flat(c0.bias!);
+  for (let i = 0; i < got.length; i++)
+    assert.ok(Math.abs(got[i] - want[i]) < 1e-5, `bias ${i}: ${got[i]} vs ${want[i]}`);
+  assert.ok(meanErr(corrected) < meanErr(plain), `mean error ${meanErr(corrected)} vs ${meanErr(plain)}`);
 });
 
 test('prepare folds BatchNorm, fuses ReLU; convert runs int8 close to float; a conv is its float twin', () => {

@@ -15,8 +15,6 @@ export {
   prepare,
   convert,
   quantizeStatic,
-  MinMaxObserver,
-  MovingAverageMinMaxObserver,
   ObservedLayer,
   QuantizedLinear,
   QuantizedConv2d,
@@ -24,6 +22,7 @@ export {
   type PrepareOptions,
   type QuantizeStaticOptions,
 } from './static.js';
+export { Observer, MinMaxObserver, MovingAverageMinMaxObserver, HistogramObserver } from './observer.js';
 export {
   chooseQParams,
   quantizeSymmetricInt8,

@@ -25,75 +25,10 @@ import { Identity, Linear } from '../linear.js';
 import { Module, Parameter, deepCopyModule } from '../module.js';
 import { MaxPool2d } from '../pooling.js';
 import { Flatten } from '../shape.js';
+import { MinMaxObserver, type Observer } from './observer.js';
 
-const F32_EPS = 1.1920928955078125e-7;
-
-// ---- observers (torch.ao.quantization.observer), quint8 per-tensor affine over [0, 255] ----
-
-/** Records the running min and max of what passes through; calculateQparams gives uint8 (scale, zeroPoint). */
-export class MinMaxObserver extends Module {
-  min = Infinity;
-  max = -Infinity;
-  /** Observes x (any shape) and returns it unchanged. */
-  forward(x: Tensor): Tensor {
-    const v = contiguousValues(x.detach().float());
-    let mn = Infinity,
-      mx = -Infinity;
-    for (let i = 0; i < v.length; i++) {
-      const a = v[i];
-      if (a < mn) mn = a;
-      if (a > mx) mx = a;
-    }
-    if (v.length) this.update(mn, mx);
-    return x;
-  }
-  protected update(mn: number, mx: number): void {
-    this.min = Math.min(this.min, mn);
-    this.max = Math.max(this.max, mx);
-  }
-  /** torch's _calculate_qparams for quint8 per_tensor_affine: the range always includes 0. */
-  calculateQparams(): ActQParams {
-    if (!(this.min <= this.max)) {
-      throw new Error(
-        `${this.constructor.name}: nothing was observed; run the prepared model on calibration data first`,
-      );
-    }
-    const lo = Math.fround(Math.min(this.min, 0)),
-      hi = Math.fround(Math.max(this.max, 0));
-    const scale = Math.max(Math.fround((hi - lo) / 255), F32_EPS);
-    const zp = 0 - roundHalfEven(Math.fround(lo / scale));
-    return { scale, zeroPoint: Math.min(255, Math.max(0, zp)) };
-  }
-  override extraRepr(): string {
-    return `min_val=${this.min}, max_val=${this.max}`;
-  }
-}
-
-function roundHalfEven(v: number): number {
-  const r = Math.round(v);
-  return Math.abs(v - Math.trunc(v)) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
-
-/** min and max as exponential moving averages of each batch's (torch's averaging_constant 0.01). */
-export class MovingAverageMinMaxObserver extends MinMaxObserver {
-  constructor(readonly averagingConstant = 0.01) {
-    super();
-    if (!(averagingConstant > 0 && averagingConstant <= 1)) {
-      throw new Error(`MovingAverageMinMaxObserver: averagingConstant must be in (0, 1], got ${averagingConstant}`);
-    }
-  }
-  protected override update(mn: number, mx: number): void {
-    if (this.min === Infinity) {
-      this.min = mn;
-      this.max = mx;
-    } else {
-      this.min += this.averagingConstant * (mn - this.min);
-      this.max += this.averagingConstant * (mx - this.max);
-    }
-  }
-}
-
-export type ObserverFactory = () => MinMaxObserver;
+/** Makes the observer of one activation (MinMaxObserver, HistogramObserver, ...). */
+export type ObserverFactory = () => Observer;
 
 // ---- per-channel symmetric int8 weights (torch's per_channel_symmetric qint8) ----
 
@@ -124,7 +59,7 @@ abstract class QuantizedLayer extends Module {
   requantize: boolean;
   readonly q: Int8Array;
   readonly scales: Float32Array;
-  readonly bias: Tensor | null;
+  bias: Tensor | null;
   constructor(
     float: Conv2d | Linear,
     public input: ActQParams,
@@ -135,6 +70,27 @@ abstract class QuantizedLayer extends Module {
     this.requantize = true;
     ({ q: this.q, scales: this.scales } = quantizeChannels(float.weight));
     this.bias = float.bias ? noGrad(() => float.bias!.detach().float().contiguous()) : null;
+  }
+  /**
+   * Bias correction (Nagel et al. 2019, "Data-Free Quantization", section 4.2; torch.ao.quantization's
+   * _correct_bias does it empirically): rounding the weights shifts each output's expectation by
+   * (Wq - W)[oc] . E[x]; subtracting that from the bias removes the shift. weight (OC, C, ...) the float
+   * weight these codes came from, inputMean (C) the calibration inputs' mean per channel.
+   */
+  correctBias(weight: Tensor, inputMean: ArrayLike<number>): void {
+    const OC = this.scales.length,
+      K = this.q.length / OC,
+      per = K / inputMean.length;
+    const w = contiguousValues(weight.detach().float());
+    const b = this.bias ? contiguousValues(this.bias).slice() : new Float32Array(OC);
+    for (let c = 0; c < OC; c++) {
+      let shift = 0;
+      for (let k = 0; k < K; k++) {
+        shift += (this.q[c * K + k] * this.scales[c] - w[c * K + k]) * inputMean[Math.floor(k / per)];
+      }
+      b[c] -= shift;
+    }
+    this.bias = fromTypedArray(b as Float32Array, [OC]);
   }
   protected qRepr(): string {
     return `scale=${this.output.scale}, zero_point=${this.output.zeroPoint}, qscheme=torch.per_channel_symmetric${
@@ -198,12 +154,16 @@ export class QuantizedConv2d extends QuantizedLayer {
 /** A float Conv2d or Linear (BatchNorm folded in, ReLU fused) between observers of its input and output. */
 export class ObservedLayer extends Module {
   declare layer: Conv2d | Linear;
-  declare inputObserver: MinMaxObserver;
-  declare activationPostProcess: MinMaxObserver;
+  declare inputObserver: Observer;
+  declare activationPostProcess: Observer;
+  /** With bias correction: the sum over calibration inputs of each input channel's mean (C), and their count. */
+  inputMeanSum: Float64Array | null = null;
+  inputBatches = 0;
   constructor(
     layer: Conv2d | Linear,
     readonly relu: boolean,
     observer: ObserverFactory,
+    readonly biasCorrection = false,
   ) {
     super();
     this.layer = layer;
@@ -213,9 +173,24 @@ export class ObservedLayer extends Module {
   // x -> layer(x) (then ReLU), both observed
   forward(x: Tensor): Tensor {
     this.inputObserver.call(x);
+    if (this.biasCorrection) this.recordMean(x);
     let y = this.layer.call(x) as Tensor;
     if (this.relu) y = y.relu();
     return this.activationPostProcess.call(y);
+  }
+  // x (B, C, H, W) for a Conv2d, (*, C) for a Linear: adds its per-channel mean (C) to inputMeanSum
+  private recordMean(x: Tensor): void {
+    const conv = this.layer instanceof Conv2d;
+    const mean = noGrad(() => (conv ? x.mean([0, 2, 3]) : x.reshape([-1, x.shape[x.ndim - 1]]).mean(0)));
+    const v = contiguousValues(mean.float());
+    this.inputMeanSum ??= new Float64Array(v.length);
+    for (let c = 0; c < v.length; c++) this.inputMeanSum[c] += v[c];
+    this.inputBatches++;
+  }
+  /** The calibration inputs' mean per channel (C), or null when bias correction is off or nothing ran. */
+  inputMean(): Float64Array | null {
+    const sum = this.inputMeanSum;
+    return sum ? sum.map((v) => v / this.inputBatches) : null;
   }
 }
 
@@ -254,6 +229,12 @@ export interface PrepareOptions {
   /** A type in `modules` without a static quantized version, or a Conv2d it cannot take (groups, padding
    * mode), is an error naming it; true keeps such modules float. */
   keepUnsupported?: boolean;
+  /**
+   * Record each quantized layer's mean input per channel during calibration, and let convert correct its
+   * bias for the shift that rounding the weights causes (Nagel et al. 2019; default false, as torch's
+   * prepare/convert, which leave it to torch.ao.quantization._correct_bias).
+   */
+  biasCorrection?: boolean;
   /** Prepare `model` itself instead of a copy (default false). */
   inplace?: boolean;
 }
@@ -324,7 +305,7 @@ export function prepare<M extends Module>(model: M, opts: PrepareOptions = {}): 
       const after = parent._modules.get(names[i + 1]);
       const relu = parent instanceof Sequential && after instanceof ReLU;
       if (relu) parent.registerModule(names[i + 1], new Identity());
-      parent.registerModule(layerName, new ObservedLayer(layer, relu, observer));
+      parent.registerModule(layerName, new ObservedLayer(layer, relu, observer, opts.biasCorrection));
       if (relu) i++;
     }
   };
@@ -357,6 +338,8 @@ export function convert<M extends Module>(prepared: M, opts: { inplace?: boolean
           child.layer instanceof Conv2d
             ? new QuantizedConv2d(child.layer, input, output, child.relu)
             : new QuantizedLinear(child.layer, input, output, child.relu);
+        const mean = child.inputMean();
+        if (mean) q.correctBias(child.layer.weight, mean);
         // NOTE: in a Sequential, the codes pass from layer to layer through grid-keeping modules
         if (prev && parent instanceof Sequential) {
           q.input = prev.output;
