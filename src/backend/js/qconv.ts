@@ -10,6 +10,26 @@ import { roundHalfEven, type QParams } from '../../util/quant.js';
 import { windowOut } from '../../util/window.js';
 import { gemmU8S8 } from './quant.js';
 
+/** Calls fn(t, ih * W + iw) for each tap t = i * kw + j of output pixel (oh, ow)'s window that lies in the input. */
+function eachTap(
+  H: number,
+  W: number,
+  win: readonly number[],
+  oh: number,
+  ow: number,
+  fn: (t: number, p: number) => void,
+): void {
+  const [kh, kw, sh, sw, ph, pw, dh, dw] = win;
+  for (let i = 0; i < kh; i++) {
+    const ih = oh * sh - ph + i * dh;
+    if (ih < 0 || ih >= H) continue;
+    for (let j = 0; j < kw; j++) {
+      const iw = ow * sw - pw + j * dw;
+      if (iw >= 0 && iw < W) fn(i * kw + j, ih * W + iw);
+    }
+  }
+}
+
 /**
  * y (B, OH, OW, OC) codes of `out` = the int8 convolution of x (B, H, W, C) codes of `xp` (padding reads the
  * zero point) with w (OC, KH, KW, C) int8 (per-channel scales wScale, zero point 0) plus bias, clamped at
@@ -27,7 +47,7 @@ export function conv2dU8(
   relu: boolean,
 ): Uint8Array {
   const [B, H, W, C] = shape,
-    [kh, kw, sh, sw, ph, pw, dh, dw] = win;
+    [kh, kw] = win;
   const [OH, OW] = windowOut(H, W, win);
   const K = kh * kw * C,
     M = B * OH * OW;
@@ -35,17 +55,9 @@ export function conv2dU8(
   for (let b = 0; b < B; b++)
     for (let oh = 0; oh < OH; oh++)
       for (let ow = 0; ow < OW; ow++) {
-        const row = ((b * OH + oh) * OW + ow) * K;
-        for (let i = 0; i < kh; i++) {
-          const ih = oh * sh - ph + i * dh;
-          if (ih < 0 || ih >= H) continue;
-          for (let j = 0; j < kw; j++) {
-            const iw = ow * sw - pw + j * dw;
-            if (iw < 0 || iw >= W) continue;
-            const src = ((b * H + ih) * W + iw) * C;
-            cols.set(x.subarray(src, src + C), row + (i * kw + j) * C);
-          }
-        }
+        const row = ((b * OH + oh) * OW + ow) * K,
+          img = b * H * W;
+        eachTap(H, W, win, oh, ow, (t, p) => cols.set(x.subarray((img + p) * C, (img + p + 1) * C), row + t * C));
       }
   const y = gemmU8S8(cols, M, K, xp, w, wScale, bias, out) as Uint8Array;
   if (relu) for (let i = 0; i < y.length; i++) y[i] = Math.max(y[i], out.zeroPoint);
@@ -93,29 +105,24 @@ export function pool2dU8(
   mode: 'max' | 'avg',
 ): Uint8Array {
   const [B, H, W, C] = shape,
-    [kh, kw, sh, sw, ph, pw, dh, dw] = win;
+    [kh, kw, , , ph, pw, dh, dw] = win;
   if (mode === 'avg' && (ph || pw || dh !== 1 || dw !== 1)) {
     throw new Error('pool2dU8: average pooling takes no padding and no dilation');
   }
   const [OH, OW] = windowOut(H, W, win);
   const y = new Uint8Array(B * OH * OW * C),
-    n = kh * kw;
+    n = kh * kw,
+    acc = new Float64Array(C);
   for (let b = 0; b < B; b++)
     for (let oh = 0; oh < OH; oh++)
-      for (let ow = 0; ow < OW; ow++)
-        for (let c = 0; c < C; c++) {
-          let acc = 0;
-          for (let i = 0; i < kh; i++) {
-            const ih = oh * sh - ph + i * dh;
-            if (ih < 0 || ih >= H) continue;
-            for (let j = 0; j < kw; j++) {
-              const iw = ow * sw - pw + j * dw;
-              if (iw < 0 || iw >= W) continue;
-              const v = x[((b * H + ih) * W + iw) * C + c];
-              acc = mode === 'max' ? Math.max(acc, v) : acc + v;
-            }
-          }
-          y[((b * OH + oh) * OW + ow) * C + c] = mode === 'max' ? acc : Math.floor((2 * acc + n) / (2 * n));
-        }
+      for (let ow = 0; ow < OW; ow++) {
+        acc.fill(0); // 0 is every code's lower bound: the max over the taps inside the input
+        eachTap(H, W, win, oh, ow, (_, p) => {
+          const src = (b * H * W + p) * C;
+          for (let c = 0; c < C; c++) acc[c] = mode === 'max' ? Math.max(acc[c], x[src + c]) : acc[c] + x[src + c];
+        });
+        const dst = ((b * OH + oh) * OW + ow) * C;
+        for (let c = 0; c < C; c++) y[dst + c] = mode === 'max' ? acc[c] : Math.floor((2 * acc[c] + n) / (2 * n));
+      }
   return y;
 }
