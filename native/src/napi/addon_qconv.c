@@ -15,7 +15,7 @@ static int shape4(napi_env env, const char *K, const nb_arg *s, int64_t d[4]) {
   int n = 0;
   if (!nb_ints(env, K, s, 1, (int64_t)1 << 31, d, &n)) return 0;
   if (n != 4) return nb_throw(env, K, "%s must hold 4 sizes, got %d", s->name, n);
-  if (d[0] * d[1] * d[2] * d[3] > NB_LIMIT) return nb_throw(env, K, "%s is too large", s->name);
+  if ((__int128)d[0] * d[1] * d[2] * d[3] > NB_LIMIT) return nb_throw(env, K, "%s is too large", s->name);
   return 1;
 }
 
@@ -54,6 +54,11 @@ napi_value nbk_q8Conv2d(napi_env env, const char *K, nb_arg *a) {
   CHECK(window(env, K, &a[10], s[1], s[2], &g, &OH, &OW));
   CHECK(scale_ok(env, K, &a[11]));
   CHECK(nb_int(env, K, &a[12], 0, 255, &yz));
+  // NOTE: each factor is below 2^31 but the products may not fit 64 bits: checked in 128
+  if ((__int128)g.kh * g.kw * s[3] > NB_LIMIT || (__int128)s[0] * OH * OW * OC > NB_LIMIT) {
+    nb_throw(env, K, "the im2col rows or the output are too large");
+    return NULL;
+  }
   const int64_t Kd = g.kh * g.kw * s[3];
   CHECK(nb_out(env, K, "y", a[0].len, s[0] * OH * OW * OC));
   CHECK(nb_out(env, K, "x", a[1].len, s[0] * s[1] * s[2] * s[3]));
