@@ -1,5 +1,6 @@
 // ResNet-18 benchmark (issue 8): inference at batch 1 and 8 and one SGD-momentum training step at
-// batch 8, 224x224 fp32, next to PyTorch (Debian, 2 threads) and onnxruntime-node in the same run.
+// batch 8, 224x224 fp32, next to PyTorch (Debian, 2 threads) and onnxruntime-node in the same run; and
+// (issue 18) the static int8 model (vision.models.quantizeResNet) in the same rounds, against both fp32s.
 // Validates (nabla's logits equal PyTorch's exported model's, through onnxruntime) before reporting.
 // nabla and onnxruntime alternate, in rounds, so that both meet the same load on a shared machine.
 //
@@ -81,6 +82,26 @@ const validating = existsSync(onnxPath) && existsSync(weightsPath);
 if (validating) model.loadStateDict(await nb.io.loadSafetensors(weightsPath), { strict: false });
 const got = nb.noGrad(() => model.call(x1)).toTypedArray();
 
+// nabla int8 (issue 18): static post-training quantization of the same (unfused) weights, calibrated on 4
+// random inputs; every layer runs on uint8 NHWC codes in the native int8 kernels.
+const unfused = nb.vision.models.resnet18().eval();
+if (validating) unfused.loadStateDict(await nb.io.loadSafetensors(weightsPath), { strict: false });
+const qmodel = nb.vision.models.quantizeResNet(unfused, [nb.randn([4, 3, 224, 224])]);
+{
+  const q = nb.noGrad(() => qmodel.call(x1)).toTypedArray();
+  let err = 0,
+    scale = 0;
+  for (let i = 0; i < q.length; i++) {
+    err = Math.max(err, Math.abs(q[i] - got[i]));
+    scale = Math.max(scale, Math.abs(got[i]));
+  }
+  const top = (v: ArrayLike<number>) => Array.prototype.indexOf.call(v, Math.max(...Array.from(v)));
+  console.log(
+    `int8 vs fp32 (batch 1): max |error| / max |logit| ${(err / scale).toExponential(2)}, ` +
+      `top-1 ${top(q) === top(got) ? 'agrees' : 'differs'}`,
+  );
+}
+
 // onnxruntime-node: validates nabla's logits (same weights, same input)
 let ort: any = null,
   ortNote = '';
@@ -127,12 +148,18 @@ const feeds = session
   : [];
 const ours: Record<string, number[]> = {},
   theirs: Record<string, number[]> = {};
+const int8: Record<string, number[]> = {};
 for (let r = 0; r < rounds; r++) {
   for (const [i, [name, x]] of inference.entries()) {
     const mine = await samplesMs(() => nb.noGrad(() => model.call(x)));
     if (process.env.BENCH_TURNS) console.log(`round ${r} ${name}: nabla ${median(mine).toFixed(1)}`);
     ours[name] ??= [];
     ours[name].push(...mine);
+    await pause(300);
+    const q = await samplesMs(() => nb.noGrad(() => qmodel.call(x)));
+    if (process.env.BENCH_TURNS) console.log(`round ${r} ${name}: nabla int8 ${median(q).toFixed(1)}`);
+    int8[name] ??= [];
+    int8[name].push(...q);
     await pause(300);
     if (!session) continue;
     const peer = await samplesMs(() => session.run(feeds[i]));
@@ -174,6 +201,18 @@ for (const [name, ours, t, o] of rows) {
   const peers = [t, o].filter((v): v is number => v !== null);
   const ratio = peers.length ? (Math.min(...peers) / ours).toFixed(2) + 'x' : '-';
   console.log(`${name.padEnd(36)}${f(ours)}${f(t)}${f(o)}   ${ratio}`);
+}
+console.log(
+  `\nint8 (static, per-channel weights, uint8 activations), ms, in the same rounds:\n` +
+    `${'row'.padEnd(36)}${'int8'.padStart(10)}${'fp32'.padStart(10)}${'ort fp32'.padStart(10)}` +
+    '   fp32 / int8, ort / int8',
+);
+for (const [name] of inference) {
+  const q = median(int8[name]),
+    fp = median(ours[name]),
+    o = session ? median(theirs[name]) : null;
+  const ratios = `${(fp / q).toFixed(2)}x, ${o === null ? '-' : (o / q).toFixed(2) + 'x'}`;
+  console.log(`${(name + ' int8').padEnd(36)}${f(q)}${f(fp)}${f(o)}   ${ratios}`);
 }
 for (const note of [torchNote, ortNote]) if (note) console.log(note);
 if (torch) console.log(`PyTorch ${torch.version}, 2 threads`);

@@ -28,6 +28,7 @@
         "src/pool/pool.c", "src/pool/pool_scalar.c",
         "src/attention/attention.c",
         "src/quant/quant.c", "src/napi/addon_quant.c",
+        "src/quant/qconv.c", "src/quant/qconv_scalar.c", "src/napi/addon_qconv.c",
       ],
       "libraries": ["-lpthread", "-lm"],
       "conditions": [
@@ -76,13 +77,13 @@
         {
           "target_name": "nabla_quant_avx2",
           "type": "static_library",
-          "sources": ["src/quant/quant_avx2.c"],
+          "sources": ["src/quant/quant_avx2.c", "src/quant/qconv_avx2.c"],
           "cflags_c": ["-mavx2", "-mfma", "-ffp-contract=off"],
         },
         {
           "target_name": "nabla_quant_avx512",
           "type": "static_library",
-          "sources": ["src/quant/quant_avx512.c"],
+          "sources": ["src/quant/quant_avx512.c", "src/quant/qconv_avx512.c"],
           "cflags_c": ["-mavx512f", "-mavx512dq", "-mavx512bw", "-mavx512vl", "-mfma", "-mavx2", "-ffp-contract=off"],
         },
         {

@@ -345,6 +345,42 @@ export interface Kernels {
     N: number,
     bias: Float32Array | null,
   ): Float32Array;
+
+  // ---- quantized networks on uint8 NHWC codes (an activation's codes q stand for scale * (q - zeroPoint));
+  // a window `win` is [kh, kw, sh, sw, ph, pw, dh, dw]: kernel, stride, padding, dilation ----
+  /**
+   * Static int8 convolution: x (B, H, W, C) codes of `xp` ([B, H, W, C] = shape; padding reads the zero
+   * point), w (OC, KH, KW, C) int8 with per-channel scales wScale (OC) and zero point 0 (kept packed by its
+   * array, as gemmU8S8's), + bias, requantized to `out` (clamped at its zero point when `relu`): y (B, OH,
+   * OW, OC) codes.
+   */
+  conv2dU8(
+    x: Uint8Array,
+    shape: readonly number[],
+    xp: { scale: number; zeroPoint: number },
+    w: Int8Array,
+    wScale: Float32Array,
+    bias: Float32Array | null,
+    win: readonly number[],
+    out: { scale: number; zeroPoint: number },
+    relu: boolean,
+  ): Uint8Array;
+  /** x (B, C, H, W) float32 contiguous ([B, C, H, W] = shape) -> (B, H, W, C) codes of p. */
+  quantizeNhwcU8(x: Float32Array, shape: readonly number[], p: { scale: number; zeroPoint: number }): Uint8Array;
+  /** The quantized residual addition: a and b codes (same length) -> codes of `out`, ReLU'd when `relu`. */
+  addU8(
+    a: Uint8Array,
+    ap: { scale: number; zeroPoint: number },
+    b: Uint8Array,
+    bp: { scale: number; zeroPoint: number },
+    out: { scale: number; zeroPoint: number },
+    relu: boolean,
+  ): Uint8Array;
+  /**
+   * Max (padding ignored) or average (no padding or dilation; mean rounded half up) pooling of x (B, H, W, C)
+   * codes -> (B, OH, OW, C) codes on x's grid.
+   */
+  pool2dU8(x: Uint8Array, shape: readonly number[], win: readonly number[], mode: 'max' | 'avg'): Uint8Array;
 }
 
 /** Every kernel of the seam, with the JS backend's references behind any the backend lacks. */

@@ -14,3 +14,9 @@ export function poolOutSize(n: number, k: number, s: number, pad: number, dil: n
   if (ceil && (o - 1) * s >= n + pad) o--;
   return o;
 }
+
+/** The output size (OH, OW) of a window win = [kh, kw, sh, sw, ph, pw, dh, dw] over an H x W input (floor mode). */
+export function windowOut(H: number, W: number, win: readonly number[]): [number, number] {
+  const [kh, kw, sh, sw, ph, pw, dh, dw] = win;
+  return [convOutSize(H, kh, sh, ph, dh), convOutSize(W, kw, sw, pw, dw)];
+}

@@ -172,6 +172,8 @@ void nb_quant_paths(const char **int8, const char **bf16, const char **woq, int 
   *avail = m;
 }
 
+nb_q8_gemm_fn nb_q8_active(void) { return current().q8; }
+
 /* ---- packing ---- */
 void nb_q8_pack(int8_t *bp, int32_t *colsum, const int8_t *w, int64_t N, int64_t K) {
   const int64_t KP = nb_q8_kp(K), P = nb_q_panels(N);

@@ -118,6 +118,8 @@ void nb_woq_linear(float *y, const float *x, int64_t ldx, int64_t M, int64_t K, 
 int nb_quant_set_path(const char *name);
 /* The paths in use, and a bit mask of the available ones (bit p: PATH_NAMES[p] in quant.c). */
 void nb_quant_paths(const char **int8, const char **bf16, const char **woq, int *avail);
+/* The int8 GEMM of the path in use (the convolutions of qconv.c call it on their im2col rows). */
+nb_q8_gemm_fn nb_q8_active(void);
 
 /* AMX (quant.c): 1 when the tiles are usable in this process (cpuid, then the kernel's permission, asked
  * once); a refusal is reported on stderr once and the next path is used. */

@@ -22,6 +22,7 @@ import { batchNorm, batchNormBackward, layerNorm, layerNormBackward } from './no
 import { adamStep, sgdStep } from './optim.js';
 import { argReduce, cumulative, reduce, softmax, sort } from './reduce.js';
 import { copyContiguous } from './strided.js';
+import { addU8, conv2dU8, pool2dU8, quantizeNhwcU8 } from './qconv.js';
 import { gemmU8S8, linearBf16, linearInt8Dynamic, linearWeightOnly } from './quant.js';
 
 export const jsBackend: Backend = {
@@ -64,4 +65,8 @@ export const jsBackend: Backend = {
   gemmU8S8,
   linearBf16,
   linearWeightOnly,
+  conv2dU8,
+  quantizeNhwcU8,
+  addU8,
+  pool2dU8,
 };

@@ -136,6 +136,17 @@ export interface NablaAddon {
   /** Weight-only: y (M,N) = x (M,K) rows contiguous @ deq(q)^T + bias; q int8 (N,K) per-row scales, or int4 groups. */
   woqLinear(y: Float32Array, x: Float32Array, lx: LayoutArg, q: Int8Array | Uint8Array, scales: Float32Array,
     bits: number, groupSize: number, bias: Float32Array | null, n: number): void;
+  /** y (B,OH,OW,OC) u8 = requant(x (B,H,W,C) u8 [shape] conv packed w (OC, KH*KW*C)); win: kh kw sh sw ph pw dh dw. */
+  q8Conv2d(y: Uint8Array, x: Uint8Array, shape: readonly number[], xz: number, xs: number, bp: Int8Array,
+    colsum: Int32Array, ws: Float32Array, bias: Float32Array | null, oc: number, win: readonly number[], ys: number,
+    yz: number, relu: boolean): void;
+  /** y (B,H,W,C) u8 NHWC = quant(x (B,C,H,W) f32 contiguous [shape], scale s, zero point z). */
+  q8QuantizeNhwc(y: Uint8Array, x: Float32Array, shape: readonly number[], s: number, z: number): void;
+  /** y = requant(dequant(a) + dequant(b)) by (ys, yz), ReLU'd when relu; all of y's length. */
+  q8Add(y: Uint8Array, a: Uint8Array, as: number, az: number, b: Uint8Array, bs: number, bz: number, ys: number,
+    yz: number, relu: boolean): void;
+  /** Max or average pooling of x (B,H,W,C) u8 [shape] into y (B,OH,OW,C); win: kh kw sh sw ph pw dh dw. */
+  q8Pool2d(y: Uint8Array, x: Uint8Array, shape: readonly number[], win: readonly number[], mode: 'max' | 'avg'): void;
 }
 
 /** An export of the addon. */
@@ -240,4 +251,12 @@ export const NATIVE_KERNELS: {
     dtypes: ['float32'],
     signature: 'y:f32 x:f32 lx:layout(x) q:i8|u8 scales:f32 bits:int groupSize:int bias:f32? n:int',
   },
+  q8Conv2d: {
+    dtypes: [],
+    signature:
+      'y:u8 x:u8 shape:ints xz:int xs:num bp:i8 colsum:i32 ws:f32 bias:f32? oc:int win:ints ys:num yz:int relu:bool',
+  },
+  q8QuantizeNhwc: { dtypes: [], signature: 'y:u8 x:f32 shape:ints s:num z:int' },
+  q8Add: { dtypes: [], signature: 'y:u8 a:u8 as:num az:int b:u8 bs:num bz:int ys:num yz:int relu:bool' },
+  q8Pool2d: { dtypes: [], signature: 'y:u8 x:u8 shape:ints win:ints mode:str(max|avg)' },
 };

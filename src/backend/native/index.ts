@@ -652,6 +652,18 @@ export class NativeBackend implements PartialBackend {
   linearWeightOnly(...a: Parameters<NativeQuant['linearWeightOnly']>): Float32Array | undefined {
     return this.quant.linearWeightOnly(...a);
   }
+  conv2dU8(...a: Parameters<NativeQuant['conv2dU8']>): Uint8Array | undefined {
+    return this.quant.conv2dU8(...a);
+  }
+  quantizeNhwcU8(...a: Parameters<NativeQuant['quantizeNhwcU8']>): Uint8Array | undefined {
+    return this.quant.quantizeNhwcU8(...a);
+  }
+  addU8(...a: Parameters<NativeQuant['addU8']>): Uint8Array | undefined {
+    return this.quant.addU8(...a);
+  }
+  pool2dU8(...a: Parameters<NativeQuant['pool2dU8']>): Uint8Array | undefined {
+    return this.quant.pool2dU8(...a);
+  }
 }
 
 /** Shapes the addon accepts; anything else goes to JS, which reports it. */

@@ -6,6 +6,9 @@
 import type { TypedArray } from '../../tensor/dtype.js';
 import type { Layout } from '../../tensor/layout.js';
 import type { NablaAddon } from './contract.js';
+import { windowOut } from '../../util/window.js';
+
+type QP = { scale: number; zeroPoint: number };
 
 interface PackedQ8 {
   bp: Int8Array;
@@ -95,6 +98,68 @@ export class NativeQuant {
     }
     const y = new Float32Array(lx.shape[0] * N);
     this.addon.bf16Linear(y, x, lx, p.bp, bias, N);
+    return y;
+  }
+
+  conv2dU8(
+    x: Uint8Array,
+    shape: readonly number[],
+    xp: QP,
+    w: Int8Array,
+    wScale: Float32Array,
+    bias: Float32Array | null,
+    win: readonly number[],
+    out: QP,
+    relu: boolean,
+  ): Uint8Array | undefined {
+    const [B, H, W, C] = shape,
+      [OH, OW] = windowOut(H, W, win);
+    const p = this.packQ8(w, win[0] * win[1] * C);
+    if (!p || OH < 1 || OW < 1 || wScale.length < p.N || (bias && bias.length < p.N)) return undefined;
+    const y = new Uint8Array(B * OH * OW * p.N);
+    this.addon.q8Conv2d(
+      y,
+      x,
+      [...shape],
+      xp.zeroPoint,
+      xp.scale,
+      p.bp,
+      p.colsum,
+      wScale,
+      bias,
+      p.N,
+      [...win],
+      out.scale,
+      out.zeroPoint,
+      relu,
+    );
+    return y;
+  }
+
+  quantizeNhwcU8(x: Float32Array, shape: readonly number[], p: QP): Uint8Array {
+    const y = new Uint8Array(x.length);
+    this.addon.q8QuantizeNhwc(y, x, [...shape], p.scale, p.zeroPoint);
+    return y;
+  }
+
+  addU8(a: Uint8Array, ap: QP, b: Uint8Array, bp: QP, out: QP, relu: boolean): Uint8Array | undefined {
+    if (a.length !== b.length) return undefined;
+    const y = new Uint8Array(a.length);
+    this.addon.q8Add(y, a, ap.scale, ap.zeroPoint, b, bp.scale, bp.zeroPoint, out.scale, out.zeroPoint, relu);
+    return y;
+  }
+
+  pool2dU8(
+    x: Uint8Array,
+    shape: readonly number[],
+    win: readonly number[],
+    mode: 'max' | 'avg',
+  ): Uint8Array | undefined {
+    const [B, H, W, C] = shape,
+      [OH, OW] = windowOut(H, W, win);
+    if (OH < 1 || OW < 1) return undefined;
+    const y = new Uint8Array(B * OH * OW * C);
+    this.addon.q8Pool2d(y, x, [...shape], [...win], mode);
     return y;
   }
 

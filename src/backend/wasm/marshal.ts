@@ -73,6 +73,10 @@ export const WRITES: { readonly [K in NativeKernel]: readonly string[] } = {
   q8Gemm: ['y', 'yq'],
   bf16Linear: ['y'],
   woqLinear: ['y'],
+  q8Conv2d: ['y'],
+  q8QuantizeNhwc: ['y'],
+  q8Add: ['y'],
+  q8Pool2d: ['y'],
 };
 
 /** The argument names of a kernels.def signature, in order ("c:f32 a:f32 la:layout(a)" -> c, a, la). */

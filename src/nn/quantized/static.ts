@@ -33,7 +33,7 @@ export type ObserverFactory = () => Observer;
 // ---- per-channel symmetric int8 weights (torch's per_channel_symmetric qint8) ----
 
 /** w (OC, K) -> codes (OC, K) and scales (OC): scale[oc] = max|w[oc]| / 127.5, zero point 0. */
-function quantizeChannels(w: Tensor): { q: Int8Array; scales: Float32Array } {
+export function quantizeChannels(w: Tensor): { q: Int8Array; scales: Float32Array } {
   const OC = w.shape[0],
     v = contiguousValues(w.detach().float()) as Float32Array;
   const K = v.length / OC;
@@ -195,7 +195,7 @@ export class ObservedLayer extends Module {
 }
 
 /** conv with bn folded in (eval statistics): w * g / sqrt(var + eps), (b - mean) * g / sqrt(var + eps) + beta. */
-function foldBatchNorm(conv: Conv2d, bn: BatchNorm2d): Conv2d {
+export function foldBatchNorm(conv: Conv2d, bn: BatchNorm2d): Conv2d {
   const OC = conv.outChannels;
   const mean = contiguousValues(bn.runningMean!.float()),
     varr = contiguousValues(bn.runningVar!.float());

@@ -19,6 +19,7 @@ export {
   type Block,
   type BlockClass,
 } from './resnet.js';
+export { quantizeResNet, QuantizedResNet } from './resnet_int8.js';
 export {
   CifarResNet,
   CIFAR10_CLASSES,
