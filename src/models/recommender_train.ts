@@ -15,12 +15,21 @@ import { noGrad } from '../autograd/grad_mode.js';
 import { cat } from '../ops/movement.js';
 import { binaryCrossEntropyWithLogits, mseLoss } from '../nn/functional/losses.js';
 import { Adam } from '../optim/adam.js';
+import { SGD } from '../optim/sgd.js';
 import { TensorDataset } from '../data/dataset.js';
 import { DataLoader } from '../data/dataloader.js';
 import type { MovieLens } from '../data/movielens.js';
 import { loadSafetensors, saveSafetensors } from '../io/tensors.js';
 import { readConfigJson, writeJsonAtomic } from './loading.js';
-import { GenreModel, HybridMF, MatrixFactorization, NeuMF, genreFeatures, type PairScorer } from './recommender.js';
+import {
+  GenreModel,
+  HybridMF,
+  MatrixFactorization,
+  NeuMF,
+  genreFeatures,
+  type NCFBranches,
+  type PairScorer,
+} from './recommender.js';
 
 /** Progress of a training run: called after every batch and at the end of every epoch. */
 export interface FitCallbacks {
@@ -182,6 +191,8 @@ export interface FitImplicitOptions extends FitCallbacks {
   numNegatives?: number;
   /** Weight of the L2 penalty per sample on the embeddings it touches (default 0). */
   l2?: number;
+  /** 'adam' (default) or 'sgd': plain SGD, as He et al. fine-tune a NeuMF initialised from a pretrained GMF and MLP. */
+  optimizer?: 'adam' | 'sgd';
   seed?: number;
 }
 
@@ -197,10 +208,13 @@ export function fitImplicit(
   const neg = positiveInt('fitImplicit', 'numNegatives', opts.numNegatives ?? 4);
   const l2 = opts.l2 ?? 0;
   const gen = new Generator(opts.seed ?? 0);
-  const rated = ratedSets(ml);
+  // NOTE: negatives avoid only the training rows, as He et al.'s code: excluding a held-out movie too would
+  // tell the model which unrated movie is the test one.
+  const rated = ratedSets(ml, rows);
   const candidates = ratedMovies(ml);
   const { users: pu, items: pi } = gatherRows(ml, rows);
-  const opt = new Adam(model.parameters(), { lr: opts.lr ?? 1e-3 });
+  const lr = opts.lr ?? 1e-3;
+  const opt = opts.optimizer === 'sgd' ? new SGD(model.parameters(), { lr }) : new Adam(model.parameters(), { lr });
   const history: FitHistory = { loss: [] };
   const n = rows.length * (1 + neg);
   for (let epoch = 1; epoch <= epochs; epoch++) {
@@ -391,7 +405,11 @@ function itemVectors(model: PairScorer): Tensor {
     if (model instanceof MatrixFactorization) return model.itemFactors.weight.detach();
     if (model instanceof HybridMF) return model.mf.itemFactors.weight.add(model.genreFactors.call(model.itemFeatures));
     if (model instanceof GenreModel) return model.itemFeatures;
-    if (model instanceof NeuMF) return cat([model.embedItemGMF.weight, model.embedItemMLP.weight], 1);
+    if (model instanceof NeuMF)
+      return cat(
+        [model.embedItemGMF?.weight, model.embedItemMLP?.weight].filter((w) => w !== undefined),
+        1,
+      );
     throw new Error('similarMovies: the model has no item vectors');
   });
 }
@@ -407,20 +425,22 @@ export interface RecommenderConfig {
   num_genres: number;
   factors: number;
   layers?: number;
+  /** NeuMF only: 'gmf' or 'mlp' for one branch alone (absent: both). */
+  branches?: NCFBranches;
 }
 
 /** A fresh recommender of the given type for a MovieLens's users and movies. */
 export function createRecommender(
   type: RecommenderType,
   ml: MovieLens,
-  opts: { factors?: number; layers?: number } = {},
+  opts: { factors?: number; layers?: number; branches?: NCFBranches } = {},
 ): PairScorer {
   const U = ml.userIds.length,
     M = ml.movieIds.length;
   if (type === 'mf') return new MatrixFactorization(U, M, { factors: opts.factors });
   if (type === 'genre') return new GenreModel(U, genreFeatures(ml));
   if (type === 'hybrid') return new HybridMF(U, genreFeatures(ml), { factors: opts.factors });
-  if (type === 'neumf') return new NeuMF(U, M, { factors: opts.factors, layers: opts.layers });
+  if (type === 'neumf') return new NeuMF(U, M, { factors: opts.factors, layers: opts.layers, branches: opts.branches });
   throw new Error(`createRecommender: unknown model type '${String(type)}' (mf, genre, hybrid, neumf)`);
 }
 
@@ -430,8 +450,8 @@ function configOf(model: PairScorer, ml: MovieLens): RecommenderConfig {
   if (model instanceof GenreModel) return { model_type: 'genre', ...base, factors: 0 };
   if (model instanceof HybridMF) return { model_type: 'hybrid', ...base, factors: model.mf.factors };
   if (model instanceof NeuMF) {
-    const layers = model.mlp.children().length / 2;
-    return { model_type: 'neumf', ...base, factors: model.factors, layers };
+    const { factors, layers, branches } = model;
+    return { model_type: 'neumf', ...base, factors, layers, ...(branches === 'both' ? {} : { branches }) };
   }
   throw new Error('saveRecommender: not one of MatrixFactorization, GenreModel, HybridMF, NeuMF');
 }
@@ -456,7 +476,7 @@ export async function loadRecommender(dir: string, ml: MovieLens): Promise<PairS
         `loadRecommender: ${join(dir, CONFIG)} has ${k} ${String(c[k as keyof RecommenderConfig])}, the data ${v}`,
       );
   }
-  const model = createRecommender(c.model_type, ml, { factors: c.factors, layers: c.layers });
+  const model = createRecommender(c.model_type, ml, { factors: c.factors, layers: c.layers, branches: c.branches });
   model.loadStateDict(await loadSafetensors(join(dir, WEIGHTS)));
   model.eval();
   return model;

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { REPO_ROOT, SHARED_DATA, skipUnlessShared } from '../helpers/data.js';
 import { manualSeed } from '../../src/tensor/random.js';
-import { tensor } from '../../src/tensor/creation.js';
+import { randn, tensor } from '../../src/tensor/creation.js';
+import { noGrad } from '../../src/autograd/grad_mode.js';
 import { leaveOneOutSplit, loadMovieLens, randomRatingSplit, type MovieLens } from '../../src/data/movielens.js';
 import { MatrixFactorization, NeuMF, genreFeatures } from '../../src/models/recommender.js';
 import {
@@ -141,6 +142,37 @@ test('recommenders: bad ids are clear errors; save/load keeps the scores', async
     // user 5 rated every movie: nothing left to recommend
     assert.deepEqual(recommend(mf, ml, 5), []);
     assert.equal(recommend(mf, ml, 3, 5).length, 2);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('NeuMF: GMF, MLP alone; fromPretrained scores alpha GMF + (1 - alpha) MLP; save/load keeps branches', async () => {
+  const { dir, ml } = tinyMovieLens();
+  try {
+    manualSeed(3);
+    const gmf = createRecommender('neumf', ml, { factors: 4, layers: 2, branches: 'gmf' }) as NeuMF;
+    const mlp = createRecommender('neumf', ml, { factors: 4, layers: 2, branches: 'mlp' }) as NeuMF;
+    assert.equal(gmf.embedUserMLP, undefined);
+    assert.equal(mlp.embedUserGMF, undefined);
+    assert.deepEqual(gmf.predictLayer.weight.shape, [1, 4]);
+    // random predict layers and biases, so that the join is not trivially zero
+    for (const m of [gmf, mlp]) for (const p of m.parameters()) noGrad(() => p.copy_(randn(p.shape)));
+    const u = Int32Array.from([0, 1, 2, 1]),
+      i = Int32Array.from([2, 1, 0, 0]);
+    const g = scorePairs(gmf, u, i),
+      h = scorePairs(mlp, u, i);
+    const joined = NeuMF.fromPretrained(gmf, mlp, 0.3);
+    const s = scorePairs(joined, u, i);
+    for (const [k, v] of s.entries()) assert.ok(Math.abs(v - (0.3 * g[k] + 0.7 * h[k])) < 1e-5, `pair ${k}: ${v}`);
+    assert.throws(() => NeuMF.fromPretrained(mlp, gmf), /want a 'gmf' and an 'mlp' model, got 'mlp' and 'gmf'/);
+    assert.throws(() => new NeuMF(3, 3, { branches: 'x' as 'gmf' }), /branches must be 'both', 'gmf' or 'mlp'/);
+    for (const m of [gmf, mlp]) {
+      await saveRecommender(join(dir, m.branches), m, ml);
+      const back = (await loadRecommender(join(dir, m.branches), ml)) as NeuMF;
+      assert.equal(back.branches, m.branches);
+      assert.deepEqual(scorePairs(back, u, i), scorePairs(m, u, i));
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
