@@ -194,6 +194,12 @@ export interface FitImplicitOptions extends FitCallbacks {
   /** 'adam' (default) or 'sgd': plain SGD, as He et al. fine-tune a NeuMF initialised from a pretrained GMF and MLP. */
   optimizer?: 'adam' | 'sgd';
   seed?: number;
+  /**
+   * Held-out rows and their negatives (sampleTestNegatives), ranked after every epoch (info val_hr, val_ndcg):
+   * the weights of the epoch with the best HR@10 are restored at the end (history.best_epoch), and with
+   * `patience` the run stops after that many epochs without a better one.
+   */
+  validation?: { rows: Int32Array; negatives: Int32Array; patience?: number };
 }
 
 /** Trains a model (NeuMF) on implicit feedback: the rows are positives, negatives are sampled. */
@@ -216,6 +222,9 @@ export function fitImplicit(
   const lr = opts.lr ?? 1e-3;
   const opt = opts.optimizer === 'sgd' ? new SGD(model.parameters(), { lr }) : new Adam(model.parameters(), { lr });
   const history: FitHistory = { loss: [] };
+  const val = opts.validation;
+  let bestHr = -1,
+    best: Record<string, Tensor> | null = null;
   const n = rows.length * (1 + neg);
   for (let epoch = 1; epoch <= epochs; epoch++) {
     const users = new Int32Array(n),
@@ -248,11 +257,67 @@ export function fitImplicit(
       step++;
       opts.onStep?.(step, loader.length, loss.item());
     }
-    history.loss.push(lossSum / step);
-    opts.onEpochEnd?.(epoch, { loss: lossSum / step });
+    const info: Record<string, number> = { loss: lossSum / step };
+    if (val) {
+      const m = evaluateRanking((u, i) => scorePairs(model, u, i), ml, val.rows, val.negatives);
+      info.val_hr = m.hr;
+      info.val_ndcg = m.ndcg;
+      if (m.hr > bestHr) {
+        bestHr = m.hr;
+        history.best_epoch = [epoch];
+        best = Object.fromEntries(Object.entries(model.stateDict()).map(([k, t]) => [k, (t as Tensor).clone()]));
+      }
+    }
+    for (const [k, v] of Object.entries(info)) {
+      history[k] ??= [];
+      history[k].push(v);
+    }
+    opts.onEpochEnd?.(epoch, info);
+    if (val?.patience !== undefined && epoch - history.best_epoch[0] >= val.patience) break;
   }
+  if (best) model.loadStateDict(best);
   model.eval();
   return history;
+}
+
+export interface FitNCFOptions extends Omit<FitImplicitOptions, 'optimizer' | 'l2' | keyof FitCallbacks> {
+  /** Predictive factors K of GMF and of the MLP tower's last layer (default 16). */
+  factors?: number;
+  /** Hidden layers of the MLP tower (default 3: 4K -> 2K -> K). */
+  layers?: number;
+  /** Epochs of plain SGD on the joined NeuMF after GMF and MLP are pretrained with Adam (default 3). */
+  fineTuneEpochs?: number;
+  /** SGD learning rate of the fine-tuning (default 1e-3, as He et al.). */
+  fineTuneLr?: number;
+  /** Progress callbacks for each stage: 'gmf', 'mlp', then 'both' (the joined NeuMF). */
+  callbacks?(stage: NCFBranches): FitCallbacks;
+}
+
+/** The three trained models of fitNCF and their histories. */
+export interface NCFResult {
+  gmf: NeuMF;
+  mlp: NeuMF;
+  neumf: NeuMF;
+  history: Record<NCFBranches, FitHistory>;
+}
+
+/**
+ * He et al.'s full NCF recipe (Section 3.4.1): GMF and MLP trained apart with Adam, NeuMF initialised from
+ * both (NeuMF.fromPretrained, alpha 0.5) and fine-tuned with plain SGD. With `validation`, every stage keeps
+ * its best epoch by held-out HR@10.
+ */
+export function fitNCF(ml: MovieLens, rows: Int32Array, opts: FitNCFOptions = {}): NCFResult {
+  const { factors = 16, layers = 3, fineTuneEpochs = 3, fineTuneLr = 1e-3, callbacks, ...fit } = opts;
+  const U = ml.userIds.length,
+    M = ml.movieIds.length;
+  const stage = (model: NeuMF, o: FitImplicitOptions) =>
+    fitImplicit(model, ml, rows, { ...fit, ...o, ...callbacks?.(model.branches) });
+  const gmf = new NeuMF(U, M, { factors, layers, branches: 'gmf' });
+  const mlp = new NeuMF(U, M, { factors, layers, branches: 'mlp' });
+  const history = { gmf: stage(gmf, {}), mlp: stage(mlp, {}) } as Record<NCFBranches, FitHistory>;
+  const neumf = NeuMF.fromPretrained(gmf, mlp, 0.5);
+  history.both = stage(neumf, { epochs: fineTuneEpochs, lr: fineTuneLr, optimizer: 'sgd' });
+  return { gmf, mlp, neumf, history };
 }
 
 /** For each test row, `num` movies (default 99) the user never rated: (testRows.length * num), row-major. */
