@@ -80,6 +80,7 @@ export {
   type FitRatingsOptions,
   type FitImplicitOptions,
   type FitNCFOptions,
+  type FitCallbacks,
   type NCFResult,
   type RankingMetrics,
   type Recommendation,
