@@ -120,25 +120,32 @@ export function randomRatingSplit(ml: MovieLens, opts: { testFraction?: number; 
 
 /**
  * Leave-one-out: each user's latest rating (the last row among equal timestamps) is the test row, the
- * rest train. Users with a single rating keep it for training.
+ * rest train. Users with a single rating keep it for training. With `rows`, the split is of those rows
+ * only (a validation split of the training rows: leaveOneOutSplit(ml, split.train)).
  */
-export function leaveOneOutSplit(ml: MovieLens): RatingSplit {
+export function leaveOneOutSplit(ml: MovieLens, rows?: Int32Array): RatingSplit {
+  const all = rows ?? Int32Array.from(ml.user.keys());
   const last = new Int32Array(ml.userIds.length).fill(-1);
   const count = new Int32Array(ml.userIds.length);
-  for (let r = 0; r < ml.user.length; r++) {
+  for (const r of all) {
     const u = ml.user[r];
     count[u]++;
-    if (last[u] < 0 || ml.timestamp[r] >= ml.timestamp[last[u]]) last[u] = r;
+    if (
+      last[u] < 0 ||
+      ml.timestamp[r] > ml.timestamp[last[u]] ||
+      (ml.timestamp[r] === ml.timestamp[last[u]] && r > last[u])
+    )
+      last[u] = r;
   }
-  const isTest = new Uint8Array(ml.user.length);
+  const isTest = new Set<number>();
   const test: number[] = [];
   for (let u = 0; u < last.length; u++) {
     if (count[u] > 1) {
-      isTest[last[u]] = 1;
+      isTest.add(last[u]);
       test.push(last[u]);
     }
   }
   const train: number[] = [];
-  for (let r = 0; r < ml.user.length; r++) if (!isTest[r]) train.push(r);
+  for (const r of all) if (!isTest.has(r)) train.push(r);
   return { train: Int32Array.from(train), test: Int32Array.from(test) };
 }

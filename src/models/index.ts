@@ -59,10 +59,12 @@ export {
   type PairScorer,
   type MatrixFactorizationOptions,
   type NeuMFOptions,
+  type NCFBranches,
 } from './recommender.js';
 export {
   fitRatings,
   fitImplicit,
+  fitNCF,
   ratingRMSE,
   scorePairs,
   ratedSets,
@@ -77,6 +79,9 @@ export {
   loadRecommender,
   type FitRatingsOptions,
   type FitImplicitOptions,
+  type FitNCFOptions,
+  type FitCallbacks,
+  type NCFResult,
   type RankingMetrics,
   type Recommendation,
   type RecommenderType,

@@ -7,6 +7,7 @@
 // Glossary: B batch, U users, M movies, G genres, K factors.
 
 import type { Tensor } from '../tensor/tensor.js';
+import { noGrad } from '../autograd/grad_mode.js';
 import { fromTypedArray, zeros } from '../tensor/creation.js';
 import { cat } from '../ops/movement.js';
 import { Module, Parameter } from '../nn/module.js';
@@ -189,26 +190,35 @@ export class HybridMF extends Module implements PairScorer {
   }
 }
 
+/** Which of He et al.'s three models a NeuMF is: GMF alone, the MLP alone, or both joined (NeuMF). */
+export type NCFBranches = 'both' | 'gmf' | 'mlp';
+
 export interface NeuMFOptions {
   /** GMF factors; the MLP's embeddings have factors * 2^(layers-1) (He et al.'s "predictive factors"). Default 16. */
   factors?: number;
   /** Hidden layers of the MLP tower (default 3: 4K -> 2K -> K at factors K... halving each layer). */
   layers?: number;
+  /** 'gmf' or 'mlp' builds only that branch (He et al.'s GMF and MLP baselines); default 'both' (NeuMF). */
+  branches?: NCFBranches;
 }
 
 /**
  * Neural matrix factorisation (He et al. 2017): a GMF branch (p_u * q_i) and an MLP branch over the
  * concatenated MLP embeddings, joined by one linear layer into a logit of "u interacted with i".
+ * With `branches: 'gmf'` or `'mlp'` it is the paper's GMF or MLP model alone (the predict layer then reads K
+ * features), which `fromPretrained` joins into a NeuMF.
  * Initialisation as in the reference PyTorch port (guoyang9/NCF): N(0, 0.01) embeddings, Xavier MLP.
  */
 export class NeuMF extends Module implements PairScorer {
-  declare embedUserGMF: Embedding;
-  declare embedItemGMF: Embedding;
-  declare embedUserMLP: Embedding;
-  declare embedItemMLP: Embedding;
-  declare mlp: Sequential;
+  declare embedUserGMF?: Embedding;
+  declare embedItemGMF?: Embedding;
+  declare embedUserMLP?: Embedding;
+  declare embedItemMLP?: Embedding;
+  declare mlp?: Sequential;
   declare predictLayer: Linear;
   readonly factors: number;
+  readonly layers: number;
+  readonly branches: NCFBranches;
   constructor(
     readonly numUsers: number,
     readonly numItems: number,
@@ -220,40 +230,94 @@ export class NeuMF extends Module implements PairScorer {
     const layers = opts.layers ?? 3;
     if (!Number.isInteger(layers) || layers < 1)
       throw new Error(`NeuMF: layers must be a positive integer, got ${layers}`);
-    const mlpDim = k * 2 ** (layers - 1);
-    this.embedUserGMF = new Embedding(numUsers, k);
-    this.embedItemGMF = new Embedding(numItems, k);
-    this.embedUserMLP = new Embedding(numUsers, mlpDim);
-    this.embedItemMLP = new Embedding(numItems, mlpDim);
-    const mods: Module[] = [];
-    for (let l = 0; l < layers; l++) {
-      const inDim = k * 2 ** (layers - l);
-      const lin = new Linear(inDim, inDim / 2);
-      xavierUniform_(lin.weight);
-      zeros_(lin.bias!);
-      mods.push(lin, new ReLU());
+    const branches = opts.branches ?? 'both';
+    if (!['both', 'gmf', 'mlp'].includes(branches))
+      throw new Error(`NeuMF: branches must be 'both', 'gmf' or 'mlp', got '${String(branches)}'`);
+    this.layers = layers;
+    this.branches = branches;
+    const embeddings: Embedding[] = [];
+    if (branches !== 'mlp') {
+      this.embedUserGMF = new Embedding(numUsers, k);
+      this.embedItemGMF = new Embedding(numItems, k);
+      embeddings.push(this.embedUserGMF, this.embedItemGMF);
     }
-    this.mlp = new Sequential(...mods);
-    this.predictLayer = new Linear(2 * k, 1);
+    if (branches !== 'gmf') {
+      const mlpDim = k * 2 ** (layers - 1);
+      this.embedUserMLP = new Embedding(numUsers, mlpDim);
+      this.embedItemMLP = new Embedding(numItems, mlpDim);
+      embeddings.push(this.embedUserMLP, this.embedItemMLP);
+      const mods: Module[] = [];
+      for (let l = 0; l < layers; l++) {
+        const inDim = k * 2 ** (layers - l);
+        const lin = new Linear(inDim, inDim / 2);
+        xavierUniform_(lin.weight);
+        zeros_(lin.bias!);
+        mods.push(lin, new ReLU());
+      }
+      this.mlp = new Sequential(...mods);
+    }
+    this.predictLayer = new Linear(branches === 'both' ? 2 * k : k, 1);
     kaimingUniform_(this.predictLayer.weight, { a: 1, nonlinearity: 'sigmoid' });
     zeros_(this.predictLayer.bias!);
-    for (const e of [this.embedUserGMF, this.embedItemGMF, this.embedUserMLP, this.embedItemMLP])
-      normal_(e.weight, 0, 0.01);
+    for (const e of embeddings) normal_(e.weight, 0, 0.01);
   }
+
+  /**
+   * He et al.'s pretrained NeuMF (Section 3.4.1): the embeddings and MLP tower copied from a trained GMF and MLP
+   * of the same factors and layers, the predict layer the weighted concatenation [alpha h_GMF ; (1 - alpha) h_MLP]
+   * with bias alpha b_GMF + (1 - alpha) b_MLP (alpha 0.5 in the paper).
+   */
+  static fromPretrained(gmf: NeuMF, mlp: NeuMF, alpha = 0.5): NeuMF {
+    if (gmf.branches !== 'gmf' || mlp.branches !== 'mlp')
+      throw new Error(
+        `NeuMF.fromPretrained: want a 'gmf' and an 'mlp' model, got '${gmf.branches}' and '${mlp.branches}'`,
+      );
+    const same = (k: 'numUsers' | 'numItems' | 'factors') => {
+      if (gmf[k] !== mlp[k]) throw new Error(`NeuMF.fromPretrained: GMF has ${k} ${gmf[k]}, MLP ${mlp[k]}`);
+    };
+    same('numUsers');
+    same('numItems');
+    same('factors');
+    if (!(alpha >= 0 && alpha <= 1)) throw new Error(`NeuMF.fromPretrained: alpha must be in [0, 1], got ${alpha}`);
+    const out = new NeuMF(gmf.numUsers, gmf.numItems, { factors: gmf.factors, layers: mlp.layers });
+    const state: Record<string, Tensor> = {};
+    for (const [name, t] of Object.entries(gmf.stateDict())) if (!name.startsWith('predictLayer')) state[name] = t;
+    for (const [name, t] of Object.entries(mlp.stateDict())) if (!name.startsWith('predictLayer')) state[name] = t;
+    noGrad(() => {
+      state['predictLayer.weight'] = cat(
+        [gmf.predictLayer.weight.mul(alpha), mlp.predictLayer.weight.mul(1 - alpha)],
+        1,
+      ); // (1, 2K)
+      state['predictLayer.bias'] = gmf.predictLayer.bias!.mul(alpha).add(mlp.predictLayer.bias!.mul(1 - alpha));
+    });
+    out.loadStateDict(state);
+    return out;
+  }
+
   forward(users: Tensor, items: Tensor): Tensor {
     checkIds('NeuMF', users, items, this.numUsers, this.numItems);
-    const gmf = this.embedUserGMF.call(users).mul(this.embedItemGMF.call(items)); // (B, K)
-    const both = cat([this.embedUserMLP.call(users), this.embedItemMLP.call(items)], 1); // (B, 2 * 2^(L-1) K)
-    const mlp = this.mlp.call(both) as Tensor; // (B, K)
-    return (this.predictLayer.call(cat([gmf, mlp], 1)) as Tensor).squeeze(1); // (B)
+    const parts: Tensor[] = [];
+    if (this.embedUserGMF) parts.push(this.embedUserGMF.call(users).mul(this.embedItemGMF!.call(items))); // (B, K)
+    if (this.embedUserMLP) {
+      const both = cat([this.embedUserMLP.call(users), this.embedItemMLP!.call(items)], 1); // (B, 2 * 2^(L-1) K)
+      parts.push(this.mlp!.call(both) as Tensor); // (B, K)
+    }
+    const h = parts.length === 1 ? parts[0] : cat(parts, 1); // (B, K) or (B, 2K)
+    return (this.predictLayer.call(h) as Tensor).squeeze(1); // (B)
   }
   penalty(users: Tensor, items: Tensor): Tensor {
-    return sqNorm(this.embedUserGMF.call(users))
-      .add(sqNorm(this.embedItemGMF.call(items)))
-      .add(sqNorm(this.embedUserMLP.call(users)))
-      .add(sqNorm(this.embedItemMLP.call(items)));
+    const terms: Tensor[] = [];
+    for (const [e, ids] of [
+      [this.embedUserGMF, users],
+      [this.embedItemGMF, items],
+      [this.embedUserMLP, users],
+      [this.embedItemMLP, items],
+    ] as const)
+      if (e) terms.push(sqNorm(e.call(ids)));
+    return terms.reduce((a, b) => a.add(b));
   }
   override extraRepr(): string {
-    return `users=${this.numUsers}, items=${this.numItems}, factors=${this.factors}`;
+    const b = this.branches === 'both' ? '' : `, branches=${this.branches}`;
+    return `users=${this.numUsers}, items=${this.numItems}, factors=${this.factors}, layers=${this.layers}${b}`;
   }
 }

@@ -15,12 +15,21 @@ import { noGrad } from '../autograd/grad_mode.js';
 import { cat } from '../ops/movement.js';
 import { binaryCrossEntropyWithLogits, mseLoss } from '../nn/functional/losses.js';
 import { Adam } from '../optim/adam.js';
+import { SGD } from '../optim/sgd.js';
 import { TensorDataset } from '../data/dataset.js';
 import { DataLoader } from '../data/dataloader.js';
 import type { MovieLens } from '../data/movielens.js';
 import { loadSafetensors, saveSafetensors } from '../io/tensors.js';
 import { readConfigJson, writeJsonAtomic } from './loading.js';
-import { GenreModel, HybridMF, MatrixFactorization, NeuMF, genreFeatures, type PairScorer } from './recommender.js';
+import {
+  GenreModel,
+  HybridMF,
+  MatrixFactorization,
+  NeuMF,
+  genreFeatures,
+  type NCFBranches,
+  type PairScorer,
+} from './recommender.js';
 
 /** Progress of a training run: called after every batch and at the end of every epoch. */
 export interface FitCallbacks {
@@ -182,7 +191,15 @@ export interface FitImplicitOptions extends FitCallbacks {
   numNegatives?: number;
   /** Weight of the L2 penalty per sample on the embeddings it touches (default 0). */
   l2?: number;
+  /** 'adam' (default) or 'sgd': plain SGD, as He et al. fine-tune a NeuMF initialised from a pretrained GMF and MLP. */
+  optimizer?: 'adam' | 'sgd';
   seed?: number;
+  /**
+   * Held-out rows and their negatives (sampleTestNegatives), ranked after every epoch (info val_hr, val_ndcg):
+   * the weights of the epoch with the best HR@10 are restored at the end (history.best_epoch), and with
+   * `patience` the run stops after that many epochs without a better one.
+   */
+  validation?: { rows: Int32Array; negatives: Int32Array; patience?: number };
 }
 
 /** Trains a model (NeuMF) on implicit feedback: the rows are positives, negatives are sampled. */
@@ -197,11 +214,17 @@ export function fitImplicit(
   const neg = positiveInt('fitImplicit', 'numNegatives', opts.numNegatives ?? 4);
   const l2 = opts.l2 ?? 0;
   const gen = new Generator(opts.seed ?? 0);
-  const rated = ratedSets(ml);
+  // NOTE: negatives avoid only the training rows, as He et al.'s code: excluding a held-out movie too would
+  // tell the model which unrated movie is the test one.
+  const rated = ratedSets(ml, rows);
   const candidates = ratedMovies(ml);
   const { users: pu, items: pi } = gatherRows(ml, rows);
-  const opt = new Adam(model.parameters(), { lr: opts.lr ?? 1e-3 });
+  const lr = opts.lr ?? 1e-3;
+  const opt = opts.optimizer === 'sgd' ? new SGD(model.parameters(), { lr }) : new Adam(model.parameters(), { lr });
   const history: FitHistory = { loss: [] };
+  const val = opts.validation;
+  let bestHr = -1,
+    best: Record<string, Tensor> | null = null;
   const n = rows.length * (1 + neg);
   for (let epoch = 1; epoch <= epochs; epoch++) {
     const users = new Int32Array(n),
@@ -234,11 +257,67 @@ export function fitImplicit(
       step++;
       opts.onStep?.(step, loader.length, loss.item());
     }
-    history.loss.push(lossSum / step);
-    opts.onEpochEnd?.(epoch, { loss: lossSum / step });
+    const info: Record<string, number> = { loss: lossSum / step };
+    if (val) {
+      const m = evaluateRanking((u, i) => scorePairs(model, u, i), ml, val.rows, val.negatives);
+      info.val_hr = m.hr;
+      info.val_ndcg = m.ndcg;
+      if (m.hr > bestHr) {
+        bestHr = m.hr;
+        history.best_epoch = [epoch];
+        best = Object.fromEntries(Object.entries(model.stateDict()).map(([k, t]) => [k, (t as Tensor).clone()]));
+      }
+    }
+    for (const [k, v] of Object.entries(info)) {
+      history[k] ??= [];
+      history[k].push(v);
+    }
+    opts.onEpochEnd?.(epoch, info);
+    if (val?.patience !== undefined && epoch - history.best_epoch[0] >= val.patience) break;
   }
+  if (best) model.loadStateDict(best);
   model.eval();
   return history;
+}
+
+export interface FitNCFOptions extends Omit<FitImplicitOptions, 'optimizer' | 'l2' | keyof FitCallbacks> {
+  /** Predictive factors K of GMF and of the MLP tower's last layer (default 16). */
+  factors?: number;
+  /** Hidden layers of the MLP tower (default 3: 4K -> 2K -> K). */
+  layers?: number;
+  /** Epochs of plain SGD on the joined NeuMF after GMF and MLP are pretrained with Adam (default 3). */
+  fineTuneEpochs?: number;
+  /** SGD learning rate of the fine-tuning (default 1e-3, as He et al.). */
+  fineTuneLr?: number;
+  /** Progress callbacks for each stage: 'gmf', 'mlp', then 'both' (the joined NeuMF). */
+  callbacks?(stage: NCFBranches): FitCallbacks;
+}
+
+/** The three trained models of fitNCF and their histories. */
+export interface NCFResult {
+  gmf: NeuMF;
+  mlp: NeuMF;
+  neumf: NeuMF;
+  history: Record<NCFBranches, FitHistory>;
+}
+
+/**
+ * He et al.'s full NCF recipe (Section 3.4.1): GMF and MLP trained apart with Adam, NeuMF initialised from
+ * both (NeuMF.fromPretrained, alpha 0.5) and fine-tuned with plain SGD. With `validation`, every stage keeps
+ * its best epoch by held-out HR@10.
+ */
+export function fitNCF(ml: MovieLens, rows: Int32Array, opts: FitNCFOptions = {}): NCFResult {
+  const { factors = 16, layers = 3, fineTuneEpochs = 3, fineTuneLr = 1e-3, callbacks, ...fit } = opts;
+  const U = ml.userIds.length,
+    M = ml.movieIds.length;
+  const stage = (model: NeuMF, o: FitImplicitOptions) =>
+    fitImplicit(model, ml, rows, { ...fit, ...o, ...callbacks?.(model.branches) });
+  const gmf = new NeuMF(U, M, { factors, layers, branches: 'gmf' });
+  const mlp = new NeuMF(U, M, { factors, layers, branches: 'mlp' });
+  const history = { gmf: stage(gmf, {}), mlp: stage(mlp, {}) } as Record<NCFBranches, FitHistory>;
+  const neumf = NeuMF.fromPretrained(gmf, mlp, 0.5);
+  history.both = stage(neumf, { epochs: fineTuneEpochs, lr: fineTuneLr, optimizer: 'sgd' });
+  return { gmf, mlp, neumf, history };
 }
 
 /** For each test row, `num` movies (default 99) the user never rated: (testRows.length * num), row-major. */
@@ -391,7 +470,11 @@ function itemVectors(model: PairScorer): Tensor {
     if (model instanceof MatrixFactorization) return model.itemFactors.weight.detach();
     if (model instanceof HybridMF) return model.mf.itemFactors.weight.add(model.genreFactors.call(model.itemFeatures));
     if (model instanceof GenreModel) return model.itemFeatures;
-    if (model instanceof NeuMF) return cat([model.embedItemGMF.weight, model.embedItemMLP.weight], 1);
+    if (model instanceof NeuMF)
+      return cat(
+        [model.embedItemGMF?.weight, model.embedItemMLP?.weight].filter((w) => w !== undefined),
+        1,
+      );
     throw new Error('similarMovies: the model has no item vectors');
   });
 }
@@ -407,20 +490,22 @@ export interface RecommenderConfig {
   num_genres: number;
   factors: number;
   layers?: number;
+  /** NeuMF only: 'gmf' or 'mlp' for one branch alone (absent: both). */
+  branches?: NCFBranches;
 }
 
 /** A fresh recommender of the given type for a MovieLens's users and movies. */
 export function createRecommender(
   type: RecommenderType,
   ml: MovieLens,
-  opts: { factors?: number; layers?: number } = {},
+  opts: { factors?: number; layers?: number; branches?: NCFBranches } = {},
 ): PairScorer {
   const U = ml.userIds.length,
     M = ml.movieIds.length;
   if (type === 'mf') return new MatrixFactorization(U, M, { factors: opts.factors });
   if (type === 'genre') return new GenreModel(U, genreFeatures(ml));
   if (type === 'hybrid') return new HybridMF(U, genreFeatures(ml), { factors: opts.factors });
-  if (type === 'neumf') return new NeuMF(U, M, { factors: opts.factors, layers: opts.layers });
+  if (type === 'neumf') return new NeuMF(U, M, { factors: opts.factors, layers: opts.layers, branches: opts.branches });
   throw new Error(`createRecommender: unknown model type '${String(type)}' (mf, genre, hybrid, neumf)`);
 }
 
@@ -430,8 +515,8 @@ function configOf(model: PairScorer, ml: MovieLens): RecommenderConfig {
   if (model instanceof GenreModel) return { model_type: 'genre', ...base, factors: 0 };
   if (model instanceof HybridMF) return { model_type: 'hybrid', ...base, factors: model.mf.factors };
   if (model instanceof NeuMF) {
-    const layers = model.mlp.children().length / 2;
-    return { model_type: 'neumf', ...base, factors: model.factors, layers };
+    const { factors, layers, branches } = model;
+    return { model_type: 'neumf', ...base, factors, layers, ...(branches === 'both' ? {} : { branches }) };
   }
   throw new Error('saveRecommender: not one of MatrixFactorization, GenreModel, HybridMF, NeuMF');
 }
@@ -456,7 +541,7 @@ export async function loadRecommender(dir: string, ml: MovieLens): Promise<PairS
         `loadRecommender: ${join(dir, CONFIG)} has ${k} ${String(c[k as keyof RecommenderConfig])}, the data ${v}`,
       );
   }
-  const model = createRecommender(c.model_type, ml, { factors: c.factors, layers: c.layers });
+  const model = createRecommender(c.model_type, ml, { factors: c.factors, layers: c.layers, branches: c.branches });
   model.loadStateDict(await loadSafetensors(join(dir, WEIGHTS)));
   model.eval();
   return model;
