@@ -15,7 +15,8 @@ import type { Linear } from '../../nn/linear.js';
 import { Module } from '../../nn/module.js';
 import { MaxPool2d } from '../../nn/pooling.js';
 import { Sequential } from '../../nn/containers.js';
-import { foldBatchNorm, MinMaxObserver, quantizeChannels, type ObserverFactory } from '../../nn/quantized/static.js';
+import { foldBatchNorm, quantizeChannels, type ObserverFactory } from '../../nn/quantized/static.js';
+import { MinMaxObserver, type Observer } from '../../nn/quantized/observer.js';
 import { maxPool2d } from '../../ops/conv.js';
 import type { ActQParams } from '../../ops/quantized.js';
 import {
@@ -35,7 +36,7 @@ const pair = (v: number | readonly number[]): [number, number] => (typeof v === 
 
 /** One convolution with its BatchNorm folded in (and a fused ReLU): float for calibration, then int8. */
 class QConv {
-  readonly observer: MinMaxObserver;
+  readonly observer: Observer;
   weights: QConvWeights | null = null;
   out: ActQParams | null = null;
   constructor(
@@ -84,7 +85,7 @@ class QConv {
 interface QBlock {
   convs: QConv[];
   down: QConv | null;
-  observer: MinMaxObserver;
+  observer: Observer;
   out: ActQParams | null;
 }
 
@@ -104,7 +105,7 @@ function convBn(conv: unknown, bn: unknown, relu: boolean, observer: ObserverFac
  */
 export class QuantizedResNet extends Module {
   private input: ActQParams | null = null;
-  private readonly inputObserver: MinMaxObserver;
+  private readonly inputObserver: Observer;
   private readonly stem: QConv;
   private readonly pool: { kernel: [number, number]; stride: [number, number]; padding: [number, number] };
   private readonly blocks: QBlock[] = [];
