@@ -174,7 +174,8 @@ int nb_attention_kv_f32(float *out, float *lse, const float *q, const float *k, 
                 .R = H / KVH,
                 .scale = scale,
                 .causal = causal};
-  nb_parallel_for(B * H * j.nq, (double)(QB * S * D * 2), fwd_task, &j);
+  // a task is one block of at most QB queries (one, decoding) against S keys: both products
+  nb_parallel_for(B * H * j.nq, (double)((T < QB ? T : QB) * S * D * 4), fwd_task, &j);
   return !atomic_load(&j.failed);
 }
 
