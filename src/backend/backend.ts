@@ -333,7 +333,8 @@ export interface Kernels {
   /**
    * Weight-only linear for LLM decoding: y (M, N) = x (M, K) @ deq(q)^T + bias. bits 8: q (N, K) int8, scales
    * (N). bits 4: per row ceil(K/G) groups of G/2 bytes (byte j: element j low nibble, j + G/2 high), value
-   * (code - 8) * scales[n, g], G = groupSize a multiple of 32 (util/quant.ts quantizeInt4).
+   * (code - 8) * scales[n, g], G = groupSize a multiple of 32 (util/quant.ts quantizeInt4); x is quantized
+   * to int8 per group (quantizeActivationGroups) and each group summed in integers (js/quant.ts linearInt4).
    */
   linearWeightOnly(
     x: TypedArray,

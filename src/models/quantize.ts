@@ -1,7 +1,8 @@
 // LLM weight-only quantization, in the spirit of llama.cpp's Q8_0 and Q4_0: the matrices of GPT-2 and
 // Llama (Linear, GPT-2's Conv1D and the language-model head) become int8 per output row or int4 in
-// groups of G along the input, dequantized in registers as each product runs (Kernels.linearWeightOnly);
-// activations, embeddings and norms stay float32. Decoding reads 4x (int8) or ~7x (int4) fewer weight
+// groups of G along the input, dequantized in registers as each product runs (Kernels.linearWeightOnly;
+// an int4 layer quantizes its input to int8 per group, llama.cpp's Q8_0, and sums in integers);
+// activations between layers, embeddings and norms stay float32. Decoding reads 4x (int8) or ~7x (int4) fewer weight
 // bytes per token than float32, which is what bounds its speed.
 // Checkpoints are a Hugging Face folder: config.json with a quantization_config, and model.safetensors
 // holding each quantized matrix as <name>.weight (I8 (N, K), or U8 (N, ceil(K/G)*G/2) for int4: the

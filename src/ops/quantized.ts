@@ -67,7 +67,7 @@ export function linearBf16(x: Tensor, w: Uint16Array, bias: Tensor | null, N: nu
 
 /**
  * Weight-only int8 (per row) / int4 (groups of groupSize) linear (Kernels.linearWeightOnly):
- * x (*, K) float32 -> (*, N).
+ * x (*, K) float32 -> (*, N). int4 multiplies x quantized to int8 per group (llama.cpp's Q4_0 x Q8_0).
  */
 export function linearWeightOnly(
   x: Tensor,

@@ -132,6 +132,36 @@ export function quantizeInt4(
   return { q, scales };
 }
 
+/**
+ * One row of activations x (K) quantized to int8 in groups of G for the int4 product (llama.cpp's Q8_0
+ * beside Q4_0): d[g] = max|x| over the group / 127, codes rint(x / d) in [-127, 127] (NaN: 0), padded with
+ * zeros to ceil(K/G)*G.
+ */
+export function quantizeActivationGroups(
+  x: ArrayLike<number>,
+  K: number,
+  G: number,
+  offset = 0,
+): { codes: Int8Array; d: Float32Array } {
+  const ng = Math.ceil(K / G);
+  const codes = new Int8Array(ng * G),
+    d = new Float32Array(ng);
+  for (let g = 0; g < ng; g++) {
+    const k0 = g * G,
+      k1 = Math.min(K, k0 + G);
+    let amax = 0;
+    for (let k = k0; k < k1; k++) amax = Math.max(amax, Math.abs(Math.fround(x[offset + k])) || 0);
+    const dg = Math.fround(amax / 127),
+      id = dg !== 0 ? Math.fround(1 / dg) : 0;
+    d[g] = dg;
+    for (let k = k0; k < k1; k++) {
+      const v = Math.min(127, Math.max(-127, Math.fround(x[offset + k] * id)));
+      codes[k] = Number.isNaN(v) ? 0 : roundHalfEven(v);
+    }
+  }
+  return { codes, d };
+}
+
 /** The float32 weight (N, K) an int8 (per row) or int4 (groups of G) weight stands for. */
 export function dequantizeWeight(
   q: Int8Array | Uint8Array,

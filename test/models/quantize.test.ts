@@ -1,6 +1,7 @@
 // LLM weight-only quantization: perplexity of int8 (per row) and int4 (Q4_0-style groups) models on
-// held-out text within 1% and 5% of float32, the quantized layer against its dequantized float weight,
-// and quantized checkpoints: a save/load round trip and the error for a wrong int4 group size.
+// held-out text within 1% and 5% of float32, the quantized layer against its dequantized float weight
+// (int4: and its input quantized to int8 per group), and quantized checkpoints: a save/load round trip
+// and the error for a wrong int4 group size.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,7 +16,7 @@ import { GPT2LMHeadModel } from '../../src/models/gpt2.js';
 import { LlamaForCausalLM } from '../../src/models/llama.js';
 import { WeightOnlyLinear, loadQuantized, quantizeWeights, saveQuantized } from '../../src/models/quantize.js';
 import { LlamaTokenizer } from '../../src/text/sentencepiece.js';
-import { dequantizeWeight } from '../../src/util/quant.js';
+import { dequantizeWeight, quantizeActivationGroups } from '../../src/util/quant.js';
 import { golden, sharedData, skipUnlessShared } from '../helpers/data.js';
 import { assertClose } from '../helpers/assert.js';
 
@@ -79,9 +80,16 @@ test('WeightOnlyLinear equals a float Linear holding its dequantized weight', ()
       ref.weight.copy_(tensor(dequantizeWeight(q.q, q.scales, bits, 19, 70, G)).reshape([19, 70]));
       ref.bias!.copy_(lin.bias!);
     });
+    // int4 multiplies x quantized to int8 per group of G (Q4_0 x Q8_0): the float layer gets those values
+    const xs = x.toTypedArray() as Float32Array;
+    if (bits === 4)
+      for (let r = 0; r < 15; r++) {
+        const { codes, d } = quantizeActivationGroups(xs, 70, G, r * 70);
+        for (let k = 0; k < 70; k++) xs[r * 70 + k] = codes[k] * d[Math.floor(k / G)];
+      }
     assertClose(
       noGrad(() => q.call(x) as Tensor),
-      noGrad(() => ref.call(x) as Tensor),
+      noGrad(() => ref.call(tensor(xs).reshape([3, 5, 70])) as Tensor),
       { rtol: 1e-5, atol: 1e-5 },
     );
   }

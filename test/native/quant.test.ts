@@ -2,11 +2,19 @@
 // forced one at a time by setQuantPath, against the JS references (src/backend/js/quant.ts) on odd
 // sizes: the int8 GEMM (float and requantized outputs) and the dynamic int8 linear layer bit for bit
 // (integer sums, the same float epilogue), bf16 and weight-only int8/int4 within float rounding:
-// |r - e| <= 1e-5 * (|x| @ |w|^T) + 1e-30. A path the machine lacks is a visible skip.
+// |r - e| <= 1e-5 * (|x| @ |w|^T) + 1e-30 (int4: x as its int8 codes; the scalar path bit for bit).
+// A path the machine lacks is a visible skip.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Layout } from '../../src/tensor/layout.js';
-import { f32ToBf16, bf16ToF32, dequantizeWeight, quantizeInt4, quantizeRowsInt8 } from '../../src/util/quant.js';
+import {
+  f32ToBf16,
+  bf16ToF32,
+  dequantizeWeight,
+  quantizeActivationGroups,
+  quantizeInt4,
+  quantizeRowsInt8,
+} from '../../src/util/quant.js';
 import { assertWithin, fill, js, native, rng, skip } from './helpers.js';
 
 const PATHS = ['scalar', 'avx2', 'avxvnni', 'avx512', 'amx'] as const;
@@ -28,6 +36,16 @@ function absBound(x: Float32Array, w: Float32Array, M: number, N: number, K: num
       b[i * N + n] = 1e-5 * s + 1e-30;
     }
   return b;
+}
+
+/** x (M, K) as the int4 product sees it: each row quantized to int8 per group of G, dequantized. */
+function int8Activations(x: Float32Array, M: number, K: number, G: number): Float32Array {
+  const out = new Float32Array(M * K);
+  for (let i = 0; i < M; i++) {
+    const { codes, d } = quantizeActivationGroups(x, K, G, i * K);
+    for (let k = 0; k < K; k++) out[i * K + k] = codes[k] * d[Math.floor(k / G)];
+  }
+  return out;
 }
 
 function randInt8(n: number, r: () => number): Int8Array {
@@ -84,14 +102,24 @@ function checkPath(path: string): void {
       absBound(x, dequantizeWeight(q8.q, q8.scales, 8, N, K), M, N, K).map((v, i) => v + 1e-6 * Math.abs(bias[i % N])),
       `${what} linearWeightOnly int8`,
     );
-    for (const G of [32, 64]) {
+    // int4: 32 and 64 run every SIMD kernel, 96 falls back to the scalar one, 128 and 256 take one group a vector
+    const xs = fill(M * K, r, 3, true);
+    for (const G of [32, 64, 96, 128, 256]) {
       const q4 = quantizeInt4(wf, N, K, G);
-      assertWithin(
-        native!.linearWeightOnly(x, lx, q4.q, q4.scales, 4, G, N, null)!,
-        js.linearWeightOnly(x, lx, q4.q, q4.scales, 4, G, N, null),
-        absBound(x, dequantizeWeight(q4.q, q4.scales, 4, N, K, G), M, N, K),
-        `${what} linearWeightOnly int4 G=${G}`,
-      );
+      for (const [xx, b] of [
+        [x, bias],
+        [xs, null],
+      ] as const) {
+        const got = native!.linearWeightOnly(xx, lx, q4.q, q4.scales, 4, G, N, b)!,
+          want = js.linearWeightOnly(xx, lx, q4.q, q4.scales, 4, G, N, b);
+        const where = `${what} linearWeightOnly int4 G=${G}${b ? '' : ' with ±1e4, 0, NaN'}`;
+        // the scalar kernel sums in the reference's order; the SIMD ones split each group over lanes
+        if (path === 'scalar') assert.deepEqual(got, want, where);
+        else {
+          const bound = absBound(int8Activations(xx, M, K, G), dequantizeWeight(q4.q, q4.scales, 4, N, K, G), M, N, K);
+          assertWithin(got, want, b ? bound.map((v, i) => v + 1e-6 * Math.abs(b[i % N])) : bound, where);
+        }
+      }
     }
   }
 }
@@ -115,6 +143,35 @@ for (const path of PATHS) {
     }
   });
 }
+
+test('int4 with int8 activations stays within their rounding of the float product', { skip }, () => {
+  // each activation code is within d/2 of x (d = max|x| of its group / 127), so per output
+  // |y - x @ deq(w)^T| <= sum_k |deq(w)[n,k]| * d_g(k) / 2, plus float rounding
+  const r = rng(7),
+    M = 3,
+    N = 41,
+    K = 200,
+    G = 32;
+  const x = fill(M * K, r, 2),
+    q4 = quantizeInt4(fill(N * K, r, 0.5), N, K, G);
+  const w = dequantizeWeight(q4.q, q4.scales, 4, N, K, G);
+  const y = native!.linearWeightOnly(x, Layout.contiguous([M, K]), q4.q, q4.scales, 4, G, N, null)!;
+  for (let i = 0; i < M; i++) {
+    const { d } = quantizeActivationGroups(x, K, G, i * K);
+    for (let n = 0; n < N; n++) {
+      let exact = 0,
+        bound = 0;
+      for (let k = 0; k < K; k++) {
+        exact += x[i * K + k] * w[n * K + k];
+        bound += Math.abs(w[n * K + k]) * (d[Math.floor(k / G)] / 2) + 1e-5 * Math.abs(x[i * K + k] * w[n * K + k]);
+      }
+      assert.ok(
+        Math.abs(y[i * N + n] - exact) <= bound,
+        `y[${i},${n}] = ${y[i * N + n]}, float ${exact}, bound ${bound}`,
+      );
+    }
+  }
+});
 
 test('setQuantPath refuses a path this machine lacks and keeps the current one', { skip }, () => {
   const info = native!.addon.quantInfo();

@@ -30,9 +30,14 @@ typedef struct {
 } attn_job;
 
 // S (m, n) = scale * Q (m, D) @ K^T (D, n) with causal mask for query rows q0.. and keys k0..
+// NOTE: one query row (a decoding step) goes to the GEMV kernels: the blocked GEMM's packing cost more
+// than the products at that size.
 static void scores(const attn_job *j, float *s, const float *q, const float *k, int64_t q0, int64_t m, int64_t k0,
                    int64_t n) {
-  nb_gemm_blocked(j->im, s, n, q, j->D, 1, k, 1, j->D, m, n, j->D);
+  if (m == 1)
+    j->im->gemv(s, q, 1, k, 1, j->D, j->D, 0, n);
+  else
+    nb_gemm_blocked(j->im, s, n, q, j->D, 1, k, 1, j->D, m, n, j->D);
   for (int64_t r = 0; r < m; r++) {
     float *row = s + r * n;
     for (int64_t c = 0; c < n; c++) row[c] = (j->causal && k0 + c > j->off + q0 + r) ? -INFINITY : row[c] * j->scale;
@@ -73,7 +78,10 @@ static void fwd_task(void *p, int64_t lo, int64_t hi) {
         mx[r] = nm;
         for (int64_t d = 0; d < D; d++) acc[r * D + d] *= alpha;
       }
-      nb_gemm_blocked(j->im, tmp, D, s, n, 1, vb + k0 * D, D, 1, m, D, n); // P (m,n) @ V (n,D)
+      if (m == 1)
+        j->im->gemv(tmp, s, 1, vb + k0 * D, D, 1, n, 0, D); // P (1,n) @ V (n,D)
+      else
+        nb_gemm_blocked(j->im, tmp, D, s, n, 1, vb + k0 * D, D, 1, m, D, n); // P (m,n) @ V (n,D)
       for (int64_t i = 0; i < m * D; i++) acc[i] += tmp[i];
     }
     float *o = j->out + (bh * T + q0) * D;
@@ -166,7 +174,8 @@ int nb_attention_kv_f32(float *out, float *lse, const float *q, const float *k, 
                 .R = H / KVH,
                 .scale = scale,
                 .causal = causal};
-  nb_parallel_for(B * H * j.nq, (double)(QB * S * D * 2), fwd_task, &j);
+  // a task is one block of at most QB queries (one, decoding) against S keys: both products
+  nb_parallel_for(B * H * j.nq, (double)((T < QB ? T : QB) * S * D * 4), fwd_task, &j);
   return !atomic_load(&j.failed);
 }
 

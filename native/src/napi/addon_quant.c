@@ -185,7 +185,10 @@ napi_value nbk_woqLinear(napi_env env, const char *K, nb_arg *a) {
   CHECK(nb_out(env, K, "scales", a[4].len, N * ng));
   CHECK(nb_need(env, K, &a[7], N));
   if (M * N == 0) return nb_undefined(env);
-  nb_woq_linear(a[0].data, (const float *)a[1].data + lx.offset, lx.strides[0], M, Kd, a[3].data, a[4].data, (int)bits,
-                G, nb_f32p(&a[7]), N);
+  if (!nb_woq_linear(a[0].data, (const float *)a[1].data + lx.offset, lx.strides[0], M, Kd, a[3].data, a[4].data,
+                     (int)bits, G, nb_f32p(&a[7]), N)) {
+    nb_throw(env, K, "out of memory for the int4 activations (%lld x %lld)", (long long)M, (long long)Kd);
+    return NULL;
+  }
   return nb_undefined(env);
 }

@@ -192,32 +192,46 @@ static int read_number(napi_env env, const char *K, napi_value v, const char *wh
   return 1;
 }
 
-/* A JS array of at most `max` numbers; may run JS (element getters). */
-static int read_numbers(napi_env env, const char *K, napi_value v, const char *what, int max, double *out, int *count) {
+/* A JS array of at most `max` numbers, named what + sub in errors; may run JS (element getters).
+ * NOTE: the names are formatted only for an error: every kernel call reads its layouts here, and
+ * snprintf per entry cost about as much as a small kernel. */
+static int read_numbers(napi_env env, const char *K, napi_value v, const char *what, const char *sub, int max,
+                        double *out, int *count) {
   bool is = false;
   uint32_t n = 0;
   char name[64];
-  if (napi_is_array(env, v, &is) != napi_ok || !is) return nb_throw(env, K, "%s must be an array", what);
+  if (napi_is_array(env, v, &is) != napi_ok || !is) return nb_throw(env, K, "%s%s must be an array", what, sub);
   napi_get_array_length(env, v, &n);
-  if (n > (uint32_t)max) return nb_throw(env, K, "%s has %u entries, at most %d supported", what, n, max);
+  if (n > (uint32_t)max) return nb_throw(env, K, "%s%s has %u entries, at most %d supported", what, sub, n, max);
   for (uint32_t i = 0; i < n; i++) {
     napi_value e;
-    snprintf(name, sizeof name, "%s[%u]", what, i);
-    if (napi_get_element(env, v, i, &e) != napi_ok) return nb_throw(env, K, "cannot read %s", name);
-    if (!read_number(env, K, e, name, &out[i])) return 0;
+    napi_valuetype t;
+    if (napi_get_element(env, v, i, &e) != napi_ok) {
+      snprintf(name, sizeof name, "%s%s[%u]", what, sub, i);
+      return nb_throw(env, K, "cannot read %s", name);
+    }
+    if (napi_typeof(env, e, &t) != napi_ok || t != napi_number) {
+      snprintf(name, sizeof name, "%s%s[%u]", what, sub, i);
+      return nb_throw(env, K, "%s must be a number", name);
+    }
+    napi_get_value_double(env, e, &out[i]);
   }
   *count = (int)n;
   return 1;
 }
 
-static int read_int_array(napi_env env, const char *K, napi_value v, const char *what, int64_t lo, int64_t hi,
-                          int64_t *out, int *count) {
+static int read_int_array(napi_env env, const char *K, napi_value v, const char *what, const char *sub, int64_t lo,
+                          int64_t hi, int64_t *out, int *count) {
   double d[NB_MAX_DIMS];
   char name[64];
-  if (!read_numbers(env, K, v, what, NB_MAX_DIMS, d, count)) return 0;
+  if (!read_numbers(env, K, v, what, sub, NB_MAX_DIMS, d, count)) return 0;
   for (int i = 0; i < *count; i++) {
-    snprintf(name, sizeof name, "%s[%d]", what, i);
-    if (!nb_int_in(env, K, d[i], name, lo, hi, &out[i])) return 0;
+    if (isfinite(d[i]) && d[i] == floor(d[i]) && d[i] >= (double)lo && d[i] <= (double)hi) {
+      out[i] = (int64_t)d[i];
+      continue;
+    }
+    snprintf(name, sizeof name, "%s%s[%d]", what, sub, i);
+    return nb_int_in(env, K, d[i], name, lo, hi, &out[i]);
   }
   return 1;
 }
@@ -238,13 +252,17 @@ static int read_layout(napi_env env, const char *K, napi_value v, nb_arg *a) {
       napi_get_named_property(env, v, "offset", &of) != napi_ok)
     return nb_throw(env, K, "%s: cannot read layout", what);
   int ns = 0, nt = 0;
-  snprintf(name, sizeof name, "%s.shape", what);
-  if (!read_int_array(env, K, sh, name, 0, NB_LIMIT, l->shape, &ns)) return 0;
-  snprintf(name, sizeof name, "%s.strides", what);
-  if (!read_int_array(env, K, st, name, -NB_LIMIT, NB_LIMIT, l->strides, &nt)) return 0;
+  if (!read_int_array(env, K, sh, what, ".shape", 0, NB_LIMIT, l->shape, &ns)) return 0;
+  if (!read_int_array(env, K, st, what, ".strides", -NB_LIMIT, NB_LIMIT, l->strides, &nt)) return 0;
   if (ns != nt) return nb_throw(env, K, "%s: shape has %d dims but strides has %d", what, ns, nt);
-  snprintf(name, sizeof name, "%s.offset", what);
-  if (!read_number(env, K, of, name, &off) || !nb_int_in(env, K, off, name, 0, NB_LIMIT, &l->offset)) return 0;
+  napi_valuetype ot;
+  if (napi_typeof(env, of, &ot) == napi_ok && ot == napi_number && napi_get_value_double(env, of, &off) == napi_ok &&
+      off == floor(off) && off >= 0 && off <= (double)NB_LIMIT) {
+    l->offset = (int64_t)off;
+  } else {
+    snprintf(name, sizeof name, "%s.offset", what);
+    if (!read_number(env, K, of, name, &off) || !nb_int_in(env, K, off, name, 0, NB_LIMIT, &l->offset)) return 0;
+  }
   l->ndim = ns;
   __int128 n = 1;
   a->lo = a->hi = l->offset;
@@ -297,7 +315,7 @@ static int read_arg(napi_env env, const char *K, const argspec *s, napi_value v,
     return 1;
   }
   case K_INTS:
-    return read_numbers(env, K, v, a->name, NB_MAX_INTS, a->ints, &a->nints);
+    return read_numbers(env, K, v, a->name, "", NB_MAX_INTS, a->ints, &a->nints);
   case K_STR: {
     char str[32] = {0}, list[64];
     size_t n = 0;

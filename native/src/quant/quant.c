@@ -84,6 +84,7 @@ typedef struct {
   nb_q8_gemm_fn q8;
   nb_bf16_gemm_fn bf16;
   nb_woq_fn woq;
+  nb_q4_fn q4; /* for the group sizes q4_kernel says */
   const char *bf16_name, *woq_name;
 } path;
 
@@ -104,7 +105,22 @@ void nb_woq_avx2(const float *, int64_t, int64_t, const uint8_t *, const float *
                  int64_t, const float *, float *, int64_t);
 void nb_woq_avx512(const float *, int64_t, int64_t, const uint8_t *, const float *, int, int64_t, int64_t, int64_t,
                    int64_t, const float *, float *, int64_t);
+void nb_q4_avx2(const nb_q4_act *, int64_t, const uint8_t *, const float *, int64_t, int64_t, int64_t, int64_t,
+                const float *, float *, int64_t);
+void nb_q4_vnni512(const nb_q4_act *, int64_t, const uint8_t *, const float *, int64_t, int64_t, int64_t, int64_t,
+                   const float *, float *, int64_t);
 #endif
+
+/* The int4 kernel for group size G: a SIMD kernel's vectors (32 bytes for AVX2, 64 for AVX-512) must
+ * hold whole groups or lie in one group; the next narrower kernel takes the other sizes. */
+static nb_q4_fn q4_kernel(nb_q4_fn f, int64_t G) {
+#if defined(__x86_64__)
+  if (f == nb_q4_vnni512 && (G == 32 || G == 64 || G % 128 == 0)) return f;
+  if (f != nb_q4_scalar && (G == 32 || G % 64 == 0)) return nb_q4_avx2;
+#endif
+  (void)f, (void)G;
+  return nb_q4_scalar;
+}
 
 static int forced = -1; /* index into the names below, -1 automatic */
 static const char *const PATH_NAMES[] = {"scalar", "avx2", "avxvnni", "avx512", "amx"};
@@ -128,17 +144,20 @@ static int path_available(int p) {
 }
 
 static path current(void) {
-  path r = {"scalar", nb_q8_gemm_scalar, nb_bf16_gemm_scalar, nb_woq_scalar, "scalar", "scalar"};
+  path r = {"scalar", nb_q8_gemm_scalar, nb_bf16_gemm_scalar, nb_woq_scalar, nb_q4_scalar, "scalar", "scalar"};
 #if defined(__x86_64__)
   int p = forced;
   if (p < 0 || !path_available(p))
     for (p = 4; p > 0 && !path_available(p); p--) {}
   int isa = nb_active_isa();
-  if (p >= 1) r = (path){"avx2", nb_q8_gemm_avx2, nb_bf16_gemm_scalar, nb_woq_avx2, "scalar", "avx2"};
+  if (p >= 1) r = (path){"avx2", nb_q8_gemm_avx2, nb_bf16_gemm_scalar, nb_woq_avx2, nb_q4_avx2, "scalar", "avx2"};
   if (p == 2) r.name = "avxvnni", r.q8 = nb_q8_gemm_avxvnni;
   if (p >= 3) r.name = "avx512", r.q8 = nb_q8_gemm_vnni512;
   // NOTE: the weight-only kernels need no VNNI, so every AVX-512 machine runs them, unless a narrower path is forced.
-  if (isa >= NB_ISA_AVX512 && p >= 1 && (forced < 0 || p >= 3)) r.woq = nb_woq_avx512, r.woq_name = "avx512";
+  if (isa >= NB_ISA_AVX512 && p >= 1 && (forced < 0 || p >= 3)) {
+    r.woq = nb_woq_avx512, r.woq_name = "avx512";
+    if (has(F_VNNI512)) r.q4 = nb_q4_vnni512;
+  }
   if (p >= 3 && has(F_BF16_512)) r.bf16 = nb_bf16_gemm_avx512bf16, r.bf16_name = "avx512";
   if (p == 4) {
     r.name = "amx", r.q8 = nb_q8_gemm_amx;
@@ -219,7 +238,7 @@ void nb_q8_choose_qparams(float mn, float mx, int reduce_range, float *scale, in
 /* ---- the parallel driver ---- */
 typedef struct {
   path pa;
-  int kind; /* 0 int8, 1 bf16, 2 weight-only */
+  int kind; /* 0 int8, 1 bf16, 2 weight-only int8, 3 int4 */
   const void *x;
   int64_t ldx, M, N, K;
   const void *bp;
@@ -228,6 +247,8 @@ typedef struct {
   float *y;
   int bits;
   int64_t G;
+  nb_q4_act a;
+  nb_q4_fn q4;
   int64_t unit; /* columns per unit of work */
 } qjob;
 
@@ -241,9 +262,11 @@ static void qtask(void *ctx, int t, int nt) {
     j->pa.q8((const uint8_t *)j->x, j->ldx, j->M, (const int8_t *)j->bp, j->K, n0, n1, j->N, &j->e);
   else if (j->kind == 1)
     j->pa.bf16((const uint16_t *)j->x, j->ldx, j->M, (const uint16_t *)j->bp, j->K, n0, n1, j->N, j->bias, j->y, j->N);
-  else
+  else if (j->kind == 2)
     j->pa.woq((const float *)j->x, j->ldx, j->M, (const uint8_t *)j->bp, j->scales, j->bits, j->G, j->K, n0, n1,
               j->bias, j->y, j->N);
+  else
+    j->q4(&j->a, j->M, (const uint8_t *)j->bp, j->scales, j->G, j->K, n0, n1, j->bias, j->y, j->N);
 }
 
 static void run(qjob *j, double macs) {
@@ -353,12 +376,54 @@ int nb_bf16_linear(float *y, const float *x, int64_t rsx, int64_t csx, int64_t M
   return 1;
 }
 
+/* The int4 kernels' activations (nb_q4_act in quant.h) from x (M,K) rows ldx apart, into one buffer of
+ * 4 * M * ld bytes (lo, hi, corr, dl). */
+static void q4_prepare(nb_q4_act *a, uint8_t *buf, const float *x, int64_t ldx, int64_t M, int64_t K, int64_t G,
+                       int64_t ld) {
+  int8_t *lo = (int8_t *)buf, *hi = lo + M * ld;
+  int32_t *corr = (int32_t *)(hi + M * ld);
+  float *dl = (float *)(corr + M * ld / 4);
+  memset(buf, 0, (size_t)(4 * M * ld));
+  const int64_t ng = (K + G - 1) / G, half = G / 2;
+  for (int64_t i = 0; i < M; i++) {
+    const float *xr = x + i * ldx;
+    for (int64_t g = 0; g < ng; g++) {
+      const int64_t k0 = g * G, k1 = k0 + G < K ? k0 + G : K;
+      float amax = 0.f;
+      for (int64_t k = k0; k < k1; k++) amax = fabsf(xr[k]) > amax ? fabsf(xr[k]) : amax;
+      const float d = amax / 127.f, id = d != 0.f ? 1.f / d : 0.f;
+      for (int64_t k = k0; k < k1; k++) {
+        float v = xr[k] * id;
+        v = v > 127.f ? 127.f : v < -127.f ? -127.f : v;
+        // NOTE: adding and subtracting 1.5 * 2^23 rounds half to even as rint does, without a libm call.
+        const int8_t c = v == v ? (int8_t)((v + 12582912.f) - 12582912.f) : 0;
+        const int64_t j = k - k0, p = i * ld + g * half + (j < half ? j : j - half);
+        (j < half ? lo : hi)[p] = c;
+        corr[p / 4] -= 8 * c;
+      }
+      for (int64_t p = g * half; p < (g + 1) * half; p += 4) dl[i * ld / 4 + p / 4] = d;
+    }
+  }
+  *a = (nb_q4_act){lo, hi, corr, dl, ld};
+}
+
 /* y (M,N) = x (M,K) contiguous rows (stride ldx) @ deq(q)^T + bias, weight-only int8/int4 (quant.h). */
-void nb_woq_linear(float *y, const float *x, int64_t ldx, int64_t M, int64_t K, const uint8_t *q, const float *scales,
-                   int bits, int64_t G, const float *bias, int64_t N) {
+int nb_woq_linear(float *y, const float *x, int64_t ldx, int64_t M, int64_t K, const uint8_t *q, const float *scales,
+                  int bits, int64_t G, const float *bias, int64_t N) {
   qjob j = {.pa = current(), .kind = 2, .x = x, .ldx = ldx, .M = M, .N = N, .K = K, .bp = q, .scales = scales};
   j.bias = bias, j.y = y, j.bits = bits, j.G = G, j.unit = 16;
+  if (bits == 8) {
+    run(&j, (double)M * N * K);
+    return 1;
+  }
+  const int64_t ld = ((K + G - 1) / G * G / 2 + 63) / 64 * 64;
+  uint8_t *buf = (uint8_t *)aligned_alloc(64, (size_t)(4 * M * ld));
+  if (!buf) return 0;
+  q4_prepare(&j.a, buf, x, ldx, M, K, G, ld);
+  j.kind = 3, j.q4 = q4_kernel(j.pa.q4, G);
   run(&j, (double)M * N * K);
+  free(buf);
+  return 1;
 }
 
 /* ---- scalar kernels ---- */
@@ -405,30 +470,34 @@ void nb_bf16_gemm_scalar(const uint16_t *xb, int64_t ldx, int64_t M, const uint1
   }
 }
 
-void nb_woq_scalar(const float *x, int64_t ldx, int64_t M, const uint8_t *q, const float *scales, int bits, int64_t G,
-                   int64_t K, int64_t n0, int64_t n1, const float *bias, float *y, int64_t ldy) {
-  const int64_t ng = bits == 4 ? (K + G - 1) / G : 1, rowb = bits == 4 ? ng * G / 2 : K;
+void nb_q4_scalar(const nb_q4_act *a, int64_t M, const uint8_t *q, const float *scales, int64_t G, int64_t K,
+                  int64_t n0, int64_t n1, const float *bias, float *y, int64_t ldy) {
+  const int64_t ng = (K + G - 1) / G, half = G / 2, rowb = ng * half;
   for (int64_t n = n0; n < n1; n++) {
     const uint8_t *r = q + n * rowb;
     for (int64_t i = 0; i < M; i++) {
-      const float *a = x + i * ldx;
+      const int8_t *lo = a->lo + i * a->ld, *hi = a->hi + i * a->ld;
       float acc = 0.f;
-      if (bits == 8) {
-        for (int64_t k = 0; k < K; k++) acc += a[k] * (float)(int8_t)r[k];
-        acc *= scales[n];
-      } else {
-        for (int64_t g = 0; g < ng; g++) {
-          const uint8_t *b = r + g * G / 2;
-          float s = 0.f;
-          for (int64_t j = 0; j < G / 2; j++) {
-            const int64_t k0 = g * G + j, k1 = k0 + G / 2;
-            if (k0 < K) s += a[k0] * (float)((b[j] & 15) - 8);
-            if (k1 < K) s += a[k1] * (float)((b[j] >> 4) - 8);
-          }
-          acc += s * scales[n * ng + g];
-        }
+      for (int64_t g = 0; g < ng; g++) {
+        int32_t s = 0;
+        for (int64_t p = g * half; p < (g + 1) * half; p++) s += lo[p] * ((r[p] & 15) - 8) + hi[p] * ((r[p] >> 4) - 8);
+        acc += (float)s * (scales[n * ng + g] * a->dl[i * a->ld / 4 + g * half / 4]);
       }
       y[i * ldy + n] = acc + (bias ? bias[n] : 0.f);
+    }
+  }
+}
+
+void nb_woq_scalar(const float *x, int64_t ldx, int64_t M, const uint8_t *q, const float *scales, int bits, int64_t G,
+                   int64_t K, int64_t n0, int64_t n1, const float *bias, float *y, int64_t ldy) {
+  (void)bits, (void)G;
+  for (int64_t n = n0; n < n1; n++) {
+    const int8_t *r = (const int8_t *)q + n * K;
+    for (int64_t i = 0; i < M; i++) {
+      const float *a = x + i * ldx;
+      float acc = 0.f;
+      for (int64_t k = 0; k < K; k++) acc += a[k] * (float)r[k];
+      y[i * ldy + n] = acc * scales[n] + (bias ? bias[n] : 0.f);
     }
   }
 }

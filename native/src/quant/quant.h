@@ -45,12 +45,31 @@ typedef void (*nb_q8_gemm_fn)(const uint8_t *xq, int64_t ldx, int64_t M, const i
  * -> y[i*ldy + n] = acc + bias[n] for columns [n0, n1). */
 typedef void (*nb_bf16_gemm_fn)(const uint16_t *xb, int64_t ldx, int64_t M, const uint16_t *bp, int64_t K, int64_t n0,
                                 int64_t n1, int64_t N, const float *bias, float *y, int64_t ldy);
-/* Weight-only: y[i*ldy + n] = sum_k x[i*ldx + k] * deq(w)[n,k] + bias[n] for rows n in [n0, n1) of w.
- * bits 8: q (N,K) s8 row-major, scales (N). bits 4: per row ceil(K/G) groups of G/2 bytes; byte j of a
- * group holds element j (low nibble) and j + G/2 (high nibble), value (q - 8) * scales[n*ngroups + g];
- * G a multiple of 32. */
+/* Weight-only int8: y[i*ldy + n] = sum_k x[i*ldx + k] * q[n,k] * scales[n] + bias[n] for rows n in
+ * [n0, n1) of q (N,K) s8 row-major (bits, G: unused, int4 has nb_q4_fn). int4 weights: per row
+ * ceil(K/G) groups of G/2 bytes; byte j of a group holds element j (low nibble) and j + G/2 (high
+ * nibble), value (code - 8) * scales[n*ngroups + g]; G a multiple of 32. */
 typedef void (*nb_woq_fn)(const float *x, int64_t ldx, int64_t M, const uint8_t *q, const float *scales, int bits,
                           int64_t G, int64_t K, int64_t n0, int64_t n1, const float *bias, float *y, int64_t ldy);
+
+/* int4 weights times activations quantized to int8 per group of G (llama.cpp's Q4_0 x Q8_0): for row i
+ * of x and group g, d = max|x| over the group / 127, c[k] = rint(x[k] / d) in [-127, 127] (a NaN: 0),
+ *   y[i,n] = sum over g, in order, of (float)(sum_k c[k] * (code[n,k] - 8)) * (scales[n,g] * d)  + bias[n]
+ * (the integer sums exact; SIMD paths split them over lanes, so they match to float rounding).
+ * The activations are prepared once per product, laid out as the weight's bytes (rowb = ceil(K/G)*G/2,
+ * each row padded with zeros to ld, a multiple of 64 bytes):
+ *   lo[p], hi[p]: the codes of the elements in the low / high nibble of weight byte p;
+ *   corr[p/4] = -8 * (the 4 lo and 4 hi codes of bytes p..p+3): codes 0..15 then count as -8..7;
+ *   dl[p/4] = d of the group holding byte p (one float per 32-bit lane). */
+typedef struct {
+  const int8_t *lo, *hi;
+  const int32_t *corr;
+  const float *dl;
+  int64_t ld; /* bytes between rows of lo, hi; ld/4 between rows of corr, dl */
+} nb_q4_act;
+/* y[i*ldy + n] for rows n in [n0, n1) of the int4 weight, every row of the prepared activations. */
+typedef void (*nb_q4_fn)(const nb_q4_act *a, int64_t M, const uint8_t *q, const float *scales, int64_t G, int64_t K,
+                         int64_t n0, int64_t n1, const float *bias, float *y, int64_t ldy);
 
 typedef struct {
   const char *name;
@@ -68,6 +87,8 @@ void nb_bf16_gemm_scalar(const uint16_t *xb, int64_t ldx, int64_t M, const uint1
                          int64_t n1, int64_t N, const float *bias, float *y, int64_t ldy);
 void nb_woq_scalar(const float *x, int64_t ldx, int64_t M, const uint8_t *q, const float *scales, int bits, int64_t G,
                    int64_t K, int64_t n0, int64_t n1, const float *bias, float *y, int64_t ldy);
+void nb_q4_scalar(const nb_q4_act *a, int64_t M, const uint8_t *q, const float *scales, int64_t G, int64_t K,
+                  int64_t n0, int64_t n1, const float *bias, float *y, int64_t ldy);
 
 /* One output element of the int8 epilogue, exactly as every path computes it. */
 static inline void nb_q8_store(const nb_q8_epi *e, int64_t i, int64_t n, int32_t acc) {
@@ -111,9 +132,10 @@ int nb_q8_linear_dynamic(float *y, const float *x, int64_t rsx, int64_t csx, int
 /* y (M,N) = bf16(x (M,K) [rsx,csx]) @ packed bf16 w + bias. */
 int nb_bf16_linear(float *y, const float *x, int64_t rsx, int64_t csx, int64_t M, int64_t K, const uint16_t *bp,
                    const float *bias, int64_t N);
-/* y (M,N) = x (M,K) rows ldx apart @ deq(q)^T + bias (layouts of nb_woq_fn). */
-void nb_woq_linear(float *y, const float *x, int64_t ldx, int64_t M, int64_t K, const uint8_t *q, const float *scales,
-                   int bits, int64_t G, const float *bias, int64_t N);
+/* y (M,N) = x (M,K) rows ldx apart @ deq(q)^T + bias (layouts of nb_woq_fn; int4 as nb_q4_fn). 0 when
+ * out of memory. */
+int nb_woq_linear(float *y, const float *x, int64_t ldx, int64_t M, int64_t K, const uint8_t *q, const float *scales,
+                  int bits, int64_t G, const float *bias, int64_t N);
 /* Forces a path ("scalar", "avx2", "avxvnni", "avx512", "amx", or "auto"); 0 when this machine lacks it. */
 int nb_quant_set_path(const char *name);
 /* The paths in use, and a bit mask of the available ones (bit p: PATH_NAMES[p] in quant.c). */

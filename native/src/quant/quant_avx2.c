@@ -67,54 +67,64 @@ static inline __m256 load8_s8(const uint8_t *p) {
   return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)p)));
 }
 
-// Weight-only rows [n0,n1) x every row of x; int8 per row or int4 in groups (quant.h). The scalar
-// kernel takes the K % 8 tail (int8) and ragged last groups (int4).
+// Weight-only int8 rows [n0,n1) x every row of x (int4 runs nb_q4_avx2); the scalar loop takes K % 8.
 void nb_woq_avx2(const float *x, int64_t ldx, int64_t M, const uint8_t *q, const float *scales, int bits, int64_t G,
                  int64_t K, int64_t n0, int64_t n1, const float *bias, float *y, int64_t ldy) {
-  const int64_t ng = bits == 4 ? (K + G - 1) / G : 1, rowb = bits == 4 ? ng * G / 2 : K;
-  const int64_t K8 = K / 8 * 8, gfull = bits == 4 ? K / G : 0;
+  (void)bits, (void)G;
+  const int64_t K8 = K / 8 * 8;
   for (int64_t n = n0; n < n1; n++) {
-    const uint8_t *r = q + n * rowb;
+    const uint8_t *r = q + n * K;
     for (int64_t i = 0; i < M; i++) {
       const float *a = x + i * ldx;
-      float acc = 0.f;
-      if (bits == 8) {
-        __m256 s0 = _mm256_setzero_ps(), s1 = s0;
-        int64_t k = 0;
-        for (; k + 16 <= K8; k += 16) {
-          s0 = _mm256_fmadd_ps(load8_s8(r + k), _mm256_loadu_ps(a + k), s0);
-          s1 = _mm256_fmadd_ps(load8_s8(r + k + 8), _mm256_loadu_ps(a + k + 8), s1);
-        }
-        for (; k < K8; k += 8) s0 = _mm256_fmadd_ps(load8_s8(r + k), _mm256_loadu_ps(a + k), s0);
-        acc = hsum8(_mm256_add_ps(s0, s1));
-        for (; k < K; k++) acc += a[k] * (float)(int8_t)r[k];
-        acc *= scales[n];
-      } else {
-        const __m256i lo4 = _mm256_set1_epi32(15), eight = _mm256_set1_epi32(8);
-        __m256 tot = _mm256_setzero_ps();
-        for (int64_t g = 0; g < gfull; g++) {
-          const uint8_t *b = r + g * G / 2;
-          const float *ag = a + g * G;
-          __m256 s = _mm256_setzero_ps();
-          for (int64_t j = 0; j < G / 2; j += 8) {
-            const __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(b + j)));
-            const __m256 wl = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_and_si256(v, lo4), eight));
-            const __m256 wh = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(v, 4), eight));
-            s = _mm256_fmadd_ps(wl, _mm256_loadu_ps(ag + j), s);
-            s = _mm256_fmadd_ps(wh, _mm256_loadu_ps(ag + G / 2 + j), s);
-          }
-          tot = _mm256_fmadd_ps(s, _mm256_set1_ps(scales[n * ng + g]), tot);
-        }
-        acc = hsum8(tot);
-        if (gfull < ng) {
-          // the ragged last group
-          float t;
-          nb_woq_scalar(a + gfull * G, 0, 1, r + gfull * G / 2, scales + n * ng + gfull, 4, G, K - gfull * G, 0, 1,
-                        NULL, &t, 1);
-          acc += t;
-        }
+      __m256 s0 = _mm256_setzero_ps(), s1 = s0;
+      int64_t k = 0;
+      for (; k + 16 <= K8; k += 16) {
+        s0 = _mm256_fmadd_ps(load8_s8(r + k), _mm256_loadu_ps(a + k), s0);
+        s1 = _mm256_fmadd_ps(load8_s8(r + k + 8), _mm256_loadu_ps(a + k + 8), s1);
       }
-      y[i * ldy + n] = acc + (bias ? bias[n] : 0.f);
+      for (; k < K8; k += 8) s0 = _mm256_fmadd_ps(load8_s8(r + k), _mm256_loadu_ps(a + k), s0);
+      float acc = hsum8(_mm256_add_ps(s0, s1));
+      for (; k < K; k++) acc += a[k] * (float)(int8_t)r[k];
+      y[i * ldy + n] = acc * scales[n] + (bias ? bias[n] : 0.f);
+    }
+  }
+}
+
+// int4 (nb_q4_fn in quant.h), one 32-byte vector (8 lanes of 4 bytes) of a weight row at a time, as
+// nb_q4_avx512: vpmaddubsw (no saturation: 2 * 15 * 127 a pair), vpmaddwd, plus corr. G = 32 (2 groups
+// a vector) or a multiple of 64 (one group over G/64 vectors); a last half vector is read as 16 bytes.
+void nb_q4_avx2(const nb_q4_act *a, int64_t M, const uint8_t *q, const float *scales, int64_t G, int64_t K, int64_t n0,
+                int64_t n1, const float *bias, float *y, int64_t ldy) {
+  const int64_t ng = (K + G - 1) / G, rowb = ng * G / 2, nv = (rowb + 31) / 32;
+  const __m256i m4 = _mm256_set1_epi8(15), one = _mm256_set1_epi16(1);
+  const __m256i lanes = _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1);
+  for (int64_t n = n0; n < n1; n++) {
+    const uint8_t *r = q + n * rowb;
+    const float *sc = scales + n * ng;
+    for (int64_t i = 0; i < M; i++) {
+      const int8_t *lo = a->lo + i * a->ld, *hi = a->hi + i * a->ld;
+      const int32_t *corr = a->corr + i * a->ld / 4;
+      const float *dl = a->dl + i * a->ld / 4;
+      __m256 acc = _mm256_setzero_ps();
+      for (int64_t v = 0; v < nv; v++) {
+        const __m256i w = rowb - 32 * v >= 32 ? _mm256_loadu_si256((const __m256i *)(r + 32 * v))
+                                              : _mm256_zextsi128_si256(_mm_loadu_si128((const __m128i *)(r + 32 * v)));
+        const __m256i wl = _mm256_and_si256(w, m4), wh = _mm256_and_si256(_mm256_srli_epi16(w, 4), m4);
+        const __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(wl, _mm256_load_si256((const __m256i *)(lo + 32 * v))),
+                                           _mm256_maddubs_epi16(wh, _mm256_load_si256((const __m256i *)(hi + 32 * v))));
+        const __m256i s =
+            _mm256_add_epi32(_mm256_madd_epi16(p, one), _mm256_load_si256((const __m256i *)(corr + 8 * v)));
+        __m256 ws;
+        if (G == 32) {
+          const int64_t g0 = 2 * v;
+          const __m128 two = g0 + 1 < ng ? _mm_castpd_ps(_mm_load_sd((const double *)(sc + g0))) : _mm_load_ss(sc + g0);
+          ws = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(two), lanes);
+        } else {
+          ws = _mm256_set1_ps(sc[v * 64 / G]);
+        }
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s), _mm256_mul_ps(ws, _mm256_load_ps(dl + 8 * v)), acc);
+      }
+      y[i * ldy + n] = hsum8(acc) + (bias ? bias[n] : 0.f);
     }
   }
 }

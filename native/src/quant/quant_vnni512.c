@@ -1,8 +1,8 @@
 // AVX512-VNNI u8 x s8 -> s32 GEMM (vpdpbusd: 64 multiply-adds per instruction) and the AVX512-BF16
 // GEMM (vdpbf16ps: 32 per instruction, f32 accumulation). Both walk the same packed panels (quant.h):
 // a register tile of up to 8 rows x 2 panels (16 accumulators), one 32-bit broadcast of x per row and
-// k-group. Compiled with -mavx512vnni -mavx512bf16 (target nabla_quant_vnni512); called only after
-// cpuid says so.
+// k-group. Also the int4 weight-only product (vpdpbusd on the unpacked nibbles, nb_q4_vnni512).
+// Compiled with -mavx512vnni -mavx512bf16 (target nabla_quant_vnni512); called only after cpuid says so.
 #include <immintrin.h>
 #include "quant.h"
 
@@ -198,4 +198,78 @@ void nb_bf16_gemm_avx512bf16(const uint16_t *xb, int64_t ldx, int64_t M, const u
       }
     }
   }
+}
+
+// ---- int4 weights x int8 activations (nb_q4_fn in quant.h) ----
+
+#ifndef Q4_NR
+#define Q4_NR 4 /* weight rows sharing each load of the activations */
+#endif
+
+// The weight scales of vector v's 16 lanes (4 bytes each) for G = 32 (4 groups a vector), 64 (2) or a
+// multiple of 128 (one group over G/128 vectors); `lanes` maps lane -> group in the vector; the masked
+// read stops at ng.
+static inline __m512 q4_scales(const float *sc, int64_t v, int64_t G, int64_t ng, __m512i lanes) {
+  const int64_t g0 = v * 128 / G;
+  if (G >= 128) return _mm512_set1_ps(sc[g0]);
+  const int64_t per = 128 / G, left = ng - g0 < per ? ng - g0 : per;
+  return _mm512_permutexvar_ps(lanes,
+                               _mm512_castps128_ps512(_mm_maskz_loadu_ps((__mmask8)((1u << left) - 1), sc + g0)));
+}
+
+// Weight rows r[0..nr) (rowb bytes apart) against one prepared activation row: per 64-byte vector, the
+// low and high nibbles (codes 0..15) times the activation codes by vpdpbusd, starting from corr (the -8
+// offset), then scaled per lane into float accumulators. nr a constant where inlined.
+static inline __attribute__((always_inline)) void q4_rows(const uint8_t *r, int64_t rowb, const float *sc, int64_t ng,
+                                                          const int8_t *lo, const int8_t *hi, const int32_t *corr,
+                                                          const float *dl, int64_t G, __m512i lanes, const int nr,
+                                                          float out[4]) {
+  const int64_t nv = (rowb + 63) / 64;
+  const __mmask64 last = rowb % 64 ? ((__mmask64)1 << (rowb % 64)) - 1 : ~(__mmask64)0;
+  const __m512i m4 = _mm512_set1_epi8(15);
+  const int64_t pf = 16 * rowb < 8192 ? 16 * rowb : 8192;
+  __m512 acc[4];
+  for (int t = 0; t < nr; t++) acc[t] = _mm512_setzero_ps();
+  for (int64_t v = 0; v < nv; v++) {
+    const __mmask64 m = v == nv - 1 ? last : ~(__mmask64)0;
+    const __m512i xl = _mm512_load_si512(lo + 64 * v), xh = _mm512_load_si512(hi + 64 * v);
+    const __m512i c = _mm512_load_si512(corr + 16 * v);
+    const __m512 d = _mm512_load_ps(dl + 16 * v);
+    for (int t = 0; t < nr; t++) {
+      // NOTE: the rows of a block are read side by side, which the hardware's stream prefetcher does not
+      // follow (the LM head ran at the int8 kernel's time): ask for the bytes pf ahead, 16 rows or 8 KB
+      // (a prefetch past the end does not fault)
+      _mm_prefetch((const char *)(r + t * rowb + 64 * v + pf), _MM_HINT_T0);
+      const __m512i w = _mm512_maskz_loadu_epi8(m, r + t * rowb + 64 * v);
+      const __m512i wl = _mm512_and_si512(w, m4), wh = _mm512_and_si512(_mm512_srli_epi16(w, 4), m4);
+      const __m512i s = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(c, wl, xl), wh, xh);
+      const __m512 ws = _mm512_mul_ps(q4_scales(sc + t * ng, v, G, ng, lanes), d);
+      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), ws, acc[t]);
+    }
+  }
+  for (int t = 0; t < nr; t++) out[t] = _mm512_reduce_add_ps(acc[t]);
+}
+
+// Weight rows [n, n + nr) against every activation row.
+static inline __attribute__((always_inline)) void q4_block(const nb_q4_act *a, int64_t M, const uint8_t *q,
+                                                           const float *scales, int64_t G, int64_t ng, int64_t rowb,
+                                                           __m512i lanes, int64_t n, const int nr, const float *bias,
+                                                           float *y, int64_t ldy) {
+  float out[4];
+  for (int64_t i = 0; i < M; i++) {
+    q4_rows(q + n * rowb, rowb, scales + n * ng, ng, a->lo + i * a->ld, a->hi + i * a->ld, a->corr + i * a->ld / 4,
+            a->dl + i * a->ld / 4, G, lanes, nr, out);
+    for (int t = 0; t < nr; t++) y[i * ldy + n + t] = out[t] + (bias ? bias[n + t] : 0.f);
+  }
+}
+
+void nb_q4_vnni512(const nb_q4_act *a, int64_t M, const uint8_t *q, const float *scales, int64_t G, int64_t K,
+                   int64_t n0, int64_t n1, const float *bias, float *y, int64_t ldy) {
+  const int64_t ng = (K + G - 1) / G, rowb = ng * G / 2;
+  const int shift = G == 32 ? 2 : G == 64 ? 3 : 4; /* lane -> group in its vector */
+  const __m512i lanes =
+      _mm512_srli_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), shift);
+  int64_t n = n0;
+  for (; n + Q4_NR <= n1; n += Q4_NR) q4_block(a, M, q, scales, G, ng, rowb, lanes, n, Q4_NR, bias, y, ldy);
+  for (; n < n1; n++) q4_block(a, M, q, scales, G, ng, rowb, lanes, n, 1, bias, y, ldy);
 }

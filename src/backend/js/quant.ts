@@ -8,8 +8,9 @@ import type { Layout } from '../../tensor/layout.js';
 import {
   bf16ToF32,
   chooseQParams,
-  dequantizeWeight,
   f32ToBf16,
+  int4RowBytes,
+  quantizeActivationGroups,
   quantizeU8,
   roundHalfEven,
   type QParams,
@@ -96,7 +97,10 @@ export function linearBf16(x: TypedArray, lx: Layout, w: Uint16Array, bias: Floa
   return y;
 }
 
-/** Weight-only int8 (per row) / int4 (groups of G) linear: y (M, N) = x @ deq(q)^T + bias. */
+/**
+ * Weight-only int8 (per row) linear: y (M, N) = x @ deq(q)^T + bias; int4 (groups of G) runs
+ * linearInt4 (x quantized to int8 per group).
+ */
 export function linearWeightOnly(
   x: TypedArray,
   lx: Layout,
@@ -108,13 +112,50 @@ export function linearWeightOnly(
   bias: Float32Array | null,
 ): Float32Array {
   const { a, M, K } = rowsOf(x, lx, 'linearWeightOnly');
-  const w = dequantizeWeight(q, scales, bits, N, K, groupSize);
+  if (bits === 4) return linearInt4(a, M, K, q as Uint8Array, scales, groupSize, N, bias);
   const y = new Float32Array(M * N);
   for (let i = 0; i < M; i++)
     for (let n = 0; n < N; n++) {
       let s = 0;
-      for (let k = 0; k < K; k++) s += a[i * K + k] * w[n * K + k];
-      y[i * N + n] = Math.fround(s + (bias ? bias[n] : 0));
+      for (let k = 0; k < K; k++) s += a[i * K + k] * q[n * K + k];
+      y[i * N + n] = Math.fround(Math.fround(s * scales[n]) + (bias ? bias[n] : 0));
     }
+  return y;
+}
+
+/**
+ * int4 weights (groups of G) x activations quantized to int8 per group (quantizeActivationGroups), as
+ * llama.cpp's Q4_0 x Q8_0 and the native nb_q4_fn: an exact integer sum per group, then in float32
+ * y[i, n] = sum over g of sum_g * (scales[n, g] * d[g]) + bias[n].
+ */
+function linearInt4(
+  a: Float32Array,
+  M: number,
+  K: number,
+  q: Uint8Array,
+  scales: Float32Array,
+  G: number,
+  N: number,
+  bias: Float32Array | null,
+): Float32Array {
+  const ng = Math.ceil(K / G),
+    half = G / 2,
+    rowb = int4RowBytes(K, G);
+  const y = new Float32Array(M * N);
+  for (let i = 0; i < M; i++) {
+    const { codes, d } = quantizeActivationGroups(a, K, G, i * K);
+    for (let n = 0; n < N; n++) {
+      let acc = 0;
+      for (let g = 0; g < ng; g++) {
+        let s = 0;
+        for (let j = 0; j < half; j++) {
+          const b = q[n * rowb + g * half + j];
+          s += codes[g * G + j] * ((b & 15) - 8) + codes[g * G + half + j] * ((b >> 4) - 8);
+        }
+        acc = Math.fround(acc + Math.fround(Math.fround(s) * Math.fround(scales[n * ng + g] * d[g])));
+      }
+      y[i * N + n] = Math.fround(acc + (bias ? bias[n] : 0));
+    }
+  }
   return y;
 }
