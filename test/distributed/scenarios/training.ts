@@ -5,10 +5,11 @@
 //   noSync: gradient accumulation over two micro-batches;
 //   zero: ZeroRedundancyOptimizer(Adam) against Adam, state sharded;
 //   checkpoint: rank 0 saves at step 3, all ranks resume and reproduce the loss curve.
+// First it checks that initProcessGroup chose the progress mode NABLA_DIST_PROGRESS asks for.
 
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as nb from '../../../src/index.js';
 
@@ -17,6 +18,10 @@ D.initProcessGroup({ backend: 'mpi' });
 const rank = D.getRank(),
   W = D.getWorldSize();
 const ok = (name: string) => console.log(`ok ${name} rank ${rank}`);
+// auto: the JS thread calls MPI when these ranks' compute threads fill the cores, else a thread does
+const mode = process.env.NABLA_DIST_PROGRESS ?? 'auto';
+const full = W * nb.getNumThreads() >= availableParallelism();
+assert.equal(D.mpiInfo().progress, mode === 'auto' ? (full ? 'inline' : 'thread') : mode);
 const B = 24; // the global batch; each rank takes B / W rows
 const lo = (rank * B) / W,
   hi = ((rank + 1) * B) / W;
