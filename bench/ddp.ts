@@ -4,8 +4,8 @@
 //      time of one step alone over the time of one step with the all-reduce (weak scaling; target >= 90%).
 //      Beside it, the machine's own ceiling: two plain 1-thread processes run at once with no communication
 //      at all (no MPI); their slowdown against one process alone is what shared cores and memory cost.
-//      The 2-rank job runs in the progress mode initProcessGroup picks (here 2 ranks x 1 thread fill 2
-//      cores, so the JS thread calls MPI) and again with a communication thread forced, for comparison.
+//      The 2-rank job runs in the default progress mode (a communication thread calls MPI) and again in
+//      inline mode (the JS thread calls MPI, no second thread), for comparison.
 //      Each configuration runs --rounds times, interleaved, and the fastest round of each counts (on a
 //      shared machine the others were slowed by other work).
 //   2. All-reduce bandwidth of nb.distributed.allReduce against Open MPI's own MPI_Allreduce on the same
@@ -152,17 +152,17 @@ async function driver(): Promise<void> {
   console.log(`nabla bench:ddp — backend ${cpu}, 1 thread per rank, ${STEPS} timed steps per model`);
   const plain = [process.execPath, self, '--worker', ...process.argv.slice(2)];
   const ranks = mpirunArgs({ nproc: 2, command: plain });
-  const rounds: { one: StepTimes; pair: StepTimes; two: StepTimes; thread: StepTimes }[] = [];
+  const rounds: { one: StepTimes; pair: StepTimes; two: StepTimes; inline: StepTimes }[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     const pairs = (await runTogether([plain, plain], '2 processes')).map((l) => JSON.parse(l) as StepTimes);
     rounds.push({
       one: JSON.parse(await run(plain, '1 rank')) as StepTimes,
       pair: { mlpMs: Math.max(...pairs.map((p) => p.mlpMs)), cnnMs: Math.max(...pairs.map((p) => p.cnnMs)) },
       two: JSON.parse(await run(ranks, '2 ranks')) as StepTimes,
-      thread: JSON.parse(await run(['env', 'NABLA_DIST_PROGRESS=thread', ...ranks], '2 ranks, thread')) as StepTimes,
+      inline: JSON.parse(await run(['env', 'NABLA_DIST_PROGRESS=inline', ...ranks], '2 ranks, inline')) as StepTimes,
     });
   }
-  const best = (k: 'one' | 'pair' | 'two' | 'thread', m: 'mlpMs' | 'cnnMs') => Math.min(...rounds.map((r) => r[k][m]));
+  const best = (k: 'one' | 'pair' | 'two' | 'inline', m: 'mlpMs' | 'cnnMs') => Math.min(...rounds.map((r) => r[k][m]));
   const two = rounds[rounds.length - 1].two;
   const c = JSON.parse(await run(mpirunArgs({ nproc: 2, command: [exe, ...SIZES.map(String)] }), 'allreduce_mpi')) as {
     bytes: number;
@@ -171,11 +171,11 @@ async function driver(): Promise<void> {
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   console.log(
     `\nscaling (weak: the same per-rank batch; efficiency = step time 1 rank / step time 2 ranks; the fastest ` +
-      `of ${ROUNDS} rounds; 2x1 in ${two.progress} progress, and with a communication thread beside it)`,
+      `of ${ROUNDS} rounds; 2x1 in ${two.progress} progress, and in inline progress beside it)`,
   );
   console.log(
     'model  batch/rank  1x1 ms/step  2x1 ms/step  samples/s 1x1  samples/s 2x1  efficiency' +
-      '  (comm thread)  ceiling (2 processes, no MPI)',
+      '  (inline)  ceiling (2 processes, no MPI)',
   );
   for (const [name, key, b] of [
     ['MLP', 'mlpMs', 64],
@@ -186,7 +186,7 @@ async function driver(): Promise<void> {
     const cells = [String(b), t1.toFixed(2), t2.toFixed(2), ((1000 * b) / t1).toFixed(0), ((2000 * b) / t2).toFixed(0)];
     const w = [10, 12, 12, 14, 14];
     const row = `${name.padEnd(6)} ${cells.map((x, i) => x.padStart(w[i])).join(' ')} ${pct(t1 / t2).padStart(11)}`;
-    console.log(`${row} ${pct(t1 / best('thread', key)).padStart(14)} ${pct(t1 / best('pair', key)).padStart(30)}`);
+    console.log(`${row} ${pct(t1 / best('inline', key)).padStart(9)} ${pct(t1 / best('pair', key)).padStart(30)}`);
   }
   console.log('\nall-reduce, 2 ranks, float32 sum (bus bandwidth = bytes / time for 2 ranks)');
   console.log('bytes       nabla us   MPI_Allreduce us   nabla GB/s   MPI GB/s   nabla / MPI');

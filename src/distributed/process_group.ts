@@ -1,11 +1,10 @@
 // The process group: MPI brought up by the MPI addon (native/src/distributed/mpi.c, nabla_mpi.node), the
 // world's rank and size, and Work, the handle every collective returns. Operations run one at a time in
 // the order they were issued (as in torch's MPI backend). One thread makes the MPI calls, chosen at init
-// (the progress mode): a communication thread, so that a collective issued with `asyncOp: true` overlaps
-// whatever the JS thread does next, or, when the compute threads already fill every core, the JS thread
-// itself, starting nonblocking MPI calls and advancing them whenever it polls or waits.
+// (the progress mode): a communication thread (the default), so that a collective issued with
+// `asyncOp: true` overlaps whatever the JS thread does next, or the JS thread itself, starting nonblocking
+// MPI calls and advancing them whenever it polls or waits.
 
-import { getNumThreads } from '../backend/select.js';
 import { createRequire, dirname, existsSync, fileURLToPath, join, process } from '../platform/node.js';
 
 /** The MPI addon's surface (native/src/distributed/mpi.c). */
@@ -30,7 +29,6 @@ interface MpiAddon {
   join(): void;
   version(): string;
   poll(id?: number): void;
-  cores(): number;
 }
 
 export const INSTALL_HINT =
@@ -86,13 +84,13 @@ export interface InitOptions {
   rank?: number;
   worldSize?: number;
   /**
-   * Which thread makes the MPI calls (or NABLA_DIST_PROGRESS). 'thread': a communication thread, so
-   * async collectives run while JS computes; right when a core is spare for it. 'inline': the JS thread,
-   * which starts async collectives as nonblocking MPI calls, advances them whenever it polls (DDP does
-   * from each gradient hook) and finishes them in wait(); right when the compute threads fill every core.
-   * 'auto' (default): 'inline' when local ranks x compute threads >= the cores this process may use.
+   * Which thread makes the MPI calls (or NABLA_DIST_PROGRESS). 'thread' (default): a communication
+   * thread, so async collectives run while JS computes. 'inline': the JS thread, which starts async
+   * collectives as nonblocking MPI calls, advances them whenever it polls (DDP does from each gradient
+   * hook) and finishes them in wait(); no thread hand-over, no second thread. Every rank must use the
+   * same mode. See docs/distributed.md for what each measured.
    */
-  progress?: ProgressMode | 'auto';
+  progress?: ProgressMode;
 }
 
 /** Which thread makes the MPI calls: a communication thread, or the JS thread (see InitOptions.progress). */
@@ -165,7 +163,7 @@ export function initProcessGroup(opts: InitOptions = {}): void {
         'cannot join processes started separately: start them with `npx nabla launch --nproc N script.js` or mpirun',
     );
   }
-  const progress = progressMode(opts.progress ?? process.env.NABLA_DIST_PROGRESS ?? 'auto', addon);
+  const progress = progressMode(opts.progress ?? process.env.NABLA_DIST_PROGRESS ?? 'thread');
   everInitialised = true;
   const pending = new Map<number, Work>();
   const onDone = (id: number, err: string | null, src: number) => {
@@ -212,15 +210,9 @@ function agreeOnProgress(g: Group): void {
   }
 }
 
-function progressMode(mode: string, addon: MpiAddon): ProgressMode {
+function progressMode(mode: string): ProgressMode {
   if (mode === 'thread' || mode === 'inline') return mode;
-  if (mode !== 'auto')
-    throw new Error(
-      `initProcessGroup: progress '${mode}' is not one of 'auto', 'thread', 'inline' (NABLA_DIST_PROGRESS)`,
-    );
-  const env = process.env;
-  const local = Number(env.OMPI_COMM_WORLD_LOCAL_SIZE ?? env.LOCAL_WORLD_SIZE ?? 1) || 1;
-  return local * getNumThreads() >= addon.cores() ? 'inline' : 'thread';
+  throw new Error(`initProcessGroup: progress '${mode}' is not one of 'thread', 'inline' (NABLA_DIST_PROGRESS)`);
 }
 
 function onExit(g: Group, code: number): void {

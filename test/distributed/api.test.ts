@@ -52,7 +52,7 @@ describe('nb.distributed without a world', () => {
   it('refuses an unknown progress mode', { skip: nb.distributed.isAvailable() ? undefined : 'no MPI addon' }, () => {
     const r = initIn({ NABLA_DIST_PROGRESS: 'spin' });
     assert.notEqual(r.status, 0);
-    assert.match(r.stderr, /progress 'spin' is not one of 'auto', 'thread', 'inline' \(NABLA_DIST_PROGRESS\)/);
+    assert.match(r.stderr, /progress 'spin' is not one of 'thread', 'inline' \(NABLA_DIST_PROGRESS\)/);
   });
 });
 

@@ -1,6 +1,5 @@
-// Data-parallel training on 2 and 4 ranks (scenarios/training.ts), in the progress mode chosen by default
-// (the JS thread calls MPI, as these ranks fill the cores) and with a communication thread forced on 2
-// ranks: DistributedDataParallel ends with the
+// Data-parallel training on 2 and 4 ranks (scenarios/training.ts), in both progress modes (a
+// communication thread calls MPI, or the JS thread does): DistributedDataParallel ends with the
 // parameters of one process trained on the concatenated batch (within 1e-6 relative), noSync accumulates,
 // ZeroRedundancyOptimizer matches Adam with its state sharded, a checkpoint saved by rank 0 resumes on all
 // ranks with the same losses, DistributedSampler splits the indices, and Keras fit under DataParallel
@@ -14,9 +13,10 @@ const skip = mpiSkipReason();
 
 describe('distributed training', { skip }, () => {
   for (const [np, progress] of [
-    [2, 'auto'],
-    [4, 'auto'],
     [2, 'thread'],
+    [4, 'thread'],
+    [2, 'inline'],
+    [4, 'inline'],
   ] as const) {
     const what = `DDP, noSync, ZeRO-1, checkpoint, sampler and Keras fit on ${np} ranks, ${progress} progress`;
     it(what, { timeout: 90_000 }, async () => {

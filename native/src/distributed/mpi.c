@@ -5,12 +5,11 @@
 // - thread mode: a communication thread owns MPI. The JS thread only queues operations and either blocks
 //   on one (wait) or gets a callback when it completes (a thread-safe function), so async handles are
 //   real: DistributedDataParallel's bucket all-reduces run there while the JS thread keeps computing.
-//   Right when a core is free for that thread.
+//   The default.
 // - inline mode: no communication thread; the JS thread calls MPI. An async operation starts as a
-//   nonblocking MPI call when JS polls (DDP polls from its gradient hooks), later polls advance it, and
-//   wait finishes it. Right when every core computes (ranks x threads >= cores): a communication thread
-//   would only take turns with the compute threads, and each hand-over between the two waits for a
-//   time slice.
+//   nonblocking MPI call when it is issued, later polls (DDP polls from its gradient hooks) advance it,
+//   and wait finishes it; an operation waited at once runs in the blocking call, with no hand-over
+//   between threads. See docs/distributed.md for what each measured.
 //
 // Operations run one at a time in the order they were queued (the order torch's MPI backend keeps), so
 // every rank issues its collectives in the same order. Before each collective the ranks all-gather a small
@@ -26,7 +25,6 @@
 #include <mpi.h>
 #include <node_api.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -395,12 +393,11 @@ static void poll_inline(void) {
 }
 
 /* Blocks until o is done, running each operation ahead of it to completion; the watchdog watches it.
- * A nonblocking operation is polled. While the headers are still being exchanged, a peer has not arrived
- * yet and is usually still computing: after SPIN_S the polls are spaced by short sleeps, since spinning
- * would take a core from that peer on a machine whose cores all compute. Once every rank is there (the
- * data phase), the polls spin: each round of the all-reduce needs both ranks to poll, and a sleep per
- * round would cost more than the round (~0.5 ms on a 1.6 MB all-reduce of 2 ranks). */
-#define SPIN_S 50e-6
+ * A nonblocking operation is polled in a loop, as MPI_Wait would (Open MPI yields the core between
+ * polls under mpi_yield_when_idle, which nabla launch sets). NOTE: sleeping 20 us between polls while
+ * the headers were exchanged was tried and measured slower (bench:ddp MLP 26-29% against 33-43% with a
+ * communication thread, on a loaded 2-core machine): each round of an all-reduce needs both ranks to
+ * poll, and a sleeping rank wakes late. */
 static void wait_inline(nb_op *o) {
   pthread_mutex_lock(&G.mu);
   G.running = o;
@@ -411,8 +408,7 @@ static void wait_inline(nb_op *o) {
     if (!h->nonblocking)
       run_op(h);
     else
-      for (double t0 = now_s(); !step_op(h);)
-        if (h->phase == 1 && now_s() - t0 > SPIN_S) nanosleep(&(struct timespec){0, 20000}, NULL);
+      while (!step_op(h)) {}
     finish_head();
   }
   pthread_mutex_lock(&G.mu);
@@ -690,16 +686,6 @@ static napi_value js_poll(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* cores() -> the CPUs this process may run on (its affinity mask). */
-static napi_value js_cores(napi_env env, napi_callback_info info) {
-  (void)info;
-  cpu_set_t set;
-  int n = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : (int)sysconf(_SC_NPROCESSORS_ONLN);
-  napi_value v;
-  napi_create_int32(env, n > 0 ? n : 1, &v);
-  return v;
-}
-
 /* join(): after the finalize op completed, stop the threads. */
 static napi_value js_join(napi_env env, napi_callback_info info) {
   (void)info;
@@ -731,7 +717,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"init", 0, js_init, 0, 0, 0, napi_default, 0}, {"submit", 0, js_submit, 0, 0, 0, napi_default, 0},
       {"wait", 0, js_wait, 0, 0, 0, napi_default, 0}, {"ref", 0, js_ref, 0, 0, 0, napi_default, 0},
       {"join", 0, js_join, 0, 0, 0, napi_default, 0}, {"version", 0, js_version, 0, 0, 0, napi_default, 0},
-      {"poll", 0, js_poll, 0, 0, 0, napi_default, 0}, {"cores", 0, js_cores, 0, 0, 0, napi_default, 0},
+      {"poll", 0, js_poll, 0, 0, 0, napi_default, 0},
   };
   napi_define_properties(env, exports, sizeof d / sizeof d[0], d);
   return exports;
