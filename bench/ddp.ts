@@ -4,9 +4,14 @@
 //      time of one step alone over the time of one step with the all-reduce (weak scaling; target >= 90%).
 //      Beside it, the machine's own ceiling: two plain 1-thread processes run at once with no communication
 //      at all (no MPI); their slowdown against one process alone is what shared cores and memory cost.
+//      The 2-rank job runs in the default progress mode (a communication thread calls MPI) and again in
+//      inline mode (the JS thread calls MPI, no second thread), for comparison.
+//      Each configuration runs --rounds times, interleaved, and the fastest round of each counts (on a
+//      shared machine the others were slowed by other work).
 //   2. All-reduce bandwidth of nb.distributed.allReduce against Open MPI's own MPI_Allreduce on the same
 //      sizes, from native/bench/allreduce_mpi.c compiled with mpicc in this run.
-// Options: --steps=N (timed steps per model, default 20), --sizes=bytes,bytes (all-reduce sizes).
+// Options: --steps=N (timed steps per model, default 20), --rounds=N (default 3), --sizes=bytes,bytes
+// (all-reduce sizes).
 // The driver starts the ranks itself through mpirun (`nabla launch`'s command line), so run it plainly.
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -20,12 +25,14 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = here.includes(join('dist', 'bench')) ? join(here, '..', '..') : join(here, '..');
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 const STEPS = Number(arg('steps') ?? 20);
+const ROUNDS = Number(arg('rounds') ?? 3);
 const SIZES = (arg('sizes') ?? '4096,65536,1048576,16777216').split(',').map(Number);
 
 interface StepTimes {
   mlpMs: number;
   cnnMs: number;
   allreduceUs?: number[];
+  progress?: string;
 }
 
 function mlp(): nb.nn.Module {
@@ -105,6 +112,7 @@ function worker(): void {
       nb.distributed.allReduce(us, { op: 'max' });
       return us.item();
     });
+    out.progress = nb.distributed.mpiInfo().progress;
     if (nb.distributed.getRank() === 0) console.log(JSON.stringify(out));
     nb.distributed.destroyProcessGroup();
   } else console.log(JSON.stringify(out));
@@ -143,35 +151,42 @@ async function driver(): Promise<void> {
   const cpu = nb.backend().name;
   console.log(`nabla bench:ddp — backend ${cpu}, 1 thread per rank, ${STEPS} timed steps per model`);
   const plain = [process.execPath, self, '--worker', ...process.argv.slice(2)];
-  const one = JSON.parse(await run(plain, '1 rank')) as StepTimes;
-  const pair = (await runTogether([plain, plain], '2 independent processes')).map((l) => JSON.parse(l) as StepTimes);
-  const two = JSON.parse(
-    await run(
-      mpirunArgs({ nproc: 2, command: [process.execPath, self, '--worker', ...process.argv.slice(2)] }),
-      '2 ranks',
-    ),
-  ) as StepTimes;
+  const ranks = mpirunArgs({ nproc: 2, command: plain });
+  const rounds: { one: StepTimes; pair: StepTimes; two: StepTimes; inline: StepTimes }[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const pairs = (await runTogether([plain, plain], '2 processes')).map((l) => JSON.parse(l) as StepTimes);
+    rounds.push({
+      one: JSON.parse(await run(plain, '1 rank')) as StepTimes,
+      pair: { mlpMs: Math.max(...pairs.map((p) => p.mlpMs)), cnnMs: Math.max(...pairs.map((p) => p.cnnMs)) },
+      two: JSON.parse(await run(ranks, '2 ranks')) as StepTimes,
+      inline: JSON.parse(await run(['env', 'NABLA_DIST_PROGRESS=inline', ...ranks], '2 ranks, inline')) as StepTimes,
+    });
+  }
+  const best = (k: 'one' | 'pair' | 'two' | 'inline', m: 'mlpMs' | 'cnnMs') => Math.min(...rounds.map((r) => r[k][m]));
+  const two = rounds[rounds.length - 1].two;
   const c = JSON.parse(await run(mpirunArgs({ nproc: 2, command: [exe, ...SIZES.map(String)] }), 'allreduce_mpi')) as {
     bytes: number;
     us: number;
   }[];
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-  console.log('\nscaling (weak: the same per-rank batch; efficiency = step time 1 rank / step time 2 ranks)');
+  console.log(
+    `\nscaling (weak: the same per-rank batch; efficiency = step time 1 rank / step time 2 ranks; the fastest ` +
+      `of ${ROUNDS} rounds; 2x1 in ${two.progress} progress, and in inline progress beside it)`,
+  );
   console.log(
     'model  batch/rank  1x1 ms/step  2x1 ms/step  samples/s 1x1  samples/s 2x1  efficiency' +
-      '  ceiling (2 processes, no MPI)',
+      '  (inline)  ceiling (2 processes, no MPI)',
   );
   for (const [name, key, b] of [
     ['MLP', 'mlpMs', 64],
     ['CNN', 'cnnMs', 32],
   ] as const) {
-    const t1 = one[key],
-      t2 = two[key];
+    const t1 = best('one', key),
+      t2 = best('two', key);
     const cells = [String(b), t1.toFixed(2), t2.toFixed(2), ((1000 * b) / t1).toFixed(0), ((2000 * b) / t2).toFixed(0)];
     const w = [10, 12, 12, 14, 14];
-    const ceiling = t1 / Math.max(pair[0][key], pair[1][key]);
     const row = `${name.padEnd(6)} ${cells.map((x, i) => x.padStart(w[i])).join(' ')} ${pct(t1 / t2).padStart(11)}`;
-    console.log(`${row} ${pct(ceiling).padStart(30)}`);
+    console.log(`${row} ${pct(t1 / best('inline', key)).padStart(9)} ${pct(t1 / best('pair', key)).padStart(30)}`);
   }
   console.log('\nall-reduce, 2 ranks, float32 sum (bus bandwidth = bytes / time for 2 ranks)');
   console.log('bytes       nabla us   MPI_Allreduce us   nabla GB/s   MPI GB/s   nabla / MPI');

@@ -1,7 +1,7 @@
 // `nabla launch --nproc N [--hostfile FILE] [--mpirun-arg ARG]... script.js [args...]`: starts N ranks of
 // a Node script under Open MPI's mpirun, the way torchrun starts PyTorch ranks. It adds what running as
 // root and running more ranks than cores need (--allow-run-as-root, --oversubscribe), does not pin ranks
-// to cores and lets waiting ranks yield (each rank has a compute thread and a communication thread), and
+// to cores and lets waiting ranks yield (a rank may have a communication thread beside its compute ones), and
 // gives each rank a share of the cores (NABLA_NUM_THREADS) unless that is set. Inside, initProcessGroup()
 // sets RANK, WORLD_SIZE, LOCAL_RANK and LOCAL_WORLD_SIZE.
 
@@ -39,8 +39,8 @@ export function mpirunArgs(o: MpirunOptions): string[] {
   if (o.hostfile) argv.push('--hostfile', o.hostfile);
   else if (o.nproc > cores) argv.push('--oversubscribe');
   if (!extra.includes('--bind-to')) argv.push('--bind-to', 'none');
-  // NOTE: a rank's communication thread waits inside MPI while its compute thread runs the backward on
-  // the same cores; yielding while idle gives those cores back instead of spinning on them.
+  // NOTE: a rank waiting inside MPI (its communication thread, or its JS thread in a blocking call) shares
+  // the cores with compute threads; yielding while idle gives them back instead of spinning on them.
   if (process.env.OMPI_MCA_mpi_yield_when_idle === undefined) argv.push('--mca', 'mpi_yield_when_idle', '1');
   // NOTE: mpirun copies the environment to local ranks only; -x forwards it to other hosts too.
   const threads = process.env.NABLA_NUM_THREADS ?? String(Math.max(1, Math.floor(cores / (o.hostfile ? 1 : o.nproc))));

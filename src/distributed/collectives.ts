@@ -89,7 +89,7 @@ function checkRank(op: string, what: string, r: number, size: number): void {
 }
 
 function done(w: Work, opts: AsyncOption): Work | undefined {
-  if (opts.asyncOp) return w;
+  if (opts.asyncOp) return w.start();
   w.wait();
   return undefined;
 }
@@ -233,7 +233,7 @@ export function isend(tensor: Tensor, dst: number, opts: { tag?: number } = {}):
   if (dst === rank) throw new Error(`send: rank ${rank} cannot send to itself`);
   const tag = checkTag('send', opts.tag);
   const buf = source('send', 'tensor', tensor);
-  return submit('send', K.send, { dtype: dtCode(tensor), peer: dst, tag, header: header(tensor) }, buf, null);
+  return submit('send', K.send, { dtype: dtCode(tensor), peer: dst, tag, header: header(tensor) }, buf, null).start();
 }
 
 /**
@@ -248,7 +248,8 @@ export function irecv(tensor: Tensor, src?: number, opts: { tag?: number } = {})
   }
   const tag = checkTag('recv', opts.tag);
   const buf = target('recv', 'tensor', tensor);
-  return submit('recv', K.recv, { dtype: dtCode(tensor), peer: src ?? -1, tag, header: header(tensor) }, buf, null);
+  const args = { dtype: dtCode(tensor), peer: src ?? -1, tag, header: header(tensor) };
+  return submit('recv', K.recv, args, buf, null).start();
 }
 
 /** Sends `tensor` to rank `dst` and blocks until it has left (torch.distributed.send). */

@@ -12,6 +12,7 @@ export {
   mpiInfo,
   Work,
   type InitOptions,
+  type ProgressMode,
 } from './process_group.js';
 export {
   allReduce,

@@ -1,13 +1,19 @@
 // The process group: MPI brought up by the MPI addon (native/src/distributed/mpi.c, nabla_mpi.node), the
-// world's rank and size, and Work, the handle every collective returns. One communication thread owns
-// MPI; operations run there one at a time in the order they were issued (as in torch's MPI backend), so a
-// collective issued with `asyncOp: true` overlaps whatever the JS thread does next.
+// world's rank and size, and Work, the handle every collective returns. Operations run one at a time in
+// the order they were issued (as in torch's MPI backend). One thread makes the MPI calls, chosen at init
+// (the progress mode): a communication thread (the default), so that a collective issued with
+// `asyncOp: true` overlaps whatever the JS thread does next, or the JS thread itself, starting nonblocking
+// MPI calls and advancing them whenever it polls or waits.
 
 import { createRequire, dirname, existsSync, fileURLToPath, join, process } from '../platform/node.js';
 
 /** The MPI addon's surface (native/src/distributed/mpi.c). */
 interface MpiAddon {
-  init(timeoutSeconds: number, onDone: (id: number, err: string | null, src: number) => void): number[];
+  init(
+    timeoutSeconds: number,
+    onDone: (id: number, err: string | null, src: number) => void,
+    inline: boolean,
+  ): number[];
   submit(
     kind: number,
     dtype: number,
@@ -22,6 +28,7 @@ interface MpiAddon {
   ref(on: boolean): void;
   join(): void;
   version(): string;
+  poll(id?: number): void;
 }
 
 export const INSTALL_HINT =
@@ -76,15 +83,29 @@ export interface InitOptions {
   /** Checked against MPI's when given (as torch's init_process_group takes them). */
   rank?: number;
   worldSize?: number;
+  /**
+   * Which thread makes the MPI calls (or NABLA_DIST_PROGRESS). 'thread' (default): a communication
+   * thread, so async collectives run while JS computes. 'inline': the JS thread, which starts async
+   * collectives as nonblocking MPI calls, advances them whenever it polls (DDP does from each gradient
+   * hook) and finishes them in wait(); no thread hand-over, no second thread. Every rank must use the
+   * same mode. See docs/distributed.md for what each measured.
+   */
+  progress?: ProgressMode;
 }
+
+/** Which thread makes the MPI calls: a communication thread, or the JS thread (see InitOptions.progress). */
+export type ProgressMode = 'thread' | 'inline';
 
 interface Group {
   addon: MpiAddon;
   rank: number;
   size: number;
   threadLevel: number;
+  progress: ProgressMode;
   pending: Map<number, Work>;
   destroyed: boolean;
+  /** inline mode: the timer that polls while operations are pending (for `await work.promise`) */
+  ticking: boolean;
 }
 
 let group: Group | null = null;
@@ -142,6 +163,7 @@ export function initProcessGroup(opts: InitOptions = {}): void {
         'cannot join processes started separately: start them with `npx nabla launch --nproc N script.js` or mpirun',
     );
   }
+  const progress = progressMode(opts.progress ?? process.env.NABLA_DIST_PROGRESS ?? 'thread');
   everInitialised = true;
   const pending = new Map<number, Work>();
   const onDone = (id: number, err: string | null, src: number) => {
@@ -151,8 +173,8 @@ export function initProcessGroup(opts: InitOptions = {}): void {
     if (pending.size === 0) addon.ref(false);
     w.settle(err, src);
   };
-  const [rank, size, threadLevel] = addon.init(timeout / 1000, onDone);
-  const g: Group = { addon, rank, size, threadLevel, pending, destroyed: false };
+  const [rank, size, threadLevel] = addon.init(timeout / 1000, onDone, progress === 'inline');
+  const g: Group = { addon, rank, size, threadLevel, progress, pending, destroyed: false, ticking: false };
   const wantRank = opts.rank ?? envInt('RANK');
   if ((wantRank !== undefined && wantRank !== rank) || (wantSize !== undefined && wantSize !== size)) {
     throw new Error(
@@ -167,6 +189,30 @@ export function initProcessGroup(opts: InitOptions = {}): void {
   env.LOCAL_WORLD_SIZE ??= env.OMPI_COMM_WORLD_LOCAL_SIZE ?? String(size);
   group = g;
   process.on('exit', (code) => onExit(g, code));
+  if (size > 1) agreeOnProgress(g);
+}
+
+/**
+ * Refuses a world whose ranks chose different progress modes: an async collective is a nonblocking MPI
+ * call in inline mode and a blocking one on the communication thread, and MPI never matches the two.
+ */
+function agreeOnProgress(g: Group): void {
+  const mine = g.progress === 'inline' ? 1 : 0;
+  const m = new Int32Array([mine, -mine]); // max(code), -min(code)
+  const rMax = 2,
+    dInt32 = 2;
+  submit('initProcessGroup', K.allReduce, { dtype: dInt32, rop: rMax }, m, null).wait();
+  if (m[0] !== -m[1]) {
+    throw new Error(
+      `initProcessGroup: the ranks chose different progress modes (this rank: '${g.progress}'), which cannot ` +
+        'work together; set NABLA_DIST_PROGRESS (or initProcessGroup({progress})) alike on every rank',
+    );
+  }
+}
+
+function progressMode(mode: string): ProgressMode {
+  if (mode === 'thread' || mode === 'inline') return mode;
+  throw new Error(`initProcessGroup: progress '${mode}' is not one of 'thread', 'inline' (NABLA_DIST_PROGRESS)`);
 }
 
 function onExit(g: Group, code: number): void {
@@ -211,10 +257,21 @@ export function getBackend(): 'mpi' {
   return 'mpi';
 }
 
-/** The MPI library and the thread level it granted (nabla needs MPI_THREAD_FUNNELED: one thread calls MPI). */
-export function mpiInfo(): { library: string; threadLevel: number } {
+/**
+ * The MPI library, the thread level it granted (nabla needs MPI_THREAD_FUNNELED: one thread calls MPI)
+ * and which thread that is (InitOptions.progress).
+ */
+export function mpiInfo(): { library: string; threadLevel: number; progress: ProgressMode } {
   const g = requireGroup('mpiInfo');
-  return { library: g.addon.version(), threadLevel: g.threadLevel };
+  return { library: g.addon.version(), threadLevel: g.threadLevel, progress: g.progress };
+}
+
+/**
+ * @internal In inline progress mode, starts queued operations and advances those in flight without
+ * blocking (one MPI_Test each); nothing in thread mode, whose communication thread needs no help.
+ */
+export function progress(): void {
+  if (group?.progress === 'inline') group.addon.poll();
 }
 
 /** Operation codes shared with native/src/distributed/mpi.c. */
@@ -293,6 +350,16 @@ export class Work {
     return this.src;
   }
 
+  /**
+   * @internal Marks the operation as issued async: in inline progress mode it then runs in nonblocking
+   * MPI calls, started now. The same call on every rank makes the same choice (a nonblocking collective
+   * never matches a blocking one).
+   */
+  start(): this {
+    if (this.g.progress === 'inline') this.g.addon.poll(this.id);
+    return this;
+  }
+
   /** A promise for completion (torch's Work.get_future). */
   getFuture(): Promise<void> {
     return this.promise;
@@ -322,7 +389,18 @@ export function submit(
   const w = new Work(g, id, what, finish);
   if (g.pending.size === 0) g.addon.ref(true);
   g.pending.set(id, w);
+  if (g.progress === 'inline' && !g.ticking) tick(g);
   return w;
+}
+
+/** Inline mode: polls every millisecond while operations are pending, so that their promises settle. */
+function tick(g: Group): void {
+  g.ticking = g.pending.size > 0 && !g.destroyed;
+  if (!g.ticking) return;
+  setTimeout(() => {
+    if (!g.destroyed) g.addon.poll();
+    tick(g);
+  }, 1);
 }
 
 /** @internal The rank and size for argument checks. */

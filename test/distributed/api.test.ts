@@ -48,6 +48,12 @@ describe('nb.distributed without a world', () => {
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /WORLD_SIZE is 2 but this process was not started by mpirun/);
   });
+
+  it('refuses an unknown progress mode', { skip: nb.distributed.isAvailable() ? undefined : 'no MPI addon' }, () => {
+    const r = initIn({ NABLA_DIST_PROGRESS: 'spin' });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /progress 'spin' is not one of 'thread', 'inline' \(NABLA_DIST_PROGRESS\)/);
+  });
 });
 
 describe('DistributedSampler', () => {

@@ -1,6 +1,6 @@
 // A failing rank must take the job down with a clear error, never leave it hanging: one rank throws in the
 // middle of DDP training (started through `nabla launch`), or one rank stops calling collectives and the
-// others' watchdog ends them after initProcessGroup's timeout.
+// others' watchdog ends them after initProcessGroup's timeout, or the ranks chose different progress modes.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -46,6 +46,14 @@ describe('distributed failures', { skip }, () => {
       r.stderr,
       /nabla\.distributed: rank [0-2] of 4: allReduce\(avg\) \[\d+\] float32 \(call #\d+\) has not completed after 2\.0 s/,
     );
+    assert.equal(linesWith(r.stdout, 'done rank').length, 0);
+  });
+
+  it('ranks in different progress modes are refused on every rank (2 ranks)', { timeout: 60_000 }, async () => {
+    const r = await runRanks(2, 'failure.js', ['mixed'], { timeoutMs: 45_000 });
+    assert.equal(r.timedOut, false, `the job hung\n${r.stdout}\n${r.stderr}`);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /the ranks chose different progress modes \(this rank: '(inline|thread)'\)/);
     assert.equal(linesWith(r.stdout, 'done rank').length, 0);
   });
 });

@@ -1,9 +1,15 @@
 // nb.distributed's MPI glue: a separate addon (nabla_mpi.node), built only when mpicc is found at build
-// time, so the main addon never depends on libmpi. One communication thread owns MPI: it calls
-// MPI_Init_thread, every collective and point-to-point call, and MPI_Finalize, so MPI_THREAD_FUNNELED is
-// all this needs (it checks that much is provided). The JS thread only queues operations and either blocks
-// on one (wait) or gets a callback when it completes (a thread-safe function), so async handles are real:
-// DistributedDataParallel's bucket all-reduces run here while the JS thread keeps computing the backward.
+// time, so the main addon never depends on libmpi. Exactly one thread ever calls MPI (MPI_Init_thread,
+// every collective and point-to-point call, MPI_Finalize), so MPI_THREAD_FUNNELED is all this needs (it
+// checks that much is provided). Which thread is chosen once, at init:
+// - thread mode: a communication thread owns MPI. The JS thread only queues operations and either blocks
+//   on one (wait) or gets a callback when it completes (a thread-safe function), so async handles are
+//   real: DistributedDataParallel's bucket all-reduces run there while the JS thread keeps computing.
+//   The default.
+// - inline mode: no communication thread; the JS thread calls MPI. An async operation starts as a
+//   nonblocking MPI call when it is issued, later polls (DDP polls from its gradient hooks) advance it,
+//   and wait finishes it; an operation waited at once runs in the blocking call, with no hand-over
+//   between threads. See docs/distributed.md for what each measured.
 //
 // Operations run one at a time in the order they were queued (the order torch's MPI backend keeps), so
 // every rank issues its collectives in the same order. Before each collective the ranks all-gather a small
@@ -49,6 +55,13 @@ typedef struct nb_op {
   napi_ref buf_ref, out_ref;
   int done, src;
   char err[NB_ERR];
+  /* inline mode: whether it runs in nonblocking MPI calls (issued async: every rank makes the same
+   * choice, since nonblocking and blocking collectives do not match); its phase (0 not started, 1 header
+   * exchange, 2 data, 3 recv's header) and requests in flight */
+  int nonblocking, phase, nreq;
+  MPI_Request req[2];
+  int64_t *hdrs;        /* W headers (phase 1) */
+  int64_t rhdr[NB_HDR]; /* the sender's header (recv) */
   struct nb_op *next;
 } nb_op;
 
@@ -56,10 +69,13 @@ static struct {
   pthread_t thread, watchdog;
   pthread_mutex_t mu;
   pthread_cond_t cv_work, cv_done;
-  nb_op *queue_head, *queue_tail; /* not yet started */
+  nb_op *queue_head, *queue_tail; /* not yet started (thread mode), not yet done (inline mode) */
+  nb_op *done_head, *done_tail;   /* inline mode: done, not yet handed to JS */
   nb_op *running;
   double running_since;
   int started, inited, finalized, stopping, rank, size, provided;
+  int inline_mode;  /* no communication thread: the JS thread makes every MPI call (see mpi_init) */
+  napi_ref on_done; /* inline mode: the completion callback, called directly on the JS thread */
   double timeout_s;
   int64_t next_id, seq;
   char init_err[NB_ERR];
@@ -109,14 +125,8 @@ static void describe(char *s, size_t cap, const int64_t *h) {
   if (h[0] <= K_BARRIER) snprintf(s + n, cap - n, " (call #%lld)", (long long)h[14]);
 }
 
-/* Every rank sends its header to every other; all ranks then agree whether to go on. Returns 0 to go on. */
-static int check_headers(nb_op *o) {
-  int64_t *all = malloc(sizeof(int64_t) * NB_HDR * (size_t)G.size);
-  if (!all) {
-    snprintf(o->err, NB_ERR, "out of memory for the headers of %d ranks", G.size);
-    return -1;
-  }
-  MPI_Allgather(o->hdr, NB_HDR, MPI_INT64_T, all, NB_HDR, MPI_INT64_T, MPI_COMM_WORLD);
+/* Whether all W headers (every rank's, gathered) agree; when not, o->err names the ranks that differ. */
+static int headers_disagree(nb_op *o, const int64_t *all) {
   int bad = 0;
   for (int r = 1; r < G.size && !bad; r++) bad = memcmp(all, all + (size_t)r * NB_HDR, sizeof(int64_t) * NB_HDR) != 0;
   if (bad) {
@@ -134,14 +144,58 @@ static int check_headers(nb_op *o) {
       n += snprintf(o->err + n, NB_ERR - n, "%s rank %d: %s", r ? ";" : "", r, d);
     }
   }
+  return bad;
+}
+
+static int64_t *header_space(nb_op *o) {
+  int64_t *all = malloc(sizeof(int64_t) * NB_HDR * (size_t)G.size);
+  if (!all) snprintf(o->err, NB_ERR, "out of memory for the headers of %d ranks", G.size);
+  return all;
+}
+
+/* Every rank sends its header to every other; all ranks then agree whether to go on. Returns 0 to go on. */
+static int check_headers(nb_op *o) {
+  int64_t *all = header_space(o);
+  if (!all) return -1;
+  MPI_Allgather(o->hdr, NB_HDR, MPI_INT64_T, all, NB_HDR, MPI_INT64_T, MPI_COMM_WORLD);
+  int bad = headers_disagree(o, all);
   free(all);
   return bad ? -1 : 0;
 }
 
-static void run_op(nb_op *o) {
+static void mpi_err(nb_op *o, int rc) {
+  if (rc == MPI_SUCCESS) return;
+  char s[MPI_MAX_ERROR_STRING];
+  int len = 0;
+  MPI_Error_string(rc, s, &len);
+  snprintf(o->err, NB_ERR, "MPI error: %s", s);
+}
+
+/* Whether the sender's header h (from rank o->src) matches what recv expects; when not, the message is
+ * taken anyway (the sender must not block on it), dropped, and o->err says why. */
+static int recv_matches(nb_op *o, const int64_t *h) {
+  int same = h[1] == o->hdr[1] && h[4] == o->hdr[4] && h[13] == o->hdr[13];
+  for (int i = 0; same && i < NB_MAXDIM; i++) same = h[5 + i] == o->hdr[5 + i];
+  if (same) return 1;
+  int cnt = 0;
+  MPI_Status st;
+  MPI_Probe(o->src, o->tag, G.p2p, &st);
+  MPI_Get_count(&st, MPI_BYTE, &cnt);
+  void *scratch = malloc(cnt > 0 ? (size_t)cnt : 1);
+  MPI_Recv(scratch, cnt, MPI_BYTE, o->src, o->tag, G.p2p, MPI_STATUS_IGNORE);
+  free(scratch);
+  char want[256], got[256];
+  shape_of(want, sizeof want, o->hdr);
+  shape_of(got, sizeof got, h);
+  snprintf(o->err, NB_ERR, "rank %d sent %s but rank %d receives into %s (tag %d); the message was dropped", o->src,
+           got, G.rank, want, o->tag);
+  return 0;
+}
+
+/* The data movement of o as a blocking MPI call (its headers agreed). */
+static void run_data(nb_op *o) {
   MPI_Datatype dt = mpi_type(o->dtype);
   int c = (int)o->count, rc = MPI_SUCCESS;
-  if (o->kind <= K_BARRIER && check_headers(o)) return;
   switch (o->kind) {
   case K_ALLREDUCE:
     rc = MPI_Allreduce(MPI_IN_PLACE, o->buf, c, dt, mpi_op(o->rop), MPI_COMM_WORLD);
@@ -170,41 +224,26 @@ static void run_op(nb_op *o) {
     rc = MPI_Recv(h, NB_HDR, MPI_INT64_T, o->peer < 0 ? MPI_ANY_SOURCE : o->peer, o->tag, G.p2p, &st);
     if (rc != MPI_SUCCESS) break;
     o->src = st.MPI_SOURCE;
-    int same = h[1] == o->hdr[1] && h[4] == o->hdr[4] && h[13] == o->hdr[13];
-    for (int i = 0; same && i < NB_MAXDIM; i++) same = h[5 + i] == o->hdr[5 + i];
-    if (same) {
-      rc = MPI_Recv(o->buf, c, dt, o->src, o->tag, G.p2p, MPI_STATUS_IGNORE);
-      break;
-    }
-    /* Take the message anyway (the sender must not block on it), then refuse. */
-    int cnt = 0;
-    MPI_Probe(o->src, o->tag, G.p2p, &st);
-    MPI_Get_count(&st, MPI_BYTE, &cnt);
-    void *scratch = malloc(cnt > 0 ? (size_t)cnt : 1);
-    MPI_Recv(scratch, cnt, MPI_BYTE, o->src, o->tag, G.p2p, MPI_STATUS_IGNORE);
-    free(scratch);
-    char want[256], got[256];
-    shape_of(want, sizeof want, o->hdr);
-    shape_of(got, sizeof got, h);
-    snprintf(o->err, NB_ERR, "rank %d sent %s but rank %d receives into %s (tag %d); the message was dropped", o->src,
-             got, G.rank, want, o->tag);
-    return;
+    if (!recv_matches(o, h)) return;
+    rc = MPI_Recv(o->buf, c, dt, o->src, o->tag, G.p2p, MPI_STATUS_IGNORE);
+    break;
   }
   case K_FINALIZE:
     MPI_Comm_free(&G.p2p);
     rc = MPI_Finalize();
     break;
   }
-  if (rc != MPI_SUCCESS) {
-    char s[MPI_MAX_ERROR_STRING];
-    int len = 0;
-    MPI_Error_string(rc, s, &len);
-    snprintf(o->err, NB_ERR, "MPI error: %s", s);
-  }
+  mpi_err(o, rc);
 }
 
-static void *comm_main(void *arg) {
-  (void)arg;
+/* o from start to end in blocking MPI calls. */
+static void run_op(nb_op *o) {
+  if (o->kind <= K_BARRIER && check_headers(o)) return;
+  run_data(o);
+}
+
+/* MPI_Init_thread on the calling thread, which thereby becomes the one thread that calls MPI (FUNNELED). */
+static void mpi_init(void) {
   /* NOTE: Node loads addons RTLD_LOCAL; Open MPI's plugins (mca_*.so) resolve libmpi's symbols globally,
    * so libmpi is promoted to RTLD_GLOBAL before MPI_Init (mpi4py does the same). */
   Dl_info info;
@@ -224,10 +263,16 @@ static void *comm_main(void *arg) {
   G.provided = provided;
   G.inited = 1;
   pthread_cond_broadcast(&G.cv_done);
-  if (G.init_err[0]) {
-    pthread_mutex_unlock(&G.mu);
-    return NULL;
-  }
+  pthread_mutex_unlock(&G.mu);
+}
+
+/* Thread mode: the communication thread runs the queued operations one at a time, blocking in MPI. */
+static void *comm_main(void *arg) {
+  (void)arg;
+  pthread_setname_np(pthread_self(), "nabla-mpi");
+  mpi_init();
+  if (G.init_err[0]) return NULL;
+  pthread_mutex_lock(&G.mu);
   for (;;) {
     while (!G.queue_head) pthread_cond_wait(&G.cv_work, &G.mu);
     nb_op *o = G.queue_head;
@@ -250,10 +295,132 @@ static void *comm_main(void *arg) {
   return NULL;
 }
 
+/* ---- Inline mode: no communication thread. The JS thread makes every MPI call. An operation issued
+ * async (start()) runs in nonblocking MPI calls (header exchange first, then the data): start() and poll()
+ * post and advance them (MPI_Test), wait() finishes them. One issued to be waited at once (a blocking
+ * collective) runs in the blocking calls when wait() reaches it. Here the queue holds every operation not
+ * yet done, the head being the one in flight; they start strictly in queue order, so all ranks issue the
+ * same MPI calls in the same order. */
+
+/* Posts the data movement of o (the nonblocking form of run_op's call). */
+static void post_data(nb_op *o) {
+  MPI_Datatype dt = mpi_type(o->dtype);
+  int c = (int)o->count, rc = MPI_SUCCESS;
+  o->phase = 2, o->nreq = 1;
+  switch (o->kind) {
+  case K_ALLREDUCE:
+    rc = MPI_Iallreduce(MPI_IN_PLACE, o->buf, c, dt, mpi_op(o->rop), MPI_COMM_WORLD, &o->req[0]);
+    break;
+  case K_BROADCAST:
+    rc = MPI_Ibcast(o->buf, c, dt, o->peer, MPI_COMM_WORLD, &o->req[0]);
+    break;
+  case K_ALLGATHER:
+    rc = MPI_Iallgather(o->buf, c, dt, o->out, c, dt, MPI_COMM_WORLD, &o->req[0]);
+    break;
+  case K_REDUCE_SCATTER:
+    rc = MPI_Ireduce_scatter_block(o->buf, o->out, (int)o->out_count, dt, mpi_op(o->rop), MPI_COMM_WORLD, &o->req[0]);
+    break;
+  case K_BARRIER:
+    rc = MPI_Ibarrier(MPI_COMM_WORLD, &o->req[0]);
+    break;
+  case K_SEND:
+    rc = MPI_Isend(o->hdr, NB_HDR, MPI_INT64_T, o->peer, o->tag, G.p2p, &o->req[0]);
+    if (rc == MPI_SUCCESS) rc = MPI_Isend(o->buf, c, dt, o->peer, o->tag, G.p2p, &o->req[1]), o->nreq = 2;
+    break;
+  case K_RECV:
+    o->phase = 3;
+    rc = MPI_Irecv(o->rhdr, NB_HDR, MPI_INT64_T, o->peer < 0 ? MPI_ANY_SOURCE : o->peer, o->tag, G.p2p, &o->req[0]);
+    break;
+  }
+  mpi_err(o, rc);
+}
+
+/* Advances o (nonblocking) by one step without blocking; returns 1 once it is done (o->err set on failure). */
+static int step_op(nb_op *o) {
+  if (o->phase == 0) {
+    if (o->kind <= K_BARRIER) {
+      if (!(o->hdrs = header_space(o))) return 1;
+      o->phase = 1, o->nreq = 1;
+      mpi_err(o, MPI_Iallgather(o->hdr, NB_HDR, MPI_INT64_T, o->hdrs, NB_HDR, MPI_INT64_T, MPI_COMM_WORLD, &o->req[0]));
+    } else
+      post_data(o);
+    return o->err[0] != 0;
+  }
+  int flag = 0;
+  MPI_Status st[2];
+  int rc = MPI_Testall(o->nreq, o->req, &flag, st);
+  if (rc != MPI_SUCCESS) return mpi_err(o, rc), 1;
+  if (!flag) return 0;
+  if (o->phase == 1) {
+    int bad = headers_disagree(o, o->hdrs);
+    free(o->hdrs), o->hdrs = NULL;
+    if (bad) return 1;
+    post_data(o);
+    return o->err[0] != 0;
+  }
+  if (o->phase == 3) {
+    o->src = st[0].MPI_SOURCE;
+    if (!recv_matches(o, o->rhdr)) return 1;
+    o->phase = 2, o->nreq = 1;
+    mpi_err(o, MPI_Irecv(o->buf, (int)o->count, mpi_type(o->dtype), o->src, o->tag, G.p2p, &o->req[0]));
+    return o->err[0] != 0;
+  }
+  if (o->rop == R_AVG && o->kind == K_ALLREDUCE) scale_avg(o->buf, o->count, o->dtype, G.size);
+  if (o->rop == R_AVG && o->kind == K_REDUCE_SCATTER) scale_avg(o->out, o->out_count, o->dtype, G.size);
+  return 1;
+}
+
+static void finish_head(void) {
+  pthread_mutex_lock(&G.mu);
+  nb_op *o = G.queue_head;
+  G.queue_head = o->next;
+  if (!G.queue_head) G.queue_tail = NULL;
+  o->done = 1;
+  if (o->kind == K_FINALIZE) G.finalized = 1;
+  o->next = NULL;
+  if (G.done_tail)
+    G.done_tail->next = o;
+  else
+    G.done_head = o;
+  G.done_tail = o;
+  pthread_mutex_unlock(&G.mu);
+}
+
+/* Starts and advances queued nonblocking operations: each in flight gets one MPI_Test. It stops at a
+ * blocking one, which its wait() runs. */
+static void poll_inline(void) {
+  while (G.queue_head && G.queue_head->nonblocking && step_op(G.queue_head)) finish_head();
+}
+
+/* Blocks until o is done, running each operation ahead of it to completion; the watchdog watches it.
+ * A nonblocking operation is polled in a loop, as MPI_Wait would (Open MPI yields the core between
+ * polls under mpi_yield_when_idle, which nabla launch sets). NOTE: sleeping 20 us between polls while
+ * the headers were exchanged was tried and measured slower (bench:ddp MLP 26-29% against 33-43% with a
+ * communication thread, on a loaded 2-core machine): each round of an all-reduce needs both ranks to
+ * poll, and a sleeping rank wakes late. */
+static void wait_inline(nb_op *o) {
+  pthread_mutex_lock(&G.mu);
+  G.running = o;
+  G.running_since = now_s();
+  pthread_mutex_unlock(&G.mu);
+  while (!o->done) {
+    nb_op *h = G.queue_head;
+    if (!h->nonblocking)
+      run_op(h);
+    else
+      while (!step_op(h)) {}
+    finish_head();
+  }
+  pthread_mutex_lock(&G.mu);
+  G.running = NULL;
+  pthread_mutex_unlock(&G.mu);
+}
+
 /* Ends the process when one operation outlives the timeout: a blocking MPI call cannot be cancelled,
  * and the job must not hang. mpirun sees the exit and stops the other ranks. */
 static void *watchdog_main(void *arg) {
   (void)arg;
+  pthread_setname_np(pthread_self(), "nabla-mpi-watch");
   for (;;) {
     usleep(100 * 1000);
     pthread_mutex_lock(&G.mu);
@@ -331,15 +498,42 @@ static void call_js(napi_env env, napi_value cb, void *ctx, void *data) {
 
 static int get_i64(napi_env env, napi_value v, int64_t *out) { return napi_get_value_int64(env, v, out) == napi_ok; }
 
-/* init(timeoutSeconds, onDone) -> [rank, size, providedThreadLevel] */
+static napi_value started(napi_env env);
+
+/* Inline mode: hands every finished operation to JS (onDone), in the order they finished. */
+static void deliver_inline(napi_env env) {
+  napi_value cb;
+  if (!G.on_done || napi_get_reference_value(env, G.on_done, &cb) != napi_ok) return;
+  for (;;) {
+    pthread_mutex_lock(&G.mu);
+    nb_op *o = G.done_head;
+    if (o) G.done_head = o->next;
+    if (!G.done_head) G.done_tail = NULL;
+    pthread_mutex_unlock(&G.mu);
+    if (!o) return;
+    call_js(env, cb, NULL, o);
+  }
+}
+
+/* init(timeoutSeconds, onDone, inline) -> [rank, size, providedThreadLevel]. inline: no communication
+ * thread, MPI is initialised and called on this (the JS) thread. */
 static napi_value js_init(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
+  size_t argc = 3;
+  napi_value argv[3];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   if (G.started) return throw_err(env, "MPI is already initialised in this process (MPI allows it once)");
   double timeout = 0;
   napi_get_value_double(env, argv[0], &timeout);
   G.timeout_s = timeout;
+  bool inl = false;
+  napi_get_value_bool(env, argv[2], &inl);
+  if (inl) {
+    G.inline_mode = 1;
+    G.started = 1;
+    napi_create_reference(env, argv[1], 1, &G.on_done);
+    mpi_init();
+    return started(env);
+  }
   napi_value name;
   napi_create_string_utf8(env, "nabla.distributed", NAPI_AUTO_LENGTH, &name);
   if (napi_create_threadsafe_function(env, argv[1], NULL, name, 0, 1, NULL, NULL, NULL, call_js, &G.tsfn) != napi_ok)
@@ -350,6 +544,11 @@ static napi_value js_init(napi_env env, napi_callback_info info) {
   pthread_mutex_lock(&G.mu);
   while (!G.inited) pthread_cond_wait(&G.cv_done, &G.mu);
   pthread_mutex_unlock(&G.mu);
+  return started(env);
+}
+
+/* After MPI_Init: the error, or the watchdog started and [rank, size, providedThreadLevel]. */
+static napi_value started(napi_env env) {
   if (G.init_err[0]) return throw_err(env, G.init_err);
   pthread_create(&G.watchdog, NULL, watchdog_main, NULL);
   napi_value arr, v;
@@ -433,11 +632,17 @@ static napi_value js_wait(napi_env env, napi_callback_info info) {
   get_i64(env, argv[0], &id);
   pthread_mutex_lock(&G.mu);
   nb_op *o = lookup(id);
+  if (o && !o->done && G.inline_mode) {
+    pthread_mutex_unlock(&G.mu);
+    wait_inline(o);
+    pthread_mutex_lock(&G.mu);
+  }
   while (o && !o->done) pthread_cond_wait(&G.cv_done, &G.mu);
   char err[NB_ERR] = "";
   int src = -1;
   if (o) memcpy(err, o->err, NB_ERR), src = o->src;
   pthread_mutex_unlock(&G.mu);
+  if (G.inline_mode) deliver_inline(env);
   napi_value e, r;
   if (err[0])
     napi_create_string_utf8(env, err, NAPI_AUTO_LENGTH, &e);
@@ -461,16 +666,37 @@ static napi_value js_ref(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* poll(id?): inline mode: marks operation id (when given) nonblocking (it was issued async), starts
+ * queued nonblocking operations and advances those in flight without blocking, and hands the finished
+ * ones to JS. Nothing in thread mode. */
+static napi_value js_poll(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  if (!G.inline_mode || !G.started || G.finalized || G.init_err[0]) return NULL;
+  int64_t id = 0;
+  if (argc >= 1 && get_i64(env, argv[0], &id)) {
+    pthread_mutex_lock(&G.mu);
+    nb_op *o = lookup(id);
+    if (o && !o->done && o->kind != K_FINALIZE) o->nonblocking = 1;
+    pthread_mutex_unlock(&G.mu);
+  }
+  poll_inline();
+  deliver_inline(env);
+  return NULL;
+}
+
 /* join(): after the finalize op completed, stop the threads. */
 static napi_value js_join(napi_env env, napi_callback_info info) {
   (void)info;
   if (G.started && G.finalized) {
-    pthread_join(G.thread, NULL);
+    if (!G.inline_mode) pthread_join(G.thread, NULL);
     pthread_join(G.watchdog, NULL);
+    if (G.on_done) napi_delete_reference(env, G.on_done);
+    G.on_done = NULL;
     if (G.tsfn) napi_release_threadsafe_function(G.tsfn, napi_tsfn_release);
     G.tsfn = NULL;
   }
-  (void)env;
   return NULL;
 }
 
@@ -491,6 +717,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"init", 0, js_init, 0, 0, 0, napi_default, 0}, {"submit", 0, js_submit, 0, 0, 0, napi_default, 0},
       {"wait", 0, js_wait, 0, 0, 0, napi_default, 0}, {"ref", 0, js_ref, 0, 0, 0, napi_default, 0},
       {"join", 0, js_join, 0, 0, 0, napi_default, 0}, {"version", 0, js_version, 0, 0, 0, napi_default, 0},
+      {"poll", 0, js_poll, 0, 0, 0, napi_default, 0},
   };
   napi_define_properties(env, exports, sizeof d / sizeof d[0], d);
   return exports;

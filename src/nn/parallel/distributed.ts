@@ -1,8 +1,9 @@
 // DistributedDataParallel (torch.nn.parallel.DistributedDataParallel): every rank holds the whole model
 // and a slice of the batch. At wrap time rank 0's parameters and buffers are broadcast to all ranks;
 // during backward each gradient is copied into its bucket as soon as autograd has accumulated it, and
-// a full bucket's all-reduce (the mean over ranks) starts at once on the communication thread while the
-// backward goes on; when the backward ends, the last buckets are waited for and their averages become
+// a full bucket's all-reduce (the mean over ranks) starts at once and moves while the backward goes on
+// (on the communication thread, or advanced from the later hooks in inline progress mode, see
+// process_group.ts); when the backward ends, the last buckets are waited for and their averages become
 // the .grad of each parameter. Buckets are filled in reverse parameter order (about the order backward
 // produces gradients) and launched strictly in bucket order, so every rank issues the same collectives
 // in the same order whatever order its hooks fire in.
@@ -10,7 +11,7 @@
 import { queueCallback } from '../../autograd/backward.js';
 import { allReduce } from '../../distributed/collectives.js';
 import { broadcastCoalesced } from '../../distributed/coalesced.js';
-import { getRank, getWorldSize, isInitialized, type Work } from '../../distributed/process_group.js';
+import { getRank, getWorldSize, isInitialized, progress, type Work } from '../../distributed/process_group.js';
 import { zeros } from '../../tensor/creation.js';
 import { contiguousValues, type Tensor } from '../../tensor/tensor.js';
 import { fromTypedArray } from '../../tensor/creation.js';
@@ -139,6 +140,8 @@ export class DistributedDataParallel<M extends Module = Module> extends Module {
     this.ready.add(p);
     b.flat.storage.data.set(contiguousValues(p.grad!) as never, off);
     if (--b.pending === 0) this.launchReady();
+    // NOTE: in inline progress mode this is what moves the buckets in flight along (no-op otherwise)
+    else progress();
   }
 
   private launchReady(): void {

@@ -12,6 +12,7 @@ const rank = D.getRank(),
 const ranks = Array.from({ length: W }, (_, r) => r);
 // one thread calls MPI, so FUNNELED (1) is what nabla needs and checks
 assert.ok(D.mpiInfo().threadLevel >= 1 && /MPI/.test(D.mpiInfo().library));
+assert.equal(D.mpiInfo().progress, process.env.NABLA_DIST_PROGRESS ?? D.mpiInfo().progress);
 assert.equal(process.env.WORLD_SIZE, String(W));
 assert.equal(process.env.RANK, String(rank));
 const t0 = Date.now();

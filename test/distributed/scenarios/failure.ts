@@ -1,13 +1,16 @@
 // Run under mpirun (test/distributed/failure.test.ts) with argv[2] = the failure to stage on the last rank:
 //   throw: it throws in the middle of DDP training, while the others wait in an all-reduce;
-//   hang:  it stops calling collectives (and never exits), so the others' all-reduce cannot finish.
+//   hang:  it stops calling collectives (and never exits), so the others' all-reduce cannot finish;
+//   mixed: it asks for another progress mode than the others, which initProcessGroup refuses on all.
 // Either way the job must end, non-zero, with a message that says what happened: never hang.
 
 import * as nb from '../../../src/index.js';
 
 const mode = process.argv[2];
 const D = nb.distributed;
-D.initProcessGroup({ backend: 'mpi', timeout: mode === 'hang' ? 2000 : undefined });
+const last = process.env.OMPI_COMM_WORLD_RANK === String(Number(process.env.OMPI_COMM_WORLD_SIZE) - 1);
+const progress = mode === 'mixed' ? (last ? 'thread' : 'inline') : undefined;
+D.initProcessGroup({ backend: 'mpi', timeout: mode === 'hang' ? 2000 : undefined, progress });
 const rank = D.getRank(),
   W = D.getWorldSize();
 nb.manualSeed(0);

@@ -5,6 +5,7 @@
 //   noSync: gradient accumulation over two micro-batches;
 //   zero: ZeroRedundancyOptimizer(Adam) against Adam, state sharded;
 //   checkpoint: rank 0 saves at step 3, all ranks resume and reproduce the loss curve.
+// First it checks that initProcessGroup chose the progress mode NABLA_DIST_PROGRESS asks for.
 
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
@@ -17,6 +18,7 @@ D.initProcessGroup({ backend: 'mpi' });
 const rank = D.getRank(),
   W = D.getWorldSize();
 const ok = (name: string) => console.log(`ok ${name} rank ${rank}`);
+assert.equal(D.mpiInfo().progress, process.env.NABLA_DIST_PROGRESS ?? 'thread');
 const B = 24; // the global batch; each rank takes B / W rows
 const lo = (rank * B) / W,
   hi = ((rank + 1) * B) / W;
