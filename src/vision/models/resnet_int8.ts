@@ -57,13 +57,8 @@ class QConv {
     return this.observer.call(y);
   }
   convert(): void {
-    const { q, scales } = quantizeChannels(this.float.weight);
-    const [OC, C, KH, KW] = this.float.weight.shape;
-    // (OC, C, KH, KW) -> (OC, KH, KW, C): the im2col order of NHWC codes
-    const w = new Int8Array(q.length);
-    for (let o = 0; o < OC; o++)
-      for (let c = 0; c < C; c++)
-        for (let i = 0; i < KH * KW; i++) w[(o * KH * KW + i) * C + c] = q[(o * C + c) * KH * KW + i];
+    // (OC, C, KH, KW) -> (OC, KH, KW, C): the im2col order of NHWC codes (scales are per OC either way)
+    const { q: w, scales } = quantizeChannels(this.float.weight.permute([0, 2, 3, 1]));
     const bias = this.float.bias ? (contiguousValues(this.float.bias.detach().float()) as Float32Array).slice() : null;
     this.weights = {
       w,
